@@ -1,0 +1,114 @@
+"""Commands: what a caller asks for, in the imperative. Built by the edges after parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from business.model import (
+    AgentId,
+    ConversationId,
+    QueueName,
+    TenantId,
+    VisitorContext,
+    VisitorId,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSession:
+    tenant_id: TenantId
+    visitor_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirstMessage:
+    client_msg_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartConversation:
+    visitor_id: VisitorId
+    queue: QueueName | None = None
+    form: Mapping[str, str] = field(default_factory=dict)
+    context: VisitorContext = field(default_factory=VisitorContext)
+    message: FirstMessage | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendVisitorMessage:
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+    client_msg_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetVisitorTyping:
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+    composing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkVisitorRead:
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+    seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncEvents:
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+    after_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateContext:
+    visitor_id: VisitorId
+    context: VisitorContext
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndConversationByVisitor:
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendAgentMessage:
+    agent_id: AgentId
+    conversation_id: ConversationId
+    text: str
+    client_msg_id: str | None = None
+    """The XMPP stanza id, so a resent stanza is not stored twice."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAgentTyping:
+    agent_id: AgentId
+    conversation_id: ConversationId
+    composing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndConversationByAgent:
+    agent_id: AgentId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAgentAvailability:
+    agent_id: AgentId
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddAgent:
+    agent_id: AgentId
+    queues: tuple[QueueName, ...]
+    max_chats: int
+    tenant_id: TenantId
+    name: str | None = None

@@ -1,0 +1,295 @@
+"""In-memory fakes of the business ports.
+
+They keep committed state in ``FakeStore`` and give each unit of work a private copy, so
+an exception before ``commit`` loses its changes exactly as a rolled-back transaction
+does. The repository contract tests run against these and the SQL repositories alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from business.errors import InvalidInput
+from business.events import ConversationEvent, DomainEvent, MessagePosted
+from business.model import (
+    Agent,
+    AgentId,
+    AgentSubscription,
+    Conversation,
+    ConversationId,
+    ConversationState,
+    Queue,
+    QueueName,
+    Tenant,
+    TenantId,
+    Visitor,
+    VisitorId,
+)
+
+
+class DuplicateKey(InvalidInput):
+    """What the fake raises where a database would violate a UNIQUE constraint."""
+
+
+@dataclasses.dataclass
+class FakeStore:
+    tenants: dict[TenantId, Tenant] = dataclasses.field(default_factory=dict)
+    queues: dict[tuple[TenantId, QueueName], Queue] = dataclasses.field(default_factory=dict)
+    visitors: dict[VisitorId, tuple[Visitor, str]] = dataclasses.field(default_factory=dict)
+    conversations: dict[ConversationId, Conversation] = dataclasses.field(default_factory=dict)
+    events: dict[ConversationId, list[ConversationEvent]] = dataclasses.field(default_factory=dict)
+    agents: dict[AgentId, Agent] = dataclasses.field(default_factory=dict)
+    subscriptions: dict[tuple[AgentId, QueueName], AgentSubscription] = dataclasses.field(
+        default_factory=dict
+    )
+    commits: int = 0
+
+
+class _Tenants:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def get(self, tenant_id: TenantId) -> Tenant | None:
+        return self._s.tenants.get(tenant_id)
+
+    async def add(self, tenant: Tenant) -> None:
+        if tenant.id in self._s.tenants:
+            raise DuplicateKey(f"tenant {tenant.id}")
+        self._s.tenants[tenant.id] = tenant
+
+
+class _Queues:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def get(self, tenant_id: TenantId, name: QueueName) -> Queue | None:
+        return self._s.queues.get((tenant_id, name))
+
+    async def add(self, queue: Queue) -> None:
+        key = (queue.tenant_id, queue.name)
+        if key in self._s.queues:
+            raise DuplicateKey(f"queue {queue.name}")
+        self._s.queues[key] = queue
+
+    async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
+        return sorted(
+            (q for (t, _), q in self._s.queues.items() if t == tenant_id), key=lambda q: q.name
+        )
+
+
+class _Visitors:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def get(self, visitor_id: VisitorId) -> Visitor | None:
+        found = self._s.visitors.get(visitor_id)
+        return found[0] if found else None
+
+    async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
+        for visitor, stored in self._s.visitors.values():
+            if stored == token_hash and visitor.tenant_id == tenant_id:
+                return visitor
+        return None
+
+    async def add(self, visitor: Visitor, token_hash: str) -> None:
+        if visitor.id in self._s.visitors:
+            raise DuplicateKey(f"visitor {visitor.id}")
+        self._s.visitors[visitor.id] = (visitor, token_hash)
+
+
+class _Conversations:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def get(
+        self, conversation_id: ConversationId, *, for_update: bool = False
+    ) -> Conversation | None:
+        return self._s.conversations.get(conversation_id)
+
+    async def add(self, conversation: Conversation) -> None:
+        if conversation.id in self._s.conversations:
+            raise DuplicateKey(f"conversation {conversation.id}")
+        self._s.conversations[conversation.id] = conversation
+        self._s.events.setdefault(conversation.id, [])
+
+    async def save(self, conversation: Conversation) -> None:
+        if conversation.id not in self._s.conversations:
+            raise KeyError(conversation.id)
+        self._s.conversations[conversation.id] = conversation
+
+    async def list_for_visitor(self, visitor_id: VisitorId) -> Sequence[Conversation]:
+        found = [c for c in self._s.conversations.values() if c.visitor_id == visitor_id]
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)
+
+    async def list_queued(
+        self, tenant_id: TenantId, queue: QueueName, *, for_update: bool = False
+    ) -> Sequence[Conversation]:
+        found = [
+            c
+            for c in self._s.conversations.values()
+            if c.tenant_id == tenant_id and c.queue == queue and c.state is ConversationState.QUEUED
+        ]
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
+    async def count_active_by_agent(
+        self, tenant_id: TenantId, agent_ids: Sequence[AgentId]
+    ) -> Mapping[AgentId, int]:
+        counts: dict[AgentId, int] = {}
+        for c in self._s.conversations.values():
+            if (
+                c.tenant_id == tenant_id
+                and c.state is ConversationState.ACTIVE
+                and c.agent_id in agent_ids
+                and c.agent_id is not None
+            ):
+                counts[c.agent_id] = counts.get(c.agent_id, 0) + 1
+        return counts
+
+    async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
+        found = [
+            c
+            for c in self._s.conversations.values()
+            if c.agent_id is not None and c.agent_delivered_seq < c.last_seq
+        ]
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
+
+class _Events:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def add(self, event: ConversationEvent) -> None:
+        existing = self._s.events.setdefault(event.conversation_id, [])
+        if event.conversation_id not in self._s.conversations:
+            raise DuplicateKey(f"no conversation {event.conversation_id}")
+        if any(e.seq == event.seq for e in existing):
+            raise DuplicateKey(f"seq {event.seq}")
+        if isinstance(event, MessagePosted) and event.client_msg_id is not None:
+            for e in existing:
+                if isinstance(e, MessagePosted) and e.client_msg_id == event.client_msg_id:
+                    raise DuplicateKey(f"client_msg_id {event.client_msg_id}")
+        existing.append(event)
+        existing.sort(key=lambda e: e.seq)
+
+    async def list_after(
+        self, conversation_id: ConversationId, after_seq: int, limit: int
+    ) -> Sequence[ConversationEvent]:
+        events = [e for e in self._s.events.get(conversation_id, []) if e.seq > after_seq]
+        return events[:limit]
+
+    async def get_message_by_client_id(
+        self, conversation_id: ConversationId, client_msg_id: str
+    ) -> MessagePosted | None:
+        for e in self._s.events.get(conversation_id, []):
+            if isinstance(e, MessagePosted) and e.client_msg_id == client_msg_id:
+                return e
+        return None
+
+    async def count_messages_after(
+        self, conversation_id: ConversationId, after_seq: int, exclude_kind: str
+    ) -> int:
+        return sum(
+            1
+            for e in self._s.events.get(conversation_id, [])
+            if isinstance(e, MessagePosted) and e.seq > after_seq and e.sender.kind != exclude_kind
+        )
+
+
+class _Agents:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
+
+    async def get(self, agent_id: AgentId) -> Agent | None:
+        return self._s.agents.get(agent_id)
+
+    async def add(self, agent: Agent) -> None:
+        if agent.id in self._s.agents:
+            raise DuplicateKey(f"agent {agent.id}")
+        self._s.agents[agent.id] = agent
+
+    async def save(self, agent: Agent) -> None:
+        if agent.id not in self._s.agents:
+            raise KeyError(agent.id)
+        self._s.agents[agent.id] = agent
+
+    async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
+        found = [a for a in self._s.agents.values() if tenant_id is None or a.tenant_id == tenant_id]
+        return sorted(found, key=lambda a: a.id)
+
+    async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]:
+        return [a for a in await self.list(tenant_id) if queue in a.queues]
+
+    async def get_subscription(
+        self, agent_id: AgentId, queue: QueueName
+    ) -> AgentSubscription | None:
+        return self._s.subscriptions.get((agent_id, queue))
+
+    async def save_subscription(self, subscription: AgentSubscription) -> None:
+        self._s.subscriptions[(subscription.agent_id, subscription.queue)] = subscription
+
+    async def list_subscriptions(self) -> Sequence[AgentSubscription]:
+        return sorted(self._s.subscriptions.values(), key=lambda s: (s.agent_id, s.queue))
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: FakeStore) -> None:
+        self._committed = store
+        self._begin()
+
+    def _begin(self) -> None:
+        self._work = copy.deepcopy(self._committed)
+        self.tenants = _Tenants(self._work)
+        self.queues = _Queues(self._work)
+        self.visitors = _Visitors(self._work)
+        self.conversations = _Conversations(self._work)
+        self.events = _Events(self._work)
+        self.agents = _Agents(self._work)
+
+    async def __aenter__(self) -> Self:
+        self._begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._begin()
+
+    async def commit(self) -> None:
+        for f in dataclasses.fields(FakeStore):
+            setattr(self._committed, f.name, getattr(self._work, f.name))
+        self._committed.commits += 1
+        self._begin()
+
+
+class FakeClock:
+    """A clock the test moves by hand; starts at a fixed instant."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class RecordingNotifier:
+    """Remembers what was published, in order."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[Conversation, DomainEvent]] = []
+
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        self.published.extend((conversation, e) for e in events)
+
+    def events(self) -> list[DomainEvent]:
+        return [e for _, e in self.published]
