@@ -1,5 +1,9 @@
 """Domain errors. They carry no HTTP, Socket.IO or XMPP codes: each edge maps them."""
 
+# The names read as what the caller is told (NotFound, Forbidden), which is how every edge
+# maps them; an "Error" suffix would add nothing, and the names are public API by now.
+# ruff: noqa: N818
+
 
 class DomainError(Exception):
     """Base of every error a use case raises on purpose; the message is safe to show."""

@@ -137,12 +137,25 @@ class UnitOfWork(Protocol):
     Leaving the ``async with`` block without ``commit`` rolls back.
     """
 
-    tenants: TenantRepository
-    queues: QueueRepository
-    visitors: VisitorRepository
-    conversations: ConversationRepository
-    events: EventRepository
-    agents: AgentRepository
+    # Read-only members, so an implementation may hold its own repository classes (a
+    # plain attribute of a subtype satisfies them; a mutable protocol member would not).
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def queues(self) -> QueueRepository: ...
+
+    @property
+    def visitors(self) -> VisitorRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

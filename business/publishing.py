@@ -37,5 +37,7 @@ class EventPublisher:
                 await notifier.notify(conversation, events)
             except Exception:
                 logger.exception(
-                    "notifier %s failed for conversation %s", type(notifier).__name__, conversation.id
+                    "notifier %s failed for conversation %s",
+                    type(notifier).__name__,
+                    conversation.id,
                 )

@@ -89,9 +89,18 @@ class Router:
         self._publisher = publisher
         self._locks: dict[TenantId, asyncio.Lock] = {}
 
+    def tenant_lock(self, tenant_id: TenantId) -> asyncio.Lock:
+        """The lock a dispatch for this tenant holds.
+
+        Whoever else writes agents of the tenant takes it too: a dispatch saves the agents
+        it read at its start (for ``last_routed_at``), and without the lock that save could
+        undo an availability or capacity change made while it ran. Not reentrant: never
+        call ``dispatch`` while holding it.
+        """
+        return self._locks.setdefault(tenant_id, asyncio.Lock())
+
     async def dispatch(self, tenant_id: TenantId, queue: QueueName) -> None:
-        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
-        async with lock:
+        async with self.tenant_lock(tenant_id):
             changed = await self._dispatch_locked(tenant_id, queue)
         for conversation, events in changed:
             await self._publisher.publish(conversation, events)

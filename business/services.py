@@ -3,12 +3,14 @@ publishes events (and returns, so the caller acks only what is durable)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
 import re
 import secrets
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,7 +57,9 @@ logger = logging.getLogger(__name__)
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _CLIENT_MSG_ID_RE = re.compile(r"[\x21-\x7e]{1,100}")
-_JID_LOCAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_QUEUE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# A bare JID: one '@', no resource, nothing RFC 7622 forbids in a localpart, no whitespace.
+_BARE_JID_RE = re.compile(r"[^@/\s\"&'<>:]{1,1023}@[^@/\s]{1,1023}")
 
 
 class SystemClock:
@@ -144,7 +148,9 @@ def _visitor(conv: Conversation) -> Participant:
 
 
 def _agent(conv: Conversation) -> Participant:
-    return Participant(kind=ParticipantKind.AGENT, name=conv.agent_name or "Agent", id=conv.agent_id)
+    return Participant(
+        kind=ParticipantKind.AGENT, name=conv.agent_name or "Agent", id=conv.agent_id
+    )
 
 
 def _check_client_msg_id(client_msg_id: str) -> None:
@@ -169,6 +175,12 @@ class ChatService:
         self._router = router
         self._clock = clock or SystemClock()
         self.limits = limits or Limits()
+        # A retried start often arrives while the first is still running (the widget timed
+        # out): nothing in the database stops both from inserting a conversation, so starts
+        # of one visitor take turns. Per process only; sticky sessions keep a visitor on one.
+        self._start_locks: weakref.WeakValueDictionary[VisitorId, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # -- visitor side ---------------------------------------------------------------
 
@@ -234,8 +246,8 @@ class ChatService:
             _check_client_msg_id(cmd.message.client_msg_id)
             _check_text(cmd.message.text, self.limits, "message.text")
         queue_name = cmd.queue or DEFAULT_QUEUE
-        now = self._clock.now()
-        async with self._uow() as uow:
+        lock = self._start_locks.setdefault(cmd.visitor_id, asyncio.Lock())
+        async with lock, self._uow() as uow:
             visitor = await uow.visitors.get(cmd.visitor_id)
             if visitor is None:
                 raise NotFound("unknown visitor")
@@ -248,7 +260,7 @@ class ChatService:
             else:
                 existing = None
             if existing is None:
-                alloc = await self._create(uow, visitor, queue, cmd, now)
+                alloc = await self._create(uow, visitor, queue, cmd, self._clock.now())
         if existing is not None:
             if cmd.message is not None:
                 await self.send_visitor_message(
@@ -305,7 +317,7 @@ class ChatService:
                     seq=alloc.next_seq(),
                     created_at=now,
                     id=EventId(new_id()),
-                    sender=Participant(kind=ParticipantKind.VISITOR, name=name, id=visitor.id),
+                    sender=_visitor(alloc.conversation),
                     text=cmd.message.text,
                     client_msg_id=cmd.message.client_msg_id,
                 )
@@ -323,6 +335,10 @@ class ChatService:
             conv = await self._visitor_conversation(uow, cmd.visitor_id, cmd.conversation_id)
             existing = await uow.events.get_message_by_client_id(conv.id, cmd.client_msg_id)
             if existing is not None:
+                if existing.sender.kind is not ParticipantKind.VISITOR:
+                    # The agent's client chose the same id: acking their message as this
+                    # one would drop the visitor's text while claiming it was stored.
+                    raise InvalidInput("client_msg_id is already used in this conversation")
                 return existing
             if not conv.is_open:
                 raise InvalidTransition("this conversation has ended")
@@ -345,7 +361,9 @@ class ChatService:
 
     async def set_visitor_typing(self, cmd: c.SetVisitorTyping) -> None:
         async with self._uow() as uow:
-            conv = await self._visitor_conversation(uow, cmd.visitor_id, cmd.conversation_id)
+            conv = await self._visitor_conversation(
+                uow, cmd.visitor_id, cmd.conversation_id, for_update=False
+            )
         if not conv.is_open:
             raise InvalidTransition("this conversation has ended")
         sender = _visitor(conv)
@@ -369,7 +387,9 @@ class ChatService:
             raise InvalidInput("after_seq must not be negative")
         limit = self.limits.max_sync_events
         async with self._uow() as uow:
-            conv = await self._visitor_conversation(uow, cmd.visitor_id, cmd.conversation_id)
+            conv = await self._visitor_conversation(
+                uow, cmd.visitor_id, cmd.conversation_id, for_update=False
+            )
             events = await uow.events.list_after(conv.id, cmd.after_seq, limit + 1)
         return SyncResult(events=events[:limit], has_more=len(events) > limit)
 
@@ -414,10 +434,15 @@ class ChatService:
             _check_client_msg_id(cmd.client_msg_id)
         async with self._uow() as uow:
             conv = await self._agent_conversation(uow, cmd.agent_id, cmd.conversation_id)
-            if cmd.client_msg_id is not None:
-                existing = await uow.events.get_message_by_client_id(conv.id, cmd.client_msg_id)
-                if existing is not None:
+            client_msg_id = cmd.client_msg_id
+            if client_msg_id is not None:
+                existing = await uow.events.get_message_by_client_id(conv.id, client_msg_id)
+                if existing is not None and existing.sender.id == cmd.agent_id:
                     return existing
+                if existing is not None:
+                    # Somebody else's message has this id (stanza ids are the agent
+                    # client's choice): store this one without it rather than lose it.
+                    client_msg_id = None
             if not conv.is_open:
                 raise InvalidTransition("this conversation has ended")
             now = self._clock.now()
@@ -429,7 +454,7 @@ class ChatService:
                 id=EventId(new_id()),
                 sender=_agent(conv),
                 text=cmd.text,
-                client_msg_id=cmd.client_msg_id,
+                client_msg_id=client_msg_id,
             )
             alloc.add(message)
             # The agent wrote it, so the agent has it: no need to send it back to them.
@@ -442,7 +467,9 @@ class ChatService:
 
     async def set_agent_typing(self, cmd: c.SetAgentTyping) -> None:
         async with self._uow() as uow:
-            conv = await self._agent_conversation(uow, cmd.agent_id, cmd.conversation_id, lock=False)
+            conv = await self._agent_conversation(
+                uow, cmd.agent_id, cmd.conversation_id, lock=False
+            )
         if not conv.is_open:
             return
         sender = _agent(conv)
@@ -560,9 +587,17 @@ class ChatService:
 
     async def _after_end(self, before: Conversation, alloc: SeqAllocator) -> None:
         await self._publisher.publish(alloc.conversation, alloc.events)
-        # Either a slot was freed or a queue position was: let the queue move on.
-        await self._router.dispatch(before.tenant_id, before.queue)
-
+        # Either a queue position was freed or an agent's slot was: let the queue move on,
+        # and every other queue of that agent too, or their free slot would sit idle while
+        # visitors wait there.
+        queues = [before.queue]
+        if before.state is ConversationState.ACTIVE and before.agent_id is not None:
+            async with self._uow() as uow:
+                agent = await uow.agents.get(before.agent_id)
+            if agent is not None:
+                queues += [q for q in agent.queues if q != before.queue]
+        for queue in queues:
+            await self._router.dispatch(before.tenant_id, queue)
 
 
 class AgentService:
@@ -580,45 +615,58 @@ class AgentService:
         self._clock = clock or SystemClock()
 
     async def add_agent(self, cmd: c.AddAgent) -> Agent:
-        """Create or update an agent; unknown queues are created on the way."""
+        """Create or update an agent; unknown queues are created on the way.
+
+        The JID is stored lower-cased, so the same account given in another case updates
+        the agent instead of adding a second one. An agent belongs to one tenant for good.
+        Raising the capacity or adding a queue of a ready agent routes waiting chats.
+        """
         if not 1 <= cmd.max_chats <= 100:
             raise InvalidInput("max_chats must be between 1 and 100")
         if not cmd.queues:
             raise InvalidInput("an agent needs at least one queue")
         for queue in cmd.queues:
-            if not _JID_LOCAL_RE.fullmatch(queue):
+            if not _QUEUE_NAME_RE.fullmatch(queue):
                 raise InvalidInput(
                     f"queue name {queue!r} must be lower-case letters, digits, '.', '_' or '-'"
                 )
-        local, sep, domain = cmd.agent_id.partition("@")
-        if not sep or not local or not domain or "/" in cmd.agent_id or " " in cmd.agent_id:
+        if not _BARE_JID_RE.fullmatch(cmd.agent_id):
             raise InvalidInput(f"{cmd.agent_id!r} is not a bare JID (user@domain)")
-        async with self._uow() as uow:
+        name = (cmd.name or "").strip()
+        if len(name) > 100:
+            raise InvalidInput("an agent name must be at most 100 characters")
+        agent_id = AgentId(cmd.agent_id.lower())
+        queues = tuple(dict.fromkeys(cmd.queues))
+        async with self._router.tenant_lock(cmd.tenant_id), self._uow() as uow:
             tenant = await uow.tenants.get(cmd.tenant_id)
             if tenant is None:
                 raise NotFound(f"unknown tenant {cmd.tenant_id!r}")
-            for queue in cmd.queues:
+            existing = await uow.agents.get(agent_id)
+            if existing is not None and existing.tenant_id != tenant.id:
+                raise InvalidInput(f"{agent_id} is an agent of another tenant")
+            for queue in queues:
                 if await uow.queues.get(tenant.id, queue) is None:
-                    await uow.queues.add(Queue(tenant_id=tenant.id, name=queue, title=queue.title()))
-            existing = await uow.agents.get(cmd.agent_id)
+                    await uow.queues.add(
+                        Queue(tenant_id=tenant.id, name=queue, title=queue.title())
+                    )
             if existing is None:
                 agent = Agent(
-                    id=AgentId(cmd.agent_id.lower()),
+                    id=agent_id,
                     tenant_id=tenant.id,
-                    name=cmd.name or local,
+                    name=name or cmd.agent_id.partition("@")[0],
                     max_chats=cmd.max_chats,
-                    queues=tuple(dict.fromkeys(cmd.queues)),
+                    queues=queues,
                 )
                 await uow.agents.add(agent)
             else:
                 agent = dataclasses.replace(
-                    existing,
-                    name=cmd.name or existing.name,
-                    max_chats=cmd.max_chats,
-                    queues=tuple(dict.fromkeys(cmd.queues)),
+                    existing, name=name or existing.name, max_chats=cmd.max_chats, queues=queues
                 )
                 await uow.agents.save(agent)
             await uow.commit()
+        if agent.ready:
+            for queue in agent.queues:
+                await self._router.dispatch(agent.tenant_id, queue)
         return agent
 
     async def list_agents(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
@@ -635,6 +683,11 @@ class AgentService:
         Returns None for a JID that is not a configured agent.
         """
         async with self._uow() as uow:
+            agent = await uow.agents.get(cmd.agent_id)
+        if agent is None:
+            return None
+        # Read again under the tenant lock: a dispatch running meanwhile saves the agent.
+        async with self._router.tenant_lock(agent.tenant_id), self._uow() as uow:
             agent = await uow.agents.get(cmd.agent_id)
             if agent is None:
                 return None

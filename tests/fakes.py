@@ -218,7 +218,9 @@ class _Agents:
         self._s.agents[agent.id] = agent
 
     async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
-        found = [a for a in self._s.agents.values() if tenant_id is None or a.tenant_id == tenant_id]
+        found = [
+            a for a in self._s.agents.values() if tenant_id is None or a.tenant_id == tenant_id
+        ]
         return sorted(found, key=lambda a: a.id)
 
     async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]:

@@ -1,0 +1,30 @@
+# Everything a newcomer needs is `make run` and `make test` (see README.md).
+#
+#   make run        set up, then run the engine with a private Prosody and demo agents
+#   make test       set up (with Chromium), then lint, types, layers and every test
+#   make test-fast  the same without the end-to-end tests (no Prosody, no browser)
+#   make lint       lint, types and layers only
+#   make setup      only the set-up: Debian packages, .venv, widget
+#
+# Pass arguments through with ARGS, e.g. `make run ARGS="--port 9000"` or
+# `make test ARGS="-k routing -x"`.
+
+ARGS ?=
+
+.PHONY: setup run test test-fast lint
+
+setup:
+	deploy/scripts/setup.sh
+
+run: setup
+	.venv/bin/chat-engine dev $(ARGS)
+
+test:
+	deploy/scripts/setup.sh --test
+	deploy/scripts/test.sh $(ARGS)
+
+test-fast: setup
+	deploy/scripts/test.sh -m "not e2e" $(ARGS)
+
+lint: setup
+	deploy/scripts/test.sh --lint

@@ -1,0 +1,1 @@
+"""Composition root: settings, logging, wiring, the `chat-engine` command and process lifecycle."""

@@ -1,0 +1,63 @@
+"""One-shot administration against the database: migrations and the agent directory.
+
+Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from business.commands import AddAgent
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, Agent
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import AgentService, SystemClock, ensure_tenant
+from chat_engine.settings import Settings, sqlite_path
+from data import Database
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of ``settings``; makes the directory of a SQLite file on the way."""
+    path = sqlite_path(settings.database.url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Database.from_url(settings.database.url)
+
+
+async def upgrade_database(settings: Settings) -> None:
+    database = open_database(settings)
+    try:
+        await database.migrate()
+        await ensure_tenant(
+            database.unit_of_work, DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
+        )
+    finally:
+        await database.dispose()
+
+
+async def add_agents(settings: Settings, commands: Sequence[AddAgent]) -> list[Agent]:
+    """Create or update agents (and their queues); migrates the database first."""
+    database = open_database(settings)
+    try:
+        await database.migrate()
+        uow = database.unit_of_work
+        await ensure_tenant(uow, DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,))
+        clock = SystemClock()
+        # Nothing is queued for a new agent here: a running engine routes to them as soon
+        # as their presence says they are ready.
+        router = Router(uow=uow, clock=clock, publisher=EventPublisher())
+        service = AgentService(uow=uow, router=router, clock=clock)
+        return [await service.add_agent(command) for command in commands]
+    finally:
+        await database.dispose()
+
+
+async def list_agents(settings: Settings) -> Sequence[Agent]:
+    database = open_database(settings)
+    try:
+        await database.migrate()
+        uow = database.unit_of_work
+        router = Router(uow=uow, clock=SystemClock(), publisher=EventPublisher())
+        return await AgentService(uow=uow, router=router).list_agents()
+    finally:
+        await database.dispose()

@@ -1,0 +1,306 @@
+"""The ``chat-engine`` command.
+
+Expected failures (a bad setting, a bad argument, Prosody or the database unreachable)
+print one clear line and exit non-zero (2 for bad input, 1 otherwise), never a traceback:
+the traceback is for bugs, and goes to the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from business.commands import AddAgent
+from business.errors import DomainError
+from business.model import DEFAULT_TENANT, AgentId, QueueName
+from chat_engine.admin import add_agents, list_agents, upgrade_database
+from chat_engine.logging import configure_logging
+from chat_engine.prosody import ProsodyError
+from chat_engine.settings import (
+    CONFIG_ENV,
+    LOG_LEVELS,
+    Settings,
+    SettingsError,
+    load_settings,
+    redact_url,
+    require_secret,
+)
+from chat_engine.signals import StopSignal
+
+logger = logging.getLogger(__name__)
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _global_options() -> argparse.ArgumentParser:
+    # SUPPRESS: an option left out adds no attribute, so the same options may be given
+    # before or after the subcommand without the later parser resetting the earlier one.
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("settings (override the config file and environment)")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
+    )
+    group.add_argument("--host", default=argparse.SUPPRESS, help="HTTP listen address")
+    group.add_argument("--port", default=argparse.SUPPRESS, help="HTTP port (0: any free port)")
+    group.add_argument(
+        "--database-url", metavar="URL", default=argparse.SUPPRESS, help="SQLAlchemy URL"
+    )
+    group.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=argparse.SUPPRESS,
+        help=f"one of {', '.join(LOG_LEVELS)}",
+    )
+    group.add_argument(
+        "--log-json",
+        action="store_const",
+        const=True,
+        default=argparse.SUPPRESS,
+        help="log one JSON object per line",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="chat-engine",
+        description="Customer-service chat: visitors on the web, agents in any XMPP client.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "run",
+        parents=[common],
+        help="run the engine against a configured XMPP server",
+        description="Run the engine: web server for visitors and XMPP component for agents.",
+    )
+
+    dev = commands.add_parser(
+        "dev",
+        parents=[common],
+        help="run everything locally: a private Prosody, demo agents, SQLite",
+        description=(
+            "Start a private Prosody, create two demo agents in queue 'support' and run the "
+            "engine against it, all kept under --var-dir. Ctrl-C stops everything."
+        ),
+    )
+    dev.add_argument(
+        "--var-dir",
+        type=Path,
+        default=Path("var"),
+        metavar="DIR",
+        help="where the generated files live (default: ./var)",
+    )
+    dev.add_argument(
+        "--c2s-port",
+        type=int,
+        default=5222,
+        metavar="PORT",
+        help="Prosody's port for agents' clients (default: 5222, or a free one if taken)",
+    )
+
+    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser(
+        "upgrade", parents=[common], help="create or migrate the schema to the latest version"
+    )
+
+    agent = commands.add_parser("agent", parents=[common], help="manage agents")
+    agent_commands = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
+    add = agent_commands.add_parser(
+        "add",
+        parents=[common],
+        help="add an agent, or update one",
+        description="Add an agent (their bare JID) to queues; running it again updates them.",
+    )
+    add.add_argument("jid", metavar="JID", help="the agent's bare JID, e.g. alice@example.com")
+    add.add_argument(
+        "--queue",
+        dest="queues",
+        action="append",
+        required=True,
+        metavar="QUEUE",
+        help="a queue the agent serves (repeat for several)",
+    )
+    add.add_argument(
+        "--max-chats", type=int, required=True, metavar="N", help="chats at the same time"
+    )
+    add.add_argument("--name", help="the name visitors see (default: the JID's user part)")
+    agent_commands.add_parser("list", parents=[common], help="list agents")
+    return parser
+
+
+_FLAG_KEYS = {
+    "host": "http.host",
+    "port": "http.port",
+    "database_url": "database.url",
+    "log_level": "log.level",
+    "log_json": "log.json",
+}
+
+
+def settings_from_args(
+    args: argparse.Namespace, env: Mapping[str, str], cwd: Path | None = None
+) -> Settings:
+    config = getattr(args, "config", None) or env.get(CONFIG_ENV) or None
+    overrides = {key: getattr(args, flag, None) for flag, key in _FLAG_KEYS.items()}
+    return load_settings(Path(config) if config else None, env, overrides, cwd=cwd)
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+# ``run`` and ``dev`` import the engine when called: the one-shot admin commands then start
+# quickly and work without the web and XMPP stack being importable.
+
+
+async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chat_engine.engine import Engine
+
+    require_secret(settings)
+    with StopSignal() as stop:
+        engine = Engine(settings)
+        await engine.start()
+        try:
+            out.write(f"chat-engine running at {engine.url} (Ctrl-C to stop)\n")
+            out.flush()
+            await stop.wait()
+        finally:
+            await engine.stop()
+    return 0
+
+
+async def _dev(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chat_engine.dev import run_dev
+
+    with StopSignal() as stop:
+        await run_dev(settings, var_dir=args.var_dir, c2s_port=args.c2s_port, out=out, stop=stop)
+    out.write("Stopped.\n")
+    return 0
+
+
+async def _db_upgrade(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    await upgrade_database(settings)
+    out.write(f"database is up to date: {redact_url(settings.database.url)}\n")
+    return 0
+
+
+async def _agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    (agent,) = await add_agents(
+        settings,
+        [
+            AddAgent(
+                agent_id=AgentId(args.jid.strip()),
+                queues=tuple(QueueName(q.strip()) for q in args.queues),
+                max_chats=args.max_chats,
+                tenant_id=DEFAULT_TENANT,
+                name=args.name,
+            )
+        ],
+    )
+    out.write(
+        f"agent {agent.id} ({agent.name}): queues {', '.join(agent.queues)}, "
+        f"up to {agent.max_chats} chats\n"
+    )
+    return 0
+
+
+async def _agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    agents = sorted(await list_agents(settings), key=lambda a: a.id)
+    if not agents:
+        out.write(
+            "no agents yet; add one with: chat-engine agent add JID --queue Q --max-chats N\n"
+        )
+        return 0
+    rows = [("JID", "NAME", "MAX CHATS", "QUEUES", "READY")]
+    rows += [
+        (a.id, a.name, str(a.max_chats), ",".join(a.queues), "yes" if a.ready else "no")
+        for a in agents
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+        )
+    return 0
+
+
+_Handler = Callable[[argparse.Namespace, Settings, TextIO], Coroutine[Any, Any, int]]
+
+
+def _handler(args: argparse.Namespace) -> _Handler:
+    match args.command:
+        case "run":
+            return _run
+        case "dev":
+            return _dev
+        case "db":
+            return _db_upgrade
+        case "agent" if args.agent_command == "add":
+            return _agent_add
+        case "agent":
+            return _agent_list
+    raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
+
+
+async def _settled(command: Coroutine[Any, Any, int]) -> int:
+    try:
+        return await command
+    except Exception:
+        # aiosqlite 0.22 queues a stop for its worker thread when a database cannot be
+        # opened and returns at once; if the loop closed before that thread answers, it
+        # raises "Event loop is closed" in the thread. A moment lets it finish.
+        await asyncio.sleep(0.1)
+        raise
+
+
+def _error(message: str, code: int) -> int:
+    print(f"chat-engine: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Entry point; returns the exit code (``env`` and ``out`` are for tests)."""
+    args = build_parser().parse_args(argv)
+    env = os.environ if env is None else env
+    out = sys.stdout if out is None else out
+    try:
+        settings = settings_from_args(args, env)
+    except SettingsError as exc:
+        return _error(str(exc), EXIT_USAGE)
+    configure_logging(settings.log.level, json_lines=settings.log.json)
+    try:
+        return asyncio.run(_settled(_handler(args)(args, settings, out)))
+    except (SettingsError, DomainError) as exc:
+        return _error(str(exc), EXIT_USAGE)
+    except ProsodyError as exc:
+        return _error(f"Prosody: {exc}", EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if isinstance(exc, SQLAlchemyError):
+            return _error(f"database {redact_url(settings.database.url)}: {exc}", EXIT_FAILURE)
+        if isinstance(exc, OSError):
+            return _error(str(exc), EXIT_FAILURE)
+        raise

@@ -1,0 +1,229 @@
+"""``chat-engine dev``: the whole embedded set-up on one machine, for trying it out.
+
+A private Prosody under ``var/prosody`` runs as our child; two demo agents get accounts
+and join queue ``support``; the engine uses SQLite in ``var/``. What is generated
+(component secret, agent passwords, certificate, accounts, database) is kept in ``var/``
+and reused, so a second run comes back the same and agents' clients keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import presentation
+from business.commands import AddAgent
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId
+from chat_engine.admin import add_agents
+from chat_engine.engine import Engine
+from chat_engine.prosody import ProsodyServer, free_port, port_is_free, stop_leftover
+from chat_engine.settings import Settings
+from chat_engine.signals import StopSignal
+
+logger = logging.getLogger(__name__)
+
+DEMO_AGENTS = ("agent1", "agent2")
+DEMO_MAX_CHATS = 3
+C2S_PORT = 5222
+XMPP_CONNECT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoAgent:
+    jid: str
+    password: str
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (readable by the owner only)."""
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        _write_private(path, secret + "\n")
+    return secret
+
+
+def read_or_create_demo_agents(path: Path, domain: str) -> list[DemoAgent]:
+    """The demo agents' accounts; passwords are made once and reused on later runs."""
+    try:
+        stored = json.loads(path.read_text())
+        passwords = {str(jid): str(pw) for jid, pw in stored.get("passwords", {}).items()}
+    except (FileNotFoundError, ValueError, AttributeError):
+        passwords = {}
+    agents = []
+    for user in DEMO_AGENTS:
+        jid = f"{user}@{domain}"
+        password = passwords.get(jid) or secrets.token_urlsafe(12)
+        passwords[jid] = password
+        agents.append(DemoAgent(jid=jid, password=password))
+    _write_private(path, json.dumps({"passwords": passwords}, indent=2) + "\n")
+    return agents
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def pick_port(host: str, wanted: int, what: str, notes: list[str]) -> int:
+    """``wanted`` if it is free, else any free port (and a note saying so)."""
+    if wanted == 0:
+        return free_port(host)
+    if port_is_free(host, wanted):
+        return wanted
+    port = free_port(host)
+    notes.append(f"{what} port {wanted} is in use on {host}; using {port} instead.")
+    return port
+
+
+def xmpp_domain(component_jid: str) -> str:
+    """The agents' domain: ``chat.localhost`` serves ``localhost``."""
+    _, dot, parent = component_jid.partition(".")
+    return parent if dot and parent else "localhost"
+
+
+def banner(
+    engine_url: str,
+    agents: Sequence[DemoAgent],
+    prosody: ProsodyServer,
+    notes: Sequence[str],
+    widget_built: bool,
+) -> str:
+    queue_jid = f"{DEFAULT_QUEUE}@{prosody.component_jid}"
+    width = max(len(a.jid) for a in agents)
+    lines = [
+        "",
+        "Chat engine is running.",
+        "",
+        f"  Demo page:    {engine_url}/demo",
+        f"  XMPP server:  host {prosody.host}, port {prosody.c2s_port} "
+        "(STARTTLS, self-signed certificate)",
+    ]
+    for i, agent in enumerate(agents):
+        label = "Agents:" if i == 0 else ""
+        lines.append(f"  {label:<13} {agent.jid:<{width}}  password: {agent.password}")
+    lines += [
+        "",
+        f"Log in to an XMPP client as an agent, add {queue_jid} as a contact and go online;",
+        "then open the demo page and start a chat.",
+    ]
+    if not widget_built:
+        lines += ["", "Note: the widget is not built yet; run `make setup` for the demo page."]
+    lines += [f"Note: {note}" for note in notes]
+    lines += ["", "Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)
+
+
+def widget_built() -> bool:
+    dist = Path(presentation.__file__).parent / "widget" / "dist"
+    return dist.is_dir() and any(dist.iterdir())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
+    settings: Settings
+    prosody: ProsodyServer
+    agents: list[DemoAgent]
+    notes: list[str]
+    widget_built: bool
+
+
+def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
+    """Everything that only touches files and ports (blocking, so run in a thread)."""
+    var_dir = var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    prosody_dir = var_dir / "prosody"
+    # A Prosody orphaned by a killed earlier run would make every port look taken.
+    stop_leftover(prosody_dir)
+    xmpp, http = settings.xmpp, settings.http
+    notes: list[str] = []
+    secret = xmpp.secret or read_or_create_secret(var_dir / "xmpp-secret")
+    c2s_port = pick_port(xmpp.host, c2s_port, "XMPP client", notes)
+    component_port = pick_port(xmpp.host, xmpp.port, "XMPP component", notes)
+    http_port = pick_port(http.host, http.port, "HTTP", notes)
+    domain = xmpp_domain(xmpp.component_jid)
+    prosody = ProsodyServer(
+        prosody_dir,
+        domain=domain,
+        component_jid=xmpp.component_jid,
+        component_secret=secret,
+        c2s_port=c2s_port,
+        component_port=component_port,
+        host=xmpp.host,
+    )
+    return _Plan(
+        settings=dataclasses.replace(
+            settings,
+            xmpp=dataclasses.replace(xmpp, secret=secret, port=component_port),
+            http=dataclasses.replace(http, port=http_port),
+        ),
+        prosody=prosody,
+        agents=read_or_create_demo_agents(var_dir / "demo-agents.json", domain),
+        notes=notes,
+        widget_built=widget_built(),
+    )
+
+
+async def run_dev(
+    settings: Settings,
+    *,
+    var_dir: Path,
+    out: TextIO,
+    stop: StopSignal,
+    c2s_port: int = C2S_PORT,
+) -> None:
+    """Set up and run everything until ``stop`` fires, then stop it all."""
+    plan = await asyncio.to_thread(_plan, settings, var_dir, c2s_port)
+    prosody = plan.prosody
+    await asyncio.to_thread(ProsodyServer.ensure_installed)
+    await prosody.astart()
+    try:
+        for agent in plan.agents:
+            await prosody.aregister(agent.jid.partition("@")[0], agent.password)
+        # Before the engine starts, so the bridge knows them from its first presence.
+        await add_agents(
+            plan.settings,
+            [
+                AddAgent(
+                    agent_id=AgentId(agent.jid),
+                    queues=(DEFAULT_QUEUE,),
+                    max_chats=DEMO_MAX_CHATS,
+                    tenant_id=DEFAULT_TENANT,
+                )
+                for agent in plan.agents
+            ],
+        )
+        engine = Engine(plan.settings)
+        await engine.start()
+        try:
+            assert engine.url is not None
+            notes = list(plan.notes)
+            try:
+                # The banner invites agents to log in: say so only once that can work.
+                await engine.bridge.wait_connected(XMPP_CONNECT_SECONDS)
+            except TimeoutError:
+                notes.append(
+                    f"the engine's XMPP component is not connected to Prosody after "
+                    f"{XMPP_CONNECT_SECONDS:g} s; it keeps trying (see the log above)."
+                )
+            text = banner(engine.url, plan.agents, prosody, notes, plan.widget_built)
+            out.write(text)
+            out.flush()
+            await stop.wait()
+        finally:
+            await engine.stop()
+    finally:
+        await prosody.astop()

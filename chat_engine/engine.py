@@ -1,0 +1,229 @@
+"""Wiring: one ``Engine`` builds the database, the services, the web app and the XMPP
+bridge from ``Settings``, starts them in dependency order and stops them in reverse.
+
+This is the only place that knows every layer; each layer gets business objects and its
+own settings dataclass, never ``Settings`` itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Awaitable
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.ports import Clock
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import AgentService, ChatService, Limits, SystemClock, ensure_tenant
+from chat_engine.admin import open_database
+from chat_engine.settings import Settings, redact_url
+from data import Database
+from presentation import WebSettings, create_app
+from xmpp_bridge import BridgeSettings, XmppBridge
+
+logger = logging.getLogger(__name__)
+
+
+def limits_from(settings: Settings) -> Limits:
+    lim = settings.limits
+    return Limits(
+        max_text_length=lim.max_text_length,
+        max_sync_events=lim.max_sync_events,
+        max_form_fields=lim.max_form_fields,
+        max_custom_fields=lim.max_custom_fields,
+        max_field_length=lim.max_field_length,
+    )
+
+
+def bridge_settings_from(settings: Settings, secret: str) -> BridgeSettings:
+    xmpp = settings.xmpp
+    return BridgeSettings(
+        component_jid=xmpp.component_jid,
+        secret=secret,
+        host=xmpp.host,
+        port=xmpp.port,
+        tenant_id=DEFAULT_TENANT,
+        away_is_ready=xmpp.away_is_ready,
+        reconnect_min_delay=xmpp.reconnect_min_delay,
+        reconnect_max_delay=xmpp.reconnect_max_delay,
+    )
+
+
+def web_settings_from(settings: Settings, public_url: str) -> WebSettings:
+    http = settings.http
+    return WebSettings(
+        public_url=public_url,
+        cors_allowed_origins=http.cors_allowed_origins,
+        widget_title=http.widget_title,
+        max_http_buffer_size=http.max_http_buffer_size,
+        redis_url=settings.socketio.redis_url,
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before building the app, so the public URL can name the real port when the
+    settings ask for any free one (port 0)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family = infos[0][0]
+    try:
+        return socket.create_server((host, port), family=family, backlog=512)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+class Engine:
+    """The whole chat engine in this process; start and stop it as often as you like.
+
+    Every ``start`` builds fresh objects, so a stopped engine holds no connection, task or
+    socket, and tests can restart it to prove that nothing lives only in memory.
+    """
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        if settings.xmpp.secret is None:
+            raise ValueError("settings.xmpp.secret is required to start the engine")
+        self.settings = settings
+        self._clock = clock or SystemClock()
+        self._database: Database | None = None
+        self._runner: web.AppRunner | None = None
+        self._bridge: XmppBridge | None = None
+        self._chat: ChatService | None = None
+        self._agents: AgentService | None = None
+        self.publisher: EventPublisher | None = None
+        self.port: int | None = None
+        """The HTTP port actually bound (useful with port 0)."""
+        self.url: str | None = None
+        """The public base URL, without a trailing slash."""
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def database(self) -> Database:
+        assert self._database is not None, "the engine is not running"
+        return self._database
+
+    @property
+    def bridge(self) -> XmppBridge:
+        assert self._bridge is not None, "the engine is not running"
+        return self._bridge
+
+    @property
+    def chat(self) -> ChatService:
+        assert self._chat is not None, "the engine is not running"
+        return self._chat
+
+    @property
+    def agents(self) -> AgentService:
+        assert self._agents is not None, "the engine is not running"
+        return self._agents
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        settings = self.settings
+        assert settings.xmpp.secret is not None
+        sock: socket.socket | None = None
+        try:
+            database = self._database = open_database(settings)
+            await database.migrate()
+            uow = database.unit_of_work
+            await ensure_tenant(
+                uow, DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,), clock=self._clock
+            )
+            publisher = self.publisher = EventPublisher()
+            router = Router(uow=uow, clock=self._clock, publisher=publisher)
+            chat = self._chat = ChatService(
+                uow=uow,
+                publisher=publisher,
+                router=router,
+                clock=self._clock,
+                limits=limits_from(settings),
+            )
+            agents = self._agents = AgentService(uow=uow, router=router, clock=self._clock)
+            bridge = self._bridge = XmppBridge(
+                settings=bridge_settings_from(settings, settings.xmpp.secret),
+                chat=chat,
+                agents=agents,
+                publisher=publisher,
+            )
+
+            async def xmpp_connected() -> bool:
+                return bridge.connected
+
+            sock = _listen(settings.http.host, settings.http.port)
+            self.port = int(sock.getsockname()[1])
+            self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
+            app = create_app(
+                chat=chat,
+                publisher=publisher,
+                settings=web_settings_from(settings, self.url),
+                health={"database": database.ping, "xmpp": xmpp_connected},
+            )
+            runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            sock = None  # the site owns it now
+            # Last, so agents are offered chats only once visitors can be answered.
+            await bridge.start()
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            await self.stop()
+            raise
+        logger.info(
+            "engine started: http %s, database %s, XMPP component %s via %s:%d",
+            self.url,
+            redact_url(settings.database.url),
+            settings.xmpp.component_jid,
+            settings.xmpp.host,
+            settings.xmpp.port,
+        )
+
+    async def stop(self) -> None:
+        """Stop in reverse order; a failing part is logged and the rest still stops."""
+        bridge, self._bridge = self._bridge, None
+        runner, self._runner = self._runner, None
+        database, self._database = self._database, None
+        if bridge is not None:
+            await _quietly("XMPP bridge", bridge.stop())
+        if runner is not None:
+            await _quietly("web server", runner.cleanup())
+        if database is not None:
+            await _quietly("database", database.dispose())
+        self._chat = self._agents = None
+        self.publisher = None
+        if bridge or runner or database:
+            logger.info("engine stopped")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def _default_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+async def _quietly(what: str, stopping: Awaitable[object]) -> None:
+    try:
+        await stopping
+    except Exception:
+        logger.exception("stopping the %s failed", what)

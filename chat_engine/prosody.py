@@ -1,0 +1,450 @@
+"""A private Prosody for ``chat-engine dev`` and the test suite.
+
+One ``ProsodyServer`` owns one base directory: configuration, data, certificates, pid file
+and logs all live there, and the server runs in the foreground as our child process, so
+stopping the engine stops it too and nothing is left behind in ``/etc`` or ``/var/lib``.
+
+Checked on Debian 12 with Prosody 0.12.3, as root:
+
+- Without ``run_as_root = true``, ``prosodyctl`` switches to the ``prosody`` user, which
+  cannot read a configuration in a root-only directory ("The config file is not readable
+  by the 'prosody' user", exit 1); ``prosody -F`` logs "Refusing to run as root" and then,
+  instead of exiting, hangs without opening its ports. So we write ``run_as_root = true``
+  when we are root, and nothing when we are not (then both tools just run as that user).
+- ``prosodyctl register USER HOST PASSWORD`` writes the account file directly, whether or
+  not the server runs; the running server reads accounts from disk on each login, so the
+  account works at once. Registering an existing user just sets the password again.
+- If a port is taken, Prosody logs the failure and keeps running without it: we check the
+  ports before starting and read the log afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from string import Template
+from types import TracebackType
+from typing import IO, Self
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "prosody" / "dev.cfg.lua"
+"""The configuration template; it lives in the source checkout, where ``dev`` runs."""
+
+_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+_USER_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_PORT_FAILURE_RE = re.compile(r"Failed to open server port (\d+)")
+_LOG_TAIL_LINES = 30
+
+
+class ProsodyError(RuntimeError):
+    """Prosody could not be installed, configured, started or asked to do something.
+
+    The message is meant for the person running the command: it says what failed and,
+    where it can, what to do about it.
+    """
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _lua(value: str | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` (a socket in TIME_WAIT does not count)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the caller should bind it soon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_leftover(base_dir: Path) -> None:
+    """Stop a Prosody of ``base_dir`` whose parent died without stopping it (the engine was
+    killed with SIGKILL, say): it would hold the ports this run wants."""
+    base_dir = base_dir.resolve()
+    try:
+        pid = int((base_dir / "prosody.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if b"-F" not in cmdline or str(base_dir / "prosody.cfg.lua").encode() not in cmdline:
+        return  # the pid was reused by an unrelated process
+    logger.warning("stopping a Prosody left over from an earlier run (pid %d)", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not merely a zombie waiting for its parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+class ProsodyServer:
+    """Configure, start, stop and add accounts to one Prosody under ``base_dir``."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        domain: str = "localhost",
+        component_jid: str = "chat.localhost",
+        component_secret: str,
+        c2s_port: int = 5222,
+        component_port: int = 5347,
+        host: str = "127.0.0.1",
+        log_level: str = "info",
+        template: Path | None = None,
+    ) -> None:
+        for what, name in (("domain", domain), ("component_jid", component_jid)):
+            if not _NAME_RE.fullmatch(name):
+                raise ValueError(f"{what} {name!r} is not a valid domain name")
+        if not component_secret:
+            raise ValueError("component_secret must not be empty")
+        self.base_dir = base_dir.resolve()
+        self.domain = domain
+        self.component_jid = component_jid
+        self.component_secret = component_secret
+        self.c2s_port = c2s_port
+        self.component_port = component_port
+        self.host = host
+        self.log_level = log_level
+        self.template = template or TEMPLATE
+        self._process: subprocess.Popen[bytes] | None = None
+        self._output: IO[bytes] | None = None
+
+    # -- paths ----------------------------------------------------------------------
+
+    @property
+    def config_file(self) -> Path:
+        return self.base_dir / "prosody.cfg.lua"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / "data"
+
+    @property
+    def certificates_dir(self) -> Path:
+        return self.base_dir / "certs"
+
+    @property
+    def certificate(self) -> Path:
+        return self.certificates_dir / f"{self.domain}.crt"
+
+    @property
+    def key(self) -> Path:
+        return self.certificates_dir / f"{self.domain}.key"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base_dir / "prosody.log"
+
+    @property
+    def output_file(self) -> Path:
+        """Prosody's stdout and stderr: errors from before its logging starts land here."""
+        return self.base_dir / "prosody.out"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.base_dir / "prosody.pid"
+
+    # -- set-up ---------------------------------------------------------------------
+
+    @staticmethod
+    def ensure_installed() -> None:
+        """Install Prosody from Debian when it is missing (root only)."""
+        if shutil.which("prosody") and shutil.which("prosodyctl"):
+            return
+        command = "apt-get update && apt-get install -y prosody"
+        if not is_root():
+            raise ProsodyError(
+                "Prosody is not installed, and installing it needs root. Run:\n"
+                f"    sudo sh -c '{command}'\n"
+                "then start again."
+            )
+        logger.info("Prosody is not installed; running: %s", command)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for args in (["apt-get", "update"], ["apt-get", "install", "-y", "prosody"]):
+            result = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, check=False)
+            if result.returncode != 0:
+                raise ProsodyError(f"`{' '.join(args)}` failed with exit code {result.returncode}")
+        if not shutil.which("prosody"):
+            raise ProsodyError("apt-get installed prosody, but `prosody` is not on PATH")
+
+    def write_config(self) -> Path:
+        """Write the configuration (and a certificate if there is none); returns its path."""
+        try:
+            template = Template(self.template.read_text())
+        except FileNotFoundError:
+            raise ProsodyError(
+                f"the Prosody template {self.template} is missing; "
+                "`chat-engine dev` runs from a source checkout"
+            ) from None
+        for directory in (self.base_dir, self.data_dir, self.certificates_dir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.ensure_certificate()
+        text = template.substitute(
+            run_as_root="run_as_root = true" if is_root() else "",
+            data_path=_lua(str(self.data_dir)),
+            pidfile=_lua(str(self.pidfile)),
+            certificates_dir=_lua(str(self.certificates_dir)),
+            certificate=_lua(str(self.certificate)),
+            key=_lua(str(self.key)),
+            log_level=_lua(self.log_level),
+            log_file=_lua(str(self.log_file)),
+            host=_lua(self.host),
+            c2s_port=_lua(self.c2s_port),
+            component_port=_lua(self.component_port),
+            domain=_lua(self.domain),
+            component_jid=_lua(self.component_jid),
+            component_secret=_lua(self.component_secret),
+        )
+        # The file holds the component secret: create it private, then swap it in.
+        tmp = self.config_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        tmp.replace(self.config_file)
+        return self.config_file
+
+    def ensure_certificate(self) -> None:
+        """A self-signed certificate for the domain and its subdomains, made once."""
+        if self.certificate.exists() and self.key.exists():
+            return
+        if not shutil.which("openssl"):
+            raise ProsodyError("`openssl` is needed to make a certificate: apt-get install openssl")
+        self.certificates_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        names = [self.domain, f"*.{self.domain}", "localhost", "*.localhost"]
+        san = ",".join(f"DNS:{name}" for name in dict.fromkeys(names))
+        command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
+        command += ["-days", "3650", "-subj", f"/CN={self.domain}"]
+        command += ["-addext", f"subjectAltName={san}"]
+        command += ["-keyout", str(self.key), "-out", str(self.certificate)]
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ProsodyError(
+                "openssl could not make a certificate:\n" + result.stderr.decode(errors="replace")
+            )
+        self.key.chmod(0o600)
+
+    def register(self, user: str, password: str) -> str:
+        """Create the account ``user@domain`` or set its password; returns the JID.
+
+        The password is on prosodyctl's command line for a moment (``ps`` shows it): fine
+        for the loopback accounts of development and tests, which is all this is for.
+        """
+        if not _USER_RE.fullmatch(user):
+            raise ValueError(f"{user!r} is not a valid user name")
+        if not password or any(ch.isspace() for ch in password):
+            raise ValueError("the password must be non-empty and have no whitespace")
+        if not self.config_file.exists():
+            self.write_config()
+        self._prosodyctl("register", user, self.domain, password)
+        return f"{user}@{self.domain}"
+
+    def _prosodyctl(self, *args: str) -> str:
+        command = ["prosodyctl", "--config", str(self.config_file), *args]
+        try:
+            result = subprocess.run(
+                command,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+                check=False,
+                cwd=self.base_dir,
+            )
+        except FileNotFoundError:
+            raise ProsodyError("prosodyctl is not installed (apt-get install prosody)") from None
+        output = (result.stdout + result.stderr).decode(errors="replace").strip()
+        if result.returncode != 0:
+            raise ProsodyError(
+                f"`prosodyctl {args[0]}` failed with exit code {result.returncode}: {output}"
+            )
+        return output
+
+    # -- process --------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running and self._process else None
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Start Prosody and return once both the client and the component port accept."""
+        if self.running:
+            return
+        self.write_config()
+        stop_leftover(self.base_dir)
+        for port in (self.c2s_port, self.component_port):
+            if not port_is_free(self.host, port):
+                raise ProsodyError(
+                    f"port {port} on {self.host} is already in use by another program; "
+                    "stop it or choose another port"
+                )
+        with contextlib.suppress(FileNotFoundError):
+            self.log_file.unlink()
+        self._close_output()  # left open if the previous run crashed
+        self._output = self.output_file.open("wb")
+        try:
+            # A session of its own: Ctrl-C in the terminal reaches only the engine, which
+            # then stops Prosody after the component has said goodbye.
+            self._process = subprocess.Popen(
+                ["prosody", "--config", str(self.config_file), "-F"],
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=subprocess.STDOUT,
+                cwd=self.base_dir,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            self._close_output()
+            raise ProsodyError("prosody is not installed (apt-get install prosody)") from None
+        logger.info(
+            "Prosody starting (pid %d): c2s %s:%d, component %s:%d",
+            self._process.pid,
+            self.host,
+            self.c2s_port,
+            self.host,
+            self.component_port,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                code = self._process.returncode
+                self._process = None
+                self._close_output()
+                raise ProsodyError(f"Prosody exited with code {code}:\n{self.log_tail()}")
+            failed = _PORT_FAILURE_RE.search(self._read_log())
+            if failed:
+                self.stop()
+                raise ProsodyError(
+                    f"Prosody could not listen on port {failed.group(1)}:\n{self.log_tail()}"
+                )
+            if _accepts(self.host, self.c2s_port) and _accepts(self.host, self.component_port):
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ProsodyError(
+                    f"Prosody did not open its ports within {timeout:g} s:\n{self.log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, and SIGKILL if it has not exited after ``timeout`` seconds."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("Prosody did not stop within %g s; killing it", timeout)
+                process.kill()
+                process.wait()
+            logger.info("Prosody stopped")
+        self._close_output()
+
+    def restart(self, timeout: float = 20.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+    # The timeouts bound the blocking calls in the worker thread, which asyncio.timeout
+    # could not interrupt.
+    async def astart(self, timeout: float = 20.0) -> None:
+        await asyncio.to_thread(self.start, timeout)
+
+    async def astop(self, timeout: float = 10.0) -> None:
+        await asyncio.to_thread(self.stop, timeout)
+
+    async def arestart(self, timeout: float = 20.0) -> None:
+        await asyncio.to_thread(self.restart, timeout)
+
+    async def aregister(self, user: str, password: str) -> str:
+        return await asyncio.to_thread(self.register, user, password)
+
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        parts = [_tail(self.output_file, lines), _tail(self.log_file, lines)]
+        return "\n".join(part for part in parts if part) or "(Prosody wrote no log)"
+
+    def _read_log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _close_output(self) -> None:
+        if self._output is not None:
+            self._output.close()
+            self._output = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,95 @@
+"""In-process caches of hot reads (tenants and agents by id).
+
+The caches are plain ``cachetools.TTLCache`` mappings (``@cached`` cannot wrap
+coroutines) owned by one ``Database``. The database stays the only source of truth: a
+cache holds copies of committed rows and may always be emptied.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Generic, TypeVar
+
+from cachetools import TTLCache
+
+from business.model import Agent, AgentId, Tenant, TenantId
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class EntityCache(Generic[K, V]):
+    """Committed values of one entity, by id.
+
+    Invariants:
+
+    - it only ever holds values read from committed state (a unit of work that wrote a
+      key neither reads that key from here nor fills it until it has committed);
+    - a unit of work's written keys are dropped when it commits;
+    - a value read before an invalidation is never stored after it: a reader takes
+      ``generation`` before its SELECT, and ``fill`` ignores the value if anything was
+      invalidated meanwhile. Without that, a reader that started before a concurrent
+      commit (PostgreSQL) could put the old row back right after the writer dropped it.
+      One counter for all keys is deliberately coarse: a spurious skip is only a miss.
+
+    Other processes do not invalidate this one's entries: with several engine processes
+    on one database, ``ttl`` bounds how stale a read may be. Single event loop only.
+    """
+
+    def __init__(
+        self, *, maxsize: int, ttl: float, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._entries: TTLCache[K, V] | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 and ttl > 0 else None
+        )
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def get(self, key: K) -> V | None:
+        if self._entries is None:
+            return None
+        return self._entries.get(key)
+
+    def fill(self, key: K, value: V, generation: int) -> None:
+        """Remember ``value``, read after ``generation`` was taken, unless stale by now."""
+        if self._entries is not None and generation == self._generation:
+            self._entries[key] = value
+
+    def invalidate(self, keys: Iterable[K]) -> None:
+        self._generation += 1
+        if self._entries is not None:
+            for key in keys:
+                self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        if self._entries is not None:
+            self._entries.clear()
+
+    def __contains__(self, key: K) -> bool:
+        return self._entries is not None and key in self._entries
+
+    def __len__(self) -> int:
+        return 0 if self._entries is None else len(self._entries)
+
+
+class Caches:
+    """The caches one ``Database`` owns; ``ttl <= 0`` or ``maxsize <= 0`` disables them."""
+
+    def __init__(
+        self, *, ttl: float, maxsize: int, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.tenants: EntityCache[TenantId, Tenant] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        self.agents: EntityCache[AgentId, Agent] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+
+    def clear(self) -> None:
+        self.tenants.clear()
+        self.agents.clear()

@@ -1,0 +1,200 @@
+"""The database: engine, migrations, health check, and the factory of units of work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Connection, event, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from data.cache import Caches
+from data.uow import SqlUnitOfWork, WriterGate
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT = 5.0
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=5000",
+    # With WAL, NORMAL loses at most the last commits on power loss, never integrity,
+    # and saves an fsync per commit (one commit per message is the hot path).
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (it would BEGIN lazily and
+    # only before writes) so that ``_sqlite_on_begin`` decides; this also lets the
+    # pragmas below run outside any transaction, as journal_mode requires.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # Why IMMEDIATE: see the module docstring of data.uow.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One SQL database behind the business ports.
+
+    ``unit_of_work`` is a ``business.ports.UnitOfWorkFactory``. The instance owns the
+    engine (its connection pool), the caches of hot reads and, on SQLite, the writer
+    gate that lets one unit of work at a time in (see ``data.uow``). Create it inside
+    the event loop that will use it, and ``dispose`` it when done.
+
+    Supported: ``sqlite+aiosqlite:///path`` (the parent directory is created) and
+    ``postgresql+asyncpg://user:password@host/db``; ``sqlite://`` and ``postgresql://``
+    are taken to mean those drivers.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, cache_ttl: float = 30.0, cache_size: int = 10_000
+    ) -> None:
+        self._engine = engine
+        self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self._gate = WriterGate() if self.dialect == "sqlite" else None
+        self.caches = Caches(ttl=cache_ttl, maxsize=cache_size)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        connect_args: Mapping[str, Any] | None = None,
+        cache_ttl: float = 30.0,
+        cache_size: int = 10_000,
+    ) -> Database:
+        """Create the engine (connections are opened on first use).
+
+        ``connect_args`` go to the driver (for asyncpg, e.g. ``server_settings``).
+        ``cache_ttl`` is how stale a cached tenant or agent may be when *other* processes
+        write to the same database (this process invalidates its own writes); 0 turns
+        the caches off.
+        """
+        parsed = make_url(url)
+        driver = _ASYNC_DRIVERS.get(parsed.drivername)
+        if driver is None:
+            raise ValueError(
+                f"unsupported database URL scheme {parsed.drivername!r}: "
+                "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
+            )
+        parsed = parsed.set(drivername=driver)
+        kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
+        if driver == "sqlite+aiosqlite":
+            path = parsed.database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # The engine lives for days: survive a PostgreSQL restart or an idle
+            # connection dropped by a firewall instead of failing the next request.
+            kwargs["pool_pre_ping"] = True
+        engine = create_async_engine(parsed, **kwargs)
+        if driver == "sqlite+aiosqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return cls(engine, cache_ttl=cache_ttl, cache_size=cache_size)
+
+    @property
+    def url(self) -> URL:
+        """The URL; printing it masks the password."""
+        return self._engine.url
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """For tools and tests; application code goes through ``unit_of_work``."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"Database({self.url!r})"
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(
+            sessionmaker=self._sessionmaker,
+            caches=self.caches,
+            dialect=self.dialect,
+            gate=self._gate,
+        )
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success, admitted like a unit
+        of work (on SQLite it waits its turn). For migrations, health checks and tests."""
+        if self._gate is not None:
+            await self._gate.acquire()
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        finally:
+            if self._gate is not None:
+                self._gate.release()
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the newest Alembic revision (no alembic.ini needed)."""
+        async with self.begin() as connection:
+            await connection.run_sync(_upgrade_to_head)
+
+    async def ping(self) -> bool:
+        """Whether a trivial query succeeds within ``PING_TIMEOUT`` seconds."""
+        try:
+            # Bounded: asyncpg would wait 60 s for an unreachable host by default.
+            async with asyncio.timeout(PING_TIMEOUT), self.begin() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            logger.warning("database %s is unreachable: %s", self.url, error)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection; the caches are emptied too."""
+        self.caches.clear()
+        await self._engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for ``data/migrations``, bound to ``connection`` if given."""
+    config = Config()
+    # Config values go through configparser interpolation: escape '%' in the path.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,206 @@
+"""Tables. ORM rows stay inside ``data``: repositories map them to business dataclasses.
+
+Alembic owns the schema (``data/migrations``); a test checks that the migrated schema
+and these models do not drift apart on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Deterministic constraint names: SQLite can only change a table by copying it (Alembic
+# batch mode), and that needs every constraint to have the same name on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on every dialect.
+
+    SQLite has no timestamp type: SQLAlchemy stores ISO text with microseconds and drops
+    the offset. Every value is therefore converted to UTC before it is stored (which also
+    keeps text order equal to time order) and marked UTC again when read. A naive
+    datetime is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: only timezone-aware values are stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL: smaller and faster to read back than json text.
+JSON_TYPE: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), str: String(), dict[str, Any]: JSON_TYPE}
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class QueueRow(Base):
+    __tablename__ = "queues"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    title: Mapped[str]
+
+
+class VisitorRow(Base):
+    __tablename__ = "visitors"
+    # The unique constraint is also the index behind every session lookup by token.
+    __table_args__ = (UniqueConstraint("tenant_id", "token_hash"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    token_hash: Mapped[str]
+    created_at: Mapped[datetime]
+    name: Mapped[str | None]
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # The queue implies the tenant, so this one key checks both.
+        ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),
+        # Serves list_queued: one queue's waiting conversations in arrival order.
+        Index(None, "tenant_id", "queue", "state", "created_at"),
+        Index(None, "visitor_id"),
+        Index(None, "agent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id"))
+    visitor_name: Mapped[str]
+    queue: Mapped[str]
+    state: Mapped[str]
+    created_at: Mapped[datetime]
+    context: Mapped[dict[str, Any]]
+    form: Mapped[dict[str, Any]]
+    # No foreign key to agents: an ended conversation keeps the JID it was served by,
+    # whatever later happens to that agent's configuration.
+    agent_id: Mapped[str | None]
+    agent_name: Mapped[str | None]
+    last_seq: Mapped[int]
+    visitor_read_seq: Mapped[int]
+    agent_delivered_seq: Mapped[int]
+    queue_position: Mapped[int | None]
+    assigned_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    """One stored ``ConversationEvent``.
+
+    The primary key is the UNIQUE (conversation_id, seq) that makes two writers unable to
+    store the same seq; UNIQUE (conversation_id, client_msg_id) makes a retried message
+    unable to become a second row (NULLs are distinct, so events without one are fine).
+    The columns common to several event types are real columns; the rest is ``payload``.
+    """
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "client_msg_id"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    type: Mapped[str]
+    created_at: Mapped[datetime]
+    event_id: Mapped[str | None]
+    client_msg_id: Mapped[str | None]
+    sender_kind: Mapped[str | None]
+    sender_name: Mapped[str | None]
+    sender_id: Mapped[str | None]
+    text: Mapped[str | None]
+    payload: Mapped[dict[str, Any]]
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str]
+    max_chats: Mapped[int]
+    ready: Mapped[bool]
+    ready_since: Mapped[datetime | None]
+    last_routed_at: Mapped[datetime | None]
+    # Loaded with every agent (one extra SELECT per query, never lazily: lazy loads
+    # cannot run under asyncio); the order is the agent's configured queue order.
+    queues: Mapped[list[AgentQueueRow]] = relationship(
+        order_by="AgentQueueRow.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class AgentQueueRow(Base):
+    """The queues of an agent, in the order they were configured."""
+
+    __tablename__ = "agent_queues"
+    __table_args__ = (
+        PrimaryKeyConstraint("agent_id", "position"),
+        # Serves list_for_queue.
+        Index(None, "queue", "agent_id"),
+    )
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    queue: Mapped[str]
+
+
+class AgentSubscriptionRow(Base):
+    __tablename__ = "agent_subscriptions"
+
+    # No foreign key to agents: anyone may subscribe to a queue JID's presence, and the
+    # answer must survive a restart whether or not that JID is a configured agent.
+    agent_id: Mapped[str] = mapped_column(primary_key=True)
+    queue: Mapped[str] = mapped_column(primary_key=True)
+    agent_sees_queue: Mapped[bool]
+    queue_sees_agent: Mapped[bool]

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Set up everything `make run` and `make test` need; safe to run again and again.
+#
+#   deploy/scripts/setup.sh           Prosody, the virtualenv and the widget
+#   deploy/scripts/setup.sh --test    the same, plus Chromium for the browser test
+#
+# Each step is skipped when its result is already there and still current, so a second
+# run takes a second or two.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+with_test=0
+case "${1:-}" in
+    --test) with_test=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+WIDGET=presentation/widget
+
+say() { printf '==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# -- system packages (Debian) ---------------------------------------------------------
+
+packages=()
+have prosody || packages+=(prosody)
+have openssl || packages+=(openssl)
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+if [[ -f $WIDGET/package.json ]] && ! have npm; then packages+=(npm); fi
+if ((with_test)) && ! have chromium; then packages+=(chromium); fi
+
+if ((${#packages[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        {
+            echo "These Debian packages are missing: ${packages[*]}"
+            echo "Installing them needs root. Run:"
+            echo "    sudo apt-get update && sudo apt-get install -y ${packages[*]}"
+            echo "and then run make again."
+        } >&2
+        exit 1
+    fi
+    say "installing ${packages[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q "${packages[@]}"
+fi
+
+# -- Python virtualenv ----------------------------------------------------------------
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "Python 3.11 or newer is needed; $PYTHON is $("$PYTHON" --version 2>&1)." >&2
+    echo "Set PYTHON=/path/to/python3.11 to choose another one." >&2
+    exit 1
+fi
+if [[ ! -x $VENV/bin/python ]]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp=$VENV/.setup-stamp
+want=$(fingerprint setup.cfg pyproject.toml)
+if [[ ! -x $VENV/bin/chat-engine || ! -f $stamp || $(<"$stamp") != "$want" ]]; then
+    say "installing chat-engine and its development tools into $VENV"
+    # compat mode puts the checkout itself on sys.path: packages added later import
+    # without reinstalling (the default editable mode maps only the packages it saw).
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+        --config-settings editable_mode=compat -e '.[dev]'
+    echo "$want" >"$stamp"
+fi
+
+# -- widget ---------------------------------------------------------------------------
+
+if [[ -f $WIDGET/package.json ]]; then
+    stamp=$WIDGET/node_modules/.setup-stamp
+    want=$(fingerprint "$WIDGET/package.json" "$WIDGET/package-lock.json")
+    if [[ ! -f $stamp || $(<"$stamp") != "$want" ]]; then
+        say "installing the widget's npm packages"
+        if [[ -f $WIDGET/package-lock.json ]]; then
+            (cd "$WIDGET" && npm ci --no-audit --no-fund)
+        else
+            (cd "$WIDGET" && npm install --no-audit --no-fund)
+        fi
+        echo "$want" >"$stamp"
+    fi
+    say "building the widget"
+    (cd "$WIDGET" && npm run --silent build)
+else
+    say "no $WIDGET/package.json yet: skipping the widget build"
+fi

@@ -1,0 +1,249 @@
+"""The aiohttp application: Socket.IO visitors, widget assets, demo page and health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+import socketio
+from aiohttp import web
+
+from business.publishing import EventPublisher
+from business.services import ChatService
+from presentation.notifier import SocketIoVisitorNotifier
+from presentation.settings import WebSettings
+from presentation.visitor_namespace import VisitorNamespace
+
+logger = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+WIDGET_DIST: Final = Path(__file__).parent / "widget" / "dist"
+HEALTH_CHECK_TIMEOUT: Final = 5.0
+
+SETTINGS_KEY: Final = web.AppKey("settings", WebSettings)
+CHAT_KEY: Final = web.AppKey("chat", ChatService)
+PUBLISHER_KEY: Final = web.AppKey("publisher", EventPublisher)
+SIO_KEY: Final = web.AppKey("sio", socketio.AsyncServer)
+NAMESPACE_KEY: Final = web.AppKey("visitor_namespace", VisitorNamespace)
+NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
+HEALTH_KEY: Final = web.AppKey("health_checks", Mapping[str, HealthCheck])
+WIDGET_DIR_KEY: Final = web.AppKey("widget_dir", Path)
+
+_ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_CONTENT_TYPES: Final = {
+    ".js": "text/javascript",
+    ".map": "application/json",
+    ".css": "text/css",
+}
+
+
+def create_app(
+    *,
+    chat: ChatService,
+    publisher: EventPublisher,
+    settings: WebSettings,
+    health: Mapping[str, HealthCheck] | None = None,
+    widget_dir: Path | None = None,
+) -> web.Application:
+    """Build the web application; ``widget_dir`` overrides where the built widget lives."""
+    app = web.Application()
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=_client_manager(settings),
+        cors_allowed_origins=_cors(settings.cors_allowed_origins),
+        # No cookies are used; credentials ride in the auth payload.
+        cors_credentials=False,
+        max_http_buffer_size=settings.max_http_buffer_size,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app, socketio_path="socket.io")
+    namespace = VisitorNamespace(sio=sio, chat=chat, settings=settings)
+    namespace.register()
+
+    app[SETTINGS_KEY] = settings
+    app[CHAT_KEY] = chat
+    app[PUBLISHER_KEY] = publisher
+    app[SIO_KEY] = sio
+    app[NAMESPACE_KEY] = namespace
+    app[NOTIFIER_KEY] = SocketIoVisitorNotifier(sio)
+    app[HEALTH_KEY] = dict(health or {})
+    app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
+
+    app.cleanup_ctx.append(_subscribe_notifier)
+    app.on_shutdown.append(_stop_socketio)
+    app.on_cleanup.append(_stop_message_queue)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/demo", demo_page)
+    app.router.add_get("/widget/{name}", widget_asset)
+    if not (app[WIDGET_DIR_KEY] / "loader.js").is_file():
+        logger.warning("the widget is not built (%s): %s", app[WIDGET_DIR_KEY], _NOT_BUILT)
+    return app
+
+
+def _cors(origins: tuple[str, ...]) -> str | list[str] | None:
+    if not origins:
+        return None  # python-engineio's "same origin as the Host header"
+    if "*" in origins:
+        return "*"
+    return list(origins)
+
+
+def _client_manager(settings: WebSettings) -> socketio.AsyncManager | None:
+    if settings.redis_url is None:
+        return None
+    return socketio.AsyncRedisManager(settings.redis_url)
+
+
+async def _subscribe_notifier(app: web.Application) -> AsyncIterator[None]:
+    notifier = app[NOTIFIER_KEY]
+    app[PUBLISHER_KEY].subscribe(notifier)
+    try:
+        yield
+    finally:
+        app[PUBLISHER_KEY].unsubscribe(notifier)
+
+
+async def _stop_socketio(app: web.Application) -> None:
+    await app[SIO_KEY].shutdown()
+
+
+async def _stop_message_queue(app: web.Application) -> None:
+    """Stop the Redis listener python-socketio started, and close its connections.
+
+    python-socketio offers no way to stop a pub/sub manager: without this its listener
+    task outlives the app and keeps reconnecting to Redis, every second, forever.
+    """
+    manager = app[SIO_KEY].manager
+    listener = getattr(manager, "thread", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    for name in ("pubsub", "redis"):
+        close = getattr(getattr(manager, name, None), "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:
+                logger.warning("closing the Redis %s connection failed", name, exc_info=True)
+
+
+# -- health -------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    checks = request.app[HEALTH_KEY]
+    names = list(checks)
+    results = await asyncio.gather(*(_run_check(name, checks[name]) for name in names))
+    passed = dict(zip(names, results, strict=True))
+    healthy = all(passed.values())
+    return web.json_response(
+        {
+            "status": "ok" if healthy else "fail",
+            "checks": {name: "ok" if ok else "fail" for name, ok in passed.items()},
+        },
+        status=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _run_check(name: str, check: HealthCheck) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_CHECK_TIMEOUT):
+            return bool(await check())
+    except Exception:
+        logger.warning("health check %s failed", name, exc_info=True)
+        return False
+
+
+# -- widget assets and demo ---------------------------------------------------------
+
+_NOT_BUILT = (
+    "The chat widget has not been built. Run `npm ci && npm run build` in "
+    "presentation/widget, then reload."
+)
+
+
+async def widget_asset(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    directory = request.app[WIDGET_DIR_KEY]
+    if not (directory / "loader.js").is_file():
+        raise web.HTTPNotFound(text=_NOT_BUILT)
+    path = directory / name
+    if not _ASSET_NAME.fullmatch(name) or not path.is_file():
+        raise web.HTTPNotFound(text=f"no widget asset named {name[:100]!r}")
+    content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": f"{content_type}; charset=utf-8",
+            # Sites embed loader.js by a fixed URL, so a new build must reach them soon;
+            # the loader asks for widget.js with a content hash in the query.
+            "Cache-Control": "public, max-age=300",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    tenant = request.query.get("tenant", "default")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tenant):
+        raise web.HTTPBadRequest(text="tenant must be 1 to 64 letters, digits, '.', '_' or '-'")
+    public = settings.public_url.rstrip("/")
+    install = f'<script async src="{public}/widget/loader.js" data-tenant="{tenant}"></script>'
+    # Relative here so the demo works under whatever host name it was opened with; the
+    # snippet shown for other sites carries the public URL.
+    snippet = f'<script async src="/widget/loader.js" data-tenant="{tenant}"></script>'
+    page = _DEMO_PAGE.format(snippet=snippet, install=html.escape(install))
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+
+_DEMO_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Northwind Coffee Grinder - demo shop</title>
+<style>
+  body {{ font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1f2933; background: #f7f7f5; }}
+  header {{ background: #3b2f2f; color: #fff; padding: 16px 32px; font-weight: 600; }}
+  main {{ max-width: 880px; margin: 32px auto; padding: 0 24px; }}
+  .product {{ display: flex; gap: 32px; flex-wrap: wrap; }}
+  .photo {{ flex: 0 0 280px; height: 280px; border-radius: 12px;
+           background: linear-gradient(135deg, #c8a27a, #6f4e37); }}
+  .buy {{ background: #6f4e37; color: #fff; border: 0; border-radius: 8px;
+          padding: 12px 20px; font-size: 16px; cursor: pointer; }}
+  pre {{ background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 12px;
+         white-space: pre-wrap; word-break: break-all; font-size: 13px; }}
+</style>
+</head>
+<body>
+<header>Northwind Coffee - demo shop</header>
+<main>
+  <div class="product">
+    <div class="photo" role="img" aria-label="Coffee grinder"></div>
+    <div>
+      <h1>Burr Grinder Pro</h1>
+      <p>Forty grind settings, a quiet motor and a hopper that holds a week of beans.
+         Questions about it? The chat button in the corner reaches our team.</p>
+      <p><strong>$129.00</strong></p>
+      <button class="buy" type="button">Add to cart</button>
+    </div>
+  </div>
+  <h2>Add the chat to your own site</h2>
+  <p>Paste this one line before <code>&lt;/body&gt;</code>:</p>
+  <pre>{install}</pre>
+</main>
+{snippet}
+</body>
+</html>
+"""

@@ -1,0 +1,86 @@
+"""The one place where errors become Socket.IO error codes (PROTOCOL.md).
+
+Handlers and the connect handler both go through ``error_body`` so a given failure is
+reported the same way everywhere, and unexpected ones are logged with a traceback exactly
+once, here at the edge.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import socketio
+
+from business.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    TooLarge,
+    Unavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+INVALID_INPUT: Final = "invalid_input"
+NOT_FOUND: Final = "not_found"
+FORBIDDEN: Final = "forbidden"
+RATE_LIMITED: Final = "rate_limited"
+TOO_LARGE: Final = "too_large"
+UNAVAILABLE: Final = "unavailable"
+INTERNAL: Final = "internal"
+
+
+class RateLimitedError(Exception):
+    """The socket sent more events than its budget allows; the client should back off."""
+
+
+def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
+    """``{"code", "message"}`` for ``exc``; ``context`` names what failed, for the log."""
+    # TooLarge is an InvalidInput, so it must be matched first.
+    if isinstance(exc, TooLarge):
+        return _body(TOO_LARGE, exc)
+    if isinstance(exc, InvalidInput):
+        return _body(INVALID_INPUT, exc)
+    if isinstance(exc, NotFound):
+        return _body(NOT_FOUND, exc)
+    if isinstance(exc, Forbidden):
+        return _body(FORBIDDEN, exc)
+    if isinstance(exc, InvalidTransition):
+        # The protocol has no "conflict" code: the request was well formed, but the
+        # conversation's state (usually: it has ended) makes it invalid. The message says
+        # which state, so a client can tell this apart from a malformed payload.
+        return {
+            "code": INVALID_INPUT,
+            "message": f"not allowed in the conversation's current state: {exc}",
+        }
+    if isinstance(exc, Unavailable):
+        logger.warning("%s: unavailable: %s", context, exc)
+        return _body(UNAVAILABLE, exc)
+    if isinstance(exc, RateLimitedError):
+        return _body(RATE_LIMITED, exc)
+    logger.error("%s failed", context, exc_info=exc)
+    # Never the exception text: it may carry SQL, paths or other visitors' data.
+    return {"code": INTERNAL, "message": "internal error; please retry later"}
+
+
+def _body(code: str, exc: BaseException) -> dict[str, str]:
+    return {"code": code, "message": str(exc) or code.replace("_", " ")}
+
+
+def error_ack(exc: BaseException, *, context: str) -> dict[str, object]:
+    return {"ok": False, "error": error_body(exc, context=context)}
+
+
+class ConnectRefused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
+    """A refused connect whose ``connect_error`` carries ``{"code", "message"}``.
+
+    The base class turns a single argument into ``{"message": str(arg)}``, which would
+    stringify the dict. The JavaScript client exposes the packet's ``message`` as
+    ``err.message`` and its ``data`` as ``err.data``, so both are set.
+    """
+
+    def __init__(self, body: dict[str, str]) -> None:
+        super().__init__(body["message"])
+        self.error_args = {"message": body["message"], "data": dict(body)}

@@ -1,0 +1,48 @@
+"""``SocketIoVisitorNotifier``: committed events and agent typing to the visitor's tabs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import socketio
+
+from business.events import DomainEvent, TypingChanged
+from business.model import Conversation, ParticipantKind
+from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
+from presentation.wire import event_to_wire, typing_to_wire
+
+logger = logging.getLogger(__name__)
+
+
+class SocketIoVisitorNotifier:
+    """Implements ``business.ports.ConversationNotifier`` for Socket.IO visitors.
+
+    Each event goes to the conversation's room and to the visitor's room in one emit:
+    python-socketio sends it once to a socket that is in both, and the visitor room
+    reaches tabs that connected before the conversation existed. A visitor's own typing
+    is never sent back: the only audience in these rooms is that same visitor.
+    """
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        rooms = [conversation_room(conversation.id), visitor_room(conversation.visitor_id)]
+        for event in events:
+            try:
+                if isinstance(event, TypingChanged):
+                    if event.sender.kind is ParticipantKind.VISITOR:
+                        continue
+                    await self._sio.emit(
+                        "typing", typing_to_wire(event), to=rooms, namespace=NAMESPACE
+                    )
+                else:
+                    await self._sio.emit(
+                        "event", event_to_wire(event), to=rooms, namespace=NAMESPACE
+                    )
+            except Exception:
+                # The event is stored; the widget gets it on its next sync.
+                logger.exception(
+                    "could not emit to the visitors of conversation %s", conversation.id
+                )

@@ -1,0 +1,189 @@
+"""Strict parsing of what visitor clients send, into business commands.
+
+Anything malformed raises ``business.errors.InvalidInput`` with a message naming the
+offending field. Keys this version does not know are ignored on purpose: the protocol
+grows by adding fields, and a newer widget must keep working against an older engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from business import commands as c
+from business.errors import InvalidInput
+from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
+
+_MAX_ID_LENGTH: Final = 128
+_MAX_TENANT_LENGTH: Final = 64
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectAuth:
+    tenant_id: TenantId
+    visitor_token: str | None
+
+
+def single_payload(args: tuple[object, ...]) -> object:
+    """The one payload argument every client event carries."""
+    if len(args) != 1:
+        raise InvalidInput(f"expected exactly one payload object, got {len(args)} arguments")
+    return args[0]
+
+
+def _object(payload: object, what: str = "payload") -> Mapping[str, object]:
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    for key in payload:
+        if not isinstance(key, str):  # pragma: no cover - JSON keys are always strings
+            raise InvalidInput(f"{what} keys must be strings")
+    return payload
+
+
+def _str(data: Mapping[str, object], key: str, what: str) -> str:
+    if key not in data or data[key] is None:
+        raise InvalidInput(f"{what}{key} is required")
+    value = data[key]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what}{key} must be a string")
+    return value
+
+
+def _optional_str(data: Mapping[str, object], key: str, what: str) -> str | None:
+    if data.get(key) is None:
+        return None
+    return _str(data, key, what)
+
+
+def _int(data: Mapping[str, object], key: str, what: str = "") -> int:
+    value = data.get(key)
+    if value is None:
+        raise InvalidInput(f"{what}{key} is required")
+    # bool is an int in Python but never a sequence number on the wire.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what}{key} must be an integer")
+    return value
+
+
+def _string_map(data: Mapping[str, object], key: str, what: str) -> dict[str, str]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    fields = _object(value, f"{what}{key}")
+    result: dict[str, str] = {}
+    for name, item in fields.items():
+        if not isinstance(item, str):
+            raise InvalidInput(f"{what}{key}.{name} must be a string")
+        result[name] = item
+    return result
+
+
+def _conversation_id(data: Mapping[str, object]) -> ConversationId:
+    value = _str(data, "conversation_id", "")
+    if not value or len(value) > _MAX_ID_LENGTH:
+        raise InvalidInput(f"conversation_id must be 1 to {_MAX_ID_LENGTH} characters")
+    return ConversationId(value)
+
+
+def _context(data: Mapping[str, object], what: str) -> VisitorContext:
+    return VisitorContext(
+        page_url=_optional_str(data, "page_url", what),
+        page_title=_optional_str(data, "page_title", what),
+        referrer=_optional_str(data, "referrer", what),
+        custom=_string_map(data, "custom", what),
+    )
+
+
+def parse_auth(auth: object) -> ConnectAuth:
+    """The connect ``auth`` payload: ``{"tenant", "visitor_token"?, "identity"?}``."""
+    if auth is None:
+        raise InvalidInput("auth with a tenant is required")
+    data = _object(auth, "auth")
+    tenant = _str(data, "tenant", "auth.")
+    if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
+        raise InvalidInput(f"auth.tenant must be 1 to {_MAX_TENANT_LENGTH} characters")
+    if data.get("identity") is not None:
+        raise InvalidInput(
+            "identity verification is not configured on this server; connect without identity"
+        )
+    return ConnectAuth(
+        tenant_id=TenantId(tenant), visitor_token=_optional_str(data, "visitor_token", "auth.")
+    )
+
+
+def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartConversation:
+    data = _object(payload)
+    queue = _optional_str(data, "queue", "")
+    if queue is not None and not queue:
+        raise InvalidInput("queue must not be empty")
+    context = data.get("context")
+    message = data.get("message")
+    first: c.FirstMessage | None = None
+    if message is not None:
+        fields = _object(message, "message")
+        first = c.FirstMessage(
+            client_msg_id=_str(fields, "client_msg_id", "message."),
+            text=_str(fields, "text", "message."),
+        )
+    return c.StartConversation(
+        visitor_id=visitor_id,
+        queue=QueueName(queue) if queue is not None else None,
+        form=_string_map(data, "form", ""),
+        context=_context(_object(context, "context"), "context.")
+        if context is not None
+        else VisitorContext(),
+        message=first,
+    )
+
+
+def parse_message_send(payload: object, visitor_id: VisitorId) -> c.SendVisitorMessage:
+    data = _object(payload)
+    attachments = data.get("attachments")
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            raise InvalidInput("attachments must be a list of upload ids")
+        if attachments:
+            raise InvalidInput("attachments are not supported by this server yet")
+    return c.SendVisitorMessage(
+        visitor_id=visitor_id,
+        conversation_id=_conversation_id(data),
+        client_msg_id=_str(data, "client_msg_id", ""),
+        text=_str(data, "text", ""),
+    )
+
+
+def parse_typing(payload: object, visitor_id: VisitorId) -> c.SetVisitorTyping:
+    data = _object(payload)
+    conversation_id = _conversation_id(data)
+    state = data.get("state")
+    if state not in ("composing", "paused"):
+        raise InvalidInput('state must be "composing" or "paused"')
+    return c.SetVisitorTyping(
+        visitor_id=visitor_id, conversation_id=conversation_id, composing=state == "composing"
+    )
+
+
+def parse_read(payload: object, visitor_id: VisitorId) -> c.MarkVisitorRead:
+    data = _object(payload)
+    return c.MarkVisitorRead(
+        visitor_id=visitor_id, conversation_id=_conversation_id(data), seq=_int(data, "seq")
+    )
+
+
+def parse_sync(payload: object, visitor_id: VisitorId) -> c.SyncEvents:
+    data = _object(payload)
+    return c.SyncEvents(
+        visitor_id=visitor_id,
+        conversation_id=_conversation_id(data),
+        after_seq=_int(data, "after_seq"),
+    )
+
+
+def parse_context_update(payload: object, visitor_id: VisitorId) -> c.UpdateContext:
+    return c.UpdateContext(visitor_id=visitor_id, context=_context(_object(payload), ""))
+
+
+def parse_conversation_end(payload: object, visitor_id: VisitorId) -> c.EndConversationByVisitor:
+    data = _object(payload)
+    return c.EndConversationByVisitor(visitor_id=visitor_id, conversation_id=_conversation_id(data))

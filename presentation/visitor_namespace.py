@@ -1,0 +1,251 @@
+"""The Socket.IO ``/visitor`` namespace: connect, the client events and their acks.
+
+Every handler parses its payload into a business command, awaits the service (which
+returns only after commit), and only then returns the ack. Errors of any kind become an
+error ack through ``presentation.errors``; a handler never leaves a client without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import socketio
+
+from business import commands as c
+from business.errors import InvalidInput, Unavailable
+from business.model import ConversationId, ConversationState, TenantId, VisitorId
+from business.services import ChatService, VisitorSession
+from presentation import payloads
+from presentation.errors import ConnectRefused, RateLimitedError, error_ack, error_body
+from presentation.settings import WebSettings
+from presentation.wire import (
+    CONVERSATION_MODE,
+    Json,
+    conversation_to_wire,
+    event_to_wire,
+    message_ack_to_wire,
+)
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE: Final = "/visitor"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def visitor_room(visitor_id: str) -> str:
+    """Every socket (tab) of one visitor; reaches tabs opened before a conversation was."""
+    return f"visitor:{visitor_id}"
+
+
+class TokenBucket:
+    """Allows ``burst`` events at once and ``rate`` per second after that."""
+
+    def __init__(
+        self, *, burst: int, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._capacity = float(burst)
+        self._rate = rate
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+@dataclass(slots=True, kw_only=True)
+class _VisitorSocket:
+    sid: str
+    tenant_id: TenantId
+    visitor_id: VisitorId
+    bucket: TokenBucket = field(repr=False)
+
+
+_Action = Callable[[_VisitorSocket, object], Awaitable[Json]]
+
+
+class VisitorNamespace:
+    """Holds the per-socket state of this process and registers the handlers."""
+
+    def __init__(
+        self, *, sio: socketio.AsyncServer, chat: ChatService, settings: WebSettings
+    ) -> None:
+        self._sio = sio
+        self._chat = chat
+        self._settings = settings
+        # Per process on purpose: with a Redis manager each socket still lives in exactly
+        # one process (sticky sessions), and only that process runs its handlers.
+        self._sockets: dict[str, _VisitorSocket] = {}
+
+    def register(self) -> None:
+        self._sio.on("connect", self.on_connect, namespace=NAMESPACE)
+        self._sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+        actions: Mapping[str, _Action] = {
+            "conversation.start": self._conversation_start,
+            "message.send": self._message_send,
+            "typing": self._typing,
+            "read": self._read,
+            "sync": self._sync,
+            "context.update": self._context_update,
+            "conversation.end": self._conversation_end,
+        }
+        for event, action in actions.items():
+            self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
+        self._sio.on("*", self.on_unknown_event, namespace=NAMESPACE)
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._sockets)
+
+    # -- connection -----------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: object, auth: object = None) -> None:
+        try:
+            parsed = payloads.parse_auth(auth)
+            session = await self._chat.open_session(
+                c.OpenSession(tenant_id=parsed.tenant_id, visitor_token=parsed.visitor_token)
+            )
+            await self._join_and_greet(sid, session)
+        except Exception as exc:
+            raise ConnectRefused(error_body(exc, context=f"connect of socket {sid}")) from exc
+        # Registered last: no client event can arrive before this handler returns, and a
+        # refused connect leaves nothing behind.
+        self._sockets[sid] = _VisitorSocket(
+            sid=sid,
+            tenant_id=session.tenant.id,
+            visitor_id=session.visitor.id,
+            bucket=TokenBucket(
+                burst=self._settings.event_burst, rate=self._settings.event_rate_per_second
+            ),
+        )
+        logger.info(
+            "visitor %s connected on socket %s (tenant %s, %s)",
+            session.visitor.id,
+            sid,
+            session.tenant.id,
+            "new" if session.is_new else "returning",
+        )
+
+    async def _join_and_greet(self, sid: str, session: VisitorSession) -> None:
+        await self._sio.enter_room(sid, visitor_room(session.visitor.id), namespace=NAMESPACE)
+        for summary in session.conversations:
+            if summary.state is not ConversationState.ENDED:
+                await self._sio.enter_room(sid, conversation_room(summary.id), namespace=NAMESPACE)
+        # Emitted before the connect completes: both the JavaScript and the Python client
+        # hold events that arrive before CONNECT and deliver them right after it, so
+        # `session` is always the first thing a client sees.
+        await self._sio.emit("session", self._session_to_wire(session), to=sid, namespace=NAMESPACE)
+
+    async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        state = self._sockets.pop(sid, None)
+        if state is not None:
+            logger.info(
+                "visitor %s disconnected from socket %s (%s)", state.visitor_id, sid, reason
+            )
+
+    async def on_unknown_event(self, event: str, sid: str, *args: object) -> Json:
+        return error_ack(InvalidInput(f"unknown event {event[:50]!r}"), context=event)
+
+    def _session_to_wire(self, session: VisitorSession) -> Json:
+        return {
+            "visitor_id": session.visitor.id,
+            "visitor_token": session.visitor_token,
+            "conversations": [
+                {
+                    "id": summary.id,
+                    "state": summary.state.value,
+                    "mode": CONVERSATION_MODE,
+                    "last_seq": summary.last_seq,
+                    "unread": summary.unread,
+                }
+                for summary in session.conversations
+            ],
+            "config": {
+                "title": self._settings.widget_title,
+                "tenant_name": session.tenant.name,
+                "max_text_length": self._chat.limits.max_text_length,
+            },
+        }
+
+    # -- client events --------------------------------------------------------------
+
+    def _handler(self, event: str, action: _Action) -> Callable[..., Awaitable[Json]]:
+        async def handle(sid: str, *args: object) -> Json:
+            return await self._run(sid, event, args, action)
+
+        handle.__name__ = f"on_{event.replace('.', '_')}"
+        return handle
+
+    async def _run(self, sid: str, event: str, args: tuple[object, ...], action: _Action) -> Json:
+        state = self._sockets.get(sid)
+        context = f"{event} from socket {sid}{_conversation_hint(args)}"
+        try:
+            if state is None:
+                raise Unavailable("this connection is closing; reconnect and retry")
+            if not state.bucket.take():
+                raise RateLimitedError("too many events; retry in a moment")
+            result = await action(state, payloads.single_payload(args))
+        except Exception as exc:
+            return error_ack(exc, context=context)
+        return {"ok": True, **result}
+
+    async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
+        cmd = payloads.parse_conversation_start(payload, state.visitor_id)
+        conversation = await self._chat.start_conversation(cmd)
+        await self._sio.enter_room(
+            state.sid, conversation_room(conversation.id), namespace=NAMESPACE
+        )
+        return {"conversation": conversation_to_wire(conversation)}
+
+    async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
+        message = await self._chat.send_visitor_message(
+            payloads.parse_message_send(payload, state.visitor_id)
+        )
+        return {"message": message_ack_to_wire(message)}
+
+    async def _typing(self, state: _VisitorSocket, payload: object) -> Json:
+        await self._chat.set_visitor_typing(payloads.parse_typing(payload, state.visitor_id))
+        return {}
+
+    async def _read(self, state: _VisitorSocket, payload: object) -> Json:
+        await self._chat.mark_visitor_read(payloads.parse_read(payload, state.visitor_id))
+        return {}
+
+    async def _sync(self, state: _VisitorSocket, payload: object) -> Json:
+        result = await self._chat.sync(payloads.parse_sync(payload, state.visitor_id))
+        return {
+            "events": [event_to_wire(event) for event in result.events],
+            # Not in PROTOCOL.md v1 yet (additive): tells the client to sync again from
+            # the last seq it got, since one answer is capped at Limits.max_sync_events.
+            "has_more": result.has_more,
+        }
+
+    async def _context_update(self, state: _VisitorSocket, payload: object) -> Json:
+        await self._chat.update_context(payloads.parse_context_update(payload, state.visitor_id))
+        return {}
+
+    async def _conversation_end(self, state: _VisitorSocket, payload: object) -> Json:
+        await self._chat.end_by_visitor(payloads.parse_conversation_end(payload, state.visitor_id))
+        return {}
+
+
+def _conversation_hint(args: tuple[object, ...]) -> str:
+    """`` in conversation <id>`` for log lines, when the payload names one."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        value = args[0].get("conversation_id")
+        if isinstance(value, str):
+            return f" in conversation {ConversationId(value[:128])}"
+    return ""

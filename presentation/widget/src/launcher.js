@@ -1,0 +1,30 @@
+// Shared by the loader (which draws the launcher) and the widget (which styles the rest).
+export const ACCENT = "#3b5bdb";
+
+export const LAUNCHER_CSS = `
+:host { all: initial; }
+.ce-launcher {
+  position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
+  width: 56px; height: 56px; border-radius: 50%; border: 0; padding: 0;
+  background: ${ACCENT}; color: #fff; cursor: pointer;
+  box-shadow: 0 4px 14px rgba(0, 0, 0, .25);
+  display: flex; align-items: center; justify-content: center;
+  transition: transform .15s ease;
+}
+.ce-launcher:hover { transform: scale(1.06); }
+.ce-launcher:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+.ce-launcher:disabled { background: #868e96; cursor: default; }
+.ce-launcher svg { width: 28px; height: 28px; fill: currentColor; }
+.ce-launcher .ce-icon-close { display: none; }
+.ce-launcher[aria-expanded="true"] .ce-icon-chat { display: none; }
+.ce-launcher[aria-expanded="true"] .ce-icon-close { display: block; }
+`;
+
+export const CHAT_ICON =
+  '<svg class="ce-icon-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
+
+export const CLOSE_ICON =
+  '<svg class="ce-icon-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6 6 18" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none"/></svg>';
+
+export const SEND_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"/></svg>';

@@ -1,0 +1,81 @@
+import { ACCENT } from "./launcher.js";
+
+// Everything lives in a shadow root, so these rules cannot leak into the host page and
+// the page's rules cannot reach in (":host { all: initial }" stops inherited styles).
+export const WIDGET_CSS = `
+.ce-badge {
+  position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px;
+  padding: 0 5px; box-sizing: border-box; border-radius: 10px;
+  background: #e03131; color: #fff; font: 600 12px/20px system-ui, sans-serif;
+  text-align: center;
+}
+.ce-badge[hidden] { display: none; }
+.ce-window {
+  position: fixed; right: 20px; bottom: 88px; z-index: 2147483000;
+  width: 360px; max-width: calc(100vw - 40px);
+  height: 520px; max-height: calc(100vh - 120px);
+  display: flex; flex-direction: column; overflow: hidden;
+  background: #fff; color: #212529; border-radius: 14px;
+  box-shadow: 0 12px 40px rgba(0, 0, 0, .22);
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+}
+.ce-window[hidden] { display: none; }
+.ce-header {
+  display: flex; align-items: center; gap: 8px;
+  padding: 12px 12px 10px 16px; background: ${ACCENT}; color: #fff;
+}
+.ce-heading { flex: 1; min-width: 0; }
+.ce-title { margin: 0; font-size: 16px; font-weight: 600; }
+.ce-status { font-size: 12px; opacity: .9; white-space: nowrap; overflow: hidden;
+             text-overflow: ellipsis; min-height: 17px; }
+.ce-end {
+  border: 1px solid rgba(255, 255, 255, .6); background: transparent; color: #fff;
+  border-radius: 6px; padding: 4px 8px; font: inherit; font-size: 12px; cursor: pointer;
+}
+.ce-end:disabled { opacity: .45; cursor: default; }
+.ce-close {
+  width: 30px; height: 30px; border: 0; border-radius: 6px; padding: 4px;
+  background: transparent; color: #fff; cursor: pointer;
+}
+.ce-close:hover, .ce-end:not(:disabled):hover { background: rgba(255, 255, 255, .15); }
+.ce-close svg { width: 22px; height: 22px; }
+.ce-messages {
+  flex: 1; overflow-y: auto; padding: 14px 12px; background: #f8f9fa;
+  display: flex; flex-direction: column; gap: 6px;
+}
+.ce-empty { margin: auto; color: #868e96; text-align: center; padding: 0 24px; }
+.ce-msg { display: flex; flex-direction: column; max-width: 80%; }
+.ce-msg[data-kind="visitor"] { align-self: flex-end; align-items: flex-end; }
+.ce-msg[data-kind="agent"], .ce-msg[data-kind="bot"], .ce-msg[data-kind="system"] {
+  align-self: flex-start; align-items: flex-start;
+}
+.ce-bubble {
+  padding: 8px 12px; border-radius: 14px; white-space: pre-wrap;
+  overflow-wrap: anywhere; background: #fff; border: 1px solid #e9ecef;
+}
+.ce-msg[data-kind="visitor"] .ce-bubble { background: ${ACCENT}; color: #fff; border-color: ${ACCENT}; }
+.ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
+.ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
+.ce-meta { font-size: 11px; color: #868e96; margin: 2px 4px 0; }
+.ce-notice { align-self: center; font-size: 12px; color: #868e96; padding: 2px 8px; text-align: center; }
+.ce-typing { padding: 0 16px 4px; height: 18px; font-size: 12px; color: #868e96;
+             background: #f8f9fa; font-style: italic; }
+.ce-typing[hidden] { display: block; visibility: hidden; }
+.ce-form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e9ecef; background: #fff; }
+.ce-input {
+  flex: 1; resize: none; border: 1px solid #ced4da; border-radius: 10px;
+  padding: 8px 10px; font: inherit; max-height: 96px; min-height: 20px; outline: none;
+  color: #212529; background: #fff;
+}
+.ce-input:focus { border-color: ${ACCENT}; box-shadow: 0 0 0 2px rgba(59, 91, 219, .15); }
+.ce-send {
+  width: 40px; height: 40px; align-self: flex-end; border: 0; border-radius: 50%;
+  background: ${ACCENT}; color: #fff; cursor: pointer; padding: 9px;
+}
+.ce-send:disabled { background: #adb5bd; cursor: default; }
+.ce-send svg { width: 22px; height: 22px; fill: currentColor; }
+@media (max-width: 480px) {
+  .ce-window { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
+               max-height: 100vh; border-radius: 0; }
+}
+`;

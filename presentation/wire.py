@@ -1,0 +1,89 @@
+"""Business values to the JSON the visitor protocol sends (PROTOCOL.md, "Server → client").
+
+Only names and kinds of participants go out: agent JIDs and visitor ids stay inside
+(``Participant.id`` is never serialised).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import assert_never
+
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReadMarked,
+    StateChanged,
+    TypingChanged,
+    event_type,
+)
+from business.model import Conversation, Participant, ParticipantKind
+
+Json = dict[str, object]
+
+CONVERSATION_MODE = "chat"
+"""The only mode so far; the field exists so clients can branch when others arrive."""
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, millisecond precision, as JavaScript's Date prints."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def participant_to_wire(participant: Participant) -> Json:
+    return {"kind": participant.kind.value, "name": participant.name}
+
+
+def event_to_wire(event: ConversationEvent) -> Json:
+    wire: Json = {
+        "conversation_id": event.conversation_id,
+        "seq": event.seq,
+        "type": event_type(event),
+        "created_at": iso_utc(event.created_at),
+    }
+    match event:
+        case MessagePosted():
+            wire["id"] = event.id
+            # An agent's client_msg_id is their XMPP stanza id: meaningless to the
+            # visitor, so only the visitor's own ids go back (to match pending sends).
+            if event.client_msg_id is not None and event.sender.kind is ParticipantKind.VISITOR:
+                wire["client_msg_id"] = event.client_msg_id
+            wire["from"] = participant_to_wire(event.sender)
+            wire["text"] = event.text
+            wire["attachments"] = list(event.attachments)
+        case ParticipantJoined() | ParticipantLeft():
+            wire["participant"] = participant_to_wire(event.participant)
+        case StateChanged():
+            wire["state"] = event.state.value
+            if event.queue_position is not None:
+                wire["queue_position"] = event.queue_position
+        case ReadMarked():
+            wire["by"] = participant_to_wire(event.by)
+            # PROTOCOL.md names this field "seq", which the envelope already uses for the
+            # event's own seq; "up_to_seq" is the only way to carry both.
+            wire["up_to_seq"] = event.up_to_seq
+        case _:
+            assert_never(event)
+    return wire
+
+
+def typing_to_wire(event: TypingChanged) -> Json:
+    return {
+        "conversation_id": event.conversation_id,
+        "from": participant_to_wire(event.sender),
+        "state": "composing" if event.composing else "paused",
+    }
+
+
+def conversation_to_wire(conversation: Conversation) -> Json:
+    return {
+        "id": conversation.id,
+        "state": conversation.state.value,
+        "last_seq": conversation.last_seq,
+    }
+
+
+def message_ack_to_wire(message: MessagePosted) -> Json:
+    return {"id": message.id, "seq": message.seq, "created_at": iso_utc(message.created_at)}

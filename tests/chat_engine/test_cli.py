@@ -1,0 +1,140 @@
+"""The ``chat-engine`` command against a real SQLite file: what an operator types and sees."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from chat_engine.cli import main
+
+
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(argv, env=env or {}, out=out)
+    return code, out.getvalue()
+
+
+def test_agent_add_then_list(tmp_path: Path) -> None:
+    url = db_url(tmp_path)
+    code, output = run(
+        [
+            *("agent", "add", "Alice@Example.com", "--queue", "support", "--queue", "sales"),
+            *("--max-chats", "2", "--name", "Alice", "--database-url", url),
+        ]
+    )
+    assert code == 0
+    assert "alice@example.com (Alice): queues support, sales, up to 2 chats" in output
+    assert (
+        run(
+            [
+                *("agent", "add", "bob@example.com", "--queue", "support"),
+                *("--max-chats", "1", "--database-url", url),
+            ]
+        )[0]
+        == 0
+    )
+
+    code, listing = run(["--database-url", url, "agent", "list"])
+    assert code == 0
+    lines = listing.splitlines()
+    assert lines[0].split() == ["JID", "NAME", "MAX", "CHATS", "QUEUES", "READY"]
+    assert lines[1].split() == ["alice@example.com", "Alice", "2", "support,sales", "no"]
+    assert lines[2].split() == ["bob@example.com", "bob", "1", "support", "no"]
+
+
+def test_agent_add_again_updates(tmp_path: Path) -> None:
+    url = db_url(tmp_path)
+    base = ["agent", "add", "carol@example.com", "--database-url", url]
+    assert run([*base, "--queue", "support", "--max-chats", "2"])[0] == 0
+    assert run([*base, "--queue", "vip", "--max-chats", "5"])[0] == 0
+
+    _, listing = run(["agent", "list", "--database-url", url])
+    assert listing.splitlines()[1].split() == ["carol@example.com", "carol", "5", "vip", "no"]
+
+
+def test_empty_list_says_how_to_add(tmp_path: Path) -> None:
+    code, output = run(["agent", "list", "--database-url", db_url(tmp_path)])
+    assert code == 0
+    assert "chat-engine agent add JID --queue Q --max-chats N" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-a-jid", "--queue", "support", "--max-chats", "2"], "is not a bare JID"),
+        (["a@example.com", "--queue", "Bad Queue", "--max-chats", "2"], "queue name 'Bad Queue'"),
+        (["a@example.com", "--queue", "support", "--max-chats", "0"], "max_chats must be between"),
+    ],
+)
+def test_bad_agent_input_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _ = run(["agent", "add", *args, "--database-url", db_url(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "chat-engine: error: " in err
+    assert message in err
+    assert "Traceback" not in err
+    _, listing = run(["agent", "list", "--database-url", db_url(tmp_path)])
+    assert "@" not in listing  # nothing was stored
+
+
+def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'dir' / 'engine.db'}"
+    code, output = run(["db", "upgrade", "--database-url", url])
+    assert code == 0
+    assert "database is up to date" in output
+    assert (tmp_path / "sub" / "dir" / "engine.db").is_file()
+    assert run(["db", "upgrade", "--database-url", url])[0] == 0  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (
+            ["run", "--port", "abc"],
+            {},
+            "http.port: expected an integer between 0 and 65535, got 'abc'",
+        ),
+        (["run"], {"CHAT_ENGINE_XMPP_PORT": "x"}, "xmpp.port: expected an integer"),
+        (["run"], {"CHAT_ENGINE_HTTPP_PORT": "1"}, "CHAT_ENGINE_HTTPP_PORT: unknown setting"),
+        (["run"], {}, "xmpp.secret: required"),
+        (["--config", "/nonexistent.toml", "agent", "list"], {}, "config file /nonexistent.toml"),
+        (["agent", "list"], {"CHAT_ENGINE_CONFIG": "/nonexistent.toml"}, "config file"),
+        (["db", "upgrade", "--database-url", "mysql://x/y"], {}, "database.url: expected"),
+        (["agent", "list", "--log-level", "chatty"], {}, "log.level: expected one of"),
+    ],
+)
+def test_bad_settings_fail_at_start_naming_the_key(
+    capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str], message: str
+) -> None:
+    code, _ = run(argv, env)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"chat-engine: error: {message}" in err
+    assert "Traceback" not in err
+
+
+def test_unreachable_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A directory where the database file should be: SQLite cannot open it.
+    (tmp_path / "engine.db").mkdir()
+    code, _ = run(["agent", "list", "--database-url", db_url(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"chat-engine: error: database sqlite+aiosqlite:///{tmp_path}")
+    assert "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["agent", "add", "a@example.com", "--max-chats", "2"], env={})
+    assert raised.value.code == 2
+    assert "--queue" in capsys.readouterr().err

@@ -1,0 +1,61 @@
+"""What ``dev`` keeps between runs and how it picks ports (the processes themselves are
+tested in test_commands.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from chat_engine.dev import (
+    pick_port,
+    read_or_create_demo_agents,
+    read_or_create_secret,
+    xmpp_domain,
+)
+from chat_engine.prosody import free_port
+
+
+def test_secret_is_made_once_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "xmpp-secret"
+    first = read_or_create_secret(path)
+    assert len(first) >= 32
+    assert path.stat().st_mode & 0o077 == 0
+    assert read_or_create_secret(path) == first
+
+
+def test_demo_agents_keep_their_passwords(tmp_path: Path) -> None:
+    path = tmp_path / "demo-agents.json"
+    first = read_or_create_demo_agents(path, "localhost")
+    assert [a.jid for a in first] == ["agent1@localhost", "agent2@localhost"]
+    assert len({a.password for a in first}) == 2
+    assert path.stat().st_mode & 0o077 == 0
+
+    assert read_or_create_demo_agents(path, "localhost") == first
+    # Another domain gets its own accounts; the old passwords stay on file.
+    other = read_or_create_demo_agents(path, "example.test")
+    assert [a.jid for a in other] == ["agent1@example.test", "agent2@example.test"]
+    assert read_or_create_demo_agents(path, "localhost") == first
+
+    path.write_text("not json")  # a damaged file is replaced, not a crash
+    assert len(read_or_create_demo_agents(path, "localhost")) == 2
+    assert "agent1@localhost" in json.loads(path.read_text())["passwords"]
+
+
+def test_a_taken_port_is_replaced_and_reported() -> None:
+    notes: list[str] = []
+    free = free_port()
+    assert pick_port("127.0.0.1", free, "HTTP", notes) == free
+    assert notes == []
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        other = pick_port("127.0.0.1", port, "XMPP client", notes)
+    assert other != port
+    assert notes == [f"XMPP client port {port} is in use on 127.0.0.1; using {other} instead."]
+
+
+def test_agents_domain_from_the_component() -> None:
+    assert xmpp_domain("chat.localhost") == "localhost"
+    assert xmpp_domain("chat.example.com") == "example.com"
+    assert xmpp_domain("chat") == "localhost"

@@ -1,0 +1,173 @@
+"""Shared fixtures: migrated databases on SQLite and PostgreSQL, and unit-of-work
+factories over the in-memory fakes and both databases for contract tests.
+
+PostgreSQL is expected at ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` (trust
+auth; user ``postgres`` or else ``root``; ``TEST_POSTGRES_URL`` overrides). Each test
+gets a fresh schema, selected through ``search_path``, that is dropped afterwards.
+Without a server, PostgreSQL tests are skipped, except with ``CI=true``, where they fail:
+CI must not pass by testing only half of the storage.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from business.ports import UnitOfWorkFactory
+from data import Database
+from tests.fakes import FakeStore, FakeUnitOfWork
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+"""Parameters for a test or fixture that runs on both databases."""
+
+
+@dataclass
+class _Probe:
+    url: str | None = None
+    error: str | None = None
+    done: bool = False
+
+
+_probe = _Probe()
+
+
+def _admin_engine(url: str) -> AsyncEngine:
+    # AUTOCOMMIT: CREATE/DROP SCHEMA need no transaction; NullPool: nothing left open.
+    return create_async_engine(
+        url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"timeout": 5}
+    )
+
+
+async def postgres_url() -> str:
+    """The URL of a reachable PostgreSQL test server; otherwise skips (fails under CI).
+
+    Probed once per session, with the configured user and then with ``root``.
+    """
+    configured = make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    if not _probe.done:
+        _probe.done = True
+        for user in dict.fromkeys([configured.username or "postgres", "root"]):
+            candidate = configured.set(username=user).render_as_string(hide_password=False)
+            engine = _admin_engine(candidate)
+            try:
+                async with engine.connect() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+            except (SQLAlchemyError, OSError, TimeoutError) as error:
+                _probe.error = f"{type(error).__name__}: {error}"
+                continue
+            finally:
+                await engine.dispose()
+            _probe.url = candidate
+            break
+    if _probe.url is not None:
+        return _probe.url
+    message = f"PostgreSQL is not reachable at {configured} ({_probe.error})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; CI=true requires PostgreSQL", pytrace=False)
+    pytest.skip(message)
+
+
+@asynccontextmanager
+async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty ``Database`` of ``backend`` ("sqlite" or "postgres"), disposed
+    (and on PostgreSQL its schema dropped) on exit."""
+    if backend == "sqlite":
+        database = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+        try:
+            await database.migrate()
+            yield database
+        finally:
+            await database.dispose()
+        return
+    if backend != "postgres":
+        raise ValueError(f"unknown backend {backend!r}")
+    url = await postgres_url()
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = _admin_engine(url)
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        database = Database.from_url(url, connect_args={"server_settings": {"search_path": schema}})
+        try:
+            await database.migrate()
+            yield database
+        finally:
+            await database.dispose()
+            async with admin.connect() as connection:
+                await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database: once on SQLite, once on PostgreSQL."""
+    async with open_database(request.param, tmp_path) as db:
+        yield db
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty SQLite database in ``tmp_path``."""
+    async with open_database("sqlite", tmp_path) as db:
+        yield db
+
+
+@pytest.fixture
+async def postgres_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty PostgreSQL database; mark the test ``postgres``."""
+    async with open_database("postgres", tmp_path) as db:
+        yield db
+
+
+@pytest.fixture(params=[pytest.param("fake", id="fake"), *BACKENDS])
+async def uow_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[UnitOfWorkFactory]:
+    """A unit-of-work factory over an empty store: the fakes, SQLite, PostgreSQL."""
+    if request.param == "fake":
+        store = FakeStore()
+        yield lambda: FakeUnitOfWork(store)
+        return
+    async with open_database(request.param, tmp_path) as db:
+        yield db.unit_of_work
+
+
+# -- the widget build -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def widget_dist() -> Path:
+    """Builds presentation/widget once per run (installing its npm packages if needed)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("npm is required to build the widget")
+        pytest.skip("npm is not installed, so the widget cannot be built")
+    if not (_WIDGET_SRC / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=_WIDGET_SRC, check=True)
+    subprocess.run([npm, "run", "build"], cwd=_WIDGET_SRC, check=True)
+    dist = _WIDGET_SRC / "dist"
+    assert (dist / "loader.js").is_file()
+    assert (dist / "widget.js").is_file()
+    return dist
+
+
+_WIDGET_SRC = Path(__file__).resolve().parents[1] / "presentation" / "widget"

@@ -1,0 +1,698 @@
+"""The repository contract, run against the in-memory fakes, SQLite and PostgreSQL.
+
+Business tests run on the fakes; these tests make sure the fakes behave like the real
+storage, so a business test that passes on a fake means the same on a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReadMarked,
+    StateChanged,
+)
+from business.model import (
+    Agent,
+    AgentId,
+    AgentSubscription,
+    Conversation,
+    ConversationId,
+    ConversationState,
+    EventId,
+    Participant,
+    ParticipantKind,
+    Queue,
+    QueueName,
+    Tenant,
+    TenantId,
+    Visitor,
+    VisitorContext,
+    VisitorId,
+)
+from business.ports import UnitOfWork, UnitOfWorkFactory
+from tests.fakes import DuplicateKey
+
+REJECTED = (DuplicateKey, IntegrityError)
+"""How a UNIQUE or foreign-key violation shows: the fake's error or the database's."""
+
+T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+TENANT = TenantId("acme")
+OTHER_TENANT = TenantId("globex")
+SUPPORT = QueueName("support")
+SALES = QueueName("sales")
+VISITOR = VisitorId("v-1")
+OTHER_VISITOR = VisitorId("v-2")
+ALICE = AgentId("alice@example.org")
+BOB = AgentId("bob@example.org")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def assert_utc(value: datetime | None) -> None:
+    assert value is not None
+    assert value.utcoffset() == timedelta(0)
+
+
+async def seed(uow_factory: UnitOfWorkFactory) -> None:
+    """Two tenants with queues and visitors: what conversations and agents refer to."""
+    async with uow_factory() as uow:
+        for tenant in (TENANT, OTHER_TENANT):
+            await uow.tenants.add(Tenant(id=tenant, name=tenant.title(), created_at=T0))
+            for queue in (SUPPORT, SALES):
+                await uow.queues.add(Queue(tenant_id=tenant, name=queue, title=queue.title()))
+        await uow.visitors.add(Visitor(id=VISITOR, tenant_id=TENANT, created_at=T0), "hash-1")
+        await uow.visitors.add(
+            Visitor(id=OTHER_VISITOR, tenant_id=OTHER_TENANT, created_at=T0), "hash-2"
+        )
+        await uow.commit()
+
+
+def conversation(conversation_id: str, **changes: object) -> Conversation:
+    base = Conversation(
+        id=ConversationId(conversation_id),
+        tenant_id=TENANT,
+        visitor_id=VISITOR,
+        visitor_name="Ann",
+        queue=SUPPORT,
+        state=ConversationState.QUEUED,
+        created_at=T0,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def full_conversation(conversation_id: str = "c-full") -> Conversation:
+    """Every field set to a value other than its default."""
+    return conversation(
+        conversation_id,
+        visitor_name="Ann Example",
+        queue=SALES,
+        state=ConversationState.ACTIVE,
+        created_at=at(1),
+        context=VisitorContext(
+            page_url="https://shop.example/cart?x=1",
+            page_title="Cart — Shop",
+            referrer="https://search.example/",
+            custom={"plan": "gold", "émoji": "✓"},
+        ),
+        form={"name": "Ann", "email": "ann@example.org"},
+        agent_id=ALICE,
+        agent_name="Alice",
+        last_seq=7,
+        visitor_read_seq=5,
+        agent_delivered_seq=6,
+        queue_position=3,
+        assigned_at=at(2),
+        ended_at=at(3),
+    )
+
+
+def message(conversation_id: str, seq: int, **changes: object) -> MessagePosted:
+    base = MessagePosted(
+        conversation_id=ConversationId(conversation_id),
+        seq=seq,
+        created_at=at(seq),
+        id=EventId(f"e-{conversation_id}-{seq}"),
+        sender=Participant(kind=ParticipantKind.VISITOR, name="Ann", id=VISITOR),
+        text=f"message {seq}",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def agent(agent_id: AgentId, **changes: object) -> Agent:
+    base = Agent(
+        id=agent_id, tenant_id=TENANT, name=agent_id.split("@")[0], max_chats=2, queues=(SUPPORT,)
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def add_conversations(uow_factory: UnitOfWorkFactory, *conversations: Conversation) -> None:
+    async with uow_factory() as uow:
+        for conv in conversations:
+            await uow.conversations.add(conv)
+        await uow.commit()
+
+
+async def add_events(uow_factory: UnitOfWorkFactory, *events: ConversationEvent) -> None:
+    async with uow_factory() as uow:
+        for event in events:
+            await uow.events.add(event)
+        await uow.commit()
+
+
+# -- tenants, queues, visitors ----------------------------------------------------------
+
+
+async def test_tenant_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    tenant = Tenant(id=TENANT, name="Acme Ltd", created_at=T0)
+    async with uow_factory() as uow:
+        await uow.tenants.add(tenant)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.tenants.get(TENANT)
+        assert found == tenant
+        assert found is not None
+        assert_utc(found.created_at)
+        assert await uow.tenants.get(TenantId("nobody")) is None
+
+
+async def test_queues_round_trip_and_list_by_name_within_tenant(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.queues.add(Queue(tenant_id=TENANT, name=QueueName("billing"), title="Billing"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.queues.get(TENANT, QueueName("billing")) == Queue(
+            tenant_id=TENANT, name=QueueName("billing"), title="Billing"
+        )
+        assert await uow.queues.get(OTHER_TENANT, QueueName("billing")) is None
+        assert [q.name for q in await uow.queues.list(TENANT)] == ["billing", "sales", "support"]
+        assert [q.name for q in await uow.queues.list(OTHER_TENANT)] == ["sales", "support"]
+        assert await uow.queues.list(TenantId("nobody")) == []
+
+
+async def test_visitor_round_trip_and_token_lookup_within_tenant(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    named = Visitor(id=VisitorId("v-named"), tenant_id=TENANT, created_at=at(9), name="Ann")
+    async with uow_factory() as uow:
+        await uow.visitors.add(named, "hash-named")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.visitors.get(named.id) == named
+        assert await uow.visitors.get(VISITOR) == Visitor(
+            id=VISITOR, tenant_id=TENANT, created_at=T0
+        )
+        assert await uow.visitors.get(VisitorId("nobody")) is None
+        assert await uow.visitors.get_by_token_hash(TENANT, "hash-named") == named
+        # A token is only good for the tenant it was issued by.
+        assert await uow.visitors.get_by_token_hash(OTHER_TENANT, "hash-named") is None
+        assert await uow.visitors.get_by_token_hash(TENANT, "unknown") is None
+
+
+async def test_duplicate_ids_are_rejected(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    async with uow_factory() as uow:
+        await uow.agents.add(agent(ALICE))
+        await uow.commit()
+    duplicates: list[Callable[[UnitOfWork], Awaitable[None]]] = [
+        lambda uow: uow.tenants.add(Tenant(id=TENANT, name="again", created_at=T0)),
+        lambda uow: uow.queues.add(Queue(tenant_id=TENANT, name=SUPPORT, title="again")),
+        lambda uow: uow.visitors.add(Visitor(id=VISITOR, tenant_id=TENANT, created_at=T0), "h"),
+        lambda uow: uow.conversations.add(conversation("c-1", visitor_name="again")),
+        lambda uow: uow.agents.add(agent(ALICE, name="again")),
+    ]
+    for add_again in duplicates:
+        async with uow_factory() as uow:
+            with pytest.raises(REJECTED):
+                await add_again(uow)
+    async with uow_factory() as uow:
+        assert (await uow.tenants.get(TENANT)) == Tenant(id=TENANT, name="Acme", created_at=T0)
+        conv = await uow.conversations.get(ConversationId("c-1"))
+        assert conv is not None
+        assert conv.visitor_name == "Ann"
+        found = await uow.agents.get(ALICE)
+        assert found is not None
+        assert found.name == "alice"
+
+
+# -- conversations ----------------------------------------------------------------------
+
+
+async def test_conversation_round_trip_of_every_field(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    full = full_conversation()
+    minimal = conversation("c-min")
+    await add_conversations(uow_factory, full, minimal)
+    async with uow_factory() as uow:
+        found = await uow.conversations.get(full.id)
+        assert found == full
+        assert found is not None
+        for value in (found.created_at, found.assigned_at, found.ended_at):
+            assert_utc(value)
+        assert await uow.conversations.get(minimal.id) == minimal
+        assert await uow.conversations.get(full.id, for_update=True) == full
+        assert await uow.conversations.get(ConversationId("nobody")) is None
+        assert await uow.conversations.get(ConversationId("nobody"), for_update=True) is None
+
+
+async def test_conversation_save_writes_every_mutable_field(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    changed = dataclasses.replace(full_conversation("c-1"), queue=SUPPORT)
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(changed.id, for_update=True) is not None
+        await uow.conversations.save(changed)
+        # Read your own writes before commit.
+        assert await uow.conversations.get(changed.id) == changed
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(changed.id) == changed
+        # And back to the defaults: None and empty values are written too.
+        await uow.conversations.save(conversation("c-1"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(changed.id) == conversation("c-1")
+
+
+async def test_saving_an_unknown_conversation_or_agent_fails(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        with pytest.raises(LookupError):
+            await uow.conversations.save(conversation("c-never-added"))
+    async with uow_factory() as uow:
+        with pytest.raises(LookupError):
+            await uow.agents.save(agent(ALICE))
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(ConversationId("c-never-added")) is None
+        assert await uow.agents.get(ALICE) is None
+
+
+async def test_list_for_visitor_is_newest_first(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    await add_conversations(
+        uow_factory,
+        conversation("c-b", created_at=at(20), state=ConversationState.ENDED, ended_at=at(30)),
+        conversation("c-c", created_at=at(10)),
+        conversation("c-a", created_at=at(20)),
+        conversation("c-d", created_at=at(40), queue=SALES),
+        conversation("c-other", visitor_id=OTHER_VISITOR, tenant_id=OTHER_TENANT),
+    )
+    async with uow_factory() as uow:
+        found = await uow.conversations.list_for_visitor(VISITOR)
+        # Same created_at: the larger id comes first, so the order is total.
+        assert [c.id for c in found] == ["c-d", "c-b", "c-a", "c-c"]
+        assert await uow.conversations.list_for_visitor(VisitorId("nobody")) == []
+
+
+@pytest.mark.parametrize("for_update", [False, True])
+async def test_list_queued_is_one_queue_longest_waiting_first(
+    uow_factory: UnitOfWorkFactory, for_update: bool
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(
+        uow_factory,
+        conversation("c-3", created_at=at(30)),
+        conversation("c-1", created_at=at(10)),
+        conversation("c-2b", created_at=at(20)),
+        conversation("c-2a", created_at=at(20)),
+        conversation("c-active", created_at=at(1), state=ConversationState.ACTIVE, agent_id=ALICE),
+        conversation("c-ended", created_at=at(2), state=ConversationState.ENDED),
+        conversation("c-sales", created_at=at(3), queue=SALES),
+        conversation(
+            "c-other-tenant", created_at=at(4), tenant_id=OTHER_TENANT, visitor_id=OTHER_VISITOR
+        ),
+    )
+    async with uow_factory() as uow:
+        queued = await uow.conversations.list_queued(TENANT, SUPPORT, for_update=for_update)
+        assert [c.id for c in queued] == ["c-1", "c-2a", "c-2b", "c-3"]
+        assert queued[0] == conversation("c-1", created_at=at(10))
+        assert await uow.conversations.list_queued(TENANT, QueueName("empty")) == []
+
+
+async def test_count_active_by_agent(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    active = ConversationState.ACTIVE
+    await add_conversations(
+        uow_factory,
+        conversation("c-1", state=active, agent_id=ALICE),
+        conversation("c-2", state=active, agent_id=ALICE),
+        conversation("c-3", state=active, agent_id=BOB),
+        conversation("c-4", state=ConversationState.ENDED, agent_id=BOB),
+        conversation("c-5", state=active, agent_id=AgentId("carol@example.org")),
+        conversation(
+            "c-6", state=active, agent_id=ALICE, tenant_id=OTHER_TENANT, visitor_id=OTHER_VISITOR
+        ),
+    )
+    async with uow_factory() as uow:
+        counts = await uow.conversations.count_active_by_agent(
+            TENANT, [ALICE, BOB, AgentId("dave@example.org")]
+        )
+        assert {k: v for k, v in counts.items() if v} == {ALICE: 2, BOB: 1}
+        assert counts.get(AgentId("dave@example.org"), 0) == 0
+        assert dict(await uow.conversations.count_active_by_agent(TENANT, [])) == {}
+
+
+async def test_list_undelivered_to_agents(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    active = ConversationState.ACTIVE
+    await add_conversations(
+        uow_factory,
+        conversation(
+            "c-late",
+            created_at=at(5),
+            state=active,
+            agent_id=ALICE,
+            last_seq=4,
+            agent_delivered_seq=3,
+        ),
+        conversation(
+            "c-early",
+            created_at=at(1),
+            state=active,
+            agent_id=BOB,
+            last_seq=2,
+            agent_delivered_seq=0,
+        ),
+        conversation(
+            "c-done",
+            created_at=at(2),
+            state=active,
+            agent_id=ALICE,
+            last_seq=4,
+            agent_delivered_seq=4,
+        ),
+        conversation("c-queued", created_at=at(3), last_seq=3),
+        conversation(
+            "c-ended",
+            created_at=at(4),
+            state=ConversationState.ENDED,
+            agent_id=BOB,
+            last_seq=9,
+            agent_delivered_seq=8,
+        ),
+    )
+    async with uow_factory() as uow:
+        found = await uow.conversations.list_undelivered_to_agents()
+        assert [c.id for c in found] == ["c-early", "c-ended", "c-late"]
+
+
+# -- events -----------------------------------------------------------------------------
+
+
+def every_event_type(conversation_id: str) -> list[ConversationEvent]:
+    cid = ConversationId(conversation_id)
+    visitor = Participant(kind=ParticipantKind.VISITOR, name="Ann", id=VISITOR)
+    agent_p = Participant(kind=ParticipantKind.AGENT, name="Alice", id=ALICE)
+    bot = Participant(kind=ParticipantKind.BOT, name="Helper")
+    return [
+        StateChanged(
+            conversation_id=cid,
+            seq=1,
+            created_at=at(1),
+            state=ConversationState.QUEUED,
+            queue_position=2,
+        ),
+        message(
+            conversation_id,
+            2,
+            client_msg_id="m-1",
+            attachments=("https://files.example/a.png", "b"),
+        ),
+        ParticipantJoined(conversation_id=cid, seq=3, created_at=at(3), participant=agent_p),
+        StateChanged(conversation_id=cid, seq=4, created_at=at(4), state=ConversationState.ACTIVE),
+        message(conversation_id, 5, sender=agent_p, text="Hi! ✓ <b>not html</b>"),
+        message(conversation_id, 6, sender=bot, text="automatic"),
+        ReadMarked(conversation_id=cid, seq=7, created_at=at(7), by=visitor, up_to_seq=6),
+        ParticipantLeft(conversation_id=cid, seq=8, created_at=at(8), participant=visitor),
+        StateChanged(conversation_id=cid, seq=9, created_at=at(9), state=ConversationState.ENDED),
+    ]
+
+
+async def test_every_event_type_round_trips_in_seq_order(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"), conversation("c-2"))
+    events = every_event_type("c-1")
+    # Stored out of order, and interleaved with another conversation's events.
+    await add_events(uow_factory, *reversed(events), message("c-2", 1), message("c-2", 2))
+    async with uow_factory() as uow:
+        found = await uow.events.list_after(ConversationId("c-1"), 0, 100)
+        assert list(found) == events
+        for event in found:
+            assert_utc(event.created_at)
+        assert list(await uow.events.list_after(ConversationId("c-1"), 3, 2)) == events[3:5]
+        assert list(await uow.events.list_after(ConversationId("c-1"), 9, 10)) == []
+        assert list(await uow.events.list_after(ConversationId("c-1"), 0, 0)) == []
+        assert list(await uow.events.list_after(ConversationId("nobody"), 0, 10)) == []
+
+
+async def test_get_message_by_client_id(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"), conversation("c-2"))
+    stored = message("c-1", 1, client_msg_id="m-1")
+    await add_events(uow_factory, stored, message("c-1", 2), message("c-2", 1, client_msg_id="m-2"))
+    async with uow_factory() as uow:
+        assert await uow.events.get_message_by_client_id(ConversationId("c-1"), "m-1") == stored
+        # client ids are per conversation.
+        assert await uow.events.get_message_by_client_id(ConversationId("c-1"), "m-2") is None
+        assert await uow.events.get_message_by_client_id(ConversationId("c-2"), "m-1") is None
+
+
+async def test_count_messages_after_excludes_a_sender_kind_and_other_events(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    await add_events(uow_factory, *every_event_type("c-1"))
+    async with uow_factory() as uow:
+        cid = ConversationId("c-1")
+        visitor = ParticipantKind.VISITOR.value
+        # Messages at seq 2 (visitor), 5 (agent) and 6 (bot).
+        assert await uow.events.count_messages_after(cid, 0, visitor) == 2
+        assert await uow.events.count_messages_after(cid, 5, visitor) == 1
+        assert await uow.events.count_messages_after(cid, 6, visitor) == 0
+        assert await uow.events.count_messages_after(cid, 0, ParticipantKind.AGENT.value) == 2
+        assert await uow.events.count_messages_after(ConversationId("nobody"), 0, visitor) == 0
+
+
+async def test_duplicate_seq_is_rejected_and_nothing_is_stored(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    original = message("c-1", 1, client_msg_id="m-1")
+    await add_events(uow_factory, original)
+    async with uow_factory() as uow:
+        with pytest.raises(REJECTED):
+            await uow.events.add(message("c-1", 1, client_msg_id="m-other", text="second"))
+    async with uow_factory() as uow:
+        assert list(await uow.events.list_after(ConversationId("c-1"), 0, 10)) == [original]
+        assert await uow.events.get_message_by_client_id(ConversationId("c-1"), "m-other") is None
+
+
+async def test_duplicate_client_msg_id_is_rejected_and_nothing_is_stored(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"), conversation("c-2"))
+    original = message("c-1", 1, client_msg_id="m-1")
+    # Messages without a client id never collide, and the same id in another
+    # conversation is another message.
+    others = [message("c-1", 2), message("c-1", 3), message("c-2", 1, client_msg_id="m-1")]
+    await add_events(uow_factory, original, *others)
+    async with uow_factory() as uow:
+        with pytest.raises(REJECTED):
+            await uow.events.add(message("c-1", 4, client_msg_id="m-1", text="retry"))
+    async with uow_factory() as uow:
+        stored = list(await uow.events.list_after(ConversationId("c-1"), 0, 10))
+        assert stored == [original, *others[:2]]
+
+
+async def test_event_of_unknown_conversation_is_rejected(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        with pytest.raises(REJECTED):
+            await uow.events.add(message("c-nobody", 1))
+    async with uow_factory() as uow:
+        assert list(await uow.events.list_after(ConversationId("c-nobody"), 0, 10)) == []
+
+
+# -- agents -----------------------------------------------------------------------------
+
+
+async def test_agent_round_trip_keeps_queue_order(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    full = Agent(
+        id=ALICE,
+        tenant_id=TENANT,
+        name="Alice Agent",
+        max_chats=5,
+        queues=(SUPPORT, QueueName("vip"), SALES),
+        ready=True,
+        ready_since=at(1),
+        last_routed_at=at(2),
+    )
+    minimal = agent(BOB)
+    async with uow_factory() as uow:
+        await uow.agents.add(full)
+        await uow.agents.add(minimal)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.agents.get(ALICE)
+        assert found == full
+        assert found is not None
+        assert isinstance(found.queues, tuple)
+        assert_utc(found.ready_since)
+        assert_utc(found.last_routed_at)
+        assert await uow.agents.get(BOB) == minimal
+        assert await uow.agents.get(AgentId("nobody@example.org")) is None
+
+
+async def test_agent_save_writes_every_field_and_new_queue_order(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.agents.add(agent(ALICE, queues=(SUPPORT, SALES)))
+        await uow.commit()
+    versions = [
+        agent(
+            ALICE, name="A.", max_chats=9, queues=(SALES, SUPPORT), ready=True, ready_since=at(5)
+        ),
+        agent(ALICE, queues=(SALES,), last_routed_at=at(6)),
+        agent(ALICE, queues=(QueueName("vip"), SALES, SUPPORT)),
+        agent(ALICE, tenant_id=OTHER_TENANT, queues=(SUPPORT,)),
+    ]
+    for version in versions:
+        async with uow_factory() as uow:
+            await uow.agents.save(version)
+            assert await uow.agents.get(ALICE) == version
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.agents.get(ALICE) == version
+
+
+async def test_agent_lists_are_by_id_and_filtered(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    carol = AgentId("carol@example.org")
+    async with uow_factory() as uow:
+        await uow.agents.add(agent(carol, queues=(SALES, SUPPORT)))
+        await uow.agents.add(agent(BOB, queues=(SALES,)))
+        await uow.agents.add(agent(ALICE, queues=(SUPPORT,)))
+        await uow.agents.add(
+            agent(AgentId("zed@example.org"), tenant_id=OTHER_TENANT, queues=(SUPPORT,))
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [a.id for a in await uow.agents.list()] == [
+            ALICE,
+            BOB,
+            carol,
+            "zed@example.org",
+        ]
+        assert [a.id for a in await uow.agents.list(TENANT)] == [ALICE, BOB, carol]
+        support = await uow.agents.list_for_queue(TENANT, SUPPORT)
+        assert [a.id for a in support] == [ALICE, carol]
+        assert support[1] == agent(carol, queues=(SALES, SUPPORT))
+        assert [a.id for a in await uow.agents.list_for_queue(TENANT, SALES)] == [BOB, carol]
+        assert await uow.agents.list_for_queue(TENANT, QueueName("vip")) == []
+        assert await uow.agents.list(TenantId("nobody")) == []
+
+
+async def test_subscription_save_is_an_upsert_and_lists_by_agent_then_queue(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # Any JID may subscribe to a queue; it need not be a configured agent.
+    stranger = AgentId("stranger@example.net")
+    async with uow_factory() as uow:
+        assert await uow.agents.get_subscription(stranger, SUPPORT) is None
+        await uow.agents.save_subscription(AgentSubscription(agent_id=stranger, queue=SUPPORT))
+        await uow.agents.save_subscription(
+            AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
+        )
+        await uow.agents.save_subscription(
+            AgentSubscription(agent_id=ALICE, queue=SALES, queue_sees_agent=True)
+        )
+        await uow.commit()
+    updated = AgentSubscription(
+        agent_id=ALICE, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
+    )
+    async with uow_factory() as uow:
+        await uow.agents.save_subscription(updated)
+        assert await uow.agents.get_subscription(ALICE, SUPPORT) == updated
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.agents.get_subscription(ALICE, SUPPORT) == updated
+        assert list(await uow.agents.list_subscriptions()) == [
+            AgentSubscription(agent_id=ALICE, queue=SALES, queue_sees_agent=True),
+            updated,
+            AgentSubscription(agent_id=stranger, queue=SUPPORT),
+        ]
+
+
+# -- the unit of work -------------------------------------------------------------------
+
+
+async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.tenants.add(Tenant(id=TenantId("t-new"), name="New", created_at=T0))
+        await uow.conversations.add(conversation("c-1"))
+        await uow.events.add(message("c-1", 1))
+        await uow.agents.add(agent(ALICE))
+        await uow.agents.save_subscription(AgentSubscription(agent_id=ALICE, queue=SUPPORT))
+        # Visible inside the unit of work...
+        assert await uow.tenants.get(TenantId("t-new")) is not None
+        assert await uow.agents.get(ALICE) == agent(ALICE)
+    # ...and gone after it.
+    async with uow_factory() as uow:
+        assert await uow.tenants.get(TenantId("t-new")) is None
+        assert await uow.conversations.get(ConversationId("c-1")) is None
+        assert list(await uow.events.list_after(ConversationId("c-1"), 0, 10)) == []
+        assert await uow.agents.get(ALICE) is None
+        assert list(await uow.agents.list_subscriptions()) == []
+
+
+async def test_an_exception_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+
+    class BoomError(Exception):
+        pass
+
+    async def fail_half_way() -> None:
+        async with uow_factory() as uow:
+            await uow.conversations.add(conversation("c-1"))
+            raise BoomError
+
+    with pytest.raises(BoomError):
+        await fail_half_way()
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(ConversationId("c-1")) is None
+
+
+async def test_work_after_a_commit_is_a_new_transaction(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.conversations.add(conversation("c-1"))
+        await uow.commit()
+        # The same block goes on, as open_session does after creating a visitor.
+        assert await uow.conversations.get(ConversationId("c-1")) == conversation("c-1")
+        await uow.conversations.add(conversation("c-2"))
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(ConversationId("c-1")) == conversation("c-1")
+        assert await uow.conversations.get(ConversationId("c-2")) is None
+
+
+async def test_a_new_unit_of_work_sees_committed_changes(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    async with uow_factory() as uow:
+        conv = await uow.conversations.get(ConversationId("c-1"), for_update=True)
+        assert conv is not None
+        await uow.conversations.save(dataclasses.replace(conv, last_seq=1))
+        await uow.events.add(message("c-1", 1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        conv = await uow.conversations.get(ConversationId("c-1"))
+        assert conv is not None
+        assert conv.last_seq == 1
+        assert [e.seq for e in await uow.events.list_after(conv.id, 0, 10)] == [1]

@@ -1,0 +1,145 @@
+"""A scripted XMPP agent for end-to-end tests: a real slixmpp client on a real Prosody.
+
+It behaves like an agent's desktop client as far as the engine can tell: logs in over
+STARTTLS, approves the queue's subscription request, sends presence, messages and chat
+states, and records every message it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import slixmpp
+
+CHATSTATES = "http://jabber.org/protocol/chatstates"
+NICK = "http://jabber.org/protocol/nick"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    from_jid: str
+    body: str
+    nick: str | None
+    chat_state: str | None
+    id: str
+
+
+class ScriptedAgent:
+    def __init__(self, jid: str, password: str, *, host: str, port: int) -> None:
+        self.jid = jid
+        self.password = password
+        self.host = host
+        self.port = port
+        self.received: list[Received] = []
+        self._arrived = asyncio.Condition()
+        self._client: Any = None
+
+    async def connect(self, *, show: str | None = None, timeout: float = 20) -> None:
+        client = slixmpp.ClientXMPP(self.jid, self.password)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        client.ssl_context = ctx
+        client.register_plugin("xep_0030")
+        client.register_plugin("xep_0085")
+        client.register_plugin("xep_0172")
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def on_start(_: object) -> None:
+            await client.get_roster()
+            client.send_presence(pshow=show) if show else client.send_presence()
+            if not started.done():
+                started.set_result(None)
+
+        def on_failure(_: object) -> None:
+            if not started.done():
+                started.set_exception(RuntimeError(f"{self.jid}: authentication failed"))
+
+        client.add_event_handler("session_start", on_start)
+        client.add_event_handler("failed_auth", on_failure)
+        client.add_event_handler("message", self._on_message)
+        # slixmpp's "message" event needs a <body>; bare chat states come only as this.
+        client.add_event_handler("chatstate", self._on_chat_state)
+        self._client = client
+        client.connect(host=self.host, port=self.port)
+        await asyncio.wait_for(started, timeout)
+
+    async def _on_message(self, msg: Any) -> None:
+        state = None
+        for child in msg.xml:
+            if child.tag.startswith("{" + CHATSTATES + "}"):
+                state = child.tag.split("}", 1)[1]
+        nick_el = msg.xml.find(f"{{{NICK}}}nick")
+        received = Received(
+            from_jid=str(msg["from"].bare),
+            body=str(msg["body"]),
+            nick=nick_el.text if nick_el is not None else None,
+            chat_state=state,
+            id=str(msg["id"]),
+        )
+        async with self._arrived:
+            self.received.append(received)
+            self._arrived.notify_all()
+
+    async def _on_chat_state(self, msg: Any) -> None:
+        if not msg["body"]:
+            await self._on_message(msg)
+
+    async def wait_for(
+        self, predicate: Callable[[Received], bool], *, timeout: float = 15, after: int = 0
+    ) -> Received:
+        """The first message (from index ``after``) matching ``predicate``."""
+
+        def find() -> Received | None:
+            return next((m for m in self.received[after:] if predicate(m)), None)
+
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: find() is not None), timeout)
+        found = find()
+        assert found is not None
+        return found
+
+    async def wait_body(
+        self, text: str, *, sender: str | None = None, timeout: float = 15
+    ) -> Received:
+        return await self.wait_for(
+            lambda m: text in m.body and (sender is None or m.from_jid == sender), timeout=timeout
+        )
+
+    def bodies_from(self, jid: str) -> list[str]:
+        return [m.body for m in self.received if m.from_jid == jid and m.body]
+
+    def subscribe(self, queue_jid: str) -> None:
+        self._client.send_presence(pto=queue_jid, ptype="subscribe")
+
+    def presence(self, show: str | None = None) -> None:
+        if show:
+            self._client.send_presence(pshow=show)
+        else:
+            self._client.send_presence()
+
+    def send(self, to: str, body: str, *, msg_id: str | None = None) -> None:
+        msg = self._client.make_message(mto=to, mbody=body, mtype="chat")
+        if msg_id is not None:
+            msg["id"] = msg_id
+        msg.send()
+
+    def chat_state(self, to: str, state: str) -> None:
+        msg = self._client.make_message(mto=to, mtype="chat")
+        msg["chat_state"] = state
+        msg.send()
+
+    async def disconnect(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        self._client = None
+        try:
+            client.disconnect()
+            await asyncio.wait_for(client.disconnected, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            client.abort()

@@ -1,0 +1,241 @@
+"""The built widget in headless Chromium against the real server: what a visitor sees."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from business import commands as c
+from business.errors import Unavailable
+from business.events import MessagePosted
+from business.model import ConversationId, ParticipantKind
+from presentation.app import SIO_KEY
+from tests.fakes import RecordingNotifier
+from tests.presentation.conftest import Server, Services
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def _conversation_id(recorder: RecordingNotifier) -> ConversationId:
+    for event in recorder.events():
+        if isinstance(event, MessagePosted) and event.sender.kind is ParticipantKind.VISITOR:
+            return event.conversation_id
+    raise AssertionError("no visitor message was published")
+
+
+async def _send(page: Page, text: str) -> None:
+    await page.get_by_test_id("input").fill(text)
+    await page.get_by_test_id("send").click()
+
+
+async def _texts(page: Page) -> list[tuple[str, str, str]]:
+    """(seq, kind, text) of every rendered message, top to bottom."""
+    items = page.get_by_test_id("message")
+    result = []
+    for i in range(await items.count()):
+        item = items.nth(i)
+        result.append(
+            (
+                await item.get_attribute("data-seq") or "",
+                await item.get_attribute("data-kind") or "",
+                await item.locator(".ce-bubble").inner_text(),
+            )
+        )
+    return result
+
+
+async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
+    server: Server, services: Services, browser: Browser, widget_dist: Path
+) -> None:
+    recorder = RecordingNotifier()
+    services.publisher.subscribe(recorder)
+    agent = await services.add_ready_agent(name="Alice")
+    context = await browser.new_context(viewport={"width": 1100, "height": 760})
+    page = await context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+    await expect(page.get_by_test_id("window")).to_be_visible()
+    await expect(page.get_by_test_id("title")).to_have_text("Chat with us")
+
+    await _send(page, "Hello, do you ship to Norway?")
+    mine = page.locator('[data-testid="message"][data-kind="visitor"][data-seq]')
+    await expect(mine).to_have_count(1)
+    await expect(mine.first).to_contain_text("Hello, do you ship to Norway?")
+    conversation_id = _conversation_id(recorder)
+    await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
+    await expect(page.get_by_test_id("notice").first).to_have_text("Alice joined the chat")
+
+    await services.chat.set_agent_typing(
+        c.SetAgentTyping(agent_id=agent, conversation_id=conversation_id, composing=True)
+    )
+    await expect(page.get_by_test_id("typing")).to_have_text("Alice is typing…")
+    await expect(page.get_by_test_id("typing")).to_be_visible()
+
+    await services.agent_says(agent, conversation_id, "Yes, we do! Shipping takes 3 days.")
+    theirs = page.locator('[data-testid="message"][data-kind="agent"]')
+    await expect(theirs).to_have_count(1)
+    await expect(theirs.first).to_contain_text("Yes, we do! Shipping takes 3 days.")
+    await expect(page.get_by_test_id("typing")).to_be_hidden()
+
+    # Markup from either side must arrive as text, never as elements.
+    await _send(page, XSS)
+    await services.agent_says(agent, conversation_id, f"You wrote {XSS}")
+    await expect(mine).to_have_count(2)
+    await expect(theirs).to_have_count(2)
+    await expect(mine.nth(1).locator(".ce-bubble")).to_have_text(XSS)
+    await expect(theirs.nth(1).locator(".ce-bubble")).to_have_text(f"You wrote {XSS}")
+    await expect(page.get_by_test_id("messages").locator("img")).to_have_count(0)
+
+    before = await _texts(page)
+    assert [kind for _, kind, _ in before] == ["visitor", "agent", "visitor", "agent"]
+    await page.screenshot(path=str(_artifact("widget-chat.png")))
+
+    await page.reload()
+    # The window stays open across pages of the same tab; the history comes from sync.
+    await expect(page.get_by_test_id("window")).to_be_visible()
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(4)
+    after = await _texts(page)
+    assert after == before
+    assert len({seq for seq, _, _ in after}) == 4
+    await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
+
+    # Still the same conversation: the agent's next message lands in it.
+    await services.agent_says(agent, conversation_id, "Anything else?")
+    await expect(theirs).to_have_count(3)
+
+    await page.get_by_test_id("end").click()
+    await expect(page.get_by_test_id("status")).to_have_text("This chat has ended")
+    assert dialogs == []
+    assert errors == []
+    await context.close()
+
+
+async def test_launcher_is_drawn_before_the_widget_loads_and_styles_stay_scoped(
+    server: Server, browser: Browser, widget_dist: Path
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    # Hold widget.js back: the launcher must already be there without it.
+    await page.route("**/widget/widget.js*", lambda route: None)
+    await page.goto(f"{server.url}/demo", wait_until="domcontentloaded")
+    await expect(page.get_by_test_id("launcher")).to_be_visible()
+    await expect(page.get_by_test_id("window")).to_have_count(0)
+    heading_font = await page.locator("h1").evaluate("e => getComputedStyle(e).fontFamily")
+    assert "system-ui" in heading_font
+    await context.close()
+
+
+def _artifact(name: str) -> Path:
+    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / name
+
+
+async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(
+    server: Server,
+    services: Services,
+    browser: Browser,
+    widget_dist: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+    await _send(page, "first")
+    stored = page.locator('[data-testid="message"][data-seq]')
+    await expect(stored).to_have_count(1)
+
+    async def down(cmd: c.SendVisitorMessage) -> None:
+        raise Unavailable("the database is restarting")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.chat, "send_visitor_message", down)
+        await _send(page, "second")
+        pending = page.locator('[data-testid="message"][data-pending="true"]')
+        await expect(pending).to_have_text(re.compile("second"))
+        outbox = await page.evaluate("localStorage.getItem('chat-engine:default:outbox')")
+        assert "second" in outbox
+
+        await page.reload()
+        # Drawn again from the outbox before the server has it.
+        await expect(pending).to_have_count(1)
+        await expect(stored).to_have_count(1)
+
+    # The widget keeps retrying with backoff; once the store is back it gets through.
+    await expect(stored).to_have_count(2, timeout=15_000)
+    await expect(pending).to_have_count(0)
+    assert [text for _, _, text in await _texts(page)] == ["first", "second"]
+    assert await page.evaluate("localStorage.getItem('chat-engine:default:outbox')") is None
+    await context.close()
+
+
+async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_missed(
+    server: Server, services: Services, browser: Browser, widget_dist: Path
+) -> None:
+    recorder = RecordingNotifier()
+    services.publisher.subscribe(recorder)
+    agent = await services.add_ready_agent(name="Alice")
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+    await _send(page, "hello?")
+    theirs = page.locator('[data-testid="message"][data-kind="agent"]')
+    conversation_id = _conversation_id(recorder)
+    await services.agent_says(agent, conversation_id, "one")
+    await expect(theirs).to_have_count(1)
+
+    sio = server.app[SIO_KEY]
+    for sid, _ in list(sio.manager.get_participants("/visitor", None)):
+        await sio.disconnect(sid, namespace="/visitor")
+    await expect(page.get_by_test_id("status")).to_have_text("Reconnecting…")
+    # Stored while nobody was connected, so nothing was pushed: only sync can bring it.
+    await services.agent_says(agent, conversation_id, "two")
+
+    await expect(theirs).to_have_count(2, timeout=10_000)
+    await expect(theirs.nth(1).locator(".ce-bubble")).to_have_text("two")
+    await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
+    seqs = [seq for seq, _, _ in await _texts(page)]
+    assert len(seqs) == len(set(seqs)) == 3
+    await context.close()

@@ -1,0 +1,242 @@
+"""Helpers for the bridge tests: XML comparison, a capturing link, a wired business layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from business import commands as c
+from business.model import (
+    AgentId,
+    Conversation,
+    ConversationId,
+    QueueName,
+    TenantId,
+    VisitorId,
+)
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import AgentService, ChatService, ensure_tenant, new_id
+from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
+from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.converters import (
+    COMPONENT_NS,
+    Stanza,
+    parse_stanza,
+    stanza_to_custom,
+    stanza_to_xml,
+)
+from xmpp_bridge.inbound import InboundDispatcher
+from xmpp_bridge.link import Link
+from xmpp_bridge.outbound import XmppAgentNotifier
+from xmpp_bridge.roster import QueueRoster
+
+COMPONENT = "chat.localhost"
+ADDRESSING = Addressing(COMPONENT)
+TENANT = TenantId("default")
+SUPPORT = QueueName("support")
+SALES = QueueName("sales")
+ALICE = AgentId("alice@localhost")
+BOB = AgentId("bob@localhost")
+
+
+def _element(xml: str) -> ET.Element:
+    element = ET.fromstring(f'<stream xmlns="{COMPONENT_NS}">{xml}</stream>')[0]
+    for node in element.iter():
+        # Indentation in the expected XML is layout, not content; text with children
+        # never carries meaning in the stanzas compared here.
+        if len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+    return element
+
+
+def canonical(xml: str, *, ignore_id: bool = False) -> str:
+    """C14N of one stanza, namespaces resolved the way the component stream does."""
+    element = _element(xml)
+    if ignore_id:
+        element.attrib.pop("id", None)
+    # The delay stamp carries microseconds; tests pin them via fixed clocks anyway.
+    return ET.canonicalize(ET.tostring(element, encoding="unicode"))
+
+
+def assert_xml(stanza: Stanza, expected: str, *, ignore_id: bool = False) -> None:
+    assert canonical(stanza_to_xml(stanza), ignore_id=ignore_id) == canonical(
+        expected, ignore_id=ignore_id
+    )
+
+
+def wire(stanza: Stanza) -> Stanza:
+    """The stanza after a trip over the wire: serialised, then parsed again."""
+    return parse_stanza(stanza_to_xml(stanza))
+
+
+class CapturingSender:
+    """A ``StanzaSender`` that keeps what it was given instead of writing to a socket."""
+
+    def __init__(self) -> None:
+        self.sent: list[Stanza] = []
+
+    def send(self, stanza: Stanza) -> None:
+        self.sent.append(stanza)
+
+    def take(self) -> list[Stanza]:
+        sent, self.sent = self.sent, []
+        return sent
+
+    def bodies(self) -> list[str]:
+        return [b.text or "" for s in self.take() if (b := _body(s)) is not None]
+
+
+def _body(stanza: Stanza) -> ET.Element | None:
+    return stanza.xml.find(f"{{{COMPONENT_NS}}}body")
+
+
+def body_of(stanza: Stanza) -> str | None:
+    body = _body(stanza)
+    return None if body is None else body.text or ""
+
+
+def connected_link() -> tuple[Link, CapturingSender]:
+    link = Link(ADDRESSING)
+    sender = CapturingSender()
+    link.attach(sender)
+    return link, sender
+
+
+@dataclass
+class World:
+    """The business layer wired on the in-memory fakes, as the composition root would."""
+
+    store: FakeStore
+    clock: FakeClock
+    publisher: EventPublisher
+    recorder: RecordingNotifier
+    chat: ChatService
+    agents: AgentService
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+    def conversation(self, conversation_id: ConversationId) -> Conversation:
+        return self.store.conversations[conversation_id]
+
+    async def add_agent(self, agent_id: AgentId, *queues: QueueName, ready: bool = False) -> None:
+        await self.agents.add_agent(
+            c.AddAgent(
+                agent_id=agent_id, queues=queues or (SUPPORT,), max_chats=3, tenant_id=TENANT
+            )
+        )
+        if ready:
+            await self.agents.set_availability(
+                c.SetAgentAvailability(agent_id=agent_id, ready=True)
+            )
+
+    async def visitor(self) -> VisitorId:
+        session = await self.chat.open_session(c.OpenSession(tenant_id=TENANT))
+        return session.visitor.id
+
+    async def start(
+        self, visitor: VisitorId, text: str | None = "Hello", *, msg_id: str = "m1"
+    ) -> Conversation:
+        message = None if text is None else c.FirstMessage(client_msg_id=msg_id, text=text)
+        return await self.chat.start_conversation(
+            c.StartConversation(visitor_id=visitor, form={"name": "Vera"}, message=message)
+        )
+
+    async def say(self, visitor: VisitorId, conversation_id: ConversationId, text: str) -> None:
+        self.clock.advance(1)
+        await self.chat.send_visitor_message(
+            c.SendVisitorMessage(
+                visitor_id=visitor,
+                conversation_id=conversation_id,
+                client_msg_id=f"v-{new_id()}",
+                text=text,
+            )
+        )
+
+
+async def make_world() -> World:
+    store = FakeStore()
+    clock = FakeClock()
+    publisher = EventPublisher()
+    recorder = RecordingNotifier()
+    publisher.subscribe(recorder)
+
+    def uow() -> FakeUnitOfWork:
+        return FakeUnitOfWork(store)
+
+    router = Router(uow=uow, clock=clock, publisher=publisher)
+    chat = ChatService(uow=uow, publisher=publisher, router=router, clock=clock)
+    agents = AgentService(uow=uow, router=router, clock=clock)
+    await ensure_tenant(uow, TENANT, name="Default", queues=(SUPPORT, SALES), clock=clock)
+    return World(
+        store=store,
+        clock=clock,
+        publisher=publisher,
+        recorder=recorder,
+        chat=chat,
+        agents=agents,
+    )
+
+
+@dataclass
+class Harness:
+    """The bridge's parts wired on a ``World``, with the link captured instead of a socket."""
+
+    world: World
+    link: Link
+    sender: CapturingSender
+    roster: QueueRoster
+    inbound: InboundDispatcher
+    notifier: XmppAgentNotifier
+
+    async def receive(self, xml: str) -> None:
+        received = stanza_to_custom(parse_stanza(xml), ADDRESSING)
+        assert received is not None, f"the bridge ignores {xml}"
+        await self.inbound.dispatch(received)
+
+    def reconnect(self) -> None:
+        """The link drops and comes back, as the bridge sees it."""
+        self.link.detach()
+        self.notifier.on_link_lost()
+        self.roster.on_disconnected()
+        self.link.attach(self.sender)
+
+
+def harness(world: World, *, away_is_ready: bool = False, connected: bool = True) -> Harness:
+    link = Link(ADDRESSING)
+    sender = CapturingSender()
+    if connected:
+        link.attach(sender)
+    roster = QueueRoster(
+        agents=world.agents, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
+    )
+    notifier = XmppAgentNotifier(chat=world.chat, link=link, flush_interval=0.01)
+    world.publisher.subscribe(notifier)
+    inbound = InboundDispatcher(
+        chat=world.chat,
+        agents=world.agents,
+        roster=roster,
+        link=link,
+        tenant_id=TENANT,
+        away_is_ready=away_is_ready,
+    )
+    return Harness(
+        world=world, link=link, sender=sender, roster=roster, inbound=inbound, notifier=notifier
+    )
+
+
+def from_agent(
+    conversation_id: ConversationId,
+    body: str,
+    *,
+    agent: str = "alice@localhost/laptop",
+    stanza_id: str = "s1",
+    extra: str = "",
+) -> str:
+    return (
+        f'<message from="{agent}" to="{ADDRESSING.conversation_jid(conversation_id)}" '
+        f'type="chat" id="{stanza_id}"><body>{body}</body>{extra}</message>'
+    )

@@ -1,0 +1,93 @@
+"""Per-key ordering of inbound work, and per-key locks that do not pile up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from xmpp_bridge.concurrency import KeyedLock, SerialLanes
+
+
+async def test_work_of_one_key_runs_in_order_and_keys_run_side_by_side() -> None:
+    lanes = SerialLanes()
+    log: list[str] = []
+    slow_started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        slow_started.set()
+        await release.wait()
+        log.append("alice-1")
+
+    async def record(entry: str) -> None:
+        log.append(entry)
+
+    lanes.submit("alice", slow)
+    lanes.submit("alice", lambda: record("alice-2"))
+    lanes.submit("bob", lambda: record("bob-1"))
+    await slow_started.wait()
+    await asyncio.sleep(0)
+
+    # Bob is not held up by Alice's slow first stanza; Alice's second waits for it.
+    assert log == ["bob-1"]
+    release.set()
+    await lanes.close(grace=1)
+    assert log == ["bob-1", "alice-1", "alice-2"]
+
+
+async def test_a_failing_job_is_logged_and_the_lane_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lanes = SerialLanes()
+    done: list[int] = []
+
+    async def boom() -> None:
+        raise ValueError("bad stanza")
+
+    async def fine() -> None:
+        done.append(1)
+
+    with caplog.at_level(logging.ERROR):
+        lanes.submit("k", boom)
+        lanes.submit("k", fine)
+        await lanes.close(grace=1)
+
+    assert done == [1]
+    assert "bad stanza" in caplog.text
+
+
+async def test_close_cancels_what_does_not_finish_in_time() -> None:
+    lanes = SerialLanes()
+    cancelled = asyncio.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    lanes.submit("k", forever)
+    await asyncio.sleep(0)
+    await lanes.close(grace=0.01)
+
+    assert cancelled.is_set()
+    assert not lanes.busy
+
+
+async def test_keyed_lock_serialises_one_key_and_forgets_it_afterwards() -> None:
+    locks = KeyedLock()
+    inside: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with locks.hold("conversation"):
+            inside.append(f"{name}-in")
+            await asyncio.sleep(0.01)
+            inside.append(f"{name}-out")
+
+    await asyncio.gather(hold("a"), hold("b"))
+
+    assert inside == ["a-in", "a-out", "b-in", "b-out"]
+    assert len(locks) == 0

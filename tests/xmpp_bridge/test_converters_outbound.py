@@ -1,0 +1,442 @@
+"""Outbound converters: the bridge's values in, the exact stanzas out (compared as XML)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReadMarked,
+    StateChanged,
+)
+from business.model import (
+    Conversation,
+    ConversationId,
+    ConversationState,
+    EventId,
+    Participant,
+    ParticipantKind,
+    TenantId,
+    VisitorContext,
+    VisitorId,
+)
+from tests.xmpp_bridge.support import ADDRESSING, ALICE, SUPPORT, assert_xml, body_of
+from xmpp_bridge.converters import custom_to_stanza, format_duration, offer_text
+from xmpp_bridge.custom import (
+    AgentOffer,
+    ConversationUpdate,
+    ErrorReply,
+    ErrorType,
+    Origin,
+    PresenceKind,
+    QueuePresence,
+    Receipt,
+    TextReply,
+    VisitorTyping,
+)
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+CID = ConversationId("c0ffee")
+CONV_JID = "c-c0ffee@chat.localhost"
+VISITOR = Participant(kind=ParticipantKind.VISITOR, name="Vera <V&V>", id="v1")
+AGENT = Participant(kind=ParticipantKind.AGENT, name="Alice", id=ALICE)
+BOT = Participant(kind=ParticipantKind.BOT, name="Helper", id=None)
+
+CONVERSATION = Conversation(
+    id=CID,
+    tenant_id=TenantId("default"),
+    visitor_id=VisitorId("v1"),
+    visitor_name="Vera <V&V>",
+    queue=SUPPORT,
+    state=ConversationState.ACTIVE,
+    created_at=T0,
+    context=VisitorContext(
+        page_url="https://shop.example/cart?a=1&b=2",
+        page_title="Your cart",
+        referrer="https://search.example/",
+        custom={"plan": "gold", "empty": ""},
+    ),
+    form={"name": "Vera <V&V>", "email": "vera@example.org"},
+    agent_id=ALICE,
+    agent_name="Alice",
+    last_seq=5,
+    agent_delivered_seq=2,
+)
+
+
+def posted(seq: int, text: str, sender: Participant = VISITOR, **kw: object) -> MessagePosted:
+    return MessagePosted(
+        conversation_id=CID,
+        seq=seq,
+        created_at=T0 + timedelta(seconds=seq),
+        id=EventId(f"ev{seq}"),
+        sender=sender,
+        text=text,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+JOINED = ParticipantJoined(
+    conversation_id=CID, seq=3, created_at=T0 + timedelta(seconds=75), participant=AGENT
+)
+
+
+def test_offer_carries_the_visitor_context_and_messages_so_far() -> None:
+    earlier: list[ConversationEvent] = [
+        StateChanged(
+            conversation_id=CID,
+            seq=1,
+            created_at=T0,
+            state=ConversationState.QUEUED,
+            queue_position=1,
+        ),
+        posted(2, "My order <#42> & my refund"),
+    ]
+
+    [stanza] = custom_to_stanza(
+        AgentOffer(conversation=CONVERSATION, joined=JOINED, earlier=earlier), ADDRESSING
+    )
+
+    assert_xml(
+        stanza,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost" type="chat" id="c0ffee-3">
+          <body>New chat from Vera &lt;V&amp;V&gt; (queue support, waited 1 min 15 s)
+Page: Your cart - https://shop.example/cart?a=1&amp;b=2
+Referrer: https://search.example/
+email: vera@example.org
+plan: gold
+
+Vera &lt;V&amp;V&gt;: My order &lt;#42&gt; &amp; my refund
+
+Answer here. !help lists commands.</body>
+          <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
+          <active xmlns="http://jabber.org/protocol/chatstates"/>
+        </message>
+        """,
+    )
+
+
+def test_offer_without_messages_or_context_says_so() -> None:
+    bare = Conversation(
+        id=CID,
+        tenant_id=TenantId("default"),
+        visitor_id=VisitorId("v1"),
+        visitor_name="Visitor 1a2b",
+        queue=SUPPORT,
+        state=ConversationState.ACTIVE,
+        created_at=T0,
+        agent_id=ALICE,
+    )
+    joined = ParticipantJoined(
+        conversation_id=CID, seq=2, created_at=T0 + timedelta(seconds=5), participant=AGENT
+    )
+
+    text = offer_text(bare, joined, [])
+
+    assert text == (
+        "New chat from Visitor 1a2b (queue support, waited 5 s)\n"
+        "\n"
+        "(no messages yet)\n"
+        "\n"
+        "Answer here. !help lists commands."
+    )
+
+
+def test_replayed_offer_is_stamped_with_the_join_time() -> None:
+    [stanza] = custom_to_stanza(
+        AgentOffer(conversation=CONVERSATION, joined=JOINED, earlier=[], delayed=True), ADDRESSING
+    )
+
+    delay = stanza.xml.find("{urn:xmpp:delay}delay")
+    assert delay is not None
+    assert delay.attrib == {"stamp": "2026-01-01T12:01:15Z", "from": "chat.localhost"}
+
+
+def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "Still there?")), ADDRESSING
+    )
+
+    assert_xml(
+        stanza,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
+          <body>Still there?</body>
+          <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
+          <active xmlns="http://jabber.org/protocol/chatstates"/>
+        </message>
+        """,
+    )
+
+
+def test_replayed_visitor_message_keeps_its_original_time() -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "late"), delayed=True),
+        ADDRESSING,
+    )
+
+    assert_xml(
+        stanza,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
+          <body>late</body>
+          <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
+          <active xmlns="http://jabber.org/protocol/chatstates"/>
+          <delay xmlns="urn:xmpp:delay" stamp="2026-01-01T12:00:04Z" from="chat.localhost"/>
+        </message>
+        """,
+    )
+
+
+def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
+    event = posted(4, "see this", attachments=("https://files.example/a.png",))
+
+    text, file = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, event=event), ADDRESSING
+    )
+
+    assert body_of(text) == "see this"
+
+    assert_xml(
+        file,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4-1">
+          <body>https://files.example/a.png</body>
+          <x xmlns="jabber:x:oob"><url>https://files.example/a.png</url></x>
+          <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
+          <active xmlns="http://jabber.org/protocol/chatstates"/>
+        </message>
+        """,
+    )
+
+
+def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "Opening hours: 9-5", BOT)),
+        ADDRESSING,
+    )
+
+    assert_xml(
+        stanza,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
+          <body>Helper: Opening hours: 9-5</body>
+          <active xmlns="http://jabber.org/protocol/chatstates"/>
+        </message>
+        """,
+    )
+
+
+def notice(text: str, seq: int) -> str:
+    return (
+        f'<message from="{CONV_JID}" to="alice@localhost" type="chat" id="c0ffee-{seq}">'
+        f"<body>{text}</body></message>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (
+            ParticipantLeft(conversation_id=CID, seq=4, created_at=T0, participant=VISITOR),
+            notice("Vera &lt;V&amp;V&gt; left the chat.", 4),
+        ),
+        (
+            StateChanged(conversation_id=CID, seq=5, created_at=T0, state=ConversationState.ENDED),
+            notice("This chat has ended; messages sent here no longer reach anyone.", 5),
+        ),
+        (
+            ParticipantJoined(conversation_id=CID, seq=4, created_at=T0, participant=BOT),
+            notice("Helper joined the chat.", 4),
+        ),
+    ],
+)
+def test_notices_to_the_agent(event: object, expected: str) -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, event=event),  # type: ignore[arg-type]
+        ADDRESSING,
+    )
+
+    assert_xml(stanza, expected)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        posted(4, "my own words", AGENT),
+        ParticipantLeft(conversation_id=CID, seq=4, created_at=T0, participant=AGENT),
+        JOINED,
+        StateChanged(conversation_id=CID, seq=4, created_at=T0, state=ConversationState.ACTIVE),
+        ReadMarked(conversation_id=CID, seq=4, created_at=T0, by=VISITOR, up_to_seq=3),
+    ],
+    ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read"],
+)
+def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
+    update = ConversationUpdate(conversation=CONVERSATION, event=event)  # type: ignore[arg-type]
+
+    assert custom_to_stanza(update, ADDRESSING) == []
+
+
+def test_nothing_goes_out_for_a_conversation_without_agent() -> None:
+    queued = Conversation(
+        id=CID,
+        tenant_id=TenantId("default"),
+        visitor_id=VisitorId("v1"),
+        visitor_name="V",
+        queue=SUPPORT,
+        state=ConversationState.QUEUED,
+        created_at=T0,
+    )
+
+    assert (
+        custom_to_stanza(ConversationUpdate(conversation=queued, event=posted(1, "hi")), ADDRESSING)
+        == []
+    )
+    assert custom_to_stanza(VisitorTyping(conversation=queued, composing=True), ADDRESSING) == []
+
+
+@pytest.mark.parametrize(("composing", "state"), [(True, "composing"), (False, "paused")])
+def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
+    [stanza] = custom_to_stanza(
+        VisitorTyping(conversation=CONVERSATION, composing=composing), ADDRESSING
+    )
+
+    assert_xml(
+        stanza,
+        f'<message from="{CONV_JID}" to="alice@localhost" type="chat">'
+        f'<{state} xmlns="http://jabber.org/protocol/chatstates"/></message>',
+    )
+
+
+def test_text_reply() -> None:
+    [stanza] = custom_to_stanza(
+        TextReply(sender=CONV_JID, to=ALICE, text="Commands: !end", stanza_id="r1"), ADDRESSING
+    )
+
+    assert_xml(
+        stanza,
+        f'<message from="{CONV_JID}" to="alice@localhost" type="chat" id="r1">'
+        "<body>Commands: !end</body></message>",
+    )
+
+
+MESSAGE_ORIGIN = Origin(
+    kind="message",
+    sender="alice@localhost/laptop",
+    recipient=CONV_JID,
+    agent_id=ALICE,
+    stanza_id="s1",
+)
+
+
+def test_error_reply_bounces_the_message_in_the_component_namespace() -> None:
+    [stanza] = custom_to_stanza(
+        ErrorReply(
+            origin=MESSAGE_ORIGIN,
+            condition="not-allowed",
+            type=ErrorType.CANCEL,
+            text="this conversation has ended",
+        ),
+        ADDRESSING,
+    )
+
+    assert_xml(
+        stanza,
+        f"""
+        <message from="{CONV_JID}" to="alice@localhost/laptop" type="error" id="s1">
+          <error type="cancel">
+            <not-allowed xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>
+            <text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">this conversation has ended</text>
+          </error>
+        </message>
+        """,
+    )
+
+
+def test_error_reply_to_a_presence() -> None:
+    origin = Origin(
+        kind="presence",
+        sender="eve@localhost",
+        recipient="support@chat.localhost",
+        agent_id=ALICE,
+    )
+
+    [stanza] = custom_to_stanza(
+        ErrorReply(origin=origin, condition="forbidden", type=ErrorType.AUTH, text=""), ADDRESSING
+    )
+
+    assert_xml(
+        stanza,
+        """
+        <presence from="support@chat.localhost" to="eve@localhost" type="error">
+          <error type="auth"><forbidden xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error>
+        </presence>
+        """,
+    )
+
+
+def test_receipt_acknowledges_the_agents_stanza_id() -> None:
+    [stanza] = custom_to_stanza(Receipt(origin=MESSAGE_ORIGIN, stanza_id="k9"), ADDRESSING)
+
+    assert_xml(
+        stanza,
+        f'<message from="{CONV_JID}" to="alice@localhost/laptop" id="k9">'
+        '<received xmlns="urn:xmpp:receipts" id="s1"/></message>',
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (
+            PresenceKind.AVAILABLE,
+            '<presence from="support@chat.localhost" to="alice@localhost"/>',
+        ),
+        (
+            PresenceKind.UNAVAILABLE,
+            '<presence from="support@chat.localhost" to="alice@localhost" type="unavailable"/>',
+        ),
+        (
+            PresenceKind.SUBSCRIBE,
+            '<presence from="support@chat.localhost" to="alice@localhost" type="subscribe">'
+            '<nick xmlns="http://jabber.org/protocol/nick">support</nick></presence>',
+        ),
+        (
+            PresenceKind.SUBSCRIBED,
+            '<presence from="support@chat.localhost" to="alice@localhost" type="subscribed"/>',
+        ),
+        (
+            PresenceKind.UNSUBSCRIBED,
+            '<presence from="support@chat.localhost" to="alice@localhost" type="unsubscribed"/>',
+        ),
+        (
+            PresenceKind.PROBE,
+            '<presence from="support@chat.localhost" to="alice@localhost" type="probe"/>',
+        ),
+    ],
+)
+def test_queue_presence(kind: PresenceKind, expected: str) -> None:
+    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, agent_id=ALICE, kind=kind), ADDRESSING)
+
+    assert_xml(stanza, expected)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (75, "1 min 15 s"),
+        (3600, "1 h"),
+        (3900, "1 h 5 min"),
+    ],
+)
+def test_wait_times_read_naturally(seconds: int, text: str) -> None:
+    assert format_duration(timedelta(seconds=seconds)) == text

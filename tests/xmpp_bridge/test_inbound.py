@@ -1,0 +1,344 @@
+"""Inbound dispatch: agents' stanzas drive the business services; refusals are readable."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from slixmpp.stanza.error import Error
+
+from business import commands as c
+from business.events import MessagePosted, ParticipantLeft, StateChanged, TypingChanged
+from business.model import Conversation, ConversationId, ConversationState, ParticipantKind
+from business.services import ChatService
+from tests.xmpp_bridge.support import (
+    ALICE,
+    BOB,
+    Harness,
+    World,
+    assert_xml,
+    body_of,
+    from_agent,
+    harness,
+)
+from xmpp_bridge.converters import AGENT_HELP, COMPONENT_NS
+from xmpp_bridge.inbound import CONDITIONS
+
+ERR = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+async def active(world: World) -> Conversation:
+    await world.add_agent(ALICE, ready=True)
+    conversation = await world.start(await world.visitor(), "Hello")
+    assert conversation.agent_id == ALICE
+    return conversation
+
+
+def agent_messages(world: World, conversation: Conversation) -> list[str]:
+    return [
+        e.text
+        for e in world.store.events[conversation.id]
+        if isinstance(e, MessagePosted) and e.sender.kind is ParticipantKind.AGENT
+    ]
+
+
+def conv_jid(conversation: Conversation) -> str:
+    return f"c-{conversation.id}@chat.localhost"
+
+
+@pytest.fixture
+async def h(world: World) -> Harness:
+    return harness(world)
+
+
+async def test_agent_message_is_stored_and_reaches_the_visitor_side(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "Hi Vera, how can I help?"))
+
+    assert agent_messages(h.world, conversation) == ["Hi Vera, how can I help?"]
+    published = [e for e in h.world.recorder.events() if isinstance(e, MessagePosted)]
+    assert published[-1].text == "Hi Vera, how can I help?"
+    assert published[-1].client_msg_id == "xmpp:s1"
+    # The agent wrote it, so nothing comes back to them.
+    assert h.sender.take() == []
+
+
+async def test_a_resent_stanza_is_stored_once(h: Harness) -> None:
+    conversation = await active(h.world)
+
+    await h.receive(from_agent(conversation.id, "once", stanza_id="dup"))
+    await h.receive(from_agent(conversation.id, "once", stanza_id="dup"))
+
+    assert agent_messages(h.world, conversation) == ["once"]
+
+
+async def test_receipt_is_sent_once_the_message_is_stored(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(
+        from_agent(
+            conversation.id, "ok", stanza_id="r-7", extra='<request xmlns="urn:xmpp:receipts"/>'
+        )
+    )
+
+    [receipt] = h.sender.take()
+    assert_xml(
+        receipt,
+        f'<message from="{conv_jid(conversation)}" to="alice@localhost/laptop">'
+        '<received xmlns="urn:xmpp:receipts" id="r-7"/></message>',
+        ignore_id=True,
+    )
+
+
+async def test_end_command_ends_the_conversation_and_the_agent_is_told(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!end"))
+
+    assert h.world.conversation(conversation.id).state is ConversationState.ENDED
+    events = h.world.recorder.events()
+    assert isinstance(events[-2], ParticipantLeft)
+    assert isinstance(events[-1], StateChanged)
+    assert events[-1].state is ConversationState.ENDED
+    assert h.sender.bodies() == ["This chat has ended; messages sent here no longer reach anyone."]
+
+
+async def test_double_bang_sends_the_literal_text(h: Harness) -> None:
+    conversation = await active(h.world)
+
+    await h.receive(from_agent(conversation.id, "!!end of story"))
+
+    assert agent_messages(h.world, conversation) == ["!end of story"]
+    assert h.world.conversation(conversation.id).state is ConversationState.ACTIVE
+
+
+async def test_help_command_answers_from_the_conversation(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!help"))
+
+    [reply] = h.sender.take()
+    assert_xml(
+        reply,
+        f'<message from="{conv_jid(conversation)}" to="alice@localhost" type="chat">'
+        f"<body>{AGENT_HELP}</body></message>",
+        ignore_id=True,
+    )
+    assert agent_messages(h.world, conversation) == []
+
+
+async def test_unknown_command_is_answered_with_the_list(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!transfer bob"))
+
+    assert h.sender.bodies() == [f"Unknown command !transfer.\n{AGENT_HELP}"]
+    assert agent_messages(h.world, conversation) == []
+
+
+async def test_message_to_someone_elses_conversation_is_refused(h: Harness) -> None:
+    conversation = await active(h.world)
+    await h.world.add_agent(BOB)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "let me in", agent="bob@localhost/desk"))
+
+    error, text = h.sender.take()
+    assert_xml(
+        error,
+        f"""
+        <message from="{conv_jid(conversation)}" to="bob@localhost/desk" type="error" id="s1">
+          <error type="auth">
+            <forbidden xmlns="{ERR}"/>
+            <text xmlns="{ERR}">you are not the agent of this conversation</text>
+          </error>
+        </message>
+        """,
+    )
+    assert_xml(
+        text,
+        f'<message from="{conv_jid(conversation)}" to="bob@localhost" type="chat">'
+        "<body>Not delivered: you are not the agent of this conversation.</body></message>",
+        ignore_id=True,
+    )
+    assert agent_messages(h.world, conversation) == []
+
+
+async def test_message_to_an_ended_conversation_is_refused(h: Harness) -> None:
+    conversation = await active(h.world)
+    await h.receive(from_agent(conversation.id, "!end"))
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "one more thing", stanza_id="late"))
+
+    error, text = h.sender.take()
+    condition = error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}not-allowed")
+    assert condition is not None
+    assert body_of(text) == "Not delivered: this conversation has ended."
+
+
+async def test_end_of_an_ended_conversation_is_refused_readably(h: Harness) -> None:
+    conversation = await active(h.world)
+    await h.receive(from_agent(conversation.id, "!end"))
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!end", stanza_id="again"))
+
+    _, text = h.sender.take()
+    assert body_of(text) == "Could not end the chat: this conversation has already ended."
+
+
+async def test_message_to_an_unknown_conversation_is_item_not_found(h: Harness) -> None:
+    await h.world.add_agent(ALICE)
+
+    await h.receive(from_agent(ConversationId("nope"), "hello?"))
+
+    error, _ = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}item-not-found") is not None
+
+
+async def test_too_long_message_is_not_acceptable(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "x" * 4001))
+
+    error, text = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}not-acceptable") is not None
+    assert body_of(text) == "Not delivered: text is longer than 4000 characters."
+
+
+async def test_agent_typing_is_published_for_the_visitor(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(
+        f'<message from="alice@localhost/laptop" to="{conv_jid(conversation)}" type="chat">'
+        '<composing xmlns="http://jabber.org/protocol/chatstates"/></message>'
+    )
+
+    typing = h.world.recorder.events()[-1]
+    assert isinstance(typing, TypingChanged)
+    assert typing.composing
+    assert typing.sender.kind is ParticipantKind.AGENT
+    # Not echoed back to the agent who typed.
+    assert h.sender.take() == []
+
+
+async def test_typing_in_someone_elses_conversation_is_dropped_quietly(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+    before = len(h.world.recorder.events())
+
+    await h.receive(
+        f'<message from="bob@localhost/x" to="{conv_jid(conversation)}" type="chat">'
+        '<composing xmlns="http://jabber.org/protocol/chatstates"/></message>'
+    )
+
+    assert len(h.world.recorder.events()) == before
+    assert h.sender.take() == []
+
+
+async def test_engine_status_for_an_agent(h: Harness) -> None:
+    await h.world.add_agent(ALICE, ready=True)
+
+    await h.receive(
+        '<message from="alice@localhost/laptop" to="chat.localhost" type="chat">'
+        "<body>status</body></message>"
+    )
+
+    [reply] = h.sender.take()
+    assert_xml(
+        reply,
+        '<message from="chat.localhost" to="alice@localhost" type="chat">'
+        "<body>You are ready for chats, up to 3 at a time, in queues: support.</body></message>",
+        ignore_id=True,
+    )
+
+
+async def test_engine_help_from_a_queue_jid(h: Harness) -> None:
+    await h.world.add_agent(ALICE)
+
+    await h.receive(
+        '<message from="alice@localhost/laptop" to="support@chat.localhost" type="chat">'
+        "<body>what is this?</body></message>"
+    )
+
+    [reply] = h.sender.take()
+    text = body_of(reply)
+    assert reply.xml.attrib["from"] == "support@chat.localhost"
+    assert text is not None
+    assert text.startswith("Unknown command 'what'.\nThis is the chat engine.")
+    assert "away is not ready" in text
+
+
+async def test_strangers_get_no_service_from_the_engine(h: Harness) -> None:
+    await h.receive(
+        '<message from="eve@localhost/x" to="chat.localhost" type="chat" id="e1">'
+        "<body>help</body></message>"
+    )
+
+    error, text = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
+    assert body_of(text) == "Sorry: this service is for support agents."
+
+
+async def test_message_to_a_nonexistent_address_is_item_not_found(h: Harness) -> None:
+    await h.receive(
+        '<message from="alice@localhost/x" to="c-@chat.localhost" type="chat" id="u1">'
+        "<body>hello</body></message>"
+    )
+
+    [error] = h.sender.take()
+    assert error.xml.attrib["type"] == "error"
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}item-not-found") is not None
+
+
+def test_every_mapped_condition_is_one_slixmpp_can_write() -> None:
+    # slixmpp silently drops conditions it does not know (it lacks RFC 6120's newer ones).
+    assert Error.conditions >= CONDITIONS
+
+
+class _BrokenChat(ChatService):
+    async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
+        raise RuntimeError("database on fire")
+
+
+async def test_unexpected_errors_are_logged_and_answered(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation = await active(world)
+    h = harness(world)
+    h.inbound._chat = _BrokenChat(
+        uow=world.uow,
+        publisher=world.publisher,
+        router=None,  # type: ignore[arg-type]
+    )
+
+    with caplog.at_level(logging.ERROR, logger="xmpp_bridge.inbound"):
+        await h.receive(from_agent(conversation.id, "hi"))
+
+    error, text = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}internal-server-error") is not None
+    assert body_of(text) == "Not delivered: something went wrong on our side."
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert "database on fire" in str(record.exc_info[1])
+
+
+async def test_replies_while_the_link_is_down_are_dropped_but_the_work_is_done(
+    world: World,
+) -> None:
+    conversation = await active(world)
+    h = harness(world, connected=False)
+
+    await h.receive(from_agent(conversation.id, "stored anyway"))
+
+    assert agent_messages(world, conversation) == ["stored anyway"]
+    assert h.sender.take() == []

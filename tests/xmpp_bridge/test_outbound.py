@@ -1,0 +1,298 @@
+"""Outbound delivery: each stored event reaches the agent once, in order, link or no link."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from business import commands as c
+from business.model import Conversation, ConversationId, VisitorId
+from business.services import ChatService, PendingDelivery
+from tests.xmpp_bridge.support import ALICE, Harness, World, body_of, from_agent, harness
+
+
+async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
+    await world.add_agent(ALICE, ready=True)
+    visitor = await world.visitor()
+    conversation = await world.start(visitor, "Hello")
+    assert conversation.agent_id == ALICE
+    return visitor, conversation
+
+
+def bodies(h: Harness) -> list[str]:
+    return [body_of(s) or "" for s in h.sender.take() if body_of(s) is not None]
+
+
+def delayed(h: Harness) -> list[bool]:
+    return [s.xml.find("{urn:xmpp:delay}delay") is not None for s in h.sender.sent]
+
+
+def cursor(world: World, conversation: Conversation) -> int:
+    return world.conversation(conversation.id).agent_delivered_seq
+
+
+def last_seq(world: World, conversation: Conversation) -> int:
+    return world.conversation(conversation.id).last_seq
+
+
+@pytest.fixture
+async def h(world: World) -> Harness:
+    return harness(world)
+
+
+async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+
+    await h.world.say(visitor, conversation.id, "Are you there?")
+
+    offer, message = bodies(h)
+    assert offer.startswith("New chat from Vera (queue support")
+    assert "Vera: Hello" in offer
+    assert message == "Are you there?"
+
+
+async def test_cursor_moves_once_the_stanzas_are_handed_over(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.world.say(visitor, conversation.id, "one")
+
+    await h.notifier.flush()
+
+    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+
+
+async def test_agents_own_messages_are_not_echoed_but_count_as_delivered(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "Hi!"))
+    await h.world.say(visitor, conversation.id, "Thanks")
+    await h.notifier.flush()
+
+    assert bodies(h) == ["Thanks"]
+    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+
+
+async def test_nothing_is_sent_or_marked_while_the_link_is_down(world: World) -> None:
+    h = harness(world, connected=False)
+    visitor, conversation = await chat_with_alice(world)
+    before = cursor(world, conversation)
+
+    await world.say(visitor, conversation.id, "hello?")
+    await h.notifier.flush()
+
+    assert h.sender.take() == []
+    assert cursor(world, conversation) == before
+
+
+async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
+    world: World,
+) -> None:
+    h = harness(world, connected=False)
+    visitor, conversation = await chat_with_alice(world)
+    await world.say(visitor, conversation.id, "first while down")
+    await world.say(visitor, conversation.id, "second while down")
+    other_visitor = await world.visitor()
+    other = await world.start(other_visitor, "Other chat", msg_id="o1")
+
+    h.link.attach(h.sender)
+    await h.notifier.replay()
+
+    sent = [(s.xml.attrib["from"], body_of(s)) for s in h.sender.sent]
+    first = f"c-{conversation.id}@chat.localhost"
+    second = f"c-{other.id}@chat.localhost"
+    assert [who for who, _ in sent] == [first, first, first, second]
+    assert sent[1:3] == [(first, "first while down"), (first, "second while down")]
+    assert "Vera: Other chat" in (sent[3][1] or "")
+    # They are late: each carries its original time.
+    assert all(delayed(h))
+
+    h.sender.take()
+    await h.notifier.flush()
+    await h.notifier.replay()
+    assert h.sender.take() == []
+    assert cursor(world, conversation) == last_seq(world, conversation)
+
+
+async def test_live_then_replay_after_a_reconnect_neither_loses_nor_repeats(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.notifier.flush()
+    h.link.detach()
+    h.notifier.on_link_lost()
+    await h.world.say(visitor, conversation.id, "missed")
+    h.link.attach(h.sender)
+    h.sender.take()
+
+    # A live message arrives before the replay gets to this conversation...
+    await h.world.say(visitor, conversation.id, "live")
+    # ...and the replay, with its older idea of what is pending, comes after.
+    await h.notifier.replay()
+
+    assert bodies(h) == ["missed", "live"]
+
+
+class _GatedChat(ChatService):
+    """Holds the replay's read of pending deliveries until the test opens the gate."""
+
+    gate: asyncio.Event
+
+    async def pending_agent_deliveries(self) -> Sequence[PendingDelivery]:
+        pending = await super().pending_agent_deliveries()
+        await self.gate.wait()
+        return pending
+
+
+async def test_live_events_during_a_slow_replay_are_neither_lost_nor_repeated(
+    world: World,
+) -> None:
+    h = harness(world, connected=False)
+    visitor, conversation = await chat_with_alice(world)
+    await world.say(visitor, conversation.id, "while down")
+    gated = _GatedChat(
+        uow=world.uow,
+        publisher=world.publisher,
+        router=world.chat._router,
+        clock=world.clock,
+    )
+    gated.gate = asyncio.Event()
+    h.notifier._chat = gated
+    h.link.attach(h.sender)
+
+    replay = asyncio.create_task(h.notifier.replay())
+    await asyncio.sleep(0)
+    await world.say(visitor, conversation.id, "during replay")
+    gated.gate.set()
+    await replay
+
+    texts = bodies(h)
+    assert texts[0].startswith("New chat from Vera")
+    assert texts[1:] == ["while down", "during replay"]
+
+
+async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    h.sender.take()
+    h.world.publisher.unsubscribe(h.notifier)
+    await h.world.say(visitor, conversation.id, "one")
+    await h.world.say(visitor, conversation.id, "two")
+    latest = h.world.conversation(conversation.id)
+    two = h.world.store.events[conversation.id][-1]
+
+    # "two" is published first; "one" was not delivered yet and is fetched before it.
+    await h.notifier.notify(latest, [two])
+    await h.notifier.notify(latest, h.world.store.events[conversation.id][-2:-1])
+
+    assert bodies(h) == ["one", "two"]
+
+
+async def test_unflushed_deliveries_are_resent_after_a_lost_link(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.notifier.flush()
+    await h.world.say(visitor, conversation.id, "maybe lost")
+    h.sender.take()
+
+    # The link died before the cursor was written: slixmpp may have dropped the stanza.
+    h.reconnect()
+    await h.notifier.replay()
+
+    assert bodies(h) == ["maybe lost"]
+
+
+async def test_flushed_deliveries_are_not_resent_after_a_lost_link(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.world.say(visitor, conversation.id, "surely sent")
+    await h.notifier.flush()
+    h.sender.take()
+
+    h.reconnect()
+    await h.notifier.replay()
+
+    assert h.sender.take() == []
+
+
+async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
+    h.notifier.start()
+    try:
+        _, conversation = await chat_with_alice(h.world)
+        await asyncio.sleep(0.1)
+        assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    finally:
+        await h.notifier.stop()
+
+
+async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
+    h = harness(world)
+    h.notifier = type(h.notifier)(chat=world.chat, link=h.link, flush_interval=3600)
+    world.publisher.subscribe(h.notifier)
+    h.notifier.start()
+    _, conversation = await chat_with_alice(world)
+    assert cursor(world, conversation) < last_seq(world, conversation)
+
+    await h.notifier.stop()
+
+    assert cursor(world, conversation) == last_seq(world, conversation)
+
+
+class _FlakyChat(ChatService):
+    failures = 1
+
+    async def mark_delivered_to_agent(self, conversation_id: ConversationId, seq: int) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database went away")
+        await super().mark_delivered_to_agent(conversation_id, seq)
+
+
+async def test_failed_cursor_writes_are_retried(world: World) -> None:
+    h = harness(world)
+    h.notifier._chat = _FlakyChat(
+        uow=world.uow, publisher=world.publisher, router=world.chat._router, clock=world.clock
+    )
+    _, conversation = await chat_with_alice(world)
+
+    await h.notifier.flush()
+    assert cursor(world, conversation) < last_seq(world, conversation)
+    await h.notifier.flush()
+
+    assert cursor(world, conversation) == last_seq(world, conversation)
+
+
+async def test_visitor_typing_reaches_the_agent_as_chat_states(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    h.sender.take()
+
+    for composing in (True, False):
+        await h.world.chat.set_visitor_typing(
+            c.SetVisitorTyping(
+                visitor_id=visitor, conversation_id=conversation.id, composing=composing
+            )
+        )
+
+    states = [child.tag.rpartition("}")[2] for s in h.sender.take() for child in s.xml]
+    assert states == ["composing", "paused"]
+
+
+async def test_typing_while_queued_goes_nowhere(h: Harness) -> None:
+    visitor = await h.world.visitor()
+    conversation = await h.world.start(visitor, "anyone?")
+
+    await h.world.chat.set_visitor_typing(
+        c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
+    )
+
+    assert h.sender.take() == []
+
+
+async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    h.sender.take()
+
+    await h.world.chat.end_by_visitor(
+        c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conversation.id)
+    )
+
+    assert bodies(h) == [
+        "Vera left the chat.",
+        "This chat has ended; messages sent here no longer reach anyone.",
+    ]

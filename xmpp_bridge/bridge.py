@@ -1,0 +1,312 @@
+"""The XMPP bridge: lifecycle of the component link and the wiring of its parts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random as _random
+from collections.abc import Callable, Coroutine
+
+from business.model import TenantId
+from business.publishing import EventPublisher
+from business.services import AgentService, ChatService
+from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.backoff import reconnect_delay
+from xmpp_bridge.component import ChatComponent, ComponentSender
+from xmpp_bridge.concurrency import SerialLanes
+from xmpp_bridge.converters import Stanza, stanza_to_custom, stream_error_text
+from xmpp_bridge.inbound import InboundDispatcher
+from xmpp_bridge.link import Link
+from xmpp_bridge.outbound import XmppAgentNotifier
+from xmpp_bridge.roster import QueueRoster
+from xmpp_bridge.settings import BridgeSettings
+
+logger = logging.getLogger(__name__)
+
+_STOP_TIMEOUT = 5.0
+_STABLE_SESSION = 30.0
+"""A session must last this long (seconds) to reset the backoff: a server that accepts
+and at once drops us (say, two engines kicking each other off with ``kick_old``) must
+not be retried at the minimum delay forever."""
+
+
+class XmppBridge:
+    """Agents over XMPP: one external component connection, kept up for the process.
+
+    slixmpp does not reconnect after a lost connection, so this does, with capped and
+    jittered exponential backoff, also when the server refuses (connection refused,
+    ``conflict``, wrong secret). After every (re)connect it re-announces the queues,
+    re-learns agents' presence and replays what agents have not been sent; only then
+    does it count as connected.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: BridgeSettings,
+        chat: ChatService,
+        agents: AgentService,
+        publisher: EventPublisher,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._random = random
+        self._link = Link(Addressing(settings.component_jid))
+        tenant_id = TenantId(settings.tenant_id)
+        self._roster = QueueRoster(
+            agents=agents,
+            link=self._link,
+            tenant_id=tenant_id,
+            away_is_ready=settings.away_is_ready,
+        )
+        self._notifier = XmppAgentNotifier(
+            chat=chat, link=self._link, flush_interval=settings.delivery_flush_interval
+        )
+        self._inbound = InboundDispatcher(
+            chat=chat,
+            agents=agents,
+            roster=self._roster,
+            link=self._link,
+            tenant_id=tenant_id,
+            away_is_ready=settings.away_is_ready,
+        )
+        self._lanes = SerialLanes()
+        self._component: ChatComponent | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._ready = asyncio.Event()
+        self._started: asyncio.Future[str] | None = None
+        self._ended: asyncio.Future[str] | None = None
+        self._stopping = False
+
+    # -- public API -------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """The link is up and caught up (queues announced, missed events replayed)."""
+        return self._ready.is_set()
+
+    async def wait_connected(self, timeout: float) -> None:
+        """Return once ``connected``; ``TimeoutError`` if that takes longer than ``timeout``."""
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
+
+    async def start(self) -> None:
+        """Subscribe to committed events and start connecting in the background.
+
+        Returns at once; must run inside the event loop the bridge will live in.
+        """
+        if self._runner is not None:
+            raise RuntimeError("the XMPP bridge is already started")
+        self._component = ChatComponent(settings=self._settings, events=_Handlers(self))
+        self._publisher.subscribe(self._notifier)
+        self._notifier.start()
+        self._runner = asyncio.create_task(self._run(), name="xmpp-bridge")
+
+    async def stop(self) -> None:
+        """Disconnect cleanly, finish or cancel work in flight, store delivery cursors."""
+        if self._runner is None or self._stopping:
+            return
+        self._stopping = True
+        self._runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._runner
+        for task in list(self._side_tasks):
+            task.cancel()
+        component = self._component
+        assert component is not None
+        if self._link.connected:
+            try:
+                await self._roster.on_stopping()
+            except Exception:
+                logger.exception("could not announce the queues going offline")
+            # Waits until slixmpp has written everything queued and the server has
+            # closed its side: what was handed over did reach the server, so its
+            # delivery cursors may be kept; and whatever the server sent us before
+            # closing is already in the lanes below.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STOP_TIMEOUT):
+                    await component.disconnect(wait=2.0)
+        else:
+            # Possibly mid-handshake: no stream to close politely, just a socket.
+            component.cancel_connection_attempt()
+            component.abort()
+        self._link.detach()
+        self._ready.clear()
+        # Agents' stanzas already received are stored before we go (their replies
+        # cannot be sent any more; events they cause are replayed on the next start).
+        await self._lanes.close(grace=_STOP_TIMEOUT)
+        self._publisher.unsubscribe(self._notifier)
+        component.close()
+        await self._notifier.stop()
+        logger.info("XMPP component %s stopped", self._settings.component_jid)
+
+    # -- connection loop --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            if await self._session():
+                attempt = 0
+            delay = reconnect_delay(
+                attempt,
+                min_delay=self._settings.reconnect_min_delay,
+                max_delay=self._settings.reconnect_max_delay,
+                random=self._random,
+            )
+            attempt += 1
+            logger.info("XMPP component: next connection attempt in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> bool:
+        """One connection attempt and, if the handshake succeeds, the whole session.
+
+        Returns whether the session was a good one (lasted ``_STABLE_SESSION``), after
+        which the backoff starts again from the minimum.
+        """
+        component = self._component
+        assert component is not None
+        settings = self._settings
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[str] = loop.create_future()
+        ended: asyncio.Future[str] = loop.create_future()
+        self._started, self._ended = started, ended
+        logger.info(
+            "connecting XMPP component %s to %s:%d",
+            settings.component_jid,
+            settings.host,
+            settings.port,
+        )
+        component.connect(settings.host, settings.port)
+        await asyncio.wait(
+            {started, ended},
+            timeout=settings.handshake_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not started.done():
+            reason = ended.result() if ended.done() else "no handshake in time"
+            logger.warning(
+                "XMPP component %s could not connect to %s:%d: %s",
+                settings.component_jid,
+                settings.host,
+                settings.port,
+                reason,
+            )
+            # Stop slixmpp's own retry loop (our backoff decides) and drop a half-open link.
+            component.cancel_connection_attempt()
+            component.abort()
+            return False
+        started_at = loop.time()
+        await self._catch_up(self._link.generation)
+        reason = await ended
+        logger.warning("XMPP component %s lost its link: %s", settings.component_jid, reason)
+        return loop.time() - started_at >= _STABLE_SESSION
+
+    async def _catch_up(self, generation: int) -> None:
+        """Announce the queues and replay missed events; retried while the link lasts,
+        since a database hiccup here would otherwise strand events until the next reconnect."""
+        attempt = 0
+        while self._link.generation == generation:
+            try:
+                await self._roster.on_connected()
+                self._spawn(self._expire_presence_later(generation))
+                await self._notifier.replay()
+            except Exception:
+                logger.exception("could not catch up after connecting; retrying")
+                await asyncio.sleep(
+                    reconnect_delay(
+                        attempt,
+                        min_delay=self._settings.reconnect_min_delay,
+                        max_delay=self._settings.reconnect_max_delay,
+                        random=self._random,
+                    )
+                )
+                attempt += 1
+                continue
+            if self._link.generation == generation:
+                self._ready.set()
+                logger.info("XMPP component %s connected", self._settings.component_jid)
+            return
+
+    async def _expire_presence_later(self, generation: int) -> None:
+        await asyncio.sleep(self._settings.presence_relearn_timeout)
+        if self._link.generation == generation:
+            await self._roster.expire_unconfirmed()
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_task_done)
+
+    def _side_task_done(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    # -- component events (synchronous, from slixmpp) ---------------------------------
+
+    def _on_stanza(self, stanza: Stanza) -> None:
+        try:
+            received = stanza_to_custom(stanza, self._link.addressing)
+        except Exception:
+            logger.exception("could not read an inbound stanza")
+            return
+        if received is None:
+            return
+        self._lanes.submit(
+            received.origin.agent_id, functools.partial(self._inbound.dispatch, received)
+        )
+
+    def _on_session_start(self) -> None:
+        component = self._component
+        assert component is not None
+        self._link.attach(ComponentSender(component))
+        if self._started is not None and not self._started.done():
+            self._started.set_result("started")
+
+    def _on_disconnected(self, reason: object) -> None:
+        self._link.detach()
+        self._ready.clear()
+        if not self._stopping:
+            self._notifier.on_link_lost()
+        self._roster.on_disconnected()
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(str(reason or "disconnected"))
+
+    def _on_connection_failed(self, reason: object) -> None:
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(str(reason or "connection failed"))
+
+    def _on_stream_error(self, error: Stanza) -> None:
+        # conflict: another engine holds this component domain; not-authorized: the
+        # secret is wrong. Either way the server closes the stream and we back off.
+        logger.error(
+            "XMPP server closed the component stream of %s: %s",
+            self._settings.component_jid,
+            stream_error_text(error),
+        )
+
+
+class _Handlers:
+    """``ComponentEvents`` for the bridge, keeping those callbacks off its public API."""
+
+    def __init__(self, bridge: XmppBridge) -> None:
+        self._bridge = bridge
+
+    def on_stanza(self, stanza: Stanza) -> None:
+        self._bridge._on_stanza(stanza)
+
+    def on_session_start(self) -> None:
+        self._bridge._on_session_start()
+
+    def on_disconnected(self, reason: object) -> None:
+        self._bridge._on_disconnected(reason)
+
+    def on_connection_failed(self, reason: object) -> None:
+        self._bridge._on_connection_failed(reason)
+
+    def on_stream_error(self, error: Stanza) -> None:
+        self._bridge._on_stream_error(error)

@@ -1,0 +1,98 @@
+"""The slixmpp component: registers handlers and forwards to the bridge, nothing else."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from slixmpp import ComponentXMPP
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from xmpp_bridge.converters import Stanza
+from xmpp_bridge.settings import BridgeSettings
+
+
+class ComponentEvents(Protocol):
+    """What the component reports; all called synchronously from slixmpp's loop."""
+
+    def on_stanza(self, stanza: Stanza) -> None: ...
+
+    def on_session_start(self) -> None: ...
+
+    def on_disconnected(self, reason: object) -> None: ...
+
+    def on_connection_failed(self, reason: object) -> None: ...
+
+    def on_stream_error(self, error: Stanza) -> None: ...
+
+
+# slixmpp's roster answers subscriptions and probes by itself: with auto_authorize it
+# accepts anybody, and a probe from a contact it does not remember (all of them, after
+# a restart) gets ``unsubscribed``, which cancels the agent's subscription. The bridge
+# keeps that state in the database and answers itself, so these handlers go.
+_ROSTER_HANDLERS = (
+    ("presence_available", "_handle_available"),
+    ("presence_dnd", "_handle_available"),
+    ("presence_xa", "_handle_available"),
+    ("presence_chat", "_handle_available"),
+    ("presence_away", "_handle_available"),
+    ("presence_unavailable", "_handle_unavailable"),
+    ("presence_subscribe", "_handle_subscribe"),
+    ("presence_subscribed", "_handle_subscribed"),
+    ("presence_unsubscribe", "_handle_unsubscribe"),
+    ("presence_unsubscribed", "_handle_unsubscribed"),
+    ("roster_subscription_request", "_handle_new_subscription"),
+    ("presence_probe", "_handle_probe"),
+)
+
+
+class ChatComponent(ComponentXMPP):
+    """One XEP-0114 connection for ``settings.component_jid``.
+
+    Must be built inside the running event loop (slixmpp creates futures in
+    ``__init__``). One instance serves every reconnect: slixmpp starts a send task per
+    instance that only ``close`` ends.
+    """
+
+    def __init__(self, *, settings: BridgeSettings, events: ComponentEvents) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            settings.component_jid, settings.secret, settings.host, settings.port
+        )
+        # Disco answers feature queries; chat states (XEP-0085) advertise themselves there.
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0085")
+        self.auto_authorize = None
+        self.auto_subscribe = False
+        for event, method in _ROSTER_HANDLERS:
+            self.del_event_handler(event, getattr(self, method))
+        ns = self.default_ns
+        self.register_handler(
+            Callback("chat engine message", MatchXPath(f"{{{ns}}}message"), events.on_stanza)
+        )
+        self.register_handler(
+            Callback("chat engine presence", MatchXPath(f"{{{ns}}}presence"), events.on_stanza)
+        )
+        self.add_event_handler("session_start", lambda _: events.on_session_start())
+        self.add_event_handler("disconnected", events.on_disconnected)
+        self.add_event_handler("connection_failed", events.on_connection_failed)
+        self.add_event_handler("stream_error", events.on_stream_error)
+
+    def send_stanza(self, stanza: Stanza) -> None:
+        self.send(stanza)
+
+    def close(self) -> None:
+        """End the send task; slixmpp only does so in ``__del__``, which that task's own
+        reference to this instance prevents."""
+        task = self._run_out_filters
+        if task is not None:
+            task.cancel()
+
+
+class ComponentSender:
+    """``StanzaSender`` over a connected component."""
+
+    def __init__(self, component: ChatComponent) -> None:
+        self._component = component
+
+    def send(self, stanza: Stanza) -> None:
+        self._component.send_stanza(stanza)

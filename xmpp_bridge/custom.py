@@ -1,0 +1,226 @@
+"""The bridge's own typed values: what a stanza means (inbound) and what to send (outbound).
+
+``converters.stanza_to_custom`` produces the inbound ones, ``converters.custom_to_stanza``
+consumes the outbound ones. Nothing here knows slixmpp; everything is a frozen dataclass
+so the dispatch code and its tests never touch XML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
+from business.events import ConversationEvent, ParticipantJoined
+from business.model import AgentId, Conversation, ConversationId, QueueName
+
+# -- inbound ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """Where a received stanza came from; enough to answer or bounce it."""
+
+    kind: Literal["message", "presence"]
+    sender: str
+    """Full JID as received (bare for presence probes and subscriptions)."""
+    recipient: str
+    """The JID at the component it was addressed to, bare."""
+    agent_id: AgentId
+    """The sender's bare JID, normalised: who the business layer sees."""
+    stanza_id: str | None = None
+    receipt_requested: bool = False
+    """XEP-0184: the sender asked to be told once the message is stored."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowHelp:
+    """``!help`` in a conversation."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownCommand:
+    """A ``!word`` the bridge does not know; answered with the command list."""
+
+    conversation_id: ConversationId
+    command: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineRequest:
+    """A message to the engine itself (bare component JID) or to a queue JID."""
+
+    text: str
+    queue: QueueName | None = None
+
+
+class Show(StrEnum):
+    """An available resource's presence ``<show/>``; ``AVAILABLE`` when there is none."""
+
+    AVAILABLE = "available"
+    CHAT = "chat"
+    AWAY = "away"
+    XA = "xa"
+    DND = "dnd"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourcePresence:
+    """Presence of one of an agent's resources, as the queue JID received it.
+
+    ``show`` is None for unavailable; an empty ``resource`` with ``show`` None means
+    every resource is gone (the answer to a probe of an offline account).
+    """
+
+    agent_id: AgentId
+    resource: str
+    queue: QueueName
+    show: Show | None
+
+
+class SubscriptionKind(StrEnum):
+    SUBSCRIBE = "subscribe"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBE = "unsubscribe"
+    UNSUBSCRIBED = "unsubscribed"
+    PROBE = "probe"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionStanza:
+    """A presence subscription stanza or probe between an agent and a queue JID."""
+
+    agent_id: AgentId
+    queue: QueueName
+    kind: SubscriptionKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bounced:
+    """A stanza of type error: something we sent did not arrive."""
+
+    condition: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unroutable:
+    """A message to an address the component does not serve."""
+
+
+Payload = (
+    SendAgentMessage
+    | SetAgentTyping
+    | EndConversationByAgent
+    | ShowHelp
+    | UnknownCommand
+    | EngineRequest
+    | ResourcePresence
+    | SubscriptionStanza
+    | Bounced
+    | Unroutable
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    origin: Origin
+    payload: Payload
+
+
+# -- outbound -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentOffer:
+    """The first message an agent gets for a conversation: who, where, what so far."""
+
+    conversation: Conversation
+    joined: ParticipantJoined
+    earlier: Sequence[ConversationEvent]
+    """Stored events before the join, in seq order."""
+    delayed: bool = False
+    """Sent late (replayed after the link was down): stamp it with XEP-0203."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationUpdate:
+    """One stored event of a conversation, for its agent; may turn into no stanza at all."""
+
+    conversation: Conversation
+    event: ConversationEvent
+    delayed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorTyping:
+    conversation: Conversation
+    composing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextReply:
+    """A chat message from one of our JIDs (conversation, queue or engine) to someone."""
+
+    sender: str
+    to: str
+    text: str
+    stanza_id: str | None = None
+
+
+class ErrorType(StrEnum):
+    CANCEL = "cancel"
+    MODIFY = "modify"
+    AUTH = "auth"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorReply:
+    """The stanza in ``origin`` bounced with an RFC 6120 stanza error."""
+
+    origin: Origin
+    condition: str
+    type: ErrorType
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    """XEP-0184 receipt for the message in ``origin``: it is stored."""
+
+    origin: Origin
+    stanza_id: str | None = None
+
+
+class PresenceKind(StrEnum):
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    PROBE = "probe"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuePresence:
+    """A presence stanza from a queue JID to an agent's bare JID."""
+
+    queue: QueueName
+    agent_id: AgentId
+    kind: PresenceKind
+
+
+Outbound = (
+    AgentOffer
+    | ConversationUpdate
+    | VisitorTyping
+    | TextReply
+    | ErrorReply
+    | Receipt
+    | QueuePresence
+)

@@ -1,0 +1,181 @@
+"""Outbound: committed conversation events to the assigned agent's XMPP client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from business.events import ConversationEvent, DomainEvent, TypingChanged
+from business.model import Conversation, ConversationId, ConversationState, ParticipantKind
+from business.services import ChatService
+from xmpp_bridge.concurrency import KeyedLock
+from xmpp_bridge.converters import is_offer
+from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, VisitorTyping
+from xmpp_bridge.link import Link
+
+logger = logging.getLogger(__name__)
+
+
+class XmppAgentNotifier:
+    """Sends each stored event of a conversation to its agent once, in seq order.
+
+    Implements ``business.ports.ConversationNotifier``. Invariants:
+
+    - Nothing is sent while the link is down, and nothing is lost: the delivery cursor
+      (``Conversation.agent_delivered_seq``) only moves past what was handed to a live
+      link, and ``replay`` sends everything after it on reconnect.
+    - Per conversation, a high-water mark of what this link session sent makes live
+      events and the replay meet without gaps or repeats: an event is sent only after
+      every earlier seq, fetching from the store whatever this call was not given
+      (replay not there yet, or two publishes overtaking each other).
+    - Cursor writes are batched (``flush_interval``); when the link is lost the unwritten
+      ones are dropped, so what slixmpp may not have got onto the wire is sent again.
+      A lost link can thus repeat up to ``flush_interval`` worth of stanzas, never lose one.
+    """
+
+    def __init__(self, *, chat: ChatService, link: Link, flush_interval: float) -> None:
+        self._chat = chat
+        self._link = link
+        self._flush_interval = flush_interval
+        self._locks = KeyedLock()
+        self._sent: dict[ConversationId, int] = {}
+        self._finished: set[ConversationId] = set()
+        self._unflushed: dict[ConversationId, int] = {}
+        self._flush_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- ConversationNotifier ---------------------------------------------------------
+
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        stored: list[ConversationEvent] = []
+        for event in events:
+            if isinstance(event, TypingChanged):
+                self._typing(conversation, event)
+            else:
+                stored.append(event)
+        if stored and conversation.agent_id is not None:
+            await self._deliver(conversation, stored, delayed=False)
+
+    def _typing(self, conversation: Conversation, event: TypingChanged) -> None:
+        # Typing is not stored: it goes out now or never, and the agent's own comes back
+        # here too, which must not be echoed.
+        if (
+            event.sender.kind is ParticipantKind.VISITOR
+            and conversation.agent_id is not None
+            and conversation.state is ConversationState.ACTIVE
+        ):
+            self._link.send(VisitorTyping(conversation=conversation, composing=event.composing))
+
+    # -- link lifecycle -----------------------------------------------------------------
+
+    async def replay(self) -> None:
+        """Send everything agents have not been sent yet, oldest conversation first."""
+        generation = self._link.generation
+        # A cursor write still in flight from before the reconnect must land first, or
+        # its events would be read as pending and sent twice.
+        async with self._flush_lock:
+            pending = await self._chat.pending_agent_deliveries()
+        if pending:
+            logger.info("replaying undelivered events of %d conversations", len(pending))
+        for delivery in pending:
+            if self._link.generation != generation:
+                return
+            await self._deliver(delivery.conversation, delivery.events, delayed=True)
+
+    def on_link_lost(self) -> None:
+        self._unflushed.clear()
+        self._sent.clear()
+        self._finished.clear()
+
+    def start(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_loop(), name="xmpp-delivery-cursors")
+
+    async def stop(self) -> None:
+        """Stop the background writer and write every cursor still pending."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+
+    # -- delivery ---------------------------------------------------------------------
+
+    async def _deliver(
+        self, conversation: Conversation, events: Sequence[ConversationEvent], *, delayed: bool
+    ) -> None:
+        cid = conversation.id
+        async with self._locks.hold(cid):
+            generation = self._link.generation
+            if not self._link.connected:
+                return
+            sent = max(self._sent.get(cid, 0), conversation.agent_delivered_seq)
+            todo: dict[int, tuple[ConversationEvent, bool]] = {
+                e.seq: (e, delayed) for e in events if e.seq > sent
+            }
+            last = max(conversation.last_seq, max(todo, default=0))
+            if any(seq not in todo for seq in range(sent + 1, last + 1)):
+                for event in await self._chat.history(cid, before_seq=last + 1):
+                    if event.seq > sent and event.seq not in todo:
+                        todo[event.seq] = (event, True)
+            for seq in range(sent + 1, last + 1):
+                if seq not in todo:
+                    # Not committed yet: the publish that commits it sends it and the rest.
+                    break
+                event, late = todo[seq]
+                item = await self._outbound(conversation, event, late)
+                if self._link.generation != generation or not self._link.send(item):
+                    logger.info(
+                        "link lost while sending conversation %s seq %d; it will be replayed",
+                        cid,
+                        seq,
+                    )
+                    return
+                self._mark_sent(conversation, seq)
+
+    async def _outbound(
+        self, conversation: Conversation, event: ConversationEvent, late: bool
+    ) -> Outbound:
+        if is_offer(event, conversation):
+            earlier = await self._chat.history(conversation.id, before_seq=event.seq)
+            return AgentOffer(
+                conversation=conversation, joined=event, earlier=earlier, delayed=late
+            )
+        return ConversationUpdate(conversation=conversation, event=event, delayed=late)
+
+    def _mark_sent(self, conversation: Conversation, seq: int) -> None:
+        self._sent[conversation.id] = seq
+        self._unflushed[conversation.id] = seq
+        if not conversation.is_open and seq >= conversation.last_seq:
+            self._finished.add(conversation.id)
+        self._wake.set()
+
+    # -- delivery cursors -------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._flush_interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the delivery cursors advanced since the last flush."""
+        async with self._flush_lock:
+            batch, self._unflushed = self._unflushed, {}
+            for cid, seq in batch.items():
+                try:
+                    await self._chat.mark_delivered_to_agent(cid, seq)
+                except Exception:
+                    logger.exception("could not store delivery cursor of conversation %s", cid)
+                    self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
+                    self._wake.set()
+                    continue
+                if cid in self._finished and cid not in self._unflushed:
+                    # Ended and stored: nothing more will come, forget it.
+                    self._finished.discard(cid)
+                    self._sent.pop(cid, None)

@@ -1,0 +1,163 @@
+"""Presence subscriptions between agents and queue JIDs, and availability from presence.
+
+slixmpp's in-memory roster is switched off (see ``component``): after a restart it
+would answer an agent's probe with ``unsubscribed`` and cancel the subscription. The
+state lives in the database through ``AgentService`` instead, and every (re)connect
+re-announces it, because the server forgets the component's presence when it goes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from business.commands import SetAgentAvailability
+from business.model import Agent, AgentId, AgentSubscription, QueueName, TenantId
+from business.services import AgentService
+from xmpp_bridge.custom import (
+    PresenceKind,
+    QueuePresence,
+    ResourcePresence,
+    SubscriptionKind,
+    SubscriptionStanza,
+)
+from xmpp_bridge.link import Link
+from xmpp_bridge.presence import PresenceBook
+
+logger = logging.getLogger(__name__)
+
+
+class QueueRoster:
+    """Answers subscriptions and probes at queue JIDs and turns presence into availability.
+
+    Only configured agents of this tenant may subscribe to a queue they belong to;
+    anybody else gets ``unsubscribed``. Availability is written only when an agent's
+    aggregate readiness changes, and is re-learned after every reconnect: agents who
+    were ready but do not answer the probe in time are set not ready.
+    """
+
+    def __init__(
+        self, *, agents: AgentService, link: Link, tenant_id: TenantId, away_is_ready: bool
+    ) -> None:
+        self._agents = agents
+        self._link = link
+        self._tenant_id = tenant_id
+        self._book = PresenceBook(away_is_ready=away_is_ready)
+        self._unconfirmed: set[AgentId] = set()
+
+    # -- inbound ----------------------------------------------------------------------
+
+    async def handle_subscription(self, stanza: SubscriptionStanza) -> None:
+        agent = await self._agent_in_queue(stanza.agent_id, stanza.queue)
+        if agent is None:
+            if stanza.kind in (SubscriptionKind.SUBSCRIBE, SubscriptionKind.PROBE):
+                logger.info(
+                    "refusing %s from %s to queue %s", stanza.kind, stanza.agent_id, stanza.queue
+                )
+                self._send(stanza.queue, stanza.agent_id, PresenceKind.UNSUBSCRIBED)
+            return
+        sub = await self._agents.get_subscription(agent.id, stanza.queue)
+        match stanza.kind:
+            case SubscriptionKind.SUBSCRIBE:
+                await self._save(sub, agent_sees_queue=True)
+                self._send(stanza.queue, agent.id, PresenceKind.SUBSCRIBED)
+                self._send(stanza.queue, agent.id, PresenceKind.AVAILABLE)
+                if not sub.queue_sees_agent:
+                    self._send(stanza.queue, agent.id, PresenceKind.SUBSCRIBE)
+            case SubscriptionKind.SUBSCRIBED:
+                await self._save(sub, queue_sees_agent=True)
+                # The server usually sends the agent's presence by itself; a probe makes
+                # sure, and costs one stanza.
+                self._send(stanza.queue, agent.id, PresenceKind.PROBE)
+            case SubscriptionKind.UNSUBSCRIBE:
+                await self._save(sub, agent_sees_queue=False)
+                self._send(stanza.queue, agent.id, PresenceKind.UNAVAILABLE)
+            case SubscriptionKind.UNSUBSCRIBED:
+                await self._save(sub, queue_sees_agent=False)
+                await self._lost_sight(agent, stanza.queue)
+            case SubscriptionKind.PROBE:
+                # A server probes only contacts its user is subscribed to: if the
+                # database forgot (restored backup, new install), believe the server.
+                await self._save(sub, agent_sees_queue=True)
+                self._send(stanza.queue, agent.id, PresenceKind.AVAILABLE)
+
+    async def handle_presence(self, presence: ResourcePresence) -> None:
+        agent = await self._agent_in_queue(presence.agent_id, presence.queue)
+        if agent is None:
+            return
+        self._unconfirmed.discard(agent.id)
+        ready = self._book.update(agent.id, presence.resource, presence.show)
+        if ready is not None:
+            await self._agents.set_availability(
+                SetAgentAvailability(agent_id=agent.id, ready=ready)
+            )
+
+    # -- link lifecycle -----------------------------------------------------------------
+
+    async def on_connected(self) -> None:
+        """Re-announce the queues, re-learn presence, re-request missing subscriptions.
+
+        The server dropped the queues' presence and bounced the agents' presence while
+        the link was down, so nothing remembered about either can be trusted.
+        """
+        self._book.clear()
+        agents = await self._agents.list_agents(self._tenant_id)
+        subs = {(s.agent_id, s.queue): s for s in await self._agents.list_subscriptions()}
+        self._unconfirmed = {a.id for a in agents if a.ready}
+        for agent in agents:
+            for queue in agent.queues:
+                sub = subs.get((agent.id, queue))
+                if sub is not None and sub.agent_sees_queue:
+                    self._send(queue, agent.id, PresenceKind.AVAILABLE)
+                if sub is not None and sub.queue_sees_agent:
+                    self._send(queue, agent.id, PresenceKind.PROBE)
+                else:
+                    self._send(queue, agent.id, PresenceKind.SUBSCRIBE)
+
+    async def expire_unconfirmed(self) -> None:
+        """Set not ready every agent who was ready at connect and has not been heard from."""
+        stale, self._unconfirmed = self._unconfirmed, set()
+        for agent_id in sorted(stale):
+            logger.info("agent %s did not answer the presence probe: not ready", agent_id)
+            await self._agents.set_availability(
+                SetAgentAvailability(agent_id=agent_id, ready=False)
+            )
+
+    def on_disconnected(self) -> None:
+        self._book.clear()
+        self._unconfirmed.clear()
+
+    async def on_stopping(self) -> None:
+        """Tell subscribed agents the queues are going offline."""
+        agents = {a.id: a for a in await self._agents.list_agents(self._tenant_id)}
+        for sub in await self._agents.list_subscriptions():
+            agent = agents.get(sub.agent_id)
+            if sub.agent_sees_queue and agent is not None and sub.queue in agent.queues:
+                self._send(sub.queue, sub.agent_id, PresenceKind.UNAVAILABLE)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _agent_in_queue(self, agent_id: AgentId, queue: QueueName) -> Agent | None:
+        agent = await self._agents.get_agent(agent_id)
+        if agent is None or agent.tenant_id != self._tenant_id or queue not in agent.queues:
+            return None
+        return agent
+
+    async def _lost_sight(self, agent: Agent, queue: QueueName) -> None:
+        """The queue may no longer see the agent's presence: if no other queue of theirs
+        does either, their availability is unknown, and unknown is not ready."""
+        for other in agent.queues:
+            if (
+                other != queue
+                and (await self._agents.get_subscription(agent.id, other)).queue_sees_agent
+            ):
+                return
+        self._book.forget(agent.id)
+        await self._agents.set_availability(SetAgentAvailability(agent_id=agent.id, ready=False))
+
+    async def _save(self, sub: AgentSubscription, **changes: bool) -> None:
+        if any(getattr(sub, key) != value for key, value in changes.items()):
+            await self._agents.save_subscription(dataclasses.replace(sub, **changes))  # type: ignore[arg-type]
+
+    def _send(self, queue: QueueName, agent_id: AgentId, kind: PresenceKind) -> None:
+        self._link.send(QueuePresence(queue=queue, agent_id=agent_id, kind=kind))
