@@ -630,6 +630,10 @@ class AgentService:
                 raise InvalidInput(
                     f"queue name {queue!r} must be lower-case letters, digits, '.', '_' or '-'"
                 )
+            if queue.startswith("c-"):
+                # c-<id>@chat.<domain> is a conversation's address; a queue there would
+                # be unreachable for agents.
+                raise InvalidInput(f"queue name {queue!r} must not start with 'c-'")
         if not _BARE_JID_RE.fullmatch(cmd.agent_id):
             raise InvalidInput(f"{cmd.agent_id!r} is not a bare JID (user@domain)")
         name = (cmd.name or "").strip()

@@ -22,8 +22,8 @@ from business.ports import UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.routing import Router
 from business.services import AgentService, ChatService, SystemClock, ensure_tenant
+from data import Database
 from presentation import WebSettings, create_app
-from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.visitor_client import Visitor
 
 WIDGET_SRC = Path(__file__).resolve().parents[2] / "presentation" / "widget"
@@ -74,12 +74,9 @@ class Services:
 
 
 @pytest.fixture
-async def services() -> Services:
-    store = FakeStore()
-
-    def uow() -> FakeUnitOfWork:
-        return FakeUnitOfWork(store)
-
+async def services(sqlite_database: Database) -> Services:
+    """Services on the real SQLite data layer (the same wiring as chat_engine.engine)."""
+    uow = sqlite_database.unit_of_work
     clock = SystemClock()
     publisher = EventPublisher()
     router = Router(uow=uow, clock=clock, publisher=publisher)

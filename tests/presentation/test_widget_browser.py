@@ -221,6 +221,7 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
     await page.goto(f"{server.url}/demo")
     await page.get_by_test_id("launcher").click()
     await _send(page, "hello?")
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
     conversation_id = _conversation_id(recorder)
     await services.agent_says(agent, conversation_id, "one")

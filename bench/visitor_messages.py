@@ -1,0 +1,161 @@
+"""How many visitor messages per second the engine acknowledges, against a baseline.
+
+Path measured: python-socketio client → aiohttp/Socket.IO → ChatService → SQL unit of
+work (one commit per message, ack after commit) → event to the visitor's room.
+Baseline, measured in the same run on the same kind of database: one bare SQLAlchemy
+INSERT + COMMIT per row, which is the floor the engine's own storage cost sits on.
+
+    .venv/bin/python -m bench.visitor_messages [--messages N] [--visitors V] [--database URL]
+
+Bounded: N messages in total (default 1,000), a 120 s cap, loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import ChatService, SystemClock, ensure_tenant
+from data import Database
+from presentation import WebSettings, create_app
+
+CAP_SECONDS = 120.0
+
+
+async def baseline(url: str, rows: int) -> float:
+    """Rows per second for one INSERT + COMMIT each (what storage alone costs)."""
+    engine = create_async_engine(url)
+    meta = MetaData()
+    table = Table("bench_rows", meta, Column("id", Integer, primary_key=True), Column("t", String))
+    async with engine.begin() as conn:
+        await conn.run_sync(meta.drop_all)
+        await conn.run_sync(meta.create_all)
+        if engine.dialect.name == "sqlite":
+            await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    started = time.perf_counter()
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            await conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        for i in range(rows):
+            await conn.execute(table.insert().values(t=f"message {i}"))
+            await conn.commit()
+    elapsed = time.perf_counter() - started
+    async with engine.begin() as conn:
+        await conn.run_sync(meta.drop_all)
+    await engine.dispose()
+    return rows / elapsed
+
+
+async def engine_path(url: str, messages: int, visitors: int) -> tuple[float, list[float]]:
+    """Acked messages per second and the ack latencies (seconds)."""
+    db = Database.from_url(url)
+    await db.migrate()
+    publisher = EventPublisher()
+    router = Router(uow=db.unit_of_work, clock=SystemClock(), publisher=publisher)
+    chat = ChatService(uow=db.unit_of_work, publisher=publisher, router=router)
+    await ensure_tenant(db.unit_of_work, DEFAULT_TENANT, name="Bench", queues=(DEFAULT_QUEUE,))
+    app = create_app(
+        chat=chat,
+        publisher=publisher,
+        settings=WebSettings(event_burst=10_000, event_rate_per_second=10_000.0),
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    clients: list[Any] = []
+    latencies: list[float] = []
+    try:
+        conversations = []
+        for _ in range(visitors):
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(
+                f"http://127.0.0.1:{port}",
+                auth={"tenant": "default"},
+                namespaces=["/visitor"],
+                transports=["websocket"],
+            )
+            clients.append(client)
+            ack = await client.call("conversation.start", {}, namespace="/visitor", timeout=10)
+            conversations.append(ack["conversation"]["id"])
+
+        per_visitor = messages // visitors
+
+        async def send_all(client: Any, conversation_id: str, offset: int) -> None:
+            for i in range(per_visitor):
+                sent = time.perf_counter()
+                ack = await client.call(
+                    "message.send",
+                    {
+                        "conversation_id": conversation_id,
+                        "client_msg_id": f"b-{offset}-{i}",
+                        "text": f"message {i}",
+                    },
+                    namespace="/visitor",
+                    timeout=10,
+                )
+                assert ack["ok"], ack
+                latencies.append(time.perf_counter() - sent)
+
+        started = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    send_all(c, conv, n)
+                    for n, (c, conv) in enumerate(zip(clients, conversations, strict=True))
+                )
+            ),
+            CAP_SECONDS,
+        )
+        elapsed = time.perf_counter() - started
+        return per_visitor * visitors / elapsed, latencies
+    finally:
+        for client in clients:
+            await client.disconnect()
+        await runner.cleanup()
+        await db.dispose()
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--visitors", type=int, default=10)
+    parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: temp SQLite)")
+    args = parser.parse_args()
+    messages = max(1, min(args.messages, 20_000))
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        floor = await baseline(url.replace("bench.db", "baseline.db"), messages)
+        for visitors in (1, args.visitors):
+            rate, latencies = await engine_path(
+                url.replace("bench.db", f"bench-{visitors}.db"), messages, visitors
+            )
+            print(
+                f"{visitors:>3} visitor(s): {rate:8.0f} acked msg/s "
+                f"(p50 {_percentile(latencies, 0.5) * 1000:.1f} ms, "
+                f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms) "
+                f"= {rate / floor:.2f} x baseline"
+            )
+        print(f"baseline: {floor:8.0f} bare INSERT+COMMIT/s on the same database")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
