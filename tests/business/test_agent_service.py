@@ -135,7 +135,9 @@ async def test_the_capacity_limits_are_accepted(engine: Engine, max_chats: int) 
     assert (await engine.agents.add_agent(add(max_chats=max_chats))).max_chats == max_chats
 
 
-@pytest.mark.parametrize("queue", ["Support", "-support", "sup port", "q" * 65, "", "sup/port", "c-sales"])
+@pytest.mark.parametrize(
+    "queue", ["Support", "-support", "sup port", "q" * 65, "", "sup/port", "c-sales"]
+)
 async def test_a_bad_queue_name_is_refused(engine: Engine, queue: str) -> None:
     with nothing_stored(engine), pytest.raises(InvalidInput, match="queue name"):
         await engine.agents.add_agent(add(queues=("support", queue)))
