@@ -212,9 +212,7 @@ class VisitorNamespace:
         except ValueError:
             # The socket went away while the start was committing. The conversation is
             # stored; the client finds it in its next `session` and syncs from there.
-            logger.info(
-                "socket %s left before joining conversation %s", state.sid, conversation.id
-            )
+            logger.info("socket %s left before joining conversation %s", state.sid, conversation.id)
         return {"conversation": conversation_to_wire(conversation)}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
