@@ -116,6 +116,28 @@ async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]
         await admin.dispose()
 
 
+@asynccontextmanager
+async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database for code that only takes a URL (the wired
+    engine): an SQLite file, or a PostgreSQL database created for it and dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+        return
+    url = await postgres_url()
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = _admin_engine(url)
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as connection:
+                await connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database: once on SQLite, once on PostgreSQL."""

@@ -27,6 +27,7 @@ import pytest
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer, free_port
 from chat_engine.settings import Settings, load_settings
+from tests.conftest import BACKENDS, fresh_database_url
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,14 +81,22 @@ def restart_prosody(prosody: ProsodyServer) -> Iterator[RestartProsody]:
         prosody.start(timeout=30)
 
 
-@pytest.fixture
-def engine_settings(prosody: ProsodyServer, tmp_path: Path) -> Settings:
+@pytest.fixture(params=BACKENDS)
+async def engine_settings(
+    request: pytest.FixtureRequest, prosody: ProsodyServer, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """Every end-to-end test runs on SQLite and on PostgreSQL."""
+    async with fresh_database_url(request.param, tmp_path) as url:
+        yield _settings(prosody, url)
+
+
+def _settings(prosody: ProsodyServer, database_url: str) -> Settings:
     settings = load_settings(
         None,
         {},
         {
             "http.port": 0,
-            "database.url": f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}",
+            "database.url": database_url,
             "xmpp.component_jid": prosody.component_jid,
             "xmpp.host": prosody.host,
             "xmpp.port": prosody.component_port,

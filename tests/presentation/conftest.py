@@ -74,9 +74,9 @@ class Services:
 
 
 @pytest.fixture
-async def services(sqlite_database: Database) -> Services:
-    """Services on the real SQLite data layer (the same wiring as chat_engine.engine)."""
-    uow = sqlite_database.unit_of_work
+async def services(database: Database) -> Services:
+    """Services on the real data layer, SQLite and PostgreSQL (wired as chat_engine.engine)."""
+    uow = database.unit_of_work
     clock = SystemClock()
     publisher = EventPublisher()
     router = Router(uow=uow, clock=clock, publisher=publisher)
