@@ -30,8 +30,10 @@ import logging
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from business.errors import DomainError, Unavailable
 from data.cache import Caches
 from data.repositories import (
     SqlAgentRepository,
@@ -120,10 +122,13 @@ class SqlUnitOfWork:
         except asyncio.CancelledError:
             closing.add_done_callback(self._release_after_close)
             raise
-        except BaseException:
+        except BaseException as close_error:
             self._release()
+            _raise_unavailable_if_down(close_error)
             raise
         self._release()
+        if exc is not None:
+            _raise_unavailable_if_down(exc)
 
     async def commit(self) -> None:
         try:
@@ -141,3 +146,16 @@ class SqlUnitOfWork:
         if not closing.cancelled() and (error := closing.exception()) is not None:
             logger.warning("closing a cancelled unit of work failed", exc_info=error)
         self._release()
+
+
+_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
+"""Failures of the database server or the connection to it, not of the statement: the
+request may succeed when retried, so callers see ``Unavailable`` (Socket.IO code
+``unavailable``) instead of an internal error. SQLite's "database is locked" is an
+OperationalError too, and "retry later" is the right answer for it as well."""
+
+
+def _raise_unavailable_if_down(error: BaseException) -> None:
+    if isinstance(error, _DOWN) and not isinstance(error, DomainError):
+        logger.warning("database unavailable: %s", error)
+        raise Unavailable("the database is unavailable; retry in a moment") from error

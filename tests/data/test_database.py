@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from business.errors import Unavailable
 from business.model import (
     Conversation,
     ConversationId,
@@ -310,3 +312,20 @@ def test_an_unreachable_postgres_skips_except_under_ci(ci: str) -> None:
     else:
         assert result.returncode == 0, output
         assert "1 skipped" in output
+
+
+async def test_a_database_that_is_down_raises_unavailable_not_a_driver_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    database = Database.from_url(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test")
+    try:
+        with pytest.raises(Unavailable, match="database is unavailable"):
+            async with database.unit_of_work() as uow:
+                await uow.tenants.get(TenantId("default"))
+        # Errors of the caller's own making stay what they are.
+        with pytest.raises(KeyError):
+            async with database.unit_of_work():
+                raise KeyError("not a database problem")
+    finally:
+        await database.dispose()
