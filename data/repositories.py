@@ -10,7 +10,7 @@ not an older copy from the session's identity map.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar, assert_never
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -45,7 +45,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
-from data.cache import Caches
+from data.cache import Caches, EntityCache
 from data.models import (
     AgentQueueRow,
     AgentRow,
@@ -120,6 +120,38 @@ def _tenant(row: TenantRow) -> Tenant:
     return Tenant(id=TenantId(row.id), name=row.name, created_at=row.created_at)
 
 
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+_R = TypeVar("_R")
+
+
+async def _read_through(
+    ctx: SqlContext,
+    cache: EntityCache[_K, _V],
+    written: set[_K],
+    row_type: type[_R],
+    key: _K,
+    convert: Callable[[_R], _V],
+) -> _V | None:
+    """Read ``key`` through ``cache``.
+
+    A unit of work that wrote the key neither trusts nor fills the cache (it would see or
+    publish its own uncommitted value); a fill is refused when an invalidation happened
+    since the read began (the generation), so a stale row never lands in the cache.
+    """
+    own_write = key in written
+    if not own_write and (hit := cache.get(key)) is not None:
+        return hit
+    generation = cache.generation
+    row = await ctx.session.get(row_type, key, populate_existing=True)
+    if row is None:
+        return None
+    value = convert(row)
+    if not own_write:
+        cache.fill(key, value, generation)
+    return value
+
+
 class SqlTenantRepository:
     """Tenants by id, read through the database's tenant cache."""
 
@@ -128,18 +160,9 @@ class SqlTenantRepository:
 
     async def get(self, tenant_id: TenantId) -> Tenant | None:
         ctx = self._ctx
-        cache = ctx.caches.tenants
-        own_write = tenant_id in ctx.written_tenants
-        if not own_write and (hit := cache.get(tenant_id)) is not None:
-            return hit
-        generation = cache.generation
-        row = await ctx.session.get(TenantRow, tenant_id, populate_existing=True)
-        if row is None:
-            return None
-        tenant = _tenant(row)
-        if not own_write:
-            cache.fill(tenant_id, tenant, generation)
-        return tenant
+        return await _read_through(
+            ctx, ctx.caches.tenants, ctx.written_tenants, TenantRow, tenant_id, _tenant
+        )
 
     async def add(self, tenant: Tenant) -> None:
         self._ctx.written_tenants.add(tenant.id)
@@ -564,18 +587,9 @@ class SqlAgentRepository:
 
     async def get(self, agent_id: AgentId) -> Agent | None:
         ctx = self._ctx
-        cache = ctx.caches.agents
-        own_write = agent_id in ctx.written_agents
-        if not own_write and (hit := cache.get(agent_id)) is not None:
-            return hit
-        generation = cache.generation
-        row = await ctx.session.get(AgentRow, agent_id, populate_existing=True)
-        if row is None:
-            return None
-        agent = _agent(row)
-        if not own_write:
-            cache.fill(agent_id, agent, generation)
-        return agent
+        return await _read_through(
+            ctx, ctx.caches.agents, ctx.written_agents, AgentRow, agent_id, _agent
+        )
 
     async def add(self, agent: Agent) -> None:
         self._ctx.written_agents.add(agent.id)
