@@ -63,7 +63,10 @@ class XmppBridge:
             away_is_ready=settings.away_is_ready,
         )
         self._notifier = XmppAgentNotifier(
-            chat=chat, link=self._link, flush_interval=settings.delivery_flush_interval
+            chat=chat,
+            link=self._link,
+            flush_interval=settings.delivery_flush_interval,
+            confirm_timeout=settings.delivery_confirm_timeout,
         )
         self._inbound = InboundDispatcher(
             chat=chat,
@@ -118,6 +121,7 @@ class XmppBridge:
             task.cancel()
         component = self._component
         assert component is not None
+        closed_cleanly = False
         if self._link.connected:
             try:
                 await self._roster.on_stopping()
@@ -130,6 +134,7 @@ class XmppBridge:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_STOP_TIMEOUT):
                     await component.disconnect(wait=2.0)
+                    closed_cleanly = True
         else:
             # Possibly mid-handshake: no stream to close politely, just a socket.
             component.cancel_connection_attempt()
@@ -141,7 +146,7 @@ class XmppBridge:
         await self._lanes.close(grace=_STOP_TIMEOUT)
         self._publisher.unsubscribe(self._notifier)
         component.close()
-        await self._notifier.stop()
+        await self._notifier.stop(confirmed=closed_cleanly)
         logger.info("XMPP component %s stopped", self._settings.component_jid)
 
     # -- connection loop --------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from slixmpp import ComponentXMPP
+from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -61,6 +62,9 @@ class ChatComponent(ComponentXMPP):
         # Disco answers feature queries; chat states (XEP-0085) advertise themselves there.
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0085")
+        # Pings prove delivery: an answer to a ping sent after some stanzas means the
+        # server has read those stanzas (the link is one ordered stream).
+        self.register_plugin("xep_0199", {"keepalive": False})
         self.auto_authorize = None
         self.auto_subscribe = False
         for event, method in _ROSTER_HANDLERS:
@@ -96,3 +100,18 @@ class ComponentSender:
 
     def send(self, stanza: Stanza) -> None:
         self._component.send_stanza(stanza)
+
+    async def round_trip(self, timeout: float) -> bool:
+        component = self._component
+        own = component.boundjid
+        try:
+            # To our own JID: the server routes it back to us, whatever its domain layout.
+            await component.plugin["xep_0199"].ping(jid=own, ifrom=own, timeout=timeout)
+        except IqTimeout:
+            return False
+        except IqError:
+            pass  # an error answer still came back through the server
+        return True
+
+    def abort(self) -> None:
+        self._component.abort()

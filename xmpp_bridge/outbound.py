@@ -30,15 +30,27 @@ class XmppAgentNotifier:
       events and the replay meet without gaps or repeats: an event is sent only after
       every earlier seq, fetching from the store whatever this call was not given
       (replay not there yet, or two publishes overtaking each other).
-    - Cursor writes are batched (``flush_interval``); when the link is lost the unwritten
-      ones are dropped, so what slixmpp may not have got onto the wire is sent again.
-      A lost link can thus repeat up to ``flush_interval`` worth of stanzas, never lose one.
+    - Cursor writes are batched (``flush_interval``) and made only for what the server
+      confirmed receiving: a ping sent after the batch's stanzas must come back first
+      (handing a stanza to a socket proves nothing; a silently dead connection swallows
+      it). A ping left unanswered for ``confirm_timeout`` drops the link, and the
+      unconfirmed events are sent again after reconnecting. A lost link can thus
+      repeat up to a flush interval's worth of stanzas (plus the ping's time), never
+      lose one.
     """
 
-    def __init__(self, *, chat: ChatService, link: Link, flush_interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        chat: ChatService,
+        link: Link,
+        flush_interval: float,
+        confirm_timeout: float = 10.0,
+    ) -> None:
         self._chat = chat
         self._link = link
         self._flush_interval = flush_interval
+        self._confirm_timeout = confirm_timeout
         self._locks = KeyedLock()
         self._sent: dict[ConversationId, int] = {}
         self._finished: set[ConversationId] = set()
@@ -94,14 +106,19 @@ class XmppAgentNotifier:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_loop(), name="xmpp-delivery-cursors")
 
-    async def stop(self) -> None:
-        """Stop the background writer and write every cursor still pending."""
+    async def stop(self, *, confirmed: bool) -> None:
+        """Stop the background writer. ``confirmed``: the caller knows the server read
+        everything sent (it closed the stream cleanly after our last stanza), so the
+        pending cursors are written; otherwise they are dropped and replayed next time."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        await self.flush()
+        async with self._flush_lock:
+            batch, self._unflushed = self._unflushed, {}
+            if confirmed:
+                await self._write(batch)
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -164,18 +181,34 @@ class XmppAgentNotifier:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write the delivery cursors advanced since the last flush."""
+        """Write the delivery cursors of what the server confirmed receiving."""
         async with self._flush_lock:
+            if not self._unflushed:
+                return
+            generation = self._link.generation
+            # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
-            for cid, seq in batch.items():
-                try:
-                    await self._chat.mark_delivered_to_agent(cid, seq)
-                except Exception:
-                    logger.exception("could not store delivery cursor of conversation %s", cid)
-                    self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
-                    self._wake.set()
-                    continue
-                if cid in self._finished and cid not in self._unflushed:
-                    # Ended and stored: nothing more will come, forget it.
-                    self._finished.discard(cid)
-                    self._sent.pop(cid, None)
+            if not await self._link.round_trip(self._confirm_timeout):
+                if self._link.generation == generation:
+                    logger.warning(
+                        "XMPP server did not answer a ping within %.0f s; reconnecting",
+                        self._confirm_timeout,
+                    )
+                    self._link.abort()
+                # Unconfirmed: the reconnect's replay sends these events again.
+                return
+            await self._write(batch)
+
+    async def _write(self, batch: dict[ConversationId, int]) -> None:
+        for cid, seq in batch.items():
+            try:
+                await self._chat.mark_delivered_to_agent(cid, seq)
+            except Exception:
+                logger.exception("could not store delivery cursor of conversation %s", cid)
+                self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
+                self._wake.set()
+                continue
+            if cid in self._finished and cid not in self._unflushed:
+                # Ended and stored: nothing more will come, forget it.
+                self._finished.discard(cid)
+                self._sent.pop(cid, None)

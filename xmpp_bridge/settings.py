@@ -32,6 +32,9 @@ class BridgeSettings:
     """After a (re)connect, agents still marked ready who have not answered the presence
     probe by then are set not ready: their presence may have changed while the link was down."""
     delivery_flush_interval: float = 0.5
+    delivery_confirm_timeout: float = 10.0
+    """How long a ping confirming delivery to the XMPP server may take before the link is
+    taken for dead, dropped and re-established (and the unconfirmed events resent)."""
     """How long delivery cursors may stay unwritten; it bounds duplicates after a lost link."""
 
     def __post_init__(self) -> None:
@@ -50,6 +53,7 @@ class BridgeSettings:
             "handshake_timeout",
             "presence_relearn_timeout",
             "delivery_flush_interval",
+            "delivery_confirm_timeout",
         ):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{key} must be positive")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
@@ -73,13 +74,30 @@ def wire(stanza: Stanza) -> Stanza:
 
 
 class CapturingSender:
-    """A ``StanzaSender`` that keeps what it was given instead of writing to a socket."""
+    """A ``StanzaSender`` that keeps what it was given instead of writing to a socket.
+
+    ``answers`` says whether the server answers delivery pings; ``hold`` keeps a ping
+    waiting until it is set, to test what happens meanwhile.
+    """
 
     def __init__(self) -> None:
         self.sent: list[Stanza] = []
+        self.answers = True
+        self.hold: asyncio.Event | None = None
+        self.pings = 0
+        self.aborted = 0
 
     def send(self, stanza: Stanza) -> None:
         self.sent.append(stanza)
+
+    async def round_trip(self, timeout: float) -> bool:
+        self.pings += 1
+        if self.hold is not None:
+            await self.hold.wait()
+        return self.answers
+
+    def abort(self) -> None:
+        self.aborted += 1
 
     def take(self) -> list[Stanza]:
         sent, self.sent = self.sent, []

@@ -218,7 +218,7 @@ async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
         await asyncio.sleep(0.1)
         assert cursor(h.world, conversation) == last_seq(h.world, conversation)
     finally:
-        await h.notifier.stop()
+        await h.notifier.stop(confirmed=False)
 
 
 async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
@@ -229,9 +229,75 @@ async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
     _, conversation = await chat_with_alice(world)
     assert cursor(world, conversation) < last_seq(world, conversation)
 
-    await h.notifier.stop()
+    await h.notifier.stop(confirmed=True)
 
     assert cursor(world, conversation) == last_seq(world, conversation)
+
+
+async def test_stop_after_an_unclean_disconnect_keeps_the_cursors_for_a_replay(
+    world: World,
+) -> None:
+    h = harness(world)
+    h.notifier = type(h.notifier)(chat=world.chat, link=h.link, flush_interval=3600)
+    world.publisher.subscribe(h.notifier)
+    h.notifier.start()
+    _, conversation = await chat_with_alice(world)
+    before = cursor(world, conversation)
+
+    await h.notifier.stop(confirmed=False)
+
+    assert cursor(world, conversation) == before < last_seq(world, conversation)
+
+
+async def test_a_cursor_moves_only_after_the_server_answers_a_ping(h: Harness) -> None:
+    _, conversation = await chat_with_alice(h.world)
+    before = cursor(h.world, conversation)
+    h.sender.hold = asyncio.Event()
+
+    flushing = asyncio.create_task(h.notifier.flush())
+    await asyncio.sleep(0.01)
+    assert h.sender.pings == 1
+    assert cursor(h.world, conversation) == before
+    h.sender.hold.set()
+    await flushing
+
+    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+
+
+async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
+    h: Harness,
+) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.notifier.flush()
+    await h.world.say(visitor, conversation.id, "into a dead socket")
+    assert bodies(h)[-1] == "into a dead socket"
+    h.sender.answers = False
+
+    await h.notifier.flush()
+
+    assert h.sender.aborted == 1
+    assert cursor(h.world, conversation) < last_seq(h.world, conversation)
+    h.sender.answers = True
+    h.reconnect()
+    await h.notifier.replay()
+    assert bodies(h) == ["into a dead socket"]
+
+
+async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    h.sender.hold = asyncio.Event()
+    flushing = asyncio.create_task(h.notifier.flush())
+    await asyncio.sleep(0.01)
+    await h.world.say(visitor, conversation.id, "after the ping")
+    h.sender.hold.set()
+    await flushing
+    confirmed = cursor(h.world, conversation)
+    assert confirmed == last_seq(h.world, conversation) - 1
+
+    h.sender.hold = None
+    await h.notifier.flush()
+    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert h.sender.pings == 2
 
 
 class _FlakyChat(ChatService):
