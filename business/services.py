@@ -117,7 +117,19 @@ class PendingDelivery:
     events: Sequence[ConversationEvent]
 
 
+# NUL, and surrogates that do not form a character: no database stores them (PostgreSQL
+# rejects NUL, and neither can encode a lone surrogate as UTF-8), so they are refused here
+# as bad input instead of failing later as an internal error.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_storable(value: str, what: str) -> None:
+    if _UNSTORABLE_RE.search(value):
+        raise InvalidInput(f"{what} contains a NUL or an unpaired surrogate character")
+
+
 def _check_text(text: str, limits: Limits, what: str = "text") -> str:
+    _check_storable(text, what)
     if not text.strip():
         raise InvalidInput(f"{what} must not be empty")
     if len(text) > limits.max_text_length:
@@ -131,6 +143,8 @@ def _check_fields(fields: Mapping[str, str], limit: int, limits: Limits, what: s
     for key, value in fields.items():
         if not key or len(key) > 100:
             raise InvalidInput(f"{what} field names must be 1 to 100 characters")
+        _check_storable(key, f"{what} field name")
+        _check_storable(value, f"{what}.{key}")
         if len(value) > limits.max_field_length:
             raise TooLarge(f"{what}.{key} is longer than {limits.max_field_length} characters")
 
@@ -140,6 +154,8 @@ def _check_context(context: VisitorContext, limits: Limits) -> None:
         value = getattr(context, name)
         if value is not None and len(value) > limits.max_field_length:
             raise TooLarge(f"context.{name} is longer than {limits.max_field_length} characters")
+        if value is not None:
+            _check_storable(value, f"context.{name}")
     _check_fields(context.custom, limits.max_custom_fields, limits, "context.custom")
 
 

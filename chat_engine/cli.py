@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.commands import AddAgent
-from business.errors import DomainError
+from business.errors import DomainError, Unavailable
 from business.model import DEFAULT_TENANT, AgentId, QueueName
 from chat_engine.admin import add_agents, list_agents, upgrade_database
 from chat_engine.logging import configure_logging
@@ -159,7 +159,16 @@ def settings_from_args(
 ) -> Settings:
     config = getattr(args, "config", None) or env.get(CONFIG_ENV) or None
     overrides = {key: getattr(args, flag, None) for flag, key in _FLAG_KEYS.items()}
-    return load_settings(Path(config) if config else None, env, overrides, cwd=cwd)
+    # The admin commands only touch the database: under DynamicUser (see the systemd
+    # unit) the component secret's file is not readable to them, nor need it be.
+    unused = () if _needs_xmpp(args) else ("xmpp.secret", "socketio.redis_url")
+    return load_settings(
+        Path(config) if config else None, env, overrides, cwd=cwd, unused_secrets=unused
+    )
+
+
+def _needs_xmpp(args: argparse.Namespace) -> bool:
+    return getattr(args, "command", None) in ("run", "dev")
 
 
 # -- commands ------------------------------------------------------------------------
@@ -290,8 +299,13 @@ def main(
     except SettingsError as exc:
         return _error(str(exc), EXIT_USAGE)
     configure_logging(settings.log.level, json_lines=settings.log.json)
+    database = f"database {redact_url(settings.database.url)}"
     try:
         return asyncio.run(_settled(_handler(args)(args, settings, out)))
+    except Unavailable as exc:
+        # Not bad input: the database went away; running the command again may work.
+        cause = f" ({_detail(exc.__cause__)})" if exc.__cause__ is not None else ""
+        return _error(f"{database}: {exc}{cause}", EXIT_FAILURE)
     except (SettingsError, DomainError) as exc:
         return _error(str(exc), EXIT_USAGE)
     except ProsodyError as exc:
@@ -300,7 +314,18 @@ def main(
         return EXIT_INTERRUPTED
     except Exception as exc:
         if isinstance(exc, SQLAlchemyError):
-            return _error(f"database {redact_url(settings.database.url)}: {exc}", EXIT_FAILURE)
+            return _error(f"{database}: {exc}", EXIT_FAILURE)
         if isinstance(exc, OSError):
-            return _error(str(exc), EXIT_FAILURE)
+            # The admin commands talk to nothing but the database; a refused or timed
+            # out connection (asyncpg raises plain OSError / TimeoutError) must say so.
+            prefix = "" if _needs_xmpp(args) else f"{database}: "
+            return _error(prefix + _detail(exc), EXIT_FAILURE)
         raise
+
+
+def _detail(exc: BaseException) -> str:
+    """The message of ``exc``, or its kind when it has none (``TimeoutError()``)."""
+    text = str(exc)
+    if isinstance(exc, TimeoutError) and not text:
+        return "timed out"
+    return text or type(exc).__name__

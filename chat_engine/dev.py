@@ -78,15 +78,29 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def pick_port(host: str, wanted: int, what: str, notes: list[str]) -> int:
-    """``wanted`` if it is free, else any free port (and a note saying so)."""
+def pick_port(
+    host: str, wanted: int, what: str, notes: list[str], previous: int | None = None
+) -> int:
+    """``wanted`` if it is free, else ``previous`` (the port an earlier run used instead)
+    if that is free, else any free port; a note says when it is not ``wanted``."""
     if wanted == 0:
         return free_port(host)
     if port_is_free(host, wanted):
         return wanted
-    port = free_port(host)
+    if previous and previous != wanted and port_is_free(host, previous):
+        port = previous
+    else:
+        port = free_port(host)
     notes.append(f"{what} port {wanted} is in use on {host}; using {port} instead.")
     return port
+
+
+def _read_ports(path: Path) -> dict[str, int]:
+    try:
+        stored = json.loads(path.read_text())
+        return {str(what): int(port) for what, port in stored.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
 
 
 def xmpp_domain(component_jid: str) -> str:
@@ -151,9 +165,18 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
     xmpp, http = settings.xmpp, settings.http
     notes: list[str] = []
     secret = xmpp.secret or read_or_create_secret(var_dir / "xmpp-secret")
-    c2s_port = pick_port(xmpp.host, c2s_port, "XMPP client", notes)
-    component_port = pick_port(xmpp.host, xmpp.port, "XMPP component", notes)
-    http_port = pick_port(http.host, http.port, "HTTP", notes)
+    # Agents' clients keep the XMPP port they were told: when a usual port is taken,
+    # come back on the substitute of the previous run rather than on a new random one.
+    ports_file = var_dir / "ports.json"
+    previous = _read_ports(ports_file)
+    c2s_port = pick_port(xmpp.host, c2s_port, "XMPP client", notes, previous.get("c2s"))
+    component_port = pick_port(
+        xmpp.host, xmpp.port, "XMPP component", notes, previous.get("component")
+    )
+    http_port = pick_port(http.host, http.port, "HTTP", notes, previous.get("http"))
+    ports = {"c2s": c2s_port, "component": component_port, "http": http_port}
+    if ports != previous:
+        ports_file.write_text(json.dumps(ports, indent=2) + "\n")
     domain = xmpp_domain(xmpp.component_jid)
     prosody = ProsodyServer(
         prosody_dir,

@@ -17,7 +17,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,11 +143,14 @@ def load_settings(
     overrides: Mapping[str, object] | None = None,
     *,
     cwd: Path | None = None,
+    unused_secrets: Collection[str] = (),
 ) -> Settings:
     """Merge the layers and check every value; raises ``SettingsError``.
 
     ``overrides`` are the CLI flags by key (``{"http.port": 8081}``); a None value means
-    the flag was not given.
+    the flag was not given. The secret files of ``unused_secrets`` are not read (those
+    settings are then None): a command that does not need the component secret must not
+    fail because this user may not read its file.
     """
     raw: dict[str, _Raw] = {}
     if config_file is not None:
@@ -167,6 +170,9 @@ def load_settings(
     values: dict[str, dict[str, object]] = {section: {} for section in _sections()}
     for key, item in raw.items():
         section, name = key.split(".", 1)
+        if key in unused_secrets and item.secret_file is not None:
+            values[section][name] = None
+            continue
         values[section][name] = _check(key, _read_secret(key, item), cwd)
     sections = {section: cls(**values[section]) for section, cls in _sections().items()}
     settings = Settings(**sections)

@@ -1,4 +1,4 @@
-"""SIGINT and SIGTERM for the long-running commands (``run`` and ``dev``)."""
+"""SIGINT, SIGTERM and SIGHUP for the long-running commands (``run`` and ``dev``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Self
 
 logger = logging.getLogger(__name__)
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP too: a closed terminal or a dropped ssh session would otherwise kill ``dev`` on
+# the spot and leave its Prosody (in a session of its own) running with the ports.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class StopSignal:
-    """Turns the first Ctrl-C or SIGTERM into a clean stop.
+    """Turns the first Ctrl-C, SIGTERM or SIGHUP into a clean stop.
 
     The first signal only wakes ``wait()``: start-up is never cut in half, because a
     half-started Prosody or a cancelled thread could outlive us. A second signal puts the

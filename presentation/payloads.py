@@ -17,6 +17,9 @@ from business.model import ConversationId, QueueName, TenantId, VisitorContext, 
 
 _MAX_ID_LENGTH: Final = 128
 _MAX_TENANT_LENGTH: Final = 64
+# The largest integer a JavaScript number holds exactly; far below a 64-bit column's
+# limit, so an absurd seq is refused here instead of overflowing in the database.
+_MAX_INT: Final = 2**53 - 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +50,22 @@ def _str(data: Mapping[str, object], key: str, what: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise InvalidInput(f"{what}{key} must be a string")
+    _check_storable(value, f"{what}{key}")
     return value
+
+
+def _check_storable(value: str, what: str) -> None:
+    """Refuse what no database stores, so it is the client's invalid_input, not internal.
+
+    PostgreSQL text cannot hold NUL, and a lone surrogate (JSON allows ``"\\ud800"``)
+    cannot be encoded as UTF-8 for either database.
+    """
+    if "\x00" in value:
+        raise InvalidInput(f"{what} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
 
 
 def _optional_str(data: Mapping[str, object], key: str, what: str) -> str | None:
@@ -63,6 +81,8 @@ def _int(data: Mapping[str, object], key: str, what: str = "") -> int:
     # bool is an int in Python but never a sequence number on the wire.
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{what}{key} must be an integer")
+    if not -_MAX_INT <= value <= _MAX_INT:
+        raise InvalidInput(f"{what}{key} is out of range")
     return value
 
 
@@ -73,8 +93,10 @@ def _string_map(data: Mapping[str, object], key: str, what: str) -> dict[str, st
     fields = _object(value, f"{what}{key}")
     result: dict[str, str] = {}
     for name, item in fields.items():
+        _check_storable(name, f"{what}{key} field names")
         if not isinstance(item, str):
             raise InvalidInput(f"{what}{key}.{name} must be a string")
+        _check_storable(item, f"{what}{key}.{name}")
         result[name] = item
     return result
 

@@ -205,14 +205,16 @@ class VisitorNamespace:
     async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_start(payload, state.visitor_id)
         conversation = await self._chat.start_conversation(cmd)
-        try:
+        if self._sockets.get(state.sid) is not state:
+            # The socket went away while the start was committing. Entering a room now
+            # would fail, and python-socketio would leave the room behind, empty, for
+            # good. The conversation is stored; the client finds it in its next
+            # `session` and syncs from there.
+            logger.info("socket %s left before joining conversation %s", state.sid, conversation.id)
+        else:
             await self._sio.enter_room(
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )
-        except ValueError:
-            # The socket went away while the start was committing. The conversation is
-            # stored; the client finds it in its next `session` and syncs from there.
-            logger.info("socket %s left before joining conversation %s", state.sid, conversation.id)
         return {"conversation": conversation_to_wire(conversation)}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:

@@ -121,20 +121,22 @@ class XmppBridge:
             task.cancel()
         component = self._component
         assert component is not None
-        closed_cleanly = False
         if self._link.connected:
             try:
                 await self._roster.on_stopping()
             except Exception:
                 logger.exception("could not announce the queues going offline")
-            # Waits until slixmpp has written everything queued and the server has
-            # closed its side: what was handed over did reach the server, so its
-            # delivery cursors may be kept; and whatever the server sent us before
-            # closing is already in the lanes below.
+            # The last delivery cursors move only if the server answers a ping sent
+            # after everything else. The stream close below proves nothing: slixmpp's
+            # disconnect() returns just the same when the server never answered it.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STOP_TIMEOUT):
+                    await self._notifier.stop()
+        if self._link.connected:
+            # Whatever the server sent us before closing is already in the lanes below.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_STOP_TIMEOUT):
                     await component.disconnect(wait=2.0)
-                    closed_cleanly = True
         else:
             # Possibly mid-handshake: no stream to close politely, just a socket.
             component.cancel_connection_attempt()
@@ -146,7 +148,8 @@ class XmppBridge:
         await self._lanes.close(grace=_STOP_TIMEOUT)
         self._publisher.unsubscribe(self._notifier)
         component.close()
-        await self._notifier.stop(confirmed=closed_cleanly)
+        # Anything sent after the last ping is not confirmed: dropped, replayed next start.
+        await self._notifier.stop()
         logger.info("XMPP component %s stopped", self._settings.component_jid)
 
     # -- connection loop --------------------------------------------------------------

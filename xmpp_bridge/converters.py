@@ -180,7 +180,8 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
     ``!command`` or, without body, a chat state (``SetAgentTyping``); to the bare
     component or a queue JID it is an ``EngineRequest``. Presence to a queue JID is
     availability (``ResourcePresence``) or subscription (``SubscriptionStanza``).
-    Stanzas of type error become ``Bounced``.
+    Stanzas of type error become ``Bounced``. Stanzas from the component's own domain
+    are ignored: they can only be the engine's own output, and answering them loops.
     """
     item: Any = stanza
     try:
@@ -188,10 +189,13 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
         recipient = _str(item["to"].bare)
         sender = _str(sender_jid.full)
         agent_id = AgentId(_str(sender_jid.bare))
+        sender_domain = _str(sender_jid.domain)
     except Exception:
         # An unparseable JID: nothing sensible can be said to its sender either.
         return None
-    if not agent_id:
+    if not agent_id or sender_domain == addressing.component_jid:
+        # From one of our own addresses: our replies and refusals coming back (or
+        # routed to us); answering them would be answered again, for ever.
         return None
     stanza_id = _str(item["id"]) or None
     target = addressing.target(recipient)

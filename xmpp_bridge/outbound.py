@@ -106,19 +106,18 @@ class XmppAgentNotifier:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_loop(), name="xmpp-delivery-cursors")
 
-    async def stop(self, *, confirmed: bool) -> None:
-        """Stop the background writer. ``confirmed``: the caller knows the server read
-        everything sent (it closed the stream cleanly after our last stanza), so the
-        pending cursors are written; otherwise they are dropped and replayed next time."""
+    async def stop(self) -> None:
+        """Stop the background writer after a last flush: the pending cursors are
+        written if the link is still up and the server answers its ping; otherwise they
+        are dropped and the events replayed next time. Callable again (it then drops
+        whatever was sent since)."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        async with self._flush_lock:
-            batch, self._unflushed = self._unflushed, {}
-            if confirmed:
-                await self._write(batch)
+        await self.flush()
+        self._unflushed.clear()
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -189,7 +188,7 @@ class XmppAgentNotifier:
             # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
             if not await self._link.round_trip(self._confirm_timeout):
-                if self._link.generation == generation:
+                if self._link.generation == generation and self._link.connected:
                     logger.warning(
                         "XMPP server did not answer a ping within %.0f s; reconnecting",
                         self._confirm_timeout,

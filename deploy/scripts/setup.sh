@@ -22,7 +22,9 @@ WIDGET=presentation/widget
 
 say() { printf '==> %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
-fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# A missing file counts as empty (no package-lock.json yet): under pipefail a failing cat
+# would otherwise end the script silently.
+fingerprint() { { cat "$@" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
 
 # -- system packages (Debian) ---------------------------------------------------------
 

@@ -989,3 +989,27 @@ async def test_get_conversation_reads_the_stored_chat(engine: Engine) -> None:
     assert await engine.chat.get_conversation(conv.id) == engine.conv(conv.id)
     with pytest.raises(NotFound):
         await engine.chat.get_conversation(ConversationId("nope"))
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800 surrogate", "\udfff"])
+async def test_text_no_database_can_store_is_bad_input_not_an_internal_error(
+    engine: Engine, bad: str
+) -> None:
+    conv = await engine.start(await engine.visitor())
+    with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
+        await engine.say(conv, bad, "m-bad")
+    newcomer = await engine.visitor()
+    with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
+        await engine.chat.start_conversation(
+            c.StartConversation(visitor_id=newcomer, context=VisitorContext(page_title=bad))
+        )
+    with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
+        await engine.chat.update_context(
+            c.UpdateContext(visitor_id=conv.visitor_id, context=VisitorContext(custom={"k": bad}))
+        )
+
+
+async def test_characters_outside_the_basic_plane_are_fine(engine: Engine) -> None:
+    conv = await engine.start(await engine.visitor())
+    message = await engine.say(conv, "thanks \U0001f600 \u00e9\u4e2d", "m-emoji")
+    assert message.text == "thanks \U0001f600 \u00e9\u4e2d"

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from business.errors import Unavailable
+from chat_engine import cli
 from chat_engine.cli import main
+from chat_engine.prosody import free_port
 
 
 def db_url(tmp_path: Path) -> str:
@@ -138,3 +141,62 @@ def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["agent", "add", "a@example.com", "--max-chats", "2"], env={})
     assert raised.value.code == 2
     assert "--queue" in capsys.readouterr().err
+
+
+def test_admin_commands_do_not_need_the_component_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As in the systemd unit's `systemd-run ... agent add` example: the config names a
+    # secret file this user cannot read, and only `run` needs that secret.
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[xmpp]\nsecret_file = "{tmp_path / "unreadable"}"\n'
+        f'[database]\nurl = "{db_url(tmp_path)}"\n'
+    )
+    add = ["agent", "add", "a@example.com", "--queue", "support", "--max-chats", "2"]
+    code, _ = run(["--config", str(config), *add])
+    assert code == 0, capsys.readouterr().err
+    assert run(["--config", str(config), "db", "upgrade"])[0] == 0
+    assert "a@example.com" in run(["--config", str(config), "agent", "list"])[1]
+    # `run` still needs it, and says which file it could not read.
+    code, _ = run(["--config", str(config), "run"])
+    assert code == 2
+    assert "xmpp.secret: cannot read" in capsys.readouterr().err
+
+
+def test_refused_database_connection_names_the_database(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"postgresql+asyncpg://chat:hunter2@127.0.0.1:{free_port()}/chat"
+    code, _ = run(["agent", "list", "--database-url", url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("chat-engine: error: database postgresql+asyncpg://chat:***@127.0.0.1")
+    assert "hunter2" not in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError(),  # asyncpg's connect timeout: str() is empty
+        Unavailable("the database is unavailable; retry in a moment"),
+    ],
+)
+def test_database_down_is_a_failure_not_a_usage_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    # Neither can be produced on demand here (a connect timeout takes 60 s; Unavailable
+    # needs the database to drop between the migration and the unit of work).
+    async def fail(settings: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli, "list_agents", fail)
+    code, _ = run(["agent", "list", "--database-url", db_url(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"chat-engine: error: database sqlite+aiosqlite:///{tmp_path}")
+    assert err.rstrip().split(": ")[-1] != ""

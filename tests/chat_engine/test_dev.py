@@ -8,12 +8,14 @@ import socket
 from pathlib import Path
 
 from chat_engine.dev import (
+    _plan,
     pick_port,
     read_or_create_demo_agents,
     read_or_create_secret,
     xmpp_domain,
 )
 from chat_engine.prosody import free_port
+from chat_engine.settings import load_settings
 
 
 def test_secret_is_made_once_and_private(tmp_path: Path) -> None:
@@ -59,3 +61,28 @@ def test_agents_domain_from_the_component() -> None:
     assert xmpp_domain("chat.localhost") == "localhost"
     assert xmpp_domain("chat.example.com") == "example.com"
     assert xmpp_domain("chat") == "localhost"
+
+
+def test_a_second_run_keeps_the_ports_it_picked(tmp_path: Path) -> None:
+    # Agents' clients are set up with the XMPP port of the first run: when the usual
+    # ports are taken (a system Prosody on 5222, say), the next run must come back on
+    # the same substitutes, not on new random ones.
+    settings = load_settings(env={}, cwd=tmp_path)
+    with (
+        socket.create_server((settings.xmpp.host, 0)) as c2s,
+        socket.create_server((settings.xmpp.host, 0)) as component,
+        socket.create_server((settings.http.host, 0)) as http,
+    ):
+        settings = load_settings(
+            env={},
+            overrides={"xmpp.port": component.getsockname()[1], "http.port": http.getsockname()[1]},
+            cwd=tmp_path,
+        )
+        c2s_port = c2s.getsockname()[1]
+        first = _plan(settings, tmp_path / "var", c2s_port)
+        second = _plan(settings, tmp_path / "var", c2s_port)
+    ports = (first.prosody.c2s_port, first.prosody.component_port, first.settings.http.port)
+    assert c2s_port not in ports
+    assert (second.prosody.c2s_port, second.prosody.component_port) == ports[:2]
+    assert second.settings.http.port == ports[2]
+    assert second.notes == first.notes

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from business import commands as c
 from business.errors import Unavailable
-from business.model import ConversationId
+from business.model import Conversation, ConversationId
 from presentation import WebSettings
+from presentation.app import NAMESPACE_KEY, SIO_KEY
 from tests.presentation.conftest import Server, Services, StartServer, VisitorFactory
 from tests.visitor_client import Json, Visitor
 
@@ -76,6 +78,7 @@ async def test_the_polling_transport_works_too(new_visitor: VisitorFactory) -> N
         ({"tenant": ""}, "invalid_input", "tenant must be"),
         (None, "invalid_input", "tenant is required"),
         ("default", "invalid_input", "must be a JSON object"),
+        ({"tenant": "default\x00"}, "invalid_input", "tenant"),
     ],
 )
 async def test_refused_connects_carry_a_code_and_message(
@@ -393,6 +396,18 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("context.update", {"page_url": ["x"]}, "page_url must be a string"),
     ("conversation.end", {}, "conversation_id is required"),
     ("conversation.end", {"conversation_id": ""}, "conversation_id must be 1 to"),
+    # PostgreSQL refuses NUL in text and neither database stores a lone surrogate: these
+    # are the client's mistake (a permanent invalid_input), not an internal error that
+    # a widget would retry forever.
+    ("message.send", {"conversation_id": CID, "client_msg_id": "m", "text": "a\x00b"}, "text"),
+    ("message.send", {"conversation_id": CID, "client_msg_id": "m", "text": "a\ud800"}, "text"),
+    ("typing", {"conversation_id": CID + "\x00", "state": "paused"}, "conversation_id"),
+    ("conversation.start", {"queue": "support\x00"}, "queue"),
+    ("context.update", {"page_title": "\x00"}, "page_title"),
+    ("context.update", {"custom": {"k\ud800": "x"}}, "custom"),
+    # Past what a 64-bit column (or a JavaScript number) holds.
+    ("sync", {"conversation_id": CID, "after_seq": 10**20}, "after_seq"),
+    ("read", {"conversation_id": CID, "seq": -(10**20)}, "seq"),
 ]
 
 
@@ -531,3 +546,55 @@ async def test_the_session_is_the_first_thing_a_client_gets(server: Server) -> N
         assert v.events.empty()
     finally:
         await v.disconnect()
+
+
+# -- a client that leaves while its request is running --------------------------------
+
+
+async def _wait_until(condition: Callable[[], bool]) -> None:
+    """Poll server state that has no event to wait on."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met within 5 s")
+
+
+async def _abort(v: Visitor) -> None:
+    """Drop the connection the way a closed tab does: no Socket.IO goodbye."""
+    await v.sio.eio.disconnect(abort=True)
+
+
+async def test_a_client_that_leaves_while_starting_leaves_no_room_behind(
+    server: Server,
+    services: Services,
+    new_visitor: VisitorFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Someone else stays connected, so the namespace itself outlives the leaver.
+    await new_visitor().connect({"tenant": "default"})
+    leaver = new_visitor()
+    await leaver.connect({"tenant": "default"})
+    entered, release = asyncio.Event(), asyncio.Event()
+    start = services.chat.start_conversation
+
+    async def slow(cmd: c.StartConversation) -> Conversation:
+        entered.set()
+        await release.wait()
+        return await start(cmd)
+
+    monkeypatch.setattr(services.chat, "start_conversation", slow)
+    sio = server.app[SIO_KEY]
+    call = asyncio.create_task(leaver.sio.emit("conversation.start", {}, namespace="/visitor"))
+    await asyncio.wait_for(entered.wait(), 5)
+    await call
+    await _abort(leaver)
+    await _wait_until(lambda: server.app[NAMESPACE_KEY].socket_count == 1)
+    with caplog.at_level(logging.INFO):
+        release.set()
+        await asyncio.sleep(0.3)
+
+    rooms = sio.manager.rooms["/visitor"]
+    assert not [room for room in rooms if str(room).startswith("conversation:")]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

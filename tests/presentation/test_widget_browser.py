@@ -14,6 +14,7 @@ from business import commands as c
 from business.errors import Unavailable
 from business.events import MessagePosted
 from business.model import ConversationId, ParticipantKind
+from business.services import SyncResult
 from presentation.app import SIO_KEY
 from tests.fakes import RecordingNotifier
 from tests.presentation.conftest import Server, Services
@@ -239,4 +240,118 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
     await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
     seqs = [seq for seq, _, _ in await _texts(page)]
     assert len(seqs) == len(set(seqs)) == 3
+    await context.close()
+
+
+OUTBOX_KEY = "chat-engine:default:outbox"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["null", '{"client_msg_id": "x"}', '"text"', '[null, 7, {"text": 5}, {"client_msg_id": "y"}]'],
+)
+async def test_a_corrupted_outbox_does_not_break_the_widget(
+    server: Server, browser: Browser, widget_dist: Path, stored: str
+) -> None:
+    context = await browser.new_context()
+    # Another script on the shop's page, an old widget version or a manual edit.
+    await context.add_init_script(f"localStorage.setItem({OUTBOX_KEY!r}, {stored!r})")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+    await expect(page.get_by_test_id("window")).to_be_visible()
+
+    await _send(page, "still works")
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
+    assert errors == []
+    await context.close()
+
+
+async def test_two_tabs_sending_while_offline_lose_neither_message(
+    server: Server,
+    services: Services,
+    browser: Browser,
+    widget_dist: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = await browser.new_context()
+    first = await context.new_page()
+    await first.goto(f"{server.url}/demo")
+    await first.get_by_test_id("launcher").click()
+    await _send(first, "hello")
+    await expect(first.locator('[data-testid="message"][data-seq]')).to_have_count(1)
+    second = await context.new_page()
+    await second.goto(f"{server.url}/demo")
+    await second.get_by_test_id("launcher").click()
+    await expect(second.locator('[data-testid="message"][data-seq]')).to_have_count(1)
+
+    async def down(cmd: c.SendVisitorMessage) -> None:
+        raise Unavailable("the database is restarting")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.chat, "send_visitor_message", down)
+        await _send(first, "from the first tab")
+        await expect(first.locator('[data-pending="true"]')).to_have_count(1)
+        await _send(second, "from the second tab")
+        await expect(second.locator('[data-pending="true"]')).to_have_count(1)
+        # The first tab is closed before the store is back: its message must still be
+        # in the outbox the tabs share, not overwritten by the second tab's.
+        await first.close()
+        outbox = await second.evaluate(f"localStorage.getItem({OUTBOX_KEY!r})")
+        assert "from the first tab" in outbox
+        assert "from the second tab" in outbox
+
+    third = await context.new_page()
+    await third.goto(f"{server.url}/demo")
+    stored = third.locator('[data-testid="message"][data-seq]')
+    await expect(stored).to_have_count(3, timeout=15_000)
+    assert sorted(text for _, _, text in await _texts(third)) == [
+        "from the first tab",
+        "from the second tab",
+        "hello",
+    ]
+    await context.close()
+
+
+async def test_a_failed_sync_after_reconnect_is_retried(
+    server: Server,
+    services: Services,
+    browser: Browser,
+    widget_dist: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder = RecordingNotifier()
+    services.publisher.subscribe(recorder)
+    agent = await services.add_ready_agent(name="Alice")
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+    await _send(page, "hello?")
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
+    conversation_id = _conversation_id(recorder)
+    theirs = page.locator('[data-testid="message"][data-kind="agent"]')
+
+    sync = services.chat.sync
+    failures = 0
+
+    async def flaky(cmd: c.SyncEvents) -> SyncResult:
+        nonlocal failures
+        if failures < 2:
+            failures += 1
+            raise Unavailable("the database is restarting")
+        return await sync(cmd)
+
+    monkeypatch.setattr(services.chat, "sync", flaky)
+    sio = server.app[SIO_KEY]
+    for sid, _ in list(sio.manager.get_participants("/visitor", None)):
+        await sio.disconnect(sid, namespace="/visitor")
+    await expect(page.get_by_test_id("status")).to_have_text("Reconnecting…")
+    await services.agent_says(agent, conversation_id, "sent while you were away")
+
+    # Nothing else happens in the chat: only a retried sync can bring the message.
+    await expect(theirs).to_have_count(1, timeout=15_000)
+    assert failures == 2
     await context.close()

@@ -249,3 +249,25 @@ async def test_visitor_typing_goes_over_the_wire(world: World, server: Component
         )
     )
     await bridge.stop()
+
+
+async def test_stop_on_a_link_that_went_silent_keeps_the_cursors_for_a_replay(
+    world: World, server: ComponentServer
+) -> None:
+    await subscribed_alice(world)
+    bridge = bridge_for(
+        world, server.port, delivery_flush_interval=3600, delivery_confirm_timeout=0.3
+    )
+    await bridge.start()
+    await bridge.wait_connected(5)
+    server.silent = True
+    conversation = await world.start(await world.visitor(), "Hello into the void")
+    await asyncio.sleep(0.05)
+
+    await bridge.stop()
+
+    # Nothing confirmed that the server read the offer: the next start must send it.
+    stored = world.conversation(conversation.id)
+    assert stored.agent_delivered_seq < stored.last_seq
+    pending = await world.chat.pending_agent_deliveries()
+    assert [p.conversation.id for p in pending] == [conversation.id]

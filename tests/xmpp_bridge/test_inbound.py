@@ -12,6 +12,7 @@ from business.events import MessagePosted, ParticipantLeft, StateChanged, Typing
 from business.model import Conversation, ConversationId, ConversationState, ParticipantKind
 from business.services import ChatService
 from tests.xmpp_bridge.support import (
+    ADDRESSING,
     ALICE,
     BOB,
     Harness,
@@ -21,7 +22,7 @@ from tests.xmpp_bridge.support import (
     from_agent,
     harness,
 )
-from xmpp_bridge.converters import AGENT_HELP, COMPONENT_NS
+from xmpp_bridge.converters import AGENT_HELP, COMPONENT_NS, parse_stanza, stanza_to_custom
 from xmpp_bridge.inbound import CONDITIONS
 
 ERR = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -341,4 +342,29 @@ async def test_replies_while_the_link_is_down_are_dropped_but_the_work_is_done(
     await h.receive(from_agent(conversation.id, "stored anyway"))
 
     assert agent_messages(world, conversation) == ["stored anyway"]
+    assert h.sender.take() == []
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # A "Not delivered" reply of ours that came back to one of our own addresses.
+        '<message from="c-aaaa@chat.localhost" to="c-bbbb@chat.localhost" type="chat" '
+        'id="r1"><body>Not delivered: unknown conversation.</body></message>',
+        '<message from="chat.localhost" to="chat.localhost" type="chat" id="r2">'
+        "<body>Sorry: this service is for support agents.</body></message>",
+        '<message from="support@chat.localhost" to="sales@chat.localhost" type="chat" '
+        'id="r3"><body>status</body></message>',
+        '<presence from="sales@chat.localhost" to="support@chat.localhost" type="probe"/>',
+    ],
+)
+async def test_stanzas_from_the_engines_own_addresses_are_never_answered(
+    h: Harness, xml: str
+) -> None:
+    # Whatever the engine answers goes to the sender: answering ourselves would be
+    # answered again, for ever.
+    received = stanza_to_custom(parse_stanza(xml), ADDRESSING)
+    if received is not None:
+        await h.inbound.dispatch(received)
+
     assert h.sender.take() == []

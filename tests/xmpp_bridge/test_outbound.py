@@ -218,7 +218,7 @@ async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
         await asyncio.sleep(0.1)
         assert cursor(h.world, conversation) == last_seq(h.world, conversation)
     finally:
-        await h.notifier.stop(confirmed=False)
+        await h.notifier.stop()
 
 
 async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
@@ -229,22 +229,29 @@ async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
     _, conversation = await chat_with_alice(world)
     assert cursor(world, conversation) < last_seq(world, conversation)
 
-    await h.notifier.stop(confirmed=True)
+    await h.notifier.stop()
 
     assert cursor(world, conversation) == last_seq(world, conversation)
 
 
-async def test_stop_after_an_unclean_disconnect_keeps_the_cursors_for_a_replay(
-    world: World,
+@pytest.mark.parametrize("how", ["link lost", "ping unanswered"])
+async def test_stop_without_the_servers_confirmation_keeps_the_cursors_for_a_replay(
+    world: World, how: str
 ) -> None:
     h = harness(world)
-    h.notifier = type(h.notifier)(chat=world.chat, link=h.link, flush_interval=3600)
+    h.notifier = type(h.notifier)(
+        chat=world.chat, link=h.link, flush_interval=3600, confirm_timeout=0.05
+    )
     world.publisher.subscribe(h.notifier)
     h.notifier.start()
     _, conversation = await chat_with_alice(world)
     before = cursor(world, conversation)
+    if how == "link lost":
+        h.link.detach()
+    else:
+        h.sender.answers = False
 
-    await h.notifier.stop(confirmed=False)
+    await h.notifier.stop()
 
     assert cursor(world, conversation) == before < last_seq(world, conversation)
 

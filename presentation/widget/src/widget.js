@@ -61,6 +61,22 @@ function newId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+// The outbox as stored, keeping only well-formed entries: the value may have been written
+// by an older widget, another script on the page or a hand edit, and one bad entry must
+// not stop the widget (or the entries next to it) from working.
+function readOutbox(local) {
+  const stored = local.get("outbox", []);
+  if (!Array.isArray(stored)) return [];
+  return stored.filter(
+    (e) =>
+      e !== null &&
+      typeof e === "object" &&
+      typeof e.client_msg_id === "string" &&
+      typeof e.text === "string" &&
+      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string"),
+  );
+}
+
 function el(tag, className, attrs = {}) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -82,13 +98,15 @@ class ChatWidget {
     this.socket = null;
     this.sessionReady = false;
     this.conv = null; // {id, state, lastSeq}
-    this.outbox = this.local.get("outbox", []);
+    this.outbox = readOutbox(this.local);
     this.flushing = false;
     this.retryTimer = null;
     this.retryAttempt = 0;
     this.retryAttemptOutbox = 0;
     this.syncing = false;
     this.syncAgain = false;
+    this.syncTimer = null;
+    this.syncAttempt = 0;
     this.contextSent = false;
     this.composing = false;
     this.pauseTimer = null;
@@ -454,13 +472,26 @@ class ChatWidget {
         this.syncAgain = false;
         const conv = this.conv;
         const ack = await this.call("sync", { conversation_id: conv.id, after_seq: conv.lastSeq });
-        if (!ack.ok || conv !== this.conv) break;
+        if (conv !== this.conv) break;
+        if (!ack.ok) {
+          // Nothing else may come along to trigger another sync (a quiet chat after a
+          // reconnect), so a passing failure is retried here; a reconnect syncs anyway.
+          if (RETRYABLE.has(ack.error.code)) this.scheduleSync();
+          break;
+        }
+        this.syncAttempt = 0;
+        clearTimeout(this.syncTimer);
         this.applyEvents(ack.events, false);
         if (!ack.has_more && !this.syncAgain) break;
       }
     } finally {
       this.syncing = false;
     }
+  }
+
+  scheduleSync() {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => this.requestSync(), this.backoff(this.syncAttempt++));
   }
 
   render(event, live) {
@@ -576,7 +607,7 @@ class ChatWidget {
     }
     const entry = { client_msg_id: newId(), text, conversation_id: undefined };
     this.outbox.push(entry);
-    this.saveOutbox();
+    this.saveOutbox(entry);
     this.renderPending(entry);
     this.input.value = "";
     this.input.style.height = "auto";
@@ -586,8 +617,20 @@ class ChatWidget {
     this.flush();
   }
 
-  saveOutbox() {
-    this.local.set("outbox", this.outbox.length ? this.outbox : null);
+  // Every tab of the site shares the stored outbox, so each change is a read-modify-write
+  // of one entry: writing this tab's whole list would drop what another tab has not sent
+  // yet. `saveOutbox(entry)` adds or updates it; `dropFromOutbox(entry)` removes it.
+  saveOutbox(entry) {
+    const stored = readOutbox(this.local);
+    const i = stored.findIndex((e) => e.client_msg_id === entry.client_msg_id);
+    if (i === -1) stored.push(entry);
+    else stored[i] = entry;
+    this.local.set("outbox", stored);
+  }
+
+  dropFromOutbox(entry) {
+    const stored = readOutbox(this.local).filter((e) => e.client_msg_id !== entry.client_msg_id);
+    this.local.set("outbox", stored.length ? stored : null);
   }
 
   backoff(attempt) {
@@ -612,13 +655,13 @@ class ChatWidget {
         if (entry.conversation_id === undefined) {
           // Decided once and kept, so a retry goes where the first attempt went.
           entry.conversation_id = this.isOpen() ? this.conv.id : null;
-          this.saveOutbox();
+          this.saveOutbox(entry);
         }
         const ack = await this.deliver(entry);
         if (ack.ok) {
           this.retryAttemptOutbox = 0;
           this.outbox.shift();
-          this.saveOutbox();
+          this.dropFromOutbox(entry);
           this.delivered(entry, ack);
           continue;
         }
@@ -627,7 +670,7 @@ class ChatWidget {
           return;
         }
         this.outbox.shift();
-        this.saveOutbox();
+        this.dropFromOutbox(entry);
         this.failed(entry, ack.error);
       }
     } finally {

@@ -1,0 +1,45 @@
+"""How the long-running commands react to signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+_PROGRAM = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from chat_engine.signals import StopSignal
+
+    async def main() -> None:
+        with StopSignal() as stop:
+            os.kill(os.getpid(), signal.{name})
+            await asyncio.wait_for(stop.wait(), 10)
+        print("stopped cleanly")
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_stops_cleanly(sig: signal.Signals) -> None:
+    # SIGHUP is what a closed terminal or a dropped ssh session sends to `make run`:
+    # without a handler the engine dies on the spot and its Prosody (in a session of its
+    # own) keeps running with the ports.
+    result = subprocess.run(
+        [sys.executable, "-c", _PROGRAM.format(name=sig.name)],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"stopped cleanly\n"
