@@ -25,7 +25,7 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId
 from chat_engine.admin import add_agents
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer, free_port, port_is_free, stop_leftover
-from chat_engine.settings import Settings
+from chat_engine.settings import Settings, load_settings
 from chat_engine.signals import StopSignal
 
 logger = logging.getLogger(__name__)
@@ -187,11 +187,19 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
         component_port=component_port,
         host=xmpp.host,
     )
+    database = settings.database
+    if database.url == load_settings(None, {}, {}).database.url:
+        # Left at the built-in default (./var): the database belongs with the rest of
+        # what dev keeps, so --var-dir moves it too.
+        database = dataclasses.replace(
+            database, url=f"sqlite+aiosqlite:///{var_dir / 'chat-engine.db'}"
+        )
     return _Plan(
         settings=dataclasses.replace(
             settings,
             xmpp=dataclasses.replace(xmpp, secret=secret, port=component_port),
             http=dataclasses.replace(http, port=http_port),
+            database=database,
         ),
         prosody=prosody,
         agents=read_or_create_demo_agents(var_dir / "demo-agents.json", domain),

@@ -7,6 +7,8 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
+
 from chat_engine.dev import (
     _plan,
     pick_port,
@@ -86,3 +88,16 @@ def test_a_second_run_keeps_the_ports_it_picked(tmp_path: Path) -> None:
     assert (second.prosody.c2s_port, second.prosody.component_port) == ports[:2]
     assert second.settings.http.port == ports[2]
     assert second.notes == first.notes
+
+
+def test_var_dir_holds_the_default_database_but_not_a_configured_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    plan = _plan(load_settings(env={}), elsewhere, free_port())
+    assert plan.settings.database.url == f"sqlite+aiosqlite:///{elsewhere / 'chat-engine.db'}"
+
+    configured = f"sqlite+aiosqlite:///{tmp_path / 'mine.db'}"
+    plan = _plan(load_settings(env={}, overrides={"database.url": configured}), elsewhere, 0)
+    assert plan.settings.database.url == configured
