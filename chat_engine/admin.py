@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slixmpp import JID
+from slixmpp.jid import InvalidJID
+
 from business.commands import AddAgent
+from business.errors import InvalidInput
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, Agent
 from business.publishing import EventPublisher
 from business.routing import Router
@@ -47,6 +51,8 @@ async def add_agents(settings: Settings, commands: Sequence[AddAgent]) -> list[A
         # as their presence says they are ready.
         router = Router(uow=uow, clock=clock, publisher=EventPublisher())
         service = AgentService(uow=uow, router=router, clock=clock)
+        for command in commands:
+            _check_canonical_jid(command.agent_id)
         return [await service.add_agent(command) for command in commands]
     finally:
         await database.dispose()
@@ -61,3 +67,19 @@ async def list_agents(settings: Settings) -> Sequence[Agent]:
         return await AgentService(uow=uow, router=router).list_agents()
     finally:
         await database.dispose()
+
+
+def _check_canonical_jid(jid: str) -> None:
+    """Refuse a JID the XMPP side would spell differently.
+
+    The bridge recognises agents by the JID their server stamps on stanzas, which is
+    normalised (stringprep: case, Unicode compatibility forms such as fullwidth letters).
+    Business only lower-cases, so an agent stored in another spelling would never be
+    recognised, and their presence probes would be refused.
+    """
+    try:
+        canonical = str(JID(jid).bare)
+    except InvalidJID as error:
+        raise InvalidInput(f"{jid!r} is not a valid JID: {error}") from None
+    if canonical and canonical != jid.lower():
+        raise InvalidInput(f"{jid!r} is not how XMPP servers write it; use {canonical!r}")

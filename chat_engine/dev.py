@@ -30,7 +30,8 @@ from chat_engine.signals import StopSignal
 
 logger = logging.getLogger(__name__)
 
-DEMO_AGENTS = ("agent1", "agent2")
+DEMO_AGENTS = {"agent1": "Alex", "agent2": "Sam"}
+"""Demo accounts and the names visitors see (\"Chatting with Alex\")."""
 DEMO_MAX_CHATS = 3
 C2S_PORT = 5222
 XMPP_CONNECT_SECONDS = 10.0
@@ -233,6 +234,7 @@ async def run_dev(
                     queues=(DEFAULT_QUEUE,),
                     max_chats=DEMO_MAX_CHATS,
                     tenant_id=DEFAULT_TENANT,
+                    name=DEMO_AGENTS[agent.jid.partition("@")[0]],
                 )
                 for agent in plan.agents
             ],

@@ -94,8 +94,13 @@ class Database:
         connect_args: Mapping[str, Any] | None = None,
         cache_ttl: float = 30.0,
         cache_size: int = 10_000,
+        connect_timeout: float = 10.0,
     ) -> Database:
         """Create the engine (connections are opened on first use).
+
+        ``connect_timeout`` bounds opening a PostgreSQL connection (asyncpg waits 60 s by
+        default, which is how long a request or ``chat-engine run`` would hang on an
+        unreachable server before reporting it).
 
         ``connect_args`` go to the driver (for asyncpg, e.g. ``server_settings``).
         ``cache_ttl`` is how stale a cached tenant or agent may be when *other* processes
@@ -119,6 +124,7 @@ class Database:
             # The engine lives for days: survive a PostgreSQL restart or an idle
             # connection dropped by a firewall instead of failing the next request.
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"].setdefault("timeout", connect_timeout)
         engine = create_async_engine(parsed, **kwargs)
         if driver == "sqlite+aiosqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

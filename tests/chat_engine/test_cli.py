@@ -73,6 +73,10 @@ def test_empty_list_says_how_to_add(tmp_path: Path) -> None:
         (["not-a-jid", "--queue", "support", "--max-chats", "2"], "is not a bare JID"),
         (["a@example.com", "--queue", "Bad Queue", "--max-chats", "2"], "queue name 'Bad Queue'"),
         (["a@example.com", "--queue", "support", "--max-chats", "0"], "max_chats must be between"),
+        (
+            ["\uff41lice@localhost", "--queue", "support", "--max-chats", "2"],
+            "use 'alice@localhost'",
+        ),
     ],
 )
 def test_bad_agent_input_is_a_usage_error(

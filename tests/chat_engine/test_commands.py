@@ -141,7 +141,10 @@ async def test_dev_sets_up_runs_stops_and_reuses(tmp_path: Path) -> None:
         )
         listed, _ = await listing.communicate()
         rows = [line.split() for line in listed.decode().splitlines()[1:]]
-        assert [row[0] for row in rows] == ["agent1@localhost", "agent2@localhost"]
+        assert [row[:2] for row in rows] == [
+            ["agent1@localhost", "Alex"],
+            ["agent2@localhost", "Sam"],
+        ]
         assert all(row[2:4] == ["3", "support"] for row in rows)
 
         prosody_pid = int((tmp_path / "var" / "prosody" / "prosody.pid").read_text())

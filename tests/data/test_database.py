@@ -329,3 +329,22 @@ async def test_a_database_that_is_down_raises_unavailable_not_a_driver_error() -
                 raise KeyError("not a database problem")
     finally:
         await database.dispose()
+
+
+async def test_a_postgresql_server_that_never_answers_is_unavailable_not_a_hang() -> None:
+    # Accepts connections and says nothing: what an unreachable or wedged server looks
+    # like to the driver.
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    database = Database.from_url(
+        f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test", connect_timeout=0.5
+    )
+    try:
+        async with asyncio.timeout(30):  # asyncpg alone would wait 60 s
+            with pytest.raises(Unavailable):
+                async with database.unit_of_work() as uow:
+                    await uow.tenants.get(TenantId("default"))
+    finally:
+        await database.dispose()
+        silent.close()
+        await silent.wait_closed()
