@@ -30,6 +30,12 @@ def _conversation_id(recorder: RecordingNotifier) -> ConversationId:
     raise AssertionError("no visitor message was published")
 
 
+async def _open_widget(page: Page, server: Server) -> None:
+    """The demo page with the chat window opened, as a visitor would."""
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("launcher").click()
+
+
 async def _send(page: Page, text: str) -> None:
     await page.get_by_test_id("input").fill(text)
     await page.get_by_test_id("send").click()
@@ -64,8 +70,7 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    await page.goto(f"{server.url}/demo")
-    await page.get_by_test_id("launcher").click()
+    await _open_widget(page, server)
     await expect(page.get_by_test_id("window")).to_be_visible()
     await expect(page.get_by_test_id("title")).to_have_text("Chat with us")
 
@@ -152,8 +157,7 @@ async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(
 ) -> None:
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{server.url}/demo")
-    await page.get_by_test_id("launcher").click()
+    await _open_widget(page, server)
     await _send(page, "first")
     stored = page.locator('[data-testid="message"][data-seq]')
     await expect(stored).to_have_count(1)
@@ -190,8 +194,7 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
     agent = await services.add_ready_agent(name="Alice")
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{server.url}/demo")
-    await page.get_by_test_id("launcher").click()
+    await _open_widget(page, server)
     await _send(page, "hello?")
     await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
@@ -230,8 +233,7 @@ async def test_a_corrupted_outbox_does_not_break_the_widget(
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{server.url}/demo")
-    await page.get_by_test_id("launcher").click()
+    await _open_widget(page, server)
     await expect(page.get_by_test_id("window")).to_be_visible()
 
     await _send(page, "still works")
@@ -249,13 +251,11 @@ async def test_two_tabs_sending_while_offline_lose_neither_message(
 ) -> None:
     context = await browser.new_context()
     first = await context.new_page()
-    await first.goto(f"{server.url}/demo")
-    await first.get_by_test_id("launcher").click()
+    await _open_widget(first, server)
     await _send(first, "hello")
     await expect(first.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     second = await context.new_page()
-    await second.goto(f"{server.url}/demo")
-    await second.get_by_test_id("launcher").click()
+    await _open_widget(second, server)
     await expect(second.locator('[data-testid="message"][data-seq]')).to_have_count(1)
 
     async def down(cmd: c.SendVisitorMessage) -> None:
@@ -298,8 +298,7 @@ async def test_a_failed_sync_after_reconnect_is_retried(
     agent = await services.add_ready_agent(name="Alice")
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{server.url}/demo")
-    await page.get_by_test_id("launcher").click()
+    await _open_widget(page, server)
     await _send(page, "hello?")
     await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     conversation_id = _conversation_id(recorder)
