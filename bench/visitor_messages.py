@@ -25,9 +25,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
-from business.publishing import EventPublisher
-from business.routing import Router
-from business.services import ChatService, SystemClock, ensure_tenant
+from chat_engine.bootstrap import bootstrap
 from data import Database
 from presentation import WebSettings, create_app
 
@@ -62,13 +60,10 @@ async def engine_path(url: str, messages: int, visitors: int) -> tuple[float, li
     """Acked messages per second and the ack latencies (seconds)."""
     db = Database.from_url(url)
     await db.migrate()
-    publisher = EventPublisher()
-    router = Router(uow=db.unit_of_work, clock=SystemClock(), publisher=publisher)
-    chat = ChatService(uow=db.unit_of_work, publisher=publisher, router=router)
-    await ensure_tenant(db.unit_of_work, DEFAULT_TENANT, name="Bench", queues=(DEFAULT_QUEUE,))
+    services = bootstrap(uow=db.unit_of_work)
+    await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Bench", queues=(DEFAULT_QUEUE,))
     app = create_app(
-        chat=chat,
-        publisher=publisher,
+        services=services,
         settings=WebSettings(event_burst=10_000, event_rate_per_second=10_000.0),
     )
     runner = web.AppRunner(app)

@@ -83,7 +83,7 @@ class SendAgentMessage:
     conversation_id: ConversationId
     text: str
     client_msg_id: str | None = None
-    """The XMPP stanza id, so a resent stanza is not stored twice."""
+    """The agent client's message id (the XMPP stanza id), so a resend is stored once."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,8 +107,12 @@ class SetAgentAvailability:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddAgent:
-    agent_id: AgentId
+    """Create the agent with this address, or update the one that has it."""
+
+    address: str
     queues: tuple[QueueName, ...]
     max_chats: int
     tenant_id: TenantId
     name: str | None = None
+    agent_id: AgentId | None = None
+    """The engine id of a new agent; a new random one when None. Ignored on update."""

@@ -29,5 +29,13 @@ class InvalidTransition(DomainError):
     """The conversation's state does not allow this (for example, it has ended)."""
 
 
+class QueueFull(DomainError):
+    """The queue already holds as many waiting conversations as it may; try later."""
+
+
+class RateLimited(DomainError):
+    """The caller asked too often; retrying after a moment will succeed."""
+
+
 class Unavailable(DomainError):
     """A dependency needed for this request is down; retrying later may succeed."""

@@ -2,43 +2,40 @@
 
 Entities are immutable; a change produces a new value (``dataclasses.replace``) that a
 repository saves. That keeps every change explicit and lets any layer hold a value
-without fearing that somebody else mutates it.
+without fearing that somebody else mutates it. The conversation, the one aggregate
+whose changes produce events, lives in ``business.conversation``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
-from business.errors import InvalidTransition
-
 TenantId = NewType("TenantId", str)
 VisitorId = NewType("VisitorId", str)
 ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 AgentId = NewType("AgentId", str)
-"""An agent is identified by the bare JID of their XMPP account."""
+"""The engine's own id of an agent; how agents are reached is their ``address``."""
 QueueName = NewType("QueueName", str)
 
 DEFAULT_TENANT = TenantId("default")
 DEFAULT_QUEUE = QueueName("support")
 
 
+def new_id() -> str:
+    """A new random id: 32 lower-case hex digits."""
+    return uuid.uuid4().hex
+
+
 class ConversationState(StrEnum):
     QUEUED = "queued"
     ACTIVE = "active"
     ENDED = "ended"
-
-
-_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
-    ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
-    ConversationState.ACTIVE: frozenset({ConversationState.ENDED}),
-    ConversationState.ENDED: frozenset(),
-}
 
 
 class ParticipantKind(StrEnum):
@@ -53,7 +50,7 @@ class Participant:
     kind: ParticipantKind
     name: str
     id: str | None = None
-    """Visitor id or agent JID; never shown to the other side."""
+    """Visitor id or agent id; never shown to the other side."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +65,12 @@ class Queue:
     tenant_id: TenantId
     name: QueueName
     title: str
+    waiting: int = 0
+    """How many conversations wait in it now. Kept by the unit of work whenever a
+    conversation enters or leaves the queued state, so a start learns its position
+    without counting the queue."""
+    max_waiting: int | None = None
+    """Starts are refused (``QueueFull``) while this many wait; None: ``Limits`` decides."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,51 +101,17 @@ class VisitorContext:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Conversation:
-    """One chat between a visitor and (eventually) an agent.
+class Agent:
+    """Somebody who takes chats.
 
-    Invariants: ``last_seq`` is the seq of the newest stored event, and every seq from 1
-    to ``last_seq`` exists exactly once; ``agent_id`` is set whenever ``state`` is
-    ``active``; ``agent_delivered_seq <= last_seq``.
+    ``id`` is the engine's own and never changes; ``address`` is where the agent desk
+    reaches them (the bare JID of their XMPP account), in the form the
+    ``AddressNormalizer`` port gives it, and unique across tenants.
     """
 
-    id: ConversationId
-    tenant_id: TenantId
-    visitor_id: VisitorId
-    visitor_name: str
-    queue: QueueName
-    state: ConversationState
-    created_at: datetime
-    context: VisitorContext = field(default_factory=VisitorContext)
-    form: Mapping[str, str] = field(default_factory=dict)
-    agent_id: AgentId | None = None
-    agent_name: str | None = None
-    last_seq: int = 0
-    visitor_read_seq: int = 0
-    agent_delivered_seq: int = 0
-    """The newest seq the XMPP bridge handed to the agent's server."""
-    queue_position: int | None = None
-    assigned_at: datetime | None = None
-    ended_at: datetime | None = None
-
-    def transition(self, to: ConversationState, at: datetime) -> Conversation:
-        if to not in _TRANSITIONS[self.state]:
-            raise InvalidTransition(f"conversation is {self.state}, cannot become {to}")
-        changes: dict[str, object] = {"state": to}
-        if to is ConversationState.ENDED:
-            changes["ended_at"] = at
-            changes["queue_position"] = None
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
-
-    @property
-    def is_open(self) -> bool:
-        return self.state is not ConversationState.ENDED
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Agent:
     id: AgentId
     tenant_id: TenantId
+    address: str
     name: str
     max_chats: int
     queues: tuple[QueueName, ...]
@@ -155,19 +124,5 @@ class Agent:
         times = [t for t in (self.ready_since, self.last_routed_at) if t is not None]
         return max(times) if times else None
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgentSubscription:
-    """XMPP presence subscription state between an agent and a queue JID.
-
-    Kept in the database because the component's roster lives in memory: without it, a
-    restarted engine would answer the agent's presence probe with ``unsubscribed`` and
-    cancel the subscription.
-    """
-
-    agent_id: AgentId
-    queue: QueueName
-    agent_sees_queue: bool = False
-    """The agent is subscribed to the queue's presence (subscription 'from' for the queue)."""
-    queue_sees_agent: bool = False
-    """The queue is subscribed to the agent's presence ('to' for the queue)."""
+    def as_participant(self) -> Participant:
+        return Participant(kind=ParticipantKind.AGENT, name=self.name, id=self.id)

@@ -1,7 +1,8 @@
 """Ports: what the business layer needs from the outside, as Protocols.
 
 The data layer implements the repositories and the unit of work; the presentation and the
-XMPP bridge implement ``ConversationNotifier``. Only business dataclasses cross these.
+XMPP bridge implement ``ConversationNotifier``; the bridge implements
+``AddressNormalizer``. Only business dataclasses cross these.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from business.conversation import Conversation
 from business.events import ConversationEvent, DomainEvent, MessagePosted
 from business.model import (
     Agent,
     AgentId,
-    AgentSubscription,
-    Conversation,
     ConversationId,
     Queue,
     QueueName,
@@ -26,6 +26,8 @@ from business.model import (
     VisitorId,
 )
 
+JsonValue = str | int | float | bool | None
+
 
 class TenantRepository(Protocol):
     async def get(self, tenant_id: TenantId) -> Tenant | None: ...
@@ -34,11 +36,25 @@ class TenantRepository(Protocol):
 
 
 class QueueRepository(Protocol):
-    async def get(self, tenant_id: TenantId, name: QueueName) -> Queue | None: ...
+    async def get(
+        self, tenant_id: TenantId, name: QueueName, *, for_update: bool = False
+    ) -> Queue | None:
+        """``for_update`` locks the row until commit where the database can."""
+        ...
 
     async def add(self, queue: Queue) -> None: ...
 
-    async def list(self, tenant_id: TenantId) -> Sequence[Queue]: ...
+    async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
+        """Ordered by name."""
+        ...
+
+    async def add_waiting(self, tenant_id: TenantId, name: QueueName, delta: int) -> None:
+        """Change ``Queue.waiting`` by ``delta`` in place (no read-modify-write)."""
+        ...
+
+    async def set_max_waiting(
+        self, tenant_id: TenantId, name: QueueName, max_waiting: int | None
+    ) -> None: ...
 
 
 class VisitorRepository(Protocol):
@@ -70,9 +86,14 @@ class ConversationRepository(Protocol):
         ...
 
     async def list_queued(
-        self, tenant_id: TenantId, queue: QueueName, *, for_update: bool = False
+        self,
+        tenant_id: TenantId,
+        queue: QueueName,
+        *,
+        limit: int,
+        for_update: bool = False,
     ) -> Sequence[Conversation]:
-        """Queued conversations of one queue, longest waiting first."""
+        """The ``limit`` longest-waiting queued conversations of one queue, longest first."""
         ...
 
     async def count_active_by_agent(
@@ -110,31 +131,52 @@ class EventRepository(Protocol):
 
 
 class AgentRepository(Protocol):
-    async def get(self, agent_id: AgentId) -> Agent | None: ...
+    """Agents. Reads without ``for_update`` may come from a cache (a few seconds stale
+    when another process wrote); a read that precedes a write uses ``for_update``, which
+    always asks the database. Writes change only the fields they name, so two writers
+    of different fields never undo each other."""
+
+    async def get(self, agent_id: AgentId, *, for_update: bool = False) -> Agent | None: ...
+
+    async def get_by_address(self, address: str, *, for_update: bool = False) -> Agent | None: ...
 
     async def add(self, agent: Agent) -> None: ...
 
-    async def save(self, agent: Agent) -> None: ...
+    async def update_profile(
+        self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
+    ) -> None: ...
 
-    async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]: ...
+    async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None: ...
+
+    async def set_routed(self, agent_id: AgentId, at: datetime) -> None: ...
+
+    async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
+        """Ordered by address."""
+        ...
 
     async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]: ...
 
-    async def get_subscription(
-        self, agent_id: AgentId, queue: QueueName
-    ) -> AgentSubscription | None: ...
 
-    async def save_subscription(self, subscription: AgentSubscription) -> None:
-        """Insert or update."""
+class AdapterStateRepository(Protocol):
+    """Small records an adapter keeps across restarts, opaque to the business layer
+    (the XMPP bridge keeps agents' presence subscriptions here)."""
+
+    async def get(self, adapter: str, key: str) -> Mapping[str, JsonValue] | None: ...
+
+    async def put(self, adapter: str, key: str, value: Mapping[str, JsonValue]) -> None:
+        """Insert or replace."""
         ...
 
-    async def list_subscriptions(self) -> Sequence[AgentSubscription]: ...
+    async def list(self, adapter: str) -> Sequence[tuple[str, Mapping[str, JsonValue]]]:
+        """Ordered by key."""
+        ...
 
 
 class UnitOfWork(Protocol):
     """One transaction. Repositories flush; only ``commit`` makes changes durable.
 
-    Leaving the ``async with`` block without ``commit`` rolls back.
+    Leaving the ``async with`` block without ``commit`` rolls back. Use cases do not
+    use this directly but through ``business.transactions``, which also publishes.
     """
 
     # Read-only members, so an implementation may hold its own repository classes (a
@@ -156,6 +198,9 @@ class UnitOfWork(Protocol):
 
     @property
     def agents(self) -> AgentRepository: ...
+
+    @property
+    def adapter_state(self) -> AdapterStateRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -180,6 +225,16 @@ class ConversationNotifier(Protocol):
     """
 
     async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None: ...
+
+
+class AddressNormalizer(Protocol):
+    """How the agent desk writes an agent's address (for XMPP: the bare JID after
+    stringprep). Every entry point that takes an agent address goes through it, so one
+    account can never be stored under two spellings."""
+
+    def normalize(self, address: str) -> str:
+        """The canonical form; ``InvalidInput`` naming the problem if it is no address."""
+        ...
 
 
 class Clock(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from business.conversation import Conversation
 from business.events import DomainEvent
-from business.model import Conversation
 from business.ports import ConversationNotifier
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,10 @@ class EventPublisher:
 
     def subscribe(self, notifier: ConversationNotifier) -> None:
         self._notifiers.append(notifier)
+
+    @property
+    def subscribers(self) -> tuple[ConversationNotifier, ...]:
+        return tuple(self._notifiers)
 
     def unsubscribe(self, notifier: ConversationNotifier) -> None:
         if notifier in self._notifiers:

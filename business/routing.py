@@ -2,30 +2,23 @@
 
 The rule: an agent who is ready and below their capacity; of those the least busy, then
 the one idle longest (the later of becoming ready and getting their last chat), then the
-JID for a stable order. Queued conversations are served longest-waiting first.
+id for a stable order. Queued conversations are served longest-waiting first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
-from business.events import ConversationEvent, ParticipantJoined, StateChanged
-from business.model import (
-    Agent,
-    AgentId,
-    Conversation,
-    ConversationState,
-    Participant,
-    ParticipantKind,
-    QueueName,
-    TenantId,
-)
-from business.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from business.publishing import EventPublisher
+from business.conversation import Conversation
+from business.locks import KeyedLock
+from business.model import Agent, AgentId, ConversationId, QueueName, TenantId
+from business.ports import Clock
+from business.transactions import Transactions
+from business.validation import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -43,133 +36,63 @@ def choose_agent(agents: Sequence[Agent], loads: Mapping[AgentId, int]) -> Agent
     )
 
 
-class SeqAllocator:
-    """Appends events to one conversation, allocating the next seq for each.
-
-    The conversation must have been read ``for_update`` in the same unit of work, so two
-    writers can never hand out the same seq.
-    """
-
-    def __init__(self, conversation: Conversation) -> None:
-        self.conversation = conversation
-        self.events: list[ConversationEvent] = []
-
-    def next_seq(self) -> int:
-        seq = self.conversation.last_seq + 1
-        self.conversation = dataclasses.replace(self.conversation, last_seq=seq)
-        return seq
-
-    def add(self, event: ConversationEvent) -> None:
-        assert event.seq == self.conversation.last_seq, "allocate with next_seq() first"
-        self.events.append(event)
-
-    def update(self, **changes: object) -> None:
-        self.conversation = dataclasses.replace(self.conversation, **changes)  # type: ignore[arg-type]
-
-    async def store(self, uow: UnitOfWork, *, new: bool = False) -> None:
-        if new:
-            await uow.conversations.add(self.conversation)
-        else:
-            await uow.conversations.save(self.conversation)
-        for event in self.events:
-            await uow.events.add(event)
-
-
 class Router:
     """Assigns queued conversations to agents and keeps queue positions current.
 
     One dispatch runs at a time per tenant: agent load spans queues, so two queues
     dispatching at once could both give an agent their last free slot. This lock is per
     process; several engine processes need a database lock here (scale-out issue).
+
+    A dispatch reads only the head of the queue (as many conversations as there are
+    free places, plus ``Limits.queue_position_window``), so its cost does not grow with
+    the queue's length.
     """
 
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, publisher: EventPublisher) -> None:
-        self._uow = uow
+    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+        self._tx = transactions
         self._clock = clock
-        self._publisher = publisher
-        self._locks: dict[TenantId, asyncio.Lock] = {}
+        self._limits = limits
+        self._locks = KeyedLock()
 
-    def tenant_lock(self, tenant_id: TenantId) -> asyncio.Lock:
+    def tenant_lock(self, tenant_id: TenantId) -> AbstractAsyncContextManager[None]:
         """The lock a dispatch for this tenant holds.
 
-        Whoever else writes agents of the tenant takes it too: a dispatch saves the agents
-        it read at its start (for ``last_routed_at``), and without the lock that save could
-        undo an availability or capacity change made while it ran. Not reentrant: never
-        call ``dispatch`` while holding it.
+        Whoever else writes agents of the tenant takes it too, so that the loads a
+        dispatch counted stay true while it assigns. Not reentrant: never call
+        ``dispatch`` while holding it.
         """
-        return self._locks.setdefault(tenant_id, asyncio.Lock())
+        return self._locks.hold(tenant_id)
 
-    async def dispatch(self, tenant_id: TenantId, queue: QueueName) -> None:
-        async with self.tenant_lock(tenant_id):
-            changed = await self._dispatch_locked(tenant_id, queue)
-        for conversation, events in changed:
-            await self._publisher.publish(conversation, events)
-
-    async def _dispatch_locked(
+    async def dispatch(
         self, tenant_id: TenantId, queue: QueueName
-    ) -> list[tuple[Conversation, list[ConversationEvent]]]:
+    ) -> Mapping[ConversationId, Conversation]:
+        """Assign what can be assigned; returns the conversations it changed."""
         now = self._clock.now()
-        changed: list[tuple[Conversation, list[ConversationEvent]]] = []
-        async with self._uow() as uow:
-            queued = await uow.conversations.list_queued(tenant_id, queue, for_update=True)
+        changed: dict[ConversationId, Conversation] = {}
+        async with self.tenant_lock(tenant_id), self._tx() as tx:
+            agents = {a.id: a for a in await tx.agents.list_for_queue(tenant_id, queue)}
+            loads = dict(await tx.conversations.count_active_by_agent(tenant_id, list(agents)))
+            free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents.values() if a.ready)
+            window = self._limits.queue_position_window
+            queued = await tx.conversations.list_queued(
+                tenant_id, queue, limit=free + window, for_update=True
+            )
             if not queued:
-                return []
-            agents = {a.id: a for a in await uow.agents.list_for_queue(tenant_id, queue)}
-            loads = dict(await uow.conversations.count_active_by_agent(tenant_id, list(agents)))
+                return changed
             waiting: list[Conversation] = []
             for conversation in queued:
                 agent = choose_agent(list(agents.values()), loads)
                 if agent is None:
                     waiting.append(conversation)
                     continue
-                alloc = SeqAllocator(conversation.transition(ConversationState.ACTIVE, now))
-                alloc.update(
-                    agent_id=agent.id,
-                    agent_name=agent.name,
-                    assigned_at=now,
-                    queue_position=None,
-                    # The offer the bridge sends for the join already carries the
-                    # messages written while queued, so delivery starts at the join.
-                    agent_delivered_seq=conversation.last_seq,
-                )
-                participant = Participant(kind=ParticipantKind.AGENT, name=agent.name, id=agent.id)
-                alloc.add(
-                    ParticipantJoined(
-                        conversation_id=conversation.id,
-                        seq=alloc.next_seq(),
-                        created_at=now,
-                        participant=participant,
-                    )
-                )
-                alloc.add(
-                    StateChanged(
-                        conversation_id=conversation.id,
-                        seq=alloc.next_seq(),
-                        created_at=now,
-                        state=ConversationState.ACTIVE,
-                    )
-                )
-                await alloc.store(uow)
-                changed.append((alloc.conversation, alloc.events))
+                changed[conversation.id] = await tx.apply(conversation.assign(agent, now))
                 loads[agent.id] = loads.get(agent.id, 0) + 1
                 agents[agent.id] = dataclasses.replace(agent, last_routed_at=now)
-                await uow.agents.save(agents[agent.id])
-                logger.info("conversation %s assigned to %s", conversation.id, agent.id)
-            for position, conversation in enumerate(waiting, start=1):
-                if conversation.queue_position == position:
-                    continue
-                alloc = SeqAllocator(conversation)
-                alloc.update(queue_position=position)
-                alloc.add(
-                    StateChanged(
-                        conversation_id=conversation.id,
-                        seq=alloc.next_seq(),
-                        created_at=now,
-                        state=ConversationState.QUEUED,
-                        queue_position=position,
-                    )
-                )
-                await alloc.store(uow)
-                changed.append((alloc.conversation, alloc.events))
-            await uow.commit()
+                await tx.agents.set_routed(agent.id, now)
+                logger.info("conversation %s assigned to agent %s", conversation.id, agent.id)
+            for position, conversation in enumerate(waiting[:window], start=1):
+                change = conversation.reposition(position, now)
+                if change is not None:
+                    changed[conversation.id] = await tx.apply(change)
+            await tx.commit()
         return changed

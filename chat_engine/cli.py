@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from business.commands import AddAgent
 from business.errors import DomainError, Unavailable
-from business.model import DEFAULT_TENANT, AgentId, QueueName
+from business.model import DEFAULT_TENANT, QueueName
 from chat_engine.admin import add_agents, list_agents, upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -214,7 +214,7 @@ async def _agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) 
         settings,
         [
             AddAgent(
-                agent_id=AgentId(args.jid.strip()),
+                address=args.jid.strip(),
                 queues=tuple(QueueName(q.strip()) for q in args.queues),
                 max_chats=args.max_chats,
                 tenant_id=DEFAULT_TENANT,
@@ -223,14 +223,14 @@ async def _agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) 
         ],
     )
     out.write(
-        f"agent {agent.id} ({agent.name}): queues {', '.join(agent.queues)}, "
+        f"agent {agent.address} ({agent.name}): queues {', '.join(agent.queues)}, "
         f"up to {agent.max_chats} chats\n"
     )
     return 0
 
 
 async def _agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    agents = sorted(await list_agents(settings), key=lambda a: a.id)
+    agents = sorted(await list_agents(settings), key=lambda a: a.address)
     if not agents:
         out.write(
             "no agents yet; add one with: chat-engine agent add JID --queue Q --max-chats N\n"
@@ -238,7 +238,7 @@ async def _agent_list(args: argparse.Namespace, settings: Settings, out: TextIO)
         return 0
     rows = [("JID", "NAME", "MAX CHATS", "QUEUES", "READY")]
     rows += [
-        (a.id, a.name, str(a.max_chats), ",".join(a.queues), "yes" if a.ready else "no")
+        (a.address, a.name, str(a.max_chats), ",".join(a.queues), "yes" if a.ready else "no")
         for a in agents
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -21,7 +21,7 @@ from typing import TextIO
 
 import presentation
 from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.admin import add_agents
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer, free_port, port_is_free, stop_leftover
@@ -230,7 +230,7 @@ async def run_dev(
             plan.settings,
             [
                 AddAgent(
-                    agent_id=AgentId(agent.jid),
+                    address=agent.jid,
                     queues=(DEFAULT_QUEUE,),
                     max_chats=DEMO_MAX_CHATS,
                     tenant_id=DEFAULT_TENANT,

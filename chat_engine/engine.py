@@ -15,12 +15,13 @@ from typing import Self
 
 from aiohttp import web
 
+from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.ports import Clock
-from business.publishing import EventPublisher
-from business.routing import Router
-from business.services import AgentService, ChatService, Limits, SystemClock, ensure_tenant
+from business.services import Services
+from business.validation import Limits
 from chat_engine.admin import open_database
+from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings, redact_url
 from data import Database
 from presentation import WebSettings, create_app
@@ -91,9 +92,7 @@ class Engine:
         self._database: Database | None = None
         self._runner: web.AppRunner | None = None
         self._bridge: XmppBridge | None = None
-        self._chat: ChatService | None = None
-        self._agents: AgentService | None = None
-        self.publisher: EventPublisher | None = None
+        self._services: Services | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
         self.url: str | None = None
@@ -114,14 +113,9 @@ class Engine:
         return self._bridge
 
     @property
-    def chat(self) -> ChatService:
-        assert self._chat is not None, "the engine is not running"
-        return self._chat
-
-    @property
-    def agents(self) -> AgentService:
-        assert self._agents is not None, "the engine is not running"
-        return self._agents
+    def services(self) -> Services:
+        assert self._services is not None, "the engine is not running"
+        return self._services
 
     async def start(self) -> None:
         if self.running:
@@ -132,25 +126,15 @@ class Engine:
         try:
             database = self._database = open_database(settings)
             await database.migrate()
-            uow = database.unit_of_work
-            await ensure_tenant(
-                uow, DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,), clock=self._clock
+            services = self._services = bootstrap(
+                uow=database.unit_of_work, clock=self._clock, limits=limits_from(settings)
             )
-            publisher = self.publisher = EventPublisher()
-            router = Router(uow=uow, clock=self._clock, publisher=publisher)
-            chat = self._chat = ChatService(
-                uow=uow,
-                publisher=publisher,
-                router=router,
-                clock=self._clock,
-                limits=limits_from(settings),
+            await services.tenants.ensure_tenant(
+                DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
-            agents = self._agents = AgentService(uow=uow, router=router, clock=self._clock)
             bridge = self._bridge = XmppBridge(
                 settings=bridge_settings_from(settings, settings.xmpp.secret),
-                chat=chat,
-                agents=agents,
-                publisher=publisher,
+                services=services,
             )
 
             async def xmpp_connected() -> bool:
@@ -160,8 +144,7 @@ class Engine:
             self.port = int(sock.getsockname()[1])
             self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
             app = create_app(
-                chat=chat,
-                publisher=publisher,
+                services=services,
                 settings=web_settings_from(settings, self.url),
                 health={"database": database.ping, "xmpp": xmpp_connected},
             )
@@ -196,8 +179,7 @@ class Engine:
             await _quietly("web server", runner.cleanup())
         if database is not None:
             await _quietly("database", database.dispose())
-        self._chat = self._agents = None
-        self.publisher = None
+        self._services = None
         if bridge or runner or database:
             logger.info("engine stopped")
 

@@ -89,7 +89,12 @@ class Caches:
         self.agents: EntityCache[AgentId, Agent] = EntityCache(
             maxsize=maxsize, ttl=ttl, timer=timer
         )
+        self.agent_ids: EntityCache[str, AgentId] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        """Agent ids by address."""
 
     def clear(self) -> None:
         self.tenants.clear()
         self.agents.clear()
+        self.agent_ids.clear()

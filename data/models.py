@@ -87,6 +87,10 @@ class QueueRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     name: Mapped[str] = mapped_column(primary_key=True)
     title: Mapped[str]
+    # Conversations waiting in the queue now; changed only by relative UPDATEs in the
+    # transaction that moves a conversation into or out of the queue.
+    waiting: Mapped[int]
+    max_waiting: Mapped[int | None]
 
 
 class VisitorRow(Base):
@@ -163,9 +167,13 @@ class EventRow(Base):
 
 class AgentRow(Base):
     __tablename__ = "agents"
+    # A unique index rather than a constraint: SQLite can add only an index to an
+    # existing table without copying it (see migration 0002).
+    __table_args__ = (Index(None, "address", unique=True),)
 
     id: Mapped[str] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    address: Mapped[str]
     name: Mapped[str]
     max_chats: Mapped[int]
     ready: Mapped[bool]
@@ -195,12 +203,11 @@ class AgentQueueRow(Base):
     queue: Mapped[str]
 
 
-class AgentSubscriptionRow(Base):
-    __tablename__ = "agent_subscriptions"
+class AdapterStateRow(Base):
+    """Records an adapter keeps across restarts (``business.ports.AdapterStateRepository``)."""
 
-    # No foreign key to agents: anyone may subscribe to a queue JID's presence, and the
-    # answer must survive a restart whether or not that JID is a configured agent.
-    agent_id: Mapped[str] = mapped_column(primary_key=True)
-    queue: Mapped[str] = mapped_column(primary_key=True)
-    agent_sees_queue: Mapped[bool]
-    queue_sees_agent: Mapped[bool]
+    __tablename__ = "adapter_state"
+
+    adapter: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[dict[str, Any]]

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from business.errors import DomainError, Unavailable
 from data.cache import Caches
 from data.repositories import (
+    SqlAdapterStateRepository,
     SqlAgentRepository,
     SqlContext,
     SqlConversationRepository,
@@ -96,6 +97,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(self._ctx)
         self.events = SqlEventRepository(self._ctx)
         self.agents = SqlAgentRepository(self._ctx)
+        self.adapter_state = SqlAdapterStateRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         if self._gate is not None:

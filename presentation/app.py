@@ -14,8 +14,7 @@ from typing import Final
 import socketio
 from aiohttp import web
 
-from business.publishing import EventPublisher
-from business.services import ChatService
+from business.services import Services
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.settings import WebSettings
 from presentation.visitor_namespace import VisitorNamespace
@@ -28,8 +27,7 @@ WIDGET_DIST: Final = Path(__file__).parent / "widget" / "dist"
 HEALTH_CHECK_TIMEOUT: Final = 5.0
 
 SETTINGS_KEY: Final = web.AppKey("settings", WebSettings)
-CHAT_KEY: Final = web.AppKey("chat", ChatService)
-PUBLISHER_KEY: Final = web.AppKey("publisher", EventPublisher)
+SERVICES_KEY: Final = web.AppKey("services", Services)
 SIO_KEY: Final = web.AppKey("sio", socketio.AsyncServer)
 NAMESPACE_KEY: Final = web.AppKey("visitor_namespace", VisitorNamespace)
 NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
@@ -46,8 +44,7 @@ _CONTENT_TYPES: Final = {
 
 def create_app(
     *,
-    chat: ChatService,
-    publisher: EventPublisher,
+    services: Services,
     settings: WebSettings,
     health: Mapping[str, HealthCheck] | None = None,
     widget_dir: Path | None = None,
@@ -65,12 +62,11 @@ def create_app(
         engineio_logger=False,
     )
     sio.attach(app, socketio_path="socket.io")
-    namespace = VisitorNamespace(sio=sio, chat=chat, settings=settings)
+    namespace = VisitorNamespace(sio=sio, services=services, settings=settings)
     namespace.register()
 
     app[SETTINGS_KEY] = settings
-    app[CHAT_KEY] = chat
-    app[PUBLISHER_KEY] = publisher
+    app[SERVICES_KEY] = services
     app[SIO_KEY] = sio
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = SocketIoVisitorNotifier(sio)
@@ -104,11 +100,11 @@ def _client_manager(settings: WebSettings) -> socketio.AsyncManager | None:
 
 async def _subscribe_notifier(app: web.Application) -> AsyncIterator[None]:
     notifier = app[NOTIFIER_KEY]
-    app[PUBLISHER_KEY].subscribe(notifier)
+    app[SERVICES_KEY].publisher.subscribe(notifier)
     try:
         yield
     finally:
-        app[PUBLISHER_KEY].unsubscribe(notifier)
+        app[SERVICES_KEY].publisher.unsubscribe(notifier)
 
 
 async def _stop_socketio(app: web.Application) -> None:

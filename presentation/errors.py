@@ -17,6 +17,8 @@ from business.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QueueFull,
+    RateLimited,
     TooLarge,
     Unavailable,
 )
@@ -29,11 +31,8 @@ FORBIDDEN: Final = "forbidden"
 RATE_LIMITED: Final = "rate_limited"
 TOO_LARGE: Final = "too_large"
 UNAVAILABLE: Final = "unavailable"
+QUEUE_FULL: Final = "queue_full"
 INTERNAL: Final = "internal"
-
-
-class RateLimitedError(Exception):
-    """The socket sent more events than its budget allows; the client should back off."""
 
 
 def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
@@ -58,8 +57,10 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
     if isinstance(exc, Unavailable):
         logger.warning("%s: unavailable: %s", context, exc)
         return _body(UNAVAILABLE, exc)
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimited):
         return _body(RATE_LIMITED, exc)
+    if isinstance(exc, QueueFull):
+        return _body(QUEUE_FULL, exc)
     logger.error("%s failed", context, exc_info=exc)
     # Never the exception text: it may carry SQL, paths or other visitors' data.
     return {"code": INTERNAL, "message": "internal error; please retry later"}

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import socketio
 
+from business.conversation import Conversation
 from business.events import DomainEvent, TypingChanged
-from business.model import Conversation, ParticipantKind
+from business.model import ParticipantKind
 from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
 from presentation.wire import event_to_wire, typing_to_wire
 

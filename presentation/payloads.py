@@ -14,6 +14,7 @@ from typing import Final
 from business import commands as c
 from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
+from business.validation import check_storable
 
 _MAX_ID_LENGTH: Final = 128
 _MAX_TENANT_LENGTH: Final = 64
@@ -50,22 +51,8 @@ def _str(data: Mapping[str, object], key: str, what: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise InvalidInput(f"{what}{key} must be a string")
-    _check_storable(value, f"{what}{key}")
+    check_storable(value, f"{what}{key}")
     return value
-
-
-def _check_storable(value: str, what: str) -> None:
-    """Refuse what no database stores, so it is the client's invalid_input, not internal.
-
-    PostgreSQL text cannot hold NUL, and a lone surrogate (JSON allows ``"\\ud800"``)
-    cannot be encoded as UTF-8 for either database.
-    """
-    if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
 
 
 def _optional_str(data: Mapping[str, object], key: str, what: str) -> str | None:
@@ -93,10 +80,10 @@ def _string_map(data: Mapping[str, object], key: str, what: str) -> dict[str, st
     fields = _object(value, f"{what}{key}")
     result: dict[str, str] = {}
     for name, item in fields.items():
-        _check_storable(name, f"{what}{key} field names")
+        check_storable(name, f"{what}{key} field names")
         if not isinstance(item, str):
             raise InvalidInput(f"{what}{key}.{name} must be a string")
-        _check_storable(item, f"{what}{key}.{name}")
+        check_storable(item, f"{what}{key}.{name}")
         result[name] = item
     return result
 

@@ -16,11 +16,12 @@ from typing import Final
 import socketio
 
 from business import commands as c
-from business.errors import InvalidInput, Unavailable
+from business.errors import InvalidInput, RateLimited, Unavailable
 from business.model import ConversationId, ConversationState, TenantId, VisitorId
-from business.services import ChatService, VisitorSession
+from business.services import Services
+from business.sessions import VisitorSession
 from presentation import payloads
-from presentation.errors import ConnectRefused, RateLimitedError, error_ack, error_body
+from presentation.errors import ConnectRefused, error_ack, error_body
 from presentation.settings import WebSettings
 from presentation.wire import (
     CONVERSATION_MODE,
@@ -81,10 +82,10 @@ class VisitorNamespace:
     """Holds the per-socket state of this process and registers the handlers."""
 
     def __init__(
-        self, *, sio: socketio.AsyncServer, chat: ChatService, settings: WebSettings
+        self, *, sio: socketio.AsyncServer, services: Services, settings: WebSettings
     ) -> None:
         self._sio = sio
-        self._chat = chat
+        self._services = services
         self._settings = settings
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
@@ -115,7 +116,7 @@ class VisitorNamespace:
     async def on_connect(self, sid: str, environ: object, auth: object = None) -> None:
         try:
             parsed = payloads.parse_auth(auth)
-            session = await self._chat.open_session(
+            session = await self._services.sessions.open_session(
                 c.OpenSession(tenant_id=parsed.tenant_id, visitor_token=parsed.visitor_token)
             )
             await self._join_and_greet(sid, session)
@@ -176,7 +177,7 @@ class VisitorNamespace:
             "config": {
                 "title": self._settings.widget_title,
                 "tenant_name": session.tenant.name,
-                "max_text_length": self._chat.limits.max_text_length,
+                "max_text_length": self._services.limits.max_text_length,
             },
         }
 
@@ -196,7 +197,7 @@ class VisitorNamespace:
             if state is None:
                 raise Unavailable("this connection is closing; reconnect and retry")
             if not state.bucket.take():
-                raise RateLimitedError("too many events; retry in a moment")
+                raise RateLimited("too many events; retry in a moment")
             result = await action(state, payloads.single_payload(args))
         except Exception as exc:
             return error_ack(exc, context=context)
@@ -204,7 +205,7 @@ class VisitorNamespace:
 
     async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_start(payload, state.visitor_id)
-        conversation = await self._chat.start_conversation(cmd)
+        conversation = await self._services.conversations.start_conversation(cmd)
         if self._sockets.get(state.sid) is not state:
             # The socket went away while the start was committing. Entering a room now
             # would fail, and python-socketio would leave the room behind, empty, for
@@ -218,21 +219,25 @@ class VisitorNamespace:
         return {"conversation": conversation_to_wire(conversation)}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
-        message = await self._chat.send_visitor_message(
+        message = await self._services.messaging.send_visitor_message(
             payloads.parse_message_send(payload, state.visitor_id)
         )
         return {"message": message_ack_to_wire(message)}
 
     async def _typing(self, state: _VisitorSocket, payload: object) -> Json:
-        await self._chat.set_visitor_typing(payloads.parse_typing(payload, state.visitor_id))
+        await self._services.messaging.set_visitor_typing(
+            payloads.parse_typing(payload, state.visitor_id)
+        )
         return {}
 
     async def _read(self, state: _VisitorSocket, payload: object) -> Json:
-        await self._chat.mark_visitor_read(payloads.parse_read(payload, state.visitor_id))
+        await self._services.messaging.mark_visitor_read(
+            payloads.parse_read(payload, state.visitor_id)
+        )
         return {}
 
     async def _sync(self, state: _VisitorSocket, payload: object) -> Json:
-        result = await self._chat.sync(payloads.parse_sync(payload, state.visitor_id))
+        result = await self._services.history.sync(payloads.parse_sync(payload, state.visitor_id))
         return {
             "events": [event_to_wire(event) for event in result.events],
             # Not in PROTOCOL.md v1 yet (additive): tells the client to sync again from
@@ -241,11 +246,15 @@ class VisitorNamespace:
         }
 
     async def _context_update(self, state: _VisitorSocket, payload: object) -> Json:
-        await self._chat.update_context(payloads.parse_context_update(payload, state.visitor_id))
+        await self._services.conversations.update_context(
+            payloads.parse_context_update(payload, state.visitor_id)
+        )
         return {}
 
     async def _conversation_end(self, state: _VisitorSocket, payload: object) -> Json:
-        await self._chat.end_by_visitor(payloads.parse_conversation_end(payload, state.visitor_id))
+        await self._services.conversations.end_by_visitor(
+            payloads.parse_conversation_end(payload, state.visitor_id)
+        )
         return {}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import assert_never
 
+from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -19,7 +20,7 @@ from business.events import (
     TypingChanged,
     event_type,
 )
-from business.model import Conversation, Participant, ParticipantKind
+from business.model import Participant, ParticipantKind
 
 Json = dict[str, object]
 

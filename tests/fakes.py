@@ -14,13 +14,12 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from business.conversation import Conversation
 from business.errors import InvalidInput
 from business.events import ConversationEvent, DomainEvent, MessagePosted
 from business.model import (
     Agent,
     AgentId,
-    AgentSubscription,
-    Conversation,
     ConversationId,
     ConversationState,
     Queue,
@@ -30,6 +29,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.ports import JsonValue
 
 
 class DuplicateKey(InvalidInput):
@@ -44,7 +44,7 @@ class FakeStore:
     conversations: dict[ConversationId, Conversation] = dataclasses.field(default_factory=dict)
     events: dict[ConversationId, list[ConversationEvent]] = dataclasses.field(default_factory=dict)
     agents: dict[AgentId, Agent] = dataclasses.field(default_factory=dict)
-    subscriptions: dict[tuple[AgentId, QueueName], AgentSubscription] = dataclasses.field(
+    adapter_state: dict[tuple[str, str], dict[str, JsonValue]] = dataclasses.field(
         default_factory=dict
     )
     commits: int = 0
@@ -67,7 +67,9 @@ class _Queues:
     def __init__(self, s: FakeStore) -> None:
         self._s = s
 
-    async def get(self, tenant_id: TenantId, name: QueueName) -> Queue | None:
+    async def get(
+        self, tenant_id: TenantId, name: QueueName, *, for_update: bool = False
+    ) -> Queue | None:
         return self._s.queues.get((tenant_id, name))
 
     async def add(self, queue: Queue) -> None:
@@ -80,6 +82,18 @@ class _Queues:
         return sorted(
             (q for (t, _), q in self._s.queues.items() if t == tenant_id), key=lambda q: q.name
         )
+
+    async def add_waiting(self, tenant_id: TenantId, name: QueueName, delta: int) -> None:
+        queue = self._s.queues[(tenant_id, name)]
+        self._s.queues[(tenant_id, name)] = dataclasses.replace(
+            queue, waiting=queue.waiting + delta
+        )
+
+    async def set_max_waiting(
+        self, tenant_id: TenantId, name: QueueName, max_waiting: int | None
+    ) -> None:
+        queue = self._s.queues[(tenant_id, name)]
+        self._s.queues[(tenant_id, name)] = dataclasses.replace(queue, max_waiting=max_waiting)
 
 
 class _Visitors:
@@ -127,14 +141,14 @@ class _Conversations:
         return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)
 
     async def list_queued(
-        self, tenant_id: TenantId, queue: QueueName, *, for_update: bool = False
+        self, tenant_id: TenantId, queue: QueueName, *, limit: int, for_update: bool = False
     ) -> Sequence[Conversation]:
         found = [
             c
             for c in self._s.conversations.values()
             if c.tenant_id == tenant_id and c.queue == queue and c.state is ConversationState.QUEUED
         ]
-        return sorted(found, key=lambda c: (c.created_at, c.id))
+        return sorted(found, key=lambda c: (c.created_at, c.id))[: max(limit, 0)]
 
     async def count_active_by_agent(
         self, tenant_id: TenantId, agent_ids: Sequence[AgentId]
@@ -204,38 +218,64 @@ class _Agents:
     def __init__(self, s: FakeStore) -> None:
         self._s = s
 
-    async def get(self, agent_id: AgentId) -> Agent | None:
+    async def get(self, agent_id: AgentId, *, for_update: bool = False) -> Agent | None:
         return self._s.agents.get(agent_id)
+
+    async def get_by_address(self, address: str, *, for_update: bool = False) -> Agent | None:
+        for agent in self._s.agents.values():
+            if agent.address == address:
+                return agent
+        return None
 
     async def add(self, agent: Agent) -> None:
         if agent.id in self._s.agents:
             raise DuplicateKey(f"agent {agent.id}")
+        if await self.get_by_address(agent.address) is not None:
+            raise DuplicateKey(f"agent address {agent.address}")
         self._s.agents[agent.id] = agent
 
-    async def save(self, agent: Agent) -> None:
-        if agent.id not in self._s.agents:
-            raise KeyError(agent.id)
-        self._s.agents[agent.id] = agent
+    async def update_profile(
+        self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
+    ) -> None:
+        self._replace(agent_id, name=name, max_chats=max_chats, queues=queues)
+
+    async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None:
+        self._replace(agent_id, ready=ready, ready_since=since)
+
+    async def set_routed(self, agent_id: AgentId, at: datetime) -> None:
+        self._replace(agent_id, last_routed_at=at)
+
+    def _replace(self, agent_id: AgentId, **changes: object) -> None:
+        if agent_id not in self._s.agents:
+            raise KeyError(agent_id)
+        agent = self._s.agents[agent_id]
+        self._s.agents[agent_id] = dataclasses.replace(agent, **changes)  # type: ignore[arg-type]
 
     async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
         found = [
             a for a in self._s.agents.values() if tenant_id is None or a.tenant_id == tenant_id
         ]
-        return sorted(found, key=lambda a: a.id)
+        return sorted(found, key=lambda a: a.address)
 
     async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]:
         return [a for a in await self.list(tenant_id) if queue in a.queues]
 
-    async def get_subscription(
-        self, agent_id: AgentId, queue: QueueName
-    ) -> AgentSubscription | None:
-        return self._s.subscriptions.get((agent_id, queue))
 
-    async def save_subscription(self, subscription: AgentSubscription) -> None:
-        self._s.subscriptions[(subscription.agent_id, subscription.queue)] = subscription
+class _AdapterState:
+    def __init__(self, s: FakeStore) -> None:
+        self._s = s
 
-    async def list_subscriptions(self) -> Sequence[AgentSubscription]:
-        return sorted(self._s.subscriptions.values(), key=lambda s: (s.agent_id, s.queue))
+    async def get(self, adapter: str, key: str) -> Mapping[str, JsonValue] | None:
+        found = self._s.adapter_state.get((adapter, key))
+        return None if found is None else dict(found)
+
+    async def put(self, adapter: str, key: str, value: Mapping[str, JsonValue]) -> None:
+        self._s.adapter_state[(adapter, key)] = dict(value)
+
+    async def list(self, adapter: str) -> Sequence[tuple[str, Mapping[str, JsonValue]]]:
+        return sorted(
+            (key, dict(value)) for (a, key), value in self._s.adapter_state.items() if a == adapter
+        )
 
 
 class FakeUnitOfWork:
@@ -251,6 +291,7 @@ class FakeUnitOfWork:
         self.conversations = _Conversations(self._work)
         self.events = _Events(self._work)
         self.agents = _Agents(self._work)
+        self.adapter_state = _AdapterState(self._work)
 
     async def __aenter__(self) -> Self:
         self._begin()

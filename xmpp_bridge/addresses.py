@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slixmpp import JID
+from slixmpp.jid import InvalidJID
+
+from business.errors import InvalidInput
 from business.model import ConversationId, QueueName
 
 CONVERSATION_PREFIX = "c-"
@@ -59,3 +63,18 @@ class Addressing:
             rest = local[len(CONVERSATION_PREFIX) :]
             return ToConversation(ConversationId(rest)) if rest else Elsewhere()
         return ToQueue(QueueName(local))
+
+
+class JidNormalizer:
+    """``business.ports.AddressNormalizer`` for XMPP: an agent's address is the bare JID
+    of their account, written as servers write it (stringprep: case, compatibility
+    forms such as fullwidth letters), so it matches the sender their server stamps."""
+
+    def normalize(self, address: str) -> str:
+        try:
+            jid = JID(address.strip())
+        except InvalidJID as error:
+            raise InvalidInput(f"{address!r} is not a valid XMPP address: {error}") from None
+        if not jid.user or not jid.domain or jid.resource:
+            raise InvalidInput(f"{address!r} is not a bare XMPP address (user@domain)")
+        return str(jid.bare)

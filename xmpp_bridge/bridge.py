@@ -10,8 +10,7 @@ import random as _random
 from collections.abc import Callable, Coroutine
 
 from business.model import TenantId
-from business.publishing import EventPublisher
-from business.services import AgentService, ChatService
+from business.services import Services
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.backoff import reconnect_delay
 from xmpp_bridge.component import ChatComponent, ComponentSender
@@ -46,31 +45,28 @@ class XmppBridge:
         self,
         *,
         settings: BridgeSettings,
-        chat: ChatService,
-        agents: AgentService,
-        publisher: EventPublisher,
+        services: Services,
         random: Callable[[], float] = _random.random,
     ) -> None:
         self._settings = settings
-        self._publisher = publisher
+        self._publisher = services.publisher
         self._random = random
         self._link = Link(Addressing(settings.component_jid))
         tenant_id = TenantId(settings.tenant_id)
         self._roster = QueueRoster(
-            agents=agents,
+            services=services,
             link=self._link,
             tenant_id=tenant_id,
             away_is_ready=settings.away_is_ready,
         )
         self._notifier = XmppAgentNotifier(
-            chat=chat,
+            services=services,
             link=self._link,
             flush_interval=settings.delivery_flush_interval,
             confirm_timeout=settings.delivery_confirm_timeout,
         )
         self._inbound = InboundDispatcher(
-            chat=chat,
-            agents=agents,
+            services=services,
             roster=self._roster,
             link=self._link,
             tenant_id=tenant_id,
@@ -265,7 +261,7 @@ class XmppBridge:
         if received is None:
             return
         self._lanes.submit(
-            received.origin.agent_id, functools.partial(self._inbound.dispatch, received)
+            received.origin.address, functools.partial(self._inbound.dispatch, received)
         )
 
     def _on_session_start(self) -> None:

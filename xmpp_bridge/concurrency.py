@@ -1,12 +1,11 @@
-"""Small asyncio helpers: ordered work per key, and locks per key."""
+"""Ordered work per key (one agent's stanzas in order, agents side by side)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Hashable
 
 logger = logging.getLogger(__name__)
 
@@ -66,27 +65,3 @@ class SerialLanes:
         if pending:
             logger.warning("cancelled %d unfinished stanza handlers", len(pending))
             await asyncio.wait(pending)
-
-
-class KeyedLock:
-    """One asyncio lock per key, dropped again when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)

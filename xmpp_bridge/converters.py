@@ -29,7 +29,7 @@ from slixmpp.plugins.xep_0203.stanza import Delay
 from slixmpp.stanza.error import Error
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin, tostring
 
-from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
+from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -38,18 +38,16 @@ from business.events import (
     ReadMarked,
     StateChanged,
 )
-from business.model import (
-    AgentId,
-    Conversation,
-    ConversationId,
-    ConversationState,
-    ParticipantKind,
-)
+from business.model import ConversationId, ConversationState, ParticipantKind
+from business.validation import is_client_msg_id
 from xmpp_bridge.addresses import Addressing, Elsewhere, ToConversation, ToEngine, ToQueue
 from xmpp_bridge.custom import (
+    AgentMessage,
     AgentOffer,
+    AgentTyping,
     Bounced,
     ConversationUpdate,
+    EndChat,
     EngineRequest,
     ErrorReply,
     Origin,
@@ -101,7 +99,6 @@ AGENT_HELP = (
     "Everything else you write here goes to the visitor."
 )
 
-_CLIENT_MSG_ID_RE = re.compile(r"[\x21-\x7e]{1,100}")
 # Everything outside XML 1.0's Char production: control characters and lone surrogates.
 _NOT_XML_CHAR_RE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _COMPOSING_STATES = {"composing": True, "paused": False, "active": False, "inactive": False}
@@ -167,7 +164,7 @@ def client_msg_id_for(stanza_id: str) -> str:
     value and is stored once.
     """
     candidate = f"xmpp:{stanza_id}"
-    if _CLIENT_MSG_ID_RE.fullmatch(candidate):
+    if is_client_msg_id(candidate):
         return candidate
     return "xmpp:sha256:" + hashlib.sha256(stanza_id.encode()).hexdigest()[:40]
 
@@ -188,12 +185,12 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
         sender_jid = item["from"]
         recipient = _str(item["to"].bare)
         sender = _str(sender_jid.full)
-        agent_id = AgentId(_str(sender_jid.bare))
+        address = _str(sender_jid.bare)
         sender_domain = _str(sender_jid.domain)
     except Exception:
         # An unparseable JID: nothing sensible can be said to its sender either.
         return None
-    if not agent_id or sender_domain == addressing.component_jid:
+    if not address or sender_domain == addressing.component_jid:
         # From one of our own addresses: our replies and refusals coming back (or
         # routed to us); answering them would be answered again, for ever.
         return None
@@ -205,20 +202,20 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
             kind="message",
             sender=sender,
             recipient=recipient,
-            agent_id=agent_id,
+            address=address,
             stanza_id=stanza_id,
             receipt_requested=bool(item["request_receipt"]) and stanza_id is not None,
         )
-        payload = _message_payload(item, target, agent_id, stanza_id)
+        payload = _message_payload(item, target, stanza_id)
     elif name == "presence":
         origin = Origin(
             kind="presence",
             sender=sender,
             recipient=recipient,
-            agent_id=agent_id,
+            address=address,
             stanza_id=stanza_id,
         )
-        payload = _presence_payload(item, target, agent_id, _str(sender_jid.resource))
+        payload = _presence_payload(item, target, address, _str(sender_jid.resource))
     else:
         return None
     return None if payload is None else Received(origin=origin, payload=payload)
@@ -227,7 +224,6 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
 def _message_payload(
     item: Any,
     target: ToEngine | ToQueue | ToConversation | Elsewhere,
-    agent_id: AgentId,
     stanza_id: str | None,
 ) -> Payload | None:
     mtype = _str(item["type"])
@@ -241,14 +237,12 @@ def _message_payload(
     match target:
         case ToConversation(conversation_id=conversation_id):
             if body:
-                return _agent_text(conversation_id, agent_id, body, stanza_id)
+                return _agent_text(conversation_id, body, stanza_id)
             composing = _COMPOSING_STATES.get(_str(item["chat_state"]))
             if composing is None:
                 # Receipts, markers, gone: nothing the visitor needs to see.
                 return None
-            return SetAgentTyping(
-                agent_id=agent_id, conversation_id=conversation_id, composing=composing
-            )
+            return AgentTyping(conversation_id=conversation_id, composing=composing)
         case ToEngine():
             return EngineRequest(text=body) if body else None
         case ToQueue(queue=queue):
@@ -259,35 +253,28 @@ def _message_payload(
             assert_never(target)
 
 
-def _agent_text(
-    conversation_id: ConversationId, agent_id: AgentId, body: str, stanza_id: str | None
-) -> Payload:
+def _agent_text(conversation_id: ConversationId, body: str, stanza_id: str | None) -> Payload:
     client_msg_id = client_msg_id_for(stanza_id) if stanza_id else None
     stripped = body.lstrip()
     if stripped.startswith("!!"):
-        return SendAgentMessage(
-            agent_id=agent_id,
-            conversation_id=conversation_id,
-            text=stripped[1:],
-            client_msg_id=client_msg_id,
+        return AgentMessage(
+            conversation_id=conversation_id, text=stripped[1:], client_msg_id=client_msg_id
         )
     if stripped.startswith("!"):
         words = stripped[1:].split(maxsplit=1)
         command = words[0].lower() if words else ""
         if command == "end":
-            return EndConversationByAgent(agent_id=agent_id, conversation_id=conversation_id)
+            return EndChat(conversation_id=conversation_id)
         if command == "help":
             return ShowHelp(conversation_id=conversation_id)
         return UnknownCommand(conversation_id=conversation_id, command=command)
-    return SendAgentMessage(
-        agent_id=agent_id, conversation_id=conversation_id, text=body, client_msg_id=client_msg_id
-    )
+    return AgentMessage(conversation_id=conversation_id, text=body, client_msg_id=client_msg_id)
 
 
 def _presence_payload(
     item: Any,
     target: ToEngine | ToQueue | ToConversation | Elsewhere,
-    agent_id: AgentId,
+    address: str,
     resource: str,
 ) -> Payload | None:
     ptype = _str(item["type"])
@@ -298,13 +285,13 @@ def _presence_payload(
         return None
     kind = _SUBSCRIPTION_KINDS.get(ptype)
     if kind is not None:
-        return SubscriptionStanza(agent_id=agent_id, queue=target.queue, kind=kind)
+        return SubscriptionStanza(address=address, queue=target.queue, kind=kind)
     if ptype == "unavailable":
-        return ResourcePresence(agent_id=agent_id, resource=resource, queue=target.queue, show=None)
+        return ResourcePresence(address=address, resource=resource, queue=target.queue, show=None)
     # Any other value is available: slixmpp reports a valid <show/> as the type, and an
     # invalid one is treated as no <show/>, as RFC 6121 treats a missing one.
     return ResourcePresence(
-        agent_id=agent_id,
+        address=address,
         resource=resource,
         queue=target.queue,
         show=_SHOWS.get(ptype, Show.AVAILABLE),
@@ -353,12 +340,10 @@ def custom_to_stanza(item: Outbound, addressing: Addressing) -> list[Stanza]:
             return [_offer(item, addressing)]
         case ConversationUpdate():
             return _update(item, addressing)
-        case VisitorTyping(conversation=conversation, composing=composing):
+        case VisitorTyping(conversation=conversation, to=to, composing=composing):
             if conversation.agent_id is None:
                 return []
-            msg = _message(
-                sender=addressing.conversation_jid(conversation.id), to=conversation.agent_id
-            )
+            msg = _message(sender=addressing.conversation_jid(conversation.id), to=to)
             _set(msg, "chat_state", "composing" if composing else "paused")
             return [msg]
         case TextReply(sender=sender, to=to, text=text, stanza_id=stanza_id):
@@ -405,7 +390,7 @@ def _update(item: ConversationUpdate, addressing: Addressing) -> list[Stanza]:
             assert_never(event)
     if text is None:
         return []
-    msg = _message(sender=sender, to=conv.agent_id, stanza_id=notice_id)
+    msg = _message(sender=sender, to=item.to, stanza_id=notice_id)
     _set(msg, "body", text)
     _stamp(msg, item.delayed, event, addressing)
     return [msg]
@@ -413,7 +398,6 @@ def _update(item: ConversationUpdate, addressing: Addressing) -> list[Stanza]:
 
 def _posted(item: ConversationUpdate, event: MessagePosted, addressing: Addressing) -> list[Stanza]:
     conv = item.conversation
-    assert conv.agent_id is not None
     who = event.sender
     if who.kind is ParticipantKind.AGENT and who.id == conv.agent_id:
         return []
@@ -421,13 +405,13 @@ def _posted(item: ConversationUpdate, event: MessagePosted, addressing: Addressi
     by_visitor = who.kind is ParticipantKind.VISITOR
     stanzas: list[Stanza] = []
     if event.text.strip():
-        msg = _message(sender=sender, to=conv.agent_id, stanza_id=event.id)
+        msg = _message(sender=sender, to=item.to, stanza_id=event.id)
         # Only the visitor speaks as the contact; anyone else is named in the text.
         _set(msg, "body", event.text if by_visitor else f"{who.name}: {event.text}")
         stanzas.append(msg)
     for number, url in enumerate(event.attachments, start=1):
         # Clients show an XEP-0066 file inline only when the body is exactly the URL.
-        msg = _message(sender=sender, to=conv.agent_id, stanza_id=f"{event.id}-{number}")
+        msg = _message(sender=sender, to=item.to, stanza_id=f"{event.id}-{number}")
         _set(msg, "body", url)
         _set(_get(msg, "oob"), "url", url)
         stanzas.append(msg)
@@ -441,11 +425,9 @@ def _posted(item: ConversationUpdate, event: MessagePosted, addressing: Addressi
 
 def _offer(item: AgentOffer, addressing: Addressing) -> Stanza:
     conv = item.conversation
-    agent = item.joined.participant.id
-    assert agent is not None
     msg = _message(
         sender=addressing.conversation_jid(conv.id),
-        to=agent,
+        to=item.to,
         stanza_id=f"{conv.id}-{item.joined.seq}",
     )
     _set(msg, "body", offer_text(conv, item.joined, item.earlier))
@@ -527,7 +509,7 @@ def _error(item: ErrorReply) -> Stanza:
 
 
 def _queue_presence(item: QueuePresence, addressing: Addressing) -> Stanza:
-    presence: Any = Presence(_STREAM, sto=item.agent_id, sfrom=addressing.queue_jid(item.queue))
+    presence: Any = Presence(_STREAM, sto=item.to, sfrom=addressing.queue_jid(item.queue))
     if item.kind is not PresenceKind.AVAILABLE:
         _set(presence, "type", item.kind.value)
     if item.kind is PresenceKind.SUBSCRIBE:

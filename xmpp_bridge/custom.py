@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
+from business.conversation import Conversation
 from business.events import ConversationEvent, ParticipantJoined
-from business.model import AgentId, Conversation, ConversationId, QueueName
+from business.model import ConversationId, QueueName
 
 # -- inbound ------------------------------------------------------------------------
 
@@ -28,11 +28,34 @@ class Origin:
     """Full JID as received (bare for presence probes and subscriptions)."""
     recipient: str
     """The JID at the component it was addressed to, bare."""
-    agent_id: AgentId
-    """The sender's bare JID, normalised: who the business layer sees."""
+    address: str
+    """The sender's bare JID, normalised: the address agents are known by."""
     stanza_id: str | None = None
     receipt_requested: bool = False
     """XEP-0184: the sender asked to be told once the message is stored."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentMessage:
+    """Text an agent wrote in a conversation window, for the visitor."""
+
+    conversation_id: ConversationId
+    text: str
+    client_msg_id: str | None = None
+    """From the stanza id, so a resent stanza is stored once."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentTyping:
+    conversation_id: ConversationId
+    composing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndChat:
+    """``!end`` in a conversation."""
+
+    conversation_id: ConversationId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +99,7 @@ class ResourcePresence:
     every resource is gone (the answer to a probe of an offline account).
     """
 
-    agent_id: AgentId
+    address: str
     resource: str
     queue: QueueName
     show: Show | None
@@ -94,7 +117,7 @@ class SubscriptionKind(StrEnum):
 class SubscriptionStanza:
     """A presence subscription stanza or probe between an agent and a queue JID."""
 
-    agent_id: AgentId
+    address: str
     queue: QueueName
     kind: SubscriptionKind
 
@@ -113,9 +136,9 @@ class Unroutable:
 
 
 Payload = (
-    SendAgentMessage
-    | SetAgentTyping
-    | EndConversationByAgent
+    AgentMessage
+    | AgentTyping
+    | EndChat
     | ShowHelp
     | UnknownCommand
     | EngineRequest
@@ -140,6 +163,8 @@ class AgentOffer:
     """The first message an agent gets for a conversation: who, where, what so far."""
 
     conversation: Conversation
+    to: str
+    """The agent's address."""
     joined: ParticipantJoined
     earlier: Sequence[ConversationEvent]
     """Stored events before the join, in seq order."""
@@ -152,6 +177,7 @@ class ConversationUpdate:
     """One stored event of a conversation, for its agent; may turn into no stanza at all."""
 
     conversation: Conversation
+    to: str
     event: ConversationEvent
     delayed: bool = False
 
@@ -159,6 +185,7 @@ class ConversationUpdate:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VisitorTyping:
     conversation: Conversation
+    to: str
     composing: bool
 
 
@@ -211,7 +238,7 @@ class QueuePresence:
     """A presence stanza from a queue JID to an agent's bare JID."""
 
     queue: QueueName
-    agent_id: AgentId
+    to: str
     kind: PresenceKind
 
 

@@ -21,11 +21,14 @@ from business.errors import (
     TooLarge,
     Unavailable,
 )
-from business.model import TenantId
-from business.services import AgentService, ChatService, new_id
+from business.model import Agent, TenantId, new_id
+from business.services import Services
 from xmpp_bridge.converters import AGENT_HELP
 from xmpp_bridge.custom import (
+    AgentMessage,
+    AgentTyping,
     Bounced,
+    EndChat,
     EngineRequest,
     ErrorReply,
     ErrorType,
@@ -107,15 +110,13 @@ class InboundDispatcher:
     def __init__(
         self,
         *,
-        chat: ChatService,
-        agents: AgentService,
+        services: Services,
         roster: QueueRoster,
         link: Link,
         tenant_id: TenantId,
         away_is_ready: bool,
     ) -> None:
-        self._chat = chat
-        self._agents = agents
+        self._services = services
         self._roster = roster
         self._link = link
         self._tenant_id = tenant_id
@@ -125,15 +126,29 @@ class InboundDispatcher:
     async def dispatch(self, received: Received) -> None:
         origin = received.origin
         match received.payload:
-            case SendAgentMessage() as command:
-                await self._chat.send_agent_message(command)
+            case AgentMessage(conversation_id=cid, text=text, client_msg_id=client_msg_id):
+                agent = await self._agent(origin)
+                await self._services.messaging.send_agent_message(
+                    SendAgentMessage(
+                        agent_id=agent.id,
+                        conversation_id=cid,
+                        text=text,
+                        client_msg_id=client_msg_id,
+                    )
+                )
                 if origin.receipt_requested:
                     self._link.send(Receipt(origin=origin, stanza_id=new_id()))
-            case SetAgentTyping() as command:
-                await self._chat.set_agent_typing(command)
-            case EndConversationByAgent() as command:
+            case AgentTyping(conversation_id=cid, composing=composing):
+                agent = await self._agent(origin)
+                await self._services.messaging.set_agent_typing(
+                    SetAgentTyping(agent_id=agent.id, conversation_id=cid, composing=composing)
+                )
+            case EndChat(conversation_id=cid):
                 # The notifier confirms: the end events reach the agent like any other.
-                await self._chat.end_by_agent(command)
+                agent = await self._agent(origin)
+                await self._services.conversations.end_by_agent(
+                    EndConversationByAgent(agent_id=agent.id, conversation_id=cid)
+                )
             case ShowHelp():
                 self._reply(origin, AGENT_HELP)
             case UnknownCommand(command=command):
@@ -169,7 +184,7 @@ class InboundDispatcher:
         payload = received.payload
         # Typing notifications and presence are fire-and-forget for clients: an answer
         # would only confuse them.
-        if origin.kind != "message" or isinstance(payload, SetAgentTyping | Bounced):
+        if origin.kind != "message" or isinstance(payload, AgentTyping | Bounced):
             return
         condition, error_type = stanza_error_for(exc)
         reason = str(exc) if exc is not None else "something went wrong on our side"
@@ -177,16 +192,16 @@ class InboundDispatcher:
             ErrorReply(origin=origin, condition=condition, type=error_type, text=reason)
         )
         match payload:
-            case SendAgentMessage():
+            case AgentMessage():
                 text = f"Not delivered: {reason}."
-            case EndConversationByAgent():
+            case EndChat():
                 text = f"Could not end the chat: {reason}."
             case _:
                 text = f"Sorry: {reason}."
         self._reply(origin, text)
 
     async def _engine_request(self, origin: Origin, request: EngineRequest) -> None:
-        agent = await self._agents.get_agent(origin.agent_id)
+        agent = await self._services.agents.find_agent(origin.address)
         if agent is None or agent.tenant_id != self._tenant_id:
             raise Forbidden("this service is for support agents")
         words = request.text.strip().lstrip("!").split(maxsplit=1)
@@ -215,5 +230,12 @@ class InboundDispatcher:
 
     def _reply(self, origin: Origin, text: str) -> None:
         self._link.send(
-            TextReply(sender=origin.recipient, to=origin.agent_id, text=text, stanza_id=new_id())
+            TextReply(sender=origin.recipient, to=origin.address, text=text, stanza_id=new_id())
         )
+
+    async def _agent(self, origin: Origin) -> Agent:
+        """The agent who sent this; anybody else may not act in a conversation."""
+        agent = await self._services.agents.find_agent(origin.address)
+        if agent is None or agent.tenant_id != self._tenant_id:
+            raise Forbidden("you are not the agent of this conversation")
+        return agent

@@ -7,10 +7,11 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from business.conversation import Conversation
 from business.events import ConversationEvent, DomainEvent, TypingChanged
-from business.model import Conversation, ConversationId, ConversationState, ParticipantKind
-from business.services import ChatService
-from xmpp_bridge.concurrency import KeyedLock
+from business.locks import KeyedLock
+from business.model import ConversationId, ConversationState, ParticipantKind
+from business.services import Services
 from xmpp_bridge.converters import is_offer
 from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, VisitorTyping
 from xmpp_bridge.link import Link
@@ -42,12 +43,12 @@ class XmppAgentNotifier:
     def __init__(
         self,
         *,
-        chat: ChatService,
+        services: Services,
         link: Link,
         flush_interval: float,
         confirm_timeout: float = 10.0,
     ) -> None:
-        self._chat = chat
+        self._services = services
         self._link = link
         self._flush_interval = flush_interval
         self._confirm_timeout = confirm_timeout
@@ -62,24 +63,35 @@ class XmppAgentNotifier:
     # -- ConversationNotifier ---------------------------------------------------------
 
     async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        if conversation.agent_id is None:
+            return
         stored: list[ConversationEvent] = []
         for event in events:
             if isinstance(event, TypingChanged):
-                self._typing(conversation, event)
+                await self._typing(conversation, event)
             else:
                 stored.append(event)
-        if stored and conversation.agent_id is not None:
+        if stored:
             await self._deliver(conversation, stored, delayed=False)
 
-    def _typing(self, conversation: Conversation, event: TypingChanged) -> None:
+    async def _typing(self, conversation: Conversation, event: TypingChanged) -> None:
         # Typing is not stored: it goes out now or never, and the agent's own comes back
         # here too, which must not be echoed.
         if (
             event.sender.kind is ParticipantKind.VISITOR
-            and conversation.agent_id is not None
             and conversation.state is ConversationState.ACTIVE
+            and (to := await self._address(conversation)) is not None
         ):
-            self._link.send(VisitorTyping(conversation=conversation, composing=event.composing))
+            self._link.send(
+                VisitorTyping(conversation=conversation, to=to, composing=event.composing)
+            )
+
+    async def _address(self, conversation: Conversation) -> str | None:
+        """Where the conversation's agent is reached (None: no agent, or unknown)."""
+        if conversation.agent_id is None:
+            return None
+        agent = await self._services.agents.get_agent(conversation.agent_id)
+        return None if agent is None else agent.address
 
     # -- link lifecycle -----------------------------------------------------------------
 
@@ -89,7 +101,7 @@ class XmppAgentNotifier:
         # A cursor write still in flight from before the reconnect must land first, or
         # its events would be read as pending and sent twice.
         async with self._flush_lock:
-            pending = await self._chat.pending_agent_deliveries()
+            pending = await self._services.delivery.pending_agent_deliveries()
         if pending:
             logger.info("replaying undelivered events of %d conversations", len(pending))
         for delivery in pending:
@@ -127,7 +139,8 @@ class XmppAgentNotifier:
         cid = conversation.id
         async with self._locks.hold(cid):
             generation = self._link.generation
-            if not self._link.connected:
+            to = await self._address(conversation)
+            if not self._link.connected or to is None:
                 return
             sent = max(self._sent.get(cid, 0), conversation.agent_delivered_seq)
             todo: dict[int, tuple[ConversationEvent, bool]] = {
@@ -135,7 +148,7 @@ class XmppAgentNotifier:
             }
             last = max(conversation.last_seq, max(todo, default=0))
             if any(seq not in todo for seq in range(sent + 1, last + 1)):
-                for event in await self._chat.history(cid, before_seq=last + 1):
+                for event in await self._services.history.history(cid, before_seq=last + 1):
                     if event.seq > sent and event.seq not in todo:
                         todo[event.seq] = (event, True)
             for seq in range(sent + 1, last + 1):
@@ -143,7 +156,7 @@ class XmppAgentNotifier:
                     # Not committed yet: the publish that commits it sends it and the rest.
                     break
                 event, late = todo[seq]
-                item = await self._outbound(conversation, event, late)
+                item = await self._outbound(conversation, to, event, late)
                 if self._link.generation != generation or not self._link.send(item):
                     logger.info(
                         "link lost while sending conversation %s seq %d; it will be replayed",
@@ -154,14 +167,14 @@ class XmppAgentNotifier:
                 self._mark_sent(conversation, seq)
 
     async def _outbound(
-        self, conversation: Conversation, event: ConversationEvent, late: bool
+        self, conversation: Conversation, to: str, event: ConversationEvent, late: bool
     ) -> Outbound:
         if is_offer(event, conversation):
-            earlier = await self._chat.history(conversation.id, before_seq=event.seq)
+            earlier = await self._services.history.history(conversation.id, before_seq=event.seq)
             return AgentOffer(
-                conversation=conversation, joined=event, earlier=earlier, delayed=late
+                conversation=conversation, to=to, joined=event, earlier=earlier, delayed=late
             )
-        return ConversationUpdate(conversation=conversation, event=event, delayed=late)
+        return ConversationUpdate(conversation=conversation, to=to, event=event, delayed=late)
 
     def _mark_sent(self, conversation: Conversation, seq: int) -> None:
         self._sent[conversation.id] = seq
@@ -199,14 +212,15 @@ class XmppAgentNotifier:
             await self._write(batch)
 
     async def _write(self, batch: dict[ConversationId, int]) -> None:
-        for cid, seq in batch.items():
-            try:
-                await self._chat.mark_delivered_to_agent(cid, seq)
-            except Exception:
-                logger.exception("could not store delivery cursor of conversation %s", cid)
+        try:
+            await self._services.delivery.mark_delivered_to_agents(batch)
+        except Exception:
+            logger.exception("could not store the delivery cursors of %d conversations", len(batch))
+            for cid, seq in batch.items():
                 self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
-                self._wake.set()
-                continue
+            self._wake.set()
+            return
+        for cid in batch:
             if cid in self._finished and cid not in self._unflushed:
                 # Ended and stored: nothing more will come, forget it.
                 self._finished.discard(cid)

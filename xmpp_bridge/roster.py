@@ -2,18 +2,17 @@
 
 slixmpp's in-memory roster is switched off (see ``component``): after a restart it
 would answer an agent's probe with ``unsubscribed`` and cancel the subscription. The
-state lives in the database through ``AgentService`` instead, and every (re)connect
+state lives in the database (``xmpp_bridge.subscriptions``) instead, and every (re)connect
 re-announces it, because the server forgets the component's presence when it goes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from business.commands import SetAgentAvailability
-from business.model import Agent, AgentId, AgentSubscription, QueueName, TenantId
-from business.services import AgentService
+from business.model import Agent, AgentId, QueueName, TenantId
+from business.services import Services
 from xmpp_bridge.custom import (
     PresenceKind,
     QueuePresence,
@@ -23,6 +22,7 @@ from xmpp_bridge.custom import (
 )
 from xmpp_bridge.link import Link
 from xmpp_bridge.presence import PresenceBook
+from xmpp_bridge.subscriptions import SubscriptionStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,10 @@ class QueueRoster:
     """
 
     def __init__(
-        self, *, agents: AgentService, link: Link, tenant_id: TenantId, away_is_ready: bool
+        self, *, services: Services, link: Link, tenant_id: TenantId, away_is_ready: bool
     ) -> None:
-        self._agents = agents
+        self._agents = services.agents
+        self._subscriptions = SubscriptionStore(services.adapter_state)
         self._link = link
         self._tenant_id = tenant_id
         self._book = PresenceBook(away_is_ready=away_is_ready)
@@ -48,41 +49,41 @@ class QueueRoster:
     # -- inbound ----------------------------------------------------------------------
 
     async def handle_subscription(self, stanza: SubscriptionStanza) -> None:
-        agent = await self._agent_in_queue(stanza.agent_id, stanza.queue)
+        address, queue = stanza.address, stanza.queue
+        agent = await self._agent_in_queue(address, queue)
         if agent is None:
             if stanza.kind in (SubscriptionKind.SUBSCRIBE, SubscriptionKind.PROBE):
-                logger.info(
-                    "refusing %s from %s to queue %s", stanza.kind, stanza.agent_id, stanza.queue
-                )
-                self._send(stanza.queue, stanza.agent_id, PresenceKind.UNSUBSCRIBED)
+                logger.info("refusing %s from %s to queue %s", stanza.kind, address, queue)
+                self._send(queue, address, PresenceKind.UNSUBSCRIBED)
             return
-        sub = await self._agents.get_subscription(agent.id, stanza.queue)
+        subs = self._subscriptions
+        sub = await subs.get(address, queue)
         match stanza.kind:
             case SubscriptionKind.SUBSCRIBE:
-                await self._save(sub, agent_sees_queue=True)
-                self._send(stanza.queue, agent.id, PresenceKind.SUBSCRIBED)
-                self._send(stanza.queue, agent.id, PresenceKind.AVAILABLE)
+                await subs.update(sub, agent_sees_queue=True)
+                self._send(queue, address, PresenceKind.SUBSCRIBED)
+                self._send(queue, address, PresenceKind.AVAILABLE)
                 if not sub.queue_sees_agent:
-                    self._send(stanza.queue, agent.id, PresenceKind.SUBSCRIBE)
+                    self._send(queue, address, PresenceKind.SUBSCRIBE)
             case SubscriptionKind.SUBSCRIBED:
-                await self._save(sub, queue_sees_agent=True)
+                await subs.update(sub, queue_sees_agent=True)
                 # The server usually sends the agent's presence by itself; a probe makes
                 # sure, and costs one stanza.
-                self._send(stanza.queue, agent.id, PresenceKind.PROBE)
+                self._send(queue, address, PresenceKind.PROBE)
             case SubscriptionKind.UNSUBSCRIBE:
-                await self._save(sub, agent_sees_queue=False)
-                self._send(stanza.queue, agent.id, PresenceKind.UNAVAILABLE)
+                await subs.update(sub, agent_sees_queue=False)
+                self._send(queue, address, PresenceKind.UNAVAILABLE)
             case SubscriptionKind.UNSUBSCRIBED:
-                await self._save(sub, queue_sees_agent=False)
-                await self._lost_sight(agent, stanza.queue)
+                await subs.update(sub, queue_sees_agent=False)
+                await self._lost_sight(agent, queue)
             case SubscriptionKind.PROBE:
                 # A server probes only contacts its user is subscribed to: if the
                 # database forgot (restored backup, new install), believe the server.
-                await self._save(sub, agent_sees_queue=True)
-                self._send(stanza.queue, agent.id, PresenceKind.AVAILABLE)
+                await subs.update(sub, agent_sees_queue=True)
+                self._send(queue, address, PresenceKind.AVAILABLE)
 
     async def handle_presence(self, presence: ResourcePresence) -> None:
-        agent = await self._agent_in_queue(presence.agent_id, presence.queue)
+        agent = await self._agent_in_queue(presence.address, presence.queue)
         if agent is None:
             return
         self._unconfirmed.discard(agent.id)
@@ -102,17 +103,17 @@ class QueueRoster:
         """
         self._book.clear()
         agents = await self._agents.list_agents(self._tenant_id)
-        subs = {(s.agent_id, s.queue): s for s in await self._agents.list_subscriptions()}
+        subs = {(s.address, s.queue): s for s in await self._subscriptions.list()}
         self._unconfirmed = {a.id for a in agents if a.ready}
         for agent in agents:
             for queue in agent.queues:
-                sub = subs.get((agent.id, queue))
+                sub = subs.get((agent.address, queue))
                 if sub is not None and sub.agent_sees_queue:
-                    self._send(queue, agent.id, PresenceKind.AVAILABLE)
+                    self._send(queue, agent.address, PresenceKind.AVAILABLE)
                 if sub is not None and sub.queue_sees_agent:
-                    self._send(queue, agent.id, PresenceKind.PROBE)
+                    self._send(queue, agent.address, PresenceKind.PROBE)
                 else:
-                    self._send(queue, agent.id, PresenceKind.SUBSCRIBE)
+                    self._send(queue, agent.address, PresenceKind.SUBSCRIBE)
 
     async def expire_unconfirmed(self) -> None:
         """Set not ready every agent who was ready at connect and has not been heard from."""
@@ -129,16 +130,16 @@ class QueueRoster:
 
     async def on_stopping(self) -> None:
         """Tell subscribed agents the queues are going offline."""
-        agents = {a.id: a for a in await self._agents.list_agents(self._tenant_id)}
-        for sub in await self._agents.list_subscriptions():
-            agent = agents.get(sub.agent_id)
+        agents = {a.address: a for a in await self._agents.list_agents(self._tenant_id)}
+        for sub in await self._subscriptions.list():
+            agent = agents.get(sub.address)
             if sub.agent_sees_queue and agent is not None and sub.queue in agent.queues:
-                self._send(sub.queue, sub.agent_id, PresenceKind.UNAVAILABLE)
+                self._send(sub.queue, sub.address, PresenceKind.UNAVAILABLE)
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _agent_in_queue(self, agent_id: AgentId, queue: QueueName) -> Agent | None:
-        agent = await self._agents.get_agent(agent_id)
+    async def _agent_in_queue(self, address: str, queue: QueueName) -> Agent | None:
+        agent = await self._agents.find_agent(address)
         if agent is None or agent.tenant_id != self._tenant_id or queue not in agent.queues:
             return None
         return agent
@@ -149,15 +150,11 @@ class QueueRoster:
         for other in agent.queues:
             if (
                 other != queue
-                and (await self._agents.get_subscription(agent.id, other)).queue_sees_agent
+                and (await self._subscriptions.get(agent.address, other)).queue_sees_agent
             ):
                 return
         self._book.forget(agent.id)
         await self._agents.set_availability(SetAgentAvailability(agent_id=agent.id, ready=False))
 
-    async def _save(self, sub: AgentSubscription, **changes: bool) -> None:
-        if any(getattr(sub, key) != value for key, value in changes.items()):
-            await self._agents.save_subscription(dataclasses.replace(sub, **changes))  # type: ignore[arg-type]
-
-    def _send(self, queue: QueueName, agent_id: AgentId, kind: PresenceKind) -> None:
-        self._link.send(QueuePresence(queue=queue, agent_id=agent_id, kind=kind))
+    def _send(self, queue: QueueName, address: str, kind: PresenceKind) -> None:
+        self._link.send(QueuePresence(queue=queue, to=address, kind=kind))

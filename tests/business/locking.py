@@ -9,7 +9,8 @@ under READ COMMITTED for what the business layer relies on:
   committed row once they hold it;
 - commit writes only the rows this unit of work wrote (last writer wins per row, even when
   it wrote the values it read) and checks the unique keys against what others committed
-  meanwhile.
+  meanwhile; agents and queues are written field by field, as their targeted UPDATEs
+  are, and a queue's waiting count by the difference this unit of work made.
 
 It also refuses a unit of work opened inside another in the same task, which would
 deadlock on SQLite, where every transaction begins IMMEDIATE.
@@ -22,17 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from business.model import Conversation, ConversationId, ConversationState, QueueName, TenantId
+from business.conversation import Conversation
+from business.model import ConversationId, ConversationState, QueueName, TenantId
 from tests.fakes import DuplicateKey, FakeStore, FakeUnitOfWork, _Conversations
 
-_ROW_TABLES = ("tenants", "queues", "visitors", "conversations", "agents", "subscriptions")
-_UPSERT_TABLES = frozenset({"subscriptions"})
+_ROW_TABLES = ("tenants", "queues", "visitors", "conversations", "agents", "adapter_state")
+_UPSERT_TABLES = frozenset({"adapter_state"})
+_FIELD_TABLES = frozenset({"agents", "queues"})
+"""Written with UPDATEs that name their columns: only the fields a unit of work changed
+reach the committed row, and a queue's ``waiting`` by the difference it made."""
 
 
 class LockingDatabase:
@@ -132,6 +138,8 @@ class LockingUnitOfWork(FakeUnitOfWork):
                         raise DuplicateKey(f"{table} {key}")
                     rows.append((done, key, value))
                 elif value is not before[key]:
+                    if table in _FIELD_TABLES and key in done:
+                        value = _merge_fields(done[key], before[key], value)
                     rows.append((done, key, value))
         new_events = []
         for conversation_id, events in work.events.items():
@@ -172,14 +180,32 @@ class _LockingConversations(_Conversations):
         return await super().get(conversation_id)
 
     async def list_queued(
-        self, tenant_id: TenantId, queue: QueueName, *, for_update: bool = False
+        self, tenant_id: TenantId, queue: QueueName, *, limit: int, for_update: bool = False
     ) -> Sequence[Conversation]:
-        if for_update:
-            # Like SELECT ... FOR UPDATE: lock what matches now, then re-check each row as
-            # it is once locked (a conversation ended meanwhile drops out).
-            for conversation in self._uow.committed_queued(tenant_id, queue):
-                await self._uow.lock_row(conversation.id)
-        return await super().list_queued(tenant_id, queue)
+        if not for_update:
+            return await super().list_queued(tenant_id, queue, limit=limit)
+        # Like SELECT ... LIMIT n FOR UPDATE under READ COMMITTED: lock the rows that match
+        # now, then return each as it is once locked, if it still matches (a conversation
+        # assigned or ended meanwhile drops out, so fewer than n may come back).
+        locked = set()
+        for conversation in self._uow.committed_queued(tenant_id, queue)[:limit]:
+            await self._uow.lock_row(conversation.id)
+            locked.add(conversation.id)
+        candidates = await super().list_queued(tenant_id, queue, limit=len(self._s.conversations))
+        return [c for c in candidates if c.id in locked]
+
+
+def _merge_fields(committed: Any, before: Any, mine: Any) -> Any:
+    """``committed`` with the fields ``mine`` changed from ``before`` applied on top."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(mine):
+        old, new = getattr(before, f.name), getattr(mine, f.name)
+        if new == old:
+            continue
+        if f.name == "waiting":
+            new = committed.waiting + (new - old)
+        changes[f.name] = new
+    return dataclasses.replace(committed, **changes)
 
 
 def _yield_before_every_call(repo: object) -> None:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from business import commands as c
+from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, TooLarge
 from business.events import (
     MessagePosted,
@@ -20,7 +21,6 @@ from business.events import (
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
-    Conversation,
     ConversationId,
     ConversationState,
     ParticipantKind,
@@ -29,35 +29,35 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
-from business.services import Limits
-from tests.business.harness import (
+from business.validation import Limits
+from tests.business.locking import LockingDatabase
+from tests.harness import (
     ALICE,
     BOB,
     SALES,
-    Engine,
+    World,
     assert_published_once,
     assert_store_consistent,
-    make_engine,
+    make_world,
 )
-from tests.business.locking import LockingDatabase
 
 QUEUED, ACTIVE, ENDED = ConversationState.QUEUED, ConversationState.ACTIVE, ConversationState.ENDED
 TOKEN = "t" * 43
 
 
 @contextmanager
-def nothing_stored(engine: Engine) -> Iterator[None]:
+def nothing_stored(engine: World) -> Iterator[None]:
     """What a failed use case must leave behind: the store and the notifiers untouched."""
-    before = copy.deepcopy(engine.store)
-    published = len(engine.notifier.published)
+    before = copy.deepcopy(engine.fakes)
+    published = len(engine.recorder.published)
     yield
-    assert engine.store == before
-    assert len(engine.notifier.published) == published
+    assert engine.fakes == before
+    assert len(engine.recorder.published) == published
 
 
-async def active_chat(engine: Engine, text: str | None = None) -> Conversation:
+async def active_chat(engine: World, text: str | None = None) -> Conversation:
     """A conversation already assigned to Alice."""
-    if ALICE not in engine.store.agents:
+    if ALICE not in engine.fakes.agents:
         await engine.agent(ALICE, name="Alice", max_chats=10)
     conv = await engine.start(await engine.visitor(), text=text)
     assert conv.agent_id == ALICE
@@ -67,52 +67,49 @@ async def active_chat(engine: Engine, text: str | None = None) -> Conversation:
 # -- open_session -----------------------------------------------------------------------
 
 
-async def test_a_new_visitor_gets_a_token_that_is_never_stored(engine: Engine) -> None:
-    session = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+async def test_a_new_visitor_gets_a_token_that_is_never_stored(engine: World) -> None:
+    session = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     assert session.is_new
     assert session.tenant.id == DEFAULT_TENANT
     assert session.conversations == []
     assert len(session.visitor_token) >= 32
-    visitor, stored = engine.store.visitors[session.visitor.id]
+    visitor, stored = engine.fakes.visitors[session.visitor.id]
     assert visitor == session.visitor
     assert stored == hashlib.sha256(session.visitor_token.encode()).hexdigest()
     assert session.visitor_token not in stored
 
 
-async def test_a_returning_visitor_is_the_same_visitor(engine: Engine) -> None:
-    first = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
-    again = await engine.chat.open_session(
+async def test_a_returning_visitor_is_the_same_visitor(engine: World) -> None:
+    first = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+    again = await engine.sessions.open_session(
         c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=first.visitor_token)
     )
     assert not again.is_new
     assert again.visitor.id == first.visitor.id
     assert again.visitor_token == first.visitor_token
-    assert len(engine.store.visitors) == 1
+    assert len(engine.fakes.visitors) == 1
 
 
-async def test_two_new_visitors_get_different_tokens(engine: Engine) -> None:
-    one = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
-    two = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+async def test_two_new_visitors_get_different_tokens(engine: World) -> None:
+    one = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+    two = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     assert one.visitor.id != two.visitor.id
     assert one.visitor_token != two.visitor_token
 
 
-async def test_a_well_formed_unknown_token_gets_a_new_visitor(engine: Engine) -> None:
-    session = await engine.chat.open_session(
+async def test_a_well_formed_unknown_token_gets_a_new_visitor(engine: World) -> None:
+    session = await engine.sessions.open_session(
         c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=TOKEN)
     )
     assert session.is_new
     assert session.visitor_token != TOKEN
-    assert len(engine.store.visitors) == 1
+    assert len(engine.fakes.visitors) == 1
 
 
-async def test_a_token_of_another_tenant_does_not_open_its_visitor(engine: Engine) -> None:
-    from business.services import ensure_tenant
-    from tests.fakes import FakeUnitOfWork
-
-    await ensure_tenant(lambda: FakeUnitOfWork(engine.store), TenantId("acme"), name="Acme")
-    acme = await engine.chat.open_session(c.OpenSession(tenant_id=TenantId("acme")))
-    here = await engine.chat.open_session(
+async def test_a_token_of_another_tenant_does_not_open_its_visitor(engine: World) -> None:
+    await engine.tenants.ensure_tenant(TenantId("acme"), name="Acme")
+    acme = await engine.sessions.open_session(c.OpenSession(tenant_id=TenantId("acme")))
+    here = await engine.sessions.open_session(
         c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=acme.visitor_token)
     )
     assert here.is_new
@@ -120,9 +117,9 @@ async def test_a_token_of_another_tenant_does_not_open_its_visitor(engine: Engin
     assert here.visitor.tenant_id == DEFAULT_TENANT
 
 
-async def test_an_unknown_tenant_is_not_found(engine: Engine) -> None:
+async def test_an_unknown_tenant_is_not_found(engine: World) -> None:
     with nothing_stored(engine), pytest.raises(NotFound, match="nowhere"):
-        await engine.chat.open_session(c.OpenSession(tenant_id=TenantId("nowhere")))
+        await engine.sessions.open_session(c.OpenSession(tenant_id=TenantId("nowhere")))
 
 
 @pytest.mark.parametrize(
@@ -136,29 +133,31 @@ async def test_an_unknown_tenant_is_not_found(engine: Engine) -> None:
         TOKEN + "=",
     ],
 )
-async def test_a_malformed_token_is_refused(engine: Engine, token: str) -> None:
+async def test_a_malformed_token_is_refused(engine: World, token: str) -> None:
     with nothing_stored(engine), pytest.raises(InvalidInput, match="visitor_token"):
-        await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=token))
+        await engine.sessions.open_session(
+            c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=token)
+        )
 
 
-async def test_the_session_lists_open_chats_and_the_newest_ended_one(engine: Engine) -> None:
-    session = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+async def test_the_session_lists_open_chats_and_the_newest_ended_one(engine: World) -> None:
+    session = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     visitor = session.visitor.id
     older_ended = await engine.start(visitor)
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=older_ended.id)
     )
-    engine.clock.advance(60)
+    engine.advance(60)
     newer_ended = await engine.start(visitor)
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=newer_ended.id)
     )
-    engine.clock.advance(60)
+    engine.advance(60)
     support = await engine.start(visitor, text="hello")
-    engine.clock.advance(60)
+    engine.advance(60)
     sales = await engine.start(visitor, queue=SALES)
 
-    again = await engine.chat.open_session(
+    again = await engine.sessions.open_session(
         c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=session.visitor_token)
     )
     shown = [(s.id, s.state, s.last_seq) for s in again.conversations]
@@ -170,9 +169,9 @@ async def test_the_session_lists_open_chats_and_the_newest_ended_one(engine: Eng
 
 
 async def test_unread_counts_the_other_sides_messages_after_the_read_mark(
-    engine: Engine,
+    engine: World,
 ) -> None:
-    session = await engine.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+    session = await engine.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     await engine.agent(ALICE)
     conv = await engine.start(session.visitor.id, text="hi")
     await engine.agent_says(ALICE, conv.id, "Hello!")
@@ -180,7 +179,7 @@ async def test_unread_counts_the_other_sides_messages_after_the_read_mark(
     await engine.say(conv, "my order", "m2")
 
     async def unread() -> int:
-        again = await engine.chat.open_session(
+        again = await engine.sessions.open_session(
             c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=session.visitor_token)
         )
         (summary,) = again.conversations
@@ -192,13 +191,13 @@ async def test_unread_counts_the_other_sides_messages_after_the_read_mark(
         for e in engine.stored(conv.id)
         if isinstance(e, MessagePosted) and e.sender.kind is ParticipantKind.AGENT
     )
-    await engine.chat.mark_visitor_read(
+    await engine.messaging.mark_visitor_read(
         c.MarkVisitorRead(
             visitor_id=conv.visitor_id, conversation_id=conv.id, seq=first_agent_message.seq
         )
     )
     assert await unread() == 1
-    await engine.chat.mark_visitor_read(
+    await engine.messaging.mark_visitor_read(
         c.MarkVisitorRead(
             visitor_id=conv.visitor_id, conversation_id=conv.id, seq=engine.conv(conv.id).last_seq
         )
@@ -209,7 +208,7 @@ async def test_unread_counts_the_other_sides_messages_after_the_read_mark(
 # -- start_conversation -----------------------------------------------------------------
 
 
-async def test_a_chat_starts_queued_in_the_default_queue(engine: Engine) -> None:
+async def test_a_chat_starts_queued_in_the_default_queue(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     assert conv.queue == DEFAULT_QUEUE
     assert conv.state is QUEUED
@@ -225,23 +224,23 @@ async def test_a_chat_starts_queued_in_the_default_queue(engine: Engine) -> None
     assert engine.published(conv.id) == [event]
 
 
-async def test_a_chat_starts_in_the_queue_asked_for(engine: Engine) -> None:
+async def test_a_chat_starts_in_the_queue_asked_for(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), queue=SALES)
     assert conv.queue == SALES
 
 
-async def test_an_unknown_queue_is_not_found(engine: Engine) -> None:
+async def test_an_unknown_queue_is_not_found(engine: World) -> None:
     visitor = await engine.visitor()
     with nothing_stored(engine), pytest.raises(NotFound, match="billing"):
         await engine.start(visitor, queue=QueueName("billing"))
 
 
-async def test_an_unknown_visitor_cannot_start_a_chat(engine: Engine) -> None:
+async def test_an_unknown_visitor_cannot_start_a_chat(engine: World) -> None:
     with nothing_stored(engine), pytest.raises(NotFound):
         await engine.start(VisitorId("nobody"))
 
 
-async def test_the_first_message_is_stored_after_the_queued_state(engine: Engine) -> None:
+async def test_the_first_message_is_stored_after_the_queued_state(engine: World) -> None:
     conv = await engine.start(
         await engine.visitor(), text="Where is my parcel?", client_msg_id="c-1"
     )
@@ -256,7 +255,7 @@ async def test_the_first_message_is_stored_after_the_queued_state(engine: Engine
     assert message.sender.id == conv.visitor_id
 
 
-async def test_the_name_comes_from_the_form(engine: Engine) -> None:
+async def test_the_name_comes_from_the_form(engine: World) -> None:
     conv = await engine.start(
         await engine.visitor(), text="hi", form={"name": "  Ann Lee ", "email": "ann@example.com"}
     )
@@ -267,13 +266,13 @@ async def test_the_name_comes_from_the_form(engine: Engine) -> None:
     assert message.sender.name == "Ann Lee"
 
 
-async def test_a_visitor_without_a_name_gets_a_stable_placeholder(engine: Engine) -> None:
+async def test_a_visitor_without_a_name_gets_a_stable_placeholder(engine: World) -> None:
     visitor = await engine.visitor()
     conv = await engine.start(visitor, form={"name": "   "})
     assert conv.visitor_name == f"Visitor {visitor[:4]}"
 
 
-async def test_a_long_name_is_cut_the_same_everywhere(engine: Engine) -> None:
+async def test_a_long_name_is_cut_the_same_everywhere(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), text="hi", form={"name": "N" * 300})
     later = await engine.say(conv, "again", "m2")
     first = engine.stored(conv.id)[1]
@@ -282,25 +281,25 @@ async def test_a_long_name_is_cut_the_same_everywhere(engine: Engine) -> None:
     assert first.sender.name == later.sender.name == conv.visitor_name
 
 
-async def test_the_context_is_kept_with_the_chat(engine: Engine) -> None:
+async def test_the_context_is_kept_with_the_chat(engine: World) -> None:
     context = VisitorContext(page_url="https://shop.example/cart", custom={"plan": "pro"})
-    conv = await engine.chat.start_conversation(
+    conv = await engine.conversations.start_conversation(
         c.StartConversation(visitor_id=await engine.visitor(), context=context)
     )
     assert conv.context == context
 
 
-async def test_starting_again_returns_the_open_chat_of_that_queue(engine: Engine) -> None:
+async def test_starting_again_returns_the_open_chat_of_that_queue(engine: World) -> None:
     visitor = await engine.visitor()
     first = await engine.start(visitor)
     again = await engine.start(visitor)
     other_queue = await engine.start(visitor, queue=SALES)
     assert again.id == first.id
     assert other_queue.id != first.id
-    assert len(engine.store.conversations) == 2
+    assert len(engine.fakes.conversations) == 2
 
 
-async def test_a_retried_start_stores_its_first_message_once(engine: Engine) -> None:
+async def test_a_retried_start_stores_its_first_message_once(engine: World) -> None:
     visitor = await engine.visitor()
     first = await engine.start(visitor, text="hello", client_msg_id="c-1")
     retry = await engine.start(visitor, text="hello", client_msg_id="c-1")
@@ -310,7 +309,7 @@ async def test_a_retried_start_stores_its_first_message_once(engine: Engine) -> 
     assert [m.text for m in messages] == ["hello"]
 
 
-async def test_a_new_first_message_goes_to_the_open_chat(engine: Engine) -> None:
+async def test_a_new_first_message_goes_to_the_open_chat(engine: World) -> None:
     visitor = await engine.visitor()
     first = await engine.start(visitor, text="hello", client_msg_id="c-1")
     second = await engine.start(visitor, text="anyone?", client_msg_id="c-2")
@@ -319,10 +318,10 @@ async def test_a_new_first_message_goes_to_the_open_chat(engine: Engine) -> None
     assert [m.text for m in messages] == ["hello", "anyone?"]
 
 
-async def test_after_a_chat_ended_a_start_opens_a_new_one(engine: Engine) -> None:
+async def test_after_a_chat_ended_a_start_opens_a_new_one(engine: World) -> None:
     visitor = await engine.visitor()
     first = await engine.start(visitor)
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=first.id)
     )
     second = await engine.start(visitor)
@@ -332,17 +331,17 @@ async def test_after_a_chat_ended_a_start_opens_a_new_one(engine: Engine) -> Non
 
 async def test_a_retried_start_racing_the_first_makes_one_chat() -> None:
     db = LockingDatabase()
-    engine = await make_engine(store=db.store, uow=db.uow)
+    engine = await make_world(store=db.store, uow=db.uow)
     visitor = await engine.visitor()
     one, two = await asyncio.gather(
         engine.start(visitor, text="hello", client_msg_id="c-1"),
         engine.start(visitor, text="hello", client_msg_id="c-1"),
     )
     assert one.id == two.id
-    assert len(engine.store.conversations) == 1
+    assert len(engine.fakes.conversations) == 1
     messages = [e for e in engine.stored(one.id) if isinstance(e, MessagePosted)]
     assert len(messages) == 1
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
     assert_published_once(engine)
 
 
@@ -405,11 +404,11 @@ async def test_a_retried_start_racing_the_first_makes_one_chat() -> None:
     ],
 )
 async def test_a_bad_start_is_refused_and_stores_nothing(
-    engine: Engine, start: c.StartConversation, error: type[Exception], match: str
+    engine: World, start: c.StartConversation, error: type[Exception], match: str
 ) -> None:
     visitor = await engine.visitor()
     with nothing_stored(engine), pytest.raises(error, match=match):
-        await engine.chat.start_conversation(
+        await engine.conversations.start_conversation(
             c.StartConversation(
                 visitor_id=visitor,
                 form=start.form,
@@ -422,7 +421,7 @@ async def test_a_bad_start_is_refused_and_stores_nothing(
 # -- send_visitor_message ---------------------------------------------------------------
 
 
-async def test_a_visitor_message_gets_the_next_seq_and_is_published(engine: Engine) -> None:
+async def test_a_visitor_message_gets_the_next_seq_and_is_published(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), text="hi")
     message = await engine.say(conv, "my order is late", "m-2")
     assert message.seq == 3
@@ -433,19 +432,19 @@ async def test_a_visitor_message_gets_the_next_seq_and_is_published(engine: Engi
     assert engine.published(conv.id)[-1] == message
 
 
-async def test_a_retried_message_is_acked_the_same_and_published_once(engine: Engine) -> None:
+async def test_a_retried_message_is_acked_the_same_and_published_once(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     first = await engine.say(conv, "hello", "m-1")
-    engine.clock.advance(5)
-    commits = engine.store.commits
+    engine.advance(5)
+    commits = engine.fakes.commits
     retry = await engine.say(conv, "hello", "m-1")
     assert retry == first
-    assert engine.store.commits == commits
+    assert engine.fakes.commits == commits
     assert engine.published(conv.id).count(first) == 1
     assert engine.conv(conv.id).last_seq == 2
 
 
-async def test_a_retry_with_other_text_still_gets_the_stored_message(engine: Engine) -> None:
+async def test_a_retry_with_other_text_still_gets_the_stored_message(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     first = await engine.say(conv, "hello", "m-1")
     assert await engine.say(conv, "hello (edited)", "m-1") == first
@@ -453,30 +452,30 @@ async def test_a_retry_with_other_text_still_gets_the_stored_message(engine: Eng
 
 async def test_retries_racing_each_other_store_one_message() -> None:
     db = LockingDatabase()
-    engine = await make_engine(store=db.store, uow=db.uow)
+    engine = await make_world(store=db.store, uow=db.uow)
     conv = await engine.start(await engine.visitor())
     acks = await asyncio.gather(*(engine.say(conv, "hello", "m-1") for _ in range(5)))
     assert len({ack.id for ack in acks}) == 1
     assert engine.conv(conv.id).last_seq == 2
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
     assert_published_once(engine)
 
 
-async def test_a_visitor_cannot_write_in_another_visitors_chat(engine: Engine) -> None:
+async def test_a_visitor_cannot_write_in_another_visitors_chat(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     stranger = await engine.visitor()
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.send_visitor_message(
+        await engine.messaging.send_visitor_message(
             c.SendVisitorMessage(
                 visitor_id=stranger, conversation_id=conv.id, client_msg_id="m", text="hi"
             )
         )
 
 
-async def test_a_message_to_an_unknown_chat_is_not_found(engine: Engine) -> None:
+async def test_a_message_to_an_unknown_chat_is_not_found(engine: World) -> None:
     visitor = await engine.visitor()
     with nothing_stored(engine), pytest.raises(NotFound):
-        await engine.chat.send_visitor_message(
+        await engine.messaging.send_visitor_message(
             c.SendVisitorMessage(
                 visitor_id=visitor,
                 conversation_id=ConversationId("nope"),
@@ -487,7 +486,7 @@ async def test_a_message_to_an_unknown_chat_is_not_found(engine: Engine) -> None
 
 
 async def test_text_up_to_the_limit_is_accepted_and_longer_is_too_large() -> None:
-    engine = await make_engine(limits=Limits(max_text_length=10))
+    engine = await make_world(limits=Limits(max_text_length=10))
     conv = await engine.start(await engine.visitor())
     assert (await engine.say(conv, "x" * 10, "ok")).text == "x" * 10
     with nothing_stored(engine), pytest.raises(TooLarge, match="longer than 10"):
@@ -495,28 +494,28 @@ async def test_text_up_to_the_limit_is_accepted_and_longer_is_too_large() -> Non
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\t "])
-async def test_an_empty_message_is_refused(engine: Engine, text: str) -> None:
+async def test_an_empty_message_is_refused(engine: World, text: str) -> None:
     conv = await engine.start(await engine.visitor())
     with nothing_stored(engine), pytest.raises(InvalidInput, match="must not be empty"):
         await engine.say(conv, text, "m")
 
 
 @pytest.mark.parametrize("client_msg_id", ["", "a b", "x" * 101, "é", "tab\t", "new\nline"])
-async def test_a_bad_client_msg_id_is_refused(engine: Engine, client_msg_id: str) -> None:
+async def test_a_bad_client_msg_id_is_refused(engine: World, client_msg_id: str) -> None:
     conv = await engine.start(await engine.visitor())
     with nothing_stored(engine), pytest.raises(InvalidInput, match="client_msg_id"):
         await engine.say(conv, "hi", client_msg_id)
 
 
-async def test_the_longest_allowed_client_msg_id_is_accepted(engine: Engine) -> None:
+async def test_the_longest_allowed_client_msg_id_is_accepted(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     assert (await engine.say(conv, "hi", "~" * 100)).client_msg_id == "~" * 100
 
 
-async def test_an_ended_chat_refuses_new_messages_but_acks_retries(engine: Engine) -> None:
+async def test_an_ended_chat_refuses_new_messages_but_acks_retries(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     sent = await engine.say(conv, "bye", "m-1")
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=conv.visitor_id, conversation_id=conv.id)
     )
     assert await engine.say(conv, "bye", "m-1") == sent
@@ -524,7 +523,7 @@ async def test_an_ended_chat_refuses_new_messages_but_acks_retries(engine: Engin
         await engine.say(conv, "one more thing", "m-2")
 
 
-async def test_a_visitor_id_used_by_the_agent_is_not_acked_as_stored(engine: Engine) -> None:
+async def test_a_visitor_id_used_by_the_agent_is_not_acked_as_stored(engine: World) -> None:
     conv = await active_chat(engine)
     await engine.agent_says(ALICE, conv.id, "Hello!", stanza_id="7")
     with nothing_stored(engine), pytest.raises(InvalidInput, match="already used"):
@@ -534,70 +533,70 @@ async def test_a_visitor_id_used_by_the_agent_is_not_acked_as_stored(engine: Eng
 # -- typing -----------------------------------------------------------------------------
 
 
-async def test_visitor_typing_is_published_but_never_stored(engine: Engine) -> None:
+async def test_visitor_typing_is_published_but_never_stored(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
-    commits, last_seq = engine.store.commits, engine.conv(conv.id).last_seq
-    await engine.chat.set_visitor_typing(
+    commits, last_seq = engine.fakes.commits, engine.conv(conv.id).last_seq
+    await engine.messaging.set_visitor_typing(
         c.SetVisitorTyping(visitor_id=conv.visitor_id, conversation_id=conv.id, composing=True)
     )
-    typing = engine.notifier.events()[-1]
+    typing = engine.recorder.events()[-1]
     assert isinstance(typing, TypingChanged)
     assert typing.conversation_id == conv.id
     assert typing.composing
     assert typing.sender.kind is ParticipantKind.VISITOR
     assert typing.sender.name == conv.visitor_name
-    assert (engine.store.commits, engine.conv(conv.id).last_seq) == (commits, last_seq)
+    assert (engine.fakes.commits, engine.conv(conv.id).last_seq) == (commits, last_seq)
 
 
-async def test_typing_in_another_visitors_chat_is_forbidden(engine: Engine) -> None:
+async def test_typing_in_another_visitors_chat_is_forbidden(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     stranger = await engine.visitor()
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.set_visitor_typing(
+        await engine.messaging.set_visitor_typing(
             c.SetVisitorTyping(visitor_id=stranger, conversation_id=conv.id, composing=True)
         )
 
 
-async def test_typing_in_an_ended_chat_is_refused(engine: Engine) -> None:
+async def test_typing_in_an_ended_chat_is_refused(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=conv.visitor_id, conversation_id=conv.id)
     )
     with nothing_stored(engine), pytest.raises(InvalidTransition):
-        await engine.chat.set_visitor_typing(
+        await engine.messaging.set_visitor_typing(
             c.SetVisitorTyping(visitor_id=conv.visitor_id, conversation_id=conv.id, composing=True)
         )
 
 
-async def test_agent_typing_reaches_the_visitor_as_the_agent(engine: Engine) -> None:
+async def test_agent_typing_reaches_the_visitor_as_the_agent(engine: World) -> None:
     conv = await active_chat(engine)
-    commits = engine.store.commits
-    await engine.chat.set_agent_typing(
+    commits = engine.fakes.commits
+    await engine.messaging.set_agent_typing(
         c.SetAgentTyping(agent_id=ALICE, conversation_id=conv.id, composing=False)
     )
-    typing = engine.notifier.events()[-1]
+    typing = engine.recorder.events()[-1]
     assert isinstance(typing, TypingChanged)
     assert typing.sender.kind is ParticipantKind.AGENT
     assert typing.sender.name == "Alice"
     assert not typing.composing
-    assert engine.store.commits == commits
+    assert engine.fakes.commits == commits
 
 
-async def test_agent_typing_after_the_end_is_dropped(engine: Engine) -> None:
+async def test_agent_typing_after_the_end_is_dropped(engine: World) -> None:
     conv = await active_chat(engine)
-    await engine.chat.end_by_agent(
+    await engine.conversations.end_by_agent(
         c.EndConversationByAgent(agent_id=ALICE, conversation_id=conv.id)
     )
     with nothing_stored(engine):
-        await engine.chat.set_agent_typing(
+        await engine.messaging.set_agent_typing(
             c.SetAgentTyping(agent_id=ALICE, conversation_id=conv.id, composing=True)
         )
 
 
-async def test_another_agent_cannot_type_in_the_chat(engine: Engine) -> None:
+async def test_another_agent_cannot_type_in_the_chat(engine: World) -> None:
     conv = await active_chat(engine)
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.set_agent_typing(
+        await engine.messaging.set_agent_typing(
             c.SetAgentTyping(agent_id=BOB, conversation_id=conv.id, composing=True)
         )
 
@@ -609,30 +608,30 @@ def read(conv: Conversation, seq: int) -> c.MarkVisitorRead:
     return c.MarkVisitorRead(visitor_id=conv.visitor_id, conversation_id=conv.id, seq=seq)
 
 
-async def test_the_read_mark_only_moves_forward(engine: Engine) -> None:
+async def test_the_read_mark_only_moves_forward(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), text="one")
     await engine.say(conv, "two", "m2")
-    await engine.chat.mark_visitor_read(read(conv, 2))
+    await engine.messaging.mark_visitor_read(read(conv, 2))
     assert engine.conv(conv.id).visitor_read_seq == 2
-    await engine.chat.mark_visitor_read(read(conv, 1))
-    await engine.chat.mark_visitor_read(read(conv, 0))
+    await engine.messaging.mark_visitor_read(read(conv, 1))
+    await engine.messaging.mark_visitor_read(read(conv, 0))
     assert engine.conv(conv.id).visitor_read_seq == 2
-    await engine.chat.mark_visitor_read(read(conv, 3))
+    await engine.messaging.mark_visitor_read(read(conv, 3))
     assert engine.conv(conv.id).visitor_read_seq == 3
 
 
 @pytest.mark.parametrize("seq", [-1, 3, 100])
-async def test_a_read_mark_outside_the_chat_is_refused(engine: Engine, seq: int) -> None:
+async def test_a_read_mark_outside_the_chat_is_refused(engine: World, seq: int) -> None:
     conv = await engine.start(await engine.visitor(), text="one")
     with nothing_stored(engine), pytest.raises(InvalidInput, match="between 0 and 2"):
-        await engine.chat.mark_visitor_read(read(conv, seq))
+        await engine.messaging.mark_visitor_read(read(conv, seq))
 
 
-async def test_a_read_mark_in_another_visitors_chat_is_forbidden(engine: Engine) -> None:
+async def test_a_read_mark_in_another_visitors_chat_is_forbidden(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), text="one")
     stranger = await engine.visitor()
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.mark_visitor_read(
+        await engine.messaging.mark_visitor_read(
             c.MarkVisitorRead(visitor_id=stranger, conversation_id=conv.id, seq=1)
         )
 
@@ -644,21 +643,21 @@ def sync(conv: Conversation, after_seq: int) -> c.SyncEvents:
     return c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=after_seq)
 
 
-async def test_sync_returns_everything_newer_in_order(engine: Engine) -> None:
+async def test_sync_returns_everything_newer_in_order(engine: World) -> None:
     conv = await active_chat(engine, text="hi")
     await engine.agent_says(ALICE, conv.id, "Hello")
-    everything = await engine.chat.sync(sync(conv, 0))
+    everything = await engine.history.sync(sync(conv, 0))
     assert [e.seq for e in everything.events] == [1, 2, 3, 4, 5]
     assert everything.events == engine.stored(conv.id)
     assert not everything.has_more
-    newer = await engine.chat.sync(sync(conv, 3))
+    newer = await engine.history.sync(sync(conv, 3))
     assert [e.seq for e in newer.events] == [4, 5]
-    assert (await engine.chat.sync(sync(conv, 5))).events == []
-    assert (await engine.chat.sync(sync(conv, 50))).events == []
+    assert (await engine.history.sync(sync(conv, 5))).events == []
+    assert (await engine.history.sync(sync(conv, 50))).events == []
 
 
 async def test_sync_pages_with_has_more() -> None:
-    engine = await make_engine(limits=Limits(max_sync_events=2))
+    engine = await make_world(limits=Limits(max_sync_events=2))
     conv = await engine.start(await engine.visitor(), text="m1")
     for i in range(2, 5):
         await engine.say(conv, f"m{i}", f"m{i}")
@@ -666,7 +665,7 @@ async def test_sync_pages_with_has_more() -> None:
     pages = 0
     after, more = 0, True
     while more:
-        page = await engine.chat.sync(sync(conv, after))
+        page = await engine.history.sync(sync(conv, after))
         assert len(page.events) <= 2
         seen += [e.seq for e in page.events]
         after, more = seen[-1], page.has_more
@@ -676,28 +675,28 @@ async def test_sync_pages_with_has_more() -> None:
 
 
 async def test_a_page_that_ends_exactly_at_the_limit_has_no_more() -> None:
-    engine = await make_engine(limits=Limits(max_sync_events=2))
+    engine = await make_world(limits=Limits(max_sync_events=2))
     conv = await engine.start(await engine.visitor(), text="m1")
-    page = await engine.chat.sync(sync(conv, 0))
+    page = await engine.history.sync(sync(conv, 0))
     assert [e.seq for e in page.events] == [1, 2]
     assert not page.has_more
 
 
-async def test_sync_from_a_negative_seq_is_refused(engine: Engine) -> None:
+async def test_sync_from_a_negative_seq_is_refused(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     with pytest.raises(InvalidInput, match="negative"):
-        await engine.chat.sync(sync(conv, -1))
+        await engine.history.sync(sync(conv, -1))
 
 
-async def test_sync_of_another_visitors_chat_is_forbidden(engine: Engine) -> None:
+async def test_sync_of_another_visitors_chat_is_forbidden(engine: World) -> None:
     conv = await engine.start(await engine.visitor(), text="private")
     stranger = await engine.visitor()
     with pytest.raises(Forbidden):
-        await engine.chat.sync(
+        await engine.history.sync(
             c.SyncEvents(visitor_id=stranger, conversation_id=conv.id, after_seq=0)
         )
     with pytest.raises(NotFound):
-        await engine.chat.sync(
+        await engine.history.sync(
             c.SyncEvents(visitor_id=stranger, conversation_id=ConversationId("x"), after_seq=0)
         )
 
@@ -705,25 +704,25 @@ async def test_sync_of_another_visitors_chat_is_forbidden(engine: Engine) -> Non
 # -- update_context ---------------------------------------------------------------------
 
 
-async def test_a_context_update_merges_into_every_open_chat(engine: Engine) -> None:
+async def test_a_context_update_merges_into_every_open_chat(engine: World) -> None:
     visitor = await engine.visitor()
-    ended = await engine.chat.start_conversation(
+    ended = await engine.conversations.start_conversation(
         c.StartConversation(
             visitor_id=visitor, queue=SALES, context=VisitorContext(page_url="https://a/")
         )
     )
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=ended.id)
     )
-    engine.clock.advance(1)
-    conv = await engine.chat.start_conversation(
+    engine.advance(1)
+    conv = await engine.conversations.start_conversation(
         c.StartConversation(
             visitor_id=visitor,
             context=VisitorContext(page_url="https://a/", page_title="A", custom={"cart": "1"}),
         )
     )
     last_seq = conv.last_seq
-    updated = await engine.chat.update_context(
+    updated = await engine.conversations.update_context(
         c.UpdateContext(
             visitor_id=visitor,
             context=VisitorContext(page_url="https://b/", custom={"cart": "2", "plan": "pro"}),
@@ -737,25 +736,25 @@ async def test_a_context_update_merges_into_every_open_chat(engine: Engine) -> N
     assert engine.conv(conv.id).last_seq == last_seq
 
 
-async def test_a_context_update_without_open_chats_changes_nothing(engine: Engine) -> None:
+async def test_a_context_update_without_open_chats_changes_nothing(engine: World) -> None:
     visitor = await engine.visitor()
     assert (
-        await engine.chat.update_context(
+        await engine.conversations.update_context(
             c.UpdateContext(visitor_id=visitor, context=VisitorContext(page_url="https://b/"))
         )
         == 0
     )
 
 
-async def test_a_bad_context_update_is_refused(engine: Engine) -> None:
+async def test_a_bad_context_update_is_refused(engine: World) -> None:
     visitor = await engine.visitor()
     await engine.start(visitor)
     with nothing_stored(engine), pytest.raises(TooLarge):
-        await engine.chat.update_context(
+        await engine.conversations.update_context(
             c.UpdateContext(visitor_id=visitor, context=VisitorContext(page_title="t" * 2001))
         )
     with nothing_stored(engine), pytest.raises(NotFound):
-        await engine.chat.update_context(
+        await engine.conversations.update_context(
             c.UpdateContext(visitor_id=VisitorId("nobody"), context=VisitorContext())
         )
 
@@ -767,10 +766,10 @@ def end(conv: Conversation) -> c.EndConversationByVisitor:
     return c.EndConversationByVisitor(visitor_id=conv.visitor_id, conversation_id=conv.id)
 
 
-async def test_a_visitor_ends_a_waiting_chat(engine: Engine) -> None:
+async def test_a_visitor_ends_a_waiting_chat(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
-    engine.clock.advance(30)
-    ended = await engine.chat.end_by_visitor(end(conv))
+    engine.advance(30)
+    ended = await engine.conversations.end_by_visitor(end(conv))
     assert ended.state is ENDED
     assert ended.ended_at == engine.clock.now()
     assert ended.queue_position is None
@@ -783,29 +782,29 @@ async def test_a_visitor_ends_a_waiting_chat(engine: Engine) -> None:
     assert engine.published(conv.id)[-2:] == [left, state]
 
 
-async def test_a_visitor_ends_an_active_chat_and_the_agent_is_told(engine: Engine) -> None:
+async def test_a_visitor_ends_an_active_chat_and_the_agent_is_told(engine: World) -> None:
     conv = await active_chat(engine)
-    await engine.chat.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
-    await engine.chat.end_by_visitor(end(conv))
-    (pending,) = await engine.chat.pending_agent_deliveries()
+    await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
+    await engine.conversations.end_by_visitor(end(conv))
+    (pending,) = await engine.delivery.pending_agent_deliveries()
     assert [type(e) for e in pending.events] == [ParticipantLeft, StateChanged]
     assert pending.conversation.state is ENDED
 
 
-async def test_ending_twice_changes_nothing_the_second_time(engine: Engine) -> None:
+async def test_ending_twice_changes_nothing_the_second_time(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
-    first = await engine.chat.end_by_visitor(end(conv))
-    engine.clock.advance(60)
+    first = await engine.conversations.end_by_visitor(end(conv))
+    engine.advance(60)
     with nothing_stored(engine):
-        again = await engine.chat.end_by_visitor(end(conv))
+        again = await engine.conversations.end_by_visitor(end(conv))
     assert again == first
 
 
-async def test_a_visitor_cannot_end_another_visitors_chat(engine: Engine) -> None:
+async def test_a_visitor_cannot_end_another_visitors_chat(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     stranger = await engine.visitor()
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.end_by_visitor(
+        await engine.conversations.end_by_visitor(
             c.EndConversationByVisitor(visitor_id=stranger, conversation_id=conv.id)
         )
 
@@ -813,7 +812,7 @@ async def test_a_visitor_cannot_end_another_visitors_chat(engine: Engine) -> Non
 # -- agent side -------------------------------------------------------------------------
 
 
-async def test_the_assigned_agent_writes_to_the_visitor(engine: Engine) -> None:
+async def test_the_assigned_agent_writes_to_the_visitor(engine: World) -> None:
     conv = await active_chat(engine)
     message = await engine.agent_says(ALICE, conv.id, "Hello, I am Alice.", stanza_id="s1")
     assert message.sender.kind is ParticipantKind.AGENT
@@ -822,26 +821,26 @@ async def test_the_assigned_agent_writes_to_the_visitor(engine: Engine) -> None:
     assert engine.published(conv.id)[-1] == message
 
 
-async def test_only_the_assigned_agent_may_write(engine: Engine) -> None:
+async def test_only_the_assigned_agent_may_write(engine: World) -> None:
     conv = await active_chat(engine)
     await engine.agent(BOB)
     with nothing_stored(engine), pytest.raises(Forbidden):
         await engine.agent_says(BOB, conv.id, "Hi, Bob here")
 
 
-async def test_no_agent_may_write_in_a_waiting_chat(engine: Engine) -> None:
+async def test_no_agent_may_write_in_a_waiting_chat(engine: World) -> None:
     await engine.agent(ALICE, ready=False)
     conv = await engine.start(await engine.visitor())
     with nothing_stored(engine), pytest.raises(Forbidden):
         await engine.agent_says(ALICE, conv.id, "Hi")
 
 
-async def test_an_agent_message_to_an_unknown_chat_is_not_found(engine: Engine) -> None:
+async def test_an_agent_message_to_an_unknown_chat_is_not_found(engine: World) -> None:
     with nothing_stored(engine), pytest.raises(NotFound):
         await engine.agent_says(ALICE, ConversationId("nope"), "Hi")
 
 
-async def test_a_resent_stanza_is_stored_once(engine: Engine) -> None:
+async def test_a_resent_stanza_is_stored_once(engine: World) -> None:
     conv = await active_chat(engine)
     first = await engine.agent_says(ALICE, conv.id, "Hello", stanza_id="s1")
     with nothing_stored(engine):
@@ -849,7 +848,7 @@ async def test_a_resent_stanza_is_stored_once(engine: Engine) -> None:
     assert again == first
 
 
-async def test_agent_messages_without_a_stanza_id_are_all_stored(engine: Engine) -> None:
+async def test_agent_messages_without_a_stanza_id_are_all_stored(engine: World) -> None:
     conv = await active_chat(engine)
     await engine.agent_says(ALICE, conv.id, "Hello")
     await engine.agent_says(ALICE, conv.id, "Hello")
@@ -858,7 +857,7 @@ async def test_agent_messages_without_a_stanza_id_are_all_stored(engine: Engine)
 
 
 async def test_a_stanza_id_the_visitor_used_does_not_swallow_the_agent_message(
-    engine: Engine,
+    engine: World,
 ) -> None:
     conv = await active_chat(engine)
     await engine.say(conv, "question", "1")
@@ -869,11 +868,11 @@ async def test_a_stanza_id_the_visitor_used_does_not_swallow_the_agent_message(
 
 
 async def test_an_agent_cannot_write_after_the_end_but_a_resend_is_acked(
-    engine: Engine,
+    engine: World,
 ) -> None:
     conv = await active_chat(engine)
     sent = await engine.agent_says(ALICE, conv.id, "Bye", stanza_id="s1")
-    await engine.chat.end_by_visitor(end(conv))
+    await engine.conversations.end_by_visitor(end(conv))
     assert await engine.agent_says(ALICE, conv.id, "Bye", stanza_id="s1") == sent
     with nothing_stored(engine), pytest.raises(InvalidTransition):
         await engine.agent_says(ALICE, conv.id, "Are you there?")
@@ -884,35 +883,35 @@ async def test_an_agent_cannot_write_after_the_end_but_a_resend_is_acked(
     [("", None, InvalidInput), ("x" * 4001, None, TooLarge), ("hi", "bad id", InvalidInput)],
 )
 async def test_a_bad_agent_message_is_refused(
-    engine: Engine, text: str, stanza_id: str | None, error: type[Exception]
+    engine: World, text: str, stanza_id: str | None, error: type[Exception]
 ) -> None:
     conv = await active_chat(engine)
     with nothing_stored(engine), pytest.raises(error):
         await engine.agent_says(ALICE, conv.id, text, stanza_id=stanza_id)
 
 
-async def test_the_agents_own_message_is_not_sent_back_to_them(engine: Engine) -> None:
+async def test_the_agents_own_message_is_not_sent_back_to_them(engine: World) -> None:
     conv = await active_chat(engine)
-    await engine.chat.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
+    await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
     message = await engine.agent_says(ALICE, conv.id, "Hello")
     assert engine.conv(conv.id).agent_delivered_seq == message.seq
-    assert await engine.chat.pending_agent_deliveries() == []
+    assert await engine.delivery.pending_agent_deliveries() == []
 
 
 async def test_the_agents_message_does_not_skip_an_undelivered_visitor_message(
-    engine: Engine,
+    engine: World,
 ) -> None:
     conv = await active_chat(engine)
-    await engine.chat.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
+    await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
     question = await engine.say(conv, "Is anyone there?", "m1")
     await engine.agent_says(ALICE, conv.id, "Hello")
-    (pending,) = await engine.chat.pending_agent_deliveries()
+    (pending,) = await engine.delivery.pending_agent_deliveries()
     assert pending.events[0] == question
 
 
-async def test_the_agent_ends_the_chat(engine: Engine) -> None:
+async def test_the_agent_ends_the_chat(engine: World) -> None:
     conv = await active_chat(engine)
-    ended = await engine.chat.end_by_agent(
+    ended = await engine.conversations.end_by_agent(
         c.EndConversationByAgent(agent_id=ALICE, conversation_id=conv.id)
     )
     assert ended.state is ENDED
@@ -923,15 +922,15 @@ async def test_the_agent_ends_the_chat(engine: Engine) -> None:
     assert isinstance(state, StateChanged)
     assert state.state is ENDED
     with nothing_stored(engine), pytest.raises(InvalidTransition, match="already ended"):
-        await engine.chat.end_by_agent(
+        await engine.conversations.end_by_agent(
             c.EndConversationByAgent(agent_id=ALICE, conversation_id=conv.id)
         )
 
 
-async def test_another_agent_cannot_end_the_chat(engine: Engine) -> None:
+async def test_another_agent_cannot_end_the_chat(engine: World) -> None:
     conv = await active_chat(engine)
     with nothing_stored(engine), pytest.raises(Forbidden):
-        await engine.chat.end_by_agent(
+        await engine.conversations.end_by_agent(
             c.EndConversationByAgent(agent_id=BOB, conversation_id=conv.id)
         )
 
@@ -939,77 +938,77 @@ async def test_another_agent_cannot_end_the_chat(engine: Engine) -> None:
 # -- delivery to agents -----------------------------------------------------------------
 
 
-async def test_undelivered_events_wait_for_the_agent_in_order(engine: Engine) -> None:
+async def test_undelivered_events_wait_for_the_agent_in_order(engine: World) -> None:
     waiting = await engine.start(await engine.visitor(), queue=SALES, text="still there?")
-    assert await engine.chat.pending_agent_deliveries() == [], "nobody to deliver to yet"
+    assert await engine.delivery.pending_agent_deliveries() == [], "nobody to deliver to yet"
     conv = await active_chat(engine, text="hi")
     # The join offer covers what came before it: pending starts at the join.
-    (pending,) = await engine.chat.pending_agent_deliveries()
+    (pending,) = await engine.delivery.pending_agent_deliveries()
     assert pending.conversation.id == conv.id
     assert [type(e) for e in pending.events] == [ParticipantJoined, StateChanged]
     one = await engine.say(conv, "one", "m1")
     two = await engine.say(conv, "two", "m2")
-    (pending,) = await engine.chat.pending_agent_deliveries()
+    (pending,) = await engine.delivery.pending_agent_deliveries()
     assert list(pending.events[-2:]) == [one, two]
 
-    await engine.chat.mark_delivered_to_agent(conv.id, one.seq)
-    (pending,) = await engine.chat.pending_agent_deliveries()
+    await engine.delivery.mark_delivered_to_agent(conv.id, one.seq)
+    (pending,) = await engine.delivery.pending_agent_deliveries()
     assert list(pending.events) == [two]
-    await engine.chat.mark_delivered_to_agent(conv.id, two.seq)
-    assert await engine.chat.pending_agent_deliveries() == []
+    await engine.delivery.mark_delivered_to_agent(conv.id, two.seq)
+    assert await engine.delivery.pending_agent_deliveries() == []
     assert engine.conv(waiting.id).agent_delivered_seq == 0
 
 
-async def test_the_delivery_mark_never_goes_back_nor_past_the_end(engine: Engine) -> None:
+async def test_the_delivery_mark_never_goes_back_nor_past_the_end(engine: World) -> None:
     conv = await active_chat(engine)
     last = engine.conv(conv.id).last_seq
-    await engine.chat.mark_delivered_to_agent(conv.id, 100)
+    await engine.delivery.mark_delivered_to_agent(conv.id, 100)
     assert engine.conv(conv.id).agent_delivered_seq == last
-    await engine.chat.mark_delivered_to_agent(conv.id, 1)
+    await engine.delivery.mark_delivered_to_agent(conv.id, 1)
     assert engine.conv(conv.id).agent_delivered_seq == last
     with nothing_stored(engine):
-        await engine.chat.mark_delivered_to_agent(ConversationId("gone"), 3)
+        await engine.delivery.mark_delivered_to_agent(ConversationId("gone"), 3)
 
 
-async def test_history_returns_stored_events_before_a_seq(engine: Engine) -> None:
+async def test_history_returns_stored_events_before_a_seq(engine: World) -> None:
     conv = await active_chat(engine, text="hi")
     await engine.agent_says(ALICE, conv.id, "Hello")
-    everything = await engine.chat.history(conv.id)
+    everything = await engine.history.history(conv.id)
     assert everything == engine.stored(conv.id)
-    assert [e.seq for e in await engine.chat.history(conv.id, before_seq=3)] == [1, 2]
-    assert await engine.chat.history(conv.id, before_seq=1) == []
-    assert await engine.chat.history(conv.id, before_seq=0) == []
-    assert await engine.chat.history(conv.id, before_seq=99) == everything
+    assert [e.seq for e in await engine.history.history(conv.id, before_seq=3)] == [1, 2]
+    assert await engine.history.history(conv.id, before_seq=1) == []
+    assert await engine.history.history(conv.id, before_seq=0) == []
+    assert await engine.history.history(conv.id, before_seq=99) == everything
     with pytest.raises(NotFound):
-        await engine.chat.history(ConversationId("nope"))
+        await engine.history.history(ConversationId("nope"))
 
 
-async def test_get_conversation_reads_the_stored_chat(engine: Engine) -> None:
+async def test_get_conversation_reads_the_stored_chat(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
-    assert await engine.chat.get_conversation(conv.id) == engine.conv(conv.id)
+    assert await engine.conversations.get_conversation(conv.id) == engine.conv(conv.id)
     with pytest.raises(NotFound):
-        await engine.chat.get_conversation(ConversationId("nope"))
+        await engine.conversations.get_conversation(ConversationId("nope"))
 
 
 @pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800 surrogate", "\udfff"])
 async def test_text_no_database_can_store_is_bad_input_not_an_internal_error(
-    engine: Engine, bad: str
+    engine: World, bad: str
 ) -> None:
     conv = await engine.start(await engine.visitor())
     with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
         await engine.say(conv, bad, "m-bad")
     newcomer = await engine.visitor()
     with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
-        await engine.chat.start_conversation(
+        await engine.conversations.start_conversation(
             c.StartConversation(visitor_id=newcomer, context=VisitorContext(page_title=bad))
         )
     with nothing_stored(engine), pytest.raises(InvalidInput, match="NUL or an unpaired"):
-        await engine.chat.update_context(
+        await engine.conversations.update_context(
             c.UpdateContext(visitor_id=conv.visitor_id, context=VisitorContext(custom={"k": bad}))
         )
 
 
-async def test_characters_outside_the_basic_plane_are_fine(engine: Engine) -> None:
+async def test_characters_outside_the_basic_plane_are_fine(engine: World) -> None:
     conv = await engine.start(await engine.visitor())
     message = await engine.say(conv, "thanks \U0001f600 \u00e9\u4e2d", "m-emoji")
     assert message.text == "thanks \U0001f600 \u00e9\u4e2d"

@@ -14,27 +14,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from business import commands as c
+from business.conversation import Conversation
 from business.errors import DomainError
 from business.events import MessagePosted
 from business.model import (
     DEFAULT_QUEUE,
     AgentId,
-    Conversation,
     ConversationId,
     ParticipantKind,
     VisitorId,
 )
-from tests.business.harness import (
+from tests.business.locking import LockingDatabase
+from tests.fakes import DuplicateKey
+from tests.harness import (
     ALICE,
     BOB,
     SALES,
-    Engine,
+    World,
     assert_published_once,
     assert_store_consistent,
-    make_engine,
+    make_world,
 )
-from tests.business.locking import LockingDatabase
-from tests.fakes import DuplicateKey
 
 AGENTS = (ALICE, BOB)
 QUEUES = (DEFAULT_QUEUE, SALES)
@@ -71,8 +71,8 @@ ops = st.builds(
 batches = st.lists(st.lists(ops, min_size=1, max_size=4), min_size=1, max_size=10)
 
 
-class World:
-    def __init__(self, engine: Engine, visitors: Sequence[VisitorId]) -> None:
+class Scenario:
+    def __init__(self, engine: World, visitors: Sequence[VisitorId]) -> None:
         self.engine = engine
         self.visitors = visitors
         self.acks: dict[tuple[ConversationId, str], MessagePosted] = {}
@@ -80,7 +80,7 @@ class World:
     def conversations(self, visitor: VisitorId | None = None) -> list[Conversation]:
         found = [
             conv
-            for conv in self.engine.store.conversations.values()
+            for conv in self.engine.fakes.conversations.values()
             if visitor is None or conv.visitor_id == visitor
         ]
         return sorted(found, key=lambda conv: (conv.created_at, conv.id))
@@ -102,7 +102,7 @@ class World:
             pass  # refusing (ended, not yours, out of range) is a fine answer
 
     async def _run(self, op: Op) -> None:
-        chat = self.engine.chat
+        engine = self.engine
         visitor = self.visitors[op.who % len(self.visitors)]
         agent = AGENTS[op.who % len(AGENTS)]
         mine = self.pick(self.conversations(visitor), op.which)
@@ -135,7 +135,7 @@ class World:
                 if ack.client_msg_id is not None:
                     self.remember(anyone.id, ack)
             case "read" if mine is not None:
-                await chat.mark_visitor_read(
+                await engine.messaging.mark_visitor_read(
                     c.MarkVisitorRead(
                         visitor_id=visitor,
                         conversation_id=mine.id,
@@ -143,17 +143,17 @@ class World:
                     )
                 )
             case "sync" if mine is not None:
-                result = await chat.sync(
+                result = await engine.history.sync(
                     c.SyncEvents(visitor_id=visitor, conversation_id=mine.id, after_seq=op.arg)
                 )
                 seqs = [e.seq for e in result.events]
                 assert seqs == list(range(op.arg + 1, op.arg + 1 + len(seqs)))
             case "end_by_visitor" if mine is not None:
-                await chat.end_by_visitor(
+                await engine.conversations.end_by_visitor(
                     c.EndConversationByVisitor(visitor_id=visitor, conversation_id=mine.id)
                 )
             case "end_by_agent" if anyone is not None and anyone.agent_id is not None:
-                await chat.end_by_agent(
+                await engine.conversations.end_by_agent(
                     c.EndConversationByAgent(
                         agent_id=AgentId(anyone.agent_id), conversation_id=anyone.id
                     )
@@ -163,12 +163,12 @@ class World:
                     c.SetAgentAvailability(agent_id=agent, ready=op.arg % 3 != 0)
                 )
             case "deliver" if anyone is not None:
-                await chat.mark_delivered_to_agent(anyone.id, op.arg)
+                await engine.delivery.mark_delivered_to_agent(anyone.id, op.arg)
             case _:
                 pass
 
     def check(self) -> None:
-        store = self.engine.store
+        store = self.engine.fakes
         assert_store_consistent(store)
         assert_published_once(self.engine)
         for (conv_id, client_msg_id), ack in self.acks.items():
@@ -186,13 +186,13 @@ class World:
 
 async def scenario(plan: list[list[Op]]) -> None:
     db = LockingDatabase()
-    engine = await make_engine(store=db.store, uow=db.uow)
+    engine = await make_world(store=db.store, uow=db.uow)
     await engine.agent(ALICE, queues=QUEUES, max_chats=2)
     await engine.agent(BOB, queues=[DEFAULT_QUEUE], max_chats=1)
-    world = World(engine, [await engine.visitor() for _ in range(3)])
+    world = Scenario(engine, [await engine.visitor() for _ in range(3)])
     for batch in plan:
         await asyncio.gather(*(world.run(op) for op in batch))
-        engine.clock.advance(1)
+        engine.advance(1)
         world.check()
     assert not any(lock.locked() for lock in db.row_locks.values()), "a row lock leaked"
 

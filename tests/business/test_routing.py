@@ -16,17 +16,17 @@ from business.model import (
     ParticipantKind,
 )
 from business.routing import choose_agent
-from tests.business.harness import (
+from tests.business.locking import LockingDatabase
+from tests.harness import (
     ALICE,
     BOB,
     CAROL,
     SALES,
-    Engine,
+    World,
     assert_published_once,
     assert_store_consistent,
-    make_engine,
+    make_world,
 )
-from tests.business.locking import LockingDatabase
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ACTIVE, QUEUED = ConversationState.ACTIVE, ConversationState.QUEUED
@@ -46,6 +46,7 @@ def make_agent(
     return Agent(
         id=AgentId(jid),
         tenant_id=DEFAULT_TENANT,
+        address=jid,
         name=jid.partition("@")[0],
         max_chats=max_chats,
         queues=(DEFAULT_QUEUE,),
@@ -102,14 +103,14 @@ def test_equal_agents_are_chosen_by_jid_whatever_the_order_given() -> None:
 # -- Router.dispatch --------------------------------------------------------------------
 
 
-async def test_a_waiting_chat_goes_to_an_agent_who_becomes_ready(engine: Engine) -> None:
+async def test_a_waiting_chat_goes_to_an_agent_who_becomes_ready(engine: World) -> None:
     await engine.agent(ALICE, name="Alice", ready=False)
     visitor = await engine.visitor()
     conv = await engine.start(visitor, text="Where is my parcel?")
     assert conv.state is QUEUED
     assert conv.queue_position == 1
 
-    engine.clock.advance(30)
+    engine.advance(30)
     await engine.agents.set_availability(c.SetAgentAvailability(agent_id=ALICE, ready=True))
 
     after = engine.conv(conv.id)
@@ -131,12 +132,12 @@ async def test_a_waiting_chat_goes_to_an_agent_who_becomes_ready(engine: Engine)
     # The offer sent with the join carries the waiting messages: delivery starts there.
     assert after.agent_delivered_seq == joined.seq - 1 == message.seq
     assert engine.published(conv.id)[-2:] == [joined, active]
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
     assert_published_once(engine)
 
 
 async def test_a_chat_started_while_an_agent_is_ready_is_assigned_at_once(
-    engine: Engine,
+    engine: World,
 ) -> None:
     await engine.agent(ALICE)
     conv = await engine.start(await engine.visitor())
@@ -150,7 +151,7 @@ async def test_a_chat_started_while_an_agent_is_ready_is_assigned_at_once(
     assert conv.agent_delivered_seq == 1
 
 
-async def test_no_ready_agent_leaves_the_chat_queued(engine: Engine) -> None:
+async def test_no_ready_agent_leaves_the_chat_queued(engine: World) -> None:
     await engine.agent(ALICE, ready=False)
     await engine.agent(BOB, queues=[SALES])
     conv = await engine.start(await engine.visitor())
@@ -162,13 +163,13 @@ async def test_no_ready_agent_leaves_the_chat_queued(engine: Engine) -> None:
 
 
 async def test_queue_positions_move_up_and_unchanged_ones_are_not_resent(
-    engine: Engine,
+    engine: World,
 ) -> None:
     await engine.agent(ALICE, max_chats=1, ready=False)
     convs = []
     for _ in range(3):
         convs.append(await engine.start(await engine.visitor()))
-        engine.clock.advance(10)
+        engine.advance(10)
     assert [engine.positions(cv.id) for cv in convs] == [[1], [2], [3]]
 
     await engine.agents.set_availability(c.SetAgentAvailability(agent_id=ALICE, ready=True))
@@ -184,11 +185,11 @@ async def test_queue_positions_move_up_and_unchanged_ones_are_not_resent(
     fourth = await engine.start(await engine.visitor())
     assert fourth.queue_position == 3
     assert {cv.id: engine.conv(cv.id).last_seq for cv in convs} == before
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
     assert_published_once(engine)
 
 
-async def test_capacity_counts_chats_of_every_queue(engine: Engine) -> None:
+async def test_capacity_counts_chats_of_every_queue(engine: World) -> None:
     await engine.agent(ALICE, queues=[DEFAULT_QUEUE, SALES], max_chats=2)
     support = await engine.start(await engine.visitor())
     sales = await engine.start(await engine.visitor(), queue=SALES)
@@ -198,48 +199,48 @@ async def test_capacity_counts_chats_of_every_queue(engine: Engine) -> None:
     assert third.queue_position == 1
 
 
-async def test_an_agent_only_gets_chats_of_their_queues(engine: Engine) -> None:
+async def test_an_agent_only_gets_chats_of_their_queues(engine: World) -> None:
     await engine.agent(ALICE, queues=[SALES])
     conv = await engine.start(await engine.visitor())
     assert conv.state is QUEUED
 
 
-async def test_the_least_busy_agent_gets_the_next_chat(engine: Engine) -> None:
+async def test_the_least_busy_agent_gets_the_next_chat(engine: World) -> None:
     await engine.agent(ALICE, max_chats=3)
-    engine.clock.advance(60)
+    engine.advance(60)
     await engine.agent(BOB, max_chats=3)
-    engine.clock.advance(60)
+    engine.advance(60)
     first = await engine.start(await engine.visitor())
-    engine.clock.advance(10)
+    engine.advance(10)
     second = await engine.start(await engine.visitor())
-    engine.clock.advance(10)
+    engine.advance(10)
     third = await engine.start(await engine.visitor())
     # Alice was idle longest; then Bob has fewer chats (though Alice became ready first);
     # then both have one and Alice got hers longer ago.
     assert [first.agent_id, second.agent_id, third.agent_id] == [ALICE, BOB, ALICE]
 
 
-async def test_the_agent_idle_longest_gets_the_next_chat(engine: Engine) -> None:
+async def test_the_agent_idle_longest_gets_the_next_chat(engine: World) -> None:
     await engine.agent(ALICE, max_chats=1)
-    engine.clock.advance(60)
+    engine.advance(60)
     await engine.agent(BOB, max_chats=1)
-    engine.clock.advance(60)
+    engine.advance(60)
     first = await engine.start(await engine.visitor())
     assert first.agent_id == ALICE
-    await engine.chat.end_by_agent(
+    await engine.conversations.end_by_agent(
         c.EndConversationByAgent(agent_id=ALICE, conversation_id=first.id)
     )
-    engine.clock.advance(60)
+    engine.advance(60)
     # Alice is free again but just had a chat; Bob has been idle since he became ready.
     second = await engine.start(await engine.visitor())
     assert second.agent_id == BOB
-    assert engine.store.agents[BOB].last_routed_at == engine.clock.now()
+    assert engine.fakes.agents[BOB].last_routed_at == engine.clock.now()
 
 
-async def test_the_longest_waiting_chat_is_assigned_first(engine: Engine) -> None:
+async def test_the_longest_waiting_chat_is_assigned_first(engine: World) -> None:
     await engine.agent(ALICE, max_chats=1, ready=False)
     early = await engine.start(await engine.visitor())
-    engine.clock.advance(5)
+    engine.advance(5)
     late = await engine.start(await engine.visitor())
     await engine.agents.set_availability(c.SetAgentAvailability(agent_id=ALICE, ready=True))
     assert engine.conv(early.id).state is ACTIVE
@@ -247,47 +248,47 @@ async def test_the_longest_waiting_chat_is_assigned_first(engine: Engine) -> Non
     assert engine.conv(late.id).queue_position == 1
 
 
-async def test_a_chat_ended_by_the_visitor_frees_the_slot_for_the_next(engine: Engine) -> None:
+async def test_a_chat_ended_by_the_visitor_frees_the_slot_for_the_next(engine: World) -> None:
     await engine.agent(ALICE, max_chats=1)
     first = await engine.start(await engine.visitor())
     waiting = await engine.start(await engine.visitor())
     assert waiting.state is QUEUED
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=first.visitor_id, conversation_id=first.id)
     )
     assert engine.conv(waiting.id).state is ACTIVE
     assert engine.conv(waiting.id).agent_id == ALICE
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
 
 
-async def test_a_chat_ended_by_the_agent_frees_the_slot_for_the_next(engine: Engine) -> None:
+async def test_a_chat_ended_by_the_agent_frees_the_slot_for_the_next(engine: World) -> None:
     await engine.agent(ALICE, max_chats=1)
     first = await engine.start(await engine.visitor())
     waiting = await engine.start(await engine.visitor())
-    await engine.chat.end_by_agent(
+    await engine.conversations.end_by_agent(
         c.EndConversationByAgent(agent_id=ALICE, conversation_id=first.id)
     )
     assert engine.conv(waiting.id).agent_id == ALICE
 
 
 async def test_a_freed_slot_takes_a_chat_waiting_in_another_queue_of_the_agent(
-    engine: Engine,
+    engine: World,
 ) -> None:
     await engine.agent(ALICE, queues=[DEFAULT_QUEUE, SALES], max_chats=1)
     sales = await engine.start(await engine.visitor(), queue=SALES)
     support = await engine.start(await engine.visitor())
     assert support.state is QUEUED
-    await engine.chat.end_by_agent(
+    await engine.conversations.end_by_agent(
         c.EndConversationByAgent(agent_id=ALICE, conversation_id=sales.id)
     )
     assert engine.conv(support.id).state is ACTIVE
     assert engine.conv(support.id).agent_id == ALICE
 
 
-async def test_a_visitor_leaving_the_queue_moves_the_others_up(engine: Engine) -> None:
+async def test_a_visitor_leaving_the_queue_moves_the_others_up(engine: World) -> None:
     first = await engine.start(await engine.visitor())
     second = await engine.start(await engine.visitor())
-    await engine.chat.end_by_visitor(
+    await engine.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=first.visitor_id, conversation_id=first.id)
     )
     assert engine.positions(second.id) == [2, 1]
@@ -295,7 +296,7 @@ async def test_a_visitor_leaving_the_queue_moves_the_others_up(engine: Engine) -
 
 
 async def test_raising_the_capacity_of_a_ready_agent_routes_waiting_chats(
-    engine: Engine,
+    engine: World,
 ) -> None:
     await engine.agent(ALICE, max_chats=1)
     await engine.start(await engine.visitor())
@@ -305,7 +306,7 @@ async def test_raising_the_capacity_of_a_ready_agent_routes_waiting_chats(
     assert engine.conv(waiting.id).agent_id == ALICE
 
 
-async def test_an_agent_going_away_keeps_their_chats_but_gets_no_more(engine: Engine) -> None:
+async def test_an_agent_going_away_keeps_their_chats_but_gets_no_more(engine: World) -> None:
     await engine.agent(ALICE, max_chats=3)
     mine = await engine.start(await engine.visitor())
     await engine.agents.set_availability(c.SetAgentAvailability(agent_id=ALICE, ready=False))
@@ -314,15 +315,15 @@ async def test_an_agent_going_away_keeps_their_chats_but_gets_no_more(engine: En
     assert other.state is QUEUED
 
 
-async def test_agents_of_another_tenant_take_no_chats(engine: Engine) -> None:
+async def test_agents_of_another_tenant_take_no_chats(engine: World) -> None:
     from business.model import TenantId
-    from business.services import ensure_tenant
-    from tests.fakes import FakeUnitOfWork
 
     other = TenantId("acme")
-    await ensure_tenant(lambda: FakeUnitOfWork(engine.store), other, name="Acme")
+    await engine.tenants.ensure_tenant(other, name="Acme")
     await engine.agents.add_agent(
-        c.AddAgent(agent_id=CAROL, queues=(DEFAULT_QUEUE,), max_chats=5, tenant_id=other)
+        c.AddAgent(
+            address=CAROL, agent_id=CAROL, queues=(DEFAULT_QUEUE,), max_chats=5, tenant_id=other
+        )
     )
     await engine.agents.set_availability(c.SetAgentAvailability(agent_id=CAROL, ready=True))
     conv = await engine.start(await engine.visitor())
@@ -332,9 +333,9 @@ async def test_agents_of_another_tenant_take_no_chats(engine: Engine) -> None:
 # -- interleavings (row-locking fake) ---------------------------------------------------
 
 
-async def locking_engine() -> tuple[Engine, LockingDatabase]:
+async def locking_engine() -> tuple[World, LockingDatabase]:
     db = LockingDatabase()
-    return await make_engine(store=db.store, uow=db.uow), db
+    return await make_world(store=db.store, uow=db.uow), db
 
 
 @pytest.mark.parametrize("delay", range(30))
@@ -353,10 +354,10 @@ async def test_an_agent_going_away_during_a_dispatch_stays_away(delay: int) -> N
     # A third chat is being routed to Alice while her client goes "away".
     third = engine.start(await engine.visitor())
     await asyncio.gather(third, go_away())
-    assert engine.store.agents[ALICE].ready is False
+    assert engine.fakes.agents[ALICE].ready is False
     fourth = await engine.start(await engine.visitor())
     assert fourth.state is QUEUED
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
 
 
 @pytest.mark.parametrize("delay", range(30))
@@ -370,8 +371,8 @@ async def test_a_capacity_change_during_a_dispatch_is_kept(delay: int) -> None:
         await engine.agent(ALICE, max_chats=1, ready=False)
 
     await asyncio.gather(engine.start(await engine.visitor()), lower_capacity())
-    assert engine.store.agents[ALICE].max_chats == 1
-    assert_store_consistent(engine.store)
+    assert engine.fakes.agents[ALICE].max_chats == 1
+    assert_store_consistent(engine.fakes)
 
 
 async def test_concurrent_ends_fill_every_freed_slot_once() -> None:
@@ -381,12 +382,12 @@ async def test_concurrent_ends_fill_every_freed_slot_once() -> None:
     convs = []
     for _ in range(9):
         convs.append(await engine.start(await engine.visitor()))
-        engine.clock.advance(1)
+        engine.advance(1)
     active, waiting = convs[:4], convs[4:]
     assert all(cv.state is ACTIVE for cv in active)
     await asyncio.gather(
         *(
-            engine.chat.end_by_visitor(
+            engine.conversations.end_by_visitor(
                 c.EndConversationByVisitor(visitor_id=cv.visitor_id, conversation_id=cv.id)
             )
             for cv in active
@@ -395,5 +396,5 @@ async def test_concurrent_ends_fill_every_freed_slot_once() -> None:
     states = [engine.conv(cv.id).state for cv in waiting]
     assert states == [ACTIVE] * 4 + [QUEUED]
     assert engine.conv(waiting[-1].id).queue_position == 1
-    assert_store_consistent(engine.store)
+    assert_store_consistent(engine.fakes)
     assert_published_once(engine)

@@ -69,8 +69,8 @@ async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
         status, health = await get_json(f"{engine.url}/healthz")
         assert status == 200, health
         # The default tenant and its queue exist, so a visitor can start at once.
-        session = await engine.chat.open_session(OpenSession(tenant_id=DEFAULT_TENANT))
-        conversation = await engine.chat.start_conversation(
+        session = await engine.services.sessions.open_session(OpenSession(tenant_id=DEFAULT_TENANT))
+        conversation = await engine.services.conversations.start_conversation(
             StartConversation(visitor_id=session.visitor.id)
         )
         assert conversation.queue == DEFAULT_QUEUE
@@ -84,11 +84,11 @@ async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
 
 async def test_engine_restarts_on_the_same_database(settings: Settings) -> None:
     async with Engine(settings) as engine:
-        session = await engine.chat.open_session(OpenSession(tenant_id=DEFAULT_TENANT))
+        session = await engine.services.sessions.open_session(OpenSession(tenant_id=DEFAULT_TENANT))
     # Stopped and started again: a new port, the same data, a working XMPP link.
     async with Engine(settings) as engine:
         await engine.bridge.wait_connected(15)
-        again = await engine.chat.open_session(
+        again = await engine.services.sessions.open_session(
             OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=session.visitor_token)
         )
         assert again.visitor.id == session.visitor.id

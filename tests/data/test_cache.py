@@ -17,9 +17,14 @@ from data.cache import EntityCache
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 TENANT = TenantId("acme")
-ALICE = AgentId("alice@example.org")
+ALICE = AgentId("a-alice")
 ALICE_AGENT = Agent(
-    id=ALICE, tenant_id=TENANT, name="Alice", max_chats=2, queues=(QueueName("support"),)
+    id=ALICE,
+    tenant_id=TENANT,
+    address="alice@example.org",
+    name="Alice",
+    max_chats=2,
+    queues=(QueueName("support"),),
 )
 
 
@@ -55,12 +60,28 @@ async def test_hits_are_served_from_the_cache(database: Database) -> None:
     assert found.name == "Changed in SQL"
 
 
+async def test_a_read_for_update_asks_the_database_whatever_the_cache_holds(
+    database: Database,
+) -> None:
+    """What a write will follow must never start from a stale copy (another process may
+    have changed the agent since it was cached)."""
+    await seed(database)
+    assert await get_agent(database) == ALICE_AGENT
+    await rename_behind_the_cache(database, "Changed by another process")
+    async with database.unit_of_work() as uow:
+        fresh = await uow.agents.get(ALICE, for_update=True)
+        by_address = await uow.agents.get_by_address("alice@example.org", for_update=True)
+    assert fresh is not None
+    assert fresh.name == "Changed by another process"
+    assert by_address == fresh
+
+
 async def test_a_committed_save_is_seen_by_the_next_unit_of_work(database: Database) -> None:
     await seed(database)
     assert await get_agent(database) == ALICE_AGENT
     ready = dataclasses.replace(ALICE_AGENT, ready=True, ready_since=T0)
     async with database.unit_of_work() as uow:
-        await uow.agents.save(ready)
+        await uow.agents.set_ready(ALICE, True, T0)
         await uow.commit()
     assert ALICE not in database.caches.agents
     assert await get_agent(database) == ready
@@ -71,7 +92,9 @@ async def test_an_uncommitted_save_is_neither_served_nor_cached(database: Databa
     assert await get_agent(database) == ALICE_AGENT
     renamed = dataclasses.replace(ALICE_AGENT, name="Not committed")
     async with database.unit_of_work() as uow:
-        await uow.agents.save(renamed)
+        await uow.agents.update_profile(
+            ALICE, name=renamed.name, max_chats=renamed.max_chats, queues=renamed.queues
+        )
         # The writer reads its own write, not the cached row...
         assert await uow.agents.get(ALICE) == renamed
     # ...and nothing of it outlives the rollback.
@@ -84,7 +107,9 @@ async def test_a_value_read_after_commit_in_the_same_block_is_cached(database: D
     await seed(database)
     renamed = dataclasses.replace(ALICE_AGENT, name="Renamed")
     async with database.unit_of_work() as uow:
-        await uow.agents.save(renamed)
+        await uow.agents.update_profile(
+            ALICE, name=renamed.name, max_chats=renamed.max_chats, queues=renamed.queues
+        )
         await uow.commit()
         assert await uow.agents.get(ALICE) == renamed
     assert ALICE in database.caches.agents
@@ -112,7 +137,9 @@ async def test_a_concurrent_reader_never_keeps_the_old_value_after_the_commit(
     await seed(database)
     renamed = dataclasses.replace(ALICE_AGENT, name="Renamed")
     async with database.unit_of_work() as writer:
-        await writer.agents.save(renamed)
+        await writer.agents.update_profile(
+            ALICE, name=renamed.name, max_chats=renamed.max_chats, queues=renamed.queues
+        )
         # A reader in the middle sees (and may cache) the committed value.
         assert await get_agent(database) == ALICE_AGENT
         await writer.commit()
@@ -162,9 +189,11 @@ async def test_cached_reads_stay_correct_under_concurrent_writes(database: Datab
 
     async def write(i: int) -> None:
         async with database.unit_of_work() as uow:
-            current = await uow.agents.get(ALICE)
+            current = await uow.agents.get(ALICE, for_update=True)
             assert current is not None
-            await uow.agents.save(dataclasses.replace(current, max_chats=i))
+            await uow.agents.update_profile(
+                ALICE, name=current.name, max_chats=i, queues=current.queues
+            )
             await uow.commit()
 
     async def read() -> None:

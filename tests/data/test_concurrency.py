@@ -11,25 +11,16 @@ import asyncio
 import random
 from collections import defaultdict
 from collections.abc import Awaitable
-from dataclasses import dataclass
 
 from sqlalchemy import text
 
 from business import commands as c
+from business.clock import SystemClock
+from business.conversation import Conversation
 from business.events import MessagePosted, StateChanged
-from business.model import (
-    DEFAULT_QUEUE,
-    DEFAULT_TENANT,
-    AgentId,
-    Conversation,
-    ConversationState,
-)
-from business.ports import UnitOfWorkFactory
-from business.publishing import EventPublisher
-from business.routing import Router
-from business.services import AgentService, ChatService, SystemClock, ensure_tenant
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId, ConversationState
 from data import Database
-from tests.fakes import RecordingNotifier
+from tests.harness import World, make_world
 
 MESSAGES = 50
 RETRIES = 10
@@ -37,31 +28,14 @@ DEADLINE = 120.0
 """Seconds: far above the few the slowest run here takes; a hang fails instead of blocking."""
 
 
-@dataclass(frozen=True)
-class Services:
-    chat: ChatService
-    agents: AgentService
-    notifier: RecordingNotifier
+async def wire(database: Database) -> World:
+    return await make_world(uow=database.unit_of_work, clock=SystemClock())
 
 
-def wire(uow: UnitOfWorkFactory) -> Services:
-    """What the composition root does, minus the edges."""
-    clock = SystemClock()
-    publisher = EventPublisher()
-    notifier = RecordingNotifier()
-    publisher.subscribe(notifier)
-    router = Router(uow=uow, clock=clock, publisher=publisher)
-    return Services(
-        chat=ChatService(uow=uow, publisher=publisher, router=router, clock=clock),
-        agents=AgentService(uow=uow, router=router, clock=clock),
-        notifier=notifier,
-    )
-
-
-async def add_agent(services: Services, jid: str, max_chats: int) -> AgentId:
-    agent = await services.agents.add_agent(
+async def add_agent(world: World, jid: str, max_chats: int) -> AgentId:
+    agent = await world.agents.add_agent(
         c.AddAgent(
-            agent_id=AgentId(jid),
+            address=jid,
             queues=(DEFAULT_QUEUE,),
             max_chats=max_chats,
             tenant_id=DEFAULT_TENANT,
@@ -70,12 +44,12 @@ async def add_agent(services: Services, jid: str, max_chats: int) -> AgentId:
     return agent.id
 
 
-async def start(services: Services, first_message: str | None = None) -> Conversation:
-    session = await services.chat.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
+async def start(world: World, first_message: str | None = None) -> Conversation:
+    session = await world.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     message = None
     if first_message is not None:
         message = c.FirstMessage(client_msg_id=first_message, text=first_message)
-    return await services.chat.start_conversation(
+    return await world.conversations.start_conversation(
         c.StartConversation(visitor_id=session.visitor.id, message=message)
     )
 
@@ -97,8 +71,7 @@ async def gather_all(*calls: Awaitable[object]) -> list[object]:
 async def test_concurrent_messages_and_retries_get_gapless_seqs_and_one_row_each(
     database: Database,
 ) -> None:
-    services = wire(database.unit_of_work)
-    await ensure_tenant(database.unit_of_work, DEFAULT_TENANT, name="Default")
+    services = await wire(database)
     alice = await add_agent(services, "alice@example.org", max_chats=5)
     conv = await start(services)
     commands = [
@@ -111,8 +84,10 @@ async def test_concurrent_messages_and_retries_get_gapless_seqs_and_one_row_each
         for i in range(MESSAGES)
     ]
     retries = commands[:RETRIES]
-    calls: list[Awaitable[object]] = [services.chat.send_visitor_message(cmd) for cmd in commands]
-    calls += [services.chat.send_visitor_message(cmd) for cmd in retries]
+    calls: list[Awaitable[object]] = [
+        services.messaging.send_visitor_message(cmd) for cmd in commands
+    ]
+    calls += [services.messaging.send_visitor_message(cmd) for cmd in retries]
     random.Random(7).shuffle(calls)
     # The agent becomes ready half-way: routing allocates seqs on the same conversation.
     calls.insert(
@@ -132,7 +107,7 @@ async def test_concurrent_messages_and_retries_get_gapless_seqs_and_one_row_each
         # A retry gets the stored message back: same id, same seq.
         assert len({(m.id, m.seq) for m in answers}) == 1, client_msg_id
 
-    final = await services.chat.get_conversation(conv.id)
+    final = await services.conversations.get_conversation(conv.id)
     assert final.state is ConversationState.ACTIVE
     assert final.agent_id == alice
     seqs = await stored_seqs(database, final)
@@ -140,22 +115,21 @@ async def test_concurrent_messages_and_retries_get_gapless_seqs_and_one_row_each
     # Queued + the messages + the agent joining and the conversation becoming active.
     assert final.last_seq == 1 + MESSAGES + 2
 
-    sync = await services.chat.sync(
+    sync = await services.history.sync(
         c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=0)
     )
     assert [e.seq for e in sync.events] == seqs
     messages = [e for e in sync.events if isinstance(e, MessagePosted)]
     assert sorted(m.client_msg_id or "" for m in messages) == sorted(by_client_id)
     # A retry publishes nothing: each message went out exactly once.
-    published = [e for e in services.notifier.events() if isinstance(e, MessagePosted)]
+    published = [e for e in services.recorder.events() if isinstance(e, MessagePosted)]
     assert sorted(m.seq for m in published) == sorted(m.seq for m in messages)
 
 
 async def test_concurrent_conversations_fill_agents_to_capacity_and_queue_the_rest(
     database: Database,
 ) -> None:
-    services = wire(database.unit_of_work)
-    await ensure_tenant(database.unit_of_work, DEFAULT_TENANT, name="Default")
+    services = await wire(database)
     agents = [
         await add_agent(services, "alice@example.org", max_chats=3),
         await add_agent(services, "bob@example.org", max_chats=3),
@@ -171,7 +145,9 @@ async def test_concurrent_conversations_fill_agents_to_capacity_and_queue_the_re
     results = await gather_all(*calls)
 
     conversations = [
-        await services.chat.get_conversation(r.id) for r in results if isinstance(r, Conversation)
+        await services.conversations.get_conversation(r.id)
+        for r in results
+        if isinstance(r, Conversation)
     ]
     assert len(conversations) == visitors
     for conv in conversations:
@@ -187,7 +163,7 @@ async def test_concurrent_conversations_fill_agents_to_capacity_and_queue_the_re
     assert [conv.queue_position for conv in in_order] == list(range(1, len(queued) + 1))
     # What a visitor was last told about their position is what is stored.
     for conv in queued:
-        sync = await services.chat.sync(
+        sync = await services.history.sync(
             c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=0)
         )
         last_state = [e for e in sync.events if isinstance(e, StateChanged)][-1]

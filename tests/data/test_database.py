@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from business.conversation import Conversation
 from business.errors import Unavailable
 from business.model import (
-    Conversation,
     ConversationId,
     ConversationState,
     Queue,
@@ -118,7 +118,7 @@ async def test_timestamps_come_back_as_the_same_instant_in_utc(database: Databas
         await uow.conversations.add(conversation("c-early", early))
         await uow.commit()
     async with database.unit_of_work() as uow:
-        found = await uow.conversations.list_queued(TENANT, QUEUE)
+        found = await uow.conversations.list_queued(TENANT, QUEUE, limit=10)
     assert [c.id for c in found] == ["c-early", "c-late"]
     assert found[0].created_at == early
     assert found[0].created_at.tzinfo == UTC

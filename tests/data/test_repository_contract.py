@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -24,8 +25,6 @@ from business.events import (
 from business.model import (
     Agent,
     AgentId,
-    AgentSubscription,
-    Conversation,
     ConversationId,
     ConversationState,
     EventId,
@@ -52,8 +51,8 @@ SUPPORT = QueueName("support")
 SALES = QueueName("sales")
 VISITOR = VisitorId("v-1")
 OTHER_VISITOR = VisitorId("v-2")
-ALICE = AgentId("alice@example.org")
-BOB = AgentId("bob@example.org")
+ALICE = AgentId("a-alice")
+BOB = AgentId("a-bob")
 
 
 def at(seconds: float) -> datetime:
@@ -131,8 +130,14 @@ def message(conversation_id: str, seq: int, **changes: object) -> MessagePosted:
 
 
 def agent(agent_id: AgentId, **changes: object) -> Agent:
+    name = agent_id.removeprefix("a-")
     base = Agent(
-        id=agent_id, tenant_id=TENANT, name=agent_id.split("@")[0], max_chats=2, queues=(SUPPORT,)
+        id=agent_id,
+        tenant_id=TENANT,
+        address=f"{name}@example.org",
+        name=name,
+        max_chats=2,
+        queues=(SUPPORT,),
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -281,7 +286,7 @@ async def test_saving_an_unknown_conversation_or_agent_fails(
             await uow.conversations.save(conversation("c-never-added"))
     async with uow_factory() as uow:
         with pytest.raises(LookupError):
-            await uow.agents.save(agent(ALICE))
+            await uow.agents.set_ready(ALICE, True, at(1))
     async with uow_factory() as uow:
         assert await uow.conversations.get(ConversationId("c-never-added")) is None
         assert await uow.agents.get(ALICE) is None
@@ -323,10 +328,15 @@ async def test_list_queued_is_one_queue_longest_waiting_first(
         ),
     )
     async with uow_factory() as uow:
-        queued = await uow.conversations.list_queued(TENANT, SUPPORT, for_update=for_update)
+        queued = await uow.conversations.list_queued(
+            TENANT, SUPPORT, limit=10, for_update=for_update
+        )
         assert [c.id for c in queued] == ["c-1", "c-2a", "c-2b", "c-3"]
         assert queued[0] == conversation("c-1", created_at=at(10))
-        assert await uow.conversations.list_queued(TENANT, QueueName("empty")) == []
+        head = await uow.conversations.list_queued(TENANT, SUPPORT, limit=2, for_update=for_update)
+        assert [c.id for c in head] == ["c-1", "c-2a"]
+        assert await uow.conversations.list_queued(TENANT, SUPPORT, limit=0) == []
+        assert await uow.conversations.list_queued(TENANT, QueueName("empty"), limit=10) == []
 
 
 async def test_count_active_by_agent(uow_factory: UnitOfWorkFactory) -> None:
@@ -524,6 +534,7 @@ async def test_agent_round_trip_keeps_queue_order(uow_factory: UnitOfWorkFactory
     full = Agent(
         id=ALICE,
         tenant_id=TENANT,
+        address="alice@example.org",
         name="Alice Agent",
         max_chats=5,
         queues=(SUPPORT, QueueName("vip"), SALES),
@@ -544,50 +555,92 @@ async def test_agent_round_trip_keeps_queue_order(uow_factory: UnitOfWorkFactory
         assert_utc(found.ready_since)
         assert_utc(found.last_routed_at)
         assert await uow.agents.get(BOB) == minimal
-        assert await uow.agents.get(AgentId("nobody@example.org")) is None
+        assert await uow.agents.get(AgentId("a-nobody")) is None
 
 
-async def test_agent_save_writes_every_field_and_new_queue_order(
+async def test_agent_writes_change_only_the_fields_they_name(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     await seed(uow_factory)
     async with uow_factory() as uow:
         await uow.agents.add(agent(ALICE, queues=(SUPPORT, SALES)))
         await uow.commit()
-    versions = [
-        agent(
-            ALICE, name="A.", max_chats=9, queues=(SALES, SUPPORT), ready=True, ready_since=at(5)
-        ),
-        agent(ALICE, queues=(SALES,), last_routed_at=at(6)),
-        agent(ALICE, queues=(QueueName("vip"), SALES, SUPPORT)),
-        agent(ALICE, tenant_id=OTHER_TENANT, queues=(SUPPORT,)),
-    ]
-    for version in versions:
-        async with uow_factory() as uow:
-            await uow.agents.save(version)
-            assert await uow.agents.get(ALICE) == version
-            await uow.commit()
-        async with uow_factory() as uow:
-            assert await uow.agents.get(ALICE) == version
+    async with uow_factory() as uow:
+        await uow.agents.update_profile(ALICE, name="A.", max_chats=9, queues=(SALES, SUPPORT))
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.agents.set_ready(ALICE, True, at(5))
+        await uow.agents.set_routed(ALICE, at(6))
+        await uow.commit()
+    expected = agent(
+        ALICE,
+        name="A.",
+        max_chats=9,
+        queues=(SALES, SUPPORT),
+        ready=True,
+        ready_since=at(5),
+        last_routed_at=at(6),
+    )
+    async with uow_factory() as uow:
+        assert await uow.agents.get(ALICE) == expected
+        await uow.agents.update_profile(
+            ALICE, name="A.", max_chats=9, queues=(QueueName("vip"), SALES, SUPPORT)
+        )
+        await uow.agents.set_ready(ALICE, False, None)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.agents.get(ALICE, for_update=True)
+        assert found == dataclasses.replace(
+            expected, queues=(QueueName("vip"), SALES, SUPPORT), ready=False, ready_since=None
+        )
 
 
-async def test_agent_lists_are_by_id_and_filtered(uow_factory: UnitOfWorkFactory) -> None:
+async def test_writing_an_agent_that_was_never_added_is_a_key_error(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     await seed(uow_factory)
-    carol = AgentId("carol@example.org")
+    async with uow_factory() as uow:
+        for write in (
+            uow.agents.set_ready(ALICE, True, at(1)),
+            uow.agents.set_routed(ALICE, at(1)),
+            uow.agents.update_profile(ALICE, name="A", max_chats=1, queues=(SUPPORT,)),
+        ):
+            with pytest.raises(KeyError):
+                await write
+
+
+async def test_agents_are_found_by_address_which_is_unique(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.agents.add(agent(ALICE))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.agents.get_by_address("alice@example.org") == agent(ALICE)
+        found = await uow.agents.get_by_address("alice@example.org", for_update=True)
+        assert found == agent(ALICE)
+        assert await uow.agents.get_by_address("nobody@example.org") is None
+    async with uow_factory() as uow:
+        with pytest.raises(REJECTED):
+            await uow.agents.add(agent(BOB, address="alice@example.org"))
+
+
+async def test_agent_lists_are_by_address_and_filtered(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    carol = AgentId("a-carol")
     async with uow_factory() as uow:
         await uow.agents.add(agent(carol, queues=(SALES, SUPPORT)))
         await uow.agents.add(agent(BOB, queues=(SALES,)))
         await uow.agents.add(agent(ALICE, queues=(SUPPORT,)))
-        await uow.agents.add(
-            agent(AgentId("zed@example.org"), tenant_id=OTHER_TENANT, queues=(SUPPORT,))
-        )
+        await uow.agents.add(agent(AgentId("a-zed"), tenant_id=OTHER_TENANT, queues=(SUPPORT,)))
         await uow.commit()
     async with uow_factory() as uow:
         assert [a.id for a in await uow.agents.list()] == [
             ALICE,
             BOB,
             carol,
-            "zed@example.org",
+            "a-zed",
         ]
         assert [a.id for a in await uow.agents.list(TENANT)] == [ALICE, BOB, carol]
         support = await uow.agents.list_for_queue(TENANT, SUPPORT)
@@ -598,35 +651,47 @@ async def test_agent_lists_are_by_id_and_filtered(uow_factory: UnitOfWorkFactory
         assert await uow.agents.list(TenantId("nobody")) == []
 
 
-async def test_subscription_save_is_an_upsert_and_lists_by_agent_then_queue(
+async def test_adapter_state_put_is_an_upsert_and_lists_one_adapter_by_key(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    # Any JID may subscribe to a queue; it need not be a configured agent.
-    stranger = AgentId("stranger@example.net")
     async with uow_factory() as uow:
-        assert await uow.agents.get_subscription(stranger, SUPPORT) is None
-        await uow.agents.save_subscription(AgentSubscription(agent_id=stranger, queue=SUPPORT))
-        await uow.agents.save_subscription(
-            AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
-        )
-        await uow.agents.save_subscription(
-            AgentSubscription(agent_id=ALICE, queue=SALES, queue_sees_agent=True)
-        )
-        await uow.commit()
-    updated = AgentSubscription(
-        agent_id=ALICE, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
-    )
-    async with uow_factory() as uow:
-        await uow.agents.save_subscription(updated)
-        assert await uow.agents.get_subscription(ALICE, SUPPORT) == updated
+        assert await uow.adapter_state.get("xmpp", "b") is None
+        await uow.adapter_state.put("xmpp", "b", {"on": True, "n": 1})
+        await uow.adapter_state.put("xmpp", "a", {"text": "é", "none": None})
+        await uow.adapter_state.put("other", "a", {"x": 1.5})
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.agents.get_subscription(ALICE, SUPPORT) == updated
-        assert list(await uow.agents.list_subscriptions()) == [
-            AgentSubscription(agent_id=ALICE, queue=SALES, queue_sees_agent=True),
-            updated,
-            AgentSubscription(agent_id=stranger, queue=SUPPORT),
+        await uow.adapter_state.put("xmpp", "b", {"on": False})
+        assert await uow.adapter_state.get("xmpp", "b") == {"on": False}
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert list(await uow.adapter_state.list("xmpp")) == [
+            ("a", {"text": "é", "none": None}),
+            ("b", {"on": False}),
         ]
+        assert await uow.adapter_state.get("other", "a") == {"x": 1.5}
+        assert list(await uow.adapter_state.list("nobody")) == []
+
+
+async def test_queue_counters_change_in_place(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.queues.add_waiting(TENANT, SUPPORT, 1)
+        await uow.queues.add_waiting(TENANT, SUPPORT, 1)
+        await uow.queues.set_max_waiting(TENANT, SUPPORT, 40)
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.queues.add_waiting(TENANT, SUPPORT, -1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.queues.get(TENANT, SUPPORT, for_update=True)
+        assert found == Queue(
+            tenant_id=TENANT, name=SUPPORT, title="Support", waiting=1, max_waiting=40
+        )
+        other = await uow.queues.get(OTHER_TENANT, SUPPORT)
+        assert other is not None
+        assert other.waiting == 0
+        assert other.max_waiting is None
 
 
 # -- the unit of work -------------------------------------------------------------------
@@ -639,7 +704,7 @@ async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory)
         await uow.conversations.add(conversation("c-1"))
         await uow.events.add(message("c-1", 1))
         await uow.agents.add(agent(ALICE))
-        await uow.agents.save_subscription(AgentSubscription(agent_id=ALICE, queue=SUPPORT))
+        await uow.adapter_state.put("xmpp", ALICE, {"on": True})
         # Visible inside the unit of work...
         assert await uow.tenants.get(TenantId("t-new")) is not None
         assert await uow.agents.get(ALICE) == agent(ALICE)
@@ -649,7 +714,7 @@ async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory)
         assert await uow.conversations.get(ConversationId("c-1")) is None
         assert list(await uow.events.list_after(ConversationId("c-1"), 0, 10)) == []
         assert await uow.agents.get(ALICE) is None
-        assert list(await uow.agents.list_subscriptions()) == []
+        assert list(await uow.adapter_state.list("xmpp")) == []
 
 
 async def test_an_exception_rolls_back(uow_factory: UnitOfWorkFactory) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from business.model import ConversationState
+from business.model import ConversationId, ConversationState
 from chat_engine.engine import Engine
 from tests.e2e.conftest import RegisterAgent
 from tests.e2e.test_chat_flow import WAIT, conversation_jid, online_agent
@@ -69,7 +69,9 @@ async def test_visitor_in_chromium_chats_with_an_xmpp_agent_and_sees_history_aft
     await expect(theirs).to_have_count(2)
     await send(page, "Thanks!")
     await agent.wait_body("Thanks!", sender=conv_jid)
-    conversation = await engine.chat.get_conversation(conversation_id)  # type: ignore[arg-type]
+    conversation = await engine.services.conversations.get_conversation(
+        ConversationId(conversation_id)
+    )
     assert conversation.state is ConversationState.ACTIVE
     assert errors == []
     await context.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from business import commands as c
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer
 from chat_engine.settings import Settings
@@ -39,9 +39,9 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT)
 
 
 async def add_agent(engine: Engine, account: AgentAccount, name: str, max_chats: int = 2) -> None:
-    await engine.agents.add_agent(
+    await engine.services.agents.add_agent(
         c.AddAgent(
-            agent_id=AgentId(account.jid),
+            address=account.jid,
             queues=(DEFAULT_QUEUE,),
             max_chats=max_chats,
             tenant_id=DEFAULT_TENANT,
@@ -52,7 +52,7 @@ async def add_agent(engine: Engine, account: AgentAccount, name: str, max_chats:
 
 async def until_ready(engine: Engine, jid: str, ready: bool = True) -> None:
     async def check() -> bool:
-        agent = await engine.agents.get_agent(AgentId(jid))
+        agent = await engine.services.agents.find_agent(jid)
         return agent is not None and agent.ready is ready
 
     await eventually(check, f"{jid} is {'ready' if ready else 'not ready'}")

@@ -12,10 +12,12 @@ from business.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QueueFull,
+    RateLimited,
     TooLarge,
     Unavailable,
 )
-from presentation.errors import ConnectRefused, RateLimitedError, error_ack, error_body
+from presentation.errors import ConnectRefused, error_ack, error_body
 
 
 @pytest.mark.parametrize(
@@ -27,7 +29,8 @@ from presentation.errors import ConnectRefused, RateLimitedError, error_ack, err
         (Forbidden("not yours"), "forbidden"),
         (InvalidTransition("conversation is ended, cannot become active"), "invalid_input"),
         (Unavailable("db down"), "unavailable"),
-        (RateLimitedError("slow down"), "rate_limited"),
+        (RateLimited("slow down"), "rate_limited"),
+        (QueueFull("support is full"), "queue_full"),
         (DomainError("unmapped domain error"), "internal"),
         (KeyError("boom"), "internal"),
     ],

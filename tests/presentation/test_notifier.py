@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
+from business.conversation import Conversation
 from business.events import MessagePosted, TypingChanged
 from business.model import (
-    Conversation,
     ConversationId,
     ConversationState,
     EventId,
@@ -20,9 +20,8 @@ from business.model import (
     TenantId,
     VisitorId,
 )
-from business.publishing import EventPublisher
 from presentation import SocketIoVisitorNotifier, WebSettings, create_app
-from tests.presentation.conftest import Services
+from tests.harness import World
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 CONVERSATION = Conversation(
@@ -89,14 +88,15 @@ async def test_a_failing_emit_is_logged_and_the_rest_still_go_out(
     assert all("conversation c1" in r.getMessage() for r in caplog.records)
 
 
-async def test_the_app_subscribes_the_notifier_while_running(services: Services) -> None:
-    publisher = EventPublisher()
-    app = create_app(chat=services.chat, publisher=publisher, settings=WebSettings())
+async def test_the_app_subscribes_the_notifier_while_running(world: World) -> None:
+    before = world.publisher.subscribers
+    app = create_app(services=world.services, settings=WebSettings())
     runner = web.AppRunner(app)
     await runner.setup()
     try:
-        assert len(publisher._notifiers) == 1
-        assert isinstance(publisher._notifiers[0], SocketIoVisitorNotifier)
+        added = [n for n in world.publisher.subscribers if n not in before]
+        assert len(added) == 1
+        assert isinstance(added[0], SocketIoVisitorNotifier)
     finally:
         await runner.cleanup()
-    assert publisher._notifiers == []
+    assert world.publisher.subscribers == before

@@ -12,7 +12,8 @@ import pytest
 from business import commands as c
 from business.model import ConversationId
 from presentation import WebSettings
-from tests.presentation.conftest import Services, StartServer
+from tests.harness import World
+from tests.presentation.conftest import StartServer, ready_agent
 from tests.visitor_client import Visitor
 
 
@@ -53,13 +54,13 @@ async def redis_url() -> AsyncIterator[str]:
 
 
 async def test_a_tab_on_another_process_gets_events_typing_and_replies(
-    redis_url: str, start_server: StartServer, services: Services
+    redis_url: str, start_server: StartServer, world: World
 ) -> None:
     # redis_url comes first in the signature: fixtures stop in reverse order, so both
     # engines are gone before Redis is.
     settings = WebSettings(redis_url=redis_url)
     server_a = await start_server(settings=settings)
-    server_b = await start_server(settings=settings, services=services.another_process())
+    server_b = await start_server(settings=settings, world=world.another_process())
     tab_a = Visitor(url=server_a.url)
     tab_b = Visitor(url=server_b.url)
     try:
@@ -78,15 +79,15 @@ async def test_a_tab_on_another_process_gets_events_typing_and_replies(
         )
         assert [e["seq"] for e in await tab_a.drain(0.5)] == [1, 2, 3]
 
-        agent = await services.add_ready_agent()
-        await services.chat.set_agent_typing(
+        agent = await ready_agent(world)
+        await world.messaging.set_agent_typing(
             c.SetAgentTyping(
                 agent_id=agent, conversation_id=ConversationId(conversation_id), composing=True
             )
         )
         typing = await asyncio.wait_for(tab_b.typing.get(), 5)
         assert typing["from"] == {"kind": "agent", "name": "Alice"}
-        await services.agent_says(agent, conversation_id, "Hi both tabs")
+        await world.agent_says(agent, conversation_id, "Hi both tabs")
         got = [e for e in await tab_b.drain(0.5) if e["type"] == "message"]
         assert [(e["seq"], e["text"]) for e in got] == [(3, "from B"), (6, "Hi both tabs")]
     finally:

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from business import commands as c
+from business.conversation import Conversation
 from business.errors import Unavailable
-from business.model import Conversation, ConversationId
+from business.model import ConversationId
 from presentation import WebSettings
 from presentation.app import NAMESPACE_KEY, SIO_KEY
-from tests.presentation.conftest import Server, Services, StartServer, VisitorFactory
+from tests.harness import World
+from tests.presentation.conftest import Server, StartServer, VisitorFactory, ready_agent
 from tests.visitor_client import Json, Visitor
 
 # -- connecting ---------------------------------------------------------------------
@@ -31,11 +33,11 @@ async def test_a_new_visitor_gets_a_session_with_a_token(visitor: Visitor) -> No
 
 
 async def test_a_returning_visitor_is_recognised_by_token_and_sees_their_conversations(
-    visitor: Visitor, new_visitor: VisitorFactory, services: Services
+    visitor: Visitor, new_visitor: VisitorFactory, world: World
 ) -> None:
     conversation_id = await visitor.start("Hi")
-    agent = await services.add_ready_agent()
-    await services.agent_says(agent, conversation_id, "Hello!")
+    agent = await ready_agent(world)
+    await world.agent_says(agent, conversation_id, "Hello!")
     await visitor.disconnect()
 
     again = new_visitor()
@@ -159,7 +161,7 @@ async def test_send_acks_after_storing_and_broadcasts_the_message(visitor: Visit
 
 
 async def test_a_retried_send_gets_the_same_ack_one_row_and_one_broadcast(
-    visitor: Visitor, services: Services
+    visitor: Visitor, world: World
 ) -> None:
     conversation_id = await visitor.start()
     await visitor.drain()
@@ -170,7 +172,7 @@ async def test_a_retried_send_gets_the_same_ack_one_row_and_one_broadcast(
 
     assert first == second
     assert [e["seq"] for e in await visitor.drain()] == [2]
-    stored = await services.chat.history(ConversationId(conversation_id))
+    stored = await world.history.history(ConversationId(conversation_id))
     assert [getattr(e, "text", None) for e in stored].count("Once") == 1
 
 
@@ -210,11 +212,11 @@ async def test_other_visitors_get_nothing(visitor: Visitor, new_visitor: Visitor
 
 
 async def test_agent_join_messages_and_typing_reach_the_visitor_without_the_agent_jid(
-    visitor: Visitor, services: Services
+    visitor: Visitor, world: World
 ) -> None:
     conversation_id = await visitor.start("Hi")
     await visitor.drain()
-    agent = await services.add_ready_agent("alice@agents.example", "Alice")
+    agent = await ready_agent(world, "alice@agents.example", "Alice")
 
     joined = await visitor.next_event()
     assert joined["type"] == "participant.joined"
@@ -223,7 +225,7 @@ async def test_agent_join_messages_and_typing_reach_the_visitor_without_the_agen
     assert (active["type"], active["state"]) == ("state.changed", "active")
     assert "queue_position" not in active
 
-    await services.chat.set_agent_typing(
+    await world.messaging.set_agent_typing(
         c.SetAgentTyping(
             agent_id=agent, conversation_id=ConversationId(conversation_id), composing=True
         )
@@ -235,7 +237,7 @@ async def test_agent_join_messages_and_typing_reach_the_visitor_without_the_agen
         "state": "composing",
     }
 
-    await services.chat.send_agent_message(
+    await world.messaging.send_agent_message(
         c.SendAgentMessage(
             agent_id=agent,
             conversation_id=ConversationId(conversation_id),
@@ -269,12 +271,12 @@ async def test_the_visitor_never_gets_their_own_typing_back(
 
 
 async def test_read_acks_and_clears_the_unread_count(
-    visitor: Visitor, new_visitor: VisitorFactory, services: Services
+    visitor: Visitor, new_visitor: VisitorFactory, world: World
 ) -> None:
     conversation_id = await visitor.start()
-    agent = await services.add_ready_agent()
-    await services.agent_says(agent, conversation_id, "one")
-    await services.agent_says(agent, conversation_id, "two")
+    agent = await ready_agent(world)
+    await world.agent_says(agent, conversation_id, "one")
+    await world.agent_says(agent, conversation_id, "two")
     last = (await visitor.drain())[-1]["seq"]
 
     ack = await visitor.ok("read", {"conversation_id": conversation_id, "seq": last})
@@ -286,16 +288,16 @@ async def test_read_acks_and_clears_the_unread_count(
 
 
 async def test_sync_after_a_disconnect_returns_exactly_what_was_missed_in_order(
-    visitor: Visitor, new_visitor: VisitorFactory, services: Services
+    visitor: Visitor, new_visitor: VisitorFactory, world: World
 ) -> None:
     conversation_id = await visitor.start("before")
     seen = await visitor.drain()
     last_seen = seen[-1]["seq"]
     await visitor.disconnect()
 
-    agent = await services.add_ready_agent()
-    await services.agent_says(agent, conversation_id, "while you were away")
-    await services.agent_says(agent, conversation_id, "still there?")
+    agent = await ready_agent(world)
+    await world.agent_says(agent, conversation_id, "while you were away")
+    await world.agent_says(agent, conversation_id, "still there?")
 
     back = new_visitor()
     session = await back.connect({"tenant": "default", "visitor_token": visitor.token})
@@ -317,14 +319,14 @@ async def test_sync_after_a_disconnect_returns_exactly_what_was_missed_in_order(
 
 
 async def test_context_update_is_merged_into_the_open_conversation(
-    visitor: Visitor, services: Services
+    visitor: Visitor, world: World
 ) -> None:
     conversation_id = await visitor.start(context={"page_url": "https://shop.example/"})
     ack = await visitor.ok(
         "context.update", {"page_title": "Checkout", "custom": {"cart": "3 items"}}
     )
     assert ack == {"ok": True}
-    conversation = await services.chat.get_conversation(ConversationId(conversation_id))
+    conversation = await world.conversations.get_conversation(ConversationId(conversation_id))
     assert conversation.context.page_url == "https://shop.example/"
     assert conversation.context.page_title == "Checkout"
     assert dict(conversation.context.custom) == {"cart": "3 items"}
@@ -483,9 +485,7 @@ async def test_too_long_text_is_too_large(visitor: Visitor) -> None:
     assert start["error"]["code"] == "too_large"
 
 
-async def test_a_flooding_socket_is_rate_limited(
-    start_server: StartServer, services: Services
-) -> None:
+async def test_a_flooding_socket_is_rate_limited(start_server: StartServer, world: World) -> None:
     server = await start_server(settings=WebSettings(event_burst=3, event_rate_per_second=0.01))
     v = Visitor(url=server.url)
     try:
@@ -500,14 +500,14 @@ async def test_a_flooding_socket_is_rate_limited(
 
 
 async def test_a_failing_dependency_is_unavailable(
-    visitor: Visitor, services: Services, monkeypatch: pytest.MonkeyPatch
+    visitor: Visitor, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conversation_id = await visitor.start()
 
     async def down(cmd: c.SyncEvents) -> None:
         raise Unavailable("the database is not reachable")
 
-    monkeypatch.setattr(services.chat, "sync", down)
+    monkeypatch.setattr(world.history, "sync", down)
     ack = await visitor.call("sync", {"conversation_id": conversation_id, "after_seq": 0})
     assert ack == {
         "ok": False,
@@ -517,7 +517,7 @@ async def test_a_failing_dependency_is_unavailable(
 
 async def test_a_bug_is_internal_logged_and_not_leaked(
     visitor: Visitor,
-    services: Services,
+    world: World,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -526,7 +526,7 @@ async def test_a_bug_is_internal_logged_and_not_leaked(
     async def broken(cmd: c.SendVisitorMessage) -> None:
         raise RuntimeError("secret detail in /srv/db.sqlite")
 
-    monkeypatch.setattr(services.chat, "send_visitor_message", broken)
+    monkeypatch.setattr(world.messaging, "send_visitor_message", broken)
     with caplog.at_level(logging.ERROR, logger="presentation.errors"):
         ack = await visitor.call(
             "message.send", {"conversation_id": conversation_id, "client_msg_id": "b", "text": "x"}
@@ -567,7 +567,7 @@ async def _abort(v: Visitor) -> None:
 
 async def test_a_client_that_leaves_while_starting_leaves_no_room_behind(
     server: Server,
-    services: Services,
+    world: World,
     new_visitor: VisitorFactory,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -577,14 +577,14 @@ async def test_a_client_that_leaves_while_starting_leaves_no_room_behind(
     leaver = new_visitor()
     await leaver.connect({"tenant": "default"})
     entered, release = asyncio.Event(), asyncio.Event()
-    start = services.chat.start_conversation
+    start = world.conversations.start_conversation
 
     async def slow(cmd: c.StartConversation) -> Conversation:
         entered.set()
         await release.wait()
         return await start(cmd)
 
-    monkeypatch.setattr(services.chat, "start_conversation", slow)
+    monkeypatch.setattr(world.conversations, "start_conversation", slow)
     sio = server.app[SIO_KEY]
     call = asyncio.create_task(leaver.sio.emit("conversation.start", {}, namespace="/visitor"))
     await asyncio.wait_for(entered.wait(), 5)

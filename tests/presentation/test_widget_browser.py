@@ -12,11 +12,12 @@ from playwright.async_api import Browser, Page, expect
 from business import commands as c
 from business.errors import Unavailable
 from business.events import MessagePosted
+from business.history import SyncResult
 from business.model import ConversationId, ParticipantKind
-from business.services import SyncResult
 from presentation.app import SIO_KEY
 from tests.fakes import RecordingNotifier
-from tests.presentation.conftest import Server, Services
+from tests.harness import World
+from tests.presentation.conftest import Server, ready_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -58,11 +59,11 @@ async def _texts(page: Page) -> list[tuple[str, str, str]]:
 
 
 async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
-    server: Server, services: Services, browser: Browser, widget_dist: Path
+    server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:
     recorder = RecordingNotifier()
-    services.publisher.subscribe(recorder)
-    agent = await services.add_ready_agent(name="Alice")
+    world.publisher.subscribe(recorder)
+    agent = await ready_agent(world, name="Alice")
     context = await browser.new_context(viewport={"width": 1100, "height": 760})
     page = await context.new_page()
     dialogs: list[str] = []
@@ -82,13 +83,13 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
     await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
     await expect(page.get_by_test_id("notice").first).to_have_text("Alice joined the chat")
 
-    await services.chat.set_agent_typing(
+    await world.messaging.set_agent_typing(
         c.SetAgentTyping(agent_id=agent, conversation_id=conversation_id, composing=True)
     )
     await expect(page.get_by_test_id("typing")).to_have_text("Alice is typing…")
     await expect(page.get_by_test_id("typing")).to_be_visible()
 
-    await services.agent_says(agent, conversation_id, "Yes, we do! Shipping takes 3 days.")
+    await world.agent_says(agent, conversation_id, "Yes, we do! Shipping takes 3 days.")
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
     await expect(theirs).to_have_count(1)
     await expect(theirs.first).to_contain_text("Yes, we do! Shipping takes 3 days.")
@@ -96,7 +97,7 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
 
     # Markup from either side must arrive as text, never as elements.
     await _send(page, XSS)
-    await services.agent_says(agent, conversation_id, f"You wrote {XSS}")
+    await world.agent_says(agent, conversation_id, f"You wrote {XSS}")
     await expect(mine).to_have_count(2)
     await expect(theirs).to_have_count(2)
     await expect(mine.nth(1).locator(".ce-bubble")).to_have_text(XSS)
@@ -117,7 +118,7 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
     await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
 
     # Still the same conversation: the agent's next message lands in it.
-    await services.agent_says(agent, conversation_id, "Anything else?")
+    await world.agent_says(agent, conversation_id, "Anything else?")
     await expect(theirs).to_have_count(3)
 
     await page.get_by_test_id("end").click()
@@ -150,7 +151,7 @@ def _artifact(name: str) -> Path:
 
 async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(
     server: Server,
-    services: Services,
+    world: World,
     browser: Browser,
     widget_dist: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -166,7 +167,7 @@ async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(
         raise Unavailable("the database is restarting")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services.chat, "send_visitor_message", down)
+        patch.setattr(world.messaging, "send_visitor_message", down)
         await _send(page, "second")
         pending = page.locator('[data-testid="message"][data-pending="true"]')
         await expect(pending).to_have_text(re.compile("second"))
@@ -187,11 +188,11 @@ async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(
 
 
 async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_missed(
-    server: Server, services: Services, browser: Browser, widget_dist: Path
+    server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:
     recorder = RecordingNotifier()
-    services.publisher.subscribe(recorder)
-    agent = await services.add_ready_agent(name="Alice")
+    world.publisher.subscribe(recorder)
+    agent = await ready_agent(world, name="Alice")
     context = await browser.new_context()
     page = await context.new_page()
     await _open_widget(page, server)
@@ -199,7 +200,7 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
     await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
     conversation_id = _conversation_id(recorder)
-    await services.agent_says(agent, conversation_id, "one")
+    await world.agent_says(agent, conversation_id, "one")
     await expect(theirs).to_have_count(1)
 
     sio = server.app[SIO_KEY]
@@ -207,7 +208,7 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
         await sio.disconnect(sid, namespace="/visitor")
     await expect(page.get_by_test_id("status")).to_have_text("Reconnecting…")
     # Stored while nobody was connected, so nothing was pushed: only sync can bring it.
-    await services.agent_says(agent, conversation_id, "two")
+    await world.agent_says(agent, conversation_id, "two")
 
     await expect(theirs).to_have_count(2, timeout=10_000)
     await expect(theirs.nth(1).locator(".ce-bubble")).to_have_text("two")
@@ -244,7 +245,7 @@ async def test_a_corrupted_outbox_does_not_break_the_widget(
 
 async def test_two_tabs_sending_while_offline_lose_neither_message(
     server: Server,
-    services: Services,
+    world: World,
     browser: Browser,
     widget_dist: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -262,7 +263,7 @@ async def test_two_tabs_sending_while_offline_lose_neither_message(
         raise Unavailable("the database is restarting")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services.chat, "send_visitor_message", down)
+        patch.setattr(world.messaging, "send_visitor_message", down)
         await _send(first, "from the first tab")
         await expect(first.locator('[data-pending="true"]')).to_have_count(1)
         await _send(second, "from the second tab")
@@ -288,14 +289,14 @@ async def test_two_tabs_sending_while_offline_lose_neither_message(
 
 async def test_a_failed_sync_after_reconnect_is_retried(
     server: Server,
-    services: Services,
+    world: World,
     browser: Browser,
     widget_dist: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     recorder = RecordingNotifier()
-    services.publisher.subscribe(recorder)
-    agent = await services.add_ready_agent(name="Alice")
+    world.publisher.subscribe(recorder)
+    agent = await ready_agent(world, name="Alice")
     context = await browser.new_context()
     page = await context.new_page()
     await _open_widget(page, server)
@@ -304,7 +305,7 @@ async def test_a_failed_sync_after_reconnect_is_retried(
     conversation_id = _conversation_id(recorder)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
 
-    sync = services.chat.sync
+    sync = world.history.sync
     failures = 0
 
     async def flaky(cmd: c.SyncEvents) -> SyncResult:
@@ -314,12 +315,12 @@ async def test_a_failed_sync_after_reconnect_is_retried(
             raise Unavailable("the database is restarting")
         return await sync(cmd)
 
-    monkeypatch.setattr(services.chat, "sync", flaky)
+    monkeypatch.setattr(world.history, "sync", flaky)
     sio = server.app[SIO_KEY]
     for sid, _ in list(sio.manager.get_participants("/visitor", None)):
         await sio.disconnect(sid, namespace="/visitor")
     await expect(page.get_by_test_id("status")).to_have_text("Reconnecting…")
-    await services.agent_says(agent, conversation_id, "sent while you were away")
+    await world.agent_says(agent, conversation_id, "sent while you were away")
 
     # Nothing else happens in the chat: only a retried sync can bring the message.
     await expect(theirs).to_have_count(1, timeout=15_000)

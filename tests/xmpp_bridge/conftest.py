@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.xmpp_bridge.support import World, make_world
+from tests.harness import World
+from tests.xmpp_bridge.support import bridge_world
 
 
 @pytest.fixture
 async def world() -> World:
-    return await make_world()
+    return await bridge_world()

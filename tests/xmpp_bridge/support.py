@@ -6,19 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from business import commands as c
-from business.model import (
-    AgentId,
-    Conversation,
-    ConversationId,
-    QueueName,
-    TenantId,
-    VisitorId,
-)
-from business.publishing import EventPublisher
-from business.routing import Router
-from business.services import AgentService, ChatService, ensure_tenant, new_id
-from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
+from business.model import AgentId, ConversationId, QueueName, TenantId
+from tests.harness import World, make_world
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters import (
     COMPONENT_NS,
@@ -123,80 +112,9 @@ def connected_link() -> tuple[Link, CapturingSender]:
     return link, sender
 
 
-@dataclass
-class World:
-    """The business layer wired on the in-memory fakes, as the composition root would."""
-
-    store: FakeStore
-    clock: FakeClock
-    publisher: EventPublisher
-    recorder: RecordingNotifier
-    chat: ChatService
-    agents: AgentService
-
-    def uow(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
-
-    def conversation(self, conversation_id: ConversationId) -> Conversation:
-        return self.store.conversations[conversation_id]
-
-    async def add_agent(self, agent_id: AgentId, *queues: QueueName, ready: bool = False) -> None:
-        await self.agents.add_agent(
-            c.AddAgent(
-                agent_id=agent_id, queues=queues or (SUPPORT,), max_chats=3, tenant_id=TENANT
-            )
-        )
-        if ready:
-            await self.agents.set_availability(
-                c.SetAgentAvailability(agent_id=agent_id, ready=True)
-            )
-
-    async def visitor(self) -> VisitorId:
-        session = await self.chat.open_session(c.OpenSession(tenant_id=TENANT))
-        return session.visitor.id
-
-    async def start(
-        self, visitor: VisitorId, text: str | None = "Hello", *, msg_id: str = "m1"
-    ) -> Conversation:
-        message = None if text is None else c.FirstMessage(client_msg_id=msg_id, text=text)
-        return await self.chat.start_conversation(
-            c.StartConversation(visitor_id=visitor, form={"name": "Vera"}, message=message)
-        )
-
-    async def say(self, visitor: VisitorId, conversation_id: ConversationId, text: str) -> None:
-        self.clock.advance(1)
-        await self.chat.send_visitor_message(
-            c.SendVisitorMessage(
-                visitor_id=visitor,
-                conversation_id=conversation_id,
-                client_msg_id=f"v-{new_id()}",
-                text=text,
-            )
-        )
-
-
-async def make_world() -> World:
-    store = FakeStore()
-    clock = FakeClock()
-    publisher = EventPublisher()
-    recorder = RecordingNotifier()
-    publisher.subscribe(recorder)
-
-    def uow() -> FakeUnitOfWork:
-        return FakeUnitOfWork(store)
-
-    router = Router(uow=uow, clock=clock, publisher=publisher)
-    chat = ChatService(uow=uow, publisher=publisher, router=router, clock=clock)
-    agents = AgentService(uow=uow, router=router, clock=clock)
-    await ensure_tenant(uow, TENANT, name="Default", queues=(SUPPORT, SALES), clock=clock)
-    return World(
-        store=store,
-        clock=clock,
-        publisher=publisher,
-        recorder=recorder,
-        chat=chat,
-        agents=agents,
-    )
+async def bridge_world() -> World:
+    """The shared harness on the fakes, with the bridge's queues and a visitor called Vera."""
+    return await make_world(queues=(SUPPORT, SALES), visitor_form={"name": "Vera"})
 
 
 @dataclass
@@ -229,13 +147,12 @@ def harness(world: World, *, away_is_ready: bool = False, connected: bool = True
     if connected:
         link.attach(sender)
     roster = QueueRoster(
-        agents=world.agents, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
+        services=world.services, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
     )
-    notifier = XmppAgentNotifier(chat=world.chat, link=link, flush_interval=0.01)
+    notifier = XmppAgentNotifier(services=world.services, link=link, flush_interval=0.01)
     world.publisher.subscribe(notifier)
     inbound = InboundDispatcher(
-        chat=world.chat,
-        agents=world.agents,
+        services=world.services,
         roster=roster,
         link=link,
         tenant_id=TENANT,

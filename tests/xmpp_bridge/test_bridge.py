@@ -10,10 +10,12 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from business import commands as c
-from business.model import AgentSubscription, ConversationState
+from business.model import ConversationState
+from tests.harness import World
 from tests.xmpp_bridge.component_server import COMPONENT_NS, ComponentServer
-from tests.xmpp_bridge.support import ALICE, SUPPORT, World
+from tests.xmpp_bridge.support import ALICE, SUPPORT
 from xmpp_bridge import BridgeSettings, XmppBridge
+from xmpp_bridge.subscriptions import Subscription, SubscriptionStore
 
 SECRET = "s3cret"
 
@@ -35,9 +37,7 @@ def settings(port: int, **changes: object) -> BridgeSettings:
 def bridge_for(world: World, port: int, **changes: object) -> XmppBridge:
     return XmppBridge(
         settings=settings(port, **changes),
-        chat=world.chat,
-        agents=world.agents,
-        publisher=world.publisher,
+        services=world.services,
         random=lambda: 0.5,
     )
 
@@ -56,10 +56,8 @@ def bodies(stanzas: list[ET.Element]) -> list[str]:
 
 async def subscribed_alice(world: World) -> None:
     await world.add_agent(ALICE, ready=True)
-    await world.agents.save_subscription(
-        AgentSubscription(
-            agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True
-        )
+    await SubscriptionStore(world.adapter_state).save(
+        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True)
     )
 
 
@@ -100,7 +98,7 @@ async def test_a_lost_link_is_re_established_and_what_was_missed_is_replayed(
     server.drop()
     await asyncio.sleep(0.01)
     assert not bridge.connected
-    await world.say(visitor, conversation.id, "sent while the link was down")
+    await world.visitor_says(visitor, conversation.id, "sent while the link was down")
     await bridge.wait_connected(5)
 
     await server.wait_until(lambda: "sent while the link was down" in bodies(server.stanzas))
@@ -124,7 +122,7 @@ async def test_agents_stanzas_arrive_over_the_wire(world: World, server: Compone
     )
 
     await server.wait_until(lambda: len(server.stanzas) > before)
-    assert world.conversation(conversation.id).state is ConversationState.ENDED
+    assert world.conv(conversation.id).state is ConversationState.ENDED
     await bridge.stop()
 
 
@@ -187,7 +185,7 @@ async def test_ready_agents_who_do_not_answer_the_probe_become_not_ready(
 
     await asyncio.sleep(0.4)
 
-    assert not world.store.agents[ALICE].ready
+    assert not world.fakes.agents[ALICE].ready
     await bridge.stop()
 
 
@@ -202,7 +200,7 @@ async def test_presence_answering_the_probe_keeps_the_agent_ready(
     server.inject("<presence from='alice@localhost/laptop' to='support@chat.localhost'/>")
     await asyncio.sleep(0.7)
 
-    assert world.store.agents[ALICE].ready
+    assert world.fakes.agents[ALICE].ready
     await bridge.stop()
 
 
@@ -216,7 +214,7 @@ async def test_stop_writes_delivery_cursors(world: World, server: ComponentServe
 
     await bridge.stop()
 
-    stored = world.conversation(conversation.id)
+    stored = world.conv(conversation.id)
     assert stored.agent_delivered_seq == stored.last_seq
 
 
@@ -239,7 +237,7 @@ async def test_visitor_typing_goes_over_the_wire(world: World, server: Component
     conversation = await world.start(visitor, "Hello")
     await server.wait_until(lambda: bodies(server.stanzas))
 
-    await world.chat.set_visitor_typing(
+    await world.messaging.set_visitor_typing(
         c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
     )
 
@@ -267,7 +265,7 @@ async def test_stop_on_a_link_that_went_silent_keeps_the_cursors_for_a_replay(
     await bridge.stop()
 
     # Nothing confirmed that the server read the offer: the next start must send it.
-    stored = world.conversation(conversation.id)
+    stored = world.conv(conversation.id)
     assert stored.agent_delivered_seq < stored.last_seq
-    pending = await world.chat.pending_agent_deliveries()
+    pending = await world.delivery.pending_agent_deliveries()
     assert [p.conversation.id for p in pending] == [conversation.id]

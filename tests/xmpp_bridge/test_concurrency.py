@@ -1,4 +1,4 @@
-"""Per-key ordering of inbound work, and per-key locks that do not pile up."""
+"""Per-key ordering of inbound work."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from xmpp_bridge.concurrency import KeyedLock, SerialLanes
+from xmpp_bridge.concurrency import SerialLanes
 
 
 async def test_work_of_one_key_runs_in_order_and_keys_run_side_by_side() -> None:
@@ -75,19 +75,3 @@ async def test_close_cancels_what_does_not_finish_in_time() -> None:
 
     assert cancelled.is_set()
     assert not lanes.busy
-
-
-async def test_keyed_lock_serialises_one_key_and_forgets_it_afterwards() -> None:
-    locks = KeyedLock()
-    inside: list[str] = []
-
-    async def hold(name: str) -> None:
-        async with locks.hold("conversation"):
-            inside.append(f"{name}-in")
-            await asyncio.sleep(0.01)
-            inside.append(f"{name}-out")
-
-    await asyncio.gather(hold("a"), hold("b"))
-
-    assert inside == ["a-in", "a-out", "b-in", "b-out"]
-    assert len(locks) == 0

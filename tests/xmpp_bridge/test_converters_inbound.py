@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
 from business.model import AgentId, ConversationId, QueueName
 from tests.xmpp_bridge.support import ADDRESSING, ALICE, SUPPORT
 from xmpp_bridge.converters import client_msg_id_for, parse_stanza, stanza_to_custom
 from xmpp_bridge.custom import (
+    AgentMessage,
+    AgentTyping,
     Bounced,
+    EndChat,
     EngineRequest,
     Origin,
     Payload,
@@ -52,11 +54,10 @@ def test_agent_message_to_a_conversation_is_stored_under_the_stanza_id() -> None
             kind="message",
             sender="alice@localhost/laptop",
             recipient=CONV_JID,
-            agent_id=ALICE,
+            address=ALICE,
             stanza_id="abc-1",
         ),
-        payload=SendAgentMessage(
-            agent_id=ALICE,
+        payload=AgentMessage(
             conversation_id=CONV,
             text="Hi, how can I help?",
             client_msg_id="xmpp:abc-1",
@@ -65,8 +66,8 @@ def test_agent_message_to_a_conversation_is_stored_under_the_stanza_id() -> None
 
 
 def test_agent_message_without_id_has_no_client_msg_id() -> None:
-    assert payload(chat("hi", stanza_id=None)) == SendAgentMessage(
-        agent_id=ALICE, conversation_id=CONV, text="hi", client_msg_id=None
+    assert payload(chat("hi", stanza_id=None)) == AgentMessage(
+        conversation_id=CONV, text="hi", client_msg_id=None
     )
 
 
@@ -76,13 +77,13 @@ def test_sender_jid_is_normalised_to_the_lower_case_bare_jid() -> None:
     received = read(xml)
 
     assert received is not None
-    assert received.origin.agent_id == ALICE
+    assert received.origin.address == ALICE
 
 
 def test_message_of_type_normal_counts_as_chat() -> None:
     xml = f'<message from="alice@localhost/a" to="{CONV_JID}"><body>hello</body></message>'
 
-    assert payload(xml) == SendAgentMessage(agent_id=ALICE, conversation_id=CONV, text="hello")
+    assert payload(xml) == AgentMessage(conversation_id=CONV, text="hello")
 
 
 @pytest.mark.parametrize(
@@ -115,21 +116,17 @@ def test_receipt_request_is_noticed() -> None:
     [
         ("!help", ShowHelp(conversation_id=CONV)),
         ("  !HELP please", ShowHelp(conversation_id=CONV)),
-        ("!end", EndConversationByAgent(agent_id=ALICE, conversation_id=CONV)),
-        ("!End now", EndConversationByAgent(agent_id=ALICE, conversation_id=CONV)),
+        ("!end", EndChat(conversation_id=CONV)),
+        ("!End now", EndChat(conversation_id=CONV)),
         ("!transfer bob", UnknownCommand(conversation_id=CONV, command="transfer")),
         ("!", UnknownCommand(conversation_id=CONV, command="")),
         (
             "!!end is near",
-            SendAgentMessage(
-                agent_id=ALICE, conversation_id=CONV, text="!end is near", client_msg_id="xmpp:s1"
-            ),
+            AgentMessage(conversation_id=CONV, text="!end is near", client_msg_id="xmpp:s1"),
         ),
         (
             "not !a command",
-            SendAgentMessage(
-                agent_id=ALICE, conversation_id=CONV, text="not !a command", client_msg_id="xmpp:s1"
-            ),
+            AgentMessage(conversation_id=CONV, text="not !a command", client_msg_id="xmpp:s1"),
         ),
     ],
 )
@@ -147,7 +144,7 @@ def test_chat_states_become_agent_typing(state: str, composing: bool) -> None:
         f'<{state} xmlns="http://jabber.org/protocol/chatstates"/></message>'
     )
 
-    assert payload(xml) == SetAgentTyping(agent_id=ALICE, conversation_id=CONV, composing=composing)
+    assert payload(xml) == AgentTyping(conversation_id=CONV, composing=composing)
 
 
 def test_body_wins_over_the_chat_state_that_rides_along() -> None:
@@ -156,7 +153,7 @@ def test_body_wins_over_the_chat_state_that_rides_along() -> None:
         '<body>done</body><active xmlns="http://jabber.org/protocol/chatstates"/></message>'
     )
 
-    assert isinstance(payload(xml), SendAgentMessage)
+    assert isinstance(payload(xml), AgentMessage)
 
 
 FROM_ALICE = f'<message from="alice@localhost/a" to="{CONV_JID}"'
@@ -237,20 +234,20 @@ def presence(attrs: str = "", children: str = "", *, to: str = "support@chat.loc
 )
 def test_available_presence_to_a_queue(children: str, show: Show) -> None:
     assert payload(presence(children=children)) == ResourcePresence(
-        agent_id=ALICE, resource="laptop", queue=SUPPORT, show=show
+        address=ALICE, resource="laptop", queue=SUPPORT, show=show
     )
 
 
 def test_unavailable_presence_to_a_queue() -> None:
     assert payload(presence(' type="unavailable"')) == ResourcePresence(
-        agent_id=ALICE, resource="laptop", queue=SUPPORT, show=None
+        address=ALICE, resource="laptop", queue=SUPPORT, show=None
     )
 
 
 def test_unavailable_from_the_bare_jid_has_no_resource() -> None:
     xml = '<presence from="alice@localhost" to="support@chat.localhost" type="unavailable"/>'
 
-    assert payload(xml) == ResourcePresence(agent_id=ALICE, resource="", queue=SUPPORT, show=None)
+    assert payload(xml) == ResourcePresence(address=ALICE, resource="", queue=SUPPORT, show=None)
 
 
 @pytest.mark.parametrize("kind", list(SubscriptionKind))
@@ -260,7 +257,7 @@ def test_subscription_stanzas_and_probes(kind: SubscriptionKind) -> None:
     received = read(xml)
 
     assert received is not None
-    assert received.payload == SubscriptionStanza(agent_id=ALICE, queue=SUPPORT, kind=kind)
+    assert received.payload == SubscriptionStanza(address=ALICE, queue=SUPPORT, kind=kind)
     assert received.origin.kind == "presence"
     assert received.origin.recipient == "support@chat.localhost"
 
@@ -285,4 +282,4 @@ def test_agent_id_of_an_odd_local_part_is_kept_as_the_server_normalised_it() -> 
     received = read(chat("hi").replace("alice@localhost/laptop", "Zoë@LOCALHOST/x"))
 
     assert received is not None
-    assert received.origin.agent_id == AgentId("zoë@localhost")
+    assert received.origin.address == AgentId("zoë@localhost")

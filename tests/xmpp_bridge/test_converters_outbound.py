@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -15,7 +16,6 @@ from business.events import (
     StateChanged,
 )
 from business.model import (
-    Conversation,
     ConversationId,
     ConversationState,
     EventId,
@@ -99,7 +99,7 @@ def test_offer_carries_the_visitor_context_and_messages_so_far() -> None:
     ]
 
     [stanza] = custom_to_stanza(
-        AgentOffer(conversation=CONVERSATION, joined=JOINED, earlier=earlier), ADDRESSING
+        AgentOffer(conversation=CONVERSATION, to=ALICE, joined=JOINED, earlier=earlier), ADDRESSING
     )
 
     assert_xml(
@@ -150,7 +150,8 @@ def test_offer_without_messages_or_context_says_so() -> None:
 
 def test_replayed_offer_is_stamped_with_the_join_time() -> None:
     [stanza] = custom_to_stanza(
-        AgentOffer(conversation=CONVERSATION, joined=JOINED, earlier=[], delayed=True), ADDRESSING
+        AgentOffer(conversation=CONVERSATION, to=ALICE, joined=JOINED, earlier=[], delayed=True),
+        ADDRESSING,
     )
 
     delay = stanza.xml.find("{urn:xmpp:delay}delay")
@@ -160,7 +161,8 @@ def test_replayed_offer_is_stamped_with_the_join_time() -> None:
 
 def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "Still there?")), ADDRESSING
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=posted(4, "Still there?")),
+        ADDRESSING,
     )
 
     assert_xml(
@@ -177,7 +179,9 @@ def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> N
 
 def test_replayed_visitor_message_keeps_its_original_time() -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "late"), delayed=True),
+        ConversationUpdate(
+            conversation=CONVERSATION, to=ALICE, event=posted(4, "late"), delayed=True
+        ),
         ADDRESSING,
     )
 
@@ -198,7 +202,7 @@ def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
     event = posted(4, "see this", attachments=("https://files.example/a.png",))
 
     text, file = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=event), ADDRESSING
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event), ADDRESSING
     )
 
     assert body_of(text) == "see this"
@@ -218,7 +222,9 @@ def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
 
 def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=posted(4, "Opening hours: 9-5", BOT)),
+        ConversationUpdate(
+            conversation=CONVERSATION, to=ALICE, event=posted(4, "Opening hours: 9-5", BOT)
+        ),
         ADDRESSING,
     )
 
@@ -259,7 +265,7 @@ def notice(text: str, seq: int) -> str:
 )
 def test_notices_to_the_agent(event: object, expected: str) -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=event),  # type: ignore[arg-type]
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event),  # type: ignore[arg-type]
         ADDRESSING,
     )
 
@@ -278,7 +284,7 @@ def test_notices_to_the_agent(event: object, expected: str) -> None:
     ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read"],
 )
 def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
-    update = ConversationUpdate(conversation=CONVERSATION, event=event)  # type: ignore[arg-type]
+    update = ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event)  # type: ignore[arg-type]
 
     assert custom_to_stanza(update, ADDRESSING) == []
 
@@ -295,16 +301,21 @@ def test_nothing_goes_out_for_a_conversation_without_agent() -> None:
     )
 
     assert (
-        custom_to_stanza(ConversationUpdate(conversation=queued, event=posted(1, "hi")), ADDRESSING)
+        custom_to_stanza(
+            ConversationUpdate(conversation=queued, to=ALICE, event=posted(1, "hi")), ADDRESSING
+        )
         == []
     )
-    assert custom_to_stanza(VisitorTyping(conversation=queued, composing=True), ADDRESSING) == []
+    assert (
+        custom_to_stanza(VisitorTyping(conversation=queued, to=ALICE, composing=True), ADDRESSING)
+        == []
+    )
 
 
 @pytest.mark.parametrize(("composing", "state"), [(True, "composing"), (False, "paused")])
 def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
     [stanza] = custom_to_stanza(
-        VisitorTyping(conversation=CONVERSATION, composing=composing), ADDRESSING
+        VisitorTyping(conversation=CONVERSATION, to=ALICE, composing=composing), ADDRESSING
     )
 
     assert_xml(
@@ -330,7 +341,7 @@ MESSAGE_ORIGIN = Origin(
     kind="message",
     sender="alice@localhost/laptop",
     recipient=CONV_JID,
-    agent_id=ALICE,
+    address=ALICE,
     stanza_id="s1",
 )
 
@@ -364,7 +375,7 @@ def test_error_reply_to_a_presence() -> None:
         kind="presence",
         sender="eve@localhost",
         recipient="support@chat.localhost",
-        agent_id=ALICE,
+        address=ALICE,
     )
 
     [stanza] = custom_to_stanza(
@@ -422,7 +433,7 @@ def test_receipt_acknowledges_the_agents_stanza_id() -> None:
     ],
 )
 def test_queue_presence(kind: PresenceKind, expected: str) -> None:
-    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, agent_id=ALICE, kind=kind), ADDRESSING)
+    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE, kind=kind), ADDRESSING)
 
     assert_xml(stanza, expected)
 

@@ -8,15 +8,15 @@ import pytest
 from slixmpp.stanza.error import Error
 
 from business import commands as c
+from business.conversation import Conversation
 from business.events import MessagePosted, ParticipantLeft, StateChanged, TypingChanged
-from business.model import Conversation, ConversationId, ConversationState, ParticipantKind
-from business.services import ChatService
+from business.model import ConversationId, ConversationState, ParticipantKind
+from tests.harness import World
 from tests.xmpp_bridge.support import (
     ADDRESSING,
     ALICE,
     BOB,
     Harness,
-    World,
     assert_xml,
     body_of,
     from_agent,
@@ -38,7 +38,7 @@ async def active(world: World) -> Conversation:
 def agent_messages(world: World, conversation: Conversation) -> list[str]:
     return [
         e.text
-        for e in world.store.events[conversation.id]
+        for e in world.fakes.events[conversation.id]
         if isinstance(e, MessagePosted) and e.sender.kind is ParticipantKind.AGENT
     ]
 
@@ -100,7 +100,7 @@ async def test_end_command_ends_the_conversation_and_the_agent_is_told(h: Harnes
 
     await h.receive(from_agent(conversation.id, "!end"))
 
-    assert h.world.conversation(conversation.id).state is ConversationState.ENDED
+    assert h.world.conv(conversation.id).state is ConversationState.ENDED
     events = h.world.recorder.events()
     assert isinstance(events[-2], ParticipantLeft)
     assert isinstance(events[-1], StateChanged)
@@ -114,7 +114,7 @@ async def test_double_bang_sends_the_literal_text(h: Harness) -> None:
     await h.receive(from_agent(conversation.id, "!!end of story"))
 
     assert agent_messages(h.world, conversation) == ["!end of story"]
-    assert h.world.conversation(conversation.id).state is ConversationState.ACTIVE
+    assert h.world.conv(conversation.id).state is ConversationState.ACTIVE
 
 
 async def test_help_command_answers_from_the_conversation(h: Harness) -> None:
@@ -306,21 +306,16 @@ def test_every_mapped_condition_is_one_slixmpp_can_write() -> None:
     assert Error.conditions >= CONDITIONS
 
 
-class _BrokenChat(ChatService):
-    async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
-        raise RuntimeError("database on fire")
-
-
 async def test_unexpected_errors_are_logged_and_answered(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conversation = await active(world)
     h = harness(world)
-    h.inbound._chat = _BrokenChat(
-        uow=world.uow,
-        publisher=world.publisher,
-        router=None,  # type: ignore[arg-type]
-    )
+
+    async def broken(cmd: c.SendAgentMessage) -> MessagePosted:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(world.messaging, "send_agent_message", broken)
 
     with caplog.at_level(logging.ERROR, logger="xmpp_bridge.inbound"):
         await h.receive(from_agent(conversation.id, "hi"))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 
 from business import commands as c
-from business.model import Conversation, ConversationId, VisitorId
-from business.services import ChatService, PendingDelivery
-from tests.xmpp_bridge.support import ALICE, Harness, World, body_of, from_agent, harness
+from business.conversation import Conversation
+from business.delivery import PendingDelivery
+from business.model import ConversationId, VisitorId
+from tests.harness import World
+from tests.xmpp_bridge.support import ALICE, Harness, body_of, from_agent, harness
 
 
 async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
@@ -30,11 +32,11 @@ def delayed(h: Harness) -> list[bool]:
 
 
 def cursor(world: World, conversation: Conversation) -> int:
-    return world.conversation(conversation.id).agent_delivered_seq
+    return world.conv(conversation.id).agent_delivered_seq
 
 
 def last_seq(world: World, conversation: Conversation) -> int:
-    return world.conversation(conversation.id).last_seq
+    return world.conv(conversation.id).last_seq
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ async def h(world: World) -> Harness:
 async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
 
-    await h.world.say(visitor, conversation.id, "Are you there?")
+    await h.world.visitor_says(visitor, conversation.id, "Are you there?")
 
     offer, message = bodies(h)
     assert offer.startswith("New chat from Vera (queue support")
@@ -55,7 +57,7 @@ async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> Non
 
 async def test_cursor_moves_once_the_stanzas_are_handed_over(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    await h.world.say(visitor, conversation.id, "one")
+    await h.world.visitor_says(visitor, conversation.id, "one")
 
     await h.notifier.flush()
 
@@ -67,7 +69,7 @@ async def test_agents_own_messages_are_not_echoed_but_count_as_delivered(h: Harn
     h.sender.take()
 
     await h.receive(from_agent(conversation.id, "Hi!"))
-    await h.world.say(visitor, conversation.id, "Thanks")
+    await h.world.visitor_says(visitor, conversation.id, "Thanks")
     await h.notifier.flush()
 
     assert bodies(h) == ["Thanks"]
@@ -79,7 +81,7 @@ async def test_nothing_is_sent_or_marked_while_the_link_is_down(world: World) ->
     visitor, conversation = await chat_with_alice(world)
     before = cursor(world, conversation)
 
-    await world.say(visitor, conversation.id, "hello?")
+    await world.visitor_says(visitor, conversation.id, "hello?")
     await h.notifier.flush()
 
     assert h.sender.take() == []
@@ -91,10 +93,10 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
 ) -> None:
     h = harness(world, connected=False)
     visitor, conversation = await chat_with_alice(world)
-    await world.say(visitor, conversation.id, "first while down")
-    await world.say(visitor, conversation.id, "second while down")
+    await world.visitor_says(visitor, conversation.id, "first while down")
+    await world.visitor_says(visitor, conversation.id, "second while down")
     other_visitor = await world.visitor()
-    other = await world.start(other_visitor, "Other chat", msg_id="o1")
+    other = await world.start(other_visitor, "Other chat", client_msg_id="o1")
 
     h.link.attach(h.sender)
     await h.notifier.replay()
@@ -120,49 +122,40 @@ async def test_live_then_replay_after_a_reconnect_neither_loses_nor_repeats(h: H
     await h.notifier.flush()
     h.link.detach()
     h.notifier.on_link_lost()
-    await h.world.say(visitor, conversation.id, "missed")
+    await h.world.visitor_says(visitor, conversation.id, "missed")
     h.link.attach(h.sender)
     h.sender.take()
 
     # A live message arrives before the replay gets to this conversation...
-    await h.world.say(visitor, conversation.id, "live")
+    await h.world.visitor_says(visitor, conversation.id, "live")
     # ...and the replay, with its older idea of what is pending, comes after.
     await h.notifier.replay()
 
     assert bodies(h) == ["missed", "live"]
 
 
-class _GatedChat(ChatService):
-    """Holds the replay's read of pending deliveries until the test opens the gate."""
-
-    gate: asyncio.Event
-
-    async def pending_agent_deliveries(self) -> Sequence[PendingDelivery]:
-        pending = await super().pending_agent_deliveries()
-        await self.gate.wait()
-        return pending
-
-
 async def test_live_events_during_a_slow_replay_are_neither_lost_nor_repeated(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness(world, connected=False)
     visitor, conversation = await chat_with_alice(world)
-    await world.say(visitor, conversation.id, "while down")
-    gated = _GatedChat(
-        uow=world.uow,
-        publisher=world.publisher,
-        router=world.chat._router,
-        clock=world.clock,
-    )
-    gated.gate = asyncio.Event()
-    h.notifier._chat = gated
+    await world.visitor_says(visitor, conversation.id, "while down")
+    gate = asyncio.Event()
+    pending_deliveries = world.delivery.pending_agent_deliveries
+
+    async def gated() -> Sequence[PendingDelivery]:
+        # The replay's read of pending deliveries is held until the gate opens.
+        pending = await pending_deliveries()
+        await gate.wait()
+        return pending
+
+    monkeypatch.setattr(world.delivery, "pending_agent_deliveries", gated)
     h.link.attach(h.sender)
 
     replay = asyncio.create_task(h.notifier.replay())
     await asyncio.sleep(0)
-    await world.say(visitor, conversation.id, "during replay")
-    gated.gate.set()
+    await world.visitor_says(visitor, conversation.id, "during replay")
+    gate.set()
     await replay
 
     texts = bodies(h)
@@ -174,14 +167,14 @@ async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None
     visitor, conversation = await chat_with_alice(h.world)
     h.sender.take()
     h.world.publisher.unsubscribe(h.notifier)
-    await h.world.say(visitor, conversation.id, "one")
-    await h.world.say(visitor, conversation.id, "two")
-    latest = h.world.conversation(conversation.id)
-    two = h.world.store.events[conversation.id][-1]
+    await h.world.visitor_says(visitor, conversation.id, "one")
+    await h.world.visitor_says(visitor, conversation.id, "two")
+    latest = h.world.conv(conversation.id)
+    two = h.world.fakes.events[conversation.id][-1]
 
     # "two" is published first; "one" was not delivered yet and is fetched before it.
     await h.notifier.notify(latest, [two])
-    await h.notifier.notify(latest, h.world.store.events[conversation.id][-2:-1])
+    await h.notifier.notify(latest, h.world.fakes.events[conversation.id][-2:-1])
 
     assert bodies(h) == ["one", "two"]
 
@@ -189,7 +182,7 @@ async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None
 async def test_unflushed_deliveries_are_resent_after_a_lost_link(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
     await h.notifier.flush()
-    await h.world.say(visitor, conversation.id, "maybe lost")
+    await h.world.visitor_says(visitor, conversation.id, "maybe lost")
     h.sender.take()
 
     # The link died before the cursor was written: slixmpp may have dropped the stanza.
@@ -201,7 +194,7 @@ async def test_unflushed_deliveries_are_resent_after_a_lost_link(h: Harness) -> 
 
 async def test_flushed_deliveries_are_not_resent_after_a_lost_link(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    await h.world.say(visitor, conversation.id, "surely sent")
+    await h.world.visitor_says(visitor, conversation.id, "surely sent")
     await h.notifier.flush()
     h.sender.take()
 
@@ -223,7 +216,7 @@ async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
 
 async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
     h = harness(world)
-    h.notifier = type(h.notifier)(chat=world.chat, link=h.link, flush_interval=3600)
+    h.notifier = type(h.notifier)(services=world.services, link=h.link, flush_interval=3600)
     world.publisher.subscribe(h.notifier)
     h.notifier.start()
     _, conversation = await chat_with_alice(world)
@@ -240,7 +233,7 @@ async def test_stop_without_the_servers_confirmation_keeps_the_cursors_for_a_rep
 ) -> None:
     h = harness(world)
     h.notifier = type(h.notifier)(
-        chat=world.chat, link=h.link, flush_interval=3600, confirm_timeout=0.05
+        services=world.services, link=h.link, flush_interval=3600, confirm_timeout=0.05
     )
     world.publisher.subscribe(h.notifier)
     h.notifier.start()
@@ -276,7 +269,7 @@ async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
 ) -> None:
     visitor, conversation = await chat_with_alice(h.world)
     await h.notifier.flush()
-    await h.world.say(visitor, conversation.id, "into a dead socket")
+    await h.world.visitor_says(visitor, conversation.id, "into a dead socket")
     assert bodies(h)[-1] == "into a dead socket"
     h.sender.answers = False
 
@@ -295,7 +288,7 @@ async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harnes
     h.sender.hold = asyncio.Event()
     flushing = asyncio.create_task(h.notifier.flush())
     await asyncio.sleep(0.01)
-    await h.world.say(visitor, conversation.id, "after the ping")
+    await h.world.visitor_says(visitor, conversation.id, "after the ping")
     h.sender.hold.set()
     await flushing
     confirmed = cursor(h.world, conversation)
@@ -307,21 +300,19 @@ async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harnes
     assert h.sender.pings == 2
 
 
-class _FlakyChat(ChatService):
-    failures = 1
-
-    async def mark_delivered_to_agent(self, conversation_id: ConversationId, seq: int) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("database went away")
-        await super().mark_delivered_to_agent(conversation_id, seq)
-
-
-async def test_failed_cursor_writes_are_retried(world: World) -> None:
+async def test_failed_cursor_writes_are_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = harness(world)
-    h.notifier._chat = _FlakyChat(
-        uow=world.uow, publisher=world.publisher, router=world.chat._router, clock=world.clock
-    )
+    failures = [ConnectionError("database went away")]
+    mark_delivered = world.delivery.mark_delivered_to_agents
+
+    async def flaky(cursors: Mapping[ConversationId, int]) -> None:
+        if failures:
+            raise failures.pop()
+        await mark_delivered(cursors)
+
+    monkeypatch.setattr(world.delivery, "mark_delivered_to_agents", flaky)
     _, conversation = await chat_with_alice(world)
 
     await h.notifier.flush()
@@ -336,7 +327,7 @@ async def test_visitor_typing_reaches_the_agent_as_chat_states(h: Harness) -> No
     h.sender.take()
 
     for composing in (True, False):
-        await h.world.chat.set_visitor_typing(
+        await h.world.messaging.set_visitor_typing(
             c.SetVisitorTyping(
                 visitor_id=visitor, conversation_id=conversation.id, composing=composing
             )
@@ -350,7 +341,7 @@ async def test_typing_while_queued_goes_nowhere(h: Harness) -> None:
     visitor = await h.world.visitor()
     conversation = await h.world.start(visitor, "anyone?")
 
-    await h.world.chat.set_visitor_typing(
+    await h.world.messaging.set_visitor_typing(
         c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
     )
 
@@ -361,7 +352,7 @@ async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
     h.sender.take()
 
-    await h.world.chat.end_by_visitor(
+    await h.world.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conversation.id)
     )
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import pytest
 
 from business.commands import SetAgentAvailability
-from business.model import AgentId, AgentSubscription, ConversationState, QueueName
+from business.model import AgentId, ConversationState, QueueName
+from tests.harness import World
 from tests.xmpp_bridge.support import (
     ALICE,
     BOB,
     SALES,
     SUPPORT,
     Harness,
-    World,
     assert_xml,
     body_of,
     canonical,
     harness,
 )
 from xmpp_bridge.converters import stanza_to_xml
+from xmpp_bridge.subscriptions import Subscription, SubscriptionStore
 
 
 @pytest.fixture
@@ -26,14 +27,25 @@ async def h(world: World) -> Harness:
     return harness(world)
 
 
-def sub(
-    world: World, agent: AgentId = ALICE, queue: QueueName = SUPPORT
-) -> AgentSubscription | None:
-    return world.store.subscriptions.get((agent, queue))
+def sub(world: World, agent: AgentId = ALICE, queue: QueueName = SUPPORT) -> Subscription | None:
+    """The stored subscription, read straight from the fake store."""
+    if not any(key == f"{agent} {queue}" for _, key in world.fakes.adapter_state):
+        return None
+    stored = [v for (_, key), v in world.fakes.adapter_state.items() if key == f"{agent} {queue}"]
+    return Subscription(
+        address=agent,
+        queue=queue,
+        agent_sees_queue=stored[0]["agent_sees_queue"] is True,
+        queue_sees_agent=stored[0]["queue_sees_agent"] is True,
+    )
+
+
+async def save_sub(world: World, subscription: Subscription) -> None:
+    await SubscriptionStore(world.adapter_state).save(subscription)
 
 
 def ready(world: World, agent: AgentId = ALICE) -> bool:
-    return world.store.agents[agent].ready
+    return world.fakes.agents[agent].ready
 
 
 def presence_from(
@@ -68,14 +80,12 @@ async def test_agent_subscribing_to_their_queue_is_accepted_and_asked_back(h: Ha
         queue_presence(None),
         queue_presence("subscribe"),
     ]
-    assert sub(h.world) == AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
+    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True)
 
 
 async def test_no_request_back_when_the_queue_already_sees_the_agent(h: Harness) -> None:
     await h.world.add_agent(ALICE)
-    await h.world.agents.save_subscription(
-        AgentSubscription(agent_id=ALICE, queue=SUPPORT, queue_sees_agent=True)
-    )
+    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="subscribe"'))
 
@@ -88,7 +98,7 @@ async def test_agent_approving_the_queue_is_remembered_and_probed(h: Harness) ->
     await h.receive(presence_from("alice@localhost", attrs=' type="subscribed"'))
 
     assert sent_presences(h) == [queue_presence("probe")]
-    assert sub(h.world) == AgentSubscription(agent_id=ALICE, queue=SUPPORT, queue_sees_agent=True)
+    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True)
 
 
 @pytest.mark.parametrize("kind", ["subscribe", "probe"])
@@ -96,7 +106,7 @@ async def test_strangers_are_refused(h: Harness, kind: str) -> None:
     await h.receive(presence_from("eve@localhost", attrs=f' type="{kind}"'))
 
     assert sent_presences(h) == [queue_presence("unsubscribed", to="eve@localhost")]
-    assert h.world.store.subscriptions == {}
+    assert h.world.fakes.adapter_state == {}
 
 
 async def test_agents_are_refused_at_queues_that_are_not_theirs(h: Harness) -> None:
@@ -111,9 +121,7 @@ async def test_agents_are_refused_at_queues_that_are_not_theirs(h: Harness) -> N
 
 async def test_probe_is_answered_from_the_database_not_a_memory(h: Harness) -> None:
     await h.world.add_agent(ALICE)
-    await h.world.agents.save_subscription(
-        AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
-    )
+    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="probe"'))
 
@@ -130,36 +138,33 @@ async def test_probe_from_an_agent_the_database_forgot_restores_the_subscription
     await h.receive(presence_from("alice@localhost", attrs=' type="probe"'))
 
     assert sent_presences(h) == [queue_presence(None)]
-    assert sub(h.world) == AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
+    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True)
 
 
 async def test_unsubscribe_is_recorded_and_the_queue_goes_offline_for_the_agent(
     h: Harness,
 ) -> None:
     await h.world.add_agent(ALICE)
-    await h.world.agents.save_subscription(
-        AgentSubscription(
-            agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True
-        )
+    await save_sub(
+        h.world,
+        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True),
     )
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribe"'))
 
     assert sent_presences(h) == [queue_presence("unavailable")]
-    assert sub(h.world) == AgentSubscription(
-        agent_id=ALICE, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
+    assert sub(h.world) == Subscription(
+        address=ALICE, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
     )
 
 
 async def test_agent_revoking_the_queue_makes_them_not_ready(h: Harness) -> None:
     await h.world.add_agent(ALICE, ready=True)
-    await h.world.agents.save_subscription(
-        AgentSubscription(agent_id=ALICE, queue=SUPPORT, queue_sees_agent=True)
-    )
+    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribed"'))
 
-    assert sub(h.world) == AgentSubscription(agent_id=ALICE, queue=SUPPORT)
+    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT)
     # Their presence can no longer be seen, so their availability is unknown.
     assert not ready(h.world)
 
@@ -167,9 +172,7 @@ async def test_agent_revoking_the_queue_makes_them_not_ready(h: Harness) -> None
 async def test_revoking_one_queue_keeps_availability_seen_through_another(h: Harness) -> None:
     await h.world.add_agent(ALICE, SUPPORT, SALES, ready=True)
     for queue in (SUPPORT, SALES):
-        await h.world.agents.save_subscription(
-            AgentSubscription(agent_id=ALICE, queue=queue, queue_sees_agent=True)
-        )
+        await save_sub(h.world, Subscription(address=ALICE, queue=queue, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribed"'))
 
@@ -225,7 +228,7 @@ async def test_presence_of_strangers_changes_nothing(h: Harness) -> None:
     await h.receive(presence_from("alice@localhost/x", to="sales@chat.localhost"))
 
     assert not ready(h.world)
-    assert "eve@localhost" not in h.world.store.agents
+    assert "eve@localhost" not in h.world.fakes.agents
 
 
 async def test_agent_coming_online_gets_the_waiting_chat_offered(h: Harness) -> None:
@@ -235,7 +238,7 @@ async def test_agent_coming_online_gets_the_waiting_chat_offered(h: Harness) -> 
 
     await h.receive(presence_from("alice@localhost/laptop"))
 
-    assert h.world.conversation(conversation.id).agent_id == ALICE
+    assert h.world.conv(conversation.id).agent_id == ALICE
     [offer] = h.sender.take()
     assert offer.xml.attrib["from"] == f"c-{conversation.id}@chat.localhost"
     assert "Vera: Anyone there?" in (body_of(offer) or "")
@@ -246,14 +249,11 @@ async def test_connect_announces_queues_probes_agents_and_asks_for_missing_subsc
 ) -> None:
     await h.world.add_agent(ALICE, SUPPORT, SALES)
     await h.world.add_agent(BOB, SUPPORT)
-    await h.world.agents.save_subscription(
-        AgentSubscription(
-            agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True
-        )
+    await save_sub(
+        h.world,
+        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True),
     )
-    await h.world.agents.save_subscription(
-        AgentSubscription(agent_id=BOB, queue=SUPPORT, agent_sees_queue=True)
-    )
+    await save_sub(h.world, Subscription(address=BOB, queue=SUPPORT, agent_sees_queue=True))
 
     await h.roster.on_connected()
 
@@ -272,9 +272,7 @@ async def test_ready_agents_who_stay_silent_after_a_reconnect_become_not_ready(
     await h.world.add_agent(ALICE, ready=True)
     await h.world.add_agent(BOB, ready=True)
     for agent in (ALICE, BOB):
-        await h.world.agents.save_subscription(
-            AgentSubscription(agent_id=agent, queue=SUPPORT, queue_sees_agent=True)
-        )
+        await save_sub(h.world, Subscription(address=agent, queue=SUPPORT, queue_sees_agent=True))
     await h.roster.on_connected()
 
     await h.receive(presence_from("alice@localhost/laptop"))
@@ -299,10 +297,8 @@ async def test_presence_is_relearned_after_a_reconnect(h: Harness) -> None:
 async def test_stopping_tells_subscribed_agents_the_queue_goes_offline(h: Harness) -> None:
     await h.world.add_agent(ALICE)
     await h.world.add_agent(BOB)
-    await h.world.agents.save_subscription(
-        AgentSubscription(agent_id=ALICE, queue=SUPPORT, agent_sees_queue=True)
-    )
-    await h.world.agents.save_subscription(AgentSubscription(agent_id=BOB, queue=SUPPORT))
+    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True))
+    await save_sub(h.world, Subscription(address=BOB, queue=SUPPORT))
 
     await h.roster.on_stopping()
 

@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from business.commands import SendAgentMessage, SetAgentTyping
+from business.conversation import Conversation
 from business.events import MessagePosted
 from business.model import (
-    Conversation,
     ConversationId,
     ConversationState,
     EventId,
@@ -32,6 +31,8 @@ from xmpp_bridge.converters import (
     xml_safe,
 )
 from xmpp_bridge.custom import (
+    AgentMessage,
+    AgentTyping,
     Bounced,
     ConversationUpdate,
     ErrorReply,
@@ -91,7 +92,7 @@ def test_any_visitor_text_and_name_reach_the_agent(text: str, name: str) -> None
     )
 
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, event=event), ADDRESSING
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event), ADDRESSING
     )
     received = wire(stanza)
 
@@ -111,8 +112,7 @@ def test_agent_text_reads_back_as_the_same_message(text: str) -> None:
     received = stanza_to_custom(wire(sent), ADDRESSING)
 
     assert received is not None
-    assert received.payload == SendAgentMessage(
-        agent_id=ALICE,
+    assert received.payload == AgentMessage(
         conversation_id=CID,
         text=after_the_wire(text),
         client_msg_id="xmpp:s-1",
@@ -128,23 +128,19 @@ def test_double_bang_sends_a_literal_bang(text: str) -> None:
     received = stanza_to_custom(wire(sent), ADDRESSING)
 
     assert received is not None
-    assert received.payload == SendAgentMessage(
-        agent_id=ALICE, conversation_id=CID, text=f"!{after_the_wire(text)}"
-    )
+    assert received.payload == AgentMessage(conversation_id=CID, text=f"!{after_the_wire(text)}")
 
 
 @given(composing=st.booleans())
 def test_typing_sent_to_the_agent_reads_back_as_agent_typing(composing: bool) -> None:
     [sent] = custom_to_stanza(
-        VisitorTyping(conversation=CONVERSATION, composing=composing), ADDRESSING
+        VisitorTyping(conversation=CONVERSATION, to=ALICE, composing=composing), ADDRESSING
     )
 
     received = stanza_to_custom(answered_by_agent(sent), ADDRESSING)
 
     assert received is not None
-    assert received.payload == SetAgentTyping(
-        agent_id=ALICE, conversation_id=CID, composing=composing
-    )
+    assert received.payload == AgentTyping(conversation_id=CID, composing=composing)
 
 
 @given(
@@ -153,7 +149,7 @@ def test_typing_sent_to_the_agent_reads_back_as_agent_typing(composing: bool) ->
 )
 def test_error_replies_read_back_with_condition_and_text(condition: str, text: str) -> None:
     origin = Origin(
-        kind="message", sender=f"{CONV_JID}/x", recipient="alice@localhost", agent_id=ALICE
+        kind="message", sender=f"{CONV_JID}/x", recipient="alice@localhost", address=ALICE
     )
     [sent] = custom_to_stanza(
         ErrorReply(origin=origin, condition=condition, type=ErrorType.CANCEL, text=text),
@@ -168,7 +164,7 @@ def test_error_replies_read_back_with_condition_and_text(condition: str, text: s
 
 @given(kind=st.sampled_from(list(PresenceKind)))
 def test_queue_presence_answered_in_kind_reads_back(kind: PresenceKind) -> None:
-    [sent] = custom_to_stanza(QueuePresence(queue=SUPPORT, agent_id=ALICE, kind=kind), ADDRESSING)
+    [sent] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE, kind=kind), ADDRESSING)
 
     received = stanza_to_custom(answered_by_agent(sent), ADDRESSING)
 
@@ -176,12 +172,12 @@ def test_queue_presence_answered_in_kind_reads_back(kind: PresenceKind) -> None:
     match kind:
         case PresenceKind.AVAILABLE:
             expected: object = ResourcePresence(
-                agent_id=ALICE, resource="laptop", queue=SUPPORT, show=Show.AVAILABLE
+                address=ALICE, resource="laptop", queue=SUPPORT, show=Show.AVAILABLE
             )
         case PresenceKind.UNAVAILABLE:
-            expected = ResourcePresence(agent_id=ALICE, resource="laptop", queue=SUPPORT, show=None)
+            expected = ResourcePresence(address=ALICE, resource="laptop", queue=SUPPORT, show=None)
         case _:
             expected = SubscriptionStanza(
-                agent_id=ALICE, queue=SUPPORT, kind=SubscriptionKind(kind.value)
+                address=ALICE, queue=SUPPORT, kind=SubscriptionKind(kind.value)
             )
     assert received.payload == expected

@@ -1,0 +1,45 @@
+"""Who may touch a conversation: the checks every use case on one makes first."""
+
+from __future__ import annotations
+
+from business.conversation import Conversation
+from business.errors import Forbidden, NotFound
+from business.model import AgentId, ConversationId, VisitorId
+from business.transactions import Transaction
+
+
+async def visitor_conversation(
+    tx: Transaction,
+    visitor_id: VisitorId,
+    conversation_id: ConversationId,
+    *,
+    for_update: bool = True,
+) -> Conversation:
+    conv = await tx.conversations.get(conversation_id, for_update=for_update)
+    if conv is None:
+        raise NotFound("unknown conversation")
+    if conv.visitor_id != visitor_id:
+        raise Forbidden("this conversation belongs to another visitor")
+    return conv
+
+
+async def agent_conversation(
+    tx: Transaction,
+    agent_id: AgentId,
+    conversation_id: ConversationId,
+    *,
+    for_update: bool = True,
+) -> Conversation:
+    conv = await tx.conversations.get(conversation_id, for_update=for_update)
+    if conv is None:
+        raise NotFound("unknown conversation")
+    if conv.agent_id != agent_id:
+        raise Forbidden("you are not the agent of this conversation")
+    return conv
+
+
+async def any_conversation(tx: Transaction, conversation_id: ConversationId) -> Conversation:
+    conv = await tx.conversations.get(conversation_id)
+    if conv is None:
+        raise NotFound("unknown conversation")
+    return conv

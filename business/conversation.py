@@ -1,0 +1,321 @@
+"""The conversation aggregate: its state, its rules, and the events its changes produce.
+
+Every change is a method that returns a ``Change``: the conversation as it is afterwards
+and the events it produced, each with the next ``seq``. Nothing else allocates a seq, so
+"``seq`` runs 1..``last_seq`` without gaps" holds by construction, as long as each change
+starts from the stored conversation read in the same unit of work (``for_update``).
+The unit of work stores a ``Change`` and publishes its events after commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from business.errors import InvalidInput, InvalidTransition
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    StateChanged,
+)
+from business.model import (
+    Agent,
+    AgentId,
+    ConversationId,
+    ConversationState,
+    EventId,
+    Participant,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    VisitorContext,
+    VisitorId,
+)
+
+_E = TypeVar("_E", bound=ConversationEvent)
+
+_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
+    ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
+    ConversationState.ACTIVE: frozenset({ConversationState.ENDED}),
+    ConversationState.ENDED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    """One chat between a visitor and (eventually) an agent.
+
+    Invariants: ``last_seq`` is the seq of the newest stored event, and every seq from 1
+    to ``last_seq`` exists exactly once; ``agent_id`` is set whenever ``state`` is
+    ``active``; ``agent_delivered_seq <= last_seq``; ``queue_position`` is set only while
+    queued.
+    """
+
+    id: ConversationId
+    tenant_id: TenantId
+    visitor_id: VisitorId
+    visitor_name: str
+    queue: QueueName
+    state: ConversationState
+    created_at: datetime
+    context: VisitorContext = field(default_factory=VisitorContext)
+    form: Mapping[str, str] = field(default_factory=dict)
+    agent_id: AgentId | None = None
+    agent_name: str | None = None
+    last_seq: int = 0
+    visitor_read_seq: int = 0
+    agent_delivered_seq: int = 0
+    """The newest seq the agent desk has confirmed handing to the agent."""
+    queue_position: int | None = None
+    """The position the visitor was last told (see ``Limits.queue_position_window``)."""
+    assigned_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is not ConversationState.ENDED
+
+    @property
+    def visitor(self) -> Participant:
+        return Participant(kind=ParticipantKind.VISITOR, name=self.visitor_name, id=self.visitor_id)
+
+    @property
+    def agent(self) -> Participant:
+        return Participant(
+            kind=ParticipantKind.AGENT, name=self.agent_name or "Agent", id=self.agent_id
+        )
+
+    # -- changes ----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: ConversationId,
+        tenant_id: TenantId,
+        visitor_id: VisitorId,
+        visitor_name: str,
+        queue: QueueName,
+        position: int,
+        now: datetime,
+        context: VisitorContext,
+        form: Mapping[str, str],
+        first_message: tuple[EventId, str, str] | None = None,
+    ) -> Change:
+        """A new queued conversation; ``first_message`` is (id, client_msg_id, text)."""
+        conv = cls(
+            id=id,
+            tenant_id=tenant_id,
+            visitor_id=visitor_id,
+            visitor_name=visitor_name,
+            queue=queue,
+            state=ConversationState.QUEUED,
+            created_at=now,
+            context=context,
+            form=dict(form),
+        )
+        builder = _Builder(conv, created=True)
+        builder.update(queue_position=position)
+        builder.add(
+            lambda seq: StateChanged(
+                conversation_id=id,
+                seq=seq,
+                created_at=now,
+                state=ConversationState.QUEUED,
+                queue_position=position,
+            )
+        )
+        if first_message is not None:
+            event_id, client_msg_id, text = first_message
+            builder.add(
+                lambda seq: MessagePosted(
+                    conversation_id=id,
+                    seq=seq,
+                    created_at=now,
+                    id=event_id,
+                    sender=conv.visitor,
+                    text=text,
+                    client_msg_id=client_msg_id,
+                )
+            )
+        return builder.done()
+
+    def post(
+        self,
+        *,
+        id: EventId,
+        sender: Participant,
+        text: str,
+        client_msg_id: str | None,
+        now: datetime,
+    ) -> Change:
+        """A message in an open conversation.
+
+        A message from the conversation's agent moves the agent delivery cursor along
+        when everything before it was delivered: the agent has it, it came from them.
+        """
+        if not self.is_open:
+            raise InvalidTransition("this conversation has ended")
+        builder = _Builder(self)
+        message = builder.add(
+            lambda seq: MessagePosted(
+                conversation_id=self.id,
+                seq=seq,
+                created_at=now,
+                id=id,
+                sender=sender,
+                text=text,
+                client_msg_id=client_msg_id,
+            )
+        )
+        from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id
+        if from_own_agent and self.agent_delivered_seq == self.last_seq:
+            builder.update(agent_delivered_seq=message.seq)
+        return builder.done()
+
+    def assign(self, agent: Agent, now: datetime) -> Change:
+        """A queued conversation goes to ``agent``: joined, then active.
+
+        Delivery to the agent starts at the join: the offer built for it carries what
+        the visitor wrote while waiting.
+        """
+        builder = _Builder(self)
+        builder.transition(ConversationState.ACTIVE, now)
+        builder.update(
+            agent_id=agent.id,
+            agent_name=agent.name,
+            assigned_at=now,
+            agent_delivered_seq=self.last_seq,
+        )
+        builder.add(
+            lambda seq: ParticipantJoined(
+                conversation_id=self.id,
+                seq=seq,
+                created_at=now,
+                participant=agent.as_participant(),
+            )
+        )
+        builder.add(
+            lambda seq: StateChanged(
+                conversation_id=self.id, seq=seq, created_at=now, state=ConversationState.ACTIVE
+            )
+        )
+        return builder.done()
+
+    def reposition(self, position: int, now: datetime) -> Change | None:
+        """Tell a waiting visitor their new place in the queue; None if unchanged."""
+        if self.state is not ConversationState.QUEUED or self.queue_position == position:
+            return None
+        builder = _Builder(self)
+        builder.update(queue_position=position)
+        builder.add(
+            lambda seq: StateChanged(
+                conversation_id=self.id,
+                seq=seq,
+                created_at=now,
+                state=ConversationState.QUEUED,
+                queue_position=position,
+            )
+        )
+        return builder.done()
+
+    def end(self, by: Participant, now: datetime) -> Change:
+        """End an open conversation.
+
+        The visitor always leaves visibly; an agent only if they had joined (a queued
+        conversation has no agent to leave).
+        """
+        builder = _Builder(self)
+        builder.transition(ConversationState.ENDED, now)
+        if self.state is ConversationState.ACTIVE or by.kind is ParticipantKind.VISITOR:
+            builder.add(
+                lambda seq: ParticipantLeft(
+                    conversation_id=self.id, seq=seq, created_at=now, participant=by
+                )
+            )
+        builder.add(
+            lambda seq: StateChanged(
+                conversation_id=self.id, seq=seq, created_at=now, state=ConversationState.ENDED
+            )
+        )
+        return builder.done()
+
+    def mark_read_by_visitor(self, seq: int) -> Change | None:
+        """The visitor has seen everything up to ``seq``; None when that is not news."""
+        if seq < 0 or seq > self.last_seq:
+            raise InvalidInput(f"seq must be between 0 and {self.last_seq}")
+        if seq <= self.visitor_read_seq:
+            return None
+        return Change(before=self, conversation=dataclasses.replace(self, visitor_read_seq=seq))
+
+    def mark_delivered_to_agent(self, seq: int) -> Change | None:
+        """The agent desk confirmed delivery up to ``seq`` (never past ``last_seq``)."""
+        seq = min(seq, self.last_seq)
+        if seq <= self.agent_delivered_seq:
+            return None
+        return Change(before=self, conversation=dataclasses.replace(self, agent_delivered_seq=seq))
+
+    def with_context(self, context: VisitorContext) -> Change:
+        merged = self.context.merged(context)
+        return Change(before=self, conversation=dataclasses.replace(self, context=merged))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """What one aggregate method did: the conversation before (None if new) and after,
+    and the events it produced, in seq order."""
+
+    before: Conversation | None
+    conversation: Conversation
+    events: tuple[ConversationEvent, ...] = ()
+
+    @property
+    def entered_queue(self) -> bool:
+        queued = ConversationState.QUEUED
+        was = self.before is not None and self.before.state is queued
+        return self.conversation.state is queued and not was
+
+    @property
+    def left_queue(self) -> bool:
+        queued = ConversationState.QUEUED
+        was = self.before is not None and self.before.state is queued
+        return was and self.conversation.state is not queued
+
+
+class _Builder:
+    """Accumulates one change: new field values and events, each event taking the next seq."""
+
+    def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
+        self._before = None if created else conversation
+        self._conv = conversation
+        self._events: list[ConversationEvent] = []
+
+    def update(self, **changes: object) -> None:
+        self._conv = dataclasses.replace(self._conv, **changes)  # type: ignore[arg-type]
+
+    def transition(self, to: ConversationState, at: datetime) -> None:
+        if to not in _TRANSITIONS[self._conv.state]:
+            if not self._conv.is_open:
+                raise InvalidTransition("this conversation has ended")
+            raise InvalidTransition(f"conversation is {self._conv.state}, cannot become {to}")
+        changes: dict[str, object] = {"state": to}
+        if to is not ConversationState.QUEUED:
+            changes["queue_position"] = None
+        if to is ConversationState.ENDED:
+            changes["ended_at"] = at
+        self.update(**changes)
+
+    def add(self, make: Callable[[int], _E]) -> _E:
+        seq = self._conv.last_seq + 1
+        event = make(seq)
+        self._conv = dataclasses.replace(self._conv, last_seq=seq)
+        self._events.append(event)
+        return event
+
+    def done(self) -> Change:
+        return Change(before=self._before, conversation=self._conv, events=tuple(self._events))

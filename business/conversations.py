@@ -1,0 +1,204 @@
+"""Conversations' lifecycle: start, context, end."""
+
+from __future__ import annotations
+
+import logging
+
+from business import commands as c
+from business.access import agent_conversation, any_conversation, visitor_conversation
+from business.conversation import Conversation
+from business.errors import InvalidTransition, NotFound, QueueFull, TooLarge
+from business.locks import KeyedLock
+from business.messaging import MessagingService
+from business.model import (
+    DEFAULT_QUEUE,
+    ConversationId,
+    ConversationState,
+    EventId,
+    Participant,
+    QueueName,
+    new_id,
+)
+from business.ports import Clock
+from business.routing import Router
+from business.transactions import Transaction, Transactions
+from business.validation import (
+    Limits,
+    check_client_msg_id,
+    check_context,
+    check_fields,
+    check_text,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ConversationService:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        router: Router,
+        messaging: MessagingService,
+        clock: Clock,
+        limits: Limits,
+    ) -> None:
+        self._tx = transactions
+        self._router = router
+        self._messaging = messaging
+        self._clock = clock
+        self._limits = limits
+        # A retried start often arrives while the first is still running (the widget timed
+        # out): nothing in the database stops both from inserting a conversation, so starts
+        # of one visitor take turns. Per process only; sticky sessions keep a visitor on one.
+        self._starts = KeyedLock()
+
+    async def start_conversation(self, cmd: c.StartConversation) -> Conversation:
+        """Open a conversation, or return the visitor's open one in that queue.
+
+        Returning the open one makes a retried start harmless and keeps a visitor with
+        several tabs in one chat, as visitors expect. A queue holding its maximum of
+        waiting conversations refuses new ones (``QueueFull``). The cost does not grow
+        with the queue: the position comes from the queue's waiting count.
+        """
+        limits = self._limits
+        check_fields(cmd.form, limits.max_form_fields, limits, "form")
+        check_context(cmd.context, limits)
+        if cmd.message is not None:
+            check_client_msg_id(cmd.message.client_msg_id)
+            check_text(cmd.message.text, limits, "message.text")
+        queue_name = cmd.queue or DEFAULT_QUEUE
+        async with self._starts.hold(cmd.visitor_id):
+            async with self._tx() as tx:
+                existing = await self._open_in_queue(tx, cmd, queue_name)
+                if existing is None:
+                    conversation = await self._open(tx, cmd, queue_name)
+            if existing is not None:
+                if cmd.message is not None:
+                    await self._messaging.send_visitor_message(
+                        c.SendVisitorMessage(
+                            visitor_id=cmd.visitor_id,
+                            conversation_id=existing.id,
+                            client_msg_id=cmd.message.client_msg_id,
+                            text=cmd.message.text,
+                        )
+                    )
+                return await self.get_conversation(existing.id)
+        logger.info("conversation %s started in queue %s", conversation.id, queue_name)
+        changed = await self._router.dispatch(conversation.tenant_id, queue_name)
+        return changed.get(conversation.id, conversation)
+
+    async def _open_in_queue(
+        self, tx: Transaction, cmd: c.StartConversation, queue_name: QueueName
+    ) -> Conversation | None:
+        for conv in await tx.conversations.list_for_visitor(cmd.visitor_id):
+            if conv.is_open and conv.queue == queue_name:
+                return conv
+        return None
+
+    async def _open(
+        self, tx: Transaction, cmd: c.StartConversation, queue_name: QueueName
+    ) -> Conversation:
+        visitor = await tx.visitors.get(cmd.visitor_id)
+        if visitor is None:
+            raise NotFound("unknown visitor")
+        queue = await tx.queues.get(visitor.tenant_id, queue_name, for_update=True)
+        if queue is None:
+            raise NotFound(f"unknown queue {queue_name!r}")
+        limit = (
+            queue.max_waiting if queue.max_waiting is not None else self._limits.max_queue_waiting
+        )
+        if queue.waiting >= limit:
+            raise QueueFull(f"queue {queue.name!r} is full; please try again in a few minutes")
+        name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor.id[:4]}"
+        first = None
+        if cmd.message is not None:
+            first = (EventId(new_id()), cmd.message.client_msg_id, cmd.message.text)
+        change = Conversation.open(
+            id=ConversationId(new_id()),
+            tenant_id=visitor.tenant_id,
+            visitor_id=visitor.id,
+            visitor_name=name[:100],
+            queue=queue.name,
+            position=queue.waiting + 1,
+            now=self._clock.now(),
+            context=cmd.context,
+            form=cmd.form,
+            first_message=first,
+        )
+        conversation = await tx.apply(change)
+        await tx.commit()
+        return conversation
+
+    async def update_context(self, cmd: c.UpdateContext) -> int:
+        """Merge into the context of the visitor's open conversations; returns how many.
+
+        The merged custom fields of a conversation stay within ``max_custom_fields``: an
+        update that would pass it is refused whole (``TooLarge``), so what the agent sees
+        of a visitor cannot grow without end.
+        """
+        limits = self._limits
+        check_context(cmd.context, limits)
+        async with self._tx() as tx:
+            visitor = await tx.visitors.get(cmd.visitor_id)
+            if visitor is None:
+                raise NotFound("unknown visitor")
+            updates = []
+            for conv in await tx.conversations.list_for_visitor(visitor.id):
+                if not conv.is_open:
+                    continue
+                locked = await tx.conversations.get(conv.id, for_update=True)
+                assert locked is not None
+                change = locked.with_context(cmd.context)
+                if len(change.conversation.context.custom) > limits.max_custom_fields:
+                    raise TooLarge(
+                        f"context.custom would have more than {limits.max_custom_fields} "
+                        "fields in all"
+                    )
+                updates.append(change)
+            for change in updates:
+                await tx.apply(change)
+            await tx.commit()
+        return len(updates)
+
+    async def end_by_visitor(self, cmd: c.EndConversationByVisitor) -> Conversation:
+        """End the conversation; ending an ended one changes nothing."""
+        async with self._tx() as tx:
+            conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
+            if not conv.is_open:
+                return conv
+            ended = await self._end(tx, conv, conv.visitor)
+        await self._after_end(conv)
+        return ended
+
+    async def end_by_agent(self, cmd: c.EndConversationByAgent) -> Conversation:
+        async with self._tx() as tx:
+            conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id)
+            if not conv.is_open:
+                raise InvalidTransition("this conversation has already ended")
+            ended = await self._end(tx, conv, conv.agent)
+        await self._after_end(conv)
+        return ended
+
+    async def get_conversation(self, conversation_id: ConversationId) -> Conversation:
+        async with self._tx() as tx:
+            return await any_conversation(tx, conversation_id)
+
+    async def _end(self, tx: Transaction, conv: Conversation, by: Participant) -> Conversation:
+        ended = await tx.apply(conv.end(by, self._clock.now()))
+        await tx.commit()
+        logger.info("conversation %s ended by %s", conv.id, by.kind)
+        return ended
+
+    async def _after_end(self, before: Conversation) -> None:
+        # Either a queue position was freed or an agent's slot was: let the queue move on,
+        # and every other queue of that agent too, or their free slot would sit idle while
+        # visitors wait there.
+        queues = [before.queue]
+        if before.state is ConversationState.ACTIVE and before.agent_id is not None:
+            async with self._tx() as tx:
+                agent = await tx.agents.get(before.agent_id)
+            if agent is not None:
+                queues += [q for q in agent.queues if q != before.queue]
+        for queue in queues:
+            await self._router.dispatch(before.tenant_id, queue)

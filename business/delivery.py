@@ -1,0 +1,57 @@
+"""Delivery to agents: what the agent desk has not handed over yet, and its cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from business.conversation import Conversation
+from business.events import ConversationEvent
+from business.model import ConversationId
+from business.transactions import Transactions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingDelivery:
+    """Events an agent has not been sent yet, oldest first."""
+
+    conversation: Conversation
+    events: Sequence[ConversationEvent]
+
+
+class DeliveryService:
+    def __init__(self, *, transactions: Transactions) -> None:
+        self._tx = transactions
+
+    async def pending_agent_deliveries(self) -> Sequence[PendingDelivery]:
+        """What agents have not been sent yet, e.g. while the XMPP link was down."""
+        pending = []
+        async with self._tx() as tx:
+            for conv in await tx.conversations.list_undelivered_to_agents():
+                events = await tx.events.list_after(
+                    conv.id, conv.agent_delivered_seq, conv.last_seq - conv.agent_delivered_seq
+                )
+                pending.append(PendingDelivery(conversation=conv, events=events))
+        return pending
+
+    async def mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
+        """Move the delivery cursors of several conversations in one transaction; a
+        cursor never moves back nor past the conversation's last event."""
+        if not cursors:
+            return
+        async with self._tx() as tx:
+            moved = 0
+            # In id order, so two writers lock rows in the same order and never deadlock.
+            for conversation_id in sorted(cursors):
+                conv = await tx.conversations.get(conversation_id, for_update=True)
+                change = (
+                    None if conv is None else conv.mark_delivered_to_agent(cursors[conversation_id])
+                )
+                if change is not None:
+                    await tx.apply(change)
+                    moved += 1
+            if moved:
+                await tx.commit()
+
+    async def mark_delivered_to_agent(self, conversation_id: ConversationId, seq: int) -> None:
+        await self.mark_delivered_to_agents({conversation_id: seq})

@@ -1,0 +1,47 @@
+"""Reading a conversation's stored events: the visitor's sync and the agents' history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from business import commands as c
+from business.access import any_conversation, visitor_conversation
+from business.errors import InvalidInput
+from business.events import ConversationEvent
+from business.model import ConversationId
+from business.transactions import Transactions
+from business.validation import Limits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncResult:
+    events: Sequence[ConversationEvent]
+    has_more: bool
+
+
+class HistoryService:
+    def __init__(self, *, transactions: Transactions, limits: Limits) -> None:
+        self._tx = transactions
+        self._limits = limits
+
+    async def sync(self, cmd: c.SyncEvents) -> SyncResult:
+        """Events after ``after_seq``, at most ``max_sync_events`` of them per call."""
+        if cmd.after_seq < 0:
+            raise InvalidInput("after_seq must not be negative")
+        limit = self._limits.max_sync_events
+        async with self._tx() as tx:
+            conv = await visitor_conversation(
+                tx, cmd.visitor_id, cmd.conversation_id, for_update=False
+            )
+            events = await tx.events.list_after(conv.id, cmd.after_seq, limit + 1)
+        return SyncResult(events=events[:limit], has_more=len(events) > limit)
+
+    async def history(
+        self, conversation_id: ConversationId, *, before_seq: int | None = None
+    ) -> Sequence[ConversationEvent]:
+        """Stored events of a conversation (for the agent's offer and transcripts)."""
+        async with self._tx() as tx:
+            conv = await any_conversation(tx, conversation_id)
+            last = conv.last_seq if before_seq is None else min(conv.last_seq, before_seq - 1)
+            return await tx.events.list_after(conversation_id, 0, max(last, 0))

@@ -1,0 +1,102 @@
+"""Visitor sessions: who is connecting, and what they were in the middle of."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from business import commands as c
+from business.errors import NotFound
+from business.model import (
+    ConversationId,
+    ConversationState,
+    ParticipantKind,
+    Tenant,
+    Visitor,
+    VisitorId,
+    new_id,
+)
+from business.ports import Clock
+from business.transactions import Transactions
+from business.validation import check_token
+
+
+def hash_token(token: str) -> str:
+    """Visitor tokens are bearer secrets: only their hash is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationSummary:
+    id: ConversationId
+    state: ConversationState
+    last_seq: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorSession:
+    tenant: Tenant
+    visitor: Visitor
+    visitor_token: str
+    """The token to present next time; the same one the client sent, or a new one."""
+    conversations: Sequence[ConversationSummary]
+    is_new: bool
+
+
+class SessionService:
+    def __init__(self, *, transactions: Transactions, clock: Clock) -> None:
+        self._tx = transactions
+        self._clock = clock
+
+    async def open_session(self, cmd: c.OpenSession) -> VisitorSession:
+        """Find the visitor by token, or create a new anonymous one.
+
+        A well-formed token we do not know (expired, or the database was reset) gets a
+        new visitor rather than an error, so a widget always recovers by itself.
+        """
+        token = cmd.visitor_token
+        if token is not None:
+            check_token(token)
+        async with self._tx() as tx:
+            tenant = await tx.tenants.get(cmd.tenant_id)
+            if tenant is None:
+                raise NotFound(f"unknown tenant {cmd.tenant_id!r}")
+            visitor = None
+            if token is not None:
+                visitor = await tx.visitors.get_by_token_hash(tenant.id, hash_token(token))
+            is_new = visitor is None
+            if visitor is None:
+                token = secrets.token_urlsafe(32)
+                visitor = Visitor(
+                    id=VisitorId(new_id()), tenant_id=tenant.id, created_at=self._clock.now()
+                )
+                await tx.visitors.add(visitor, hash_token(token))
+                await tx.commit()
+            assert token is not None
+            summaries = []
+            # Every open conversation, plus the newest ended one so a reloaded widget can
+            # still show how the last chat ended.
+            shown_ended = False
+            for conv in await tx.conversations.list_for_visitor(visitor.id):
+                if not conv.is_open:
+                    if shown_ended:
+                        continue
+                    shown_ended = True
+                unread = await tx.events.count_messages_after(
+                    conv.id, conv.visitor_read_seq, ParticipantKind.VISITOR.value
+                )
+                summaries.append(
+                    ConversationSummary(
+                        id=conv.id, state=conv.state, last_seq=conv.last_seq, unread=unread
+                    )
+                )
+        return VisitorSession(
+            tenant=tenant,
+            visitor=visitor,
+            visitor_token=token,
+            conversations=summaries,
+            is_new=is_new,
+        )

@@ -1,0 +1,135 @@
+"""Transactions: a unit of work that stores aggregate changes and publishes their events.
+
+Use cases never publish by hand. They ``apply`` each ``Change`` to the transaction, which
+stores the conversation and its events and remembers them; once the transaction has
+committed and its unit of work is closed (on SQLite: the writer slot released), the
+remembered events go to the publisher, in the order they were applied. A change that is
+never committed is never published, and a committed one always is, even if the block
+fails later: forgetting to publish, or publishing what was rolled back, cannot happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from business.conversation import Change, Conversation
+from business.events import DomainEvent, TypingChanged
+from business.ports import (
+    AdapterStateRepository,
+    AgentRepository,
+    ConversationRepository,
+    EventRepository,
+    QueueRepository,
+    TenantRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    VisitorRepository,
+)
+from business.publishing import EventPublisher
+
+_Publication = tuple[Conversation, Sequence[DomainEvent]]
+
+
+class Transaction:
+    """One unit of work, used as ``async with``; see the module docstring."""
+
+    def __init__(self, uow: UnitOfWork, publisher: EventPublisher) -> None:
+        self._uow = uow
+        self._publisher = publisher
+        self._applied: list[_Publication] = []
+        self._committed: list[_Publication] = []
+        self._ephemeral: list[_Publication] = []
+
+    # -- repositories ---------------------------------------------------------------
+
+    @property
+    def tenants(self) -> TenantRepository:
+        return self._uow.tenants
+
+    @property
+    def queues(self) -> QueueRepository:
+        return self._uow.queues
+
+    @property
+    def visitors(self) -> VisitorRepository:
+        return self._uow.visitors
+
+    @property
+    def conversations(self) -> ConversationRepository:
+        return self._uow.conversations
+
+    @property
+    def events(self) -> EventRepository:
+        return self._uow.events
+
+    @property
+    def agents(self) -> AgentRepository:
+        return self._uow.agents
+
+    @property
+    def adapter_state(self) -> AdapterStateRepository:
+        return self._uow.adapter_state
+
+    # -- changes --------------------------------------------------------------------
+
+    async def apply(self, change: Change) -> Conversation:
+        """Store ``change`` (its conversation, its events, and the queue's waiting count
+        when the conversation entered or left the queue); returns the new conversation."""
+        conv = change.conversation
+        if change.before is None:
+            await self._uow.conversations.add(conv)
+        else:
+            await self._uow.conversations.save(conv)
+        for event in change.events:
+            await self._uow.events.add(event)
+        if change.entered_queue:
+            await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, 1)
+        elif change.left_queue:
+            await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, -1)
+        if change.events:
+            self._applied.append((conv, change.events))
+        return conv
+
+    def announce(self, conversation: Conversation, events: Sequence[TypingChanged]) -> None:
+        """Publish events that are never stored once the block ends without error."""
+        self._ephemeral.append((conversation, events))
+
+    async def commit(self) -> None:
+        await self._uow.commit()
+        self._committed.extend(self._applied)
+        self._applied.clear()
+
+    # -- context manager ------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self._uow.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._uow.__aexit__(exc_type, exc, tb)
+        finally:
+            publications = self._committed
+            if exc is None:
+                publications += self._ephemeral
+            self._committed, self._applied, self._ephemeral = [], [], []
+            for conversation, events in publications:
+                await self._publisher.publish(conversation, events)
+
+
+class Transactions:
+    """Makes a ``Transaction`` per call: what every use case is given."""
+
+    def __init__(self, uow: UnitOfWorkFactory, publisher: EventPublisher) -> None:
+        self._uow = uow
+        self.publisher = publisher
+
+    def __call__(self) -> Transaction:
+        return Transaction(self._uow(), self.publisher)

@@ -1,0 +1,128 @@
+"""The input rules, in one place: every edge (Socket.IO, XMPP, CLI, REST) calls these
+instead of re-implementing them, so a value one edge accepts is never refused by another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from business.errors import InvalidInput, TooLarge
+from business.model import QueueName, VisitorContext
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Sizes and counts the engine accepts; the ``[limits]`` section of the settings."""
+
+    max_text_length: int = 4000
+    max_sync_events: int = 500
+    max_form_fields: int = 20
+    max_custom_fields: int = 50
+    """Also the cap on a conversation's custom fields after every ``context.update``."""
+    max_field_length: int = 2000
+    max_queue_waiting: int = 1000
+    """Conversations one queue may hold waiting (a queue's own ``max_waiting`` wins)."""
+    queue_position_window: int = 50
+    """The first this many waiting conversations of a queue hear each change of their
+    position; those further back keep the position they were last told (never lower than
+    the true one) until they get this close. Telling every one of a thousand waiting
+    visitors about every assignment would cost a thousand writes per chat taken."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_text_length",
+            "max_sync_events",
+            "max_field_length",
+            "max_queue_waiting",
+            "queue_position_window",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected an integer of at least 1")
+        for name in ("max_form_fields", "max_custom_fields"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: expected an integer of at least 0")
+
+
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+_CLIENT_MSG_ID_RE = re.compile(r"[\x21-\x7e]{1,100}")
+_QUEUE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_FIELD_NAME_MAX = 100
+# NUL, and surrogates that do not form a character: no database stores them (PostgreSQL
+# rejects NUL, and neither can encode a lone surrogate as UTF-8), so they are refused as
+# bad input instead of failing later as an internal error.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable(value: str, what: str) -> str:
+    if _UNSTORABLE_RE.search(value):
+        raise InvalidInput(f"{what} contains a NUL or an unpaired surrogate character")
+    return value
+
+
+def check_text(text: str, limits: Limits, what: str = "text") -> str:
+    """A message text: storable, not blank, not longer than ``max_text_length``."""
+    check_storable(text, what)
+    if not text.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    if len(text) > limits.max_text_length:
+        raise TooLarge(f"{what} is longer than {limits.max_text_length} characters")
+    return text
+
+
+def is_client_msg_id(value: str) -> bool:
+    """1 to 100 printable ASCII characters: what a ``client_msg_id`` may be."""
+    return _CLIENT_MSG_ID_RE.fullmatch(value) is not None
+
+
+def check_client_msg_id(value: str) -> str:
+    if not is_client_msg_id(value):
+        raise InvalidInput("client_msg_id must be 1 to 100 printable ASCII characters")
+    return value
+
+
+def check_token(token: str) -> str:
+    if not TOKEN_RE.fullmatch(token):
+        raise InvalidInput("visitor_token is malformed")
+    return token
+
+
+def check_queue_name(name: str) -> QueueName:
+    if not _QUEUE_NAME_RE.fullmatch(name):
+        raise InvalidInput(
+            f"queue name {name!r} must be 1 to 64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return QueueName(name)
+
+
+def check_fields(fields: Mapping[str, str], limit: int, limits: Limits, what: str) -> None:
+    """A form or custom-variable map: at most ``limit`` fields of bounded size."""
+    if len(fields) > limit:
+        raise TooLarge(f"{what} has more than {limit} fields")
+    for key, value in fields.items():
+        if not key or len(key) > _FIELD_NAME_MAX:
+            raise InvalidInput(f"{what} field names must be 1 to {_FIELD_NAME_MAX} characters")
+        check_storable(key, f"{what} field name")
+        check_storable(value, f"{what}.{key}")
+        if len(value) > limits.max_field_length:
+            raise TooLarge(f"{what}.{key} is longer than {limits.max_field_length} characters")
+
+
+def check_context(context: VisitorContext, limits: Limits) -> None:
+    for name in ("page_url", "page_title", "referrer"):
+        value = getattr(context, name)
+        if value is None:
+            continue
+        check_storable(value, f"context.{name}")
+        if len(value) > limits.max_field_length:
+            raise TooLarge(f"context.{name} is longer than {limits.max_field_length} characters")
+    check_fields(context.custom, limits.max_custom_fields, limits, "context.custom")
+
+
+def check_agent_name(name: str) -> str:
+    name = name.strip()
+    check_storable(name, "agent name")
+    if len(name) > 100:
+        raise InvalidInput("an agent name must be at most 100 characters")
+    return name

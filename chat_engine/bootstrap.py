@@ -1,0 +1,63 @@
+"""The one place the service graph is built: the engine, the admin CLI and every test
+harness call ``bootstrap`` (cosmicpython's bootstrap)."""
+
+from __future__ import annotations
+
+from business.adapter_state import AdapterStateService
+from business.agents import AgentService
+from business.clock import SystemClock
+from business.conversations import ConversationService
+from business.delivery import DeliveryService
+from business.history import HistoryService
+from business.messaging import MessagingService
+from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import Services
+from business.sessions import SessionService
+from business.tenants import TenantService
+from business.transactions import Transactions
+from business.validation import Limits
+from xmpp_bridge.addresses import JidNormalizer
+
+
+def bootstrap(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock | None = None,
+    limits: Limits | None = None,
+    addresses: AddressNormalizer | None = None,
+    publisher: EventPublisher | None = None,
+) -> Services:
+    """Every use case over one store. Agent addresses are XMPP addresses unless
+    ``addresses`` says otherwise; nothing is subscribed to the publisher yet."""
+    clock = clock or SystemClock()
+    limits = limits or Limits()
+    publisher = publisher or EventPublisher()
+    transactions = Transactions(uow, publisher)
+    router = Router(transactions=transactions, clock=clock, limits=limits)
+    messaging = MessagingService(transactions=transactions, clock=clock, limits=limits)
+    return Services(
+        sessions=SessionService(transactions=transactions, clock=clock),
+        conversations=ConversationService(
+            transactions=transactions,
+            router=router,
+            messaging=messaging,
+            clock=clock,
+            limits=limits,
+        ),
+        messaging=messaging,
+        history=HistoryService(transactions=transactions, limits=limits),
+        delivery=DeliveryService(transactions=transactions),
+        agents=AgentService(
+            transactions=transactions,
+            router=router,
+            clock=clock,
+            addresses=addresses or JidNormalizer(),
+        ),
+        tenants=TenantService(transactions=transactions, clock=clock),
+        adapter_state=AdapterStateService(transactions=transactions),
+        router=router,
+        publisher=publisher,
+        limits=limits,
+    )

@@ -1,0 +1,214 @@
+"""Stored events to table columns and back: one codec per event type, in one table.
+
+Every event shares the columns ``conversation_id, seq, type, created_at`` and the sender
+columns; the rest of what an event says goes into the columns of ``Stored`` its codec
+fills (``text`` and ``client_msg_id`` are real columns for messages, everything else is
+``payload``). Adding an event type to ``business.events`` means adding its codec here;
+``CODECS`` refuses to load without one for every member of ``ConversationEvent``.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReadMarked,
+    StateChanged,
+)
+from business.model import ConversationId, ConversationState, EventId, Participant, ParticipantKind
+
+
+class EventColumns(Protocol):
+    """What a stored event row offers (an ORM row or a Core result row)."""
+
+    @property
+    def conversation_id(self) -> str: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def event_id(self) -> str | None: ...
+
+    @property
+    def client_msg_id(self) -> str | None: ...
+
+    @property
+    def sender_kind(self) -> str | None: ...
+
+    @property
+    def sender_name(self) -> str | None: ...
+
+    @property
+    def sender_id(self) -> str | None: ...
+
+    @property
+    def text(self) -> str | None: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stored:
+    """The type-specific part of an event's columns."""
+
+    sender: Participant | None = None
+    event_id: str | None = None
+    client_msg_id: str | None = None
+    text: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Head:
+    """What every stored event has."""
+
+    conversation_id: ConversationId
+    seq: int
+    created_at: datetime
+
+
+_E = TypeVar("_E", bound=ConversationEvent)
+
+
+@dataclass(frozen=True)
+class Codec(Generic[_E]):
+    encode: Callable[[_E], Stored]
+    decode: Callable[[Head, Stored], _E]
+
+
+def _sender(stored: Stored, head: Head) -> Participant:
+    if stored.sender is None:
+        raise ValueError(f"event {head.conversation_id}/{head.seq} has no participant")
+    return stored.sender
+
+
+def _decode_message(head: Head, s: Stored) -> MessagePosted:
+    if s.event_id is None or s.text is None:
+        raise ValueError(f"message {head.conversation_id}/{head.seq} lacks its id or text")
+    return MessagePosted(
+        conversation_id=head.conversation_id,
+        seq=head.seq,
+        created_at=head.created_at,
+        id=EventId(s.event_id),
+        sender=_sender(s, head),
+        text=s.text,
+        client_msg_id=s.client_msg_id,
+        attachments=tuple(s.payload.get("attachments", ())),
+    )
+
+
+CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
+    MessagePosted: Codec[MessagePosted](
+        lambda e: Stored(
+            sender=e.sender,
+            event_id=e.id,
+            client_msg_id=e.client_msg_id,
+            text=e.text,
+            payload={"attachments": list(e.attachments)},
+        ),
+        _decode_message,
+    ),
+    ParticipantJoined: Codec[ParticipantJoined](
+        lambda e: Stored(sender=e.participant),
+        lambda h, s: ParticipantJoined(
+            conversation_id=h.conversation_id,
+            seq=h.seq,
+            created_at=h.created_at,
+            participant=_sender(s, h),
+        ),
+    ),
+    ParticipantLeft: Codec[ParticipantLeft](
+        lambda e: Stored(sender=e.participant),
+        lambda h, s: ParticipantLeft(
+            conversation_id=h.conversation_id,
+            seq=h.seq,
+            created_at=h.created_at,
+            participant=_sender(s, h),
+        ),
+    ),
+    StateChanged: Codec[StateChanged](
+        lambda e: Stored(payload={"state": e.state.value, "queue_position": e.queue_position}),
+        lambda h, s: StateChanged(
+            conversation_id=h.conversation_id,
+            seq=h.seq,
+            created_at=h.created_at,
+            state=ConversationState(s.payload["state"]),
+            queue_position=s.payload.get("queue_position"),
+        ),
+    ),
+    ReadMarked: Codec[ReadMarked](
+        lambda e: Stored(sender=e.by, payload={"up_to_seq": e.up_to_seq}),
+        lambda h, s: ReadMarked(
+            conversation_id=h.conversation_id,
+            seq=h.seq,
+            created_at=h.created_at,
+            by=_sender(s, h),
+            up_to_seq=int(s.payload["up_to_seq"]),
+        ),
+    ),
+}
+
+_missing = set(typing.get_args(ConversationEvent)) - set(CODECS)
+if _missing:  # pragma: no cover - caught by the first test run after adding an event
+    raise ImportError(f"no codec for {sorted(cls.__name__ for cls in _missing)}")
+_BY_TYPE: Mapping[str, Codec[Any]] = {cls.TYPE: codec for cls, codec in CODECS.items()}
+
+
+def encode_event(event: ConversationEvent) -> dict[str, Any]:
+    """Every column of the event's row, by name."""
+    stored = CODECS[type(event)].encode(event)
+    who = stored.sender
+    return {
+        "conversation_id": event.conversation_id,
+        "seq": event.seq,
+        "type": event.TYPE,
+        "created_at": event.created_at,
+        "event_id": stored.event_id,
+        "client_msg_id": stored.client_msg_id,
+        "sender_kind": None if who is None else who.kind.value,
+        "sender_name": None if who is None else who.name,
+        "sender_id": None if who is None else who.id,
+        "text": stored.text,
+        "payload": dict(stored.payload),
+    }
+
+
+def decode_event(row: EventColumns) -> ConversationEvent:
+    codec = _BY_TYPE.get(row.type)
+    if codec is None:
+        raise ValueError(f"unknown event type {row.type!r} at {row.conversation_id}/{row.seq}")
+    sender = None
+    if row.sender_kind is not None and row.sender_name is not None:
+        sender = Participant(
+            kind=ParticipantKind(row.sender_kind), name=row.sender_name, id=row.sender_id
+        )
+    head = Head(
+        conversation_id=ConversationId(row.conversation_id),
+        seq=row.seq,
+        created_at=row.created_at,
+    )
+    stored = Stored(
+        sender=sender,
+        event_id=row.event_id,
+        client_msg_id=row.client_msg_id,
+        text=row.text,
+        payload=row.payload,
+    )
+    event: ConversationEvent = codec.decode(head, stored)
+    return event

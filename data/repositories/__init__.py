@@ -1,0 +1,20 @@
+"""SQL implementations of the repository ports in ``business.ports``, one module per
+aggregate."""
+
+from data.repositories.adapter_state import SqlAdapterStateRepository
+from data.repositories.agents import SqlAgentRepository
+from data.repositories.base import SqlContext
+from data.repositories.conversations import SqlConversationRepository, SqlEventRepository
+from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
+from data.repositories.visitors import SqlVisitorRepository
+
+__all__ = [
+    "SqlAdapterStateRepository",
+    "SqlAgentRepository",
+    "SqlContext",
+    "SqlConversationRepository",
+    "SqlEventRepository",
+    "SqlQueueRepository",
+    "SqlTenantRepository",
+    "SqlVisitorRepository",
+]

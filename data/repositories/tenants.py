@@ -1,0 +1,94 @@
+"""Tenants and their queues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+
+from business.model import Queue, QueueName, Tenant, TenantId
+from data.models import QueueRow, TenantRow
+from data.repositories.base import SqlContext, all_rows, read_through
+
+
+def _tenant(row: TenantRow) -> Tenant:
+    return Tenant(id=TenantId(row.id), name=row.name, created_at=row.created_at)
+
+
+class SqlTenantRepository:
+    """Tenants by id, read through the database's tenant cache."""
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def get(self, tenant_id: TenantId) -> Tenant | None:
+        ctx = self._ctx
+        return await read_through(
+            ctx, ctx.caches.tenants, ctx.written_tenants, TenantRow, tenant_id, _tenant
+        )
+
+    async def add(self, tenant: Tenant) -> None:
+        self._ctx.written_tenants.add(tenant.id)
+        self._ctx.session.add(
+            TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+        )
+        await self._ctx.session.flush()
+
+
+def _queue(row: QueueRow) -> Queue:
+    return Queue(
+        tenant_id=TenantId(row.tenant_id),
+        name=QueueName(row.name),
+        title=row.title,
+        waiting=row.waiting,
+        max_waiting=row.max_waiting,
+    )
+
+
+class SqlQueueRepository:
+    """Queues, keyed by (tenant, name); ``list`` is ordered by name."""
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def get(
+        self, tenant_id: TenantId, name: QueueName, *, for_update: bool = False
+    ) -> Queue | None:
+        row = await self._ctx.session.get(
+            QueueRow, (tenant_id, name), populate_existing=True, with_for_update=for_update
+        )
+        return None if row is None else _queue(row)
+
+    async def add(self, queue: Queue) -> None:
+        self._ctx.session.add(
+            QueueRow(
+                tenant_id=queue.tenant_id,
+                name=queue.name,
+                title=queue.title,
+                waiting=queue.waiting,
+                max_waiting=queue.max_waiting,
+            )
+        )
+        await self._ctx.session.flush()
+
+    async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
+        stmt = select(QueueRow).where(QueueRow.tenant_id == tenant_id).order_by(QueueRow.name)
+        return [_queue(row) for row in await all_rows(self._ctx.session, stmt)]
+
+    async def add_waiting(self, tenant_id: TenantId, name: QueueName, delta: int) -> None:
+        await self._ctx.session.execute(
+            update(QueueRow)
+            .where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
+            .values(waiting=QueueRow.waiting + delta)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def set_max_waiting(
+        self, tenant_id: TenantId, name: QueueName, max_waiting: int | None
+    ) -> None:
+        await self._ctx.session.execute(
+            update(QueueRow)
+            .where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
+            .values(max_waiting=max_waiting)
+            .execution_options(synchronize_session=False)
+        )

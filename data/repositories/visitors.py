@@ -1,0 +1,48 @@
+"""Visitors."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from business.model import TenantId, Visitor, VisitorId
+from data.models import VisitorRow
+from data.repositories.base import SqlContext, all_rows
+
+
+def _visitor(row: VisitorRow) -> Visitor:
+    return Visitor(
+        id=VisitorId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        created_at=row.created_at,
+        name=row.name,
+    )
+
+
+class SqlVisitorRepository:
+    """Visitors; a token hash is unique per tenant (a duplicate is an IntegrityError)."""
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def get(self, visitor_id: VisitorId) -> Visitor | None:
+        row = await self._ctx.session.get(VisitorRow, visitor_id, populate_existing=True)
+        return None if row is None else _visitor(row)
+
+    async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
+        stmt = select(VisitorRow).where(
+            VisitorRow.tenant_id == tenant_id, VisitorRow.token_hash == token_hash
+        )
+        rows = await all_rows(self._ctx.session, stmt)
+        return _visitor(rows[0]) if rows else None
+
+    async def add(self, visitor: Visitor, token_hash: str) -> None:
+        self._ctx.session.add(
+            VisitorRow(
+                id=visitor.id,
+                tenant_id=visitor.tenant_id,
+                token_hash=token_hash,
+                created_at=visitor.created_at,
+                name=visitor.name,
+            )
+        )
+        await self._ctx.session.flush()

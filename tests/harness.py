@@ -1,0 +1,328 @@
+"""The one test harness: the engine's services as ``chat_engine.bootstrap`` builds them,
+over the in-memory fakes or a real database, with a fake clock and a notifier that
+records what was published. Business, bridge, presentation and end-to-end tests all
+drive the engine through a ``World``; each package adds only its own edge around it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from business import commands as c
+from business.adapter_state import AdapterStateService
+from business.agents import AgentService
+from business.conversation import Conversation
+from business.conversations import ConversationService
+from business.delivery import DeliveryService
+from business.events import ConversationEvent, MessagePosted, StateChanged, TypingChanged
+from business.history import HistoryService
+from business.messaging import MessagingService
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    AgentId,
+    ConversationId,
+    ConversationState,
+    QueueName,
+    TenantId,
+    VisitorId,
+    new_id,
+)
+from business.ports import Clock, UnitOfWorkFactory
+from business.publishing import EventPublisher
+from business.routing import Router
+from business.services import Services
+from business.sessions import SessionService
+from business.tenants import TenantService
+from business.validation import Limits
+from chat_engine.bootstrap import bootstrap
+from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
+
+SALES = QueueName("sales")
+
+
+@dataclasses.dataclass
+class World:
+    services: Services
+    uow: UnitOfWorkFactory
+    clock: Clock
+    recorder: RecordingNotifier
+    store: FakeStore | None = None
+    """The committed state, when the world runs on the fakes."""
+    visitor_form: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """What ``start`` sends as the form unless told otherwise."""
+
+    # -- the services -------------------------------------------------------------
+
+    @property
+    def sessions(self) -> SessionService:
+        return self.services.sessions
+
+    @property
+    def conversations(self) -> ConversationService:
+        return self.services.conversations
+
+    @property
+    def messaging(self) -> MessagingService:
+        return self.services.messaging
+
+    @property
+    def history(self) -> HistoryService:
+        return self.services.history
+
+    @property
+    def delivery(self) -> DeliveryService:
+        return self.services.delivery
+
+    @property
+    def agents(self) -> AgentService:
+        return self.services.agents
+
+    @property
+    def tenants(self) -> TenantService:
+        return self.services.tenants
+
+    @property
+    def adapter_state(self) -> AdapterStateService:
+        return self.services.adapter_state
+
+    @property
+    def router(self) -> Router:
+        return self.services.router
+
+    @property
+    def publisher(self) -> EventPublisher:
+        return self.services.publisher
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake clock on."""
+        assert isinstance(self.clock, FakeClock), "this world runs on the real clock"
+        self.clock.advance(seconds)
+
+    @property
+    def fakes(self) -> FakeStore:
+        assert self.store is not None, "this world runs on a real database"
+        return self.store
+
+    def another_process(self) -> World:
+        """What a second engine process has: its own services and publisher, the same
+        storage."""
+        recorder = RecordingNotifier()
+        services = bootstrap(uow=self.uow, clock=self.clock, limits=self.services.limits)
+        services.publisher.subscribe(recorder)
+        return dataclasses.replace(self, services=services, recorder=recorder)
+
+    # -- set-up shortcuts ------------------------------------------------------------
+
+    async def visitor(self, tenant_id: TenantId = DEFAULT_TENANT) -> VisitorId:
+        session = await self.sessions.open_session(c.OpenSession(tenant_id=tenant_id))
+        return session.visitor.id
+
+    async def start(
+        self,
+        visitor_id: VisitorId,
+        text: str | None = None,
+        *,
+        queue: QueueName | None = None,
+        client_msg_id: str = "first",
+        form: Mapping[str, str] | None = None,
+    ) -> Conversation:
+        message = None if text is None else c.FirstMessage(client_msg_id=client_msg_id, text=text)
+        return await self.conversations.start_conversation(
+            c.StartConversation(
+                visitor_id=visitor_id,
+                queue=queue,
+                form=dict(self.visitor_form if form is None else form),
+                message=message,
+            )
+        )
+
+    async def say(self, conv: Conversation, text: str, client_msg_id: str) -> MessagePosted:
+        return await self.messaging.send_visitor_message(
+            c.SendVisitorMessage(
+                visitor_id=conv.visitor_id,
+                conversation_id=conv.id,
+                client_msg_id=client_msg_id,
+                text=text,
+            )
+        )
+
+    async def visitor_says(
+        self, visitor_id: VisitorId, conversation_id: ConversationId, text: str
+    ) -> MessagePosted:
+        """A visitor message one second later than the last, with a fresh id."""
+        if isinstance(self.clock, FakeClock):
+            self.advance(1)
+        return await self.messaging.send_visitor_message(
+            c.SendVisitorMessage(
+                visitor_id=visitor_id,
+                conversation_id=conversation_id,
+                client_msg_id=f"v-{new_id()}",
+                text=text,
+            )
+        )
+
+    async def agent(
+        self,
+        agent_id: AgentId,
+        *,
+        queues: Sequence[QueueName] = (DEFAULT_QUEUE,),
+        max_chats: int = 2,
+        ready: bool = True,
+        name: str | None = None,
+        address: str | None = None,
+    ) -> AgentId:
+        """An agent with this engine id (and, unless given, the same string as address)."""
+        await self.agents.add_agent(
+            c.AddAgent(
+                address=address or agent_id,
+                agent_id=agent_id,
+                queues=tuple(queues),
+                max_chats=max_chats,
+                tenant_id=DEFAULT_TENANT,
+                name=name,
+            )
+        )
+        if ready:
+            await self.agents.set_availability(
+                c.SetAgentAvailability(agent_id=agent_id, ready=True)
+            )
+        return agent_id
+
+    async def add_agent(
+        self, agent_id: AgentId, *queues: QueueName, ready: bool = False
+    ) -> AgentId:
+        """An agent of capacity 3 in ``queues`` (default: support), not ready unless told."""
+        return await self.agent(
+            agent_id, queues=queues or (DEFAULT_QUEUE,), max_chats=3, ready=ready
+        )
+
+    async def agent_says(
+        self,
+        agent_id: AgentId,
+        conv_id: ConversationId | str,
+        text: str,
+        stanza_id: str | None = None,
+    ) -> MessagePosted:
+        return await self.messaging.send_agent_message(
+            c.SendAgentMessage(
+                agent_id=agent_id,
+                conversation_id=ConversationId(conv_id),
+                text=text,
+                client_msg_id=stanza_id,
+            )
+        )
+
+    # -- reading what happened -------------------------------------------------------
+
+    def conv(self, conv_id: ConversationId) -> Conversation:
+        return self.fakes.conversations[conv_id]
+
+    def stored(self, conv_id: ConversationId) -> list[ConversationEvent]:
+        return list(self.fakes.events.get(conv_id, []))
+
+    def published(self, conv_id: ConversationId | None = None) -> list[ConversationEvent]:
+        """Stored-kind events handed to the notifiers, in publishing order."""
+        return [
+            e
+            for e in self.recorder.events()
+            if not isinstance(e, TypingChanged)
+            and (conv_id is None or e.conversation_id == conv_id)
+        ]
+
+    def positions(self, conv_id: ConversationId) -> list[int | None]:
+        """Every queue position the visitor was shown, in order."""
+        return [
+            e.queue_position
+            for e in self.stored(conv_id)
+            if isinstance(e, StateChanged) and e.state is ConversationState.QUEUED
+        ]
+
+
+async def make_world(
+    *,
+    store: FakeStore | None = None,
+    uow: UnitOfWorkFactory | None = None,
+    clock: Clock | None = None,
+    limits: Limits | None = None,
+    queues: Sequence[QueueName] = (DEFAULT_QUEUE, SALES),
+    tenants: Mapping[TenantId, str] | None = None,
+    visitor_form: Mapping[str, str] | None = None,
+) -> World:
+    """Services over ``uow`` (default: fresh fakes) with the default tenant and
+    ``queues``, plus any other ``tenants`` (id -> name) with the default queue."""
+    if uow is None:
+        fake_store = store if store is not None else FakeStore()
+        store = fake_store
+
+        def factory() -> FakeUnitOfWork:
+            return FakeUnitOfWork(fake_store)
+
+        uow = factory
+    clock = clock or FakeClock()
+    recorder = RecordingNotifier()
+    services = bootstrap(uow=uow, clock=clock, limits=limits)
+    services.publisher.subscribe(recorder)
+    await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
+    for tenant_id, name in (tenants or {}).items():
+        await services.tenants.ensure_tenant(tenant_id, name=name)
+    return World(
+        services=services,
+        uow=uow,
+        clock=clock,
+        recorder=recorder,
+        store=store,
+        visitor_form=dict(visitor_form or {}),
+    )
+
+
+def assert_store_consistent(store: FakeStore) -> None:
+    """The delivery guarantees, read from what is committed.
+
+    Per conversation: seqs are exactly 1..last_seq; a client_msg_id is stored once; the
+    read and delivery cursors never pass last_seq; an active conversation has an agent.
+    Per queue: ``waiting`` counts its queued conversations. Across conversations: no
+    agent holds more active chats than their capacity.
+    """
+    for conv in store.conversations.values():
+        events = store.events.get(conv.id, [])
+        assert [e.seq for e in events] == list(range(1, conv.last_seq + 1)), conv.id
+        ids = [e.client_msg_id for e in events if isinstance(e, MessagePosted) and e.client_msg_id]
+        assert len(ids) == len(set(ids)), f"duplicate client_msg_id in {conv.id}: {ids}"
+        assert 0 <= conv.visitor_read_seq <= conv.last_seq
+        assert 0 <= conv.agent_delivered_seq <= conv.last_seq
+        if conv.state is ConversationState.ACTIVE:
+            assert conv.agent_id is not None
+        if conv.state is not ConversationState.QUEUED:
+            assert conv.queue_position is None
+    waiting = Counter(
+        (conv.tenant_id, conv.queue)
+        for conv in store.conversations.values()
+        if conv.state is ConversationState.QUEUED
+    )
+    for key, queue in store.queues.items():
+        assert queue.waiting == waiting.get(key, 0), key
+    active = Counter(
+        conv.agent_id
+        for conv in store.conversations.values()
+        if conv.state is ConversationState.ACTIVE
+    )
+    for agent_id, count in active.items():
+        assert agent_id is not None
+        assert count <= store.agents[agent_id].max_chats, agent_id
+
+
+def assert_published_once(world: World) -> None:
+    """Every stored event reached the notifiers exactly once, and nothing else did."""
+    stored = sorted(
+        (e.conversation_id, e.seq) for events in world.fakes.events.values() for e in events
+    )
+    published = sorted((e.conversation_id, e.seq) for e in world.published())
+    assert published == stored
+
+
+ALICE = AgentId("alice@example.com")
+BOB = AgentId("bob@example.com")
+CAROL = AgentId("carol@example.com")
