@@ -5,13 +5,15 @@
 #   make test-fast  the same without the end-to-end tests (no Prosody, no browser)
 #   make lint       lint, types and layers only
 #   make setup      only the set-up: Debian packages, .venv, widget
+#   make audit      known advisories in the installed Python and npm packages (needs the
+#                   network; not part of `make test`, so a new advisory cannot break CI)
 #
 # Pass arguments through with ARGS, e.g. `make run ARGS="--port 9000"` or
 # `make test ARGS="-k routing -x"`.
 
 ARGS ?=
 
-.PHONY: setup run test test-fast lint
+.PHONY: setup run test test-fast lint audit
 
 setup:
 	deploy/scripts/setup.sh
@@ -28,3 +30,6 @@ test-fast: setup
 
 lint: setup
 	deploy/scripts/test.sh --lint
+
+audit: setup
+	deploy/scripts/audit.sh

@@ -64,7 +64,13 @@ async def engine_path(url: str, messages: int, visitors: int) -> tuple[float, li
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Bench", queues=(DEFAULT_QUEUE,))
     app = create_app(
         services=services,
-        settings=WebSettings(event_burst=10_000, event_rate_per_second=10_000.0),
+        # Every bench client is one visitor on loopback: lift the abuse limits.
+        settings=WebSettings(
+            event_burst=10_000,
+            event_rate_per_second=10_000.0,
+            connect_burst=10_000,
+            new_visitor_burst=10_000,
+        ),
     )
     runner = web.AppRunner(app)
     await runner.setup()

@@ -31,18 +31,21 @@ class Limits:
     visitors about every assignment would cost a thousand writes per chat taken."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "max_text_length",
-            "max_sync_events",
-            "max_field_length",
-            "max_queue_waiting",
-            "queue_position_window",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected an integer of at least 1")
-        for name in ("max_form_fields", "max_custom_fields"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: expected an integer of at least 0")
+        for name, (low, high) in _LIMIT_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"{name}: expected an integer between {low} and {high}")
+
+
+_LIMIT_RANGES = {
+    "max_text_length": (1, 1_000_000),
+    "max_sync_events": (1, 100_000),
+    "max_form_fields": (0, 1000),
+    "max_custom_fields": (0, 1000),
+    "max_field_length": (1, 1_000_000),
+    "max_queue_waiting": (1, 1_000_000),
+    "queue_position_window": (1, 10_000),
+}
 
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")

@@ -8,19 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, Agent
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, Agent, Queue, QueueName
 from business.services import Services
 from chat_engine.bootstrap import bootstrap
-from chat_engine.settings import Settings, sqlite_path
+from chat_engine.settings import Settings
 from data import Database
 
 
 def open_database(settings: Settings) -> Database:
-    """The database of ``settings``; makes the directory of a SQLite file on the way."""
-    path = sqlite_path(settings.database.url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return Database.from_url(settings.database.url)
+    """The database of ``settings``; a new SQLite file (and its directory) is private."""
+    return Database.from_settings(settings.database)
 
 
 async def _migrated(database: Database) -> Services:
@@ -59,5 +56,23 @@ async def list_agents(settings: Settings) -> Sequence[Agent]:
     database = open_database(settings)
     try:
         return await (await _migrated(database)).agents.list_agents()
+    finally:
+        await database.dispose()
+
+
+async def list_queues(settings: Settings) -> Sequence[Queue]:
+    database = open_database(settings)
+    try:
+        return await (await _migrated(database)).tenants.list_queues(DEFAULT_TENANT)
+    finally:
+        await database.dispose()
+
+
+async def set_queue_limit(settings: Settings, queue: QueueName, max_waiting: int | None) -> Queue:
+    """Cap the conversations waiting in ``queue`` (None: the engine's default)."""
+    database = open_database(settings)
+    try:
+        tenants = (await _migrated(database)).tenants
+        return await tenants.set_queue_limit(DEFAULT_TENANT, queue, max_waiting)
     finally:
         await database.dispose()

@@ -18,10 +18,9 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from business.commands import AddAgent
 from business.errors import DomainError, Unavailable
-from business.model import DEFAULT_TENANT, QueueName
-from chat_engine.admin import add_agents, list_agents, upgrade_database
+from chat_engine import directory_cli
+from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
 from chat_engine.settings import (
@@ -30,10 +29,10 @@ from chat_engine.settings import (
     Settings,
     SettingsError,
     load_settings,
-    redact_url,
     require_secret,
 )
 from chat_engine.signals import StopSignal
+from data.settings import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -120,28 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", parents=[common], help="create or migrate the schema to the latest version"
     )
 
-    agent = commands.add_parser("agent", parents=[common], help="manage agents")
-    agent_commands = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
-    add = agent_commands.add_parser(
-        "add",
-        parents=[common],
-        help="add an agent, or update one",
-        description="Add an agent (their bare JID) to queues; running it again updates them.",
-    )
-    add.add_argument("jid", metavar="JID", help="the agent's bare JID, e.g. alice@example.com")
-    add.add_argument(
-        "--queue",
-        dest="queues",
-        action="append",
-        required=True,
-        metavar="QUEUE",
-        help="a queue the agent serves (repeat for several)",
-    )
-    add.add_argument(
-        "--max-chats", type=int, required=True, metavar="N", help="chats at the same time"
-    )
-    add.add_argument("--name", help="the name visitors see (default: the JID's user part)")
-    agent_commands.add_parser("list", parents=[common], help="list agents")
+    directory_cli.add_parsers(commands, common)
     return parser
 
 
@@ -161,7 +139,7 @@ def settings_from_args(
     overrides = {key: getattr(args, flag, None) for flag, key in _FLAG_KEYS.items()}
     # The admin commands only touch the database: under DynamicUser (see the systemd
     # unit) the component secret's file is not readable to them, nor need it be.
-    unused = () if _needs_xmpp(args) else ("xmpp.secret", "socketio.redis_url")
+    unused = () if _needs_xmpp(args) else ("xmpp.secret", "http.redis_url")
     return load_settings(
         Path(config) if config else None, env, overrides, cwd=cwd, unused_secrets=unused
     )
@@ -174,8 +152,8 @@ def _needs_xmpp(args: argparse.Namespace) -> bool:
 # -- commands ------------------------------------------------------------------------
 
 
-# ``run`` and ``dev`` import the engine when called: the one-shot admin commands then start
-# quickly and work without the web and XMPP stack being importable.
+# ``run`` and ``dev`` import the engine (web server, XMPP bridge) only when called, which
+# keeps the one-shot admin commands quick to start.
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -209,47 +187,6 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings, out: TextIO)
     return 0
 
 
-async def _agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    (agent,) = await add_agents(
-        settings,
-        [
-            AddAgent(
-                address=args.jid.strip(),
-                queues=tuple(QueueName(q.strip()) for q in args.queues),
-                max_chats=args.max_chats,
-                tenant_id=DEFAULT_TENANT,
-                name=args.name,
-            )
-        ],
-    )
-    out.write(
-        f"agent {agent.address} ({agent.name}): queues {', '.join(agent.queues)}, "
-        f"up to {agent.max_chats} chats\n"
-    )
-    return 0
-
-
-async def _agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    agents = sorted(await list_agents(settings), key=lambda a: a.address)
-    if not agents:
-        out.write(
-            "no agents yet; add one with: chat-engine agent add JID --queue Q --max-chats N\n"
-        )
-        return 0
-    rows = [("JID", "NAME", "MAX CHATS", "QUEUES", "READY")]
-    rows += [
-        (a.address, a.name, str(a.max_chats), ",".join(a.queues), "yes" if a.ready else "no")
-        for a in agents
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            + "\n"
-        )
-    return 0
-
-
 _Handler = Callable[[argparse.Namespace, Settings, TextIO], Coroutine[Any, Any, int]]
 
 
@@ -262,9 +199,13 @@ def _handler(args: argparse.Namespace) -> _Handler:
         case "db":
             return _db_upgrade
         case "agent" if args.agent_command == "add":
-            return _agent_add
+            return directory_cli.agent_add
         case "agent":
-            return _agent_list
+            return directory_cli.agent_list
+        case "queue" if args.queue_command == "set":
+            return directory_cli.queue_set
+        case "queue":
+            return directory_cli.queue_list
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 
@@ -299,6 +240,8 @@ def main(
     except SettingsError as exc:
         return _error(str(exc), EXIT_USAGE)
     configure_logging(settings.log.level, json_lines=settings.log.json)
+    for note in settings.notes:
+        logger.warning("settings: %s", note)
     database = f"database {redact_url(settings.database.url)}"
     try:
         return asyncio.run(_settled(_handler(args)(args, settings, out)))

@@ -3,7 +3,8 @@
 A private Prosody under ``var/prosody`` runs as our child; two demo agents get accounts
 and join queue ``support``; the engine uses SQLite in ``var/``. What is generated
 (component secret, agent passwords, certificate, accounts, database) is kept in ``var/``
-and reused, so a second run comes back the same and agents' clients keep working.
+and reused, so a second run comes back the same and agents' clients keep working. All of
+it is readable by its owner only (see ``chat_engine.files``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +24,12 @@ from business.commands import AddAgent
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.admin import add_agents
 from chat_engine.engine import Engine
+from chat_engine.files import make_private, new_private_dir, write_private
 from chat_engine.prosody import ProsodyServer, free_port, port_is_free, stop_leftover
 from chat_engine.settings import Settings, load_settings
 from chat_engine.signals import StopSignal
+from data.settings import sqlite_path
+from xmpp_bridge.settings import MIN_SECRET_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +47,16 @@ class DemoAgent:
 
 
 def read_or_create_secret(path: Path) -> str:
-    """A random secret kept in ``path`` (readable by the owner only)."""
+    """A random secret kept in ``path`` (readable by the owner only); one too short for
+    today's rule, kept by an older version, is replaced (Prosody's configuration is
+    written anew on every start, so both ends change together)."""
     try:
         secret = path.read_text().strip()
     except FileNotFoundError:
         secret = ""
-    if not secret:
-        secret = secrets.token_urlsafe(32)
-        _write_private(path, secret + "\n")
+    if len(secret) < MIN_SECRET_LENGTH:
+        secret = secrets.token_urlsafe(32)  # 43 characters
+        write_private(path, secret + "\n")
     return secret
 
 
@@ -68,15 +73,8 @@ def read_or_create_demo_agents(path: Path, domain: str) -> list[DemoAgent]:
         password = passwords.get(jid) or secrets.token_urlsafe(12)
         passwords[jid] = password
         agents.append(DemoAgent(jid=jid, password=password))
-    _write_private(path, json.dumps({"passwords": passwords}, indent=2) + "\n")
+    write_private(path, json.dumps({"passwords": passwords}, indent=2) + "\n")
     return agents
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
 
 
 def pick_port(
@@ -158,8 +156,7 @@ class _Plan:
 
 def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
     """Everything that only touches files and ports (blocking, so run in a thread)."""
-    var_dir = var_dir.resolve()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir = new_private_dir(var_dir.resolve())
     prosody_dir = var_dir / "prosody"
     # A Prosody orphaned by a killed earlier run would make every port look taken.
     stop_leftover(prosody_dir)
@@ -176,8 +173,7 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
     )
     http_port = pick_port(http.host, http.port, "HTTP", notes, previous.get("http"))
     ports = {"c2s": c2s_port, "component": component_port, "http": http_port}
-    if ports != previous:
-        ports_file.write_text(json.dumps(ports, indent=2) + "\n")
+    write_private(ports_file, json.dumps(ports, indent=2) + "\n")
     domain = xmpp_domain(xmpp.component_jid)
     prosody = ProsodyServer(
         prosody_dir,
@@ -195,6 +191,12 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
         database = dataclasses.replace(
             database, url=f"sqlite+aiosqlite:///{var_dir / 'chat-engine.db'}"
         )
+    path = sqlite_path(database.url)
+    if path is not None and path.parent == var_dir:
+        # Made before files under var/ were private: narrow them now. (A new database
+        # is made private by data.Database.)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            make_private(path.with_name(path.name + suffix))
     return _Plan(
         settings=dataclasses.replace(
             settings,

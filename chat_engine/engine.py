@@ -2,11 +2,12 @@
 bridge from ``Settings``, starts them in dependency order and stops them in reverse.
 
 This is the only place that knows every layer; each layer gets business objects and its
-own settings dataclass, never ``Settings`` itself.
+own section of the settings (which is its own settings dataclass), never ``Settings``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from collections.abc import Awaitable
@@ -19,51 +20,15 @@ from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.ports import Clock
 from business.services import Services
-from business.validation import Limits
 from chat_engine.admin import open_database
 from chat_engine.bootstrap import bootstrap
-from chat_engine.settings import Settings, redact_url
+from chat_engine.settings import Settings
 from data import Database
-from presentation import WebSettings, create_app
-from xmpp_bridge import BridgeSettings, XmppBridge
+from data.settings import redact_url
+from presentation import create_app
+from xmpp_bridge import XmppBridge
 
 logger = logging.getLogger(__name__)
-
-
-def limits_from(settings: Settings) -> Limits:
-    lim = settings.limits
-    return Limits(
-        max_text_length=lim.max_text_length,
-        max_sync_events=lim.max_sync_events,
-        max_form_fields=lim.max_form_fields,
-        max_custom_fields=lim.max_custom_fields,
-        max_field_length=lim.max_field_length,
-    )
-
-
-def bridge_settings_from(settings: Settings, secret: str) -> BridgeSettings:
-    xmpp = settings.xmpp
-    return BridgeSettings(
-        component_jid=xmpp.component_jid,
-        secret=secret,
-        host=xmpp.host,
-        port=xmpp.port,
-        tenant_id=DEFAULT_TENANT,
-        away_is_ready=xmpp.away_is_ready,
-        reconnect_min_delay=xmpp.reconnect_min_delay,
-        reconnect_max_delay=xmpp.reconnect_max_delay,
-    )
-
-
-def web_settings_from(settings: Settings, public_url: str) -> WebSettings:
-    http = settings.http
-    return WebSettings(
-        public_url=public_url,
-        cors_allowed_origins=http.cors_allowed_origins,
-        widget_title=http.widget_title,
-        max_http_buffer_size=http.max_http_buffer_size,
-        redis_url=settings.socketio.redis_url,
-    )
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -121,19 +86,19 @@ class Engine:
         if self.running:
             return
         settings = self.settings
-        assert settings.xmpp.secret is not None
         sock: socket.socket | None = None
         try:
             database = self._database = open_database(settings)
             await database.migrate()
             services = self._services = bootstrap(
-                uow=database.unit_of_work, clock=self._clock, limits=limits_from(settings)
+                uow=database.unit_of_work, clock=self._clock, limits=settings.limits
             )
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
             bridge = self._bridge = XmppBridge(
-                settings=bridge_settings_from(settings, settings.xmpp.secret),
+                # One tenant per engine today: not a setting (see chat_engine.settings).
+                settings=dataclasses.replace(settings.xmpp, tenant_id=DEFAULT_TENANT),
                 services=services,
             )
 
@@ -145,7 +110,7 @@ class Engine:
             self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
             app = create_app(
                 services=services,
-                settings=web_settings_from(settings, self.url),
+                settings=dataclasses.replace(settings.http, public_url=self.url),
                 health={"database": database.ping, "xmpp": xmpp_connected},
             )
             runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -19,6 +20,49 @@ _QUIET = {
 }
 # One line per SQLite call, even at DEBUG, tells nobody anything.
 _SILENT = {"aiosqlite": logging.WARNING}
+
+
+# C0 and C1 controls (CR, LF, ESC for terminal tricks ...), DEL and the Unicode line and
+# paragraph separators; a tab cannot end a line and stays readable.
+_CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
+
+
+class TextFormatter(logging.Formatter):
+    """One record, one line: control characters in the message are escaped (``\\n``,
+    ``\\x1b``), so untrusted text (an XMPP error text, a visitor-supplied id) logged as
+    an argument can never start a line of its own that looks like another record.
+
+    Fixed here, once, rather than at each call that logs untrusted text: every such call
+    would have to remember. A traceback stays multi-line, each of its lines indented, so
+    no line in it can pass for a record either (records start with the time).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Not ``Formatter.format``: it would reuse ``record.exc_text`` as another handler
+        # cached it, unindented.
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        parts = [_CONTROL_RE.sub(_escape, self.formatMessage(record))]
+        if record.exc_info:
+            parts.append(_indented(self.formatException(record.exc_info)))
+        elif record.exc_text:
+            parts.append(_indented(record.exc_text))
+        if record.stack_info:
+            parts.append(_indented(self.formatStack(record.stack_info)))
+        return "\n".join(parts)
+
+
+def _indented(text: str) -> str:
+    return "\n".join("  " + _CONTROL_RE.sub(_escape, line) for line in text.splitlines())
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,7 +96,7 @@ def configure_logging(
             root.removeHandler(handler)
             handler.close()
     handler = _OurHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter(_TEXT_FORMAT))
     root.addHandler(handler)
     numeric = logging.getLevelNamesMapping()[level.upper()]
     root.setLevel(numeric)

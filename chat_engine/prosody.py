@@ -11,9 +11,14 @@ Checked on Debian 12 with Prosody 0.12.3, as root:
   by the 'prosody' user", exit 1); ``prosody -F`` logs "Refusing to run as root" and then,
   instead of exiting, hangs without opening its ports. So we write ``run_as_root = true``
   when we are root, and nothing when we are not (then both tools just run as that user).
-- ``prosodyctl register USER HOST PASSWORD`` writes the account file directly, whether or
-  not the server runs; the running server reads accounts from disk on each login, so the
-  account works at once. Registering an existing user just sets the password again.
+- ``prosodyctl --config FILE adduser USER@HOST`` reads the password twice from stdin (no
+  tty needed) and writes the account file directly, whether or not the server runs; the
+  running server reads accounts from disk on each login, so the account works at once.
+  For an existing user it says "That user already exists" (exit 1); ``passwd USER@HOST``
+  then sets the password the same way. ``register USER HOST PASSWORD`` would put the
+  password on the command line, where ``ps`` shows it to every local user.
+- Everything under the base directory is private (0700 directories, 0600 files): the
+  configuration holds the component secret, ``data`` the accounts, ``certs`` the key.
 - If a port is taken, Prosody logs the failure and keeps running without it: we check the
   ports before starting and read the log afterwards.
 """
@@ -35,12 +40,14 @@ from string import Template
 from types import TracebackType
 from typing import IO, Self
 
+from chat_engine.files import PRIVATE_FILE, private_dir, write_private
+from xmpp_bridge.settings import is_domain
+
 logger = logging.getLogger(__name__)
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "prosody" / "dev.cfg.lua"
 """The configuration template; it lives in the source checkout, where ``dev`` runs."""
 
-_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 _USER_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _PORT_FAILURE_RE = re.compile(r"Failed to open server port (\d+)")
 _LOG_TAIL_LINES = 30
@@ -52,6 +59,18 @@ class ProsodyError(RuntimeError):
     The message is meant for the person running the command: it says what failed and,
     where it can, what to do about it.
     """
+
+
+class _ProsodyctlError(ProsodyError):
+    def __init__(self, command: str, code: int, output: str) -> None:
+        super().__init__(f"`prosodyctl {command}` failed with exit code {code}: {output}")
+        self.output = output
+
+
+def _private_opener(path: str, flags: int) -> int:
+    fd = os.open(path, flags, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # also when an older run made it readable to others
+    return fd
 
 
 def is_root() -> bool:
@@ -149,7 +168,7 @@ class ProsodyServer:
         template: Path | None = None,
     ) -> None:
         for what, name in (("domain", domain), ("component_jid", component_jid)):
-            if not _NAME_RE.fullmatch(name):
+            if not is_domain(name):
                 raise ValueError(f"{what} {name!r} is not a valid domain name")
         if not component_secret:
             raise ValueError("component_secret must not be empty")
@@ -233,7 +252,7 @@ class ProsodyServer:
                 "`chat-engine dev` runs from a source checkout"
             ) from None
         for directory in (self.base_dir, self.data_dir, self.certificates_dir):
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(directory)
         self.ensure_certificate()
         text = template.substitute(
             run_as_root="run_as_root = true" if is_root() else "",
@@ -251,12 +270,7 @@ class ProsodyServer:
             component_jid=_lua(self.component_jid),
             component_secret=_lua(self.component_secret),
         )
-        # The file holds the component secret: create it private, then swap it in.
-        tmp = self.config_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        tmp.replace(self.config_file)
+        write_private(self.config_file, text)  # it holds the component secret
         return self.config_file
 
     def ensure_certificate(self) -> None:
@@ -265,7 +279,7 @@ class ProsodyServer:
             return
         if not shutil.which("openssl"):
             raise ProsodyError("`openssl` is needed to make a certificate: apt-get install openssl")
-        self.certificates_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.certificates_dir)
         names = [self.domain, f"*.{self.domain}", "localhost", "*.localhost"]
         san = ",".join(f"DNS:{name}" for name in dict.fromkeys(names))
         command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
@@ -283,13 +297,13 @@ class ProsodyServer:
             raise ProsodyError(
                 "openssl could not make a certificate:\n" + result.stderr.decode(errors="replace")
             )
-        self.key.chmod(0o600)
+        self.key.chmod(PRIVATE_FILE)
 
     def register(self, user: str, password: str) -> str:
         """Create the account ``user@domain`` or set its password; returns the JID.
 
-        The password is on prosodyctl's command line for a moment (``ps`` shows it): fine
-        for the loopback accounts of development and tests, which is all this is for.
+        The password goes to prosodyctl on stdin, never on its command line: every local
+        user can read the command lines of running processes.
         """
         if not _USER_RE.fullmatch(user):
             raise ValueError(f"{user!r} is not a valid user name")
@@ -297,16 +311,23 @@ class ProsodyServer:
             raise ValueError("the password must be non-empty and have no whitespace")
         if not self.config_file.exists():
             self.write_config()
-        self._prosodyctl("register", user, self.domain, password)
-        return f"{user}@{self.domain}"
+        jid = f"{user}@{self.domain}"
+        typed_twice = f"{password}\n{password}\n"
+        try:
+            self._prosodyctl("adduser", jid, stdin=typed_twice)
+        except _ProsodyctlError as failed:
+            if "already exists" not in failed.output:
+                raise
+            self._prosodyctl("passwd", jid, stdin=typed_twice)
+        return jid
 
-    def _prosodyctl(self, *args: str) -> str:
+    def _prosodyctl(self, *args: str, stdin: str = "") -> str:
         command = ["prosodyctl", "--config", str(self.config_file), *args]
         try:
             result = subprocess.run(
                 command,
+                input=stdin.encode(),
                 capture_output=True,
-                stdin=subprocess.DEVNULL,
                 timeout=60,
                 check=False,
                 cwd=self.base_dir,
@@ -315,9 +336,7 @@ class ProsodyServer:
             raise ProsodyError("prosodyctl is not installed (apt-get install prosody)") from None
         output = (result.stdout + result.stderr).decode(errors="replace").strip()
         if result.returncode != 0:
-            raise ProsodyError(
-                f"`prosodyctl {args[0]}` failed with exit code {result.returncode}: {output}"
-            )
+            raise _ProsodyctlError(args[0], result.returncode, output)
         return output
 
     # -- process --------------------------------------------------------------------
@@ -345,7 +364,7 @@ class ProsodyServer:
         with contextlib.suppress(FileNotFoundError):
             self.log_file.unlink()
         self._close_output()  # left open if the previous run crashed
-        self._output = self.output_file.open("wb")
+        self._output = open(self.output_file, "wb", opener=_private_opener)  # noqa: SIM115
         try:
             # A session of its own: Ctrl-C in the terminal reaches only the engine, which
             # then stops Prosody after the component has said goodbye.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from data.cache import Caches
+from data.settings import DatabaseSettings
 from data.uow import SqlUnitOfWork, WriterGate
 
 logger = logging.getLogger(__name__)
@@ -75,7 +77,8 @@ class Database:
 
     Supported: ``sqlite+aiosqlite:///path`` (the parent directory is created) and
     ``postgresql+asyncpg://user:password@host/db``; ``sqlite://`` and ``postgresql://``
-    are taken to mean those drivers.
+    are taken to mean those drivers. A new SQLite file and a new directory for it are
+    made readable by the owner only: they hold visitors' conversations.
     """
 
     def __init__(
@@ -96,18 +99,25 @@ class Database:
         cache_size: int = 10_000,
         connect_timeout: float = 10.0,
     ) -> Database:
-        """Create the engine (connections are opened on first use).
+        """``from_settings`` for tools and tests that have only a URL."""
+        return cls.from_settings(
+            DatabaseSettings(
+                url=url,
+                cache_ttl=cache_ttl,
+                cache_size=cache_size,
+                connect_timeout=connect_timeout,
+            ),
+            connect_args=connect_args,
+        )
 
-        ``connect_timeout`` bounds opening a PostgreSQL connection (asyncpg waits 60 s by
-        default, which is how long a request or ``chat-engine run`` would hang on an
-        unreachable server before reporting it).
-
-        ``connect_args`` go to the driver (for asyncpg, e.g. ``server_settings``).
-        ``cache_ttl`` is how stale a cached tenant or agent may be when *other* processes
-        write to the same database (this process invalidates its own writes); 0 turns
-        the caches off.
-        """
-        parsed = make_url(url)
+    @classmethod
+    def from_settings(
+        cls, settings: DatabaseSettings, *, connect_args: Mapping[str, Any] | None = None
+    ) -> Database:
+        """Create the engine (connections are opened on first use); ``settings`` says what
+        each knob means. ``connect_args`` go to the driver (for asyncpg, e.g.
+        ``server_settings``)."""
+        parsed = make_url(settings.url)
         driver = _ASYNC_DRIVERS.get(parsed.drivername)
         if driver is None:
             raise ValueError(
@@ -119,17 +129,17 @@ class Database:
         if driver == "sqlite+aiosqlite":
             path = parsed.database
             if path and path != ":memory:" and not path.startswith("file:"):
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(path).expanduser())
         else:
             # The engine lives for days: survive a PostgreSQL restart or an idle
             # connection dropped by a firewall instead of failing the next request.
             kwargs["pool_pre_ping"] = True
-            kwargs["connect_args"].setdefault("timeout", connect_timeout)
+            kwargs["connect_args"].setdefault("timeout", settings.connect_timeout)
         engine = create_async_engine(parsed, **kwargs)
         if driver == "sqlite+aiosqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
-        return cls(engine, cache_ttl=cache_ttl, cache_size=cache_size)
+        return cls(engine, cache_ttl=settings.cache_ttl, cache_size=settings.cache_size)
 
     @property
     def url(self) -> URL:
@@ -190,6 +200,17 @@ class Database:
         """Close every pooled connection; the caches are emptied too."""
         self.caches.clear()
         await self._engine.dispose()
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file empty (SQLite takes that for a new database) and private,
+    before SQLite creates it with mode 0644; its -wal and -shm files copy the mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # an existing database keeps the mode its owner gave it
+    os.close(fd)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import re
@@ -11,13 +10,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Final
 
-import socketio
 from aiohttp import web
 
 from business.services import Services
+from presentation.limits import VisitorLimits
 from presentation.notifier import SocketIoVisitorNotifier
+from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
-from presentation.visitor_namespace import VisitorNamespace
+from presentation.socketio_server import RedisConnections, VisitorServer, build_server
+from presentation.visitor_namespace import NAMESPACE, VisitorNamespace
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +26,17 @@ HealthCheck = Callable[[], Awaitable[bool]]
 
 WIDGET_DIST: Final = Path(__file__).parent / "widget" / "dist"
 HEALTH_CHECK_TIMEOUT: Final = 5.0
+SOCKETIO_PATH: Final = "/socket.io/"
 
 SETTINGS_KEY: Final = web.AppKey("settings", WebSettings)
 SERVICES_KEY: Final = web.AppKey("services", Services)
-SIO_KEY: Final = web.AppKey("sio", socketio.AsyncServer)
-NAMESPACE_KEY: Final = web.AppKey("visitor_namespace", VisitorNamespace)
-NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
 HEALTH_KEY: Final = web.AppKey("health_checks", Mapping[str, HealthCheck])
 WIDGET_DIR_KEY: Final = web.AppKey("widget_dir", Path)
+# Set while the app runs (see ``_socketio``).
+SIO_KEY: Final = web.AppKey("sio", VisitorServer)
+NAMESPACE_KEY: Final = web.AppKey("visitor_namespace", VisitorNamespace)
+NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
+OUTPUT_KEY: Final = web.AppKey("output_bound", OutputBound)
 
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _CONTENT_TYPES: Final = {
@@ -51,31 +55,17 @@ def create_app(
 ) -> web.Application:
     """Build the web application; ``widget_dir`` overrides where the built widget lives."""
     app = web.Application()
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=_client_manager(settings),
-        cors_allowed_origins=_cors(settings.cors_allowed_origins),
-        # No cookies are used; credentials ride in the auth payload.
-        cors_credentials=False,
-        max_http_buffer_size=settings.max_http_buffer_size,
-        logger=False,
-        engineio_logger=False,
-    )
-    sio.attach(app, socketio_path="socket.io")
-    namespace = VisitorNamespace(sio=sio, services=services, settings=settings)
-    namespace.register()
-
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
-    app[SIO_KEY] = sio
-    app[NAMESPACE_KEY] = namespace
-    app[NOTIFIER_KEY] = SocketIoVisitorNotifier(sio)
     app[HEALTH_KEY] = dict(health or {})
     app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
 
-    app.cleanup_ctx.append(_subscribe_notifier)
+    app.cleanup_ctx.append(_socketio)
     app.on_shutdown.append(_stop_socketio)
-    app.on_cleanup.append(_stop_message_queue)
+    # What python-socketio's attach() would add, routed through the server of the
+    # running app, which exists only between startup and cleanup.
+    for method in ("GET", "POST", "OPTIONS"):
+        app.router.add_route(method, SOCKETIO_PATH, socketio_request)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/demo", demo_page)
     app.router.add_get("/widget/{name}", widget_asset)
@@ -84,52 +74,54 @@ def create_app(
     return app
 
 
-def _cors(origins: tuple[str, ...]) -> str | list[str] | None:
-    if not origins:
-        return None  # python-engineio's "same origin as the Host header"
-    if "*" in origins:
-        return "*"
-    return list(origins)
-
-
-def _client_manager(settings: WebSettings) -> socketio.AsyncManager | None:
-    if settings.redis_url is None:
-        return None
-    return socketio.AsyncRedisManager(settings.redis_url)
-
-
-async def _subscribe_notifier(app: web.Application) -> AsyncIterator[None]:
-    notifier = app[NOTIFIER_KEY]
-    app[SERVICES_KEY].publisher.subscribe(notifier)
+async def _socketio(app: web.Application) -> AsyncIterator[None]:
+    """The Socket.IO server with its message queue, namespace and notifier, for as long
+    as the app runs: built at startup; at cleanup every task it started is stopped (the
+    Redis listener would otherwise reconnect every second, forever) and its Redis
+    connections are closed."""
+    settings = app[SETTINGS_KEY]
+    services = app[SERVICES_KEY]
+    redis = RedisConnections() if settings.redis_url is not None else None
+    sio = build_server(settings, redis)
+    output = OutputBound(
+        sio,
+        namespace=NAMESPACE,
+        max_queued_packets=settings.max_queued_packets,
+        check_seconds=settings.output_check_seconds,
+    )
+    namespace = VisitorNamespace(
+        sio=sio,
+        services=services,
+        settings=settings,
+        limits=VisitorLimits(settings),
+        output=output,
+    )
+    namespace.register()
+    notifier = SocketIoVisitorNotifier(sio)
+    app[SIO_KEY] = sio
+    app[NAMESPACE_KEY] = namespace
+    app[NOTIFIER_KEY] = notifier
+    app[OUTPUT_KEY] = output
+    services.publisher.subscribe(notifier)
+    sio.start_background_task(output.watch)
     try:
         yield
     finally:
-        app[SERVICES_KEY].publisher.unsubscribe(notifier)
+        services.publisher.unsubscribe(notifier)
+        await sio.stop_background_tasks()
+        if redis is not None:
+            await redis.close()
 
 
 async def _stop_socketio(app: web.Application) -> None:
     await app[SIO_KEY].shutdown()
 
 
-async def _stop_message_queue(app: web.Application) -> None:
-    """Stop the Redis listener python-socketio started, and close its connections.
-
-    python-socketio offers no way to stop a pub/sub manager: without this its listener
-    task outlives the app and keeps reconnecting to Redis, every second, forever.
-    """
-    manager = app[SIO_KEY].manager
-    listener = getattr(manager, "thread", None)
-    if isinstance(listener, asyncio.Task):
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
-    for name in ("pubsub", "redis"):
-        close = getattr(getattr(manager, name, None), "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception:
-                logger.warning("closing the Redis %s connection failed", name, exc_info=True)
+async def socketio_request(request: web.Request) -> web.StreamResponse:
+    """Every Engine.IO request (polling, WebSocket, CORS preflight)."""
+    with request.app[OUTPUT_KEY].websocket_upgrade(request):
+        response: web.StreamResponse = await request.app[SIO_KEY].handle_request(request)
+    return response
 
 
 # -- health -------------------------------------------------------------------------
@@ -194,7 +186,8 @@ async def demo_page(request: web.Request) -> web.Response:
     tenant = request.query.get("tenant", "default")
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tenant):
         raise web.HTTPBadRequest(text="tenant must be 1 to 64 letters, digits, '.', '_' or '-'")
-    public = settings.public_url.rstrip("/")
+    # Unset only where no composition root filled it in (tests): this request's address.
+    public = settings.public_url or f"{request.scheme}://{request.host}"
     install = f'<script async src="{public}/widget/loader.js" data-tenant="{tenant}"></script>'
     # Relative here so the demo works under whatever host name it was opened with; the
     # snippet shown for other sites carries the public URL.

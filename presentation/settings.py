@@ -1,14 +1,27 @@
-"""Settings of the web edge, filled in by the composition root."""
+"""Settings of the web edge: the ``[http]`` section of the engine's configuration."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebSettings:
-    public_url: str = "http://127.0.0.1:8080"
-    """Where browsers reach this server; used in the install snippet the demo page shows."""
+    """Invariants (checked at construction, each message starting with the field's name):
+    addresses and URLs are well-formed, sizes and rates positive."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on (the composition root binds it); behind a reverse proxy keep
+    loopback, ``0.0.0.0`` listens everywhere."""
+
+    port: int = 8080
+    """0 binds any free port (tests); the engine reports the one it got."""
+
+    public_url: str | None = None
+    """Where browsers reach this server, without a trailing slash; used in the install
+    snippet the demo page shows. None: the address the server is bound to."""
 
     cors_allowed_origins: tuple[str, ...] = ()
     """Origins of the sites that embed the widget.
@@ -24,12 +37,147 @@ class WebSettings:
     max_http_buffer_size: int = 1_000_000
     """Largest Socket.IO packet accepted; a bigger one closes the connection."""
 
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)
     """Redis as python-socketio's message queue when several engine processes serve
     visitors; None keeps rooms in this process."""
 
     event_burst: int = 60
-    """Client events one socket may send at once before ``rate_limited`` acks start."""
+    """Client events one visitor may send at once before ``rate_limited`` acks start.
+    Shared by all the visitor's sockets (tabs, reconnects), so reconnecting does not
+    refill it."""
 
     event_rate_per_second: float = 10.0
-    """Sustained client events per second and socket."""
+    """Sustained client events per second and visitor."""
+
+    sync_burst: int = 20
+    """``sync`` requests one visitor may send at once (they also count as events)."""
+
+    sync_rate_per_second: float = 2.0
+    """Sustained ``sync`` requests per second and visitor: each may read many events."""
+
+    sync_reply_max_bytes: int = 262_144
+    """Encoded JSON of the events in one ``sync`` reply: events stop before the next one
+    would pass it (one always goes) and ``has_more`` says to sync again."""
+
+    conversation_burst: int = 10
+    """``conversation.start`` and ``conversation.end`` one visitor may send at once."""
+
+    conversation_rate_per_second: float = 0.1
+    """Sustained starts and ends per second and visitor (0.1: six a minute)."""
+
+    connect_burst: int = 60
+    """Connections one client address may open at once. Behind a reverse proxy turn
+    ``trust_forwarded_for`` on, or every visitor counts as the proxy's address."""
+
+    connect_rate_per_second: float = 2.0
+    """Sustained connections per second and client address."""
+
+    new_visitor_burst: int = 30
+    """New visitors (a connect without a known ``visitor_token``) one client address may
+    create at once; returning visitors are not counted."""
+
+    new_visitor_rate_per_second: float = 0.5
+    """Sustained new visitors per second and client address."""
+
+    rate_limit_max_keys: int = 100_000
+    """Client addresses or visitors each rate limit remembers; idle ones are forgotten
+    as soon as they would have a full budget again, the least recently seen first when
+    this many are busy."""
+
+    trust_forwarded_for: bool = False
+    """Take the client address from ``X-Forwarded-For`` (the right-most hop that is not
+    a trusted proxy) instead of the peer. Only behind a reverse proxy that appends to
+    that header: otherwise clients could claim any address."""
+
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``10.0.0.0/8``) of the reverse proxies in front of the
+    engine, skipped in ``X-Forwarded-For``; a peer not among them is taken as the client.
+    Empty: the peer is the one trusted proxy."""
+
+    max_queued_packets: int = 64
+    """Packets a socket may have waiting to be sent. A client that falls this far behind
+    (it stopped reading) is disconnected; what waits is bounded by this times the
+    largest packet (a sync reply, ``sync_reply_max_bytes``)."""
+
+    output_check_seconds: float = 1.0
+    """How often sockets are checked for a backlog of pushed events (replies are
+    checked as they are sent)."""
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ValueError("host must not be empty")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+        if self.public_url is not None and not _is_origin(self.public_url, path_allowed=True):
+            raise ValueError(
+                f"public_url must be an http:// or https:// URL without a trailing slash, "
+                f"not {self.public_url!r}"
+            )
+        for origin in self.cors_allowed_origins:
+            if origin != "*" and not _is_origin(origin, path_allowed=False):
+                raise ValueError(
+                    "cors_allowed_origins must be origins like https://www.example.com "
+                    f"(scheme and host, no path or trailing slash) or *, not {origin!r}"
+                )
+        if not self.widget_title.strip():
+            raise ValueError("widget_title must not be empty")
+        if not 1024 <= self.max_http_buffer_size <= 1 << 30:
+            raise ValueError(
+                f"max_http_buffer_size must be between 1024 and {1 << 30}, "
+                f"not {self.max_http_buffer_size}"
+            )
+        if self.redis_url is not None and not _is_redis_url(self.redis_url):
+            # Not shown: the URL may hold a password.
+            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+        if self.event_burst < 1:
+            raise ValueError(f"event_burst must be at least 1, not {self.event_burst}")
+        if not self.event_rate_per_second > 0:
+            raise ValueError("event_rate_per_second must be positive")
+        for name in (
+            "sync_burst",
+            "conversation_burst",
+            "connect_burst",
+            "new_visitor_burst",
+            "rate_limit_max_keys",
+            "max_queued_packets",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in (
+            "sync_rate_per_second",
+            "conversation_rate_per_second",
+            "connect_rate_per_second",
+            "new_visitor_rate_per_second",
+            "output_check_seconds",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.sync_reply_max_bytes < 1024:
+            raise ValueError(
+                f"sync_reply_max_bytes must be at least 1024, not {self.sync_reply_max_bytes}"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies must be addresses or networks like 10.0.0.0/8, not {proxy!r}"
+                ) from None
+
+
+def _is_origin(url: str, *, path_allowed: bool) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname or url.endswith("/"):
+        return False
+    return path_allowed or not (parts.path or parts.query or parts.fragment)
+
+
+def _is_redis_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        return bool(parts.hostname)
+    return parts.scheme == "unix" and bool(parts.path)

@@ -3,17 +3,20 @@
 Every handler parses its payload into a business command, awaits the service (which
 returns only after commit), and only then returns the ack. Errors of any kind become an
 error ack through ``presentation.errors``; a handler never leaves a client without one.
+Connects and events pass the rate limits of ``presentation.limits`` first, and a socket
+whose unsent output has grown past ``presentation.output_bound`` is cut off instead of
+being answered.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import socketio
+from aiohttp import web
 
 from business import commands as c
 from business.errors import InvalidInput, RateLimited, Unavailable
@@ -22,12 +25,14 @@ from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
 from presentation.errors import ConnectRefused, error_ack, error_body
+from presentation.limits import VisitorLimits
+from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
 from presentation.wire import (
     CONVERSATION_MODE,
     Json,
     conversation_to_wire,
-    event_to_wire,
+    events_to_wire_within,
     message_ack_to_wire,
 )
 
@@ -45,34 +50,11 @@ def visitor_room(visitor_id: str) -> str:
     return f"visitor:{visitor_id}"
 
 
-class TokenBucket:
-    """Allows ``burst`` events at once and ``rate`` per second after that."""
-
-    def __init__(
-        self, *, burst: int, rate: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._capacity = float(burst)
-        self._rate = rate
-        self._clock = clock
-        self._tokens = float(burst)
-        self._updated = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
-
-
 @dataclass(slots=True, kw_only=True)
 class _VisitorSocket:
     sid: str
     tenant_id: TenantId
     visitor_id: VisitorId
-    bucket: TokenBucket = field(repr=False)
 
 
 _Action = Callable[[_VisitorSocket, object], Awaitable[Json]]
@@ -82,11 +64,19 @@ class VisitorNamespace:
     """Holds the per-socket state of this process and registers the handlers."""
 
     def __init__(
-        self, *, sio: socketio.AsyncServer, services: Services, settings: WebSettings
+        self,
+        *,
+        sio: socketio.AsyncServer,
+        services: Services,
+        settings: WebSettings,
+        limits: VisitorLimits,
+        output: OutputBound,
     ) -> None:
         self._sio = sio
         self._services = services
         self._settings = settings
+        self._limits = limits
+        self._output = output
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
         self._sockets: dict[str, _VisitorSocket] = {}
@@ -115,22 +105,25 @@ class VisitorNamespace:
 
     async def on_connect(self, sid: str, environ: object, auth: object = None) -> None:
         try:
+            address = self._client_address(environ)
+            self._limits.connection(address)
             parsed = payloads.parse_auth(auth)
+            if parsed.visitor_token is None:
+                self._limits.new_visitor(address)
             session = await self._services.sessions.open_session(
                 c.OpenSession(tenant_id=parsed.tenant_id, visitor_token=parsed.visitor_token)
             )
+            if session.is_new and parsed.visitor_token is not None:
+                # A token the server does not know made a new visitor as well. Counted
+                # only now: business has no lookup that does not create.
+                self._limits.new_visitor(address)
             await self._join_and_greet(sid, session)
         except Exception as exc:
             raise ConnectRefused(error_body(exc, context=f"connect of socket {sid}")) from exc
         # Registered last: no client event can arrive before this handler returns, and a
         # refused connect leaves nothing behind.
         self._sockets[sid] = _VisitorSocket(
-            sid=sid,
-            tenant_id=session.tenant.id,
-            visitor_id=session.visitor.id,
-            bucket=TokenBucket(
-                burst=self._settings.event_burst, rate=self._settings.event_rate_per_second
-            ),
+            sid=sid, tenant_id=session.tenant.id, visitor_id=session.visitor.id
         )
         logger.info(
             "visitor %s connected on socket %s (tenant %s, %s)",
@@ -139,6 +132,12 @@ class VisitorNamespace:
             session.tenant.id,
             "new" if session.is_new else "returning",
         )
+
+    def _client_address(self, environ: object) -> str:
+        request = environ.get("aiohttp.request") if isinstance(environ, dict) else None
+        if not isinstance(request, web.BaseRequest):
+            return self._limits.address(None, ())
+        return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
 
     async def _join_and_greet(self, sid: str, session: VisitorSession) -> None:
         await self._sio.enter_room(sid, visitor_room(session.visitor.id), namespace=NAMESPACE)
@@ -158,7 +157,15 @@ class VisitorNamespace:
             )
 
     async def on_unknown_event(self, event: str, sid: str, *args: object) -> Json:
-        return error_ack(InvalidInput(f"unknown event {event[:50]!r}"), context=event)
+        error: Exception = InvalidInput(f"unknown event {event[:50]!r}")
+        state = self._sockets.get(sid)
+        if state is not None:
+            try:
+                self._limits.event(state.visitor_id)  # refusals cost like any event
+            except RateLimited as exc:
+                error = exc
+        await self._output.keeps_up(sid)
+        return error_ack(error, context=event)
 
     def _session_to_wire(self, session: VisitorSession) -> Json:
         return {
@@ -194,17 +201,20 @@ class VisitorNamespace:
         state = self._sockets.get(sid)
         context = f"{event} from socket {sid}{_conversation_hint(args)}"
         try:
-            if state is None:
+            if state is None or not await self._output.keeps_up(sid):
                 raise Unavailable("this connection is closing; reconnect and retry")
-            if not state.bucket.take():
-                raise RateLimited("too many events; retry in a moment")
-            result = await action(state, payloads.single_payload(args))
+            self._limits.event(state.visitor_id)
+            ack: Json = {"ok": True, **await action(state, payloads.single_payload(args))}
         except Exception as exc:
-            return error_ack(exc, context=context)
-        return {"ok": True, **result}
+            ack = error_ack(exc, context=context)
+        # Checked again as the reply is about to be queued: a client that stopped reading
+        # is cut off here instead of being handed one more reply it will never read.
+        await self._output.keeps_up(sid)
+        return ack
 
     async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_start(payload, state.visitor_id)
+        self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.conversations.start_conversation(cmd)
         if self._sockets.get(state.sid) is not state:
             # The socket went away while the start was committing. Entering a room now
@@ -237,13 +247,14 @@ class VisitorNamespace:
         return {}
 
     async def _sync(self, state: _VisitorSocket, payload: object) -> Json:
-        result = await self._services.history.sync(payloads.parse_sync(payload, state.visitor_id))
-        return {
-            "events": [event_to_wire(event) for event in result.events],
-            # Not in PROTOCOL.md v1 yet (additive): tells the client to sync again from
-            # the last seq it got, since one answer is capped at Limits.max_sync_events.
-            "has_more": result.has_more,
-        }
+        cmd = payloads.parse_sync(payload, state.visitor_id)
+        self._limits.sync(state.visitor_id)
+        result = await self._services.history.sync(cmd)
+        # A reply is capped twice: in events by business (Limits.max_sync_events) and in
+        # bytes here, since a few small requests must not make large replies pile up.
+        events, cut = events_to_wire_within(result.events, self._settings.sync_reply_max_bytes)
+        # Not in PROTOCOL.md v1 (additive): sync again from the last seq in this reply.
+        return {"events": events, "has_more": result.has_more or cut}
 
     async def _context_update(self, state: _VisitorSocket, payload: object) -> Json:
         await self._services.conversations.update_context(
@@ -252,9 +263,9 @@ class VisitorNamespace:
         return {}
 
     async def _conversation_end(self, state: _VisitorSocket, payload: object) -> Json:
-        await self._services.conversations.end_by_visitor(
-            payloads.parse_conversation_end(payload, state.visitor_id)
-        )
+        cmd = payloads.parse_conversation_end(payload, state.visitor_id)
+        self._limits.conversation_change(state.visitor_id)
+        await self._services.conversations.end_by_visitor(cmd)
         return {}
 
 

@@ -55,10 +55,19 @@ class Visitor:
     def token(self) -> str:
         return str(self.session["visitor_token"])
 
-    async def connect(self, auth: object, *, transports: list[str] | None = None) -> Json:
+    async def connect(
+        self,
+        auth: object,
+        *,
+        transports: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Json:
+        """Connect and wait for ``session``; ``headers`` go on the HTTP requests (an
+        ``Origin``, an ``X-Forwarded-For``)."""
         await self.sio.connect(
             self.url,
             auth=auth,
+            headers=headers or {},
             namespaces=[NAMESPACE],
             transports=transports or ["websocket"],
             wait_timeout=TIMEOUT,
@@ -66,10 +75,10 @@ class Visitor:
         await asyncio.wait_for(self._session_ready.wait(), TIMEOUT)
         return self.session
 
-    async def refused(self, auth: object) -> Json:
+    async def refused(self, auth: object, *, headers: dict[str, str] | None = None) -> Json:
         """Connect expecting a refusal; returns the connect_error data."""
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await self.connect(auth)
+            await self.connect(auth, headers=headers)
         assert self.connect_error is not None
         return self.connect_error
 

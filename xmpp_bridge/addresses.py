@@ -11,6 +11,8 @@ from business.errors import InvalidInput
 from business.model import ConversationId, QueueName
 
 CONVERSATION_PREFIX = "c-"
+QUEUE_PREFIX = "q-"
+_RESERVED_PREFIXES = (CONVERSATION_PREFIX, QUEUE_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,12 @@ class Addressing:
 
     Conversation ids and queue names are lower-case already (uuid hex; the business
     layer validates queue names), which matters because XMPP lower-cases local parts.
-    A local part starting with ``c-`` is always a conversation, never a queue.
+
+    Business lets a queue have any name, ``c-sales`` included, so the mapping keeps the
+    two apart here: a local part starting with ``c-`` is always a conversation, and a
+    queue whose name starts with ``c-`` or ``q-`` lives at ``q-<name>@``. Every queue
+    has exactly one address and every address at most one meaning: ``q-sales@`` is
+    nothing (``sales`` lives at ``sales@``), so no queue has two roster contacts.
     """
 
     component_jid: str
@@ -51,7 +58,8 @@ class Addressing:
         return f"{CONVERSATION_PREFIX}{conversation_id}@{self.component_jid}"
 
     def queue_jid(self, queue: QueueName) -> str:
-        return f"{queue}@{self.component_jid}"
+        local = f"{QUEUE_PREFIX}{queue}" if queue.startswith(_RESERVED_PREFIXES) else queue
+        return f"{local}@{self.component_jid}"
 
     def target(self, bare_jid: str) -> Target:
         local, sep, domain = bare_jid.rpartition("@")
@@ -62,6 +70,10 @@ class Addressing:
         if local.startswith(CONVERSATION_PREFIX):
             rest = local[len(CONVERSATION_PREFIX) :]
             return ToConversation(ConversationId(rest)) if rest else Elsewhere()
+        if local.startswith(QUEUE_PREFIX):
+            rest = local[len(QUEUE_PREFIX) :]
+            # Only names that need the prefix have it; anything else is no queue's address.
+            return ToQueue(QueueName(rest)) if rest.startswith(_RESERVED_PREFIXES) else Elsewhere()
         return ToQueue(QueueName(local))
 
 

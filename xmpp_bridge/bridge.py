@@ -48,10 +48,12 @@ class XmppBridge:
         services: Services,
         random: Callable[[], float] = _random.random,
     ) -> None:
+        if settings.secret is None:
+            raise ValueError("secret: the XMPP bridge needs the component secret to connect")
         self._settings = settings
         self._publisher = services.publisher
         self._random = random
-        self._link = Link(Addressing(settings.component_jid))
+        self._link = Link(Addressing(settings.component_jid), stanza_budget=settings.stanza_budget)
         tenant_id = TenantId(settings.tenant_id)
         self._roster = QueueRoster(
             services=services,
@@ -64,6 +66,10 @@ class XmppBridge:
             link=self._link,
             flush_interval=settings.delivery_flush_interval,
             confirm_timeout=settings.delivery_confirm_timeout,
+            # A failed delivery (say, the database hiccupped) is retried on the same
+            # schedule as the link itself: the same kind of trouble, the same patience.
+            retry_min_delay=settings.reconnect_min_delay,
+            retry_max_delay=settings.reconnect_max_delay,
         )
         self._inbound = InboundDispatcher(
             services=services,
@@ -76,6 +82,7 @@ class XmppBridge:
         self._component: ChatComponent | None = None
         self._runner: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._presence_expiry: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._started: asyncio.Future[str] | None = None
         self._ended: asyncio.Future[str] | None = None
@@ -143,7 +150,7 @@ class XmppBridge:
         # cannot be sent any more; events they cause are replayed on the next start).
         await self._lanes.close(grace=_STOP_TIMEOUT)
         self._publisher.unsubscribe(self._notifier)
-        component.close()
+        await component.close()
         # Anything sent after the last ping is not confirmed: dropped, replayed next start.
         await self._notifier.stop()
         logger.info("XMPP component %s stopped", self._settings.component_jid)
@@ -216,7 +223,7 @@ class XmppBridge:
         while self._link.generation == generation:
             try:
                 await self._roster.on_connected()
-                self._spawn(self._expire_presence_later(generation))
+                self._restart_presence_expiry(generation)
                 await self._notifier.replay()
             except Exception:
                 logger.exception("could not catch up after connecting; retrying")
@@ -235,15 +242,24 @@ class XmppBridge:
                 logger.info("XMPP component %s connected", self._settings.component_jid)
             return
 
+    def _restart_presence_expiry(self, generation: int) -> None:
+        """One timer per link session, counting from the last probe: every successful
+        ``on_connected`` forgets who answered and probes again, so an earlier timer
+        would expire agents whose answers to the new probe are not even due yet."""
+        if self._presence_expiry is not None:
+            self._presence_expiry.cancel()
+        self._presence_expiry = self._spawn(self._expire_presence_later(generation))
+
     async def _expire_presence_later(self, generation: int) -> None:
         await asyncio.sleep(self._settings.presence_relearn_timeout)
         if self._link.generation == generation:
             await self._roster.expire_unconfirmed()
 
-    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_task_done)
+        return task
 
     def _side_task_done(self, task: asyncio.Task[None]) -> None:
         self._side_tasks.discard(task)
@@ -277,6 +293,9 @@ class XmppBridge:
         if not self._stopping:
             self._notifier.on_link_lost()
         self._roster.on_disconnected()
+        if self._presence_expiry is not None:
+            self._presence_expiry.cancel()
+            self._presence_expiry = None
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(str(reason or "disconnected"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 from slixmpp import ComponentXMPP
@@ -55,6 +57,8 @@ class ChatComponent(ComponentXMPP):
     instance that only ``close`` ends.
     """
 
+    _send_loop: asyncio.Task[None] | None = None
+
     def __init__(self, *, settings: BridgeSettings, events: ComponentEvents) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
             settings.component_jid, settings.secret, settings.host, settings.port
@@ -84,12 +88,23 @@ class ChatComponent(ComponentXMPP):
     def send_stanza(self, stanza: Stanza) -> None:
         self.send(stanza)
 
-    def close(self) -> None:
-        """End the send task; slixmpp only does so in ``__del__``, which that task's own
-        reference to this instance prevents."""
-        task = self._run_out_filters
-        if task is not None:
+    async def run_filters(self) -> None:
+        """slixmpp's send loop, which ``connect`` starts as a task of its own.
+
+        slixmpp ends that task only in ``__del__``, which the task's own reference to
+        this instance prevents; knowing the task from inside lets ``close`` end it
+        without reaching into slixmpp's private state.
+        """
+        self._send_loop = asyncio.current_task()
+        await super().run_filters()
+
+    async def close(self) -> None:
+        """End the send task (after the stream is closed: nothing is sent any more)."""
+        task, self._send_loop = self._send_loop, None
+        if task is not None and not task.done():
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class ComponentSender:

@@ -1,8 +1,9 @@
 """The bridge's own typed values: what a stanza means (inbound) and what to send (outbound).
 
-``converters.stanza_to_custom`` produces the inbound ones, ``converters.custom_to_stanza``
-consumes the outbound ones. Nothing here knows slixmpp; everything is a frozen dataclass
-so the dispatch code and its tests never touch XML.
+``converters.stanza_to_custom`` produces the inbound ones (commands through
+``agent_commands``), ``converters.custom_to_stanza`` consumes the outbound ones. Nothing
+here knows slixmpp; everything is a frozen dataclass so the dispatch code and its tests
+never touch XML.
 """
 
 from __future__ import annotations
@@ -74,10 +75,25 @@ class UnknownCommand:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class EngineRequest:
-    """A message to the engine itself (bare component JID) or to a queue JID."""
+class EngineHelp:
+    """``help`` (or an empty command) to the engine itself or to a queue JID."""
 
-    text: str
+    queue: QueueName | None = None
+    """The queue JID it was sent to; None for the bare component JID."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStatus:
+    """``status`` to the engine: the agent's own availability, capacity and queues."""
+
+    queue: QueueName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownEngineCommand:
+    """A word the engine does not know; answered with its help."""
+
+    command: str
     queue: QueueName | None = None
 
 
@@ -141,7 +157,9 @@ Payload = (
     | EndChat
     | ShowHelp
     | UnknownCommand
-    | EngineRequest
+    | EngineHelp
+    | EngineStatus
+    | UnknownEngineCommand
     | ResourcePresence
     | SubscriptionStanza
     | Bounced

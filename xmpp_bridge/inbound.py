@@ -23,16 +23,28 @@ from business.errors import (
 )
 from business.model import Agent, TenantId, new_id
 from business.services import Services
-from xmpp_bridge.converters import AGENT_HELP
+from xmpp_bridge import texts
+from xmpp_bridge.agent_commands import (
+    AGENT_COMMANDS,
+    ENGINE_COMMANDS,
+    CommandRegistry,
+    Where,
+    conversation_help,
+    engine_help,
+    roles_of,
+)
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
     Bounced,
     EndChat,
-    EngineRequest,
+    EngineHelp,
+    EngineStatus,
     ErrorReply,
     ErrorType,
     Origin,
+    Outbound,
+    Payload,
     Receipt,
     Received,
     ResourcePresence,
@@ -40,9 +52,10 @@ from xmpp_bridge.custom import (
     SubscriptionStanza,
     TextReply,
     UnknownCommand,
+    UnknownEngineCommand,
     Unroutable,
 )
-from xmpp_bridge.link import Link
+from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.roster import QueueRoster
 
 logger = logging.getLogger(__name__)
@@ -127,7 +140,7 @@ class InboundDispatcher:
         origin = received.origin
         match received.payload:
             case AgentMessage(conversation_id=cid, text=text, client_msg_id=client_msg_id):
-                agent = await self._agent(origin)
+                agent = await self._agent(origin, received.payload)
                 await self._services.messaging.send_agent_message(
                     SendAgentMessage(
                         agent_id=agent.id,
@@ -137,24 +150,35 @@ class InboundDispatcher:
                     )
                 )
                 if origin.receipt_requested:
-                    self._link.send(Receipt(origin=origin, stanza_id=new_id()))
+                    self._send(Receipt(origin=origin, stanza_id=new_id()))
             case AgentTyping(conversation_id=cid, composing=composing):
-                agent = await self._agent(origin)
+                agent = await self._agent(origin, received.payload)
                 await self._services.messaging.set_agent_typing(
                     SetAgentTyping(agent_id=agent.id, conversation_id=cid, composing=composing)
                 )
             case EndChat(conversation_id=cid):
                 # The notifier confirms: the end events reach the agent like any other.
-                agent = await self._agent(origin)
+                agent = await self._agent(origin, received.payload)
                 await self._services.conversations.end_by_agent(
                     EndConversationByAgent(agent_id=agent.id, conversation_id=cid)
                 )
             case ShowHelp():
-                self._reply(origin, AGENT_HELP)
+                agent = await self._agent(origin, received.payload)
+                self._reply(origin, conversation_help(roles_of(agent)))
             case UnknownCommand(command=command):
-                self._reply(origin, f"Unknown command !{command}.\n{AGENT_HELP}")
-            case EngineRequest() as request:
-                await self._engine_request(origin, request)
+                agent = await self._agent(origin, received.payload)
+                help_text = conversation_help(roles_of(agent))
+                self._reply(origin, f"{texts.unknown_command(command)}\n{help_text}")
+            case EngineHelp():
+                agent = await self._engine_user(origin, received.payload)
+                self._reply(origin, self._engine_help(agent))
+            case EngineStatus():
+                agent = await self._engine_user(origin, received.payload)
+                self._reply(origin, texts.engine_status(agent.ready, agent.max_chats, agent.queues))
+            case UnknownEngineCommand(command=command):
+                agent = await self._engine_user(origin, received.payload)
+                help_text = self._engine_help(agent)
+                self._reply(origin, f"{texts.unknown_engine_command(command)}\n{help_text}")
             case ResourcePresence() as presence:
                 await self._roster.handle_presence(presence)
             case SubscriptionStanza() as subscription:
@@ -169,12 +193,12 @@ class InboundDispatcher:
                     text,
                 )
             case Unroutable():
-                self._link.send(
+                self._send(
                     ErrorReply(
                         origin=origin,
                         condition="item-not-found",
                         type=ErrorType.CANCEL,
-                        text="there is nothing at this address",
+                        text=texts.NOTHING_HERE,
                     )
                 )
 
@@ -187,55 +211,58 @@ class InboundDispatcher:
         if origin.kind != "message" or isinstance(payload, AgentTyping | Bounced):
             return
         condition, error_type = stanza_error_for(exc)
-        reason = str(exc) if exc is not None else "something went wrong on our side"
-        self._link.send(
-            ErrorReply(origin=origin, condition=condition, type=error_type, text=reason)
-        )
+        reason = str(exc) if exc is not None else texts.SOMETHING_WENT_WRONG
+        self._send(ErrorReply(origin=origin, condition=condition, type=error_type, text=reason))
         match payload:
             case AgentMessage():
-                text = f"Not delivered: {reason}."
+                text = texts.not_delivered(reason)
             case EndChat():
-                text = f"Could not end the chat: {reason}."
+                text = texts.could_not_end(reason)
             case _:
-                text = f"Sorry: {reason}."
+                text = texts.sorry(reason)
         self._reply(origin, text)
 
-    async def _engine_request(self, origin: Origin, request: EngineRequest) -> None:
+    async def _engine_user(self, origin: Origin, payload: Payload) -> Agent:
+        """The agent asking the engine; the engine serves nobody else."""
         agent = await self._services.agents.find_agent(origin.address)
         if agent is None or agent.tenant_id != self._tenant_id:
-            raise Forbidden("this service is for support agents")
-        words = request.text.strip().lstrip("!").split(maxsplit=1)
-        command = words[0].lower() if words else ""
-        if command == "status":
-            state = "ready" if agent.ready else "not ready"
-            self._reply(
-                origin,
-                f"You are {state} for chats, up to {agent.max_chats} at a time, "
-                f"in queues: {', '.join(agent.queues)}.",
-            )
-            return
-        prefix = "" if command in ("help", "") else f"Unknown command {command!r}.\n"
-        self._reply(origin, prefix + self._engine_help())
+            raise Forbidden(texts.AGENTS_ONLY)
+        _check_allowed(ENGINE_COMMANDS, payload, agent)
+        return agent
 
-    def _engine_help(self) -> str:
-        component = self._link.addressing.component_jid
-        away = "ready too" if self._away_is_ready else "not ready"
-        return (
-            f"This is the chat engine. Chats come to you from addresses like "
-            f"c-...@{component}: answer there (send !help in a chat for its commands).\n"
-            f"Your status sets your availability: online or free for chat is ready, "
-            f"away is {away}, extended away, do not disturb and offline are not ready.\n"
-            f"Commands here: status, help."
+    def _engine_help(self, agent: Agent) -> str:
+        return engine_help(
+            roles_of(agent),
+            component=self._link.addressing.component_jid,
+            away_is_ready=self._away_is_ready,
         )
 
+    def _send(self, item: Outbound) -> None:
+        try:
+            self._link.send(item)
+        except StanzaTooLarge as exc:
+            # Only an absurd address can make an answer too large (texts are cut to
+            # fit); an answer is not worth the link.
+            logger.warning("did not send a %s: %s", type(item).__name__, exc)
+
     def _reply(self, origin: Origin, text: str) -> None:
-        self._link.send(
+        self._send(
             TextReply(sender=origin.recipient, to=origin.address, text=text, stanza_id=new_id())
         )
 
-    async def _agent(self, origin: Origin) -> Agent:
-        """The agent who sent this; anybody else may not act in a conversation."""
+    async def _agent(self, origin: Origin, payload: Payload) -> Agent:
+        """The agent who sent this, if a command, one they may use; anybody else may not
+        act in a conversation."""
         agent = await self._services.agents.find_agent(origin.address)
         if agent is None or agent.tenant_id != self._tenant_id:
-            raise Forbidden("you are not the agent of this conversation")
+            raise Forbidden(texts.NOT_THE_AGENT)
+        _check_allowed(AGENT_COMMANDS, payload, agent)
         return agent
+
+
+def _check_allowed(
+    registry: CommandRegistry[Where, Payload], payload: Payload, agent: Agent
+) -> None:
+    reason = registry.refusal(payload, roles_of(agent))
+    if reason is not None:
+        raise Forbidden(reason)

@@ -7,10 +7,30 @@ import logging
 from typing import Protocol
 
 from xmpp_bridge.addresses import Addressing
-from xmpp_bridge.converters import Stanza, custom_to_stanza
+from xmpp_bridge.converters import Stanza, custom_to_stanza, fits, serialised_size
 from xmpp_bridge.custom import Outbound
+from xmpp_bridge.settings import DEFAULT_STANZA_BUDGET
 
 logger = logging.getLogger(__name__)
+
+
+class StanzaTooLarge(Exception):  # noqa: N818 - the name the bridge agreed on
+    """A stanza is over the per-stanza byte budget: nothing of the item was sent.
+
+    Raised by ``Link.send`` before anything reaches the socket. The server would close
+    the connection for such a stanza and the replay after reconnecting would send it
+    first again, cutting every agent off, so the caller must not retry the item: park
+    it, tell the agent, and carry on. The converters keep stanzas within the budget,
+    so this means an input they could not shorten (an address thousands of bytes long).
+    ``size`` and ``budget`` are in bytes, when known.
+    """
+
+    def __init__(
+        self, message: str = "", *, size: int | None = None, budget: int | None = None
+    ) -> None:
+        super().__init__(message or f"stanza of {size} bytes is over the budget of {budget}")
+        self.size = size
+        self.budget = budget
 
 
 class StanzaSender(Protocol):
@@ -37,8 +57,11 @@ class Link:
     record of what still has to go out.
     """
 
-    def __init__(self, addressing: Addressing) -> None:
+    def __init__(
+        self, addressing: Addressing, *, stanza_budget: int = DEFAULT_STANZA_BUDGET
+    ) -> None:
         self.addressing = addressing
+        self.stanza_budget = stanza_budget
         self._sender: StanzaSender | None = None
         self._generation = 0
         self._lost = asyncio.Event()
@@ -87,10 +110,24 @@ class Link:
             sender.abort()
 
     def send(self, item: Outbound) -> bool:
-        """Send the stanzas for ``item``; False (and nothing sent) if the link is down."""
+        """Send the stanzas for ``item``; False (and nothing sent) if the link is down.
+
+        Raises ``StanzaTooLarge`` (and sends nothing of ``item``) if one of its stanzas
+        is over ``stanza_budget`` bytes.
+        """
         sender = self._sender
         if sender is None:
             return False
-        for stanza in custom_to_stanza(item, self.addressing):
+        stanzas = custom_to_stanza(item, self.addressing, budget=self.stanza_budget)
+        for stanza in stanzas:
+            if not fits(stanza, self.stanza_budget):
+                size = serialised_size(stanza)
+                raise StanzaTooLarge(
+                    f"a {type(item).__name__} made a stanza of {size} bytes, "
+                    f"over the budget of {self.stanza_budget}",
+                    size=size,
+                    budget=self.stanza_budget,
+                )
+        for stanza in stanzas:
             sender.send(stanza)
         return True

@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-_DOMAIN_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+# Labels of 1 to 63 letters, digits and inner hyphens; 253 characters in all.
+_DOMAIN_RE = re.compile(
+    r"(?=.{1,253}\Z)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+DEFAULT_STANZA_BUDGET = 64 * 1024
+"""Below every XMPP server's stanza size limit, with room to spare."""
+MIN_STANZA_BUDGET = 4096
+"""Less leaves an offer no room for what the visitor wrote."""
+MAX_STANZA_BUDGET = 512 * 1024
+"""Prosody's default limit for component stanzas; larger ones close the connection."""
+
+MIN_SECRET_LENGTH = 32
+"""A shorter component secret could be guessed by anyone who reaches the component port."""
+
+
+def is_domain(name: str) -> bool:
+    """A lower-case DNS name such as ``chat.example.org``: what a component or a host of
+    agents' accounts may be called. The one domain check of the engine."""
+    return _DOMAIN_RE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -13,13 +32,16 @@ class BridgeSettings:
     """Where the component connects and how it behaves.
 
     Invariants (checked at construction, naming the bad key): ``component_jid`` is a bare
-    lower-case domain; delays and timeouts are positive and the minimum reconnect delay
-    does not exceed the maximum.
+    lower-case domain; ``secret``, when given, has at least ``MIN_SECRET_LENGTH``
+    characters; delays and timeouts are positive and the minimum reconnect delay does not
+    exceed the maximum. This is the ``[xmpp]`` section of the engine's configuration.
     """
 
     component_jid: str = "chat.localhost"
     """The engine itself; queues are <queue>@component_jid, conversations c-<id>@component_jid."""
-    secret: str
+    secret: str | None = field(default=None, repr=False)
+    """The component's shared secret; a configuration may leave it out, but the bridge
+    needs it to start (``chat-engine dev`` makes its own)."""
     host: str = "127.0.0.1"
     port: int = 5347
     tenant_id: str = "default"
@@ -32,19 +54,30 @@ class BridgeSettings:
     """After a (re)connect, agents still marked ready who have not answered the presence
     probe by then are set not ready: their presence may have changed while the link was down."""
     delivery_flush_interval: float = 0.5
+    """How long delivery cursors may stay unwritten; it bounds duplicates after a lost link."""
     delivery_confirm_timeout: float = 10.0
     """How long a ping confirming delivery to the XMPP server may take before the link is
     taken for dead, dropped and re-established (and the unconfirmed events resent)."""
-    """How long delivery cursors may stay unwritten; it bounds duplicates after a lost link."""
+    stanza_budget: int = DEFAULT_STANZA_BUDGET
+    """The most bytes one outgoing stanza may take on the wire (UTF-8, XML-escaped).
+
+    Servers close the component connection for a larger one (Prosody at 512 KiB), and the
+    bridge would send it first again after reconnecting: offers are abridged and long
+    messages split to stay within this, and the link refuses anything that still is not."""
 
     def __post_init__(self) -> None:
-        if not _DOMAIN_RE.fullmatch(self.component_jid):
+        if not is_domain(self.component_jid):
             raise ValueError(
                 f"component_jid must be a lower-case domain such as chat.example.org, "
                 f"not {self.component_jid!r}"
             )
-        if not self.secret:
-            raise ValueError("secret must not be empty")
+        if self.secret is not None and len(self.secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"secret must be at least {MIN_SECRET_LENGTH} characters long; "
+                "make one with `openssl rand -hex 32`"
+            )
+        if not self.host:
+            raise ValueError("host must not be empty")
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, not {self.port}")
         for key in (
@@ -59,3 +92,8 @@ class BridgeSettings:
                 raise ValueError(f"{key} must be positive")
         if self.reconnect_min_delay > self.reconnect_max_delay:
             raise ValueError("reconnect_min_delay must not exceed reconnect_max_delay")
+        if not MIN_STANZA_BUDGET <= self.stanza_budget <= MAX_STANZA_BUDGET:
+            raise ValueError(
+                f"stanza_budget must be between {MIN_STANZA_BUDGET} and {MAX_STANZA_BUDGET} "
+                f"bytes, not {self.stanza_budget}"
+            )

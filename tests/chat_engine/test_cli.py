@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import stat
 from pathlib import Path
 
 import pytest
 
 from business.errors import Unavailable
-from chat_engine import cli
+from chat_engine import directory_cli
 from chat_engine.cli import main
 from chat_engine.prosody import free_port
 
@@ -101,12 +102,16 @@ def test_bad_agent_input_is_a_usage_error(
     assert "@" not in listing  # nothing was stored
 
 
-def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
+def test_db_upgrade_creates_the_database_readable_by_its_owner_only(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'dir' / 'engine.db'}"
     code, output = run(["db", "upgrade", "--database-url", url])
     assert code == 0
     assert "database is up to date" in output
-    assert (tmp_path / "sub" / "dir" / "engine.db").is_file()
+    database = tmp_path / "sub" / "dir" / "engine.db"
+    assert database.is_file()
+    # It holds visitors' conversations; SQLite alone would make it 0644.
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
     assert run(["db", "upgrade", "--database-url", url])[0] == 0  # idempotent
 
 
@@ -116,11 +121,18 @@ def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
         (
             ["run", "--port", "abc"],
             {},
-            "http.port: expected an integer between 0 and 65535, got 'abc'",
+            "http.port: expected an integer, got 'abc' (from command line)",
         ),
         (["run"], {"CHAT_ENGINE_XMPP_PORT": "x"}, "xmpp.port: expected an integer"),
         (["run"], {"CHAT_ENGINE_HTTPP_PORT": "1"}, "CHAT_ENGINE_HTTPP_PORT: unknown setting"),
         (["run"], {}, "xmpp.secret: required"),
+        (["run", "--port", "99999"], {}, "http.port: must be between 0 and 65535, not 99999"),
+        (
+            ["run"],
+            {"CHAT_ENGINE_XMPP_SECRET": "too-short"},
+            "xmpp.secret: must be at least 32 characters long; make one with "
+            "`openssl rand -hex 32` (from CHAT_ENGINE_XMPP_SECRET)",
+        ),
         (["--config", "/nonexistent.toml", "agent", "list"], {}, "config file /nonexistent.toml"),
         (["agent", "list"], {"CHAT_ENGINE_CONFIG": "/nonexistent.toml"}, "config file"),
         (["db", "upgrade", "--database-url", "mysql://x/y"], {}, "database.url: expected"),
@@ -135,6 +147,18 @@ def test_bad_settings_fail_at_start_naming_the_key(
     assert code == 2
     assert f"chat-engine: error: {message}" in err
     assert "Traceback" not in err
+
+
+def test_an_old_setting_name_works_and_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"CHAT_ENGINE_SOCKETIO_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    code, _ = run(["agent", "list", "--database-url", db_url(tmp_path)], env)
+    assert code == 0
+    assert (
+        "WARNING chat_engine.cli: settings: CHAT_ENGINE_SOCKETIO_REDIS_URL is now called "
+        "CHAT_ENGINE_HTTP_REDIS_URL; the old name still works" in capsys.readouterr().err
+    )
 
 
 def test_unreachable_database_is_one_line(
@@ -207,9 +231,43 @@ def test_database_down_is_a_failure_not_a_usage_error(
     async def fail(settings: object) -> None:
         raise error
 
-    monkeypatch.setattr(cli, "list_agents", fail)
+    monkeypatch.setattr(directory_cli, "list_agents", fail)
     code, _ = run(["agent", "list", "--database-url", db_url(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith(f"chat-engine: error: database sqlite+aiosqlite:///{tmp_path}")
     assert err.rstrip().split(": ")[-1] != ""
+
+
+def test_queue_limits_are_set_listed_and_reset(tmp_path: Path) -> None:
+    url = db_url(tmp_path)
+    code, output = run(["queue", "set", "support", "--max-waiting", "40", "--database-url", url])
+    assert code == 0
+    assert output == "queue support: at most 40 waiting; 0 waiting now\n"
+    _, listing = run(["queue", "list", "--database-url", url])
+    assert listing.splitlines()[0].split() == ["QUEUE", "WAITING", "MAX", "WAITING"]
+    assert listing.splitlines()[1].split() == ["support", "0", "40"]
+
+    code, output = run(["queue", "set", "support", "--default-max-waiting", "--database-url", url])
+    assert code == 0
+    assert "at most 1000 (the default) waiting" in output
+    _, listing = run(["queue", "list", "--database-url", url])
+    assert listing.splitlines()[1].split() == ["support", "0", "1000", "(default)"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere", "--max-waiting", "5"], "unknown queue 'nowhere'"),
+        (["support", "--max-waiting", "0"], "at least 1"),
+    ],
+)
+def test_a_bad_queue_limit_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _ = run(["queue", "set", *args, "--database-url", db_url(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    _, listing = run(["queue", "list", "--database-url", db_url(tmp_path)])
+    assert listing.splitlines()[1].split() == ["support", "0", "1000", "(default)"]

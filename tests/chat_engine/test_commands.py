@@ -175,7 +175,7 @@ async def test_dev_sets_up_runs_stops_and_reuses(tmp_path: Path) -> None:
 def prosody(tmp_path: Path) -> Iterator[ProsodyServer]:
     server = ProsodyServer(
         tmp_path / "prosody",
-        component_secret="run-test-secret",
+        component_secret="run-test-secret-run-test-secret-run",
         c2s_port=free_port(),
         component_port=free_port(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ def test_secret_is_made_once_and_private(tmp_path: Path) -> None:
     assert len(first) >= 32
     assert path.stat().st_mode & 0o077 == 0
     assert read_or_create_secret(path) == first
+
+    # An older version's secret, too short for today's rule, is replaced.
+    path.write_text("short\n")
+    assert len(read_or_create_secret(path)) >= 32
 
 
 def test_demo_agents_keep_their_passwords(tmp_path: Path) -> None:
@@ -101,3 +106,37 @@ def test_var_dir_holds_the_default_database_but_not_a_configured_one(
     configured = f"sqlite+aiosqlite:///{tmp_path / 'mine.db'}"
     plan = _plan(load_settings(env={}, overrides={"database.url": configured}), elsewhere, 0)
     assert plan.settings.database.url == configured
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_what_dev_keeps_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    var = tmp_path / "var"
+    plan = _plan(load_settings(env={}), var, free_port())
+
+    assert mode(var) == 0o700
+    for name in ("xmpp-secret", "demo-agents.json", "ports.json"):
+        assert mode(var / name) == 0o600, name
+    assert plan.settings.database.url.endswith(f"{var}/chat-engine.db")
+
+
+def test_files_an_older_version_left_readable_are_narrowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)
+    for name in ("chat-engine.db", "chat-engine.db-wal", "ports.json", "demo-agents.json"):
+        (var / name).write_text("{}")
+        (var / name).chmod(0o644)
+
+    _plan(load_settings(env={}), var, free_port())
+
+    for name in ("chat-engine.db", "chat-engine.db-wal", "ports.json", "demo-agents.json"):
+        assert mode(var / name) == 0o600, name
+    # A directory the user chose is theirs; what is in it is private either way.
+    assert mode(var) == 0o755

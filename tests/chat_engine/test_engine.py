@@ -26,7 +26,7 @@ pytestmark = [
 def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
     server = ProsodyServer(
         tmp_path_factory.mktemp("prosody"),
-        component_secret="engine-test-secret",
+        component_secret="engine-test-secret-engine-test-secret",
         c2s_port=free_port(),
         component_port=free_port(),
     )
@@ -74,6 +74,8 @@ async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
             StartConversation(visitor_id=session.visitor.id)
         )
         assert conversation.queue == DEFAULT_QUEUE
+        # Each layer got its section itself, not a copy made field by field.
+        assert engine.services.limits is settings.limits
     finally:
         await engine.stop()
 

@@ -41,3 +41,38 @@ def test_text_lines_and_quiet_libraries() -> None:
     configure_logging("DEBUG", stream=stream)
     assert logging.getLogger("slixmpp").getEffectiveLevel() == logging.DEBUG
     assert logging.getLogger("aiosqlite").getEffectiveLevel() == logging.WARNING
+
+
+def test_a_newline_in_an_argument_cannot_forge_a_log_line() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    # An XMPP error text or a visitor-supplied id, crafted to look like a record of its own.
+    forged = "x\n2030-01-01 00:00:00,000 INFO    chat_engine.engine: all agents removed\r\x1b[2J"
+    logging.getLogger("xmpp_bridge.inbound").warning("error from %s: %s", "c-1", forged)
+    logging.getLogger("xmpp_bridge.inbound").warning("separator %s", "\u2028 and \x85")
+
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "xmpp_bridge.inbound: error from c-1: "
+        "x\\n2030-01-01 00:00:00,000 INFO    chat_engine.engine: all agents removed\\r\\x1b[2J"
+    )
+    assert lines[1].endswith("separator \\u2028 and \\x85")
+
+
+def test_a_traceback_stays_multi_line_and_cannot_forge_a_line_either() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    try:
+        raise ValueError("bad stanza\n2030-01-01 00:00:00,000 INFO    forged: line")
+    except ValueError:
+        logging.getLogger("chat_engine.test").exception("conversation %s failed", "c-2")
+
+    first, *rest = stream.getvalue().splitlines()
+    assert first.endswith("chat_engine.test: conversation c-2 failed")
+    assert rest[0] == "  Traceback (most recent call last):"
+    assert rest[-2:] == [
+        "  ValueError: bad stanza",
+        "  2030-01-01 00:00:00,000 INFO    forged: line",
+    ]
+    assert all(line.startswith("  ") for line in rest)  # records start with the time

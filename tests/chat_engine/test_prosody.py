@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,22 @@ def test_config_is_loopback_only_and_tuned(server: ProsodyServer) -> None:
     assert ("\nrun_as_root = true" in text) == (os.geteuid() == 0)
     # It holds the component secret.
     assert server.config_file.stat().st_mode & 0o077 == 0
+
+
+def test_everything_under_the_base_directory_is_private(tmp_path: Path) -> None:
+    base = tmp_path / "prosody"
+    base.mkdir(mode=0o755)  # as an older version left it
+    (base / "prosody.cfg.lua").write_text("")
+    (base / "prosody.cfg.lua").chmod(0o644)
+    server = ProsodyServer(
+        base, component_secret=SECRET, c2s_port=free_port(), component_port=free_port()
+    )
+    server.write_config()
+
+    for path in (base, server.data_dir, server.certificates_dir):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    for path in (server.config_file, server.key):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def test_certificate_covers_localhost_and_subdomains(server: ProsodyServer) -> None:
@@ -157,11 +175,42 @@ def test_a_leftover_prosody_of_the_same_directory_is_replaced(tmp_path: Path) ->
         orphan.stop()
 
 
+@pytest.mark.e2e
+@needs_prosody
+async def test_passwords_never_appear_on_a_command_line(
+    server: ProsodyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Any local user can read the command lines of running processes (ps, /proc).
+    commands: list[list[str]] = []
+    real_run = subprocess.run
+
+    def recording_run(args: list[str], **kwargs: Any) -> Any:
+        commands.append(list(args))
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    password, changed = "first-Pa55word", "second-Pa55word"
+    alice = server.register("alice", password)  # a new account ...
+    server.register("alice", changed)  # ... and a new password for it
+    monkeypatch.undo()
+
+    for command in commands:
+        assert not any(password in arg or changed in arg for arg in command), command
+    prosodyctl = [command for command in commands if command[0] == "prosodyctl"]
+    assert [command[3] for command in prosodyctl] == ["adduser", "adduser", "passwd"]
+    await server.astart(timeout=20)
+    host, port = server.host, server.c2s_port
+    assert (await client_login(alice, changed, host, port)).ok
+    assert not (await client_login(alice, password, host, port)).ok
+
+
 def test_register_rejects_bad_names(server: ProsodyServer) -> None:
     with pytest.raises(ValueError, match="not a valid user name"):
         server.register("Bad Name", "pw")
     with pytest.raises(ValueError, match="no whitespace"):
         server.register("carol", "pass word")
+    with pytest.raises(ValueError, match="no whitespace"):
+        server.register("carol", "line\nbreak")  # would answer prosodyctl's second prompt
 
 
 def test_not_installed_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,7 +50,7 @@ def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]
         pytest.skip("Prosody is not installed (make test installs it)")
     server = ProsodyServer(
         tmp_path_factory.mktemp("prosody"),
-        component_secret=secrets.token_urlsafe(24),
+        component_secret=secrets.token_hex(32),
         c2s_port=free_port(),
         component_port=free_port(),
     )

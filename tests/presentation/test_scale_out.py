@@ -8,10 +8,12 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
 
 from business import commands as c
 from business.model import ConversationId
-from presentation import WebSettings
+from presentation import WebSettings, create_app
 from tests.harness import World
 from tests.presentation.conftest import StartServer, ready_agent
 from tests.visitor_client import Visitor
@@ -93,3 +95,43 @@ async def test_a_tab_on_another_process_gets_events_typing_and_replies(
     finally:
         await tab_a.disconnect()
         await tab_b.disconnect()
+
+
+async def test_cleanup_stops_the_message_queue_and_closes_its_redis_connections(
+    redis_url: str, world: World
+) -> None:
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        before = len(await admin.client_list())
+        app = create_app(services=world.services, settings=WebSettings(redis_url=redis_url))
+        runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            v = Visitor(url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+            try:
+                await v.connect({"tenant": "default"})
+                await v.start("published through Redis")
+                await v.drain()
+            finally:
+                await v.disconnect()
+            # The listener's subscription and the publisher's connection.
+            assert len(await admin.client_list()) >= before + 2
+        finally:
+            await runner.cleanup()
+
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if not task.done() and "Manager" in task.get_coro().__qualname__  # type: ignore[union-attr]
+        ]
+        assert running == []
+        # Redis notices a closed connection on its next event-loop turn.
+        for _ in range(100):
+            if len(await admin.client_list()) == before:
+                break
+            await asyncio.sleep(0.05)
+        assert len(await admin.client_list()) == before
+    finally:
+        await admin.aclose()

@@ -1,7 +1,8 @@
 """A minimal XEP-0114 server side, enough to drive the bridge's real slixmpp connection.
 
 It speaks the component handshake and records the stanzas it receives; tests use it to
-cut the link, refuse the secret or stay silent, which a real server does not do on cue.
+cut the link, refuse the secret, stay silent or refuse a stanza by closing the stream (as
+Prosody does with one over its size limit), which a real server does not do on cue.
 Routing, presence and everything else a real server does are not here: those belong in
 the end-to-end tests against Prosody.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
 STREAMS_NS = "http://etherx.jabber.org/streams"
@@ -45,6 +47,11 @@ class ComponentServer:
         self.closed_streams = 0
         self.silent = False
         """A dead path that looks alive: read everything, record and answer nothing."""
+        self.refuse: Callable[[ET.Element], bool] | None = None
+        """Stanzas the server refuses: it closes the stream with ``policy-violation``."""
+        self.max_stanza_size: int | None = None
+        """Serialised stanzas over this many bytes are refused the same way."""
+        self.refused: list[ET.Element] = []
         self._writer: asyncio.StreamWriter | None = None
         self._server: asyncio.Server | None = None
         self._changed = asyncio.Condition()
@@ -59,6 +66,11 @@ class ComponentServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    @property
+    def link_open(self) -> bool:
+        """A component connection is open (the bridge's, or one it left behind)."""
+        return self._writer is not None
 
     def drop(self) -> None:
         """Cut the TCP connection without closing the stream: a crash, not a goodbye."""
@@ -110,8 +122,8 @@ class ComponentServer:
                         writer.close()
                         await self._notify()
                         return
-                    if depth == 1:
-                        await self._stanza(element, stream_id, writer)
+                    if depth == 1 and not await self._stanza(element, stream_id, writer):
+                        return
         except (ConnectionError, ET.ParseError):
             pass
         finally:
@@ -121,12 +133,19 @@ class ComponentServer:
                 self._writer = None
             await self._notify()
 
+    def _refuses(self, element: ET.Element) -> bool:
+        if self.refuse is not None and self.refuse(element):
+            return True
+        limit = self.max_stanza_size
+        return limit is not None and len(ET.tostring(element)) > limit
+
     async def _stanza(
         self, element: ET.Element, stream_id: str, writer: asyncio.StreamWriter
-    ) -> None:
+    ) -> bool:
+        """Handle one stanza; False once the stream is closed."""
         if element.tag == f"{{{COMPONENT_NS}}}handshake":
             if not self.answer_handshake:
-                return
+                return True
             expected = hashlib.sha1(f"{stream_id}{self.secret}".encode()).hexdigest()
             if element.text != expected:
                 writer.write(
@@ -135,13 +154,26 @@ class ComponentServer:
                 )
                 await writer.drain()
                 writer.close()
-                return
+                return False
             self.handshakes += 1
             writer.write(b"<handshake/>")
         elif element.tag == f"{{{COMPONENT_NS}}}iq" and element.get("to") == "chat.localhost":
             # Routed back to the component, as a server does with stanzas to its domain:
             # the bridge pings itself to confirm delivery.
             writer.write(ET.tostring(element))
+        elif self._refuses(element):
+            # What Prosody does with a stanza over its size limit: everything after it in
+            # the stream is lost with the connection.
+            self.refused.append(element)
+            writer.write(
+                b"<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                b"</stream:error></stream:stream>"
+            )
+            await writer.drain()
+            writer.close()
+            await self._notify()
+            return False
         else:
             self.stanzas.append(element)
         await self._notify()
+        return True

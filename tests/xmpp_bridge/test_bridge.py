@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from xml.etree import ElementTree as ET
 
 import pytest
 
 from business import commands as c
+from business.delivery import PendingDelivery
 from business.model import ConversationState
 from tests.harness import World
 from tests.xmpp_bridge.component_server import COMPONENT_NS, ComponentServer
@@ -17,7 +18,7 @@ from tests.xmpp_bridge.support import ALICE, SUPPORT
 from xmpp_bridge import BridgeSettings, XmppBridge
 from xmpp_bridge.subscriptions import Subscription, SubscriptionStore
 
-SECRET = "s3cret"
+SECRET = "a component secret long enough to be accepted"
 
 
 def settings(port: int, **changes: object) -> BridgeSettings:
@@ -34,24 +35,77 @@ def settings(port: int, **changes: object) -> BridgeSettings:
     return BridgeSettings(**values)  # type: ignore[arg-type]
 
 
-def bridge_for(world: World, port: int, **changes: object) -> XmppBridge:
-    return XmppBridge(
-        settings=settings(port, **changes),
-        services=world.services,
-        random=lambda: 0.5,
-    )
+class Bridges:
+    """Makes bridges and fake servers for one test and tears every one of them down,
+    whether the test passed or not: a bridge left running would keep reconnecting into
+    the next test's event loop."""
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._bridges: list[XmppBridge] = []
+        self._servers: list[ComponentServer] = []
+
+    def bridge(self, port: int, **changes: object) -> XmppBridge:
+        bridge = XmppBridge(
+            settings=settings(port, **changes),
+            services=self._world.services,
+            random=lambda: 0.5,
+        )
+        self._bridges.append(bridge)
+        return bridge
+
+    async def connected(self, port: int, **changes: object) -> XmppBridge:
+        bridge = self.bridge(port, **changes)
+        await bridge.start()
+        await bridge.wait_connected(5)
+        return bridge
+
+    async def server(
+        self, *, secret: str = SECRET, port: int = 0, **kwargs: bool
+    ) -> ComponentServer:
+        server = ComponentServer(secret=secret, **kwargs)
+        self._servers.append(server)
+        await server.start(port)
+        return server
+
+    async def close(self) -> None:
+        try:
+            for bridge in reversed(self._bridges):
+                await bridge.stop()
+        finally:
+            for server in reversed(self._servers):
+                await server.close()
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ComponentServer]:
-    server = ComponentServer(secret=SECRET)
-    await server.start()
-    yield server
-    await server.close()
+async def bridges(world: World) -> AsyncIterator[Bridges]:
+    made = Bridges(world)
+    try:
+        yield made
+    finally:
+        await made.close()
 
 
-def bodies(stanzas: list[ET.Element]) -> list[str]:
+@pytest.fixture
+async def server(bridges: Bridges) -> ComponentServer:
+    return await bridges.server()
+
+
+def bodies(stanzas: Sequence[ET.Element]) -> list[str]:
     return [b.text or "" for s in stanzas if (b := s.find(f"{{{COMPONENT_NS}}}body")) is not None]
+
+
+def from_conversation(stanzas: Sequence[ET.Element], conversation_id: str) -> list[str]:
+    jid = f"c-{conversation_id}@chat.localhost"
+    return bodies([s for s in stanzas if s.get("from") == jid])
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.01)
 
 
 async def subscribed_alice(world: World) -> None:
@@ -61,12 +115,13 @@ async def subscribed_alice(world: World) -> None:
     )
 
 
-async def test_connects_announces_and_stops_cleanly(world: World, server: ComponentServer) -> None:
+async def test_connects_announces_and_stops_cleanly(
+    world: World, server: ComponentServer, bridges: Bridges
+) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port)
 
-    await bridge.start()
-    await bridge.wait_connected(5)
+    bridge = await bridges.connected(server.port)
+
     assert bridge.connected
     available, probe = await server.wait_for(2)
     assert (available.get("from"), available.get("to"), available.get("type")) == (
@@ -84,13 +139,31 @@ async def test_connects_announces_and_stops_cleanly(world: World, server: Compon
     assert server.stanzas[-1].get("type") == "unavailable"
 
 
-async def test_a_lost_link_is_re_established_and_what_was_missed_is_replayed(
-    world: World, server: ComponentServer
+async def test_stop_leaves_no_task_and_no_connection_behind(
+    world: World, server: ComponentServer, bridges: Bridges
 ) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port)
-    await bridge.start()
+    before = asyncio.all_tasks()
+    bridge = await bridges.connected(server.port)
+    # A lost link and a reconnect on the way: each attempt must not leave anything behind.
+    server.drop()
+    await server.wait_until(lambda: server.handshakes == 2)
     await bridge.wait_connected(5)
+    await world.start(await world.visitor(), "Hello")
+    await server.wait_until(lambda: bool(bodies(server.stanzas)))
+
+    await bridge.stop()
+    await asyncio.sleep(0)
+
+    assert asyncio.all_tasks() - before == set()
+    await server.wait_until(lambda: not server.link_open)
+
+
+async def test_a_lost_link_is_re_established_and_what_was_missed_is_replayed(
+    world: World, server: ComponentServer, bridges: Bridges
+) -> None:
+    await subscribed_alice(world)
+    bridge = await bridges.connected(server.port)
     visitor = await world.visitor()
     conversation = await world.start(visitor, "Hello")
     await server.wait_until(lambda: bodies(server.stanzas))
@@ -105,14 +178,54 @@ async def test_a_lost_link_is_re_established_and_what_was_missed_is_replayed(
     texts = bodies(server.stanzas)
     assert texts.count("sent while the link was down") == 1
     assert server.handshakes == 2
-    await bridge.stop()
 
 
-async def test_agents_stanzas_arrive_over_the_wire(world: World, server: ComponentServer) -> None:
+@pytest.mark.parametrize("refusal", ["by content", "by size"])
+async def test_a_stanza_the_server_refuses_is_parked_and_every_chat_goes_on(
+    world: World, server: ComponentServer, bridges: Bridges, refusal: str
+) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port)
-    await bridge.start()
+    if refusal == "by content":
+        server.refuse = lambda stanza: "POISON" in "".join(bodies([stanza]))
+        poison = "POISON"
+    else:
+        server.max_stanza_size = 3000
+        poison = "x" * 3500
+    bridge = await bridges.connected(server.port)
+    poisoned_visitor, other_visitor = await world.visitor(), await world.visitor()
+
+    poisoned = await world.start(poisoned_visitor, poison)
+    other = await world.start(other_visitor, "Just a question")
+
+    def arrived() -> bool:
+        return any("Just a question" in b for b in from_conversation(server.stanzas, other.id))
+
+    await server.wait_until(arrived)
     await bridge.wait_connected(5)
+    # In the poisoned chat's window the agent reads a notice instead of the offer.
+    await server.wait_until(lambda: bool(from_conversation(server.stanzas, poisoned.id)))
+    [notice] = from_conversation(server.stanzas, poisoned.id)
+    assert "could not be delivered to you" in notice
+    assert len(server.refused) == 2, "refused once in a crowd, once alone, then parked"
+
+    # The link stays up; both chats go on, the poisoned one included.
+    connections = server.connections
+    await world.visitor_says(other_visitor, other.id, "still there?")
+    await world.visitor_says(poisoned_visitor, poisoned.id, "and me?")
+    await server.wait_until(lambda: "still there?" in bodies(server.stanzas))
+    await server.wait_until(lambda: "and me?" in bodies(server.stanzas))
+    assert server.connections == connections
+    assert bridge.connected
+    # The parked event is behind the cursor: it is not sent again, even after a restart.
+    await eventually(lambda: (s := world.conv(poisoned.id)).agent_delivered_seq == s.last_seq)
+    assert len(server.refused) == 2
+
+
+async def test_agents_stanzas_arrive_over_the_wire(
+    world: World, server: ComponentServer, bridges: Bridges
+) -> None:
+    await subscribed_alice(world)
+    await bridges.connected(server.port)
     conversation = await world.start(await world.visitor(), "Hello")
     before = len(server.stanzas)
 
@@ -123,92 +236,126 @@ async def test_agents_stanzas_arrive_over_the_wire(world: World, server: Compone
 
     await server.wait_until(lambda: len(server.stanzas) > before)
     assert world.conv(conversation.id).state is ConversationState.ENDED
-    await bridge.stop()
 
 
-async def test_keeps_trying_while_the_server_is_down(world: World) -> None:
+async def test_keeps_trying_while_the_server_is_down(world: World, bridges: Bridges) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    bridge = bridge_for(world, port)
+    bridge = bridges.bridge(port)
     await bridge.start()
     await asyncio.sleep(0.3)
     assert not bridge.connected
 
-    server = ComponentServer(secret=SECRET)
-    await server.start(port)
-    try:
-        await bridge.wait_connected(5)
-        assert server.handshakes == 1
-    finally:
-        await bridge.stop()
-        await server.close()
+    server = await bridges.server(port=port)
+
+    await bridge.wait_connected(5)
+    assert server.handshakes == 1
 
 
 async def test_a_refused_secret_is_retried_with_backoff_and_never_counts_as_connected(
-    world: World,
+    bridges: Bridges,
 ) -> None:
-    server = ComponentServer(secret="another secret")
-    await server.start()
-    bridge = bridge_for(world, server.port)
-    try:
-        await bridge.start()
-        await server.wait_until(lambda: server.connections >= 3)
-        assert not bridge.connected
-        with pytest.raises(TimeoutError):
-            await bridge.wait_connected(0.05)
-    finally:
-        await bridge.stop()
-        await server.close()
+    server = await bridges.server(secret="another secret")
+    bridge = bridges.bridge(server.port)
+
+    await bridge.start()
+
+    await server.wait_until(lambda: server.connections >= 3)
+    assert not bridge.connected
+    with pytest.raises(TimeoutError):
+        await bridge.wait_connected(0.05)
 
 
-async def test_a_silent_server_is_given_up_on_after_the_handshake_timeout(world: World) -> None:
-    server = ComponentServer(secret=SECRET, answer_handshake=False)
-    await server.start()
-    bridge = bridge_for(world, server.port, handshake_timeout=0.2)
-    try:
-        await bridge.start()
-        await server.wait_until(lambda: server.connections >= 2)
-        assert not bridge.connected
-    finally:
-        await bridge.stop()
-        await server.close()
+async def test_a_silent_server_is_given_up_on_after_the_handshake_timeout(
+    bridges: Bridges,
+) -> None:
+    server = await bridges.server(answer_handshake=False)
+    bridge = bridges.bridge(server.port, handshake_timeout=0.2)
+
+    await bridge.start()
+
+    await server.wait_until(lambda: server.connections >= 2)
+    assert not bridge.connected
 
 
 async def test_ready_agents_who_do_not_answer_the_probe_become_not_ready(
-    world: World, server: ComponentServer
+    world: World, server: ComponentServer, bridges: Bridges
 ) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port)
-    await bridge.start()
-    await bridge.wait_connected(5)
+    await bridges.connected(server.port)
 
     await asyncio.sleep(0.4)
 
     assert not world.fakes.agents[ALICE].ready
-    await bridge.stop()
 
 
 async def test_presence_answering_the_probe_keeps_the_agent_ready(
-    world: World, server: ComponentServer
+    world: World, server: ComponentServer, bridges: Bridges
 ) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port, presence_relearn_timeout=0.5)
-    await bridge.start()
-    await bridge.wait_connected(5)
+    await bridges.connected(server.port, presence_relearn_timeout=0.5)
 
     server.inject("<presence from='alice@localhost/laptop' to='support@chat.localhost'/>")
     await asyncio.sleep(0.7)
 
     assert world.fakes.agents[ALICE].ready
-    await bridge.stop()
 
 
-async def test_stop_writes_delivery_cursors(world: World, server: ComponentServer) -> None:
+async def test_presence_expiry_counts_from_the_last_catch_up_attempt(
+    world: World, server: ComponentServer, bridges: Bridges, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port, delivery_flush_interval=3600)
+    failures = [ConnectionError("database hiccup")]
+    pending = world.delivery.pending_agent_deliveries
+
+    async def flaky() -> Sequence[PendingDelivery]:
+        if failures:
+            raise failures.pop()
+        return await pending()
+
+    monkeypatch.setattr(world.delivery, "pending_agent_deliveries", flaky)
+    availability: list[bool] = []
+    set_availability = world.agents.set_availability
+
+    async def recorded(cmd: c.SetAgentAvailability) -> object:
+        availability.append(cmd.ready)
+        return await set_availability(cmd)
+
+    monkeypatch.setattr(world.agents, "set_availability", recorded)
+    # Catch-up fails once and is retried 0.6 s later, probing the agents again; each
+    # probe gives them 1.2 s to answer.
+    loop = asyncio.get_running_loop()
+    bridge = bridges.bridge(
+        server.port,
+        presence_relearn_timeout=1.2,
+        reconnect_min_delay=0.6,
+        reconnect_max_delay=0.6,
+    )
+
+    def probes() -> int:
+        return len([s for s in server.stanzas if s.get("type") == "probe"])
+
     await bridge.start()
+    await server.wait_until(lambda: probes() == 1)
+    first_probe = loop.time()
+    await server.wait_until(lambda: probes() == 2)
     await bridge.wait_connected(5)
+
+    # Later than 1.2 s after the first probe, well within 1.2 s of the second.
+    await asyncio.sleep(first_probe + 1.5 - loop.time())
+    server.inject("<presence from='alice@localhost/laptop' to='support@chat.localhost'/>")
+    await asyncio.sleep(0.6)
+
+    assert False not in availability
+    assert world.fakes.agents[ALICE].ready
+
+
+async def test_stop_writes_delivery_cursors(
+    world: World, server: ComponentServer, bridges: Bridges
+) -> None:
+    await subscribed_alice(world)
+    bridge = await bridges.connected(server.port, delivery_flush_interval=3600)
     conversation = await world.start(await world.visitor(), "Hello")
     await server.wait_until(lambda: bodies(server.stanzas))
 
@@ -218,21 +365,19 @@ async def test_stop_writes_delivery_cursors(world: World, server: ComponentServe
     assert stored.agent_delivered_seq == stored.last_seq
 
 
-async def test_start_twice_is_a_bug(world: World, server: ComponentServer) -> None:
-    bridge = bridge_for(world, server.port)
+async def test_start_twice_is_a_bug(server: ComponentServer, bridges: Bridges) -> None:
+    bridge = bridges.bridge(server.port)
     await bridge.start()
-    try:
-        with pytest.raises(RuntimeError):
-            await bridge.start()
-    finally:
-        await bridge.stop()
+
+    with pytest.raises(RuntimeError):
+        await bridge.start()
 
 
-async def test_visitor_typing_goes_over_the_wire(world: World, server: ComponentServer) -> None:
+async def test_visitor_typing_goes_over_the_wire(
+    world: World, server: ComponentServer, bridges: Bridges
+) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(world, server.port)
-    await bridge.start()
-    await bridge.wait_connected(5)
+    await bridges.connected(server.port)
     visitor = await world.visitor()
     conversation = await world.start(visitor, "Hello")
     await server.wait_until(lambda: bodies(server.stanzas))
@@ -246,18 +391,15 @@ async def test_visitor_typing_goes_over_the_wire(world: World, server: Component
             server.stanzas[-1].find("{http://jabber.org/protocol/chatstates}composing") is not None
         )
     )
-    await bridge.stop()
 
 
 async def test_stop_on_a_link_that_went_silent_keeps_the_cursors_for_a_replay(
-    world: World, server: ComponentServer
+    world: World, server: ComponentServer, bridges: Bridges
 ) -> None:
     await subscribed_alice(world)
-    bridge = bridge_for(
-        world, server.port, delivery_flush_interval=3600, delivery_confirm_timeout=0.3
+    bridge = await bridges.connected(
+        server.port, delivery_flush_interval=3600, delivery_confirm_timeout=0.3
     )
-    await bridge.start()
-    await bridge.wait_connected(5)
     server.silent = True
     conversation = await world.start(await world.visitor(), "Hello into the void")
     await asyncio.sleep(0.05)

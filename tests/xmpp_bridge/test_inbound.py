@@ -22,10 +22,13 @@ from tests.xmpp_bridge.support import (
     from_agent,
     harness,
 )
-from xmpp_bridge.converters import AGENT_HELP, COMPONENT_NS, parse_stanza, stanza_to_custom
+from xmpp_bridge.agent_commands import Role, conversation_help
+from xmpp_bridge.converters import COMPONENT_NS, parse_stanza, stanza_to_custom
 from xmpp_bridge.inbound import CONDITIONS
+from xmpp_bridge.link import StanzaTooLarge
 
 ERR = "urn:ietf:params:xml:ns:xmpp-stanzas"
+AGENT_HELP = conversation_help({Role.AGENT})
 
 
 async def active(world: World) -> Conversation:
@@ -141,6 +144,48 @@ async def test_unknown_command_is_answered_with_the_list(h: Harness) -> None:
 
     assert h.sender.bodies() == [f"Unknown command !transfer.\n{AGENT_HELP}"]
     assert agent_messages(h.world, conversation) == []
+
+
+async def test_a_command_outside_the_senders_roles_is_refused_and_changes_nothing(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Today every agent has the agent role; the check is what supervisor-only and
+    # agent-only commands of the desk will rely on.
+    conversation = await active(h.world)
+    monkeypatch.setattr("xmpp_bridge.inbound.roles_of", lambda agent: {Role.SUPERVISOR})
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!end"))
+
+    error, text = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
+    assert body_of(text) == "Could not end the chat: !end is not one of your commands here."
+    assert h.world.conv(conversation.id).state is ConversationState.ACTIVE
+
+
+async def test_help_lists_only_the_senders_commands(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = await active(h.world)
+    monkeypatch.setattr("xmpp_bridge.inbound.roles_of", lambda agent: {Role.SUPERVISOR})
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!help"))
+
+    [text] = h.sender.bodies()
+    assert "!help - this list" in text
+    assert "!end" not in text
+
+
+async def test_strangers_get_no_commands_in_a_conversation(h: Harness) -> None:
+    conversation = await active(h.world)
+    h.sender.take()
+
+    await h.receive(from_agent(conversation.id, "!help", agent="eve@localhost/x"))
+
+    error, text = h.sender.take()
+    assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
+    assert body_of(text) == "Sorry: you are not the agent of this conversation."
 
 
 async def test_message_to_someone_elses_conversation_is_refused(h: Harness) -> None:
@@ -363,3 +408,20 @@ async def test_stanzas_from_the_engines_own_addresses_are_never_answered(
         await h.inbound.dispatch(received)
 
     assert h.sender.take() == []
+
+
+async def test_an_answer_the_link_refuses_as_too_large_is_logged_and_dropped(
+    h: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = await active(h.world)
+
+    def too_large(item: object) -> bool:
+        raise StanzaTooLarge(size=70_000, budget=65_536)
+
+    monkeypatch.setattr(h.link, "send", too_large)
+
+    with caplog.at_level(logging.WARNING, logger="xmpp_bridge.inbound"):
+        await h.receive(from_agent(conversation.id, "!help"))
+
+    [record] = caplog.records
+    assert "TextReply" in record.getMessage()

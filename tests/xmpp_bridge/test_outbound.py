@@ -10,6 +10,7 @@ import pytest
 from business import commands as c
 from business.conversation import Conversation
 from business.delivery import PendingDelivery
+from business.events import ConversationEvent
 from business.model import ConversationId, VisitorId
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, Harness, body_of, from_agent, harness
@@ -320,6 +321,40 @@ async def test_failed_cursor_writes_are_retried(
     await h.notifier.flush()
 
     assert cursor(world, conversation) == last_seq(world, conversation)
+
+
+async def test_an_offer_whose_history_could_not_be_read_is_retried_without_another_event(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness(world)
+    failures = [ConnectionError("database hiccup")]
+    history = world.history.history
+
+    async def flaky(
+        conversation_id: ConversationId, *, before_seq: int | None = None
+    ) -> Sequence[ConversationEvent]:
+        if failures:
+            raise failures.pop()
+        return await history(conversation_id, before_seq=before_seq)
+
+    monkeypatch.setattr(world.history, "history", flaky)
+    h.notifier.start()
+    try:
+        await chat_with_alice(world)
+        assert h.sender.sent == []
+
+        # Nothing else happens in the conversation: the delivery loop tries again.
+        async with asyncio.timeout(5):
+            while True:
+                if h.sender.sent:
+                    break
+                await asyncio.sleep(0.05)
+
+        [offer] = bodies(h)
+        assert offer.startswith("New chat from Vera")
+        assert "Vera: Hello" in offer
+    finally:
+        await h.notifier.stop()
 
 
 async def test_visitor_typing_reaches_the_agent_as_chat_states(h: Harness) -> None:

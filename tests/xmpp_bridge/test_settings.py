@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from xmpp_bridge import BridgeSettings
+from tests.harness import World
+from xmpp_bridge import BridgeSettings, XmppBridge
+from xmpp_bridge.settings import is_domain
 
 
 def test_defaults() -> None:
-    settings = BridgeSettings(secret="s")
+    settings = BridgeSettings()
 
+    assert settings.secret is None  # optional in a configuration; see the test below
     assert (settings.component_jid, settings.host, settings.port) == (
         "chat.localhost",
         "127.0.0.1",
@@ -23,6 +26,8 @@ def test_defaults() -> None:
     ("changes", "key"),
     [
         ({"secret": ""}, "secret"),
+        ({"secret": "s" * 31}, "secret must be at least 32 characters"),
+        ({"host": ""}, "host"),
         ({"component_jid": "Chat.Example"}, "component_jid"),
         ({"component_jid": "queue@chat.example"}, "component_jid"),
         ({"port": 0}, "port"),
@@ -33,7 +38,55 @@ def test_defaults() -> None:
     ],
 )
 def test_bad_values_name_the_key(changes: dict[str, object], key: str) -> None:
-    values: dict[str, object] = {"secret": "s", **changes}
+    values: dict[str, object] = {"secret": "s" * 32, **changes}
 
     with pytest.raises(ValueError, match=key):
         BridgeSettings(**values)  # type: ignore[arg-type]
+
+
+LONG_ENOUGH_SECRET = "s" * 64
+
+
+def test_stanza_budget_defaults_to_64_kib_well_below_what_servers_accept() -> None:
+    settings = BridgeSettings(secret=LONG_ENOUGH_SECRET)
+
+    assert settings.stanza_budget == 64 * 1024
+
+
+@pytest.mark.parametrize("budget", [4096, 512 * 1024])
+def test_stanza_budget_bounds_are_accepted(budget: int) -> None:
+    assert BridgeSettings(secret=LONG_ENOUGH_SECRET, stanza_budget=budget).stanza_budget == budget
+
+
+@pytest.mark.parametrize("budget", [0, 4095, 512 * 1024 + 1])
+def test_stanza_budget_outside_what_servers_accept_names_the_key(budget: int) -> None:
+    # Under 4 KiB an offer has no room left for the visitor's words; over 512 KiB
+    # Prosody closes the connection.
+    with pytest.raises(ValueError, match=r"^stanza_budget"):
+        BridgeSettings(secret=LONG_ENOUGH_SECRET, stanza_budget=budget)
+
+
+async def test_the_bridge_needs_the_secret_to_start(world: World) -> None:
+    with pytest.raises(ValueError, match=r"^secret: the XMPP bridge needs the component secret"):
+        XmppBridge(settings=BridgeSettings(), services=world.services)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("chat.localhost", True),
+        ("localhost", True),
+        ("a-b.example.org", True),
+        ("Chat.Example", False),
+        ("chat@example.org", False),
+        ("-chat.example", False),
+        ("chat..example", False),
+        ("a" * 63 + ".example", True),
+        ("a" * 64 + ".example", False),
+        ("a" * 63 + ("." + "a" * 63) * 2 + "." + "a" * 61, True),  # 253 characters
+        ("a" * 63 + ("." + "a" * 63) * 2 + "." + "a" * 62, False),  # 254
+        ("chat.example\n", False),
+    ],
+)
+def test_the_one_domain_check(name: str, ok: bool) -> None:
+    assert is_domain(name) is ok

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from business.model import AgentId, ConversationId, QueueName
@@ -12,7 +14,8 @@ from xmpp_bridge.custom import (
     AgentTyping,
     Bounced,
     EndChat,
-    EngineRequest,
+    EngineHelp,
+    EngineStatus,
     Origin,
     Payload,
     Received,
@@ -22,6 +25,7 @@ from xmpp_bridge.custom import (
     SubscriptionKind,
     SubscriptionStanza,
     UnknownCommand,
+    UnknownEngineCommand,
     Unroutable,
 )
 
@@ -175,13 +179,24 @@ def test_ignored_messages(xml: str) -> None:
     assert read(xml) is None
 
 
-def test_message_to_the_component_is_an_engine_request() -> None:
-    assert payload(chat("status", to="chat.localhost")) == EngineRequest(text="status")
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("status", EngineStatus()),
+        (" STATUS please", EngineStatus()),
+        ("!status", EngineStatus()),
+        ("help", EngineHelp()),
+        ("!", EngineHelp()),
+        ("what is this?", UnknownEngineCommand(command="what")),
+    ],
+)
+def test_message_to_the_component_is_an_engine_command(body: str, expected: Payload) -> None:
+    assert payload(chat(body, to="chat.localhost")) == expected
 
 
-def test_message_to_a_queue_is_an_engine_request_for_that_queue() -> None:
-    assert payload(chat("help", to="support@chat.localhost")) == EngineRequest(
-        text="help", queue=QueueName("support")
+def test_message_to_a_queue_is_an_engine_command_at_that_queue() -> None:
+    assert payload(chat("help", to="support@chat.localhost")) == EngineHelp(
+        queue=QueueName("support")
     )
 
 
@@ -283,3 +298,34 @@ def test_agent_id_of_an_odd_local_part_is_kept_as_the_server_normalised_it() -> 
 
     assert received is not None
     assert received.origin.address == AgentId("zoë@localhost")
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("from", "al ice@localhost/x"),
+        ("from", "@localhost"),
+        ("to", "a@b@chat.localhost"),
+        ("from", "forged&#10;WARNING root: all is well@localhost" + "x" * 5000),
+    ],
+)
+def test_a_stanza_with_an_unparseable_address_is_logged_once_and_ignored(
+    caplog: pytest.LogCaptureFixture, attribute: str, value: str
+) -> None:
+    addresses = {"from": "alice@localhost/laptop", "to": CONV_JID, attribute: value}
+    xml = (
+        f'<message from="{addresses["from"]}" to="{addresses["to"]}" type="chat" id="s1">'
+        "<body>hi</body></message>"
+    )
+
+    with caplog.at_level(logging.WARNING):
+        assert read(xml) is None
+
+    [record] = [r for r in caplog.records if r.name.startswith("xmpp_bridge")]
+    assert record.levelno == logging.WARNING
+    logged = record.getMessage()
+    assert attribute in logged
+    # Rendered so that it cannot forge a log line, and bounded.
+    assert "\n" not in logged
+    assert len(logged) < 400
+    assert repr(value.replace("&#10;", "\n"))[:20] in logged

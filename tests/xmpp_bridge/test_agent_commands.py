@@ -1,0 +1,211 @@
+"""The command registries: parsing by name, permissions by role, help generated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from business.model import ConversationId, QueueName
+from xmpp_bridge.agent_commands import (
+    AGENT_COMMANDS,
+    ENGINE_COMMANDS,
+    EVERYONE,
+    Command,
+    CommandRegistry,
+    Role,
+    conversation_help,
+    engine_help,
+    parse_conversation_text,
+    parse_engine_text,
+)
+from xmpp_bridge.custom import (
+    AgentMessage,
+    EndChat,
+    EngineHelp,
+    EngineStatus,
+    Payload,
+    ShowHelp,
+    UnknownCommand,
+    UnknownEngineCommand,
+)
+
+CID = ConversationId("c0ffee")
+AGENT = frozenset({Role.AGENT})
+SUPERVISOR = frozenset({Role.SUPERVISOR})
+
+
+def test_the_help_an_agent_gets_today() -> None:
+    assert conversation_help(AGENT) == (
+        "Commands in a chat:\n"
+        "!end - end this chat\n"
+        "!help - this list\n"
+        "!!text - send a message that starts with '!'\n"
+        "Everything else you write here goes to the visitor."
+    )
+
+
+def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> None:
+    for roles in (AGENT, SUPERVISOR, EVERYONE):
+        listed = conversation_help(roles)
+        for command in AGENT_COMMANDS.usable_by(roles):
+            assert f"!{command.name}" in listed
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("!help", ShowHelp(conversation_id=CID)),
+        ("  !HELP please", ShowHelp(conversation_id=CID)),
+        ("!end", EndChat(conversation_id=CID)),
+        ("!end resolved thanks", EndChat(conversation_id=CID)),
+        ("!transfer bob", UnknownCommand(conversation_id=CID, command="transfer")),
+        ("!", UnknownCommand(conversation_id=CID, command="")),
+        ("!!end", AgentMessage(conversation_id=CID, text="!end", client_msg_id="k")),
+        ("!!", AgentMessage(conversation_id=CID, text="!", client_msg_id="k")),
+        (" hi !end", AgentMessage(conversation_id=CID, text=" hi !end", client_msg_id="k")),
+    ],
+)
+def test_conversation_grammar(body: str, expected: Payload) -> None:
+    assert parse_conversation_text(CID, body, "k") == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("help", EngineHelp()),
+        ("Status", EngineStatus()),
+        ("!status", EngineStatus()),
+        ("", EngineHelp()),
+        ("queues", UnknownEngineCommand(command="queues")),
+    ],
+)
+def test_engine_grammar(body: str, expected: Payload) -> None:
+    assert parse_engine_text(None, body) == expected
+
+
+def test_engine_commands_know_the_queue_they_were_sent_to() -> None:
+    assert parse_engine_text(QueueName("sales"), "status") == EngineStatus(queue=QueueName("sales"))
+
+
+def test_engine_help_lists_its_commands() -> None:
+    text = engine_help(AGENT, component="chat.example.org", away_is_ready=True)
+
+    assert "c-...@chat.example.org" in text
+    assert "away is ready too" in text
+    assert text.endswith(
+        "Commands here:\n"
+        "help - this text\n"
+        "status - whether you are ready, how many chats you take and your queues"
+    )
+    assert [c.name for c in ENGINE_COMMANDS.usable_by(AGENT)] == ["help", "status"]
+
+
+# -- the shape later commands drop into -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Whisper:
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer:
+    conversation_id: ConversationId
+    target: str
+    note: str
+
+
+DeskValue = Transfer | Whisper | UnknownCommand
+
+
+def _transfer(cid: ConversationId, args: str) -> DeskValue:
+    target, _, note = args.partition(" ")
+    return Transfer(conversation_id=cid, target=target, note=note.strip())
+
+
+DESK: CommandRegistry[ConversationId, DeskValue] = CommandRegistry(
+    prefix="!",
+    commands=[
+        Command(
+            name="transfer",
+            synopsis="<jid|queue> [note]",
+            roles=frozenset({Role.AGENT}),
+            help="offer this chat to another agent or queue",
+            produces=Transfer,
+            parse=_transfer,
+        ),
+        Command(
+            name="whisper",
+            synopsis="<text>",
+            roles=frozenset({Role.SUPERVISOR}),
+            help="to the agents only",
+            produces=Whisper,
+            parse=lambda cid, args: Whisper(conversation_id=cid, text=args),
+        ),
+    ],
+    unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
+)
+
+
+def test_a_new_command_is_one_entry_with_its_own_arguments() -> None:
+    parsed = DESK.parse(CID, "Transfer  sales@chat.example.org  angry customer ")
+
+    assert parsed == Transfer(
+        conversation_id=CID, target="sales@chat.example.org", note="angry customer"
+    )
+
+
+def test_help_lists_only_what_each_role_may_use() -> None:
+    assert DESK.help_lines(AGENT) == [
+        "!transfer <jid|queue> [note] - offer this chat to another agent or queue"
+    ]
+    assert DESK.help_lines(SUPERVISOR) == ["!whisper <text> - to the agents only"]
+    assert len(DESK.help_lines(EVERYONE)) == 2
+
+
+def test_a_command_outside_ones_roles_is_refused_with_a_reason() -> None:
+    whisper = DESK.parse(CID, "whisper be nice")
+
+    assert DESK.refusal(whisper, AGENT) == "!whisper is not one of your commands here"
+    assert DESK.refusal(whisper, SUPERVISOR) is None
+    # Values no command of this registry makes are not its business.
+    assert DESK.refusal(UnknownCommand(conversation_id=CID, command="x"), AGENT) is None
+
+
+@pytest.mark.parametrize("name", ["End", "two words", "", "!end"])
+def test_command_names_are_single_lower_case_words(name: str) -> None:
+    command: Command[ConversationId, Payload] = Command(
+        name=name,
+        synopsis="",
+        roles=EVERYONE,
+        help="",
+        produces=ShowHelp,
+        parse=lambda cid, _: ShowHelp(conversation_id=cid),
+    )
+
+    with pytest.raises(ValueError, match="lower-case"):
+        CommandRegistry(
+            prefix="!",
+            commands=[command],
+            unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
+        )
+
+
+def test_two_commands_may_not_share_a_name() -> None:
+    help_command: Command[ConversationId, Payload] = Command(
+        name="help",
+        synopsis="",
+        roles=EVERYONE,
+        help="",
+        produces=ShowHelp,
+        parse=lambda cid, _: ShowHelp(conversation_id=cid),
+    )
+
+    with pytest.raises(ValueError, match="two commands"):
+        CommandRegistry(
+            prefix="!",
+            commands=[help_command, help_command],
+            unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
+        )

@@ -1,0 +1,223 @@
+"""A stanza the server will not take is parked: the agent gets a notice, the rest goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from business.conversation import Conversation
+from business.model import ConversationId
+from tests.harness import World
+from tests.xmpp_bridge.support import (
+    ADDRESSING,
+    ALICE,
+    CapturingSender,
+    Harness,
+    body_of,
+    harness,
+)
+from xmpp_bridge.converters import Stanza
+from xmpp_bridge.custom import AgentOffer, Outbound
+from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.outbound import XmppAgentNotifier
+
+NOTICE = "could not be delivered to you"
+
+
+@pytest.fixture
+async def h(world: World) -> Harness:
+    return harness(world)
+
+
+class StreamSender(CapturingSender):
+    """Keeps the order of stanzas and pings; a stanza it ``refuses`` closes the stream,
+    as Prosody does with one over its size limit: nothing after it arrives, and the
+    pings still out are never answered."""
+
+    def __init__(self, refuse: Callable[[Stanza], bool] = lambda _: False) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.on_close: Callable[[], None] = lambda: None
+        self.closed = False
+        self.refused = 0
+        self.log: list[str] = []
+
+    def send(self, stanza: Stanza) -> None:
+        if self.closed:
+            return
+        self.log.append("stanza")
+        if self.refuse(stanza):
+            self.refused += 1
+            self.closed = True
+            asyncio.get_running_loop().call_soon(self.on_close)
+            return
+        super().send(stanza)
+
+    async def round_trip(self, timeout: float) -> bool:
+        self.log.append("ping")
+        if self.closed:
+            await asyncio.Event().wait()  # the link's loss ends the wait
+        return await super().round_trip(timeout)
+
+
+def streamed(world: World, refuse: Callable[[Stanza], bool] = lambda _: False) -> Harness:
+    h = harness(world, connected=False)
+    sender = StreamSender(refuse)
+
+    def close() -> None:
+        # What the bridge does when slixmpp reports the stream gone.
+        h.link.detach()
+        h.notifier.on_link_lost()
+        h.roster.on_disconnected()
+
+    sender.on_close = close
+    h.sender = sender
+    h.link.attach(sender)
+    return h
+
+
+def reattach(h: Harness) -> None:
+    assert isinstance(h.sender, StreamSender)
+    h.sender.closed = False
+    h.link.attach(h.sender)
+
+
+def said_in(h: Harness, conversation: Conversation) -> list[str]:
+    jid = ADDRESSING.conversation_jid(conversation.id)
+    return [body_of(s) or "" for s in h.sender.sent if s.xml.get("from") == jid and body_of(s)]
+
+
+def cursor_at_end(world: World, conversation_id: ConversationId) -> bool:
+    stored = world.conv(conversation_id)
+    return stored.agent_delivered_seq == stored.last_seq
+
+
+def poisoned(stanza: Stanza) -> bool:
+    return "POISON" in (body_of(stanza) or "")
+
+
+async def test_an_event_in_flight_at_two_drops_is_parked_and_the_others_go_on(
+    world: World,
+) -> None:
+    h = streamed(world, refuse=poisoned)
+    sender = h.sender
+    assert isinstance(sender, StreamSender)
+    await world.add_agent(ALICE, ready=True)
+    bad = await world.start(await world.visitor(), "POISON")
+    await asyncio.sleep(0)
+    assert not h.link.connected
+    world.advance(1)  # the replay takes the older, poisoned chat first
+    good = await world.start(await world.visitor(), "Just a question", client_msg_id="g")
+
+    # First reconnect: the offer that was in flight goes out alone, and is refused again.
+    reattach(h)
+    await h.notifier.replay()
+    assert not h.link.connected
+    assert sender.refused == 2
+    assert said_in(h, good) == []
+
+    # Second reconnect: a notice in its place, and the other chat is delivered.
+    reattach(h)
+    await h.notifier.replay()
+    await h.notifier.flush()
+
+    assert h.link.connected
+    [notice] = said_in(h, bad)
+    assert NOTICE in notice
+    [offer] = said_in(h, good)
+    assert "Vera: Just a question" in offer
+    assert cursor_at_end(world, bad.id)
+    assert cursor_at_end(world, good.id)
+    assert sender.refused == 2
+
+
+async def test_events_unconfirmed_at_a_drop_go_out_one_at_a_time_and_park_nothing(
+    world: World,
+) -> None:
+    h = streamed(world)
+    sender = h.sender
+    assert isinstance(sender, StreamSender)
+    await world.add_agent(ALICE, ready=True)
+    visitor = await world.visitor()
+    conversation = await world.start(visitor, "Hello")
+    await world.visitor_says(visitor, conversation.id, "one")
+
+    # The server restarts with both stanzas unconfirmed.
+    h.reconnect()
+    sender.log.clear()
+    await h.notifier.replay()
+
+    # Each is confirmed before the next goes: a refusal would show which one it was.
+    log = sender.log
+    assert log.count("stanza") == 2
+    assert all(b == "ping" for a, b in itertools.pairwise(log) if a == "stanza")
+    assert log[-1] == "ping"
+    # The server restarts again: confirmed events are nobody's suspects any more.
+    h.reconnect()
+    h.sender.take()
+    sender.log.clear()
+    await h.notifier.replay()
+    texts = [body_of(s) or "" for s in h.sender.take()]
+    assert texts[0].startswith("New chat from Vera")
+    assert texts[1:] == ["one"]
+    assert "ping" not in sender.log
+    assert not any(NOTICE in text for text in texts)
+
+
+async def test_a_server_that_stops_answering_pings_parks_nothing(h: Harness) -> None:
+    await h.world.add_agent(ALICE, ready=True)
+    await h.world.start(await h.world.visitor(), "Hello")
+    h.sender.answers = False
+
+    await h.notifier.flush()  # unanswered: the notifier drops the link itself
+    h.reconnect()
+    await h.notifier.replay()  # the offer goes alone, and is unanswered again
+    assert h.sender.aborted == 2
+    h.reconnect()
+    h.sender.answers = True
+    h.sender.take()
+    await h.notifier.replay()
+
+    [offer] = [body_of(s) or "" for s in h.sender.take()]
+    assert offer.startswith("New chat from Vera")
+
+
+class RefusingLink(Link):
+    """A link whose byte budget an item is over, decided by ``refuse``."""
+
+    def __init__(self, refuse: Callable[[Outbound], bool]) -> None:
+        super().__init__(ADDRESSING)
+        self.refuse = refuse
+
+    def send(self, item: Outbound) -> bool:
+        if self.connected and self.refuse(item):
+            raise StanzaTooLarge("a 700000-byte stanza is over the budget of 65536")
+        return super().send(item)
+
+
+async def test_an_event_too_large_for_the_link_is_parked_at_once_and_the_chat_goes_on(
+    world: World,
+) -> None:
+    link = RefusingLink(
+        lambda item: isinstance(item, AgentOffer) and item.conversation.visitor_name == "Mallory"
+    )
+    sender = CapturingSender()
+    link.attach(sender)
+    notifier = XmppAgentNotifier(services=world.services, link=link, flush_interval=0.01)
+    world.publisher.subscribe(notifier)
+    await world.add_agent(ALICE, ready=True)
+    visitor = await world.visitor()
+
+    conversation = await world.start(visitor, "Hello", form={"name": "Mallory"})
+    await world.visitor_says(visitor, conversation.id, "Anyone?")
+    await notifier.flush()
+
+    notice, message = [body_of(s) or "" for s in sender.take()]
+    assert NOTICE in notice
+    assert "too large" in notice
+    assert message == "Anyone?"
+    assert cursor_at_end(world, conversation.id)
+    assert sender.pings == 1

@@ -1,0 +1,232 @@
+"""What agents type as commands: one registry entry per command, help generated from them.
+
+Two registries. In a conversation window (``c-<id>@``) a command is ``!name args``
+(Gajim and Profanity swallow ``/…``) and ``!!text`` sends the literal ``!text``; to the
+engine's own JID (or a queue JID) a command is a plain word. Each entry has a name, an
+argument synopsis, the roles that may use it, a help line and a parser that makes the
+inbound value (``xmpp_bridge.custom``) from the rest of the line. ``!help`` lists the
+commands the asking person may use, and an unknown command is answered with that list.
+
+A new command of the agent desk (``../shared/AGENT-DESK.md``: accept, decline, transfer,
+invite, consult, leave, note, canned, info, history, hold, whisper, barge …) is one
+entry here, its inbound value in ``custom`` and its handling in ``inbound``; for example::
+
+    Command(
+        name="transfer",
+        synopsis="<jid|queue> [note]",
+        roles=frozenset({Role.AGENT}),
+        help=texts.HELP_TRANSFER,
+        produces=TransferChat,
+        parse=lambda cid, args: TransferChat(conversation_id=cid, **split_target(args)),
+    )
+
+Parsers are pure and never refuse: a parser that finds its arguments wrong returns a
+value saying so, and the dispatcher answers it like any other refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Set
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from business.model import Agent, ConversationId, QueueName
+from xmpp_bridge import texts
+from xmpp_bridge.custom import (
+    AgentMessage,
+    EndChat,
+    EngineHelp,
+    EngineStatus,
+    Payload,
+    ShowHelp,
+    UnknownCommand,
+    UnknownEngineCommand,
+)
+
+
+class Role(StrEnum):
+    """Who somebody is at the agent desk; decides which commands they may use."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+EVERYONE = frozenset(Role)
+
+
+def roles_of(agent: Agent) -> frozenset[Role]:
+    """The roles of a configured agent (supervisors arrive with the supervision issue)."""
+    return frozenset({Role.AGENT})
+
+
+Where = TypeVar("Where")
+"""Where a command was written: a conversation id, or the queue JID (None: the engine)."""
+Value = TypeVar("Value")
+"""What a command line parses into: the bridge's inbound values (``custom.Payload``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(Generic[Where, Value]):
+    name: str
+    """Lower case, one word: what follows the prefix."""
+    synopsis: str
+    """The arguments, as help shows them (``[code] [text]``); empty for none."""
+    roles: frozenset[Role]
+    help: str
+    """One line for the command list (a ``texts`` constant)."""
+    produces: type[Value]
+    """The type of value ``parse`` makes: how the dispatcher finds who may use it."""
+    parse: Callable[[Where, str], Value]
+    """The inbound value for the rest of the line (stripped; may be empty)."""
+
+    def allows(self, roles: Set[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+class CommandRegistry(Generic[Where, Value]):
+    """The commands of one kind of window, looked up by name and listed for help."""
+
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        commands: Iterable[Command[Where, Value]],
+        unknown: Callable[[Where, str], Value],
+    ) -> None:
+        self.prefix = prefix
+        self._unknown = unknown
+        self._by_name: dict[str, Command[Where, Value]] = {}
+        self._by_value: dict[type[object], Command[Where, Value]] = {}
+        for command in commands:
+            if command.name != command.name.lower() or not command.name.isidentifier():
+                raise ValueError(f"command names are lower-case words, not {command.name!r}")
+            if command.name in self._by_name or command.produces in self._by_value:
+                raise ValueError(f"two commands named {command.name!r} or making one value")
+            self._by_name[command.name] = command
+            self._by_value[command.produces] = command
+
+    def parse(self, where: Where, line: str) -> Value:
+        """The value for ``line`` (without the prefix): ``name`` and then its arguments."""
+        words = line.strip().split(maxsplit=1)
+        name = words[0].lower() if words else ""
+        command = self._by_name.get(name)
+        if command is None:
+            return self._unknown(where, name)
+        return command.parse(where, words[1] if len(words) > 1 else "")
+
+    def refusal(self, value: Value, roles: Set[Role]) -> str | None:
+        """Why ``roles`` may not use the command that made ``value``; None if they may,
+        or if no command of this registry made it."""
+        command = self._by_value.get(type(value))
+        if command is None or command.allows(roles):
+            return None
+        return texts.command_not_yours(self.prefix, command.name)
+
+    def usable_by(self, roles: Set[Role]) -> list[Command[Where, Value]]:
+        return sorted((c for c in self._by_name.values() if c.allows(roles)), key=lambda c: c.name)
+
+    def help_lines(self, roles: Set[Role]) -> list[str]:
+        return [
+            texts.command_line(self.prefix, c.name, c.synopsis, c.help)
+            for c in self.usable_by(roles)
+        ]
+
+
+# -- in a conversation window ------------------------------------------------------
+
+AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
+    prefix="!",
+    commands=[
+        Command(
+            name="help",
+            synopsis="",
+            roles=EVERYONE,
+            help=texts.HELP_HELP,
+            produces=ShowHelp,
+            parse=lambda cid, _: ShowHelp(conversation_id=cid),
+        ),
+        Command(
+            name="end",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_END,
+            produces=EndChat,
+            # Words after it are ignored until wrap-up codes come (``!end [code] [text]``).
+            parse=lambda cid, _: EndChat(conversation_id=cid),
+        ),
+    ],
+    unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
+)
+
+
+def parse_conversation_text(
+    conversation_id: ConversationId, body: str, client_msg_id: str | None
+) -> Payload:
+    """What a message body in a conversation window means: a command or text for the
+    visitor. Text keeps its leading whitespace; ``!!`` sends the rest after one ``!``."""
+    stripped = body.lstrip()
+    if stripped.startswith("!!"):
+        return AgentMessage(
+            conversation_id=conversation_id, text=stripped[1:], client_msg_id=client_msg_id
+        )
+    if stripped.startswith("!"):
+        return AGENT_COMMANDS.parse(conversation_id, stripped[1:])
+    return AgentMessage(conversation_id=conversation_id, text=body, client_msg_id=client_msg_id)
+
+
+def conversation_help(roles: Set[Role]) -> str:
+    """The answer to ``!help``: the commands these roles may use in a conversation."""
+    return "\n".join(
+        [
+            texts.AGENT_HELP_HEADER,
+            *AGENT_COMMANDS.help_lines(roles),
+            texts.LITERAL_BANG,
+            texts.AGENT_HELP_FOOTER,
+        ]
+    )
+
+
+# -- to the engine (bare component JID or a queue JID) ------------------------------
+
+
+def _unknown_engine_command(queue: QueueName | None, word: str) -> Payload:
+    # An empty message (or a lone "!") is a fair way of asking what this is.
+    if not word:
+        return EngineHelp(queue=queue)
+    return UnknownEngineCommand(command=word, queue=queue)
+
+
+ENGINE_COMMANDS: CommandRegistry[QueueName | None, Payload] = CommandRegistry(
+    prefix="",
+    commands=[
+        Command(
+            name="help",
+            synopsis="",
+            roles=EVERYONE,
+            help=texts.HELP_ENGINE_HELP,
+            produces=EngineHelp,
+            parse=lambda queue, _: EngineHelp(queue=queue),
+        ),
+        Command(
+            name="status",
+            synopsis="",
+            roles=EVERYONE,
+            help=texts.HELP_ENGINE_STATUS,
+            produces=EngineStatus,
+            parse=lambda queue, _: EngineStatus(queue=queue),
+        ),
+    ],
+    unknown=_unknown_engine_command,
+)
+
+
+def parse_engine_text(queue: QueueName | None, body: str) -> Payload:
+    """What a message to the engine means. Words need no ``!``, but agents used to
+    conversation windows type one anyway, so a leading ``!`` is ignored."""
+    return ENGINE_COMMANDS.parse(queue, body.strip().lstrip("!"))
+
+
+def engine_help(roles: Set[Role], *, component: str, away_is_ready: bool) -> str:
+    """The answer to ``help`` at the engine's JID."""
+    return texts.engine_help(component, away_is_ready, ENGINE_COMMANDS.help_lines(roles))

@@ -1,0 +1,134 @@
+"""The offer's text: who is asking, from where, and what they wrote while queued.
+
+An offer is one message, abridged to fit the stanza budget rather than split: it is one
+decision for the agent (take it or not), its first line says who and its last how to
+answer, and a visitor's context and queued messages are unbounded in number while the
+offer must stay readable at a glance. What is left out is counted in the text, and stays
+stored: the conversation's history has all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from business.conversation import Conversation
+from business.events import ConversationEvent, MessagePosted, ParticipantJoined
+from xmpp_bridge import texts
+from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
+
+_PAGE_TITLE_CHARS = 200
+_ADDRESS_CHARS = 500
+_FIELD_NAME_CHARS = 100
+_FIELD_VALUE_CHARS = 300
+"""When not everything fits, context values are cut to this: enough to recognise an
+order number or a plan, and many fields fit side by side."""
+_MIN_CUT = 120
+"""Bytes: a line cut shorter than this says too little; it is counted as left out."""
+
+
+def offer_text(
+    conversation: Conversation,
+    joined: ParticipantJoined,
+    earlier: Sequence[ConversationEvent],
+    *,
+    room: int | None = None,
+) -> str:
+    """The offer as plain text, readable in any client: who, where from, what so far.
+
+    With ``room``, the text's size in a stanza (``sizes.xml_size``) stays within ``room``
+    bytes, provided its first and last lines alone fit. When everything does not fit:
+    context values are cut to a few hundred characters and the fields after those that
+    fit are counted, not shown; messages are kept newest first, the first that does not
+    fit is cut, and the older ones are counted. Context gets half the room, or more when
+    the messages need less.
+    """
+    waited = texts.format_duration(joined.created_at - conversation.created_at)
+    header = xml_safe(texts.offer_header(conversation.visitor_name, conversation.queue, waited))
+    said = [e for e in earlier if isinstance(e, MessagePosted)]
+    history = [xml_safe(texts.said_by(m.sender.name) + _message_text(m)) for m in said]
+    context = _context_lines(conversation, abridged=False)
+    whole = _assemble(header, context, history)
+    if room is None or xml_size(whole) <= room:
+        return whole
+
+    # Each line costs its size and a newline; the text has one newline fewer.
+    fixed = [header, "", "", texts.OFFER_FOOTER] + ([] if history else [texts.OFFER_NO_MESSAGES])
+    available = room + 1 - _lines_size(fixed)
+    context = _context_lines(conversation, abridged=True)
+    context_share = max(available // 2, available - _lines_size(history))
+    kept_context, used = _fit_in_order(context, context_share, texts.offer_more_fields)
+    newest_first, _ = _fit_in_order(history[::-1], available - used, texts.offer_earlier_messages)
+    return _assemble(header, kept_context, newest_first[::-1])
+
+
+def _assemble(header: str, context: list[str], history: list[str]) -> str:
+    return "\n".join(
+        [header, *context, "", *(history or [texts.OFFER_NO_MESSAGES]), "", texts.OFFER_FOOTER]
+    )
+
+
+def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
+    def cut(text: str, chars: int) -> str:
+        return texts.shorten(text, chars) if abridged else text
+
+    ctx = conversation.context
+    lines: list[str] = []
+    if ctx.page_title or ctx.page_url:
+        title = cut(ctx.page_title, _PAGE_TITLE_CHARS) if ctx.page_title else None
+        url = cut(ctx.page_url, _ADDRESS_CHARS) if ctx.page_url else None
+        lines.append(texts.offer_page(title, url))
+    if ctx.referrer:
+        lines.append(texts.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
+    fields = [(k, v) for k, v in conversation.form.items() if k != "name" and v]
+    fields += [(k, v) for k, v in ctx.custom.items() if v]
+    lines.extend(
+        texts.offer_field(cut(key, _FIELD_NAME_CHARS), cut(value, _FIELD_VALUE_CHARS))
+        for key, value in fields
+    )
+    return [xml_safe(line) for line in lines]
+
+
+def _message_text(message: MessagePosted) -> str:
+    parts = [message.text, *message.attachments] if message.text.strip() else message.attachments
+    return " ".join(parts)
+
+
+def _fit_in_order(
+    lines: Sequence[str], room: int, left_out: Callable[[int], str]
+) -> tuple[list[str], int]:
+    """The first ``lines`` that fit ``room`` (each costing its size plus a newline), the
+    first that does not cut to fit if enough is left, then ``left_out(n)`` for the ``n``
+    not shown; and the room used.
+
+    Room for the ``left_out`` line is kept back before each line is taken, so it always
+    fits when it is needed.
+    """
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        after = len(lines) - index - 1
+        reserve = _line_size(left_out(after)) if after else 0
+        if used + _line_size(line) + reserve <= room:
+            kept.append(line)
+            used += _line_size(line)
+            continue
+        left = room - used - reserve - 1
+        if left >= _MIN_CUT:
+            kept.append(cut_to_fit(line, left, texts.ELLIPSIS))
+            used += _line_size(kept[-1])
+            skipped = after
+        else:
+            skipped = after + 1
+        if skipped and used + _line_size(left_out(skipped)) <= room:
+            kept.append(left_out(skipped))
+            used += _line_size(kept[-1])
+        break
+    return kept, used
+
+
+def _line_size(line: str) -> int:
+    return xml_size(line) + 1
+
+
+def _lines_size(lines: Sequence[str]) -> int:
+    return sum(_line_size(line) for line in lines)

@@ -1,0 +1,291 @@
+"""The bridge's outbound values (``xmpp_bridge.custom``) to the stanzas that carry them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeGuard, assert_never
+
+from business.conversation import Conversation
+from business.events import (
+    ConversationEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReadMarked,
+    StateChanged,
+)
+from business.model import ConversationState, ParticipantKind
+from xmpp_bridge import texts
+from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.converters._stanza import (
+    Stanza,
+    add_error,
+    fits,
+    new_message,
+    new_presence,
+    serialised_size,
+    set_body,
+    set_chat_state,
+    set_delay,
+    set_nick,
+    set_oob,
+    set_receipt,
+)
+from xmpp_bridge.converters.offer import offer_text
+from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fit, xml_safe
+from xmpp_bridge.custom import (
+    AgentOffer,
+    ConversationUpdate,
+    ErrorReply,
+    Outbound,
+    PresenceKind,
+    QueuePresence,
+    Receipt,
+    TextReply,
+    VisitorTyping,
+)
+from xmpp_bridge.settings import DEFAULT_STANZA_BUDGET
+
+_PROBE_PART = 10**7
+"""A part number with more digits than any real split has: measuring a part with it
+leaves room for the id of every part."""
+
+
+def is_offer(event: ConversationEvent, conversation: Conversation) -> TypeGuard[ParticipantJoined]:
+    """Whether ``event`` is the conversation's agent joining: it is sent as an
+    ``AgentOffer``, which needs the events before it."""
+    return (
+        isinstance(event, ParticipantJoined)
+        and event.participant.kind is ParticipantKind.AGENT
+        and event.participant.id is not None
+        and event.participant.id == conversation.agent_id
+    )
+
+
+def custom_to_stanza(
+    item: Outbound, addressing: Addressing, *, budget: int = DEFAULT_STANZA_BUDGET
+) -> list[Stanza]:
+    """The stanzas for one outbound value, in sending order; possibly none.
+
+    Messages to agents come from the conversation JID, are of type chat, carry the
+    event id as stanza id (so a resend is recognisable) and the visitor's name as
+    XEP-0172 nick. The agent's own messages are never echoed back.
+
+    No stanza takes more than ``budget`` bytes on the wire: an offer is abridged
+    (``offer_text``); a body too long for one stanza goes as several messages, each
+    with everything else the first one has, whose ids are the first one's followed by
+    ``-p2``, ``-p3`` …, and whose bodies join back to the whole; an error's text is cut.
+    Only what cannot be shortened (addresses of thousands of bytes) can exceed it, and
+    ``Link`` refuses to send that.
+    """
+    match item:
+        case AgentOffer():
+            return [_offer(item, addressing, budget)]
+        case ConversationUpdate():
+            return _update(item, addressing, budget)
+        case VisitorTyping(conversation=conversation, to=to, composing=composing):
+            if conversation.agent_id is None:
+                return []
+            msg = new_message(sender=addressing.conversation_jid(conversation.id), to=to)
+            set_chat_state(msg, "composing" if composing else "paused")
+            return [msg]
+        case TextReply(sender=sender, to=to, text=text, stanza_id=stanza_id):
+            return _Chat(sender=sender, to=to, stanza_id=stanza_id).split(text, budget)
+        case ErrorReply():
+            return [_error(item, budget)]
+        case Receipt(origin=origin, stanza_id=stanza_id):
+            msg = new_message(
+                sender=origin.recipient, to=origin.sender, mtype=None, stanza_id=stanza_id
+            )
+            set_receipt(msg, origin.stanza_id or "")
+            # A receipt is worth nothing without the id it confirms, however long that is.
+            return [msg] if fits(msg, budget) else []
+        case QueuePresence():
+            return [_queue_presence(item, addressing)]
+        case _:
+            assert_never(item)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Chat:
+    """A chat message with everything but its body: what each part of it carries."""
+
+    sender: str
+    to: str
+    stanza_id: str | None
+    nick: str | None = None
+    """XEP-0172: the visitor's name, on what comes from them (they are the contact)."""
+    active: bool = False
+    """XEP-0085 ``<active/>``: tells the client we do chat states."""
+    delay: tuple[datetime, str] | None = None
+    """XEP-0203 (when, by whom) for something sent late."""
+    oob: str | None = None
+
+    def build(self, body: str, stanza_id: str | None) -> Stanza:
+        msg = new_message(sender=self.sender, to=self.to, stanza_id=stanza_id)
+        set_body(msg, body)
+        if self.oob is not None:
+            set_oob(msg, self.oob)
+        if self.nick is not None:
+            set_nick(msg, self.nick)
+        if self.active:
+            set_chat_state(msg, "active")
+        if self.delay is not None:
+            set_delay(msg, *self.delay)
+        return msg
+
+    def room(self, budget: int, prefix: str = "") -> int:
+        """Bytes left for the body after ``prefix`` in a part with the longest id."""
+        probe = self.build(prefix + "x", self.part_id(_PROBE_PART))
+        return budget - serialised_size(probe) + 1
+
+    def part_id(self, number: int) -> str | None:
+        if self.stanza_id is None or number == 1:
+            return self.stanza_id
+        return f"{self.stanza_id}-p{number}"
+
+    def split(self, text: str, budget: int, *, prefix: str = "") -> list[Stanza]:
+        """``prefix + text`` in one message if it fits, else ``text`` split over several,
+        each starting with ``prefix``."""
+        text, prefix = xml_safe(text), xml_safe(prefix)
+        whole = self.build(prefix + text, self.stanza_id)
+        if fits(whole, budget):
+            return [whole]
+        room = self.room(budget, prefix)
+        if room < MIN_SPLIT_ROOM:
+            return [whole]  # nothing here to shorten; the link refuses it
+        return [
+            self.build(prefix + piece, self.part_id(number))
+            for number, piece in enumerate(split_to_fit(text, room), start=1)
+        ]
+
+
+def _delay(
+    delayed: bool, event: ConversationEvent, addressing: Addressing
+) -> tuple[datetime, str] | None:
+    return (event.created_at, addressing.component_jid) if delayed else None
+
+
+def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> list[Stanza]:
+    conv = item.conversation
+    event = item.event
+    if conv.agent_id is None:
+        return []
+    text: str | None = None
+    match event:
+        case MessagePosted():
+            return _posted(item, event, addressing, budget)
+        case ParticipantJoined(participant=who):
+            if not is_offer(event, conv):
+                text = texts.joined(who.name)
+        case ParticipantLeft(participant=who):
+            if not (who.kind is ParticipantKind.AGENT and who.id == conv.agent_id):
+                text = texts.left(who.name)
+        case StateChanged(state=state):
+            if state is ConversationState.ENDED:
+                text = texts.CHAT_ENDED
+        case ReadMarked():
+            pass
+        case _:
+            assert_never(event)
+    if text is None:
+        return []
+    notice = _Chat(
+        sender=addressing.conversation_jid(conv.id),
+        to=item.to,
+        stanza_id=f"{conv.id}-{event.seq}",
+        delay=_delay(item.delayed, event, addressing),
+    )
+    return notice.split(text, budget)
+
+
+def _posted(
+    item: ConversationUpdate, event: MessagePosted, addressing: Addressing, budget: int
+) -> list[Stanza]:
+    conv = item.conversation
+    who = event.sender
+    if who.kind is ParticipantKind.AGENT and who.id == conv.agent_id:
+        return []
+    by_visitor = who.kind is ParticipantKind.VISITOR
+    chat = _Chat(
+        sender=addressing.conversation_jid(conv.id),
+        to=item.to,
+        stanza_id=event.id,
+        nick=who.name if by_visitor else None,
+        active=True,
+        delay=_delay(item.delayed, event, addressing),
+    )
+    stanzas: list[Stanza] = []
+    if event.text.strip():
+        # Only the visitor speaks as the contact; anyone else is named in every part.
+        prefix = "" if by_visitor else texts.said_by(who.name)
+        stanzas.extend(chat.split(event.text, budget, prefix=prefix))
+    for number, url in enumerate(event.attachments, start=1):
+        # Clients show an XEP-0066 file inline only when the body is exactly the URL,
+        # so a file's message is never split (an address that long is refused).
+        file = _Chat(
+            sender=chat.sender,
+            to=chat.to,
+            stanza_id=f"{event.id}-{number}",
+            nick=chat.nick,
+            active=True,
+            delay=chat.delay,
+            oob=url,
+        )
+        stanzas.append(file.build(url, file.stanza_id))
+    return stanzas
+
+
+def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
+    conv = item.conversation
+    chat = _Chat(
+        sender=addressing.conversation_jid(conv.id),
+        to=item.to,
+        stanza_id=f"{conv.id}-{item.joined.seq}",
+        nick=conv.visitor_name,
+        active=True,
+        delay=_delay(item.delayed, item.joined, addressing),
+    )
+    room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
+    return chat.build(offer_text(conv, item.joined, item.earlier, room=room), chat.stanza_id)
+
+
+def _error(item: ErrorReply, budget: int) -> Stanza:
+    origin = item.origin
+
+    def build(text: str, stanza_id: str | None) -> Stanza:
+        if origin.kind == "message":
+            stanza = new_message(
+                sender=origin.recipient, to=origin.sender, mtype="error", stanza_id=stanza_id
+            )
+        else:
+            stanza = new_presence(
+                sender=origin.recipient, to=origin.sender, ptype="error", stanza_id=stanza_id
+            )
+        add_error(stanza, error_type=item.type.value, condition=item.condition, text=text)
+        return stanza
+
+    stanza = build(item.text, origin.stanza_id)
+    if fits(stanza, budget):
+        return stanza
+    room = budget - serialised_size(build("x", origin.stanza_id)) + 1
+    text = cut_to_fit(xml_safe(item.text), room, texts.ELLIPSIS) if room > 0 else ""
+    stanza = build(text, origin.stanza_id)
+    if fits(stanza, budget):
+        return stanza
+    # The id alone is too long (clients may send anything): the error still tells the
+    # sender something failed, which beats a stanza the server would choke on.
+    return build(cut_to_fit(xml_safe(item.text), budget // 2, texts.ELLIPSIS), None)
+
+
+def _queue_presence(item: QueuePresence, addressing: Addressing) -> Stanza:
+    presence = new_presence(
+        sender=addressing.queue_jid(item.queue),
+        to=item.to,
+        ptype=None if item.kind is PresenceKind.AVAILABLE else item.kind.value,
+    )
+    if item.kind is PresenceKind.SUBSCRIBE:
+        # XEP-0172: a nick in the request gives the agent's roster a readable name.
+        set_nick(presence, item.queue)
+    return presence

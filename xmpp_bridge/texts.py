@@ -1,0 +1,193 @@
+"""Every text an agent reads, in one place, ready for translation.
+
+Each is a constant or a function of the values it shows; nothing else in ``xmpp_bridge``
+writes words an agent sees (log messages are for operators and stay where they are).
+A translation replaces this module's values and keeps its names and parameters.
+
+Texts that repeat what somebody typed shorten it first (``shorten``), so an answer never
+grows with the stanza it answers. Texts that carry visitor data (offers) are cut to the
+stanza budget by the converters, which know how many bytes there are to spend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+ELLIPSIS = "…"
+"""Ends anything that was cut short."""
+
+_ECHO_CHARS = 40
+"""How much of a word somebody typed an answer repeats."""
+
+
+# -- formatting ---------------------------------------------------------------------
+
+
+def shorten(text: str, max_chars: int = _ECHO_CHARS) -> str:
+    """``text`` with at most ``max_chars`` characters, ending in an ellipsis if cut."""
+    return text if len(text) <= max_chars else text[: max_chars - 1] + ELLIPSIS
+
+
+def format_duration(delta: timedelta) -> str:
+    """``45 s``, ``3 min 12 s``, ``2 h 5 min``: precise enough for a wait time."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+# -- offers -------------------------------------------------------------------------
+
+
+def offer_header(visitor: str, queue: str, waited: str) -> str:
+    return f"New chat from {visitor} (queue {queue}, waited {waited})"
+
+
+def offer_page(title: str | None, url: str | None) -> str:
+    if title and url:
+        return f"Page: {title} - {url}"
+    return f"Page: {title or url}"
+
+
+def offer_referrer(referrer: str) -> str:
+    return f"Referrer: {referrer}"
+
+
+def offer_field(key: str, value: str) -> str:
+    return f"{key}: {value}"
+
+
+def offer_more_fields(count: int) -> str:
+    """After the context fields an offer had no room for."""
+    return f"({_plural(count, 'more field', 'more fields')} not shown)"
+
+
+def offer_earlier_messages(count: int) -> str:
+    """Before the messages an offer shows, when older ones did not fit."""
+    return f"({_plural(count, 'earlier message', 'earlier messages')} not shown)"
+
+
+OFFER_NO_MESSAGES = "(no messages yet)"
+OFFER_FOOTER = "Answer here. !help lists commands."
+
+
+# -- in a conversation window -------------------------------------------------------
+
+
+def said_by(name: str) -> str:
+    """Put before what somebody other than the visitor said (the visitor is the contact)."""
+    return f"{name}: "
+
+
+def joined(name: str) -> str:
+    return f"{name} joined the chat."
+
+
+def left(name: str) -> str:
+    return f"{name} left the chat."
+
+
+CHAT_ENDED = "This chat has ended; messages sent here no longer reach anyone."
+
+
+# -- commands in a conversation -----------------------------------------------------
+
+AGENT_HELP_HEADER = "Commands in a chat:"
+LITERAL_BANG = "!!text - send a message that starts with '!'"
+AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
+
+HELP_END = "end this chat"
+HELP_HELP = "this list"
+
+
+def command_line(prefix: str, name: str, synopsis: str, help_text: str) -> str:
+    """One line of a command list: ``!end [code] [text] - end this chat``."""
+    usage = f"{prefix}{name} {synopsis}" if synopsis else f"{prefix}{name}"
+    return f"{usage} - {help_text}"
+
+
+def unknown_command(word: str) -> str:
+    return f"Unknown command !{shorten(word)}."
+
+
+def command_not_yours(prefix: str, name: str) -> str:
+    """Why a known command was refused (a refusal reason: see ``sorry``)."""
+    return f"{prefix}{name} is not one of your commands here"
+
+
+# -- commands to the engine ---------------------------------------------------------
+
+HELP_ENGINE_HELP = "this text"
+HELP_ENGINE_STATUS = "whether you are ready, how many chats you take and your queues"
+
+
+def engine_help(component: str, away_is_ready: bool, commands: Sequence[str]) -> str:
+    away = "ready too" if away_is_ready else "not ready"
+    return "\n".join(
+        [
+            f"This is the chat engine. Chats come to you from addresses like "
+            f"c-...@{component}: answer there (send !help in a chat for its commands).",
+            f"Your status sets your availability: online or free for chat is ready, "
+            f"away is {away}, extended away, do not disturb and offline are not ready.",
+            "Commands here:",
+            *commands,
+        ]
+    )
+
+
+def engine_status(ready: bool, max_chats: int, queues: Sequence[str]) -> str:
+    state = "ready" if ready else "not ready"
+    return (
+        f"You are {state} for chats, up to {max_chats} at a time, in queues: {', '.join(queues)}."
+    )
+
+
+def unknown_engine_command(word: str) -> str:
+    return f"Unknown command {shorten(word)!r}."
+
+
+# -- refusals -----------------------------------------------------------------------
+# Reasons (business errors' messages, or these) go into one of the sentences below.
+
+NOT_THE_AGENT = "you are not the agent of this conversation"
+AGENTS_ONLY = "this service is for support agents"
+NOTHING_HERE = "there is nothing at this address"
+SOMETHING_WENT_WRONG = "something went wrong on our side"
+
+
+def not_delivered(reason: str) -> str:
+    """A message of the agent's did not reach the visitor."""
+    return f"Not delivered: {reason}."
+
+
+def could_not_end(reason: str) -> str:
+    return f"Could not end the chat: {reason}."
+
+
+def sorry(reason: str) -> str:
+    """Any other request that was refused."""
+    return f"Sorry: {reason}."
+
+
+# -- delivery to agents -------------------------------------------------------------
+# Why an event was parked (see ``xmpp_bridge.parking``); goes into ``undeliverable``.
+
+TOO_LARGE_FOR_THE_SERVER = "too large for the XMPP server"
+REFUSED_BY_THE_SERVER = "the XMPP server refused it"
+
+
+def undeliverable(reason: str) -> str:
+    """In a conversation's window, in place of an event its agent could not be sent."""
+    return (
+        f"A message in this chat could not be delivered to you ({reason}); "
+        "it is stored with the chat."
+    )
