@@ -15,9 +15,7 @@ async def visitor_conversation(
     *,
     for_update: bool = True,
 ) -> Conversation:
-    conv = await tx.conversations.get(conversation_id, for_update=for_update)
-    if conv is None:
-        raise NotFound("unknown conversation")
+    conv = await any_conversation(tx, conversation_id, for_update=for_update)
     if conv.visitor_id != visitor_id:
         raise Forbidden("this conversation belongs to another visitor")
     return conv
@@ -30,16 +28,17 @@ async def agent_conversation(
     *,
     for_update: bool = True,
 ) -> Conversation:
-    conv = await tx.conversations.get(conversation_id, for_update=for_update)
-    if conv is None:
-        raise NotFound("unknown conversation")
+    conv = await any_conversation(tx, conversation_id, for_update=for_update)
     if conv.agent_id != agent_id:
         raise Forbidden("you are not the agent of this conversation")
     return conv
 
 
-async def any_conversation(tx: Transaction, conversation_id: ConversationId) -> Conversation:
-    conv = await tx.conversations.get(conversation_id)
+async def any_conversation(
+    tx: Transaction, conversation_id: ConversationId, *, for_update: bool = False
+) -> Conversation:
+    """``for_update``: the read a change (and its next ``seq``) is allocated from."""
+    conv = await tx.conversations.get(conversation_id, for_update=for_update)
     if conv is None:
         raise NotFound("unknown conversation")
     return conv

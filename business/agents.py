@@ -31,13 +31,15 @@ class AgentService:
         self._clock = clock
         self._addresses = addresses
 
-    async def add_agent(self, cmd: c.AddAgent) -> Agent:
+    async def add_agent(self, cmd: c.AddAgent, *, route: bool = True) -> Agent:
         """Create or update the agent with this address; unknown queues are created.
 
         The address is normalised through the ``AddressNormalizer`` port, so the same
         account given in another spelling updates the agent instead of adding a second
         one. An agent belongs to one tenant for good. Raising the capacity or adding a
-        queue of a ready agent routes waiting chats.
+        queue of a ready agent routes waiting chats, unless ``route`` is False: a process
+        that delivers nothing (the CLI) must leave routing to the engine, or it would
+        assign chats whose offers nobody sends.
         """
         if not 1 <= cmd.max_chats <= 100:
             raise InvalidInput("max_chats must be between 1 and 100")
@@ -74,7 +76,7 @@ class AgentService:
                     agent.id, name=agent.name, max_chats=agent.max_chats, queues=agent.queues
                 )
             await tx.commit()
-        if agent.ready:
+        if route and agent.ready:
             for queue in agent.queues:
                 await self._router.dispatch(agent.tenant_id, queue)
         return agent

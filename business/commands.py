@@ -19,6 +19,9 @@ from business.model import (
 class OpenSession:
     tenant_id: TenantId
     visitor_token: str | None = None
+    create_unknown: bool = True
+    """A token nobody has gets a new visitor; False: ``UnknownVisitor`` instead, so an edge
+    can decide (rate-limit) before anything is created."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -92,7 +92,7 @@ class ConversationService:
         self, tx: Transaction, cmd: c.StartConversation, queue_name: QueueName
     ) -> Conversation | None:
         for conv in await tx.conversations.list_for_visitor(cmd.visitor_id):
-            if conv.is_open and conv.queue == queue_name:
+            if conv.queue == queue_name:
                 return conv
         return None
 
@@ -145,8 +145,6 @@ class ConversationService:
                 raise NotFound("unknown visitor")
             updates = []
             for conv in await tx.conversations.list_for_visitor(visitor.id):
-                if not conv.is_open:
-                    continue
                 locked = await tx.conversations.get(conv.id, for_update=True)
                 assert locked is not None
                 change = locked.with_context(cmd.context)

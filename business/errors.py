@@ -21,6 +21,10 @@ class NotFound(DomainError):
     """The tenant, conversation, queue or agent does not exist (or is not yours to see)."""
 
 
+class UnknownVisitor(NotFound):
+    """No visitor has this token (it expired, or the database was reset)."""
+
+
 class Forbidden(DomainError):
     """The caller may not touch this conversation."""
 

@@ -34,10 +34,6 @@ class KeyedLock:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    def locked(self, key: Hashable) -> bool:
-        entry = self._locks.get(key)
-        return entry is not None and entry[0].locked()
-
     def __len__(self) -> int:
         """Keys with a holder or a waiter (the others are already gone)."""
         return len(self._locks)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from business import commands as c
 from business.access import agent_conversation, visitor_conversation
+from business.conversation import Conversation
 from business.errors import InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
-from business.model import EventId, ParticipantKind, new_id
+from business.model import EventId, Participant, ParticipantKind, new_id
 from business.ports import Clock
-from business.transactions import Transactions
+from business.transactions import Transaction, Transactions
 from business.validation import Limits, check_client_msg_id, check_text
 
 
@@ -81,27 +82,15 @@ class MessagingService:
             )
             if not conv.is_open:
                 raise InvalidTransition("this conversation has ended")
-            tx.announce(
-                conv,
-                [
-                    TypingChanged(
-                        conversation_id=conv.id, sender=conv.visitor, composing=cmd.composing
-                    )
-                ],
-            )
+            _announce_typing(tx, conv, conv.visitor, cmd.composing)
 
     async def set_agent_typing(self, cmd: c.SetAgentTyping) -> None:
+        """Typing in an ended chat is dropped without a word: the agent's client sends
+        chat states on its own, and an error for them would only confuse it."""
         async with self._tx() as tx:
             conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id, for_update=False)
             if conv.is_open:
-                tx.announce(
-                    conv,
-                    [
-                        TypingChanged(
-                            conversation_id=conv.id, sender=conv.agent, composing=cmd.composing
-                        )
-                    ],
-                )
+                _announce_typing(tx, conv, conv.agent, cmd.composing)
 
     async def mark_visitor_read(self, cmd: c.MarkVisitorRead) -> None:
         async with self._tx() as tx:
@@ -110,3 +99,9 @@ class MessagingService:
             if change is not None:
                 await tx.apply(change)
                 await tx.commit()
+
+
+def _announce_typing(
+    tx: Transaction, conv: Conversation, sender: Participant, composing: bool
+) -> None:
+    tx.announce(conv, [TypingChanged(conversation_id=conv.id, sender=sender, composing=composing)])

@@ -81,8 +81,11 @@ class ConversationRepository(Protocol):
         """Write every mutable field of an existing conversation."""
         ...
 
-    async def list_for_visitor(self, visitor_id: VisitorId) -> Sequence[Conversation]:
-        """Newest first."""
+    async def list_for_visitor(
+        self, visitor_id: VisitorId, *, ended: int = 0
+    ) -> Sequence[Conversation]:
+        """The visitor's open conversations and their ``ended`` newest ended ones, newest
+        first. Bounded whatever the visitor's past: at most one open per queue."""
         ...
 
     async def list_queued(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from business import commands as c
-from business.errors import NotFound
+from business.errors import NotFound, UnknownVisitor
 from business.model import (
     ConversationId,
     ConversationState,
@@ -68,6 +68,8 @@ class SessionService:
             if token is not None:
                 visitor = await tx.visitors.get_by_token_hash(tenant.id, hash_token(token))
             is_new = visitor is None
+            if visitor is None and token is not None and not cmd.create_unknown:
+                raise UnknownVisitor("unknown visitor_token")
             if visitor is None:
                 token = secrets.token_urlsafe(32)
                 visitor = Visitor(
@@ -79,12 +81,7 @@ class SessionService:
             summaries = []
             # Every open conversation, plus the newest ended one so a reloaded widget can
             # still show how the last chat ended.
-            shown_ended = False
-            for conv in await tx.conversations.list_for_visitor(visitor.id):
-                if not conv.is_open:
-                    if shown_ended:
-                        continue
-                    shown_ended = True
+            for conv in await tx.conversations.list_for_visitor(visitor.id, ended=1):
                 unread = await tx.events.count_messages_after(
                     conv.id, conv.visitor_read_seq, ParticipantKind.VISITOR.value
                 )

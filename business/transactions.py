@@ -113,6 +113,7 @@ class Transaction:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        forgotten = exc is None and bool(self._applied)
         try:
             await self._uow.__aexit__(exc_type, exc, tb)
         finally:
@@ -122,6 +123,10 @@ class Transaction:
             self._committed, self._applied, self._ephemeral = [], [], []
             for conversation, events in publications:
                 await self._publisher.publish(conversation, events)
+        if forgotten:
+            # A use case applied a change and left without committing: it was rolled
+            # back, and the caller would otherwise believe it stored.
+            raise RuntimeError("a transaction ended with applied changes it never committed")
 
 
 class Transactions:

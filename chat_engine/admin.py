@@ -39,15 +39,16 @@ async def upgrade_database(settings: Settings) -> None:
 async def add_agents(settings: Settings, commands: Sequence[AddAgent]) -> list[Agent]:
     """Create or update agents (and their queues); migrates the database first.
 
-    Every address is checked before any agent is written. Nothing is routed here: a
-    running engine routes to a new agent as soon as their presence says they are ready.
+    Every address is checked before any agent is written. Nothing is routed here (this
+    process has no XMPP link to offer chats with): a running engine routes to the agent
+    at its next dispatch, at the latest when their presence next changes.
     """
     database = open_database(settings)
     try:
         agents = (await _migrated(database)).agents
         for command in commands:
             agents.normalize_address(command.address)
-        return [await agents.add_agent(command) for command in commands]
+        return [await agents.add_agent(command, route=False) for command in commands]
     finally:
         await database.dispose()
 

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from chat_engine.files import PRIVATE_FILE, private_dir, write_private
+from chat_engine.local_ports import accepts, port_is_free
 from xmpp_bridge.settings import is_domain
 
 logger = logging.getLogger(__name__)
@@ -82,35 +82,6 @@ def _lua(value: str | int) -> str:
         return str(value)
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """True when nothing listens on ``host:port`` (a socket in TIME_WAIT does not count)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the caller should bind it soon)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
@@ -400,7 +371,7 @@ class ProsodyServer:
                 raise ProsodyError(
                     f"Prosody could not listen on port {failed.group(1)}:\n{self.log_tail()}"
                 )
-            if _accepts(self.host, self.c2s_port) and _accepts(self.host, self.component_port):
+            if accepts(self.host, self.c2s_port) and accepts(self.host, self.component_port):
                 return
             if time.monotonic() > deadline:
                 self.stop()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from business.validation import Limits
+from chat_engine.setting_types import coerce, parseable, unwrap_optional
 from data.settings import DatabaseSettings, canonical_url, redact_url
 from presentation.settings import WebSettings
 from xmpp_bridge.settings import BridgeSettings
@@ -329,37 +329,16 @@ def _parse(spec: SettingKey, item: _Raw, cwd: Path) -> object:
     def fail(expected: str) -> SettingsError:
         return SettingsError(f"{spec.key}: expected {expected}, got {shown} (from {item.source})")
 
-    typ, optional = _unwrap_optional(spec.type)
+    typ, optional = unwrap_optional(spec.type)
     value = item.value
     if optional and (value is None or (item.from_text and value == "")):
         return None
-    coerced: object
-    if typ is bool:
-        coerced = _to_bool(value, item.from_text)
-        if coerced is None:
-            raise fail("true or false")
-    elif typ is int:
-        coerced = _to_int(value, item.from_text)
-        if coerced is None:
-            raise fail("an integer")
-    elif typ is float:
-        coerced = _to_float(value, item.from_text)
-        if coerced is None:
-            raise fail("a number")
-    elif typ is str:
-        if not isinstance(value, str):
-            raise fail("a string")
-        coerced = value.strip()
-    elif _is_str_tuple(typ):
-        if isinstance(value, str) and item.from_text:
-            coerced = tuple(part.strip() for part in value.split(",") if part.strip())
-        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            coerced = tuple(v.strip() for v in value)
-        else:
-            raise fail("a list of strings")
-    else:
+    if not parseable(typ):
         # A new field of a type the loader cannot read: test_settings catches this.
         raise SettingsError(f"{spec.key}: settings of type {typ} cannot be configured yet")
+    coerced, expected = coerce(typ, value, from_text=item.from_text)
+    if expected is not None:
+        raise fail(expected)
 
     normalize = _NORMALIZE.get(spec.key)
     if normalize is not None:
@@ -368,62 +347,6 @@ def _parse(spec: SettingKey, item: _Raw, cwd: Path) -> object:
         except ValueError as exc:
             raise _field_error(spec.section, str(exc), f"from {item.source}") from None
     return coerced
-
-
-def parseable(typ: Any) -> bool:
-    """Whether a field of this type can be configured."""
-    typ, _ = _unwrap_optional(typ)
-    return typ in (bool, int, float, str) or _is_str_tuple(typ)
-
-
-def _unwrap_optional(typ: Any) -> tuple[Any, bool]:
-    if typing.get_origin(typ) in (typing.Union, types.UnionType):
-        args = [arg for arg in typing.get_args(typ) if arg is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return typ, False
-
-
-def _is_str_tuple(typ: Any) -> bool:
-    return typing.get_origin(typ) is tuple and typing.get_args(typ) == (str, ...)
-
-
-def _to_bool(value: object, from_text: bool) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if from_text and isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-    return None
-
-
-def _to_int(value: object, from_text: bool) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if from_text and isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _to_float(value: object, from_text: bool) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if from_text and isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 _NORMALIZE: dict[str, Callable[[Any, Path], object]] = {

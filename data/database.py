@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import stat
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -204,13 +205,29 @@ class Database:
 
 def _create_private(path: Path) -> None:
     """Create the SQLite file empty (SQLite takes that for a new database) and private,
-    before SQLite creates it with mode 0644; its -wal and -shm files copy the mode."""
+    before SQLite creates it with mode 0644; its -wal and -shm files copy the mode.
+
+    An existing database keeps the owner and group permissions its owner gave it, but
+    never stays readable by everybody (older versions made it 0644)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return  # an existing database keeps the mode its owner gave it
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+            _not_for_everybody(path.with_name(name))
+        return
     os.close(fd)
+
+
+def _not_for_everybody(path: Path) -> None:
+    try:
+        status = path.stat()
+        mode = stat.S_IMODE(status.st_mode)
+        if stat.S_ISREG(status.st_mode) and mode & 0o007:
+            path.chmod(mode & ~0o007)
+            logger.info("%s was readable by everybody; it is not any more", path)
+    except FileNotFoundError:
+        pass
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -112,7 +112,8 @@ class ConversationRow(Base):
         ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),
         # Serves list_queued: one queue's waiting conversations in arrival order.
         Index(None, "tenant_id", "queue", "state", "created_at"),
-        Index(None, "visitor_id"),
+        # Serves list_for_visitor: open ones, and the newest ended, without the rest.
+        Index(None, "visitor_id", "state", "created_at"),
         Index(None, "agent_id"),
     )
 

@@ -10,6 +10,11 @@ Per visitor, not per socket: a visitor who reconnects or opens more tabs shares 
 budget, so reconnecting never refills it. With several engine processes each keeps its
 own buckets (a visitor's tabs may land on different processes), which at worst
 multiplies a budget by the number of processes.
+
+Not a rate but a count: ``OpenSockets`` caps the sockets one visitor and one client
+address hold open at a time. Each socket may make the server hold up to
+``max_queued_packets`` unsent packets (``presentation.output_bound``), so this is what
+bounds the output memory of a client that opens many and never reads.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ipaddress
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -161,6 +167,58 @@ class VisitorLimits:
             raise RateLimited(
                 f"conversations started or ended too often; wait {_wait_text(wait)} and retry"
             )
+
+
+class OpenSockets:
+    """How many sockets each client address and each visitor holds open in this process,
+    within ``max_sockets_per_address`` and ``max_sockets_per_visitor``.
+
+    Every ``add_*`` that returns must be matched by exactly one ``remove_*`` of the same
+    key; one that raises ``RateLimited`` counted nothing. Keys at zero are dropped, so the
+    tables hold only the keys of open sockets.
+    """
+
+    def __init__(self, settings: WebSettings) -> None:
+        self._max_per_address = settings.max_sockets_per_address
+        self._max_per_visitor = settings.max_sockets_per_visitor
+        self._addresses: Counter[str] = Counter()
+        self._visitors: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        """Sockets counted (each under its address)."""
+        return self._addresses.total()
+
+    def add_address(self, address: str) -> None:
+        if self._addresses[address] >= self._max_per_address:
+            raise RateLimited(
+                "too many open connections from your network; close some chat windows "
+                "or wait a while, then reconnect"
+            )
+        self._addresses[address] += 1
+
+    def add_visitor(self, visitor_id: VisitorId) -> None:
+        if self._visitors[visitor_id] >= self._max_per_visitor:
+            raise RateLimited(
+                "too many open connections for this visitor; close other chat tabs or "
+                "windows, then reconnect"
+            )
+        self._visitors[visitor_id] += 1
+
+    def remove_address(self, address: str) -> None:
+        _decrement(self._addresses, address)
+
+    def remove_visitor(self, visitor_id: VisitorId) -> None:
+        _decrement(self._visitors, visitor_id)
+
+
+def _decrement(counts: Counter[str], key: str) -> None:
+    left = counts[key] - 1
+    if left > 0:
+        counts[key] = left
+    elif left == 0:
+        del counts[key]
+    else:  # a bug: each count is removed once, by the one who added it
+        logger.error("the open socket count of %r went below zero", key)
 
 
 def client_address(

@@ -61,11 +61,6 @@ class OutputBound:
         # environ holds only the request the connection started with.
         self._upgrades: dict[str, asyncio.Transport] = {}
 
-    def queued(self, sid: str) -> int:
-        """Packets waiting to be sent to socket ``sid`` (0 once it is gone)."""
-        eio_sid = self._sio.manager.eio_sid_from_sid(sid, self._namespace)
-        return 0 if eio_sid is None else self._queued(eio_sid)
-
     def _queued(self, eio_sid: str) -> int:
         socket = self._sio.eio.sockets.get(eio_sid)
         return 0 if socket is None else int(socket.queue.qsize())

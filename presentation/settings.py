@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import math
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -10,7 +12,7 @@ from urllib.parse import urlsplit
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebSettings:
     """Invariants (checked at construction, each message starting with the field's name):
-    addresses and URLs are well-formed, sizes and rates positive."""
+    addresses and URLs are well-formed, sizes and rates positive, every float finite."""
 
     host: str = "127.0.0.1"
     """Address to listen on (the composition root binds it); behind a reverse proxy keep
@@ -103,7 +105,23 @@ class WebSettings:
     """How often sockets are checked for a backlog of pushed events (replies are
     checked as they are sent)."""
 
+    max_sockets_per_visitor: int = 20
+    """Sockets (tabs, windows) one visitor may hold open in this engine process; a
+    connect beyond that is refused with ``rate_limited`` until one of them closes. With
+    ``max_queued_packets`` it bounds what a visitor who stops reading makes the server
+    hold."""
+
+    max_sockets_per_address: int = 200
+    """Sockets one client address may hold open in this engine process, all the
+    visitors behind it together (a reverse proxy's address, unless
+    ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
+
     def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            # inf would pass "positive" and switch a limit off; nan passes no comparison.
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{item.name} must be a finite number, not {value}")
         if not self.host:
             raise ValueError("host must not be empty")
         if not 0 <= self.port <= 65535:
@@ -140,6 +158,8 @@ class WebSettings:
             "new_visitor_burst",
             "rate_limit_max_keys",
             "max_queued_packets",
+            "max_sockets_per_visitor",
+            "max_sockets_per_address",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")

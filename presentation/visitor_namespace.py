@@ -3,9 +3,10 @@
 Every handler parses its payload into a business command, awaits the service (which
 returns only after commit), and only then returns the ack. Errors of any kind become an
 error ack through ``presentation.errors``; a handler never leaves a client without one.
-Connects and events pass the rate limits of ``presentation.limits`` first, and a socket
-whose unsent output has grown past ``presentation.output_bound`` is cut off instead of
-being answered.
+Connects and events pass the rate limits of ``presentation.limits`` first, a connect
+also the caps on open sockets per visitor and per client address, and a socket whose
+unsent output has grown past ``presentation.output_bound`` is cut off instead of being
+answered.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import socketio
 from aiohttp import web
 
 from business import commands as c
-from business.errors import InvalidInput, RateLimited, Unavailable
+from business.errors import InvalidInput, RateLimited, Unavailable, UnknownVisitor
 from business.model import ConversationId, ConversationState, TenantId, VisitorId
 from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
-from presentation.errors import ConnectRefused, error_ack, error_body
-from presentation.limits import VisitorLimits
+from presentation.errors import UNAVAILABLE, ConnectRefused, error_ack, error_body
+from presentation.limits import OpenSockets, VisitorLimits
 from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
 from presentation.wire import (
@@ -55,6 +56,12 @@ class _VisitorSocket:
     sid: str
     tenant_id: TenantId
     visitor_id: VisitorId
+    address: str
+    """The client address it is counted under in ``OpenSockets``."""
+
+
+class _LeftWhileConnectingError(Exception):
+    """The client's connection closed while its connect was being handled."""
 
 
 _Action = Callable[[_VisitorSocket, object], Awaitable[Json]]
@@ -80,6 +87,8 @@ class VisitorNamespace:
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
         self._sockets: dict[str, _VisitorSocket] = {}
+        # Counts exactly the sockets in _sockets, plus those whose connect is running.
+        self._open = OpenSockets(settings)
 
     def register(self) -> None:
         self._sio.on("connect", self.on_connect, namespace=NAMESPACE)
@@ -101,30 +110,49 @@ class VisitorNamespace:
     def socket_count(self) -> int:
         return len(self._sockets)
 
+    @property
+    def counted_sockets(self) -> int:
+        """Sockets held against the caps on open sockets: ``socket_count`` once no
+        connect is running."""
+        return len(self._open)
+
     # -- connection -----------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: object, auth: object = None) -> None:
+        counted_address: str | None = None
+        counted_visitor: VisitorId | None = None
         try:
             address = self._client_address(environ)
             self._limits.connection(address)
             parsed = payloads.parse_auth(auth)
-            if parsed.visitor_token is None:
-                self._limits.new_visitor(address)
-            session = await self._services.sessions.open_session(
-                c.OpenSession(tenant_id=parsed.tenant_id, visitor_token=parsed.visitor_token)
-            )
-            if session.is_new and parsed.visitor_token is not None:
-                # A token the server does not know made a new visitor as well. Counted
-                # only now: business has no lookup that does not create.
-                self._limits.new_visitor(address)
+            self._open.add_address(address)
+            counted_address = address
+            session = await self._open_session(parsed, address)
+            self._open.add_visitor(session.visitor.id)
+            counted_visitor = session.visitor.id
             await self._join_and_greet(sid, session)
-        except Exception as exc:
-            raise ConnectRefused(error_body(exc, context=f"connect of socket {sid}")) from exc
-        # Registered last: no client event can arrive before this handler returns, and a
-        # refused connect leaves nothing behind.
-        self._sockets[sid] = _VisitorSocket(
-            sid=sid, tenant_id=session.tenant.id, visitor_id=session.visitor.id
-        )
+            if not self._connection_open(sid):
+                # python-socketio skips the disconnect handler of a socket whose connect
+                # is still running, so nothing would ever forget this one.
+                raise _LeftWhileConnectingError
+            # Registered last: no client event can arrive before this handler returns,
+            # and a refused connect leaves nothing behind.
+            self._sockets[sid] = _VisitorSocket(
+                sid=sid, tenant_id=session.tenant.id, visitor_id=session.visitor.id, address=address
+            )
+        except BaseException as exc:
+            # Whatever ends the connect (a refusal, cancellation), its counts go with it.
+            if counted_visitor is not None:
+                self._open.remove_visitor(counted_visitor)
+            if counted_address is not None:
+                self._open.remove_address(counted_address)
+            if isinstance(exc, _LeftWhileConnectingError):
+                logger.info("socket %s closed before its connect completed", sid)
+                body = {"code": UNAVAILABLE, "message": "the connection closed; reconnect"}
+                raise ConnectRefused(body) from None
+            if isinstance(exc, Exception):
+                raise ConnectRefused(error_body(exc, context=f"connect of socket {sid}")) from exc
+            raise
         logger.info(
             "visitor %s connected on socket %s (tenant %s, %s)",
             session.visitor.id,
@@ -132,6 +160,30 @@ class VisitorNamespace:
             session.tenant.id,
             "new" if session.is_new else "returning",
         )
+
+    async def _open_session(self, parsed: payloads.ConnectAuth, address: str) -> VisitorSession:
+        """The visitor's session. A new visitor is created only within the new-visitor
+        limit, which is checked before anything is written."""
+        if parsed.visitor_token is not None:
+            try:
+                return await self._services.sessions.open_session(
+                    c.OpenSession(
+                        tenant_id=parsed.tenant_id,
+                        visitor_token=parsed.visitor_token,
+                        create_unknown=False,
+                    )
+                )
+            except UnknownVisitor:
+                pass  # expired, or the database was reset: a new visitor, with a new token
+        self._limits.new_visitor(address)
+        return await self._services.sessions.open_session(c.OpenSession(tenant_id=parsed.tenant_id))
+
+    def _connection_open(self, sid: str) -> bool:
+        """Whether the Engine.IO connection of ``sid`` is still open (see
+        ``presentation.output_bound`` on reading ``sio.eio.sockets``)."""
+        eio_sid = self._sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        socket = None if eio_sid is None else self._sio.eio.sockets.get(eio_sid)
+        return socket is not None and not socket.closing and not socket.closed
 
     def _client_address(self, environ: object) -> str:
         request = environ.get("aiohttp.request") if isinstance(environ, dict) else None
@@ -152,6 +204,8 @@ class VisitorNamespace:
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         state = self._sockets.pop(sid, None)
         if state is not None:
+            self._open.remove_visitor(state.visitor_id)
+            self._open.remove_address(state.address)
             logger.info(
                 "visitor %s disconnected from socket %s (%s)", state.visitor_id, sid, reason
             )

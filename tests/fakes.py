@@ -136,9 +136,16 @@ class _Conversations:
             raise KeyError(conversation.id)
         self._s.conversations[conversation.id] = conversation
 
-    async def list_for_visitor(self, visitor_id: VisitorId) -> Sequence[Conversation]:
-        found = [c for c in self._s.conversations.values() if c.visitor_id == visitor_id]
-        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)
+    async def list_for_visitor(
+        self, visitor_id: VisitorId, *, ended: int = 0
+    ) -> Sequence[Conversation]:
+        mine = sorted(
+            (c for c in self._s.conversations.values() if c.visitor_id == visitor_id),
+            key=lambda c: (c.created_at, c.id),
+            reverse=True,
+        )
+        closed = [c for c in mine if not c.is_open][:ended]
+        return [c for c in mine if c.is_open or c in closed]
 
     async def list_queued(
         self, tenant_id: TenantId, queue: QueueName, *, limit: int, for_update: bool = False

@@ -113,14 +113,25 @@ class SqlConversationRepository:
         _write_conversation(row, conversation)
         await self._ctx.session.flush()
 
-    async def list_for_visitor(self, visitor_id: VisitorId) -> Sequence[Conversation]:
-        """Newest first (id breaks ties)."""
-        stmt = (
-            select(ConversationRow)
-            .where(ConversationRow.visitor_id == visitor_id)
-            .order_by(ConversationRow.created_at.desc(), ConversationRow.id.desc())
+    async def list_for_visitor(
+        self, visitor_id: VisitorId, *, ended: int = 0
+    ) -> Sequence[Conversation]:
+        """Newest first (id breaks ties); through the (visitor, state, created_at) index,
+        so a visitor's ended conversations are never read beyond the ``ended`` newest."""
+        newest_first = (ConversationRow.created_at.desc(), ConversationRow.id.desc())
+        mine = ConversationRow.visitor_id == visitor_id
+        is_ended = ConversationRow.state == ConversationState.ENDED.value
+        found = list(
+            await all_rows(
+                self._ctx.session,
+                select(ConversationRow).where(mine, ~is_ended).order_by(*newest_first),
+            )
         )
-        return [_conversation(row) for row in await all_rows(self._ctx.session, stmt)]
+        if ended > 0:
+            stmt = select(ConversationRow).where(mine, is_ended).order_by(*newest_first)
+            found += await all_rows(self._ctx.session, stmt.limit(ended))
+        found.sort(key=lambda row: (row.created_at, row.id), reverse=True)
+        return [_conversation(row) for row in found]
 
     async def list_queued(
         self,

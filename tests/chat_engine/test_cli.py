@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import stat
 from pathlib import Path
@@ -9,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from business.errors import Unavailable
+from business.model import AgentId
 from chat_engine import directory_cli
 from chat_engine.cli import main
-from chat_engine.prosody import free_port
+from chat_engine.local_ports import free_port
+from data import Database
+from tests.harness import make_world
 
 
 def db_url(tmp_path: Path) -> str:
@@ -113,6 +117,17 @@ def test_db_upgrade_creates_the_database_readable_by_its_owner_only(tmp_path: Pa
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
     assert run(["db", "upgrade", "--database-url", url])[0] == 0  # idempotent
+
+
+def test_a_database_an_older_version_left_readable_by_everybody_is_narrowed(
+    tmp_path: Path,
+) -> None:
+    url = db_url(tmp_path)
+    assert run(["db", "upgrade", "--database-url", url])[0] == 0
+    database = tmp_path / "engine.db"
+    database.chmod(0o644)
+    assert run(["agent", "list", "--database-url", url])[0] == 0
+    assert stat.S_IMODE(database.stat().st_mode) == 0o640
 
 
 @pytest.mark.parametrize(
@@ -271,3 +286,31 @@ def test_a_bad_queue_limit_is_a_usage_error(
     assert message in err
     _, listing = run(["queue", "list", "--database-url", db_url(tmp_path)])
     assert listing.splitlines()[1].split() == ["support", "0", "1000", "(default)"]
+
+
+async def test_agent_add_leaves_routing_to_the_running_engine(tmp_path: Path) -> None:
+    """The CLI has no XMPP link: a chat it assigned would never be offered, and the
+    visitor would wait for an agent who never heard of them."""
+    url = db_url(tmp_path)
+    database = Database.from_url(url)
+    await database.migrate()
+    try:
+        engine = await make_world(uow=database.unit_of_work)
+        alice = await engine.agent(AgentId("alice@example.com"), max_chats=1)
+        assert (await engine.start(await engine.visitor())).agent_id == alice
+        waiting = await engine.start(await engine.visitor())
+        assert waiting.agent_id is None
+
+        code, _ = await asyncio.to_thread(
+            run,
+            [
+                *("agent", "add", "alice@example.com", "--queue", "support"),
+                *("--max-chats", "3", "--database-url", url),
+            ],
+        )
+        assert code == 0
+        after = await engine.conversations.get_conversation(waiting.id)
+        assert after.agent_id is None, "the CLI assigned a chat it cannot offer"
+        assert (await engine.agents.get_agent(alice)).max_chats == 3  # type: ignore[union-attr]
+    finally:
+        await database.dispose()

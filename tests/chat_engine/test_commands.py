@@ -17,7 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from chat_engine.prosody import ProsodyServer, free_port, stop_leftover
+from chat_engine.local_ports import free_port
+from chat_engine.prosody import ProsodyServer, stop_leftover
 from tests.chat_engine.xmpp_client import Login, client_login
 
 pytestmark = [

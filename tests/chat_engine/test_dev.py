@@ -17,7 +17,7 @@ from chat_engine.dev import (
     read_or_create_secret,
     xmpp_domain,
 )
-from chat_engine.prosody import free_port
+from chat_engine.local_ports import free_port
 from chat_engine.settings import load_settings
 
 

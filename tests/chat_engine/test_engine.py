@@ -13,7 +13,8 @@ import pytest
 from business.commands import OpenSession, StartConversation
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.engine import Engine
-from chat_engine.prosody import ProsodyServer, free_port
+from chat_engine.local_ports import free_port
+from chat_engine.prosody import ProsodyServer
 from chat_engine.settings import Settings, load_settings
 
 pytestmark = [

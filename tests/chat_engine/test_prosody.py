@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from chat_engine.prosody import ProsodyError, ProsodyServer, free_port, port_is_free
+from chat_engine.local_ports import free_port, port_is_free
+from chat_engine.prosody import ProsodyError, ProsodyServer
 from tests.chat_engine.xmpp_client import Login, client_login, component_login
 
 needs_prosody = pytest.mark.skipif(shutil.which("prosody") is None, reason="no Prosody")

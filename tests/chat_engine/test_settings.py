@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from business.validation import Limits
+from chat_engine.setting_types import parseable
 from chat_engine.settings import (
     EXAMPLE_SECRET,
     KEYS,
@@ -18,7 +19,6 @@ from chat_engine.settings import (
     SettingsError,
     env_name,
     load_settings,
-    parseable,
     require_secret,
 )
 from data.settings import DatabaseSettings, redact_url, sqlite_path
@@ -282,7 +282,7 @@ def test_flags_accept_text_as_argparse_gives_it() -> None:
         ({"CHAT_ENGINE_LOG_LEVEL": "loud"}, "log.level: expected one of DEBUG, INFO, WARNING"),
         (
             {"CHAT_ENGINE_XMPP_RECONNECT_MIN_DELAY": "soon"},
-            "xmpp.reconnect_min_delay: expected a number, got 'soon'",
+            "xmpp.reconnect_min_delay: expected a finite number, got 'soon'",
         ),
         (
             {"CHAT_ENGINE_XMPP_RECONNECT_MIN_DELAY": "-1"},
@@ -524,3 +524,14 @@ def test_redact_url() -> None:
         == "postgresql+asyncpg://u:***@h:5432/db"
     )
     assert redact_url("sqlite+aiosqlite:////x.db") == "sqlite+aiosqlite:////x.db"
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999"])
+@pytest.mark.parametrize(
+    "key",
+    ["xmpp.delivery_flush_interval", "http.event_rate_per_second", "database.cache_ttl"],
+)
+def test_numbers_must_be_finite(key: str, value: str) -> None:
+    """``inf`` would pass "greater than 0" and quietly switch a timer or a limit off."""
+    with pytest.raises(SettingsError, match=f"{key}: expected a finite number"):
+        load_settings(env={env_name(key): value})

@@ -292,21 +292,32 @@ async def test_saving_an_unknown_conversation_or_agent_fails(
         assert await uow.agents.get(ALICE) is None
 
 
-async def test_list_for_visitor_is_newest_first(uow_factory: UnitOfWorkFactory) -> None:
+async def test_list_for_visitor_is_the_open_ones_and_the_newest_ended_newest_first(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     await seed(uow_factory)
+    ended = ConversationState.ENDED
     await add_conversations(
         uow_factory,
-        conversation("c-b", created_at=at(20), state=ConversationState.ENDED, ended_at=at(30)),
+        conversation("c-b", created_at=at(20), state=ended, ended_at=at(30)),
+        conversation("c-old", created_at=at(5), state=ended, ended_at=at(6)),
         conversation("c-c", created_at=at(10)),
         conversation("c-a", created_at=at(20)),
         conversation("c-d", created_at=at(40), queue=SALES),
         conversation("c-other", visitor_id=OTHER_VISITOR, tenant_id=OTHER_TENANT),
     )
     async with uow_factory() as uow:
-        found = await uow.conversations.list_for_visitor(VISITOR)
+        found = await uow.conversations.list_for_visitor(VISITOR, ended=1)
         # Same created_at: the larger id comes first, so the order is total.
         assert [c.id for c in found] == ["c-d", "c-b", "c-a", "c-c"]
-        assert await uow.conversations.list_for_visitor(VisitorId("nobody")) == []
+        assert [c.id for c in await uow.conversations.list_for_visitor(VISITOR)] == [
+            "c-d",
+            "c-a",
+            "c-c",
+        ]
+        every = await uow.conversations.list_for_visitor(VISITOR, ended=5)
+        assert [c.id for c in every] == ["c-d", "c-b", "c-a", "c-c", "c-old"]
+        assert await uow.conversations.list_for_visitor(VisitorId("nobody"), ended=1) == []
 
 
 @pytest.mark.parametrize("for_update", [False, True])

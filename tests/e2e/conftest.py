@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 from chat_engine.engine import Engine
-from chat_engine.prosody import ProsodyServer, free_port
+from chat_engine.local_ports import free_port
+from chat_engine.prosody import ProsodyServer
 from chat_engine.settings import Settings, load_settings
 from tests.conftest import BACKENDS, fresh_database_url
 

@@ -132,7 +132,11 @@ class StalledPolling:
 
     async def send(self, *packets: str) -> int:
         """Posts Engine.IO message packets in one payload; the HTTP status."""
-        body = "\x1e".join("4" + packet for packet in packets)
+        return await self.send_raw(*("4" + packet for packet in packets))
+
+    async def send_raw(self, *engineio_packets: str) -> int:
+        """Posts Engine.IO packets (``1``: close) in one payload; the HTTP status."""
+        body = "\x1e".join(engineio_packets)
         async with self.http.post(
             f"{self.url}/socket.io/?EIO=4&transport=polling&sid={self.sid}",
             data=body.encode(),

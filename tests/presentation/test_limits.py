@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import math
 
 import pytest
 
+from business.errors import RateLimited
+from business.model import VisitorId
 from presentation import WebSettings
-from presentation.limits import RateLimiter, TokenBucket, client_address
+from presentation.limits import OpenSockets, RateLimiter, TokenBucket, client_address
 
 
 class Clock:
@@ -119,8 +123,61 @@ def test_client_address(
         ("output_check_seconds", 0.0),
         ("rate_limit_max_keys", 0),
         ("trusted_proxies", ("10.0.0.0/33",)),
+        ("max_sockets_per_visitor", 0),
+        ("max_sockets_per_address", 0),
+        # inf passed "positive" and switched the limit off; nan passes no comparison.
+        ("sync_rate_per_second", math.inf),
+        ("event_rate_per_second", math.inf),
+        ("conversation_rate_per_second", math.inf),
+        ("connect_rate_per_second", math.inf),
+        ("new_visitor_rate_per_second", math.inf),
+        ("output_check_seconds", math.inf),
+        ("event_rate_per_second", math.nan),
+        ("output_check_seconds", -math.inf),
     ],
 )
 def test_bad_limit_settings_are_refused_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"^{field}"):
         WebSettings(**{field: value})  # type: ignore[arg-type]
+
+
+FLOAT_SETTINGS = [f.name for f in dataclasses.fields(WebSettings) if isinstance(f.default, float)]
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("field", FLOAT_SETTINGS)
+def test_no_float_setting_takes_inf_or_nan(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"^{field} must be a finite number"):
+        WebSettings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_the_float_settings_are_all_checked() -> None:
+    assert len(FLOAT_SETTINGS) >= 6  # the rates and output_check_seconds
+
+
+def test_open_sockets_count_exactly_and_forget_closed_keys() -> None:
+    sockets = OpenSockets(WebSettings(max_sockets_per_visitor=2, max_sockets_per_address=3))
+    for _ in range(3):
+        sockets.add_address("192.0.2.1")
+    with pytest.raises(RateLimited, match="too many open connections from your network"):
+        sockets.add_address("192.0.2.1")
+    sockets.add_address("192.0.2.2")  # another address has its own count
+    alice = VisitorId("alice")
+    sockets.add_visitor(alice)
+    sockets.add_visitor(alice)
+    with pytest.raises(RateLimited, match="too many open connections for this visitor"):
+        sockets.add_visitor(alice)
+    assert len(sockets) == 4  # the refusals counted nothing
+
+    sockets.remove_address("192.0.2.1")
+    sockets.add_address("192.0.2.1")
+    sockets.remove_visitor(alice)
+    sockets.add_visitor(alice)
+    for address in ["192.0.2.1"] * 3 + ["192.0.2.2"]:
+        sockets.remove_address(address)
+    sockets.remove_visitor(alice)
+    sockets.remove_visitor(alice)
+    assert len(sockets) == 0
+    # No keys at zero are kept.
+    assert not sockets._addresses
+    assert not sockets._visitors

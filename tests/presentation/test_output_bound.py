@@ -258,13 +258,20 @@ async def test_a_client_that_stops_polling_is_disconnected_when_pushes_pile_up(
 
 async def test_a_reading_client_is_never_cut_off(start_server: StartServer, world: World) -> None:
     server = await start_server(settings=STALLED)
-    chat = await long_chat(world, 30)
+    chat = await long_chat(world, 30)  # each sync reply: about 256 KiB
     v = Visitor(url=server.url)
     try:
         await v.connect({"tenant": "default", "visitor_token": chat.token})
         sync = {"conversation_id": chat.conversation_id, "after_seq": 0}
-        acks = await asyncio.gather(*(v.call("sync", sync) for _ in range(6)))
+        in_flight = STALLED.max_queued_packets // 2
+        acks = []
+        # Five times the bound in replies, a few at a time: a client that reads what it
+        # gets may ask for any amount.
+        for _ in range(10):
+            acks += await asyncio.gather(*(v.call("sync", sync) for _ in range(in_flight)))
+        assert len(acks) == 5 * STALLED.max_queued_packets
         assert all(a["ok"] for a in acks)
+        assert v.sio.connected
         assert server.app[NAMESPACE_KEY].socket_count == 1
     finally:
         await v.disconnect()

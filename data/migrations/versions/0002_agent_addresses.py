@@ -5,6 +5,7 @@ and may cap them; presence subscriptions become adapter state.
   id, which was their JID, and get it as their address, so every conversation and event
   that names them stays valid.
 - ``queues.waiting`` (filled from the queued conversations) and ``queues.max_waiting``.
+- conversations are indexed by (visitor, state, created_at) instead of visitor alone.
 - ``adapter_state`` replaces ``agent_subscriptions``: the XMPP bridge owns that state now,
   stored under adapter ``xmpp.subscription`` with key ``"<address> <queue>"``.
 
@@ -64,6 +65,14 @@ def upgrade() -> None:
     if postgres:
         op.alter_column("queues", "waiting", server_default=None)
 
+    # A visitor's open conversations and newest ended one, however many ended ones.
+    op.drop_index("ix_conversations_visitor_id", table_name="conversations")
+    op.create_index(
+        "ix_conversations_visitor_id_state_created_at",
+        "conversations",
+        ["visitor_id", "state", "created_at"],
+    )
+
     op.create_table(
         "adapter_state",
         sa.Column("adapter", sa.String(), nullable=False),
@@ -118,6 +127,8 @@ def downgrade() -> None:
     if subscriptions:
         op.bulk_insert(_subscriptions, subscriptions)
     op.drop_table("adapter_state")
+    op.drop_index("ix_conversations_visitor_id_state_created_at", table_name="conversations")
+    op.create_index("ix_conversations_visitor_id", "conversations", ["visitor_id"])
     op.drop_column("queues", "max_waiting")
     op.drop_column("queues", "waiting")
     op.drop_index("ix_agents_address", table_name="agents")

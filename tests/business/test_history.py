@@ -1,0 +1,93 @@
+"""Reading a chat's stored events: the visitor's sync and the agent-side history."""
+
+from __future__ import annotations
+
+import pytest
+
+from business import commands as c
+from business.conversation import Conversation
+from business.errors import Forbidden, InvalidInput, NotFound
+from business.model import ConversationId
+from business.validation import Limits
+from tests.business.support import active_chat
+from tests.harness import ALICE, World, make_world
+
+# -- sync -------------------------------------------------------------------------------
+
+
+def sync(conv: Conversation, after_seq: int) -> c.SyncEvents:
+    return c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=after_seq)
+
+
+async def test_sync_returns_everything_newer_in_order(engine: World) -> None:
+    conv = await active_chat(engine, text="hi")
+    await engine.agent_says(ALICE, conv.id, "Hello")
+    everything = await engine.history.sync(sync(conv, 0))
+    assert [e.seq for e in everything.events] == [1, 2, 3, 4, 5]
+    assert everything.events == engine.stored(conv.id)
+    assert not everything.has_more
+    newer = await engine.history.sync(sync(conv, 3))
+    assert [e.seq for e in newer.events] == [4, 5]
+    assert (await engine.history.sync(sync(conv, 5))).events == []
+    assert (await engine.history.sync(sync(conv, 50))).events == []
+
+
+async def test_sync_pages_with_has_more() -> None:
+    engine = await make_world(limits=Limits(max_sync_events=2))
+    conv = await engine.start(await engine.visitor(), text="m1")
+    for i in range(2, 5):
+        await engine.say(conv, f"m{i}", f"m{i}")
+    seen: list[int] = []
+    pages = 0
+    after, more = 0, True
+    while more:
+        page = await engine.history.sync(sync(conv, after))
+        assert len(page.events) <= 2
+        seen += [e.seq for e in page.events]
+        after, more = seen[-1], page.has_more
+        pages += 1
+    assert seen == [1, 2, 3, 4, 5]
+    assert pages == 3
+
+
+async def test_a_page_that_ends_exactly_at_the_limit_has_no_more() -> None:
+    engine = await make_world(limits=Limits(max_sync_events=2))
+    conv = await engine.start(await engine.visitor(), text="m1")
+    page = await engine.history.sync(sync(conv, 0))
+    assert [e.seq for e in page.events] == [1, 2]
+    assert not page.has_more
+
+
+async def test_sync_from_a_negative_seq_is_refused(engine: World) -> None:
+    conv = await engine.start(await engine.visitor())
+    with pytest.raises(InvalidInput, match="negative"):
+        await engine.history.sync(sync(conv, -1))
+
+
+async def test_sync_of_another_visitors_chat_is_forbidden(engine: World) -> None:
+    conv = await engine.start(await engine.visitor(), text="private")
+    stranger = await engine.visitor()
+    with pytest.raises(Forbidden):
+        await engine.history.sync(
+            c.SyncEvents(visitor_id=stranger, conversation_id=conv.id, after_seq=0)
+        )
+    with pytest.raises(NotFound):
+        await engine.history.sync(
+            c.SyncEvents(visitor_id=stranger, conversation_id=ConversationId("x"), after_seq=0)
+        )
+
+
+# -- history ----------------------------------------------------------------------------
+
+
+async def test_history_returns_stored_events_before_a_seq(engine: World) -> None:
+    conv = await active_chat(engine, text="hi")
+    await engine.agent_says(ALICE, conv.id, "Hello")
+    everything = await engine.history.history(conv.id)
+    assert everything == engine.stored(conv.id)
+    assert [e.seq for e in await engine.history.history(conv.id, before_seq=3)] == [1, 2]
+    assert await engine.history.history(conv.id, before_seq=1) == []
+    assert await engine.history.history(conv.id, before_seq=0) == []
+    assert await engine.history.history(conv.id, before_seq=99) == everything
+    with pytest.raises(NotFound):
+        await engine.history.history(ConversationId("nope"))
