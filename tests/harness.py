@@ -53,6 +53,9 @@ class World:
     """The committed state, when the world runs on the fakes."""
     visitor_form: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """What ``start`` sends as the form unless told otherwise."""
+    agent_addresses: Mapping[AgentId, str] = dataclasses.field(default_factory=dict)
+    """The address ``agent`` gives an agent id listed here unless told otherwise (the
+    others get their id as address), so that tests can tell the two apart."""
 
     # -- the services -------------------------------------------------------------
 
@@ -174,10 +177,11 @@ class World:
         name: str | None = None,
         address: str | None = None,
     ) -> AgentId:
-        """An agent with this engine id (and, unless given, the same string as address)."""
+        """An agent with this engine id and, unless given, the address
+        ``agent_addresses`` lists for it (by default the same string as the id)."""
         await self.agents.add_agent(
             c.AddAgent(
-                address=address or agent_id,
+                address=address or self.agent_addresses.get(agent_id, agent_id),
                 agent_id=agent_id,
                 queues=tuple(queues),
                 max_chats=max_chats,
@@ -250,6 +254,7 @@ async def make_world(
     queues: Sequence[QueueName] = (DEFAULT_QUEUE, SALES),
     tenants: Mapping[TenantId, str] | None = None,
     visitor_form: Mapping[str, str] | None = None,
+    agent_addresses: Mapping[AgentId, str] | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
     ``queues``, plus any other ``tenants`` (id -> name) with the default queue."""
@@ -275,6 +280,7 @@ async def make_world(
         recorder=recorder,
         store=store,
         visitor_form=dict(visitor_form or {}),
+        agent_addresses=dict(agent_addresses or {}),
     )
 
 

@@ -78,7 +78,7 @@ class XmppBridge:
             tenant_id=tenant_id,
             away_is_ready=settings.away_is_ready,
         )
-        self._lanes = SerialLanes()
+        self._lanes = SerialLanes("xmpp-inbound")
         self._component: ChatComponent | None = None
         self._runner: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()

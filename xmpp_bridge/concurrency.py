@@ -1,4 +1,5 @@
-"""Ordered work per key (one agent's stanzas in order, agents side by side)."""
+"""Ordered work per key: one agent's stanzas in order, one conversation's deliveries in
+order, different keys side by side."""
 
 from __future__ import annotations
 
@@ -16,24 +17,27 @@ class SerialLanes:
     """Runs jobs one after another per key, different keys concurrently.
 
     Stanzas of one agent must be handled in the order they arrived (two quick messages
-    must get increasing seqs), while one slow agent must not hold up the others.
+    must get increasing seqs), while one slow agent must not hold up the others; and
+    the same for the events of one conversation on their way to its agent. A job that
+    raises is logged and the lane goes on. ``name`` names the lanes' tasks and logs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "xmpp-lane") -> None:
+        self._name = name
         self._queues: dict[Hashable, deque[Job]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     def submit(self, key: Hashable, job: Job) -> None:
         if self._closed:
-            logger.warning("dropping work for %s: shutting down", key)
+            logger.warning("%s: dropping work for %s: shutting down", self._name, key)
             return
         queue = self._queues.get(key)
         if queue is not None:
             queue.append(job)
             return
         self._queues[key] = deque([job])
-        task = asyncio.create_task(self._run(key), name=f"xmpp-lane-{key}")
+        task = asyncio.create_task(self._run(key), name=f"{self._name}-{key}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -45,7 +49,7 @@ class SerialLanes:
                 try:
                     await job()
                 except Exception:
-                    logger.exception("unexpected error handling a stanza from %s", key)
+                    logger.exception("%s: unexpected error in the work for %s", self._name, key)
                 queue.popleft()
         finally:
             del self._queues[key]
@@ -53,6 +57,11 @@ class SerialLanes:
     @property
     def busy(self) -> bool:
         return bool(self._tasks)
+
+    async def drain(self) -> None:
+        """Return once every job submitted so far, and any submitted meanwhile, has run."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def close(self, *, grace: float) -> None:
         """Refuse new work, let queued work finish for up to ``grace`` s, cancel the rest."""

@@ -33,6 +33,7 @@ from xmpp_bridge.agent_commands import (
     engine_help,
     roles_of,
 )
+from xmpp_bridge.converters import loggable
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
@@ -184,13 +185,14 @@ class InboundDispatcher:
             case SubscriptionStanza() as subscription:
                 await self._roster.handle_subscription(subscription)
             case Bounced(condition=condition, text=text):
+                # The text is whatever the agent's server wrote: one line, cut short.
                 logger.warning(
                     "%s to %s bounced from %s: %s %s",
                     origin.kind,
                     origin.sender,
                     origin.recipient,
-                    condition,
-                    text,
+                    loggable(condition),
+                    loggable(text),
                 )
             case Unroutable():
                 self._send(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 # Labels of 1 to 63 letters, digits and inner hyphens; 253 characters in all.
 _DOMAIN_RE = re.compile(
@@ -14,8 +15,11 @@ DEFAULT_STANZA_BUDGET = 64 * 1024
 """Below every XMPP server's stanza size limit, with room to spare."""
 MIN_STANZA_BUDGET = 4096
 """Less leaves an offer no room for what the visitor wrote."""
-MAX_STANZA_BUDGET = 512 * 1024
-"""Prosody's default limit for component stanzas; larger ones close the connection."""
+MAX_STANZA_BUDGET = 448 * 1024
+"""An eighth below Prosody's default limit for component stanzas (512 KiB; larger ones
+close the connection): the budget is counted on the bridge's serialisation, and the
+server's count of the same stanza (its own namespaces, attribute order, escaping) must
+not reach the limit."""
 
 MIN_SECRET_LENGTH = 32
 """A shorter component secret could be guessed by anyone who reaches the component port."""
@@ -33,8 +37,9 @@ class BridgeSettings:
 
     Invariants (checked at construction, naming the bad key): ``component_jid`` is a bare
     lower-case domain; ``secret``, when given, has at least ``MIN_SECRET_LENGTH``
-    characters; delays and timeouts are positive and the minimum reconnect delay does not
-    exceed the maximum. This is the ``[xmpp]`` section of the engine's configuration.
+    characters; delays and timeouts are positive and finite, and the minimum reconnect
+    delay does not exceed the maximum; ``stanza_budget`` is between ``MIN_STANZA_BUDGET``
+    and ``MAX_STANZA_BUDGET``. This is the ``[xmpp]`` section of the engine's configuration.
     """
 
     component_jid: str = "chat.localhost"
@@ -61,9 +66,10 @@ class BridgeSettings:
     stanza_budget: int = DEFAULT_STANZA_BUDGET
     """The most bytes one outgoing stanza may take on the wire (UTF-8, XML-escaped).
 
-    Servers close the component connection for a larger one (Prosody at 512 KiB), and the
-    bridge would send it first again after reconnecting: offers are abridged and long
-    messages split to stay within this, and the link refuses anything that still is not."""
+    Servers close the component connection for a larger one (Prosody at 512 KiB, hence
+    a margin: at most ``MAX_STANZA_BUDGET``), and the bridge would send it first again
+    after reconnecting: offers are abridged and long messages split to stay within this,
+    and the link refuses anything that still is not."""
 
     def __post_init__(self) -> None:
         if not is_domain(self.component_jid):
@@ -80,15 +86,13 @@ class BridgeSettings:
             raise ValueError("host must not be empty")
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, not {self.port}")
-        for key in (
-            "reconnect_min_delay",
-            "reconnect_max_delay",
-            "handshake_timeout",
-            "presence_relearn_timeout",
-            "delivery_flush_interval",
-            "delivery_confirm_timeout",
-        ):
-            if not getattr(self, key) > 0:
+        for key in _SECONDS:
+            value = getattr(self, key)
+            # inf would mean "never" (a flush interval of inf writes no cursor); nan
+            # compares false with everything.
+            if not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number of seconds, not {value}")
+            if not value > 0:
                 raise ValueError(f"{key} must be positive")
         if self.reconnect_min_delay > self.reconnect_max_delay:
             raise ValueError("reconnect_min_delay must not exceed reconnect_max_delay")
@@ -97,3 +101,7 @@ class BridgeSettings:
                 f"stanza_budget must be between {MIN_STANZA_BUDGET} and {MAX_STANZA_BUDGET} "
                 f"bytes, not {self.stanza_budget}"
             )
+
+
+_SECONDS = tuple(f.name for f in fields(BridgeSettings) if f.type in (float, "float"))
+"""Every float setting: delays and timeouts, in seconds."""

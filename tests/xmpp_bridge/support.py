@@ -1,12 +1,31 @@
-"""Helpers for the bridge tests: XML comparison, a capturing link, a wired business layer."""
+"""Helpers for the bridge tests: XML comparison, a capturing link, a wired business
+layer, and the values the converter tests build their stanzas from."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from xml.etree import ElementTree as ET
 
-from business.model import AgentId, ConversationId, QueueName, TenantId
+import pytest
+
+from business.conversation import Conversation
+from business.events import MessagePosted
+from business.model import (
+    AgentId,
+    ConversationId,
+    ConversationState,
+    EventId,
+    Participant,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    VisitorId,
+)
 from tests.harness import World, make_world
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters import (
@@ -26,8 +45,49 @@ ADDRESSING = Addressing(COMPONENT)
 TENANT = TenantId("default")
 SUPPORT = QueueName("support")
 SALES = QueueName("sales")
-ALICE = AgentId("alice@localhost")
-BOB = AgentId("bob@localhost")
+# Engine ids and XMPP addresses of the agents are never the same string here, so that
+# a test fails when the bridge takes one for the other.
+ALICE = AgentId("a-alice")
+ALICE_JID = "alice@localhost"
+BOB = AgentId("b-bob")
+BOB_JID = "bob@localhost"
+
+# -- values for the converters ---------------------------------------------------------
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+CID = ConversationId("c0ffee")
+CONV_JID = ADDRESSING.conversation_jid(CID)
+VERA = Participant(kind=ParticipantKind.VISITOR, name="Vera", id="v1")
+ALICE_AGENT = Participant(kind=ParticipantKind.AGENT, name="Alice", id=ALICE)
+
+
+def make_conversation(**changes: Any) -> Conversation:
+    """Conversation ``CID``: Vera's, in support, active with Alice, started at ``T0``;
+    ``changes`` replace fields (as ``dataclasses.replace``)."""
+    started = Conversation(
+        id=CID,
+        tenant_id=TENANT,
+        visitor_id=VisitorId("v1"),
+        visitor_name="Vera",
+        queue=SUPPORT,
+        state=ConversationState.ACTIVE,
+        created_at=T0,
+        agent_id=ALICE,
+    )
+    return dataclasses.replace(started, **changes)
+
+
+def posted(seq: int, text: str, sender: Participant = VERA, **fields: Any) -> MessagePosted:
+    """Message ``text`` at ``seq`` of ``CID``, written ``seq`` seconds after ``T0``."""
+    return MessagePosted(
+        conversation_id=CID,
+        seq=seq,
+        created_at=T0 + timedelta(seconds=seq),
+        id=EventId(f"ev{seq}"),
+        sender=sender,
+        text=text,
+        **fields,
+    )
 
 
 def _element(xml: str) -> ET.Element:
@@ -92,9 +152,6 @@ class CapturingSender:
         sent, self.sent = self.sent, []
         return sent
 
-    def bodies(self) -> list[str]:
-        return [b.text or "" for s in self.take() if (b := _body(s)) is not None]
-
 
 def _body(stanza: Stanza) -> ET.Element | None:
     return stanza.xml.find(f"{{{COMPONENT_NS}}}body")
@@ -113,8 +170,13 @@ def connected_link() -> tuple[Link, CapturingSender]:
 
 
 async def bridge_world() -> World:
-    """The shared harness on the fakes, with the bridge's queues and a visitor called Vera."""
-    return await make_world(queues=(SUPPORT, SALES), visitor_form={"name": "Vera"})
+    """The shared harness on the fakes, with the bridge's queues, a visitor called Vera,
+    and ``add_agent(ALICE)`` (or ``BOB``) making an agent reached at ``ALICE_JID``."""
+    return await make_world(
+        queues=(SUPPORT, SALES),
+        visitor_form={"name": "Vera"},
+        agent_addresses={ALICE: ALICE_JID, BOB: BOB_JID},
+    )
 
 
 @dataclass
@@ -127,6 +189,22 @@ class Harness:
     roster: QueueRoster
     inbound: InboundDispatcher
     notifier: XmppAgentNotifier
+
+    async def delivered(self) -> list[Stanza]:
+        """What the link was given, taken from the sender once the deliveries queued so
+        far are done (``notify`` only queues them)."""
+        await self.notifier.drain()
+        return self.sender.take()
+
+    async def bodies(self) -> list[str]:
+        """The message bodies among ``delivered()``."""
+        return [b for s in await self.delivered() if (b := body_of(s)) is not None]
+
+    async def flush(self) -> None:
+        """The deliveries queued so far done, then the cursors of what the server
+        confirmed written."""
+        await self.notifier.drain()
+        await self.notifier.flush()
 
     async def receive(self, xml: str) -> None:
         received = stanza_to_custom(parse_stanza(xml), ADDRESSING)
@@ -141,15 +219,30 @@ class Harness:
         self.link.attach(self.sender)
 
 
-def harness(world: World, *, away_is_ready: bool = False, connected: bool = True) -> Harness:
-    link = Link(ADDRESSING)
+def harness(
+    world: World,
+    *,
+    away_is_ready: bool = False,
+    connected: bool = True,
+    link: Link | None = None,
+    flush_interval: float = 0.01,
+    confirm_timeout: float = 10.0,
+) -> Harness:
+    """The bridge's parts on ``world``, the notifier subscribed to its publisher; the link
+    (a plain ``Link`` unless given) attached to a ``CapturingSender`` if ``connected``."""
+    link = link or Link(ADDRESSING)
     sender = CapturingSender()
     if connected:
         link.attach(sender)
     roster = QueueRoster(
         services=world.services, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
     )
-    notifier = XmppAgentNotifier(services=world.services, link=link, flush_interval=0.01)
+    notifier = XmppAgentNotifier(
+        services=world.services,
+        link=link,
+        flush_interval=flush_interval,
+        confirm_timeout=confirm_timeout,
+    )
     world.publisher.subscribe(notifier)
     inbound = InboundDispatcher(
         services=world.services,
@@ -175,3 +268,32 @@ def from_agent(
         f'<message from="{agent}" to="{ADDRESSING.conversation_jid(conversation_id)}" '
         f'type="chat" id="{stanza_id}"><body>{body}</body>{extra}</message>'
     )
+
+
+def said_in(h: Harness, conversation: Conversation) -> list[str]:
+    """The bodies sent so far in ``conversation``'s window, oldest first."""
+    jid = ADDRESSING.conversation_jid(conversation.id)
+    return [body_of(s) or "" for s in h.sender.sent if s.xml.get("from") == jid and body_of(s)]
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, target: object, name: str, error: Exception) -> None:
+    """``target.name`` (a coroutine method) raises ``error`` the first time it is
+    awaited, and works from then on: a database hiccup."""
+    original = getattr(target, name)
+    failures = [error]
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+
+
+async def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait until ``check()`` is true; ``TimeoutError`` after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.01)

@@ -174,9 +174,8 @@ def test_a_command_outside_ones_roles_is_refused_with_a_reason() -> None:
     assert DESK.refusal(UnknownCommand(conversation_id=CID, command="x"), AGENT) is None
 
 
-@pytest.mark.parametrize("name", ["End", "two words", "", "!end"])
-def test_command_names_are_single_lower_case_words(name: str) -> None:
-    command: Command[ConversationId, Payload] = Command(
+def help_named(name: str) -> Command[ConversationId, Payload]:
+    return Command(
         name=name,
         synopsis="",
         roles=EVERYONE,
@@ -185,27 +184,21 @@ def test_command_names_are_single_lower_case_words(name: str) -> None:
         parse=lambda cid, _: ShowHelp(conversation_id=cid),
     )
 
+
+def registry(*commands: Command[ConversationId, Payload]) -> None:
+    CommandRegistry(
+        prefix="!",
+        commands=commands,
+        unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
+    )
+
+
+@pytest.mark.parametrize("name", ["End", "two words", "", "!end"])
+def test_command_names_are_single_lower_case_words(name: str) -> None:
     with pytest.raises(ValueError, match="lower-case"):
-        CommandRegistry(
-            prefix="!",
-            commands=[command],
-            unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
-        )
+        registry(help_named(name))
 
 
 def test_two_commands_may_not_share_a_name() -> None:
-    help_command: Command[ConversationId, Payload] = Command(
-        name="help",
-        synopsis="",
-        roles=EVERYONE,
-        help="",
-        produces=ShowHelp,
-        parse=lambda cid, _: ShowHelp(conversation_id=cid),
-    )
-
     with pytest.raises(ValueError, match="two commands"):
-        CommandRegistry(
-            prefix="!",
-            commands=[help_command, help_command],
-            unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),
-        )
+        registry(help_named("help"), help_named("help"))

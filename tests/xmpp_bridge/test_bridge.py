@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from xml.etree import ElementTree as ET
 
 import pytest
 
 from business import commands as c
-from business.delivery import PendingDelivery
 from business.model import ConversationState
 from tests.harness import World
 from tests.xmpp_bridge.component_server import COMPONENT_NS, ComponentServer
-from tests.xmpp_bridge.support import ALICE, SUPPORT
+from tests.xmpp_bridge.support import ALICE, ALICE_JID, SUPPORT, eventually, fail_once
 from xmpp_bridge import BridgeSettings, XmppBridge
+from xmpp_bridge.roster import QueueRoster
 from xmpp_bridge.subscriptions import Subscription, SubscriptionStore
 
 SECRET = "a component secret long enough to be accepted"
@@ -100,18 +100,10 @@ def from_conversation(stanzas: Sequence[ET.Element], conversation_id: str) -> li
     return bodies([s for s in stanzas if s.get("from") == jid])
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            if check():
-                return
-            await asyncio.sleep(0.01)
-
-
 async def subscribed_alice(world: World) -> None:
     await world.add_agent(ALICE, ready=True)
     await SubscriptionStore(world.adapter_state).save(
-        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True)
+        Subscription(address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True)
     )
 
 
@@ -178,6 +170,8 @@ async def test_a_lost_link_is_re_established_and_what_was_missed_is_replayed(
     texts = bodies(server.stanzas)
     assert texts.count("sent while the link was down") == 1
     assert server.handshakes == 2
+    messages = [s for s in server.stanzas if s.tag == f"{{{COMPONENT_NS}}}message"]
+    assert {s.get("to") for s in messages} == {ALICE_JID}
 
 
 @pytest.mark.parametrize("refusal", ["by content", "by size"])
@@ -285,9 +279,8 @@ async def test_ready_agents_who_do_not_answer_the_probe_become_not_ready(
     await subscribed_alice(world)
     await bridges.connected(server.port)
 
-    await asyncio.sleep(0.4)
-
-    assert not world.fakes.agents[ALICE].ready
+    # presence_relearn_timeout is 0.2 s.
+    await eventually(lambda: not world.fakes.agents[ALICE].ready)
 
 
 async def test_presence_answering_the_probe_keeps_the_agent_ready(
@@ -306,15 +299,12 @@ async def test_presence_expiry_counts_from_the_last_catch_up_attempt(
     world: World, server: ComponentServer, bridges: Bridges, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await subscribed_alice(world)
-    failures = [ConnectionError("database hiccup")]
-    pending = world.delivery.pending_agent_deliveries
-
-    async def flaky() -> Sequence[PendingDelivery]:
-        if failures:
-            raise failures.pop()
-        return await pending()
-
-    monkeypatch.setattr(world.delivery, "pending_agent_deliveries", flaky)
+    fail_once(
+        monkeypatch,
+        world.delivery,
+        "pending_agent_deliveries",
+        ConnectionError("database hiccup"),
+    )
     availability: list[bool] = []
     set_availability = world.agents.set_availability
 
@@ -323,14 +313,23 @@ async def test_presence_expiry_counts_from_the_last_catch_up_attempt(
         return await set_availability(cmd)
 
     monkeypatch.setattr(world.agents, "set_availability", recorded)
-    # Catch-up fails once and is retried 0.6 s later, probing the agents again; each
-    # probe gives them 1.2 s to answer.
     loop = asyncio.get_running_loop()
+    expiries: list[float] = []
+    expire_unconfirmed = QueueRoster.expire_unconfirmed
+
+    async def expire(roster: QueueRoster) -> None:
+        expiries.append(loop.time())
+        await expire_unconfirmed(roster)
+
+    monkeypatch.setattr(QueueRoster, "expire_unconfirmed", expire)
+    # Catch-up fails once and is retried 1 s later, probing the agents again; each
+    # probe gives them 1.5 s to answer.
+    retry_delay, relearn_timeout = 1.0, 1.5
     bridge = bridges.bridge(
         server.port,
-        presence_relearn_timeout=1.2,
-        reconnect_min_delay=0.6,
-        reconnect_max_delay=0.6,
+        presence_relearn_timeout=relearn_timeout,
+        reconnect_min_delay=retry_delay,
+        reconnect_max_delay=retry_delay,
     )
 
     def probes() -> int:
@@ -342,11 +341,14 @@ async def test_presence_expiry_counts_from_the_last_catch_up_attempt(
     await server.wait_until(lambda: probes() == 2)
     await bridge.wait_connected(5)
 
-    # Later than 1.2 s after the first probe, well within 1.2 s of the second.
-    await asyncio.sleep(first_probe + 1.5 - loop.time())
+    # Alice answers the second probe: in time for it, whenever the first one expired.
     server.inject("<presence from='alice@localhost/laptop' to='support@chat.localhost'/>")
-    await asyncio.sleep(0.6)
+    await eventually(lambda: expiries, timeout=10)
 
+    # One expiry, counted from the second probe (1 s after the first; counted from the
+    # first it would come 1.5 s after it): the first probe's was called off.
+    [expired_at] = expiries
+    assert expired_at - first_probe > relearn_timeout + retry_delay / 2
     assert False not in availability
     assert world.fakes.agents[ALICE].ready
 

@@ -75,3 +75,27 @@ async def test_close_cancels_what_does_not_finish_in_time() -> None:
 
     assert cancelled.is_set()
     assert not lanes.busy
+
+
+async def test_drain_waits_for_all_work_even_work_added_meanwhile_and_closes_nothing() -> None:
+    lanes = SerialLanes("test")
+    log: list[str] = []
+
+    async def record(entry: str) -> None:
+        await asyncio.sleep(0)
+        log.append(entry)
+
+    async def first() -> None:
+        await record("a-1")
+        lanes.submit("b", lambda: record("b-1"))
+
+    lanes.submit("a", first)
+    lanes.submit("a", lambda: record("a-2"))
+    await lanes.drain()
+
+    assert sorted(log) == ["a-1", "a-2", "b-1"]
+    assert log.index("a-1") < log.index("a-2")
+    assert not lanes.busy
+    lanes.submit("a", lambda: record("a-3"))
+    await lanes.drain()
+    assert log[-1] == "a-3"

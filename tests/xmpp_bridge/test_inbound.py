@@ -57,7 +57,7 @@ async def h(world: World) -> Harness:
 
 async def test_agent_message_is_stored_and_reaches_the_visitor_side(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "Hi Vera, how can I help?"))
 
@@ -66,7 +66,7 @@ async def test_agent_message_is_stored_and_reaches_the_visitor_side(h: Harness) 
     assert published[-1].text == "Hi Vera, how can I help?"
     assert published[-1].client_msg_id == "xmpp:s1"
     # The agent wrote it, so nothing comes back to them.
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 async def test_a_resent_stanza_is_stored_once(h: Harness) -> None:
@@ -80,7 +80,7 @@ async def test_a_resent_stanza_is_stored_once(h: Harness) -> None:
 
 async def test_receipt_is_sent_once_the_message_is_stored(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(
         from_agent(
@@ -88,7 +88,7 @@ async def test_receipt_is_sent_once_the_message_is_stored(h: Harness) -> None:
         )
     )
 
-    [receipt] = h.sender.take()
+    [receipt] = await h.delivered()
     assert_xml(
         receipt,
         f'<message from="{conv_jid(conversation)}" to="alice@localhost/laptop">'
@@ -99,7 +99,7 @@ async def test_receipt_is_sent_once_the_message_is_stored(h: Harness) -> None:
 
 async def test_end_command_ends_the_conversation_and_the_agent_is_told(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!end"))
 
@@ -108,7 +108,7 @@ async def test_end_command_ends_the_conversation_and_the_agent_is_told(h: Harnes
     assert isinstance(events[-2], ParticipantLeft)
     assert isinstance(events[-1], StateChanged)
     assert events[-1].state is ConversationState.ENDED
-    assert h.sender.bodies() == ["This chat has ended; messages sent here no longer reach anyone."]
+    assert await h.bodies() == ["This chat has ended; messages sent here no longer reach anyone."]
 
 
 async def test_double_bang_sends_the_literal_text(h: Harness) -> None:
@@ -122,11 +122,11 @@ async def test_double_bang_sends_the_literal_text(h: Harness) -> None:
 
 async def test_help_command_answers_from_the_conversation(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!help"))
 
-    [reply] = h.sender.take()
+    [reply] = await h.delivered()
     assert_xml(
         reply,
         f'<message from="{conv_jid(conversation)}" to="alice@localhost" type="chat">'
@@ -138,52 +138,55 @@ async def test_help_command_answers_from_the_conversation(h: Harness) -> None:
 
 async def test_unknown_command_is_answered_with_the_list(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!transfer bob"))
 
-    assert h.sender.bodies() == [f"Unknown command !transfer.\n{AGENT_HELP}"]
+    assert await h.bodies() == [f"Unknown command !transfer.\n{AGENT_HELP}"]
     assert agent_messages(h.world, conversation) == []
 
 
-async def test_a_command_outside_the_senders_roles_is_refused_and_changes_nothing(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Today every agent has the agent role; the check is what supervisor-only and
-    # agent-only commands of the desk will rely on.
-    conversation = await active(h.world)
+@pytest.fixture
+def supervisor_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every agent is a supervisor and nothing else. Today every agent has the agent
+    role; the role checks are what supervisor-only and agent-only commands will rely on."""
     monkeypatch.setattr("xmpp_bridge.inbound.roles_of", lambda agent: {Role.SUPERVISOR})
-    h.sender.take()
+
+
+@pytest.mark.usefixtures("supervisor_only")
+async def test_a_command_outside_the_senders_roles_is_refused_and_changes_nothing(
+    h: Harness,
+) -> None:
+    conversation = await active(h.world)
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!end"))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
     assert body_of(text) == "Could not end the chat: !end is not one of your commands here."
     assert h.world.conv(conversation.id).state is ConversationState.ACTIVE
 
 
-async def test_help_lists_only_the_senders_commands(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("supervisor_only")
+async def test_help_lists_only_the_senders_commands(h: Harness) -> None:
     conversation = await active(h.world)
-    monkeypatch.setattr("xmpp_bridge.inbound.roles_of", lambda agent: {Role.SUPERVISOR})
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!help"))
 
-    [text] = h.sender.bodies()
+    [text] = await h.bodies()
     assert "!help - this list" in text
     assert "!end" not in text
 
 
 async def test_strangers_get_no_commands_in_a_conversation(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!help", agent="eve@localhost/x"))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
     assert body_of(text) == "Sorry: you are not the agent of this conversation."
 
@@ -191,11 +194,11 @@ async def test_strangers_get_no_commands_in_a_conversation(h: Harness) -> None:
 async def test_message_to_someone_elses_conversation_is_refused(h: Harness) -> None:
     conversation = await active(h.world)
     await h.world.add_agent(BOB)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "let me in", agent="bob@localhost/desk"))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert_xml(
         error,
         f"""
@@ -219,11 +222,11 @@ async def test_message_to_someone_elses_conversation_is_refused(h: Harness) -> N
 async def test_message_to_an_ended_conversation_is_refused(h: Harness) -> None:
     conversation = await active(h.world)
     await h.receive(from_agent(conversation.id, "!end"))
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "one more thing", stanza_id="late"))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     condition = error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}not-allowed")
     assert condition is not None
     assert body_of(text) == "Not delivered: this conversation has ended."
@@ -232,11 +235,11 @@ async def test_message_to_an_ended_conversation_is_refused(h: Harness) -> None:
 async def test_end_of_an_ended_conversation_is_refused_readably(h: Harness) -> None:
     conversation = await active(h.world)
     await h.receive(from_agent(conversation.id, "!end"))
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "!end", stanza_id="again"))
 
-    _, text = h.sender.take()
+    _, text = await h.delivered()
     assert body_of(text) == "Could not end the chat: this conversation has already ended."
 
 
@@ -245,24 +248,24 @@ async def test_message_to_an_unknown_conversation_is_item_not_found(h: Harness) 
 
     await h.receive(from_agent(ConversationId("nope"), "hello?"))
 
-    error, _ = h.sender.take()
+    error, _ = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}item-not-found") is not None
 
 
 async def test_too_long_message_is_not_acceptable(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "x" * 4001))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}not-acceptable") is not None
     assert body_of(text) == "Not delivered: text is longer than 4000 characters."
 
 
 async def test_agent_typing_is_published_for_the_visitor(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(
         f'<message from="alice@localhost/laptop" to="{conv_jid(conversation)}" type="chat">'
@@ -274,12 +277,12 @@ async def test_agent_typing_is_published_for_the_visitor(h: Harness) -> None:
     assert typing.composing
     assert typing.sender.kind is ParticipantKind.AGENT
     # Not echoed back to the agent who typed.
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 async def test_typing_in_someone_elses_conversation_is_dropped_quietly(h: Harness) -> None:
     conversation = await active(h.world)
-    h.sender.take()
+    await h.delivered()
     before = len(h.world.recorder.events())
 
     await h.receive(
@@ -288,7 +291,7 @@ async def test_typing_in_someone_elses_conversation_is_dropped_quietly(h: Harnes
     )
 
     assert len(h.world.recorder.events()) == before
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 async def test_engine_status_for_an_agent(h: Harness) -> None:
@@ -299,7 +302,7 @@ async def test_engine_status_for_an_agent(h: Harness) -> None:
         "<body>status</body></message>"
     )
 
-    [reply] = h.sender.take()
+    [reply] = await h.delivered()
     assert_xml(
         reply,
         '<message from="chat.localhost" to="alice@localhost" type="chat">'
@@ -316,7 +319,7 @@ async def test_engine_help_from_a_queue_jid(h: Harness) -> None:
         "<body>what is this?</body></message>"
     )
 
-    [reply] = h.sender.take()
+    [reply] = await h.delivered()
     text = body_of(reply)
     assert reply.xml.attrib["from"] == "support@chat.localhost"
     assert text is not None
@@ -330,7 +333,7 @@ async def test_strangers_get_no_service_from_the_engine(h: Harness) -> None:
         "<body>help</body></message>"
     )
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}forbidden") is not None
     assert body_of(text) == "Sorry: this service is for support agents."
 
@@ -341,7 +344,7 @@ async def test_message_to_a_nonexistent_address_is_item_not_found(h: Harness) ->
         "<body>hello</body></message>"
     )
 
-    [error] = h.sender.take()
+    [error] = await h.delivered()
     assert error.xml.attrib["type"] == "error"
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}item-not-found") is not None
 
@@ -365,7 +368,7 @@ async def test_unexpected_errors_are_logged_and_answered(
     with caplog.at_level(logging.ERROR, logger="xmpp_bridge.inbound"):
         await h.receive(from_agent(conversation.id, "hi"))
 
-    error, text = h.sender.take()
+    error, text = await h.delivered()
     assert error.xml.find(f"{{{COMPONENT_NS}}}error/{{{ERR}}}internal-server-error") is not None
     assert body_of(text) == "Not delivered: something went wrong on our side."
     [record] = caplog.records
@@ -382,7 +385,7 @@ async def test_replies_while_the_link_is_down_are_dropped_but_the_work_is_done(
     await h.receive(from_agent(conversation.id, "stored anyway"))
 
     assert agent_messages(world, conversation) == ["stored anyway"]
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 @pytest.mark.parametrize(
@@ -407,7 +410,7 @@ async def test_stanzas_from_the_engines_own_addresses_are_never_answered(
     if received is not None:
         await h.inbound.dispatch(received)
 
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 async def test_an_answer_the_link_refuses_as_too_large_is_logged_and_dropped(
@@ -425,3 +428,25 @@ async def test_an_answer_the_link_refuses_as_too_large_is_logged_and_dropped(
 
     [record] = caplog.records
     assert "TextReply" in record.getMessage()
+
+
+async def test_a_bounce_is_logged_on_one_line_and_cut_short(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The error text comes from the agent's server: anything, of any length.
+    text = "offline storage full\nERROR forged log line " + "x" * 10_000
+
+    with caplog.at_level(logging.WARNING, logger="xmpp_bridge.inbound"):
+        await h.receive(
+            f'<message from="alice@localhost" to="c-abc@chat.localhost" type="error" id="e1">'
+            f'<error type="cancel"><service-unavailable xmlns="{ERR}"/>'
+            f'<text xmlns="{ERR}">{text}</text></error></message>'
+        )
+
+    [record] = caplog.records
+    logged = record.getMessage()
+    assert "service-unavailable" in logged
+    assert "offline storage full\\nERROR forged" in logged
+    assert "\n" not in logged
+    assert len(logged) < 500
+    assert await h.delivered() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from business.model import QueueName
-from tests.xmpp_bridge.support import ADDRESSING, ALICE, CapturingSender, body_of
+from tests.xmpp_bridge.support import ADDRESSING, ALICE_JID, CapturingSender, body_of
 from xmpp_bridge.converters import stanza_to_xml
 from xmpp_bridge.custom import PresenceKind, QueuePresence, TextReply
 from xmpp_bridge.link import Link, StanzaTooLarge
@@ -25,7 +25,7 @@ def link_with(budget: int) -> tuple[Link, CapturingSender]:
 def test_stanzas_within_the_budget_are_sent() -> None:
     link, sender = link_with(4096)
 
-    assert link.send(TextReply(sender="chat.localhost", to=ALICE, text="hello"))
+    assert link.send(TextReply(sender="chat.localhost", to=ALICE_JID, text="hello"))
 
     [stanza] = sender.take()
     assert body_of(stanza) == "hello"
@@ -60,7 +60,7 @@ def test_nothing_of_an_item_is_sent_when_one_of_its_stanzas_is_too_large() -> No
 def test_the_budget_is_what_the_converters_aim_for() -> None:
     link, sender = link_with(8192)
 
-    link.send(TextReply(sender="chat.localhost", to=ALICE, text="€" * 10_000))
+    link.send(TextReply(sender="chat.localhost", to=ALICE_JID, text="€" * 10_000))
 
     parts = sender.take()
     assert len(parts) > 1

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 from business import commands as c
 from business.conversation import Conversation
 from business.delivery import PendingDelivery
-from business.events import ConversationEvent
-from business.model import ConversationId, VisitorId
+from business.model import Agent, AgentId, VisitorId
 from tests.harness import World
-from tests.xmpp_bridge.support import ALICE, Harness, body_of, from_agent, harness
+from tests.xmpp_bridge.support import (
+    ALICE,
+    ALICE_JID,
+    Harness,
+    body_of,
+    eventually,
+    fail_once,
+    from_agent,
+    harness,
+    said_in,
+)
 
 
 async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
@@ -22,10 +31,6 @@ async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
     conversation = await world.start(visitor, "Hello")
     assert conversation.agent_id == ALICE
     return visitor, conversation
-
-
-def bodies(h: Harness) -> list[str]:
-    return [body_of(s) or "" for s in h.sender.take() if body_of(s) is not None]
 
 
 def delayed(h: Harness) -> list[bool]:
@@ -50,7 +55,10 @@ async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> Non
 
     await h.world.visitor_says(visitor, conversation.id, "Are you there?")
 
-    offer, message = bodies(h)
+    stanzas = await h.delivered()
+    # To the agent's XMPP address, which is not their engine id.
+    assert {s.xml.get("to") for s in stanzas} == {ALICE_JID}
+    offer, message = [body_of(s) or "" for s in stanzas]
     assert offer.startswith("New chat from Vera (queue support")
     assert "Vera: Hello" in offer
     assert message == "Are you there?"
@@ -60,20 +68,20 @@ async def test_cursor_moves_once_the_stanzas_are_handed_over(h: Harness) -> None
     visitor, conversation = await chat_with_alice(h.world)
     await h.world.visitor_says(visitor, conversation.id, "one")
 
-    await h.notifier.flush()
+    await h.flush()
 
     assert cursor(h.world, conversation) == last_seq(h.world, conversation)
 
 
 async def test_agents_own_messages_are_not_echoed_but_count_as_delivered(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.receive(from_agent(conversation.id, "Hi!"))
     await h.world.visitor_says(visitor, conversation.id, "Thanks")
-    await h.notifier.flush()
 
-    assert bodies(h) == ["Thanks"]
+    assert await h.bodies() == ["Thanks"]
+    await h.flush()
     assert cursor(h.world, conversation) == last_seq(h.world, conversation)
 
 
@@ -83,7 +91,7 @@ async def test_nothing_is_sent_or_marked_while_the_link_is_down(world: World) ->
     before = cursor(world, conversation)
 
     await world.visitor_says(visitor, conversation.id, "hello?")
-    await h.notifier.flush()
+    await h.flush()
 
     assert h.sender.take() == []
     assert cursor(world, conversation) == before
@@ -108,11 +116,12 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
     assert [who for who, _ in sent] == [first, first, first, second]
     assert sent[1:3] == [(first, "first while down"), (first, "second while down")]
     assert "Vera: Other chat" in (sent[3][1] or "")
+    assert {s.xml.get("to") for s in h.sender.sent} == {ALICE_JID}
     # They are late: each carries its original time.
     assert all(delayed(h))
 
-    h.sender.take()
-    await h.notifier.flush()
+    await h.delivered()
+    await h.flush()
     await h.notifier.replay()
     assert h.sender.take() == []
     assert cursor(world, conversation) == last_seq(world, conversation)
@@ -120,19 +129,19 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
 
 async def test_live_then_replay_after_a_reconnect_neither_loses_nor_repeats(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    await h.notifier.flush()
+    await h.flush()
     h.link.detach()
     h.notifier.on_link_lost()
     await h.world.visitor_says(visitor, conversation.id, "missed")
     h.link.attach(h.sender)
-    h.sender.take()
+    await h.delivered()
 
     # A live message arrives before the replay gets to this conversation...
     await h.world.visitor_says(visitor, conversation.id, "live")
     # ...and the replay, with its older idea of what is pending, comes after.
     await h.notifier.replay()
 
-    assert bodies(h) == ["missed", "live"]
+    assert await h.bodies() == ["missed", "live"]
 
 
 async def test_live_events_during_a_slow_replay_are_neither_lost_nor_repeated(
@@ -159,14 +168,14 @@ async def test_live_events_during_a_slow_replay_are_neither_lost_nor_repeated(
     gate.set()
     await replay
 
-    texts = bodies(h)
+    texts = await h.bodies()
     assert texts[0].startswith("New chat from Vera")
     assert texts[1:] == ["while down", "during replay"]
 
 
 async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    h.sender.take()
+    await h.delivered()
     h.world.publisher.unsubscribe(h.notifier)
     await h.world.visitor_says(visitor, conversation.id, "one")
     await h.world.visitor_says(visitor, conversation.id, "two")
@@ -177,27 +186,27 @@ async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None
     await h.notifier.notify(latest, [two])
     await h.notifier.notify(latest, h.world.fakes.events[conversation.id][-2:-1])
 
-    assert bodies(h) == ["one", "two"]
+    assert await h.bodies() == ["one", "two"]
 
 
 async def test_unflushed_deliveries_are_resent_after_a_lost_link(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    await h.notifier.flush()
+    await h.flush()
     await h.world.visitor_says(visitor, conversation.id, "maybe lost")
-    h.sender.take()
+    await h.delivered()
 
     # The link died before the cursor was written: slixmpp may have dropped the stanza.
     h.reconnect()
     await h.notifier.replay()
 
-    assert bodies(h) == ["maybe lost"]
+    assert await h.bodies() == ["maybe lost"]
 
 
 async def test_flushed_deliveries_are_not_resent_after_a_lost_link(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
     await h.world.visitor_says(visitor, conversation.id, "surely sent")
-    await h.notifier.flush()
-    h.sender.take()
+    await h.flush()
+    await h.delivered()
 
     h.reconnect()
     await h.notifier.replay()
@@ -215,16 +224,26 @@ async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
         await h.notifier.stop()
 
 
-async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
-    h = harness(world)
-    h.notifier = type(h.notifier)(services=world.services, link=h.link, flush_interval=3600)
-    world.publisher.subscribe(h.notifier)
+async def test_stop_sends_what_is_queued_and_writes_the_cursors_still_pending(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness(world, flush_interval=3600)
     h.notifier.start()
     _, conversation = await chat_with_alice(world)
+    get_agent = world.agents.get_agent
+
+    async def slow(agent_id: AgentId) -> Agent | None:
+        await asyncio.sleep(0.05)
+        return await get_agent(agent_id)
+
+    # The last message is still on its way (the store is slow) when the engine stops.
+    monkeypatch.setattr(world.agents, "get_agent", slow)
+    await world.visitor_says(conversation.visitor_id, conversation.id, "bye")
     assert cursor(world, conversation) < last_seq(world, conversation)
 
     await h.notifier.stop()
 
+    assert (await h.bodies())[-1] == "bye"
     assert cursor(world, conversation) == last_seq(world, conversation)
 
 
@@ -232,11 +251,7 @@ async def test_stop_writes_the_cursors_still_pending(world: World) -> None:
 async def test_stop_without_the_servers_confirmation_keeps_the_cursors_for_a_replay(
     world: World, how: str
 ) -> None:
-    h = harness(world)
-    h.notifier = type(h.notifier)(
-        services=world.services, link=h.link, flush_interval=3600, confirm_timeout=0.05
-    )
-    world.publisher.subscribe(h.notifier)
+    h = harness(world, flush_interval=3600, confirm_timeout=0.05)
     h.notifier.start()
     _, conversation = await chat_with_alice(world)
     before = cursor(world, conversation)
@@ -255,7 +270,7 @@ async def test_a_cursor_moves_only_after_the_server_answers_a_ping(h: Harness) -
     before = cursor(h.world, conversation)
     h.sender.hold = asyncio.Event()
 
-    flushing = asyncio.create_task(h.notifier.flush())
+    flushing = asyncio.create_task(h.flush())
     await asyncio.sleep(0.01)
     assert h.sender.pings == 1
     assert cursor(h.world, conversation) == before
@@ -269,25 +284,25 @@ async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
     h: Harness,
 ) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    await h.notifier.flush()
+    await h.flush()
     await h.world.visitor_says(visitor, conversation.id, "into a dead socket")
-    assert bodies(h)[-1] == "into a dead socket"
+    assert (await h.bodies())[-1] == "into a dead socket"
     h.sender.answers = False
 
-    await h.notifier.flush()
+    await h.flush()
 
     assert h.sender.aborted == 1
     assert cursor(h.world, conversation) < last_seq(h.world, conversation)
     h.sender.answers = True
     h.reconnect()
     await h.notifier.replay()
-    assert bodies(h) == ["into a dead socket"]
+    assert await h.bodies() == ["into a dead socket"]
 
 
 async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
     h.sender.hold = asyncio.Event()
-    flushing = asyncio.create_task(h.notifier.flush())
+    flushing = asyncio.create_task(h.flush())
     await asyncio.sleep(0.01)
     await h.world.visitor_says(visitor, conversation.id, "after the ping")
     h.sender.hold.set()
@@ -296,7 +311,7 @@ async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harnes
     assert confirmed == last_seq(h.world, conversation) - 1
 
     h.sender.hold = None
-    await h.notifier.flush()
+    await h.flush()
     assert cursor(h.world, conversation) == last_seq(h.world, conversation)
     assert h.sender.pings == 2
 
@@ -305,20 +320,17 @@ async def test_failed_cursor_writes_are_retried(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness(world)
-    failures = [ConnectionError("database went away")]
-    mark_delivered = world.delivery.mark_delivered_to_agents
-
-    async def flaky(cursors: Mapping[ConversationId, int]) -> None:
-        if failures:
-            raise failures.pop()
-        await mark_delivered(cursors)
-
-    monkeypatch.setattr(world.delivery, "mark_delivered_to_agents", flaky)
+    fail_once(
+        monkeypatch,
+        world.delivery,
+        "mark_delivered_to_agents",
+        ConnectionError("database went away"),
+    )
     _, conversation = await chat_with_alice(world)
 
-    await h.notifier.flush()
+    await h.flush()
     assert cursor(world, conversation) < last_seq(world, conversation)
-    await h.notifier.flush()
+    await h.flush()
 
     assert cursor(world, conversation) == last_seq(world, conversation)
 
@@ -327,17 +339,7 @@ async def test_an_offer_whose_history_could_not_be_read_is_retried_without_anoth
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness(world)
-    failures = [ConnectionError("database hiccup")]
-    history = world.history.history
-
-    async def flaky(
-        conversation_id: ConversationId, *, before_seq: int | None = None
-    ) -> Sequence[ConversationEvent]:
-        if failures:
-            raise failures.pop()
-        return await history(conversation_id, before_seq=before_seq)
-
-    monkeypatch.setattr(world.history, "history", flaky)
+    fail_once(monkeypatch, world.history, "history", ConnectionError("database hiccup"))
     h.notifier.start()
     try:
         await chat_with_alice(world)
@@ -350,7 +352,7 @@ async def test_an_offer_whose_history_could_not_be_read_is_retried_without_anoth
                     break
                 await asyncio.sleep(0.05)
 
-        [offer] = bodies(h)
+        [offer] = await h.bodies()
         assert offer.startswith("New chat from Vera")
         assert "Vera: Hello" in offer
     finally:
@@ -359,7 +361,7 @@ async def test_an_offer_whose_history_could_not_be_read_is_retried_without_anoth
 
 async def test_visitor_typing_reaches_the_agent_as_chat_states(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    h.sender.take()
+    await h.delivered()
 
     for composing in (True, False):
         await h.world.messaging.set_visitor_typing(
@@ -368,8 +370,10 @@ async def test_visitor_typing_reaches_the_agent_as_chat_states(h: Harness) -> No
             )
         )
 
-    states = [child.tag.rpartition("}")[2] for s in h.sender.take() for child in s.xml]
+    stanzas = await h.delivered()
+    states = [child.tag.rpartition("}")[2] for s in stanzas for child in s.xml]
     assert states == ["composing", "paused"]
+    assert {s.xml.get("to") for s in stanzas} == {ALICE_JID}
 
 
 async def test_typing_while_queued_goes_nowhere(h: Harness) -> None:
@@ -380,18 +384,55 @@ async def test_typing_while_queued_goes_nowhere(h: Harness) -> None:
         c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
     )
 
-    assert h.sender.take() == []
+    assert await h.delivered() == []
 
 
 async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
     visitor, conversation = await chat_with_alice(h.world)
-    h.sender.take()
+    await h.delivered()
 
     await h.world.conversations.end_by_visitor(
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conversation.id)
     )
 
-    assert bodies(h) == [
+    assert await h.bodies() == [
         "Vera left the chat.",
         "This chat has ended; messages sent here no longer reach anyone.",
     ]
+
+
+async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.delivered()
+    # The server restarted with the offer unconfirmed: it goes out again alone, and the
+    # server's answer to the ping after it is slow in coming.
+    h.reconnect()
+    h.sender.hold = asyncio.Event()
+    replay = asyncio.create_task(h.notifier.replay())
+    await eventually(lambda: h.sender.pings == 1)
+
+    # Meanwhile business goes on: a message in that chat and a new chat, both of which
+    # publish while the router holds its lock and before the visitor's ack.
+    async with asyncio.timeout(1):
+        await h.world.visitor_says(visitor, conversation.id, "still there?")
+        other = await h.world.start(await h.world.visitor(), "Me too", client_msg_id="o")
+        await h.world.messaging.set_visitor_typing(
+            c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
+        )
+    # Typing does not wait behind the deliveries.
+    await eventually(
+        lambda: any(child.tag.endswith("}composing") for st in h.sender.sent for child in st.xml)
+    )
+    assert h.sender.pings == 1
+
+    h.sender.hold.set()
+    await replay
+    await h.notifier.drain()
+
+    assert said_in(h, conversation)[1:] == ["still there?"]
+    assert said_in(h, conversation)[0].startswith("New chat from Vera")
+    [offer] = said_in(h, other)
+    assert "Vera: Me too" in offer
+    await h.flush()
+    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert cursor(h.world, other) == last_seq(h.world, other)

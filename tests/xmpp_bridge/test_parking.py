@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Callable
 
 import pytest
 
-from business.conversation import Conversation
 from business.model import ConversationId
 from tests.harness import World
 from tests.xmpp_bridge.support import (
     ADDRESSING,
     ALICE,
+    ALICE_JID,
     CapturingSender,
     Harness,
     body_of,
     harness,
+    said_in,
 )
 from xmpp_bridge.converters import Stanza
 from xmpp_bridge.custom import AgentOffer, Outbound
 from xmpp_bridge.link import Link, StanzaTooLarge
-from xmpp_bridge.outbound import XmppAgentNotifier
 
 NOTICE = "could not be delivered to you"
 
@@ -85,11 +86,6 @@ def reattach(h: Harness) -> None:
     h.link.attach(h.sender)
 
 
-def said_in(h: Harness, conversation: Conversation) -> list[str]:
-    jid = ADDRESSING.conversation_jid(conversation.id)
-    return [body_of(s) or "" for s in h.sender.sent if s.xml.get("from") == jid and body_of(s)]
-
-
 def cursor_at_end(world: World, conversation_id: ConversationId) -> bool:
     stored = world.conv(conversation_id)
     return stored.agent_delivered_seq == stored.last_seq
@@ -107,7 +103,8 @@ async def test_an_event_in_flight_at_two_drops_is_parked_and_the_others_go_on(
     assert isinstance(sender, StreamSender)
     await world.add_agent(ALICE, ready=True)
     bad = await world.start(await world.visitor(), "POISON")
-    await asyncio.sleep(0)
+    await h.notifier.drain()
+    await asyncio.sleep(0)  # the stream's close reaches the bridge
     assert not h.link.connected
     world.advance(1)  # the replay takes the older, poisoned chat first
     good = await world.start(await world.visitor(), "Just a question", client_msg_id="g")
@@ -122,7 +119,7 @@ async def test_an_event_in_flight_at_two_drops_is_parked_and_the_others_go_on(
     # Second reconnect: a notice in its place, and the other chat is delivered.
     reattach(h)
     await h.notifier.replay()
-    await h.notifier.flush()
+    await h.flush()
 
     assert h.link.connected
     [notice] = said_in(h, bad)
@@ -144,6 +141,7 @@ async def test_events_unconfirmed_at_a_drop_go_out_one_at_a_time_and_park_nothin
     visitor = await world.visitor()
     conversation = await world.start(visitor, "Hello")
     await world.visitor_says(visitor, conversation.id, "one")
+    await h.notifier.drain()
 
     # The server restarts with both stanzas unconfirmed.
     h.reconnect()
@@ -172,7 +170,7 @@ async def test_a_server_that_stops_answering_pings_parks_nothing(h: Harness) -> 
     await h.world.start(await h.world.visitor(), "Hello")
     h.sender.answers = False
 
-    await h.notifier.flush()  # unanswered: the notifier drops the link itself
+    await h.flush()  # unanswered: the notifier drops the link itself
     h.reconnect()
     await h.notifier.replay()  # the offer goes alone, and is unanswered again
     assert h.sender.aborted == 2
@@ -201,23 +199,44 @@ class RefusingLink(Link):
 async def test_an_event_too_large_for_the_link_is_parked_at_once_and_the_chat_goes_on(
     world: World,
 ) -> None:
-    link = RefusingLink(
-        lambda item: isinstance(item, AgentOffer) and item.conversation.visitor_name == "Mallory"
+    h = harness(
+        world,
+        link=RefusingLink(
+            lambda item: (
+                isinstance(item, AgentOffer) and item.conversation.visitor_name == "Mallory"
+            )
+        ),
     )
-    sender = CapturingSender()
-    link.attach(sender)
-    notifier = XmppAgentNotifier(services=world.services, link=link, flush_interval=0.01)
-    world.publisher.subscribe(notifier)
     await world.add_agent(ALICE, ready=True)
     visitor = await world.visitor()
 
     conversation = await world.start(visitor, "Hello", form={"name": "Mallory"})
     await world.visitor_says(visitor, conversation.id, "Anyone?")
-    await notifier.flush()
+    await h.flush()
 
-    notice, message = [body_of(s) or "" for s in sender.take()]
+    stanzas = h.sender.take()
+    assert {s.xml.get("to") for s in stanzas} == {ALICE_JID}
+    notice, message = [body_of(s) or "" for s in stanzas]
     assert NOTICE in notice
     assert "too large" in notice
     assert message == "Anyone?"
     assert cursor_at_end(world, conversation.id)
-    assert sender.pings == 1
+    assert h.sender.pings == 1
+
+
+async def test_an_event_whose_notice_is_too_large_as_well_is_parked_without_one(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing to this agent fits (an absurd address): neither the events nor the notices.
+    h = harness(world, link=RefusingLink(lambda item: True))
+    await world.add_agent(ALICE, ready=True)
+
+    with caplog.at_level(logging.WARNING):
+        conversation = await world.start(await world.visitor(), "Hello")
+        await h.flush()
+
+    assert h.sender.take() == []
+    # Parked for good: the cursor moves on, and nothing is left for the retry loop.
+    assert cursor_at_end(world, conversation.id)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("without a notice" in r.getMessage() for r in caplog.records)

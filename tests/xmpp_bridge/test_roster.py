@@ -9,7 +9,9 @@ from business.model import AgentId, ConversationState, QueueName
 from tests.harness import World
 from tests.xmpp_bridge.support import (
     ALICE,
+    ALICE_JID,
     BOB,
+    BOB_JID,
     SALES,
     SUPPORT,
     Harness,
@@ -27,13 +29,13 @@ async def h(world: World) -> Harness:
     return harness(world)
 
 
-def sub(world: World, agent: AgentId = ALICE, queue: QueueName = SUPPORT) -> Subscription | None:
-    """The stored subscription, read straight from the fake store."""
-    if not any(key == f"{agent} {queue}" for _, key in world.fakes.adapter_state):
+def sub(world: World, address: str = ALICE_JID, queue: QueueName = SUPPORT) -> Subscription | None:
+    """The stored subscription of an agent's address, read straight from the fake store."""
+    if not any(key == f"{address} {queue}" for _, key in world.fakes.adapter_state):
         return None
-    stored = [v for (_, key), v in world.fakes.adapter_state.items() if key == f"{agent} {queue}"]
+    stored = [v for (_, key), v in world.fakes.adapter_state.items() if key == f"{address} {queue}"]
     return Subscription(
-        address=agent,
+        address=address,
         queue=queue,
         agent_sees_queue=stored[0]["agent_sees_queue"] is True,
         queue_sees_agent=stored[0]["queue_sees_agent"] is True,
@@ -80,12 +82,12 @@ async def test_agent_subscribing_to_their_queue_is_accepted_and_asked_back(h: Ha
         queue_presence(None),
         queue_presence("subscribe"),
     ]
-    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True)
+    assert sub(h.world) == Subscription(address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True)
 
 
 async def test_no_request_back_when_the_queue_already_sees_the_agent(h: Harness) -> None:
     await h.world.add_agent(ALICE)
-    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True))
+    await save_sub(h.world, Subscription(address=ALICE_JID, queue=SUPPORT, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="subscribe"'))
 
@@ -98,7 +100,7 @@ async def test_agent_approving_the_queue_is_remembered_and_probed(h: Harness) ->
     await h.receive(presence_from("alice@localhost", attrs=' type="subscribed"'))
 
     assert sent_presences(h) == [queue_presence("probe")]
-    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True)
+    assert sub(h.world) == Subscription(address=ALICE_JID, queue=SUPPORT, queue_sees_agent=True)
 
 
 @pytest.mark.parametrize("kind", ["subscribe", "probe"])
@@ -121,7 +123,7 @@ async def test_agents_are_refused_at_queues_that_are_not_theirs(h: Harness) -> N
 
 async def test_probe_is_answered_from_the_database_not_a_memory(h: Harness) -> None:
     await h.world.add_agent(ALICE)
-    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True))
+    await save_sub(h.world, Subscription(address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="probe"'))
 
@@ -138,7 +140,7 @@ async def test_probe_from_an_agent_the_database_forgot_restores_the_subscription
     await h.receive(presence_from("alice@localhost", attrs=' type="probe"'))
 
     assert sent_presences(h) == [queue_presence(None)]
-    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True)
+    assert sub(h.world) == Subscription(address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True)
 
 
 async def test_unsubscribe_is_recorded_and_the_queue_goes_offline_for_the_agent(
@@ -147,24 +149,26 @@ async def test_unsubscribe_is_recorded_and_the_queue_goes_offline_for_the_agent(
     await h.world.add_agent(ALICE)
     await save_sub(
         h.world,
-        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True),
+        Subscription(
+            address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True
+        ),
     )
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribe"'))
 
     assert sent_presences(h) == [queue_presence("unavailable")]
     assert sub(h.world) == Subscription(
-        address=ALICE, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
+        address=ALICE_JID, queue=SUPPORT, agent_sees_queue=False, queue_sees_agent=True
     )
 
 
 async def test_agent_revoking_the_queue_makes_them_not_ready(h: Harness) -> None:
     await h.world.add_agent(ALICE, ready=True)
-    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, queue_sees_agent=True))
+    await save_sub(h.world, Subscription(address=ALICE_JID, queue=SUPPORT, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribed"'))
 
-    assert sub(h.world) == Subscription(address=ALICE, queue=SUPPORT)
+    assert sub(h.world) == Subscription(address=ALICE_JID, queue=SUPPORT)
     # Their presence can no longer be seen, so their availability is unknown.
     assert not ready(h.world)
 
@@ -172,7 +176,7 @@ async def test_agent_revoking_the_queue_makes_them_not_ready(h: Harness) -> None
 async def test_revoking_one_queue_keeps_availability_seen_through_another(h: Harness) -> None:
     await h.world.add_agent(ALICE, SUPPORT, SALES, ready=True)
     for queue in (SUPPORT, SALES):
-        await save_sub(h.world, Subscription(address=ALICE, queue=queue, queue_sees_agent=True))
+        await save_sub(h.world, Subscription(address=ALICE_JID, queue=queue, queue_sees_agent=True))
 
     await h.receive(presence_from("alice@localhost", attrs=' type="unsubscribed"'))
 
@@ -239,8 +243,9 @@ async def test_agent_coming_online_gets_the_waiting_chat_offered(h: Harness) -> 
     await h.receive(presence_from("alice@localhost/laptop"))
 
     assert h.world.conv(conversation.id).agent_id == ALICE
-    [offer] = h.sender.take()
+    [offer] = await h.delivered()
     assert offer.xml.attrib["from"] == f"c-{conversation.id}@chat.localhost"
+    assert offer.xml.attrib["to"] == ALICE_JID
     assert "Vera: Anyone there?" in (body_of(offer) or "")
 
 
@@ -251,9 +256,11 @@ async def test_connect_announces_queues_probes_agents_and_asks_for_missing_subsc
     await h.world.add_agent(BOB, SUPPORT)
     await save_sub(
         h.world,
-        Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True),
+        Subscription(
+            address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True, queue_sees_agent=True
+        ),
     )
-    await save_sub(h.world, Subscription(address=BOB, queue=SUPPORT, agent_sees_queue=True))
+    await save_sub(h.world, Subscription(address=BOB_JID, queue=SUPPORT, agent_sees_queue=True))
 
     await h.roster.on_connected()
 
@@ -271,8 +278,8 @@ async def test_ready_agents_who_stay_silent_after_a_reconnect_become_not_ready(
 ) -> None:
     await h.world.add_agent(ALICE, ready=True)
     await h.world.add_agent(BOB, ready=True)
-    for agent in (ALICE, BOB):
-        await save_sub(h.world, Subscription(address=agent, queue=SUPPORT, queue_sees_agent=True))
+    for address in (ALICE_JID, BOB_JID):
+        await save_sub(h.world, Subscription(address=address, queue=SUPPORT, queue_sees_agent=True))
     await h.roster.on_connected()
 
     await h.receive(presence_from("alice@localhost/laptop"))
@@ -297,8 +304,8 @@ async def test_presence_is_relearned_after_a_reconnect(h: Harness) -> None:
 async def test_stopping_tells_subscribed_agents_the_queue_goes_offline(h: Harness) -> None:
     await h.world.add_agent(ALICE)
     await h.world.add_agent(BOB)
-    await save_sub(h.world, Subscription(address=ALICE, queue=SUPPORT, agent_sees_queue=True))
-    await save_sub(h.world, Subscription(address=BOB, queue=SUPPORT))
+    await save_sub(h.world, Subscription(address=ALICE_JID, queue=SUPPORT, agent_sees_queue=True))
+    await save_sub(h.world, Subscription(address=BOB_JID, queue=SUPPORT))
 
     await h.roster.on_stopping()
 

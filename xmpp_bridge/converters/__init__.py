@@ -23,7 +23,7 @@ from xmpp_bridge.converters._stanza import (
     stanza_to_xml,
     stream_error_text,
 )
-from xmpp_bridge.converters.inbound import client_msg_id_for, stanza_to_custom
+from xmpp_bridge.converters.inbound import client_msg_id_for, loggable, stanza_to_custom
 from xmpp_bridge.converters.offer import offer_text
 from xmpp_bridge.converters.outbound import custom_to_stanza, is_offer
 from xmpp_bridge.converters.sizes import xml_safe, xml_size
@@ -38,6 +38,7 @@ __all__ = [
     "fits",
     "format_duration",
     "is_offer",
+    "loggable",
     "offer_text",
     "parse_stanza",
     "serialised_size",

@@ -77,7 +77,7 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
             "ignored a %s with an unparseable %s address: %s",
             kind_of(stanza),
             bad.attribute,
-            _loggable(bad.value),
+            loggable(bad.value),
         )
         return None
     if not addresses.address or addresses.domain == addressing.component_jid:
@@ -111,7 +111,7 @@ def stanza_to_custom(stanza: Stanza, addressing: Addressing) -> Received | None:
     return Received(origin=origin, payload=payload)
 
 
-def _loggable(value: str) -> str:
+def loggable(value: str) -> str:
     """``value`` for a log line: repr escapes newlines and control characters, so it
     cannot forge a line of its own."""
     text = repr(value)

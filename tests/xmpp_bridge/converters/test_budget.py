@@ -9,25 +9,30 @@ message bodies, accounting for XML escaping and multibyte UTF-8.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from xml.sax.saxutils import escape
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from business.conversation import Conversation
-from business.events import ConversationEvent, MessagePosted, ParticipantJoined
+from business.events import ConversationEvent, ParticipantJoined
 from business.model import (
-    ConversationId,
-    ConversationState,
-    EventId,
     Participant,
     ParticipantKind,
-    TenantId,
     VisitorContext,
-    VisitorId,
 )
-from tests.xmpp_bridge.support import ADDRESSING, ALICE, SUPPORT, body_of, wire
+from tests.xmpp_bridge.support import (
+    ADDRESSING,
+    ALICE_AGENT,
+    ALICE_JID,
+    CID,
+    T0,
+    VERA,
+    body_of,
+    make_conversation,
+    posted,
+    wire,
+)
 from xmpp_bridge.converters import Stanza, custom_to_stanza, stanza_to_xml
 from xmpp_bridge.custom import (
     AgentOffer,
@@ -41,10 +46,6 @@ from xmpp_bridge.custom import (
 
 KIB = 1024
 BUDGET = 64 * KIB
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-CID = ConversationId("c0ffee")
-VISITOR = Participant(kind=ParticipantKind.VISITOR, name="Vera", id="v1")
-AGENT = Participant(kind=ParticipantKind.AGENT, name="Alice", id=ALICE)
 # Every character of it costs more than one byte on the wire: multibyte UTF-8 or an
 # XML escape (&quot; is six bytes for one character).
 HEAVY = "€<&>\"ü'😀"
@@ -62,25 +63,7 @@ def escaped_size(text: str) -> int:
     return len(escape(text, {'"': "&quot;", "'": "&apos;"}).encode())
 
 
-def posted(seq: int, text: str) -> MessagePosted:
-    return MessagePosted(
-        conversation_id=CID,
-        seq=seq,
-        created_at=T0 + timedelta(seconds=seq),
-        id=EventId(f"ev{seq}"),
-        sender=VISITOR,
-        text=text,
-    )
-
-
-HUGE_CONVERSATION = Conversation(
-    id=CID,
-    tenant_id=TenantId("default"),
-    visitor_id=VisitorId("v1"),
-    visitor_name="Vera",
-    queue=SUPPORT,
-    state=ConversationState.ACTIVE,
-    created_at=T0,
+HUGE_CONVERSATION = make_conversation(
     context=VisitorContext(
         page_url="https://shop.example/checkout?step=2",
         page_title="Checkout",
@@ -88,7 +71,6 @@ HUGE_CONVERSATION = Conversation(
         custom={f"custom{n:02}": heavy(2000, n) for n in range(50)},
     ),
     form={"name": "Vera", **{f"form{n:02}": heavy(2000, n) for n in range(19)}},
-    agent_id=ALICE,
     agent_name="Alice",
     last_seq=40,
 )
@@ -97,9 +79,9 @@ QUEUED = [posted(seq, heavy(4000, seq)) for seq in range(1, 38)] + [
 ]
 HUGE_OFFER = AgentOffer(
     conversation=HUGE_CONVERSATION,
-    to=ALICE,
+    to=ALICE_JID,
     joined=ParticipantJoined(
-        conversation_id=CID, seq=39, created_at=T0 + timedelta(minutes=3), participant=AGENT
+        conversation_id=CID, seq=39, created_at=T0 + timedelta(minutes=3), participant=ALICE_AGENT
     ),
     earlier=QUEUED,
 )
@@ -136,19 +118,11 @@ def test_a_huge_offer_says_what_it_left_out() -> None:
 
 
 def test_a_long_page_address_is_shortened_not_dropped() -> None:
-    conversation = Conversation(
-        id=CID,
-        tenant_id=TenantId("default"),
-        visitor_id=VisitorId("v1"),
-        visitor_name="Vera",
-        queue=SUPPORT,
-        state=ConversationState.ACTIVE,
-        created_at=T0,
+    conversation = make_conversation(
         context=VisitorContext(page_url="https://shop.example/" + "a" * 200_000),
-        agent_id=ALICE,
     )
     offer = AgentOffer(
-        conversation=conversation, to=ALICE, joined=HUGE_OFFER.joined, earlier=[posted(1, "hi")]
+        conversation=conversation, to=ALICE_JID, joined=HUGE_OFFER.joined, earlier=[posted(1, "hi")]
     )
 
     [stanza] = custom_to_stanza(offer, ADDRESSING)
@@ -160,17 +134,12 @@ def test_a_long_page_address_is_shortened_not_dropped() -> None:
     assert "Vera: hi" in text
 
 
-def message_parts(text: str, sender: Participant = VISITOR) -> list[Stanza]:
-    event = MessagePosted(
-        conversation_id=CID,
-        seq=4,
-        created_at=T0,
-        id=EventId("ev4"),
-        sender=sender,
-        text=text,
-    )
+def message_parts(text: str, sender: Participant = VERA) -> list[Stanza]:
     return custom_to_stanza(
-        ConversationUpdate(conversation=HUGE_CONVERSATION, to=ALICE, event=event), ADDRESSING
+        ConversationUpdate(
+            conversation=HUGE_CONVERSATION, to=ALICE_JID, event=posted(4, text, sender)
+        ),
+        ADDRESSING,
     )
 
 
@@ -212,7 +181,7 @@ def test_a_long_reply_is_split_too() -> None:
     text = heavy(300_000)
 
     parts = custom_to_stanza(
-        TextReply(sender="chat.localhost", to=ALICE, text=text, stanza_id="r1"), ADDRESSING
+        TextReply(sender="chat.localhost", to=ALICE_JID, text=text, stanza_id="r1"), ADDRESSING
     )
 
     assert all(size(part) <= BUDGET for part in parts)
@@ -224,7 +193,7 @@ HUGE_ID_ORIGIN = Origin(
     kind="message",
     sender="alice@localhost/laptop",
     recipient="c-c0ffee@chat.localhost",
-    address=ALICE,
+    address=ALICE_JID,
     stanza_id="i" * 100_000,
     receipt_requested=True,
 )
@@ -232,7 +201,7 @@ HUGE_ID_ORIGIN = Origin(
 
 def test_an_error_with_a_huge_reason_is_cut_to_fit() -> None:
     origin = Origin(
-        kind="message", sender="alice@localhost/x", recipient="chat.localhost", address=ALICE
+        kind="message", sender="alice@localhost/x", recipient="chat.localhost", address=ALICE_JID
     )
     reason = heavy(100_000)
 
@@ -274,7 +243,7 @@ def test_any_text_splits_within_any_budget_and_reassembles(text: str, budget: in
     event = posted(4, text)
 
     parts = custom_to_stanza(
-        ConversationUpdate(conversation=HUGE_CONVERSATION, to=ALICE, event=event),
+        ConversationUpdate(conversation=HUGE_CONVERSATION, to=ALICE_JID, event=event),
         ADDRESSING,
         budget=budget,
     )
@@ -292,24 +261,17 @@ def test_any_text_splits_within_any_budget_and_reassembles(text: str, budget: in
     budget=st.integers(min_value=4096, max_value=70_000),
 )
 def test_any_offer_fits_any_budget(fields: int, messages: int, budget: int) -> None:
-    conversation = Conversation(
-        id=CID,
-        tenant_id=TenantId("default"),
-        visitor_id=VisitorId("v1"),
+    conversation = make_conversation(
         visitor_name='"Vera" <&>' * 10,
-        queue=SUPPORT,
-        state=ConversationState.ACTIVE,
-        created_at=T0,
         context=VisitorContext(
             page_url=heavy(2000),
             page_title=heavy(2000),
             custom={f"f{n}": heavy(2000, n) for n in range(fields)},
         ),
-        agent_id=ALICE,
     )
     earlier: list[ConversationEvent] = [posted(n, heavy(4000, n)) for n in range(1, messages)]
     offer = AgentOffer(
-        conversation=conversation, to=ALICE, joined=HUGE_OFFER.joined, earlier=earlier
+        conversation=conversation, to=ALICE_JID, joined=HUGE_OFFER.joined, earlier=earlier
     )
 
     stanzas = custom_to_stanza(offer, ADDRESSING, budget=budget)

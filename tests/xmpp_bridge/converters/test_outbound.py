@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -16,16 +16,24 @@ from business.events import (
     StateChanged,
 )
 from business.model import (
-    ConversationId,
     ConversationState,
-    EventId,
     Participant,
     ParticipantKind,
-    TenantId,
     VisitorContext,
-    VisitorId,
 )
-from tests.xmpp_bridge.support import ADDRESSING, ALICE, SUPPORT, assert_xml, body_of
+from tests.xmpp_bridge import support
+from tests.xmpp_bridge.support import (
+    ADDRESSING,
+    ALICE_AGENT,
+    ALICE_JID,
+    CID,
+    CONV_JID,
+    SUPPORT,
+    T0,
+    assert_xml,
+    body_of,
+    make_conversation,
+)
 from xmpp_bridge.converters import custom_to_stanza, format_duration, offer_text
 from xmpp_bridge.custom import (
     AgentOffer,
@@ -40,21 +48,13 @@ from xmpp_bridge.custom import (
     VisitorTyping,
 )
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-CID = ConversationId("c0ffee")
-CONV_JID = "c-c0ffee@chat.localhost"
+# A name that needs escaping in XML, everywhere it shows.
 VISITOR = Participant(kind=ParticipantKind.VISITOR, name="Vera <V&V>", id="v1")
-AGENT = Participant(kind=ParticipantKind.AGENT, name="Alice", id=ALICE)
+AGENT = ALICE_AGENT
 BOT = Participant(kind=ParticipantKind.BOT, name="Helper", id=None)
 
-CONVERSATION = Conversation(
-    id=CID,
-    tenant_id=TenantId("default"),
-    visitor_id=VisitorId("v1"),
+CONVERSATION = make_conversation(
     visitor_name="Vera <V&V>",
-    queue=SUPPORT,
-    state=ConversationState.ACTIVE,
-    created_at=T0,
     context=VisitorContext(
         page_url="https://shop.example/cart?a=1&b=2",
         page_title="Your cart",
@@ -62,23 +62,14 @@ CONVERSATION = Conversation(
         custom={"plan": "gold", "empty": ""},
     ),
     form={"name": "Vera <V&V>", "email": "vera@example.org"},
-    agent_id=ALICE,
     agent_name="Alice",
     last_seq=5,
     agent_delivered_seq=2,
 )
 
 
-def posted(seq: int, text: str, sender: Participant = VISITOR, **kw: object) -> MessagePosted:
-    return MessagePosted(
-        conversation_id=CID,
-        seq=seq,
-        created_at=T0 + timedelta(seconds=seq),
-        id=EventId(f"ev{seq}"),
-        sender=sender,
-        text=text,
-        **kw,  # type: ignore[arg-type]
-    )
+def posted(seq: int, text: str, sender: Participant = VISITOR, **fields: Any) -> MessagePosted:
+    return support.posted(seq, text, sender, **fields)
 
 
 JOINED = ParticipantJoined(
@@ -99,7 +90,8 @@ def test_offer_carries_the_visitor_context_and_messages_so_far() -> None:
     ]
 
     [stanza] = custom_to_stanza(
-        AgentOffer(conversation=CONVERSATION, to=ALICE, joined=JOINED, earlier=earlier), ADDRESSING
+        AgentOffer(conversation=CONVERSATION, to=ALICE_JID, joined=JOINED, earlier=earlier),
+        ADDRESSING,
     )
 
     assert_xml(
@@ -123,16 +115,7 @@ Answer here. !help lists commands.</body>
 
 
 def test_offer_without_messages_or_context_says_so() -> None:
-    bare = Conversation(
-        id=CID,
-        tenant_id=TenantId("default"),
-        visitor_id=VisitorId("v1"),
-        visitor_name="Visitor 1a2b",
-        queue=SUPPORT,
-        state=ConversationState.ACTIVE,
-        created_at=T0,
-        agent_id=ALICE,
-    )
+    bare = make_conversation(visitor_name="Visitor 1a2b")
     joined = ParticipantJoined(
         conversation_id=CID, seq=2, created_at=T0 + timedelta(seconds=5), participant=AGENT
     )
@@ -150,7 +133,9 @@ def test_offer_without_messages_or_context_says_so() -> None:
 
 def test_replayed_offer_is_stamped_with_the_join_time() -> None:
     [stanza] = custom_to_stanza(
-        AgentOffer(conversation=CONVERSATION, to=ALICE, joined=JOINED, earlier=[], delayed=True),
+        AgentOffer(
+            conversation=CONVERSATION, to=ALICE_JID, joined=JOINED, earlier=[], delayed=True
+        ),
         ADDRESSING,
     )
 
@@ -161,7 +146,9 @@ def test_replayed_offer_is_stamped_with_the_join_time() -> None:
 
 def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=posted(4, "Still there?")),
+        ConversationUpdate(
+            conversation=CONVERSATION, to=ALICE_JID, event=posted(4, "Still there?")
+        ),
         ADDRESSING,
     )
 
@@ -180,7 +167,7 @@ def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> N
 def test_replayed_visitor_message_keeps_its_original_time() -> None:
     [stanza] = custom_to_stanza(
         ConversationUpdate(
-            conversation=CONVERSATION, to=ALICE, event=posted(4, "late"), delayed=True
+            conversation=CONVERSATION, to=ALICE_JID, event=posted(4, "late"), delayed=True
         ),
         ADDRESSING,
     )
@@ -202,7 +189,7 @@ def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
     event = posted(4, "see this", attachments=("https://files.example/a.png",))
 
     text, file = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event), ADDRESSING
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=event), ADDRESSING
     )
 
     assert body_of(text) == "see this"
@@ -223,7 +210,7 @@ def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
 def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
     [stanza] = custom_to_stanza(
         ConversationUpdate(
-            conversation=CONVERSATION, to=ALICE, event=posted(4, "Opening hours: 9-5", BOT)
+            conversation=CONVERSATION, to=ALICE_JID, event=posted(4, "Opening hours: 9-5", BOT)
         ),
         ADDRESSING,
     )
@@ -265,7 +252,7 @@ def notice(text: str, seq: int) -> str:
 )
 def test_notices_to_the_agent(event: object, expected: str) -> None:
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event),  # type: ignore[arg-type]
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=event),  # type: ignore[arg-type]
         ADDRESSING,
     )
 
@@ -284,30 +271,24 @@ def test_notices_to_the_agent(event: object, expected: str) -> None:
     ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read"],
 )
 def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
-    update = ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event)  # type: ignore[arg-type]
+    update = ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=event)  # type: ignore[arg-type]
 
     assert custom_to_stanza(update, ADDRESSING) == []
 
 
 def test_nothing_goes_out_for_a_conversation_without_agent() -> None:
-    queued = Conversation(
-        id=CID,
-        tenant_id=TenantId("default"),
-        visitor_id=VisitorId("v1"),
-        visitor_name="V",
-        queue=SUPPORT,
-        state=ConversationState.QUEUED,
-        created_at=T0,
-    )
+    queued = make_conversation(state=ConversationState.QUEUED, agent_id=None)
 
     assert (
         custom_to_stanza(
-            ConversationUpdate(conversation=queued, to=ALICE, event=posted(1, "hi")), ADDRESSING
+            ConversationUpdate(conversation=queued, to=ALICE_JID, event=posted(1, "hi")), ADDRESSING
         )
         == []
     )
     assert (
-        custom_to_stanza(VisitorTyping(conversation=queued, to=ALICE, composing=True), ADDRESSING)
+        custom_to_stanza(
+            VisitorTyping(conversation=queued, to=ALICE_JID, composing=True), ADDRESSING
+        )
         == []
     )
 
@@ -315,7 +296,7 @@ def test_nothing_goes_out_for_a_conversation_without_agent() -> None:
 @pytest.mark.parametrize(("composing", "state"), [(True, "composing"), (False, "paused")])
 def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
     [stanza] = custom_to_stanza(
-        VisitorTyping(conversation=CONVERSATION, to=ALICE, composing=composing), ADDRESSING
+        VisitorTyping(conversation=CONVERSATION, to=ALICE_JID, composing=composing), ADDRESSING
     )
 
     assert_xml(
@@ -327,7 +308,7 @@ def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
 
 def test_text_reply() -> None:
     [stanza] = custom_to_stanza(
-        TextReply(sender=CONV_JID, to=ALICE, text="Commands: !end", stanza_id="r1"), ADDRESSING
+        TextReply(sender=CONV_JID, to=ALICE_JID, text="Commands: !end", stanza_id="r1"), ADDRESSING
     )
 
     assert_xml(
@@ -341,7 +322,7 @@ MESSAGE_ORIGIN = Origin(
     kind="message",
     sender="alice@localhost/laptop",
     recipient=CONV_JID,
-    address=ALICE,
+    address=ALICE_JID,
     stanza_id="s1",
 )
 
@@ -375,7 +356,7 @@ def test_error_reply_to_a_presence() -> None:
         kind="presence",
         sender="eve@localhost",
         recipient="support@chat.localhost",
-        address=ALICE,
+        address=ALICE_JID,
     )
 
     [stanza] = custom_to_stanza(
@@ -433,7 +414,7 @@ def test_receipt_acknowledges_the_agents_stanza_id() -> None:
     ],
 )
 def test_queue_presence(kind: PresenceKind, expected: str) -> None:
-    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE, kind=kind), ADDRESSING)
+    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE_JID, kind=kind), ADDRESSING)
 
     assert_xml(stanza, expected)
 

@@ -7,23 +7,23 @@ same payload, which the inbound converter must understand.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from business.conversation import Conversation
-from business.events import MessagePosted
-from business.model import (
-    ConversationId,
-    ConversationState,
-    EventId,
-    Participant,
-    ParticipantKind,
-    TenantId,
-    VisitorId,
+from tests.xmpp_bridge.support import (
+    ADDRESSING,
+    ALICE_JID,
+    CID,
+    CONV_JID,
+    SUPPORT,
+    VERA,
+    body_of,
+    make_conversation,
+    posted,
+    wire,
 )
-from tests.xmpp_bridge.support import ADDRESSING, ALICE, SUPPORT, body_of, wire
 from xmpp_bridge.converters import (
     Stanza,
     custom_to_stanza,
@@ -48,20 +48,6 @@ from xmpp_bridge.custom import (
     VisitorTyping,
 )
 
-CID = ConversationId("feed")
-CONV_JID = "c-feed@chat.localhost"
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-CONVERSATION = Conversation(
-    id=CID,
-    tenant_id=TenantId("default"),
-    visitor_id=VisitorId("v"),
-    visitor_name="V",
-    queue=SUPPORT,
-    state=ConversationState.ACTIVE,
-    created_at=T0,
-    agent_id=ALICE,
-)
-
 
 def after_the_wire(text: str) -> str:
     """What any XML parser makes of ``text``: XML 1.0 turns CR and CRLF into LF."""
@@ -82,17 +68,10 @@ visible_text = st.text(min_size=1).filter(lambda t: after_the_wire(t).strip() !=
 
 @given(text=st.text(min_size=1).filter(str.strip), name=st.text(min_size=1))
 def test_any_visitor_text_and_name_reach_the_agent(text: str, name: str) -> None:
-    event = MessagePosted(
-        conversation_id=CID,
-        seq=1,
-        created_at=T0,
-        id=EventId("e1"),
-        sender=Participant(kind=ParticipantKind.VISITOR, name=name, id="v"),
-        text=text,
-    )
+    event = posted(1, text, dataclasses.replace(VERA, name=name))
 
     [stanza] = custom_to_stanza(
-        ConversationUpdate(conversation=CONVERSATION, to=ALICE, event=event), ADDRESSING
+        ConversationUpdate(conversation=make_conversation(), to=ALICE_JID, event=event), ADDRESSING
     )
     received = wire(stanza)
 
@@ -134,7 +113,8 @@ def test_double_bang_sends_a_literal_bang(text: str) -> None:
 @given(composing=st.booleans())
 def test_typing_sent_to_the_agent_reads_back_as_agent_typing(composing: bool) -> None:
     [sent] = custom_to_stanza(
-        VisitorTyping(conversation=CONVERSATION, to=ALICE, composing=composing), ADDRESSING
+        VisitorTyping(conversation=make_conversation(), to=ALICE_JID, composing=composing),
+        ADDRESSING,
     )
 
     received = stanza_to_custom(answered_by_agent(sent), ADDRESSING)
@@ -149,7 +129,7 @@ def test_typing_sent_to_the_agent_reads_back_as_agent_typing(composing: bool) ->
 )
 def test_error_replies_read_back_with_condition_and_text(condition: str, text: str) -> None:
     origin = Origin(
-        kind="message", sender=f"{CONV_JID}/x", recipient="alice@localhost", address=ALICE
+        kind="message", sender=f"{CONV_JID}/x", recipient="alice@localhost", address=ALICE_JID
     )
     [sent] = custom_to_stanza(
         ErrorReply(origin=origin, condition=condition, type=ErrorType.CANCEL, text=text),
@@ -164,7 +144,7 @@ def test_error_replies_read_back_with_condition_and_text(condition: str, text: s
 
 @given(kind=st.sampled_from(list(PresenceKind)))
 def test_queue_presence_answered_in_kind_reads_back(kind: PresenceKind) -> None:
-    [sent] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE, kind=kind), ADDRESSING)
+    [sent] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE_JID, kind=kind), ADDRESSING)
 
     received = stanza_to_custom(answered_by_agent(sent), ADDRESSING)
 
@@ -172,12 +152,14 @@ def test_queue_presence_answered_in_kind_reads_back(kind: PresenceKind) -> None:
     match kind:
         case PresenceKind.AVAILABLE:
             expected: object = ResourcePresence(
-                address=ALICE, resource="laptop", queue=SUPPORT, show=Show.AVAILABLE
+                address=ALICE_JID, resource="laptop", queue=SUPPORT, show=Show.AVAILABLE
             )
         case PresenceKind.UNAVAILABLE:
-            expected = ResourcePresence(address=ALICE, resource="laptop", queue=SUPPORT, show=None)
+            expected = ResourcePresence(
+                address=ALICE_JID, resource="laptop", queue=SUPPORT, show=None
+            )
         case _:
             expected = SubscriptionStanza(
-                address=ALICE, queue=SUPPORT, kind=SubscriptionKind(kind.value)
+                address=ALICE_JID, queue=SUPPORT, kind=SubscriptionKind(kind.value)
             )
     assert received.payload == expected

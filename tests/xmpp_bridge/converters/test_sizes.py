@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.xmpp_bridge.support import ADDRESSING, ALICE
+from tests.xmpp_bridge.support import ADDRESSING, ALICE_JID
 from xmpp_bridge.converters import custom_to_stanza, fits, serialised_size, xml_safe, xml_size
 from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fit
 from xmpp_bridge.custom import TextReply
@@ -25,7 +25,7 @@ tricky = st.text(
 
 def reply_size(text: str) -> int:
     [stanza] = custom_to_stanza(
-        TextReply(sender="chat.localhost", to=ALICE, text=text, stanza_id="r1"),
+        TextReply(sender="chat.localhost", to=ALICE_JID, text=text, stanza_id="r1"),
         ADDRESSING,
         budget=MAX_STANZA_BUDGET,
     )
@@ -40,7 +40,7 @@ def test_xml_size_is_what_the_serialiser_writes(text: str) -> None:
 @given(text=tricky)
 def test_fits_agrees_with_the_serialised_size(text: str) -> None:
     [stanza] = custom_to_stanza(
-        TextReply(sender="chat.localhost", to=ALICE, text="x" + text), ADDRESSING
+        TextReply(sender="chat.localhost", to=ALICE_JID, text="x" + text), ADDRESSING
     )
     size = serialised_size(stanza)
 

@@ -1,0 +1,122 @@
+"""Delivery cursors: moved only for what the XMPP server confirmed receiving, in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from business.delivery import DeliveryService
+from business.model import ConversationId
+from xmpp_bridge.link import Link
+from xmpp_bridge.parking import Refusals
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryCursors:
+    """The ``agent_delivered_seq`` cursors of ``XmppAgentNotifier``, and the pings that
+    justify moving them.
+
+    ``sent`` records what was handed to the link; ``flush`` (every ``flush_interval``
+    from ``run``) takes that batch, sends a ping after it, and writes the batch only
+    once the server answered: handing a stanza to a socket proves nothing, a silently
+    dead connection swallows it. A ping left unanswered for ``confirm_timeout`` drops
+    the link (the unconfirmed events are replayed after reconnecting). Every
+    confirmation is also reported to ``refusals``, and every stored cursor to
+    ``refusals`` and to ``on_stored``.
+    """
+
+    def __init__(
+        self,
+        *,
+        delivery: DeliveryService,
+        link: Link,
+        refusals: Refusals,
+        flush_interval: float,
+        confirm_timeout: float,
+        on_stored: Callable[[ConversationId], None],
+    ) -> None:
+        self._delivery = delivery
+        self._link = link
+        self._refusals = refusals
+        self._flush_interval = flush_interval
+        self._confirm_timeout = confirm_timeout
+        self._on_stored = on_stored
+        self._unflushed: dict[ConversationId, int] = {}
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    def sent(self, conversation_id: ConversationId, seq: int) -> None:
+        """Everything of the conversation up to ``seq`` was handed to the link."""
+        self._unflushed[conversation_id] = seq
+        self._wake.set()
+
+    def pending(self, conversation_id: ConversationId) -> bool:
+        """Whether a cursor of the conversation is still to be written."""
+        return conversation_id in self._unflushed
+
+    def forget(self) -> None:
+        """Drop the unwritten cursors (the link is gone: their events are replayed)."""
+        self._unflushed.clear()
+
+    @asynccontextmanager
+    async def settled(self) -> AsyncIterator[None]:
+        """No cursor write is in flight meanwhile (a replay reading what is pending must
+        not read a cursor that is about to move, or it would send those events twice)."""
+        async with self._lock:
+            yield
+
+    async def run(self) -> None:
+        """Flush ``flush_interval`` after each first unwritten send, for ever."""
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._flush_interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the delivery cursors of what the server confirmed receiving."""
+        async with self._lock:
+            if not self._unflushed:
+                return
+            generation = self._link.generation
+            # Taken before the ping goes out: exactly these stanzas precede it.
+            batch, self._unflushed = self._unflushed, {}
+            if not await self.confirm(generation):
+                # Unconfirmed: the reconnect's replay sends these events again.
+                return
+            await self._write(batch)
+
+    async def confirm(self, generation: int) -> bool:
+        """Whether the server confirmed receiving everything sent before on this link
+        session; a server that does not answer in time gets the link dropped."""
+        mark = self._refusals.mark()
+        if await self._link.round_trip(self._confirm_timeout):
+            if self._link.generation != generation:
+                return False
+            self._refusals.confirmed(mark)
+            return True
+        if self._link.generation == generation and self._link.connected:
+            logger.warning(
+                "XMPP server did not answer a ping within %.0f s; reconnecting",
+                self._confirm_timeout,
+            )
+            # A silent server refused nothing in particular: this drop parks nothing.
+            self._refusals.abandoned()
+            self._link.abort()
+        return False
+
+    async def _write(self, batch: dict[ConversationId, int]) -> None:
+        try:
+            await self._delivery.mark_delivered_to_agents(batch)
+        except Exception:
+            logger.exception("could not store the delivery cursors of %d conversations", len(batch))
+            for cid, seq in batch.items():
+                self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
+            self._wake.set()
+            return
+        for cid, seq in batch.items():
+            self._refusals.delivered(cid, seq)
+            self._on_stored(cid)

@@ -1,0 +1,140 @@
+"""One conversation event to its agent: as it is, alone if it is a suspect, or a notice
+in its place if it is parked (see ``xmpp_bridge.parking``)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+
+from business.conversation import Conversation
+from business.events import ConversationEvent
+from business.history import HistoryService
+from xmpp_bridge import texts
+from xmpp_bridge.converters import is_offer
+from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, TextReply
+from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.parking import Key, Refusals
+
+logger = logging.getLogger(__name__)
+
+
+class _Sent(enum.Enum):
+    OK = enum.auto()
+    LOST = enum.auto()
+    """The link is down or is not the session this delivery started on."""
+    PARKED = enum.auto()
+    """Refused before sending; a notice goes in its place."""
+
+
+class EventSender:
+    """Sends the events ``XmppAgentNotifier`` hands it, minding ``refusals``.
+
+    A suspect goes out alone: everything sent before it is confirmed first, and it is
+    confirmed before anything else goes (``confirm``: a ping round trip on the link
+    session ``generation``). An event the link refuses as too large is parked at once.
+    A parked event is replaced by a notice; if the link refuses that too (an absurd
+    address), the event is parked without one.
+    """
+
+    def __init__(
+        self,
+        *,
+        history: HistoryService,
+        link: Link,
+        refusals: Refusals,
+        confirm: Callable[[int], Awaitable[bool]],
+    ) -> None:
+        self._history = history
+        self._link = link
+        self._refusals = refusals
+        self._confirm = confirm
+        # Held while a suspect event is on its way alone; other events wait for it.
+        self._alone = asyncio.Lock()
+
+    async def send(
+        self,
+        conversation: Conversation,
+        to: str,
+        event: ConversationEvent,
+        late: bool,
+        generation: int,
+    ) -> bool:
+        """Send one event, or a notice in its place if it is parked; False if the link
+        is gone (nothing is then known to have arrived)."""
+        key = (conversation.id, event.seq)
+        reason = self._refusals.parked(key)
+        if reason is None:
+            item = await self._outbound(conversation, to, event, late)
+            if self._refusals.is_suspect(key):
+                outcome = await self._send_alone(key, item, generation)
+            else:
+                if self._alone.locked():
+                    # A suspect is on its way alone: nothing else may be unconfirmed
+                    # with it, or a drop would not tell which stanza caused it.
+                    async with self._alone:
+                        pass
+                outcome = self._send(key, item, generation)
+            if outcome is not _Sent.PARKED:
+                return outcome is _Sent.OK
+            reason = texts.TOO_LARGE_FOR_THE_SERVER
+        if self._link.generation != generation:
+            return False
+        notice = TextReply(
+            sender=self._link.addressing.conversation_jid(conversation.id),
+            to=to,
+            text=texts.undeliverable(reason),
+            stanza_id=f"{conversation.id}-{event.seq}-undelivered",
+        )
+        try:
+            return self._link.send(notice)
+        except StanzaTooLarge as exc:
+            # Only an absurd address makes a notice too large; retrying cannot help.
+            logger.warning(
+                "conversation %s: seq %d is parked without a notice to the agent, which "
+                "cannot be sent either (%s)",
+                conversation.id,
+                event.seq,
+                exc,
+            )
+            return True
+
+    def _send(self, key: Key, item: Outbound, generation: int) -> _Sent:
+        if self._link.generation != generation:
+            return _Sent.LOST
+        try:
+            if not self._link.send(item):
+                return _Sent.LOST
+        except StanzaTooLarge as exc:
+            self._refusals.park(key, texts.TOO_LARGE_FOR_THE_SERVER)
+            logger.warning(
+                "conversation %s: seq %d cannot be sent to the agent (%s); parked",
+                key[0],
+                key[1],
+                exc,
+            )
+            return _Sent.PARKED
+        self._refusals.sent(key)
+        return _Sent.OK
+
+    async def _send_alone(self, key: Key, item: Outbound, generation: int) -> _Sent:
+        """Send a suspect with nothing else unconfirmed around it: if the link drops
+        before the ping after it comes back, it was in flight alone."""
+        async with self._alone:
+            if self._refusals.unconfirmed and not await self._confirm(generation):
+                return _Sent.LOST
+            outcome = self._send(key, item, generation)
+            if outcome is _Sent.OK and not await self._confirm(generation):
+                return _Sent.LOST
+            return outcome
+
+    async def _outbound(
+        self, conversation: Conversation, to: str, event: ConversationEvent, late: bool
+    ) -> Outbound:
+        if is_offer(event, conversation):
+            earlier = await self._history.history(conversation.id, before_seq=event.seq)
+            return AgentOffer(
+                conversation=conversation, to=to, joined=event, earlier=earlier, delayed=late
+            )
+        return ConversationUpdate(conversation=conversation, to=to, event=event, delayed=late)
