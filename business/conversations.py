@@ -21,7 +21,7 @@ from business.model import (
 )
 from business.ports import Clock
 from business.routing import Router
-from business.transactions import Transaction, Transactions
+from business.transactions import Transaction, Transactions, retrying
 from business.validation import (
     Limits,
     check_client_msg_id,
@@ -137,6 +137,9 @@ class ConversationService:
         update that would pass it is refused whole (``TooLarge``), so what the agent sees
         of a visitor cannot grow without end.
         """
+        return await retrying(lambda: self._update_context(cmd))
+
+    async def _update_context(self, cmd: c.UpdateContext) -> int:
         limits = self._limits
         check_context(cmd.context, limits)
         async with self._tx() as tx:
@@ -161,6 +164,9 @@ class ConversationService:
 
     async def end_by_visitor(self, cmd: c.EndConversationByVisitor) -> Conversation:
         """End the conversation; ending an ended one changes nothing."""
+        return await retrying(lambda: self._end_by_visitor(cmd))
+
+    async def _end_by_visitor(self, cmd: c.EndConversationByVisitor) -> Conversation:
         async with self._tx() as tx:
             conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
             if not conv.is_open:
@@ -170,6 +176,9 @@ class ConversationService:
         return ended
 
     async def end_by_agent(self, cmd: c.EndConversationByAgent) -> Conversation:
+        return await retrying(lambda: self._end_by_agent(cmd))
+
+    async def _end_by_agent(self, cmd: c.EndConversationByAgent) -> Conversation:
         async with self._tx() as tx:
             conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id)
             if not conv.is_open:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from business.conversation import Conversation
 from business.events import ConversationEvent
 from business.model import ConversationId
-from business.transactions import Transactions
+from business.transactions import Transactions, retrying
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +37,9 @@ class DeliveryService:
     async def mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
         """Move the delivery cursors of several conversations in one transaction; a
         cursor never moves back nor past the conversation's last event."""
+        return await retrying(lambda: self._mark_delivered_to_agents(cursors))
+
+    async def _mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
         if not cursors:
             return
         async with self._tx() as tx:

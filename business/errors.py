@@ -43,3 +43,8 @@ class RateLimited(DomainError):
 
 class Unavailable(DomainError):
     """A dependency needed for this request is down; retrying later may succeed."""
+
+
+class Conflict(Unavailable):
+    """What a change was decided on was changed meanwhile (by another process); deciding
+    again on the stored state succeeds. Use cases retry it themselves."""

@@ -20,6 +20,10 @@ class SyncResult:
     has_more: bool
 
 
+_ALL = 2**31 - 1
+"""Seqs run 1..last_seq without gaps, so the events before seq n are the first n - 1."""
+
+
 class HistoryService:
     def __init__(self, *, transactions: Transactions, limits: Limits) -> None:
         self._tx = transactions
@@ -40,8 +44,11 @@ class HistoryService:
     async def history(
         self, conversation_id: ConversationId, *, before_seq: int | None = None
     ) -> Sequence[ConversationEvent]:
-        """Stored events of a conversation (for the agent's offer and transcripts)."""
+        """Stored events of a conversation (for the agent's offer and transcripts), all of
+        them or those before ``before_seq``. Bounded by what is stored, not by the
+        conversation's ``last_seq``: another process may have added events since this
+        one last read the conversation."""
         async with self._tx() as tx:
-            conv = await any_conversation(tx, conversation_id)
-            last = conv.last_seq if before_seq is None else min(conv.last_seq, before_seq - 1)
-            return await tx.events.list_after(conversation_id, 0, max(last, 0))
+            await any_conversation(tx, conversation_id)
+            limit = _ALL if before_seq is None else max(before_seq - 1, 0)
+            return await tx.events.list_after(conversation_id, 0, limit)

@@ -9,7 +9,7 @@ from business.errors import InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
 from business.model import EventId, Participant, ParticipantKind, new_id
 from business.ports import Clock
-from business.transactions import Transaction, Transactions
+from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_client_msg_id, check_text
 
 
@@ -22,6 +22,9 @@ class MessagingService:
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
         """Store a visitor message once; a retry with the same client_msg_id returns the
         stored message and publishes nothing."""
+        return await retrying(lambda: self._send_visitor_message(cmd))
+
+    async def _send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
         check_client_msg_id(cmd.client_msg_id)
         check_text(cmd.text, self._limits)
         async with self._tx() as tx:
@@ -48,6 +51,9 @@ class MessagingService:
 
     async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
         """Store an agent message once per ``client_msg_id`` (their client's message id)."""
+        return await retrying(lambda: self._send_agent_message(cmd))
+
+    async def _send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
         check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
@@ -93,6 +99,9 @@ class MessagingService:
                 _announce_typing(tx, conv, conv.agent, cmd.composing)
 
     async def mark_visitor_read(self, cmd: c.MarkVisitorRead) -> None:
+        return await retrying(lambda: self._mark_visitor_read(cmd))
+
+    async def _mark_visitor_read(self, cmd: c.MarkVisitorRead) -> None:
         async with self._tx() as tx:
             conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
             change = conv.mark_read_by_visitor(cmd.seq)

@@ -71,14 +71,17 @@ class ConversationRepository(Protocol):
     async def get(
         self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Conversation | None:
-        """``for_update`` locks the row until commit where the database can (PostgreSQL);
-        every change that allocates a ``seq`` reads the conversation this way."""
+        """The conversation, possibly from a cache that the commits of this process keep
+        current; ``for_update`` marks a read that a change will be decided on (``save``
+        then checks that nobody changed it meanwhile)."""
         ...
 
     async def add(self, conversation: Conversation) -> None: ...
 
-    async def save(self, conversation: Conversation) -> None:
-        """Write every mutable field of an existing conversation."""
+    async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
+        """Write every mutable field of an existing conversation, which must still be as
+        ``previous`` (the value it was read as): else ``Conflict``, nothing written. So
+        a change decided on a cached or stale copy can never overwrite a newer one."""
         ...
 
     async def list_for_visitor(

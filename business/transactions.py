@@ -10,11 +10,12 @@ fails later: forgetting to publish, or publishing what was rolled back, cannot h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from business.conversation import Change, Conversation
+from business.errors import Conflict
 from business.events import DomainEvent, TypingChanged
 from business.ports import (
     AdapterStateRepository,
@@ -81,7 +82,7 @@ class Transaction:
         if change.before is None:
             await self._uow.conversations.add(conv)
         else:
-            await self._uow.conversations.save(conv)
+            await self._uow.conversations.save(conv, previous=change.before)
         for event in change.events:
             await self._uow.events.add(event)
         if change.entered_queue:
@@ -138,3 +139,21 @@ class Transactions:
 
     def __call__(self) -> Transaction:
         return Transaction(self._uow(), self.publisher)
+
+
+_T = TypeVar("_T")
+
+CONFLICT_ATTEMPTS = 3
+"""How often a use case decides again after a ``Conflict`` before giving up (another
+process changing the same conversation three times in a row is not contention any more,
+it is a fault)."""
+
+
+async def retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``attempt`` (a whole transaction) again when it ends in ``Conflict``."""
+    for _ in range(CONFLICT_ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except Conflict:
+            continue
+    return await attempt()

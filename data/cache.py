@@ -13,7 +13,8 @@ from typing import Generic, TypeVar
 
 from cachetools import TTLCache
 
-from business.model import Agent, AgentId, Tenant, TenantId
+from business.conversation import Conversation
+from business.model import Agent, AgentId, ConversationId, Tenant, TenantId
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -59,6 +60,15 @@ class EntityCache(Generic[K, V]):
         if self._entries is not None and generation == self._generation:
             self._entries[key] = value
 
+    def put_committed(self, key: K, value: V) -> None:
+        """``value`` was just committed for ``key``: it is what the cache holds now.
+
+        Counts as an invalidation too, so a reader that read the old row before this
+        commit cannot put it back afterwards."""
+        self._generation += 1
+        if self._entries is not None:
+            self._entries[key] = value
+
     def invalidate(self, keys: Iterable[K]) -> None:
         self._generation += 1
         if self._entries is not None:
@@ -93,8 +103,14 @@ class Caches:
             maxsize=maxsize, ttl=ttl, timer=timer
         )
         """Agent ids by address."""
+        self.conversations: EntityCache[ConversationId, Conversation] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        """Conversations as this process last committed or read them (see
+        ``data.repositories.conversations``)."""
 
     def clear(self) -> None:
         self.tenants.clear()
         self.agents.clear()
         self.agent_ids.clear()
+        self.conversations.clear()

@@ -135,10 +135,12 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         try:
             await self._ctx.session.commit()
-        finally:
-            # Also on failure: a lost connection during COMMIT leaves the outcome
-            # unknown, and dropping a cache entry is always safe.
-            self._ctx.invalidate_writes()
+        except BaseException:
+            # A lost connection during COMMIT leaves the outcome unknown: dropping a
+            # cache entry is always safe.
+            self._ctx.publish_writes(committed=False)
+            raise
+        self._ctx.publish_writes(committed=True)
 
     def _release(self) -> None:
         if self._gate is not None:

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Self
 
 from business.conversation import Conversation
-from business.errors import InvalidInput
+from business.errors import Conflict, InvalidInput
 from business.events import ConversationEvent, DomainEvent, MessagePosted
 from business.model import (
     Agent,
@@ -131,9 +131,12 @@ class _Conversations:
         self._s.conversations[conversation.id] = conversation
         self._s.events.setdefault(conversation.id, [])
 
-    async def save(self, conversation: Conversation) -> None:
-        if conversation.id not in self._s.conversations:
+    async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
+        stored = self._s.conversations.get(conversation.id)
+        if stored is None:
             raise KeyError(conversation.id)
+        if stored.last_seq != previous.last_seq or stored.state is not previous.state:
+            raise Conflict(f"conversation {conversation.id} changed meanwhile")
         self._s.conversations[conversation.id] = conversation
 
     async def list_for_visitor(

@@ -16,7 +16,8 @@ from typing import TypeVar
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from business.model import AgentId, TenantId
+from business.conversation import Conversation
+from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
 
 
@@ -29,6 +30,9 @@ class SqlContext:
         self.dialect = dialect
         self.written_tenants: set[TenantId] = set()
         self.written_agents: set[AgentId] = set()
+        self.written_conversations: dict[ConversationId, Conversation] = {}
+        """What this unit of work wrote, as written: served to its own reads, and put in
+        the conversation cache once committed."""
         self._session: AsyncSession | None = None
 
     @property
@@ -46,12 +50,21 @@ class SqlContext:
         self._session = None
         self.forget_writes()
 
-    def invalidate_writes(self) -> None:
-        """Drop what this unit of work wrote from the caches (called when it commits)."""
+    def publish_writes(self, *, committed: bool) -> None:
+        """After a commit: what this unit of work wrote becomes what the caches hold
+        (conversations, which are written only through here) or is dropped from them
+        (tenants, agents, which other code paths also write). After a failed commit the
+        outcome is unknown, and everything written is dropped."""
         if self.written_tenants:
             self.caches.tenants.invalidate(self.written_tenants)
         if self.written_agents:
             self.caches.agents.invalidate(self.written_agents)
+        conversations = self.caches.conversations
+        if committed:
+            for conversation in self.written_conversations.values():
+                conversations.put_committed(conversation.id, conversation)
+        elif self.written_conversations:
+            conversations.invalidate(self.written_conversations)
         self.forget_writes()
 
     def forget_writes(self) -> None:
@@ -59,6 +72,7 @@ class SqlContext:
         # was put in a cache, so the cached values are still the committed ones.
         self.written_tenants = set()
         self.written_agents = set()
+        self.written_conversations = {}
 
 
 _Row = TypeVar("_Row")

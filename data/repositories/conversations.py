@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, insert, select, update
 
 from business.conversation import Conversation
+from business.errors import Conflict
 from business.events import ConversationEvent, MessagePosted
 from business.model import (
     AgentId,
@@ -20,7 +22,7 @@ from business.model import (
 )
 from data.codecs import decode_event, encode_event
 from data.models import ConversationRow, EventRow
-from data.repositories.base import SqlContext, all_rows
+from data.repositories.base import SqlContext
 
 
 def _context_to_json(context: VisitorContext) -> dict[str, Any]:
@@ -41,7 +43,29 @@ def _context_from_json(data: Mapping[str, Any]) -> VisitorContext:
     )
 
 
-def _conversation(row: ConversationRow) -> Conversation:
+class _ConversationColumns(Protocol):
+    """A conversations row as Core returns it."""
+
+    id: str
+    tenant_id: str
+    visitor_id: str
+    visitor_name: str
+    queue: str
+    state: str
+    created_at: datetime
+    context: Mapping[str, Any]
+    form: Mapping[str, Any]
+    agent_id: str | None
+    agent_name: str | None
+    last_seq: int
+    visitor_read_seq: int
+    agent_delivered_seq: int
+    queue_position: int | None
+    assigned_at: datetime | None
+    ended_at: datetime | None
+
+
+def _conversation(row: _ConversationColumns) -> Conversation:
     return Conversation(
         id=ConversationId(row.id),
         tenant_id=TenantId(row.tenant_id),
@@ -63,28 +87,37 @@ def _conversation(row: ConversationRow) -> Conversation:
     )
 
 
-def _write_conversation(row: ConversationRow, conv: Conversation) -> None:
-    row.tenant_id = conv.tenant_id
-    row.visitor_id = conv.visitor_id
-    row.visitor_name = conv.visitor_name
-    row.queue = conv.queue
-    row.state = conv.state.value
-    row.created_at = conv.created_at
-    row.context = _context_to_json(conv.context)
-    row.form = dict(conv.form)
-    row.agent_id = conv.agent_id
-    row.agent_name = conv.agent_name
-    row.last_seq = conv.last_seq
-    row.visitor_read_seq = conv.visitor_read_seq
-    row.agent_delivered_seq = conv.agent_delivered_seq
-    row.queue_position = conv.queue_position
-    row.assigned_at = conv.assigned_at
-    row.ended_at = conv.ended_at
+def _mutable_columns(conv: Conversation) -> dict[str, Any]:
+    return {
+        "visitor_name": conv.visitor_name,
+        "state": conv.state.value,
+        "context": _context_to_json(conv.context),
+        "form": dict(conv.form),
+        "agent_id": conv.agent_id,
+        "agent_name": conv.agent_name,
+        "last_seq": conv.last_seq,
+        "visitor_read_seq": conv.visitor_read_seq,
+        "agent_delivered_seq": conv.agent_delivered_seq,
+        "queue_position": conv.queue_position,
+        "assigned_at": conv.assigned_at,
+        "ended_at": conv.ended_at,
+    }
+
+
+_T: Table = ConversationRow.__table__  # type: ignore[assignment]
+_NEWEST_FIRST = (_T.c.created_at.desc(), _T.c.id.desc())
 
 
 class SqlConversationRepository:
-    """Conversations. ``for_update`` reads take a row lock on PostgreSQL; on SQLite the
-    unit of work already holds the only writer slot, so the lock clause is omitted."""
+    """Conversations, in SQLAlchemy Core: no ORM session state on the message path.
+
+    Reads come from the database's conversation cache when they can. The cache holds
+    what this process committed (``SqlContext.publish_writes`` puts each written
+    conversation in when its commit succeeds), so in one process it is exact; a write
+    by another process is caught by ``save``, which writes only if the row still has the
+    ``last_seq`` and state the change was decided on (``Conflict`` otherwise, and the
+    stale entry is dropped). A unit of work sees its own writes before it commits.
+    """
 
     def __init__(self, ctx: SqlContext) -> None:
         self._ctx = ctx
@@ -92,46 +125,77 @@ class SqlConversationRepository:
     async def get(
         self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Conversation | None:
-        row = await self._ctx.session.get(
-            ConversationRow, conversation_id, populate_existing=True, with_for_update=for_update
-        )
-        return None if row is None else _conversation(row)
+        """On PostgreSQL a read ``for_update`` locks the row (and so reads it fresh):
+        writers of one conversation queue there instead of failing each other's
+        ``save``. SQLite has one writer at a time anyway, so the cache serves it."""
+        ctx = self._ctx
+        mine = ctx.written_conversations.get(conversation_id)
+        if mine is not None:
+            return mine
+        cache = ctx.caches.conversations
+        lock = for_update and ctx.dialect == "postgresql"
+        if not lock and (hit := cache.get(conversation_id)) is not None:
+            return hit
+        generation = cache.generation
+        stmt = select(_T).where(_T.c.id == conversation_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await ctx.session.execute(stmt)).first()
+        if row is None:
+            return None
+        conv = _conversation(row)
+        cache.fill(conversation_id, conv, generation)
+        return conv
 
     async def add(self, conversation: Conversation) -> None:
-        row = ConversationRow(id=conversation.id)
-        _write_conversation(row, conversation)
-        self._ctx.session.add(row)
-        await self._ctx.session.flush()
+        values = _mutable_columns(conversation)
+        values.update(
+            id=conversation.id,
+            tenant_id=conversation.tenant_id,
+            visitor_id=conversation.visitor_id,
+            queue=conversation.queue,
+            created_at=conversation.created_at,
+        )
+        await self._ctx.session.execute(insert(_T), values)
+        self._ctx.written_conversations[conversation.id] = conversation
 
-    async def save(self, conversation: Conversation) -> None:
-        """Write every field but the id; a conversation that was never added is a KeyError."""
-        # Business code has read the row in this transaction already, so this is
-        # normally answered from the identity map without a SELECT.
-        row = await self._ctx.session.get(ConversationRow, conversation.id)
-        if row is None:
-            raise KeyError(conversation.id)
-        _write_conversation(row, conversation)
-        await self._ctx.session.flush()
+    async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
+        """Write every field but the identity; ``Conflict`` if the row moved on since
+        ``previous`` was read, ``KeyError`` for one that was never added."""
+        stmt = (
+            update(_T)
+            .where(
+                _T.c.id == conversation.id,
+                _T.c.last_seq == previous.last_seq,
+                _T.c.state == previous.state.value,
+            )
+            .values(_mutable_columns(conversation))
+        )
+        result = await self._ctx.session.execute(stmt)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            self._ctx.caches.conversations.invalidate([conversation.id])
+            exists = select(_T.c.id).where(_T.c.id == conversation.id)
+            if (await self._ctx.session.execute(exists)).first() is None:
+                raise KeyError(conversation.id)
+            raise Conflict(f"conversation {conversation.id} changed meanwhile")
+        self._ctx.written_conversations[conversation.id] = conversation
+
+    async def _rows(self, stmt: Select[Any]) -> list[Conversation]:
+        return [_conversation(row) for row in await self._ctx.session.execute(stmt)]
 
     async def list_for_visitor(
         self, visitor_id: VisitorId, *, ended: int = 0
     ) -> Sequence[Conversation]:
         """Newest first (id breaks ties); through the (visitor, state, created_at) index,
         so a visitor's ended conversations are never read beyond the ``ended`` newest."""
-        newest_first = (ConversationRow.created_at.desc(), ConversationRow.id.desc())
-        mine = ConversationRow.visitor_id == visitor_id
-        is_ended = ConversationRow.state == ConversationState.ENDED.value
-        found = list(
-            await all_rows(
-                self._ctx.session,
-                select(ConversationRow).where(mine, ~is_ended).order_by(*newest_first),
-            )
-        )
+        mine = _T.c.visitor_id == visitor_id
+        is_ended = _T.c.state == ConversationState.ENDED.value
+        found = await self._rows(select(_T).where(mine, ~is_ended).order_by(*_NEWEST_FIRST))
         if ended > 0:
-            stmt = select(ConversationRow).where(mine, is_ended).order_by(*newest_first)
-            found += await all_rows(self._ctx.session, stmt.limit(ended))
-        found.sort(key=lambda row: (row.created_at, row.id), reverse=True)
-        return [_conversation(row) for row in found]
+            stmt = select(_T).where(mine, is_ended).order_by(*_NEWEST_FIRST).limit(ended)
+            found += await self._rows(stmt)
+        found.sort(key=lambda conv: (conv.created_at, conv.id), reverse=True)
+        return found
 
     async def list_queued(
         self,
@@ -142,20 +206,21 @@ class SqlConversationRepository:
         for_update: bool = False,
     ) -> Sequence[Conversation]:
         """Longest waiting first (id breaks ties); read through the queue index, so the
-        cost is the ``limit``, not the queue's length."""
+        cost is the ``limit``, not the queue's length. Always from the database: what is
+        routed must be what is stored."""
         stmt = (
-            select(ConversationRow)
+            select(_T)
             .where(
-                ConversationRow.tenant_id == tenant_id,
-                ConversationRow.queue == queue,
-                ConversationRow.state == ConversationState.QUEUED.value,
+                _T.c.tenant_id == tenant_id,
+                _T.c.queue == queue,
+                _T.c.state == ConversationState.QUEUED.value,
             )
-            .order_by(ConversationRow.created_at, ConversationRow.id)
+            .order_by(_T.c.created_at, _T.c.id)
             .limit(max(limit, 0))
         )
         if for_update:
             stmt = stmt.with_for_update()
-        return [_conversation(row) for row in await all_rows(self._ctx.session, stmt)]
+        return await self._rows(stmt)
 
     async def count_active_by_agent(
         self, tenant_id: TenantId, agent_ids: Sequence[AgentId]
@@ -163,13 +228,13 @@ class SqlConversationRepository:
         if not agent_ids:
             return {}
         stmt = (
-            select(ConversationRow.agent_id, func.count())
+            select(_T.c.agent_id, func.count())
             .where(
-                ConversationRow.tenant_id == tenant_id,
-                ConversationRow.state == ConversationState.ACTIVE.value,
-                ConversationRow.agent_id.in_(list(agent_ids)),
+                _T.c.tenant_id == tenant_id,
+                _T.c.state == ConversationState.ACTIVE.value,
+                _T.c.agent_id.in_(list(agent_ids)),
             )
-            .group_by(ConversationRow.agent_id)
+            .group_by(_T.c.agent_id)
         )
         result = await self._ctx.session.execute(stmt)
         return {AgentId(agent_id): count for agent_id, count in result if agent_id}
@@ -177,14 +242,14 @@ class SqlConversationRepository:
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         """Oldest first (id breaks ties)."""
         stmt = (
-            select(ConversationRow)
-            .where(
-                ConversationRow.agent_id.is_not(None),
-                ConversationRow.agent_delivered_seq < ConversationRow.last_seq,
-            )
-            .order_by(ConversationRow.created_at, ConversationRow.id)
+            select(_T)
+            .where(_T.c.agent_id.is_not(None), _T.c.agent_delivered_seq < _T.c.last_seq)
+            .order_by(_T.c.created_at, _T.c.id)
         )
-        return [_conversation(row) for row in await all_rows(self._ctx.session, stmt)]
+        return await self._rows(stmt)
+
+
+_E: Table = EventRow.__table__  # type: ignore[assignment]
 
 
 class SqlEventRepository:
@@ -204,32 +269,31 @@ class SqlEventRepository:
         self._ctx = ctx
 
     async def add(self, event: ConversationEvent) -> None:
-        self._ctx.session.add(EventRow(**encode_event(event)))
-        await self._ctx.session.flush()
+        await self._ctx.session.execute(insert(_E), encode_event(event))
 
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int
     ) -> Sequence[ConversationEvent]:
         stmt = (
-            select(EventRow)
-            .where(EventRow.conversation_id == conversation_id, EventRow.seq > after_seq)
-            .order_by(EventRow.seq)
+            select(_E)
+            .where(_E.c.conversation_id == conversation_id, _E.c.seq > after_seq)
+            .order_by(_E.c.seq)
             .limit(max(limit, 0))
         )
-        return [decode_event(row) for row in await all_rows(self._ctx.session, stmt)]
+        return [decode_event(row) for row in await self._ctx.session.execute(stmt)]
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
     ) -> MessagePosted | None:
-        stmt = select(EventRow).where(
-            EventRow.conversation_id == conversation_id,
-            EventRow.client_msg_id == client_msg_id,
-            EventRow.type == MessagePosted.TYPE,
+        stmt = select(_E).where(
+            _E.c.conversation_id == conversation_id,
+            _E.c.client_msg_id == client_msg_id,
+            _E.c.type == MessagePosted.TYPE,
         )
-        rows = await all_rows(self._ctx.session, stmt)
-        if not rows:
+        row = (await self._ctx.session.execute(stmt)).first()
+        if row is None:
             return None
-        event = decode_event(rows[0])
+        event = decode_event(row)
         assert isinstance(event, MessagePosted)
         return event
 
@@ -237,9 +301,9 @@ class SqlEventRepository:
         self, conversation_id: ConversationId, after_seq: int, exclude_kind: str
     ) -> int:
         stmt = select(func.count()).where(
-            EventRow.conversation_id == conversation_id,
-            EventRow.seq > after_seq,
-            EventRow.type == MessagePosted.TYPE,
-            EventRow.sender_kind != exclude_kind,
+            _E.c.conversation_id == conversation_id,
+            _E.c.seq > after_seq,
+            _E.c.type == MessagePosted.TYPE,
+            _E.c.sender_kind != exclude_kind,
         )
         return int(await self._ctx.session.scalar(stmt) or 0)

@@ -170,7 +170,9 @@ async def test_a_second_for_update_reader_waits_for_the_first_to_commit(
             assert conv is not None
             first_has_lock.set()
             await release_first.wait()
-            await uow.conversations.save(dataclasses.replace(conv, last_seq=conv.last_seq + 1))
+            await uow.conversations.save(
+                dataclasses.replace(conv, last_seq=conv.last_seq + 1), previous=conv
+            )
             await uow.commit()
 
     async def second() -> int:

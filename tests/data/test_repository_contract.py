@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from business.conversation import Conversation
+from business.errors import Conflict
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -263,18 +264,38 @@ async def test_conversation_save_writes_every_mutable_field(
     await add_conversations(uow_factory, conversation("c-1"))
     changed = dataclasses.replace(full_conversation("c-1"), queue=SUPPORT)
     async with uow_factory() as uow:
-        assert await uow.conversations.get(changed.id, for_update=True) is not None
-        await uow.conversations.save(changed)
+        before = await uow.conversations.get(changed.id, for_update=True)
+        assert before is not None
+        await uow.conversations.save(changed, previous=before)
         # Read your own writes before commit.
         assert await uow.conversations.get(changed.id) == changed
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.conversations.get(changed.id) == changed
         # And back to the defaults: None and empty values are written too.
-        await uow.conversations.save(conversation("c-1"))
+        await uow.conversations.save(conversation("c-1"), previous=changed)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.conversations.get(changed.id) == conversation("c-1")
+
+
+async def test_a_save_decided_on_a_stale_copy_is_a_conflict_and_writes_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"))
+    stale = conversation("c-1")
+    async with uow_factory() as uow:
+        await uow.conversations.save(dataclasses.replace(stale, last_seq=1), previous=stale)
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(Conflict):
+            await uow.conversations.save(
+                dataclasses.replace(stale, last_seq=1, visitor_read_seq=1), previous=stale
+            )
+    async with uow_factory() as uow:
+        found = await uow.conversations.get(ConversationId("c-1"))
+        assert found == dataclasses.replace(stale, last_seq=1)
 
 
 async def test_saving_an_unknown_conversation_or_agent_fails(
@@ -283,7 +304,9 @@ async def test_saving_an_unknown_conversation_or_agent_fails(
     await seed(uow_factory)
     async with uow_factory() as uow:
         with pytest.raises(LookupError):
-            await uow.conversations.save(conversation("c-never-added"))
+            await uow.conversations.save(
+                conversation("c-never-added"), previous=conversation("c-never-added")
+            )
     async with uow_factory() as uow:
         with pytest.raises(LookupError):
             await uow.agents.set_ready(ALICE, True, at(1))
@@ -764,7 +787,7 @@ async def test_a_new_unit_of_work_sees_committed_changes(uow_factory: UnitOfWork
     async with uow_factory() as uow:
         conv = await uow.conversations.get(ConversationId("c-1"), for_update=True)
         assert conv is not None
-        await uow.conversations.save(dataclasses.replace(conv, last_seq=1))
+        await uow.conversations.save(dataclasses.replace(conv, last_seq=1), previous=conv)
         await uow.events.add(message("c-1", 1))
         await uow.commit()
     async with uow_factory() as uow:

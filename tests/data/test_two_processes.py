@@ -78,3 +78,22 @@ async def test_a_presence_change_is_judged_on_the_stored_state_not_the_cache(
     fresh = await other.agents.get_agent(alice)
     assert fresh is not None
     assert fresh.ready, "'already ready' was decided on a stale cached copy"
+
+
+async def test_a_message_decided_on_a_stale_cached_conversation_is_decided_again(
+    two_processes: tuple[World, World],
+) -> None:
+    """Each process caches the conversations it wrote. When the other process writes one
+    (the agent's side on another engine process), the next change here finds out at
+    ``save``, reads the conversation again and goes on: no seq is taken twice."""
+    visitor_side, agent_side = two_processes
+    alice = await add_alice(visitor_side, max_chats=2)
+    await visitor_side.agents.set_availability(c.SetAgentAvailability(agent_id=alice, ready=True))
+    conv = await visitor_side.start(await visitor_side.visitor(), text="hello")
+    await visitor_side.say(conv, "are you there?", "m-2")  # cached here now
+    reply = await agent_side.agent_says(alice, conv.id, "yes!")
+    later = await visitor_side.say(conv, "great", "m-3")
+
+    assert later.seq == reply.seq + 1
+    events = await agent_side.history.history(conv.id)
+    assert [e.seq for e in events] == list(range(1, later.seq + 1))
