@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -86,7 +85,6 @@ class Database:
         self, engine: AsyncEngine, *, cache_ttl: float = 30.0, cache_size: int = 10_000
     ) -> None:
         self._engine = engine
-        self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self._gate = WriterGate() if self.dialect == "sqlite" else None
         self.caches = Caches(ttl=cache_ttl, maxsize=cache_size)
 
@@ -161,12 +159,7 @@ class Database:
         return f"Database({self.url!r})"
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(
-            sessionmaker=self._sessionmaker,
-            caches=self.caches,
-            dialect=self.dialect,
-            gate=self._gate,
-        )
+        return SqlUnitOfWork(engine=self._engine, caches=self.caches, gate=self._gate)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from business.errors import DomainError, Unavailable
 from data.cache import Caches
@@ -72,25 +72,23 @@ class WriterGate:
 class SqlUnitOfWork:
     """One database transaction behind ``business.ports.UnitOfWork``.
 
-    Invariants: repositories flush, only ``commit`` makes changes durable, and leaving
-    the ``async with`` block without committing rolls back. Work after a ``commit`` in
-    the same block runs in a new transaction. When ``commit`` returns (or fails), the
-    cache entries of the tenants and agents this unit of work wrote are dropped. On
-    SQLite at most one unit of work per ``Database`` is inside its block at a time.
-    Use one instance per block; entering it again after leaving is allowed.
+    Invariants: only ``commit`` makes changes durable, and leaving the ``async with``
+    block without committing rolls back. Work after a ``commit`` in the same block runs
+    in a new transaction. When ``commit`` returns, what it wrote is in the caches (or,
+    when it fails, dropped from them). On SQLite at most one unit of work per
+    ``Database`` is inside its block at a time. Use one instance per block; entering it
+    again after leaving is allowed.
+
+    It holds one connection for its whole block; a transaction begins with the first
+    statement (on SQLite that is ``BEGIN IMMEDIATE``, see the module docstring). The
+    conversation and event repositories queue their writes and ``commit`` sends each
+    kind in one trip before COMMIT; the other repositories use an ORM session on the
+    same connection.
     """
 
-    def __init__(
-        self,
-        *,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        caches: Caches,
-        dialect: str,
-        gate: WriterGate | None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, *, engine: AsyncEngine, caches: Caches, gate: WriterGate | None) -> None:
         self._gate = gate
-        self._ctx = SqlContext(caches=caches, dialect=dialect)
+        self._ctx = SqlContext(engine=engine, caches=caches)
         self.tenants = SqlTenantRepository(self._ctx)
         self.queues = SqlQueueRepository(self._ctx)
         self.visitors = SqlVisitorRepository(self._ctx)
@@ -102,8 +100,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._gate is not None:
             await self._gate.acquire()
-        # A session connects lazily, on its first statement.
-        self._ctx.open(self._sessionmaker())
+        self._ctx.open()
         return self
 
     async def __aexit__(
@@ -112,13 +109,11 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session = self._ctx.session
-        self._ctx.close()
         # Closing returns the connection to the pool, which rolls back anything not
         # committed. It is shielded so that a cancelled caller (a client that went
         # away) cannot leave the connection checked out mid-transaction, and on SQLite
         # the gate opens only once that rollback has really finished.
-        closing = asyncio.ensure_future(session.close())
+        closing = asyncio.ensure_future(self._ctx.close())
         try:
             await asyncio.shield(closing)
         except asyncio.CancelledError:
@@ -134,12 +129,14 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         try:
-            await self._ctx.session.commit()
+            await self._ctx.end_transaction(commit=True)
         except BaseException:
             # A lost connection during COMMIT leaves the outcome unknown: dropping a
             # cache entry is always safe.
             self._ctx.publish_writes(committed=False)
             raise
+        # What follows in the same block is a new transaction (it begins on its first
+        # statement), with a new ORM session.
         self._ctx.publish_writes(committed=True)
 
     def _release(self) -> None:

@@ -18,7 +18,9 @@ class SqlAdapterStateRepository:
         self._ctx = ctx
 
     async def get(self, adapter: str, key: str) -> Mapping[str, JsonValue] | None:
-        row = await self._ctx.session.get(AdapterStateRow, (adapter, key), populate_existing=True)
+        row = await (await self._ctx.orm()).get(
+            AdapterStateRow, (adapter, key), populate_existing=True
+        )
         return None if row is None else dict(row.value)
 
     async def put(self, adapter: str, key: str, value: Mapping[str, JsonValue]) -> None:
@@ -28,12 +30,12 @@ class SqlAdapterStateRepository:
         keys = [AdapterStateRow.adapter, AdapterStateRow.key]
         if self._ctx.dialect == "postgresql":
             pg = postgresql_insert(AdapterStateRow).values(values)
-            await self._ctx.session.execute(
+            await (await self._ctx.orm()).execute(
                 pg.on_conflict_do_update(index_elements=keys, set_={"value": pg.excluded.value})
             )
         else:
             lite = sqlite_insert(AdapterStateRow).values(values)
-            await self._ctx.session.execute(
+            await (await self._ctx.orm()).execute(
                 lite.on_conflict_do_update(index_elements=keys, set_={"value": lite.excluded.value})
             )
 
@@ -43,4 +45,4 @@ class SqlAdapterStateRepository:
             .where(AdapterStateRow.adapter == adapter)
             .order_by(AdapterStateRow.key)
         )
-        return [(row.key, dict(row.value)) for row in await all_rows(self._ctx.session, stmt)]
+        return [(row.key, dict(row.value)) for row in await all_rows(self._ctx, stmt)]

@@ -52,7 +52,7 @@ class SqlAgentRepository:
         agent_id = None if for_update else self._ctx.caches.agent_ids.get(address)
         if agent_id is None:
             stmt = select(AgentRow.id).where(AgentRow.address == address)
-            found = await self._ctx.session.scalar(stmt)
+            found = await (await self._ctx.orm()).scalar(stmt)
             if found is None:
                 return None
             agent_id = AgentId(found)
@@ -63,7 +63,7 @@ class SqlAgentRepository:
 
     async def add(self, agent: Agent) -> None:
         self._ctx.written_agents.add(agent.id)
-        self._ctx.session.add(
+        (await self._ctx.orm()).add(
             AgentRow(
                 id=agent.id,
                 tenant_id=agent.tenant_id,
@@ -76,21 +76,21 @@ class SqlAgentRepository:
                 queues=_queue_rows(agent.queues),
             )
         )
-        await self._ctx.session.flush()
+        await (await self._ctx.orm()).flush()
 
     async def update_profile(
         self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
     ) -> None:
         """Name, capacity and queues; an agent that was never added is a KeyError."""
         self._ctx.written_agents.add(agent_id)
-        row = await self._ctx.session.get(AgentRow, agent_id, populate_existing=True)
+        row = await (await self._ctx.orm()).get(AgentRow, agent_id, populate_existing=True)
         if row is None:
             raise KeyError(agent_id)
         row.name = name
         row.max_chats = max_chats
         if tuple(q.queue for q in row.queues) != queues:
             row.queues = _queue_rows(queues)
-        await self._ctx.session.flush()
+        await (await self._ctx.orm()).flush()
 
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None:
         await self._set(agent_id, ready=ready, ready_since=since)
@@ -100,7 +100,7 @@ class SqlAgentRepository:
 
     async def _set(self, agent_id: AgentId, **values: object) -> None:
         self._ctx.written_agents.add(agent_id)
-        result = await self._ctx.session.execute(
+        result = await (await self._ctx.orm()).execute(
             update(AgentRow)
             .where(AgentRow.id == agent_id)
             .values(**values)
@@ -113,7 +113,7 @@ class SqlAgentRepository:
         stmt = select(AgentRow).order_by(AgentRow.address)
         if tenant_id is not None:
             stmt = stmt.where(AgentRow.tenant_id == tenant_id)
-        return [_agent(row) for row in await all_rows(self._ctx.session, stmt)]
+        return [_agent(row) for row in await all_rows(self._ctx, stmt)]
 
     async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]:
         serves_queue: ColumnElement[bool] = AgentRow.id.in_(
@@ -124,4 +124,4 @@ class SqlAgentRepository:
             .where(AgentRow.tenant_id == tenant_id, serves_queue)
             .order_by(AgentRow.address)
         )
-        return [_agent(row) for row in await all_rows(self._ctx.session, stmt)]
+        return [_agent(row) for row in await all_rows(self._ctx, stmt)]

@@ -10,45 +10,135 @@ not an older copy from the session's identity map.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Executable, Select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from business.conversation import Conversation
+from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
 
 
 class SqlContext:
-    """What the repositories of one unit of work share: its session, the database's
-    caches, and the cache keys this unit of work has written since its last commit."""
+    """What the repositories of one unit of work share: its connection (in a
+    transaction), an ORM session on that connection for the repositories that still use
+    the ORM, the database's caches, and what this unit of work wrote.
 
-    def __init__(self, *, caches: Caches, dialect: str) -> None:
+    The hot repositories (conversations, events) do not write at once: they queue their
+    statements here, and ``flush`` sends each kind in one ``executemany`` (one trip to
+    the database however many messages a unit of work stores). Any read flushes first,
+    so a unit of work always reads its own writes.
+    """
+
+    def __init__(self, *, engine: AsyncEngine, caches: Caches) -> None:
         self.caches = caches
-        self.dialect = dialect
+        self.dialect = engine.dialect.name
+        self._engine = engine
+        self._multi_rowcount = engine.dialect.supports_sane_multi_rowcount
+        self._open = False
         self.written_tenants: set[TenantId] = set()
         self.written_agents: set[AgentId] = set()
         self.written_conversations: dict[ConversationId, Conversation] = {}
         """What this unit of work wrote, as written: served to its own reads, and put in
         the conversation cache once committed."""
+        self._pending: dict[Executable, _Batch] = {}
+        self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
 
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
+    # -- the connection ---------------------------------------------------------------
+
+    async def connection(self) -> AsyncConnection:
+        """The unit of work's connection, taken from the pool on first use (a unit of
+        work that never touches the database never waits for one)."""
+        if not self._open:
             # Outside ``async with`` no transaction (and on SQLite no writer slot) is held.
             raise RuntimeError("a unit of work is only usable inside 'async with'")
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        return self._connection
+
+    def open(self) -> None:
+        self._open = True
+        self.forget_writes()
+
+    async def end_transaction(self, *, commit: bool) -> None:
+        """Commit (after flushing) or roll back; the block may go on in a new one."""
+        session, self._session = self._session, None
+        try:
+            if commit:
+                await self.flush()  # may be the first use of the connection
+                if session is not None:
+                    await session.flush()
+            connection = self._connection
+            if connection is not None and connection.in_transaction():
+                await (connection.commit() if commit else connection.rollback())
+        finally:
+            self._pending.clear()
+            if session is not None:
+                await session.close()
+
+    async def close(self) -> None:
+        """Drop the session, what was never flushed and the connection (the pool rolls
+        back what was not committed)."""
+        self._open = False
+        try:
+            await self.end_transaction(commit=False)
+        finally:
+            connection, self._connection = self._connection, None
+            self.forget_writes()
+            if connection is not None:
+                await connection.close()
+
+    async def execute(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        """Run one statement now, after flushing what is queued."""
+        await self.flush()
+        return await (await self.connection()).execute(stmt, params)
+
+    async def orm(self) -> AsyncSession:
+        """The ORM session of this unit of work, on its connection (queued writes
+        flushed first, so the ORM sees them)."""
+        await self.flush()
+        if self._session is None:
+            connection = await self.connection()
+            if not connection.in_transaction():
+                await connection.begin()
+            # It joins the connection's transaction; the unit of work commits that.
+            self._session = AsyncSession(bind=connection, expire_on_commit=False)
         return self._session
 
-    def open(self, session: AsyncSession) -> None:
-        self._session = session
-        self.forget_writes()
+    # -- queued writes ----------------------------------------------------------------
 
-    def close(self) -> None:
-        self._session = None
-        self.forget_writes()
+    def queue(
+        self, stmt: Executable, params: Mapping[str, Any], *, order: int, check: bool = False
+    ) -> None:
+        """Queue ``stmt`` with ``params``; statements go out by ``order`` (the order of
+        first use among equals), each kind in one trip. ``check``: every row must match
+        (a compare-and-set), or the flush raises ``Conflict``."""
+        batch = self._pending.get(stmt)
+        if batch is None:
+            batch = self._pending[stmt] = _Batch(order=order, check=check)
+        batch.rows.append(dict(params))
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batches = sorted(self._pending.items(), key=lambda item: item[1].order)
+        self._pending = {}
+        connection = await self.connection()
+        for stmt, batch in batches:
+            if batch.check and not (self._multi_rowcount or len(batch.rows) == 1):
+                # Without a trustworthy total over executemany, one by one.
+                for row in batch.rows:
+                    await _checked(connection, stmt, [row], self)
+            elif batch.check:
+                await _checked(connection, stmt, batch.rows, self)
+            else:
+                await connection.execute(stmt, batch.rows)
+
+    # -- caches -----------------------------------------------------------------------
 
     def publish_writes(self, *, committed: bool) -> None:
         """After a commit: what this unit of work wrote becomes what the caches hold
@@ -75,13 +165,33 @@ class SqlContext:
         self.written_conversations = {}
 
 
+class _Batch:
+    __slots__ = ("check", "order", "rows")
+
+    def __init__(self, *, order: int, check: bool) -> None:
+        self.order = order
+        self.check = check
+        self.rows: list[dict[str, Any]] = []
+
+
+async def _checked(
+    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]], ctx: SqlContext
+) -> None:
+    result = await connection.execute(stmt, rows if len(rows) > 1 else rows[0])
+    if result.rowcount != len(rows):
+        # Which row moved on is not known: forget every conversation written here.
+        ctx.caches.conversations.invalidate(ctx.written_conversations)
+        raise Conflict("a conversation changed meanwhile")
+
+
 _Row = TypeVar("_Row")
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 _R = TypeVar("_R")
 
 
-async def all_rows(session: AsyncSession, stmt: Select[_Row]) -> Sequence[_Row]:
+async def all_rows(ctx: SqlContext, stmt: Select[_Row]) -> Sequence[_Row]:
+    session = await ctx.orm()
     result = await session.scalars(stmt.execution_options(populate_existing=True))
     return result.all()
 
@@ -107,7 +217,8 @@ async def read_through(
     if not fresh and not own_write and (hit := cache.get(key)) is not None:
         return hit
     generation = cache.generation
-    row = await ctx.session.get(row_type, key, populate_existing=True, with_for_update=fresh)
+    session = await ctx.orm()
+    row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
     if row is None:
         return None
     value = convert(row)

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 
 from business.conversation import Conversation
-from business.errors import Conflict
 from business.events import ConversationEvent, MessagePosted
 from business.model import (
     AgentId,
@@ -106,6 +105,37 @@ def _mutable_columns(conv: Conversation) -> dict[str, Any]:
 
 _T: Table = ConversationRow.__table__  # type: ignore[assignment]
 _NEWEST_FIRST = (_T.c.created_at.desc(), _T.c.id.desc())
+_MUTABLE = (
+    "visitor_name",
+    "state",
+    "context",
+    "form",
+    "agent_id",
+    "agent_name",
+    "last_seq",
+    "visitor_read_seq",
+    "agent_delivered_seq",
+    "queue_position",
+    "assigned_at",
+    "ended_at",
+)
+
+# Built once: executing a prepared statement object skips building and hashing a new
+# one for the compiled-statement cache on every message.
+_GET = select(_T).where(_T.c.id == bindparam("id"))
+_GET_LOCKED = _GET.with_for_update()
+_INSERT = insert(_T)
+_SAVE = (
+    update(_T)
+    .where(
+        _T.c.id == bindparam("b_id"),
+        _T.c.last_seq == bindparam("b_last_seq"),
+        _T.c.state == bindparam("b_state"),
+    )
+    .values({name: bindparam(name) for name in _MUTABLE})
+)
+# Flush order: a conversation exists before it changes, and before its events.
+_INSERTS, _SAVES, _EVENTS = 0, 1, 2
 
 
 class SqlConversationRepository:
@@ -137,10 +167,7 @@ class SqlConversationRepository:
         if not lock and (hit := cache.get(conversation_id)) is not None:
             return hit
         generation = cache.generation
-        stmt = select(_T).where(_T.c.id == conversation_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await ctx.session.execute(stmt)).first()
+        row = (await ctx.execute(_GET_LOCKED if lock else _GET, {"id": conversation_id})).first()
         if row is None:
             return None
         conv = _conversation(row)
@@ -156,32 +183,22 @@ class SqlConversationRepository:
             queue=conversation.queue,
             created_at=conversation.created_at,
         )
-        await self._ctx.session.execute(insert(_T), values)
+        self._ctx.queue(_INSERT, values, order=_INSERTS)
         self._ctx.written_conversations[conversation.id] = conversation
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
-        """Write every field but the identity; ``Conflict`` if the row moved on since
-        ``previous`` was read, ``KeyError`` for one that was never added."""
-        stmt = (
-            update(_T)
-            .where(
-                _T.c.id == conversation.id,
-                _T.c.last_seq == previous.last_seq,
-                _T.c.state == previous.state.value,
-            )
-            .values(_mutable_columns(conversation))
+        """Write every field but the identity, if the row is still ``previous`` (its
+        ``last_seq`` and state): otherwise the flush raises ``Conflict`` and nothing of
+        this unit of work is written. Queued; it goes out with the next flush."""
+        params = _mutable_columns(conversation)
+        params.update(
+            b_id=conversation.id, b_last_seq=previous.last_seq, b_state=previous.state.value
         )
-        result = await self._ctx.session.execute(stmt)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            self._ctx.caches.conversations.invalidate([conversation.id])
-            exists = select(_T.c.id).where(_T.c.id == conversation.id)
-            if (await self._ctx.session.execute(exists)).first() is None:
-                raise KeyError(conversation.id)
-            raise Conflict(f"conversation {conversation.id} changed meanwhile")
+        self._ctx.queue(_SAVE, params, order=_SAVES, check=True)
         self._ctx.written_conversations[conversation.id] = conversation
 
     async def _rows(self, stmt: Select[Any]) -> list[Conversation]:
-        return [_conversation(row) for row in await self._ctx.session.execute(stmt)]
+        return [_conversation(row) for row in await self._ctx.execute(stmt)]
 
     async def list_for_visitor(
         self, visitor_id: VisitorId, *, ended: int = 0
@@ -236,7 +253,7 @@ class SqlConversationRepository:
             )
             .group_by(_T.c.agent_id)
         )
-        result = await self._ctx.session.execute(stmt)
+        result = await self._ctx.execute(stmt)
         return {AgentId(agent_id): count for agent_id, count in result if agent_id}
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
@@ -250,6 +267,18 @@ class SqlConversationRepository:
 
 
 _E: Table = EventRow.__table__  # type: ignore[assignment]
+_INSERT_EVENT = insert(_E)
+_LIST_AFTER = (
+    select(_E)
+    .where(_E.c.conversation_id == bindparam("conversation_id"), _E.c.seq > bindparam("after"))
+    .order_by(_E.c.seq)
+    .limit(bindparam("limit"))
+)
+_BY_CLIENT_ID = select(_E).where(
+    _E.c.conversation_id == bindparam("conversation_id"),
+    _E.c.client_msg_id == bindparam("client_msg_id"),
+    _E.c.type == MessagePosted.TYPE,
+)
 
 
 class SqlEventRepository:
@@ -269,28 +298,21 @@ class SqlEventRepository:
         self._ctx = ctx
 
     async def add(self, event: ConversationEvent) -> None:
-        await self._ctx.session.execute(insert(_E), encode_event(event))
+        """Queued; it goes out with the next flush (a duplicate seq or client_msg_id
+        then fails the flush with an IntegrityError)."""
+        self._ctx.queue(_INSERT_EVENT, encode_event(event), order=_EVENTS)
 
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int
     ) -> Sequence[ConversationEvent]:
-        stmt = (
-            select(_E)
-            .where(_E.c.conversation_id == conversation_id, _E.c.seq > after_seq)
-            .order_by(_E.c.seq)
-            .limit(max(limit, 0))
-        )
-        return [decode_event(row) for row in await self._ctx.session.execute(stmt)]
+        params = {"conversation_id": conversation_id, "after": after_seq, "limit": max(limit, 0)}
+        return [decode_event(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
     ) -> MessagePosted | None:
-        stmt = select(_E).where(
-            _E.c.conversation_id == conversation_id,
-            _E.c.client_msg_id == client_msg_id,
-            _E.c.type == MessagePosted.TYPE,
-        )
-        row = (await self._ctx.session.execute(stmt)).first()
+        params = {"conversation_id": conversation_id, "client_msg_id": client_msg_id}
+        row = (await self._ctx.execute(_BY_CLIENT_ID, params)).first()
         if row is None:
             return None
         event = decode_event(row)
@@ -306,4 +328,4 @@ class SqlEventRepository:
             _E.c.type == MessagePosted.TYPE,
             _E.c.sender_kind != exclude_kind,
         )
-        return int(await self._ctx.session.scalar(stmt) or 0)
+        return int((await self._ctx.execute(stmt)).scalar() or 0)

@@ -29,10 +29,10 @@ class SqlTenantRepository:
 
     async def add(self, tenant: Tenant) -> None:
         self._ctx.written_tenants.add(tenant.id)
-        self._ctx.session.add(
+        (await self._ctx.orm()).add(
             TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
         )
-        await self._ctx.session.flush()
+        await (await self._ctx.orm()).flush()
 
 
 def _queue(row: QueueRow) -> Queue:
@@ -54,13 +54,13 @@ class SqlQueueRepository:
     async def get(
         self, tenant_id: TenantId, name: QueueName, *, for_update: bool = False
     ) -> Queue | None:
-        row = await self._ctx.session.get(
+        row = await (await self._ctx.orm()).get(
             QueueRow, (tenant_id, name), populate_existing=True, with_for_update=for_update
         )
         return None if row is None else _queue(row)
 
     async def add(self, queue: Queue) -> None:
-        self._ctx.session.add(
+        (await self._ctx.orm()).add(
             QueueRow(
                 tenant_id=queue.tenant_id,
                 name=queue.name,
@@ -69,14 +69,14 @@ class SqlQueueRepository:
                 max_waiting=queue.max_waiting,
             )
         )
-        await self._ctx.session.flush()
+        await (await self._ctx.orm()).flush()
 
     async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
         stmt = select(QueueRow).where(QueueRow.tenant_id == tenant_id).order_by(QueueRow.name)
-        return [_queue(row) for row in await all_rows(self._ctx.session, stmt)]
+        return [_queue(row) for row in await all_rows(self._ctx, stmt)]
 
     async def add_waiting(self, tenant_id: TenantId, name: QueueName, delta: int) -> None:
-        await self._ctx.session.execute(
+        await (await self._ctx.orm()).execute(
             update(QueueRow)
             .where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
             .values(waiting=QueueRow.waiting + delta)
@@ -86,7 +86,7 @@ class SqlQueueRepository:
     async def set_max_waiting(
         self, tenant_id: TenantId, name: QueueName, max_waiting: int | None
     ) -> None:
-        await self._ctx.session.execute(
+        await (await self._ctx.orm()).execute(
             update(QueueRow)
             .where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
             .values(max_waiting=max_waiting)

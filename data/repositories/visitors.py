@@ -25,18 +25,18 @@ class SqlVisitorRepository:
         self._ctx = ctx
 
     async def get(self, visitor_id: VisitorId) -> Visitor | None:
-        row = await self._ctx.session.get(VisitorRow, visitor_id, populate_existing=True)
+        row = await (await self._ctx.orm()).get(VisitorRow, visitor_id, populate_existing=True)
         return None if row is None else _visitor(row)
 
     async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
         stmt = select(VisitorRow).where(
             VisitorRow.tenant_id == tenant_id, VisitorRow.token_hash == token_hash
         )
-        rows = await all_rows(self._ctx.session, stmt)
+        rows = await all_rows(self._ctx, stmt)
         return _visitor(rows[0]) if rows else None
 
     async def add(self, visitor: Visitor, token_hash: str) -> None:
-        self._ctx.session.add(
+        (await self._ctx.orm()).add(
             VisitorRow(
                 id=visitor.id,
                 tenant_id=visitor.tenant_id,
@@ -45,4 +45,4 @@ class SqlVisitorRepository:
                 name=visitor.name,
             )
         )
-        await self._ctx.session.flush()
+        await (await self._ctx.orm()).flush()
