@@ -15,10 +15,9 @@ async def visitor_conversation(
     *,
     for_update: bool = True,
 ) -> Conversation:
-    conv = await any_conversation(tx, conversation_id, for_update=for_update)
-    if conv.visitor_id != visitor_id:
-        raise Forbidden("this conversation belongs to another visitor")
-    return conv
+    return visitors_own(
+        await tx.conversations.get(conversation_id, for_update=for_update), visitor_id
+    )
 
 
 async def agent_conversation(
@@ -28,10 +27,8 @@ async def agent_conversation(
     *,
     for_update: bool = True,
 ) -> Conversation:
-    conv = await any_conversation(tx, conversation_id, for_update=for_update)
-    if conv.agent_id != agent_id:
-        raise Forbidden("you are not the agent of this conversation")
-    return conv
+    conv = await tx.conversations.get(conversation_id, for_update=for_update)
+    return agents_own(conv, agent_id)
 
 
 async def any_conversation(
@@ -41,4 +38,22 @@ async def any_conversation(
     conv = await tx.conversations.get(conversation_id, for_update=for_update)
     if conv is None:
         raise NotFound("unknown conversation")
+    return conv
+
+
+def visitors_own(conv: Conversation | None, visitor_id: VisitorId) -> Conversation:
+    """``conv`` if it exists and is this visitor's."""
+    if conv is None:
+        raise NotFound("unknown conversation")
+    if conv.visitor_id != visitor_id:
+        raise Forbidden("this conversation belongs to another visitor")
+    return conv
+
+
+def agents_own(conv: Conversation | None, agent_id: AgentId) -> Conversation:
+    """``conv`` if it exists and this agent serves it."""
+    if conv is None:
+        raise NotFound("unknown conversation")
+    if conv.agent_id != agent_id:
+        raise Forbidden("you are not the agent of this conversation")
     return conv

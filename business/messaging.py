@@ -2,84 +2,122 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
 from business import commands as c
-from business.access import agent_conversation, visitor_conversation
-from business.conversation import Conversation
-from business.errors import InvalidInput, InvalidTransition
+from business.access import agent_conversation, agents_own, visitor_conversation, visitors_own
+from business.batching import Batcher
+from business.conversation import Change, Conversation
+from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
-from business.model import EventId, Participant, ParticipantKind, new_id
+from business.model import ConversationId, EventId, Participant, ParticipantKind, new_id
 from business.ports import Clock
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_client_msg_id, check_text
 
+MAX_BATCH = 256
+"""Messages stored in one transaction at most (group commit)."""
+
+_Post = c.SendVisitorMessage | c.SendAgentMessage
+
 
 class MessagingService:
+    """Messages, typing and read marks.
+
+    Messages go through group commit: those that arrive while a batch is being stored
+    are decided one by one in arrival order, stored in one transaction (each kind of
+    write in one trip) and acknowledged together once it committed. A batch that fails
+    to commit is decided again message by message, so one bad message never takes the
+    others down, and nothing is acknowledged that was not committed.
+    """
+
     def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
         self._tx = transactions
         self._clock = clock
         self._limits = limits
+        self._batcher: Batcher[_Post, MessagePosted] = Batcher(
+            self._post_batch, max_batch=MAX_BATCH
+        )
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
         """Store a visitor message once; a retry with the same client_msg_id returns the
         stored message and publishes nothing."""
-        return await retrying(lambda: self._send_visitor_message(cmd))
-
-    async def _send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
         check_client_msg_id(cmd.client_msg_id)
         check_text(cmd.text, self._limits)
-        async with self._tx() as tx:
-            conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
-            existing = await tx.events.get_message_by_client_id(conv.id, cmd.client_msg_id)
-            if existing is not None:
-                if existing.sender.kind is not ParticipantKind.VISITOR:
-                    # The agent's client chose the same id: acking their message as this
-                    # one would drop the visitor's text while claiming it was stored.
-                    raise InvalidInput("client_msg_id is already used in this conversation")
-                return existing
-            change = conv.post(
-                id=EventId(new_id()),
-                sender=conv.visitor,
-                text=cmd.text,
-                client_msg_id=cmd.client_msg_id,
-                now=self._clock.now(),
-            )
-            await tx.apply(change)
-            await tx.commit()
-        message = change.events[0]
-        assert isinstance(message, MessagePosted)
-        return message
+        return await self._batcher.submit(cmd)
 
     async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
         """Store an agent message once per ``client_msg_id`` (their client's message id)."""
-        return await retrying(lambda: self._send_agent_message(cmd))
-
-    async def _send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
         check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
+        return await self._batcher.submit(cmd)
+
+    async def _post_batch(self, posts: Sequence[_Post]) -> Sequence[MessagePosted | BaseException]:
+        try:
+            return await self._post_together(posts)
+        except Exception as error:
+            if len(posts) == 1:
+                if isinstance(error, Conflict):
+                    return [await self._post_alone(posts[0])]
+                raise
+        # The batch did not commit (another process raced it, or one message broke the
+        # flush): nothing of it is stored. Each message alone now.
+        outcomes: list[MessagePosted | BaseException] = []
+        for post in posts:
+            try:
+                outcomes.append(await self._post_alone(post))
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
+    async def _post_alone(self, post: _Post) -> MessagePosted:
+        async def attempt() -> MessagePosted:
+            (outcome,) = await self._post_together([post])
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+
+        return await retrying(attempt)
+
+    async def _post_together(self, posts: Sequence[_Post]) -> list[MessagePosted | BaseException]:
+        """Decide every post in order and store them in one transaction. A refused post
+        (ended, not yours) is that post's outcome; a failed commit raises."""
+        outcomes: list[MessagePosted | BaseException] = []
         async with self._tx() as tx:
-            conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id)
-            client_msg_id = cmd.client_msg_id
-            if client_msg_id is not None:
-                existing = await tx.events.get_message_by_client_id(conv.id, client_msg_id)
-                if existing is not None and existing.sender.id == cmd.agent_id:
-                    return existing
-                if existing is not None:
-                    # Somebody else's message has this id (message ids are the agent
-                    # client's choice): store this one without it rather than lose it.
-                    client_msg_id = None
-            change = conv.post(
-                id=EventId(new_id()),
-                sender=conv.agent,
-                text=cmd.text,
-                client_msg_id=client_msg_id,
-                now=self._clock.now(),
+            conversations = dict(
+                await tx.conversations.get_many(
+                    [post.conversation_id for post in posts], for_update=True
+                )
             )
-            await tx.apply(change)
-            await tx.commit()
-        message = change.events[0]
-        assert isinstance(message, MessagePosted)
-        return message
+            known = dict(
+                await tx.events.find_messages(
+                    [(p.conversation_id, p.client_msg_id) for p in posts if p.client_msg_id]
+                )
+            )
+            now = self._clock.now()
+            applied = False
+            for post in posts:
+                try:
+                    change = _decide(post, conversations.get(post.conversation_id), known, now)
+                except DomainError as refusal:
+                    outcomes.append(refusal)
+                    continue
+                if isinstance(change, MessagePosted):  # a retry: stored already
+                    outcomes.append(change)
+                    continue
+                await tx.apply(change)
+                applied = True
+                message = change.events[0]
+                assert isinstance(message, MessagePosted)
+                conversations[post.conversation_id] = change.conversation
+                if message.client_msg_id is not None:
+                    known[(post.conversation_id, message.client_msg_id)] = message
+                outcomes.append(message)
+            if applied:
+                await tx.commit()
+        return outcomes
 
     async def set_visitor_typing(self, cmd: c.SetVisitorTyping) -> None:
         async with self._tx() as tx:
@@ -114,3 +152,35 @@ def _announce_typing(
     tx: Transaction, conv: Conversation, sender: Participant, composing: bool
 ) -> None:
     tx.announce(conv, [TypingChanged(conversation_id=conv.id, sender=sender, composing=composing)])
+
+
+def _decide(
+    post: _Post,
+    conv: Conversation | None,
+    known: Mapping[tuple[ConversationId, str], MessagePosted],
+    now: datetime,
+) -> Change | MessagePosted:
+    """The change a post makes, or the stored message it repeats."""
+    client_msg_id = post.client_msg_id
+    existing = None if client_msg_id is None else known.get((post.conversation_id, client_msg_id))
+    if isinstance(post, c.SendVisitorMessage):
+        conv = visitors_own(conv, post.visitor_id)
+        sender = conv.visitor
+        if existing is not None:
+            if existing.sender.kind is not ParticipantKind.VISITOR:
+                # The agent's client chose the same id: acking their message as this
+                # one would drop the visitor's text while claiming it was stored.
+                raise InvalidInput("client_msg_id is already used in this conversation")
+            return existing
+    else:
+        conv = agents_own(conv, post.agent_id)
+        sender = conv.agent
+        if existing is not None and existing.sender.id == post.agent_id:
+            return existing
+        if existing is not None:
+            # Somebody else's message has this id (message ids are the agent client's
+            # choice): store this one without it rather than lose it.
+            client_msg_id = None
+    return conv.post(
+        id=EventId(new_id()), sender=sender, text=post.text, client_msg_id=client_msg_id, now=now
+    )

@@ -76,6 +76,13 @@ class ConversationRepository(Protocol):
         then checks that nobody changed it meanwhile)."""
         ...
 
+    async def get_many(
+        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+    ) -> Mapping[ConversationId, Conversation]:
+        """``get`` for several at once (missing ones are absent), in one trip for what
+        the cache does not hold; locked in id order where ``get`` would lock."""
+        ...
+
     async def add(self, conversation: Conversation) -> None: ...
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
@@ -128,6 +135,12 @@ class EventRepository(Protocol):
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
     ) -> MessagePosted | None: ...
+
+    async def find_messages(
+        self, keys: Sequence[tuple[ConversationId, str]]
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+        """The stored messages with these (conversation, client_msg_id), in one trip."""
+        ...
 
     async def count_messages_after(
         self, conversation_id: ConversationId, after_seq: int, exclude_kind: str

@@ -125,6 +125,16 @@ class _Conversations:
     ) -> Conversation | None:
         return self._s.conversations.get(conversation_id)
 
+    async def get_many(
+        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+    ) -> Mapping[ConversationId, Conversation]:
+        found = {}
+        for conversation_id in sorted(conversation_ids):
+            conv = await self.get(conversation_id, for_update=for_update)
+            if conv is not None:
+                found[conversation_id] = conv
+        return found
+
     async def add(self, conversation: Conversation) -> None:
         if conversation.id in self._s.conversations:
             raise DuplicateKey(f"conversation {conversation.id}")
@@ -213,6 +223,16 @@ class _Events:
             if isinstance(e, MessagePosted) and e.client_msg_id == client_msg_id:
                 return e
         return None
+
+    async def find_messages(
+        self, keys: Sequence[tuple[ConversationId, str]]
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+        found = {}
+        for conversation_id, client_msg_id in keys:
+            message = await self.get_message_by_client_id(conversation_id, client_msg_id)
+            if message is not None:
+                found[(conversation_id, client_msg_id)] = message
+        return found
 
     async def count_messages_after(
         self, conversation_id: ConversationId, after_seq: int, exclude_kind: str

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
 
 from business.conversation import Conversation
 from business.events import ConversationEvent, MessagePosted
@@ -124,6 +124,9 @@ _MUTABLE = (
 # one for the compiled-statement cache on every message.
 _GET = select(_T).where(_T.c.id == bindparam("id"))
 _GET_LOCKED = _GET.with_for_update()
+_GET_MANY = select(_T).where(_T.c.id.in_(bindparam("ids", expanding=True))).order_by(_T.c.id)
+# In id order, so two writers locking several conversations never wait for each other.
+_GET_MANY_LOCKED = _GET_MANY.with_for_update()
 _INSERT = insert(_T)
 _SAVE = (
     update(_T)
@@ -173,6 +176,30 @@ class SqlConversationRepository:
         conv = _conversation(row)
         cache.fill(conversation_id, conv, generation)
         return conv
+
+    async def get_many(
+        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+    ) -> Mapping[ConversationId, Conversation]:
+        ctx = self._ctx
+        cache = ctx.caches.conversations
+        lock = for_update and ctx.dialect == "postgresql"
+        found: dict[ConversationId, Conversation] = {}
+        missing = []
+        for conversation_id in sorted(set(conversation_ids)):
+            mine = ctx.written_conversations.get(conversation_id)
+            hit = mine or (None if lock else cache.get(conversation_id))
+            if hit is not None:
+                found[conversation_id] = hit
+            else:
+                missing.append(conversation_id)
+        if missing:
+            generation = cache.generation
+            stmt = _GET_MANY_LOCKED if lock else _GET_MANY
+            for row in await ctx.execute(stmt, {"ids": missing}):
+                conv = _conversation(row)
+                cache.fill(conv.id, conv, generation)
+                found[conv.id] = conv
+        return found
 
     async def add(self, conversation: Conversation) -> None:
         values = _mutable_columns(conversation)
@@ -274,6 +301,10 @@ _LIST_AFTER = (
     .order_by(_E.c.seq)
     .limit(bindparam("limit"))
 )
+_FIND_MESSAGES = select(_E).where(
+    tuple_(_E.c.conversation_id, _E.c.client_msg_id).in_(bindparam("keys", expanding=True)),
+    _E.c.type == MessagePosted.TYPE,
+)
 _BY_CLIENT_ID = select(_E).where(
     _E.c.conversation_id == bindparam("conversation_id"),
     _E.c.client_msg_id == bindparam("client_msg_id"),
@@ -318,6 +349,19 @@ class SqlEventRepository:
         event = decode_event(row)
         assert isinstance(event, MessagePosted)
         return event
+
+    async def find_messages(
+        self, keys: Sequence[tuple[ConversationId, str]]
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+        if not keys:
+            return {}
+        found: dict[tuple[ConversationId, str], MessagePosted] = {}
+        for row in await self._ctx.execute(_FIND_MESSAGES, {"keys": list(dict.fromkeys(keys))}):
+            event = decode_event(row)
+            assert isinstance(event, MessagePosted)
+            assert event.client_msg_id is not None
+            found[(event.conversation_id, event.client_msg_id)] = event
+        return found
 
     async def count_messages_after(
         self, conversation_id: ConversationId, after_seq: int, exclude_kind: str
