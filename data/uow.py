@@ -87,8 +87,7 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, *, engine: AsyncEngine, caches: Caches, gate: WriterGate | None) -> None:
-        self._gate = gate
-        self._ctx = SqlContext(engine=engine, caches=caches)
+        self._ctx = SqlContext(engine=engine, caches=caches, gate=gate)
         self.tenants = SqlTenantRepository(self._ctx)
         self.queues = SqlQueueRepository(self._ctx)
         self.visitors = SqlVisitorRepository(self._ctx)
@@ -98,8 +97,8 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
-        if self._gate is not None:
-            await self._gate.acquire()
+        # The writer slot is taken with the connection, on the first statement: a unit
+        # of work that the caches answer never queues behind writers.
         self._ctx.open()
         return self
 
@@ -140,8 +139,7 @@ class SqlUnitOfWork:
         self._ctx.publish_writes(committed=True)
 
     def _release(self) -> None:
-        if self._gate is not None:
-            self._gate.release()
+        self._ctx.release_gate()
 
     def _release_after_close(self, closing: asyncio.Future[None]) -> None:
         if not closing.cancelled() and (error := closing.exception()) is not None:

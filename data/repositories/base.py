@@ -11,7 +11,7 @@ not an older copy from the session's identity map.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Executable, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -20,6 +20,14 @@ from business.conversation import Conversation
 from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
+
+
+class Gate(Protocol):
+    """One holder at a time (``data.uow.WriterGate``)."""
+
+    async def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class SqlContext:
@@ -33,8 +41,10 @@ class SqlContext:
     so a unit of work always reads its own writes.
     """
 
-    def __init__(self, *, engine: AsyncEngine, caches: Caches) -> None:
+    def __init__(self, *, engine: AsyncEngine, caches: Caches, gate: Gate | None) -> None:
         self.caches = caches
+        self._gate = gate
+        self._holds_gate = False
         self.dialect = engine.dialect.name
         self._engine = engine
         self._multi_rowcount = engine.dialect.supports_sane_multi_rowcount
@@ -57,8 +67,24 @@ class SqlContext:
             # Outside ``async with`` no transaction (and on SQLite no writer slot) is held.
             raise RuntimeError("a unit of work is only usable inside 'async with'")
         if self._connection is None:
+            await self.hold_writer()
             self._connection = await self._engine.connect()
         return self._connection
+
+    async def hold_writer(self) -> None:
+        """Take the writer slot (SQLite) if not held yet: a read that a change will be
+        decided on takes it even when the cache answers, so writers of one conversation
+        go one after the other instead of failing each other's compare-and-set."""
+        if self._gate is not None and not self._holds_gate:
+            await self._gate.acquire()
+            self._holds_gate = True
+
+    def release_gate(self) -> None:
+        """Open the writer slot if this unit of work took it (after it closed)."""
+        if self._holds_gate:
+            assert self._gate is not None
+            self._holds_gate = False
+            self._gate.release()
 
     def open(self) -> None:
         self._open = True

@@ -162,6 +162,8 @@ class SqlConversationRepository:
         writers of one conversation queue there instead of failing each other's
         ``save``. SQLite has one writer at a time anyway, so the cache serves it."""
         ctx = self._ctx
+        if for_update:
+            await ctx.hold_writer()
         mine = ctx.written_conversations.get(conversation_id)
         if mine is not None:
             return mine
@@ -181,6 +183,8 @@ class SqlConversationRepository:
         self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
     ) -> Mapping[ConversationId, Conversation]:
         ctx = self._ctx
+        if for_update:
+            await ctx.hold_writer()
         cache = ctx.caches.conversations
         lock = for_update and ctx.dialect == "postgresql"
         found: dict[ConversationId, Conversation] = {}

@@ -223,10 +223,12 @@ async def test_a_unit_of_work_is_unusable_outside_its_block(database: Database) 
 async def test_nesting_units_of_work_on_sqlite_fails_instead_of_hanging(
     sqlite_database: Database,
 ) -> None:
-    async with sqlite_database.unit_of_work():
+    # The writer slot is taken on the first statement: nesting fails when both do.
+    async with sqlite_database.unit_of_work() as outer:
+        assert await outer.tenants.get(TENANT) is None
         with pytest.raises(RuntimeError, match="nested"):
-            async with sqlite_database.unit_of_work():
-                pass
+            async with sqlite_database.unit_of_work() as inner:
+                await inner.tenants.get(TENANT)
     # The outer one released the gate normally.
     async with asyncio.timeout(5), sqlite_database.unit_of_work() as uow:
         assert await uow.tenants.get(TENANT) is None
