@@ -225,6 +225,18 @@ def _error(message: str, code: int) -> int:
     return code
 
 
+def event_loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory when wanted and installed; None means asyncio's own."""
+    if not use_uvloop:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -244,7 +256,8 @@ def main(
         logger.warning("settings: %s", note)
     database = f"database {redact_url(settings.database.url)}"
     try:
-        return asyncio.run(_settled(_handler(args)(args, settings, out)))
+        with asyncio.Runner(loop_factory=event_loop_factory(settings.runtime.uvloop)) as runner:
+            return runner.run(_settled(_handler(args)(args, settings, out)))
     except Unavailable as exc:
         # Not bad input: the database went away; running the command again may work.
         cause = f" ({_detail(exc.__cause__)})" if exc.__cause__ is not None else ""

@@ -9,6 +9,7 @@ section                 dataclass
 ``[xmpp]``              ``xmpp_bridge.BridgeSettings``
 ``[limits]``            ``business.validation.Limits``
 ``[log]``               ``LogSettings`` (below)
+``[runtime]``           ``RuntimeSettings`` (below)
 ======================  ==========================================
 
 The loader knows none of their fields: every typed field is a key, so a field added to
@@ -83,12 +84,20 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeSettings:
+    uvloop: bool = True
+    """Run on uvloop's event loop when it is installed (``pip install uvloop``, part of
+    the ``speed`` extra); the standard asyncio loop otherwise, or when false."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     http: WebSettings = field(default_factory=WebSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     xmpp: BridgeSettings = field(default_factory=BridgeSettings)
     limits: Limits = field(default_factory=Limits)
     log: LogSettings = field(default_factory=LogSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     notes: tuple[str, ...] = field(default=(), compare=False)
     """Worth a warning once logging is set up (an old key name still in use, say)."""
 

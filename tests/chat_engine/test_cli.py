@@ -11,7 +11,7 @@ import pytest
 
 from business.errors import Unavailable
 from business.model import AgentId
-from chat_engine import directory_cli
+from chat_engine import cli, directory_cli
 from chat_engine.cli import main
 from chat_engine.local_ports import free_port
 from data import Database
@@ -314,3 +314,9 @@ async def test_agent_add_leaves_routing_to_the_running_engine(tmp_path: Path) ->
         assert (await engine.agents.get_agent(alice)).max_chats == 3  # type: ignore[union-attr]
     finally:
         await database.dispose()
+
+
+def test_the_engine_runs_on_uvloop_unless_told_not_to() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    assert cli.event_loop_factory(True) is uvloop.new_event_loop
+    assert cli.event_loop_factory(False) is None
