@@ -1,0 +1,184 @@
+"""The chat engine under test, alone in its process so its CPU time is its own.
+
+Started by ``bench.roundtrip``; configuration on the first stdin line (JSON):
+``database_url``, ``xmpp`` (``component_jid``, ``host``, ``port``, ``secret``),
+``agents`` (bare JIDs), ``max_chats``, ``max_queue_waiting``, ``uvloop``.
+
+It builds ``chat_engine.engine.Engine`` with settings for that Prosody and database,
+with the visitor-edge limits lifted through the settings (every load visitor comes from
+127.0.0.1), adds the agents, reports ``agents_added``, waits until every agent is ready
+(the orchestrator has them subscribe meanwhile) and reports ``ready``. Then, on
+commands: ``sample`` (CPU, RSS, SQL counts now), ``window`` (the same at two wall-clock
+times, taken by a thread), ``stop``.
+
+SQL is counted with ``before_cursor_execute`` (every statement the driver runs,
+including SQLite's ``BEGIN IMMEDIATE``) and ``commit`` listeners on the engine's
+SQLAlchemy engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
+
+from bench._common import (
+    Commands,
+    Json,
+    main_thread_cpu,
+    read_config,
+    report,
+    rss_kb,
+    run,
+    sample_window,
+)
+from business import commands as c
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from chat_engine.engine import Engine
+from chat_engine.settings import Settings, load_settings
+
+READY_TIMEOUT = 60.0
+UNLIMITED = 1_000_000
+"""A budget or count no load of this benchmark reaches."""
+
+
+class SqlCounter:
+    def __init__(self) -> None:
+        self.statements = 0
+        self.commits = 0
+        self.by_text: Counter[str] = Counter()
+
+    def on_statement(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
+    ) -> None:
+        self.statements += 1
+        self.by_text[statement] += 1
+
+    def kinds(self) -> dict[str, int]:
+        """Statements by their first words (``UPDATE conversations SET last_seq``, ...)."""
+        kinds: Counter[str] = Counter()
+        for text, count in dict(self.by_text).items():  # a copy: the loop thread adds
+            kinds[_kind(text)] += count
+        return dict(kinds)
+
+    def on_commit(self, *_: Any) -> None:
+        self.commits += 1
+
+
+def _kind(statement: str) -> str:
+    """``SELECT … FROM conversations WHERE conversations.id = ?`` and the like: enough of
+    a statement to tell what it does, without its column lists."""
+    words = " ".join(statement.split())
+    head = words.split(" ", 1)[0].upper()
+    if head == "SELECT":
+        table = words.partition(" FROM ")[2].split(" ", 1)[0]
+        where = words.partition(" WHERE ")[2]
+        return f"SELECT … FROM {table}" + (f" WHERE {where[:60]}" if where else "")
+    if head in ("INSERT", "UPDATE", "DELETE"):
+        return " ".join(words.split(" ")[:3]) + (" …" if len(words) > 40 else "")
+    return words[:50]
+
+
+def engine_settings(config: Json) -> Settings:
+    xmpp = config["xmpp"]
+    return load_settings(
+        None,
+        {},
+        {
+            "http.host": "127.0.0.1",
+            "http.port": 0,
+            # The load comes from one address, as many visitors, each sending as fast as
+            # its echo comes back: no budget of the visitor edge may throttle it.
+            "http.event_burst": UNLIMITED,
+            "http.event_rate_per_second": float(UNLIMITED),
+            "http.connect_burst": UNLIMITED,
+            "http.connect_rate_per_second": float(UNLIMITED),
+            "http.new_visitor_burst": UNLIMITED,
+            "http.new_visitor_rate_per_second": float(UNLIMITED),
+            "http.max_sockets_per_address": UNLIMITED,
+            "limits.max_queue_waiting": int(config["max_queue_waiting"]),
+            "database.url": config["database_url"],
+            "xmpp.component_jid": xmpp["component_jid"],
+            "xmpp.host": xmpp["host"],
+            "xmpp.port": int(xmpp["port"]),
+            "xmpp.secret": xmpp["secret"],
+        },
+    )
+
+
+async def add_agents(engine: Engine, agents: list[str], max_chats: int) -> None:
+    for number, jid in enumerate(agents, start=1):
+        await engine.services.agents.add_agent(
+            c.AddAgent(
+                address=jid,
+                queues=(DEFAULT_QUEUE,),
+                max_chats=max_chats,
+                tenant_id=DEFAULT_TENANT,
+                name=f"Agent {number}",
+            )
+        )
+
+
+async def until_ready(engine: Engine, agents: list[str]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    waiting = set(agents)
+    while waiting:
+        for jid in sorted(waiting):
+            agent = await engine.services.agents.find_agent(jid)
+            if agent is not None and agent.ready:
+                waiting.discard(jid)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"agents not ready after {READY_TIMEOUT:g} s: {sorted(waiting)}")
+        await asyncio.sleep(0.1)
+
+
+async def main() -> None:
+    config = read_config()
+    commands = Commands()
+    engine = Engine(engine_settings(config))
+    await engine.start()
+    try:
+        await engine.bridge.wait_connected(20.0)
+        counter = SqlCounter()
+        sync_engine = engine.database.engine.sync_engine
+        event.listen(sync_engine, "before_cursor_execute", counter.on_statement)
+        event.listen(sync_engine, "commit", counter.on_commit)
+        agents = [str(jid) for jid in config["agents"]]
+        await add_agents(engine, agents, int(config["max_chats"]))
+        report("agents_added")
+        await until_ready(engine, agents)
+
+        def sample() -> Json:
+            return {
+                "wall": time.time(),
+                "cpu": time.process_time(),
+                "loop_cpu": main_thread_cpu(),
+                "rss_kb": rss_kb(),
+                "statements": counter.statements,
+                "commits": counter.commits,
+                "kinds": counter.kinds(),
+            }
+
+        report("ready", port=engine.port, pid=os.getpid(), database=engine.database.dialect)
+        while True:
+            command = await commands.next()
+            match command.get("cmd"):
+                case "sample":
+                    report("sample", **sample())
+                case "window":
+                    sample_window(command["start"], command["end"], sample, "window")
+                case "stop":
+                    break
+    finally:
+        await engine.stop()
+    report("stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    run(main(), use_uvloop=os.environ.get("BENCH_UVLOOP") == "1")
