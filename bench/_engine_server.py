@@ -12,8 +12,8 @@ commands: ``sample`` (CPU, RSS, SQL counts now), ``window`` (the same at two wal
 times, taken by a thread), ``stop``.
 
 SQL is counted with ``before_cursor_execute`` (every statement the driver runs,
-including SQLite's ``BEGIN IMMEDIATE``) and ``commit`` listeners on the engine's
-SQLAlchemy engine.
+including SQLite's ``BEGIN IMMEDIATE``) and ``commit`` listeners on every SQLAlchemy
+engine of the process (the SQLite writer thread's too).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event
 
 from bench._common import (
@@ -52,22 +54,27 @@ class SqlCounter:
         self.statements = 0
         self.commits = 0
         self.by_text: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def on_statement(
         self, _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
     ) -> None:
-        self.statements += 1
-        self.by_text[statement] += 1
+        with self._lock:  # the event loop's thread and the SQLite writer's both count
+            self.statements += 1
+            self.by_text[statement] += 1
 
     def kinds(self) -> dict[str, int]:
         """Statements by their first words (``UPDATE conversations SET last_seq``, ...)."""
         kinds: Counter[str] = Counter()
-        for text, count in dict(self.by_text).items():  # a copy: the loop thread adds
+        with self._lock:
+            counts = dict(self.by_text)
+        for text, count in counts.items():
             kinds[_kind(text)] += count
         return dict(kinds)
 
     def on_commit(self, *_: Any) -> None:
-        self.commits += 1
+        with self._lock:
+            self.commits += 1
 
 
 def _kind(statement: str) -> str:
@@ -145,9 +152,9 @@ async def main() -> None:
     try:
         await engine.bridge.wait_connected(20.0)
         counter = SqlCounter()
-        sync_engine = engine.database.engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", counter.on_statement)
-        event.listen(sync_engine, "commit", counter.on_commit)
+        # On the class: every engine of the process, the SQLite writer's too.
+        event.listen(SqlEngine, "before_cursor_execute", counter.on_statement)
+        event.listen(SqlEngine, "commit", counter.on_commit)
         agents = [str(jid) for jid in config["agents"]]
         await add_agents(engine, agents, int(config["max_chats"]))
         report("agents_added")

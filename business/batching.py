@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +41,12 @@ class Batcher(Generic[_Request, _Result]):
 
     async def submit(self, request: _Request) -> _Result:
         future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
-        # If the caller stops waiting, nobody reads an error set later: mark it read.
-        future.add_done_callback(_retrieved)
         self._queue.append((request, future))
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="group-commit")
-        return await asyncio.shield(future)
+        # A caller that stops waiting cancels its future and nothing else: the request
+        # stays queued (or in its batch), and ``_run`` skips the outcome nobody awaits.
+        return await future
 
     async def _work(self) -> None:
         try:
@@ -65,14 +65,9 @@ class Batcher(Generic[_Request, _Result]):
         except Exception as error:  # the whole batch failed: every request hears it
             outcomes = [error for _ in batch]
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():
+            if future.done():  # cancelled: its caller stopped waiting
                 continue
             if isinstance(outcome, BaseException):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
-
-
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from business.model import ConversationId, EventId, Participant, ParticipantKind
 from business.ports import Clock
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_client_msg_id, check_text
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 """Messages stored in one transaction at most (group commit)."""
@@ -30,6 +33,12 @@ class MessagingService:
     write in one trip) and acknowledged together once it committed. A batch that fails
     to commit is decided again message by message, so one bad message never takes the
     others down, and nothing is acknowledged that was not committed.
+
+    A batch is first stored without looking for the messages it might repeat: a retried
+    ``client_msg_id`` is rare, and the database's unique key on it turns a repeat into
+    ``Conflict`` at commit, which rolls the batch back. The batch is then decided again
+    with the stored messages read first (``careful``), which answers each repeat with
+    the message stored the first time.
     """
 
     def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
@@ -56,14 +65,21 @@ class MessagingService:
 
     async def _post_batch(self, posts: Sequence[_Post]) -> Sequence[MessagePosted | BaseException]:
         try:
-            return await self._post_together(posts)
-        except Exception as error:
+            return await self._post_together(posts, careful=False)
+        except Conflict:
+            # A repeat, or another process raced it: nothing of it is stored. Once more
+            # with the stored messages read first.
             if len(posts) == 1:
-                if isinstance(error, Conflict):
-                    return [await self._post_alone(posts[0])]
+                return [await self._post_alone(posts[0])]
+            try:
+                return await self._post_together(posts, careful=True)
+            except Exception as error:
+                logger.debug("a batch of %d messages failed twice: %r", len(posts), error)
+        except Exception:
+            if len(posts) == 1:
                 raise
-        # The batch did not commit (another process raced it, or one message broke the
-        # flush): nothing of it is stored. Each message alone now.
+        # The batch did not commit (one message broke the flush, or it raced twice):
+        # nothing of it is stored. Each message alone now.
         outcomes: list[MessagePosted | BaseException] = []
         for post in posts:
             try:
@@ -74,36 +90,55 @@ class MessagingService:
 
     async def _post_alone(self, post: _Post) -> MessagePosted:
         async def attempt() -> MessagePosted:
-            (outcome,) = await self._post_together([post])
+            (outcome,) = await self._post_together([post], careful=True)
             if isinstance(outcome, BaseException):
                 raise outcome
             return outcome
 
         return await retrying(attempt)
 
-    async def _post_together(self, posts: Sequence[_Post]) -> list[MessagePosted | BaseException]:
+    async def _post_together(
+        self, posts: Sequence[_Post], *, careful: bool
+    ) -> list[MessagePosted | BaseException]:
         """Decide every post in order and store them in one transaction. A refused post
-        (ended, not yours) is that post's outcome; a failed commit raises."""
+        (ended, not yours) is that post's outcome; a failed commit raises. ``careful``:
+        read the stored messages with the posts' ``client_msg_id`` first (otherwise a
+        repeat fails the commit with ``Conflict``)."""
         outcomes: list[MessagePosted | BaseException] = []
         async with self._tx() as tx:
             conversations = dict(
                 await tx.conversations.get_many(
-                    [post.conversation_id for post in posts], for_update=True
+                    [post.conversation_id for post in posts],
+                    for_update=True,
+                    optimistic=not careful,
                 )
             )
-            known = dict(
-                await tx.events.find_messages(
-                    [(p.conversation_id, p.client_msg_id) for p in posts if p.client_msg_id]
+            known: dict[tuple[ConversationId, str], MessagePosted] = {}
+            if careful:
+                known.update(
+                    await tx.events.find_messages(
+                        [(p.conversation_id, p.client_msg_id) for p in posts if p.client_msg_id]
+                    )
                 )
-            )
             now = self._clock.now()
             applied = False
             for post in posts:
+                conv = conversations.get(post.conversation_id)
                 try:
-                    change = _decide(post, conversations.get(post.conversation_id), known, now)
+                    change = _decide(post, conv, known, now)
                 except DomainError as refusal:
-                    outcomes.append(refusal)
-                    continue
+                    key = (post.conversation_id, post.client_msg_id)
+                    if careful or key[1] is None or key in known:
+                        outcomes.append(refusal)
+                        continue
+                    # A retry of a message stored before the chat ended is answered,
+                    # not refused: read what it may repeat.
+                    known.update(await tx.events.find_messages([(key[0], key[1])]))
+                    try:
+                        change = _decide(post, conv, known, now)
+                    except DomainError as again:
+                        outcomes.append(again)
+                        continue
                 if isinstance(change, MessagePosted):  # a retry: stored already
                     outcomes.append(change)
                     continue

@@ -77,10 +77,17 @@ class ConversationRepository(Protocol):
         ...
 
     async def get_many(
-        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+        self,
+        conversation_ids: Sequence[ConversationId],
+        *,
+        for_update: bool = False,
+        optimistic: bool = False,
     ) -> Mapping[ConversationId, Conversation]:
         """``get`` for several at once (missing ones are absent), in one trip for what
-        the cache does not hold; locked in id order where ``get`` would lock."""
+        the cache does not hold; locked in id order where ``get`` would lock, unless
+        ``optimistic``: then the cache answers a read ``for_update`` everywhere, and a
+        stale copy shows as ``Conflict`` from ``save`` (the caller decides again, not
+        optimistic). For the message path, where a conversation's writers rarely race."""
         ...
 
     async def add(self, conversation: Conversation) -> None: ...
@@ -123,7 +130,10 @@ class ConversationRepository(Protocol):
 class EventRepository(Protocol):
     async def add(self, event: ConversationEvent) -> None:
         """Store one event; UNIQUE (conversation_id, seq) and, for messages,
-        UNIQUE (conversation_id, client_msg_id)."""
+        UNIQUE (conversation_id, client_msg_id). A taken seq or client_msg_id (another
+        writer got there first, or a message is retried) fails the unit of work with
+        ``Conflict``: at the latest at commit (which then stores nothing), or here
+        already."""
         ...
 
     async def list_after(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 
 from data.cache import Caches
 from data.settings import DatabaseSettings
+from data.sqlite_writer import SqliteWriter, sqlite_on_begin, sqlite_on_connect
 from data.uow import SqlUnitOfWork, WriterGate
 
 logger = logging.getLogger(__name__)
@@ -38,33 +39,6 @@ _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
-
-_SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA busy_timeout=5000",
-    # With WAL, NORMAL loses at most the last commits on power loss, never integrity,
-    # and saves an fsync per commit (one commit per message is the hot path).
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-)
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control away from the sqlite3 module (it would BEGIN lazily and
-    # only before writes) so that ``_sqlite_on_begin`` decides; this also lets the
-    # pragmas below run outside any transaction, as journal_mode requires.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
-
-
-def _sqlite_on_begin(connection: Connection) -> None:
-    # Why IMMEDIATE: see the module docstring of data.uow.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -82,10 +56,16 @@ class Database:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, cache_ttl: float = 30.0, cache_size: int = 10_000
+        self,
+        engine: AsyncEngine,
+        *,
+        cache_ttl: float = 30.0,
+        cache_size: int = 10_000,
+        writer: SqliteWriter | None = None,
     ) -> None:
         self._engine = engine
         self._gate = WriterGate() if self.dialect == "sqlite" else None
+        self._writer = writer
         self.caches = Caches(ttl=cache_ttl, maxsize=cache_size)
 
     @classmethod
@@ -135,10 +115,18 @@ class Database:
             kwargs["pool_pre_ping"] = True
             kwargs["connect_args"].setdefault("timeout", settings.connect_timeout)
         engine = create_async_engine(parsed, **kwargs)
+        writer = None
         if driver == "sqlite+aiosqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-            event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
-        return cls(engine, cache_ttl=settings.cache_ttl, cache_size=settings.cache_size)
+            event.listen(engine.sync_engine, "connect", sqlite_on_connect)
+            event.listen(engine.sync_engine, "begin", sqlite_on_begin)
+            path = parsed.database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                # A second connection to the same file (an in-memory database would
+                # be a different one): see data.sqlite_writer.
+                writer = SqliteWriter(parsed)
+        return cls(
+            engine, cache_ttl=settings.cache_ttl, cache_size=settings.cache_size, writer=writer
+        )
 
     @property
     def url(self) -> URL:
@@ -159,7 +147,9 @@ class Database:
         return f"Database({self.url!r})"
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine=self._engine, caches=self.caches, gate=self._gate)
+        return SqlUnitOfWork(
+            engine=self._engine, caches=self.caches, gate=self._gate, writer=self._writer
+        )
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -193,6 +183,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection; the caches are emptied too."""
         self.caches.clear()
+        if self._writer is not None:
+            await self._writer.close()
         await self._engine.dispose()
 
 

@@ -45,6 +45,7 @@ from data.repositories import (
     SqlTenantRepository,
     SqlVisitorRepository,
 )
+from data.sqlite_writer import SqliteWriter
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,20 @@ class SqlUnitOfWork:
     statement (on SQLite that is ``BEGIN IMMEDIATE``, see the module docstring). The
     conversation and event repositories queue their writes and ``commit`` sends each
     kind in one trip before COMMIT; the other repositories use an ORM session on the
-    same connection.
+    same connection. On SQLite, a unit of work whose reads the caches answered never
+    opens its connection: ``commit`` hands the queued writes to the writer thread
+    (``data.sqlite_writer``), which stores them in one hop.
     """
 
-    def __init__(self, *, engine: AsyncEngine, caches: Caches, gate: WriterGate | None) -> None:
-        self._ctx = SqlContext(engine=engine, caches=caches, gate=gate)
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        caches: Caches,
+        gate: WriterGate | None,
+        writer: SqliteWriter | None = None,
+    ) -> None:
+        self._ctx = SqlContext(engine=engine, caches=caches, gate=gate, writer=writer)
         self.tenants = SqlTenantRepository(self._ctx)
         self.queues = SqlQueueRepository(self._ctx)
         self.visitors = SqlVisitorRepository(self._ctx)
@@ -108,6 +118,12 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._ctx.untouched:
+            self._ctx.close_untouched()
+            self._release()
+            if exc is not None:
+                _raise_unavailable_if_down(exc)
+            return
         # Closing returns the connection to the pool, which rolls back anything not
         # committed. It is shielded so that a cancelled caller (a client that went
         # away) cannot leave the connection checked out mid-transaction, and on SQLite

@@ -126,7 +126,11 @@ class _Conversations:
         return self._s.conversations.get(conversation_id)
 
     async def get_many(
-        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+        self,
+        conversation_ids: Sequence[ConversationId],
+        *,
+        for_update: bool = False,
+        optimistic: bool = False,
     ) -> Mapping[ConversationId, Conversation]:
         found = {}
         for conversation_id in sorted(conversation_ids):
@@ -202,11 +206,12 @@ class _Events:
         if event.conversation_id not in self._s.conversations:
             raise DuplicateKey(f"no conversation {event.conversation_id}")
         if any(e.seq == event.seq for e in existing):
-            raise DuplicateKey(f"seq {event.seq}")
+            raise Conflict(f"seq {event.seq} is taken")
         if isinstance(event, MessagePosted) and event.client_msg_id is not None:
             for e in existing:
                 if isinstance(e, MessagePosted) and e.client_msg_id == event.client_msg_id:
-                    raise DuplicateKey(f"client_msg_id {event.client_msg_id}")
+                    # As the SQL unique key does (at commit there): see the port.
+                    raise Conflict(f"client_msg_id {event.client_msg_id} is taken")
         existing.append(event)
         existing.sort(key=lambda e: e.seq)
 

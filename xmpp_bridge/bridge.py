@@ -16,7 +16,7 @@ from xmpp_bridge.backoff import reconnect_delay
 from xmpp_bridge.component import ChatComponent, ComponentSender
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.converters import Stanza, stanza_to_custom, stream_error_text
-from xmpp_bridge.inbound import InboundDispatcher
+from xmpp_bridge.inbound import InboundDispatcher, lane_of
 from xmpp_bridge.link import Link
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.roster import QueueRoster
@@ -276,9 +276,7 @@ class XmppBridge:
             return
         if received is None:
             return
-        self._lanes.submit(
-            received.origin.address, functools.partial(self._inbound.dispatch, received)
-        )
+        self._lanes.submit(lane_of(received), functools.partial(self._inbound.dispatch, received))
 
     def _on_session_start(self) -> None:
         component = self._component

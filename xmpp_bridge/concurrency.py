@@ -16,9 +16,10 @@ Job = Callable[[], Awaitable[None]]
 class SerialLanes:
     """Runs jobs one after another per key, different keys concurrently.
 
-    Stanzas of one agent must be handled in the order they arrived (two quick messages
-    must get increasing seqs), while one slow agent must not hold up the others; and
-    the same for the events of one conversation on their way to its agent. A job that
+    Stanzas of one agent to one conversation must be handled in the order they arrived
+    (two quick messages must get increasing seqs), while one slow conversation must not
+    hold up the others; and the same for the events of one conversation on their way
+    to its agent. A job that
     raises is logged and the lane goes on. ``name`` names the lanes' tasks and logs.
     """
 

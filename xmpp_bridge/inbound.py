@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 
 from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
 from business.errors import (
@@ -118,8 +118,29 @@ def at_the_edge(handler: Handler) -> Handler:
     return wrapper
 
 
+def lane_of(received: Received) -> Hashable:
+    """What a received stanza must keep its order with: the agent's other stanzas to the
+    same conversation (two quick messages get increasing seqs; a message typed after
+    ``!end`` is refused), or, for everything not about one conversation (presence,
+    subscriptions, engine commands), the agent's other such stanzas. One agent's
+    conversations go side by side: a message waiting for its commit holds up nothing
+    but its own conversation, so the agents' messages share group commits."""
+    match received.payload:
+        case (
+            AgentMessage(conversation_id=cid)
+            | AgentTyping(conversation_id=cid)
+            | EndChat(conversation_id=cid)
+            | ShowHelp(conversation_id=cid)
+            | UnknownCommand(conversation_id=cid)
+        ):
+            return (received.origin.address, cid)
+        case _:
+            return received.origin.address
+
+
 class InboundDispatcher:
-    """Handles one received stanza's meaning at a time (the caller keeps per-agent order)."""
+    """Handles one received stanza's meaning at a time (the caller keeps the order of
+    each ``lane_of``)."""
 
     def __init__(
         self,

@@ -14,12 +14,15 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Executable, Select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from business.conversation import Conversation
 from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
+from data.errors import is_key_taken
+from data.sqlite_writer import QueuedWrite, SqliteWriter
 
 
 class Gate(Protocol):
@@ -41,8 +44,16 @@ class SqlContext:
     so a unit of work always reads its own writes.
     """
 
-    def __init__(self, *, engine: AsyncEngine, caches: Caches, gate: Gate | None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        caches: Caches,
+        gate: Gate | None,
+        writer: SqliteWriter | None = None,
+    ) -> None:
         self.caches = caches
+        self._writer = writer
         self._gate = gate
         self._holds_gate = False
         self.dialect = engine.dialect.name
@@ -94,7 +105,10 @@ class SqlContext:
         """Commit (after flushing) or roll back; the block may go on in a new one."""
         session, self._session = self._session, None
         try:
-            if commit:
+            if commit and self._writer is not None and self._connection is None:
+                # Nothing was read from the database: the writes go in one hop.
+                await self._write_at_once()
+            elif commit:
                 await self.flush()  # may be the first use of the connection
                 if session is not None:
                     await session.flush()
@@ -105,6 +119,18 @@ class SqlContext:
             self._pending.clear()
             if session is not None:
                 await session.close()
+
+    @property
+    def untouched(self) -> bool:
+        """Whether no connection was taken (everything came from the caches, or went to
+        the writer thread): closing is then ``close_untouched``, without awaiting."""
+        return self._connection is None and self._session is None
+
+    def close_untouched(self) -> None:
+        """``close`` for an untouched unit of work: drop what was never written."""
+        self._open = False
+        self._pending.clear()
+        self.forget_writes()
 
     async def close(self) -> None:
         """Drop the session, what was never flushed and the connection (the pool rolls
@@ -138,31 +164,76 @@ class SqlContext:
     # -- queued writes ----------------------------------------------------------------
 
     def queue(
-        self, stmt: Executable, params: Mapping[str, Any], *, order: int, check: bool = False
+        self,
+        stmt: Executable,
+        params: Mapping[str, Any],
+        *,
+        order: int,
+        check: bool = False,
+        taken_is_conflict: bool = False,
     ) -> None:
         """Queue ``stmt`` with ``params``; statements go out by ``order`` (the order of
         first use among equals), each kind in one trip. ``check``: every row must match
-        (a compare-and-set), or the flush raises ``Conflict``."""
+        (a compare-and-set), or the flush raises ``Conflict``. ``taken_is_conflict``: a
+        unique key violation is ``Conflict`` too (otherwise the database's error)."""
         batch = self._pending.get(stmt)
         if batch is None:
-            batch = self._pending[stmt] = _Batch(order=order, check=check)
+            batch = self._pending[stmt] = _Batch(
+                order=order, check=check, taken_is_conflict=taken_is_conflict
+            )
         batch.rows.append(dict(params))
 
     async def flush(self) -> None:
+        """Send the queued writes. ``Conflict`` when a compare-and-set matched fewer rows
+        than it was given or a unique key was taken (the caller rolls back)."""
         if not self._pending:
             return
+        batches = self._take_pending()
+        connection = await self.connection()
+        try:
+            for stmt, batch in batches:
+                try:
+                    if batch.check and not (self._multi_rowcount or len(batch.rows) == 1):
+                        # Without a trustworthy total over executemany, one by one.
+                        for row in batch.rows:
+                            await _checked(connection, stmt, [row])
+                    elif batch.check:
+                        await _checked(connection, stmt, batch.rows)
+                    else:
+                        await connection.execute(stmt, batch.rows)
+                except IntegrityError as error:
+                    if batch.taken_is_conflict and is_key_taken(error):
+                        raise Conflict("a unique key was taken meanwhile") from error
+                    raise
+        except Conflict:
+            self._forget_written_conversations()
+            raise
+
+    async def _write_at_once(self) -> None:
+        if not self._pending:
+            return
+        assert self._writer is not None
+        batches = self._take_pending()
+        await self.hold_writer()
+        try:
+            await self._writer.write(
+                [
+                    QueuedWrite(stmt, batch.rows, batch.check, batch.taken_is_conflict)
+                    for stmt, batch in batches
+                ]
+            )
+        except Conflict:
+            self._forget_written_conversations()
+            raise
+
+    def _take_pending(self) -> list[tuple[Executable, _Batch]]:
         batches = sorted(self._pending.items(), key=lambda item: item[1].order)
         self._pending = {}
-        connection = await self.connection()
-        for stmt, batch in batches:
-            if batch.check and not (self._multi_rowcount or len(batch.rows) == 1):
-                # Without a trustworthy total over executemany, one by one.
-                for row in batch.rows:
-                    await _checked(connection, stmt, [row], self)
-            elif batch.check:
-                await _checked(connection, stmt, batch.rows, self)
-            else:
-                await connection.execute(stmt, batch.rows)
+        return batches
+
+    def _forget_written_conversations(self) -> None:
+        # Which row moved on is not known: forget every conversation written here.
+        self.caches.conversations.invalidate(self.written_conversations)
 
     # -- caches -----------------------------------------------------------------------
 
@@ -192,21 +263,20 @@ class SqlContext:
 
 
 class _Batch:
-    __slots__ = ("check", "order", "rows")
+    __slots__ = ("check", "order", "rows", "taken_is_conflict")
 
-    def __init__(self, *, order: int, check: bool) -> None:
+    def __init__(self, *, order: int, check: bool, taken_is_conflict: bool) -> None:
         self.order = order
         self.check = check
+        self.taken_is_conflict = taken_is_conflict
         self.rows: list[dict[str, Any]] = []
 
 
 async def _checked(
-    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]], ctx: SqlContext
+    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]]
 ) -> None:
     result = await connection.execute(stmt, rows if len(rows) > 1 else rows[0])
     if result.rowcount != len(rows):
-        # Which row moved on is not known: forget every conversation written here.
-        ctx.caches.conversations.invalidate(ctx.written_conversations)
         raise Conflict("a conversation changed meanwhile")
 
 

@@ -180,13 +180,17 @@ class SqlConversationRepository:
         return conv
 
     async def get_many(
-        self, conversation_ids: Sequence[ConversationId], *, for_update: bool = False
+        self,
+        conversation_ids: Sequence[ConversationId],
+        *,
+        for_update: bool = False,
+        optimistic: bool = False,
     ) -> Mapping[ConversationId, Conversation]:
         ctx = self._ctx
         if for_update:
             await ctx.hold_writer()
         cache = ctx.caches.conversations
-        lock = for_update and ctx.dialect == "postgresql"
+        lock = for_update and not optimistic and ctx.dialect == "postgresql"
         found: dict[ConversationId, Conversation] = {}
         missing = []
         for conversation_id in sorted(set(conversation_ids)):
@@ -335,7 +339,8 @@ class SqlEventRepository:
     async def add(self, event: ConversationEvent) -> None:
         """Queued; it goes out with the next flush (a duplicate seq or client_msg_id
         then fails the flush with an IntegrityError)."""
-        self._ctx.queue(_INSERT_EVENT, encode_event(event), order=_EVENTS)
+        # A taken client_msg_id is a retried message: the caller decides again.
+        self._ctx.queue(_INSERT_EVENT, encode_event(event), order=_EVENTS, taken_is_conflict=True)
 
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int

@@ -533,7 +533,8 @@ async def test_duplicate_seq_is_rejected_and_nothing_is_stored(
     original = message("c-1", 1, client_msg_id="m-1")
     await add_events(uow_factory, original)
     async with uow_factory() as uow:
-        with pytest.raises(REJECTED):
+        # Another writer took the seq: the use case decides again (see the port).
+        with pytest.raises(Conflict):
             await written(
                 uow, uow.events.add(message("c-1", 1, client_msg_id="m-other", text="second"))
             )
@@ -553,7 +554,7 @@ async def test_duplicate_client_msg_id_is_rejected_and_nothing_is_stored(
     others = [message("c-1", 2), message("c-1", 3), message("c-2", 1, client_msg_id="m-1")]
     await add_events(uow_factory, original, *others)
     async with uow_factory() as uow:
-        with pytest.raises(REJECTED):
+        with pytest.raises(Conflict):
             await written(uow, uow.events.add(message("c-1", 4, client_msg_id="m-1", text="retry")))
     async with uow_factory() as uow:
         stored = list(await uow.events.list_after(ConversationId("c-1"), 0, 10))

@@ -1,13 +1,18 @@
-"""Per-key ordering of inbound work."""
+"""Per-key ordering of inbound work, and which key a received stanza keeps order with."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Hashable
 
 import pytest
 
+from business.model import ConversationId
+from tests.xmpp_bridge.support import ADDRESSING, COMPONENT, from_agent
 from xmpp_bridge.concurrency import SerialLanes
+from xmpp_bridge.converters import parse_stanza, stanza_to_custom
+from xmpp_bridge.inbound import lane_of
 
 
 async def test_work_of_one_key_runs_in_order_and_keys_run_side_by_side() -> None:
@@ -99,3 +104,28 @@ async def test_drain_waits_for_all_work_even_work_added_meanwhile_and_closes_not
     lanes.submit("a", lambda: record("a-3"))
     await lanes.drain()
     assert log[-1] == "a-3"
+
+
+def lane(xml: str) -> Hashable:
+    received = stanza_to_custom(parse_stanza(xml), ADDRESSING)
+    assert received is not None
+    return lane_of(received)
+
+
+def test_an_agents_conversations_have_lanes_of_their_own() -> None:
+    one, two = ConversationId("one"), ConversationId("two")
+    in_one = lane(from_agent(one, "hello"))
+    # The same conversation, whatever the stanza (a command, another resource).
+    assert lane(from_agent(one, "!end", stanza_id="s2")) == in_one
+    assert lane(from_agent(one, "again", agent="alice@localhost/phone")) == in_one
+    # Another conversation, or another agent: side by side.
+    assert lane(from_agent(two, "hello")) != in_one
+    assert lane(from_agent(one, "hello", agent="bob@localhost/desk")) != in_one
+    # What is not about a conversation keeps the agent's own order, apart.
+    presence = lane(f'<presence from="alice@localhost/laptop" to="support@{COMPONENT}"/>')
+    engine_help = lane(
+        f'<message from="alice@localhost/laptop" to="{COMPONENT}" type="chat">'
+        "<body>!help</body></message>"
+    )
+    assert presence == engine_help
+    assert presence not in (in_one, lane(from_agent(two, "hello")))

@@ -1,0 +1,146 @@
+"""The message path on the real databases: a batch is stored without reading first, a
+repeat in it is answered with what was stored, and a message costs a fixed handful of
+statements (on SQLite, in one hand-off to the writer thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from business import commands as c
+from business.events import MessagePosted
+from business.model import ConversationId, VisitorId
+from data.database import Database
+from tests.harness import World, make_world
+
+
+async def world_on(database: Database) -> tuple[World, VisitorId, ConversationId]:
+    world = await make_world(uow=database.unit_of_work)
+    visitor = await world.visitor()
+    conv = await world.start(visitor, "hello")
+    return world, visitor, conv.id
+
+
+def post(visitor: VisitorId, conv: ConversationId, client_msg_id: str) -> c.SendVisitorMessage:
+    return c.SendVisitorMessage(
+        visitor_id=visitor,
+        conversation_id=conv,
+        client_msg_id=client_msg_id,
+        text=f"text of {client_msg_id}",
+    )
+
+
+async def stored_messages(database: Database, conv: ConversationId) -> list[MessagePosted]:
+    async with database.unit_of_work() as uow:
+        events = await uow.events.list_after(conv, 0, 1000)
+    return [e for e in events if isinstance(e, MessagePosted)]
+
+
+@contextmanager
+def statements() -> Iterator[Counter[str]]:
+    """The statements every engine of the process runs meanwhile, by their first words."""
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def on_statement(*args: Any) -> None:
+        words = " ".join(args[2].split()[:3])
+        with lock:
+            seen[words] += 1
+
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_statement)
+
+
+async def test_repeats_in_a_batch_are_answered_with_what_was_stored(database: Database) -> None:
+    world, visitor, conv = await world_on(database)
+    first = await world.messaging.send_visitor_message(post(visitor, conv, "m-1"))
+    # One batch: new messages, the stored one again (twice), and a new one twice.
+    ids = ["m-2", "m-1", "m-3", "m-1", "m-4", "m-4"]
+    acks = await asyncio.gather(
+        *(world.messaging.send_visitor_message(post(visitor, conv, i)) for i in ids)
+    )
+    assert acks[1] == first
+    assert acks[3] == first
+    assert acks[4] == acks[5]
+    stored = await stored_messages(database, conv)
+    assert sorted(m.client_msg_id or "" for m in stored) == ["first", "m-1", "m-2", "m-3", "m-4"]
+    by_id = {m.client_msg_id: m for m in stored}
+    for ack in acks:
+        assert by_id[ack.client_msg_id] == ack
+    async with database.unit_of_work() as uow:
+        events = await uow.events.list_after(conv, 0, 1000)
+        conversation = await uow.conversations.get(conv, for_update=True)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert conversation is not None
+    assert conversation.last_seq == len(events)
+
+
+async def test_a_message_costs_an_update_and_an_insert_without_reading(
+    database: Database,
+) -> None:
+    world, visitor, conv = await world_on(database)
+    await world.messaging.send_visitor_message(post(visitor, conv, "warm"))
+    with statements() as seen:
+        await world.messaging.send_visitor_message(post(visitor, conv, "m-1"))
+    expected = Counter({"UPDATE conversations SET": 1, "INSERT INTO conversation_events": 1})
+    if database.dialect == "sqlite":
+        expected["BEGIN IMMEDIATE"] = 1
+    assert seen == expected
+
+
+async def test_a_retry_after_the_chat_ended_is_answered_not_refused(database: Database) -> None:
+    world, visitor, conv = await world_on(database)
+    first = await world.messaging.send_visitor_message(post(visitor, conv, "m-1"))
+    await world.conversations.end_by_visitor(
+        c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conv)
+    )
+    assert await world.messaging.send_visitor_message(post(visitor, conv, "m-1")) == first
+
+
+async def second_process(database: Database) -> Database:
+    """Another ``Database`` on the same data, as a second engine process has: its own
+    caches, connections and (on SQLite) writer gate and writer thread."""
+    url = database.url.render_as_string(hide_password=False)
+    if database.dialect == "sqlite":
+        return Database.from_url(url)
+    async with database.begin() as connection:
+        schema = (await connection.exec_driver_sql("SELECT current_schema()")).scalar_one()
+    return Database.from_url(url, connect_args={"server_settings": {"search_path": schema}})
+
+
+async def test_two_processes_writing_one_conversation_store_every_message_once(
+    database: Database,
+) -> None:
+    world, visitor, conv = await world_on(database)
+    other_db = await second_process(database)
+    try:
+        other = await make_world(uow=other_db.unit_of_work)
+        ids = [f"m-{n}" for n in range(30)]
+        # Each message sent through both processes (a retry that went elsewhere), all
+        # at once: the caches are stale half of the time.
+        acks = await asyncio.gather(
+            *(
+                w.messaging.send_visitor_message(post(visitor, conv, i))
+                for i in ids
+                for w in (world, other)
+            )
+        )
+    finally:
+        await other_db.dispose()
+    stored = await stored_messages(database, conv)
+    assert sorted(m.client_msg_id or "" for m in stored) == sorted(["first", *ids])
+    by_id = {m.client_msg_id: m for m in stored}
+    for ack in acks:
+        assert by_id[ack.client_msg_id] == ack
+    async with database.unit_of_work() as uow:
+        events = await uow.events.list_after(conv, 0, 1000)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
