@@ -86,13 +86,13 @@ class AgentService:
             return await tx.agents.list(tenant_id)
 
     async def get_agent(self, agent_id: AgentId) -> Agent | None:
-        async with self._tx() as tx:
+        async with self._tx.read() as tx:
             return await tx.agents.get(agent_id)
 
     async def find_agent(self, address: str) -> Agent | None:
         """The agent with this address, which must be in normalised form (as the agent
         desk receives it from its server); None for anybody else."""
-        async with self._tx() as tx:
+        async with self._tx.read() as tx:
             return await tx.agents.get_by_address(address)
 
     def normalize_address(self, address: str) -> str:

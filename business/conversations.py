@@ -7,20 +7,16 @@ import logging
 from business import commands as c
 from business.access import agent_conversation, any_conversation, visitor_conversation
 from business.conversation import Conversation
-from business.errors import InvalidTransition, NotFound, QueueFull, TooLarge
-from business.locks import KeyedLock
+from business.errors import InvalidTransition, NotFound, TooLarge
 from business.messaging import MessagingService
 from business.model import (
-    DEFAULT_QUEUE,
     ConversationId,
     ConversationState,
-    EventId,
     Participant,
-    QueueName,
-    new_id,
 )
 from business.ports import Clock
 from business.routing import Router
+from business.starts import Starter
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import (
     Limits,
@@ -49,9 +45,8 @@ class ConversationService:
         self._clock = clock
         self._limits = limits
         # A retried start often arrives while the first is still running (the widget timed
-        # out): nothing in the database stops both from inserting a conversation, so starts
-        # of one visitor take turns. Per process only; sticky sessions keep a visitor on one.
-        self._starts = KeyedLock()
+        # out): the starter's batches run one at a time, so it finds the first one.
+        self._starter = Starter(transactions=transactions, clock=clock, limits=limits)
 
     async def start_conversation(self, cmd: c.StartConversation) -> Conversation:
         """Open a conversation, or return the visitor's open one in that queue.
@@ -59,7 +54,8 @@ class ConversationService:
         Returning the open one makes a retried start harmless and keeps a visitor with
         several tabs in one chat, as visitors expect. A queue holding its maximum of
         waiting conversations refuses new ones (``QueueFull``). The cost does not grow
-        with the queue: the position comes from the queue's waiting count.
+        with the queue: the position comes from the queue's waiting count. Starts are
+        stored in batches (``business.starts``) and routed by coalesced dispatches.
         """
         limits = self._limits
         check_fields(cmd.form, limits.max_form_fields, limits, "form")
@@ -67,68 +63,25 @@ class ConversationService:
         if cmd.message is not None:
             check_client_msg_id(cmd.message.client_msg_id)
             check_text(cmd.message.text, limits, "message.text")
-        queue_name = cmd.queue or DEFAULT_QUEUE
-        async with self._starts.hold(cmd.visitor_id):
-            async with self._tx() as tx:
-                existing = await self._open_in_queue(tx, cmd, queue_name)
-                if existing is None:
-                    conversation = await self._open(tx, cmd, queue_name)
-            if existing is not None:
-                if cmd.message is not None:
-                    await self._messaging.send_visitor_message(
-                        c.SendVisitorMessage(
-                            visitor_id=cmd.visitor_id,
-                            conversation_id=existing.id,
-                            client_msg_id=cmd.message.client_msg_id,
-                            text=cmd.message.text,
-                        )
+        started = await self._starter.start(cmd)
+        conversation = started.conversation
+        if started.existing:
+            if cmd.message is not None:
+                await self._messaging.send_visitor_message(
+                    c.SendVisitorMessage(
+                        visitor_id=cmd.visitor_id,
+                        conversation_id=conversation.id,
+                        client_msg_id=cmd.message.client_msg_id,
+                        text=cmd.message.text,
                     )
-                return await self.get_conversation(existing.id)
-        logger.info("conversation %s started in queue %s", conversation.id, queue_name)
-        changed = await self._router.dispatch(conversation.tenant_id, queue_name)
-        return changed.get(conversation.id, conversation)
-
-    async def _open_in_queue(
-        self, tx: Transaction, cmd: c.StartConversation, queue_name: QueueName
-    ) -> Conversation | None:
-        for conv in await tx.conversations.list_for_visitor(cmd.visitor_id):
-            if conv.queue == queue_name:
-                return conv
-        return None
-
-    async def _open(
-        self, tx: Transaction, cmd: c.StartConversation, queue_name: QueueName
-    ) -> Conversation:
-        visitor = await tx.visitors.get(cmd.visitor_id)
-        if visitor is None:
-            raise NotFound("unknown visitor")
-        queue = await tx.queues.get(visitor.tenant_id, queue_name, for_update=True)
-        if queue is None:
-            raise NotFound(f"unknown queue {queue_name!r}")
-        limit = (
-            queue.max_waiting if queue.max_waiting is not None else self._limits.max_queue_waiting
-        )
-        if queue.waiting >= limit:
-            raise QueueFull(f"queue {queue.name!r} is full; please try again in a few minutes")
-        name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor.id[:4]}"
-        first = None
-        if cmd.message is not None:
-            first = (EventId(new_id()), cmd.message.client_msg_id, cmd.message.text)
-        change = Conversation.open(
-            id=ConversationId(new_id()),
-            tenant_id=visitor.tenant_id,
-            visitor_id=visitor.id,
-            visitor_name=name[:100],
-            queue=queue.name,
-            position=queue.waiting + 1,
-            now=self._clock.now(),
-            context=cmd.context,
-            form=cmd.form,
-            first_message=first,
-        )
-        conversation = await tx.apply(change)
-        await tx.commit()
-        return conversation
+                )
+            return await self.get_conversation(conversation.id)
+        logger.info("conversation %s started in queue %s", conversation.id, conversation.queue)
+        changed = await self._router.dispatch(conversation.tenant_id, conversation.queue)
+        if conversation.id in changed:
+            return changed[conversation.id]
+        # Not changed by this dispatch; maybe by one that ran meanwhile for another start.
+        return await self.get_conversation(conversation.id)
 
     async def update_context(self, cmd: c.UpdateContext) -> int:
         """Merge into the context of the visitor's open conversations; returns how many.
@@ -188,7 +141,7 @@ class ConversationService:
         return ended
 
     async def get_conversation(self, conversation_id: ConversationId) -> Conversation:
-        async with self._tx() as tx:
+        async with self._tx.read() as tx:
             return await any_conversation(tx, conversation_id)
 
     async def _end(self, tx: Transaction, conv: Conversation, by: Participant) -> Conversation:

@@ -60,6 +60,10 @@ class QueueRepository(Protocol):
 class VisitorRepository(Protocol):
     async def get(self, visitor_id: VisitorId) -> Visitor | None: ...
 
+    async def get_many(self, visitor_ids: Sequence[VisitorId]) -> Mapping[VisitorId, Visitor]:
+        """``get`` for several at once (unknown ones are absent), in one trip."""
+        ...
+
     async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
         """The visitor whose token hashes to ``token_hash`` (tokens are never stored)."""
         ...
@@ -103,6 +107,13 @@ class ConversationRepository(Protocol):
     ) -> Sequence[Conversation]:
         """The visitor's open conversations and their ``ended`` newest ended ones, newest
         first. Bounded whatever the visitor's past: at most one open per queue."""
+        ...
+
+    async def open_for_visitors(
+        self, visitor_ids: Sequence[VisitorId]
+    ) -> Mapping[VisitorId, Sequence[Conversation]]:
+        """The open conversations of each of these visitors (absent: none), newest
+        first, in one trip."""
         ...
 
     async def list_queued(
@@ -150,6 +161,13 @@ class EventRepository(Protocol):
         self, keys: Sequence[tuple[ConversationId, str]]
     ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
         """The stored messages with these (conversation, client_msg_id), in one trip."""
+        ...
+
+    async def list_before_many(
+        self, keys: Sequence[tuple[ConversationId, int]]
+    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
+        """For each (conversation, seq): its events before that seq, in ``seq`` order,
+        in one trip for them all (a conversation absent: none stored)."""
         ...
 
     async def count_messages_after(
@@ -241,6 +259,12 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+    def read_only(self) -> None:
+        """Declare, before entering the block, that this unit of work only reads: it
+        then neither waits for writers nor holds them up (on SQLite, a snapshot read
+        outside the writer slot); a write or a lock in it fails (``RuntimeError``)."""
+        ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -8,11 +8,13 @@ id for a stable order. Queued conversations are served longest-waiting first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
+from business.batching import Batcher
 from business.conversation import Conversation
 from business.locks import KeyedLock
 from business.model import Agent, AgentId, ConversationId, QueueName, TenantId
@@ -23,6 +25,10 @@ from business.validation import Limits
 logger = logging.getLogger(__name__)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
+_MAX_COALESCED = 10_000
+"""Dispatch requests served by one round at most (each asks for one queue)."""
+
+_Changed = Mapping[ConversationId, Conversation]
 
 
 def choose_agent(agents: Sequence[Agent], loads: Mapping[AgentId, int]) -> Agent | None:
@@ -45,7 +51,10 @@ class Router:
 
     A dispatch reads only the head of the queue (as many conversations as there are
     free places, plus ``Limits.queue_position_window``), so its cost does not grow with
-    the queue's length.
+    the queue's length. Dispatches asked for while one of the tenant runs are done
+    together in the next (one per queue): a thousand conversations started at once
+    cost a few dispatches, not a thousand, and each caller still gets a dispatch that
+    began after it asked.
     """
 
     def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
@@ -53,6 +62,7 @@ class Router:
         self._clock = clock
         self._limits = limits
         self._locks = KeyedLock()
+        self._dispatchers: dict[TenantId, Batcher[QueueName, _Changed]] = {}
 
     def tenant_lock(self, tenant_id: TenantId) -> AbstractAsyncContextManager[None]:
         """The lock a dispatch for this tenant holds.
@@ -66,7 +76,27 @@ class Router:
     async def dispatch(
         self, tenant_id: TenantId, queue: QueueName
     ) -> Mapping[ConversationId, Conversation]:
-        """Assign what can be assigned; returns the conversations it changed."""
+        """Assign what can be assigned; returns the conversations it changed (with those
+        of the dispatches it was done together with)."""
+        dispatcher = self._dispatchers.get(tenant_id)
+        if dispatcher is None:
+            dispatcher = self._dispatchers[tenant_id] = Batcher(
+                functools.partial(self._dispatch_queues, tenant_id), max_batch=_MAX_COALESCED
+            )
+        return await dispatcher.submit(queue)
+
+    async def _dispatch_queues(
+        self, tenant_id: TenantId, queues: Sequence[QueueName]
+    ) -> list[_Changed | BaseException]:
+        outcomes: dict[QueueName, _Changed | BaseException] = {}
+        for queue in dict.fromkeys(queues):
+            try:
+                outcomes[queue] = await self._dispatch(tenant_id, queue)
+            except Exception as error:
+                outcomes[queue] = error
+        return [outcomes[queue] for queue in queues]
+
+    async def _dispatch(self, tenant_id: TenantId, queue: QueueName) -> _Changed:
         now = self._clock.now()
         changed: dict[ConversationId, Conversation] = {}
         async with self.tenant_lock(tenant_id), self._tx() as tx:
@@ -80,6 +110,7 @@ class Router:
             if not queued:
                 return changed
             waiting: list[Conversation] = []
+            routed: set[AgentId] = set()
             for conversation in queued:
                 agent = choose_agent(list(agents.values()), loads)
                 if agent is None:
@@ -88,8 +119,10 @@ class Router:
                 changed[conversation.id] = await tx.apply(conversation.assign(agent, now))
                 loads[agent.id] = loads.get(agent.id, 0) + 1
                 agents[agent.id] = dataclasses.replace(agent, last_routed_at=now)
-                await tx.agents.set_routed(agent.id, now)
+                routed.add(agent.id)
                 logger.info("conversation %s assigned to agent %s", conversation.id, agent.id)
+            for agent_id in sorted(routed):
+                await tx.agents.set_routed(agent_id, now)
             for position, conversation in enumerate(waiting[:window], start=1):
                 change = conversation.reposition(position, now)
                 if change is not None:

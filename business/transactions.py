@@ -140,6 +140,13 @@ class Transactions:
     def __call__(self) -> Transaction:
         return Transaction(self._uow(), self.publisher)
 
+    def read(self) -> Transaction:
+        """A transaction that only reads (``UnitOfWork.read_only``): for what is shown or
+        sent, never for what a change is decided on."""
+        uow = self._uow()
+        uow.read_only()
+        return Transaction(uow, self.publisher)
+
 
 _T = TypeVar("_T")
 

@@ -56,9 +56,18 @@ def sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+READ_ONLY = "chat_engine_read_only"
+"""Execution option of a connection that only reads: its transactions BEGIN deferred."""
+
+
 def sqlite_on_begin(connection: Connection) -> None:
-    """Engine ``begin`` listener. Why IMMEDIATE: see the module docstring of data.uow."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Engine ``begin`` listener. Why IMMEDIATE: see the module docstring of data.uow. A
+    read-only unit of work (``READ_ONLY``) begins deferred: a snapshot that neither
+    waits for the writer nor holds it up (WAL)."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class QueuedWrite(NamedTuple):

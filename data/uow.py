@@ -142,7 +142,12 @@ class SqlUnitOfWork:
         if exc is not None:
             _raise_unavailable_if_down(exc)
 
+    def read_only(self) -> None:
+        self._ctx.read_only = True
+
     async def commit(self) -> None:
+        if self._ctx.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         try:
             await self._ctx.end_transaction(commit=True)
         except BaseException:

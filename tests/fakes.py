@@ -104,6 +104,9 @@ class _Visitors:
         found = self._s.visitors.get(visitor_id)
         return found[0] if found else None
 
+    async def get_many(self, visitor_ids: Sequence[VisitorId]) -> Mapping[VisitorId, Visitor]:
+        return {v: found[0] for v in visitor_ids if (found := self._s.visitors.get(v))}
+
     async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
         for visitor, stored in self._s.visitors.values():
             if stored == token_hash and visitor.tenant_id == tenant_id:
@@ -164,6 +167,15 @@ class _Conversations:
         closed = [c for c in mine if not c.is_open][:ended]
         return [c for c in mine if c.is_open or c in closed]
 
+    async def open_for_visitors(
+        self, visitor_ids: Sequence[VisitorId]
+    ) -> Mapping[VisitorId, Sequence[Conversation]]:
+        found: dict[VisitorId, list[Conversation]] = {}
+        for visitor_id in dict.fromkeys(visitor_ids):
+            if mine := [c for c in await self.list_for_visitor(visitor_id) if c.is_open]:
+                found[visitor_id] = mine
+        return found
+
     async def list_queued(
         self, tenant_id: TenantId, queue: QueueName, *, limit: int, for_update: bool = False
     ) -> Sequence[Conversation]:
@@ -214,6 +226,16 @@ class _Events:
                     raise Conflict(f"client_msg_id {event.client_msg_id} is taken")
         existing.append(event)
         existing.sort(key=lambda e: e.seq)
+
+    async def list_before_many(
+        self, keys: Sequence[tuple[ConversationId, int]]
+    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
+        found: dict[ConversationId, list[ConversationEvent]] = {}
+        for conversation_id, seq in keys:
+            events = [e for e in self._s.events.get(conversation_id, []) if e.seq < seq]
+            if events and len(events) > len(found.get(conversation_id, [])):
+                found[conversation_id] = events
+        return found
 
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int
@@ -316,7 +338,11 @@ class _AdapterState:
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._committed = store
+        self._read_only = False
         self._begin()
+
+    def read_only(self) -> None:
+        self._read_only = True
 
     def _begin(self) -> None:
         self._work = copy.deepcopy(self._committed)
@@ -341,6 +367,8 @@ class FakeUnitOfWork:
         self._begin()
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         for f in dataclasses.fields(FakeStore):
             setattr(self._committed, f.name, getattr(self._work, f.name))
         self._committed.commits += 1

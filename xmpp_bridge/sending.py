@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
+from business.batching import Batcher
 from business.conversation import Conversation
 from business.events import ConversationEvent
 from business.history import HistoryService
+from business.model import ConversationId
 from xmpp_bridge import texts
 from xmpp_bridge.converters import is_offer
 from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, TextReply
@@ -18,6 +20,9 @@ from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.parking import Key, Refusals
 
 logger = logging.getLogger(__name__)
+
+_MAX_OFFER_READS = 200
+"""Offers whose history is read in one go at most."""
 
 
 class _Sent(enum.Enum):
@@ -47,6 +52,11 @@ class EventSender:
         confirm: Callable[[int], Awaitable[bool]],
     ) -> None:
         self._history = history
+        # The history an offer carries: read for many offers at once when many chats
+        # are routed at once (a thousand visitors starting together).
+        self._earlier: Batcher[tuple[ConversationId, int], Sequence[ConversationEvent]] = Batcher(
+            history.histories, max_batch=_MAX_OFFER_READS
+        )
         self._link = link
         self._refusals = refusals
         self._confirm = confirm
@@ -133,7 +143,7 @@ class EventSender:
         self, conversation: Conversation, to: str, event: ConversationEvent, late: bool
     ) -> Outbound:
         if is_offer(event, conversation):
-            earlier = await self._history.history(conversation.id, before_seq=event.seq)
+            earlier = await self._earlier.submit((conversation.id, event.seq))
             return AgentOffer(
                 conversation=conversation, to=to, joined=event, earlier=earlier, delayed=late
             )

@@ -22,7 +22,7 @@ from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
 from data.errors import is_key_taken
-from data.sqlite_writer import QueuedWrite, SqliteWriter
+from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 
 
 class Gate(Protocol):
@@ -68,6 +68,9 @@ class SqlContext:
         self._pending: dict[Executable, _Batch] = {}
         self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
+        self.read_only = False
+        """Set before the first statement: a snapshot read (on SQLite a deferred BEGIN,
+        outside the writer slot); ``hold_writer`` and ``queue`` refuse."""
 
     # -- the connection ---------------------------------------------------------------
 
@@ -78,14 +81,20 @@ class SqlContext:
             # Outside ``async with`` no transaction (and on SQLite no writer slot) is held.
             raise RuntimeError("a unit of work is only usable inside 'async with'")
         if self._connection is None:
-            await self.hold_writer()
-            self._connection = await self._engine.connect()
+            if self.read_only:
+                connection = await self._engine.connect()
+                self._connection = await connection.execution_options(**{READ_ONLY: True})
+            else:
+                await self.hold_writer()
+                self._connection = await self._engine.connect()
         return self._connection
 
     async def hold_writer(self) -> None:
         """Take the writer slot (SQLite) if not held yet: a read that a change will be
         decided on takes it even when the cache answers, so writers of one conversation
         go one after the other instead of failing each other's compare-and-set."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot lock or write")
         if self._gate is not None and not self._holds_gate:
             await self._gate.acquire()
             self._holds_gate = True
@@ -176,6 +185,8 @@ class SqlContext:
         first use among equals), each kind in one trip. ``check``: every row must match
         (a compare-and-set), or the flush raises ``Conflict``. ``taken_is_conflict``: a
         unique key violation is ``Conflict`` too (otherwise the database's error)."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot write")
         batch = self._pending.get(stmt)
         if batch is None:
             batch = self._pending[stmt] = _Batch(

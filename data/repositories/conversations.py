@@ -249,6 +249,24 @@ class SqlConversationRepository:
         found.sort(key=lambda conv: (conv.created_at, conv.id), reverse=True)
         return found
 
+    async def open_for_visitors(
+        self, visitor_ids: Sequence[VisitorId]
+    ) -> Mapping[VisitorId, Sequence[Conversation]]:
+        if not visitor_ids:
+            return {}
+        stmt = (
+            select(_T)
+            .where(
+                _T.c.visitor_id.in_(sorted(set(visitor_ids))),
+                _T.c.state != ConversationState.ENDED.value,
+            )
+            .order_by(*_NEWEST_FIRST)
+        )
+        found: dict[VisitorId, list[Conversation]] = {}
+        for conv in await self._rows(stmt):
+            found.setdefault(conv.visitor_id, []).append(conv)
+        return found
+
     async def list_queued(
         self,
         tenant_id: TenantId,
@@ -309,6 +327,14 @@ _LIST_AFTER = (
     .order_by(_E.c.seq)
     .limit(bindparam("limit"))
 )
+_LIST_OF_MANY = (
+    select(_E)
+    .where(
+        _E.c.conversation_id.in_(bindparam("ids", expanding=True)),
+        _E.c.seq < bindparam("before"),
+    )
+    .order_by(_E.c.conversation_id, _E.c.seq)
+)
 _FIND_MESSAGES = select(_E).where(
     tuple_(_E.c.conversation_id, _E.c.client_msg_id).in_(bindparam("keys", expanding=True)),
     _E.c.type == MessagePosted.TYPE,
@@ -347,6 +373,21 @@ class SqlEventRepository:
     ) -> Sequence[ConversationEvent]:
         params = {"conversation_id": conversation_id, "after": after_seq, "limit": max(limit, 0)}
         return [decode_event(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
+
+    async def list_before_many(
+        self, keys: Sequence[tuple[ConversationId, int]]
+    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
+        if not keys:
+            return {}
+        before: dict[ConversationId, int] = {}
+        for conversation_id, seq in keys:
+            before[conversation_id] = max(seq, before.get(conversation_id, 0))
+        params = {"ids": sorted(before), "before": max(before.values())}
+        found: dict[ConversationId, list[ConversationEvent]] = {}
+        for row in await self._ctx.execute(_LIST_OF_MANY, params):
+            if row.seq < before[row.conversation_id]:
+                found.setdefault(row.conversation_id, []).append(decode_event(row))
+        return found
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.models import QueueRow, TenantRow
@@ -45,6 +45,16 @@ def _queue(row: QueueRow) -> Queue:
     )
 
 
+_Q: Table = QueueRow.__table__  # type: ignore[assignment]
+_ADD_WAITING = (
+    update(_Q)
+    .where(_Q.c.tenant_id == bindparam("t"), _Q.c.name == bindparam("n"))
+    .values(waiting=_Q.c.waiting + bindparam("delta"))
+)
+_ADD_WAITING_ORDER = 3
+"""After the conversations and their events (orders 0 to 2, ``data.repositories.conversations``)."""
+
+
 class SqlQueueRepository:
     """Queues, keyed by (tenant, name); ``list`` is ordered by name."""
 
@@ -76,11 +86,10 @@ class SqlQueueRepository:
         return [_queue(row) for row in await all_rows(self._ctx, stmt)]
 
     async def add_waiting(self, tenant_id: TenantId, name: QueueName, delta: int) -> None:
-        await (await self._ctx.orm()).execute(
-            update(QueueRow)
-            .where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
-            .values(waiting=QueueRow.waiting + delta)
-            .execution_options(synchronize_session=False)
+        # Queued with the conversation writes (one trip for a batch of starts); a read
+        # of the queue later in the unit of work flushes it first.
+        self._ctx.queue(
+            _ADD_WAITING, {"t": tenant_id, "n": name, "delta": delta}, order=_ADD_WAITING_ORDER
         )
 
     async def set_max_waiting(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlalchemy import select
 
 from business.model import TenantId, Visitor, VisitorId
@@ -27,6 +29,12 @@ class SqlVisitorRepository:
     async def get(self, visitor_id: VisitorId) -> Visitor | None:
         row = await (await self._ctx.orm()).get(VisitorRow, visitor_id, populate_existing=True)
         return None if row is None else _visitor(row)
+
+    async def get_many(self, visitor_ids: Sequence[VisitorId]) -> Mapping[VisitorId, Visitor]:
+        if not visitor_ids:
+            return {}
+        stmt = select(VisitorRow).where(VisitorRow.id.in_(sorted(set(visitor_ids))))
+        return {visitor.id: visitor for visitor in map(_visitor, await all_rows(self._ctx, stmt))}
 
     async def get_by_token_hash(self, tenant_id: TenantId, token_hash: str) -> Visitor | None:
         stmt = select(VisitorRow).where(

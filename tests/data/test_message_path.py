@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from business import commands as c
+from business.errors import NotFound
 from business.events import MessagePosted
 from business.model import ConversationId, VisitorId
 from data.database import Database
@@ -144,3 +145,20 @@ async def test_two_processes_writing_one_conversation_store_every_message_once(
     async with database.unit_of_work() as uow:
         events = await uow.events.list_after(conv, 0, 1000)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_the_histories_of_many_offers_are_read_at_once(database: Database) -> None:
+    world, visitor, conv = await world_on(database)
+    other = await world.start(await world.visitor(), "hi there")
+    for n in range(3):
+        await world.messaging.send_visitor_message(post(visitor, conv, f"m-{n}"))
+    requests = [(conv, 3), (other.id, 5), (conv, 99), (ConversationId("nope"), 2)]
+    with statements() as seen:
+        outcomes = await world.history.histories(requests)
+    # One read of events for them all (and one of the conversation no cache holds).
+    events_read = sum(n for words, n in seen.items() if "conversation_events." in words)
+    assert events_read == 1
+    for (cid, before), outcome in zip(requests[:3], outcomes[:3], strict=True):
+        assert outcome == await world.history.history(cid, before_seq=before)
+    assert [e.seq for e in outcomes[0]] == [1, 2]  # type: ignore[union-attr]
+    assert isinstance(outcomes[3], NotFound)

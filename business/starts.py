@@ -1,0 +1,152 @@
+"""Starting conversations, in batches: starts that arrive while one batch is stored go
+together in the next, in one transaction with one read of the visitors, one of their
+open conversations and one of each queue (group commit, as for messages)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from business import commands as c
+from business.batching import Batcher
+from business.conversation import Conversation
+from business.errors import NotFound, QueueFull
+from business.model import (
+    DEFAULT_QUEUE,
+    ConversationId,
+    EventId,
+    Queue,
+    QueueName,
+    TenantId,
+    VisitorId,
+    new_id,
+)
+from business.ports import Clock
+from business.transactions import Transaction, Transactions
+from business.validation import Limits
+
+MAX_BATCH = 500
+"""Starts stored in one transaction at most."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Started:
+    conversation: Conversation
+    existing: bool
+    """The visitor's open conversation in that queue, returned as it was: nothing new
+    was stored, not even the start's first message."""
+
+
+class Starter:
+    """Opens conversations for ``StartConversation`` commands (validated already).
+
+    A start of a visitor who has an open conversation in that queue returns it
+    (``existing``), also when the other start is earlier in the same batch. A queue
+    that holds its maximum of waiting conversations refuses (``QueueFull``), counting
+    the ones this batch added. Batches run one at a time, so two starts of one visitor
+    never both open a conversation (per process; sticky sessions keep a visitor on one).
+    A batch that fails to commit is done again start by start, so one bad start never
+    takes the others down.
+    """
+
+    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+        self._tx = transactions
+        self._clock = clock
+        self._limits = limits
+        self._batcher: Batcher[c.StartConversation, Started] = Batcher(
+            self._start_batch, max_batch=MAX_BATCH
+        )
+
+    async def start(self, cmd: c.StartConversation) -> Started:
+        return await self._batcher.submit(cmd)
+
+    async def _start_batch(
+        self, cmds: Sequence[c.StartConversation]
+    ) -> Sequence[Started | BaseException]:
+        try:
+            return await self._start_together(cmds)
+        except Exception:
+            if len(cmds) == 1:
+                raise
+        outcomes: list[Started | BaseException] = []
+        for cmd in cmds:
+            try:
+                outcomes += await self._start_together([cmd])
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
+    async def _start_together(
+        self, cmds: Sequence[c.StartConversation]
+    ) -> list[Started | BaseException]:
+        outcomes: list[Started | BaseException] = []
+        async with self._tx() as tx:
+            visitor_ids = [cmd.visitor_id for cmd in cmds]
+            open_now: dict[tuple[VisitorId, QueueName], Conversation] = {}
+            for visitor_id, conversations in (
+                await tx.conversations.open_for_visitors(visitor_ids)
+            ).items():
+                for conv in reversed(conversations):  # the newest wins
+                    open_now[(visitor_id, conv.queue)] = conv
+            visitors = await tx.visitors.get_many(visitor_ids)
+            queues: dict[tuple[TenantId, QueueName], Queue | None] = {}
+            applied = False
+            for cmd in cmds:
+                queue_name = cmd.queue or DEFAULT_QUEUE
+                existing = open_now.get((cmd.visitor_id, queue_name))
+                if existing is not None:
+                    outcomes.append(Started(existing, existing=True))
+                    continue
+                visitor = visitors.get(cmd.visitor_id)
+                if visitor is None:
+                    outcomes.append(NotFound("unknown visitor"))
+                    continue
+                key = (visitor.tenant_id, queue_name)
+                if key not in queues:
+                    queues[key] = await tx.queues.get(*key, for_update=True)
+                queue = queues[key]
+                if queue is None:
+                    outcomes.append(NotFound(f"unknown queue {queue_name!r}"))
+                    continue
+                if queue.waiting >= self._limit(queue):
+                    outcomes.append(
+                        QueueFull(
+                            f"queue {queue.name!r} is full; please try again in a few minutes"
+                        )
+                    )
+                    continue
+                conv = await self._open(tx, cmd, queue, visitor.name)
+                queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
+                open_now[(cmd.visitor_id, queue_name)] = conv
+                outcomes.append(Started(conv, existing=False))
+                applied = True
+            if applied:
+                await tx.commit()
+        return outcomes
+
+    def _limit(self, queue: Queue) -> int:
+        return (
+            queue.max_waiting if queue.max_waiting is not None else self._limits.max_queue_waiting
+        )
+
+    async def _open(
+        self, tx: Transaction, cmd: c.StartConversation, queue: Queue, visitor_name: str | None
+    ) -> Conversation:
+        visitor_id = cmd.visitor_id
+        name = (cmd.form.get("name") or "").strip() or visitor_name or f"Visitor {visitor_id[:4]}"
+        first = None
+        if cmd.message is not None:
+            first = (EventId(new_id()), cmd.message.client_msg_id, cmd.message.text)
+        change = Conversation.open(
+            id=ConversationId(new_id()),
+            tenant_id=queue.tenant_id,
+            visitor_id=visitor_id,
+            visitor_name=name[:100],
+            queue=queue.name,
+            position=queue.waiting + 1,
+            now=self._clock.now(),
+            context=cmd.context,
+            form=cmd.form,
+            first_message=first,
+        )
+        return await tx.apply(change)
