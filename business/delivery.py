@@ -44,12 +44,14 @@ class DeliveryService:
             return
         async with self._tx() as tx:
             moved = 0
-            # In id order, so two writers lock rows in the same order and never deadlock.
-            for conversation_id in sorted(cursors):
-                conv = await tx.conversations.get(conversation_id, for_update=True)
-                change = (
-                    None if conv is None else conv.mark_delivered_to_agent(cursors[conversation_id])
-                )
+            # From the cache, without locks: a cursor is written as the greater of stored
+            # and new, and checks nothing else (see ``ConversationRepository.save``), so
+            # an older copy can neither take it back nor make it conflict.
+            found = await tx.conversations.get_many(
+                sorted(cursors), for_update=True, optimistic=True
+            )
+            for conversation_id, conv in found.items():
+                change = conv.mark_delivered_to_agent(cursors[conversation_id])
                 if change is not None:
                     await tx.apply(change)
                     moved += 1

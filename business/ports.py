@@ -97,9 +97,14 @@ class ConversationRepository(Protocol):
     async def add(self, conversation: Conversation) -> None: ...
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
-        """Write every mutable field of an existing conversation, which must still be as
-        ``previous`` (the value it was read as): else ``Conflict``, nothing written. So
-        a change decided on a cached or stale copy can never overwrite a newer one."""
+        """Write the fields of an existing conversation that differ from ``previous``
+        (the value it was read as). The row must still have ``previous``'s ``last_seq``
+        and state, and in each field written ``previous``'s value: else ``Conflict``,
+        nothing written. So a change decided on a cached or stale copy never overwrites
+        a newer one, and what another writer changed in other fields stays. The cursors
+        (``visitor_read_seq``, ``agent_delivered_seq``) only move forward: written as
+        the greater of stored and new, never compared; a save that moves only them
+        checks nothing else."""
         ...
 
     async def list_for_visitor(

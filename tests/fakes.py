@@ -31,6 +31,8 @@ from business.model import (
 )
 from business.ports import JsonValue
 
+_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_seq"})
+
 
 class DuplicateKey(InvalidInput):
     """What the fake raises where a database would violate a UNIQUE constraint."""
@@ -152,9 +154,23 @@ class _Conversations:
         stored = self._s.conversations.get(conversation.id)
         if stored is None:
             raise KeyError(conversation.id)
-        if stored.last_seq != previous.last_seq or stored.state is not previous.state:
+        # As the SQL repository does (see the port): only what changed is written, the
+        # cursors as the greater of stored and new.
+        changed = {
+            f.name
+            for f in dataclasses.fields(Conversation)
+            if getattr(conversation, f.name) != getattr(previous, f.name)
+        }
+        moved = stored.last_seq != previous.last_seq or stored.state is not previous.state
+        if (changed - _CURSORS and moved) or any(
+            getattr(stored, name) != getattr(previous, name)
+            for name in changed - _CURSORS - {"context", "form"}
+        ):
             raise Conflict(f"conversation {conversation.id} changed meanwhile")
-        self._s.conversations[conversation.id] = conversation
+        values = {name: getattr(conversation, name) for name in changed - _CURSORS}
+        for name in changed & _CURSORS:
+            values[name] = max(getattr(stored, name), getattr(conversation, name))
+        self._s.conversations[conversation.id] = dataclasses.replace(stored, **values)
 
     async def list_for_visitor(
         self, visitor_id: VisitorId, *, ended: int = 0

@@ -10,6 +10,7 @@ not an older copy from the session's identity map.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -58,7 +59,8 @@ class SqlContext:
         self._holds_gate = False
         self.dialect = engine.dialect.name
         self._engine = engine
-        self._multi_rowcount = engine.dialect.supports_sane_multi_rowcount
+        self.multi_rowcount = engine.dialect.supports_sane_multi_rowcount
+        """Whether the driver counts the rows an executemany matched (asyncpg does not)."""
         self._open = False
         self.written_tenants: set[TenantId] = set()
         self.written_agents: set[AgentId] = set()
@@ -66,6 +68,9 @@ class SqlContext:
         """What this unit of work wrote, as written: served to its own reads, and put in
         the conversation cache once committed."""
         self._pending: dict[Executable, _Batch] = {}
+        self.unflushed_saves: dict[ConversationId, tuple[Executable, dict[str, Any], Any]] = {}
+        """A conversation's save still queued (statement, row, what it was decided on):
+        a second save of it in the same flush replaces it (see the conversations)."""
         self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
         self.read_only = False
@@ -126,6 +131,7 @@ class SqlContext:
                 await (connection.commit() if commit else connection.rollback())
         finally:
             self._pending.clear()
+            self.unflushed_saves.clear()
             if session is not None:
                 await session.close()
 
@@ -180,19 +186,36 @@ class SqlContext:
         order: int,
         check: bool = False,
         taken_is_conflict: bool = False,
-    ) -> None:
+        bulk: Executable | None = None,
+    ) -> dict[str, Any]:
         """Queue ``stmt`` with ``params``; statements go out by ``order`` (the order of
         first use among equals), each kind in one trip. ``check``: every row must match
         (a compare-and-set), or the flush raises ``Conflict``. ``taken_is_conflict``: a
-        unique key violation is ``Conflict`` too (otherwise the database's error)."""
+        unique key violation is ``Conflict`` too (otherwise the database's error).
+        ``bulk``: for a ``check`` where the driver cannot count the rows an executemany
+        matched (asyncpg), one statement that takes each parameter as an array of the
+        rows' values and returns a row per row it changed; without it, one trip per
+        row."""
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot write")
         batch = self._pending.get(stmt)
         if batch is None:
             batch = self._pending[stmt] = _Batch(
-                order=order, check=check, taken_is_conflict=taken_is_conflict
+                order=order, check=check, taken_is_conflict=taken_is_conflict, bulk=bulk
             )
-        batch.rows.append(dict(params))
+        row = dict(params)
+        batch.rows.append(row)
+        return row
+
+    def unqueue(self, stmt: Executable, row: dict[str, Any]) -> None:
+        """Take back a row ``queue`` returned, not flushed yet."""
+        batch = self._pending[stmt]
+        for index, queued in enumerate(batch.rows):
+            if queued is row:
+                del batch.rows[index]
+                break
+        if not batch.rows:
+            del self._pending[stmt]
 
     async def flush(self) -> None:
         """Send the queued writes. ``Conflict`` when a compare-and-set matched fewer rows
@@ -204,7 +227,9 @@ class SqlContext:
         try:
             for stmt, batch in batches:
                 try:
-                    if batch.check and not (self._multi_rowcount or len(batch.rows) == 1):
+                    if batch.check and batch.bulk is not None and len(batch.rows) > 1:
+                        await _checked_in_bulk(connection, batch.bulk, batch.rows)
+                    elif batch.check and not (self.multi_rowcount or len(batch.rows) == 1):
                         # Without a trustworthy total over executemany, one by one.
                         for row in batch.rows:
                             await _checked(connection, stmt, [row])
@@ -240,6 +265,7 @@ class SqlContext:
     def _take_pending(self) -> list[tuple[Executable, _Batch]]:
         batches = sorted(self._pending.items(), key=lambda item: item[1].order)
         self._pending = {}
+        self.unflushed_saves = {}
         return batches
 
     def _forget_written_conversations(self) -> None:
@@ -260,6 +286,9 @@ class SqlContext:
         conversations = self.caches.conversations
         if committed:
             for conversation in self.written_conversations.values():
+                cached = conversations.get(conversation.id)
+                if cached is not None:
+                    conversation = _newest(cached, conversation)
                 conversations.put_committed(conversation.id, conversation)
         elif self.written_conversations:
             conversations.invalidate(self.written_conversations)
@@ -273,13 +302,38 @@ class SqlContext:
         self.written_conversations = {}
 
 
-class _Batch:
-    __slots__ = ("check", "order", "rows", "taken_is_conflict")
+def _newest(cached: Conversation, committed: Conversation) -> Conversation:
+    """What the cache should hold after ``committed`` was committed while it held
+    ``cached``. On PostgreSQL units of work of one process commit side by side, and the
+    one that committed first may publish last: an older ``last_seq`` never replaces a
+    newer one, and the cursors, which only move forward (``_save`` writes them so), keep
+    the furthest either copy knows."""
+    if cached.last_seq > committed.last_seq:
+        newest, other = cached, committed
+    else:
+        newest, other = committed, cached
+    if (
+        other.agent_delivered_seq > newest.agent_delivered_seq
+        or other.visitor_read_seq > newest.visitor_read_seq
+    ):
+        return dataclasses.replace(
+            newest,
+            agent_delivered_seq=max(other.agent_delivered_seq, newest.agent_delivered_seq),
+            visitor_read_seq=max(other.visitor_read_seq, newest.visitor_read_seq),
+        )
+    return newest
 
-    def __init__(self, *, order: int, check: bool, taken_is_conflict: bool) -> None:
+
+class _Batch:
+    __slots__ = ("bulk", "check", "order", "rows", "taken_is_conflict")
+
+    def __init__(
+        self, *, order: int, check: bool, taken_is_conflict: bool, bulk: Executable | None
+    ) -> None:
         self.order = order
         self.check = check
         self.taken_is_conflict = taken_is_conflict
+        self.bulk = bulk
         self.rows: list[dict[str, Any]] = []
 
 
@@ -288,6 +342,15 @@ async def _checked(
 ) -> None:
     result = await connection.execute(stmt, rows if len(rows) > 1 else rows[0])
     if result.rowcount != len(rows):
+        raise Conflict("a conversation changed meanwhile")
+
+
+async def _checked_in_bulk(
+    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]]
+) -> None:
+    arrays = {name: [row[name] for row in rows] for name in rows[0]}
+    changed = (await connection.execute(stmt, arrays)).all()
+    if len(changed) != len(rows):
         raise Conflict("a conversation changed meanwhile")
 
 

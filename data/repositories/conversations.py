@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    column,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from business.conversation import Conversation
 from business.events import ConversationEvent, MessagePosted
@@ -128,15 +142,94 @@ _GET_MANY = select(_T).where(_T.c.id.in_(bindparam("ids", expanding=True))).orde
 # In id order, so two writers locking several conversations never wait for each other.
 _GET_MANY_LOCKED = _GET_MANY.with_for_update()
 _INSERT = insert(_T)
-_SAVE = (
-    update(_T)
-    .where(
-        _T.c.id == bindparam("b_id"),
-        _T.c.last_seq == bindparam("b_last_seq"),
-        _T.c.state == bindparam("b_state"),
+_UNCOMPARED = frozenset({"context", "form"})
+"""Columns a save does not compare with what it read (JSON has no equality in
+PostgreSQL); they change only under a lock read (``for_update``, not optimistic)."""
+
+
+_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_seq"})
+"""Columns that only move forward: written as the greater of stored and new, never
+compared, so a cursor moved by one writer is never taken back by another."""
+
+
+def _checks_version(columns: tuple[str, ...]) -> bool:
+    """Whether a save of these columns compares ``last_seq`` and state: a change decided
+    on the conversation's events does; one moving only cursors needs not (it can lose
+    nothing and clamps to a ``last_seq`` that only grows)."""
+    return not _CURSORS.issuperset(columns)
+
+
+def _written(column_: Any, new: Any) -> Any:
+    if column_.name in _CURSORS:
+        return case((column_ > new, column_), else_=new)
+    return new
+
+
+@functools.cache
+def _save(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of these columns, if the row still has the ``last_seq`` and state the
+    change was decided on and, for each column written, the value it was read with.
+    Built once per set of columns (a message writes ``last_seq``; an agent's message
+    also moves ``agent_delivered_seq``; a cursor only that): executing the same
+    statement object skips building and hashing it for the compiled cache."""
+    where = [_T.c.id == bindparam("b_id")]
+    if _checks_version(columns):
+        where += [
+            _T.c.last_seq == bindparam("b_last_seq"),
+            _T.c.state == bindparam("b_state"),
+        ]
+    where += [
+        _T.c[name].is_not_distinct_from(bindparam(f"b_{name}")) for name in _compared(columns)
+    ]
+    return (
+        update(_T)
+        .where(*where)
+        .values({name: _written(_T.c[name], bindparam(name)) for name in columns})
     )
-    .values({name: bindparam(name) for name in _MUTABLE})
-)
+
+
+def _compared(columns: tuple[str, ...]) -> list[str]:
+    """The written columns compared with the value they were read with."""
+    skip = _UNCOMPARED | _CURSORS | {"last_seq", "state"}
+    return [name for name in columns if name not in skip]
+
+
+def _save_params(columns: tuple[str, ...]) -> list[str]:
+    """The names of ``_save(columns)``'s parameters."""
+    names = ["b_id", *columns, *(f"b_{name}" for name in _compared(columns))]
+    if _checks_version(columns):
+        names += ["b_last_seq", "b_state"]
+    return names
+
+
+@functools.cache
+def _save_in_bulk(columns: tuple[str, ...]) -> Update:
+    """``_save`` for many rows in one statement (PostgreSQL): each parameter is the
+    array of the rows' values, unnested into a table to update from; it returns the id
+    of each row it changed, so a row that moved on is noticed without a trip per row."""
+    names = _save_params(columns)
+
+    def type_of(name: str) -> Any:
+        return _T.c[name.removeprefix("b_")].type
+
+    arrays = [bindparam(name, type_=ARRAY(type_of(name))) for name in names]
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(*(column(name, type_of(name)) for name in names))
+        .render_derived(name="v")
+    )
+    where = [_T.c.id == rows.c.b_id]
+    if _checks_version(columns):
+        where += [_T.c.last_seq == rows.c.b_last_seq, _T.c.state == rows.c.b_state]
+    where += [_T.c[name].is_not_distinct_from(rows.c[f"b_{name}"]) for name in _compared(columns)]
+    return (
+        update(_T)
+        .where(*where)
+        .values({name: _written(_T.c[name], rows.c[name]) for name in columns})
+        .returning(_T.c.id)
+    )
+
+
 # Flush order: a conversation exists before it changes, and before its events.
 _INSERTS, _SAVES, _EVENTS = 0, 1, 2
 
@@ -222,14 +315,31 @@ class SqlConversationRepository:
         self._ctx.written_conversations[conversation.id] = conversation
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
-        """Write every field but the identity, if the row is still ``previous`` (its
-        ``last_seq`` and state): otherwise the flush raises ``Conflict`` and nothing of
-        this unit of work is written. Queued; it goes out with the next flush."""
-        params = _mutable_columns(conversation)
-        params.update(
-            b_id=conversation.id, b_last_seq=previous.last_seq, b_state=previous.state.value
-        )
-        self._ctx.queue(_SAVE, params, order=_SAVES, check=True)
+        """Write the fields that differ from ``previous``, if the row still has its
+        ``last_seq`` and state and, in each field written, the value ``previous`` had:
+        otherwise the flush raises ``Conflict`` and nothing of this unit of work is
+        written. What others wrote meanwhile to other fields (a delivery cursor moved
+        while a message was decided on an older copy) stays. Queued; it goes out with
+        the next flush. A second save of the conversation before that flush replaces
+        the first (compared with what the first was decided on): one row per
+        conversation, however many messages a batch stores in it."""
+        unflushed = self._ctx.unflushed_saves.pop(conversation.id, None)
+        if unflushed is not None:
+            stmt, row, previous = unflushed
+            self._ctx.unqueue(stmt, row)
+        new = _mutable_columns(conversation)
+        old = _mutable_columns(previous)
+        # Nothing changed still checks the row is there and as read.
+        columns = tuple(name for name in _MUTABLE if new[name] != old[name]) or ("last_seq",)
+        values = {**new, **{f"b_{name}": value for name, value in old.items()}}
+        values["b_id"] = conversation.id
+        params = {name: values[name] for name in _save_params(columns)}
+        bulk = None
+        if not self._ctx.multi_rowcount and _UNCOMPARED.isdisjoint(columns):
+            bulk = _save_in_bulk(columns)
+        stmt = _save(columns)
+        row = self._ctx.queue(stmt, params, order=_SAVES, check=True, bulk=bulk)
+        self._ctx.unflushed_saves[conversation.id] = (stmt, row, previous)
         self._ctx.written_conversations[conversation.id] = conversation
 
     async def _rows(self, stmt: Select[Any]) -> list[Conversation]:

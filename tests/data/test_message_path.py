@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 from business import commands as c
 from business.errors import NotFound
 from business.events import MessagePosted
-from business.model import ConversationId, VisitorId
+from business.model import ConversationId, EventId, VisitorId
 from data.database import Database
 from tests.harness import World, make_world
 
@@ -162,3 +162,67 @@ async def test_the_histories_of_many_offers_are_read_at_once(database: Database)
         assert outcome == await world.history.history(cid, before_seq=before)
     assert [e.seq for e in outcomes[0]] == [1, 2]  # type: ignore[union-attr]
     assert isinstance(outcomes[3], NotFound)
+
+
+async def test_a_change_decided_on_an_older_copy_keeps_what_others_wrote_meanwhile(
+    database: Database,
+) -> None:
+    world, visitor, conv = await world_on(database)
+    for n in range(3):
+        await world.messaging.send_visitor_message(post(visitor, conv, f"m-{n}"))
+    uow = database.unit_of_work()
+    async with uow:
+        # A message decided on the cached copy, as the message path does ...
+        cached = (await uow.conversations.get_many([conv], for_update=True, optimistic=True))[conv]
+        change = cached.post(
+            id=EventId("e-late"),
+            sender=cached.visitor,
+            text="late",
+            client_msg_id="m-late",
+            now=cached.created_at,
+        )
+        # ... while the agent's delivery cursor moves (on SQLite it waits its turn).
+        cursor = asyncio.create_task(
+            world.delivery.mark_delivered_to_agents({conv: cached.last_seq})
+        )
+        await asyncio.sleep(0.2)
+        await uow.conversations.save(change.conversation, previous=cached)
+        for event in change.events:
+            await uow.events.add(event)
+        await uow.commit()
+    await cursor
+    async with database.unit_of_work() as check:
+        stored = await check.conversations.get(conv, for_update=True)
+    assert stored is not None
+    assert stored.last_seq == cached.last_seq + 1
+    assert stored.agent_delivered_seq == cached.last_seq
+
+
+async def test_a_batch_costs_one_update_and_one_insert_however_many_chats_it_spans(
+    database: Database,
+) -> None:
+    world, visitor, conv = await world_on(database)
+    chats = [(visitor, conv)]
+    for _ in range(3):
+        other = await world.visitor()
+        chats.append((other, (await world.start(other, "hello")).id))
+    with statements() as seen:
+        acks = await asyncio.gather(
+            *(
+                world.messaging.send_visitor_message(post(v, cid, f"m-{n}"))
+                for n in range(3)
+                for v, cid in chats
+            )
+        )
+    # The first message goes alone (nothing to wait for), the other eleven together:
+    # one UPDATE (one row per conversation) and one INSERT for them all.
+    assert seen["UPDATE conversations SET"] <= 2
+    assert seen["INSERT INTO conversation_events"] <= 2
+    for _, cid in chats:
+        async with database.unit_of_work() as uow:
+            events = await uow.events.list_after(cid, 0, 100)
+            stored = await uow.conversations.get(cid, for_update=True)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert stored is not None
+        assert stored.last_seq == len(events)
+        assert {a.seq for a in acks if a.conversation_id == cid} <= {e.seq for e in events}

@@ -280,11 +280,36 @@ async def test_conversation_save_writes_every_mutable_field(
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.conversations.get(changed.id) == changed
-        # And back to the defaults: None and empty values are written too.
-        await uow.conversations.save(conversation("c-1"), previous=changed)
+        # And back to the defaults: None and empty values are written too (but seqs
+        # and cursors never move back).
+        reset = dataclasses.replace(
+            conversation("c-1"),
+            last_seq=changed.last_seq,
+            visitor_read_seq=changed.visitor_read_seq,
+            agent_delivered_seq=changed.agent_delivered_seq,
+        )
+        await uow.conversations.save(reset, previous=changed)
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.conversations.get(changed.id) == conversation("c-1")
+        assert await uow.conversations.get(changed.id) == reset
+        assert await uow.conversations.get(changed.id, for_update=True) == reset
+
+
+async def test_cursors_never_move_back(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)
+    start = dataclasses.replace(conversation("c-1"), last_seq=9)
+    await add_conversations(uow_factory, start)
+    ahead = dataclasses.replace(start, visitor_read_seq=7, agent_delivered_seq=8)
+    async with uow_factory() as uow:
+        await uow.conversations.save(ahead, previous=start)
+        await uow.commit()
+    # Decided on the older copy: the cursors stay where the other writer put them.
+    behind = dataclasses.replace(start, visitor_read_seq=3, agent_delivered_seq=2)
+    async with uow_factory() as uow:
+        await uow.conversations.save(behind, previous=start)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(start.id, for_update=True) == ahead
 
 
 async def test_a_save_decided_on_a_stale_copy_is_a_conflict_and_writes_nothing(
