@@ -34,6 +34,10 @@ class KeyedLock:
             else:
                 self._locks[key] = (lock, users - 1)
 
+    def busy(self, key: Hashable) -> bool:
+        """Whether someone holds or waits for ``key``'s lock."""
+        return key in self._locks
+
     def __len__(self) -> int:
         """Keys with a holder or a waiter (the others are already gone)."""
         return len(self._locks)

@@ -55,6 +55,10 @@ class SerialLanes:
         finally:
             del self._queues[key]
 
+    def has_work(self, key: Hashable) -> bool:
+        """Whether a job of ``key`` is queued or running."""
+        return key in self._queues
+
     @property
     def busy(self) -> bool:
         return bool(self._tasks)

@@ -12,7 +12,7 @@ from business.conversation import Conversation
 from business.errors import NotFound
 from business.events import ConversationEvent, DomainEvent, TypingChanged
 from business.locks import KeyedLock
-from business.model import ConversationId, ConversationState, ParticipantKind
+from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
 from business.services import Services
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors
@@ -34,7 +34,10 @@ class XmppAgentNotifier:
       sometimes under the router's per-tenant lock and always before the visitor's ack,
       so ``notify`` only queues the work on the conversation's lane (``SerialLanes``:
       one conversation's deliveries in publishing order, conversations side by side)
-      and returns; store reads, pings and suspects going out alone happen there.
+      and returns; store reads, pings and suspects going out alone happen there. The
+      common case needs none of that and goes out at once, without a task
+      (``_deliver_now``: nothing of the conversation pending, the next seqs, plain
+      events, the agent's address known); anything else takes the lane.
       Typing has a lane of its own and never waits behind a delivery. ``drain`` waits
       until the queued work is done.
     - Nothing is sent while the link is down, and nothing is lost: the delivery cursor
@@ -74,6 +77,7 @@ class XmppAgentNotifier:
         self._services = services
         self._link = link
         self._locks = KeyedLock()
+        self._addresses: dict[AgentId, str] = {}
         self._sent: dict[ConversationId, int] = {}
         self._finished: set[ConversationId] = set()
         self._refusals = Refusals()
@@ -111,7 +115,7 @@ class XmppAgentNotifier:
                 )
             else:
                 stored.append(event)
-        if stored:
+        if stored and not self._deliver_now(conversation, stored):
             deliver = functools.partial(
                 self._deliver_or_retry,
                 conversation,
@@ -120,6 +124,41 @@ class XmppAgentNotifier:
                 generation=self._link.generation,
             )
             self._lanes.submit(cid, deliver)
+
+    def _deliver_now(self, conversation: Conversation, events: Sequence[ConversationEvent]) -> bool:
+        """Deliver without a task when nothing can make it wait: no work of the
+        conversation queued or running, the link up, the agent's address known, and the
+        events the next ones in seq order, each plain (``EventSender.try_send``). False:
+        the rest is for the conversation's lane (which starts after what was sent)."""
+        cid = conversation.id
+        if self._lanes.has_work(cid) or self._locks.busy(cid) or not self._link.connected:
+            return False
+        to = None if conversation.agent_id is None else self._addresses.get(conversation.agent_id)
+        if to is None:
+            return False
+        generation = self._link.generation
+        sent = max(self._sent.get(cid, 0), conversation.agent_delivered_seq)
+        for event in sorted(events, key=lambda e: e.seq):
+            if event.seq <= sent:
+                continue
+            if event.seq != sent + 1:
+                return False  # a gap: the lane reads it from the store
+            outcome = self._sender.try_send(conversation, to, event, generation)
+            if outcome is None:
+                return False
+            if not outcome:
+                logger.info(
+                    "link lost while sending conversation %s seq %d; it will be replayed",
+                    cid,
+                    event.seq,
+                )
+                return True
+            self._mark_sent(conversation, event.seq)
+            sent = event.seq
+        if sent < conversation.last_seq:
+            return False  # published out of order: the lane fills the gap
+        self._retries.succeeded(cid)
+        return True
 
     async def drain(self) -> None:
         """Return once the work queued so far (and meanwhile) is done: each event sent,
@@ -144,8 +183,15 @@ class XmppAgentNotifier:
         """Where the conversation's agent is reached (None: no agent, or unknown)."""
         if conversation.agent_id is None:
             return None
+        known = self._addresses.get(conversation.agent_id)
+        if known is not None:
+            return known
         agent = await self._services.agents.get_agent(conversation.agent_id)
-        return None if agent is None else agent.address
+        if agent is None:
+            return None
+        # An agent keeps their address for good.
+        self._addresses[agent.id] = agent.address
+        return agent.address
 
     # -- link lifecycle -----------------------------------------------------------------
 

@@ -110,6 +110,27 @@ class EventSender:
             )
             return True
 
+    def try_send(
+        self, conversation: Conversation, to: str, event: ConversationEvent, generation: int
+    ) -> bool | None:
+        """``send`` without waiting, for an event that needs nothing ``send`` could wait
+        for: True sent, False the link is gone; None, nothing sent, when it is not like
+        that (an offer, which carries history; a parked or suspect event; a suspect on
+        its way alone; an event the link refuses, parked now): use ``send``."""
+        key = (conversation.id, event.seq)
+        if (
+            self._alone.locked()
+            or is_offer(event, conversation)
+            or self._refusals.parked(key) is not None
+            or self._refusals.is_suspect(key)
+        ):
+            return None
+        item = ConversationUpdate(conversation=conversation, to=to, event=event, delayed=False)
+        outcome = self._send(key, item, generation)
+        if outcome is _Sent.PARKED:
+            return None
+        return outcome is _Sent.OK
+
     def _send(self, key: Key, item: Outbound, generation: int) -> _Sent:
         if self._link.generation != generation:
             return _Sent.LOST

@@ -188,18 +188,20 @@ def _save(columns: tuple[str, ...]) -> Update:
     )
 
 
-def _compared(columns: tuple[str, ...]) -> list[str]:
+@functools.cache
+def _compared(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The written columns compared with the value they were read with."""
     skip = _UNCOMPARED | _CURSORS | {"last_seq", "state"}
-    return [name for name in columns if name not in skip]
+    return tuple(name for name in columns if name not in skip)
 
 
-def _save_params(columns: tuple[str, ...]) -> list[str]:
+@functools.cache
+def _save_params(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The names of ``_save(columns)``'s parameters."""
     names = ["b_id", *columns, *(f"b_{name}" for name in _compared(columns))]
     if _checks_version(columns):
         names += ["b_last_seq", "b_state"]
-    return names
+    return tuple(names)
 
 
 @functools.cache
