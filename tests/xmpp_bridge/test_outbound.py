@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import pytest
 
@@ -23,6 +23,7 @@ from tests.xmpp_bridge.support import (
     harness,
     said_in,
 )
+from xmpp_bridge.concurrency import Job
 
 
 async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
@@ -436,3 +437,37 @@ async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harn
     await h.flush()
     assert cursor(h.world, conversation) == last_seq(h.world, conversation)
     assert cursor(h.world, other) == last_seq(h.world, other)
+
+
+async def test_with_nothing_pending_a_message_goes_out_without_a_lane(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.delivered()  # the offer, which reads history, goes by the lane
+    queued: list[object] = []
+    lanes = h.notifier._lanes
+    submit = lanes.submit
+
+    def spy(key: Hashable, job: Job) -> None:
+        queued.append(key)
+        submit(key, job)
+
+    monkeypatch.setattr(lanes, "submit", spy)
+    sent = len(h.sender.sent)
+    posted = await h.world.visitor_says(visitor, conversation.id, "quick")
+    # Handed to the link as it was published, with no task in between.
+    assert queued == []
+    assert [body_of(s) for s in h.sender.sent[sent:]] == ["quick"]
+    await h.flush()
+    assert cursor(h.world, conversation) == posted.seq
+
+
+async def test_behind_pending_work_a_message_waits_its_turn(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    # The offer is still on the lane (its history read has not run): the message must
+    # not overtake it.
+    await h.world.visitor_says(visitor, conversation.id, "after the offer")
+    stanzas = await h.delivered()
+    bodies = [body_of(s) or "" for s in stanzas]
+    assert bodies[0].startswith("New chat from")
+    assert bodies[1:] == ["after the offer"]
