@@ -23,6 +23,8 @@ from bench._profile import summarize
 WARMUP = 1.0
 """Seconds of closed loop before the measured window opens."""
 START_WAIT = 150.0
+IDLE_SETTLE = 2.0
+"""Seconds between the last visitor connecting and measuring their memory."""
 LOAD_SHARE = 250
 """Visitors per load process (1,000 visitors: 4 processes)."""
 
@@ -43,6 +45,8 @@ class Context:
     profile: Path | None
     pyspy: str | None
     """The py-spy executable, when ``profile`` names a directory for its output."""
+    idle: bool = False
+    """Connect the visitors and measure memory only: no chats, no round trips."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -58,6 +62,9 @@ class Figures:
     sql: float = math.nan
     commits: float = math.nan
     kb_per_visitor: float = math.nan
+    """Memory of the server per visitor in a chat (after the starts)."""
+    kb_idle: float = math.nan
+    """Memory of the server per visitor connected, before any chat."""
     timed_out: int = 0
     idle: int = 0
     start_s: float = math.nan
@@ -155,6 +162,12 @@ async def measure(
     for c in connected:
         for reason, count_ in c["failures"].items():
             figures.problems.append(f"{count_} connects failed: {reason}")
+    if figures.visitors:
+        await asyncio.sleep(IDLE_SETTLE)
+        idle = await sample(server)
+        figures.kb_idle = (idle["rss_kb"] - base["rss_kb"]) / figures.visitors
+    if ctx.idle:
+        return
     for load in loads:
         await load.send({"cmd": "start"})
     started = [await load.expect("started", START_WAIT + 30) for load in loads]

@@ -129,6 +129,7 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> list[Figures]:
             uvloop=args.uvloop,
             profile=args.profile,
             pyspy=find_pyspy() if args.profile else None,
+            idle=args.idle,
         )
         for k in args.visitors:
             for target in args.targets:
@@ -165,7 +166,7 @@ async def measured(ctx: Context, target: str, k: int, retries: int) -> Figures:
 
 HEADER = (
     f"{'target':<7}{'K':>6}{'rt/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/rt':>10}"
-    f"{'SQL/rt':>8}{'commit/rt':>10}{'KB/vis':>8}{'t/o':>6}{'start s':>9}"
+    f"{'SQL/rt':>8}{'commit/rt':>10}{'KB idle':>8}{'KB/vis':>8}{'t/o':>6}{'start s':>9}"
     + "  cores: "
     + " ".join(
         f"{name:>4}" for name in ("srv", "loop", "db", "xmpp", "agts", "load", "lds", "all", "oth")
@@ -183,7 +184,8 @@ def row(f: Figures) -> str:
     return (
         f"{f.target:<7}{f.k:>6}{f.rate:>9.0f}{_num(f.p50, 9, 1)}{_num(f.p99, 9, 1)}"
         f"{_num(f.cpu_ms, 10, 2)}{_num(f.sql, 8, 1)}{_num(f.commits, 10, 2)}"
-        f"{_num(f.kb_per_visitor, 8, 1)}{f.timed_out:>6}{_num(f.start_s, 9, 2)}  cores: {cores}"
+        f"{_num(f.kb_idle, 8, 1)}{_num(f.kb_per_visitor, 8, 1)}{f.timed_out:>6}"
+        f"{_num(f.start_s, 9, 2)}  cores: {cores}"
     )
 
 
@@ -261,6 +263,11 @@ def parse_args() -> argparse.Namespace:
         "--retries", type=int, default=2, help="repeat a run disturbed by other processes"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="only connect the K visitors and measure the server's memory per visitor",
+    )
     args = parser.parse_args()
     if args.quick:
         args.visitors, args.seconds = "1,100", 10.0
@@ -270,7 +277,7 @@ def parse_args() -> argparse.Namespace:
         parser.error("--targets: engine and/or relay")
     if any(not 1 <= k <= MAX_VISITORS for k in args.visitors):
         parser.error(f"--visitors: each between 1 and {MAX_VISITORS}")
-    if args.agents < 10 or max(args.visitors) > 100 * args.agents:
+    if args.agents < 10 or (not args.idle and max(args.visitors) > 100 * args.agents):
         parser.error("--agents: at least 10, and K / agents at most 100 (an agent's max_chats)")
     args.seconds = min(max(1.0, args.seconds), MAX_SECONDS)
     return args

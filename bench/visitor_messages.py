@@ -1,9 +1,11 @@
 """How many visitor messages per second the engine acknowledges, against a baseline.
 
-Path measured: python-socketio client → aiohttp/Socket.IO → ChatService → SQL unit of
-work (one commit per message, ack after commit) → event to the visitor's room.
+Path measured: python-socketio client → aiohttp/Socket.IO → the messaging use case →
+group commit (the messages that arrive while a batch is stored go together in the next
+transaction, ack after its commit) → event to the visitor's room. Client and server share
+this process, so with more visitors the client's own work weighs in too.
 Baseline, measured in the same run on the same kind of database: one bare SQLAlchemy
-INSERT + COMMIT per row, which is the floor the engine's own storage cost sits on.
+INSERT + COMMIT per row, the cost of storing messages one transaction at a time.
 
     .venv/bin/python -m bench.visitor_messages [--messages N] [--visitors V] [--database URL]
 
