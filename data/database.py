@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import stat
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -110,11 +111,14 @@ class Database:
             if path and path != ":memory:" and not path.startswith("file:"):
                 _create_private(Path(path).expanduser())
         else:
-            # The engine lives for days: survive a PostgreSQL restart or an idle
-            # connection dropped by a firewall instead of failing the next request.
-            kwargs["pool_pre_ping"] = True
             kwargs["connect_args"].setdefault("timeout", settings.connect_timeout)
         engine = create_async_engine(parsed, **kwargs)
+        if driver == "postgresql+asyncpg":
+            # The engine lives for days: survive a PostgreSQL restart or an idle
+            # connection dropped by a firewall instead of failing the next request.
+            # Only connections that sat idle are pinged (``pool_pre_ping`` would cost a
+            # round trip on every unit of work).
+            _ping_when_idle(engine, settings.ping_after_idle)
         writer = None
         if driver == "sqlite+aiosqlite":
             event.listen(engine.sync_engine, "connect", sqlite_on_connect)
@@ -186,6 +190,28 @@ class Database:
         if self._writer is not None:
             await self._writer.close()
         await self._engine.dispose()
+
+
+def _ping_when_idle(engine: AsyncEngine, idle: float) -> None:
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < idle:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            # The pool drops this connection and checks out another (a new one).
+            raise DisconnectionError("a pooled connection did not answer a ping") from error
+
+    event.listen(engine.sync_engine, "connect", checked_in)  # new: nothing to ping
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
+_CHECKED_IN = "chat_engine_checked_in"
 
 
 def _create_private(path: Path) -> None:

@@ -36,6 +36,12 @@ class DatabaseSettings:
     """Seconds to open a PostgreSQL connection (asyncpg alone waits 60 s): how long a
     request or ``chat-engine run`` waits for an unreachable server before saying so."""
 
+    ping_after_idle: float = 10.0
+    """PostgreSQL: a pooled connection unused for this many seconds is pinged before it
+    is used, and replaced if the server does not answer (a restart, a firewall that
+    dropped it). A busy engine's connections are never idle that long, so the message
+    path pays no extra round trip; 0 pings before every use."""
+
     def __post_init__(self) -> None:
         problem = _url_problem(self.url)
         if problem is not None:
@@ -46,6 +52,8 @@ class DatabaseSettings:
             raise ValueError(f"cache_size must be 0 (no caching) or more, not {self.cache_size}")
         if not self.connect_timeout > 0:
             raise ValueError(f"connect_timeout must be positive, not {self.connect_timeout}")
+        if not 0 <= self.ping_after_idle < float("inf"):
+            raise ValueError(f"ping_after_idle must be 0 or more, not {self.ping_after_idle}")
 
 
 def _url_problem(url: str) -> str | None:

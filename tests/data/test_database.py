@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from business.conversation import Conversation
 from business.errors import Unavailable
@@ -29,6 +29,7 @@ from business.model import (
     VisitorId,
 )
 from data import Database
+from data.settings import DatabaseSettings
 from tests.conftest import postgres_url
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
@@ -354,3 +355,36 @@ async def test_a_postgresql_server_that_never_answers_is_unavailable_not_a_hang(
         await database.dispose()
         silent.close()
         await silent.wait_closed()
+
+
+async def backend_pid(database: Database) -> int:
+    async with database.begin() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def terminate(pid: int) -> None:
+    admin = Database.from_url(await postgres_url())
+    try:
+        async with admin.begin() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+async def test_an_idle_postgres_connection_the_server_dropped_is_replaced() -> None:
+    url = await postgres_url()
+    watched = Database.from_settings(DatabaseSettings(url=url, ping_after_idle=0.05))
+    unwatched = Database.from_settings(DatabaseSettings(url=url, ping_after_idle=3600))
+    try:
+        for database in (watched, unwatched):
+            await terminate(await backend_pid(database))  # as a restart would
+        await asyncio.sleep(0.2)
+        # Idle longer than ping_after_idle: pinged, found dead, replaced.
+        assert await backend_pid(watched) > 0
+        # Not idle long enough to be pinged: the dead connection is used, and fails.
+        with pytest.raises(DBAPIError):
+            await backend_pid(unwatched)
+        assert await backend_pid(unwatched) > 0  # the pool threw it away
+    finally:
+        await watched.dispose()
+        await unwatched.dispose()
