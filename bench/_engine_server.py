@@ -27,7 +27,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from bench._common import (
     Commands,
@@ -68,8 +68,8 @@ class SqlCounter:
         kinds: Counter[str] = Counter()
         with self._lock:
             counts = dict(self.by_text)
-        for text, count in counts.items():
-            kinds[_kind(text)] += count
+        for statement, count in counts.items():
+            kinds[_kind(statement)] += count
         return dict(kinds)
 
     def on_commit(self, *_: Any) -> None:
@@ -89,6 +89,19 @@ def _kind(statement: str) -> str:
     if head in ("INSERT", "UPDATE", "DELETE"):
         return " ".join(words.split(" ")[:3]) + (" …" if len(words) > 40 else "")
     return words[:50]
+
+
+async def cursors_behind(engine: Engine) -> int:
+    """Events of active conversations the agents' delivery cursors have not passed."""
+    async with engine.database.begin() as connection:
+        result = await connection.execute(_BEHIND)
+        return int(result.scalar_one())
+
+
+_BEHIND = text(
+    "SELECT COALESCE(SUM(last_seq - agent_delivered_seq), 0) FROM conversations"
+    " WHERE state = 'active'"
+)
 
 
 def engine_settings(config: Json) -> Settings:
@@ -171,6 +184,14 @@ async def main() -> None:
                 "kinds": counter.kinds(),
             }
 
+        loop = asyncio.get_running_loop()
+
+        def window_sample() -> Json:
+            """``sample`` and the delivery cursors' distance behind (from the window's
+            thread: the query runs on the event loop)."""
+            behind = asyncio.run_coroutine_threadsafe(cursors_behind(engine), loop)
+            return sample() | {"cursors_behind": behind.result(timeout=30)}
+
         report("ready", port=engine.port, pid=os.getpid(), database=engine.database.dialect)
         while True:
             command = await commands.next()
@@ -178,7 +199,7 @@ async def main() -> None:
                 case "sample":
                     report("sample", **sample())
                 case "window":
-                    sample_window(command["start"], command["end"], sample, "window")
+                    sample_window(command["start"], command["end"], window_sample, "window")
                 case "stop":
                     break
     finally:

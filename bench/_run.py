@@ -65,6 +65,9 @@ class Figures:
     """Memory of the server per visitor in a chat (after the starts)."""
     kb_idle: float = math.nan
     """Memory of the server per visitor connected, before any chat."""
+    cursor_lag_s: float = math.nan
+    """How far the agents' delivery cursors trailed at the window's end, in seconds of
+    events (events not yet confirmed / events stored per second)."""
     timed_out: int = 0
     idle: int = 0
     start_s: float = math.nan
@@ -219,6 +222,10 @@ def summarize_window(
             kind: (count - before.get(kind, 0)) / n for kind, count in end.get("kinds", {}).items()
         }
         figures.statements = {k: v for k, v in sorted(per_rt.items(), key=lambda i: -i[1]) if v}
+    behind = end.get("cursors_behind")
+    if behind is not None and n:
+        # A round trip stores two events: the visitor's message and the agent's echo.
+        figures.cursor_lag_s = int(behind) / (2 * figures.rate)
     figures.timed_out = sum(int(r["timed_out"]) for r in results)
     figures.idle = sum(int(r["idle"]) for r in results)
     cores = figures.cores = {

@@ -205,6 +205,8 @@ def report(args: argparse.Namespace, figures: list[Figures]) -> None:
             )
     for f in figures:
         notes = list(f.problems)
+        if not math.isnan(f.cursor_lag_s):
+            notes.append(f"delivery cursors trailed by about {f.cursor_lag_s:.2f} s at the end")
         if f.not_joined:
             notes.append(f"{f.not_joined} visitors never got an agent")
         if f.idle:
