@@ -127,13 +127,19 @@ class MessagingService:
                 try:
                     change = _decide(post, conv, known, now)
                 except DomainError as refusal:
-                    key = (post.conversation_id, post.client_msg_id)
-                    if careful or key[1] is None or key in known:
+                    if careful:
                         outcomes.append(refusal)
                         continue
-                    # A retry of a message stored before the chat ended is answered,
-                    # not refused: read what it may repeat.
-                    known.update(await tx.events.find_messages([(key[0], key[1])]))
+                    # Decided on a cached copy, which another process may have changed
+                    # (the agent is someone else now), or a retry of a message stored
+                    # before the chat ended: decide again on the stored conversation,
+                    # with what the message may repeat.
+                    conv = await tx.conversations.get(post.conversation_id, for_update=True)
+                    if conv is not None:
+                        conversations[post.conversation_id] = conv
+                    if post.client_msg_id is not None:
+                        key = (post.conversation_id, post.client_msg_id)
+                        known.update(await tx.events.find_messages([key]))
                     try:
                         change = _decide(post, conv, known, now)
                     except DomainError as again:

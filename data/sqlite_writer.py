@@ -103,7 +103,15 @@ class SqliteWriter:
         if self._closed:
             raise RuntimeError("the SQLite writer is closed")
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._write, batches)
+        done = loop.run_in_executor(self._executor, self._write, batches)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The thread cannot be stopped: the caller holds the writer slot until it
+            # is done, so nothing else writes meanwhile (its outcome stays unknown to
+            # the caller, who drops what it cached).
+            await asyncio.wait([done])
+            raise
 
     async def close(self) -> None:
         if self._closed:

@@ -121,13 +121,22 @@ class _Visitors:
         self._s.visitors[visitor.id] = (visitor, token_hash)
 
 
+def _refuse_if_read_only(read_only: bool) -> None:
+    # As the SQL unit of work does: a read-only one may neither lock nor write.
+    if read_only:
+        raise RuntimeError("a read-only unit of work cannot lock or write")
+
+
 class _Conversations:
-    def __init__(self, s: FakeStore) -> None:
+    def __init__(self, s: FakeStore, *, read_only: bool = False) -> None:
         self._s = s
+        self._read_only = read_only
 
     async def get(
         self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Conversation | None:
+        if for_update:
+            _refuse_if_read_only(self._read_only)
         return self._s.conversations.get(conversation_id)
 
     async def get_many(
@@ -151,6 +160,7 @@ class _Conversations:
         self._s.events.setdefault(conversation.id, [])
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
+        _refuse_if_read_only(self._read_only)
         stored = self._s.conversations.get(conversation.id)
         if stored is None:
             raise KeyError(conversation.id)
@@ -162,7 +172,7 @@ class _Conversations:
             if getattr(conversation, f.name) != getattr(previous, f.name)
         }
         moved = stored.last_seq != previous.last_seq or stored.state is not previous.state
-        if (changed - _CURSORS and moved) or any(
+        if ((changed - _CURSORS or not changed) and moved) or any(
             getattr(stored, name) != getattr(previous, name)
             for name in changed - _CURSORS - {"context", "form"}
         ):
@@ -226,10 +236,12 @@ class _Conversations:
 
 
 class _Events:
-    def __init__(self, s: FakeStore) -> None:
+    def __init__(self, s: FakeStore, *, read_only: bool = False) -> None:
         self._s = s
+        self._read_only = read_only
 
     async def add(self, event: ConversationEvent) -> None:
+        _refuse_if_read_only(self._read_only)
         existing = self._s.events.setdefault(event.conversation_id, [])
         if event.conversation_id not in self._s.conversations:
             raise DuplicateKey(f"no conversation {event.conversation_id}")
@@ -359,14 +371,15 @@ class FakeUnitOfWork:
 
     def read_only(self) -> None:
         self._read_only = True
+        self._begin()
 
     def _begin(self) -> None:
         self._work = copy.deepcopy(self._committed)
         self.tenants = _Tenants(self._work)
         self.queues = _Queues(self._work)
         self.visitors = _Visitors(self._work)
-        self.conversations = _Conversations(self._work)
-        self.events = _Events(self._work)
+        self.conversations = _Conversations(self._work, read_only=self._read_only)
+        self.events = _Events(self._work, read_only=self._read_only)
         self.agents = _Agents(self._work)
         self.adapter_state = _AdapterState(self._work)
 

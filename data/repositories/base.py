@@ -65,6 +65,11 @@ class SqlContext:
         self.written_tenants: set[TenantId] = set()
         self.written_agents: set[AgentId] = set()
         self.written_conversations: dict[ConversationId, Conversation] = {}
+        self.decided_on: dict[ConversationId, Conversation | None] = {}
+        """For each conversation written, the copy its first change was decided on (None:
+        a new one). After the commit the cache takes the written copy only if it still
+        holds that one (cursors aside), so it never serves columns another unit of work
+        changed meanwhile in an older version."""
         """What this unit of work wrote, as written: served to its own reads, and put in
         the conversation cache once committed."""
         self._pending: dict[Executable, _Batch] = {}
@@ -87,6 +92,11 @@ class SqlContext:
             raise RuntimeError("a unit of work is only usable inside 'async with'")
         if self._connection is None:
             if self.read_only:
+                if self._gate is not None and self._writer is None:
+                    # In-memory SQLite: every connection is the same one, and a read
+                    # beside a writer's open transaction would end it. Take turns.
+                    await self._gate.acquire()
+                    self._holds_gate = True
                 connection = await self._engine.connect()
                 self._connection = await connection.execution_options(**{READ_ONLY: True})
             else:
@@ -113,6 +123,8 @@ class SqlContext:
 
     def open(self) -> None:
         self._open = True
+        self._pending.clear()
+        self.unflushed_saves.clear()
         self.forget_writes()
 
     async def end_transaction(self, *, commit: bool) -> None:
@@ -145,6 +157,7 @@ class SqlContext:
         """``close`` for an untouched unit of work: drop what was never written."""
         self._open = False
         self._pending.clear()
+        self.unflushed_saves.clear()
         self.forget_writes()
 
     async def close(self) -> None:
@@ -285,11 +298,18 @@ class SqlContext:
             self.caches.agents.invalidate(self.written_agents)
         conversations = self.caches.conversations
         if committed:
-            for conversation in self.written_conversations.values():
-                cached = conversations.get(conversation.id)
-                if cached is not None:
-                    conversation = _newest(cached, conversation)
-                conversations.put_committed(conversation.id, conversation)
+            for written in self.written_conversations.values():
+                base = self.decided_on.get(written.id)
+                cached = conversations.get(written.id)
+                if base is None:  # new: nobody else can have changed it
+                    conversations.put_committed(written.id, written)
+                elif cached is not None and _same_but_cursors(cached, base):
+                    conversations.put_committed(written.id, _with_furthest_cursors(written, cached))
+                else:
+                    # Someone else committed a change to it since this unit of work read
+                    # it (on PostgreSQL units of work commit side by side): the columns
+                    # this one did not write may be newer there. Read it again next time.
+                    conversations.invalidate([written.id])
         elif self.written_conversations:
             conversations.invalidate(self.written_conversations)
         self.forget_writes()
@@ -300,28 +320,33 @@ class SqlContext:
         self.written_tenants = set()
         self.written_agents = set()
         self.written_conversations = {}
+        self.decided_on = {}
 
 
-def _newest(cached: Conversation, committed: Conversation) -> Conversation:
-    """What the cache should hold after ``committed`` was committed while it held
-    ``cached``. On PostgreSQL units of work of one process commit side by side, and the
-    one that committed first may publish last: an older ``last_seq`` never replaces a
-    newer one, and the cursors, which only move forward (``_save`` writes them so), keep
-    the furthest either copy knows."""
-    if cached.last_seq > committed.last_seq:
-        newest, other = cached, committed
-    else:
-        newest, other = committed, cached
-    if (
-        other.agent_delivered_seq > newest.agent_delivered_seq
-        or other.visitor_read_seq > newest.visitor_read_seq
-    ):
-        return dataclasses.replace(
-            newest,
-            agent_delivered_seq=max(other.agent_delivered_seq, newest.agent_delivered_seq),
-            visitor_read_seq=max(other.visitor_read_seq, newest.visitor_read_seq),
+def _same_but_cursors(a: Conversation, b: Conversation) -> bool:
+    if a is b:
+        return True
+    return (
+        dataclasses.replace(
+            a, agent_delivered_seq=b.agent_delivered_seq, visitor_read_seq=b.visitor_read_seq
         )
-    return newest
+        == b
+    )
+
+
+def _with_furthest_cursors(written: Conversation, cached: Conversation) -> Conversation:
+    """The cursors only move forward (``_save`` writes them so): another unit of work may
+    have moved them further than this one knew."""
+    if (
+        cached.agent_delivered_seq <= written.agent_delivered_seq
+        and cached.visitor_read_seq <= written.visitor_read_seq
+    ):
+        return written
+    return dataclasses.replace(
+        written,
+        agent_delivered_seq=max(cached.agent_delivered_seq, written.agent_delivered_seq),
+        visitor_read_seq=max(cached.visitor_read_seq, written.visitor_read_seq),
+    )
 
 
 class _Batch:
@@ -348,6 +373,9 @@ async def _checked(
 async def _checked_in_bulk(
     connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]]
 ) -> None:
+    # In id order, as every other writer locks rows: two statements locking the same
+    # rows in different orders could deadlock.
+    rows = sorted(rows, key=lambda row: str(row.get("b_id", "")))
     arrays = {name: [row[name] for row in rows] for name in rows[0]}
     changed = (await connection.execute(stmt, arrays)).all()
     if len(changed) != len(rows):

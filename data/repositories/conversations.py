@@ -315,6 +315,7 @@ class SqlConversationRepository:
         )
         self._ctx.queue(_INSERT, values, order=_INSERTS)
         self._ctx.written_conversations[conversation.id] = conversation
+        self._ctx.decided_on[conversation.id] = None
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
         """Write the fields that differ from ``previous``, if the row still has its
@@ -342,6 +343,7 @@ class SqlConversationRepository:
         stmt = _save(columns)
         row = self._ctx.queue(stmt, params, order=_SAVES, check=True, bulk=bulk)
         self._ctx.unflushed_saves[conversation.id] = (stmt, row, previous)
+        self._ctx.decided_on.setdefault(conversation.id, previous)
         self._ctx.written_conversations[conversation.id] = conversation
 
     async def _rows(self, stmt: Select[Any]) -> list[Conversation]:

@@ -9,15 +9,18 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
 
 from business import commands as c
 from business.errors import NotFound
 from business.events import MessagePosted
-from business.model import ConversationId, EventId, VisitorId
+from business.model import AgentId, ConversationId, EventId, VisitorContext, VisitorId
 from data.database import Database
+from tests.conftest import open_database
 from tests.harness import World, make_world
 
 
@@ -226,3 +229,77 @@ async def test_a_batch_costs_one_update_and_one_insert_however_many_chats_it_spa
         assert stored is not None
         assert stored.last_seq == len(events)
         assert {a.seq for a in acks if a.conversation_id == cid} <= {e.seq for e in events}
+
+
+async def test_a_message_refused_on_a_stale_copy_is_decided_again_on_the_stored_one(
+    tmp_path: Path,
+) -> None:
+    # PostgreSQL only: several engine processes share a database there (on SQLite one
+    # process owns the file, and its cache is exact).
+    async with open_database("postgres", tmp_path) as database:
+        await _refused_on_a_stale_copy(database)
+
+
+async def _refused_on_a_stale_copy(database: Database) -> None:
+    world, _, conv = await world_on(database)  # queued: no agent yet
+    other_db = await second_process(database)
+    try:
+        other = await make_world(uow=other_db.unit_of_work)
+        # The other process caches the conversation while it is queued ...
+        assert (await other.conversations.get_conversation(conv)).agent_id is None
+        # ... and this one assigns it.
+        agent = await world.agent(AgentId("alice@example.com"))
+        assert (await world.conversations.get_conversation(conv)).agent_id == agent
+        # The agent's message reaches the other process: stored, not refused.
+        posted = await other.agent_says(agent, conv, "hello", "s-1")
+    finally:
+        await other_db.dispose()
+    stored = await stored_messages(database, conv)
+    assert stored[-1] == posted
+
+
+async def test_the_cache_never_serves_a_change_undone_by_a_cursor_write_beside_it(
+    tmp_path: Path,
+) -> None:
+    # PostgreSQL: units of work of one process commit side by side there.
+    async with open_database("postgres", tmp_path) as database:
+        world, _, conv = await world_on(database)
+        uow = database.unit_of_work()
+        async with uow:
+            locked = await uow.conversations.get(conv, for_update=True)  # the row lock
+            assert locked is not None
+            change = locked.with_context(VisitorContext(page_url="https://new.example/"))
+            await uow.conversations.save(change.conversation, previous=locked)
+            # A cursor write decided on the cached copy (the old context) waits for the
+            # lock, and commits after this one.
+            cursor = asyncio.create_task(
+                world.delivery.mark_delivered_to_agents({conv: locked.last_seq})
+            )
+            await asyncio.sleep(0.3)
+            await uow.commit()
+        await cursor
+        shown = await world.conversations.get_conversation(conv)  # cache or database
+        assert shown.context.page_url == "https://new.example/"
+        assert shown.agent_delivered_seq == locked.last_seq
+
+
+async def test_a_unit_of_work_left_without_commit_can_be_entered_again(
+    database: Database,
+) -> None:
+    _, _, conv = await world_on(database)
+    uow = database.unit_of_work()
+
+    async def save_and_leave() -> None:
+        async with uow:
+            found = await uow.conversations.get(conv, for_update=True)
+            assert found is not None
+            await uow.conversations.save(found, previous=found)
+            raise ValueError("leave the block")
+
+    with pytest.raises(ValueError, match="leave"):
+        await save_and_leave()
+    async with uow:
+        found = await uow.conversations.get(conv, for_update=True)
+        assert found is not None
+        await uow.conversations.save(found, previous=found)
+        await uow.commit()

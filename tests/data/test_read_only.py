@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from business import commands as c
-from business.model import ConversationId
+from business.model import ConversationId, EventId
 from data.database import Database
 from tests.data.test_message_path import world_on
 
@@ -64,3 +64,42 @@ async def test_reads_go_on_while_messages_are_stored(database: Database) -> None
         seqs = [e.seq for e in history]
         # Every read sees a committed prefix: no gaps, whatever was stored meanwhile.
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_in_memory_sqlite_reads_wait_for_the_writer_instead_of_ending_its_transaction() -> (
+    None
+):
+    # In memory, every connection is the same one: a read beside the writer's open
+    # transaction would end it, and the writer would then "commit" nothing.
+    database = Database.from_url("sqlite+aiosqlite:///:memory:")
+    await database.migrate()
+    try:
+        world, _, conv = await world_on(database)
+        writing = database.unit_of_work()
+        async with writing:
+            locked = await writing.conversations.get(conv, for_update=True)
+            assert locked is not None
+            await writing.events.list_after(conv, 0, 1)  # the transaction is open
+            change = locked.post(
+                id=EventId("e-x"),
+                sender=locked.visitor,
+                text="x",
+                client_msg_id="m-x",
+                now=locked.created_at,
+            )
+            await writing.conversations.save(change.conversation, previous=locked)
+            for event in change.events:
+                await writing.events.add(event)
+            reading = asyncio.create_task(world.history.history(conv))
+            await asyncio.sleep(0.1)
+            assert not reading.done()  # it waits its turn
+            await writing.commit()
+        history = await reading
+        assert [e.seq for e in history] == list(range(1, change.conversation.last_seq + 1))
+        database.caches.clear()
+        async with database.unit_of_work() as check:
+            stored = await check.conversations.get(conv)
+        assert stored is not None
+        assert stored.last_seq == change.conversation.last_seq
+    finally:
+        await database.dispose()
