@@ -140,6 +140,22 @@ def sample_window(start: float, end: float, sample: Callable[[], Json], event: s
     threading.Thread(target=run, name="bench-window", daemon=True).start()
 
 
+async def serve_commands(
+    commands: Commands, sample: Callable[[], Json], window_sample: Callable[[], Json]
+) -> None:
+    """A server's command loop until ``stop``: ``sample`` (reported now) and ``window``
+    (``window_sample`` at the window's start and end, see ``sample_window``)."""
+    while True:
+        command = await commands.next()
+        match command.get("cmd"):
+            case "sample":
+                report("sample", **sample())
+            case "window":
+                sample_window(command["start"], command["end"], window_sample, "window")
+            case "stop":
+                return
+
+
 def uvloop_available() -> bool:
     return importlib.util.find_spec("uvloop") is not None
 

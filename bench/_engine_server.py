@@ -37,7 +37,7 @@ from bench._common import (
     report,
     rss_kb,
     run,
-    sample_window,
+    serve_commands,
 )
 from business import commands as c
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
@@ -193,15 +193,7 @@ async def main() -> None:
             return sample() | {"cursors_behind": behind.result(timeout=30)}
 
         report("ready", port=engine.port, pid=os.getpid(), database=engine.database.dialect)
-        while True:
-            command = await commands.next()
-            match command.get("cmd"):
-                case "sample":
-                    report("sample", **sample())
-                case "window":
-                    sample_window(command["start"], command["end"], window_sample, "window")
-                case "stop":
-                    break
+        await serve_commands(commands, sample, window_sample)
     finally:
         await engine.stop()
     report("stopped")

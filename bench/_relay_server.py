@@ -44,7 +44,7 @@ from bench._common import (
     report,
     rss_kb,
     run,
-    sample_window,
+    serve_commands,
 )
 
 NAMESPACE = "/visitor"
@@ -257,15 +257,7 @@ async def main() -> None:
             }
 
         report("ready", port=port, pid=os.getpid(), database="none")
-        while True:
-            command = await commands.next()
-            match command.get("cmd"):
-                case "sample":
-                    report("sample", **sample())
-                case "window":
-                    sample_window(command["start"], command["end"], sample, "window")
-                case "stop":
-                    break
+        await serve_commands(commands, sample, sample)
     finally:
         relay.xmpp.disconnect()
         await runner.cleanup()

@@ -14,6 +14,21 @@ _Request = TypeVar("_Request")
 _Result = TypeVar("_Result")
 
 
+async def one_by_one(
+    requests: Sequence[_Request], handle: Callable[[_Request], Awaitable[_Result]]
+) -> list[_Result | BaseException]:
+    """``handle`` each request alone, in order, each outcome its result or its error:
+    what a batch that failed as a whole falls back to, so that one bad request never
+    takes the others down."""
+    outcomes: list[_Result | BaseException] = []
+    for request in requests:
+        try:
+            outcomes.append(await handle(request))
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
+
+
 class Batcher(Generic[_Request, _Result]):
     """Feeds submitted requests to ``process`` in batches, in arrival order.
 

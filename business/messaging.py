@@ -8,7 +8,7 @@ from datetime import datetime
 
 from business import commands as c
 from business.access import agent_conversation, agents_own, visitor_conversation, visitors_own
-from business.batching import Batcher
+from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
@@ -80,13 +80,7 @@ class MessagingService:
                 raise
         # The batch did not commit (one message broke the flush, or it raced twice):
         # nothing of it is stored. Each message alone now.
-        outcomes: list[MessagePosted | BaseException] = []
-        for post in posts:
-            try:
-                outcomes.append(await self._post_alone(post))
-            except Exception as error:
-                outcomes.append(error)
-        return outcomes
+        return await one_by_one(posts, self._post_alone)
 
     async def _post_alone(self, post: _Post) -> MessagePosted:
         async def attempt() -> MessagePosted:

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from business import commands as c
-from business.batching import Batcher
+from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
 from business.errors import NotFound, QueueFull
 from business.model import (
@@ -68,13 +68,13 @@ class Starter:
         except Exception:
             if len(cmds) == 1:
                 raise
-        outcomes: list[Started | BaseException] = []
-        for cmd in cmds:
-            try:
-                outcomes += await self._start_together([cmd])
-            except Exception as error:
-                outcomes.append(error)
-        return outcomes
+        return await one_by_one(cmds, self._start_alone)
+
+    async def _start_alone(self, cmd: c.StartConversation) -> Started:
+        (outcome,) = await self._start_together([cmd])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     async def _start_together(
         self, cmds: Sequence[c.StartConversation]
