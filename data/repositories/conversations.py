@@ -100,6 +100,19 @@ def _conversation(row: _ConversationColumns) -> Conversation:
     )
 
 
+def _column_value(conv: Conversation, name: str) -> Any:
+    """One of ``_mutable_columns``, alone."""
+    match name:
+        case "state":
+            return conv.state.value
+        case "context":
+            return _context_to_json(conv.context)
+        case "form":
+            return dict(conv.form)
+        case _:
+            return getattr(conv, name)
+
+
 def _mutable_columns(conv: Conversation) -> dict[str, Any]:
     return {
         "visitor_name": conv.visitor_name,
@@ -330,13 +343,18 @@ class SqlConversationRepository:
         if unflushed is not None:
             stmt, row, previous = unflushed
             self._ctx.unqueue(stmt, row)
-        new = _mutable_columns(conversation)
-        old = _mutable_columns(previous)
+        # The columns are named as the fields; only what is needed is converted.
+        changed = (n for n in _MUTABLE if getattr(conversation, n) != getattr(previous, n))
         # Nothing changed still checks the row is there and as read.
-        columns = tuple(name for name in _MUTABLE if new[name] != old[name]) or ("last_seq",)
-        values = {**new, **{f"b_{name}": value for name, value in old.items()}}
-        values["b_id"] = conversation.id
-        params = {name: values[name] for name in _save_params(columns)}
+        columns = tuple(changed) or ("last_seq",)
+        params: dict[str, Any] = {}
+        for name in _save_params(columns):
+            if name == "b_id":
+                params[name] = conversation.id
+            elif name.startswith("b_"):
+                params[name] = _column_value(previous, name[2:])
+            else:
+                params[name] = _column_value(conversation, name)
         bulk = None
         if not self._ctx.multi_rowcount and _UNCOMPARED.isdisjoint(columns):
             bulk = _save_in_bulk(columns)
