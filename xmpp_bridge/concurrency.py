@@ -38,7 +38,9 @@ class SerialLanes:
             queue.append(job)
             return
         self._queues[key] = deque([job])
-        task = asyncio.create_task(self._run(key), name=f"{self._name}-{key}")
+        # Named after the lanes, not the key: formatting a key per job costs more than
+        # the name is worth (the logs name the key).
+        task = asyncio.create_task(self._run(key), name=self._name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
