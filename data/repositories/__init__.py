@@ -4,7 +4,8 @@ aggregate."""
 from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
 from data.repositories.base import SqlContext
-from data.repositories.conversations import SqlConversationRepository, SqlEventRepository
+from data.repositories.conversations import SqlConversationRepository
+from data.repositories.events import SqlEventRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.visitors import SqlVisitorRepository
 

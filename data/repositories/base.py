@@ -25,6 +25,10 @@ from data.cache import Caches, EntityCache
 from data.errors import is_key_taken
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 
+# The order queued writes are flushed in (see ``SqlContext.queue``): a conversation
+# exists before it changes, and before its events; a queue's waiting count last.
+CONVERSATION_INSERTS, CONVERSATION_SAVES, EVENT_INSERTS, QUEUE_COUNTS = 0, 1, 2, 3
+
 
 class Gate(Protocol):
     """One holder at a time (``data.uow.WriterGate``)."""

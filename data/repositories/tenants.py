@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.models import QueueRow, TenantRow
-from data.repositories.base import SqlContext, all_rows, read_through
+from data.repositories.base import QUEUE_COUNTS, SqlContext, all_rows, read_through
 
 
 def _tenant(row: TenantRow) -> Tenant:
@@ -51,8 +51,6 @@ _ADD_WAITING = (
     .where(_Q.c.tenant_id == bindparam("t"), _Q.c.name == bindparam("n"))
     .values(waiting=_Q.c.waiting + bindparam("delta"))
 )
-_ADD_WAITING_ORDER = 3
-"""After the conversations and their events (orders 0 to 2, ``data.repositories.conversations``)."""
 
 
 class SqlQueueRepository:
@@ -89,7 +87,7 @@ class SqlQueueRepository:
         # Queued with the conversation writes (one trip for a batch of starts); a read
         # of the queue later in the unit of work flushes it first.
         self._ctx.queue(
-            _ADD_WAITING, {"t": tenant_id, "n": name, "delta": delta}, order=_ADD_WAITING_ORDER
+            _ADD_WAITING, {"t": tenant_id, "n": name, "delta": delta}, order=QUEUE_COUNTS
         )
 
     async def set_max_waiting(

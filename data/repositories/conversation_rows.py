@@ -1,0 +1,219 @@
+"""A conversation and its row: the column values, and the statements that write them.
+
+A save writes only the columns that changed and is a compare-and-set: the row must still
+have the ``last_seq`` and state the change was decided on and, in each column written
+(JSON aside), the value it was read with. The cursors only move forward: written as the
+greater of stored and new, never compared. Statements are built once per set of columns.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Table, Update, bindparam, case, column, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from business.conversation import Conversation
+from business.model import (
+    AgentId,
+    ConversationId,
+    ConversationState,
+    QueueName,
+    TenantId,
+    VisitorContext,
+    VisitorId,
+)
+from data.models import ConversationRow
+
+
+def context_to_json(context: VisitorContext) -> dict[str, Any]:
+    return {
+        "page_url": context.page_url,
+        "page_title": context.page_title,
+        "referrer": context.referrer,
+        "custom": dict(context.custom),
+    }
+
+
+def _context_from_json(data: Mapping[str, Any]) -> VisitorContext:
+    return VisitorContext(
+        page_url=data.get("page_url"),
+        page_title=data.get("page_title"),
+        referrer=data.get("referrer"),
+        custom=dict(data.get("custom") or {}),
+    )
+
+
+class _ConversationColumns(Protocol):
+    """A conversations row as Core returns it."""
+
+    id: str
+    tenant_id: str
+    visitor_id: str
+    visitor_name: str
+    queue: str
+    state: str
+    created_at: datetime
+    context: Mapping[str, Any]
+    form: Mapping[str, Any]
+    agent_id: str | None
+    agent_name: str | None
+    last_seq: int
+    visitor_read_seq: int
+    agent_delivered_seq: int
+    queue_position: int | None
+    assigned_at: datetime | None
+    ended_at: datetime | None
+
+
+def conversation_from_row(row: _ConversationColumns) -> Conversation:
+    return Conversation(
+        id=ConversationId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        visitor_id=VisitorId(row.visitor_id),
+        visitor_name=row.visitor_name,
+        queue=QueueName(row.queue),
+        state=ConversationState(row.state),
+        created_at=row.created_at,
+        context=_context_from_json(row.context),
+        form=dict(row.form),
+        agent_id=None if row.agent_id is None else AgentId(row.agent_id),
+        agent_name=row.agent_name,
+        last_seq=row.last_seq,
+        visitor_read_seq=row.visitor_read_seq,
+        agent_delivered_seq=row.agent_delivered_seq,
+        queue_position=row.queue_position,
+        assigned_at=row.assigned_at,
+        ended_at=row.ended_at,
+    )
+
+
+def column_value(conv: Conversation, name: str) -> Any:
+    """One of ``mutable_columns``, alone."""
+    match name:
+        case "state":
+            return conv.state.value
+        case "context":
+            return context_to_json(conv.context)
+        case "form":
+            return dict(conv.form)
+        case _:
+            return getattr(conv, name)
+
+
+def mutable_columns(conv: Conversation) -> dict[str, Any]:
+    return {name: column_value(conv, name) for name in MUTABLE}
+
+
+CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
+_T = CONVERSATIONS
+NEWEST_FIRST = (_T.c.created_at.desc(), _T.c.id.desc())
+MUTABLE = (
+    "visitor_name",
+    "state",
+    "context",
+    "form",
+    "agent_id",
+    "agent_name",
+    "last_seq",
+    "visitor_read_seq",
+    "agent_delivered_seq",
+    "queue_position",
+    "assigned_at",
+    "ended_at",
+)
+
+UNCOMPARED = frozenset({"context", "form"})
+"""Columns a save does not compare with what it read (JSON has no equality in
+PostgreSQL); they change only under a lock read (``for_update``, not optimistic)."""
+
+
+_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_seq"})
+"""Columns that only move forward: written as the greater of stored and new, never
+compared, so a cursor moved by one writer is never taken back by another."""
+
+
+def _checks_version(columns: tuple[str, ...]) -> bool:
+    """Whether a save of these columns compares ``last_seq`` and state: a change decided
+    on the conversation's events does; one moving only cursors needs not (it can lose
+    nothing and clamps to a ``last_seq`` that only grows)."""
+    return not _CURSORS.issuperset(columns)
+
+
+def _written(column_: Any, new: Any) -> Any:
+    if column_.name in _CURSORS:
+        return case((column_ > new, column_), else_=new)
+    return new
+
+
+@functools.cache
+def save_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of these columns, if the row still has the ``last_seq`` and state the
+    change was decided on and, for each column written, the value it was read with.
+    Built once per set of columns (a message writes ``last_seq``; an agent's message
+    also moves ``agent_delivered_seq``; a cursor only that): executing the same
+    statement object skips building and hashing it for the compiled cache."""
+    where = [_T.c.id == bindparam("b_id")]
+    if _checks_version(columns):
+        where += [
+            _T.c.last_seq == bindparam("b_last_seq"),
+            _T.c.state == bindparam("b_state"),
+        ]
+    where += [
+        _T.c[name].is_not_distinct_from(bindparam(f"b_{name}")) for name in _compared(columns)
+    ]
+    return (
+        update(_T)
+        .where(*where)
+        .values({name: _written(_T.c[name], bindparam(name)) for name in columns})
+    )
+
+
+@functools.cache
+def _compared(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The written columns compared with the value they were read with."""
+    skip = UNCOMPARED | _CURSORS | {"last_seq", "state"}
+    return tuple(name for name in columns if name not in skip)
+
+
+@functools.cache
+def save_params(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of ``save_statement(columns)``'s parameters."""
+    names = ["b_id", *columns, *(f"b_{name}" for name in _compared(columns))]
+    if _checks_version(columns):
+        names += ["b_last_seq", "b_state"]
+    return tuple(names)
+
+
+@functools.cache
+def save_in_bulk(columns: tuple[str, ...]) -> Update:
+    """``_save`` for many rows in one statement (PostgreSQL): each parameter is the
+    array of the rows' values, unnested into a table to update from; it returns the id
+    of each row it changed, so a row that moved on is noticed without a trip per row."""
+    names = save_params(columns)
+
+    def type_of(name: str) -> Any:
+        return _T.c[name.removeprefix("b_")].type
+
+    arrays = [bindparam(name, type_=ARRAY(type_of(name))) for name in names]
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(*(column(name, type_of(name)) for name in names))
+        .render_derived(name="v")
+    )
+    where = [_T.c.id == rows.c.b_id]
+    if _checks_version(columns):
+        where += [
+            _T.c.last_seq == rows.c.b_last_seq,
+            _T.c.state == rows.c.b_state,
+        ]
+    where += [_T.c[name].is_not_distinct_from(rows.c[f"b_{name}"]) for name in _compared(columns)]
+    return (
+        update(_T)
+        .where(*where)
+        .values({name: _written(_T.c[name], rows.c[name]) for name in columns})
+        .returning(_T.c.id)
+    )

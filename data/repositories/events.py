@@ -1,0 +1,115 @@
+"""A conversation's stored events, through the codecs of ``data.codecs``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_
+
+from business.events import ConversationEvent, MessagePosted
+from business.model import ConversationId
+from data.codecs import decode_event, encode_event
+from data.models import EventRow
+from data.repositories.base import EVENT_INSERTS, SqlContext
+
+_E: Table = EventRow.__table__  # type: ignore[assignment]
+_INSERT_EVENT = insert(_E)
+_LIST_AFTER = (
+    select(_E)
+    .where(_E.c.conversation_id == bindparam("conversation_id"), _E.c.seq > bindparam("after"))
+    .order_by(_E.c.seq)
+    .limit(bindparam("limit"))
+)
+_LIST_OF_MANY = (
+    select(_E)
+    .where(
+        _E.c.conversation_id.in_(bindparam("ids", expanding=True)),
+        _E.c.seq < bindparam("before"),
+    )
+    .order_by(_E.c.conversation_id, _E.c.seq)
+)
+_FIND_MESSAGES = select(_E).where(
+    tuple_(_E.c.conversation_id, _E.c.client_msg_id).in_(bindparam("keys", expanding=True)),
+    _E.c.type == MessagePosted.TYPE,
+)
+_BY_CLIENT_ID = select(_E).where(
+    _E.c.conversation_id == bindparam("conversation_id"),
+    _E.c.client_msg_id == bindparam("client_msg_id"),
+    _E.c.type == MessagePosted.TYPE,
+)
+
+
+class SqlEventRepository:
+    """Stored conversation events, through the codecs of ``data.codecs``.
+
+    ``add`` of a seq or a message ``client_msg_id`` that the conversation already has
+    fails the flush with ``Conflict`` (nothing of the unit of work is stored): another
+    writer took the seq, or the message is a retry. The message path stores without
+    looking for repeats first and decides again when that happens; any other
+    IntegrityError (an unknown conversation) propagates.
+    """
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def add(self, event: ConversationEvent) -> None:
+        """Queued; it goes out with the next flush."""
+        self._ctx.queue(
+            _INSERT_EVENT, encode_event(event), order=EVENT_INSERTS, taken_is_conflict=True
+        )
+
+    async def list_after(
+        self, conversation_id: ConversationId, after_seq: int, limit: int
+    ) -> Sequence[ConversationEvent]:
+        params = {"conversation_id": conversation_id, "after": after_seq, "limit": max(limit, 0)}
+        return [decode_event(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
+
+    async def list_before_many(
+        self, keys: Sequence[tuple[ConversationId, int]]
+    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
+        if not keys:
+            return {}
+        before: dict[ConversationId, int] = {}
+        for conversation_id, seq in keys:
+            before[conversation_id] = max(seq, before.get(conversation_id, 0))
+        params = {"ids": sorted(before), "before": max(before.values())}
+        found: dict[ConversationId, list[ConversationEvent]] = {}
+        for row in await self._ctx.execute(_LIST_OF_MANY, params):
+            if row.seq < before[row.conversation_id]:
+                found.setdefault(row.conversation_id, []).append(decode_event(row))
+        return found
+
+    async def get_message_by_client_id(
+        self, conversation_id: ConversationId, client_msg_id: str
+    ) -> MessagePosted | None:
+        params = {"conversation_id": conversation_id, "client_msg_id": client_msg_id}
+        row = (await self._ctx.execute(_BY_CLIENT_ID, params)).first()
+        if row is None:
+            return None
+        event = decode_event(row)
+        assert isinstance(event, MessagePosted)
+        return event
+
+    async def find_messages(
+        self, keys: Sequence[tuple[ConversationId, str]]
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+        if not keys:
+            return {}
+        found: dict[tuple[ConversationId, str], MessagePosted] = {}
+        for row in await self._ctx.execute(_FIND_MESSAGES, {"keys": list(dict.fromkeys(keys))}):
+            event = decode_event(row)
+            assert isinstance(event, MessagePosted)
+            assert event.client_msg_id is not None
+            found[(event.conversation_id, event.client_msg_id)] = event
+        return found
+
+    async def count_messages_after(
+        self, conversation_id: ConversationId, after_seq: int, exclude_kind: str
+    ) -> int:
+        stmt = select(func.count()).where(
+            _E.c.conversation_id == conversation_id,
+            _E.c.seq > after_seq,
+            _E.c.type == MessagePosted.TYPE,
+            _E.c.sender_kind != exclude_kind,
+        )
+        return int((await self._ctx.execute(stmt)).scalar() or 0)
