@@ -65,6 +65,8 @@ def test_every_knob_can_be_set() -> None:
         "database.cache_ttl",
         "database.cache_size",
         "database.connect_timeout",
+        "database.ping_after_idle",
+        "runtime.uvloop",
         "xmpp.handshake_timeout",
         "xmpp.presence_relearn_timeout",
         "xmpp.delivery_flush_interval",
@@ -77,6 +79,12 @@ def test_every_knob_can_be_set() -> None:
     assert "xmpp.tenant_id" not in KEYS
     with pytest.raises(SettingsError, match=r"^CHAT_ENGINE_XMPP_TENANT_ID: unknown setting"):
         load_settings(None, {"CHAT_ENGINE_XMPP_TENANT_ID": "other"}, {})
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_ping_after_idle_must_be_a_finite_number_of_seconds(value: str) -> None:
+    with pytest.raises(SettingsError, match="ping_after_idle"):
+        load_settings(None, {"CHAT_ENGINE_DATABASE_PING_AFTER_IDLE": value}, {})
 
 
 def _text(value: object) -> str:
