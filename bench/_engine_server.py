@@ -99,7 +99,7 @@ async def cursors_behind(engine: Engine) -> int:
 
 
 _BEHIND = text(
-    "SELECT COALESCE(SUM(last_seq - agent_delivered_seq), 0) FROM conversations"
+    "SELECT COALESCE(SUM(last_pos - agent_delivered_pos), 0) FROM conversations"
     " WHERE state = 'active'"
 )
 

@@ -119,3 +119,12 @@ class AddAgent:
     name: str | None = None
     agent_id: AgentId | None = None
     """The engine id of a new agent; a new random one when None. Ignored on update."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddNote:
+    """An internal note by an agent in their conversation (``!note``)."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    text: str

@@ -1,8 +1,9 @@
 """The conversation aggregate: its state, its rules, and the events its changes produce.
 
 Every change is a method that returns a ``Change``: the conversation as it is afterwards
-and the events it produced, each with the next ``seq``. Nothing else allocates a seq, so
-"``seq`` runs 1..``last_seq`` without gaps" holds by construction, as long as each change
+and the events it produced, each with the next ``pos`` and, if the visitor may see it,
+the next ``seq``. Nothing else allocates either, so "``pos`` runs 1..``last_pos`` and
+``seq`` 1..``last_seq`` without gaps" holds by construction, as long as each change
 starts from the stored conversation read in the same unit of work (``for_update``).
 The unit of work stores a ``Change`` and publishes its events after commit.
 """
@@ -18,10 +19,13 @@ from typing import TypeVar
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     ConversationEvent,
+    DeskEvent,
     MessagePosted,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
     StateChanged,
+    StoredEvent,
 )
 from business.model import (
     Agent,
@@ -38,6 +42,7 @@ from business.model import (
 )
 
 _E = TypeVar("_E", bound=ConversationEvent)
+_D = TypeVar("_D", bound=DeskEvent)
 
 _TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
     ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
@@ -50,10 +55,10 @@ _TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
 class Conversation:
     """One chat between a visitor and (eventually) an agent.
 
-    Invariants: ``last_seq`` is the seq of the newest stored event, and every seq from 1
-    to ``last_seq`` exists exactly once; ``agent_id`` is set whenever ``state`` is
-    ``active``; ``agent_delivered_seq <= last_seq``; ``queue_position`` is set only while
-    queued.
+    Invariants: ``last_pos`` is the pos of the newest stored event and every pos from 1
+    to ``last_pos`` exists exactly once; likewise ``last_seq`` and the seqs of the events
+    the visitor sees; ``agent_id`` is set whenever ``state`` is ``active``;
+    ``agent_delivered_pos <= last_pos``; ``queue_position`` is set only while queued.
     """
 
     id: ConversationId
@@ -68,9 +73,10 @@ class Conversation:
     agent_id: AgentId | None = None
     agent_name: str | None = None
     last_seq: int = 0
+    last_pos: int = 0
     visitor_read_seq: int = 0
-    agent_delivered_seq: int = 0
-    """The newest seq the agent desk has confirmed handing to the agent."""
+    agent_delivered_pos: int = 0
+    """The newest pos the agent desk has confirmed handing to the agent."""
     queue_position: int | None = None
     """The position the visitor was last told (see ``Limits.queue_position_window``)."""
     assigned_at: datetime | None = None
@@ -122,9 +128,10 @@ class Conversation:
         builder = _Builder(conv, created=True)
         builder.update(queue_position=position)
         builder.add(
-            lambda seq: StateChanged(
+            lambda seq, pos: StateChanged(
                 conversation_id=id,
                 seq=seq,
+                pos=pos,
                 created_at=now,
                 state=ConversationState.QUEUED,
                 queue_position=position,
@@ -133,9 +140,10 @@ class Conversation:
         if first_message is not None:
             event_id, client_msg_id, text = first_message
             builder.add(
-                lambda seq: MessagePosted(
+                lambda seq, pos: MessagePosted(
                     conversation_id=id,
                     seq=seq,
+                    pos=pos,
                     created_at=now,
                     id=event_id,
                     sender=conv.visitor,
@@ -163,9 +171,10 @@ class Conversation:
             raise InvalidTransition("this conversation has ended")
         builder = _Builder(self)
         message = builder.add(
-            lambda seq: MessagePosted(
+            lambda seq, pos: MessagePosted(
                 conversation_id=self.id,
                 seq=seq,
+                pos=pos,
                 created_at=now,
                 id=id,
                 sender=sender,
@@ -174,8 +183,21 @@ class Conversation:
             )
         )
         from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id
-        if from_own_agent and self.agent_delivered_seq == self.last_seq:
-            builder.update(agent_delivered_seq=message.seq)
+        if from_own_agent and self.agent_delivered_pos == self.last_pos:
+            builder.update(agent_delivered_pos=message.pos)
+        return builder.done()
+
+    def add_note(self, *, id: EventId, by: Participant, text: str, now: datetime) -> Change:
+        """An internal note in an open conversation: agents see it, the visitor never
+        (it takes no ``seq``)."""
+        if not self.is_open:
+            raise InvalidTransition("this conversation has ended")
+        builder = _Builder(self)
+        builder.add_hidden(
+            lambda pos: NoteAdded(
+                conversation_id=self.id, pos=pos, created_at=now, id=id, by=by, text=text
+            )
+        )
         return builder.done()
 
     def assign(self, agent: Agent, now: datetime) -> Change:
@@ -190,19 +212,24 @@ class Conversation:
             agent_id=agent.id,
             agent_name=agent.name,
             assigned_at=now,
-            agent_delivered_seq=self.last_seq,
+            agent_delivered_pos=self.last_pos,
         )
         builder.add(
-            lambda seq: ParticipantJoined(
+            lambda seq, pos: ParticipantJoined(
                 conversation_id=self.id,
                 seq=seq,
+                pos=pos,
                 created_at=now,
                 participant=agent.as_participant(),
             )
         )
         builder.add(
-            lambda seq: StateChanged(
-                conversation_id=self.id, seq=seq, created_at=now, state=ConversationState.ACTIVE
+            lambda seq, pos: StateChanged(
+                conversation_id=self.id,
+                seq=seq,
+                pos=pos,
+                created_at=now,
+                state=ConversationState.ACTIVE,
             )
         )
         return builder.done()
@@ -214,9 +241,10 @@ class Conversation:
         builder = _Builder(self)
         builder.update(queue_position=position)
         builder.add(
-            lambda seq: StateChanged(
+            lambda seq, pos: StateChanged(
                 conversation_id=self.id,
                 seq=seq,
+                pos=pos,
                 created_at=now,
                 state=ConversationState.QUEUED,
                 queue_position=position,
@@ -234,13 +262,17 @@ class Conversation:
         builder.transition(ConversationState.ENDED, now)
         if self.state is ConversationState.ACTIVE or by.kind is ParticipantKind.VISITOR:
             builder.add(
-                lambda seq: ParticipantLeft(
-                    conversation_id=self.id, seq=seq, created_at=now, participant=by
+                lambda seq, pos: ParticipantLeft(
+                    conversation_id=self.id, seq=seq, pos=pos, created_at=now, participant=by
                 )
             )
         builder.add(
-            lambda seq: StateChanged(
-                conversation_id=self.id, seq=seq, created_at=now, state=ConversationState.ENDED
+            lambda seq, pos: StateChanged(
+                conversation_id=self.id,
+                seq=seq,
+                pos=pos,
+                created_at=now,
+                state=ConversationState.ENDED,
             )
         )
         return builder.done()
@@ -253,12 +285,12 @@ class Conversation:
             return None
         return Change(before=self, conversation=dataclasses.replace(self, visitor_read_seq=seq))
 
-    def mark_delivered_to_agent(self, seq: int) -> Change | None:
-        """The agent desk confirmed delivery up to ``seq`` (never past ``last_seq``)."""
-        seq = min(seq, self.last_seq)
-        if seq <= self.agent_delivered_seq:
+    def mark_delivered_to_agent(self, pos: int) -> Change | None:
+        """The agent desk confirmed delivery up to ``pos`` (never past ``last_pos``)."""
+        pos = min(pos, self.last_pos)
+        if pos <= self.agent_delivered_pos:
             return None
-        return Change(before=self, conversation=dataclasses.replace(self, agent_delivered_seq=seq))
+        return Change(before=self, conversation=dataclasses.replace(self, agent_delivered_pos=pos))
 
     def with_context(self, context: VisitorContext) -> Change:
         merged = self.context.merged(context)
@@ -272,7 +304,7 @@ class Change:
 
     before: Conversation | None
     conversation: Conversation
-    events: tuple[ConversationEvent, ...] = ()
+    events: tuple[StoredEvent, ...] = ()
 
     @property
     def entered_queue(self) -> bool:
@@ -293,7 +325,7 @@ class _Builder:
     def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
         self._before = None if created else conversation
         self._conv = conversation
-        self._events: list[ConversationEvent] = []
+        self._events: list[StoredEvent] = []
 
     def update(self, **changes: object) -> None:
         self._conv = dataclasses.replace(self._conv, **changes)  # type: ignore[arg-type]
@@ -310,10 +342,20 @@ class _Builder:
             changes["ended_at"] = at
         self.update(**changes)
 
-    def add(self, make: Callable[[int], _E]) -> _E:
+    def add(self, make: Callable[[int, int], _E]) -> _E:
+        """An event the visitor sees: ``make(seq, pos)``."""
         seq = self._conv.last_seq + 1
-        event = make(seq)
-        self._conv = dataclasses.replace(self._conv, last_seq=seq)
+        pos = self._conv.last_pos + 1
+        event = make(seq, pos)
+        self._conv = dataclasses.replace(self._conv, last_seq=seq, last_pos=pos)
+        self._events.append(event)
+        return event
+
+    def add_hidden(self, make: Callable[[int], _D]) -> _D:
+        """An event only the agent desk sees: ``make(pos)``; it takes no seq."""
+        pos = self._conv.last_pos + 1
+        event = make(pos)
+        self._conv = dataclasses.replace(self._conv, last_pos=pos)
         self._events.append(event)
         return event
 

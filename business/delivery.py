@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from business.conversation import Conversation
-from business.events import ConversationEvent
+from business.events import StoredEvent
 from business.model import ConversationId
 from business.transactions import Transactions, retrying
 
@@ -16,7 +16,7 @@ class PendingDelivery:
     """Events an agent has not been sent yet, oldest first."""
 
     conversation: Conversation
-    events: Sequence[ConversationEvent]
+    events: Sequence[StoredEvent]
 
 
 class DeliveryService:
@@ -28,8 +28,8 @@ class DeliveryService:
         pending = []
         async with self._tx() as tx:
             for conv in await tx.conversations.list_undelivered_to_agents():
-                events = await tx.events.list_after(
-                    conv.id, conv.agent_delivered_seq, conv.last_seq - conv.agent_delivered_seq
+                events = await tx.events.list_after_pos(
+                    conv.id, conv.agent_delivered_pos, conv.last_pos - conv.agent_delivered_pos
                 )
                 pending.append(PendingDelivery(conversation=conv, events=events))
         return pending
@@ -58,5 +58,5 @@ class DeliveryService:
             if moved:
                 await tx.commit()
 
-    async def mark_delivered_to_agent(self, conversation_id: ConversationId, seq: int) -> None:
-        await self.mark_delivered_to_agents({conversation_id: seq})
+    async def mark_delivered_to_agent(self, conversation_id: ConversationId, pos: int) -> None:
+        await self.mark_delivered_to_agents({conversation_id: pos})

@@ -1,12 +1,17 @@
 """Events: what happened, in the past tense.
 
-``ConversationEvent`` values are stored with a per-conversation ``seq`` that grows by one
-with no gaps; they are what a reconnecting visitor replays. ``TypingChanged`` is
-ephemeral: published, never stored.
+Every stored event has a ``pos``: its place among all of its conversation's events,
+growing by one with no gaps. It is the order the agent desk delivers in. The events the
+visitor may see (``ConversationEvent``) also have a ``seq``, their own gap-free count:
+that is what the visitor protocol calls ``seq``, what a reconnecting visitor replays
+from. The others (``DeskEvent``: internal notes, and later offers, whispers, consult
+messages) take no ``seq``, so the visitor's stream stays gap-free and ``sync`` from 0
+shows none of them. ``TypingChanged`` is ephemeral: published, never stored.
 
-Adding a stored event type: a class here with its wire and storage name in ``TYPE``,
-added to ``ConversationEvent``; then one codec in ``data.codecs`` and one ``case`` in each
-edge's mapping (the type checker points at every ``assert_never`` that misses it).
+Adding a stored event type: a class here with its storage name in ``TYPE``, added to
+``ConversationEvent`` (the visitor sees it: it has a ``seq``) or ``DeskEvent`` (only
+agents see it); then one codec in ``data.codecs`` and one ``case`` in each edge's
+mapping (the type checker points at every ``assert_never`` that misses it).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class MessagePosted:
     TYPE: ClassVar[str] = "message"
     conversation_id: ConversationId
     seq: int
+    pos: int
     created_at: datetime
     id: EventId
     sender: Participant
@@ -42,6 +48,7 @@ class ParticipantJoined:
     TYPE: ClassVar[str] = "participant.joined"
     conversation_id: ConversationId
     seq: int
+    pos: int
     created_at: datetime
     participant: Participant
 
@@ -51,6 +58,7 @@ class ParticipantLeft:
     TYPE: ClassVar[str] = "participant.left"
     conversation_id: ConversationId
     seq: int
+    pos: int
     created_at: datetime
     participant: Participant
 
@@ -60,6 +68,7 @@ class StateChanged:
     TYPE: ClassVar[str] = "state.changed"
     conversation_id: ConversationId
     seq: int
+    pos: int
     created_at: datetime
     state: ConversationState
     queue_position: int | None = None
@@ -70,12 +79,34 @@ class ReadMarked:
     TYPE: ClassVar[str] = "read"
     conversation_id: ConversationId
     seq: int
+    pos: int
     created_at: datetime
     by: Participant
     up_to_seq: int
 
 
 ConversationEvent = MessagePosted | ParticipantJoined | ParticipantLeft | StateChanged | ReadMarked
+"""What the visitor may see: every one has a ``seq``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded:
+    """An internal note (``!note``): for the agents and supervisors in the conversation
+    and in its history, never for the visitor."""
+
+    TYPE: ClassVar[str] = "note.added"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    id: EventId
+    by: Participant
+    text: str
+
+
+DeskEvent = NoteAdded
+"""Stored events only the agent desk sees: no ``seq``."""
+
+StoredEvent = ConversationEvent | DeskEvent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,13 +116,23 @@ class TypingChanged:
     composing: bool
 
 
-DomainEvent = ConversationEvent | TypingChanged
+DomainEvent = StoredEvent | TypingChanged
 
 EVENT_TYPES: dict[str, type[ConversationEvent]] = {
     cls.TYPE: cls for cls in typing.get_args(ConversationEvent)
 }
-"""Every stored event class by its wire and storage name (PROTOCOL.md)."""
+"""Every event class the visitor sees, by its wire and storage name (PROTOCOL.md)."""
+
+DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {cls.TYPE: cls for cls in (NoteAdded,)}
+"""Every event class only agents see, by its storage name."""
+
+_VISIBLE: frozenset[type[object]] = frozenset(EVENT_TYPES.values())
 
 
-def event_type(event: ConversationEvent) -> str:
+def event_type(event: StoredEvent) -> str:
     return event.TYPE
+
+
+def is_visible(event: DomainEvent) -> bool:
+    """Whether the visitor may see ``event`` (typing is decided by who types)."""
+    return type(event) in _VISIBLE or isinstance(event, TypingChanged)

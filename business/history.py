@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from business import commands as c
 from business.access import any_conversation, visitor_conversation
 from business.errors import InvalidInput, NotFound
-from business.events import ConversationEvent
+from business.events import ConversationEvent, StoredEvent
 from business.model import ConversationId
 from business.transactions import Transactions
 from business.validation import Limits
@@ -21,7 +21,8 @@ class SyncResult:
 
 
 _ALL = 2**31 - 1
-"""Seqs run 1..last_seq without gaps, so the events before seq n are the first n - 1."""
+"""Positions run 1..last_pos without gaps, so the events before pos n are the first
+n - 1."""
 
 
 class HistoryService:
@@ -43,32 +44,32 @@ class HistoryService:
 
     async def histories(
         self, requests: Sequence[tuple[ConversationId, int]]
-    ) -> list[Sequence[ConversationEvent] | BaseException]:
-        """``history(cid, before_seq=seq)`` for each (cid, seq), in one read for them all
+    ) -> list[Sequence[StoredEvent] | BaseException]:
+        """``history(cid, before_pos=pos)`` for each (cid, pos), in one read for them all
         (a ``Batcher`` can feed it): the agents' offers of a thousand chats routed at
         once cost a few reads, not a thousand. An unknown conversation's outcome is
         ``NotFound``."""
         async with self._tx.read() as tx:
             known = await tx.conversations.get_many([cid for cid, _ in requests])
             found = await tx.events.list_before_many(
-                [(cid, seq) for cid, seq in requests if cid in known]
+                [(cid, pos) for cid, pos in requests if cid in known]
             )
-        outcomes: list[Sequence[ConversationEvent] | BaseException] = []
-        for cid, seq in requests:
+        outcomes: list[Sequence[StoredEvent] | BaseException] = []
+        for cid, pos in requests:
             if cid not in known:
                 outcomes.append(NotFound(f"no conversation {cid}"))
             else:
-                outcomes.append([e for e in found.get(cid, ()) if e.seq < seq])
+                outcomes.append([e for e in found.get(cid, ()) if e.pos < pos])
         return outcomes
 
     async def history(
-        self, conversation_id: ConversationId, *, before_seq: int | None = None
-    ) -> Sequence[ConversationEvent]:
-        """Stored events of a conversation (for the agent's offer and transcripts), all of
-        them or those before ``before_seq``. Bounded by what is stored, not by the
-        conversation's ``last_seq``: another process may have added events since this
-        one last read the conversation."""
+        self, conversation_id: ConversationId, *, before_pos: int | None = None
+    ) -> Sequence[StoredEvent]:
+        """Stored events of a conversation for the agent desk (offers, transcripts),
+        notes included, all of them or those before ``before_pos``. Bounded by what is
+        stored, not by the conversation's ``last_pos``: another process may have added
+        events since this one last read the conversation."""
         async with self._tx.read() as tx:
             await any_conversation(tx, conversation_id)
-            limit = _ALL if before_seq is None else max(before_seq - 1, 0)
-            return await tx.events.list_after(conversation_id, 0, limit)
+            limit = _ALL if before_pos is None else max(before_pos - 1, 0)
+            return await tx.events.list_after_pos(conversation_id, 0, limit)

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from business.conversation import Conversation
-from business.events import ConversationEvent, DomainEvent, MessagePosted
+from business.events import ConversationEvent, DomainEvent, MessagePosted, StoredEvent
 from business.model import (
     Agent,
     AgentId,
@@ -98,11 +98,11 @@ class ConversationRepository(Protocol):
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
         """Write the fields of an existing conversation that differ from ``previous``
-        (the value it was read as). The row must still have ``previous``'s ``last_seq``
+        (the value it was read as). The row must still have ``previous``'s ``last_pos``
         and state, and in each field written ``previous``'s value: else ``Conflict``,
         nothing written. So a change decided on a cached or stale copy never overwrites
         a newer one, and what another writer changed in other fields stays. The cursors
-        (``visitor_read_seq``, ``agent_delivered_seq``) only move forward: written as
+        (``visitor_read_seq``, ``agent_delivered_pos``) only move forward: written as
         the greater of stored and new, never compared; a save that moves only them
         checks nothing else."""
         ...
@@ -139,23 +139,30 @@ class ConversationRepository(Protocol):
         ...
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
-        """Conversations with an agent whose ``agent_delivered_seq < last_seq``."""
+        """Conversations with an agent whose ``agent_delivered_pos < last_pos``."""
         ...
 
 
 class EventRepository(Protocol):
-    async def add(self, event: ConversationEvent) -> None:
-        """Store one event; UNIQUE (conversation_id, seq) and, for messages,
-        UNIQUE (conversation_id, client_msg_id). A taken seq or client_msg_id (another
-        writer got there first, or a message is retried) fails the unit of work with
-        ``Conflict``: at the latest at commit (which then stores nothing), or here
-        already."""
+    async def add(self, event: StoredEvent) -> None:
+        """Store one event; UNIQUE (conversation_id, pos), (conversation_id, seq) and,
+        for messages, (conversation_id, client_msg_id). A taken pos, seq or
+        client_msg_id (another writer got there first, or a message is retried) fails
+        the unit of work with ``Conflict``: at the latest at commit (which then stores
+        nothing), or here already."""
         ...
 
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int
     ) -> Sequence[ConversationEvent]:
-        """Events with ``seq > after_seq`` in ``seq`` order, at most ``limit``."""
+        """Events the visitor sees with ``seq > after_seq`` in ``seq`` order, at most
+        ``limit``."""
+        ...
+
+    async def list_after_pos(
+        self, conversation_id: ConversationId, after_pos: int, limit: int
+    ) -> Sequence[StoredEvent]:
+        """Every event with ``pos > after_pos`` in ``pos`` order, at most ``limit``."""
         ...
 
     async def get_message_by_client_id(
@@ -170,9 +177,9 @@ class EventRepository(Protocol):
 
     async def list_before_many(
         self, keys: Sequence[tuple[ConversationId, int]]
-    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
-        """For each (conversation, seq): its events before that seq, in ``seq`` order,
-        in one trip for them all (a conversation absent: none stored)."""
+    ) -> Mapping[ConversationId, Sequence[StoredEvent]]:
+        """For each (conversation, pos): all its events before that pos, in ``pos``
+        order, in one trip for them all (a conversation absent: none stored)."""
         ...
 
     async def count_messages_after(

@@ -12,6 +12,7 @@ from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
+from business.notes import NoteService
 from business.publishing import EventPublisher
 from business.routing import Router
 from business.sessions import SessionService
@@ -26,6 +27,7 @@ class Services:
     messaging: MessagingService
     history: HistoryService
     delivery: DeliveryService
+    notes: NoteService
     agents: AgentService
     tenants: TenantService
     adapter_state: AdapterStateService

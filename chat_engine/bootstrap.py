@@ -10,6 +10,7 @@ from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
+from business.notes import NoteService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.routing import Router
@@ -49,6 +50,7 @@ def bootstrap(
         messaging=messaging,
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
+        notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         agents=AgentService(
             transactions=transactions,
             router=router,

@@ -1,27 +1,32 @@
 """Stored events to table columns and back: one codec per event type, in one table.
 
-Every event shares the columns ``conversation_id, seq, type, created_at`` and the sender
-columns; the rest of what an event says goes into the columns of ``Stored`` its codec
-fills (``text`` and ``client_msg_id`` are real columns for messages, everything else is
-``payload``). Adding an event type to ``business.events`` means adding its codec here;
-``CODECS`` refuses to load without one for every member of ``ConversationEvent``.
+Every event shares the columns ``conversation_id, pos, seq, type, created_at`` and the
+sender columns (``seq`` is NULL for events only agents see); the rest of what an event
+says goes into the columns of ``Stored`` its codec fills (``text`` and ``client_msg_id``
+are real columns for messages, everything else is ``payload``). Adding an event type to
+``business.events`` means adding its codec here; ``CODECS`` refuses to load without one
+for every member of ``StoredEvent``.
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from business.events import (
+    DESK_EVENT_TYPES,
+    EVENT_TYPES,
     ConversationEvent,
+    DeskEvent,
     MessagePosted,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
     StateChanged,
+    StoredEvent,
 )
 from business.model import ConversationId, ConversationState, EventId, Participant, ParticipantKind
 
@@ -33,7 +38,10 @@ class EventColumns(Protocol):
     def conversation_id(self) -> str: ...
 
     @property
-    def seq(self) -> int: ...
+    def pos(self) -> int: ...
+
+    @property
+    def seq(self) -> int | None: ...
 
     @property
     def type(self) -> str: ...
@@ -79,11 +87,19 @@ class Head:
     """What every stored event has."""
 
     conversation_id: ConversationId
-    seq: int
+    pos: int
+    seq_or_none: int | None
     created_at: datetime
 
+    @property
+    def seq(self) -> int:
+        """The visitor's number, which an event they see must have."""
+        if self.seq_or_none is None:
+            raise ValueError(f"event {self.conversation_id} pos {self.pos} has no seq")
+        return self.seq_or_none
 
-_E = TypeVar("_E", bound=ConversationEvent)
+
+_E = TypeVar("_E", bound=StoredEvent)
 
 
 @dataclass(frozen=True)
@@ -94,16 +110,17 @@ class Codec(Generic[_E]):
 
 def _sender(stored: Stored, head: Head) -> Participant:
     if stored.sender is None:
-        raise ValueError(f"event {head.conversation_id}/{head.seq} has no participant")
+        raise ValueError(f"event {head.conversation_id} pos {head.pos} has no participant")
     return stored.sender
 
 
 def _decode_message(head: Head, s: Stored) -> MessagePosted:
     if s.event_id is None or s.text is None:
-        raise ValueError(f"message {head.conversation_id}/{head.seq} lacks its id or text")
+        raise ValueError(f"message {head.conversation_id} pos {head.pos} lacks its id or text")
     return MessagePosted(
         conversation_id=head.conversation_id,
         seq=head.seq,
+        pos=head.pos,
         created_at=head.created_at,
         id=EventId(s.event_id),
         sender=_sender(s, head),
@@ -113,7 +130,20 @@ def _decode_message(head: Head, s: Stored) -> MessagePosted:
     )
 
 
-CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
+def _decode_note(head: Head, s: Stored) -> NoteAdded:
+    if s.event_id is None or s.text is None:
+        raise ValueError(f"note {head.conversation_id} pos {head.pos} lacks its id or text")
+    return NoteAdded(
+        conversation_id=head.conversation_id,
+        pos=head.pos,
+        created_at=head.created_at,
+        id=EventId(s.event_id),
+        by=_sender(s, head),
+        text=s.text,
+    )
+
+
+CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     MessagePosted: Codec[MessagePosted](
         lambda e: Stored(
             sender=e.sender,
@@ -129,6 +159,7 @@ CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
         lambda h, s: ParticipantJoined(
             conversation_id=h.conversation_id,
             seq=h.seq,
+            pos=h.pos,
             created_at=h.created_at,
             participant=_sender(s, h),
         ),
@@ -138,6 +169,7 @@ CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
         lambda h, s: ParticipantLeft(
             conversation_id=h.conversation_id,
             seq=h.seq,
+            pos=h.pos,
             created_at=h.created_at,
             participant=_sender(s, h),
         ),
@@ -147,6 +179,7 @@ CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
         lambda h, s: StateChanged(
             conversation_id=h.conversation_id,
             seq=h.seq,
+            pos=h.pos,
             created_at=h.created_at,
             state=ConversationState(s.payload["state"]),
             queue_position=s.payload.get("queue_position"),
@@ -157,26 +190,32 @@ CODECS: Mapping[type[ConversationEvent], Codec[Any]] = {
         lambda h, s: ReadMarked(
             conversation_id=h.conversation_id,
             seq=h.seq,
+            pos=h.pos,
             created_at=h.created_at,
             by=_sender(s, h),
             up_to_seq=int(s.payload["up_to_seq"]),
         ),
     ),
+    NoteAdded: Codec[NoteAdded](
+        lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
+        _decode_note,
+    ),
 }
 
-_missing = set(typing.get_args(ConversationEvent)) - set(CODECS)
+_missing = (set(EVENT_TYPES.values()) | set(DESK_EVENT_TYPES.values())) - set(CODECS)
 if _missing:  # pragma: no cover - caught by the first test run after adding an event
     raise ImportError(f"no codec for {sorted(cls.__name__ for cls in _missing)}")
 _BY_TYPE: Mapping[str, Codec[Any]] = {cls.TYPE: codec for cls, codec in CODECS.items()}
 
 
-def encode_event(event: ConversationEvent) -> dict[str, Any]:
+def encode_event(event: StoredEvent) -> dict[str, Any]:
     """Every column of the event's row, by name."""
     stored = CODECS[type(event)].encode(event)
     who = stored.sender
     return {
         "conversation_id": event.conversation_id,
-        "seq": event.seq,
+        "pos": event.pos,
+        "seq": getattr(event, "seq", None),
         "type": event.TYPE,
         "created_at": event.created_at,
         "event_id": stored.event_id,
@@ -189,10 +228,10 @@ def encode_event(event: ConversationEvent) -> dict[str, Any]:
     }
 
 
-def decode_event(row: EventColumns) -> ConversationEvent:
+def decode_event(row: EventColumns) -> StoredEvent:
     codec = _BY_TYPE.get(row.type)
     if codec is None:
-        raise ValueError(f"unknown event type {row.type!r} at {row.conversation_id}/{row.seq}")
+        raise ValueError(f"unknown event type {row.type!r} at {row.conversation_id} pos {row.pos}")
     sender = None
     if row.sender_kind is not None and row.sender_name is not None:
         sender = Participant(
@@ -200,7 +239,8 @@ def decode_event(row: EventColumns) -> ConversationEvent:
         )
     head = Head(
         conversation_id=ConversationId(row.conversation_id),
-        seq=row.seq,
+        pos=row.pos,
+        seq_or_none=row.seq,
         created_at=row.created_at,
     )
     stored = Stored(
@@ -210,5 +250,13 @@ def decode_event(row: EventColumns) -> ConversationEvent:
         text=row.text,
         payload=row.payload,
     )
-    event: ConversationEvent = codec.decode(head, stored)
+    event: StoredEvent = codec.decode(head, stored)
+    return event
+
+
+def decode_visible(row: EventColumns) -> ConversationEvent:
+    """An event the visitor sees (a row with a seq)."""
+    event = decode_event(row)
+    if isinstance(event, DeskEvent):
+        raise ValueError(f"event {row.conversation_id} pos {row.pos} is not the visitor's")
     return event

@@ -131,30 +131,35 @@ class ConversationRow(Base):
     agent_id: Mapped[str | None]
     agent_name: Mapped[str | None]
     last_seq: Mapped[int]
+    last_pos: Mapped[int]
     visitor_read_seq: Mapped[int]
-    agent_delivered_seq: Mapped[int]
+    agent_delivered_pos: Mapped[int]
     queue_position: Mapped[int | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
 
 
 class EventRow(Base):
-    """One stored ``ConversationEvent``.
+    """One stored event (``business.events.StoredEvent``).
 
-    The primary key is the UNIQUE (conversation_id, seq) that makes two writers unable to
-    store the same seq; UNIQUE (conversation_id, client_msg_id) makes a retried message
-    unable to become a second row (NULLs are distinct, so events without one are fine).
-    The columns common to several event types are real columns; the rest is ``payload``.
+    The primary key is the UNIQUE (conversation_id, pos) that makes two writers unable to
+    store the same position; UNIQUE (conversation_id, seq) does the same for the
+    visitor's numbers and serves their ``sync`` (events only agents see have no seq, and
+    NULLs are distinct); UNIQUE (conversation_id, client_msg_id) makes a retried message
+    unable to become a second row. The columns common to several event types are real
+    columns; the rest is ``payload``.
     """
 
     __tablename__ = "conversation_events"
     __table_args__ = (
-        PrimaryKeyConstraint("conversation_id", "seq"),
+        PrimaryKeyConstraint("conversation_id", "pos"),
+        UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_msg_id"),
     )
 
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    seq: Mapped[int]
+    pos: Mapped[int]
+    seq: Mapped[int | None]
     type: Mapped[str]
     created_at: Mapped[datetime]
     event_id: Mapped[str | None]

@@ -16,7 +16,7 @@ from typing import Self
 
 from business.conversation import Conversation
 from business.errors import Conflict, InvalidInput
-from business.events import ConversationEvent, DomainEvent, MessagePosted
+from business.events import ConversationEvent, DeskEvent, DomainEvent, MessagePosted, StoredEvent
 from business.model import (
     Agent,
     AgentId,
@@ -31,7 +31,7 @@ from business.model import (
 )
 from business.ports import JsonValue
 
-_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_seq"})
+_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
 
 class DuplicateKey(InvalidInput):
@@ -44,7 +44,7 @@ class FakeStore:
     queues: dict[tuple[TenantId, QueueName], Queue] = dataclasses.field(default_factory=dict)
     visitors: dict[VisitorId, tuple[Visitor, str]] = dataclasses.field(default_factory=dict)
     conversations: dict[ConversationId, Conversation] = dataclasses.field(default_factory=dict)
-    events: dict[ConversationId, list[ConversationEvent]] = dataclasses.field(default_factory=dict)
+    events: dict[ConversationId, list[StoredEvent]] = dataclasses.field(default_factory=dict)
     agents: dict[AgentId, Agent] = dataclasses.field(default_factory=dict)
     adapter_state: dict[tuple[str, str], dict[str, JsonValue]] = dataclasses.field(
         default_factory=dict
@@ -230,7 +230,7 @@ class _Conversations:
         found = [
             c
             for c in self._s.conversations.values()
-            if c.agent_id is not None and c.agent_delivered_seq < c.last_seq
+            if c.agent_id is not None and c.agent_delivered_pos < c.last_seq
         ]
         return sorted(found, key=lambda c: (c.created_at, c.id))
 
@@ -240,27 +240,30 @@ class _Events:
         self._s = s
         self._read_only = read_only
 
-    async def add(self, event: ConversationEvent) -> None:
+    async def add(self, event: StoredEvent) -> None:
         _refuse_if_read_only(self._read_only)
         existing = self._s.events.setdefault(event.conversation_id, [])
         if event.conversation_id not in self._s.conversations:
             raise DuplicateKey(f"no conversation {event.conversation_id}")
-        if any(e.seq == event.seq for e in existing):
-            raise Conflict(f"seq {event.seq} is taken")
+        if any(e.pos == event.pos for e in existing):
+            raise Conflict(f"pos {event.pos} is taken")
+        seq = getattr(event, "seq", None)
+        if seq is not None and any(getattr(e, "seq", None) == seq for e in existing):
+            raise Conflict(f"seq {seq} is taken")
         if isinstance(event, MessagePosted) and event.client_msg_id is not None:
             for e in existing:
                 if isinstance(e, MessagePosted) and e.client_msg_id == event.client_msg_id:
                     # As the SQL unique key does (at commit there): see the port.
                     raise Conflict(f"client_msg_id {event.client_msg_id} is taken")
         existing.append(event)
-        existing.sort(key=lambda e: e.seq)
+        existing.sort(key=lambda e: e.pos)
 
     async def list_before_many(
         self, keys: Sequence[tuple[ConversationId, int]]
-    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
-        found: dict[ConversationId, list[ConversationEvent]] = {}
-        for conversation_id, seq in keys:
-            events = [e for e in self._s.events.get(conversation_id, []) if e.seq < seq]
+    ) -> Mapping[ConversationId, Sequence[StoredEvent]]:
+        found: dict[ConversationId, list[StoredEvent]] = {}
+        for conversation_id, pos in keys:
+            events = [e for e in self._s.events.get(conversation_id, []) if e.pos < pos]
             if events and len(events) > len(found.get(conversation_id, [])):
                 found[conversation_id] = events
         return found
@@ -268,7 +271,17 @@ class _Events:
     async def list_after(
         self, conversation_id: ConversationId, after_seq: int, limit: int
     ) -> Sequence[ConversationEvent]:
-        events = [e for e in self._s.events.get(conversation_id, []) if e.seq > after_seq]
+        events = [
+            e
+            for e in self._s.events.get(conversation_id, [])
+            if not isinstance(e, DeskEvent) and e.seq > after_seq
+        ]
+        return events[:limit]
+
+    async def list_after_pos(
+        self, conversation_id: ConversationId, after_pos: int, limit: int
+    ) -> Sequence[StoredEvent]:
+        events = [e for e in self._s.events.get(conversation_id, []) if e.pos > after_pos]
         return events[:limit]
 
     async def get_message_by_client_id(

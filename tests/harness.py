@@ -16,7 +16,7 @@ from business.agents import AgentService
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
-from business.events import ConversationEvent, MessagePosted, StateChanged, TypingChanged
+from business.events import DeskEvent, MessagePosted, StateChanged, StoredEvent, TypingChanged
 from business.history import HistoryService
 from business.messaging import MessagingService
 from business.model import (
@@ -224,10 +224,10 @@ class World:
     def conv(self, conv_id: ConversationId) -> Conversation:
         return self.fakes.conversations[conv_id]
 
-    def stored(self, conv_id: ConversationId) -> list[ConversationEvent]:
+    def stored(self, conv_id: ConversationId) -> list[StoredEvent]:
         return list(self.fakes.events.get(conv_id, []))
 
-    def published(self, conv_id: ConversationId | None = None) -> list[ConversationEvent]:
+    def published(self, conv_id: ConversationId | None = None) -> list[StoredEvent]:
         """Stored-kind events handed to the notifiers, in publishing order."""
         return [
             e
@@ -287,18 +287,22 @@ async def make_world(
 def assert_store_consistent(store: FakeStore) -> None:
     """The delivery guarantees, read from what is committed.
 
-    Per conversation: seqs are exactly 1..last_seq; a client_msg_id is stored once; the
-    read and delivery cursors never pass last_seq; an active conversation has an agent.
+    Per conversation: positions are exactly 1..last_pos and the seqs of the events the
+    visitor sees exactly 1..last_seq; a client_msg_id is stored once; the read cursor
+    never passes last_seq nor the delivery cursor last_pos; an active conversation has
+    an agent.
     Per queue: ``waiting`` counts its queued conversations. Across conversations: no
     agent holds more active chats than their capacity.
     """
     for conv in store.conversations.values():
         events = store.events.get(conv.id, [])
-        assert [e.seq for e in events] == list(range(1, conv.last_seq + 1)), conv.id
+        assert [e.pos for e in events] == list(range(1, conv.last_pos + 1)), conv.id
+        visible = [e.seq for e in events if not isinstance(e, DeskEvent)]
+        assert visible == list(range(1, conv.last_seq + 1)), conv.id
         ids = [e.client_msg_id for e in events if isinstance(e, MessagePosted) and e.client_msg_id]
         assert len(ids) == len(set(ids)), f"duplicate client_msg_id in {conv.id}: {ids}"
         assert 0 <= conv.visitor_read_seq <= conv.last_seq
-        assert 0 <= conv.agent_delivered_seq <= conv.last_seq
+        assert 0 <= conv.agent_delivered_pos <= conv.last_pos
         if conv.state is ConversationState.ACTIVE:
             assert conv.agent_id is not None
         if conv.state is not ConversationState.QUEUED:
@@ -323,9 +327,9 @@ def assert_store_consistent(store: FakeStore) -> None:
 def assert_published_once(world: World) -> None:
     """Every stored event reached the notifiers exactly once, and nothing else did."""
     stored = sorted(
-        (e.conversation_id, e.seq) for events in world.fakes.events.values() for e in events
+        (e.conversation_id, e.pos) for events in world.fakes.events.values() for e in events
     )
-    published = sorted((e.conversation_id, e.seq) for e in world.published())
+    published = sorted((e.conversation_id, e.pos) for e in world.published())
     assert published == stored
 
 

@@ -42,6 +42,7 @@ from xmpp_bridge.custom import (
     ShowHelp,
     UnknownCommand,
     UnknownEngineCommand,
+    WriteNote,
 )
 
 
@@ -154,6 +155,14 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             produces=EndChat,
             # Words after it are ignored until wrap-up codes come (``!end [code] [text]``).
             parse=lambda cid, _: EndChat(conversation_id=cid),
+        ),
+        Command(
+            name="note",
+            synopsis="<text>",
+            roles=EVERYONE,
+            help=texts.HELP_NOTE,
+            produces=WriteNote,
+            parse=lambda cid, text: WriteNote(conversation_id=cid, text=text),
         ),
     ],
     unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),

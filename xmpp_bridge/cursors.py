@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class DeliveryCursors:
-    """The ``agent_delivered_seq`` cursors of ``XmppAgentNotifier``, and the pings that
+    """The ``agent_delivered_pos`` cursors of ``XmppAgentNotifier``, and the pings that
     justify moving them.
 
     ``sent`` records what was handed to the link; ``flush`` (every ``flush_interval``
@@ -48,9 +48,9 @@ class DeliveryCursors:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
-    def sent(self, conversation_id: ConversationId, seq: int) -> None:
-        """Everything of the conversation up to ``seq`` was handed to the link."""
-        self._unflushed[conversation_id] = seq
+    def sent(self, conversation_id: ConversationId, pos: int) -> None:
+        """Everything of the conversation up to ``pos`` was handed to the link."""
+        self._unflushed[conversation_id] = pos
         self._wake.set()
 
     def pending(self, conversation_id: ConversationId) -> bool:
@@ -113,10 +113,10 @@ class DeliveryCursors:
             await self._delivery.mark_delivered_to_agents(batch)
         except Exception:
             logger.exception("could not store the delivery cursors of %d conversations", len(batch))
-            for cid, seq in batch.items():
-                self._unflushed[cid] = max(seq, self._unflushed.get(cid, 0))
+            for cid, pos in batch.items():
+                self._unflushed[cid] = max(pos, self._unflushed.get(cid, 0))
             self._wake.set()
             return
-        for cid, seq in batch.items():
-            self._refusals.delivered(cid, seq)
+        for cid, pos in batch.items():
+            self._refusals.delivered(cid, pos)
             self._on_stored(cid)

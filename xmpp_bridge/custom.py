@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from business.conversation import Conversation
-from business.events import ConversationEvent, ParticipantJoined
+from business.events import ParticipantJoined, StoredEvent
 from business.model import ConversationId, QueueName
 
 # -- inbound ------------------------------------------------------------------------
@@ -57,6 +57,14 @@ class EndChat:
     """``!end`` in a conversation."""
 
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteNote:
+    """``!note <text>``: an internal note in the conversation."""
+
+    conversation_id: ConversationId
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +163,7 @@ Payload = (
     AgentMessage
     | AgentTyping
     | EndChat
+    | WriteNote
     | ShowHelp
     | UnknownCommand
     | EngineHelp
@@ -184,8 +193,8 @@ class AgentOffer:
     to: str
     """The agent's address."""
     joined: ParticipantJoined
-    earlier: Sequence[ConversationEvent]
-    """Stored events before the join, in seq order."""
+    earlier: Sequence[StoredEvent]
+    """Stored events before the join, in pos order."""
     delayed: bool = False
     """Sent late (replayed after the link was down): stamp it with XEP-0203."""
 
@@ -196,7 +205,7 @@ class ConversationUpdate:
 
     conversation: Conversation
     to: str
-    event: ConversationEvent
+    event: StoredEvent
     delayed: bool = False
 
 

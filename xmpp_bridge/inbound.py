@@ -11,7 +11,12 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 
-from business.commands import EndConversationByAgent, SendAgentMessage, SetAgentTyping
+from business.commands import (
+    AddNote,
+    EndConversationByAgent,
+    SendAgentMessage,
+    SetAgentTyping,
+)
 from business.errors import (
     DomainError,
     Forbidden,
@@ -55,6 +60,7 @@ from xmpp_bridge.custom import (
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
+    WriteNote,
 )
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.roster import QueueRoster
@@ -132,6 +138,7 @@ def lane_of(received: Received) -> Hashable:
             | EndChat(conversation_id=cid)
             | ShowHelp(conversation_id=cid)
             | UnknownCommand(conversation_id=cid)
+            | WriteNote(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -184,6 +191,15 @@ class InboundDispatcher:
                 await self._services.conversations.end_by_agent(
                     EndConversationByAgent(agent_id=agent.id, conversation_id=cid)
                 )
+            case WriteNote(conversation_id=cid, text=text):
+                agent = await self._agent(origin, received.payload)
+                if not text.strip():
+                    self._reply(origin, texts.NOTE_EMPTY)
+                    return
+                await self._services.notes.add_note(
+                    AddNote(agent_id=agent.id, conversation_id=cid, text=text)
+                )
+                self._reply(origin, texts.NOTE_SAVED)
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 self._reply(origin, conversation_help(roles_of(agent)))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import ConversationEvent, DomainEvent, TypingChanged
+from business.events import DomainEvent, StoredEvent, TypingChanged
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
 from business.services import Services
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 class XmppAgentNotifier:
-    """Sends each stored event of a conversation to its agent once, in seq order.
+    """Sends each stored event of a conversation to its agent once, in pos order.
 
     Implements ``business.ports.ConversationNotifier``. Invariants:
 
@@ -36,16 +36,16 @@ class XmppAgentNotifier:
       one conversation's deliveries in publishing order, conversations side by side)
       and returns; store reads, pings and suspects going out alone happen there. The
       common case needs none of that and goes out at once, without a task
-      (``_deliver_now``: nothing of the conversation pending, the next seqs, plain
+      (``_deliver_now``: nothing of the conversation pending, the next positions, plain
       events, the agent's address known); anything else takes the lane.
       Typing has a lane of its own and never waits behind a delivery. ``drain`` waits
       until the queued work is done.
     - Nothing is sent while the link is down, and nothing is lost: the delivery cursor
-      (``Conversation.agent_delivered_seq``) only moves past what was handed to a live
+      (``Conversation.agent_delivered_pos``) only moves past what was handed to a live
       link, and ``replay`` sends everything after it on reconnect.
     - Per conversation, a high-water mark of what this link session sent makes live
       events and the replay meet without gaps or repeats: an event is sent only after
-      every earlier seq, fetching from the store whatever this call was not given
+      every earlier pos, fetching from the store whatever this call was not given
       (replay not there yet, or two publishes overtaking each other). Work queued on
       one link session and run on another is left to that session's replay, which
       reads the store after the link came up.
@@ -107,7 +107,7 @@ class XmppAgentNotifier:
         if conversation.agent_id is None:
             return
         cid = conversation.id
-        stored: list[ConversationEvent] = []
+        stored: list[StoredEvent] = []
         for event in events:
             if isinstance(event, TypingChanged):
                 self._lanes.submit(
@@ -125,10 +125,10 @@ class XmppAgentNotifier:
             )
             self._lanes.submit(cid, deliver)
 
-    def _deliver_now(self, conversation: Conversation, events: Sequence[ConversationEvent]) -> bool:
+    def _deliver_now(self, conversation: Conversation, events: Sequence[StoredEvent]) -> bool:
         """Deliver without a task when nothing can make it wait: no work of the
         conversation queued or running, the link up, the agent's address known, and the
-        events the next ones in seq order, each plain (``EventSender.try_send``). False:
+        events the next ones in pos order, each plain (``EventSender.try_send``). False:
         the rest is for the conversation's lane (which starts after what was sent)."""
         cid = conversation.id
         if self._lanes.has_work(cid) or self._locks.busy(cid) or not self._link.connected:
@@ -137,25 +137,25 @@ class XmppAgentNotifier:
         if to is None:
             return False
         generation = self._link.generation
-        sent = max(self._sent.get(cid, 0), conversation.agent_delivered_seq)
-        for event in sorted(events, key=lambda e: e.seq):
-            if event.seq <= sent:
+        sent = max(self._sent.get(cid, 0), conversation.agent_delivered_pos)
+        for event in sorted(events, key=lambda e: e.pos):
+            if event.pos <= sent:
                 continue
-            if event.seq != sent + 1:
+            if event.pos != sent + 1:
                 return False  # a gap: the lane reads it from the store
             outcome = self._sender.try_send(conversation, to, event, generation)
             if outcome is None:
                 return False
             if not outcome:
                 logger.info(
-                    "link lost while sending conversation %s seq %d; it will be replayed",
+                    "link lost while sending conversation %s pos %d; it will be replayed",
                     cid,
-                    event.seq,
+                    event.pos,
                 )
                 return True
-            self._mark_sent(conversation, event.seq)
-            sent = event.seq
-        if sent < conversation.last_seq:
+            self._mark_sent(conversation, event.pos)
+            sent = event.pos
+        if sent < conversation.last_pos:
             return False  # published out of order: the lane fills the gap
         self._retries.succeeded(cid)
         return True
@@ -212,12 +212,12 @@ class XmppAgentNotifier:
             )
 
     def on_link_lost(self) -> None:
-        for cid, seq in self._refusals.link_lost():
+        for cid, pos in self._refusals.link_lost():
             logger.warning(
-                "conversation %s: the XMPP server closed the link while seq %d was on its "
+                "conversation %s: the XMPP server closed the link while pos %d was on its "
                 "way, again; it is not sent to the agent any more",
                 cid,
-                seq,
+                pos,
             )
         self._cursors.forget()
         self._sent.clear()
@@ -257,7 +257,7 @@ class XmppAgentNotifier:
     async def _deliver_or_retry(
         self,
         conversation: Conversation,
-        events: Sequence[ConversationEvent],
+        events: Sequence[StoredEvent],
         *,
         delayed: bool,
         generation: int | None = None,
@@ -278,12 +278,12 @@ class XmppAgentNotifier:
     async def _deliver(
         self,
         conversation: Conversation,
-        events: Sequence[ConversationEvent],
+        events: Sequence[StoredEvent],
         *,
         delayed: bool,
         generation: int | None,
     ) -> None:
-        """Send the conversation's events up to the last one known, in seq order.
+        """Send the conversation's events up to the last one known, in pos order.
 
         ``generation`` is the link session ``conversation`` and ``events`` were read in
         (None: the current one). Read in another, they may be older than what the
@@ -297,33 +297,33 @@ class XmppAgentNotifier:
             to = await self._address(conversation)
             if to is None:
                 return
-            sent = max(self._sent.get(cid, 0), conversation.agent_delivered_seq)
-            todo: dict[int, tuple[ConversationEvent, bool]] = {
-                e.seq: (e, delayed) for e in events if e.seq > sent
+            sent = max(self._sent.get(cid, 0), conversation.agent_delivered_pos)
+            todo: dict[int, tuple[StoredEvent, bool]] = {
+                e.pos: (e, delayed) for e in events if e.pos > sent
             }
-            last = max(conversation.last_seq, max(todo, default=0))
-            if any(seq not in todo for seq in range(sent + 1, last + 1)):
-                for event in await self._services.history.history(cid, before_seq=last + 1):
-                    if event.seq > sent and event.seq not in todo:
-                        todo[event.seq] = (event, True)
-            for seq in range(sent + 1, last + 1):
-                if seq not in todo:
+            last = max(conversation.last_pos, max(todo, default=0))
+            if any(pos not in todo for pos in range(sent + 1, last + 1)):
+                for event in await self._services.history.history(cid, before_pos=last + 1):
+                    if event.pos > sent and event.pos not in todo:
+                        todo[event.pos] = (event, True)
+            for pos in range(sent + 1, last + 1):
+                if pos not in todo:
                     # Not committed yet: the publish that commits it sends it and the rest.
                     break
-                event, late = todo[seq]
+                event, late = todo[pos]
                 if not await self._sender.send(conversation, to, event, late, generation):
                     logger.info(
-                        "link lost while sending conversation %s seq %d; it will be replayed",
+                        "link lost while sending conversation %s pos %d; it will be replayed",
                         cid,
-                        seq,
+                        pos,
                     )
                     return
-                self._mark_sent(conversation, seq)
+                self._mark_sent(conversation, pos)
 
-    def _mark_sent(self, conversation: Conversation, seq: int) -> None:
-        self._sent[conversation.id] = seq
-        self._cursors.sent(conversation.id, seq)
-        if not conversation.is_open and seq >= conversation.last_seq:
+    def _mark_sent(self, conversation: Conversation, pos: int) -> None:
+        self._sent[conversation.id] = pos
+        self._cursors.sent(conversation.id, pos)
+        if not conversation.is_open and pos >= conversation.last_pos:
             self._finished.add(conversation.id)
 
     def _stored(self, cid: ConversationId) -> None:

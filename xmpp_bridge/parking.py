@@ -14,7 +14,7 @@ from business.model import ConversationId
 from xmpp_bridge import texts
 
 Key = tuple[ConversationId, int]
-"""One event of one conversation: (conversation id, seq)."""
+"""One event of one conversation: (conversation id, pos)."""
 
 
 class Refusals:
@@ -96,13 +96,13 @@ class Refusals:
         self._suspects.discard(key)
         self._in_flight.pop(key, None)
 
-    def delivered(self, conversation_id: ConversationId, seq: int) -> None:
-        """The delivery cursor is stored at ``seq``: nothing up to it is sent again."""
+    def delivered(self, conversation_id: ConversationId, pos: int) -> None:
+        """The delivery cursor is stored at ``pos``: nothing up to it is sent again."""
         if not (self._suspects or self._parked):
             return
 
         def settled(key: Key) -> bool:
-            return key[0] == conversation_id and key[1] <= seq
+            return key[0] == conversation_id and key[1] <= pos
 
         self._suspects = {key for key in self._suspects if not settled(key)}
         self._parked = {key: why for key, why in self._parked.items() if not settled(key)}

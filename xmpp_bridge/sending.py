@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from business.batching import Batcher
 from business.conversation import Conversation
-from business.events import ConversationEvent
+from business.events import StoredEvent
 from business.history import HistoryService
 from business.model import ConversationId
 from xmpp_bridge import texts
@@ -54,7 +54,7 @@ class EventSender:
         self._history = history
         # The history an offer carries: read for many offers at once when many chats
         # are routed at once (a thousand visitors starting together).
-        self._earlier: Batcher[tuple[ConversationId, int], Sequence[ConversationEvent]] = Batcher(
+        self._earlier: Batcher[tuple[ConversationId, int], Sequence[StoredEvent]] = Batcher(
             history.histories, max_batch=_MAX_OFFER_READS
         )
         self._link = link
@@ -67,13 +67,13 @@ class EventSender:
         self,
         conversation: Conversation,
         to: str,
-        event: ConversationEvent,
+        event: StoredEvent,
         late: bool,
         generation: int,
     ) -> bool:
         """Send one event, or a notice in its place if it is parked; False if the link
         is gone (nothing is then known to have arrived)."""
-        key = (conversation.id, event.seq)
+        key = (conversation.id, event.pos)
         reason = self._refusals.parked(key)
         if reason is None:
             item = await self._outbound(conversation, to, event, late)
@@ -95,29 +95,29 @@ class EventSender:
             sender=self._link.addressing.conversation_jid(conversation.id),
             to=to,
             text=texts.undeliverable(reason),
-            stanza_id=f"{conversation.id}-{event.seq}-undelivered",
+            stanza_id=f"{conversation.id}-{event.pos}-undelivered",
         )
         try:
             return self._link.send(notice)
         except StanzaTooLarge as exc:
             # Only an absurd address makes a notice too large; retrying cannot help.
             logger.warning(
-                "conversation %s: seq %d is parked without a notice to the agent, which "
+                "conversation %s: pos %d is parked without a notice to the agent, which "
                 "cannot be sent either (%s)",
                 conversation.id,
-                event.seq,
+                event.pos,
                 exc,
             )
             return True
 
     def try_send(
-        self, conversation: Conversation, to: str, event: ConversationEvent, generation: int
+        self, conversation: Conversation, to: str, event: StoredEvent, generation: int
     ) -> bool | None:
         """``send`` without waiting, for an event that needs nothing ``send`` could wait
         for: True sent, False the link is gone; None, nothing sent, when it is not like
         that (an offer, which carries history; a parked or suspect event; a suspect on
         its way alone; an event the link refuses, parked now): use ``send``."""
-        key = (conversation.id, event.seq)
+        key = (conversation.id, event.pos)
         if (
             self._alone.locked()
             or is_offer(event, conversation)
@@ -140,7 +140,7 @@ class EventSender:
         except StanzaTooLarge as exc:
             self._refusals.park(key, texts.TOO_LARGE_FOR_THE_SERVER)
             logger.warning(
-                "conversation %s: seq %d cannot be sent to the agent (%s); parked",
+                "conversation %s: pos %d cannot be sent to the agent (%s); parked",
                 key[0],
                 key[1],
                 exc,
@@ -161,10 +161,10 @@ class EventSender:
             return outcome
 
     async def _outbound(
-        self, conversation: Conversation, to: str, event: ConversationEvent, late: bool
+        self, conversation: Conversation, to: str, event: StoredEvent, late: bool
     ) -> Outbound:
         if is_offer(event, conversation):
-            earlier = await self._earlier.submit((conversation.id, event.seq))
+            earlier = await self._earlier.submit((conversation.id, event.pos))
             return AgentOffer(
                 conversation=conversation, to=to, joined=event, earlier=earlier, delayed=late
             )

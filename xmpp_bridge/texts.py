@@ -99,6 +99,15 @@ def left(name: str) -> str:
 CHAT_ENDED = "This chat has ended; messages sent here no longer reach anyone."
 
 
+def note_by(name: str, text: str) -> str:
+    """An internal note somebody else wrote in the conversation."""
+    return f"[note from {name}] {text}"
+
+
+NOTE_SAVED = "Note saved. Agents see it in this chat and its history; the visitor never does."
+NOTE_EMPTY = "Write the note after the command: !note <text>"
+
+
 # -- commands in a conversation -----------------------------------------------------
 
 AGENT_HELP_HEADER = "Commands in a chat:"
@@ -106,6 +115,7 @@ LITERAL_BANG = "!!text - send a message that starts with '!'"
 AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
 
 HELP_END = "end this chat"
+HELP_NOTE = "an internal note: agents see it here and in the history, the visitor never"
 HELP_HELP = "this list"
 
 

@@ -332,7 +332,7 @@ def _same_but_cursors(a: Conversation, b: Conversation) -> bool:
         return True
     return (
         dataclasses.replace(
-            a, agent_delivered_seq=b.agent_delivered_seq, visitor_read_seq=b.visitor_read_seq
+            a, agent_delivered_pos=b.agent_delivered_pos, visitor_read_seq=b.visitor_read_seq
         )
         == b
     )
@@ -342,13 +342,13 @@ def _with_furthest_cursors(written: Conversation, cached: Conversation) -> Conve
     """The cursors only move forward (``_save`` writes them so): another unit of work may
     have moved them further than this one knew."""
     if (
-        cached.agent_delivered_seq <= written.agent_delivered_seq
+        cached.agent_delivered_pos <= written.agent_delivered_pos
         and cached.visitor_read_seq <= written.visitor_read_seq
     ):
         return written
     return dataclasses.replace(
         written,
-        agent_delivered_seq=max(cached.agent_delivered_seq, written.agent_delivered_seq),
+        agent_delivered_pos=max(cached.agent_delivered_pos, written.agent_delivered_pos),
         visitor_read_seq=max(cached.visitor_read_seq, written.visitor_read_seq),
     )
 

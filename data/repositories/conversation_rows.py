@@ -1,7 +1,7 @@
 """A conversation and its row: the column values, and the statements that write them.
 
 A save writes only the columns that changed and is a compare-and-set: the row must still
-have the ``last_seq`` and state the change was decided on and, in each column written
+have the ``last_pos`` and state the change was decided on and, in each column written
 (JSON aside), the value it was read with. The cursors only move forward: written as the
 greater of stored and new, never compared. Statements are built once per set of columns.
 """
@@ -62,8 +62,9 @@ class _ConversationColumns(Protocol):
     agent_id: str | None
     agent_name: str | None
     last_seq: int
+    last_pos: int
     visitor_read_seq: int
-    agent_delivered_seq: int
+    agent_delivered_pos: int
     queue_position: int | None
     assigned_at: datetime | None
     ended_at: datetime | None
@@ -83,8 +84,9 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         agent_id=None if row.agent_id is None else AgentId(row.agent_id),
         agent_name=row.agent_name,
         last_seq=row.last_seq,
+        last_pos=row.last_pos,
         visitor_read_seq=row.visitor_read_seq,
-        agent_delivered_seq=row.agent_delivered_seq,
+        agent_delivered_pos=row.agent_delivered_pos,
         queue_position=row.queue_position,
         assigned_at=row.assigned_at,
         ended_at=row.ended_at,
@@ -119,8 +121,9 @@ MUTABLE = (
     "agent_id",
     "agent_name",
     "last_seq",
+    "last_pos",
     "visitor_read_seq",
-    "agent_delivered_seq",
+    "agent_delivered_pos",
     "queue_position",
     "assigned_at",
     "ended_at",
@@ -131,15 +134,17 @@ UNCOMPARED = frozenset({"context", "form"})
 PostgreSQL); they change only under a lock read (``for_update``, not optimistic)."""
 
 
-_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_seq"})
+_CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 """Columns that only move forward: written as the greater of stored and new, never
 compared, so a cursor moved by one writer is never taken back by another."""
 
 
 def _checks_version(columns: tuple[str, ...]) -> bool:
-    """Whether a save of these columns compares ``last_seq`` and state: a change decided
+    """Whether a save of these columns compares ``last_pos`` and state: a change decided
     on the conversation's events does; one moving only cursors needs not (it can lose
-    nothing and clamps to a ``last_seq`` that only grows)."""
+    nothing and clamps to a ``last_pos`` that only grows). Every stored event moves
+    ``last_pos`` (``last_seq`` only with the visitor's), so it alone tells whether
+    another writer added events since the change was decided."""
     return not _CURSORS.issuperset(columns)
 
 
@@ -151,15 +156,15 @@ def _written(column_: Any, new: Any) -> Any:
 
 @functools.cache
 def save_statement(columns: tuple[str, ...]) -> Update:
-    """The UPDATE of these columns, if the row still has the ``last_seq`` and state the
+    """The UPDATE of these columns, if the row still has the ``last_pos`` and state the
     change was decided on and, for each column written, the value it was read with.
-    Built once per set of columns (a message writes ``last_seq``; an agent's message
-    also moves ``agent_delivered_seq``; a cursor only that): executing the same
+    Built once per set of columns (a message writes ``last_seq`` and ``last_pos``; an
+    agent's message also moves ``agent_delivered_pos``; a cursor only that): executing the same
     statement object skips building and hashing it for the compiled cache."""
     where = [_T.c.id == bindparam("b_id")]
     if _checks_version(columns):
         where += [
-            _T.c.last_seq == bindparam("b_last_seq"),
+            _T.c.last_pos == bindparam("b_last_pos"),
             _T.c.state == bindparam("b_state"),
         ]
     where += [
@@ -175,7 +180,7 @@ def save_statement(columns: tuple[str, ...]) -> Update:
 @functools.cache
 def _compared(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The written columns compared with the value they were read with."""
-    skip = UNCOMPARED | _CURSORS | {"last_seq", "state"}
+    skip = UNCOMPARED | _CURSORS | {"last_seq", "last_pos", "state"}
     return tuple(name for name in columns if name not in skip)
 
 
@@ -184,7 +189,7 @@ def save_params(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The names of ``save_statement(columns)``'s parameters."""
     names = ["b_id", *columns, *(f"b_{name}" for name in _compared(columns))]
     if _checks_version(columns):
-        names += ["b_last_seq", "b_state"]
+        names += ["b_last_pos", "b_state"]
     return tuple(names)
 
 
@@ -207,7 +212,7 @@ def save_in_bulk(columns: tuple[str, ...]) -> Update:
     where = [_T.c.id == rows.c.b_id]
     if _checks_version(columns):
         where += [
-            _T.c.last_seq == rows.c.b_last_seq,
+            _T.c.last_pos == rows.c.b_last_pos,
             _T.c.state == rows.c.b_state,
         ]
     where += [_T.c[name].is_not_distinct_from(rows.c[f"b_{name}"]) for name in _compared(columns)]

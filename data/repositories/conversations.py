@@ -48,7 +48,7 @@ class SqlConversationRepository:
     what this process committed (``SqlContext.publish_writes`` puts each written
     conversation in when its commit succeeds), so in one process it is exact; a write
     by another process is caught by ``save``, which writes only if the row still has the
-    ``last_seq`` and state the change was decided on (``Conflict`` otherwise, and the
+    ``last_pos`` and state the change was decided on (``Conflict`` otherwise, and the
     stale entry is dropped). A unit of work sees its own writes before it commits.
     """
 
@@ -124,7 +124,7 @@ class SqlConversationRepository:
 
     async def save(self, conversation: Conversation, *, previous: Conversation) -> None:
         """Write the fields that differ from ``previous``, if the row still has its
-        ``last_seq`` and state and, in each field written, the value ``previous`` had:
+        ``last_pos`` and state and, in each field written, the value ``previous`` had:
         otherwise the flush raises ``Conflict`` and nothing of this unit of work is
         written. What others wrote meanwhile to other fields (a delivery cursor moved
         while a message was decided on an older copy) stays. Queued; it goes out with
@@ -138,7 +138,7 @@ class SqlConversationRepository:
         # The columns are named as the fields; only what is needed is converted.
         changed = (n for n in MUTABLE if getattr(conversation, n) != getattr(previous, n))
         # Nothing changed still checks the row is there and as read.
-        columns = tuple(changed) or ("last_seq",)
+        columns = tuple(changed) or ("last_pos",)
         params: dict[str, Any] = {}
         for name in save_params(columns):
             if name == "b_id":
@@ -239,7 +239,7 @@ class SqlConversationRepository:
             select(_T)
             .where(
                 _T.c.agent_id.is_not(None),
-                _T.c.agent_delivered_seq < _T.c.last_seq,
+                _T.c.agent_delivered_pos < _T.c.last_pos,
             )
             .order_by(_T.c.created_at, _T.c.id)
         )

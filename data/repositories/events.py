@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_
 
-from business.events import ConversationEvent, MessagePosted
+from business.events import ConversationEvent, MessagePosted, StoredEvent
 from business.model import ConversationId
-from data.codecs import decode_event, encode_event
+from data.codecs import decode_event, decode_visible, encode_event
 from data.models import EventRow
 from data.repositories.base import EVENT_INSERTS, SqlContext
 
@@ -20,13 +20,19 @@ _LIST_AFTER = (
     .order_by(_E.c.seq)
     .limit(bindparam("limit"))
 )
+_LIST_AFTER_POS = (
+    select(_E)
+    .where(_E.c.conversation_id == bindparam("conversation_id"), _E.c.pos > bindparam("after"))
+    .order_by(_E.c.pos)
+    .limit(bindparam("limit"))
+)
 _LIST_OF_MANY = (
     select(_E)
     .where(
         _E.c.conversation_id.in_(bindparam("ids", expanding=True)),
-        _E.c.seq < bindparam("before"),
+        _E.c.pos < bindparam("before"),
     )
-    .order_by(_E.c.conversation_id, _E.c.seq)
+    .order_by(_E.c.conversation_id, _E.c.pos)
 )
 _FIND_MESSAGES = select(_E).where(
     tuple_(_E.c.conversation_id, _E.c.client_msg_id).in_(bindparam("keys", expanding=True)),
@@ -42,7 +48,7 @@ _BY_CLIENT_ID = select(_E).where(
 class SqlEventRepository:
     """Stored conversation events, through the codecs of ``data.codecs``.
 
-    ``add`` of a seq or a message ``client_msg_id`` that the conversation already has
+    ``add`` of a pos, a seq or a message ``client_msg_id`` that the conversation already has
     fails the flush with ``Conflict`` (nothing of the unit of work is stored): another
     writer took the seq, or the message is a retry. The message path stores without
     looking for repeats first and decides again when that happens; any other
@@ -52,7 +58,7 @@ class SqlEventRepository:
     def __init__(self, ctx: SqlContext) -> None:
         self._ctx = ctx
 
-    async def add(self, event: ConversationEvent) -> None:
+    async def add(self, event: StoredEvent) -> None:
         """Queued; it goes out with the next flush."""
         self._ctx.queue(
             _INSERT_EVENT, encode_event(event), order=EVENT_INSERTS, taken_is_conflict=True
@@ -62,20 +68,26 @@ class SqlEventRepository:
         self, conversation_id: ConversationId, after_seq: int, limit: int
     ) -> Sequence[ConversationEvent]:
         params = {"conversation_id": conversation_id, "after": after_seq, "limit": max(limit, 0)}
-        return [decode_event(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
+        return [decode_visible(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
+
+    async def list_after_pos(
+        self, conversation_id: ConversationId, after_pos: int, limit: int
+    ) -> Sequence[StoredEvent]:
+        params = {"conversation_id": conversation_id, "after": after_pos, "limit": max(limit, 0)}
+        return [decode_event(row) for row in await self._ctx.execute(_LIST_AFTER_POS, params)]
 
     async def list_before_many(
         self, keys: Sequence[tuple[ConversationId, int]]
-    ) -> Mapping[ConversationId, Sequence[ConversationEvent]]:
+    ) -> Mapping[ConversationId, Sequence[StoredEvent]]:
         if not keys:
             return {}
         before: dict[ConversationId, int] = {}
-        for conversation_id, seq in keys:
-            before[conversation_id] = max(seq, before.get(conversation_id, 0))
+        for conversation_id, pos in keys:
+            before[conversation_id] = max(pos, before.get(conversation_id, 0))
         params = {"ids": sorted(before), "before": max(before.values())}
-        found: dict[ConversationId, list[ConversationEvent]] = {}
+        found: dict[ConversationId, list[StoredEvent]] = {}
         for row in await self._ctx.execute(_LIST_OF_MANY, params):
-            if row.seq < before[row.conversation_id]:
+            if row.pos < before[row.conversation_id]:
                 found.setdefault(row.conversation_id, []).append(decode_event(row))
         return found
 

@@ -143,13 +143,13 @@ class LockingUnitOfWork(FakeUnitOfWork):
                     rows.append((done, key, value))
         new_events = []
         for conversation_id, events in work.events.items():
-            seen = {e.seq for e in base.events.get(conversation_id, [])}
+            seen = {e.pos for e in base.events.get(conversation_id, [])}
             stored = committed.events.get(conversation_id, [])
             for event in events:
-                if event.seq in seen:
+                if event.pos in seen:
                     continue
-                if any(e.seq == event.seq for e in stored):
-                    raise DuplicateKey(f"seq {event.seq} of {conversation_id}")
+                if any(e.pos == event.pos for e in stored):
+                    raise DuplicateKey(f"pos {event.pos} of {conversation_id}")
                 client_msg_id = getattr(event, "client_msg_id", None)
                 if client_msg_id is not None and any(
                     getattr(e, "client_msg_id", None) == client_msg_id for e in stored
@@ -161,7 +161,7 @@ class LockingUnitOfWork(FakeUnitOfWork):
         for event in new_events:
             stored = committed.events.setdefault(event.conversation_id, [])
             stored.append(event)
-            stored.sort(key=lambda e: e.seq)
+            stored.sort(key=lambda e: e.pos)
         committed.commits += 1
         self._release()
         self._begin()

@@ -8,7 +8,13 @@ import pytest
 
 from business.conversation import Change, Conversation
 from business.errors import InvalidInput, InvalidTransition
-from business.events import MessagePosted, ParticipantJoined, ParticipantLeft, StateChanged
+from business.events import (
+    DeskEvent,
+    MessagePosted,
+    ParticipantJoined,
+    ParticipantLeft,
+    StateChanged,
+)
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -63,7 +69,7 @@ def ended() -> Conversation:
 
 
 def seqs(change: Change) -> list[int]:
-    return [e.seq for e in change.events]
+    return [e.seq for e in change.events if not isinstance(e, DeskEvent)]
 
 
 def test_opening_queues_it_with_its_position_and_first_message() -> None:
@@ -108,7 +114,7 @@ def test_assigning_joins_the_agent_then_activates_and_leaves_the_queue() -> None
     )
     assert conv.assigned_at == T0 + timedelta(seconds=9)
     # The offer carries what was said while queued: delivery starts at the join.
-    assert conv.agent_delivered_seq == before.last_seq
+    assert conv.agent_delivered_pos == before.last_seq
     assert seqs(change) == [before.last_seq + 1, before.last_seq + 2]
     assert before.state is Q, "the old value never changes"
 
@@ -129,12 +135,12 @@ def test_an_agent_message_moves_the_delivery_cursor_only_when_nothing_is_pending
     assert delivered is not None
     conv = delivered.conversation
     caught_up = conv.post(id=EventId("e"), sender=conv.agent, text="hi", client_msg_id=None, now=T0)
-    assert caught_up.conversation.agent_delivered_seq == caught_up.conversation.last_seq
+    assert caught_up.conversation.agent_delivered_pos == caught_up.conversation.last_seq
     pending = conv.post(id=EventId("v"), sender=conv.visitor, text="?", client_msg_id=None, now=T0)
     after = pending.conversation.post(
         id=EventId("a"), sender=conv.agent, text="!", client_msg_id=None, now=T0
     )
-    assert after.conversation.agent_delivered_seq == conv.agent_delivered_seq
+    assert after.conversation.agent_delivered_pos == conv.agent_delivered_pos
 
 
 def test_ending_an_active_chat_has_the_ender_leave_and_records_the_time() -> None:
@@ -208,7 +214,7 @@ def test_read_and_delivery_cursors_only_move_forward_and_never_past_the_end() ->
     assert read.conversation.mark_read_by_visitor(1) is None
     delivered = conv.mark_delivered_to_agent(conv.last_seq + 10)
     assert delivered is not None
-    assert delivered.conversation.agent_delivered_seq == conv.last_seq
+    assert delivered.conversation.agent_delivered_pos == conv.last_seq
     assert delivered.conversation.mark_delivered_to_agent(1) is None
 
 

@@ -41,6 +41,7 @@ async def test_a_chat_starts_queued_in_the_default_queue(engine: World) -> None:
     assert event == StateChanged(
         conversation_id=conv.id,
         seq=1,
+        pos=1,
         created_at=engine.clock.now(),
         state=QUEUED,
         queue_position=1,

@@ -28,16 +28,16 @@ async def test_undelivered_events_wait_for_the_agent_in_order(engine: World) -> 
     assert list(pending.events) == [two]
     await engine.delivery.mark_delivered_to_agent(conv.id, two.seq)
     assert await engine.delivery.pending_agent_deliveries() == []
-    assert engine.conv(waiting.id).agent_delivered_seq == 0
+    assert engine.conv(waiting.id).agent_delivered_pos == 0
 
 
 async def test_the_delivery_mark_never_goes_back_nor_past_the_end(engine: World) -> None:
     conv = await active_chat(engine)
     last = engine.conv(conv.id).last_seq
     await engine.delivery.mark_delivered_to_agent(conv.id, 100)
-    assert engine.conv(conv.id).agent_delivered_seq == last
+    assert engine.conv(conv.id).agent_delivered_pos == last
     await engine.delivery.mark_delivered_to_agent(conv.id, 1)
-    assert engine.conv(conv.id).agent_delivered_seq == last
+    assert engine.conv(conv.id).agent_delivered_pos == last
     with nothing_stored(engine):
         await engine.delivery.mark_delivered_to_agent(ConversationId("gone"), 3)
 
@@ -46,7 +46,7 @@ async def test_the_agents_own_message_is_not_sent_back_to_them(engine: World) ->
     conv = await active_chat(engine)
     await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
     message = await engine.agent_says(ALICE, conv.id, "Hello")
-    assert engine.conv(conv.id).agent_delivered_seq == message.seq
+    assert engine.conv(conv.id).agent_delivered_pos == message.seq
     assert await engine.delivery.pending_agent_deliveries() == []
 
 

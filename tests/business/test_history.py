@@ -85,9 +85,9 @@ async def test_history_returns_stored_events_before_a_seq(engine: World) -> None
     await engine.agent_says(ALICE, conv.id, "Hello")
     everything = await engine.history.history(conv.id)
     assert everything == engine.stored(conv.id)
-    assert [e.seq for e in await engine.history.history(conv.id, before_seq=3)] == [1, 2]
-    assert await engine.history.history(conv.id, before_seq=1) == []
-    assert await engine.history.history(conv.id, before_seq=0) == []
-    assert await engine.history.history(conv.id, before_seq=99) == everything
+    assert [e.pos for e in await engine.history.history(conv.id, before_pos=3)] == [1, 2]
+    assert await engine.history.history(conv.id, before_pos=1) == []
+    assert await engine.history.history(conv.id, before_pos=0) == []
+    assert await engine.history.history(conv.id, before_pos=99) == everything
     with pytest.raises(NotFound):
         await engine.history.history(ConversationId("nope"))

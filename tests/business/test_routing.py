@@ -130,7 +130,7 @@ async def test_a_waiting_chat_goes_to_an_agent_who_becomes_ready(engine: World) 
     assert active.state is ACTIVE
     assert active.queue_position is None
     # The offer sent with the join carries the waiting messages: delivery starts there.
-    assert after.agent_delivered_seq == joined.seq - 1 == message.seq
+    assert after.agent_delivered_pos == joined.seq - 1 == message.seq
     assert engine.published(conv.id)[-2:] == [joined, active]
     assert_store_consistent(engine.fakes)
     assert_published_once(engine)
@@ -148,7 +148,7 @@ async def test_a_chat_started_while_an_agent_is_ready_is_assigned_at_once(
         ParticipantJoined,
         StateChanged,
     ]
-    assert conv.agent_delivered_seq == 1
+    assert conv.agent_delivered_pos == 1
 
 
 async def test_no_ready_agent_leaves_the_chat_queued(engine: World) -> None:

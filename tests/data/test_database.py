@@ -174,7 +174,8 @@ async def test_a_second_for_update_reader_waits_for_the_first_to_commit(
             first_has_lock.set()
             await release_first.wait()
             await uow.conversations.save(
-                dataclasses.replace(conv, last_seq=conv.last_seq + 1), previous=conv
+                dataclasses.replace(conv, last_seq=conv.last_seq + 1, last_pos=conv.last_pos + 1),
+                previous=conv,
             )
             await uow.commit()
 

@@ -162,8 +162,8 @@ async def test_the_histories_of_many_offers_are_read_at_once(database: Database)
     events_read = sum(n for words, n in seen.items() if "conversation_events." in words)
     assert events_read == 1
     for (cid, before), outcome in zip(requests[:3], outcomes[:3], strict=True):
-        assert outcome == await world.history.history(cid, before_seq=before)
-    assert [e.seq for e in outcomes[0]] == [1, 2]  # type: ignore[union-attr]
+        assert outcome == await world.history.history(cid, before_pos=before)
+    assert [e.pos for e in outcomes[0]] == [1, 2]  # type: ignore[union-attr]
     assert isinstance(outcomes[3], NotFound)
 
 
@@ -198,7 +198,7 @@ async def test_a_change_decided_on_an_older_copy_keeps_what_others_wrote_meanwhi
         stored = await check.conversations.get(conv, for_update=True)
     assert stored is not None
     assert stored.last_seq == cached.last_seq + 1
-    assert stored.agent_delivered_seq == cached.last_seq
+    assert stored.agent_delivered_pos == cached.last_seq
 
 
 async def test_a_batch_costs_one_update_and_one_insert_however_many_chats_it_spans(
@@ -280,7 +280,7 @@ async def test_the_cache_never_serves_a_change_undone_by_a_cursor_write_beside_i
         await cursor
         shown = await world.conversations.get_conversation(conv)  # cache or database
         assert shown.context.page_url == "https://new.example/"
-        assert shown.agent_delivered_seq == locked.last_seq
+        assert shown.agent_delivered_pos == locked.last_seq
 
 
 async def test_a_unit_of_work_left_without_commit_can_be_entered_again(

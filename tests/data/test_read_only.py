@@ -27,7 +27,7 @@ async def test_a_read_does_not_wait_for_a_writer_in_the_middle_of_its_transactio
         async with asyncio.timeout(5):
             history = await world.history.history(conv)
             shown = await world.conversations.get_conversation(conv)
-    assert [e.seq for e in history] == list(range(1, shown.last_seq + 1))
+    assert [e.pos for e in history] == list(range(1, shown.last_pos + 1))
 
 
 async def test_a_read_only_unit_of_work_refuses_to_write_or_lock(database: Database) -> None:
@@ -61,7 +61,7 @@ async def test_reads_go_on_while_messages_are_stored(database: Database) -> None
     reads = [world.history.history(conv) for _ in range(50)]
     _, histories = await asyncio.gather(asyncio.gather(*sends), asyncio.gather(*reads))
     for history in histories:
-        seqs = [e.seq for e in history]
+        seqs = [e.pos for e in history]
         # Every read sees a committed prefix: no gaps, whatever was stored meanwhile.
         assert seqs == list(range(1, len(seqs) + 1))
 
@@ -95,7 +95,7 @@ async def test_in_memory_sqlite_reads_wait_for_the_writer_instead_of_ending_its_
             assert not reading.done()  # it waits its turn
             await writing.commit()
         history = await reading
-        assert [e.seq for e in history] == list(range(1, change.conversation.last_seq + 1))
+        assert [e.pos for e in history] == list(range(1, change.conversation.last_pos + 1))
         database.caches.clear()
         async with database.unit_of_work() as check:
             stored = await check.conversations.get(conv)

@@ -118,8 +118,9 @@ def full_conversation(conversation_id: str = "c-full") -> Conversation:
         agent_id=ALICE,
         agent_name="Alice",
         last_seq=7,
+        last_pos=7,
         visitor_read_seq=5,
-        agent_delivered_seq=6,
+        agent_delivered_pos=6,
         queue_position=3,
         assigned_at=at(2),
         ended_at=at(3),
@@ -130,6 +131,7 @@ def message(conversation_id: str, seq: int, **changes: object) -> MessagePosted:
     base = MessagePosted(
         conversation_id=ConversationId(conversation_id),
         seq=seq,
+        pos=seq,
         created_at=at(seq),
         id=EventId(f"e-{conversation_id}-{seq}"),
         sender=Participant(kind=ParticipantKind.VISITOR, name="Ann", id=VISITOR),
@@ -285,8 +287,9 @@ async def test_conversation_save_writes_every_mutable_field(
         reset = dataclasses.replace(
             conversation("c-1"),
             last_seq=changed.last_seq,
+            last_pos=changed.last_pos,
             visitor_read_seq=changed.visitor_read_seq,
-            agent_delivered_seq=changed.agent_delivered_seq,
+            agent_delivered_pos=changed.agent_delivered_pos,
         )
         await uow.conversations.save(reset, previous=changed)
         await uow.commit()
@@ -297,14 +300,14 @@ async def test_conversation_save_writes_every_mutable_field(
 
 async def test_cursors_never_move_back(uow_factory: UnitOfWorkFactory) -> None:
     await seed(uow_factory)
-    start = dataclasses.replace(conversation("c-1"), last_seq=9)
+    start = dataclasses.replace(conversation("c-1"), last_seq=9, last_pos=9)
     await add_conversations(uow_factory, start)
-    ahead = dataclasses.replace(start, visitor_read_seq=7, agent_delivered_seq=8)
+    ahead = dataclasses.replace(start, visitor_read_seq=7, agent_delivered_pos=8)
     async with uow_factory() as uow:
         await uow.conversations.save(ahead, previous=start)
         await uow.commit()
     # Decided on the older copy: the cursors stay where the other writer put them.
-    behind = dataclasses.replace(start, visitor_read_seq=3, agent_delivered_seq=2)
+    behind = dataclasses.replace(start, visitor_read_seq=3, agent_delivered_pos=2)
     async with uow_factory() as uow:
         await uow.conversations.save(behind, previous=start)
         await uow.commit()
@@ -319,15 +322,17 @@ async def test_a_save_decided_on_a_stale_copy_is_a_conflict_and_writes_nothing(
     await add_conversations(uow_factory, conversation("c-1"))
     stale = conversation("c-1")
     async with uow_factory() as uow:
-        await uow.conversations.save(dataclasses.replace(stale, last_seq=1), previous=stale)
+        await uow.conversations.save(
+            dataclasses.replace(stale, last_seq=1, last_pos=1), previous=stale
+        )
         await uow.commit()
     async with uow_factory() as uow:
-        changed = dataclasses.replace(stale, last_seq=1, visitor_read_seq=1)
+        changed = dataclasses.replace(stale, last_seq=1, last_pos=1, visitor_read_seq=1)
         with pytest.raises(Conflict):
             await written(uow, uow.conversations.save(changed, previous=stale))
     async with uow_factory() as uow:
         found = await uow.conversations.get(ConversationId("c-1"))
-        assert found == dataclasses.replace(stale, last_seq=1)
+        assert found == dataclasses.replace(stale, last_seq=1, last_pos=1)
 
 
 async def test_saving_an_unknown_conversation_or_agent_fails(
@@ -439,7 +444,8 @@ async def test_list_undelivered_to_agents(uow_factory: UnitOfWorkFactory) -> Non
             state=active,
             agent_id=ALICE,
             last_seq=4,
-            agent_delivered_seq=3,
+            last_pos=4,
+            agent_delivered_pos=3,
         ),
         conversation(
             "c-early",
@@ -447,7 +453,8 @@ async def test_list_undelivered_to_agents(uow_factory: UnitOfWorkFactory) -> Non
             state=active,
             agent_id=BOB,
             last_seq=2,
-            agent_delivered_seq=0,
+            last_pos=2,
+            agent_delivered_pos=0,
         ),
         conversation(
             "c-done",
@@ -455,16 +462,18 @@ async def test_list_undelivered_to_agents(uow_factory: UnitOfWorkFactory) -> Non
             state=active,
             agent_id=ALICE,
             last_seq=4,
-            agent_delivered_seq=4,
+            last_pos=4,
+            agent_delivered_pos=4,
         ),
-        conversation("c-queued", created_at=at(3), last_seq=3),
+        conversation("c-queued", created_at=at(3), last_seq=3, last_pos=3),
         conversation(
             "c-ended",
             created_at=at(4),
             state=ConversationState.ENDED,
             agent_id=BOB,
             last_seq=9,
-            agent_delivered_seq=8,
+            last_pos=9,
+            agent_delivered_pos=8,
         ),
     )
     async with uow_factory() as uow:
@@ -484,6 +493,7 @@ def every_event_type(conversation_id: str) -> list[ConversationEvent]:
         StateChanged(
             conversation_id=cid,
             seq=1,
+            pos=1,
             created_at=at(1),
             state=ConversationState.QUEUED,
             queue_position=2,
@@ -494,13 +504,17 @@ def every_event_type(conversation_id: str) -> list[ConversationEvent]:
             client_msg_id="m-1",
             attachments=("https://files.example/a.png", "b"),
         ),
-        ParticipantJoined(conversation_id=cid, seq=3, created_at=at(3), participant=agent_p),
-        StateChanged(conversation_id=cid, seq=4, created_at=at(4), state=ConversationState.ACTIVE),
+        ParticipantJoined(conversation_id=cid, seq=3, pos=3, created_at=at(3), participant=agent_p),
+        StateChanged(
+            conversation_id=cid, seq=4, pos=4, created_at=at(4), state=ConversationState.ACTIVE
+        ),
         message(conversation_id, 5, sender=agent_p, text="Hi! ✓ <b>not html</b>"),
         message(conversation_id, 6, sender=bot, text="automatic"),
-        ReadMarked(conversation_id=cid, seq=7, created_at=at(7), by=visitor, up_to_seq=6),
-        ParticipantLeft(conversation_id=cid, seq=8, created_at=at(8), participant=visitor),
-        StateChanged(conversation_id=cid, seq=9, created_at=at(9), state=ConversationState.ENDED),
+        ReadMarked(conversation_id=cid, seq=7, pos=7, created_at=at(7), by=visitor, up_to_seq=6),
+        ParticipantLeft(conversation_id=cid, seq=8, pos=8, created_at=at(8), participant=visitor),
+        StateChanged(
+            conversation_id=cid, seq=9, pos=9, created_at=at(9), state=ConversationState.ENDED
+        ),
     ]
 
 
@@ -822,7 +836,9 @@ async def test_a_new_unit_of_work_sees_committed_changes(uow_factory: UnitOfWork
     async with uow_factory() as uow:
         conv = await uow.conversations.get(ConversationId("c-1"), for_update=True)
         assert conv is not None
-        await uow.conversations.save(dataclasses.replace(conv, last_seq=1), previous=conv)
+        await uow.conversations.save(
+            dataclasses.replace(conv, last_seq=1, last_pos=1), previous=conv
+        )
         await uow.events.add(message("c-1", 1))
         await uow.commit()
     async with uow_factory() as uow:

@@ -96,4 +96,4 @@ async def test_a_message_decided_on_a_stale_cached_conversation_is_decided_again
 
     assert later.seq == reply.seq + 1
     events = await agent_side.history.history(conv.id)
-    assert [e.seq for e in events] == list(range(1, later.seq + 1))
+    assert [e.pos for e in events] == list(range(1, later.pos + 1))

@@ -54,6 +54,7 @@ def _message(seq: int) -> MessagePosted:
     return MessagePosted(
         conversation_id=CONVERSATION.id,
         seq=seq,
+        pos=seq,
         created_at=AT,
         id=EventId(f"e{seq}"),
         sender=VISITOR,

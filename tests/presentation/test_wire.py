@@ -35,7 +35,7 @@ def test_times_are_iso_8601_utc_with_z() -> None:
 
 def test_visitor_message() -> None:
     event = MessagePosted(
-        conversation_id=CID, seq=3, created_at=AT, id=EventId("e3"), sender=ADA,
+        conversation_id=CID, seq=3, pos=3, created_at=AT, id=EventId("e3"), sender=ADA,
         text="hi", client_msg_id="m-1",
     )  # fmt: skip
     assert event_to_wire(event) == {
@@ -53,7 +53,7 @@ def test_visitor_message() -> None:
 
 def test_agent_message_hides_the_jid_and_the_stanza_id() -> None:
     event = MessagePosted(
-        conversation_id=CID, seq=4, created_at=AT, id=EventId("e4"), sender=ALICE,
+        conversation_id=CID, seq=4, pos=4, created_at=AT, id=EventId("e4"), sender=ALICE,
         text="hello", client_msg_id="stanza-1", attachments=("https://files/x.png",),
     )  # fmt: skip
     wire = event_to_wire(event)
@@ -64,14 +64,16 @@ def test_agent_message_hides_the_jid_and_the_stanza_id() -> None:
 
 
 def test_participants_state_and_read() -> None:
-    joined = ParticipantJoined(conversation_id=CID, seq=5, created_at=AT, participant=ALICE)
-    left = ParticipantLeft(conversation_id=CID, seq=6, created_at=AT, participant=ADA)
+    joined = ParticipantJoined(conversation_id=CID, seq=5, pos=5, created_at=AT, participant=ALICE)
+    left = ParticipantLeft(conversation_id=CID, seq=6, pos=6, created_at=AT, participant=ADA)
     queued = StateChanged(
-        conversation_id=CID, seq=1, created_at=AT, state=ConversationState.QUEUED,
+        conversation_id=CID, seq=1, pos=1, created_at=AT, state=ConversationState.QUEUED,
         queue_position=2,
     )  # fmt: skip
-    ended = StateChanged(conversation_id=CID, seq=7, created_at=AT, state=ConversationState.ENDED)
-    read = ReadMarked(conversation_id=CID, seq=8, created_at=AT, by=ALICE, up_to_seq=6)
+    ended = StateChanged(
+        conversation_id=CID, seq=7, pos=7, created_at=AT, state=ConversationState.ENDED
+    )
+    read = ReadMarked(conversation_id=CID, seq=8, pos=8, created_at=AT, by=ALICE, up_to_seq=6)
 
     assert event_to_wire(joined)["participant"] == {"kind": "agent", "name": "Alice"}
     assert event_to_wire(joined)["type"] == "participant.joined"

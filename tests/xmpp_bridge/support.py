@@ -79,6 +79,7 @@ def make_conversation(**changes: Any) -> Conversation:
 
 def posted(seq: int, text: str, sender: Participant = VERA, **fields: Any) -> MessagePosted:
     """Message ``text`` at ``seq`` of ``CID``, written ``seq`` seconds after ``T0``."""
+    fields.setdefault("pos", seq)
     return MessagePosted(
         conversation_id=CID,
         seq=seq,

@@ -40,6 +40,8 @@ def test_the_help_an_agent_gets_today() -> None:
         "Commands in a chat:\n"
         "!end - end this chat\n"
         "!help - this list\n"
+        "!note <text> - an internal note: agents see it here and in the history, "
+        "the visitor never\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )

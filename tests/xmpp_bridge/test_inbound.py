@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from xml.sax.saxutils import escape
 
 import pytest
 from slixmpp.stanza.error import Error
@@ -130,7 +131,7 @@ async def test_help_command_answers_from_the_conversation(h: Harness) -> None:
     assert_xml(
         reply,
         f'<message from="{conv_jid(conversation)}" to="alice@localhost" type="chat">'
-        f"<body>{AGENT_HELP}</body></message>",
+        f"<body>{escape(AGENT_HELP)}</body></message>",
         ignore_id=True,
     )
     assert agent_messages(h.world, conversation) == []

@@ -39,7 +39,7 @@ def delayed(h: Harness) -> list[bool]:
 
 
 def cursor(world: World, conversation: Conversation) -> int:
-    return world.conv(conversation.id).agent_delivered_seq
+    return world.conv(conversation.id).agent_delivered_pos
 
 
 def last_seq(world: World, conversation: Conversation) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
-from business.events import ConversationEvent, MessagePosted, ParticipantJoined
+from business.events import MessagePosted, ParticipantJoined, StoredEvent
 from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -29,7 +29,7 @@ _MIN_CUT = 120
 def offer_text(
     conversation: Conversation,
     joined: ParticipantJoined,
-    earlier: Sequence[ConversationEvent],
+    earlier: Sequence[StoredEvent],
     *,
     room: int | None = None,
 ) -> str:

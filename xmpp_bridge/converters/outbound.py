@@ -8,12 +8,13 @@ from typing import TypeGuard, assert_never
 
 from business.conversation import Conversation
 from business.events import (
-    ConversationEvent,
     MessagePosted,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
     StateChanged,
+    StoredEvent,
 )
 from business.model import ConversationState, ParticipantKind
 from xmpp_bridge import texts
@@ -52,7 +53,7 @@ _PROBE_PART = 10**7
 leaves room for the id of every part."""
 
 
-def is_offer(event: ConversationEvent, conversation: Conversation) -> TypeGuard[ParticipantJoined]:
+def is_offer(event: StoredEvent, conversation: Conversation) -> TypeGuard[ParticipantJoined]:
     """Whether ``event`` is the conversation's agent joining: it is sent as an
     ``AgentOffer``, which needs the events before it."""
     return (
@@ -162,7 +163,7 @@ class _Chat:
 
 
 def _delay(
-    delayed: bool, event: ConversationEvent, addressing: Addressing
+    delayed: bool, event: StoredEvent, addressing: Addressing
 ) -> tuple[datetime, str] | None:
     return (event.created_at, addressing.component_jid) if delayed else None
 
@@ -187,6 +188,10 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
                 text = texts.CHAT_ENDED
         case ReadMarked():
             pass
+        case NoteAdded(by=who, text=note):
+            # The author typed it in this window and was answered then.
+            if who.id != conv.agent_id:
+                text = texts.note_by(who.name, note)
         case _:
             assert_never(event)
     if text is None:
@@ -194,7 +199,7 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
     notice = _Chat(
         sender=addressing.conversation_jid(conv.id),
         to=item.to,
-        stanza_id=f"{conv.id}-{event.seq}",
+        stanza_id=f"{conv.id}-{event.pos}",
         delay=_delay(item.delayed, event, addressing),
     )
     return notice.split(text, budget)
@@ -242,7 +247,7 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
     chat = _Chat(
         sender=addressing.conversation_jid(conv.id),
         to=item.to,
-        stanza_id=f"{conv.id}-{item.joined.seq}",
+        stanza_id=f"{conv.id}-{item.joined.pos}",
         nick=conv.visitor_name,
         active=True,
         delay=_delay(item.delayed, item.joined, addressing),

@@ -81,7 +81,11 @@ HUGE_OFFER = AgentOffer(
     conversation=HUGE_CONVERSATION,
     to=ALICE_JID,
     joined=ParticipantJoined(
-        conversation_id=CID, seq=39, created_at=T0 + timedelta(minutes=3), participant=ALICE_AGENT
+        conversation_id=CID,
+        seq=39,
+        pos=39,
+        created_at=T0 + timedelta(minutes=3),
+        participant=ALICE_AGENT,
     ),
     earlier=QUEUED,
 )

@@ -10,6 +10,7 @@ import pytest
 from business.events import (
     ConversationEvent,
     MessagePosted,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
@@ -17,6 +18,7 @@ from business.events import (
 )
 from business.model import (
     ConversationState,
+    EventId,
     Participant,
     ParticipantKind,
     VisitorContext,
@@ -52,6 +54,7 @@ from xmpp_bridge.custom import (
 VISITOR = Participant(kind=ParticipantKind.VISITOR, name="Vera <V&V>", id="v1")
 AGENT = ALICE_AGENT
 BOT = Participant(kind=ParticipantKind.BOT, name="Helper", id=None)
+SAM = Participant(kind=ParticipantKind.AGENT, name="Sam", id="a-sam")
 
 CONVERSATION = make_conversation(
     visitor_name="Vera <V&V>",
@@ -64,7 +67,7 @@ CONVERSATION = make_conversation(
     form={"name": "Vera <V&V>", "email": "vera@example.org"},
     agent_name="Alice",
     last_seq=5,
-    agent_delivered_seq=2,
+    agent_delivered_pos=2,
 )
 
 
@@ -73,7 +76,7 @@ def posted(seq: int, text: str, sender: Participant = VISITOR, **fields: Any) ->
 
 
 JOINED = ParticipantJoined(
-    conversation_id=CID, seq=3, created_at=T0 + timedelta(seconds=75), participant=AGENT
+    conversation_id=CID, seq=3, pos=3, created_at=T0 + timedelta(seconds=75), participant=AGENT
 )
 
 
@@ -82,6 +85,7 @@ def test_offer_carries_the_visitor_context_and_messages_so_far() -> None:
         StateChanged(
             conversation_id=CID,
             seq=1,
+            pos=1,
             created_at=T0,
             state=ConversationState.QUEUED,
             queue_position=1,
@@ -117,7 +121,7 @@ Answer here. !help lists commands.</body>
 def test_offer_without_messages_or_context_says_so() -> None:
     bare = make_conversation(visitor_name="Visitor 1a2b")
     joined = ParticipantJoined(
-        conversation_id=CID, seq=2, created_at=T0 + timedelta(seconds=5), participant=AGENT
+        conversation_id=CID, seq=2, pos=2, created_at=T0 + timedelta(seconds=5), participant=AGENT
     )
 
     text = offer_text(bare, joined, [])
@@ -237,16 +241,29 @@ def notice(text: str, seq: int) -> str:
     ("event", "expected"),
     [
         (
-            ParticipantLeft(conversation_id=CID, seq=4, created_at=T0, participant=VISITOR),
+            ParticipantLeft(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=VISITOR),
             notice("Vera &lt;V&amp;V&gt; left the chat.", 4),
         ),
         (
-            StateChanged(conversation_id=CID, seq=5, created_at=T0, state=ConversationState.ENDED),
+            StateChanged(
+                conversation_id=CID, seq=5, pos=5, created_at=T0, state=ConversationState.ENDED
+            ),
             notice("This chat has ended; messages sent here no longer reach anyone.", 5),
         ),
         (
-            ParticipantJoined(conversation_id=CID, seq=4, created_at=T0, participant=BOT),
+            ParticipantJoined(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=BOT),
             notice("Helper joined the chat.", 4),
+        ),
+        (
+            NoteAdded(
+                conversation_id=CID,
+                pos=6,
+                created_at=T0,
+                id=EventId("n1"),
+                by=SAM,
+                text="refund <approved>",
+            ),
+            notice("[note from Sam] refund &lt;approved&gt;", 6),
         ),
     ],
 )
@@ -263,12 +280,17 @@ def test_notices_to_the_agent(event: object, expected: str) -> None:
     "event",
     [
         posted(4, "my own words", AGENT),
-        ParticipantLeft(conversation_id=CID, seq=4, created_at=T0, participant=AGENT),
+        ParticipantLeft(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=AGENT),
         JOINED,
-        StateChanged(conversation_id=CID, seq=4, created_at=T0, state=ConversationState.ACTIVE),
-        ReadMarked(conversation_id=CID, seq=4, created_at=T0, by=VISITOR, up_to_seq=3),
+        StateChanged(
+            conversation_id=CID, seq=4, pos=4, created_at=T0, state=ConversationState.ACTIVE
+        ),
+        ReadMarked(conversation_id=CID, seq=4, pos=4, created_at=T0, by=VISITOR, up_to_seq=3),
+        NoteAdded(
+            conversation_id=CID, pos=4, created_at=T0, id=EventId("n1"), by=AGENT, text="mine"
+        ),
     ],
-    ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read"],
+    ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read", "own-note"],
 )
 def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
     update = ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=event)  # type: ignore[arg-type]
