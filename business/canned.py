@@ -57,10 +57,13 @@ class CannedService:
     ) -> Sequence[CannedResponse]:
         """Without ``queue``: every response of the tenant, tenant-wide first, then by
         queue and name. With it: what that queue's agents use, by name — its own
-        responses and the tenant-wide ones it has none of the same name of."""
+        responses and the tenant-wide ones it has none of the same name of; ``NotFound``
+        for a queue that does not exist (rather than the tenant-wide ones for a typo)."""
         async with self._tx.read() as tx:
             if queue is None:
                 return await tx.canned.list(tenant_id)
+            if await tx.queues.get(tenant_id, queue) is None:
+                raise NotFound(f"unknown queue {queue!r}")
             found = await tx.canned.list(tenant_id, [None, queue])
         effective = {r.name: r for r in found if r.queue is None}
         effective.update({r.name: r for r in found if r.queue is not None})

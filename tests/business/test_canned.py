@@ -84,6 +84,8 @@ async def test_a_queue_gets_its_own_and_the_tenant_wide_ones_its_own_winning(
     assert shared is not None
     assert (shared.queue, shared.text) == (None, "Hello from everybody")
     assert await canned(world).find(DEFAULT_TENANT, SALES, "refund") is None
+    with pytest.raises(NotFound, match="unknown queue 'suport'"):
+        await canned(world).list(DEFAULT_TENANT, QueueName("suport"))
 
 
 async def test_adding_a_name_again_replaces_its_text_and_keeps_its_age(world: World) -> None:

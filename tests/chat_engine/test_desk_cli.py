@@ -215,6 +215,10 @@ def test_an_unknown_role_is_refused_by_the_parser(capsys: pytest.CaptureFixture[
 def test_canned_add_list_and_remove(url: str) -> None:
     canned = ["canned"]
     db = ["--database-url", url]
+    # An agent of queue sales is what creates that queue.
+    assert (
+        run(["agent", "add", "a@example.com", "--queue", "sales", "--max-chats", "1", *db])[0] == 0
+    )
     code, output = run([*canned, "add", "greet", "Hello {visitor}, I am {agent}.", *db])
     assert code == 0
     assert output == "canned response greet (every queue): Hello {visitor}, I am {agent}.\n"
@@ -264,6 +268,7 @@ def test_canned_list_when_there_are_none_says_how_to_add(url: str) -> None:
         (["add", "--queue", "nowhere", "greet", "Hi"], "unknown queue 'nowhere'"),
         (["remove", "greet"], "no canned response 'greet' tenant-wide"),
         (["remove", "--queue", "support", "greet"], "no canned response 'greet' of queue"),
+        (["list", "--queue", "suport"], "unknown queue 'suport'"),
     ],
 )
 def test_bad_canned_commands_are_usage_errors(
