@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 from business import commands as c
 from business.errors import InvalidInput, NotFound
-from business.model import Agent, AgentId, Queue, TenantId, new_id
+from business.model import Agent, AgentId, AgentRole, Queue, QueueName, TenantId, new_id
 from business.ports import AddressNormalizer, Clock
 from business.routing import Router
-from business.transactions import Transactions
-from business.validation import check_agent_name, check_queue_name
+from business.transactions import Transaction, Transactions
+from business.validation import check_agent_name, check_queue_name, check_skills
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +32,30 @@ class AgentService:
         self._addresses = addresses
 
     async def add_agent(self, cmd: c.AddAgent, *, route: bool = True) -> Agent:
-        """Create or update the agent with this address; unknown queues are created.
+        """Create or update the agent with this address; unknown queues (served or
+        supervised) are created.
 
         The address is normalised through the ``AddressNormalizer`` port, so the same
         account given in another spelling updates the agent instead of adding a second
-        one. An agent belongs to one tenant for good. Raising the capacity or adding a
-        queue of a ready agent routes waiting chats, unless ``route`` is False: a process
-        that delivers nothing (the CLI) must leave routing to the engine, or it would
-        assign chats whose offers nobody sends.
+        one. An agent belongs to one tenant for good. On update, capacity and queues are
+        replaced; role, supervised queues and skills left None are kept (an agent who
+        stops being a supervisor supervises nothing). Only a supervisor supervises
+        queues. Raising the capacity, adding a queue or skills of a ready agent routes
+        waiting chats, unless ``route`` is False: a process that delivers nothing (the
+        CLI) must leave routing to the engine, or it would assign chats whose offers
+        nobody sends.
         """
         if not 1 <= cmd.max_chats <= 100:
             raise InvalidInput("max_chats must be between 1 and 100")
         if not cmd.queues:
             raise InvalidInput("an agent needs at least one queue")
         queues = tuple(dict.fromkeys(check_queue_name(q) for q in cmd.queues))
+        supervises = (
+            None
+            if cmd.supervises is None
+            else tuple(dict.fromkeys(check_queue_name(q) for q in cmd.supervises))
+        )
+        skills = None if cmd.skills is None else check_skills(cmd.skills)
         address = self._addresses.normalize(cmd.address)
         name = check_agent_name(cmd.name or "")
         async with self._router.tenant_lock(cmd.tenant_id), self._tx() as tx:
@@ -55,9 +65,15 @@ class AgentService:
             existing = await tx.agents.get_by_address(address, for_update=True)
             if existing is not None and existing.tenant_id != tenant.id:
                 raise InvalidInput(f"{address} is an agent of another tenant")
-            for queue in queues:
-                if await tx.queues.get(tenant.id, queue) is None:
-                    await tx.queues.add(Queue(tenant_id=tenant.id, name=queue, title=queue.title()))
+            role = cmd.role or (existing.role if existing is not None else AgentRole.AGENT)
+            if role is not AgentRole.SUPERVISOR:
+                if supervises:
+                    raise InvalidInput(
+                        f"{address} is no supervisor: only a supervisor supervises queues "
+                        "(give role supervisor)"
+                    )
+                supervises = ()
+            await _ensure_queues(tx, tenant.id, (*queues, *(supervises or ())))
             if existing is None:
                 agent = Agent(
                     id=cmd.agent_id or AgentId(new_id()),
@@ -66,14 +82,29 @@ class AgentService:
                     name=name or address.partition("@")[0],
                     max_chats=cmd.max_chats,
                     queues=queues,
+                    role=role,
+                    supervises=supervises or (),
+                    skills=skills or {},
                 )
                 await tx.agents.add(agent)
             else:
                 agent = dataclasses.replace(
-                    existing, name=name or existing.name, max_chats=cmd.max_chats, queues=queues
+                    existing,
+                    name=name or existing.name,
+                    max_chats=cmd.max_chats,
+                    queues=queues,
+                    role=role,
+                    supervises=existing.supervises if supervises is None else supervises,
+                    skills=existing.skills if skills is None else skills,
                 )
                 await tx.agents.update_profile(
-                    agent.id, name=agent.name, max_chats=agent.max_chats, queues=agent.queues
+                    agent.id,
+                    name=agent.name,
+                    max_chats=agent.max_chats,
+                    queues=agent.queues,
+                    role=agent.role,
+                    supervises=agent.supervises,
+                    skills=agent.skills,
                 )
             await tx.commit()
         if route and agent.ready:
@@ -125,3 +156,11 @@ class AgentService:
             for queue in agent.queues:
                 await self._router.dispatch(agent.tenant_id, queue)
         return agent
+
+
+async def _ensure_queues(
+    tx: Transaction, tenant_id: TenantId, queues: tuple[QueueName, ...]
+) -> None:
+    for queue in dict.fromkeys(queues):
+        if await tx.queues.get(tenant_id, queue) is None:
+            await tx.queues.add(Queue(tenant_id=tenant_id, name=queue, title=queue.title()))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from business.model import (
     AgentId,
+    AgentRole,
     ConversationId,
     QueueName,
     TenantId,
@@ -119,6 +120,50 @@ class AddAgent:
     name: str | None = None
     agent_id: AgentId | None = None
     """The engine id of a new agent; a new random one when None. Ignored on update."""
+    role: AgentRole | None = None
+    """None: a new agent is an agent, an existing one keeps their role."""
+    supervises: tuple[QueueName, ...] | None = None
+    """Only for supervisors; None: a new agent supervises nothing, an existing one keeps
+    what they supervise (unless they stop being a supervisor)."""
+    skills: Mapping[str, int] | None = None
+    """Skill -> level 1..10; None: none for a new agent, unchanged for an existing one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigureQueue:
+    """Change a queue's settings; every field left None stays as it is."""
+
+    tenant_id: TenantId
+    queue: QueueName
+    max_waiting: int | None = None
+    default_max_waiting: bool = False
+    """Let ``Limits.max_queue_waiting`` cap the queue again (instead of ``max_waiting``)."""
+    offer_timeout: int | None = None
+    wrap_up_codes: tuple[str, ...] | None = None
+    """The codes, in order; an empty tuple removes them all."""
+    require_wrap_up: bool | None = None
+    skills: Mapping[str, int] | None = None
+    """Skill -> minimum level; an empty mapping removes the requirement."""
+    last_agent_window: int | None = None
+    """Seconds; 0 turns the last-agent preference off."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddCannedResponse:
+    """Add a canned response, or replace the text of the one with this name."""
+
+    tenant_id: TenantId
+    queue: QueueName | None
+    """None: for every queue of the tenant."""
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveCannedResponse:
+    tenant_id: TenantId
+    queue: QueueName | None
+    name: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,19 @@ class ConversationState(StrEnum):
     ENDED = "ended"
 
 
+class AgentRole(StrEnum):
+    """What an agent may do at the desk besides taking chats."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    """Also monitors, whispers and barges in the queues they supervise."""
+
+
+Skills = Mapping[str, int]
+"""Skill name (a lower-case word) -> level 1..10: what an agent has, or the minimum a
+queue requires."""
+
+
 class ParticipantKind(StrEnum):
     VISITOR = "visitor"
     AGENT = "agent"
@@ -71,6 +84,31 @@ class Queue:
     without counting the queue."""
     max_waiting: int | None = None
     """Starts are refused (``QueueFull``) while this many wait; None: ``Limits`` decides."""
+    offer_timeout: int = 20
+    """Seconds an agent has to take an offered chat of this queue."""
+    wrap_up_codes: tuple[str, ...] = ()
+    """The codes an agent may end a chat of this queue with, in the configured order."""
+    require_wrap_up: bool = False
+    """Ending a chat needs one of ``wrap_up_codes`` (there is at least one then)."""
+    skills: Skills = field(default_factory=dict)
+    """Only agents with every one of these skills at this level or higher get its chats."""
+    last_agent_window: int | None = 86400
+    """Seconds after a visitor's last chat during which the agent who served it is
+    preferred for their next one; None: never."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CannedResponse:
+    """A prepared answer agents send by name; ``{visitor}``, ``{agent}`` and ``{queue}`` in
+    its text are filled in when it is sent."""
+
+    tenant_id: TenantId
+    queue: QueueName | None
+    """The queue whose agents use it; None: every queue of the tenant. A queue's own
+    response wins over a tenant-wide one of the same name."""
+    name: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +156,14 @@ class Agent:
     ready: bool = False
     ready_since: datetime | None = None
     last_routed_at: datetime | None = None
+    role: AgentRole = AgentRole.AGENT
+    supervises: tuple[QueueName, ...] = ()
+    """The queues a supervisor supervises; empty for everybody else."""
+    skills: Skills = field(default_factory=dict)
+
+    def qualifies(self, required: Skills) -> bool:
+        """Whether this agent has every skill ``required`` at its level or higher."""
+        return all(self.skills.get(name, 0) >= level for name, level in required.items())
 
     def idle_since(self) -> datetime | None:
         """The later of becoming ready and getting the last chat: longest idle goes first."""

@@ -12,11 +12,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from business.canned_ports import CannedRepository
 from business.conversation import Conversation
 from business.events import ConversationEvent, DomainEvent, MessagePosted, StoredEvent
 from business.model import (
     Agent,
     AgentId,
+    AgentRole,
     ConversationId,
     Queue,
     QueueName,
@@ -55,6 +57,11 @@ class QueueRepository(Protocol):
     async def set_max_waiting(
         self, tenant_id: TenantId, name: QueueName, max_waiting: int | None
     ) -> None: ...
+
+    async def save_settings(self, queue: Queue) -> None:
+        """Write every setting of ``queue`` (all but ``title`` and ``waiting``, which
+        only ``add_waiting`` changes); an unknown queue is a KeyError."""
+        ...
 
 
 class VisitorRepository(Protocol):
@@ -202,8 +209,19 @@ class AgentRepository(Protocol):
     async def add(self, agent: Agent) -> None: ...
 
     async def update_profile(
-        self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
-    ) -> None: ...
+        self,
+        agent_id: AgentId,
+        *,
+        name: str,
+        max_chats: int,
+        queues: tuple[QueueName, ...],
+        role: AgentRole | None = None,
+        supervises: tuple[QueueName, ...] | None = None,
+        skills: Mapping[str, int] | None = None,
+    ) -> None:
+        """The configuration an administrator gives; ``role``, ``supervises`` and
+        ``skills`` left None stay as stored."""
+        ...
 
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None: ...
 
@@ -260,6 +278,9 @@ class UnitOfWork(Protocol):
 
     @property
     def adapter_state(self) -> AdapterStateRepository: ...
+
+    @property
+    def canned(self) -> CannedRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,8 +1,10 @@
 """Routing: which ready agent gets the next queued conversation.
 
-The rule: an agent who is ready and below their capacity; of those the least busy, then
-the one idle longest (the later of becoming ready and getting their last chat), then the
-id for a stable order. Queued conversations are served longest-waiting first.
+The rule: an agent who is ready, below their capacity and has every skill the queue
+requires at its level or higher; of those the least busy, then the one idle longest (the
+later of becoming ready and getting their last chat), then the id for a stable order.
+Nobody without the skills is a fallback: such a chat waits for a qualified agent.
+Queued conversations are served longest-waiting first.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from business.batching import Batcher
 from business.conversation import Conversation
@@ -29,11 +32,21 @@ _MAX_COALESCED = 10_000
 """Dispatch requests served by one round at most (each asks for one queue)."""
 
 _Changed = Mapping[ConversationId, Conversation]
+_NO_SKILLS: Mapping[str, int] = MappingProxyType({})
 
 
-def choose_agent(agents: Sequence[Agent], loads: Mapping[AgentId, int]) -> Agent | None:
-    """The agent the next conversation goes to, or None when nobody can take one."""
-    candidates = [a for a in agents if a.ready and loads.get(a.id, 0) < a.max_chats]
+def choose_agent(
+    agents: Sequence[Agent],
+    loads: Mapping[AgentId, int],
+    *,
+    required: Mapping[str, int] = _NO_SKILLS,
+) -> Agent | None:
+    """The agent the next conversation goes to, or None when nobody can take one.
+
+    ``required``: skill -> minimum level (the queue's ``skills``)."""
+    candidates = [
+        a for a in agents if a.ready and loads.get(a.id, 0) < a.max_chats and a.qualifies(required)
+    ]
     if not candidates:
         return None
     return min(
@@ -100,7 +113,14 @@ class Router:
         now = self._clock.now()
         changed: dict[ConversationId, Conversation] = {}
         async with self.tenant_lock(tenant_id), self._tx() as tx:
-            agents = {a.id: a for a in await tx.agents.list_for_queue(tenant_id, queue)}
+            settings = await tx.queues.get(tenant_id, queue)
+            required = _NO_SKILLS if settings is None else settings.skills
+            # Only qualified agents count: their free places are what can be assigned.
+            agents = {
+                a.id: a
+                for a in await tx.agents.list_for_queue(tenant_id, queue)
+                if a.qualifies(required)
+            }
             loads = dict(await tx.conversations.count_active_by_agent(tenant_id, list(agents)))
             free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents.values() if a.ready)
             window = self._limits.queue_position_window
@@ -112,7 +132,7 @@ class Router:
             waiting: list[Conversation] = []
             routed: set[AgentId] = set()
             for conversation in queued:
-                agent = choose_agent(list(agents.values()), loads)
+                agent = choose_agent(list(agents.values()), loads, required=required)
                 if agent is None:
                     waiting.append(conversation)
                     continue

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from business.adapter_state import AdapterStateService
 from business.agents import AgentService
+from business.canned import CannedService
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.publishing import EventPublisher
+from business.queue_settings import QueueSettingsService
 from business.routing import Router
 from business.sessions import SessionService
 from business.tenants import TenantService
@@ -30,6 +32,8 @@ class Services:
     notes: NoteService
     agents: AgentService
     tenants: TenantService
+    queue_settings: QueueSettingsService
+    canned: CannedService
     adapter_state: AdapterStateService
     router: Router
     publisher: EventPublisher

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from business.errors import InvalidInput, NotFound
+from business import commands as c
 from business.model import DEFAULT_QUEUE, Queue, QueueName, Tenant, TenantId
 from business.ports import Clock
+from business.queue_settings import QueueSettingsService
 from business.transactions import Transactions
 from business.validation import check_queue_name
 
 
 class TenantService:
-    def __init__(self, *, transactions: Transactions, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        queue_settings: QueueSettingsService | None = None,
+    ) -> None:
         self._tx = transactions
         self._clock = clock
+        self._queue_settings = queue_settings or QueueSettingsService(transactions=transactions)
 
     async def ensure_tenant(
         self,
@@ -43,19 +51,15 @@ class TenantService:
     async def set_queue_limit(
         self, tenant_id: TenantId, queue: QueueName, max_waiting: int | None
     ) -> Queue:
-        """How many conversations may wait in ``queue`` (None: the engine's default)."""
-        if max_waiting is not None and max_waiting < 1:
-            raise InvalidInput("a queue's maximum of waiting conversations must be at least 1")
-        async with self._tx() as tx:
-            found = await tx.queues.get(tenant_id, check_queue_name(queue), for_update=True)
-            if found is None:
-                raise NotFound(f"unknown queue {queue!r}")
-            await tx.queues.set_max_waiting(tenant_id, found.name, max_waiting)
-            await tx.commit()
-        return Queue(
-            tenant_id=found.tenant_id,
-            name=found.name,
-            title=found.title,
-            waiting=found.waiting,
-            max_waiting=max_waiting,
+        """How many conversations may wait in ``queue`` (None: the engine's default).
+
+        ``QueueSettingsService.configure`` with only that setting, kept for its callers.
+        """
+        return await self._queue_settings.configure(
+            c.ConfigureQueue(
+                tenant_id=tenant_id,
+                queue=queue,
+                max_waiting=max_waiting,
+                default_max_waiting=max_waiting is None,
+            )
         )

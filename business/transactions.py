@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.errors import Conflict
 from business.events import DomainEvent, TypingChanged
@@ -72,6 +73,10 @@ class Transaction:
     @property
     def adapter_state(self) -> AdapterStateRepository:
         return self._uow.adapter_state
+
+    @property
+    def canned(self) -> CannedRepository:
+        return self._uow.canned
 
     # -- changes --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ instead of re-implementing them, so a value one edge accepts is never refused by
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from business.errors import InvalidInput, TooLarge
@@ -129,3 +129,69 @@ def check_agent_name(name: str) -> str:
     if len(name) > 100:
         raise InvalidInput("an agent name must be at most 100 characters")
     return name
+
+
+# -- the agent desk's configuration -------------------------------------------------------
+
+WORD_MAX = 32
+"""The longest skill name, wrap-up code or canned-response name."""
+_WORD_RE = re.compile(rf"[a-z][a-z0-9_-]{{0,{WORD_MAX - 1}}}")
+MAX_SKILL_LEVEL = 10
+MAX_SKILLS = 50
+MAX_WRAP_UP_CODES = 20
+OFFER_TIMEOUT_RANGE = (1, 600)
+MAX_LAST_AGENT_WINDOW = 365 * 86400
+
+
+def check_word(value: str, what: str) -> str:
+    """A lower-case word: what skills, wrap-up codes and canned responses are called, so
+    an agent can type them after a command without quoting."""
+    if not _WORD_RE.fullmatch(value):
+        raise InvalidInput(
+            f"{what} {value!r} must be a lower-case word: a letter, then up to "
+            f"{WORD_MAX - 1} letters, digits, '_' or '-'"
+        )
+    return value
+
+
+def check_skills(skills: Mapping[str, int], what: str = "skill") -> dict[str, int]:
+    """Skill name -> level (1..10), ordered by name."""
+    if len(skills) > MAX_SKILLS:
+        raise InvalidInput(f"at most {MAX_SKILLS} skills, not {len(skills)}")
+    checked: dict[str, int] = {}
+    for name, level in sorted(skills.items()):
+        check_word(name, what)
+        # bool is an int: True must not pass for level 1.
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise InvalidInput(f"the level of {what} {name!r} must be a whole number")
+        if not 1 <= level <= MAX_SKILL_LEVEL:
+            raise InvalidInput(
+                f"the level of {what} {name!r} must be between 1 and {MAX_SKILL_LEVEL}, not {level}"
+            )
+        checked[name] = level
+    return checked
+
+
+def check_wrap_up_codes(codes: Iterable[str]) -> tuple[str, ...]:
+    """Wrap-up codes in the given order, each once."""
+    unique = tuple(dict.fromkeys(check_word(code, "wrap-up code") for code in codes))
+    if len(unique) > MAX_WRAP_UP_CODES:
+        raise InvalidInput(f"a queue has at most {MAX_WRAP_UP_CODES} wrap-up codes")
+    return unique
+
+
+def check_offer_timeout(seconds: int) -> int:
+    low, high = OFFER_TIMEOUT_RANGE
+    if not low <= seconds <= high:
+        raise InvalidInput(f"the offer timeout must be {low} to {high} seconds, not {seconds}")
+    return seconds
+
+
+def check_last_agent_window(seconds: int) -> int | None:
+    """Seconds the last agent is preferred; 0 turns that off (None)."""
+    if not 0 <= seconds <= MAX_LAST_AGENT_WINDOW:
+        raise InvalidInput(
+            f"the last-agent window must be 0 (off) to {MAX_LAST_AGENT_WINDOW} seconds, "
+            f"not {seconds}"
+        )
+    return seconds or None

@@ -1,14 +1,26 @@
-"""One-shot administration against the database: migrations and the agent directory.
+"""One-shot administration against the database: migrations, the agent directory, queue
+settings and canned responses.
 
-Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server.
+Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server, and
+none of it routes (this process has no XMPP link to offer chats with): a running engine
+applies what changed at its next dispatch, at the latest when an agent's presence or a
+chat changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
-from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, Agent, Queue, QueueName
+from business import commands as c
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    Agent,
+    CannedResponse,
+    Queue,
+    QueueName,
+)
 from business.services import Services
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
@@ -20,60 +32,69 @@ def open_database(settings: Settings) -> Database:
     return Database.from_settings(settings.database)
 
 
-async def _migrated(database: Database) -> Services:
-    """The services over ``database``, migrated and with the default tenant in place."""
-    await database.migrate()
-    services = bootstrap(uow=database.unit_of_work)
-    await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,))
-    return services
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Services]:
+    """The services over the database of ``settings``, migrated and with the default
+    tenant in place; the database is closed on exit."""
+    database = open_database(settings)
+    try:
+        await database.migrate()
+        services = bootstrap(uow=database.unit_of_work, limits=settings.limits)
+        await services.tenants.ensure_tenant(
+            DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
+        )
+        yield services
+    finally:
+        await database.dispose()
 
 
 async def upgrade_database(settings: Settings) -> None:
-    database = open_database(settings)
-    try:
-        await _migrated(database)
-    finally:
-        await database.dispose()
+    async with _services(settings):
+        pass
 
 
-async def add_agents(settings: Settings, commands: Sequence[AddAgent]) -> list[Agent]:
+async def add_agents(settings: Settings, commands: Sequence[c.AddAgent]) -> list[Agent]:
     """Create or update agents (and their queues); migrates the database first.
 
-    Every address is checked before any agent is written. Nothing is routed here (this
-    process has no XMPP link to offer chats with): a running engine routes to the agent
-    at its next dispatch, at the latest when their presence next changes.
+    Every address is checked before any agent is written. Nothing is routed here.
     """
-    database = open_database(settings)
-    try:
-        agents = (await _migrated(database)).agents
+    async with _services(settings) as services:
         for command in commands:
-            agents.normalize_address(command.address)
-        return [await agents.add_agent(command, route=False) for command in commands]
-    finally:
-        await database.dispose()
+            services.agents.normalize_address(command.address)
+        return [await services.agents.add_agent(command, route=False) for command in commands]
 
 
 async def list_agents(settings: Settings) -> Sequence[Agent]:
-    database = open_database(settings)
-    try:
-        return await (await _migrated(database)).agents.list_agents()
-    finally:
-        await database.dispose()
+    async with _services(settings) as services:
+        return await services.agents.list_agents()
 
 
 async def list_queues(settings: Settings) -> Sequence[Queue]:
-    database = open_database(settings)
-    try:
-        return await (await _migrated(database)).tenants.list_queues(DEFAULT_TENANT)
-    finally:
-        await database.dispose()
+    async with _services(settings) as services:
+        return await services.tenants.list_queues(DEFAULT_TENANT)
 
 
-async def set_queue_limit(settings: Settings, queue: QueueName, max_waiting: int | None) -> Queue:
-    """Cap the conversations waiting in ``queue`` (None: the engine's default)."""
-    database = open_database(settings)
-    try:
-        tenants = (await _migrated(database)).tenants
-        return await tenants.set_queue_limit(DEFAULT_TENANT, queue, max_waiting)
-    finally:
-        await database.dispose()
+async def configure_queue(
+    settings: Settings, command: c.ConfigureQueue
+) -> tuple[Queue, Sequence[Agent]]:
+    """Change a queue's settings; returns the queue and the agents who serve it (so the
+    caller can tell whether any of them has the skills it requires)."""
+    async with _services(settings) as services:
+        queue = await services.queue_settings.configure(command)
+        agents = await services.agents.list_agents(command.tenant_id)
+        return queue, [a for a in agents if queue.name in a.queues]
+
+
+async def add_canned(settings: Settings, command: c.AddCannedResponse) -> CannedResponse:
+    async with _services(settings) as services:
+        return await services.canned.add(command)
+
+
+async def list_canned(settings: Settings, queue: QueueName | None) -> Sequence[CannedResponse]:
+    async with _services(settings) as services:
+        return await services.canned.list(DEFAULT_TENANT, queue)
+
+
+async def remove_canned(settings: Settings, command: c.RemoveCannedResponse) -> None:
+    async with _services(settings) as services:
+        await services.canned.remove(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from business.adapter_state import AdapterStateService
 from business.agents import AgentService
+from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
@@ -13,6 +14,7 @@ from business.messaging import MessagingService
 from business.notes import NoteService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
+from business.queue_settings import QueueSettingsService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
@@ -38,6 +40,7 @@ def bootstrap(
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     messaging = MessagingService(transactions=transactions, clock=clock, limits=limits)
+    queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
         sessions=SessionService(transactions=transactions, clock=clock),
         conversations=ConversationService(
@@ -57,7 +60,11 @@ def bootstrap(
             clock=clock,
             addresses=addresses or JidNormalizer(),
         ),
-        tenants=TenantService(transactions=transactions, clock=clock),
+        tenants=TenantService(
+            transactions=transactions, clock=clock, queue_settings=queue_settings
+        ),
+        queue_settings=queue_settings,
+        canned=CannedService(transactions=transactions, clock=clock, limits=limits),
         adapter_state=AdapterStateService(transactions=transactions),
         router=router,
         publisher=publisher,

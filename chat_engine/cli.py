@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
-from chat_engine import directory_cli
+from chat_engine import canned_cli, directory_cli
 from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     directory_cli.add_parsers(commands, common)
+    canned_cli.add_parsers(commands, common)
     return parser
 
 
@@ -206,6 +207,12 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return directory_cli.queue_set
         case "queue":
             return directory_cli.queue_list
+        case "canned" if args.canned_command == "add":
+            return canned_cli.canned_add
+        case "canned" if args.canned_command == "remove":
+            return canned_cli.canned_remove
+        case "canned":
+            return canned_cli.canned_list
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import re
+import sys
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from business.commands import AddAgent
-from business.model import DEFAULT_TENANT, QueueName
-from chat_engine.admin import add_agents, list_agents, list_queues, set_queue_limit
+from business.commands import AddAgent, ConfigureQueue
+from business.errors import InvalidInput
+from business.model import DEFAULT_TENANT, AgentRole, Queue, QueueName
+from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues
 from chat_engine.settings import Settings
 
 _EMPTY_AGENTS = "no agents yet; add one with: chat-engine agent add JID --queue Q --max-chats N\n"
+_QUEUE_SETTINGS = (
+    "max_waiting",
+    "default_max_waiting",
+    "offer_timeout",
+    "wrap_up_codes",
+    "require_wrap_up",
+    "skills",
+    "last_agent_window",
+)
+_NONE = "-"
+_LEVEL_RE = re.compile(r"-?[0-9]+")
 
 
 def add_parsers(
@@ -24,7 +38,10 @@ def add_parsers(
         "add",
         parents=[common],
         help="add an agent, or update one",
-        description="Add an agent (their bare JID) to queues; running it again updates them.",
+        description=(
+            "Add an agent (their bare JID) to queues; running it again updates them "
+            "(--role, --supervises and --skills left out stay as they were)."
+        ),
     )
     add.add_argument("jid", metavar="JID", help="the agent's bare JID, e.g. alice@example.com")
     add.add_argument(
@@ -39,48 +56,130 @@ def add_parsers(
         "--max-chats", type=int, required=True, metavar="N", help="chats at the same time"
     )
     add.add_argument("--name", help="the name visitors see (default: the JID's user part)")
+    add.add_argument(
+        "--role",
+        choices=[role.value for role in AgentRole],
+        help="agent (default) or supervisor (may also monitor the queues they supervise)",
+    )
+    add.add_argument(
+        "--supervises",
+        metavar="QUEUES",
+        help="comma-separated queues a supervisor supervises, e.g. support,sales",
+    )
+    add.add_argument(
+        "--skills",
+        metavar="SKILLS",
+        help="comma-separated skills with levels 1-10, e.g. billing:3,french (level 1)",
+    )
     agent_commands.add_parser("list", parents=[common], help="list agents")
 
     queue = commands.add_parser("queue", parents=[common], help="manage queues")
     queue_commands = queue.add_subparsers(dest="queue_command", required=True, metavar="COMMAND")
-    queue_commands.add_parser(
-        "list", parents=[common], help="list queues with their waiting conversations"
-    )
+    queue_commands.add_parser("list", parents=[common], help="list queues with their settings")
     set_ = queue_commands.add_parser(
         "set",
         parents=[common],
         help="change a queue's settings",
         description=(
-            "Change a queue's settings. --max-waiting caps how many conversations may wait "
-            "in it; visitors beyond that are told the queue is full (queue_full)."
+            "Change a queue's settings; those not given stay as they are (give at least "
+            "one). --max-waiting caps how many conversations may wait in it; visitors "
+            "beyond that are told the queue is full (queue_full)."
         ),
     )
     set_.add_argument("queue", metavar="QUEUE", help="the queue, e.g. support")
-    limit = set_.add_mutually_exclusive_group(required=True)
+    limit = set_.add_mutually_exclusive_group()
     limit.add_argument("--max-waiting", type=int, metavar="N", help="at most N waiting")
     limit.add_argument(
         "--default-max-waiting",
         action="store_true",
+        default=None,
         help="use the engine's limits.max_queue_waiting again",
     )
+    set_.add_argument(
+        "--offer-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="how long an agent has to take an offered chat (1-600, default 20)",
+    )
+    set_.add_argument(
+        "--wrap-up-codes",
+        metavar="CODES",
+        help="comma-separated codes to end a chat with, e.g. resolved,callback,spam "
+        "('' removes them)",
+    )
+    set_.add_argument(
+        "--require-wrap-up",
+        action=argparse.BooleanOptionalAction,
+        help="whether ending a chat needs one of the wrap-up codes",
+    )
+    set_.add_argument(
+        "--skills",
+        metavar="SKILLS",
+        help="skills an agent needs for this queue's chats, with minimum levels, e.g. "
+        "billing,french:2 ('' removes them)",
+    )
+    set_.add_argument(
+        "--last-agent-window",
+        type=int,
+        metavar="SECONDS",
+        help="prefer the agent who last served a visitor for this long (0: never; default 86400)",
+    )
+
+
+# -- parsing --------------------------------------------------------------------------
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    """``a, b,c`` -> ("a", "b", "c"); empty items are dropped, so '' is the empty list."""
+    return tuple(item for item in (part.strip() for part in text.split(",")) if item)
+
+
+def parse_skills(text: str) -> dict[str, int]:
+    """``billing:3,french`` -> {"billing": 3, "french": 1}. Names and levels are checked
+    by the business layer; this refuses only what is no NAME or NAME:LEVEL list."""
+    skills: dict[str, int] = {}
+    for item in parse_list(text):
+        name, colon, level = (part.strip() for part in item.partition(":"))
+        if not name or (colon and not _LEVEL_RE.fullmatch(level)):
+            raise InvalidInput(f"skill {item!r} is not NAME or NAME:LEVEL (a whole number)")
+        if name in skills:
+            raise InvalidInput(f"skill {name!r} is given twice")
+        skills[name] = int(level) if colon else 1
+    return skills
+
+
+def format_skills(skills: Mapping[str, int]) -> str:
+    return ",".join(f"{name}:{level}" for name, level in skills.items()) or _NONE
+
+
+# -- agents ---------------------------------------------------------------------------
 
 
 async def agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    (agent,) = await add_agents(
-        settings,
-        [
-            AddAgent(
-                address=args.jid.strip(),
-                queues=tuple(QueueName(q.strip()) for q in args.queues),
-                max_chats=args.max_chats,
-                tenant_id=DEFAULT_TENANT,
-                name=args.name,
-            )
-        ],
+    command = AddAgent(
+        address=args.jid.strip(),
+        queues=tuple(QueueName(q.strip()) for q in args.queues),
+        max_chats=args.max_chats,
+        tenant_id=DEFAULT_TENANT,
+        name=args.name,
+        role=None if args.role is None else AgentRole(args.role),
+        supervises=(
+            None
+            if args.supervises is None
+            else tuple(QueueName(q) for q in parse_list(args.supervises))
+        ),
+        skills=None if args.skills is None else parse_skills(args.skills),
     )
+    (agent,) = await add_agents(settings, [command])
+    extra = ""
+    if agent.role is AgentRole.SUPERVISOR:
+        supervised = ", ".join(agent.supervises) or "no queues yet"
+        extra += f"; supervisor of {supervised}"
+    if agent.skills:
+        extra += f"; skills {format_skills(agent.skills)}"
     out.write(
         f"agent {agent.address} ({agent.name}): queues {', '.join(agent.queues)}, "
-        f"up to {agent.max_chats} chats\n"
+        f"up to {agent.max_chats} chats{extra}\n"
     )
     return 0
 
@@ -92,25 +191,51 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
         return 0
     _table(
         out,
-        [("JID", "NAME", "MAX CHATS", "QUEUES", "READY")]
+        [("JID", "NAME", "MAX CHATS", "QUEUES", "READY", "ROLE", "SUPERVISES", "SKILLS")]
         + [
-            (a.address, a.name, str(a.max_chats), ",".join(a.queues), "yes" if a.ready else "no")
+            (
+                a.address,
+                a.name,
+                str(a.max_chats),
+                ",".join(a.queues),
+                "yes" if a.ready else "no",
+                a.role.value,
+                ",".join(a.supervises) or _NONE,
+                format_skills(a.skills),
+            )
             for a in agents
         ],
     )
     return 0
 
 
+# -- queues ---------------------------------------------------------------------------
+
+
 async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     default = settings.limits.max_queue_waiting
     _table(
         out,
-        [("QUEUE", "WAITING", "MAX WAITING")]
+        [
+            (
+                "QUEUE",
+                "WAITING",
+                "MAX WAITING",
+                "OFFER TIMEOUT",
+                "WRAP-UP CODES",
+                "SKILLS",
+                "LAST AGENT",
+            )
+        ]
         + [
             (
                 q.name,
                 str(q.waiting),
                 str(q.max_waiting) if q.max_waiting is not None else f"{default} (default)",
+                f"{q.offer_timeout}s",
+                _wrap_up(q),
+                format_skills(q.skills),
+                _last_agent(q),
             )
             for q in await list_queues(settings)
         ],
@@ -119,15 +244,64 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    max_waiting = None if args.default_max_waiting else args.max_waiting
-    queue = await set_queue_limit(settings, QueueName(args.queue.strip()), max_waiting)
-    limit = (
-        f"{queue.max_waiting}"
-        if queue.max_waiting is not None
-        else f"{settings.limits.max_queue_waiting} (the default)"
+    if all(getattr(args, name) is None for name in _QUEUE_SETTINGS):
+        raise InvalidInput(
+            "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
+            "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills or "
+            "--last-agent-window"
+        )
+    command = ConfigureQueue(
+        tenant_id=DEFAULT_TENANT,
+        queue=QueueName(args.queue.strip()),
+        max_waiting=args.max_waiting,
+        default_max_waiting=bool(args.default_max_waiting),
+        offer_timeout=args.offer_timeout,
+        wrap_up_codes=None if args.wrap_up_codes is None else parse_list(args.wrap_up_codes),
+        require_wrap_up=args.require_wrap_up,
+        skills=None if args.skills is None else parse_skills(args.skills),
+        last_agent_window=args.last_agent_window,
     )
-    out.write(f"queue {queue.name}: at most {limit} waiting; {queue.waiting} waiting now\n")
+    queue, agents = await configure_queue(settings, command)
+    if args.max_waiting is not None or args.default_max_waiting:
+        limit = (
+            f"{queue.max_waiting}"
+            if queue.max_waiting is not None
+            else f"{settings.limits.max_queue_waiting} (the default)"
+        )
+        out.write(f"queue {queue.name}: at most {limit} waiting; {queue.waiting} waiting now\n")
+    if args.offer_timeout is not None:
+        out.write(f"queue {queue.name}: an offer times out after {queue.offer_timeout} s\n")
+    if args.wrap_up_codes is not None or args.require_wrap_up is not None:
+        codes = f"wrap-up codes {_wrap_up(queue)}" if queue.wrap_up_codes else "no wrap-up codes"
+        out.write(f"queue {queue.name}: {codes}\n")
+    if args.skills is not None:
+        skills = f"skills {format_skills(queue.skills)}" if queue.skills else "no skills required"
+        out.write(f"queue {queue.name}: {skills}\n")
+        if queue.skills and not any(a.qualifies(queue.skills) for a in agents):
+            # Not an error: the skills may be given to agents next. But until then every
+            # chat of the queue waits, and the administrator should know now.
+            print(
+                f"chat-engine: warning: no agent of queue {queue.name} has these skills; "
+                "its chats wait until one does",
+                file=sys.stderr,
+            )
+    if args.last_agent_window is not None:
+        preferred = (
+            f"for {queue.last_agent_window} s after a chat" if queue.last_agent_window else "never"
+        )
+        out.write(f"queue {queue.name}: a visitor's last agent is preferred {preferred}\n")
     return 0
+
+
+def _wrap_up(queue: Queue) -> str:
+    if not queue.wrap_up_codes:
+        return _NONE
+    codes = ",".join(queue.wrap_up_codes)
+    return f"{codes} (required)" if queue.require_wrap_up else codes
+
+
+def _last_agent(queue: Queue) -> str:
+    return "off" if not queue.last_agent_window else f"{queue.last_agent_window}s"
 
 
 def _table(out: TextIO, rows: Sequence[tuple[str, ...]]) -> None:

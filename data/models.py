@@ -20,7 +20,9 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
+    false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -91,6 +93,12 @@ class QueueRow(Base):
     # transaction that moves a conversation into or out of the queue.
     waiting: Mapped[int]
     max_waiting: Mapped[int | None]
+    # The settings added by migration 0003 keep the server defaults it gave existing rows.
+    offer_timeout: Mapped[int] = mapped_column(server_default="20")
+    wrap_up_codes: Mapped[list[str]] = mapped_column(JSON_TYPE, server_default=sql_text("'[]'"))
+    require_wrap_up: Mapped[bool] = mapped_column(server_default=false())
+    skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
+    last_agent_window: Mapped[int | None] = mapped_column(server_default="86400")
 
 
 class VisitorRow(Base):
@@ -185,6 +193,9 @@ class AgentRow(Base):
     ready: Mapped[bool]
     ready_since: Mapped[datetime | None]
     last_routed_at: Mapped[datetime | None]
+    role: Mapped[str] = mapped_column(server_default="agent")
+    supervises: Mapped[list[str]] = mapped_column(JSON_TYPE, server_default=sql_text("'[]'"))
+    skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
     # Loaded with every agent (one extra SELECT per query, never lazily: lazy loads
     # cannot run under asyncio); the order is the agent's configured queue order.
     queues: Mapped[list[AgentQueueRow]] = relationship(
@@ -217,3 +228,16 @@ class AdapterStateRow(Base):
     adapter: Mapped[str] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[dict[str, Any]]
+
+
+class CannedResponseRow(Base):
+    """A canned response (``business.model.CannedResponse``). A primary key column cannot
+    be NULL, so a tenant-wide response has ``queue`` '' (no queue name is empty)."""
+
+    __tablename__ = "canned_responses"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    queue: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    text: Mapped[str]
+    created_at: Mapped[datetime]

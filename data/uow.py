@@ -38,6 +38,7 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlCannedRepository,
     SqlContext,
     SqlConversationRepository,
     SqlEventRepository,
@@ -105,6 +106,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(self._ctx)
         self.agents = SqlAgentRepository(self._ctx)
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
+        self.canned = SqlCannedRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -20,6 +20,8 @@ from business.events import ConversationEvent, DeskEvent, DomainEvent, MessagePo
 from business.model import (
     Agent,
     AgentId,
+    AgentRole,
+    CannedResponse,
     ConversationId,
     ConversationState,
     Queue,
@@ -30,6 +32,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from tests.fakes_desk import CannedKey, FakeCannedRepository
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -49,6 +52,7 @@ class FakeStore:
     adapter_state: dict[tuple[str, str], dict[str, JsonValue]] = dataclasses.field(
         default_factory=dict
     )
+    canned: dict[CannedKey, CannedResponse] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -96,6 +100,12 @@ class _Queues:
     ) -> None:
         queue = self._s.queues[(tenant_id, name)]
         self._s.queues[(tenant_id, name)] = dataclasses.replace(queue, max_waiting=max_waiting)
+
+    async def save_settings(self, queue: Queue) -> None:
+        stored = self._s.queues[(queue.tenant_id, queue.name)]
+        self._s.queues[(queue.tenant_id, queue.name)] = dataclasses.replace(
+            queue, title=stored.title, waiting=stored.waiting
+        )
 
 
 class _Visitors:
@@ -333,9 +343,19 @@ class _Agents:
         self._s.agents[agent.id] = agent
 
     async def update_profile(
-        self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
+        self,
+        agent_id: AgentId,
+        *,
+        name: str,
+        max_chats: int,
+        queues: tuple[QueueName, ...],
+        role: AgentRole | None = None,
+        supervises: tuple[QueueName, ...] | None = None,
+        skills: Mapping[str, int] | None = None,
     ) -> None:
-        self._replace(agent_id, name=name, max_chats=max_chats, queues=queues)
+        given = {"role": role, "supervises": supervises, "skills": skills}
+        kept = {k: v for k, v in given.items() if v is not None}
+        self._replace(agent_id, name=name, max_chats=max_chats, queues=queues, **kept)
 
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None:
         self._replace(agent_id, ready=ready, ready_since=since)
@@ -395,6 +415,7 @@ class FakeUnitOfWork:
         self.events = _Events(self._work, read_only=self._read_only)
         self.agents = _Agents(self._work)
         self.adapter_state = _AdapterState(self._work)
+        self.canned = FakeCannedRepository(self._work.canned)
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from business.model import Agent, ConversationId, QueueName
+from business.model import Agent, AgentRole, ConversationId, QueueName
 from xmpp_bridge import texts
 from xmpp_bridge.custom import (
     AgentMessage,
@@ -57,7 +57,10 @@ EVERYONE = frozenset(Role)
 
 
 def roles_of(agent: Agent) -> frozenset[Role]:
-    """The roles of a configured agent (supervisors arrive with the supervision issue)."""
+    """The roles of a configured agent: every agent takes chats, a supervisor also
+    supervises."""
+    if agent.role is AgentRole.SUPERVISOR:
+        return frozenset({Role.AGENT, Role.SUPERVISOR})
     return frozenset({Role.AGENT})
 
 

@@ -4,6 +4,7 @@ aggregate."""
 from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
 from data.repositories.base import SqlContext
+from data.repositories.canned import SqlCannedRepository
 from data.repositories.conversations import SqlConversationRepository
 from data.repositories.events import SqlEventRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
@@ -12,6 +13,7 @@ from data.repositories.visitors import SqlVisitorRepository
 __all__ = [
     "SqlAdapterStateRepository",
     "SqlAgentRepository",
+    "SqlCannedRepository",
     "SqlContext",
     "SqlConversationRepository",
     "SqlEventRepository",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, update
 
-from business.model import Agent, AgentId, QueueName, TenantId
+from business.model import Agent, AgentId, AgentRole, QueueName, TenantId
 from data.models import AgentQueueRow, AgentRow
 from data.repositories.base import SqlContext, all_rows, read_through
 
@@ -23,6 +23,9 @@ def _agent(row: AgentRow) -> Agent:
         ready=row.ready,
         ready_since=row.ready_since,
         last_routed_at=row.last_routed_at,
+        role=AgentRole(row.role),
+        supervises=tuple(QueueName(q) for q in row.supervises),
+        skills=dict(row.skills),
     )
 
 
@@ -73,21 +76,40 @@ class SqlAgentRepository:
                 ready=agent.ready,
                 ready_since=agent.ready_since,
                 last_routed_at=agent.last_routed_at,
+                role=agent.role.value,
+                supervises=list(agent.supervises),
+                skills=dict(agent.skills),
                 queues=_queue_rows(agent.queues),
             )
         )
         await (await self._ctx.orm()).flush()
 
     async def update_profile(
-        self, agent_id: AgentId, *, name: str, max_chats: int, queues: tuple[QueueName, ...]
+        self,
+        agent_id: AgentId,
+        *,
+        name: str,
+        max_chats: int,
+        queues: tuple[QueueName, ...],
+        role: AgentRole | None = None,
+        supervises: tuple[QueueName, ...] | None = None,
+        skills: Mapping[str, int] | None = None,
     ) -> None:
-        """Name, capacity and queues; an agent that was never added is a KeyError."""
+        """Name, capacity and queues, and role, supervised queues and skills unless None;
+        an agent that was never added is a KeyError."""
         self._ctx.written_agents.add(agent_id)
         row = await (await self._ctx.orm()).get(AgentRow, agent_id, populate_existing=True)
         if row is None:
             raise KeyError(agent_id)
         row.name = name
         row.max_chats = max_chats
+        if role is not None:
+            row.role = role.value
+        # New objects, not changed ones: the ORM sees a JSON column change only then.
+        if supervises is not None:
+            row.supervises = list(supervises)
+        if skills is not None:
+            row.skills = dict(skills)
         if tuple(q.queue for q in row.queues) != queues:
             row.queues = _queue_rows(queues)
         await (await self._ctx.orm()).flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.models import QueueRow, TenantRow
@@ -42,7 +42,24 @@ def _queue(row: QueueRow) -> Queue:
         title=row.title,
         waiting=row.waiting,
         max_waiting=row.max_waiting,
+        offer_timeout=row.offer_timeout,
+        wrap_up_codes=tuple(row.wrap_up_codes),
+        require_wrap_up=row.require_wrap_up,
+        skills=dict(row.skills),
+        last_agent_window=row.last_agent_window,
     )
+
+
+def _settings(queue: Queue) -> dict[str, object]:
+    """The columns of ``queue`` an administrator configures."""
+    return {
+        "max_waiting": queue.max_waiting,
+        "offer_timeout": queue.offer_timeout,
+        "wrap_up_codes": list(queue.wrap_up_codes),
+        "require_wrap_up": queue.require_wrap_up,
+        "skills": dict(queue.skills),
+        "last_agent_window": queue.last_agent_window,
+    }
 
 
 _Q: Table = QueueRow.__table__  # type: ignore[assignment]
@@ -68,16 +85,17 @@ class SqlQueueRepository:
         return None if row is None else _queue(row)
 
     async def add(self, queue: Queue) -> None:
-        (await self._ctx.orm()).add(
-            QueueRow(
+        # A Core INSERT, not the ORM: the ORM leaves out a None for a column with a server
+        # default, and last_agent_window None (off) would become the default 86400.
+        await (await self._ctx.orm()).execute(
+            insert(QueueRow).values(
                 tenant_id=queue.tenant_id,
                 name=queue.name,
                 title=queue.title,
                 waiting=queue.waiting,
-                max_waiting=queue.max_waiting,
+                **_settings(queue),
             )
         )
-        await (await self._ctx.orm()).flush()
 
     async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
         stmt = select(QueueRow).where(QueueRow.tenant_id == tenant_id).order_by(QueueRow.name)
@@ -99,3 +117,13 @@ class SqlQueueRepository:
             .values(max_waiting=max_waiting)
             .execution_options(synchronize_session=False)
         )
+
+    async def save_settings(self, queue: Queue) -> None:
+        result = await (await self._ctx.orm()).execute(
+            update(QueueRow)
+            .where(QueueRow.tenant_id == queue.tenant_id, QueueRow.name == queue.name)
+            .values(**_settings(queue))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise KeyError((queue.tenant_id, queue.name))

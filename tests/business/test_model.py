@@ -42,7 +42,7 @@ def test_an_empty_string_is_a_value_not_a_gap() -> None:
     assert old.merged(VisitorContext(page_title="")).page_title == ""
 
 
-def agent(**times: datetime | None) -> Agent:
+def agent(*, ready_since: datetime | None = None, last_routed_at: datetime | None = None) -> Agent:
     return Agent(
         id=AgentId("a1"),
         tenant_id=DEFAULT_TENANT,
@@ -51,7 +51,8 @@ def agent(**times: datetime | None) -> Agent:
         max_chats=2,
         queues=(DEFAULT_QUEUE,),
         ready=True,
-        **times,
+        ready_since=ready_since,
+        last_routed_at=last_routed_at,
     )
 
 

@@ -1,4 +1,4 @@
-"""Migration 0003: events stored before it get ``pos = seq``; the delivery cursor and
+"""Migration 0004: events stored before it get ``pos = seq``; the delivery cursor and
 ``last_pos`` carry over, and going back drops what the visitor never saw."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def _to(revision: str) -> object:
     def run(connection: Connection) -> None:
-        if revision == "0002":
+        if revision == "0003":
             command.downgrade(alembic_config(connection), revision)
         else:
             command.upgrade(alembic_config(connection), revision)
@@ -24,7 +24,7 @@ def _to(revision: str) -> object:
     return run
 
 
-async def _seed_at_0002(connection: object) -> None:
+async def _seed_at_0003(connection: object) -> None:
     run = connection.execute  # type: ignore[attr-defined]
     await run(text("INSERT INTO tenants (id, name, created_at) VALUES ('t', 'T', :t)"), {"t": T0})
     await run(
@@ -60,8 +60,8 @@ async def test_stored_events_get_their_seq_as_pos_and_cursors_carry_over(
     database: Database,
 ) -> None:
     async with database.begin() as connection:
-        await connection.run_sync(_to("0002"))  # type: ignore[arg-type]
-        await _seed_at_0002(connection)
+        await connection.run_sync(_to("0003"))  # type: ignore[arg-type]
+        await _seed_at_0003(connection)
         await connection.run_sync(_to("head"))  # type: ignore[arg-type]
         rows = (
             await connection.execute(text("SELECT pos, seq FROM conversation_events ORDER BY pos"))
@@ -79,8 +79,8 @@ async def test_downgrade_drops_hidden_events_and_keeps_the_cursor_on_seqs(
     database: Database,
 ) -> None:
     async with database.begin() as connection:
-        await connection.run_sync(_to("0002"))  # type: ignore[arg-type]
-        await _seed_at_0002(connection)
+        await connection.run_sync(_to("0003"))  # type: ignore[arg-type]
+        await _seed_at_0003(connection)
         await connection.run_sync(_to("head"))  # type: ignore[arg-type]
         # A note at pos 3 (moving the visible message to pos 4), the agent sent up to it.
         await connection.execute(text("UPDATE conversation_events SET pos = 4 WHERE seq = 3"))
@@ -95,7 +95,7 @@ async def test_downgrade_drops_hidden_events_and_keeps_the_cursor_on_seqs(
         await connection.execute(
             text("UPDATE conversations SET last_pos = 4, agent_delivered_pos = 3")
         )
-        await connection.run_sync(_to("0002"))  # type: ignore[arg-type]
+        await connection.run_sync(_to("0003"))  # type: ignore[arg-type]
         rows = (
             await connection.execute(text("SELECT seq, type FROM conversation_events ORDER BY seq"))
         ).all()

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from business.model import ConversationId, QueueName
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    Agent,
+    AgentId,
+    AgentRole,
+    ConversationId,
+    QueueName,
+)
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     ENGINE_COMMANDS,
@@ -18,6 +26,7 @@ from xmpp_bridge.agent_commands import (
     engine_help,
     parse_conversation_text,
     parse_engine_text,
+    roles_of,
 )
 from xmpp_bridge.custom import (
     AgentMessage,
@@ -204,3 +213,26 @@ def test_command_names_are_single_lower_case_words(name: str) -> None:
 def test_two_commands_may_not_share_a_name() -> None:
     with pytest.raises(ValueError, match="two commands"):
         registry(help_named("help"), help_named("help"))
+
+
+@pytest.mark.parametrize(
+    ("role", "roles"),
+    [
+        (AgentRole.AGENT, {Role.AGENT}),
+        (AgentRole.SUPERVISOR, {Role.AGENT, Role.SUPERVISOR}),
+    ],
+)
+def test_a_supervisor_is_also_an_agent(role: AgentRole, roles: set[Role]) -> None:
+    agent = Agent(
+        id=AgentId("a-1"),
+        tenant_id=DEFAULT_TENANT,
+        address="sam@example.com",
+        name="Sam",
+        max_chats=2,
+        queues=(DEFAULT_QUEUE,),
+        role=role,
+        supervises=(DEFAULT_QUEUE,) if role is AgentRole.SUPERVISOR else (),
+    )
+    assert roles_of(agent) == roles
+    # So a supervisor's help lists every agent command too.
+    assert set(AGENT_COMMANDS.usable_by(roles_of(agent))) >= set(AGENT_COMMANDS.usable_by(AGENT))
