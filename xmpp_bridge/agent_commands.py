@@ -42,6 +42,7 @@ from xmpp_bridge.custom import (
     ShowHelp,
     UnknownCommand,
     UnknownEngineCommand,
+    UseCanned,
     WriteNote,
 )
 
@@ -158,6 +159,14 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             produces=EndChat,
             # Words after it are ignored until wrap-up codes come (``!end [code] [text]``).
             parse=lambda cid, _: EndChat(conversation_id=cid),
+        ),
+        Command(
+            name="canned",
+            synopsis="[name]",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_CANNED,
+            produces=UseCanned,
+            parse=lambda cid, name: UseCanned(conversation_id=cid, name=name.lower()),
         ),
         Command(
             name="note",

@@ -60,6 +60,14 @@ class EndChat:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UseCanned:
+    """``!canned`` (list this queue's canned responses) or ``!canned <name>`` (send it)."""
+
+    conversation_id: ConversationId
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WriteNote:
     """``!note <text>``: an internal note in the conversation."""
 
@@ -164,6 +172,7 @@ Payload = (
     | AgentTyping
     | EndChat
     | WriteNote
+    | UseCanned
     | ShowHelp
     | UnknownCommand
     | EngineHelp

@@ -26,7 +26,7 @@ from business.errors import (
     TooLarge,
     Unavailable,
 )
-from business.model import Agent, TenantId, new_id
+from business.model import Agent, ConversationId, TenantId, new_id
 from business.services import Services
 from xmpp_bridge import texts
 from xmpp_bridge.agent_commands import (
@@ -39,6 +39,7 @@ from xmpp_bridge.agent_commands import (
     roles_of,
 )
 from xmpp_bridge.converters import loggable
+from xmpp_bridge.converters.inbound import client_msg_id_for
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
@@ -60,6 +61,7 @@ from xmpp_bridge.custom import (
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
+    UseCanned,
     WriteNote,
 )
 from xmpp_bridge.link import Link, StanzaTooLarge
@@ -139,6 +141,7 @@ def lane_of(received: Received) -> Hashable:
             | ShowHelp(conversation_id=cid)
             | UnknownCommand(conversation_id=cid)
             | WriteNote(conversation_id=cid)
+            | UseCanned(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -200,6 +203,9 @@ class InboundDispatcher:
                     AddNote(agent_id=agent.id, conversation_id=cid, text=text)
                 )
                 self._reply(origin, texts.NOTE_SAVED)
+            case UseCanned(conversation_id=cid, name=name):
+                agent = await self._agent(origin, received.payload)
+                await self._canned(origin, agent, cid, name)
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 self._reply(origin, conversation_help(roles_of(agent)))
@@ -240,6 +246,38 @@ class InboundDispatcher:
                         text=texts.NOTHING_HERE,
                     )
                 )
+
+    async def _canned(self, origin: Origin, agent: Agent, cid: ConversationId, name: str) -> None:
+        """List the canned responses of the conversation's queue, or send one to the
+        visitor as the agent's message (stored once per stanza, like typed text)."""
+        conversation = await self._services.conversations.get_conversation(cid)
+        if conversation.agent_id != agent.id:
+            raise Forbidden(texts.NOT_THE_AGENT)
+        canned = self._services.canned
+        if not name:
+            found = await canned.list(conversation.tenant_id, conversation.queue)
+            entries = [(r.name, r.text) for r in found]
+            self._reply(origin, texts.canned_list(entries) if entries else texts.NO_CANNED)
+            return
+        response = await canned.find(conversation.tenant_id, conversation.queue, name)
+        if response is None:
+            raise NotFound(texts.unknown_canned(name))
+        text = canned.render(
+            response.text,
+            visitor=conversation.visitor_name,
+            agent=agent.name,
+            queue=conversation.queue,
+        )
+        await self._services.messaging.send_agent_message(
+            SendAgentMessage(
+                agent_id=agent.id,
+                conversation_id=cid,
+                text=text,
+                client_msg_id=None
+                if origin.stanza_id is None
+                else client_msg_id_for(origin.stanza_id),
+            )
+        )
 
     def refuse(self, received: Received, exc: DomainError | None) -> None:
         """Answer a stanza whose handling failed with ``exc`` (None: unexpected error)."""

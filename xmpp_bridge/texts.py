@@ -106,6 +106,18 @@ def note_by(name: str, text: str) -> str:
 
 NOTE_SAVED = "Note saved. Agents see it in this chat and its history; the visitor never does."
 NOTE_EMPTY = "Write the note after the command: !note <text>"
+NO_CANNED = "There are no canned responses for this queue."
+
+
+def canned_list(entries: list[tuple[str, str]]) -> str:
+    """The answer to ``!canned``: each response's name and the start of its text."""
+    lines = ["Canned responses (send one with !canned <name>):"]
+    lines += [f"{name} - {shorten(text)}" for name, text in entries]
+    return "\n".join(lines)
+
+
+def unknown_canned(name: str) -> str:
+    return f"No canned response {shorten(name)!r} here; !canned lists them"
 
 
 # -- commands in a conversation -----------------------------------------------------
@@ -115,6 +127,7 @@ LITERAL_BANG = "!!text - send a message that starts with '!'"
 AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
 
 HELP_END = "end this chat"
+HELP_CANNED = "list this queue's canned responses, or send the one named"
 HELP_NOTE = "an internal note: agents see it here and in the history, the visitor never"
 HELP_HELP = "this list"
 

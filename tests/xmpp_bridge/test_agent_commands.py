@@ -47,6 +47,7 @@ SUPERVISOR = frozenset({Role.SUPERVISOR})
 def test_the_help_an_agent_gets_today() -> None:
     assert conversation_help(AGENT) == (
         "Commands in a chat:\n"
+        "!canned [name] - list this queue's canned responses, or send the one named\n"
         "!end - end this chat\n"
         "!help - this list\n"
         "!note <text> - an internal note: agents see it here and in the history, "
