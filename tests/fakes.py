@@ -181,7 +181,7 @@ class _Conversations:
             for f in dataclasses.fields(Conversation)
             if getattr(conversation, f.name) != getattr(previous, f.name)
         }
-        moved = stored.last_seq != previous.last_seq or stored.state is not previous.state
+        moved = stored.last_pos != previous.last_pos or stored.state is not previous.state
         if ((changed - _CURSORS or not changed) and moved) or any(
             getattr(stored, name) != getattr(previous, name)
             for name in changed - _CURSORS - {"context", "form"}
@@ -240,7 +240,7 @@ class _Conversations:
         found = [
             c
             for c in self._s.conversations.values()
-            if c.agent_id is not None and c.agent_delivered_pos < c.last_seq
+            if c.agent_id is not None and c.agent_delivered_pos < c.last_pos
         ]
         return sorted(found, key=lambda c: (c.created_at, c.id))
 

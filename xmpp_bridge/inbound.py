@@ -278,6 +278,10 @@ class InboundDispatcher:
                 else client_msg_id_for(origin.stanza_id),
             )
         )
+        if origin.receipt_requested:
+            self._send(Receipt(origin=origin, stanza_id=new_id()))
+        # The agent's window shows only what they typed: say what the visitor got.
+        self._reply(origin, texts.canned_sent(text))
 
     def refuse(self, received: Received, exc: DomainError | None) -> None:
         """Answer a stanza whose handling failed with ``exc`` (None: unexpected error)."""

@@ -116,6 +116,10 @@ def canned_list(entries: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def canned_sent(text: str) -> str:
+    return f"Sent: {text}"
+
+
 def unknown_canned(name: str) -> str:
     return f"No canned response {shorten(name)!r} here; !canned lists them"
 

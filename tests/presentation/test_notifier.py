@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from business.conversation import Conversation
-from business.events import MessagePosted, TypingChanged
+from business.events import MessagePosted, NoteAdded, TypingChanged
 from business.model import (
     ConversationId,
     ConversationState,
@@ -77,6 +77,22 @@ async def test_events_go_to_the_conversation_and_visitor_rooms_and_own_typing_is
         ("event", ["conversation:c1", "visitor:v1"], "/visitor"),
         ("typing", ["conversation:c1", "visitor:v1"], "/visitor"),
     ]
+
+
+async def test_a_note_never_reaches_the_visitor_rooms() -> None:
+    sio = RecordingServer()
+    notifier = SocketIoVisitorNotifier(sio)
+    note = NoteAdded(
+        conversation_id=CONVERSATION.id,
+        pos=2,
+        created_at=AT,
+        id=EventId("n1"),
+        by=AGENT,
+        text="internal only",
+    )
+    await notifier.notify(CONVERSATION, [_message(1), note])
+    assert [data["seq"] for e, data, _, _ in sio.emitted] == [1]  # type: ignore[index]
+    assert "internal only" not in repr(sio.emitted)
 
 
 async def test_a_failing_emit_is_logged_and_the_rest_still_go_out(

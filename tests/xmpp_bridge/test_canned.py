@@ -59,7 +59,9 @@ async def test_canned_name_sends_it_filled_in_once_per_stanza(world: World) -> N
     name = world.conv(conversation.id).visitor_name
     agent = await world.agents.get_agent(ALICE)
     assert agent is not None
-    assert agent_texts(world, conversation) == [f"Hi {name}, {agent.name} from support here."]
+    sent = f"Hi {name}, {agent.name} from support here."
+    assert agent_texts(world, conversation) == [sent]
+    assert await h.bodies() == [texts.canned_sent(sent), texts.canned_sent(sent)]
 
 
 async def test_unknown_or_absent_canned_answers_are_explained(world: World) -> None:
