@@ -92,17 +92,22 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def stop_leftover(base_dir: Path) -> None:
+_LEFTOVER_GRACE = 5.0
+"""Seconds a stopped leftover's ports may take to come free."""
+
+
+def stop_leftover(base_dir: Path) -> bool:
     """Stop a Prosody of ``base_dir`` whose parent died without stopping it (the engine was
-    killed with SIGKILL, say): it would hold the ports this run wants."""
+    killed with SIGKILL, say): it would hold the ports this run wants. True if there was
+    one."""
     base_dir = base_dir.resolve()
     try:
         pid = int((base_dir / "prosody.pid").read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
-        return
+        return False
     if b"-F" not in cmdline or str(base_dir / "prosody.cfg.lua").encode() not in cmdline:
-        return  # the pid was reused by an unrelated process
+        return False  # the pid was reused by an unrelated process
     logger.warning("stopping a Prosody left over from an earlier run (pid %d)", pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -111,6 +116,7 @@ def stop_leftover(base_dir: Path) -> None:
             time.sleep(0.05)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+    return True
 
 
 def _alive(pid: int) -> bool:
@@ -325,8 +331,11 @@ class ProsodyServer:
         if self.running:
             return
         self.write_config()
-        stop_leftover(self.base_dir)
+        # A stopped leftover's ports can stay taken for a moment after it is gone.
+        grace = time.monotonic() + (_LEFTOVER_GRACE if stop_leftover(self.base_dir) else 0.0)
         for port in (self.c2s_port, self.component_port):
+            while not port_is_free(self.host, port) and time.monotonic() < grace:
+                time.sleep(0.05)
             if not port_is_free(self.host, port):
                 raise ProsodyError(
                     f"port {port} on {self.host} is already in use by another program; "
