@@ -140,6 +140,9 @@ async def add_agents(engine: Engine, agents: list[str], max_chats: int) -> None:
                 max_chats=max_chats,
                 tenant_id=DEFAULT_TENANT,
                 name=f"Agent {number}",
+                # The echo agents answer every message: the offer text would be echoed
+                # back as their reply. Taken at once, as the relay's are.
+                auto_accept=True,
             )
         )
 

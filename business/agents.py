@@ -85,6 +85,7 @@ class AgentService:
                     role=role,
                     supervises=supervises or (),
                     skills=skills or {},
+                    auto_accept=bool(cmd.auto_accept),
                 )
                 await tx.agents.add(agent)
             else:
@@ -96,6 +97,9 @@ class AgentService:
                     role=role,
                     supervises=existing.supervises if supervises is None else supervises,
                     skills=existing.skills if skills is None else skills,
+                    auto_accept=(
+                        existing.auto_accept if cmd.auto_accept is None else cmd.auto_accept
+                    ),
                 )
                 await tx.agents.update_profile(
                     agent.id,
@@ -105,6 +109,7 @@ class AgentService:
                     role=agent.role,
                     supervises=agent.supervises,
                     skills=agent.skills,
+                    auto_accept=agent.auto_accept,
                 )
             await tx.commit()
         if route and agent.ready:

@@ -127,6 +127,8 @@ class AddAgent:
     what they supervise (unless they stop being a supervisor)."""
     skills: Mapping[str, int] | None = None
     """Skill -> level 1..10; None: none for a new agent, unchanged for an existing one."""
+    auto_accept: bool | None = None
+    """Take offers at once; None: no for a new agent, unchanged for an existing one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +166,18 @@ class RemoveCannedResponse:
     tenant_id: TenantId
     queue: QueueName | None
     name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptOffer:
+    agent_id: AgentId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclineOffer:
+    agent_id: AgentId
+    conversation_id: ConversationId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

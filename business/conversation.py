@@ -22,6 +22,8 @@ from business.events import (
     DeskEvent,
     MessagePosted,
     NoteAdded,
+    OfferClosed,
+    OfferOutcome,
     ParticipantJoined,
     ParticipantLeft,
     StateChanged,
@@ -79,12 +81,24 @@ class Conversation:
     """The newest pos the agent desk has confirmed handing to the agent."""
     queue_position: int | None = None
     """The position the visitor was last told (see ``Limits.queue_position_window``)."""
+    offered_to: AgentId | None = None
+    """While queued: the agent the chat is offered to (``business.offer_rules``)."""
+    offered_name: str | None = None
+    offer_expires_at: datetime | None = None
+    last_offered_to: AgentId | None = None
+    """Who was offered it last and did not take it: not offered it again next."""
     assigned_at: datetime | None = None
     ended_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
         return self.state is not ConversationState.ENDED
+
+    @property
+    def desk_agent_id(self) -> AgentId | None:
+        """Whom the agent desk delivers this chat to: its agent, or the agent it is offered
+        to (the offer, then what the visitor adds while it is open)."""
+        return self.agent_id if self.agent_id is not None else self.offered_to
 
     @property
     def visitor(self) -> Participant:
@@ -125,7 +139,7 @@ class Conversation:
             context=context,
             form=dict(form),
         )
-        builder = _Builder(conv, created=True)
+        builder = ChangeBuilder(conv, created=True)
         builder.update(queue_position=position)
         builder.add(
             lambda seq, pos: StateChanged(
@@ -169,7 +183,7 @@ class Conversation:
         """
         if not self.is_open:
             raise InvalidTransition("this conversation has ended")
-        builder = _Builder(self)
+        builder = ChangeBuilder(self)
         message = builder.add(
             lambda seq, pos: MessagePosted(
                 conversation_id=self.id,
@@ -192,7 +206,7 @@ class Conversation:
         (it takes no ``seq``)."""
         if not self.is_open:
             raise InvalidTransition("this conversation has ended")
-        builder = _Builder(self)
+        builder = ChangeBuilder(self)
         builder.add_hidden(
             lambda pos: NoteAdded(
                 conversation_id=self.id, pos=pos, created_at=now, id=id, by=by, text=text
@@ -206,7 +220,7 @@ class Conversation:
         Delivery to the agent starts at the join: the offer built for it carries what
         the visitor wrote while waiting.
         """
-        builder = _Builder(self)
+        builder = ChangeBuilder(self)
         builder.transition(ConversationState.ACTIVE, now)
         builder.update(
             agent_id=agent.id,
@@ -238,7 +252,7 @@ class Conversation:
         """Tell a waiting visitor their new place in the queue; None if unchanged."""
         if self.state is not ConversationState.QUEUED or self.queue_position == position:
             return None
-        builder = _Builder(self)
+        builder = ChangeBuilder(self)
         builder.update(queue_position=position)
         builder.add(
             lambda seq, pos: StateChanged(
@@ -258,7 +272,8 @@ class Conversation:
         The visitor always leaves visibly; an agent only if they had joined (a queued
         conversation has no agent to leave).
         """
-        builder = _Builder(self)
+        builder = ChangeBuilder(self)
+        builder.close_offer(OfferOutcome.WITHDRAWN, now)
         builder.transition(ConversationState.ENDED, now)
         if self.state is ConversationState.ACTIVE or by.kind is ParticipantKind.VISITOR:
             builder.add(
@@ -319,7 +334,7 @@ class Change:
         return was and self.conversation.state is not queued
 
 
-class _Builder:
+class ChangeBuilder:
     """Accumulates one change: new field values and events, each event taking the next seq."""
 
     def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
@@ -358,6 +373,32 @@ class _Builder:
         self._conv = dataclasses.replace(self._conv, last_pos=pos)
         self._events.append(event)
         return event
+
+    def close_offer(self, outcome: OfferOutcome, at: datetime) -> None:
+        """Close the open offer, if any: the offered agent learns how it ended (hidden
+        ``offer.closed``). Not accepted: they are not offered the chat again next."""
+        conv = self._conv
+        if conv.offered_to is None:
+            return
+        agent = Participant(
+            kind=ParticipantKind.AGENT, name=conv.offered_name or "Agent", id=conv.offered_to
+        )
+        self.add_hidden(
+            lambda pos: OfferClosed(
+                conversation_id=conv.id, pos=pos, created_at=at, agent=agent, outcome=outcome
+            )
+        )
+        self.update(
+            offered_to=None,
+            offered_name=None,
+            offer_expires_at=None,
+            last_offered_to=None if outcome is OfferOutcome.ACCEPTED else conv.offered_to,
+        )
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation as the change has made it so far."""
+        return self._conv
 
     def done(self) -> Change:
         return Change(before=self._before, conversation=self._conv, events=tuple(self._events))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar
 
 from business.model import (
@@ -103,7 +104,38 @@ class NoteAdded:
     text: str
 
 
-DeskEvent = NoteAdded
+class OfferOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    TIMED_OUT = "timed_out"
+    WITHDRAWN = "withdrawn"
+    """The chat ended (or went elsewhere) while it was offered."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferMade:
+    """A queued chat is offered to one agent until ``expires_at``; the visitor keeps their
+    place and sees nothing of it."""
+
+    TYPE: ClassVar[str] = "offer.made"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferClosed:
+    TYPE: ClassVar[str] = "offer.closed"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+    outcome: OfferOutcome
+
+
+DeskEvent = NoteAdded | OfferMade | OfferClosed
 """Stored events only the agent desk sees: no ``seq``."""
 
 StoredEvent = ConversationEvent | DeskEvent
@@ -123,7 +155,7 @@ EVENT_TYPES: dict[str, type[ConversationEvent]] = {
 }
 """Every event class the visitor sees, by its wire and storage name (PROTOCOL.md)."""
 
-DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {cls.TYPE: cls for cls in (NoteAdded,)}
+DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {cls.TYPE: cls for cls in typing.get_args(DeskEvent)}
 """Every event class only agents see, by its storage name."""
 
 _VISIBLE: frozenset[type[object]] = frozenset(EVENT_TYPES.values())

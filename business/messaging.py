@@ -13,6 +13,7 @@ from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
 from business.model import ConversationId, EventId, Participant, ParticipantKind, new_id
+from business.offer_rules import accept_with_message
 from business.ports import Clock
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_client_msg_id, check_text
@@ -144,7 +145,7 @@ class MessagingService:
                     continue
                 await tx.apply(change)
                 applied = True
-                message = change.events[0]
+                message = change.events[-1]  # after the acceptance it may have made
                 assert isinstance(message, MessagePosted)
                 conversations[post.conversation_id] = change.conversation
                 if message.client_msg_id is not None:
@@ -208,6 +209,18 @@ def _decide(
                 raise InvalidInput("client_msg_id is already used in this conversation")
             return existing
     else:
+        if conv is not None and conv.offered_to == post.agent_id and existing is None:
+            # Writing to the visitor is how an offered agent takes the chat.
+            return accept_with_message(
+                conv,
+                post.agent_id,
+                id=EventId(new_id()),
+                text=post.text,
+                client_msg_id=client_msg_id,
+                now=now,
+            )
+        if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
+            raise InvalidTransition("this conversation has ended")
         conv = agents_own(conv, post.agent_id)
         sender = conv.agent
         if existing is not None and existing.sender.id == post.agent_id:

@@ -25,6 +25,8 @@ QueueName = NewType("QueueName", str)
 
 DEFAULT_TENANT = TenantId("default")
 DEFAULT_QUEUE = QueueName("support")
+DEFAULT_OFFER_TIMEOUT = 20
+"""Seconds an agent has to take an offered chat, unless the queue says otherwise."""
 
 
 def new_id() -> str:
@@ -84,7 +86,7 @@ class Queue:
     without counting the queue."""
     max_waiting: int | None = None
     """Starts are refused (``QueueFull``) while this many wait; None: ``Limits`` decides."""
-    offer_timeout: int = 20
+    offer_timeout: int = DEFAULT_OFFER_TIMEOUT
     """Seconds an agent has to take an offered chat of this queue."""
     wrap_up_codes: tuple[str, ...] = ()
     """The codes an agent may end a chat of this queue with, in the configured order."""
@@ -160,6 +162,8 @@ class Agent:
     supervises: tuple[QueueName, ...] = ()
     """The queues a supervisor supervises; empty for everybody else."""
     skills: Skills = field(default_factory=dict)
+    auto_accept: bool = False
+    """Offers are taken at once for them (auto-answer): the chat arrives as theirs."""
 
     def qualifies(self, required: Skills) -> bool:
         """Whether this agent has every skill ``required`` at its level or higher."""

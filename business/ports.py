@@ -142,11 +142,18 @@ class ConversationRepository(Protocol):
     async def count_active_by_agent(
         self, tenant_id: TenantId, agent_ids: Sequence[AgentId]
     ) -> Mapping[AgentId, int]:
-        """Active conversations per agent (agents with none may be missing)."""
+        """The chats that take a place of each agent's capacity: active ones, and open
+        offers (agents with none may be missing)."""
+        ...
+
+    async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
+        """Queued conversations whose offer expired at ``now`` or before, soonest first,
+        at most ``limit``."""
         ...
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
-        """Conversations with an agent whose ``agent_delivered_pos < last_pos``."""
+        """Conversations with an agent, or offered to one, whose
+        ``agent_delivered_pos < last_pos``."""
         ...
 
 
@@ -218,9 +225,10 @@ class AgentRepository(Protocol):
         role: AgentRole | None = None,
         supervises: tuple[QueueName, ...] | None = None,
         skills: Mapping[str, int] | None = None,
+        auto_accept: bool | None = None,
     ) -> None:
-        """The configuration an administrator gives; ``role``, ``supervises`` and
-        ``skills`` left None stay as stored."""
+        """The configuration an administrator gives; ``role``, ``supervises``,
+        ``skills`` and ``auto_accept`` left None stay as stored."""
         ...
 
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None: ...

@@ -20,7 +20,15 @@ from types import MappingProxyType
 from business.batching import Batcher
 from business.conversation import Conversation
 from business.locks import KeyedLock
-from business.model import Agent, AgentId, ConversationId, QueueName, TenantId
+from business.model import (
+    DEFAULT_OFFER_TIMEOUT,
+    Agent,
+    AgentId,
+    ConversationId,
+    QueueName,
+    TenantId,
+)
+from business.offer_rules import make_offer
 from business.ports import Clock
 from business.transactions import Transactions
 from business.validation import Limits
@@ -40,12 +48,19 @@ def choose_agent(
     loads: Mapping[AgentId, int],
     *,
     required: Mapping[str, int] = _NO_SKILLS,
+    exclude: AgentId | None = None,
 ) -> Agent | None:
     """The agent the next conversation goes to, or None when nobody can take one.
 
-    ``required``: skill -> minimum level (the queue's ``skills``)."""
+    ``required``: skill -> minimum level (the queue's ``skills``); ``exclude``: the agent
+    who was offered the conversation last and did not take it."""
     candidates = [
-        a for a in agents if a.ready and loads.get(a.id, 0) < a.max_chats and a.qualifies(required)
+        a
+        for a in agents
+        if a.ready
+        and loads.get(a.id, 0) < a.max_chats
+        and a.qualifies(required)
+        and a.id != exclude
     ]
     if not candidates:
         return None
@@ -124,23 +139,39 @@ class Router:
             loads = dict(await tx.conversations.count_active_by_agent(tenant_id, list(agents)))
             free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents.values() if a.ready)
             window = self._limits.queue_position_window
+            # Open offers wait at the head of the queue too; they are at most the places
+            # the loads count, so the read stays bounded by capacity, not the queue.
             queued = await tx.conversations.list_queued(
-                tenant_id, queue, limit=free + window, for_update=True
+                tenant_id, queue, limit=free + window + sum(loads.values()), for_update=True
             )
             if not queued:
                 return changed
+            timeout = DEFAULT_OFFER_TIMEOUT if settings is None else settings.offer_timeout
             waiting: list[Conversation] = []
             routed: set[AgentId] = set()
             for conversation in queued:
-                agent = choose_agent(list(agents.values()), loads, required=required)
+                if conversation.offered_to is not None:
+                    waiting.append(conversation)  # keeps its place while offered
+                    continue
+                agent = choose_agent(
+                    list(agents.values()),
+                    loads,
+                    required=required,
+                    exclude=conversation.last_offered_to,
+                )
                 if agent is None:
                     waiting.append(conversation)
                     continue
-                changed[conversation.id] = await tx.apply(conversation.assign(agent, now))
+                offered = await tx.apply(
+                    make_offer(conversation, agent, now, timeout, take=agent.auto_accept)
+                )
+                changed[conversation.id] = offered
+                if not agent.auto_accept:
+                    waiting.append(offered)
                 loads[agent.id] = loads.get(agent.id, 0) + 1
                 agents[agent.id] = dataclasses.replace(agent, last_routed_at=now)
                 routed.add(agent.id)
-                logger.info("conversation %s assigned to agent %s", conversation.id, agent.id)
+                logger.info("conversation %s offered to agent %s", conversation.id, agent.id)
             for agent_id in sorted(routed):
                 await tx.agents.set_routed(agent_id, now)
             for position, conversation in enumerate(waiting[:window], start=1):

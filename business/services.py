@@ -14,6 +14,7 @@ from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
 from business.notes import NoteService
+from business.offers import OfferService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.routing import Router
@@ -30,6 +31,7 @@ class Services:
     history: HistoryService
     delivery: DeliveryService
     notes: NoteService
+    offers: OfferService
     agents: AgentService
     tenants: TenantService
     queue_settings: QueueSettingsService

@@ -12,6 +12,7 @@ from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
 from business.notes import NoteService
+from business.offers import OfferService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -54,6 +55,7 @@ def bootstrap(
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
+        offers=OfferService(transactions=transactions, router=router, clock=clock),
         agents=AgentService(
             transactions=transactions,
             router=router,

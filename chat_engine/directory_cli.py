@@ -71,6 +71,12 @@ def add_parsers(
         metavar="SKILLS",
         help="comma-separated skills with levels 1-10, e.g. billing:3,french (level 1)",
     )
+    add.add_argument(
+        "--auto-accept",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="take offered chats at once, without replying or !accept (default: no)",
+    )
     agent_commands.add_parser("list", parents=[common], help="list agents")
 
     queue = commands.add_parser("queue", parents=[common], help="manage queues")
@@ -169,6 +175,7 @@ async def agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -
             else tuple(QueueName(q) for q in parse_list(args.supervises))
         ),
         skills=None if args.skills is None else parse_skills(args.skills),
+        auto_accept=args.auto_accept,
     )
     (agent,) = await add_agents(settings, [command])
     extra = ""
@@ -177,6 +184,8 @@ async def agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -
         extra += f"; supervisor of {supervised}"
     if agent.skills:
         extra += f"; skills {format_skills(agent.skills)}"
+    if agent.auto_accept:
+        extra += "; takes offers at once"
     out.write(
         f"agent {agent.address} ({agent.name}): queues {', '.join(agent.queues)}, "
         f"up to {agent.max_chats} chats{extra}\n"

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.offers import OfferClock
 from business.ports import Clock
 from business.services import Services
 from chat_engine.admin import open_database
@@ -57,6 +58,7 @@ class Engine:
         self._database: Database | None = None
         self._runner: web.AppRunner | None = None
         self._bridge: XmppBridge | None = None
+        self._offer_clock: OfferClock | None = None
         self._services: Services | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
@@ -119,6 +121,14 @@ class Engine:
             sock = None  # the site owns it now
             # Last, so agents are offered chats only once visitors can be answered.
             await bridge.start()
+            # Offers time out only while they can reach agents: an offer the link lost
+            # must not set its agent not ready.
+            clock = self._offer_clock = OfferClock(
+                services.offers,
+                interval=settings.xmpp.offer_poll_interval,
+                active=lambda: bridge.connected,
+            )
+            clock.start()
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -135,6 +145,9 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop in reverse order; a failing part is logged and the rest still stops."""
+        offer_clock, self._offer_clock = self._offer_clock, None
+        if offer_clock is not None:
+            await _quietly("offer clock", offer_clock.stop())
         bridge, self._bridge = self._bridge, None
         runner, self._runner = self._runner, None
         database, self._database = self._database, None

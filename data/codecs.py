@@ -22,6 +22,9 @@ from business.events import (
     DeskEvent,
     MessagePosted,
     NoteAdded,
+    OfferClosed,
+    OfferMade,
+    OfferOutcome,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
@@ -199,6 +202,26 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     NoteAdded: Codec[NoteAdded](
         lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
         _decode_note,
+    ),
+    OfferMade: Codec[OfferMade](
+        lambda e: Stored(sender=e.agent, payload={"expires_at": e.expires_at.isoformat()}),
+        lambda h, s: OfferMade(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=_sender(s, h),
+            expires_at=datetime.fromisoformat(s.payload["expires_at"]),
+        ),
+    ),
+    OfferClosed: Codec[OfferClosed](
+        lambda e: Stored(sender=e.agent, payload={"outcome": e.outcome.value}),
+        lambda h, s: OfferClosed(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=_sender(s, h),
+            outcome=OfferOutcome(s.payload["outcome"]),
+        ),
     ),
 }
 

@@ -143,6 +143,11 @@ class ConversationRow(Base):
     visitor_read_seq: Mapped[int]
     agent_delivered_pos: Mapped[int]
     queue_position: Mapped[int | None]
+    offered_to: Mapped[str | None]
+    offered_name: Mapped[str | None]
+    # Serves the offer clock: the offers due, soonest first.
+    offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_offered_to: Mapped[str | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
 
@@ -196,6 +201,7 @@ class AgentRow(Base):
     role: Mapped[str] = mapped_column(server_default="agent")
     supervises: Mapped[list[str]] = mapped_column(JSON_TYPE, server_default=sql_text("'[]'"))
     skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
+    auto_accept: Mapped[bool] = mapped_column(server_default=false())
     # Loaded with every agent (one extra SELECT per query, never lazily: lazy loads
     # cannot run under asyncio); the order is the agent's configured queue order.
     queues: Mapped[list[AgentQueueRow]] = relationship(

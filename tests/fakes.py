@@ -234,13 +234,30 @@ class _Conversations:
                 and c.agent_id is not None
             ):
                 counts[c.agent_id] = counts.get(c.agent_id, 0) + 1
+            elif (
+                c.tenant_id == tenant_id
+                and c.state is ConversationState.QUEUED
+                and c.offered_to is not None
+                and c.offered_to in agent_ids
+            ):
+                counts[c.offered_to] = counts.get(c.offered_to, 0) + 1
         return counts
+
+    async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
+        due = [
+            c
+            for c in self._s.conversations.values()
+            if c.state is ConversationState.QUEUED
+            and c.offer_expires_at is not None
+            and c.offer_expires_at <= now
+        ]
+        return sorted(due, key=lambda c: (c.offer_expires_at, c.id))[:limit]
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         found = [
             c
             for c in self._s.conversations.values()
-            if c.agent_id is not None and c.agent_delivered_pos < c.last_pos
+            if c.desk_agent_id is not None and c.agent_delivered_pos < c.last_pos
         ]
         return sorted(found, key=lambda c: (c.created_at, c.id))
 
@@ -352,8 +369,14 @@ class _Agents:
         role: AgentRole | None = None,
         supervises: tuple[QueueName, ...] | None = None,
         skills: Mapping[str, int] | None = None,
+        auto_accept: bool | None = None,
     ) -> None:
-        given = {"role": role, "supervises": supervises, "skills": skills}
+        given = {
+            "role": role,
+            "supervises": supervises,
+            "skills": skills,
+            "auto_accept": auto_accept,
+        }
         kept = {k: v for k, v in given.items() if v is not None}
         self._replace(agent_id, name=name, max_chats=max_chats, queues=queues, **kept)
 

@@ -176,9 +176,13 @@ class World:
         ready: bool = True,
         name: str | None = None,
         address: str | None = None,
+        auto_accept: bool = True,
     ) -> AgentId:
         """An agent with this engine id and, unless given, the address
-        ``agent_addresses`` lists for it (by default the same string as the id)."""
+        ``agent_addresses`` lists for it (by default the same string as the id).
+
+        Auto-accept unless told otherwise: most tests are about what happens once a chat
+        is taken; the offers themselves are tested with ``auto_accept=False``."""
         await self.agents.add_agent(
             c.AddAgent(
                 address=address or self.agent_addresses.get(agent_id, agent_id),
@@ -187,6 +191,7 @@ class World:
                 max_chats=max_chats,
                 tenant_id=DEFAULT_TENANT,
                 name=name,
+                auto_accept=auto_accept,
             )
         )
         if ready:
@@ -196,11 +201,15 @@ class World:
         return agent_id
 
     async def add_agent(
-        self, agent_id: AgentId, *queues: QueueName, ready: bool = False
+        self, agent_id: AgentId, *queues: QueueName, ready: bool = False, auto_accept: bool = True
     ) -> AgentId:
         """An agent of capacity 3 in ``queues`` (default: support), not ready unless told."""
         return await self.agent(
-            agent_id, queues=queues or (DEFAULT_QUEUE,), max_chats=3, ready=ready
+            agent_id,
+            queues=queues or (DEFAULT_QUEUE,),
+            max_chats=3,
+            ready=ready,
+            auto_accept=auto_accept,
         )
 
     async def agent_says(

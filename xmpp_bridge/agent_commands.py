@@ -38,8 +38,10 @@ from xmpp_bridge.custom import (
     EndChat,
     EngineHelp,
     EngineStatus,
+    PassOffer,
     Payload,
     ShowHelp,
+    TakeOffer,
     UnknownCommand,
     UnknownEngineCommand,
     UseCanned,
@@ -159,6 +161,22 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             produces=EndChat,
             # Words after it are ignored until wrap-up codes come (``!end [code] [text]``).
             parse=lambda cid, _: EndChat(conversation_id=cid),
+        ),
+        Command(
+            name="accept",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_ACCEPT,
+            produces=TakeOffer,
+            parse=lambda cid, _: TakeOffer(conversation_id=cid),
+        ),
+        Command(
+            name="decline",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_DECLINE,
+            produces=PassOffer,
+            parse=lambda cid, _: PassOffer(conversation_id=cid),
         ),
         Command(
             name="canned",

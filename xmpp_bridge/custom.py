@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from business.conversation import Conversation
-from business.events import ParticipantJoined, StoredEvent
+from business.events import OfferMade, StoredEvent
 from business.model import ConversationId, QueueName
 
 # -- inbound ------------------------------------------------------------------------
@@ -55,6 +55,20 @@ class AgentTyping:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EndChat:
     """``!end`` in a conversation."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeOffer:
+    """``!accept``: take the offered chat without writing anything yet."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassOffer:
+    """``!decline``: pass the offered chat on."""
 
     conversation_id: ConversationId
 
@@ -173,6 +187,8 @@ Payload = (
     | EndChat
     | WriteNote
     | UseCanned
+    | TakeOffer
+    | PassOffer
     | ShowHelp
     | UnknownCommand
     | EngineHelp
@@ -201,9 +217,9 @@ class AgentOffer:
     conversation: Conversation
     to: str
     """The agent's address."""
-    joined: ParticipantJoined
+    offer: OfferMade
     earlier: Sequence[StoredEvent]
-    """Stored events before the join, in pos order."""
+    """Stored events before the offer, in pos order."""
     delayed: bool = False
     """Sent late (replayed after the link was down): stamp it with XEP-0203."""
 

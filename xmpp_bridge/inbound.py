@@ -12,7 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 
 from business.commands import (
+    AcceptOffer,
     AddNote,
+    DeclineOffer,
     EndConversationByAgent,
     SendAgentMessage,
     SetAgentTyping,
@@ -51,12 +53,14 @@ from xmpp_bridge.custom import (
     ErrorType,
     Origin,
     Outbound,
+    PassOffer,
     Payload,
     Receipt,
     Received,
     ResourcePresence,
     ShowHelp,
     SubscriptionStanza,
+    TakeOffer,
     TextReply,
     UnknownCommand,
     UnknownEngineCommand,
@@ -142,6 +146,8 @@ def lane_of(received: Received) -> Hashable:
             | UnknownCommand(conversation_id=cid)
             | WriteNote(conversation_id=cid)
             | UseCanned(conversation_id=cid)
+            | TakeOffer(conversation_id=cid)
+            | PassOffer(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -203,6 +209,18 @@ class InboundDispatcher:
                     AddNote(agent_id=agent.id, conversation_id=cid, text=text)
                 )
                 self._reply(origin, texts.NOTE_SAVED)
+            case TakeOffer(conversation_id=cid):
+                agent = await self._agent(origin, received.payload)
+                await self._services.offers.accept(
+                    AcceptOffer(agent_id=agent.id, conversation_id=cid)
+                )
+                self._reply(origin, texts.OFFER_TAKEN)
+            case PassOffer(conversation_id=cid):
+                agent = await self._agent(origin, received.payload)
+                await self._services.offers.decline(
+                    DeclineOffer(agent_id=agent.id, conversation_id=cid)
+                )
+                self._reply(origin, texts.OFFER_DECLINED)
             case UseCanned(conversation_id=cid, name=name):
                 agent = await self._agent(origin, received.payload)
                 await self._canned(origin, agent, cid, name)

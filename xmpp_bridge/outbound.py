@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import DomainEvent, StoredEvent, TypingChanged
+from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, TypingChanged
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
 from business.services import Services
+from xmpp_bridge import texts
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors
-from xmpp_bridge.custom import VisitorTyping
+from xmpp_bridge.custom import TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.retries import RetrySchedule
@@ -104,9 +105,15 @@ class XmppAgentNotifier:
 
     async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
         """Queue the events for the conversation's agent and return at once."""
-        if conversation.agent_id is None:
-            return
         cid = conversation.id
+        for event in events:
+            if isinstance(event, OfferClosed) and event.outcome is not OfferOutcome.ACCEPTED:
+                # The chat may have nobody to deliver to any more: told now or never.
+                self._lanes.submit(
+                    f"{cid}/offer", functools.partial(self._offer_closed, conversation, event)
+                )
+        if conversation.desk_agent_id is None:
+            return
         stored: list[StoredEvent] = []
         for event in events:
             if isinstance(event, TypingChanged):
@@ -133,7 +140,8 @@ class XmppAgentNotifier:
         cid = conversation.id
         if self._lanes.has_work(cid) or self._locks.busy(cid) or not self._link.connected:
             return False
-        to = None if conversation.agent_id is None else self._addresses.get(conversation.agent_id)
+        desk = conversation.desk_agent_id
+        to = None if desk is None else self._addresses.get(desk)
         if to is None:
             return False
         generation = self._link.generation
@@ -179,14 +187,32 @@ class XmppAgentNotifier:
             except StanzaTooLarge as exc:
                 logger.warning("conversation %s: typing not sent: %s", conversation.id, exc)
 
+    async def _offer_closed(self, conversation: Conversation, event: OfferClosed) -> None:
+        text = texts.offer_closed(event.outcome.value, None)
+        to = None if event.agent.id is None else await self._address_of(AgentId(event.agent.id))
+        if text is None or to is None or not self._link.connected:
+            return
+        notice = TextReply(
+            sender=self._link.addressing.conversation_jid(conversation.id),
+            to=to,
+            text=text,
+            stanza_id=f"{conversation.id}-{event.pos}",
+        )
+        try:
+            self._link.send(notice)
+        except StanzaTooLarge as exc:
+            logger.warning("conversation %s: offer notice not sent: %s", conversation.id, exc)
+
     async def _address(self, conversation: Conversation) -> str | None:
-        """Where the conversation's agent is reached (None: no agent, or unknown)."""
-        if conversation.agent_id is None:
-            return None
-        known = self._addresses.get(conversation.agent_id)
+        """Where the conversation's desk agent is reached (None: nobody, or unknown)."""
+        desk = conversation.desk_agent_id
+        return None if desk is None else await self._address_of(desk)
+
+    async def _address_of(self, agent_id: AgentId) -> str | None:
+        known = self._addresses.get(agent_id)
         if known is not None:
             return known
-        agent = await self._services.agents.get_agent(conversation.agent_id)
+        agent = await self._services.agents.get_agent(agent_id)
         if agent is None:
             return None
         # An agent keeps their address for good.

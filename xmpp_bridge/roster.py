@@ -88,6 +88,10 @@ class QueueRoster:
             return
         self._unconfirmed.discard(agent.id)
         ready = self._book.update(agent.id, presence.resource, presence.show)
+        if ready is None and not agent.ready and self._book.ready(agent.id):
+            # Available again while the engine holds them not ready (an offer they let
+            # time out): available presence is how an agent says they are back.
+            ready = True
         if ready is not None:
             await self._agents.set_availability(
                 SetAgentAvailability(agent_id=agent.id, ready=ready)

@@ -166,6 +166,6 @@ class EventSender:
         if is_offer(event, conversation):
             earlier = await self._earlier.submit((conversation.id, event.pos))
             return AgentOffer(
-                conversation=conversation, to=to, joined=event, earlier=earlier, delayed=late
+                conversation=conversation, to=to, offer=event, earlier=earlier, delayed=late
             )
         return ConversationUpdate(conversation=conversation, to=to, event=event, delayed=late)

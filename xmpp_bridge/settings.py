@@ -60,6 +60,8 @@ class BridgeSettings:
     probe by then are set not ready: their presence may have changed while the link was down."""
     delivery_flush_interval: float = 0.5
     """How long delivery cursors may stay unwritten; it bounds duplicates after a lost link."""
+    offer_poll_interval: float = 1.0
+    """How often the offers whose time is up are looked for (and passed on)."""
     delivery_confirm_timeout: float = 10.0
     """How long a ping confirming delivery to the XMPP server may take before the link is
     taken for dead, dropped and re-established (and the unconfirmed events resent)."""

@@ -77,7 +77,31 @@ def offer_earlier_messages(count: int) -> str:
 
 
 OFFER_NO_MESSAGES = "(no messages yet)"
-OFFER_FOOTER = "Answer here. !help lists commands."
+
+
+def offer_footer(seconds: int) -> str:
+    """The offer's last line: how to take it, and for how long (AGENT-DESK.md)."""
+    return f"Reply to take this chat, or !decline. ({seconds} s)"
+
+
+OFFER_TAKEN = "You took this chat. Everything you write here goes to the visitor."
+OFFER_TAKEN_FOOTER = "This chat is yours: answer here. !help lists commands."
+OFFER_DECLINED = "You passed this chat on."
+
+
+def offer_closed(outcome: str, seconds: int | None) -> str | None:
+    """The notice in an offered chat's window when the offer ends without the agent."""
+    match outcome:
+        case "timed_out":
+            after = f" within {seconds} s" if seconds is not None else ""
+            return (
+                f"Offer withdrawn: no answer{after}. You are set not ready (Not responding); "
+                "set your status to Available again to get chats."
+            )
+        case "withdrawn":
+            return "Offer withdrawn: the visitor left or the chat went elsewhere."
+        case _:
+            return None
 
 
 # -- in a conversation window -------------------------------------------------------
@@ -131,6 +155,8 @@ LITERAL_BANG = "!!text - send a message that starts with '!'"
 AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
 
 HELP_END = "end this chat"
+HELP_ACCEPT = "take the chat offered to you (or just reply to the visitor)"
+HELP_DECLINE = "pass the chat offered to you on to another agent"
 HELP_CANNED = "list this queue's canned responses, or send the one named"
 HELP_NOTE = "an internal note: agents see it here and in the history, the visitor never"
 HELP_HELP = "this list"

@@ -26,6 +26,7 @@ def _agent(row: AgentRow) -> Agent:
         role=AgentRole(row.role),
         supervises=tuple(QueueName(q) for q in row.supervises),
         skills=dict(row.skills),
+        auto_accept=row.auto_accept,
     )
 
 
@@ -79,6 +80,7 @@ class SqlAgentRepository:
                 role=agent.role.value,
                 supervises=list(agent.supervises),
                 skills=dict(agent.skills),
+                auto_accept=agent.auto_accept,
                 queues=_queue_rows(agent.queues),
             )
         )
@@ -94,8 +96,10 @@ class SqlAgentRepository:
         role: AgentRole | None = None,
         supervises: tuple[QueueName, ...] | None = None,
         skills: Mapping[str, int] | None = None,
+        auto_accept: bool | None = None,
     ) -> None:
-        """Name, capacity and queues, and role, supervised queues and skills unless None;
+        """Name, capacity and queues, and role, supervised queues, skills and auto-accept
+        unless None;
         an agent that was never added is a KeyError."""
         self._ctx.written_agents.add(agent_id)
         row = await (await self._ctx.orm()).get(AgentRow, agent_id, populate_existing=True)
@@ -110,6 +114,8 @@ class SqlAgentRepository:
             row.supervises = list(supervises)
         if skills is not None:
             row.skills = dict(skills)
+        if auto_accept is not None:
+            row.auto_accept = auto_accept
         if tuple(q.queue for q in row.queues) != queues:
             row.queues = _queue_rows(queues)
         await (await self._ctx.orm()).flush()

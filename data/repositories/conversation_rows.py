@@ -66,6 +66,10 @@ class _ConversationColumns(Protocol):
     visitor_read_seq: int
     agent_delivered_pos: int
     queue_position: int | None
+    offered_to: str | None
+    offered_name: str | None
+    offer_expires_at: datetime | None
+    last_offered_to: str | None
     assigned_at: datetime | None
     ended_at: datetime | None
 
@@ -88,6 +92,10 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         visitor_read_seq=row.visitor_read_seq,
         agent_delivered_pos=row.agent_delivered_pos,
         queue_position=row.queue_position,
+        offered_to=None if row.offered_to is None else AgentId(row.offered_to),
+        offered_name=row.offered_name,
+        offer_expires_at=row.offer_expires_at,
+        last_offered_to=None if row.last_offered_to is None else AgentId(row.last_offered_to),
         assigned_at=row.assigned_at,
         ended_at=row.ended_at,
     )
@@ -125,6 +133,10 @@ MUTABLE = (
     "visitor_read_seq",
     "agent_delivered_pos",
     "queue_position",
+    "offered_to",
+    "offered_name",
+    "offer_expires_at",
+    "last_offered_to",
     "assigned_at",
     "ended_at",
 )

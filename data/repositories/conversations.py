@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, or_, select
 
 from business.conversation import Conversation
 from business.model import (
@@ -230,15 +231,45 @@ class SqlConversationRepository:
             )
             .group_by(_T.c.agent_id)
         )
-        result = await self._ctx.execute(stmt)
-        return {AgentId(agent_id): count for agent_id, count in result if agent_id}
+        loads = {
+            AgentId(agent_id): count
+            for agent_id, count in await self._ctx.execute(stmt)
+            if agent_id
+        }
+        offers = (
+            select(_T.c.offered_to, func.count())
+            .where(
+                _T.c.tenant_id == tenant_id,
+                _T.c.state == ConversationState.QUEUED.value,
+                _T.c.offered_to.in_(list(agent_ids)),
+            )
+            .group_by(_T.c.offered_to)
+        )
+        for agent_id, count in await self._ctx.execute(offers):
+            if agent_id:
+                loads[AgentId(agent_id)] = loads.get(AgentId(agent_id), 0) + count
+        return loads
+
+    async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
+        """Queued conversations whose offer expired at ``now`` or before, soonest first
+        (through the index on ``offer_expires_at``)."""
+        stmt = (
+            select(_T)
+            .where(
+                _T.c.offer_expires_at <= now,
+                _T.c.state == ConversationState.QUEUED.value,
+            )
+            .order_by(_T.c.offer_expires_at, _T.c.id)
+            .limit(max(limit, 0))
+        )
+        return await self._rows(stmt)
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         """Oldest first (id breaks ties)."""
         stmt = (
             select(_T)
             .where(
-                _T.c.agent_id.is_not(None),
+                or_(_T.c.agent_id.is_not(None), _T.c.offered_to.is_not(None)),
                 _T.c.agent_delivered_pos < _T.c.last_pos,
             )
             .order_by(_T.c.created_at, _T.c.id)

@@ -332,7 +332,7 @@ async def test_a_visitor_ends_a_waiting_chat(engine: World) -> None:
 
 async def test_a_visitor_ends_an_active_chat_and_the_agent_is_told(engine: World) -> None:
     conv = await active_chat(engine)
-    await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_seq)
+    await engine.delivery.mark_delivered_to_agent(conv.id, engine.conv(conv.id).last_pos)
     await engine.conversations.end_by_visitor(end(conv))
     (pending,) = await engine.delivery.pending_agent_deliveries()
     assert [type(e) for e in pending.events] == [ParticipantLeft, StateChanged]

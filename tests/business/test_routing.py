@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from business import commands as c
-from business.events import MessagePosted, ParticipantJoined, StateChanged
+from business.events import (
+    MessagePosted,
+    OfferClosed,
+    OfferMade,
+    OfferOutcome,
+    ParticipantJoined,
+    StateChanged,
+)
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -119,19 +126,23 @@ async def test_a_waiting_chat_goes_to_an_agent_who_becomes_ready(engine: World) 
     assert after.agent_name == "Alice"
     assert after.assigned_at == engine.clock.now()
     assert after.queue_position is None
-    queued, message, joined, active = engine.stored(conv.id)
+    queued, message, offer, taken, joined, active = engine.stored(conv.id)
     assert isinstance(queued, StateChanged)
     assert queued.state is QUEUED
     assert isinstance(message, MessagePosted)
+    assert isinstance(offer, OfferMade)
+    assert offer.agent.id == ALICE
+    assert isinstance(taken, OfferClosed)
+    assert taken.outcome is OfferOutcome.ACCEPTED
     assert isinstance(joined, ParticipantJoined)
     assert joined.participant.kind is ParticipantKind.AGENT
     assert joined.participant.name == "Alice"
     assert isinstance(active, StateChanged)
     assert active.state is ACTIVE
     assert active.queue_position is None
-    # The offer sent with the join carries the waiting messages: delivery starts there.
-    assert after.agent_delivered_pos == joined.seq - 1 == message.seq
-    assert engine.published(conv.id)[-2:] == [joined, active]
+    # The offer carries the waiting messages: delivery starts there.
+    assert after.agent_delivered_pos == offer.pos - 1 == message.pos
+    assert engine.published(conv.id)[-4:] == [offer, taken, joined, active]
     assert_store_consistent(engine.fakes)
     assert_published_once(engine)
 
@@ -145,6 +156,8 @@ async def test_a_chat_started_while_an_agent_is_ready_is_assigned_at_once(
     assert conv.agent_id == ALICE
     assert [type(e) for e in engine.stored(conv.id)] == [
         StateChanged,
+        OfferMade,
+        OfferClosed,
         ParticipantJoined,
         StateChanged,
     ]

@@ -102,6 +102,8 @@ async def skilled_agent(
             max_chats=2,
             tenant_id=DEFAULT_TENANT,
             skills=skills,
+            # Routing is what is tested here: the chat becomes theirs at once.
+            auto_accept=True,
         )
     )
     if ready:

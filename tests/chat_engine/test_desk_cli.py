@@ -280,3 +280,14 @@ def test_bad_canned_commands_are_usage_errors(
     assert message in err
     assert "Traceback" not in err
     assert "chat-engine canned add" in run(["canned", "list", "--database-url", url])[1]
+
+
+def test_agent_add_auto_accept_is_kept_until_turned_off(url: str) -> None:
+    base = ["agent", "add", "ann@example.com", "--queue", "support", "--database-url", url]
+    code, output = run([*base, "--max-chats", "2", "--auto-accept"])
+    assert code == 0
+    assert output.endswith("up to 2 chats; takes offers at once\n")
+    _, output = run([*base, "--max-chats", "3"])
+    assert output.endswith("up to 3 chats; takes offers at once\n")
+    _, output = run([*base, "--max-chats", "3", "--no-auto-accept"])
+    assert output == "agent ann@example.com (ann): queues support, up to 3 chats\n"

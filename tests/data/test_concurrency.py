@@ -39,6 +39,7 @@ async def add_agent(world: World, jid: str, max_chats: int) -> AgentId:
             queues=(DEFAULT_QUEUE,),
             max_chats=max_chats,
             tenant_id=DEFAULT_TENANT,
+            auto_accept=True,
         )
     )
     return agent.id
@@ -55,10 +56,14 @@ async def start(world: World, first_message: str | None = None) -> Conversation:
 
 
 async def stored_seqs(database: Database, conversation: Conversation) -> list[int]:
-    """Straight from the table, so duplicates could not hide behind a repository."""
+    """Straight from the table, so duplicates could not hide behind a repository (the
+    events only agents see have no seq)."""
     async with database.begin() as connection:
         result = await connection.execute(
-            text("SELECT seq FROM conversation_events WHERE conversation_id = :c ORDER BY seq"),
+            text(
+                "SELECT seq FROM conversation_events WHERE conversation_id = :c "
+                "AND seq IS NOT NULL ORDER BY seq"
+            ),
             {"c": conversation.id},
         )
         return [row[0] for row in result]

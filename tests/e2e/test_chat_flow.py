@@ -38,7 +38,11 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT)
         await asyncio.sleep(0.05)
 
 
-async def add_agent(engine: Engine, account: AgentAccount, name: str, max_chats: int = 2) -> None:
+async def add_agent(
+    engine: Engine, account: AgentAccount, name: str, max_chats: int = 2, auto_accept: bool = True
+) -> None:
+    """Taking offers at once unless told otherwise: most of these tests are about what
+    follows; the offers themselves are tried with ``auto_accept=False``."""
     await engine.services.agents.add_agent(
         c.AddAgent(
             address=account.jid,
@@ -46,6 +50,7 @@ async def add_agent(engine: Engine, account: AgentAccount, name: str, max_chats:
             max_chats=max_chats,
             tenant_id=DEFAULT_TENANT,
             name=name,
+            auto_accept=auto_accept,
         )
     )
 
@@ -59,10 +64,15 @@ async def until_ready(engine: Engine, jid: str, ready: bool = True) -> None:
 
 
 async def online_agent(
-    engine: Engine, account: AgentAccount, name: str, cleanup: list[Any], max_chats: int = 2
+    engine: Engine,
+    account: AgentAccount,
+    name: str,
+    cleanup: list[Any],
+    max_chats: int = 2,
+    auto_accept: bool = True,
 ) -> ScriptedAgent:
     """An agent configured in queue `support`, logged in, subscribed and ready."""
-    await add_agent(engine, account, name, max_chats)
+    await add_agent(engine, account, name, max_chats, auto_accept)
     agent = ScriptedAgent(account.jid, account.password, host=account.host, port=account.port)
     cleanup.append(agent)
     await agent.connect()
@@ -123,7 +133,7 @@ async def start_chat(visitor: Visitor, text: str, name: str = "Maria") -> str:
 async def test_visitor_and_agent_chat_both_ways_with_typing_and_end(
     engine: Engine, register_agent: RegisterAgent, cleanup: list[Any]
 ) -> None:
-    agent = await online_agent(engine, register_agent("alice"), "Alice", cleanup)
+    agent = await online_agent(engine, register_agent("alice"), "Alice", cleanup, auto_accept=False)
     visitor = await new_visitor(engine, cleanup)
     conversation_id = await start_chat(visitor, "Do you ship to Norway?")
     conv_jid = conversation_jid(engine, conversation_id)
@@ -135,10 +145,15 @@ async def test_visitor_and_agent_chat_both_ways_with_typing_and_end(
     assert offer.nick == "Maria"
     assert "Pricing" in offer.body
     assert "https://shop.example/pricing" in offer.body
+    assert offer.body.endswith("Reply to take this chat, or !decline. (20 s)")
+    # Offered, not yet taken: the visitor still waits in the queue.
+    state = await visitor.ok("sync", {"conversation_id": conversation_id, "after_seq": 0})
+    assert not any(e["type"] == "participant.joined" for e in state["events"])
+
+    # Replying takes the chat: the visitor sees Alice join, then her answer.
+    agent.send(conv_jid, "Yes, we do! Shipping takes 3 days.")
     joined = await wait_event(visitor, lambda e: e["type"] == "participant.joined")
     assert joined["participant"] == {"kind": "agent", "name": "Alice"}
-
-    agent.send(conv_jid, "Yes, we do! Shipping takes 3 days.")
     reply = await wait_event(visitor, from_agent("Yes, we do! Shipping takes 3 days."))
     assert reply["from"]["name"] == "Alice"
 

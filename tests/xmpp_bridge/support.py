@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from business.conversation import Conversation
-from business.events import MessagePosted
+from business.events import MessagePosted, OfferMade
 from business.model import (
     AgentId,
     ConversationId,
@@ -75,6 +75,39 @@ def make_conversation(**changes: Any) -> Conversation:
         agent_id=ALICE,
     )
     return dataclasses.replace(started, **changes)
+
+
+def offer_made(
+    pos: int,
+    *,
+    at: datetime = T0 + timedelta(seconds=75),
+    agent: Participant = ALICE_AGENT,
+    timeout: int = 20,
+) -> OfferMade:
+    """The offer of ``CID`` to ``agent`` (Alice) at ``pos``, made at ``at`` for ``timeout``
+    seconds."""
+    return OfferMade(
+        conversation_id=CID,
+        pos=pos,
+        created_at=at,
+        agent=agent,
+        expires_at=at + timedelta(seconds=timeout),
+    )
+
+
+def offered_conversation(offer: OfferMade, **changes: Any) -> Conversation:
+    """``make_conversation`` as it is while ``offer`` is open: queued, nobody's yet."""
+    agent_id = None if offer.agent.id is None else AgentId(offer.agent.id)
+    return make_conversation(
+        **{
+            "state": ConversationState.QUEUED,
+            "agent_id": None,
+            "offered_to": agent_id,
+            "offered_name": offer.agent.name,
+            "offer_expires_at": offer.expires_at,
+            **changes,
+        }
+    )
 
 
 def posted(seq: int, text: str, sender: Participant = VERA, **fields: Any) -> MessagePosted:

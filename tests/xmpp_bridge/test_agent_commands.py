@@ -33,8 +33,10 @@ from xmpp_bridge.custom import (
     EndChat,
     EngineHelp,
     EngineStatus,
+    PassOffer,
     Payload,
     ShowHelp,
+    TakeOffer,
     UnknownCommand,
     UnknownEngineCommand,
 )
@@ -47,7 +49,9 @@ SUPERVISOR = frozenset({Role.SUPERVISOR})
 def test_the_help_an_agent_gets_today() -> None:
     assert conversation_help(AGENT) == (
         "Commands in a chat:\n"
+        "!accept - take the chat offered to you (or just reply to the visitor)\n"
         "!canned [name] - list this queue's canned responses, or send the one named\n"
+        "!decline - pass the chat offered to you on to another agent\n"
         "!end - end this chat\n"
         "!help - this list\n"
         "!note <text> - an internal note: agents see it here and in the history, "
@@ -71,6 +75,8 @@ def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> No
         ("  !HELP please", ShowHelp(conversation_id=CID)),
         ("!end", EndChat(conversation_id=CID)),
         ("!end resolved thanks", EndChat(conversation_id=CID)),
+        ("!accept", TakeOffer(conversation_id=CID)),
+        ("!Decline busy", PassOffer(conversation_id=CID)),
         ("!transfer bob", UnknownCommand(conversation_id=CID, command="transfer")),
         ("!", UnknownCommand(conversation_id=CID, command="")),
         ("!!end", AgentMessage(conversation_id=CID, text="!end", client_msg_id="k")),

@@ -211,7 +211,7 @@ async def test_a_stanza_the_server_refuses_is_parked_and_every_chat_goes_on(
     assert server.connections == connections
     assert bridge.connected
     # The parked event is behind the cursor: it is not sent again, even after a restart.
-    await eventually(lambda: (s := world.conv(poisoned.id)).agent_delivered_pos == s.last_seq)
+    await eventually(lambda: (s := world.conv(poisoned.id)).agent_delivered_pos == s.last_pos)
     assert len(server.refused) == 2
 
 
@@ -364,7 +364,7 @@ async def test_stop_writes_delivery_cursors(
     await bridge.stop()
 
     stored = world.conv(conversation.id)
-    assert stored.agent_delivered_pos == stored.last_seq
+    assert stored.agent_delivered_pos == stored.last_pos
 
 
 async def test_start_twice_is_a_bug(server: ComponentServer, bridges: Bridges) -> None:
@@ -410,6 +410,6 @@ async def test_stop_on_a_link_that_went_silent_keeps_the_cursors_for_a_replay(
 
     # Nothing confirmed that the server read the offer: the next start must send it.
     stored = world.conv(conversation.id)
-    assert stored.agent_delivered_pos < stored.last_seq
+    assert stored.agent_delivered_pos < stored.last_pos
     pending = await world.delivery.pending_agent_deliveries()
     assert [p.conversation.id for p in pending] == [conversation.id]

@@ -42,8 +42,10 @@ def cursor(world: World, conversation: Conversation) -> int:
     return world.conv(conversation.id).agent_delivered_pos
 
 
-def last_seq(world: World, conversation: Conversation) -> int:
-    return world.conv(conversation.id).last_seq
+def last_pos(world: World, conversation: Conversation) -> int:
+    """The pos of the newest stored event, hidden ones (the offer) included: what the
+    cursor reaches once everything was handed to the agent."""
+    return world.conv(conversation.id).last_pos
 
 
 @pytest.fixture
@@ -63,6 +65,16 @@ async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> Non
     assert offer.startswith("New chat from Vera (queue support")
     assert "Vera: Hello" in offer
     assert message == "Are you there?"
+    # The offer is offer.made, after state.changed queued (pos 1) and "Hello" (pos 2).
+    assert stanzas[0].xml.get("id") == f"{conversation.id}-3"
+
+
+async def test_an_agent_who_takes_offers_at_once_is_told_the_chat_is_theirs(h: Harness) -> None:
+    await chat_with_alice(h.world)
+
+    [offer] = await h.bodies()
+
+    assert offer.endswith("This chat is yours: answer here. !help lists commands.")
 
 
 async def test_cursor_moves_once_the_stanzas_are_handed_over(h: Harness) -> None:
@@ -71,7 +83,7 @@ async def test_cursor_moves_once_the_stanzas_are_handed_over(h: Harness) -> None
 
     await h.flush()
 
-    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
 
 
 async def test_agents_own_messages_are_not_echoed_but_count_as_delivered(h: Harness) -> None:
@@ -83,7 +95,7 @@ async def test_agents_own_messages_are_not_echoed_but_count_as_delivered(h: Harn
 
     assert await h.bodies() == ["Thanks"]
     await h.flush()
-    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
 
 
 async def test_nothing_is_sent_or_marked_while_the_link_is_down(world: World) -> None:
@@ -125,7 +137,7 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
     await h.flush()
     await h.notifier.replay()
     assert h.sender.take() == []
-    assert cursor(world, conversation) == last_seq(world, conversation)
+    assert cursor(world, conversation) == last_pos(world, conversation)
 
 
 async def test_live_then_replay_after_a_reconnect_neither_loses_nor_repeats(h: Harness) -> None:
@@ -220,7 +232,7 @@ async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
     try:
         _, conversation = await chat_with_alice(h.world)
         await asyncio.sleep(0.1)
-        assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+        assert cursor(h.world, conversation) == last_pos(h.world, conversation)
     finally:
         await h.notifier.stop()
 
@@ -240,12 +252,12 @@ async def test_stop_sends_what_is_queued_and_writes_the_cursors_still_pending(
     # The last message is still on its way (the store is slow) when the engine stops.
     monkeypatch.setattr(world.agents, "get_agent", slow)
     await world.visitor_says(conversation.visitor_id, conversation.id, "bye")
-    assert cursor(world, conversation) < last_seq(world, conversation)
+    assert cursor(world, conversation) < last_pos(world, conversation)
 
     await h.notifier.stop()
 
     assert (await h.bodies())[-1] == "bye"
-    assert cursor(world, conversation) == last_seq(world, conversation)
+    assert cursor(world, conversation) == last_pos(world, conversation)
 
 
 @pytest.mark.parametrize("how", ["link lost", "ping unanswered"])
@@ -263,7 +275,7 @@ async def test_stop_without_the_servers_confirmation_keeps_the_cursors_for_a_rep
 
     await h.notifier.stop()
 
-    assert cursor(world, conversation) == before < last_seq(world, conversation)
+    assert cursor(world, conversation) == before < last_pos(world, conversation)
 
 
 async def test_a_cursor_moves_only_after_the_server_answers_a_ping(h: Harness) -> None:
@@ -278,7 +290,7 @@ async def test_a_cursor_moves_only_after_the_server_answers_a_ping(h: Harness) -
     h.sender.hold.set()
     await flushing
 
-    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
 
 
 async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
@@ -293,7 +305,7 @@ async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
     await h.flush()
 
     assert h.sender.aborted == 1
-    assert cursor(h.world, conversation) < last_seq(h.world, conversation)
+    assert cursor(h.world, conversation) < last_pos(h.world, conversation)
     h.sender.answers = True
     h.reconnect()
     await h.notifier.replay()
@@ -309,11 +321,11 @@ async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harnes
     h.sender.hold.set()
     await flushing
     confirmed = cursor(h.world, conversation)
-    assert confirmed == last_seq(h.world, conversation) - 1
+    assert confirmed == last_pos(h.world, conversation) - 1
 
     h.sender.hold = None
     await h.flush()
-    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
     assert h.sender.pings == 2
 
 
@@ -330,10 +342,10 @@ async def test_failed_cursor_writes_are_retried(
     _, conversation = await chat_with_alice(world)
 
     await h.flush()
-    assert cursor(world, conversation) < last_seq(world, conversation)
+    assert cursor(world, conversation) < last_pos(world, conversation)
     await h.flush()
 
-    assert cursor(world, conversation) == last_seq(world, conversation)
+    assert cursor(world, conversation) == last_pos(world, conversation)
 
 
 async def test_an_offer_whose_history_could_not_be_read_is_retried_without_another_event(
@@ -396,10 +408,13 @@ async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
         c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conversation.id)
     )
 
-    assert await h.bodies() == [
+    stanzas = await h.delivered()
+    assert [body_of(s) for s in stanzas] == [
         "Vera left the chat.",
         "This chat has ended; messages sent here no longer reach anyone.",
     ]
+    # After the offer and its acceptance (pos 3 to 6), as pos, not seq (5 and 6).
+    assert [s.xml.get("id") for s in stanzas] == [f"{conversation.id}-7", f"{conversation.id}-8"]
 
 
 async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harness) -> None:
@@ -435,8 +450,8 @@ async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harn
     [offer] = said_in(h, other)
     assert "Vera: Me too" in offer
     await h.flush()
-    assert cursor(h.world, conversation) == last_seq(h.world, conversation)
-    assert cursor(h.world, other) == last_seq(h.world, other)
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
+    assert cursor(h.world, other) == last_pos(h.world, other)
 
 
 async def test_with_nothing_pending_a_message_goes_out_without_a_lane(
@@ -459,7 +474,7 @@ async def test_with_nothing_pending_a_message_goes_out_without_a_lane(
     assert queued == []
     assert [body_of(s) for s in h.sender.sent[sent:]] == ["quick"]
     await h.flush()
-    assert cursor(h.world, conversation) == posted.seq
+    assert cursor(h.world, conversation) == posted.pos
 
 
 async def test_behind_pending_work_a_message_waits_its_turn(h: Harness) -> None:

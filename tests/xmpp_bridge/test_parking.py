@@ -88,7 +88,7 @@ def reattach(h: Harness) -> None:
 
 def cursor_at_end(world: World, conversation_id: ConversationId) -> bool:
     stored = world.conv(conversation_id)
-    return stored.agent_delivered_pos == stored.last_seq
+    return stored.agent_delivered_pos == stored.last_pos
 
 
 def poisoned(stanza: Stanza) -> bool:

@@ -38,6 +38,7 @@ def test_defaults() -> None:
         ({"reconnect_min_delay": 10, "reconnect_max_delay": 5}, "reconnect_min_delay"),
         ({"handshake_timeout": -1}, "handshake_timeout"),
         ({"delivery_flush_interval": 0}, "delivery_flush_interval"),
+        ({"offer_poll_interval": 0}, "offer_poll_interval"),
     ],
 )
 def test_bad_values_name_the_key(changes: dict[str, object], key: str) -> None:
@@ -75,6 +76,7 @@ FLOAT_KEYS = [
     "handshake_timeout",
     "presence_relearn_timeout",
     "delivery_flush_interval",
+    "offer_poll_interval",
     "delivery_confirm_timeout",
 ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
-from business.events import MessagePosted, ParticipantJoined, StoredEvent
+from business.events import MessagePosted, OfferMade, StoredEvent
 from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -28,7 +28,7 @@ _MIN_CUT = 120
 
 def offer_text(
     conversation: Conversation,
-    joined: ParticipantJoined,
+    offer: OfferMade,
     earlier: Sequence[StoredEvent],
     *,
     room: int | None = None,
@@ -42,29 +42,31 @@ def offer_text(
     fit is cut, and the older ones are counted. Context gets half the room, or more when
     the messages need less.
     """
-    waited = texts.format_duration(joined.created_at - conversation.created_at)
+    waited = texts.format_duration(offer.created_at - conversation.created_at)
+    if conversation.offered_to == offer.agent.id:
+        footer = texts.offer_footer(round((offer.expires_at - offer.created_at).total_seconds()))
+    else:
+        footer = texts.OFFER_TAKEN_FOOTER  # taken already (auto-accept)
     header = xml_safe(texts.offer_header(conversation.visitor_name, conversation.queue, waited))
     said = [e for e in earlier if isinstance(e, MessagePosted)]
     history = [xml_safe(texts.said_by(m.sender.name) + _message_text(m)) for m in said]
     context = _context_lines(conversation, abridged=False)
-    whole = _assemble(header, context, history)
+    whole = _assemble(header, context, history, footer)
     if room is None or xml_size(whole) <= room:
         return whole
 
     # Each line costs its size and a newline; the text has one newline fewer.
-    fixed = [header, "", "", texts.OFFER_FOOTER] + ([] if history else [texts.OFFER_NO_MESSAGES])
+    fixed = [header, "", "", footer] + ([] if history else [texts.OFFER_NO_MESSAGES])
     available = room + 1 - _lines_size(fixed)
     context = _context_lines(conversation, abridged=True)
     context_share = max(available // 2, available - _lines_size(history))
     kept_context, used = _fit_in_order(context, context_share, texts.offer_more_fields)
     newest_first, _ = _fit_in_order(history[::-1], available - used, texts.offer_earlier_messages)
-    return _assemble(header, kept_context, newest_first[::-1])
+    return _assemble(header, kept_context, newest_first[::-1], footer)
 
 
-def _assemble(header: str, context: list[str], history: list[str]) -> str:
-    return "\n".join(
-        [header, *context, "", *(history or [texts.OFFER_NO_MESSAGES]), "", texts.OFFER_FOOTER]
-    )
+def _assemble(header: str, context: list[str], history: list[str], footer: str) -> str:
+    return "\n".join([header, *context, "", *(history or [texts.OFFER_NO_MESSAGES]), "", footer])
 
 
 def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:

@@ -10,6 +10,8 @@ from business.conversation import Conversation
 from business.events import (
     MessagePosted,
     NoteAdded,
+    OfferClosed,
+    OfferMade,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
@@ -53,14 +55,14 @@ _PROBE_PART = 10**7
 leaves room for the id of every part."""
 
 
-def is_offer(event: StoredEvent, conversation: Conversation) -> TypeGuard[ParticipantJoined]:
-    """Whether ``event`` is the conversation's agent joining: it is sent as an
-    ``AgentOffer``, which needs the events before it."""
+def is_offer(event: StoredEvent, conversation: Conversation) -> TypeGuard[OfferMade]:
+    """Whether ``event`` is the offer to whoever the conversation is delivered to now
+    (offered to them, or taken by them since): it is sent as an ``AgentOffer``, which
+    needs the events before it. An offer to somebody else is not sent."""
     return (
-        isinstance(event, ParticipantJoined)
-        and event.participant.kind is ParticipantKind.AGENT
-        and event.participant.id is not None
-        and event.participant.id == conversation.agent_id
+        isinstance(event, OfferMade)
+        and event.agent.id is not None
+        and event.agent.id == conversation.desk_agent_id
     )
 
 
@@ -171,14 +173,14 @@ def _delay(
 def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> list[Stanza]:
     conv = item.conversation
     event = item.event
-    if conv.agent_id is None:
+    if conv.desk_agent_id is None:
         return []
     text: str | None = None
     match event:
         case MessagePosted():
             return _posted(item, event, addressing, budget)
         case ParticipantJoined(participant=who):
-            if not is_offer(event, conv):
+            if who.id != conv.agent_id:
                 text = texts.joined(who.name)
         case ParticipantLeft(participant=who):
             if not (who.kind is ParticipantKind.AGENT and who.id == conv.agent_id):
@@ -187,6 +189,10 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             if state is ConversationState.ENDED:
                 text = texts.CHAT_ENDED
         case ReadMarked():
+            pass
+        case OfferMade() | OfferClosed():
+            # The open offer goes as an ``AgentOffer``; its end is told to the agent by
+            # the notifier (the chat may have nobody to deliver to by then).
             pass
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
@@ -247,13 +253,13 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
     chat = _Chat(
         sender=addressing.conversation_jid(conv.id),
         to=item.to,
-        stanza_id=f"{conv.id}-{item.joined.pos}",
+        stanza_id=f"{conv.id}-{item.offer.pos}",
         nick=conv.visitor_name,
         active=True,
-        delay=_delay(item.delayed, item.joined, addressing),
+        delay=_delay(item.delayed, item.offer, addressing),
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
-    return chat.build(offer_text(conv, item.joined, item.earlier, room=room), chat.stanza_id)
+    return chat.build(offer_text(conv, item.offer, item.earlier, room=room), chat.stanza_id)
 
 
 def _error(item: ErrorReply, budget: int) -> Stanza:

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from business.events import ConversationEvent, ParticipantJoined
+from business.events import ConversationEvent
 from business.model import (
     Participant,
     ParticipantKind,
@@ -23,13 +23,12 @@ from business.model import (
 )
 from tests.xmpp_bridge.support import (
     ADDRESSING,
-    ALICE_AGENT,
     ALICE_JID,
-    CID,
     T0,
     VERA,
     body_of,
-    make_conversation,
+    offer_made,
+    offered_conversation,
     posted,
     wire,
 )
@@ -63,7 +62,12 @@ def escaped_size(text: str) -> int:
     return len(escape(text, {'"': "&quot;", "'": "&apos;"}).encode())
 
 
-HUGE_CONVERSATION = make_conversation(
+QUEUED = [posted(seq, heavy(4000, seq)) for seq in range(1, 38)] + [
+    posted(38, "Hello? Is anybody there? I need help with my order <#42>")
+]
+OFFER = offer_made(39, at=T0 + timedelta(minutes=3))
+HUGE_CONVERSATION = offered_conversation(
+    OFFER,
     context=VisitorContext(
         page_url="https://shop.example/checkout?step=2",
         page_title="Checkout",
@@ -71,24 +75,10 @@ HUGE_CONVERSATION = make_conversation(
         custom={f"custom{n:02}": heavy(2000, n) for n in range(50)},
     ),
     form={"name": "Vera", **{f"form{n:02}": heavy(2000, n) for n in range(19)}},
-    agent_name="Alice",
-    last_seq=40,
+    last_seq=38,
+    last_pos=39,
 )
-QUEUED = [posted(seq, heavy(4000, seq)) for seq in range(1, 38)] + [
-    posted(38, "Hello? Is anybody there? I need help with my order <#42>")
-]
-HUGE_OFFER = AgentOffer(
-    conversation=HUGE_CONVERSATION,
-    to=ALICE_JID,
-    joined=ParticipantJoined(
-        conversation_id=CID,
-        seq=39,
-        pos=39,
-        created_at=T0 + timedelta(minutes=3),
-        participant=ALICE_AGENT,
-    ),
-    earlier=QUEUED,
-)
+HUGE_OFFER = AgentOffer(conversation=HUGE_CONVERSATION, to=ALICE_JID, offer=OFFER, earlier=QUEUED)
 
 
 def test_the_visitor_input_is_far_over_what_a_server_accepts() -> None:
@@ -107,7 +97,7 @@ def test_a_huge_offer_fits_the_budget_and_keeps_what_the_agent_needs() -> None:
     assert offer.startswith("New chat from Vera (queue support, waited 3 min)")
     assert "Page: Checkout - https://shop.example/checkout?step=2" in offer
     assert "Hello? Is anybody there? I need help with my order <#42>" in offer
-    assert offer.rstrip().endswith("!help lists commands.")
+    assert offer.rstrip().endswith("Reply to take this chat, or !decline. (20 s)")
 
 
 def test_a_huge_offer_says_what_it_left_out() -> None:
@@ -122,11 +112,11 @@ def test_a_huge_offer_says_what_it_left_out() -> None:
 
 
 def test_a_long_page_address_is_shortened_not_dropped() -> None:
-    conversation = make_conversation(
-        context=VisitorContext(page_url="https://shop.example/" + "a" * 200_000),
+    conversation = offered_conversation(
+        OFFER, context=VisitorContext(page_url="https://shop.example/" + "a" * 200_000)
     )
     offer = AgentOffer(
-        conversation=conversation, to=ALICE_JID, joined=HUGE_OFFER.joined, earlier=[posted(1, "hi")]
+        conversation=conversation, to=ALICE_JID, offer=OFFER, earlier=[posted(1, "hi")]
     )
 
     [stanza] = custom_to_stanza(offer, ADDRESSING)
@@ -265,7 +255,8 @@ def test_any_text_splits_within_any_budget_and_reassembles(text: str, budget: in
     budget=st.integers(min_value=4096, max_value=70_000),
 )
 def test_any_offer_fits_any_budget(fields: int, messages: int, budget: int) -> None:
-    conversation = make_conversation(
+    conversation = offered_conversation(
+        OFFER,
         visitor_name='"Vera" <&>' * 10,
         context=VisitorContext(
             page_url=heavy(2000),
@@ -274,9 +265,7 @@ def test_any_offer_fits_any_budget(fields: int, messages: int, budget: int) -> N
         ),
     )
     earlier: list[ConversationEvent] = [posted(n, heavy(4000, n)) for n in range(1, messages)]
-    offer = AgentOffer(
-        conversation=conversation, to=ALICE_JID, joined=HUGE_OFFER.joined, earlier=earlier
-    )
+    offer = AgentOffer(conversation=conversation, to=ALICE_JID, offer=OFFER, earlier=earlier)
 
     stanzas = custom_to_stanza(offer, ADDRESSING, budget=budget)
 

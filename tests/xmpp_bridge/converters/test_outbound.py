@@ -11,6 +11,8 @@ from business.events import (
     ConversationEvent,
     MessagePosted,
     NoteAdded,
+    OfferClosed,
+    OfferOutcome,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
@@ -35,6 +37,7 @@ from tests.xmpp_bridge.support import (
     assert_xml,
     body_of,
     make_conversation,
+    offered_conversation,
 )
 from xmpp_bridge.converters import custom_to_stanza, format_duration, offer_text
 from xmpp_bridge.custom import (
@@ -56,17 +59,34 @@ AGENT = ALICE_AGENT
 BOT = Participant(kind=ParticipantKind.BOT, name="Helper", id=None)
 SAM = Participant(kind=ParticipantKind.AGENT, name="Sam", id="a-sam")
 
+CONTEXT = VisitorContext(
+    page_url="https://shop.example/cart?a=1&b=2",
+    page_title="Your cart",
+    referrer="https://search.example/",
+    custom={"plan": "gold", "empty": ""},
+)
+FORM = {"name": "Vera <V&V>", "email": "vera@example.org"}
+
+# Queued (pos 1) and a message (pos 2), then offered to Alice 75 s after the start.
+OFFER = support.offer_made(3)
+OFFERED = offered_conversation(
+    OFFER,
+    visitor_name="Vera <V&V>",
+    context=CONTEXT,
+    form=FORM,
+    last_seq=2,
+    last_pos=3,
+    agent_delivered_pos=2,
+)
+# Alice took it at once (auto-accept): offer.closed (pos 4), participant.joined (seq 3,
+# pos 5) and state.changed active (seq 4, pos 6); then one more visible event.
 CONVERSATION = make_conversation(
     visitor_name="Vera <V&V>",
-    context=VisitorContext(
-        page_url="https://shop.example/cart?a=1&b=2",
-        page_title="Your cart",
-        referrer="https://search.example/",
-        custom={"plan": "gold", "empty": ""},
-    ),
-    form={"name": "Vera <V&V>", "email": "vera@example.org"},
+    context=CONTEXT,
+    form=FORM,
     agent_name="Alice",
     last_seq=5,
+    last_pos=7,
     agent_delivered_pos=2,
 )
 
@@ -75,26 +95,22 @@ def posted(seq: int, text: str, sender: Participant = VISITOR, **fields: Any) ->
     return support.posted(seq, text, sender, **fields)
 
 
-JOINED = ParticipantJoined(
-    conversation_id=CID, seq=3, pos=3, created_at=T0 + timedelta(seconds=75), participant=AGENT
-)
+QUEUED_AND_ASKED: list[ConversationEvent] = [
+    StateChanged(
+        conversation_id=CID,
+        seq=1,
+        pos=1,
+        created_at=T0,
+        state=ConversationState.QUEUED,
+        queue_position=1,
+    ),
+    posted(2, "My order <#42> & my refund"),
+]
 
 
 def test_offer_carries_the_visitor_context_and_messages_so_far() -> None:
-    earlier: list[ConversationEvent] = [
-        StateChanged(
-            conversation_id=CID,
-            seq=1,
-            pos=1,
-            created_at=T0,
-            state=ConversationState.QUEUED,
-            queue_position=1,
-        ),
-        posted(2, "My order <#42> & my refund"),
-    ]
-
     [stanza] = custom_to_stanza(
-        AgentOffer(conversation=CONVERSATION, to=ALICE_JID, joined=JOINED, earlier=earlier),
+        AgentOffer(conversation=OFFERED, to=ALICE_JID, offer=OFFER, earlier=QUEUED_AND_ASKED),
         ADDRESSING,
     )
 
@@ -110,7 +126,7 @@ plan: gold
 
 Vera &lt;V&amp;V&gt;: My order &lt;#42&gt; &amp; my refund
 
-Answer here. !help lists commands.</body>
+Reply to take this chat, or !decline. (20 s)</body>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
@@ -118,28 +134,41 @@ Answer here. !help lists commands.</body>
     )
 
 
-def test_offer_without_messages_or_context_says_so() -> None:
-    bare = make_conversation(visitor_name="Visitor 1a2b")
-    joined = ParticipantJoined(
-        conversation_id=CID, seq=2, pos=2, created_at=T0 + timedelta(seconds=5), participant=AGENT
+def test_offer_taken_at_once_says_the_chat_is_theirs() -> None:
+    [stanza] = custom_to_stanza(
+        AgentOffer(conversation=CONVERSATION, to=ALICE_JID, offer=OFFER, earlier=QUEUED_AND_ASKED),
+        ADDRESSING,
     )
 
-    text = offer_text(bare, joined, [])
+    assert stanza.xml.attrib["id"] == "c0ffee-3"
+    text = body_of(stanza)
+    assert text is not None
+    assert text.startswith("New chat from Vera <V&V> (queue support, waited 1 min 15 s)\n")
+    assert text.endswith(
+        "Vera <V&V>: My order <#42> & my refund\n"
+        "\n"
+        "This chat is yours: answer here. !help lists commands."
+    )
+
+
+def test_offer_without_messages_or_context_says_so() -> None:
+    offer = support.offer_made(2, at=T0 + timedelta(seconds=5), timeout=45)
+    bare = offered_conversation(offer, visitor_name="Visitor 1a2b")
+
+    text = offer_text(bare, offer, [])
 
     assert text == (
         "New chat from Visitor 1a2b (queue support, waited 5 s)\n"
         "\n"
         "(no messages yet)\n"
         "\n"
-        "Answer here. !help lists commands."
+        "Reply to take this chat, or !decline. (45 s)"
     )
 
 
-def test_replayed_offer_is_stamped_with_the_join_time() -> None:
+def test_replayed_offer_is_stamped_with_the_offer_time() -> None:
     [stanza] = custom_to_stanza(
-        AgentOffer(
-            conversation=CONVERSATION, to=ALICE_JID, joined=JOINED, earlier=[], delayed=True
-        ),
+        AgentOffer(conversation=OFFERED, to=ALICE_JID, offer=OFFER, earlier=[], delayed=True),
         ADDRESSING,
     )
 
@@ -230,9 +259,10 @@ def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
     )
 
 
-def notice(text: str, seq: int) -> str:
+def notice(text: str, pos: int) -> str:
+    """A notice in the window: its id is the event's pos, which every stored event has."""
     return (
-        f'<message from="{CONV_JID}" to="alice@localhost" type="chat" id="c0ffee-{seq}">'
+        f'<message from="{CONV_JID}" to="alice@localhost" type="chat" id="c0ffee-{pos}">'
         f"<body>{text}</body></message>"
     )
 
@@ -241,29 +271,29 @@ def notice(text: str, seq: int) -> str:
     ("event", "expected"),
     [
         (
-            ParticipantLeft(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=VISITOR),
-            notice("Vera &lt;V&amp;V&gt; left the chat.", 4),
+            ParticipantLeft(conversation_id=CID, seq=6, pos=8, created_at=T0, participant=VISITOR),
+            notice("Vera &lt;V&amp;V&gt; left the chat.", 8),
         ),
         (
             StateChanged(
-                conversation_id=CID, seq=5, pos=5, created_at=T0, state=ConversationState.ENDED
+                conversation_id=CID, seq=7, pos=9, created_at=T0, state=ConversationState.ENDED
             ),
-            notice("This chat has ended; messages sent here no longer reach anyone.", 5),
+            notice("This chat has ended; messages sent here no longer reach anyone.", 9),
         ),
         (
-            ParticipantJoined(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=BOT),
-            notice("Helper joined the chat.", 4),
+            ParticipantJoined(conversation_id=CID, seq=6, pos=8, created_at=T0, participant=BOT),
+            notice("Helper joined the chat.", 8),
         ),
         (
             NoteAdded(
                 conversation_id=CID,
-                pos=6,
+                pos=8,
                 created_at=T0,
                 id=EventId("n1"),
                 by=SAM,
                 text="refund <approved>",
             ),
-            notice("[note from Sam] refund &lt;approved&gt;", 6),
+            notice("[note from Sam] refund &lt;approved&gt;", 8),
         ),
     ],
 )
@@ -281,16 +311,29 @@ def test_notices_to_the_agent(event: object, expected: str) -> None:
     [
         posted(4, "my own words", AGENT),
         ParticipantLeft(conversation_id=CID, seq=4, pos=4, created_at=T0, participant=AGENT),
-        JOINED,
+        ParticipantJoined(conversation_id=CID, seq=3, pos=5, created_at=T0, participant=AGENT),
         StateChanged(
-            conversation_id=CID, seq=4, pos=4, created_at=T0, state=ConversationState.ACTIVE
+            conversation_id=CID, seq=4, pos=6, created_at=T0, state=ConversationState.ACTIVE
+        ),
+        OFFER,
+        OfferClosed(
+            conversation_id=CID, pos=4, created_at=T0, agent=AGENT, outcome=OfferOutcome.ACCEPTED
         ),
         ReadMarked(conversation_id=CID, seq=4, pos=4, created_at=T0, by=VISITOR, up_to_seq=3),
         NoteAdded(
             conversation_id=CID, pos=4, created_at=T0, id=EventId("n1"), by=AGENT, text="mine"
         ),
     ],
-    ids=["own-message", "own-leave", "own-join-is-an-offer", "active", "read", "own-note"],
+    ids=[
+        "own-message",
+        "own-leave",
+        "own-join",
+        "active",
+        "offer-goes-as-an-agent-offer",
+        "offer-closed",
+        "read",
+        "own-note",
+    ],
 )
 def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
     update = ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=event)  # type: ignore[arg-type]
@@ -298,7 +341,18 @@ def test_events_the_agent_does_not_get_a_stanza_for(event: object) -> None:
     assert custom_to_stanza(update, ADDRESSING) == []
 
 
+def test_what_the_visitor_writes_while_offered_reaches_the_offered_agent() -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=OFFERED, to=ALICE_JID, event=posted(3, "Hello?", pos=4)),
+        ADDRESSING,
+    )
+
+    assert stanza.xml.attrib["id"] == "ev3"
+    assert body_of(stanza) == "Hello?"
+
+
 def test_nothing_goes_out_for_a_conversation_without_agent() -> None:
+    # Queued and offered to nobody.
     queued = make_conversation(state=ConversationState.QUEUED, agent_id=None)
 
     assert (

@@ -1,0 +1,148 @@
+"""Offers as use cases: take one (``!accept``, or by writing to the visitor: see
+``business.messaging``), pass it on (``!decline``), and let the ones nobody answered
+time out.
+
+The deadline of an open offer is stored (``Conversation.offer_expires_at``), so an offer
+outlives a restart: ``OfferClock`` reads the offers due from the database, not from
+timers. An offer that times out goes to the next agent, and the silent agent is set not
+ready until they send available presence again ("Not responding"): a desk that does not
+answer must not keep receiving chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from business import commands as c
+from business.access import any_conversation
+from business.conversation import Conversation
+from business.errors import Conflict, DomainError, NotFound
+from business.events import OfferOutcome
+from business.offer_rules import accept_offer, check_offered_to, close_offer
+from business.ports import Clock
+from business.routing import Router
+from business.transactions import Transactions, retrying
+
+logger = logging.getLogger(__name__)
+
+_DUE_PER_ROUND = 100
+"""Offers expired per read of the due ones at most; the next round takes the rest."""
+
+
+class OfferService:
+    def __init__(self, *, transactions: Transactions, router: Router, clock: Clock) -> None:
+        self._tx = transactions
+        self._router = router
+        self._clock = clock
+
+    async def accept(self, cmd: c.AcceptOffer) -> Conversation:
+        """The offered agent takes the chat without writing anything yet."""
+        return await retrying(lambda: self._accept(cmd))
+
+    async def _accept(self, cmd: c.AcceptOffer) -> Conversation:
+        async with self._tx() as tx:
+            conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
+            accepted = await tx.apply(accept_offer(conv, cmd.agent_id, self._clock.now()))
+            await tx.commit()
+        logger.info("conversation %s accepted by agent %s", conv.id, cmd.agent_id)
+        return accepted
+
+    async def decline(self, cmd: c.DeclineOffer) -> Conversation:
+        """The offered agent passes: the chat goes to the next agent (never them next)."""
+        declined = await retrying(lambda: self._decline(cmd))
+        logger.info("conversation %s declined by agent %s", declined.id, cmd.agent_id)
+        await self._router.dispatch(declined.tenant_id, declined.queue)
+        return declined
+
+    async def _decline(self, cmd: c.DeclineOffer) -> Conversation:
+        async with self._tx() as tx:
+            conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
+            check_offered_to(conv, cmd.agent_id)
+            declined = await tx.apply(close_offer(conv, OfferOutcome.DECLINED, self._clock.now()))
+            await tx.commit()
+        return declined
+
+    async def expire_due(self) -> int:
+        """Time out the offers whose deadline has passed; returns how many. Each goes to
+        the next agent; each silent agent is set not ready."""
+        now = self._clock.now()
+        async with self._tx.read() as tx:
+            due = await tx.conversations.list_offers_due(now, _DUE_PER_ROUND)
+        expired = 0
+        for conv in due:
+            try:
+                if await self._expire(conv):
+                    expired += 1
+            except DomainError as exc:
+                # Taken or ended meanwhile: nothing to expire.
+                logger.info("offer of conversation %s not expired: %s", conv.id, exc)
+        return expired
+
+    async def _expire(self, seen: Conversation) -> bool:
+        async with self._router.tenant_lock(seen.tenant_id), self._tx() as tx:
+            conv = await tx.conversations.get(seen.id, for_update=True)
+            now = self._clock.now()
+            if conv is None:
+                raise NotFound("unknown conversation")
+            agent_id = conv.offered_to
+            if agent_id is None or conv.offer_expires_at is None or conv.offer_expires_at > now:
+                return False
+            await tx.apply(close_offer(conv, OfferOutcome.TIMED_OUT, now))
+            agent = await tx.agents.get(agent_id, for_update=True)
+            if agent is not None and agent.ready:
+                await tx.agents.set_ready(agent_id, False, None)
+            await tx.commit()
+        logger.info(
+            "offer of conversation %s to agent %s timed out; the agent is not ready "
+            "(not responding)",
+            conv.id,
+            agent_id,
+        )
+        await self._router.dispatch(conv.tenant_id, conv.queue)
+        return True
+
+
+class OfferClock:
+    """Expires offers in the background: every ``interval`` seconds, the ones due.
+
+    ``active`` says whether this process may expire offers now: only while the agent
+    desk can deliver, or a lost link would set every offered agent not ready for
+    offers they never saw.
+    """
+
+    def __init__(
+        self,
+        offers: OfferService,
+        *,
+        interval: float = 1.0,
+        active: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._offers = offers
+        self._interval = interval
+        self._active = active
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="offer-clock")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            if self._active():
+                try:
+                    await self._offers.expire_due()
+                except Conflict:
+                    pass  # another writer got there first; the next round looks again
+                except Exception:
+                    logger.exception("could not expire the offers due; trying again")
+            await asyncio.sleep(self._interval)
