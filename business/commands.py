@@ -101,6 +101,9 @@ class SetAgentTyping:
 class EndConversationByAgent:
     agent_id: AgentId
     conversation_id: ConversationId
+    wrap_up: str = ""
+    """What the agent wrote after ``!end``: a wrap-up code of the queue, then a note (or
+    only a note): see ``business.wrap_up``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

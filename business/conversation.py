@@ -28,6 +28,7 @@ from business.events import (
     ParticipantLeft,
     StateChanged,
     StoredEvent,
+    WrapUpRecorded,
 )
 from business.model import (
     Agent,
@@ -266,13 +267,26 @@ class Conversation:
         )
         return builder.done()
 
-    def end(self, by: Participant, now: datetime) -> Change:
-        """End an open conversation.
+    def end(
+        self,
+        by: Participant,
+        now: datetime,
+        *,
+        wrap_up: tuple[str | None, str | None] = (None, None),
+    ) -> Change:
+        """End an open conversation; ``wrap_up`` is (code, note), either may be None.
 
         The visitor always leaves visibly; an agent only if they had joined (a queued
-        conversation has no agent to leave).
+        conversation has no agent to leave). A wrap-up comes first, for the agent desk.
         """
         builder = ChangeBuilder(self)
+        code, note = wrap_up
+        if code is not None or note is not None:
+            builder.add_hidden(
+                lambda pos: WrapUpRecorded(
+                    conversation_id=self.id, pos=pos, created_at=now, by=by, code=code, note=note
+                )
+            )
         builder.close_offer(OfferOutcome.WITHDRAWN, now)
         builder.transition(ConversationState.ENDED, now)
         if self.state is ConversationState.ACTIVE or by.kind is ParticipantKind.VISITOR:

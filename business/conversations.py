@@ -25,6 +25,7 @@ from business.validation import (
     check_fields,
     check_text,
 )
+from business.wrap_up import read_wrap_up
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,9 @@ class ConversationService:
             conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id)
             if not conv.is_open:
                 raise InvalidTransition("this conversation has already ended")
-            ended = await self._end(tx, conv, conv.agent)
+            queue = await tx.queues.get(conv.tenant_id, conv.queue)
+            wrap_up = read_wrap_up(cmd.wrap_up, queue)
+            ended = await self._end(tx, conv, conv.agent, wrap_up)
         await self._after_end(conv)
         return ended
 
@@ -144,8 +147,14 @@ class ConversationService:
         async with self._tx.read() as tx:
             return await any_conversation(tx, conversation_id)
 
-    async def _end(self, tx: Transaction, conv: Conversation, by: Participant) -> Conversation:
-        ended = await tx.apply(conv.end(by, self._clock.now()))
+    async def _end(
+        self,
+        tx: Transaction,
+        conv: Conversation,
+        by: Participant,
+        wrap_up: tuple[str | None, str | None] = (None, None),
+    ) -> Conversation:
+        ended = await tx.apply(conv.end(by, self._clock.now(), wrap_up=wrap_up))
         await tx.commit()
         logger.info("conversation %s ended by %s", conv.id, by.kind)
         return ended

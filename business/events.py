@@ -104,6 +104,19 @@ class NoteAdded:
     text: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WrapUpRecorded:
+    """How the agent closed the chat: a wrap-up code of its queue and/or a note."""
+
+    TYPE: ClassVar[str] = "wrap_up"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    by: Participant
+    code: str | None
+    note: str | None
+
+
 class OfferOutcome(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -135,7 +148,7 @@ class OfferClosed:
     outcome: OfferOutcome
 
 
-DeskEvent = NoteAdded | OfferMade | OfferClosed
+DeskEvent = NoteAdded | OfferMade | OfferClosed | WrapUpRecorded
 """Stored events only the agent desk sees: no ``seq``."""
 
 StoredEvent = ConversationEvent | DeskEvent

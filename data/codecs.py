@@ -30,6 +30,7 @@ from business.events import (
     ReadMarked,
     StateChanged,
     StoredEvent,
+    WrapUpRecorded,
 )
 from business.model import ConversationId, ConversationState, EventId, Participant, ParticipantKind
 
@@ -202,6 +203,17 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     NoteAdded: Codec[NoteAdded](
         lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
         _decode_note,
+    ),
+    WrapUpRecorded: Codec[WrapUpRecorded](
+        lambda e: Stored(sender=e.by, text=e.note, payload={"code": e.code}),
+        lambda h, s: WrapUpRecorded(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            by=_sender(s, h),
+            code=s.payload.get("code"),
+            note=s.text,
+        ),
     ),
     OfferMade: Codec[OfferMade](
         lambda e: Stored(sender=e.agent, payload={"expires_at": e.expires_at.isoformat()}),

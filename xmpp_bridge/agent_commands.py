@@ -155,12 +155,12 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
         ),
         Command(
             name="end",
-            synopsis="",
+            synopsis="[code] [text]",
             roles=frozenset({Role.AGENT}),
             help=texts.HELP_END,
             produces=EndChat,
-            # Words after it are ignored until wrap-up codes come (``!end [code] [text]``).
-            parse=lambda cid, _: EndChat(conversation_id=cid),
+            # The queue decides whether the first word is a wrap-up code.
+            parse=lambda cid, rest: EndChat(conversation_id=cid, wrap_up=rest),
         ),
         Command(
             name="accept",

@@ -54,9 +54,10 @@ class AgentTyping:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EndChat:
-    """``!end`` in a conversation."""
+    """``!end [code] [text]`` in a conversation."""
 
     conversation_id: ConversationId
+    wrap_up: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

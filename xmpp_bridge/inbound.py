@@ -194,11 +194,11 @@ class InboundDispatcher:
                 await self._services.messaging.set_agent_typing(
                     SetAgentTyping(agent_id=agent.id, conversation_id=cid, composing=composing)
                 )
-            case EndChat(conversation_id=cid):
+            case EndChat(conversation_id=cid, wrap_up=wrap_up):
                 # The notifier confirms: the end events reach the agent like any other.
                 agent = await self._agent(origin, received.payload)
                 await self._services.conversations.end_by_agent(
-                    EndConversationByAgent(agent_id=agent.id, conversation_id=cid)
+                    EndConversationByAgent(agent_id=agent.id, conversation_id=cid, wrap_up=wrap_up)
                 )
             case WriteNote(conversation_id=cid, text=text):
                 agent = await self._agent(origin, received.payload)

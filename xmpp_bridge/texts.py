@@ -128,6 +128,14 @@ def note_by(name: str, text: str) -> str:
     return f"[note from {name}] {text}"
 
 
+def wrap_up_recorded(code: str | None, note: str | None) -> str:
+    """The notice of how a chat was closed."""
+    parts = [f"code {code}"] if code else []
+    if note:
+        parts.append(f"note: {note}")
+    return "Wrap-up recorded: " + "; ".join(parts) + "."
+
+
 NOTE_SAVED = "Note saved. Agents see it in this chat and its history; the visitor never does."
 NOTE_EMPTY = "Write the note after the command: !note <text>"
 NO_CANNED = "There are no canned responses for this queue."
@@ -154,7 +162,7 @@ AGENT_HELP_HEADER = "Commands in a chat:"
 LITERAL_BANG = "!!text - send a message that starts with '!'"
 AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
 
-HELP_END = "end this chat"
+HELP_END = "end this chat, with a wrap-up code of the queue and a note if you like"
 HELP_ACCEPT = "take the chat offered to you (or just reply to the visitor)"
 HELP_DECLINE = "pass the chat offered to you on to another agent"
 HELP_CANNED = "list this queue's canned responses, or send the one named"

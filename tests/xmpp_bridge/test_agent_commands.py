@@ -52,7 +52,8 @@ def test_the_help_an_agent_gets_today() -> None:
         "!accept - take the chat offered to you (or just reply to the visitor)\n"
         "!canned [name] - list this queue's canned responses, or send the one named\n"
         "!decline - pass the chat offered to you on to another agent\n"
-        "!end - end this chat\n"
+        "!end [code] [text] - end this chat, with a wrap-up code of the queue and a note "
+        "if you like\n"
         "!help - this list\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
@@ -74,7 +75,7 @@ def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> No
         ("!help", ShowHelp(conversation_id=CID)),
         ("  !HELP please", ShowHelp(conversation_id=CID)),
         ("!end", EndChat(conversation_id=CID)),
-        ("!end resolved thanks", EndChat(conversation_id=CID)),
+        ("!end resolved thanks", EndChat(conversation_id=CID, wrap_up="resolved thanks")),
         ("!accept", TakeOffer(conversation_id=CID)),
         ("!Decline busy", PassOffer(conversation_id=CID)),
         ("!transfer bob", UnknownCommand(conversation_id=CID, command="transfer")),

@@ -17,6 +17,7 @@ from business.events import (
     ReadMarked,
     StateChanged,
     StoredEvent,
+    WrapUpRecorded,
 )
 from business.model import ConversationState, ParticipantKind
 from xmpp_bridge import texts
@@ -190,6 +191,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
                 text = texts.CHAT_ENDED
         case ReadMarked():
             pass
+        case WrapUpRecorded(code=code, note=wrap_note):
+            text = texts.wrap_up_recorded(code, wrap_note)
         case OfferMade() | OfferClosed():
             # The open offer goes as an ``AgentOffer``; its end is told to the agent by
             # the notifier (the chat may have nobody to deliver to by then).

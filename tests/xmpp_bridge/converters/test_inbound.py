@@ -121,7 +121,7 @@ def test_receipt_request_is_noticed() -> None:
         ("!help", ShowHelp(conversation_id=CONV)),
         ("  !HELP please", ShowHelp(conversation_id=CONV)),
         ("!end", EndChat(conversation_id=CONV)),
-        ("!End now", EndChat(conversation_id=CONV)),
+        ("!End now", EndChat(conversation_id=CONV, wrap_up="now")),
         ("!transfer bob", UnknownCommand(conversation_id=CONV, command="transfer")),
         ("!", UnknownCommand(conversation_id=CONV, command="")),
         (
