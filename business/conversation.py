@@ -88,6 +88,8 @@ class Conversation:
     offer_expires_at: datetime | None = None
     last_offered_to: AgentId | None = None
     """Who was offered it last and did not take it: not offered it again next."""
+    preferred_agent_id: AgentId | None = None
+    """Offered first to this agent when they can take it (the visitor's last agent)."""
     assigned_at: datetime | None = None
     ended_at: datetime | None = None
 

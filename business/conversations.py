@@ -154,7 +154,11 @@ class ConversationService:
         by: Participant,
         wrap_up: tuple[str | None, str | None] = (None, None),
     ) -> Conversation:
-        ended = await tx.apply(conv.end(by, self._clock.now(), wrap_up=wrap_up))
+        now = self._clock.now()
+        ended = await tx.apply(conv.end(by, now, wrap_up=wrap_up))
+        if conv.agent_id is not None and conv.state is ConversationState.ACTIVE:
+            # Who served them last: a returning visitor goes to them first.
+            await tx.visitors.set_last_agent(conv.visitor_id, conv.agent_id, now)
         await tx.commit()
         logger.info("conversation %s ended by %s", conv.id, by.kind)
         return ended

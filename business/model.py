@@ -119,6 +119,10 @@ class Visitor:
     tenant_id: TenantId
     created_at: datetime
     name: str | None = None
+    last_agent_id: AgentId | None = None
+    """The agent of the visitor's last chat that had one, and when it ended: a returning
+    visitor goes to them first (the queue's ``last_agent_window``)."""
+    last_served_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -77,6 +77,10 @@ class VisitorRepository(Protocol):
 
     async def add(self, visitor: Visitor, token_hash: str) -> None: ...
 
+    async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
+        """Remember who served the visitor last, and when (last-agent routing)."""
+        ...
+
 
 class ConversationRepository(Protocol):
     async def get(

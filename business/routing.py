@@ -49,11 +49,13 @@ def choose_agent(
     *,
     required: Mapping[str, int] = _NO_SKILLS,
     exclude: AgentId | None = None,
+    prefer: AgentId | None = None,
 ) -> Agent | None:
     """The agent the next conversation goes to, or None when nobody can take one.
 
     ``required``: skill -> minimum level (the queue's ``skills``); ``exclude``: the agent
-    who was offered the conversation last and did not take it."""
+    who was offered the conversation last and did not take it; ``prefer``: the agent
+    who gets it if they are a candidate (the visitor's last agent)."""
     candidates = [
         a
         for a in agents
@@ -64,6 +66,9 @@ def choose_agent(
     ]
     if not candidates:
         return None
+    for agent in candidates:
+        if agent.id == prefer:
+            return agent
     return min(
         candidates,
         key=lambda a: (loads.get(a.id, 0), a.idle_since() or _NEVER, a.id),
@@ -158,6 +163,7 @@ class Router:
                     loads,
                     required=required,
                     exclude=conversation.last_offered_to,
+                    prefer=conversation.preferred_agent_id,
                 )
                 if agent is None:
                     waiting.append(conversation)

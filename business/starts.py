@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from business import commands as c
 from business.batching import Batcher, one_by_one
@@ -13,11 +14,13 @@ from business.conversation import Conversation
 from business.errors import NotFound, QueueFull
 from business.model import (
     DEFAULT_QUEUE,
+    AgentId,
     ConversationId,
     EventId,
     Queue,
     QueueName,
     TenantId,
+    Visitor,
     VisitorId,
     new_id,
 )
@@ -115,7 +118,7 @@ class Starter:
                         )
                     )
                     continue
-                conv = await self._open(tx, cmd, queue, visitor.name)
+                conv = await self._open(tx, cmd, queue, visitor)
                 queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
                 open_now[(cmd.visitor_id, queue_name)] = conv
                 outcomes.append(Started(conv, existing=False))
@@ -130,10 +133,11 @@ class Starter:
         )
 
     async def _open(
-        self, tx: Transaction, cmd: c.StartConversation, queue: Queue, visitor_name: str | None
+        self, tx: Transaction, cmd: c.StartConversation, queue: Queue, visitor: Visitor
     ) -> Conversation:
         visitor_id = cmd.visitor_id
-        name = (cmd.form.get("name") or "").strip() or visitor_name or f"Visitor {visitor_id[:4]}"
+        name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor_id[:4]}"
+        now = self._clock.now()
         first = None
         if cmd.message is not None:
             first = (EventId(new_id()), cmd.message.client_msg_id, cmd.message.text)
@@ -144,9 +148,26 @@ class Starter:
             visitor_name=name[:100],
             queue=queue.name,
             position=queue.waiting + 1,
-            now=self._clock.now(),
+            now=now,
             context=cmd.context,
             form=cmd.form,
             first_message=first,
         )
+        preferred = last_agent(visitor, queue, now)
+        if preferred is not None:
+            change = dataclasses.replace(
+                change,
+                conversation=dataclasses.replace(change.conversation, preferred_agent_id=preferred),
+            )
         return await tx.apply(change)
+
+
+def last_agent(visitor: Visitor, queue: Queue, now: datetime) -> AgentId | None:
+    """The agent a returning visitor goes to first: the one who served them last, if that
+    was within the queue's ``last_agent_window``."""
+    window = queue.last_agent_window
+    if not window or visitor.last_agent_id is None or visitor.last_served_at is None:
+        return None
+    if now - visitor.last_served_at > timedelta(seconds=window):
+        return None
+    return visitor.last_agent_id

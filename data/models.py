@@ -110,6 +110,8 @@ class VisitorRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     token_hash: Mapped[str]
     created_at: Mapped[datetime]
+    last_agent_id: Mapped[str | None]
+    last_served_at: Mapped[datetime | None]
     name: Mapped[str | None]
 
 
@@ -148,6 +150,7 @@ class ConversationRow(Base):
     # Serves the offer clock: the offers due, soonest first.
     offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     last_offered_to: Mapped[str | None]
+    preferred_agent_id: Mapped[str | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
 

@@ -130,6 +130,13 @@ class _Visitors:
             raise DuplicateKey(f"visitor {visitor.id}")
         self._s.visitors[visitor.id] = (visitor, token_hash)
 
+    async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
+        visitor, token_hash = self._s.visitors[visitor_id]
+        self._s.visitors[visitor_id] = (
+            dataclasses.replace(visitor, last_agent_id=agent_id, last_served_at=at),
+            token_hash,
+        )
+
 
 def _refuse_if_read_only(read_only: bool) -> None:
     # As the SQL unit of work does: a read-only one may neither lock nor write.

@@ -70,6 +70,7 @@ class _ConversationColumns(Protocol):
     offered_name: str | None
     offer_expires_at: datetime | None
     last_offered_to: str | None
+    preferred_agent_id: str | None
     assigned_at: datetime | None
     ended_at: datetime | None
 
@@ -96,6 +97,9 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         offered_name=row.offered_name,
         offer_expires_at=row.offer_expires_at,
         last_offered_to=None if row.last_offered_to is None else AgentId(row.last_offered_to),
+        preferred_agent_id=(
+            None if row.preferred_agent_id is None else AgentId(row.preferred_agent_id)
+        ),
         assigned_at=row.assigned_at,
         ended_at=row.ended_at,
     )
@@ -137,6 +141,7 @@ MUTABLE = (
     "offered_name",
     "offer_expires_at",
     "last_offered_to",
+    "preferred_agent_id",
     "assigned_at",
     "ended_at",
 )

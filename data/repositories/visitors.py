@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
-from business.model import TenantId, Visitor, VisitorId
+from business.model import AgentId, TenantId, Visitor, VisitorId
 from data.models import VisitorRow
 from data.repositories.base import SqlContext, all_rows
 
@@ -17,6 +18,8 @@ def _visitor(row: VisitorRow) -> Visitor:
         tenant_id=TenantId(row.tenant_id),
         created_at=row.created_at,
         name=row.name,
+        last_agent_id=None if row.last_agent_id is None else AgentId(row.last_agent_id),
+        last_served_at=row.last_served_at,
     )
 
 
@@ -53,4 +56,12 @@ class SqlVisitorRepository:
                 name=visitor.name,
             )
         )
+        await (await self._ctx.orm()).flush()
+
+    async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
+        row = await (await self._ctx.orm()).get(VisitorRow, visitor_id, populate_existing=True)
+        if row is None:
+            raise KeyError(visitor_id)
+        row.last_agent_id = agent_id
+        row.last_served_at = at
         await (await self._ctx.orm()).flush()
