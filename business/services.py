@@ -21,6 +21,7 @@ from business.routing import Router
 from business.sessions import SessionService
 from business.tenants import TenantService
 from business.validation import Limits
+from business.visitor_profile import VisitorProfileService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +33,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     offers: OfferService
+    visitor_profile: VisitorProfileService
     agents: AgentService
     tenants: TenantService
     queue_settings: QueueSettingsService

@@ -22,6 +22,7 @@ from business.sessions import SessionService
 from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
+from business.visitor_profile import VisitorProfileService
 from xmpp_bridge.addresses import JidNormalizer
 
 
@@ -56,6 +57,7 @@ def bootstrap(
         delivery=DeliveryService(transactions=transactions),
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
+        visitor_profile=VisitorProfileService(transactions=transactions),
         agents=AgentService(
             transactions=transactions,
             router=router,

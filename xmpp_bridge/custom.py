@@ -75,6 +75,21 @@ class PassOffer:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShowInfo:
+    """``!info``: who the visitor is and what the site told about them."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowHistory:
+    """``!history [n]``: the visitor's earlier conversations, the last n messages of each."""
+
+    conversation_id: ConversationId
+    count: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UseCanned:
     """``!canned`` (list this queue's canned responses) or ``!canned <name>`` (send it)."""
 
@@ -190,6 +205,8 @@ Payload = (
     | UseCanned
     | TakeOffer
     | PassOffer
+    | ShowInfo
+    | ShowHistory
     | ShowHelp
     | UnknownCommand
     | EngineHelp

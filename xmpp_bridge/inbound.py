@@ -28,9 +28,9 @@ from business.errors import (
     TooLarge,
     Unavailable,
 )
-from business.model import Agent, ConversationId, TenantId, new_id
+from business.model import Agent, TenantId, new_id
 from business.services import Services
-from xmpp_bridge import texts
+from xmpp_bridge import desk_replies, texts
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     ENGINE_COMMANDS,
@@ -59,6 +59,8 @@ from xmpp_bridge.custom import (
     Received,
     ResourcePresence,
     ShowHelp,
+    ShowHistory,
+    ShowInfo,
     SubscriptionStanza,
     TakeOffer,
     TextReply,
@@ -147,6 +149,8 @@ def lane_of(received: Received) -> Hashable:
             | WriteNote(conversation_id=cid)
             | UseCanned(conversation_id=cid)
             | TakeOffer(conversation_id=cid)
+            | ShowInfo(conversation_id=cid)
+            | ShowHistory(conversation_id=cid)
             | PassOffer(conversation_id=cid)
         ):
             return (received.origin.address, cid)
@@ -223,7 +227,19 @@ class InboundDispatcher:
                 self._reply(origin, texts.OFFER_DECLINED)
             case UseCanned(conversation_id=cid, name=name):
                 agent = await self._agent(origin, received.payload)
-                await self._canned(origin, agent, cid, name)
+                stanza_id = origin.stanza_id
+                client_msg_id = None if stanza_id is None else client_msg_id_for(stanza_id)
+                answer = await desk_replies.canned(self._services, agent, cid, name, client_msg_id)
+                if name and origin.receipt_requested:
+                    self._send(Receipt(origin=origin, stanza_id=new_id()))
+                self._reply(origin, answer)
+            case ShowInfo(conversation_id=cid):
+                agent = await self._agent(origin, received.payload)
+                self._reply(origin, await desk_replies.info(self._services, agent, cid))
+            case ShowHistory(conversation_id=cid, count=count):
+                agent = await self._agent(origin, received.payload)
+                answer = await desk_replies.history(self._services, agent, cid, count)
+                self._reply(origin, answer)
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 self._reply(origin, conversation_help(roles_of(agent)))
@@ -264,42 +280,6 @@ class InboundDispatcher:
                         text=texts.NOTHING_HERE,
                     )
                 )
-
-    async def _canned(self, origin: Origin, agent: Agent, cid: ConversationId, name: str) -> None:
-        """List the canned responses of the conversation's queue, or send one to the
-        visitor as the agent's message (stored once per stanza, like typed text)."""
-        conversation = await self._services.conversations.get_conversation(cid)
-        if conversation.agent_id != agent.id:
-            raise Forbidden(texts.NOT_THE_AGENT)
-        canned = self._services.canned
-        if not name:
-            found = await canned.list(conversation.tenant_id, conversation.queue)
-            entries = [(r.name, r.text) for r in found]
-            self._reply(origin, texts.canned_list(entries) if entries else texts.NO_CANNED)
-            return
-        response = await canned.find(conversation.tenant_id, conversation.queue, name)
-        if response is None:
-            raise NotFound(texts.unknown_canned(name))
-        text = canned.render(
-            response.text,
-            visitor=conversation.visitor_name,
-            agent=agent.name,
-            queue=conversation.queue,
-        )
-        await self._services.messaging.send_agent_message(
-            SendAgentMessage(
-                agent_id=agent.id,
-                conversation_id=cid,
-                text=text,
-                client_msg_id=None
-                if origin.stanza_id is None
-                else client_msg_id_for(origin.stanza_id),
-            )
-        )
-        if origin.receipt_requested:
-            self._send(Receipt(origin=origin, stanza_id=new_id()))
-        # The agent's window shows only what they typed: say what the visitor got.
-        self._reply(origin, texts.canned_sent(text))
 
     def refuse(self, received: Received, exc: DomainError | None) -> None:
         """Answer a stanza whose handling failed with ``exc`` (None: unexpected error)."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from business.visitor_profile import PastConversation, VisitorInfo
+
 ELLIPSIS = "…"
 """Ends anything that was cut short."""
 
@@ -162,6 +164,8 @@ AGENT_HELP_HEADER = "Commands in a chat:"
 LITERAL_BANG = "!!text - send a message that starts with '!'"
 AGENT_HELP_FOOTER = "Everything else you write here goes to the visitor."
 
+HELP_INFO = "who the visitor is: name, details from the website, pages, earlier chats"
+HELP_HISTORY = "the visitor's earlier chats, with their last n messages (default 5)"
 HELP_END = "end this chat, with a wrap-up code of the queue and a note if you like"
 HELP_ACCEPT = "take the chat offered to you (or just reply to the visitor)"
 HELP_DECLINE = "pass the chat offered to you on to another agent"
@@ -252,3 +256,36 @@ def undeliverable(reason: str) -> str:
         f"A message in this chat could not be delivered to you ({reason}); "
         "it is stored with the chat."
     )
+
+
+# -- what the engine knows about the visitor (!info, !history) ------------------------
+
+
+def visitor_info(info: VisitorInfo) -> str:
+    ctx = info.context
+    lines = [f"Visitor: {info.name}", f"Identity: {info.identity or 'anonymous (not verified)'}"]
+    lines += [f"{name}: {shorten(value)}" for name, value in info.form.items() if name != "name"]
+    if ctx.page_title or ctx.page_url:
+        lines.append(offer_page(ctx.page_title, ctx.page_url))
+    if ctx.referrer:
+        lines.append(f"Came from: {shorten(ctx.referrer)}")
+    lines += [f"{name}: {shorten(value)}" for name, value in ctx.custom.items()]
+    earlier = "none" if not info.earlier else str(info.earlier)
+    lines.append(f"Earlier chats: {earlier} (!history shows them)")
+    return "\n".join(lines)
+
+
+def visitor_history(past: Sequence[PastConversation]) -> str:
+    if not past:
+        return "No earlier chats with this visitor."
+    lines = [f"Earlier chats with this visitor ({len(past)}, newest first):"]
+    for conv in past:
+        agent = conv.agent or "no agent"
+        lines.append("")
+        lines.append(
+            f"{conv.started_at:%Y-%m-%d %H:%M} UTC, queue {conv.queue}, {agent}, {conv.outcome}"
+        )
+        for line in conv.lines:
+            said = f"[note from {line.who}] " if line.note else said_by(line.who)
+            lines.append(f"  {said}{shorten(line.text)}")
+    return "\n".join(lines)

@@ -55,6 +55,8 @@ def test_the_help_an_agent_gets_today() -> None:
         "!end [code] [text] - end this chat, with a wrap-up code of the queue and a note "
         "if you like\n"
         "!help - this list\n"
+        "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
+        "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
         "!!text - send a message that starts with '!'\n"

@@ -1,0 +1,56 @@
+"""Conversation commands that answer with what the engine knows: ``!canned``, ``!info``,
+``!history [n]``. Each returns the text of the answer (the dispatcher sends it in the
+same window); refusals are domain errors, answered at the edge like any other."""
+
+from __future__ import annotations
+
+from business.commands import SendAgentMessage
+from business.errors import Forbidden, InvalidInput, NotFound
+from business.model import Agent, ConversationId
+from business.services import Services
+from business.visitor_profile import DEFAULT_MESSAGES
+from xmpp_bridge import texts
+
+
+async def canned(
+    services: Services, agent: Agent, cid: ConversationId, name: str, client_msg_id: str | None
+) -> str:
+    """List the canned responses of the conversation's queue, or send one to the visitor
+    as the agent's message (stored once per stanza, like typed text)."""
+    conversation = await services.conversations.get_conversation(cid)
+    if conversation.agent_id != agent.id:
+        raise Forbidden(texts.NOT_THE_AGENT)
+    if not name:
+        found = await services.canned.list(conversation.tenant_id, conversation.queue)
+        entries = [(r.name, r.text) for r in found]
+        return texts.canned_list(entries) if entries else texts.NO_CANNED
+    response = await services.canned.find(conversation.tenant_id, conversation.queue, name)
+    if response is None:
+        raise NotFound(texts.unknown_canned(name))
+    text = services.canned.render(
+        response.text,
+        visitor=conversation.visitor_name,
+        agent=agent.name,
+        queue=conversation.queue,
+    )
+    await services.messaging.send_agent_message(
+        SendAgentMessage(
+            agent_id=agent.id, conversation_id=cid, text=text, client_msg_id=client_msg_id
+        )
+    )
+    # The agent's window shows only what they typed: say what the visitor got.
+    return texts.canned_sent(text)
+
+
+async def info(services: Services, agent: Agent, cid: ConversationId) -> str:
+    return texts.visitor_info(await services.visitor_profile.info(agent.id, cid))
+
+
+async def history(services: Services, agent: Agent, cid: ConversationId, count: str) -> str:
+    messages = DEFAULT_MESSAGES
+    if count.strip():
+        if not count.strip().isdigit():
+            raise InvalidInput("write !history or !history <number of messages>")
+        messages = int(count.strip())
+    past = await services.visitor_profile.history(agent.id, cid, messages)
+    return texts.visitor_history(past)
