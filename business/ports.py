@@ -150,6 +150,10 @@ class ConversationRepository(Protocol):
         offers (agents with none may be missing)."""
         ...
 
+    async def list_open_for_agent(self, agent_id: AgentId) -> Sequence[Conversation]:
+        """The open conversations the agent has or is offered, oldest first."""
+        ...
+
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
         """Queued conversations whose offer expired at ``now`` or before, soonest first,
         at most ``limit``."""

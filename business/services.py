@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from business.adapter_state import AdapterStateService
+from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
 from business.conversations import ConversationService
@@ -33,6 +34,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     offers: OfferService
+    agent_desk: AgentDeskService
     visitor_profile: VisitorProfileService
     agents: AgentService
     tenants: TenantService

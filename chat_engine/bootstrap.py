@@ -4,6 +4,7 @@ harness call ``bootstrap`` (cosmicpython's bootstrap)."""
 from __future__ import annotations
 
 from business.adapter_state import AdapterStateService
+from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
 from business.clock import SystemClock
@@ -57,6 +58,7 @@ def bootstrap(
         delivery=DeliveryService(transactions=transactions),
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
+        agent_desk=AgentDeskService(transactions=transactions, router=router, clock=clock),
         visitor_profile=VisitorProfileService(transactions=transactions),
         agents=AgentService(
             transactions=transactions,

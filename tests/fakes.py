@@ -250,6 +250,14 @@ class _Conversations:
                 counts[c.offered_to] = counts.get(c.offered_to, 0) + 1
         return counts
 
+    async def list_open_for_agent(self, agent_id: AgentId) -> Sequence[Conversation]:
+        found = [
+            c
+            for c in self._s.conversations.values()
+            if c.is_open and agent_id in (c.agent_id, c.offered_to)
+        ]
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
         due = [
             c

@@ -129,6 +129,28 @@ class EngineHelp:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EngineChats:
+    """``chats`` to the engine: the agent's open chats with their conversation JIDs."""
+
+    queue: QueueName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineCapacity:
+    """``max <n>`` to the engine: take up to n chats at a time."""
+
+    count: str
+    queue: QueueName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineQueues:
+    """``queues`` to the engine: waiting counts and longest waits of the agent's queues."""
+
+    queue: QueueName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EngineStatus:
     """``status`` to the engine: the agent's own availability, capacity and queues."""
 
@@ -211,6 +233,9 @@ Payload = (
     | UnknownCommand
     | EngineHelp
     | EngineStatus
+    | EngineChats
+    | EngineCapacity
+    | EngineQueues
     | UnknownEngineCommand
     | ResourcePresence
     | SubscriptionStanza

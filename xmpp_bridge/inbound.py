@@ -47,7 +47,10 @@ from xmpp_bridge.custom import (
     AgentTyping,
     Bounced,
     EndChat,
+    EngineCapacity,
+    EngineChats,
     EngineHelp,
+    EngineQueues,
     EngineStatus,
     ErrorReply,
     ErrorType,
@@ -253,6 +256,37 @@ class InboundDispatcher:
             case EngineStatus():
                 agent = await self._engine_user(origin, received.payload)
                 self._reply(origin, texts.engine_status(agent.ready, agent.max_chats, agent.queues))
+            case EngineChats():
+                agent = await self._engine_user(origin, received.payload)
+                chats = await self._services.agent_desk.chats(agent.id)
+                addressing = self._link.addressing
+                self._reply(
+                    origin,
+                    texts.engine_chats(
+                        [
+                            (
+                                addressing.conversation_jid(conv.id),
+                                conv.visitor_name,
+                                conv.queue,
+                                conv.agent_id != agent.id,
+                            )
+                            for conv in chats
+                        ]
+                    ),
+                )
+            case EngineCapacity(count=count):
+                agent = await self._engine_user(origin, received.payload)
+                if not count.strip().isdigit():
+                    raise InvalidInput(texts.MAX_USAGE)
+                updated = await self._services.agent_desk.set_capacity(agent.id, int(count))
+                self._reply(origin, texts.engine_capacity(updated.max_chats))
+            case EngineQueues():
+                agent = await self._engine_user(origin, received.payload)
+                standings = await self._services.agent_desk.queues(agent)
+                self._reply(
+                    origin,
+                    texts.engine_queues([(s.queue, s.waiting, s.longest_wait) for s in standings]),
+                )
             case UnknownEngineCommand(command=command):
                 agent = await self._engine_user(origin, received.payload)
                 help_text = self._engine_help(agent)

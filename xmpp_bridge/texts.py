@@ -216,6 +216,34 @@ def engine_status(ready: bool, max_chats: int, queues: Sequence[str]) -> str:
     )
 
 
+HELP_ENGINE_CHATS = "your open chats (and open offers), each with its address"
+HELP_ENGINE_MAX = "take up to n chats at a time"
+HELP_ENGINE_QUEUES = "how many wait in each of your queues, and for how long"
+MAX_USAGE = "write max <n>, a number of chats from 1 to 100"
+
+
+def engine_chats(chats: Sequence[tuple[str, str, str, bool]]) -> str:
+    """(conversation JID, visitor, queue, offered only) per chat."""
+    if not chats:
+        return "You have no open chats."
+    lines = [f"Your open chats ({len(chats)}):"]
+    for jid, visitor, queue, offered in chats:
+        lines.append(f"{jid} - {visitor} (queue {queue}){' - offered to you' if offered else ''}")
+    return "\n".join(lines)
+
+
+def engine_capacity(max_chats: int) -> str:
+    return f"You now take up to {max_chats} chats at a time."
+
+
+def engine_queues(standings: Sequence[tuple[str, int, timedelta | None]]) -> str:
+    lines = []
+    for queue, waiting, longest in standings:
+        wait = f", longest {format_duration(longest)}" if longest is not None else ""
+        lines.append(f"{queue}: {waiting} waiting{wait}")
+    return "\n".join(lines) or "You are in no queue."
+
+
 def unknown_engine_command(word: str) -> str:
     return f"Unknown command {shorten(word)!r}."
 

@@ -250,6 +250,17 @@ class SqlConversationRepository:
                 loads[AgentId(agent_id)] = loads.get(AgentId(agent_id), 0) + count
         return loads
 
+    async def list_open_for_agent(self, agent_id: AgentId) -> Sequence[Conversation]:
+        stmt = (
+            select(_T)
+            .where(
+                or_(_T.c.agent_id == agent_id, _T.c.offered_to == agent_id),
+                _T.c.state != ConversationState.ENDED.value,
+            )
+            .order_by(_T.c.created_at, _T.c.id)
+        )
+        return await self._rows(stmt)
+
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
         """Queued conversations whose offer expired at ``now`` or before, soonest first
         (through the index on ``offer_expires_at``)."""

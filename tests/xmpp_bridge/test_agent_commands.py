@@ -31,7 +31,10 @@ from xmpp_bridge.agent_commands import (
 from xmpp_bridge.custom import (
     AgentMessage,
     EndChat,
+    EngineCapacity,
+    EngineChats,
     EngineHelp,
+    EngineQueues,
     EngineStatus,
     PassOffer,
     Payload,
@@ -98,7 +101,10 @@ def test_conversation_grammar(body: str, expected: Payload) -> None:
         ("Status", EngineStatus()),
         ("!status", EngineStatus()),
         ("", EngineHelp()),
-        ("queues", UnknownEngineCommand(command="queues")),
+        ("queues", EngineQueues()),
+        ("max 4", EngineCapacity(count="4")),
+        ("chats", EngineChats()),
+        ("monitor c-1", UnknownEngineCommand(command="monitor")),
     ],
 )
 def test_engine_grammar(body: str, expected: Payload) -> None:
@@ -116,10 +122,19 @@ def test_engine_help_lists_its_commands() -> None:
     assert "away is ready too" in text
     assert text.endswith(
         "Commands here:\n"
+        "chats - your open chats (and open offers), each with its address\n"
         "help - this text\n"
+        "max <n> - take up to n chats at a time\n"
+        "queues - how many wait in each of your queues, and for how long\n"
         "status - whether you are ready, how many chats you take and your queues"
     )
-    assert [c.name for c in ENGINE_COMMANDS.usable_by(AGENT)] == ["help", "status"]
+    assert [c.name for c in ENGINE_COMMANDS.usable_by(AGENT)] == [
+        "chats",
+        "help",
+        "max",
+        "queues",
+        "status",
+    ]
 
 
 # -- the shape later commands drop into -----------------------------------------------
