@@ -168,9 +168,12 @@ class ConversationService:
         # and every other queue of that agent too, or their free slot would sit idle while
         # visitors wait there.
         queues = [before.queue]
-        if before.state is ConversationState.ACTIVE and before.agent_id is not None:
+        served_by = before.agent_id if before.state is ConversationState.ACTIVE else None
+        # An open offer held a place of the offered agent's too.
+        served_by = served_by or before.offered_to
+        if served_by is not None:
             async with self._tx() as tx:
-                agent = await tx.agents.get(before.agent_id)
+                agent = await tx.agents.get(served_by)
             if agent is not None:
                 queues += [q for q in agent.queues if q != before.queue]
         for queue in queues:

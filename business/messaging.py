@@ -12,9 +12,18 @@ from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
 from business.events import MessagePosted, TypingChanged
-from business.model import ConversationId, EventId, Participant, ParticipantKind, new_id
+from business.model import (
+    ConversationId,
+    EventId,
+    Participant,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    new_id,
+)
 from business.offer_rules import accept_with_message
 from business.ports import Clock
+from business.routing import Router
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_client_msg_id, check_text
 
@@ -42,10 +51,19 @@ class MessagingService:
     the message stored the first time.
     """
 
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        router: Router | None = None,
+    ) -> None:
         self._tx = transactions
         self._clock = clock
         self._limits = limits
+        self._router = router
+        """Moves the queue along after a message that took an offered chat."""
         self._batcher: Batcher[_Post, MessagePosted] = Batcher(
             self._post_batch, max_batch=MAX_BATCH
         )
@@ -100,6 +118,7 @@ class MessagingService:
         read the stored messages with the posts' ``client_msg_id`` first (otherwise a
         repeat fails the commit with ``Conflict``)."""
         outcomes: list[MessagePosted | BaseException] = []
+        accepted: set[tuple[TenantId, QueueName]] = set()
         async with self._tx() as tx:
             conversations = dict(
                 await tx.conversations.get_many(
@@ -145,6 +164,8 @@ class MessagingService:
                     continue
                 await tx.apply(change)
                 applied = True
+                if change.left_queue:
+                    accepted.add((change.conversation.tenant_id, change.conversation.queue))
                 message = change.events[-1]  # after the acceptance it may have made
                 assert isinstance(message, MessagePosted)
                 conversations[post.conversation_id] = change.conversation
@@ -153,6 +174,9 @@ class MessagingService:
                 outcomes.append(message)
             if applied:
                 await tx.commit()
+        if accepted and self._router is not None:
+            for tenant_id, queue in sorted(accepted):
+                await self._router.dispatch(tenant_id, queue)
         return outcomes
 
     async def set_visitor_typing(self, cmd: c.SetVisitorTyping) -> None:

@@ -11,6 +11,7 @@ acceptance.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from business.conversation import Change, ChangeBuilder, Conversation
@@ -133,6 +134,13 @@ def close_offer(conv: Conversation, outcome: OfferOutcome, now: datetime) -> Cha
     builder = ChangeBuilder(conv)
     builder.close_offer(outcome, now)
     return builder.done()
+
+
+def extend_offer(conv: Conversation, expires_at: datetime) -> Change:
+    """Move the open offer's deadline (no event: the agent's offer text stands)."""
+    if conv.offered_to is None:
+        raise InvalidTransition("this chat is not offered to anybody now")
+    return Change(before=conv, conversation=dataclasses.replace(conv, offer_expires_at=expires_at))
 
 
 def check_offered_to(conv: Conversation, agent_id: AgentId) -> None:

@@ -15,19 +15,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from business import commands as c
 from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
-from business.offer_rules import accept_offer, check_offered_to, close_offer
+from business.model import DEFAULT_OFFER_TIMEOUT
+from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
 from business.routing import Router
 from business.transactions import Transactions, retrying
 
 logger = logging.getLogger(__name__)
 
+_FOREVER = timedelta(days=3650)
+_ALL_OPEN = 10_000
+"""Open offers given their time again at most at once (far more than agents' places)."""
 _DUE_PER_ROUND = 100
 """Offers expired per read of the due ones at most; the next round takes the rest."""
 
@@ -39,8 +44,11 @@ class OfferService:
         self._clock = clock
 
     async def accept(self, cmd: c.AcceptOffer) -> Conversation:
-        """The offered agent takes the chat without writing anything yet."""
-        return await retrying(lambda: self._accept(cmd))
+        """The offered agent takes the chat without writing anything yet; the visitors
+        behind it move up."""
+        accepted = await retrying(lambda: self._accept(cmd))
+        await self._router.dispatch(accepted.tenant_id, accepted.queue)
+        return accepted
 
     async def _accept(self, cmd: c.AcceptOffer) -> Conversation:
         async with self._tx() as tx:
@@ -55,7 +63,38 @@ class OfferService:
         declined = await retrying(lambda: self._decline(cmd))
         logger.info("conversation %s declined by agent %s", declined.id, cmd.agent_id)
         await self._router.dispatch(declined.tenant_id, declined.queue)
+        # The place the offer held is free again, in every queue of the agent.
+        async with self._tx.read() as tx:
+            agent = await tx.agents.get(cmd.agent_id)
+        for queue in () if agent is None else agent.queues:
+            if queue != declined.queue:
+                await self._router.dispatch(declined.tenant_id, queue)
         return declined
+
+    async def grant_time(self) -> int:
+        """Give every open offer its queue's full time from now, at least: called when
+        offers can reach agents again (the link is back, the engine restarted), so an
+        offer nobody could see does not time out at once and set its agent not ready."""
+        now = self._clock.now()
+        async with self._tx.read() as tx:
+            offered = await tx.conversations.list_offers_due(now + _FOREVER, _ALL_OPEN)
+        granted = 0
+        for seen in offered:
+            async with self._tx() as tx:
+                conv = await tx.conversations.get(seen.id, for_update=True)
+                if conv is None or conv.offered_to is None or conv.offer_expires_at is None:
+                    continue
+                queue = await tx.queues.get(conv.tenant_id, conv.queue)
+                timeout = DEFAULT_OFFER_TIMEOUT if queue is None else queue.offer_timeout
+                deadline = now + timedelta(seconds=timeout)
+                if conv.offer_expires_at >= deadline:
+                    continue
+                await tx.apply(extend_offer(conv, deadline))
+                await tx.commit()
+                granted += 1
+        if granted:
+            logger.info("%d open offers get their full time again", granted)
+        return granted
 
     async def _decline(self, cmd: c.DeclineOffer) -> Conversation:
         async with self._tx() as tx:
@@ -137,8 +176,18 @@ class OfferClock:
                 await task
 
     async def _run(self) -> None:
+        was_active = False
         while True:
-            if self._active():
+            if self._active() and not was_active:
+                # Offers could not reach agents until now: time starts again.
+                try:
+                    await self._offers.grant_time()
+                    was_active = True
+                except Exception:
+                    logger.exception("could not give the open offers their time; trying again")
+            elif not self._active():
+                was_active = False
+            if was_active:
                 try:
                     await self._offers.expire_due()
                 except Conflict:

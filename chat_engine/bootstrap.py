@@ -42,7 +42,9 @@ def bootstrap(
     publisher = publisher or EventPublisher()
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
-    messaging = MessagingService(transactions=transactions, clock=clock, limits=limits)
+    messaging = MessagingService(
+        transactions=transactions, clock=clock, limits=limits, router=router
+    )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
         sessions=SessionService(transactions=transactions, clock=clock),

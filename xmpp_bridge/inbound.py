@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Hashable
 
 from business.commands import (
@@ -276,7 +277,7 @@ class InboundDispatcher:
                 )
             case EngineCapacity(count=count):
                 agent = await self._engine_user(origin, received.payload)
-                if not count.strip().isdigit():
+                if re.fullmatch(r"[0-9]{1,3}", count.strip()) is None:
                     raise InvalidInput(texts.MAX_USAGE)
                 updated = await self._services.agent_desk.set_capacity(agent.id, int(count))
                 self._reply(origin, texts.engine_capacity(updated.max_chats))

@@ -17,6 +17,7 @@ from xmpp_bridge.custom import (
     PresenceKind,
     QueuePresence,
     ResourcePresence,
+    Show,
     SubscriptionKind,
     SubscriptionStanza,
 )
@@ -25,6 +26,10 @@ from xmpp_bridge.presence import PresenceBook
 from xmpp_bridge.subscriptions import SubscriptionStore
 
 logger = logging.getLogger(__name__)
+
+_AVAILABLE = frozenset({Show.AVAILABLE, Show.CHAT})
+"""Presence that says "I am here" (how a Not responding agent comes back), whatever
+another resource says."""
 
 
 class QueueRoster:
@@ -88,7 +93,7 @@ class QueueRoster:
             return
         self._unconfirmed.discard(agent.id)
         ready = self._book.update(agent.id, presence.resource, presence.show)
-        if ready is None and not agent.ready and self._book.ready(agent.id):
+        if ready is None and not agent.ready and presence.show in _AVAILABLE:
             # Available again while the engine holds them not ready (an offer they let
             # time out): available presence is how an agent says they are back.
             ready = True

@@ -23,7 +23,7 @@ from business.events import (
 )
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId, ConversationState
 from data import Database
-from tests.harness import ALICE, BOB, World, make_world
+from tests.harness import ALICE, BOB, SALES, World, make_world
 
 QUEUED = ConversationState.QUEUED
 ACTIVE = ConversationState.ACTIVE
@@ -226,3 +226,54 @@ async def test_an_offer_outlives_a_restart_and_times_out_after_it(database: Data
         OfferClosed,
         OfferMade,
     ]
+
+
+@pytest.mark.parametrize("by_writing", [False, True])
+async def test_taking_an_offer_moves_the_visitors_behind_up(
+    engine: World, by_writing: bool
+) -> None:
+    await offering_agent(engine, ALICE, max_chats=1)
+    first = await engine.start(await engine.visitor())
+    engine.advance(1)
+    second = await engine.start(await engine.visitor())
+    assert engine.conv(second.id).queue_position == 2
+
+    if by_writing:
+        await engine.agent_says(ALICE, first.id, "Hello!")
+    else:
+        await engine.services.offers.accept(c.AcceptOffer(agent_id=ALICE, conversation_id=first.id))
+
+    assert engine.conv(first.id).state is ACTIVE
+    assert engine.conv(second.id).queue_position == 1
+
+
+async def test_a_declined_offer_frees_the_agents_place_in_their_other_queues(
+    engine: World,
+) -> None:
+    await engine.agent(ALICE, max_chats=1, queues=(DEFAULT_QUEUE, SALES), auto_accept=False)
+    support = await engine.start(await engine.visitor())
+    engine.advance(1)
+    sales = await engine.start(await engine.visitor(), queue=SALES)
+    assert engine.conv(support.id).offered_to == ALICE
+    assert engine.conv(sales.id).offered_to is None
+
+    await engine.services.offers.decline(c.DeclineOffer(agent_id=ALICE, conversation_id=support.id))
+
+    assert engine.conv(sales.id).offered_to == ALICE
+
+
+async def test_offers_get_their_full_time_again_when_they_can_reach_agents(
+    engine: World,
+) -> None:
+    await offering_agent(engine, ALICE)
+    conv = await engine.start(await engine.visitor())
+    engine.advance(30)  # the link was down meanwhile: nobody saw the offer
+
+    assert await engine.services.offers.grant_time() == 1
+
+    assert await engine.services.offers.expire_due() == 0
+    engine.advance(19)
+    assert await engine.services.offers.expire_due() == 0
+    engine.advance(1)
+    assert await engine.services.offers.expire_due() == 1
+    assert engine.conv(conv.id).offered_to is None
