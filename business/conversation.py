@@ -24,14 +24,12 @@ from business.events import (
     NoteAdded,
     OfferClosed,
     OfferOutcome,
-    ParticipantJoined,
     ParticipantLeft,
     StateChanged,
     StoredEvent,
     WrapUpRecorded,
 )
 from business.model import (
-    Agent,
     AgentId,
     ConversationId,
     ConversationState,
@@ -213,40 +211,6 @@ class Conversation:
         builder.add_hidden(
             lambda pos: NoteAdded(
                 conversation_id=self.id, pos=pos, created_at=now, id=id, by=by, text=text
-            )
-        )
-        return builder.done()
-
-    def assign(self, agent: Agent, now: datetime) -> Change:
-        """A queued conversation goes to ``agent``: joined, then active.
-
-        Delivery to the agent starts at the join: the offer built for it carries what
-        the visitor wrote while waiting.
-        """
-        builder = ChangeBuilder(self)
-        builder.transition(ConversationState.ACTIVE, now)
-        builder.update(
-            agent_id=agent.id,
-            agent_name=agent.name,
-            assigned_at=now,
-            agent_delivered_pos=self.last_pos,
-        )
-        builder.add(
-            lambda seq, pos: ParticipantJoined(
-                conversation_id=self.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                participant=agent.as_participant(),
-            )
-        )
-        builder.add(
-            lambda seq, pos: StateChanged(
-                conversation_id=self.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                state=ConversationState.ACTIVE,
             )
         )
         return builder.done()

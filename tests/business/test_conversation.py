@@ -11,6 +11,8 @@ from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     DeskEvent,
     MessagePosted,
+    OfferClosed,
+    OfferMade,
     ParticipantJoined,
     ParticipantLeft,
     StateChanged,
@@ -28,6 +30,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
+from business.offer_rules import make_offer
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 Q, A, E = ConversationState.QUEUED, ConversationState.ACTIVE, ConversationState.ENDED
@@ -61,7 +64,7 @@ def queued() -> Conversation:
 
 
 def active() -> Conversation:
-    return queued().assign(ALICE, T0).conversation
+    return make_offer(queued(), ALICE, T0, 20, take=True).conversation
 
 
 def ended() -> Conversation:
@@ -95,12 +98,14 @@ def test_opening_without_a_message_stores_only_the_state() -> None:
     assert change.conversation.last_seq == 1
 
 
-def test_assigning_joins_the_agent_then_activates_and_leaves_the_queue() -> None:
+def test_taking_an_offer_at_once_joins_the_agent_then_activates_and_leaves_the_queue() -> None:
     before = queued()
-    change = before.assign(ALICE, T0 + timedelta(seconds=9))
+    change = make_offer(before, ALICE, T0 + timedelta(seconds=9), 20, take=True)
     assert change.left_queue
     assert not change.entered_queue
-    joined, state = change.events
+    offer, taken, joined, state = change.events
+    assert isinstance(offer, OfferMade)
+    assert isinstance(taken, OfferClosed)
     assert isinstance(joined, ParticipantJoined)
     assert joined.participant == Participant(kind=ParticipantKind.AGENT, name="Alice", id="a1")
     assert isinstance(state, StateChanged)
@@ -113,8 +118,8 @@ def test_assigning_joins_the_agent_then_activates_and_leaves_the_queue() -> None
         None,
     )
     assert conv.assigned_at == T0 + timedelta(seconds=9)
-    # The offer carries what was said while queued: delivery starts at the join.
-    assert conv.agent_delivered_pos == before.last_seq
+    # The offer carries what was said while queued: delivery starts at the offer.
+    assert conv.agent_delivered_pos == before.last_pos
     assert seqs(change) == [before.last_seq + 1, before.last_seq + 2]
     assert before.state is Q, "the old value never changes"
 
@@ -131,11 +136,11 @@ def test_messages_take_the_next_seq_one_by_one() -> None:
 
 
 def test_an_agent_message_moves_the_delivery_cursor_only_when_nothing_is_pending() -> None:
-    delivered = active().mark_delivered_to_agent(active().last_seq)
+    delivered = active().mark_delivered_to_agent(active().last_pos)
     assert delivered is not None
     conv = delivered.conversation
     caught_up = conv.post(id=EventId("e"), sender=conv.agent, text="hi", client_msg_id=None, now=T0)
-    assert caught_up.conversation.agent_delivered_pos == caught_up.conversation.last_seq
+    assert caught_up.conversation.agent_delivered_pos == caught_up.conversation.last_pos
     pending = conv.post(id=EventId("v"), sender=conv.visitor, text="?", client_msg_id=None, now=T0)
     after = pending.conversation.post(
         id=EventId("a"), sender=conv.agent, text="!", client_msg_id=None, now=T0
@@ -173,19 +178,19 @@ def test_a_visitor_ending_a_queued_chat_leaves_visibly() -> None:
     "change",
     [
         lambda c: c.post(id=EventId("x"), sender=c.visitor, text="x", client_msg_id=None, now=T0),
-        lambda c: c.assign(ALICE, T0),
+        lambda c: make_offer(c, ALICE, T0, 20),
         lambda c: c.end(c.visitor, T0),
     ],
-    ids=["post", "assign", "end"],
+    ids=["post", "offer", "end"],
 )
 def test_an_ended_conversation_refuses_every_change(change: object) -> None:
-    with pytest.raises(InvalidTransition, match="has ended"):
+    with pytest.raises(InvalidTransition, match=r"has ended|cannot be offered"):
         change(ended())  # type: ignore[operator]
 
 
-def test_an_active_conversation_cannot_be_assigned_again() -> None:
-    with pytest.raises(InvalidTransition, match="is active, cannot become active"):
-        active().assign(ALICE, T0)
+def test_an_active_conversation_cannot_be_offered_again() -> None:
+    with pytest.raises(InvalidTransition, match="is active, it cannot be offered"):
+        make_offer(active(), ALICE, T0, 20)
 
 
 def test_repositioning_tells_only_a_changed_place_in_the_queue() -> None:
@@ -212,9 +217,9 @@ def test_read_and_delivery_cursors_only_move_forward_and_never_past_the_end() ->
     assert read.conversation.visitor_read_seq == 2
     assert read.events == ()
     assert read.conversation.mark_read_by_visitor(1) is None
-    delivered = conv.mark_delivered_to_agent(conv.last_seq + 10)
+    delivered = conv.mark_delivered_to_agent(conv.last_pos + 10)
     assert delivered is not None
-    assert delivered.conversation.agent_delivered_pos == conv.last_seq
+    assert delivered.conversation.agent_delivered_pos == conv.last_pos
     assert delivered.conversation.mark_delivered_to_agent(1) is None
 
 
