@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from business.conversation import Conversation
 from business.model import Agent, AgentRole, ConversationId, QueueName
 from xmpp_bridge import texts
 from xmpp_bridge.custom import (
@@ -59,9 +60,19 @@ class Role(StrEnum):
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    OFFERED = "offered"
+    """In a conversation offered to them that they have not taken yet."""
 
 
 EVERYONE = frozenset(Role)
+
+
+def roles_here(agent: Agent, conversation: Conversation) -> frozenset[Role]:
+    """The roles of ``agent`` in ``conversation``: an agent a chat is offered to may take
+    it, pass it or learn about the visitor, nothing else yet."""
+    if conversation.agent_id is None and conversation.offered_to == agent.id:
+        return frozenset({Role.OFFERED})
+    return roles_of(agent)
 
 
 def roles_of(agent: Agent) -> frozenset[Role]:
@@ -127,6 +138,10 @@ class CommandRegistry(Generic[Where, Value]):
             return self._unknown(where, name)
         return command.parse(where, words[1] if len(words) > 1 else "")
 
+    def makes(self, value: object) -> bool:
+        """Whether a command of this registry made ``value``."""
+        return type(value) in self._by_value
+
     def refusal(self, value: Value, roles: Set[Role]) -> str | None:
         """Why ``roles`` may not use the command that made ``value``; None if they may,
         or if no command of this registry made it."""
@@ -170,7 +185,7 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
         Command(
             name="accept",
             synopsis="",
-            roles=frozenset({Role.AGENT}),
+            roles=frozenset({Role.OFFERED}),
             help=texts.HELP_ACCEPT,
             produces=TakeOffer,
             parse=lambda cid, _: TakeOffer(conversation_id=cid),
@@ -178,7 +193,7 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
         Command(
             name="decline",
             synopsis="",
-            roles=frozenset({Role.AGENT}),
+            roles=frozenset({Role.OFFERED}),
             help=texts.HELP_DECLINE,
             produces=PassOffer,
             parse=lambda cid, _: PassOffer(conversation_id=cid),
@@ -210,7 +225,7 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
         Command(
             name="note",
             synopsis="<text>",
-            roles=EVERYONE,
+            roles=frozenset({Role.AGENT, Role.SUPERVISOR}),
             help=texts.HELP_NOTE,
             produces=WriteNote,
             parse=lambda cid, text: WriteNote(conversation_id=cid, text=text),

@@ -36,9 +36,11 @@ from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     ENGINE_COMMANDS,
     CommandRegistry,
+    Role,
     Where,
     conversation_help,
     engine_help,
+    roles_here,
     roles_of,
 )
 from xmpp_bridge.converters import loggable
@@ -246,10 +248,11 @@ class InboundDispatcher:
                 self._reply(origin, answer)
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
-                self._reply(origin, conversation_help(roles_of(agent)))
+                roles = await self._roles_here(agent, received.payload)
+                self._reply(origin, conversation_help(roles))
             case UnknownCommand(command=command):
                 agent = await self._agent(origin, received.payload)
-                help_text = conversation_help(roles_of(agent))
+                help_text = conversation_help(await self._roles_here(agent, received.payload))
                 self._reply(origin, f"{texts.unknown_command(command)}\n{help_text}")
             case EngineHelp():
                 agent = await self._engine_user(origin, received.payload)
@@ -365,13 +368,24 @@ class InboundDispatcher:
         )
 
     async def _agent(self, origin: Origin, payload: Payload) -> Agent:
-        """The agent who sent this, if a command, one they may use; anybody else may not
-        act in a conversation."""
+        """The agent who sent this, if a command, one they may use in this conversation;
+        anybody else may not act in a conversation."""
         agent = await self._services.agents.find_agent(origin.address)
         if agent is None or agent.tenant_id != self._tenant_id:
             raise Forbidden(texts.NOT_THE_AGENT)
-        _check_allowed(AGENT_COMMANDS, payload, agent)
+        if AGENT_COMMANDS.makes(payload):
+            # Commands only (text and typing need no read): what may be used here
+            # depends on the agent's place in the conversation.
+            reason = AGENT_COMMANDS.refusal(payload, await self._roles_here(agent, payload))
+            if reason is not None:
+                raise Forbidden(reason)
         return agent
+
+    async def _roles_here(self, agent: Agent, payload: Payload) -> frozenset[Role]:
+        cid = getattr(payload, "conversation_id", None)
+        if cid is None:
+            return roles_of(agent)
+        return roles_here(agent, await self._services.conversations.get_conversation(cid))
 
 
 def _check_allowed(

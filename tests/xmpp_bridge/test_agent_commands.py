@@ -52,9 +52,7 @@ SUPERVISOR = frozenset({Role.SUPERVISOR})
 def test_the_help_an_agent_gets_today() -> None:
     assert conversation_help(AGENT) == (
         "Commands in a chat:\n"
-        "!accept - take the chat offered to you (or just reply to the visitor)\n"
         "!canned [name] - list this queue's canned responses, or send the one named\n"
-        "!decline - pass the chat offered to you on to another agent\n"
         "!end [code] [text] - end this chat, with a wrap-up code of the queue and a note "
         "if you like\n"
         "!help - this list\n"
@@ -62,6 +60,19 @@ def test_the_help_an_agent_gets_today() -> None:
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
+        "!!text - send a message that starts with '!'\n"
+        "Everything else you write here goes to the visitor."
+    )
+
+
+def test_the_help_of_an_agent_a_chat_is_offered_to() -> None:
+    assert conversation_help(frozenset({Role.OFFERED})) == (
+        "Commands in a chat:\n"
+        "!accept - take the chat offered to you (or just reply to the visitor)\n"
+        "!decline - pass the chat offered to you on to another agent\n"
+        "!help - this list\n"
+        "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
+        "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )

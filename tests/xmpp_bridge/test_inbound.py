@@ -152,6 +152,9 @@ def supervisor_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every agent is a supervisor and nothing else. Today every agent has the agent
     role; the role checks are what supervisor-only and agent-only commands will rely on."""
     monkeypatch.setattr("xmpp_bridge.inbound.roles_of", lambda agent: {Role.SUPERVISOR})
+    monkeypatch.setattr(
+        "xmpp_bridge.inbound.roles_here", lambda agent, conversation: {Role.SUPERVISOR}
+    )
 
 
 @pytest.mark.usefixtures("supervisor_only")

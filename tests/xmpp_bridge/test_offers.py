@@ -11,6 +11,7 @@ from tests.xmpp_bridge.support import (
     ALICE_JID,
     BOB,
     Harness,
+    body_of,
     from_agent,
     harness,
 )
@@ -101,6 +102,31 @@ async def test_accept_without_an_offer_is_refused_readably(world: World) -> None
 
     await h.receive(from_agent(conversation.id, "!accept", agent="bob@localhost/desk"))
 
-    error, _text = await h.delivered()
+    error, text = await h.delivered()
     assert error.xml.attrib["type"] == "error"
+    assert "!accept is not one of your commands here" in (body_of(text) or "")
     assert world.conv(conversation.id).offered_to == ALICE
+
+
+async def test_an_offered_agent_gets_the_offer_commands_and_no_others(world: World) -> None:
+    h = harness(world)
+    conversation = await offered(h)
+
+    await h.receive(from_agent(conversation.id, "!help"))
+    [help_text] = await h.bodies()
+    assert "!accept" in help_text
+    assert "!decline" in help_text
+    assert "!end" not in help_text
+
+    await h.receive(from_agent(conversation.id, "!end"))
+    error, text = await h.delivered()
+    assert error.xml.attrib["type"] == "error"
+    assert "!end is not one of your commands here" in (body_of(text) or "")
+    assert world.conv(conversation.id).state is ConversationState.QUEUED
+
+    await h.receive(from_agent(conversation.id, "!accept"))
+    await h.bodies()
+    await h.receive(from_agent(conversation.id, "!help"))
+    [help_text] = await h.bodies()
+    assert "!end" in help_text
+    assert "!accept" not in help_text
