@@ -322,6 +322,12 @@ class ProsodyServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def _pidfile_names(self, pid: int) -> bool:
+        try:
+            return int(self.pidfile.read_text().strip()) == pid
+        except (OSError, ValueError):
+            return False
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self.running and self._process else None
@@ -380,7 +386,12 @@ class ProsodyServer:
                 raise ProsodyError(
                     f"Prosody could not listen on port {failed.group(1)}:\n{self.log_tail()}"
                 )
-            if accepts(self.host, self.c2s_port) and accepts(self.host, self.component_port):
+            # Its pid file too: a later run finds a leftover of this one only through it.
+            if (
+                accepts(self.host, self.c2s_port)
+                and accepts(self.host, self.component_port)
+                and self._pidfile_names(self._process.pid)
+            ):
                 return
             if time.monotonic() > deadline:
                 self.stop()
