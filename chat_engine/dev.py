@@ -26,7 +26,8 @@ from chat_engine.admin import add_agents
 from chat_engine.engine import Engine
 from chat_engine.files import make_private, new_private_dir, write_private
 from chat_engine.local_ports import free_port, port_is_free
-from chat_engine.prosody import ProsodyServer, stop_leftover
+from chat_engine.prosody import ProsodyServer
+from chat_engine.prosody_leftovers import stop_leftover
 from chat_engine.settings import Settings, load_settings
 from chat_engine.signals import StopSignal
 from data.settings import sqlite_path

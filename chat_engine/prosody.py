@@ -31,7 +31,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import IO, Self
 
 from chat_engine.files import PRIVATE_FILE, private_dir, write_private
 from chat_engine.local_ports import accepts, port_is_free
+from chat_engine.prosody_leftovers import PIDFILE, read_pidfile, stop_leftover
 from xmpp_bridge.settings import is_domain
 
 logger = logging.getLogger(__name__)
@@ -90,42 +90,6 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-_LEFTOVER_GRACE = 5.0
-"""Seconds a stopped leftover's ports may take to come free."""
-
-
-def stop_leftover(base_dir: Path) -> bool:
-    """Stop a Prosody of ``base_dir`` whose parent died without stopping it (the engine was
-    killed with SIGKILL, say): it would hold the ports this run wants. True if there was
-    one."""
-    base_dir = base_dir.resolve()
-    try:
-        pid = int((base_dir / "prosody.pid").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
-        return False
-    if b"-F" not in cmdline or str(base_dir / "prosody.cfg.lua").encode() not in cmdline:
-        return False  # the pid was reused by an unrelated process
-    logger.warning("stopping a Prosody left over from an earlier run (pid %d)", pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not merely a zombie waiting for its parent to reap it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 class ProsodyServer:
@@ -194,7 +158,7 @@ class ProsodyServer:
 
     @property
     def pidfile(self) -> Path:
-        return self.base_dir / "prosody.pid"
+        return self.base_dir / PIDFILE
 
     # -- set-up ---------------------------------------------------------------------
 
@@ -323,10 +287,7 @@ class ProsodyServer:
         return self._process is not None and self._process.poll() is None
 
     def _pidfile_names(self, pid: int) -> bool:
-        try:
-            return int(self.pidfile.read_text().strip()) == pid
-        except (OSError, ValueError):
-            return False
+        return read_pidfile(self.base_dir) == pid
 
     @property
     def pid(self) -> int | None:
@@ -337,11 +298,8 @@ class ProsodyServer:
         if self.running:
             return
         self.write_config()
-        # A stopped leftover's ports can stay taken for a moment after it is gone.
-        grace = time.monotonic() + (_LEFTOVER_GRACE if stop_leftover(self.base_dir) else 0.0)
+        stop_leftover(self.base_dir)
         for port in (self.c2s_port, self.component_port):
-            while not port_is_free(self.host, port) and time.monotonic() < grace:
-                time.sleep(0.05)
             if not port_is_free(self.host, port):
                 raise ProsodyError(
                     f"port {port} on {self.host} is already in use by another program; "

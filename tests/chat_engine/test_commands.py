@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 
 from chat_engine.local_ports import free_port
-from chat_engine.prosody import ProsodyServer, stop_leftover
+from chat_engine.prosody import ProsodyServer
+from chat_engine.prosody_leftovers import stop_leftover
 from tests.chat_engine.xmpp_client import Login, client_login
 
 pytestmark = [
