@@ -11,22 +11,18 @@ The unit of work stores a ``Change`` and publishes its events after commit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
 
+from business.changes import Change, ChangeBuilder
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
-    ConversationEvent,
-    DeskEvent,
     MessagePosted,
     NoteAdded,
-    OfferClosed,
     OfferOutcome,
     ParticipantLeft,
     StateChanged,
-    StoredEvent,
     WrapUpRecorded,
 )
 from business.model import (
@@ -34,6 +30,8 @@ from business.model import (
     ConversationId,
     ConversationState,
     EventId,
+    Member,
+    OfferKind,
     Participant,
     ParticipantKind,
     QueueName,
@@ -42,14 +40,7 @@ from business.model import (
     VisitorId,
 )
 
-_E = TypeVar("_E", bound=ConversationEvent)
-_D = TypeVar("_D", bound=DeskEvent)
-
-_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
-    ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
-    ConversationState.ACTIVE: frozenset({ConversationState.ENDED}),
-    ConversationState.ENDED: frozenset(),
-}
+__all__ = ["Change", "ChangeBuilder", "Conversation"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +75,14 @@ class Conversation:
     """While queued: the agent the chat is offered to (``business.offer_rules``)."""
     offered_name: str | None = None
     offer_expires_at: datetime | None = None
+    offer_kind: OfferKind = OfferKind.ROUTE
+    """What the open offer is: a routed chat, or a transfer, invitation or consult."""
+    offer_by: AgentId | None = None
+    """Who made the open offer (None: the router)."""
+    offer_note: str | None = None
+    members: tuple[Member, ...] = ()
+    """The agents in it besides ``agent_id``, in the order they joined
+    (``business.participants``)."""
     last_offered_to: AgentId | None = None
     """Who was offered it last and did not take it: not offered it again next."""
     preferred_agent_id: AgentId | None = None
@@ -100,6 +99,13 @@ class Conversation:
         """Whom the agent desk delivers this chat to: its agent, or the agent it is offered
         to (the offer, then what the visitor adds while it is open)."""
         return self.agent_id if self.agent_id is not None else self.offered_to
+
+    def member(self, agent_id: str) -> Member | None:
+        """``agent_id`` as a current member (not the owner), or None."""
+        for member in self.members:
+            if member.agent_id == agent_id:
+                return member
+        return None
 
     @property
     def visitor(self) -> Participant:
@@ -270,6 +276,9 @@ class Conversation:
                 state=ConversationState.ENDED,
             )
         )
+        for member in self.members:
+            # Delivered up to the end, like the owner.
+            builder.remove_member(member.agent_id, now, announce=False)
         return builder.done()
 
     def mark_read_by_visitor(self, seq: int) -> Change | None:
@@ -290,95 +299,3 @@ class Conversation:
     def with_context(self, context: VisitorContext) -> Change:
         merged = self.context.merged(context)
         return Change(before=self, conversation=dataclasses.replace(self, context=merged))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Change:
-    """What one aggregate method did: the conversation before (None if new) and after,
-    and the events it produced, in seq order."""
-
-    before: Conversation | None
-    conversation: Conversation
-    events: tuple[StoredEvent, ...] = ()
-
-    @property
-    def entered_queue(self) -> bool:
-        queued = ConversationState.QUEUED
-        was = self.before is not None and self.before.state is queued
-        return self.conversation.state is queued and not was
-
-    @property
-    def left_queue(self) -> bool:
-        queued = ConversationState.QUEUED
-        was = self.before is not None and self.before.state is queued
-        return was and self.conversation.state is not queued
-
-
-class ChangeBuilder:
-    """Accumulates one change: new field values and events, each event taking the next seq."""
-
-    def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
-        self._before = None if created else conversation
-        self._conv = conversation
-        self._events: list[StoredEvent] = []
-
-    def update(self, **changes: object) -> None:
-        self._conv = dataclasses.replace(self._conv, **changes)  # type: ignore[arg-type]
-
-    def transition(self, to: ConversationState, at: datetime) -> None:
-        if to not in _TRANSITIONS[self._conv.state]:
-            if not self._conv.is_open:
-                raise InvalidTransition("this conversation has ended")
-            raise InvalidTransition(f"conversation is {self._conv.state}, cannot become {to}")
-        changes: dict[str, object] = {"state": to}
-        if to is not ConversationState.QUEUED:
-            changes["queue_position"] = None
-        if to is ConversationState.ENDED:
-            changes["ended_at"] = at
-        self.update(**changes)
-
-    def add(self, make: Callable[[int, int], _E]) -> _E:
-        """An event the visitor sees: ``make(seq, pos)``."""
-        seq = self._conv.last_seq + 1
-        pos = self._conv.last_pos + 1
-        event = make(seq, pos)
-        self._conv = dataclasses.replace(self._conv, last_seq=seq, last_pos=pos)
-        self._events.append(event)
-        return event
-
-    def add_hidden(self, make: Callable[[int], _D]) -> _D:
-        """An event only the agent desk sees: ``make(pos)``; it takes no seq."""
-        pos = self._conv.last_pos + 1
-        event = make(pos)
-        self._conv = dataclasses.replace(self._conv, last_pos=pos)
-        self._events.append(event)
-        return event
-
-    def close_offer(self, outcome: OfferOutcome, at: datetime) -> None:
-        """Close the open offer, if any: the offered agent learns how it ended (hidden
-        ``offer.closed``). Not accepted: they are not offered the chat again next."""
-        conv = self._conv
-        if conv.offered_to is None:
-            return
-        agent = Participant(
-            kind=ParticipantKind.AGENT, name=conv.offered_name or "Agent", id=conv.offered_to
-        )
-        self.add_hidden(
-            lambda pos: OfferClosed(
-                conversation_id=conv.id, pos=pos, created_at=at, agent=agent, outcome=outcome
-            )
-        )
-        self.update(
-            offered_to=None,
-            offered_name=None,
-            offer_expires_at=None,
-            last_offered_to=None if outcome is OfferOutcome.ACCEPTED else conv.offered_to,
-        )
-
-    @property
-    def conversation(self) -> Conversation:
-        """The conversation as the change has made it so far."""
-        return self._conv
-
-    def done(self) -> Change:
-        return Change(before=self._before, conversation=self._conv, events=tuple(self._events))

@@ -26,6 +26,8 @@ from business.model import (
     ConversationId,
     ConversationState,
     EventId,
+    MemberRole,
+    OfferKind,
     Participant,
 )
 
@@ -136,6 +138,11 @@ class OfferMade:
     created_at: datetime
     agent: Participant
     expires_at: datetime
+    kind: OfferKind = OfferKind.ROUTE
+    by: Participant | None = None
+    """Who offers it (the agent transferring, inviting, consulting); None: the router."""
+    note: str | None = None
+    """What they wrote with it (``!transfer sam@example.com she asks about refunds``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,9 +153,71 @@ class OfferClosed:
     created_at: datetime
     agent: Participant
     outcome: OfferOutcome
+    kind: OfferKind = OfferKind.ROUTE
 
 
-DeskEvent = NoteAdded | OfferMade | OfferClosed | WrapUpRecorded
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined:
+    """An agent joined where the visitor does not see it (a consultant), or a
+    conference member joined (the visitor sees ``participant.joined`` as well)."""
+
+    TYPE: ClassVar[str] = "member.joined"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+    role: MemberRole
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLeft:
+    TYPE: ClassVar[str] = "member.left"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+    role: MemberRole
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transferred:
+    """The chat changed hands: ``by`` handed it to ``to`` (with ``note``), or back to
+    ``queue`` when ``to`` is None."""
+
+    TYPE: ClassVar[str] = "transferred"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    by: Participant
+    to: Participant | None
+    queue: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskMessage:
+    """What a consultant writes: for the agents in the chat, never for the visitor."""
+
+    TYPE: ClassVar[str] = "desk.message"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    id: EventId
+    sender: Participant
+    text: str
+    client_msg_id: str | None = None
+
+
+DeskEvent = (
+    NoteAdded
+    | OfferMade
+    | OfferClosed
+    | WrapUpRecorded
+    | MemberJoined
+    | MemberLeft
+    | Transferred
+    | DeskMessage
+)
 """Stored events only the agent desk sees: no ``seq``."""
 
 StoredEvent = ConversationEvent | DeskEvent

@@ -40,6 +40,49 @@ class ConversationState(StrEnum):
     ENDED = "ended"
 
 
+class OfferKind(StrEnum):
+    """Why a chat is offered to an agent."""
+
+    ROUTE = "route"
+    """The router picked them for a queued chat."""
+    TRANSFER = "transfer"
+    """Its agent hands it over (``!transfer``): accepted, they own it."""
+    INVITE = "invite"
+    """A conference (``!invite``): accepted, they join visibly to the visitor."""
+    CONSULT = "consult"
+    """A consult (``!consult``): accepted, they join where the visitor cannot see them."""
+
+
+class MemberRole(StrEnum):
+    """What an agent besides the owner is in a conversation (``Member``)."""
+
+    OFFERED = "offered"
+    """A transfer, invitation or consult is offered to them and not answered yet."""
+    INVITED = "invited"
+    """In the conference: the visitor sees them and what they write."""
+    CONSULTANT = "consultant"
+    """Consulted: the agents see what they write, the visitor never."""
+    FORMER = "former"
+    """Its owner before a transfer: kept only to deliver what happened up to then."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    """An agent in a conversation who is not its owner (``Conversation.agent_id``)."""
+
+    agent_id: AgentId
+    name: str
+    role: MemberRole
+
+    @property
+    def visible(self) -> bool:
+        """Whether the visitor sees them and what they write."""
+        return self.role is MemberRole.INVITED
+
+    def as_participant(self) -> Participant:
+        return Participant(kind=ParticipantKind.AGENT, name=self.name, id=self.agent_id)
+
+
 class AgentRole(StrEnum):
     """What an agent may do at the desk besides taking chats."""
 

@@ -15,6 +15,7 @@ from typing import Protocol, Self
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
 from business.events import ConversationEvent, DomainEvent, MessagePosted, StoredEvent
+from business.member_ports import MemberRepository
 from business.model import (
     Agent,
     AgentId,
@@ -297,6 +298,9 @@ class UnitOfWork(Protocol):
 
     @property
     def canned(self) -> CannedRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.errors import Conflict
 from business.events import DomainEvent, TypingChanged
+from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
     AgentRepository,
@@ -78,6 +79,10 @@ class Transaction:
     def canned(self) -> CannedRepository:
         return self._uow.canned
 
+    @property
+    def members(self) -> MemberRepository:
+        return self._uow.members
+
     # -- changes --------------------------------------------------------------------
 
     async def apply(self, change: Change) -> Conversation:
@@ -90,6 +95,8 @@ class Transaction:
             await self._uow.conversations.save(conv, previous=change.before)
         for event in change.events:
             await self._uow.events.add(event)
+        for write in change.member_writes:
+            await self._uow.members.write(conv.id, write)
         if change.entered_queue:
             await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, 1)
         elif change.left_queue:

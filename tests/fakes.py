@@ -15,12 +15,11 @@ from types import TracebackType
 from typing import Self
 
 from business.conversation import Conversation
-from business.errors import Conflict, InvalidInput
+from business.errors import Conflict
 from business.events import ConversationEvent, DeskEvent, DomainEvent, MessagePosted, StoredEvent
 from business.model import (
     Agent,
     AgentId,
-    AgentRole,
     CannedResponse,
     ConversationId,
     ConversationState,
@@ -33,12 +32,10 @@ from business.model import (
 )
 from business.ports import JsonValue
 from tests.fakes_desk import CannedKey, FakeCannedRepository
+from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
+from tests.fakes_members import FakeMemberRepository, MemberRow
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
-
-
-class DuplicateKey(InvalidInput):
-    """What the fake raises where a database would violate a UNIQUE constraint."""
 
 
 @dataclasses.dataclass
@@ -53,6 +50,9 @@ class FakeStore:
         default_factory=dict
     )
     canned: dict[CannedKey, CannedResponse] = dataclasses.field(default_factory=dict)
+    members: dict[tuple[ConversationId, AgentId], MemberRow] = dataclasses.field(
+        default_factory=dict
+    )
     commits: int = 0
 
 
@@ -197,6 +197,9 @@ class _Conversations:
         values = {name: getattr(conversation, name) for name in changed - _CURSORS}
         for name in changed & _CURSORS:
             values[name] = max(getattr(stored, name), getattr(conversation, name))
+        if "agent_id" in changed:
+            # A new owner: their cursor is what the change says (see the port).
+            values["agent_delivered_pos"] = conversation.agent_delivered_pos
         self._s.conversations[conversation.id] = dataclasses.replace(stored, **values)
 
     async def list_for_visitor(
@@ -262,9 +265,7 @@ class _Conversations:
         due = [
             c
             for c in self._s.conversations.values()
-            if c.state is ConversationState.QUEUED
-            and c.offer_expires_at is not None
-            and c.offer_expires_at <= now
+            if c.is_open and c.offer_expires_at is not None and c.offer_expires_at <= now
         ]
         return sorted(due, key=lambda c: (c.offer_expires_at, c.id))[:limit]
 
@@ -354,86 +355,6 @@ class _Events:
         )
 
 
-class _Agents:
-    def __init__(self, s: FakeStore) -> None:
-        self._s = s
-
-    async def get(self, agent_id: AgentId, *, for_update: bool = False) -> Agent | None:
-        return self._s.agents.get(agent_id)
-
-    async def get_by_address(self, address: str, *, for_update: bool = False) -> Agent | None:
-        for agent in self._s.agents.values():
-            if agent.address == address:
-                return agent
-        return None
-
-    async def add(self, agent: Agent) -> None:
-        if agent.id in self._s.agents:
-            raise DuplicateKey(f"agent {agent.id}")
-        if await self.get_by_address(agent.address) is not None:
-            raise DuplicateKey(f"agent address {agent.address}")
-        self._s.agents[agent.id] = agent
-
-    async def update_profile(
-        self,
-        agent_id: AgentId,
-        *,
-        name: str,
-        max_chats: int,
-        queues: tuple[QueueName, ...],
-        role: AgentRole | None = None,
-        supervises: tuple[QueueName, ...] | None = None,
-        skills: Mapping[str, int] | None = None,
-        auto_accept: bool | None = None,
-    ) -> None:
-        given = {
-            "role": role,
-            "supervises": supervises,
-            "skills": skills,
-            "auto_accept": auto_accept,
-        }
-        kept = {k: v for k, v in given.items() if v is not None}
-        self._replace(agent_id, name=name, max_chats=max_chats, queues=queues, **kept)
-
-    async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None:
-        self._replace(agent_id, ready=ready, ready_since=since)
-
-    async def set_routed(self, agent_id: AgentId, at: datetime) -> None:
-        self._replace(agent_id, last_routed_at=at)
-
-    def _replace(self, agent_id: AgentId, **changes: object) -> None:
-        if agent_id not in self._s.agents:
-            raise KeyError(agent_id)
-        agent = self._s.agents[agent_id]
-        self._s.agents[agent_id] = dataclasses.replace(agent, **changes)  # type: ignore[arg-type]
-
-    async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
-        found = [
-            a for a in self._s.agents.values() if tenant_id is None or a.tenant_id == tenant_id
-        ]
-        return sorted(found, key=lambda a: a.address)
-
-    async def list_for_queue(self, tenant_id: TenantId, queue: QueueName) -> Sequence[Agent]:
-        return [a for a in await self.list(tenant_id) if queue in a.queues]
-
-
-class _AdapterState:
-    def __init__(self, s: FakeStore) -> None:
-        self._s = s
-
-    async def get(self, adapter: str, key: str) -> Mapping[str, JsonValue] | None:
-        found = self._s.adapter_state.get((adapter, key))
-        return None if found is None else dict(found)
-
-    async def put(self, adapter: str, key: str, value: Mapping[str, JsonValue]) -> None:
-        self._s.adapter_state[(adapter, key)] = dict(value)
-
-    async def list(self, adapter: str) -> Sequence[tuple[str, Mapping[str, JsonValue]]]:
-        return sorted(
-            (key, dict(value)) for (a, key), value in self._s.adapter_state.items() if a == adapter
-        )
-
-
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._committed = store
@@ -451,9 +372,10 @@ class FakeUnitOfWork:
         self.visitors = _Visitors(self._work)
         self.conversations = _Conversations(self._work, read_only=self._read_only)
         self.events = _Events(self._work, read_only=self._read_only)
-        self.agents = _Agents(self._work)
-        self.adapter_state = _AdapterState(self._work)
+        self.agents = FakeAgents(self._work.agents)
+        self.adapter_state = FakeAdapterState(self._work.adapter_state)
         self.canned = FakeCannedRepository(self._work.canned)
+        self.members = FakeMemberRepository(self._work.members, self._work.conversations)
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -1,0 +1,188 @@
+"""Changes of the conversation aggregate: ``Change`` (what one change did) and
+``ChangeBuilder`` (how the aggregate's methods and the rule modules make one).
+
+A change holds the conversation before and after, the events it produced (each with the
+next ``pos`` and, if the visitor sees it, the next ``seq``) and the writes it makes to
+the conversation's members (``business.member_ports``). ``business.conversation``
+re-exports both names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from business.errors import InvalidTransition
+from business.events import ConversationEvent, DeskEvent, MemberLeft, OfferClosed, OfferOutcome
+from business.member_ports import MemberLeave, MemberWrite
+from business.model import (
+    ConversationState,
+    Member,
+    MemberRole,
+    OfferKind,
+    Participant,
+    ParticipantKind,
+)
+
+if TYPE_CHECKING:
+    from business.conversation import Conversation
+
+_E = TypeVar("_E", bound=ConversationEvent)
+_D = TypeVar("_D", bound=DeskEvent)
+
+TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
+    ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
+    ConversationState.ACTIVE: frozenset({ConversationState.ENDED, ConversationState.QUEUED}),
+    ConversationState.ENDED: frozenset(),
+}
+"""Active -> queued: transferred to a queue (``business.transfers``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """What one aggregate method did: the conversation before (None if new) and after,
+    the events it produced, in pos order, and the writes to its members' rows."""
+
+    before: Conversation | None
+    conversation: Conversation
+    events: tuple[ConversationEvent | DeskEvent, ...] = ()
+    member_writes: tuple[MemberWrite, ...] = ()
+
+    @property
+    def entered_queue(self) -> bool:
+        queued = ConversationState.QUEUED
+        was = self.before is not None and self.before.state is queued
+        return self.conversation.state is queued and not was
+
+    @property
+    def left_queue(self) -> bool:
+        queued = ConversationState.QUEUED
+        was = self.before is not None and self.before.state is queued
+        return was and self.conversation.state is not queued
+
+
+class ChangeBuilder:
+    """Accumulates one change: new field values, events (each taking the next pos, and
+    the next seq if the visitor sees it) and member writes."""
+
+    def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
+        self._before = None if created else conversation
+        self._conv = conversation
+        self._events: list[ConversationEvent | DeskEvent] = []
+        self._member_writes: list[MemberWrite] = []
+
+    def update(self, **changes: object) -> None:
+        self._conv = dataclasses.replace(self._conv, **changes)  # type: ignore[arg-type]
+
+    def transition(self, to: ConversationState, at: datetime) -> None:
+        if to not in TRANSITIONS[self._conv.state]:
+            if not self._conv.is_open:
+                raise InvalidTransition("this conversation has ended")
+            raise InvalidTransition(f"conversation is {self._conv.state}, cannot become {to}")
+        changes: dict[str, object] = {"state": to}
+        if to is not ConversationState.QUEUED:
+            changes["queue_position"] = None
+        if to is ConversationState.ENDED:
+            changes["ended_at"] = at
+        self.update(**changes)
+
+    def add(self, make: Callable[[int, int], _E]) -> _E:
+        """An event the visitor sees: ``make(seq, pos)``."""
+        seq = self._conv.last_seq + 1
+        pos = self._conv.last_pos + 1
+        event = make(seq, pos)
+        self._conv = dataclasses.replace(self._conv, last_seq=seq, last_pos=pos)
+        self._events.append(event)
+        return event
+
+    def add_hidden(self, make: Callable[[int], _D]) -> _D:
+        """An event only the agent desk sees: ``make(pos)``; it takes no seq."""
+        pos = self._conv.last_pos + 1
+        event = make(pos)
+        self._conv = dataclasses.replace(self._conv, last_pos=pos)
+        self._events.append(event)
+        return event
+
+    def write_member(self, write: MemberWrite) -> None:
+        self._member_writes.append(write)
+
+    def set_members(self, members: tuple[Member, ...]) -> None:
+        self.update(members=members)
+
+    def remove_member(self, agent_id: str, at: datetime, *, announce: bool = True) -> None:
+        """``agent_id`` leaves the members (hidden ``member.left`` unless not
+        ``announce``); delivered up to that event."""
+        conv = self._conv
+        member = conv.member(agent_id)
+        if member is None:
+            return
+        if announce:
+            self.add_hidden(
+                lambda pos: MemberLeft(
+                    conversation_id=conv.id,
+                    pos=pos,
+                    created_at=at,
+                    agent=member.as_participant(),
+                    role=member.role,
+                )
+            )
+        self.update(members=tuple(m for m in self._conv.members if m.agent_id != agent_id))
+        self.write_member(MemberLeave(agent_id=member.agent_id, left_pos=self._conv.last_pos))
+
+    def close_offer(self, outcome: OfferOutcome, at: datetime) -> None:
+        """Close the open offer, if any: the offered agent learns how it ended (hidden
+        ``offer.closed``). A routed chat not accepted is not offered to them again next;
+        somebody offered a transfer, invitation or consult who did not take it leaves."""
+        conv = self._conv
+        if conv.offered_to is None:
+            return
+        agent = Participant(
+            kind=ParticipantKind.AGENT, name=conv.offered_name or "Agent", id=conv.offered_to
+        )
+        kind = conv.offer_kind
+        self.add_hidden(
+            lambda pos: OfferClosed(
+                conversation_id=conv.id,
+                pos=pos,
+                created_at=at,
+                agent=agent,
+                outcome=outcome,
+                kind=kind,
+            )
+        )
+        routed = kind is OfferKind.ROUTE
+        self.update(
+            offered_to=None,
+            offered_name=None,
+            offer_expires_at=None,
+            offer_kind=OfferKind.ROUTE,
+            offer_by=None,
+            offer_note=None,
+            last_offered_to=(
+                conv.last_offered_to
+                if not routed
+                else None
+                if outcome is OfferOutcome.ACCEPTED
+                else conv.offered_to
+            ),
+        )
+        member = conv.member(conv.offered_to)
+        offered = member is not None and member.role is MemberRole.OFFERED
+        if offered and outcome is not OfferOutcome.ACCEPTED:
+            self.remove_member(conv.offered_to, at, announce=False)
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation as the change has made it so far."""
+        return self._conv
+
+    def done(self) -> Change:
+        return Change(
+            before=self._before,
+            conversation=self._conv,
+            events=tuple(self._events),
+            member_writes=tuple(self._member_writes),
+        )
