@@ -32,7 +32,8 @@ from typing import Any, Self
 
 from business.conversation import Conversation
 from business.model import ConversationId, ConversationState, QueueName, TenantId
-from tests.fakes import DuplicateKey, FakeStore, FakeUnitOfWork, _Conversations
+from tests.fakes import FakeStore, FakeUnitOfWork, _Conversations
+from tests.fakes_directory import DuplicateKey
 
 _ROW_TABLES = ("tenants", "queues", "visitors", "conversations", "agents", "adapter_state")
 _UPSERT_TABLES = frozenset({"adapter_state"})

@@ -25,7 +25,7 @@ from business.model import (
     VisitorId,
 )
 from tests.business.locking import LockingDatabase
-from tests.fakes import DuplicateKey
+from tests.fakes_directory import DuplicateKey
 from tests.harness import (
     ALICE,
     BOB,

@@ -40,7 +40,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import UnitOfWork, UnitOfWorkFactory
-from tests.fakes import DuplicateKey
+from tests.fakes_directory import DuplicateKey
 
 REJECTED = (DuplicateKey, IntegrityError)
 """How a UNIQUE or foreign-key violation shows: the fake's error or the database's."""
