@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from business.conversation import Conversation
 from business.errors import Forbidden, NotFound
-from business.model import AgentId, ConversationId, VisitorId
+from business.model import AgentId, ConversationId, MemberRole, Participant, VisitorId
 from business.transactions import Transaction
 
 
@@ -48,6 +48,21 @@ def visitors_own(conv: Conversation | None, visitor_id: VisitorId) -> Conversati
     if conv.visitor_id != visitor_id:
         raise Forbidden("this conversation belongs to another visitor")
     return conv
+
+
+def in_the_chat(conv: Conversation | None, agent_id: AgentId) -> Participant:
+    """Who ``agent_id`` is in ``conv`` if they have it or were let in (invited,
+    consulted); refuses anybody else, and an agent only offered a place."""
+    if conv is None:
+        raise NotFound("unknown conversation")
+    if conv.agent_id == agent_id:
+        return conv.agent
+    member = conv.member(agent_id)
+    if member is None:
+        raise Forbidden("you are not the agent of this conversation")
+    if member.role is MemberRole.OFFERED:
+        raise Forbidden("take the chat first: reply to the offer or !accept")
+    return member.as_participant()
 
 
 def agents_own(conv: Conversation | None, agent_id: AgentId) -> Conversation:

@@ -36,9 +36,14 @@ class AgentDeskService:
         self._clock = clock
 
     async def chats(self, agent_id: AgentId) -> Sequence[Conversation]:
-        """The agent's open chats and open offers, oldest first."""
+        """The agent's open chats and open offers, and those they are in with others
+        (invited, consulted, offered a place), oldest first."""
         async with self._tx.read() as tx:
-            return await tx.conversations.list_open_for_agent(agent_id)
+            own = list(await tx.conversations.list_open_for_agent(agent_id))
+            seen = {conv.id for conv in own}
+            joined = [cid for cid, _ in await tx.members.list_for_agent(agent_id)]
+            more = await tx.conversations.get_many([cid for cid in joined if cid not in seen])
+        return sorted([*own, *more.values()], key=lambda conv: (conv.created_at, conv.id))
 
     async def set_capacity(self, agent_id: AgentId, max_chats: int) -> Agent:
         """Change how many chats the agent takes at a time; more room routes waiting chats."""

@@ -9,6 +9,7 @@ from business.model import (
     AgentId,
     AgentRole,
     ConversationId,
+    OfferKind,
     QueueName,
     TenantId,
     VisitorContext,
@@ -190,3 +191,21 @@ class AddNote:
     agent_id: AgentId
     conversation_id: ConversationId
     text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferToColleague:
+    """``!transfer``, ``!invite`` or ``!consult``: ``target`` is an agent's address or a
+    queue's name."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    kind: OfferKind
+    target: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaveConversation:
+    agent_id: AgentId
+    conversation_id: ConversationId

@@ -278,7 +278,7 @@ class Conversation:
         )
         for member in self.members:
             # Delivered up to the end, like the owner.
-            builder.remove_member(member.agent_id, now, announce=False)
+            builder.remove_member(member.agent_id, now)
         return builder.done()
 
     def mark_read_by_visitor(self, seq: int) -> Change | None:

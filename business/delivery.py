@@ -1,4 +1,10 @@
-"""Delivery to agents: what the agent desk has not handed over yet, and its cursors."""
+"""Delivery to agents: what the agent desk has not handed over yet, and its cursors.
+
+Each agent in a conversation has a cursor: its owner (or the agent a queued chat is
+offered to) the one on the conversation (``agent_delivered_pos``); every other member
+one of their own (``business.member_ports``), kept after they leave until everything up
+to their leaving is delivered.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ from dataclasses import dataclass
 
 from business.conversation import Conversation
 from business.events import StoredEvent
-from business.model import ConversationId
+from business.model import AgentId, ConversationId
 from business.transactions import Transactions, retrying
+
+Recipient = tuple[ConversationId, AgentId | None]
+"""One agent's delivery in one conversation; None: its own agent (``desk_agent_id``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,6 +26,8 @@ class PendingDelivery:
 
     conversation: Conversation
     events: Sequence[StoredEvent]
+    agent_id: AgentId | None = None
+    """The member they are for; None: the conversation's own agent (``desk_agent_id``)."""
 
 
 class DeliveryService:
@@ -24,7 +35,8 @@ class DeliveryService:
         self._tx = transactions
 
     async def pending_agent_deliveries(self) -> Sequence[PendingDelivery]:
-        """What agents have not been sent yet, e.g. while the XMPP link was down."""
+        """What agents have not been sent yet, e.g. while the XMPP link was down: for
+        each conversation its own agent's, then each member's."""
         pending = []
         async with self._tx() as tx:
             for conv in await tx.conversations.list_undelivered_to_agents():
@@ -32,14 +44,35 @@ class DeliveryService:
                     conv.id, conv.agent_delivered_pos, conv.last_pos - conv.agent_delivered_pos
                 )
                 pending.append(PendingDelivery(conversation=conv, events=events))
+            members = await tx.members.list_undelivered()
+            found = await tx.conversations.get_many(
+                sorted({m.conversation_id for m in members}), for_update=False
+            )
+            for member in members:
+                owner = found.get(member.conversation_id)
+                if owner is None:
+                    continue
+                conv = owner
+                events = await tx.events.list_after_pos(
+                    conv.id, member.delivered_pos, member.until_pos - member.delivered_pos
+                )
+                pending.append(
+                    PendingDelivery(conversation=conv, events=events, agent_id=member.agent_id)
+                )
         return pending
 
-    async def mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
-        """Move the delivery cursors of several conversations in one transaction; a
-        cursor never moves back nor past the conversation's last event."""
-        return await retrying(lambda: self._mark_delivered_to_agents(cursors))
+    async def member_cursor(self, conversation_id: ConversationId, agent_id: AgentId) -> int | None:
+        """How far delivery to a member of the conversation has come (None: not one)."""
+        async with self._tx.read() as tx:
+            return await tx.members.cursor(conversation_id, agent_id)
 
-    async def _mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
+    async def mark_delivered(self, cursors: Mapping[Recipient, int]) -> None:
+        """Move the delivery cursors of several agents in one transaction; a cursor never
+        moves back nor past what there is to deliver to them. A cursor of an agent who
+        has meanwhile lost the chat (transferred) moves their own row's."""
+        return await retrying(lambda: self._mark_delivered(cursors))
+
+    async def _mark_delivered(self, cursors: Mapping[Recipient, int]) -> None:
         if not cursors:
             return
         async with self._tx() as tx:
@@ -48,15 +81,29 @@ class DeliveryService:
             # and new, and checks nothing else (see ``ConversationRepository.save``), so
             # an older copy can neither take it back nor make it conflict.
             found = await tx.conversations.get_many(
-                sorted(cursors), for_update=True, optimistic=True
+                sorted({cid for cid, _ in cursors}), for_update=True, optimistic=True
             )
-            for conversation_id, conv in found.items():
-                change = conv.mark_delivered_to_agent(cursors[conversation_id])
+            conversations = dict(found)
+            others: dict[tuple[ConversationId, AgentId], int] = {}
+            for (conversation_id, agent_id), pos in cursors.items():
+                conv = conversations.get(conversation_id)
+                if conv is None:
+                    continue
+                if agent_id is not None and conv.desk_agent_id != agent_id:
+                    others[(conversation_id, agent_id)] = pos
+                    continue
+                change = conv.mark_delivered_to_agent(pos)
                 if change is not None:
-                    await tx.apply(change)
+                    conversations[conversation_id] = await tx.apply(change)
                     moved += 1
-            if moved:
+            if others:
+                await tx.members.advance(others)
+            if moved or others:
                 await tx.commit()
+
+    async def mark_delivered_to_agents(self, cursors: Mapping[ConversationId, int]) -> None:
+        """``mark_delivered`` for the conversations' own agents, whoever they are."""
+        await self.mark_delivered({(cid, None): pos for cid, pos in cursors.items()})
 
     async def mark_delivered_to_agent(self, conversation_id: ConversationId, pos: int) -> None:
         await self.mark_delivered_to_agents({conversation_id: pos})

@@ -79,6 +79,10 @@ class MemberRepository(Protocol):
         cursors of rows that do not exist are ignored. One trip for all."""
         ...
 
+    async def cursor(self, conversation_id: ConversationId, agent_id: AgentId) -> int | None:
+        """The member's delivery cursor; None if they have no row."""
+        ...
+
     async def list_undelivered(self) -> Sequence[MemberDelivery]:
         """Members with events still to deliver (``delivered_pos < until_pos``), oldest
         conversation first."""

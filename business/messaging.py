@@ -7,11 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from business import commands as c
-from business.access import agent_conversation, agents_own, visitor_conversation, visitors_own
+from business.access import (
+    agents_own,
+    any_conversation,
+    in_the_chat,
+    visitor_conversation,
+    visitors_own,
+)
 from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
-from business.events import MessagePosted, TypingChanged
+from business.events import DeskMessage, MessagePosted, TypingChanged
+from business.member_rules import member_post
 from business.model import (
     ConversationId,
     EventId,
@@ -33,6 +40,8 @@ MAX_BATCH = 256
 """Messages stored in one transaction at most (group commit)."""
 
 _Post = c.SendVisitorMessage | c.SendAgentMessage
+Posted = MessagePosted | DeskMessage
+"""A stored message: to the chat, or (a consultant's) only to the agents in it."""
 
 
 class MessagingService:
@@ -64,25 +73,26 @@ class MessagingService:
         self._limits = limits
         self._router = router
         """Moves the queue along after a message that took an offered chat."""
-        self._batcher: Batcher[_Post, MessagePosted] = Batcher(
-            self._post_batch, max_batch=MAX_BATCH
-        )
+        self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
         """Store a visitor message once; a retry with the same client_msg_id returns the
         stored message and publishes nothing."""
         check_client_msg_id(cmd.client_msg_id)
         check_text(cmd.text, self._limits)
-        return await self._batcher.submit(cmd)
+        posted = await self._batcher.submit(cmd)
+        assert isinstance(posted, MessagePosted)
+        return posted
 
-    async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
-        """Store an agent message once per ``client_msg_id`` (their client's message id)."""
+    async def send_agent_message(self, cmd: c.SendAgentMessage) -> Posted:
+        """Store an agent message once per ``client_msg_id`` (their client's message id);
+        a consultant's is a ``DeskMessage`` the visitor never sees."""
         check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
         return await self._batcher.submit(cmd)
 
-    async def _post_batch(self, posts: Sequence[_Post]) -> Sequence[MessagePosted | BaseException]:
+    async def _post_batch(self, posts: Sequence[_Post]) -> Sequence[Posted | BaseException]:
         try:
             return await self._post_together(posts, careful=False)
         except Conflict:
@@ -101,8 +111,8 @@ class MessagingService:
         # nothing of it is stored. Each message alone now.
         return await one_by_one(posts, self._post_alone)
 
-    async def _post_alone(self, post: _Post) -> MessagePosted:
-        async def attempt() -> MessagePosted:
+    async def _post_alone(self, post: _Post) -> Posted:
+        async def attempt() -> Posted:
             (outcome,) = await self._post_together([post], careful=True)
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -112,12 +122,12 @@ class MessagingService:
 
     async def _post_together(
         self, posts: Sequence[_Post], *, careful: bool
-    ) -> list[MessagePosted | BaseException]:
+    ) -> list[Posted | BaseException]:
         """Decide every post in order and store them in one transaction. A refused post
         (ended, not yours) is that post's outcome; a failed commit raises. ``careful``:
         read the stored messages with the posts' ``client_msg_id`` first (otherwise a
         repeat fails the commit with ``Conflict``)."""
-        outcomes: list[MessagePosted | BaseException] = []
+        outcomes: list[Posted | BaseException] = []
         accepted: set[tuple[TenantId, QueueName]] = set()
         async with self._tx() as tx:
             conversations = dict(
@@ -127,7 +137,7 @@ class MessagingService:
                     optimistic=not careful,
                 )
             )
-            known: dict[tuple[ConversationId, str], MessagePosted] = {}
+            known: dict[tuple[ConversationId, str], Posted] = {}
             if careful:
                 known.update(
                     await tx.events.find_messages(
@@ -159,7 +169,7 @@ class MessagingService:
                     except DomainError as again:
                         outcomes.append(again)
                         continue
-                if isinstance(change, MessagePosted):  # a retry: stored already
+                if not isinstance(change, Change):  # a retry: stored already
                     outcomes.append(change)
                     continue
                 await tx.apply(change)
@@ -167,7 +177,7 @@ class MessagingService:
                 if change.left_queue:
                     accepted.add((change.conversation.tenant_id, change.conversation.queue))
                 message = change.events[-1]  # after the acceptance it may have made
-                assert isinstance(message, MessagePosted)
+                assert isinstance(message, MessagePosted | DeskMessage)
                 conversations[post.conversation_id] = change.conversation
                 if message.client_msg_id is not None:
                     known[(post.conversation_id, message.client_msg_id)] = message
@@ -192,9 +202,18 @@ class MessagingService:
         """Typing in an ended chat is dropped without a word: the agent's client sends
         chat states on its own, and an error for them would only confuse it."""
         async with self._tx() as tx:
-            conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id, for_update=False)
+            conv = await any_conversation(tx, cmd.conversation_id)
+            member = conv.member(cmd.agent_id)
+            if conv.agent_id == cmd.agent_id:
+                sender = conv.agent
+            elif member is not None and member.visible:
+                sender = member.as_participant()
+            else:
+                # A consultant or an agent only offered it: the visitor must not learn
+                # of them; another agent is no business of theirs.
+                return
             if conv.is_open:
-                _announce_typing(tx, conv, conv.agent, cmd.composing)
+                _announce_typing(tx, conv, sender, cmd.composing)
 
     async def mark_visitor_read(self, cmd: c.MarkVisitorRead) -> None:
         return await retrying(lambda: self._mark_visitor_read(cmd))
@@ -217,9 +236,9 @@ def _announce_typing(
 def _decide(
     post: _Post,
     conv: Conversation | None,
-    known: Mapping[tuple[ConversationId, str], MessagePosted],
+    known: Mapping[tuple[ConversationId, str], Posted],
     now: datetime,
-) -> Change | MessagePosted:
+) -> Change | Posted:
     """The change a post makes, or the stored message it repeats."""
     client_msg_id = post.client_msg_id
     existing = None if client_msg_id is None else known.get((post.conversation_id, client_msg_id))
@@ -234,7 +253,7 @@ def _decide(
             return existing
     else:
         if conv is not None and conv.offered_to == post.agent_id and existing is None:
-            # Writing to the visitor is how an offered agent takes the chat.
+            # Writing to the chat is how an offered agent takes it.
             return accept_with_message(
                 conv,
                 post.agent_id,
@@ -245,14 +264,28 @@ def _decide(
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
             raise InvalidTransition("this conversation has ended")
-        conv = agents_own(conv, post.agent_id)
-        sender = conv.agent
         if existing is not None and existing.sender.id == post.agent_id:
+            if conv is None or conv.agent_id != post.agent_id:
+                in_the_chat(conv, post.agent_id)
             return existing
         if existing is not None:
             # Somebody else's message has this id (message ids are the agent client's
             # choice): store this one without it rather than lose it.
             client_msg_id = None
+        if conv is not None and conv.agent_id != post.agent_id:
+            in_the_chat(conv, post.agent_id)  # refuses whoever is not in it
+            member = conv.member(post.agent_id)
+            assert member is not None
+            return member_post(
+                conv,
+                member,
+                id=EventId(new_id()),
+                text=post.text,
+                client_msg_id=client_msg_id,
+                now=now,
+            )
+        conv = agents_own(conv, post.agent_id)
+        sender = conv.agent
     return conv.post(
         id=EventId(new_id()), sender=sender, text=post.text, client_msg_id=client_msg_id, now=now
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from business import commands as c
-from business.access import agent_conversation
+from business.access import any_conversation, in_the_chat
 from business.events import NoteAdded
 from business.model import EventId, new_id
 from business.ports import Clock
@@ -35,8 +35,8 @@ class NoteService:
 
     async def _add(self, cmd: c.AddNote, text: str) -> NoteAdded:
         async with self._tx() as tx:
-            conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id, for_update=True)
-            agent = conv.agent
+            conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
+            agent = in_the_chat(conv, cmd.agent_id)
             change = conv.add_note(id=EventId(new_id()), by=agent, text=text, now=self._clock.now())
             await tx.apply(change)
             await tx.commit()

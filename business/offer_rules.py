@@ -17,17 +17,18 @@ from datetime import datetime, timedelta
 from business.conversation import Change, ChangeBuilder, Conversation
 from business.errors import Forbidden, InvalidTransition
 from business.events import (
-    MessagePosted,
     OfferMade,
     OfferOutcome,
     ParticipantJoined,
     StateChanged,
 )
+from business.member_rules import accept_person_offer, accepted_message
 from business.model import (
     Agent,
     AgentId,
     ConversationState,
     EventId,
+    OfferKind,
     Participant,
     ParticipantKind,
 )
@@ -88,25 +89,16 @@ def accept_with_message(
     the message are one change (one commit, one seq after the other)."""
     builder = ChangeBuilder(conv)
     _accept_into(builder, agent_id, now)
-    accepted = builder.conversation
-    builder.add(
-        lambda seq, pos: MessagePosted(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            id=id,
-            sender=accepted.agent,
-            text=text,
-            client_msg_id=client_msg_id,
-        )
-    )
+    accepted_message(builder, agent_id, id=id, text=text, client_msg_id=client_msg_id, now=now)
     return builder.done()
 
 
 def _accept_into(builder: ChangeBuilder, agent_id: AgentId, now: datetime) -> None:
     conv = builder.conversation
     check_offered_to(conv, agent_id)
+    if conv.offer_kind is not OfferKind.ROUTE:
+        accept_person_offer(builder, agent_id, now)
+        return
     joined = Participant(kind=ParticipantKind.AGENT, name=conv.offered_name or "Agent", id=agent_id)
     builder.close_offer(OfferOutcome.ACCEPTED, now)
     builder.transition(ConversationState.ACTIVE, now)
@@ -150,6 +142,10 @@ def check_offered_to(conv: Conversation, agent_id: AgentId) -> None:
     if conv.agent_id == agent_id:
         raise InvalidTransition("you already have this chat")
     if conv.offered_to != agent_id:
-        if conv.agent_id is not None:
+        if conv.member(agent_id) is not None:
+            raise InvalidTransition("you are in this chat already")
+        if conv.agent_id is not None and conv.state is ConversationState.QUEUED:
+            raise Forbidden("another agent took this chat")
+        if conv.agent_id is not None and conv.last_offered_to == agent_id:
             raise Forbidden("another agent took this chat")
         raise Forbidden("this chat is not offered to you (the offer was withdrawn)")

@@ -22,7 +22,7 @@ from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
-from business.model import DEFAULT_OFFER_TIMEOUT
+from business.model import DEFAULT_OFFER_TIMEOUT, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
 from business.routing import Router
@@ -129,11 +129,17 @@ class OfferService:
             agent_id = conv.offered_to
             if agent_id is None or conv.offer_expires_at is None or conv.offer_expires_at > now:
                 return False
+            routed = conv.offer_kind is OfferKind.ROUTE
             await tx.apply(close_offer(conv, OfferOutcome.TIMED_OUT, now))
             agent = await tx.agents.get(agent_id, for_update=True)
-            if agent is not None and agent.ready:
+            # Only a routed chat left unanswered makes the agent not ready: a colleague's
+            # transfer, invitation or consult is theirs to ignore.
+            if routed and agent is not None and agent.ready:
                 await tx.agents.set_ready(agent_id, False, None)
             await tx.commit()
+        if not routed:
+            logger.info("offer of conversation %s to agent %s timed out", conv.id, agent_id)
+            return True
         logger.info(
             "offer of conversation %s to agent %s timed out; the agent is not ready "
             "(not responding)",

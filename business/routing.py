@@ -30,7 +30,7 @@ from business.model import (
 )
 from business.offer_rules import make_offer
 from business.ports import Clock
-from business.transactions import Transactions
+from business.transactions import Transaction, Transactions
 from business.validation import Limits
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,18 @@ def choose_agent(
         candidates,
         key=lambda a: (loads.get(a.id, 0), a.idle_since() or _NEVER, a.id),
     )
+
+
+async def agent_loads(
+    tx: Transaction, tenant_id: TenantId, agents: Sequence[Agent]
+) -> dict[AgentId, int]:
+    """What counts against each agent's capacity: the chats they have or are offered,
+    and the ones they were invited to or offered a place in."""
+    ids = [a.id for a in agents]
+    loads = dict(await tx.conversations.count_active_by_agent(tenant_id, ids))
+    for agent_id, count in (await tx.members.count_load(tenant_id, ids)).items():
+        loads[agent_id] = loads.get(agent_id, 0) + count
+    return loads
 
 
 class Router:
@@ -141,7 +153,7 @@ class Router:
                 for a in await tx.agents.list_for_queue(tenant_id, queue)
                 if a.qualifies(required)
             }
-            loads = dict(await tx.conversations.count_active_by_agent(tenant_id, list(agents)))
+            loads = await agent_loads(tx, tenant_id, list(agents.values()))
             free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents.values() if a.ready)
             window = self._limits.queue_position_window
             # Open offers wait at the head of the queue too; they are at most the places

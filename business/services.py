@@ -16,6 +16,7 @@ from business.history import HistoryService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.routing import Router
@@ -34,6 +35,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     offers: OfferService
+    participants: ParticipantService
     agent_desk: AgentDeskService
     visitor_profile: VisitorProfileService
     agents: AgentService

@@ -14,6 +14,7 @@ from business.history import HistoryService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -60,6 +61,13 @@ def bootstrap(
         delivery=DeliveryService(transactions=transactions),
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
+        participants=ParticipantService(
+            transactions=transactions,
+            router=router,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
+        ),
         agent_desk=AgentDeskService(transactions=transactions, router=router, clock=clock),
         visitor_profile=VisitorProfileService(transactions=transactions),
         agents=AgentService(

@@ -82,6 +82,10 @@ class FakeMemberRepository:
             if pos > row.delivered_pos:
                 self._rows[key] = dataclasses.replace(row, delivered_pos=pos)
 
+    async def cursor(self, conversation_id: ConversationId, agent_id: AgentId) -> int | None:
+        row = self._rows.get((conversation_id, agent_id))
+        return None if row is None else row.delivered_pos
+
     def _until(self, row: MemberRow) -> int:
         if row.left_pos is not None:
             return row.left_pos

@@ -18,7 +18,7 @@ from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.events import DeskEvent, MessagePosted, StateChanged, StoredEvent, TypingChanged
 from business.history import HistoryService
-from business.messaging import MessagingService
+from business.messaging import MessagingService, Posted
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -219,6 +219,19 @@ class World:
         text: str,
         stanza_id: str | None = None,
     ) -> MessagePosted:
+        """What an agent who has the chat (or is invited into it) writes."""
+        posted = await self.agent_writes(agent_id, conv_id, text, stanza_id)
+        assert isinstance(posted, MessagePosted), posted
+        return posted
+
+    async def agent_writes(
+        self,
+        agent_id: AgentId,
+        conv_id: ConversationId | str,
+        text: str,
+        stanza_id: str | None = None,
+    ) -> Posted:
+        """What any agent writes in a chat: a consultant's is a ``DeskMessage``."""
         return await self.messaging.send_agent_message(
             c.SendAgentMessage(
                 agent_id=agent_id,

@@ -36,18 +36,22 @@ from business.model import Agent, AgentRole, ConversationId, QueueName
 from xmpp_bridge import texts
 from xmpp_bridge.custom import (
     AgentMessage,
+    ConsultWith,
     EndChat,
     EngineCapacity,
     EngineChats,
     EngineHelp,
     EngineQueues,
     EngineStatus,
+    InviteTo,
+    LeaveChat,
     PassOffer,
     Payload,
     ShowHelp,
     ShowHistory,
     ShowInfo,
     TakeOffer,
+    TransferTo,
     UnknownCommand,
     UnknownEngineCommand,
     UseCanned,
@@ -62,6 +66,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     OFFERED = "offered"
     """In a conversation offered to them that they have not taken yet."""
+    MEMBER = "member"
+    """In a conversation another agent has: invited or consulted."""
 
 
 EVERYONE = frozenset(Role)
@@ -70,8 +76,10 @@ EVERYONE = frozenset(Role)
 def roles_here(agent: Agent, conversation: Conversation) -> frozenset[Role]:
     """The roles of ``agent`` in ``conversation``: an agent a chat is offered to may take
     it, pass it or learn about the visitor, nothing else yet."""
-    if conversation.agent_id is None and conversation.offered_to == agent.id:
+    if conversation.offered_to == agent.id:
         return frozenset({Role.OFFERED})
+    if conversation.agent_id != agent.id and conversation.member(agent.id) is not None:
+        return frozenset({Role.MEMBER}) | (roles_of(agent) - {Role.AGENT})
     return roles_of(agent)
 
 
@@ -162,6 +170,13 @@ class CommandRegistry(Generic[Where, Value]):
 
 # -- in a conversation window ------------------------------------------------------
 
+
+def _target_and_note(rest: str) -> dict[str, str]:
+    """``<jid|queue> [note]``: the first word and the rest."""
+    words = rest.strip().split(maxsplit=1)
+    return {"target": words[0] if words else "", "note": words[1] if len(words) > 1 else ""}
+
+
 AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
     prefix="!",
     commands=[
@@ -223,9 +238,41 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             parse=lambda cid, name: UseCanned(conversation_id=cid, name=name.lower()),
         ),
         Command(
+            name="transfer",
+            synopsis="<jid|queue> [note]",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_TRANSFER,
+            produces=TransferTo,
+            parse=lambda cid, rest: TransferTo(conversation_id=cid, **_target_and_note(rest)),
+        ),
+        Command(
+            name="invite",
+            synopsis="<jid|queue> [note]",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_INVITE,
+            produces=InviteTo,
+            parse=lambda cid, rest: InviteTo(conversation_id=cid, **_target_and_note(rest)),
+        ),
+        Command(
+            name="consult",
+            synopsis="<jid|queue> [note]",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_CONSULT,
+            produces=ConsultWith,
+            parse=lambda cid, rest: ConsultWith(conversation_id=cid, **_target_and_note(rest)),
+        ),
+        Command(
+            name="leave",
+            synopsis="",
+            roles=frozenset({Role.MEMBER}),
+            help=texts.HELP_LEAVE,
+            produces=LeaveChat,
+            parse=lambda cid, _: LeaveChat(conversation_id=cid),
+        ),
+        Command(
             name="note",
             synopsis="<text>",
-            roles=frozenset({Role.AGENT, Role.SUPERVISOR}),
+            roles=frozenset({Role.AGENT, Role.MEMBER, Role.SUPERVISOR}),
             help=texts.HELP_NOTE,
             produces=WriteNote,
             parse=lambda cid, text: WriteNote(conversation_id=cid, text=text),

@@ -7,12 +7,15 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from business.delivery import DeliveryService
-from business.model import ConversationId
+from business.delivery import DeliveryService, Recipient
+from business.model import AgentId, ConversationId
 from xmpp_bridge.link import Link
 from xmpp_bridge.parking import Refusals
 
 logger = logging.getLogger(__name__)
+
+Key = tuple[ConversationId, AgentId]
+"""One agent's delivery in one conversation."""
 
 
 class DeliveryCursors:
@@ -36,7 +39,7 @@ class DeliveryCursors:
         refusals: Refusals,
         flush_interval: float,
         confirm_timeout: float,
-        on_stored: Callable[[ConversationId], None],
+        on_stored: Callable[[Key], None],
     ) -> None:
         self._delivery = delivery
         self._link = link
@@ -44,18 +47,19 @@ class DeliveryCursors:
         self._flush_interval = flush_interval
         self._confirm_timeout = confirm_timeout
         self._on_stored = on_stored
-        self._unflushed: dict[ConversationId, int] = {}
+        self._unflushed: dict[Key, int] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
-    def sent(self, conversation_id: ConversationId, pos: int) -> None:
-        """Everything of the conversation up to ``pos`` was handed to the link."""
-        self._unflushed[conversation_id] = pos
+    def sent(self, key: Key, pos: int) -> None:
+        """Everything of the conversation up to ``pos`` was handed to the link for the
+        agent ``key`` names."""
+        self._unflushed[key] = pos
         self._wake.set()
 
-    def pending(self, conversation_id: ConversationId) -> bool:
-        """Whether a cursor of the conversation is still to be written."""
-        return conversation_id in self._unflushed
+    def pending(self, key: Key) -> bool:
+        """Whether this agent's cursor of the conversation is still to be written."""
+        return key in self._unflushed
 
     def forget(self) -> None:
         """Drop the unwritten cursors (the link is gone: their events are replayed)."""
@@ -108,15 +112,18 @@ class DeliveryCursors:
             self._link.abort()
         return False
 
-    async def _write(self, batch: dict[ConversationId, int]) -> None:
+    async def _write(self, batch: dict[Key, int]) -> None:
         try:
-            await self._delivery.mark_delivered_to_agents(batch)
+            cursors: dict[Recipient, int] = {}
+            for key, pos in batch.items():
+                cursors[key] = pos
+            await self._delivery.mark_delivered(cursors)
         except Exception:
             logger.exception("could not store the delivery cursors of %d conversations", len(batch))
-            for cid, pos in batch.items():
-                self._unflushed[cid] = max(pos, self._unflushed.get(cid, 0))
+            for key, pos in batch.items():
+                self._unflushed[key] = max(pos, self._unflushed.get(key, 0))
             self._wake.set()
             return
-        for cid, pos in batch.items():
-            self._refusals.delivered(cid, pos)
-            self._on_stored(cid)
+        for key, pos in batch.items():
+            self._refusals.delivered(key[0], pos)
+            self._on_stored(key)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from business.conversation import Conversation
 from business.events import OfferMade, StoredEvent
-from business.model import ConversationId, QueueName
+from business.model import AgentId, ConversationId, QueueName
 
 # -- inbound ------------------------------------------------------------------------
 
@@ -72,6 +72,43 @@ class PassOffer:
     """``!decline``: pass the offered chat on."""
 
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferTo:
+    """``!transfer <jid|queue> [note]``: hand the chat to that agent or queue."""
+
+    conversation_id: ConversationId
+    target: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InviteTo:
+    """``!invite <jid|queue> [note]``: a conference; the visitor sees them join."""
+
+    conversation_id: ConversationId
+    target: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsultWith:
+    """``!consult <jid|queue> [note]``: a colleague joins where the visitor cannot see."""
+
+    conversation_id: ConversationId
+    target: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaveChat:
+    """``!leave``: an invited or consulted agent leaves; the chat goes on."""
+
+    conversation_id: ConversationId
+
+
+ColleagueCommand = TransferTo | InviteTo | ConsultWith | LeaveChat
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -227,6 +264,10 @@ Payload = (
     | UseCanned
     | TakeOffer
     | PassOffer
+    | TransferTo
+    | InviteTo
+    | ConsultWith
+    | LeaveChat
     | ShowInfo
     | ShowHistory
     | ShowHelp
@@ -265,6 +306,8 @@ class AgentOffer:
     """Stored events before the offer, in pos order."""
     delayed: bool = False
     """Sent late (replayed after the link was down): stamp it with XEP-0203."""
+    recipient: AgentId | None = None
+    """The agent it is for; None: the conversation's own (``desk_agent_id``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +318,9 @@ class ConversationUpdate:
     to: str
     event: StoredEvent
     delayed: bool = False
+    recipient: AgentId | None = None
+    """The agent it is for; None: the conversation's own (``desk_agent_id``). It is
+    rendered for them: their own messages are not echoed, others' are named."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

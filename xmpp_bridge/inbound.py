@@ -49,6 +49,7 @@ from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
     Bounced,
+    ConsultWith,
     EndChat,
     EngineCapacity,
     EngineChats,
@@ -57,6 +58,8 @@ from xmpp_bridge.custom import (
     EngineStatus,
     ErrorReply,
     ErrorType,
+    InviteTo,
+    LeaveChat,
     Origin,
     Outbound,
     PassOffer,
@@ -70,12 +73,14 @@ from xmpp_bridge.custom import (
     SubscriptionStanza,
     TakeOffer,
     TextReply,
+    TransferTo,
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
     UseCanned,
     WriteNote,
 )
+from xmpp_bridge.desk_colleagues import colleagues
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.roster import QueueRoster
 
@@ -158,6 +163,10 @@ def lane_of(received: Received) -> Hashable:
             | ShowInfo(conversation_id=cid)
             | ShowHistory(conversation_id=cid)
             | PassOffer(conversation_id=cid)
+            | TransferTo(conversation_id=cid)
+            | InviteTo(conversation_id=cid)
+            | ConsultWith(conversation_id=cid)
+            | LeaveChat(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -231,6 +240,9 @@ class InboundDispatcher:
                     DeclineOffer(agent_id=agent.id, conversation_id=cid)
                 )
                 self._reply(origin, texts.OFFER_DECLINED)
+            case TransferTo() | InviteTo() | ConsultWith() | LeaveChat() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await colleagues(self._services, agent, command))
             case UseCanned(conversation_id=cid, name=name):
                 agent = await self._agent(origin, received.payload)
                 stanza_id = origin.stanza_id

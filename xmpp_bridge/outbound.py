@@ -16,10 +16,11 @@ from business.model import AgentId, ConversationId, ConversationState, Participa
 from business.services import Services
 from xmpp_bridge import texts
 from xmpp_bridge.concurrency import SerialLanes
-from xmpp_bridge.cursors import DeliveryCursors
+from xmpp_bridge.cursors import DeliveryCursors, Key
 from xmpp_bridge.custom import TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.parking import Refusals
+from xmpp_bridge.relay import other_recipients
 from xmpp_bridge.retries import RetrySchedule
 from xmpp_bridge.sending import EventSender
 
@@ -79,8 +80,9 @@ class XmppAgentNotifier:
         self._link = link
         self._locks = KeyedLock()
         self._addresses: dict[AgentId, str] = {}
-        self._sent: dict[ConversationId, int] = {}
-        self._finished: set[ConversationId] = set()
+        self._sent: dict[Key, int] = {}
+        """Per agent and conversation: the newest pos this link session sent."""
+        self._finished: set[Key] = set()
         self._refusals = Refusals()
         self._cursors = DeliveryCursors(
             delivery=services.delivery,
@@ -112,16 +114,27 @@ class XmppAgentNotifier:
                 self._lanes.submit(
                     f"{cid}/offer", functools.partial(self._offer_closed, conversation, event)
                 )
-        if conversation.desk_agent_id is None:
-            return
         stored: list[StoredEvent] = []
         for event in events:
             if isinstance(event, TypingChanged):
-                self._lanes.submit(
-                    f"{cid}/typing", functools.partial(self._typing, conversation, event)
-                )
+                if conversation.desk_agent_id is not None:
+                    self._lanes.submit(
+                        f"{cid}/typing", functools.partial(self._typing, conversation, event)
+                    )
             else:
                 stored.append(event)
+        for member in other_recipients(conversation, stored) if stored else ():
+            deliver = functools.partial(
+                self._deliver_or_retry,
+                conversation,
+                stored,
+                delayed=False,
+                generation=self._link.generation,
+                recipient=member,
+            )
+            self._lanes.submit(cid, deliver)
+        if conversation.desk_agent_id is None:
+            return
         if stored and not self._deliver_now(conversation, stored):
             deliver = functools.partial(
                 self._deliver_or_retry,
@@ -142,10 +155,10 @@ class XmppAgentNotifier:
             return False
         desk = conversation.desk_agent_id
         to = None if desk is None else self._addresses.get(desk)
-        if to is None:
+        if to is None or desk is None:
             return False
         generation = self._link.generation
-        sent = max(self._sent.get(cid, 0), conversation.agent_delivered_pos)
+        sent = max(self._sent.get((cid, desk), 0), conversation.agent_delivered_pos)
         for event in sorted(events, key=lambda e: e.pos):
             if event.pos <= sent:
                 continue
@@ -161,7 +174,7 @@ class XmppAgentNotifier:
                     event.pos,
                 )
                 return True
-            self._mark_sent(conversation, event.pos)
+            self._mark_sent(conversation, desk, event.pos)
             sent = event.pos
         if sent < conversation.last_pos:
             return False  # published out of order: the lane fills the gap
@@ -234,7 +247,11 @@ class XmppAgentNotifier:
             if self._link.generation != generation:
                 return
             await self._deliver_or_retry(
-                delivery.conversation, delivery.events, delayed=True, generation=generation
+                delivery.conversation,
+                delivery.events,
+                delayed=True,
+                generation=generation,
+                recipient=delivery.agent_id,
             )
 
     def on_link_lost(self) -> None:
@@ -287,9 +304,12 @@ class XmppAgentNotifier:
         *,
         delayed: bool,
         generation: int | None = None,
+        recipient: AgentId | None = None,
     ) -> None:
         try:
-            await self._deliver(conversation, events, delayed=delayed, generation=generation)
+            await self._deliver(
+                conversation, events, delayed=delayed, generation=generation, recipient=recipient
+            )
         except Exception:
             # Without a retry the agent would get nothing until the conversation's next
             # event, while the visitor is told the chat is active.
@@ -308,26 +328,41 @@ class XmppAgentNotifier:
         *,
         delayed: bool,
         generation: int | None,
+        recipient: AgentId | None = None,
     ) -> None:
-        """Send the conversation's events up to the last one known, in pos order.
+        """Send the conversation's events up to the last one known, in pos order, to
+        its own agent or to the member ``recipient``.
 
         ``generation`` is the link session ``conversation`` and ``events`` were read in
         (None: the current one). Read in another, they may be older than what the
-        current session's replay has sent, and that replay covers them anyway."""
+        current session's replay has sent, and that replay covers them anyway. A member
+        who is not one any more gets only the events given (up to their leaving)."""
         cid = conversation.id
+        me = recipient if recipient is not None else conversation.desk_agent_id
+        if me is None:
+            return
         async with self._locks.hold(cid):
             if generation is None:
                 generation = self._link.generation
             if generation != self._link.generation or not self._link.connected:
                 return
-            to = await self._address(conversation)
+            to = await self._address_of(me)
             if to is None:
                 return
-            sent = max(self._sent.get(cid, 0), conversation.agent_delivered_pos)
+            if recipient is None:
+                start: int | None = conversation.agent_delivered_pos
+            elif (cid, me) in self._sent:
+                start = self._sent[(cid, me)]
+            else:
+                start = await self._services.delivery.member_cursor(cid, me)
+            if start is None:
+                return  # not a member (any more): nothing of theirs is pending
+            sent = max(self._sent.get((cid, me), 0), start)
             todo: dict[int, tuple[StoredEvent, bool]] = {
                 e.pos: (e, delayed) for e in events if e.pos > sent
             }
-            last = max(conversation.last_pos, max(todo, default=0))
+            current = recipient is None or conversation.member(recipient) is not None
+            last = max(conversation.last_pos if current else 0, max(todo, default=0))
             if any(pos not in todo for pos in range(sent + 1, last + 1)):
                 for event in await self._services.history.history(cid, before_pos=last + 1):
                     if event.pos > sent and event.pos not in todo:
@@ -337,26 +372,29 @@ class XmppAgentNotifier:
                     # Not committed yet: the publish that commits it sends it and the rest.
                     break
                 event, late = todo[pos]
-                if not await self._sender.send(conversation, to, event, late, generation):
+                if not await self._sender.send(
+                    conversation, to, event, late, generation, recipient
+                ):
                     logger.info(
                         "link lost while sending conversation %s pos %d; it will be replayed",
                         cid,
                         pos,
                     )
                     return
-                self._mark_sent(conversation, pos)
+                self._mark_sent(conversation, me, pos)
 
-    def _mark_sent(self, conversation: Conversation, pos: int) -> None:
-        self._sent[conversation.id] = pos
-        self._cursors.sent(conversation.id, pos)
+    def _mark_sent(self, conversation: Conversation, agent_id: AgentId, pos: int) -> None:
+        key = (conversation.id, agent_id)
+        self._sent[key] = pos
+        self._cursors.sent(key, pos)
         if not conversation.is_open and pos >= conversation.last_pos:
-            self._finished.add(conversation.id)
+            self._finished.add(key)
 
-    def _stored(self, cid: ConversationId) -> None:
-        if cid in self._finished and not self._cursors.pending(cid):
+    def _stored(self, key: Key) -> None:
+        if key in self._finished and not self._cursors.pending(key):
             # Ended and stored: nothing more will come, forget it.
-            self._finished.discard(cid)
-            self._sent.pop(cid, None)
+            self._finished.discard(key)
+            self._sent.pop(key, None)
 
     # -- retries ------------------------------------------------------------------------
 
@@ -389,6 +427,8 @@ class XmppAgentNotifier:
             )
             return
         await self._deliver_or_retry(conversation, (), delayed=True)
+        for member in conversation.members:
+            await self._deliver_or_retry(conversation, (), delayed=True, recipient=member.agent_id)
 
     def _failed(self, cid: ConversationId) -> float:
         """Schedule the next try of a failed delivery; returns in how many seconds."""

@@ -12,7 +12,7 @@ from business.batching import Batcher
 from business.conversation import Conversation
 from business.events import StoredEvent
 from business.history import HistoryService
-from business.model import ConversationId
+from business.model import AgentId, ConversationId
 from xmpp_bridge import texts
 from xmpp_bridge.converters import is_offer
 from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, TextReply
@@ -70,13 +70,15 @@ class EventSender:
         event: StoredEvent,
         late: bool,
         generation: int,
+        recipient: AgentId | None = None,
     ) -> bool:
         """Send one event, or a notice in its place if it is parked; False if the link
-        is gone (nothing is then known to have arrived)."""
+        is gone (nothing is then known to have arrived). ``recipient``: the member it is
+        for (None: the conversation's own agent)."""
         key = (conversation.id, event.pos)
         reason = self._refusals.parked(key)
         if reason is None:
-            item = await self._outbound(conversation, to, event, late)
+            item = await self._outbound(conversation, to, event, late, recipient)
             if self._refusals.is_suspect(key):
                 outcome = await self._send_alone(key, item, generation)
             else:
@@ -161,11 +163,23 @@ class EventSender:
             return outcome
 
     async def _outbound(
-        self, conversation: Conversation, to: str, event: StoredEvent, late: bool
+        self,
+        conversation: Conversation,
+        to: str,
+        event: StoredEvent,
+        late: bool,
+        recipient: AgentId | None,
     ) -> Outbound:
-        if is_offer(event, conversation):
+        if is_offer(event, conversation, recipient):
             earlier = await self._earlier.submit((conversation.id, event.pos))
             return AgentOffer(
-                conversation=conversation, to=to, offer=event, earlier=earlier, delayed=late
+                conversation=conversation,
+                to=to,
+                offer=event,
+                earlier=earlier,
+                delayed=late,
+                recipient=recipient,
             )
-        return ConversationUpdate(conversation=conversation, to=to, event=event, delayed=late)
+        return ConversationUpdate(
+            conversation=conversation, to=to, event=event, delayed=late, recipient=recipient
+        )

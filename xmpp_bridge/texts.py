@@ -111,7 +111,60 @@ def offer_closed(outcome: str, seconds: int | None) -> str | None:
 
 def said_by(name: str) -> str:
     """Put before what somebody other than the visitor said (the visitor is the contact)."""
-    return f"{name}: "
+    return f"[{name}] "
+
+
+def consulted_by(name: str) -> str:
+    """Put before what a consultant wrote: the visitor did not see it."""
+    return f"[consult, {name}] "
+
+
+def person_offer_header(kind: str, by: str, note: str | None) -> str:
+    """The first line of a colleague's transfer, invitation or consult offer."""
+    what = {
+        "transfer": f"{by} transfers a chat to you",
+        "invite": f"{by} invites you into a chat (the visitor will see you)",
+        "consult": f"{by} asks you to consult on a chat (the visitor will not see you)",
+    }.get(kind, f"{by} offers you a chat")
+    return f"{what}: {note}" if note else f"{what}."
+
+
+def offered_to_colleague(kind: str, name: str, seconds: int) -> str:
+    """The answer to ``!transfer``/``!invite``/``!consult`` to a person."""
+    what = {"transfer": "Transfer", "invite": "Invitation", "consult": "Consult"}.get(kind, "Offer")
+    return f"{what} offered to {name}: waiting for their answer ({seconds} s)."
+
+
+def transferred_to_queue(queue: str) -> str:
+    return f"You handed the chat to queue {queue}; the next agent there gets it."
+
+
+LEFT_CHAT = "You left the chat. It goes on without you."
+
+
+def colleague_answered(name: str, kind: str, outcome: str) -> str | None:
+    """For the agent who made a colleague an offer: how it ended without them."""
+    what = {"transfer": "transfer", "invite": "invitation", "consult": "consult"}.get(kind)
+    if what is None:
+        return None
+    if outcome == "declined":
+        return f"{name} declined your {what}."
+    if outcome == "timed_out":
+        return f"{name} did not answer your {what} in time."
+    return None
+
+
+def transferred(by: str, to: str | None, queue: str | None) -> str:
+    """What the others in the chat are told of a transfer."""
+    if to is not None:
+        return f"{by} transferred the chat to {to}."
+    return f"{by} handed the chat to queue {queue}."
+
+
+def member_joined(name: str, role: str) -> str:
+    if role == "consultant":
+        return f"{name} joined to consult (the visitor does not see them)."
+    return joined(name)
 
 
 def joined(name: str) -> str:
@@ -172,6 +225,10 @@ HELP_DECLINE = "pass the chat offered to you on to another agent"
 HELP_CANNED = "list this queue's canned responses, or send the one named"
 HELP_NOTE = "an internal note: agents see it here and in the history, the visitor never"
 HELP_HELP = "this list"
+HELP_TRANSFER = "offer the chat to that agent, or hand it to that queue; the note goes along"
+HELP_INVITE = "a conference: the agent joins and the visitor sees them"
+HELP_CONSULT = "ask that agent in: they see the chat, the visitor never sees them"
+HELP_LEAVE = "leave a chat you were invited or consulted in; it goes on without you"
 
 
 def command_line(prefix: str, name: str, synopsis: str, help_text: str) -> str:

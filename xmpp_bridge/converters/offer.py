@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
-from business.events import MessagePosted, OfferMade, StoredEvent
+from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
+from business.model import OfferKind
 from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -47,9 +48,12 @@ def offer_text(
         footer = texts.offer_footer(round((offer.expires_at - offer.created_at).total_seconds()))
     else:
         footer = texts.OFFER_TAKEN_FOOTER  # taken already (auto-accept)
-    header = xml_safe(texts.offer_header(conversation.visitor_name, conversation.queue, waited))
-    said = [e for e in earlier if isinstance(e, MessagePosted)]
-    history = [xml_safe(texts.said_by(m.sender.name) + _message_text(m)) for m in said]
+    header = texts.offer_header(conversation.visitor_name, conversation.queue, waited)
+    if offer.kind is not OfferKind.ROUTE:
+        by = offer.by.name if offer.by is not None else "A colleague"
+        header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
+    header = xml_safe(header)
+    history = [xml_safe(line) for e in earlier if (line := _transcript_line(e)) is not None]
     context = _context_lines(conversation, abridged=False)
     whole = _assemble(header, context, history, footer)
     if room is None or xml_size(whole) <= room:
@@ -88,6 +92,20 @@ def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
         for key, value in fields
     )
     return [xml_safe(line) for line in lines]
+
+
+def _transcript_line(event: StoredEvent) -> str | None:
+    """``event`` as a line of the transcript an offer carries, if it is one: what was
+    said, and for the agents also notes and consult messages."""
+    match event:
+        case MessagePosted():
+            return texts.said_by(event.sender.name) + _message_text(event)
+        case NoteAdded():
+            return texts.note_by(event.by.name, event.text)
+        case DeskMessage():
+            return texts.consulted_by(event.sender.name) + event.text
+        case _:
+            return None
 
 
 def _message_text(message: MessagePosted) -> str:

@@ -8,6 +8,9 @@ from typing import TypeGuard, assert_never
 
 from business.conversation import Conversation
 from business.events import (
+    DeskMessage,
+    MemberJoined,
+    MemberLeft,
     MessagePosted,
     NoteAdded,
     OfferClosed,
@@ -17,9 +20,10 @@ from business.events import (
     ReadMarked,
     StateChanged,
     StoredEvent,
+    Transferred,
     WrapUpRecorded,
 )
-from business.model import ConversationState, ParticipantKind
+from business.model import AgentId, ConversationState, ParticipantKind
 from xmpp_bridge import texts
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters._stanza import (
@@ -56,15 +60,15 @@ _PROBE_PART = 10**7
 leaves room for the id of every part."""
 
 
-def is_offer(event: StoredEvent, conversation: Conversation) -> TypeGuard[OfferMade]:
-    """Whether ``event`` is the offer to whoever the conversation is delivered to now
-    (offered to them, or taken by them since): it is sent as an ``AgentOffer``, which
-    needs the events before it. An offer to somebody else is not sent."""
-    return (
-        isinstance(event, OfferMade)
-        and event.agent.id is not None
-        and event.agent.id == conversation.desk_agent_id
-    )
+def is_offer(
+    event: StoredEvent, conversation: Conversation, recipient: AgentId | None = None
+) -> TypeGuard[OfferMade]:
+    """Whether ``event`` is the offer to ``recipient`` (None: whoever the conversation
+    is delivered to now, offered to them or taken by them since): it is sent as an
+    ``AgentOffer``, which needs the events before it. An offer to somebody else is not
+    sent."""
+    me = recipient if recipient is not None else conversation.desk_agent_id
+    return isinstance(event, OfferMade) and event.agent.id is not None and event.agent.id == me
 
 
 def custom_to_stanza(
@@ -174,18 +178,32 @@ def _delay(
 def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> list[Stanza]:
     conv = item.conversation
     event = item.event
-    if conv.desk_agent_id is None:
+    me = item.recipient if item.recipient is not None else conv.desk_agent_id
+    if me is None:
         return []
     text: str | None = None
     match event:
         case MessagePosted():
-            return _posted(item, event, addressing, budget)
+            return _posted(item, event, me, addressing, budget)
+        case DeskMessage(sender=who, text=said):
+            if who.id != me:
+                text = texts.consulted_by(who.name) + said
         case ParticipantJoined(participant=who):
-            if who.id != conv.agent_id:
+            if who.id != me:
                 text = texts.joined(who.name)
         case ParticipantLeft(participant=who):
-            if not (who.kind is ParticipantKind.AGENT and who.id == conv.agent_id):
+            if not (who.kind is ParticipantKind.AGENT and who.id == me):
                 text = texts.left(who.name)
+        case MemberJoined(agent=who, role=role):
+            if who.id != me:
+                text = texts.member_joined(who.name, role.value)
+        case MemberLeft(agent=who):
+            if who.id != me:
+                text = texts.left(who.name)
+        case Transferred(by=by, to=to, queue=queue):
+            # The new agent learnt of it from the offer, the old one from their command.
+            if me not in (by.id, None if to is None else to.id):
+                text = texts.transferred(by.name, None if to is None else to.name, queue)
         case StateChanged(state=state):
             if state is ConversationState.ENDED:
                 text = texts.CHAT_ENDED
@@ -193,13 +211,16 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             pass
         case WrapUpRecorded(code=code, note=wrap_note):
             text = texts.wrap_up_recorded(code, wrap_note)
-        case OfferMade() | OfferClosed():
-            # The open offer goes as an ``AgentOffer``; its end is told to the agent by
-            # the notifier (the chat may have nobody to deliver to by then).
-            pass
+        case OfferClosed(agent=who, kind=kind, outcome=outcome):
+            # The offered agent is told by the notifier (the chat may have nobody to
+            # deliver to by then); the others of a colleague's offer here.
+            if who.id != me:
+                text = texts.colleague_answered(who.name, kind.value, outcome.value)
+        case OfferMade():
+            pass  # the offer to ``me`` goes as an ``AgentOffer``
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
-            if who.id != conv.agent_id:
+            if who.id != me:
                 text = texts.note_by(who.name, note)
         case _:
             assert_never(event)
@@ -215,11 +236,15 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
 
 
 def _posted(
-    item: ConversationUpdate, event: MessagePosted, addressing: Addressing, budget: int
+    item: ConversationUpdate,
+    event: MessagePosted,
+    me: AgentId,
+    addressing: Addressing,
+    budget: int,
 ) -> list[Stanza]:
     conv = item.conversation
     who = event.sender
-    if who.kind is ParticipantKind.AGENT and who.id == conv.agent_id:
+    if who.kind is ParticipantKind.AGENT and who.id == me:
         return []
     by_visitor = who.kind is ParticipantKind.VISITOR
     chat = _Chat(
