@@ -8,7 +8,8 @@ Keys go in with ``tmux send-keys``; what the agent would see comes out with
 
 Profanity is a full-screen curses program: the pane shows only its current window (the
 console, or one chat), so a test opens the chat it wants to read (``open``). The pane is
-made wide enough that no line of a test wraps, and tmux joins what wraps anyway (``-J``).
+made wide enough that no line of a test wraps: Profanity lays out long lines itself, which
+``capture-pane -J`` (it joins what the terminal wrapped) would not undo.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ vercheck=false
 
 [notifications]
 message=false
-room=off
 typing=false
 invite=false
 sub=false
