@@ -2,7 +2,8 @@
 # Set up everything `make run` and `make test` need; safe to run again and again.
 #
 #   deploy/scripts/setup.sh           Prosody, the virtualenv and the widget
-#   deploy/scripts/setup.sh --test    the same, plus Chromium for the browser test
+#   deploy/scripts/setup.sh --test    the same, plus Chromium for the browser test and
+#                                     Profanity under tmux for the real-client test
 #
 # Each step is skipped when its result is already there and still current, so a second
 # run takes a second or two.
@@ -34,6 +35,9 @@ have openssl || packages+=(openssl)
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 if [[ -f $WIDGET/package.json ]] && ! have npm; then packages+=(npm); fi
 if ((with_test)) && ! have chromium; then packages+=(chromium); fi
+# tests/e2e/test_profanity.py drives a real agent client, headless in tmux.
+if ((with_test)) && ! have profanity; then packages+=(profanity); fi
+if ((with_test)) && ! have tmux; then packages+=(tmux); fi
 
 if ((${#packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
