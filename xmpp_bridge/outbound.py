@@ -12,13 +12,12 @@ from business.conversation import Conversation
 from business.errors import NotFound
 from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, TypingChanged
 from business.locks import KeyedLock
-from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
+from business.model import AgentId, ConversationId
 from business.services import Services
-from xmpp_bridge import texts
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors, Key
-from xmpp_bridge.custom import TextReply, VisitorTyping
-from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.link import Link
+from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.relay import other_recipients
 from xmpp_bridge.retries import RetrySchedule
@@ -79,7 +78,8 @@ class XmppAgentNotifier:
         self._services = services
         self._link = link
         self._locks = KeyedLock()
-        self._addresses: dict[AgentId, str] = {}
+        self._addresses = AgentAddresses(services.agents)
+        self._notices = LiveNotices(link=link, addresses=self._addresses)
         self._sent: dict[Key, int] = {}
         """Per agent and conversation: the newest pos this link session sent."""
         self._finished: set[Key] = set()
@@ -112,14 +112,16 @@ class XmppAgentNotifier:
             if isinstance(event, OfferClosed) and event.outcome is not OfferOutcome.ACCEPTED:
                 # The chat may have nobody to deliver to any more: told now or never.
                 self._lanes.submit(
-                    f"{cid}/offer", functools.partial(self._offer_closed, conversation, event)
+                    f"{cid}/offer",
+                    functools.partial(self._notices.offer_closed, conversation, event),
                 )
         stored: list[StoredEvent] = []
         for event in events:
             if isinstance(event, TypingChanged):
                 if conversation.desk_agent_id is not None:
                     self._lanes.submit(
-                        f"{cid}/typing", functools.partial(self._typing, conversation, event)
+                        f"{cid}/typing",
+                        functools.partial(self._notices.typing, conversation, event),
                     )
             else:
                 stored.append(event)
@@ -154,7 +156,7 @@ class XmppAgentNotifier:
         if self._lanes.has_work(cid) or self._locks.busy(cid) or not self._link.connected:
             return False
         desk = conversation.desk_agent_id
-        to = None if desk is None else self._addresses.get(desk)
+        to = None if desk is None else self._addresses.known(desk)
         if to is None or desk is None:
             return False
         generation = self._link.generation
@@ -185,52 +187,6 @@ class XmppAgentNotifier:
         """Return once the work queued so far (and meanwhile) is done: each event sent,
         parked, handed to the retry loop, or left to the replay of a new link session."""
         await self._lanes.drain()
-
-    async def _typing(self, conversation: Conversation, event: TypingChanged) -> None:
-        # Typing is not stored: it goes out now or never, and the agent's own comes back
-        # here too, which must not be echoed.
-        if (
-            event.sender.kind is ParticipantKind.VISITOR
-            and conversation.state is ConversationState.ACTIVE
-            and (to := await self._address(conversation)) is not None
-        ):
-            item = VisitorTyping(conversation=conversation, to=to, composing=event.composing)
-            try:
-                self._link.send(item)
-            except StanzaTooLarge as exc:
-                logger.warning("conversation %s: typing not sent: %s", conversation.id, exc)
-
-    async def _offer_closed(self, conversation: Conversation, event: OfferClosed) -> None:
-        text = texts.offer_closed(event.outcome.value, None)
-        to = None if event.agent.id is None else await self._address_of(AgentId(event.agent.id))
-        if text is None or to is None or not self._link.connected:
-            return
-        notice = TextReply(
-            sender=self._link.addressing.conversation_jid(conversation.id),
-            to=to,
-            text=text,
-            stanza_id=f"{conversation.id}-{event.pos}",
-        )
-        try:
-            self._link.send(notice)
-        except StanzaTooLarge as exc:
-            logger.warning("conversation %s: offer notice not sent: %s", conversation.id, exc)
-
-    async def _address(self, conversation: Conversation) -> str | None:
-        """Where the conversation's desk agent is reached (None: nobody, or unknown)."""
-        desk = conversation.desk_agent_id
-        return None if desk is None else await self._address_of(desk)
-
-    async def _address_of(self, agent_id: AgentId) -> str | None:
-        known = self._addresses.get(agent_id)
-        if known is not None:
-            return known
-        agent = await self._services.agents.get_agent(agent_id)
-        if agent is None:
-            return None
-        # An agent keeps their address for good.
-        self._addresses[agent.id] = agent.address
-        return agent.address
 
     # -- link lifecycle -----------------------------------------------------------------
 
@@ -346,7 +302,7 @@ class XmppAgentNotifier:
                 generation = self._link.generation
             if generation != self._link.generation or not self._link.connected:
                 return
-            to = await self._address_of(me)
+            to = await self._addresses.of(me)
             if to is None:
                 return
             if recipient is None:

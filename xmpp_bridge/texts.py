@@ -50,8 +50,9 @@ def _plural(count: int, one: str, many: str) -> str:
 # -- offers -------------------------------------------------------------------------
 
 
-def offer_header(visitor: str, queue: str, waited: str) -> str:
-    return f"New chat from {visitor} (queue {queue}, waited {waited})"
+def offer_header(visitor: str, queue: str, waited: str, *, new: bool = True) -> str:
+    what = "New chat from" if new else "The chat with"
+    return f"{what} {visitor} (queue {queue}, waited {waited})"
 
 
 def offer_page(title: str | None, url: str | None) -> str:
@@ -91,9 +92,14 @@ OFFER_TAKEN_FOOTER = "This chat is yours: answer here. !help lists commands."
 OFFER_DECLINED = "You passed this chat on."
 
 
-def offer_closed(outcome: str, seconds: int | None) -> str | None:
-    """The notice in an offered chat's window when the offer ends without the agent."""
+def offer_closed(outcome: str, seconds: int | None, *, routed: bool = True) -> str | None:
+    """The notice in an offered chat's window when the offer ends without the agent;
+    ``routed``: the router offered it (not a colleague)."""
     match outcome:
+        case "timed_out" if not routed:
+            return "Offer withdrawn: no answer in time."
+        case "withdrawn" if not routed:
+            return "Offer withdrawn: the chat ended or the offer was taken back."
         case "timed_out":
             after = f" within {seconds} s" if seconds is not None else ""
             return (
@@ -122,10 +128,10 @@ def consulted_by(name: str) -> str:
 def person_offer_header(kind: str, by: str, note: str | None) -> str:
     """The first line of a colleague's transfer, invitation or consult offer."""
     what = {
-        "transfer": f"{by} transfers a chat to you",
-        "invite": f"{by} invites you into a chat (the visitor will see you)",
-        "consult": f"{by} asks you to consult on a chat (the visitor will not see you)",
-    }.get(kind, f"{by} offers you a chat")
+        "transfer": f"{by} transfers this chat to you",
+        "invite": f"{by} invites you into this chat (the visitor will see you)",
+        "consult": f"{by} asks you to consult on this chat (the visitor will not see you)",
+    }.get(kind, f"{by} offers you this chat")
     return f"{what}: {note}" if note else f"{what}."
 
 

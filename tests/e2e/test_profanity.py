@@ -1,8 +1,8 @@
 """A real agent client: Profanity (the Debian package), driven in tmux, takes a chat.
 
 The agent does only what a person at the keyboard would: subscribe to the queue, read the
-offer in the conversation's window, answer it, end with a wrap-up code (and, once
-``!transfer`` exists, hand the chat to a colleague). The visitor is a real Socket.IO client.
+offer in the conversation's window, answer it, end with a wrap-up code, and
+hand the chat to a colleague with ``!transfer``. The visitor is a real Socket.IO client.
 """
 
 from __future__ import annotations
@@ -167,13 +167,11 @@ async def assert_visitor_saw(
 
 
 # -- transfer -----------------------------------------------------------------------------
-# Written against AGENT-DESK.md ("!transfer <jid|queue> [note]": an offer to that person;
-# once accepted the new agent gets the history and the note, the old one leaves, the
-# visitor sees one participant.left and one participant.joined). Enable it by removing
-# the skip once the command exists.
+# AGENT-DESK.md: "!transfer <jid|queue> [note]" is an offer to that person; once
+# accepted the new agent has the history and the note, the old one leaves, and the
+# visitor sees one participant.left and one participant.joined.
 
 
-@pytest.mark.skip(reason="needs !transfer (issue 7 slice 4)")
 async def test_an_agent_in_profanity_transfers_a_chat_to_a_colleague_who_ends_it(
     profanity_for: ProfanityFor, engine: Engine, register_agent: RegisterAgent, cleanup: list[Any]
 ) -> None:

@@ -54,7 +54,7 @@ async def test_a_transfer_reaches_the_colleague_as_an_offer_and_the_chat_moves(
     assert answer.startswith("Transfer offered to ")
     assert "waiting for their answer (20 s)" in answer
     [offer] = to(sent, BOB_JID)
-    assert "transfers a chat to you: she wants a refund" in offer
+    assert "transfers this chat to you: she wants a refund" in offer
     assert "I need help with a refund" in offer  # the transcript comes with it
     assert offer.endswith(texts.offer_footer(20))
     assert all(s.xml.get("from") == ADDRESSING.conversation_jid(cid) for s in sent)

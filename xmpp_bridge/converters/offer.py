@@ -48,8 +48,9 @@ def offer_text(
         footer = texts.offer_footer(round((offer.expires_at - offer.created_at).total_seconds()))
     else:
         footer = texts.OFFER_TAKEN_FOOTER  # taken already (auto-accept)
-    header = texts.offer_header(conversation.visitor_name, conversation.queue, waited)
-    if offer.kind is not OfferKind.ROUTE:
+    routed = offer.kind is OfferKind.ROUTE
+    header = texts.offer_header(conversation.visitor_name, conversation.queue, waited, new=routed)
+    if not routed:
         by = offer.by.name if offer.by is not None else "A colleague"
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
     header = xml_safe(header)
