@@ -11,7 +11,7 @@ from business.access import agent_conversation, agents_own, visitor_conversation
 from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
-from business.events import MessagePosted, TypingChanged
+from business.events import DeskMessage, MessagePosted, TypingChanged
 from business.model import (
     ConversationId,
     EventId,
@@ -127,7 +127,7 @@ class MessagingService:
                     optimistic=not careful,
                 )
             )
-            known: dict[tuple[ConversationId, str], MessagePosted] = {}
+            known: dict[tuple[ConversationId, str], MessagePosted | DeskMessage] = {}
             if careful:
                 known.update(
                     await tx.events.find_messages(
@@ -217,7 +217,7 @@ def _announce_typing(
 def _decide(
     post: _Post,
     conv: Conversation | None,
-    known: Mapping[tuple[ConversationId, str], MessagePosted],
+    known: Mapping[tuple[ConversationId, str], MessagePosted | DeskMessage],
     now: datetime,
 ) -> Change | MessagePosted:
     """The change a post makes, or the stored message it repeats."""
@@ -227,7 +227,9 @@ def _decide(
         conv = visitors_own(conv, post.visitor_id)
         sender = conv.visitor
         if existing is not None:
-            if existing.sender.kind is not ParticipantKind.VISITOR:
+            if not isinstance(existing, MessagePosted) or (
+                existing.sender.kind is not ParticipantKind.VISITOR
+            ):
                 # The agent's client chose the same id: acking their message as this
                 # one would drop the visitor's text while claiming it was stored.
                 raise InvalidInput("client_msg_id is already used in this conversation")
@@ -247,7 +249,7 @@ def _decide(
             raise InvalidTransition("this conversation has ended")
         conv = agents_own(conv, post.agent_id)
         sender = conv.agent
-        if existing is not None and existing.sender.id == post.agent_id:
+        if isinstance(existing, MessagePosted) and existing.sender.id == post.agent_id:
             return existing
         if existing is not None:
             # Somebody else's message has this id (message ids are the agent client's
