@@ -246,7 +246,9 @@ def _decide(
         conv = visitors_own(conv, post.visitor_id)
         sender = conv.visitor
         if existing is not None:
-            if existing.sender.kind is not ParticipantKind.VISITOR:
+            if not isinstance(existing, MessagePosted) or (
+                existing.sender.kind is not ParticipantKind.VISITOR
+            ):
                 # The agent's client chose the same id: acking their message as this
                 # one would drop the visitor's text while claiming it was stored.
                 raise InvalidInput("client_msg_id is already used in this conversation")

@@ -14,7 +14,13 @@ from typing import Protocol, Self
 
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
-from business.events import ConversationEvent, DomainEvent, MessagePosted, StoredEvent
+from business.events import (
+    ConversationEvent,
+    DeskMessage,
+    DomainEvent,
+    MessagePosted,
+    StoredEvent,
+)
 from business.member_ports import MemberRepository
 from business.model import (
     Agent,
@@ -190,12 +196,16 @@ class EventRepository(Protocol):
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
-    ) -> MessagePosted | None: ...
+    ) -> MessagePosted | DeskMessage | None:
+        """The message stored with this client id: the visitor's, or a consultant's
+        ``DeskMessage`` (one client id per conversation over both)."""
+        ...
 
     async def find_messages(
         self, keys: Sequence[tuple[ConversationId, str]]
-    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
-        """The stored messages with these (conversation, client_msg_id), in one trip."""
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted | DeskMessage]:
+        """The stored messages (or desk messages) with these (conversation,
+        client_msg_id), in one trip."""
         ...
 
     async def list_before_many(

@@ -20,6 +20,9 @@ from business.events import (
     EVENT_TYPES,
     ConversationEvent,
     DeskEvent,
+    DeskMessage,
+    MemberJoined,
+    MemberLeft,
     MessagePosted,
     NoteAdded,
     OfferClosed,
@@ -30,9 +33,18 @@ from business.events import (
     ReadMarked,
     StateChanged,
     StoredEvent,
+    Transferred,
     WrapUpRecorded,
 )
-from business.model import ConversationId, ConversationState, EventId, Participant, ParticipantKind
+from business.model import (
+    ConversationId,
+    ConversationState,
+    EventId,
+    MemberRole,
+    OfferKind,
+    Participant,
+    ParticipantKind,
+)
 
 
 class EventColumns(Protocol):
@@ -147,6 +159,67 @@ def _decode_note(head: Head, s: Stored) -> NoteAdded:
     )
 
 
+def _decode_desk_message(head: Head, s: Stored) -> DeskMessage:
+    if s.event_id is None or s.text is None:
+        raise ValueError(f"desk message {head.conversation_id} pos {head.pos} lacks its id or text")
+    return DeskMessage(
+        conversation_id=head.conversation_id,
+        pos=head.pos,
+        created_at=head.created_at,
+        id=EventId(s.event_id),
+        sender=_sender(s, head),
+        text=s.text,
+        client_msg_id=s.client_msg_id,
+    )
+
+
+def _participant_to_json(who: Participant | None) -> dict[str, Any] | None:
+    if who is None:
+        return None
+    return {"kind": who.kind.value, "name": who.name, "id": who.id}
+
+
+def _participant_from_json(data: Mapping[str, Any] | None) -> Participant | None:
+    if data is None:
+        return None
+    return Participant(kind=ParticipantKind(data["kind"]), name=data["name"], id=data.get("id"))
+
+
+def _encode_offer(e: OfferMade) -> Stored:
+    payload: dict[str, Any] = {"expires_at": e.expires_at.isoformat(), "kind": e.kind.value}
+    if e.by is not None:
+        payload["by"] = _participant_to_json(e.by)
+    if e.note is not None:
+        payload["note"] = e.note
+    return Stored(sender=e.agent, payload=payload)
+
+
+def _decode_offer(h: Head, s: Stored) -> OfferMade:
+    # Offers stored before transfers existed have neither kind nor by nor note: routed.
+    return OfferMade(
+        conversation_id=h.conversation_id,
+        pos=h.pos,
+        created_at=h.created_at,
+        agent=_sender(s, h),
+        expires_at=datetime.fromisoformat(s.payload["expires_at"]),
+        kind=OfferKind(s.payload.get("kind", OfferKind.ROUTE.value)),
+        by=_participant_from_json(s.payload.get("by")),
+        note=s.payload.get("note"),
+    )
+
+
+def _decode_transferred(h: Head, s: Stored) -> Transferred:
+    return Transferred(
+        conversation_id=h.conversation_id,
+        pos=h.pos,
+        created_at=h.created_at,
+        by=_sender(s, h),
+        to=_participant_from_json(s.payload.get("to")),
+        queue=s.payload.get("queue"),
+        note=s.payload.get("note"),
+    )
+
+
 CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     MessagePosted: Codec[MessagePosted](
         lambda e: Stored(
@@ -215,25 +288,54 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             note=s.text,
         ),
     ),
-    OfferMade: Codec[OfferMade](
-        lambda e: Stored(sender=e.agent, payload={"expires_at": e.expires_at.isoformat()}),
-        lambda h, s: OfferMade(
-            conversation_id=h.conversation_id,
-            pos=h.pos,
-            created_at=h.created_at,
-            agent=_sender(s, h),
-            expires_at=datetime.fromisoformat(s.payload["expires_at"]),
-        ),
-    ),
+    OfferMade: Codec[OfferMade](_encode_offer, _decode_offer),
     OfferClosed: Codec[OfferClosed](
-        lambda e: Stored(sender=e.agent, payload={"outcome": e.outcome.value}),
+        lambda e: Stored(
+            sender=e.agent, payload={"outcome": e.outcome.value, "kind": e.kind.value}
+        ),
         lambda h, s: OfferClosed(
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
             agent=_sender(s, h),
             outcome=OfferOutcome(s.payload["outcome"]),
+            kind=OfferKind(s.payload.get("kind", OfferKind.ROUTE.value)),
         ),
+    ),
+    MemberJoined: Codec[MemberJoined](
+        lambda e: Stored(sender=e.agent, payload={"role": e.role.value}),
+        lambda h, s: MemberJoined(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=_sender(s, h),
+            role=MemberRole(s.payload["role"]),
+        ),
+    ),
+    MemberLeft: Codec[MemberLeft](
+        lambda e: Stored(sender=e.agent, payload={"role": e.role.value}),
+        lambda h, s: MemberLeft(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=_sender(s, h),
+            role=MemberRole(s.payload["role"]),
+        ),
+    ),
+    Transferred: Codec[Transferred](
+        lambda e: Stored(
+            sender=e.by,
+            payload={"to": _participant_to_json(e.to), "queue": e.queue, "note": e.note},
+        ),
+        _decode_transferred,
+    ),
+    # Text and client id in their columns, as a message's: the UNIQUE (conversation_id,
+    # client_msg_id) makes a retried consult message unable to become a second row.
+    DeskMessage: Codec[DeskMessage](
+        lambda e: Stored(
+            sender=e.sender, event_id=e.id, client_msg_id=e.client_msg_id, text=e.text
+        ),
+        _decode_desk_message,
     ),
 }
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -150,6 +151,14 @@ class ConversationRow(Base):
     # Serves the offer clock: the offers due, soonest first.
     offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     last_offered_to: Mapped[str | None]
+    # Added by migration 0007, with the defaults it gave existing rows.
+    offer_kind: Mapped[str] = mapped_column(server_default="route")
+    offer_by: Mapped[str | None]
+    offer_note: Mapped[str | None] = mapped_column(Text)
+    # The current members besides the owner: [{agent_id, name, role}] in joining order.
+    members: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON_TYPE, server_default=sql_text("'[]'")
+    )
     preferred_agent_id: Mapped[str | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -185,6 +194,28 @@ class EventRow(Base):
     sender_id: Mapped[str | None]
     text: Mapped[str | None]
     payload: Mapped[dict[str, Any]]
+
+
+class ConversationMemberRow(Base):
+    """A member of a conversation besides its owner, or a former owner still being
+    delivered to (``business.member_ports``): their delivery cursor, and where they left.
+    The conversation's ``members`` column lists the current ones; this table serves the
+    set queries (an agent's load and chats) and the cursors."""
+
+    __tablename__ = "conversation_members"
+    __table_args__ = (
+        PrimaryKeyConstraint("conversation_id", "agent_id"),
+        # Serves an agent's current memberships (``left_pos IS NULL``).
+        Index(None, "agent_id", "left_pos"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    agent_id: Mapped[str]
+    name: Mapped[str]
+    role: Mapped[str]
+    joined_pos: Mapped[int]
+    delivered_pos: Mapped[int]
+    left_pos: Mapped[int | None]
 
 
 class AgentRow(Base):

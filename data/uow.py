@@ -42,6 +42,7 @@ from data.repositories import (
     SqlContext,
     SqlConversationRepository,
     SqlEventRepository,
+    SqlMemberRepository,
     SqlQueueRepository,
     SqlTenantRepository,
     SqlVisitorRepository,
@@ -83,7 +84,7 @@ class SqlUnitOfWork:
 
     It holds one connection for its whole block; a transaction begins with the first
     statement (on SQLite that is ``BEGIN IMMEDIATE``, see the module docstring). The
-    conversation and event repositories queue their writes and ``commit`` sends each
+    conversation, event and member repositories queue their writes and ``commit`` sends each
     kind in one trip before COMMIT; the other repositories use an ORM session on the
     same connection. On SQLite, a unit of work whose reads the caches answered never
     opens its connection: ``commit`` hands the queued writes to the writer thread
@@ -107,6 +108,7 @@ class SqlUnitOfWork:
         self.agents = SqlAgentRepository(self._ctx)
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
+        self.members = SqlMemberRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -16,7 +16,14 @@ from typing import Self
 
 from business.conversation import Conversation
 from business.errors import Conflict
-from business.events import ConversationEvent, DeskEvent, DomainEvent, MessagePosted, StoredEvent
+from business.events import (
+    ConversationEvent,
+    DeskEvent,
+    DeskMessage,
+    DomainEvent,
+    MessagePosted,
+    StoredEvent,
+)
 from business.model import (
     Agent,
     AgentId,
@@ -293,9 +300,12 @@ class _Events:
         seq = getattr(event, "seq", None)
         if seq is not None and any(getattr(e, "seq", None) == seq for e in existing):
             raise Conflict(f"seq {seq} is taken")
-        if isinstance(event, MessagePosted) and event.client_msg_id is not None:
+        if isinstance(event, MessagePosted | DeskMessage) and event.client_msg_id is not None:
             for e in existing:
-                if isinstance(e, MessagePosted) and e.client_msg_id == event.client_msg_id:
+                if (
+                    isinstance(e, MessagePosted | DeskMessage)
+                    and e.client_msg_id == event.client_msg_id
+                ):
                     # As the SQL unique key does (at commit there): see the port.
                     raise Conflict(f"client_msg_id {event.client_msg_id} is taken")
         existing.append(event)
@@ -329,15 +339,15 @@ class _Events:
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
-    ) -> MessagePosted | None:
+    ) -> MessagePosted | DeskMessage | None:
         for e in self._s.events.get(conversation_id, []):
-            if isinstance(e, MessagePosted) and e.client_msg_id == client_msg_id:
+            if isinstance(e, MessagePosted | DeskMessage) and e.client_msg_id == client_msg_id:
                 return e
         return None
 
     async def find_messages(
         self, keys: Sequence[tuple[ConversationId, str]]
-    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted | DeskMessage]:
         found = {}
         for conversation_id, client_msg_id in keys:
             message = await self.get_message_by_client_id(conversation_id, client_msg_id)
@@ -375,7 +385,9 @@ class FakeUnitOfWork:
         self.agents = FakeAgents(self._work.agents)
         self.adapter_state = FakeAdapterState(self._work.adapter_state)
         self.canned = FakeCannedRepository(self._work.canned)
-        self.members = FakeMemberRepository(self._work.members, self._work.conversations)
+        self.members = FakeMemberRepository(
+            self._work.members, self._work.conversations, read_only=self._read_only
+        )
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -37,11 +37,19 @@ class FakeMemberRepository:
         self,
         rows: dict[tuple[ConversationId, AgentId], MemberRow],
         conversations: dict[ConversationId, Conversation],
+        *,
+        read_only: bool = False,
     ) -> None:
         self._rows = rows
         self._conversations = conversations
+        self._read_only = read_only
+
+    def _refuse_if_read_only(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot write")
 
     async def write(self, conversation_id: ConversationId, write: MemberWrite) -> None:
+        self._refuse_if_read_only()
         key = (conversation_id, write.agent_id)
         row = self._rows.get(key)
         match write:
@@ -73,6 +81,7 @@ class FakeMemberRepository:
                 assert_never(write)
 
     async def advance(self, cursors: Mapping[tuple[ConversationId, AgentId], int]) -> None:
+        self._refuse_if_read_only()
         for key, pos in cursors.items():
             row = self._rows.get(key)
             if row is None:

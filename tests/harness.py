@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import select
 
 from business import commands as c
 from business.adapter_state import AdapterStateService
@@ -25,6 +27,7 @@ from business.model import (
     AgentId,
     ConversationId,
     ConversationState,
+    MemberRole,
     QueueName,
     TenantId,
     VisitorId,
@@ -38,6 +41,9 @@ from business.sessions import SessionService
 from business.tenants import TenantService
 from business.validation import Limits
 from chat_engine.bootstrap import bootstrap
+from data import Database
+from data.models import ConversationMemberRow, ConversationRow
+from data.repositories.conversation_rows import conversation_from_row
 from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
 
 SALES = QueueName("sales")
@@ -314,8 +320,11 @@ def assert_store_consistent(store: FakeStore) -> None:
     never passes last_seq nor the delivery cursor last_pos; an active conversation has
     an agent.
     Per queue: ``waiting`` counts its queued conversations. Across conversations: no
-    agent holds more active chats than their capacity.
+    agent holds more active chats than their capacity. Members: see
+    ``members_out_of_step``.
     """
+    rows = [(r.conversation_id, r.agent_id, r.role, r.left_pos) for r in store.members.values()]
+    assert members_out_of_step(store.conversations.values(), rows) == []
     for conv in store.conversations.values():
         events = store.events.get(conv.id, [])
         assert [e.pos for e in events] == list(range(1, conv.last_pos + 1)), conv.id
@@ -358,3 +367,40 @@ def assert_published_once(world: World) -> None:
 ALICE = AgentId("alice@example.com")
 BOB = AgentId("bob@example.com")
 CAROL = AgentId("carol@example.com")
+
+
+MemberRowTuple = tuple[ConversationId, AgentId, MemberRole, int | None]
+"""A ``conversation_members`` row as the check needs it: conversation, agent, role,
+left_pos."""
+
+
+def members_out_of_step(
+    conversations: Iterable[Conversation], rows: Iterable[MemberRowTuple]
+) -> list[ConversationId]:
+    """The open conversations whose ``members`` (agent ids and roles, in any order) are
+    not exactly their member rows that have not left and are not a former owner's."""
+    current: dict[ConversationId, set[tuple[AgentId, MemberRole]]] = {}
+    for conversation_id, agent_id, role, left_pos in rows:
+        if left_pos is None and role is not MemberRole.FORMER:
+            current.setdefault(conversation_id, set()).add((agent_id, role))
+    return [
+        conv.id
+        for conv in conversations
+        if conv.is_open
+        and {(m.agent_id, m.role) for m in conv.members} != current.get(conv.id, set())
+    ]
+
+
+async def assert_database_members_consistent(database: Database) -> None:
+    """``members_out_of_step`` over what a database has committed."""
+    conversations = ConversationRow.__table__
+    members = ConversationMemberRow.__table__
+    async with database.begin() as connection:
+        convs = [
+            conversation_from_row(row) for row in await connection.execute(select(conversations))
+        ]
+        rows: list[MemberRowTuple] = [
+            (ConversationId(r.conversation_id), AgentId(r.agent_id), MemberRole(r.role), r.left_pos)
+            for r in await connection.execute(select(members))
+        ]
+    assert members_out_of_step(convs, rows) == []

@@ -7,6 +7,7 @@ from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
 from data.repositories.conversations import SqlConversationRepository
 from data.repositories.events import SqlEventRepository
+from data.repositories.members import SqlMemberRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.visitors import SqlVisitorRepository
 
@@ -17,6 +18,7 @@ __all__ = [
     "SqlContext",
     "SqlConversationRepository",
     "SqlEventRepository",
+    "SqlMemberRepository",
     "SqlQueueRepository",
     "SqlTenantRepository",
     "SqlVisitorRepository",

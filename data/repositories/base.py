@@ -26,8 +26,9 @@ from data.errors import is_key_taken
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 
 # The order queued writes are flushed in (see ``SqlContext.queue``): a conversation
-# exists before it changes, and before its events; a queue's waiting count last.
-CONVERSATION_INSERTS, CONVERSATION_SAVES, EVENT_INSERTS, QUEUE_COUNTS = 0, 1, 2, 3
+# exists before it changes, and before its events and members; a queue's waiting count
+# last.
+CONVERSATION_INSERTS, CONVERSATION_SAVES, EVENT_INSERTS, MEMBER_WRITES, QUEUE_COUNTS = range(5)
 
 
 class Gate(Protocol):
@@ -76,6 +77,10 @@ class SqlContext:
         changed meanwhile in an older version."""
         """What this unit of work wrote, as written: served to its own reads, and put in
         the conversation cache once committed."""
+        self.changed_behind: set[ConversationId] = set()
+        """Conversations a statement changed outside their aggregate (a member promoted
+        to owner raises ``agent_delivered_pos`` in SQL): read from the database, not
+        from what was written or cached, and dropped from the cache at commit."""
         self._pending: dict[Executable, _Batch] = {}
         self.unflushed_saves: dict[ConversationId, tuple[Executable, dict[str, Any], Any]] = {}
         """A conversation's save still queued (statement, row, what it was decided on):
@@ -279,6 +284,10 @@ class SqlContext:
             self._forget_written_conversations()
             raise
 
+    def is_queued(self, stmt: Executable) -> bool:
+        """Whether rows of ``stmt`` wait for the next flush."""
+        return stmt in self._pending
+
     def _take_pending(self) -> list[tuple[Executable, _Batch]]:
         batches = sorted(self._pending.items(), key=lambda item: item[1].order)
         self._pending = {}
@@ -308,7 +317,10 @@ class SqlContext:
                 if base is None:  # new: nobody else can have changed it
                     conversations.put_committed(written.id, written)
                 elif cached is not None and _same_but_cursors(cached, base):
-                    conversations.put_committed(written.id, _with_furthest_cursors(written, cached))
+                    furthest = _with_furthest_cursors(
+                        written, cached, new_owner=written.agent_id != base.agent_id
+                    )
+                    conversations.put_committed(written.id, furthest)
                 else:
                     # Someone else committed a change to it since this unit of work read
                     # it (on PostgreSQL units of work commit side by side): the columns
@@ -316,6 +328,8 @@ class SqlContext:
                     conversations.invalidate([written.id])
         elif self.written_conversations:
             conversations.invalidate(self.written_conversations)
+        if self.changed_behind:
+            conversations.invalidate(self.changed_behind)
         self.forget_writes()
 
     def forget_writes(self) -> None:
@@ -325,6 +339,7 @@ class SqlContext:
         self.written_agents = set()
         self.written_conversations = {}
         self.decided_on = {}
+        self.changed_behind = set()
 
 
 def _same_but_cursors(a: Conversation, b: Conversation) -> bool:
@@ -338,19 +353,19 @@ def _same_but_cursors(a: Conversation, b: Conversation) -> bool:
     )
 
 
-def _with_furthest_cursors(written: Conversation, cached: Conversation) -> Conversation:
+def _with_furthest_cursors(
+    written: Conversation, cached: Conversation, *, new_owner: bool
+) -> Conversation:
     """The cursors only move forward (``_save`` writes them so): another unit of work may
-    have moved them further than this one knew."""
-    if (
-        cached.agent_delivered_pos <= written.agent_delivered_pos
-        and cached.visitor_read_seq <= written.visitor_read_seq
-    ):
+    have moved them further than this one knew. Not the owner's cursor of a new owner:
+    the save wrote it as given (``conversation_rows.columns_to_save``)."""
+    delivered = written.agent_delivered_pos
+    if not new_owner:
+        delivered = max(cached.agent_delivered_pos, delivered)
+    read = max(cached.visitor_read_seq, written.visitor_read_seq)
+    if delivered == written.agent_delivered_pos and read == written.visitor_read_seq:
         return written
-    return dataclasses.replace(
-        written,
-        agent_delivered_pos=max(cached.agent_delivered_pos, written.agent_delivered_pos),
-        visitor_read_seq=max(cached.visitor_read_seq, written.visitor_read_seq),
-    )
+    return dataclasses.replace(written, agent_delivered_pos=delivered, visitor_read_seq=read)
 
 
 class _Batch:

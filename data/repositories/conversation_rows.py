@@ -3,13 +3,15 @@
 A save writes only the columns that changed and is a compare-and-set: the row must still
 have the ``last_pos`` and state the change was decided on and, in each column written
 (JSON aside), the value it was read with. The cursors only move forward: written as the
-greater of stored and new, never compared. Statements are built once per set of columns.
+greater of stored and new, never compared; except that a save giving the conversation a
+new owner (``agent_id`` written) writes the owner's cursor as given, since it is theirs
+from then on. Statements are built once per set of columns.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +23,9 @@ from business.model import (
     AgentId,
     ConversationId,
     ConversationState,
+    Member,
+    MemberRole,
+    OfferKind,
     QueueName,
     TenantId,
     VisitorContext,
@@ -47,6 +52,17 @@ def _context_from_json(data: Mapping[str, Any]) -> VisitorContext:
     )
 
 
+def members_to_json(members: tuple[Member, ...]) -> list[dict[str, Any]]:
+    return [{"agent_id": m.agent_id, "name": m.name, "role": m.role.value} for m in members]
+
+
+def _members_from_json(data: Sequence[Mapping[str, Any]]) -> tuple[Member, ...]:
+    return tuple(
+        Member(agent_id=AgentId(m["agent_id"]), name=m["name"], role=MemberRole(m["role"]))
+        for m in data
+    )
+
+
 class _ConversationColumns(Protocol):
     """A conversations row as Core returns it."""
 
@@ -70,6 +86,10 @@ class _ConversationColumns(Protocol):
     offered_name: str | None
     offer_expires_at: datetime | None
     last_offered_to: str | None
+    offer_kind: str
+    offer_by: str | None
+    offer_note: str | None
+    members: Sequence[Mapping[str, Any]]
     preferred_agent_id: str | None
     assigned_at: datetime | None
     ended_at: datetime | None
@@ -97,6 +117,10 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         offered_name=row.offered_name,
         offer_expires_at=row.offer_expires_at,
         last_offered_to=None if row.last_offered_to is None else AgentId(row.last_offered_to),
+        offer_kind=OfferKind(row.offer_kind),
+        offer_by=None if row.offer_by is None else AgentId(row.offer_by),
+        offer_note=row.offer_note,
+        members=_members_from_json(row.members),
         preferred_agent_id=(
             None if row.preferred_agent_id is None else AgentId(row.preferred_agent_id)
         ),
@@ -114,6 +138,10 @@ def column_value(conv: Conversation, name: str) -> Any:
             return context_to_json(conv.context)
         case "form":
             return dict(conv.form)
+        case "offer_kind":
+            return conv.offer_kind.value
+        case "members":
+            return members_to_json(conv.members)
         case _:
             return getattr(conv, name)
 
@@ -141,14 +169,19 @@ MUTABLE = (
     "offered_name",
     "offer_expires_at",
     "last_offered_to",
+    "offer_kind",
+    "offer_by",
+    "offer_note",
+    "members",
     "preferred_agent_id",
     "assigned_at",
     "ended_at",
 )
 
-UNCOMPARED = frozenset({"context", "form"})
+UNCOMPARED = frozenset({"context", "form", "members"})
 """Columns a save does not compare with what it read (JSON has no equality in
-PostgreSQL); they change only under a lock read (``for_update``, not optimistic)."""
+PostgreSQL); they change only under a lock read (``for_update``, not optimistic), or,
+``members``, only with an event, so the ``last_pos`` compared catches a race."""
 
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
@@ -165,7 +198,24 @@ def _checks_version(columns: tuple[str, ...]) -> bool:
     return not _CURSORS.issuperset(columns)
 
 
-def _written(column_: Any, new: Any) -> Any:
+OWNER_CURSOR = "agent_delivered_pos"
+
+
+def columns_to_save(conv: Conversation, previous: Conversation) -> tuple[str, ...]:
+    """The columns a save of ``conv`` decided on ``previous`` writes: those that differ,
+    and the owner's cursor whenever the owner does (a new owner's cursor is what the
+    change says, even when it happens to equal the old owner's)."""
+    new_owner = conv.agent_id != previous.agent_id
+    return tuple(
+        name
+        for name in MUTABLE
+        if getattr(conv, name) != getattr(previous, name) or (new_owner and name == OWNER_CURSOR)
+    )
+
+
+def _written(column_: Any, new: Any, columns: tuple[str, ...]) -> Any:
+    if column_.name == OWNER_CURSOR and "agent_id" in columns:
+        return new  # a new owner: see columns_to_save
     if column_.name in _CURSORS:
         return case((column_ > new, column_), else_=new)
     return new
@@ -190,7 +240,7 @@ def save_statement(columns: tuple[str, ...]) -> Update:
     return (
         update(_T)
         .where(*where)
-        .values({name: _written(_T.c[name], bindparam(name)) for name in columns})
+        .values({name: _written(_T.c[name], bindparam(name), columns) for name in columns})
     )
 
 
@@ -236,6 +286,6 @@ def save_in_bulk(columns: tuple[str, ...]) -> Update:
     return (
         update(_T)
         .where(*where)
-        .values({name: _written(_T.c[name], rows.c[name]) for name in columns})
+        .values({name: _written(_T.c[name], rows.c[name], columns) for name in columns})
         .returning(_T.c.id)
     )

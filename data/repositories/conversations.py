@@ -20,10 +20,10 @@ from business.model import (
 from data.repositories.base import CONVERSATION_INSERTS, CONVERSATION_SAVES, SqlContext
 from data.repositories.conversation_rows import (
     CONVERSATIONS,
-    MUTABLE,
     NEWEST_FIRST,
     UNCOMPARED,
     column_value,
+    columns_to_save,
     conversation_from_row,
     mutable_columns,
     save_in_bulk,
@@ -65,19 +65,21 @@ class SqlConversationRepository:
         ctx = self._ctx
         if for_update:
             await ctx.hold_writer()
-        mine = ctx.written_conversations.get(conversation_id)
+        behind = conversation_id in ctx.changed_behind
+        mine = None if behind else ctx.written_conversations.get(conversation_id)
         if mine is not None:
             return mine
         cache = ctx.caches.conversations
         lock = for_update and ctx.dialect == "postgresql"
-        if not lock and (hit := cache.get(conversation_id)) is not None:
+        if not (lock or behind) and (hit := cache.get(conversation_id)) is not None:
             return hit
         generation = cache.generation
         row = (await ctx.execute(_GET_LOCKED if lock else _GET, {"id": conversation_id})).first()
         if row is None:
             return None
         conv = conversation_from_row(row)
-        cache.fill(conversation_id, conv, generation)
+        if not behind:
+            cache.fill(conversation_id, conv, generation)
         return conv
 
     async def get_many(
@@ -95,6 +97,9 @@ class SqlConversationRepository:
         found: dict[ConversationId, Conversation] = {}
         missing = []
         for conversation_id in sorted(set(conversation_ids)):
+            if conversation_id in ctx.changed_behind:
+                missing.append(conversation_id)
+                continue
             mine = ctx.written_conversations.get(conversation_id)
             hit = mine or (None if lock else cache.get(conversation_id))
             if hit is not None:
@@ -106,7 +111,8 @@ class SqlConversationRepository:
             stmt = _GET_MANY_LOCKED if lock else _GET_MANY
             for row in await ctx.execute(stmt, {"ids": missing}):
                 conv = conversation_from_row(row)
-                cache.fill(conv.id, conv, generation)
+                if conv.id not in ctx.changed_behind:
+                    cache.fill(conv.id, conv, generation)
                 found[conv.id] = conv
         return found
 
@@ -131,15 +137,15 @@ class SqlConversationRepository:
         while a message was decided on an older copy) stays. Queued; it goes out with
         the next flush. A second save of the conversation before that flush replaces
         the first (compared with what the first was decided on): one row per
-        conversation, however many messages a batch stores in it."""
+        conversation, however many messages a batch stores in it. A new owner
+        (``agent_id`` changed) gets the owner's cursor as given, not the greater."""
         unflushed = self._ctx.unflushed_saves.pop(conversation.id, None)
         if unflushed is not None:
             stmt, row, previous = unflushed
             self._ctx.unqueue(stmt, row)
-        # The columns are named as the fields; only what is needed is converted.
-        changed = (n for n in MUTABLE if getattr(conversation, n) != getattr(previous, n))
-        # Nothing changed still checks the row is there and as read.
-        columns = tuple(changed) or ("last_pos",)
+        # The columns are named as the fields; only what is needed is converted. Nothing
+        # changed still checks the row is there and as read.
+        columns = columns_to_save(conversation, previous) or ("last_pos",)
         params: dict[str, Any] = {}
         for name in save_params(columns):
             if name == "b_id":
@@ -262,13 +268,14 @@ class SqlConversationRepository:
         return await self._rows(stmt)
 
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
-        """Queued conversations whose offer expired at ``now`` or before, soonest first
-        (through the index on ``offer_expires_at``)."""
+        """Open conversations (queued, or active with an offer to a person) whose offer
+        expired at ``now`` or before, soonest first (through the index on
+        ``offer_expires_at``)."""
         stmt = (
             select(_T)
             .where(
                 _T.c.offer_expires_at <= now,
-                _T.c.state == ConversationState.QUEUED.value,
+                _T.c.state != ConversationState.ENDED.value,
             )
             .order_by(_T.c.offer_expires_at, _T.c.id)
             .limit(max(limit, 0))

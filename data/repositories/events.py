@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_
 
-from business.events import ConversationEvent, MessagePosted, StoredEvent
+from business.events import ConversationEvent, DeskMessage, MessagePosted, StoredEvent
 from business.model import ConversationId
 from data.codecs import decode_event, decode_visible, encode_event
 from data.models import EventRow
@@ -34,21 +34,24 @@ _LIST_OF_MANY = (
     )
     .order_by(_E.c.conversation_id, _E.c.pos)
 )
+# A client id belongs to one message of either kind (one UNIQUE key over both).
+_MESSAGE_TYPES = (MessagePosted.TYPE, DeskMessage.TYPE)
 _FIND_MESSAGES = select(_E).where(
     tuple_(_E.c.conversation_id, _E.c.client_msg_id).in_(bindparam("keys", expanding=True)),
-    _E.c.type == MessagePosted.TYPE,
+    _E.c.type.in_(_MESSAGE_TYPES),
 )
 _BY_CLIENT_ID = select(_E).where(
     _E.c.conversation_id == bindparam("conversation_id"),
     _E.c.client_msg_id == bindparam("client_msg_id"),
-    _E.c.type == MessagePosted.TYPE,
+    _E.c.type.in_(_MESSAGE_TYPES),
 )
 
 
 class SqlEventRepository:
     """Stored conversation events, through the codecs of ``data.codecs``.
 
-    ``add`` of a pos, a seq or a message ``client_msg_id`` that the conversation already has
+    ``add`` of a pos, a seq or a message's (or a desk message's) ``client_msg_id`` that the
+    conversation already has
     fails the flush with ``Conflict`` (nothing of the unit of work is stored): another
     writer took the seq, or the message is a retry. The message path stores without
     looking for repeats first and decides again when that happens; any other
@@ -93,24 +96,24 @@ class SqlEventRepository:
 
     async def get_message_by_client_id(
         self, conversation_id: ConversationId, client_msg_id: str
-    ) -> MessagePosted | None:
+    ) -> MessagePosted | DeskMessage | None:
         params = {"conversation_id": conversation_id, "client_msg_id": client_msg_id}
         row = (await self._ctx.execute(_BY_CLIENT_ID, params)).first()
         if row is None:
             return None
         event = decode_event(row)
-        assert isinstance(event, MessagePosted)
+        assert isinstance(event, MessagePosted | DeskMessage)
         return event
 
     async def find_messages(
         self, keys: Sequence[tuple[ConversationId, str]]
-    ) -> Mapping[tuple[ConversationId, str], MessagePosted]:
+    ) -> Mapping[tuple[ConversationId, str], MessagePosted | DeskMessage]:
         if not keys:
             return {}
-        found: dict[tuple[ConversationId, str], MessagePosted] = {}
+        found: dict[tuple[ConversationId, str], MessagePosted | DeskMessage] = {}
         for row in await self._ctx.execute(_FIND_MESSAGES, {"keys": list(dict.fromkeys(keys))}):
             event = decode_event(row)
-            assert isinstance(event, MessagePosted)
+            assert isinstance(event, MessagePosted | DeskMessage)
             assert event.client_msg_id is not None
             found[(event.conversation_id, event.client_msg_id)] = event
         return found

@@ -11,11 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, bindparam, inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from business.model import (
     AgentId,
     AgentRole,
     CannedResponse,
+    ConversationId,
+    OfferKind,
     Queue,
     QueueName,
     Tenant,
@@ -161,3 +164,71 @@ def _columns(table: str) -> Callable[[Connection], list[Any]]:
         return list(inspect(connection).get_columns(table))
 
     return read
+
+
+# -- 0007: members ---------------------------------------------------------------------
+
+
+async def _seed_conversation_at_0006(connection: AsyncConnection) -> None:
+    at = {"at": _T0}
+    for statement in [
+        "INSERT INTO tenants (id, name, created_at) VALUES ('acme', 'Acme', :at)",
+        "INSERT INTO queues (tenant_id, name, title, waiting) VALUES ('acme', 'support', 'S', 0)",
+        "INSERT INTO visitors (id, tenant_id, token_hash, created_at) "
+        "VALUES ('v-1', 'acme', 'h', :at)",
+        # Offered to Alice by the router, as the engine of revision 0006 wrote it.
+        "INSERT INTO conversations (id, tenant_id, visitor_id, visitor_name, queue, state, "
+        "created_at, context, form, last_seq, last_pos, visitor_read_seq, "
+        "agent_delivered_pos, offered_to, offered_name, offer_expires_at) VALUES "
+        "('c-1', 'acme', 'v-1', 'Vera', 'support', 'queued', :at, '{}', '{}', 2, 3, 1, 0, "
+        "'a-alice', 'Alice', :at)",
+    ]:
+        stmt = text(statement)
+        if ":at" in statement:
+            stmt = stmt.bindparams(bindparam("at", type_=UTCDateTime()))
+        await connection.execute(stmt, at if ":at" in statement else {})
+
+
+async def test_0007_gives_existing_conversations_a_routed_offer_and_no_members(
+    database: Database,
+) -> None:
+    async with database.begin() as connection:
+        await connection.run_sync(_downgrade_to("0006"))
+        assert "conversation_members" not in await connection.run_sync(_tables)
+        await _seed_conversation_at_0006(connection)
+        await connection.run_sync(_upgrade_to_head)
+    async with database.unit_of_work() as uow:
+        conv = await uow.conversations.get(ConversationId("c-1"))
+        assert conv is not None
+        assert (conv.offered_to, conv.offer_kind, conv.offer_by, conv.offer_note) == (
+            AgentId("a-alice"),
+            OfferKind.ROUTE,
+            None,
+            None,
+        )
+        assert conv.members == ()
+        assert (conv.last_pos, conv.agent_delivered_pos) == (3, 0)
+        assert list(await uow.members.list_for_agent(AgentId("a-alice"))) == []
+        assert list(await uow.members.list_undelivered()) == []
+
+
+async def test_0007_downgrades_to_0006_keeping_conversations(database: Database) -> None:
+    async with database.begin() as connection:
+        await connection.run_sync(_downgrade_to("0006"))
+        await _seed_conversation_at_0006(connection)
+        await connection.run_sync(_upgrade_to_head)
+        await connection.execute(
+            text(
+                "INSERT INTO conversation_members (conversation_id, agent_id, name, role, "
+                "joined_pos, delivered_pos) VALUES ('c-1', 'a-bob', 'Bob', 'consultant', 3, 3)"
+            )
+        )
+        await connection.run_sync(_downgrade_to("0006"))
+        assert "conversation_members" not in await connection.run_sync(_tables)
+        columns = {c["name"] for c in await connection.run_sync(_columns("conversations"))}
+        assert not columns & {"offer_kind", "offer_by", "offer_note", "members"}
+        assert (
+            await connection.execute(text("SELECT id, offered_to FROM conversations"))
+        ).all() == [("c-1", "a-alice")]
+        await connection.run_sync(_upgrade_to_head)
+        assert await connection.run_sync(_diffs) == []
