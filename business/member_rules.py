@@ -41,6 +41,14 @@ from business.model import (
     QueueName,
 )
 
+DOING = {
+    OfferKind.TRANSFER: "transfer this chat",
+    OfferKind.INVITE: "invite somebody into this chat",
+    OfferKind.CONSULT: "consult somebody on this chat",
+    OfferKind.ROUTE: "offer this chat",
+}
+"""What the owner does with each kind of offer, for refusals."""
+
 _ROLE_AFTER = {OfferKind.INVITE: MemberRole.INVITED, OfferKind.CONSULT: MemberRole.CONSULTANT}
 
 
@@ -68,22 +76,12 @@ def offer_to_person(
     invisible place in it (``CONSULT``) to ``to``, for ``timeout`` seconds. The offered
     agent becomes a member with role ``offered``: delivery to them starts with the
     offer, which carries the transcript."""
-    verb = {
-        OfferKind.TRANSFER: "transfer",
-        OfferKind.INVITE: "invite",
-        OfferKind.CONSULT: "consult",
-    }
-    check_owner(conv, by, verb.get(kind, "offer") + " this chat")
+    check_owner(conv, by, DOING[kind])
     if to.id == conv.agent_id:
         raise InvalidTransition("you have this chat already")
     if conv.member(to.id) is not None:
         raise InvalidTransition(f"{to.name} is in this chat already")
-    if conv.offered_to is not None:
-        left = "" if conv.offer_expires_at is None else _seconds_left(conv, now)
-        raise InvalidTransition(
-            f"the chat is offered to {conv.offered_name or 'another agent'} now{left}: "
-            "wait for their answer"
-        )
+    check_no_open_offer(conv, now)
     expires_at = now + timedelta(seconds=timeout)
     builder = ChangeBuilder(conv)
     owner = conv.agent
@@ -118,6 +116,17 @@ def offer_to_person(
         )
     )
     return builder.done()
+
+
+def check_no_open_offer(conv: Conversation, now: datetime) -> None:
+    """Refuse, saying to whom and for how long, while an offer of ``conv`` is open: one
+    at a time."""
+    if conv.offered_to is not None:
+        left = "" if conv.offer_expires_at is None else _seconds_left(conv, now)
+        raise InvalidTransition(
+            f"the chat is offered to {conv.offered_name or 'another agent'} now{left}: "
+            "wait for their answer"
+        )
 
 
 def _seconds_left(conv: Conversation, now: datetime) -> str:
@@ -217,12 +226,8 @@ def transfer_to_queue(
     """The owner hands the chat back to ``queue`` (their own or another): they leave
     (visibly), the visitor waits at ``position`` and the router offers it to the next
     agent there, never to them first."""
-    check_owner(conv, by, "transfer this chat")
-    if conv.offered_to is not None:
-        raise InvalidTransition(
-            f"the chat is offered to {conv.offered_name or 'another agent'} now: "
-            "wait for their answer"
-        )
+    check_owner(conv, by, DOING[OfferKind.TRANSFER])
+    check_no_open_offer(conv, now)
     builder = ChangeBuilder(conv)
     old = conv.agent
     old_cursor = conv.agent_delivered_pos

@@ -16,7 +16,7 @@ from business.access import (
 )
 from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
-from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
+from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
 from business.events import DeskMessage, MessagePosted, TypingChanged
 from business.member_rules import member_post
 from business.model import (
@@ -206,7 +206,9 @@ class MessagingService:
             member = conv.member(cmd.agent_id)
             if conv.agent_id == cmd.agent_id:
                 sender = conv.agent
-            elif member is not None and member.visible:
+            elif member is None:
+                raise Forbidden("you are not the agent of this conversation")
+            elif member.visible:
                 sender = member.as_participant()
             else:
                 # A consultant or an agent only offered it: the visitor must not learn

@@ -19,7 +19,14 @@ from business import commands as c
 from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import InvalidInput, InvalidTransition, NotFound
-from business.member_rules import leave, offer_to_person, transfer_to_queue
+from business.member_rules import (
+    DOING,
+    check_no_open_offer,
+    check_owner,
+    leave,
+    offer_to_person,
+    transfer_to_queue,
+)
 from business.model import DEFAULT_OFFER_TIMEOUT, Agent, OfferKind, QueueName, TenantId
 from business.ports import AddressNormalizer, Clock
 from business.routing import Router, agent_loads, choose_agent
@@ -74,6 +81,8 @@ class ParticipantService:
         now = self._clock.now()
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
+            check_owner(conv, cmd.agent_id, DOING[cmd.kind])
+            check_no_open_offer(conv, now)
             queue = await tx.queues.get(conv.tenant_id, QueueName(target))
             if "@" not in target and queue is None:
                 raise NotFound(f"no agent or queue is called {target}")

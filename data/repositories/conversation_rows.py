@@ -155,6 +155,7 @@ _T = CONVERSATIONS
 NEWEST_FIRST = (_T.c.created_at.desc(), _T.c.id.desc())
 MUTABLE = (
     "visitor_name",
+    "queue",
     "state",
     "context",
     "form",

@@ -158,9 +158,9 @@ async def test_the_old_agent_is_delivered_up_to_the_transfer_and_the_new_from_th
         if d.conversation.id == conv.id
     }
     transfer_pos = max(e.pos for e in await stored(desk, conv.id) if isinstance(e, Transferred))
-    # Alice (delivered nothing yet in this test) gets everything up to the transfer,
-    # Bob everything from his offer on, as the chat's agent now.
-    assert pending[ALICE] == list(range(1, transfer_pos + 1))
+    # Alice (delivered nothing yet in this test) gets everything from her offer up to
+    # the transfer, Bob everything from his offer on, as the chat's agent now.
+    assert pending[ALICE] == list(range(conv.agent_delivered_pos + 1, transfer_pos + 1))
     assert pending[None] == list(range(offered.last_pos, after.last_pos + 1))
 
     # A cursor of Alice's written after the transfer moves her own row, not Bob's.
@@ -175,7 +175,7 @@ async def test_a_declined_or_unanswered_transfer_leaves_the_chat_with_its_agent(
 ) -> None:
     conv = await chat_with_alice(desk)
     await offer(desk, conv, OfferKind.TRANSFER, "bob@example.com")
-    with pytest.raises(Forbidden):
+    with pytest.raises(InvalidTransition, match="already have"):
         await desk.services.offers.decline(c.DeclineOffer(agent_id=ALICE, conversation_id=conv.id))
     await desk.services.offers.decline(c.DeclineOffer(agent_id=BOB, conversation_id=conv.id))
     after = await now(desk, conv.id)

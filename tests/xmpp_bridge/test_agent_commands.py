@@ -40,6 +40,7 @@ from xmpp_bridge.custom import (
     Payload,
     ShowHelp,
     TakeOffer,
+    TransferTo,
     UnknownCommand,
     UnknownEngineCommand,
 )
@@ -53,11 +54,30 @@ def test_the_help_an_agent_gets_today() -> None:
     assert conversation_help(AGENT) == (
         "Commands in a chat:\n"
         "!canned [name] - list this queue's canned responses, or send the one named\n"
+        "!consult <jid|queue> [note] - ask that agent in: they see the chat, the visitor "
+        "never sees them\n"
         "!end [code] [text] - end this chat, with a wrap-up code of the queue and a note "
         "if you like\n"
         "!help - this list\n"
         "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
+        "!invite <jid|queue> [note] - a conference: the agent joins and the visitor sees them\n"
+        "!note <text> - an internal note: agents see it here and in the history, "
+        "the visitor never\n"
+        "!transfer <jid|queue> [note] - offer the chat to that agent, or hand it to that "
+        "queue; the note goes along\n"
+        "!!text - send a message that starts with '!'\n"
+        "Everything else you write here goes to the visitor."
+    )
+
+
+def test_the_help_of_an_agent_invited_or_consulted_in_a_chat() -> None:
+    assert conversation_help(frozenset({Role.MEMBER})) == (
+        "Commands in a chat:\n"
+        "!help - this list\n"
+        "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
+        "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
+        "!leave - leave a chat you were invited or consulted in; it goes on without you\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
         "!!text - send a message that starts with '!'\n"
@@ -94,7 +114,7 @@ def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> No
         ("!end resolved thanks", EndChat(conversation_id=CID, wrap_up="resolved thanks")),
         ("!accept", TakeOffer(conversation_id=CID)),
         ("!Decline busy", PassOffer(conversation_id=CID)),
-        ("!transfer bob", UnknownCommand(conversation_id=CID, command="transfer")),
+        ("!transfer bob", TransferTo(conversation_id=CID, target="bob")),
         ("!", UnknownCommand(conversation_id=CID, command="")),
         ("!!end", AgentMessage(conversation_id=CID, text="!end", client_msg_id="k")),
         ("!!", AgentMessage(conversation_id=CID, text="!", client_msg_id="k")),

@@ -141,9 +141,9 @@ async def test_unknown_command_is_answered_with_the_list(h: Harness) -> None:
     conversation = await active(h.world)
     await h.delivered()
 
-    await h.receive(from_agent(conversation.id, "!transfer bob"))
+    await h.receive(from_agent(conversation.id, "!frobnicate bob"))
 
-    assert await h.bodies() == [f"Unknown command !transfer.\n{AGENT_HELP}"]
+    assert await h.bodies() == [f"Unknown command !frobnicate.\n{AGENT_HELP}"]
     assert agent_messages(h.world, conversation) == []
 
 

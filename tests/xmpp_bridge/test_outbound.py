@@ -63,7 +63,7 @@ async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> Non
     assert {s.xml.get("to") for s in stanzas} == {ALICE_JID}
     offer, message = [body_of(s) or "" for s in stanzas]
     assert offer.startswith("New chat from Vera (queue support")
-    assert "Vera: Hello" in offer
+    assert "[Vera] Hello" in offer
     assert message == "Are you there?"
     # The offer is offer.made, after state.changed queued (pos 1) and "Hello" (pos 2).
     assert stanzas[0].xml.get("id") == f"{conversation.id}-3"
@@ -128,7 +128,7 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
     second = f"c-{other.id}@chat.localhost"
     assert [who for who, _ in sent] == [first, first, first, second]
     assert sent[1:3] == [(first, "first while down"), (first, "second while down")]
-    assert "Vera: Other chat" in (sent[3][1] or "")
+    assert "[Vera] Other chat" in (sent[3][1] or "")
     assert {s.xml.get("to") for s in h.sender.sent} == {ALICE_JID}
     # They are late: each carries its original time.
     assert all(delayed(h))
@@ -336,7 +336,7 @@ async def test_failed_cursor_writes_are_retried(
     fail_once(
         monkeypatch,
         world.delivery,
-        "mark_delivered_to_agents",
+        "mark_delivered",
         ConnectionError("database went away"),
     )
     _, conversation = await chat_with_alice(world)
@@ -367,7 +367,7 @@ async def test_an_offer_whose_history_could_not_be_read_is_retried_without_anoth
 
         [offer] = await h.bodies()
         assert offer.startswith("New chat from Vera")
-        assert "Vera: Hello" in offer
+        assert "[Vera] Hello" in offer
     finally:
         await h.notifier.stop()
 
@@ -448,7 +448,7 @@ async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harn
     assert said_in(h, conversation)[1:] == ["still there?"]
     assert said_in(h, conversation)[0].startswith("New chat from Vera")
     [offer] = said_in(h, other)
-    assert "Vera: Me too" in offer
+    assert "[Vera] Me too" in offer
     await h.flush()
     assert cursor(h.world, conversation) == last_pos(h.world, conversation)
     assert cursor(h.world, other) == last_pos(h.world, other)

@@ -125,7 +125,7 @@ async def test_an_event_in_flight_at_two_drops_is_parked_and_the_others_go_on(
     [notice] = said_in(h, bad)
     assert NOTICE in notice
     [offer] = said_in(h, good)
-    assert "Vera: Just a question" in offer
+    assert "[Vera] Just a question" in offer
     assert cursor_at_end(world, bad.id)
     assert cursor_at_end(world, good.id)
     assert sender.refused == 2

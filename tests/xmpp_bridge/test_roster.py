@@ -246,7 +246,7 @@ async def test_agent_coming_online_gets_the_waiting_chat_offered(h: Harness) -> 
     [offer] = await h.delivered()
     assert offer.xml.attrib["from"] == f"c-{conversation.id}@chat.localhost"
     assert offer.xml.attrib["to"] == ALICE_JID
-    assert "Vera: Anyone there?" in (body_of(offer) or "")
+    assert "[Vera] Anyone there?" in (body_of(offer) or "")
 
 
 async def test_connect_announces_queues_probes_agents_and_asks_for_missing_subscriptions(

@@ -27,7 +27,7 @@ async def test_info_and_history_answer_in_the_window(world: World) -> None:
     await h.receive(from_agent(now.id, "!history 3"))
     [history] = await h.bodies()
     assert history.startswith("Earlier chats with this visitor (1, newest first):")
-    assert "Vera: Where is my parcel?" in history
+    assert "[Vera] Where is my parcel?" in history
 
     await h.receive(from_agent(now.id, "!history lots"))
     error, text = await h.delivered()

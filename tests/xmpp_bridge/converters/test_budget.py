@@ -125,7 +125,7 @@ def test_a_long_page_address_is_shortened_not_dropped() -> None:
     text = body_of(wire(stanza))
     assert text is not None
     assert "Page: https://shop.example/aaaa" in text
-    assert "Vera: hi" in text
+    assert "[Vera] hi" in text
 
 
 def message_parts(text: str, sender: Participant = VERA) -> list[Stanza]:
@@ -167,8 +167,8 @@ def test_a_split_message_from_someone_else_names_them_in_every_part() -> None:
 
     assert len(parts) > 1
     bodies = [body_of(wire(part)) or "" for part in parts]
-    assert all(body.startswith("Helper: ") for body in bodies)
-    assert "".join(body.removeprefix("Helper: ") for body in bodies) == "y" * 200_000
+    assert all(body.startswith("[Helper] ") for body in bodies)
+    assert "".join(body.removeprefix("[Helper] ") for body in bodies) == "y" * 200_000
 
 
 def test_a_long_reply_is_split_too() -> None:

@@ -24,6 +24,7 @@ from xmpp_bridge.custom import (
     ShowHelp,
     SubscriptionKind,
     SubscriptionStanza,
+    TransferTo,
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
@@ -122,7 +123,7 @@ def test_receipt_request_is_noticed() -> None:
         ("  !HELP please", ShowHelp(conversation_id=CONV)),
         ("!end", EndChat(conversation_id=CONV)),
         ("!End now", EndChat(conversation_id=CONV, wrap_up="now")),
-        ("!transfer bob", UnknownCommand(conversation_id=CONV, command="transfer")),
+        ("!transfer bob", TransferTo(conversation_id=CONV, target="bob")),
         ("!", UnknownCommand(conversation_id=CONV, command="")),
         (
             "!!end is near",

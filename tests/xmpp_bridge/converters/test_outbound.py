@@ -124,7 +124,7 @@ Referrer: https://search.example/
 email: vera@example.org
 plan: gold
 
-Vera &lt;V&amp;V&gt;: My order &lt;#42&gt; &amp; my refund
+[Vera &lt;V&amp;V&gt;] My order &lt;#42&gt; &amp; my refund
 
 Reply to take this chat, or !decline. (20 s)</body>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
@@ -145,7 +145,7 @@ def test_offer_taken_at_once_says_the_chat_is_theirs() -> None:
     assert text is not None
     assert text.startswith("New chat from Vera <V&V> (queue support, waited 1 min 15 s)\n")
     assert text.endswith(
-        "Vera <V&V>: My order <#42> & my refund\n"
+        "[Vera <V&V>] My order <#42> & my refund\n"
         "\n"
         "This chat is yours: answer here. !help lists commands."
     )
@@ -252,7 +252,7 @@ def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
         stanza,
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
-          <body>Helper: Opening hours: 9-5</body>
+          <body>[Helper] Opening hours: 9-5</body>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
         """,
