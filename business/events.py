@@ -148,7 +148,19 @@ class OfferClosed:
     outcome: OfferOutcome
 
 
-DeskEvent = NoteAdded | OfferMade | OfferClosed | WrapUpRecorded
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatReturned:
+    """A chat on hold came back to its agent because the visitor wrote again (see
+    ``business.hold``); the agent is told in the chat's window."""
+
+    TYPE: ClassVar[str] = "hold.returned"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+
+
+DeskEvent = NoteAdded | OfferMade | OfferClosed | WrapUpRecorded | ChatReturned
 """Stored events only the agent desk sees: no ``seq``."""
 
 StoredEvent = ConversationEvent | DeskEvent

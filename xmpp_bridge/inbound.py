@@ -57,6 +57,7 @@ from xmpp_bridge.custom import (
     EngineStatus,
     ErrorReply,
     ErrorType,
+    HoldChat,
     Origin,
     Outbound,
     PassOffer,
@@ -70,6 +71,7 @@ from xmpp_bridge.custom import (
     SubscriptionStanza,
     TakeOffer,
     TextReply,
+    UnholdChat,
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
@@ -158,6 +160,8 @@ def lane_of(received: Received) -> Hashable:
             | ShowInfo(conversation_id=cid)
             | ShowHistory(conversation_id=cid)
             | PassOffer(conversation_id=cid)
+            | HoldChat(conversation_id=cid)
+            | UnholdChat(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -246,6 +250,9 @@ class InboundDispatcher:
                 agent = await self._agent(origin, received.payload)
                 answer = await desk_replies.history(self._services, agent, cid, count)
                 self._reply(origin, answer)
+            case HoldChat() | UnholdChat() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_replies.hold(self._services, agent, command))
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 roles = await self._roles_here(agent, received.payload)

@@ -8,6 +8,7 @@ from typing import TypeGuard, assert_never
 
 from business.conversation import Conversation
 from business.events import (
+    ChatReturned,
     MessagePosted,
     NoteAdded,
     OfferClosed,
@@ -197,6 +198,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             # The open offer goes as an ``AgentOffer``; its end is told to the agent by
             # the notifier (the chat may have nobody to deliver to by then).
             pass
+        case ChatReturned():
+            text = texts.CHAT_RETURNED
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != conv.agent_id:
