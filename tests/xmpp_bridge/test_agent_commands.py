@@ -36,10 +36,12 @@ from xmpp_bridge.custom import (
     EngineHelp,
     EngineQueues,
     EngineStatus,
+    HoldChat,
     PassOffer,
     Payload,
     ShowHelp,
     TakeOffer,
+    UnholdChat,
     UnknownCommand,
     UnknownEngineCommand,
 )
@@ -57,9 +59,12 @@ def test_the_help_an_agent_gets_today() -> None:
         "if you like\n"
         "!help - this list\n"
         "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
+        "!hold - put this chat on hold: it stops counting toward your chats until the "
+        "visitor writes\n"
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
+        "!unhold - take the chat on hold back now\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )
@@ -94,6 +99,8 @@ def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> No
         ("!end resolved thanks", EndChat(conversation_id=CID, wrap_up="resolved thanks")),
         ("!accept", TakeOffer(conversation_id=CID)),
         ("!Decline busy", PassOffer(conversation_id=CID)),
+        ("!hold", HoldChat(conversation_id=CID)),
+        ("!UNHOLD now", UnholdChat(conversation_id=CID)),
         ("!transfer bob", UnknownCommand(conversation_id=CID, command="transfer")),
         ("!", UnknownCommand(conversation_id=CID, command="")),
         ("!!end", AgentMessage(conversation_id=CID, text="!end", client_msg_id="k")),
