@@ -54,9 +54,8 @@ BACK_IN_THE_QUEUE = (
 
 
 def at_capacity(max_chats: int) -> str:
-    return (
-        f"you already have {max_chats} active chats, your maximum: end one or put one on hold first"
-    )
+    chats = "1 active chat" if max_chats == 1 else f"{max_chats} active chats"
+    return f"you are at your maximum of {chats}: end one or put one on hold first"
 
 
 # -- rules ----------------------------------------------------------------------------

@@ -143,7 +143,7 @@ async def test_unhold_is_refused_at_capacity_saying_why(world: World) -> None:
     await hold(world, first)
     await chat_with(world, ALICE, "another visitor")
 
-    with pytest.raises(InvalidTransition, match="1 active chats, your maximum"):
+    with pytest.raises(InvalidTransition, match="at your maximum of 1 active chat:"):
         await unhold(world, first)
 
     assert (await now(world, first)).state is ON_HOLD

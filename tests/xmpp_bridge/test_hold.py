@@ -69,7 +69,7 @@ async def test_unhold_at_capacity_and_unhold_of_an_active_chat_say_why(world: Wo
     await h.receive(from_agent(first.id, "!unhold", stanza_id="s2"))
     await refusal(
         h,
-        "Sorry: you already have 1 active chats, your maximum: end one or put one on hold first.",
+        "Sorry: you are at your maximum of 1 active chat: end one or put one on hold first.",
     )
     await h.receive(from_agent(second.id, "!unhold", stanza_id="s3"))
     await refusal(h, "Sorry: this chat is not on hold.")
