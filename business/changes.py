@@ -35,10 +35,16 @@ _D = TypeVar("_D", bound=DeskEvent)
 
 TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
     ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
-    ConversationState.ACTIVE: frozenset({ConversationState.ENDED, ConversationState.QUEUED}),
+    ConversationState.ACTIVE: frozenset(
+        {ConversationState.ON_HOLD, ConversationState.QUEUED, ConversationState.ENDED}
+    ),
+    ConversationState.ON_HOLD: frozenset(
+        {ConversationState.ACTIVE, ConversationState.QUEUED, ConversationState.ENDED}
+    ),
     ConversationState.ENDED: frozenset(),
 }
-"""Active -> queued: transferred to a queue (``business.transfers``)."""
+"""Active -> queued: transferred to a queue (``business.member_rules``); on hold ->
+queued: the visitor wrote and the agent cannot take it back (``business.hold``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -209,3 +209,19 @@ class OfferToColleague:
 class LeaveConversation:
     agent_id: AgentId
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldChat:
+    """Park the agent's active chat (``!hold``): see ``business.hold``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnholdChat:
+    """Take a held chat back (``!unhold``)."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId

@@ -49,7 +49,7 @@ class Conversation:
 
     Invariants: ``last_pos`` is the pos of the newest stored event and every pos from 1
     to ``last_pos`` exists exactly once; likewise ``last_seq`` and the seqs of the events
-    the visitor sees; ``agent_id`` is set whenever ``state`` is ``active``;
+    the visitor sees; ``agent_id`` is set whenever ``state`` is ``active`` or ``on_hold``;
     ``agent_delivered_pos <= last_pos``; ``queue_position`` is set only while queued.
     """
 
@@ -93,6 +93,11 @@ class Conversation:
     @property
     def is_open(self) -> bool:
         return self.state is not ConversationState.ENDED
+
+    @property
+    def has_joined_agent(self) -> bool:
+        """Whether its agent has joined it (active, or on hold with them)."""
+        return self.state in (ConversationState.ACTIVE, ConversationState.ON_HOLD)
 
     @property
     def desk_agent_id(self) -> AgentId | None:
@@ -249,7 +254,8 @@ class Conversation:
         """End an open conversation; ``wrap_up`` is (code, note), either may be None.
 
         The visitor always leaves visibly; an agent only if they had joined (a queued
-        conversation has no agent to leave). A wrap-up comes first, for the agent desk.
+        conversation has no agent to leave; a held one has). A wrap-up comes first, for
+        the agent desk.
         """
         builder = ChangeBuilder(self)
         code, note = wrap_up
@@ -261,7 +267,7 @@ class Conversation:
             )
         builder.close_offer(OfferOutcome.WITHDRAWN, now)
         builder.transition(ConversationState.ENDED, now)
-        if self.state is ConversationState.ACTIVE or by.kind is ParticipantKind.VISITOR:
+        if self.has_joined_agent or by.kind is ParticipantKind.VISITOR:
             builder.add(
                 lambda seq, pos: ParticipantLeft(
                     conversation_id=self.id, seq=seq, pos=pos, created_at=now, participant=by

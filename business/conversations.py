@@ -156,7 +156,7 @@ class ConversationService:
     ) -> Conversation:
         now = self._clock.now()
         ended = await tx.apply(conv.end(by, now, wrap_up=wrap_up))
-        if conv.agent_id is not None and conv.state is ConversationState.ACTIVE:
+        if conv.agent_id is not None and conv.has_joined_agent:
             # Who served them last: a returning visitor goes to them first.
             await tx.visitors.set_last_agent(conv.visitor_id, conv.agent_id, now)
         await tx.commit()

@@ -208,6 +208,18 @@ class DeskMessage:
     client_msg_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatReturned:
+    """A chat on hold came back to its agent because the visitor wrote again (see
+    ``business.hold``); the agent is told in the chat's window."""
+
+    TYPE: ClassVar[str] = "hold.returned"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+
+
 DeskEvent = (
     NoteAdded
     | OfferMade
@@ -217,6 +229,7 @@ DeskEvent = (
     | MemberLeft
     | Transferred
     | DeskMessage
+    | ChatReturned
 )
 """Stored events only the agent desk sees: no ``seq``."""
 

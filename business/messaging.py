@@ -18,9 +18,11 @@ from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
 from business.events import DeskMessage, MessagePosted, TypingChanged
+from business.hold import HoldService, check_agent_may_write
 from business.member_rules import member_post
 from business.model import (
     ConversationId,
+    ConversationState,
     EventId,
     Participant,
     ParticipantKind,
@@ -67,12 +69,15 @@ class MessagingService:
         clock: Clock,
         limits: Limits,
         router: Router | None = None,
+        hold: HoldService | None = None,
     ) -> None:
         self._tx = transactions
         self._clock = clock
         self._limits = limits
         self._router = router
         """Moves the queue along after a message that took an offered chat."""
+        self._hold = hold
+        """Brings a held chat back after the visitor wrote to it (``business.hold``)."""
         self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
@@ -129,6 +134,7 @@ class MessagingService:
         repeat fails the commit with ``Conflict``)."""
         outcomes: list[Posted | BaseException] = []
         accepted: set[tuple[TenantId, QueueName]] = set()
+        held: set[tuple[TenantId, ConversationId]] = set()
         async with self._tx() as tx:
             conversations = dict(
                 await tx.conversations.get_many(
@@ -176,6 +182,10 @@ class MessagingService:
                 applied = True
                 if change.left_queue:
                     accepted.add((change.conversation.tenant_id, change.conversation.queue))
+                if change.conversation.state is ConversationState.ON_HOLD:
+                    # Only the visitor may write to a held chat (the cached state decides:
+                    # no read for the others); it comes back once this is stored.
+                    held.add((change.conversation.tenant_id, change.conversation.id))
                 message = change.events[-1]  # after the acceptance it may have made
                 assert isinstance(message, MessagePosted | DeskMessage)
                 conversations[post.conversation_id] = change.conversation
@@ -187,7 +197,19 @@ class MessagingService:
         if accepted and self._router is not None:
             for tenant_id, queue in sorted(accepted):
                 await self._router.dispatch(tenant_id, queue)
+        if held and self._hold is not None:
+            await self._resume(held)
         return outcomes
+
+    async def _resume(self, held: set[tuple[TenantId, ConversationId]]) -> None:
+        assert self._hold is not None
+        for tenant_id, conversation_id in sorted(held):
+            try:
+                await self._hold.resume(tenant_id, conversation_id)
+            except Exception:
+                # The messages are stored and must be acknowledged as such; the chat
+                # stays on hold and the visitor's next message tries again.
+                logger.exception("conversation %s could not come back from hold", conversation_id)
 
     async def set_visitor_typing(self, cmd: c.SetVisitorTyping) -> None:
         async with self._tx() as tx:
@@ -268,6 +290,7 @@ def _decide(
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
             raise InvalidTransition("this conversation has ended")
+        check_agent_may_write(conv, post.agent_id)
         if existing is not None and existing.sender.id == post.agent_id:
             if conv is None or conv.agent_id != post.agent_id:
                 in_the_chat(conv, post.agent_id)

@@ -37,6 +37,9 @@ def new_id() -> str:
 class ConversationState(StrEnum):
     QUEUED = "queued"
     ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    """Parked by its agent (``business.hold``): it keeps its agent but no place of theirs;
+    the visitor's next message brings it back."""
     ENDED = "ended"
 
 

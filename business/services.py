@@ -13,6 +13,7 @@ from business.canned import CannedService
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.history import HistoryService
+from business.hold import HoldService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -34,6 +35,7 @@ class Services:
     history: HistoryService
     delivery: DeliveryService
     notes: NoteService
+    hold: HoldService
     offers: OfferService
     participants: ParticipantService
     agent_desk: AgentDeskService

@@ -11,6 +11,7 @@ from business.clock import SystemClock
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.history import HistoryService
+from business.hold import HoldService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -43,8 +44,9 @@ def bootstrap(
     publisher = publisher or EventPublisher()
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
+    hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
     messaging = MessagingService(
-        transactions=transactions, clock=clock, limits=limits, router=router
+        transactions=transactions, clock=clock, limits=limits, router=router, hold=hold
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
@@ -59,6 +61,7 @@ def bootstrap(
         messaging=messaging,
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
+        hold=hold,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         participants=ParticipantService(

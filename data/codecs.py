@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from business.events import (
     DESK_EVENT_TYPES,
     EVENT_TYPES,
+    ChatReturned,
     ConversationEvent,
     DeskEvent,
     DeskMessage,
@@ -286,6 +287,15 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             by=_sender(s, h),
             code=s.payload.get("code"),
             note=s.text,
+        ),
+    ),
+    ChatReturned: Codec[ChatReturned](
+        lambda e: Stored(sender=e.agent),
+        lambda h, s: ChatReturned(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=_sender(s, h),
         ),
     ),
     OfferMade: Codec[OfferMade](_encode_offer, _decode_offer),

@@ -317,11 +317,11 @@ def assert_store_consistent(store: FakeStore) -> None:
 
     Per conversation: positions are exactly 1..last_pos and the seqs of the events the
     visitor sees exactly 1..last_seq; a client_msg_id is stored once; the read cursor
-    never passes last_seq nor the delivery cursor last_pos; an active conversation has
-    an agent.
+    never passes last_seq nor the delivery cursor last_pos; an active or held
+    conversation has an agent.
     Per queue: ``waiting`` counts its queued conversations. Across conversations: no
-    agent holds more active chats than their capacity. Members: see
-    ``members_out_of_step``.
+    agent holds more active chats than their capacity (held chats do not count).
+    Members: see ``members_out_of_step``.
     """
     rows = [(r.conversation_id, r.agent_id, r.role, r.left_pos) for r in store.members.values()]
     assert members_out_of_step(store.conversations.values(), rows) == []
@@ -334,7 +334,7 @@ def assert_store_consistent(store: FakeStore) -> None:
         assert len(ids) == len(set(ids)), f"duplicate client_msg_id in {conv.id}: {ids}"
         assert 0 <= conv.visitor_read_seq <= conv.last_seq
         assert 0 <= conv.agent_delivered_pos <= conv.last_pos
-        if conv.state is ConversationState.ACTIVE:
+        if conv.has_joined_agent:  # active or on hold
             assert conv.agent_id is not None
         if conv.state is not ConversationState.QUEUED:
             assert conv.queue_position is None

@@ -143,6 +143,20 @@ class WriteNote:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HoldChat:
+    """``!hold``: park the chat until the visitor writes (``business.hold``)."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnholdChat:
+    """``!unhold``: take the held chat back now."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowHelp:
     """``!help`` in a conversation."""
 
@@ -270,6 +284,8 @@ Payload = (
     | LeaveChat
     | ShowInfo
     | ShowHistory
+    | HoldChat
+    | UnholdChat
     | ShowHelp
     | UnknownCommand
     | EngineHelp

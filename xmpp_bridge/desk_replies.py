@@ -1,15 +1,19 @@
-"""Conversation commands that answer with what the engine knows: ``!canned``, ``!info``,
-``!history [n]``. Each returns the text of the answer (the dispatcher sends it in the
-same window); refusals are domain errors, answered at the edge like any other."""
+"""Conversation commands that answer with what the engine knows or did: ``!canned``,
+``!info``, ``!history [n]``, ``!hold``, ``!unhold``. Each returns the text of the answer
+(the dispatcher sends it in the same window); refusals are domain errors, answered at the
+edge like any other."""
 
 from __future__ import annotations
 
+from business.commands import HoldChat as Hold
 from business.commands import SendAgentMessage
+from business.commands import UnholdChat as Unhold
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.model import Agent, ConversationId
 from business.services import Services
 from business.visitor_profile import DEFAULT_MESSAGES
 from xmpp_bridge import texts
+from xmpp_bridge.custom import HoldChat, UnholdChat
 
 
 async def canned(
@@ -54,3 +58,13 @@ async def history(services: Services, agent: Agent, cid: ConversationId, count: 
         messages = int(count.strip())
     past = await services.visitor_profile.history(agent.id, cid, messages)
     return texts.visitor_history(past)
+
+
+async def hold(services: Services, agent: Agent, command: HoldChat | UnholdChat) -> str:
+    """``!hold`` parks the chat, ``!unhold`` takes it back; refusals say why."""
+    cid = command.conversation_id
+    if isinstance(command, HoldChat):
+        await services.hold.hold(Hold(agent_id=agent.id, conversation_id=cid))
+        return texts.CHAT_ON_HOLD
+    await services.hold.unhold(Unhold(agent_id=agent.id, conversation_id=cid))
+    return texts.CHAT_OFF_HOLD

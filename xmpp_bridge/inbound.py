@@ -58,6 +58,7 @@ from xmpp_bridge.custom import (
     EngineStatus,
     ErrorReply,
     ErrorType,
+    HoldChat,
     InviteTo,
     LeaveChat,
     Origin,
@@ -74,6 +75,7 @@ from xmpp_bridge.custom import (
     TakeOffer,
     TextReply,
     TransferTo,
+    UnholdChat,
     UnknownCommand,
     UnknownEngineCommand,
     Unroutable,
@@ -167,6 +169,8 @@ def lane_of(received: Received) -> Hashable:
             | InviteTo(conversation_id=cid)
             | ConsultWith(conversation_id=cid)
             | LeaveChat(conversation_id=cid)
+            | HoldChat(conversation_id=cid)
+            | UnholdChat(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -258,6 +262,9 @@ class InboundDispatcher:
                 agent = await self._agent(origin, received.payload)
                 answer = await desk_replies.history(self._services, agent, cid, count)
                 self._reply(origin, answer)
+            case HoldChat() | UnholdChat() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_replies.hold(self._services, agent, command))
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 roles = await self._roles_here(agent, received.payload)

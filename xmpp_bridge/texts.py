@@ -197,6 +197,13 @@ def wrap_up_recorded(code: str | None, note: str | None) -> str:
     return "Wrap-up recorded: " + "; ".join(parts) + "."
 
 
+CHAT_ON_HOLD = (
+    "This chat is on hold and no longer counts toward your chats. The visitor's next "
+    "message brings it back: to you if you are ready and have room, else to the queue. "
+    "!unhold takes it back now."
+)
+CHAT_OFF_HOLD = "The chat is back with you: everything you write here goes to the visitor."
+CHAT_RETURNED = "The visitor wrote again: the chat is back with you."
 NOTE_SAVED = "Note saved. Agents see it in this chat and its history; the visitor never does."
 NOTE_EMPTY = "Write the note after the command: !note <text>"
 NO_CANNED = "There are no canned responses for this queue."
@@ -230,6 +237,8 @@ HELP_ACCEPT = "take the chat offered to you (or just reply to the visitor)"
 HELP_DECLINE = "pass the chat offered to you on to another agent"
 HELP_CANNED = "list this queue's canned responses, or send the one named"
 HELP_NOTE = "an internal note: agents see it here and in the history, the visitor never"
+HELP_HOLD = "put this chat on hold: it stops counting toward your chats until the visitor writes"
+HELP_UNHOLD = "take the chat on hold back now"
 HELP_HELP = "this list"
 HELP_TRANSFER = "offer the chat to that agent, or hand it to that queue; the note goes along"
 HELP_INVITE = "a conference: the agent joins and the visitor sees them"

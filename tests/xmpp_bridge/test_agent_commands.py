@@ -36,11 +36,13 @@ from xmpp_bridge.custom import (
     EngineHelp,
     EngineQueues,
     EngineStatus,
+    HoldChat,
     PassOffer,
     Payload,
     ShowHelp,
     TakeOffer,
     TransferTo,
+    UnholdChat,
     UnknownCommand,
     UnknownEngineCommand,
 )
@@ -60,6 +62,8 @@ def test_the_help_an_agent_gets_today() -> None:
         "if you like\n"
         "!help - this list\n"
         "!history [n] - the visitor's earlier chats, with their last n messages (default 5)\n"
+        "!hold - put this chat on hold: it stops counting toward your chats until the "
+        "visitor writes\n"
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!invite <jid|queue> [note] - a conference: the agent joins and the visitor sees them\n"
         "!note <text> - an internal note: agents see it here and in the history, "
@@ -80,6 +84,7 @@ def test_the_help_of_an_agent_invited_or_consulted_in_a_chat() -> None:
         "!leave - leave a chat you were invited or consulted in; it goes on without you\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
+        "!unhold - take the chat on hold back now\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )
@@ -115,6 +120,8 @@ def test_every_registered_command_is_in_the_help_of_those_who_may_use_it() -> No
         ("!accept", TakeOffer(conversation_id=CID)),
         ("!Decline busy", PassOffer(conversation_id=CID)),
         ("!transfer bob", TransferTo(conversation_id=CID, target="bob")),
+        ("!hold", HoldChat(conversation_id=CID)),
+        ("!UNHOLD now", UnholdChat(conversation_id=CID)),
         ("!", UnknownCommand(conversation_id=CID, command="")),
         ("!!end", AgentMessage(conversation_id=CID, text="!end", client_msg_id="k")),
         ("!!", AgentMessage(conversation_id=CID, text="!", client_msg_id="k")),

@@ -8,6 +8,7 @@ from typing import TypeGuard, assert_never
 
 from business.conversation import Conversation
 from business.events import (
+    ChatReturned,
     DeskMessage,
     MemberJoined,
     MemberLeft,
@@ -218,6 +219,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
                 text = texts.colleague_answered(who.name, kind.value, outcome.value)
         case OfferMade():
             pass  # the offer to ``me`` goes as an ``AgentOffer``
+        case ChatReturned():
+            text = texts.CHAT_RETURNED
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != me:
