@@ -70,6 +70,7 @@ def test_the_help_an_agent_gets_today() -> None:
         "the visitor never\n"
         "!transfer <jid|queue> [note] - offer the chat to that agent, or hand it to that "
         "queue; the note goes along\n"
+        "!unhold - take the chat on hold back now\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )
@@ -84,7 +85,6 @@ def test_the_help_of_an_agent_invited_or_consulted_in_a_chat() -> None:
         "!leave - leave a chat you were invited or consulted in; it goes on without you\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
-        "!unhold - take the chat on hold back now\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )
