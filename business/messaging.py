@@ -11,7 +11,7 @@ from business.access import agent_conversation, agents_own, visitor_conversation
 from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, InvalidInput, InvalidTransition
-from business.events import MessagePosted, TypingChanged
+from business.events import MessagePosted, TypingChanged, VisitorRead
 from business.model import (
     ConversationId,
     EventId,
@@ -25,7 +25,7 @@ from business.offer_rules import accept_with_message
 from business.ports import Clock
 from business.routing import Router
 from business.transactions import Transaction, Transactions, retrying
-from business.validation import Limits, check_client_msg_id, check_text
+from business.validation import Limits, check_attachments, check_client_msg_id, check_text
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +76,12 @@ class MessagingService:
         return await self._batcher.submit(cmd)
 
     async def send_agent_message(self, cmd: c.SendAgentMessage) -> MessagePosted:
-        """Store an agent message once per ``client_msg_id`` (their client's message id)."""
-        check_text(cmd.text, self._limits)
+        """Store an agent message once per ``client_msg_id`` (their client's message id);
+        with ``attachments`` (file URLs) the text may be empty."""
+        if cmd.attachments:
+            check_attachments(cmd.attachments, self._limits)
+        if cmd.text or not cmd.attachments:
+            check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
         return await self._batcher.submit(cmd)
@@ -206,6 +210,8 @@ class MessagingService:
             if change is not None:
                 await tx.apply(change)
                 await tx.commit()
+                # For the agent desk: an XEP-0333 marker on the agent's messages.
+                tx.announce(conv, [VisitorRead(conversation_id=conv.id, up_to_seq=cmd.seq)])
 
 
 def _announce_typing(
@@ -242,6 +248,7 @@ def _decide(
                 text=post.text,
                 client_msg_id=client_msg_id,
                 now=now,
+                attachments=post.attachments,
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
             raise InvalidTransition("this conversation has ended")
@@ -253,6 +260,12 @@ def _decide(
             # Somebody else's message has this id (message ids are the agent client's
             # choice): store this one without it rather than lose it.
             client_msg_id = None
+    attachments = () if isinstance(post, c.SendVisitorMessage) else post.attachments
     return conv.post(
-        id=EventId(new_id()), sender=sender, text=post.text, client_msg_id=client_msg_id, now=now
+        id=EventId(new_id()),
+        sender=sender,
+        text=post.text,
+        client_msg_id=client_msg_id,
+        now=now,
+        attachments=attachments,
     )

@@ -83,6 +83,7 @@ def accept_with_message(
     text: str,
     client_msg_id: str | None,
     now: datetime,
+    attachments: tuple[str, ...] = (),
 ) -> Change:
     """The offered agent takes the chat by writing to the visitor: the acceptance and
     the message are one change (one commit, one seq after the other)."""
@@ -99,6 +100,7 @@ def accept_with_message(
             sender=accepted.agent,
             text=text,
             client_msg_id=client_msg_id,
+            attachments=attachments,
         )
     )
     return builder.done()

@@ -11,6 +11,7 @@ from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
 from business.conversations import ConversationService
+from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
@@ -18,6 +19,7 @@ from business.notes import NoteService
 from business.offers import OfferService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.sessions import SessionService
 from business.tenants import TenantService
@@ -45,3 +47,5 @@ class Services:
     publisher: EventPublisher
     """Where edges subscribe their notifiers; only transactions publish to it."""
     limits: Limits
+    read_markers: ReadMarkerService
+    corrections: CorrectionService

@@ -9,6 +9,7 @@ from business.agents import AgentService
 from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversations import ConversationService
+from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.messaging import MessagingService
@@ -17,6 +18,7 @@ from business.offers import OfferService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
@@ -77,4 +79,6 @@ def bootstrap(
         router=router,
         publisher=publisher,
         limits=limits,
+        read_markers=ReadMarkerService(transactions=transactions, clock=clock),
+        corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
     )

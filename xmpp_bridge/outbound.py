@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, TypingChanged
+from business.events import (
+    DomainEvent,
+    OfferClosed,
+    OfferOutcome,
+    StoredEvent,
+    TypingChanged,
+    VisitorRead,
+)
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
 from business.services import Services
@@ -19,6 +26,7 @@ from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors
 from xmpp_bridge.custom import TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.markers import MarkerBook, send_displayed
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.retries import RetrySchedule
 from xmpp_bridge.sending import EventSender
@@ -74,9 +82,11 @@ class XmppAgentNotifier:
         confirm_timeout: float = 10.0,
         retry_min_delay: float = 1.0,
         retry_max_delay: float = 60.0,
+        markers: MarkerBook | None = None,
     ) -> None:
         self._services = services
         self._link = link
+        self._markers = markers or MarkerBook()
         self._locks = KeyedLock()
         self._addresses: dict[AgentId, str] = {}
         self._sent: dict[ConversationId, int] = {}
@@ -96,6 +106,7 @@ class XmppAgentNotifier:
             link=link,
             refusals=self._refusals,
             confirm=self._cursors.confirm,
+            on_sent=self._markers.sent,
         )
         self._retries = RetrySchedule(min_delay=retry_min_delay, max_delay=retry_max_delay)
         self._retry_wake = asyncio.Event()
@@ -116,12 +127,13 @@ class XmppAgentNotifier:
             return
         stored: list[StoredEvent] = []
         for event in events:
-            if isinstance(event, TypingChanged):
+            if isinstance(event, TypingChanged | VisitorRead):
                 self._lanes.submit(
                     f"{cid}/typing", functools.partial(self._typing, conversation, event)
                 )
             else:
                 stored.append(event)
+        self._markers.learn(stored)
         if stored and not self._deliver_now(conversation, stored):
             deliver = functools.partial(
                 self._deliver_or_retry,
@@ -173,10 +185,12 @@ class XmppAgentNotifier:
         parked, handed to the retry loop, or left to the replay of a new link session."""
         await self._lanes.drain()
 
-    async def _typing(self, conversation: Conversation, event: TypingChanged) -> None:
+    async def _typing(self, conversation: Conversation, event: TypingChanged | VisitorRead) -> None:
         # Typing is not stored: it goes out now or never, and the agent's own comes back
-        # here too, which must not be echoed.
-        if (
+        # here too, which must not be echoed. So are the visitor's read marks.
+        if isinstance(event, VisitorRead):
+            await send_displayed(self._markers, self._link, conversation, event, self._address_of)
+        elif (
             event.sender.kind is ParticipantKind.VISITOR
             and conversation.state is ConversationState.ACTIVE
             and (to := await self._address(conversation)) is not None
