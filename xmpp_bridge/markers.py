@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from business.conversation import Conversation
-from business.events import MessagePosted, StoredEvent, VisitorRead
+from business.events import MessagePosted, StoredEvent, TypingChanged, VisitorRead
 from business.model import AgentId, ConversationId, ParticipantKind
-from xmpp_bridge.custom import ConversationUpdate, DisplayedMarker, Outbound
+from xmpp_bridge.custom import AgentOffer, ConversationUpdate, DisplayedMarker, Outbound
 from xmpp_bridge.link import Link, StanzaTooLarge
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ _PART_SUFFIX = re.compile(r"-p?[0-9]+$")
 id with a suffix (``converters.outbound``)."""
 _CLIENT_PREFIX = "xmpp:"
 _HASHED_PREFIX = "xmpp:sha256:"
+
+Ephemeral = TypingChanged | VisitorRead
+"""What the agent desk hears of the visitor now or never (never stored)."""
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -101,10 +104,17 @@ class MarkerBook:
     # -- agent to visitor -------------------------------------------------------------
 
     def sent(self, item: Outbound) -> None:
-        """``item`` went to the link: remember the id of a message in it."""
+        """``item`` went to the link: remember the id of a message in it. An offer
+        stands for the messages it quotes (its id is ``<conversation>-<pos>``, as
+        ``converters.outbound`` gives it): displaying it is reading them."""
         if isinstance(item, ConversationUpdate) and isinstance(item.event, MessagePosted):
             event = item.event
             self._sent.put(event.id, (event.conversation_id, event.seq))
+        elif isinstance(item, AgentOffer):
+            quoted = [e.seq for e in item.earlier if isinstance(e, MessagePosted)]
+            if quoted:
+                cid = item.conversation.id
+                self._sent.put(f"{cid}-{item.offer.pos}", (cid, max(quoted)))
 
     def read_by_agent(self, conversation_id: ConversationId, marked_id: str) -> int | None:
         """The ``up_to_seq`` a ``displayed`` marker for ``marked_id`` stands for, or None

@@ -10,14 +10,7 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import (
-    DomainEvent,
-    OfferClosed,
-    OfferOutcome,
-    StoredEvent,
-    TypingChanged,
-    VisitorRead,
-)
+from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, TypingChanged
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, ConversationState, ParticipantKind
 from business.services import Services
@@ -26,7 +19,7 @@ from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors
 from xmpp_bridge.custom import TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
-from xmpp_bridge.markers import MarkerBook, send_displayed
+from xmpp_bridge.markers import Ephemeral, MarkerBook, send_displayed
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.retries import RetrySchedule
 from xmpp_bridge.sending import EventSender
@@ -127,7 +120,7 @@ class XmppAgentNotifier:
             return
         stored: list[StoredEvent] = []
         for event in events:
-            if isinstance(event, TypingChanged | VisitorRead):
+            if isinstance(event, Ephemeral):
                 self._lanes.submit(
                     f"{cid}/typing", functools.partial(self._typing, conversation, event)
                 )
@@ -185,10 +178,10 @@ class XmppAgentNotifier:
         parked, handed to the retry loop, or left to the replay of a new link session."""
         await self._lanes.drain()
 
-    async def _typing(self, conversation: Conversation, event: TypingChanged | VisitorRead) -> None:
+    async def _typing(self, conversation: Conversation, event: Ephemeral) -> None:
         # Typing is not stored: it goes out now or never, and the agent's own comes back
         # here too, which must not be echoed. So are the visitor's read marks.
-        if isinstance(event, VisitorRead):
+        if not isinstance(event, TypingChanged):
             await send_displayed(self._markers, self._link, conversation, event, self._address_of)
         elif (
             event.sender.kind is ParticipantKind.VISITOR

@@ -72,6 +72,16 @@ async def test_the_agents_displayed_marker_tells_the_visitor_their_message_was_r
     assert await h.delivered() == []
 
 
+async def test_displaying_the_offer_reads_the_messages_it_quotes(h: Harness) -> None:
+    conversation = await active(h.world)
+    [offer] = await h.delivered()
+    [first] = [e for e in h.world.stored(conversation.id) if isinstance(e, MessagePosted)]
+
+    await h.receive(displayed(conversation, offer.xml.attrib["id"]))
+
+    assert reads(h.world, conversation) == [first.seq]
+
+
 async def test_markers_only_move_forward_and_unknown_ids_are_ignored(world: World) -> None:
     h = harness(world, link=Link(ADDRESSING, stanza_budget=1000))
     conversation = await active(h.world)

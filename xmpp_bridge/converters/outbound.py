@@ -313,6 +313,7 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
         nick=conv.visitor_name,
         active=True,
         delay=_delay(item.delayed, item.offer, addressing),
+        marked=True,  # it quotes the visitor: displaying it reads them
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
     return chat.build(offer_text(conv, item.offer, item.earlier, room=room), chat.stanza_id)

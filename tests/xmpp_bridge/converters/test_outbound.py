@@ -127,6 +127,8 @@ plan: gold
 Vera &lt;V&amp;V&gt;: My order &lt;#42&gt; &amp; my refund
 
 Reply to take this chat, or !decline. (20 s)</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
