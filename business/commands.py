@@ -64,6 +64,16 @@ class MarkVisitorRead:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MarkAgentRead:
+    """The agent's client showed the conversation up to ``up_to_seq`` (an XEP-0333
+    ``displayed`` marker): the visitor learns their messages were read."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    up_to_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyncEvents:
     visitor_id: VisitorId
     conversation_id: ConversationId
@@ -89,6 +99,19 @@ class SendAgentMessage:
     text: str
     client_msg_id: str | None = None
     """The agent client's message id (the XMPP stanza id), so a resend is stored once."""
+    attachments: tuple[str, ...] = ()
+    """Files by URL (XEP-0066); ``text`` may then be empty."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectAgentMessage:
+    """An XEP-0308 correction: ``text`` replaces the agent's last message, the one their
+    client sent with ``replaces`` as ``client_msg_id``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    replaces: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -187,6 +187,7 @@ class Conversation:
         text: str,
         client_msg_id: str | None,
         now: datetime,
+        attachments: tuple[str, ...] = (),
     ) -> Change:
         """A message in an open conversation.
 
@@ -206,6 +207,7 @@ class Conversation:
                 sender=sender,
                 text=text,
                 client_msg_id=client_msg_id,
+                attachments=attachments,
             )
         )
         from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id

@@ -6,7 +6,8 @@ visitor may see (``ConversationEvent``) also have a ``seq``, their own gap-free 
 that is what the visitor protocol calls ``seq``, what a reconnecting visitor replays
 from. The others (``DeskEvent``: internal notes, and later offers, whispers, consult
 messages) take no ``seq``, so the visitor's stream stays gap-free and ``sync`` from 0
-shows none of them. ``TypingChanged`` is ephemeral: published, never stored.
+shows none of them. ``TypingChanged`` and ``VisitorRead`` are ephemeral: published,
+never stored.
 
 Adding a stored event type: a class here with its storage name in ``TYPE``, added to
 ``ConversationEvent`` (the visitor sees it: it has a ``seq``) or ``DeskEvent`` (only
@@ -88,7 +89,25 @@ class ReadMarked:
     up_to_seq: int
 
 
-ConversationEvent = MessagePosted | ParticipantJoined | ParticipantLeft | StateChanged | ReadMarked
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageUpdated:
+    """An agent corrected their last message (XEP-0308): ``text`` replaces the text of
+    the message ``replaces`` (its event id), which stays stored as it was."""
+
+    TYPE: ClassVar[str] = "message.updated"
+    conversation_id: ConversationId
+    seq: int
+    pos: int
+    created_at: datetime
+    id: EventId
+    replaces: EventId
+    sender: Participant
+    text: str
+
+
+ConversationEvent = (
+    MessagePosted | ParticipantJoined | ParticipantLeft | StateChanged | ReadMarked | MessageUpdated
+)
 """What the visitor may see: every one has a ``seq``."""
 
 
@@ -243,7 +262,16 @@ class TypingChanged:
     composing: bool
 
 
-DomainEvent = StoredEvent | TypingChanged
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorRead:
+    """The visitor has seen everything up to ``up_to_seq``: for the agent desk (an
+    XEP-0333 ``displayed`` marker), never stored and never sent to the visitor."""
+
+    conversation_id: ConversationId
+    up_to_seq: int
+
+
+DomainEvent = StoredEvent | TypingChanged | VisitorRead
 
 EVENT_TYPES: dict[str, type[ConversationEvent]] = {
     cls.TYPE: cls for cls in typing.get_args(ConversationEvent)

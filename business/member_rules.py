@@ -317,15 +317,22 @@ def member_post(
     text: str,
     client_msg_id: str | None,
     now: datetime,
+    attachments: tuple[str, ...] = (),
 ) -> Change:
     """A message by a member: an invited agent's reaches the visitor, a consultant's
-    only the agents (``desk.message``)."""
+    only the agents (``desk.message``; files in it go as their addresses)."""
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
     if member.role is MemberRole.INVITED:
         return conv.post(
-            id=id, sender=member.as_participant(), text=text, client_msg_id=client_msg_id, now=now
+            id=id,
+            sender=member.as_participant(),
+            text=text,
+            client_msg_id=client_msg_id,
+            now=now,
+            attachments=attachments,
         )
+    text = " ".join(part for part in (text, *attachments) if part)
     if member.role is not MemberRole.CONSULTANT:
         raise Forbidden("take the chat first: reply to the offer or !accept")
     builder = ChangeBuilder(conv)
@@ -351,11 +358,13 @@ def accepted_message(
     text: str,
     client_msg_id: str | None,
     now: datetime,
+    attachments: tuple[str, ...] = (),
 ) -> None:
-    """The message an agent took a person offer with, after ``accept_person_offer``."""
+    """The message an agent took an offer with, after it was accepted in ``builder``."""
     conv = builder.conversation
     member = conv.member(agent_id)
     if member is not None and member.role is MemberRole.CONSULTANT:
+        text = " ".join(part for part in (text, *attachments) if part)
         builder.add_hidden(
             lambda pos: DeskMessage(
                 conversation_id=conv.id,
@@ -379,5 +388,6 @@ def accepted_message(
             sender=sender,
             text=text,
             client_msg_id=client_msg_id,
+            attachments=attachments,
         )
     )

@@ -17,7 +17,7 @@ from business.access import (
 from business.batching import Batcher, one_by_one
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
-from business.events import DeskMessage, MessagePosted, TypingChanged
+from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
 from business.hold import HoldService, check_agent_may_write
 from business.member_rules import member_post
 from business.model import (
@@ -34,7 +34,7 @@ from business.offer_rules import accept_with_message
 from business.ports import Clock
 from business.routing import Router
 from business.transactions import Transaction, Transactions, retrying
-from business.validation import Limits, check_client_msg_id, check_text
+from business.validation import Limits, check_attachments, check_client_msg_id, check_text
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,12 @@ class MessagingService:
 
     async def send_agent_message(self, cmd: c.SendAgentMessage) -> Posted:
         """Store an agent message once per ``client_msg_id`` (their client's message id);
-        a consultant's is a ``DeskMessage`` the visitor never sees."""
-        check_text(cmd.text, self._limits)
+        with ``attachments`` (file URLs) the text may be empty. A consultant's is a
+        ``DeskMessage`` the visitor never sees."""
+        if cmd.attachments:
+            check_attachments(cmd.attachments, self._limits)
+        if cmd.text or not cmd.attachments:
+            check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
         return await self._batcher.submit(cmd)
@@ -249,6 +253,8 @@ class MessagingService:
             if change is not None:
                 await tx.apply(change)
                 await tx.commit()
+                # For the agent desk: an XEP-0333 marker on the agent's messages.
+                tx.announce(conv, [VisitorRead(conversation_id=conv.id, up_to_seq=cmd.seq)])
 
 
 def _announce_typing(
@@ -287,6 +293,7 @@ def _decide(
                 text=post.text,
                 client_msg_id=client_msg_id,
                 now=now,
+                attachments=post.attachments,
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
             raise InvalidTransition("this conversation has ended")
@@ -310,9 +317,16 @@ def _decide(
                 text=post.text,
                 client_msg_id=client_msg_id,
                 now=now,
+                attachments=post.attachments,
             )
         conv = agents_own(conv, post.agent_id)
         sender = conv.agent
+    attachments = () if isinstance(post, c.SendVisitorMessage) else post.attachments
     return conv.post(
-        id=EventId(new_id()), sender=sender, text=post.text, client_msg_id=client_msg_id, now=now
+        id=EventId(new_id()),
+        sender=sender,
+        text=post.text,
+        client_msg_id=client_msg_id,
+        now=now,
+        attachments=attachments,
     )

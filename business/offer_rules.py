@@ -84,12 +84,21 @@ def accept_with_message(
     text: str,
     client_msg_id: str | None,
     now: datetime,
+    attachments: tuple[str, ...] = (),
 ) -> Change:
     """The offered agent takes the chat by writing to the visitor: the acceptance and
     the message are one change (one commit, one seq after the other)."""
     builder = ChangeBuilder(conv)
     _accept_into(builder, agent_id, now)
-    accepted_message(builder, agent_id, id=id, text=text, client_msg_id=client_msg_id, now=now)
+    accepted_message(
+        builder,
+        agent_id,
+        id=id,
+        text=text,
+        client_msg_id=client_msg_id,
+        now=now,
+        attachments=attachments,
+    )
     return builder.done()
 
 

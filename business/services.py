@@ -11,6 +11,7 @@ from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
 from business.conversations import ConversationService
+from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
@@ -20,6 +21,7 @@ from business.offers import OfferService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.sessions import SessionService
 from business.tenants import TenantService
@@ -49,3 +51,5 @@ class Services:
     publisher: EventPublisher
     """Where edges subscribe their notifiers; only transactions publish to it."""
     limits: Limits
+    read_markers: ReadMarkerService
+    corrections: CorrectionService

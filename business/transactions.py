@@ -17,7 +17,7 @@ from typing import Self, TypeVar
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.errors import Conflict
-from business.events import DomainEvent, TypingChanged
+from business.events import DomainEvent, TypingChanged, VisitorRead
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -105,7 +105,9 @@ class Transaction:
             self._applied.append((conv, change.events))
         return conv
 
-    def announce(self, conversation: Conversation, events: Sequence[TypingChanged]) -> None:
+    def announce(
+        self, conversation: Conversation, events: Sequence[TypingChanged | VisitorRead]
+    ) -> None:
         """Publish events that are never stored once the block ends without error."""
         self._ephemeral.append((conversation, events))
 

@@ -74,6 +74,22 @@ def check_text(text: str, limits: Limits, what: str = "text") -> str:
     return text
 
 
+def check_attachments(urls: Iterable[str], limits: Limits) -> tuple[str, ...]:
+    """Files by URL: each an http(s) URL without spaces, storable, at most
+    ``max_field_length`` characters."""
+    checked = tuple(urls)
+    for url in checked:
+        check_storable(url, "attachment")
+        if _URL_RE.fullmatch(url) is None:
+            raise InvalidInput("an attachment must be an http or https URL")
+        if len(url) > limits.max_field_length:
+            raise TooLarge(f"an attachment URL is longer than {limits.max_field_length} characters")
+    return checked
+
+
+_URL_RE = re.compile(r"https?://[^\s/]+\S*", re.IGNORECASE)
+
+
 def is_client_msg_id(value: str) -> bool:
     """1 to 100 printable ASCII characters: what a ``client_msg_id`` may be."""
     return _CLIENT_MSG_ID_RE.fullmatch(value) is not None

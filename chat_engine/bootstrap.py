@@ -9,6 +9,7 @@ from business.agents import AgentService
 from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversations import ConversationService
+from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
@@ -19,6 +20,7 @@ from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
@@ -88,4 +90,6 @@ def bootstrap(
         router=router,
         publisher=publisher,
         limits=limits,
+        read_markers=ReadMarkerService(transactions=transactions, clock=clock),
+        corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
     )

@@ -25,6 +25,7 @@ from business.events import (
     MemberJoined,
     MemberLeft,
     MessagePosted,
+    MessageUpdated,
     NoteAdded,
     OfferClosed,
     OfferMade,
@@ -221,6 +222,22 @@ def _decode_transferred(h: Head, s: Stored) -> Transferred:
     )
 
 
+def _decode_update(head: Head, s: Stored) -> MessageUpdated:
+    replaces = s.payload.get("replaces")
+    if s.event_id is None or s.text is None or not replaces:
+        raise ValueError(f"update {head.conversation_id} pos {head.pos} lacks an id or text")
+    return MessageUpdated(
+        conversation_id=head.conversation_id,
+        seq=head.seq,
+        pos=head.pos,
+        created_at=head.created_at,
+        id=EventId(s.event_id),
+        replaces=EventId(replaces),
+        sender=_sender(s, head),
+        text=s.text,
+    )
+
+
 CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     MessagePosted: Codec[MessagePosted](
         lambda e: Stored(
@@ -273,6 +290,14 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             by=_sender(s, h),
             up_to_seq=int(s.payload["up_to_seq"]),
         ),
+    ),
+    MessageUpdated: Codec[MessageUpdated](
+        # No client_msg_id: that column is unique per conversation and belongs to
+        # messages; a correction sent twice is stored twice, to the same effect.
+        lambda e: Stored(
+            sender=e.sender, event_id=e.id, text=e.text, payload={"replaces": e.replaces}
+        ),
+        _decode_update,
     ),
     NoteAdded: Codec[NoteAdded](
         lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import socketio
 
 from business.conversation import Conversation
-from business.events import DeskEvent, DomainEvent, TypingChanged
+from business.events import DeskEvent, DomainEvent, TypingChanged, VisitorRead
 from business.model import ParticipantKind
 from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
 from presentation.wire import event_to_wire, typing_to_wire
@@ -38,8 +38,9 @@ class SocketIoVisitorNotifier:
                     await self._sio.emit(
                         "typing", typing_to_wire(event), to=rooms, namespace=NAMESPACE
                     )
-                elif not isinstance(event, DeskEvent):
-                    # Notes and the like are the agent desk's alone: never a visitor's.
+                elif not isinstance(event, DeskEvent | VisitorRead):
+                    # Notes and the like are the agent desk's alone: never a visitor's
+                    # (and the visitor's own read marks are for the agents).
                     await self._sio.emit(
                         "event", event_to_wire(event), to=rooms, namespace=NAMESPACE
                     )

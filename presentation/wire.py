@@ -15,6 +15,7 @@ from business.conversation import Conversation
 from business.events import (
     ConversationEvent,
     MessagePosted,
+    MessageUpdated,
     ParticipantJoined,
     ParticipantLeft,
     ReadMarked,
@@ -67,6 +68,12 @@ def event_to_wire(event: ConversationEvent) -> Json:
             # PROTOCOL.md names this field "seq", which the envelope already uses for the
             # event's own seq; "up_to_seq" is the only way to carry both.
             wire["up_to_seq"] = event.up_to_seq
+        case MessageUpdated():
+            # The corrected text replaces that of message ``replaces`` (its ``id``).
+            wire["id"] = event.id
+            wire["replaces"] = event.replaces
+            wire["from"] = participant_to_wire(event.sender)
+            wire["text"] = event.text
         case _:
             assert_never(event)
     return wire

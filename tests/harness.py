@@ -18,7 +18,14 @@ from business.agents import AgentService
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
-from business.events import DeskEvent, MessagePosted, StateChanged, StoredEvent, TypingChanged
+from business.events import (
+    DeskEvent,
+    MessagePosted,
+    StateChanged,
+    StoredEvent,
+    TypingChanged,
+    VisitorRead,
+)
 from business.history import HistoryService
 from business.messaging import MessagingService, Posted
 from business.model import (
@@ -260,7 +267,7 @@ class World:
         return [
             e
             for e in self.recorder.events()
-            if not isinstance(e, TypingChanged)
+            if not isinstance(e, TypingChanged | VisitorRead)
             and (conv_id is None or e.conversation_id == conv_id)
         ]
 

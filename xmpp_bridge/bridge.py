@@ -18,6 +18,7 @@ from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.converters import Stanza, stanza_to_custom, stream_error_text
 from xmpp_bridge.inbound import InboundDispatcher, lane_of
 from xmpp_bridge.link import Link
+from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.roster import QueueRoster
 from xmpp_bridge.settings import BridgeSettings
@@ -61,6 +62,8 @@ class XmppBridge:
             tenant_id=tenant_id,
             away_is_ready=settings.away_is_ready,
         )
+        # What was sent, for the chat markers coming back (and going out).
+        markers = MarkerBook()
         self._notifier = XmppAgentNotifier(
             services=services,
             link=self._link,
@@ -70,6 +73,7 @@ class XmppBridge:
             # schedule as the link itself: the same kind of trouble, the same patience.
             retry_min_delay=settings.reconnect_min_delay,
             retry_max_delay=settings.reconnect_max_delay,
+            markers=markers,
         )
         self._inbound = InboundDispatcher(
             services=services,
@@ -77,6 +81,7 @@ class XmppBridge:
             link=self._link,
             tenant_id=tenant_id,
             away_is_ready=settings.away_is_ready,
+            markers=markers,
         )
         self._lanes = SerialLanes("xmpp-inbound")
         self._component: ChatComponent | None = None

@@ -44,6 +44,36 @@ class AgentMessage:
     text: str
     client_msg_id: str | None = None
     """From the stanza id, so a resent stanza is stored once."""
+    attachments: tuple[str, ...] = ()
+    """XEP-0066: a file's URL, when the body is that URL (``text`` is then empty)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentCorrection:
+    """XEP-0308: ``text`` replaces the agent's message whose ``client_msg_id`` is
+    ``replaces`` (from the ``<replace id=…/>``)."""
+
+    conversation_id: ConversationId
+    replaces: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDisplayed:
+    """XEP-0333: the agent's client displayed the conversation up to the message the
+    engine sent with id ``marked_id``."""
+
+    conversation_id: ConversationId
+    marked_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryConfirmed:
+    """An XEP-0184 receipt (or XEP-0333 ``received``) for ``confirmed_id``: logged only,
+    delivery is confirmed by pings (``xmpp_bridge.cursors``)."""
+
+    conversation_id: ConversationId
+    confirmed_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,6 +302,9 @@ class Unroutable:
 
 Payload = (
     AgentMessage
+    | AgentCorrection
+    | AgentDisplayed
+    | DeliveryConfirmed
     | AgentTyping
     | EndChat
     | WriteNote
@@ -347,6 +380,16 @@ class VisitorTyping:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DisplayedMarker:
+    """XEP-0333 ``displayed`` from the conversation JID: the visitor has read the agent's
+    message ``marked_id`` (their client's stanza id) and everything before it."""
+
+    conversation: Conversation
+    to: str
+    marked_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TextReply:
     """A chat message from one of our JIDs (conversation, queue or engine) to someone."""
 
@@ -403,6 +446,7 @@ Outbound = (
     AgentOffer
     | ConversationUpdate
     | VisitorTyping
+    | DisplayedMarker
     | TextReply
     | ErrorReply
     | Receipt

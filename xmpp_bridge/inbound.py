@@ -84,6 +84,8 @@ from xmpp_bridge.custom import (
 )
 from xmpp_bridge.desk_colleagues import colleagues
 from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.markers import MarkerBook
+from xmpp_bridge.marks import AgentMarks, Mark, Quiet, mark_lane
 from xmpp_bridge.roster import QueueRoster
 
 logger = logging.getLogger(__name__)
@@ -152,6 +154,8 @@ def lane_of(received: Received) -> Hashable:
     subscriptions, engine commands), the agent's other such stanzas. One agent's
     conversations go side by side: a message waiting for its commit holds up nothing
     but its own conversation, so the agents' messages share group commits."""
+    if (lane := mark_lane(received)) is not None:
+        return lane
     match received.payload:
         case (
             AgentMessage(conversation_id=cid)
@@ -189,8 +193,10 @@ class InboundDispatcher:
         link: Link,
         tenant_id: TenantId,
         away_is_ready: bool,
+        markers: MarkerBook | None = None,
     ) -> None:
         self._services = services
+        self._marks = AgentMarks(services=services, link=link, markers=markers or MarkerBook())
         self._roster = roster
         self._link = link
         self._tenant_id = tenant_id
@@ -199,6 +205,9 @@ class InboundDispatcher:
     @at_the_edge
     async def dispatch(self, received: Received) -> None:
         origin = received.origin
+        if isinstance(received.payload, Mark):
+            await self._marks.handle(origin, received.payload, self._agent)
+            return
         match received.payload:
             case AgentMessage(conversation_id=cid, text=text, client_msg_id=client_msg_id):
                 agent = await self._agent(origin, received.payload)
@@ -208,6 +217,7 @@ class InboundDispatcher:
                         conversation_id=cid,
                         text=text,
                         client_msg_id=client_msg_id,
+                        attachments=received.payload.attachments,
                     )
                 )
                 if origin.receipt_requested:
@@ -344,7 +354,7 @@ class InboundDispatcher:
         payload = received.payload
         # Typing notifications and presence are fire-and-forget for clients: an answer
         # would only confuse them.
-        if origin.kind != "message" or isinstance(payload, AgentTyping | Bounced):
+        if origin.kind != "message" or isinstance(payload, AgentTyping | Bounced | Quiet):
             return
         condition, error_type = stanza_error_for(exc)
         reason = str(exc) if exc is not None else texts.SOMETHING_WENT_WRONG

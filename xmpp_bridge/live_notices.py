@@ -13,6 +13,7 @@ from business.model import AgentId, ConversationState, OfferKind, ParticipantKin
 from xmpp_bridge import texts
 from xmpp_bridge.custom import TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
+from xmpp_bridge.markers import Ephemeral, MarkerBook, send_displayed
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +42,18 @@ class AgentAddresses:
 
 
 class LiveNotices:
-    def __init__(self, *, link: Link, addresses: AgentAddresses) -> None:
+    def __init__(self, *, link: Link, addresses: AgentAddresses, markers: MarkerBook) -> None:
         self._link = link
         self._addresses = addresses
+        self._markers = markers
 
-    async def typing(self, conversation: Conversation, event: TypingChanged) -> None:
-        """The visitor's typing, to the conversation's own agent. The agent's own comes
-        back here too, which must not be echoed."""
+    async def ephemeral(self, conversation: Conversation, event: Ephemeral) -> None:
+        """The visitor's typing, to the conversation's own agent (the agent's own comes
+        back here too, which must not be echoed), or the visitor's read marks, as
+        ``displayed`` markers to the agents whose messages they read."""
+        if not isinstance(event, TypingChanged):
+            await send_displayed(self._markers, self._link, conversation, event, self._addresses.of)
+            return
         desk = conversation.desk_agent_id
         if (
             event.sender.kind is ParticipantKind.VISITOR

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, TypingChanged
+from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId
 from business.services import Services
@@ -18,6 +18,7 @@ from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors, Key
 from xmpp_bridge.link import Link
 from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
+from xmpp_bridge.markers import Ephemeral, MarkerBook
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.relay import other_recipients
 from xmpp_bridge.retries import RetrySchedule
@@ -74,12 +75,14 @@ class XmppAgentNotifier:
         confirm_timeout: float = 10.0,
         retry_min_delay: float = 1.0,
         retry_max_delay: float = 60.0,
+        markers: MarkerBook | None = None,
     ) -> None:
         self._services = services
         self._link = link
+        self._markers = markers or MarkerBook()
         self._locks = KeyedLock()
         self._addresses = AgentAddresses(services.agents)
-        self._notices = LiveNotices(link=link, addresses=self._addresses)
+        self._notices = LiveNotices(link=link, addresses=self._addresses, markers=self._markers)
         self._sent: dict[Key, int] = {}
         """Per agent and conversation: the newest pos this link session sent."""
         self._finished: set[Key] = set()
@@ -98,6 +101,7 @@ class XmppAgentNotifier:
             link=link,
             refusals=self._refusals,
             confirm=self._cursors.confirm,
+            on_sent=self._markers.sent,
         )
         self._retries = RetrySchedule(min_delay=retry_min_delay, max_delay=retry_max_delay)
         self._retry_wake = asyncio.Event()
@@ -117,14 +121,15 @@ class XmppAgentNotifier:
                 )
         stored: list[StoredEvent] = []
         for event in events:
-            if isinstance(event, TypingChanged):
+            if isinstance(event, Ephemeral):
                 if conversation.desk_agent_id is not None:
                     self._lanes.submit(
                         f"{cid}/typing",
-                        functools.partial(self._notices.typing, conversation, event),
+                        functools.partial(self._notices.ephemeral, conversation, event),
                     )
             else:
                 stored.append(event)
+        self._markers.learn(stored)
         for member in other_recipients(conversation, stored) if stored else ():
             deliver = functools.partial(
                 self._deliver_or_retry,

@@ -50,6 +50,7 @@ class EventSender:
         link: Link,
         refusals: Refusals,
         confirm: Callable[[int], Awaitable[bool]],
+        on_sent: Callable[[Outbound], None] | None = None,
     ) -> None:
         self._history = history
         # The history an offer carries: read for many offers at once when many chats
@@ -60,6 +61,8 @@ class EventSender:
         self._link = link
         self._refusals = refusals
         self._confirm = confirm
+        self._on_sent = on_sent
+        """Told of each item handed to the link (the chat markers remember its ids)."""
         # Held while a suspect event is on its way alone; other events wait for it.
         self._alone = asyncio.Lock()
 
@@ -149,6 +152,8 @@ class EventSender:
             )
             return _Sent.PARKED
         self._refusals.sent(key)
+        if self._on_sent is not None:
+            self._on_sent(item)
         return _Sent.OK
 
     async def _send_alone(self, key: Key, item: Outbound, generation: int) -> _Sent:

@@ -12,11 +12,18 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 CHATSTATES = "http://jabber.org/protocol/chatstates"
 NICK = "http://jabber.org/protocol/nick"
+MARKERS = "urn:xmpp:chat-markers:0"
+RECEIPTS = "urn:xmpp:receipts"
+CORRECTION = "urn:xmpp:message-correct:0"
+OOB = "jabber:x:oob"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,11 @@ class Received:
     nick: str | None
     chat_state: str | None
     id: str
+    markable: bool = False
+    """XEP-0333: the sender wants to know when it is displayed."""
+    receipt_requested: bool = False
+    error: str | None = None
+    """The stanza error condition, for a message of type error."""
 
 
 class ScriptedAgent:
@@ -35,6 +47,9 @@ class ScriptedAgent:
         self.host = host
         self.port = port
         self.received: list[Received] = []
+        self.displayed: list[tuple[str, str]] = []
+        """XEP-0333 ``displayed`` markers received: (from bare JID, marked id)."""
+        self._marker_arrived = asyncio.Event()
         self._arrived = asyncio.Condition()
         self._client: Any = None
 
@@ -62,8 +77,17 @@ class ScriptedAgent:
         client.add_event_handler("session_start", on_start)
         client.add_event_handler("failed_auth", on_failure)
         client.add_event_handler("message", self._on_message)
+        # Errors without a body (what the engine refuses with) come only as this.
+        client.add_event_handler("message_error", self._on_message)
         # slixmpp's "message" event needs a <body>; bare chat states come only as this.
         client.add_event_handler("chatstate", self._on_chat_state)
+        client.register_handler(
+            Callback(
+                "displayed markers",
+                MatchXPath(f"{{jabber:client}}message/{{{MARKERS}}}displayed"),
+                self._on_displayed,
+            )
+        )
         self._client = client
         client.connect(host=self.host, port=self.port)
         await asyncio.wait_for(started, timeout)
@@ -80,10 +104,24 @@ class ScriptedAgent:
             nick=nick_el.text if nick_el is not None else None,
             chat_state=state,
             id=str(msg["id"]),
+            markable=msg.xml.find(f"{{{MARKERS}}}markable") is not None,
+            receipt_requested=msg.xml.find(f"{{{RECEIPTS}}}request") is not None,
+            error=_error_condition(msg),
         )
         async with self._arrived:
             self.received.append(received)
             self._arrived.notify_all()
+
+    def _on_displayed(self, msg: Any) -> None:
+        marker = msg.xml.find(f"{{{MARKERS}}}displayed")
+        self.displayed.append((str(msg["from"].bare), marker.get("id", "")))
+        self._marker_arrived.set()
+
+    async def wait_displayed(self, sender: str, marked_id: str, *, timeout: float = 15) -> None:
+        async with asyncio.timeout(timeout):
+            while (sender, marked_id) not in self.displayed:
+                self._marker_arrived.clear()
+                await self._marker_arrived.wait()
 
     async def _on_chat_state(self, msg: Any) -> None:
         if not msg["body"]:
@@ -128,6 +166,27 @@ class ScriptedAgent:
             msg["id"] = msg_id
         msg.send()
 
+    def mark_displayed(self, to: str, marked_id: str) -> None:
+        """XEP-0333: this client showed the message ``marked_id``."""
+        msg = self._client.make_message(mto=to, mtype="chat")
+        msg.xml.append(ET.Element(f"{{{MARKERS}}}displayed", {"id": marked_id}))
+        msg.send()
+
+    def correct(self, to: str, replaces: str, body: str, *, msg_id: str) -> None:
+        """XEP-0308: ``body`` replaces the message this client sent as ``replaces``."""
+        msg = self._client.make_message(mto=to, mbody=body, mtype="chat")
+        msg["id"] = msg_id
+        msg.xml.append(ET.Element(f"{{{CORRECTION}}}replace", {"id": replaces}))
+        msg.send()
+
+    def send_file(self, to: str, url: str, *, msg_id: str) -> None:
+        """XEP-0066 as Conversations sends an upload: the body is the URL."""
+        msg = self._client.make_message(mto=to, mbody=url, mtype="chat")
+        msg["id"] = msg_id
+        oob = ET.SubElement(msg.xml, f"{{{OOB}}}x")
+        ET.SubElement(oob, f"{{{OOB}}}url").text = url
+        msg.send()
+
     def chat_state(self, to: str, state: str) -> None:
         msg = self._client.make_message(mto=to, mtype="chat")
         msg["chat_state"] = state
@@ -143,3 +202,14 @@ class ScriptedAgent:
             await asyncio.wait_for(client.disconnected, 5)
         except (TimeoutError, asyncio.CancelledError):
             client.abort()
+
+
+def _error_condition(msg: Any) -> str | None:
+    if msg["type"] != "error":
+        return None
+    for error in msg.xml:
+        if error.tag.endswith("}error"):
+            for child in error:
+                if child.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}"):
+                    return str(child.tag.split("}", 1)[1])
+    return None

@@ -37,6 +37,7 @@ from xmpp_bridge.converters import (
 )
 from xmpp_bridge.inbound import InboundDispatcher
 from xmpp_bridge.link import Link
+from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.roster import QueueRoster
 
@@ -271,11 +272,13 @@ def harness(
     roster = QueueRoster(
         services=world.services, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
     )
+    markers = MarkerBook()
     notifier = XmppAgentNotifier(
         services=world.services,
         link=link,
         flush_interval=flush_interval,
         confirm_timeout=confirm_timeout,
+        markers=markers,
     )
     world.publisher.subscribe(notifier)
     inbound = InboundDispatcher(
@@ -284,6 +287,7 @@ def harness(
         link=link,
         tenant_id=TENANT,
         away_is_ready=away_is_ready,
+        markers=markers,
     )
     return Harness(
         world=world, link=link, sender=sender, roster=roster, inbound=inbound, notifier=notifier

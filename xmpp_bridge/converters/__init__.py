@@ -6,7 +6,8 @@
   within the stanza byte budget; ``offer``: the offer's text, abridged to fit.
 - ``sizes``: how many bytes text takes in a stanza, and cutting and splitting to fit.
 - ``_stanza``: the only module that indexes slixmpp stanzas (slixmpp's item access
-  returns ``Any``), with typed readers and builders for the others.
+  returns ``Any``), with typed readers and builders for the others; ``_markers`` is its
+  part for receipts, chat markers, corrections and file URLs.
 
 Everything else in the bridge works with the dataclasses in ``xmpp_bridge.custom`` and
 the business layer, and imports from this package only. Every stanza shape the bridge

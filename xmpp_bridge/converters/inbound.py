@@ -6,9 +6,16 @@ import hashlib
 import logging
 from typing import Literal, assert_never
 
+from business.model import ConversationId
 from business.validation import is_client_msg_id
 from xmpp_bridge.addresses import Addressing, Elsewhere, Target, ToConversation, ToEngine, ToQueue
 from xmpp_bridge.agent_commands import parse_conversation_text, parse_engine_text
+from xmpp_bridge.converters._markers import (
+    read_delivered,
+    read_displayed,
+    read_oob_url,
+    read_replace,
+)
 from xmpp_bridge.converters._stanza import (
     AddressError,
     Stanza,
@@ -22,8 +29,12 @@ from xmpp_bridge.converters._stanza import (
     receipt_requested,
 )
 from xmpp_bridge.custom import (
+    AgentCorrection,
+    AgentDisplayed,
+    AgentMessage,
     AgentTyping,
     Bounced,
+    DeliveryConfirmed,
     Origin,
     Payload,
     Received,
@@ -130,13 +141,8 @@ def _message_payload(stanza: Stanza, target: Target, stanza_id: str | None) -> P
     match target:
         case ToConversation(conversation_id=conversation_id):
             if body:
-                client_msg_id = client_msg_id_for(stanza_id) if stanza_id else None
-                return parse_conversation_text(conversation_id, body, client_msg_id)
-            composing = _COMPOSING_STATES.get(read_chat_state(stanza))
-            if composing is None:
-                # Receipts, markers, gone: nothing the visitor needs to see.
-                return None
-            return AgentTyping(conversation_id=conversation_id, composing=composing)
+                return _conversation_text(stanza, conversation_id, body, stanza_id)
+            return _conversation_signal(stanza, conversation_id)
         case ToEngine():
             return parse_engine_text(None, body) if body else None
         case ToQueue(queue=queue):
@@ -145,6 +151,43 @@ def _message_payload(stanza: Stanza, target: Target, stanza_id: str | None) -> P
             return Unroutable() if body else None
         case _:
             assert_never(target)
+
+
+def _conversation_text(
+    stanza: Stanza, conversation_id: ConversationId, body: str, stanza_id: str | None
+) -> Payload:
+    """A message with a body in a conversation window: a correction (XEP-0308), a file
+    (XEP-0066, the body being its URL), or text and commands."""
+    replaces = read_replace(stanza)
+    if replaces:
+        return AgentCorrection(
+            conversation_id=conversation_id, replaces=client_msg_id_for(replaces), text=body
+        )
+    client_msg_id = client_msg_id_for(stanza_id) if stanza_id else None
+    url = read_oob_url(stanza)
+    if url and url == body.strip():
+        return AgentMessage(
+            conversation_id=conversation_id,
+            text="",
+            client_msg_id=client_msg_id,
+            attachments=(url,),
+        )
+    return parse_conversation_text(conversation_id, body, client_msg_id)
+
+
+def _conversation_signal(stanza: Stanza, conversation_id: ConversationId) -> Payload | None:
+    """A message without a body in a conversation window: a chat marker, a receipt or a
+    chat state; None for anything else (``gone``, empty messages)."""
+    displayed = read_displayed(stanza)
+    if displayed:
+        return AgentDisplayed(conversation_id=conversation_id, marked_id=displayed)
+    delivered = read_delivered(stanza)
+    if delivered:
+        return DeliveryConfirmed(conversation_id=conversation_id, confirmed_id=delivered)
+    composing = _COMPOSING_STATES.get(read_chat_state(stanza))
+    if composing is None:
+        return None
+    return AgentTyping(conversation_id=conversation_id, composing=composing)
 
 
 def _presence_payload(

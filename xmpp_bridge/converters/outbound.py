@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard, assert_never
@@ -13,6 +14,7 @@ from business.events import (
     MemberJoined,
     MemberLeft,
     MessagePosted,
+    MessageUpdated,
     NoteAdded,
     OfferClosed,
     OfferMade,
@@ -27,6 +29,12 @@ from business.events import (
 from business.model import AgentId, ConversationState, ParticipantKind
 from xmpp_bridge import texts
 from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.converters._markers import (
+    set_displayed,
+    set_markable,
+    set_receipt_request,
+    set_replace,
+)
 from xmpp_bridge.converters._stanza import (
     Stanza,
     add_error,
@@ -46,6 +54,7 @@ from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fi
 from xmpp_bridge.custom import (
     AgentOffer,
     ConversationUpdate,
+    DisplayedMarker,
     ErrorReply,
     Outbound,
     PresenceKind,
@@ -99,6 +108,10 @@ def custom_to_stanza(
             msg = new_message(sender=addressing.conversation_jid(conversation.id), to=to)
             set_chat_state(msg, "composing" if composing else "paused")
             return [msg]
+        case DisplayedMarker(conversation=conversation, to=to, marked_id=marked_id):
+            msg = new_message(sender=addressing.conversation_jid(conversation.id), to=to)
+            set_displayed(msg, marked_id)
+            return [msg] if fits(msg, budget) else []
         case TextReply(sender=sender, to=to, text=text, stanza_id=stanza_id):
             return _Chat(sender=sender, to=to, stanza_id=stanza_id).split(text, budget)
         case ErrorReply():
@@ -130,10 +143,20 @@ class _Chat:
     delay: tuple[datetime, str] | None = None
     """XEP-0203 (when, by whom) for something sent late."""
     oob: str | None = None
+    marked: bool = False
+    """What somebody in the chat wrote: markable (XEP-0333) and asking for a receipt
+    (XEP-0184), so the visitor learns when the agent has read it."""
+    replaces: str | None = None
+    """XEP-0308: the id of the message this one corrects."""
 
     def build(self, body: str, stanza_id: str | None) -> Stanza:
         msg = new_message(sender=self.sender, to=self.to, stanza_id=stanza_id)
         set_body(msg, body)
+        if self.marked:
+            set_markable(msg)
+            set_receipt_request(msg)
+        if self.replaces is not None:
+            set_replace(msg, self.replaces)
         if self.oob is not None:
             set_oob(msg, self.oob)
         if self.nick is not None:
@@ -189,6 +212,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
         case DeskMessage(sender=who, text=said):
             if who.id != me:
                 text = texts.consulted_by(who.name) + said
+        case MessageUpdated():
+            return _corrected(item, event, addressing, budget)
         case ParticipantJoined(participant=who):
             if who.id != me:
                 text = texts.joined(who.name)
@@ -257,6 +282,7 @@ def _posted(
         nick=who.name if by_visitor else None,
         active=True,
         delay=_delay(item.delayed, event, addressing),
+        marked=True,
     )
     stanzas: list[Stanza] = []
     if event.text.strip():
@@ -274,9 +300,36 @@ def _posted(
             active=True,
             delay=chat.delay,
             oob=url,
+            marked=True,
         )
         stanzas.append(file.build(url, file.stanza_id))
     return stanzas
+
+
+def _corrected(
+    item: ConversationUpdate, event: MessageUpdated, addressing: Addressing, budget: int
+) -> list[Stanza]:
+    """Another participant's correction, as an XEP-0308 correction of the message it
+    relayed (whose stanza id is the event id); the author's own is not echoed. Too long
+    for one stanza, it goes as a new message instead (a correction cannot be split)."""
+    conv = item.conversation
+    who = event.sender
+    if who.kind is ParticipantKind.AGENT and who.id == conv.agent_id:
+        return []
+    by_visitor = who.kind is ParticipantKind.VISITOR
+    chat = _Chat(
+        sender=addressing.conversation_jid(conv.id),
+        to=item.to,
+        stanza_id=event.id,
+        nick=who.name if by_visitor else None,
+        delay=_delay(item.delayed, event, addressing),
+        replaces=event.replaces,
+    )
+    prefix = "" if by_visitor else texts.said_by(who.name)
+    whole = chat.build(xml_safe(prefix + event.text), event.id)
+    if fits(whole, budget):
+        return [whole]
+    return dataclasses.replace(chat, replaces=None).split(event.text, budget, prefix=prefix)
 
 
 def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
@@ -288,6 +341,7 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
         nick=conv.visitor_name,
         active=True,
         delay=_delay(item.delayed, item.offer, addressing),
+        marked=True,  # it quotes the visitor: displaying it reads them
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
     return chat.build(offer_text(conv, item.offer, item.earlier, room=room), chat.stanza_id)

@@ -57,6 +57,7 @@ export const WIDGET_CSS = `
 .ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
 .ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
 .ce-meta { font-size: 11px; color: #868e96; margin: 2px 4px 0; }
+.ce-file { color: inherit; text-decoration: underline; word-break: break-all; }
 .ce-notice { align-self: center; font-size: 12px; color: #868e96; padding: 2px 8px; text-align: center; }
 .ce-typing { padding: 0 16px 4px; height: 18px; font-size: 12px; color: #868e96;
              background: #f8f9fa; font-style: italic; }

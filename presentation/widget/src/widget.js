@@ -519,8 +519,14 @@ class ChatWidget {
         }
         this.updateStatus();
         break;
+      case "message.updated":
+        this.renderUpdate(event);
+        break;
+      case "read":
+        if (event.by.kind !== "visitor") this.renderRead(event.up_to_seq);
+        break;
       default:
-        break; // "read" and future types: nothing to draw
+        break; // future types: nothing to draw
     }
   }
 
@@ -528,6 +534,16 @@ class ChatWidget {
     const kind = event.from.kind;
     const node = this.messageNode(kind, event.from.name, event.text, event.created_at);
     node.setAttribute("data-seq", String(event.seq));
+    node.setAttribute("data-message-id", event.id);
+    for (const url of event.attachments || []) {
+      // Files arrive as web addresses (XEP-0066 from the agent's client).
+      if (!/^https?:\/\//i.test(url)) continue;
+      const link = el("a", "ce-file", { href: url, target: "_blank", rel: "noopener noreferrer" });
+      link.textContent = url;
+      const bubble = node.querySelector(".ce-bubble");
+      if (bubble.textContent) bubble.append(document.createElement("br"));
+      bubble.append(link);
+    }
     if (kind === "visitor" && event.client_msg_id) {
       const pending = this.pendingNode(event.client_msg_id);
       if (pending) pending.remove();
@@ -538,6 +554,26 @@ class ChatWidget {
       if (live && (this.window.hidden || document.visibilityState === "hidden")) {
         this.setUnread(this.unread + 1);
       }
+    }
+  }
+
+  // An agent corrected a message: the new text replaces the old, marked as edited.
+  renderUpdate(event) {
+    for (const node of this.messagesEl.querySelectorAll("[data-message-id]")) {
+      if (node.getAttribute("data-message-id") !== event.replaces) continue;
+      node.querySelector(".ce-bubble").textContent = event.text;
+      node.setAttribute("data-edited", "true");
+      const meta = node.querySelector(".ce-meta");
+      if (!meta.textContent.endsWith(" · edited")) meta.textContent += " · edited";
+    }
+  }
+
+  // The agent has read the visitor's messages up to `upToSeq`.
+  renderRead(upToSeq) {
+    for (const node of this.messagesEl.querySelectorAll('[data-kind="visitor"][data-seq]')) {
+      if (Number(node.getAttribute("data-seq")) > upToSeq || node.hasAttribute("data-read")) continue;
+      node.setAttribute("data-read", "true");
+      node.querySelector(".ce-meta").textContent += " · Read";
     }
   }
 

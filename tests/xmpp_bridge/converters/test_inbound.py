@@ -167,8 +167,9 @@ FROM_ALICE = f'<message from="alice@localhost/a" to="{CONV_JID}"'
 @pytest.mark.parametrize(
     "xml",
     [
-        # receipts, markers and 'gone' carry nothing for the visitor
-        f'{FROM_ALICE}><received xmlns="urn:xmpp:receipts" id="x"/></message>',
+        # 'gone', or a receipt confirming nothing, carry nothing (receipts and markers:
+        # tests/xmpp_bridge/converters/test_markers.py)
+        f'{FROM_ALICE}><received xmlns="urn:xmpp:receipts"/></message>',
         f'{FROM_ALICE}><gone xmlns="http://jabber.org/protocol/chatstates"/></message>',
         f'{FROM_ALICE} type="chat"><body>   </body></message>',
         f'{FROM_ALICE} type="groupchat"><body>x</body></message>',

@@ -127,6 +127,8 @@ plan: gold
 [Vera &lt;V&amp;V&gt;] My order &lt;#42&gt; &amp; my refund
 
 Reply to take this chat, or !decline. (20 s)</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
@@ -190,6 +192,8 @@ def test_visitor_message_goes_from_the_conversation_jid_with_the_event_id() -> N
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
           <body>Still there?</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
@@ -210,6 +214,8 @@ def test_replayed_visitor_message_keeps_its_original_time() -> None:
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
           <body>late</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
           <delay xmlns="urn:xmpp:delay" stamp="2026-01-01T12:00:04Z" from="chat.localhost"/>
@@ -232,6 +238,8 @@ def test_attachments_follow_as_oob_messages_whose_body_is_the_url() -> None:
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4-1">
           <body>https://files.example/a.png</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <x xmlns="jabber:x:oob"><url>https://files.example/a.png</url></x>
           <nick xmlns="http://jabber.org/protocol/nick">Vera &lt;V&amp;V&gt;</nick>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
@@ -253,6 +261,8 @@ def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
           <body>[Helper] Opening hours: 9-5</body>
+          <markable xmlns="urn:xmpp:chat-markers:0"/>
+          <request xmlns="urn:xmpp:receipts"/>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
         """,
