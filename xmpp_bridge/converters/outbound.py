@@ -213,7 +213,7 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             if who.id != me:
                 text = texts.consulted_by(who.name) + said
         case MessageUpdated():
-            return _corrected(item, event, addressing, budget)
+            return _corrected(item, event, me, addressing, budget)
         case ParticipantJoined(participant=who):
             if who.id != me:
                 text = texts.joined(who.name)
@@ -307,14 +307,18 @@ def _posted(
 
 
 def _corrected(
-    item: ConversationUpdate, event: MessageUpdated, addressing: Addressing, budget: int
+    item: ConversationUpdate,
+    event: MessageUpdated,
+    me: AgentId,
+    addressing: Addressing,
+    budget: int,
 ) -> list[Stanza]:
     """Another participant's correction, as an XEP-0308 correction of the message it
     relayed (whose stanza id is the event id); the author's own is not echoed. Too long
     for one stanza, it goes as a new message instead (a correction cannot be split)."""
     conv = item.conversation
     who = event.sender
-    if who.kind is ParticipantKind.AGENT and who.id == conv.agent_id:
+    if who.kind is ParticipantKind.AGENT and who.id == me:
         return []
     by_visitor = who.kind is ParticipantKind.VISITOR
     chat = _Chat(

@@ -157,7 +157,7 @@ def test_a_correction_by_someone_else_corrects_the_relayed_message() -> None:
         stanza,
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev6">
-          <body>Sam: Tuesday</body>
+          <body>[Sam] Tuesday</body>
           <replace xmlns="urn:xmpp:message-correct:0" id="ev5"/>
         </message>
         """,
@@ -181,7 +181,7 @@ def test_a_correction_too_long_for_one_stanza_goes_as_new_messages() -> None:
 
     assert len(stanzas) > 1
     assert all(s.xml.find("{urn:xmpp:message-correct:0}replace") is None for s in stanzas)
-    assert "".join((body_of(s) or "").removeprefix("Sam: ") for s in stanzas) == "word " * 400
+    assert "".join((body_of(s) or "").removeprefix("[Sam] ") for s in stanzas) == "word " * 400
 
 
 # -- round trips ---------------------------------------------------------------------
