@@ -442,6 +442,16 @@ class QueuePresence:
     kind: PresenceKind
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationPresence:
+    """Presence from a conversation JID to an agent, when no stored event of theirs
+    brings it (``converters.presence``): an offer to them closed without them."""
+
+    conversation: Conversation
+    to: str
+    available: bool
+
+
 Outbound = (
     AgentOffer
     | ConversationUpdate
@@ -451,4 +461,5 @@ Outbound = (
     | ErrorReply
     | Receipt
     | QueuePresence
+    | ConversationPresence
 )

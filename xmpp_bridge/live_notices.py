@@ -1,6 +1,7 @@
 """What goes to agents now or never, never stored nor replayed: the visitor typing, and
-the end of an offer to the agent who did not take it (the chat may have nobody to
-deliver to by then). Also the cache of where each agent is reached."""
+the end of an offer to the agent who did not take it, with the conversation's presence
+taken back (the chat may have nobody to deliver to by then). Also the cache of where
+each agent is reached."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from business.conversation import Conversation
 from business.events import OfferClosed, TypingChanged
 from business.model import AgentId, ConversationState, OfferKind, ParticipantKind
 from xmpp_bridge import texts
-from xmpp_bridge.custom import TextReply, VisitorTyping
+from xmpp_bridge.custom import ConversationPresence, Outbound, TextReply, VisitorTyping
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.markers import Ephemeral, MarkerBook, send_displayed
 
@@ -68,20 +69,27 @@ class LiveNotices:
                 logger.warning("conversation %s: typing not sent: %s", conversation.id, exc)
 
     async def offer_closed(self, conversation: Conversation, event: OfferClosed) -> None:
-        """Tell the agent an offer to them ended without them."""
+        """Tell the agent an offer to them ended without them, then take the
+        conversation's presence back (it came with the offer)."""
         routed = event.kind is OfferKind.ROUTE
         text = texts.offer_closed(event.outcome.value, None, routed=routed)
         agent_id = event.agent.id
         to = None if agent_id is None else await self._addresses.of(AgentId(agent_id))
-        if text is None or to is None or not self._link.connected:
+        if to is None or not self._link.connected:
             return
-        notice = TextReply(
-            sender=self._link.addressing.conversation_jid(conversation.id),
-            to=to,
-            text=text,
-            stanza_id=f"{conversation.id}-{event.pos}",
-        )
-        try:
-            self._link.send(notice)
-        except StanzaTooLarge as exc:
-            logger.warning("conversation %s: offer notice not sent: %s", conversation.id, exc)
+        items: list[Outbound] = []
+        if text is not None:  # a decline was answered where it was typed
+            items.append(
+                TextReply(
+                    sender=self._link.addressing.conversation_jid(conversation.id),
+                    to=to,
+                    text=text,
+                    stanza_id=f"{conversation.id}-{event.pos}",
+                )
+            )
+        items.append(ConversationPresence(conversation=conversation, to=to, available=False))
+        for item in items:
+            try:
+                self._link.send(item)
+            except StanzaTooLarge as exc:
+                logger.warning("conversation %s: offer notice not sent: %s", conversation.id, exc)

@@ -197,6 +197,46 @@ def body_of(stanza: Stanza) -> str | None:
     return None if body is None else body.text or ""
 
 
+NICK_NS = "http://jabber.org/protocol/nick"
+
+
+def conv_jid(conversation: Conversation) -> str:
+    return ADDRESSING.conversation_jid(conversation.id)
+
+
+def is_presence(stanza: Stanza) -> bool:
+    return stanza.xml.tag == f"{{{COMPONENT_NS}}}presence"
+
+
+def messages(stanzas: list[Stanza]) -> list[Stanza]:
+    """``stanzas`` without the presence stanzas, for tests about what is said."""
+    return [s for s in stanzas if not is_presence(s)]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenPresence:
+    """A presence stanza as a client reads it: from, to (bare), type and XEP-0172 nick."""
+
+    sender: str
+    to: str
+    type: str | None
+    nick: str | None
+
+
+def presences(stanzas: list[Stanza]) -> list[SeenPresence]:
+    """The presence stanzas among ``stanzas``, in sending order."""
+    return [
+        SeenPresence(
+            sender=s.xml.get("from", ""),
+            to=s.xml.get("to", "").split("/")[0],
+            type=s.xml.get("type"),
+            nick=s.xml.findtext(f"{{{NICK_NS}}}nick"),
+        )
+        for s in stanzas
+        if is_presence(s)
+    ]
+
+
 def connected_link() -> tuple[Link, CapturingSender]:
     link = Link(ADDRESSING)
     sender = CapturingSender()
@@ -230,6 +270,10 @@ class Harness:
         far are done (``notify`` only queues them)."""
         await self.notifier.drain()
         return self.sender.take()
+
+    async def messages(self) -> list[Stanza]:
+        """The message stanzas among ``delivered()`` (presence left out)."""
+        return messages(await self.delivered())
 
     async def bodies(self) -> list[str]:
         """The message bodies among ``delivered()``."""

@@ -74,7 +74,7 @@ async def test_the_agents_displayed_marker_tells_the_visitor_their_message_was_r
 
 async def test_displaying_the_offer_reads_the_messages_it_quotes(h: Harness) -> None:
     conversation = await active(h.world)
-    [offer] = await h.delivered()
+    [offer] = await h.messages()
     [first] = [e for e in h.world.stored(conversation.id) if isinstance(e, MessagePosted)]
 
     await h.receive(displayed(conversation, offer.xml.attrib["id"]))
@@ -87,7 +87,7 @@ async def test_markers_only_move_forward_and_unknown_ids_are_ignored(world: Worl
     conversation = await active(h.world)
     first = await h.world.say(conversation, "one", "m-2")
     second = await h.world.say(conversation, "two " * 900, "m-3")
-    assert len(await h.delivered()) > 3  # the offer, "one", and "two …" in parts
+    assert len(await h.messages()) > 3  # the offer, "one", and "two …" in parts
 
     await h.receive(displayed(conversation, f"{second.id}-p2"))
     await h.receive(displayed(conversation, first.id))

@@ -11,9 +11,13 @@ from tests.xmpp_bridge.support import (
     ALICE_JID,
     BOB,
     Harness,
+    SeenPresence,
     body_of,
+    conv_jid,
     from_agent,
     harness,
+    is_presence,
+    presences,
 )
 from xmpp_bridge import texts
 
@@ -27,7 +31,7 @@ async def offered(h: Harness) -> Conversation:
     await h.world.add_agent(ALICE, ready=True, auto_accept=False)
     conversation = await h.world.start(await h.world.visitor(), "Anyone there?")
     assert conversation.offered_to == ALICE
-    [offer] = await h.delivered()
+    [offer] = await h.messages()
     assert offer.xml.attrib["to"] == ALICE_JID
     return conversation
 
@@ -83,8 +87,12 @@ async def test_a_timed_out_offer_is_withdrawn_with_a_notice_and_presence_brings_
     assert await world.services.offers.expire_due() == 1
     await h.notifier.drain()
 
-    [notice] = await h.bodies()
+    sent = await h.delivered()
+    [notice] = [body for s in sent if (body := body_of(s)) is not None]
     assert notice == texts.offer_closed("timed_out", None)
+    # The conversation shows offline to her after the notice.
+    assert is_presence(sent[-1])
+    assert presences(sent) == [SeenPresence(conv_jid(conversation), ALICE_JID, "unavailable", None)]
     assert world.fakes.agents[ALICE].ready is False
     assert world.conv(conversation.id).offered_to is None
 

@@ -16,11 +16,15 @@ from tests.xmpp_bridge.support import (
     ALICE,
     ALICE_JID,
     Harness,
+    SeenPresence,
     body_of,
+    conv_jid,
     eventually,
     fail_once,
     from_agent,
     harness,
+    messages,
+    presences,
     said_in,
 )
 from xmpp_bridge.concurrency import Job
@@ -35,7 +39,8 @@ async def chat_with_alice(world: World) -> tuple[VisitorId, Conversation]:
 
 
 def delayed(h: Harness) -> list[bool]:
-    return [s.xml.find("{urn:xmpp:delay}delay") is not None for s in h.sender.sent]
+    """Whether each message sent carries its original time (presence is state, not news)."""
+    return [s.xml.find("{urn:xmpp:delay}delay") is not None for s in messages(h.sender.sent)]
 
 
 def cursor(world: World, conversation: Conversation) -> int:
@@ -61,12 +66,13 @@ async def test_agent_gets_the_offer_then_each_visitor_message(h: Harness) -> Non
     stanzas = await h.delivered()
     # To the agent's XMPP address, which is not their engine id.
     assert {s.xml.get("to") for s in stanzas} == {ALICE_JID}
-    offer, message = [body_of(s) or "" for s in stanzas]
+    said = messages(stanzas)
+    offer, message = [body_of(s) or "" for s in said]
     assert offer.startswith("New chat from Vera (queue support")
     assert "[Vera] Hello" in offer
     assert message == "Are you there?"
     # The offer is offer.made, after state.changed queued (pos 1) and "Hello" (pos 2).
-    assert stanzas[0].xml.get("id") == f"{conversation.id}-3"
+    assert said[0].xml.get("id") == f"{conversation.id}-3"
 
 
 async def test_an_agent_who_takes_offers_at_once_is_told_the_chat_is_theirs(h: Harness) -> None:
@@ -123,7 +129,7 @@ async def test_replay_after_reconnect_sends_each_pending_event_once_in_order(
     h.link.attach(h.sender)
     await h.notifier.replay()
 
-    sent = [(s.xml.attrib["from"], body_of(s)) for s in h.sender.sent]
+    sent = [(s.xml.attrib["from"], body_of(s)) for s in messages(h.sender.sent)]
     first = f"c-{conversation.id}@chat.localhost"
     second = f"c-{other.id}@chat.localhost"
     assert [who for who, _ in sent] == [first, first, first, second]
@@ -409,12 +415,18 @@ async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
     )
 
     stanzas = await h.delivered()
-    assert [body_of(s) for s in stanzas] == [
+    said = messages(stanzas)
+    assert [body_of(s) for s in said] == [
         "Vera left the chat.",
         "This chat has ended; messages sent here no longer reach anyone.",
     ]
     # After the offer and its acceptance (pos 3 to 6), as pos, not seq (5 and 6).
-    assert [s.xml.get("id") for s in stanzas] == [f"{conversation.id}-7", f"{conversation.id}-8"]
+    assert [s.xml.get("id") for s in said] == [f"{conversation.id}-7", f"{conversation.id}-8"]
+    # Then the conversation shows offline.
+    assert stanzas[-1] is not said[-1]
+    assert presences(stanzas) == [
+        SeenPresence(conv_jid(conversation), ALICE_JID, "unavailable", None)
+    ]
 
 
 async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harness) -> None:
@@ -482,7 +494,7 @@ async def test_behind_pending_work_a_message_waits_its_turn(h: Harness) -> None:
     # The offer is still on the lane (its history read has not run): the message must
     # not overtake it.
     await h.world.visitor_says(visitor, conversation.id, "after the offer")
-    stanzas = await h.delivered()
+    stanzas = await h.messages()
     bodies = [body_of(s) or "" for s in stanzas]
     assert bodies[0].startswith("New chat from")
     assert bodies[1:] == ["after the offer"]

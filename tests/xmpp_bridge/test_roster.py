@@ -243,7 +243,7 @@ async def test_agent_coming_online_gets_the_waiting_chat_offered(h: Harness) -> 
     await h.receive(presence_from("alice@localhost/laptop"))
 
     assert h.world.conv(conversation.id).agent_id == ALICE
-    [offer] = await h.delivered()
+    [offer] = await h.messages()
     assert offer.xml.attrib["from"] == f"c-{conversation.id}@chat.localhost"
     assert offer.xml.attrib["to"] == ALICE_JID
     assert "[Vera] Anyone there?" in (body_of(offer) or "")

@@ -3,7 +3,8 @@
 - ``inbound``: ``stanza_to_custom``, what a received stanza means (commands through
   ``xmpp_bridge.agent_commands``).
 - ``outbound``: ``custom_to_stanza``, the stanzas that carry an outbound value, each
-  within the stanza byte budget; ``offer``: the offer's text, abridged to fit.
+  within the stanza byte budget; ``offer``: the offer's text, abridged to fit;
+  ``presence``: the conversation JID's presence to the agents in it.
 - ``sizes``: how many bytes text takes in a stanza, and cutting and splitting to fit.
 - ``_stanza``: the only module that indexes slixmpp stanzas (slixmpp's item access
   returns ``Any``), with typed readers and builders for the others; ``_markers`` is its

@@ -50,9 +50,15 @@ from xmpp_bridge.converters._stanza import (
     set_receipt,
 )
 from xmpp_bridge.converters.offer import offer_text
+from xmpp_bridge.converters.presence import (
+    conversation_presence,
+    offer_presence,
+    update_presence,
+)
 from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fit, xml_safe
 from xmpp_bridge.custom import (
     AgentOffer,
+    ConversationPresence,
     ConversationUpdate,
     DisplayedMarker,
     ErrorReply,
@@ -88,7 +94,9 @@ def custom_to_stanza(
 
     Messages to agents come from the conversation JID, are of type chat, carry the
     event id as stanza id (so a resend is recognisable) and the visitor's name as
-    XEP-0172 nick. The agent's own messages are never echoed back.
+    XEP-0172 nick. The agent's own messages are never echoed back. The conversation's
+    presence comes with the offer (before it) and with the events that put the agent
+    in the chat or take them out of it (after them): see ``converters.presence``.
 
     No stanza takes more than ``budget`` bytes on the wire: an offer is abridged
     (``offer_text``); a body too long for one stanza goes as several messages, each
@@ -99,9 +107,9 @@ def custom_to_stanza(
     """
     match item:
         case AgentOffer():
-            return [_offer(item, addressing, budget)]
+            return [*offer_presence(item, addressing, budget), _offer(item, addressing, budget)]
         case ConversationUpdate():
-            return _update(item, addressing, budget)
+            return [*_update(item, addressing, budget), *update_presence(item, addressing, budget)]
         case VisitorTyping(conversation=conversation, to=to, composing=composing):
             if conversation.agent_id is None:
                 return []
@@ -125,6 +133,8 @@ def custom_to_stanza(
             return [msg] if fits(msg, budget) else []
         case QueuePresence():
             return [_queue_presence(item, addressing)]
+        case ConversationPresence():
+            return conversation_presence(item, addressing, budget)
         case _:
             assert_never(item)
 
