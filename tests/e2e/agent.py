@@ -40,6 +40,16 @@ class Received:
     """The stanza error condition, for a message of type error."""
 
 
+@dataclass(frozen=True, slots=True)
+class SeenPresence:
+    """A presence stanza received from somebody else: bare JID, type (None: available)
+    and XEP-0172 nick."""
+
+    from_jid: str
+    type: str | None
+    nick: str | None
+
+
 class ScriptedAgent:
     def __init__(self, jid: str, password: str, *, host: str, port: int) -> None:
         self.jid = jid
@@ -50,6 +60,9 @@ class ScriptedAgent:
         self.displayed: list[tuple[str, str]] = []
         """XEP-0333 ``displayed`` markers received: (from bare JID, marked id)."""
         self._marker_arrived = asyncio.Event()
+        self.presences: list[SeenPresence] = []
+        """Presence from others, in arrival order (the server's echo of its own left out)."""
+        self._presence_arrived = asyncio.Event()
         self._arrived = asyncio.Condition()
         self._client: Any = None
 
@@ -88,6 +101,13 @@ class ScriptedAgent:
                 self._on_displayed,
             )
         )
+        client.register_handler(
+            Callback(
+                "any presence",
+                MatchXPath("{jabber:client}presence"),
+                self._on_presence,
+            )
+        )
         self._client = client
         client.connect(host=self.host, port=self.port)
         await asyncio.wait_for(started, timeout)
@@ -116,6 +136,31 @@ class ScriptedAgent:
         marker = msg.xml.find(f"{{{MARKERS}}}displayed")
         self.displayed.append((str(msg["from"].bare), marker.get("id", "")))
         self._marker_arrived.set()
+
+    def _on_presence(self, presence: Any) -> None:
+        sender = str(presence["from"].bare)
+        if sender == self.jid:
+            return
+        self.presences.append(
+            SeenPresence(
+                from_jid=sender,
+                type=presence.xml.get("type"),
+                nick=presence.xml.findtext(f"{{{NICK}}}nick"),
+            )
+        )
+        self._presence_arrived.set()
+
+    async def wait_presence(
+        self, predicate: Callable[[SeenPresence], bool], *, after: int = 0, timeout: float = 15
+    ) -> SeenPresence:
+        """The first presence (from index ``after``) matching ``predicate``."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = next((p for p in self.presences[after:] if predicate(p)), None)
+                if found is not None:
+                    return found
+                self._presence_arrived.clear()
+                await self._presence_arrived.wait()
 
     async def wait_displayed(self, sender: str, marked_id: str, *, timeout: float = 15) -> None:
         async with asyncio.timeout(timeout):
