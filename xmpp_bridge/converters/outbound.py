@@ -50,11 +50,7 @@ from xmpp_bridge.converters._stanza import (
     set_receipt,
 )
 from xmpp_bridge.converters.offer import offer_text
-from xmpp_bridge.converters.presence import (
-    conversation_presence,
-    offer_presence,
-    update_presence,
-)
+from xmpp_bridge.converters.presence import conversation_presence, offer_presence, update_presence
 from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fit, xml_safe
 from xmpp_bridge.custom import (
     AgentOffer,
