@@ -27,6 +27,7 @@ from business.model import (
     AgentId,
     AgentRole,
     ConversationId,
+    Monitor,
     Queue,
     QueueName,
     Tenant,
@@ -253,6 +254,10 @@ class AgentRepository(Protocol):
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None: ...
 
     async def set_routed(self, agent_id: AgentId, at: datetime) -> None: ...
+
+    async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
+        """The supervisors who monitor all of the agent's chats (``Agent.monitored_by``)."""
+        ...
 
     async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
         """Ordered by address."""

@@ -36,6 +36,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    Whispered,
     WrapUpRecorded,
 )
 from business.model import (
@@ -158,6 +159,18 @@ def _decode_note(head: Head, s: Stored) -> NoteAdded:
         id=EventId(s.event_id),
         by=_sender(s, head),
         text=s.text,
+    )
+
+
+def _decode_whisper(head: Head, s: Stored) -> Whispered:
+    note = _decode_note(head, s)
+    return Whispered(
+        conversation_id=note.conversation_id,
+        pos=note.pos,
+        created_at=note.created_at,
+        id=note.id,
+        by=note.by,
+        text=note.text,
     )
 
 
@@ -302,6 +315,10 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     NoteAdded: Codec[NoteAdded](
         lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
         _decode_note,
+    ),
+    Whispered: Codec[Whispered](
+        lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
+        _decode_whisper,
     ),
     WrapUpRecorded: Codec[WrapUpRecorded](
         lambda e: Stored(sender=e.by, text=e.note, payload={"code": e.code}),

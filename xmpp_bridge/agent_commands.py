@@ -36,6 +36,7 @@ from business.model import Agent, AgentRole, ConversationId, QueueName
 from xmpp_bridge import texts
 from xmpp_bridge.custom import (
     AgentMessage,
+    BargeIn,
     ConsultWith,
     EndChat,
     EngineCapacity,
@@ -57,6 +58,7 @@ from xmpp_bridge.custom import (
     UnknownCommand,
     UnknownEngineCommand,
     UseCanned,
+    WhisperText,
     WriteNote,
 )
 
@@ -270,6 +272,22 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             help=texts.HELP_LEAVE,
             produces=LeaveChat,
             parse=lambda cid, _: LeaveChat(conversation_id=cid),
+        ),
+        Command(
+            name="whisper",
+            synopsis="<text>",
+            roles=frozenset({Role.SUPERVISOR}),
+            help=texts.HELP_WHISPER,
+            produces=WhisperText,
+            parse=lambda cid, text: WhisperText(conversation_id=cid, text=text),
+        ),
+        Command(
+            name="barge",
+            synopsis="",
+            roles=frozenset({Role.SUPERVISOR}),
+            help=texts.HELP_BARGE,
+            produces=BargeIn,
+            parse=lambda cid, _: BargeIn(conversation_id=cid),
         ),
         Command(
             name="note",

@@ -142,6 +142,24 @@ ColleagueCommand = TransferTo | InviteTo | ConsultWith | LeaveChat
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WhisperText:
+    """``!whisper <text>``: a supervisor's word to the agents in the chat."""
+
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeIn:
+    """``!barge``: a supervisor joins the chat, visibly to the visitor."""
+
+    conversation_id: ConversationId
+
+
+SupervisorCommand = WhisperText | BargeIn
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowInfo:
     """``!info``: who the visitor is and what the site told about them."""
 
@@ -315,6 +333,8 @@ Payload = (
     | InviteTo
     | ConsultWith
     | LeaveChat
+    | WhisperText
+    | BargeIn
     | ShowInfo
     | ShowHistory
     | HoldChat

@@ -48,6 +48,7 @@ from xmpp_bridge.converters.inbound import client_msg_id_for
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
+    BargeIn,
     Bounced,
     ConsultWith,
     EndChat,
@@ -80,9 +81,10 @@ from xmpp_bridge.custom import (
     UnknownEngineCommand,
     Unroutable,
     UseCanned,
+    WhisperText,
     WriteNote,
 )
-from xmpp_bridge.desk_colleagues import colleagues
+from xmpp_bridge.desk_colleagues import colleagues, supervise
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.marks import AgentMarks, Mark, Quiet, mark_lane
@@ -173,6 +175,8 @@ def lane_of(received: Received) -> Hashable:
             | InviteTo(conversation_id=cid)
             | ConsultWith(conversation_id=cid)
             | LeaveChat(conversation_id=cid)
+            | WhisperText(conversation_id=cid)
+            | BargeIn(conversation_id=cid)
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
         ):
@@ -257,6 +261,9 @@ class InboundDispatcher:
             case TransferTo() | InviteTo() | ConsultWith() | LeaveChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await colleagues(self._services, agent, command))
+            case WhisperText() | BargeIn() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await supervise(self._services, agent, command))
             case UseCanned(conversation_id=cid, name=name):
                 agent = await self._agent(origin, received.payload)
                 stanza_id = origin.stanza_id

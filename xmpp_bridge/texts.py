@@ -125,6 +125,15 @@ def consulted_by(name: str) -> str:
     return f"[consult, {name}] "
 
 
+def whispered_by(name: str) -> str:
+    """Put before what a supervisor whispered: the visitor did not see it."""
+    return f"[whisper, {name}] "
+
+
+MONITOR_PREFIX = "[monitor] "
+"""Put before everything a supervisor who monitors a chat gets from it."""
+
+
 def person_offer_header(kind: str, by: str, note: str | None) -> str:
     """The first line of a colleague's transfer, invitation or consult offer."""
     what = {
@@ -243,6 +252,10 @@ HELP_HELP = "this list"
 HELP_TRANSFER = "offer the chat to that agent, or hand it to that queue; the note goes along"
 HELP_INVITE = "a conference: the agent joins and the visitor sees them"
 HELP_CONSULT = "ask that agent in: they see the chat, the visitor never sees them"
+HELP_WHISPER = "(supervisors) a word to the agents in this chat; the visitor never sees it"
+HELP_BARGE = "(supervisors) join this chat: the visitor sees you and what you write"
+WHISPERED = "Whispered to the agents in this chat."
+BARGED = "You joined the chat: the visitor sees you, and everything you write here."
 HELP_LEAVE = "leave a chat you were invited or consulted in; it goes on without you"
 
 
