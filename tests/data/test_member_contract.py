@@ -331,4 +331,6 @@ async def test_a_read_only_unit_of_work_refuses_member_writes(member_store: Stor
             await uow.members.write(C1, MemberPromote(agent_id=BOB))
         with pytest.raises(RuntimeError, match="read-only"):
             await uow.members.advance({(C1, BOB): 5})
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.members.advance({})
     assert await undelivered(member_store) == [delivery(C1, BOB, MemberRole.INVITED, 1, 9)]
