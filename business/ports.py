@@ -123,7 +123,8 @@ class ConversationRepository(Protocol):
         a newer one, and what another writer changed in other fields stays. The cursors
         (``visitor_read_seq``, ``agent_delivered_pos``) only move forward: written as
         the greater of stored and new, never compared; a save that moves only them
-        checks nothing else."""
+        checks nothing else. Except for a new owner: a save that changes ``agent_id``
+        writes ``agent_delivered_pos`` as given (their cursor, not the old owner's)."""
         ...
 
     async def list_for_visitor(
@@ -163,8 +164,8 @@ class ConversationRepository(Protocol):
         ...
 
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
-        """Queued conversations whose offer expired at ``now`` or before, soonest first,
-        at most ``limit``."""
+        """Open conversations (queued, or active with an offer to a person) whose offer
+        expired at ``now`` or before, soonest first, at most ``limit``."""
         ...
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
