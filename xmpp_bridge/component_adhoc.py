@@ -23,6 +23,7 @@ from xmpp_bridge.adhoc import AdhocDesk
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.converters import (
     Stanza,
+    StanzaPart,
     form_to_stanza,
     read_addresses,
     submitted_values,
@@ -79,7 +80,7 @@ class AdhocEndpoint:
         )
         return self._answer(session, form)
 
-    async def _submit(self, payload: Stanza | list[Stanza], session: Session) -> Session:
+    async def _submit(self, payload: StanzaPart | list[StanzaPart], session: Session) -> Session:
         requester = str(session[_REQUESTER])
         node = str(session["node"])
         # A form sent back without values still means "run it": the desk then says

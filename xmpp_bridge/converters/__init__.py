@@ -14,7 +14,7 @@ the business layer, and imports from this package only. Every stanza shape the b
 reads or sends goes through here and is covered by XML-in/XML-out tests.
 """
 
-from xmpp_bridge.converters._forms import form_to_stanza, submitted_values
+from xmpp_bridge.converters._forms import StanzaPart, form_to_stanza, submitted_values
 from xmpp_bridge.converters._stanza import (
     COMPONENT_NS,
     STANZA_ERROR_NS,
@@ -36,6 +36,7 @@ __all__ = [
     "COMPONENT_NS",
     "STANZA_ERROR_NS",
     "Stanza",
+    "StanzaPart",
     "client_msg_id_for",
     "custom_to_stanza",
     "fits",

@@ -10,11 +10,14 @@ from typing import Any, assert_never
 from xml.etree import ElementTree as ET
 
 from slixmpp.plugins.xep_0004.stanza import Form as XForm
+from slixmpp.xmlstream import ElementBase
 
 from xmpp_bridge import texts
-from xmpp_bridge.converters._stanza import Stanza
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe
 from xmpp_bridge.data_forms import ANSWER_VAR, Form, FormResult, FormToFill
+
+StanzaPart = ElementBase
+"""A child of a stanza as slixmpp models it: a data form, an ad-hoc command."""
 
 DATA_FORMS_NS = "jabber:x:data"
 ANSWER_ROOM = 32 * 1024
@@ -23,7 +26,7 @@ ANSWER_ROOM = 32 * 1024
 a line per chat or queue; what is cut ends in an ellipsis."""
 
 
-def form_to_stanza(form: Form) -> Stanza:
+def form_to_stanza(form: Form) -> StanzaPart:
     """The ``<x xmlns='jabber:x:data'/>`` for ``form``."""
     x: Any = XForm()  # type: ignore[no-untyped-call]
     match form:
@@ -50,19 +53,19 @@ def form_to_stanza(form: Form) -> Stanza:
             )
         case _:
             assert_never(form)
-    stanza: Stanza = x
-    return stanza
+    part: StanzaPart = x
+    return part
 
 
-def submitted_values(payload: Stanza | Iterable[Stanza] | None) -> dict[str, str] | None:
+def submitted_values(payload: StanzaPart | Iterable[StanzaPart] | None) -> dict[str, str] | None:
     """The values of the submitted form (type ``submit``) among ``payload`` (what
     slixmpp's ad-hoc plugin hands over: one stanza, a list, or nothing); None when there
     is none. A field with several values gives them one per line."""
     if payload is None:
         return None
-    stanzas = [payload] if isinstance(payload, Stanza) else list(payload)
-    for stanza in stanzas:
-        element = stanza.xml
+    parts = [payload] if isinstance(payload, StanzaPart) else list(payload)
+    for part in parts:
+        element = part.xml
         if element.tag == f"{{{DATA_FORMS_NS}}}x" and element.get("type") == "submit":
             return _values(element)
     return None
