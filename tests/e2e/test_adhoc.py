@@ -29,7 +29,7 @@ X = "jabber:x:data"
 
 
 def command_of(iq: Any) -> ET.Element:
-    command = iq.xml.find(f"{{{COMMANDS_NS}}}command")
+    command: ET.Element | None = iq.xml.find(f"{{{COMMANDS_NS}}}command")
     assert command is not None
     return command
 
