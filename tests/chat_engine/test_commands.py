@@ -110,8 +110,10 @@ async def status_of(url: str) -> int:
 
 async def test_dev_sets_up_runs_stops_and_reuses(tmp_path: Path) -> None:
     c2s_port, component_port, websocket_port = free_port(), free_port(), free_port()
-    args = ("dev", "--port", "0", "--c2s-port", str(c2s_port))
-    args += ("--websocket-port", str(websocket_port))
+    args = [
+        *("dev", "--port", "0", "--c2s-port", str(c2s_port)),
+        *("--websocket-port", str(websocket_port)),
+    ]
     env = command_env(CHAT_ENGINE_XMPP_PORT=str(component_port))
 
     async with chat_engine(tmp_path, *args, until="Press Ctrl-C to stop.", env=env) as (
