@@ -185,6 +185,19 @@ async def test_disco_lists_the_commands(served: ComponentServer) -> None:
     ]
 
 
+async def test_disco_info_says_the_engine_has_commands(served: ComponentServer) -> None:
+    info_ns = "http://jabber.org/protocol/disco#info"
+    reply = await answer_to(
+        served,
+        '<iq type="get" id="i1" from="alice@localhost/laptop" to="chat.localhost">'
+        f'<query xmlns="{info_ns}"/></iq>',
+        "i1",
+    )
+
+    features = {f.get("var") for f in reply.iter(f"{{{info_ns}}}feature")}
+    assert COMMANDS_NS in features
+
+
 async def test_the_commands_are_listed_once_again_after_a_reconnect(
     world: World, served: ComponentServer
 ) -> None:
