@@ -105,7 +105,7 @@ def _websocket(config: ProsodyConfig) -> str:
             "-- wss://). The connection never leaves the machine, so it counts as encrypted for",
             "-- c2s_require_encryption. No HTTPS listener: Prosody's default port 5281 would",
             "-- clash between instances. Requests name 127.0.0.1, not the domain, as their",
-            "-- host: the default host answers them.",
+            "-- host: say which host answers them rather than leave it to Prosody's guess.",
             f"http_ports = {{ {lua(config.websocket_port)} }}",
             f"http_interfaces = {{ {host} }}",
             "https_ports = { }",
