@@ -333,6 +333,19 @@ def unknown_engine_command(word: str) -> str:
     return f"Unknown command {shorten(word)!r}."
 
 
+# XEP-0050 ad-hoc commands at the engine's JID: the names clients list, and the forms.
+ADHOC_STATUS = "Status"
+ADHOC_CHATS = "My open chats"
+ADHOC_MAX = "How many chats I take"
+ADHOC_MAX_FIELD = "Chats at a time (1 to 100)"
+ADHOC_QUEUES = "Queues"
+ADHOC_FILL_IN = "Fill in the form and complete the command."
+
+
+def form_field_missing(label: str) -> str:
+    return f"fill in {label!r}"
+
+
 # -- refusals -----------------------------------------------------------------------
 # Reasons (business errors' messages, or these) go into one of the sentences below.
 
