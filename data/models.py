@@ -22,8 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text as sql_text,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine

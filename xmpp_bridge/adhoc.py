@@ -71,6 +71,16 @@ ADHOC_COMMANDS: tuple[AdhocCommand, ...] = (
         ),
     ),
     AdhocCommand(node="queues", name=texts.ADHOC_QUEUES),
+    AdhocCommand(
+        node="monitor",
+        name=texts.ADHOC_MONITOR,
+        fields=(FieldSpec(var="target", label=texts.ADHOC_MONITOR_FIELD),),
+    ),
+    AdhocCommand(
+        node="unmonitor",
+        name=texts.ADHOC_UNMONITOR,
+        fields=(FieldSpec(var="target", label=texts.ADHOC_MONITOR_FIELD),),
+    ),
 )
 
 

@@ -1,5 +1,6 @@
 """What the engine's own JID (``chat.<domain>``) answers: the engine words ``help``,
-``status``, ``chats``, ``max <n>``, ``queues``, as text.
+``status``, ``chats``, ``max <n>``, ``queues``, and for supervisors ``monitor`` and
+``unmonitor``, as text.
 
 One place for both ways of asking: a chat message with the word (``inbound``) and an
 XEP-0050 ad-hoc command (``adhoc``) run the same parsed value through ``answer``, so an
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from business.commands import Monitor
 from business.errors import Forbidden, InvalidInput
 from business.model import Agent, TenantId
 from business.services import Services
@@ -21,8 +23,10 @@ from xmpp_bridge.custom import (
     EngineCapacity,
     EngineChats,
     EngineHelp,
+    EngineMonitor,
     EngineQueues,
     EngineStatus,
+    EngineUnmonitor,
     Payload,
     UnknownEngineCommand,
 )
@@ -95,6 +99,17 @@ class EngineDesk:
                 standings = await self._services.agent_desk.queues(agent)
                 return texts.engine_queues(
                     [(s.queue, s.waiting, s.longest_wait) for s in standings]
+                )
+            case EngineMonitor(target=target) | EngineUnmonitor(target=target):
+                stop = isinstance(payload, EngineUnmonitor)
+                done = await self._services.supervision.monitor(
+                    Monitor(supervisor_id=agent.id, target=target, stop=stop)
+                )
+                return texts.monitoring(
+                    stop,
+                    None if done.agent is None else done.agent.name,
+                    [self._addressing.conversation_jid(cid) for cid in done.conversations],
+                    bool(done.conversations),
                 )
             case UnknownEngineCommand(command=command):
                 return f"{texts.unknown_engine_command(command)}\n{self.help(agent)}"

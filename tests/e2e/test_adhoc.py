@@ -66,8 +66,10 @@ async def test_an_agent_lists_and_runs_the_engine_commands(
     assert sorted(await ada.adhoc_commands(engine_jid)) == [
         ("chats", texts.ADHOC_CHATS),
         ("max", texts.ADHOC_MAX),
+        ("monitor", texts.ADHOC_MONITOR),
         ("queues", texts.ADHOC_QUEUES),
         ("status", texts.ADHOC_STATUS),
+        ("unmonitor", texts.ADHOC_UNMONITOR),
     ]
     status = answer_of(await ada.adhoc(engine_jid, "status"))
     assert status == texts.engine_status(True, 2, ["support"])

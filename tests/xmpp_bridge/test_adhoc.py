@@ -105,8 +105,18 @@ async def test_only_agents_may_run_commands_and_only_the_listed_ones(world: Worl
         await adhoc.execute(ALICE_JID, "help", None)
 
 
+NODES = ["status", "chats", "max", "queues", "monitor", "unmonitor"]
+
+
 def test_a_command_is_one_entry_naming_an_engine_word(world: World) -> None:
-    assert [c.node for c in desk(world).commands] == ["status", "chats", "max", "queues"]
+    assert [c.node for c in desk(world).commands] == [
+        "status",
+        "chats",
+        "max",
+        "queues",
+        "monitor",
+        "unmonitor",
+    ]
     engine = EngineDesk(
         services=world.services, addressing=ADDRESSING, tenant_id=TENANT, away_is_ready=False
     )
@@ -182,6 +192,8 @@ async def test_disco_lists_the_commands(served: ComponentServer) -> None:
         ("chat.localhost", "chats", texts.ADHOC_CHATS),
         ("chat.localhost", "max", texts.ADHOC_MAX),
         ("chat.localhost", "queues", texts.ADHOC_QUEUES),
+        ("chat.localhost", "monitor", texts.ADHOC_MONITOR),
+        ("chat.localhost", "unmonitor", texts.ADHOC_UNMONITOR),
     ]
 
 
@@ -211,7 +223,14 @@ async def test_the_commands_are_listed_once_again_after_a_reconnect(
     reply = await answer_to(served, listing, "d2")
 
     items = reply.findall(f"{{{ITEMS_NS}}}query/{{{ITEMS_NS}}}item")
-    assert [i.get("node") for i in items] == ["status", "chats", "max", "queues"]
+    assert [i.get("node") for i in items] == [
+        "status",
+        "chats",
+        "max",
+        "queues",
+        "monitor",
+        "unmonitor",
+    ]
     status = command_of(await answer_to(served, execute("e9", "status"), "e9"))
     assert status.get("status") == "completed"
 
