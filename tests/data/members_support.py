@@ -13,7 +13,7 @@ from business.member_ports import MemberJoin, MemberWrite
 from business.model import AgentId, ConversationId, MemberRole
 from business.ports import UnitOfWorkFactory
 from tests.conftest import open_database
-from tests.data.test_repository_contract import seed
+from tests.data.contract_support import seed
 from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.harness import assert_database_members_consistent, members_out_of_step
 

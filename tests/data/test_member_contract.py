@@ -15,8 +15,7 @@ from business.member_ports import (
     MemberRoleSet,
 )
 from business.model import AgentId, ConversationId, ConversationState, MemberRole
-from tests.data.members_support import Store, join, write
-from tests.data.test_repository_contract import (
+from tests.data.contract_support import (
     ALICE,
     BOB,
     OTHER_TENANT,
@@ -26,6 +25,7 @@ from tests.data.test_repository_contract import (
     at,
     conversation,
 )
+from tests.data.members_support import Store, join, write
 
 CAROL = AgentId("a-carol")
 DAVE = AgentId("a-dave")

@@ -39,8 +39,7 @@ from business.model import (
 from business.publishing import EventPublisher
 from business.transactions import Transaction
 from data.codecs import decode_event
-from tests.data.members_support import Store
-from tests.data.test_repository_contract import (
+from tests.data.contract_support import (
     ALICE,
     BOB,
     T0,
@@ -50,6 +49,7 @@ from tests.data.test_repository_contract import (
     message,
     written,
 )
+from tests.data.members_support import Store
 
 CAROL = AgentId("a-carol")
 C1 = ConversationId("c-1")
