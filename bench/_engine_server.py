@@ -26,8 +26,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import event, text
+from sqlalchemy import Engine as SqlEngine, event, text
 
 from bench._common import (
     Commands,

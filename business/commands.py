@@ -248,3 +248,25 @@ class UnholdChat:
 
     agent_id: AgentId
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Monitor:
+    """``monitor <conversation id|agent address>`` (``unmonitor`` with ``stop``)."""
+
+    supervisor_id: AgentId
+    target: str
+    stop: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Whisper:
+    supervisor_id: AgentId
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Barge:
+    supervisor_id: AgentId
+    conversation_id: ConversationId

@@ -214,6 +214,19 @@ class Transferred:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Whispered:
+    """A supervisor's word to the agents in the chat (``!whisper``), never the visitor's."""
+
+    TYPE: ClassVar[str] = "whisper"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    id: EventId
+    by: Participant
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeskMessage:
     """What a consultant writes: for the agents in the chat, never for the visitor."""
 
@@ -249,6 +262,7 @@ DeskEvent = (
     | Transferred
     | DeskMessage
     | ChatReturned
+    | Whispered
 )
 """Stored events only the agent desk sees: no ``seq``."""
 

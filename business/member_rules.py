@@ -323,7 +323,9 @@ def member_post(
     only the agents (``desk.message``; files in it go as their addresses)."""
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
-    if member.role is MemberRole.INVITED:
+    if member.role is MemberRole.MONITOR:
+        raise Forbidden("you are monitoring this chat: !whisper to the agent, or !barge in")
+    if member.visible:
         return conv.post(
             id=id,
             sender=member.as_participant(),

@@ -67,6 +67,10 @@ class MemberRole(StrEnum):
     """Consulted: the agents see what they write, the visitor never."""
     FORMER = "former"
     """Its owner before a transfer: kept only to deliver what happened up to then."""
+    MONITOR = "monitor"
+    """A supervisor watching silently: copies of everything, nobody sees them."""
+    SUPERVISOR = "supervisor"
+    """A supervisor who barged in: the visitor sees them and what they write."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,10 +84,19 @@ class Member:
     @property
     def visible(self) -> bool:
         """Whether the visitor sees them and what they write."""
-        return self.role is MemberRole.INVITED
+        return self.role in (MemberRole.INVITED, MemberRole.SUPERVISOR)
 
     def as_participant(self) -> Participant:
         return Participant(kind=ParticipantKind.AGENT, name=self.name, id=self.agent_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Monitor:
+    """A supervisor who monitors all of an agent's chats (in the queues they supervise)."""
+
+    agent_id: AgentId
+    name: str
+    queues: tuple[QueueName, ...]
 
 
 class AgentRole(StrEnum):
@@ -214,6 +227,9 @@ class Agent:
     skills: Skills = field(default_factory=dict)
     auto_accept: bool = False
     """Offers are taken at once for them (auto-answer): the chat arrives as theirs."""
+    monitored_by: tuple[Monitor, ...] = ()
+    """Supervisors monitoring all of their chats: each new chat of theirs in a queue the
+    supervisor supervises has them as a monitor from the offer on."""
 
     def qualifies(self, required: Skills) -> bool:
         """Whether this agent has every skill ``required`` at its level or higher."""

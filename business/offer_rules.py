@@ -32,6 +32,7 @@ from business.model import (
     Participant,
     ParticipantKind,
 )
+from business.supervision_rules import add_monitors
 
 
 def make_offer(
@@ -64,6 +65,7 @@ def make_offer(
             expires_at=expires_at,
         )
     )
+    add_monitors(builder, tuple(m for m in agent.monitored_by if conv.queue in m.queues), now)
     if take:
         _accept_into(builder, agent.id, now)
     return builder.done()

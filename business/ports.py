@@ -27,6 +27,7 @@ from business.model import (
     AgentId,
     AgentRole,
     ConversationId,
+    Monitor,
     Queue,
     QueueName,
     Tenant,
@@ -122,7 +123,8 @@ class ConversationRepository(Protocol):
         a newer one, and what another writer changed in other fields stays. The cursors
         (``visitor_read_seq``, ``agent_delivered_pos``) only move forward: written as
         the greater of stored and new, never compared; a save that moves only them
-        checks nothing else."""
+        checks nothing else. Except for a new owner: a save that changes ``agent_id``
+        writes ``agent_delivered_pos`` as given (their cursor, not the old owner's)."""
         ...
 
     async def list_for_visitor(
@@ -162,8 +164,8 @@ class ConversationRepository(Protocol):
         ...
 
     async def list_offers_due(self, now: datetime, limit: int) -> Sequence[Conversation]:
-        """Queued conversations whose offer expired at ``now`` or before, soonest first,
-        at most ``limit``."""
+        """Open conversations (queued, or active with an offer to a person) whose offer
+        expired at ``now`` or before, soonest first, at most ``limit``."""
         ...
 
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
@@ -253,6 +255,10 @@ class AgentRepository(Protocol):
     async def set_ready(self, agent_id: AgentId, ready: bool, since: datetime | None) -> None: ...
 
     async def set_routed(self, agent_id: AgentId, at: datetime) -> None: ...
+
+    async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
+        """The supervisors who monitor all of the agent's chats (``Agent.monitored_by``)."""
+        ...
 
     async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
         """Ordered by address."""

@@ -24,6 +24,7 @@ from business.queue_settings import QueueSettingsService
 from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.sessions import SessionService
+from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
@@ -40,6 +41,7 @@ class Services:
     hold: HoldService
     offers: OfferService
     participants: ParticipantService
+    supervision: SupervisionService
     agent_desk: AgentDeskService
     visitor_profile: VisitorProfileService
     agents: AgentService

@@ -24,6 +24,7 @@ from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
+from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
@@ -66,6 +67,12 @@ def bootstrap(
         hold=hold,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
+        supervision=SupervisionService(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
+        ),
         participants=ParticipantService(
             transactions=transactions,
             router=router,

@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="Prosody's port for agents' clients (default: 5222, or a free one if taken)",
     )
+    dev.add_argument(
+        "--websocket-port",
+        type=int,
+        default=5280,
+        metavar="PORT",
+        help="Prosody's XMPP-over-WebSocket port for browser clients such as Converse.js "
+        "(default: 5280, or a free one if taken)",
+    )
 
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -177,7 +185,14 @@ async def _dev(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     from chat_engine.dev import run_dev
 
     with StopSignal() as stop:
-        await run_dev(settings, var_dir=args.var_dir, c2s_port=args.c2s_port, out=out, stop=stop)
+        await run_dev(
+            settings,
+            var_dir=args.var_dir,
+            c2s_port=args.c2s_port,
+            websocket_port=args.websocket_port,
+            out=out,
+            stop=stop,
+        )
     out.write("Stopped.\n")
     return 0
 

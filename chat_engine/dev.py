@@ -39,6 +39,8 @@ DEMO_AGENTS = {"agent1": "Alex", "agent2": "Sam"}
 """Demo accounts and the names visitors see (\"Chatting with Alex\")."""
 DEMO_MAX_CHATS = 3
 C2S_PORT = 5222
+WEBSOCKET_PORT = 5280
+"""Prosody's usual HTTP port; here it serves only XMPP over WebSocket (browser clients)."""
 XMPP_CONNECT_SECONDS = 10.0
 
 
@@ -127,6 +129,8 @@ def banner(
         f"  XMPP server:  host {prosody.host}, port {prosody.c2s_port} "
         "(STARTTLS, self-signed certificate)",
     ]
+    if prosody.websocket_url is not None:
+        lines.append(f"  WebSocket:    {prosody.websocket_url} (browser clients: Converse.js)")
     for i, agent in enumerate(agents):
         label = "Agents:" if i == 0 else ""
         lines.append(f"  {label:<13} {agent.jid:<{width}}  password: {agent.password}")
@@ -156,7 +160,9 @@ class _Plan:
     widget_built: bool
 
 
-def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
+def _plan(
+    settings: Settings, var_dir: Path, c2s_port: int, websocket_port: int = WEBSOCKET_PORT
+) -> _Plan:
     """Everything that only touches files and ports (blocking, so run in a thread)."""
     var_dir = new_private_dir(var_dir.resolve())
     prosody_dir = var_dir / "prosody"
@@ -173,8 +179,16 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
     component_port = pick_port(
         xmpp.host, xmpp.port, "XMPP component", notes, previous.get("component")
     )
+    websocket_port = pick_port(
+        xmpp.host, websocket_port, "XMPP WebSocket", notes, previous.get("websocket")
+    )
     http_port = pick_port(http.host, http.port, "HTTP", notes, previous.get("http"))
-    ports = {"c2s": c2s_port, "component": component_port, "http": http_port}
+    ports = {
+        "c2s": c2s_port,
+        "component": component_port,
+        "websocket": websocket_port,
+        "http": http_port,
+    }
     write_private(ports_file, json.dumps(ports, indent=2) + "\n")
     domain = xmpp_domain(xmpp.component_jid)
     prosody = ProsodyServer(
@@ -184,6 +198,7 @@ def _plan(settings: Settings, var_dir: Path, c2s_port: int) -> _Plan:
         component_secret=secret,
         c2s_port=c2s_port,
         component_port=component_port,
+        websocket_port=websocket_port,
         host=xmpp.host,
     )
     database = settings.database
@@ -220,9 +235,10 @@ async def run_dev(
     out: TextIO,
     stop: StopSignal,
     c2s_port: int = C2S_PORT,
+    websocket_port: int = WEBSOCKET_PORT,
 ) -> None:
     """Set up and run everything until ``stop`` fires, then stop it all."""
-    plan = await asyncio.to_thread(_plan, settings, var_dir, c2s_port)
+    plan = await asyncio.to_thread(_plan, settings, var_dir, c2s_port, websocket_port)
     prosody = plan.prosody
     await asyncio.to_thread(ProsodyServer.ensure_installed)
     await prosody.astart()

@@ -34,31 +34,29 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from string import Template
 from types import TracebackType
 from typing import IO, Self
 
 from chat_engine.files import PRIVATE_FILE, private_dir, write_private
 from chat_engine.local_ports import accepts, port_is_free
+from chat_engine.prosody_config import (
+    TEMPLATE,
+    ProsodyConfig,
+    ProsodyError,
+    ensure_certificate,
+    render_config,
+    websocket_url,
+)
 from chat_engine.prosody_leftovers import PIDFILE, read_pidfile, stop_leftover
 from xmpp_bridge.settings import is_domain
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "prosody" / "dev.cfg.lua"
-"""The configuration template; it lives in the source checkout, where ``dev`` runs."""
+__all__ = ["TEMPLATE", "ProsodyError", "ProsodyServer"]
 
 _USER_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _PORT_FAILURE_RE = re.compile(r"Failed to open server port (\d+)")
 _LOG_TAIL_LINES = 30
-
-
-class ProsodyError(RuntimeError):
-    """Prosody could not be installed, configured, started or asked to do something.
-
-    The message is meant for the person running the command: it says what failed and,
-    where it can, what to do about it.
-    """
 
 
 class _ProsodyctlError(ProsodyError):
@@ -75,13 +73,6 @@ def _private_opener(path: str, flags: int) -> int:
 
 def is_root() -> bool:
     return os.geteuid() == 0
-
-
-def _lua(value: str | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
 
 
 def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
@@ -104,6 +95,7 @@ class ProsodyServer:
         component_secret: str,
         c2s_port: int = 5222,
         component_port: int = 5347,
+        websocket_port: int | None = None,
         host: str = "127.0.0.1",
         log_level: str = "info",
         template: Path | None = None,
@@ -119,6 +111,8 @@ class ProsodyServer:
         self.component_secret = component_secret
         self.c2s_port = c2s_port
         self.component_port = component_port
+        self.websocket_port = websocket_port
+        """Prosody's HTTP port, for XMPP over WebSocket only; None: no HTTP."""
         self.host = host
         self.log_level = log_level
         self.template = template or TEMPLATE
@@ -160,6 +154,19 @@ class ProsodyServer:
     def pidfile(self) -> Path:
         return self.base_dir / PIDFILE
 
+    @property
+    def websocket_url(self) -> str | None:
+        """``ws://host:port/xmpp-websocket`` for browser clients; None when off."""
+        if self.websocket_port is None:
+            return None
+        return websocket_url(self.host, self.websocket_port)
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port this server listens on."""
+        ports = [self.c2s_port, self.component_port]
+        return ports if self.websocket_port is None else [*ports, self.websocket_port]
+
     # -- set-up ---------------------------------------------------------------------
 
     @staticmethod
@@ -186,7 +193,7 @@ class ProsodyServer:
     def write_config(self) -> Path:
         """Write the configuration (and a certificate if there is none); returns its path."""
         try:
-            template = Template(self.template.read_text())
+            template = self.template.read_text()
         except FileNotFoundError:
             raise ProsodyError(
                 f"the Prosody template {self.template} is missing; "
@@ -195,50 +202,32 @@ class ProsodyServer:
         for directory in (self.base_dir, self.data_dir, self.certificates_dir):
             private_dir(directory)
         self.ensure_certificate()
-        text = template.substitute(
-            run_as_root="run_as_root = true" if is_root() else "",
-            data_path=_lua(str(self.data_dir)),
-            pidfile=_lua(str(self.pidfile)),
-            certificates_dir=_lua(str(self.certificates_dir)),
-            certificate=_lua(str(self.certificate)),
-            key=_lua(str(self.key)),
-            log_level=_lua(self.log_level),
-            log_file=_lua(str(self.log_file)),
-            host=_lua(self.host),
-            c2s_port=_lua(self.c2s_port),
-            component_port=_lua(self.component_port),
-            domain=_lua(self.domain),
-            component_jid=_lua(self.component_jid),
-            component_secret=_lua(self.component_secret),
+        text = render_config(
+            ProsodyConfig(
+                run_as_root=is_root(),
+                data_dir=self.data_dir,
+                pidfile=self.pidfile,
+                certificates_dir=self.certificates_dir,
+                certificate=self.certificate,
+                key=self.key,
+                log_level=self.log_level,
+                log_file=self.log_file,
+                host=self.host,
+                c2s_port=self.c2s_port,
+                component_port=self.component_port,
+                websocket_port=self.websocket_port,
+                domain=self.domain,
+                component_jid=self.component_jid,
+                component_secret=self.component_secret,
+            ),
+            template,
         )
         write_private(self.config_file, text)  # it holds the component secret
         return self.config_file
 
     def ensure_certificate(self) -> None:
         """A self-signed certificate for the domain and its subdomains, made once."""
-        if self.certificate.exists() and self.key.exists():
-            return
-        if not shutil.which("openssl"):
-            raise ProsodyError("`openssl` is needed to make a certificate: apt-get install openssl")
-        private_dir(self.certificates_dir)
-        names = [self.domain, f"*.{self.domain}", "localhost", "*.localhost"]
-        san = ",".join(f"DNS:{name}" for name in dict.fromkeys(names))
-        command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes"]
-        command += ["-days", "3650", "-subj", f"/CN={self.domain}"]
-        command += ["-addext", f"subjectAltName={san}"]
-        command += ["-keyout", str(self.key), "-out", str(self.certificate)]
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ProsodyError(
-                "openssl could not make a certificate:\n" + result.stderr.decode(errors="replace")
-            )
-        self.key.chmod(PRIVATE_FILE)
+        ensure_certificate(self.domain, self.certificate, self.key)
 
     def register(self, user: str, password: str) -> str:
         """Create the account ``user@domain`` or set its password; returns the JID.
@@ -294,12 +283,13 @@ class ProsodyServer:
         return self._process.pid if self.running and self._process else None
 
     def start(self, timeout: float = 20.0) -> None:
-        """Start Prosody and return once both the client and the component port accept."""
+        """Start Prosody and return once all its ports (client, component, WebSocket)
+        accept."""
         if self.running:
             return
         self.write_config()
         stop_leftover(self.base_dir)
-        for port in (self.c2s_port, self.component_port):
+        for port in self.ports:
             if not port_is_free(self.host, port):
                 raise ProsodyError(
                     f"port {port} on {self.host} is already in use by another program; "
@@ -324,12 +314,12 @@ class ProsodyServer:
             self._close_output()
             raise ProsodyError("prosody is not installed (apt-get install prosody)") from None
         logger.info(
-            "Prosody starting (pid %d): c2s %s:%d, component %s:%d",
+            "Prosody starting (pid %d) on %s: c2s %d, component %d, WebSocket %s",
             self._process.pid,
             self.host,
             self.c2s_port,
-            self.host,
             self.component_port,
+            self.websocket_port or "off",
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -345,10 +335,8 @@ class ProsodyServer:
                     f"Prosody could not listen on port {failed.group(1)}:\n{self.log_tail()}"
                 )
             # Its pid file too: a later run finds a leftover of this one only through it.
-            if (
-                accepts(self.host, self.c2s_port)
-                and accepts(self.host, self.component_port)
-                and self._pidfile_names(self._process.pid)
+            if all(accepts(self.host, port) for port in self.ports) and self._pidfile_names(
+                self._process.pid
             ):
                 return
             if time.monotonic() > deadline:

@@ -10,10 +10,9 @@ for every member of ``StoredEvent``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from business.events import (
     DESK_EVENT_TYPES,
@@ -36,16 +35,31 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    Whispered,
     WrapUpRecorded,
 )
 from business.model import (
     ConversationId,
     ConversationState,
-    EventId,
     MemberRole,
     OfferKind,
     Participant,
     ParticipantKind,
+)
+from data.codec_parts import (
+    Codec,
+    Head,
+    Stored,
+    decode_desk_message,
+    decode_message,
+    decode_note,
+    decode_offer,
+    decode_transferred,
+    decode_update,
+    decode_whisper,
+    encode_offer,
+    participant_to_json,
+    sender,
 )
 
 
@@ -89,155 +103,6 @@ class EventColumns(Protocol):
     def payload(self) -> Mapping[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stored:
-    """The type-specific part of an event's columns."""
-
-    sender: Participant | None = None
-    event_id: str | None = None
-    client_msg_id: str | None = None
-    text: str | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Head:
-    """What every stored event has."""
-
-    conversation_id: ConversationId
-    pos: int
-    seq_or_none: int | None
-    created_at: datetime
-
-    @property
-    def seq(self) -> int:
-        """The visitor's number, which an event they see must have."""
-        if self.seq_or_none is None:
-            raise ValueError(f"event {self.conversation_id} pos {self.pos} has no seq")
-        return self.seq_or_none
-
-
-_E = TypeVar("_E", bound=StoredEvent)
-
-
-@dataclass(frozen=True)
-class Codec(Generic[_E]):
-    encode: Callable[[_E], Stored]
-    decode: Callable[[Head, Stored], _E]
-
-
-def _sender(stored: Stored, head: Head) -> Participant:
-    if stored.sender is None:
-        raise ValueError(f"event {head.conversation_id} pos {head.pos} has no participant")
-    return stored.sender
-
-
-def _decode_message(head: Head, s: Stored) -> MessagePosted:
-    if s.event_id is None or s.text is None:
-        raise ValueError(f"message {head.conversation_id} pos {head.pos} lacks its id or text")
-    return MessagePosted(
-        conversation_id=head.conversation_id,
-        seq=head.seq,
-        pos=head.pos,
-        created_at=head.created_at,
-        id=EventId(s.event_id),
-        sender=_sender(s, head),
-        text=s.text,
-        client_msg_id=s.client_msg_id,
-        attachments=tuple(s.payload.get("attachments", ())),
-    )
-
-
-def _decode_note(head: Head, s: Stored) -> NoteAdded:
-    if s.event_id is None or s.text is None:
-        raise ValueError(f"note {head.conversation_id} pos {head.pos} lacks its id or text")
-    return NoteAdded(
-        conversation_id=head.conversation_id,
-        pos=head.pos,
-        created_at=head.created_at,
-        id=EventId(s.event_id),
-        by=_sender(s, head),
-        text=s.text,
-    )
-
-
-def _decode_desk_message(head: Head, s: Stored) -> DeskMessage:
-    if s.event_id is None or s.text is None:
-        raise ValueError(f"desk message {head.conversation_id} pos {head.pos} lacks its id or text")
-    return DeskMessage(
-        conversation_id=head.conversation_id,
-        pos=head.pos,
-        created_at=head.created_at,
-        id=EventId(s.event_id),
-        sender=_sender(s, head),
-        text=s.text,
-        client_msg_id=s.client_msg_id,
-    )
-
-
-def _participant_to_json(who: Participant | None) -> dict[str, Any] | None:
-    if who is None:
-        return None
-    return {"kind": who.kind.value, "name": who.name, "id": who.id}
-
-
-def _participant_from_json(data: Mapping[str, Any] | None) -> Participant | None:
-    if data is None:
-        return None
-    return Participant(kind=ParticipantKind(data["kind"]), name=data["name"], id=data.get("id"))
-
-
-def _encode_offer(e: OfferMade) -> Stored:
-    payload: dict[str, Any] = {"expires_at": e.expires_at.isoformat(), "kind": e.kind.value}
-    if e.by is not None:
-        payload["by"] = _participant_to_json(e.by)
-    if e.note is not None:
-        payload["note"] = e.note
-    return Stored(sender=e.agent, payload=payload)
-
-
-def _decode_offer(h: Head, s: Stored) -> OfferMade:
-    # Offers stored before transfers existed have neither kind nor by nor note: routed.
-    return OfferMade(
-        conversation_id=h.conversation_id,
-        pos=h.pos,
-        created_at=h.created_at,
-        agent=_sender(s, h),
-        expires_at=datetime.fromisoformat(s.payload["expires_at"]),
-        kind=OfferKind(s.payload.get("kind", OfferKind.ROUTE.value)),
-        by=_participant_from_json(s.payload.get("by")),
-        note=s.payload.get("note"),
-    )
-
-
-def _decode_transferred(h: Head, s: Stored) -> Transferred:
-    return Transferred(
-        conversation_id=h.conversation_id,
-        pos=h.pos,
-        created_at=h.created_at,
-        by=_sender(s, h),
-        to=_participant_from_json(s.payload.get("to")),
-        queue=s.payload.get("queue"),
-        note=s.payload.get("note"),
-    )
-
-
-def _decode_update(head: Head, s: Stored) -> MessageUpdated:
-    replaces = s.payload.get("replaces")
-    if s.event_id is None or s.text is None or not replaces:
-        raise ValueError(f"update {head.conversation_id} pos {head.pos} lacks an id or text")
-    return MessageUpdated(
-        conversation_id=head.conversation_id,
-        seq=head.seq,
-        pos=head.pos,
-        created_at=head.created_at,
-        id=EventId(s.event_id),
-        replaces=EventId(replaces),
-        sender=_sender(s, head),
-        text=s.text,
-    )
-
-
 CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     MessagePosted: Codec[MessagePosted](
         lambda e: Stored(
@@ -247,7 +112,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             text=e.text,
             payload={"attachments": list(e.attachments)},
         ),
-        _decode_message,
+        decode_message,
     ),
     ParticipantJoined: Codec[ParticipantJoined](
         lambda e: Stored(sender=e.participant),
@@ -256,7 +121,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             seq=h.seq,
             pos=h.pos,
             created_at=h.created_at,
-            participant=_sender(s, h),
+            participant=sender(s, h),
         ),
     ),
     ParticipantLeft: Codec[ParticipantLeft](
@@ -266,7 +131,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             seq=h.seq,
             pos=h.pos,
             created_at=h.created_at,
-            participant=_sender(s, h),
+            participant=sender(s, h),
         ),
     ),
     StateChanged: Codec[StateChanged](
@@ -287,7 +152,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             seq=h.seq,
             pos=h.pos,
             created_at=h.created_at,
-            by=_sender(s, h),
+            by=sender(s, h),
             up_to_seq=int(s.payload["up_to_seq"]),
         ),
     ),
@@ -297,11 +162,15 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
         lambda e: Stored(
             sender=e.sender, event_id=e.id, text=e.text, payload={"replaces": e.replaces}
         ),
-        _decode_update,
+        decode_update,
     ),
     NoteAdded: Codec[NoteAdded](
         lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
-        _decode_note,
+        decode_note,
+    ),
+    Whispered: Codec[Whispered](
+        lambda e: Stored(sender=e.by, event_id=e.id, text=e.text),
+        decode_whisper,
     ),
     WrapUpRecorded: Codec[WrapUpRecorded](
         lambda e: Stored(sender=e.by, text=e.note, payload={"code": e.code}),
@@ -309,7 +178,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
-            by=_sender(s, h),
+            by=sender(s, h),
             code=s.payload.get("code"),
             note=s.text,
         ),
@@ -320,10 +189,10 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
-            agent=_sender(s, h),
+            agent=sender(s, h),
         ),
     ),
-    OfferMade: Codec[OfferMade](_encode_offer, _decode_offer),
+    OfferMade: Codec[OfferMade](encode_offer, decode_offer),
     OfferClosed: Codec[OfferClosed](
         lambda e: Stored(
             sender=e.agent, payload={"outcome": e.outcome.value, "kind": e.kind.value}
@@ -332,7 +201,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
-            agent=_sender(s, h),
+            agent=sender(s, h),
             outcome=OfferOutcome(s.payload["outcome"]),
             kind=OfferKind(s.payload.get("kind", OfferKind.ROUTE.value)),
         ),
@@ -343,7 +212,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
-            agent=_sender(s, h),
+            agent=sender(s, h),
             role=MemberRole(s.payload["role"]),
         ),
     ),
@@ -353,16 +222,16 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             conversation_id=h.conversation_id,
             pos=h.pos,
             created_at=h.created_at,
-            agent=_sender(s, h),
+            agent=sender(s, h),
             role=MemberRole(s.payload["role"]),
         ),
     ),
     Transferred: Codec[Transferred](
         lambda e: Stored(
             sender=e.by,
-            payload={"to": _participant_to_json(e.to), "queue": e.queue, "note": e.note},
+            payload={"to": participant_to_json(e.to), "queue": e.queue, "note": e.note},
         ),
-        _decode_transferred,
+        decode_transferred,
     ),
     # Text and client id in their columns, as a message's: the UNIQUE (conversation_id,
     # client_msg_id) makes a retried consult message unable to become a second row.
@@ -370,7 +239,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
         lambda e: Stored(
             sender=e.sender, event_id=e.id, client_msg_id=e.client_msg_id, text=e.text
         ),
-        _decode_desk_message,
+        decode_desk_message,
     ),
 }
 

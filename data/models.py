@@ -22,8 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text as sql_text,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -236,6 +236,9 @@ class AgentRow(Base):
     supervises: Mapped[list[str]] = mapped_column(JSON_TYPE, server_default=sql_text("'[]'"))
     skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
     auto_accept: Mapped[bool] = mapped_column(server_default=false())
+    monitored_by: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON_TYPE, server_default=sql_text("'[]'")
+    )
     # Loaded with every agent (one extra SELECT per query, never lazily: lazy loads
     # cannot run under asyncio); the order is the agent's configured queue order.
     queues: Mapped[list[AgentQueueRow]] = relationship(

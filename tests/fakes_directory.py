@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from business.errors import InvalidInput
-from business.model import Agent, AgentId, AgentRole, QueueName, TenantId
+from business.model import Agent, AgentId, AgentRole, Monitor, QueueName, TenantId
 from business.ports import JsonValue
 
 
@@ -62,6 +62,9 @@ class FakeAgents:
 
     async def set_routed(self, agent_id: AgentId, at: datetime) -> None:
         self._replace(agent_id, last_routed_at=at)
+
+    async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
+        self._replace(agent_id, monitored_by=monitors)
 
     def _replace(self, agent_id: AgentId, **changes: object) -> None:
         if agent_id not in self._agents:

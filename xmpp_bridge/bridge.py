@@ -12,10 +12,13 @@ from collections.abc import Callable, Coroutine
 from business.model import TenantId
 from business.services import Services
 from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.adhoc import AdhocDesk
 from xmpp_bridge.backoff import reconnect_delay
 from xmpp_bridge.component import ChatComponent, ComponentSender
+from xmpp_bridge.component_adhoc import AdhocEndpoint
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.converters import Stanza, stanza_to_custom, stream_error_text
+from xmpp_bridge.engine_desk import EngineDesk
 from xmpp_bridge.inbound import InboundDispatcher, lane_of
 from xmpp_bridge.link import Link
 from xmpp_bridge.markers import MarkerBook
@@ -83,6 +86,14 @@ class XmppBridge:
             away_is_ready=settings.away_is_ready,
             markers=markers,
         )
+        self._adhoc = AdhocDesk(
+            EngineDesk(
+                services=services,
+                addressing=self._link.addressing,
+                tenant_id=tenant_id,
+                away_is_ready=settings.away_is_ready,
+            )
+        )
         self._lanes = SerialLanes("xmpp-inbound")
         self._component: ChatComponent | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -113,6 +124,7 @@ class XmppBridge:
         if self._runner is not None:
             raise RuntimeError("the XMPP bridge is already started")
         self._component = ChatComponent(settings=self._settings, events=_Handlers(self))
+        AdhocEndpoint(self._component, self._adhoc)
         self._publisher.subscribe(self._notifier)
         self._notifier.start()
         self._runner = asyncio.create_task(self._run(), name="xmpp-bridge")

@@ -16,6 +16,35 @@ from typing import Literal
 from business.conversation import Conversation
 from business.events import OfferMade, StoredEvent
 from business.model import AgentId, ConversationId, QueueName
+from xmpp_bridge.custom_commands import (
+    BargeIn as BargeIn,
+    ColleagueCommand as ColleagueCommand,
+    ConsultWith as ConsultWith,
+    EndChat as EndChat,
+    EngineCapacity as EngineCapacity,
+    EngineChats as EngineChats,
+    EngineHelp as EngineHelp,
+    EngineMonitor as EngineMonitor,
+    EngineQueues as EngineQueues,
+    EngineStatus as EngineStatus,
+    EngineUnmonitor as EngineUnmonitor,
+    HoldChat as HoldChat,
+    InviteTo as InviteTo,
+    LeaveChat as LeaveChat,
+    PassOffer as PassOffer,
+    ShowHelp as ShowHelp,
+    ShowHistory as ShowHistory,
+    ShowInfo as ShowInfo,
+    SupervisorCommand as SupervisorCommand,
+    TakeOffer as TakeOffer,
+    TransferTo as TransferTo,
+    UnholdChat as UnholdChat,
+    UnknownCommand as UnknownCommand,
+    UnknownEngineCommand as UnknownEngineCommand,
+    UseCanned as UseCanned,
+    WhisperText as WhisperText,
+    WriteNote as WriteNote,
+)
 
 # -- inbound ------------------------------------------------------------------------
 
@@ -80,170 +109,6 @@ class DeliveryConfirmed:
 class AgentTyping:
     conversation_id: ConversationId
     composing: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndChat:
-    """``!end [code] [text]`` in a conversation."""
-
-    conversation_id: ConversationId
-    wrap_up: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TakeOffer:
-    """``!accept``: take the offered chat without writing anything yet."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PassOffer:
-    """``!decline``: pass the offered chat on."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TransferTo:
-    """``!transfer <jid|queue> [note]``: hand the chat to that agent or queue."""
-
-    conversation_id: ConversationId
-    target: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InviteTo:
-    """``!invite <jid|queue> [note]``: a conference; the visitor sees them join."""
-
-    conversation_id: ConversationId
-    target: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConsultWith:
-    """``!consult <jid|queue> [note]``: a colleague joins where the visitor cannot see."""
-
-    conversation_id: ConversationId
-    target: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaveChat:
-    """``!leave``: an invited or consulted agent leaves; the chat goes on."""
-
-    conversation_id: ConversationId
-
-
-ColleagueCommand = TransferTo | InviteTo | ConsultWith | LeaveChat
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShowInfo:
-    """``!info``: who the visitor is and what the site told about them."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShowHistory:
-    """``!history [n]``: the visitor's earlier conversations, the last n messages of each."""
-
-    conversation_id: ConversationId
-    count: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UseCanned:
-    """``!canned`` (list this queue's canned responses) or ``!canned <name>`` (send it)."""
-
-    conversation_id: ConversationId
-    name: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WriteNote:
-    """``!note <text>``: an internal note in the conversation."""
-
-    conversation_id: ConversationId
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HoldChat:
-    """``!hold``: park the chat until the visitor writes (``business.hold``)."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnholdChat:
-    """``!unhold``: take the held chat back now."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShowHelp:
-    """``!help`` in a conversation."""
-
-    conversation_id: ConversationId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownCommand:
-    """A ``!word`` the bridge does not know; answered with the command list."""
-
-    conversation_id: ConversationId
-    command: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineHelp:
-    """``help`` (or an empty command) to the engine itself or to a queue JID."""
-
-    queue: QueueName | None = None
-    """The queue JID it was sent to; None for the bare component JID."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineChats:
-    """``chats`` to the engine: the agent's open chats with their conversation JIDs."""
-
-    queue: QueueName | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineCapacity:
-    """``max <n>`` to the engine: take up to n chats at a time."""
-
-    count: str
-    queue: QueueName | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineQueues:
-    """``queues`` to the engine: waiting counts and longest waits of the agent's queues."""
-
-    queue: QueueName | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineStatus:
-    """``status`` to the engine: the agent's own availability, capacity and queues."""
-
-    queue: QueueName | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownEngineCommand:
-    """A word the engine does not know; answered with its help."""
-
-    command: str
-    queue: QueueName | None = None
 
 
 class Show(StrEnum):
@@ -315,6 +180,8 @@ Payload = (
     | InviteTo
     | ConsultWith
     | LeaveChat
+    | WhisperText
+    | BargeIn
     | ShowInfo
     | ShowHistory
     | HoldChat
@@ -326,6 +193,8 @@ Payload = (
     | EngineChats
     | EngineCapacity
     | EngineQueues
+    | EngineMonitor
+    | EngineUnmonitor
     | UnknownEngineCommand
     | ResourcePresence
     | SubscriptionStanza

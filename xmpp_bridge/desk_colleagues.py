@@ -1,5 +1,6 @@
 """``!transfer``, ``!invite``, ``!consult`` and ``!leave``: the answers to an agent who
-brings colleagues into a chat or leaves one (the rules are ``business.participants``)."""
+brings colleagues into a chat or leaves one (the rules are ``business.participants``);
+and a supervisor's ``!whisper`` and ``!barge`` (``business.supervision``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,38 @@ from business import commands as c
 from business.model import Agent, OfferKind
 from business.services import Services
 from xmpp_bridge import texts
-from xmpp_bridge.custom import ColleagueCommand, ConsultWith, InviteTo, LeaveChat, TransferTo
+from xmpp_bridge.custom import (
+    ColleagueCommand,
+    ConsultWith,
+    InviteTo,
+    LeaveChat,
+    SupervisorCommand,
+    TransferTo,
+    WhisperText,
+)
 
 _KINDS = {
     TransferTo: OfferKind.TRANSFER,
     InviteTo: OfferKind.INVITE,
     ConsultWith: OfferKind.CONSULT,
 }
+
+
+async def supervise(services: Services, agent: Agent, command: SupervisorCommand) -> str:
+    """``!whisper`` and ``!barge``; the text to answer the supervisor with."""
+    if isinstance(command, WhisperText):
+        await services.supervision.whisper(
+            c.Whisper(
+                supervisor_id=agent.id,
+                conversation_id=command.conversation_id,
+                text=command.text,
+            )
+        )
+        return texts.WHISPERED
+    await services.supervision.barge(
+        c.Barge(supervisor_id=agent.id, conversation_id=command.conversation_id)
+    )
+    return texts.BARGED
 
 
 async def colleagues(services: Services, agent: Agent, command: ColleagueCommand) -> str:

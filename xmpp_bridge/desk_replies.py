@@ -5,9 +5,7 @@ edge like any other."""
 
 from __future__ import annotations
 
-from business.commands import HoldChat as Hold
-from business.commands import SendAgentMessage
-from business.commands import UnholdChat as Unhold
+from business.commands import HoldChat as Hold, SendAgentMessage, UnholdChat as Unhold
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.model import Agent, ConversationId
 from business.services import Services

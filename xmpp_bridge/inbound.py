@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Hashable
 
 from business.commands import (
@@ -34,12 +33,8 @@ from business.services import Services
 from xmpp_bridge import desk_replies, texts
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
-    ENGINE_COMMANDS,
-    CommandRegistry,
     Role,
-    Where,
     conversation_help,
-    engine_help,
     roles_here,
     roles_of,
 )
@@ -48,14 +43,10 @@ from xmpp_bridge.converters.inbound import client_msg_id_for
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
+    BargeIn,
     Bounced,
     ConsultWith,
     EndChat,
-    EngineCapacity,
-    EngineChats,
-    EngineHelp,
-    EngineQueues,
-    EngineStatus,
     ErrorReply,
     ErrorType,
     HoldChat,
@@ -77,12 +68,13 @@ from xmpp_bridge.custom import (
     TransferTo,
     UnholdChat,
     UnknownCommand,
-    UnknownEngineCommand,
     Unroutable,
     UseCanned,
+    WhisperText,
     WriteNote,
 )
-from xmpp_bridge.desk_colleagues import colleagues
+from xmpp_bridge.desk_colleagues import colleagues, supervise
+from xmpp_bridge.engine_desk import EngineDesk
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.marks import AgentMarks, Mark, Quiet, mark_lane
@@ -173,6 +165,8 @@ def lane_of(received: Received) -> Hashable:
             | InviteTo(conversation_id=cid)
             | ConsultWith(conversation_id=cid)
             | LeaveChat(conversation_id=cid)
+            | WhisperText(conversation_id=cid)
+            | BargeIn(conversation_id=cid)
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
         ):
@@ -200,7 +194,12 @@ class InboundDispatcher:
         self._roster = roster
         self._link = link
         self._tenant_id = tenant_id
-        self._away_is_ready = away_is_ready
+        self._engine_desk = EngineDesk(
+            services=services,
+            addressing=link.addressing,
+            tenant_id=tenant_id,
+            away_is_ready=away_is_ready,
+        )
 
     @at_the_edge
     async def dispatch(self, received: Received) -> None:
@@ -257,6 +256,9 @@ class InboundDispatcher:
             case TransferTo() | InviteTo() | ConsultWith() | LeaveChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await colleagues(self._services, agent, command))
+            case WhisperText() | BargeIn() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await supervise(self._services, agent, command))
             case UseCanned(conversation_id=cid, name=name):
                 agent = await self._agent(origin, received.payload)
                 stanza_id = origin.stanza_id
@@ -283,47 +285,8 @@ class InboundDispatcher:
                 agent = await self._agent(origin, received.payload)
                 help_text = conversation_help(await self._roles_here(agent, received.payload))
                 self._reply(origin, f"{texts.unknown_command(command)}\n{help_text}")
-            case EngineHelp():
-                agent = await self._engine_user(origin, received.payload)
-                self._reply(origin, self._engine_help(agent))
-            case EngineStatus():
-                agent = await self._engine_user(origin, received.payload)
-                self._reply(origin, texts.engine_status(agent.ready, agent.max_chats, agent.queues))
-            case EngineChats():
-                agent = await self._engine_user(origin, received.payload)
-                chats = await self._services.agent_desk.chats(agent.id)
-                addressing = self._link.addressing
-                self._reply(
-                    origin,
-                    texts.engine_chats(
-                        [
-                            (
-                                addressing.conversation_jid(conv.id),
-                                conv.visitor_name,
-                                conv.queue,
-                                conv.agent_id != agent.id,
-                            )
-                            for conv in chats
-                        ]
-                    ),
-                )
-            case EngineCapacity(count=count):
-                agent = await self._engine_user(origin, received.payload)
-                if re.fullmatch(r"[0-9]{1,3}", count.strip()) is None:
-                    raise InvalidInput(texts.MAX_USAGE)
-                updated = await self._services.agent_desk.set_capacity(agent.id, int(count))
-                self._reply(origin, texts.engine_capacity(updated.max_chats))
-            case EngineQueues():
-                agent = await self._engine_user(origin, received.payload)
-                standings = await self._services.agent_desk.queues(agent)
-                self._reply(
-                    origin,
-                    texts.engine_queues([(s.queue, s.waiting, s.longest_wait) for s in standings]),
-                )
-            case UnknownEngineCommand(command=command):
-                agent = await self._engine_user(origin, received.payload)
-                help_text = self._engine_help(agent)
-                self._reply(origin, f"{texts.unknown_engine_command(command)}\n{help_text}")
+            case payload if self._engine_desk.handles(payload):
+                self._reply(origin, await self._engine_desk.answer(origin.address, payload))
             case ResourcePresence() as presence:
                 await self._roster.handle_presence(presence)
             case SubscriptionStanza() as subscription:
@@ -368,21 +331,6 @@ class InboundDispatcher:
                 text = texts.sorry(reason)
         self._reply(origin, text)
 
-    async def _engine_user(self, origin: Origin, payload: Payload) -> Agent:
-        """The agent asking the engine; the engine serves nobody else."""
-        agent = await self._services.agents.find_agent(origin.address)
-        if agent is None or agent.tenant_id != self._tenant_id:
-            raise Forbidden(texts.AGENTS_ONLY)
-        _check_allowed(ENGINE_COMMANDS, payload, agent)
-        return agent
-
-    def _engine_help(self, agent: Agent) -> str:
-        return engine_help(
-            roles_of(agent),
-            component=self._link.addressing.component_jid,
-            away_is_ready=self._away_is_ready,
-        )
-
     def _send(self, item: Outbound) -> None:
         try:
             self._link.send(item)
@@ -415,11 +363,3 @@ class InboundDispatcher:
         if cid is None:
             return roles_of(agent)
         return roles_here(agent, await self._services.conversations.get_conversation(cid))
-
-
-def _check_allowed(
-    registry: CommandRegistry[Where, Payload], payload: Payload, agent: Agent
-) -> None:
-    reason = registry.refusal(payload, roles_of(agent))
-    if reason is not None:
-        raise Forbidden(reason)

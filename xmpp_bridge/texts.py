@@ -15,6 +15,32 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from business.visitor_profile import PastConversation, VisitorInfo
+from xmpp_bridge.texts_colleagues import (
+    ADHOC_MONITOR as ADHOC_MONITOR,
+    ADHOC_MONITOR_FIELD as ADHOC_MONITOR_FIELD,
+    ADHOC_UNMONITOR as ADHOC_UNMONITOR,
+    BARGED as BARGED,
+    HELP_BARGE as HELP_BARGE,
+    HELP_CONSULT as HELP_CONSULT,
+    HELP_ENGINE_MONITOR as HELP_ENGINE_MONITOR,
+    HELP_ENGINE_UNMONITOR as HELP_ENGINE_UNMONITOR,
+    HELP_INVITE as HELP_INVITE,
+    HELP_LEAVE as HELP_LEAVE,
+    HELP_TRANSFER as HELP_TRANSFER,
+    HELP_WHISPER as HELP_WHISPER,
+    LEFT_CHAT as LEFT_CHAT,
+    MONITOR_PREFIX as MONITOR_PREFIX,
+    WHISPERED as WHISPERED,
+    colleague_answered as colleague_answered,
+    consulted_by as consulted_by,
+    member_joined as member_joined,
+    monitoring as monitoring,
+    offered_to_colleague as offered_to_colleague,
+    person_offer_header as person_offer_header,
+    transferred as transferred,
+    transferred_to_queue as transferred_to_queue,
+    whispered_by as whispered_by,
+)
 
 ELLIPSIS = "…"
 """Ends anything that was cut short."""
@@ -120,59 +146,6 @@ def said_by(name: str) -> str:
     return f"[{name}] "
 
 
-def consulted_by(name: str) -> str:
-    """Put before what a consultant wrote: the visitor did not see it."""
-    return f"[consult, {name}] "
-
-
-def person_offer_header(kind: str, by: str, note: str | None) -> str:
-    """The first line of a colleague's transfer, invitation or consult offer."""
-    what = {
-        "transfer": f"{by} transfers this chat to you",
-        "invite": f"{by} invites you into this chat (the visitor will see you)",
-        "consult": f"{by} asks you to consult on this chat (the visitor will not see you)",
-    }.get(kind, f"{by} offers you this chat")
-    return f"{what}: {note}" if note else f"{what}."
-
-
-def offered_to_colleague(kind: str, name: str, seconds: int) -> str:
-    """The answer to ``!transfer``/``!invite``/``!consult`` to a person."""
-    what = {"transfer": "Transfer", "invite": "Invitation", "consult": "Consult"}.get(kind, "Offer")
-    return f"{what} offered to {name}: waiting for their answer ({seconds} s)."
-
-
-def transferred_to_queue(queue: str) -> str:
-    return f"You handed the chat to queue {queue}; the next agent there gets it."
-
-
-LEFT_CHAT = "You left the chat. It goes on without you."
-
-
-def colleague_answered(name: str, kind: str, outcome: str) -> str | None:
-    """For the agent who made a colleague an offer: how it ended without them."""
-    what = {"transfer": "transfer", "invite": "invitation", "consult": "consult"}.get(kind)
-    if what is None:
-        return None
-    if outcome == "declined":
-        return f"{name} declined your {what}."
-    if outcome == "timed_out":
-        return f"{name} did not answer your {what} in time."
-    return None
-
-
-def transferred(by: str, to: str | None, queue: str | None) -> str:
-    """What the others in the chat are told of a transfer."""
-    if to is not None:
-        return f"{by} transferred the chat to {to}."
-    return f"{by} handed the chat to queue {queue}."
-
-
-def member_joined(name: str, role: str) -> str:
-    if role == "consultant":
-        return f"{name} joined to consult (the visitor does not see them)."
-    return joined(name)
-
-
 def joined(name: str) -> str:
     return f"{name} joined the chat."
 
@@ -240,10 +213,6 @@ HELP_NOTE = "an internal note: agents see it here and in the history, the visito
 HELP_HOLD = "put this chat on hold: it stops counting toward your chats until the visitor writes"
 HELP_UNHOLD = "take the chat on hold back now"
 HELP_HELP = "this list"
-HELP_TRANSFER = "offer the chat to that agent, or hand it to that queue; the note goes along"
-HELP_INVITE = "a conference: the agent joins and the visitor sees them"
-HELP_CONSULT = "ask that agent in: they see the chat, the visitor never sees them"
-HELP_LEAVE = "leave a chat you were invited or consulted in; it goes on without you"
 
 
 def command_line(prefix: str, name: str, synopsis: str, help_text: str) -> str:
@@ -318,6 +287,19 @@ def engine_queues(standings: Sequence[tuple[str, int, timedelta | None]]) -> str
 
 def unknown_engine_command(word: str) -> str:
     return f"Unknown command {shorten(word)!r}."
+
+
+# XEP-0050 ad-hoc commands at the engine's JID: the names clients list, and the forms.
+ADHOC_STATUS = "Status"
+ADHOC_CHATS = "My open chats"
+ADHOC_MAX = "How many chats I take"
+ADHOC_MAX_FIELD = "Chats at a time (1 to 100)"
+ADHOC_QUEUES = "Queues"
+ADHOC_FILL_IN = "Fill in the form and complete the command."
+
+
+def form_field_missing(label: str) -> str:
+    return f"fill in {label!r}"
 
 
 # -- refusals -----------------------------------------------------------------------

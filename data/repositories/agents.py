@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
-from business.model import Agent, AgentId, AgentRole, QueueName, TenantId
+from business.model import Agent, AgentId, AgentRole, Monitor, QueueName, TenantId
 from data.models import AgentQueueRow, AgentRow
 from data.repositories.base import SqlContext, all_rows, read_through
 
@@ -27,7 +28,19 @@ def _agent(row: AgentRow) -> Agent:
         supervises=tuple(QueueName(q) for q in row.supervises),
         skills=dict(row.skills),
         auto_accept=row.auto_accept,
+        monitored_by=tuple(
+            Monitor(
+                agent_id=AgentId(m["agent_id"]),
+                name=m["name"],
+                queues=tuple(QueueName(q) for q in m["queues"]),
+            )
+            for m in row.monitored_by
+        ),
     )
+
+
+def _monitors_json(monitors: tuple[Monitor, ...]) -> list[dict[str, Any]]:
+    return [{"agent_id": m.agent_id, "name": m.name, "queues": list(m.queues)} for m in monitors]
 
 
 def _queue_rows(queues: tuple[QueueName, ...]) -> list[AgentQueueRow]:
@@ -81,6 +94,7 @@ class SqlAgentRepository:
                 supervises=list(agent.supervises),
                 skills=dict(agent.skills),
                 auto_accept=agent.auto_accept,
+                monitored_by=_monitors_json(agent.monitored_by),
                 queues=_queue_rows(agent.queues),
             )
         )
@@ -125,6 +139,9 @@ class SqlAgentRepository:
 
     async def set_routed(self, agent_id: AgentId, at: datetime) -> None:
         await self._set(agent_id, last_routed_at=at)
+
+    async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
+        await self._set(agent_id, monitored_by=_monitors_json(monitors))
 
     async def _set(self, agent_id: AgentId, **values: object) -> None:
         self._ctx.written_agents.add(agent_id)

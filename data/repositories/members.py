@@ -99,7 +99,12 @@ class SqlMemberRepository:
         self._ctx = ctx
         self._last: Executable | None = None
 
+    def _refuse_if_read_only(self) -> None:
+        if self._ctx.read_only:
+            raise RuntimeError("a read-only unit of work cannot write")
+
     async def write(self, conversation_id: ConversationId, write: MemberWrite) -> None:
+        self._refuse_if_read_only()
         key = {"b_conversation_id": conversation_id, "b_agent_id": write.agent_id}
         match write:
             case MemberJoin():
@@ -132,8 +137,6 @@ class SqlMemberRepository:
 
     async def _promote(self, conversation_id: ConversationId, key: dict[str, Any]) -> None:
         ctx = self._ctx
-        if ctx.read_only:
-            raise RuntimeError("a read-only unit of work cannot write")
         # ``execute`` flushes first: the save that made them the owner (which wrote the
         # owner's cursor as the change gave it) is in before the cursor is raised.
         await ctx.execute(_RAISE_OWNER_CURSOR, key)
@@ -142,6 +145,7 @@ class SqlMemberRepository:
         ctx.changed_behind.add(conversation_id)
 
     async def advance(self, cursors: Mapping[tuple[ConversationId, AgentId], int]) -> None:
+        self._refuse_if_read_only()
         # In key order: two writers locking the same rows in different orders (PostgreSQL)
         # could deadlock.
         for (conversation_id, agent_id), pos in sorted(cursors.items()):

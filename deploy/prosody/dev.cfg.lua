@@ -1,8 +1,8 @@
 -- Prosody for `chat-engine dev` and the test suite: one loopback-only server per base
 -- directory, started in the foreground as a child process (`prosody --config FILE -F`).
 --
--- chat_engine/prosody.py fills the $$name placeholders (string.Template; each value is a
--- quoted Lua literal) and writes the result under the base directory. The copy is rewritten
+-- chat_engine/prosody_config.py fills the $$name placeholders (string.Template; each value is
+-- a quoted Lua literal) and writes the result under the base directory. The copy is rewritten
 -- on every start, so change this template, not the copy.
 
 -- Set only when the engine runs as root: Prosody refuses to start as root without it, and
@@ -32,6 +32,8 @@ modules_disabled = { "s2s"; "s2s_auth_certs" }
 -- Nagle's algorithm held small stanzas back for up to 40 ms: relay p99 went from about
 -- 44 ms to about 8 ms without it.
 network_settings = { nagle = false }
+
+$websocket
 
 -- The default archive store rewrites a user's whole archive on every message, which
 -- slowed relaying to about 130 msg/s after a few thousand messages. Development and tests
@@ -70,6 +72,7 @@ modules_enabled = {
 	"version";
 	"uptime";
 	"posix";
+	$websocket_module
 }
 
 VirtualHost $domain

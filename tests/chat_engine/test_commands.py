@@ -109,8 +109,11 @@ async def status_of(url: str) -> int:
 
 
 async def test_dev_sets_up_runs_stops_and_reuses(tmp_path: Path) -> None:
-    c2s_port, component_port = free_port(), free_port()
-    args = ("dev", "--port", "0", "--c2s-port", str(c2s_port))
+    c2s_port, component_port, websocket_port = free_port(), free_port(), free_port()
+    args = [
+        *("dev", "--port", "0", "--c2s-port", str(c2s_port)),
+        *("--websocket-port", str(websocket_port)),
+    ]
     env = command_env(CHAT_ENGINE_XMPP_PORT=str(component_port))
 
     async with chat_engine(tmp_path, *args, until="Press Ctrl-C to stop.", env=env) as (
@@ -122,6 +125,7 @@ async def test_dev_sets_up_runs_stops_and_reuses(tmp_path: Path) -> None:
         assert demo, banner
         assert sorted(passwords) == ["agent1@localhost", "agent2@localhost"], banner
         assert f"host 127.0.0.1, port {c2s_port}" in banner
+        assert f"ws://127.0.0.1:{websocket_port}/xmpp-websocket" in banner
         assert "support@chat.localhost" in banner
         assert "not connected" not in banner  # the component reached Prosody
 

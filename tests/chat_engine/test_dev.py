@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from chat_engine.dev import (
+    DemoAgent,
     _plan,
+    banner,
     pick_port,
     read_or_create_demo_agents,
     read_or_create_secret,
@@ -140,3 +142,23 @@ def test_files_an_older_version_left_readable_are_narrowed(
         assert mode(var / name) == 0o600, name
     # A directory the user chose is theirs; what is in it is private either way.
     assert mode(var) == 0o755
+
+
+def test_the_banner_shows_the_websocket_url_for_browser_clients(tmp_path: Path) -> None:
+    settings = load_settings(env={}, cwd=tmp_path)
+    websocket_port = free_port()
+    plan = _plan(settings, tmp_path / "var", free_port(), websocket_port)
+
+    text = banner(
+        "http://127.0.0.1:8080",
+        [DemoAgent(jid="agent1@localhost", password="pw")],
+        plan.prosody,
+        plan.notes,
+        widget_built=True,
+    )
+
+    assert plan.prosody.websocket_port == websocket_port
+    assert f"  WebSocket:    ws://127.0.0.1:{websocket_port}/xmpp-websocket" in text
+    # Kept for the next run, like the other ports.
+    ports = json.loads((tmp_path / "var" / "ports.json").read_text())
+    assert ports["websocket"] == websocket_port

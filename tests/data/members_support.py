@@ -13,7 +13,7 @@ from business.member_ports import MemberJoin, MemberWrite
 from business.model import AgentId, ConversationId, MemberRole
 from business.ports import UnitOfWorkFactory
 from tests.conftest import open_database
-from tests.data.test_repository_contract import seed
+from tests.data.contract_support import seed
 from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.harness import assert_database_members_consistent, members_out_of_step
 
@@ -23,7 +23,8 @@ class Store:
     uow: UnitOfWorkFactory
     check_members: Callable[[], Awaitable[None]]
     """Whether every open conversation's ``members`` equal its current member rows."""
-    name: str
+    forget_cache: Callable[[], None] = lambda: None
+    """Empty a database's caches, so that what follows reads what is stored."""
 
 
 @asynccontextmanager
@@ -39,7 +40,7 @@ async def open_store(backend: str, tmp_path: Path) -> AsyncIterator[Store]:
             ]
             assert members_out_of_step(fake.conversations.values(), rows) == []
 
-        store = Store(uow=lambda: FakeUnitOfWork(fake), check_members=check_fake, name="fake")
+        store = Store(uow=lambda: FakeUnitOfWork(fake), check_members=check_fake)
         await seed(store.uow)
         yield store
         return
@@ -48,7 +49,9 @@ async def open_store(backend: str, tmp_path: Path) -> AsyncIterator[Store]:
         async def check_database() -> None:
             await assert_database_members_consistent(db)
 
-        store = Store(uow=db.unit_of_work, check_members=check_database, name=backend)
+        store = Store(
+            uow=db.unit_of_work, check_members=check_database, forget_cache=db.caches.clear
+        )
         await seed(store.uow)
         yield store
 

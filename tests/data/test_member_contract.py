@@ -15,8 +15,7 @@ from business.member_ports import (
     MemberRoleSet,
 )
 from business.model import AgentId, ConversationId, ConversationState, MemberRole
-from tests.data.members_support import Store, join, write
-from tests.data.test_repository_contract import (
+from tests.data.contract_support import (
     ALICE,
     BOB,
     OTHER_TENANT,
@@ -26,6 +25,7 @@ from tests.data.test_repository_contract import (
     at,
     conversation,
 )
+from tests.data.members_support import Store, join, write
 
 CAROL = AgentId("a-carol")
 DAVE = AgentId("a-dave")
@@ -226,8 +226,12 @@ async def test_a_promotion_leaves_nothing_stale_for_later_saves(member_store: St
         moved = dataclasses.replace(start, agent_delivered_pos=4, last_pos=10)
         await uow.conversations.save(moved, previous=start)
         await uow.commit()
+    promoted = dataclasses.replace(moved, agent_delivered_pos=6)
     async with member_store.uow() as uow:
-        assert await uow.conversations.get(C1) == dataclasses.replace(moved, agent_delivered_pos=6)
+        assert await uow.conversations.get(C1) == promoted
+    member_store.forget_cache()
+    async with member_store.uow() as uow:
+        assert await uow.conversations.get(C1) == promoted
 
 
 async def test_list_undelivered_is_oldest_conversation_first_then_by_agent(
@@ -327,4 +331,6 @@ async def test_a_read_only_unit_of_work_refuses_member_writes(member_store: Stor
             await uow.members.write(C1, MemberPromote(agent_id=BOB))
         with pytest.raises(RuntimeError, match="read-only"):
             await uow.members.advance({(C1, BOB): 5})
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.members.advance({})
     assert await undelivered(member_store) == [delivery(C1, BOB, MemberRole.INVITED, 1, 9)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from business.events import MessageUpdated
 from business.model import ConversationId, EventId, Participant, ParticipantKind
 from business.ports import UnitOfWorkFactory
-from tests.data.test_repository_contract import (
+from tests.data.contract_support import (
     ALICE,
     add_conversations,
     add_events,

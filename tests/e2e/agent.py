@@ -75,6 +75,7 @@ class ScriptedAgent:
         client.register_plugin("xep_0030")
         client.register_plugin("xep_0085")
         client.register_plugin("xep_0172")
+        client.register_plugin("xep_0050")
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def on_start(_: object) -> None:
@@ -247,6 +248,35 @@ class ScriptedAgent:
             await asyncio.wait_for(client.disconnected, 5)
         except (TimeoutError, asyncio.CancelledError):
             client.abort()
+
+    # -- XEP-0050 ad-hoc commands, through slixmpp's client API ------------------------
+
+    async def adhoc_commands(self, jid: str) -> list[tuple[str, str]]:
+        """(node, name) of the commands ``jid`` lists."""
+        iq = await self._client.plugin["xep_0050"].get_commands(jid)
+        return [(str(node), str(name)) for _jid, node, name in iq["disco_items"]["items"]]
+
+    async def adhoc(
+        self,
+        jid: str,
+        node: str,
+        *,
+        action: str = "execute",
+        sessionid: str | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Any:
+        """The answer (an Iq; ``IqError`` for an error answer) to one ad-hoc step; with
+        ``values``, a submitted data form goes with it."""
+        adhoc = self._client.plugin["xep_0050"]
+        payload = None
+        if values is not None:
+            form = self._client.plugin["xep_0004"].make_form(ftype="submit")
+            for var, value in values.items():
+                form.add_field(var=var, value=value)
+            payload = form
+        return await adhoc.send_command(
+            jid, node, action=action, sessionid=sessionid, payload=payload
+        )
 
 
 def _error_condition(msg: Any) -> str | None:

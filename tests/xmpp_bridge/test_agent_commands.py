@@ -34,6 +34,7 @@ from xmpp_bridge.custom import (
     EngineCapacity,
     EngineChats,
     EngineHelp,
+    EngineMonitor,
     EngineQueues,
     EngineStatus,
     HoldChat,
@@ -142,7 +143,8 @@ def test_conversation_grammar(body: str, expected: Payload) -> None:
         ("queues", EngineQueues()),
         ("max 4", EngineCapacity(count="4")),
         ("chats", EngineChats()),
-        ("monitor c-1", UnknownEngineCommand(command="monitor")),
+        ("monitor c-1", EngineMonitor(target="c-1")),
+        ("frobnicate c-1", UnknownEngineCommand(command="frobnicate")),
     ],
 )
 def test_engine_grammar(body: str, expected: Payload) -> None:

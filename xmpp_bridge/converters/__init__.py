@@ -8,19 +8,22 @@
 - ``sizes``: how many bytes text takes in a stanza, and cutting and splitting to fit.
 - ``_stanza``: the only module that indexes slixmpp stanzas (slixmpp's item access
   returns ``Any``), with typed readers and builders for the others; ``_markers`` is its
-  part for receipts, chat markers, corrections and file URLs.
+  part for receipts, chat markers, corrections and file URLs, ``_forms`` for XEP-0004
+  data forms (ad-hoc commands).
 
 Everything else in the bridge works with the dataclasses in ``xmpp_bridge.custom`` and
 the business layer, and imports from this package only. Every stanza shape the bridge
 reads or sends goes through here and is covered by XML-in/XML-out tests.
 """
 
+from xmpp_bridge.converters._forms import StanzaPart, form_to_stanza, submitted_values
 from xmpp_bridge.converters._stanza import (
     COMPONENT_NS,
     STANZA_ERROR_NS,
     Stanza,
     fits,
     parse_stanza,
+    read_addresses,
     serialised_size,
     stanza_to_xml,
     stream_error_text,
@@ -35,18 +38,22 @@ __all__ = [
     "COMPONENT_NS",
     "STANZA_ERROR_NS",
     "Stanza",
+    "StanzaPart",
     "client_msg_id_for",
     "custom_to_stanza",
     "fits",
+    "form_to_stanza",
     "format_duration",
     "is_offer",
     "loggable",
     "offer_text",
     "parse_stanza",
+    "read_addresses",
     "serialised_size",
     "stanza_to_custom",
     "stanza_to_xml",
     "stream_error_text",
+    "submitted_values",
     "xml_safe",
     "xml_size",
 ]

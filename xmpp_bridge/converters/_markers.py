@@ -12,8 +12,7 @@ from typing import Any
 
 from slixmpp import Message
 from slixmpp.plugins.xep_0308.stanza import Replace
-from slixmpp.plugins.xep_0333.stanza import Displayed, Markable
-from slixmpp.plugins.xep_0333.stanza import Received as MarkerReceived
+from slixmpp.plugins.xep_0333.stanza import Displayed, Markable, Received as MarkerReceived
 from slixmpp.xmlstream import register_stanza_plugin
 
 from xmpp_bridge.converters._stanza import Stanza, _get, _set

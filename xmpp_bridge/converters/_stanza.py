@@ -22,8 +22,7 @@ from slixmpp.jid import InvalidJID
 from slixmpp.plugins.xep_0066.stanza import OOB
 from slixmpp.plugins.xep_0085 import stanza as chat_states
 from slixmpp.plugins.xep_0172.stanza import UserNick
-from slixmpp.plugins.xep_0184.stanza import Received as ReceiptReceived
-from slixmpp.plugins.xep_0184.stanza import Request as ReceiptRequest
+from slixmpp.plugins.xep_0184.stanza import Received as ReceiptReceived, Request as ReceiptRequest
 from slixmpp.plugins.xep_0203.stanza import Delay
 from slixmpp.stanza.error import Error
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin, tostring

@@ -24,9 +24,10 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    Whispered,
     WrapUpRecorded,
 )
-from business.model import AgentId, ConversationState, ParticipantKind
+from business.model import AgentId, ConversationState, MemberRole, ParticipantKind
 from xmpp_bridge import texts
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters._markers import (
@@ -199,6 +200,13 @@ class _Chat:
         ]
 
 
+def _monitoring(conv: Conversation, me: AgentId) -> bool:
+    """Whether ``me`` only watches ``conv``: everything they get is marked ``[monitor]``
+    and names who said it, the visitor too."""
+    member = conv.member(me)
+    return member is not None and member.role is MemberRole.MONITOR
+
+
 def _delay(
     delayed: bool, event: StoredEvent, addressing: Addressing
 ) -> tuple[datetime, str] | None:
@@ -227,11 +235,15 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             if not (who.kind is ParticipantKind.AGENT and who.id == me):
                 text = texts.left(who.name)
         case MemberJoined(agent=who, role=role):
-            if who.id != me:
+            # Monitors come and go unannounced.
+            if who.id != me and role is not MemberRole.MONITOR:
                 text = texts.member_joined(who.name, role.value)
-        case MemberLeft(agent=who):
-            if who.id != me:
+        case MemberLeft(agent=who, role=role):
+            if who.id != me and role is not MemberRole.MONITOR:
                 text = texts.left(who.name)
+        case Whispered(by=who, text=said):
+            if who.id != me:
+                text = texts.whispered_by(who.name) + said
         case Transferred(by=by, to=to, queue=queue):
             # The new agent learnt of it from the offer, the old one from their command.
             if me not in (by.id, None if to is None else to.id):
@@ -251,7 +263,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
         case OfferMade():
             pass  # the offer to ``me`` goes as an ``AgentOffer``
         case ChatReturned():
-            text = texts.CHAT_RETURNED
+            if me == conv.agent_id:
+                text = texts.CHAT_RETURNED
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != me:
@@ -260,6 +273,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             assert_never(event)
     if text is None:
         return []
+    if _monitoring(conv, me):
+        text = texts.MONITOR_PREFIX + text
     notice = _Chat(
         sender=addressing.conversation_jid(conv.id),
         to=item.to,
@@ -280,7 +295,8 @@ def _posted(
     who = event.sender
     if who.kind is ParticipantKind.AGENT and who.id == me:
         return []
-    by_visitor = who.kind is ParticipantKind.VISITOR
+    watching = _monitoring(conv, me)
+    by_visitor = who.kind is ParticipantKind.VISITOR and not watching
     chat = _Chat(
         sender=addressing.conversation_jid(conv.id),
         to=item.to,
@@ -294,6 +310,8 @@ def _posted(
     if event.text.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name)
+        if watching:
+            prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(event.text, budget, prefix=prefix))
     for number, url in enumerate(event.attachments, start=1):
         # Clients show an XEP-0066 file inline only when the body is exactly the URL,

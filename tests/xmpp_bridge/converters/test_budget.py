@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from xml.sax.saxutils import escape
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from business.events import ConversationEvent
 from business.model import (

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from tests.xmpp_bridge.support import (
     ADDRESSING,

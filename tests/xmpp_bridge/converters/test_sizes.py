@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from tests.xmpp_bridge.support import ADDRESSING, ALICE_JID
 from xmpp_bridge.converters import custom_to_stanza, fits, serialised_size, xml_safe, xml_size
