@@ -1,7 +1,8 @@
 """The conversation JID shows online to each agent in the chat, with the visitor's name,
 from the offer until they leave or it ends (AGENT-DESK.md, Addresses): what the captured
 link is given, for a routed chat, a transfer, a consult, a declined invitation, a held
-chat given back, and a replay after a reconnect. An offer timing out: ``test_offers``."""
+chat given back, a supervisor, and a replay after a reconnect. An offer timing out:
+``test_offers``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.xmpp_bridge.support import (
     presences,
 )
 from tests.xmpp_bridge.test_colleagues import BOB_CLIENT, with_alice
+from tests.xmpp_bridge.test_supervision import SAM_CLIENT, SAM_JID, supervised_chat, to_engine
 from xmpp_bridge import texts
 from xmpp_bridge.converters import Stanza
 
@@ -184,3 +186,24 @@ async def test_a_chat_that_ended_while_the_link_was_down_ends_offline(world: Wor
         offline(conversation, ALICE_JID),
     ]
     assert is_presence(sent[-1])
+
+
+async def test_a_supervisor_sees_it_online_while_monitoring_or_barged_in(world: World) -> None:
+    h, conversation = await supervised_chat(world)
+    cid = conversation.id
+
+    await h.receive(to_engine(f"monitor {cid}"))
+    sent = await h.delivered()
+    assert presences(sent) == [online(conversation, SAM_JID)]  # Alice sees nothing of it
+    await h.receive(to_engine(f"unmonitor {cid}"))
+    assert presences(await h.delivered()) == [offline(conversation, SAM_JID)]
+
+    await h.receive(to_engine(f"monitor {cid}"))
+    await h.delivered()
+    await h.receive(from_agent(cid, "!barge", agent=SAM_CLIENT, stanza_id="s1"))
+    assert presences(await h.delivered()) == [online(conversation, SAM_JID)]
+
+    await h.receive(from_agent(cid, "!end", stanza_id="a1"))
+    sent = await h.delivered()
+    assert set(presences(to(sent, SAM_JID))) == {offline(conversation, SAM_JID)}
+    assert set(presences(to(sent, ALICE_JID))) == {offline(conversation, ALICE_JID)}
