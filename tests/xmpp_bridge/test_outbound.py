@@ -10,7 +10,7 @@ import pytest
 from business import commands as c
 from business.conversation import Conversation
 from business.delivery import PendingDelivery
-from business.model import Agent, AgentId, VisitorId
+from business.model import VisitorId
 from tests.harness import World
 from tests.xmpp_bridge.support import (
     ALICE,
@@ -19,13 +19,11 @@ from tests.xmpp_bridge.support import (
     SeenPresence,
     body_of,
     conv_jid,
-    eventually,
     fail_once,
     from_agent,
     harness,
     messages,
     presences,
-    said_in,
 )
 from xmpp_bridge.concurrency import Job
 
@@ -208,152 +206,6 @@ async def test_events_published_out_of_order_go_out_in_order(h: Harness) -> None
     assert await h.bodies() == ["one", "two"]
 
 
-async def test_unflushed_deliveries_are_resent_after_a_lost_link(h: Harness) -> None:
-    visitor, conversation = await chat_with_alice(h.world)
-    await h.flush()
-    await h.world.visitor_says(visitor, conversation.id, "maybe lost")
-    await h.delivered()
-
-    # The link died before the cursor was written: slixmpp may have dropped the stanza.
-    h.reconnect()
-    await h.notifier.replay()
-
-    assert await h.bodies() == ["maybe lost"]
-
-
-async def test_flushed_deliveries_are_not_resent_after_a_lost_link(h: Harness) -> None:
-    visitor, conversation = await chat_with_alice(h.world)
-    await h.world.visitor_says(visitor, conversation.id, "surely sent")
-    await h.flush()
-    await h.delivered()
-
-    h.reconnect()
-    await h.notifier.replay()
-
-    assert h.sender.take() == []
-
-
-async def test_the_flush_loop_writes_cursors_by_itself(h: Harness) -> None:
-    h.notifier.start()
-    try:
-        _, conversation = await chat_with_alice(h.world)
-        await asyncio.sleep(0.1)
-        assert cursor(h.world, conversation) == last_pos(h.world, conversation)
-    finally:
-        await h.notifier.stop()
-
-
-async def test_stop_sends_what_is_queued_and_writes_the_cursors_still_pending(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    h = harness(world, flush_interval=3600)
-    h.notifier.start()
-    _, conversation = await chat_with_alice(world)
-    get_agent = world.agents.get_agent
-
-    async def slow(agent_id: AgentId) -> Agent | None:
-        await asyncio.sleep(0.05)
-        return await get_agent(agent_id)
-
-    # The last message is still on its way (the store is slow) when the engine stops.
-    monkeypatch.setattr(world.agents, "get_agent", slow)
-    await world.visitor_says(conversation.visitor_id, conversation.id, "bye")
-    assert cursor(world, conversation) < last_pos(world, conversation)
-
-    await h.notifier.stop()
-
-    assert (await h.bodies())[-1] == "bye"
-    assert cursor(world, conversation) == last_pos(world, conversation)
-
-
-@pytest.mark.parametrize("how", ["link lost", "ping unanswered"])
-async def test_stop_without_the_servers_confirmation_keeps_the_cursors_for_a_replay(
-    world: World, how: str
-) -> None:
-    h = harness(world, flush_interval=3600, confirm_timeout=0.05)
-    h.notifier.start()
-    _, conversation = await chat_with_alice(world)
-    before = cursor(world, conversation)
-    if how == "link lost":
-        h.link.detach()
-    else:
-        h.sender.answers = False
-
-    await h.notifier.stop()
-
-    assert cursor(world, conversation) == before < last_pos(world, conversation)
-
-
-async def test_a_cursor_moves_only_after_the_server_answers_a_ping(h: Harness) -> None:
-    _, conversation = await chat_with_alice(h.world)
-    before = cursor(h.world, conversation)
-    h.sender.hold = asyncio.Event()
-
-    flushing = asyncio.create_task(h.flush())
-    await asyncio.sleep(0.01)
-    assert h.sender.pings == 1
-    assert cursor(h.world, conversation) == before
-    h.sender.hold.set()
-    await flushing
-
-    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
-
-
-async def test_an_unanswered_ping_drops_the_link_and_the_events_are_resent(
-    h: Harness,
-) -> None:
-    visitor, conversation = await chat_with_alice(h.world)
-    await h.flush()
-    await h.world.visitor_says(visitor, conversation.id, "into a dead socket")
-    assert (await h.bodies())[-1] == "into a dead socket"
-    h.sender.answers = False
-
-    await h.flush()
-
-    assert h.sender.aborted == 1
-    assert cursor(h.world, conversation) < last_pos(h.world, conversation)
-    h.sender.answers = True
-    h.reconnect()
-    await h.notifier.replay()
-    assert await h.bodies() == ["into a dead socket"]
-
-
-async def test_stanzas_sent_while_a_ping_is_out_wait_for_the_next_ping(h: Harness) -> None:
-    visitor, conversation = await chat_with_alice(h.world)
-    h.sender.hold = asyncio.Event()
-    flushing = asyncio.create_task(h.flush())
-    await asyncio.sleep(0.01)
-    await h.world.visitor_says(visitor, conversation.id, "after the ping")
-    h.sender.hold.set()
-    await flushing
-    confirmed = cursor(h.world, conversation)
-    assert confirmed == last_pos(h.world, conversation) - 1
-
-    h.sender.hold = None
-    await h.flush()
-    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
-    assert h.sender.pings == 2
-
-
-async def test_failed_cursor_writes_are_retried(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    h = harness(world)
-    fail_once(
-        monkeypatch,
-        world.delivery,
-        "mark_delivered",
-        ConnectionError("database went away"),
-    )
-    _, conversation = await chat_with_alice(world)
-
-    await h.flush()
-    assert cursor(world, conversation) < last_pos(world, conversation)
-    await h.flush()
-
-    assert cursor(world, conversation) == last_pos(world, conversation)
-
-
 async def test_an_offer_whose_history_could_not_be_read_is_retried_without_another_event(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -427,43 +279,6 @@ async def test_agent_is_told_when_the_visitor_leaves(h: Harness) -> None:
     assert presences(stanzas) == [
         SeenPresence(conv_jid(conversation), ALICE_JID, "unavailable", None)
     ]
-
-
-async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harness) -> None:
-    visitor, conversation = await chat_with_alice(h.world)
-    await h.delivered()
-    # The server restarted with the offer unconfirmed: it goes out again alone, and the
-    # server's answer to the ping after it is slow in coming.
-    h.reconnect()
-    h.sender.hold = asyncio.Event()
-    replay = asyncio.create_task(h.notifier.replay())
-    await eventually(lambda: h.sender.pings == 1)
-
-    # Meanwhile business goes on: a message in that chat and a new chat, both of which
-    # publish while the router holds its lock and before the visitor's ack.
-    async with asyncio.timeout(1):
-        await h.world.visitor_says(visitor, conversation.id, "still there?")
-        other = await h.world.start(await h.world.visitor(), "Me too", client_msg_id="o")
-        await h.world.messaging.set_visitor_typing(
-            c.SetVisitorTyping(visitor_id=visitor, conversation_id=conversation.id, composing=True)
-        )
-    # Typing does not wait behind the deliveries.
-    await eventually(
-        lambda: any(child.tag.endswith("}composing") for st in h.sender.sent for child in st.xml)
-    )
-    assert h.sender.pings == 1
-
-    h.sender.hold.set()
-    await replay
-    await h.notifier.drain()
-
-    assert said_in(h, conversation)[1:] == ["still there?"]
-    assert said_in(h, conversation)[0].startswith("New chat from Vera")
-    [offer] = said_in(h, other)
-    assert "[Vera] Me too" in offer
-    await h.flush()
-    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
-    assert cursor(h.world, other) == last_pos(h.world, other)
 
 
 async def test_with_nothing_pending_a_message_goes_out_without_a_lane(

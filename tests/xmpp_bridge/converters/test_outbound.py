@@ -32,7 +32,6 @@ from tests.xmpp_bridge.support import (
     ALICE_JID,
     CID,
     CONV_JID,
-    SUPPORT,
     T0,
     assert_xml,
     body_of,
@@ -40,17 +39,10 @@ from tests.xmpp_bridge.support import (
     messages,
     offered_conversation,
 )
-from xmpp_bridge.converters import custom_to_stanza, format_duration, offer_text
+from xmpp_bridge.converters import custom_to_stanza, offer_text
 from xmpp_bridge.custom import (
     AgentOffer,
     ConversationUpdate,
-    ErrorReply,
-    ErrorType,
-    Origin,
-    PresenceKind,
-    QueuePresence,
-    Receipt,
-    TextReply,
     VisitorTyping,
 )
 
@@ -399,131 +391,3 @@ def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
         f'<message from="{CONV_JID}" to="alice@localhost" type="chat">'
         f'<{state} xmlns="http://jabber.org/protocol/chatstates"/></message>',
     )
-
-
-def test_text_reply() -> None:
-    [stanza] = custom_to_stanza(
-        TextReply(sender=CONV_JID, to=ALICE_JID, text="Commands: !end", stanza_id="r1"), ADDRESSING
-    )
-
-    assert_xml(
-        stanza,
-        f'<message from="{CONV_JID}" to="alice@localhost" type="chat" id="r1">'
-        "<body>Commands: !end</body></message>",
-    )
-
-
-MESSAGE_ORIGIN = Origin(
-    kind="message",
-    sender="alice@localhost/laptop",
-    recipient=CONV_JID,
-    address=ALICE_JID,
-    stanza_id="s1",
-)
-
-
-def test_error_reply_bounces_the_message_in_the_component_namespace() -> None:
-    [stanza] = custom_to_stanza(
-        ErrorReply(
-            origin=MESSAGE_ORIGIN,
-            condition="not-allowed",
-            type=ErrorType.CANCEL,
-            text="this conversation has ended",
-        ),
-        ADDRESSING,
-    )
-
-    assert_xml(
-        stanza,
-        f"""
-        <message from="{CONV_JID}" to="alice@localhost/laptop" type="error" id="s1">
-          <error type="cancel">
-            <not-allowed xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>
-            <text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">this conversation has ended</text>
-          </error>
-        </message>
-        """,
-    )
-
-
-def test_error_reply_to_a_presence() -> None:
-    origin = Origin(
-        kind="presence",
-        sender="eve@localhost",
-        recipient="support@chat.localhost",
-        address=ALICE_JID,
-    )
-
-    [stanza] = custom_to_stanza(
-        ErrorReply(origin=origin, condition="forbidden", type=ErrorType.AUTH, text=""), ADDRESSING
-    )
-
-    assert_xml(
-        stanza,
-        """
-        <presence from="support@chat.localhost" to="eve@localhost" type="error">
-          <error type="auth"><forbidden xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error>
-        </presence>
-        """,
-    )
-
-
-def test_receipt_acknowledges_the_agents_stanza_id() -> None:
-    [stanza] = custom_to_stanza(Receipt(origin=MESSAGE_ORIGIN, stanza_id="k9"), ADDRESSING)
-
-    assert_xml(
-        stanza,
-        f'<message from="{CONV_JID}" to="alice@localhost/laptop" id="k9">'
-        '<received xmlns="urn:xmpp:receipts" id="s1"/></message>',
-    )
-
-
-@pytest.mark.parametrize(
-    ("kind", "expected"),
-    [
-        (
-            PresenceKind.AVAILABLE,
-            '<presence from="support@chat.localhost" to="alice@localhost"/>',
-        ),
-        (
-            PresenceKind.UNAVAILABLE,
-            '<presence from="support@chat.localhost" to="alice@localhost" type="unavailable"/>',
-        ),
-        (
-            PresenceKind.SUBSCRIBE,
-            '<presence from="support@chat.localhost" to="alice@localhost" type="subscribe">'
-            '<nick xmlns="http://jabber.org/protocol/nick">support</nick></presence>',
-        ),
-        (
-            PresenceKind.SUBSCRIBED,
-            '<presence from="support@chat.localhost" to="alice@localhost" type="subscribed"/>',
-        ),
-        (
-            PresenceKind.UNSUBSCRIBED,
-            '<presence from="support@chat.localhost" to="alice@localhost" type="unsubscribed"/>',
-        ),
-        (
-            PresenceKind.PROBE,
-            '<presence from="support@chat.localhost" to="alice@localhost" type="probe"/>',
-        ),
-    ],
-)
-def test_queue_presence(kind: PresenceKind, expected: str) -> None:
-    [stanza] = custom_to_stanza(QueuePresence(queue=SUPPORT, to=ALICE_JID, kind=kind), ADDRESSING)
-
-    assert_xml(stanza, expected)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "0 s"),
-        (59, "59 s"),
-        (60, "1 min"),
-        (75, "1 min 15 s"),
-        (3600, "1 h"),
-        (3900, "1 h 5 min"),
-    ],
-)
-def test_wait_times_read_naturally(seconds: int, text: str) -> None:
-    assert format_duration(timedelta(seconds=seconds)) == text
