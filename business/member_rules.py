@@ -40,6 +40,7 @@ from business.model import (
     Participant,
     QueueName,
 )
+from business.supervision_rules import add_monitors
 
 DOING = {
     OfferKind.TRANSFER: "transfer this chat",
@@ -115,6 +116,9 @@ def offer_to_person(
             delivered_pos=offer.pos - 1,
         )
     )
+    if kind is OfferKind.TRANSFER:
+        # The chat may become theirs: those who monitor all of their chats watch it.
+        add_monitors(builder, tuple(m for m in to.monitored_by if conv.queue in m.queues), now)
     return builder.done()
 
 
@@ -134,7 +138,9 @@ def _seconds_left(conv: Conversation, now: datetime) -> str:
     return f" ({max(0, round((conv.offer_expires_at - now).total_seconds()))} s left)"
 
 
-def accept_person_offer(builder: ChangeBuilder, agent_id: AgentId, now: datetime) -> None:
+def accept_person_offer(
+    builder: ChangeBuilder, agent_id: AgentId, now: datetime, member_cursor: int = 0
+) -> None:
     """The offered agent takes a transfer, invitation or consult (``builder`` holds the
     conversation, checked to be offered to them)."""
     conv = builder.conversation
@@ -146,7 +152,7 @@ def accept_person_offer(builder: ChangeBuilder, agent_id: AgentId, now: datetime
     builder.close_offer(OfferOutcome.ACCEPTED, now)
     others = tuple(m for m in builder.conversation.members if m.agent_id != agent_id)
     if kind is OfferKind.TRANSFER:
-        _take_over(builder, joined, others, note, now)
+        _take_over(builder, joined, others, note, now, member_cursor)
         return
     role = _ROLE_AFTER[kind]
     builder.set_members((*others, Member(agent_id=agent_id, name=name, role=role)))
@@ -171,6 +177,7 @@ def _take_over(
     others: tuple[Member, ...],
     note: str | None,
     now: datetime,
+    member_cursor: int,
 ) -> None:
     conv = builder.conversation
     old = conv.agent
@@ -192,13 +199,14 @@ def _take_over(
     )
     assert joined.id is not None
     assert old.id is not None
-    # The new owner's cursor is the one they had as the offered member (``promote``);
+    # The new owner's cursor is the one they had as the offered member (as read by the
+    # caller, and raised in the store by ``promote`` if a later write moved it further);
     # the old owner is delivered up to the transfer through a row of their own.
     builder.update(
         agent_id=AgentId(joined.id),
         agent_name=joined.name,
         assigned_at=now,
-        agent_delivered_pos=0,
+        agent_delivered_pos=member_cursor,
         members=others,
     )
     builder.write_member(MemberPromote(agent_id=AgentId(joined.id)))
@@ -228,6 +236,11 @@ def transfer_to_queue(
     agent there, never to them first."""
     check_owner(conv, by, DOING[OfferKind.TRANSFER])
     check_no_open_offer(conv, now)
+    others = [m for m in conv.members if m.role is not MemberRole.MONITOR]
+    if others:
+        raise InvalidTransition(
+            f"{others[0].name} is in this chat too: they !leave first, or !transfer to them"
+        )
     builder = ChangeBuilder(conv)
     old = conv.agent
     old_cursor = conv.agent_delivered_pos
@@ -323,6 +336,8 @@ def member_post(
     only the agents (``desk.message``; files in it go as their addresses)."""
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
+    if conv.state is ConversationState.QUEUED:
+        raise InvalidTransition("the chat waits in the queue for its next agent")
     if member.role is MemberRole.MONITOR:
         raise Forbidden("you are monitoring this chat: !whisper to the agent, or !barge in")
     if member.visible:

@@ -24,6 +24,7 @@ from business.model import (
     ConversationId,
     ConversationState,
     EventId,
+    OfferKind,
     Participant,
     ParticipantKind,
     QueueName,
@@ -159,7 +160,10 @@ class MessagingService:
             for post in posts:
                 conv = conversations.get(post.conversation_id)
                 try:
-                    change = _decide(post, conv, known, now)
+                    cursor = 0
+                    if _takes_transfer(post, conv):  # rare: one read then
+                        cursor = await _taking_cursor(tx, post, conv)
+                    change = _decide(post, conv, known, now, cursor)
                 except DomainError as refusal:
                     if careful:
                         outcomes.append(refusal)
@@ -175,7 +179,10 @@ class MessagingService:
                         key = (post.conversation_id, post.client_msg_id)
                         known.update(await tx.events.find_messages([key]))
                     try:
-                        change = _decide(post, conv, known, now)
+                        cursor = 0
+                        if _takes_transfer(post, conv):
+                            cursor = await _taking_cursor(tx, post, conv)
+                        change = _decide(post, conv, known, now, cursor)
                     except DomainError as again:
                         outcomes.append(again)
                         continue
@@ -263,11 +270,30 @@ def _announce_typing(
     tx.announce(conv, [TypingChanged(conversation_id=conv.id, sender=sender, composing=composing)])
 
 
+def _takes_transfer(post: _Post, conv: Conversation | None) -> bool:
+    """Whether ``post`` is an agent taking a transfer offered to them by writing."""
+    return (
+        conv is not None
+        and isinstance(post, c.SendAgentMessage)
+        and conv.offered_to == post.agent_id
+        and conv.offer_kind is OfferKind.TRANSFER
+    )
+
+
+async def _taking_cursor(tx: Transaction, post: _Post, conv: Conversation | None) -> int:
+    """For an agent taking a transfer by writing: how far delivery to them as the
+    offered member came, where delivery to them as the owner goes on from."""
+    assert conv is not None
+    assert isinstance(post, c.SendAgentMessage)
+    return await tx.members.cursor(conv.id, post.agent_id) or 0
+
+
 def _decide(
     post: _Post,
     conv: Conversation | None,
     known: Mapping[tuple[ConversationId, str], Posted],
     now: datetime,
+    member_cursor: int = 0,
 ) -> Change | Posted:
     """The change a post makes, or the stored message it repeats."""
     client_msg_id = post.client_msg_id
@@ -294,6 +320,7 @@ def _decide(
                 client_msg_id=client_msg_id,
                 now=now,
                 attachments=post.attachments,
+                member_cursor=member_cursor,
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
             raise InvalidTransition("this conversation has ended")

@@ -32,7 +32,7 @@ from business.model import (
     Participant,
     ParticipantKind,
 )
-from business.supervision_rules import add_monitors
+from business.supervision_rules import add_monitors, drop_monitors
 
 
 def make_offer(
@@ -71,10 +71,12 @@ def make_offer(
     return builder.done()
 
 
-def accept_offer(conv: Conversation, agent_id: AgentId, now: datetime) -> Change:
+def accept_offer(
+    conv: Conversation, agent_id: AgentId, now: datetime, *, member_cursor: int = 0
+) -> Change:
     """The offered agent takes the chat (``!accept``): it becomes active with them."""
     builder = ChangeBuilder(conv)
-    _accept_into(builder, agent_id, now)
+    _accept_into(builder, agent_id, now, member_cursor)
     return builder.done()
 
 
@@ -87,11 +89,14 @@ def accept_with_message(
     client_msg_id: str | None,
     now: datetime,
     attachments: tuple[str, ...] = (),
+    member_cursor: int = 0,
 ) -> Change:
     """The offered agent takes the chat by writing to the visitor: the acceptance and
-    the message are one change (one commit, one seq after the other)."""
+    the message are one change (one commit, one seq after the other). ``member_cursor``:
+    how far delivery to them as the offered member came (a transfer makes it the
+    owner's cursor)."""
     builder = ChangeBuilder(conv)
-    _accept_into(builder, agent_id, now)
+    _accept_into(builder, agent_id, now, member_cursor)
     accepted_message(
         builder,
         agent_id,
@@ -104,11 +109,13 @@ def accept_with_message(
     return builder.done()
 
 
-def _accept_into(builder: ChangeBuilder, agent_id: AgentId, now: datetime) -> None:
+def _accept_into(
+    builder: ChangeBuilder, agent_id: AgentId, now: datetime, member_cursor: int = 0
+) -> None:
     conv = builder.conversation
     check_offered_to(conv, agent_id)
     if conv.offer_kind is not OfferKind.ROUTE:
-        accept_person_offer(builder, agent_id, now)
+        accept_person_offer(builder, agent_id, now, member_cursor)
         return
     joined = Participant(kind=ParticipantKind.AGENT, name=conv.offered_name or "Agent", id=agent_id)
     builder.close_offer(OfferOutcome.ACCEPTED, now)
@@ -130,12 +137,18 @@ def _accept_into(builder: ChangeBuilder, agent_id: AgentId, now: datetime) -> No
     )
 
 
-def close_offer(conv: Conversation, outcome: OfferOutcome, now: datetime) -> Change:
-    """End the open offer without acceptance: the chat waits for the next agent."""
+def close_offer(
+    conv: Conversation, outcome: OfferOutcome, now: datetime, *, agent: Agent | None = None
+) -> Change:
+    """End the open offer without acceptance: the chat waits for the next agent (or
+    stays with its own). ``agent``, the one it was offered to: the supervisors who
+    monitor their chats and came with the offer stop watching it."""
     if conv.offered_to is None:
         raise InvalidTransition("this chat is not offered to anybody now")
     builder = ChangeBuilder(conv)
     builder.close_offer(outcome, now)
+    if agent is not None:
+        drop_monitors(builder, agent.monitored_by, now)
     return builder.done()
 
 

@@ -22,11 +22,11 @@ from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
-from business.model import DEFAULT_OFFER_TIMEOUT, OfferKind
+from business.model import DEFAULT_OFFER_TIMEOUT, AgentId, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
 from business.routing import Router
-from business.transactions import Transactions, retrying
+from business.transactions import Transaction, Transactions, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ class OfferService:
     async def _accept(self, cmd: c.AcceptOffer) -> Conversation:
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
-            accepted = await tx.apply(accept_offer(conv, cmd.agent_id, self._clock.now()))
+            cursor = await _member_cursor(tx, conv, cmd.agent_id)
+            change = accept_offer(conv, cmd.agent_id, self._clock.now(), member_cursor=cursor)
+            accepted = await tx.apply(change)
             await tx.commit()
         logger.info("conversation %s accepted by agent %s", conv.id, cmd.agent_id)
         return accepted
@@ -100,7 +102,9 @@ class OfferService:
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             check_offered_to(conv, cmd.agent_id)
-            declined = await tx.apply(close_offer(conv, OfferOutcome.DECLINED, self._clock.now()))
+            agent = await tx.agents.get(cmd.agent_id)
+            change = close_offer(conv, OfferOutcome.DECLINED, self._clock.now(), agent=agent)
+            declined = await tx.apply(change)
             await tx.commit()
         return declined
 
@@ -130,8 +134,8 @@ class OfferService:
             if agent_id is None or conv.offer_expires_at is None or conv.offer_expires_at > now:
                 return False
             routed = conv.offer_kind is OfferKind.ROUTE
-            await tx.apply(close_offer(conv, OfferOutcome.TIMED_OUT, now))
             agent = await tx.agents.get(agent_id, for_update=True)
+            await tx.apply(close_offer(conv, OfferOutcome.TIMED_OUT, now, agent=agent))
             # Only a routed chat left unanswered makes the agent not ready: a colleague's
             # transfer, invitation or consult is theirs to ignore.
             if routed and agent is not None and agent.ready:
@@ -148,6 +152,14 @@ class OfferService:
         )
         await self._router.dispatch(conv.tenant_id, conv.queue)
         return True
+
+
+async def _member_cursor(tx: Transaction, conv: Conversation, agent_id: AgentId) -> int:
+    """How far delivery to ``agent_id`` as the member offered a transfer came: where
+    delivery to them as the owner goes on from (0 for any other offer)."""
+    if conv.offered_to != agent_id or conv.offer_kind is not OfferKind.TRANSFER:
+        return 0
+    return await tx.members.cursor(conv.id, agent_id) or 0
 
 
 class OfferClock:

@@ -171,7 +171,10 @@ class Router:
                     waiting.append(conversation)  # keeps its place while offered
                     continue
                 agent = choose_agent(
-                    list(agents.values()),
+                    # Nobody already in the chat (an invited agent, a monitor) takes it.
+                    [a for a in agents.values() if conversation.member(a.id) is None]
+                    if conversation.members
+                    else list(agents.values()),
                     loads,
                     required=required,
                     exclude=conversation.last_offered_to,

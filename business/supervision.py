@@ -22,6 +22,7 @@ from business.errors import DomainError, Forbidden, InvalidInput, NotFound
 from business.events import Whispered
 from business.model import Agent, AgentId, AgentRole, ConversationId, EventId, Monitor, new_id
 from business.ports import AddressNormalizer, Clock
+from business.routing import Router
 from business.supervision_rules import barge, monitor, unmonitor, whisper
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_text
@@ -46,7 +47,11 @@ class SupervisionService:
         clock: Clock,
         limits: Limits,
         addresses: AddressNormalizer,
+        router: Router,
     ) -> None:
+        self._router = router
+        """Its tenant lock keeps a dispatch from offering the agent a chat between
+        remembering the monitor and adding it to the agent's chats."""
         self._tx = transactions
         self._clock = clock
         self._limits = limits
@@ -85,6 +90,12 @@ class SupervisionService:
         return True
 
     async def _monitor_agent(self, cmd: c.Monitor, address: str) -> Monitoring:
+        async with self._tx.read() as tx:
+            supervisor = await _supervisor(tx, cmd.supervisor_id)
+        async with self._router.tenant_lock(supervisor.tenant_id):
+            return await self._monitor_agent_locked(cmd, address)
+
+    async def _monitor_agent_locked(self, cmd: c.Monitor, address: str) -> Monitoring:
         async with self._tx() as tx:
             supervisor = await _supervisor(tx, cmd.supervisor_id)
             agent = await tx.agents.get_by_address(
@@ -102,7 +113,9 @@ class SupervisionService:
             chats = [
                 conv
                 for conv in await tx.conversations.list_open_for_agent(agent.id)
-                if conv.agent_id == agent.id and conv.queue in supervisor.supervises
+                # Theirs or offered to them (the monitor came with the offer).
+                if agent.id in (conv.agent_id, conv.offered_to)
+                and conv.queue in supervisor.supervises
             ]
             await tx.commit()
         done: list[ConversationId] = []

@@ -21,6 +21,7 @@ from business.model import (
     Agent,
     AgentRole,
     ConversationId,
+    ConversationState,
     EventId,
     Member,
     MemberRole,
@@ -68,6 +69,15 @@ def _monitor_joined(
         agent=member.as_participant(),
         role=MemberRole.MONITOR,
     )
+
+
+def drop_monitors(builder: ChangeBuilder, monitors: tuple[Monitor, ...], now: datetime) -> None:
+    """Those of ``monitors`` who watch the chat stop (it was offered to the agent they
+    monitor, who did not take it)."""
+    for monitor in monitors:
+        member = builder.conversation.member(monitor.agent_id)
+        if member is not None and member.role is MemberRole.MONITOR:
+            builder.remove_member(monitor.agent_id, now)
 
 
 def monitor(conv: Conversation, supervisor: Agent, now: datetime) -> Change:
@@ -120,6 +130,8 @@ def barge(conv: Conversation, supervisor: Agent, now: datetime) -> Change:
     check_supervises(supervisor, conv)
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
+    if conv.state is ConversationState.QUEUED:
+        raise InvalidTransition("the chat waits in the queue: there is nobody to join yet")
     if supervisor.id == conv.agent_id:
         raise InvalidTransition("you have this chat already")
     member = conv.member(supervisor.id)

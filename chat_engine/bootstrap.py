@@ -72,6 +72,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            router=router,
         ),
         participants=ParticipantService(
             transactions=transactions,

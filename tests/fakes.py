@@ -196,6 +196,13 @@ class _Conversations:
             if getattr(conversation, f.name) != getattr(previous, f.name)
         }
         moved = stored.last_pos != previous.last_pos or stored.state is not previous.state
+        owner_changed = (
+            "agent_delivered_pos" in changed
+            and "agent_id" not in changed
+            and stored.agent_id != previous.agent_id
+        )
+        if owner_changed:
+            raise Conflict(f"conversation {conversation.id} has another agent now")
         if ((changed - _CURSORS or not changed) and moved) or any(
             getattr(stored, name) != getattr(previous, name)
             for name in changed - _CURSORS - {"context", "form"}

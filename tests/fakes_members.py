@@ -16,7 +16,7 @@ from business.member_ports import (
     MemberRoleSet,
     MemberWrite,
 )
-from business.model import AgentId, ConversationId, MemberRole, TenantId
+from business.model import AgentId, ConversationId, MemberRole, OfferKind, TenantId
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +127,10 @@ class FakeMemberRepository:
             if (
                 r.agent_id in agent_ids
                 and r.left_pos is None
-                and r.role in (MemberRole.INVITED, MemberRole.OFFERED)
+                and (
+                    r.role is MemberRole.INVITED
+                    or (r.role is MemberRole.OFFERED and conv.offer_kind is not OfferKind.CONSULT)
+                )
                 and conv.tenant_id == tenant_id
                 and conv.is_open
             ):

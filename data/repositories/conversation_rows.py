@@ -249,7 +249,12 @@ def save_statement(columns: tuple[str, ...]) -> Update:
 def _compared(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The written columns compared with the value they were read with."""
     skip = UNCOMPARED | _CURSORS | {"last_seq", "last_pos", "state"}
-    return tuple(name for name in columns if name not in skip)
+    compared = tuple(name for name in columns if name not in skip)
+    if "agent_delivered_pos" in columns and "agent_id" not in columns:
+        # The owner's cursor is written only for the owner it was read with: after a
+        # transfer, a late cursor of the old owner must not move the new one's.
+        compared += ("agent_id",)
+    return compared
 
 
 @functools.cache

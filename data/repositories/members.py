@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -34,7 +35,14 @@ from business.member_ports import (
     MemberRoleSet,
     MemberWrite,
 )
-from business.model import AgentId, ConversationId, ConversationState, MemberRole, TenantId
+from business.model import (
+    AgentId,
+    ConversationId,
+    ConversationState,
+    MemberRole,
+    OfferKind,
+    TenantId,
+)
 from data.models import ConversationMemberRow
 from data.repositories.base import MEMBER_WRITES, SqlContext
 from data.repositories.conversation_rows import CONVERSATIONS
@@ -89,7 +97,6 @@ _LIST_UNDELIVERED = (
     .order_by(_C.c.created_at, _C.c.id, _M.c.agent_id)
 )
 _OPEN = _C.c.state != ConversationState.ENDED.value
-_COUNTED = (MemberRole.INVITED.value, MemberRole.OFFERED.value)
 
 
 class SqlMemberRepository:
@@ -185,7 +192,14 @@ class SqlMemberRepository:
             .where(
                 _M.c.agent_id.in_(sorted(set(agent_ids))),
                 _M.c.left_pos.is_(None),
-                _M.c.role.in_(_COUNTED),
+                or_(
+                    _M.c.role == MemberRole.INVITED.value,
+                    # A consult is a question, not a chat: its offer takes no place.
+                    and_(
+                        _M.c.role == MemberRole.OFFERED.value,
+                        _C.c.offer_kind != OfferKind.CONSULT.value,
+                    ),
+                ),
                 _C.c.tenant_id == tenant_id,
                 _OPEN,
             )

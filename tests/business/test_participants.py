@@ -31,6 +31,7 @@ from business.events import (
 )
 from business.model import (
     DEFAULT_QUEUE,
+    DEFAULT_TENANT,
     AgentId,
     ConversationId,
     ConversationState,
@@ -346,3 +347,34 @@ async def test_ending_the_chat_lets_every_member_go(desk: World) -> None:
     assert isinstance(stream[-1], StateChanged)
     async with desk.services.agent_desk._tx.read() as tx:
         assert await tx.members.list_for_agent(BOB) == []
+
+
+async def test_a_transfer_to_a_queue_waits_until_the_others_have_left(desk: World) -> None:
+    conv = await chat_with_alice(desk)
+    await offer(desk, conv, OfferKind.INVITE, "bob@example.com")
+    await desk.services.offers.accept(c.AcceptOffer(agent_id=BOB, conversation_id=conv.id))
+    with pytest.raises(InvalidTransition, match="Bob is in this chat too"):
+        await offer(desk, conv, OfferKind.TRANSFER, "support")
+    await desk.services.participants.leave(
+        c.LeaveConversation(agent_id=BOB, conversation_id=conv.id)
+    )
+    moved = await offer(desk, conv, OfferKind.TRANSFER, "support")
+    # Bob is ready in support: the chat goes to him (Alice never first), once.
+    after = await now(desk, conv.id)
+    assert moved.members == ()
+    assert after.offered_to == BOB or after.agent_id == BOB
+
+
+async def test_an_invitation_to_somebody_without_a_free_place_is_refused(desk: World) -> None:
+    conv = await chat_with_alice(desk)
+    await desk.agent(BOB, name="Bob", max_chats=1)  # takes the next chat at once
+    other = await desk.start(await desk.visitor(), text="me too")
+    # The least busy agent gets it: Bob (no chat) before Alice (one).
+    assert (await now(desk, other.id)).agent_id == BOB
+    with pytest.raises(InvalidTransition, match=r"no free place \(1 of 1 chats\)"):
+        await offer(desk, conv, OfferKind.INVITE, "bob@example.com")
+    # A consult needs no place, and an open consult offer takes none either.
+    await offer(desk, conv, OfferKind.CONSULT, "bob@example.com")
+    async with desk.services.agent_desk._tx.read() as tx:
+        loads = await tx.members.count_load(DEFAULT_TENANT, [BOB])
+    assert loads.get(BOB, 0) == 0

@@ -25,6 +25,7 @@ from business.model import (
     AgentRole,
     ConversationId,
     MemberRole,
+    OfferKind,
 )
 from business.ports import UnitOfWorkFactory
 from tests.harness import ALICE, BOB, SALES, World, make_world
@@ -182,3 +183,44 @@ async def test_supervisors_act_only_in_the_queues_they_supervise(desk: World) ->
         await supervision.monitor(monitor("nobody@example.com"))
     with pytest.raises(NotFound):
         await supervision.monitor(monitor("0" * 32))
+
+
+async def test_monitoring_an_agent_follows_offers_declines_and_transfers(desk: World) -> None:
+    await desk.agent(ALICE, name="Alice", max_chats=3, auto_accept=False)
+    offered = await a_queued_offer(desk)
+    # Sam starts monitoring Alice while a chat is only offered to her: it is covered.
+    done = await desk.services.supervision.monitor(monitor("alice@example.com"))
+    assert done.conversations == [offered.id]
+    # Alice passes: Sam stops watching the chat she did not take.
+    await desk.services.offers.decline(c.DeclineOffer(agent_id=ALICE, conversation_id=offered.id))
+    assert (await now(desk, offered.id)).member(SAM) is None
+    # A chat offered to her and then un-monitored: Sam is gone from it too.
+    second = await a_queued_offer(desk)
+    assert (await now(desk, second.id)).member(SAM) is not None
+    await desk.services.supervision.monitor(monitor("alice@example.com", stop=True))
+    assert (await now(desk, second.id)).member(SAM) is None
+
+
+async def test_a_chat_transferred_to_a_monitored_agent_is_watched(desk: World) -> None:
+    conv = await a_chat(desk)
+    await desk.agent(BOB, name="Bob", max_chats=2, auto_accept=False)
+    await desk.services.supervision.monitor(monitor("bob@example.com"))
+    await desk.services.participants.offer(
+        c.OfferToColleague(
+            agent_id=ALICE,
+            conversation_id=conv.id,
+            kind=OfferKind.TRANSFER,
+            target="bob@example.com",
+        )
+    )
+    await desk.services.offers.accept(c.AcceptOffer(agent_id=BOB, conversation_id=conv.id))
+    after = await now(desk, conv.id)
+    assert after.agent_id == BOB
+    assert [(m.agent_id, m.role) for m in after.members] == [(SAM, MemberRole.MONITOR)]
+
+
+async def a_queued_offer(world: World) -> Conversation:
+    conv = await world.start(await world.visitor(), text="hello")
+    conv = await world.conversations.get_conversation(conv.id)
+    assert conv.offered_to == ALICE
+    return conv

@@ -378,3 +378,21 @@ async def test_a_transfer_applied_through_a_transaction(member_store: Store) -> 
         assert list(await uow.members.list_for_agent(BOB)) == []
         kinds = [type(e) for e in await uow.events.list_after_pos(C1, 2, 10)]
         assert kinds == [OfferMade, OfferClosed, Transferred]
+
+
+async def test_an_old_owners_cursor_never_moves_the_new_owners(member_store: Store) -> None:
+    """A cursor decided on a copy from before a transfer (the old owner's, written late)
+    is refused, so the new owner's cursor stays where their delivery is."""
+    start = conversation("c-1", state=ACTIVE, agent_id=ALICE, last_pos=8, agent_delivered_pos=3)
+    await add_conversations(member_store.uow, start)
+    to_bob = dataclasses.replace(start, agent_id=BOB, agent_name="Bob", last_pos=9)
+    async with member_store.uow() as uow:
+        await uow.conversations.save(to_bob, previous=start)
+        await uow.commit()
+    late = dataclasses.replace(start, agent_delivered_pos=8)
+    async with member_store.uow() as uow:
+        with pytest.raises(Conflict):
+            await written(uow, uow.conversations.save(late, previous=start))
+    member_store.forget_cache()
+    async with member_store.uow() as uow:
+        assert await uow.conversations.get(C1) == to_bob

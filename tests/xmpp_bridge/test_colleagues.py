@@ -158,3 +158,26 @@ async def test_a_colleague_command_in_somebody_elses_chat_is_refused(world: Worl
     assert error["type"] == "error"
     assert body_of(text) == "Sorry: only the agent who has the chat can transfer this chat."
     assert world.conv(conversation.id).offered_to is None
+
+
+async def test_a_transfer_taken_after_a_reconnect_sends_the_new_agent_nothing_old(
+    world: World,
+) -> None:
+    h, conversation = await with_alice(world)
+    cid = conversation.id
+    await h.receive(from_agent(cid, f"!transfer {BOB_JID} refund"))
+    await h.flush()  # Bob's offer (with the transcript) delivered and confirmed
+    h.sender.take()
+    h.reconnect()
+    await h.notifier.replay()
+    await h.notifier.drain()
+    assert to(h.sender.take(), BOB_JID) == []
+
+    await h.receive(from_agent(cid, "!accept", agent=BOB_CLIENT, stanza_id="b1"))
+    await world.visitor_says(conversation.visitor_id, cid, "hello again")
+    sent = await h.delivered()
+    bob_got = to(sent, BOB_JID)
+    assert texts.OFFER_TAKEN in bob_got
+    assert "hello again" in bob_got
+    assert not any("I need help with a refund" in body for body in bob_got)
+    assert not any("transfers this chat" in body for body in bob_got)
