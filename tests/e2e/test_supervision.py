@@ -77,8 +77,19 @@ async def test_monitor_whisper_and_barge(
     synced = await visitor.ok("sync", {"conversation_id": conversation_id, "after_seq": 0})
     events = synced["events"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert not any("free shipping" in str(e) or "monitor" in str(e) for e in events)
+    assert not any("free shipping" in str(e) for e in events)
+    assert [e["participant"]["name"] for e in events if e["type"] == "participant.joined"] == [
+        "Ann",
+        "Sam",
+    ]
 
-    # Monitoring stops for the chat and for the agent.
+    # Monitoring Ann stops: her next chat reaches her, not Sam.
     sam.send(engine_jid, f"unmonitor {ann.jid}")
     await sam.wait_for(lambda m: m.from_jid == engine_jid and "no longer monitor" in m.body)
+    other = await new_visitor(engine, cleanup)
+    next_id = await start_chat(other, "Second question", name="Wen")
+    next_jid = conversation_jid(engine, next_id)
+    await ann.wait_for(lambda m: m.from_jid == next_jid and "Second question" in m.body)
+    ann.send(next_jid, "On it")
+    await wait_event(other, from_agent("On it"))
+    assert sam.bodies_from(next_jid) == []
