@@ -272,7 +272,12 @@ class Conversation:
         if self.has_joined_agent or by.kind is ParticipantKind.VISITOR:
             builder.add(
                 lambda seq, pos: ParticipantLeft(
-                    conversation_id=self.id, seq=seq, pos=pos, created_at=now, participant=by
+                    conversation_id=self.id,
+                    seq=seq,
+                    pos=pos,
+                    created_at=now,
+                    participant=by,
+                    role="owner" if by.kind is ParticipantKind.AGENT else None,
                 )
             )
         builder.add(

@@ -55,6 +55,9 @@ class ParticipantJoined:
     pos: int
     created_at: datetime
     participant: Participant
+    role: str | None = None
+    """For an agent: ``owner``, ``invited`` or ``supervisor`` (stored, for history and
+    reports; not on the visitor's wire). None for the visitor."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +68,9 @@ class ParticipantLeft:
     pos: int
     created_at: datetime
     participant: Participant
+    role: str | None = None
+    """For an agent: ``owner``, ``invited`` or ``supervisor`` (stored, for history and
+    reports; not on the visitor's wire). None for the visitor."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -103,7 +103,12 @@ def return_to_queue(conv: Conversation, now: datetime, position: int) -> Change:
     agent = conv.agent
     builder.add(
         lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=agent
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            participant=agent,
+            role="owner",
         )
     )
     builder.transition(ConversationState.QUEUED, now)

@@ -18,9 +18,7 @@ from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
 from business.events import (
-    DeskMessage,
     MemberJoined,
-    MessagePosted,
     OfferMade,
     OfferOutcome,
     ParticipantJoined,
@@ -33,7 +31,6 @@ from business.model import (
     Agent,
     AgentId,
     ConversationState,
-    EventId,
     Member,
     MemberRole,
     OfferKind,
@@ -160,7 +157,12 @@ def accept_person_offer(
     if role is MemberRole.INVITED:
         builder.add(
             lambda seq, pos: ParticipantJoined(
-                conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=joined
+                conversation_id=conv.id,
+                seq=seq,
+                pos=pos,
+                created_at=now,
+                participant=joined,
+                role=MemberRole.INVITED.value,
             )
         )
     else:
@@ -184,12 +186,22 @@ def _take_over(
     old_cursor = conv.agent_delivered_pos
     builder.add(
         lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=old
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            participant=old,
+            role="owner",
         )
     )
     builder.add(
         lambda seq, pos: ParticipantJoined(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=joined
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            participant=joined,
+            role="owner",
         )
     )
     builder.add_hidden(
@@ -246,7 +258,12 @@ def transfer_to_queue(
     old_cursor = conv.agent_delivered_pos
     builder.add(
         lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=old
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            participant=old,
+            role="owner",
         )
     )
     builder.add_hidden(
@@ -316,95 +333,8 @@ def leave(conv: Conversation, agent_id: AgentId, now: datetime) -> Change:
                 pos=pos,
                 created_at=now,
                 participant=member.as_participant(),
+                role=member.role.value,
             )
         )
     builder.remove_member(agent_id, now, announce=not member.visible)
     return builder.done()
-
-
-def member_post(
-    conv: Conversation,
-    member: Member,
-    *,
-    id: EventId,
-    text: str,
-    client_msg_id: str | None,
-    now: datetime,
-    attachments: tuple[str, ...] = (),
-) -> Change:
-    """A message by a member: an invited agent's reaches the visitor, a consultant's
-    only the agents (``desk.message``; files in it go as their addresses)."""
-    if not conv.is_open:
-        raise InvalidTransition("this conversation has ended")
-    if conv.state is ConversationState.QUEUED:
-        raise InvalidTransition("the chat waits in the queue for its next agent")
-    if member.role is MemberRole.MONITOR:
-        raise Forbidden("you are monitoring this chat: !whisper to the agent, or !barge in")
-    if member.visible:
-        return conv.post(
-            id=id,
-            sender=member.as_participant(),
-            text=text,
-            client_msg_id=client_msg_id,
-            now=now,
-            attachments=attachments,
-        )
-    text = " ".join(part for part in (text, *attachments) if part)
-    if member.role is not MemberRole.CONSULTANT:
-        raise Forbidden("take the chat first: reply to the offer or !accept")
-    builder = ChangeBuilder(conv)
-    builder.add_hidden(
-        lambda pos: DeskMessage(
-            conversation_id=conv.id,
-            pos=pos,
-            created_at=now,
-            id=id,
-            sender=member.as_participant(),
-            text=text,
-            client_msg_id=client_msg_id,
-        )
-    )
-    return builder.done()
-
-
-def accepted_message(
-    builder: ChangeBuilder,
-    agent_id: AgentId,
-    *,
-    id: EventId,
-    text: str,
-    client_msg_id: str | None,
-    now: datetime,
-    attachments: tuple[str, ...] = (),
-) -> None:
-    """The message an agent took an offer with, after it was accepted in ``builder``."""
-    conv = builder.conversation
-    member = conv.member(agent_id)
-    if member is not None and member.role is MemberRole.CONSULTANT:
-        text = " ".join(part for part in (text, *attachments) if part)
-        builder.add_hidden(
-            lambda pos: DeskMessage(
-                conversation_id=conv.id,
-                pos=pos,
-                created_at=now,
-                id=id,
-                sender=member.as_participant(),
-                text=text,
-                client_msg_id=client_msg_id,
-            )
-        )
-        return
-    sender = member.as_participant() if member is not None else conv.agent
-    builder.add(
-        lambda seq, pos: MessagePosted(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            id=id,
-            sender=sender,
-            text=text,
-            client_msg_id=client_msg_id,
-            attachments=attachments,
-        )
-    )

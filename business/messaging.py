@@ -19,7 +19,7 @@ from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
 from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
 from business.hold import HoldService, check_agent_may_write
-from business.member_rules import member_post
+from business.member_messages import member_post
 from business.model import (
     ConversationId,
     ConversationState,

@@ -22,7 +22,8 @@ from business.events import (
     ParticipantJoined,
     StateChanged,
 )
-from business.member_rules import accept_person_offer, accepted_message
+from business.member_messages import accepted_message
+from business.member_rules import accept_person_offer
 from business.model import (
     Agent,
     AgentId,
@@ -123,7 +124,12 @@ def _accept_into(
     builder.update(agent_id=agent_id, agent_name=joined.name, assigned_at=now)
     builder.add(
         lambda seq, pos: ParticipantJoined(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, participant=joined
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            participant=joined,
+            role="owner",
         )
     )
     builder.add(

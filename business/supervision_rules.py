@@ -150,6 +150,7 @@ def barge(conv: Conversation, supervisor: Agent, now: datetime) -> Change:
             pos=pos,
             created_at=now,
             participant=barged.as_participant(),
+            role=MemberRole.SUPERVISOR.value,
         )
     )
     if member is None:

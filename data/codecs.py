@@ -115,23 +115,25 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
         decode_message,
     ),
     ParticipantJoined: Codec[ParticipantJoined](
-        lambda e: Stored(sender=e.participant),
+        lambda e: Stored(sender=e.participant, payload={"role": e.role} if e.role else {}),
         lambda h, s: ParticipantJoined(
             conversation_id=h.conversation_id,
             seq=h.seq,
             pos=h.pos,
             created_at=h.created_at,
             participant=sender(s, h),
+            role=s.payload.get("role"),
         ),
     ),
     ParticipantLeft: Codec[ParticipantLeft](
-        lambda e: Stored(sender=e.participant),
+        lambda e: Stored(sender=e.participant, payload={"role": e.role} if e.role else {}),
         lambda h, s: ParticipantLeft(
             conversation_id=h.conversation_id,
             seq=h.seq,
             pos=h.pos,
             created_at=h.created_at,
             participant=sender(s, h),
+            role=s.payload.get("role"),
         ),
     ),
     StateChanged: Codec[StateChanged](

@@ -134,6 +134,8 @@ async def test_a_transfer_to_an_agent_is_one_left_and_one_joined_for_the_visitor
     assert joined.participant.id == BOB
     assert isinstance(said, MessagePosted)
     assert said.sender.id == BOB
+    # The roles are stored with the visible joins and leaves (for history and reports).
+    assert (left.role, joined.role) == ("owner", "owner")
     [moved] = [e for e in await stored(desk, conv.id) if isinstance(e, Transferred)]
     assert moved.by.id == ALICE
     assert moved.to is not None
@@ -254,6 +256,10 @@ async def test_an_invited_agent_joins_visibly_talks_to_the_visitor_and_leaves(
         "MessagePosted",
         "ParticipantLeft",
     ]
+    joined_bob, *_, left_bob = stream[before:]
+    assert isinstance(joined_bob, ParticipantJoined)
+    assert isinstance(left_bob, ParticipantLeft)
+    assert (joined_bob.role, left_bob.role) == ("invited", "invited")
     with pytest.raises(Forbidden):
         await desk.agent_says(BOB, conv.id, "one more thing")
 
