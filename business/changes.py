@@ -16,7 +16,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from business.errors import InvalidTransition
-from business.events import ConversationEvent, DeskEvent, MemberLeft, OfferClosed, OfferOutcome
+from business.events import (
+    ConversationEvent,
+    DeskEvent,
+    MemberLeft,
+    OfferClosed,
+    OfferOutcome,
+    ParticipantJoined,
+    ParticipantLeft,
+)
 from business.member_ports import MemberLeave, MemberWrite
 from business.model import (
     ConversationState,
@@ -111,6 +119,34 @@ class ChangeBuilder:
         self._conv = dataclasses.replace(self._conv, last_pos=pos)
         self._events.append(event)
         return event
+
+    def joined(self, participant: Participant, role: str | None, at: datetime) -> ParticipantJoined:
+        """``participant`` joins, visibly to the visitor (``participant.joined``)."""
+        cid = self._conv.id
+        return self.add(
+            lambda seq, pos: ParticipantJoined(
+                conversation_id=cid,
+                seq=seq,
+                pos=pos,
+                created_at=at,
+                participant=participant,
+                role=role,
+            )
+        )
+
+    def left(self, participant: Participant, role: str | None, at: datetime) -> None:
+        """``participant`` leaves, visibly to the visitor (``participant.left``)."""
+        cid = self._conv.id
+        self.add(
+            lambda seq, pos: ParticipantLeft(
+                conversation_id=cid,
+                seq=seq,
+                pos=pos,
+                created_at=at,
+                participant=participant,
+                role=role,
+            )
+        )
 
     def write_member(self, write: MemberWrite) -> None:
         self._member_writes.append(write)

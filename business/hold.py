@@ -32,7 +32,7 @@ from business import commands as c
 from business.access import agent_conversation, agents_own
 from business.conversation import Change, ChangeBuilder, Conversation
 from business.errors import Forbidden, InvalidTransition, NotFound
-from business.events import ChatReturned, ParticipantLeft, StateChanged
+from business.events import ChatReturned, StateChanged
 from business.model import Agent, AgentId, ConversationId, ConversationState, TenantId
 from business.ports import Clock
 from business.routing import Router
@@ -101,16 +101,7 @@ def return_to_queue(conv: Conversation, now: datetime, position: int) -> Change:
     _check_held(conv)
     builder = ChangeBuilder(conv)
     agent = conv.agent
-    builder.add(
-        lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=agent,
-            role="owner",
-        )
-    )
+    builder.left(agent, "owner", now)
     builder.transition(ConversationState.QUEUED, now)
     builder.update(
         agent_id=None,

@@ -21,8 +21,6 @@ from business.events import (
     MemberJoined,
     OfferMade,
     OfferOutcome,
-    ParticipantJoined,
-    ParticipantLeft,
     StateChanged,
     Transferred,
 )
@@ -155,16 +153,7 @@ def accept_person_offer(
     builder.set_members((*others, Member(agent_id=agent_id, name=name, role=role)))
     builder.write_member(MemberRoleSet(agent_id=agent_id, role=role))
     if role is MemberRole.INVITED:
-        builder.add(
-            lambda seq, pos: ParticipantJoined(
-                conversation_id=conv.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                participant=joined,
-                role=MemberRole.INVITED.value,
-            )
-        )
+        builder.joined(joined, MemberRole.INVITED.value, now)
     else:
         builder.add_hidden(
             lambda pos: MemberJoined(
@@ -184,26 +173,8 @@ def _take_over(
     conv = builder.conversation
     old = conv.agent
     old_cursor = conv.agent_delivered_pos
-    builder.add(
-        lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=old,
-            role="owner",
-        )
-    )
-    builder.add(
-        lambda seq, pos: ParticipantJoined(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=joined,
-            role="owner",
-        )
-    )
+    builder.left(old, "owner", now)
+    builder.joined(joined, "owner", now)
     builder.add_hidden(
         lambda pos: Transferred(
             conversation_id=conv.id, pos=pos, created_at=now, by=old, to=joined, note=note
@@ -256,16 +227,7 @@ def transfer_to_queue(
     builder = ChangeBuilder(conv)
     old = conv.agent
     old_cursor = conv.agent_delivered_pos
-    builder.add(
-        lambda seq, pos: ParticipantLeft(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=old,
-            role="owner",
-        )
-    )
+    builder.left(old, "owner", now)
     builder.add_hidden(
         lambda pos: Transferred(
             conversation_id=conv.id,
@@ -326,15 +288,6 @@ def leave(conv: Conversation, agent_id: AgentId, now: datetime) -> Change:
         raise InvalidTransition("the chat is only offered to you: use !decline")
     builder = ChangeBuilder(conv)
     if member.visible:
-        builder.add(
-            lambda seq, pos: ParticipantLeft(
-                conversation_id=conv.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                participant=member.as_participant(),
-                role=member.role.value,
-            )
-        )
+        builder.left(member.as_participant(), member.role.value, now)
     builder.remove_member(agent_id, now, announce=not member.visible)
     return builder.done()

@@ -19,7 +19,6 @@ from business.errors import Forbidden, InvalidTransition
 from business.events import (
     OfferMade,
     OfferOutcome,
-    ParticipantJoined,
     StateChanged,
 )
 from business.member_messages import accepted_message
@@ -122,16 +121,7 @@ def _accept_into(
     builder.close_offer(OfferOutcome.ACCEPTED, now)
     builder.transition(ConversationState.ACTIVE, now)
     builder.update(agent_id=agent_id, agent_name=joined.name, assigned_at=now)
-    builder.add(
-        lambda seq, pos: ParticipantJoined(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=joined,
-            role="owner",
-        )
-    )
+    builder.joined(joined, "owner", now)
     builder.add(
         lambda seq, pos: StateChanged(
             conversation_id=conv.id,

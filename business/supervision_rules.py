@@ -15,7 +15,7 @@ from datetime import datetime
 from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
-from business.events import MemberJoined, ParticipantJoined, Whispered
+from business.events import MemberJoined, Whispered
 from business.member_ports import MemberJoin, MemberRoleSet
 from business.model import (
     Agent,
@@ -143,16 +143,7 @@ def barge(conv: Conversation, supervisor: Agent, now: datetime) -> Change:
     builder.set_members((*others, barged))
     if member is not None:
         builder.write_member(MemberRoleSet(agent_id=supervisor.id, role=MemberRole.SUPERVISOR))
-    joined = builder.add(
-        lambda seq, pos: ParticipantJoined(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            participant=barged.as_participant(),
-            role=MemberRole.SUPERVISOR.value,
-        )
-    )
+    joined = builder.joined(barged.as_participant(), MemberRole.SUPERVISOR.value, now)
     if member is None:
         builder.write_member(
             MemberJoin(

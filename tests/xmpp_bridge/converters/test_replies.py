@@ -17,20 +17,16 @@ from business.model import (
     ConversationState,
     Participant,
     ParticipantKind,
-    VisitorContext,
 )
 from tests.xmpp_bridge import support
 from tests.xmpp_bridge.support import (
     ADDRESSING,
-    ALICE_AGENT,
     ALICE_JID,
     CID,
     CONV_JID,
     SUPPORT,
     T0,
     assert_xml,
-    make_conversation,
-    offered_conversation,
 )
 from xmpp_bridge.converters import custom_to_stanza, format_duration
 from xmpp_bridge.custom import (
@@ -45,40 +41,11 @@ from xmpp_bridge.custom import (
 
 # A name that needs escaping in XML, everywhere it shows.
 VISITOR = Participant(kind=ParticipantKind.VISITOR, name="Vera <V&V>", id="v1")
-AGENT = ALICE_AGENT
-BOT = Participant(kind=ParticipantKind.BOT, name="Helper", id=None)
-SAM = Participant(kind=ParticipantKind.AGENT, name="Sam", id="a-sam")
 
-CONTEXT = VisitorContext(
-    page_url="https://shop.example/cart?a=1&b=2",
-    page_title="Your cart",
-    referrer="https://search.example/",
-    custom={"plan": "gold", "empty": ""},
-)
-FORM = {"name": "Vera <V&V>", "email": "vera@example.org"}
 
 # Queued (pos 1) and a message (pos 2), then offered to Alice 75 s after the start.
-OFFER = support.offer_made(3)
-OFFERED = offered_conversation(
-    OFFER,
-    visitor_name="Vera <V&V>",
-    context=CONTEXT,
-    form=FORM,
-    last_seq=2,
-    last_pos=3,
-    agent_delivered_pos=2,
-)
 # Alice took it at once (auto-accept): offer.closed (pos 4), participant.joined (seq 3,
 # pos 5) and state.changed active (seq 4, pos 6); then one more visible event.
-CONVERSATION = make_conversation(
-    visitor_name="Vera <V&V>",
-    context=CONTEXT,
-    form=FORM,
-    agent_name="Alice",
-    last_seq=5,
-    last_pos=7,
-    agent_delivered_pos=2,
-)
 
 
 MESSAGE_ORIGIN = Origin(
