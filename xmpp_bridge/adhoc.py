@@ -13,8 +13,9 @@ if the agent had typed the line. A supervisor command would be, for example::
         fields=(FieldSpec(var="target", label=texts.ADHOC_MONITOR_FIELD),),
     )
 
-Who may run what is the engine word's business (``ENGINE_COMMANDS`` roles), checked
-before a form is shown. Nothing here touches slixmpp: ``component_adhoc`` does.
+The word must be one ``EngineDesk`` answers (else the table is refused at start-up). Who
+may run what is the engine word's business (``ENGINE_COMMANDS`` roles), checked before a
+form is shown. Nothing here touches slixmpp: ``component_adhoc`` does.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class AdhocDesk:
         self._desk = desk
         self._by_node: dict[str, AdhocCommand] = {}
         for command in commands:
-            if not ENGINE_COMMANDS.makes(parse_engine_text(None, command.node)):
+            word = parse_engine_text(None, command.node)
+            if not (ENGINE_COMMANDS.makes(word) and desk.handles(word)):
                 raise ValueError(f"ad-hoc command {command.node!r} is not an engine word")
             if command.node in self._by_node:
                 raise ValueError(f"two ad-hoc commands on node {command.node!r}")

@@ -31,6 +31,15 @@ from xmpp_bridge.custom import (
     UnknownEngineCommand,
 )
 
+_ANSWERED = (
+    EngineHelp,
+    EngineStatus,
+    EngineChats,
+    EngineCapacity,
+    EngineQueues,
+    UnknownEngineCommand,
+)
+
 
 class EngineDesk:
     """Answers engine words for the agents of one tenant."""
@@ -49,8 +58,10 @@ class EngineDesk:
         self._away_is_ready = away_is_ready
 
     def handles(self, payload: Payload) -> bool:
-        """Whether ``payload`` is an engine word (``answer`` knows what to say)."""
-        return ENGINE_COMMANDS.makes(payload) or isinstance(payload, UnknownEngineCommand)
+        """Whether ``answer`` knows what to say to ``payload``. A new engine word is
+        answered here (a case in ``answer_for`` and its type in ``_ANSWERED``); then
+        chat messages and ad-hoc commands both reach it."""
+        return isinstance(payload, _ANSWERED)
 
     async def engine_user(self, address: str) -> Agent:
         """The agent at ``address`` (a bare JID); the engine serves nobody else."""
@@ -114,7 +125,7 @@ class EngineDesk:
             case UnknownEngineCommand(command=command):
                 return f"{texts.unknown_engine_command(command)}\n{self.help(agent)}"
             case _:
-                raise TypeError(f"not an engine word: {type(payload).__name__}")
+                raise TypeError(f"not an engine word answered here: {type(payload).__name__}")
 
     def help(self, agent: Agent) -> str:
         return engine_help(
