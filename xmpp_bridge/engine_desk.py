@@ -37,6 +37,8 @@ _ANSWERED = (
     EngineChats,
     EngineCapacity,
     EngineQueues,
+    EngineMonitor,
+    EngineUnmonitor,
     UnknownEngineCommand,
 )
 
