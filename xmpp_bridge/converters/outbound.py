@@ -38,10 +38,8 @@ from xmpp_bridge.converters._markers import (
 )
 from xmpp_bridge.converters._stanza import (
     Stanza,
-    add_error,
     fits,
     new_message,
-    new_presence,
     serialised_size,
     set_body,
     set_chat_state,
@@ -52,7 +50,8 @@ from xmpp_bridge.converters._stanza import (
 )
 from xmpp_bridge.converters.offer import offer_text
 from xmpp_bridge.converters.presence import conversation_presence, offer_presence, update_presence
-from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, cut_to_fit, split_to_fit, xml_safe
+from xmpp_bridge.converters.replies import error_reply, queue_presence
+from xmpp_bridge.converters.sizes import MIN_SPLIT_ROOM, split_to_fit, xml_safe
 from xmpp_bridge.custom import (
     AgentOffer,
     ConversationPresence,
@@ -60,7 +59,6 @@ from xmpp_bridge.custom import (
     DisplayedMarker,
     ErrorReply,
     Outbound,
-    PresenceKind,
     QueuePresence,
     Receipt,
     TextReply,
@@ -120,7 +118,7 @@ def custom_to_stanza(
         case TextReply(sender=sender, to=to, text=text, stanza_id=stanza_id):
             return _Chat(sender=sender, to=to, stanza_id=stanza_id).split(text, budget)
         case ErrorReply():
-            return [_error(item, budget)]
+            return [error_reply(item, budget)]
         case Receipt(origin=origin, stanza_id=stanza_id):
             msg = new_message(
                 sender=origin.recipient, to=origin.sender, mtype=None, stanza_id=stanza_id
@@ -129,7 +127,7 @@ def custom_to_stanza(
             # A receipt is worth nothing without the id it confirms, however long that is.
             return [msg] if fits(msg, budget) else []
         case QueuePresence():
-            return [_queue_presence(item, addressing)]
+            return [queue_presence(item, addressing)]
         case ConversationPresence():
             return conversation_presence(item, addressing, budget)
         case _:
@@ -373,43 +371,3 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
     return chat.build(offer_text(conv, item.offer, item.earlier, room=room), chat.stanza_id)
-
-
-def _error(item: ErrorReply, budget: int) -> Stanza:
-    origin = item.origin
-
-    def build(text: str, stanza_id: str | None) -> Stanza:
-        if origin.kind == "message":
-            stanza = new_message(
-                sender=origin.recipient, to=origin.sender, mtype="error", stanza_id=stanza_id
-            )
-        else:
-            stanza = new_presence(
-                sender=origin.recipient, to=origin.sender, ptype="error", stanza_id=stanza_id
-            )
-        add_error(stanza, error_type=item.type.value, condition=item.condition, text=text)
-        return stanza
-
-    stanza = build(item.text, origin.stanza_id)
-    if fits(stanza, budget):
-        return stanza
-    room = budget - serialised_size(build("x", origin.stanza_id)) + 1
-    text = cut_to_fit(xml_safe(item.text), room, texts.ELLIPSIS) if room > 0 else ""
-    stanza = build(text, origin.stanza_id)
-    if fits(stanza, budget):
-        return stanza
-    # The id alone is too long (clients may send anything): the error still tells the
-    # sender something failed, which beats a stanza the server would choke on.
-    return build(cut_to_fit(xml_safe(item.text), budget // 2, texts.ELLIPSIS), None)
-
-
-def _queue_presence(item: QueuePresence, addressing: Addressing) -> Stanza:
-    presence = new_presence(
-        sender=addressing.queue_jid(item.queue),
-        to=item.to,
-        ptype=None if item.kind is PresenceKind.AVAILABLE else item.kind.value,
-    )
-    if item.kind is PresenceKind.SUBSCRIBE:
-        # XEP-0172: a nick in the request gives the agent's roster a readable name.
-        set_nick(presence, item.queue)
-    return presence
