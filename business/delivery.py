@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from business.conversation import Conversation
 from business.events import StoredEvent
-from business.model import AgentId, ConversationId
+from business.model import AgentId, ConversationId, MemberRole
 from business.transactions import Transactions, retrying
 
 Recipient = tuple[ConversationId, AgentId | None]
@@ -28,6 +28,8 @@ class PendingDelivery:
     events: Sequence[StoredEvent]
     agent_id: AgentId | None = None
     """The member they are for; None: the conversation's own agent (``desk_agent_id``)."""
+    role: MemberRole | None = None
+    """The member's role (kept after they left): a monitor's copies are marked."""
 
 
 class DeliveryService:
@@ -57,7 +59,12 @@ class DeliveryService:
                     conv.id, member.delivered_pos, member.until_pos - member.delivered_pos
                 )
                 pending.append(
-                    PendingDelivery(conversation=conv, events=events, agent_id=member.agent_id)
+                    PendingDelivery(
+                        conversation=conv,
+                        events=events,
+                        agent_id=member.agent_id,
+                        role=member.role,
+                    )
                 )
         return pending
 

@@ -239,6 +239,8 @@ class ConversationUpdate:
     recipient: AgentId | None = None
     """The agent it is for; None: the conversation's own (``desk_agent_id``). It is
     rendered for them: their own messages are not echoed, others' are named."""
+    watching: bool = False
+    """The recipient monitors the chat (or did when this happened): marked ``[monitor]``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

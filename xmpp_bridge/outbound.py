@@ -12,7 +12,7 @@ from business.conversation import Conversation
 from business.errors import NotFound
 from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent
 from business.locks import KeyedLock
-from business.model import AgentId, ConversationId
+from business.model import AgentId, ConversationId, MemberRole
 from business.services import Services
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors, Key
@@ -20,7 +20,7 @@ from xmpp_bridge.link import Link
 from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
 from xmpp_bridge.markers import Ephemeral, MarkerBook
 from xmpp_bridge.parking import Refusals
-from xmpp_bridge.relay import other_recipients
+from xmpp_bridge.relay import other_recipients, watches
 from xmpp_bridge.retries import RetrySchedule
 from xmpp_bridge.sending import EventSender
 
@@ -213,6 +213,7 @@ class XmppAgentNotifier:
                 delayed=True,
                 generation=generation,
                 recipient=delivery.agent_id,
+                watching=delivery.role is MemberRole.MONITOR,
             )
 
     def on_link_lost(self) -> None:
@@ -266,10 +267,16 @@ class XmppAgentNotifier:
         delayed: bool,
         generation: int | None = None,
         recipient: AgentId | None = None,
+        watching: bool = False,
     ) -> None:
         try:
             await self._deliver(
-                conversation, events, delayed=delayed, generation=generation, recipient=recipient
+                conversation,
+                events,
+                delayed=delayed,
+                generation=generation,
+                recipient=recipient,
+                watching=watching,
             )
         except Exception:
             # Without a retry the agent would get nothing until the conversation's next
@@ -290,6 +297,7 @@ class XmppAgentNotifier:
         delayed: bool,
         generation: int | None,
         recipient: AgentId | None = None,
+        watching: bool = False,
     ) -> None:
         """Send the conversation's events up to the last one known, in pos order, to
         its own agent or to the member ``recipient``.
@@ -323,6 +331,8 @@ class XmppAgentNotifier:
                 e.pos: (e, delayed) for e in events if e.pos > sent
             }
             current = recipient is None or conversation.member(recipient) is not None
+            if recipient is not None:
+                watching = watching or watches(conversation, events, recipient)
             last = max(conversation.last_pos if current else 0, max(todo, default=0))
             if any(pos not in todo for pos in range(sent + 1, last + 1)):
                 for event in await self._services.history.history(cid, before_pos=last + 1):
@@ -334,7 +344,7 @@ class XmppAgentNotifier:
                     break
                 event, late = todo[pos]
                 if not await self._sender.send(
-                    conversation, to, event, late, generation, recipient
+                    conversation, to, event, late, generation, recipient, watching
                 ):
                     logger.info(
                         "link lost while sending conversation %s pos %d; it will be replayed",

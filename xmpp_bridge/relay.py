@@ -14,7 +14,19 @@ from business.events import (
     StoredEvent,
     Transferred,
 )
-from business.model import AgentId, OfferKind, ParticipantKind
+from business.model import AgentId, MemberRole, OfferKind, ParticipantKind
+
+
+def watches(conversation: Conversation, events: Iterable[StoredEvent], agent_id: AgentId) -> bool:
+    """Whether ``agent_id`` gets these events as a monitor: one now, or one who stopped
+    in them (their copies up to the end are still marked)."""
+    member = conversation.member(agent_id)
+    if member is not None:
+        return member.role is MemberRole.MONITOR
+    return any(
+        isinstance(e, MemberLeft) and e.agent.id == agent_id and e.role is MemberRole.MONITOR
+        for e in events
+    )
 
 
 def other_recipients(conversation: Conversation, events: Iterable[StoredEvent]) -> list[AgentId]:

@@ -74,6 +74,7 @@ class EventSender:
         late: bool,
         generation: int,
         recipient: AgentId | None = None,
+        watching: bool = False,
     ) -> bool:
         """Send one event, or a notice in its place if it is parked; False if the link
         is gone (nothing is then known to have arrived). ``recipient``: the member it is
@@ -81,7 +82,7 @@ class EventSender:
         key = (conversation.id, event.pos)
         reason = self._refusals.parked(key)
         if reason is None:
-            item = await self._outbound(conversation, to, event, late, recipient)
+            item = await self._outbound(conversation, to, event, late, recipient, watching)
             if self._refusals.is_suspect(key):
                 outcome = await self._send_alone(key, item, generation)
             else:
@@ -174,6 +175,7 @@ class EventSender:
         event: StoredEvent,
         late: bool,
         recipient: AgentId | None,
+        watching: bool = False,
     ) -> Outbound:
         if is_offer(event, conversation, recipient):
             earlier = await self._earlier.submit((conversation.id, event.pos))
@@ -186,5 +188,10 @@ class EventSender:
                 recipient=recipient,
             )
         return ConversationUpdate(
-            conversation=conversation, to=to, event=event, delayed=late, recipient=recipient
+            conversation=conversation,
+            to=to,
+            event=event,
+            delayed=late,
+            recipient=recipient,
+            watching=watching,
         )

@@ -135,3 +135,27 @@ async def test_supervisor_commands_are_refused_to_agents_and_outside_supervised_
     error, text = await h.delivered()
     assert error["type"] == "error"
     assert body_of(text) == "Sorry: you do not supervise queue sales."
+
+
+async def test_copies_replayed_after_the_end_are_still_marked(world: World) -> None:
+    h, conversation = await supervised_chat(world)
+    cid = conversation.id
+    await h.receive(to_engine(f"monitor {cid}"))
+    await h.flush()
+    h.sender.take()
+
+    h.link.detach()
+    h.notifier.on_link_lost()
+    await world.visitor_says(conversation.visitor_id, cid, "bye then")
+    await world.services.conversations.end_by_agent(
+        c.EndConversationByAgent(agent_id=ALICE, conversation_id=cid)
+    )
+    assert world.conv(cid).members == ()  # the end let Sam go
+    h.link.attach(h.sender)
+    await h.notifier.replay()
+    await h.notifier.drain()
+
+    copies = to(h.sender.take(), SAM_JID)
+    assert f"{texts.MONITOR_PREFIX}[Vera] bye then" in copies
+    assert f"{texts.MONITOR_PREFIX}{texts.CHAT_ENDED}" in copies
+    assert all(body.startswith(texts.MONITOR_PREFIX) for body in copies), copies

@@ -198,10 +198,12 @@ class _Chat:
         ]
 
 
-def _monitoring(conv: Conversation, me: AgentId) -> bool:
-    """Whether ``me`` only watches ``conv``: everything they get is marked ``[monitor]``
+def _monitoring(item: ConversationUpdate, me: AgentId) -> bool:
+    """Whether ``me`` only watches the chat: everything they get is marked ``[monitor]``
     and names who said it, the visitor too."""
-    member = conv.member(me)
+    if item.watching:
+        return True
+    member = item.conversation.member(me)
     return member is not None and member.role is MemberRole.MONITOR
 
 
@@ -271,7 +273,7 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             assert_never(event)
     if text is None:
         return []
-    if _monitoring(conv, me):
+    if _monitoring(item, me):
         text = texts.MONITOR_PREFIX + text
     notice = _Chat(
         sender=addressing.conversation_jid(conv.id),
@@ -293,7 +295,7 @@ def _posted(
     who = event.sender
     if who.kind is ParticipantKind.AGENT and who.id == me:
         return []
-    watching = _monitoring(conv, me)
+    watching = _monitoring(item, me)
     by_visitor = who.kind is ParticipantKind.VISITOR and not watching
     chat = _Chat(
         sender=addressing.conversation_jid(conv.id),
