@@ -19,7 +19,9 @@ from business.errors import InvalidTransition
 from business.events import (
     ConversationEvent,
     DeskEvent,
+    DeskMessage,
     MemberLeft,
+    MessagePosted,
     OfferClosed,
     OfferOutcome,
     ParticipantJoined,
@@ -28,6 +30,7 @@ from business.events import (
 from business.member_ports import MemberLeave, MemberWrite
 from business.model import (
     ConversationState,
+    EventId,
     Member,
     MemberRole,
     OfferKind,
@@ -119,6 +122,58 @@ class ChangeBuilder:
         self._conv = dataclasses.replace(self._conv, last_pos=pos)
         self._events.append(event)
         return event
+
+    def message(
+        self,
+        *,
+        id: EventId,
+        sender: Participant,
+        text: str,
+        client_msg_id: str | None,
+        at: datetime,
+        attachments: tuple[str, ...] = (),
+    ) -> MessagePosted:
+        """A message the visitor sees (``message``)."""
+        cid = self._conv.id
+        return self.add(
+            lambda seq, pos: MessagePosted(
+                conversation_id=cid,
+                seq=seq,
+                pos=pos,
+                created_at=at,
+                id=id,
+                sender=sender,
+                text=text,
+                client_msg_id=client_msg_id,
+                attachments=attachments,
+            )
+        )
+
+    def desk_message(
+        self,
+        *,
+        id: EventId,
+        sender: Participant,
+        text: str,
+        client_msg_id: str | None,
+        at: datetime,
+        attachments: tuple[str, ...] = (),
+    ) -> DeskMessage:
+        """A message only the agents see (``desk.message``: a consultant's); files in
+        it go as their addresses."""
+        cid = self._conv.id
+        said = " ".join(part for part in (text, *attachments) if part)
+        return self.add_hidden(
+            lambda pos: DeskMessage(
+                conversation_id=cid,
+                pos=pos,
+                created_at=at,
+                id=id,
+                sender=sender,
+                text=said,
+                client_msg_id=client_msg_id,
+            )
+        )
 
     def joined(self, participant: Participant, role: str | None, at: datetime) -> ParticipantJoined:
         """``participant`` joins, visibly to the visitor (``participant.joined``)."""

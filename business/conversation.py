@@ -18,7 +18,6 @@ from datetime import datetime
 from business.changes import Change, ChangeBuilder
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
-    MessagePosted,
     NoteAdded,
     OfferOutcome,
     ParticipantLeft,
@@ -165,17 +164,12 @@ class Conversation:
         )
         if first_message is not None:
             event_id, client_msg_id, text = first_message
-            builder.add(
-                lambda seq, pos: MessagePosted(
-                    conversation_id=id,
-                    seq=seq,
-                    pos=pos,
-                    created_at=now,
-                    id=event_id,
-                    sender=conv.visitor,
-                    text=text,
-                    client_msg_id=client_msg_id,
-                )
+            builder.message(
+                id=event_id,
+                sender=conv.visitor,
+                text=text,
+                client_msg_id=client_msg_id,
+                at=now,
             )
         return builder.done()
 
@@ -197,18 +191,13 @@ class Conversation:
         if not self.is_open:
             raise InvalidTransition("this conversation has ended")
         builder = ChangeBuilder(self)
-        message = builder.add(
-            lambda seq, pos: MessagePosted(
-                conversation_id=self.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                id=id,
-                sender=sender,
-                text=text,
-                client_msg_id=client_msg_id,
-                attachments=attachments,
-            )
+        message = builder.message(
+            id=id,
+            sender=sender,
+            text=text,
+            client_msg_id=client_msg_id,
+            at=now,
+            attachments=attachments,
         )
         from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id
         if from_own_agent and self.agent_delivered_pos == self.last_pos:

@@ -9,7 +9,6 @@ from datetime import datetime
 from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
-from business.events import DeskMessage, MessagePosted
 from business.model import AgentId, ConversationState, EventId, Member, MemberRole
 
 
@@ -40,20 +39,16 @@ def member_post(
             now=now,
             attachments=attachments,
         )
-    text = " ".join(part for part in (text, *attachments) if part)
     if member.role is not MemberRole.CONSULTANT:
         raise Forbidden("take the chat first: reply to the offer or !accept")
     builder = ChangeBuilder(conv)
-    builder.add_hidden(
-        lambda pos: DeskMessage(
-            conversation_id=conv.id,
-            pos=pos,
-            created_at=now,
-            id=id,
-            sender=member.as_participant(),
-            text=text,
-            client_msg_id=client_msg_id,
-        )
+    builder.desk_message(
+        id=id,
+        sender=member.as_participant(),
+        text=text,
+        client_msg_id=client_msg_id,
+        at=now,
+        attachments=attachments,
     )
     return builder.done()
 
@@ -71,31 +66,14 @@ def accepted_message(
     """The message an agent took an offer with, after it was accepted in ``builder``."""
     conv = builder.conversation
     member = conv.member(agent_id)
-    if member is not None and member.role is MemberRole.CONSULTANT:
-        text = " ".join(part for part in (text, *attachments) if part)
-        builder.add_hidden(
-            lambda pos: DeskMessage(
-                conversation_id=conv.id,
-                pos=pos,
-                created_at=now,
-                id=id,
-                sender=member.as_participant(),
-                text=text,
-                client_msg_id=client_msg_id,
-            )
-        )
-        return
+    consulting = member is not None and member.role is MemberRole.CONSULTANT
     sender = member.as_participant() if member is not None else conv.agent
-    builder.add(
-        lambda seq, pos: MessagePosted(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            id=id,
-            sender=sender,
-            text=text,
-            client_msg_id=client_msg_id,
-            attachments=attachments,
-        )
+    write = builder.desk_message if consulting else builder.message
+    write(
+        id=id,
+        sender=sender,
+        text=text,
+        client_msg_id=client_msg_id,
+        at=now,
+        attachments=attachments,
     )

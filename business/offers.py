@@ -22,7 +22,7 @@ from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
-from business.model import DEFAULT_OFFER_TIMEOUT, AgentId, OfferKind
+from business.model import DEFAULT_OFFER_TIMEOUT, Agent, AgentId, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
 from business.routing import Router
@@ -62,12 +62,10 @@ class OfferService:
 
     async def decline(self, cmd: c.DeclineOffer) -> Conversation:
         """The offered agent passes: the chat goes to the next agent (never them next)."""
-        declined = await retrying(lambda: self._decline(cmd))
+        declined, agent = await retrying(lambda: self._decline(cmd))
         logger.info("conversation %s declined by agent %s", declined.id, cmd.agent_id)
         await self._router.dispatch(declined.tenant_id, declined.queue)
         # The place the offer held is free again, in every queue of the agent.
-        async with self._tx.read() as tx:
-            agent = await tx.agents.get(cmd.agent_id)
         for queue in () if agent is None else agent.queues:
             if queue != declined.queue:
                 await self._router.dispatch(declined.tenant_id, queue)
@@ -98,7 +96,7 @@ class OfferService:
             logger.info("%d open offers get their full time again", granted)
         return granted
 
-    async def _decline(self, cmd: c.DeclineOffer) -> Conversation:
+    async def _decline(self, cmd: c.DeclineOffer) -> tuple[Conversation, Agent | None]:
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             check_offered_to(conv, cmd.agent_id)
@@ -106,7 +104,7 @@ class OfferService:
             change = close_offer(conv, OfferOutcome.DECLINED, self._clock.now(), agent=agent)
             declined = await tx.apply(change)
             await tx.commit()
-        return declined
+        return declined, agent
 
     async def expire_due(self) -> int:
         """Time out the offers whose deadline has passed; returns how many. Each goes to

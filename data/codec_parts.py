@@ -70,57 +70,61 @@ def sender(stored: Stored, head: Head) -> Participant:
     return stored.sender
 
 
-def decode_message(head: Head, s: Stored) -> MessagePosted:
+def id_and_text(head: Head, s: Stored, what: str) -> tuple[EventId, str]:
+    """The event id and text an event of kind ``what`` is stored with."""
     if s.event_id is None or s.text is None:
-        raise ValueError(f"message {head.conversation_id} pos {head.pos} lacks its id or text")
+        raise ValueError(f"{what} {head.conversation_id} pos {head.pos} lacks its id or text")
+    return EventId(s.event_id), s.text
+
+
+def decode_message(head: Head, s: Stored) -> MessagePosted:
+    event_id, text = id_and_text(head, s, "message")
     return MessagePosted(
         conversation_id=head.conversation_id,
         seq=head.seq,
         pos=head.pos,
         created_at=head.created_at,
-        id=EventId(s.event_id),
+        id=event_id,
         sender=sender(s, head),
-        text=s.text,
+        text=text,
         client_msg_id=s.client_msg_id,
         attachments=tuple(s.payload.get("attachments", ())),
     )
 
 
 def decode_note(head: Head, s: Stored) -> NoteAdded:
-    if s.event_id is None or s.text is None:
-        raise ValueError(f"note {head.conversation_id} pos {head.pos} lacks its id or text")
+    event_id, text = id_and_text(head, s, "note")
     return NoteAdded(
         conversation_id=head.conversation_id,
         pos=head.pos,
         created_at=head.created_at,
-        id=EventId(s.event_id),
+        id=event_id,
         by=sender(s, head),
-        text=s.text,
+        text=text,
     )
 
 
 def decode_whisper(head: Head, s: Stored) -> Whispered:
-    note = decode_note(head, s)
+    event_id, text = id_and_text(head, s, "whisper")
     return Whispered(
-        conversation_id=note.conversation_id,
-        pos=note.pos,
-        created_at=note.created_at,
-        id=note.id,
-        by=note.by,
-        text=note.text,
+        conversation_id=head.conversation_id,
+        pos=head.pos,
+        created_at=head.created_at,
+        id=event_id,
+        by=sender(s, head),
+        text=text,
     )
 
 
 def decode_desk_message(head: Head, s: Stored) -> DeskMessage:
-    if s.event_id is None or s.text is None:
-        raise ValueError(f"desk message {head.conversation_id} pos {head.pos} lacks its id or text")
+    event_id, text = id_and_text(head, s, "desk message")
     return DeskMessage(
         conversation_id=head.conversation_id,
         pos=head.pos,
         created_at=head.created_at,
-        id=EventId(s.event_id),
+        id=event_id,
         sender=sender(s, head),
-        text=s.text,
+        text=text,
         client_msg_id=s.client_msg_id,
     )
 
