@@ -102,6 +102,7 @@ class Transaction:
         elif change.left_queue:
             await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, -1)
         if change.events:
+            await self._publisher.stage(self._uow, conv, change.events)
             self._applied.append((conv, change.events))
         return conv
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from business.conversation import Change, Conversation
+from business.events import DomainEvent
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -14,6 +16,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
+from business.ports import UnitOfWork
 from business.publishing import EventPublisher
 from business.transactions import Transactions
 from tests.fakes import FakeStore, FakeUnitOfWork, RecordingNotifier
@@ -89,3 +92,51 @@ async def test_what_was_committed_is_published_even_if_the_block_fails_afterward
         await commit_then_fail()
     assert [e for _, e in recorder.published] == list(change.events)
     assert ConversationId("c1") in store.conversations
+
+
+class _Stager:
+    """Records what it was given, and where, and can fail."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.staged: list[tuple[UnitOfWork, ConversationId, list[DomainEvent]]] = []
+        self.fail = fail
+
+    async def stage(
+        self, uow: UnitOfWork, conversation: Conversation, events: Sequence[DomainEvent]
+    ) -> None:
+        self.staged.append((uow, conversation.id, list(events)))
+        if self.fail:
+            raise OSError("the outbox is full")
+
+
+async def test_a_stager_sees_the_events_inside_the_transaction_before_the_commit() -> None:
+    transactions, recorder, store = await setup()
+    stager = _Stager()
+    transactions.publisher.add_stager(stager)
+    world = await make_world(store=store)
+    change = opened(await world.visitor())
+    async with transactions() as tx:
+        await tx.apply(change)
+        assert [(cid, events) for _, cid, events in stager.staged] == [
+            (ConversationId("c1"), list(change.events))
+        ]
+        assert recorder.published == []
+        await tx.commit()
+    assert [e for _, e in recorder.published] == list(change.events)
+
+
+async def test_a_failing_stager_fails_the_transaction_and_nothing_is_stored_or_published() -> None:
+    transactions, recorder, store = await setup()
+    transactions.publisher.add_stager(_Stager(fail=True))
+    world = await make_world(store=store)
+    change = opened(await world.visitor())
+
+    async def apply_and_commit() -> None:
+        async with transactions() as tx:
+            await tx.apply(change)
+            await tx.commit()
+
+    with pytest.raises(OSError, match="outbox is full"):
+        await apply_and_commit()
+    assert recorder.published == []
+    assert ConversationId("c1") not in store.conversations
