@@ -35,6 +35,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -317,6 +318,12 @@ class UnitOfWork(Protocol):
 
     @property
     def members(self) -> MemberRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

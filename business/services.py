@@ -28,6 +28,9 @@ from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,3 +58,8 @@ class Services:
     limits: Limits
     read_markers: ReadMarkerService
     corrections: CorrectionService
+    webhooks: WebhookService
+    webhook_outbox: WebhookOutbox
+    """Stages webhook deliveries with the events; tells its listeners after commits."""
+    webhook_deliveries: WebhookDeliveryService
+    """What the engine's ``WebhookDispatcher`` runs."""

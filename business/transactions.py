@@ -31,6 +31,7 @@ from business.ports import (
     VisitorRepository,
 )
 from business.publishing import EventPublisher
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
 
@@ -82,6 +83,14 @@ class Transaction:
     @property
     def members(self) -> MemberRepository:
         return self._uow.members
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        return self._uow.webhooks
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        return self._uow.webhook_deliveries
 
     # -- changes --------------------------------------------------------------------
 

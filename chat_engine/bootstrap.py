@@ -29,6 +29,12 @@ from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhook_ports import HostResolver, WebhookTransport
+from business.webhook_settings import WebhookSettings
+from business.webhooks import WebhookService
+from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
 
 
@@ -39,12 +45,21 @@ def bootstrap(
     limits: Limits | None = None,
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
+    webhooks: WebhookSettings | None = None,
+    resolver: HostResolver | None = None,
+    transport: WebhookTransport | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
-    ``addresses`` says otherwise; nothing is subscribed to the publisher yet."""
+    ``addresses`` says otherwise; webhook targets are resolved by the system's resolver
+    and webhooks sent with aiohttp's client unless ``resolver`` and ``transport`` say
+    otherwise (the caller closes a transport it gives). Nothing is subscribed to the
+    publisher yet; the webhook outbox stages with every transaction."""
     clock = clock or SystemClock()
     limits = limits or Limits()
+    webhooks = webhooks or WebhookSettings()
     publisher = publisher or EventPublisher()
+    outbox = WebhookOutbox()
+    publisher.add_stager(outbox)
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -100,4 +115,18 @@ def bootstrap(
         limits=limits,
         read_markers=ReadMarkerService(transactions=transactions, clock=clock),
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
+        webhooks=WebhookService(
+            transactions=transactions,
+            clock=clock,
+            resolver=resolver or SystemHostResolver(),
+            settings=webhooks,
+        ),
+        webhook_outbox=outbox,
+        webhook_deliveries=WebhookDeliveryService(
+            transactions=transactions,
+            clock=clock,
+            transport=transport
+            or AiohttpWebhookTransport(allow_private=webhooks.allow_private_targets),
+            settings=webhooks,
+        ),
     )

@@ -46,6 +46,8 @@ from data.repositories import (
     SqlQueueRepository,
     SqlTenantRepository,
     SqlVisitorRepository,
+    SqlWebhookDeliveryRepository,
+    SqlWebhookRepository,
 )
 from data.sqlite_writer import SqliteWriter
 
@@ -109,6 +111,8 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
         self.members = SqlMemberRepository(self._ctx)
+        self.webhooks = SqlWebhookRepository(self._ctx)
+        self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

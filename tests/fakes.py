@@ -38,9 +38,17 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from business.webhook_model import (
+    DeliveryAttempt,
+    DeliveryId,
+    SubscriptionId,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -58,6 +66,11 @@ class FakeStore:
     )
     canned: dict[CannedKey, CannedResponse] = dataclasses.field(default_factory=dict)
     members: dict[tuple[ConversationId, AgentId], MemberRow] = dataclasses.field(
+        default_factory=dict
+    )
+    webhooks: dict[SubscriptionId, WebhookSubscription] = dataclasses.field(default_factory=dict)
+    webhook_deliveries: dict[DeliveryId, WebhookDelivery] = dataclasses.field(default_factory=dict)
+    webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
         default_factory=dict
     )
     commits: int = 0
@@ -394,6 +407,10 @@ class FakeUnitOfWork:
         self.canned = FakeCannedRepository(self._work.canned)
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
+        )
+        self.webhooks = FakeWebhooks(self._work.webhooks, self._work.webhook_deliveries)
+        self.webhook_deliveries = FakeWebhookDeliveries(
+            self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )
 
     async def __aenter__(self) -> Self:

@@ -10,6 +10,8 @@ from data.repositories.events import SqlEventRepository
 from data.repositories.members import SqlMemberRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.visitors import SqlVisitorRepository
+from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
+from data.repositories.webhooks import SqlWebhookRepository
 
 __all__ = [
     "SqlAdapterStateRepository",
@@ -22,4 +24,6 @@ __all__ = [
     "SqlQueueRepository",
     "SqlTenantRepository",
     "SqlVisitorRepository",
+    "SqlWebhookDeliveryRepository",
+    "SqlWebhookRepository",
 ]
