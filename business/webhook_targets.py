@@ -26,8 +26,8 @@ _KINDS = (
     ("is_unspecified", "an unspecified"),
     ("is_link_local", "a link-local"),
     ("is_multicast", "a multicast"),
-    ("is_private", "a private"),
     ("is_reserved", "a reserved"),
+    ("is_private", "a private"),
 )
 
 

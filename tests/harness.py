@@ -47,6 +47,8 @@ from business.services import Services
 from business.sessions import SessionService
 from business.tenants import TenantService
 from business.validation import Limits
+from business.webhook_ports import HostResolver, WebhookTransport
+from business.webhook_settings import WebhookSettings
 from chat_engine.bootstrap import bootstrap
 from data import Database
 from data.models import ConversationMemberRow, ConversationRow
@@ -290,9 +292,13 @@ async def make_world(
     tenants: Mapping[TenantId, str] | None = None,
     visitor_form: Mapping[str, str] | None = None,
     agent_addresses: Mapping[AgentId, str] | None = None,
+    webhooks: WebhookSettings | None = None,
+    resolver: HostResolver | None = None,
+    transport: WebhookTransport | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
-    ``queues``, plus any other ``tenants`` (id -> name) with the default queue."""
+    ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
+    webhook parts as ``bootstrap`` takes them."""
     if uow is None:
         fake_store = store if store is not None else FakeStore()
         store = fake_store
@@ -303,7 +309,14 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
-    services = bootstrap(uow=uow, clock=clock, limits=limits)
+    services = bootstrap(
+        uow=uow,
+        clock=clock,
+        limits=limits,
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
+    )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
     for tenant_id, name in (tenants or {}).items():
