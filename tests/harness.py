@@ -71,6 +71,10 @@ class World:
     agent_addresses: Mapping[AgentId, str] = dataclasses.field(default_factory=dict)
     """The address ``agent`` gives an agent id listed here unless told otherwise (the
     others get their id as address), so that tests can tell the two apart."""
+    webhooks: WebhookSettings | None = None
+    resolver: HostResolver | None = None
+    transport: WebhookTransport | None = None
+    """The webhook parts ``make_world`` was given (a second process gets them too)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -128,7 +132,14 @@ class World:
         """What a second engine process has: its own services and publisher, the same
         storage."""
         recorder = RecordingNotifier()
-        services = bootstrap(uow=self.uow, clock=self.clock, limits=self.services.limits)
+        services = bootstrap(
+            uow=self.uow,
+            clock=self.clock,
+            limits=self.services.limits,
+            webhooks=self.webhooks,
+            resolver=self.resolver,
+            transport=self.transport,
+        )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
 
@@ -329,6 +340,9 @@ async def make_world(
         store=store,
         visitor_form=dict(visitor_form or {}),
         agent_addresses=dict(agent_addresses or {}),
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
     )
 
 
