@@ -158,7 +158,7 @@ class WebhookDeliveryService:
         )
         outcome = self._outcome(delivery, result, attempt, now, interrupted=interrupted)
         async with self._tx() as tx:
-            stored = await tx.webhook_deliveries.finish(outcome, attempt)
+            stored = await tx.webhook_deliveries.finish(delivery, outcome, attempt)
             await tx.commit()
         if not stored:
             logger.info("webhook delivery %s changed during its attempt; not recorded", delivery.id)

@@ -72,10 +72,13 @@ class WebhookDeliveryRepository(Protocol):
         ``attempts`` and ``next_attempt_at``); whether this caller got it."""
         ...
 
-    async def finish(self, delivery: WebhookDelivery, attempt: DeliveryAttempt) -> bool:
-        """Log ``attempt`` and store ``delivery``'s outcome fields (status, times,
-        failures, last_*), if the row still has ``delivery.attempts`` (no later attempt
-        was begun meanwhile); whether it was stored."""
+    async def finish(
+        self, claimed: WebhookDelivery, outcome: WebhookDelivery, attempt: DeliveryAttempt
+    ) -> bool:
+        """Log ``attempt`` and store ``outcome``'s fields (status, times, failures,
+        last_*), if the row is still pending as ``claimed`` left it (its ``attempts`` and
+        ``next_attempt_at``: nobody began another attempt or recorded this one
+        meanwhile); whether it was stored."""
         ...
 
     async def get(self, tenant_id: TenantId, delivery_id: DeliveryId) -> WebhookDelivery | None: ...

@@ -408,7 +408,9 @@ class FakeUnitOfWork:
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
         )
-        self.webhooks = FakeWebhooks(self._work.webhooks, self._work.webhook_deliveries)
+        self.webhooks = FakeWebhooks(
+            self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts
+        )
         self.webhook_deliveries = FakeWebhookDeliveries(
             self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )

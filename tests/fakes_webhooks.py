@@ -27,9 +27,11 @@ class FakeWebhooks:
         self,
         rows: dict[SubscriptionId, WebhookSubscription],
         deliveries: dict[DeliveryId, WebhookDelivery],
+        attempts: dict[DeliveryId, list[DeliveryAttempt]],
     ) -> None:
         self._rows = rows
         self._deliveries = deliveries
+        self._attempts = attempts
 
     async def add(self, subscription: WebhookSubscription) -> None:
         assert subscription.id not in self._rows
@@ -60,6 +62,7 @@ class FakeWebhooks:
         for delivery in list(self._deliveries.values()):
             if delivery.subscription_id == subscription_id:
                 del self._deliveries[delivery.id]
+                self._attempts.pop(delivery.id, None)
         return True
 
     async def enabled_for_tenant(self, tenant_id: TenantId) -> Sequence[WebhookSubscription]:
@@ -119,10 +122,18 @@ class FakeWebhookDeliveries:
         )
         return True
 
-    async def finish(self, delivery: WebhookDelivery, attempt: DeliveryAttempt) -> bool:
-        stored = self._rows.get(delivery.id)
-        if stored is None or stored.attempts != delivery.attempts:
+    async def finish(
+        self, claimed: WebhookDelivery, outcome: WebhookDelivery, attempt: DeliveryAttempt
+    ) -> bool:
+        stored = self._rows.get(claimed.id)
+        if (
+            stored is None
+            or stored.status is not DeliveryStatus.PENDING
+            or stored.attempts != claimed.attempts
+            or stored.next_attempt_at != claimed.next_attempt_at
+        ):
             return False
+        delivery = outcome
         self._rows[delivery.id] = dataclasses.replace(
             stored,
             status=delivery.status,

@@ -153,10 +153,18 @@ class SqlWebhookDeliveryRepository:
         )
         return bool((await self._ctx.execute(stmt)).rowcount == 1)
 
-    async def finish(self, delivery: WebhookDelivery, attempt: DeliveryAttempt) -> bool:
+    async def finish(
+        self, claimed: WebhookDelivery, outcome: WebhookDelivery, attempt: DeliveryAttempt
+    ) -> bool:
+        delivery = outcome
         stmt = (
             update(_D)
-            .where(_D.c.id == delivery.id, _D.c.attempts == delivery.attempts)
+            .where(
+                _D.c.id == claimed.id,
+                _D.c.status == _PENDING,
+                _D.c.attempts == claimed.attempts,
+                _D.c.next_attempt_at == claimed.next_attempt_at,
+            )
             .values(
                 status=delivery.status.value,
                 next_attempt_at=delivery.next_attempt_at,
