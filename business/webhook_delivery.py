@@ -108,7 +108,8 @@ class WebhookDeliveryService:
 
     async def attempt(self, due: DueDelivery) -> WebhookDelivery | None:
         """Make the claimed attempt and record it; the delivery as recorded (None if it
-        changed meanwhile: deleted, or redelivered and claimed again)."""
+        changed meanwhile: its subscription was deleted, or the claim lapsed and another
+        attempt began)."""
         delivery = due.delivery
         started = self._clock.now()
         body = delivery.body
@@ -163,7 +164,12 @@ class WebhookDeliveryService:
         if not stored:
             logger.info("webhook delivery %s changed during its attempt; not recorded", delivery.id)
             return None
-        level = logging.INFO if outcome.status is not DeliveryStatus.PENDING else logging.DEBUG
+        # A failure is worth a line; a delivery that gives up, a warning.
+        level = {
+            DeliveryStatus.DELIVERED: logging.DEBUG,
+            DeliveryStatus.PENDING: logging.INFO,
+            DeliveryStatus.FAILED: logging.WARNING,
+        }[outcome.status]
         logger.log(
             level,
             "conversation %s: webhook delivery %s %s (attempt %d, %s)",

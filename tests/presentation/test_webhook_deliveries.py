@@ -10,9 +10,12 @@ import asyncio
 import dataclasses
 import itertools
 import random
+import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from business.clock import SystemClock
 from business.conversation import Conversation
@@ -100,7 +103,19 @@ def once_each(target: Receiver) -> list[Received]:
     return delivered
 
 
+def recipe_from_the_guide() -> Callable[[str, dict[str, str], bytes], bool]:
+    """The by-hand check that docs/integrator-guide.md gives integrators, as printed."""
+    guide = (Path(__file__).parents[2] / "docs" / "integrator-guide.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", guide, re.S) if "def verify(" in b]
+    namespace: dict[str, Any] = {}
+    exec(block, namespace)  # our own documentation, as printed
+    verify = namespace["verify"]
+    assert callable(verify)
+    return verify  # type: ignore[no-any-return]
+
+
 async def test_every_event_arrives_signed_as_standard_webhooks_says(database: Database) -> None:
+    by_hand = recipe_from_the_guide()
     async with receiver() as target, engine(database) as world:
         sub = await subscribe(world, target)
         conv = await chat(world, "hello", "hi, Alice here", "thanks")
@@ -108,6 +123,8 @@ async def test_every_event_arrives_signed_as_standard_webhooks_says(database: Da
         received = await target.wait_for(len(expected))
         for got in once_each(target):
             document = got.verified(sub.secret)
+            assert by_hand(sub.secret, got.headers, got.body)
+            assert not by_hand(sub.secret, got.headers, got.body + b" ")
             assert got.body.decode() == expected[got.id].body
             assert document["type"] == expected[got.id].event_type.value
             assert document["data"]["conversation_id"] == conv.id
@@ -125,6 +142,8 @@ async def test_every_event_arrives_signed_as_standard_webhooks_says(database: Da
         (last,) = (await target.wait_for(len(expected) + 1))[len(expected) :]
         assert len(last.headers["webhook-signature"].split(" ")) == 2
         assert last.verified(rotated.secret) == last.verified(sub.secret)
+        assert by_hand(rotated.secret, last.headers, last.body)
+        assert by_hand(sub.secret, last.headers, last.body)
 
 
 async def test_a_target_answering_500_is_retried_until_it_takes_it(database: Database) -> None:
