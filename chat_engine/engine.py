@@ -98,11 +98,8 @@ class Engine:
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
-            bridge = self._bridge = XmppBridge(
-                # One tenant per engine today: not a setting (see chat_engine.settings).
-                settings=dataclasses.replace(settings.xmpp, tenant_id=DEFAULT_TENANT),
-                services=services,
-            )
+            # One component for every tenant: agents' addresses decide theirs.
+            bridge = self._bridge = XmppBridge(settings=settings.xmpp, services=services)
 
             async def xmpp_connected() -> bool:
                 return bridge.connected
