@@ -194,17 +194,13 @@ async def test_each_app_counts_in_a_registry_of_its_own_and_only_while_it_runs(
     assert "chat_webhook_backlog" in names
 
 
-async def test_openmetrics_when_the_scraper_asks_for_it(server_url_metrics: str) -> None:
+async def test_openmetrics_when_the_scraper_asks_for_it(start_server: StartServer) -> None:
+    server_url_metrics = (await start_server()).url
     content_type, text = await scrape(
         server_url_metrics, "application/openmetrics-text; version=1.0.0"
     )
     assert content_type.startswith("application/openmetrics-text")
     assert text.rstrip().endswith("# EOF")
-
-
-@pytest.fixture
-async def server_url_metrics(start_server: StartServer) -> str:
-    return (await start_server()).url
 
 
 async def test_a_source_that_fails_leaves_its_series_out_not_the_scrape(
