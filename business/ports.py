@@ -35,6 +35,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.report_ports import LiveCountRepository, ReportRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -317,6 +318,12 @@ class UnitOfWork(Protocol):
 
     @property
     def members(self) -> MemberRepository: ...
+
+    @property
+    def reports(self) -> ReportRepository: ...
+
+    @property
+    def live_counts(self) -> LiveCountRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -13,6 +13,7 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -21,6 +22,8 @@ from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.read_markers import ReadMarkerService
+from business.report_stager import ReportStager
+from business.reports import ReportService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
@@ -41,10 +44,13 @@ def bootstrap(
     publisher: EventPublisher | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
-    ``addresses`` says otherwise; nothing is subscribed to the publisher yet."""
+    ``addresses`` says otherwise; nothing is subscribed to the publisher yet. The report
+    stager is added to it: a conversation's report is written with its end, whoever
+    ends it (the engine, the CLI, a test)."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     publisher = publisher or EventPublisher()
+    publisher.add_stager(ReportStager())
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -100,4 +106,6 @@ def bootstrap(
         limits=limits,
         read_markers=ReadMarkerService(transactions=transactions, clock=clock),
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
+        reports=ReportService(transactions=transactions),
+        live_counts=LiveCountService(transactions=transactions, clock=clock),
     )

@@ -26,7 +26,7 @@ from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
-from presentation import create_app
+from presentation import MetricsSources, create_app, no_webhook_backlog
 from xmpp_bridge import XmppBridge
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,13 @@ class Engine:
                 services=services,
                 settings=dataclasses.replace(settings.http, public_url=self.url),
                 health={"database": database.ping, "xmpp": xmpp_connected},
+                metrics=MetricsSources(
+                    xmpp_connected=lambda: bridge.connected,
+                    delivery_lag=bridge.delivery_lag,
+                    database_ping=database.ping,
+                    # The webhook outbox's count of undelivered rows goes here.
+                    webhook_backlog=no_webhook_backlog,
+                ),
             )
             runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
             await runner.setup()

@@ -42,8 +42,10 @@ from data.repositories import (
     SqlContext,
     SqlConversationRepository,
     SqlEventRepository,
+    SqlLiveCountRepository,
     SqlMemberRepository,
     SqlQueueRepository,
+    SqlReportRepository,
     SqlTenantRepository,
     SqlVisitorRepository,
 )
@@ -109,6 +111,8 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
         self.members = SqlMemberRepository(self._ctx)
+        self.reports = SqlReportRepository(self._ctx)
+        self.live_counts = SqlLiveCountRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -38,9 +38,11 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from business.report_metrics import ConversationMetrics
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -60,6 +62,7 @@ class FakeStore:
     members: dict[tuple[ConversationId, AgentId], MemberRow] = dataclasses.field(
         default_factory=dict
     )
+    reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -395,6 +398,8 @@ class FakeUnitOfWork:
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
         )
+        self.reports = FakeReportRepository(self._work.reports, read_only=self._read_only)
+        self.live_counts = FakeLiveCounts(self._work.conversations, self._work.queues)
 
     async def __aenter__(self) -> Self:
         self._begin()

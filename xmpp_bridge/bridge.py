@@ -105,6 +105,11 @@ class XmppBridge:
         """The link is up and caught up (queues announced, missed events replayed)."""
         return self._ready.is_set()
 
+    def delivery_lag(self) -> float:
+        """Seconds the oldest event sent to an agent has waited for its delivery cursor
+        to be stored; 0 when nothing waits (for ``/metrics``)."""
+        return self._notifier.delivery_lag()
+
     async def wait_connected(self, timeout: float) -> None:
         """Return once ``connected``; ``TimeoutError`` if that takes longer than ``timeout``."""
         async with asyncio.timeout(timeout):
