@@ -35,6 +35,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.report_ports import LiveCountRepository, ReportRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 JsonValue = str | int | float | bool | None
@@ -318,6 +319,12 @@ class UnitOfWork(Protocol):
 
     @property
     def members(self) -> MemberRepository: ...
+
+    @property
+    def reports(self) -> ReportRepository: ...
+
+    @property
+    def live_counts(self) -> LiveCountRepository: ...
 
     @property
     def webhooks(self) -> WebhookRepository: ...

@@ -15,6 +15,7 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -22,6 +23,7 @@ from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.read_markers import ReadMarkerService
+from business.reports import ReportService
 from business.routing import Router
 from business.sessions import SessionService
 from business.supervision import SupervisionService
@@ -58,6 +60,8 @@ class Services:
     limits: Limits
     read_markers: ReadMarkerService
     corrections: CorrectionService
+    reports: ReportService
+    live_counts: LiveCountService
     webhooks: WebhookService
     webhook_outbox: WebhookOutbox
     """Stages webhook deliveries with the events; tells its listeners after commits."""

@@ -31,6 +31,7 @@ from business.ports import (
     VisitorRepository,
 )
 from business.publishing import EventPublisher
+from business.report_ports import LiveCountRepository, ReportRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
@@ -83,6 +84,14 @@ class Transaction:
     @property
     def members(self) -> MemberRepository:
         return self._uow.members
+
+    @property
+    def reports(self) -> ReportRepository:
+        return self._uow.reports
+
+    @property
+    def live_counts(self) -> LiveCountRepository:
+        return self._uow.live_counts
 
     @property
     def webhooks(self) -> WebhookRepository:

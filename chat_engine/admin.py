@@ -1,5 +1,5 @@
 """One-shot administration against the database: migrations, the agent directory, queue
-settings and canned responses.
+settings, canned responses and conversation reports.
 
 Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server, and
 none of it routes (this process has no XMPP link to offer chats with): a running engine
@@ -9,10 +9,12 @@ chat changes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from business import commands as c
+from business.errors import NotFound
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -21,6 +23,8 @@ from business.model import (
     Queue,
     QueueName,
 )
+from business.report_metrics import ConversationMetrics
+from business.reports import MAX_PAGE_SIZE, ReportQuery
 from business.services import Services
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
@@ -98,3 +102,24 @@ async def list_canned(settings: Settings, queue: QueueName | None) -> Sequence[C
 async def remove_canned(settings: Settings, command: c.RemoveCannedResponse) -> None:
     async with _services(settings) as services:
         await services.canned.remove(command)
+
+
+async def conversation_reports(
+    settings: Settings, query: ReportQuery, *, agent_address: str | None = None
+) -> AsyncIterator[Sequence[ConversationMetrics]]:
+    """The reports ``query`` selects, page by page (its cursor and limit are ignored);
+    ``agent_address``: only the chats that agent had last."""
+    async with _services(settings) as services:
+        if agent_address is not None:
+            address = services.agents.normalize_address(agent_address)
+            agent = await services.agents.find_agent(address)
+            if agent is None or agent.tenant_id != query.tenant_id:
+                raise NotFound(f"no agent {address}")
+            query = dataclasses.replace(query, agent_id=agent.id)
+        query = dataclasses.replace(query, cursor=None, limit=MAX_PAGE_SIZE)
+        while True:
+            page = await services.reports.conversations(query)
+            yield page.reports
+            if page.next_cursor is None:
+                return
+            query = dataclasses.replace(query, cursor=page.next_cursor)

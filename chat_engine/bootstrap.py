@@ -13,6 +13,7 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -21,6 +22,8 @@ from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.read_markers import ReadMarkerService
+from business.report_stager import ReportStager
+from business.reports import ReportService
 from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
@@ -53,11 +56,14 @@ def bootstrap(
     ``addresses`` says otherwise; webhook targets are resolved by the system's resolver
     and webhooks sent with aiohttp's client unless ``resolver`` and ``transport`` say
     otherwise (the caller closes a transport it gives). Nothing is subscribed to the
-    publisher yet; the webhook outbox stages with every transaction."""
+    publisher yet. The stagers are added to it: a conversation's report is written with
+    its end, and its webhook deliveries with each of its events, whoever makes them (the
+    engine, the CLI, a test)."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
     publisher = publisher or EventPublisher()
+    publisher.add_stager(ReportStager())
     outbox = WebhookOutbox()
     publisher.add_stager(outbox)
     transactions = Transactions(uow, publisher)
@@ -115,6 +121,8 @@ def bootstrap(
         limits=limits,
         read_markers=ReadMarkerService(transactions=transactions, clock=clock),
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
+        reports=ReportService(transactions=transactions),
+        live_counts=LiveCountService(transactions=transactions, clock=clock),
         webhooks=WebhookService(
             transactions=transactions,
             clock=clock,

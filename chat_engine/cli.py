@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
-from chat_engine import canned_cli, directory_cli
+from chat_engine import canned_cli, directory_cli, report_cli
 from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     directory_cli.add_parsers(commands, common)
     canned_cli.add_parsers(commands, common)
+    report_cli.add_parsers(commands, common)
     return parser
 
 
@@ -228,6 +229,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return canned_cli.canned_remove
         case "canned":
             return canned_cli.canned_list
+        case "report":
+            return report_cli.report_conversations
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 

@@ -27,7 +27,7 @@ from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
-from presentation import create_app
+from presentation import MetricsSources, create_app
 from presentation.webhook_transport import AiohttpWebhookTransport
 from xmpp_bridge import XmppBridge
 
@@ -109,11 +109,8 @@ class Engine:
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
-            bridge = self._bridge = XmppBridge(
-                # One tenant per engine today: not a setting (see chat_engine.settings).
-                settings=dataclasses.replace(settings.xmpp, tenant_id=DEFAULT_TENANT),
-                services=services,
-            )
+            # One component for every tenant: agents' addresses decide theirs.
+            bridge = self._bridge = XmppBridge(settings=settings.xmpp, services=services)
 
             async def xmpp_connected() -> bool:
                 return bridge.connected
@@ -125,6 +122,13 @@ class Engine:
                 services=services,
                 settings=dataclasses.replace(settings.http, public_url=self.url),
                 health={"database": database.ping, "xmpp": xmpp_connected},
+                metrics=MetricsSources(
+                    xmpp_connected=lambda: bridge.connected,
+                    delivery_lag=bridge.delivery_lag,
+                    database_ping=database.ping,
+                    # Deliveries pending in the webhook outbox, of every tenant.
+                    webhook_backlog=services.webhooks.backlog,
+                ),
             )
             runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
             await runner.setup()

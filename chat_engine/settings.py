@@ -61,10 +61,6 @@ _PLACEHOLDER_SECRETS = frozenset(
     }
 )
 
-_FIXED = frozenset({"xmpp.tenant_id"})
-"""Fields the composition root sets, not the configuration: one engine serves the
-default tenant today."""
-
 _MOVED = {"socketio.redis_url": "http.redis_url"}
 """Old key -> new key. The old names keep working, with a note saying the new one."""
 
@@ -137,8 +133,6 @@ def _keys() -> dict[str, SettingKey]:
         defaults = cls()
         for f in dataclasses.fields(cls):
             key = f"{section}.{f.name}"
-            if key in _FIXED:
-                continue
             keys[key] = SettingKey(
                 key=key,
                 section=section,

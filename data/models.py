@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -126,6 +127,9 @@ class ConversationRow(Base):
         # Serves list_for_visitor: open ones, and the newest ended, without the rest.
         Index(None, "visitor_id", "state", "created_at"),
         Index(None, "agent_id"),
+        # Serves the live counts of /metrics: only the open conversations' entries are
+        # read, however many have ended (migration 0011).
+        Index(None, "state", "tenant_id", "queue"),
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)
@@ -284,6 +288,41 @@ class CannedResponseRow(Base):
     name: Mapped[str] = mapped_column(primary_key=True)
     text: Mapped[str]
     created_at: Mapped[datetime]
+
+
+class ConversationReportRow(Base):
+    """An ended conversation's metrics (``business.report_metrics.ConversationMetrics``),
+    written in the transaction that ends it. No foreign keys: a report is kept for
+    statistics even when the conversation's transcript or its agent's configuration is
+    gone. Listed by tenant in (``ended_at``, ``conversation_id``) order, optionally of one
+    queue or one agent: an index for each of those three."""
+
+    __tablename__ = "conversation_reports"
+    __table_args__ = (
+        Index(None, "tenant_id", "ended_at", "conversation_id"),
+        Index(None, "tenant_id", "queue", "ended_at"),
+        Index(None, "tenant_id", "agent_id", "ended_at"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    queue: Mapped[str]
+    visitor_id: Mapped[str]
+    agent_id: Mapped[str | None]
+    agent_name: Mapped[str | None]
+    created_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime]
+    ended_by: Mapped[str | None]
+    wait_seconds: Mapped[float | None] = mapped_column(Double)
+    first_response_seconds: Mapped[float | None] = mapped_column(Double)
+    handle_seconds: Mapped[float | None] = mapped_column(Double)
+    messages_visitor: Mapped[int]
+    messages_agent: Mapped[int]
+    transfers: Mapped[int]
+    bot_handled: Mapped[bool]
+    wrap_up: Mapped[str | None]
+    outcome: Mapped[str]
 
 
 class WebhookSubscriptionRow(Base):

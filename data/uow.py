@@ -42,8 +42,10 @@ from data.repositories import (
     SqlContext,
     SqlConversationRepository,
     SqlEventRepository,
+    SqlLiveCountRepository,
     SqlMemberRepository,
     SqlQueueRepository,
+    SqlReportRepository,
     SqlTenantRepository,
     SqlVisitorRepository,
     SqlWebhookDeliveryRepository,
@@ -111,6 +113,8 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
         self.members = SqlMemberRepository(self._ctx)
+        self.reports = SqlReportRepository(self._ctx)
+        self.live_counts = SqlLiveCountRepository(self._ctx)
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 

@@ -1,7 +1,15 @@
-"""Web edge: aiohttp app, Socket.IO visitor namespace, widget assets, demo and health."""
+"""Web edge: aiohttp app, Socket.IO visitor namespace, widget assets, demo, health and
+metrics."""
 
 from presentation.app import create_app
+from presentation.metrics import MetricsSources, no_webhook_backlog
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.settings import WebSettings
 
-__all__ = ["SocketIoVisitorNotifier", "WebSettings", "create_app"]
+__all__ = [
+    "MetricsSources",
+    "SocketIoVisitorNotifier",
+    "WebSettings",
+    "create_app",
+    "no_webhook_backlog",
+]

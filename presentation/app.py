@@ -1,4 +1,5 @@
-"""The aiohttp application: Socket.IO visitors, widget assets, demo page and health."""
+"""The aiohttp application: Socket.IO visitors, widget assets, demo page, health and
+metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from business.services import Services
 from presentation.limits import VisitorLimits
+from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
@@ -52,21 +54,30 @@ def create_app(
     settings: WebSettings,
     health: Mapping[str, HealthCheck] | None = None,
     widget_dir: Path | None = None,
+    metrics: MetricsSources | None = None,
 ) -> web.Application:
-    """Build the web application; ``widget_dir`` overrides where the built widget lives."""
+    """Build the web application; ``widget_dir`` overrides where the built widget lives,
+    ``metrics`` is what ``/metrics`` reads from the other layers."""
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
     app[HEALTH_KEY] = dict(health or {})
     app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
+    app[METRICS_KEY] = EngineMetrics(
+        services=services,
+        sources=metrics or MetricsSources(),
+        visitors=lambda: _connected_visitors(app),
+    )
 
     app.cleanup_ctx.append(_socketio)
+    app.cleanup_ctx.append(_metrics)
     app.on_shutdown.append(_stop_socketio)
     # What python-socketio's attach() would add, routed through the server of the
     # running app, which exists only between startup and cleanup.
     for method in ("GET", "POST", "OPTIONS"):
         app.router.add_route(method, SOCKETIO_PATH, socketio_request)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/demo", demo_page)
     app.router.add_get("/widget/{name}", widget_asset)
     if not (app[WIDGET_DIR_KEY] / "loader.js").is_file():
@@ -111,6 +122,25 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         await sio.stop_background_tasks()
         if redis is not None:
             await redis.close()
+
+
+async def _metrics(app: web.Application) -> AsyncIterator[None]:
+    """The metrics' event counters follow what is committed while the app runs."""
+    publisher = app[SERVICES_KEY].publisher
+    notifier = app[METRICS_KEY].notifier
+    publisher.subscribe(notifier)
+    try:
+        yield
+    finally:
+        publisher.unsubscribe(notifier)
+
+
+def _connected_visitors(app: web.Application) -> tuple[int, int] | None:
+    """(visitors, sockets) connected to this process; None while the app is not running."""
+    namespace = app.get(NAMESPACE_KEY)
+    if namespace is None:
+        return None
+    return namespace.visitor_count, namespace.socket_count
 
 
 async def _stop_socketio(app: web.Application) -> None:

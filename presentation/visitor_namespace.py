@@ -111,6 +111,11 @@ class VisitorNamespace:
         return len(self._sockets)
 
     @property
+    def visitor_count(self) -> int:
+        """Distinct visitors with at least one socket here (for ``/metrics``)."""
+        return len({state.visitor_id for state in self._sockets.values()})
+
+    @property
     def counted_sockets(self) -> int:
         """Sockets held against the caps on open sockets: ``socket_count`` once no
         connect is running."""

@@ -38,6 +38,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from business.report_metrics import ConversationMetrics
 from business.webhook_model import (
     DeliveryAttempt,
     DeliveryId,
@@ -48,6 +49,7 @@ from business.webhook_model import (
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
@@ -68,6 +70,7 @@ class FakeStore:
     members: dict[tuple[ConversationId, AgentId], MemberRow] = dataclasses.field(
         default_factory=dict
     )
+    reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
     webhooks: dict[SubscriptionId, WebhookSubscription] = dataclasses.field(default_factory=dict)
     webhook_deliveries: dict[DeliveryId, WebhookDelivery] = dataclasses.field(default_factory=dict)
     webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
@@ -408,6 +411,8 @@ class FakeUnitOfWork:
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
         )
+        self.reports = FakeReportRepository(self._work.reports, read_only=self._read_only)
+        self.live_counts = FakeLiveCounts(self._work.conversations, self._work.queues)
         self.webhooks = FakeWebhooks(
             self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts
         )

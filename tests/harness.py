@@ -203,8 +203,9 @@ class World:
         name: str | None = None,
         address: str | None = None,
         auto_accept: bool = True,
+        tenant_id: TenantId = DEFAULT_TENANT,
     ) -> AgentId:
-        """An agent with this engine id and, unless given, the address
+        """An agent of ``tenant_id`` with this engine id and, unless given, the address
         ``agent_addresses`` lists for it (by default the same string as the id).
 
         Auto-accept unless told otherwise: most tests are about what happens once a chat
@@ -215,7 +216,7 @@ class World:
                 agent_id=agent_id,
                 queues=tuple(queues),
                 max_chats=max_chats,
-                tenant_id=DEFAULT_TENANT,
+                tenant_id=tenant_id,
                 name=name,
                 auto_accept=auto_accept,
             )

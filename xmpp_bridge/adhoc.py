@@ -109,7 +109,7 @@ class AdhocDesk:
         command takes values and ``submitted`` is None, else the answer.
 
         Domain errors: ``NotFound`` for a node that is no command, ``Forbidden`` for
-        anyone but the tenant's agents (and for a word their roles do not allow),
+        anyone who is no agent (of any tenant) and for a word their roles do not allow,
         ``InvalidInput`` for a missing or wrong value."""
         command = self._by_node.get(node)
         if command is None:

@@ -9,7 +9,6 @@ import logging
 import random as _random
 from collections.abc import Callable, Coroutine
 
-from business.model import TenantId
 from business.services import Services
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.adhoc import AdhocDesk
@@ -58,12 +57,9 @@ class XmppBridge:
         self._publisher = services.publisher
         self._random = random
         self._link = Link(Addressing(settings.component_jid), stanza_budget=settings.stanza_budget)
-        tenant_id = TenantId(settings.tenant_id)
+        # Every tenant's agents over one component: their addresses decide their tenant.
         self._roster = QueueRoster(
-            services=services,
-            link=self._link,
-            tenant_id=tenant_id,
-            away_is_ready=settings.away_is_ready,
+            services=services, link=self._link, away_is_ready=settings.away_is_ready
         )
         # What was sent, for the chat markers coming back (and going out).
         markers = MarkerBook()
@@ -82,7 +78,6 @@ class XmppBridge:
             services=services,
             roster=self._roster,
             link=self._link,
-            tenant_id=tenant_id,
             away_is_ready=settings.away_is_ready,
             markers=markers,
         )
@@ -90,7 +85,6 @@ class XmppBridge:
             EngineDesk(
                 services=services,
                 addressing=self._link.addressing,
-                tenant_id=tenant_id,
                 away_is_ready=settings.away_is_ready,
             )
         )
@@ -110,6 +104,11 @@ class XmppBridge:
     def connected(self) -> bool:
         """The link is up and caught up (queues announced, missed events replayed)."""
         return self._ready.is_set()
+
+    def delivery_lag(self) -> float:
+        """Seconds the oldest event sent to an agent has waited for its delivery cursor
+        to be stored; 0 when nothing waits (for ``/metrics``)."""
+        return self._notifier.delivery_lag()
 
     async def wait_connected(self, timeout: float) -> None:
         """Return once ``connected``; ``TimeoutError`` if that takes longer than ``timeout``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -48,14 +49,27 @@ class DeliveryCursors:
         self._confirm_timeout = confirm_timeout
         self._on_stored = on_stored
         self._unflushed: dict[Key, int] = {}
+        # When the oldest send of ``_unflushed`` was made, and of the batch being
+        # confirmed and written (monotonic seconds): what ``lag`` reports.
+        self._unflushed_since: float | None = None
+        self._in_flight_since: float | None = None
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
     def sent(self, key: Key, pos: int) -> None:
         """Everything of the conversation up to ``pos`` was handed to the link for the
         agent ``key`` names."""
+        if self._unflushed_since is None:
+            self._unflushed_since = time.monotonic()
         self._unflushed[key] = pos
         self._wake.set()
+
+    def lag(self) -> float:
+        """Seconds the oldest send of this link session has waited for its cursor to be
+        stored (confirmed by the server, then written); 0 when nothing waits. What a
+        dropped link took along is not counted: it is replayed after the reconnect."""
+        waiting = [t for t in (self._unflushed_since, self._in_flight_since) if t is not None]
+        return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
 
     def pending(self, key: Key) -> bool:
         """Whether this agent's cursor of the conversation is still to be written."""
@@ -64,6 +78,7 @@ class DeliveryCursors:
     def forget(self) -> None:
         """Drop the unwritten cursors (the link is gone: their events are replayed)."""
         self._unflushed.clear()
+        self._unflushed_since = None
 
     @asynccontextmanager
     async def settled(self) -> AsyncIterator[None]:
@@ -88,10 +103,14 @@ class DeliveryCursors:
             generation = self._link.generation
             # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
-            if not await self.confirm(generation):
-                # Unconfirmed: the reconnect's replay sends these events again.
-                return
-            await self._write(batch)
+            self._in_flight_since, self._unflushed_since = self._unflushed_since, None
+            try:
+                if not await self.confirm(generation):
+                    # Unconfirmed: the reconnect's replay sends these events again.
+                    return
+                await self._write(batch)
+            finally:
+                self._in_flight_since = None
 
     async def confirm(self, generation: int) -> bool:
         """Whether the server confirmed receiving everything sent before on this link
@@ -113,6 +132,7 @@ class DeliveryCursors:
         return False
 
     async def _write(self, batch: dict[Key, int]) -> None:
+        since = self._in_flight_since
         try:
             cursors: dict[Recipient, int] = {}
             for key, pos in batch.items():
@@ -122,6 +142,10 @@ class DeliveryCursors:
             logger.exception("could not store the delivery cursors of %d conversations", len(batch))
             for key, pos in batch.items():
                 self._unflushed[key] = max(pos, self._unflushed.get(key, 0))
+            if since is not None:
+                # Still waiting, since it was first sent.
+                later = self._unflushed_since
+                self._unflushed_since = since if later is None else min(since, later)
             self._wake.set()
             return
         for key, pos in batch.items():

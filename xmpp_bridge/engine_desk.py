@@ -14,7 +14,7 @@ import re
 
 from business.commands import Monitor
 from business.errors import Forbidden, InvalidInput
-from business.model import Agent, TenantId
+from business.model import Agent
 from business.services import Services
 from xmpp_bridge import texts
 from xmpp_bridge.addresses import Addressing
@@ -44,19 +44,12 @@ _ANSWERED = (
 
 
 class EngineDesk:
-    """Answers engine words for the agents of one tenant."""
+    """Answers engine words for the agents of every tenant, each about their own (their
+    address decides which: ``xmpp_bridge.tenancy``)."""
 
-    def __init__(
-        self,
-        *,
-        services: Services,
-        addressing: Addressing,
-        tenant_id: TenantId,
-        away_is_ready: bool,
-    ) -> None:
+    def __init__(self, *, services: Services, addressing: Addressing, away_is_ready: bool) -> None:
         self._services = services
         self._addressing = addressing
-        self._tenant_id = tenant_id
         self._away_is_ready = away_is_ready
 
     def handles(self, payload: Payload) -> bool:
@@ -66,9 +59,10 @@ class EngineDesk:
         return isinstance(payload, _ANSWERED)
 
     async def engine_user(self, address: str) -> Agent:
-        """The agent at ``address`` (a bare JID); the engine serves nobody else."""
+        """The agent at ``address`` (a bare JID), of whichever tenant; the engine serves
+        nobody else."""
         agent = await self._services.agents.find_agent(address)
-        if agent is None or agent.tenant_id != self._tenant_id:
+        if agent is None:
             raise Forbidden(texts.AGENTS_ONLY)
         return agent
 

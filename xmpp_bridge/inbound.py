@@ -28,7 +28,7 @@ from business.errors import (
     TooLarge,
     Unavailable,
 )
-from business.model import Agent, TenantId, new_id
+from business.model import Agent, new_id
 from business.services import Services
 from xmpp_bridge import desk_replies, texts
 from xmpp_bridge.agent_commands import (
@@ -79,6 +79,7 @@ from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.marks import AgentMarks, Mark, Quiet, mark_lane
 from xmpp_bridge.roster import QueueRoster
+from xmpp_bridge.tenancy import check_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,6 @@ class InboundDispatcher:
         services: Services,
         roster: QueueRoster,
         link: Link,
-        tenant_id: TenantId,
         away_is_ready: bool,
         markers: MarkerBook | None = None,
     ) -> None:
@@ -193,12 +193,8 @@ class InboundDispatcher:
         self._marks = AgentMarks(services=services, link=link, markers=markers or MarkerBook())
         self._roster = roster
         self._link = link
-        self._tenant_id = tenant_id
         self._engine_desk = EngineDesk(
-            services=services,
-            addressing=link.addressing,
-            tenant_id=tenant_id,
-            away_is_ready=away_is_ready,
+            services=services, addressing=link.addressing, away_is_ready=away_is_ready
         )
 
     @at_the_edge
@@ -345,10 +341,11 @@ class InboundDispatcher:
         )
 
     async def _agent(self, origin: Origin, payload: Payload) -> Agent:
-        """The agent who sent this, if a command, one they may use in this conversation;
-        anybody else may not act in a conversation."""
+        """The agent who sent this (of whichever tenant: their address decides), if a
+        command, one they may use in this conversation; anybody else may not act in a
+        conversation."""
         agent = await self._services.agents.find_agent(origin.address)
-        if agent is None or agent.tenant_id != self._tenant_id:
+        if agent is None:
             raise Forbidden(texts.NOT_THE_AGENT)
         if AGENT_COMMANDS.makes(payload):
             # Commands only (text and typing need no read): what may be used here
@@ -362,4 +359,6 @@ class InboundDispatcher:
         cid = getattr(payload, "conversation_id", None)
         if cid is None:
             return roles_of(agent)
-        return roles_here(agent, await self._services.conversations.get_conversation(cid))
+        conversation = await self._services.conversations.get_conversation(cid)
+        check_tenant(agent, conversation)
+        return roles_here(agent, conversation)

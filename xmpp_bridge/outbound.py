@@ -257,6 +257,11 @@ class XmppAgentNotifier:
         still queued is not sent yet: ``drain`` first to include it)."""
         await self._cursors.flush()
 
+    def delivery_lag(self) -> float:
+        """Seconds the oldest delivery of this link session has waited for its cursor to
+        be stored (``DeliveryCursors.lag``)."""
+        return self._cursors.lag()
+
     # -- delivery ---------------------------------------------------------------------
 
     async def _deliver_or_retry(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from business.commands import SetAgentAvailability
-from business.model import Agent, AgentId, QueueName, TenantId
+from business.model import Agent, AgentId, QueueName
 from business.services import Services
 from xmpp_bridge.custom import (
     PresenceKind,
@@ -35,19 +35,18 @@ another resource says."""
 class QueueRoster:
     """Answers subscriptions and probes at queue JIDs and turns presence into availability.
 
-    Only configured agents of this tenant may subscribe to a queue they belong to;
-    anybody else gets ``unsubscribed``. Availability is written only when an agent's
-    aggregate readiness changes, and is re-learned after every reconnect: agents who
-    were ready but do not answer the probe in time are set not ready.
+    Only configured agents may subscribe, each to the queues of their own tenant they
+    belong to (a queue JID names the queue of that name in the sender's tenant:
+    ``xmpp_bridge.tenancy``); anybody else gets ``unsubscribed``. Availability is
+    written only when an agent's aggregate readiness changes, and is re-learned after
+    every reconnect: agents who were ready but do not answer the probe in time are set
+    not ready.
     """
 
-    def __init__(
-        self, *, services: Services, link: Link, tenant_id: TenantId, away_is_ready: bool
-    ) -> None:
+    def __init__(self, *, services: Services, link: Link, away_is_ready: bool) -> None:
         self._agents = services.agents
         self._subscriptions = SubscriptionStore(services.adapter_state)
         self._link = link
-        self._tenant_id = tenant_id
         self._book = PresenceBook(away_is_ready=away_is_ready)
         self._unconfirmed: set[AgentId] = set()
 
@@ -111,7 +110,8 @@ class QueueRoster:
         the link was down, so nothing remembered about either can be trusted.
         """
         self._book.clear()
-        agents = await self._agents.list_agents(self._tenant_id)
+        # Every tenant's: one component serves them all.
+        agents = await self._agents.list_agents()
         subs = {(s.address, s.queue): s for s in await self._subscriptions.list()}
         self._unconfirmed = {a.id for a in agents if a.ready}
         for agent in agents:
@@ -139,7 +139,7 @@ class QueueRoster:
 
     async def on_stopping(self) -> None:
         """Tell subscribed agents the queues are going offline."""
-        agents = {a.address: a for a in await self._agents.list_agents(self._tenant_id)}
+        agents = {a.address: a for a in await self._agents.list_agents()}
         for sub in await self._subscriptions.list():
             agent = agents.get(sub.address)
             if sub.agent_sees_queue and agent is not None and sub.queue in agent.queues:
@@ -148,8 +148,10 @@ class QueueRoster:
     # -- helpers ----------------------------------------------------------------------
 
     async def _agent_in_queue(self, address: str, queue: QueueName) -> Agent | None:
+        """The agent at ``address`` if ``queue`` is one of theirs: ``agent.queues`` are
+        queues of their own tenant, so another tenant's queue of that name is never it."""
         agent = await self._agents.find_agent(address)
-        if agent is None or agent.tenant_id != self._tenant_id or queue not in agent.queues:
+        if agent is None or queue not in agent.queues:
             return None
         return agent
 

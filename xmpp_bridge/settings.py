@@ -43,13 +43,14 @@ class BridgeSettings:
     """
 
     component_jid: str = "chat.localhost"
-    """The engine itself; queues are <queue>@component_jid, conversations c-<id>@component_jid."""
+    """The engine itself; queues are <queue>@component_jid, conversations c-<id>@component_jid.
+    One component serves every tenant: an agent's address decides theirs
+    (``xmpp_bridge.tenancy``)."""
     secret: str | None = field(default=None, repr=False)
     """The component's shared secret; a configuration may leave it out, but the bridge
     needs it to start (``chat-engine dev`` makes its own)."""
     host: str = "127.0.0.1"
     port: int = 5347
-    tenant_id: str = "default"
     away_is_ready: bool = False
     reconnect_min_delay: float = 1.0
     reconnect_max_delay: float = 60.0

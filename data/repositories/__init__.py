@@ -7,7 +7,9 @@ from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
 from data.repositories.conversations import SqlConversationRepository
 from data.repositories.events import SqlEventRepository
+from data.repositories.live_counts import SqlLiveCountRepository
 from data.repositories.members import SqlMemberRepository
+from data.repositories.reports import SqlReportRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.visitors import SqlVisitorRepository
 from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
@@ -20,8 +22,10 @@ __all__ = [
     "SqlContext",
     "SqlConversationRepository",
     "SqlEventRepository",
+    "SqlLiveCountRepository",
     "SqlMemberRepository",
     "SqlQueueRepository",
+    "SqlReportRepository",
     "SqlTenantRepository",
     "SqlVisitorRepository",
     "SqlWebhookDeliveryRepository",

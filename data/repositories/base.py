@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Executable, Select
+from sqlalchemy import Executable, Select, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -23,6 +23,7 @@ from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches, EntityCache
 from data.errors import is_key_taken
+from data.repositories.one_statement import fusable, write_in_one
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 
 # The order queued writes are flushed in (see ``SqlContext.queue``): a conversation
@@ -147,6 +148,8 @@ class SqlContext:
             if commit and self._writer is not None and self._connection is None:
                 # Nothing was read from the database: the writes go in one hop.
                 await self._write_at_once()
+            elif commit and self._connection is None and self._fusable():
+                await self._write_in_one()
             elif commit:
                 await self.flush()  # may be the first use of the connection
                 if session is not None:
@@ -288,12 +291,35 @@ class SqlContext:
             self._forget_written_conversations()
             raise
 
+    def _fusable(self) -> bool:
+        return (
+            self.dialect == "postgresql"
+            and self._session is None
+            and fusable(self._sorted_pending(), CONVERSATION_SAVES, EVENT_INSERTS)
+        )
+
+    async def _write_in_one(self) -> None:
+        """A lone message on PostgreSQL (``one_statement``): its own transaction, in one
+        trip, on a connection outside a transaction block."""
+        (save, saved), (_, inserted) = self._take_pending()
+        assert isinstance(save, Update)
+        connection = await self._engine.connect()
+        self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            await write_in_one(self._connection, save, saved.rows[0], inserted.rows[0])
+        except Conflict:
+            self._forget_written_conversations()
+            raise
+
     def is_queued(self, stmt: Executable) -> bool:
         """Whether rows of ``stmt`` wait for the next flush."""
         return stmt in self._pending
 
+    def _sorted_pending(self) -> list[tuple[Executable, _Batch]]:
+        return sorted(self._pending.items(), key=lambda item: item[1].order)
+
     def _take_pending(self) -> list[tuple[Executable, _Batch]]:
-        batches = sorted(self._pending.items(), key=lambda item: item[1].order)
+        batches = self._sorted_pending()
         self._pending = {}
         self.unflushed_saves = {}
         return batches

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from business.commands import OpenSession, StartConversation
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
@@ -58,6 +59,19 @@ async def get_json(url: str) -> tuple[int, object]:
         return response.status, await response.json()
 
 
+async def get_metrics(url: str) -> dict[str, float]:
+    """Each sample of ``/metrics`` by its name and labels as the text format writes them."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        text = await response.text()
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            found[sample.name + (f"{{{labels}}}" if labels else "")] = sample.value
+    return found
+
+
 async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
     engine = Engine(settings)
     await engine.start()
@@ -75,6 +89,14 @@ async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
             StartConversation(visitor_id=session.visitor.id)
         )
         assert conversation.queue == DEFAULT_QUEUE
+        # /metrics reads what the engine wired: the link, the delivery lag, the database.
+        metrics = await get_metrics(f"{engine.url}/metrics")
+        assert metrics["chat_xmpp_link_up"] == 1
+        assert metrics["chat_database_up"] == 1
+        assert metrics["chat_agent_delivery_lag_seconds"] >= 0
+        assert metrics["chat_webhook_backlog"] == 0
+        assert metrics['chat_queue_waiting{queue="support",tenant="default"}'] == 1
+        assert metrics['chat_conversations_started_total{queue="support",tenant="default"}'] == 1
         # Each layer got its section itself, not a copy made field by field.
         assert engine.services.limits is settings.limits
     finally:

@@ -75,7 +75,8 @@ def test_every_knob_can_be_set() -> None:
         "limits.max_queue_waiting",
     }
     assert knobs <= set(KEYS)
-    # The composition root sets the tenant; a configuration cannot.
+    # One component serves every tenant (agents' addresses decide theirs): there is no
+    # tenant to configure.
     assert "xmpp.tenant_id" not in KEYS
     with pytest.raises(SettingsError, match=r"^CHAT_ENGINE_XMPP_TENANT_ID: unknown setting"):
         load_settings(None, {"CHAT_ENGINE_XMPP_TENANT_ID": "other"}, {})

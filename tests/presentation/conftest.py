@@ -19,7 +19,7 @@ from aiohttp import web
 from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, AgentId, TenantId
 from data import Database
-from presentation import WebSettings, create_app
+from presentation import MetricsSources, WebSettings, create_app
 from tests.harness import World, make_world
 from tests.visitor_client import Visitor
 
@@ -60,6 +60,7 @@ class StartServer(Protocol):
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
         widget_dir: Path | None = None,
         world: World | None = None,
+        metrics: MetricsSources | None = None,
     ) -> Awaitable[Server]: ...
 
 
@@ -74,6 +75,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
         widget_dir: Path | None = None,
         world: World | None = None,
+        metrics: MetricsSources | None = None,
     ) -> Server:
         # Bound before the app is built so the app's public_url names the real port.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -86,6 +88,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             settings=settings,
             health=health,
             widget_dir=widget_dir,
+            metrics=metrics,
         )
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()

@@ -105,15 +105,18 @@ async def test_a_failing_emit_is_logged_and_the_rest_still_go_out(
     assert all("conversation c1" in r.getMessage() for r in caplog.records)
 
 
-async def test_the_app_subscribes_the_notifier_while_running(world: World) -> None:
+async def test_the_app_subscribes_its_notifiers_while_running(world: World) -> None:
     before = world.publisher.subscribers
     app = create_app(services=world.services, settings=WebSettings())
     runner = web.AppRunner(app)
     await runner.setup()
     try:
         added = [n for n in world.publisher.subscribers if n not in before]
-        assert len(added) == 1
-        assert isinstance(added[0], SocketIoVisitorNotifier)
+        # The visitors' rooms, and the counters of /metrics.
+        assert sorted(type(n).__name__ for n in added) == [
+            "MetricsNotifier",
+            "SocketIoVisitorNotifier",
+        ]
     finally:
         await runner.cleanup()
     assert world.publisher.subscribers == before

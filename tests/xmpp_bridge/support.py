@@ -313,9 +313,7 @@ def harness(
     sender = CapturingSender()
     if connected:
         link.attach(sender)
-    roster = QueueRoster(
-        services=world.services, link=link, tenant_id=TENANT, away_is_ready=away_is_ready
-    )
+    roster = QueueRoster(services=world.services, link=link, away_is_ready=away_is_ready)
     markers = MarkerBook()
     notifier = XmppAgentNotifier(
         services=world.services,
@@ -329,7 +327,6 @@ def harness(
         services=world.services,
         roster=roster,
         link=link,
-        tenant_id=TENANT,
         away_is_ready=away_is_ready,
         markers=markers,
     )

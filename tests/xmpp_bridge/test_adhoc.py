@@ -16,7 +16,7 @@ import pytest
 from business.errors import Forbidden, InvalidInput, NotFound
 from tests.harness import World
 from tests.xmpp_bridge.component_server import COMPONENT_NS, ComponentServer
-from tests.xmpp_bridge.support import ADDRESSING, ALICE, ALICE_JID, TENANT, harness
+from tests.xmpp_bridge.support import ADDRESSING, ALICE, ALICE_JID, harness
 from tests.xmpp_bridge.test_bridge import Bridges
 from tests.xmpp_bridge.test_engine_words import ask
 from xmpp_bridge import texts
@@ -32,9 +32,7 @@ STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 def desk(world: World) -> AdhocDesk:
     return AdhocDesk(
-        EngineDesk(
-            services=world.services, addressing=ADDRESSING, tenant_id=TENANT, away_is_ready=False
-        )
+        EngineDesk(services=world.services, addressing=ADDRESSING, away_is_ready=False)
     )
 
 
@@ -117,9 +115,7 @@ def test_a_command_is_one_entry_naming_an_engine_word(world: World) -> None:
         "monitor",
         "unmonitor",
     ]
-    engine = EngineDesk(
-        services=world.services, addressing=ADDRESSING, tenant_id=TENANT, away_is_ready=False
-    )
+    engine = EngineDesk(services=world.services, addressing=ADDRESSING, away_is_ready=False)
     with pytest.raises(ValueError, match="not an engine word"):
         AdhocDesk(engine, [AdhocCommand(node="dance", name="Dance")])
     with pytest.raises(ValueError, match="two ad-hoc commands"):

@@ -232,3 +232,37 @@ async def test_publishing_does_not_wait_for_the_servers_answer_to_a_ping(h: Harn
     await h.flush()
     assert cursor(h.world, conversation) == last_pos(h.world, conversation)
     assert cursor(h.world, other) == last_pos(h.world, other)
+
+
+async def test_the_delivery_lag_is_the_age_of_the_oldest_unstored_send(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.flush()
+    assert h.notifier.delivery_lag() == 0.0  # everything stored
+
+    await h.world.visitor_says(visitor, conversation.id, "first")
+    await h.notifier.drain()
+    await asyncio.sleep(0.05)
+    await h.world.visitor_says(visitor, conversation.id, "second")  # younger: not the age
+    await h.notifier.drain()
+    assert h.notifier.delivery_lag() >= 0.05
+
+    # While the server has not answered the ping, the batch still waits.
+    h.sender.hold = asyncio.Event()
+    flushing = asyncio.create_task(h.notifier.flush())
+    await eventually(lambda: h.sender.pings > 0)
+    assert h.notifier.delivery_lag() >= 0.05
+    h.sender.hold.set()
+    await flushing
+    assert h.notifier.delivery_lag() == 0.0
+    assert cursor(h.world, conversation) == last_pos(h.world, conversation)
+
+
+async def test_a_lost_link_takes_its_lag_along(h: Harness) -> None:
+    visitor, conversation = await chat_with_alice(h.world)
+    await h.world.visitor_says(visitor, conversation.id, "maybe lost")
+    await h.notifier.drain()
+    assert h.notifier.delivery_lag() > 0.0
+
+    h.reconnect()  # what it sent is replayed: the new session starts from nothing
+
+    assert h.notifier.delivery_lag() == 0.0

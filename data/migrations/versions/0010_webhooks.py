@@ -10,7 +10,8 @@
   delivery.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011 (chained after the conversation reports when main was merged in; written
+against 0008, it touches nothing of 0009 or 0011)
 Create Date: 2026-12-01
 """
 
@@ -23,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

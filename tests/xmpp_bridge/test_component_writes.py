@@ -1,0 +1,80 @@
+"""The component joins the writes of one turn of the event loop into one system call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from slixmpp.xmlstream.xmlstream import NotConnectedError
+
+from xmpp_bridge.component import ChatComponent
+from xmpp_bridge.converters import Stanza
+from xmpp_bridge.settings import BridgeSettings
+
+
+class _Events:
+    def on_stanza(self, stanza: Stanza) -> None: ...
+
+    def on_session_start(self) -> None: ...
+
+    def on_disconnected(self, reason: object) -> None: ...
+
+    def on_connection_failed(self, reason: object) -> None: ...
+
+    def on_stream_error(self, error: Stanza) -> None: ...
+
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def _component() -> ChatComponent:
+    settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1")
+    return ChatComponent(settings=settings, events=_Events())
+
+
+async def test_the_writes_of_one_turn_go_out_in_one_write_in_order() -> None:
+    component = _component()
+    transport = component.transport = _Transport()
+    component.send_raw("<message id='1'/>")
+    component.send_raw(b"<message id='2'/>")
+    component.send_raw("<message id='3'>é</message>")
+    assert transport.writes == [], "written before the turn ended"
+    await asyncio.sleep(0)
+    assert transport.writes == [
+        "<message id='1'/><message id='2'/><message id='3'>é</message>".encode()
+    ]
+    component.send_raw("<iq id='4'/>")
+    await asyncio.sleep(0)
+    assert transport.writes[1:] == [b"<iq id='4'/>"]
+
+
+async def test_what_was_joined_for_a_lost_connection_is_not_written_to_the_next() -> None:
+    component = _component()
+    old = component.transport = _Transport()
+    component.send_raw("<message id='1'/>")
+    new = component.transport = _Transport()
+    await asyncio.sleep(0)
+    assert old.writes == []
+    assert new.writes == []
+    closing = component.transport = _Transport()
+    component.send_raw("<message id='2'/>")
+    closing.closing = True
+    await asyncio.sleep(0)
+    assert closing.writes == []
+
+
+async def test_without_a_connection_a_write_is_refused_at_once() -> None:
+    component = _component()
+    component.transport = None
+    with pytest.raises(NotConnectedError):
+        component.send_raw("<message/>")
