@@ -21,9 +21,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from business.ports import Clock
 from business.transactions import Transactions
@@ -44,6 +45,7 @@ MAX_ERROR = 500
 """Characters of an error kept in the log."""
 PURGE_BATCH = 1000
 INTERRUPTED = "interrupted: the dispatcher stopped during the attempt"
+_T = TypeVar("_T")
 
 
 def retry_delay(failures: int, settings: WebhookSettings, rng: random.Random) -> float:
@@ -126,13 +128,14 @@ class WebhookDeliveryService:
             # as such and due again at once (after a restart, or in another process).
             duration = int((time.monotonic() - began) * 1000)
             interrupted = HttpResult(status=None, error=INTERRUPTED, duration_ms=duration)
-            await asyncio.shield(self.record(delivery, interrupted, started, interrupted=True))
+            await _to_the_end(self.record(delivery, interrupted, started, interrupted=True))
             raise
         except Exception as error:  # the port says it does not raise; if it does, log it
             logger.exception("webhook transport failed on delivery %s", delivery.id)
             duration = int((time.monotonic() - began) * 1000)
             result = HttpResult(status=None, error=_describe(error), duration_ms=duration)
-        return await self.record(delivery, result, started)
+        # A stop now must not lose the outcome (nor leave the claim to lapse).
+        return await _to_the_end(self.record(delivery, result, started))
 
     async def record(
         self,
@@ -225,6 +228,17 @@ class WebhookDeliveryService:
         if removed:
             logger.info("removed %d finished webhook deliveries from the log", removed)
         return removed
+
+
+async def _to_the_end(recording: Coroutine[object, object, _T]) -> _T:
+    """Run ``recording`` to its end even if the caller is cancelled meanwhile; the
+    cancellation is passed on once it is done."""
+    task = asyncio.ensure_future(recording)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 def _describe(error: BaseException) -> str:

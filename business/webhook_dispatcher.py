@@ -36,6 +36,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[asyncio.Task[None], SubscriptionId] = {}
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -43,6 +44,7 @@ class WebhookDispatcher:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     def wake(self) -> None:
@@ -53,6 +55,7 @@ class WebhookDispatcher:
         """Stop looking, and cut the attempts in flight short: each is logged as
         interrupted and due again at once (``WebhookDeliveryService.attempt``)."""
         task, self._task = self._task, None
+        self._stopping = True
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -66,7 +69,7 @@ class WebhookDispatcher:
 
     async def _run(self) -> None:
         next_purge = time.monotonic()
-        while True:
+        while not self._stopping:
             # Cleared before looking: a wake-up during the look is not lost.
             self._wake.clear()
             more = False
@@ -91,8 +94,11 @@ class WebhookDispatcher:
                 await self._wait(self._settings.poll_interval)
 
     async def _wait(self, timeout: float | None) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+        # cancellation that comes as the wake-up does, and stop() would wait forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     def _busy(self) -> Counter[SubscriptionId]:
         return Counter(self._inflight.values())
