@@ -18,13 +18,18 @@ import logging
 from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
-from business.events import DomainEvent, TypingChanged, VisitorRead
-from business.model import new_id
+from business.events import DomainEvent, StateChanged, StoredEvent, TypingChanged, VisitorRead
+from business.model import ConversationState, new_id
 from business.ports import UnitOfWork
-from business.webhook_model import DeliveryId, WebhookDelivery
+from business.report_metrics import conversation_metrics
+from business.webhook_model import DeliveryId, WebhookDelivery, WebhookEventType
 from business.webhook_payloads import webhook_events
 
 logger = logging.getLogger(__name__)
+
+
+def _ends(events: Sequence[StoredEvent]) -> bool:
+    return any(isinstance(e, StateChanged) and e.state is ConversationState.ENDED for e in events)
 
 
 def new_delivery_id() -> DeliveryId:
@@ -47,8 +52,15 @@ class WebhookOutbox:
         if not subscriptions:
             return
         stored = [e for e in events if not isinstance(e, TypingChanged | VisitorRead)]
+        metrics = None
+        if _ends(stored) and any(s.wants(WebhookEventType.ENDED) for s in subscriptions):
+            # conversation.ended carries the conversation's report row, computed from
+            # all its events: what was stored before this change, then its own.
+            first = min(e.pos for e in stored)
+            earlier = await uow.events.list_after_pos(conversation.id, 0, first - 1)
+            metrics = conversation_metrics(conversation, [*earlier, *stored])
         deliveries: list[WebhookDelivery] = []
-        for made in webhook_events(conversation, stored):
+        for made in webhook_events(conversation, stored, metrics=metrics):
             # The event's own time: the horizon of its retries counts from it.
             at = made.created_at
             deliveries.extend(

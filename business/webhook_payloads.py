@@ -43,6 +43,7 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import ConversationState, Participant
+from business.report_metrics import ConversationMetrics, metrics_record
 from business.webhook_model import WebhookEventType
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
@@ -78,12 +79,18 @@ def envelope(event_type: WebhookEventType, timestamp: datetime, data: JsonObject
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def webhook_events(conversation: Conversation, events: Sequence[StoredEvent]) -> list[WebhookEvent]:
+def webhook_events(
+    conversation: Conversation,
+    events: Sequence[StoredEvent],
+    *,
+    metrics: ConversationMetrics | None = None,
+) -> list[WebhookEvent]:
     """The webhook events of one change's ``events`` (``conversation`` as it is after
-    them), in order."""
+    them), in order; ``metrics``: the conversation's, when the change ends it."""
     made: list[WebhookEvent] = []
     for event in events:
-        for part, (event_type, data) in enumerate(_mapped(conversation, event, events)):
+        mapped = _mapped(conversation, event, events, metrics)
+        for part, (event_type, data) in enumerate(mapped):
             common: JsonObject = {
                 "tenant_id": conversation.tenant_id,
                 "conversation_id": conversation.id,
@@ -103,7 +110,10 @@ def webhook_events(conversation: Conversation, events: Sequence[StoredEvent]) ->
 
 
 def _mapped(
-    conversation: Conversation, event: StoredEvent, change: Sequence[StoredEvent]
+    conversation: Conversation,
+    event: StoredEvent,
+    change: Sequence[StoredEvent],
+    metrics: ConversationMetrics | None,
 ) -> list[tuple[WebhookEventType, JsonObject]]:
     match event:
         case MessagePosted():
@@ -140,7 +150,7 @@ def _mapped(
             }
             mapped = [(WebhookEventType.STATE_CHANGED, data)]
             if event.state is ConversationState.ENDED:
-                ended = conversation_ended_data(conversation, change)
+                ended = conversation_ended_data(conversation, change, metrics)
                 mapped.append((WebhookEventType.ENDED, ended))
             return mapped
         case NoteAdded():
@@ -189,13 +199,14 @@ def _message(event: MessagePosted) -> JsonObject:
 
 
 def conversation_ended_data(
-    conversation: Conversation, change: Sequence[StoredEvent]
+    conversation: Conversation,
+    change: Sequence[StoredEvent],
+    metrics: ConversationMetrics | None = None,
 ) -> JsonObject:
     """The ``data`` of ``conversation.ended`` (besides tenant, conversation and queue),
-    from the conversation as it ended and the events of the change that ended it.
-
-    The one place that says what an ended conversation reports: figures computed when
-    a conversation ends (its metrics) are added here.
+    from the conversation as it ended and the events of the change that ended it, and
+    its ``metrics`` (the conversation report's row, ``business.report_metrics``) under
+    ``metrics``: the one place that says what an ended conversation reports.
     """
     wrap_up = next((e for e in change if isinstance(e, WrapUpRecorded)), None)
     left = next((e for e in change if isinstance(e, ParticipantLeft)), None)
@@ -213,6 +224,7 @@ def conversation_ended_data(
         "last_seq": conversation.last_seq,
         # The code only: a wrap-up note is the agent's words for the desk.
         "wrap_up_code": None if wrap_up is None else wrap_up.code,
+        "metrics": None if metrics is None else dict(metrics_record(metrics)),
     }
 
 

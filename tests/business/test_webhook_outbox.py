@@ -112,6 +112,13 @@ async def test_a_chat_becomes_its_events_in_order_with_their_data(hooks: Hooks) 
     assert ended["ended_at"] is not None
     assert ended["last_seq"] == 7
     assert ended["wrap_up_code"] is None
+    # The conversation's report row, as the reports give it.
+    metrics = ended["metrics"]
+    assert metrics["conversation_id"] == conv.id
+    assert (metrics["messages_visitor"], metrics["messages_agent"]) == (1, 1)
+    assert metrics["outcome"] == "answered"
+    assert metrics["ended_by"] == "visitor"
+    assert metrics["wait_seconds"] == 0
 
 
 async def test_event_types_choose_what_a_subscription_gets(hooks: Hooks) -> None:
@@ -219,6 +226,8 @@ async def test_notes_go_only_where_asked_for_and_desk_talk_nowhere(hooks: Hooks)
     (ended,) = of(to_everything, "conversation.ended")
     assert ended["wrap_up_code"] == "solved"
     assert ended["agent"]["id"] == BOB
+    assert ended["metrics"]["transfers"] == 1
+    assert ended["metrics"]["wrap_up"] == "solved"
     for delivery in deliveries:
         for secret in ("SECRET-WHISPER", "SECRET-CONSULT", "SECRET-TRANSFER", "SECRET-WRAP-UP"):
             assert secret not in delivery.body
