@@ -126,6 +126,9 @@ class ConversationRow(Base):
         # Serves list_for_visitor: open ones, and the newest ended, without the rest.
         Index(None, "visitor_id", "state", "created_at"),
         Index(None, "agent_id"),
+        # Serves the integrators' search: a tenant's conversations newest first, paged
+        # by (created_at, id) (migration 0012).
+        Index(None, "tenant_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)

@@ -40,6 +40,7 @@ from data.repositories import (
     SqlAgentRepository,
     SqlCannedRepository,
     SqlContext,
+    SqlConversationQueryRepository,
     SqlConversationRepository,
     SqlEventRepository,
     SqlMemberRepository,
@@ -109,6 +110,7 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
         self.members = SqlMemberRepository(self._ctx)
+        self.conversation_queries = SqlConversationQueryRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

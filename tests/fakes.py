@@ -41,6 +41,7 @@ from business.ports import JsonValue
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_queries import FakeConversationQueries
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -394,6 +395,9 @@ class FakeUnitOfWork:
         self.canned = FakeCannedRepository(self._work.canned)
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
+        )
+        self.conversation_queries = FakeConversationQueries(
+            self._work.conversations, self._work.events
         )
 
     async def __aenter__(self) -> Self:
