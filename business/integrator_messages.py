@@ -72,5 +72,5 @@ class IntegratorMessageService:
             await tx.commit()
         (message,) = change.events
         assert isinstance(message, MessagePosted)
-        logger.info("conversation %s: message by %s %s", conv.id, sender.kind, sender.name)
+        logger.info("conversation %s: message by the integrator as %s", conv.id, sender.kind)
         return message
