@@ -413,4 +413,4 @@ async def test_nothing_of_another_tenant_nor_an_ended_chat_can_be_transferred(
     await end(world, conv)
     for target in ({"queue": SALES}, {"agent": "alice@example.com"}):
         with nothing_stored(world), pytest.raises(InvalidTransition, match="ended"):
-            await transfer(world, conv, **target)  # type: ignore[arg-type]
+            await transfer(world, conv, **target)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,14 +69,14 @@ class Events:
         self.events: list[StoredEvent] = []
         self.seq = 0
 
-    def visible(self, make: type[object], **fields: object) -> None:
+    def visible(self, make: Callable[..., StoredEvent], **fields: object) -> None:
         self.seq += 1
-        event = make(conversation_id=CID, seq=self.seq, pos=len(self.events) + 1, **fields)
-        self.events.append(event)  # type: ignore[arg-type]
+        self.events.append(
+            make(conversation_id=CID, seq=self.seq, pos=len(self.events) + 1, **fields)
+        )
 
-    def hidden(self, make: type[object], **fields: object) -> None:
-        event = make(conversation_id=CID, pos=len(self.events) + 1, **fields)
-        self.events.append(event)  # type: ignore[arg-type]
+    def hidden(self, make: Callable[..., StoredEvent], **fields: object) -> None:
+        self.events.append(make(conversation_id=CID, pos=len(self.events) + 1, **fields))
 
 
 def a_chat() -> list[StoredEvent]:
