@@ -9,12 +9,20 @@ import pytest
 
 from business import commands as c
 from business.conversation import Conversation
-from business.integrator_commands import PostIntegratorMessage
+from business.events import ConversationEvent, StoredEvent
+from business.integrator_commands import (
+    EndByIntegrator,
+    PostIntegratorMessage,
+    TransferByIntegrator,
+)
 from business.model import (
     DEFAULT_QUEUE,
+    DEFAULT_TENANT,
     AgentId,
+    ConversationId,
     Participant,
     ParticipantKind,
+    QueueName,
     TenantId,
 )
 from tests.conftest import BACKENDS, open_database
@@ -92,3 +100,56 @@ def post(
         client_msg_id=client_msg_id,
         text=text,
     )
+
+
+# -- ending, transferring and reading back ---------------------------------------------
+
+
+async def end(world: World, conv: Conversation, reason: str | None = None) -> Conversation:
+    return await world.services.integrator_control.end(
+        EndByIntegrator(tenant_id=DEFAULT_TENANT, conversation_id=conv.id, reason=reason)
+    )
+
+
+async def transfer(
+    world: World,
+    conv: Conversation,
+    *,
+    queue: QueueName | None = None,
+    agent: str | None = None,
+    note: str | None = None,
+) -> Conversation:
+    return await world.services.integrator_control.transfer(
+        TransferByIntegrator(
+            tenant_id=DEFAULT_TENANT,
+            conversation_id=conv.id,
+            actor=HELPER,
+            queue=queue,
+            agent_address=agent,
+            note=note,
+        )
+    )
+
+
+async def now(world: World, cid: ConversationId) -> Conversation:
+    return await world.conversations.get_conversation(cid)
+
+
+async def stored(world: World, cid: ConversationId) -> list[StoredEvent]:
+    return list(await world.history.history(cid))
+
+
+async def synced(world: World, conv: Conversation) -> list[ConversationEvent]:
+    result = await world.history.sync(
+        c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=0)
+    )
+    return list(result.events)
+
+
+def after(events: list[ConversationEvent], conv: Conversation) -> list[ConversationEvent]:
+    return [e for e in events if e.seq > conv.last_seq]
+
+
+async def waiting(world: World, queue: QueueName) -> int:
+    [found] = [q for q in await world.tenants.list_queues(DEFAULT_TENANT) if q.name == queue]
+    return found.waiting

@@ -1,34 +1,27 @@
-"""An integrator ends and transfers conversations (``business.integrator_control``), on
+"""An integrator transfers conversations (``business.integrator_control.transfer``), on
 the fakes (with the store's invariants: queue counts, capacity, members), SQLite and
-PostgreSQL: the same end path as the visitor's and the agent's, transfers as an agent's
-``!transfer`` or the router's offer would make them, and nothing across tenants."""
+PostgreSQL: as an agent's ``!transfer`` or the router's offer would make them, and
+nothing across tenants (its end: ``test_integrator_end``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from business import commands as c
-from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from business.events import (
-    ConversationEvent,
     OfferClosed,
     OfferMade,
     OfferOutcome,
     ParticipantJoined,
     ParticipantLeft,
     StateChanged,
-    StoredEvent,
     Transferred,
-    WrapUpRecorded,
     is_visible,
 )
-from business.integrator_commands import SYSTEM, EndByIntegrator, TransferByIntegrator
 from business.model import (
     DEFAULT_QUEUE,
-    DEFAULT_TENANT,
     AgentId,
-    ConversationId,
     ConversationState,
     MemberRole,
     OfferKind,
@@ -37,10 +30,17 @@ from business.model import (
 from tests.business.integrator_support import (
     GLOBEX,
     HELPER,
+    after,
     any_world,
     chat_with_alice,
+    end,
     fake_world,
     globex_chat,
+    now,
+    stored,
+    synced,
+    transfer,
+    waiting,
 )
 from tests.business.support import nothing_stored
 from tests.harness import ALICE, BOB, SALES, World
@@ -48,127 +48,6 @@ from tests.harness import ALICE, BOB, SALES, World
 __all__ = ["any_world", "fake_world"]
 
 QUEUED, ACTIVE, ENDED = ConversationState.QUEUED, ConversationState.ACTIVE, ConversationState.ENDED
-
-
-async def end(world: World, conv: Conversation, reason: str | None = None) -> Conversation:
-    return await world.services.integrator_control.end(
-        EndByIntegrator(tenant_id=DEFAULT_TENANT, conversation_id=conv.id, reason=reason)
-    )
-
-
-async def transfer(
-    world: World,
-    conv: Conversation,
-    *,
-    queue: QueueName | None = None,
-    agent: str | None = None,
-    note: str | None = None,
-) -> Conversation:
-    return await world.services.integrator_control.transfer(
-        TransferByIntegrator(
-            tenant_id=DEFAULT_TENANT,
-            conversation_id=conv.id,
-            actor=HELPER,
-            queue=queue,
-            agent_address=agent,
-            note=note,
-        )
-    )
-
-
-async def now(world: World, cid: ConversationId) -> Conversation:
-    return await world.conversations.get_conversation(cid)
-
-
-async def stored(world: World, cid: ConversationId) -> list[StoredEvent]:
-    return list(await world.history.history(cid))
-
-
-async def synced(world: World, conv: Conversation) -> list[ConversationEvent]:
-    result = await world.history.sync(
-        c.SyncEvents(visitor_id=conv.visitor_id, conversation_id=conv.id, after_seq=0)
-    )
-    return list(result.events)
-
-
-def after(events: list[ConversationEvent], conv: Conversation) -> list[ConversationEvent]:
-    return [e for e in events if e.seq > conv.last_seq]
-
-
-async def waiting(world: World, queue: QueueName) -> int:
-    [found] = [q for q in await world.tenants.list_queues(DEFAULT_TENANT) if q.name == queue]
-    return found.waiting
-
-
-# -- the end ---------------------------------------------------------------------------
-
-
-async def test_the_end_takes_the_agent_out_records_the_reason_and_frees_their_place(
-    any_world: World,
-) -> None:
-    world = any_world
-    await world.agent(ALICE, name="Alice", max_chats=1)
-    conv = await chat_with_alice(world)
-    behind = await world.start(await world.visitor(), text="me next")
-    assert behind.state is QUEUED
-
-    ended = await end(world, conv, reason="  resolved by the order bot ")
-
-    assert ended.state is ENDED
-    assert ended.ended_at is not None
-    left, state = after(await synced(world, conv), conv)
-    # The agent is who leaves, not the system; the visitor sees the end.
-    assert isinstance(left, ParticipantLeft)
-    assert (left.participant.id, left.role) == (ALICE, "owner")
-    assert isinstance(state, StateChanged)
-    assert state.state is ENDED
-    [wrap_up] = [e for e in await stored(world, conv.id) if isinstance(e, WrapUpRecorded)]
-    assert wrap_up.by == SYSTEM
-    assert (wrap_up.code, wrap_up.note) == (None, "resolved by the order bot")
-    # As after any end: the visitor's last agent is remembered, and Alice's free place
-    # goes to the next visitor.
-    visitor = await world.services.visitor_queries.get(DEFAULT_TENANT, conv.visitor_id)
-    assert visitor.last_agent_id == ALICE
-    assert (await now(world, behind.id)).agent_id == ALICE
-
-
-async def test_ending_a_waiting_chat_withdraws_its_offer_and_frees_its_place(
-    any_world: World,
-) -> None:
-    world = any_world
-    await world.agent(BOB, name="Bob", auto_accept=False)
-    conv = await world.start(await world.visitor(), text="hello")
-    assert (await now(world, conv.id)).offered_to == BOB
-
-    ended = await end(world, conv)
-
-    assert ended.state is ENDED
-    assert [type(e) for e in after(await synced(world, conv), conv)] == [StateChanged]
-    closed = [e for e in await stored(world, conv.id) if isinstance(e, OfferClosed)]
-    assert [e.outcome for e in closed] == [OfferOutcome.WITHDRAWN]
-    assert not any(isinstance(e, WrapUpRecorded) for e in await stored(world, conv.id))
-    assert await waiting(world, DEFAULT_QUEUE) == 0
-
-
-async def test_ending_an_ended_chat_changes_nothing_and_another_tenants_is_not_found(
-    fake_world: World,
-) -> None:
-    world = fake_world
-    conv = await chat_with_alice(world)
-    ended = await end(world, conv)
-    with nothing_stored(world):
-        assert await end(world, conv, reason="again") == ended
-    theirs = await globex_chat(world)
-    with nothing_stored(world), pytest.raises(NotFound, match="unknown conversation"):
-        await end(world, theirs)
-    with pytest.raises(InvalidInput, match="bot or as the system"):
-        await world.services.integrator_control.end(
-            EndByIntegrator(
-                tenant_id=DEFAULT_TENANT,
-                conversation_id=conv.id,
-                actor=ended.agent,  # an agent is no integrator
-            )
-        )
 
 
 # -- to a queue ------------------------------------------------------------------------
