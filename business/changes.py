@@ -80,6 +80,19 @@ class Change:
         was = self.before is not None and self.before.state is queued
         return was and self.conversation.state is not queued
 
+    @property
+    def moved_queue(self) -> bool:
+        """Whether a waiting conversation went from one queue to another: it leaves the
+        one and enters the other."""
+        queued = ConversationState.QUEUED
+        before = self.before
+        return (
+            before is not None
+            and before.state is queued
+            and self.conversation.state is queued
+            and before.queue != self.conversation.queue
+        )
+
 
 class ChangeBuilder:
     """Accumulates one change: new field values, events (each taking the next pos, and

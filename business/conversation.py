@@ -245,8 +245,9 @@ class Conversation:
         """End an open conversation; ``wrap_up`` is (code, note), either may be None.
 
         The visitor always leaves visibly; an agent only if they had joined (a queued
-        conversation has no agent to leave; a held one has). A wrap-up comes first, for
-        the agent desk.
+        conversation has no agent to leave; a held one has). Ended by a bot or the
+        system (an integrator), nobody of theirs was in it: its agent, if one had
+        joined, is the one who leaves. A wrap-up comes first, for the agent desk.
         """
         builder = ChangeBuilder(self)
         code, note = wrap_up
@@ -258,6 +259,8 @@ class Conversation:
             )
         builder.close_offer(OfferOutcome.WITHDRAWN, now)
         builder.transition(ConversationState.ENDED, now)
+        in_it = by.kind in (ParticipantKind.VISITOR, ParticipantKind.AGENT)
+        leaving = by if in_it else self.agent
         if self.has_joined_agent or by.kind is ParticipantKind.VISITOR:
             builder.add(
                 lambda seq, pos: ParticipantLeft(
@@ -265,8 +268,8 @@ class Conversation:
                     seq=seq,
                     pos=pos,
                     created_at=now,
-                    participant=by,
-                    role="owner" if by.kind is ParticipantKind.AGENT else None,
+                    participant=leaving,
+                    role="owner" if leaving.kind is ParticipantKind.AGENT else None,
                 )
             )
         builder.add(

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
+from business.conversation_query_ports import ConversationQueryRepository
 from business.events import (
     ConversationEvent,
     DeskMessage,
@@ -324,6 +325,9 @@ class UnitOfWork(Protocol):
 
     @property
     def live_counts(self) -> LiveCountRepository: ...
+
+    @property
+    def conversation_queries(self) -> ConversationQueryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

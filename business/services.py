@@ -10,11 +10,14 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
+from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.integrator_control import IntegratorControlService
+from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
@@ -30,6 +33,7 @@ from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.visitor_queries import VisitorQueryService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,3 +63,10 @@ class Services:
     corrections: CorrectionService
     reports: ReportService
     live_counts: LiveCountService
+    conversation_queries: ConversationQueryService
+    """Integrators' reads of conversations: search, get, events, transcript."""
+    visitor_queries: VisitorQueryService
+    integrator_messages: IntegratorMessageService
+    """Messages as a bot or the system."""
+    integrator_control: IntegratorControlService
+    """An integrator's end and transfer."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from business.errors import InvalidInput, TooLarge
-from business.model import QueueName, VisitorContext
+from business.model import Participant, ParticipantKind, QueueName, VisitorContext
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,3 +211,27 @@ def check_last_agent_window(seconds: int) -> int | None:
             f"not {seconds}"
         )
     return seconds or None
+
+
+# -- integrators ------------------------------------------------------------------------
+
+NAME_MAX = 100
+"""The longest name a bot or the system writes under."""
+
+
+def check_actor(actor: Participant) -> Participant:
+    """Who an integrator acts as: a bot or the system, under a name the visitor and the
+    agents may read (storable, not blank, at most ``NAME_MAX`` characters); the name
+    comes back without surrounding spaces."""
+    if actor.kind not in (ParticipantKind.BOT, ParticipantKind.SYSTEM):
+        raise InvalidInput("an integrator acts as a bot or as the system")
+    name = check_storable(actor.name, "sender name").strip()
+    if not name:
+        raise InvalidInput("the sender name must not be empty")
+    if len(name) > NAME_MAX:
+        raise TooLarge(f"the sender name is longer than {NAME_MAX} characters")
+    if actor.id is not None:
+        check_storable(actor.id, "sender id")
+        if len(actor.id) > NAME_MAX:
+            raise TooLarge(f"the sender id is longer than {NAME_MAX} characters")
+    return Participant(kind=actor.kind, name=name, id=actor.id)

@@ -8,11 +8,14 @@ from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.canned import CannedService
 from business.clock import SystemClock
+from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.integrator_control import IntegratorControlService
+from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
@@ -32,6 +35,7 @@ from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.visitor_queries import VisitorQueryService
 from xmpp_bridge.addresses import JidNormalizer
 
 
@@ -108,4 +112,16 @@ def bootstrap(
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
+        conversation_queries=ConversationQueryService(transactions=transactions, limits=limits),
+        visitor_queries=VisitorQueryService(transactions=transactions),
+        integrator_messages=IntegratorMessageService(
+            transactions=transactions, clock=clock, limits=limits
+        ),
+        integrator_control=IntegratorControlService(
+            transactions=transactions,
+            router=router,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
+        ),
     )

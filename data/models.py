@@ -130,6 +130,9 @@ class ConversationRow(Base):
         # Serves the live counts of /metrics: only the open conversations' entries are
         # read, however many have ended (migration 0011).
         Index(None, "state", "tenant_id", "queue"),
+        # Serves the integrators' search: a tenant's conversations newest first, paged
+        # by (created_at, id) (migration 0012).
+        Index(None, "tenant_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)

@@ -40,6 +40,7 @@ from data.repositories import (
     SqlAgentRepository,
     SqlCannedRepository,
     SqlContext,
+    SqlConversationQueryRepository,
     SqlConversationRepository,
     SqlEventRepository,
     SqlLiveCountRepository,
@@ -113,6 +114,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self._ctx)
         self.reports = SqlReportRepository(self._ctx)
         self.live_counts = SqlLiveCountRepository(self._ctx)
+        self.conversation_queries = SqlConversationQueryRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

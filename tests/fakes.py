@@ -42,6 +42,7 @@ from business.report_metrics import ConversationMetrics
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
@@ -400,6 +401,9 @@ class FakeUnitOfWork:
         )
         self.reports = FakeReportRepository(self._work.reports, read_only=self._read_only)
         self.live_counts = FakeLiveCounts(self._work.conversations, self._work.queues)
+        self.conversation_queries = FakeConversationQueries(
+            self._work.conversations, self._work.events
+        )
 
     async def __aenter__(self) -> Self:
         self._begin()

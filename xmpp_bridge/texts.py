@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from business.model import ParticipantKind
 from business.visitor_profile import PastConversation, VisitorInfo
 from xmpp_bridge.texts_colleagues import (
     ADHOC_MONITOR as ADHOC_MONITOR,
@@ -141,9 +142,17 @@ def offer_closed(outcome: str, seconds: int | None, *, routed: bool = True) -> s
 # -- in a conversation window -------------------------------------------------------
 
 
-def said_by(name: str) -> str:
-    """Put before what somebody other than the visitor said (the visitor is the contact)."""
+def said_by(name: str, kind: ParticipantKind = ParticipantKind.AGENT) -> str:
+    """Put before what somebody other than the visitor said (the visitor is the contact).
+    A bot or the system (an integrator's messages) is named as one, so nobody takes it
+    for a colleague: ``[Bot Helper]``, ``[System]``."""
+    if kind in (ParticipantKind.BOT, ParticipantKind.SYSTEM):
+        label = _SENDER_KINDS[kind]
+        return f"[{label}] " if name.casefold() == label.casefold() else f"[{label} {name}] "
     return f"[{name}] "
+
+
+_SENDER_KINDS = {ParticipantKind.BOT: "Bot", ParticipantKind.SYSTEM: "System"}
 
 
 def joined(name: str) -> str:

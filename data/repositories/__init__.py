@@ -5,6 +5,7 @@ from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
 from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
+from data.repositories.conversation_search import SqlConversationQueryRepository
 from data.repositories.conversations import SqlConversationRepository
 from data.repositories.events import SqlEventRepository
 from data.repositories.live_counts import SqlLiveCountRepository
@@ -18,6 +19,7 @@ __all__ = [
     "SqlAgentRepository",
     "SqlCannedRepository",
     "SqlContext",
+    "SqlConversationQueryRepository",
     "SqlConversationRepository",
     "SqlEventRepository",
     "SqlLiveCountRepository",

@@ -100,7 +100,7 @@ def _transcript_line(event: StoredEvent) -> str | None:
     said, and for the agents also notes and consult messages."""
     match event:
         case MessagePosted():
-            return texts.said_by(event.sender.name) + _message_text(event)
+            return texts.said_by(event.sender.name, event.sender.kind) + _message_text(event)
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
         case DeskMessage():
