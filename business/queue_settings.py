@@ -37,16 +37,13 @@ class QueueSettingsService:
         it stays what the transactions that move conversations make it.
         """
         name = check_queue_name(cmd.queue)
-        changes = _checked_changes(cmd)
+        changes = checked_changes(cmd)
         async with self._tx() as tx:
             found = await tx.queues.get(cmd.tenant_id, name, for_update=True)
             if found is None:
                 raise NotFound(f"unknown queue {name!r}")
             queue = dataclasses.replace(found, **changes)  # type: ignore[arg-type]
-            if queue.require_wrap_up and not queue.wrap_up_codes:
-                raise InvalidInput(
-                    f"queue {name!r} cannot require a wrap-up code without any wrap-up codes"
-                )
+            check_wrap_up_required(queue)
             if queue != found:
                 await tx.queues.save_settings(queue)
                 await tx.commit()
@@ -58,7 +55,9 @@ class QueueSettingsService:
             return await tx.queues.get(tenant_id, queue)
 
 
-def _checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
+def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
+    """The ``Queue`` fields ``cmd`` changes, each value checked; ``InvalidInput`` names
+    the first bad one."""
     changes: dict[str, object] = {}
     if cmd.default_max_waiting:
         if cmd.max_waiting is not None:
@@ -79,3 +78,10 @@ def _checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
     if cmd.last_agent_window is not None:
         changes["last_agent_window"] = check_last_agent_window(cmd.last_agent_window)
     return changes
+
+
+def check_wrap_up_required(queue: Queue) -> None:
+    if queue.require_wrap_up and not queue.wrap_up_codes:
+        raise InvalidInput(
+            f"queue {queue.name!r} cannot require a wrap-up code without any wrap-up codes"
+        )

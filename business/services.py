@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
+from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_keys import ApiKeyService
 from business.canned import CannedService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
@@ -21,6 +23,7 @@ from business.offers import OfferService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.routing import Router
 from business.sessions import SessionService
@@ -55,3 +58,6 @@ class Services:
     limits: Limits
     read_markers: ReadMarkerService
     corrections: CorrectionService
+    queues: QueueService
+    agent_removal: AgentRemovalService
+    api_keys: ApiKeyService

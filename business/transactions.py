@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.errors import Conflict
@@ -82,6 +83,10 @@ class Transaction:
     @property
     def members(self) -> MemberRepository:
         return self._uow.members
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        return self._uow.api_keys
 
     # -- changes --------------------------------------------------------------------
 

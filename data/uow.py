@@ -38,6 +38,7 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlApiKeyRepository,
     SqlCannedRepository,
     SqlContext,
     SqlConversationRepository,
@@ -109,6 +110,7 @@ class SqlUnitOfWork:
         self.adapter_state = SqlAdapterStateRepository(self._ctx)
         self.canned = SqlCannedRepository(self._ctx)
         self.members = SqlMemberRepository(self._ctx)
+        self.api_keys = SqlApiKeyRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit
