@@ -23,6 +23,10 @@ from business.validation import (
 
 logger = logging.getLogger(__name__)
 
+MAX_WAITING = 1_000_000
+"""The largest maximum of waiting conversations a queue may have (a bound, so that no
+value can overflow a database integer)."""
+
 
 class QueueSettingsService:
     def __init__(self, *, transactions: Transactions) -> None:
@@ -64,8 +68,11 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
             raise InvalidInput("give either a maximum of waiting conversations or the default")
         changes["max_waiting"] = None
     elif cmd.max_waiting is not None:
-        if cmd.max_waiting < 1:
-            raise InvalidInput("a queue's maximum of waiting conversations must be at least 1")
+        if not 1 <= cmd.max_waiting <= MAX_WAITING:
+            raise InvalidInput(
+                "a queue's maximum of waiting conversations must be at least 1 and at most "
+                f"{MAX_WAITING}"
+            )
         changes["max_waiting"] = cmd.max_waiting
     if cmd.offer_timeout is not None:
         changes["offer_timeout"] = check_offer_timeout(cmd.offer_timeout)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Known advisories in what is installed: the Python packages of .venv (pip-audit) and the
-# npm packages of the widget and the API docs page (npm audit). Exit 1 if either finds one, or cannot check.
+# npm packages of the widget and the API docs page (npm audit). Exit 1 if either finds
+# one, or cannot check.
 #
 #   deploy/scripts/audit.sh          (make audit runs setup first)
 #

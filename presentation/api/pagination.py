@@ -23,7 +23,9 @@ from presentation.errors import INVALID_INPUT
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-_MAX_CURSOR = 512
+_MAX_CURSOR = 600
+"""Cursors are short (the keys are ids and names); the bound keeps a request line, even
+percent-encoded, below aiohttp's limit of 8190 bytes."""
 
 T = TypeVar("T")
 Key = tuple[str, ...]

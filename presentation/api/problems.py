@@ -175,7 +175,12 @@ def _from_http(error: web.HTTPException) -> ApiError:
     if status == 404:
         return ApiError(codes.NOT_FOUND, "no such endpoint (see /api/v1/openapi.json)")
     if status == 405:
-        return ApiError(codes.INVALID_INPUT, "this endpoint does not take this method", status=405)
+        return ApiError(
+            codes.INVALID_INPUT,
+            "this endpoint does not take this method",
+            status=405,
+            headers={"Allow": error.headers.get("Allow", "")},
+        )
     if status == 413:
         return ApiError(codes.TOO_LARGE, "the request body is too large")
     if 400 <= status < 500:

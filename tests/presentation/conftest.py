@@ -60,6 +60,7 @@ class StartServer(Protocol):
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
         widget_dir: Path | None = None,
         world: World | None = None,
+        api_docs_dir: Path | None = None,
     ) -> Awaitable[Server]: ...
 
 
@@ -74,6 +75,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
         widget_dir: Path | None = None,
         world: World | None = None,
+        api_docs_dir: Path | None = None,
     ) -> Server:
         # Bound before the app is built so the app's public_url names the real port.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -86,6 +88,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             settings=settings,
             health=health,
             widget_dir=widget_dir,
+            api_docs_dir=api_docs_dir,
         )
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from business import commands as c
 from business.errors import NotFound
 from business.model import Queue, QueueName as QueueNameValue
+from business.queue_settings import MAX_WAITING
 from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
 from presentation.api.fields import PatchBody, QueueName, Skills, Word
 from presentation.api.pagination import Page, PageQuery, page_of
@@ -54,7 +55,9 @@ class QueueCreate(Body):
     title: str | None = Field(
         None, min_length=1, max_length=100, description="left out: the name, capitalised"
     )
-    max_waiting: int | None = Field(default=None, ge=1, description="null: the engine's default")
+    max_waiting: int | None = Field(
+        default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
+    )
     offer_timeout: int = Field(default=20, ge=_LOW, le=_HIGH, description="seconds")
     wrap_up_codes: list[Word] = Field(default=[], max_length=MAX_WRAP_UP_CODES)
     require_wrap_up: bool = False
@@ -69,7 +72,9 @@ class QueuePatch(PatchBody):
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"max_waiting", "last_agent_window"})
 
-    max_waiting: int | None = Field(default=None, ge=1, description="null: the engine's default")
+    max_waiting: int | None = Field(
+        default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
+    )
     offer_timeout: int | None = Field(default=None, ge=_LOW, le=_HIGH, description="seconds")
     wrap_up_codes: list[Word] | None = Field(default=None, max_length=MAX_WRAP_UP_CODES)
     require_wrap_up: bool | None = None
