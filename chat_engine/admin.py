@@ -1,5 +1,5 @@
 """One-shot administration against the database: migrations, the agent directory, queue
-settings and canned responses.
+settings, canned responses, tenants and API keys.
 
 Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server, and
 none of it routes (this process has no XMPP link to offer chats with): a running engine
@@ -13,13 +13,17 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from business import commands as c
+from business.api_keys import CreatedApiKey
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
     Agent,
+    ApiKey,
     CannedResponse,
     Queue,
     QueueName,
+    Tenant,
+    TenantId,
 )
 from business.services import Services
 from chat_engine.bootstrap import bootstrap
@@ -98,3 +102,31 @@ async def list_canned(settings: Settings, queue: QueueName | None) -> Sequence[C
 async def remove_canned(settings: Settings, command: c.RemoveCannedResponse) -> None:
     async with _services(settings) as services:
         await services.canned.remove(command)
+
+
+async def create_tenant(settings: Settings, command: c.CreateTenant) -> Tenant:
+    async with _services(settings) as services:
+        return await services.tenants.create_tenant(command)
+
+
+async def list_tenants(settings: Settings) -> Sequence[Tenant]:
+    async with _services(settings) as services:
+        return await services.tenants.list_tenants()
+
+
+async def create_api_key(settings: Settings, command: c.CreateApiKey) -> CreatedApiKey:
+    async with _services(settings) as services:
+        return await services.api_keys.create(command)
+
+
+async def list_api_keys(settings: Settings, tenant_id: TenantId | None) -> Sequence[ApiKey]:
+    """The keys of ``tenant_id`` (None: every key); ``NotFound`` for an unknown tenant."""
+    async with _services(settings) as services:
+        if tenant_id is not None:
+            await services.tenants.get_tenant(tenant_id)
+        return await services.api_keys.list(tenant_id)
+
+
+async def revoke_api_key(settings: Settings, command: c.RevokeApiKey) -> ApiKey:
+    async with _services(settings) as services:
+        return await services.api_keys.revoke(command)
