@@ -78,6 +78,9 @@ class ApiKeyService:
         # key id -> (valid until, secret hash, key): a plain bounded map (the business
         # layer uses no cache library); an entry is only ever what the database said.
         self._passed: OrderedDict[ApiKeyId, tuple[float, str, ApiKey]] = OrderedDict()
+        self._revocations = 0
+        """Counts revocations in this process: a key read before one is not remembered
+        after it (the read may predate the revocation it raced with)."""
         self._touched: dict[ApiKeyId, float] = {}
 
     async def create(self, cmd: c.CreateApiKey) -> CreatedApiKey:
@@ -145,6 +148,7 @@ class ApiKeyService:
                 await tx.api_keys.revoke(key.id, now)
                 await tx.commit()
                 key = dataclasses.replace(key, revoked_at=now)
+        self._revocations += 1
         self._passed.pop(key.id, None)
         logger.info("API key %s revoked", key.id)
         return key
@@ -163,18 +167,22 @@ class ApiKeyService:
         if remembered is not None and remembered[0] > now:
             self._passed.move_to_end(key_id)
             _, stored_hash, key = remembered
+            fresh = False
         else:
+            revocations = self._revocations
             async with self._tx.read() as tx:
                 stored = await tx.api_keys.get(key_id)
             if stored is None:
                 raise Unauthenticated("unknown API key")
             key, stored_hash = stored.key, stored.secret_hash
+            # Worth remembering only if no revocation here raced with the read.
+            fresh = revocations == self._revocations
         if not hmac.compare_digest(stored_hash, secret_hash):
             raise Unauthenticated("unknown API key")
         if key.revoked_at is not None:
             self._passed.pop(key_id, None)
             raise Unauthenticated("this API key was revoked")
-        if remembered is None or remembered[0] <= now:
+        if fresh:
             self._remember(key, stored_hash, now)
         await self._touch(key, now)
         return key

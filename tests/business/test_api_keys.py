@@ -3,15 +3,19 @@ shown once, authenticated against its hash, remembered for a while, revoked for 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from business import commands as c
+from business.api_key_ports import StoredApiKey
 from business.api_keys import ApiKeyService, hash_secret
 from business.errors import InvalidInput, NotFound, Unauthenticated
 from business.model import DEFAULT_TENANT, ApiKeyId, ApiKeyScope, TenantId
 from business.ports import UnitOfWorkFactory
 from business.transactions import Transactions
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork
+from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.harness import World, make_world
 
 ACME = TenantId("acme")
@@ -193,3 +197,48 @@ async def test_last_use_is_written_at_most_once_a_minute(
     ticks.now += 60
     await keys.authenticate(created.secret)
     assert (await keys.get(created.key.id)).last_used_at == world.clock.now()
+
+
+class _HeldKeys(FakeApiKeys):
+    """A ``get`` while ``hold`` has a (read, release) pair sets ``read`` and returns what
+    it read only once ``release`` is set."""
+
+    def __init__(self, keys: StoredKeys, hold: list[tuple[asyncio.Event, asyncio.Event]]) -> None:
+        super().__init__(keys)
+        self._hold = hold
+
+    async def get(self, key_id: ApiKeyId) -> StoredApiKey | None:
+        found = await super().get(key_id)
+        if self._hold:
+            read, release = self._hold.pop()
+            read.set()
+            await release.wait()
+        return found
+
+
+async def test_a_check_that_raced_a_revocation_is_not_remembered(ticks: Ticks) -> None:
+    store = FakeStore()
+    hold: list[tuple[asyncio.Event, asyncio.Event]] = []
+
+    class HeldUnitOfWork(FakeUnitOfWork):
+        def _begin(self) -> None:
+            super()._begin()
+            self.api_keys = _HeldKeys(self._work.api_keys, hold)
+
+    world = await make_world(store=store, uow=lambda: HeldUnitOfWork(store))
+    assert isinstance(world.clock, FakeClock)
+    keys = ApiKeyService(
+        transactions=Transactions(world.uow, world.publisher),
+        clock=world.clock,
+        monotonic=ticks,
+    )
+    created = await keys.create(make(ApiKeyScope.READ))
+    read, release = asyncio.Event(), asyncio.Event()
+    hold.append((read, release))
+    checking = asyncio.create_task(keys.authenticate(created.secret))
+    await read.wait()  # the check has read the key, not yet revoked, and waits
+    await keys.revoke(c.RevokeApiKey(key_id=created.key.id))
+    release.set()
+    assert (await checking).id == created.key.id  # it began before the revocation
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await keys.authenticate(created.secret)
