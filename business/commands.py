@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from business.model import (
     AgentId,
     AgentRole,
+    ApiKeyId,
+    ApiKeyScope,
     ConversationId,
     OfferKind,
     QueueName,
@@ -193,6 +195,49 @@ class RemoveCannedResponse:
     tenant_id: TenantId
     queue: QueueName | None
     name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateQueue:
+    """Add a queue with these settings (the others at their defaults)."""
+
+    tenant_id: TenantId
+    queue: QueueName
+    title: str | None = None
+    """What visitors see; None: the name, capitalised."""
+    settings: ConfigureQueue | None = None
+    """Settings to give it at once, as ``ConfigureQueue`` would change them (its tenant
+    and queue are ignored)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveAgent:
+    tenant_id: TenantId
+    """The agent must be of this tenant (otherwise: ``NotFound``)."""
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTenant:
+    name: str
+    tenant_id: TenantId | None = None
+    """The tenant's slug, also its public widget key; None: made from ``name``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateApiKey:
+    scope: ApiKeyScope
+    tenant_id: TenantId | None
+    """None exactly for a ``platform`` key."""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevokeApiKey:
+    key_id: ApiKeyId
+    tenant_id: TenantId | None = None
+    """Only a key of this tenant may be revoked (another is ``NotFound``); None: any key
+    (the operator's CLI and platform keys)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

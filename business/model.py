@@ -172,6 +172,40 @@ class CannedResponse:
     created_at: datetime
 
 
+ApiKeyId = NewType("ApiKeyId", str)
+"""The public part of an API key (``ce_<id>_<secret>``): how it is listed and revoked."""
+
+
+class ApiKeyScope(StrEnum):
+    """What an API key may do (``business.api_keys``)."""
+
+    ADMIN = "admin"
+    """Everything in its tenant: configuration, keys."""
+    READ = "read"
+    """Reads in its tenant."""
+    BOT = "bot"
+    """What an external bot needs in its tenant (its conversations; nothing of the
+    configuration)."""
+    PLATFORM = "platform"
+    """The operator's: manages tenants; belongs to no tenant."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    """An API key as it is shown: never its secret, which is stored only hashed.
+
+    Invariant: ``tenant_id`` is None exactly for a ``platform`` key."""
+
+    id: ApiKeyId
+    tenant_id: TenantId | None
+    scope: ApiKeyScope
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    """Roughly: written at most once a minute per key and process."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Visitor:
     id: VisitorId

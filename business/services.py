@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
+from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_keys import ApiKeyService
 from business.canned import CannedService
 from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
@@ -25,6 +27,7 @@ from business.offers import OfferService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.reports import ReportService
 from business.routing import Router
@@ -70,3 +73,6 @@ class Services:
     """Messages as a bot or the system."""
     integrator_control: IntegratorControlService
     """An integrator's end and transfer."""
+    queues: QueueService
+    agent_removal: AgentRemovalService
+    api_keys: ApiKeyService

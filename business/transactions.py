@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
@@ -96,6 +97,10 @@ class Transaction:
     @property
     def conversation_queries(self) -> ConversationQueryRepository:
         return self._uow.conversation_queries
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        return self._uow.api_keys
 
     # -- changes --------------------------------------------------------------------
 

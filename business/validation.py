@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from business.errors import InvalidInput, TooLarge
-from business.model import Participant, ParticipantKind, QueueName, VisitorContext
+from business.model import Participant, ParticipantKind, QueueName, TenantId, VisitorContext
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +113,28 @@ def check_queue_name(name: str) -> QueueName:
             f"queue name {name!r} must be 1 to 64 lower-case letters, digits, '.', '_' or '-'"
         )
     return QueueName(name)
+
+
+_TENANT_ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+TENANT_NAME_MAX = 100
+
+
+def check_tenant_id(value: str) -> TenantId:
+    """A tenant id is a slug: it is also the tenant's public widget key (``data-tenant``)
+    and appears in URLs, so it needs no escaping anywhere."""
+    if not _TENANT_ID_RE.fullmatch(value):
+        raise InvalidInput(
+            f"tenant id {value!r} must be 1 to 64 lower-case letters, digits or '-', "
+            "not starting or ending with '-'"
+        )
+    return TenantId(value)
+
+
+def check_tenant_name(name: str) -> str:
+    name = check_storable(name.strip(), "tenant name")
+    if not name or len(name) > TENANT_NAME_MAX:
+        raise InvalidInput(f"a tenant name must be 1 to {TENANT_NAME_MAX} characters")
+    return name
 
 
 def check_fields(fields: Mapping[str, str], limit: int, limits: Limits, what: str) -> None:

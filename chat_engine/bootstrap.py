@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
+from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_keys import ApiKeyService
 from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversation_queries import ConversationQueryService
@@ -24,6 +26,7 @@ from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
@@ -124,4 +127,7 @@ def bootstrap(
             limits=limits,
             addresses=addresses or JidNormalizer(),
         ),
+        queues=QueueService(transactions=transactions),
+        agent_removal=AgentRemovalService(transactions=transactions, router=router),
+        api_keys=ApiKeyService(transactions=transactions, clock=clock),
     )

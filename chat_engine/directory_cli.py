@@ -198,7 +198,7 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
     if not agents:
         out.write(_EMPTY_AGENTS)
         return 0
-    _table(
+    table(
         out,
         [("JID", "NAME", "MAX CHATS", "QUEUES", "READY", "ROLE", "SUPERVISES", "SKILLS")]
         + [
@@ -223,7 +223,7 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     default = settings.limits.max_queue_waiting
-    _table(
+    table(
         out,
         [
             (
@@ -313,7 +313,8 @@ def _last_agent(queue: Queue) -> str:
     return "off" if not queue.last_agent_window else f"{queue.last_agent_window}s"
 
 
-def _table(out: TextIO, rows: Sequence[tuple[str, ...]]) -> None:
+def table(out: TextIO, rows: Sequence[tuple[str, ...]]) -> None:
+    """``rows`` as columns padded to their widest cell (the first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))

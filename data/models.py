@@ -326,3 +326,20 @@ class ConversationReportRow(Base):
     bot_handled: Mapped[bool]
     wrap_up: Mapped[str | None]
     outcome: Mapped[str]
+
+
+class ApiKeyRow(Base):
+    """An API key (``business.model.ApiKey``) with the SHA-256 of its secret; the secret
+    itself is never stored. ``tenant_id`` is NULL for the operator's platform keys."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    # Serves the listing of one tenant's keys.
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    scope: Mapped[str]
+    name: Mapped[str]
+    secret_hash: Mapped[str]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -38,6 +38,7 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlApiKeyRepository,
     SqlCannedRepository,
     SqlContext,
     SqlConversationQueryRepository,
@@ -115,6 +116,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(self._ctx)
         self.live_counts = SqlLiveCountRepository(self._ctx)
         self.conversation_queries = SqlConversationQueryRepository(self._ctx)
+        self.api_keys = SqlApiKeyRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

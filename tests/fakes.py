@@ -39,6 +39,7 @@ from business.model import (
 )
 from business.ports import JsonValue
 from business.report_metrics import ConversationMetrics
+from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
@@ -64,6 +65,7 @@ class FakeStore:
         default_factory=dict
     )
     reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
+    api_keys: StoredKeys = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -78,6 +80,10 @@ class _Tenants:
         if tenant.id in self._s.tenants:
             raise DuplicateKey(f"tenant {tenant.id}")
         self._s.tenants[tenant.id] = tenant
+
+    async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
+        ids = sorted(t for t in self._s.tenants if after is None or t > after)
+        return [self._s.tenants[t] for t in ids[:limit]]
 
 
 class _Queues:
@@ -396,6 +402,7 @@ class FakeUnitOfWork:
         self.agents = FakeAgents(self._work.agents)
         self.adapter_state = FakeAdapterState(self._work.adapter_state)
         self.canned = FakeCannedRepository(self._work.canned)
+        self.api_keys = FakeApiKeys(self._work.api_keys)
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
         )

@@ -3,6 +3,7 @@ aggregate."""
 
 from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
+from data.repositories.api_keys import SqlApiKeyRepository
 from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
 from data.repositories.conversation_search import SqlConversationQueryRepository
@@ -17,6 +18,7 @@ from data.repositories.visitors import SqlVisitorRepository
 __all__ = [
     "SqlAdapterStateRepository",
     "SqlAgentRepository",
+    "SqlApiKeyRepository",
     "SqlCannedRepository",
     "SqlContext",
     "SqlConversationQueryRepository",
