@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agents import AgentService
+from business.bots import BotService
 from business.canned import CannedService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
@@ -39,6 +40,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     hold: HoldService
+    bots: BotService
     offers: OfferService
     participants: ParticipantService
     supervision: SupervisionService

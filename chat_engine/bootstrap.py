@@ -6,6 +6,8 @@ from __future__ import annotations
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agents import AgentService
+from business.bot_model import BotKind
+from business.bots import BotService
 from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversations import ConversationService
@@ -22,6 +24,7 @@ from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.read_markers import ReadMarkerService
 from business.routing import Router
+from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
 from business.supervision import SupervisionService
@@ -48,8 +51,20 @@ def bootstrap(
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
+    bots = BotService(
+        transactions=transactions,
+        router=router,
+        clock=clock,
+        limits=limits,
+        bots={BotKind.RULES: RulesBot()},
+    )
     messaging = MessagingService(
-        transactions=transactions, clock=clock, limits=limits, router=router, hold=hold
+        transactions=transactions,
+        clock=clock,
+        limits=limits,
+        router=router,
+        hold=hold,
+        bots=bots,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
@@ -58,6 +73,7 @@ def bootstrap(
             transactions=transactions,
             router=router,
             messaging=messaging,
+            bots=bots,
             clock=clock,
             limits=limits,
         ),
@@ -65,6 +81,7 @@ def bootstrap(
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
+        bots=bots,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(
