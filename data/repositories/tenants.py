@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
+from business.bot_config import bot_config_to_json, read_bot_config
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.models import QueueRow, TenantRow
 from data.repositories.base import QUEUE_COUNTS, SqlContext, all_rows, read_through
@@ -47,6 +48,7 @@ def _queue(row: QueueRow) -> Queue:
         require_wrap_up=row.require_wrap_up,
         skills=dict(row.skills),
         last_agent_window=row.last_agent_window,
+        bot=None if row.bot is None else read_bot_config(row.bot),
     )
 
 
@@ -59,6 +61,7 @@ def _settings(queue: Queue) -> dict[str, object]:
         "require_wrap_up": queue.require_wrap_up,
         "skills": dict(queue.skills),
         "last_agent_window": queue.last_agent_window,
+        "bot": None if queue.bot is None else bot_config_to_json(queue.bot),
     }
 
 
