@@ -84,8 +84,9 @@ def _mentions(said: str, keyword: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    # Whole words: "agent" must not match "agenda". A keyword that starts or ends with
-    # something other than a word character ("c++") is bounded by the text around it.
-    before = r"\b" if re.match(r"\w", keyword) else r"(?<!\S)"
-    after = r"\b" if re.search(r"\w$", keyword) else r"(?!\S)"
+    # Whole words: "agent" must not match "agenda". ``\b`` needs a word character on the
+    # keyword's side, so a keyword that starts or ends with another ("c++") is bounded
+    # by no word character next to it instead.
+    before = r"\b" if re.match(r"\w", keyword) else r"(?<!\w)"
+    after = r"\b" if re.search(r"\w$", keyword) else r"(?!\w)"
     return re.compile(before + re.escape(keyword) + after)

@@ -3,10 +3,13 @@ harness call ``bootstrap`` (cosmicpython's bootstrap)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agents import AgentService
 from business.bot_model import BotKind
+from business.bot_ports import Bot
 from business.bots import BotService
 from business.canned import CannedService
 from business.clock import SystemClock
@@ -42,21 +45,23 @@ def bootstrap(
     limits: Limits | None = None,
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
+    bots: Mapping[BotKind, Bot] | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
-    ``addresses`` says otherwise; nothing is subscribed to the publisher yet."""
+    ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
+    says otherwise; nothing is subscribed to the publisher yet."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     publisher = publisher or EventPublisher()
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
-    bots = BotService(
+    bot_service = BotService(
         transactions=transactions,
         router=router,
         clock=clock,
         limits=limits,
-        bots={BotKind.RULES: RulesBot()},
+        bots=bots if bots is not None else {BotKind.RULES: RulesBot()},
     )
     messaging = MessagingService(
         transactions=transactions,
@@ -64,7 +69,7 @@ def bootstrap(
         limits=limits,
         router=router,
         hold=hold,
-        bots=bots,
+        bots=bot_service,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
@@ -73,7 +78,7 @@ def bootstrap(
             transactions=transactions,
             router=router,
             messaging=messaging,
-            bots=bots,
+            bots=bot_service,
             clock=clock,
             limits=limits,
         ),
@@ -81,7 +86,7 @@ def bootstrap(
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
-        bots=bots,
+        bots=bot_service,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(
