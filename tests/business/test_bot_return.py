@@ -12,7 +12,15 @@ from business.bot_model import BotConfig, BotKind
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
 from business.events import MessagePosted, OfferMade, StateChanged, Transferred
-from business.model import AgentId, ConversationState, OfferKind, ParticipantKind
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    AgentId,
+    AgentRole,
+    ConversationState,
+    OfferKind,
+    ParticipantKind,
+)
 from chat_engine.bootstrap import bootstrap
 from tests.business.bot_support import BOT_CONFIG, bot_messages, now, shown, with_bot
 from tests.business.support import nothing_stored
@@ -200,3 +208,26 @@ async def test_two_quick_misses_are_counted_one_after_the_other(bot_world: World
         BOT_CONFIG.miss_text,
         BOT_CONFIG.handover_text,
     ]
+
+
+async def test_a_supervisor_cannot_barge_into_a_chat_with_the_bot(bot_world: World) -> None:
+    sam = AgentId("sam@example.com")
+    await bot_world.agents.add_agent(
+        c.AddAgent(
+            address=sam,
+            agent_id=sam,
+            queues=(SALES,),
+            max_chats=1,
+            tenant_id=DEFAULT_TENANT,
+            name="Sam",
+            role=AgentRole.SUPERVISOR,
+            supervises=(DEFAULT_QUEUE,),
+        )
+    )
+    conv = await bot_world.start(await bot_world.visitor(), text="hi")
+
+    with pytest.raises(InvalidTransition, match="talking to the bot: there is nobody to join"):
+        await bot_world.services.supervision.barge(
+            c.Barge(supervisor_id=sam, conversation_id=conv.id)
+        )
+    assert (await now(bot_world, conv)).members == ()
