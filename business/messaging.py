@@ -204,9 +204,12 @@ class MessagingService:
                     held.add((change.conversation.tenant_id, change.conversation.id))
                 message = change.events[-1]  # after the acceptance it may have made
                 assert isinstance(message, MessagePosted | DeskMessage)
-                if change.conversation.state is ConversationState.BOT:
-                    # The one check a queue without a bot pays; only the visitor may
-                    # write to a chat with the bot (it has no agent).
+                if change.conversation.state is ConversationState.BOT and isinstance(
+                    post, c.SendVisitorMessage
+                ):
+                    # The first test is all a queue without a bot pays (the aggregate is
+                    # at hand); the bot answers the visitor only (a chat with the bot
+                    # has no agent to write to it).
                     assert isinstance(message, MessagePosted)
                     to_bot.append(message)
                 conversations[post.conversation_id] = change.conversation
