@@ -13,8 +13,9 @@ SENT_BACK_TO_BOT = (
 
 
 def bot_said(name: str) -> str:
-    """Put before what a bot wrote, in an offer's transcript: not a person."""
-    return f"[{name}, bot] "
+    """Put before what a bot wrote, in an offer's transcript, so nobody takes it for a
+    colleague: ``[Bot Ava]`` (``[Bot]`` for a bot called Bot)."""
+    return "[Bot] " if name.casefold() == "bot" else f"[Bot {name}] "
 
 
 def bot_options(labels: Sequence[str]) -> str:

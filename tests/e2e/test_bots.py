@@ -67,11 +67,11 @@ async def test_bot_first_then_a_person_then_back_to_the_bot(
 
     offer = await alice.wait_body("Reply to take this chat", sender=conv_jid, timeout=WAIT)
     assert "[Ivy] Hello there" in offer.body
-    assert f"[Ava, bot] {BOT_CONFIG.greeting} (options: Opening hours | Talk to a person)" in (
+    assert f"[Bot Ava] {BOT_CONFIG.greeting} (options: Opening hours | Talk to a person)" in (
         offer.body
     )
     assert "[Ivy] Talk to a person" in offer.body
-    assert f"[Ava, bot] {BOT_CONFIG.handover_text}" in offer.body
+    assert f"[Bot Ava] {BOT_CONFIG.handover_text}" in offer.body
 
     alice.send(conv_jid, "Hi Ivy, Alice here. How can I help?")
     joined = await wait_event(visitor, lambda e: e["type"] == "participant.joined")

@@ -59,10 +59,10 @@ async def test_the_offer_shows_the_bots_part_and_bot_sends_the_visitor_back(
     options = " (options: Opening hours | Talk to a person)"
     assert [line for line in offer.splitlines() if line.startswith("[")] == [
         "[Vera] refund?",
-        f"[Ava, bot] {BOT_CONFIG.greeting}{options}",
-        f"[Ava, bot] Refunds take five days.{options}",
+        f"[Bot Ava] {BOT_CONFIG.greeting}{options}",
+        f"[Bot Ava] Refunds take five days.{options}",
         "[Vera] Talk to a person",
-        f"[Ava, bot] {BOT_CONFIG.handover_text}",
+        f"[Bot Ava] {BOT_CONFIG.handover_text}",
     ]
 
     await h.receive(from_agent(conversation.id, "Hi, Alice here"))
@@ -102,3 +102,9 @@ async def test_bot_in_a_queue_without_a_bot_is_refused_with_the_reason(world: Wo
         h, "Sorry: queue support has no bot: there is nothing to send the visitor back to."
     )
     assert world.conv(conversation.id).state is ConversationState.ACTIVE
+
+
+def test_a_bot_is_named_as_one_in_a_transcript() -> None:
+    assert texts.bot_said("Ava") == "[Bot Ava] "
+    assert texts.bot_said("bot") == "[Bot] "  # not "[Bot bot]"
+    assert texts.bot_options(["Hours", "A person"]) == " (options: Hours | A person)"
