@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from business.bot_model import BotConfig
 from business.model import (
     AgentId,
     AgentRole,
@@ -177,6 +178,11 @@ class ConfigureQueue:
     """Skill -> minimum level; an empty mapping removes the requirement."""
     last_agent_window: int | None = None
     """Seconds; 0 turns the last-agent preference off."""
+    bot: BotConfig | None = None
+    """Put this bot first in the queue (``business.bot_config`` reads one)."""
+    remove_bot: bool = False
+    """No bot any more: new chats start queued (chats with the bot now are handed over
+    at the visitor's next message)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +281,14 @@ class OfferToColleague:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaveConversation:
+    agent_id: AgentId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnToBot:
+    """Send the visitor back to the queue's bot (``!bot``): see ``business.bots``."""
+
     agent_id: AgentId
     conversation_id: ConversationId
 

@@ -6,11 +6,12 @@ import logging
 
 from business import commands as c
 from business.access import agent_conversation, any_conversation, visitor_conversation
+from business.bots import BotService
 from business.conversation import Conversation
 from business.ending import Ending
 from business.errors import InvalidTransition, NotFound, TooLarge
 from business.messaging import MessagingService
-from business.model import ConversationId
+from business.model import ConversationId, ConversationState
 from business.ports import Clock
 from business.routing import Router
 from business.starts import Starter
@@ -34,12 +35,14 @@ class ConversationService:
         transactions: Transactions,
         router: Router,
         messaging: MessagingService,
+        bots: BotService,
         clock: Clock,
         limits: Limits,
     ) -> None:
         self._tx = transactions
         self._router = router
         self._messaging = messaging
+        self._bots = bots
         self._clock = clock
         self._limits = limits
         self._ending = Ending(transactions=transactions, router=router, clock=clock)
@@ -54,7 +57,9 @@ class ConversationService:
         several tabs in one chat, as visitors expect. A queue holding its maximum of
         waiting conversations refuses new ones (``QueueFull``). The cost does not grow
         with the queue: the position comes from the queue's waiting count. Starts are
-        stored in batches (``business.starts``) and routed by coalesced dispatches.
+        stored in batches (``business.starts``) and routed by coalesced dispatches. In a
+        queue with a bot the chat starts with the bot instead (``business.bots``), which
+        has greeted (and answered the first message) when this returns.
         """
         limits = self._limits
         check_fields(cmd.form, limits.max_form_fields, limits, "form")
@@ -76,6 +81,8 @@ class ConversationService:
                 )
             return await self.get_conversation(conversation.id)
         logger.info("conversation %s started in queue %s", conversation.id, conversation.queue)
+        if conversation.state is ConversationState.BOT:
+            return await self._bots.begin(conversation, started.first_message)
         changed = await self._router.dispatch(conversation.tenant_id, conversation.queue)
         if conversation.id in changed:
             return changed[conversation.id]

@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
+from business.bot_model import BotConfig
+
 TenantId = NewType("TenantId", str)
 VisitorId = NewType("VisitorId", str)
 ConversationId = NewType("ConversationId", str)
@@ -35,6 +37,9 @@ def new_id() -> str:
 
 
 class ConversationState(StrEnum):
+    BOT = "bot"
+    """With the queue's bot (``business.bots``): not in the queue, offered to nobody,
+    counted against no limit, until the bot hands it over."""
     QUEUED = "queued"
     ACTIVE = "active"
     ON_HOLD = "on_hold"
@@ -156,6 +161,9 @@ class Queue:
     last_agent_window: int | None = 86400
     """Seconds after a visitor's last chat during which the agent who served it is
     preferred for their next one; None: never."""
+    bot: BotConfig | None = None
+    """The bot that talks to its visitors first (``business.bots``); None: none, chats
+    start queued."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

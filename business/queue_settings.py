@@ -84,6 +84,12 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["skills"] = check_skills(cmd.skills)
     if cmd.last_agent_window is not None:
         changes["last_agent_window"] = check_last_agent_window(cmd.last_agent_window)
+    if cmd.remove_bot:
+        if cmd.bot is not None:
+            raise InvalidInput("give either a bot or no bot, not both")
+        changes["bot"] = None
+    elif cmd.bot is not None:
+        changes["bot"] = cmd.bot
     return changes
 
 

@@ -11,6 +11,7 @@ from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
 from business.api_keys import ApiKeyService
+from business.bots import BotService
 from business.canned import CannedService
 from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
@@ -48,6 +49,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     hold: HoldService
+    bots: BotService
     offers: OfferService
     participants: ParticipantService
     supervision: SupervisionService

@@ -3,11 +3,16 @@ harness call ``bootstrap`` (cosmicpython's bootstrap)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
 from business.api_keys import ApiKeyService
+from business.bot_model import BotKind
+from business.bot_ports import Bot
+from business.bots import BotService
 from business.canned import CannedService
 from business.clock import SystemClock
 from business.conversation_queries import ConversationQueryService
@@ -31,6 +36,7 @@ from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.routing import Router
+from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
 from business.supervision import SupervisionService
@@ -49,11 +55,13 @@ def bootstrap(
     limits: Limits | None = None,
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
+    bots: Mapping[BotKind, Bot] | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
-    ``addresses`` says otherwise; nothing is subscribed to the publisher yet. The report
-    stager is added to it: a conversation's report is written with its end, whoever
-    ends it (the engine, the CLI, a test)."""
+    ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
+    says otherwise; nothing is subscribed to the publisher yet. The report stager is
+    added to it: a conversation's report is written with its end, whoever ends it (the
+    engine, the CLI, a test)."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     publisher = publisher or EventPublisher()
@@ -61,8 +69,20 @@ def bootstrap(
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
+    bot_service = BotService(
+        transactions=transactions,
+        router=router,
+        clock=clock,
+        limits=limits,
+        bots=bots if bots is not None else {BotKind.RULES: RulesBot()},
+    )
     messaging = MessagingService(
-        transactions=transactions, clock=clock, limits=limits, router=router, hold=hold
+        transactions=transactions,
+        clock=clock,
+        limits=limits,
+        router=router,
+        hold=hold,
+        bots=bot_service,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
@@ -71,6 +91,7 @@ def bootstrap(
             transactions=transactions,
             router=router,
             messaging=messaging,
+            bots=bot_service,
             clock=clock,
             limits=limits,
         ),
@@ -78,6 +99,7 @@ def bootstrap(
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
+        bots=bot_service,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
-from chat_engine import apikey_cli, canned_cli, directory_cli, report_cli, tenant_cli
+from chat_engine import apikey_cli, bot_cli, canned_cli, directory_cli, report_cli, tenant_cli
 from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -223,6 +223,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return directory_cli.agent_list
         case "queue" if args.queue_command == "set":
             return directory_cli.queue_set
+        case "queue" if args.queue_command == "bot":
+            return bot_cli.queue_bot
         case "queue":
             return directory_cli.queue_list
         case "canned" if args.canned_command == "add":

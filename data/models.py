@@ -70,6 +70,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # JSONB on PostgreSQL: smaller and faster to read back than json text.
 JSON_TYPE: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+# For a nullable JSON column: None is SQL NULL, not the JSON text 'null'.
+JSON_OR_NULL: TypeEngine[Any] = JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
 
 
 class Base(DeclarativeBase):
@@ -101,6 +105,8 @@ class QueueRow(Base):
     require_wrap_up: Mapped[bool] = mapped_column(server_default=false())
     skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
     last_agent_window: Mapped[int | None] = mapped_column(server_default="86400")
+    # Migration 0013: the bot's configuration (``business.bot_config``); NULL: no bot.
+    bot: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class VisitorRow(Base):
@@ -169,6 +175,8 @@ class ConversationRow(Base):
     preferred_agent_id: Mapped[str | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Migration 0013: the bot's misses in a row while the chat is with it.
+    bot_misses: Mapped[int] = mapped_column(server_default="0")
 
 
 class EventRow(Base):

@@ -16,6 +16,12 @@ from datetime import timedelta
 
 from business.model import ParticipantKind
 from business.visitor_profile import PastConversation, VisitorInfo
+from xmpp_bridge.texts_bots import (
+    HELP_BOT as HELP_BOT,
+    SENT_BACK_TO_BOT as SENT_BACK_TO_BOT,
+    bot_options as bot_options,
+    bot_said as bot_said,
+)
 from xmpp_bridge.texts_colleagues import (
     ADHOC_MONITOR as ADHOC_MONITOR,
     ADHOC_MONITOR_FIELD as ADHOC_MONITOR_FIELD,

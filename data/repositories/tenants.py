@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from business.bot_config import bot_config_to_json, read_bot_config
 from business.errors import AlreadyExists
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.errors import is_key_taken
@@ -61,6 +62,7 @@ def _queue(row: QueueRow) -> Queue:
         require_wrap_up=row.require_wrap_up,
         skills=dict(row.skills),
         last_agent_window=row.last_agent_window,
+        bot=None if row.bot is None else read_bot_config(row.bot),
     )
 
 
@@ -73,6 +75,7 @@ def _settings(queue: Queue) -> dict[str, object]:
         "require_wrap_up": queue.require_wrap_up,
         "skills": dict(queue.skills),
         "last_agent_window": queue.last_agent_window,
+        "bot": None if queue.bot is None else bot_config_to_json(queue.bot),
     }
 
 

@@ -117,6 +117,7 @@ def full_conversation(conversation_id: str = "c-full") -> Conversation:
         queue_position=3,
         assigned_at=at(2),
         ended_at=at(3),
+        bot_misses=2,
     )
 
 
