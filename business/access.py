@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from business.conversation import Conversation
 from business.errors import Forbidden, NotFound
-from business.model import AgentId, ConversationId, MemberRole, Participant, VisitorId
+from business.model import AgentId, ConversationId, MemberRole, Participant, TenantId, VisitorId
 from business.transactions import Transaction
 
 
@@ -37,6 +37,22 @@ async def any_conversation(
     """``for_update``: the read a change (and its next ``seq``) is allocated from."""
     conv = await tx.conversations.get(conversation_id, for_update=for_update)
     if conv is None:
+        raise NotFound("unknown conversation")
+    return conv
+
+
+async def tenant_conversation(
+    tx: Transaction,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    *,
+    for_update: bool = False,
+) -> Conversation:
+    """``conversation_id`` if it is one of ``tenant_id``'s: another tenant's is
+    ``NotFound`` exactly as one that does not exist, so a caller cannot even learn that
+    it exists."""
+    conv = await tx.conversations.get(conversation_id, for_update=for_update)
+    if conv is None or conv.tenant_id != tenant_id:
         raise NotFound("unknown conversation")
     return conv
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from business.bot_model import QuickReply
 from business.errors import InvalidTransition
 from business.events import (
     ConversationEvent,
@@ -45,9 +46,15 @@ _E = TypeVar("_E", bound=ConversationEvent)
 _D = TypeVar("_D", bound=DeskEvent)
 
 TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
+    ConversationState.BOT: frozenset({ConversationState.QUEUED, ConversationState.ENDED}),
     ConversationState.QUEUED: frozenset({ConversationState.ACTIVE, ConversationState.ENDED}),
     ConversationState.ACTIVE: frozenset(
-        {ConversationState.ON_HOLD, ConversationState.QUEUED, ConversationState.ENDED}
+        {
+            ConversationState.ON_HOLD,
+            ConversationState.QUEUED,
+            ConversationState.BOT,
+            ConversationState.ENDED,
+        }
     ),
     ConversationState.ON_HOLD: frozenset(
         {ConversationState.ACTIVE, ConversationState.QUEUED, ConversationState.ENDED}
@@ -55,7 +62,9 @@ TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
     ConversationState.ENDED: frozenset(),
 }
 """Active -> queued: transferred to a queue (``business.member_rules``); on hold ->
-queued: the visitor wrote and the agent cannot take it back (``business.hold``)."""
+queued: the visitor wrote and the agent cannot take it back (``business.hold``); bot ->
+queued: the bot hands over, active -> bot: the agent sends the visitor back to it
+(``business.bot_rules``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +88,19 @@ class Change:
         queued = ConversationState.QUEUED
         was = self.before is not None and self.before.state is queued
         return was and self.conversation.state is not queued
+
+    @property
+    def moved_queue(self) -> bool:
+        """Whether a waiting conversation went from one queue to another: it leaves the
+        one and enters the other."""
+        queued = ConversationState.QUEUED
+        before = self.before
+        return (
+            before is not None
+            and before.state is queued
+            and self.conversation.state is queued
+            and before.queue != self.conversation.queue
+        )
 
 
 class ChangeBuilder:
@@ -132,6 +154,7 @@ class ChangeBuilder:
         client_msg_id: str | None,
         at: datetime,
         attachments: tuple[str, ...] = (),
+        quick_replies: tuple[QuickReply, ...] = (),
     ) -> MessagePosted:
         """A message the visitor sees (``message``)."""
         cid = self._conv.id
@@ -146,6 +169,7 @@ class ChangeBuilder:
                 text=text,
                 client_msg_id=client_msg_id,
                 attachments=attachments,
+                quick_replies=quick_replies,
             )
         )
 

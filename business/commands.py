@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from business.bot_model import BotConfig
 from business.model import (
     AgentId,
     AgentRole,
+    ApiKeyId,
+    ApiKeyScope,
     ConversationId,
     OfferKind,
     QueueName,
@@ -175,6 +178,11 @@ class ConfigureQueue:
     """Skill -> minimum level; an empty mapping removes the requirement."""
     last_agent_window: int | None = None
     """Seconds; 0 turns the last-agent preference off."""
+    bot: BotConfig | None = None
+    """Put this bot first in the queue (``business.bot_config`` reads one)."""
+    remove_bot: bool = False
+    """No bot any more: new chats start queued (chats with the bot now are handed over
+    at the visitor's next message)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +201,49 @@ class RemoveCannedResponse:
     tenant_id: TenantId
     queue: QueueName | None
     name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateQueue:
+    """Add a queue with these settings (the others at their defaults)."""
+
+    tenant_id: TenantId
+    queue: QueueName
+    title: str | None = None
+    """What visitors see; None: the name, capitalised."""
+    settings: ConfigureQueue | None = None
+    """Settings to give it at once, as ``ConfigureQueue`` would change them (its tenant
+    and queue are ignored)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveAgent:
+    tenant_id: TenantId
+    """The agent must be of this tenant (otherwise: ``NotFound``)."""
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTenant:
+    name: str
+    tenant_id: TenantId | None = None
+    """The tenant's slug, also its public widget key; None: made from ``name``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateApiKey:
+    scope: ApiKeyScope
+    tenant_id: TenantId | None
+    """None exactly for a ``platform`` key."""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevokeApiKey:
+    key_id: ApiKeyId
+    tenant_id: TenantId | None = None
+    """Only a key of this tenant may be revoked (another is ``NotFound``); None: any key
+    (the operator's CLI and platform keys)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +281,14 @@ class OfferToColleague:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaveConversation:
+    agent_id: AgentId
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnToBot:
+    """Send the visitor back to the queue's bot (``!bot``): see ``business.bots``."""
+
     agent_id: AgentId
     conversation_id: ConversationId
 

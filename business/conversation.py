@@ -88,6 +88,8 @@ class Conversation:
     """Offered first to this agent when they can take it (the visitor's last agent)."""
     assigned_at: datetime | None = None
     ended_at: datetime | None = None
+    bot_misses: int = 0
+    """While with the bot: how many messages in a row it could not answer."""
 
     @property
     def is_open(self) -> bool:
@@ -137,29 +139,34 @@ class Conversation:
         context: VisitorContext,
         form: Mapping[str, str],
         first_message: tuple[EventId, str, str] | None = None,
+        bot: bool = False,
     ) -> Change:
-        """A new queued conversation; ``first_message`` is (id, client_msg_id, text)."""
+        """A new queued conversation, or with ``bot`` one with the queue's bot (then
+        ``position`` is not used: it is in no queue yet); ``first_message`` is (id,
+        client_msg_id, text)."""
+        state = ConversationState.BOT if bot else ConversationState.QUEUED
         conv = cls(
             id=id,
             tenant_id=tenant_id,
             visitor_id=visitor_id,
             visitor_name=visitor_name,
             queue=queue,
-            state=ConversationState.QUEUED,
+            state=state,
             created_at=now,
             context=context,
             form=dict(form),
         )
         builder = ChangeBuilder(conv, created=True)
-        builder.update(queue_position=position)
+        shown = None if bot else position
+        builder.update(queue_position=shown)
         builder.add(
             lambda seq, pos: StateChanged(
                 conversation_id=id,
                 seq=seq,
                 pos=pos,
                 created_at=now,
-                state=ConversationState.QUEUED,
-                queue_position=position,
+                state=state,
+                queue_position=shown,
             )
         )
         if first_message is not None:
@@ -245,8 +252,9 @@ class Conversation:
         """End an open conversation; ``wrap_up`` is (code, note), either may be None.
 
         The visitor always leaves visibly; an agent only if they had joined (a queued
-        conversation has no agent to leave; a held one has). A wrap-up comes first, for
-        the agent desk.
+        conversation has no agent to leave; a held one has). Ended by a bot or the
+        system (an integrator), nobody of theirs was in it: its agent, if one had
+        joined, is the one who leaves. A wrap-up comes first, for the agent desk.
         """
         builder = ChangeBuilder(self)
         code, note = wrap_up
@@ -258,6 +266,8 @@ class Conversation:
             )
         builder.close_offer(OfferOutcome.WITHDRAWN, now)
         builder.transition(ConversationState.ENDED, now)
+        in_it = by.kind in (ParticipantKind.VISITOR, ParticipantKind.AGENT)
+        leaving = by if in_it else self.agent
         if self.has_joined_agent or by.kind is ParticipantKind.VISITOR:
             builder.add(
                 lambda seq, pos: ParticipantLeft(
@@ -265,8 +275,8 @@ class Conversation:
                     seq=seq,
                     pos=pos,
                     created_at=now,
-                    participant=by,
-                    role="owner" if by.kind is ParticipantKind.AGENT else None,
+                    participant=leaving,
+                    role="owner" if leaving.kind is ParticipantKind.AGENT else None,
                 )
             )
         builder.add(

@@ -1,4 +1,4 @@
-"""Conversations' lifecycle: start, context, end."""
+"""Conversations' lifecycle: start, context, end (the end itself: ``business.ending``)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import logging
 
 from business import commands as c
 from business.access import agent_conversation, any_conversation, visitor_conversation
+from business.bots import BotService
 from business.conversation import Conversation
+from business.ending import Ending
 from business.errors import InvalidTransition, NotFound, TooLarge
 from business.messaging import MessagingService
-from business.model import (
-    ConversationId,
-    ConversationState,
-    Participant,
-)
+from business.model import ConversationId, ConversationState
 from business.ports import Clock
 from business.routing import Router
 from business.starts import Starter
-from business.transactions import Transaction, Transactions, retrying
+from business.transactions import Transactions, retrying
 from business.validation import (
     Limits,
     check_client_msg_id,
@@ -37,14 +35,17 @@ class ConversationService:
         transactions: Transactions,
         router: Router,
         messaging: MessagingService,
+        bots: BotService,
         clock: Clock,
         limits: Limits,
     ) -> None:
         self._tx = transactions
         self._router = router
         self._messaging = messaging
+        self._bots = bots
         self._clock = clock
         self._limits = limits
+        self._ending = Ending(transactions=transactions, router=router, clock=clock)
         # A retried start often arrives while the first is still running (the widget timed
         # out): the starter's batches run one at a time, so it finds the first one.
         self._starter = Starter(transactions=transactions, clock=clock, limits=limits)
@@ -56,7 +57,9 @@ class ConversationService:
         several tabs in one chat, as visitors expect. A queue holding its maximum of
         waiting conversations refuses new ones (``QueueFull``). The cost does not grow
         with the queue: the position comes from the queue's waiting count. Starts are
-        stored in batches (``business.starts``) and routed by coalesced dispatches.
+        stored in batches (``business.starts``) and routed by coalesced dispatches. In a
+        queue with a bot the chat starts with the bot instead (``business.bots``), which
+        has greeted (and answered the first message) when this returns.
         """
         limits = self._limits
         check_fields(cmd.form, limits.max_form_fields, limits, "form")
@@ -78,6 +81,8 @@ class ConversationService:
                 )
             return await self.get_conversation(conversation.id)
         logger.info("conversation %s started in queue %s", conversation.id, conversation.queue)
+        if conversation.state is ConversationState.BOT:
+            return await self._bots.begin(conversation, started.first_message)
         changed = await self._router.dispatch(conversation.tenant_id, conversation.queue)
         if conversation.id in changed:
             return changed[conversation.id]
@@ -125,8 +130,8 @@ class ConversationService:
             conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
             if not conv.is_open:
                 return conv
-            ended = await self._end(tx, conv, conv.visitor)
-        await self._after_end(conv)
+            ended = await self._ending.end(tx, conv, conv.visitor)
+        await self._ending.after(conv)
         return ended
 
     async def end_by_agent(self, cmd: c.EndConversationByAgent) -> Conversation:
@@ -139,42 +144,10 @@ class ConversationService:
                 raise InvalidTransition("this conversation has already ended")
             queue = await tx.queues.get(conv.tenant_id, conv.queue)
             wrap_up = read_wrap_up(cmd.wrap_up, queue)
-            ended = await self._end(tx, conv, conv.agent, wrap_up)
-        await self._after_end(conv)
+            ended = await self._ending.end(tx, conv, conv.agent, wrap_up)
+        await self._ending.after(conv)
         return ended
 
     async def get_conversation(self, conversation_id: ConversationId) -> Conversation:
         async with self._tx.read() as tx:
             return await any_conversation(tx, conversation_id)
-
-    async def _end(
-        self,
-        tx: Transaction,
-        conv: Conversation,
-        by: Participant,
-        wrap_up: tuple[str | None, str | None] = (None, None),
-    ) -> Conversation:
-        now = self._clock.now()
-        ended = await tx.apply(conv.end(by, now, wrap_up=wrap_up))
-        if conv.agent_id is not None and conv.has_joined_agent:
-            # Who served them last: a returning visitor goes to them first.
-            await tx.visitors.set_last_agent(conv.visitor_id, conv.agent_id, now)
-        await tx.commit()
-        logger.info("conversation %s ended by %s", conv.id, by.kind)
-        return ended
-
-    async def _after_end(self, before: Conversation) -> None:
-        # Either a queue position was freed or an agent's slot was: let the queue move on,
-        # and every other queue of that agent too, or their free slot would sit idle while
-        # visitors wait there.
-        queues = [before.queue]
-        served_by = before.agent_id if before.state is ConversationState.ACTIVE else None
-        # An open offer held a place of the offered agent's too.
-        served_by = served_by or before.offered_to
-        if served_by is not None:
-            async with self._tx() as tx:
-                agent = await tx.agents.get(served_by)
-            if agent is not None:
-                queues += [q for q in agent.queues if q != before.queue]
-        for queue in queues:
-            await self._router.dispatch(before.tenant_id, queue)

@@ -30,8 +30,19 @@ class UnknownVisitor(NotFound):
     """No visitor has this token (it expired, or the database was reset)."""
 
 
+class AlreadyExists(InvalidInput):
+    """What is to be created exists already (a tenant id that is taken). An
+    ``InvalidInput`` for the edges that have no better word for it; the REST API says
+    409 ``conflict``."""
+
+
 class Forbidden(DomainError):
     """The caller may not touch this conversation."""
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials nobody has: a missing, malformed, unknown or revoked
+    API key."""
 
 
 class InvalidTransition(DomainError):

@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from business.bot_model import QuickReply
 from business.model import (
     ConversationId,
     ConversationState,
@@ -45,6 +46,8 @@ class MessagePosted:
     text: str
     client_msg_id: str | None = None
     attachments: tuple[str, ...] = ()
+    quick_replies: tuple[QuickReply, ...] = ()
+    """A bot's buttons under its message: the visitor answers by clicking one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -73,6 +73,24 @@ def offer_to_person(
     agent becomes a member with role ``offered``: delivery to them starts with the
     offer, which carries the transcript."""
     check_owner(conv, by, DOING[kind])
+    return person_offer(
+        conv, by=conv.agent, by_agent=by, to=to, kind=kind, note=note, now=now, timeout=timeout
+    )
+
+
+def person_offer(
+    conv: Conversation,
+    *,
+    by: Participant,
+    by_agent: AgentId | None,
+    to: Agent,
+    kind: OfferKind,
+    note: str | None,
+    now: datetime,
+    timeout: float,
+) -> Change:
+    """``offer_to_person`` once the offer may be made: ``by`` makes it, the owner
+    (``by_agent``, their id) or an integrator (``by_agent`` None)."""
     if to.id == conv.agent_id:
         raise InvalidTransition("you have this chat already")
     if conv.member(to.id) is not None:
@@ -80,13 +98,12 @@ def offer_to_person(
     check_no_open_offer(conv, now)
     expires_at = now + timedelta(seconds=timeout)
     builder = ChangeBuilder(conv)
-    owner = conv.agent
     builder.update(
         offered_to=to.id,
         offered_name=to.name,
         offer_expires_at=expires_at,
         offer_kind=kind,
-        offer_by=by,
+        offer_by=by_agent,
         offer_note=note,
         members=(*conv.members, Member(agent_id=to.id, name=to.name, role=MemberRole.OFFERED)),
     )
@@ -98,7 +115,7 @@ def offer_to_person(
             agent=to.as_participant(),
             expires_at=expires_at,
             kind=kind,
-            by=owner,
+            by=by,
             note=note,
         )
     )
@@ -225,6 +242,24 @@ def transfer_to_queue(
             f"{others[0].name} is in this chat too: they !leave first, or !transfer to them"
         )
     builder = ChangeBuilder(conv)
+    requeue(builder, by=conv.agent, queue=queue, position=position, note=note, now=now)
+    return builder.done()
+
+
+def requeue(
+    builder: ChangeBuilder,
+    *,
+    by: Participant,
+    queue: QueueName,
+    position: int,
+    note: str | None,
+    now: datetime,
+) -> None:
+    """``transfer_to_queue`` once it may be done, in ``builder`` (its conversation has
+    an owner, no open offer, no members but monitors): ``by`` (the owner, or an
+    integrator) hands it to ``queue``."""
+    conv = builder.conversation
+    assert conv.agent_id is not None
     old = conv.agent
     old_cursor = conv.agent_delivered_pos
     builder.left(old, "owner", now)
@@ -233,7 +268,7 @@ def transfer_to_queue(
             conversation_id=conv.id,
             pos=pos,
             created_at=now,
-            by=old,
+            by=by,
             to=None,
             queue=queue,
             note=note,
@@ -246,7 +281,7 @@ def transfer_to_queue(
         agent_id=None,
         agent_name=None,
         assigned_at=None,
-        last_offered_to=by,
+        last_offered_to=conv.agent_id,
         preferred_agent_id=None,
     )
     builder.add(
@@ -272,7 +307,6 @@ def transfer_to_queue(
             left_pos=last,
         )
     )
-    return builder.done()
 
 
 def leave(conv: Conversation, agent_id: AgentId, now: datetime) -> Change:

@@ -15,6 +15,7 @@ from business.access import (
     visitors_own,
 )
 from business.batching import Batcher, one_by_one
+from business.bots import BotService
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
 from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
@@ -71,6 +72,7 @@ class MessagingService:
         limits: Limits,
         router: Router | None = None,
         hold: HoldService | None = None,
+        bots: BotService | None = None,
     ) -> None:
         self._tx = transactions
         self._clock = clock
@@ -79,6 +81,8 @@ class MessagingService:
         """Moves the queue along after a message that took an offered chat."""
         self._hold = hold
         """Brings a held chat back after the visitor wrote to it (``business.hold``)."""
+        self._bots = bots
+        """Answers what the visitor wrote to a chat with the bot (``business.bots``)."""
         self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
@@ -140,6 +144,7 @@ class MessagingService:
         outcomes: list[Posted | BaseException] = []
         accepted: set[tuple[TenantId, QueueName]] = set()
         held: set[tuple[TenantId, ConversationId]] = set()
+        to_bot: list[MessagePosted] = []
         async with self._tx() as tx:
             conversations = dict(
                 await tx.conversations.get_many(
@@ -199,6 +204,14 @@ class MessagingService:
                     held.add((change.conversation.tenant_id, change.conversation.id))
                 message = change.events[-1]  # after the acceptance it may have made
                 assert isinstance(message, MessagePosted | DeskMessage)
+                if change.conversation.state is ConversationState.BOT and isinstance(
+                    post, c.SendVisitorMessage
+                ):
+                    # The first test is all a queue without a bot pays (the aggregate is
+                    # at hand); the bot answers the visitor only (a chat with the bot
+                    # has no agent to write to it).
+                    assert isinstance(message, MessagePosted)
+                    to_bot.append(message)
                 conversations[post.conversation_id] = change.conversation
                 if message.client_msg_id is not None:
                     known[(post.conversation_id, message.client_msg_id)] = message
@@ -210,6 +223,8 @@ class MessagingService:
                 await self._router.dispatch(tenant_id, queue)
         if held and self._hold is not None:
             await self._resume(held)
+        if to_bot and self._bots is not None:
+            await self._bots.hear(to_bot)
         return outcomes
 
     async def _resume(self, held: set[tuple[TenantId, ConversationId]]) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
+from business.bot_model import BotConfig
+
 TenantId = NewType("TenantId", str)
 VisitorId = NewType("VisitorId", str)
 ConversationId = NewType("ConversationId", str)
@@ -35,6 +37,9 @@ def new_id() -> str:
 
 
 class ConversationState(StrEnum):
+    BOT = "bot"
+    """With the queue's bot (``business.bots``): not in the queue, offered to nobody,
+    counted against no limit, until the bot hands it over."""
     QUEUED = "queued"
     ACTIVE = "active"
     ON_HOLD = "on_hold"
@@ -156,6 +161,9 @@ class Queue:
     last_agent_window: int | None = 86400
     """Seconds after a visitor's last chat during which the agent who served it is
     preferred for their next one; None: never."""
+    bot: BotConfig | None = None
+    """The bot that talks to its visitors first (``business.bots``); None: none, chats
+    start queued."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +178,40 @@ class CannedResponse:
     name: str
     text: str
     created_at: datetime
+
+
+ApiKeyId = NewType("ApiKeyId", str)
+"""The public part of an API key (``ce_<id>_<secret>``): how it is listed and revoked."""
+
+
+class ApiKeyScope(StrEnum):
+    """What an API key may do (``business.api_keys``)."""
+
+    ADMIN = "admin"
+    """Everything in its tenant: configuration, keys."""
+    READ = "read"
+    """Reads in its tenant."""
+    BOT = "bot"
+    """What an external bot needs in its tenant (its conversations; nothing of the
+    configuration)."""
+    PLATFORM = "platform"
+    """The operator's: manages tenants; belongs to no tenant."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    """An API key as it is shown: never its secret, which is stored only hashed.
+
+    Invariant: ``tenant_id`` is None exactly for a ``platform`` key."""
+
+    id: ApiKeyId
+    tenant_id: TenantId | None
+    scope: ApiKeyScope
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    """Roughly: written at most once a minute per key and process."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

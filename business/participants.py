@@ -123,18 +123,9 @@ class ParticipantService:
         """The agent to offer to: the one at ``target``'s address, or the one the router
         would pick in the queue called ``target``."""
         if "@" in target:
-            agent = await tx.agents.get_by_address(self._addresses.normalize(target))
-            if agent is None or agent.tenant_id != conv.tenant_id:
-                raise NotFound(f"no agent has the address {target}")
+            agent = await agent_at(tx, self._addresses, conv.tenant_id, target)
             if agent.id != cmd.agent_id and agent.id != conv.agent_id:
-                if not agent.ready:
-                    raise InvalidTransition(f"{agent.name} is not ready now")
-                if cmd.kind is not OfferKind.CONSULT:
-                    load = (await agent_loads(tx, agent.tenant_id, [agent])).get(agent.id, 0)
-                    if load >= agent.max_chats:
-                        raise InvalidTransition(
-                            f"{agent.name} has no free place ({load} of {agent.max_chats} chats)"
-                        )
+                await check_can_take(tx, agent, cmd.kind)
             return agent
         queue = QueueName(target)
         agents = [
@@ -166,3 +157,28 @@ class ParticipantService:
             after = await tx.apply(leave(conv, cmd.agent_id, self._clock.now()))
             await tx.commit()
         return after
+
+
+async def agent_at(
+    tx: Transaction, addresses: AddressNormalizer, tenant_id: TenantId, address: str
+) -> Agent:
+    """The agent of ``tenant_id`` at ``address``; ``NotFound`` for anybody else's, as for
+    nobody's."""
+    agent = await tx.agents.get_by_address(addresses.normalize(address))
+    if agent is None or agent.tenant_id != tenant_id:
+        raise NotFound(f"no agent has the address {address}")
+    return agent
+
+
+async def check_can_take(tx: Transaction, agent: Agent, kind: OfferKind) -> None:
+    """Refuse, saying why, unless ``agent`` can be offered a chat of ``kind`` now: ready,
+    and with a free place within their capacity (a consult needs none: it is a
+    question, not a chat)."""
+    if not agent.ready:
+        raise InvalidTransition(f"{agent.name} is not ready now")
+    if kind is not OfferKind.CONSULT:
+        load = (await agent_loads(tx, agent.tenant_id, [agent])).get(agent.id, 0)
+        if load >= agent.max_chats:
+            raise InvalidTransition(
+                f"{agent.name} has no free place ({load} of {agent.max_chats} chats)"
+            )

@@ -12,8 +12,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
+from business.conversation_query_ports import ConversationQueryRepository
 from business.events import (
     ConversationEvent,
     DeskMessage,
@@ -44,7 +46,13 @@ JsonValue = str | int | float | bool | None
 class TenantRepository(Protocol):
     async def get(self, tenant_id: TenantId) -> Tenant | None: ...
 
-    async def add(self, tenant: Tenant) -> None: ...
+    async def add(self, tenant: Tenant) -> None:
+        """``AlreadyExists`` if the id is taken (at the latest at commit)."""
+        ...
+
+    async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
+        """Ordered by id, those after ``after`` only, at most ``limit``."""
+        ...
 
 
 class QueueRepository(Protocol):
@@ -262,6 +270,11 @@ class AgentRepository(Protocol):
         """The supervisors who monitor all of the agent's chats (``Agent.monitored_by``)."""
         ...
 
+    async def remove(self, agent_id: AgentId) -> None:
+        """Delete the agent and their queues; an unknown one is a KeyError. Their
+        conversations keep their id (no foreign key points at agents)."""
+        ...
+
     async def list(self, tenant_id: TenantId | None = None) -> Sequence[Agent]:
         """Ordered by address."""
         ...
@@ -325,6 +338,12 @@ class UnitOfWork(Protocol):
 
     @property
     def live_counts(self) -> LiveCountRepository: ...
+
+    @property
+    def conversation_queries(self) -> ConversationQueryRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
     @property
     def webhooks(self) -> WebhookRepository: ...

@@ -23,6 +23,10 @@ from business.validation import (
 
 logger = logging.getLogger(__name__)
 
+MAX_WAITING = 1_000_000
+"""The largest maximum of waiting conversations a queue may have (a bound, so that no
+value can overflow a database integer)."""
+
 
 class QueueSettingsService:
     def __init__(self, *, transactions: Transactions) -> None:
@@ -37,16 +41,13 @@ class QueueSettingsService:
         it stays what the transactions that move conversations make it.
         """
         name = check_queue_name(cmd.queue)
-        changes = _checked_changes(cmd)
+        changes = checked_changes(cmd)
         async with self._tx() as tx:
             found = await tx.queues.get(cmd.tenant_id, name, for_update=True)
             if found is None:
                 raise NotFound(f"unknown queue {name!r}")
             queue = dataclasses.replace(found, **changes)  # type: ignore[arg-type]
-            if queue.require_wrap_up and not queue.wrap_up_codes:
-                raise InvalidInput(
-                    f"queue {name!r} cannot require a wrap-up code without any wrap-up codes"
-                )
+            check_wrap_up_required(queue)
             if queue != found:
                 await tx.queues.save_settings(queue)
                 await tx.commit()
@@ -58,15 +59,20 @@ class QueueSettingsService:
             return await tx.queues.get(tenant_id, queue)
 
 
-def _checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
+def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
+    """The ``Queue`` fields ``cmd`` changes, each value checked; ``InvalidInput`` names
+    the first bad one."""
     changes: dict[str, object] = {}
     if cmd.default_max_waiting:
         if cmd.max_waiting is not None:
             raise InvalidInput("give either a maximum of waiting conversations or the default")
         changes["max_waiting"] = None
     elif cmd.max_waiting is not None:
-        if cmd.max_waiting < 1:
-            raise InvalidInput("a queue's maximum of waiting conversations must be at least 1")
+        if not 1 <= cmd.max_waiting <= MAX_WAITING:
+            raise InvalidInput(
+                "a queue's maximum of waiting conversations must be at least 1 and at most "
+                f"{MAX_WAITING}"
+            )
         changes["max_waiting"] = cmd.max_waiting
     if cmd.offer_timeout is not None:
         changes["offer_timeout"] = check_offer_timeout(cmd.offer_timeout)
@@ -78,4 +84,17 @@ def _checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["skills"] = check_skills(cmd.skills)
     if cmd.last_agent_window is not None:
         changes["last_agent_window"] = check_last_agent_window(cmd.last_agent_window)
+    if cmd.remove_bot:
+        if cmd.bot is not None:
+            raise InvalidInput("give either a bot or no bot, not both")
+        changes["bot"] = None
+    elif cmd.bot is not None:
+        changes["bot"] = cmd.bot
     return changes
+
+
+def check_wrap_up_required(queue: Queue) -> None:
+    if queue.require_wrap_up and not queue.wrap_up_codes:
+        raise InvalidInput(
+            f"queue {queue.name!r} cannot require a wrap-up code without any wrap-up codes"
+        )

@@ -8,13 +8,19 @@ from dataclasses import dataclass
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
+from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_keys import ApiKeyService
+from business.bots import BotService
 from business.canned import CannedService
+from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.integrator_control import IntegratorControlService
+from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
@@ -22,6 +28,7 @@ from business.offers import OfferService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.reports import ReportService
 from business.routing import Router
@@ -30,6 +37,7 @@ from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
 from business.webhook_outbox import WebhookOutbox
 from business.webhooks import WebhookService
@@ -44,6 +52,7 @@ class Services:
     delivery: DeliveryService
     notes: NoteService
     hold: HoldService
+    bots: BotService
     offers: OfferService
     participants: ParticipantService
     supervision: SupervisionService
@@ -62,6 +71,16 @@ class Services:
     corrections: CorrectionService
     reports: ReportService
     live_counts: LiveCountService
+    conversation_queries: ConversationQueryService
+    """Integrators' reads of conversations: search, get, events, transcript."""
+    visitor_queries: VisitorQueryService
+    integrator_messages: IntegratorMessageService
+    """Messages as a bot or the system."""
+    integrator_control: IntegratorControlService
+    """An integrator's end and transfer."""
+    queues: QueueService
+    agent_removal: AgentRemovalService
+    api_keys: ApiKeyService
     webhooks: WebhookService
     webhook_outbox: WebhookOutbox
     """Stages webhook deliveries with the events; tells its listeners after commits."""

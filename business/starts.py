@@ -12,10 +12,12 @@ from business import commands as c
 from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
 from business.errors import NotFound, QueueFull
+from business.events import MessagePosted
 from business.model import (
     DEFAULT_QUEUE,
     AgentId,
     ConversationId,
+    ConversationState,
     EventId,
     Queue,
     QueueName,
@@ -38,6 +40,13 @@ class Started:
     existing: bool
     """The visitor's open conversation in that queue, returned as it was: nothing new
     was stored, not even the start's first message."""
+    first_message: MessagePosted | None = None
+    """The start's message as stored with a new conversation (for its bot to answer)."""
+
+
+def waiting_limit(queue: Queue, limits: Limits) -> int:
+    """How many conversations may wait in ``queue``: its own maximum, else the engine's."""
+    return queue.max_waiting if queue.max_waiting is not None else limits.max_queue_waiting
 
 
 class Starter:
@@ -46,8 +55,10 @@ class Starter:
     A start of a visitor who has an open conversation in that queue returns it
     (``existing``), also when the other start is earlier in the same batch. A queue
     that holds its maximum of waiting conversations refuses (``QueueFull``), counting
-    the ones this batch added. Batches run one at a time, so two starts of one visitor
-    never both open a conversation (per process; sticky sessions keep a visitor on one).
+    the ones this batch added; a queue with a bot never does: its chats start with the
+    bot, in no queue (the bot's hand-over is refused instead, ``business.bots``).
+    Batches run one at a time, so two starts of one visitor never both open a
+    conversation (per process; sticky sessions keep a visitor on one).
     A batch that fails to commit is done again start by start, so one bad start never
     takes the others down.
     """
@@ -111,30 +122,26 @@ class Starter:
                 if queue is None:
                     outcomes.append(NotFound(f"unknown queue {queue_name!r}"))
                     continue
-                if queue.waiting >= self._limit(queue):
+                if queue.bot is None and queue.waiting >= waiting_limit(queue, self._limits):
                     outcomes.append(
                         QueueFull(
                             f"queue {queue.name!r} is full; please try again in a few minutes"
                         )
                     )
                     continue
-                conv = await self._open(tx, cmd, queue, visitor)
-                queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
+                conv, first = await self._open(tx, cmd, queue, visitor)
+                if conv.state is not ConversationState.BOT:
+                    queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
                 open_now[(cmd.visitor_id, queue_name)] = conv
-                outcomes.append(Started(conv, existing=False))
+                outcomes.append(Started(conv, existing=False, first_message=first))
                 applied = True
             if applied:
                 await tx.commit()
         return outcomes
 
-    def _limit(self, queue: Queue) -> int:
-        return (
-            queue.max_waiting if queue.max_waiting is not None else self._limits.max_queue_waiting
-        )
-
     async def _open(
         self, tx: Transaction, cmd: c.StartConversation, queue: Queue, visitor: Visitor
-    ) -> Conversation:
+    ) -> tuple[Conversation, MessagePosted | None]:
         visitor_id = cmd.visitor_id
         name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor_id[:4]}"
         now = self._clock.now()
@@ -152,6 +159,7 @@ class Starter:
             context=cmd.context,
             form=cmd.form,
             first_message=first,
+            bot=queue.bot is not None,
         )
         preferred = last_agent(visitor, queue, now)
         if preferred is not None:
@@ -159,7 +167,9 @@ class Starter:
                 change,
                 conversation=dataclasses.replace(change.conversation, preferred_agent_id=preferred),
             )
-        return await tx.apply(change)
+        message = change.events[-1] if first is not None else None
+        assert message is None or isinstance(message, MessagePosted)
+        return await tx.apply(change), message
 
 
 def last_agent(visitor: Visitor, queue: Queue, now: datetime) -> AgentId | None:

@@ -132,6 +132,8 @@ def barge(conv: Conversation, supervisor: Agent, now: datetime) -> Change:
         raise InvalidTransition("this conversation has ended")
     if conv.state is ConversationState.QUEUED:
         raise InvalidTransition("the chat waits in the queue: there is nobody to join yet")
+    if conv.state is ConversationState.BOT:
+        raise InvalidTransition("the visitor is talking to the bot: there is nobody to join yet")
     if supervisor.id == conv.agent_id:
         raise InvalidTransition("you have this chat already")
     member = conv.member(supervisor.id)

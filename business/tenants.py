@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 
 from business import commands as c
+from business.errors import AlreadyExists, InvalidInput, NotFound
 from business.model import DEFAULT_QUEUE, Queue, QueueName, Tenant, TenantId
 from business.ports import Clock
 from business.queue_settings import QueueSettingsService
 from business.transactions import Transactions
-from business.validation import check_queue_name
+from business.validation import (
+    check_queue_name,
+    check_tenant_id,
+    check_tenant_name,
+)
+
+logger = logging.getLogger(__name__)
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 class TenantService:
@@ -44,6 +55,38 @@ class TenantService:
             await tx.commit()
         return tenant
 
+    async def create_tenant(self, cmd: c.CreateTenant) -> Tenant:
+        """A new tenant with the default queue, as the default tenant has. Its id is
+        ``cmd.tenant_id`` or else made from the name (``Northwind Coffee`` ->
+        ``northwind-coffee``); ``AlreadyExists`` if it is taken."""
+        name = check_tenant_name(cmd.name)
+        tenant_id = check_tenant_id(cmd.tenant_id or _slug(name))
+        tenant = Tenant(id=tenant_id, name=name, created_at=self._clock.now())
+        async with self._tx() as tx:
+            if await tx.tenants.get(tenant_id) is not None:
+                raise AlreadyExists(f"tenant {tenant_id!r} exists already")
+            await tx.tenants.add(tenant)
+            await tx.queues.add(
+                Queue(tenant_id=tenant_id, name=DEFAULT_QUEUE, title=DEFAULT_QUEUE.title())
+            )
+            await tx.commit()
+        logger.info("tenant %s created", tenant_id)
+        return tenant
+
+    async def get_tenant(self, tenant_id: TenantId) -> Tenant:
+        async with self._tx.read() as tx:
+            tenant = await tx.tenants.get(tenant_id)
+        if tenant is None:
+            raise NotFound(f"unknown tenant {tenant_id!r}")
+        return tenant
+
+    async def list_tenants(
+        self, *, after: TenantId | None = None, limit: int = 1000
+    ) -> Sequence[Tenant]:
+        """By id, those after ``after`` only."""
+        async with self._tx.read() as tx:
+            return await tx.tenants.list(after=after, limit=limit)
+
     async def list_queues(self, tenant_id: TenantId) -> Sequence[Queue]:
         async with self._tx() as tx:
             return await tx.queues.list(tenant_id)
@@ -63,3 +106,10 @@ class TenantService:
                 default_max_waiting=max_waiting is None,
             )
         )
+
+
+def _slug(name: str) -> str:
+    slug = _NOT_SLUG.sub("-", name.lower()).strip("-")[:64].strip("-")
+    if not slug:
+        raise InvalidInput(f"no tenant id can be made from {name!r}: give one")
+    return slug

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
+from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, TypingChanged, VisitorRead
 from business.member_ports import MemberRepository
@@ -94,6 +96,14 @@ class Transaction:
         return self._uow.live_counts
 
     @property
+    def conversation_queries(self) -> ConversationQueryRepository:
+        return self._uow.conversation_queries
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        return self._uow.api_keys
+
+    @property
     def webhooks(self) -> WebhookRepository:
         return self._uow.webhooks
 
@@ -104,8 +114,9 @@ class Transaction:
     # -- changes --------------------------------------------------------------------
 
     async def apply(self, change: Change) -> Conversation:
-        """Store ``change`` (its conversation, its events, and the queue's waiting count
-        when the conversation entered or left the queue); returns the new conversation."""
+        """Store ``change`` (its conversation, its events, and the queues' waiting counts
+        when the conversation entered, left or changed its queue); returns the new
+        conversation."""
         conv = change.conversation
         if change.before is None:
             await self._uow.conversations.add(conv)
@@ -119,6 +130,10 @@ class Transaction:
             await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, 1)
         elif change.left_queue:
             await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, -1)
+        elif change.moved_queue:
+            assert change.before is not None
+            await self._uow.queues.add_waiting(conv.tenant_id, change.before.queue, -1)
+            await self._uow.queues.add_waiting(conv.tenant_id, conv.queue, 1)
         if change.events:
             await self._publisher.stage(self._uow, conv, change.events)
             self._applied.append((conv, change.events))

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from business.errors import InvalidInput, TooLarge
-from business.model import QueueName, VisitorContext
+from business.model import Participant, ParticipantKind, QueueName, TenantId, VisitorContext
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +115,28 @@ def check_queue_name(name: str) -> QueueName:
     return QueueName(name)
 
 
+_TENANT_ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+TENANT_NAME_MAX = 100
+
+
+def check_tenant_id(value: str) -> TenantId:
+    """A tenant id is a slug: it is also the tenant's public widget key (``data-tenant``)
+    and appears in URLs, so it needs no escaping anywhere."""
+    if not _TENANT_ID_RE.fullmatch(value):
+        raise InvalidInput(
+            f"tenant id {value!r} must be 1 to 64 lower-case letters, digits or '-', "
+            "not starting or ending with '-'"
+        )
+    return TenantId(value)
+
+
+def check_tenant_name(name: str) -> str:
+    name = check_storable(name.strip(), "tenant name")
+    if not name or len(name) > TENANT_NAME_MAX:
+        raise InvalidInput(f"a tenant name must be 1 to {TENANT_NAME_MAX} characters")
+    return name
+
+
 def check_fields(fields: Mapping[str, str], limit: int, limits: Limits, what: str) -> None:
     """A form or custom-variable map: at most ``limit`` fields of bounded size."""
     if len(fields) > limit:
@@ -211,3 +233,27 @@ def check_last_agent_window(seconds: int) -> int | None:
             f"not {seconds}"
         )
     return seconds or None
+
+
+# -- integrators ------------------------------------------------------------------------
+
+NAME_MAX = 100
+"""The longest name a bot or the system writes under."""
+
+
+def check_actor(actor: Participant) -> Participant:
+    """Who an integrator acts as: a bot or the system, under a name the visitor and the
+    agents may read (storable, not blank, at most ``NAME_MAX`` characters); the name
+    comes back without surrounding spaces."""
+    if actor.kind not in (ParticipantKind.BOT, ParticipantKind.SYSTEM):
+        raise InvalidInput("an integrator acts as a bot or as the system")
+    name = check_storable(actor.name, "sender name").strip()
+    if not name:
+        raise InvalidInput("the sender name must not be empty")
+    if len(name) > NAME_MAX:
+        raise TooLarge(f"the sender name is longer than {NAME_MAX} characters")
+    if actor.id is not None:
+        check_storable(actor.id, "sender id")
+        if len(actor.id) > NAME_MAX:
+            raise TooLarge(f"the sender id is longer than {NAME_MAX} characters")
+    return Participant(kind=actor.kind, name=name, id=actor.id)

@@ -32,7 +32,7 @@ class WebhookEventType(StrEnum):
     PARTICIPANT_LEFT = "participant.left"
     """Joins and leaves the visitor sees (not consultants', not silent monitors')."""
     STATE_CHANGED = "conversation.state_changed"
-    """queued (also each new queue position), active, on_hold, ended."""
+    """bot, queued (also each new queue position), active, on_hold, ended."""
     TRANSFERRED = "conversation.transferred"
     ENDED = "conversation.ended"
     NOTE_CREATED = "note.created"

@@ -195,6 +195,8 @@ def _message(event: MessagePosted) -> JsonObject:
         "from": participant_data(event.sender),
         "text": event.text,
         "attachments": list(event.attachments),
+        # A bot's buttons, as the visitor sees them (empty for everybody else).
+        "quick_replies": [{"id": r.id, "label": r.label} for r in event.quick_replies],
     }
 
 

@@ -1,5 +1,5 @@
 """One-shot administration against the database: migrations, the agent directory, queue
-settings, canned responses and conversation reports.
+settings, canned responses, conversation reports, tenants and API keys.
 
 Used by the CLI and by ``dev``; none of it needs the XMPP server or the web server, and
 none of it routes (this process has no XMPP link to offer chats with): a running engine
@@ -14,14 +14,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from business import commands as c
+from business.api_keys import CreatedApiKey
 from business.errors import NotFound
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
     Agent,
+    ApiKey,
     CannedResponse,
     Queue,
     QueueName,
+    Tenant,
+    TenantId,
 )
 from business.report_metrics import ConversationMetrics
 from business.reports import MAX_PAGE_SIZE, ReportQuery
@@ -123,3 +127,31 @@ async def conversation_reports(
             if page.next_cursor is None:
                 return
             query = dataclasses.replace(query, cursor=page.next_cursor)
+
+
+async def create_tenant(settings: Settings, command: c.CreateTenant) -> Tenant:
+    async with _services(settings) as services:
+        return await services.tenants.create_tenant(command)
+
+
+async def list_tenants(settings: Settings) -> Sequence[Tenant]:
+    async with _services(settings) as services:
+        return await services.tenants.list_tenants()
+
+
+async def create_api_key(settings: Settings, command: c.CreateApiKey) -> CreatedApiKey:
+    async with _services(settings) as services:
+        return await services.api_keys.create(command)
+
+
+async def list_api_keys(settings: Settings, tenant_id: TenantId | None) -> Sequence[ApiKey]:
+    """The keys of ``tenant_id`` (None: every key); ``NotFound`` for an unknown tenant."""
+    async with _services(settings) as services:
+        if tenant_id is not None:
+            await services.tenants.get_tenant(tenant_id)
+        return await services.api_keys.list(tenant_id)
+
+
+async def revoke_api_key(settings: Settings, command: c.RevokeApiKey) -> ApiKey:
+    async with _services(settings) as services:
+        return await services.api_keys.revoke(command)

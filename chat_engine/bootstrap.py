@@ -3,16 +3,26 @@ harness call ``bootstrap`` (cosmicpython's bootstrap)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
+from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_keys import ApiKeyService
+from business.bot_model import BotKind
+from business.bot_ports import Bot
+from business.bots import BotService
 from business.canned import CannedService
 from business.clock import SystemClock
+from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.integrator_control import IntegratorControlService
+from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
@@ -21,10 +31,12 @@ from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
+from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.routing import Router
+from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
 from business.supervision import SupervisionService
@@ -32,6 +44,7 @@ from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
+from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
 from business.webhook_outbox import WebhookOutbox
 from business.webhook_ports import HostResolver, WebhookTransport
@@ -48,17 +61,19 @@ def bootstrap(
     limits: Limits | None = None,
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
+    bots: Mapping[BotKind, Bot] | None = None,
     webhooks: WebhookSettings | None = None,
     resolver: HostResolver | None = None,
     transport: WebhookTransport | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
-    ``addresses`` says otherwise; webhook targets are resolved by the system's resolver
-    and webhooks sent with aiohttp's client unless ``resolver`` and ``transport`` say
-    otherwise (the caller closes a transport it gives). Nothing is subscribed to the
-    publisher yet. The stagers are added to it: a conversation's report is written with
-    its end, and its webhook deliveries with each of its events, whoever makes them (the
-    engine, the CLI, a test)."""
+    ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
+    says otherwise; webhook targets are resolved by the system's resolver and webhooks
+    sent with aiohttp's client unless ``resolver`` and ``transport`` say otherwise (the
+    caller closes a transport it gives). Nothing is subscribed to the publisher yet. The
+    stagers are added to it: a conversation's report is written with its end, and its
+    webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
+    a test)."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
@@ -69,8 +84,20 @@ def bootstrap(
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
+    bot_service = BotService(
+        transactions=transactions,
+        router=router,
+        clock=clock,
+        limits=limits,
+        bots=bots if bots is not None else {BotKind.RULES: RulesBot()},
+    )
     messaging = MessagingService(
-        transactions=transactions, clock=clock, limits=limits, router=router, hold=hold
+        transactions=transactions,
+        clock=clock,
+        limits=limits,
+        router=router,
+        hold=hold,
+        bots=bot_service,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     return Services(
@@ -79,6 +106,7 @@ def bootstrap(
             transactions=transactions,
             router=router,
             messaging=messaging,
+            bots=bot_service,
             clock=clock,
             limits=limits,
         ),
@@ -86,6 +114,7 @@ def bootstrap(
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
+        bots=bot_service,
         notes=NoteService(transactions=transactions, clock=clock, limits=limits),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(
@@ -123,6 +152,21 @@ def bootstrap(
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
+        conversation_queries=ConversationQueryService(transactions=transactions, limits=limits),
+        visitor_queries=VisitorQueryService(transactions=transactions),
+        integrator_messages=IntegratorMessageService(
+            transactions=transactions, clock=clock, limits=limits
+        ),
+        integrator_control=IntegratorControlService(
+            transactions=transactions,
+            router=router,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
+        ),
+        queues=QueueService(transactions=transactions),
+        agent_removal=AgentRemovalService(transactions=transactions, router=router),
+        api_keys=ApiKeyService(transactions=transactions, clock=clock),
         webhooks=WebhookService(
             transactions=transactions,
             clock=clock,

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
-from chat_engine import canned_cli, directory_cli, report_cli
+from chat_engine import apikey_cli, bot_cli, canned_cli, directory_cli, report_cli, tenant_cli
 from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     directory_cli.add_parsers(commands, common)
     canned_cli.add_parsers(commands, common)
     report_cli.add_parsers(commands, common)
+    tenant_cli.add_parsers(commands, common)
+    apikey_cli.add_parsers(commands, common)
     return parser
 
 
@@ -221,6 +223,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return directory_cli.agent_list
         case "queue" if args.queue_command == "set":
             return directory_cli.queue_set
+        case "queue" if args.queue_command == "bot":
+            return bot_cli.queue_bot
         case "queue":
             return directory_cli.queue_list
         case "canned" if args.canned_command == "add":
@@ -231,6 +235,16 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return canned_cli.canned_list
         case "report":
             return report_cli.report_conversations
+        case "tenant" if args.tenant_command == "create":
+            return tenant_cli.tenant_create
+        case "tenant":
+            return tenant_cli.tenant_list
+        case "apikey" if args.apikey_command == "create":
+            return apikey_cli.apikey_create
+        case "apikey" if args.apikey_command == "revoke":
+            return apikey_cli.apikey_revoke
+        case "apikey":
+            return apikey_cli.apikey_list
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 

@@ -126,6 +126,7 @@ def banner(
         "Chat engine is running.",
         "",
         f"  Demo page:    {engine_url}/demo",
+        f"  REST API:     {engine_url}/api/v1/docs (keys: chat-engine apikey create)",
         f"  XMPP server:  host {prosody.host}, port {prosody.c2s_port} "
         "(STARTTLS, self-signed certificate)",
     ]

@@ -11,6 +11,7 @@ from typing import TextIO
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
 from business.model import DEFAULT_TENANT, AgentRole, Queue, QueueName
+from chat_engine import bot_cli
 from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues
 from chat_engine.settings import Settings
 
@@ -130,6 +131,8 @@ def add_parsers(
         metavar="SECONDS",
         help="prefer the agent who last served a visitor for this long (0: never; default 86400)",
     )
+    bot_cli.add_set_arguments(set_)
+    bot_cli.add_parsers(queue_commands, common)
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -198,7 +201,7 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
     if not agents:
         out.write(_EMPTY_AGENTS)
         return 0
-    _table(
+    table(
         out,
         [("JID", "NAME", "MAX CHATS", "QUEUES", "READY", "ROLE", "SUPERVISES", "SKILLS")]
         + [
@@ -223,7 +226,7 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     default = settings.limits.max_queue_waiting
-    _table(
+    table(
         out,
         [
             (
@@ -253,11 +256,11 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    if all(getattr(args, name) is None for name in _QUEUE_SETTINGS):
+    if all(getattr(args, name) is None for name in _QUEUE_SETTINGS) and not bot_cli.given(args):
         raise InvalidInput(
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
-            "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills or "
-            "--last-agent-window"
+            "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
+            "--last-agent-window, --bot or --bot-config"
         )
     command = ConfigureQueue(
         tenant_id=DEFAULT_TENANT,
@@ -269,6 +272,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         require_wrap_up=args.require_wrap_up,
         skills=None if args.skills is None else parse_skills(args.skills),
         last_agent_window=args.last_agent_window,
+        **bot_cli.bot_changes(args),
     )
     queue, agents = await configure_queue(settings, command)
     if args.max_waiting is not None or args.default_max_waiting:
@@ -299,6 +303,8 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
             f"for {queue.last_agent_window} s after a chat" if queue.last_agent_window else "never"
         )
         out.write(f"queue {queue.name}: a visitor's last agent is preferred {preferred}\n")
+    if bot_cli.given(args):
+        out.write(bot_cli.describe(queue) + "\n")
     return 0
 
 
@@ -313,7 +319,8 @@ def _last_agent(queue: Queue) -> str:
     return "off" if not queue.last_agent_window else f"{queue.last_agent_window}s"
 
 
-def _table(out: TextIO, rows: Sequence[tuple[str, ...]]) -> None:
+def table(out: TextIO, rows: Sequence[tuple[str, ...]]) -> None:
+    """``rows`` as columns padded to their widest cell (the first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from business.bot_model import QuickReply
 from business.events import (
     DeskMessage,
     MessagePosted,
@@ -77,6 +78,13 @@ def id_and_text(head: Head, s: Stored, what: str) -> tuple[EventId, str]:
     return EventId(s.event_id), s.text
 
 
+def message_payload(e: MessagePosted) -> dict[str, Any]:
+    payload: dict[str, Any] = {"attachments": list(e.attachments)}
+    if e.quick_replies:  # a bot's buttons; no key at all on every other message
+        payload["quick_replies"] = [{"id": q.id, "label": q.label} for q in e.quick_replies]
+    return payload
+
+
 def decode_message(head: Head, s: Stored) -> MessagePosted:
     event_id, text = id_and_text(head, s, "message")
     return MessagePosted(
@@ -89,6 +97,9 @@ def decode_message(head: Head, s: Stored) -> MessagePosted:
         text=text,
         client_msg_id=s.client_msg_id,
         attachments=tuple(s.payload.get("attachments", ())),
+        quick_replies=tuple(
+            QuickReply(id=q["id"], label=q["label"]) for q in s.payload.get("quick_replies", ())
+        ),
     )
 
 

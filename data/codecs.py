@@ -58,6 +58,7 @@ from data.codec_parts import (
     decode_update,
     decode_whisper,
     encode_offer,
+    message_payload,
     participant_to_json,
     sender,
 )
@@ -110,7 +111,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             event_id=e.id,
             client_msg_id=e.client_msg_id,
             text=e.text,
-            payload={"attachments": list(e.attachments)},
+            payload=message_payload(e),
         ),
         decode_message,
     ),

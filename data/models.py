@@ -70,6 +70,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # JSONB on PostgreSQL: smaller and faster to read back than json text.
 JSON_TYPE: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+# For a nullable JSON column: None is SQL NULL, not the JSON text 'null'.
+JSON_OR_NULL: TypeEngine[Any] = JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
 
 
 class Base(DeclarativeBase):
@@ -101,6 +105,8 @@ class QueueRow(Base):
     require_wrap_up: Mapped[bool] = mapped_column(server_default=false())
     skills: Mapped[dict[str, Any]] = mapped_column(server_default=sql_text("'{}'"))
     last_agent_window: Mapped[int | None] = mapped_column(server_default="86400")
+    # Migration 0013: the bot's configuration (``business.bot_config``); NULL: no bot.
+    bot: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class VisitorRow(Base):
@@ -130,6 +136,9 @@ class ConversationRow(Base):
         # Serves the live counts of /metrics: only the open conversations' entries are
         # read, however many have ended (migration 0011).
         Index(None, "state", "tenant_id", "queue"),
+        # Serves the integrators' search: a tenant's conversations newest first, paged
+        # by (created_at, id) (migration 0012).
+        Index(None, "tenant_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)
@@ -166,6 +175,8 @@ class ConversationRow(Base):
     preferred_agent_id: Mapped[str | None]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Migration 0013: the bot's misses in a row while the chat is with it.
+    bot_misses: Mapped[int] = mapped_column(server_default="0")
 
 
 class EventRow(Base):
@@ -323,6 +334,23 @@ class ConversationReportRow(Base):
     bot_handled: Mapped[bool]
     wrap_up: Mapped[str | None]
     outcome: Mapped[str]
+
+
+class ApiKeyRow(Base):
+    """An API key (``business.model.ApiKey``) with the SHA-256 of its secret; the secret
+    itself is never stored. ``tenant_id`` is NULL for the operator's platform keys."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    # Serves the listing of one tenant's keys.
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    scope: Mapped[str]
+    name: Mapped[str]
+    secret_hash: Mapped[str]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class WebhookSubscriptionRow(Base):

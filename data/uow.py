@@ -38,8 +38,10 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlApiKeyRepository,
     SqlCannedRepository,
     SqlContext,
+    SqlConversationQueryRepository,
     SqlConversationRepository,
     SqlEventRepository,
     SqlLiveCountRepository,
@@ -115,6 +117,8 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self._ctx)
         self.reports = SqlReportRepository(self._ctx)
         self.live_counts = SqlLiveCountRepository(self._ctx)
+        self.conversation_queries = SqlConversationQueryRepository(self._ctx)
+        self.api_keys = SqlApiKeyRepository(self._ctx)
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 

@@ -1,5 +1,5 @@
-"""The aiohttp application: Socket.IO visitors, widget assets, demo page, health and
-metrics."""
+"""The aiohttp application: Socket.IO visitors, widget assets, demo page, health,
+metrics and the REST API (``presentation.api``, mounted at ``/api/v1``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Final
 from aiohttp import web
 
 from business.services import Services
+from presentation.api import PREFIX as API_PREFIX, build_api
 from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
@@ -55,9 +56,11 @@ def create_app(
     health: Mapping[str, HealthCheck] | None = None,
     widget_dir: Path | None = None,
     metrics: MetricsSources | None = None,
+    api_docs_dir: Path | None = None,
 ) -> web.Application:
-    """Build the web application; ``widget_dir`` overrides where the built widget lives,
-    ``metrics`` is what ``/metrics`` reads from the other layers."""
+    """Build the web application; ``widget_dir`` and ``api_docs_dir`` override where the
+    built widget and API docs assets live, ``metrics`` is what ``/metrics`` reads from the
+    other layers."""
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
@@ -80,6 +83,10 @@ def create_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/demo", demo_page)
     app.router.add_get("/widget/{name}", widget_asset)
+    app.add_subapp(
+        API_PREFIX,
+        build_api(services=services, max_body=settings.api_max_body_bytes, docs_dir=api_docs_dir),
+    )
     if not (app[WIDGET_DIR_KEY] / "loader.js").is_file():
         logger.warning("the widget is not built (%s): %s", app[WIDGET_DIR_KEY], _NOT_BUILT)
     return app

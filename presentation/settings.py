@@ -116,6 +116,10 @@ class WebSettings:
     visitors behind it together (a reverse proxy's address, unless
     ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
 
+    api_max_body_bytes: int = 65_536
+    """Largest request body the REST API (``/api/v1``) reads; a bigger one is answered
+    413 ``too_large``. Its resources are configuration: a few KiB each."""
+
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
@@ -172,6 +176,11 @@ class WebSettings:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if not 1024 <= self.api_max_body_bytes <= 1 << 24:
+            raise ValueError(
+                f"api_max_body_bytes must be between 1024 and {1 << 24}, "
+                f"not {self.api_max_body_bytes}"
+            )
         if self.sync_reply_max_bytes < 1024:
             raise ValueError(
                 f"sync_reply_max_bytes must be at least 1024, not {self.sync_reply_max_bytes}"

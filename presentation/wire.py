@@ -57,6 +57,11 @@ def event_to_wire(event: ConversationEvent) -> Json:
             wire["from"] = participant_to_wire(event.sender)
             wire["text"] = event.text
             wire["attachments"] = list(event.attachments)
+            if event.quick_replies:
+                # A bot's buttons; a client that does not know them shows the text alone.
+                wire["quick_replies"] = [
+                    {"id": reply.id, "label": reply.label} for reply in event.quick_replies
+                ]
         case ParticipantJoined() | ParticipantLeft():
             wire["participant"] = participant_to_wire(event.participant)
         case StateChanged():

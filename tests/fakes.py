@@ -46,9 +46,11 @@ from business.webhook_model import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_members import FakeMemberRepository, MemberRow
+from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 
@@ -71,6 +73,7 @@ class FakeStore:
         default_factory=dict
     )
     reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
+    api_keys: StoredKeys = dataclasses.field(default_factory=dict)
     webhooks: dict[SubscriptionId, WebhookSubscription] = dataclasses.field(default_factory=dict)
     webhook_deliveries: dict[DeliveryId, WebhookDelivery] = dataclasses.field(default_factory=dict)
     webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
@@ -90,6 +93,10 @@ class _Tenants:
         if tenant.id in self._s.tenants:
             raise DuplicateKey(f"tenant {tenant.id}")
         self._s.tenants[tenant.id] = tenant
+
+    async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
+        ids = sorted(t for t in self._s.tenants if after is None or t > after)
+        return [self._s.tenants[t] for t in ids[:limit]]
 
 
 class _Queues:
@@ -408,11 +415,15 @@ class FakeUnitOfWork:
         self.agents = FakeAgents(self._work.agents)
         self.adapter_state = FakeAdapterState(self._work.adapter_state)
         self.canned = FakeCannedRepository(self._work.canned)
+        self.api_keys = FakeApiKeys(self._work.api_keys)
         self.members = FakeMemberRepository(
             self._work.members, self._work.conversations, read_only=self._read_only
         )
         self.reports = FakeReportRepository(self._work.reports, read_only=self._read_only)
         self.live_counts = FakeLiveCounts(self._work.conversations, self._work.queues)
+        self.conversation_queries = FakeConversationQueries(
+            self._work.conversations, self._work.events
+        )
         self.webhooks = FakeWebhooks(
             self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts
         )

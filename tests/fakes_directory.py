@@ -7,12 +7,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from business.errors import InvalidInput
+from business.errors import AlreadyExists
 from business.model import Agent, AgentId, AgentRole, Monitor, QueueName, TenantId
 from business.ports import JsonValue
 
 
-class DuplicateKey(InvalidInput):
+class DuplicateKey(AlreadyExists):
     """What the fakes raise where a database would violate a UNIQUE constraint."""
 
 
@@ -65,6 +65,9 @@ class FakeAgents:
 
     async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
         self._replace(agent_id, monitored_by=monitors)
+
+    async def remove(self, agent_id: AgentId) -> None:
+        del self._agents[agent_id]
 
     def _replace(self, agent_id: AgentId, **changes: object) -> None:
         if agent_id not in self._agents:

@@ -42,6 +42,7 @@ from xmpp_bridge.command_registry import (
 )
 from xmpp_bridge.custom import (
     AgentMessage,
+    BackToBot,
     BargeIn,
     ConsultWith,
     EndChat,
@@ -210,6 +211,14 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             help=texts.HELP_UNHOLD,
             produces=UnholdChat,
             parse=lambda cid, _: UnholdChat(conversation_id=cid),
+        ),
+        Command(
+            name="bot",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts.HELP_BOT,
+            produces=BackToBot,
+            parse=lambda cid, _: BackToBot(conversation_id=cid),
         ),
     ],
     unknown=lambda cid, word: UnknownCommand(conversation_id=cid, command=word),

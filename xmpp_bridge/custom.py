@@ -17,6 +17,7 @@ from business.conversation import Conversation
 from business.events import OfferMade, StoredEvent
 from business.model import AgentId, ConversationId, QueueName
 from xmpp_bridge.custom_commands import (
+    BackToBot as BackToBot,
     BargeIn as BargeIn,
     ColleagueCommand as ColleagueCommand,
     ConsultWith as ConsultWith,
@@ -186,6 +187,7 @@ Payload = (
     | ShowHistory
     | HoldChat
     | UnholdChat
+    | BackToBot
     | ShowHelp
     | UnknownCommand
     | EngineHelp

@@ -118,6 +118,13 @@ class WriteNote:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BackToBot:
+    """``!bot``: send the visitor back to the queue's bot (``business.bots``)."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HoldChat:
     """``!hold``: park the chat until the visitor writes (``business.hold``)."""
 

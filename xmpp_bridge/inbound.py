@@ -30,7 +30,7 @@ from business.errors import (
 )
 from business.model import Agent, new_id
 from business.services import Services
-from xmpp_bridge import desk_replies, texts
+from xmpp_bridge import desk_bots, desk_replies, texts
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     Role,
@@ -43,6 +43,7 @@ from xmpp_bridge.converters.inbound import client_msg_id_for
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
+    BackToBot,
     BargeIn,
     Bounced,
     ConsultWith,
@@ -170,6 +171,7 @@ def lane_of(received: Received) -> Hashable:
             | BargeIn(conversation_id=cid)
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
+            | BackToBot(conversation_id=cid)
         ):
             return (received.origin.address, cid)
         case _:
@@ -273,6 +275,9 @@ class InboundDispatcher:
             case HoldChat() | UnholdChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_replies.hold(self._services, agent, command))
+            case BackToBot() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_bots.back_to_bot(self._services, agent, command))
             case ShowHelp():
                 agent = await self._agent(origin, received.payload)
                 roles = await self._roles_here(agent, received.payload)

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from business.model import ParticipantKind
 from business.visitor_profile import PastConversation, VisitorInfo
+from xmpp_bridge.texts_bots import (
+    HELP_BOT as HELP_BOT,
+    SENT_BACK_TO_BOT as SENT_BACK_TO_BOT,
+    bot_options as bot_options,
+    bot_said as bot_said,
+)
 from xmpp_bridge.texts_colleagues import (
     ADHOC_MONITOR as ADHOC_MONITOR,
     ADHOC_MONITOR_FIELD as ADHOC_MONITOR_FIELD,
@@ -141,9 +148,17 @@ def offer_closed(outcome: str, seconds: int | None, *, routed: bool = True) -> s
 # -- in a conversation window -------------------------------------------------------
 
 
-def said_by(name: str) -> str:
-    """Put before what somebody other than the visitor said (the visitor is the contact)."""
+def said_by(name: str, kind: ParticipantKind = ParticipantKind.AGENT) -> str:
+    """Put before what somebody other than the visitor said (the visitor is the contact).
+    A bot or the system (an integrator's messages) is named as one, so nobody takes it
+    for a colleague: ``[Bot Helper]``, ``[System]``."""
+    if kind in (ParticipantKind.BOT, ParticipantKind.SYSTEM):
+        label = _SENDER_KINDS[kind]
+        return f"[{label}] " if name.casefold() == label.casefold() else f"[{label} {name}] "
     return f"[{name}] "
+
+
+_SENDER_KINDS = {ParticipantKind.BOT: "Bot", ParticipantKind.SYSTEM: "System"}
 
 
 def joined(name: str) -> str:

@@ -3,8 +3,10 @@ aggregate."""
 
 from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
+from data.repositories.api_keys import SqlApiKeyRepository
 from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
+from data.repositories.conversation_search import SqlConversationQueryRepository
 from data.repositories.conversations import SqlConversationRepository
 from data.repositories.events import SqlEventRepository
 from data.repositories.live_counts import SqlLiveCountRepository
@@ -18,8 +20,10 @@ from data.repositories.webhooks import SqlWebhookRepository
 __all__ = [
     "SqlAdapterStateRepository",
     "SqlAgentRepository",
+    "SqlApiKeyRepository",
     "SqlCannedRepository",
     "SqlContext",
+    "SqlConversationQueryRepository",
     "SqlConversationRepository",
     "SqlEventRepository",
     "SqlLiveCountRepository",

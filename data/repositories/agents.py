@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from business.model import Agent, AgentId, AgentRole, Monitor, QueueName, TenantId
 from data.models import AgentQueueRow, AgentRow
@@ -142,6 +142,23 @@ class SqlAgentRepository:
 
     async def set_monitored_by(self, agent_id: AgentId, monitors: tuple[Monitor, ...]) -> None:
         await self._set(agent_id, monitored_by=_monitors_json(monitors))
+
+    async def remove(self, agent_id: AgentId) -> None:
+        self._ctx.written_agents.add(agent_id)
+        session = await self._ctx.orm()
+        address = await session.scalar(select(AgentRow.address).where(AgentRow.id == agent_id))
+        if address is None:
+            raise KeyError(agent_id)
+        # The queues go by the foreign key's cascade on PostgreSQL; SQLite enforces
+        # foreign keys only when asked to, so they are deleted here on both.
+        for stmt in (
+            delete(AgentQueueRow).where(AgentQueueRow.agent_id == agent_id),
+            delete(AgentRow).where(AgentRow.id == agent_id),
+        ):
+            await session.execute(stmt.execution_options(synchronize_session=False))
+        # "An address keeps its agent for good" holds no longer: forget it now, in this
+        # process (the agent cache entry goes at commit, as for every agent written).
+        self._ctx.caches.agent_ids.invalidate([address])
 
     async def _set(self, agent_id: AgentId, **values: object) -> None:
         self._ctx.written_agents.add(agent_id)

@@ -93,6 +93,7 @@ class _ConversationColumns(Protocol):
     preferred_agent_id: str | None
     assigned_at: datetime | None
     ended_at: datetime | None
+    bot_misses: int
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -126,6 +127,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         ),
         assigned_at=row.assigned_at,
         ended_at=row.ended_at,
+        bot_misses=row.bot_misses,
     )
 
 
@@ -177,6 +179,7 @@ MUTABLE = (
     "preferred_agent_id",
     "assigned_at",
     "ended_at",
+    "bot_misses",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from business.bot_config import bot_config_to_json, read_bot_config
+from business.errors import AlreadyExists
 from business.model import Queue, QueueName, Tenant, TenantId
+from data.errors import is_key_taken
 from data.models import QueueRow, TenantRow
 from data.repositories.base import QUEUE_COUNTS, SqlContext, all_rows, read_through
 
@@ -29,10 +33,21 @@ class SqlTenantRepository:
 
     async def add(self, tenant: Tenant) -> None:
         self._ctx.written_tenants.add(tenant.id)
-        (await self._ctx.orm()).add(
-            TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
-        )
-        await (await self._ctx.orm()).flush()
+        session = await self._ctx.orm()
+        session.add(TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+        try:
+            await session.flush()
+        except IntegrityError as error:
+            # Two processes creating the same tenant at once: the loser is told so.
+            if is_key_taken(error):
+                raise AlreadyExists(f"tenant {tenant.id!r} exists already") from error
+            raise
+
+    async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
+        stmt = select(TenantRow).order_by(TenantRow.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(TenantRow.id > after)
+        return [_tenant(row) for row in await all_rows(self._ctx, stmt)]
 
 
 def _queue(row: QueueRow) -> Queue:
@@ -47,6 +62,7 @@ def _queue(row: QueueRow) -> Queue:
         require_wrap_up=row.require_wrap_up,
         skills=dict(row.skills),
         last_agent_window=row.last_agent_window,
+        bot=None if row.bot is None else read_bot_config(row.bot),
     )
 
 
@@ -59,6 +75,7 @@ def _settings(queue: Queue) -> dict[str, object]:
         "require_wrap_up": queue.require_wrap_up,
         "skills": dict(queue.skills),
         "last_agent_window": queue.last_agent_window,
+        "bot": None if queue.bot is None else bot_config_to_json(queue.bot),
     }
 
 
@@ -87,15 +104,20 @@ class SqlQueueRepository:
     async def add(self, queue: Queue) -> None:
         # A Core INSERT, not the ORM: the ORM leaves out a None for a column with a server
         # default, and last_agent_window None (off) would become the default 86400.
-        await (await self._ctx.orm()).execute(
-            insert(QueueRow).values(
-                tenant_id=queue.tenant_id,
-                name=queue.name,
-                title=queue.title,
-                waiting=queue.waiting,
-                **_settings(queue),
+        try:
+            await (await self._ctx.orm()).execute(
+                insert(QueueRow).values(
+                    tenant_id=queue.tenant_id,
+                    name=queue.name,
+                    title=queue.title,
+                    waiting=queue.waiting,
+                    **_settings(queue),
+                )
             )
-        )
+        except IntegrityError as error:
+            if is_key_taken(error):
+                raise AlreadyExists(f"queue {queue.name!r} exists already") from error
+            raise
 
     async def list(self, tenant_id: TenantId) -> Sequence[Queue]:
         stmt = select(QueueRow).where(QueueRow.tenant_id == tenant_id).order_by(QueueRow.name)

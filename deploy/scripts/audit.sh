@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Known advisories in what is installed: the Python packages of .venv (pip-audit) and the
-# widget's npm packages (npm audit). Exit 1 if either finds one, or cannot check.
+# npm packages of the widget and the API docs page (npm audit). Exit 1 if either finds
+# one, or cannot check.
 #
 #   deploy/scripts/audit.sh          (make audit runs setup first)
 #
@@ -34,10 +35,12 @@ if ! "$TOOLS/bin/pip-audit" --strict --skip-editable --progress-spinner off --pa
     status=1
 fi
 
-say "npm audit: the widget's packages"
-if ! (cd "$WIDGET" && npm audit); then
-    echo "npm audit failed: advisories listed above, or the registry could not be asked" >&2
-    status=1
-fi
+for dir in "$WIDGET" presentation/api_docs; do
+    say "npm audit: the packages of $dir"
+    if ! (cd "$dir" && npm audit); then
+        echo "npm audit failed: advisories listed above, or the registry could not be asked" >&2
+        status=1
+    fi
+done
 
 exit $status

@@ -20,6 +20,7 @@ esac
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 WIDGET=presentation/widget
+API_DOCS=presentation/api_docs
 
 say() { printf '==> %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -33,7 +34,7 @@ packages=()
 have prosody || packages+=(prosody)
 have openssl || packages+=(openssl)
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
-if [[ -f $WIDGET/package.json ]] && ! have npm; then packages+=(npm); fi
+if ! have npm; then packages+=(npm); fi
 if ((with_test)) && ! have chromium; then packages+=(chromium); fi
 # tests/e2e/test_profanity.py drives a real agent client, headless in tmux.
 if ((with_test)) && ! have profanity; then packages+=(profanity); fi
@@ -95,4 +96,20 @@ if [[ -f $WIDGET/package.json ]]; then
     (cd "$WIDGET" && npm run --silent build)
 else
     say "no $WIDGET/package.json yet: skipping the widget build"
+fi
+
+# -- API docs page --------------------------------------------------------------------
+
+# Swagger UI from npm for /api/v1/docs, served by the engine itself (no CDN). No install
+# scripts: swagger-ui-dist's only dependency would run a telemetry script.
+stamp=$API_DOCS/node_modules/.setup-stamp
+want=$(fingerprint "$API_DOCS/package.json" "$API_DOCS/package-lock.json")
+if [[ ! -f $stamp || $(<"$stamp") != "$want" ]]; then
+    say "installing the API docs page's npm packages"
+    (cd "$API_DOCS" && npm ci --no-audit --no-fund --ignore-scripts)
+    echo "$want" >"$stamp"
+fi
+if [[ ! -f $API_DOCS/dist/swagger-ui-bundle.js || $API_DOCS/node_modules/.setup-stamp -nt $API_DOCS/dist/swagger-ui-bundle.js ]]; then
+    say "building the API docs page"
+    (cd "$API_DOCS" && npm run --silent build)
 fi

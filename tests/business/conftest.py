@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from tests.business import bot_support
+from tests.conftest import BACKENDS
 from tests.harness import World, assert_published_once, assert_store_consistent, make_world
 
 
@@ -19,3 +22,10 @@ async def engine() -> AsyncIterator[World]:
     yield world
     assert_store_consistent(world.fakes)
     assert_published_once(world)
+
+
+@pytest.fixture(params=[pytest.param("fake", id="fake"), *BACKENDS])
+async def bot_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """The engine with the bot first in queue ``support`` (see ``bot_support``)."""
+    async for world in bot_support.bot_world(request.param, tmp_path):
+        yield world

@@ -101,6 +101,7 @@ async def test_a_chat_becomes_its_events_in_order_with_their_data(hooks: Hooks) 
         "id": conv.visitor_id,
     }
     assert agent_message["from"] == {"kind": "agent", "name": "Alice", "id": ALICE}
+    assert agent_message["quick_replies"] == []
     joined = of(deliveries, "participant.joined")[0]
     assert joined["participant"]["id"] == ALICE
     assert joined["role"] == "owner"

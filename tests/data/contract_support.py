@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from business.conversation import Conversation
+from business.errors import AlreadyExists
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -33,8 +34,9 @@ from business.model import (
 from business.ports import UnitOfWork, UnitOfWorkFactory
 from tests.fakes_directory import DuplicateKey
 
-REJECTED = (DuplicateKey, IntegrityError)
-"""How a UNIQUE or foreign-key violation shows: the fake's error or the database's."""
+REJECTED = (DuplicateKey, AlreadyExists, IntegrityError)
+"""How a UNIQUE or foreign-key violation shows: the fake's error, ``AlreadyExists`` where
+a repository names it (a taken tenant or queue), or the database's."""
 
 
 async def written(uow: UnitOfWork, write: Awaitable[None]) -> None:
@@ -115,6 +117,7 @@ def full_conversation(conversation_id: str = "c-full") -> Conversation:
         queue_position=3,
         assigned_at=at(2),
         ended_at=at(3),
+        bot_misses=2,
     )
 
 

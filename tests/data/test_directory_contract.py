@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from business.bot_model import BotConfig, BotFaq, BotMenuOption
 from business.model import (
     Agent,
     AgentId,
@@ -49,6 +50,17 @@ def configured(queue: QueueName = SUPPORT) -> Queue:
         require_wrap_up=True,
         skills={"billing": 1, "french": 2},
         last_agent_window=None,
+        bot=BotConfig(
+            name="Ava",
+            greeting="Hi, I am Ava.",
+            menu=(
+                BotMenuOption(id="hours", label="Opening hours", answer="9 to 5."),
+                BotMenuOption(id="person", label="Talk to a person", handover=True),
+            ),
+            faq=(BotFaq(keywords=("refund", "money back"), answer="Five days."),),
+            handover_keywords=("human",),
+            handover_after_misses=0,
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from business.bot_model import QuickReply
 from business.errors import Conflict
 from business.events import (
     ConversationEvent,
@@ -62,7 +63,13 @@ def every_event_type(conversation_id: str) -> list[ConversationEvent]:
             conversation_id=cid, seq=4, pos=4, created_at=at(4), state=ConversationState.ACTIVE
         ),
         message(conversation_id, 5, sender=agent_p, text="Hi! ✓ <b>not html</b>"),
-        message(conversation_id, 6, sender=bot, text="automatic"),
+        message(
+            conversation_id,
+            6,
+            sender=bot,
+            text="automatic",
+            quick_replies=(QuickReply(id="hours", label="Hours ✓"), QuickReply(id="p", label="P")),
+        ),
         ReadMarked(conversation_id=cid, seq=7, pos=7, created_at=at(7), by=visitor, up_to_seq=6),
         ParticipantLeft(conversation_id=cid, seq=8, pos=8, created_at=at(8), participant=visitor),
         StateChanged(

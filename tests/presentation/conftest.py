@@ -61,6 +61,7 @@ class StartServer(Protocol):
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
+        api_docs_dir: Path | None = None,
     ) -> Awaitable[Server]: ...
 
 
@@ -76,6 +77,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
+        api_docs_dir: Path | None = None,
     ) -> Server:
         # Bound before the app is built so the app's public_url names the real port.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -89,6 +91,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             health=health,
             widget_dir=widget_dir,
             metrics=metrics,
+            api_docs_dir=api_docs_dir,
         )
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()

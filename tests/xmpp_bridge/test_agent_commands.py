@@ -56,6 +56,7 @@ SUPERVISOR = frozenset({Role.SUPERVISOR})
 def test_the_help_an_agent_gets_today() -> None:
     assert conversation_help(AGENT) == (
         "Commands in a chat:\n"
+        "!bot - send the visitor back to the queue's bot; you leave the chat\n"
         "!canned [name] - list this queue's canned responses, or send the one named\n"
         "!consult <jid|queue> [note] - ask that agent in: they see the chat, the visitor "
         "never sees them\n"

@@ -309,7 +309,7 @@ def _posted(
     stanzas: list[Stanza] = []
     if event.text.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
-        prefix = "" if by_visitor else texts.said_by(who.name)
+        prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(event.text, budget, prefix=prefix))

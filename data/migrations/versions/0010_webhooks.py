@@ -10,8 +10,8 @@
   delivery.
 
 Revision ID: 0010
-Revises: 0011 (chained after the conversation reports when main was merged in; written
-against 0008, it touches nothing of 0009 or 0011)
+Revises: 0013 (chained after the bots when main was merged in; written against 0008, it
+touches nothing of 0009 to 0013)
 Create Date: 2026-12-01
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0010"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

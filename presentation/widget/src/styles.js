@@ -54,6 +54,13 @@ export const WIDGET_CSS = `
   overflow-wrap: anywhere; background: #fff; border: 1px solid #e9ecef;
 }
 .ce-msg[data-kind="visitor"] .ce-bubble { background: ${ACCENT}; color: #fff; border-color: ${ACCENT}; }
+.ce-msg[data-kind="bot"] .ce-bubble { background: #edf2ff; border-color: #dbe4ff; }
+.ce-quick { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
+.ce-quick-reply {
+  border: 1px solid ${ACCENT}; border-radius: 14px; padding: 4px 10px; background: #fff;
+  color: ${ACCENT}; font: inherit; font-size: 13px; cursor: pointer;
+}
+.ce-quick-reply:hover { background: ${ACCENT}; color: #fff; }
 .ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
 .ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
 .ce-meta { font-size: 11px; color: #868e96; margin: 2px 4px 0; }

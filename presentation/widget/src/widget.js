@@ -116,6 +116,7 @@ class ChatWidget {
     this.unread = 0;
     this.maxLength = 4000;
     this.agentName = null;
+    this.botName = null;
     this.stopped = false;
     this.buildUi();
     boot.onLauncherClick = () => this.toggle();
@@ -274,6 +275,27 @@ class ChatWidget {
     return node;
   }
 
+  // Buttons under a bot's message; only the newest message's stay, and only while the
+  // chat is with the bot. A click sends the label as if typed.
+  renderQuickReplies(node, replies) {
+    const row = el("div", "ce-quick", { "data-testid": "quick-replies" });
+    for (const reply of replies) {
+      if (!reply || typeof reply.label !== "string") continue;
+      const button = el("button", "ce-quick-reply", { type: "button", "data-testid": "quick-reply" });
+      button.textContent = reply.label;
+      button.addEventListener("click", () => {
+        this.clearQuickReplies();
+        this.send(reply.label);
+      });
+      row.append(button);
+    }
+    node.insertBefore(row, node.querySelector(".ce-meta"));
+  }
+
+  clearQuickReplies() {
+    for (const row of this.messagesEl.querySelectorAll(".ce-quick")) row.remove();
+  }
+
   renderPending(entry) {
     const node = this.messageNode("visitor", "", entry.text, null);
     node.setAttribute("data-pending", "true");
@@ -388,6 +410,7 @@ class ChatWidget {
     this.conv = { id, state: state || "queued", lastSeq: 0, queuePosition: null };
     this.readSeq = 0;
     this.agentName = null;
+    this.botName = null;
     this.clearConversationView();
     this.updateStatus();
   }
@@ -402,6 +425,7 @@ class ChatWidget {
     if (!this.conv) this.setStatus("Ask us anything");
     else if (this.conv.state === "ended") this.setStatus("This chat has ended");
     else if (this.conv.state === "active") this.setStatus(`Chatting with ${this.agentName || "an agent"}`);
+    else if (this.conv.state === "bot") this.setStatus(`Chatting with ${this.botName || "our assistant"}`);
     else if (this.conv.state === "queued" && this.conv.queuePosition)
       this.setStatus(
         this.conv.queuePosition === 1
@@ -512,6 +536,7 @@ class ChatWidget {
         break;
       case "state.changed":
         this.conv.state = event.state;
+        if (event.state !== "bot") this.clearQuickReplies();
         this.conv.queuePosition = event.queue_position || null;
         if (event.state === "ended") {
           this.showTyping(false);
@@ -533,6 +558,13 @@ class ChatWidget {
   renderMessage(event, live) {
     const kind = event.from.kind;
     const node = this.messageNode(kind, event.from.name, event.text, event.created_at);
+    this.clearQuickReplies();
+    if (kind === "bot") {
+      this.botName = event.from.name;
+      this.updateStatus();
+      const replies = event.quick_replies;
+      if (Array.isArray(replies) && replies.length && this.conv.state === "bot") this.renderQuickReplies(node, replies);
+    }
     node.setAttribute("data-seq", String(event.seq));
     node.setAttribute("data-message-id", event.id);
     for (const url of event.attachments || []) {
@@ -641,12 +673,17 @@ class ChatWidget {
       this.setStatus(`Messages can be at most ${this.maxLength} characters`);
       return;
     }
+    this.input.value = "";
+    this.input.style.height = "auto";
+    this.send(text);
+  }
+
+  send(text) {
+    if (this.stopped) return;
     const entry = { client_msg_id: newId(), text, conversation_id: undefined };
     this.outbox.push(entry);
     this.saveOutbox(entry);
     this.renderPending(entry);
-    this.input.value = "";
-    this.input.style.height = "auto";
     // The message itself tells the agent typing stopped.
     this.stopComposing(false);
     this.connect();

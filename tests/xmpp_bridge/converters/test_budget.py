@@ -170,8 +170,8 @@ def test_a_split_message_from_someone_else_names_them_in_every_part() -> None:
 
     assert len(parts) > 1
     bodies = [body_of(wire(part)) or "" for part in parts]
-    assert all(body.startswith("[Helper] ") for body in bodies)
-    assert "".join(body.removeprefix("[Helper] ") for body in bodies) == "y" * 200_000
+    assert all(body.startswith("[Bot Helper] ") for body in bodies)
+    assert "".join(body.removeprefix("[Bot Helper] ") for body in bodies) == "y" * 200_000
 
 
 def test_a_long_reply_is_split_too() -> None:

@@ -257,17 +257,48 @@ def test_bot_messages_are_named_in_the_body_not_as_the_contact() -> None:
         ADDRESSING,
     )
 
+    # Marked as a bot, so the agent never takes it for a colleague called Helper.
     assert_xml(
         stanza,
         f"""
         <message from="{CONV_JID}" to="alice@localhost" type="chat" id="ev4">
-          <body>[Helper] Opening hours: 9-5</body>
+          <body>[Bot Helper] Opening hours: 9-5</body>
           <markable xmlns="urn:xmpp:chat-markers:0"/>
           <request xmlns="urn:xmpp:receipts"/>
           <active xmlns="http://jabber.org/protocol/chatstates"/>
         </message>
         """,
     )
+
+
+@pytest.mark.parametrize(
+    ("sender", "prefix"),
+    [
+        (Participant(kind=ParticipantKind.SYSTEM, name="Acme Orders"), "[System Acme Orders] "),
+        (Participant(kind=ParticipantKind.SYSTEM, name="System"), "[System] "),
+        (Participant(kind=ParticipantKind.BOT, name="bot"), "[Bot] "),
+        (SAM, "[Sam] "),
+    ],
+)
+def test_an_integrators_message_says_it_comes_from_a_bot_or_the_system(
+    sender: Participant, prefix: str
+) -> None:
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=CONVERSATION, to=ALICE_JID, event=posted(4, "hi", sender)),
+        ADDRESSING,
+    )
+    assert body_of(stanza) == prefix + "hi"
+
+
+def test_an_offer_names_a_bots_earlier_message_as_the_bots() -> None:
+    earlier = [*QUEUED_AND_ASKED, posted(3, "Which order?", BOT)]
+    [stanza] = messages(
+        custom_to_stanza(
+            AgentOffer(conversation=OFFERED, to=ALICE_JID, offer=OFFER, earlier=earlier),
+            ADDRESSING,
+        )
+    )
+    assert "[Bot Helper] Which order?" in (body_of(stanza) or "")
 
 
 def notice(text: str, pos: int) -> str:

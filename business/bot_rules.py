@@ -1,0 +1,155 @@
+"""The bot's part of a conversation, as changes of the aggregate: the bot says something,
+hands the chat over to the queue, or gets it back from its agent (``!bot``).
+
+While a chat is ``bot`` it has no agent and no offer: the agent desk delivers nothing of
+it, and the queue does not count it. The hand-over makes it ``queued`` as a start would
+(``state.changed`` with the position), so the router offers it like a new chat and the
+offer carries everything so far, the bot's part included. Sending it back is the mirror
+of a transfer to a queue: the agent leaves visibly and is delivered up to there, and
+only the agents see to whom it went (hidden ``transferred``, to the bot).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from business.bot_model import QuickReply
+from business.changes import Change, ChangeBuilder
+from business.conversation import Conversation
+from business.errors import Forbidden, InvalidTransition
+from business.events import StateChanged, Transferred
+from business.member_ports import MemberJoin
+from business.member_rules import check_no_open_offer
+from business.model import (
+    AgentId,
+    ConversationState,
+    EventId,
+    MemberRole,
+    Participant,
+    ParticipantKind,
+)
+
+BOT = ConversationState.BOT
+
+
+def bot_participant(name: str) -> Participant:
+    """The bot as a sender: its configured name, no id (nobody reaches a bot)."""
+    return Participant(kind=ParticipantKind.BOT, name=name)
+
+
+def check_with_bot(conv: Conversation) -> None:
+    if not conv.is_open:
+        raise InvalidTransition("this conversation has ended")
+    if conv.state is not BOT:
+        raise InvalidTransition(f"the chat is {conv.state}, not with the bot")
+
+
+def bot_says(
+    conv: Conversation,
+    *,
+    id: EventId,
+    bot: Participant,
+    text: str,
+    now: datetime,
+    quick_replies: tuple[QuickReply, ...] = (),
+    misses: int | None = None,
+) -> Change:
+    """The bot's message to the visitor; ``misses``: its new count of misses in a row
+    (None: unchanged)."""
+    check_with_bot(conv)
+    builder = ChangeBuilder(conv)
+    builder.message(
+        id=id, sender=bot, text=text, client_msg_id=None, at=now, quick_replies=quick_replies
+    )
+    if misses is not None:
+        builder.update(bot_misses=misses)
+    return builder.done()
+
+
+def hand_over(
+    conv: Conversation,
+    *,
+    id: EventId,
+    bot: Participant,
+    text: str,
+    position: int,
+    now: datetime,
+) -> Change:
+    """The bot hands the chat to the queue, saying ``text`` first if it is not empty; the
+    visitor waits at ``position``."""
+    check_with_bot(conv)
+    builder = ChangeBuilder(conv)
+    if text:
+        builder.message(id=id, sender=bot, text=text, client_msg_id=None, at=now)
+    builder.transition(ConversationState.QUEUED, now)
+    builder.update(queue_position=position, bot_misses=0)
+    builder.add(
+        lambda seq, pos: StateChanged(
+            conversation_id=conv.id,
+            seq=seq,
+            pos=pos,
+            created_at=now,
+            state=ConversationState.QUEUED,
+            queue_position=position,
+        )
+    )
+    return builder.done()
+
+
+def back_to_bot(conv: Conversation, *, by: AgentId, bot: Participant, now: datetime) -> Change:
+    """The agent sends the visitor back to the queue's bot (``!bot``): they leave the chat
+    visibly, as on a transfer to a queue, and monitors stop watching it; the bot starts
+    again with no misses. Only the agent who has the active chat, with nobody else in it
+    and no offer open."""
+    if not conv.is_open:
+        raise InvalidTransition("this conversation has ended")
+    if conv.agent_id != by:
+        raise Forbidden("only the agent who has the chat can send the visitor back to the bot")
+    if conv.state is not ConversationState.ACTIVE:
+        raise InvalidTransition(
+            f"the chat is {conv.state}: only an active chat goes back to the bot"
+        )
+    check_no_open_offer(conv, now)
+    others = [m for m in conv.members if m.role is not MemberRole.MONITOR]
+    if others:
+        raise InvalidTransition(
+            f"{others[0].name} is in this chat too: they !leave first, or !transfer to them"
+        )
+    builder = ChangeBuilder(conv)
+    old = conv.agent
+    old_cursor = conv.agent_delivered_pos
+    builder.left(old, "owner", now)
+    builder.add_hidden(
+        lambda pos: Transferred(conversation_id=conv.id, pos=pos, created_at=now, by=old, to=bot)
+    )
+    for monitor in conv.members:
+        builder.remove_member(monitor.agent_id, now)
+    builder.transition(BOT, now)
+    builder.update(
+        agent_id=None,
+        agent_name=None,
+        assigned_at=None,
+        preferred_agent_id=None,
+        last_offered_to=None,
+        bot_misses=0,
+    )
+    builder.add(
+        lambda seq, pos: StateChanged(
+            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, state=BOT
+        )
+    )
+    last = builder.conversation.last_pos
+    # Nobody is the chat's agent now; the next offer moves this cursor to itself.
+    builder.update(agent_delivered_pos=last)
+    assert old.id is not None
+    builder.write_member(
+        MemberJoin(
+            agent_id=AgentId(old.id),
+            name=old.name,
+            role=MemberRole.FORMER,
+            joined_pos=last,
+            delivered_pos=old_cursor,
+            left_pos=last,
+        )
+    )
+    return builder.done()

@@ -1,0 +1,75 @@
+"""The REST API for integrators, under ``/api/v1``.
+
+pydantic models are the one source of its schemas: the registry
+(``presentation.api.registry``) validates requests and serialises responses through
+them, and writes the OpenAPI 3.1 document from them (``presentation.api.openapi``).
+Errors are RFC 9457 problems (``presentation.api.problems``); keys and scopes are
+``business.api_keys``'s. The resources are ``presentation.api.resources``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from business.services import Services
+from presentation.api.auth import authenticate
+from presentation.api.docs import DOCS_DIST, docs_handlers, warn_if_not_built
+from presentation.api.openapi import PREFIX, build_document
+from presentation.api.problems import problem_response
+from presentation.api.registry import Resource, all_routes, request_handler
+from presentation.api.resources import RESOURCES
+
+API_VERSION: Final = "1.0.0"
+
+__all__ = ["API_VERSION", "PREFIX", "RESOURCES", "build_api"]
+
+
+def build_api(
+    *,
+    services: Services,
+    max_body: int,
+    resources: Sequence[Resource] = RESOURCES,
+    docs_dir: Path | None = None,
+) -> web.Application:
+    """The API as an aiohttp application to mount at ``PREFIX``."""
+    api = web.Application(middlewares=[_problems])
+    document = json.dumps(build_document(resources, version=API_VERSION)).encode()
+
+    for route in all_routes(resources):
+        api.router.add_route(
+            route.method,
+            route.path,
+            request_handler(route, services, functools.partial(authenticate, services), max_body),
+        )
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(
+            body=document,
+            content_type="application/json",
+            headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+        )
+
+    api.router.add_get("/openapi.json", openapi)
+    docs = docs_dir or DOCS_DIST
+    warn_if_not_built(docs)
+    api.router.add_routes(docs_handlers(docs))
+    return api
+
+
+@web.middleware
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure under the prefix, aiohttp's own 404 and 405 included, as a problem."""
+    try:
+        return await handler(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        return problem_response(error, context=f"{request.method} {request.path}")

@@ -1,0 +1,208 @@
+"""``/queues``: the queues of the key's tenant and their settings.
+
+Through the same use cases as ``chat-engine queue list|set``: listing is
+``TenantService.list_queues``, changing is ``QueueSettingsService.configure``; creating
+is ``QueueService.create`` (the CLI makes queues only by naming them for an agent).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from business import commands as c
+from business.errors import NotFound
+from business.model import Queue, QueueName as QueueNameValue
+from business.queue_settings import MAX_WAITING
+from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
+from presentation.api.fields import PatchBody, QueueName, Skills, Word
+from presentation.api.pagination import Page, PageQuery, page_of
+from presentation.api.registry import ADMINS, READERS, Body, Call, Empty, Params, Resource
+
+resource = Resource(
+    "queues",
+    "Queues of your tenant: where conversations wait, and how they are offered to agents.",
+)
+
+_LOW, _HIGH = OFFER_TIMEOUT_RANGE
+
+
+class QueueOut(BaseModel):
+    name: QueueName
+    title: str
+    waiting: int = Field(description="conversations waiting in it now")
+    max_waiting: int | None = Field(
+        description="starts are refused with `queue_full` while this many wait; null: the "
+        "engine's `limits.max_queue_waiting`"
+    )
+    offer_timeout: int = Field(description="seconds an agent has to take an offered chat")
+    wrap_up_codes: list[str] = Field(description="codes an agent may end a chat with")
+    require_wrap_up: bool = Field(description="ending a chat needs one of the codes")
+    skills: dict[str, int] = Field(description="skill -> minimum level an agent needs")
+    last_agent_window: int | None = Field(
+        description="seconds after a visitor's last chat during which its agent is "
+        "preferred; null: never"
+    )
+
+
+class QueuePage(Page[QueueOut]):
+    pass
+
+
+class QueueCreate(Body):
+    name: QueueName
+    title: str | None = Field(
+        None, min_length=1, max_length=100, description="left out: the name, capitalised"
+    )
+    max_waiting: int | None = Field(
+        default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
+    )
+    offer_timeout: int = Field(default=20, ge=_LOW, le=_HIGH, description="seconds")
+    wrap_up_codes: list[Word] = Field(default=[], max_length=MAX_WRAP_UP_CODES)
+    require_wrap_up: bool = False
+    skills: Skills = {}
+    last_agent_window: int | None = Field(
+        86400, ge=0, le=MAX_LAST_AGENT_WINDOW, description="seconds; 0 or null: never"
+    )
+
+
+class QueuePatch(PatchBody):
+    """The settings to change; those left out stay."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"max_waiting", "last_agent_window"})
+
+    max_waiting: int | None = Field(
+        default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
+    )
+    offer_timeout: int | None = Field(default=None, ge=_LOW, le=_HIGH, description="seconds")
+    wrap_up_codes: list[Word] | None = Field(default=None, max_length=MAX_WRAP_UP_CODES)
+    require_wrap_up: bool | None = None
+    skills: Skills | None = None
+    last_agent_window: int | None = Field(
+        None, ge=0, le=MAX_LAST_AGENT_WINDOW, description="seconds; 0 or null: never"
+    )
+
+
+class QueuePath(Params):
+    name: QueueName
+
+
+def queue_out(queue: Queue) -> QueueOut:
+    return QueueOut(
+        name=queue.name,
+        title=queue.title,
+        waiting=queue.waiting,
+        max_waiting=queue.max_waiting,
+        offer_timeout=queue.offer_timeout,
+        wrap_up_codes=list(queue.wrap_up_codes),
+        require_wrap_up=queue.require_wrap_up,
+        skills=dict(queue.skills),
+        last_agent_window=queue.last_agent_window,
+    )
+
+
+@resource.route(
+    "GET",
+    "/queues",
+    summary="List queues",
+    scopes=READERS,
+    params=Empty,
+    query=PageQuery,
+    body=Empty,
+    response=QueuePage,
+)
+async def list_queues(call: Call[Empty, PageQuery, Empty]) -> QueuePage:
+    """By name."""
+    queues = await call.services.tenants.list_queues(call.tenant_id)
+    items, cursor = page_of(queues, lambda q: (q.name,), call.query, 1)
+    return QueuePage(items=[queue_out(q) for q in items], next_cursor=cursor)
+
+
+@resource.route(
+    "GET",
+    "/queues/{name}",
+    summary="Get a queue",
+    scopes=READERS,
+    params=QueuePath,
+    query=Empty,
+    body=Empty,
+    response=QueueOut,
+)
+async def get_queue(call: Call[QueuePath, Empty, Empty]) -> QueueOut:
+    name = QueueNameValue(call.params.name)
+    queue = await call.services.queue_settings.get(call.tenant_id, name)
+    if queue is None:
+        raise NotFound(f"unknown queue {name!r}")
+    return queue_out(queue)
+
+
+@resource.route(
+    "POST",
+    "/queues",
+    summary="Create a queue",
+    scopes=ADMINS,
+    params=Empty,
+    query=Empty,
+    body=QueueCreate,
+    response=QueueOut,
+    status=201,
+    errors=(409,),
+)
+async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
+    """Settings left out take their defaults."""
+    body = call.body
+    name = QueueNameValue(body.name)
+    queue = await call.services.queues.create(
+        c.CreateQueue(
+            tenant_id=call.tenant_id,
+            queue=name,
+            title=body.title,
+            settings=c.ConfigureQueue(
+                tenant_id=call.tenant_id,
+                queue=name,
+                max_waiting=body.max_waiting,
+                default_max_waiting=body.max_waiting is None,
+                offer_timeout=body.offer_timeout,
+                wrap_up_codes=tuple(body.wrap_up_codes),
+                require_wrap_up=body.require_wrap_up,
+                skills=body.skills,
+                last_agent_window=body.last_agent_window or 0,
+            ),
+        )
+    )
+    return queue_out(queue)
+
+
+@resource.route(
+    "PATCH",
+    "/queues/{name}",
+    summary="Change a queue's settings",
+    scopes=ADMINS,
+    params=QueuePath,
+    query=Empty,
+    body=QueuePatch,
+    response=QueueOut,
+)
+async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
+    """What `chat-engine queue set` does. A running engine applies the new settings at
+    the queue's next dispatch."""
+    body, given = call.body, call.body.given()
+    queue = await call.services.queue_settings.configure(
+        c.ConfigureQueue(
+            tenant_id=call.tenant_id,
+            queue=QueueNameValue(call.params.name),
+            max_waiting=body.max_waiting,
+            default_max_waiting="max_waiting" in given and body.max_waiting is None,
+            offer_timeout=body.offer_timeout,
+            wrap_up_codes=None if body.wrap_up_codes is None else tuple(body.wrap_up_codes),
+            require_wrap_up=body.require_wrap_up,
+            skills=body.skills,
+            last_agent_window=(
+                0
+                if "last_agent_window" in given and body.last_agent_window is None
+                else body.last_agent_window
+            ),
+        )
+    )
+    return queue_out(queue)
