@@ -21,7 +21,6 @@ from business.events import (
     MemberJoined,
     OfferMade,
     OfferOutcome,
-    StateChanged,
     Transferred,
 )
 from business.member_ports import MemberJoin, MemberPromote, MemberRoleSet
@@ -284,16 +283,7 @@ def requeue(
         last_offered_to=conv.agent_id,
         preferred_agent_id=None,
     )
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.QUEUED,
-            queue_position=position,
-        )
-    )
+    builder.state_changed(now)
     last = builder.conversation.last_pos
     builder.update(agent_delivered_pos=last)
     assert old.id is not None
