@@ -18,8 +18,7 @@ from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
 from business.events import Transferred
-from business.member_ports import MemberJoin
-from business.member_rules import check_no_open_offer
+from business.member_rules import check_no_open_offer, keep_delivering_former_owner
 from business.model import (
     AgentId,
     ConversationState,
@@ -136,18 +135,5 @@ def back_to_bot(conv: Conversation, *, by: AgentId, bot: Participant, now: datet
         bot_misses=0,
     )
     builder.state_changed(now)
-    last = builder.conversation.last_pos
-    # Nobody is the chat's agent now; the next offer moves this cursor to itself.
-    builder.update(agent_delivered_pos=last)
-    assert old.id is not None
-    builder.write_member(
-        MemberJoin(
-            agent_id=AgentId(old.id),
-            name=old.name,
-            role=MemberRole.FORMER,
-            joined_pos=last,
-            delivered_pos=old_cursor,
-            left_pos=last,
-        )
-    )
+    keep_delivering_former_owner(builder, old, old_cursor)
     return builder.done()

@@ -284,6 +284,13 @@ def requeue(
         preferred_agent_id=None,
     )
     builder.state_changed(now)
+    keep_delivering_former_owner(builder, old, old_cursor)
+
+
+def keep_delivering_former_owner(builder: ChangeBuilder, old: Participant, cursor: int) -> None:
+    """The owner who left in ``builder`` (``cursor``: how far they were delivered) is
+    still delivered everything up to here, as a former member; the conversation's own
+    cursor is nobody's until the next owner, whose offer moves it to itself."""
     last = builder.conversation.last_pos
     builder.update(agent_delivered_pos=last)
     assert old.id is not None
@@ -293,7 +300,7 @@ def requeue(
             name=old.name,
             role=MemberRole.FORMER,
             joined_pos=last,
-            delivered_pos=old_cursor,
+            delivered_pos=cursor,
             left_pos=last,
         )
     )
