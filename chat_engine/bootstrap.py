@@ -19,6 +19,7 @@ from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
+from business.external_bot import ExternalBot
 from business.history import HistoryService
 from business.hold import HoldService
 from business.integrator_control import IntegratorControlService
@@ -89,7 +90,9 @@ def bootstrap(
         router=router,
         clock=clock,
         limits=limits,
-        bots=bots if bots is not None else {BotKind.RULES: RulesBot()},
+        bots=bots
+        if bots is not None
+        else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
     )
     messaging = MessagingService(
         transactions=transactions,
