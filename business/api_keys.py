@@ -204,6 +204,12 @@ class ApiKeyService:
         if len(self._touched) >= MAX_REMEMBERED:
             self._touched.clear()
         self._touched[key.id] = now
-        async with self._tx() as tx:
-            await tx.api_keys.touch(key.id, self._clock.now())
-            await tx.commit()
+        try:
+            async with self._tx() as tx:
+                await tx.api_keys.touch(key.id, self._clock.now())
+                await tx.commit()
+        except Exception:
+            # Bookkeeping only: a key that passed is not refused because its last use
+            # could not be written (the next request after the interval tries again).
+            self._touched.pop(key.id, None)
+            logger.warning("recording the use of API key %s failed", key.id, exc_info=True)

@@ -209,7 +209,9 @@ class WebhookDeliveryService:
         retry_at = now + timedelta(seconds=retry_delay(failures, self.settings, self._rng))
         horizon = delivery.queued_at + timedelta(seconds=self.settings.horizon)
         limit = self.settings.max_attempts
-        if retry_at > horizon or (limit is not None and delivery.attempts >= limit):
+        # Failures, not attempts: a redelivery starts its count again (``requeue`` resets
+        # them), and attempts stay the key of the attempt log.
+        if retry_at > horizon or (limit is not None and failures >= limit):
             return replace(
                 recorded,
                 status=DeliveryStatus.FAILED,

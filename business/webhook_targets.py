@@ -76,6 +76,10 @@ def address_refusal(address: str) -> str | None:
         # An IPv4 address inside an IPv6 one reaches that IPv4 address.
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:  # 2002::/16 (6to4)
+            ip = ip.sixtofour
+        elif ip.teredo is not None:  # 2001::/32: (server, client); the client is reached
+            ip = ip.teredo[1]
         elif ip in _NAT64:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     for attribute, kind in _KINDS:

@@ -220,6 +220,11 @@ def test_address_rules() -> None:
     assert address_refusal("fd00::1") == "fd00::1 is a private address"
     assert address_refusal("fe80::1") == "fe80::1 is a link-local address"
     assert address_refusal("64:ff9b::a00:1") == "10.0.0.1 is a private address"
+    # 6to4 and Teredo carry an IPv4 address too: the one they reach is what counts.
+    assert address_refusal("2002:7f00:1::") == "127.0.0.1 is a loopback address"
+    assert address_refusal("2002:5db8:d70e::") is None
+    teredo_to_private = "2001:0:4136:e378:8000:63bf:f5ff:fffe"  # client 10.0.0.1
+    assert address_refusal(teredo_to_private) == "10.0.0.1 is a private address"
     assert address_refusal("localhost") == "'localhost' is not an IP address"
     assert check_url(" https://Hooks.Example.com/x ").host == "hooks.example.com"
     assert check_url("http://hooks.example.com/x").port == 80
