@@ -36,6 +36,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
+from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 
@@ -78,3 +79,5 @@ class Services:
     queues: QueueService
     agent_removal: AgentRemovalService
     api_keys: ApiKeyService
+    visitor_events: VisitorEventService
+    """One event read with the visitor's credentials: what an ``event.ref`` points to."""

@@ -43,6 +43,7 @@ from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
+from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from xmpp_bridge.addresses import JidNormalizer
@@ -152,4 +153,5 @@ def bootstrap(
         queues=QueueService(transactions=transactions),
         agent_removal=AgentRemovalService(transactions=transactions, router=router),
         api_keys=ApiKeyService(transactions=transactions, clock=clock),
+        visitor_events=VisitorEventService(transactions=transactions),
     )
