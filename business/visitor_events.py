@@ -21,6 +21,10 @@ from business.transactions import Transactions
 from business.validation import TOKEN_RE
 
 
+_MAX_SEQ = 2**31 - 1
+"""The largest ``seq`` the events table holds (a 32-bit column)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadVisitorEvent:
     tenant_id: TenantId
@@ -52,7 +56,11 @@ class VisitorEventService:
             conv = await visitor_conversation(
                 tx, visitor.id, query.conversation_id, for_update=False
             )
-            found = await tx.events.list_after(conv.id, query.seq - 1, 1) if query.seq > 0 else ()
+            found = (
+                await tx.events.list_after(conv.id, query.seq - 1, 1)
+                if 0 < query.seq <= _MAX_SEQ
+                else ()
+            )
         if not found or found[0].seq != query.seq:
             raise NotFound(f"no event {query.seq} in this conversation")
         return found[0]
