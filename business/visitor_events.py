@@ -20,7 +20,6 @@ from business.sessions import find_visitor
 from business.transactions import Transactions
 from business.validation import TOKEN_RE
 
-
 _MAX_SEQ = 2**31 - 1
 """The largest ``seq`` the events table holds (a 32-bit column)."""
 

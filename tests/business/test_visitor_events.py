@@ -65,7 +65,7 @@ async def test_an_event_the_conversation_does_not_have_is_not_found(any_world: W
     for seq in (0, -1, last + 1, 2**40):
         with pytest.raises(NotFound, match=f"^no event {seq} in this conversation$"):
             await world.services.visitor_events.event(_read(ann, conv.id, seq))
-    with pytest.raises(NotFound, match="^unknown conversation$"):
+    with pytest.raises(NotFound, match=r"^unknown conversation$"):
         await world.services.visitor_events.event(_read(ann, ConversationId("nope"), 1))
 
 
@@ -87,7 +87,7 @@ async def test_another_visitor_or_another_tenant_is_refused_as_sync_refuses_them
                 c.SyncEvents(visitor_id=stranger.visitor.id, conversation_id=conv.id, after_seq=0)
             )
     # Ann's own token is only hers under her tenant: under another it is nobody's.
-    with pytest.raises(Unauthenticated, match="^unknown visitor token$"):
+    with pytest.raises(Unauthenticated, match=r"^unknown visitor token$"):
         await events.event(_read(ann, conv.id, 1, tenant_id=GLOBEX))
     with pytest.raises(NotFound, match="unknown tenant"):
         await events.event(_read(ann, conv.id, 1, tenant_id=TenantId("nobody")))
@@ -101,7 +101,7 @@ async def test_a_missing_malformed_or_unknown_token_is_unauthenticated(any_world
     for token in (None, "", "short", "x" * 200, "not a token at all!"):
         with pytest.raises(Unauthenticated, match="visitor token is required"):
             await events.event(_read(ann, conv.id, 1, visitor_token=token))
-    with pytest.raises(Unauthenticated, match="^unknown visitor token$"):
+    with pytest.raises(Unauthenticated, match=r"^unknown visitor token$"):
         await events.event(_read(ann, conv.id, 1, visitor_token="A" * 43))
     # Reading never makes a visitor, as a connect with an unknown token would.
     assert (await events.event(_read(ann, conv.id, 1))).seq == 1

@@ -97,9 +97,12 @@ def test_with_the_defaults_no_message_within_the_text_limit_is_ever_encoded(
     message of the longest text, all of it characters JSON spells as 12 bytes, is
     bounded below the default limit."""
     encoded: list[object] = []
-    monkeypatch.setattr(
-        event_refs, "encoded_size", lambda value: encoded.append(value) or encoded_size(value)
-    )
+
+    def counted(value: object) -> int:
+        encoded.append(value)
+        return encoded_size(value)
+
+    monkeypatch.setattr(event_refs, "encoded_size", counted)
     refs = EventRefs(inline_max_bytes=WebSettings().event_inline_max_bytes)
     longest = _message("😀" * Limits().max_text_length, attachments=("https://f.example/a",))
     assert refs.live(longest) == event_to_wire(longest)

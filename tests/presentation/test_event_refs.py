@@ -156,7 +156,8 @@ async def test_sync_replies_carry_references_and_leave_small_events_alone(
             assert ours["size"] == len(json.dumps(theirs, separators=(",", ":")))
         else:
             assert ours == theirs  # small events exactly as without the feature
-    assert theirs["type"] == "message" and inline[seq - 1]["text"] == BIG
+    assert theirs["type"] == "message"
+    assert inline[seq - 1]["text"] == BIG
     ref = synced[seq - 1]
     status, fetched, _ = await _get(http, lowered, ref["url"], token=ann.token)
     assert (status, fetched) == (200, inline[seq - 1])
@@ -192,8 +193,13 @@ async def test_only_the_visitor_may_fetch_and_others_are_refused_as_the_socket_r
         refused(body, 403, "forbidden")
     # Ann's token under another tenant is nobody's; no token, a malformed one, or a
     # scheme other than Bearer are no credentials.
-    for token, tenant in ((ann.token, OTHER), (None, "default"), ("not a token", "default")):
-        status, body, response = await _get(http, server, url, token=token, tenant=tenant)
+    attempts: list[tuple[str | None, str]] = [
+        (ann.token, OTHER),
+        (None, "default"),
+        ("not a token", "default"),
+    ]
+    for credential, tenant in attempts:
+        status, body, response = await _get(http, server, url, token=credential, tenant=tenant)
         refused(body, 401, "unauthenticated")
         assert response.headers["WWW-Authenticate"] == "Bearer"
     status, body, _ = await _get(
@@ -242,7 +248,8 @@ async def test_browsers_may_fetch_only_from_the_sites_allowed_to_connect(
         assert ok.status == 204
         assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example"
         allowed = ok.headers["Access-Control-Allow-Headers"].lower()
-        assert "authorization" in allowed and "x-chat-tenant" in allowed
+        assert "authorization" in allowed
+        assert "x-chat-tenant" in allowed
         assert ok.headers["Access-Control-Allow-Methods"] == "GET"
     async with http.options(url, headers={"Origin": "https://evil.example", **preflight}) as no:
         assert no.status == 403

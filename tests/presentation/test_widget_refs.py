@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
 from business.clock import SystemClock
-from business.model import DEFAULT_QUEUE
+from business.model import DEFAULT_QUEUE, ConversationId
 from business.validation import Limits
 from data import Database
 from presentation import WebSettings
@@ -43,7 +43,7 @@ async def server(start_server: StartServer) -> Server:
     return await start_server(settings=WebSettings(event_inline_max_bytes=2048))
 
 
-async def _chatting(page: Page, server: Server, world: World) -> str:
+async def _chatting(page: Page, server: Server, world: World) -> ConversationId:
     """The visitor opened the widget and Alice took the chat; its conversation id."""
     recorder = RecordingNotifier()
     world.publisher.subscribe(recorder)
@@ -68,10 +68,12 @@ async def test_a_large_message_by_reference_shows_in_full_and_in_order(
 
     # The fetch of the large message is held back while a small one arrives after it.
     release = asyncio.Event()
+    asked = asyncio.Event()
     fetched: list[str] = []
 
     async def held(route: Route) -> None:
         fetched.append(route.request.url)
+        asked.set()
         await release.wait()
         await route.continue_()
 
@@ -79,9 +81,7 @@ async def test_a_large_message_by_reference_shows_in_full_and_in_order(
     await world.agent_says(agent, conversation_id, BIG)
     await world.agent_says(agent, conversation_id, "Let me know if anything is unclear.")
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
-    async with asyncio.timeout(5):
-        while not fetched:
-            await asyncio.sleep(0.05)
+    await asyncio.wait_for(asked.wait(), 5)
     await asyncio.sleep(0.5)
     await expect(theirs).to_have_count(0)  # the small one waits for the large one
     release.set()
