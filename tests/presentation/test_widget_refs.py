@@ -6,9 +6,12 @@ fetched, without holding up what follows."""
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, Route, expect
 
 from business.clock import SystemClock
@@ -139,4 +142,52 @@ async def test_a_reference_that_cannot_be_fetched_becomes_a_placeholder(
         BIG,
         "And one more thing.",
     ]
+    await context.close()
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[str]:
+    """A customer's site on another origin (another port), whose page embeds the widget
+    from the engine named in the query."""
+
+    async def page(request: web.Request) -> web.Response:
+        engine = request.query["engine"]
+        html = (
+            "<!doctype html><title>Shop</title><h1>Shop</h1>"
+            f'<script async src="{engine}/widget/loader.js" data-tenant="default"></script>'
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_widget_on_another_sites_page_fetches_through_cors(
+    start_server: StartServer, world: World, browser: Browser, widget_dist: Path, shop: str
+) -> None:
+    server = await start_server(
+        settings=WebSettings(event_inline_max_bytes=2048, cors_allowed_origins=(shop,))
+    )
+    recorder = RecordingNotifier()
+    world.publisher.subscribe(recorder)
+    agent = await ready_agent(world, name="Alice")
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{shop}/?engine={server.url}")
+    await page.get_by_test_id("launcher").click()
+    await _send(page, "Hello from the shop")
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
+    await world.agent_says(agent, _conversation_id(recorder), BIG)
+
+    theirs = page.locator('[data-testid="message"][data-kind="agent"] .ce-bubble')
+    await expect(theirs).to_have_text(BIG)
     await context.close()
