@@ -27,6 +27,7 @@ from aiohttp import web
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.model import ConversationId, TenantId
 from business.services import Services
+from business.validation import check_storable
 from business.visitor_events import ReadVisitorEvent
 from presentation.api.problems import problem_response
 from presentation.event_refs import EVENT_ROUTE
@@ -117,10 +118,12 @@ class VisitorEventEndpoint:
 
 
 def _query(request: web.Request) -> ReadVisitorEvent:
-    tenant = request.headers.get(TENANT_HEADER, "").strip()
+    # Checked as the connect's auth and sync's payload are (presentation.payloads): a
+    # NUL or a lone surrogate would otherwise reach the database.
+    tenant = check_storable(request.headers.get(TENANT_HEADER, "").strip(), TENANT_HEADER)
     if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
         raise InvalidInput(f"the {TENANT_HEADER} header must name the tenant (1 to 64 characters)")
-    conversation_id = request.match_info["conversation_id"]
+    conversation_id = check_storable(request.match_info["conversation_id"], "conversation_id")
     if len(conversation_id) > _MAX_ID_LENGTH:
         raise NotFound("unknown conversation")
     text = request.match_info["seq"]

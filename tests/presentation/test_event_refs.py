@@ -220,6 +220,11 @@ async def test_only_the_visitor_may_fetch_and_others_are_refused_as_the_socket_r
         http, server, "/visitor-api/v1/conversations/nope/events/1", token=ann.token
     )
     refused(body, 404, "not_found")
+    # Nothing the database could not hold reaches it.
+    status, body, _ = await _get(
+        http, server, "/visitor-api/v1/conversations/a%00b/events/1", token=ann.token
+    )
+    refused(body, 400, "invalid_input")
     # And Ann herself still may.
     status, body, _ = await _get(http, server, url, token=ann.token)
     assert (status, body["text"]) == (200, BIG)
