@@ -39,6 +39,9 @@ from business.validation import Limits
 from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,5 +82,10 @@ class Services:
     queues: QueueService
     agent_removal: AgentRemovalService
     api_keys: ApiKeyService
+    webhooks: WebhookService
+    webhook_outbox: WebhookOutbox
+    """Stages webhook deliveries with the events; tells its listeners after commits."""
+    webhook_deliveries: WebhookDeliveryService
+    """What the engine's ``WebhookDispatcher`` runs."""
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
