@@ -36,6 +36,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.validation import Limits
+from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -86,3 +87,5 @@ class Services:
     """Stages webhook deliveries with the events; tells its listeners after commits."""
     webhook_deliveries: WebhookDeliveryService
     """What the engine's ``WebhookDispatcher`` runs."""
+    visitor_events: VisitorEventService
+    """One event read with the visitor's credentials: what an ``event.ref`` points to."""

@@ -14,18 +14,34 @@ from business.model import (
     ConversationState,
     ParticipantKind,
     Tenant,
+    TenantId,
     Visitor,
     VisitorId,
     new_id,
 )
 from business.ports import Clock
-from business.transactions import Transactions
+from business.transactions import Transaction, Transactions
 from business.validation import check_token
 
 
 def hash_token(token: str) -> str:
     """Visitor tokens are bearer secrets: only their hash is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def find_visitor(
+    tx: Transaction, tenant_id: TenantId, token: str | None
+) -> tuple[Tenant, Visitor | None]:
+    """The tenant and the visitor of ``token`` in it (None: no token, or one this tenant
+    does not know; a token is only ever looked up under its own tenant). An unknown
+    tenant is ``NotFound``. The one way a visitor's credentials are checked: the
+    Socket.IO connect and the visitor's HTTP reads both come here."""
+    tenant = await tx.tenants.get(tenant_id)
+    if tenant is None:
+        raise NotFound(f"unknown tenant {tenant_id!r}")
+    if token is None:
+        return tenant, None
+    return tenant, await tx.visitors.get_by_token_hash(tenant.id, hash_token(token))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,12 +77,7 @@ class SessionService:
         if token is not None:
             check_token(token)
         async with self._tx() as tx:
-            tenant = await tx.tenants.get(cmd.tenant_id)
-            if tenant is None:
-                raise NotFound(f"unknown tenant {cmd.tenant_id!r}")
-            visitor = None
-            if token is not None:
-                visitor = await tx.visitors.get_by_token_hash(tenant.id, hash_token(token))
+            tenant, visitor = await find_visitor(tx, cmd.tenant_id, token)
             is_new = visitor is None
             if visitor is None and token is not None and not cmd.create_unknown:
                 raise UnknownVisitor("unknown visitor_token")

@@ -44,6 +44,7 @@ from business.supervision import SupervisionService
 from business.tenants import TenantService
 from business.transactions import Transactions
 from business.validation import Limits
+from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -184,4 +185,5 @@ def bootstrap(
             or AiohttpWebhookTransport(allow_private=webhooks.allow_private_targets),
             settings=webhooks,
         ),
+        visitor_events=VisitorEventService(transactions=transactions),
     )

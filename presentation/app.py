@@ -15,12 +15,14 @@ from aiohttp import web
 
 from business.services import Services
 from presentation.api import PREFIX as API_PREFIX, build_api
+from presentation.event_refs import EventRefs
 from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
+from presentation.visitor_api import VisitorEventEndpoint
 from presentation.visitor_namespace import NAMESPACE, VisitorNamespace
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ SIO_KEY: Final = web.AppKey("sio", VisitorServer)
 NAMESPACE_KEY: Final = web.AppKey("visitor_namespace", VisitorNamespace)
 NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
 OUTPUT_KEY: Final = web.AppKey("output_bound", OutputBound)
+LIMITS_KEY: Final = web.AppKey("visitor_limits", VisitorLimits)
+"""Shared by the Socket.IO namespace and the visitor's HTTP reads."""
 
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _CONTENT_TYPES: Final = {
@@ -66,6 +70,7 @@ def create_app(
     app[SERVICES_KEY] = services
     app[HEALTH_KEY] = dict(health or {})
     app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
+    app[LIMITS_KEY] = VisitorLimits(settings)
     app[METRICS_KEY] = EngineMetrics(
         services=services,
         sources=metrics or MetricsSources(),
@@ -83,6 +88,9 @@ def create_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/demo", demo_page)
     app.router.add_get("/widget/{name}", widget_asset)
+    VisitorEventEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
+        app.router
+    )
     app.add_subapp(
         API_PREFIX,
         build_api(services=services, max_body=settings.api_max_body_bytes, docs_dir=api_docs_dir),
@@ -111,11 +119,13 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         sio=sio,
         services=services,
         settings=settings,
-        limits=VisitorLimits(settings),
+        limits=app[LIMITS_KEY],
         output=output,
     )
     namespace.register()
-    notifier = SocketIoVisitorNotifier(sio)
+    notifier = SocketIoVisitorNotifier(
+        sio, refs=EventRefs(inline_max_bytes=settings.event_inline_max_bytes)
+    )
     app[SIO_KEY] = sio
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = notifier

@@ -10,8 +10,10 @@ import socketio
 from business.conversation import Conversation
 from business.events import DeskEvent, DomainEvent, TypingChanged, VisitorRead
 from business.model import ParticipantKind
+from presentation.event_refs import EventRefs
+from presentation.settings import WebSettings
 from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
-from presentation.wire import event_to_wire, typing_to_wire
+from presentation.wire import typing_to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +24,14 @@ class SocketIoVisitorNotifier:
     Each event goes to the conversation's room and to the visitor's room in one emit:
     python-socketio sends it once to a socket that is in both, and the visitor room
     reaches tabs that connected before the conversation existed. A visitor's own typing
-    is never sent back: the only audience in these rooms is that same visitor.
+    is never sent back: the only audience in these rooms is that same visitor. An event
+    larger than ``refs`` allows goes as its reference (``presentation.event_refs``;
+    default: ``WebSettings``' default limit).
     """
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, *, refs: EventRefs | None = None) -> None:
         self._sio = sio
+        self._refs = refs or EventRefs(inline_max_bytes=WebSettings().event_inline_max_bytes)
 
     async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
         rooms = [conversation_room(conversation.id), visitor_room(conversation.visitor_id)]
@@ -42,7 +47,7 @@ class SocketIoVisitorNotifier:
                     # Notes and the like are the agent desk's alone: never a visitor's
                     # (and the visitor's own read marks are for the agents).
                     await self._sio.emit(
-                        "event", event_to_wire(event), to=rooms, namespace=NAMESPACE
+                        "event", self._refs.live(event), to=rooms, namespace=NAMESPACE
                     )
             except Exception:
                 # The event is stored; the widget gets it on its next sync.

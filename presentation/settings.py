@@ -61,6 +61,12 @@ class WebSettings:
     """Encoded JSON of the events in one ``sync`` reply: events stop before the next one
     would pass it (one always goes) and ``has_more`` says to sync again."""
 
+    event_inline_max_bytes: int = 65_536
+    """Encoded JSON of one event sent inline, live or in a ``sync`` reply; a larger one
+    goes as an ``event.ref`` that the client fetches over HTTP
+    (``GET /visitor-api/v1/conversations/{id}/events/{seq}``, with the visitor's token),
+    so one huge message does not hold up the socket's other packets."""
+
     conversation_burst: int = 10
     """``conversation.start`` and ``conversation.end`` one visitor may send at once."""
 
@@ -184,6 +190,11 @@ class WebSettings:
         if self.sync_reply_max_bytes < 1024:
             raise ValueError(
                 f"sync_reply_max_bytes must be at least 1024, not {self.sync_reply_max_bytes}"
+            )
+        if not 1024 <= self.event_inline_max_bytes <= 1 << 24:
+            raise ValueError(
+                f"event_inline_max_bytes must be between 1024 and {1 << 24}, "
+                f"not {self.event_inline_max_bytes}"
             )
         for proxy in self.trusted_proxies:
             try:

@@ -26,6 +26,7 @@ from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
 from presentation.errors import UNAVAILABLE, ConnectRefused, error_ack, error_body
+from presentation.event_refs import EventRefs
 from presentation.limits import OpenSockets, VisitorLimits
 from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
@@ -33,7 +34,6 @@ from presentation.wire import (
     CONVERSATION_MODE,
     Json,
     conversation_to_wire,
-    events_to_wire_within,
     message_ack_to_wire,
 )
 
@@ -84,6 +84,7 @@ class VisitorNamespace:
         self._settings = settings
         self._limits = limits
         self._output = output
+        self._refs = EventRefs(inline_max_bytes=settings.event_inline_max_bytes)
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
         self._sockets: dict[str, _VisitorSocket] = {}
@@ -311,7 +312,8 @@ class VisitorNamespace:
         result = await self._services.history.sync(cmd)
         # A reply is capped twice: in events by business (Limits.max_sync_events) and in
         # bytes here, since a few small requests must not make large replies pile up.
-        events, cut = events_to_wire_within(result.events, self._settings.sync_reply_max_bytes)
+        # Events over event_inline_max_bytes go as references (presentation.event_refs).
+        events, cut = self._refs.sync_reply(result.events, self._settings.sync_reply_max_bytes)
         # Not in PROTOCOL.md v1 (additive): sync again from the last seq in this reply.
         return {"events": events, "has_more": result.has_more or cut}
 

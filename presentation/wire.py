@@ -7,7 +7,6 @@ Only names and kinds of participants go out: agent JIDs and visitor ids stay ins
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -87,24 +86,6 @@ def event_to_wire(event: ConversationEvent) -> Json:
 def encoded_size(value: object) -> int:
     """Bytes of ``value`` in the JSON python-socketio sends (ASCII, no spaces)."""
     return len(json.dumps(value, separators=(",", ":")))
-
-
-def events_to_wire_within(
-    events: Sequence[ConversationEvent], max_bytes: int
-) -> tuple[list[Json], bool]:
-    """As many of ``events``, in order, as fit in ``max_bytes`` of JSON array, and whether
-    any were left out. The first always goes, however large, so a client always
-    progresses."""
-    wire: list[Json] = []
-    size = 2  # the brackets
-    for event in events:
-        item = event_to_wire(event)
-        added = encoded_size(item) + (1 if wire else 0)  # and a comma
-        if wire and size + added > max_bytes:
-            return wire, True
-        wire.append(item)
-        size += added
-    return wire, False
 
 
 def typing_to_wire(event: TypingChanged) -> Json:

@@ -10,6 +10,7 @@
 // - text from anyone is put in the page with textContent only.
 import { io } from "socket.io-client";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
+import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
 
 const NAMESPACE = "/visitor";
@@ -118,6 +119,7 @@ class ChatWidget {
     this.agentName = null;
     this.botName = null;
     this.stopped = false;
+    followRefs(this); // events too large to come inline are fetched (refs.js)
     this.buildUi();
     boot.onLauncherClick = () => this.toggle();
     if (boot.openRequested || this.tabStore.get("open", false)) this.open();
@@ -505,7 +507,7 @@ class ChatWidget {
         }
         this.syncAttempt = 0;
         clearTimeout(this.syncTimer);
-        this.applyEvents(ack.events, false);
+        await this.applyEvents(ack.events, false);
         if (!ack.has_more && !this.syncAgain) break;
       }
     } finally {

@@ -1,0 +1,145 @@
+"""The visitor's HTTP reads: ``GET /visitor-api/v1/conversations/{id}/events/{seq}``.
+
+What an ``event.ref`` points to (``presentation.event_refs``). A visitor endpoint, not
+an integrator one: it is not in the REST API's registry and takes no API key, but the
+credentials a Socket.IO connect presents, in headers rather than the URL (which ends up
+in logs): ``Authorization: Bearer <visitor_token>`` and ``X-Chat-Tenant: <tenant>``.
+They are checked by the same business code as a connect's
+(``business.visitor_events``). Errors are the REST API's problem documents
+(``presentation.api.problems``) with the visitor protocol's codes.
+
+Browsers call it from the sites that embed the widget, so it answers CORS for the
+origins the Socket.IO server accepts (``presentation.socketio_server.origin_policy``);
+a request from any other origin is refused. A read costs the client address one token
+of the connect budget (``connect_burst``, ``connect_rate_per_second``): it checks a
+token as a connect does, and is no more frequent than one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Final
+
+from aiohttp import web
+
+from business.errors import Forbidden, InvalidInput, NotFound
+from business.model import ConversationId, TenantId
+from business.services import Services
+from business.validation import check_storable
+from business.visitor_events import ReadVisitorEvent
+from presentation.api.problems import problem_response
+from presentation.event_refs import EVENT_ROUTE
+from presentation.limits import VisitorLimits
+from presentation.settings import WebSettings
+from presentation.socketio_server import origin_policy
+from presentation.wire import event_to_wire
+
+logger = logging.getLogger(__name__)
+
+TENANT_HEADER: Final = "X-Chat-Tenant"
+_MAX_TENANT_LENGTH: Final = 64
+_MAX_ID_LENGTH: Final = 128
+_SEQ = re.compile(r"[0-9]{1,16}")
+_PREFLIGHT_MAX_AGE: Final = "7200"
+"""Seconds a browser may reuse a preflight (Chromium's own cap)."""
+_CACHE_CONTROL: Final = "private, max-age=86400"
+"""An event never changes once stored (a correction is an event of its own); only the
+visitor's browser may keep it, and ``Vary`` keeps one visitor's copy from another's."""
+
+
+class VisitorEventEndpoint:
+    """The handlers of ``EVENT_ROUTE`` (``GET`` and its CORS preflight)."""
+
+    def __init__(self, *, services: Services, settings: WebSettings, limits: VisitorLimits):
+        self._services = services
+        self._limits = limits
+        self._origins = origin_policy(settings)
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(EVENT_ROUTE, self.get, allow_head=False)
+        router.add_route("OPTIONS", EVENT_ROUTE, self.preflight)
+
+    async def get(self, request: web.Request) -> web.Response:
+        cors = self._cors(request)
+        try:
+            if cors is None:
+                raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
+            self._limits.connection(self._client_address(request))
+            event = await self._services.visitor_events.event(_query(request))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            response = problem_response(error, context=f"GET {request.path}")
+        else:
+            response = web.json_response(
+                event_to_wire(event),
+                headers={
+                    "Cache-Control": _CACHE_CONTROL,
+                    "Vary": f"Authorization, {TENANT_HEADER}, Origin",
+                },
+            )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Vary", "Origin")
+        response.headers.update(cors or {})
+        return response
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        cors = self._cors(request)
+        if cors is None or request.headers.get("Access-Control-Request-Method") != "GET":
+            forbidden = Forbidden("only GET, and only from the sites allowed to use the chat")
+            return problem_response(forbidden, context=f"OPTIONS {request.path}")
+        return web.Response(
+            status=204,
+            headers={
+                **cors,
+                "Vary": "Origin",
+                "Access-Control-Allow-Methods": "GET",
+                "Access-Control-Allow-Headers": f"Authorization, {TENANT_HEADER}",
+                "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
+            },
+        )
+
+    def _cors(self, request: web.Request) -> dict[str, str] | None:
+        """The CORS headers of the answer; None if the request's origin is refused. A
+        request without ``Origin`` (same-origin, or not from a browser) needs none."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return {}
+        if self._origins == "*":
+            return {"Access-Control-Allow-Origin": "*"}
+        if isinstance(self._origins, str) or not self._origins(origin, {"HTTP_HOST": request.host}):
+            return None
+        return {"Access-Control-Allow-Origin": origin}
+
+    def _client_address(self, request: web.Request) -> str:
+        return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+
+
+def _query(request: web.Request) -> ReadVisitorEvent:
+    # Checked as the connect's auth and sync's payload are (presentation.payloads): a
+    # NUL or a lone surrogate would otherwise reach the database.
+    tenant = check_storable(request.headers.get(TENANT_HEADER, "").strip(), TENANT_HEADER)
+    if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
+        raise InvalidInput(f"the {TENANT_HEADER} header must name the tenant (1 to 64 characters)")
+    conversation_id = check_storable(request.match_info["conversation_id"], "conversation_id")
+    if len(conversation_id) > _MAX_ID_LENGTH:
+        raise NotFound("unknown conversation")
+    text = request.match_info["seq"]
+    return ReadVisitorEvent(
+        tenant_id=TenantId(tenant),
+        visitor_token=_bearer(request),
+        conversation_id=ConversationId(conversation_id),
+        # Not a number: no such event, as for a seq the conversation has not reached.
+        seq=int(text) if _SEQ.fullmatch(text) else 0,
+    )
+
+
+def _bearer(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None without one (any other
+    scheme included), which the use case refuses as unauthenticated."""
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
