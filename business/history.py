@@ -39,7 +39,10 @@ class HistoryService:
             conv = await visitor_conversation(
                 tx, cmd.visitor_id, cmd.conversation_id, for_update=False
             )
-            events = await tx.events.list_after(conv.id, cmd.after_seq, limit + 1)
+            # A seq is a 32-bit column: past its largest value there is nothing (the
+            # database would refuse the number instead of answering that).
+            after = min(cmd.after_seq, _ALL)
+            events = await tx.events.list_after(conv.id, after, limit + 1)
         return SyncResult(events=events[:limit], has_more=len(events) > limit)
 
     async def histories(
