@@ -196,7 +196,8 @@ async def transfer_conversation(
     """To a queue: the agent leaves (visibly), the chat waits there for the next agent,
     transcript and all (a bot hands over this way). To an agent: it is offered to them
     (as a colleague's transfer, with your note); taken, it is theirs. Answers the
-    conversation as it is now (with the offer open, for an agent). 404: no such queue or
+    conversation as the transfer left it (waiting in the queue, or with the offer to the
+    agent open); the router may offer a queued one to an agent right after. 404: no such queue or
     agent in your tenant; 409: the conversation has ended, the agent is not ready or
     has no free place, or has it already."""
     body = call.body
