@@ -18,6 +18,8 @@ from presentation.api.registry import Body
 QUEUE_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 WORD_PATTERN = rf"^[a-z][a-z0-9_-]{{0,{WORD_MAX - 1}}}$"
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,256}$"
+"""The keyset cursors the use cases make (URL-safe base64, about 90 characters)."""
 ID_PATTERN = r"^[!-~]{1,255}$"
 """The engine's ids (of conversations, visitors, agents) are printable ASCII: a value
 that could be none is refused before it reaches a query (PostgreSQL refuses NUL in text,

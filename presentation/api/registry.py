@@ -36,7 +36,7 @@ Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 READERS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.READ})
 ADMINS: Final = frozenset({ApiKeyScope.ADMIN})
 READERS_AND_BOTS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.READ, ApiKeyScope.BOT})
-"""Who may read conversations: a bot reads the chats it takes part in."""
+"""Who may read conversations: a bot too (any of its tenant's: a key is tied to no chat)."""
 ADMINS_AND_BOTS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.BOT})
 """Who may act in conversations (write, end, transfer): an external bot hands over."""
 OPERATORS: Final = frozenset({ApiKeyScope.PLATFORM})
@@ -121,6 +121,8 @@ class Route:
     """Other success statuses, with the same response (a handler's ``Answer``)."""
     media: tuple[str, ...]
     """Media types the response may have besides JSON (a handler's ``Media``)."""
+    body_optional: bool
+    """The body may be left out: ``{}`` is one (every field has a default)."""
     handler: Callable[[Call[Any, Any, Any]], Awaitable[BaseModel | Answer[Any] | Media]] = field(
         repr=False
     )
@@ -128,11 +130,6 @@ class Route:
     @property
     def has_body(self) -> bool:
         return self.body is not Empty
-
-    @property
-    def body_optional(self) -> bool:
-        """A body that ``{}`` would be may be left out."""
-        return self.has_body and _accepts_nothing(self.body)
 
     @property
     def has_content(self) -> bool:
@@ -193,6 +190,7 @@ class Resource:
                     errors=tuple(errors),
                     also=tuple(also),
                     media=tuple(media),
+                    body_optional=body is not Empty and _accepts_nothing(body),
                     handler=handler,
                 )
             )

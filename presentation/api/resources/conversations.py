@@ -25,7 +25,13 @@ from presentation.api.conversation_models import (
     transcript_out,
 )
 from presentation.api.event_models import EventPage, InternalEventPage, internal_out, visible_out
-from presentation.api.fields import SEQUENCE_MAX, EntityId, Instant, QueueName as QueueNameField
+from presentation.api.fields import (
+    CURSOR_PATTERN,
+    SEQUENCE_MAX,
+    EntityId,
+    Instant,
+    QueueName as QueueNameField,
+)
 from presentation.api.media import Media
 from presentation.api.problems import ApiError
 from presentation.api.registry import (
@@ -46,7 +52,6 @@ resource = Resource(
 
 TEXT: Final = "text/plain; charset=utf-8"
 _STATE = "(?:" + "|".join(state.value for state in ConversationState) + ")"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,256}$"
 EVENTS_MAX = 1000
 """The most events a page may ask for; the engine's ``limits.max_sync_events`` (500 by
 default) caps it further."""

@@ -23,11 +23,16 @@ from business.reports import (
     ReportQuery,
     ReportService,
 )
-from presentation.api.fields import Day, EntityId, Instant, QueueName as QueueNameField
+from presentation.api.fields import (
+    CURSOR_PATTERN,
+    Day,
+    EntityId,
+    Instant,
+    QueueName as QueueNameField,
+)
 from presentation.api.media import Media
 from presentation.api.pagination import Page
 from presentation.api.registry import READERS, Call, Empty, Params, Resource
-from presentation.api.resources.conversations import CURSOR_PATTERN
 from presentation.report_csv import CSV_CONTENT_TYPE, csv_lines
 
 resource = Resource(

@@ -14,9 +14,8 @@ from pydantic import BaseModel, Field
 from business.integrator_commands import MAX_PAGE, ListVisitorConversations
 from business.model import VisitorId
 from presentation.api.conversation_models import ConversationPage, conversation_out
-from presentation.api.fields import EntityId
+from presentation.api.fields import CURSOR_PATTERN, EntityId
 from presentation.api.registry import READERS, Call, Empty, Params, Resource
-from presentation.api.resources.conversations import CURSOR_PATTERN
 
 resource = Resource("visitors", "Visitors of your tenant and their conversations.")
 

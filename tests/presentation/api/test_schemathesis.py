@@ -23,8 +23,8 @@ from typing import Any, cast
 import pytest
 import schemathesis
 from aiohttp import web
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis import APIOperation
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from schemathesis import APIOperation, Response
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -32,6 +32,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.config import ChecksConfig
 from schemathesis.core.result import Ok
 
 from business import commands as c
@@ -153,6 +154,12 @@ def test_every_operation_keeps_to_its_schema(
     live_api: LiveApi, mode: schemathesis.GenerationMode
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{live_api.url}/api/v1/openapi.json")
+    # A body made too long (a bot's configuration can take hundreds of entries) is
+    # refused with 413 before it is read, which is a refusal too.
+    rejections = [*schema.config.checks.negative_data_rejection.expected_statuses, "413"]
+    schema.config.checks = ChecksConfig.from_dict(
+        {"negative_data_rejection": {"expected-statuses": rejections}}
+    )
     checks = CHECKS + ([negative_data_rejection] if mode is mode.NEGATIVE else [])
     operations = []
     for result in schema.get_all_operations():
@@ -163,6 +170,14 @@ def test_every_operation_keeps_to_its_schema(
         scopes = operation.definition.raw["security"][0]["bearer"]
         key = live_api.platform if scopes == ["platform"] else live_api.admin
         _examine(operation, mode, {"Authorization": f"Bearer {key}"}, checks, live_api.ids)
+
+
+def _refused_by_the_http_parser(response: Response) -> bool:
+    return (
+        response.status_code == 400
+        and response.headers.get("content-type", [""])[0].startswith("text/plain")
+        and response.content.startswith(b"Got more than 8190 bytes")
+    )
 
 
 def _examine(
@@ -188,6 +203,13 @@ def _examine(
         if mode is schemathesis.GenerationMode.POSITIVE and case.path_parameters:
             for name in case.path_parameters.keys() & real.keys():
                 case.path_parameters[name] = real[name]
-        case.call_and_validate(headers=headers, checks=checks, timeout=10)
+        response = case.call(headers=headers, timeout=10)
+        # aiohttp refuses a request line over 8190 bytes before any route sees it, with a
+        # plain-text 400 of its own (a negative case's long string of percent-encoded
+        # 4-byte characters gets there): no answer of the API's to check.
+        assume(not _refused_by_the_http_parser(response))
+        case.validate_response(
+            response, checks, headers=headers, transport_kwargs={"headers": headers, "timeout": 10}
+        )
 
     run()
