@@ -17,6 +17,11 @@ class TooLarge(InvalidInput):
     """A text or payload is longer than the configured limit."""
 
 
+class TargetRefused(InvalidInput):
+    """A webhook URL's host is, or resolves to, an address webhooks may not reach
+    (loopback, private and the like; see ``business.webhook_targets``)."""
+
+
 class NotFound(DomainError):
     """The tenant, conversation, queue or agent does not exist (or is not yours to see)."""
 

@@ -38,6 +38,7 @@ from business.model import (
     VisitorId,
 )
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -343,6 +344,12 @@ class UnitOfWork(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -38,6 +38,9 @@ from business.tenants import TenantService
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,3 +81,8 @@ class Services:
     queues: QueueService
     agent_removal: AgentRemovalService
     api_keys: ApiKeyService
+    webhooks: WebhookService
+    webhook_outbox: WebhookOutbox
+    """Stages webhook deliveries with the events; tells its listeners after commits."""
+    webhook_deliveries: WebhookDeliveryService
+    """What the engine's ``WebhookDispatcher`` runs."""

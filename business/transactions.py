@@ -34,6 +34,7 @@ from business.ports import (
 )
 from business.publishing import EventPublisher
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
 
@@ -101,6 +102,14 @@ class Transaction:
     @property
     def api_keys(self) -> ApiKeyRepository:
         return self._uow.api_keys
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        return self._uow.webhooks
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        return self._uow.webhook_deliveries
 
     # -- changes --------------------------------------------------------------------
 

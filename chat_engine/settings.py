@@ -8,6 +8,7 @@ section                 dataclass
 ``[database]``          ``data.settings.DatabaseSettings``
 ``[xmpp]``              ``xmpp_bridge.BridgeSettings``
 ``[limits]``            ``business.validation.Limits``
+``[webhooks]``          ``business.webhook_settings.WebhookSettings``
 ``[log]``               ``LogSettings`` (below)
 ``[runtime]``           ``RuntimeSettings`` (below)
 ======================  ==========================================
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from business.validation import Limits
+from business.webhook_settings import WebhookSettings
 from chat_engine.setting_types import coerce, parseable, unwrap_optional
 from data.settings import DatabaseSettings, canonical_url, redact_url
 from presentation.settings import WebSettings
@@ -92,6 +94,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     xmpp: BridgeSettings = field(default_factory=BridgeSettings)
     limits: Limits = field(default_factory=Limits)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     notes: tuple[str, ...] = field(default=(), compare=False)

@@ -50,6 +50,8 @@ from data.repositories import (
     SqlReportRepository,
     SqlTenantRepository,
     SqlVisitorRepository,
+    SqlWebhookDeliveryRepository,
+    SqlWebhookRepository,
 )
 from data.sqlite_writer import SqliteWriter
 
@@ -117,6 +119,8 @@ class SqlUnitOfWork:
         self.live_counts = SqlLiveCountRepository(self._ctx)
         self.conversation_queries = SqlConversationQueryRepository(self._ctx)
         self.api_keys = SqlApiKeyRepository(self._ctx)
+        self.webhooks = SqlWebhookRepository(self._ctx)
+        self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -47,6 +47,8 @@ from business.services import Services
 from business.sessions import SessionService
 from business.tenants import TenantService
 from business.validation import Limits
+from business.webhook_ports import HostResolver, WebhookTransport
+from business.webhook_settings import WebhookSettings
 from chat_engine.bootstrap import bootstrap
 from data import Database
 from data.models import ConversationMemberRow, ConversationRow
@@ -69,6 +71,10 @@ class World:
     agent_addresses: Mapping[AgentId, str] = dataclasses.field(default_factory=dict)
     """The address ``agent`` gives an agent id listed here unless told otherwise (the
     others get their id as address), so that tests can tell the two apart."""
+    webhooks: WebhookSettings | None = None
+    resolver: HostResolver | None = None
+    transport: WebhookTransport | None = None
+    """The webhook parts ``make_world`` was given (a second process gets them too)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -126,7 +132,14 @@ class World:
         """What a second engine process has: its own services and publisher, the same
         storage."""
         recorder = RecordingNotifier()
-        services = bootstrap(uow=self.uow, clock=self.clock, limits=self.services.limits)
+        services = bootstrap(
+            uow=self.uow,
+            clock=self.clock,
+            limits=self.services.limits,
+            webhooks=self.webhooks,
+            resolver=self.resolver,
+            transport=self.transport,
+        )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
 
@@ -291,9 +304,13 @@ async def make_world(
     tenants: Mapping[TenantId, str] | None = None,
     visitor_form: Mapping[str, str] | None = None,
     agent_addresses: Mapping[AgentId, str] | None = None,
+    webhooks: WebhookSettings | None = None,
+    resolver: HostResolver | None = None,
+    transport: WebhookTransport | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
-    ``queues``, plus any other ``tenants`` (id -> name) with the default queue."""
+    ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
+    webhook parts as ``bootstrap`` takes them."""
     if uow is None:
         fake_store = store if store is not None else FakeStore()
         store = fake_store
@@ -304,7 +321,14 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
-    services = bootstrap(uow=uow, clock=clock, limits=limits)
+    services = bootstrap(
+        uow=uow,
+        clock=clock,
+        limits=limits,
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
+    )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
     for tenant_id, name in (tenants or {}).items():
@@ -317,6 +341,9 @@ async def make_world(
         store=store,
         visitor_form=dict(visitor_form or {}),
         agent_addresses=dict(agent_addresses or {}),
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
     )
 
 

@@ -14,6 +14,8 @@ from data.repositories.members import SqlMemberRepository
 from data.repositories.reports import SqlReportRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.visitors import SqlVisitorRepository
+from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
+from data.repositories.webhooks import SqlWebhookRepository
 
 __all__ = [
     "SqlAdapterStateRepository",
@@ -30,4 +32,6 @@ __all__ = [
     "SqlReportRepository",
     "SqlTenantRepository",
     "SqlVisitorRepository",
+    "SqlWebhookDeliveryRepository",
+    "SqlWebhookRepository",
 ]

@@ -19,6 +19,7 @@ from presentation.api.resources import (
     reports,
     tenants,
     visitors,
+    webhooks,
 )
 
 RESOURCES: tuple[Resource, ...] = (
@@ -29,6 +30,7 @@ RESOURCES: tuple[Resource, ...] = (
     queues.resource,
     agents.resource,
     canned.resource,
+    webhooks.resource,
     api_keys.resource,
     tenants.resource,
 )

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from business.events import MessagePosted, Transferred
 from business.model import (
     DEFAULT_TENANT,
@@ -275,11 +273,6 @@ async def test_an_external_bot_writes_in_a_chat_of_a_bot_first_queue(
     assert ("Ava", reply.body["bot"]["greeting"]) in senders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="business: IntegratorControlService.transfer of a chat in state bot reaches "
-    "member_rules.requeue, which asserts an agent (500); hand_to_queue needs a bot case",
-)
 async def test_an_external_bot_hands_over_to_the_queue(
     api: ApiClient, keys: Keys, world: World, server: Server
 ) -> None:

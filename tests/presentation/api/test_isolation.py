@@ -17,6 +17,7 @@ import pytest
 from business import commands as c
 from business.integrator_commands import EndByIntegrator
 from business.model import AgentId, ApiKeyScope, QueueName
+from business.webhook_commands import CreateWebhook
 from presentation.api.registry import OPERATORS, Route, all_routes
 from presentation.api.resources import RESOURCES
 from tests.harness import World
@@ -24,6 +25,7 @@ from tests.presentation.api.client import ApiClient, Json
 from tests.presentation.api.conftest import OTHER, Keys, make_key
 
 ROUTES = all_routes(RESOURCES)
+THEIR_HOOK = "https://93.184.216.34/bravo-hidden-hook"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +41,8 @@ class Theirs:
     ended_id: str
     """Ended: it has a report."""
     visitor_id: str
+    webhook_id: str
+    delivery_id: str
     secrets: tuple[str, ...]
     """Strings only ``other`` knows: none may appear in an answer to the default tenant
     (the ids the caller itself names may: "unknown agent 'id'")."""
@@ -65,6 +69,9 @@ async def theirs(world: World) -> Theirs:
     await services.canned.add(
         c.AddCannedResponse(tenant_id=OTHER, queue=None, name="bcanned", text="Bravo hidden text")
     )
+    hook = await services.webhooks.create(
+        CreateWebhook(tenant_id=OTHER, url=THEIR_HOOK, description="Bravo hidden hook")
+    )
     await services.agents.set_availability(c.SetAgentAvailability(agent_id=agent.id, ready=True))
     chats = []
     for text in ("Bravo hidden question", "Bravo hidden complaint"):
@@ -82,8 +89,11 @@ async def theirs(world: World) -> Theirs:
     await services.integrator_control.end(
         EndByIntegrator(tenant_id=OTHER, conversation_id=chats[1].id)
     )
+    (delivery, *_) = await services.webhooks.list_deliveries(OTHER)
     return Theirs(
         queue="b-only",
+        webhook_id=hook.id,
+        delivery_id=delivery.id,
         agent_id=agent.id,
         key_id=key.key.id,
         canned="bcanned",
@@ -100,6 +110,9 @@ async def theirs(world: World) -> Theirs:
             "Bravo hidden question",
             "Bravo hidden complaint",
             key.secret,
+            THEIR_HOOK,
+            "Bravo hidden hook",
+            hook.secret,
         ),
     )
 
@@ -109,6 +122,8 @@ def _path(route: Route, theirs: Theirs) -> str:
         "agent_id": theirs.agent_id,
         "key_id": theirs.key_id,
         "tenant_id": OTHER,
+        "webhook_id": theirs.webhook_id,
+        "delivery_id": theirs.delivery_id,
         "name": theirs.canned if route.tag == "canned-responses" else theirs.queue,
         "conversation_id": theirs.ended_id if route.tag == "reports" else theirs.conversation_id,
         "visitor_id": theirs.visitor_id,
@@ -137,6 +152,9 @@ BODIES: dict[str, Json] = {
     "create_api_key": {"scope": "read"},
     "create_tenant": {"name": "Mine"},
     "create_tenant_api_key": {"scope": "admin"},
+    "create_webhook": {"url": "https://93.184.216.35/mine"},
+    "update_webhook": {"enabled": False},
+    "rotate_webhook_secret": {},
     "post_conversation_message": {
         "client_msg_id": "mine-1",
         "sender": {"kind": "bot", "name": "Mine"},
@@ -155,6 +173,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
             "/agents",
             "/canned-responses",
             "/api-keys",
+            "/webhooks",
             "/conversations",
             "/reports/conversations",
         )
@@ -177,6 +196,8 @@ THEIRS_SHAPE = Theirs(
     conversation_id="c",
     ended_id="e",
     visitor_id="v",
+    webhook_id="w",
+    delivery_id="d",
     secrets=(),
 )
 
@@ -192,6 +213,8 @@ def test_every_endpoint_is_in_the_matrix() -> None:
             "name",
             "conversation_id",
             "visitor_id",
+            "webhook_id",
+            "delivery_id",
         }, f"teach _path the parameters of {route.path}"
         required = {name for name, field in route.query.model_fields.items() if field.is_required()}
         assert required <= set(_query(route, THEIRS_SHAPE)), f"teach _query {route.operation_id}"
