@@ -29,12 +29,14 @@ from business.bot_config import (
 from business.bot_model import BotConfig, BotKind
 from presentation.api.registry import Body
 
+OPTION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+"""A menu option's or quick reply's id (``business.bot_config``'s rule)."""
 BotText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BOT_TEXT)]
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEYWORD)]
 
 
 class BotMenuOptionIn(Body):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    id: str = Field(pattern=OPTION_ID_PATTERN)
     label: str = Field(min_length=1, max_length=MAX_LABEL)
     answer: BotText | None = Field(None, description="what choosing it answers")
     handover: bool = Field(False, description="choosing it hands over to a person (no answer)")

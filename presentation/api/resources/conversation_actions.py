@@ -14,6 +14,8 @@ from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
+from business.bot_config import MAX_LABEL, MAX_MENU
+from business.bot_model import QuickReply
 from business.integrator_commands import (
     SYSTEM,
     EndByIntegrator,
@@ -22,6 +24,7 @@ from business.integrator_commands import (
 )
 from business.model import ConversationId, Participant, ParticipantKind, QueueName
 from business.validation import NAME_MAX
+from presentation.api.bot_fields import OPTION_ID_PATTERN
 from presentation.api.conversation_models import ConversationOut, conversation_out
 from presentation.api.event_models import MessageEvent, message_out
 from presentation.api.fields import OptionalBody, QueueName as QueueNameField
@@ -56,6 +59,11 @@ class ActorIn(Body):
         return Participant(kind=ParticipantKind(self.kind), name=self.name, id=self.id)
 
 
+class QuickReplyIn(Body):
+    id: str = Field(pattern=OPTION_ID_PATTERN)
+    label: str = Field(min_length=1, max_length=MAX_LABEL)
+
+
 class MessageCreate(Body):
     client_msg_id: str = Field(
         pattern=CLIENT_MSG_ID_PATTERN,
@@ -68,6 +76,12 @@ class MessageCreate(Body):
     )
     attachments: list[str] = Field(
         default=[], description="files by http(s) URL; `text` may then be empty"
+    )
+    quick_replies: list[QuickReplyIn] = Field(
+        default=[],
+        max_length=MAX_MENU,
+        description="a bot's buttons under the message (a click sends the label as the "
+        "visitor's message); the system's messages have none",
     )
 
 
@@ -146,6 +160,9 @@ async def post_conversation_message(
                 client_msg_id=body.client_msg_id,
                 text=body.text,
                 attachments=tuple(body.attachments),
+                quick_replies=tuple(
+                    QuickReply(id=reply.id, label=reply.label) for reply in body.quick_replies
+                ),
             )
         )
     out = message_out(message)

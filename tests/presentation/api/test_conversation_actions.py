@@ -91,6 +91,32 @@ async def test_a_message_with_an_attachment_and_no_text(
     assert reply.body["text"] == ""
 
 
+async def test_a_bots_message_with_quick_replies_reaches_the_visitor(
+    api: ApiClient, keys: Keys, world: World, visitor: Visitor
+) -> None:
+    await ready_agent(world)
+    conversation_id = await visitor.start("Can I change my order?")
+    await visitor.drain()
+    replies = [{"id": "yes", "label": "Yes, change it"}, {"id": "keep", "label": "No, keep it"}]
+    body = {"client_msg_id": "q-1", "sender": HELPER, "text": "Change?", "quick_replies": replies}
+    reply = await api.post(f"/conversations/{conversation_id}/messages", keys.bot, body)
+    assert reply.status == 201, reply.body
+    assert reply.body["quick_replies"] == replies
+    event = await visitor.event_of_type("message")
+    assert event["quick_replies"] == replies
+    # Only a bot offers buttons; two that read the same are refused, as in a menu.
+    system = {**body, "client_msg_id": "q-2", "sender": {"kind": "system", "name": "Shop"}}
+    reply = await api.post(f"/conversations/{conversation_id}/messages", keys.bot, system)
+    assert "quick replies" in reply.problem(400, "invalid_input")
+    twin = {"id": "yes2", "label": "yes, CHANGE it"}
+    twins = {**body, "client_msg_id": "q-3", "quick_replies": [replies[0], twin]}
+    reply = await api.post(f"/conversations/{conversation_id}/messages", keys.bot, twins)
+    assert "another option" in reply.problem(400, "invalid_input")
+    bad_id = {**body, "client_msg_id": "q-4", "quick_replies": [{"id": "Yes!", "label": "Yes"}]}
+    reply = await api.post(f"/conversations/{conversation_id}/messages", keys.bot, bad_id)
+    assert reply.body["errors"][0]["field"] == "quick_replies.0.id"
+
+
 async def test_messages_that_cannot_be_are_refused(
     api: ApiClient, keys: Keys, world: World
 ) -> None:

@@ -67,6 +67,8 @@ async def test_set_read_replace_and_remove_a_bot(api: ApiClient, keys: Keys, wor
     # Other settings leave the bot alone; null removes it.
     kept = await api.patch("/queues/support", keys.admin, {"offer_timeout": 30})
     assert kept.body["bot"] == replaced.body["bot"]
+    external = await api.patch("/queues/support", keys.admin, {"bot": {"kind": "external"}})
+    assert external.body["bot"]["kind"] == "external"
     removed = await api.patch("/queues/support", keys.admin, {"bot": None})
     assert removed.body["bot"] is None
     assert await _stored_bot(world) is None
