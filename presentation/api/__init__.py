@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -22,6 +22,8 @@ from aiohttp.typedefs import Handler
 from business.services import Services
 from presentation.api.auth import authenticate
 from presentation.api.docs import DOCS_DIST, docs_handlers, warn_if_not_built
+from presentation.api.media import ResponseBrokenError
+from presentation.api.new_messages import NEW_MESSAGES, NewMessages
 from presentation.api.openapi import PREFIX, build_document
 from presentation.api.problems import problem_response
 from presentation.api.registry import Resource, all_routes, request_handler
@@ -41,6 +43,8 @@ def build_api(
 ) -> web.Application:
     """The API as an aiohttp application to mount at ``PREFIX``."""
     api = web.Application(middlewares=[_problems])
+    api[NEW_MESSAGES] = NewMessages()
+    api.cleanup_ctx.append(functools.partial(_watch_messages, services))
     document = json.dumps(build_document(resources, version=API_VERSION)).encode()
 
     for route in all_routes(resources):
@@ -64,12 +68,22 @@ def build_api(
     return api
 
 
+async def _watch_messages(services: Services, api: web.Application) -> AsyncIterator[None]:
+    """While the API runs it learns which messages its calls store (``new_messages``)."""
+    services.publisher.subscribe(api[NEW_MESSAGES])
+    try:
+        yield
+    finally:
+        services.publisher.unsubscribe(api[NEW_MESSAGES])
+
+
 @web.middleware
 async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure under the prefix, aiohttp's own 404 and 405 included, as a problem."""
     try:
         return await handler(request)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, ResponseBrokenError):
+        # (A response broken off mid-stream has sent its status: no problem can follow.)
         raise
     except Exception as error:
         return problem_response(error, context=f"{request.method} {request.path}")

@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from presentation.api.media import JSON
 from presentation.api.problems import PROBLEM_JSON, STATUS_OF_CODE, Problem
 from presentation.api.registry import Empty, Resource, Route, all_routes
 
@@ -81,10 +82,18 @@ def build_document(resources: Sequence[Resource], *, version: str) -> Json:
             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
         },
         "servers": [{"url": PREFIX}],
-        "tags": [{"name": r.tag, "description": r.description} for r in resources],
+        "tags": _tags(resources),
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": _SECURITY_SCHEMES},
     }
+
+
+def _tags(resources: Sequence[Resource]) -> list[Json]:
+    """Each tag once, described by the first resource that has it."""
+    tags: dict[str, Json] = {}
+    for resource in resources:
+        tags.setdefault(resource.tag, {"name": resource.tag, "description": resource.description})
+    return list(tags.values())
 
 
 _Refs = dict[tuple[type[BaseModel], JsonSchemaMode], Json]
@@ -128,7 +137,7 @@ def _operation(route: Route, refs: _Refs, components: Json) -> Json:
         operation["description"] = f"Scopes: {', '.join(scopes)}."
     if route.has_body:
         operation["requestBody"] = {
-            "required": True,
+            "required": not route.body_optional,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
     return operation
@@ -169,18 +178,22 @@ def _without_null(prop: Json) -> Json:
 
 
 def _responses(route: Route, refs: _Refs) -> Json:
-    success: Json = {"description": HTTPStatus(route.status).phrase}
+    content: Json = {}
     if route.has_content:
-        success["content"] = {
-            "application/json": {"schema": refs[(route.response, "serialization")]}
-        }
+        content[JSON] = {"schema": refs[(route.response, "serialization")]}
+        # Other representations are text of their own format (CSV, plain text).
+        content |= {media: {"schema": {"type": "string"}} for media in route.media}
     problem = {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
     statuses = {401, 403, *route.errors}
     if route.params is not Empty:
         statuses |= {400, 404}
     if route.query is not Empty or route.has_body:
         statuses.add(400)
-    responses: Json = {str(route.status): success}
+    responses: Json = {}
+    for success in sorted({route.status, *route.also}):
+        responses[str(success)] = {"description": HTTPStatus(success).phrase} | (
+            {"content": content} if content else {}
+        )
     for status in sorted(statuses):
         description = _PROBLEM_STATUSES.get(status, HTTPStatus(status).phrase)
         responses[str(status)] = {"description": description, "content": problem}

@@ -8,7 +8,8 @@ writes the OpenAPI document (``presentation.api.openapi``). So the document cann
 drift from what the server does.
 
 A resource is a module with a ``Resource`` whose ``route`` decorator declares its
-endpoints; ``presentation.api.resources`` lists the modules the API serves.
+endpoints; ``presentation.api.resources`` lists the modules the API serves. A route may
+also declare other media types and other success statuses (``presentation.api.media``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from business.errors import Forbidden
 from business.model import ApiKey, ApiKeyScope, TenantId
 from business.services import Services
+from presentation.api.media import JSON, Answer, Media, negotiate, write_media
 from presentation.api.problems import ApiError, invalid
 from presentation.errors import INVALID_INPUT
 
@@ -33,6 +35,10 @@ Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 READERS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.READ})
 ADMINS: Final = frozenset({ApiKeyScope.ADMIN})
+READERS_AND_BOTS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.READ, ApiKeyScope.BOT})
+"""Who may read conversations: a bot too (any of its tenant's: a key is tied to no chat)."""
+ADMINS_AND_BOTS: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.BOT})
+"""Who may act in conversations (write, end, transfer): an external bot hands over."""
 OPERATORS: Final = frozenset({ApiKeyScope.PLATFORM})
 
 
@@ -75,6 +81,9 @@ class Call(Generic[P, Q, B]):
     params: P
     query: Q
     body: B
+    media: str = JSON
+    """The media type the response is to have, chosen from the route's by ``Accept``:
+    a handler of a route with other ``media`` answers a ``Media`` when it is not JSON."""
 
     @property
     def tenant_id(self) -> TenantId:
@@ -86,7 +95,7 @@ class Call(Generic[P, Q, B]):
         return self.key.tenant_id
 
 
-Handler = Callable[[Call[P, Q, B]], Awaitable[R]]
+Handler = Callable[[Call[P, Q, B]], Awaitable[R | Answer[R] | Media]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,7 +117,15 @@ class Route:
     status: int
     errors: tuple[int, ...]
     """Problem statuses worth naming in the document besides the usual ones."""
-    handler: Callable[[Call[Any, Any, Any]], Awaitable[BaseModel]] = field(repr=False)
+    also: tuple[int, ...]
+    """Other success statuses, with the same response (a handler's ``Answer``)."""
+    media: tuple[str, ...]
+    """Media types the response may have besides JSON (a handler's ``Media``)."""
+    body_optional: bool
+    """The body may be left out: ``{}`` is one (every field has a default)."""
+    handler: Callable[[Call[Any, Any, Any]], Awaitable[BaseModel | Answer[Any] | Media]] = field(
+        repr=False
+    )
 
     @property
     def has_body(self) -> bool:
@@ -140,13 +157,20 @@ class Resource:
         response: type[R],
         status: int = 200,
         errors: Iterable[int] = (),
+        also: Iterable[int] = (),
+        media: Iterable[str] = (),
     ) -> Callable[[Handler[P, Q, B, R]], Handler[P, Q, B, R]]:
         """Declare the decorated coroutine as the handler of ``method path``. Its
-        docstring is the operation's description; its name the operation id."""
+        docstring is the operation's description; its name the operation id.
+
+        ``also``: other success statuses the handler may answer with (``Answer``);
+        ``media``: media types besides JSON it may answer in (``Media``)."""
         if not scopes:
             raise ValueError(f"{method} {path}: every endpoint needs a key of some scope")
         if (response is NoContent) != (status == 204):
             raise ValueError(f"{method} {path}: 204 exactly when the response is NoContent")
+        if JSON in media:
+            raise ValueError(f"{method} {path}: JSON is every route's media type already")
 
         def register(handler: Handler[P, Q, B, R]) -> Handler[P, Q, B, R]:
             self.routes.append(
@@ -164,12 +188,23 @@ class Resource:
                     response=response,
                     status=status,
                     errors=tuple(errors),
+                    also=tuple(also),
+                    media=tuple(media),
+                    body_optional=body is not Empty and _accepts_nothing(body),
                     handler=handler,
                 )
             )
             return handler
 
         return register
+
+
+def _accepts_nothing(model: type[BaseModel]) -> bool:
+    try:
+        model.model_validate({})
+    except ValidationError:
+        return False
+    return True
 
 
 def _doc(handler: Callable[..., object]) -> str:
@@ -204,18 +239,24 @@ def request_handler(
             params=_parse(route.params, "path", dict(request.match_info)),
             query=_parse(route.query, "query", _single_values(request)),
             body=await _body(route, request, max_body),
+            media=negotiate(request.headers.get("Accept"), (JSON, *route.media)),
         )
         result = await route.handler(call)
+        status = route.status
+        if isinstance(result, Media):
+            if result.media_type not in route.media:
+                raise TypeError(f"{route.operation_id} answered {result.media_type}")
+            return await write_media(request, status, result)
+        if isinstance(result, Answer):
+            if result.status not in route.also:
+                raise TypeError(f"{route.operation_id} answered status {result.status}")
+            status, result = result.status, result.body
         if type(result) is not route.response:
             # A handler bug, not the client's: the document promised another shape.
             raise TypeError(f"{route.operation_id} returned {type(result).__name__}")
         if not route.has_content:
             return web.Response(status=204)
-        return web.Response(
-            status=route.status,
-            body=result.model_dump_json(),
-            content_type="application/json",
-        )
+        return web.Response(status=status, body=result.model_dump_json(), content_type=JSON)
 
     return handle
 
@@ -239,6 +280,8 @@ def _single_values(request: web.Request) -> dict[str, str]:
 async def _body(route: Route, request: web.Request, max_body: int) -> BaseModel:
     if not route.has_body:
         return Empty()
+    if route.body_optional and not request.body_exists:
+        return route.body.model_validate({})
     if request.content_type != "application/json":
         raise ApiError(
             INVALID_INPUT,

@@ -112,9 +112,11 @@ async def test_the_app_subscribes_its_notifiers_while_running(world: World) -> N
     await runner.setup()
     try:
         added = [n for n in world.publisher.subscribers if n not in before]
-        # The visitors' rooms, and the counters of /metrics.
+        # The visitors' rooms, the counters of /metrics, and the REST API's watch of the
+        # messages its calls store.
         assert sorted(type(n).__name__ for n in added) == [
             "MetricsNotifier",
+            "NewMessages",
             "SocketIoVisitorNotifier",
         ]
     finally:

@@ -1,15 +1,32 @@
 """The resources the REST API serves, in the order the document lists them.
 
 A new resource is a new module here with a ``resource`` (``registry.Resource``) whose
-``route`` decorator declares its endpoints, and one more entry in ``RESOURCES``.
+``route`` decorator declares its endpoints, and one more entry in ``RESOURCES``. Two
+modules may share a tag (the document lists it once, with the first one's
+description).
 """
 
 from __future__ import annotations
 
 from presentation.api.registry import Resource
-from presentation.api.resources import agents, api_keys, canned, queues, tenants, webhooks
+from presentation.api.resources import (
+    agents,
+    api_keys,
+    canned,
+    conversation_actions,
+    conversations,
+    queues,
+    reports,
+    tenants,
+    visitors,
+    webhooks,
+)
 
 RESOURCES: tuple[Resource, ...] = (
+    conversations.resource,
+    conversation_actions.resource,
+    visitors.resource,
+    reports.resource,
     queues.resource,
     agents.resource,
     canned.resource,

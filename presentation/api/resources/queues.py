@@ -2,7 +2,9 @@
 
 Through the same use cases as ``chat-engine queue list|set``: listing is
 ``TenantService.list_queues``, changing is ``QueueSettingsService.configure``; creating
-is ``QueueService.create`` (the CLI makes queues only by naming them for an agent).
+is ``QueueService.create`` (the CLI makes queues only by naming them for an agent). A
+queue's bot is read by ``business.bot_config`` as ``queue set --bot-config`` reads it
+(``presentation.api.bot_fields``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from business.errors import NotFound
 from business.model import Queue, QueueName as QueueNameValue
 from business.queue_settings import MAX_WAITING
 from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
+from presentation.api.bot_fields import BotConfigIn, BotConfigOut, bot_out
 from presentation.api.fields import PatchBody, QueueName, Skills, Word
 from presentation.api.pagination import Page, PageQuery, page_of
 from presentation.api.registry import ADMINS, READERS, Body, Call, Empty, Params, Resource
@@ -44,6 +47,9 @@ class QueueOut(BaseModel):
         description="seconds after a visitor's last chat during which its agent is "
         "preferred; null: never"
     )
+    bot: BotConfigOut | None = Field(
+        description="the bot that talks to the visitors first; null: chats start in the queue"
+    )
 
 
 class QueuePage(Page[QueueOut]):
@@ -65,12 +71,13 @@ class QueueCreate(Body):
     last_agent_window: int | None = Field(
         86400, ge=0, le=MAX_LAST_AGENT_WINDOW, description="seconds; 0 or null: never"
     )
+    bot: BotConfigIn | None = Field(None, description="a bot first; null or left out: none")
 
 
 class QueuePatch(PatchBody):
     """The settings to change; those left out stay."""
 
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"max_waiting", "last_agent_window"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"max_waiting", "last_agent_window", "bot"})
 
     max_waiting: int | None = Field(
         default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
@@ -81,6 +88,11 @@ class QueuePatch(PatchBody):
     skills: Skills | None = None
     last_agent_window: int | None = Field(
         None, ge=0, le=MAX_LAST_AGENT_WINDOW, description="seconds; 0 or null: never"
+    )
+    bot: BotConfigIn | None = Field(
+        None,
+        description="the whole bot configuration, which replaces the one in effect (settings "
+        "left out take their defaults, not their values before); null: no bot any more",
     )
 
 
@@ -99,6 +111,7 @@ def queue_out(queue: Queue) -> QueueOut:
         require_wrap_up=queue.require_wrap_up,
         skills=dict(queue.skills),
         last_agent_window=queue.last_agent_window,
+        bot=None if queue.bot is None else bot_out(queue.bot),
     )
 
 
@@ -168,6 +181,7 @@ async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
                 require_wrap_up=body.require_wrap_up,
                 skills=body.skills,
                 last_agent_window=body.last_agent_window or 0,
+                bot=None if body.bot is None else body.bot.config(),
             ),
         )
     )
@@ -186,7 +200,9 @@ async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
 )
 async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
     """What `chat-engine queue set` does. A running engine applies the new settings at
-    the queue's next dispatch."""
+    the queue's next dispatch. A new `bot` greets the chats that start from now on;
+    with `"bot": null`, the chats still with the bot are handed over to the queue at
+    the visitor's next message."""
     body, given = call.body, call.body.given()
     queue = await call.services.queue_settings.configure(
         c.ConfigureQueue(
@@ -203,6 +219,8 @@ async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
                 if "last_agent_window" in given and body.last_agent_window is None
                 else body.last_agent_window
             ),
+            bot=None if body.bot is None else body.bot.config(),
+            remove_bot="bot" in given and body.bot is None,
         )
     )
     return queue_out(queue)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from business import commands as c
+from business.integrator_commands import EndByIntegrator
 from business.model import AgentId, ApiKeyScope, QueueName
 from business.webhook_commands import CreateWebhook
 from presentation.api.registry import OPERATORS, Route, all_routes
@@ -34,10 +36,16 @@ class Theirs:
     agent_id: str
     key_id: str
     canned: str
+    conversation_id: str
+    """Open, with their agent: what acting on it would change shows."""
+    ended_id: str
+    """Ended: it has a report."""
+    visitor_id: str
     webhook_id: str
     delivery_id: str
     secrets: tuple[str, ...]
-    """Strings only ``other`` knows: none may appear in an answer to the default tenant."""
+    """Strings only ``other`` knows: none may appear in an answer to the default tenant
+    (the ids the caller itself names may: "unknown agent 'id'")."""
 
 
 @pytest.fixture
@@ -64,9 +72,22 @@ async def theirs(world: World) -> Theirs:
     hook = await services.webhooks.create(
         CreateWebhook(tenant_id=OTHER, url=THEIR_HOOK, description="Bravo hidden hook")
     )
-    visitor = await world.visitor(OTHER)
-    await services.conversations.start_conversation(
-        c.StartConversation(visitor_id=visitor, queue=QueueName("b-only"))
+    await services.agents.set_availability(c.SetAgentAvailability(agent_id=agent.id, ready=True))
+    chats = []
+    for text in ("Bravo hidden question", "Bravo hidden complaint"):
+        visitor = await world.visitor(OTHER)
+        chats.append(
+            await services.conversations.start_conversation(
+                c.StartConversation(
+                    visitor_id=visitor,
+                    queue=QueueName("b-only"),
+                    form={"name": "Bravo Hidden Visitor"},
+                    message=c.FirstMessage(client_msg_id="b-1", text=text),
+                )
+            )
+        )
+    await services.integrator_control.end(
+        EndByIntegrator(tenant_id=OTHER, conversation_id=chats[1].id)
     )
     (delivery, *_) = await services.webhooks.list_deliveries(OTHER)
     return Theirs(
@@ -76,12 +97,18 @@ async def theirs(world: World) -> Theirs:
         agent_id=agent.id,
         key_id=key.key.id,
         canned="bcanned",
+        conversation_id=chats[0].id,
+        ended_id=chats[1].id,
+        visitor_id=chats[0].visitor_id,
         secrets=(
             "Bravo hidden title",
             "bob@bravo.example",
             "Bob Bravo-Hidden",
             "bravo-hidden-key",
             "Bravo hidden text",
+            "Bravo Hidden Visitor",
+            "Bravo hidden question",
+            "Bravo hidden complaint",
             key.secret,
             THEIR_HOOK,
             "Bravo hidden hook",
@@ -98,8 +125,22 @@ def _path(route: Route, theirs: Theirs) -> str:
         "webhook_id": theirs.webhook_id,
         "delivery_id": theirs.delivery_id,
         "name": theirs.canned if route.tag == "canned-responses" else theirs.queue,
+        "conversation_id": theirs.ended_id if route.tag == "reports" else theirs.conversation_id,
+        "visitor_id": theirs.visitor_id,
     }
     return route.path.format(**values)
+
+
+def _query(route: Route, theirs: Theirs) -> dict[str, str]:
+    """Their things named in the query, where an endpoint takes them there; and the
+    parameters it needs."""
+    today = datetime.now(UTC).date()
+    days = {"first_day": str(today - timedelta(days=1)), "last_day": str(today)}
+    return {
+        "list_conversations": {"agent_id": theirs.agent_id, "visitor_id": theirs.visitor_id},
+        "list_conversation_reports": {"agent_id": theirs.agent_id},
+        "list_queue_days": days | {"queue": theirs.queue},
+    }.get(route.operation_id, {})
 
 
 BODIES: dict[str, Json] = {
@@ -114,14 +155,51 @@ BODIES: dict[str, Json] = {
     "create_webhook": {"url": "https://93.184.216.35/mine"},
     "update_webhook": {"enabled": False},
     "rotate_webhook_secret": {},
+    "post_conversation_message": {
+        "client_msg_id": "mine-1",
+        "sender": {"kind": "bot", "name": "Mine"},
+        "text": "Mine",
+    },
+    "end_conversation": {"reason": "mine"},
+    "transfer_conversation": {"queue": "support"},
 }
 
 
-async def _their_state(api: ApiClient, world: World, their_admin: str) -> Json:
-    return {
-        path: await api.all_items(path, their_admin, limit=200)
-        for path in ("/queues", "/agents", "/canned-responses", "/api-keys", "/webhooks")
+async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: Theirs) -> Json:
+    state = {
+        path: await api.all_items(path, their_admin, limit=100)
+        for path in (
+            "/queues",
+            "/agents",
+            "/canned-responses",
+            "/api-keys",
+            "/webhooks",
+            "/conversations",
+            "/reports/conversations",
+        )
     }
+    for path in (
+        f"/conversations/{theirs.conversation_id}/internal-events",
+        f"/visitors/{theirs.visitor_id}",
+    ):
+        reply = await api.get(path, their_admin)
+        assert reply.status == 200, reply.body
+        state[path] = reply.body
+    return state
+
+
+THEIRS_SHAPE = Theirs(
+    queue="q",
+    agent_id="a",
+    key_id="k",
+    canned="c",
+    conversation_id="c",
+    ended_id="e",
+    visitor_id="v",
+    webhook_id="w",
+    delivery_id="d",
+    secrets=(),
+)
 
 
 def test_every_endpoint_is_in_the_matrix() -> None:
@@ -133,9 +211,13 @@ def test_every_endpoint_is_in_the_matrix() -> None:
             "key_id",
             "tenant_id",
             "name",
+            "conversation_id",
+            "visitor_id",
             "webhook_id",
             "delivery_id",
         }, f"teach _path the parameters of {route.path}"
+        required = {name for name, field in route.query.model_fields.items() if field.is_required()}
+        assert required <= set(_query(route, THEIRS_SHAPE)), f"teach _query {route.operation_id}"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.operation_id)
@@ -143,9 +225,15 @@ async def test_one_tenant_cannot_reach_anothers_things(
     api: ApiClient, keys: Keys, world: World, theirs: Theirs, route: Route
 ) -> None:
     their_admin = await make_key(world, ApiKeyScope.ADMIN, OTHER)
-    before = await _their_state(api, world, their_admin)
+    before = await _their_state(api, world, their_admin, theirs)
     kwargs = {"json": BODIES[route.operation_id]} if route.has_body else {}
-    reply = await api.call(route.method, _path(route, theirs), key=keys.admin, **kwargs)
+    reply = await api.call(
+        route.method,
+        _path(route, theirs),
+        key=keys.admin,
+        params=_query(route, theirs),
+        **kwargs,
+    )
 
     if route.scopes == OPERATORS:
         reply.problem(403, "forbidden")
@@ -160,9 +248,12 @@ async def test_one_tenant_cannot_reach_anothers_things(
     if reply.status == 200 and "items" in reply.body:
         mine = [item.get("tenant_id", "default") for item in reply.body["items"]]
         assert set(mine) <= {"default"}
+        # Lists filtered by their things find nothing of them.
+        if _query(route, theirs):
+            assert reply.body["items"] == [], route.operation_id
     # (Reading it records their key's last use once, before ``before``: within a minute
     # it is not written again, so the two readings compare equal.)
-    assert await _their_state(api, world, their_admin) == before
+    assert await _their_state(api, world, their_admin, theirs) == before
 
 
 async def test_their_agent_is_the_same_after_my_calls_on_it(

@@ -4,9 +4,12 @@ same declarations that serve the API."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import aiohttp
 
+from business.events import DESK_EVENT_TYPES, EVENT_TYPES
+from presentation.api.event_models import InternalModel, VisibleModel
 from presentation.api.registry import all_routes
 from presentation.api.resources import RESOURCES
 from tests.presentation.api.client import ApiClient
@@ -102,3 +105,48 @@ async def test_without_the_build_the_docs_page_says_how_to_build_it(
         text = await page.text()
     assert "setup.sh" in text
     assert 'href="openapi.json"' in text
+
+
+async def test_other_representations_and_statuses_are_in_the_document(api: ApiClient) -> None:
+    document = (await api.get("/openapi.json", None)).body
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    report = paths["/reports/conversations"]["get"]["responses"]["200"]["content"]
+    assert set(report) == {"application/json", "text/csv"}
+    transcript = paths["/conversations/{conversation_id}/transcript"]["get"]
+    assert set(transcript["responses"]["200"]["content"]) == {"application/json", "text/plain"}
+    post = paths["/conversations/{conversation_id}/messages"]["post"]
+    assert {"200", "201"} <= set(post["responses"])
+    assert post["requestBody"]["required"] is True
+    assert paths["/conversations/{conversation_id}/end"]["post"]["requestBody"]["required"] is False
+    # Exactly one target of a transfer, said in the schema too.
+    transfer = schemas["TransferBody"]
+    assert transfer["oneOf"] == [{"required": ["queue"]}, {"required": ["agent_address"]}]
+    assert transfer["properties"]["queue"]["type"] == "string"  # left out, never null
+    # The events' types are told apart by `type`.
+    events = schemas["InternalEventPage"]["properties"]["items"]["items"]
+    assert events["discriminator"]["propertyName"] == "type"
+    mapping = events["discriminator"]["mapping"]
+    assert {"message", "note.added", "offer.made", "hold.returned"} <= set(mapping)
+    # A bot's message is "from" its sender, as in the visitor protocol.
+    assert "from" in schemas["MessageEvent"]["properties"]
+    params = {p["name"] for p in paths["/conversations"]["get"]["parameters"]}
+    assert params == {
+        "state",
+        "queue",
+        "agent_id",
+        "visitor_id",
+        "since",
+        "until",
+        "cursor",
+        "limit",
+    }
+
+
+def test_every_stored_event_type_has_its_model() -> None:
+    def types(union: object) -> set[str]:
+        return {
+            t for model in get_args(union) for t in get_args(model.model_fields["type"].annotation)
+        }
+
+    assert types(VisibleModel) == set(EVENT_TYPES)
+    assert types(InternalModel) == set(EVENT_TYPES) | set(DESK_EVENT_TYPES)

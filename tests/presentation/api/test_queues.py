@@ -17,6 +17,7 @@ DEFAULTS = {
     "require_wrap_up": False,
     "skills": {},
     "last_agent_window": 86400,
+    "bot": None,
 }
 
 
@@ -62,6 +63,7 @@ async def test_an_admin_creates_a_queue_with_settings(
         "require_wrap_up": True,
         "skills": {"billing": 2},
         "last_agent_window": None,
+        "bot": None,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
