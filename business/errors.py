@@ -17,6 +17,10 @@ class TooLarge(InvalidInput):
     """A text or payload is longer than the configured limit."""
 
 
+class EmailRequired(InvalidInput):
+    """An e-mail address is needed and none was given or is known: ask for one."""
+
+
 class NotFound(DomainError):
     """The tenant, conversation, queue or agent does not exist (or is not yours to see)."""
 

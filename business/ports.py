@@ -38,6 +38,7 @@ from business.model import (
     VisitorId,
 )
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.transcript_mail_ports import TranscriptMailRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -51,6 +52,11 @@ class TenantRepository(Protocol):
 
     async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
         """Ordered by id, those after ``after`` only, at most ``limit``."""
+        ...
+
+    async def save_settings(self, tenant: Tenant) -> None:
+        """Write every setting of ``tenant`` (all but ``id``, ``name`` and
+        ``created_at``); an unknown tenant is a KeyError."""
         ...
 
 
@@ -343,6 +349,9 @@ class UnitOfWork(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def transcript_mails(self) -> TranscriptMailRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -34,6 +34,7 @@ from business.ports import (
 )
 from business.publishing import EventPublisher
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.transcript_mail_ports import TranscriptMailRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
 
@@ -101,6 +102,10 @@ class Transaction:
     @property
     def api_keys(self) -> ApiKeyRepository:
         return self._uow.api_keys
+
+    @property
+    def transcript_mails(self) -> TranscriptMailRepository:
+        return self._uow.transcript_mails
 
     # -- changes --------------------------------------------------------------------
 

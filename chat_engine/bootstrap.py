@@ -24,6 +24,7 @@ from business.hold import HoldService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
+from business.mail_settings import MailSettings
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -40,11 +41,17 @@ from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
 from business.supervision import SupervisionService
+from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
 from business.transactions import Transactions
+from business.transcript_auto_send import TranscriptAutoSend
+from business.transcript_mail_ports import TranscriptMailer
+from business.transcript_requests import TranscriptRequestService
+from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
+from presentation.smtp_mailer import SmtpTranscriptMailer
 from xmpp_bridge.addresses import JidNormalizer
 
 
@@ -56,16 +63,27 @@ def bootstrap(
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
     bots: Mapping[BotKind, Bot] | None = None,
+    mail: MailSettings | None = None,
+    mailer: TranscriptMailer | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
     ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
     says otherwise; nothing is subscribed to the publisher yet. The report stager is
     added to it: a conversation's report is written with its end, whoever ends it (the
-    engine, the CLI, a test)."""
+    engine, the CLI, a test). With ``mail`` configured, transcripts are sent through
+    SMTP unless ``mailer`` says otherwise, and the automatic transcript is staged with
+    every end."""
     clock = clock or SystemClock()
     limits = limits or Limits()
+    mail = mail or MailSettings()
+    if mail.enabled and mailer is None:
+        mailer = SmtpTranscriptMailer(mail)
+    mail_on = mail.enabled and mailer is not None
     publisher = publisher or EventPublisher()
     publisher.add_stager(ReportStager())
+    auto_send = TranscriptAutoSend()
+    if mail_on:
+        publisher.add_stager(auto_send)
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -152,4 +170,15 @@ def bootstrap(
         queues=QueueService(transactions=transactions),
         agent_removal=AgentRemovalService(transactions=transactions, router=router),
         api_keys=ApiKeyService(transactions=transactions, clock=clock),
+        tenant_settings=TenantSettingsService(transactions=transactions),
+        transcript_requests=TranscriptRequestService(
+            transactions=transactions, clock=clock, settings=mail, available=mail_on
+        ),
+        transcript_auto_send=auto_send,
+        transcript_mails=TranscriptMailSender(
+            transactions=transactions,
+            clock=clock,
+            mailer=mailer if mail_on else None,
+            settings=mail,
+        ),
     )

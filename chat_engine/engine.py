@@ -21,6 +21,7 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
 from business.ports import Clock
 from business.services import Services
+from business.transcript_sending import TranscriptMailDispatcher
 from chat_engine.admin import open_database
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
@@ -59,6 +60,7 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self._bridge: XmppBridge | None = None
         self._offer_clock: OfferClock | None = None
+        self._transcript_mails: TranscriptMailDispatcher | None = None
         self._services: Services | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
@@ -93,7 +95,10 @@ class Engine:
             database = self._database = open_database(settings)
             await database.migrate()
             services = self._services = bootstrap(
-                uow=database.unit_of_work, clock=self._clock, limits=settings.limits
+                uow=database.unit_of_work,
+                clock=self._clock,
+                limits=settings.limits,
+                mail=settings.mail,
             )
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
@@ -133,6 +138,16 @@ class Engine:
                 active=lambda: bridge.connected,
             )
             clock.start()
+            if services.transcript_requests.available:
+                # Transcripts the last run left unsent are in the database: they go out
+                # from here, with those queued from now on.
+                mails = self._transcript_mails = TranscriptMailDispatcher(
+                    services.transcript_mails, poll_interval=settings.mail.poll_interval
+                )
+                services.transcript_requests.on_queued(mails.wake)
+                services.transcript_auto_send.on_committed(mails.wake)
+                services.publisher.subscribe(services.transcript_auto_send)
+                mails.start()
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -149,6 +164,9 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop in reverse order; a failing part is logged and the rest still stops."""
+        mails, self._transcript_mails = self._transcript_mails, None
+        if mails is not None:
+            await _quietly("transcript mail sender", mails.stop())
         offer_clock, self._offer_clock = self._offer_clock, None
         if offer_clock is not None:
             await _quietly("offer clock", offer_clock.stop())

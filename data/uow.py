@@ -49,6 +49,7 @@ from data.repositories import (
     SqlQueueRepository,
     SqlReportRepository,
     SqlTenantRepository,
+    SqlTranscriptMailRepository,
     SqlVisitorRepository,
 )
 from data.sqlite_writer import SqliteWriter
@@ -117,6 +118,7 @@ class SqlUnitOfWork:
         self.live_counts = SqlLiveCountRepository(self._ctx)
         self.conversation_queries = SqlConversationQueryRepository(self._ctx)
         self.api_keys = SqlApiKeyRepository(self._ctx)
+        self.transcript_mails = SqlTranscriptMailRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

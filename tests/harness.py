@@ -27,6 +27,7 @@ from business.events import (
     VisitorRead,
 )
 from business.history import HistoryService
+from business.mail_settings import MailSettings
 from business.messaging import MessagingService, Posted
 from business.model import (
     DEFAULT_QUEUE,
@@ -46,6 +47,7 @@ from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
 from business.tenants import TenantService
+from business.transcript_mail_ports import TranscriptMailer
 from business.validation import Limits
 from chat_engine.bootstrap import bootstrap
 from data import Database
@@ -69,6 +71,9 @@ class World:
     agent_addresses: Mapping[AgentId, str] = dataclasses.field(default_factory=dict)
     """The address ``agent`` gives an agent id listed here unless told otherwise (the
     others get their id as address), so that tests can tell the two apart."""
+    mail: MailSettings | None = None
+    mailer: TranscriptMailer | None = None
+    """The mail parts ``make_world`` was given (a second process gets them too)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -126,7 +131,13 @@ class World:
         """What a second engine process has: its own services and publisher, the same
         storage."""
         recorder = RecordingNotifier()
-        services = bootstrap(uow=self.uow, clock=self.clock, limits=self.services.limits)
+        services = bootstrap(
+            uow=self.uow,
+            clock=self.clock,
+            limits=self.services.limits,
+            mail=self.mail,
+            mailer=self.mailer,
+        )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
 
@@ -291,9 +302,12 @@ async def make_world(
     tenants: Mapping[TenantId, str] | None = None,
     visitor_form: Mapping[str, str] | None = None,
     agent_addresses: Mapping[AgentId, str] | None = None,
+    mail: MailSettings | None = None,
+    mailer: TranscriptMailer | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
-    ``queues``, plus any other ``tenants`` (id -> name) with the default queue."""
+    ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the mail
+    parts as ``bootstrap`` takes them."""
     if uow is None:
         fake_store = store if store is not None else FakeStore()
         store = fake_store
@@ -304,7 +318,7 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
-    services = bootstrap(uow=uow, clock=clock, limits=limits)
+    services = bootstrap(uow=uow, clock=clock, limits=limits, mail=mail, mailer=mailer)
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
     for tenant_id, name in (tenants or {}).items():
@@ -317,6 +331,8 @@ async def make_world(
         store=store,
         visitor_form=dict(visitor_form or {}),
         agent_addresses=dict(agent_addresses or {}),
+        mail=mail,
+        mailer=mailer,
     )
 
 

@@ -13,6 +13,7 @@ from data.repositories.live_counts import SqlLiveCountRepository
 from data.repositories.members import SqlMemberRepository
 from data.repositories.reports import SqlReportRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
+from data.repositories.transcript_mails import SqlTranscriptMailRepository
 from data.repositories.visitors import SqlVisitorRepository
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "SqlQueueRepository",
     "SqlReportRepository",
     "SqlTenantRepository",
+    "SqlTranscriptMailRepository",
     "SqlVisitorRepository",
 ]
