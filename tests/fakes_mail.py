@@ -3,6 +3,7 @@ into ``FakeUnitOfWork``) and a mailer that records what it is given."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
@@ -97,7 +98,18 @@ class RecordingMailer:
         self.sent: list[TranscriptMail] = []
         """Every mail it was given, accepted or not."""
         self._outcomes = list(outcomes)
+        self._given = asyncio.Condition()
 
     async def send(self, mail: TranscriptMail) -> MailOutcome:
-        self.sent.append(mail)
+        await self._record(mail)
         return self._outcomes.pop(0) if self._outcomes else MailOutcome()
+
+    async def _record(self, mail: TranscriptMail) -> None:
+        async with self._given:
+            self.sent.append(mail)
+            self._given.notify_all()
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        """Until it was given ``count`` mails in all."""
+        async with asyncio.timeout(timeout), self._given:
+            await self._given.wait_for(lambda: len(self.sent) >= count)
