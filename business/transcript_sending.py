@@ -171,10 +171,12 @@ class TranscriptMailDispatcher:
         self._sender = sender
         self._interval = poll_interval
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="transcript-mail")
 
     def wake(self) -> None:
@@ -182,17 +184,24 @@ class TranscriptMailDispatcher:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        # A cancellation that races with an answer can be swallowed on its way through a
+        # library (asyncio.wait_for in Python 3.11 drops it when its future completes at
+        # that moment, and aiosmtplib waits for answers with it): then the flag and the
+        # wake end the loop at its next turn.
+        self._stopping = True
+        self._wake.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before looking: a request stored during the look wakes the next one.
             self._wake.clear()
             try:
-                while await self._sender.send_due() >= BATCH:
+                while await self._sender.send_due() >= BATCH and not self._stopping:
                     pass
             except Exception:
                 logger.exception("could not send the transcripts due; trying again")

@@ -17,6 +17,7 @@ from typing import Self
 from aiohttp import web
 
 from business.clock import SystemClock
+from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
 from business.ports import Clock
@@ -141,12 +142,7 @@ class Engine:
             if services.transcript_requests.available:
                 # Transcripts the last run left unsent are in the database: they go out
                 # from here, with those queued from now on.
-                mails = self._transcript_mails = TranscriptMailDispatcher(
-                    services.transcript_mails, poll_interval=settings.mail.poll_interval
-                )
-                services.transcript_requests.on_queued(mails.wake)
-                services.transcript_auto_send.on_committed(mails.wake)
-                services.publisher.subscribe(services.transcript_auto_send)
+                mails = self._transcript_mails = transcript_mail_dispatcher(services, settings.mail)
                 mails.start()
         except BaseException:
             if sock is not None:
@@ -194,6 +190,16 @@ class Engine:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def transcript_mail_dispatcher(services: Services, mail: MailSettings) -> TranscriptMailDispatcher:
+    """The sender of queued transcripts, woken by every request and by every end that
+    queued one (not started yet)."""
+    mails = TranscriptMailDispatcher(services.transcript_mails, poll_interval=mail.poll_interval)
+    services.transcript_requests.on_queued(mails.wake)
+    services.transcript_auto_send.on_committed(mails.wake)
+    services.publisher.subscribe(services.transcript_auto_send)
+    return mails
 
 
 def _default_url(host: str, port: int) -> str:

@@ -4,6 +4,7 @@ processes, a process that died mid-attempt, and the dispatcher; on the fakes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import timedelta
 
@@ -272,3 +273,31 @@ async def test_a_woken_dispatcher_does_not_wait_for_its_poll() -> None:
         assert (await settled(world)).status is MailStatus.SENT
     finally:
         await dispatcher.stop()
+
+
+class SwallowingMailer(RecordingMailer):
+    """Loses a cancellation, as ``asyncio.wait_for`` in Python 3.11 may when its answer
+    arrives at that moment."""
+
+    async def send(self, mail: TranscriptMail) -> MailOutcome:
+        await self._record(mail)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+        return MailOutcome()
+
+
+async def test_stopping_ends_the_dispatcher_even_when_a_mailer_loses_the_cancellation() -> None:
+    mailer = SwallowingMailer()
+    world = await world_with(mailer)
+    dispatcher = TranscriptMailDispatcher(world.services.transcript_mails, poll_interval=60.0)
+    world.services.transcript_requests.on_queued(dispatcher.wake)
+    dispatcher.start()
+    await chat(world)
+    await mailer.wait_for(1)
+
+    async with asyncio.timeout(5):
+        await dispatcher.stop()
+
+    # The attempt it was in finished and was recorded; nothing else was begun.
+    assert only(world).status is MailStatus.SENT
+    assert len(mailer.sent) == 1
