@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import pytest
 
 from business import commands as c
 from business.clock import SystemClock
 from business.mail_settings import MailSettings
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationId
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationId, TenantId
 from business.transcript_mail_ports import MailStatus, QueuedTranscript
 from business.transcript_sending import TranscriptMailDispatcher
 from chat_engine.engine import transcript_mail_dispatcher
@@ -39,11 +40,15 @@ def mail_settings(sink: SmtpSink) -> MailSettings:
     )
 
 
+OTHER = TenantId("other")
+
+
 async def mail_world(database: Database, sink: SmtpSink) -> World:
     return await make_world(
         uow=database.unit_of_work,
         clock=SystemClock(),
         queues=(DEFAULT_QUEUE,),
+        tenants={OTHER: "Other shop"},
         mail=mail_settings(sink),
     )
 
@@ -78,7 +83,8 @@ async def sent(world: World, conversation_id: str) -> list[QueuedTranscript]:
             await asyncio.sleep(0.05)
 
 
-Connect = Callable[[Server], Awaitable[Visitor]]
+class Connect(Protocol):
+    def __call__(self, server: Server, tenant: str = "default") -> Awaitable[Visitor]: ...
 
 
 @pytest.fixture
@@ -86,10 +92,10 @@ async def connect() -> AsyncIterator[Connect]:
     """Connects visitors to a server of the test's (``new_visitor`` has its own)."""
     made: list[Visitor] = []
 
-    async def to(server: Server) -> Visitor:
+    async def to(server: Server, tenant: str = "default") -> Visitor:
         visitor = Visitor(url=server.url)
         made.append(visitor)
-        await visitor.connect({"tenant": "default"})
+        await visitor.connect({"tenant": tenant})
         return visitor
 
     yield to
@@ -194,6 +200,32 @@ async def test_what_is_refused_and_why(
             len(await uow.transcript_mails.list_for_conversation(ConversationId(conversation_id)))
             == 2
         )
+
+
+async def test_another_tenants_conversation_is_refused_as_for_a_stranger_of_that_tenant(
+    database: Database, start_server: StartServer, connect: Connect
+) -> None:
+    async with smtp_server() as sink:
+        world = await mail_world(database, sink)
+        server = await start_server(world=world)
+        bea = await connect(server, OTHER)
+        theirs = await bea.start("My order 4711", form={"email": "bea@example.org"})
+        ann = await connect(server)
+        stranger = await connect(server, OTHER)
+
+        for payload in (
+            {"conversation_id": theirs},
+            {"conversation_id": theirs, "email": "ann@example.org"},
+        ):
+            ack = await ann.call("transcript.request", payload)
+            assert ack == await stranger.call("transcript.request", payload)
+            assert error(ack) == "forbidden"
+            assert "4711" not in str(ack)
+            assert "bea@" not in str(ack)
+
+    async with world.uow() as uow:
+        assert await uow.transcript_mails.list_for_conversation(ConversationId(theirs)) == []
+    assert sink.received == []
 
 
 async def test_with_mail_off_the_widget_is_told_and_a_request_is_unavailable(
