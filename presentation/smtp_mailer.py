@@ -50,7 +50,13 @@ class SmtpTranscriptMailer:
         self._host = settings.host
         self._tls: ssl.SSLContext | None = None
         if settings.tls != "none":
-            self._tls = ssl.create_default_context(cafile=settings.ca_bundle)
+            try:
+                self._tls = ssl.create_default_context(cafile=settings.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                # At start-up, naming the setting: not at the first transcript.
+                raise OSError(
+                    f"mail.ca_bundle: cannot use {settings.ca_bundle}: {exc.strerror or exc}"
+                ) from None
 
     async def send(self, mail: TranscriptMail) -> MailOutcome:
         settings = self._settings

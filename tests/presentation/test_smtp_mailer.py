@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +128,18 @@ async def test_a_certificate_nobody_vouches_for_or_a_plain_server_is_not_sent_to
         assert server.received == []
     assert outcome.error is not None
     assert not outcome.permanent
+
+
+def test_a_ca_bundle_that_cannot_be_read_stops_the_start_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(OSError, match=re.escape(f"mail.ca_bundle: cannot use {missing}")):
+        SmtpTranscriptMailer(settings(25, tls="starttls", ca_bundle=str(missing)))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(OSError, match=r"mail\.ca_bundle: cannot use"):
+        SmtpTranscriptMailer(settings(25, tls="tls", ca_bundle=str(garbage)))
 
 
 async def test_a_wrong_login_is_a_failure_worth_retrying(certificate: Certificate) -> None:
