@@ -1,6 +1,7 @@
 """A queue's bot configuration as a document (JSON-shaped): read and checked once here,
 for every edge (the CLI's ``queue set --bot-config``, the REST API later) and for the
-store, which keeps the same document (``bot_config_to_json``).
+store, which keeps the same document (``bot_config_to_json``). The quick replies an
+integrator's bot sends with a message follow the menu's rules (``check_quick_replies``).
 
 Every field is optional; what is left out takes the default of ``BotConfig``. Unknown
 fields are refused, so a misspelt ``handover_keyword`` is not silently ignored::
@@ -28,7 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from business.bot_model import BotConfig, BotFaq, BotKind, BotMenuOption, fold
+from business.bot_model import BotConfig, BotFaq, BotKind, BotMenuOption, QuickReply, fold
 from business.errors import InvalidInput
 from business.validation import check_storable
 
@@ -156,18 +157,48 @@ def _object(value: object, what: str, fields: frozenset[str]) -> Mapping[str, An
 _OPTION_FIELDS = frozenset({"id", "label", "answer", "handover"})
 
 
+def check_quick_replies(replies: Sequence[QuickReply]) -> tuple[QuickReply, ...]:
+    """Buttons an integrator's bot puts under its message, checked by the rules of the
+    rules bot's menu: at most ``MAX_MENU``, each with an option id and a label of 1 to
+    ``MAX_LABEL`` characters (surrounding spaces dropped), no two reading the same (a
+    click sends the label as the visitor's message, so it must say which was meant)."""
+    if len(replies) > MAX_MENU:
+        raise InvalidInput(f"quick_replies has at most {MAX_MENU} entries, not {len(replies)}")
+    checked: list[QuickReply] = []
+    seen: set[str] = set()
+    for index, reply in enumerate(replies, 1):
+        what = f"quick reply {index}"
+        option_id = _option_id(reply.id, what)
+        label = _text(reply.label, f"the label of {what}", MAX_LABEL)
+        _distinct(seen, option_id, label, what)
+        checked.append(QuickReply(id=option_id, label=label))
+    return tuple(checked)
+
+
+def _option_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _OPTION_ID_RE.fullmatch(value):
+        raise InvalidInput(
+            f"{what} needs an id: a lower-case letter or digit, then up to 39 letters, "
+            "digits, '_' or '-'"
+        )
+    return value
+
+
+def _distinct(seen: set[str], option_id: str, label: str, what: str) -> None:
+    # Typed labels and ids choose options too, so no two may read the same.
+    for key in (option_id, fold(label)):
+        if key in seen:
+            raise InvalidInput(f"{what}: another option has the id or label {key!r}")
+        seen.add(key)
+
+
 def _menu(value: object) -> tuple[BotMenuOption, ...]:
     options: list[BotMenuOption] = []
     seen: set[str] = set()
     for index, raw in enumerate(_list(value, "menu", MAX_MENU), 1):
         what = f"menu option {index}"
         entry = _object(raw, what, _OPTION_FIELDS)
-        option_id = entry.get("id")
-        if not isinstance(option_id, str) or not _OPTION_ID_RE.fullmatch(option_id):
-            raise InvalidInput(
-                f"{what} needs an id: a lower-case letter or digit, then up to 39 letters, "
-                "digits, '_' or '-'"
-            )
+        option_id = _option_id(entry.get("id"), what)
         label = _text(entry.get("label"), f"the label of {what}", MAX_LABEL)
         handover = entry.get("handover", False)
         if not isinstance(handover, bool):
@@ -178,11 +209,7 @@ def _menu(value: object) -> tuple[BotMenuOption, ...]:
                 raise InvalidInput(f"{what} hands over: it has no answer of its own")
         else:
             answer = _text(entry.get("answer"), f"the answer of {what}", MAX_BOT_TEXT)
-        # Typed labels and ids choose options too, so no two may read the same.
-        for key in (option_id, fold(label)):
-            if key in seen:
-                raise InvalidInput(f"{what}: another option has the id or label {key!r}")
-            seen.add(key)
+        _distinct(seen, option_id, label, what)
         options.append(BotMenuOption(id=option_id, label=label, answer=answer, handover=handover))
     return tuple(options)
 

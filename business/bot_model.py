@@ -29,6 +29,9 @@ class BotKind(StrEnum):
 
     RULES = "rules"
     """The built-in rules bot: greeting, menu, keyword answers, hand-over."""
+    EXTERNAL = "external"
+    """The integrator's own bot (``business.external_bot``): it hears the chat through
+    webhooks and answers, hands over or ends through the REST API with a ``bot`` key."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

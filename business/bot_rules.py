@@ -17,9 +17,8 @@ from business.bot_model import QuickReply
 from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidTransition
-from business.events import StateChanged, Transferred
-from business.member_ports import MemberJoin
-from business.member_rules import check_no_open_offer
+from business.events import Transferred
+from business.member_rules import check_no_open_offer, keep_delivering_former_owner
 from business.model import (
     AgentId,
     ConversationState,
@@ -27,6 +26,7 @@ from business.model import (
     MemberRole,
     Participant,
     ParticipantKind,
+    QueueName,
 )
 
 BOT = ConversationState.BOT
@@ -81,19 +81,20 @@ def hand_over(
     builder = ChangeBuilder(conv)
     if text:
         builder.message(id=id, sender=bot, text=text, client_msg_id=None, at=now)
-    builder.transition(ConversationState.QUEUED, now)
-    builder.update(queue_position=position, bot_misses=0)
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.QUEUED,
-            queue_position=position,
-        )
-    )
+    enter_queue(builder, queue=conv.queue, position=position, now=now)
     return builder.done()
+
+
+def enter_queue(builder: ChangeBuilder, *, queue: QueueName, position: int, now: datetime) -> None:
+    """The chat with the bot waits in ``queue`` at ``position`` from now on, as a chat
+    that just started there would (``state.changed`` queued with the position; the
+    transaction counts it in the queue's ``waiting``); the bot starts again with no
+    misses should it come back. Whoever hands it over: the rules bot, or an integrator
+    (``business.integrator_rules``)."""
+    check_with_bot(builder.conversation)
+    builder.transition(ConversationState.QUEUED, now)
+    builder.update(queue=queue, queue_position=position, bot_misses=0)
+    builder.state_changed(now)
 
 
 def back_to_bot(conv: Conversation, *, by: AgentId, bot: Participant, now: datetime) -> Change:
@@ -133,23 +134,6 @@ def back_to_bot(conv: Conversation, *, by: AgentId, bot: Participant, now: datet
         last_offered_to=None,
         bot_misses=0,
     )
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, state=BOT
-        )
-    )
-    last = builder.conversation.last_pos
-    # Nobody is the chat's agent now; the next offer moves this cursor to itself.
-    builder.update(agent_delivered_pos=last)
-    assert old.id is not None
-    builder.write_member(
-        MemberJoin(
-            agent_id=AgentId(old.id),
-            name=old.name,
-            role=MemberRole.FORMER,
-            joined_pos=last,
-            delivered_pos=old_cursor,
-            left_pos=last,
-        )
-    )
+    builder.state_changed(now)
+    keep_delivering_former_owner(builder, old, old_cursor)
     return builder.done()

@@ -45,7 +45,7 @@ from business.model import (
 )
 from business.ports import Clock
 from business.routing import Router
-from business.starts import waiting_limit
+from business.starts import has_room
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits
 
@@ -306,7 +306,7 @@ class BotService:
             key = (conv.tenant_id, conv.queue)
             queue = queues.get(key) or await tx.queues.get(*key, for_update=True)
             assert queue is not None  # a conversation's queue is never removed
-            if queue.waiting >= waiting_limit(queue, self._limits):
+            if not has_room(queue, self._limits):
                 busy = DEFAULT_BUSY_TEXT if config is None else config.busy_text
                 menu = () if config is None else config.quick_replies
                 return bot_says(conv, id=event_id, bot=bot, text=busy, now=now, quick_replies=menu)

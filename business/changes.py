@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from business.bot_model import QuickReply
-from business.errors import InvalidTransition
+from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     ConversationEvent,
     DeskEvent,
@@ -27,6 +27,7 @@ from business.events import (
     OfferOutcome,
     ParticipantJoined,
     ParticipantLeft,
+    StateChanged,
 )
 from business.member_ports import MemberLeave, MemberWrite
 from business.model import (
@@ -137,6 +138,22 @@ class ChangeBuilder:
         self._events.append(event)
         return event
 
+    def state_changed(self, at: datetime) -> StateChanged:
+        """Tell the visitor the state the change has brought the conversation to
+        (``state.changed``), with its place in the queue when it waits in one."""
+        conv = self._conv
+        position = conv.queue_position if conv.state is ConversationState.QUEUED else None
+        return self.add(
+            lambda seq, pos: StateChanged(
+                conversation_id=conv.id,
+                seq=seq,
+                pos=pos,
+                created_at=at,
+                state=conv.state,
+                queue_position=position,
+            )
+        )
+
     def add_hidden(self, make: Callable[[int], _D]) -> _D:
         """An event only the agent desk sees: ``make(pos)``; it takes no seq."""
         pos = self._conv.last_pos + 1
@@ -156,7 +173,13 @@ class ChangeBuilder:
         attachments: tuple[str, ...] = (),
         quick_replies: tuple[QuickReply, ...] = (),
     ) -> MessagePosted:
-        """A message the visitor sees (``message``)."""
+        """A message the visitor sees (``message``). Every message of the aggregate is
+        built here, whoever sends it (the visitor, an agent, the rules bot, an
+        integrator as a bot or the system), so this is where what a bot's message may be
+        is decided: only a bot offers ``quick_replies`` (buttons that send their label
+        as the visitor's message), and none of them may be refused for it elsewhere."""
+        if quick_replies and sender.kind is not ParticipantKind.BOT:
+            raise InvalidInput("only a bot's message offers quick replies")
         cid = self._conv.id
         return self.add(
             lambda seq, pos: MessagePosted(

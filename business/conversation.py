@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from business.bot_model import QuickReply
 from business.changes import Change, ChangeBuilder
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     NoteAdded,
     OfferOutcome,
     ParticipantLeft,
-    StateChanged,
     WrapUpRecorded,
 )
 from business.model import (
@@ -159,16 +159,7 @@ class Conversation:
         builder = ChangeBuilder(conv, created=True)
         shown = None if bot else position
         builder.update(queue_position=shown)
-        builder.add(
-            lambda seq, pos: StateChanged(
-                conversation_id=id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                state=state,
-                queue_position=shown,
-            )
-        )
+        builder.state_changed(now)
         if first_message is not None:
             event_id, client_msg_id, text = first_message
             builder.message(
@@ -189,8 +180,9 @@ class Conversation:
         client_msg_id: str | None,
         now: datetime,
         attachments: tuple[str, ...] = (),
+        quick_replies: tuple[QuickReply, ...] = (),
     ) -> Change:
-        """A message in an open conversation.
+        """A message in an open conversation (``quick_replies``: a bot's only).
 
         A message from the conversation's agent moves the agent delivery cursor along
         when everything before it was delivered: the agent has it, it came from them.
@@ -205,6 +197,7 @@ class Conversation:
             client_msg_id=client_msg_id,
             at=now,
             attachments=attachments,
+            quick_replies=quick_replies,
         )
         from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id
         if from_own_agent and self.agent_delivered_pos == self.last_pos:
@@ -230,16 +223,7 @@ class Conversation:
             return None
         builder = ChangeBuilder(self)
         builder.update(queue_position=position)
-        builder.add(
-            lambda seq, pos: StateChanged(
-                conversation_id=self.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                state=ConversationState.QUEUED,
-                queue_position=position,
-            )
-        )
+        builder.state_changed(now)
         return builder.done()
 
     def end(
@@ -279,15 +263,7 @@ class Conversation:
                     role="owner" if leaving.kind is ParticipantKind.AGENT else None,
                 )
             )
-        builder.add(
-            lambda seq, pos: StateChanged(
-                conversation_id=self.id,
-                seq=seq,
-                pos=pos,
-                created_at=now,
-                state=ConversationState.ENDED,
-            )
-        )
+        builder.state_changed(now)
         for member in self.members:
             # Delivered up to the end, like the owner.
             builder.remove_member(member.agent_id, now)

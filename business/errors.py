@@ -21,6 +21,11 @@ class EmailRequired(InvalidInput):
     """An e-mail address is needed and none was given or is known: ask for one."""
 
 
+class TargetRefused(InvalidInput):
+    """A webhook URL's host is, or resolves to, an address webhooks may not reach
+    (loopback, private and the like; see ``business.webhook_targets``)."""
+
+
 class NotFound(DomainError):
     """The tenant, conversation, queue or agent does not exist (or is not yours to see)."""
 

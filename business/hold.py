@@ -32,7 +32,7 @@ from business import commands as c
 from business.access import agent_conversation, agents_own
 from business.conversation import Change, ChangeBuilder, Conversation
 from business.errors import Forbidden, InvalidTransition, NotFound
-from business.events import ChatReturned, StateChanged
+from business.events import ChatReturned
 from business.model import Agent, AgentId, ConversationId, ConversationState, TenantId
 from business.ports import Clock
 from business.routing import Router
@@ -109,16 +109,7 @@ def return_to_queue(conv: Conversation, now: datetime, position: int) -> Change:
         preferred_agent_id=conv.agent_id,
         queue_position=position,
     )
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.QUEUED,
-            queue_position=position,
-        )
-    )
+    builder.state_changed(now)
     return builder.done()
 
 
@@ -151,11 +142,7 @@ def _check_held(conv: Conversation) -> None:
 def _builder(conv: Conversation, to: ConversationState, now: datetime) -> ChangeBuilder:
     builder = ChangeBuilder(conv)
     builder.transition(to, now)
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id, seq=seq, pos=pos, created_at=now, state=to
-        )
-    )
+    builder.state_changed(now)
     return builder
 
 

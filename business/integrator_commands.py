@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from business.bot_model import QuickReply
 from business.model import (
     AgentId,
     ConversationId,
@@ -91,6 +92,9 @@ class PostIntegratorMessage:
     text: str
     attachments: tuple[str, ...] = ()
     """Files by URL; ``text`` may then be empty."""
+    quick_replies: tuple[QuickReply, ...] = ()
+    """Buttons under the message (a bot's only), as the rules bot's menu: a click sends
+    the label as the visitor's message. Checked by ``business.bot_config``'s rules."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,16 +17,18 @@ from business.errors import InvalidInput, InvalidTransition, NotFound
 from business.integrator_commands import EndByIntegrator, TransferByIntegrator
 from business.integrator_rules import check_may_offer, hand_to_queue, offer_to_agent
 from business.model import (
-    DEFAULT_OFFER_TIMEOUT,
     Agent,
     ConversationState,
+    EventId,
     OfferKind,
     Participant,
     QueueName,
+    new_id,
 )
 from business.participants import agent_at, check_can_take
 from business.ports import AddressNormalizer, Clock
 from business.routing import Router
+from business.starts import check_room
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_actor, check_queue_name, check_text
 
@@ -108,11 +110,21 @@ class IntegratorControlService:
             offered = None if conv.offered_to is None else await tx.agents.get(conv.offered_to)
             changes: list[Change] = []
             if queue is not None:
-                target = await tx.queues.get(conv.tenant_id, queue)
+                target = await tx.queues.get(conv.tenant_id, queue, for_update=True)
                 if target is None:
                     raise NotFound(f"no queue is called {queue}")
+                if conv.state is ConversationState.BOT:
+                    # The bot's hand-over, refused as a start would be while the queue
+                    # is full: the bot still has the visitor and can tell them.
+                    check_room(target, self._limits)
                 change = hand_to_queue(
-                    conv, by=actor, queue=target, offered=offered, note=note, now=now
+                    conv,
+                    by=actor,
+                    queue=target,
+                    offered=offered,
+                    note=note,
+                    note_id=EventId(new_id()),
+                    now=now,
                 )
                 changes = [] if change is None else [change]
             else:
@@ -141,14 +153,21 @@ class IntegratorControlService:
         # already hears that rather than that they have no room.
         check_may_offer(conv, to)
         await check_can_take(tx, to, OfferKind.TRANSFER)
-        settings = await tx.queues.get(conv.tenant_id, conv.queue)
-        timeout = DEFAULT_OFFER_TIMEOUT if settings is None else settings.offer_timeout
+        queue = await tx.queues.get(conv.tenant_id, conv.queue, for_update=True)
+        assert queue is not None  # a conversation's queue is never removed
         now = self._clock.now()
-        if conv.state is ConversationState.QUEUED:
+        if conv.state in (ConversationState.QUEUED, ConversationState.BOT):
             # Routed, if by hand: it counts for their idle time as the router's offers do.
             await tx.agents.set_routed(to.id, now)
         return offer_to_agent(
-            conv, by=actor, to=to, offered=offered, note=note, now=now, timeout=timeout
+            conv,
+            by=actor,
+            to=to,
+            queue=queue,
+            offered=offered,
+            note=note,
+            note_id=EventId(new_id()),
+            now=now,
         )
 
     def _optional_text(self, text: str | None, what: str) -> str | None:

@@ -7,6 +7,10 @@ idempotent on the caller's ``client_msg_id`` by the visitor's rules: a retry ret
 the message stored the first time, even once the conversation has ended, and publishes
 nothing; an id already used by somebody else's message in that conversation is refused
 rather than answered with their message.
+
+A bot's message may carry quick replies as the rules bot's do: the aggregate builds
+every message the same way (``business.changes.ChangeBuilder.message``), which is also
+where a message other than a bot's is refused them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import logging
 
 from business.access import tenant_conversation
+from business.bot_config import check_quick_replies
+from business.bot_model import QuickReply
 from business.errors import InvalidInput
 from business.events import MessagePosted
 from business.integrator_commands import PostIntegratorMessage
@@ -46,11 +52,17 @@ class IntegratorMessageService:
             check_attachments(cmd.attachments, self._limits)
         if cmd.text or not cmd.attachments:
             check_text(cmd.text, self._limits)
+        replies = check_quick_replies(cmd.quick_replies)
         # A retry racing the first attempt loses at the unique key on commit (Conflict)
         # and, decided again, finds the stored message.
-        return await retrying(lambda: self._post(cmd, sender))
+        return await retrying(lambda: self._post(cmd, sender, replies))
 
-    async def _post(self, cmd: PostIntegratorMessage, sender: Participant) -> MessagePosted:
+    async def _post(
+        self,
+        cmd: PostIntegratorMessage,
+        sender: Participant,
+        replies: tuple[QuickReply, ...],
+    ) -> MessagePosted:
         async with self._tx() as tx:
             conv = await tenant_conversation(
                 tx, cmd.tenant_id, cmd.conversation_id, for_update=True
@@ -67,6 +79,7 @@ class IntegratorMessageService:
                 client_msg_id=cmd.client_msg_id,
                 now=self._clock.now(),
                 attachments=cmd.attachments,
+                quick_replies=replies,
             )
             await tx.apply(change)
             await tx.commit()

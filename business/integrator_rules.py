@@ -9,20 +9,31 @@ withdrawn (the agent it was offered to is told, as when a chat ends while offere
 a transfer to a queue takes the agents invited or consulted with the owner out of the
 chat (invited ones leave visibly), where an agent's own ``!transfer`` would ask them to
 ``!leave`` first: an integrator cannot ask them anything.
+
+A chat with the bot (state ``bot``) has no agent to hand it on: a transfer to a queue is
+the bot's hand-over (``business.bot_rules.enter_queue``: it waits there as a chat that
+just started would, and no transfer is counted, as none is when the rules bot hands
+over), and an offer to an agent is the router's offer of a waiting chat, made once the
+chat has entered its own queue that way (declined or unanswered, it waits there for the
+next agent). The router's offer carries no note, so for a waiting chat the integrator's
+note becomes a note for the agents (``note.added``, by the integrator), which the offer's
+transcript shows.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from business.bot_rules import enter_queue
 from business.changes import Change, ChangeBuilder
 from business.conversation import Conversation
 from business.errors import InvalidTransition
-from business.events import OfferOutcome, StateChanged, Transferred
+from business.events import NoteAdded, OfferOutcome, Transferred
 from business.member_rules import person_offer, requeue
 from business.model import (
     Agent,
     ConversationState,
+    EventId,
     MemberRole,
     OfferKind,
     Participant,
@@ -49,19 +60,26 @@ def hand_to_queue(
     queue: Queue,
     offered: Agent | None,
     note: str | None,
+    note_id: EventId,
     now: datetime,
 ) -> Change | None:
     """``conv`` waits in ``queue`` from now on, at its end. A chat with an agent: they
     leave (visibly), as do the agents invited into it, and the router offers it to the
     next agent there, not to them first. A waiting chat changes queues (None if it waits
-    in ``queue`` already). Monitors stay, as after an agent's ``!transfer``."""
+    in ``queue`` already). Monitors stay, as after an agent's ``!transfer``. A chat with
+    the bot is handed over to ``queue`` (``note``, if any, as a note with ``note_id``).
+    Whether ``queue`` has room for one more is the caller's to check first."""
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
     if conv.state is ConversationState.QUEUED and conv.queue == queue.name:
         return None
     builder = ChangeBuilder(conv)
-    withdraw_offer(builder, offered, now)
     position = queue.waiting + 1
+    if conv.state is ConversationState.BOT:
+        _note(builder, by=by, note=note, note_id=note_id, now=now)
+        enter_queue(builder, queue=queue.name, position=position, now=now)
+        return builder.done()
+    withdraw_offer(builder, offered, now)
     if conv.state is ConversationState.QUEUED:
         _move(builder, by=by, queue=queue, position=position, note=note, now=now)
         return builder.done()
@@ -98,14 +116,18 @@ def _move(
     )
     # Nobody passed it over in the new queue (a withdrawn offer is nobody's refusal).
     builder.update(queue=queue.name, queue_position=position, last_offered_to=None)
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.QUEUED,
-            queue_position=position,
+    builder.state_changed(now)
+
+
+def _note(
+    builder: ChangeBuilder, *, by: Participant, note: str | None, note_id: EventId, now: datetime
+) -> None:
+    if note is None:
+        return
+    cid = builder.conversation.id
+    builder.add_hidden(
+        lambda pos: NoteAdded(
+            conversation_id=cid, pos=pos, created_at=now, id=note_id, by=by, text=note
         )
     )
 
@@ -115,22 +137,30 @@ def offer_to_agent(
     *,
     by: Participant,
     to: Agent,
+    queue: Queue,
     offered: Agent | None,
     note: str | None,
+    note_id: EventId,
     now: datetime,
-    timeout: float,
 ) -> list[Change]:
-    """Offer ``conv`` to ``to`` for ``timeout`` seconds (``offered``: whom it is offered
-    to now, if anybody; that offer is withdrawn). A waiting chat is offered as the
-    router would (taken at once if they auto-accept); a chat with an agent as that
-    agent's ``!transfer`` would: taken, it is ``to``'s and its agent leaves; declined or
+    """Offer ``conv`` (of ``queue``) to ``to`` for the queue's offer timeout
+    (``offered``: whom it is offered to now, if anybody; that offer is withdrawn). A
+    waiting chat is offered as the router would (taken at once if they auto-accept),
+    ``note`` made a note with ``note_id`` just before; a chat with the bot enters its
+    queue first, as at a hand-over. A chat with an agent is offered as that agent's
+    ``!transfer`` would: taken, it is ``to``'s and its agent leaves; declined or
     unanswered, it stays with its agent. The changes, in order."""
     check_may_offer(conv, to)
     builder = ChangeBuilder(conv)
     withdraw_offer(builder, offered, now)
-    withdrawn = builder.done()
-    changes = [withdrawn] if withdrawn.events else []
-    open_now = withdrawn.conversation
+    if conv.state in (ConversationState.QUEUED, ConversationState.BOT):
+        _note(builder, by=by, note=note, note_id=note_id, now=now)
+    if conv.state is ConversationState.BOT:
+        enter_queue(builder, queue=queue.name, position=queue.waiting + 1, now=now)
+    before_offer = builder.done()
+    changes = [before_offer] if before_offer.events else []
+    open_now = before_offer.conversation
+    timeout = queue.offer_timeout
     if open_now.state is ConversationState.QUEUED:
         changes.append(make_offer(open_now, to, now, timeout, take=to.auto_accept))
         return changes

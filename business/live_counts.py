@@ -25,7 +25,8 @@ DEFAULT_MAX_AGE = 5.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveCounts:
     conversations: Mapping[tuple[TenantId, QueueName, ConversationState], int]
-    """Open conversations (queued, active, on hold); combinations with none absent."""
+    """Open conversations (``OPEN_STATES``: with the bot, queued, active, on hold);
+    combinations with none absent."""
     waiting: Mapping[tuple[TenantId, QueueName], int]
     """Every queue, with how many conversations wait in it."""
     read_at: datetime

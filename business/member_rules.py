@@ -21,7 +21,6 @@ from business.events import (
     MemberJoined,
     OfferMade,
     OfferOutcome,
-    StateChanged,
     Transferred,
 )
 from business.member_ports import MemberJoin, MemberPromote, MemberRoleSet
@@ -284,16 +283,14 @@ def requeue(
         last_offered_to=conv.agent_id,
         preferred_agent_id=None,
     )
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.QUEUED,
-            queue_position=position,
-        )
-    )
+    builder.state_changed(now)
+    keep_delivering_former_owner(builder, old, old_cursor)
+
+
+def keep_delivering_former_owner(builder: ChangeBuilder, old: Participant, cursor: int) -> None:
+    """The owner who left in ``builder`` (``cursor``: how far they were delivered) is
+    still delivered everything up to here, as a former member; the conversation's own
+    cursor is nobody's until the next owner, whose offer moves it to itself."""
     last = builder.conversation.last_pos
     builder.update(agent_delivered_pos=last)
     assert old.id is not None
@@ -303,7 +300,7 @@ def requeue(
             name=old.name,
             role=MemberRole.FORMER,
             joined_pos=last,
-            delivered_pos=old_cursor,
+            delivered_pos=cursor,
             left_pos=last,
         )
     )

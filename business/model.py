@@ -48,6 +48,16 @@ class ConversationState(StrEnum):
     ENDED = "ended"
 
 
+OPEN_STATES: tuple[ConversationState, ...] = (
+    ConversationState.BOT,
+    ConversationState.QUEUED,
+    ConversationState.ACTIVE,
+    ConversationState.ON_HOLD,
+)
+"""Every state but ``ended``, in the order a conversation usually goes through them (and
+``/metrics`` lists them)."""
+
+
 class OfferKind(StrEnum):
     """Why a chat is offered to an agent."""
 

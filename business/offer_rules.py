@@ -19,7 +19,6 @@ from business.errors import Forbidden, InvalidTransition
 from business.events import (
     OfferMade,
     OfferOutcome,
-    StateChanged,
 )
 from business.member_messages import accepted_message
 from business.member_rules import accept_person_offer
@@ -122,15 +121,7 @@ def _accept_into(
     builder.transition(ConversationState.ACTIVE, now)
     builder.update(agent_id=agent_id, agent_name=joined.name, assigned_at=now)
     builder.joined(joined, "owner", now)
-    builder.add(
-        lambda seq, pos: StateChanged(
-            conversation_id=conv.id,
-            seq=seq,
-            pos=pos,
-            created_at=now,
-            state=ConversationState.ACTIVE,
-        )
-    )
+    builder.state_changed(now)
 
 
 def close_offer(

@@ -39,6 +39,7 @@ from business.model import (
 )
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -352,6 +353,12 @@ class UnitOfWork(Protocol):
 
     @property
     def transcript_mails(self) -> TranscriptMailRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -23,8 +23,10 @@ How each figure is read:
 - ``ended_by``: who ended it (the visitor, an agent; None when the events do not say,
   e.g. a future inactivity timeout of a chat nobody took).
 - ``outcome``: see ``ConversationOutcome``.
-- ``bot_handled``: false until bots exist; kept so the table and the payloads need no
-  change then.
+- ``bot_handled``: a bot took part: it wrote at least one message to the visitor (the
+  queue's rules bot, or an integrator posting as a bot). A chat of a bot-first queue
+  that the bot handed over is bot-handled too, whatever came after; ``wait_seconds``
+  then includes the time with the bot, as it runs from the start.
 """
 
 from __future__ import annotations
@@ -61,21 +63,30 @@ class ConversationOutcome(StrEnum):
     """How a conversation ended, from the visitor's point of view.
 
     Decided from two facts and who ended it: did an agent ever take the chat, and did an
-    agent ever write to the visitor. A chat answered once stays ``answered`` whatever
-    happens after (a transfer back to a queue where the visitor then gives up).
+    agent ever write to the visitor; for a chat no agent took, also whether it was still
+    with the bot at the end. A chat answered once stays ``answered`` whatever happens
+    after (a transfer back to a queue where the visitor then gives up, or back to the
+    bot with ``!bot``).
     """
 
     ANSWERED = "answered"
     """An agent took it and wrote to the visitor."""
+    BOT_RESOLVED = "bot_resolved"
+    """It ended while with the bot, no agent having ever taken it, whoever ended it (the
+    visitor leaving satisfied, an integrator closing it): the bot was all it took. A chat
+    the bot handed over and the visitor then left in the queue is ``abandoned_in_queue``
+    instead; the two never overlap, and together they are every chat of a bot-first
+    queue that no agent took and the visitor ended."""
     VISITOR_LEFT = "visitor_left"
     """An agent took it, but the visitor ended it before any agent wrote."""
     CLOSED_UNANSWERED = "closed_unanswered"
     """An agent took it and ended it without writing (spam, a duplicate chat)."""
     ABANDONED_IN_QUEUE = "abandoned_in_queue"
-    """The visitor ended it before any agent took it."""
+    """The visitor ended it while it waited in a queue, before any agent took it (after
+    the bot's hand-over, in a bot-first queue)."""
     CLOSED_IN_QUEUE = "closed_in_queue"
-    """Ended by someone other than the visitor before any agent took it (reserved for
-    the engine closing idle chats, and for bots)."""
+    """Ended by someone other than the visitor while it waited in a queue, before any
+    agent took it (an integrator; later the engine closing idle chats)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +111,7 @@ class ConversationMetrics:
     messages_agent: int
     transfers: int
     bot_handled: bool = False
+    """Whether a bot wrote to the visitor in it."""
     wrap_up: str | None
     outcome: ConversationOutcome
 
@@ -136,8 +148,10 @@ def conversation_metrics(
     ended_by: ParticipantKind | None = None
     owner: tuple[AgentId | None, str | None] = (None, None)
     messages_visitor = messages_agent = transfers = 0
+    bot_handled = ended_with_bot = False
     wrap_up: str | None = None
     previous: StoredEvent | None = None
+    state: ConversationState | None = None
     for event in sorted(events, key=lambda e: e.pos):
         match event:
             case ParticipantJoined(participant=who, role=role) if (
@@ -151,6 +165,8 @@ def conversation_metrics(
                 messages_agent += 1
                 if assigned_at is not None and answered_at is None:
                     answered_at = event.created_at
+            case MessagePosted(sender=sender) if sender.kind is ParticipantKind.BOT:
+                bot_handled = True
             case Transferred():
                 transfers += 1
             case WrapUpRecorded(code=code) if code is not None:
@@ -158,6 +174,9 @@ def conversation_metrics(
             case StateChanged(state=ConversationState.ENDED):
                 ended_at = event.created_at
                 ended_by = _who_ended(previous, event)
+                ended_with_bot = state is ConversationState.BOT
+            case StateChanged(state=now):
+                state = now
             case _:
                 pass
         previous = event
@@ -180,9 +199,9 @@ def conversation_metrics(
         messages_visitor=messages_visitor,
         messages_agent=messages_agent,
         transfers=transfers,
-        bot_handled=False,
+        bot_handled=bot_handled,
         wrap_up=wrap_up,
-        outcome=_outcome(assigned_at, answered_at, ended_by),
+        outcome=_outcome(assigned_at, answered_at, ended_by, ended_with_bot=ended_with_bot),
     )
 
 
@@ -199,9 +218,15 @@ def _who_ended(previous: StoredEvent | None, end: StateChanged) -> ParticipantKi
 
 
 def _outcome(
-    assigned_at: datetime | None, answered_at: datetime | None, ended_by: ParticipantKind | None
+    assigned_at: datetime | None,
+    answered_at: datetime | None,
+    ended_by: ParticipantKind | None,
+    *,
+    ended_with_bot: bool,
 ) -> ConversationOutcome:
     by_visitor = ended_by is ParticipantKind.VISITOR
+    if assigned_at is None and ended_with_bot:
+        return ConversationOutcome.BOT_RESOLVED
     if assigned_at is None:
         return (
             ConversationOutcome.ABANDONED_IN_QUEUE

@@ -42,6 +42,9 @@ from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,3 +93,8 @@ class Services:
     listeners after commits (subscribe it to the publisher to have them told)."""
     transcript_mails: TranscriptMailSender
     """What the engine's ``TranscriptMailDispatcher`` runs."""
+    webhooks: WebhookService
+    webhook_outbox: WebhookOutbox
+    """Stages webhook deliveries with the events; tells its listeners after commits."""
+    webhook_deliveries: WebhookDeliveryService
+    """What the engine's ``WebhookDispatcher`` runs."""

@@ -49,6 +49,21 @@ def waiting_limit(queue: Queue, limits: Limits) -> int:
     return queue.max_waiting if queue.max_waiting is not None else limits.max_queue_waiting
 
 
+def has_room(queue: Queue, limits: Limits) -> bool:
+    """Whether one more conversation may enter ``queue`` to wait there."""
+    return queue.waiting < waiting_limit(queue, limits)
+
+
+_FULL = "queue {queue!r} is full; please try again in a few minutes"
+
+
+def check_room(queue: Queue, limits: Limits) -> None:
+    """Refuse (``QueueFull``, as a start is refused) unless ``queue`` has room for one
+    more waiting conversation."""
+    if not has_room(queue, limits):
+        raise QueueFull(_FULL.format(queue=queue.name))
+
+
 class Starter:
     """Opens conversations for ``StartConversation`` commands (validated already).
 
@@ -122,12 +137,8 @@ class Starter:
                 if queue is None:
                     outcomes.append(NotFound(f"unknown queue {queue_name!r}"))
                     continue
-                if queue.bot is None and queue.waiting >= waiting_limit(queue, self._limits):
-                    outcomes.append(
-                        QueueFull(
-                            f"queue {queue.name!r} is full; please try again in a few minutes"
-                        )
-                    )
+                if queue.bot is None and not has_room(queue, self._limits):
+                    outcomes.append(QueueFull(_FULL.format(queue=queue.name)))
                     continue
                 conv, first = await self._open(tx, cmd, queue, visitor)
                 if conv.state is not ConversationState.BOT:

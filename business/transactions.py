@@ -35,6 +35,7 @@ from business.ports import (
 from business.publishing import EventPublisher
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
+from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
 
@@ -106,6 +107,14 @@ class Transaction:
     @property
     def transcript_mails(self) -> TranscriptMailRepository:
         return self._uow.transcript_mails
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        return self._uow.webhooks
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        return self._uow.webhook_deliveries
 
     # -- changes --------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.events import MessagePosted, NoteAdded, WrapUpRecorded
-from business.model import AgentId, ConversationId, QueueName, VisitorContext
+from business.model import AgentId, ConversationId, ParticipantKind, QueueName, VisitorContext
 from business.transactions import Transactions
 
 MAX_EARLIER = 5
@@ -42,6 +42,8 @@ class Line:
     who: str
     text: str
     note: bool = False
+    kind: ParticipantKind = ParticipantKind.AGENT
+    """Whose (an agent, the visitor, a bot ...), so that the desk names a bot as one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,9 +112,9 @@ def _past(conv: Conversation, events: Sequence[object], messages: int) -> PastCo
     for event in events:
         match event:
             case MessagePosted(created_at=at, sender=who, text=text):
-                lines.append(Line(at=at, who=who.name, text=text))
+                lines.append(Line(at=at, who=who.name, text=text, kind=who.kind))
             case NoteAdded(created_at=at, by=who, text=text):
-                lines.append(Line(at=at, who=who.name, text=text, note=True))
+                lines.append(Line(at=at, who=who.name, text=text, note=True, kind=who.kind))
             case WrapUpRecorded(code=code) if code:
                 outcome = code
     return PastConversation(

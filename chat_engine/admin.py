@@ -56,6 +56,17 @@ async def _services(settings: Settings) -> AsyncIterator[Services]:
         await database.dispose()
 
 
+async def _tenant(services: Services, tenant_id: TenantId) -> None:
+    """Refuse a tenant that does not exist, saying where the tenants are listed: a
+    misspelt ``--tenant`` must not read as an empty tenant."""
+    try:
+        await services.tenants.get_tenant(tenant_id)
+    except NotFound:
+        raise NotFound(
+            f"unknown tenant {tenant_id!r} (chat-engine tenant list shows the tenants)"
+        ) from None
+
+
 async def upgrade_database(settings: Settings) -> None:
     async with _services(settings):
         pass
@@ -64,22 +75,41 @@ async def upgrade_database(settings: Settings) -> None:
 async def add_agents(settings: Settings, commands: Sequence[c.AddAgent]) -> list[Agent]:
     """Create or update agents (and their queues); migrates the database first.
 
-    Every address is checked before any agent is written. Nothing is routed here.
+    Every tenant and address is checked before any agent is written. Nothing is routed
+    here.
     """
     async with _services(settings) as services:
+        for tenant_id in dict.fromkeys(command.tenant_id for command in commands):
+            await _tenant(services, tenant_id)
         for command in commands:
             services.agents.normalize_address(command.address)
         return [await services.agents.add_agent(command, route=False) for command in commands]
 
 
-async def list_agents(settings: Settings) -> Sequence[Agent]:
+async def list_agents(settings: Settings, tenant_id: TenantId) -> Sequence[Agent]:
     async with _services(settings) as services:
-        return await services.agents.list_agents()
+        await _tenant(services, tenant_id)
+        return await services.agents.list_agents(tenant_id)
 
 
-async def list_queues(settings: Settings) -> Sequence[Queue]:
+async def remove_agent(settings: Settings, tenant_id: TenantId, address: str) -> Agent:
+    """Remove the tenant's agent at ``address`` (``business.agent_removal``: refused
+    while they have a chat open); an agent of another tenant is as unknown as nobody."""
     async with _services(settings) as services:
-        return await services.tenants.list_queues(DEFAULT_TENANT)
+        await _tenant(services, tenant_id)
+        normalized = services.agents.normalize_address(address)
+        agent = await services.agents.find_agent(normalized)
+        if agent is None or agent.tenant_id != tenant_id:
+            raise NotFound(f"tenant {tenant_id} has no agent {normalized}")
+        return await services.agent_removal.remove(
+            c.RemoveAgent(tenant_id=tenant_id, agent_id=agent.id)
+        )
+
+
+async def list_queues(settings: Settings, tenant_id: TenantId) -> Sequence[Queue]:
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.tenants.list_queues(tenant_id)
 
 
 async def configure_queue(
@@ -88,6 +118,7 @@ async def configure_queue(
     """Change a queue's settings; returns the queue and the agents who serve it (so the
     caller can tell whether any of them has the skills it requires)."""
     async with _services(settings) as services:
+        await _tenant(services, command.tenant_id)
         queue = await services.queue_settings.configure(command)
         agents = await services.agents.list_agents(command.tenant_id)
         return queue, [a for a in agents if queue.name in a.queues]
@@ -95,16 +126,21 @@ async def configure_queue(
 
 async def add_canned(settings: Settings, command: c.AddCannedResponse) -> CannedResponse:
     async with _services(settings) as services:
+        await _tenant(services, command.tenant_id)
         return await services.canned.add(command)
 
 
-async def list_canned(settings: Settings, queue: QueueName | None) -> Sequence[CannedResponse]:
+async def list_canned(
+    settings: Settings, tenant_id: TenantId, queue: QueueName | None
+) -> Sequence[CannedResponse]:
     async with _services(settings) as services:
-        return await services.canned.list(DEFAULT_TENANT, queue)
+        await _tenant(services, tenant_id)
+        return await services.canned.list(tenant_id, queue)
 
 
 async def remove_canned(settings: Settings, command: c.RemoveCannedResponse) -> None:
     async with _services(settings) as services:
+        await _tenant(services, command.tenant_id)
         await services.canned.remove(command)
 
 
@@ -114,6 +150,7 @@ async def conversation_reports(
     """The reports ``query`` selects, page by page (its cursor and limit are ignored);
     ``agent_address``: only the chats that agent had last."""
     async with _services(settings) as services:
+        await _tenant(services, query.tenant_id)
         if agent_address is not None:
             address = services.agents.normalize_address(agent_address)
             agent = await services.agents.find_agent(address)

@@ -19,6 +19,7 @@ from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
+from business.external_bot import ExternalBot
 from business.history import HistoryService
 from business.hold import HoldService
 from business.integrator_control import IntegratorControlService
@@ -51,7 +52,13 @@ from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
+from business.webhook_delivery import WebhookDeliveryService
+from business.webhook_outbox import WebhookOutbox
+from business.webhook_ports import HostResolver, WebhookTransport
+from business.webhook_settings import WebhookSettings
+from business.webhooks import WebhookService
 from presentation.smtp_mailer import SmtpTranscriptMailer
+from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
 
 
@@ -63,24 +70,32 @@ def bootstrap(
     addresses: AddressNormalizer | None = None,
     publisher: EventPublisher | None = None,
     bots: Mapping[BotKind, Bot] | None = None,
+    webhooks: WebhookSettings | None = None,
+    resolver: HostResolver | None = None,
+    transport: WebhookTransport | None = None,
     mail: MailSettings | None = None,
     mailer: TranscriptMailer | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
     ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
-    says otherwise; nothing is subscribed to the publisher yet. The report stager is
-    added to it: a conversation's report is written with its end, whoever ends it (the
-    engine, the CLI, a test). With ``mail`` configured, transcripts are sent through
-    SMTP unless ``mailer`` says otherwise, and the automatic transcript is staged with
-    every end."""
+    says otherwise; webhook targets are resolved by the system's resolver and webhooks
+    sent with aiohttp's client unless ``resolver`` and ``transport`` say otherwise (the
+    caller closes a transport it gives). Nothing is subscribed to the publisher yet. The
+    stagers are added to it: a conversation's report is written with its end, and its
+    webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
+    a test). With ``mail`` configured, transcripts are sent through SMTP unless
+    ``mailer`` says otherwise, and the automatic transcript is staged with every end."""
     clock = clock or SystemClock()
     limits = limits or Limits()
+    webhooks = webhooks or WebhookSettings()
     mail = mail or MailSettings()
     if mail.enabled and mailer is None:
         mailer = SmtpTranscriptMailer(mail)
     mail_on = mail.enabled and mailer is not None
     publisher = publisher or EventPublisher()
     publisher.add_stager(ReportStager())
+    outbox = WebhookOutbox()
+    publisher.add_stager(outbox)
     auto_send = TranscriptAutoSend()
     if mail_on:
         publisher.add_stager(auto_send)
@@ -92,7 +107,9 @@ def bootstrap(
         router=router,
         clock=clock,
         limits=limits,
-        bots=bots if bots is not None else {BotKind.RULES: RulesBot()},
+        bots=bots
+        if bots is not None
+        else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
     )
     messaging = MessagingService(
         transactions=transactions,
@@ -170,6 +187,20 @@ def bootstrap(
         queues=QueueService(transactions=transactions),
         agent_removal=AgentRemovalService(transactions=transactions, router=router),
         api_keys=ApiKeyService(transactions=transactions, clock=clock),
+        webhooks=WebhookService(
+            transactions=transactions,
+            clock=clock,
+            resolver=resolver or SystemHostResolver(),
+            settings=webhooks,
+        ),
+        webhook_outbox=outbox,
+        webhook_deliveries=WebhookDeliveryService(
+            transactions=transactions,
+            clock=clock,
+            transport=transport
+            or AiohttpWebhookTransport(allow_private=webhooks.allow_private_targets),
+            settings=webhooks,
+        ),
         tenant_settings=TenantSettingsService(transactions=transactions),
         transcript_requests=TranscriptRequestService(
             transactions=transactions, clock=clock, settings=mail, available=mail_on

@@ -19,6 +19,7 @@ from business.errors import InvalidInput, NotFound
 from business.model import Queue, QueueName
 from chat_engine.admin import list_queues
 from chat_engine.settings import Settings
+from chat_engine.tenant_option import add_tenant_option, tenant_of
 
 OFF = "off"
 
@@ -54,6 +55,7 @@ def add_parsers(
         ),
     )
     show.add_argument("queue", metavar="QUEUE", help="the queue, e.g. support")
+    add_tenant_option(show)
 
 
 def given(args: argparse.Namespace) -> bool:
@@ -114,7 +116,7 @@ def describe(queue: Queue) -> str:
 
 async def queue_bot(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     name = QueueName(args.queue.strip())
-    queue = next((q for q in await list_queues(settings) if q.name == name), None)
+    queue = next((q for q in await list_queues(settings, tenant_of(args)) if q.name == name), None)
     if queue is None:
         raise NotFound(f"unknown queue {name!r}")
     if queue.bot is None:

@@ -6,9 +6,10 @@ import argparse
 from typing import TextIO
 
 from business.commands import AddCannedResponse, RemoveCannedResponse
-from business.model import DEFAULT_TENANT, QueueName
+from business.model import QueueName
 from chat_engine.admin import add_canned, list_canned, remove_canned
 from chat_engine.settings import Settings
+from chat_engine.tenant_option import add_tenant_option, tenant_of
 
 _ALL = "(all)"
 """How a tenant-wide response's queue is shown."""
@@ -33,18 +34,19 @@ def add_parsers(
     add = canned_commands.add_parser(
         "add", parents=[common], help="add a canned response, or replace its text"
     )
-    _queue_option(add, "the queue whose agents use it (default: every queue)")
+    _tenant_and_queue(add, "the queue whose agents use it (default: every queue)")
     add.add_argument("name", metavar="NAME", help="a lower-case word, e.g. greeting")
     add.add_argument("text", metavar="TEXT", help="e.g. 'Hello {visitor}, I am {agent}.'")
     listing = canned_commands.add_parser("list", parents=[common], help="list canned responses")
-    _queue_option(listing, "what this queue's agents get (default: every response)")
+    _tenant_and_queue(listing, "what this queue's agents get (default: every response)")
     remove = canned_commands.add_parser("remove", parents=[common], help="remove a canned response")
-    _queue_option(remove, "the queue it belongs to (default: the one for every queue)")
+    _tenant_and_queue(remove, "the queue it belongs to (default: the one for every queue)")
     remove.add_argument("name", metavar="NAME")
 
 
-def _queue_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+def _tenant_and_queue(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--queue", metavar="QUEUE", help=help_text)
+    add_tenant_option(parser)
 
 
 def _queue(args: argparse.Namespace) -> QueueName | None:
@@ -55,7 +57,7 @@ async def canned_add(args: argparse.Namespace, settings: Settings, out: TextIO) 
     response = await add_canned(
         settings,
         AddCannedResponse(
-            tenant_id=DEFAULT_TENANT, queue=_queue(args), name=args.name, text=args.text
+            tenant_id=tenant_of(args), queue=_queue(args), name=args.name, text=args.text
         ),
     )
     out.write(f"canned response {response.name} ({_where(response.queue)}): {response.text}\n")
@@ -63,7 +65,7 @@ async def canned_add(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 async def canned_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    responses = await list_canned(settings, _queue(args))
+    responses = await list_canned(settings, tenant_of(args), _queue(args))
     if not responses:
         out.write("no canned responses yet; add one with: chat-engine canned add NAME TEXT\n")
         return 0
@@ -79,7 +81,7 @@ async def canned_list(args: argparse.Namespace, settings: Settings, out: TextIO)
 async def canned_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     queue = _queue(args)
     await remove_canned(
-        settings, RemoveCannedResponse(tenant_id=DEFAULT_TENANT, queue=queue, name=args.name)
+        settings, RemoveCannedResponse(tenant_id=tenant_of(args), queue=queue, name=args.name)
     )
     out.write(f"canned response {args.name} ({_where(queue)}) removed\n")
     return 0

@@ -219,6 +219,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return _db_upgrade
         case "agent" if args.agent_command == "add":
             return directory_cli.agent_add
+        case "agent" if args.agent_command == "remove":
+            return directory_cli.agent_remove
         case "agent":
             return directory_cli.agent_list
         case "queue" if args.queue_command == "set":

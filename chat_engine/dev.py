@@ -221,6 +221,8 @@ def _plan(
             xmpp=dataclasses.replace(xmpp, secret=secret, port=component_port),
             http=dataclasses.replace(http, port=http_port),
             database=database,
+            # Trying webhooks out means a receiver on this machine.
+            webhooks=dataclasses.replace(settings.webhooks, allow_private_targets=True),
         ),
         prosody=prosody,
         agents=read_or_create_demo_agents(var_dir / "demo-agents.json", domain),

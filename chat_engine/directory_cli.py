@@ -10,10 +10,11 @@ from typing import TextIO
 
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
-from business.model import DEFAULT_TENANT, AgentRole, Queue, QueueName
+from business.model import AgentRole, Queue, QueueName
 from chat_engine import bot_cli
-from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues
+from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues, remove_agent
 from chat_engine.settings import Settings
+from chat_engine.tenant_option import add_tenant_option, tenant_of
 
 _EMPTY_AGENTS = "no agents yet; add one with: chat-engine agent add JID --queue Q --max-chats N\n"
 _QUEUE_SETTINGS = (
@@ -45,6 +46,7 @@ def add_parsers(
         ),
     )
     add.add_argument("jid", metavar="JID", help="the agent's bare JID, e.g. alice@example.com")
+    add_tenant_option(add)
     add.add_argument(
         "--queue",
         dest="queues",
@@ -78,11 +80,24 @@ def add_parsers(
         default=None,
         help="take offered chats at once, without replying or !accept (default: no)",
     )
-    agent_commands.add_parser("list", parents=[common], help="list agents")
+    add_tenant_option(agent_commands.add_parser("list", parents=[common], help="list agents"))
+    remove = agent_commands.add_parser(
+        "remove",
+        parents=[common],
+        help="remove an agent",
+        description=(
+            "Remove an agent from the directory; refused while they have a chat open (end "
+            "or transfer it first). Their ended chats keep their name."
+        ),
+    )
+    remove.add_argument("jid", metavar="JID", help="the agent's bare JID")
+    add_tenant_option(remove)
 
     queue = commands.add_parser("queue", parents=[common], help="manage queues")
     queue_commands = queue.add_subparsers(dest="queue_command", required=True, metavar="COMMAND")
-    queue_commands.add_parser("list", parents=[common], help="list queues with their settings")
+    add_tenant_option(
+        queue_commands.add_parser("list", parents=[common], help="list queues with their settings")
+    )
     set_ = queue_commands.add_parser(
         "set",
         parents=[common],
@@ -94,6 +109,7 @@ def add_parsers(
         ),
     )
     set_.add_argument("queue", metavar="QUEUE", help="the queue, e.g. support")
+    add_tenant_option(set_)
     limit = set_.add_mutually_exclusive_group()
     limit.add_argument("--max-waiting", type=int, metavar="N", help="at most N waiting")
     limit.add_argument(
@@ -169,7 +185,7 @@ async def agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -
         address=args.jid.strip(),
         queues=tuple(QueueName(q.strip()) for q in args.queues),
         max_chats=args.max_chats,
-        tenant_id=DEFAULT_TENANT,
+        tenant_id=tenant_of(args),
         name=args.name,
         role=None if args.role is None else AgentRole(args.role),
         supervises=(
@@ -197,7 +213,7 @@ async def agent_add(args: argparse.Namespace, settings: Settings, out: TextIO) -
 
 
 async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    agents = sorted(await list_agents(settings), key=lambda a: a.address)
+    agents = sorted(await list_agents(settings, tenant_of(args)), key=lambda a: a.address)
     if not agents:
         out.write(_EMPTY_AGENTS)
         return 0
@@ -218,6 +234,12 @@ async def agent_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
             for a in agents
         ],
     )
+    return 0
+
+
+async def agent_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    agent = await remove_agent(settings, tenant_of(args), args.jid.strip())
+    out.write(f"agent {agent.address} ({agent.name}) removed from tenant {agent.tenant_id}\n")
     return 0
 
 
@@ -249,7 +271,7 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
                 format_skills(q.skills),
                 _last_agent(q),
             )
-            for q in await list_queues(settings)
+            for q in await list_queues(settings, tenant_of(args))
         ],
     )
     return 0
@@ -263,7 +285,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
             "--last-agent-window, --bot or --bot-config"
         )
     command = ConfigureQueue(
-        tenant_id=DEFAULT_TENANT,
+        tenant_id=tenant_of(args),
         queue=QueueName(args.queue.strip()),
         max_waiting=args.max_waiting,
         default_max_waiting=bool(args.default_max_waiting),

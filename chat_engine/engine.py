@@ -23,12 +23,14 @@ from business.offers import OfferClock
 from business.ports import Clock
 from business.services import Services
 from business.transcript_sending import TranscriptMailDispatcher
+from business.webhook_dispatcher import WebhookDispatcher
 from chat_engine.admin import open_database
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
-from presentation import MetricsSources, create_app, no_webhook_backlog
+from presentation import MetricsSources, create_app
+from presentation.webhook_transport import AiohttpWebhookTransport
 from xmpp_bridge import XmppBridge
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ class Engine:
         self._bridge: XmppBridge | None = None
         self._offer_clock: OfferClock | None = None
         self._transcript_mails: TranscriptMailDispatcher | None = None
+        self._webhooks: WebhookDispatcher | None = None
+        self._webhook_transport: AiohttpWebhookTransport | None = None
         self._services: Services | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
@@ -95,10 +99,15 @@ class Engine:
         try:
             database = self._database = open_database(settings)
             await database.migrate()
+            transport = self._webhook_transport = AiohttpWebhookTransport(
+                allow_private=settings.webhooks.allow_private_targets
+            )
             services = self._services = bootstrap(
                 uow=database.unit_of_work,
                 clock=self._clock,
                 limits=settings.limits,
+                webhooks=settings.webhooks,
+                transport=transport,
                 mail=settings.mail,
             )
             await services.tenants.ensure_tenant(
@@ -121,8 +130,8 @@ class Engine:
                     xmpp_connected=lambda: bridge.connected,
                     delivery_lag=bridge.delivery_lag,
                     database_ping=database.ping,
-                    # The webhook outbox's count of undelivered rows goes here.
-                    webhook_backlog=no_webhook_backlog,
+                    # Deliveries pending in the webhook outbox, of every tenant.
+                    webhook_backlog=services.webhooks.backlog,
                 ),
             )
             runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
@@ -139,6 +148,12 @@ class Engine:
                 active=lambda: bridge.connected,
             )
             clock.start()
+            # Webhooks left undelivered by the last run are in the database: they go
+            # out from here, with what the outbox stages from now on.
+            webhooks = self._webhooks = WebhookDispatcher(services.webhook_deliveries)
+            services.webhook_outbox.on_committed(webhooks.wake)
+            services.publisher.subscribe(services.webhook_outbox)
+            webhooks.start()
             if services.transcript_requests.available:
                 # Transcripts the last run left unsent are in the database: they go out
                 # from here, with those queued from now on.
@@ -163,6 +178,12 @@ class Engine:
         mails, self._transcript_mails = self._transcript_mails, None
         if mails is not None:
             await _quietly("transcript mail sender", mails.stop())
+        webhooks, self._webhooks = self._webhooks, None
+        if webhooks is not None:
+            await _quietly("webhook dispatcher", webhooks.stop())
+        transport, self._webhook_transport = self._webhook_transport, None
+        if transport is not None:
+            await _quietly("webhook transport", transport.close())
         offer_clock, self._offer_clock = self._offer_clock, None
         if offer_clock is not None:
             await _quietly("offer clock", offer_clock.stop())

@@ -7,11 +7,12 @@ import argparse
 from datetime import UTC, datetime
 from typing import TextIO
 
-from business.model import DEFAULT_TENANT, QueueName, TenantId
+from business.model import QueueName
 from business.report_metrics import ConversationMetrics
 from business.reports import ReportQuery
 from chat_engine.admin import conversation_reports
 from chat_engine.settings import Settings
+from chat_engine.tenant_option import add_tenant_option, tenant_of
 
 _COLUMNS = (
     "ENDED (UTC)",
@@ -57,9 +58,7 @@ def add_parsers(
     conversations.add_argument(
         "--agent", metavar="JID", help="only chats this agent (their address) had last"
     )
-    conversations.add_argument(
-        "--tenant", metavar="TENANT", default=DEFAULT_TENANT, help="(default: %(default)s)"
-    )
+    add_tenant_option(conversations)
     conversations.add_argument(
         "--csv", action="store_true", help="CSV with a header line instead of a table"
     )
@@ -77,7 +76,7 @@ def _when(text: str) -> datetime:
 
 async def report_conversations(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     query = ReportQuery(
-        tenant_id=TenantId(args.tenant),
+        tenant_id=tenant_of(args),
         since=args.since,
         until=args.until,
         queue=None if args.queue is None else QueueName(args.queue.strip()),

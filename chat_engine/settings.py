@@ -9,6 +9,7 @@ section                 dataclass
 ``[xmpp]``              ``xmpp_bridge.BridgeSettings``
 ``[limits]``            ``business.validation.Limits``
 ``[mail]``              ``business.mail_settings.MailSettings``
+``[webhooks]``          ``business.webhook_settings.WebhookSettings``
 ``[log]``               ``LogSettings`` (below)
 ``[runtime]``           ``RuntimeSettings`` (below)
 ======================  ==========================================
@@ -41,6 +42,7 @@ from typing import Any
 
 from business.mail_settings import MailSettings
 from business.validation import Limits
+from business.webhook_settings import WebhookSettings
 from chat_engine.setting_types import coerce, parseable, unwrap_optional
 from data.settings import DatabaseSettings, canonical_url, redact_url
 from presentation.settings import WebSettings
@@ -96,6 +98,7 @@ class Settings:
     xmpp: BridgeSettings = field(default_factory=BridgeSettings)
     limits: Limits = field(default_factory=Limits)
     mail: MailSettings = field(default_factory=MailSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     notes: tuple[str, ...] = field(default=(), compare=False)

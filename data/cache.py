@@ -1,4 +1,4 @@
-"""In-process caches of hot reads (tenants and agents by id).
+"""In-process caches of hot reads (tenants and agents by id, a tenant's webhooks).
 
 The caches are plain ``cachetools.TTLCache`` mappings (``@cached`` cannot wrap
 coroutines) owned by one ``Database``. The database stays the only source of truth: a
@@ -15,6 +15,7 @@ from cachetools import TTLCache
 
 from business.conversation import Conversation
 from business.model import Agent, AgentId, ConversationId, Tenant, TenantId
+from business.webhook_model import WebhookSubscription
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -108,9 +109,14 @@ class Caches:
         )
         """Conversations as this process last committed or read them (see
         ``data.repositories.conversations``)."""
+        self.webhooks: EntityCache[TenantId, tuple[WebhookSubscription, ...]] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        """Each tenant's enabled webhook subscriptions (read on the message path)."""
 
     def clear(self) -> None:
         self.tenants.clear()
+        self.webhooks.clear()
         self.agents.clear()
         self.agent_ids.clear()
         self.conversations.clear()

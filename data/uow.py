@@ -51,6 +51,8 @@ from data.repositories import (
     SqlTenantRepository,
     SqlTranscriptMailRepository,
     SqlVisitorRepository,
+    SqlWebhookDeliveryRepository,
+    SqlWebhookRepository,
 )
 from data.sqlite_writer import SqliteWriter
 
@@ -119,6 +121,8 @@ class SqlUnitOfWork:
         self.conversation_queries = SqlConversationQueryRepository(self._ctx)
         self.api_keys = SqlApiKeyRepository(self._ctx)
         self.transcript_mails = SqlTranscriptMailRepository(self._ctx)
+        self.webhooks = SqlWebhookRepository(self._ctx)
+        self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

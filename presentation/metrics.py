@@ -33,7 +33,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from business.live_counts import LiveCounts
-from business.model import ConversationState
+from business.model import OPEN_STATES
 from business.services import Services
 from presentation.metrics_notifier import MetricsNotifier
 
@@ -43,16 +43,11 @@ _T = TypeVar("_T")
 
 SCRAPE_TIMEOUT: Final = 5.0
 """Seconds any one source may take before the scrape goes on without it."""
-OPEN_STATES: Final = (
-    ConversationState.QUEUED,
-    ConversationState.ACTIVE,
-    ConversationState.ON_HOLD,
-)
 
 
 async def no_webhook_backlog() -> int:
-    """The webhook backlog until webhooks exist: nothing waits to be delivered. The
-    webhook outbox replaces it with a count of its undelivered rows."""
+    """The webhook backlog of an app with no outbox behind it (the app alone, in tests):
+    nothing waits. The engine gives ``WebhookService.backlog`` instead."""
     return 0
 
 

@@ -52,7 +52,7 @@ class MetricsNotifier:
         self._messages = Counter(
             "chat_messages",
             "Messages stored that the visitor sees, by direction (visitor_to_agent, "
-            "agent_to_visitor; bot_to_visitor, system_to_visitor later)",
+            "agent_to_visitor, bot_to_visitor, system_to_visitor)",
             ["tenant", "queue", "direction"],
             registry=registry,
         )

@@ -39,6 +39,13 @@ from business.model import (
 )
 from business.ports import JsonValue
 from business.report_metrics import ConversationMetrics
+from business.webhook_model import (
+    DeliveryAttempt,
+    DeliveryId,
+    SubscriptionId,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
@@ -46,6 +53,7 @@ from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
+from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -68,6 +76,11 @@ class FakeStore:
     reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
     api_keys: StoredKeys = dataclasses.field(default_factory=dict)
     transcript_mails: StoredMails = dataclasses.field(default_factory=dict)
+    webhooks: dict[SubscriptionId, WebhookSubscription] = dataclasses.field(default_factory=dict)
+    webhook_deliveries: dict[DeliveryId, WebhookDelivery] = dataclasses.field(default_factory=dict)
+    webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
+        default_factory=dict
+    )
     commits: int = 0
 
 
@@ -421,6 +434,12 @@ class FakeUnitOfWork:
         )
         self.transcript_mails = FakeTranscriptMails(
             self._work.transcript_mails, read_only=self._read_only
+        )
+        self.webhooks = FakeWebhooks(
+            self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts
+        )
+        self.webhook_deliveries = FakeWebhookDeliveries(
+            self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )
 
     async def __aenter__(self) -> Self:

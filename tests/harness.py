@@ -49,6 +49,8 @@ from business.sessions import SessionService
 from business.tenants import TenantService
 from business.transcript_mail_ports import TranscriptMailer
 from business.validation import Limits
+from business.webhook_ports import HostResolver, WebhookTransport
+from business.webhook_settings import WebhookSettings
 from chat_engine.bootstrap import bootstrap
 from data import Database
 from data.models import ConversationMemberRow, ConversationRow
@@ -71,9 +73,12 @@ class World:
     agent_addresses: Mapping[AgentId, str] = dataclasses.field(default_factory=dict)
     """The address ``agent`` gives an agent id listed here unless told otherwise (the
     others get their id as address), so that tests can tell the two apart."""
+    webhooks: WebhookSettings | None = None
+    resolver: HostResolver | None = None
+    transport: WebhookTransport | None = None
     mail: MailSettings | None = None
     mailer: TranscriptMailer | None = None
-    """The mail parts ``make_world`` was given (a second process gets them too)."""
+    """The webhook and mail parts ``make_world`` was given (a second process gets them too)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -135,6 +140,9 @@ class World:
             uow=self.uow,
             clock=self.clock,
             limits=self.services.limits,
+            webhooks=self.webhooks,
+            resolver=self.resolver,
+            transport=self.transport,
             mail=self.mail,
             mailer=self.mailer,
         )
@@ -302,12 +310,15 @@ async def make_world(
     tenants: Mapping[TenantId, str] | None = None,
     visitor_form: Mapping[str, str] | None = None,
     agent_addresses: Mapping[AgentId, str] | None = None,
+    webhooks: WebhookSettings | None = None,
+    resolver: HostResolver | None = None,
+    transport: WebhookTransport | None = None,
     mail: MailSettings | None = None,
     mailer: TranscriptMailer | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
-    ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the mail
-    parts as ``bootstrap`` takes them."""
+    ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
+    webhook and mail parts as ``bootstrap`` takes them."""
     if uow is None:
         fake_store = store if store is not None else FakeStore()
         store = fake_store
@@ -318,7 +329,16 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
-    services = bootstrap(uow=uow, clock=clock, limits=limits, mail=mail, mailer=mailer)
+    services = bootstrap(
+        uow=uow,
+        clock=clock,
+        limits=limits,
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
+        mail=mail,
+        mailer=mailer,
+    )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
     for tenant_id, name in (tenants or {}).items():
@@ -331,6 +351,9 @@ async def make_world(
         store=store,
         visitor_form=dict(visitor_form or {}),
         agent_addresses=dict(agent_addresses or {}),
+        webhooks=webhooks,
+        resolver=resolver,
+        transport=transport,
         mail=mail,
         mailer=mailer,
     )

@@ -20,7 +20,6 @@ from xmpp_bridge.texts_bots import (
     HELP_BOT as HELP_BOT,
     SENT_BACK_TO_BOT as SENT_BACK_TO_BOT,
     bot_options as bot_options,
-    bot_said as bot_said,
 )
 from xmpp_bridge.texts_colleagues import (
     ADHOC_MONITOR as ADHOC_MONITOR,
@@ -383,6 +382,6 @@ def visitor_history(past: Sequence[PastConversation]) -> str:
             f"{conv.started_at:%Y-%m-%d %H:%M} UTC, queue {conv.queue}, {agent}, {conv.outcome}"
         )
         for line in conv.lines:
-            said = f"[note from {line.who}] " if line.note else said_by(line.who)
+            said = f"[note from {line.who}] " if line.note else said_by(line.who, line.kind)
             lines.append(f"  {said}{shorten(line.text)}")
     return "\n".join(lines)

@@ -12,12 +12,8 @@ SENT_BACK_TO_BOT = (
 )
 
 
-def bot_said(name: str) -> str:
-    """Put before what a bot wrote, in an offer's transcript, so nobody takes it for a
-    colleague: ``[Bot Ava]`` (``[Bot]`` for a bot called Bot)."""
-    return "[Bot] " if name.casefold() == "bot" else f"[Bot {name}] "
-
-
 def bot_options(labels: Sequence[str]) -> str:
-    """After a bot's message in a transcript: the buttons it showed the visitor."""
-    return " (options: " + " | ".join(labels) + ")"
+    """After a bot's message, in a transcript or as it is relayed: the buttons it showed
+    the visitor (nothing when it showed none). The bot itself is named by
+    ``texts.said_by``, as every sender is."""
+    return " (options: " + " | ".join(labels) + ")" if labels else ""

@@ -15,6 +15,8 @@ from data.repositories.reports import SqlReportRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
 from data.repositories.transcript_mails import SqlTranscriptMailRepository
 from data.repositories.visitors import SqlVisitorRepository
+from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
+from data.repositories.webhooks import SqlWebhookRepository
 
 __all__ = [
     "SqlAdapterStateRepository",
@@ -32,4 +34,6 @@ __all__ = [
     "SqlTenantRepository",
     "SqlTranscriptMailRepository",
     "SqlVisitorRepository",
+    "SqlWebhookDeliveryRepository",
+    "SqlWebhookRepository",
 ]

@@ -30,6 +30,8 @@ from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 # exists before it changes, and before its events and members; a queue's waiting count
 # last.
 CONVERSATION_INSERTS, CONVERSATION_SAVES, EVENT_INSERTS, MEMBER_WRITES, QUEUE_COUNTS = range(5)
+OUTBOX_INSERTS = QUEUE_COUNTS + 1
+"""Webhook deliveries staged with the events (no key on anything written before)."""
 
 
 class Gate(Protocol):
@@ -70,6 +72,8 @@ class SqlContext:
         self._open = False
         self.written_tenants: set[TenantId] = set()
         self.written_agents: set[AgentId] = set()
+        self.written_webhook_tenants: set[TenantId] = set()
+        """Tenants whose webhook subscriptions this unit of work changed."""
         self.written_conversations: dict[ConversationId, Conversation] = {}
         self.decided_on: dict[ConversationId, Conversation | None] = {}
         """For each conversation written, the copy its first change was decided on (None:
@@ -335,6 +339,8 @@ class SqlContext:
             self.caches.tenants.invalidate(self.written_tenants)
         if self.written_agents:
             self.caches.agents.invalidate(self.written_agents)
+        if self.written_webhook_tenants:
+            self.caches.webhooks.invalidate(self.written_webhook_tenants)
         conversations = self.caches.conversations
         if committed:
             for written in self.written_conversations.values():
@@ -363,6 +369,7 @@ class SqlContext:
         # was put in a cache, so the cached values are still the committed ones.
         self.written_tenants = set()
         self.written_agents = set()
+        self.written_webhook_tenants = set()
         self.written_conversations = {}
         self.decided_on = {}
         self.changed_behind = set()

@@ -8,18 +8,17 @@ from collections.abc import Sequence
 
 from sqlalchemy import Table, func, select
 
-from business.model import ConversationState, QueueName, TenantId
+from business.model import OPEN_STATES, ConversationState, QueueName, TenantId
 from business.report_ports import OpenCount, QueueLength
 from data.models import ConversationRow, QueueRow
 from data.repositories.base import SqlContext
 
 _C: Table = ConversationRow.__table__  # type: ignore[assignment]
 _Q: Table = QueueRow.__table__  # type: ignore[assignment]
-_OPEN_STATES = [ConversationState.QUEUED, ConversationState.ACTIVE, ConversationState.ON_HOLD]
 
 _OPEN_COUNTS = (
     select(_C.c.tenant_id, _C.c.queue, _C.c.state, func.count().label("conversations"))
-    .where(_C.c.state.in_([state.value for state in _OPEN_STATES]))
+    .where(_C.c.state.in_([state.value for state in OPEN_STATES]))
     .group_by(_C.c.state, _C.c.tenant_id, _C.c.queue)
 )
 _QUEUE_LENGTHS = select(_Q.c.tenant_id, _Q.c.name, _Q.c.waiting)

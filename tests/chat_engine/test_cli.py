@@ -247,7 +247,7 @@ def test_database_down_is_a_failure_not_a_usage_error(
 ) -> None:
     # Neither can be produced on demand here (a connect timeout takes 60 s; Unavailable
     # needs the database to drop between the migration and the unit of work).
-    async def fail(settings: object) -> None:
+    async def fail(settings: object, tenant_id: object) -> None:
         raise error
 
     monkeypatch.setattr(directory_cli, "list_agents", fail)

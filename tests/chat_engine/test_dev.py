@@ -110,6 +110,14 @@ def test_var_dir_holds_the_default_database_but_not_a_configured_one(
     assert plan.settings.database.url == configured
 
 
+def test_dev_lets_webhooks_reach_this_machine_and_run_does_not(tmp_path: Path) -> None:
+    settings = load_settings(env={}, overrides={"webhooks.timeout": 3})
+    assert not settings.webhooks.allow_private_targets  # what `chat-engine run` gets
+    plan = _plan(settings, tmp_path / "var", free_port())
+    assert plan.settings.webhooks.allow_private_targets
+    assert plan.settings.webhooks.timeout == 3  # the rest as configured
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

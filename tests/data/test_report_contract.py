@@ -279,7 +279,8 @@ async def test_live_counts_count_open_conversations_and_list_every_queue(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     await seed(uow_factory)
-    queued, active, held, ended = (
+    bot, queued, active, held, ended = (
+        ConversationState.BOT,
         ConversationState.QUEUED,
         ConversationState.ACTIVE,
         ConversationState.ON_HOLD,
@@ -294,6 +295,7 @@ async def test_live_counts_count_open_conversations_and_list_every_queue(
         conversation("c-5", state=ended),
         conversation("c-6", state=active, queue=SALES, agent_id=BOB),
         conversation("c-7", state=queued, tenant_id=OTHER_TENANT, visitor_id=OTHER_VISITOR),
+        conversation("c-8", state=bot, queue=SALES),
     )
     async with uow_factory() as uow:
         await uow.queues.add_waiting(TENANT, SUPPORT, 2)
@@ -312,6 +314,7 @@ async def test_live_counts_count_open_conversations_and_list_every_queue(
         (TENANT, SUPPORT, active): 1,
         (TENANT, SUPPORT, held): 1,
         (TENANT, SALES, active): 1,
+        (TENANT, SALES, bot): 1,
         (OTHER_TENANT, SUPPORT, queued): 1,
     }
     assert lengths == {

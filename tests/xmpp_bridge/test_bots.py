@@ -5,10 +5,19 @@ chat's window, and a queue without a bot refuses it with the reason."""
 from __future__ import annotations
 
 from business import commands as c
+from business.bot_model import QuickReply
 from business.events import MessagePosted
-from business.model import DEFAULT_TENANT, ConversationState, ParticipantKind, QueueName
+from business.model import (
+    DEFAULT_TENANT,
+    ConversationState,
+    Participant,
+    ParticipantKind,
+    QueueName,
+)
+from business.visitor_profile import Line, PastConversation
 from tests.business.bot_support import BOT_CONFIG
 from tests.harness import World
+from tests.xmpp_bridge import support
 from tests.xmpp_bridge.support import (
     ALICE,
     Harness,
@@ -19,6 +28,8 @@ from tests.xmpp_bridge.support import (
     presences,
 )
 from xmpp_bridge import texts
+from xmpp_bridge.converters import custom_to_stanza
+from xmpp_bridge.custom import ConversationUpdate
 
 SUPPORT = QueueName("support")
 
@@ -105,6 +116,41 @@ async def test_bot_in_a_queue_without_a_bot_is_refused_with_the_reason(world: Wo
 
 
 def test_a_bot_is_named_as_one_in_a_transcript() -> None:
-    assert texts.bot_said("Ava") == "[Bot Ava] "
-    assert texts.bot_said("bot") == "[Bot] "  # not "[Bot bot]"
+    assert texts.said_by("Ava", ParticipantKind.BOT) == "[Bot Ava] "
+    assert texts.said_by("bot", ParticipantKind.BOT) == "[Bot] "  # not "[Bot bot]"
     assert texts.bot_options(["Hours", "A person"]) == " (options: Hours | A person)"
+    assert texts.bot_options([]) == ""
+
+
+def test_an_integrators_bot_message_in_a_live_chat_shows_the_agent_its_buttons() -> None:
+    helper = Participant(kind=ParticipantKind.BOT, name="Helper")
+    replies = (QuickReply(id="track", label="Track it"), QuickReply(id="p", label="A person"))
+    event = support.posted(6, "Shall I track your order?", helper, quick_replies=replies)
+    conversation = support.make_conversation(last_seq=6, last_pos=6)
+
+    [stanza] = custom_to_stanza(
+        ConversationUpdate(conversation=conversation, to=support.ALICE_JID, event=event),
+        support.ADDRESSING,
+    )
+
+    assert body_of(stanza) == (
+        "[Bot Helper] Shall I track your order? (options: Track it | A person)"
+    )
+
+
+def test_history_names_a_bots_lines_as_the_bots() -> None:
+    earlier = PastConversation(
+        id=support.CID,
+        started_at=support.T0,
+        queue=SUPPORT,
+        agent=None,
+        outcome="ended",
+        lines=[
+            Line(at=support.T0, who="Vera", text="hours?", kind=ParticipantKind.VISITOR),
+            Line(at=support.T0, who="Ava", text="9-17", kind=ParticipantKind.BOT),
+        ],
+    )
+
+    lines = texts.visitor_history([earlier]).splitlines()
+
+    assert lines[-2:] == ["  [Vera] hours?", "  [Bot Ava] 9-17"]

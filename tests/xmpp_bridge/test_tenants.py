@@ -225,6 +225,7 @@ LINES = [
     "!barge",
     "!hold",
     "!unhold",
+    "!bot",
     "!end",
     "!end resolved done",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
-from business.model import OfferKind, ParticipantKind
+from business.model import OfferKind
 from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -99,13 +99,11 @@ def _transcript_line(event: StoredEvent) -> str | None:
     """``event`` as a line of the transcript an offer carries, if it is one: what was
     said (a bot's marked as such), and for the agents also notes and consult messages."""
     match event:
-        case MessagePosted(sender=who) if who.kind is ParticipantKind.BOT:
-            # The agent should see that a bot said it, and what it offered to click.
-            options = [q.label for q in event.quick_replies]
-            shown = texts.bot_options(options) if options else ""
-            return texts.bot_said(who.name) + _message_text(event) + shown
-        case MessagePosted():
-            return texts.said_by(event.sender.name, event.sender.kind) + _message_text(event)
+        case MessagePosted(sender=who):
+            # The agent should see who said it (a bot as a bot), and what a bot offered
+            # the visitor to click.
+            options = texts.bot_options([q.label for q in event.quick_replies])
+            return texts.said_by(who.name, who.kind) + _message_text(event) + options
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
         case DeskMessage():

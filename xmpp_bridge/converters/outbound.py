@@ -307,12 +307,15 @@ def _posted(
         marked=True,
     )
     stanzas: list[Stanza] = []
-    if event.text.strip():
+    # A bot's buttons (an integrator's bot may send them into a chat an agent has) are
+    # the visitor's to click; the agent reads what they were, as in an offer.
+    said = event.text + texts.bot_options([q.label for q in event.quick_replies])
+    if said.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
-        stanzas.extend(chat.split(event.text, budget, prefix=prefix))
+        stanzas.extend(chat.split(said, budget, prefix=prefix))
     for number, url in enumerate(event.attachments, start=1):
         # Clients show an XEP-0066 file inline only when the body is exactly the URL,
         # so a file's message is never split (an address that long is refused).
@@ -353,7 +356,7 @@ def _corrected(
         delay=_delay(item.delayed, event, addressing),
         replaces=event.replaces,
     )
-    prefix = "" if by_visitor else texts.said_by(who.name)
+    prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
     whole = chat.build(xml_safe(prefix + event.text), event.id)
     if fits(whole, budget):
         return [whole]

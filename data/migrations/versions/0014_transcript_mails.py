@@ -7,7 +7,8 @@
   acknowledged request survives a restart.
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0010 (chained after the webhooks when main was merged in; written against 0013,
+it touches nothing of 0010)
 Create Date: 2026-12-12
 """
 
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0013"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

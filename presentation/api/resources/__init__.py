@@ -7,12 +7,13 @@ A new resource is a new module here with a ``resource`` (``registry.Resource``) 
 from __future__ import annotations
 
 from presentation.api.registry import Resource
-from presentation.api.resources import agents, api_keys, canned, queues, tenants
+from presentation.api.resources import agents, api_keys, canned, queues, tenants, webhooks
 
 RESOURCES: tuple[Resource, ...] = (
     queues.resource,
     agents.resource,
     canned.resource,
+    webhooks.resource,
     api_keys.resource,
     tenants.resource,
 )

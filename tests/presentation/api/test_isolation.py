@@ -15,6 +15,7 @@ import pytest
 
 from business import commands as c
 from business.model import AgentId, ApiKeyScope, QueueName
+from business.webhook_commands import CreateWebhook
 from presentation.api.registry import OPERATORS, Route, all_routes
 from presentation.api.resources import RESOURCES
 from tests.harness import World
@@ -22,6 +23,7 @@ from tests.presentation.api.client import ApiClient, Json
 from tests.presentation.api.conftest import OTHER, Keys, make_key
 
 ROUTES = all_routes(RESOURCES)
+THEIR_HOOK = "https://93.184.216.34/bravo-hidden-hook"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +34,8 @@ class Theirs:
     agent_id: str
     key_id: str
     canned: str
+    webhook_id: str
+    delivery_id: str
     secrets: tuple[str, ...]
     """Strings only ``other`` knows: none may appear in an answer to the default tenant."""
 
@@ -57,8 +61,18 @@ async def theirs(world: World) -> Theirs:
     await services.canned.add(
         c.AddCannedResponse(tenant_id=OTHER, queue=None, name="bcanned", text="Bravo hidden text")
     )
+    hook = await services.webhooks.create(
+        CreateWebhook(tenant_id=OTHER, url=THEIR_HOOK, description="Bravo hidden hook")
+    )
+    visitor = await world.visitor(OTHER)
+    await services.conversations.start_conversation(
+        c.StartConversation(visitor_id=visitor, queue=QueueName("b-only"))
+    )
+    (delivery, *_) = await services.webhooks.list_deliveries(OTHER)
     return Theirs(
         queue="b-only",
+        webhook_id=hook.id,
+        delivery_id=delivery.id,
         agent_id=agent.id,
         key_id=key.key.id,
         canned="bcanned",
@@ -69,6 +83,9 @@ async def theirs(world: World) -> Theirs:
             "bravo-hidden-key",
             "Bravo hidden text",
             key.secret,
+            THEIR_HOOK,
+            "Bravo hidden hook",
+            hook.secret,
         ),
     )
 
@@ -78,6 +95,8 @@ def _path(route: Route, theirs: Theirs) -> str:
         "agent_id": theirs.agent_id,
         "key_id": theirs.key_id,
         "tenant_id": OTHER,
+        "webhook_id": theirs.webhook_id,
+        "delivery_id": theirs.delivery_id,
         "name": theirs.canned if route.tag == "canned-responses" else theirs.queue,
     }
     return route.path.format(**values)
@@ -92,13 +111,16 @@ BODIES: dict[str, Json] = {
     "create_api_key": {"scope": "read"},
     "create_tenant": {"name": "Mine"},
     "create_tenant_api_key": {"scope": "admin"},
+    "create_webhook": {"url": "https://93.184.216.35/mine"},
+    "update_webhook": {"enabled": False},
+    "rotate_webhook_secret": {},
 }
 
 
 async def _their_state(api: ApiClient, world: World, their_admin: str) -> Json:
     return {
         path: await api.all_items(path, their_admin, limit=200)
-        for path in ("/queues", "/agents", "/canned-responses", "/api-keys")
+        for path in ("/queues", "/agents", "/canned-responses", "/api-keys", "/webhooks")
     }
 
 
@@ -111,6 +133,8 @@ def test_every_endpoint_is_in_the_matrix() -> None:
             "key_id",
             "tenant_id",
             "name",
+            "webhook_id",
+            "delivery_id",
         }, f"teach _path the parameters of {route.path}"
 
 
