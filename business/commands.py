@@ -96,6 +96,16 @@ class EndConversationByVisitor:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RequestTranscript:
+    """E-mail the conversation's transcript (``business.transcript_requests``)."""
+
+    visitor_id: VisitorId
+    conversation_id: ConversationId
+    email: str | None = None
+    """None: the address the conversation already knows (its form, the site's data)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SendAgentMessage:
     agent_id: AgentId
     conversation_id: ConversationId
@@ -228,6 +238,15 @@ class CreateTenant:
     name: str
     tenant_id: TenantId | None = None
     """The tenant's slug, also its public widget key; None: made from ``name``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigureTenant:
+    """Change what is given of a tenant's settings (``business.tenant_settings``); None
+    leaves a setting as it is."""
+
+    tenant_id: TenantId
+    transcript_auto_send: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,10 @@ class TooLarge(InvalidInput):
     """A text or payload is longer than the configured limit."""
 
 
+class EmailRequired(InvalidInput):
+    """An e-mail address is needed and none was given or is known: ask for one."""
+
+
 class TargetRefused(InvalidInput):
     """A webhook URL's host is, or resolves to, an address webhooks may not reach
     (loopback, private and the like; see ``business.webhook_targets``)."""

@@ -147,6 +147,9 @@ class Tenant:
     id: TenantId
     name: str
     created_at: datetime
+    transcript_auto_send: bool = False
+    """E-mail the visitor the transcript when a conversation ends, if an address is known
+    (``business.transcript_auto_send``; needs the engine's ``[mail]`` settings)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

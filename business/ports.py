@@ -38,6 +38,7 @@ from business.model import (
     VisitorId,
 )
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 JsonValue = str | int | float | bool | None
@@ -52,6 +53,11 @@ class TenantRepository(Protocol):
 
     async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
         """Ordered by id, those after ``after`` only, at most ``limit``."""
+        ...
+
+    async def save_settings(self, tenant: Tenant) -> None:
+        """Write every setting of ``tenant`` (all but ``id``, ``name`` and
+        ``created_at``); an unknown tenant is a KeyError."""
         ...
 
 
@@ -344,6 +350,9 @@ class UnitOfWork(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def transcript_mails(self) -> TranscriptMailRepository: ...
 
     @property
     def webhooks(self) -> WebhookRepository: ...

@@ -34,7 +34,11 @@ from business.reports import ReportService
 from business.routing import Router
 from business.sessions import SessionService
 from business.supervision import SupervisionService
+from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
+from business.transcript_auto_send import TranscriptAutoSend
+from business.transcript_requests import TranscriptRequestService
+from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
@@ -82,6 +86,14 @@ class Services:
     queues: QueueService
     agent_removal: AgentRemovalService
     api_keys: ApiKeyService
+    tenant_settings: TenantSettingsService
+    transcript_requests: TranscriptRequestService
+    """A visitor's request for the transcript by e-mail."""
+    transcript_auto_send: TranscriptAutoSend
+    """Queues the transcript with the end, where the tenant wants it; tells its
+    listeners after commits (subscribe it to the publisher to have them told)."""
+    transcript_mails: TranscriptMailSender
+    """What the engine's ``TranscriptMailDispatcher`` runs."""
     webhooks: WebhookService
     webhook_outbox: WebhookOutbox
     """Stages webhook deliveries with the events; tells its listeners after commits."""

@@ -34,6 +34,7 @@ from business.ports import (
 )
 from business.publishing import EventPublisher
 from business.report_ports import LiveCountRepository, ReportRepository
+from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
@@ -102,6 +103,10 @@ class Transaction:
     @property
     def api_keys(self) -> ApiKeyRepository:
         return self._uow.api_keys
+
+    @property
+    def transcript_mails(self) -> TranscriptMailRepository:
+        return self._uow.transcript_mails
 
     @property
     def webhooks(self) -> WebhookRepository:

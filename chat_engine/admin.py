@@ -176,6 +176,11 @@ async def list_tenants(settings: Settings) -> Sequence[Tenant]:
         return await services.tenants.list_tenants()
 
 
+async def configure_tenant(settings: Settings, command: c.ConfigureTenant) -> Tenant:
+    async with _services(settings) as services:
+        return await services.tenant_settings.configure(command)
+
+
 async def create_api_key(settings: Settings, command: c.CreateApiKey) -> CreatedApiKey:
     async with _services(settings) as services:
         return await services.api_keys.create(command)

@@ -25,6 +25,7 @@ from business.hold import HoldService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
+from business.mail_settings import MailSettings
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
@@ -41,8 +42,13 @@ from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
 from business.supervision import SupervisionService
+from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
 from business.transactions import Transactions
+from business.transcript_auto_send import TranscriptAutoSend
+from business.transcript_mail_ports import TranscriptMailer
+from business.transcript_requests import TranscriptRequestService
+from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
 from business.visitor_profile import VisitorProfileService
@@ -52,6 +58,7 @@ from business.webhook_outbox import WebhookOutbox
 from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
+from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
 
@@ -67,6 +74,8 @@ def bootstrap(
     webhooks: WebhookSettings | None = None,
     resolver: HostResolver | None = None,
     transport: WebhookTransport | None = None,
+    mail: MailSettings | None = None,
+    mailer: TranscriptMailer | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
     ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
@@ -75,14 +84,22 @@ def bootstrap(
     caller closes a transport it gives). Nothing is subscribed to the publisher yet. The
     stagers are added to it: a conversation's report is written with its end, and its
     webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
-    a test)."""
+    a test). With ``mail`` configured, transcripts are sent through SMTP unless
+    ``mailer`` says otherwise, and the automatic transcript is staged with every end."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
+    mail = mail or MailSettings()
+    if mail.enabled and mailer is None:
+        mailer = SmtpTranscriptMailer(mail)
+    mail_on = mail.enabled and mailer is not None
     publisher = publisher or EventPublisher()
     publisher.add_stager(ReportStager())
     outbox = WebhookOutbox()
     publisher.add_stager(outbox)
+    auto_send = TranscriptAutoSend()
+    if mail_on:
+        publisher.add_stager(auto_send)
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -186,4 +203,15 @@ def bootstrap(
             settings=webhooks,
         ),
         visitor_events=VisitorEventService(transactions=transactions),
+        tenant_settings=TenantSettingsService(transactions=transactions),
+        transcript_requests=TranscriptRequestService(
+            transactions=transactions, clock=clock, settings=mail, available=mail_on
+        ),
+        transcript_auto_send=auto_send,
+        transcript_mails=TranscriptMailSender(
+            transactions=transactions,
+            clock=clock,
+            mailer=mailer if mail_on else None,
+            settings=mail,
+        ),
     )

@@ -239,6 +239,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return report_cli.report_conversations
         case "tenant" if args.tenant_command == "create":
             return tenant_cli.tenant_create
+        case "tenant" if args.tenant_command == "set":
+            return tenant_cli.tenant_set
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

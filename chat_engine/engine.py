@@ -17,10 +17,12 @@ from typing import Self
 from aiohttp import web
 
 from business.clock import SystemClock
+from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
 from business.ports import Clock
 from business.services import Services
+from business.transcript_sending import TranscriptMailDispatcher
 from business.webhook_dispatcher import WebhookDispatcher
 from chat_engine.admin import open_database
 from chat_engine.bootstrap import bootstrap
@@ -61,6 +63,7 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self._bridge: XmppBridge | None = None
         self._offer_clock: OfferClock | None = None
+        self._transcript_mails: TranscriptMailDispatcher | None = None
         self._webhooks: WebhookDispatcher | None = None
         self._webhook_transport: AiohttpWebhookTransport | None = None
         self._services: Services | None = None
@@ -105,6 +108,7 @@ class Engine:
                 limits=settings.limits,
                 webhooks=settings.webhooks,
                 transport=transport,
+                mail=settings.mail,
             )
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
@@ -150,6 +154,11 @@ class Engine:
             services.webhook_outbox.on_committed(webhooks.wake)
             services.publisher.subscribe(services.webhook_outbox)
             webhooks.start()
+            if services.transcript_requests.available:
+                # Transcripts the last run left unsent are in the database: they go out
+                # from here, with those queued from now on.
+                mails = self._transcript_mails = transcript_mail_dispatcher(services, settings.mail)
+                mails.start()
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -166,6 +175,9 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop in reverse order; a failing part is logged and the rest still stops."""
+        mails, self._transcript_mails = self._transcript_mails, None
+        if mails is not None:
+            await _quietly("transcript mail sender", mails.stop())
         webhooks, self._webhooks = self._webhooks, None
         if webhooks is not None:
             await _quietly("webhook dispatcher", webhooks.stop())
@@ -199,6 +211,16 @@ class Engine:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def transcript_mail_dispatcher(services: Services, mail: MailSettings) -> TranscriptMailDispatcher:
+    """The sender of queued transcripts, woken by every request and by every end that
+    queued one (not started yet)."""
+    mails = TranscriptMailDispatcher(services.transcript_mails, poll_interval=mail.poll_interval)
+    services.transcript_requests.on_queued(mails.wake)
+    services.transcript_auto_send.on_committed(mails.wake)
+    services.publisher.subscribe(services.transcript_auto_send)
+    return mails
 
 
 def _default_url(host: str, port: int) -> str:

@@ -8,6 +8,7 @@ section                 dataclass
 ``[database]``          ``data.settings.DatabaseSettings``
 ``[xmpp]``              ``xmpp_bridge.BridgeSettings``
 ``[limits]``            ``business.validation.Limits``
+``[mail]``              ``business.mail_settings.MailSettings``
 ``[webhooks]``          ``business.webhook_settings.WebhookSettings``
 ``[log]``               ``LogSettings`` (below)
 ``[runtime]``           ``RuntimeSettings`` (below)
@@ -22,9 +23,10 @@ loader reports them as a ``SettingsError`` naming the key and where the value ca
 so a bad value stops the process at start-up, not later inside a request.
 
 Secrets are the fields declared with ``repr=False`` (``xmpp.secret``, ``database.url``,
-``http.redis_url``): they may instead name a file to read, ``secret_file = "/path"`` in
-the file or ``CHAT_ENGINE_XMPP_SECRET_FILE`` in the environment, which keeps them out of
-``ps`` and of configuration kept in version control; messages never show them.
+``http.redis_url``, ``mail.password``): they may instead name a file to read,
+``secret_file = "/path"`` in the file or ``CHAT_ENGINE_XMPP_SECRET_FILE`` in the
+environment, which keeps them out of ``ps`` and of configuration kept in version
+control; messages never show them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from business.mail_settings import MailSettings
 from business.validation import Limits
 from business.webhook_settings import WebhookSettings
 from chat_engine.setting_types import coerce, parseable, unwrap_optional
@@ -94,6 +97,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     xmpp: BridgeSettings = field(default_factory=BridgeSettings)
     limits: Limits = field(default_factory=Limits)
+    mail: MailSettings = field(default_factory=MailSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)

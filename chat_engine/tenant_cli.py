@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from business.commands import CreateTenant
+from business.commands import ConfigureTenant, CreateTenant
 from business.model import TenantId
-from chat_engine.admin import create_tenant, list_tenants
+from chat_engine.admin import configure_tenant, create_tenant, list_tenants
 from chat_engine.directory_cli import table
 from chat_engine.settings import Settings
 
@@ -40,6 +40,19 @@ def add_parsers(
         "e.g. northwind-coffee)",
     )
     tenant_commands.add_parser("list", parents=[common], help="list tenants")
+    configure = tenant_commands.add_parser(
+        "set",
+        parents=[common],
+        help="change a tenant's settings",
+        description="Change what is given; the rest stays as it is.",
+    )
+    configure.add_argument("tenant_id", metavar="TENANT", help="the tenant's id")
+    configure.add_argument(
+        "--transcript-auto-send",
+        choices=("on", "off"),
+        help="e-mail the visitor the transcript when a chat ends, if their address is "
+        "known (the pre-chat form's or the site's 'email'); needs the [mail] settings",
+    )
 
 
 async def tenant_create(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -58,7 +71,32 @@ async def tenant_list(args: argparse.Namespace, settings: Settings, out: TextIO)
     tenants = await list_tenants(settings)
     table(
         out,
-        [("ID", "NAME", "CREATED")]
-        + [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in tenants],
+        [("ID", "AUTO-TRANSCRIPT", "NAME", "CREATED")]
+        + [
+            (t.id, _on(t.transcript_auto_send), t.name, t.created_at.strftime("%Y-%m-%d %H:%M"))
+            for t in tenants
+        ],
     )
     return 0
+
+
+async def tenant_set(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    auto_send = None if args.transcript_auto_send is None else args.transcript_auto_send == "on"
+    tenant = await configure_tenant(
+        settings,
+        ConfigureTenant(tenant_id=TenantId(args.tenant_id.strip()), transcript_auto_send=auto_send),
+    )
+    out.write(
+        f"tenant {tenant.id} ({tenant.name}): transcripts e-mailed when a chat ends: "
+        f"{_on(tenant.transcript_auto_send)}\n"
+    )
+    if tenant.transcript_auto_send and not settings.mail.enabled:
+        out.write(
+            "note: mail is off in this configuration ([mail] host is not set); the engine "
+            "sends none until it is set there\n"
+        )
+    return 0
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"

@@ -87,6 +87,7 @@ class TenantRow(Base):
     id: Mapped[str] = mapped_column(primary_key=True)
     name: Mapped[str]
     created_at: Mapped[datetime]
+    transcript_auto_send: Mapped[bool] = mapped_column(server_default=false())
 
 
 class QueueRow(Base):
@@ -430,3 +431,28 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int]
+
+
+class TranscriptMailRow(Base):
+    """A transcript to e-mail (``business.transcript_mail_ports.QueuedTranscript``): the
+    outbox the sender works through. No foreign keys, like the reports: a row is
+    history once sent. UNIQUE (conversation_id, number) caps a conversation's requests
+    and serves counting them; (status, next_attempt_at) finds those due."""
+
+    __tablename__ = "transcript_mails"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "number"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    conversation_id: Mapped[str]
+    number: Mapped[int]
+    address: Mapped[str]
+    created_at: Mapped[datetime]
+    status: Mapped[str]
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]

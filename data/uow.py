@@ -49,6 +49,7 @@ from data.repositories import (
     SqlQueueRepository,
     SqlReportRepository,
     SqlTenantRepository,
+    SqlTranscriptMailRepository,
     SqlVisitorRepository,
     SqlWebhookDeliveryRepository,
     SqlWebhookRepository,
@@ -119,6 +120,7 @@ class SqlUnitOfWork:
         self.live_counts = SqlLiveCountRepository(self._ctx)
         self.conversation_queries = SqlConversationQueryRepository(self._ctx)
         self.api_keys = SqlApiKeyRepository(self._ctx)
+        self.transcript_mails = SqlTranscriptMailRepository(self._ctx)
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
 

@@ -13,6 +13,7 @@ from typing import Final
 import socketio
 
 from business.errors import (
+    EmailRequired,
     Forbidden,
     InvalidInput,
     InvalidTransition,
@@ -32,14 +33,17 @@ RATE_LIMITED: Final = "rate_limited"
 TOO_LARGE: Final = "too_large"
 UNAVAILABLE: Final = "unavailable"
 QUEUE_FULL: Final = "queue_full"
+EMAIL_REQUIRED: Final = "email_required"
 INTERNAL: Final = "internal"
 
 
 def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
     """``{"code", "message"}`` for ``exc``; ``context`` names what failed, for the log."""
-    # TooLarge is an InvalidInput, so it must be matched first.
+    # TooLarge and EmailRequired are InvalidInput, so they must be matched first.
     if isinstance(exc, TooLarge):
         return _body(TOO_LARGE, exc)
+    if isinstance(exc, EmailRequired):
+        return _body(EMAIL_REQUIRED, exc)
     if isinstance(exc, InvalidInput):
         return _body(INVALID_INPUT, exc)
     if isinstance(exc, NotFound):

@@ -196,3 +196,14 @@ def parse_context_update(payload: object, visitor_id: VisitorId) -> c.UpdateCont
 def parse_conversation_end(payload: object, visitor_id: VisitorId) -> c.EndConversationByVisitor:
     data = _object(payload)
     return c.EndConversationByVisitor(visitor_id=visitor_id, conversation_id=_conversation_id(data))
+
+
+def parse_transcript_request(payload: object, visitor_id: VisitorId) -> c.RequestTranscript:
+    """``{"conversation_id", "email"?}``; the address is checked by the use case."""
+    data = _object(payload)
+    email = _optional_str(data, "email", "")
+    return c.RequestTranscript(
+        visitor_id=visitor_id,
+        conversation_id=_conversation_id(data),
+        email=email if email is None or email.strip() else None,
+    )

@@ -102,6 +102,7 @@ class VisitorNamespace:
             "sync": self._sync,
             "context.update": self._context_update,
             "conversation.end": self._conversation_end,
+            "transcript.request": self._transcript_request,
         }
         for event, action in actions.items():
             self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
@@ -245,6 +246,7 @@ class VisitorNamespace:
                 "title": self._settings.widget_title,
                 "tenant_name": session.tenant.name,
                 "max_text_length": self._services.limits.max_text_length,
+                "transcript_mail": self._services.transcript_requests.available,
             },
         }
 
@@ -327,6 +329,13 @@ class VisitorNamespace:
         cmd = payloads.parse_conversation_end(payload, state.visitor_id)
         self._limits.conversation_change(state.visitor_id)
         await self._services.conversations.end_by_visitor(cmd)
+        return {}
+
+    async def _transcript_request(self, state: _VisitorSocket, payload: object) -> Json:
+        cmd = payloads.parse_transcript_request(payload, state.visitor_id)
+        # Each request may send a mail anywhere: it costs like a start or an end.
+        self._limits.conversation_change(state.visitor_id)
+        await self._services.transcript_requests.request(cmd)
         return {}
 
 

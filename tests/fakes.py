@@ -49,6 +49,7 @@ from business.webhook_model import (
 from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
+from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
@@ -74,6 +75,7 @@ class FakeStore:
     )
     reports: dict[ConversationId, ConversationMetrics] = dataclasses.field(default_factory=dict)
     api_keys: StoredKeys = dataclasses.field(default_factory=dict)
+    transcript_mails: StoredMails = dataclasses.field(default_factory=dict)
     webhooks: dict[SubscriptionId, WebhookSubscription] = dataclasses.field(default_factory=dict)
     webhook_deliveries: dict[DeliveryId, WebhookDelivery] = dataclasses.field(default_factory=dict)
     webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
@@ -97,6 +99,12 @@ class _Tenants:
     async def list(self, *, after: TenantId | None, limit: int) -> Sequence[Tenant]:
         ids = sorted(t for t in self._s.tenants if after is None or t > after)
         return [self._s.tenants[t] for t in ids[:limit]]
+
+    async def save_settings(self, tenant: Tenant) -> None:
+        stored = self._s.tenants[tenant.id]
+        self._s.tenants[tenant.id] = dataclasses.replace(
+            stored, transcript_auto_send=tenant.transcript_auto_send
+        )
 
 
 class _Queues:
@@ -423,6 +431,9 @@ class FakeUnitOfWork:
         self.live_counts = FakeLiveCounts(self._work.conversations, self._work.queues)
         self.conversation_queries = FakeConversationQueries(
             self._work.conversations, self._work.events
+        )
+        self.transcript_mails = FakeTranscriptMails(
+            self._work.transcript_mails, read_only=self._read_only
         )
         self.webhooks = FakeWebhooks(
             self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts

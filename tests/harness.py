@@ -27,6 +27,7 @@ from business.events import (
     VisitorRead,
 )
 from business.history import HistoryService
+from business.mail_settings import MailSettings
 from business.messaging import MessagingService, Posted
 from business.model import (
     DEFAULT_QUEUE,
@@ -46,6 +47,7 @@ from business.routing import Router
 from business.services import Services
 from business.sessions import SessionService
 from business.tenants import TenantService
+from business.transcript_mail_ports import TranscriptMailer
 from business.validation import Limits
 from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
@@ -74,7 +76,9 @@ class World:
     webhooks: WebhookSettings | None = None
     resolver: HostResolver | None = None
     transport: WebhookTransport | None = None
-    """The webhook parts ``make_world`` was given (a second process gets them too)."""
+    mail: MailSettings | None = None
+    mailer: TranscriptMailer | None = None
+    """The webhook and mail parts ``make_world`` was given (a second process gets them too)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -139,6 +143,8 @@ class World:
             webhooks=self.webhooks,
             resolver=self.resolver,
             transport=self.transport,
+            mail=self.mail,
+            mailer=self.mailer,
         )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
@@ -307,10 +313,12 @@ async def make_world(
     webhooks: WebhookSettings | None = None,
     resolver: HostResolver | None = None,
     transport: WebhookTransport | None = None,
+    mail: MailSettings | None = None,
+    mailer: TranscriptMailer | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
     ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
-    webhook parts as ``bootstrap`` takes them."""
+    webhook and mail parts as ``bootstrap`` takes them."""
     if uow is None:
         fake_store = store if store is not None else FakeStore()
         store = fake_store
@@ -328,6 +336,8 @@ async def make_world(
         webhooks=webhooks,
         resolver=resolver,
         transport=transport,
+        mail=mail,
+        mailer=mailer,
     )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
@@ -344,6 +354,8 @@ async def make_world(
         webhooks=webhooks,
         resolver=resolver,
         transport=transport,
+        mail=mail,
+        mailer=mailer,
     )
 
 

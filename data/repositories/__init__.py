@@ -13,6 +13,7 @@ from data.repositories.live_counts import SqlLiveCountRepository
 from data.repositories.members import SqlMemberRepository
 from data.repositories.reports import SqlReportRepository
 from data.repositories.tenants import SqlQueueRepository, SqlTenantRepository
+from data.repositories.transcript_mails import SqlTranscriptMailRepository
 from data.repositories.visitors import SqlVisitorRepository
 from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
 from data.repositories.webhooks import SqlWebhookRepository
@@ -31,6 +32,7 @@ __all__ = [
     "SqlQueueRepository",
     "SqlReportRepository",
     "SqlTenantRepository",
+    "SqlTranscriptMailRepository",
     "SqlVisitorRepository",
     "SqlWebhookDeliveryRepository",
     "SqlWebhookRepository",

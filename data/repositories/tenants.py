@@ -16,7 +16,12 @@ from data.repositories.base import QUEUE_COUNTS, SqlContext, all_rows, read_thro
 
 
 def _tenant(row: TenantRow) -> Tenant:
-    return Tenant(id=TenantId(row.id), name=row.name, created_at=row.created_at)
+    return Tenant(
+        id=TenantId(row.id),
+        name=row.name,
+        created_at=row.created_at,
+        transcript_auto_send=row.transcript_auto_send,
+    )
 
 
 class SqlTenantRepository:
@@ -34,7 +39,14 @@ class SqlTenantRepository:
     async def add(self, tenant: Tenant) -> None:
         self._ctx.written_tenants.add(tenant.id)
         session = await self._ctx.orm()
-        session.add(TenantRow(id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+        session.add(
+            TenantRow(
+                id=tenant.id,
+                name=tenant.name,
+                created_at=tenant.created_at,
+                transcript_auto_send=tenant.transcript_auto_send,
+            )
+        )
         try:
             await session.flush()
         except IntegrityError as error:
@@ -48,6 +60,18 @@ class SqlTenantRepository:
         if after is not None:
             stmt = stmt.where(TenantRow.id > after)
         return [_tenant(row) for row in await all_rows(self._ctx, stmt)]
+
+    async def save_settings(self, tenant: Tenant) -> None:
+        # Dropped from the tenant cache at commit, in every process within its TTL.
+        self._ctx.written_tenants.add(tenant.id)
+        result = await (await self._ctx.orm()).execute(
+            update(TenantRow)
+            .where(TenantRow.id == tenant.id)
+            .values(transcript_auto_send=tenant.transcript_auto_send)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise KeyError(tenant.id)
 
 
 def _queue(row: QueueRow) -> Queue:

@@ -38,8 +38,12 @@ def test_tenant_create_and_list(url: str) -> None:
     code, listing = run(["tenant", "list", "--database-url", url])
     assert code == 0
     rows = table(listing)
-    assert rows[0] == ["ID", "NAME", "CREATED"]
-    assert [row[0] for row in rows[1:]] == ["default", "northwind-coffee", "shop-2"]
+    assert rows[0] == ["ID", "AUTO-TRANSCRIPT", "NAME", "CREATED"]
+    assert [row[:2] for row in rows[1:]] == [
+        ["default", "off"],
+        ["northwind-coffee", "off"],
+        ["shop-2", "off"],
+    ]
     # Its queue, as the default tenant has one.
     code, queues = run(["queue", "list", "--database-url", url])
     assert code == 0

@@ -82,6 +82,21 @@ export const WIDGET_CSS = `
 }
 .ce-send:disabled { background: #adb5bd; cursor: default; }
 .ce-send svg { width: 22px; height: 22px; fill: currentColor; }
+.ce-transcript {
+  display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px;
+  padding: 0 10px 8px; background: #fff; font-size: 12px; color: #495057;
+}
+.ce-transcript[hidden], .ce-transcript [hidden] { display: none; }
+.ce-link {
+  border: 0; background: transparent; color: ${ACCENT}; padding: 2px 0; font: inherit;
+  text-decoration: underline; cursor: pointer;
+}
+.ce-transcript-form { display: flex; flex: 1 1 100%; gap: 8px; align-items: center; }
+.ce-transcript-email {
+  flex: 1; min-width: 0; border: 1px solid #ced4da; border-radius: 8px; padding: 4px 8px;
+  font: inherit; color: #212529; background: #fff;
+}
+.ce-transcript-status:empty { display: none; }
 @media (max-width: 480px) {
   .ce-window { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
                max-height: 100vh; border-radius: 0; }

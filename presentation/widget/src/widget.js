@@ -12,6 +12,7 @@ import { io } from "socket.io-client";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
+import { TranscriptBar } from "./transcript.js";
 
 const NAMESPACE = "/visitor";
 const ACK_TIMEOUT_MS = 10000;
@@ -206,7 +207,12 @@ class ChatWidget {
     this.input.addEventListener("input", () => this.onInput());
     this.input.addEventListener("blur", () => this.stopComposing(true));
 
-    this.window.append(header, this.messagesEl, this.typingEl, form);
+    this.transcript = new TranscriptBar(
+      (event, payload) => this.call(event, payload),
+      () => (this.conv ? this.conv.id : null),
+    );
+
+    this.window.append(header, this.messagesEl, this.typingEl, form, this.transcript.node);
     root.append(style, this.window);
     document.addEventListener("visibilitychange", () => this.scheduleRead());
 
@@ -388,6 +394,7 @@ class ChatWidget {
       this.window.setAttribute("aria-label", config.title);
     }
     if (config.max_text_length) this.maxLength = config.max_text_length;
+    this.transcript.setAvailable(Boolean(config.transcript_mail));
     const list = data.conversations || [];
     const known = this.conv && list.find((c) => c.id === this.conv.id);
     const chosen = known || list.find((c) => c.state !== "ended") || list[0] || null;
@@ -423,6 +430,7 @@ class ChatWidget {
 
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
+    this.transcript.update();
     if (!this.socket || !this.socket.connected) return;
     if (!this.conv) this.setStatus("Ask us anything");
     else if (this.conv.state === "ended") this.setStatus("This chat has ended");
