@@ -10,7 +10,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from business.ports import JsonValue
 from data.models import AdapterStateRow
-from data.repositories.base import SqlContext, all_rows
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows
 
 
 class SqlAdapterStateRepository:

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, delete, select, update
 
 from business.model import Agent, AgentId, AgentRole, Monitor, QueueName, TenantId
 from data.models import AgentQueueRow, AgentRow
-from data.repositories.base import SqlContext, all_rows, read_through
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows, read_through
 
 
 def _agent(row: AgentRow) -> Agent:

@@ -11,7 +11,8 @@ from sqlalchemy import Update, select, update
 from business.api_key_ports import StoredApiKey
 from business.model import ApiKey, ApiKeyId, ApiKeyScope, TenantId
 from data.models import ApiKeyRow
-from data.repositories.base import SqlContext, all_rows
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows
 
 
 def _key(row: ApiKeyRow) -> ApiKey:

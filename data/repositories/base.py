@@ -11,17 +11,17 @@ not an older copy from the session's identity map.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from sqlalchemy import Executable, Select, Update
+from sqlalchemy import Executable, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from business.conversation import Conversation
 from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
-from data.cache import Caches, EntityCache
+from data.cache import Caches
 from data.errors import is_key_taken
 from data.repositories.one_statement import fusable, write_in_one
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
@@ -432,46 +432,3 @@ async def _checked_in_bulk(
     changed = (await connection.execute(stmt, arrays)).all()
     if len(changed) != len(rows):
         raise Conflict("a conversation changed meanwhile")
-
-
-_Row = TypeVar("_Row")
-_K = TypeVar("_K", bound=Hashable)
-_V = TypeVar("_V")
-_R = TypeVar("_R")
-
-
-async def all_rows(ctx: SqlContext, stmt: Select[_Row]) -> Sequence[_Row]:
-    session = await ctx.orm()
-    result = await session.scalars(stmt.execution_options(populate_existing=True))
-    return result.all()
-
-
-async def read_through(
-    ctx: SqlContext,
-    cache: EntityCache[_K, _V],
-    written: set[_K],
-    row_type: type[_R],
-    key: _K,
-    convert: Callable[[_R], _V],
-    *,
-    fresh: bool = False,
-) -> _V | None:
-    """Read ``key`` through ``cache``; ``fresh`` asks the database whatever the cache says
-    (a read that a write will follow must never start from a stale copy).
-
-    A unit of work that wrote the key neither trusts nor fills the cache (it would see or
-    publish its own uncommitted value); a fill is refused when an invalidation happened
-    since the read began (the generation), so a stale row never lands in the cache.
-    """
-    own_write = key in written
-    if not fresh and not own_write and (hit := cache.get(key)) is not None:
-        return hit
-    generation = cache.generation
-    session = await ctx.orm()
-    row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
-    if row is None:
-        return None
-    value = convert(row)
-    if not own_write:
-        cache.fill(key, value, generation)
-    return value

@@ -10,7 +10,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from business.model import CannedResponse, QueueName, TenantId
 from data.models import CannedResponseRow
-from data.repositories.base import SqlContext, all_rows
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows
 
 _TENANT_WIDE = ""
 _KEY = [CannedResponseRow.tenant_id, CannedResponseRow.queue, CannedResponseRow.name]

@@ -12,7 +12,8 @@ from business.errors import AlreadyExists
 from business.model import Queue, QueueName, Tenant, TenantId
 from data.errors import is_key_taken
 from data.models import QueueRow, TenantRow
-from data.repositories.base import QUEUE_COUNTS, SqlContext, all_rows, read_through
+from data.repositories.base import QUEUE_COUNTS, SqlContext
+from data.repositories.reads import all_rows, read_through
 
 
 def _tenant(row: TenantRow) -> Tenant:

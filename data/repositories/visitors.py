@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from business.model import AgentId, TenantId, Visitor, VisitorId
 from data.models import VisitorRow
-from data.repositories.base import SqlContext, all_rows
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows
 
 
 def _visitor(row: VisitorRow) -> Visitor:

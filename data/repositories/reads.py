@@ -1,0 +1,54 @@
+"""Reads shared by the repositories that still use the ORM session: every row of a
+statement, and a read through one of the database's caches (split from ``base``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
+
+from sqlalchemy import Select
+
+from data.cache import EntityCache
+from data.repositories.base import SqlContext
+
+_Row = TypeVar("_Row")
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+_R = TypeVar("_R")
+
+
+async def all_rows(ctx: SqlContext, stmt: Select[_Row]) -> Sequence[_Row]:
+    session = await ctx.orm()
+    result = await session.scalars(stmt.execution_options(populate_existing=True))
+    return result.all()
+
+
+async def read_through(
+    ctx: SqlContext,
+    cache: EntityCache[_K, _V],
+    written: set[_K],
+    row_type: type[_R],
+    key: _K,
+    convert: Callable[[_R], _V],
+    *,
+    fresh: bool = False,
+) -> _V | None:
+    """Read ``key`` through ``cache``; ``fresh`` asks the database whatever the cache says
+    (a read that a write will follow must never start from a stale copy).
+
+    A unit of work that wrote the key neither trusts nor fills the cache (it would see or
+    publish its own uncommitted value); a fill is refused when an invalidation happened
+    since the read began (the generation), so a stale row never lands in the cache.
+    """
+    own_write = key in written
+    if not fresh and not own_write and (hit := cache.get(key)) is not None:
+        return hit
+    generation = cache.generation
+    session = await ctx.orm()
+    row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
+    if row is None:
+        return None
+    value = convert(row)
+    if not own_write:
+        cache.fill(key, value, generation)
+    return value
