@@ -77,7 +77,7 @@ async def test_an_external_bot_answers_over_rest_and_hands_over_to_an_agent(
             # The walkthrough: the queue's bot, then the webhook, with the admin key.
             async with http.patch(
                 f"{api}/queues/support",
-                json={"bot": {"kind": "external", "name": "Ava"}},
+                json={"bot": {"kind": "external"}},
                 headers=admin,
             ) as reply:
                 assert reply.status == 200, await reply.text()
