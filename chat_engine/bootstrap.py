@@ -38,6 +38,7 @@ from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.routing import Router
+from business.widget_settings import WidgetConfigService
 from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
@@ -214,4 +215,5 @@ def bootstrap(
             mailer=mailer if mail_on else None,
             settings=mail,
         ),
+        widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
     )
