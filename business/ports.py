@@ -39,8 +39,8 @@ from business.model import (
 )
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
-from business.widget_config_ports import WidgetConfigRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
+from business.widget_config_ports import WidgetConfigRepository
 
 JsonValue = str | int | float | bool | None
 

@@ -38,7 +38,6 @@ from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.routing import Router
-from business.widget_settings import WidgetConfigService
 from business.rules_bot import RulesBot
 from business.services import Services
 from business.sessions import SessionService
@@ -59,6 +58,7 @@ from business.webhook_outbox import WebhookOutbox
 from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
+from business.widget_settings import WidgetConfigService
 from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer

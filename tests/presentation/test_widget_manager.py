@@ -108,8 +108,10 @@ async def test_embedded_by_the_page_and_by_the_tenant(
     await expect(page.get_by_test_id("close")).to_be_hidden()
     box = await window.bounding_box()
     frame = await page.locator("#help-chat").bounding_box()
-    assert box is not None and frame is not None
-    assert abs(box["x"] - frame["x"]) < 2 and abs(box["height"] - frame["height"]) < 2
+    assert box is not None
+    assert frame is not None
+    assert abs(box["x"] - frame["x"]) < 2
+    assert abs(box["height"] - frame["height"]) < 2
     await _send(page, "Hello from the help centre")
     await expect(page.locator(STORED)).to_have_count(1)
     await page.screenshot(path=str(_artifact("widget-embedded.png")))
@@ -236,7 +238,9 @@ async def test_no_trigger_fires_once_the_visitor_engaged_on_the_page(
         {
             "items": [_invitation("late", "Still there?")],
             "triggers": [
-                _on_demo("lingering", "late", {"field": "time_on_page", "op": "at_least", "value": 2})
+                _on_demo(
+                    "lingering", "late", {"field": "time_on_page", "op": "at_least", "value": 2}
+                )
             ],
         },
     )
