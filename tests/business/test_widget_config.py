@@ -50,7 +50,7 @@ def test_an_empty_document_is_the_default() -> None:
 
 
 def test_a_full_document_is_kept_as_given_and_completed() -> None:
-    doc = validate_document(
+    doc: Any = validate_document(
         {
             **INVITATION,
             "active": False,
@@ -65,7 +65,7 @@ def test_a_full_document_is_kept_as_given_and_completed() -> None:
     assert doc["theme"] == {"accent": "#aa0000", "accent_text": "#ffffff"}
     assert doc["texts"] == {"title": "Ask Northwind"}
     assert doc["items"] == [{"id": "invite", "type": "invitation", "text": "Need help choosing?"}]
-    (trigger,) = doc["triggers"]  # type: ignore[misc]
+    (trigger,) = doc["triggers"]
     assert trigger["conditions"] == INVITATION["triggers"][0]["conditions"]
     assert trigger["only_if_available"] is True
     # What is stored survives a JSON round trip unchanged (it is stored as JSON).
@@ -178,22 +178,26 @@ def test_conditions_nest_only_so_deep() -> None:
 
 
 def test_the_default_trigger_is_added_unless_one_holds_everywhere() -> None:
-    effective = effective_document(validate_document(INVITATION))
-    ids = [t["id"] for t in effective["triggers"]]  # type: ignore[union-attr, index]
+    effective: Any = effective_document(validate_document(INVITATION))
+    ids = [t["id"] for t in effective["triggers"]]
     assert ids == ["product-pages", DEFAULT_TRIGGER_ID]
-    assert [i["id"] for i in effective["items"]] == ["invite", "button"]  # type: ignore[union-attr, index]
+    assert [i["id"] for i in effective["items"]] == ["invite", "button"]
 
     everywhere = validate_document(
         {"triggers": [{"id": "always", "action": {"type": "open"}}]},
     )
-    ids = [t["id"] for t in effective_document(everywhere)["triggers"]]  # type: ignore[union-attr, index]
+    ids = [t["id"] for t in _triggers(everywhere)]
     assert ids == ["always"]
     # A trigger that needs agents does not hold everywhere: the default still follows.
     gated = validate_document(
         {"triggers": [{"id": "gated", "action": {"type": "open"}, "only_if_available": True}]},
     )
-    ids = [t["id"] for t in effective_document(gated)["triggers"]]  # type: ignore[union-attr, index]
+    ids = [t["id"] for t in _triggers(gated)]
     assert ids == ["gated", DEFAULT_TRIGGER_ID]
+
+
+def _triggers(document: dict[str, Any]) -> Any:
+    return effective_document(document)["triggers"]
 
 
 # -- the service ---------------------------------------------------------------------------
