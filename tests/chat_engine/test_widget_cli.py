@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from business.model import DEFAULT_TENANT
+from chat_engine.admin import put_widget_config, widget_config
+from chat_engine.cli import build_parser, settings_from_args
+from chat_engine.demo_widget import ensure_demo_widget
 from tests.chat_engine.test_cli import db_url, run
 
 
@@ -87,3 +92,15 @@ def test_a_bad_value_or_tenant_is_a_usage_error(
     assert json.loads(run(["widget", "show", "--database-url", url])[1])["theme"]["accent"] == (
         "#3b5bdb"
     )
+
+
+async def test_the_demo_gets_an_invitation_unless_the_tenant_has_its_own(url: str) -> None:
+    settings = settings_from_args(
+        build_parser().parse_args(["widget", "show", "--database-url", url]), {}
+    )
+    assert await ensure_demo_widget(settings) is True
+    triggers: Any = (await widget_config(settings, DEFAULT_TENANT)).document["triggers"]
+    assert [t["id"] for t in triggers] == ["product-page"]
+    await put_widget_config(settings, DEFAULT_TENANT, {"active": False})
+    assert await ensure_demo_widget(settings) is False
+    assert (await widget_config(settings, DEFAULT_TENANT)).document["active"] is False
