@@ -321,6 +321,12 @@ async def test_custom_variables_and_the_theme(
     )
     context = await _context(browser)
     page = await context.new_page()
+    # Set by the page before the widget is there.
+    early = await context.new_page()
+    await early.add_init_script("window.ChatEngine = {vars: {cart_items: 4}}")
+    await early.goto(f"{server.url}/demo/checkout")
+    await expect(early.get_by_test_id("invitation-text")).to_have_text("Need help with your order?")
+    await early.close()
     await page.goto(f"{server.url}/demo")
     launcher = page.get_by_test_id("launcher")
     await expect(launcher).to_be_visible()

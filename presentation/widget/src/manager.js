@@ -121,9 +121,11 @@ class ChatManager {
     };
   }
 
-  // What the page's own scripts may call: custom variables for the triggers.
+  // What the page's own scripts may call: custom variables for the triggers. Those the
+  // page set before the manager was there wait in window.ChatEngine.vars.
   api() {
     const api = (window.ChatEngine = window.ChatEngine || {});
+    if (isObject(api.vars)) Object.assign(this.vars, api.vars);
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
