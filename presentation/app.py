@@ -225,7 +225,7 @@ async def widget_asset(request: web.Request) -> web.StreamResponse:
         headers={
             "Content-Type": f"{content_type}; charset=utf-8",
             # Sites embed loader.js by a fixed URL, so a new build must reach them soon;
-            # the loader asks for widget.js with a content hash in the query.
+            # the loader asks for manager.js, and it for widget.js, with a content hash.
             "Cache-Control": "public, max-age=300",
             "X-Content-Type-Options": "nosniff",
         },
