@@ -265,7 +265,7 @@ class ChatWidget {
   showEmbedded() {
     this.window.hidden = false;
     if (this.local.get("token", null) || this.outbox.length) this.connect();
-    else this.setStatus(this.texts.greeting ? "" : "Ask us anything");
+    else this.setStatus("Ask us anything");
   }
 
   // The manager reads this on the next page: engaged while a conversation is open, the
