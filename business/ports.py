@@ -40,6 +40,7 @@ from business.model import (
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
+from business.widget_config_ports import WidgetConfigRepository
 
 JsonValue = str | int | float | bool | None
 
@@ -359,6 +360,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
+
+    @property
+    def widget_configs(self) -> WidgetConfigRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

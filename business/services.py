@@ -46,6 +46,7 @@ from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
 from business.webhook_outbox import WebhookOutbox
 from business.webhooks import WebhookService
+from business.widget_settings import WidgetConfigService
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,3 +102,5 @@ class Services:
     """What the engine's ``WebhookDispatcher`` runs."""
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
+    widget_configs: WidgetConfigService
+    """A tenant's widget configuration, and whether a queue can take a chat now."""

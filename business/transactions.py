@@ -36,6 +36,7 @@ from business.publishing import EventPublisher
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
+from business.widget_config_ports import WidgetConfigRepository
 
 _Publication = tuple[Conversation, Sequence[DomainEvent]]
 
@@ -115,6 +116,10 @@ class Transaction:
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository:
         return self._uow.webhook_deliveries
+
+    @property
+    def widget_configs(self) -> WidgetConfigRepository:
+        return self._uow.widget_configs
 
     # -- changes --------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from business.model import (
 from business.report_metrics import ConversationMetrics
 from business.reports import MAX_PAGE_SIZE, ReportQuery
 from business.services import Services
+from business.widget_config import WidgetConfig
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
@@ -197,3 +198,17 @@ async def list_api_keys(settings: Settings, tenant_id: TenantId | None) -> Seque
 async def revoke_api_key(settings: Settings, command: c.RevokeApiKey) -> ApiKey:
     async with _services(settings) as services:
         return await services.api_keys.revoke(command)
+
+
+async def widget_config(settings: Settings, tenant_id: TenantId) -> WidgetConfig:
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.widget_configs.get(tenant_id)
+
+
+async def put_widget_config(
+    settings: Settings, tenant_id: TenantId, document: object
+) -> WidgetConfig:
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.widget_configs.put(tenant_id, document)

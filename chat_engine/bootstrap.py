@@ -58,6 +58,7 @@ from business.webhook_outbox import WebhookOutbox
 from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
+from business.widget_settings import WidgetConfigService
 from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
@@ -214,4 +215,5 @@ def bootstrap(
             mailer=mailer if mail_on else None,
             settings=mail,
         ),
+        widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
     )

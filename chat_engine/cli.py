@@ -19,7 +19,15 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
-from chat_engine import apikey_cli, bot_cli, canned_cli, directory_cli, report_cli, tenant_cli
+from chat_engine import (
+    apikey_cli,
+    bot_cli,
+    canned_cli,
+    directory_cli,
+    report_cli,
+    tenant_cli,
+    widget_cli,
+)
 from chat_engine.admin import upgrade_database
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
@@ -132,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.add_parsers(commands, common)
     tenant_cli.add_parsers(commands, common)
     apikey_cli.add_parsers(commands, common)
+    widget_cli.add_parsers(commands, common)
     return parser
 
 
@@ -249,6 +258,10 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return apikey_cli.apikey_revoke
         case "apikey":
             return apikey_cli.apikey_list
+        case "widget" if args.widget_command == "set":
+            return widget_cli.widget_set
+        case "widget":
+            return widget_cli.widget_show
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 

@@ -23,6 +23,7 @@ import presentation
 from business.commands import AddAgent
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.admin import add_agents
+from chat_engine.demo_widget import ensure_demo_widget
 from chat_engine.engine import Engine
 from chat_engine.files import make_private, new_private_dir, write_private
 from chat_engine.local_ports import free_port, port_is_free
@@ -262,6 +263,7 @@ async def run_dev(
                 for agent in plan.agents
             ],
         )
+        await ensure_demo_widget(plan.settings)
         engine = Engine(plan.settings)
         await engine.start()
         try:

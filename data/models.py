@@ -346,6 +346,7 @@ from data.models_integrations import (  # noqa: E402
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
+from data.models_widget import WidgetConfigRow  # noqa: E402
 
 __all__ = [
     "ApiKeyRow",
@@ -353,4 +354,5 @@ __all__ = [
     "WebhookAttemptRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",
+    "WidgetConfigRow",
 ]

@@ -53,6 +53,7 @@ from data.repositories import (
     SqlVisitorRepository,
     SqlWebhookDeliveryRepository,
     SqlWebhookRepository,
+    SqlWidgetConfigRepository,
 )
 from data.sqlite_writer import SqliteWriter
 
@@ -123,6 +124,7 @@ class SqlUnitOfWork:
         self.transcript_mails = SqlTranscriptMailRepository(self._ctx)
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
+        self.widget_configs = SqlWidgetConfigRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

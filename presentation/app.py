@@ -4,7 +4,6 @@ metrics and the REST API (``presentation.api``, mounted at ``/api/v1``)."""
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -15,6 +14,7 @@ from aiohttp import web
 
 from business.services import Services
 from presentation.api import PREFIX as API_PREFIX, build_api
+from presentation.demo_pages import add_demo_routes
 from presentation.event_refs import EventRefs
 from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
@@ -24,6 +24,7 @@ from presentation.settings import WebSettings
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
 from presentation.visitor_api import VisitorEventEndpoint
 from presentation.visitor_namespace import NAMESPACE, VisitorNamespace
+from presentation.visitor_widget_api import VisitorWidgetEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +87,12 @@ def create_app(
         app.router.add_route(method, SOCKETIO_PATH, socketio_request)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
-    app.router.add_get("/demo", demo_page)
+    add_demo_routes(app.router, settings)
     app.router.add_get("/widget/{name}", widget_asset)
     VisitorEventEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
+        app.router
+    )
+    VisitorWidgetEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
         app.router
     )
     app.add_subapp(
@@ -221,65 +225,8 @@ async def widget_asset(request: web.Request) -> web.StreamResponse:
         headers={
             "Content-Type": f"{content_type}; charset=utf-8",
             # Sites embed loader.js by a fixed URL, so a new build must reach them soon;
-            # the loader asks for widget.js with a content hash in the query.
+            # the loader asks for manager.js, and it for widget.js, with a content hash.
             "Cache-Control": "public, max-age=300",
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-async def demo_page(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS_KEY]
-    tenant = request.query.get("tenant", "default")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tenant):
-        raise web.HTTPBadRequest(text="tenant must be 1 to 64 letters, digits, '.', '_' or '-'")
-    # Unset only where no composition root filled it in (tests): this request's address.
-    public = settings.public_url or f"{request.scheme}://{request.host}"
-    install = f'<script async src="{public}/widget/loader.js" data-tenant="{tenant}"></script>'
-    # Relative here so the demo works under whatever host name it was opened with; the
-    # snippet shown for other sites carries the public URL.
-    snippet = f'<script async src="/widget/loader.js" data-tenant="{tenant}"></script>'
-    page = _DEMO_PAGE.format(snippet=snippet, install=html.escape(install))
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
-
-
-_DEMO_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Northwind Coffee Grinder - demo shop</title>
-<style>
-  body {{ font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1f2933; background: #f7f7f5; }}
-  header {{ background: #3b2f2f; color: #fff; padding: 16px 32px; font-weight: 600; }}
-  main {{ max-width: 880px; margin: 32px auto; padding: 0 24px; }}
-  .product {{ display: flex; gap: 32px; flex-wrap: wrap; }}
-  .photo {{ flex: 0 0 280px; height: 280px; border-radius: 12px;
-           background: linear-gradient(135deg, #c8a27a, #6f4e37); }}
-  .buy {{ background: #6f4e37; color: #fff; border: 0; border-radius: 8px;
-          padding: 12px 20px; font-size: 16px; cursor: pointer; }}
-  pre {{ background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 12px;
-         white-space: pre-wrap; word-break: break-all; font-size: 13px; }}
-</style>
-</head>
-<body>
-<header>Northwind Coffee - demo shop</header>
-<main>
-  <div class="product">
-    <div class="photo" role="img" aria-label="Coffee grinder"></div>
-    <div>
-      <h1>Burr Grinder Pro</h1>
-      <p>Forty grind settings, a quiet motor and a hopper that holds a week of beans.
-         Questions about it? The chat button in the corner reaches our team.</p>
-      <p><strong>$129.00</strong></p>
-      <button class="buy" type="button">Add to cart</button>
-    </div>
-  </div>
-  <h2>Add the chat to your own site</h2>
-  <p>Paste this one line before <code>&lt;/body&gt;</code>:</p>
-  <pre>{install}</pre>
-</main>
-{snippet}
-</body>
-</html>
-"""

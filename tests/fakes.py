@@ -46,6 +46,7 @@ from business.webhook_model import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from business.widget_config import WidgetConfig
 from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
@@ -54,6 +55,7 @@ from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
+from tests.fakes_widget import FakeWidgetConfigs
 
 _CURSORS = frozenset({"visitor_read_seq", "agent_delivered_pos"})
 
@@ -81,6 +83,7 @@ class FakeStore:
     webhook_attempts: dict[DeliveryId, list[DeliveryAttempt]] = dataclasses.field(
         default_factory=dict
     )
+    widget_configs: dict[TenantId, WidgetConfig] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -441,6 +444,7 @@ class FakeUnitOfWork:
         self.webhook_deliveries = FakeWebhookDeliveries(
             self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )
+        self.widget_configs = FakeWidgetConfigs(self._work.widget_configs)
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -17,6 +17,7 @@ from data.repositories.transcript_mails import SqlTranscriptMailRepository
 from data.repositories.visitors import SqlVisitorRepository
 from data.repositories.webhook_deliveries import SqlWebhookDeliveryRepository
 from data.repositories.webhooks import SqlWebhookRepository
+from data.repositories.widget_configs import SqlWidgetConfigRepository
 
 __all__ = [
     "SqlAdapterStateRepository",
@@ -36,4 +37,5 @@ __all__ = [
     "SqlVisitorRepository",
     "SqlWebhookDeliveryRepository",
     "SqlWebhookRepository",
+    "SqlWidgetConfigRepository",
 ]

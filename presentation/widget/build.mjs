@@ -1,9 +1,17 @@
-// Builds dist/widget.js (the chat UI with socket.io-client bundled) and dist/loader.js
-// (the tiny script sites embed). The loader asks for widget.js with the bundle's content
-// hash in the query, so a new build reaches visitors as soon as loader.js is refetched.
+// Builds the three scripts of the widget into dist/:
+//   loader.js  - what sites embed; fetches the tenant's configuration, loads the manager
+//   manager.js - the chat manager: display mode, trigger chain, launcher and invitations
+//   widget.js  - the chat client (socket.io-client bundled), loaded only when needed
+// Each asks for the next with the next one's content hash in the query, so a new build
+// reaches visitors as soon as loader.js is refetched. The gzipped size of each is
+// printed, and the build fails when one is over its budget: every page view pays for
+// the loader and the manager, every chat for the client.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+
+const BUDGETS = { "loader.js": 2 * 1024, "manager.js": 10 * 1024, "widget.js": 35 * 1024 };
 
 const dist = new URL("./dist/", import.meta.url);
 await rm(dist, { recursive: true, force: true });
@@ -19,22 +27,33 @@ const common = {
   logLevel: "warning",
 };
 
-await build({
-  ...common,
-  entryPoints: ["src/widget.js"],
-  outfile: "dist/widget.js",
-  sourcemap: "linked",
-});
+async function bundle(name, define, sourcemap) {
+  await build({
+    ...common,
+    entryPoints: [`src/${name}`],
+    outfile: `dist/${name}`,
+    define,
+    ...(sourcemap ? { sourcemap: "linked" } : {}),
+  });
+  const code = await readFile(new URL(name, dist));
+  return { name, code, version: createHash("sha256").update(code).digest("hex").slice(0, 12) };
+}
 
-const widget = await readFile(new URL("widget.js", dist));
-const version = createHash("sha256").update(widget).digest("hex").slice(0, 12);
+const client = await bundle("widget.js", {}, true);
+const manager = await bundle("manager.js", { __CLIENT_VERSION__: JSON.stringify(client.version) });
+const loader = await bundle("loader.js", { __MANAGER_VERSION__: JSON.stringify(manager.version) });
 
-await build({
-  ...common,
-  entryPoints: ["src/loader.js"],
-  outfile: "dist/loader.js",
-  define: { __WIDGET_VERSION__: JSON.stringify(version) },
-});
-
-const loader = await readFile(new URL("loader.js", dist));
-console.log(`widget.js ${widget.length} bytes, loader.js ${loader.length} bytes, version ${version}`);
+let over = false;
+for (const { name, code } of [loader, manager, client]) {
+  const gz = gzipSync(code, { level: 9 }).length;
+  const budget = BUDGETS[name];
+  const verdict = gz <= budget ? "ok" : "OVER BUDGET";
+  if (gz > budget) over = true;
+  console.log(
+    `${name.padEnd(11)} ${String(code.length).padStart(7)} bytes, ${String(gz).padStart(6)} gzipped (budget ${budget}) ${verdict}`,
+  );
+}
+if (over) {
+  console.error("a widget script is over its gzipped size budget");
+  process.exit(1);
+}

@@ -79,7 +79,7 @@ async def test_widget_assets_are_served_after_the_build(server: Server, widget_d
     status, loader, headers = await _get(f"{server.url}/widget/loader.js")
     assert status == 200
     assert headers["Content-Type"].startswith("text/javascript")
-    assert "widget.js?v=" in loader
+    assert "manager.js?v=" in loader
     assert len(loader) < 4096, "the loader must stay tiny: every page view fetches it"
     status, widget, _ = await _get(f"{server.url}/widget/widget.js")
     assert status == 200

@@ -20,6 +20,7 @@ from presentation.api.resources import (
     tenants,
     visitors,
     webhooks,
+    widget_config,
 )
 
 RESOURCES: tuple[Resource, ...] = (
@@ -31,6 +32,7 @@ RESOURCES: tuple[Resource, ...] = (
     agents.resource,
     canned.resource,
     webhooks.resource,
+    widget_config.resource,
     api_keys.resource,
     tenants.resource,
 )

@@ -1,9 +1,8 @@
 // The one script a site embeds:
 //   <script async src="https://chat.example/widget/loader.js" data-tenant="default"></script>
-// It draws the launcher at once (so the page never waits on the chat) and then fetches
-// the real widget from the same server in the background.
-import { LAUNCHER_CSS, CHAT_ICON } from "./launcher.js";
-
+// It asks the engine for the tenant's widget configuration and, unless the widget is in
+// maintenance, loads the chat manager (manager.js), which decides what to show. It stays
+// tiny (the build fails above 2 KiB gzipped): every page view fetches it.
 (() => {
   const KEY = "__chatEngineWidget";
   if (window[KEY]) return; // the snippet was pasted twice
@@ -15,48 +14,25 @@ import { LAUNCHER_CSS, CHAT_ICON } from "./launcher.js";
     );
   if (!script) return;
   const src = new URL(script.src, location.href);
-
-  const host = document.createElement("div");
-  host.setAttribute("data-chat-engine-widget", "");
-  const root = host.attachShadow({ mode: "open" });
-  const style = document.createElement("style");
-  style.textContent = LAUNCHER_CSS;
-  const launcher = document.createElement("button");
-  launcher.type = "button";
-  launcher.className = "ce-launcher";
-  launcher.setAttribute("data-testid", "launcher");
-  launcher.setAttribute("aria-label", script.dataset.title || "Open chat");
-  launcher.innerHTML = CHAT_ICON; // a constant SVG, never user text
-  root.append(style, launcher);
-
+  const data = script.dataset;
   const boot = {
-    tenant: script.dataset.tenant || "default",
-    title: script.dataset.title || null,
-    server: script.dataset.server || src.origin,
+    tenant: data.tenant || "default",
+    title: data.title || null,
+    embed: data.embed || null,
+    server: data.server || src.origin,
     base: new URL(".", src).href,
-    host,
-    root,
-    launcher,
-    openRequested: false,
-    onLauncherClick: null,
   };
   window[KEY] = boot;
 
-  launcher.addEventListener("click", () => {
-    if (boot.onLauncherClick) boot.onLauncherClick();
-    else boot.openRequested = !boot.openRequested;
-  });
-
-  const mount = () => document.body.appendChild(host);
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount, { once: true });
-
-  const widget = document.createElement("script");
-  widget.async = true;
-  widget.src = `${boot.base}widget.js?v=${__WIDGET_VERSION__}`;
-  widget.onerror = () => {
-    launcher.disabled = true;
-    launcher.title = "Chat is unavailable right now";
-  };
-  document.head.appendChild(widget);
+  fetch(`${boot.server}/visitor-api/v1/widget-config?tenant=${encodeURIComponent(boot.tenant)}`)
+    .then((r) => (r.ok ? r.json() : null))
+    .then((config) => {
+      if (!config || !config.active) return; // maintenance (or no such tenant): nothing at all
+      boot.config = config;
+      const manager = document.createElement("script");
+      manager.async = true;
+      manager.src = `${boot.base}manager.js?v=${__MANAGER_VERSION__}`;
+      document.head.appendChild(manager);
+    })
+    .catch(() => {}); // the engine is unreachable: the page goes on without the chat
 })();

@@ -1,4 +1,4 @@
-import { ACCENT } from "./launcher.js";
+import { ACCENT, ACCENT_TEXT } from "./launcher.js";
 
 // Everything lives in a shadow root, so these rules cannot leak into the host page and
 // the page's rules cannot reach in (":host { all: initial }" stops inherited styles).
@@ -22,20 +22,20 @@ export const WIDGET_CSS = `
 .ce-window[hidden] { display: none; }
 .ce-header {
   display: flex; align-items: center; gap: 8px;
-  padding: 12px 12px 10px 16px; background: ${ACCENT}; color: #fff;
+  padding: 12px 12px 10px 16px; background: ${ACCENT}; color: ${ACCENT_TEXT};
 }
 .ce-heading { flex: 1; min-width: 0; }
 .ce-title { margin: 0; font-size: 16px; font-weight: 600; }
 .ce-status { font-size: 12px; opacity: .9; white-space: nowrap; overflow: hidden;
              text-overflow: ellipsis; min-height: 17px; }
 .ce-end {
-  border: 1px solid rgba(255, 255, 255, .6); background: transparent; color: #fff;
+  border: 1px solid rgba(255, 255, 255, .6); background: transparent; color: ${ACCENT_TEXT};
   border-radius: 6px; padding: 4px 8px; font: inherit; font-size: 12px; cursor: pointer;
 }
 .ce-end:disabled { opacity: .45; cursor: default; }
 .ce-close {
   width: 30px; height: 30px; border: 0; border-radius: 6px; padding: 4px;
-  background: transparent; color: #fff; cursor: pointer;
+  background: transparent; color: ${ACCENT_TEXT}; cursor: pointer;
 }
 .ce-close:hover, .ce-end:not(:disabled):hover { background: rgba(255, 255, 255, .15); }
 .ce-close svg { width: 22px; height: 22px; }
@@ -53,14 +53,14 @@ export const WIDGET_CSS = `
   padding: 8px 12px; border-radius: 14px; white-space: pre-wrap;
   overflow-wrap: anywhere; background: #fff; border: 1px solid #e9ecef;
 }
-.ce-msg[data-kind="visitor"] .ce-bubble { background: ${ACCENT}; color: #fff; border-color: ${ACCENT}; }
+.ce-msg[data-kind="visitor"] .ce-bubble { background: ${ACCENT}; color: ${ACCENT_TEXT}; border-color: ${ACCENT}; }
 .ce-msg[data-kind="bot"] .ce-bubble { background: #edf2ff; border-color: #dbe4ff; }
 .ce-quick { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
 .ce-quick-reply {
   border: 1px solid ${ACCENT}; border-radius: 14px; padding: 4px 10px; background: #fff;
   color: ${ACCENT}; font: inherit; font-size: 13px; cursor: pointer;
 }
-.ce-quick-reply:hover { background: ${ACCENT}; color: #fff; }
+.ce-quick-reply:hover { background: ${ACCENT}; color: ${ACCENT_TEXT}; }
 .ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
 .ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
 .ce-meta { font-size: 11px; color: #868e96; margin: 2px 4px 0; }
@@ -78,7 +78,7 @@ export const WIDGET_CSS = `
 .ce-input:focus { border-color: ${ACCENT}; box-shadow: 0 0 0 2px rgba(59, 91, 219, .15); }
 .ce-send {
   width: 40px; height: 40px; align-self: flex-end; border: 0; border-radius: 50%;
-  background: ${ACCENT}; color: #fff; cursor: pointer; padding: 9px;
+  background: ${ACCENT}; color: ${ACCENT_TEXT}; cursor: pointer; padding: 9px;
 }
 .ce-send:disabled { background: #adb5bd; cursor: default; }
 .ce-send svg { width: 22px; height: 22px; fill: currentColor; }
@@ -97,8 +97,13 @@ export const WIDGET_CSS = `
   font: inherit; color: #212529; background: #fff;
 }
 .ce-transcript-status:empty { display: none; }
+.ce-window.ce-embedded {
+  position: static; width: 100%; max-width: none; height: 100%; max-height: none;
+  box-shadow: none; border: 1px solid #dee2e6; box-sizing: border-box;
+}
+.ce-embedded .ce-close { display: none; }
 @media (max-width: 480px) {
-  .ce-window { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
+  .ce-window:not(.ce-embedded) { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
                max-height: 100vh; border-radius: 0; }
 }
 `;

@@ -1,6 +1,11 @@
-// The chat widget. The loader has already drawn the launcher inside a shadow root and
-// left its settings in window.__chatEngineWidget; this script builds the chat window in
-// the same root and speaks the visitor protocol (docs/visitor-protocol.md).
+// The chat client. The chat manager (manager.js) has made the shadow root, drawn the
+// launcher (floating mode) or found the element to draw in (boot.embedTarget, embedded
+// mode), and left its settings and the tenant's configuration in
+// window.__chatEngineWidget; this script builds the chat window in the same root and
+// speaks the visitor protocol (docs/visitor-protocol.md). While the visitor is engaged
+// (a conversation open, or the window open) it keeps the record the manager reads on
+// the next page ("engaged": {at}) so the chat carries on there, open or minimised as it
+// was in this tab (sessionStorage "open").
 //
 // Delivery rules the code below keeps:
 // - every seq of a conversation is rendered once, in order; a gap or a reconnect syncs;
@@ -120,10 +125,14 @@ class ChatWidget {
     this.agentName = null;
     this.botName = null;
     this.stopped = false;
+    this.embedded = Boolean(boot.embedTarget);
+    this.texts = (boot.config && boot.config.texts) || {};
     followRefs(this); // events too large to come inline are fetched (refs.js)
     this.buildUi();
     boot.onLauncherClick = () => this.toggle();
-    if (boot.openRequested || this.tabStore.get("open", false)) this.open();
+    boot.openChat = () => this.open();
+    if (this.embedded) this.showEmbedded();
+    else if (boot.openRequested || this.tabStore.get("open", false)) this.open();
     // A visitor who chatted before reconnects at once to get their conversation (and
     // unread count) back; a new one connects on first open, so page views alone do not
     // create visitors.
@@ -139,20 +148,22 @@ class ChatWidget {
     this.badge = el("span", "ce-badge", { "data-testid": "badge", "aria-hidden": "true" });
     this.badge.hidden = true;
     // The launcher turns into a close button while the window is open.
-    this.boot.launcher.insertAdjacentHTML("beforeend", CLOSE_ICON); // constant markup
-    this.boot.launcher.appendChild(this.badge);
+    if (this.boot.launcher) {
+      this.boot.launcher.insertAdjacentHTML("beforeend", CLOSE_ICON); // constant markup
+      this.boot.launcher.appendChild(this.badge);
+    }
 
-    this.window = el("section", "ce-window", {
+    this.window = el("section", this.embedded ? "ce-window ce-embedded" : "ce-window", {
       "data-testid": "window",
-      role: "dialog",
-      "aria-label": this.boot.title || "Chat",
+      role: this.embedded ? "region" : "dialog",
+      "aria-label": this.boot.title || this.texts.title || "Chat",
     });
     this.window.hidden = true;
 
     const header = el("header", "ce-header");
     const heading = el("div", "ce-heading");
     this.titleEl = el("h2", "ce-title", { "data-testid": "title" });
-    this.titleEl.textContent = this.boot.title || "Chat with us";
+    this.titleEl.textContent = this.boot.title || this.texts.title || "Chat with us";
     this.statusEl = el("div", "ce-status", { "data-testid": "status", "aria-live": "polite" });
     heading.append(this.titleEl, this.statusEl);
     this.endButton = el("button", "ce-end", { type: "button", "data-testid": "end" });
@@ -174,7 +185,8 @@ class ChatWidget {
       "aria-live": "polite",
     });
     this.emptyEl = el("p", "ce-empty");
-    this.emptyEl.textContent = "Hi! Ask us anything - we usually answer within a few minutes.";
+    this.emptyEl.textContent =
+      this.texts.greeting || "Hi! Ask us anything - we usually answer within a few minutes.";
     this.messagesEl.appendChild(this.emptyEl);
 
     this.typingEl = el("div", "ce-typing", { "data-testid": "typing", "aria-live": "polite" });
@@ -184,7 +196,7 @@ class ChatWidget {
     this.input = el("textarea", "ce-input", {
       "data-testid": "input",
       rows: "1",
-      placeholder: "Write a message…",
+      placeholder: this.texts.input_placeholder || "Write a message…",
       "aria-label": "Message",
     });
     this.sendButton = el("button", "ce-send", {
@@ -206,6 +218,8 @@ class ChatWidget {
     });
     this.input.addEventListener("input", () => this.onInput());
     this.input.addEventListener("blur", () => this.stopComposing(true));
+    // Embedded, the window shows from the start; a visitor is made only once they use it.
+    this.input.addEventListener("focus", () => this.connect());
 
     this.transcript = new TranscriptBar(
       (event, payload) => this.call(event, payload),
@@ -225,6 +239,7 @@ class ChatWidget {
   }
 
   open() {
+    if (this.embedded) return;
     this.window.hidden = false;
     this.boot.launcher.setAttribute("aria-expanded", "true");
     this.tabStore.set("open", true);
@@ -233,13 +248,37 @@ class ChatWidget {
     this.scrollToEnd(true);
     this.input.focus();
     this.scheduleRead();
+    this.saveEngagement();
   }
 
   close() {
+    if (this.embedded) return;
     this.window.hidden = true;
     this.boot.launcher.setAttribute("aria-expanded", "false");
     this.tabStore.set("open", false);
     this.stopComposing(true);
+    this.saveEngagement();
+  }
+
+  // Embedded: always shown, inside the site's element. A returning visitor (or one with
+  // an open chat) reconnects at once to see it; a new one on first focus or message.
+  showEmbedded() {
+    this.window.hidden = false;
+    if (this.local.get("token", null) || this.outbox.length) this.connect();
+    else this.setStatus("Ask us anything");
+  }
+
+  // The manager reads this on the next page: engaged while a conversation is open, the
+  // floating window is open or messages wait to be sent; forgotten otherwise (only once
+  // the session told us which conversation is current, so a page that has not
+  // connected yet never forgets a chat it does not know about).
+  saveEngagement() {
+    const showing = !this.embedded && !this.window.hidden;
+    if (this.isOpen() || showing || this.outbox.length) {
+      this.local.set("engaged", { at: Date.now() });
+    } else if (this.sessionReady) {
+      this.local.set("engaged", null);
+    }
   }
 
   setStatus(text) {
@@ -389,7 +428,7 @@ class ChatWidget {
   onSession(data) {
     this.local.set("token", data.visitor_token);
     const config = data.config || {};
-    if (!this.boot.title && config.title) {
+    if (!this.boot.title && !this.texts.title && config.title) {
       this.titleEl.textContent = config.title;
       this.window.setAttribute("aria-label", config.title);
     }
@@ -409,6 +448,7 @@ class ChatWidget {
     this.sessionReady = true;
     this.retryAttempt = 0;
     this.updateStatus();
+    this.saveEngagement();
     if (this.conv) this.requestSync();
     this.sendContext();
     this.retryAttemptOutbox = 0;
@@ -491,6 +531,7 @@ class ChatWidget {
       this.render(event, live);
       this.conv.lastSeq = event.seq;
     }
+    if (events.length) this.saveEngagement();
     this.scheduleRead();
   }
 
@@ -694,6 +735,7 @@ class ChatWidget {
     this.outbox.push(entry);
     this.saveOutbox(entry);
     this.renderPending(entry);
+    this.saveEngagement();
     // The message itself tells the agent typing stopped.
     this.stopComposing(false);
     this.connect();

@@ -89,6 +89,13 @@ async def theirs(world: World) -> Theirs:
     await services.integrator_control.end(
         EndByIntegrator(tenant_id=OTHER, conversation_id=chats[1].id)
     )
+    await services.widget_configs.put(
+        OTHER,
+        {
+            "items": [{"id": "invite", "type": "invitation", "text": "Bravo hidden invitation"}],
+            "triggers": [{"id": "bravo", "action": {"type": "show", "item": "invite"}}],
+        },
+    )
     (delivery, *_) = await services.webhooks.list_deliveries(OTHER)
     return Theirs(
         queue="b-only",
@@ -113,6 +120,7 @@ async def theirs(world: World) -> Theirs:
             THEIR_HOOK,
             "Bravo hidden hook",
             hook.secret,
+            "Bravo hidden invitation",
         ),
     )
 
@@ -162,6 +170,7 @@ BODIES: dict[str, Json] = {
     },
     "end_conversation": {"reason": "mine"},
     "transfer_conversation": {"queue": "support"},
+    "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
 }
 
 
@@ -179,6 +188,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
         )
     }
     for path in (
+        "/widget-config",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):

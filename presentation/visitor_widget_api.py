@@ -1,0 +1,122 @@
+"""What the widget's loader and chat manager read before a visitor engages, without any
+credentials:
+
+- ``GET /visitor-api/v1/widget-config?tenant=T``: the tenant's effective widget
+  configuration (``business.widget_config.effective_document``: the default trigger
+  included). Public and cacheable: ``Cache-Control: public, max-age=60`` and an
+  ``ETag`` (a change reaches sites within a minute; a revalidation that finds it
+  unchanged is a 304 with no body).
+- ``GET /visitor-api/v1/availability?tenant=T&queue=Q``: ``{"probability": p}``, what a
+  trigger marked "only if agents are available" draws against
+  (``WidgetConfigService.availability``). Never cached.
+
+Both are simple GETs (no custom header), so browsers send no preflight; they answer CORS
+for the origins the Socket.IO server accepts (``origin_policy``), and a page of any other
+origin cannot read them. Each costs the client address one token of the connect budget,
+as a connect does. Errors are the REST API's problem documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from typing import Final
+
+from aiohttp import web
+
+from business.errors import InvalidInput, NotFound
+from business.model import DEFAULT_QUEUE, QueueName, TenantId
+from business.services import Services
+from business.widget_config import effective_document
+from presentation.api.problems import problem_response
+from presentation.limits import VisitorLimits
+from presentation.settings import WebSettings
+from presentation.socketio_server import origin_policy
+
+CONFIG_ROUTE: Final = "/visitor-api/v1/widget-config"
+AVAILABILITY_ROUTE: Final = "/visitor-api/v1/availability"
+CONFIG_MAX_AGE: Final = 60
+"""Seconds a browser or a CDN may reuse the configuration without asking again."""
+
+_TENANT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_QUEUE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+class VisitorWidgetEndpoint:
+    """The handlers of ``CONFIG_ROUTE`` and ``AVAILABILITY_ROUTE``."""
+
+    def __init__(self, *, services: Services, settings: WebSettings, limits: VisitorLimits):
+        self._services = services
+        self._limits = limits
+        self._origins = origin_policy(settings)
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(CONFIG_ROUTE, self.config, allow_head=False)
+        router.add_get(AVAILABILITY_ROUTE, self.availability, allow_head=False)
+
+    async def config(self, request: web.Request) -> web.Response:
+        try:
+            self._limits.connection(self._client_address(request))
+            stored = await self._services.widget_configs.get(_tenant(request))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            return self._finish(request, problem_response(error, context=f"GET {request.path}"))
+        body = json.dumps(
+            effective_document(stored.document), separators=(",", ":"), sort_keys=True
+        ).encode()
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {
+            "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}",
+            "ETag": etag,
+            "Vary": "Origin",
+        }
+        if etag in request.headers.get("If-None-Match", ""):
+            return self._finish(request, web.Response(status=304, headers=headers))
+        response = web.Response(body=body, content_type="application/json", headers=headers)
+        return self._finish(request, response)
+
+    async def availability(self, request: web.Request) -> web.Response:
+        try:
+            self._limits.connection(self._client_address(request))
+            queue = request.query.get("queue", DEFAULT_QUEUE)
+            if not _QUEUE.fullmatch(queue):
+                raise InvalidInput("queue must be a queue's name")
+            probability = await self._services.widget_configs.availability(
+                _tenant(request), QueueName(queue)
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            return self._finish(request, problem_response(error, context=f"GET {request.path}"))
+        response = web.json_response(
+            {"probability": probability}, headers={"Cache-Control": "no-store"}
+        )
+        return self._finish(request, response)
+
+    def _finish(self, request: web.Request, response: web.Response) -> web.Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Vary", "Origin")
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return response
+        if self._origins == "*":
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif not isinstance(self._origins, str) and self._origins(
+            origin, {"HTTP_HOST": request.host}
+        ):
+            response.headers["Access-Control-Allow-Origin"] = origin
+        return response
+
+    def _client_address(self, request: web.Request) -> str:
+        return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+
+
+def _tenant(request: web.Request) -> TenantId:
+    tenant = request.query.get("tenant", "")
+    if not _TENANT.fullmatch(tenant):
+        # Not a tenant's key at all: the same answer as for one that is unknown.
+        raise NotFound("unknown tenant")
+    return TenantId(tenant)

@@ -1,0 +1,333 @@
+// The chat manager: the loader has fetched the tenant's configuration (boot.config, see
+// docs/widget-guide.md) and loads this script unless the widget is in maintenance. It
+// decides what the page shows, by the trigger chain, first that holds wins:
+//   1. embedded: the page (data-embed) or the tenant names an element that exists ->
+//      the chat is drawn inside it;
+//   2. continuation: the visitor engaged on a previous page of this visit (within 24 h
+//      of their last activity) -> the chat comes back as it was in this tab, open or
+//      minimised (the client keeps that per tab, in sessionStorage);
+//   3. messaging: the messaging hook finds an open thread for this visitor -> open it
+//      (the hook answers "none" until messaging mode exists; sites and tests may set
+//      window.ChatEngineHooks.findOpenThread);
+//   4. the configured triggers, in order; the server always ends them with one that
+//      holds everywhere (the default button). A trigger marked only_if_available asks
+//      the engine for a probability and draws against it.
+// No trigger fires while the visitor is engaged, and what a trigger showed stays on
+// this page only. The chat client (widget.js, with socket.io) loads only when needed.
+import { holds, device } from "./conditions.js";
+import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
+
+const IDLE_LIMIT_MS = 24 * 3600 * 1000;
+const VISIT_GAP_MS = 30 * 60 * 1000;
+const TICK_MS = 1000;
+
+function storage(name, prefix) {
+  let area = null;
+  try {
+    area = window[name];
+  } catch {
+    // storage disabled (sandboxed frame): the manager forgets between pages
+  }
+  return {
+    get(key, fallback) {
+      try {
+        const raw = area.getItem(prefix + key);
+        return raw === null ? fallback : JSON.parse(raw);
+      } catch {
+        return fallback;
+      }
+    },
+    set(key, value) {
+      try {
+        if (value === null) area.removeItem(prefix + key);
+        else area.setItem(prefix + key, JSON.stringify(value));
+      } catch {
+        // full or disabled
+      }
+    },
+  };
+}
+
+function el(tag, className, attrs) {
+  const node = document.createElement(tag);
+  node.className = className;
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  return node;
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+class ChatManager {
+  constructor(boot) {
+    this.boot = boot;
+    this.config = boot.config;
+    const prefix = `chat-engine:${boot.tenant}:`;
+    this.local = storage("localStorage", prefix);
+    this.tab = storage("sessionStorage", prefix);
+    this.pageStart = Date.now();
+    this.clientLoading = false;
+    this.engagedHere = false;
+    this.current = -1; // index of the trigger that holds now (lower wins)
+    this.dismissed = new Set();
+    this.available = new Map(); // queue -> Promise<boolean>, one draw per page
+    this.ticking = false;
+    this.timer = null;
+    this.countVisit();
+    this.vars = this.tab.get("vars", {});
+    if (!isObject(this.vars)) this.vars = {};
+    this.api();
+
+    const host = el("div", "", { "data-chat-engine-widget": "" });
+    const theme = this.config.theme || {};
+    if (theme.accent) host.style.setProperty("--ce-accent", theme.accent);
+    if (theme.accent_text) host.style.setProperty("--ce-accent-text", theme.accent_text);
+    const root = host.attachShadow({ mode: "open" });
+    const style = document.createElement("style");
+    style.textContent = LAUNCHER_CSS;
+    root.append(style);
+    Object.assign(boot, { host, root, launcher: null, openRequested: false });
+  }
+
+  // -- the visit ------------------------------------------------------------------
+
+  countVisit() {
+    const now = Date.now();
+    let visit = this.local.get("visit", null);
+    let visits = Number(this.local.get("visits", 0)) || 0;
+    if (!isObject(visit) || !(now - visit.last < VISIT_GAP_MS)) {
+      visit = { start: now, pages: 0 };
+      visits += 1;
+    }
+    visit.pages = (Number(visit.pages) || 0) + 1;
+    visit.last = now;
+    this.local.set("visit", visit);
+    this.local.set("visits", visits);
+    this.visit = visit;
+    this.visits = visits;
+  }
+
+  facts() {
+    return {
+      url: location.href,
+      title: document.title,
+      referrer: document.referrer,
+      device: device(),
+      time_on_page: (Date.now() - this.pageStart) / 1000,
+      pages_in_visit: this.visit.pages,
+      visit_count: this.visits,
+      vars: this.vars,
+    };
+  }
+
+  // What the page's own scripts may call: custom variables for the triggers. Those the
+  // page set before the manager was there wait in window.ChatEngine.vars.
+  api() {
+    const api = (window.ChatEngine = window.ChatEngine || {});
+    if (isObject(api.vars)) Object.assign(this.vars, api.vars);
+    api.set = (name, value) => {
+      this.vars[String(name)] = value;
+      this.tab.set("vars", this.vars);
+      this.tick();
+    };
+  }
+
+  // -- the chain ------------------------------------------------------------------
+
+  async run() {
+    const target = this.embedTarget();
+    if (target) {
+      this.boot.embedTarget = target;
+      this.boot.host.style.cssText += ";display:block;height:100%";
+      target.appendChild(this.boot.host);
+      this.boot.chain = "embedded";
+      this.loadClient();
+      return;
+    }
+    document.body.appendChild(this.boot.host);
+    const engaged = this.engagement();
+    if (engaged) {
+      this.boot.chain = "continuation";
+      this.showLauncher(); // the client opens it again if it was open in this tab
+      this.loadClient();
+      return;
+    }
+    const thread = await this.findOpenThread();
+    if (thread) {
+      this.boot.chain = "messaging";
+      this.boot.thread = thread;
+      this.showLauncher();
+      this.open();
+      return;
+    }
+    this.boot.chain = "triggers";
+    this.tick();
+  }
+
+  embedTarget() {
+    const selector = this.boot.embed || (this.config.mode === "embedded" && this.config.embed_selector);
+    if (!selector) return null;
+    try {
+      return document.querySelector(selector);
+    } catch {
+      return null; // not a selector: fall back to floating
+    }
+  }
+
+  // The record the chat client keeps while the visitor is engaged ({at}: the last
+  // activity), or messages still waiting in its outbox.
+  engagement() {
+    const record = this.local.get("engaged", null);
+    if (isObject(record) && Date.now() - Number(record.at) < IDLE_LIMIT_MS) return record;
+    const outbox = this.local.get("outbox", null);
+    if (Array.isArray(outbox) && outbox.length) return { at: Date.now() };
+    return null;
+  }
+
+  async findOpenThread() {
+    const hooks = window.ChatEngineHooks;
+    if (!hooks || typeof hooks.findOpenThread !== "function") return null;
+    try {
+      return (await hooks.findOpenThread({ tenant: this.boot.tenant })) || null;
+    } catch {
+      return null;
+    }
+  }
+
+  // Re-evaluated every second (time on page changes) and when a variable is set, until
+  // the first trigger holds or the visitor engages. A trigger only ever gives way to
+  // an earlier one.
+  async tick() {
+    clearTimeout(this.timer);
+    if (this.ticking || this.engagedHere || this.boot.chain !== "triggers") return;
+    this.ticking = true;
+    try {
+      const triggers = this.config.triggers || [];
+      const facts = this.facts();
+      const end = this.current < 0 ? triggers.length : this.current;
+      for (let i = 0; i < end; i++) {
+        const trigger = triggers[i];
+        if (this.dismissed.has(trigger.id) || !holds(trigger.conditions, facts)) continue;
+        if (trigger.only_if_available && !(await this.agentsAvailable(trigger.queue))) continue;
+        if (this.engagedHere) return;
+        this.fire(trigger, i);
+        break;
+      }
+    } finally {
+      this.ticking = false;
+    }
+    if (this.current !== 0 && !this.engagedHere) this.timer = setTimeout(() => this.tick(), TICK_MS);
+  }
+
+  agentsAvailable(queue) {
+    const key = queue || "";
+    if (!this.available.has(key)) {
+      const params = new URLSearchParams({ tenant: this.boot.tenant });
+      if (queue) params.set("queue", queue);
+      this.available.set(
+        key,
+        fetch(`${this.boot.server}/visitor-api/v1/availability?${params}`)
+          .then((r) => (r.ok ? r.json() : { probability: 0 }))
+          .then((answer) => Math.random() < Number(answer.probability))
+          .catch(() => false),
+      );
+    }
+    return this.available.get(key);
+  }
+
+  fire(trigger, index) {
+    this.current = index;
+    this.boot.trigger = trigger.id;
+    this.hideInvitation();
+    if (trigger.action.type === "open") {
+      this.showLauncher();
+      this.open();
+      return;
+    }
+    const item = (this.config.items || []).find((i) => i.id === trigger.action.item);
+    this.showLauncher(item && item.type === "button" ? item.text : null);
+    if (item && item.type === "invitation") this.showInvitation(trigger, item);
+  }
+
+  // -- items ----------------------------------------------------------------------
+
+  showLauncher(label) {
+    const boot = this.boot;
+    if (!boot.launcher) {
+      const texts = this.config.texts || {};
+      const launcher = el("button", "ce-launcher", { type: "button", "data-testid": "launcher" });
+      launcher.innerHTML = CHAT_ICON; // a constant SVG, never user text
+      launcher.addEventListener("click", () => {
+        if (boot.onLauncherClick) boot.onLauncherClick();
+        else this.open(!boot.openRequested);
+      });
+      launcher.setAttribute("aria-label", boot.title || texts.launcher_label || "Open chat");
+      boot.launcher = launcher;
+      boot.root.append(launcher);
+    }
+    if (label) boot.launcher.title = label;
+  }
+
+  showInvitation(trigger, item) {
+    const card = el("div", "ce-invite", { "data-testid": "invitation", role: "dialog" });
+    card.setAttribute("data-trigger", trigger.id);
+    const text = el("p", "", { "data-testid": "invitation-text" });
+    text.textContent = item.text; // the tenant's text, as text
+    const accept = el("button", "ce-invite-accept", { type: "button", "data-testid": "invitation-accept" });
+    accept.textContent = "Chat now";
+    accept.addEventListener("click", () => this.open());
+    const dismiss = el("button", "ce-invite-dismiss", {
+      type: "button",
+      "data-testid": "invitation-dismiss",
+      "aria-label": "Dismiss",
+    });
+    dismiss.textContent = "×";
+    dismiss.addEventListener("click", () => {
+      this.dismissed.add(trigger.id);
+      this.hideInvitation();
+    });
+    card.append(text, accept, dismiss);
+    this.invitation = card;
+    this.boot.root.append(card);
+  }
+
+  hideInvitation() {
+    if (this.invitation) this.invitation.remove();
+    this.invitation = null;
+  }
+
+  // -- the chat client ------------------------------------------------------------
+
+  // The visitor engages: from now on no trigger fires on this page.
+  open(wanted = true) {
+    this.engagedHere = true;
+    clearTimeout(this.timer);
+    this.hideInvitation();
+    this.boot.openRequested = wanted;
+    if (this.boot.openChat && wanted) this.boot.openChat();
+    this.loadClient();
+  }
+
+  loadClient() {
+    if (this.clientLoading) return;
+    this.clientLoading = true;
+    const client = document.createElement("script");
+    client.async = true;
+    client.src = `${this.boot.base}widget.js?v=${__CLIENT_VERSION__}`;
+    client.onerror = () => {
+      if (!this.boot.launcher) return;
+      this.boot.launcher.disabled = true;
+      this.boot.launcher.title = "Chat is unavailable right now";
+    };
+    document.head.appendChild(client);
+  }
+}
+
+const boot = window.__chatEngineWidget;
+if (boot && boot.config && !boot.manager) {
+  const manager = (boot.manager = new ChatManager(boot));
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => manager.run(), { once: true });
+  } else manager.run();
+}
