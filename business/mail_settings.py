@@ -51,6 +51,9 @@ class MailSettings:
     poll_interval: float = 5.0
     """Seconds between looks for transcripts due, when nothing woke the sender (retries;
     transcripts queued by another engine process)."""
+    retention: float = 7 * 86400.0
+    """Seconds a sent or given-up transcript stays in the outbox (then the sender's loop
+    removes it; the address goes with it)."""
 
     def __post_init__(self) -> None:
         if self.host is not None and not self.host.strip():
@@ -72,7 +75,7 @@ class MailSettings:
             raise ValueError("password is required with username")
         if self.password is not None and self.username is None:
             raise ValueError("username is required with password")
-        for name in ("timeout", "first_retry", "poll_interval"):
+        for name in ("timeout", "first_retry", "poll_interval", "retention"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
