@@ -42,6 +42,9 @@ class MailSettings:
     """Seconds one attempt may take, from connecting to the server's answer."""
     max_requests: int = 3
     """Transcripts a visitor may ask for per conversation (the automatic one aside)."""
+    max_addresses: int = 1
+    """Addresses per conversation, besides the one it knows (the pre-chat form's or the
+    site's), that a visitor may have its transcript sent to."""
     attempts: int = 5
     """Attempts per transcript before it is given up; a refusal that cannot change (an
     address the server says does not exist) is given up at once."""
@@ -79,6 +82,8 @@ class MailSettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+        if self.max_addresses < 0:
+            raise ValueError(f"max_addresses must be 0 or more, not {self.max_addresses}")
         for name in ("max_requests", "attempts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")
