@@ -34,7 +34,7 @@ class GatedBot(RulesBot):
 
     async def answer(
         self, conversation: Conversation, config: BotConfig, message: MessagePosted
-    ) -> BotReply | None:
+    ) -> BotReply:
         self.asked.set()
         await self.gate.wait()
         if self.hand_over:
