@@ -1,4 +1,17 @@
-"""Who may touch a conversation: the checks every use case on one makes first."""
+"""Who may touch a conversation: the checks every use case on one makes first.
+
+Tenants are kept apart: one engine serves many, and nothing of one reaches another.
+Conversation ids are global; everything else a use case finds by name is looked up in
+the tenant of whoever asks: a visitor's token, queue and conversations in the visitor's
+tenant (``sessions``, ``starts``, this module), an agent's or supervisor's queues,
+colleagues and monitored agents in the agent's (``routing``, ``participants``,
+``supervision``). Who may act in a conversation follows from who is in it, and only
+agents of its tenant ever are: the router offers a queue's chats to that tenant's agents,
+and transfers, invitations and monitoring find only that tenant's agents and chats.
+Where a use case lets somebody act in a conversation they are not in (a supervisor
+monitoring, whispering, barging in; an integrator), it reads the conversation through
+``tenant_conversation``: to anybody of another tenant it does not exist.
+"""
 
 from __future__ import annotations
 

@@ -55,13 +55,18 @@ class Batcher(Generic[_Request, _Result]):
         self._worker: asyncio.Task[None] | None = None
 
     async def submit(self, request: _Request) -> _Result:
+        # A caller that stops waiting cancels its future and nothing else: the request
+        # stays queued (or in its batch), and ``_run`` skips the outcome nobody awaits.
+        return await self.enqueue(request)
+
+    def enqueue(self, request: _Request) -> asyncio.Future[_Result]:
+        """Queue ``request`` now, without waiting: requests enqueued one after the other
+        are processed in that order. The future holds its outcome."""
         future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="group-commit")
-        # A caller that stops waiting cancels its future and nothing else: the request
-        # stays queued (or in its batch), and ``_run`` skips the outcome nobody awaits.
-        return await future
+        return future
 
     async def _work(self) -> None:
         try:

@@ -185,11 +185,13 @@ def _option_id(value: object, what: str) -> str:
 
 
 def _distinct(seen: set[str], option_id: str, label: str, what: str) -> None:
-    # Typed labels and ids choose options too, so no two may read the same.
-    for key in (option_id, fold(label)):
+    # Typed labels and ids choose options too, so no two may read the same; an option's
+    # own id may read as its label ("hours", "Hours"): both choose that option.
+    keys = (option_id, fold(label))
+    for key in keys:
         if key in seen:
             raise InvalidInput(f"{what}: another option has the id or label {key!r}")
-        seen.add(key)
+    seen.update(keys)
 
 
 def _menu(value: object) -> tuple[BotMenuOption, ...]:

@@ -8,7 +8,9 @@ outside any transaction, then stores what it said and does what it decided
 message path checks that on the aggregate it already holds, so queues without a bot pay
 nothing more.
 
-Turns go through group commit like messages: the turns asked for while one batch is
+The visitor's messages are answered after their batch committed and was acknowledged
+(``hear`` queues the turns and returns), so a slow bot never holds up messages. Turns go
+through group commit like messages: the turns asked for while one batch is
 stored go together in the next, one read and one transaction for them all (a batch
 takes one turn per conversation per round, so a conversation's turns are decided in
 order, each on what the one before it did). A hand-over that finds the queue at its
@@ -100,6 +102,8 @@ class BotService:
         self._batcher: Batcher[_Turn, Conversation | None] = Batcher(
             self._process, max_batch=MAX_BATCH
         )
+        self._heard: dict[asyncio.Future[Conversation | None], MessagePosted] = {}
+        """The turns ``hear`` queued and not yet done, with the message each answers."""
 
     async def begin(self, started: Conversation, first: MessagePosted | None) -> Conversation:
         """A chat just opened with its queue's bot: the bot greets, then answers the
@@ -109,23 +113,35 @@ class BotService:
             await self._batcher.submit(_Turn(started.id, _Ask.FIRST, first))
         return await self._current(started.id)
 
-    async def hear(self, messages: Sequence[MessagePosted]) -> None:
+    def hear(self, messages: Sequence[MessagePosted]) -> None:
         """The visitor's ``messages`` to chats with the bot are stored: the bot answers
-        each, in order. Never raises: the messages are stored and must be acknowledged
-        as such; a turn that failed is logged, and the visitor's next message is heard
-        anew."""
-        outcomes = await asyncio.gather(
-            *(self._batcher.submit(_Turn(m.conversation_id, _Ask.ANSWER, m)) for m in messages),
-            return_exceptions=True,
-        )
-        for message, outcome in zip(messages, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                logger.error(
-                    "conversation %s: the bot could not answer message %s: %r",
-                    message.conversation_id,
-                    message.id,
-                    outcome,
-                )
+        each, in order, after this returns. The caller (a batch of messages) neither
+        waits for the bot nor hears of its failures: the messages are stored and are
+        acknowledged as such at once; a turn that failed is logged, and the visitor's
+        next message is heard anew. The answers come after the messages (in ``seq``):
+        they are stored once these are. ``settled`` waits for the turns."""
+        for message in messages:
+            heard = self._batcher.enqueue(_Turn(message.conversation_id, _Ask.ANSWER, message))
+            self._heard[heard] = message
+            heard.add_done_callback(self._answered)
+
+    def _answered(self, heard: asyncio.Future[Conversation | None]) -> None:
+        message = self._heard.pop(heard)
+        if heard.cancelled():
+            return
+        error = heard.exception()
+        if error is not None:
+            logger.error(
+                "conversation %s: the bot could not answer message %s: %r",
+                message.conversation_id,
+                message.id,
+                error,
+            )
+
+    async def settled(self) -> None:
+        """Return once the bot answered every message it heard so far (tests, shutdown)."""
+        while self._heard:
+            await asyncio.wait(list(self._heard))
 
     async def send_back(self, cmd: c.ReturnToBot) -> Conversation:
         """The agent sends the visitor back to the queue's bot (``!bot``), which greets

@@ -138,9 +138,10 @@ class ChangeBuilder:
         self._events.append(event)
         return event
 
-    def state_changed(self, at: datetime) -> StateChanged:
+    def state_changed(self, at: datetime, *, by: Participant | None = None) -> StateChanged:
         """Tell the visitor the state the change has brought the conversation to
-        (``state.changed``), with its place in the queue when it waits in one."""
+        (``state.changed``), with its place in the queue when it waits in one; ``by``:
+        who ended it (``StateChanged.by``)."""
         conv = self._conv
         position = conv.queue_position if conv.state is ConversationState.QUEUED else None
         return self.add(
@@ -151,6 +152,7 @@ class ChangeBuilder:
                 created_at=at,
                 state=conv.state,
                 queue_position=position,
+                by=by,
             )
         )
 

@@ -263,7 +263,7 @@ class Conversation:
                     role="owner" if leaving.kind is ParticipantKind.AGENT else None,
                 )
             )
-        builder.state_changed(now)
+        builder.state_changed(now, by=by)
         for member in self.members:
             # Delivered up to the end, like the owner.
             builder.remove_member(member.agent_id, now)

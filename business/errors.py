@@ -61,6 +61,11 @@ class RateLimited(DomainError):
     """The caller asked too often; retrying after a moment will succeed."""
 
 
+class TranscriptLimit(DomainError):
+    """A conversation's transcript was sent as often, or to as many addresses, as it may
+    be: for good, retrying does not help (it would make the engine a relay for spam)."""
+
+
 class Unavailable(DomainError):
     """A dependency needed for this request is down; retrying later may succeed."""
 

@@ -85,6 +85,10 @@ class StateChanged:
     created_at: datetime
     state: ConversationState
     queue_position: int | None = None
+    by: Participant | None = None
+    """Who ended it (on the change to ``ended``): the visitor, an agent, or an
+    integrator as a bot or the system. None elsewhere, and on ends stored before it was
+    recorded (then whoever left just before says it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -155,6 +155,10 @@ class IntegratorControlService:
         await check_can_take(tx, to, OfferKind.TRANSFER)
         queue = await tx.queues.get(conv.tenant_id, conv.queue, for_update=True)
         assert queue is not None  # a conversation's queue is never removed
+        if conv.state is ConversationState.BOT:
+            # It enters its queue before the offer: refused while the queue is full, as
+            # the bot's hand-over (and a start) would be; the bot keeps the visitor.
+            check_room(queue, self._limits)
         now = self._clock.now()
         if conv.state in (ConversationState.QUEUED, ConversationState.BOT):
             # Routed, if by hand: it counts for their idle time as the router's offers do.

@@ -42,6 +42,9 @@ class MailSettings:
     """Seconds one attempt may take, from connecting to the server's answer."""
     max_requests: int = 3
     """Transcripts a visitor may ask for per conversation (the automatic one aside)."""
+    max_addresses: int = 1
+    """Addresses per conversation, besides the one it knows (the pre-chat form's or the
+    site's), that a visitor may have its transcript sent to."""
     attempts: int = 5
     """Attempts per transcript before it is given up; a refusal that cannot change (an
     address the server says does not exist) is given up at once."""
@@ -51,6 +54,9 @@ class MailSettings:
     poll_interval: float = 5.0
     """Seconds between looks for transcripts due, when nothing woke the sender (retries;
     transcripts queued by another engine process)."""
+    retention: float = 7 * 86400.0
+    """Seconds a sent or given-up transcript stays in the outbox (then the sender's loop
+    removes it; the address goes with it)."""
 
     def __post_init__(self) -> None:
         if self.host is not None and not self.host.strip():
@@ -72,10 +78,12 @@ class MailSettings:
             raise ValueError("password is required with username")
         if self.password is not None and self.username is None:
             raise ValueError("username is required with password")
-        for name in ("timeout", "first_retry", "poll_interval"):
+        for name in ("timeout", "first_retry", "poll_interval", "retention"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+        if self.max_addresses < 0:
+            raise ValueError(f"max_addresses must be 0 or more, not {self.max_addresses}")
         for name in ("max_requests", "attempts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")

@@ -224,7 +224,9 @@ class MessagingService:
         if held and self._hold is not None:
             await self._resume(held)
         if to_bot and self._bots is not None:
-            await self._bots.hear(to_bot)
+            # Not awaited: a slow bot (an external one's staging) must not hold up the
+            # acks of this batch nor the next batch of everybody's messages.
+            self._bots.hear(to_bot)
         return outcomes
 
     async def _resume(self, held: set[tuple[TenantId, ConversationId]]) -> None:

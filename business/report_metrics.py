@@ -206,8 +206,10 @@ def conversation_metrics(
 
 
 def _who_ended(previous: StoredEvent | None, end: StateChanged) -> ParticipantKind | None:
-    # ``Conversation.end`` puts the leave of whoever ended it right before the
-    # ``state.changed`` (ended), at the same instant; nothing else does.
+    if end.by is not None:
+        return end.by.kind
+    # An end stored before ``by`` was: ``Conversation.end`` put the leave of whoever
+    # ended it right before the ``state.changed`` (ended), at the same instant.
     if (
         isinstance(previous, ParticipantLeft)
         and previous.pos == end.pos - 1

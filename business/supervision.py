@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from business import commands as c
+from business.access import tenant_conversation
 from business.conversation import Conversation
 from business.errors import DomainError, Forbidden, InvalidInput, NotFound
 from business.events import Whispered
@@ -23,7 +24,6 @@ from business.model import Agent, AgentId, AgentRole, ConversationId, EventId, M
 from business.ports import AddressNormalizer, Clock
 from business.routing import Router
 from business.supervision_rules import barge, monitor, unmonitor, whisper
-from business.tenancy import tenants_conversation
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_text
 
@@ -74,7 +74,7 @@ class SupervisionService:
     ) -> bool:
         async with self._tx() as tx:
             supervisor = await _supervisor(tx, supervisor_id)
-            conv = await tenants_conversation(tx, supervisor.tenant_id, cid, for_update=True)
+            conv = await tenant_conversation(tx, supervisor.tenant_id, cid, for_update=True)
             now = self._clock.now()
             change = unmonitor(conv, supervisor, now) if stop else monitor(conv, supervisor, now)
             if change is None:
@@ -137,7 +137,7 @@ class SupervisionService:
     async def _whisper(self, cmd: c.Whisper, text: str) -> Whispered:
         async with self._tx() as tx:
             supervisor = await _supervisor(tx, cmd.supervisor_id)
-            conv = await tenants_conversation(
+            conv = await tenant_conversation(
                 tx, supervisor.tenant_id, cmd.conversation_id, for_update=True
             )
             change = whisper(
@@ -156,7 +156,7 @@ class SupervisionService:
     async def _barge(self, cmd: c.Barge) -> Conversation:
         async with self._tx() as tx:
             supervisor = await _supervisor(tx, cmd.supervisor_id)
-            conv = await tenants_conversation(
+            conv = await tenant_conversation(
                 tx, supervisor.tenant_id, cmd.conversation_id, for_update=True
             )
             after = await tx.apply(barge(conv, supervisor, self._clock.now()))

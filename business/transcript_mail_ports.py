@@ -126,3 +126,8 @@ class TranscriptMailRepository(Protocol):
         """Store ``outcome``'s status, ``next_attempt_at``, ``finished_at`` and
         ``last_error`` if the row is still as ``claimed`` left it; whether it was."""
         ...
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        """Remove at most ``limit`` transcripts finished (sent or given up) before that
+        time, oldest first; how many."""
+        ...

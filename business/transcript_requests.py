@@ -1,7 +1,9 @@
 """A visitor asks for their conversation's transcript by e-mail.
 
 The request is checked (mail configured, the visitor's own conversation, an address
-given or known, fewer than ``MailSettings.max_requests`` before) and stored in the
+given or known, fewer than ``MailSettings.max_requests`` before, and an address known
+to the conversation or one of at most ``max_addresses`` others: anybody may open a
+chat, so without those limits the engine would mail to any address) and stored in the
 outbox in one transaction; the caller's ack means it is stored, so a restart does not
 lose it. The mail goes out afterwards (``business.transcript_sending``), made from what
 is stored then: a request during the chat gets the transcript as far as it went.
@@ -10,18 +12,18 @@ is stored then: a request during the chat gets the transcript as far as it went.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from business import commands as c
 from business.access import visitor_conversation
 from business.conversation import Conversation
 from business.email_addresses import check_email
-from business.errors import EmailRequired, InvalidInput, RateLimited, Unavailable
+from business.errors import EmailRequired, InvalidInput, TranscriptLimit, Unavailable
 from business.mail_settings import MailSettings
 from business.model import new_id
 from business.ports import Clock
 from business.transactions import Transactions, retrying
-from business.transcript_mail_ports import QueuedTranscript, TranscriptMailId
+from business.transcript_mail_ports import AUTOMATIC, QueuedTranscript, TranscriptMailId
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class TranscriptRequestService:
         """Queue the transcript for ``cmd.email``, or else the address the conversation
         knows. ``Unavailable`` when mail is off, ``EmailRequired`` without an address,
         ``InvalidInput`` for a malformed one, ``NotFound``/``Forbidden`` for a
-        conversation that is not the visitor's, ``RateLimited`` past the limit."""
+        conversation that is not the visitor's, ``TranscriptLimit`` past a limit."""
         if not self._available:
             raise Unavailable("transcripts by e-mail are not available on this server")
         address = None if cmd.email is None else check_email(cmd.email)
@@ -91,6 +93,23 @@ class TranscriptRequestService:
             listener()
         return queued
 
+    def _check_limits(
+        self, conv: Conversation, to: str, last: int, earlier: Sequence[QueuedTranscript]
+    ) -> None:
+        settings = self._settings
+        if last >= settings.max_requests:
+            raise TranscriptLimit(
+                f"a conversation's transcript can be sent at most {settings.max_requests} times"
+            )
+        known = (known_email(conv) or "").casefold()
+        others = {m.address.casefold() for m in earlier if not m.automatic} - {known}
+        address = to.casefold()
+        if address != known and address not in others and len(others) >= settings.max_addresses:
+            raise TranscriptLimit(
+                f"a conversation's transcript can be sent to at most "
+                f"{settings.max_addresses} address(es) besides the one it knows"
+            )
+
     async def _queue(self, cmd: c.RequestTranscript, address: str | None) -> QueuedTranscript:
         now = self._clock.now()
         async with self._tx() as tx:
@@ -100,12 +119,9 @@ class TranscriptRequestService:
             to = address or known_email(conv)
             if to is None:
                 raise EmailRequired("no e-mail address is known for this conversation; give one")
-            last = await tx.transcript_mails.last_request(conv.id)
-            if last >= self._settings.max_requests:
-                raise RateLimited(
-                    f"a conversation's transcript can be sent at most "
-                    f"{self._settings.max_requests} times"
-                )
+            earlier = await tx.transcript_mails.list_for_conversation(conv.id)
+            last = max((m.number for m in earlier), default=AUTOMATIC)
+            self._check_limits(conv, to, last, earlier)
             queued = QueuedTranscript(
                 id=new_mail_id(),
                 tenant_id=conv.tenant_id,

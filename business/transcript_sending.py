@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from datetime import datetime, timedelta
 
 from business.mail_settings import MailSettings
@@ -35,6 +36,9 @@ from business.transcripts import render_transcript
 logger = logging.getLogger(__name__)
 
 BATCH = 20
+PURGE_BATCH = 1000
+PURGE_INTERVAL = 3600.0
+"""Seconds between the dispatcher's purges of finished transcripts."""
 """Transcripts one look takes at most; the dispatcher looks again at once after a full one."""
 MAX_RETRY_INTERVAL = 3600.0
 GONE = "the conversation no longer exists"
@@ -64,6 +68,17 @@ class TranscriptMailSender:
         for mail in due:
             await self._attempt(self._mailer, mail)
         return len(due)
+
+    async def purge(self) -> int:
+        """Remove transcripts finished more than ``retention`` ago (a batch at a time);
+        how many."""
+        before = self._clock.now() - timedelta(seconds=self._settings.retention)
+        async with self._tx() as tx:
+            removed = await tx.transcript_mails.purge(before, PURGE_BATCH)
+            await tx.commit()
+        if removed:
+            logger.info("removed %d finished transcripts from the outbox", removed)
+        return removed
 
     async def _attempt(self, mailer: TranscriptMailer, mail: QueuedTranscript) -> None:
         now = self._clock.now()
@@ -197,12 +212,16 @@ class TranscriptMailDispatcher:
             await task
 
     async def _run(self) -> None:
+        next_purge = time.monotonic()
         while not self._stopping:
             # Cleared before looking: a request stored during the look wakes the next one.
             self._wake.clear()
             try:
                 while await self._sender.send_due() >= BATCH and not self._stopping:
                     pass
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + PURGE_INTERVAL
+                    await self._sender.purge()
             except Exception:
                 logger.exception("could not send the transcripts due; trying again")
             with contextlib.suppress(TimeoutError):

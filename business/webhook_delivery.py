@@ -222,14 +222,19 @@ class WebhookDeliveryService:
         return replace(recorded, failures=failures, next_attempt_at=retry_at)
 
     async def purge(self) -> int:
-        """Drop deliveries finished longer than ``retention`` ago (a batch at a time)."""
+        """Drop deliveries finished longer than ``retention`` ago, and those of removed
+        subscriptions (a batch of each at a time)."""
         before = self._clock.now() - timedelta(seconds=self.settings.retention)
         async with self._tx() as tx:
             removed = await tx.webhook_deliveries.purge(before, PURGE_BATCH)
+            # Staged for a subscription another process removed meanwhile: never due.
+            orphans = await tx.webhook_deliveries.purge_orphans(PURGE_BATCH)
             await tx.commit()
         if removed:
             logger.info("removed %d finished webhook deliveries from the log", removed)
-        return removed
+        if orphans:
+            logger.info("removed %d webhook deliveries of removed subscriptions", orphans)
+        return removed + orphans
 
 
 async def _to_the_end(recording: Coroutine[object, object, _T]) -> _T:

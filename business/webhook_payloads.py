@@ -212,7 +212,14 @@ def conversation_ended_data(
     """
     wrap_up = next((e for e in change if isinstance(e, WrapUpRecorded)), None)
     left = next((e for e in change if isinstance(e, ParticipantLeft)), None)
-    ended_by = left.participant if left is not None else (wrap_up.by if wrap_up else None)
+    ended = next((e for e in change if isinstance(e, StateChanged) and e.by is not None), None)
+    ended_by = (
+        ended.by
+        if ended is not None
+        else left.participant
+        if left is not None
+        else (wrap_up.by if wrap_up else None)
+    )
     agent: Json = None
     if conversation.agent_id is not None:
         agent = {"id": conversation.agent_id, "name": conversation.agent_name}

@@ -110,7 +110,15 @@ class WebhookDeliveryRepository(Protocol):
         attempts; how many."""
         ...
 
-    async def count_pending(self, tenant_id: TenantId | None = None) -> int: ...
+    async def purge_orphans(self, limit: int) -> int:
+        """Remove at most ``limit`` deliveries whose subscription is gone, with their
+        attempts; how many. (A process whose cached subscriptions still had one that
+        another process removed stages deliveries for it: never due, nobody's.)"""
+        ...
+
+    async def count_pending(self, tenant_id: TenantId | None = None) -> int:
+        """Pending deliveries of subscriptions that exist (of one tenant, or of all)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

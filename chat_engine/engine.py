@@ -7,6 +7,7 @@ own section of the settings (which is its own settings dataclass), never ``Setti
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import socket
@@ -194,6 +195,8 @@ class Engine:
             await _quietly("XMPP bridge", bridge.stop())
         if runner is not None:
             await _quietly("web server", runner.cleanup())
+        if self._services is not None:  # the bot answers what visitors said last
+            await _quietly("bot", asyncio.wait_for(self._services.bots.settled(), 5.0))
         if database is not None:
             await _quietly("database", database.dispose())
         self._services = None

@@ -138,7 +138,9 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
         ),
     ),
     StateChanged: Codec[StateChanged](
-        lambda e: Stored(payload={"state": e.state.value, "queue_position": e.queue_position}),
+        lambda e: Stored(
+            sender=e.by, payload={"state": e.state.value, "queue_position": e.queue_position}
+        ),
         lambda h, s: StateChanged(
             conversation_id=h.conversation_id,
             seq=h.seq,
@@ -146,6 +148,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             created_at=h.created_at,
             state=ConversationState(s.payload["state"]),
             queue_position=s.payload.get("queue_position"),
+            by=s.sender,
         ),
     ),
     ReadMarked: Codec[ReadMarked](

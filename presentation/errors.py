@@ -21,6 +21,7 @@ from business.errors import (
     QueueFull,
     RateLimited,
     TooLarge,
+    TranscriptLimit,
     Unavailable,
 )
 
@@ -34,6 +35,7 @@ TOO_LARGE: Final = "too_large"
 UNAVAILABLE: Final = "unavailable"
 QUEUE_FULL: Final = "queue_full"
 EMAIL_REQUIRED: Final = "email_required"
+TRANSCRIPT_LIMIT: Final = "transcript_limit"
 INTERNAL: Final = "internal"
 
 
@@ -65,6 +67,8 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
         return _body(RATE_LIMITED, exc)
     if isinstance(exc, QueueFull):
         return _body(QUEUE_FULL, exc)
+    if isinstance(exc, TranscriptLimit):
+        return _body(TRANSCRIPT_LIMIT, exc)
     logger.error("%s failed", context, exc_info=exc)
     # Never the exception text: it may carry SQL, paths or other visitors' data.
     return {"code": INTERNAL, "message": "internal error; please retry later"}

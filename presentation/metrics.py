@@ -11,7 +11,8 @@ tests) never share a series. Two kinds of series:
   queue and each queue's waiting count (``business.live_counts``, shared for a few
   seconds), and what the composition root hands in as ``MetricsSources`` because this
   layer may not import the others: the XMPP link state, how far agent delivery trails,
-  a timed database ping, the webhook backlog.
+  a timed database ping, the webhook backlog (a count over the outbox, so kept for
+  ``WEBHOOK_BACKLOG_TTL`` seconds: scrapes from several Prometheus servers cost one).
 
 There is no key: operators keep ``/metrics`` off the public network (see
 docs/operations.md).
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from aiohttp import web
+from cachetools import TTLCache
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -43,6 +45,8 @@ _T = TypeVar("_T")
 
 SCRAPE_TIMEOUT: Final = 5.0
 """Seconds any one source may take before the scrape goes on without it."""
+WEBHOOK_BACKLOG_TTL: Final = 5.0
+"""Seconds a read webhook backlog is reported before it is read again."""
 
 
 async def no_webhook_backlog() -> int:
@@ -65,6 +69,8 @@ class MetricsSources:
     """A trivial query; timed for ``chat_database_ping_seconds``."""
     webhook_backlog: Callable[[], Awaitable[int]] = no_webhook_backlog
     """How many webhook deliveries wait (hook for the webhook outbox)."""
+    timer: Callable[[], float] = time.monotonic
+    """Seconds, by which cached readings age (a test's clock)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +104,10 @@ class EngineMetrics:
         self._visitors = visitors
         self._collector = _ScrapeCollector()
         self.registry.register(self._collector)
+        self._backlog: TTLCache[str, int] = TTLCache(
+            maxsize=1, ttl=WEBHOOK_BACKLOG_TTL, timer=sources.timer
+        )
+        self._backlog_lock = asyncio.Lock()
 
     async def refresh(self) -> None:
         """Read what is read at scrape time; a source that fails or hangs is logged and
@@ -106,7 +116,7 @@ class EngineMetrics:
         live, up, backlog = await asyncio.gather(
             _within("live counts", self._services.live_counts.counts()),
             _within("database ping", _timed(sources.database_ping)),
-            _within("webhook backlog", sources.webhook_backlog()),
+            _within("webhook backlog", self._webhook_backlog()),
         )
         self._collector.reading = _Reading(
             visitors=self._visitors(),
@@ -117,6 +127,17 @@ class EngineMetrics:
             database_ping_seconds=None if up is None or not up[0] else up[1],
             webhook_backlog=backlog,
         )
+
+    async def _webhook_backlog(self) -> int:
+        # Concurrent scrapes share one read; a failed read is not kept.
+        if (cached := self._backlog.get("backlog")) is not None:
+            return cached
+        async with self._backlog_lock:
+            if (cached := self._backlog.get("backlog")) is not None:
+                return cached
+            backlog = await self._sources.webhook_backlog()
+            self._backlog["backlog"] = backlog
+            return backlog
 
 
 async def _timed(ping: Callable[[], Awaitable[bool]] | None) -> tuple[bool, float] | None:

@@ -77,6 +77,22 @@ class FakeTranscriptMails:
         )
         return True
 
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        self._refuse_if_read_only()
+        old = sorted(
+            (
+                m
+                for m in self._mails.values()
+                if m.status is not MailStatus.PENDING
+                and m.finished_at is not None
+                and m.finished_at < finished_before
+            ),
+            key=lambda m: m.finished_at or finished_before,
+        )[: max(limit, 0)]
+        for m in old:
+            del self._mails[m.id]
+        return len(old)
+
     def _unchanged(self, mail: QueuedTranscript) -> bool:
         stored = self._mails.get(mail.id)
         return (

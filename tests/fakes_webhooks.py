@@ -199,11 +199,20 @@ class FakeWebhookDeliveries:
             self._attempts.pop(d.id, None)
         return len(old[:limit])
 
+    async def purge_orphans(self, limit: int) -> int:
+        orphans = [d for d in self._rows.values() if d.subscription_id not in self._subscriptions]
+        for d in orphans[: max(limit, 0)]:
+            del self._rows[d.id]
+            self._attempts.pop(d.id, None)
+        return len(orphans[: max(limit, 0)])
+
     async def count_pending(self, tenant_id: TenantId | None = None) -> int:
         return sum(
             1
             for d in self._rows.values()
-            if d.status is DeliveryStatus.PENDING and tenant_id in (None, d.tenant_id)
+            if d.status is DeliveryStatus.PENDING
+            and tenant_id in (None, d.tenant_id)
+            and d.subscription_id in self._subscriptions
         )
 
 

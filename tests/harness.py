@@ -15,6 +15,8 @@ from sqlalchemy import select
 from business import commands as c
 from business.adapter_state import AdapterStateService
 from business.agents import AgentService
+from business.bot_model import BotKind
+from business.bot_ports import Bot
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
@@ -175,7 +177,7 @@ class World:
         )
 
     async def say(self, conv: Conversation, text: str, client_msg_id: str) -> MessagePosted:
-        return await self.messaging.send_visitor_message(
+        posted = await self.messaging.send_visitor_message(
             c.SendVisitorMessage(
                 visitor_id=conv.visitor_id,
                 conversation_id=conv.id,
@@ -183,6 +185,8 @@ class World:
                 text=text,
             )
         )
+        await self.services.bots.settled()  # the bot answers after the ack
+        return posted
 
     async def visitor_says(
         self, visitor_id: VisitorId, conversation_id: ConversationId, text: str
@@ -190,7 +194,7 @@ class World:
         """A visitor message one second later than the last, with a fresh id."""
         if isinstance(self.clock, FakeClock):
             self.advance(1)
-        return await self.messaging.send_visitor_message(
+        posted = await self.messaging.send_visitor_message(
             c.SendVisitorMessage(
                 visitor_id=visitor_id,
                 conversation_id=conversation_id,
@@ -198,6 +202,8 @@ class World:
                 text=text,
             )
         )
+        await self.services.bots.settled()  # the bot answers after the ack
+        return posted
 
     async def agent(
         self,
@@ -315,6 +321,7 @@ async def make_world(
     transport: WebhookTransport | None = None,
     mail: MailSettings | None = None,
     mailer: TranscriptMailer | None = None,
+    bots: Mapping[BotKind, Bot] | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
     ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
@@ -338,6 +345,7 @@ async def make_world(
         transport=transport,
         mail=mail,
         mailer=mailer,
+        bots=bots,
     )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 
 from business.model import ConversationId, TenantId
 from business.transcript_mail_ports import (
@@ -111,6 +111,16 @@ class SqlTranscriptMailRepository:
             )
         )
         return bool((await self._ctx.execute(stmt)).rowcount == 1)
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        oldest = (
+            select(_M.c.id)
+            .where(_M.c.status != _PENDING, _M.c.finished_at < finished_before)
+            .order_by(_M.c.finished_at)
+            .limit(max(limit, 0))
+        )
+        result = await self._ctx.execute(delete(_M).where(_M.c.id.in_(oldest)))
+        return int(result.rowcount)
 
 
 def _unchanged(mail: QueuedTranscript) -> tuple[Any, ...]:

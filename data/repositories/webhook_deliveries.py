@@ -102,6 +102,10 @@ _NOTHING_EARLIER_PENDING = ~exists().where(
     ),
 )
 
+# Its subscription exists (one removed by another process may have had rows staged
+# after its removal, by a process whose cached list still had it).
+_SUBSCRIBED = exists().where(_S.c.id == _D.c.subscription_id)
+
 
 class SqlWebhookDeliveryRepository:
     """``business.webhook_ports.WebhookDeliveryRepository``. ``add_many`` queues its
@@ -247,8 +251,13 @@ class SqlWebhookDeliveryRepository:
         result = await self._ctx.execute(delete(_D).where(_D.c.id.in_(oldest)))
         return int(result.rowcount)
 
+    async def purge_orphans(self, limit: int) -> int:
+        orphans = select(_D.c.id).where(~_SUBSCRIBED).limit(max(limit, 0))
+        result = await self._ctx.execute(delete(_D).where(_D.c.id.in_(orphans)))
+        return int(result.rowcount)
+
     async def count_pending(self, tenant_id: TenantId | None = None) -> int:
-        stmt = select(func.count()).select_from(_D).where(_D.c.status == _PENDING)
+        stmt = select(func.count()).select_from(_D).where(_D.c.status == _PENDING, _SUBSCRIBED)
         if tenant_id is not None:
             stmt = stmt.where(_D.c.tenant_id == tenant_id)
         return int((await self._ctx.execute(stmt)).scalar() or 0)

@@ -170,6 +170,24 @@ async def test_a_transfer_to_an_agent_enters_the_queue_and_offers_it_as_the_rout
     assert await waiting(world, DEFAULT_QUEUE) == 0
 
 
+async def test_an_offer_to_an_agent_from_a_full_queue_is_refused_and_the_bot_keeps_the_chat(
+    fake_world_with_bot: World,
+) -> None:
+    world = fake_world_with_bot
+    await world.agent(BOB, name="Bob", queues=(SALES,))  # ready, with room
+    await world.services.tenants.set_queue_limit(DEFAULT_TENANT, DEFAULT_QUEUE, 1)
+    first = await world.start(await world.visitor(), text="hello")
+    await transfer(world, first, queue=DEFAULT_QUEUE)  # waits: nobody of support is there
+    conv = await world.start(await world.visitor(), text="hello")
+
+    # The chat would enter its full queue before the offer: refused as a hand-over is.
+    with nothing_stored(world), pytest.raises(QueueFull, match="support"):
+        await transfer(world, conv, agent="bob@example.com")
+
+    assert (await now(world, conv.id)).state is BOT
+    assert await waiting(world, DEFAULT_QUEUE) == 1
+
+
 async def test_an_agent_who_takes_offers_at_once_has_the_chat_when_the_transfer_returns(
     bot_world: World,
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from business import commands as c
 from business.errors import InvalidInput, NotFound
 from business.events import (
     OfferClosed,
@@ -16,8 +17,16 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.integrator_commands import SYSTEM, EndByIntegrator
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    ConversationState,
+    Participant,
+    ParticipantKind,
+)
+from business.webhook_payloads import conversation_ended_data
 from tests.business.integrator_support import (
+    HELPER,
     after,
     any_world,
     chat_with_alice,
@@ -103,3 +112,35 @@ async def test_ending_an_ended_chat_changes_nothing_and_another_tenants_is_not_f
                 actor=ended.agent,  # an agent is no integrator
             )
         )
+
+
+@pytest.mark.parametrize("actor", [HELPER, SYSTEM], ids=["bot", "system"])
+async def test_the_report_and_the_webhook_say_the_integrator_ended_it(
+    any_world: World, actor: Participant
+) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+    conv = await chat_with_alice(world)
+    before = await now(world, conv.id)
+
+    await world.services.integrator_control.end(
+        EndByIntegrator(tenant_id=DEFAULT_TENANT, conversation_id=conv.id, actor=actor)
+    )
+
+    # Alice leaves, but it is the integrator who ended it: not "agent".
+    report = await world.services.reports.get(DEFAULT_TENANT, conv.id)
+    assert report.ended_by is actor.kind
+    change = [e for e in await stored(world, conv.id) if e.pos > before.last_pos]
+    data = conversation_ended_data(await now(world, conv.id), change)
+    assert data["ended_by"] == {"kind": actor.kind.value, "name": actor.name, "id": actor.id}
+
+
+async def test_an_agents_end_still_says_agent(any_world: World) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+    conv = await chat_with_alice(world)
+    await world.services.conversations.end_by_agent(
+        c.EndConversationByAgent(agent_id=ALICE, conversation_id=conv.id)
+    )
+    report = await world.services.reports.get(DEFAULT_TENANT, conv.id)
+    assert report.ended_by is ParticipantKind.AGENT

@@ -53,7 +53,7 @@ async def test_a_chat_an_integrator_closes_while_with_the_bot_is_bot_resolved_to
     assert (row.outcome, row.bot_handled, row.ended_by) == (
         ConversationOutcome.BOT_RESOLVED,
         True,
-        None,
+        ParticipantKind.SYSTEM,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from business.bot_config import bot_config_to_json, read_bot_config
+from business.bot_config import bot_config_to_json, check_quick_replies, read_bot_config
 from business.bot_model import BotConfig, BotFaq, BotMenuOption, QuickReply
 from business.bot_ports import BotAction, BotReply
 from business.errors import InvalidInput
@@ -159,3 +159,25 @@ def test_a_wrong_document_is_refused_naming_what_is_wrong(document: Any, complai
     with pytest.raises(InvalidInput) as refused:
         read_bot_config(document)
     assert complaint in str(refused.value)
+
+
+def test_an_option_whose_id_is_its_label_lowercased_is_taken() -> None:
+    config = read_bot_config(
+        {
+            "menu": [
+                {"id": "hours", "label": "Hours", "answer": "9-5"},
+                {"id": "person", "label": "PERSON", "handover": True},
+            ]
+        }
+    )
+    assert [(o.id, o.label) for o in config.menu] == [("hours", "Hours"), ("person", "PERSON")]
+    assert decide(config, "hours", misses_before=0).text == "9-5"
+    buttons = check_quick_replies([QuickReply(id="track", label="Track")])
+    assert buttons == (QuickReply(id="track", label="Track"),)
+
+
+def test_an_id_that_is_another_options_label_is_still_refused() -> None:
+    with pytest.raises(InvalidInput, match="another option has the id or label 'hours'"):
+        check_quick_replies(
+            [QuickReply(id="a", label="Hours"), QuickReply(id="hours", label="Opening")]
+        )

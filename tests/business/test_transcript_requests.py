@@ -11,7 +11,7 @@ from business.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    RateLimited,
+    TranscriptLimit,
     Unavailable,
 )
 from business.mail_settings import MailSettings
@@ -131,10 +131,32 @@ async def test_only_the_visitors_own_conversation_and_at_most_max_requests(world
         await request(world, ConversationId("nope"), visitor, "x@example.org")
 
     await request(world, conv.id, visitor, "a@example.org")
-    await request(world, conv.id, visitor, "b@example.org")
-    with pytest.raises(RateLimited, match="at most 2 times"):
-        await request(world, conv.id, visitor, "c@example.org")
+    await request(world, conv.id, visitor, "a@example.org")
+    with pytest.raises(TranscriptLimit, match="at most 2 times"):
+        await request(world, conv.id, visitor, "a@example.org")
     assert [m.number for m in queued(world, conv.id)] == [1, 2]
+
+
+async def test_at_most_max_addresses_besides_the_one_the_conversation_knows() -> None:
+    mail = MailSettings(host="smtp.example.org", from_address="noreply@example.org", max_requests=4)
+    assert mail.max_addresses == 1
+    world = await make_world(mail=mail, mailer=RecordingMailer())
+    visitor = await world.visitor()
+    conv = await world.start(visitor, "Hi", form={"email": "known@example.org"})
+
+    await request(world, conv.id, visitor)  # the known one
+    await request(world, conv.id, visitor, "other@example.org")
+    await request(world, conv.id, visitor, "Other@Example.org")  # the same one again
+    # A second address of the visitor's choosing: the transcript is no relay for spam.
+    with pytest.raises(TranscriptLimit, match="at most 1 address"):
+        await request(world, conv.id, visitor, "victim@example.net")
+    await request(world, conv.id, visitor, "KNOWN@example.org")  # the known one is fine
+    assert [m.address for m in queued(world, conv.id)] == [
+        "known@example.org",
+        "other@example.org",
+        "Other@example.org",
+        "KNOWN@example.org",
+    ]
 
 
 async def test_a_request_to_an_ended_conversation_is_fine(world: World) -> None:

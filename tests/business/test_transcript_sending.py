@@ -301,3 +301,35 @@ async def test_stopping_ends_the_dispatcher_even_when_a_mailer_loses_the_cancell
     # The attempt it was in finished and was recorded; nothing else was begun.
     assert only(world).status is MailStatus.SENT
     assert len(mailer.sent) == 1
+
+
+async def test_finished_transcripts_leave_the_outbox_after_the_retention() -> None:
+    mailer = RecordingMailer()
+    world = await world_with(mailer, dataclasses.replace(MAIL, retention=3600.0))
+    await chat(world)
+    assert await world.services.transcript_mails.send_due() == 1
+    world.advance(3600)
+    assert await world.services.transcript_mails.purge() == 0
+    assert only(world).status is MailStatus.SENT
+    world.advance(1)
+    assert await world.services.transcript_mails.purge() == 1
+    assert world.fakes.transcript_mails == {}
+
+
+async def test_the_dispatcher_purges_what_finished_before_the_retention() -> None:
+    mailer = RecordingMailer(PERMANENT)
+    world = await world_with(mailer)
+    await chat(world)
+    await world.services.transcript_mails.send_due()
+    assert only(world).status is MailStatus.FAILED  # given up: purged as a sent one
+    world.advance(MAIL.retention + 1)
+    dispatcher = TranscriptMailDispatcher(world.services.transcript_mails, poll_interval=0.05)
+    dispatcher.start()
+    try:
+        for _ in range(500):
+            if not world.fakes.transcript_mails:
+                break
+            await asyncio.sleep(0.01)
+        assert world.fakes.transcript_mails == {}
+    finally:
+        await dispatcher.stop()

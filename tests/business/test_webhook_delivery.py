@@ -309,6 +309,20 @@ async def test_finished_deliveries_leave_the_log_after_the_retention() -> None:
     assert hooks.world.fakes.webhook_attempts == {}
 
 
+async def test_deliveries_of_a_subscription_removed_elsewhere_leave_backlog_and_outbox() -> None:
+    hooks = await make_hooks()
+    subscription = await hooks.subscribe("message.created")
+    await chat(hooks)
+    # Another process removed the subscription after this one staged its deliveries (its
+    # cached list still had it): only the row of the subscription goes.
+    del hooks.world.fakes.webhooks[subscription.id]
+    assert len(hooks.deliveries()) == 1
+    assert await hooks.world.services.webhooks.backlog() == 0
+
+    assert await hooks.world.services.webhook_deliveries.purge() == 1
+    assert hooks.deliveries() == []
+
+
 async def test_the_dispatcher_sends_what_is_staged_and_an_interrupted_attempt_comes_back() -> None:
     hooks = await make_hooks()
     await hooks.subscribe("message.created")

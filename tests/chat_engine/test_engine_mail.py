@@ -69,7 +69,8 @@ async def test_the_engine_sends_requested_transcripts_and_those_left_from_before
                 c.RequestTranscript(
                     visitor_id=conversation.visitor_id,
                     conversation_id=conversation_id,
-                    email="bob@example.org",
+                    # The same address: one other than the known one per conversation.
+                    email="ann@example.org",
                 )
             )
         finally:
@@ -78,5 +79,5 @@ async def test_the_engine_sends_requested_transcripts_and_those_left_from_before
 
         async with Engine(configured):
             second = (await sink.wait_for(2))[1]
-        assert second.rcpt_tos == ("bob@example.org",)
+        assert second.rcpt_tos == ("ann@example.org",)
         assert len(sink.received) == 2

@@ -205,3 +205,25 @@ async def test_saving_an_unknown_tenants_settings_is_a_key_error(
             await uow.tenants.save_settings(
                 Tenant(id=TenantId("nobody"), name="Nobody", created_at=T0)
             )
+
+
+async def test_purge_removes_finished_transcripts_oldest_first_never_pending(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    sent, failed = MailStatus.SENT, MailStatus.FAILED
+    await add(
+        uow_factory,
+        queued("sent-early", 1, status=sent, finished_at=at(10)),
+        queued("failed", 2, status=failed, finished_at=at(20)),
+        queued("sent-late", 3, status=sent, finished_at=at(30)),
+        queued("pending", 4),
+    )
+    async with uow_factory() as uow:
+        assert await uow.transcript_mails.purge(at(10), 10) == 0  # finished at 10: kept
+        assert await uow.transcript_mails.purge(at(31), 2) == 2  # the oldest two
+        await uow.commit()
+    assert [m.id for m in await stored(uow_factory)] == ["m-sent-late", "m-pending"]
+    async with uow_factory() as uow:
+        assert await uow.transcript_mails.purge(at(99), 10) == 1
+        await uow.commit()
+    assert [m.id for m in await stored(uow_factory)] == ["m-pending"]

@@ -313,3 +313,20 @@ async def test_requeue_purge_and_removal(store: Store) -> None:
         assert await uow.webhook_deliveries.get(TENANT, DeliveryId("msg_002")) is None
         assert await uow.webhook_deliveries.attempts(DeliveryId("msg_002")) == []
         assert [d.id for d in await uow.webhook_deliveries.list(TENANT, limit=9)] == ["msg_003"]
+
+
+async def test_deliveries_of_a_subscription_gone_meanwhile_are_not_counted_and_are_purged(
+    store: Store,
+) -> None:
+    # Staged by a process whose cached list still had sub-2, which another process had
+    # just removed (with its deliveries): its rows are never due and nobody sees them.
+    await add(store, subscription(1), delivery(1), delivery(2, sub=2, conv="c-2"))
+    async with store.uow() as uow:
+        assert await uow.webhook_deliveries.count_pending() == 1
+        assert await uow.webhook_deliveries.count_pending(TENANT) == 1
+        assert await uow.webhook_deliveries.purge_orphans(10) == 1
+        await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.webhook_deliveries.get(TENANT, DeliveryId("msg_002")) is None
+        assert await uow.webhook_deliveries.get(TENANT, DeliveryId("msg_001")) is not None
+        assert await uow.webhook_deliveries.purge_orphans(10) == 0

@@ -18,6 +18,7 @@ from business.report_metrics import ConversationMetrics, ConversationOutcome
 from business.reports import ReportQuery
 from data import Database
 from presentation import MetricsSources
+from presentation.metrics import WEBHOOK_BACKLOG_TTL
 from tests.fakes import FakeClock
 from tests.harness import ALICE, BOB, World, make_world
 from tests.presentation.conftest import StartServer
@@ -220,3 +221,28 @@ async def test_a_source_that_fails_leaves_its_series_out_not_the_scrape(
     assert key("chat_database_ping_seconds") not in samples
     assert samples[key("chat_webhook_backlog")] == 7
     assert samples[key("chat_queue_waiting", SUPPORT)] == 0
+
+
+async def test_the_webhook_backlog_is_read_once_for_a_few_seconds(
+    start_server: StartServer,
+) -> None:
+    clock = [1000.0]
+    reads: list[int] = []
+
+    async def backlog() -> int:
+        reads.append(len(reads) + 1)
+        return 10 * len(reads)
+
+    server = await start_server(
+        metrics=MetricsSources(webhook_backlog=backlog, timer=lambda: clock[0])
+    )
+    first = parse((await scrape(server.url))[1])
+    clock[0] += WEBHOOK_BACKLOG_TTL - 0.5
+    second = parse((await scrape(server.url))[1])
+    assert (first[key("chat_webhook_backlog")], second[key("chat_webhook_backlog")]) == (10, 10)
+    assert reads == [1]
+
+    clock[0] += 1.0  # older than the TTL: read again
+    third = parse((await scrape(server.url))[1])
+    assert third[key("chat_webhook_backlog")] == 20
+    assert reads == [1, 2]

@@ -192,7 +192,7 @@ async def test_what_is_refused_and_why(
         await visitor.ok("transcript.request", ask)
         await visitor.ok("transcript.request", ask)
         limited = await visitor.call("transcript.request", ask)
-        assert error(limited) == "rate_limited"
+        assert error(limited) == "transcript_limit"
         assert "at most 2 times" in limited["error"]["message"]
 
     async with world.uow() as uow:
