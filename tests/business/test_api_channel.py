@@ -59,7 +59,8 @@ async def test_a_first_message_starts_a_routed_api_conversation(any_world: World
     assert got.created
     conv = got.conversation
     assert (conv.channel, conv.provider, conv.external_id) == (Channel.API, "sms", "+15550100")
-    assert conv.state is ConversationState.ACTIVE and conv.agent_id == ALICE
+    assert conv.state is ConversationState.ACTIVE
+    assert conv.agent_id == ALICE
     assert conv.visitor_name == "Dana"
     assert got.message.text == "Where is my parcel?"
     assert got.message.sender.kind is ParticipantKind.VISITOR
@@ -105,7 +106,8 @@ async def test_after_the_end_a_new_message_starts_a_new_conversation(any_world: 
 
     # A retry of the message the ended chat holds is still answered with it ...
     retry = await world.services.api_channel.receive(sms("SM1"))
-    assert not retry.created and retry.conversation.id == first.conversation.id
+    assert not retry.created
+    assert retry.conversation.id == first.conversation.id
     # ... and a new one starts a new chat of the same visitor.
     later = await world.services.api_channel.receive(sms("SM2", "one more thing"))
     assert later.created
@@ -133,7 +135,8 @@ async def test_no_widget_token_reaches_an_api_visitor() -> None:
     # Tokens are stored as 64 hex digits; the API visitor's key is not one.
     key = api_visitor_key("sms", "+15550100")
     assert key.startswith("api:")
-    assert len(hash_token("anything")) == 64 and not hash_token("anything").startswith("api:")
+    assert len(hash_token("anything")) == 64
+    assert not hash_token("anything").startswith("api:")
 
 
 async def test_bad_input_is_refused_before_anything_is_stored(fake_world: World) -> None:
@@ -168,14 +171,17 @@ async def test_webhook_events_name_the_channel_and_the_address(any_world: World)
     conv = await world.conversations.get_conversation(got.conversation.id)
     made = webhook_events(conv, [reply])
     data = json.loads(made[0].body)["data"]
-    assert data["from"]["kind"] == "agent" and data["text"] == "It ships today"
+    assert data["from"]["kind"] == "agent"
+    assert data["text"] == "It ships today"
     assert (data["channel"], data["provider"], data["external_id"]) == ("api", "sms", "+15550100")
 
 
 async def test_a_web_conversation_says_web(any_world: World) -> None:
     world = any_world
     conv = await world.start(await world.visitor(), text="hi")
-    assert conv.channel is Channel.WEB and conv.provider is None and conv.external_id is None
+    assert conv.channel is Channel.WEB
+    assert conv.provider is None
+    assert conv.external_id is None
     event = (await stored(world, conv.id))[-1]
     data = json.loads(webhook_events(conv, [event])[-1].body)["data"]
     assert (data["channel"], data["provider"], data["external_id"]) == ("web", None, None)
