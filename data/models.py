@@ -340,6 +340,8 @@ class ConversationReportRow(Base):
     bot_handled: Mapped[bool]
     wrap_up: Mapped[str | None]
     outcome: Mapped[str]
+    # Migration 0015.
+    channel: Mapped[str] = mapped_column(server_default="web")
 
 
 # The integrators' tables live in their own module (API keys, webhooks, transcript

@@ -22,6 +22,7 @@ from business.model import (
     QueueName,
     TenantId,
 )
+from business.reports import ReportQuery
 from business.sessions import hash_token
 from business.webhook_payloads import webhook_events
 from tests.business.integrator_support import GLOBEX, any_world, end, fake_world, stored
@@ -185,3 +186,22 @@ async def test_a_web_conversation_says_web(any_world: World) -> None:
     event = (await stored(world, conv.id))[-1]
     data = json.loads(webhook_events(conv, [event])[-1].body)["data"]
     assert (data["channel"], data["provider"], data["external_id"]) == ("web", None, None)
+
+
+async def test_the_report_names_the_channel_and_filters_by_it(any_world: World) -> None:
+    world = any_world
+    texted = await world.services.api_channel.receive(sms("SM1"))
+    web = await world.start(await world.visitor(), text="hi")
+    await end(world, texted.conversation)
+    await end(world, web)
+
+    reports = world.services.reports
+    both = await reports.conversations(ReportQuery(tenant_id=DEFAULT_TENANT))
+    assert {(r.conversation_id, r.channel) for r in both.reports} == {
+        (texted.conversation.id, Channel.API),
+        (web.id, Channel.WEB),
+    }
+    only_api = await reports.conversations(
+        ReportQuery(tenant_id=DEFAULT_TENANT, channel=Channel.API)
+    )
+    assert [r.conversation_id for r in only_api.reports] == [texted.conversation.id]
