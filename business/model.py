@@ -59,7 +59,11 @@ OPEN_STATES: tuple[ConversationState, ...] = (
 
 
 class Channel(StrEnum):
-    """Where a conversation's visitor writes from (``business.api_channel``)."""
+    """Where a conversation's visitor writes from: the widget, or an integrator's bridge
+    to another messaging service."""
+
+    # Its docstring is the REST document's description: the API channel is
+    # ``business.api_channel``.
 
     WEB = "web"
     """The widget, over Socket.IO."""

@@ -5,6 +5,7 @@ webhooks, and is refused with a clear error when the input is bad."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -205,3 +206,19 @@ async def test_the_report_names_the_channel_and_filters_by_it(any_world: World) 
         ReportQuery(tenant_id=DEFAULT_TENANT, channel=Channel.API)
     )
     assert [r.conversation_id for r in only_api.reports] == [texted.conversation.id]
+
+
+async def test_a_burst_from_a_new_address_makes_one_visitor_and_one_conversation(
+    any_world: World,
+) -> None:
+    world = any_world
+    api = world.services.api_channel
+    got = await asyncio.gather(
+        *(api.receive(sms(f"SM{n}", f"part {n}")) for n in range(4)),
+        api.receive(sms("SM0", "part 0")),  # and a retry among them
+    )
+
+    assert len({r.conversation.id for r in got}) == 1
+    assert len({r.conversation.visitor_id for r in got}) == 1
+    said = [e for e in await stored(world, got[0].conversation.id) if isinstance(e, MessagePosted)]
+    assert sorted(m.text for m in said) == ["part 0", "part 1", "part 2", "part 3"]
