@@ -29,8 +29,9 @@ def add_set_arguments(set_: argparse.ArgumentParser) -> None:
     set_.add_argument(
         "--bot",
         choices=[*(kind.value for kind in BotKind), OFF],
-        help="put the built-in rules bot first in the queue (its default configuration "
-        "unless --bot-config is given), or no bot (off)",
+        help="put a bot first in the queue: the built-in rules bot (its default "
+        "configuration unless --bot-config is given), your own over webhooks and the REST "
+        "API (external), or no bot (off)",
     )
     set_.add_argument(
         "--bot-config",

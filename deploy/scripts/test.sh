@@ -6,6 +6,9 @@
 #
 # Expects deploy/scripts/setup.sh to have run (make test does both). With CI=true the
 # PostgreSQL tests must find a server on 127.0.0.1:5432 instead of being skipped.
+#
+# pytest runs on one worker process per core (pytest-xdist; at most 4, each with its own
+# Prosody and browser): TEST_WORKERS=1 runs it in one process, and so does passing -n.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -28,4 +31,10 @@ step lint-imports
 if ((lint_only)); then
     exit 0
 fi
-step pytest "$@"
+workers=${TEST_WORKERS:-$(nproc)}
+if ((workers > 4)); then workers=4; fi
+parallel=()
+if ((workers > 1)) && [[ " $* " != *" -n "* && " $* " != *" -n="* ]]; then
+    parallel=(-n "$workers" --dist loadfile)
+fi
+step pytest "${parallel[@]}" "$@"

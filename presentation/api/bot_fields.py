@@ -51,7 +51,12 @@ class BotConfigIn(Body):
     """A queue's bot. Every setting may be left out (or null) and then takes its
     default."""
 
-    kind: BotKind = Field(BotKind.RULES, description="`rules`: the built-in rules bot")
+    kind: BotKind = Field(
+        BotKind.RULES,
+        description="`rules`: the built-in rules bot; `external`: your own, which hears the "
+        "chat through webhooks and answers through this API with a `bot` key (the engine "
+        "says nothing itself; the other settings are the rules bot's)",
+    )
     name: str | None = Field(
         None, min_length=1, max_length=MAX_NAME, description="the sender the visitor sees"
     )

@@ -45,6 +45,15 @@ RestartProsody = Callable[[], Awaitable[None]]
 _names = itertools.count(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is end to end (slow, real Prosody): marked so here, so
+    that a module which forgets its ``pytestmark`` still stays out of ``-m "not e2e"``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
     if shutil.which("prosody") is None:

@@ -161,7 +161,7 @@ class CapturingSender:
     """A ``StanzaSender`` that keeps what it was given instead of writing to a socket.
 
     ``answers`` says whether the server answers delivery pings; ``hold`` keeps a ping
-    waiting until it is set, to test what happens meanwhile.
+    waiting until it is set, to test what happens meanwhile; ``pinged`` is set at each ping.
     """
 
     def __init__(self) -> None:
@@ -169,6 +169,7 @@ class CapturingSender:
         self.answers = True
         self.hold: asyncio.Event | None = None
         self.pings = 0
+        self.pinged = asyncio.Event()
         self.aborted = 0
 
     def send(self, stanza: Stanza) -> None:
@@ -176,6 +177,7 @@ class CapturingSender:
 
     async def round_trip(self, timeout: float) -> bool:
         self.pings += 1
+        self.pinged.set()
         if self.hold is not None:
             await self.hold.wait()
         return self.answers
