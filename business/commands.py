@@ -11,6 +11,7 @@ from business.model import (
     AgentRole,
     ApiKeyId,
     ApiKeyScope,
+    Channel,
     ConversationId,
     OfferKind,
     QueueName,
@@ -42,6 +43,10 @@ class StartConversation:
     form: Mapping[str, str] = field(default_factory=dict)
     context: VisitorContext = field(default_factory=VisitorContext)
     message: FirstMessage | None = None
+    channel: Channel = Channel.WEB
+    """With ``provider`` and ``external_id``: given only by ``business.api_channel``."""
+    provider: str | None = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

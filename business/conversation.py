@@ -26,6 +26,7 @@ from business.events import (
 )
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     EventId,
@@ -90,6 +91,12 @@ class Conversation:
     ended_at: datetime | None = None
     bot_misses: int = 0
     """While with the bot: how many messages in a row it could not answer."""
+    channel: Channel = Channel.WEB
+    """Fixed at the start, like ``provider`` and ``external_id``."""
+    provider: str | None = None
+    """``api`` only: the integrator's label of the messaging service (``sms``, ...)."""
+    external_id: str | None = None
+    """``api`` only: the visitor's address on that service (a phone number, ...)."""
 
     @property
     def is_open(self) -> bool:
@@ -140,6 +147,9 @@ class Conversation:
         form: Mapping[str, str],
         first_message: tuple[EventId, str, str] | None = None,
         bot: bool = False,
+        channel: Channel = Channel.WEB,
+        provider: str | None = None,
+        external_id: str | None = None,
     ) -> Change:
         """A new queued conversation, or with ``bot`` one with the queue's bot (then
         ``position`` is not used: it is in no queue yet); ``first_message`` is (id,
@@ -155,6 +165,9 @@ class Conversation:
             created_at=now,
             context=context,
             form=dict(form),
+            channel=channel,
+            provider=provider,
+            external_id=external_id,
         )
         builder = ChangeBuilder(conv, created=True)
         shown = None if bot else position

@@ -156,6 +156,7 @@ def criteria_of(query: SearchConversations) -> ConversationCriteria:
         visitor_id=query.visitor_id,
         since=query.since,
         until=query.until,
+        channel=query.channel,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 from business.conversation import Conversation
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     QueueName,
@@ -42,6 +43,7 @@ class ConversationCriteria:
     """Created at this instant or later."""
     until: datetime | None = None
     """Created before this instant."""
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from business.bot_model import QuickReply
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     Participant,
@@ -51,6 +52,7 @@ class SearchConversations:
     cursor: str | None = None
     """A previous page's ``next_cursor``: the page after it."""
     limit: int = DEFAULT_PAGE
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,6 +58,20 @@ OPEN_STATES: tuple[ConversationState, ...] = (
 ``/metrics`` lists them)."""
 
 
+class Channel(StrEnum):
+    """Where a conversation's visitor writes from: the widget, or an integrator's bridge
+    to another messaging service."""
+
+    # Its docstring is the REST document's description: the API channel is
+    # ``business.api_channel``.
+
+    WEB = "web"
+    """The widget, over Socket.IO."""
+    API = "api"
+    """An integrator's bridge to another messaging service (SMS, WhatsApp ...): the
+    visitor's messages come in by REST, the agents' go out by webhook."""
+
+
 class OfferKind(StrEnum):
     """Why a chat is offered to an agent."""
 

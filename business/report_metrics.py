@@ -48,6 +48,7 @@ from business.events import (
 )
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     ParticipantKind,
@@ -114,6 +115,9 @@ class ConversationMetrics:
     """Whether a bot wrote to the visitor in it."""
     wrap_up: str | None
     outcome: ConversationOutcome
+    channel: Channel = Channel.WEB
+    """Where the visitor wrote from (last, so that CSV columns read before it kept
+    their place)."""
 
 
 REPORT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ConversationMetrics))
@@ -202,6 +206,7 @@ def conversation_metrics(
         bot_handled=bot_handled,
         wrap_up=wrap_up,
         outcome=_outcome(assigned_at, answered_at, ended_by, ended_with_bot=ended_with_bot),
+        channel=conversation.channel,
     )
 
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from business.model import AgentId, ConversationId, ConversationState, QueueName, TenantId
+from business.model import (
+    AgentId,
+    Channel,
+    ConversationId,
+    ConversationState,
+    QueueName,
+    TenantId,
+)
 from business.report_metrics import ConversationMetrics, ConversationOutcome
 
 
@@ -24,6 +31,7 @@ class ReportFilter:
     until: datetime | None = None
     queue: QueueName | None = None
     agent_id: AgentId | None = None
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from business.errors import InvalidInput, NotFound
-from business.model import AgentId, ConversationId, QueueName, TenantId
+from business.model import AgentId, Channel, ConversationId, QueueName, TenantId
 from business.report_metrics import ConversationMetrics, ConversationOutcome
 from business.report_ports import ReportFigures, ReportFilter, ReportKey
 from business.transactions import Transactions
@@ -42,6 +43,7 @@ class ReportQuery:
     agent_id: AgentId | None = None
     cursor: str | None = None
     limit: int = DEFAULT_PAGE_SIZE
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +93,7 @@ class ReportService:
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         which = _filter(query.tenant_id, query.since, query.until, query.queue, query.agent_id)
+        which = dataclasses.replace(which, channel=query.channel)
         after = None if query.cursor is None else decode_cursor(query.cursor)
         async with self._tx.read() as tx:
             # One more than asked tells whether there is a next page.

@@ -10,6 +10,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bots import BotService
 from business.canned import CannedService
@@ -102,5 +103,7 @@ class Services:
     """What the engine's ``WebhookDispatcher`` runs."""
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
+    api_channel: ApiChannelService
+    """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""

@@ -171,6 +171,9 @@ class Starter:
             form=cmd.form,
             first_message=first,
             bot=queue.bot is not None,
+            channel=cmd.channel,
+            provider=cmd.provider,
+            external_id=cmd.external_id,
         )
         preferred = last_agent(visitor, queue, now)
         if preferred is not None:

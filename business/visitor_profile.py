@@ -15,7 +15,14 @@ from datetime import datetime
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.events import MessagePosted, NoteAdded, WrapUpRecorded
-from business.model import AgentId, ConversationId, ParticipantKind, QueueName, VisitorContext
+from business.model import (
+    AgentId,
+    Channel,
+    ConversationId,
+    ParticipantKind,
+    QueueName,
+    VisitorContext,
+)
 from business.transactions import Transactions
 
 MAX_EARLIER = 5
@@ -34,6 +41,10 @@ class VisitorInfo:
     context: VisitorContext
     earlier: int
     """How many earlier conversations they had (up to ``MAX_EARLIER``; more are not counted)."""
+    channel: Channel = Channel.WEB
+    provider: str | None = None
+    external_id: str | None = None
+    """``api`` only: the visitor's address on the integrator's service."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +84,9 @@ class VisitorProfileService:
             form=dict(conv.form),
             context=conv.context,
             earlier=sum(1 for other in others if other.id != conv.id),
+            channel=conv.channel,
+            provider=conv.provider,
+            external_id=conv.external_id,
         )
 
     async def history(

@@ -1,8 +1,10 @@
 """Domain events to webhook events: their type and JSON body.
 
 Every body is ``{"type", "timestamp", "data"}`` (the Standard Webhooks payload shape);
-``data`` always has ``tenant_id``, ``conversation_id`` and ``queue``, and each type adds
-its own fields (``docs/integrator-guide.md``, Webhooks).
+``data`` always has ``tenant_id``, ``conversation_id``, ``queue`` and where the visitor
+writes from (``channel``, and for the API channel ``provider`` and ``external_id``: what
+an integrator's bridge needs to forward an agent's message), and each type adds its own
+fields (``docs/integrator-guide.md``, Webhooks).
 
 What goes out follows what the visitor sees, plus the notes a subscription asks for by
 name: ``message.created`` and ``participant.*`` carry exactly the messages, joins and
@@ -95,6 +97,9 @@ def webhook_events(
                 "tenant_id": conversation.tenant_id,
                 "conversation_id": conversation.id,
                 "queue": conversation.queue,
+                "channel": conversation.channel.value,
+                "provider": conversation.provider,
+                "external_id": conversation.external_id,
             }
             body = envelope(event_type, event.created_at, common | data)
             made.append(

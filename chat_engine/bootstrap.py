@@ -9,6 +9,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bot_model import BotKind
 from business.bot_ports import Bot
@@ -122,16 +123,17 @@ def bootstrap(
         bots=bot_service,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
+    conversations = ConversationService(
+        transactions=transactions,
+        router=router,
+        messaging=messaging,
+        bots=bot_service,
+        clock=clock,
+        limits=limits,
+    )
     return Services(
         sessions=SessionService(transactions=transactions, clock=clock),
-        conversations=ConversationService(
-            transactions=transactions,
-            router=router,
-            messaging=messaging,
-            bots=bot_service,
-            clock=clock,
-            limits=limits,
-        ),
+        conversations=conversations,
         messaging=messaging,
         history=HistoryService(transactions=transactions, limits=limits),
         delivery=DeliveryService(transactions=transactions),
@@ -214,6 +216,13 @@ def bootstrap(
             clock=clock,
             mailer=mailer if mail_on else None,
             settings=mail,
+        ),
+        api_channel=ApiChannelService(
+            transactions=transactions,
+            conversations=conversations,
+            messaging=messaging,
+            clock=clock,
+            limits=limits,
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
     )

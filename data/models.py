@@ -178,6 +178,11 @@ class ConversationRow(Base):
     ended_at: Mapped[datetime | None]
     # Migration 0013: the bot's misses in a row while the chat is with it.
     bot_misses: Mapped[int] = mapped_column(server_default="0")
+    # Migration 0015: where the visitor writes from (``business.model.Channel``); set at
+    # the start and never changed.
+    channel: Mapped[str] = mapped_column(server_default="web")
+    provider: Mapped[str | None]
+    external_id: Mapped[str | None]
 
 
 class EventRow(Base):
@@ -335,6 +340,8 @@ class ConversationReportRow(Base):
     bot_handled: Mapped[bool]
     wrap_up: Mapped[str | None]
     outcome: Mapped[str]
+    # Migration 0015.
+    channel: Mapped[str] = mapped_column(server_default="web")
 
 
 # The integrators' tables live in their own module (API keys, webhooks, transcript

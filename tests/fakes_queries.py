@@ -25,6 +25,7 @@ def _matches(conv: Conversation, criteria: ConversationCriteria) -> bool:
         and (criteria.visitor_id is None or conv.visitor_id == criteria.visitor_id)
         and (criteria.since is None or conv.created_at >= criteria.since)
         and (criteria.until is None or conv.created_at < criteria.until)
+        and (criteria.channel is None or conv.channel is criteria.channel)
     )
 
 

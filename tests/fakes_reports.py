@@ -23,6 +23,7 @@ def _matches(m: ConversationMetrics, which: ReportFilter) -> bool:
         and (which.since is None or m.ended_at >= which.since)
         and (which.until is None or m.ended_at < which.until)
         and (which.queue is None or m.queue == which.queue)
+        and (which.channel is None or m.channel is which.channel)
         and (which.agent_id is None or m.agent_id == which.agent_id)
     )
 

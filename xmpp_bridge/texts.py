@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from business.model import ParticipantKind
+from business.model import Channel, ParticipantKind
 from business.visitor_profile import PastConversation, VisitorInfo
 from xmpp_bridge.texts_bots import (
     HELP_BOT as HELP_BOT,
@@ -82,9 +82,24 @@ def _plural(count: int, one: str, many: str) -> str:
 # -- offers -------------------------------------------------------------------------
 
 
-def offer_header(visitor: str, queue: str, waited: str, *, new: bool = True) -> str:
+def offer_header(
+    visitor: str, queue: str, waited: str, *, new: bool = True, channel: str | None = None
+) -> str:
+    """``channel``: the provider of an API channel conversation ("" if none); None for
+    the widget's, which say nothing of it."""
     what = "New chat from" if new else "The chat with"
-    return f"{what} {visitor} (queue {queue}, waited {waited})"
+    where = f"queue {queue}, waited {waited}"
+    if channel is None:
+        return f"{what} {visitor} ({where})"
+    if channel:
+        return f"{what} {visitor} via {channel} (API channel, {where})"
+    return f"{what} {visitor} via the API channel ({where})"
+
+
+def channel_name(provider: str | None) -> str:
+    """A conversation of the API channel, as the agents read it: the service by the
+    integrator's label, and that it comes through the API (their answers go there)."""
+    return f"via {provider} (API channel)" if provider else "via the API channel"
 
 
 def offer_page(title: str | None, url: str | None) -> str:
@@ -360,6 +375,9 @@ def undeliverable(reason: str) -> str:
 def visitor_info(info: VisitorInfo) -> str:
     ctx = info.context
     lines = [f"Visitor: {info.name}", f"Identity: {info.identity or 'anonymous (not verified)'}"]
+    if info.channel is Channel.API:
+        address = f": {shorten(info.external_id)}" if info.external_id else ""
+        lines.append(f"Channel: {channel_name(info.provider)}{address}")
     lines += [f"{name}: {shorten(value)}" for name, value in info.form.items() if name != "name"]
     if ctx.page_title or ctx.page_url:
         lines.append(offer_page(ctx.page_title, ctx.page_url))

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from business.conversation import Conversation
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     Member,
@@ -94,6 +95,9 @@ class _ConversationColumns(Protocol):
     assigned_at: datetime | None
     ended_at: datetime | None
     bot_misses: int
+    channel: str
+    provider: str | None
+    external_id: str | None
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -128,6 +132,9 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         assigned_at=row.assigned_at,
         ended_at=row.ended_at,
         bot_misses=row.bot_misses,
+        channel=Channel(row.channel),
+        provider=row.provider,
+        external_id=row.external_id,
     )
 
 

@@ -55,6 +55,8 @@ class SqlConversationQueryRepository:
             where.append(_T.c.created_at >= criteria.since)
         if criteria.until is not None:
             where.append(_T.c.created_at < criteria.until)
+        if criteria.channel is not None:
+            where.append(_T.c.channel == criteria.channel.value)
         if after is not None:
             key = tuple_(
                 literal(after.created_at, _T.c.created_at.type), literal(after.id, _T.c.id.type)

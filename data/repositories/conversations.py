@@ -124,6 +124,9 @@ class SqlConversationRepository:
             visitor_id=conversation.visitor_id,
             queue=conversation.queue,
             created_at=conversation.created_at,
+            channel=conversation.channel.value,
+            provider=conversation.provider,
+            external_id=conversation.external_id,
         )
         self._ctx.queue(_INSERT, values, order=CONVERSATION_INSERTS)
         self._ctx.written_conversations[conversation.id] = conversation

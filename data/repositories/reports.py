@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from business.model import (
     AgentId,
+    Channel,
     ConversationId,
     ParticipantKind,
     QueueName,
@@ -48,6 +49,7 @@ def _values(m: ConversationMetrics) -> dict[str, Any]:
         "bot_handled": m.bot_handled,
         "wrap_up": m.wrap_up,
         "outcome": m.outcome.value,
+        "channel": m.channel.value,
     }
 
 
@@ -72,6 +74,7 @@ def _metrics(row: Any) -> ConversationMetrics:
         bot_handled=bool(row.bot_handled),
         wrap_up=row.wrap_up,
         outcome=ConversationOutcome(row.outcome),
+        channel=Channel(row.channel),
     )
 
 
@@ -85,6 +88,8 @@ def _where(stmt: Select[Any], which: ReportFilter) -> Select[Any]:
         conditions.append(_R.c.queue == which.queue)
     if which.agent_id is not None:
         conditions.append(_R.c.agent_id == which.agent_id)
+    if which.channel is not None:
+        conditions.append(_R.c.channel == which.channel.value)
     return stmt.where(*conditions)
 
 

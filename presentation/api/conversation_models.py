@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from business.conversation import Conversation
 from business.conversation_query_ports import MessageCounts
 from business.model import (
+    Channel,
     ConversationState,
     MemberRole,
     OfferKind,
@@ -94,6 +95,16 @@ class ConversationOut(BaseModel):
     last_seq: int = Field(description="the `seq` of its newest event the visitor sees")
     context: ContextOut
     form: dict[str, str] = Field(description="the pre-chat form the visitor filled in")
+    channel: Channel = Field(
+        description="where the visitor writes from: `web` (the widget) or `api` (your "
+        "bridge to another messaging service, `POST /channels/api/messages`)"
+    )
+    provider: str | None = Field(
+        description="`api` only: your label of the messaging service (`sms`, `whatsapp`...)"
+    )
+    external_id: str | None = Field(
+        description="`api` only: the visitor's address on that service (a phone number...)"
+    )
 
 
 class MessageCountsOut(BaseModel):
@@ -173,6 +184,9 @@ def conversation_out(conv: Conversation) -> ConversationOut:
             custom=dict(conv.context.custom),
         ),
         form=dict(conv.form),
+        channel=conv.channel,
+        provider=conv.provider,
+        external_id=conv.external_id,
     )
 
 

@@ -7,7 +7,15 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from business.model import AgentId, ConversationId, ParticipantKind, QueueName, TenantId, VisitorId
+from business.model import (
+    AgentId,
+    Channel,
+    ConversationId,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    VisitorId,
+)
 from business.report_metrics import REPORT_FIELDS, ConversationMetrics, ConversationOutcome
 from presentation.report_csv import CSV_CONTENT_TYPE, csv_lines, render_csv
 
@@ -52,6 +60,7 @@ ABANDONED = ConversationMetrics(
     transfers=0,
     wrap_up=None,
     outcome=ConversationOutcome.ABANDONED_IN_QUEUE,
+    channel=Channel.API,
 )
 
 
@@ -63,9 +72,9 @@ def test_a_csv_document_has_a_header_and_a_line_per_report() -> None:
         ",".join(REPORT_FIELDS),
         'c-1,default,support,v-1,a-1,"Alice ""Ali"" Smith, jr.",2026-05-04T09:30:00+00:00,'
         "2026-05-04T09:30:12+00:00,2026-05-04T09:30:49.500000+00:00,agent,12.0,3.25,37.5,"
-        "3,2,0,false,resolved,answered",
+        "3,2,0,false,resolved,answered,web",
         "c-2,default,sales,v-2,,,2026-05-04T09:30:00+00:00,,2026-05-04T09:32:00+00:00,"
-        "visitor,,,,1,0,0,false,,abandoned_in_queue",
+        "visitor,,,,1,0,0,false,,abandoned_in_queue,api",
         "",
     ]
     rows = list(csv.DictReader(io.StringIO(text)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from business import commands as c
+from business.api_channel import ReceiveApiMessage
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, body_of, from_agent, harness
 
@@ -33,3 +35,24 @@ async def test_info_and_history_answer_in_the_window(world: World) -> None:
     error, text = await h.delivered()
     assert error.xml.attrib["type"] == "error"
     assert "!history <number of messages>" in (body_of(text) or "")
+
+
+async def test_info_names_the_channel_and_the_address_of_an_api_visitor(world: World) -> None:
+    h = harness(world)
+    await world.add_agent(ALICE, ready=True)
+    got = await world.services.api_channel.receive(
+        ReceiveApiMessage(
+            tenant_id=DEFAULT_TENANT,
+            queue=DEFAULT_QUEUE,
+            external_id="+15550100",
+            provider="sms",
+            provider_message_id="SM1",
+            text="Where is my parcel?",
+            name="Dana",
+        )
+    )
+    await h.delivered()
+
+    await h.receive(from_agent(got.conversation.id, "!info"))
+    [info] = await h.bodies()
+    assert "Channel: via sms (API channel): +15550100" in info.splitlines()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
-from business.model import OfferKind
+from business.model import Channel, OfferKind
 from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -49,7 +49,12 @@ def offer_text(
     else:
         footer = texts.OFFER_TAKEN_FOOTER  # taken already (auto-accept)
     routed = offer.kind is OfferKind.ROUTE
-    header = texts.offer_header(conversation.visitor_name, conversation.queue, waited, new=routed)
+    channel = None
+    if conversation.channel is Channel.API:
+        channel = conversation.provider or ""
+    header = texts.offer_header(
+        conversation.visitor_name, conversation.queue, waited, new=routed, channel=channel
+    )
     if not routed:
         by = offer.by.name if offer.by is not None else "A colleague"
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"

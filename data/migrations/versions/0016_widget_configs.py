@@ -6,8 +6,7 @@
   so existing tenants need no data.
 
 Revision ID: 0016
-Revises: 0014 (the API channel's 0015 is written beside it; the two touch different
-tables, and whichever merges second is chained after the other)
+Revises: 0015
 Create Date: 2026-11-26
 """
 
@@ -20,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,6 +13,7 @@ from presentation.api.resources import (
     agents,
     api_keys,
     canned,
+    channels,
     conversation_actions,
     conversations,
     queues,
@@ -26,6 +27,7 @@ from presentation.api.resources import (
 RESOURCES: tuple[Resource, ...] = (
     conversations.resource,
     conversation_actions.resource,
+    channels.resource,
     visitors.resource,
     reports.resource,
     queues.resource,

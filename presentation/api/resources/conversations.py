@@ -15,7 +15,14 @@ from typing import Final
 from pydantic import Field
 
 from business.integrator_commands import MAX_PAGE, ReadAllEvents, ReadEvents, SearchConversations
-from business.model import AgentId, ConversationId, ConversationState, QueueName, VisitorId
+from business.model import (
+    AgentId,
+    Channel,
+    ConversationId,
+    ConversationState,
+    QueueName,
+    VisitorId,
+)
 from presentation.api.conversation_models import (
     ConversationDetailsOut,
     ConversationPage,
@@ -74,6 +81,9 @@ class ConversationQuery(Params):
     visitor_id: EntityId | None = None
     since: Instant | None = Field(None, description="started at or after this instant")
     until: Instant | None = Field(None, description="started before this instant")
+    channel: Channel | None = Field(
+        None, description="where the visitor writes from: `web` or `api`"
+    )
     cursor: str | None = Field(
         None,
         pattern=CURSOR_PATTERN,
@@ -142,6 +152,7 @@ async def list_conversations(call: Call[Empty, ConversationQuery, Empty]) -> Con
             until=query.until,
             cursor=query.cursor,
             limit=query.limit,
+            channel=query.channel,
         )
     )
     return ConversationPage(

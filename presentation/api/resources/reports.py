@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from business.model import AgentId, ConversationId, ParticipantKind, QueueName
+from business.model import AgentId, Channel, ConversationId, ParticipantKind, QueueName
 from business.report_metrics import ConversationMetrics, ConversationOutcome
 from business.reports import (
     DEFAULT_PAGE_SIZE,
@@ -68,6 +68,7 @@ class ReportOut(BaseModel):
     bot_handled: bool
     wrap_up: str | None = Field(description="the last wrap-up code recorded")
     outcome: ConversationOutcome
+    channel: Channel = Field(description="where the visitor wrote from: `web` or `api`")
 
 
 class ReportPageOut(Page[ReportOut]):
@@ -79,6 +80,7 @@ class ReportQueryIn(Params):
     until: Instant | None = Field(None, description="ended before this instant")
     queue: QueueNameField | None = Field(None, description="ended in this queue")
     agent_id: EntityId | None = Field(None, description="last owned by this agent")
+    channel: Channel | None = Field(None, description="of this channel: `web` or `api`")
     cursor: str | None = Field(
         None,
         pattern=CURSOR_PATTERN,
@@ -162,6 +164,7 @@ async def list_conversation_reports(
         agent_id=None if q.agent_id is None else AgentId(q.agent_id),
         cursor=q.cursor,
         limit=MAX_PAGE_SIZE if call.media == CSV else q.limit,
+        channel=q.channel,
     )
     # The first page is read before anything is sent: a bad cursor is still a problem.
     first = await call.services.reports.conversations(query)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from business import commands as c
+from business.api_channel import ReceiveApiMessage
 from business.integrator_commands import EndByIntegrator
 from business.model import AgentId, ApiKeyScope, QueueName
 from business.webhook_commands import CreateWebhook
@@ -26,6 +27,8 @@ from tests.presentation.api.conftest import OTHER, Keys, make_key
 
 ROUTES = all_routes(RESOURCES)
 THEIR_HOOK = "https://93.184.216.34/bravo-hidden-hook"
+SHARED_ADDRESS = "+15550177"
+"""A visitor's address on the API channel that both tenants have."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +92,18 @@ async def theirs(world: World) -> Theirs:
     await services.integrator_control.end(
         EndByIntegrator(tenant_id=OTHER, conversation_id=chats[1].id)
     )
+    # Their visitor on the API channel has the address the default tenant's calls use.
+    await services.api_channel.receive(
+        ReceiveApiMessage(
+            tenant_id=OTHER,
+            queue=QueueName("b-only"),
+            external_id=SHARED_ADDRESS,
+            provider="sms",
+            provider_message_id="SM-1",
+            text="Bravo hidden text message",
+            name="Bravo Hidden Texter",
+        )
+    )
     await services.widget_configs.put(
         OTHER,
         {
@@ -121,6 +136,8 @@ async def theirs(world: World) -> Theirs:
             "Bravo hidden hook",
             hook.secret,
             "Bravo hidden invitation",
+            "Bravo hidden text message",
+            "Bravo Hidden Texter",
         ),
     )
 
@@ -171,6 +188,14 @@ BODIES: dict[str, Json] = {
     "end_conversation": {"reason": "mine"},
     "transfer_conversation": {"queue": "support"},
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
+    # Their visitor's address and provider, and their message id: a visitor of mine.
+    "post_api_channel_message": {
+        "queue": "support",
+        "external_id": SHARED_ADDRESS,
+        "provider": "sms",
+        "provider_message_id": "SM-1",
+        "text": "Mine",
+    },
 }
 
 
@@ -277,3 +302,22 @@ async def test_their_agent_is_the_same_after_my_calls_on_it(
         reply = await api.call(method, f"/agents/{theirs.agent_id}", key=keys.admin, **kwargs)  # type: ignore[arg-type]
         reply.problem(404, "not_found")
     assert await world.services.agents.get_agent(AgentId(theirs.agent_id)) == agent
+
+
+async def test_their_queue_and_their_api_visitor_are_not_mine(
+    api: ApiClient, keys: Keys, world: World, theirs: Theirs
+) -> None:
+    their_admin = await make_key(world, ApiKeyScope.ADMIN, OTHER)
+    before = await _their_state(api, world, their_admin, theirs)
+    message = dict(BODIES["post_api_channel_message"])
+
+    reply = await api.post("/channels/api/messages", keys.admin, json=message | {"queue": "b-only"})
+    reply.problem(404, "not_found")
+    # Their address and message id, in my tenant: a new visitor and conversation of mine,
+    # not a retry of theirs.
+    reply = await api.post("/channels/api/messages", keys.admin, json=message)
+    assert reply.status == 201, reply.body
+    assert reply.body["conversation"]["queue"] == "support"
+    assert reply.body["conversation"]["visitor"]["name"] != "Bravo Hidden Texter"
+    assert reply.body["message"]["text"] == "Mine"
+    assert await _their_state(api, world, their_admin, theirs) == before

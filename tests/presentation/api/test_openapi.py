@@ -137,9 +137,14 @@ async def test_other_representations_and_statuses_are_in_the_document(api: ApiCl
         "visitor_id",
         "since",
         "until",
+        "channel",
         "cursor",
         "limit",
     }
+    # A provider's message: 201 stored, 200 a retry.
+    handed_in = paths["/channels/api/messages"]["post"]
+    assert {"200", "201", "404", "409"} <= set(handed_in["responses"])
+    assert schemas["Channel"]["enum"] == ["web", "api"]
 
 
 def test_every_stored_event_type_has_its_model() -> None:

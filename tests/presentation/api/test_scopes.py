@@ -31,6 +31,7 @@ GUIDE = {
     "list_conversation_reports": {A, R},
     "get_conversation_report": {A, R},
     "list_queue_days": {A, R},
+    "post_api_channel_message": {A, B},
 }
 """docs/integrator-guide.md, "Keys": keep the two in step."""
 

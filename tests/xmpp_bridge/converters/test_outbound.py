@@ -19,6 +19,7 @@ from business.events import (
     StateChanged,
 )
 from business.model import (
+    Channel,
     ConversationState,
     EventId,
     Participant,
@@ -422,3 +423,20 @@ def test_visitor_typing_is_a_chat_state(composing: bool, state: str) -> None:
         f'<message from="{CONV_JID}" to="alice@localhost" type="chat">'
         f'<{state} xmlns="http://jabber.org/protocol/chatstates"/></message>',
     )
+
+
+def test_an_api_channel_offer_says_which_service_the_visitor_writes_from() -> None:
+    offer = support.offer_made(2, at=T0 + timedelta(seconds=5), timeout=45)
+    texted = offered_conversation(
+        offer, channel=Channel.API, provider="whatsapp", external_id="+447700900123"
+    )
+    unnamed = offered_conversation(offer, channel=Channel.API)
+
+    assert offer_text(texted, offer, []).startswith(
+        "New chat from Vera via whatsapp (API channel, queue support, waited 5 s)\n"
+    )
+    assert offer_text(unnamed, offer, []).startswith(
+        "New chat from Vera via the API channel (queue support, waited 5 s)\n"
+    )
+    # The address is the visitor's own business: !info shows it, the offer does not.
+    assert "+447700900123" not in offer_text(texted, offer, [])

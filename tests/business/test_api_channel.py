@@ -1,0 +1,224 @@
+"""The API channel (``business.api_channel``), on the fakes, SQLite and PostgreSQL: a
+provider's message starts a routed conversation marked ``api`` (or goes to the visitor's
+open one), is stored once however often the provider retries, names the channel in the
+webhooks, and is refused with a clear error when the input is bad."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from business.api_channel import ReceiveApiMessage, api_visitor_key
+from business.errors import InvalidInput, NotFound, TooLarge
+from business.events import MessagePosted
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    Channel,
+    ConversationState,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+)
+from business.reports import ReportQuery
+from business.sessions import hash_token
+from business.webhook_payloads import webhook_events
+from tests.business.integrator_support import GLOBEX, any_world, end, fake_world, stored
+from tests.harness import ALICE, SALES, World
+
+__all__ = ["any_world", "fake_world"]
+
+
+def sms(
+    message_id: str,
+    text: str = "Where is my parcel?",
+    *,
+    external_id: str = "+15550100",
+    queue: QueueName = DEFAULT_QUEUE,
+    tenant_id: TenantId = DEFAULT_TENANT,
+    **more: Any,
+) -> ReceiveApiMessage:
+    fields: dict[str, Any] = {"provider": "sms", "name": "Dana"} | more
+    return ReceiveApiMessage(
+        tenant_id=tenant_id,
+        queue=queue,
+        external_id=external_id,
+        provider_message_id=message_id,
+        text=text,
+        **fields,
+    )
+
+
+async def test_a_first_message_starts_a_routed_api_conversation(any_world: World) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+
+    got = await world.services.api_channel.receive(sms("SM1"))
+
+    assert got.created
+    conv = got.conversation
+    assert (conv.channel, conv.provider, conv.external_id) == (Channel.API, "sms", "+15550100")
+    assert conv.state is ConversationState.ACTIVE
+    assert conv.agent_id == ALICE
+    assert conv.visitor_name == "Dana"
+    assert got.message.text == "Where is my parcel?"
+    assert got.message.sender.kind is ParticipantKind.VISITOR
+    said = [e for e in await stored(world, conv.id) if isinstance(e, MessagePosted)]
+    assert [m.text for m in said] == ["Where is my parcel?"]
+    # Stored as it was decided: read back, the channel is still there.
+    again = await world.conversations.get_conversation(conv.id)
+    assert (again.channel, again.provider, again.external_id) == (Channel.API, "sms", "+15550100")
+
+
+async def test_a_retried_provider_message_is_stored_once(any_world: World) -> None:
+    world = any_world
+    first = await world.services.api_channel.receive(sms("SM1"))
+    published = len(world.published())
+
+    again = await world.services.api_channel.receive(sms("SM1"))
+
+    assert not again.created
+    assert again.conversation.id == first.conversation.id
+    assert again.message.seq == first.message.seq
+    assert len(world.published()) == published
+    said = [e for e in await stored(world, first.conversation.id) if isinstance(e, MessagePosted)]
+    assert len(said) == 1
+
+
+async def test_later_messages_go_to_the_open_conversation(any_world: World) -> None:
+    world = any_world
+    first = await world.services.api_channel.receive(sms("SM1", "hello"))
+    # Wherever it is now: the queue named only matters for a start.
+    second = await world.services.api_channel.receive(sms("SM2", "are you there?", queue=SALES))
+
+    assert second.created
+    assert second.conversation.id == first.conversation.id
+    assert second.message.seq > first.message.seq
+    said = [e for e in await stored(world, first.conversation.id) if isinstance(e, MessagePosted)]
+    assert [m.text for m in said] == ["hello", "are you there?"]
+
+
+async def test_after_the_end_a_new_message_starts_a_new_conversation(any_world: World) -> None:
+    world = any_world
+    first = await world.services.api_channel.receive(sms("SM1"))
+    await end(world, first.conversation)
+
+    # A retry of the message the ended chat holds is still answered with it ...
+    retry = await world.services.api_channel.receive(sms("SM1"))
+    assert not retry.created
+    assert retry.conversation.id == first.conversation.id
+    # ... and a new one starts a new chat of the same visitor.
+    later = await world.services.api_channel.receive(sms("SM2", "one more thing"))
+    assert later.created
+    assert later.conversation.id != first.conversation.id
+    assert later.conversation.visitor_id == first.conversation.visitor_id
+    assert later.conversation.is_open
+
+
+async def test_each_provider_address_and_tenant_is_its_own_visitor(any_world: World) -> None:
+    world = any_world
+    api = world.services.api_channel
+    dana = await api.receive(sms("SM1"))
+    other_number = await api.receive(sms("SM1", external_id="+15550199"))
+    whatsapp = await api.receive(sms("SM1", provider="whatsapp"))
+    globex = await api.receive(sms("SM1", tenant_id=GLOBEX))
+
+    visitors = {
+        r.conversation.visitor_id for r in (dana, other_number, whatsapp, globex) if r.created
+    }
+    assert len(visitors) == 4
+    assert globex.conversation.tenant_id == GLOBEX
+
+
+async def test_no_widget_token_reaches_an_api_visitor() -> None:
+    # Tokens are stored as 64 hex digits; the API visitor's key is not one.
+    key = api_visitor_key("sms", "+15550100")
+    assert key.startswith("api:")
+    assert len(hash_token("anything")) == 64
+    assert not hash_token("anything").startswith("api:")
+
+
+async def test_bad_input_is_refused_before_anything_is_stored(fake_world: World) -> None:
+    world = fake_world
+    api = world.services.api_channel
+    cases: list[tuple[ReceiveApiMessage, type[Exception], str]] = [
+        (sms("SM1", "   "), InvalidInput, "text must not be empty"),
+        (sms("SM1", "x" * 5000), TooLarge, "longer than"),
+        (sms("SM1", provider="WhatsApp"), InvalidInput, "provider must be"),
+        (sms("SM1", provider="x" * 33), InvalidInput, "provider must be"),
+        (sms("SM1", external_id=" "), InvalidInput, "external_id must not be empty"),
+        (sms("SM1", external_id="1" * 201), TooLarge, "external_id is longer"),
+        (sms("SM1", external_id="a\nb"), InvalidInput, "control characters"),
+        (sms("é"), InvalidInput, "provider_message_id must be"),
+        (sms("x" * 97), InvalidInput, "provider_message_id must be"),
+        (sms("SM1", email="not-an-address"), InvalidInput, "e-mail"),
+        (sms("SM1", queue=QueueName("nope")), NotFound, "unknown queue"),
+        (sms("SM1", tenant_id=TenantId("nobody")), NotFound, "unknown tenant"),
+    ]
+    for cmd, error, words in cases:
+        with pytest.raises(error, match=words):
+            await api.receive(cmd)
+    assert world.fakes.conversations == {}
+
+
+async def test_webhook_events_name_the_channel_and_the_address(any_world: World) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+    got = await world.services.api_channel.receive(sms("SM1"))
+    reply = await world.agent_says(ALICE, got.conversation.id, "It ships today")
+
+    conv = await world.conversations.get_conversation(got.conversation.id)
+    made = webhook_events(conv, [reply])
+    data = json.loads(made[0].body)["data"]
+    assert data["from"]["kind"] == "agent"
+    assert data["text"] == "It ships today"
+    assert (data["channel"], data["provider"], data["external_id"]) == ("api", "sms", "+15550100")
+
+
+async def test_a_web_conversation_says_web(any_world: World) -> None:
+    world = any_world
+    conv = await world.start(await world.visitor(), text="hi")
+    assert conv.channel is Channel.WEB
+    assert conv.provider is None
+    assert conv.external_id is None
+    event = (await stored(world, conv.id))[-1]
+    data = json.loads(webhook_events(conv, [event])[-1].body)["data"]
+    assert (data["channel"], data["provider"], data["external_id"]) == ("web", None, None)
+
+
+async def test_the_report_names_the_channel_and_filters_by_it(any_world: World) -> None:
+    world = any_world
+    texted = await world.services.api_channel.receive(sms("SM1"))
+    web = await world.start(await world.visitor(), text="hi")
+    await end(world, texted.conversation)
+    await end(world, web)
+
+    reports = world.services.reports
+    both = await reports.conversations(ReportQuery(tenant_id=DEFAULT_TENANT))
+    assert {(r.conversation_id, r.channel) for r in both.reports} == {
+        (texted.conversation.id, Channel.API),
+        (web.id, Channel.WEB),
+    }
+    only_api = await reports.conversations(
+        ReportQuery(tenant_id=DEFAULT_TENANT, channel=Channel.API)
+    )
+    assert [r.conversation_id for r in only_api.reports] == [texted.conversation.id]
+
+
+async def test_a_burst_from_a_new_address_makes_one_visitor_and_one_conversation(
+    any_world: World,
+) -> None:
+    world = any_world
+    api = world.services.api_channel
+    got = await asyncio.gather(
+        *(api.receive(sms(f"SM{n}", f"part {n}")) for n in range(4)),
+        api.receive(sms("SM0", "part 0")),  # and a retry among them
+    )
+
+    assert len({r.conversation.id for r in got}) == 1
+    assert len({r.conversation.visitor_id for r in got}) == 1
+    said = [e for e in await stored(world, got[0].conversation.id) if isinstance(e, MessagePosted)]
+    assert sorted(m.text for m in said) == ["part 0", "part 1", "part 2", "part 3"]
