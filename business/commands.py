@@ -19,6 +19,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
+from business.opening_hours import OpeningHours
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,6 +199,10 @@ class ConfigureQueue:
     remove_bot: bool = False
     """No bot any more: new chats start queued (chats with the bot now are handed over
     at the visitor's next message)."""
+    opening_hours: OpeningHours | None = None
+    """Starts are refused outside these hours (``business.opening_hours``)."""
+    always_open: bool = False
+    """Remove the opening hours: starts are taken at any time again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

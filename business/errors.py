@@ -4,6 +4,10 @@
 # maps them; an "Error" suffix would add nothing, and the names are public API by now.
 # ruff: noqa: N818
 
+from __future__ import annotations
+
+from datetime import datetime
+
 
 class DomainError(Exception):
     """Base of every error a use case raises on purpose; the message is safe to show."""
@@ -55,6 +59,15 @@ class InvalidTransition(DomainError):
 
 class QueueFull(DomainError):
     """The queue already holds as many waiting conversations as it may; try later."""
+
+
+class QueueClosed(DomainError):
+    """The queue is outside its opening hours; ``opens_at`` says when it opens next
+    (None: it has no opening ahead)."""
+
+    def __init__(self, message: str, *, opens_at: datetime | None) -> None:
+        super().__init__(message)
+        self.opens_at = opens_at
 
 
 class RateLimited(DomainError):

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import NewType
 
 from business.bot_model import BotConfig
+from business.opening_hours import OpeningHours
 
 TenantId = NewType("TenantId", str)
 VisitorId = NewType("VisitorId", str)
@@ -191,6 +192,8 @@ class Queue:
     bot: BotConfig | None = None
     """The bot that talks to its visitors first (``business.bots``); None: none, chats
     start queued."""
+    opening_hours: OpeningHours | None = None
+    """When visitors may start chats (``business.opening_hours``); None: always."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -90,6 +90,12 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["bot"] = None
     elif cmd.bot is not None:
         changes["bot"] = cmd.bot
+    if cmd.always_open:
+        if cmd.opening_hours is not None:
+            raise InvalidInput("give either opening hours or always open, not both")
+        changes["opening_hours"] = None
+    elif cmd.opening_hours is not None:
+        changes["opening_hours"] = cmd.opening_hours
     return changes
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from business import commands as c
 from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
-from business.errors import NotFound, QueueFull
+from business.errors import NotFound, QueueClosed, QueueFull
 from business.events import MessagePosted
 from business.model import (
     DEFAULT_QUEUE,
@@ -64,6 +64,21 @@ def check_room(queue: Queue, limits: Limits) -> None:
         raise QueueFull(_FULL.format(queue=queue.name))
 
 
+def check_open(queue: Queue, now: datetime) -> None:
+    """Refuse (``QueueClosed``, saying when it opens next) unless ``queue`` is within its
+    opening hours at ``now``; a queue without opening hours is always open."""
+    hours = queue.opening_hours
+    if hours is None or hours.is_open(now):
+        return
+    opens_at = hours.next_opening(now)
+    when = (
+        "it has no opening hours ahead"
+        if opens_at is None
+        else f"it opens at {opens_at.astimezone(hours.zone).isoformat(timespec='minutes')}"
+    )
+    raise QueueClosed(f"queue {queue.name!r} is closed now; {when}", opens_at=opens_at)
+
+
 class Starter:
     """Opens conversations for ``StartConversation`` commands (validated already).
 
@@ -72,6 +87,9 @@ class Starter:
     that holds its maximum of waiting conversations refuses (``QueueFull``), counting
     the ones this batch added; a queue with a bot never does: its chats start with the
     bot, in no queue (the bot's hand-over is refused instead, ``business.bots``).
+    A queue outside its opening hours refuses every new start (``QueueClosed``, with or
+    without a bot); a visitor's open conversation there is still returned, and chats that
+    run or wait go on: closing stops new chats, not the ones agents still serve.
     Batches run one at a time, so two starts of one visitor never both open a
     conversation (per process; sticky sessions keep a visitor on one).
     A batch that fails to commit is done again start by start, so one bad start never
@@ -136,6 +154,11 @@ class Starter:
                 queue = queues[key]
                 if queue is None:
                     outcomes.append(NotFound(f"unknown queue {queue_name!r}"))
+                    continue
+                try:
+                    check_open(queue, self._clock.now())
+                except QueueClosed as closed:
+                    outcomes.append(closed)
                     continue
                 if queue.bot is None and not has_room(queue, self._limits):
                     outcomes.append(QueueFull(_FULL.format(queue=queue.name)))

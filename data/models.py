@@ -108,6 +108,8 @@ class QueueRow(Base):
     last_agent_window: Mapped[int | None] = mapped_column(server_default="86400")
     # Migration 0013: the bot's configuration (``business.bot_config``); NULL: no bot.
     bot: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
+    # Migration 0017: the opening hours (``business.opening_hours``); NULL: always open.
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class VisitorRow(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from business.bot_config import bot_config_to_json, read_bot_config
 from business.errors import AlreadyExists
 from business.model import Queue, QueueName, Tenant, TenantId
+from business.opening_hours import opening_hours_to_json, read_opening_hours
 from data.errors import is_key_taken
 from data.models import QueueRow, TenantRow
 from data.repositories.base import QUEUE_COUNTS, SqlContext
@@ -88,6 +89,7 @@ def _queue(row: QueueRow) -> Queue:
         skills=dict(row.skills),
         last_agent_window=row.last_agent_window,
         bot=None if row.bot is None else read_bot_config(row.bot),
+        opening_hours=None if row.opening_hours is None else read_opening_hours(row.opening_hours),
     )
 
 
@@ -101,6 +103,9 @@ def _settings(queue: Queue) -> dict[str, object]:
         "skills": dict(queue.skills),
         "last_agent_window": queue.last_agent_window,
         "bot": None if queue.bot is None else bot_config_to_json(queue.bot),
+        "opening_hours": (
+            None if queue.opening_hours is None else opening_hours_to_json(queue.opening_hours)
+        ),
     }
 
 
