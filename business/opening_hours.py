@@ -107,7 +107,7 @@ def check_opening_hours(
         raise InvalidInput("opening_hours.timezone: give an IANA time zone, e.g. Europe/Berlin")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise InvalidInput(
             f"opening_hours.timezone: unknown time zone {timezone!r} (an IANA name, e.g. "
             "Europe/Berlin)"

@@ -8,6 +8,7 @@ once, here at the edge.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Final
 
 import socketio
@@ -18,6 +19,7 @@ from business.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QueueClosed,
     QueueFull,
     RateLimited,
     TooLarge,
@@ -34,6 +36,7 @@ RATE_LIMITED: Final = "rate_limited"
 TOO_LARGE: Final = "too_large"
 UNAVAILABLE: Final = "unavailable"
 QUEUE_FULL: Final = "queue_full"
+QUEUE_CLOSED: Final = "queue_closed"
 EMAIL_REQUIRED: Final = "email_required"
 TRANSCRIPT_LIMIT: Final = "transcript_limit"
 INTERNAL: Final = "internal"
@@ -67,11 +70,27 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
         return _body(RATE_LIMITED, exc)
     if isinstance(exc, QueueFull):
         return _body(QUEUE_FULL, exc)
+    if isinstance(exc, QueueClosed):
+        return queue_closed_body(exc)
     if isinstance(exc, TranscriptLimit):
         return _body(TRANSCRIPT_LIMIT, exc)
     logger.error("%s failed", context, exc_info=exc)
     # Never the exception text: it may carry SQL, paths or other visitors' data.
     return {"code": INTERNAL, "message": "internal error; please retry later"}
+
+
+def queue_closed_body(exc: QueueClosed) -> dict[str, str]:
+    """``queue_closed`` with ``opens_at``, the next opening in UTC (ISO 8601, ``Z``), when
+    there is one: a client can show it in the visitor's own time zone."""
+    body = _body(QUEUE_CLOSED, exc)
+    if exc.opens_at is not None:
+        body["opens_at"] = opens_at_text(exc)
+    return body
+
+
+def opens_at_text(exc: QueueClosed) -> str:
+    assert exc.opens_at is not None
+    return exc.opens_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _body(code: str, exc: BaseException) -> dict[str, str]:

@@ -24,6 +24,7 @@ from business.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QueueClosed,
     QueueFull,
     RateLimited,
     TooLarge,
@@ -45,6 +46,7 @@ STATUS_OF_CODE: Final[Mapping[str, int]] = {
     codes.NOT_FOUND: 404,
     CONFLICT: 409,
     codes.QUEUE_FULL: 409,
+    codes.QUEUE_CLOSED: 409,
     codes.TOO_LARGE: 413,
     codes.RATE_LIMITED: 429,
     codes.INTERNAL: 500,
@@ -72,8 +74,13 @@ class Problem(BaseModel):
     detail: str = Field(description="what went wrong, for people")
     code: str = Field(
         description="for programs: invalid_input, unauthenticated, forbidden, not_found, "
-        "conflict, queue_full, too_large, rate_limited, internal or unavailable (treat a "
-        "code you do not know like `internal`)"
+        "conflict, queue_full, queue_closed, too_large, rate_limited, internal or "
+        "unavailable (treat a code you do not know like `internal`)"
+    )
+    opens_at: str | None = Field(
+        None,
+        description="for `queue_closed`: when the queue opens next (ISO 8601, UTC); left "
+        "out when it has no opening ahead",
     )
     errors: list[FieldError] | None = Field(
         None, description="for `invalid_input` on a malformed request: each field at fault"
@@ -91,6 +98,7 @@ class ApiError(Exception):
         status: int | None = None,
         errors: Sequence[FieldError] = (),
         headers: Mapping[str, str] | None = None,
+        opens_at: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.code = code
@@ -98,6 +106,7 @@ class ApiError(Exception):
         self.detail = detail
         self.errors = list(errors)
         self.headers = dict(headers or {})
+        self.opens_at = opens_at
 
 
 def invalid(location: str, error: ValidationError) -> ApiError:
@@ -127,6 +136,7 @@ def problem_response(error: BaseException, *, context: str) -> web.Response:
         detail=problem.detail,
         code=problem.code,
         errors=problem.errors or None,
+        opens_at=problem.opens_at,
     )
     return web.Response(
         status=problem.status,
@@ -157,6 +167,9 @@ def to_api_error(error: BaseException, *, context: str) -> ApiError:
             return ApiError(CONFLICT, f"not allowed in the current state: {error}")
         case QueueFull():
             return ApiError(codes.QUEUE_FULL, str(error))
+        case QueueClosed():
+            opens_at = None if error.opens_at is None else codes.opens_at_text(error)
+            return ApiError(codes.QUEUE_CLOSED, str(error), opens_at=opens_at)
         case RateLimited():
             return ApiError(codes.RATE_LIMITED, str(error), headers={"Retry-After": "1"})
         case Unavailable():

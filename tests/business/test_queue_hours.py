@@ -39,12 +39,15 @@ async def set_hours(world: World, **settings: object) -> None:
 async def test_opening_hours_are_stored_and_cleared(world: World) -> None:
     await set_hours(world, opening_hours=OFFICE)
     stored = await world.services.queue_settings.get(DEFAULT_TENANT, DEFAULT_QUEUE)
-    assert stored is not None and stored.opening_hours == OFFICE
+    assert stored is not None
+    assert stored.opening_hours == OFFICE
     other = await world.services.queue_settings.get(DEFAULT_TENANT, SALES)
-    assert other is not None and other.opening_hours is None
+    assert other is not None
+    assert other.opening_hours is None
     await set_hours(world, always_open=True)
     stored = await world.services.queue_settings.get(DEFAULT_TENANT, DEFAULT_QUEUE)
-    assert stored is not None and stored.opening_hours is None
+    assert stored is not None
+    assert stored.opening_hours is None
 
 
 async def test_hours_and_always_open_together_are_refused(world: World) -> None:
@@ -74,7 +77,8 @@ async def test_chats_that_run_or_wait_at_closing_time_go_on(world: World) -> Non
     await set_hours(world, opening_hours=OFFICE)
     # The waiting visitor's start again returns the open chat, not a refusal.
     again = await world.start(waiting_visitor)
-    assert again.id == waiting.id and again.state is ConversationState.QUEUED
+    assert again.id == waiting.id
+    assert again.state is ConversationState.QUEUED
     world.advance(60)
     posted = await world.visitor_says(serving.visitor_id, serving.id, "still there?")
     assert posted.text == "still there?"

@@ -98,7 +98,8 @@ async def post_api_channel_message(
     queue's bot, or routed to an agent, whose offer says which service the visitor
     writes from. 201 when the message is stored; 200 with the same conversation and
     message when `provider_message_id` was stored before (a retry; nothing is stored or
-    sent twice). An unknown `queue` is 404, a full one 409 `queue_full` (retry later).
+    sent twice). An unknown `queue` is 404, a full one 409 `queue_full` (retry later), one outside
+    its opening hours 409 `queue_closed` (`opens_at` says when it opens next).
     The conversation ends only by an agent, a bot or `POST /conversations/{id}/end`:
     the visitor has no window to close."""
     body = call.body

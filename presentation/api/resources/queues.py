@@ -4,7 +4,8 @@ Through the same use cases as ``chat-engine queue list|set``: listing is
 ``TenantService.list_queues``, changing is ``QueueSettingsService.configure``; creating
 is ``QueueService.create`` (the CLI makes queues only by naming them for an agent). A
 queue's bot is read by ``business.bot_config`` as ``queue set --bot-config`` reads it
-(``presentation.api.bot_fields``).
+(``presentation.api.bot_fields``); its opening hours by ``business.opening_hours`` as
+``queue set --hours`` reads them (``presentation.api.hours_fields``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from business.queue_settings import MAX_WAITING
 from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
 from presentation.api.bot_fields import BotConfigIn, BotConfigOut, bot_out
 from presentation.api.fields import PatchBody, QueueName, Skills, Word
+from presentation.api.hours_fields import OpeningHoursIn, OpeningHoursOut, opening_hours_out
 from presentation.api.pagination import Page, PageQuery, page_of
 from presentation.api.registry import ADMINS, READERS, Body, Call, Empty, Params, Resource
 
@@ -50,6 +52,9 @@ class QueueOut(BaseModel):
     bot: BotConfigOut | None = Field(
         description="the bot that talks to the visitors first; null: chats start in the queue"
     )
+    opening_hours: OpeningHoursOut | None = Field(
+        description="outside these, starts are refused with `queue_closed`; null: always open"
+    )
 
 
 class QueuePage(Page[QueueOut]):
@@ -72,12 +77,17 @@ class QueueCreate(Body):
         86400, ge=0, le=MAX_LAST_AGENT_WINDOW, description="seconds; 0 or null: never"
     )
     bot: BotConfigIn | None = Field(None, description="a bot first; null or left out: none")
+    opening_hours: OpeningHoursIn | None = Field(
+        None, description="when visitors may start chats; null or left out: always"
+    )
 
 
 class QueuePatch(PatchBody):
     """The settings to change; those left out stay."""
 
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"max_waiting", "last_agent_window", "bot"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {"max_waiting", "last_agent_window", "bot", "opening_hours"}
+    )
 
     max_waiting: int | None = Field(
         default=None, ge=1, le=MAX_WAITING, description="null: the engine's default"
@@ -93,6 +103,11 @@ class QueuePatch(PatchBody):
         None,
         description="the whole bot configuration, which replaces the one in effect (settings "
         "left out take their defaults, not their values before); null: no bot any more",
+    )
+    opening_hours: OpeningHoursIn | None = Field(
+        None,
+        description="the whole opening hours, which replace those in effect; null: always "
+        "open. Chats already running or waiting go on when the queue closes",
     )
 
 
@@ -112,6 +127,9 @@ def queue_out(queue: Queue) -> QueueOut:
         skills=dict(queue.skills),
         last_agent_window=queue.last_agent_window,
         bot=None if queue.bot is None else bot_out(queue.bot),
+        opening_hours=(
+            None if queue.opening_hours is None else opening_hours_out(queue.opening_hours)
+        ),
     )
 
 
@@ -182,6 +200,7 @@ async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
                 skills=body.skills,
                 last_agent_window=body.last_agent_window or 0,
                 bot=None if body.bot is None else body.bot.config(),
+                opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
             ),
         )
     )
@@ -221,6 +240,8 @@ async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
             ),
             bot=None if body.bot is None else body.bot.config(),
             remove_bot="bot" in given and body.bot is None,
+            opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
+            always_open="opening_hours" in given and body.opening_hours is None,
         )
     )
     return queue_out(queue)

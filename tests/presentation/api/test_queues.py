@@ -18,6 +18,7 @@ DEFAULTS = {
     "skills": {},
     "last_agent_window": 86400,
     "bot": None,
+    "opening_hours": None,
 }
 
 
@@ -64,6 +65,7 @@ async def test_an_admin_creates_a_queue_with_settings(
         "skills": {"billing": 2},
         "last_agent_window": None,
         "bot": None,
+        "opening_hours": None,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
