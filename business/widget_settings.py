@@ -60,6 +60,8 @@ class WidgetConfigService:
             settings = await tx.queues.get(tenant_id, name)
             if settings is None:
                 return 0.0
+            if (hours := settings.opening_hours) and not hours.is_open(self._clock.now()):
+                return 0.0  # closed: a start would be refused (``QueueClosed``)
             agents = [
                 a
                 for a in await tx.agents.list_for_queue(tenant_id, name)
