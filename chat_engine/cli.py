@@ -24,6 +24,7 @@ from chat_engine import (
     bot_cli,
     canned_cli,
     directory_cli,
+    hours_cli,
     report_cli,
     tenant_cli,
     widget_cli,
@@ -236,6 +237,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return directory_cli.queue_set
         case "queue" if args.queue_command == "bot":
             return bot_cli.queue_bot
+        case "queue" if args.queue_command == "show":
+            return hours_cli.queue_show
         case "queue":
             return directory_cli.queue_list
         case "canned" if args.canned_command == "add":

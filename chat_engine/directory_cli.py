@@ -11,7 +11,7 @@ from typing import TextIO
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
 from business.model import AgentRole, Queue, QueueName
-from chat_engine import bot_cli
+from chat_engine import bot_cli, hours_cli
 from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues, remove_agent
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -149,6 +149,8 @@ def add_parsers(
     )
     bot_cli.add_set_arguments(set_)
     bot_cli.add_parsers(queue_commands, common)
+    hours_cli.add_set_arguments(set_)
+    hours_cli.add_parsers(queue_commands, common)
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -278,11 +280,15 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    if all(getattr(args, name) is None for name in _QUEUE_SETTINGS) and not bot_cli.given(args):
+    if (
+        all(getattr(args, name) is None for name in _QUEUE_SETTINGS)
+        and not bot_cli.given(args)
+        and not hours_cli.given(args)
+    ):
         raise InvalidInput(
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
             "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
-            "--last-agent-window, --bot or --bot-config"
+            "--last-agent-window, --bot, --bot-config, --hours, --timezone or --closed-on"
         )
     command = ConfigureQueue(
         tenant_id=tenant_of(args),
@@ -295,6 +301,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         skills=None if args.skills is None else parse_skills(args.skills),
         last_agent_window=args.last_agent_window,
         **bot_cli.bot_changes(args),
+        **await hours_cli.hours_changes(args, settings),
     )
     queue, agents = await configure_queue(settings, command)
     if args.max_waiting is not None or args.default_max_waiting:
@@ -327,6 +334,9 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         out.write(f"queue {queue.name}: a visitor's last agent is preferred {preferred}\n")
     if bot_cli.given(args):
         out.write(bot_cli.describe(queue) + "\n")
+    if hours_cli.given(args):
+        for line in hours_cli.describe(queue):
+            out.write(line + "\n")
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,7 @@ from business.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QueueClosed,
     QueueFull,
     RateLimited,
     TooLarge,
@@ -31,12 +34,20 @@ from presentation.errors import ConnectRefused, error_ack, error_body
         (Unavailable("db down"), "unavailable"),
         (RateLimited("slow down"), "rate_limited"),
         (QueueFull("support is full"), "queue_full"),
+        (QueueClosed("support is closed", opens_at=None), "queue_closed"),
         (DomainError("unmapped domain error"), "internal"),
         (KeyError("boom"), "internal"),
     ],
 )
 def test_codes(exc: Exception, code: str) -> None:
     assert error_body(exc, context="test")["code"] == code
+
+
+def test_queue_closed_says_when_it_opens_in_utc_or_leaves_it_out() -> None:
+    opens = datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    body = error_body(QueueClosed("closed", opens_at=opens), context="t")
+    assert body == {"code": "queue_closed", "message": "closed", "opens_at": "2026-11-27T08:00:00Z"}
+    assert "opens_at" not in error_body(QueueClosed("closed", opens_at=None), context="t")
 
 
 def test_domain_messages_are_passed_on_and_transitions_say_why() -> None:
