@@ -23,8 +23,8 @@ def hours(text: str, *, tz: str = "Europe/Berlin", closed: str = "") -> OpeningH
     return check_opening_hours(tz, parse_weekly(text), parse_closed_dates(closed))
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 OFFICE = "mon-fri 09:00-17:30; sat 10:00-14:00"
