@@ -67,6 +67,8 @@ MAX_DEPTH: Final = 5
 MAX_TEXT: Final = 500
 MAX_SELECTOR: Final = 200
 MAX_DOCUMENT_CHARS: Final = 64_000
+MAX_WILDCARDS: Final = 8
+"""``*`` in one ``matches`` pattern: each one multiplies the browser's worst-case work."""
 
 DEFAULT_ITEM_ID: Final = "button"
 DEFAULT_TRIGGER_ID: Final = "default"
@@ -251,13 +253,13 @@ def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[s
         return {"field": field, "op": "equals", "value": _choice(value, f"{where}.value", DEVICES)}
     if field in TEXT_FIELDS:
         op = _choice(leaf["op"], f"{where}.op", TEXT_OPS)
-        return {"field": field, "op": op, "value": _string(value, f"{where}.value", empty=True)}
+        return {"field": field, "op": op, "value": _text_value(value, op, f"{where}.value")}
     if isinstance(field, str) and field.startswith(VARIABLE_PREFIX):
         if not _VARIABLE.fullmatch(field[len(VARIABLE_PREFIX) :]):
             raise InvalidInput(f"{where}.field: var.NAME, NAME of letters, digits, '-', '_'")
         if isinstance(value, str):
             op = _choice(leaf["op"], f"{where}.op", TEXT_OPS)
-            return {"field": field, "op": op, "value": _string(value, f"{where}.value", empty=True)}
+            return {"field": field, "op": op, "value": _text_value(value, op, f"{where}.value")}
         op = _choice(leaf["op"], f"{where}.op", NUMBER_OPS)
         return {"field": field, "op": op, "value": _number(value, f"{where}.value")}
     known = ", ".join((*TEXT_FIELDS, *NUMBER_FIELDS, "var.NAME"))
@@ -265,6 +267,13 @@ def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[s
 
 
 # -- values ------------------------------------------------------------------------------
+
+
+def _text_value(raw: object, op: str, where: str) -> str:
+    text = _string(raw, where, empty=True)
+    if op == "matches" and text.count("*") > MAX_WILDCARDS:
+        raise InvalidInput(f"{where}: at most {MAX_WILDCARDS} '*' in a pattern")
+    return text
 
 
 def _object(

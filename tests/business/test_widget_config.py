@@ -177,6 +177,21 @@ def test_conditions_nest_only_so_deep() -> None:
         )
 
 
+def test_a_pattern_has_at_most_eight_wildcards() -> None:
+    def trigger(field: str, pattern: str) -> dict[str, Any]:
+        leaf = {"field": field, "op": "matches", "value": pattern}
+        return {"triggers": [{"id": "t", "action": {"type": "open"}, "conditions": leaf}]}
+
+    validate_document(trigger("url", "*/" * 8))
+    for field in ("url", "var.page"):
+        with pytest.raises(InvalidInput) as raised:
+            validate_document(trigger(field, "*/" * 9))
+        assert str(raised.value) == "triggers[0].conditions.value: at most 8 '*' in a pattern"
+    # Only a pattern counts its stars: equals and contains take them literally.
+    leaf = {"field": "url", "op": "contains", "value": "*" * 20}
+    validate_document({"triggers": [{"id": "t", "action": {"type": "open"}, "conditions": leaf}]})
+
+
 def test_the_default_trigger_is_added_unless_one_holds_everywhere() -> None:
     effective: Any = effective_document(validate_document(INVITATION))
     ids = [t["id"] for t in effective["triggers"]]

@@ -7,20 +7,45 @@
 // with a number) take at_least, at_most and equals. A value the page does not have (an
 // unset variable) makes the condition false.
 
-const patterns = new Map();
-
-function matches(pattern, text) {
-  let re = patterns.get(pattern);
-  if (!re) {
-    const body = pattern
-      .replace(/\*+/g, "*") // runs of * are one: no needless backtracking
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".");
-    re = new RegExp(`^${body}$`, "s");
-    patterns.set(pattern, re);
+// A two-pointer wildcard match, not a RegExp: a backtracking `^.*a.*b.*c$` against a long
+// URL took seconds, and the manager re-evaluates every second. On a mismatch this only
+// goes back to just after the last `*` seen, so the worst case is O(pattern × text).
+export function matches(pattern, text) {
+  let p = 0;
+  let t = 0;
+  let star = -1; // index in pattern of the last `*` seen
+  let resume = 0; // where in text that `*` started matching
+  while (t < text.length) {
+    const c = pattern[p];
+    if (p < pattern.length && c !== "*" && (c === "?" || c === text[t])) {
+      p++;
+      t++;
+    } else if (p < pattern.length && c === "*") {
+      star = p++;
+      resume = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
   }
-  return re.test(text);
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+// The last value each pattern was matched against and the result: the facts rarely
+// change between the manager's once-a-second evaluations.
+const lastMatch = new Map();
+const MEMO_PATTERNS = 100;
+
+function matchesMemo(pattern, text) {
+  const last = lastMatch.get(pattern);
+  if (last && last.text === text) return last.result;
+  const result = matches(pattern, text);
+  if (!last && lastMatch.size >= MEMO_PATTERNS) lastMatch.clear();
+  lastMatch.set(pattern, { text, result });
+  return result;
 }
 
 export function holds(cond, facts) {
@@ -41,7 +66,7 @@ export function holds(cond, facts) {
   value = String(value);
   if (cond.op === "equals") return value === cond.value;
   if (cond.op === "contains") return value.includes(cond.value);
-  return matches(cond.value, value);
+  return matchesMemo(cond.value, value);
 }
 
 export function device() {
