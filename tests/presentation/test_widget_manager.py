@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from business.model import DEFAULT_TENANT
+from business.model import DEFAULT_TENANT, ConversationId, QueueName
 from tests.harness import World
 from tests.presentation.conftest import Server, ready_agent
 
@@ -278,6 +278,32 @@ async def test_only_if_agents_are_available_asks_the_engine(
     await expect(page.get_by_test_id("invitation-text")).to_have_text(
         "An agent is free to help you now."
     )
+    await context.close()
+
+
+async def test_a_chat_started_from_a_trigger_goes_to_the_triggers_queue(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    sales = QueueName("sales")
+    await world.services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=(sales,))
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {
+            "items": [_invitation("invite", "Questions before you buy?")],
+            "triggers": [_on_demo("presales", "invite", queue="sales")],
+        },
+    )
+    context = await _context(browser)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("invitation-accept").click()
+    await _send(page, "Does it ship to Norway?")
+    await expect(page.locator(STORED)).to_have_count(1)
+    conv_id = await page.evaluate("window.__chatEngineWidget.widget.conv.id")
+    async with world.uow() as uow:
+        conv = await uow.conversations.get(ConversationId(conv_id))
+    assert conv is not None
+    assert conv.queue == sales
     await context.close()
 
 

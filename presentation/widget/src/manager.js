@@ -239,6 +239,10 @@ class ChatManager {
   fire(trigger, index) {
     this.current = index;
     this.boot.trigger = trigger.id;
+    // The chat the visitor starts from here goes to the trigger's queue (the client
+    // reads it when it starts one, on this page or a later page of the visit).
+    this.boot.queue = trigger.queue || null;
+    this.tab.set("queue", this.boot.queue);
     this.hideInvitation();
     if (trigger.action.type === "open") {
       this.showLauncher();

@@ -80,7 +80,8 @@ function readOutbox(local) {
       typeof e === "object" &&
       typeof e.client_msg_id === "string" &&
       typeof e.text === "string" &&
-      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string"),
+      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string") &&
+      (e.queue === undefined || e.queue === null || typeof e.queue === "string"),
   );
 }
 
@@ -780,6 +781,9 @@ class ChatWidget {
         if (entry.conversation_id === undefined) {
           // Decided once and kept, so a retry goes where the first attempt went.
           entry.conversation_id = this.isOpen() ? this.conv.id : null;
+          // The queue of the trigger that invited the chat (the manager keeps it in the
+          // tab for the rest of the visit); none: the tenant's default queue.
+          if (entry.conversation_id === null) entry.queue = this.boot.queue || this.tabStore.get("queue", null);
           this.saveOutbox(entry);
         }
         const ack = await this.deliver(entry);
@@ -805,10 +809,12 @@ class ChatWidget {
 
   deliver(entry) {
     if (entry.conversation_id === null) {
-      return this.call("conversation.start", {
+      const start = {
         context: { page_url: location.href, page_title: document.title, referrer: document.referrer },
         message: { client_msg_id: entry.client_msg_id, text: entry.text },
-      });
+      };
+      if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
+      return this.call("conversation.start", start);
     }
     return this.call("message.send", {
       conversation_id: entry.conversation_id,
