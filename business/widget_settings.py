@@ -52,9 +52,13 @@ class WidgetConfigService:
 
     async def availability(self, tenant_id: TenantId, queue: QueueName) -> float:
         """The probability that a chat started in ``queue`` now is answered soon: 1 when
-        its qualified ready agents have more free places than conversations wait in it,
-        else 0 (also for an unknown tenant or queue: nobody there answers). A real number,
-        so traffic can be shaped later without changing what clients ask."""
+        its qualified ready agents have more free places than conversations wait in it
+        without an offer, else 0 (also for an unknown tenant or queue: nobody there
+        answers). A real number, so traffic can be shaped later without changing what
+        clients ask.
+
+        An offered chat stays queued but already takes a place of the agent's capacity
+        (``agent_loads``), so it is not counted as waiting too."""
         name = check_queue_name(queue)
         async with self._tx.read() as tx:
             settings = await tx.queues.get(tenant_id, name)
@@ -63,10 +67,17 @@ class WidgetConfigService:
             agents = [
                 a
                 for a in await tx.agents.list_for_queue(tenant_id, name)
-                if a.ready and a.qualifies(settings.skills)
+                if a.qualifies(settings.skills)
             ]
-            if not agents:
-                return 0.0
             loads = await agent_loads(tx, tenant_id, agents)
-        free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents)
-        return 1.0 if free > settings.waiting else 0.0
+            free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents if a.ready)
+            if free == 0:
+                return 0.0
+            # As the router reads it: open offers are at most the places the loads
+            # count, so this head of the queue holds every offered chat plus ``free``
+            # unoffered ones if there are that many; the read stays bounded by capacity.
+            queued = await tx.conversations.list_queued(
+                tenant_id, name, limit=free + sum(loads.values())
+            )
+        waiting = sum(1 for conversation in queued if conversation.offered_to is None)
+        return 1.0 if free > waiting else 0.0

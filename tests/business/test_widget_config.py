@@ -276,5 +276,20 @@ async def test_availability_follows_ready_agents_and_their_spare_places(world: W
     assert await widget.availability(TenantId("acme"), DEFAULT_QUEUE) == 0
 
 
+async def test_an_offered_chat_is_not_counted_twice(world: World) -> None:
+    # Offered, the chat stays queued and takes one of the agent's places: it must not
+    # also count as a visitor waiting for the place that is still free.
+    widget = world.services.widget_configs
+    await world.agent(AgentId("alice@agents.example"), max_chats=2, auto_accept=False)
+    first = await world.start(await world.visitor(), "hello")
+    async with world.uow() as uow:
+        offered = await uow.conversations.get(first.id)
+    assert offered is not None
+    assert offered.offered_to == AgentId("alice@agents.example")
+    assert await widget.availability(DEFAULT_TENANT, DEFAULT_QUEUE) == 1
+    await world.start(await world.visitor(), "me too")
+    assert await widget.availability(DEFAULT_TENANT, DEFAULT_QUEUE) == 0
+
+
 def _ready(agent: AgentId) -> c.SetAgentAvailability:
     return c.SetAgentAvailability(agent_id=agent, ready=True)
