@@ -74,3 +74,42 @@ def test_matches_is_not_exponential_on_the_reviewers_url() -> None:
         timeout=20,
     )
     assert results == [False] * 5 + [True, False]
+
+
+def _var(name: str, op: str, value: object) -> dict[str, object]:
+    return {"field": f"var.{name}", "op": op, "value": value}
+
+
+def test_a_variable_is_only_what_the_page_set() -> None:
+    native = _var("constructor", "contains", "native code")
+    assert run(
+        ("holds", [native, facts()]),
+        ("holdsWithVars", [native, facts(), []]),
+        ("holdsWithVars", [_var("toString", "contains", "native"), facts(), [{}]]),
+        ("holdsWithVars", [_var("cart", "at_least", 2), facts(), [{"cart": 3}]]),
+    ) == [False, False, False, True]
+
+
+def test_a_variable_named_proto_replaces_no_prototype() -> None:
+    polluted = _var("admin", "equals", "yes")
+    proto = {"admin": "yes"}
+    assert run(
+        # Stored in the tab (JSON keeps "__proto__" as an own key) or set by the page.
+        ("holdsWithVars", [polluted, facts(), [json.loads('{"__proto__": {"admin": "yes"}}')]]),
+        ("holdsWithVars", [polluted, facts(), [{}], [["__proto__", proto]]]),
+        ("holdsWithVars", [_var("__proto__", "contains", "object"), facts(), [{}]]),
+    ) == [False, False, False]
+
+
+def test_a_number_condition_does_not_hold_for_an_empty_or_non_numeric_value() -> None:
+    at_most_0 = _var("cart", "at_most", 0)
+    assert run(
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": ""}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": "  "}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": False}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": []}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": "zero"}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": "0"}]]),
+        ("holdsWithVars", [at_most_0, facts(), [{"cart": 0}]]),
+        ("holdsWithVars", [_var("cart", "at_least", 2), facts(), [{"cart": " 3 "}]]),
+    ) == [False, False, False, False, False, True, True, True]

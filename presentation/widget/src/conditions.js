@@ -48,17 +48,45 @@ function matchesMemo(pattern, text) {
   return result;
 }
 
+// Only what the page set: `var.constructor` must not find Object.prototype's. (What
+// Object.hasOwn does; that is ES2022, and the bundle targets ES2020 browsers.)
+const hasOwn = Object.prototype.hasOwnProperty;
+function own(object, key) {
+  return object && hasOwn.call(object, key) ? object[key] : undefined;
+}
+
+// A number, or a text that spells one; anything else (an empty text, which Number()
+// makes 0, a boolean, an object) is a value a number condition does not hold for.
+function toNumber(value) {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string" || !value.trim()) return null;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : null;
+}
+
+// The custom variables (var.NAME): a store without a prototype, so no name the page
+// sets (`__proto__`, `constructor`) reaches or replaces Object.prototype's, filled
+// with the own keys of `sources` (plain objects; anything else is skipped).
+export function variables(...sources) {
+  const vars = Object.create(null);
+  for (const source of sources) {
+    if (source === null || typeof source !== "object" || Array.isArray(source)) continue;
+    for (const key of Object.keys(source)) vars[key] = source[key];
+  }
+  return vars;
+}
+
 export function holds(cond, facts) {
   if (!cond) return true;
   if (cond.all) return cond.all.every((c) => holds(c, facts));
   if (cond.any) return cond.any.some((c) => holds(c, facts));
   if (cond.not) return !holds(cond.not, facts);
   const field = String(cond.field);
-  let value = field.startsWith("var.") ? facts.vars[field.slice(4)] : facts[field];
+  let value = field.startsWith("var.") ? own(facts.vars, field.slice(4)) : own(facts, field);
   if (value === undefined || value === null) return false;
   if (typeof cond.value === "number") {
-    value = Number(value);
-    if (Number.isNaN(value)) return false;
+    value = toNumber(value);
+    if (value === null) return false;
     if (cond.op === "at_least") return value >= cond.value;
     if (cond.op === "at_most") return value <= cond.value;
     return value === cond.value;

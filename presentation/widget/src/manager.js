@@ -14,7 +14,7 @@
 //      the engine for a probability and draws against it.
 // No trigger fires while the visitor is engaged, and what a trigger showed stays on
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
-import { holds, device } from "./conditions.js";
+import { holds, device, variables } from "./conditions.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
@@ -75,8 +75,7 @@ class ChatManager {
     this.ticking = false;
     this.timer = null;
     this.countVisit();
-    this.vars = this.tab.get("vars", {});
-    if (!isObject(this.vars)) this.vars = {};
+    this.vars = variables(this.tab.get("vars", null));
     this.api();
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
@@ -125,7 +124,7 @@ class ChatManager {
   // page set before the manager was there wait in window.ChatEngine.vars.
   api() {
     const api = (window.ChatEngine = window.ChatEngine || {});
-    if (isObject(api.vars)) Object.assign(this.vars, api.vars);
+    this.vars = variables(this.vars, api.vars);
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
