@@ -4,6 +4,7 @@ whether a queue can take a chat now (what "only if agents are available" asks)."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from business.errors import NotFound
 from business.model import QueueName, TenantId
@@ -20,6 +21,12 @@ class WidgetConfigService:
     def __init__(self, *, transactions: Transactions, clock: Clock) -> None:
         self._tx = transactions
         self._clock = clock
+        self._listeners: list[Callable[[TenantId], None]] = []
+
+    def on_change(self, listener: Callable[[TenantId], None]) -> None:
+        """Call ``listener(tenant_id)`` after each ``put`` of this process commits (what
+        keeps a cache of the configuration current)."""
+        self._listeners.append(listener)
 
     async def get(self, tenant_id: TenantId) -> WidgetConfig:
         """The tenant's configuration, or the default when none is stored; ``NotFound``
@@ -41,6 +48,8 @@ class WidgetConfigService:
                 raise NotFound(f"unknown tenant {tenant_id!r}")
             await tx.widget_configs.put(config)
             await tx.commit()
+        for listener in self._listeners:
+            listener(tenant_id)
         logger.info(
             "tenant %s: widget configuration saved (%s, %s, %d triggers)",
             tenant_id,

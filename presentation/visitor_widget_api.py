@@ -8,19 +8,20 @@ credentials:
   unchanged is a 304 with no body).
 - ``GET /visitor-api/v1/availability?tenant=T&queue=Q``: ``{"probability": p}``, what a
   trigger marked "only if agents are available" draws against
-  (``WidgetConfigService.availability``). Never cached.
+  (``WidgetConfigService.availability``). Never cached by browsers.
+
+The engine keeps both for a few seconds (``presentation.widget_read_cache``).
 
 Both are simple GETs (no custom header), so browsers send no preflight; they answer CORS
 for the origins the Socket.IO server accepts (``origin_policy``), and a page of any other
-origin cannot read them. Each costs the client address one token of the connect budget,
-as a connect does. Errors are the REST API's problem documents.
+origin cannot read them. Each costs the client address one token of its widget read
+budget (``widget_read_burst``), apart from the connect budget of its chats. Errors are
+the REST API's problem documents.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import re
 from typing import Final
 
@@ -29,11 +30,11 @@ from aiohttp import web
 from business.errors import InvalidInput, NotFound
 from business.model import DEFAULT_QUEUE, QueueName, TenantId
 from business.services import Services
-from business.widget_config import effective_document
 from presentation.api.problems import problem_response
 from presentation.limits import VisitorLimits
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
+from presentation.widget_read_cache import WidgetReadCache
 
 CONFIG_ROUTE: Final = "/visitor-api/v1/widget-config"
 AVAILABILITY_ROUTE: Final = "/visitor-api/v1/availability"
@@ -48,7 +49,11 @@ class VisitorWidgetEndpoint:
     """The handlers of ``CONFIG_ROUTE`` and ``AVAILABILITY_ROUTE``."""
 
     def __init__(self, *, services: Services, settings: WebSettings, limits: VisitorLimits):
-        self._services = services
+        self._cache = WidgetReadCache(
+            services,
+            config_ttl=settings.widget_config_cache_seconds,
+            availability_ttl=settings.widget_availability_cache_seconds,
+        )
         self._limits = limits
         self._origins = origin_policy(settings)
 
@@ -58,16 +63,12 @@ class VisitorWidgetEndpoint:
 
     async def config(self, request: web.Request) -> web.Response:
         try:
-            self._limits.connection(self._client_address(request))
-            stored = await self._services.widget_configs.get(_tenant(request))
+            self._limits.widget_read(self._client_address(request))
+            body, etag = await self._cache.config(_tenant(request))
         except asyncio.CancelledError:
             raise
         except Exception as error:
             return self._finish(request, problem_response(error, context=f"GET {request.path}"))
-        body = json.dumps(
-            effective_document(stored.document), separators=(",", ":"), sort_keys=True
-        ).encode()
-        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         headers = {
             "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}",
             "ETag": etag,
@@ -80,13 +81,11 @@ class VisitorWidgetEndpoint:
 
     async def availability(self, request: web.Request) -> web.Response:
         try:
-            self._limits.connection(self._client_address(request))
+            self._limits.widget_read(self._client_address(request))
             queue = request.query.get("queue", DEFAULT_QUEUE)
             if not _QUEUE.fullmatch(queue):
                 raise InvalidInput("queue must be a queue's name")
-            probability = await self._services.widget_configs.availability(
-                _tenant(request), QueueName(queue)
-            )
+            probability = await self._cache.availability(_tenant(request), QueueName(queue))
         except asyncio.CancelledError:
             raise
         except Exception as error:

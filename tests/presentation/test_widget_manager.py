@@ -12,8 +12,9 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from business.model import DEFAULT_TENANT, ConversationId, QueueName
+from presentation.settings import WebSettings
 from tests.harness import World
-from tests.presentation.conftest import Server, ready_agent
+from tests.presentation.conftest import Server, StartServer, ready_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -255,8 +256,10 @@ async def test_no_trigger_fires_once_the_visitor_engaged_on_the_page(
 
 
 async def test_only_if_agents_are_available_asks_the_engine(
-    server: Server, world: World, browser: Browser, widget_dist: Path
+    start_server: StartServer, world: World, browser: Browser, widget_dist: Path
 ) -> None:
+    # Not reused: the page is reloaded the moment the agent is ready.
+    server = await start_server(settings=WebSettings(widget_availability_cache_seconds=0))
     await world.services.widget_configs.put(
         DEFAULT_TENANT,
         {
