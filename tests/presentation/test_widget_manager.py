@@ -231,6 +231,28 @@ async def test_triggers_first_that_holds_wins_by_url_and_time_on_page(
     await context.close()
 
 
+async def test_time_on_page_counts_whole_seconds(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {
+            "items": [_invitation("two", "Two seconds in.")],
+            "triggers": [
+                _on_demo("exactly", "two", {"field": "time_on_page", "op": "equals", "value": 2})
+            ],
+        },
+    )
+    context = await _context(browser)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await expect(page.get_by_test_id("invitation-text")).to_have_text(
+        "Two seconds in.", timeout=6000
+    )
+    assert await page.evaluate("window.__chatEngineWidget.trigger") == "exactly"
+    await context.close()
+
+
 async def test_no_trigger_fires_once_the_visitor_engaged_on_the_page(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:

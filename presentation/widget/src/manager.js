@@ -20,6 +20,13 @@ import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
 const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
+const TICK_SLACK_MS = 20;
+
+// Whole seconds since the navigation started (not since this script ran, which may be
+// seconds later on a slow page): `time_on_page equals 5` must be able to hold.
+function secondsOnPage() {
+  return Math.floor(performance.now() / 1000);
+}
 
 function storage(name, prefix) {
   let area = null;
@@ -66,7 +73,6 @@ class ChatManager {
     const prefix = `chat-engine:${boot.tenant}:`;
     this.local = storage("localStorage", prefix);
     this.tab = storage("sessionStorage", prefix);
-    this.pageStart = Date.now();
     this.clientLoading = false;
     this.engagedHere = false;
     this.current = -1; // index of the trigger that holds now (lower wins)
@@ -113,7 +119,7 @@ class ChatManager {
       title: document.title,
       referrer: document.referrer,
       device: device(),
-      time_on_page: (Date.now() - this.pageStart) / 1000,
+      time_on_page: secondsOnPage(),
       pages_in_visit: this.visit.pages,
       visit_count: this.visits,
       vars: this.vars,
@@ -216,7 +222,12 @@ class ChatManager {
     } finally {
       this.ticking = false;
     }
-    if (this.current !== 0 && !this.engagedHere) this.timer = setTimeout(() => this.tick(), TICK_MS);
+    if (this.current !== 0 && !this.engagedHere) {
+      // Just after the next whole second on the page, so that every value of
+      // time_on_page is seen (a plain 1 s interval drifts and can skip one).
+      const wait = TICK_MS - (performance.now() % TICK_MS) + TICK_SLACK_MS;
+      this.timer = setTimeout(() => this.tick(), wait);
+    }
   }
 
   agentsAvailable(queue) {
