@@ -177,7 +177,14 @@ def _item(raw: object, where: str) -> dict[str, Json]:
     text = None if item.get("text") is None else _string(item["text"], f"{where}.text")
     if kind == "invitation" and text is None:
         raise InvalidInput(f"{where}.text: an invitation needs a text")
-    return {"id": _id(item["id"], f"{where}.id"), "type": kind, "text": text}
+    ident = _id(item["id"], f"{where}.id")
+    if ident == DEFAULT_ITEM_ID and kind != "button":
+        # The default trigger shows this item everywhere: as anything but the button it
+        # would put an invitation on every page.
+        raise InvalidInput(
+            f"{where}.type: the item {DEFAULT_ITEM_ID!r} is the default button, of type 'button'"
+        )
+    return {"id": ident, "type": kind, "text": text}
 
 
 def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:

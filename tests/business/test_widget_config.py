@@ -159,6 +159,10 @@ def test_a_full_document_is_kept_as_given_and_completed() -> None:
             },
             "triggers[0].queue: a queue name",
         ),
+        (
+            {"items": [{"id": "button", "type": "invitation", "text": "On every page?"}]},
+            "items[0].type: the item 'button' is the default button, of type 'button'",
+        ),
     ],
 )
 def test_a_bad_document_is_refused_naming_where(document: object, message: str) -> None:
