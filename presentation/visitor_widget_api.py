@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from aiohttp import web
@@ -74,7 +75,7 @@ class VisitorWidgetEndpoint:
             "ETag": etag,
             "Vary": "Origin",
         }
-        if etag in request.headers.get("If-None-Match", ""):
+        if _none_match(request.headers.getall("If-None-Match", ()), etag):
             return self._finish(request, web.Response(status=304, headers=headers))
         response = web.Response(body=body, content_type="application/json", headers=headers)
         return self._finish(request, response)
@@ -111,6 +112,17 @@ class VisitorWidgetEndpoint:
 
     def _client_address(self, request: web.Request) -> str:
         return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+
+
+def _none_match(headers: Sequence[str], etag: str) -> bool:
+    """Whether ``If-None-Match`` (RFC 9110 13.1.2: ``*`` or a list of entity tags, weak
+    ones compared weakly) names ``etag``: then the answer is 304."""
+    for header in headers:
+        for tag in header.split(","):
+            tag = tag.strip()
+            if tag == "*" or tag.removeprefix("W/") == etag:
+                return True
+    return False
 
 
 def _tenant(request: web.Request) -> TenantId:

@@ -39,6 +39,21 @@ async def test_the_configuration_is_public_cacheable_and_revalidated(
         ) as again:
             assert again.status == 304
             assert await again.read() == b""
+        # A list (the browser's and a CDN's), a weak tag, and "*" match; a tag that only
+        # contains ours, or a prefix of it, does not.
+        for header, status in (
+            (f'"other", {etag}', 304),
+            (f"W/{etag}", 304),
+            ("*", 304),
+            (f'"x{etag[1:]}', 200),
+            (etag[:-3] + '"', 200),
+        ):
+            async with http.get(
+                f"{server.url}{CONFIG}",
+                params={"tenant": "default"},
+                headers={"If-None-Match": header},
+            ) as reply:
+                assert reply.status == status, header
 
         await world.services.widget_configs.put(DEFAULT_TENANT, {"active": False})
         async with http.get(
