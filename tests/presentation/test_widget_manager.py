@@ -352,6 +352,24 @@ async def test_the_messaging_hook_opens_an_open_thread_before_any_trigger(
     await context.close()
 
 
+async def test_a_messaging_hook_that_never_answers_does_not_hold_up_the_triggers(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {"items": [_invitation("invite", "Hello!")], "triggers": [_on_demo("welcome", "invite")]},
+    )
+    context = await _context(browser)
+    await context.add_init_script(
+        "window.ChatEngineHooks = {findOpenThread: () => new Promise(() => {})}"
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await expect(page.get_by_test_id("invitation-text")).to_have_text("Hello!", timeout=8000)
+    assert await _chain(page) == "triggers"
+    await context.close()
+
+
 async def test_custom_variables_and_the_theme(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:

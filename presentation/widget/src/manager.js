@@ -21,6 +21,7 @@ const IDLE_LIMIT_MS = 24 * 3600 * 1000;
 const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
 const TICK_SLACK_MS = 20;
+const HOOK_TIMEOUT_MS = 3000;
 
 // Whole seconds since the navigation started (not since this script ran, which may be
 // seconds later on a slow page): `time_on_page equals 5` must be able to hold.
@@ -190,13 +191,22 @@ class ChatManager {
     return null;
   }
 
+  // A hook that never answers must not keep the triggers from running: after
+  // HOOK_TIMEOUT_MS it counts as "no open thread".
   async findOpenThread() {
     const hooks = window.ChatEngineHooks;
     if (!hooks || typeof hooks.findOpenThread !== "function") return null;
+    let timer = null;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), HOOK_TIMEOUT_MS);
+    });
     try {
-      return (await hooks.findOpenThread({ tenant: this.boot.tenant })) || null;
+      const found = Promise.resolve(hooks.findOpenThread({ tenant: this.boot.tenant }));
+      return (await Promise.race([found, timeout])) || null;
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
