@@ -130,6 +130,34 @@ async def test_embedded_by_the_page_and_by_the_tenant(
     await context.close()
 
 
+async def test_a_missing_data_embed_element_falls_back_to_the_tenants_then_floating(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    # A page of the site whose snippet names an element it does not have.
+    html = (
+        '<!doctype html><html><body><div class="product" style="height:500px"></div>'
+        f'<script src="{server.url}/widget/loader.js" data-tenant="default"'
+        ' data-embed="#not-on-this-page" async></script></body></html>'
+    )
+    context = await _context(browser)
+    await context.route(
+        f"{server.url}/shop-page",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.url}/shop-page")
+    await expect(page.get_by_test_id("launcher")).to_be_visible()
+    assert await _chain(page) == "triggers"
+
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT, {"mode": "embedded", "embed_selector": ".product"}
+    )
+    await page.reload()
+    await expect(page.locator(".product").get_by_test_id("window")).to_be_visible()
+    assert await _chain(page) == "embedded"
+    await context.close()
+
+
 async def test_a_chat_continues_across_pages_open_or_minimised_as_it_was(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:

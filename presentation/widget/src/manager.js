@@ -171,14 +171,20 @@ class ChatManager {
     this.tick();
   }
 
+  // The page's data-embed element, else the tenant's embed_selector (embedded mode),
+  // else none: floating.
   embedTarget() {
-    const selector = this.boot.embed || (this.config.mode === "embedded" && this.config.embed_selector);
-    if (!selector) return null;
-    try {
-      return document.querySelector(selector);
-    } catch {
-      return null; // not a selector: fall back to floating
+    const tenant = this.config.mode === "embedded" && this.config.embed_selector;
+    for (const selector of [this.boot.embed, tenant]) {
+      if (!selector) continue;
+      try {
+        const found = document.querySelector(selector);
+        if (found) return found;
+      } catch {
+        // not a selector: try the next
+      }
     }
+    return null;
   }
 
   // The record the chat client keeps while the visitor is engaged ({at}: the last
