@@ -121,12 +121,14 @@ async def test_embedded_by_the_page_and_by_the_tenant(
     await world.services.widget_configs.put(
         DEFAULT_TENANT, {"mode": "embedded", "embed_selector": ".product"}
     )
-    other = await (await _context(browser)).new_page()
+    other_context = await _context(browser)
+    other = await other_context.new_page()
     await other.goto(f"{server.url}/demo")
     await expect(other.locator(".product").get_by_test_id("window")).to_be_visible()
     await other.goto(f"{server.url}/demo/checkout")
     await expect(other.get_by_test_id("launcher")).to_be_visible()
     assert await _chain(other) == "triggers"
+    await other_context.close()
     await context.close()
 
 
@@ -405,7 +407,12 @@ async def test_custom_variables_and_the_theme(
         DEFAULT_TENANT,
         {
             "theme": {"accent": "#aa3300"},
-            "texts": {"title": "Ask Northwind"},
+            "texts": {
+                "title": "Ask Northwind",
+                "greeting": "Welcome to Northwind! How can we help?",
+                "input_placeholder": "Ask about your order…",
+                "launcher_label": "Chat with Northwind",
+            },
             "items": [_invitation("cart", "Need help with your order?")],
             "triggers": [
                 {
@@ -429,6 +436,7 @@ async def test_custom_variables_and_the_theme(
     await expect(launcher).to_be_visible()
     colour = await launcher.evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour == "rgb(170, 51, 0)"
+    await expect(launcher).to_have_attribute("aria-label", "Chat with Northwind")
     await page.evaluate("ChatEngine.set('cart_items', 1)")
     await page.wait_for_timeout(1200)
     await expect(page.get_by_test_id("invitation")).to_have_count(0)
@@ -436,4 +444,8 @@ async def test_custom_variables_and_the_theme(
     await expect(page.get_by_test_id("invitation-text")).to_have_text("Need help with your order?")
     await page.get_by_test_id("invitation-accept").click()
     await expect(page.get_by_test_id("title")).to_have_text("Ask Northwind")
+    await expect(page.locator(".ce-empty")).to_have_text("Welcome to Northwind! How can we help?")
+    await expect(page.get_by_test_id("input")).to_have_attribute(
+        "placeholder", "Ask about your order…"
+    )
     await context.close()
