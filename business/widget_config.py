@@ -39,6 +39,7 @@ from typing import Final
 
 from business.errors import InvalidInput
 from business.model import TenantId
+from business.validation import check_queue_name
 
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 
@@ -85,7 +86,6 @@ DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _VARIABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_QUEUE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,10 +205,7 @@ def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:
     conditions = trigger.get("conditions")
     counter = [0]
     queue = trigger.get("queue")
-    if queue is not None and not (isinstance(queue, str) and _QUEUE.fullmatch(queue)):
-        raise InvalidInput(
-            f"{where}.queue: a queue name (lower-case letters, digits, '.', '-', '_')"
-        )
+    queue_name = None if queue is None else _queue_name(queue, f"{where}.queue")
     return {
         "id": _id(trigger["id"], f"{where}.id"),
         "conditions": None
@@ -218,8 +215,18 @@ def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:
         "only_if_available": _bool(
             trigger.get("only_if_available", False), f"{where}.only_if_available"
         ),
-        "queue": queue,
+        "queue": queue_name,
     }
+
+
+def _queue_name(raw: object, where: str) -> str:
+    # The same rule as everywhere a queue is named (business.validation).
+    try:
+        if isinstance(raw, str):
+            return check_queue_name(raw)
+    except InvalidInput:
+        pass
+    raise InvalidInput(f"{where}: a queue name (lower-case letters, digits, '.', '-', '_')")
 
 
 def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[str, Json]:

@@ -22,17 +22,18 @@ the REST API's problem documents.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from typing import Final
 
 from aiohttp import web
 
-from business.errors import InvalidInput, NotFound
-from business.model import DEFAULT_QUEUE, QueueName, TenantId
+from business.errors import NotFound
+from business.model import DEFAULT_QUEUE, TenantId
 from business.services import Services
+from business.validation import check_queue_name
 from presentation.api.problems import problem_response
 from presentation.limits import VisitorLimits
+from presentation.public_http import TENANT_KEY, cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
 from presentation.widget_read_cache import WidgetReadCache
@@ -41,9 +42,6 @@ CONFIG_ROUTE: Final = "/visitor-api/v1/widget-config"
 AVAILABILITY_ROUTE: Final = "/visitor-api/v1/availability"
 CONFIG_MAX_AGE: Final = 60
 """Seconds a browser or a CDN may reuse the configuration without asking again."""
-
-_TENANT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_QUEUE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 class VisitorWidgetEndpoint:
@@ -83,10 +81,8 @@ class VisitorWidgetEndpoint:
     async def availability(self, request: web.Request) -> web.Response:
         try:
             self._limits.widget_read(self._client_address(request))
-            queue = request.query.get("queue", DEFAULT_QUEUE)
-            if not _QUEUE.fullmatch(queue):
-                raise InvalidInput("queue must be a queue's name")
-            probability = await self._cache.availability(_tenant(request), QueueName(queue))
+            queue = check_queue_name(request.query.get("queue", DEFAULT_QUEUE))
+            probability = await self._cache.availability(_tenant(request), queue)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -99,15 +95,9 @@ class VisitorWidgetEndpoint:
     def _finish(self, request: web.Request, response: web.Response) -> web.Response:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Vary", "Origin")
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return response
-        if self._origins == "*":
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        elif not isinstance(self._origins, str) and self._origins(
-            origin, {"HTTP_HOST": request.host}
-        ):
-            response.headers["Access-Control-Allow-Origin"] = origin
+        # A refused origin still gets the answer, without the header: its page cannot
+        # read it.
+        response.headers.update(cors_headers(self._origins, request) or {})
         return response
 
     def _client_address(self, request: web.Request) -> str:
@@ -127,7 +117,7 @@ def _none_match(headers: Sequence[str], etag: str) -> bool:
 
 def _tenant(request: web.Request) -> TenantId:
     tenant = request.query.get("tenant", "")
-    if not _TENANT.fullmatch(tenant):
+    if not TENANT_KEY.fullmatch(tenant):
         # Not a tenant's key at all: the same answer as for one that is unknown.
         raise NotFound("unknown tenant")
     return TenantId(tenant)
