@@ -15,6 +15,7 @@
 // No trigger fires while the visitor is engaged, and what a trigger showed stays on
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
 import { holds, device, variables } from "./conditions.js";
+import { el, Storage } from "./dom.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
@@ -29,40 +30,6 @@ function secondsOnPage() {
   return Math.floor(performance.now() / 1000);
 }
 
-function storage(name, prefix) {
-  let area = null;
-  try {
-    area = window[name];
-  } catch {
-    // storage disabled (sandboxed frame): the manager forgets between pages
-  }
-  return {
-    get(key, fallback) {
-      try {
-        const raw = area.getItem(prefix + key);
-        return raw === null ? fallback : JSON.parse(raw);
-      } catch {
-        return fallback;
-      }
-    },
-    set(key, value) {
-      try {
-        if (value === null) area.removeItem(prefix + key);
-        else area.setItem(prefix + key, JSON.stringify(value));
-      } catch {
-        // full or disabled
-      }
-    },
-  };
-}
-
-function el(tag, className, attrs) {
-  const node = document.createElement(tag);
-  node.className = className;
-  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
-  return node;
-}
-
 function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -72,8 +39,8 @@ class ChatManager {
     this.boot = boot;
     this.config = boot.config;
     const prefix = `chat-engine:${boot.tenant}:`;
-    this.local = storage("localStorage", prefix);
-    this.tab = storage("sessionStorage", prefix);
+    this.local = new Storage("localStorage", prefix);
+    this.tab = new Storage("sessionStorage", prefix);
     this.clientLoading = false;
     this.engagedHere = false;
     this.current = -1; // index of the trigger that holds now (lower wins)

@@ -14,6 +14,7 @@
 //   lose it or store it twice;
 // - text from anyone is put in the page with textContent only.
 import { io } from "socket.io-client";
+import { el, Storage } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
@@ -24,39 +25,6 @@ const ACK_TIMEOUT_MS = 10000;
 const TYPING_PAUSE_MS = 4000;
 const TYPING_STALE_MS = 30000;
 const RETRYABLE = new Set(["rate_limited", "unavailable", "internal", "timeout"]);
-
-class Storage {
-  constructor(area, prefix) {
-    this.area = area;
-    this.prefix = prefix;
-  }
-
-  get(name, fallback) {
-    try {
-      const raw = this.area.getItem(this.prefix + name);
-      return raw === null ? fallback : JSON.parse(raw);
-    } catch {
-      return fallback; // storage disabled (private mode, sandboxed frame)
-    }
-  }
-
-  set(name, value) {
-    try {
-      if (value === null || value === undefined) this.area.removeItem(this.prefix + name);
-      else this.area.setItem(this.prefix + name, JSON.stringify(value));
-    } catch {
-      // Without storage the widget still works; it just forgets across reloads.
-    }
-  }
-}
-
-function safeArea(name) {
-  try {
-    return window[name];
-  } catch {
-    return null;
-  }
-}
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -85,13 +53,6 @@ function readOutbox(local) {
   );
 }
 
-function el(tag, className, attrs = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
-}
-
 function timeLabel(iso) {
   const date = iso ? new Date(iso) : new Date();
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -101,8 +62,8 @@ class ChatWidget {
   constructor(boot) {
     this.boot = boot;
     const prefix = `chat-engine:${boot.tenant}:`;
-    this.local = new Storage(safeArea("localStorage"), prefix);
-    this.tabStore = new Storage(safeArea("sessionStorage"), prefix);
+    this.local = new Storage("localStorage", prefix);
+    this.tabStore = new Storage("sessionStorage", prefix);
     this.socket = null;
     this.sessionReady = false;
     this.conv = null; // {id, state, lastSeq}
