@@ -39,6 +39,7 @@ from typing import Final
 
 from business.errors import InvalidInput
 from business.model import TenantId
+from business.validation import check_queue_name
 
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 
@@ -67,6 +68,8 @@ MAX_DEPTH: Final = 5
 MAX_TEXT: Final = 500
 MAX_SELECTOR: Final = 200
 MAX_DOCUMENT_CHARS: Final = 64_000
+MAX_WILDCARDS: Final = 8
+"""``*`` in one ``matches`` pattern: each one multiplies the browser's worst-case work."""
 
 DEFAULT_ITEM_ID: Final = "button"
 DEFAULT_TRIGGER_ID: Final = "default"
@@ -83,7 +86,6 @@ DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _VARIABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_QUEUE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +177,14 @@ def _item(raw: object, where: str) -> dict[str, Json]:
     text = None if item.get("text") is None else _string(item["text"], f"{where}.text")
     if kind == "invitation" and text is None:
         raise InvalidInput(f"{where}.text: an invitation needs a text")
-    return {"id": _id(item["id"], f"{where}.id"), "type": kind, "text": text}
+    ident = _id(item["id"], f"{where}.id")
+    if ident == DEFAULT_ITEM_ID and kind != "button":
+        # The default trigger shows this item everywhere: as anything but the button it
+        # would put an invitation on every page.
+        raise InvalidInput(
+            f"{where}.type: the item {DEFAULT_ITEM_ID!r} is the default button, of type 'button'"
+        )
+    return {"id": ident, "type": kind, "text": text}
 
 
 def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:
@@ -196,10 +205,7 @@ def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:
     conditions = trigger.get("conditions")
     counter = [0]
     queue = trigger.get("queue")
-    if queue is not None and not (isinstance(queue, str) and _QUEUE.fullmatch(queue)):
-        raise InvalidInput(
-            f"{where}.queue: a queue name (lower-case letters, digits, '.', '-', '_')"
-        )
+    queue_name = None if queue is None else _queue_name(queue, f"{where}.queue")
     return {
         "id": _id(trigger["id"], f"{where}.id"),
         "conditions": None
@@ -209,8 +215,18 @@ def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:
         "only_if_available": _bool(
             trigger.get("only_if_available", False), f"{where}.only_if_available"
         ),
-        "queue": queue,
+        "queue": queue_name,
     }
+
+
+def _queue_name(raw: object, where: str) -> str:
+    # The same rule as everywhere a queue is named (business.validation).
+    try:
+        if isinstance(raw, str):
+            return check_queue_name(raw)
+    except InvalidInput:
+        pass
+    raise InvalidInput(f"{where}: a queue name (lower-case letters, digits, '.', '-', '_')")
 
 
 def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[str, Json]:
@@ -251,13 +267,13 @@ def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[s
         return {"field": field, "op": "equals", "value": _choice(value, f"{where}.value", DEVICES)}
     if field in TEXT_FIELDS:
         op = _choice(leaf["op"], f"{where}.op", TEXT_OPS)
-        return {"field": field, "op": op, "value": _string(value, f"{where}.value", empty=True)}
+        return {"field": field, "op": op, "value": _text_value(value, op, f"{where}.value")}
     if isinstance(field, str) and field.startswith(VARIABLE_PREFIX):
         if not _VARIABLE.fullmatch(field[len(VARIABLE_PREFIX) :]):
             raise InvalidInput(f"{where}.field: var.NAME, NAME of letters, digits, '-', '_'")
         if isinstance(value, str):
             op = _choice(leaf["op"], f"{where}.op", TEXT_OPS)
-            return {"field": field, "op": op, "value": _string(value, f"{where}.value", empty=True)}
+            return {"field": field, "op": op, "value": _text_value(value, op, f"{where}.value")}
         op = _choice(leaf["op"], f"{where}.op", NUMBER_OPS)
         return {"field": field, "op": op, "value": _number(value, f"{where}.value")}
     known = ", ".join((*TEXT_FIELDS, *NUMBER_FIELDS, "var.NAME"))
@@ -265,6 +281,13 @@ def _condition(raw: object, where: str, depth: int, leaves: list[int]) -> dict[s
 
 
 # -- values ------------------------------------------------------------------------------
+
+
+def _text_value(raw: object, op: str, where: str) -> str:
+    text = _string(raw, where, empty=True)
+    if op == "matches" and text.count("*") > MAX_WILDCARDS:
+        raise InvalidInput(f"{where}: at most {MAX_WILDCARDS} '*' in a pattern")
+    return text
 
 
 def _object(

@@ -4,6 +4,7 @@ whether a queue can take a chat now (what "only if agents are available" asks)."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from business.errors import NotFound
 from business.model import QueueName, TenantId
@@ -20,6 +21,12 @@ class WidgetConfigService:
     def __init__(self, *, transactions: Transactions, clock: Clock) -> None:
         self._tx = transactions
         self._clock = clock
+        self._listeners: list[Callable[[TenantId], None]] = []
+
+    def on_change(self, listener: Callable[[TenantId], None]) -> None:
+        """Call ``listener(tenant_id)`` after each ``put`` of this process commits (what
+        keeps a cache of the configuration current)."""
+        self._listeners.append(listener)
 
     async def get(self, tenant_id: TenantId) -> WidgetConfig:
         """The tenant's configuration, or the default when none is stored; ``NotFound``
@@ -41,6 +48,8 @@ class WidgetConfigService:
                 raise NotFound(f"unknown tenant {tenant_id!r}")
             await tx.widget_configs.put(config)
             await tx.commit()
+        for listener in self._listeners:
+            listener(tenant_id)
         logger.info(
             "tenant %s: widget configuration saved (%s, %s, %d triggers)",
             tenant_id,
@@ -52,9 +61,13 @@ class WidgetConfigService:
 
     async def availability(self, tenant_id: TenantId, queue: QueueName) -> float:
         """The probability that a chat started in ``queue`` now is answered soon: 1 when
-        its qualified ready agents have more free places than conversations wait in it,
-        else 0 (also for an unknown tenant or queue: nobody there answers). A real number,
-        so traffic can be shaped later without changing what clients ask."""
+        its qualified ready agents have more free places than conversations wait in it
+        without an offer, else 0 (also for an unknown tenant or queue: nobody there
+        answers). A real number, so traffic can be shaped later without changing what
+        clients ask.
+
+        An offered chat stays queued but already takes a place of the agent's capacity
+        (``agent_loads``), so it is not counted as waiting too."""
         name = check_queue_name(queue)
         async with self._tx.read() as tx:
             settings = await tx.queues.get(tenant_id, name)
@@ -65,10 +78,17 @@ class WidgetConfigService:
             agents = [
                 a
                 for a in await tx.agents.list_for_queue(tenant_id, name)
-                if a.ready and a.qualifies(settings.skills)
+                if a.qualifies(settings.skills)
             ]
-            if not agents:
-                return 0.0
             loads = await agent_loads(tx, tenant_id, agents)
-        free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents)
-        return 1.0 if free > settings.waiting else 0.0
+            free = sum(max(0, a.max_chats - loads.get(a.id, 0)) for a in agents if a.ready)
+            if free == 0:
+                return 0.0
+            # As the router reads it: open offers are at most the places the loads
+            # count, so this head of the queue holds every offered chat plus ``free``
+            # unoffered ones if there are that many; the read stays bounded by capacity.
+            queued = await tx.conversations.list_queued(
+                tenant_id, name, limit=free + sum(loads.values())
+            )
+        waiting = sum(1 for conversation in queued if conversation.offered_to is None)
+        return 1.0 if free > waiting else 0.0

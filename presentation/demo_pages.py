@@ -13,13 +13,11 @@ one-line widget snippet.
 from __future__ import annotations
 
 import html
-import re
 
 from aiohttp import web
 
+from presentation.public_http import TENANT_KEY
 from presentation.settings import WebSettings
-
-_TENANT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def add_demo_routes(router: web.UrlDispatcher, settings: WebSettings) -> None:
@@ -46,7 +44,7 @@ class DemoPages:
         self, request: web.Request, title: str, body: str, *, embed: str | None
     ) -> web.Response:
         tenant = request.query.get("tenant", "default")
-        if not _TENANT.fullmatch(tenant):
+        if not TENANT_KEY.fullmatch(tenant):
             raise web.HTTPBadRequest(text="tenant must be 1 to 64 letters, digits, '.', '_' or '-'")
         # Unset only where no composition root filled it in (tests): this request's address.
         public = self._settings.public_url or f"{request.scheme}://{request.host}"

@@ -116,6 +116,7 @@ class VisitorLimits:
         self._events = limiter(s.event_burst, s.event_rate_per_second)
         self._syncs = limiter(s.sync_burst, s.sync_rate_per_second)
         self._conversations = limiter(s.conversation_burst, s.conversation_rate_per_second)
+        self._widget_reads = limiter(s.widget_read_burst, s.widget_read_rate_per_second)
         self._proxies = tuple(ipaddress.ip_network(p, strict=False) for p in s.trusted_proxies)
         self._warned_forwarded_for = False
 
@@ -138,6 +139,15 @@ class VisitorLimits:
         if wait := self._connects.take(address):
             raise RateLimited(
                 f"too many connections from your network; wait {_wait_text(wait)} and reconnect"
+            )
+
+    def widget_read(self, address: str) -> None:
+        """The widget's public reads (configuration, availability): a budget of their
+        own, so page views do not use up the address's connects."""
+        if wait := self._widget_reads.take(address):
+            raise RateLimited(
+                f"too many widget requests from your network; wait {_wait_text(wait)} "
+                "and reload the page"
             )
 
     def new_visitor(self, address: str) -> None:

@@ -87,6 +87,22 @@ class WebSettings:
     new_visitor_rate_per_second: float = 0.5
     """Sustained new visitors per second and client address."""
 
+    widget_read_burst: int = 120
+    """Reads of the widget's configuration and availability one client address may make
+    at once (every page view with the widget makes one or two). Its own budget, so page
+    views do not use up the connects of the chats on them."""
+
+    widget_read_rate_per_second: float = 5.0
+    """Sustained widget configuration and availability reads per second and address."""
+
+    widget_config_cache_seconds: float = 15.0
+    """How long this process reuses a tenant's widget configuration before reading it
+    again (a change made through this process shows at once); 0: read every time."""
+
+    widget_availability_cache_seconds: float = 3.0
+    """How long this process reuses a queue's availability (``/visitor-api/v1/availability``);
+    0: read every time."""
+
     rate_limit_max_keys: int = 100_000
     """Client addresses or visitors each rate limit remembers; idle ones are forgotten
     as soon as they would have a full budget again, the least recently seen first when
@@ -166,6 +182,7 @@ class WebSettings:
             "conversation_burst",
             "connect_burst",
             "new_visitor_burst",
+            "widget_read_burst",
             "rate_limit_max_keys",
             "max_queued_packets",
             "max_sockets_per_visitor",
@@ -178,6 +195,7 @@ class WebSettings:
             "conversation_rate_per_second",
             "connect_rate_per_second",
             "new_visitor_rate_per_second",
+            "widget_read_rate_per_second",
             "output_check_seconds",
         ):
             if not getattr(self, name) > 0:
@@ -196,6 +214,9 @@ class WebSettings:
                 f"event_inline_max_bytes must be between 1024 and {1 << 24}, "
                 f"not {self.event_inline_max_bytes}"
             )
+        for name in ("widget_config_cache_seconds", "widget_availability_cache_seconds"):
+            if not 0 <= getattr(self, name) <= 300:
+                raise ValueError(f"{name} must be between 0 and 300, not {getattr(self, name)}")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

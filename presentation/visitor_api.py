@@ -32,6 +32,7 @@ from business.visitor_events import ReadVisitorEvent
 from presentation.api.problems import problem_response
 from presentation.event_refs import EVENT_ROUTE
 from presentation.limits import VisitorLimits
+from presentation.public_http import cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
 from presentation.wire import event_to_wire
@@ -62,7 +63,7 @@ class VisitorEventEndpoint:
         router.add_route("OPTIONS", EVENT_ROUTE, self.preflight)
 
     async def get(self, request: web.Request) -> web.Response:
-        cors = self._cors(request)
+        cors = cors_headers(self._origins, request)
         try:
             if cors is None:
                 raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
@@ -86,7 +87,7 @@ class VisitorEventEndpoint:
         return response
 
     async def preflight(self, request: web.Request) -> web.Response:
-        cors = self._cors(request)
+        cors = cors_headers(self._origins, request)
         if cors is None or request.headers.get("Access-Control-Request-Method") != "GET":
             forbidden = Forbidden("only GET, and only from the sites allowed to use the chat")
             return problem_response(forbidden, context=f"OPTIONS {request.path}")
@@ -100,18 +101,6 @@ class VisitorEventEndpoint:
                 "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
             },
         )
-
-    def _cors(self, request: web.Request) -> dict[str, str] | None:
-        """The CORS headers of the answer; None if the request's origin is refused. A
-        request without ``Origin`` (same-origin, or not from a browser) needs none."""
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return {}
-        if self._origins == "*":
-            return {"Access-Control-Allow-Origin": "*"}
-        if isinstance(self._origins, str) or not self._origins(origin, {"HTTP_HOST": request.host}):
-            return None
-        return {"Access-Control-Allow-Origin": origin}
 
     def _client_address(self, request: web.Request) -> str:
         return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))

@@ -8,47 +8,51 @@ credentials:
   unchanged is a 304 with no body).
 - ``GET /visitor-api/v1/availability?tenant=T&queue=Q``: ``{"probability": p}``, what a
   trigger marked "only if agents are available" draws against
-  (``WidgetConfigService.availability``). Never cached.
+  (``WidgetConfigService.availability``). Never cached by browsers.
+
+The engine keeps both for a few seconds (``presentation.widget_read_cache``).
 
 Both are simple GETs (no custom header), so browsers send no preflight; they answer CORS
 for the origins the Socket.IO server accepts (``origin_policy``), and a page of any other
-origin cannot read them. Each costs the client address one token of the connect budget,
-as a connect does. Errors are the REST API's problem documents.
+origin cannot read them. Each costs the client address one token of its widget read
+budget (``widget_read_burst``), apart from the connect budget of its chats. Errors are
+the REST API's problem documents.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import re
+from collections.abc import Sequence
 from typing import Final
 
 from aiohttp import web
 
-from business.errors import InvalidInput, NotFound
-from business.model import DEFAULT_QUEUE, QueueName, TenantId
+from business.errors import NotFound
+from business.model import DEFAULT_QUEUE, TenantId
 from business.services import Services
-from business.widget_config import effective_document
+from business.validation import check_queue_name
 from presentation.api.problems import problem_response
 from presentation.limits import VisitorLimits
+from presentation.public_http import TENANT_KEY, cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
+from presentation.widget_read_cache import WidgetReadCache
 
 CONFIG_ROUTE: Final = "/visitor-api/v1/widget-config"
 AVAILABILITY_ROUTE: Final = "/visitor-api/v1/availability"
 CONFIG_MAX_AGE: Final = 60
 """Seconds a browser or a CDN may reuse the configuration without asking again."""
 
-_TENANT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_QUEUE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-
 
 class VisitorWidgetEndpoint:
     """The handlers of ``CONFIG_ROUTE`` and ``AVAILABILITY_ROUTE``."""
 
     def __init__(self, *, services: Services, settings: WebSettings, limits: VisitorLimits):
-        self._services = services
+        self._cache = WidgetReadCache(
+            services,
+            config_ttl=settings.widget_config_cache_seconds,
+            availability_ttl=settings.widget_availability_cache_seconds,
+        )
         self._limits = limits
         self._origins = origin_policy(settings)
 
@@ -58,35 +62,27 @@ class VisitorWidgetEndpoint:
 
     async def config(self, request: web.Request) -> web.Response:
         try:
-            self._limits.connection(self._client_address(request))
-            stored = await self._services.widget_configs.get(_tenant(request))
+            self._limits.widget_read(self._client_address(request))
+            body, etag = await self._cache.config(_tenant(request))
         except asyncio.CancelledError:
             raise
         except Exception as error:
             return self._finish(request, problem_response(error, context=f"GET {request.path}"))
-        body = json.dumps(
-            effective_document(stored.document), separators=(",", ":"), sort_keys=True
-        ).encode()
-        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         headers = {
             "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}",
             "ETag": etag,
             "Vary": "Origin",
         }
-        if etag in request.headers.get("If-None-Match", ""):
+        if _none_match(request.headers.getall("If-None-Match", ()), etag):
             return self._finish(request, web.Response(status=304, headers=headers))
         response = web.Response(body=body, content_type="application/json", headers=headers)
         return self._finish(request, response)
 
     async def availability(self, request: web.Request) -> web.Response:
         try:
-            self._limits.connection(self._client_address(request))
-            queue = request.query.get("queue", DEFAULT_QUEUE)
-            if not _QUEUE.fullmatch(queue):
-                raise InvalidInput("queue must be a queue's name")
-            probability = await self._services.widget_configs.availability(
-                _tenant(request), QueueName(queue)
-            )
+            self._limits.widget_read(self._client_address(request))
+            queue = check_queue_name(request.query.get("queue", DEFAULT_QUEUE))
+            probability = await self._cache.availability(_tenant(request), queue)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -99,24 +95,29 @@ class VisitorWidgetEndpoint:
     def _finish(self, request: web.Request, response: web.Response) -> web.Response:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Vary", "Origin")
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return response
-        if self._origins == "*":
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        elif not isinstance(self._origins, str) and self._origins(
-            origin, {"HTTP_HOST": request.host}
-        ):
-            response.headers["Access-Control-Allow-Origin"] = origin
+        # A refused origin still gets the answer, without the header: its page cannot
+        # read it.
+        response.headers.update(cors_headers(self._origins, request) or {})
         return response
 
     def _client_address(self, request: web.Request) -> str:
         return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
 
 
+def _none_match(headers: Sequence[str], etag: str) -> bool:
+    """Whether ``If-None-Match`` (RFC 9110 13.1.2: ``*`` or a list of entity tags, weak
+    ones compared weakly) names ``etag``: then the answer is 304."""
+    for header in headers:
+        for tag in header.split(","):
+            tag = tag.strip()
+            if tag == "*" or tag.removeprefix("W/") == etag:
+                return True
+    return False
+
+
 def _tenant(request: web.Request) -> TenantId:
     tenant = request.query.get("tenant", "")
-    if not _TENANT.fullmatch(tenant):
+    if not TENANT_KEY.fullmatch(tenant):
         # Not a tenant's key at all: the same answer as for one that is unknown.
         raise NotFound("unknown tenant")
     return TenantId(tenant)

@@ -159,6 +159,10 @@ def test_a_full_document_is_kept_as_given_and_completed() -> None:
             },
             "triggers[0].queue: a queue name",
         ),
+        (
+            {"items": [{"id": "button", "type": "invitation", "text": "On every page?"}]},
+            "items[0].type: the item 'button' is the default button, of type 'button'",
+        ),
     ],
 )
 def test_a_bad_document_is_refused_naming_where(document: object, message: str) -> None:
@@ -175,6 +179,21 @@ def test_conditions_nest_only_so_deep() -> None:
         validate_document(
             {"triggers": [{"id": "t", "action": {"type": "open"}, "conditions": condition}]}
         )
+
+
+def test_a_pattern_has_at_most_eight_wildcards() -> None:
+    def trigger(field: str, pattern: str) -> dict[str, Any]:
+        leaf = {"field": field, "op": "matches", "value": pattern}
+        return {"triggers": [{"id": "t", "action": {"type": "open"}, "conditions": leaf}]}
+
+    validate_document(trigger("url", "*/" * 8))
+    for field in ("url", "var.page"):
+        with pytest.raises(InvalidInput) as raised:
+            validate_document(trigger(field, "*/" * 9))
+        assert str(raised.value) == "triggers[0].conditions.value: at most 8 '*' in a pattern"
+    # Only a pattern counts its stars: equals and contains take them literally.
+    leaf = {"field": "url", "op": "contains", "value": "*" * 20}
+    validate_document({"triggers": [{"id": "t", "action": {"type": "open"}, "conditions": leaf}]})
 
 
 def test_the_default_trigger_is_added_unless_one_holds_everywhere() -> None:
@@ -259,6 +278,21 @@ async def test_availability_follows_ready_agents_and_their_spare_places(world: W
     assert await widget.availability(DEFAULT_TENANT, DEFAULT_QUEUE) == 0
     assert await widget.availability(DEFAULT_TENANT, QueueName("nowhere")) == 0
     assert await widget.availability(TenantId("acme"), DEFAULT_QUEUE) == 0
+
+
+async def test_an_offered_chat_is_not_counted_twice(world: World) -> None:
+    # Offered, the chat stays queued and takes one of the agent's places: it must not
+    # also count as a visitor waiting for the place that is still free.
+    widget = world.services.widget_configs
+    await world.agent(AgentId("alice@agents.example"), max_chats=2, auto_accept=False)
+    first = await world.start(await world.visitor(), "hello")
+    async with world.uow() as uow:
+        offered = await uow.conversations.get(first.id)
+    assert offered is not None
+    assert offered.offered_to == AgentId("alice@agents.example")
+    assert await widget.availability(DEFAULT_TENANT, DEFAULT_QUEUE) == 1
+    await world.start(await world.visitor(), "me too")
+    assert await widget.availability(DEFAULT_TENANT, DEFAULT_QUEUE) == 0
 
 
 def _ready(agent: AgentId) -> c.SetAgentAvailability:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from business.model import DEFAULT_TENANT
+from business.model import DEFAULT_TENANT, ConversationId, QueueName
+from presentation.settings import WebSettings
 from tests.harness import World
-from tests.presentation.conftest import Server, ready_agent
+from tests.presentation.conftest import Server, StartServer, ready_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -120,12 +121,42 @@ async def test_embedded_by_the_page_and_by_the_tenant(
     await world.services.widget_configs.put(
         DEFAULT_TENANT, {"mode": "embedded", "embed_selector": ".product"}
     )
-    other = await (await _context(browser)).new_page()
+    other_context = await _context(browser)
+    other = await other_context.new_page()
     await other.goto(f"{server.url}/demo")
     await expect(other.locator(".product").get_by_test_id("window")).to_be_visible()
     await other.goto(f"{server.url}/demo/checkout")
     await expect(other.get_by_test_id("launcher")).to_be_visible()
     assert await _chain(other) == "triggers"
+    await other_context.close()
+    await context.close()
+
+
+async def test_a_missing_data_embed_element_falls_back_to_the_tenants_then_floating(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    # A page of the site whose snippet names an element it does not have.
+    html = (
+        '<!doctype html><html><body><div class="product" style="height:500px"></div>'
+        f'<script src="{server.url}/widget/loader.js" data-tenant="default"'
+        ' data-embed="#not-on-this-page" async></script></body></html>'
+    )
+    context = await _context(browser)
+    await context.route(
+        f"{server.url}/shop-page",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.url}/shop-page")
+    await expect(page.get_by_test_id("launcher")).to_be_visible()
+    assert await _chain(page) == "triggers"
+
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT, {"mode": "embedded", "embed_selector": ".product"}
+    )
+    await page.reload()
+    await expect(page.locator(".product").get_by_test_id("window")).to_be_visible()
+    assert await _chain(page) == "embedded"
     await context.close()
 
 
@@ -230,6 +261,28 @@ async def test_triggers_first_that_holds_wins_by_url_and_time_on_page(
     await context.close()
 
 
+async def test_time_on_page_counts_whole_seconds(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {
+            "items": [_invitation("two", "Two seconds in.")],
+            "triggers": [
+                _on_demo("exactly", "two", {"field": "time_on_page", "op": "equals", "value": 2})
+            ],
+        },
+    )
+    context = await _context(browser)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await expect(page.get_by_test_id("invitation-text")).to_have_text(
+        "Two seconds in.", timeout=6000
+    )
+    assert await page.evaluate("window.__chatEngineWidget.trigger") == "exactly"
+    await context.close()
+
+
 async def test_no_trigger_fires_once_the_visitor_engaged_on_the_page(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:
@@ -255,8 +308,10 @@ async def test_no_trigger_fires_once_the_visitor_engaged_on_the_page(
 
 
 async def test_only_if_agents_are_available_asks_the_engine(
-    server: Server, world: World, browser: Browser, widget_dist: Path
+    start_server: StartServer, world: World, browser: Browser, widget_dist: Path
 ) -> None:
+    # Not reused: the page is reloaded the moment the agent is ready.
+    server = await start_server(settings=WebSettings(widget_availability_cache_seconds=0))
     await world.services.widget_configs.put(
         DEFAULT_TENANT,
         {
@@ -281,6 +336,32 @@ async def test_only_if_agents_are_available_asks_the_engine(
     await context.close()
 
 
+async def test_a_chat_started_from_a_trigger_goes_to_the_triggers_queue(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    sales = QueueName("sales")
+    await world.services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=(sales,))
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {
+            "items": [_invitation("invite", "Questions before you buy?")],
+            "triggers": [_on_demo("presales", "invite", queue="sales")],
+        },
+    )
+    context = await _context(browser)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await page.get_by_test_id("invitation-accept").click()
+    await _send(page, "Does it ship to Norway?")
+    await expect(page.locator(STORED)).to_have_count(1)
+    conv_id = await page.evaluate("window.__chatEngineWidget.widget.conv.id")
+    async with world.uow() as uow:
+        conv = await uow.conversations.get(ConversationId(conv_id))
+    assert conv is not None
+    assert conv.queue == sales
+    await context.close()
+
+
 async def test_the_messaging_hook_opens_an_open_thread_before_any_trigger(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:
@@ -301,6 +382,24 @@ async def test_the_messaging_hook_opens_an_open_thread_before_any_trigger(
     await context.close()
 
 
+async def test_a_messaging_hook_that_never_answers_does_not_hold_up_the_triggers(
+    server: Server, world: World, browser: Browser, widget_dist: Path
+) -> None:
+    await world.services.widget_configs.put(
+        DEFAULT_TENANT,
+        {"items": [_invitation("invite", "Hello!")], "triggers": [_on_demo("welcome", "invite")]},
+    )
+    context = await _context(browser)
+    await context.add_init_script(
+        "window.ChatEngineHooks = {findOpenThread: () => new Promise(() => {})}"
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.url}/demo")
+    await expect(page.get_by_test_id("invitation-text")).to_have_text("Hello!", timeout=8000)
+    assert await _chain(page) == "triggers"
+    await context.close()
+
+
 async def test_custom_variables_and_the_theme(
     server: Server, world: World, browser: Browser, widget_dist: Path
 ) -> None:
@@ -308,7 +407,12 @@ async def test_custom_variables_and_the_theme(
         DEFAULT_TENANT,
         {
             "theme": {"accent": "#aa3300"},
-            "texts": {"title": "Ask Northwind"},
+            "texts": {
+                "title": "Ask Northwind",
+                "greeting": "Welcome to Northwind! How can we help?",
+                "input_placeholder": "Ask about your order…",
+                "launcher_label": "Chat with Northwind",
+            },
             "items": [_invitation("cart", "Need help with your order?")],
             "triggers": [
                 {
@@ -332,6 +436,7 @@ async def test_custom_variables_and_the_theme(
     await expect(launcher).to_be_visible()
     colour = await launcher.evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour == "rgb(170, 51, 0)"
+    await expect(launcher).to_have_attribute("aria-label", "Chat with Northwind")
     await page.evaluate("ChatEngine.set('cart_items', 1)")
     await page.wait_for_timeout(1200)
     await expect(page.get_by_test_id("invitation")).to_have_count(0)
@@ -339,4 +444,8 @@ async def test_custom_variables_and_the_theme(
     await expect(page.get_by_test_id("invitation-text")).to_have_text("Need help with your order?")
     await page.get_by_test_id("invitation-accept").click()
     await expect(page.get_by_test_id("title")).to_have_text("Ask Northwind")
+    await expect(page.locator(".ce-empty")).to_have_text("Welcome to Northwind! How can we help?")
+    await expect(page.get_by_test_id("input")).to_have_attribute(
+        "placeholder", "Ask about your order…"
+    )
     await context.close()

@@ -14,45 +14,20 @@
 //      the engine for a probability and draws against it.
 // No trigger fires while the visitor is engaged, and what a trigger showed stays on
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
-import { holds, device } from "./conditions.js";
+import { holds, device, variables } from "./conditions.js";
+import { el, Storage } from "./dom.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
 const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
+const TICK_SLACK_MS = 20;
+const HOOK_TIMEOUT_MS = 3000;
 
-function storage(name, prefix) {
-  let area = null;
-  try {
-    area = window[name];
-  } catch {
-    // storage disabled (sandboxed frame): the manager forgets between pages
-  }
-  return {
-    get(key, fallback) {
-      try {
-        const raw = area.getItem(prefix + key);
-        return raw === null ? fallback : JSON.parse(raw);
-      } catch {
-        return fallback;
-      }
-    },
-    set(key, value) {
-      try {
-        if (value === null) area.removeItem(prefix + key);
-        else area.setItem(prefix + key, JSON.stringify(value));
-      } catch {
-        // full or disabled
-      }
-    },
-  };
-}
-
-function el(tag, className, attrs) {
-  const node = document.createElement(tag);
-  node.className = className;
-  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
-  return node;
+// Whole seconds since the navigation started (not since this script ran, which may be
+// seconds later on a slow page): `time_on_page equals 5` must be able to hold.
+function secondsOnPage() {
+  return Math.floor(performance.now() / 1000);
 }
 
 function isObject(value) {
@@ -64,9 +39,8 @@ class ChatManager {
     this.boot = boot;
     this.config = boot.config;
     const prefix = `chat-engine:${boot.tenant}:`;
-    this.local = storage("localStorage", prefix);
-    this.tab = storage("sessionStorage", prefix);
-    this.pageStart = Date.now();
+    this.local = new Storage("localStorage", prefix);
+    this.tab = new Storage("sessionStorage", prefix);
     this.clientLoading = false;
     this.engagedHere = false;
     this.current = -1; // index of the trigger that holds now (lower wins)
@@ -75,8 +49,7 @@ class ChatManager {
     this.ticking = false;
     this.timer = null;
     this.countVisit();
-    this.vars = this.tab.get("vars", {});
-    if (!isObject(this.vars)) this.vars = {};
+    this.vars = variables(this.tab.get("vars", null));
     this.api();
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
@@ -114,7 +87,7 @@ class ChatManager {
       title: document.title,
       referrer: document.referrer,
       device: device(),
-      time_on_page: (Date.now() - this.pageStart) / 1000,
+      time_on_page: secondsOnPage(),
       pages_in_visit: this.visit.pages,
       visit_count: this.visits,
       vars: this.vars,
@@ -125,7 +98,7 @@ class ChatManager {
   // page set before the manager was there wait in window.ChatEngine.vars.
   api() {
     const api = (window.ChatEngine = window.ChatEngine || {});
-    if (isObject(api.vars)) Object.assign(this.vars, api.vars);
+    this.vars = variables(this.vars, api.vars);
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
@@ -165,14 +138,20 @@ class ChatManager {
     this.tick();
   }
 
+  // The page's data-embed element, else the tenant's embed_selector (embedded mode),
+  // else none: floating.
   embedTarget() {
-    const selector = this.boot.embed || (this.config.mode === "embedded" && this.config.embed_selector);
-    if (!selector) return null;
-    try {
-      return document.querySelector(selector);
-    } catch {
-      return null; // not a selector: fall back to floating
+    const tenant = this.config.mode === "embedded" && this.config.embed_selector;
+    for (const selector of [this.boot.embed, tenant]) {
+      if (!selector) continue;
+      try {
+        const found = document.querySelector(selector);
+        if (found) return found;
+      } catch {
+        // not a selector: try the next
+      }
     }
+    return null;
   }
 
   // The record the chat client keeps while the visitor is engaged ({at}: the last
@@ -185,13 +164,22 @@ class ChatManager {
     return null;
   }
 
+  // A hook that never answers must not keep the triggers from running: after
+  // HOOK_TIMEOUT_MS it counts as "no open thread".
   async findOpenThread() {
     const hooks = window.ChatEngineHooks;
     if (!hooks || typeof hooks.findOpenThread !== "function") return null;
+    let timer = null;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), HOOK_TIMEOUT_MS);
+    });
     try {
-      return (await hooks.findOpenThread({ tenant: this.boot.tenant })) || null;
+      const found = Promise.resolve(hooks.findOpenThread({ tenant: this.boot.tenant }));
+      return (await Promise.race([found, timeout])) || null;
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -217,7 +205,12 @@ class ChatManager {
     } finally {
       this.ticking = false;
     }
-    if (this.current !== 0 && !this.engagedHere) this.timer = setTimeout(() => this.tick(), TICK_MS);
+    if (this.current !== 0 && !this.engagedHere) {
+      // Just after the next whole second on the page, so that every value of
+      // time_on_page is seen (a plain 1 s interval drifts and can skip one).
+      const wait = TICK_MS - (performance.now() % TICK_MS) + TICK_SLACK_MS;
+      this.timer = setTimeout(() => this.tick(), wait);
+    }
   }
 
   agentsAvailable(queue) {
@@ -239,6 +232,10 @@ class ChatManager {
   fire(trigger, index) {
     this.current = index;
     this.boot.trigger = trigger.id;
+    // The chat the visitor starts from here goes to the trigger's queue (the client
+    // reads it when it starts one, on this page or a later page of the visit).
+    this.boot.queue = trigger.queue || null;
+    this.tab.set("queue", this.boot.queue);
     this.hideInvitation();
     if (trigger.action.type === "open") {
       this.showLauncher();

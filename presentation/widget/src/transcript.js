@@ -3,13 +3,7 @@
 // for the transcript at the address the conversation knows; when the server answers
 // email_required, a field asks for one. What people type goes into the page with
 // textContent only, like every other text of the widget.
-
-function node(tag, className, attrs = {}) {
-  const made = document.createElement(tag);
-  made.className = className;
-  for (const [key, value] of Object.entries(attrs)) made.setAttribute(key, value);
-  return made;
-}
+import { el as node } from "./dom.js";
 
 export class TranscriptBar {
   // `call(event, payload)` resolves to the ack; `conversationId()` is the current one.

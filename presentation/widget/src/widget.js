@@ -14,6 +14,7 @@
 //   lose it or store it twice;
 // - text from anyone is put in the page with textContent only.
 import { io } from "socket.io-client";
+import { el, Storage } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
@@ -24,39 +25,6 @@ const ACK_TIMEOUT_MS = 10000;
 const TYPING_PAUSE_MS = 4000;
 const TYPING_STALE_MS = 30000;
 const RETRYABLE = new Set(["rate_limited", "unavailable", "internal", "timeout"]);
-
-class Storage {
-  constructor(area, prefix) {
-    this.area = area;
-    this.prefix = prefix;
-  }
-
-  get(name, fallback) {
-    try {
-      const raw = this.area.getItem(this.prefix + name);
-      return raw === null ? fallback : JSON.parse(raw);
-    } catch {
-      return fallback; // storage disabled (private mode, sandboxed frame)
-    }
-  }
-
-  set(name, value) {
-    try {
-      if (value === null || value === undefined) this.area.removeItem(this.prefix + name);
-      else this.area.setItem(this.prefix + name, JSON.stringify(value));
-    } catch {
-      // Without storage the widget still works; it just forgets across reloads.
-    }
-  }
-}
-
-function safeArea(name) {
-  try {
-    return window[name];
-  } catch {
-    return null;
-  }
-}
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -80,15 +48,9 @@ function readOutbox(local) {
       typeof e === "object" &&
       typeof e.client_msg_id === "string" &&
       typeof e.text === "string" &&
-      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string"),
+      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string") &&
+      (e.queue === undefined || e.queue === null || typeof e.queue === "string"),
   );
-}
-
-function el(tag, className, attrs = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
 }
 
 function timeLabel(iso) {
@@ -100,8 +62,8 @@ class ChatWidget {
   constructor(boot) {
     this.boot = boot;
     const prefix = `chat-engine:${boot.tenant}:`;
-    this.local = new Storage(safeArea("localStorage"), prefix);
-    this.tabStore = new Storage(safeArea("sessionStorage"), prefix);
+    this.local = new Storage("localStorage", prefix);
+    this.tabStore = new Storage("sessionStorage", prefix);
     this.socket = null;
     this.sessionReady = false;
     this.conv = null; // {id, state, lastSeq}
@@ -780,6 +742,9 @@ class ChatWidget {
         if (entry.conversation_id === undefined) {
           // Decided once and kept, so a retry goes where the first attempt went.
           entry.conversation_id = this.isOpen() ? this.conv.id : null;
+          // The queue of the trigger that invited the chat (the manager keeps it in the
+          // tab for the rest of the visit); none: the tenant's default queue.
+          if (entry.conversation_id === null) entry.queue = this.boot.queue || this.tabStore.get("queue", null);
           this.saveOutbox(entry);
         }
         const ack = await this.deliver(entry);
@@ -805,10 +770,12 @@ class ChatWidget {
 
   deliver(entry) {
     if (entry.conversation_id === null) {
-      return this.call("conversation.start", {
+      const start = {
         context: { page_url: location.href, page_title: document.title, referrer: document.referrer },
         message: { client_msg_id: entry.client_msg_id, text: entry.text },
-      });
+      };
+      if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
+      return this.call("conversation.start", start);
     }
     return this.call("message.send", {
       conversation_id: entry.conversation_id,
