@@ -32,7 +32,15 @@ from business.email_addresses import check_email
 from business.errors import Conflict, InvalidInput, InvalidTransition, NotFound, TooLarge
 from business.events import MessagePosted
 from business.messaging import MessagingService
-from business.model import Channel, QueueName, TenantId, Visitor, VisitorId, new_id
+from business.model import (
+    Channel,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    Visitor,
+    VisitorId,
+    new_id,
+)
 from business.ports import Clock
 from business.transactions import Transactions
 from business.validation import Limits, check_queue_name, check_storable, check_text
@@ -113,6 +121,14 @@ def api_visitor_key(provider: str | None, external_id: str) -> str:
 
 def client_msg_id(provider_message_id: str) -> str:
     return _CLIENT_ID_PREFIX + provider_message_id
+
+
+def _from_visitor(event: object, visitor_id: VisitorId) -> bool:
+    return (
+        isinstance(event, MessagePosted)
+        and event.sender.kind is ParticipantKind.VISITOR
+        and event.sender.id == visitor_id
+    )
 
 
 class ApiChannelService:
@@ -220,10 +236,16 @@ class ApiChannelService:
             conversations = await tx.conversations.list_for_visitor(visitor_id, ended=1)
             for conversation in conversations:
                 stored = await tx.events.get_message_by_client_id(conversation.id, message_id)
-                if isinstance(stored, MessagePosted):
-                    return ApiMessageReceived(
-                        conversation=conversation, message=stored, created=False
+                if stored is None:
+                    continue
+                if not _from_visitor(stored, visitor_id):
+                    # Not this visitor's message under their provider's id (integrators
+                    # may not use the prefix, but never answer a retry with another's).
+                    raise InvalidInput(
+                        "provider_message_id is already used in this conversation by another sender"
                     )
+                assert isinstance(stored, MessagePosted)
+                return ApiMessageReceived(conversation=conversation, message=stored, created=False)
         return next((conv for conv in conversations if conv.is_open), None)
 
     async def _start(self, cmd: ReceiveApiMessage, visitor: Visitor) -> ApiMessageReceived:

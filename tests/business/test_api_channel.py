@@ -88,6 +88,19 @@ async def test_a_retried_provider_message_is_stored_once(any_world: World) -> No
     assert len(said) == 1
 
 
+async def test_another_senders_message_under_the_providers_id_is_no_retry(
+    any_world: World,
+) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+    first = await world.services.api_channel.receive(sms("SM1"))
+    # An agent's client may pick any id, even one that looks like the provider's.
+    await world.agent_says(ALICE, first.conversation.id, "order 1234?", "api:SM2")
+
+    with pytest.raises(InvalidInput, match="another sender"):
+        await world.services.api_channel.receive(sms("SM2", "my order number is 1234"))
+
+
 async def test_later_messages_go_to_the_open_conversation(any_world: World) -> None:
     world = any_world
     first = await world.services.api_channel.receive(sms("SM1", "hello"))
