@@ -10,13 +10,14 @@ import logging
 import pytest
 
 from business import commands as c
+from business.api_channel import ReceiveApiMessage
 from business.bot_model import BotConfig, BotKind
 from business.bot_ports import BotAction, BotReply
 from business.conversation import Conversation
 from business.events import MessagePosted
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.rules_bot import RulesBot
-from tests.business.bot_support import shown, with_bot
+from tests.business.bot_support import BOT_CONFIG, shown, with_bot
 from tests.harness import ALICE, SALES, World, make_world
 
 ACK_WITHIN = 2.0
@@ -162,4 +163,52 @@ async def test_a_failed_dispatch_after_the_batch_loses_no_bot_turn(
     assert shown(world, with_the_bot)[-2:] == [
         ("visitor", "any refund?"),
         ("bot", "Refunds take five days."),
+    ]
+
+
+class SlowGreeter(RulesBot):
+    """The rules bot, except that its greeting waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.greeting = asyncio.Event()
+
+    async def greet(self, conversation: Conversation, config: BotConfig) -> BotReply:
+        self.greeting.set()
+        await self.gate.wait()
+        return await super().greet(conversation, config)
+
+
+async def test_a_burst_from_a_new_api_address_is_answered_in_order() -> None:
+    bot = SlowGreeter()
+    world = await make_world(bots={BotKind.RULES: bot})
+    await with_bot(world)
+    api = world.services.api_channel
+
+    def sms(message_id: str, text: str) -> ReceiveApiMessage:
+        return ReceiveApiMessage(
+            tenant_id=DEFAULT_TENANT,
+            queue=DEFAULT_QUEUE,
+            external_id="+15550100",
+            provider="sms",
+            provider_message_id=message_id,
+            text=text,
+        )
+
+    # The first message opens the chat and waits for the greeting; the second comes in
+    # while the bot still greets.
+    first = asyncio.create_task(api.receive(sms("A", "any refund?")))
+    await asyncio.wait_for(bot.greeting.wait(), ACK_WITHIN)
+    second = await asyncio.wait_for(api.receive(sms("B", "Opening hours")), ACK_WITHIN)
+    bot.gate.set()
+    await first
+    await world.services.bots.settled()
+
+    said = [text for kind, text in shown(world, second.conversation) if kind in ("visitor", "bot")]
+    assert said == [
+        "any refund?",
+        "Opening hours",
+        BOT_CONFIG.greeting,
+        "Refunds take five days.",
+        "We are open 9-17, Mon-Fri.",
     ]
