@@ -29,6 +29,7 @@ from business import commands as c
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.email_addresses import check_email
+from business.locks import KeyedLock
 from business.errors import Conflict, InvalidInput, InvalidTransition, NotFound, TooLarge
 from business.events import MessagePosted
 from business.messaging import MessagingService
@@ -146,6 +147,7 @@ class ApiChannelService:
         self._messaging = messaging
         self._clock = clock
         self._limits = limits
+        self._receiving = KeyedLock()
 
     def check(self, cmd: ReceiveApiMessage) -> None:
         """Refuse bad input before anything is read or stored."""
@@ -173,6 +175,14 @@ class ApiChannelService:
         message is stored once.
         """
         self.check(cmd)
+        # One message of an address at a time in this process: a burst's first messages
+        # would otherwise both find no chat and both start one. (Across processes the
+        # start still finds the address's open chat, but two starts at the very same
+        # moment may each open one.)
+        async with self._receiving.hold((cmd.tenant_id, cmd.provider, cmd.external_id)):
+            return await self._receive(cmd)
+
+    async def _receive(self, cmd: ReceiveApiMessage) -> ApiMessageReceived:
         visitor = await self._visitor(cmd)
         for _ in range(3):
             found = await self._find(visitor.id, client_msg_id(cmd.provider_message_id))

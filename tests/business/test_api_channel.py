@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from business import commands as c
 from business.api_channel import ReceiveApiMessage, api_visitor_key
 from business.errors import InvalidInput, NotFound, TooLarge
 from business.events import MessagePosted
@@ -235,3 +236,41 @@ async def test_a_burst_from_a_new_address_makes_one_visitor_and_one_conversation
     assert len({r.conversation.visitor_id for r in got}) == 1
     said = [e for e in await stored(world, got[0].conversation.id) if isinstance(e, MessagePosted)]
     assert sorted(m.text for m in said) == ["part 0", "part 1", "part 2", "part 3"]
+
+
+async def test_a_burst_of_first_messages_naming_different_queues_opens_one_chat(
+    any_world: World,
+) -> None:
+    world = any_world
+    api = world.services.api_channel
+
+    first, second = await asyncio.gather(
+        api.receive(sms("SM1", "hello")), api.receive(sms("SM2", "sales?", queue=SALES))
+    )
+
+    assert first.conversation.id == second.conversation.id
+    said = [e for e in await stored(world, first.conversation.id) if isinstance(e, MessagePosted)]
+    assert [m.text for m in said] == ["hello", "sales?"]
+
+
+async def test_an_api_start_finds_the_addresss_open_chat_in_any_queue(any_world: World) -> None:
+    world = any_world
+    visitor = await world.visitor()
+
+    def start(queue: QueueName, message_id: str) -> c.StartConversation:
+        return c.StartConversation(
+            visitor_id=visitor,
+            queue=queue,
+            message=c.FirstMessage(client_msg_id=message_id, text="hi"),
+            channel=Channel.API,
+            provider="sms",
+            external_id="+15550100",
+        )
+
+    # Both at once, past the service's per-address lock (another process's start).
+    a, b = await asyncio.gather(
+        world.conversations.start_conversation(start(DEFAULT_QUEUE, "api:A")),
+        world.conversations.start_conversation(start(SALES, "api:B")),
+    )
+
+    assert a.id == b.id
