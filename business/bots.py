@@ -144,6 +144,10 @@ class BotService:
                 error,
             )
 
+    def unanswered(self) -> list[ConversationId]:
+        """The conversations with a message the bot heard and has not answered yet."""
+        return sorted({message.conversation_id for message in self._heard.values()})
+
     async def settled(self) -> None:
         """Return once the bot answered every message it heard so far (tests, shutdown)."""
         while self._heard:
