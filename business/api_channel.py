@@ -171,8 +171,9 @@ class ApiChannelService:
 
         A retry of a message already stored (the same ``provider_message_id``, in the
         open conversation or the newest ended one) returns it with ``created`` False.
-        Two retries at the very same moment may both be answered as new, but the
-        message is stored once.
+        An address's messages go in one at a time in this process; two retries
+        reaching two processes at the very same moment may both be answered as new,
+        but the message is stored once.
         """
         self.check(cmd)
         # One message of an address at a time in this process: a burst's first messages
