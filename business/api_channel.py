@@ -29,9 +29,9 @@ from business import commands as c
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.email_addresses import check_email
-from business.locks import KeyedLock
 from business.errors import Conflict, InvalidInput, InvalidTransition, NotFound, TooLarge
 from business.events import MessagePosted
+from business.locks import KeyedLock
 from business.messaging import MessagingService
 from business.model import (
     Channel,

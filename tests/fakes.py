@@ -436,7 +436,7 @@ class FakeUnitOfWork:
             self._work.conversations, self._work.events
         )
         self.transcript_mails = FakeTranscriptMails(
-            self._work.transcript_mails, read_only=self._read_only
+            self._work.transcript_mails, self._work.conversations, read_only=self._read_only
         )
         self.webhooks = FakeWebhooks(
             self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts
