@@ -226,9 +226,9 @@ class ApiChannelService:
             async with self._tx() as tx:
                 await tx.visitors.add(visitor, key)
                 await tx.commit()
-        except Exception:
-            # Another request of the same visitor created them meanwhile (the unique
-            # key refused this one): theirs is the one.
+        except Conflict:
+            # Another request of the same visitor created them meanwhile (another
+            # process: the unique key refused this one): theirs is the one.
             found = await self._find_visitor(tenant.id, key)
             if found is None:
                 raise

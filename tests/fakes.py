@@ -169,6 +169,8 @@ class _Visitors:
     async def add(self, visitor: Visitor, token_hash: str) -> None:
         if visitor.id in self._s.visitors:
             raise DuplicateKey(f"visitor {visitor.id}")
+        if await self.get_by_token_hash(visitor.tenant_id, token_hash) is not None:
+            raise Conflict("a visitor with this token hash exists already")
         self._s.visitors[visitor.id] = (visitor, token_hash)
 
     async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
