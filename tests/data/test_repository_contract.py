@@ -102,10 +102,9 @@ async def test_visitor_round_trip_and_token_lookup_within_tenant(
 async def test_a_token_hash_the_tenant_has_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
     await seed(uow_factory)  # VISITOR has "hash-1"
     again = Visitor(id=VisitorId("v-again"), tenant_id=TENANT, created_at=T0)
-    with pytest.raises(Conflict):
-        async with uow_factory() as uow:
-            await uow.visitors.add(again, "hash-1")
-            await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(Conflict):
+            await written(uow, uow.visitors.add(again, "hash-1"))
     async with uow_factory() as uow:
         assert await uow.visitors.get(again.id) is None
         # Another tenant's visitor may have the same one.
