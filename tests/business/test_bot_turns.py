@@ -10,7 +10,6 @@ import logging
 import pytest
 
 from business import commands as c
-from business.api_channel import ReceiveApiMessage
 from business.bot_model import BotConfig, BotKind
 from business.bot_ports import BotAction, BotReply
 from business.conversation import Conversation
@@ -179,32 +178,26 @@ class SlowGreeter(RulesBot):
         return await super().greet(conversation, config)
 
 
-async def test_a_burst_from_a_new_api_address_is_answered_in_order() -> None:
+async def test_a_message_sent_while_the_bot_greets_is_answered_after_the_first() -> None:
     bot = SlowGreeter()
     world = await make_world(bots={BotKind.RULES: bot})
     await with_bot(world)
-    api = world.services.api_channel
-
-    def sms(message_id: str, text: str) -> ReceiveApiMessage:
-        return ReceiveApiMessage(
-            tenant_id=DEFAULT_TENANT,
-            queue=DEFAULT_QUEUE,
-            external_id="+15550100",
-            provider="sms",
-            provider_message_id=message_id,
-            text=text,
-        )
+    visitor = await world.visitor()
 
     # The first message opens the chat and waits for the greeting; the second comes in
-    # while the bot still greets.
-    first = asyncio.create_task(api.receive(sms("A", "any refund?")))
+    # while the bot still greets (an API address's burst in another request).
+    first = asyncio.create_task(world.start(visitor, "any refund?"))
     await asyncio.wait_for(bot.greeting.wait(), ACK_WITHIN)
-    second = await asyncio.wait_for(api.receive(sms("B", "Opening hours")), ACK_WITHIN)
+    [conv] = world.fakes.conversations.values()
+    await asyncio.wait_for(
+        world.services.messaging.send_visitor_message(send(conv, "Opening hours", "m-2")),
+        ACK_WITHIN,
+    )
     bot.gate.set()
     await first
     await world.services.bots.settled()
 
-    said = [text for kind, text in shown(world, second.conversation) if kind in ("visitor", "bot")]
+    said = [text for kind, text in shown(world, conv) if kind in ("visitor", "bot")]
     assert said == [
         "any refund?",
         "Opening hours",
