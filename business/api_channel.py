@@ -31,8 +31,17 @@ from business.conversations import ConversationService
 from business.email_addresses import check_email
 from business.errors import Conflict, InvalidInput, InvalidTransition, NotFound, TooLarge
 from business.events import MessagePosted
+from business.locks import KeyedLock
 from business.messaging import MessagingService
-from business.model import Channel, QueueName, TenantId, Visitor, VisitorId, new_id
+from business.model import (
+    Channel,
+    ParticipantKind,
+    QueueName,
+    TenantId,
+    Visitor,
+    VisitorId,
+    new_id,
+)
 from business.ports import Clock
 from business.transactions import Transactions
 from business.validation import Limits, check_queue_name, check_storable, check_text
@@ -115,6 +124,14 @@ def client_msg_id(provider_message_id: str) -> str:
     return _CLIENT_ID_PREFIX + provider_message_id
 
 
+def _from_visitor(event: object, visitor_id: VisitorId) -> bool:
+    return (
+        isinstance(event, MessagePosted)
+        and event.sender.kind is ParticipantKind.VISITOR
+        and event.sender.id == visitor_id
+    )
+
+
 class ApiChannelService:
     def __init__(
         self,
@@ -130,6 +147,7 @@ class ApiChannelService:
         self._messaging = messaging
         self._clock = clock
         self._limits = limits
+        self._receiving = KeyedLock()
 
     def check(self, cmd: ReceiveApiMessage) -> None:
         """Refuse bad input before anything is read or stored."""
@@ -153,10 +171,19 @@ class ApiChannelService:
 
         A retry of a message already stored (the same ``provider_message_id``, in the
         open conversation or the newest ended one) returns it with ``created`` False.
-        Two retries at the very same moment may both be answered as new, but the
-        message is stored once.
+        An address's messages go in one at a time in this process; two retries
+        reaching two processes at the very same moment may both be answered as new,
+        but the message is stored once.
         """
         self.check(cmd)
+        # One message of an address at a time in this process: a burst's first messages
+        # would otherwise both find no chat and both start one. (Across processes the
+        # start still finds the address's open chat, but two starts at the very same
+        # moment may each open one.)
+        async with self._receiving.hold((cmd.tenant_id, cmd.provider, cmd.external_id)):
+            return await self._receive(cmd)
+
+    async def _receive(self, cmd: ReceiveApiMessage) -> ApiMessageReceived:
         visitor = await self._visitor(cmd)
         for _ in range(3):
             found = await self._find(visitor.id, client_msg_id(cmd.provider_message_id))
@@ -199,9 +226,9 @@ class ApiChannelService:
             async with self._tx() as tx:
                 await tx.visitors.add(visitor, key)
                 await tx.commit()
-        except Exception:
-            # Another request of the same visitor created them meanwhile (the unique
-            # key refused this one): theirs is the one.
+        except Conflict:
+            # Another request of the same visitor created them meanwhile (another
+            # process: the unique key refused this one): theirs is the one.
             found = await self._find_visitor(tenant.id, key)
             if found is None:
                 raise
@@ -220,10 +247,16 @@ class ApiChannelService:
             conversations = await tx.conversations.list_for_visitor(visitor_id, ended=1)
             for conversation in conversations:
                 stored = await tx.events.get_message_by_client_id(conversation.id, message_id)
-                if isinstance(stored, MessagePosted):
-                    return ApiMessageReceived(
-                        conversation=conversation, message=stored, created=False
+                if stored is None:
+                    continue
+                if not _from_visitor(stored, visitor_id):
+                    # Not this visitor's message under their provider's id (integrators
+                    # may not use the prefix, but never answer a retry with another's).
+                    raise InvalidInput(
+                        "provider_message_id is already used in this conversation by another sender"
                     )
+                assert isinstance(stored, MessagePosted)
+                return ApiMessageReceived(conversation=conversation, message=stored, created=False)
         return next((conv for conv in conversations if conv.is_open), None)
 
     async def _start(self, cmd: ReceiveApiMessage, visitor: Visitor) -> ApiMessageReceived:

@@ -107,10 +107,16 @@ class BotService:
 
     async def begin(self, started: Conversation, first: MessagePosted | None) -> Conversation:
         """A chat just opened with its queue's bot: the bot greets, then answers the
-        message the chat started with (if any). Returns the conversation after that."""
-        await self._batcher.submit(_Turn(started.id, _Ask.GREET))
+        message the chat started with (if any). Returns the conversation after that.
+
+        Both turns are queued before either is waited for: a message the visitor sends
+        meanwhile (an API channel's burst) is heard after them, so answered after."""
+        turns = [self._batcher.enqueue(_Turn(started.id, _Ask.GREET))]
         if first is not None:
-            await self._batcher.submit(_Turn(started.id, _Ask.FIRST, first))
+            turns.append(self._batcher.enqueue(_Turn(started.id, _Ask.FIRST, first)))
+        for outcome in await asyncio.gather(*turns, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
         return await self._current(started.id)
 
     def hear(self, messages: Sequence[MessagePosted]) -> None:
@@ -137,6 +143,10 @@ class BotService:
                 message.id,
                 error,
             )
+
+    def unanswered(self) -> list[ConversationId]:
+        """The conversations with a message the bot heard and has not answered yet."""
+        return sorted({message.conversation_id for message in self._heard.values()})
 
     async def settled(self) -> None:
         """Return once the bot answered every message it heard so far (tests, shutdown)."""

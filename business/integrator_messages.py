@@ -36,6 +36,11 @@ from business.validation import (
 
 logger = logging.getLogger(__name__)
 
+RESERVED_CLIENT_ID_PREFIXES = ("api:", "xmpp:")
+"""The API channel's provider message ids (``business.api_channel``) and the XMPP
+bridge's agent message ids (``xmpp_bridge.markers``): an integrator's message under one
+of them could be taken for the visitor's or the agent's."""
+
 
 class IntegratorMessageService:
     def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
@@ -48,6 +53,12 @@ class IntegratorMessageService:
         this is no retry); returns it as stored."""
         sender = check_actor(cmd.sender)
         check_client_msg_id(cmd.client_msg_id)
+        if cmd.client_msg_id.startswith(RESERVED_CLIENT_ID_PREFIXES):
+            raise InvalidInput(
+                "client_msg_id must not start with "
+                + " or ".join(repr(p) for p in RESERVED_CLIENT_ID_PREFIXES)
+                + " (the engine's channels use them)"
+            )
         if cmd.attachments:
             check_attachments(cmd.attachments, self._limits)
         if cmd.text or not cmd.attachments:

@@ -218,15 +218,28 @@ class MessagingService:
                 outcomes.append(message)
             if applied:
                 await tx.commit()
+        if to_bot and self._bots is not None:
+            # First, before anything else can fail: the batch is committed, and a
+            # retry would find the messages stored and hear nothing. Not awaited: a
+            # slow bot (an external one's staging) must not hold up the acks of this
+            # batch nor the next batch of everybody's messages.
+            self._bots.hear(to_bot)
         if accepted and self._router is not None:
             for tenant_id, queue in sorted(accepted):
-                await self._router.dispatch(tenant_id, queue)
+                try:
+                    await self._router.dispatch(tenant_id, queue)
+                except Exception:
+                    # The batch is committed and must be acknowledged as such: failing
+                    # it now would have the senders retry into "stored already". The
+                    # chats wait in the queue for its next dispatch (an agent becoming
+                    # ready, a chat ending).
+                    logger.exception(
+                        "queue %s of tenant %s: dispatch after a message batch failed",
+                        queue,
+                        tenant_id,
+                    )
         if held and self._hold is not None:
             await self._resume(held)
-        if to_bot and self._bots is not None:
-            # Not awaited: a slow bot (an external one's staging) must not hold up the
-            # acks of this batch nor the next batch of everybody's messages.
-            self._bots.hear(to_bot)
         return outcomes
 
     async def _resume(self, held: set[tuple[TenantId, ConversationId]]) -> None:

@@ -100,7 +100,10 @@ class VisitorRepository(Protocol):
         """The visitor whose token hashes to ``token_hash`` (tokens are never stored)."""
         ...
 
-    async def add(self, visitor: Visitor, token_hash: str) -> None: ...
+    async def add(self, visitor: Visitor, token_hash: str) -> None:
+        """Store a new visitor; a ``token_hash`` the tenant has already is ``Conflict``
+        (here or at the latest at commit)."""
+        ...
 
     async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
         """Remember who served the visitor last, and when (last-agent routing)."""

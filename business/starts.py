@@ -16,6 +16,7 @@ from business.events import MessagePosted
 from business.model import (
     DEFAULT_QUEUE,
     AgentId,
+    Channel,
     ConversationId,
     ConversationState,
     EventId,
@@ -130,17 +131,23 @@ class Starter:
         async with self._tx() as tx:
             visitor_ids = [cmd.visitor_id for cmd in cmds]
             open_now: dict[tuple[VisitorId, QueueName], Conversation] = {}
+            open_any: dict[VisitorId, Conversation] = {}
             for visitor_id, conversations in (
                 await tx.conversations.open_for_visitors(visitor_ids)
             ).items():
                 for conv in reversed(conversations):  # the newest wins
                     open_now[(visitor_id, conv.queue)] = conv
+                    open_any[visitor_id] = conv
             visitors = await tx.visitors.get_many(visitor_ids)
             queues: dict[tuple[TenantId, QueueName], Queue | None] = {}
             applied = False
             for cmd in cmds:
                 queue_name = cmd.queue or DEFAULT_QUEUE
                 existing = open_now.get((cmd.visitor_id, queue_name))
+                if cmd.channel is Channel.API:
+                    # An address has one chat at a time, whichever queue its message
+                    # names (a widget visitor may have one per queue).
+                    existing = open_any.get(cmd.visitor_id)
                 if existing is not None:
                     outcomes.append(Started(existing, existing=True))
                     continue
@@ -167,6 +174,7 @@ class Starter:
                 if conv.state is not ConversationState.BOT:
                     queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
                 open_now[(cmd.visitor_id, queue_name)] = conv
+                open_any[cmd.visitor_id] = conv
                 outcomes.append(Started(conv, existing=False, first_message=first))
                 applied = True
             if applied:

@@ -116,6 +116,15 @@ class TranscriptRequestService:
             conv = await visitor_conversation(
                 tx, cmd.visitor_id, cmd.conversation_id, for_update=False
             )
+            if conv.ended_at is not None and (now - conv.ended_at).total_seconds() > (
+                self._settings.retention
+            ):
+                # Its transcripts may have left the outbox (``purge``), and with them
+                # what its limits count.
+                raise TranscriptLimit(
+                    "a conversation's transcript can be sent up to "
+                    f"{_days(self._settings.retention)} after it ended"
+                )
             to = address or known_email(conv)
             if to is None:
                 raise EmailRequired("no e-mail address is known for this conversation; give one")
@@ -134,3 +143,8 @@ class TranscriptRequestService:
             await tx.transcript_mails.add(queued)
             await tx.commit()
         return queued
+
+
+def _days(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:g} day(s)" if days >= 1 else f"{seconds:g} seconds"

@@ -36,10 +36,11 @@ from business.transcripts import render_transcript
 logger = logging.getLogger(__name__)
 
 BATCH = 20
+"""Transcripts one look takes at most; the dispatcher looks again at once after a full one."""
 PURGE_BATCH = 1000
+"""Transcripts one purge transaction removes at most; a full one is followed by another."""
 PURGE_INTERVAL = 3600.0
 """Seconds between the dispatcher's purges of finished transcripts."""
-"""Transcripts one look takes at most; the dispatcher looks again at once after a full one."""
 MAX_RETRY_INTERVAL = 3600.0
 GONE = "the conversation no longer exists"
 
@@ -70,12 +71,19 @@ class TranscriptMailSender:
         return len(due)
 
     async def purge(self) -> int:
-        """Remove transcripts finished more than ``retention`` ago (a batch at a time);
-        how many."""
+        """Remove the transcripts of conversations that ended more than ``retention``
+        ago, once finished (sent or given up), a batch per transaction until one comes
+        back short; how many. A conversation's rows stay while it may still ask for a
+        transcript (``business.transcript_requests``): they are what its limits count."""
         before = self._clock.now() - timedelta(seconds=self._settings.retention)
-        async with self._tx() as tx:
-            removed = await tx.transcript_mails.purge(before, PURGE_BATCH)
-            await tx.commit()
+        removed = 0
+        while True:
+            async with self._tx() as tx:
+                batch = await tx.transcript_mails.purge(before, PURGE_BATCH)
+                await tx.commit()
+            removed += batch
+            if batch < PURGE_BATCH:
+                break
         if removed:
             logger.info("removed %d finished transcripts from the outbox", removed)
         return removed
@@ -219,11 +227,15 @@ class TranscriptMailDispatcher:
             try:
                 while await self._sender.send_due() >= BATCH and not self._stopping:
                     pass
-                if time.monotonic() >= next_purge:
-                    next_purge = time.monotonic() + PURGE_INTERVAL
-                    await self._sender.purge()
             except Exception:
                 logger.exception("could not send the transcripts due; trying again")
+            if time.monotonic() >= next_purge:
+                # Apart from the sending: an outbox that cannot be sent from still shrinks.
+                next_purge = time.monotonic() + PURGE_INTERVAL
+                try:
+                    await self._sender.purge()
+                except Exception:
+                    logger.exception("could not purge the transcript outbox; trying again later")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._interval):
                     await self._wake.wait()

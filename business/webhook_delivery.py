@@ -223,13 +223,24 @@ class WebhookDeliveryService:
 
     async def purge(self) -> int:
         """Drop deliveries finished longer than ``retention`` ago, and those of removed
-        subscriptions (a batch of each at a time)."""
+        subscriptions: a batch of each per transaction, until a batch comes back short."""
         before = self._clock.now() - timedelta(seconds=self.settings.retention)
-        async with self._tx() as tx:
-            removed = await tx.webhook_deliveries.purge(before, PURGE_BATCH)
-            # Staged for a subscription another process removed meanwhile: never due.
-            orphans = await tx.webhook_deliveries.purge_orphans(PURGE_BATCH)
-            await tx.commit()
+        removed = orphans = 0
+        more_finished = more_orphans = True
+        while more_finished or more_orphans:
+            async with self._tx() as tx:
+                finished = (
+                    await tx.webhook_deliveries.purge(before, PURGE_BATCH) if more_finished else 0
+                )
+                # Staged for a subscription another process removed meanwhile: never due.
+                orphaned = (
+                    await tx.webhook_deliveries.purge_orphans(PURGE_BATCH) if more_orphans else 0
+                )
+                await tx.commit()
+            removed += finished
+            orphans += orphaned
+            more_finished = more_finished and finished >= PURGE_BATCH
+            more_orphans = more_orphans and orphaned >= PURGE_BATCH
         if removed:
             logger.info("removed %d finished webhook deliveries from the log", removed)
         if orphans:

@@ -73,6 +73,13 @@ class WebhookDispatcher:
             # Cleared before looking: a wake-up during the look is not lost.
             self._wake.clear()
             more = False
+            if time.monotonic() >= next_purge:
+                # Apart from the sending: a log that cannot be sent from still shrinks.
+                next_purge = time.monotonic() + PURGE_INTERVAL
+                try:
+                    await self._deliveries.purge()
+                except Exception:
+                    logger.exception("purging the webhook log failed; trying again later")
             try:
                 free = self._settings.concurrency - len(self._inflight)
                 if free > 0:
@@ -80,9 +87,6 @@ class WebhookDispatcher:
                     for due in claimed:
                         self._send(due)
                     more = len(claimed) == free
-                if time.monotonic() >= next_purge:
-                    next_purge = time.monotonic() + PURGE_INTERVAL
-                    await self._deliveries.purge()
             except Exception:
                 logger.exception("looking for due webhook deliveries failed; trying again")
                 await asyncio.sleep(ERROR_PAUSE)

@@ -17,6 +17,7 @@ from typing import Self
 
 from aiohttp import web
 
+from business.bots import BotService
 from business.clock import SystemClock
 from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
@@ -35,6 +36,9 @@ from presentation.webhook_transport import AiohttpWebhookTransport
 from xmpp_bridge import XmppBridge
 
 logger = logging.getLogger(__name__)
+
+BOT_SETTLE_SECONDS = 5.0
+"""How long a stop waits for the bot to answer what visitors said last."""
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -175,7 +179,16 @@ class Engine:
         )
 
     async def stop(self) -> None:
-        """Stop in reverse order; a failing part is logged and the rest still stops."""
+        """Stop in reverse order; a failing part is logged and the rest still stops.
+
+        The web server first (no new visitors' messages), then the bot answers what
+        visitors said last while the webhooks, the offer clock and the XMPP bridge
+        still carry its answers and hand-overs; then the rest."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await _quietly("web server", runner.cleanup())
+        if self._services is not None:
+            await _quietly("bot", settle_bots(self._services.bots, BOT_SETTLE_SECONDS))
         mails, self._transcript_mails = self._transcript_mails, None
         if mails is not None:
             await _quietly("transcript mail sender", mails.stop())
@@ -189,14 +202,9 @@ class Engine:
         if offer_clock is not None:
             await _quietly("offer clock", offer_clock.stop())
         bridge, self._bridge = self._bridge, None
-        runner, self._runner = self._runner, None
         database, self._database = self._database, None
         if bridge is not None:
             await _quietly("XMPP bridge", bridge.stop())
-        if runner is not None:
-            await _quietly("web server", runner.cleanup())
-        if self._services is not None:  # the bot answers what visitors said last
-            await _quietly("bot", asyncio.wait_for(self._services.bots.settled(), 5.0))
         if database is not None:
             await _quietly("database", database.dispose())
         self._services = None
@@ -224,6 +232,17 @@ def transcript_mail_dispatcher(services: Services, mail: MailSettings) -> Transc
     services.transcript_auto_send.on_committed(mails.wake)
     services.publisher.subscribe(services.transcript_auto_send)
     return mails
+
+
+async def settle_bots(bots: BotService, timeout: float) -> None:
+    """Wait up to ``timeout`` seconds for the bot's turns; log the chats left unanswered."""
+    try:
+        await asyncio.wait_for(bots.settled(), timeout)
+    except TimeoutError:
+        logger.error(
+            "stopping: the bot did not answer in time in conversations %s",
+            ", ".join(bots.unanswered()),
+        )
 
 
 def _default_url(host: str, port: int) -> str:

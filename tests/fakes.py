@@ -169,6 +169,8 @@ class _Visitors:
     async def add(self, visitor: Visitor, token_hash: str) -> None:
         if visitor.id in self._s.visitors:
             raise DuplicateKey(f"visitor {visitor.id}")
+        if await self.get_by_token_hash(visitor.tenant_id, token_hash) is not None:
+            raise Conflict("a visitor with this token hash exists already")
         self._s.visitors[visitor.id] = (visitor, token_hash)
 
     async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
@@ -436,7 +438,7 @@ class FakeUnitOfWork:
             self._work.conversations, self._work.events
         )
         self.transcript_mails = FakeTranscriptMails(
-            self._work.transcript_mails, read_only=self._read_only
+            self._work.transcript_mails, self._work.conversations, read_only=self._read_only
         )
         self.webhooks = FakeWebhooks(
             self._work.webhooks, self._work.webhook_deliveries, self._work.webhook_attempts

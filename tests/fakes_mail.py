@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from business.conversation import Conversation
 from business.errors import Conflict
 from business.model import ConversationId
 from business.transcript_mail_ports import (
@@ -23,7 +24,14 @@ StoredMails = dict[TranscriptMailId, QueuedTranscript]
 
 
 class FakeTranscriptMails:
-    def __init__(self, mails: StoredMails, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        mails: StoredMails,
+        conversations: Mapping[ConversationId, Conversation],
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self._conversations = conversations
         self._mails = mails
         self._read_only = read_only
 
@@ -86,12 +94,17 @@ class FakeTranscriptMails:
                 if m.status is not MailStatus.PENDING
                 and m.finished_at is not None
                 and m.finished_at < finished_before
+                and self._ended_before(m.conversation_id, finished_before)
             ),
             key=lambda m: m.finished_at or finished_before,
         )[: max(limit, 0)]
         for m in old:
             del self._mails[m.id]
         return len(old)
+
+    def _ended_before(self, conversation_id: ConversationId, moment: datetime) -> bool:
+        conv = self._conversations.get(conversation_id)
+        return conv is None or (conv.ended_at is not None and conv.ended_at < moment)
 
     def _unchanged(self, mail: QueuedTranscript) -> bool:
         stored = self._mails.get(mail.id)

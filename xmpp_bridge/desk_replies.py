@@ -10,7 +10,7 @@ from business.errors import Forbidden, InvalidInput, NotFound
 from business.model import Agent, ConversationId
 from business.services import Services
 from business.visitor_profile import DEFAULT_MESSAGES
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_visitor
 from xmpp_bridge.custom import HoldChat, UnholdChat
 
 
@@ -45,7 +45,7 @@ async def canned(
 
 
 async def info(services: Services, agent: Agent, cid: ConversationId) -> str:
-    return texts.visitor_info(await services.visitor_profile.info(agent.id, cid))
+    return texts_visitor.visitor_info(await services.visitor_profile.info(agent.id, cid))
 
 
 async def history(services: Services, agent: Agent, cid: ConversationId, count: str) -> str:
@@ -55,7 +55,7 @@ async def history(services: Services, agent: Agent, cid: ConversationId, count: 
             raise InvalidInput("write !history or !history <number of messages>")
         messages = int(count.strip())
     past = await services.visitor_profile.history(agent.id, cid, messages)
-    return texts.visitor_history(past)
+    return texts_visitor.visitor_history(past)
 
 
 async def hold(services: Services, agent: Agent, command: HoldChat | UnholdChat) -> str:

@@ -2,7 +2,8 @@
 
 Each is a constant or a function of the values it shows; nothing else in ``xmpp_bridge``
 writes words an agent sees (log messages are for operators and stay where they are).
-A translation replaces this module's values and keeps its names and parameters.
+A translation replaces this module's values and keeps its names and parameters (and
+those of ``texts_visitor``: the offer's header, the channel, ``!info`` and ``!history``).
 
 Texts that repeat what somebody typed shorten it first (``shorten``), so an answer never
 grows with the stanza it answers. Texts that carry visitor data (offers) are cut to the
@@ -14,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from business.model import Channel, ParticipantKind
-from business.visitor_profile import PastConversation, VisitorInfo
+from business.model import ParticipantKind
 from xmpp_bridge.texts_bots import (
     HELP_BOT as HELP_BOT,
     SENT_BACK_TO_BOT as SENT_BACK_TO_BOT,
@@ -80,26 +80,6 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 # -- offers -------------------------------------------------------------------------
-
-
-def offer_header(
-    visitor: str, queue: str, waited: str, *, new: bool = True, channel: str | None = None
-) -> str:
-    """``channel``: the provider of an API channel conversation ("" if none); None for
-    the widget's, which say nothing of it."""
-    what = "New chat from" if new else "The chat with"
-    where = f"queue {queue}, waited {waited}"
-    if channel is None:
-        return f"{what} {visitor} ({where})"
-    if channel:
-        return f"{what} {visitor} via {channel} (API channel, {where})"
-    return f"{what} {visitor} via the API channel ({where})"
-
-
-def channel_name(provider: str | None) -> str:
-    """A conversation of the API channel, as the agents read it: the service by the
-    integrator's label, and that it comes through the API (their answers go there)."""
-    return f"via {provider} (API channel)" if provider else "via the API channel"
 
 
 def offer_page(title: str | None, url: str | None) -> str:
@@ -367,39 +347,3 @@ def undeliverable(reason: str) -> str:
         f"A message in this chat could not be delivered to you ({reason}); "
         "it is stored with the chat."
     )
-
-
-# -- what the engine knows about the visitor (!info, !history) ------------------------
-
-
-def visitor_info(info: VisitorInfo) -> str:
-    ctx = info.context
-    lines = [f"Visitor: {info.name}", f"Identity: {info.identity or 'anonymous (not verified)'}"]
-    if info.channel is Channel.API:
-        address = f": {shorten(info.external_id)}" if info.external_id else ""
-        lines.append(f"Channel: {channel_name(info.provider)}{address}")
-    lines += [f"{name}: {shorten(value)}" for name, value in info.form.items() if name != "name"]
-    if ctx.page_title or ctx.page_url:
-        lines.append(offer_page(ctx.page_title, ctx.page_url))
-    if ctx.referrer:
-        lines.append(f"Came from: {shorten(ctx.referrer)}")
-    lines += [f"{name}: {shorten(value)}" for name, value in ctx.custom.items()]
-    earlier = "none" if not info.earlier else str(info.earlier)
-    lines.append(f"Earlier chats: {earlier} (!history shows them)")
-    return "\n".join(lines)
-
-
-def visitor_history(past: Sequence[PastConversation]) -> str:
-    if not past:
-        return "No earlier chats with this visitor."
-    lines = [f"Earlier chats with this visitor ({len(past)}, newest first):"]
-    for conv in past:
-        agent = conv.agent or "no agent"
-        lines.append("")
-        lines.append(
-            f"{conv.started_at:%Y-%m-%d %H:%M} UTC, queue {conv.queue}, {agent}, {conv.outcome}"
-        )
-        for line in conv.lines:
-            said = f"[note from {line.who}] " if line.note else said_by(line.who, line.kind)
-            lines.append(f"  {said}{shorten(line.text)}")
-    return "\n".join(lines)

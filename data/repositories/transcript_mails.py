@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 
 from business.model import ConversationId, TenantId
 from business.transcript_mail_ports import (
@@ -17,10 +17,11 @@ from business.transcript_mail_ports import (
     QueuedTranscript,
     TranscriptMailId,
 )
-from data.models import TranscriptMailRow
+from data.models import ConversationRow, TranscriptMailRow
 from data.repositories.base import QUEUE_COUNTS, SqlContext
 
 _M: Table = TranscriptMailRow.__table__  # type: ignore[assignment]
+_C: Table = ConversationRow.__table__  # type: ignore[assignment]
 _INSERT = insert(_M)
 MAIL_INSERTS = QUEUE_COUNTS + 1
 """After everything else a transaction queues (no key points at those rows)."""
@@ -115,7 +116,17 @@ class SqlTranscriptMailRepository:
     async def purge(self, finished_before: datetime, limit: int) -> int:
         oldest = (
             select(_M.c.id)
-            .where(_M.c.status != _PENDING, _M.c.finished_at < finished_before)
+            .where(
+                _M.c.status != _PENDING,
+                _M.c.finished_at < finished_before,
+                # Their conversation ended before too (or is gone): while it may still
+                # ask for a transcript, its rows are what its limits count.
+                ~_M.c.conversation_id.in_(
+                    select(_C.c.id).where(
+                        or_(_C.c.ended_at.is_(None), _C.c.ended_at >= finished_before)
+                    )
+                ),
+            )
             .order_by(_M.c.finished_at)
             .limit(max(limit, 0))
         )

@@ -6,8 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from business.errors import Conflict
 from business.model import AgentId, TenantId, Visitor, VisitorId
+from data.errors import is_key_taken
 from data.models import VisitorRow
 from data.repositories.base import SqlContext
 from data.repositories.reads import all_rows
@@ -25,7 +28,7 @@ def _visitor(row: VisitorRow) -> Visitor:
 
 
 class SqlVisitorRepository:
-    """Visitors; a token hash is unique per tenant (a duplicate is an IntegrityError)."""
+    """Visitors; a token hash is unique per tenant (a duplicate is ``Conflict``)."""
 
     def __init__(self, ctx: SqlContext) -> None:
         self._ctx = ctx
@@ -48,6 +51,7 @@ class SqlVisitorRepository:
         return _visitor(rows[0]) if rows else None
 
     async def add(self, visitor: Visitor, token_hash: str) -> None:
+        """A token hash (or id) taken in the tenant is ``Conflict``."""
         (await self._ctx.orm()).add(
             VisitorRow(
                 id=visitor.id,
@@ -57,7 +61,12 @@ class SqlVisitorRepository:
                 name=visitor.name,
             )
         )
-        await (await self._ctx.orm()).flush()
+        try:
+            await (await self._ctx.orm()).flush()
+        except IntegrityError as error:
+            if is_key_taken(error):
+                raise Conflict("a visitor with this id or token hash exists already") from error
+            raise
 
     async def set_last_agent(self, visitor_id: VisitorId, agent_id: AgentId, at: datetime) -> None:
         row = await (await self._ctx.orm()).get(VisitorRow, visitor_id, populate_existing=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from business import commands as c
 from business.api_channel import ReceiveApiMessage, api_visitor_key
 from business.errors import InvalidInput, NotFound, TooLarge
 from business.events import MessagePosted
@@ -24,7 +25,6 @@ from business.model import (
     TenantId,
 )
 from business.reports import ReportQuery
-from business.sessions import hash_token
 from business.webhook_payloads import webhook_events
 from tests.business.integrator_support import GLOBEX, any_world, end, fake_world, stored
 from tests.harness import ALICE, SALES, World
@@ -88,6 +88,19 @@ async def test_a_retried_provider_message_is_stored_once(any_world: World) -> No
     assert len(said) == 1
 
 
+async def test_another_senders_message_under_the_providers_id_is_no_retry(
+    any_world: World,
+) -> None:
+    world = any_world
+    await world.agent(ALICE, name="Alice")
+    first = await world.services.api_channel.receive(sms("SM1"))
+    # An agent's client may pick any id, even one that looks like the provider's.
+    await world.agent_says(ALICE, first.conversation.id, "order 1234?", "api:SM2")
+
+    with pytest.raises(InvalidInput, match="another sender"):
+        await world.services.api_channel.receive(sms("SM2", "my order number is 1234"))
+
+
 async def test_later_messages_go_to_the_open_conversation(any_world: World) -> None:
     world = any_world
     first = await world.services.api_channel.receive(sms("SM1", "hello"))
@@ -133,12 +146,23 @@ async def test_each_provider_address_and_tenant_is_its_own_visitor(any_world: Wo
     assert globex.conversation.tenant_id == GLOBEX
 
 
-async def test_no_widget_token_reaches_an_api_visitor() -> None:
-    # Tokens are stored as 64 hex digits; the API visitor's key is not one.
+async def test_the_api_visitors_key_is_no_widget_token(any_world: World) -> None:
+    world = any_world
+    got = await world.services.api_channel.receive(sms("SM1"))
     key = api_visitor_key("sms", "+15550100")
-    assert key.startswith("api:")
-    assert len(hash_token("anything")) == 64
-    assert not hash_token("anything").startswith("api:")
+    hex_part = key.removeprefix("api:")
+
+    # The key itself (and its hex part) presented as a widget's token: refused as
+    # malformed, or a visitor of its own, never the API visitor.
+    for token in (key, hex_part):
+        try:
+            session = await world.sessions.open_session(
+                c.OpenSession(tenant_id=DEFAULT_TENANT, visitor_token=token)
+            )
+        except InvalidInput:
+            continue
+        assert session.visitor.id != got.conversation.visitor_id
+        assert not [s for s in session.conversations if s.id == got.conversation.id]
 
 
 async def test_bad_input_is_refused_before_anything_is_stored(fake_world: World) -> None:
@@ -222,3 +246,41 @@ async def test_a_burst_from_a_new_address_makes_one_visitor_and_one_conversation
     assert len({r.conversation.visitor_id for r in got}) == 1
     said = [e for e in await stored(world, got[0].conversation.id) if isinstance(e, MessagePosted)]
     assert sorted(m.text for m in said) == ["part 0", "part 1", "part 2", "part 3"]
+
+
+async def test_a_burst_of_first_messages_naming_different_queues_opens_one_chat(
+    any_world: World,
+) -> None:
+    world = any_world
+    api = world.services.api_channel
+
+    first, second = await asyncio.gather(
+        api.receive(sms("SM1", "hello")), api.receive(sms("SM2", "sales?", queue=SALES))
+    )
+
+    assert first.conversation.id == second.conversation.id
+    said = [e for e in await stored(world, first.conversation.id) if isinstance(e, MessagePosted)]
+    assert [m.text for m in said] == ["hello", "sales?"]
+
+
+async def test_an_api_start_finds_the_addresss_open_chat_in_any_queue(any_world: World) -> None:
+    world = any_world
+    visitor = await world.visitor()
+
+    def start(queue: QueueName, message_id: str) -> c.StartConversation:
+        return c.StartConversation(
+            visitor_id=visitor,
+            queue=queue,
+            message=c.FirstMessage(client_msg_id=message_id, text="hi"),
+            channel=Channel.API,
+            provider="sms",
+            external_id="+15550100",
+        )
+
+    # Both at once, past the service's per-address lock (another process's start).
+    a, b = await asyncio.gather(
+        world.conversations.start_conversation(start(DEFAULT_QUEUE, "api:A")),
+        world.conversations.start_conversation(start(SALES, "api:B")),
+    )
+
+    assert a.id == b.id

@@ -16,8 +16,8 @@ from business.conversation import Conversation
 from business.events import MessagePosted
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.rules_bot import RulesBot
-from tests.business.bot_support import shown, with_bot
-from tests.harness import SALES, World, make_world
+from tests.business.bot_support import BOT_CONFIG, shown, with_bot
+from tests.harness import ALICE, SALES, World, make_world
 
 ACK_WITHIN = 2.0
 """Seconds: far more than a message takes on the fakes, far less than forever."""
@@ -122,3 +122,86 @@ async def test_a_failed_turn_is_logged(caplog: pytest.LogCaptureFixture) -> None
 
     assert f"the bot could not answer message {posted.id}" in caplog.text
     assert conv.id in caplog.text
+
+
+async def test_a_failed_dispatch_after_the_batch_loses_no_bot_turn(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = await make_world()
+    await with_bot(world)
+    await world.agent(ALICE, queues=(SALES,), auto_accept=False)
+    offered = await world.start(await world.visitor(), queue=SALES, text="hi")
+    assert offered.offered_to == ALICE
+    with_the_bot = await world.start(await world.visitor())
+    messaging = world.services.messaging
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("database hiccup")
+
+    # One batch: Alice takes her offer (the queue is dispatched after the commit, and
+    # that fails), the other visitor asks the bot.
+    monkeypatch.setattr(world.router, "dispatch", broken)
+    with caplog.at_level(logging.ERROR, logger="business.messaging"):
+        acked = await asyncio.gather(
+            messaging.send_agent_message(
+                c.SendAgentMessage(
+                    agent_id=ALICE,
+                    conversation_id=offered.id,
+                    text="Alice here",
+                    client_msg_id="a-1",
+                )
+            ),
+            messaging.send_visitor_message(send(with_the_bot, "any refund?", "m-1")),
+        )
+    monkeypatch.undo()
+    await world.services.bots.settled()
+
+    # The batch is committed and acknowledged as such, and the bot still answers.
+    assert [m.text for m in acked] == ["Alice here", "any refund?"]
+    assert "dispatch after a message batch failed" in caplog.text
+    assert shown(world, with_the_bot)[-2:] == [
+        ("visitor", "any refund?"),
+        ("bot", "Refunds take five days."),
+    ]
+
+
+class SlowGreeter(RulesBot):
+    """The rules bot, except that its greeting waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.greeting = asyncio.Event()
+
+    async def greet(self, conversation: Conversation, config: BotConfig) -> BotReply:
+        self.greeting.set()
+        await self.gate.wait()
+        return await super().greet(conversation, config)
+
+
+async def test_a_message_sent_while_the_bot_greets_is_answered_after_the_first() -> None:
+    bot = SlowGreeter()
+    world = await make_world(bots={BotKind.RULES: bot})
+    await with_bot(world)
+    visitor = await world.visitor()
+
+    # The first message opens the chat and waits for the greeting; the second comes in
+    # while the bot still greets (an API address's burst in another request).
+    first = asyncio.create_task(world.start(visitor, "any refund?"))
+    await asyncio.wait_for(bot.greeting.wait(), ACK_WITHIN)
+    [conv] = world.fakes.conversations.values()
+    await asyncio.wait_for(
+        world.services.messaging.send_visitor_message(send(conv, "Opening hours", "m-2")),
+        ACK_WITHIN,
+    )
+    bot.gate.set()
+    await first
+    await world.services.bots.settled()
+
+    said = [text for kind, text in shown(world, conv) if kind in ("visitor", "bot")]
+    assert said == [
+        "any refund?",
+        "Opening hours",
+        BOT_CONFIG.greeting,
+        "Refunds take five days.",
+        "We are open 9-17, Mon-Fri.",
+    ]

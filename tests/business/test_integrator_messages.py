@@ -147,6 +147,8 @@ async def test_a_waiting_chat_takes_a_message_from_the_system(fake_world: World)
         ({"text": "   "}, InvalidInput, "must not be empty"),
         ({"text": "x" * 4001}, TooLarge, "longer than 4000"),
         ({"client_msg_id": ""}, InvalidInput, "client_msg_id"),
+        ({"client_msg_id": "api:B"}, InvalidInput, "must not start with 'api:'"),
+        ({"client_msg_id": "xmpp:B"}, InvalidInput, "must not start with"),
         ({"attachments": ("ftp://files.example/a",)}, InvalidInput, "http"),
     ],
 )

@@ -8,7 +8,10 @@ import contextlib
 import dataclasses
 from datetime import timedelta
 
-from business import commands as c
+import pytest
+
+from business import commands as c, transcript_sending
+from business.errors import TranscriptLimit
 from business.mail_settings import MailSettings
 from business.model import AgentId, ConversationId, VisitorId
 from business.transcript_mail_ports import (
@@ -303,10 +306,16 @@ async def test_stopping_ends_the_dispatcher_even_when_a_mailer_loses_the_cancell
     assert len(mailer.sent) == 1
 
 
+async def ended(world: World, visitor: VisitorId, conv_id: ConversationId) -> None:
+    await world.conversations.end_by_visitor(
+        c.EndConversationByVisitor(visitor_id=visitor, conversation_id=conv_id)
+    )
+
+
 async def test_finished_transcripts_leave_the_outbox_after_the_retention() -> None:
     mailer = RecordingMailer()
     world = await world_with(mailer, dataclasses.replace(MAIL, retention=3600.0))
-    await chat(world)
+    await ended(world, *await chat(world))
     assert await world.services.transcript_mails.send_due() == 1
     world.advance(3600)
     assert await world.services.transcript_mails.purge() == 0
@@ -319,11 +328,86 @@ async def test_finished_transcripts_leave_the_outbox_after_the_retention() -> No
 async def test_the_dispatcher_purges_what_finished_before_the_retention() -> None:
     mailer = RecordingMailer(PERMANENT)
     world = await world_with(mailer)
-    await chat(world)
+    await ended(world, *await chat(world))
     await world.services.transcript_mails.send_due()
     assert only(world).status is MailStatus.FAILED  # given up: purged as a sent one
     world.advance(MAIL.retention + 1)
     dispatcher = TranscriptMailDispatcher(world.services.transcript_mails, poll_interval=0.05)
+    dispatcher.start()
+    try:
+        for _ in range(500):
+            if not world.fakes.transcript_mails:
+                break
+            await asyncio.sleep(0.01)
+        assert world.fakes.transcript_mails == {}
+    finally:
+        await dispatcher.stop()
+
+
+async def test_an_open_conversations_transcripts_stay_and_so_do_its_limits() -> None:
+    world = await world_with(RecordingMailer(), dataclasses.replace(MAIL, max_requests=1))
+    visitor, conv_id = await chat(world)
+    await world.services.transcript_mails.send_due()
+    world.advance(MAIL.retention + 1)
+
+    assert await world.services.transcript_mails.purge() == 0
+    # The one request it may make is still counted.
+    with pytest.raises(TranscriptLimit, match="at most 1 times"):
+        await world.services.transcript_requests.request(
+            c.RequestTranscript(
+                visitor_id=visitor, conversation_id=conv_id, email="ann@example.org"
+            )
+        )
+
+
+async def test_no_transcript_is_asked_for_once_the_outbox_may_have_forgotten_the_chat() -> None:
+    world = await world_with(RecordingMailer())
+    visitor, conv_id = await chat(world)
+    await ended(world, visitor, conv_id)
+    await world.services.transcript_mails.send_due()
+    world.advance(MAIL.retention + 1)
+    assert await world.services.transcript_mails.purge() == 1
+
+    with pytest.raises(TranscriptLimit, match="after it ended"):
+        await world.services.transcript_requests.request(
+            c.RequestTranscript(
+                visitor_id=visitor, conversation_id=conv_id, email="ann@example.org"
+            )
+        )
+
+
+async def test_a_purge_goes_on_while_its_batches_come_back_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transcript_sending, "PURGE_BATCH", 2)
+    world = await world_with(RecordingMailer(), dataclasses.replace(MAIL, max_requests=5))
+    visitor, conv_id = await chat(world)
+    for _ in range(4):
+        await world.services.transcript_requests.request(
+            c.RequestTranscript(
+                visitor_id=visitor, conversation_id=conv_id, email="ann@example.org"
+            )
+        )
+    await ended(world, visitor, conv_id)
+    assert await world.services.transcript_mails.send_due() == 5
+    world.advance(MAIL.retention + 1)
+
+    assert await world.services.transcript_mails.purge() == 5
+    assert world.fakes.transcript_mails == {}
+
+
+async def test_the_dispatcher_purges_even_when_looking_for_due_ones_fails() -> None:
+    world = await world_with(RecordingMailer())
+    await ended(world, *await chat(world))
+    await world.services.transcript_mails.send_due()
+    world.advance(MAIL.retention + 1)
+    sender = world.services.transcript_mails
+
+    async def failing(limit: int = 20) -> int:
+        raise RuntimeError("the outbox cannot be read")
+
+    sender.send_due = failing  # type: ignore[method-assign]
+    dispatcher = TranscriptMailDispatcher(sender, poll_interval=0.05)
     dispatcher.start()
     try:
         for _ in range(500):

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from standardwebhooks import Webhook
 
+from business import webhook_delivery
 from business.conversation import Conversation
 from business.errors import InvalidInput, InvalidTransition, NotFound
 from business.model import DEFAULT_TENANT
@@ -323,6 +324,37 @@ async def test_deliveries_of_a_subscription_removed_elsewhere_leave_backlog_and_
     assert hooks.deliveries() == []
 
 
+async def test_a_purge_goes_on_while_its_batches_come_back_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(webhook_delivery, "PURGE_BATCH", 2)
+    hooks = await make_hooks(retention=60.0)
+    subscription = await hooks.subscribe("message.created")
+    for number in range(3):
+        await chat(hooks, f"message {number}")
+    await send_due(hooks)
+    gone = await hooks.subscribe("message.created")
+    for number in range(3):
+        await chat(hooks, f"later {number}")
+    del hooks.world.fakes.webhooks[gone.id]
+    finished = [
+        d
+        for d in hooks.deliveries()
+        if d.subscription_id == subscription.id and d.status is not DeliveryStatus.PENDING
+    ]
+    assert len(finished) == 3
+    hooks.world.advance(61)
+
+    # Finished ones of the first subscription and the second's orphans, two at a time.
+    removed = await hooks.world.services.webhook_deliveries.purge()
+
+    assert removed == len(finished) + 3
+    assert [d for d in hooks.deliveries() if d.subscription_id == gone.id] == []
+    assert [d.status for d in hooks.deliveries()] == [DeliveryStatus.PENDING] * (
+        len(hooks.deliveries())
+    )
+
+
 async def test_the_dispatcher_sends_what_is_staged_and_an_interrupted_attempt_comes_back() -> None:
     hooks = await make_hooks()
     await hooks.subscribe("message.created")
@@ -365,3 +397,29 @@ async def test_the_dispatcher_sends_what_is_staged_and_an_interrupted_attempt_co
         await dispatcher.stop()
     assert hooks.deliveries()[0].status is DeliveryStatus.DELIVERED
     assert hooks.deliveries()[0].attempts == 2
+
+
+async def test_the_dispatcher_purges_even_when_claiming_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hooks = await make_hooks(retention=60.0)
+    await hooks.subscribe("message.created")
+    await chat(hooks)
+    await send_due(hooks)
+    hooks.world.advance(61)
+    deliveries = hooks.world.services.webhook_deliveries
+
+    async def failing(*args: object) -> list[object]:
+        raise RuntimeError("the outbox cannot be read")
+
+    monkeypatch.setattr(deliveries, "claim_due", failing)
+    dispatcher = WebhookDispatcher(deliveries)
+    dispatcher.start()
+    try:
+        for _ in range(200):
+            if not hooks.deliveries():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await dispatcher.stop()
+    assert hooks.deliveries() == []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from business.conversation import Conversation
-from business.errors import AlreadyExists
+from business.errors import AlreadyExists, Conflict
 from business.events import (
     ConversationEvent,
     MessagePosted,
@@ -34,9 +34,10 @@ from business.model import (
 from business.ports import UnitOfWork, UnitOfWorkFactory
 from tests.fakes_directory import DuplicateKey
 
-REJECTED = (DuplicateKey, AlreadyExists, IntegrityError)
-"""How a UNIQUE or foreign-key violation shows: the fake's error, ``AlreadyExists`` where
-a repository names it (a taken tenant or queue), or the database's."""
+REJECTED = (DuplicateKey, AlreadyExists, Conflict, IntegrityError)
+"""How a UNIQUE or foreign-key violation shows: the fake's error, ``AlreadyExists`` or
+``Conflict`` where a repository names it (a taken tenant, queue or visitor), or the
+database's."""
 
 
 async def written(uow: UnitOfWork, write: Awaitable[None]) -> None:

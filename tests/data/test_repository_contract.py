@@ -99,6 +99,19 @@ async def test_visitor_round_trip_and_token_lookup_within_tenant(
         assert await uow.visitors.get_by_token_hash(TENANT, "unknown") is None
 
 
+async def test_a_token_hash_the_tenant_has_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
+    await seed(uow_factory)  # VISITOR has "hash-1"
+    again = Visitor(id=VisitorId("v-again"), tenant_id=TENANT, created_at=T0)
+    async with uow_factory() as uow:
+        with pytest.raises(Conflict):
+            await written(uow, uow.visitors.add(again, "hash-1"))
+    async with uow_factory() as uow:
+        assert await uow.visitors.get(again.id) is None
+        # Another tenant's visitor may have the same one.
+        await uow.visitors.add(dataclasses.replace(again, tenant_id=OTHER_TENANT), "hash-1")
+        await uow.commit()
+
+
 async def test_duplicate_ids_are_rejected(uow_factory: UnitOfWorkFactory) -> None:
     await seed(uow_factory)
     await add_conversations(uow_factory, conversation("c-1"))

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from business.errors import Conflict
-from business.model import ConversationId, Tenant, TenantId
+from business.model import ConversationId, ConversationState, Tenant, TenantId
 from business.ports import UnitOfWork, UnitOfWorkFactory
 from business.transcript_mail_ports import (
     AUTOMATIC,
@@ -16,7 +16,15 @@ from business.transcript_mail_ports import (
     QueuedTranscript,
     TranscriptMailId,
 )
-from tests.data.contract_support import OTHER_TENANT, T0, TENANT, assert_utc, at, seed
+from tests.data.contract_support import (
+    OTHER_TENANT,
+    T0,
+    TENANT,
+    assert_utc,
+    at,
+    conversation,
+    seed,
+)
 
 C1 = ConversationId("c-1")
 C2 = ConversationId("c-2")
@@ -227,3 +235,28 @@ async def test_purge_removes_finished_transcripts_oldest_first_never_pending(
         assert await uow.transcript_mails.purge(at(99), 10) == 1
         await uow.commit()
     assert [m.id for m in await stored(uow_factory)] == ["m-pending"]
+
+
+async def test_purge_keeps_the_transcripts_of_a_conversation_not_ended_before(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.conversations.add(conversation(C1))  # open
+        await uow.conversations.add(
+            conversation(C2, state=ConversationState.ENDED, ended_at=at(40))
+        )
+        await uow.commit()
+    sent = MailStatus.SENT
+    await add(
+        uow_factory,
+        queued("open", 1, status=sent, finished_at=at(10)),
+        queued("ended", 1, conversation_id=C2, status=sent, finished_at=at(10)),
+    )
+    async with uow_factory() as uow:
+        # Ended at 40: kept before, removed after; the open one's stays.
+        assert await uow.transcript_mails.purge(at(40), 10) == 0
+        assert await uow.transcript_mails.purge(at(41), 10) == 1
+        await uow.commit()
+    assert [m.id for m in await stored(uow_factory)] == ["m-open"]
+    assert await stored(uow_factory, C2) == []

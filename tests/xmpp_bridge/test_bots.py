@@ -27,7 +27,7 @@ from tests.xmpp_bridge.support import (
     messages,
     presences,
 )
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_visitor
 from xmpp_bridge.converters import custom_to_stanza
 from xmpp_bridge.custom import ConversationUpdate
 
@@ -151,6 +151,6 @@ def test_history_names_a_bots_lines_as_the_bots() -> None:
         ],
     )
 
-    lines = texts.visitor_history([earlier]).splitlines()
+    lines = texts_visitor.visitor_history([earlier]).splitlines()
 
     assert lines[-2:] == ["  [Vera] hours?", "  [Bot Ava] 9-17"]

@@ -56,3 +56,9 @@ async def test_info_names_the_channel_and_the_address_of_an_api_visitor(world: W
     await h.receive(from_agent(got.conversation.id, "!info"))
     [info] = await h.bodies()
     assert "Channel: via sms (API channel): +15550100" in info.splitlines()
+    # The address is the integration's word, not the anonymous widget's.
+    assert (
+        "Identity: the address the integration gave (not verified by the engine)"
+        in info.splitlines()
+    )
+    assert "anonymous" not in info

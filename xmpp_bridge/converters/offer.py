@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_visitor
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
 _PAGE_TITLE_CHARS = 200
@@ -52,7 +52,7 @@ def offer_text(
     channel = None
     if conversation.channel is Channel.API:
         channel = conversation.provider or ""
-    header = texts.offer_header(
+    header = texts_visitor.offer_header(
         conversation.visitor_name, conversation.queue, waited, new=routed, channel=channel
     )
     if not routed:
