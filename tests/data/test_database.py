@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from business.conversation import Conversation
-from business.errors import Unavailable
+from business.errors import Conflict, Unavailable
 from business.model import (
     ConversationId,
     ConversationState,
@@ -145,7 +145,7 @@ async def test_a_token_hash_is_unique_within_a_tenant(database: Database) -> Non
         await uow.visitors.add(other, "hash-1")
         await uow.commit()
     async with database.unit_of_work() as uow:
-        with pytest.raises(IntegrityError):
+        with pytest.raises(Conflict):
             await uow.visitors.add(
                 Visitor(id=VisitorId("v-dup"), tenant_id=TENANT, created_at=T0), "hash-1"
             )

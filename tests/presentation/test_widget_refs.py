@@ -103,7 +103,10 @@ async def test_a_large_message_by_reference_shows_in_full_and_in_order(
 
     # After a reload the history comes from sync, the large message again by reference.
     await page.reload()
-    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(3)
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(
+        3,
+        timeout=15_000,  # the loader, the manager, then the client and its sync
+    )
     assert await _texts(page) == texts
     assert errors == []
     await context.close()
@@ -137,7 +140,10 @@ async def test_a_reference_that_cannot_be_fetched_becomes_a_placeholder(
     # Once the engine answers again, a reload brings the message itself.
     await page.unroute(REFS)
     await page.reload()
-    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(3)
+    await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(
+        3,
+        timeout=15_000,  # the loader, the manager, then the client and its sync
+    )
     assert [text for _, _, text in await _texts(page)][1:] == [
         BIG,
         "And one more thing.",
