@@ -1,0 +1,207 @@
+// Conversation events -> DOM: live events and sync replies, applied once each and in
+// seq order (a gap syncs), the status line, typing and read markers. Mixed into
+// ChatWidget (widget.js); `this` is the widget.
+import { el } from "./dom.js";
+import { RETRYABLE } from "./outbox.js";
+
+const TYPING_STALE_MS = 30000;
+
+export const renderMethods = {
+  updateStatus() {
+    this.endButton.disabled = !this.isOpen();
+    this.transcript.update();
+    if (!this.socket || !this.socket.connected) return;
+    if (!this.conv) this.setStatus("Ask us anything");
+    else if (this.conv.state === "ended") this.setStatus("This chat has ended");
+    else if (this.conv.state === "active") this.setStatus(`Chatting with ${this.agentName || "an agent"}`);
+    else if (this.conv.state === "bot") this.setStatus(`Chatting with ${this.botName || "our assistant"}`);
+    else if (this.conv.state === "queued" && this.conv.queuePosition)
+      this.setStatus(
+        this.conv.queuePosition === 1
+          ? "You're next in the queue"
+          : `You're number ${this.conv.queuePosition} in the queue`,
+      );
+    else if (this.conv.state === "on_hold") this.setStatus("On hold - an agent will be back shortly");
+    else this.setStatus("Waiting for an agent…");
+  },
+
+  onEvent(event) {
+    if (!event || typeof event.seq !== "number") return;
+    if (!this.conv || this.conv.id !== event.conversation_id) {
+      // Another tab of this visitor started a chat: follow it unless ours is still open.
+      if (this.isOpen()) return;
+      this.adopt(event.conversation_id, null);
+      this.requestSync();
+      return;
+    }
+    this.applyEvents([event], true);
+  },
+
+  // `live` is false for history from sync: only live messages raise the unread badge
+  // (the session's unread count already covers the rest).
+  applyEvents(events, live) {
+    for (const event of events) {
+      if (!this.conv || event.conversation_id !== this.conv.id) continue;
+      if (event.seq <= this.conv.lastSeq) continue; // already rendered
+      if (event.seq > this.conv.lastSeq + 1) {
+        this.requestSync(); // a gap: fetch what is missing, in order
+        return;
+      }
+      this.render(event, live);
+      this.conv.lastSeq = event.seq;
+    }
+    if (events.length) this.saveEngagement();
+    this.scheduleRead();
+  },
+
+  async requestSync() {
+    if (!this.conv || !this.sessionReady) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    try {
+      for (;;) {
+        this.syncAgain = false;
+        const conv = this.conv;
+        const ack = await this.call("sync", { conversation_id: conv.id, after_seq: conv.lastSeq });
+        if (conv !== this.conv) break;
+        if (!ack.ok) {
+          // Nothing else may come along to trigger another sync (a quiet chat after a
+          // reconnect), so a passing failure is retried here; a reconnect syncs anyway.
+          if (RETRYABLE.has(ack.error.code)) this.scheduleSync();
+          break;
+        }
+        this.syncAttempt = 0;
+        clearTimeout(this.syncTimer);
+        await this.applyEvents(ack.events, false);
+        if (!ack.has_more && !this.syncAgain) break;
+      }
+    } finally {
+      this.syncing = false;
+    }
+  },
+
+  scheduleSync() {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => this.requestSync(), this.backoff(this.syncAttempt++));
+  },
+
+  render(event, live) {
+    switch (event.type) {
+      case "message":
+        this.renderMessage(event, live);
+        break;
+      case "participant.joined":
+        if (event.participant.kind === "agent") this.agentName = event.participant.name;
+        this.renderNotice(event.seq, `${event.participant.name} joined the chat`);
+        this.updateStatus();
+        break;
+      case "participant.left":
+        this.renderNotice(
+          event.seq,
+          event.participant.kind === "visitor" ? "You left the chat" : `${event.participant.name} left the chat`,
+        );
+        break;
+      case "state.changed":
+        this.conv.state = event.state;
+        if (event.state !== "bot") this.clearQuickReplies();
+        this.conv.queuePosition = event.queue_position || null;
+        if (event.state === "ended") {
+          this.showTyping(false);
+          this.renderNotice(event.seq, "This chat has ended. Write a message to start a new one.");
+        }
+        this.updateStatus();
+        break;
+      case "message.updated":
+        this.renderUpdate(event);
+        break;
+      case "read":
+        if (event.by.kind !== "visitor") this.renderRead(event.up_to_seq);
+        break;
+      default:
+        break; // future types: nothing to draw
+    }
+  },
+
+  renderMessage(event, live) {
+    const kind = event.from.kind;
+    const node = this.messageNode(kind, event.from.name, event.text, event.created_at);
+    this.clearQuickReplies();
+    if (kind === "bot") {
+      this.botName = event.from.name;
+      this.updateStatus();
+      const replies = event.quick_replies;
+      if (Array.isArray(replies) && replies.length && this.conv.state === "bot") this.renderQuickReplies(node, replies);
+    }
+    node.setAttribute("data-seq", String(event.seq));
+    node.setAttribute("data-message-id", event.id);
+    for (const url of event.attachments || []) {
+      // Files arrive as web addresses (XEP-0066 from the agent's client).
+      if (!/^https?:\/\//i.test(url)) continue;
+      const link = el("a", "ce-file", { href: url, target: "_blank", rel: "noopener noreferrer" });
+      link.textContent = url;
+      const bubble = node.querySelector(".ce-bubble");
+      if (bubble.textContent) bubble.append(document.createElement("br"));
+      bubble.append(link);
+    }
+    if (kind === "visitor" && event.client_msg_id) {
+      const pending = this.pendingNode(event.client_msg_id);
+      if (pending) pending.remove();
+    }
+    this.insertItem(node);
+    if (kind !== "visitor") {
+      this.showTyping(false);
+      if (live && (this.window.hidden || document.visibilityState === "hidden")) {
+        this.setUnread(this.unread + 1);
+      }
+    }
+  },
+
+  // An agent corrected a message: the new text replaces the old, marked as edited.
+  renderUpdate(event) {
+    for (const node of this.messagesEl.querySelectorAll("[data-message-id]")) {
+      if (node.getAttribute("data-message-id") !== event.replaces) continue;
+      node.querySelector(".ce-bubble").textContent = event.text;
+      node.setAttribute("data-edited", "true");
+      const meta = node.querySelector(".ce-meta");
+      if (!meta.textContent.endsWith(" · edited")) meta.textContent += " · edited";
+    }
+  },
+
+  // The agent has read the visitor's messages up to `upToSeq`.
+  renderRead(upToSeq) {
+    for (const node of this.messagesEl.querySelectorAll('[data-kind="visitor"][data-seq]')) {
+      if (Number(node.getAttribute("data-seq")) > upToSeq || node.hasAttribute("data-read")) continue;
+      node.setAttribute("data-read", "true");
+      node.querySelector(".ce-meta").textContent += " · Read";
+    }
+  },
+
+  onTyping(typing) {
+    if (!this.conv || typing.conversation_id !== this.conv.id || typing.from.kind === "visitor") return;
+    this.showTyping(typing.state === "composing", typing.from.name);
+  },
+
+  showTyping(on, name) {
+    clearTimeout(this.typingTimer);
+    this.typingEl.hidden = !on;
+    this.typingEl.textContent = on ? `${name || "Agent"} is typing…` : "";
+    // A lost "paused" must not leave the indicator up forever.
+    if (on) this.typingTimer = setTimeout(() => this.showTyping(false), TYPING_STALE_MS);
+  },
+
+  scheduleRead() {
+    if (this.window.hidden || document.visibilityState === "hidden" || !this.conv) return;
+    if (this.conv.lastSeq <= this.readSeq) return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      if (!this.conv || !this.sessionReady) return;
+      const seq = this.conv.lastSeq;
+      this.call("read", { conversation_id: this.conv.id, seq }).then((ack) => {
+        if (ack.ok) this.readSeq = Math.max(this.readSeq, seq);
+      });
+    }, 500);
+  },
+};

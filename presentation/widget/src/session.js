@@ -1,0 +1,95 @@
+// The Socket.IO connection and the visitor session: connect, the server's "session"
+// answer (token, config, conversations), and which conversation the widget follows.
+// Mixed into ChatWidget (widget.js); `this` is the widget.
+import { io } from "socket.io-client";
+
+const NAMESPACE = "/visitor";
+
+export const sessionMethods = {
+  connect() {
+    if (this.socket || this.stopped) return;
+    this.setStatus("Connecting…");
+    this.socket = io(this.boot.server + NAMESPACE, {
+      path: "/socket.io",
+      // A function, so every reconnect presents the newest token.
+      auth: (cb) => {
+        const auth = { tenant: this.boot.tenant };
+        const token = this.local.get("token", null);
+        if (token) auth.visitor_token = token;
+        cb(auth);
+      },
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+    });
+    this.socket.on("session", (data) => this.onSession(data));
+    this.socket.on("event", (event) => this.onEvent(event));
+    this.socket.on("typing", (typing) => this.onTyping(typing));
+    this.socket.on("disconnect", (reason) => {
+      this.sessionReady = false;
+      this.showTyping(false);
+      this.setStatus("Reconnecting…");
+      // The server closed us on purpose; socket.io leaves that one to the application.
+      if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 2000);
+    });
+    this.socket.on("connect_error", (err) => this.onConnectError(err));
+  },
+
+  onConnectError(err) {
+    if (this.socket.active) {
+      this.setStatus("Reconnecting…"); // the network failed; socket.io retries by itself
+      return;
+    }
+    const code = err && err.data && err.data.code;
+    if (code === "invalid_input" && this.local.get("token", null)) {
+      // A corrupted stored token: start over as a new visitor rather than stay locked out.
+      this.local.set("token", null);
+      this.socket.connect();
+    } else if (code === "not_found" || code === "invalid_input" || code === "forbidden") {
+      this.stopped = true;
+      this.setStatus("Chat is not available on this site.");
+      this.sendButton.disabled = true;
+    } else {
+      this.setStatus("Reconnecting…");
+      setTimeout(() => this.socket.connect(), this.backoff(this.retryAttempt++));
+    }
+  },
+
+  onSession(data) {
+    this.local.set("token", data.visitor_token);
+    const config = data.config || {};
+    if (!this.boot.title && !this.texts.title && config.title) {
+      this.titleEl.textContent = config.title;
+      this.window.setAttribute("aria-label", config.title);
+    }
+    if (config.max_text_length) this.maxLength = config.max_text_length;
+    this.transcript.setAvailable(Boolean(config.transcript_mail));
+    const list = data.conversations || [];
+    const known = this.conv && list.find((c) => c.id === this.conv.id);
+    const chosen = known || list.find((c) => c.state !== "ended") || list[0] || null;
+    if (!chosen) {
+      // A new visitor (the stored token was unknown): forget what this page showed.
+      this.conv = null;
+      this.clearConversationView();
+    } else if (!this.conv || this.conv.id !== chosen.id) {
+      this.adopt(chosen.id, chosen.state);
+      if (this.window.hidden) this.setUnread(chosen.unread || 0);
+    }
+    this.sessionReady = true;
+    this.retryAttempt = 0;
+    this.updateStatus();
+    this.saveEngagement();
+    if (this.conv) this.requestSync();
+    this.sendContext();
+    this.retryAttemptOutbox = 0;
+    this.flush();
+  },
+
+  adopt(id, state) {
+    this.conv = { id, state: state || "queued", lastSeq: 0, queuePosition: null };
+    this.readSeq = 0;
+    this.agentName = null;
+    this.botName = null;
+    this.clearConversationView();
+    this.updateStatus();
+  },
+};

@@ -1,0 +1,199 @@
+// The chat window's DOM: built once (buildUi), then the small helpers that put items
+// in the message list. Mixed into ChatWidget (widget.js); `this` is the widget.
+import { el } from "./dom.js";
+import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
+import { WIDGET_CSS } from "./styles.js";
+import { TranscriptBar } from "./transcript.js";
+
+export function timeLabel(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export const uiMethods = {
+  buildUi() {
+    const root = this.boot.root;
+    const style = document.createElement("style");
+    style.textContent = WIDGET_CSS;
+    this.badge = el("span", "ce-badge", { "data-testid": "badge", "aria-hidden": "true" });
+    this.badge.hidden = true;
+    // The launcher turns into a close button while the window is open.
+    if (this.boot.launcher) {
+      this.boot.launcher.insertAdjacentHTML("beforeend", CLOSE_ICON); // constant markup
+      this.boot.launcher.appendChild(this.badge);
+    }
+
+    this.window = el("section", this.embedded ? "ce-window ce-embedded" : "ce-window", {
+      "data-testid": "window",
+      role: this.embedded ? "region" : "dialog",
+      "aria-label": this.boot.title || this.texts.title || "Chat",
+    });
+    this.window.hidden = true;
+
+    const header = el("header", "ce-header");
+    const heading = el("div", "ce-heading");
+    this.titleEl = el("h2", "ce-title", { "data-testid": "title" });
+    this.titleEl.textContent = this.boot.title || this.texts.title || "Chat with us";
+    this.statusEl = el("div", "ce-status", { "data-testid": "status", "aria-live": "polite" });
+    heading.append(this.titleEl, this.statusEl);
+    this.endButton = el("button", "ce-end", { type: "button", "data-testid": "end" });
+    this.endButton.textContent = "End chat";
+    this.endButton.disabled = true;
+    this.endButton.addEventListener("click", () => this.endConversation());
+    const close = el("button", "ce-close", {
+      type: "button",
+      "data-testid": "close",
+      "aria-label": "Close chat",
+    });
+    close.innerHTML = CLOSE_ICON; // constant markup
+    close.addEventListener("click", () => this.close());
+    header.append(heading, this.endButton, close);
+
+    this.messagesEl = el("div", "ce-messages", {
+      "data-testid": "messages",
+      role: "log",
+      "aria-live": "polite",
+    });
+    this.emptyEl = el("p", "ce-empty");
+    this.emptyEl.textContent =
+      this.texts.greeting || "Hi! Ask us anything - we usually answer within a few minutes.";
+    this.messagesEl.appendChild(this.emptyEl);
+
+    this.typingEl = el("div", "ce-typing", { "data-testid": "typing", "aria-live": "polite" });
+    this.typingEl.hidden = true;
+
+    const form = el("form", "ce-form");
+    this.input = el("textarea", "ce-input", {
+      "data-testid": "input",
+      rows: "1",
+      placeholder: this.texts.input_placeholder || "Write a message…",
+      "aria-label": "Message",
+    });
+    this.sendButton = el("button", "ce-send", {
+      type: "submit",
+      "data-testid": "send",
+      "aria-label": "Send",
+    });
+    this.sendButton.innerHTML = SEND_ICON; // constant markup
+    form.append(this.input, this.sendButton);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener("input", () => this.onInput());
+    this.input.addEventListener("blur", () => this.stopComposing(true));
+    // Embedded, the window shows from the start; a visitor is made only once they use it.
+    this.input.addEventListener("focus", () => this.connect());
+
+    this.transcript = new TranscriptBar(
+      (event, payload) => this.call(event, payload),
+      () => (this.conv ? this.conv.id : null),
+    );
+
+    this.window.append(header, this.messagesEl, this.typingEl, form, this.transcript.node);
+    root.append(style, this.window);
+    document.addEventListener("visibilitychange", () => this.scheduleRead());
+
+    for (const entry of this.outbox) this.renderPending(entry);
+  },
+
+  setStatus(text) {
+    this.statusEl.textContent = text;
+  },
+
+  setUnread(count) {
+    this.unread = count;
+    this.badge.textContent = count > 9 ? "9+" : String(count);
+    this.badge.hidden = count === 0;
+  },
+
+  isNearEnd() {
+    const m = this.messagesEl;
+    return m.scrollHeight - m.scrollTop - m.clientHeight < 80;
+  },
+
+  scrollToEnd(force) {
+    if (force || this.isNearEnd()) this.messagesEl.scrollTop = this.messagesEl.scrollHeight;
+  },
+
+  firstPending() {
+    return this.messagesEl.querySelector('[data-pending="true"], [data-failed="true"]');
+  },
+
+  // Confirmed items keep seq order and pending ones stay below them.
+  insertItem(node) {
+    const stick = this.isNearEnd();
+    this.emptyEl.remove();
+    this.messagesEl.insertBefore(node, this.firstPending());
+    this.scrollToEnd(stick);
+  },
+
+  messageNode(kind, name, text, createdAt) {
+    const node = el("div", "ce-msg", { "data-testid": "message", "data-kind": kind });
+    const bubble = el("div", "ce-bubble");
+    bubble.textContent = text;
+    const meta = el("div", "ce-meta");
+    meta.textContent = kind === "visitor" ? timeLabel(createdAt) : `${name} · ${timeLabel(createdAt)}`;
+    node.append(bubble, meta);
+    return node;
+  },
+
+  // Buttons under a bot's message; only the newest message's stay, and only while the
+  // chat is with the bot. A click sends the label as if typed.
+  renderQuickReplies(node, replies) {
+    const row = el("div", "ce-quick", { "data-testid": "quick-replies" });
+    for (const reply of replies) {
+      if (!reply || typeof reply.label !== "string") continue;
+      const button = el("button", "ce-quick-reply", { type: "button", "data-testid": "quick-reply" });
+      button.textContent = reply.label;
+      button.addEventListener("click", () => {
+        this.clearQuickReplies();
+        this.send(reply.label);
+      });
+      row.append(button);
+    }
+    node.insertBefore(row, node.querySelector(".ce-meta"));
+  },
+
+  clearQuickReplies() {
+    for (const row of this.messagesEl.querySelectorAll(".ce-quick")) row.remove();
+  },
+
+  renderPending(entry) {
+    const node = this.messageNode("visitor", "", entry.text, null);
+    node.setAttribute("data-pending", "true");
+    node.setAttribute("data-client-msg-id", entry.client_msg_id);
+    node.querySelector(".ce-meta").textContent = "Sending…";
+    this.emptyEl.remove();
+    this.messagesEl.appendChild(node);
+    this.scrollToEnd(true);
+  },
+
+  pendingNode(clientMsgId) {
+    for (const node of this.messagesEl.querySelectorAll("[data-client-msg-id]")) {
+      if (node.getAttribute("data-client-msg-id") === clientMsgId) return node;
+    }
+    return null;
+  },
+
+  renderNotice(seq, text) {
+    const node = el("div", "ce-notice", {
+      "data-testid": "notice",
+      "data-kind": "system",
+      "data-seq": String(seq),
+    });
+    node.textContent = text;
+    this.insertItem(node);
+  },
+
+  clearConversationView() {
+    for (const node of this.messagesEl.querySelectorAll("[data-seq]")) node.remove();
+    if (!this.messagesEl.children.length) this.messagesEl.appendChild(this.emptyEl);
+  },
+};
