@@ -10,6 +10,7 @@ Shape (every key optional; what is left out takes the default of ``DEFAULT_DOCUM
 
     {"active": true,                      # false: maintenance, the loader draws nothing
      "mode": "floating" | "embedded",
+     "language": "auto" | "en" | "de" | "fr" | "es" | "ar",   # auto: the browser's
      "embed_selector": "#help-chat",      # where embedded mode draws (required for it)
      "theme": {"accent": "#3b5bdb", "accent_text": "#ffffff"},
      "texts": {"title": ..., "greeting": ..., "input_placeholder": ..., "launcher_label": ...},
@@ -38,6 +39,7 @@ from datetime import datetime
 from typing import Final
 
 from business.errors import InvalidInput
+from business.languages import AUTO, check_language
 from business.model import TenantId
 from business.validation import check_queue_name
 
@@ -76,6 +78,7 @@ DEFAULT_TRIGGER_ID: Final = "default"
 DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
     "active": True,
     "mode": "floating",
+    "language": AUTO,
     "embed_selector": None,
     "theme": {"accent": "#3b5bdb", "accent_text": "#ffffff"},
     "texts": {},
@@ -114,6 +117,8 @@ def validate_document(raw: object) -> dict[str, Json]:
         out["active"] = _bool(doc["active"], "active")
     if "mode" in doc:
         out["mode"] = _choice(doc["mode"], "mode", MODES)
+    if "language" in doc:
+        out["language"] = check_language(doc["language"])
     if doc.get("embed_selector") is not None:
         out["embed_selector"] = _string(doc["embed_selector"], "embed_selector", MAX_SELECTOR)
     if out["mode"] == "embedded" and out["embed_selector"] is None:
@@ -146,6 +151,7 @@ def effective_document(document: Mapping[str, Json]) -> dict[str, Json]:
     item when no item is called that, and the default trigger after the stored ones when
     none of them holds everywhere (so some trigger always holds)."""
     out = copy.deepcopy(dict(document))
+    out.setdefault("language", AUTO)  # stored before languages existed
     items = list(_sequence(out["items"]))
     if not any(_mapping(item)["id"] == DEFAULT_ITEM_ID for item in items):
         items.append({"id": DEFAULT_ITEM_ID, "type": "button", "text": None})

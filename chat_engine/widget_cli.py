@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from business.errors import InvalidInput
+from business.languages import AUTO, LANGUAGES
 from business.widget_config import MODES, WidgetConfig
 from chat_engine.admin import put_widget_config, widget_config
 from chat_engine.settings import Settings
@@ -51,6 +52,11 @@ def add_parsers(
     )
     change.add_argument("--mode", choices=MODES)
     change.add_argument("--embed-selector", metavar="CSS", help="where embedded mode draws")
+    change.add_argument(
+        "--language",
+        metavar="LANG",
+        help=f"{AUTO} (the visitor's browser chooses) or one of {', '.join(LANGUAGES)}",
+    )
     change.add_argument("--accent", metavar="COLOUR", help="e.g. '#3b5bdb'")
     change.add_argument("--accent-text", metavar="COLOUR", help="text on the accent colour")
     for key in ("title", "greeting", "input-placeholder", "launcher-label"):
@@ -76,6 +82,8 @@ async def widget_set(args: argparse.Namespace, settings: Settings, out: TextIO) 
         document["mode"] = args.mode
     if args.embed_selector is not None:
         document["embed_selector"] = args.embed_selector
+    if args.language is not None:
+        document["language"] = args.language
     theme = {"accent": args.accent, "accent_text": args.accent_text}
     if any(v is not None for v in theme.values()):
         document["theme"] = {**document.get("theme", {}), **_given(theme)}

@@ -228,6 +228,8 @@ class AgentOffer:
     """Sent late (replayed after the link was down): stamp it with XEP-0203."""
     recipient: AgentId | None = None
     """The agent it is for; None: the conversation's own (``desk_agent_id``)."""
+    language: str = "en"
+    """The tenant's language for agents' notices (``xmpp_bridge.i18n``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -243,6 +245,8 @@ class ConversationUpdate:
     rendered for them: their own messages are not echoed, others' are named."""
     watching: bool = False
     """The recipient monitors the chat (or did when this happened): marked ``[monitor]``."""
+    language: str = "en"
+    """The tenant's language for agents' notices (``xmpp_bridge.i18n``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

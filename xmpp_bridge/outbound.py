@@ -16,6 +16,7 @@ from business.model import AgentId, ConversationId, MemberRole
 from business.services import Services
 from xmpp_bridge.concurrency import SerialLanes
 from xmpp_bridge.cursors import DeliveryCursors, Key
+from xmpp_bridge.i18n import TenantLanguages
 from xmpp_bridge.link import Link
 from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
 from xmpp_bridge.markers import Ephemeral, MarkerBook
@@ -96,7 +97,11 @@ class XmppAgentNotifier:
             on_stored=self._stored,
         )
         self._lanes = SerialLanes("xmpp-delivery")
+        # Agents' notices in the tenant's language, cached (not a read per message).
+        languages = TenantLanguages(services.widget_configs.get)
+        services.widget_configs.on_change(languages.forget)
         self._sender = EventSender(
+            languages=languages,
             history=services.history,
             link=link,
             refusals=self._refusals,

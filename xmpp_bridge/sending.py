@@ -16,6 +16,7 @@ from business.model import AgentId, ConversationId
 from xmpp_bridge import texts
 from xmpp_bridge.converters import is_offer
 from xmpp_bridge.custom import AgentOffer, ConversationUpdate, Outbound, TextReply
+from xmpp_bridge.i18n import TenantLanguages
 from xmpp_bridge.link import Link, StanzaTooLarge
 from xmpp_bridge.parking import Key, Refusals
 
@@ -51,8 +52,11 @@ class EventSender:
         refusals: Refusals,
         confirm: Callable[[int], Awaitable[bool]],
         on_sent: Callable[[Outbound], None] | None = None,
+        languages: TenantLanguages | None = None,
     ) -> None:
         self._history = history
+        self._languages = languages
+        """The tenant's language of agents' notices; None: English."""
         # The history an offer carries: read for many offers at once when many chats
         # are routed at once (a thousand visitors starting together).
         self._earlier: Batcher[tuple[ConversationId, int], Sequence[StoredEvent]] = Batcher(
@@ -131,7 +135,15 @@ class EventSender:
             or self._refusals.is_suspect(key)
         ):
             return None
-        item = ConversationUpdate(conversation=conversation, to=to, event=event, delayed=False)
+        language = "en"
+        if self._languages is not None:
+            cached = self._languages.cached(conversation.tenant_id)
+            if cached is None:
+                return None  # ``send`` reads it first
+            language = cached
+        item = ConversationUpdate(
+            conversation=conversation, to=to, event=event, delayed=False, language=language
+        )
         outcome = self._send(key, item, generation)
         if outcome is _Sent.PARKED:
             return None
@@ -177,6 +189,9 @@ class EventSender:
         recipient: AgentId | None,
         watching: bool = False,
     ) -> Outbound:
+        language = "en"
+        if self._languages is not None:
+            language = await self._languages.load(conversation.tenant_id)
         if is_offer(event, conversation, recipient):
             earlier = await self._earlier.submit((conversation.id, event.pos))
             return AgentOffer(
@@ -186,6 +201,7 @@ class EventSender:
                 earlier=earlier,
                 delayed=late,
                 recipient=recipient,
+                language=language,
             )
         return ConversationUpdate(
             conversation=conversation,
@@ -194,4 +210,5 @@ class EventSender:
             delayed=late,
             recipient=recipient,
             watching=watching,
+            language=language,
         )

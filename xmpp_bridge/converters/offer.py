@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
-from xmpp_bridge import texts, texts_visitor
+from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
+from xmpp_bridge.i18n import Notices, notices_for
 
 _PAGE_TITLE_CHARS = 200
 _ADDRESS_CHARS = 500
@@ -33,6 +34,7 @@ def offer_text(
     earlier: Sequence[StoredEvent],
     *,
     room: int | None = None,
+    say: Notices | None = None,
 ) -> str:
     """The offer as plain text, readable in any client: who, where from, what so far.
 
@@ -41,18 +43,19 @@ def offer_text(
     context values are cut to a few hundred characters and the fields after those that
     fit are counted, not shown; messages are kept newest first, the first that does not
     fit is cut, and the older ones are counted. Context gets half the room, or more when
-    the messages need less.
+    the messages need less. ``say``: the notices' language (English by default).
     """
+    say = say or notices_for("en")
     waited = texts.format_duration(offer.created_at - conversation.created_at)
     if conversation.offered_to == offer.agent.id:
-        footer = texts.offer_footer(round((offer.expires_at - offer.created_at).total_seconds()))
+        footer = say.offer_footer(round((offer.expires_at - offer.created_at).total_seconds()))
     else:
-        footer = texts.OFFER_TAKEN_FOOTER  # taken already (auto-accept)
+        footer = say.offer_taken_footer  # taken already (auto-accept)
     routed = offer.kind is OfferKind.ROUTE
     channel = None
     if conversation.channel is Channel.API:
         channel = conversation.provider or ""
-    header = texts_visitor.offer_header(
+    header = say.offer_header(
         conversation.visitor_name, conversation.queue, waited, new=routed, channel=channel
     )
     if not routed:
@@ -60,26 +63,28 @@ def offer_text(
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
     header = xml_safe(header)
     history = [xml_safe(line) for e in earlier if (line := _transcript_line(e)) is not None]
-    context = _context_lines(conversation, abridged=False)
-    whole = _assemble(header, context, history, footer)
+    context = _context_lines(conversation, say, abridged=False)
+    whole = _assemble(header, context, history, footer, say)
     if room is None or xml_size(whole) <= room:
         return whole
 
     # Each line costs its size and a newline; the text has one newline fewer.
-    fixed = [header, "", "", footer] + ([] if history else [texts.OFFER_NO_MESSAGES])
+    fixed = [header, "", "", footer] + ([] if history else [say.offer_no_messages])
     available = room + 1 - _lines_size(fixed)
-    context = _context_lines(conversation, abridged=True)
+    context = _context_lines(conversation, say, abridged=True)
     context_share = max(available // 2, available - _lines_size(history))
-    kept_context, used = _fit_in_order(context, context_share, texts.offer_more_fields)
-    newest_first, _ = _fit_in_order(history[::-1], available - used, texts.offer_earlier_messages)
-    return _assemble(header, kept_context, newest_first[::-1], footer)
+    kept_context, used = _fit_in_order(context, context_share, say.offer_more_fields)
+    newest_first, _ = _fit_in_order(history[::-1], available - used, say.offer_earlier_messages)
+    return _assemble(header, kept_context, newest_first[::-1], footer, say)
 
 
-def _assemble(header: str, context: list[str], history: list[str], footer: str) -> str:
-    return "\n".join([header, *context, "", *(history or [texts.OFFER_NO_MESSAGES]), "", footer])
+def _assemble(
+    header: str, context: list[str], history: list[str], footer: str, say: Notices
+) -> str:
+    return "\n".join([header, *context, "", *(history or [say.offer_no_messages]), "", footer])
 
 
-def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
+def _context_lines(conversation: Conversation, say: Notices, *, abridged: bool) -> list[str]:
     def cut(text: str, chars: int) -> str:
         return texts.shorten(text, chars) if abridged else text
 
@@ -88,9 +93,9 @@ def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
     if ctx.page_title or ctx.page_url:
         title = cut(ctx.page_title, _PAGE_TITLE_CHARS) if ctx.page_title else None
         url = cut(ctx.page_url, _ADDRESS_CHARS) if ctx.page_url else None
-        lines.append(texts.offer_page(title, url))
+        lines.append(say.offer_page(title, url))
     if ctx.referrer:
-        lines.append(texts.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
+        lines.append(say.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
     fields = [(k, v) for k, v in conversation.form.items() if k != "name" and v]
     fields += [(k, v) for k, v in ctx.custom.items() if v]
     lines.extend(

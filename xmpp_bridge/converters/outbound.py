@@ -64,6 +64,7 @@ from xmpp_bridge.custom import (
     TextReply,
     VisitorTyping,
 )
+from xmpp_bridge.i18n import notices_for
 from xmpp_bridge.settings import DEFAULT_STANZA_BUDGET
 
 _PROBE_PART = 10**7
@@ -219,6 +220,7 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
     me = item.recipient if item.recipient is not None else conv.desk_agent_id
     if me is None:
         return []
+    say = notices_for(item.language)  # the notices about the visitor and the chat
     text: str | None = None
     match event:
         case MessagePosted():
@@ -230,27 +232,27 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             return _corrected(item, event, me, addressing, budget)
         case ParticipantJoined(participant=who):
             if who.id != me:
-                text = texts.joined(who.name)
+                text = say.joined(who.name)
         case ParticipantLeft(participant=who):
             if not (who.kind is ParticipantKind.AGENT and who.id == me):
-                text = texts.left(who.name)
+                text = say.left(who.name)
         case MemberJoined(agent=who, role=role):
             # Monitors come and go unannounced.
             if who.id != me and role is not MemberRole.MONITOR:
-                text = texts.member_joined(who.name, role.value)
+                text = say.member_joined(who.name, role.value)
         case MemberLeft(agent=who, role=role):
             if who.id != me and role is not MemberRole.MONITOR:
-                text = texts.left(who.name)
+                text = say.left(who.name)
         case Whispered(by=who, text=said):
             if who.id != me:
                 text = texts.whispered_by(who.name) + said
         case Transferred(by=by, to=to, queue=queue):
             # The new agent learnt of it from the offer, the old one from their command.
             if me not in (by.id, None if to is None else to.id):
-                text = texts.transferred(by.name, None if to is None else to.name, queue)
+                text = say.transferred(by.name, None if to is None else to.name, queue)
         case StateChanged(state=state):
             if state is ConversationState.ENDED:
-                text = texts.CHAT_ENDED
+                text = say.chat_ended
         case ReadMarked():
             pass
         case WrapUpRecorded(code=code, note=wrap_note):
@@ -264,7 +266,7 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
             pass  # the offer to ``me`` goes as an ``AgentOffer``
         case ChatReturned():
             if me == conv.agent_id:
-                text = texts.CHAT_RETURNED
+                text = say.chat_returned
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != me:
@@ -375,4 +377,5 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
         marked=True,  # it quotes the visitor: displaying it reads them
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
-    return chat.build(offer_text(conv, item.offer, item.earlier, room=room), chat.stanza_id)
+    text = offer_text(conv, item.offer, item.earlier, room=room, say=notices_for(item.language))
+    return chat.build(text, chat.stanza_id)

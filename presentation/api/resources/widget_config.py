@@ -76,6 +76,11 @@ class Trigger(Body):
 class WidgetConfigIn(Body):
     active: bool = Field(True, description="false: maintenance, the widget shows nothing")
     mode: Literal["floating", "embedded"] = "floating"
+    language: Literal["auto", "en", "de", "fr", "es", "ar"] = Field(
+        "auto",
+        description="the widget's language (and agents' notices'); `auto`: each visitor's "
+        "browser chooses, agents get English",
+    )
     embed_selector: (
         Annotated[str, StringConstraints(min_length=1, max_length=MAX_SELECTOR)] | None
     ) = Field(None, description="the page element embedded mode draws in, e.g. `#help-chat`")
@@ -93,6 +98,7 @@ class WidgetConfigIn(Body):
 class WidgetConfigOut(BaseModel):
     active: bool
     mode: Literal["floating", "embedded"]
+    language: str = "auto"
     embed_selector: str | None
     theme: dict[str, str]
     texts: dict[str, str]

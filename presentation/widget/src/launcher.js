@@ -1,14 +1,16 @@
 // Shared by the chat manager (which draws the launcher and invitations) and the chat
 // client (which styles the rest). Colours come from the tenant's theme through the
 // custom properties the manager sets on the host element (custom properties cross the
-// shadow boundary; ":host { all: initial }" does not reset them).
+// shadow boundary; ":host { all: initial }" does not reset them). Sides are logical
+// (inset-inline-end, padding-inline): in a right-to-left language (dir="rtl" on the
+// host) the launcher, the window and the bubbles mirror to the left.
 export const ACCENT = "var(--ce-accent, #3b5bdb)";
 export const ACCENT_TEXT = "var(--ce-accent-text, #fff)";
 
 export const LAUNCHER_CSS = `
 :host { all: initial; }
 .ce-launcher {
-  position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
+  position: fixed; inset-inline-end: 20px; bottom: 20px; z-index: 2147483000;
   width: 56px; height: 56px; border-radius: 50%; border: 0; padding: 0;
   background: ${ACCENT}; color: ${ACCENT_TEXT}; cursor: pointer;
   box-shadow: 0 4px 14px rgba(0, 0, 0, .25);
@@ -24,8 +26,8 @@ export const LAUNCHER_CSS = `
 .ce-launcher[aria-expanded="true"] .ce-icon-chat { display: none; }
 .ce-launcher[aria-expanded="true"] .ce-icon-close { display: block; }
 .ce-invite {
-  position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: 260px;
-  box-sizing: border-box; padding: 14px 36px 12px 14px; border-radius: 12px;
+  position: fixed; inset-inline-end: 20px; bottom: 88px; z-index: 2147483000; width: 260px;
+  box-sizing: border-box; padding-block: 14px 12px; padding-inline: 14px 36px; border-radius: 12px;
   background: #fff; color: #212529; box-shadow: 0 8px 28px rgba(0, 0, 0, .2);
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 }
@@ -35,9 +37,10 @@ export const LAUNCHER_CSS = `
   background: ${ACCENT}; color: ${ACCENT_TEXT};
 }
 .ce-invite-dismiss {
-  position: absolute; top: 6px; right: 6px; width: 24px; height: 24px; border: 0;
-  background: transparent; color: #868e96; font: 18px/1 sans-serif; cursor: pointer;
+  position: absolute; top: 6px; inset-inline-end: 6px; width: 24px; height: 24px; border: 0;
+  background: transparent; color: #495057; font: 18px/1 sans-serif; cursor: pointer;
 }
+.ce-invite button:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
 `;
 
 export const CHAT_ICON =

@@ -16,7 +16,16 @@
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
 import { holds, device, variables } from "./conditions.js";
 import { el, Storage } from "./dom.js";
+import { browserLanguages, direction, pickLanguage, translator } from "./i18n.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
+import { manager as ar } from "./locales/ar.json";
+import { manager as de } from "./locales/de.json";
+import { manager as en } from "./locales/en.json";
+import { manager as es } from "./locales/es.json";
+import { manager as fr } from "./locales/fr.json";
+import { SiteApi } from "./site_api.js";
+
+const LOCALES = { en, de, fr, es, ar };
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
 const VISIT_GAP_MS = 30 * 60 * 1000;
@@ -50,17 +59,22 @@ class ChatManager {
     this.timer = null;
     this.countVisit();
     this.vars = variables(this.tab.get("vars", null));
+    // The language: the tenant's, or the browser's (i18n.js); the client uses the same.
+    const lang = pickLanguage(this.config.language, browserLanguages());
+    this.t = translator(this.config.texts, LOCALES[lang], en);
     this.api();
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
     const theme = this.config.theme || {};
     if (theme.accent) host.style.setProperty("--ce-accent", theme.accent);
     if (theme.accent_text) host.style.setProperty("--ce-accent-text", theme.accent_text);
+    host.setAttribute("lang", lang);
+    host.setAttribute("dir", direction(lang)); // the shadow tree and its CSS follow it
     const root = host.attachShadow({ mode: "open" });
     const style = document.createElement("style");
     style.textContent = LAUNCHER_CSS;
     root.append(style);
-    Object.assign(boot, { host, root, launcher: null, openRequested: false });
+    Object.assign(boot, { host, root, lang, launcher: null, openRequested: false });
   }
 
   // -- the visit ------------------------------------------------------------------
@@ -94,8 +108,9 @@ class ChatManager {
     };
   }
 
-  // What the page's own scripts may call: custom variables for the triggers. Those the
-  // page set before the manager was there wait in window.ChatEngine.vars.
+  // What the page's own scripts may call: custom variables for the triggers (set), and
+  // open, close and on (site_api.js). Variables the page set before the manager was
+  // there wait in window.ChatEngine.vars, other calls in window.ChatEngine.q.
   api() {
     const api = (window.ChatEngine = window.ChatEngine || {});
     this.vars = variables(this.vars, api.vars);
@@ -104,6 +119,13 @@ class ChatManager {
       this.tab.set("vars", this.vars);
       this.tick();
     };
+    this.site = new SiteApi(api, this.boot, {
+      open: () => {
+        if (!this.boot.embedTarget) this.showLauncher();
+        this.open();
+      },
+      close: () => this.close(),
+    });
   }
 
   // -- the chain ------------------------------------------------------------------
@@ -116,6 +138,7 @@ class ChatManager {
       target.appendChild(this.boot.host);
       this.boot.chain = "embedded";
       this.loadClient();
+      this.site.ready();
       return;
     }
     document.body.appendChild(this.boot.host);
@@ -124,6 +147,7 @@ class ChatManager {
       this.boot.chain = "continuation";
       this.showLauncher(); // the client opens it again if it was open in this tab
       this.loadClient();
+      this.site.ready();
       return;
     }
     const thread = await this.findOpenThread();
@@ -132,9 +156,11 @@ class ChatManager {
       this.boot.thread = thread;
       this.showLauncher();
       this.open();
+      this.site.ready();
       return;
     }
     this.boot.chain = "triggers";
+    this.site.ready();
     this.tick();
   }
 
@@ -252,14 +278,13 @@ class ChatManager {
   showLauncher(label) {
     const boot = this.boot;
     if (!boot.launcher) {
-      const texts = this.config.texts || {};
       const launcher = el("button", "ce-launcher", { type: "button", "data-testid": "launcher" });
       launcher.innerHTML = CHAT_ICON; // a constant SVG, never user text
       launcher.addEventListener("click", () => {
         if (boot.onLauncherClick) boot.onLauncherClick();
         else this.open(!boot.openRequested);
       });
-      launcher.setAttribute("aria-label", boot.title || texts.launcher_label || "Open chat");
+      launcher.setAttribute("aria-label", boot.title || this.t("launcher_label"));
       boot.launcher = launcher;
       boot.root.append(launcher);
     }
@@ -267,22 +292,27 @@ class ChatManager {
   }
 
   showInvitation(trigger, item) {
-    const card = el("div", "ce-invite", { "data-testid": "invitation", role: "dialog" });
+    const card = el("div", "ce-invite", {
+      "data-testid": "invitation",
+      role: "dialog",
+      "aria-label": this.t("invitation_label"),
+    });
     card.setAttribute("data-trigger", trigger.id);
     const text = el("p", "", { "data-testid": "invitation-text" });
     text.textContent = item.text; // the tenant's text, as text
     const accept = el("button", "ce-invite-accept", { type: "button", "data-testid": "invitation-accept" });
-    accept.textContent = "Chat now";
+    accept.textContent = this.t("chat_now");
     accept.addEventListener("click", () => this.open());
     const dismiss = el("button", "ce-invite-dismiss", {
       type: "button",
       "data-testid": "invitation-dismiss",
-      "aria-label": "Dismiss",
+      "aria-label": this.t("dismiss"),
     });
     dismiss.textContent = "×";
     dismiss.addEventListener("click", () => {
       this.dismissed.add(trigger.id);
       this.hideInvitation();
+      this.boot.launcher.focus(); // focus was on the card, which is gone
     });
     card.append(text, accept, dismiss);
     this.invitation = card;
@@ -306,6 +336,13 @@ class ChatManager {
     this.loadClient();
   }
 
+  // ChatEngine.close(): the window closes (the client may not be there yet: then the
+  // open asked for is taken back).
+  close() {
+    if (this.boot.widget) this.boot.widget.close();
+    else this.boot.openRequested = false;
+  }
+
   loadClient() {
     if (this.clientLoading) return;
     this.clientLoading = true;
@@ -315,7 +352,7 @@ class ChatManager {
     client.onerror = () => {
       if (!this.boot.launcher) return;
       this.boot.launcher.disabled = true;
-      this.boot.launcher.title = "Chat is unavailable right now";
+      this.boot.launcher.title = this.t("unavailable");
     };
     document.head.appendChild(client);
   }

@@ -37,7 +37,7 @@ export const outboxMethods = {
     const text = this.input.value.trim();
     if (!text || this.stopped) return;
     if (text.length > this.maxLength) {
-      this.setStatus(`Messages can be at most ${this.maxLength} characters`);
+      this.setStatus(this.t("too_long", { n: this.maxLength }));
       return;
     }
     this.input.value = "";
@@ -142,6 +142,7 @@ export const outboxMethods = {
     if (ack.conversation) {
       if (!this.conv || this.conv.id !== ack.conversation.id) {
         this.adopt(ack.conversation.id, ack.conversation.state);
+        this.emit("start", { conversation_id: ack.conversation.id });
       }
       this.contextSent = true; // the start carried the context
       this.requestSync();
@@ -162,6 +163,6 @@ export const outboxMethods = {
     if (!node) return;
     node.setAttribute("data-pending", "false");
     node.setAttribute("data-failed", "true");
-    node.querySelector(".ce-meta").textContent = `Not sent: ${error.message}`;
+    node.querySelector(".ce-meta").textContent = this.t("not_sent", { error: error.message });
   },
 };

@@ -54,7 +54,7 @@ async function resolveRefs(widget, events) {
   for (const event of events) {
     const wanted =
       isRef(event) && widget.conv && event.conversation_id === widget.conv.id && event.seq > widget.conv.lastSeq;
-    resolved.push(wanted ? (await fetchEvent(widget, event)) || placeholder(event) : event);
+    resolved.push(wanted ? (await fetchEvent(widget, event)) || placeholder(event, widget) : event);
   }
   return resolved;
 }
@@ -89,7 +89,7 @@ async function fetchEvent(widget, ref) {
 
 // What is shown for an event that could not be fetched: a line in its place, so the
 // events after it still come.
-function placeholder(ref) {
+function placeholder(ref, widget) {
   return {
     conversation_id: ref.conversation_id,
     seq: ref.seq,
@@ -97,7 +97,7 @@ function placeholder(ref) {
     created_at: ref.created_at,
     id: `unavailable-${ref.seq}`,
     from: { kind: "system", name: "Chat" },
-    text: UNAVAILABLE_TEXT,
+    text: widget.t ? widget.t("unavailable_message") : UNAVAILABLE_TEXT,
     attachments: [],
   };
 }

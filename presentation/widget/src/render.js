@@ -11,18 +11,17 @@ export const renderMethods = {
     this.endButton.disabled = !this.isOpen();
     this.transcript.update();
     if (!this.socket || !this.socket.connected) return;
-    if (!this.conv) this.setStatus("Ask us anything");
-    else if (this.conv.state === "ended") this.setStatus("This chat has ended");
-    else if (this.conv.state === "active") this.setStatus(`Chatting with ${this.agentName || "an agent"}`);
-    else if (this.conv.state === "bot") this.setStatus(`Chatting with ${this.botName || "our assistant"}`);
+    const t = this.t;
+    if (!this.conv) this.setStatus(t("ask"));
+    else if (this.conv.state === "ended") this.setStatus(t("ended_status"));
+    else if (this.conv.state === "active") this.setStatus(t("chatting_with", { name: this.agentName || t("an_agent") }));
+    else if (this.conv.state === "bot") this.setStatus(t("chatting_with", { name: this.botName || t("our_assistant") }));
     else if (this.conv.state === "queued" && this.conv.queuePosition)
       this.setStatus(
-        this.conv.queuePosition === 1
-          ? "You're next in the queue"
-          : `You're number ${this.conv.queuePosition} in the queue`,
+        this.conv.queuePosition === 1 ? t("queue_next") : t("queue_number", { n: this.conv.queuePosition }),
       );
-    else if (this.conv.state === "on_hold") this.setStatus("On hold - an agent will be back shortly");
-    else this.setStatus("Waiting for an agent…");
+    else if (this.conv.state === "on_hold") this.setStatus(t("on_hold"));
+    else this.setStatus(t("waiting"));
   },
 
   onEvent(event) {
@@ -95,13 +94,15 @@ export const renderMethods = {
         break;
       case "participant.joined":
         if (event.participant.kind === "agent") this.agentName = event.participant.name;
-        this.renderNotice(event.seq, `${event.participant.name} joined the chat`);
+        this.renderNotice(event.seq, this.t("joined", { name: event.participant.name }));
         this.updateStatus();
         break;
       case "participant.left":
         this.renderNotice(
           event.seq,
-          event.participant.kind === "visitor" ? "You left the chat" : `${event.participant.name} left the chat`,
+          event.participant.kind === "visitor"
+            ? this.t("you_left")
+            : this.t("left", { name: event.participant.name }),
         );
         break;
       case "state.changed":
@@ -110,7 +111,7 @@ export const renderMethods = {
         this.conv.queuePosition = event.queue_position || null;
         if (event.state === "ended") {
           this.showTyping(false);
-          this.renderNotice(event.seq, "This chat has ended. Write a message to start a new one.");
+          this.renderNotice(event.seq, this.t("ended_notice"));
         }
         this.updateStatus();
         break;
@@ -156,6 +157,7 @@ export const renderMethods = {
       if (live && (this.window.hidden || document.visibilityState === "hidden")) {
         this.setUnread(this.unread + 1);
       }
+      if (live) this.emit("message", { conversation_id: event.conversation_id, from: event.from, text: event.text });
     }
   },
 
@@ -166,7 +168,8 @@ export const renderMethods = {
       node.querySelector(".ce-bubble").textContent = event.text;
       node.setAttribute("data-edited", "true");
       const meta = node.querySelector(".ce-meta");
-      if (!meta.textContent.endsWith(" · edited")) meta.textContent += " · edited";
+      const edited = ` · ${this.t("edited")}`;
+      if (!meta.textContent.endsWith(edited)) meta.textContent += edited;
     }
   },
 
@@ -175,7 +178,7 @@ export const renderMethods = {
     for (const node of this.messagesEl.querySelectorAll('[data-kind="visitor"][data-seq]')) {
       if (Number(node.getAttribute("data-seq")) > upToSeq || node.hasAttribute("data-read")) continue;
       node.setAttribute("data-read", "true");
-      node.querySelector(".ce-meta").textContent += " · Read";
+      node.querySelector(".ce-meta").textContent += ` · ${this.t("read")}`;
     }
   },
 
@@ -187,7 +190,7 @@ export const renderMethods = {
   showTyping(on, name) {
     clearTimeout(this.typingTimer);
     this.typingEl.hidden = !on;
-    this.typingEl.textContent = on ? `${name || "Agent"} is typing…` : "";
+    this.typingEl.textContent = on ? this.t("typing", { name: name || this.t("agent") }) : "";
     // A lost "paused" must not leave the indicator up forever.
     if (on) this.typingTimer = setTimeout(() => this.showTyping(false), TYPING_STALE_MS);
   },

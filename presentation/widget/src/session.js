@@ -8,7 +8,7 @@ const NAMESPACE = "/visitor";
 export const sessionMethods = {
   connect() {
     if (this.socket || this.stopped) return;
-    this.setStatus("Connecting…");
+    this.setStatus(this.t("connecting"));
     this.socket = io(this.boot.server + NAMESPACE, {
       path: "/socket.io",
       // A function, so every reconnect presents the newest token.
@@ -27,7 +27,7 @@ export const sessionMethods = {
     this.socket.on("disconnect", (reason) => {
       this.sessionReady = false;
       this.showTyping(false);
-      this.setStatus("Reconnecting…");
+      this.setStatus(this.t("reconnecting"));
       // The server closed us on purpose; socket.io leaves that one to the application.
       if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 2000);
     });
@@ -36,7 +36,7 @@ export const sessionMethods = {
 
   onConnectError(err) {
     if (this.socket.active) {
-      this.setStatus("Reconnecting…"); // the network failed; socket.io retries by itself
+      this.setStatus(this.t("reconnecting")); // the network failed; socket.io retries by itself
       return;
     }
     const code = err && err.data && err.data.code;
@@ -46,10 +46,10 @@ export const sessionMethods = {
       this.socket.connect();
     } else if (code === "not_found" || code === "invalid_input" || code === "forbidden") {
       this.stopped = true;
-      this.setStatus("Chat is not available on this site.");
+      this.setStatus(this.t("not_available"));
       this.sendButton.disabled = true;
     } else {
-      this.setStatus("Reconnecting…");
+      this.setStatus(this.t("reconnecting"));
       setTimeout(() => this.socket.connect(), this.backoff(this.retryAttempt++));
     }
   },

@@ -4,14 +4,14 @@ import { ACCENT, ACCENT_TEXT } from "./launcher.js";
 // the page's rules cannot reach in (":host { all: initial }" stops inherited styles).
 export const WIDGET_CSS = `
 .ce-badge {
-  position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px;
+  position: absolute; top: -4px; inset-inline-end: -4px; min-width: 20px; height: 20px;
   padding: 0 5px; box-sizing: border-box; border-radius: 10px;
   background: #e03131; color: #fff; font: 600 12px/20px system-ui, sans-serif;
   text-align: center;
 }
 .ce-badge[hidden] { display: none; }
 .ce-window {
-  position: fixed; right: 20px; bottom: 88px; z-index: 2147483000;
+  position: fixed; inset-inline-end: 20px; bottom: 88px; z-index: 2147483000;
   width: 360px; max-width: calc(100vw - 40px);
   height: 520px; max-height: calc(100vh - 120px);
   display: flex; flex-direction: column; overflow: hidden;
@@ -22,7 +22,7 @@ export const WIDGET_CSS = `
 .ce-window[hidden] { display: none; }
 .ce-header {
   display: flex; align-items: center; gap: 8px;
-  padding: 12px 12px 10px 16px; background: ${ACCENT}; color: ${ACCENT_TEXT};
+  padding-block: 12px 10px; padding-inline: 16px 12px; background: ${ACCENT}; color: ${ACCENT_TEXT};
 }
 .ce-heading { flex: 1; min-width: 0; }
 .ce-title { margin: 0; font-size: 16px; font-weight: 600; }
@@ -43,7 +43,7 @@ export const WIDGET_CSS = `
   flex: 1; overflow-y: auto; padding: 14px 12px; background: #f8f9fa;
   display: flex; flex-direction: column; gap: 6px;
 }
-.ce-empty { margin: auto; color: #868e96; text-align: center; padding: 0 24px; }
+.ce-empty { margin: auto; color: #495057; text-align: center; padding: 0 24px; }
 .ce-msg { display: flex; flex-direction: column; max-width: 80%; }
 .ce-msg[data-kind="visitor"] { align-self: flex-end; align-items: flex-end; }
 .ce-msg[data-kind="agent"], .ce-msg[data-kind="bot"], .ce-msg[data-kind="system"] {
@@ -63,10 +63,10 @@ export const WIDGET_CSS = `
 .ce-quick-reply:hover { background: ${ACCENT}; color: ${ACCENT_TEXT}; }
 .ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
 .ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
-.ce-meta { font-size: 11px; color: #868e96; margin: 2px 4px 0; }
+.ce-meta { font-size: 11px; color: #495057; margin: 2px 4px 0; }
 .ce-file { color: inherit; text-decoration: underline; word-break: break-all; }
-.ce-notice { align-self: center; font-size: 12px; color: #868e96; padding: 2px 8px; text-align: center; }
-.ce-typing { padding: 0 16px 4px; height: 18px; font-size: 12px; color: #868e96;
+.ce-notice { align-self: center; font-size: 12px; color: #495057; padding: 2px 8px; text-align: center; }
+.ce-typing { padding: 0 16px 4px; height: 18px; font-size: 12px; color: #495057;
              background: #f8f9fa; font-style: italic; }
 .ce-typing[hidden] { display: block; visibility: hidden; }
 .ce-form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e9ecef; background: #fff; }
@@ -97,13 +97,17 @@ export const WIDGET_CSS = `
   font: inherit; color: #212529; background: #fff;
 }
 .ce-transcript-status:empty { display: none; }
+/* Keyboard users see where they are (the input shows its focus by its border). */
+.ce-window button:focus-visible, .ce-messages:focus-visible, .ce-transcript-email:focus-visible {
+  outline: 3px solid #91a7ff; outline-offset: 1px;
+}
 .ce-window.ce-embedded {
   position: static; width: 100%; max-width: none; height: 100%; max-height: none;
   box-shadow: none; border: 1px solid #dee2e6; box-sizing: border-box;
 }
 .ce-embedded .ce-close { display: none; }
 @media (max-width: 480px) {
-  .ce-window:not(.ce-embedded) { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
+  .ce-window:not(.ce-embedded) { inset-inline-end: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh;
                max-height: 100vh; border-radius: 0; }
 }
 `;

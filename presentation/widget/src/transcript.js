@@ -6,9 +6,11 @@
 import { el as node } from "./dom.js";
 
 export class TranscriptBar {
-  // `call(event, payload)` resolves to the ack; `conversationId()` is the current one.
-  constructor(call, conversationId) {
+  // `call(event, payload)` resolves to the ack; `conversationId()` is the current one;
+  // `t(key, vars)` gives the texts in the widget's language (i18n.js).
+  constructor(call, conversationId, t) {
     this.call = call;
+    this.t = t;
     this.conversationId = conversationId;
     this.available = false;
     this.shownFor = null;
@@ -17,7 +19,7 @@ export class TranscriptBar {
     this.node = node("div", "ce-transcript", { "data-testid": "transcript-bar" });
     this.node.hidden = true;
     this.button = node("button", "ce-link", { type: "button", "data-testid": "transcript" });
-    this.button.textContent = "Email transcript";
+    this.button.textContent = t("transcript");
     this.button.addEventListener("click", () => this.request(null));
 
     this.form = node("form", "ce-transcript-form", { "data-testid": "transcript-form" });
@@ -25,16 +27,16 @@ export class TranscriptBar {
     this.email = node("input", "ce-transcript-email", {
       type: "email",
       "data-testid": "transcript-email",
-      placeholder: "Your e-mail address",
-      "aria-label": "Your e-mail address",
+      placeholder: t("email_label"),
+      "aria-label": t("email_label"),
       autocomplete: "email",
       maxlength: "254",
       required: "",
     });
     const send = node("button", "ce-link", { type: "submit", "data-testid": "transcript-send" });
-    send.textContent = "Send";
+    send.textContent = t("send");
     const cancel = node("button", "ce-link", { type: "button", "data-testid": "transcript-cancel" });
-    cancel.textContent = "Cancel";
+    cancel.textContent = t("cancel");
     cancel.addEventListener("click", () => this.reset());
     this.form.append(this.email, send, cancel);
     this.form.addEventListener("submit", (e) => {
@@ -74,7 +76,7 @@ export class TranscriptBar {
     const id = this.conversationId();
     if (!id || this.busy) return;
     this.busy = true;
-    this.status.textContent = "Sending…";
+    this.status.textContent = this.t("sending");
     const payload = { conversation_id: id };
     if (email) payload.email = email;
     try {
@@ -84,12 +86,12 @@ export class TranscriptBar {
         this.form.hidden = true;
         this.button.hidden = false;
         this.status.textContent = email
-          ? `The transcript is on its way to ${email}.`
-          : "The transcript is on its way to your e-mail.";
+          ? this.t("transcript_sent_to", { email })
+          : this.t("transcript_sent");
       } else if (ack.error.code === "email_required") {
         this.button.hidden = true;
         this.form.hidden = false;
-        this.status.textContent = "Where should we send it?";
+        this.status.textContent = this.t("transcript_where");
         this.email.focus();
       } else {
         this.status.textContent = ack.error.message;

@@ -26,24 +26,24 @@ export const uiMethods = {
     this.window = el("section", this.embedded ? "ce-window ce-embedded" : "ce-window", {
       "data-testid": "window",
       role: this.embedded ? "region" : "dialog",
-      "aria-label": this.boot.title || this.texts.title || "Chat",
+      "aria-label": this.boot.title || this.texts.title || this.t("window_label"),
     });
     this.window.hidden = true;
 
     const header = el("header", "ce-header");
     const heading = el("div", "ce-heading");
     this.titleEl = el("h2", "ce-title", { "data-testid": "title" });
-    this.titleEl.textContent = this.boot.title || this.texts.title || "Chat with us";
+    this.titleEl.textContent = this.boot.title || this.t("title");
     this.statusEl = el("div", "ce-status", { "data-testid": "status", "aria-live": "polite" });
     heading.append(this.titleEl, this.statusEl);
     this.endButton = el("button", "ce-end", { type: "button", "data-testid": "end" });
-    this.endButton.textContent = "End chat";
+    this.endButton.textContent = this.t("end");
     this.endButton.disabled = true;
     this.endButton.addEventListener("click", () => this.endConversation());
     const close = el("button", "ce-close", {
       type: "button",
       "data-testid": "close",
-      "aria-label": "Close chat",
+      "aria-label": this.t("close"),
     });
     close.innerHTML = CLOSE_ICON; // constant markup
     close.addEventListener("click", () => this.close());
@@ -53,10 +53,11 @@ export const uiMethods = {
       "data-testid": "messages",
       role: "log",
       "aria-live": "polite",
+      "aria-label": this.t("messages_label"),
+      tabindex: "0", // a scrolling region must be reachable by keyboard
     });
     this.emptyEl = el("p", "ce-empty");
-    this.emptyEl.textContent =
-      this.texts.greeting || "Hi! Ask us anything - we usually answer within a few minutes.";
+    this.emptyEl.textContent = this.t("greeting");
     this.messagesEl.appendChild(this.emptyEl);
 
     this.typingEl = el("div", "ce-typing", { "data-testid": "typing", "aria-live": "polite" });
@@ -66,13 +67,13 @@ export const uiMethods = {
     this.input = el("textarea", "ce-input", {
       "data-testid": "input",
       rows: "1",
-      placeholder: this.texts.input_placeholder || "Write a message…",
-      "aria-label": "Message",
+      placeholder: this.t("input_placeholder"),
+      "aria-label": this.t("input_label"),
     });
     this.sendButton = el("button", "ce-send", {
       type: "submit",
       "data-testid": "send",
-      "aria-label": "Send",
+      "aria-label": this.t("send"),
     });
     this.sendButton.innerHTML = SEND_ICON; // constant markup
     form.append(this.input, this.sendButton);
@@ -94,7 +95,15 @@ export const uiMethods = {
     this.transcript = new TranscriptBar(
       (event, payload) => this.call(event, payload),
       () => (this.conv ? this.conv.id : null),
+      this.t,
     );
+    // Escape closes the floating window and gives the focus back to the launcher.
+    this.window.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || this.embedded) return;
+      e.preventDefault();
+      this.close();
+      this.boot.launcher.focus();
+    });
 
     this.window.append(header, this.messagesEl, this.typingEl, form, this.transcript.node);
     root.append(style, this.window);
@@ -169,7 +178,7 @@ export const uiMethods = {
     const node = this.messageNode("visitor", "", entry.text, null);
     node.setAttribute("data-pending", "true");
     node.setAttribute("data-client-msg-id", entry.client_msg_id);
-    node.querySelector(".ce-meta").textContent = "Sending…";
+    node.querySelector(".ce-meta").textContent = this.t("sending");
     this.emptyEl.remove();
     this.messagesEl.appendChild(node);
     this.scrollToEnd(true);

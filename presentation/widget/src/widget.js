@@ -17,7 +17,9 @@
 // The class is split by concern; each module adds its methods to the prototype:
 // ui.js (the DOM), session.js (socket and session), render.js (events -> DOM),
 // typing.js (typing notifications), outbox.js (sending and retries).
+import { CLIENT_LOCALES } from "./client_locales.js";
 import { Storage } from "./dom.js";
+import { translator } from "./i18n.js";
 import { outboxMethods, readOutbox } from "./outbox.js";
 import { followRefs } from "./refs.js";
 import { renderMethods } from "./render.js";
@@ -58,6 +60,9 @@ class ChatWidget {
     this.stopped = false;
     this.embedded = Boolean(boot.embedTarget);
     this.texts = (boot.config && boot.config.texts) || {};
+    // The language the manager chose (i18n.js); the tenant's texts win over it.
+    this.t = translator(this.texts, CLIENT_LOCALES[boot.lang] || CLIENT_LOCALES.en, CLIENT_LOCALES.en);
+    this.emit = (event, detail) => boot.emit && boot.emit(event, detail || {});
     followRefs(this); // events too large to come inline are fetched (refs.js)
     this.buildUi();
     boot.onLauncherClick = () => this.toggle();
@@ -77,7 +82,11 @@ class ChatWidget {
   }
 
   open() {
-    if (this.embedded) return;
+    if (this.embedded) {
+      this.input.focus();
+      return;
+    }
+    const shown = !this.window.hidden;
     this.window.hidden = false;
     this.boot.launcher.setAttribute("aria-expanded", "true");
     this.tabStore.set("open", true);
@@ -87,15 +96,18 @@ class ChatWidget {
     this.input.focus();
     this.scheduleRead();
     this.saveEngagement();
+    if (!shown) this.emit("open");
   }
 
   close() {
     if (this.embedded) return;
+    const shown = !this.window.hidden;
     this.window.hidden = true;
     this.boot.launcher.setAttribute("aria-expanded", "false");
     this.tabStore.set("open", false);
     this.stopComposing(true);
     this.saveEngagement();
+    if (shown) this.emit("close");
   }
 
   // Embedded: always shown, inside the site's element. A returning visitor (or one with
@@ -103,7 +115,7 @@ class ChatWidget {
   showEmbedded() {
     this.window.hidden = false;
     if (this.local.get("token", null) || this.outbox.length) this.connect();
-    else this.setStatus("Ask us anything");
+    else this.setStatus(this.t("ask"));
   }
 
   // The manager reads this on the next page: engaged while a conversation is open, the
