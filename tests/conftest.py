@@ -184,7 +184,12 @@ def widget_dist() -> Path:
         if os.environ.get("CI") == "true":
             pytest.fail("npm is required to build the widget")
         pytest.skip("npm is not installed, so the widget cannot be built")
-    if not (_WIDGET_SRC / "node_modules").is_dir():
+    # npm records what it installed in node_modules/.package-lock.json: a lock file
+    # newer than that (a package added, such as axe-core for the accessibility test)
+    # installs again.
+    installed = _WIDGET_SRC / "node_modules" / ".package-lock.json"
+    lock = _WIDGET_SRC / "package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=_WIDGET_SRC, check=True)
     subprocess.run([npm, "run", "build"], cwd=_WIDGET_SRC, check=True)
     dist = _WIDGET_SRC / "dist"

@@ -80,6 +80,15 @@ def test_a_bad_value_or_tenant_is_a_usage_error(
     code, _ = run(["widget", "set", "--accent", "red", "--database-url", url])
     assert code == 2
     assert "theme.accent: a colour like #3b5bdb" in capsys.readouterr().err
+    code, _ = run(["widget", "set", "--language", "klingon", "--database-url", url])
+    assert code == 2
+    assert (
+        "language: 'klingon' is not a language the widget has; one of auto, en, de, fr, es, ar"
+        in capsys.readouterr().err
+    )
+    code, _ = run(["widget", "set", "--language", "ar", "--database-url", url])
+    assert code == 0
+    assert json.loads(run(["widget", "show", "--database-url", url])[1])["language"] == "ar"
     path = tmp_path / "bad.json"
     path.write_text('{"triggers": [{"id": "t", "action": {"type": "show", "item": "x"}}]}')
     code, _ = run(["widget", "set", "--file", str(path), "--database-url", url])

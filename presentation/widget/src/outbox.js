@@ -142,8 +142,8 @@ export const outboxMethods = {
     if (ack.conversation) {
       if (!this.conv || this.conv.id !== ack.conversation.id) {
         this.adopt(ack.conversation.id, ack.conversation.state);
-        this.emit("start", { conversation_id: ack.conversation.id });
       }
+      this.emit("start", { conversation_id: ack.conversation.id });
       this.contextSent = true; // the start carried the context
       this.requestSync();
       return;

@@ -2,6 +2,7 @@
 // answer (token, config, conversations), and which conversation the widget follows.
 // Mixed into ChatWidget (widget.js); `this` is the widget.
 import { io } from "socket.io-client";
+import { CLIENT_LOCALES } from "./client_locales.js";
 
 const NAMESPACE = "/visitor";
 
@@ -57,7 +58,9 @@ export const sessionMethods = {
   onSession(data) {
     this.local.set("token", data.visitor_token);
     const config = data.config || {};
-    if (!this.boot.title && !this.texts.title && config.title) {
+    // The engine's title (http.widget_title) replaces the locale's only when the operator
+    // changed it: its default is the English one, which would undo the visitor's language.
+    if (!this.boot.title && !this.texts.title && config.title && config.title !== CLIENT_LOCALES.en.title) {
       this.titleEl.textContent = config.title;
       this.window.setAttribute("aria-label", config.title);
     }

@@ -29,6 +29,7 @@ async def test_the_default_then_a_replacement(api: ApiClient, keys: Keys, world:
     assert default.status == 200
     assert default.body["active"] is True
     assert default.body["mode"] == "floating"
+    assert default.body["language"] == "auto"
     assert default.body["triggers"] == []
     assert default.body["updated_at"] is None
 
@@ -62,6 +63,8 @@ async def test_a_bad_configuration_is_refused_naming_the_problem(
     assert "triggers[0].action.item: no item 'invite'" in detail
     unknown = await api.call("PUT", "/widget-config", key=keys.admin, json={"colour": "red"})
     unknown.problem(400, "invalid_input")
+    language = await api.call("PUT", "/widget-config", key=keys.admin, json={"language": "xx"})
+    assert "language" in language.problem(400, "invalid_input")
     # Nothing was stored.
     assert (await api.get("/widget-config", keys.read)).body["updated_at"] is None
 
