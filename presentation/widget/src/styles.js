@@ -82,6 +82,7 @@ export const WIDGET_CSS = `
 }
 .ce-send:disabled { background: #adb5bd; cursor: default; }
 .ce-send svg { width: 22px; height: 22px; fill: currentColor; }
+:host([dir="rtl"]) .ce-send svg { transform: scaleX(-1); } /* the arrow points the way text runs */
 .ce-transcript {
   display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px;
   padding: 0 10px 8px; background: #fff; font-size: 12px; color: #495057;
