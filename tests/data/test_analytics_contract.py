@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from business.analytics_ports import NO_TRIGGER, AnalyticsCount, AnalyticsKind, CounterKey
+from business.model import TenantId
 from business.ports import UnitOfWorkFactory
 from tests.data.contract_support import OTHER_TENANT, TENANT, seed
 
@@ -19,7 +20,10 @@ OPENED = (AnalyticsKind.ENGAGEMENT, "welcome")
 
 
 async def _add(
-    uow_factory: UnitOfWorkFactory, day: date, counts: Mapping[CounterKey, int], tenant=TENANT
+    uow_factory: UnitOfWorkFactory,
+    day: date,
+    counts: Mapping[CounterKey, int],
+    tenant: TenantId = TENANT,
 ) -> None:
     async with uow_factory() as uow:
         await uow.analytics.add(tenant, day, counts)
