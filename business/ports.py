@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from business.analytics_ports import AnalyticsRepository
 from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
@@ -366,6 +367,9 @@ class UnitOfWork(Protocol):
 
     @property
     def widget_configs(self) -> WidgetConfigRepository: ...
+
+    @property
+    def analytics(self) -> AnalyticsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

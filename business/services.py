@@ -10,6 +10,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bots import BotService
@@ -107,3 +108,5 @@ class Services:
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""
+    analytics: AnalyticsService
+    """The widget's page views, trigger impressions and engagements: counted, reported."""

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.analytics_ports import AnalyticsRepository
 from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
@@ -120,6 +121,10 @@ class Transaction:
     @property
     def widget_configs(self) -> WidgetConfigRepository:
         return self._uow.widget_configs
+
+    @property
+    def analytics(self) -> AnalyticsRepository:
+        return self._uow.analytics
 
     # -- changes --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ anyone who asks (``GET /visitor-api/v1/widget-config``).
 Shape (every key optional; what is left out takes the default of ``DEFAULT_DOCUMENT``)::
 
     {"active": true,                      # false: maintenance, the loader draws nothing
+     "analytics": true,                   # false: the widget reports no page views etc.
      "mode": "floating" | "embedded",
      "embed_selector": "#help-chat",      # where embedded mode draws (required for it)
      "theme": {"accent": "#3b5bdb", "accent_text": "#ffffff"},
@@ -75,6 +76,7 @@ DEFAULT_ITEM_ID: Final = "button"
 DEFAULT_TRIGGER_ID: Final = "default"
 DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
     "active": True,
+    "analytics": True,
     "mode": "floating",
     "embed_selector": None,
     "theme": {"accent": "#3b5bdb", "accent_text": "#ffffff"},
@@ -84,6 +86,8 @@ DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
 }
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+TRIGGER_ID: Final = _ID
+"""What an item's or a trigger's id looks like (``business.analytics`` checks reported ids)."""
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _VARIABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -112,6 +116,8 @@ def validate_document(raw: object) -> dict[str, Json]:
     out: dict[str, Json] = copy.deepcopy(dict(DEFAULT_DOCUMENT))
     if "active" in doc:
         out["active"] = _bool(doc["active"], "active")
+    if "analytics" in doc:
+        out["analytics"] = _bool(doc["analytics"], "analytics")
     if "mode" in doc:
         out["mode"] = _choice(doc["mode"], "mode", MODES)
     if doc.get("embed_selector") is not None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 
 from business import commands as c
+from business.analytics import PageViewDay, TriggerFigures
 from business.api_keys import CreatedApiKey
 from business.errors import NotFound
 from business.model import (
@@ -165,6 +167,26 @@ async def conversation_reports(
             if page.next_cursor is None:
                 return
             query = dataclasses.replace(query, cursor=page.next_cursor)
+
+
+async def analytics_triggers(
+    settings: Settings, tenant_id: TenantId, *, first_day: date, last_day: date
+) -> Sequence[TriggerFigures]:
+    """Per-trigger impressions and engagements of the tenant over the period."""
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.analytics.triggers(tenant_id, first_day=first_day, last_day=last_day)
+
+
+async def analytics_page_views(
+    settings: Settings, tenant_id: TenantId, *, first_day: date, last_day: date
+) -> Sequence[PageViewDay]:
+    """The tenant's page views per day over the period."""
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.analytics.page_views(
+            tenant_id, first_day=first_day, last_day=last_day
+        )
 
 
 async def create_tenant(settings: Settings, command: c.CreateTenant) -> Tenant:

@@ -9,6 +9,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bot_model import BotKind
@@ -225,4 +226,5 @@ def bootstrap(
             limits=limits,
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
+        analytics=AnalyticsService(transactions=transactions, clock=clock),
     )

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
 from chat_engine import (
+    analytics_cli,
     apikey_cli,
     bot_cli,
     canned_cli,
@@ -247,6 +248,10 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return canned_cli.canned_remove
         case "canned":
             return canned_cli.canned_list
+        case "report" if args.report_command == "triggers":
+            return analytics_cli.report_triggers
+        case "report" if args.report_command == "page-views":
+            return analytics_cli.report_page_views
         case "report":
             return report_cli.report_conversations
         case "tenant" if args.tenant_command == "create":

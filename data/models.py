@@ -348,6 +348,7 @@ class ConversationReportRow(Base):
 
 # The integrators' tables live in their own module (API keys, webhooks, transcript
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
+from data.models_analytics import AnalyticsCountRow  # noqa: E402
 from data.models_integrations import (  # noqa: E402
     ApiKeyRow,
     TranscriptMailRow,
@@ -358,6 +359,7 @@ from data.models_integrations import (  # noqa: E402
 from data.models_widget import WidgetConfigRow  # noqa: E402
 
 __all__ = [
+    "AnalyticsCountRow",
     "ApiKeyRow",
     "TranscriptMailRow",
     "WebhookAttemptRow",

@@ -38,6 +38,7 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlAnalyticsRepository,
     SqlApiKeyRepository,
     SqlCannedRepository,
     SqlContext,
@@ -125,6 +126,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
         self.widget_configs = SqlWidgetConfigRepository(self._ctx)
+        self.analytics = SqlAnalyticsRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -48,6 +48,7 @@ from business.webhook_model import (
 )
 from business.widget_config import WidgetConfig
 from tests.fakes_access import FakeApiKeys, StoredKeys
+from tests.fakes_analytics import FakeAnalytics, StoredCounts
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
@@ -84,6 +85,7 @@ class FakeStore:
         default_factory=dict
     )
     widget_configs: dict[TenantId, WidgetConfig] = dataclasses.field(default_factory=dict)
+    analytics: StoredCounts = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -447,6 +449,7 @@ class FakeUnitOfWork:
             self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )
         self.widget_configs = FakeWidgetConfigs(self._work.widget_configs)
+        self.analytics = FakeAnalytics(self._work.analytics)
 
     async def __aenter__(self) -> Self:
         self._begin()

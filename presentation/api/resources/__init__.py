@@ -11,6 +11,7 @@ from __future__ import annotations
 from presentation.api.registry import Resource
 from presentation.api.resources import (
     agents,
+    analytics,
     api_keys,
     canned,
     channels,
@@ -30,6 +31,7 @@ RESOURCES: tuple[Resource, ...] = (
     channels.resource,
     visitors.resource,
     reports.resource,
+    analytics.resource,
     queues.resource,
     agents.resource,
     canned.resource,

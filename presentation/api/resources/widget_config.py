@@ -75,6 +75,9 @@ class Trigger(Body):
 
 class WidgetConfigIn(Body):
     active: bool = Field(True, description="false: maintenance, the widget shows nothing")
+    analytics: bool = Field(
+        True, description="false: the widget reports no page views, impressions, engagements"
+    )
     mode: Literal["floating", "embedded"] = "floating"
     embed_selector: (
         Annotated[str, StringConstraints(min_length=1, max_length=MAX_SELECTOR)] | None
@@ -92,6 +95,7 @@ class WidgetConfigIn(Body):
 
 class WidgetConfigOut(BaseModel):
     active: bool
+    analytics: bool = True
     mode: Literal["floating", "embedded"]
     embed_selector: str | None
     theme: dict[str, str]

@@ -14,6 +14,7 @@
 //      the engine for a probability and draws against it.
 // No trigger fires while the visitor is engaged, and what a trigger showed stays on
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
+import { startAnalytics } from "./analytics.js";
 import { holds, device, variables } from "./conditions.js";
 import { el, Storage } from "./dom.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
@@ -41,6 +42,8 @@ class ChatManager {
     const prefix = `chat-engine:${boot.tenant}:`;
     this.local = new Storage("localStorage", prefix);
     this.tab = new Storage("sessionStorage", prefix);
+    // Page views, impressions, engagements (analytics.js); pageView() for SPA navigation.
+    this.analytics = startAnalytics(boot, this.tab);
     this.clientLoading = false;
     this.engagedHere = false;
     this.current = -1; // index of the trigger that holds now (lower wins)
@@ -237,6 +240,7 @@ class ChatManager {
     this.boot.queue = trigger.queue || null;
     this.tab.set("queue", this.boot.queue);
     this.hideInvitation();
+    this.analytics.impression(trigger.id);
     if (trigger.action.type === "open") {
       this.showLauncher();
       this.open();
@@ -257,7 +261,8 @@ class ChatManager {
       launcher.innerHTML = CHAT_ICON; // a constant SVG, never user text
       launcher.addEventListener("click", () => {
         if (boot.onLauncherClick) boot.onLauncherClick();
-        else this.open(!boot.openRequested);
+        else if (boot.openRequested) this.open(false);
+        else this.engage();
       });
       launcher.setAttribute("aria-label", boot.title || texts.launcher_label || "Open chat");
       boot.launcher = launcher;
@@ -273,7 +278,7 @@ class ChatManager {
     text.textContent = item.text; // the tenant's text, as text
     const accept = el("button", "ce-invite-accept", { type: "button", "data-testid": "invitation-accept" });
     accept.textContent = "Chat now";
-    accept.addEventListener("click", () => this.open());
+    accept.addEventListener("click", () => this.engage());
     const dismiss = el("button", "ce-invite-dismiss", {
       type: "button",
       "data-testid": "invitation-dismiss",
@@ -295,6 +300,12 @@ class ChatManager {
   }
 
   // -- the chat client ------------------------------------------------------------
+
+  // The visitor opens the chat from what the trigger showed (the button or invitation).
+  engage() {
+    if (this.boot.chain === "triggers") this.analytics.engagement(this.boot.trigger);
+    this.open();
+  }
 
   // The visitor engages: from now on no trigger fires on this page.
   open(wanted = true) {

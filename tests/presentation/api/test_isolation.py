@@ -165,6 +165,8 @@ def _query(route: Route, theirs: Theirs) -> dict[str, str]:
         "list_conversations": {"agent_id": theirs.agent_id, "visitor_id": theirs.visitor_id},
         "list_conversation_reports": {"agent_id": theirs.agent_id},
         "list_queue_days": days | {"queue": theirs.queue},
+        "list_trigger_figures": days,
+        "list_page_view_days": days,
     }.get(route.operation_id, {})
 
 
