@@ -23,6 +23,8 @@ export const OFFLINE_CSS = `
   font: inherit; padding: 7px 9px; border: 1px solid #ced4da; border-radius: 8px; }
 .ce-offline textarea { min-height: 90px; resize: vertical; }
 .ce-offline [aria-invalid="true"] { border-color: #e03131; }
+.ce-offline-note { margin: 0; padding: 8px 16px; background: #ebfbee; font-size: 13px; }
+.ce-offline-note[hidden] { display: none; }
 .ce-offline-error { color: #c92a2a; font-size: 13px; min-height: 1em; }
 .ce-offline-send { padding: 9px; border: 0; border-radius: 8px; font: inherit;
   font-weight: 600; background: var(--ce-accent, #3b5bdb);
@@ -71,6 +73,9 @@ export class OfflineForm {
       e.preventDefault();
       this.submit();
     });
+    // What the visitor reads once it is stored, above the conversation it became.
+    this.note = el("p", "ce-offline-note", { "data-testid": "offline-sent", role: "status" });
+    this.note.hidden = true;
   }
 
   // Shown while the manager's item is offline, the visitor has no open conversation and
@@ -141,7 +146,8 @@ export class OfflineForm {
       this.sync();
       w.requestSync();
       w.saveEngagement();
-      w.setStatus("Message sent - we'll answer by e-mail and here on your next visit");
+      this.note.textContent = "Message sent - we'll answer by e-mail and here on your next visit.";
+      this.note.hidden = false;
       w.input.focus();
       return;
     }

@@ -190,7 +190,7 @@ class ChatWidget {
     );
 
     this.offline = new OfflineForm(this); // offline.js: shown instead of the message box
-    this.window.append(header, this.offline.node, this.messagesEl, this.typingEl, form, this.transcript.node);
+    this.window.append(header, this.offline.node, this.offline.note, this.messagesEl, this.typingEl, form, this.transcript.node);
     root.append(style, this.window);
     document.addEventListener("visibilitychange", () => this.scheduleRead());
 
