@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from business.model import DEFAULT_TENANT
 from tests.harness import World
 from tests.presentation.api.client import ApiClient
@@ -73,7 +75,7 @@ async def test_only_admins_change_it(api: ApiClient, keys: Keys) -> None:
 
 
 async def test_items_offline_variants_through_the_api(api: ApiClient, keys: Keys) -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"id": "invite", "type": "invitation", "text": "Hi!", "offline": {"text": "Write to us"}},
         {"id": "button", "type": "button", "offline": "hide"},
     ]
