@@ -14,6 +14,9 @@ widget on their next visit (their conversation, by their visitor token) and by e
 A retried leave is harmless: the visitor's open conversation in that queue is returned
 with the message added to it once (idempotent on ``client_msg_id``), as a retried start
 is. A full queue still refuses (``QueueFull``): its limit guards the desk against floods.
+Leaves of one visitor are serialised per process; a leave racing with that visitor's
+``conversation.start`` in the same queue (they would have to send both at once) may open
+a second conversation, which is harmless: both are routed.
 """
 
 from __future__ import annotations
