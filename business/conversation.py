@@ -97,6 +97,9 @@ class Conversation:
     """``api`` only: the integrator's label of the messaging service (``sms``, ...)."""
     external_id: str | None = None
     """``api`` only: the visitor's address on that service (a phone number, ...)."""
+    offline: bool = False
+    """Left as an offline message (``business.offline_messages``): the visitor was told
+    nobody is online and gave an e-mail address; fixed at the start."""
 
     @property
     def is_open(self) -> bool:

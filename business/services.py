@@ -27,6 +27,8 @@ from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.offline_answers import OfflineAnswerMail
+from business.offline_messages import OfflineMessageService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -110,3 +112,8 @@ class Services:
     """A tenant's widget configuration, and whether a queue can take a chat now."""
     analytics: AnalyticsService
     """The widget's page views, trigger impressions and engagements: counted, reported."""
+    offline_messages: OfflineMessageService
+    """What a visitor leaves when nobody is online: a queued conversation."""
+    offline_answers: OfflineAnswerMail
+    """Queues the mail of an offline message's answer with it; tells its listeners after
+    commits (subscribe it to the publisher to have them told)."""

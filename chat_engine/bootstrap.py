@@ -31,6 +31,8 @@ from business.mail_settings import MailSettings
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.offline_answers import OfflineAnswerMail
+from business.offline_messages import OfflineMessageService
 from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
@@ -101,8 +103,10 @@ def bootstrap(
     outbox = WebhookOutbox()
     publisher.add_stager(outbox)
     auto_send = TranscriptAutoSend()
+    offline_answers = OfflineAnswerMail()
     if mail_on:
         publisher.add_stager(auto_send)
+        publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -227,4 +231,12 @@ def bootstrap(
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
+        offline_messages=OfflineMessageService(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            router=router,
+            messaging=messaging,
+        ),
+        offline_answers=offline_answers,
     )

@@ -185,6 +185,8 @@ class ConversationRow(Base):
     channel: Mapped[str] = mapped_column(server_default="web")
     provider: Mapped[str | None]
     external_id: Mapped[str | None]
+    # Migration 0018: left as an offline message (``business.offline_messages``).
+    offline: Mapped[bool] = mapped_column(server_default=false())
 
 
 class EventRow(Base):

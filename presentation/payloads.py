@@ -14,6 +14,7 @@ from typing import Final
 from business import commands as c
 from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
+from business.offline_messages import LeaveOfflineMessage
 from business.validation import check_storable
 
 _MAX_ID_LENGTH: Final = 128
@@ -206,4 +207,25 @@ def parse_transcript_request(payload: object, visitor_id: VisitorId) -> c.Reques
         visitor_id=visitor_id,
         conversation_id=_conversation_id(data),
         email=email if email is None or email.strip() else None,
+    )
+
+
+def parse_offline_leave(payload: object, visitor_id: VisitorId) -> LeaveOfflineMessage:
+    """``{"client_msg_id", "name", "email", "text", "queue"?, "context"?}``; the values
+    are checked by the use case (``business.offline_messages``)."""
+    data = _object(payload)
+    queue = _optional_str(data, "queue", "")
+    if queue is not None and not queue:
+        raise InvalidInput("queue must not be empty")
+    context = data.get("context")
+    return LeaveOfflineMessage(
+        visitor_id=visitor_id,
+        client_msg_id=_str(data, "client_msg_id", ""),
+        name=_str(data, "name", ""),
+        email=_str(data, "email", ""),
+        text=_str(data, "text", ""),
+        queue=QueueName(queue) if queue is not None else None,
+        context=_context(_object(context, "context"), "context.")
+        if context is not None
+        else VisitorContext(),
     )

@@ -103,6 +103,7 @@ class VisitorNamespace:
             "context.update": self._context_update,
             "conversation.end": self._conversation_end,
             "transcript.request": self._transcript_request,
+            "offline.leave": self._offline_leave,
         }
         for event, action in actions.items():
             self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
@@ -337,6 +338,17 @@ class VisitorNamespace:
         self._limits.conversation_change(state.visitor_id)
         await self._services.transcript_requests.request(cmd)
         return {}
+
+    async def _offline_leave(self, state: _VisitorSocket, payload: object) -> Json:
+        cmd = payloads.parse_offline_leave(payload, state.visitor_id)
+        # It opens a conversation, whatever the queue's hours: it costs like a start.
+        self._limits.conversation_change(state.visitor_id)
+        conversation = await self._services.offline_messages.leave(cmd)
+        if self._sockets.get(state.sid) is state:
+            await self._sio.enter_room(
+                state.sid, conversation_room(conversation.id), namespace=NAMESPACE
+            )
+        return {"conversation": conversation_to_wire(conversation)}
 
 
 def _conversation_hint(args: tuple[object, ...]) -> str:

@@ -5,6 +5,7 @@ hold for a translation)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from business.model import Channel
 from business.visitor_profile import PastConversation, VisitorInfo
@@ -21,6 +22,18 @@ def offer_header(
     if channel is None:
         return f"{what} {visitor} ({where})"
     return f"{what} {visitor} {channel_name(channel or None, where)}"
+
+
+def offline_offer_header(visitor: str, queue: str, left_at: datetime, email: str | None) -> str:
+    """An offline message's offer: the visitor left it while nobody was online and waits
+    for the answer by e-mail and in the widget on their next visit."""
+    when = left_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mail = f", e-mail {email}" if email else ""
+    return (
+        f"Offline message from {visitor}, left at {when}{mail} (queue {queue}). "
+        "They are probably gone: your answer reaches them by e-mail and in the chat on "
+        "their next visit."
+    )
 
 
 def channel_name(provider: str | None, details: str = "") -> str:

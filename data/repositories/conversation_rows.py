@@ -98,6 +98,7 @@ class _ConversationColumns(Protocol):
     channel: str
     provider: str | None
     external_id: str | None
+    offline: bool
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -135,6 +136,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         channel=Channel(row.channel),
         provider=row.provider,
         external_id=row.external_id,
+        offline=bool(row.offline),
     )
 
 

@@ -127,6 +127,7 @@ class SqlConversationRepository:
             channel=conversation.channel.value,
             provider=conversation.provider,
             external_id=conversation.external_id,
+            offline=conversation.offline,
         )
         self._ctx.queue(_INSERT, values, order=CONVERSATION_INSERTS)
         self._ctx.written_conversations[conversation.id] = conversation

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
+from business.transcript_requests import EMAIL_FIELD
 from xmpp_bridge import texts, texts_visitor
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
@@ -55,6 +56,13 @@ def offer_text(
     header = texts_visitor.offer_header(
         conversation.visitor_name, conversation.queue, waited, new=routed, channel=channel
     )
+    if conversation.offline and routed:
+        header = texts_visitor.offline_offer_header(
+            conversation.visitor_name,
+            conversation.queue,
+            conversation.created_at,
+            conversation.form.get(EMAIL_FIELD),
+        )
     if not routed:
         by = offer.by.name if offer.by is not None else "A colleague"
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
@@ -91,7 +99,8 @@ def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
         lines.append(texts.offer_page(title, url))
     if ctx.referrer:
         lines.append(texts.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
-    fields = [(k, v) for k, v in conversation.form.items() if k != "name" and v]
+    shown = ("name", EMAIL_FIELD) if conversation.offline else ("name",)  # in the header
+    fields = [(k, v) for k, v in conversation.form.items() if k not in shown and v]
     fields += [(k, v) for k, v in ctx.custom.items() if v]
     lines.extend(
         texts.offer_field(cut(key, _FIELD_NAME_CHARS), cut(value, _FIELD_VALUE_CHARS))

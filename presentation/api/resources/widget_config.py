@@ -48,10 +48,22 @@ class Texts(Body):
     launcher_label: Text | None = Field(None, description="the chat button's label")
 
 
+class OfflineVariant(Body):
+    text: Text | None = Field(
+        None, description="the text while offline (required for an invitation)"
+    )
+
+
 class Item(Body):
     id: ItemId
     type: Literal["button", "invitation"]
     text: Text | None = Field(None, description="an invitation's text (required for it)")
+    offline: Literal["hide"] | OfflineVariant | None = Field(
+        None,
+        description="what it shows when nobody can answer in the trigger's queue: left out, "
+        'the item as it is; `"hide"`, nothing (the next trigger fires); an object, the item '
+        "with that text, opening the offline message form",
+    )
 
 
 class Action(Body):

@@ -16,6 +16,7 @@
 import { io } from "socket.io-client";
 import { el, Storage } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
+import { OFFLINE_CSS, OfflineForm } from "./offline.js";
 import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
 import { TranscriptBar } from "./transcript.js";
@@ -106,7 +107,7 @@ class ChatWidget {
   buildUi() {
     const root = this.boot.root;
     const style = document.createElement("style");
-    style.textContent = WIDGET_CSS;
+    style.textContent = WIDGET_CSS + OFFLINE_CSS;
     this.badge = el("span", "ce-badge", { "data-testid": "badge", "aria-hidden": "true" });
     this.badge.hidden = true;
     // The launcher turns into a close button while the window is open.
@@ -188,7 +189,8 @@ class ChatWidget {
       () => (this.conv ? this.conv.id : null),
     );
 
-    this.window.append(header, this.messagesEl, this.typingEl, form, this.transcript.node);
+    this.offline = new OfflineForm(this); // offline.js: shown instead of the message box
+    this.window.append(header, this.offline.node, this.offline.note, this.messagesEl, this.typingEl, form, this.transcript.node);
     root.append(style, this.window);
     document.addEventListener("visibilitychange", () => this.scheduleRead());
 
@@ -208,7 +210,8 @@ class ChatWidget {
     this.setUnread(0);
     this.connect();
     this.scrollToEnd(true);
-    this.input.focus();
+    if (this.offline.sync()) this.offline.focus();
+    else this.input.focus();
     this.scheduleRead();
     this.saveEngagement();
   }
@@ -410,6 +413,9 @@ class ChatWidget {
     this.sessionReady = true;
     this.retryAttempt = 0;
     this.updateStatus();
+    this.offline.onSession(list);
+    this.offline.sync();
+    this.offline.flush();
     this.saveEngagement();
     if (this.conv) this.requestSync();
     this.sendContext();
