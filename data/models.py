@@ -185,6 +185,8 @@ class ConversationRow(Base):
     channel: Mapped[str] = mapped_column(server_default="web")
     provider: Mapped[str | None]
     external_id: Mapped[str | None]
+    # Migration 0020: what in the widget started it, {chain, trigger}; NULL: not told.
+    started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class EventRow(Base):

@@ -15,6 +15,7 @@ from business import commands as c
 from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
 from business.validation import check_storable
+from presentation.visit_payloads import parse_trigger, visit_fields
 
 _MAX_ID_LENGTH: Final = 128
 _MAX_TENANT_LENGTH: Final = 64
@@ -101,6 +102,7 @@ def _context(data: Mapping[str, object], what: str) -> VisitorContext:
         page_title=_optional_str(data, "page_title", what),
         referrer=_optional_str(data, "referrer", what),
         custom=_string_map(data, "custom", what),
+        **visit_fields(data, what),
     )
 
 
@@ -143,6 +145,7 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
         if context is not None
         else VisitorContext(),
         message=first,
+        started_by=parse_trigger(data.get("trigger")),
     )
 
 
