@@ -17,9 +17,9 @@
 import { holds, device, variables } from "./conditions.js";
 import { el, Storage } from "./dom.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
+import { Tracker } from "./tracking.js";
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
-const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
 const TICK_SLACK_MS = 20;
 const HOOK_TIMEOUT_MS = 3000;
@@ -48,9 +48,14 @@ class ChatManager {
     this.available = new Map(); // queue -> Promise<boolean>, one draw per page
     this.ticking = false;
     this.timer = null;
-    this.countVisit();
     this.vars = variables(this.tab.get("vars", null));
     this.api();
+    // The visit (tracking.js): kept in this browser until the visitor has a chat; the
+    // chat client sends it from there (boot.tracker).
+    const tracker = (boot.tracker = new Tracker(this.local, () => this.vars));
+    this.visit = tracker.visit;
+    this.visits = tracker.visits;
+    tracker.onChange(() => this.tick());
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
     const theme = this.config.theme || {};
@@ -64,22 +69,6 @@ class ChatManager {
   }
 
   // -- the visit ------------------------------------------------------------------
-
-  countVisit() {
-    const now = Date.now();
-    let visit = this.local.get("visit", null);
-    let visits = Number(this.local.get("visits", 0)) || 0;
-    if (!isObject(visit) || !(now - visit.last < VISIT_GAP_MS)) {
-      visit = { start: now, pages: 0 };
-      visits += 1;
-    }
-    visit.pages = (Number(visit.pages) || 0) + 1;
-    visit.last = now;
-    this.local.set("visit", visit);
-    this.local.set("visits", visits);
-    this.visit = visit;
-    this.visits = visits;
-  }
 
   facts() {
     return {
@@ -102,7 +91,7 @@ class ChatManager {
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
-      this.tick();
+      this.boot.tracker.changed(); // the triggers again; the context, if engaged
     };
   }
 
