@@ -63,7 +63,9 @@ export class ContextSync {
     if (!this.engaged) return;
     const ctx = this.context();
     const key = changeKey(ctx);
-    if (key === this.sent) return;
+    // The start's own broadcast can arrive before its ack and engage us: what the start
+    // carries is on its way already.
+    if (key === this.sent || key === this.pending) return;
     const ack = await this.send(ctx);
     if (ack && ack.ok) this.sent = key;
     else this.schedule(RETRY_MS); // not connected, or a passing failure
