@@ -20,7 +20,7 @@ from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
-from business.events import DomainEvent, TypingChanged, VisitorRead
+from business.events import DomainEvent, EphemeralEvent
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -154,9 +154,7 @@ class Transaction:
             self._applied.append((conv, change.events))
         return conv
 
-    def announce(
-        self, conversation: Conversation, events: Sequence[TypingChanged | VisitorRead]
-    ) -> None:
+    def announce(self, conversation: Conversation, events: Sequence[EphemeralEvent]) -> None:
         """Publish events that are never stored once the block ends without error."""
         self._ephemeral.append((conversation, events))
 

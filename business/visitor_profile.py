@@ -24,6 +24,7 @@ from business.model import (
     VisitorContext,
 )
 from business.transactions import Transactions
+from business.visit import StartedBy
 
 MAX_EARLIER = 5
 """Earlier conversations shown at most."""
@@ -45,6 +46,8 @@ class VisitorInfo:
     provider: str | None = None
     external_id: str | None = None
     """``api`` only: the visitor's address on the integrator's service."""
+    started_by: StartedBy | None = None
+    """What in the widget started this chat (``business.visit``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +90,7 @@ class VisitorProfileService:
             channel=conv.channel,
             provider=conv.provider,
             external_id=conv.external_id,
+            started_by=conv.started_by,
         )
 
     async def history(

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from business.conversation import Conversation
-from business.events import DomainEvent, StateChanged, StoredEvent, TypingChanged, VisitorRead
+from business.events import DomainEvent, EphemeralEvent, StateChanged, StoredEvent
 from business.model import ConversationState, new_id
 from business.outbox_wake import OutboxWake
 from business.ports import UnitOfWork
@@ -44,7 +44,7 @@ class WebhookOutbox(OutboxWake):
         subscriptions = await uow.webhooks.enabled_for_tenant(conversation.tenant_id)
         if not subscriptions:
             return
-        stored = [e for e in events if not isinstance(e, TypingChanged | VisitorRead)]
+        stored = [e for e in events if not isinstance(e, EphemeralEvent)]
         metrics = None
         if _ends(stored) and any(s.wants(WebhookEventType.ENDED) for s in subscriptions):
             # conversation.ended carries the conversation's report row, computed from

@@ -187,6 +187,8 @@ class ConversationRow(Base):
     external_id: Mapped[str | None]
     # Migration 0018: left as an offline message (``business.offline_messages``).
     offline: Mapped[bool] = mapped_column(server_default=false())
+    # Migration 0020: what in the widget started it, {chain, trigger}; NULL: not told.
+    started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class EventRow(Base):

@@ -16,6 +16,7 @@ from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
 from business.offline_messages import LeaveOfflineMessage
 from business.validation import check_storable
+from presentation.visit_payloads import parse_trigger, visit_fields
 
 _MAX_ID_LENGTH: Final = 128
 _MAX_TENANT_LENGTH: Final = 64
@@ -102,6 +103,7 @@ def _context(data: Mapping[str, object], what: str) -> VisitorContext:
         page_title=_optional_str(data, "page_title", what),
         referrer=_optional_str(data, "referrer", what),
         custom=_string_map(data, "custom", what),
+        **visit_fields(data, what),
     )
 
 
@@ -144,6 +146,7 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
         if context is not None
         else VisitorContext(),
         message=first,
+        started_by=parse_trigger(data.get("trigger")),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from business.model import Channel
 from business.visitor_profile import PastConversation, VisitorInfo
+from xmpp_bridge import texts_visit
 from xmpp_bridge.texts import offer_page, said_by, shorten
 
 
@@ -64,6 +65,7 @@ def visitor_info(info: VisitorInfo) -> str:
     if ctx.referrer:
         lines.append(f"Came from: {shorten(ctx.referrer)}")
     lines += [f"{name}: {shorten(value)}" for name, value in ctx.custom.items()]
+    lines += texts_visit.visit_lines(ctx, info.started_by)
     earlier = "none" if not info.earlier else str(info.earlier)
     lines.append(f"Earlier chats: {earlier} (!history shows them)")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
 from business.transcript_requests import EMAIL_FIELD
-from xmpp_bridge import texts, texts_visitor
+from xmpp_bridge import texts, texts_visit, texts_visitor
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 
 _PAGE_TITLE_CHARS = 200
@@ -99,6 +99,10 @@ def _context_lines(conversation: Conversation, *, abridged: bool) -> list[str]:
         lines.append(texts.offer_page(title, url))
     if ctx.referrer:
         lines.append(texts.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
+    if (visit := texts_visit.visit_summary(ctx)) is not None:
+        lines.append(visit)
+    if conversation.started_by is not None:
+        lines.append(texts_visit.started_by(conversation.started_by))
     shown = ("name", EMAIL_FIELD) if conversation.offline else ("name",)  # in the header
     fields = [(k, v) for k, v in conversation.form.items() if k not in shown and v]
     fields += [(k, v) for k, v in ctx.custom.items() if v]

@@ -25,9 +25,9 @@ import { startAnalytics } from "./analytics.js";
 import { holds, device, variables } from "./conditions.js";
 import { el, Storage } from "./dom.js";
 import { CHAT_ICON, LAUNCHER_CSS } from "./launcher.js";
+import { Tracker } from "./tracking.js";
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
-const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
 const TICK_SLACK_MS = 20;
 const HOOK_TIMEOUT_MS = 3000;
@@ -60,9 +60,15 @@ class ChatManager {
     this.probabilities = new Map(); // queue -> Promise<number>
     this.ticking = false;
     this.timer = null;
-    this.countVisit();
     this.vars = variables(this.tab.get("vars", null));
     this.api();
+    // The visit (tracking.js): kept in this browser until the visitor has a chat; the
+    // chat client sends it from there (boot.tracker).
+    const tracker = (boot.tracker = new Tracker(this.local, () => this.vars));
+    this.visit = tracker.visit;
+    this.visits = tracker.visits;
+    tracker.onChange(() => this.tick());
+    tracker.onPage(() => this.analytics.pageView());
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
     const theme = this.config.theme || {};
@@ -76,22 +82,6 @@ class ChatManager {
   }
 
   // -- the visit ------------------------------------------------------------------
-
-  countVisit() {
-    const now = Date.now();
-    let visit = this.local.get("visit", null);
-    let visits = Number(this.local.get("visits", 0)) || 0;
-    if (!isObject(visit) || !(now - visit.last < VISIT_GAP_MS)) {
-      visit = { start: now, pages: 0 };
-      visits += 1;
-    }
-    visit.pages = (Number(visit.pages) || 0) + 1;
-    visit.last = now;
-    this.local.set("visit", visit);
-    this.local.set("visits", visits);
-    this.visit = visit;
-    this.visits = visits;
-  }
 
   facts() {
     return {
@@ -114,7 +104,7 @@ class ChatManager {
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
-      this.tick();
+      this.boot.tracker.changed(); // the triggers again; the context, if engaged
     };
   }
 

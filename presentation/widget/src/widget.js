@@ -14,6 +14,7 @@
 //   lose it or store it twice;
 // - text from anyone is put in the page with textContent only.
 import { io } from "socket.io-client";
+import { ContextSync } from "./context_sync.js";
 import { el, Storage } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { OFFLINE_CSS, OfflineForm } from "./offline.js";
@@ -77,7 +78,8 @@ class ChatWidget {
     this.syncAgain = false;
     this.syncTimer = null;
     this.syncAttempt = 0;
-    this.contextSent = false;
+    // The visit's context goes out only while the visitor has a conversation.
+    this.contextSync = new ContextSync(boot, (ctx) => this.call("context.update", ctx));
     this.composing = false;
     this.pauseTimer = null;
     this.typingTimer = null;
@@ -418,7 +420,6 @@ class ChatWidget {
     this.offline.flush();
     this.saveEngagement();
     if (this.conv) this.requestSync();
-    this.sendContext();
     this.retryAttemptOutbox = 0;
     this.flush();
   }
@@ -438,6 +439,7 @@ class ChatWidget {
 
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
+    this.contextSync.setEngaged(this.isOpen() && this.sessionReady);
     this.transcript.update();
     if (!this.socket || !this.socket.connected) return;
     if (!this.conv) this.setStatus("Ask us anything");
@@ -464,12 +466,6 @@ class ChatWidget {
       .timeout(ACK_TIMEOUT_MS)
       .emitWithAck(event, payload)
       .catch(() => ({ ok: false, error: { code: "timeout", message: "no answer from server" } }));
-  }
-
-  sendContext() {
-    if (this.contextSent || !this.isOpen()) return;
-    this.contextSent = true;
-    this.call("context.update", { page_url: location.href, page_title: document.title });
   }
 
   // -- events -----------------------------------------------------------------------
@@ -776,10 +772,8 @@ class ChatWidget {
 
   deliver(entry) {
     if (entry.conversation_id === null) {
-      const start = {
-        context: { page_url: location.href, page_title: document.title, referrer: document.referrer },
-        message: { client_msg_id: entry.client_msg_id, text: entry.text },
-      };
+      const start = { message: { client_msg_id: entry.client_msg_id, text: entry.text } };
+      this.contextSync.fillStart(start); // context and trigger
       if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
       return this.call("conversation.start", start);
     }
@@ -792,10 +786,10 @@ class ChatWidget {
 
   delivered(entry, ack) {
     if (ack.conversation) {
+      this.contextSync.started(); // the start carried the context
       if (!this.conv || this.conv.id !== ack.conversation.id) {
         this.adopt(ack.conversation.id, ack.conversation.state);
       }
-      this.contextSent = true; // the start carried the context
       this.requestSync();
       return;
     }
