@@ -89,6 +89,9 @@ async def test_impressions_and_engagements_count_and_an_unreachable_backend_turn
     await page.get_by_test_id("invitation-accept").click()
     await expect(page.get_by_test_id("window")).to_be_visible()
     await _counted(world, views=1, impressions=1, engagements=1)
+    # A single-page app's navigation is a page view too (the visit tracking's).
+    await page.evaluate("history.pushState({}, '', '/demo?step=2')")
+    await _counted(world, views=2, impressions=1, engagements=1)
     assert console == []
     reached = len(sent)
     assert reached >= 1
@@ -122,7 +125,7 @@ async def test_impressions_and_engagements_count_and_an_unreachable_backend_turn
     other_sent, other_console = _watch(other)
     await other.goto(f"{server.url}/demo")
     await expect(other.get_by_test_id("invitation")).to_be_visible()
-    await _counted(world, views=2, impressions=2, engagements=1)
+    await _counted(world, views=3, impressions=2, engagements=1)
     assert other_sent
     assert await other.evaluate(OFF_FLAG) is None
     assert other_console == []
