@@ -20,6 +20,7 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.identity_settings import IdentitySettingsService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -107,3 +108,5 @@ class Services:
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""
+    identity_settings: IdentitySettingsService
+    """A tenant's signed-identity settings (mode, audience, keys)."""

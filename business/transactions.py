@@ -20,6 +20,7 @@ from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, TypingChanged, VisitorRead
+from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -120,6 +121,14 @@ class Transaction:
     @property
     def widget_configs(self) -> WidgetConfigRepository:
         return self._uow.widget_configs
+
+    @property
+    def identity_settings(self) -> IdentitySettingsRepository:
+        return self._uow.identity_settings
+
+    @property
+    def visitor_identities(self) -> VisitorIdentityRepository:
+        return self._uow.visitor_identities
 
     # -- changes --------------------------------------------------------------------
 

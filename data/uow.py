@@ -55,6 +55,10 @@ from data.repositories import (
     SqlWebhookRepository,
     SqlWidgetConfigRepository,
 )
+from data.repositories.identities import (
+    SqlIdentitySettingsRepository,
+    SqlVisitorIdentityRepository,
+)
 from data.sqlite_writer import SqliteWriter
 
 logger = logging.getLogger(__name__)
@@ -125,6 +129,8 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
         self.widget_configs = SqlWidgetConfigRepository(self._ctx)
+        self.identity_settings = SqlIdentitySettingsRepository(self._ctx)
+        self.visitor_identities = SqlVisitorIdentityRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit
