@@ -66,7 +66,7 @@ class IdentityKey:
     refused whatever its header says (no HS256 token checked against an RSA key)."""
 
     kid: str | None
-    """What the token's header ``kid`` names; None: the key of tokens without a kid
+    """What the identity token's header ``kid`` names; None: the key of tokens without a kid
     (an HS256 secret only)."""
     algorithm: KeyAlgorithm
     material: str
@@ -160,22 +160,26 @@ def identity_from_claims(claims: Mapping[str, object]) -> VerifiedIdentity:
     (``identity_invalid``, reason ``claims``) rather than being dropped unseen."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB:
-        raise invalid(f"the token's sub must be a string of 1 to {MAX_SUB} characters", "claims")
+        raise invalid(
+            f"the identity token's sub must be a string of 1 to {MAX_SUB} characters", "claims"
+        )
     name = _claim_text(claims, "name", MAX_NAME)
     email = _claim_text(claims, "email", MAX_EMAIL)
     if email is not None and "@" not in email:
-        raise invalid("the token's email is not an e-mail address", "claims")
+        raise invalid("the identity token's email is not an e-mail address", "claims")
     extra = claims.get("extra")
     values: dict[str, str] = {}
     if extra is not None:
         if not isinstance(extra, dict):
-            raise invalid("the token's extra must be an object", "claims")
+            raise invalid("the identity token's extra must be an object", "claims")
         if len(extra) > MAX_EXTRA_FIELDS:
-            raise invalid(f"the token's extra has more than {MAX_EXTRA_FIELDS} fields", "claims")
+            raise invalid(
+                f"the identity token's extra has more than {MAX_EXTRA_FIELDS} fields", "claims"
+            )
         for key, value in extra.items():
             if not isinstance(key, str) or not 1 <= len(key) <= MAX_EXTRA_NAME:
                 raise invalid(
-                    f"the token's extra field names must be 1 to {MAX_EXTRA_NAME} characters",
+                    f"the identity token's extra field names must be 1 to {MAX_EXTRA_NAME} characters",
                     "claims",
                 )
             if isinstance(value, bool):
@@ -184,11 +188,12 @@ def identity_from_claims(claims: Mapping[str, object]) -> VerifiedIdentity:
                 text = str(value)
             else:
                 raise invalid(
-                    f"the token's extra.{key[:40]} must be a string, number or boolean", "claims"
+                    f"the identity token's extra.{key[:40]} must be a string, number or boolean",
+                    "claims",
                 )
             if len(text) > MAX_EXTRA_VALUE:
                 raise invalid(
-                    f"the token's extra.{key[:40]} is longer than {MAX_EXTRA_VALUE} characters",
+                    f"the identity token's extra.{key[:40]} is longer than {MAX_EXTRA_VALUE} characters",
                     "claims",
                 )
             values[_storable(key)] = _storable(text)
@@ -200,7 +205,9 @@ def _claim_text(claims: Mapping[str, object], key: str, limit: int) -> str | Non
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise invalid(f"the token's {key} must be a string of at most {limit} characters", "claims")
+        raise invalid(
+            f"the identity token's {key} must be a string of at most {limit} characters", "claims"
+        )
     return _storable(value.strip()) or None
 
 
@@ -208,4 +215,6 @@ def _storable(text: str) -> str:
     try:
         return check_storable(text, "claim")
     except InvalidInput:
-        raise invalid("the token's claims hold a NUL or unpaired surrogate", "claims") from None
+        raise invalid(
+            "the identity token's claims hold a NUL or unpaired surrogate", "claims"
+        ) from None
