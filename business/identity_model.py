@@ -179,7 +179,8 @@ def identity_from_claims(claims: Mapping[str, object]) -> VerifiedIdentity:
         for key, value in extra.items():
             if not isinstance(key, str) or not 1 <= len(key) <= MAX_EXTRA_NAME:
                 raise invalid(
-                    f"the identity token's extra field names must be 1 to {MAX_EXTRA_NAME} characters",
+                    "the identity token's extra field names must be 1 to "
+                    f"{MAX_EXTRA_NAME} characters",
                     "claims",
                 )
             if isinstance(value, bool):
@@ -193,7 +194,8 @@ def identity_from_claims(claims: Mapping[str, object]) -> VerifiedIdentity:
                 )
             if len(text) > MAX_EXTRA_VALUE:
                 raise invalid(
-                    f"the identity token's extra.{key[:40]} is longer than {MAX_EXTRA_VALUE} characters",
+                    f"the identity token's extra.{key[:40]} is longer than "
+                    f"{MAX_EXTRA_VALUE} characters",
                     "claims",
                 )
             values[_storable(key)] = _storable(text)
