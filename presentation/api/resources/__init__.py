@@ -16,6 +16,7 @@ from presentation.api.resources import (
     channels,
     conversation_actions,
     conversations,
+    identity_settings,
     queues,
     reports,
     tenants,
@@ -35,6 +36,7 @@ RESOURCES: tuple[Resource, ...] = (
     canned.resource,
     webhooks.resource,
     widget_config.resource,
+    identity_settings.resource,
     api_keys.resource,
     tenants.resource,
 )
