@@ -30,6 +30,8 @@ class OpenSession:
     create_unknown: bool = True
     """A token nobody has gets a new visitor; False: ``UnknownVisitor`` instead, so an edge
     can decide (rate-limit) before anything is created."""
+    identity: str | None = None
+    """A signed identity token (JWT) from the site (``business.identities``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

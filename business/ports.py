@@ -24,6 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
+from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.model import (
     Agent,
@@ -370,6 +371,12 @@ class UnitOfWork(Protocol):
 
     @property
     def analytics(self) -> AnalyticsRepository: ...
+
+    @property
+    def identity_settings(self) -> IdentitySettingsRepository: ...
+
+    @property
+    def visitor_identities(self) -> VisitorIdentityRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

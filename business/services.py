@@ -21,6 +21,7 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.identity_settings import IdentitySettingsService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -117,3 +118,5 @@ class Services:
     offline_answers: OfflineAnswerMail
     """Queues the mail of an offline message's answer with it; tells its listeners after
     commits (subscribe it to the publisher to have them told)."""
+    identity_settings: IdentitySettingsService
+    """A tenant's signed-identity settings (mode, audience, keys)."""

@@ -21,6 +21,7 @@ from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, EphemeralEvent
+from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -125,6 +126,14 @@ class Transaction:
     @property
     def analytics(self) -> AnalyticsRepository:
         return self._uow.analytics
+
+    @property
+    def identity_settings(self) -> IdentitySettingsRepository:
+        return self._uow.identity_settings
+
+    @property
+    def visitor_identities(self) -> VisitorIdentityRepository:
+        return self._uow.visitor_identities
 
     # -- changes --------------------------------------------------------------------
 

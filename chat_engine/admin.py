@@ -18,6 +18,8 @@ from business import commands as c
 from business.analytics import PageViewDay, TriggerFigures
 from business.api_keys import CreatedApiKey
 from business.errors import NotFound
+from business.identity_model import IdentitySettings
+from business.identity_settings import ConfigureIdentity
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -226,6 +228,16 @@ async def widget_config(settings: Settings, tenant_id: TenantId) -> WidgetConfig
     async with _services(settings) as services:
         await _tenant(services, tenant_id)
         return await services.widget_configs.get(tenant_id)
+
+
+async def identity_settings(settings: Settings, tenant_id: TenantId) -> IdentitySettings:
+    async with _services(settings) as services:
+        return await services.identity_settings.get(tenant_id)
+
+
+async def configure_identity(settings: Settings, cmd: ConfigureIdentity) -> IdentitySettings:
+    async with _services(settings) as services:
+        return await services.identity_settings.configure(cmd)
 
 
 async def put_widget_config(

@@ -24,6 +24,7 @@ from business.delivery import DeliveryService
 from business.external_bot import ExternalBot
 from business.history import HistoryService
 from business.hold import HoldService
+from business.identity_settings import IdentitySettingsService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -63,6 +64,7 @@ from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
+from presentation.identity_jwt import JwtIdentityVerifier
 from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
@@ -137,7 +139,9 @@ def bootstrap(
         limits=limits,
     )
     return Services(
-        sessions=SessionService(transactions=transactions, clock=clock),
+        sessions=SessionService(
+            transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
+        ),
         conversations=conversations,
         messaging=messaging,
         history=HistoryService(transactions=transactions, limits=limits),
@@ -239,4 +243,7 @@ def bootstrap(
             messaging=messaging,
         ),
         offline_answers=offline_answers,
+        identity_settings=IdentitySettingsService(
+            transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
+        ),
     )

@@ -26,6 +26,7 @@ from chat_engine import (
     canned_cli,
     directory_cli,
     hours_cli,
+    identity_cli,
     report_cli,
     tenant_cli,
     widget_cli,
@@ -258,6 +259,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return tenant_cli.tenant_create
         case "tenant" if args.tenant_command == "set":
             return tenant_cli.tenant_set
+        case "tenant" if args.tenant_command == "identity":
+            return identity_cli.tenant_identity
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

@@ -353,6 +353,11 @@ class ConversationReportRow(Base):
 # The integrators' tables live in their own module (API keys, webhooks, transcript
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
 from data.models_analytics import AnalyticsCountRow  # noqa: E402
+from data.models_identity import (  # noqa: E402
+    IdentitySettingsRow,
+    VisitorDeviceTokenRow,
+    VisitorIdentityRow,
+)
 from data.models_integrations import (  # noqa: E402
     ApiKeyRow,
     TranscriptMailRow,
@@ -365,7 +370,10 @@ from data.models_widget import WidgetConfigRow  # noqa: E402
 __all__ = [
     "AnalyticsCountRow",
     "ApiKeyRow",
+    "IdentitySettingsRow",
     "TranscriptMailRow",
+    "VisitorDeviceTokenRow",
+    "VisitorIdentityRow",
     "WebhookAttemptRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",

@@ -56,6 +56,10 @@ from data.repositories import (
     SqlWebhookRepository,
     SqlWidgetConfigRepository,
 )
+from data.repositories.identities import (
+    SqlIdentitySettingsRepository,
+    SqlVisitorIdentityRepository,
+)
 from data.sqlite_writer import SqliteWriter
 
 logger = logging.getLogger(__name__)
@@ -127,6 +131,8 @@ class SqlUnitOfWork:
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
         self.widget_configs = SqlWidgetConfigRepository(self._ctx)
         self.analytics = SqlAnalyticsRepository(self._ctx)
+        self.identity_settings = SqlIdentitySettingsRepository(self._ctx)
+        self.visitor_identities = SqlVisitorIdentityRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -29,6 +29,8 @@ _MAX_INT: Final = 2**53 - 1
 class ConnectAuth:
     tenant_id: TenantId
     visitor_token: str | None
+    identity: str | None = None
+    """A signed identity token (JWT); checked by ``business.identities``."""
 
 
 def single_payload(args: tuple[object, ...]) -> object:
@@ -115,12 +117,11 @@ def parse_auth(auth: object) -> ConnectAuth:
     tenant = _str(data, "tenant", "auth.")
     if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
         raise InvalidInput(f"auth.tenant must be 1 to {_MAX_TENANT_LENGTH} characters")
-    if data.get("identity") is not None:
-        raise InvalidInput(
-            "identity verification is not configured on this server; connect without identity"
-        )
+    identity = _optional_str(data, "identity", "auth.")
     return ConnectAuth(
-        tenant_id=TenantId(tenant), visitor_token=_optional_str(data, "visitor_token", "auth.")
+        tenant_id=TenantId(tenant),
+        visitor_token=_optional_str(data, "visitor_token", "auth."),
+        identity=identity or None,
     )
 
 

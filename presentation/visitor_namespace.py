@@ -179,12 +179,15 @@ class VisitorNamespace:
                         tenant_id=parsed.tenant_id,
                         visitor_token=parsed.visitor_token,
                         create_unknown=False,
+                        identity=parsed.identity,
                     )
                 )
             except UnknownVisitor:
                 pass  # expired, or the database was reset: a new visitor, with a new token
         self._limits.new_visitor(address)
-        return await self._services.sessions.open_session(c.OpenSession(tenant_id=parsed.tenant_id))
+        return await self._services.sessions.open_session(
+            c.OpenSession(tenant_id=parsed.tenant_id, identity=parsed.identity)
+        )
 
     def _connection_open(self, sid: str) -> bool:
         """Whether the Engine.IO connection of ``sid`` is still open (see

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from business.identity_model import VisitorIdentity
 from business.model import Channel
 from business.visitor_profile import PastConversation, VisitorInfo
 from xmpp_bridge import texts_visit
@@ -52,10 +53,14 @@ API_IDENTITY = "the address the integration gave (not verified by the engine)"
 
 def visitor_info(info: VisitorInfo) -> str:
     ctx = info.context
-    identity = info.identity or (
-        API_IDENTITY if info.channel is Channel.API else "anonymous (not verified)"
-    )
+    identity = API_IDENTITY if info.channel is Channel.API else "anonymous (not verified)"
+    if info.verified is not None:
+        identity = verified_identity(info.verified)
     lines = [f"Visitor: {info.name}", f"Identity: {identity}"]
+    if info.verified is not None:
+        lines += [
+            f"{name} (verified): {shorten(value)}" for name, value in info.verified.extra.items()
+        ]
     if info.channel is Channel.API:
         address = f": {shorten(info.external_id)}" if info.external_id else ""
         lines.append(f"Channel: {channel_name(info.provider)}{address}")
@@ -69,6 +74,12 @@ def visitor_info(info: VisitorInfo) -> str:
     earlier = "none" if not info.earlier else str(info.earlier)
     lines.append(f"Earlier chats: {earlier} (!history shows them)")
     return "\n".join(lines)
+
+
+def verified_identity(identity: VisitorIdentity) -> str:
+    """The identity the site signed: its ``sub``, and the name and e-mail it gave."""
+    said = ", ".join(shorten(part) for part in (identity.name, identity.email) if part)
+    return f"verified {shorten(identity.sub)}" + (f" ({said})" if said else "")
 
 
 def visitor_history(past: Sequence[PastConversation]) -> str:

@@ -17,6 +17,7 @@ from presentation.api.resources import (
     channels,
     conversation_actions,
     conversations,
+    identity_settings,
     queues,
     reports,
     tenants,
@@ -37,6 +38,7 @@ RESOURCES: tuple[Resource, ...] = (
     canned.resource,
     webhooks.resource,
     widget_config.resource,
+    identity_settings.resource,
     api_keys.resource,
     tenants.resource,
 )

@@ -18,6 +18,7 @@ import { ContextSync } from "./context_sync.js";
 import { el, Storage } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { OFFLINE_CSS, OfflineForm } from "./offline.js";
+import { identityToken } from "./identity.js";
 import { followRefs } from "./refs.js";
 import { WIDGET_CSS } from "./styles.js";
 import { TranscriptBar } from "./transcript.js";
@@ -354,6 +355,8 @@ class ChatWidget {
         const auth = { tenant: this.boot.tenant };
         const token = this.local.get("token", null);
         if (token) auth.visitor_token = token;
+        const identity = identityToken();
+        if (identity) auth.identity = identity;
         cb(auth);
       },
       reconnectionDelay: 1000,
