@@ -20,6 +20,7 @@ from business.model import (
     VisitorId,
 )
 from business.opening_hours import OpeningHours
+from business.visit import StartedBy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +30,8 @@ class OpenSession:
     create_unknown: bool = True
     """A token nobody has gets a new visitor; False: ``UnknownVisitor`` instead, so an edge
     can decide (rate-limit) before anything is created."""
+    identity: str | None = None
+    """A signed identity token (JWT) from the site (``business.identities``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +47,8 @@ class StartConversation:
     form: Mapping[str, str] = field(default_factory=dict)
     context: VisitorContext = field(default_factory=VisitorContext)
     message: FirstMessage | None = None
+    started_by: StartedBy | None = None
+    """What in the widget started it (``business.visit``); None: not told."""
     channel: Channel = Channel.WEB
     """With ``provider`` and ``external_id``: given only by ``business.api_channel``."""
     provider: str | None = None

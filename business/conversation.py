@@ -39,6 +39,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
+from business.visit import StartedBy
 
 __all__ = ["Change", "ChangeBuilder", "Conversation"]
 
@@ -97,6 +98,11 @@ class Conversation:
     """``api`` only: the integrator's label of the messaging service (``sms``, ...)."""
     external_id: str | None = None
     """``api`` only: the visitor's address on that service (a phone number, ...)."""
+    offline: bool = False
+    """Left as an offline message (``business.offline_messages``): the visitor was told
+    nobody is online and gave an e-mail address; fixed at the start."""
+    started_by: StartedBy | None = None
+    """What in the widget started it (the chain step, the trigger); fixed at the start."""
 
     @property
     def is_open(self) -> bool:
@@ -145,6 +151,7 @@ class Conversation:
         now: datetime,
         context: VisitorContext,
         form: Mapping[str, str],
+        started_by: StartedBy | None = None,
         first_message: tuple[EventId, str, str] | None = None,
         bot: bool = False,
         channel: Channel = Channel.WEB,
@@ -165,6 +172,7 @@ class Conversation:
             created_at=now,
             context=context,
             form=dict(form),
+            started_by=started_by,
             channel=channel,
             provider=provider,
             external_id=external_id,

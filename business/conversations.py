@@ -10,6 +10,7 @@ from business.bots import BotService
 from business.conversation import Conversation
 from business.ending import Ending
 from business.errors import InvalidTransition, NotFound, TooLarge
+from business.events import VisitorMoved
 from business.messaging import MessagingService
 from business.model import ConversationId, ConversationState
 from business.ports import Clock
@@ -23,6 +24,7 @@ from business.validation import (
     check_fields,
     check_text,
 )
+from business.visit import check_started_by, moved_to
 from business.wrap_up import read_wrap_up
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,8 @@ class ConversationService:
         limits = self._limits
         check_fields(cmd.form, limits.max_form_fields, limits, "form")
         check_context(cmd.context, limits)
+        if cmd.started_by is not None:
+            check_started_by(cmd.started_by)
         if cmd.message is not None:
             check_client_msg_id(cmd.message.client_msg_id)
             check_text(cmd.message.text, limits, "message.text")
@@ -92,6 +96,9 @@ class ConversationService:
     async def update_context(self, cmd: c.UpdateContext) -> int:
         """Merge into the context of the visitor's open conversations; returns how many.
 
+        A new page address in an open conversation is announced (``VisitorMoved``) for
+        the agent's notice; the same address again, or only a new title, is not.
+
         The merged custom fields of a conversation stay within ``max_custom_fields``: an
         update that would pass it is refused whole (``TooLarge``), so what the agent sees
         of a visitor cannot grow without end.
@@ -118,6 +125,16 @@ class ConversationService:
                 updates.append(change)
             for change in updates:
                 await tx.apply(change)
+                before, after = change.before, change.conversation
+                assert before is not None
+                if after.is_open and moved_to(before.context.page_url, after.context.page_url):
+                    # For the agent's short notice; the page is in the context anyway.
+                    page = after.context
+                    assert page.page_url is not None
+                    moved = VisitorMoved(
+                        conversation_id=after.id, url=page.page_url, title=page.page_title
+                    )
+                    tx.announce(after, [moved])
             await tx.commit()
         return len(updates)
 

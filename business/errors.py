@@ -86,3 +86,14 @@ class Unavailable(DomainError):
 class Conflict(Unavailable):
     """What a change was decided on was changed meanwhile (by another process); deciding
     again on the stored state succeeds. Use cases retry it themselves."""
+
+
+class IdentityRejected(DomainError):
+    """A connect's signed identity was refused (``business.identities``): ``code`` is
+    ``identity_required``, ``identity_invalid`` or ``identity_disabled``; ``reason``
+    says which check failed, for ``identity_invalid`` (``expired``, ``audience`` …)."""
+
+    def __init__(self, message: str, *, code: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

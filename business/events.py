@@ -6,8 +6,8 @@ visitor may see (``ConversationEvent``) also have a ``seq``, their own gap-free 
 that is what the visitor protocol calls ``seq``, what a reconnecting visitor replays
 from. The others (``DeskEvent``: internal notes, and later offers, whispers, consult
 messages) take no ``seq``, so the visitor's stream stays gap-free and ``sync`` from 0
-shows none of them. ``TypingChanged`` and ``VisitorRead`` are ephemeral: published,
-never stored.
+shows none of them. ``TypingChanged``, ``VisitorRead`` and ``VisitorMoved`` are ephemeral
+(``EphemeralEvent``): published, never stored.
 
 Adding a stored event type: a class here with its storage name in ``TYPE``, added to
 ``ConversationEvent`` (the visitor sees it: it has a ``seq``) or ``DeskEvent`` (only
@@ -298,7 +298,21 @@ class VisitorRead:
     up_to_seq: int
 
 
-DomainEvent = StoredEvent | TypingChanged | VisitorRead
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorMoved:
+    """The visitor of an open conversation went to another page (a new address; a
+    title that changed on the same page is not a move): for the agent desk's short
+    notice, never stored and never sent to the visitor (``business.visit``)."""
+
+    conversation_id: ConversationId
+    url: str
+    title: str | None = None
+
+
+EphemeralEvent = TypingChanged | VisitorRead | VisitorMoved
+"""Published, never stored."""
+
+DomainEvent = StoredEvent | EphemeralEvent
 
 EVENT_TYPES: dict[str, type[ConversationEvent]] = {
     cls.TYPE: cls for cls in typing.get_args(ConversationEvent)

@@ -17,6 +17,7 @@ from typing import NewType
 
 from business.bot_model import BotConfig
 from business.opening_hours import OpeningHours
+from business.visit import PageView
 
 TenantId = NewType("TenantId", str)
 VisitorId = NewType("VisitorId", str)
@@ -264,14 +265,24 @@ class VisitorContext:
     page_title: str | None = None
     referrer: str | None = None
     custom: Mapping[str, str] = field(default_factory=dict)
+    # The visit as the widget recorded it (business.visit); None: not told.
+    visit_count: int | None = None
+    time_on_site: int | None = None
+    """Seconds since the visit's first page view, when the browser last told."""
+    pages: tuple[PageView, ...] | None = None
+    """The visit's newest page views, oldest first (at most ``visit.MAX_PAGES``)."""
 
     def merged(self, other: VisitorContext) -> VisitorContext:
-        """Fields set in ``other`` win; custom variables are merged key by key."""
+        """Fields set in ``other`` win; custom variables are merged key by key; the
+        page views are the newer list as a whole (the browser sends the visit's)."""
         return VisitorContext(
             page_url=other.page_url if other.page_url is not None else self.page_url,
             page_title=other.page_title if other.page_title is not None else self.page_title,
             referrer=other.referrer if other.referrer is not None else self.referrer,
             custom={**self.custom, **other.custom},
+            visit_count=self.visit_count if other.visit_count is None else other.visit_count,
+            time_on_site=self.time_on_site if other.time_on_site is None else other.time_on_site,
+            pages=self.pages if other.pages is None else other.pages,
         )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from business.analytics_ports import AnalyticsRepository
 from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Conversation
@@ -23,6 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
+from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.model import (
     Agent,
@@ -366,6 +368,15 @@ class UnitOfWork(Protocol):
 
     @property
     def widget_configs(self) -> WidgetConfigRepository: ...
+
+    @property
+    def analytics(self) -> AnalyticsRepository: ...
+
+    @property
+    def identity_settings(self) -> IdentitySettingsRepository: ...
+
+    @property
+    def visitor_identities(self) -> VisitorIdentityRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from business.conversation import Conversation
 from business.events import (
     DomainEvent,
+    EphemeralEvent,
     StateChanged,
     StoredEvent,
-    TypingChanged,
-    VisitorRead,
     WrapUpRecorded,
 )
 from business.model import ConversationState
@@ -35,9 +34,7 @@ class ReportStager:
     ) -> None:
         if conversation.state is not _ENDED:
             return
-        stored: list[StoredEvent] = [
-            e for e in events if not isinstance(e, TypingChanged | VisitorRead)
-        ]
+        stored: list[StoredEvent] = [e for e in events if not isinstance(e, EphemeralEvent)]
         if not any(_changes_the_report(e) for e in stored):
             return
         # Everything stored before this change, then the change's own events (a unit of

@@ -10,6 +10,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bots import BotService
@@ -20,12 +21,15 @@ from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.history import HistoryService
 from business.hold import HoldService
+from business.identity_settings import IdentitySettingsService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.offline_answers import OfflineAnswerMail
+from business.offline_messages import OfflineMessageService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -107,3 +111,12 @@ class Services:
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""
+    analytics: AnalyticsService
+    """The widget's page views, trigger impressions and engagements: counted, reported."""
+    offline_messages: OfflineMessageService
+    """What a visitor leaves when nobody is online: a queued conversation."""
+    offline_answers: OfflineAnswerMail
+    """Queues the mail of an offline message's answer with it; tells its listeners after
+    commits (subscribe it to the publisher to have them told)."""
+    identity_settings: IdentitySettingsService
+    """A tenant's signed-identity settings (mode, audience, keys)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from business import commands as c
 from business.errors import NotFound, UnknownVisitor
+from business.identities import IdentityCheck, is_identified, resolve_identity
+from business.identity_ports import IdentityTokenVerifier
 from business.model import (
     ConversationId,
     ConversationState,
@@ -22,11 +22,9 @@ from business.model import (
 from business.ports import Clock
 from business.transactions import Transaction, Transactions
 from business.validation import check_token
+from business.visitor_tokens import hash_token, new_token
 
-
-def hash_token(token: str) -> str:
-    """Visitor tokens are bearer secrets: only their hash is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["ConversationSummary", "SessionService", "VisitorSession", "find_visitor", "hash_token"]
 
 
 async def find_visitor(
@@ -41,7 +39,13 @@ async def find_visitor(
         raise NotFound(f"unknown tenant {tenant_id!r}")
     if token is None:
         return tenant, None
-    return tenant, await tx.visitors.get_by_token_hash(tenant.id, hash_token(token))
+    hashed = hash_token(token)
+    visitor = await tx.visitors.get_by_token_hash(tenant.id, hashed)
+    if visitor is None:
+        # An identified visitor's other devices (``business.identities``).
+        device = await tx.visitor_identities.visitor_by_device_token(tenant.id, hashed)
+        visitor = None if device is None else await tx.visitors.get(device)
+    return tenant, visitor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,26 +67,51 @@ class VisitorSession:
 
 
 class SessionService:
-    def __init__(self, *, transactions: Transactions, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        identity_verifier: IdentityTokenVerifier | None = None,
+    ) -> None:
         self._tx = transactions
         self._clock = clock
+        self._identities = IdentityCheck(
+            transactions=transactions, clock=clock, verifier=identity_verifier
+        )
 
     async def open_session(self, cmd: c.OpenSession) -> VisitorSession:
         """Find the visitor by token, or create a new anonymous one.
 
         A well-formed token we do not know (expired, or the database was reset) gets a
-        new visitor rather than an error, so a widget always recovers by itself.
+        new visitor rather than an error, so a widget always recovers by itself. A signed
+        identity (``cmd.identity``) decides the visitor as ``business.identities`` says.
         """
         token = cmd.visitor_token
         if token is not None:
             check_token(token)
+        verified = await self._identities.verify(cmd.tenant_id, cmd.identity)
         async with self._tx() as tx:
             tenant, visitor = await find_visitor(tx, cmd.tenant_id, token)
-            is_new = visitor is None
+            is_new = False
+            if verified is not None:
+                visitor, token, is_new = await resolve_identity(
+                    tx,
+                    tenant=tenant,
+                    visitor=visitor,
+                    token=token if visitor is not None else None,
+                    verified=verified,
+                    clock=self._clock,
+                    create=cmd.create_unknown,
+                )
+                await tx.commit()
+            elif visitor is not None and await is_identified(tx, visitor):
+                visitor = None  # its token without its identity: a new anonymous visitor
             if visitor is None and token is not None and not cmd.create_unknown:
                 raise UnknownVisitor("unknown visitor_token")
             if visitor is None:
-                token = secrets.token_urlsafe(32)
+                is_new = True
+                token = new_token()
                 visitor = Visitor(
                     id=VisitorId(new_id()), tenant_id=tenant.id, created_at=self._clock.now()
                 )

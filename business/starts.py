@@ -200,6 +200,7 @@ class Starter:
             now=now,
             context=cmd.context,
             form=cmd.form,
+            started_by=cmd.started_by,
             first_message=first,
             bot=queue.bot is not None,
             channel=cmd.channel,

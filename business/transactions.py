@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+from business.analytics_ports import AnalyticsRepository
 from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
-from business.events import DomainEvent, TypingChanged, VisitorRead
+from business.events import DomainEvent, EphemeralEvent
+from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -121,6 +123,18 @@ class Transaction:
     def widget_configs(self) -> WidgetConfigRepository:
         return self._uow.widget_configs
 
+    @property
+    def analytics(self) -> AnalyticsRepository:
+        return self._uow.analytics
+
+    @property
+    def identity_settings(self) -> IdentitySettingsRepository:
+        return self._uow.identity_settings
+
+    @property
+    def visitor_identities(self) -> VisitorIdentityRepository:
+        return self._uow.visitor_identities
+
     # -- changes --------------------------------------------------------------------
 
     async def apply(self, change: Change) -> Conversation:
@@ -149,9 +163,7 @@ class Transaction:
             self._applied.append((conv, change.events))
         return conv
 
-    def announce(
-        self, conversation: Conversation, events: Sequence[TypingChanged | VisitorRead]
-    ) -> None:
+    def announce(self, conversation: Conversation, events: Sequence[EphemeralEvent]) -> None:
         """Publish events that are never stored once the block ends without error."""
         self._ephemeral.append((conversation, events))
 

@@ -10,11 +10,12 @@ that after a commit that queued one it wakes its listeners (the sender) at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.events import DomainEvent, StateChanged
 from business.model import ConversationState
+from business.outbox_wake import OutboxWake
 from business.ports import UnitOfWork
 from business.transcript_mail_ports import AUTOMATIC, QueuedTranscript
 from business.transcript_requests import known_email, new_mail_id
@@ -22,15 +23,7 @@ from business.transcript_requests import known_email, new_mail_id
 _ENDED = ConversationState.ENDED
 
 
-class TranscriptAutoSend:
-    def __init__(self) -> None:
-        self._staged = False
-        self._listeners: list[Callable[[], None]] = []
-
-    def on_committed(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each publication that may have queued a transcript."""
-        self._listeners.append(listener)
-
+class TranscriptAutoSend(OutboxWake):
     async def stage(
         self, uow: UnitOfWork, conversation: Conversation, events: Sequence[DomainEvent]
     ) -> None:
@@ -56,13 +49,4 @@ class TranscriptAutoSend:
                 next_attempt_at=ended.created_at,
             )
         )
-        # Set before the commit, read after it: a rolled-back end costs the sender one
-        # look for nothing.
-        self._staged = True
-
-    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
-        if not self._staged:
-            return
-        self._staged = False
-        for listener in self._listeners:
-            listener()
+        self.staged()

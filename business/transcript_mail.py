@@ -15,6 +15,10 @@ from business.transcripts import Transcript
 
 SUBJECT = "Your conversation with {tenant}"
 INTRO = "Here is the transcript of your conversation with {tenant}."
+ANSWER_SUBJECT = "Answer to your message to {tenant}"
+ANSWER_INTRO = (
+    "{tenant} answered the message you left. You can also read it in the chat on our site."
+)
 
 
 def compose_transcript_mail(
@@ -30,8 +34,9 @@ def compose_transcript_mail(
     tenant's name), to the queued address."""
     # Names become header text: one line of plain words, whatever was stored.
     tenant = _one_line(tenant_name)
-    intro = INTRO.format(tenant=tenant)
-    subject = SUBJECT.format(tenant=tenant)
+    answer = queued.offline_answer
+    intro = (ANSWER_INTRO if answer else INTRO).format(tenant=tenant)
+    subject = (ANSWER_SUBJECT if answer else SUBJECT).format(tenant=tenant)
     return TranscriptMail(
         reference=queued.id,
         sender=sender,

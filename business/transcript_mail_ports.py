@@ -21,7 +21,8 @@ TranscriptMailId = NewType("TranscriptMailId", str)
 
 AUTOMATIC: Final = 0
 """The ``number`` of the transcript sent automatically at the end (one per conversation);
-a visitor's requests are numbered from 1."""
+a visitor's requests are numbered from 1, the mails of an offline message's answers from
+-1 down (``business.offline_answers``)."""
 
 
 class MailStatus(StrEnum):
@@ -55,6 +56,11 @@ class QueuedTranscript:
     @property
     def automatic(self) -> bool:
         return self.number == AUTOMATIC
+
+    @property
+    def offline_answer(self) -> bool:
+        """The answer to an offline message, not a transcript the visitor asked for."""
+        return self.number < AUTOMATIC
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -102,7 +102,7 @@ class TranscriptRequestService:
                 f"a conversation's transcript can be sent at most {settings.max_requests} times"
             )
         known = (known_email(conv) or "").casefold()
-        others = {m.address.casefold() for m in earlier if not m.automatic} - {known}
+        others = {m.address.casefold() for m in earlier if m.number > AUTOMATIC} - {known}
         address = to.casefold()
         if address != known and address not in others and len(others) >= settings.max_addresses:
             raise TranscriptLimit(
@@ -129,7 +129,8 @@ class TranscriptRequestService:
             if to is None:
                 raise EmailRequired("no e-mail address is known for this conversation; give one")
             earlier = await tx.transcript_mails.list_for_conversation(conv.id)
-            last = max((m.number for m in earlier), default=AUTOMATIC)
+            # Offline answers (``business.offline_answers``) are numbered below AUTOMATIC.
+            last = max((m.number for m in earlier if m.number > AUTOMATIC), default=AUTOMATIC)
             self._check_limits(conv, to, last, earlier)
             queued = QueuedTranscript(
                 id=new_mail_id(),

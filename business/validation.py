@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from business.errors import InvalidInput, TooLarge
 from business.model import Participant, ParticipantKind, QueueName, TenantId, VisitorContext
+from business.visit import check_counts, check_pages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,6 +160,9 @@ def check_context(context: VisitorContext, limits: Limits) -> None:
         if len(value) > limits.max_field_length:
             raise TooLarge(f"context.{name} is longer than {limits.max_field_length} characters")
     check_fields(context.custom, limits.max_custom_fields, limits, "context.custom")
+    check_counts(context.visit_count, context.time_on_site)
+    if context.pages is not None:
+        check_pages(context.pages, limits.max_field_length)
 
 
 def check_agent_name(name: str) -> str:

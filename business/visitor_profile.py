@@ -15,6 +15,7 @@ from datetime import datetime
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, NotFound
 from business.events import MessagePosted, NoteAdded, WrapUpRecorded
+from business.identity_model import VisitorIdentity
 from business.model import (
     AgentId,
     Channel,
@@ -24,6 +25,7 @@ from business.model import (
     VisitorContext,
 )
 from business.transactions import Transactions
+from business.visit import StartedBy
 
 MAX_EARLIER = 5
 """Earlier conversations shown at most."""
@@ -36,7 +38,7 @@ class VisitorInfo:
     name: str
     visitor_id: str
     identity: str | None
-    """A verified identity (signed identities come later); None: anonymous."""
+    """The verified identity's ``sub`` (``business.identities``); None: anonymous."""
     form: Mapping[str, str]
     context: VisitorContext
     earlier: int
@@ -45,6 +47,10 @@ class VisitorInfo:
     provider: str | None = None
     external_id: str | None = None
     """``api`` only: the visitor's address on the integrator's service."""
+    started_by: StartedBy | None = None
+    """What in the widget started this chat (``business.visit``)."""
+    verified: VisitorIdentity | None = None
+    """What the visitor's signed identity says (name, e-mail, extra values)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,16 +83,19 @@ class VisitorProfileService:
         async with self._tx.read() as tx:
             conv = _for(agent_id, await tx.conversations.get(conversation_id))
             others = await tx.conversations.list_for_visitor(conv.visitor_id, ended=MAX_EARLIER)
+            verified = await tx.visitor_identities.get_for_visitor(conv.visitor_id)
         return VisitorInfo(
             name=conv.visitor_name,
             visitor_id=conv.visitor_id,
-            identity=None,
+            identity=None if verified is None else verified.sub,
+            verified=verified,
             form=dict(conv.form),
             context=conv.context,
             earlier=sum(1 for other in others if other.id != conv.id),
             channel=conv.channel,
             provider=conv.provider,
             external_id=conv.external_id,
+            started_by=conv.started_by,
         )
 
     async def history(

@@ -17,6 +17,7 @@ from business.conversation_queries import (
 )
 from business.conversation_query_ports import ConversationCriteria
 from business.errors import NotFound
+from business.identity_model import VisitorIdentity
 from business.integrator_commands import ListVisitorConversations
 from business.model import AgentId, TenantId, Visitor, VisitorId
 from business.transactions import Transaction, Transactions
@@ -34,6 +35,8 @@ class VisitorDetails:
     """That agent's name now; None if there is none or they were removed since."""
     last_served_at: datetime | None
     """When that conversation ended."""
+    identity: VisitorIdentity | None = None
+    """The verified identity (``business.identities``); None: anonymous."""
 
 
 class VisitorQueryService:
@@ -46,6 +49,7 @@ class VisitorQueryService:
             agent = None
             if visitor.last_agent_id is not None:
                 agent = await tx.agents.get(visitor.last_agent_id)
+            identity = await tx.visitor_identities.get_for_visitor(visitor.id)
         return VisitorDetails(
             id=visitor.id,
             name=visitor.name,
@@ -53,6 +57,7 @@ class VisitorQueryService:
             last_agent_id=visitor.last_agent_id,
             last_agent_name=None if agent is None or agent.tenant_id != tenant_id else agent.name,
             last_served_at=visitor.last_served_at,
+            identity=identity,
         )
 
     async def conversations(self, query: ListVisitorConversations) -> ConversationPage:

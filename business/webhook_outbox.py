@@ -15,11 +15,12 @@ its listeners (the dispatcher), so they go out at once rather than at the next p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from business.conversation import Conversation
-from business.events import DomainEvent, StateChanged, StoredEvent, TypingChanged, VisitorRead
+from business.events import DomainEvent, EphemeralEvent, StateChanged, StoredEvent
 from business.model import ConversationState, new_id
+from business.outbox_wake import OutboxWake
 from business.ports import UnitOfWork
 from business.report_metrics import conversation_metrics
 from business.webhook_model import DeliveryId, WebhookDelivery, WebhookEventType
@@ -36,22 +37,14 @@ def new_delivery_id() -> DeliveryId:
     return DeliveryId("msg_" + new_id())
 
 
-class WebhookOutbox:
-    def __init__(self) -> None:
-        self._staged = False
-        self._listeners: list[Callable[[], None]] = []
-
-    def on_committed(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each publication that may have staged deliveries."""
-        self._listeners.append(listener)
-
+class WebhookOutbox(OutboxWake):
     async def stage(
         self, uow: UnitOfWork, conversation: Conversation, events: Sequence[DomainEvent]
     ) -> None:
         subscriptions = await uow.webhooks.enabled_for_tenant(conversation.tenant_id)
         if not subscriptions:
             return
-        stored = [e for e in events if not isinstance(e, TypingChanged | VisitorRead)]
+        stored = [e for e in events if not isinstance(e, EphemeralEvent)]
         metrics = None
         if _ends(stored) and any(s.wants(WebhookEventType.ENDED) for s in subscriptions):
             # conversation.ended carries the conversation's report row, computed from
@@ -82,13 +75,4 @@ class WebhookOutbox:
             )
         if deliveries:
             await uow.webhook_deliveries.add_many(deliveries)
-            # Set before the commit, read after it: a rolled-back change only costs
-            # the dispatcher one look for nothing.
-            self._staged = True
-
-    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
-        if not self._staged:
-            return
-        self._staged = False
-        for listener in self._listeners:
-            listener()
+            self.staged()

@@ -9,18 +9,27 @@ anyone who asks (``GET /visitor-api/v1/widget-config``).
 Shape (every key optional; what is left out takes the default of ``DEFAULT_DOCUMENT``)::
 
     {"active": true,                      # false: maintenance, the loader draws nothing
+     "analytics": true,                   # false: the widget reports no page views etc.
      "mode": "floating" | "embedded",
      "language": "auto" | "en" | "de" | "fr" | "es" | "ar",   # auto: the browser's
      "embed_selector": "#help-chat",      # where embedded mode draws (required for it)
      "theme": {"accent": "#3b5bdb", "accent_text": "#ffffff"},
      "texts": {"title": ..., "greeting": ..., "input_placeholder": ..., "launcher_label": ...},
-     "items": [{"id": "help", "type": "button" | "invitation", "text": "..."}],
+     "items": [{"id": "help", "type": "button" | "invitation", "text": "...",
+                "offline": null | "hide" | {"text": "..."}}],
      "triggers": [{"id": "welcome", "conditions": CONDITION, "action": ACTION,
                    "only_if_available": false, "queue": "support"}]}
 
     CONDITION = {"all": [CONDITION, ...]} | {"any": [CONDITION, ...]} | {"not": CONDITION}
               | {"field": FIELD, "op": OP, "value": VALUE}
     ACTION    = {"type": "show", "item": ITEM_ID} | {"type": "open"}
+
+An item's ``offline`` variant is what it shows when nobody can answer in the trigger's
+queue (the engine's availability is 0: no agent free, or the queue closed): null (the
+default) shows it as it is, and the chat waits in the queue; ``"hide"`` shows nothing
+and lets the next trigger fire; ``{"text": ...}`` shows it with that text (an
+invitation needs one) and opens the offline message form instead of the chat
+(``business.offline_messages``).
 
 The chat manager tries the triggers in order and the first whose conditions hold wins,
 so a configuration always ends with a trigger that holds everywhere: when the stored
@@ -48,6 +57,7 @@ Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 MODES: Final = ("floating", "embedded")
 ITEM_TYPES: Final = ("button", "invitation")
 ACTION_TYPES: Final = ("show", "open")
+OFFLINE_HIDE: Final = "hide"
 THEME_KEYS: Final = ("accent", "accent_text")
 TEXT_KEYS: Final = ("title", "greeting", "input_placeholder", "launcher_label")
 TEXT_FIELDS: Final = ("url", "title", "referrer", "device")
@@ -77,6 +87,7 @@ DEFAULT_ITEM_ID: Final = "button"
 DEFAULT_TRIGGER_ID: Final = "default"
 DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
     "active": True,
+    "analytics": True,
     "mode": "floating",
     "language": AUTO,
     "embed_selector": None,
@@ -87,6 +98,8 @@ DEFAULT_DOCUMENT: Final[Mapping[str, Json]] = {
 }
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+TRIGGER_ID: Final = _ID
+"""What an item's or a trigger's id looks like (``business.analytics`` checks reported ids)."""
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _VARIABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -115,6 +128,8 @@ def validate_document(raw: object) -> dict[str, Json]:
     out: dict[str, Json] = copy.deepcopy(dict(DEFAULT_DOCUMENT))
     if "active" in doc:
         out["active"] = _bool(doc["active"], "active")
+    if "analytics" in doc:
+        out["analytics"] = _bool(doc["analytics"], "analytics")
     if "mode" in doc:
         out["mode"] = _choice(doc["mode"], "mode", MODES)
     if "language" in doc:
@@ -154,7 +169,7 @@ def effective_document(document: Mapping[str, Json]) -> dict[str, Json]:
     out.setdefault("language", AUTO)  # stored before languages existed
     items = list(_sequence(out["items"]))
     if not any(_mapping(item)["id"] == DEFAULT_ITEM_ID for item in items):
-        items.append({"id": DEFAULT_ITEM_ID, "type": "button", "text": None})
+        items.append({"id": DEFAULT_ITEM_ID, "type": "button", "text": None, "offline": None})
     triggers = list(_sequence(out["triggers"]))
     if not any(
         _mapping(t).get("conditions") is None and not _mapping(t)["only_if_available"]
@@ -178,7 +193,7 @@ def effective_document(document: Mapping[str, Json]) -> dict[str, Json]:
 
 
 def _item(raw: object, where: str) -> dict[str, Json]:
-    item = _object(raw, where, {"id", "type", "text"}, required=("id", "type"))
+    item = _object(raw, where, {"id", "type", "text", "offline"}, required=("id", "type"))
     kind = _choice(item["type"], f"{where}.type", ITEM_TYPES)
     text = None if item.get("text") is None else _string(item["text"], f"{where}.text")
     if kind == "invitation" and text is None:
@@ -190,7 +205,25 @@ def _item(raw: object, where: str) -> dict[str, Json]:
         raise InvalidInput(
             f"{where}.type: the item {DEFAULT_ITEM_ID!r} is the default button, of type 'button'"
         )
-    return {"id": ident, "type": kind, "text": text}
+    return {
+        "id": ident,
+        "type": kind,
+        "text": text,
+        "offline": _offline(item.get("offline"), kind, f"{where}.offline"),
+    }
+
+
+def _offline(raw: object, kind: str, where: str) -> Json:
+    """An item's offline variant: None (none: the item as it is), "hide", or {"text"}."""
+    if raw is None or raw == OFFLINE_HIDE:
+        return raw
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: null, {OFFLINE_HIDE!r} or an object like {{'text': ...}}")
+    variant = _object(raw, where, {"text"})
+    text = None if variant.get("text") is None else _string(variant["text"], f"{where}.text")
+    if kind == "invitation" and text is None:
+        raise InvalidInput(f"{where}.text: an invitation's offline variant needs a text")
+    return {"text": text}
 
 
 def _trigger(raw: object, where: str, item_ids: set[Json]) -> dict[str, Json]:

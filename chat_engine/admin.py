@@ -12,10 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 
 from business import commands as c
+from business.analytics import PageViewDay, TriggerFigures
 from business.api_keys import CreatedApiKey
 from business.errors import NotFound
+from business.identity_model import IdentitySettings
+from business.identity_settings import ConfigureIdentity
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -167,6 +171,26 @@ async def conversation_reports(
             query = dataclasses.replace(query, cursor=page.next_cursor)
 
 
+async def analytics_triggers(
+    settings: Settings, tenant_id: TenantId, *, first_day: date, last_day: date
+) -> Sequence[TriggerFigures]:
+    """Per-trigger impressions and engagements of the tenant over the period."""
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.analytics.triggers(tenant_id, first_day=first_day, last_day=last_day)
+
+
+async def analytics_page_views(
+    settings: Settings, tenant_id: TenantId, *, first_day: date, last_day: date
+) -> Sequence[PageViewDay]:
+    """The tenant's page views per day over the period."""
+    async with _services(settings) as services:
+        await _tenant(services, tenant_id)
+        return await services.analytics.page_views(
+            tenant_id, first_day=first_day, last_day=last_day
+        )
+
+
 async def create_tenant(settings: Settings, command: c.CreateTenant) -> Tenant:
     async with _services(settings) as services:
         return await services.tenants.create_tenant(command)
@@ -204,6 +228,16 @@ async def widget_config(settings: Settings, tenant_id: TenantId) -> WidgetConfig
     async with _services(settings) as services:
         await _tenant(services, tenant_id)
         return await services.widget_configs.get(tenant_id)
+
+
+async def identity_settings(settings: Settings, tenant_id: TenantId) -> IdentitySettings:
+    async with _services(settings) as services:
+        return await services.identity_settings.get(tenant_id)
+
+
+async def configure_identity(settings: Settings, cmd: ConfigureIdentity) -> IdentitySettings:
+    async with _services(settings) as services:
+        return await services.identity_settings.configure(cmd)
 
 
 async def put_widget_config(

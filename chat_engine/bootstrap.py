@@ -9,6 +9,7 @@ from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
 from business.agent_removal import AgentRemovalService
 from business.agents import AgentService
+from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
 from business.bot_model import BotKind
@@ -23,6 +24,7 @@ from business.delivery import DeliveryService
 from business.external_bot import ExternalBot
 from business.history import HistoryService
 from business.hold import HoldService
+from business.identity_settings import IdentitySettingsService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -30,6 +32,8 @@ from business.mail_settings import MailSettings
 from business.messaging import MessagingService
 from business.notes import NoteService
 from business.offers import OfferService
+from business.offline_answers import OfflineAnswerMail
+from business.offline_messages import OfflineMessageService
 from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
@@ -60,6 +64,7 @@ from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
+from presentation.identity_jwt import JwtIdentityVerifier
 from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
 from xmpp_bridge.addresses import JidNormalizer
@@ -100,8 +105,10 @@ def bootstrap(
     outbox = WebhookOutbox()
     publisher.add_stager(outbox)
     auto_send = TranscriptAutoSend()
+    offline_answers = OfflineAnswerMail()
     if mail_on:
         publisher.add_stager(auto_send)
+        publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -132,7 +139,9 @@ def bootstrap(
         limits=limits,
     )
     return Services(
-        sessions=SessionService(transactions=transactions, clock=clock),
+        sessions=SessionService(
+            transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
+        ),
         conversations=conversations,
         messaging=messaging,
         history=HistoryService(transactions=transactions, limits=limits),
@@ -225,4 +234,16 @@ def bootstrap(
             limits=limits,
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
+        analytics=AnalyticsService(transactions=transactions, clock=clock),
+        offline_messages=OfflineMessageService(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            router=router,
+            messaging=messaging,
+        ),
+        offline_answers=offline_answers,
+        identity_settings=IdentitySettingsService(
+            transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
+        ),
     )

@@ -20,11 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from business.errors import DomainError, Unavailable
 from chat_engine import (
+    analytics_cli,
     apikey_cli,
     bot_cli,
     canned_cli,
     directory_cli,
     hours_cli,
+    identity_cli,
     report_cli,
     tenant_cli,
     widget_cli,
@@ -247,12 +249,18 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return canned_cli.canned_remove
         case "canned":
             return canned_cli.canned_list
+        case "report" if args.report_command == "triggers":
+            return analytics_cli.report_triggers
+        case "report" if args.report_command == "page-views":
+            return analytics_cli.report_page_views
         case "report":
             return report_cli.report_conversations
         case "tenant" if args.tenant_command == "create":
             return tenant_cli.tenant_create
         case "tenant" if args.tenant_command == "set":
             return tenant_cli.tenant_set
+        case "tenant" if args.tenant_command == "identity":
+            return identity_cli.tenant_identity
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

@@ -231,6 +231,8 @@ def transcript_mail_dispatcher(services: Services, mail: MailSettings) -> Transc
     services.transcript_requests.on_queued(mails.wake)
     services.transcript_auto_send.on_committed(mails.wake)
     services.publisher.subscribe(services.transcript_auto_send)
+    services.offline_answers.on_committed(mails.wake)
+    services.publisher.subscribe(services.offline_answers)
     return mails
 
 

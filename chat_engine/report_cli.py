@@ -10,6 +10,7 @@ from typing import TextIO
 from business.model import QueueName
 from business.report_metrics import ConversationMetrics
 from business.reports import ReportQuery
+from chat_engine import analytics_cli
 from chat_engine.admin import conversation_reports
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -34,7 +35,7 @@ def add_parsers(
     report = commands.add_parser(
         "report",
         parents=[common],
-        help="conversation reports",
+        help="conversation reports and web analytics",
         description=(
             "What each ended conversation measured: waits, first reply, handling time, "
             "messages, transfers, wrap-up code and outcome (docs/integrator-guide.md)."
@@ -62,6 +63,7 @@ def add_parsers(
     conversations.add_argument(
         "--csv", action="store_true", help="CSV with a header line instead of a table"
     )
+    analytics_cli.add_report_parsers(report_commands, common)
 
 
 def _when(text: str) -> datetime:

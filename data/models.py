@@ -185,6 +185,10 @@ class ConversationRow(Base):
     channel: Mapped[str] = mapped_column(server_default="web")
     provider: Mapped[str | None]
     external_id: Mapped[str | None]
+    # Migration 0018: left as an offline message (``business.offline_messages``).
+    offline: Mapped[bool] = mapped_column(server_default=false())
+    # Migration 0020: what in the widget started it, {chain, trigger}; NULL: not told.
+    started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 
 
 class EventRow(Base):
@@ -348,6 +352,12 @@ class ConversationReportRow(Base):
 
 # The integrators' tables live in their own module (API keys, webhooks, transcript
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
+from data.models_analytics import AnalyticsCountRow  # noqa: E402
+from data.models_identity import (  # noqa: E402
+    IdentitySettingsRow,
+    VisitorDeviceTokenRow,
+    VisitorIdentityRow,
+)
 from data.models_integrations import (  # noqa: E402
     ApiKeyRow,
     TranscriptMailRow,
@@ -358,8 +368,12 @@ from data.models_integrations import (  # noqa: E402
 from data.models_widget import WidgetConfigRow  # noqa: E402
 
 __all__ = [
+    "AnalyticsCountRow",
     "ApiKeyRow",
+    "IdentitySettingsRow",
     "TranscriptMailRow",
+    "VisitorDeviceTokenRow",
+    "VisitorIdentityRow",
     "WebhookAttemptRow",
     "WebhookDeliveryRow",
     "WebhookSubscriptionRow",

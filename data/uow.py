@@ -38,6 +38,7 @@ from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
+    SqlAnalyticsRepository,
     SqlApiKeyRepository,
     SqlCannedRepository,
     SqlContext,
@@ -54,6 +55,10 @@ from data.repositories import (
     SqlWebhookDeliveryRepository,
     SqlWebhookRepository,
     SqlWidgetConfigRepository,
+)
+from data.repositories.identities import (
+    SqlIdentitySettingsRepository,
+    SqlVisitorIdentityRepository,
 )
 from data.sqlite_writer import SqliteWriter
 
@@ -125,6 +130,9 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(self._ctx)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self._ctx)
         self.widget_configs = SqlWidgetConfigRepository(self._ctx)
+        self.analytics = SqlAnalyticsRepository(self._ctx)
+        self.identity_settings = SqlIdentitySettingsRepository(self._ctx)
+        self.visitor_identities = SqlVisitorIdentityRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

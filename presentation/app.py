@@ -13,6 +13,7 @@ from typing import Final
 from aiohttp import web
 
 from business.services import Services
+from presentation.analytics_api import AnalyticsEventEndpoint
 from presentation.api import PREFIX as API_PREFIX, build_api
 from presentation.demo_pages import add_demo_routes
 from presentation.event_refs import EventRefs
@@ -95,10 +96,12 @@ def create_app(
     VisitorWidgetEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
         app.router
     )
-    app.add_subapp(
-        API_PREFIX,
-        build_api(services=services, max_body=settings.api_max_body_bytes, docs_dir=api_docs_dir),
+    api = build_api(services=services, max_body=settings.api_max_body_bytes, docs_dir=api_docs_dir)
+    # The widget's analytics reports: public, under the API's prefix (not in its document).
+    AnalyticsEventEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
+        api.router
     )
+    app.add_subapp(API_PREFIX, api)
     if not (app[WIDGET_DIR_KEY] / "loader.js").is_file():
         logger.warning("the widget is not built (%s): %s", app[WIDGET_DIR_KEY], _NOT_BUILT)
     return app

@@ -16,6 +16,7 @@ import socketio
 from business.errors import (
     EmailRequired,
     Forbidden,
+    IdentityRejected,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -74,6 +75,11 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
         return queue_closed_body(exc)
     if isinstance(exc, TranscriptLimit):
         return _body(TRANSCRIPT_LIMIT, exc)
+    if isinstance(exc, IdentityRejected):
+        body = _body(exc.code, exc)
+        if exc.reason is not None:
+            body["reason"] = exc.reason
+        return body
     logger.error("%s failed", context, exc_info=exc)
     # Never the exception text: it may carry SQL, paths or other visitors' data.
     return {"code": INTERNAL, "message": "internal error; please retry later"}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import socketio
 
 from business.conversation import Conversation
-from business.events import DeskEvent, DomainEvent, TypingChanged, VisitorRead
+from business.events import DeskEvent, DomainEvent, TypingChanged, VisitorMoved, VisitorRead
 from business.model import ParticipantKind
 from presentation.event_refs import EventRefs
 from presentation.settings import WebSettings
@@ -43,7 +43,7 @@ class SocketIoVisitorNotifier:
                     await self._sio.emit(
                         "typing", typing_to_wire(event), to=rooms, namespace=NAMESPACE
                     )
-                elif not isinstance(event, DeskEvent | VisitorRead):
+                elif not isinstance(event, DeskEvent | VisitorRead | VisitorMoved):
                     # Notes and the like are the agent desk's alone: never a visitor's
                     # (and the visitor's own read marks are for the agents).
                     await self._sio.emit(

@@ -14,7 +14,9 @@ from typing import Final
 from business import commands as c
 from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
+from business.offline_messages import LeaveOfflineMessage
 from business.validation import check_storable
+from presentation.visit_payloads import parse_trigger, visit_fields
 
 _MAX_ID_LENGTH: Final = 128
 _MAX_TENANT_LENGTH: Final = 64
@@ -27,6 +29,8 @@ _MAX_INT: Final = 2**53 - 1
 class ConnectAuth:
     tenant_id: TenantId
     visitor_token: str | None
+    identity: str | None = None
+    """A signed identity token (JWT); checked by ``business.identities``."""
 
 
 def single_payload(args: tuple[object, ...]) -> object:
@@ -101,6 +105,7 @@ def _context(data: Mapping[str, object], what: str) -> VisitorContext:
         page_title=_optional_str(data, "page_title", what),
         referrer=_optional_str(data, "referrer", what),
         custom=_string_map(data, "custom", what),
+        **visit_fields(data, what),
     )
 
 
@@ -112,12 +117,11 @@ def parse_auth(auth: object) -> ConnectAuth:
     tenant = _str(data, "tenant", "auth.")
     if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
         raise InvalidInput(f"auth.tenant must be 1 to {_MAX_TENANT_LENGTH} characters")
-    if data.get("identity") is not None:
-        raise InvalidInput(
-            "identity verification is not configured on this server; connect without identity"
-        )
+    identity = _optional_str(data, "identity", "auth.")
     return ConnectAuth(
-        tenant_id=TenantId(tenant), visitor_token=_optional_str(data, "visitor_token", "auth.")
+        tenant_id=TenantId(tenant),
+        visitor_token=_optional_str(data, "visitor_token", "auth."),
+        identity=identity or None,
     )
 
 
@@ -143,6 +147,7 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
         if context is not None
         else VisitorContext(),
         message=first,
+        started_by=parse_trigger(data.get("trigger")),
     )
 
 
@@ -206,4 +211,25 @@ def parse_transcript_request(payload: object, visitor_id: VisitorId) -> c.Reques
         visitor_id=visitor_id,
         conversation_id=_conversation_id(data),
         email=email if email is None or email.strip() else None,
+    )
+
+
+def parse_offline_leave(payload: object, visitor_id: VisitorId) -> LeaveOfflineMessage:
+    """``{"client_msg_id", "name", "email", "text", "queue"?, "context"?}``; the values
+    are checked by the use case (``business.offline_messages``)."""
+    data = _object(payload)
+    queue = _optional_str(data, "queue", "")
+    if queue is not None and not queue:
+        raise InvalidInput("queue must not be empty")
+    context = data.get("context")
+    return LeaveOfflineMessage(
+        visitor_id=visitor_id,
+        client_msg_id=_str(data, "client_msg_id", ""),
+        name=_str(data, "name", ""),
+        email=_str(data, "email", ""),
+        text=_str(data, "text", ""),
+        queue=QueueName(queue) if queue is not None else None,
+        context=_context(_object(context, "context"), "context.")
+        if context is not None
+        else VisitorContext(),
     )

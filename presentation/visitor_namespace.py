@@ -103,6 +103,7 @@ class VisitorNamespace:
             "context.update": self._context_update,
             "conversation.end": self._conversation_end,
             "transcript.request": self._transcript_request,
+            "offline.leave": self._offline_leave,
         }
         for event, action in actions.items():
             self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
@@ -178,12 +179,15 @@ class VisitorNamespace:
                         tenant_id=parsed.tenant_id,
                         visitor_token=parsed.visitor_token,
                         create_unknown=False,
+                        identity=parsed.identity,
                     )
                 )
             except UnknownVisitor:
                 pass  # expired, or the database was reset: a new visitor, with a new token
         self._limits.new_visitor(address)
-        return await self._services.sessions.open_session(c.OpenSession(tenant_id=parsed.tenant_id))
+        return await self._services.sessions.open_session(
+            c.OpenSession(tenant_id=parsed.tenant_id, identity=parsed.identity)
+        )
 
     def _connection_open(self, sid: str) -> bool:
         """Whether the Engine.IO connection of ``sid`` is still open (see
@@ -337,6 +341,17 @@ class VisitorNamespace:
         self._limits.conversation_change(state.visitor_id)
         await self._services.transcript_requests.request(cmd)
         return {}
+
+    async def _offline_leave(self, state: _VisitorSocket, payload: object) -> Json:
+        cmd = payloads.parse_offline_leave(payload, state.visitor_id)
+        # It opens a conversation, whatever the queue's hours: it costs like a start.
+        self._limits.conversation_change(state.visitor_id)
+        conversation = await self._services.offline_messages.leave(cmd)
+        if self._sockets.get(state.sid) is state:
+            await self._sio.enter_room(
+                state.sid, conversation_room(conversation.id), namespace=NAMESPACE
+            )
+        return {"conversation": conversation_to_wire(conversation)}
 
 
 def _conversation_hint(args: tuple[object, ...]) -> str:

@@ -3,16 +3,20 @@ factories over the in-memory fakes and both databases for contract tests.
 
 PostgreSQL is expected at ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` (trust
 auth; user ``postgres`` or else ``root``; ``TEST_POSTGRES_URL`` overrides). Each test
-gets a fresh schema, selected through ``search_path``, that is dropped afterwards.
+gets a fresh schema, selected through ``search_path``, that is dropped afterwards (a
+copy of one migrated per test process: ``_Templates``).
 Without a server, PostgreSQL tests are skipped, except with ``CI=true``, where they fail:
 CI must not pass by testing only half of the storage.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -85,14 +89,98 @@ async def postgres_url() -> str:
     pytest.skip(message)
 
 
+@dataclass
+class _Templates:
+    """A migrated database per backend, made once per test process and copied for
+    each test: migrating takes 0.1 s on SQLite and 0.3 s on PostgreSQL, a copy a
+    fraction of that, and some 1,600 tests open one."""
+
+    sqlite: Path | None = None
+    postgres: str | None = None
+    """pg_dump's script of a migrated schema named ``_PG_TEMPLATE``; "" when pg_dump
+    cannot make one (then each test migrates its own schema)."""
+
+
+_templates = _Templates()
+_PG_TEMPLATE = f"tmpl_{uuid.uuid4().hex[:16]}"
+
+
+async def _sqlite_template() -> Path:
+    if _templates.sqlite is None:
+        path = Path(tempfile.mkdtemp(prefix="chat-engine-template-")) / "chat.db"
+        atexit.register(shutil.rmtree, path.parent, True)
+        database = Database.from_url(f"sqlite+aiosqlite:///{path}")
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+        _templates.sqlite = path
+    return _templates.sqlite
+
+
+async def _postgres_template(url: str, admin: AsyncEngine) -> str:
+    """The schema-and-seed script of a freshly migrated schema (pg_dump, plain SQL with
+    INSERTs), or "" without a usable pg_dump."""
+    if _templates.postgres is not None:
+        return _templates.postgres
+    _templates.postgres = ""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        return ""
+    async with admin.connect() as connection:
+        await connection.exec_driver_sql(f'CREATE SCHEMA "{_PG_TEMPLATE}"')
+    try:
+        database = Database.from_url(
+            url, connect_args={"server_settings": {"search_path": _PG_TEMPLATE}}
+        )
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+        server = make_url(url)
+        dump = await asyncio.to_thread(
+            subprocess.run,
+            [
+                pg_dump,
+                "--schema",
+                _PG_TEMPLATE,
+                "--inserts",
+                "--no-owner",
+                "--no-privileges",
+                "--host",
+                server.host or "127.0.0.1",
+                "--port",
+                str(server.port or 5432),
+                "--username",
+                server.username or "postgres",
+                server.database or "test",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PGPASSWORD": server.password or ""},
+        )
+    finally:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'DROP SCHEMA "{_PG_TEMPLATE}" CASCADE')
+    if dump.returncode == 0 and f"CREATE SCHEMA {_PG_TEMPLATE};" in dump.stdout:
+        # Without psql's meta-commands (pg_dump 15.14+ writes \restrict lines).
+        lines = dump.stdout.splitlines()
+        _templates.postgres = "\n".join(x for x in lines if not x.startswith("\\"))
+    return _templates.postgres
+
+
 @asynccontextmanager
 async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty ``Database`` of ``backend`` ("sqlite" or "postgres"), disposed
-    (and on PostgreSQL its schema dropped) on exit."""
+    (and on PostgreSQL its schema dropped) on exit: a copy of the process's template
+    (see ``_Templates``), the same as migrating, which ``tests/data`` tests itself."""
     if backend == "sqlite":
-        database = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+        path = tmp_path / "chat.db"
+        shutil.copyfile(await _sqlite_template(), path)
+        database = Database.from_url(f"sqlite+aiosqlite:///{path}")
         try:
-            await database.migrate()
             yield database
         finally:
             await database.dispose()
@@ -103,11 +191,19 @@ async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = _admin_engine(url)
     try:
+        script = await _postgres_template(url, admin)
         async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            if script:
+                raw = (await connection.get_raw_connection()).driver_connection
+                assert raw is not None
+                # Several statements in one simple query: asyncpg without arguments.
+                await raw.execute(script.replace(_PG_TEMPLATE, schema))
+            else:
+                await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         database = Database.from_url(url, connect_args={"server_settings": {"search_path": schema}})
         try:
-            await database.migrate()
+            if not script:
+                await database.migrate()
             yield database
         finally:
             await database.dispose()

@@ -24,6 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
+from business.identity_model import IdentitySettings, VisitorIdentity
 from business.model import (
     Agent,
     AgentId,
@@ -48,8 +49,10 @@ from business.webhook_model import (
 )
 from business.widget_config import WidgetConfig
 from tests.fakes_access import FakeApiKeys, StoredKeys
+from tests.fakes_analytics import FakeAnalytics, StoredCounts
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
+from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
@@ -84,6 +87,12 @@ class FakeStore:
         default_factory=dict
     )
     widget_configs: dict[TenantId, WidgetConfig] = dataclasses.field(default_factory=dict)
+    analytics: StoredCounts = dataclasses.field(default_factory=dict)
+    identity_settings: dict[TenantId, IdentitySettings] = dataclasses.field(default_factory=dict)
+    visitor_identities: dict[tuple[TenantId, str], VisitorIdentity] = dataclasses.field(
+        default_factory=dict
+    )
+    device_tokens: dict[tuple[TenantId, str], VisitorId] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -447,6 +456,11 @@ class FakeUnitOfWork:
             self._work.webhook_deliveries, self._work.webhook_attempts, self._work.webhooks
         )
         self.widget_configs = FakeWidgetConfigs(self._work.widget_configs)
+        self.analytics = FakeAnalytics(self._work.analytics)
+        self.identity_settings = FakeIdentitySettings(self._work.identity_settings)
+        self.visitor_identities = FakeVisitorIdentities(
+            self._work.visitor_identities, self._work.device_tokens, self._work.visitors
+        )
 
     async def __aenter__(self) -> Self:
         self._begin()

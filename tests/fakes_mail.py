@@ -46,7 +46,11 @@ class FakeTranscriptMails:
         self._mails[mail.id] = mail
 
     async def last_request(self, conversation_id: ConversationId) -> int:
-        numbers = [m.number for m in self._mails.values() if m.conversation_id == conversation_id]
+        numbers = [
+            m.number
+            for m in self._mails.values()
+            if m.conversation_id == conversation_id and m.number > AUTOMATIC
+        ]
         return max(numbers, default=AUTOMATIC)
 
     async def list_for_conversation(

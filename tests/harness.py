@@ -22,11 +22,10 @@ from business.conversations import ConversationService
 from business.delivery import DeliveryService
 from business.events import (
     DeskEvent,
+    EphemeralEvent,
     MessagePosted,
     StateChanged,
     StoredEvent,
-    TypingChanged,
-    VisitorRead,
 )
 from business.history import HistoryService
 from business.mail_settings import MailSettings
@@ -293,7 +292,7 @@ class World:
         return [
             e
             for e in self.recorder.events()
-            if not isinstance(e, TypingChanged | VisitorRead)
+            if not isinstance(e, EphemeralEvent)
             and (conv_id is None or e.conversation_id == conv_id)
         ]
 

@@ -2,9 +2,10 @@
 
 What an agent reads in a conversation's window while chatting — the offer (its header,
 page, referrer, footer), who joined or left, a transfer, the end of the chat, the
-visitor's return — comes from ``notices_for(language)``: English is ``xmpp_bridge.texts``
-itself (one source for it), the other languages are the catalogues below, keyed like
-the methods of ``Notices``; a key a catalogue lacks falls back to English. Commands,
+visitor's return, the visitor moving to another page — comes from
+``notices_for(language)``: English is ``xmpp_bridge.texts`` (and ``texts_visit``)
+itself, one source for it; the other languages are the catalogues below, keyed like the
+methods of ``Notices``; a key a catalogue lacks falls back to English. Commands,
 their help and their answers stay English (docs/agent-guide.md).
 
 The language is the tenant's widget language (``business.languages.agent_language``),
@@ -26,7 +27,7 @@ from business.errors import NotFound
 from business.languages import DEFAULT_LANGUAGE, LANGUAGES, agent_language
 from business.model import TenantId
 from business.widget_config import WidgetConfig
-from xmpp_bridge import texts, texts_visitor
+from xmpp_bridge import texts, texts_visit, texts_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "chat_returned": "Der Besucher hat wieder geschrieben: der Chat ist zurück bei Ihnen.",
         "transferred": "{by} hat den Chat an {to} übergeben.",
         "transferred_queue": "{by} hat den Chat an die Warteschlange {queue} übergeben.",
+        "moved": "Besucher ist jetzt auf: {page}",
     },
     "fr": {
         "new_chat": "Nouveau chat de {visitor} (file {queue}, attente {waited})",
@@ -66,6 +68,7 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "chat_returned": "Le visiteur a écrit à nouveau : le chat vous revient.",
         "transferred": "{by} a transféré le chat à {to}.",
         "transferred_queue": "{by} a confié le chat à la file {queue}.",
+        "moved": "Le visiteur est passé à : {page}",
     },
     "es": {
         "new_chat": "Nuevo chat de {visitor} (cola {queue}, esperó {waited})",
@@ -84,6 +87,7 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "chat_returned": "El visitante volvió a escribir: el chat vuelve a ser tuyo.",
         "transferred": "{by} transfirió el chat a {to}.",
         "transferred_queue": "{by} pasó el chat a la cola {queue}.",
+        "moved": "El visitante pasó a: {page}",
     },
     "ar": {
         "new_chat": "محادثة جديدة من {visitor} (قائمة الانتظار {queue}، انتظر {waited})",
@@ -102,6 +106,7 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "chat_returned": "كتب الزائر مرة أخرى: عادت المحادثة إليك.",
         "transferred": "نقل {by} المحادثة إلى {to}.",
         "transferred_queue": "سلّم {by} المحادثة إلى قائمة الانتظار {queue}.",
+        "moved": "انتقل الزائر إلى: {page}",
     },
 }
 
@@ -169,6 +174,10 @@ class Notices:
     @property
     def chat_returned(self) -> str:
         return self._say("chat_returned", texts.CHAT_RETURNED)
+
+    def visitor_moved(self, title: str | None, url: str) -> str:
+        english = texts_visit.visitor_moved(title, url)
+        return self._say("moved", english, page=texts_visit.page(title, url))
 
     def transferred(self, by: str, to: str | None, queue: str | None) -> str:
         english = texts.transferred(by, to, queue)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
-from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent
+from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, VisitorMoved
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, MemberRole
 from business.services import Services
@@ -20,6 +20,7 @@ from xmpp_bridge.i18n import TenantLanguages
 from xmpp_bridge.link import Link
 from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
 from xmpp_bridge.markers import Ephemeral, MarkerBook
+from xmpp_bridge.page_notices import PageNotices
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.relay import other_recipients, watches
 from xmpp_bridge.retries import RetrySchedule
@@ -41,7 +42,9 @@ class XmppAgentNotifier:
       common case needs none of that and goes out at once, without a task
       (``_deliver_now``: nothing of the conversation pending, the next positions, plain
       events, the agent's address known); anything else takes the lane.
-      Typing has a lane of its own and never waits behind a delivery. ``drain`` waits
+      Typing has a lane of its own and never waits behind a delivery, and so have the
+      visitor's page moves (``xmpp_bridge.page_notices``, coalesced over
+      ``page_notice_delay`` seconds). ``drain`` waits
       until the queued work is done.
     - Nothing is sent while the link is down, and nothing is lost: the delivery cursor
       (``Conversation.agent_delivered_pos``) only moves past what was handed to a live
@@ -77,6 +80,7 @@ class XmppAgentNotifier:
         retry_min_delay: float = 1.0,
         retry_max_delay: float = 60.0,
         markers: MarkerBook | None = None,
+        page_notice_delay: float = 2.0,
     ) -> None:
         self._services = services
         self._link = link
@@ -84,6 +88,12 @@ class XmppAgentNotifier:
         self._locks = KeyedLock()
         self._addresses = AgentAddresses(services.agents)
         self._notices = LiveNotices(link=link, addresses=self._addresses, markers=self._markers)
+        # Agents' notices in the tenant's language, cached (not a read per message).
+        languages = TenantLanguages(services.widget_configs.get)
+        services.widget_configs.on_change(languages.forget)
+        self._pages = PageNotices(
+            link=link, addresses=self._addresses, delay=page_notice_delay, languages=languages
+        )
         self._sent: dict[Key, int] = {}
         """Per agent and conversation: the newest pos this link session sent."""
         self._finished: set[Key] = set()
@@ -97,9 +107,6 @@ class XmppAgentNotifier:
             on_stored=self._stored,
         )
         self._lanes = SerialLanes("xmpp-delivery")
-        # Agents' notices in the tenant's language, cached (not a read per message).
-        languages = TenantLanguages(services.widget_configs.get)
-        services.widget_configs.on_change(languages.forget)
         self._sender = EventSender(
             languages=languages,
             history=services.history,
@@ -126,7 +133,10 @@ class XmppAgentNotifier:
                 )
         stored: list[StoredEvent] = []
         for event in events:
-            if isinstance(event, Ephemeral):
+            if isinstance(event, VisitorMoved):
+                if self._pages.moved(conversation, event):
+                    self._lanes.submit(f"{cid}/page", functools.partial(self._pages.flush, cid))
+            elif isinstance(event, Ephemeral):
                 if conversation.desk_agent_id is not None:
                     self._lanes.submit(
                         f"{cid}/typing",

@@ -5,9 +5,12 @@ hold for a translation)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from business.identity_model import VisitorIdentity
 from business.model import Channel
 from business.visitor_profile import PastConversation, VisitorInfo
+from xmpp_bridge import texts_visit
 from xmpp_bridge.texts import offer_page, said_by, shorten
 
 
@@ -21,6 +24,18 @@ def offer_header(
     if channel is None:
         return f"{what} {visitor} ({where})"
     return f"{what} {visitor} {channel_name(channel or None, where)}"
+
+
+def offline_offer_header(visitor: str, queue: str, left_at: datetime, email: str | None) -> str:
+    """An offline message's offer: the visitor left it while nobody was online and waits
+    for the answer by e-mail and in the widget on their next visit."""
+    when = left_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mail = f", e-mail {email}" if email else ""
+    return (
+        f"Offline message from {visitor}, left at {when}{mail} (queue {queue}). "
+        "They are probably gone: your answer reaches them by e-mail and in the chat on "
+        "their next visit."
+    )
 
 
 def channel_name(provider: str | None, details: str = "") -> str:
@@ -38,10 +53,14 @@ API_IDENTITY = "the address the integration gave (not verified by the engine)"
 
 def visitor_info(info: VisitorInfo) -> str:
     ctx = info.context
-    identity = info.identity or (
-        API_IDENTITY if info.channel is Channel.API else "anonymous (not verified)"
-    )
+    identity = API_IDENTITY if info.channel is Channel.API else "anonymous (not verified)"
+    if info.verified is not None:
+        identity = verified_identity(info.verified)
     lines = [f"Visitor: {info.name}", f"Identity: {identity}"]
+    if info.verified is not None:
+        lines += [
+            f"{name} (verified): {shorten(value)}" for name, value in info.verified.extra.items()
+        ]
     if info.channel is Channel.API:
         address = f": {shorten(info.external_id)}" if info.external_id else ""
         lines.append(f"Channel: {channel_name(info.provider)}{address}")
@@ -51,9 +70,16 @@ def visitor_info(info: VisitorInfo) -> str:
     if ctx.referrer:
         lines.append(f"Came from: {shorten(ctx.referrer)}")
     lines += [f"{name}: {shorten(value)}" for name, value in ctx.custom.items()]
+    lines += texts_visit.visit_lines(ctx, info.started_by)
     earlier = "none" if not info.earlier else str(info.earlier)
     lines.append(f"Earlier chats: {earlier} (!history shows them)")
     return "\n".join(lines)
+
+
+def verified_identity(identity: VisitorIdentity) -> str:
+    """The identity the site signed: its ``sub``, and the name and e-mail it gave."""
+    said = ", ".join(shorten(part) for part in (identity.name, identity.email) if part)
+    return f"verified {shorten(identity.sub)}" + (f" ({said})" if said else "")
 
 
 def visitor_history(past: Sequence[PastConversation]) -> str:

@@ -3,6 +3,7 @@ aggregate."""
 
 from data.repositories.adapter_state import SqlAdapterStateRepository
 from data.repositories.agents import SqlAgentRepository
+from data.repositories.analytics import SqlAnalyticsRepository
 from data.repositories.api_keys import SqlApiKeyRepository
 from data.repositories.base import SqlContext
 from data.repositories.canned import SqlCannedRepository
@@ -22,6 +23,7 @@ from data.repositories.widget_configs import SqlWidgetConfigRepository
 __all__ = [
     "SqlAdapterStateRepository",
     "SqlAgentRepository",
+    "SqlAnalyticsRepository",
     "SqlApiKeyRepository",
     "SqlCannedRepository",
     "SqlContext",

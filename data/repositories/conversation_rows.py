@@ -33,6 +33,7 @@ from business.model import (
     VisitorId,
 )
 from data.models import ConversationRow
+from data.visit_json import started_by_from_json, visit_from_json, visit_to_json
 
 
 def context_to_json(context: VisitorContext) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def context_to_json(context: VisitorContext) -> dict[str, Any]:
         "page_title": context.page_title,
         "referrer": context.referrer,
         "custom": dict(context.custom),
+        **visit_to_json(context),
     }
 
 
@@ -50,6 +52,7 @@ def _context_from_json(data: Mapping[str, Any]) -> VisitorContext:
         page_title=data.get("page_title"),
         referrer=data.get("referrer"),
         custom=dict(data.get("custom") or {}),
+        **visit_from_json(data),
     )
 
 
@@ -98,6 +101,8 @@ class _ConversationColumns(Protocol):
     channel: str
     provider: str | None
     external_id: str | None
+    offline: bool
+    started_by: Mapping[str, Any] | None
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -135,6 +140,8 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         channel=Channel(row.channel),
         provider=row.provider,
         external_id=row.external_id,
+        offline=bool(row.offline),
+        started_by=started_by_from_json(row.started_by),
     )
 
 

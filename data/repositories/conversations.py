@@ -30,6 +30,7 @@ from data.repositories.conversation_rows import (
     save_params,
     save_statement,
 )
+from data.visit_json import started_by_to_json
 
 _T = CONVERSATIONS
 # Built once: executing a prepared statement object skips building and hashing a new
@@ -127,6 +128,8 @@ class SqlConversationRepository:
             channel=conversation.channel.value,
             provider=conversation.provider,
             external_id=conversation.external_id,
+            offline=conversation.offline,
+            started_by=started_by_to_json(conversation.started_by),
         )
         self._ctx.queue(_INSERT, values, order=CONVERSATION_INSERTS)
         self._ctx.written_conversations[conversation.id] = conversation

@@ -72,8 +72,9 @@ class SqlTranscriptMailRepository:
         )
 
     async def last_request(self, conversation_id: ConversationId) -> int:
+        # Offline answers are numbered below AUTOMATIC (``business.offline_answers``).
         stmt = select(func.coalesce(func.max(_M.c.number), AUTOMATIC)).where(
-            _M.c.conversation_id == conversation_id
+            _M.c.conversation_id == conversation_id, _M.c.number > AUTOMATIC
         )
         return int((await self._ctx.execute(stmt)).scalar_one())
 

@@ -22,6 +22,7 @@ from business.model import (
     ParticipantKind,
 )
 from business.transcripts import LineKind, Transcript
+from business.visit import ChainStep
 from presentation.api.pagination import Page
 
 
@@ -66,6 +67,15 @@ class OfferOut(BaseModel):
     expires_at: datetime | None
 
 
+class PageViewOut(BaseModel):
+    """A page the visitor saw in this visit (a load or a single-page app's navigation)."""
+
+    url: str
+    title: str | None
+    at: datetime = Field(description="when they came to it, by the visitor's clock")
+    seconds: int = Field(description="how long they stayed on it (so far, for the last)")
+
+
 class ContextOut(BaseModel):
     """What the visitor's page told the engine."""
 
@@ -73,6 +83,26 @@ class ContextOut(BaseModel):
     page_title: str | None
     referrer: str | None
     custom: dict[str, str] = Field(description="the site's custom variables")
+    visit_count: int | None = Field(
+        description="the visitor's visits to the site, this one included; null: not told"
+    )
+    time_on_site: int | None = Field(
+        description="seconds since the visit's first page view, when the widget last told"
+    )
+    pages: list[PageViewOut] | None = Field(
+        description="the visit's newest page views (at most 20), oldest first; null: not told"
+    )
+
+
+class StartedByOut(BaseModel):
+    """What in the widget started the conversation."""
+
+    chain: ChainStep = Field(
+        description="the chat manager's step: `embedded`, `continuation`, `messaging` or `triggers`"
+    )
+    trigger: str | None = Field(
+        description="for `triggers`: the id of the trigger that fired; null: none had"
+    )
 
 
 class ConversationOut(BaseModel):
@@ -104,6 +134,9 @@ class ConversationOut(BaseModel):
     )
     external_id: str | None = Field(
         description="`api` only: the visitor's address on that service (a phone number...)"
+    )
+    started_by: StartedByOut | None = Field(
+        description="what in the widget started it; null: not told (other clients, the API)"
     )
 
 
@@ -182,7 +215,18 @@ def conversation_out(conv: Conversation) -> ConversationOut:
             page_title=conv.context.page_title,
             referrer=conv.context.referrer,
             custom=dict(conv.context.custom),
+            visit_count=conv.context.visit_count,
+            time_on_site=conv.context.time_on_site,
+            pages=None
+            if conv.context.pages is None
+            else [
+                PageViewOut(url=p.url, title=p.title, at=p.at, seconds=p.seconds)
+                for p in conv.context.pages
+            ],
         ),
+        started_by=None
+        if conv.started_by is None
+        else StartedByOut(chain=conv.started_by.chain, trigger=conv.started_by.trigger),
         form=dict(conv.form),
         channel=conv.channel,
         provider=conv.provider,

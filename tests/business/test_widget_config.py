@@ -64,7 +64,9 @@ def test_a_full_document_is_kept_as_given_and_completed() -> None:
     assert doc["mode"] == "embedded"
     assert doc["theme"] == {"accent": "#aa0000", "accent_text": "#ffffff"}
     assert doc["texts"] == {"title": "Ask Northwind"}
-    assert doc["items"] == [{"id": "invite", "type": "invitation", "text": "Need help choosing?"}]
+    assert doc["items"] == [
+        {"id": "invite", "type": "invitation", "text": "Need help choosing?", "offline": None}
+    ]
     (trigger,) = doc["triggers"]
     assert trigger["conditions"] == INVITATION["triggers"][0]["conditions"]
     assert trigger["only_if_available"] is True
@@ -162,6 +164,22 @@ def test_a_full_document_is_kept_as_given_and_completed() -> None:
         (
             {"items": [{"id": "button", "type": "invitation", "text": "On every page?"}]},
             "items[0].type: the item 'button' is the default button, of type 'button'",
+        ),
+        (
+            {"items": [{"id": "a", "type": "invitation", "text": "Hi", "offline": {}}]},
+            "items[0].offline.text: an invitation's offline variant needs a text",
+        ),
+        (
+            {"items": [{"id": "a", "type": "button", "offline": "show"}]},
+            "items[0].offline: null, 'hide' or an object like {'text': ...}",
+        ),
+        (
+            {"items": [{"id": "a", "type": "button", "offline": {"label": "x"}}]},
+            "items[0].offline: unknown key 'label' (expected text)",
+        ),
+        (
+            {"items": [{"id": "a", "type": "button", "offline": {"text": " "}}]},
+            "items[0].offline.text: a text that is not blank",
         ),
     ],
 )
@@ -297,3 +315,34 @@ async def test_an_offered_chat_is_not_counted_twice(world: World) -> None:
 
 def _ready(agent: AgentId) -> c.SetAgentAvailability:
     return c.SetAgentAvailability(agent_id=agent, ready=True)
+
+
+def test_an_item_has_an_offline_variant_none_by_default() -> None:
+    doc: Any = validate_document(
+        {
+            "items": [
+                {"id": "plain", "type": "button", "text": "Chat"},
+                {"id": "gone", "type": "button", "offline": "hide"},
+                {"id": "button", "type": "button", "offline": {}},
+                {
+                    "id": "invite",
+                    "type": "invitation",
+                    "text": "Questions?",
+                    "offline": {"text": "Leave us a message"},
+                },
+            ]
+        }
+    )
+    offline = {item["id"]: item["offline"] for item in doc["items"]}
+    # None: the item as it is whatever the availability (documents from before keep
+    # working as they did); a button's offline variant may keep its label.
+    assert offline == {
+        "plain": None,
+        "gone": "hide",
+        "button": {"text": None},
+        "invite": {"text": "Leave us a message"},
+    }
+    assert validate_document(doc) == doc
+    # The default button the engine adds has none either.
+    (default,) = [i for i in effective_document(validate_document({}))["items"]]  # type: ignore[union-attr]
+    assert default == {"id": "button", "type": "button", "text": None, "offline": None}

@@ -32,6 +32,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import UnitOfWork, UnitOfWorkFactory
+from business.visit import PageView
 from tests.fakes_directory import DuplicateKey
 
 REJECTED = (DuplicateKey, AlreadyExists, Conflict, IntegrityError)
@@ -107,6 +108,12 @@ def full_conversation(conversation_id: str = "c-full") -> Conversation:
             page_title="Cart — Shop",
             referrer="https://search.example/",
             custom={"plan": "gold", "émoji": "✓"},
+            visit_count=3,
+            time_on_site=125,
+            pages=(
+                PageView(url="https://shop.example/", title=None, at=at(0), seconds=40),
+                PageView(url="https://shop.example/cart?x=1", title="Cart — Shop", at=at(1)),
+            ),
         ),
         form={"name": "Ann", "email": "ann@example.org"},
         agent_id=ALICE,

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from business.model import (
 )
 from data import Database
 from data.settings import DatabaseSettings
+from tests import conftest
 from tests.conftest import postgres_url
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
@@ -296,30 +294,19 @@ async def test_postgres_url_helper_returns_a_reachable_server() -> None:
 
 
 @pytest.mark.parametrize("ci", ["", "true"])
-def test_an_unreachable_postgres_skips_except_under_ci(ci: str) -> None:
-    env = {
-        **os.environ,
-        "CI": ci,
-        # Port 9 (discard) is closed: the probe fails at once.
-        "TEST_POSTGRES_URL": "postgresql+asyncpg://postgres@127.0.0.1:9/test",
-    }
-    test = "tests/data/test_database.py::test_ping[postgres]"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = result.stdout + result.stderr
+async def test_an_unreachable_postgres_skips_except_under_ci(
+    ci: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    # Port 9 (discard) is closed: the probe fails at once.
+    monkeypatch.setenv("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:9/test")
+    monkeypatch.setattr(conftest, "_probe", conftest._Probe())
     if ci:
-        assert result.returncode != 0, output
-        assert "CI=true requires PostgreSQL" in output
+        with pytest.raises(pytest.fail.Exception, match="CI=true requires PostgreSQL"):
+            await postgres_url()
     else:
-        assert result.returncode == 0, output
-        assert "1 skipped" in output
+        with pytest.raises(pytest.skip.Exception, match="PostgreSQL is not reachable"):
+            await postgres_url()
 
 
 async def test_a_database_that_is_down_raises_unavailable_not_a_driver_error() -> None:

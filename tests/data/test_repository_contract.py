@@ -24,6 +24,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import UnitOfWork, UnitOfWorkFactory
+from business.visit import ChainStep, StartedBy
 from tests.data.contract_support import (
     ALICE,
     BOB,
@@ -144,7 +145,9 @@ async def test_duplicate_ids_are_rejected(uow_factory: UnitOfWorkFactory) -> Non
 
 async def test_conversation_round_trip_of_every_field(uow_factory: UnitOfWorkFactory) -> None:
     await seed(uow_factory)
-    full = full_conversation()
+    # What started it is written once, with the conversation.
+    started = StartedBy(chain=ChainStep.TRIGGERS, trigger="product-help")
+    full = dataclasses.replace(full_conversation(), started_by=started)
     minimal = conversation("c-min")
     await add_conversations(uow_factory, full, minimal)
     async with uow_factory() as uow:

@@ -166,6 +166,14 @@ async def test_visitor_and_agent_chat_both_ways_with_typing_and_end(
     assert typing["from"] == {"kind": "agent", "name": "Alice"}
     assert typing["state"] == "composing"
 
+    # The visitor goes to another page: Alice gets a short notice (after a short wait
+    # that coalesces moves).
+    moved = {"page_url": "https://shop.example/checkout", "page_title": "Checkout"}
+    await visitor.ok("context.update", moved)
+    await agent.wait_body(
+        "Visitor moved to: Checkout - https://shop.example/checkout", sender=conv_jid
+    )
+
     # A retried message is one row and one stanza.
     payload = {"conversation_id": conversation_id, "client_msg_id": "m-2", "text": "And to Sweden?"}
     first = await visitor.ok("message.send", payload)

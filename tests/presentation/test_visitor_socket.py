@@ -73,9 +73,10 @@ async def test_the_polling_transport_works_too(new_visitor: VisitorFactory) -> N
         ({"tenant": "default", "visitor_token": 12}, "invalid_input", "must be a string"),
         (
             {"tenant": "default", "identity": "eyJhbGciOi.x.y"},
-            "invalid_input",
-            "identity verification is not configured",
+            "identity_disabled",
+            "signed identities are off for this tenant",
         ),
+        ({"tenant": "default", "identity": 7}, "invalid_input", "identity must be a string"),
         ({"visitor_token": "a" * 20}, "invalid_input", "tenant is required"),
         ({"tenant": ""}, "invalid_input", "tenant must be"),
         (None, "invalid_input", "tenant is required"),

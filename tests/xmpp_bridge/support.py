@@ -308,6 +308,7 @@ def harness(
     link: Link | None = None,
     flush_interval: float = 0.01,
     confirm_timeout: float = 10.0,
+    page_notice_delay: float = 0.1,
 ) -> Harness:
     """The bridge's parts on ``world``, the notifier subscribed to its publisher; the link
     (a plain ``Link`` unless given) attached to a ``CapturingSender`` if ``connected``."""
@@ -323,6 +324,7 @@ def harness(
         flush_interval=flush_interval,
         confirm_timeout=confirm_timeout,
         markers=markers,
+        page_notice_delay=page_notice_delay,
     )
     world.publisher.subscribe(notifier)
     inbound = InboundDispatcher(

@@ -38,6 +38,7 @@ def _every_notice(language: str) -> list[str]:
         say.chat_returned,
         say.transferred("Alice", "Bob", None),
         say.transferred("Alice", None, "sales"),
+        say.visitor_moved("Checkout", "https://shop.example/checkout"),
     ]
 
 

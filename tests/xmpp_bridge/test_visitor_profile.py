@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import jwt
+
 from business import commands as c
 from business.api_channel import ReceiveApiMessage
+from business.identity_model import IdentityMode
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from tests.harness import World
+from tests.presentation.test_identity_socket import SECRET, claims, configure
 from tests.xmpp_bridge.support import ALICE, body_of, from_agent, harness
 
 
@@ -61,4 +65,32 @@ async def test_info_names_the_channel_and_the_address_of_an_api_visitor(world: W
         "Identity: the address the integration gave (not verified by the engine)"
         in info.splitlines()
     )
+    assert "anonymous" not in info
+
+
+async def test_a_signed_identity_is_named_in_the_offer_and_in_info(world: World) -> None:
+    h = harness(world)
+    await world.add_agent(ALICE, ready=True)
+    await configure(world, IdentityMode.OPTIONAL)
+    token = jwt.encode(
+        claims(extra={"plan": "pro", "customer_since": 2019}), SECRET, algorithm="HS256"
+    )
+    session = await world.sessions.open_session(
+        c.OpenSession(tenant_id=DEFAULT_TENANT, identity=token)
+    )
+    # No pre-chat form name: the verified name is the visitor's (a typed one would win).
+    world.visitor_form = {}
+    now = await world.start(session.visitor.id, "Hello")
+    offer = "\n".join(body_of(stanza) or "" for stanza in await h.delivered())
+    assert "New chat from Ada Lovelace" in offer
+
+    await h.receive(from_agent(now.id, "!info"))
+    [info] = await h.bodies()
+    lines = info.splitlines()
+    assert lines[:2] == [
+        "Visitor: Ada Lovelace",
+        "Identity: verified customer-42 (Ada Lovelace, ada@example.com)",
+    ]
+    assert "plan (verified): pro" in lines
+    assert "customer_since (verified): 2019" in lines
     assert "anonymous" not in info

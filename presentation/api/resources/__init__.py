@@ -11,11 +11,13 @@ from __future__ import annotations
 from presentation.api.registry import Resource
 from presentation.api.resources import (
     agents,
+    analytics,
     api_keys,
     canned,
     channels,
     conversation_actions,
     conversations,
+    identity_settings,
     queues,
     reports,
     tenants,
@@ -30,11 +32,13 @@ RESOURCES: tuple[Resource, ...] = (
     channels.resource,
     visitors.resource,
     reports.resource,
+    analytics.resource,
     queues.resource,
     agents.resource,
     canned.resource,
     webhooks.resource,
     widget_config.resource,
+    identity_settings.resource,
     api_keys.resource,
     tenants.resource,
 )

@@ -30,6 +30,17 @@ class VisitorOut(BaseModel):
     )
     last_agent_name: str | None = Field(description="that agent's name; null once removed")
     last_served_at: datetime | None = Field(description="when that conversation ended")
+    identity: VisitorIdentityOut | None = Field(
+        None, description="their verified signed identity; null: anonymous"
+    )
+
+
+class VisitorIdentityOut(BaseModel):
+    sub: str = Field(description="who your site's signed identity says they are")
+    name: str | None
+    email: str | None
+    extra: dict[str, str] = Field(description="the token's `extra` values, as text")
+    verified_at: datetime = Field(description="when a token last verified it")
 
 
 class VisitorPath(Params):
@@ -66,6 +77,15 @@ async def get_visitor(call: Call[VisitorPath, Empty, Empty]) -> VisitorOut:
         last_agent_id=found.last_agent_id,
         last_agent_name=found.last_agent_name,
         last_served_at=found.last_served_at,
+        identity=None
+        if found.identity is None
+        else VisitorIdentityOut(
+            sub=found.identity.sub,
+            name=found.identity.name,
+            email=found.identity.email,
+            extra=dict(found.identity.extra),
+            verified_at=found.identity.verified_at,
+        ),
     )
 
 

@@ -48,10 +48,22 @@ class Texts(Body):
     launcher_label: Text | None = Field(None, description="the chat button's label")
 
 
+class OfflineVariant(Body):
+    text: Text | None = Field(
+        None, description="the text while offline (required for an invitation)"
+    )
+
+
 class Item(Body):
     id: ItemId
     type: Literal["button", "invitation"]
     text: Text | None = Field(None, description="an invitation's text (required for it)")
+    offline: Literal["hide"] | OfflineVariant | None = Field(
+        None,
+        description="what it shows when nobody can answer in the trigger's queue: left out, "
+        'the item as it is; `"hide"`, nothing (the next trigger fires); an object, the item '
+        "with that text, opening the offline message form",
+    )
 
 
 class Action(Body):
@@ -75,6 +87,9 @@ class Trigger(Body):
 
 class WidgetConfigIn(Body):
     active: bool = Field(True, description="false: maintenance, the widget shows nothing")
+    analytics: bool = Field(
+        True, description="false: the widget reports no page views, impressions, engagements"
+    )
     mode: Literal["floating", "embedded"] = "floating"
     language: Literal["auto", "en", "de", "fr", "es", "ar"] = Field(
         "auto",
@@ -97,6 +112,7 @@ class WidgetConfigIn(Body):
 
 class WidgetConfigOut(BaseModel):
     active: bool
+    analytics: bool = True
     mode: Literal["floating", "embedded"]
     language: str = "auto"
     embed_selector: str | None

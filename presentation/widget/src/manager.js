@@ -12,8 +12,16 @@
 //   4. the configured triggers, in order; the server always ends them with one that
 //      holds everywhere (the default button). A trigger marked only_if_available asks
 //      the engine for a probability and draws against it.
+// Items online and offline: an item with an offline variant asks the engine the same
+// probability for its trigger's queue (once per page); 0 (nobody free, or the queue
+// closed) shows the offline variant - its own text, and the chat opens the offline
+// message form (offline.js in the client) - or, for "hide", nothing: the next trigger
+// gets its turn. An only_if_available trigger keeps its draw (it fires only online).
+// A visitor who left an offline message comes back to it (the client keeps "offline"
+// in localStorage, up to OFFLINE_KEEP_MS) like a continuation, to see the answer.
 // No trigger fires while the visitor is engaged, and what a trigger showed stays on
 // this page only. The chat client (widget.js, with socket.io) loads only when needed.
+import { startAnalytics } from "./analytics.js";
 import { holds, device, variables } from "./conditions.js";
 import { el, Storage } from "./dom.js";
 import { browserLanguages, direction, pickLanguage, translator } from "./i18n.js";
@@ -24,14 +32,15 @@ import { manager as en } from "./locales/en.json";
 import { manager as es } from "./locales/es.json";
 import { manager as fr } from "./locales/fr.json";
 import { SiteApi } from "./site_api.js";
+import { Tracker } from "./tracking.js";
 
 const LOCALES = { en, de, fr, es, ar };
 
 const IDLE_LIMIT_MS = 24 * 3600 * 1000;
-const VISIT_GAP_MS = 30 * 60 * 1000;
 const TICK_MS = 1000;
 const TICK_SLACK_MS = 20;
 const HOOK_TIMEOUT_MS = 3000;
+const OFFLINE_KEEP_MS = 30 * 24 * 3600 * 1000;
 
 // Whole seconds since the navigation started (not since this script ran, which may be
 // seconds later on a slow page): `time_on_page equals 5` must be able to hold.
@@ -50,19 +59,28 @@ class ChatManager {
     const prefix = `chat-engine:${boot.tenant}:`;
     this.local = new Storage("localStorage", prefix);
     this.tab = new Storage("sessionStorage", prefix);
+    // Page views, impressions, engagements (analytics.js); pageView() for SPA navigation.
+    this.analytics = startAnalytics(boot, this.tab);
     this.clientLoading = false;
     this.engagedHere = false;
     this.current = -1; // index of the trigger that holds now (lower wins)
     this.dismissed = new Set();
     this.available = new Map(); // queue -> Promise<boolean>, one draw per page
+    this.probabilities = new Map(); // queue -> Promise<number>
     this.ticking = false;
     this.timer = null;
-    this.countVisit();
     this.vars = variables(this.tab.get("vars", null));
     // The language: the tenant's, or the browser's (i18n.js); the client uses the same.
     const lang = pickLanguage(this.config.language, browserLanguages());
     this.t = translator(this.config.texts, LOCALES[lang], en);
     this.api();
+    // The visit (tracking.js): kept in this browser until the visitor has a chat; the
+    // chat client sends it from there (boot.tracker).
+    const tracker = (boot.tracker = new Tracker(this.local, () => this.vars));
+    this.visit = tracker.visit;
+    this.visits = tracker.visits;
+    tracker.onChange(() => this.tick());
+    tracker.onPage(() => this.analytics.pageView());
 
     const host = el("div", "", { "data-chat-engine-widget": "" });
     const theme = this.config.theme || {};
@@ -78,22 +96,6 @@ class ChatManager {
   }
 
   // -- the visit ------------------------------------------------------------------
-
-  countVisit() {
-    const now = Date.now();
-    let visit = this.local.get("visit", null);
-    let visits = Number(this.local.get("visits", 0)) || 0;
-    if (!isObject(visit) || !(now - visit.last < VISIT_GAP_MS)) {
-      visit = { start: now, pages: 0 };
-      visits += 1;
-    }
-    visit.pages = (Number(visit.pages) || 0) + 1;
-    visit.last = now;
-    this.local.set("visit", visit);
-    this.local.set("visits", visits);
-    this.visit = visit;
-    this.visits = visits;
-  }
 
   facts() {
     return {
@@ -117,7 +119,7 @@ class ChatManager {
     api.set = (name, value) => {
       this.vars[String(name)] = value;
       this.tab.set("vars", this.vars);
-      this.tick();
+      this.boot.tracker.changed(); // the triggers again; the context, if engaged
     };
     this.site = new SiteApi(api, this.boot, {
       open: () => {
@@ -187,6 +189,8 @@ class ChatManager {
     if (isObject(record) && Date.now() - Number(record.at) < IDLE_LIMIT_MS) return record;
     const outbox = this.local.get("outbox", null);
     if (Array.isArray(outbox) && outbox.length) return { at: Date.now() };
+    const left = this.local.get("offline", null); // an offline message waits for its answer
+    if (isObject(left) && Date.now() - Number(left.at) < OFFLINE_KEEP_MS) return { at: left.at };
     return null;
   }
 
@@ -224,8 +228,11 @@ class ChatManager {
         const trigger = triggers[i];
         if (this.dismissed.has(trigger.id) || !holds(trigger.conditions, facts)) continue;
         if (trigger.only_if_available && !(await this.agentsAvailable(trigger.queue))) continue;
+        const item = this.itemOf(trigger);
+        const offline = Boolean(item && item.offline) && !trigger.only_if_available && !(await this.probability(trigger.queue) > 0);
+        if (offline && item.offline === "hide") continue;
         if (this.engagedHere) return;
-        this.fire(trigger, i);
+        this.fire(trigger, i, offline);
         break;
       }
     } finally {
@@ -239,23 +246,36 @@ class ChatManager {
     }
   }
 
-  agentsAvailable(queue) {
+  // The engine's probability that a chat in `queue` is answered now, asked once per page.
+  probability(queue) {
     const key = queue || "";
-    if (!this.available.has(key)) {
+    if (!this.probabilities.has(key)) {
       const params = new URLSearchParams({ tenant: this.boot.tenant });
       if (queue) params.set("queue", queue);
-      this.available.set(
+      this.probabilities.set(
         key,
         fetch(`${this.boot.server}/visitor-api/v1/availability?${params}`)
           .then((r) => (r.ok ? r.json() : { probability: 0 }))
-          .then((answer) => Math.random() < Number(answer.probability))
-          .catch(() => false),
+          .then((answer) => Number(answer.probability) || 0)
+          .catch(() => 0),
       );
+    }
+    return this.probabilities.get(key);
+  }
+
+  agentsAvailable(queue) {
+    const key = queue || "";
+    if (!this.available.has(key)) {
+      this.available.set(key, this.probability(queue).then((p) => Math.random() < p));
     }
     return this.available.get(key);
   }
 
-  fire(trigger, index) {
+  itemOf(trigger) {
+    return trigger.action.type === "show" ? (this.config.items || []).find((i) => i.id === trigger.action.item) : null;
+  }
+
+  fire(trigger, index, offline = false) {
     this.current = index;
     this.boot.trigger = trigger.id;
     // The chat the visitor starts from here goes to the trigger's queue (the client
@@ -263,14 +283,19 @@ class ChatManager {
     this.boot.queue = trigger.queue || null;
     this.tab.set("queue", this.boot.queue);
     this.hideInvitation();
+    this.analytics.impression(trigger.id);
+    // The client reads it when the chat opens: offline, the offline message form.
+    this.boot.offline = offline;
     if (trigger.action.type === "open") {
       this.showLauncher();
       this.open();
       return;
     }
-    const item = (this.config.items || []).find((i) => i.id === trigger.action.item);
-    this.showLauncher(item && item.type === "button" ? item.text : null);
-    if (item && item.type === "invitation") this.showInvitation(trigger, item);
+    const item = this.itemOf(trigger);
+    const text = item && (offline ? item.offline.text || (item.type === "button" && (item.text || this.t("leave_us_message"))) : item.text);
+    this.showLauncher(item && item.type === "button" ? text : null);
+    this.boot.launcher.setAttribute("data-variant", offline ? "offline" : "online");
+    if (item && item.type === "invitation") this.showInvitation(trigger, text, offline);
   }
 
   // -- items ----------------------------------------------------------------------
@@ -282,7 +307,8 @@ class ChatManager {
       launcher.innerHTML = CHAT_ICON; // a constant SVG, never user text
       launcher.addEventListener("click", () => {
         if (boot.onLauncherClick) boot.onLauncherClick();
-        else this.open(!boot.openRequested);
+        else if (boot.openRequested) this.open(false);
+        else this.engage();
       });
       launcher.setAttribute("aria-label", boot.title || this.t("launcher_label"));
       boot.launcher = launcher;
@@ -291,18 +317,19 @@ class ChatManager {
     if (label) boot.launcher.title = label;
   }
 
-  showInvitation(trigger, item) {
+  showInvitation(trigger, words, offline) {
     const card = el("div", "ce-invite", {
       "data-testid": "invitation",
       role: "dialog",
       "aria-label": this.t("invitation_label"),
     });
     card.setAttribute("data-trigger", trigger.id);
+    card.setAttribute("data-variant", offline ? "offline" : "online");
     const text = el("p", "", { "data-testid": "invitation-text" });
-    text.textContent = item.text; // the tenant's text, as text
+    text.textContent = words; // the tenant's text, as text
     const accept = el("button", "ce-invite-accept", { type: "button", "data-testid": "invitation-accept" });
-    accept.textContent = this.t("chat_now");
-    accept.addEventListener("click", () => this.open());
+    accept.textContent = this.t(offline ? "leave_message" : "chat_now");
+    accept.addEventListener("click", () => this.engage());
     const dismiss = el("button", "ce-invite-dismiss", {
       type: "button",
       "data-testid": "invitation-dismiss",
@@ -325,6 +352,12 @@ class ChatManager {
   }
 
   // -- the chat client ------------------------------------------------------------
+
+  // The visitor opens the chat from what the trigger showed (the button or invitation).
+  engage() {
+    if (this.boot.chain === "triggers") this.analytics.engagement(this.boot.trigger);
+    this.open();
+  }
 
   // The visitor engages: from now on no trigger fires on this page.
   open(wanted = true) {

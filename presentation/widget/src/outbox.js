@@ -124,10 +124,8 @@ export const outboxMethods = {
 
   deliver(entry) {
     if (entry.conversation_id === null) {
-      const start = {
-        context: { page_url: location.href, page_title: document.title, referrer: document.referrer },
-        message: { client_msg_id: entry.client_msg_id, text: entry.text },
-      };
+      const start = { message: { client_msg_id: entry.client_msg_id, text: entry.text } };
+      this.contextSync.fillStart(start); // context and trigger
       if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
       return this.call("conversation.start", start);
     }
@@ -140,11 +138,11 @@ export const outboxMethods = {
 
   delivered(entry, ack) {
     if (ack.conversation) {
+      this.contextSync.started(); // the start carried the context
       if (!this.conv || this.conv.id !== ack.conversation.id) {
         this.adopt(ack.conversation.id, ack.conversation.state);
       }
       this.emit("start", { conversation_id: ack.conversation.id });
-      this.contextSent = true; // the start carried the context
       this.requestSync();
       return;
     }

@@ -9,6 +9,7 @@ const TYPING_STALE_MS = 30000;
 export const renderMethods = {
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
+    this.contextSync.setEngaged(this.isOpen() && this.sessionReady);
     this.transcript.update();
     if (!this.socket || !this.socket.connected) return;
     const t = this.t;

@@ -3,6 +3,7 @@
 // Mixed into ChatWidget (widget.js); `this` is the widget.
 import { io } from "socket.io-client";
 import { CLIENT_LOCALES } from "./client_locales.js";
+import { identityToken } from "./identity.js";
 
 const NAMESPACE = "/visitor";
 
@@ -17,6 +18,8 @@ export const sessionMethods = {
         const auth = { tenant: this.boot.tenant };
         const token = this.local.get("token", null);
         if (token) auth.visitor_token = token;
+        const identity = identityToken();
+        if (identity) auth.identity = identity;
         cb(auth);
       },
       reconnectionDelay: 1000,
@@ -80,9 +83,11 @@ export const sessionMethods = {
     this.sessionReady = true;
     this.retryAttempt = 0;
     this.updateStatus();
+    this.offline.onSession(list);
+    this.offline.sync();
+    this.offline.flush();
     this.saveEngagement();
     if (this.conv) this.requestSync();
-    this.sendContext();
     this.retryAttemptOutbox = 0;
     this.flush();
   },

@@ -2,6 +2,7 @@
 // in the message list. Mixed into ChatWidget (widget.js); `this` is the widget.
 import { el } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
+import { OFFLINE_CSS, OfflineForm } from "./offline.js";
 import { WIDGET_CSS } from "./styles.js";
 import { TranscriptBar } from "./transcript.js";
 
@@ -14,7 +15,7 @@ export const uiMethods = {
   buildUi() {
     const root = this.boot.root;
     const style = document.createElement("style");
-    style.textContent = WIDGET_CSS;
+    style.textContent = WIDGET_CSS + OFFLINE_CSS;
     this.badge = el("span", "ce-badge", { "data-testid": "badge", "aria-hidden": "true" });
     this.badge.hidden = true;
     // The launcher turns into a close button while the window is open.
@@ -105,7 +106,16 @@ export const uiMethods = {
       this.boot.launcher.focus();
     });
 
-    this.window.append(header, this.messagesEl, this.typingEl, form, this.transcript.node);
+    this.offline = new OfflineForm(this); // offline.js: shown instead of the message box
+    this.window.append(
+      header,
+      this.offline.node,
+      this.offline.note,
+      this.messagesEl,
+      this.typingEl,
+      form,
+      this.transcript.node,
+    );
     root.append(style, this.window);
     document.addEventListener("visibilitychange", () => this.scheduleRead());
 

@@ -18,6 +18,7 @@
 // ui.js (the DOM), session.js (socket and session), render.js (events -> DOM),
 // typing.js (typing notifications), outbox.js (sending and retries).
 import { CLIENT_LOCALES } from "./client_locales.js";
+import { ContextSync } from "./context_sync.js";
 import { Storage } from "./dom.js";
 import { translator } from "./i18n.js";
 import { outboxMethods, readOutbox } from "./outbox.js";
@@ -47,7 +48,8 @@ class ChatWidget {
     this.syncAgain = false;
     this.syncTimer = null;
     this.syncAttempt = 0;
-    this.contextSent = false;
+    // The visit's context goes out only while the visitor has a conversation.
+    this.contextSync = new ContextSync(boot, (ctx) => this.call("context.update", ctx));
     this.composing = false;
     this.pauseTimer = null;
     this.typingTimer = null;
@@ -93,7 +95,8 @@ class ChatWidget {
     this.setUnread(0);
     this.connect();
     this.scrollToEnd(true);
-    this.input.focus();
+    if (this.offline.sync()) this.offline.focus();
+    else this.input.focus();
     this.scheduleRead();
     this.saveEngagement();
     if (!shown) this.emit("open");
@@ -146,12 +149,6 @@ class ChatWidget {
       .timeout(ACK_TIMEOUT_MS)
       .emitWithAck(event, payload)
       .catch(() => ({ ok: false, error: { code: "timeout", message: "no answer from server" } }));
-  }
-
-  sendContext() {
-    if (this.contextSent || !this.isOpen()) return;
-    this.contextSent = true;
-    this.call("context.update", { page_url: location.href, page_title: document.title });
   }
 
 

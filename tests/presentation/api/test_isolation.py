@@ -165,6 +165,8 @@ def _query(route: Route, theirs: Theirs) -> dict[str, str]:
         "list_conversations": {"agent_id": theirs.agent_id, "visitor_id": theirs.visitor_id},
         "list_conversation_reports": {"agent_id": theirs.agent_id},
         "list_queue_days": days | {"queue": theirs.queue},
+        "list_trigger_figures": days,
+        "list_page_view_days": days,
     }.get(route.operation_id, {})
 
 
@@ -188,6 +190,11 @@ BODIES: dict[str, Json] = {
     "end_conversation": {"reason": "mine"},
     "transfer_conversation": {"queue": "support"},
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
+    "patch_identity_settings": {
+        "mode": "optional",
+        "audience": "https://mine.example",
+        "keys": [{"algorithm": "HS256", "secret": "mine, and at least thirty-two bytes long"}],
+    },
     # Their visitor's address and provider, and their message id: a visitor of mine.
     "post_api_channel_message": {
         "queue": "support",
@@ -214,6 +221,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
     }
     for path in (
         "/widget-config",
+        "/identity-settings",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):

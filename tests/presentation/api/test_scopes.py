@@ -31,6 +31,8 @@ GUIDE = {
     "list_conversation_reports": {A, R},
     "get_conversation_report": {A, R},
     "list_queue_days": {A, R},
+    "list_trigger_figures": {A, R},
+    "list_page_view_days": {A, R},
     "post_api_channel_message": {A, B},
 }
 """docs/integrator-guide.md, "Keys": keep the two in step."""

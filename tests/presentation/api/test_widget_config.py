@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from business.model import DEFAULT_TENANT
 from tests.harness import World
 from tests.presentation.api.client import ApiClient
@@ -73,3 +75,19 @@ async def test_only_admins_change_it(api: ApiClient, keys: Keys) -> None:
     reply = await api.call("PUT", "/widget-config", key=keys.read, json={"active": False})
     reply.problem(403, "forbidden")
     assert (await api.get("/widget-config", keys.read)).body["active"] is True
+
+
+async def test_items_offline_variants_through_the_api(api: ApiClient, keys: Keys) -> None:
+    items: list[dict[str, Any]] = [
+        {"id": "invite", "type": "invitation", "text": "Hi!", "offline": {"text": "Write to us"}},
+        {"id": "button", "type": "button", "offline": "hide"},
+    ]
+    put = await api.call("PUT", "/widget-config", key=keys.admin, json={"items": items})
+    assert put.status == 200, put.body
+    assert [item["offline"] for item in put.body["items"]] == [{"text": "Write to us"}, "hide"]
+    # An invitation's offline variant needs its own text.
+    items[0]["offline"] = {}
+    reply = await api.call("PUT", "/widget-config", key=keys.admin, json={"items": items})
+    assert "items[0].offline.text: an invitation's offline variant needs a text" in (
+        reply.problem(400, "invalid_input")
+    )

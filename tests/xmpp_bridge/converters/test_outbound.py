@@ -440,3 +440,20 @@ def test_an_api_channel_offer_says_which_service_the_visitor_writes_from() -> No
     )
     # The address is the visitor's own business: !info shows it, the offer does not.
     assert "+447700900123" not in offer_text(texted, offer, [])
+
+
+def test_an_offline_messages_offer_says_when_it_was_left_and_where_the_answer_goes() -> None:
+    offer = support.offer_made(3, at=T0 + timedelta(hours=14))
+    left = offered_conversation(
+        offer, visitor_name="Ann", form={"name": "Ann", "email": "ann@example.org"}, offline=True
+    )
+    text = offer_text(left, offer, [posted(2, "Do you ship to Norway?")])
+    when = T0.strftime("%Y-%m-%d %H:%M UTC")
+    assert text.startswith(
+        f"Offline message from Ann, left at {when}, e-mail ann@example.org (queue support). "
+        "They are probably gone: your answer reaches them by e-mail and in the chat on "
+        "their next visit.\n"
+    )
+    assert "email: ann@example.org" not in text  # said once, in the header
+    assert "Do you ship to Norway?" in text
+    assert text.endswith("Reply to take this chat, or !decline. (20 s)")

@@ -1,0 +1,160 @@
+"""Signed identities: the tenants' settings, visitors' identities and device tokens
+(``business.identity_ports``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from business.errors import Conflict
+from business.identity_model import (
+    IdentityKey,
+    IdentityMode,
+    IdentitySettings,
+    KeyAlgorithm,
+    VisitorIdentity,
+)
+from business.model import TenantId, VisitorId
+from data.errors import is_key_taken
+from data.models import VisitorRow
+from data.models_identity import IdentitySettingsRow, VisitorDeviceTokenRow, VisitorIdentityRow
+from data.repositories.base import SqlContext
+from data.repositories.reads import all_rows
+
+
+class SqlIdentitySettingsRepository:
+    """Configuration, read once per connect that sends or needs an identity: nothing
+    is cached here."""
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def get(self, tenant_id: TenantId) -> IdentitySettings | None:
+        row = await (await self._ctx.orm()).get(
+            IdentitySettingsRow, tenant_id, populate_existing=True
+        )
+        if row is None:
+            return None
+        return IdentitySettings(
+            tenant_id=TenantId(row.tenant_id),
+            mode=IdentityMode(row.mode),
+            audience=row.audience,
+            keys=tuple(
+                IdentityKey(
+                    kid=key["kid"],
+                    algorithm=KeyAlgorithm(key["algorithm"]),
+                    material=key["material"],
+                )
+                for key in row.keys
+            ),
+            updated_at=row.updated_at,
+        )
+
+    async def put(self, settings: IdentitySettings) -> None:
+        values: dict[str, Any] = {
+            "tenant_id": settings.tenant_id,
+            "mode": settings.mode.value,
+            "audience": settings.audience,
+            "keys": [
+                {"kid": key.kid, "algorithm": key.algorithm.value, "material": key.material}
+                for key in settings.keys
+            ],
+            "updated_at": settings.updated_at,
+        }
+        changed = ("mode", "audience", "keys", "updated_at")
+        session = await self._ctx.orm()
+        # One statement, so two first writes at once cannot both insert.
+        if self._ctx.dialect == "postgresql":
+            pg = postgresql_insert(IdentitySettingsRow).values(values)
+            await session.execute(
+                pg.on_conflict_do_update(
+                    index_elements=[IdentitySettingsRow.tenant_id],
+                    set_={name: pg.excluded[name] for name in changed},
+                )
+            )
+        else:
+            lite = sqlite_insert(IdentitySettingsRow).values(values)
+            await session.execute(
+                lite.on_conflict_do_update(
+                    index_elements=[IdentitySettingsRow.tenant_id],
+                    set_={name: lite.excluded[name] for name in changed},
+                )
+            )
+
+
+def _identity(row: VisitorIdentityRow) -> VisitorIdentity:
+    return VisitorIdentity(
+        tenant_id=TenantId(row.tenant_id),
+        sub=row.sub,
+        visitor_id=VisitorId(row.visitor_id),
+        name=row.name,
+        email=row.email,
+        extra=dict(row.extra),
+        verified_at=row.verified_at,
+    )
+
+
+class SqlVisitorIdentityRepository:
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def get_by_sub(self, tenant_id: TenantId, sub: str) -> VisitorIdentity | None:
+        row = await (await self._ctx.orm()).get(
+            VisitorIdentityRow, (tenant_id, sub), populate_existing=True
+        )
+        return None if row is None else _identity(row)
+
+    async def get_for_visitor(self, visitor_id: VisitorId) -> VisitorIdentity | None:
+        stmt = select(VisitorIdentityRow).where(VisitorIdentityRow.visitor_id == visitor_id)
+        rows = await all_rows(self._ctx, stmt)
+        return _identity(rows[0]) if rows else None
+
+    async def put(self, identity: VisitorIdentity) -> None:
+        session = await self._ctx.orm()
+        row = await session.get(
+            VisitorIdentityRow, (identity.tenant_id, identity.sub), populate_existing=True
+        )
+        if row is None:
+            row = VisitorIdentityRow(tenant_id=identity.tenant_id, sub=identity.sub)
+            session.add(row)
+        row.visitor_id = identity.visitor_id
+        row.name = identity.name
+        row.email = identity.email
+        row.extra = dict(identity.extra)
+        row.verified_at = identity.verified_at
+        if identity.name is not None:
+            visitor = await session.get(VisitorRow, identity.visitor_id, populate_existing=True)
+            if visitor is not None:
+                visitor.name = identity.name
+        await self._flush("this identity or visitor is bound already")
+
+    async def add_device_token(
+        self, tenant_id: TenantId, token_hash: str, visitor_id: VisitorId, at: datetime
+    ) -> None:
+        (await self._ctx.orm()).add(
+            VisitorDeviceTokenRow(
+                tenant_id=tenant_id, token_hash=token_hash, visitor_id=visitor_id, created_at=at
+            )
+        )
+        await self._flush("this device token exists already")
+
+    async def visitor_by_device_token(
+        self, tenant_id: TenantId, token_hash: str
+    ) -> VisitorId | None:
+        row = await (await self._ctx.orm()).get(
+            VisitorDeviceTokenRow, (tenant_id, token_hash), populate_existing=True
+        )
+        return None if row is None else VisitorId(row.visitor_id)
+
+    async def _flush(self, what: str) -> None:
+        try:
+            await (await self._ctx.orm()).flush()
+        except IntegrityError as error:
+            if is_key_taken(error):
+                raise Conflict(what) from error
+            raise

@@ -1,0 +1,22 @@
+// Signed identity (docs/integrator-guide.md, "Signing identities"): the JWT the site
+// signed for its logged-in customer, sent as `identity` in the connect auth. Read at
+// every connect, so a site may give a function that returns a fresh short-lived token:
+//   window.ChatEngineIdentity = "eyJ…";            // or () => currentToken()
+//   ChatEngine.identify({ token: "eyJ…" });        // once the widget is loaded
+// A token given after connecting goes with the next connect (a reload, a reconnect).
+export function identityToken() {
+  const given = window.ChatEngineIdentity;
+  let value = given;
+  try {
+    value = typeof given === "function" ? given() : given;
+  } catch {
+    value = null; // the site's function failed: connect as who the server knows
+  }
+  return typeof value === "string" && value ? value : null;
+}
+
+const api = (window.ChatEngine = window.ChatEngine || {});
+api.identify = (options) => {
+  const token = options && options.token;
+  if (typeof token === "string" && token) window.ChatEngineIdentity = token;
+};
