@@ -5,7 +5,7 @@
 - ``visitor_identities``: which visitor a verified ``sub`` is (one each way).
 - ``visitor_device_tokens``: the other browsers' tokens of an identified visitor.
 
-Revision ID: 0022
+Revision ID: 0021
 Revises: 0017
 Create Date: 2026-11-27
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0022"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
