@@ -42,13 +42,14 @@ def _time(data: Mapping[str, object], key: str, what: str) -> datetime:
     assert text is not None
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if at.tzinfo is None:
+            raise InvalidInput(f"{what}{key} must have a time zone (Z for UTC)")
+        # Year 1 east of UTC, or year 9999 west of it, is no instant in UTC.
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"{what}{key} must be an ISO 8601 time, e.g. 2026-11-26T09:30:00.000Z"
         ) from None
-    if at.tzinfo is None:
-        raise InvalidInput(f"{what}{key} must have a time zone (Z for UTC)")
-    return at.astimezone(UTC)
 
 
 def _pages(value: object, what: str) -> tuple[PageView, ...]:

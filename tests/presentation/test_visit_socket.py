@@ -92,6 +92,12 @@ async def test_a_malformed_visit_or_trigger_is_refused_saying_what(visitor: Visi
             "context.pages[0].at must be an ISO 8601 time",
         ),
         (
+            # Parses, but is no instant in UTC (before year 1 there).
+            {"context": {"pages": [{**home, "at": "0001-01-01T00:00:00+05:00"}]}},
+            "invalid_input",
+            "context.pages[0].at must be an ISO 8601 time",
+        ),
+        (
             {"context": {"pages": [{**home, "at": "2026-11-26T09:30:00"}]}},
             "invalid_input",
             "must have a time zone",

@@ -4,7 +4,6 @@ message, and a click sends the label as the visitor's message."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from tests.business.bot_support import BOT_CONFIG
 from tests.harness import World
 from tests.presentation.conftest import Server, ready_agent
+from tests.presentation.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +59,7 @@ async def test_a_visitor_clicks_the_bots_quick_replies_and_gets_a_person(
     # Only the newest message keeps its buttons.
     await expect(page.get_by_test_id("quick-replies")).to_have_count(1)
     await expect(bot.nth(1).get_by_test_id("quick-reply")).to_have_count(2)
-    await page.screenshot(path=str(_artifact("widget-bot.png")))
+    await screenshot(page, "widget-bot.png")
 
     await page.get_by_test_id("quick-reply").filter(has_text="Talk to a person").click()
 
@@ -74,9 +74,3 @@ async def test_a_visitor_clicks_the_bots_quick_replies_and_gets_a_person(
     await expect(page.get_by_test_id("quick-reply")).to_have_count(0)
     assert errors == []
     await context.close()
-
-
-def _artifact(name: str) -> Path:
-    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from presentation.app import SIO_KEY
 from tests.fakes import RecordingNotifier
 from tests.harness import World
 from tests.presentation.conftest import Server, ready_agent
+from tests.presentation.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +106,7 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
 
     before = await _texts(page)
     assert [kind for _, kind, _ in before] == ["visitor", "agent", "visitor", "agent"]
-    await page.screenshot(path=str(_artifact("widget-chat.png")))
+    await screenshot(page, "widget-chat.png")
 
     await page.reload()
     # The window stays open across pages of the same tab; the history comes from sync.
@@ -141,12 +141,6 @@ async def test_launcher_is_drawn_before_the_widget_loads_and_styles_stay_scoped(
     heading_font = await page.locator("h1").evaluate("e => getComputedStyle(e).fontFamily")
     assert "system-ui" in heading_font
     await context.close()
-
-
-def _artifact(name: str) -> Path:
-    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name
 
 
 async def test_an_unacked_message_survives_a_reload_and_is_delivered_once(

@@ -5,7 +5,6 @@ on with calls queued before the widget loaded."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from business.model import DEFAULT_TENANT, ConversationId
 from tests.harness import World
 from tests.presentation.conftest import Server, ready_agent
+from tests.presentation.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -42,12 +42,6 @@ FOCUSED_INPUT = """() => {
     const active = host && host.shadowRoot.activeElement;
     return Boolean(active) && active.getAttribute("data-testid") === "input";
 }"""
-
-
-def _artifact(name: str) -> Path:
-    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name
 
 
 async def _serious_violations(page: Page) -> list[dict[str, Any]]:
@@ -132,7 +126,7 @@ async def test_the_browsers_language_the_tenants_and_arabic_right_to_left(
     assert bubble is not None
     assert bubble["x"] - frame["x"] < frame["width"] / 3, (bubble, frame)
     assert await _serious_violations(page) == []
-    await page.screenshot(path=str(_artifact("widget-rtl.png")))
+    await screenshot(page, "widget-rtl.png")
     await arabic.close()
 
 

@@ -4,7 +4,6 @@ continuation, messaging hook, configured triggers), as a visitor sees them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,11 @@ from business.model import DEFAULT_TENANT, ConversationId, QueueName
 from presentation.settings import WebSettings
 from tests.harness import World
 from tests.presentation.conftest import Server, StartServer, ready_agent
+from tests.presentation.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
 STORED = '[data-testid="message"][data-seq]'
-
-
-def _artifact(name: str) -> Path:
-    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name
 
 
 def _invitation(item: str, text: str) -> dict[str, Any]:
@@ -115,7 +109,7 @@ async def test_embedded_by_the_page_and_by_the_tenant(
     assert abs(box["height"] - frame["height"]) < 2
     await _send(page, "Hello from the help centre")
     await expect(page.locator(STORED)).to_have_count(1)
-    await page.screenshot(path=str(_artifact("widget-embedded.png")))
+    await screenshot(page, "widget-embedded.png")
 
     # The tenant's own mode: embedded where the page has the element, floating elsewhere.
     await world.services.widget_configs.put(
@@ -245,7 +239,7 @@ async def test_triggers_first_that_holds_wins_by_url_and_time_on_page(
     await expect(text).to_have_text("Still deciding? We can help.", timeout=5000)
     await expect(page.get_by_test_id("invitation")).to_have_count(1)
     assert await page.evaluate("window.__chatEngineWidget.trigger") == "lingering"
-    await page.screenshot(path=str(_artifact("widget-invitation.png")))
+    await screenshot(page, "widget-invitation.png")
     # Dismissed, it stays away on this page; the button remains.
     await page.get_by_test_id("invitation-dismiss").click()
     await page.wait_for_timeout(1500)

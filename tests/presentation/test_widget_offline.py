@@ -16,7 +16,8 @@ from business.model import DEFAULT_TENANT, AgentId, ConversationId
 from presentation.settings import WebSettings
 from tests.harness import World
 from tests.presentation.conftest import StartServer
-from tests.presentation.test_widget_manager import STORED, _artifact, _chain, _context, _on_demo
+from tests.presentation.screenshots import screenshot
+from tests.presentation.test_widget_manager import STORED, _chain, _context, _on_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,7 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("offline-error")).to_contain_text("e-mail address")
     await page.get_by_test_id("offline-email").fill("ann@example.org")
-    await page.screenshot(path=str(_artifact("widget-offline-form.png")))
+    await screenshot(page, "widget-offline-form.png")
     await page.get_by_test_id("offline-send").click()
 
     # Stored as a queued conversation, shown like a chat.
@@ -111,7 +112,7 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     answer = page.locator('[data-testid="message"][data-kind="agent"]')
     await expect(answer).to_contain_text("Yes, in three days.")
     await expect(page.locator(STORED)).to_have_count(2)
-    await page.screenshot(path=str(_artifact("widget-offline-answer.png")))
+    await screenshot(page, "widget-offline-answer.png")
     # Seen: it is forgotten, and this visit goes on like any other chat.
     assert await page.evaluate("localStorage.getItem('chat-engine:default:offline')") is None
     await context.close()

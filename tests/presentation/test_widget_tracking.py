@@ -57,6 +57,13 @@ async def test_the_visit_goes_out_only_once_engaged_then_follows_the_visitor(
     assert pages[0]["title"].startswith("Checkout")
     assert not [s for s in sent if "socket.io" in s or "Checkout" in s or "pages" in s]
 
+    # The site sets more custom variables than the engine keeps, one with too long a
+    # name: the chat still starts, with those that fit.
+    await page.evaluate(
+        "ChatEngine.set('x'.repeat(150), 'long');"
+        "for (let i = 0; i < 60; i++) ChatEngine.set('v' + i, i)"
+    )
+
     # Engaged: the start carries both pages and the trigger that invited the chat.
     await page.get_by_test_id("invitation-accept").click()
     await _send(page, "Does it grind fine enough for espresso?")
@@ -74,6 +81,9 @@ async def test_the_visit_goes_out_only_once_engaged_then_follows_the_visitor(
     assert conv.context.pages[0].title.startswith("Checkout")
     assert conv.context.page_title is not None
     assert conv.context.page_title.startswith("Burr Grinder Pro")
+    assert len(conv.context.custom) == 50
+    assert conv.context.custom["v0"] == "0"
+    assert "x" * 150 not in conv.context.custom
 
     # A single-page app's navigation and its new title: one coalesced update.
     await page.evaluate(

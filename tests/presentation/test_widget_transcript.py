@@ -4,7 +4,6 @@ known, says what the server refused, and the mail arrives."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from chat_engine.engine import transcript_mail_dispatcher
 from data import Database
 from tests.harness import make_world
 from tests.presentation.conftest import Server, StartServer
+from tests.presentation.screenshots import screenshot
 from tests.presentation.smtp_server import smtp_server
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +91,7 @@ async def test_the_visitor_asks_for_the_transcript_gives_an_address_and_gets_it(
             await expect(page.get_by_test_id("transcript-form")).to_be_hidden()
             await expect(page.get_by_test_id("transcript")).to_be_visible()
             [received] = await sink.wait_for(1)
-            await page.screenshot(path=str(_artifact("widget-transcript.png")))
+            await screenshot(page, "widget-transcript.png")
 
             # The chat ends: the transcript can still be asked for.
             await page.get_by_test_id("end").click()
@@ -118,9 +118,3 @@ async def test_without_mail_there_is_no_transcript_button(
         await expect(page.get_by_test_id("transcript")).to_have_count(1)
     finally:
         await context.close()
-
-
-def _artifact(name: str) -> Path:
-    directory = Path(os.environ.get("CHAT_ENGINE_ARTIFACTS", "/tmp/chat-engine-artifacts"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name

@@ -4,6 +4,8 @@
 // the chat open already (continuation); after that, each change (a page view, a
 // single-page app's navigation, a new title, a custom variable) sends one update,
 // coalesced over a short wait and only when something other than the clock changed.
+import { RETRYABLE } from "./outbox.js";
+
 const COALESCE_MS = 500;
 const RETRY_MS = 5000;
 
@@ -67,7 +69,9 @@ export class ContextSync {
     // carries is on its way already.
     if (key === this.sent || key === this.pending) return;
     const ack = await this.send(ctx);
-    if (ack && ack.ok) this.sent = key;
-    else this.schedule(RETRY_MS); // not connected, or a passing failure
+    // Sent, or refused for good (invalid_input, too_large: the same context would be
+    // refused again): only a passing failure is tried again.
+    if (!ack || ack.ok || !ack.error || !RETRYABLE.has(ack.error.code)) this.sent = key;
+    else this.schedule(RETRY_MS);
   }
 }

@@ -8,8 +8,8 @@
 // remembers it in localStorage ("offline": {id, at}) so that on a later visit the chat
 // manager loads the client, which opens the window when the answer is there unread.
 import { el } from "./dom.js";
+import { RETRYABLE } from "./outbox.js";
 
-const RETRYABLE = new Set(["rate_limited", "unavailable", "internal", "timeout"]);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const OFFLINE_KEY = "offline";
 

@@ -12,10 +12,12 @@
 
 const VISIT_GAP_MS = 30 * 60 * 1000;
 const MAX_PAGES = 20; // the engine keeps as many (business/visit.py)
+const MAX_VARS = 50; // the engine's max_custom_fields (default)
+const MAX_NAME = 100; // the engine's longest field name
 const MAX_TEXT = 2000; // the engine's field limit: longer values are cut, not refused
 
 function cut(text) {
-  text = String(text || "");
+  text = text === null || text === undefined ? "" : String(text); // 0 and false are values
   return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
 }
 
@@ -146,8 +148,12 @@ export class Tracker {
     const pages = this.pages(now);
     const custom = {};
     const vars = this.vars() || {};
+    // Within the engine's limits for custom fields, so that a site's many (or long-named)
+    // variables never get a chat refused: the first MAX_VARS, names up to MAX_NAME.
     for (const key of Object.keys(vars)) {
       const value = vars[key];
+      if (Object.keys(custom).length >= MAX_VARS) break;
+      if (!key || key.length > MAX_NAME) continue;
       if (value !== null && value !== undefined && typeof value !== "object") custom[key] = cut(value);
     }
     return {
