@@ -5,6 +5,7 @@
 #   make test-fast  the same without the end-to-end tests (no Prosody, no browser)
 #   make lint       lint, types and layers only
 #   make setup      only the set-up: Debian packages, .venv, widget
+#   make screenshots  the widget guide's pictures (docs/images), taken by the browser tests
 #   make audit      known advisories in the installed Python and npm packages (needs the
 #                   network; not part of `make test`, so a new advisory cannot break CI)
 #
@@ -13,7 +14,7 @@
 
 ARGS ?=
 
-.PHONY: setup run test test-fast lint audit
+.PHONY: setup run test test-fast lint audit screenshots
 
 setup:
 	deploy/scripts/setup.sh
@@ -33,3 +34,11 @@ lint: setup
 
 audit: setup
 	deploy/scripts/audit.sh
+
+screenshots:
+	deploy/scripts/setup.sh --test
+	CHAT_ENGINE_DOC_SCREENSHOTS=docs/images .venv/bin/pytest -p no:cacheprovider -q \
+		-k "not postgres" tests/presentation/test_widget_manager.py \
+		tests/presentation/test_widget_browser.py tests/presentation/test_widget_offline.py \
+		tests/presentation/test_widget_i18n.py tests/presentation/test_widget_bot.py \
+		tests/presentation/test_widget_transcript.py
