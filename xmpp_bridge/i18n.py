@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from cachetools import TTLCache
 
 from business.errors import NotFound
 from business.languages import DEFAULT_LANGUAGE, LANGUAGES, agent_language
-from business.model import TenantId
+from business.model import TenantId, VisitorContext
+from business.visit import ChainStep, StartedBy
 from business.widget_config import WidgetConfig
 from xmpp_bridge import texts, texts_visit, texts_visitor
 
@@ -50,6 +52,23 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} hat den Chat an {to} übergeben.",
         "transferred_queue": "{by} hat den Chat an die Warteschlange {queue} übergeben.",
         "moved": "Besucher ist jetzt auf: {page}",
+        "offline_header": (
+            "Offline-Nachricht von {visitor}, hinterlassen {when}{mail} (Warteschlange {queue}). "
+            "Vermutlich ist niemand mehr da: Ihre Antwort erreicht die "
+            "Person per E-Mail und beim nächsten Besuch im Chat."
+        ),
+        "offline_mail": ", E-Mail {email}",
+        "visit": "Besuch: {parts}",
+        "first_visit": "erster Besuch",
+        "visit_number": "Besuch {count}",
+        "pages_in_visit": "Seiten in diesem Besuch: {count}",
+        "time_on_site": "{duration} auf der Website",
+        "started_by": "Gestartet durch: {how}",
+        "by_trigger": "Auslöser {trigger}",
+        "by_button": "den Chat-Button",
+        "by_embedded": "den in die Seite eingebetteten Chat",
+        "by_continuation": "den von einer früheren Seite fortgesetzten Chat",
+        "by_messaging": "einen offenen Messaging-Thread",
     },
     "fr": {
         "new_chat": "Nouveau chat de {visitor} (file {queue}, attente {waited})",
@@ -69,6 +88,23 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} a transféré le chat à {to}.",
         "transferred_queue": "{by} a confié le chat à la file {queue}.",
         "moved": "Le visiteur est passé à : {page}",
+        "offline_header": (
+            "Message hors ligne de {visitor}, laissé le {when}{mail} (file {queue}). "
+            "La personne est sans doute partie : votre réponse lui parvient "
+            "par e-mail et dans le chat à sa prochaine visite."
+        ),
+        "offline_mail": ", e-mail {email}",
+        "visit": "Visite : {parts}",
+        "first_visit": "première visite",
+        "visit_number": "visite {count}",
+        "pages_in_visit": "pages dans cette visite : {count}",
+        "time_on_site": "{duration} sur le site",
+        "started_by": "Démarré par : {how}",
+        "by_trigger": "le déclencheur {trigger}",
+        "by_button": "le bouton de chat",
+        "by_embedded": "le chat intégré à la page",
+        "by_continuation": "le chat repris d'une page précédente",
+        "by_messaging": "un fil de messagerie ouvert",
     },
     "es": {
         "new_chat": "Nuevo chat de {visitor} (cola {queue}, esperó {waited})",
@@ -88,6 +124,23 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} transfirió el chat a {to}.",
         "transferred_queue": "{by} pasó el chat a la cola {queue}.",
         "moved": "El visitante pasó a: {page}",
+        "offline_header": (
+            "Mensaje fuera de línea de {visitor}, dejado el {when}{mail} (cola {queue}). "
+            "Probablemente ya no está: tu respuesta le llega por correo "
+            "electrónico y en el chat en su próxima visita."
+        ),
+        "offline_mail": ", correo {email}",
+        "visit": "Visita: {parts}",
+        "first_visit": "primera visita",
+        "visit_number": "visita {count}",
+        "pages_in_visit": "páginas en esta visita: {count}",
+        "time_on_site": "{duration} en el sitio",
+        "started_by": "Iniciado por: {how}",
+        "by_trigger": "el disparador {trigger}",
+        "by_button": "el botón de chat",
+        "by_embedded": "el chat integrado en la página",
+        "by_continuation": "el chat continuado desde una página anterior",
+        "by_messaging": "un hilo de mensajería abierto",
     },
     "ar": {
         "new_chat": "محادثة جديدة من {visitor} (قائمة الانتظار {queue}، انتظر {waited})",
@@ -107,6 +160,22 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "نقل {by} المحادثة إلى {to}.",
         "transferred_queue": "سلّم {by} المحادثة إلى قائمة الانتظار {queue}.",
         "moved": "انتقل الزائر إلى: {page}",
+        "offline_header": (
+            "رسالة دون اتصال من {visitor}، تُركت في {when}{mail} (قائمة الانتظار {queue}). "
+            "على الأرجح غادر الزائر: يصله ردك بالبريد الإلكتروني وفي المحادثة عند زيارته القادمة."
+        ),
+        "offline_mail": "، البريد الإلكتروني {email}",
+        "visit": "الزيارة: {parts}",
+        "first_visit": "الزيارة الأولى",
+        "visit_number": "الزيارة {count}",
+        "pages_in_visit": "الصفحات في هذه الزيارة: {count}",
+        "time_on_site": "{duration} على الموقع",
+        "started_by": "بدأها: {how}",
+        "by_trigger": "المُشغِّل {trigger}",
+        "by_button": "زر المحادثة",
+        "by_embedded": "المحادثة المضمنة في الصفحة",
+        "by_continuation": "المحادثة المستمرة من صفحة سابقة",
+        "by_messaging": "سلسلة مراسلة مفتوحة",
     },
 }
 
@@ -178,6 +247,50 @@ class Notices:
     def visitor_moved(self, title: str | None, url: str) -> str:
         english = texts_visit.visitor_moved(title, url)
         return self._say("moved", english, page=texts_visit.page(title, url))
+
+    def offline_offer_header(
+        self, visitor: str, queue: str, left_at: datetime, email: str | None
+    ) -> str:
+        english = texts_visitor.offline_offer_header(visitor, queue, left_at, email)
+        when = left_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        mail = self._say("offline_mail", f", e-mail {email}", email=email) if email else ""
+        return self._say(
+            "offline_header", english, visitor=visitor, queue=queue, when=when, mail=mail
+        )
+
+    def visit_summary(self, ctx: VisitorContext) -> str | None:
+        english = texts_visit.visit_summary(ctx)
+        if english is None or not self._catalogue:
+            return english
+        parts = []
+        if ctx.visit_count is not None:
+            count = ctx.visit_count
+            parts.append(
+                self._say("first_visit", "")
+                if count == 1
+                else self._say("visit_number", "", count=count)
+            )
+        if ctx.pages:
+            parts.append(self._say("pages_in_visit", "", count=len(ctx.pages)))
+        if ctx.time_on_site is not None:
+            duration = texts.format_duration(timedelta(seconds=ctx.time_on_site))
+            parts.append(self._say("time_on_site", "", duration=duration))
+        return self._say("visit", english, parts=", ".join(parts))
+
+    def started_by(self, started: StartedBy) -> str:
+        english = texts_visit.started_by(started)
+        match started.chain:
+            case ChainStep.TRIGGERS if started.trigger:
+                how = self._say("by_trigger", "", trigger=started.trigger)
+            case ChainStep.TRIGGERS:
+                how = self._say("by_button", "")
+            case ChainStep.EMBEDDED:
+                how = self._say("by_embedded", "")
+            case ChainStep.CONTINUATION:
+                how = self._say("by_continuation", "")
+            case ChainStep.MESSAGING:
+                how = self._say("by_messaging", "")
+        return self._say("started_by", english, how=how)
 
     def transferred(self, by: str, to: str | None, queue: str | None) -> str:
         english = texts.transferred(by, to, queue)

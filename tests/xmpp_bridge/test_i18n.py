@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from business import commands as c
 from business.errors import NotFound
 from business.languages import LANGUAGES
-from business.model import DEFAULT_TENANT, TenantId
+from business.model import DEFAULT_TENANT, TenantId, VisitorContext
+from business.visit import ChainStep, PageView, StartedBy
 from business.widget_config import WidgetConfig, default_config
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, harness
@@ -17,11 +18,12 @@ from xmpp_bridge import texts, texts_visitor
 from xmpp_bridge.i18n import CATALOGUES, TenantLanguages, notices_for
 
 _FIELD = re.compile(r"\{(\w+)\}")
+_VIEW = PageView(url="https://shop.example/", title="Home", at=datetime(2026, 11, 26, tzinfo=UTC))
 
 
 def _every_notice(language: str) -> list[str]:
     say = notices_for(language)
-    return [
+    said = [
         say.offer_header("Vera", "support", "5 s", new=True, channel=None),
         say.offer_header("Vera", "support", "5 s", new=False, channel=None),
         say.offer_page("Pricing", "https://shop.example/pricing"),
@@ -39,7 +41,22 @@ def _every_notice(language: str) -> list[str]:
         say.transferred("Alice", "Bob", None),
         say.transferred("Alice", None, "sales"),
         say.visitor_moved("Checkout", "https://shop.example/checkout"),
+        say.offline_offer_header(
+            "Vera", "support", datetime(2026, 11, 26, 9, 30, tzinfo=UTC), "v@x.example"
+        ),
+        say.offline_offer_header(
+            "Vera", "support", datetime(2026, 11, 26, 9, 30, tzinfo=UTC), None
+        ),
+        say.visit_summary(VisitorContext(visit_count=1, time_on_site=65, pages=(_VIEW, _VIEW))),
+        say.visit_summary(VisitorContext(visit_count=3)),
+        say.started_by(StartedBy(chain=ChainStep.TRIGGERS, trigger="welcome")),
+        say.started_by(StartedBy(chain=ChainStep.TRIGGERS)),
+        say.started_by(StartedBy(chain=ChainStep.EMBEDDED)),
+        say.started_by(StartedBy(chain=ChainStep.CONTINUATION)),
+        say.started_by(StartedBy(chain=ChainStep.MESSAGING)),
     ]
+    assert None not in said
+    return [line or "" for line in said]
 
 
 def test_every_language_has_every_notice_with_the_same_placeholders() -> None:
@@ -62,6 +79,10 @@ def test_every_language_has_every_notice_with_the_same_placeholders() -> None:
         assert "support" in translated[0]
         assert "Bob" in translated[14]
         assert "sales" in translated[15]
+        assert "v@x.example" in translated[17]
+        assert "2026-11-26 09:30 UTC" in translated[17]
+        assert "3" in translated[20]
+        assert "welcome" in translated[21]
 
 
 def test_english_is_the_bridges_own_texts_and_an_unknown_language_falls_back() -> None:

@@ -15,7 +15,7 @@ from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
 from business.transcript_requests import EMAIL_FIELD
-from xmpp_bridge import texts, texts_visit, texts_visitor
+from xmpp_bridge import texts
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 from xmpp_bridge.i18n import Notices, notices_for
 
@@ -60,7 +60,7 @@ def offer_text(
         conversation.visitor_name, conversation.queue, waited, new=routed, channel=channel
     )
     if conversation.offline and routed:
-        header = texts_visitor.offline_offer_header(
+        header = say.offline_offer_header(
             conversation.visitor_name,
             conversation.queue,
             conversation.created_at,
@@ -104,10 +104,10 @@ def _context_lines(conversation: Conversation, say: Notices, *, abridged: bool) 
         lines.append(say.offer_page(title, url))
     if ctx.referrer:
         lines.append(say.offer_referrer(cut(ctx.referrer, _ADDRESS_CHARS)))
-    if (visit := texts_visit.visit_summary(ctx)) is not None:
+    if (visit := say.visit_summary(ctx)) is not None:
         lines.append(visit)
     if conversation.started_by is not None:
-        lines.append(texts_visit.started_by(conversation.started_by))
+        lines.append(say.started_by(conversation.started_by))
     shown = ("name", EMAIL_FIELD) if conversation.offline else ("name",)  # in the header
     fields = [(k, v) for k, v in conversation.form.items() if k not in shown and v]
     fields += [(k, v) for k, v in ctx.custom.items() if v]
