@@ -302,15 +302,18 @@ class Conversation:
             builder.remove_member(member.agent_id, now)
         return builder.done()
 
-    def left_offline(self, form: Mapping[str, str], client_msg_id: str) -> Change:
+    def left_offline(
+        self, form: Mapping[str, str], client_msg_id: str, context: VisitorContext
+    ) -> Change:
         """The visitor left an offline message (``client_msg_id``, posted after this) in
         this open chat: it becomes one, with ``form`` (name, address) merged into its
-        form, so the answer is mailed."""
+        form, so the answer is mailed, and the context as ``with_context``."""
         if not self.is_open:
             raise InvalidTransition("this conversation has ended")
         merged = dataclasses.replace(
             self,
             form={**self.form, **form},
+            context=self.context.merged(context),
             offline=True,
             offline_message_id=client_msg_id,
         )

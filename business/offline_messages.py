@@ -158,7 +158,9 @@ class OfflineMessageService:
             if conv is None or not conv.is_open:
                 return False
             await tx.apply(
-                conv.left_offline({NAME_FIELD: name, EMAIL_FIELD: email}, cmd.client_msg_id)
+                conv.left_offline(
+                    {NAME_FIELD: name, EMAIL_FIELD: email}, cmd.client_msg_id, cmd.context
+                )
             )
             await tx.commit()
         return True

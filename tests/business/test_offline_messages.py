@@ -12,7 +12,13 @@ import pytest
 from business import commands as c
 from business.errors import InvalidInput, NotFound, QueueClosed, TooLarge
 from business.mail_settings import MailSettings
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState, VisitorId
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    ConversationState,
+    VisitorContext,
+    VisitorId,
+)
 from business.offline_messages import LeaveOfflineMessage
 from business.opening_hours import check_opening_hours, parse_weekly
 from business.ports import UnitOfWorkFactory
@@ -173,7 +179,8 @@ async def test_left_in_an_open_ordinary_chat_it_keeps_the_address_and_the_answer
     visitor = await world.visitor()
     chat = await world.start(visitor, "Hello?")  # nobody ready: it waits
     assert not chat.offline
-    conv = await world.services.offline_messages.leave(leave(visitor))
+    page = VisitorContext(page_url="https://shop.example/contact")
+    conv = await world.services.offline_messages.leave(leave(visitor, context=page))
     assert conv.id == chat.id  # the same conversation, now an offline message
     assert conv.offline
     assert dict(conv.form) == {"name": "Ann Smith", "email": "Ann@example.org"}
@@ -182,6 +189,7 @@ async def test_left_in_an_open_ordinary_chat_it_keeps_the_address_and_the_answer
     assert stored is not None
     assert stored.offline
     assert stored.form.get("email") == "Ann@example.org"
+    assert stored.context.page_url == "https://shop.example/contact"
 
     await world.agent(ALICE, name="Alice")
     await world.agent_says(ALICE, conv.id, "Yes, in three days.")
