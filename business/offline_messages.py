@@ -18,7 +18,10 @@ waiting) goes into that chat the same way, and makes it an offline message: the 
 address are merged into its form, so the answer is mailed as promised. Answers are
 mailed only while the visitor has written nothing since their latest offline message
 (``Conversation.offline_message_id``): once they write in the chat, they are back and
-read the answers there. A full queue still refuses (``QueueFull``): its limit guards the desk against floods.
+read the answers there. A full queue still refuses (``QueueFull``): its limit guards
+the desk against floods. It is taken whether or not the tenant's widget configuration
+has an offline variant: integrators' own forms send it too, and it opens nothing an agent
+does not choose to answer (the answer mail goes only with an agent's line).
 Leaves of one visitor are serialised per process; a leave racing with that visitor's
 ``conversation.start`` in the same queue (they would have to send both at once) may open
 a second conversation, which is harmless: both are routed.
