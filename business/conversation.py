@@ -100,7 +100,13 @@ class Conversation:
     """``api`` only: the visitor's address on that service (a phone number, ...)."""
     offline: bool = False
     """Left as an offline message (``business.offline_messages``): the visitor was told
-    nobody is online and gave an e-mail address; fixed at the start."""
+    nobody is online and gave an e-mail address; set at the start, or when the visitor
+    leaves one while this chat is open (``left_offline``), never cleared."""
+    offline_message_id: str | None = None
+    """The ``client_msg_id`` of the visitor's latest offline message while they have
+    written nothing else since; None once they write in the chat (they are back: the
+    answers reach them there) or when they never left one. While it is set, an agent's
+    answer is mailed too (``business.offline_answers``)."""
     started_by: StartedBy | None = None
     """What in the widget started it (the chain step, the trigger); fixed at the start."""
 
@@ -220,6 +226,12 @@ class Conversation:
             attachments=attachments,
             quick_replies=quick_replies,
         )
+        if (
+            sender.kind is ParticipantKind.VISITOR
+            and self.offline_message_id is not None
+            and client_msg_id != self.offline_message_id
+        ):
+            builder.update(offline_message_id=None)  # back in the chat
         from_own_agent = sender.kind is ParticipantKind.AGENT and sender.id == self.agent_id
         if from_own_agent and self.agent_delivered_pos == self.last_pos:
             builder.update(agent_delivered_pos=message.pos)
@@ -289,6 +301,23 @@ class Conversation:
             # Delivered up to the end, like the owner.
             builder.remove_member(member.agent_id, now)
         return builder.done()
+
+    def left_offline(
+        self, form: Mapping[str, str], client_msg_id: str, context: VisitorContext
+    ) -> Change:
+        """The visitor left an offline message (``client_msg_id``, posted after this) in
+        this open chat: it becomes one, with ``form`` (name, address) merged into its
+        form, so the answer is mailed, and the context as ``with_context``."""
+        if not self.is_open:
+            raise InvalidTransition("this conversation has ended")
+        merged = dataclasses.replace(
+            self,
+            form={**self.form, **form},
+            context=self.context.merged(context),
+            offline=True,
+            offline_message_id=client_msg_id,
+        )
+        return Change(before=self, conversation=merged)
 
     def mark_read_by_visitor(self, seq: int) -> Change | None:
         """The visitor has seen everything up to ``seq``; None when that is not news."""

@@ -8,7 +8,10 @@ it never takes the place of the automatic transcript or of a visitor's request) 
 a subject that says it is the answer. An answer stored while an earlier one's mail has
 not been attempted yet rides with that mail (it is composed when it is sent), so a
 burst of lines is one mail, not one each. Only changes of offline conversations with an
-agent's message cost a read. A ``ConversationNotifier`` too: after a commit that queued
+agent's message cost a read. Answers are mailed only while the visitor has not come back
+(``Conversation.offline_message_id``: they have written nothing since their offline
+message); once they chat, the answers reach them in the chat, and another offline message
+starts mailing again. A ``ConversationNotifier`` too: after a commit that queued
 one it wakes its listeners (the sender) at once.
 """
 
@@ -36,8 +39,8 @@ class OfflineAnswerMail:
     async def stage(
         self, uow: UnitOfWork, conversation: Conversation, events: Sequence[DomainEvent]
     ) -> None:
-        if not conversation.offline:
-            return
+        if not conversation.offline or conversation.offline_message_id is None:
+            return  # not an offline message, or the visitor is back in the chat
         answer = next(
             (
                 e
@@ -51,11 +54,13 @@ class OfflineAnswerMail:
         address = known_email(conversation)
         if address is None:
             return
-        earlier = [
-            m
-            for m in await uow.transcript_mails.list_for_conversation(conversation.id)
-            if m.offline_answer
-        ]
+        # Locked: on PostgreSQL (READ COMMITTED) the sender could otherwise claim a
+        # pending mail read here as not attempted, and compose it from what is committed,
+        # before this answer commits: the answer would be in no mail. Locked, the claim
+        # waits for this commit (and composes with the answer), or it came first and this
+        # read sees the mail attempted and queues another. SQLite has one writer anyway.
+        stored = await uow.transcript_mails.list_for_conversation(conversation.id, for_update=True)
+        earlier = [m for m in stored if m.offline_answer]
         if any(m.status is MailStatus.PENDING and m.attempts == 0 for m in earlier):
             return  # not composed yet: this answer goes with it
         await uow.transcript_mails.add(

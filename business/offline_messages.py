@@ -13,7 +13,15 @@ widget on their next visit (their conversation, by their visitor token) and by e
 
 A retried leave is harmless: the visitor's open conversation in that queue is returned
 with the message added to it once (idempotent on ``client_msg_id``), as a retried start
-is. A full queue still refuses (``QueueFull``): its limit guards the desk against floods.
+is. A leave while the visitor has an ordinary chat open in that queue (they gave up
+waiting) goes into that chat the same way, and makes it an offline message: the name and
+address are merged into its form, so the answer is mailed as promised. Answers are
+mailed only while the visitor has written nothing since their latest offline message
+(``Conversation.offline_message_id``): once they write in the chat, they are back and
+read the answers there. A full queue still refuses (``QueueFull``): its limit guards
+the desk against floods. It is taken whether or not the tenant's widget configuration
+has an offline variant: integrators' own forms send it too, and it opens nothing an agent
+does not choose to answer (the answer mail goes only with an agent's line).
 Leaves of one visitor are serialised per process; a leave racing with that visitor's
 ``conversation.start`` in the same queue (they would have to send both at once) may open
 a second conversation, which is harmless: both are routed.
@@ -116,7 +124,7 @@ class OfflineMessageService:
         queue_name = DEFAULT_QUEUE if cmd.queue is None else check_queue_name(cmd.queue)
         async with self._visitors.hold(cmd.visitor_id):
             existing = await self._open_in(cmd.visitor_id, queue_name)
-            if existing is not None:
+            if existing is not None and await self._mark(existing.id, cmd, name, email):
                 await self._messaging.send_visitor_message(
                     c.SendVisitorMessage(
                         visitor_id=cmd.visitor_id,
@@ -139,6 +147,26 @@ class OfflineMessageService:
         async with self._tx.read() as tx:
             found = await tx.conversations.open_for_visitors([visitor_id])
         return next((conv for conv in found.get(visitor_id, ()) if conv.queue == queue), None)
+
+    async def _mark(
+        self, conversation_id: ConversationId, cmd: LeaveOfflineMessage, name: str, email: str
+    ) -> bool:
+        """Make the visitor's open chat an offline message with this name and address
+        (an ordinary chat the visitor gave up waiting in, or an earlier offline message),
+        before the message is posted: its own ``client_msg_id`` keeps the mark, and an
+        answer in between is mailed already. False: it has ended since (a new one is
+        opened then)."""
+        async with self._tx() as tx:
+            conv = await tx.conversations.get(conversation_id, for_update=True)
+            if conv is None or not conv.is_open:
+                return False
+            await tx.apply(
+                conv.left_offline(
+                    {NAME_FIELD: name, EMAIL_FIELD: email}, cmd.client_msg_id, cmd.context
+                )
+            )
+            await tx.commit()
+        return True
 
     async def _get(self, conversation_id: ConversationId) -> Conversation:
         async with self._tx.read() as tx:
@@ -177,7 +205,9 @@ class OfflineMessageService:
                 form={NAME_FIELD: name, EMAIL_FIELD: email},
                 first_message=(EventId(new_id()), cmd.client_msg_id, text),
             )
-            marked = dataclasses.replace(change.conversation, offline=True)
+            marked = dataclasses.replace(
+                change.conversation, offline=True, offline_message_id=cmd.client_msg_id
+            )
             conversation = await tx.apply(dataclasses.replace(change, conversation=marked))
             await tx.commit()
         return conversation

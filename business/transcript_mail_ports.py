@@ -113,9 +113,10 @@ class TranscriptMailRepository(Protocol):
         ...
 
     async def list_for_conversation(
-        self, conversation_id: ConversationId
+        self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Sequence[QueuedTranscript]:
-        """By ``number``."""
+        """By ``number``; ``for_update``: locked until the unit of work ends (a claim of
+        one of them waits for it)."""
         ...
 
     async def due(self, now: datetime, limit: int) -> Sequence[QueuedTranscript]:

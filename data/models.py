@@ -185,8 +185,10 @@ class ConversationRow(Base):
     channel: Mapped[str] = mapped_column(server_default="web")
     provider: Mapped[str | None]
     external_id: Mapped[str | None]
-    # Migration 0018: left as an offline message (``business.offline_messages``).
+    # Migration 0018: left as an offline message (``business.offline_messages``), and
+    # the client's id of the latest while the visitor has written nothing since.
     offline: Mapped[bool] = mapped_column(server_default=false())
+    offline_message_id: Mapped[str | None]
     # Migration 0020: what in the widget started it, {chain, trigger}; NULL: not told.
     started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
 

@@ -54,7 +54,7 @@ class FakeTranscriptMails:
         return max(numbers, default=AUTOMATIC)
 
     async def list_for_conversation(
-        self, conversation_id: ConversationId
+        self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Sequence[QueuedTranscript]:
         found = [m for m in self._mails.values() if m.conversation_id == conversation_id]
         return sorted(found, key=lambda m: m.number)

@@ -102,6 +102,7 @@ class _ConversationColumns(Protocol):
     provider: str | None
     external_id: str | None
     offline: bool
+    offline_message_id: str | None
     started_by: Mapping[str, Any] | None
 
 
@@ -141,6 +142,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         provider=row.provider,
         external_id=row.external_id,
         offline=bool(row.offline),
+        offline_message_id=row.offline_message_id,
         started_by=started_by_from_json(row.started_by),
     )
 
@@ -194,6 +196,8 @@ MUTABLE = (
     "assigned_at",
     "ended_at",
     "bot_misses",
+    "offline",
+    "offline_message_id",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

@@ -128,7 +128,6 @@ class SqlConversationRepository:
             channel=conversation.channel.value,
             provider=conversation.provider,
             external_id=conversation.external_id,
-            offline=conversation.offline,
             started_by=started_by_to_json(conversation.started_by),
         )
         self._ctx.queue(_INSERT, values, order=CONVERSATION_INSERTS)

@@ -79,9 +79,11 @@ class SqlTranscriptMailRepository:
         return int((await self._ctx.execute(stmt)).scalar_one())
 
     async def list_for_conversation(
-        self, conversation_id: ConversationId
+        self, conversation_id: ConversationId, *, for_update: bool = False
     ) -> Sequence[QueuedTranscript]:
         stmt = select(_M).where(_M.c.conversation_id == conversation_id).order_by(_M.c.number)
+        if for_update:
+            stmt = stmt.with_for_update()
         return [_mail(row) for row in await self._ctx.execute(stmt)]
 
     async def due(self, now: datetime, limit: int) -> Sequence[QueuedTranscript]:

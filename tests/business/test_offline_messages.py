@@ -12,7 +12,13 @@ import pytest
 from business import commands as c
 from business.errors import InvalidInput, NotFound, QueueClosed, TooLarge
 from business.mail_settings import MailSettings
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState, VisitorId
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    ConversationState,
+    VisitorContext,
+    VisitorId,
+)
 from business.offline_messages import LeaveOfflineMessage
 from business.opening_hours import check_opening_hours, parse_weekly
 from business.ports import UnitOfWorkFactory
@@ -135,3 +141,61 @@ async def test_an_ordinary_chat_mails_nothing_on_an_answer() -> None:
     conv = await world.start(visitor, "Hi")
     await world.agent_says(ALICE, conv.id, "Hello!")
     assert not world.fakes.transcript_mails
+
+
+async def test_once_the_visitor_is_back_in_the_chat_answers_are_not_mailed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    mailer = RecordingMailer()
+    world = await make_world(uow=uow_factory, mail=MAIL, mailer=mailer)
+    visitor = await world.visitor()
+    conv = await world.services.offline_messages.leave(leave(visitor))
+    await world.agent(ALICE, name="Alice")  # takes it (auto-accept)
+    await world.agent_says(ALICE, conv.id, "Yes, in three days.")
+    assert await world.services.transcript_mails.send_due() == 1
+    # The visitor comes back and chats: the answers reach them in the chat.
+    for n in range(3):
+        await world.visitor_says(visitor, conv.id, f"And to Sweden? ({n})")
+        await world.agent_says(ALICE, conv.id, f"Also. ({n})")
+        await world.services.transcript_mails.send_due()
+    assert [m.subject for m in mailer.sent] == ["Answer to your message to Default"]
+    assert "Also." not in mailer.sent[0].text
+
+    # A new offline message in that chat (they left again) is mailed its answer.
+    await world.services.offline_messages.leave(
+        leave(visitor, client_msg_id="off-2", text="Anything else?")
+    )
+    await world.agent_says(ALICE, conv.id, "Nothing else.")
+    assert await world.services.transcript_mails.send_due() == 1
+    assert len(mailer.sent) == 2
+    assert "Nothing else." in mailer.sent[1].text
+
+
+async def test_left_in_an_open_ordinary_chat_it_keeps_the_address_and_the_answer_is_mailed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    mailer = RecordingMailer()
+    world = await make_world(uow=uow_factory, mail=MAIL, mailer=mailer)
+    visitor = await world.visitor()
+    chat = await world.start(visitor, "Hello?")  # nobody ready: it waits
+    assert not chat.offline
+    page = VisitorContext(page_url="https://shop.example/contact")
+    conv = await world.services.offline_messages.leave(leave(visitor, context=page))
+    assert conv.id == chat.id  # the same conversation, now an offline message
+    assert conv.offline
+    assert dict(conv.form) == {"name": "Ann Smith", "email": "Ann@example.org"}
+    async with world.uow() as uow:
+        stored = await uow.conversations.get(conv.id)
+    assert stored is not None
+    assert stored.offline
+    assert stored.form.get("email") == "Ann@example.org"
+    assert stored.context.page_url == "https://shop.example/contact"
+
+    await world.agent(ALICE, name="Alice")
+    await world.agent_says(ALICE, conv.id, "Yes, in three days.")
+    assert await world.services.transcript_mails.send_due() == 1
+    [mail] = mailer.sent
+    assert mail.to == "Ann@example.org"
+    assert "Hello?" in mail.text
+    assert "Do you ship to Norway?" in mail.text
+    assert "Yes, in three days." in mail.text

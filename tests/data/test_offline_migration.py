@@ -32,11 +32,13 @@ async def test_conversations_from_before_are_not_offline_and_it_round_trips(
         conv = await uow.conversations.get(ConversationId("c-1"))
     assert conv is not None
     assert conv.offline is False
+    assert conv.offline_message_id is None  # nothing to mail for it
 
     async with database.begin() as connection:
         await connection.execute(text("UPDATE conversations SET offline = true"))
         await connection.run_sync(_migrate(_before_offline()))
-        assert "offline" not in await connection.run_sync(_columns("conversations"))
+        columns = await connection.run_sync(_columns("conversations"))
+        assert {"offline", "offline_message_id"}.isdisjoint(columns)
         await connection.run_sync(_migrate("head"))
         assert await connection.run_sync(_diffs) == []
         rows = (await connection.execute(text("SELECT offline FROM conversations"))).all()

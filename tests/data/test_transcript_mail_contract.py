@@ -3,6 +3,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -16,6 +17,7 @@ from business.transcript_mail_ports import (
     QueuedTranscript,
     TranscriptMailId,
 )
+from data import Database
 from tests.data.contract_support import (
     OTHER_TENANT,
     T0,
@@ -260,3 +262,28 @@ async def test_purge_keeps_the_transcripts_of_a_conversation_not_ended_before(
         await uow.commit()
     assert [m.id for m in await stored(uow_factory)] == ["m-open"]
     assert await stored(uow_factory, C2) == []
+
+
+async def test_a_claim_waits_for_a_unit_of_work_that_read_the_mails_for_update(
+    database: Database,
+) -> None:
+    """An offline answer is decided on the pending mail read locked
+    (``business.offline_answers``): the sender's claim, and so its composing, waits
+    until that answer is committed."""
+    mail = queued("a", -1)
+    await add(database.unit_of_work, mail)
+
+    async def claim() -> bool:
+        async with database.unit_of_work() as uow:
+            got = await uow.transcript_mails.claim(mail, at(60))
+            await uow.commit()
+        return got
+
+    async with database.unit_of_work() as answering:
+        [read] = await answering.transcript_mails.list_for_conversation(C1, for_update=True)
+        assert read.attempts == 0
+        claiming = asyncio.create_task(claim())
+        await asyncio.sleep(0.3)
+        assert not claiming.done()  # held until the answer's transaction ends
+        await answering.commit()
+    assert await asyncio.wait_for(claiming, 10)

@@ -6,7 +6,9 @@ item shows its online variant."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -44,6 +46,8 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     await world.services.widget_configs.put(DEFAULT_TENANT, CONFIG)
     context = await _context(browser)
     page = await context.new_page()
+    sent: list[str] = []  # what the widget sent over Socket.IO
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
 
     # Nobody is ready: the default button's offline variant hides it ...
     await page.goto(f"{server.url}/demo/checkout")
@@ -88,6 +92,14 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     await expect(page.locator(STORED)).to_have_count(1)
     await expect(page.get_by_test_id("offline-sent")).to_contain_text("Message sent")
     conv_id = ConversationId(await page.evaluate("window.__chatEngineWidget.widget.conv.id"))
+    # It carried the visit's context, as a start does: no update was needed after it.
+    [leave] = [_event(frame) for frame in sent if '"offline.leave"' in frame]
+    assert leave["context"]["visit_count"] == 1
+    assert [p["url"] for p in leave["context"]["pages"]][-2:] == [
+        f"{server.url}/demo/checkout",
+        f"{server.url}/demo",
+    ]
+    assert not [frame for frame in sent if '"context.update"' in frame]
     await page.close()  # the visitor leaves
 
     # The first agent who becomes ready is offered it, takes it and answers.
@@ -97,6 +109,8 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     assert offered is not None
     assert offered.offline
     assert offered.offered_to == ALICE
+    assert offered.context.pages is not None
+    assert offered.context.pages[-1].url == f"{server.url}/demo"
     await world.services.offers.accept(c.AcceptOffer(agent_id=ALICE, conversation_id=conv_id))
     await world.agent_says(ALICE, conv_id, "Yes, in three days.")
 
@@ -127,3 +141,11 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     )
     await expect(fresh.get_by_test_id("invitation-accept")).to_have_text("Chat now")
     await other.close()
+
+
+def _event(frame: str) -> dict[str, Any]:
+    """The payload of a Socket.IO event frame (``42<ack id>["name", payload]``)."""
+    name_and_payload = json.loads(frame[frame.index("[") :])
+    payload = name_and_payload[1]
+    assert isinstance(payload, dict)
+    return payload

@@ -1,8 +1,11 @@
 """Offline messages: ``conversations.offline`` marks a conversation a visitor left as an
 offline message (``business.offline_messages``) while nobody was online; existing rows
-are ordinary chats through the server default.
+are ordinary chats through the server default. ``conversations.offline_message_id`` is
+the client's id of the visitor's latest offline message while they have written nothing
+since (their answers are mailed then, ``business.offline_answers``); NULL otherwise.
 
-The column has a server default, so SQLite adds it without copying the table.
+The columns have a server default or are nullable, so SQLite adds them without copying
+the table.
 
 Revision ID: 0018
 Revises: 0017
@@ -27,7 +30,9 @@ def upgrade() -> None:
         "conversations",
         sa.Column("offline", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
+    op.add_column("conversations", sa.Column("offline_message_id", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("conversations", "offline_message_id")
     op.drop_column("conversations", "offline")

@@ -1,6 +1,6 @@
 // The visitor's context to the engine (docs/visitor-protocol.md, context), only once
 // they are engaged: the chat manager's record of the visit (tracking.js, boot.tracker)
-// goes with conversation.start, or with a context.update when a page of the visit finds
+// goes with conversation.start (and offline.leave), or with a context.update when a page of the visit finds
 // the chat open already (continuation); after that, each change (a page view, a
 // single-page app's navigation, a new title, a custom variable) sends one update,
 // coalesced over a short wait and only when something other than the clock changed.
@@ -43,7 +43,14 @@ export class ContextSync {
     if (chain) start.trigger = chain === "triggers" && this.boot.trigger ? { chain, id: this.boot.trigger } : { chain };
   }
 
-  // The start was stored with its context.
+  // Fills offline.leave's context (offline.js): the same as a start's, so an offline
+  // message carries the visit too; started() once it is stored.
+  fillLeave(leave) {
+    leave.context = this.context();
+    this.pending = changeKey(leave.context);
+  }
+
+  // The start (or the offline message) was stored with its context.
   started() {
     this.sent = this.pending;
   }
