@@ -84,6 +84,7 @@ async def test_offline_item_form_answer_on_next_visit_and_the_online_item(
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("offline-error")).to_contain_text("e-mail address")
     await page.get_by_test_id("offline-email").fill("ann@example.org")
+    await expect(page.get_by_test_id("offline-error")).to_have_text("")  # corrected
     await screenshot(page, "widget-offline-form.png")
     await page.get_by_test_id("offline-send").click()
 

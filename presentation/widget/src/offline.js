@@ -61,7 +61,11 @@ export class OfflineForm {
       const caption = el("label", "", { for: id });
       caption.textContent = label;
       const input = el(tag, "", { ...attrs, id, name: key, "data-testid": `offline-${key}`, required: "" });
-      input.addEventListener("input", () => input.removeAttribute("aria-invalid"));
+      input.addEventListener("input", () => {
+        if (!input.hasAttribute("aria-invalid")) return;
+        input.removeAttribute("aria-invalid");
+        if (this.errorFor === key) this.error.textContent = ""; // corrected: the error goes
+      });
       this.fields[key] = input;
       form.append(caption, input);
     }
@@ -94,6 +98,7 @@ export class OfflineForm {
   }
 
   invalid(key, message) {
+    this.errorFor = key;
     this.fields[key].setAttribute("aria-invalid", "true");
     this.fields[key].focus();
     this.error.textContent = message;
