@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 TENANT_HEADER: Final = "X-Chat-Tenant"
 IDENTITY_HEADER: Final = "X-Chat-Identity"
+_ALLOWED_HEADERS: Final = f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}"
 _MAX_TENANT_LENGTH: Final = 64
 _MAX_ID_LENGTH: Final = 128
 _SEQ = re.compile(r"[0-9]{1,16}")
@@ -100,7 +101,7 @@ class VisitorEventEndpoint:
                 **cors,
                 "Vary": "Origin",
                 "Access-Control-Allow-Methods": "GET",
-                "Access-Control-Allow-Headers": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}",
+                "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
                 "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
             },
         )
