@@ -8,7 +8,9 @@ the identity is.
   the same person sees the same history everywhere.
 - An identified visitor is reached only with a valid token of its ``sub``: its visitor
   token alone (after the site's logout, or with another ``sub``) opens a new anonymous
-  or other visitor instead — "a different identity starts a new session".
+  or other visitor instead — "a different identity starts a new session". The rule is
+  ``business.sessions.find_visitor``'s, so every bearer of a visitor token (the connect,
+  the visitor's HTTP reads) meets it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import logging
 from datetime import datetime
 
+from business.device_tokens import issue_device_token, mark_used
 from business.errors import IdentityRejected, UnknownVisitor
 from business.identity_model import (
     IDENTITY_DISABLED,
@@ -98,7 +101,9 @@ async def resolve_identity(
         assert target is not None, "an identity's visitor is never deleted"
         await tx.visitor_identities.put(_updated(bound, verified, now))
         if visitor is None or visitor.id != target.id or token is None:
-            token = await _device_token(tx, tenant.id, target.id, clock)
+            token = await issue_device_token(tx, tenant.id, target.id, now)
+        else:
+            await mark_used(tx, tenant.id, token, now)
         return _named(target, verified), token, False
     if (
         visitor is not None
@@ -119,20 +124,6 @@ async def resolve_identity(
     await tx.visitor_identities.put(_new(tenant.id, created.id, verified, now))
     logger.info("visitor %s created for an identity (tenant %s)", created.id, tenant.id)
     return created, token, True
-
-
-async def is_identified(tx: Transaction, visitor: Visitor) -> bool:
-    return await tx.visitor_identities.get_for_visitor(visitor.id) is not None
-
-
-async def _device_token(
-    tx: Transaction, tenant_id: TenantId, visitor_id: VisitorId, clock: Clock
-) -> str:
-    token = new_token()
-    await tx.visitor_identities.add_device_token(
-        tenant_id, hash_token(token), visitor_id, clock.now()
-    )
-    return token
 
 
 def _new(

@@ -35,6 +35,14 @@ MAX_EXTRA_NAME: Final = 64
 MAX_EXTRA_VALUE: Final = 500
 LEEWAY_SECONDS: Final = 60
 """Clock skew allowed on ``exp`` and ``nbf`` between the site and the engine."""
+MAX_TOKEN_LIFETIME_SECONDS: Final = 86400
+"""How long an identity token may be valid at most: ``exp - iat`` (``exp - now`` without
+an ``iat``), else it is refused (reason ``lifetime``). A token leaks with the page that
+carries it (a shared cache, a copied HTML file); one valid for years is a password."""
+MAX_DEVICE_TOKENS: Final = 20
+"""Device tokens one identified visitor keeps: the least recently used go first."""
+DEVICE_TOKEN_IDLE_DAYS: Final = 90
+"""A device token unused this long no longer reaches its visitor, and is deleted."""
 
 _KID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _AUDIENCE_MAX: Final = 255
@@ -113,6 +121,14 @@ class VisitorIdentity:
     extra: Mapping[str, str]
     verified_at: datetime
     """When a token last verified it (its claims are from that token)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceToken:
+    """Another browser's token of an identified visitor (its hash is the key)."""
+
+    visitor_id: VisitorId
+    last_used_at: datetime
 
 
 def invalid(message: str, reason: str) -> IdentityRejected:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from business.identity_model import IdentityKey, IdentitySettings, VisitorIdentity
+from business.identity_model import DeviceToken, IdentityKey, IdentitySettings, VisitorIdentity
 from business.model import TenantId, VisitorId
 
 
@@ -40,12 +40,33 @@ class VisitorIdentityRepository(Protocol):
     async def add_device_token(
         self, tenant_id: TenantId, token_hash: str, visitor_id: VisitorId, at: datetime
     ) -> None:
-        """Another token for ``visitor_id`` (a new device of an identified visitor)."""
+        """Another token for ``visitor_id`` (a new device of an identified visitor),
+        used last ``at``."""
         ...
 
-    async def visitor_by_device_token(
-        self, tenant_id: TenantId, token_hash: str
-    ) -> VisitorId | None: ...
+    async def device_token(self, tenant_id: TenantId, token_hash: str) -> DeviceToken | None: ...
+
+    async def touch_device_token(
+        self, tenant_id: TenantId, token_hash: str, at: datetime, *, unless_after: datetime
+    ) -> None:
+        """Mark the device token used ``at``, unless its last use is after
+        ``unless_after`` already (a write per connect would be wasted); no such token:
+        nothing."""
+        ...
+
+    async def prune_device_tokens(
+        self,
+        tenant_id: TenantId,
+        visitor_id: VisitorId,
+        *,
+        keep: int,
+        unused_before: datetime,
+        limit: int,
+    ) -> int:
+        """Delete the visitor's device tokens but the ``keep`` most recently used, and
+        at most ``limit`` of the tenant's device tokens last used before
+        ``unused_before``: the number deleted."""
+        ...
 
 
 class IdentityTokenVerifier(Protocol):
@@ -57,7 +78,8 @@ class IdentityTokenVerifier(Protocol):
         ``nbf`` (if any) reached, and ``aud`` the tenant's audience — each within
         ``LEEWAY_SECONDS``. Otherwise ``IdentityRejected`` (``identity_invalid``) with the
         failed check as ``reason``: ``malformed``, ``algorithm``, ``unknown_kid``,
-        ``signature``, ``expired``, ``not_yet_valid``, ``audience`` or ``missing_claim``."""
+        ``signature``, ``expired``, ``not_yet_valid``, ``audience``, ``missing_claim``, or
+        ``lifetime`` for one valid longer than ``MAX_TOKEN_LIFETIME_SECONDS``."""
         ...
 
     def check_key(self, key: IdentityKey) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from business import commands as c
+from business.device_tokens import device_visitor
 from business.errors import NotFound, UnknownVisitor
-from business.identities import IdentityCheck, is_identified, resolve_identity
+from business.identities import IdentityCheck, resolve_identity
+from business.identity_model import VerifiedIdentity
 from business.identity_ports import IdentityTokenVerifier
 from business.model import (
     ConversationId,
@@ -20,7 +23,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
-from business.transactions import Transaction, Transactions
+from business.transactions import Transaction, Transactions, retrying
 from business.validation import check_token
 from business.visitor_tokens import hash_token, new_token
 
@@ -28,12 +31,23 @@ __all__ = ["ConversationSummary", "SessionService", "VisitorSession", "find_visi
 
 
 async def find_visitor(
-    tx: Transaction, tenant_id: TenantId, token: str | None
+    tx: Transaction,
+    tenant_id: TenantId,
+    token: str | None,
+    *,
+    identity: VerifiedIdentity | None,
+    now: datetime,
 ) -> tuple[Tenant, Visitor | None]:
     """The tenant and the visitor of ``token`` in it (None: no token, or one this tenant
     does not know; a token is only ever looked up under its own tenant). An unknown
     tenant is ``NotFound``. The one way a visitor's credentials are checked: the
-    Socket.IO connect and the visitor's HTTP reads both come here."""
+    Socket.IO connect and the visitor's HTTP reads both come here.
+
+    An identified visitor is found only with a verified ``identity`` of its ``sub``:
+    its token alone (after the site's logout, copied to another browser, or with
+    another ``sub``) is nobody's, whatever the caller does next (a new anonymous
+    visitor, a refusal). A device token unused for long is nobody's either
+    (``business.device_tokens``)."""
     tenant = await tx.tenants.get(tenant_id)
     if tenant is None:
         raise NotFound(f"unknown tenant {tenant_id!r}")
@@ -43,8 +57,12 @@ async def find_visitor(
     visitor = await tx.visitors.get_by_token_hash(tenant.id, hashed)
     if visitor is None:
         # An identified visitor's other devices (``business.identities``).
-        device = await tx.visitor_identities.visitor_by_device_token(tenant.id, hashed)
+        device = await device_visitor(tx, tenant.id, hashed, now)
         visitor = None if device is None else await tx.visitors.get(device)
+    if visitor is not None:
+        bound = await tx.visitor_identities.get_for_visitor(visitor.id)
+        if bound is not None and (identity is None or identity.sub != bound.sub):
+            return tenant, None
     return tenant, visitor
 
 
@@ -91,8 +109,16 @@ class SessionService:
         if token is not None:
             check_token(token)
         verified = await self._identities.verify(cmd.tenant_id, cmd.identity)
+        # Two browsers binding the same new ``sub`` at once: one commit loses to the
+        # other's (``Conflict``); deciding again finds the binding and joins it.
+        return await retrying(lambda: self._open(cmd, verified))
+
+    async def _open(self, cmd: c.OpenSession, verified: VerifiedIdentity | None) -> VisitorSession:
+        token = cmd.visitor_token
         async with self._tx() as tx:
-            tenant, visitor = await find_visitor(tx, cmd.tenant_id, token)
+            tenant, visitor = await find_visitor(
+                tx, cmd.tenant_id, token, identity=verified, now=self._clock.now()
+            )
             is_new = False
             if verified is not None:
                 visitor, token, is_new = await resolve_identity(
@@ -105,8 +131,6 @@ class SessionService:
                     create=cmd.create_unknown,
                 )
                 await tx.commit()
-            elif visitor is not None and await is_identified(tx, visitor):
-                visitor = None  # its token without its identity: a new anonymous visitor
             if visitor is None and token is not None and not cmd.create_unknown:
                 raise UnknownVisitor("unknown visitor_token")
             if visitor is None:

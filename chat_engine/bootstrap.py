@@ -214,7 +214,9 @@ def bootstrap(
             or AiohttpWebhookTransport(allow_private=webhooks.allow_private_targets),
             settings=webhooks,
         ),
-        visitor_events=VisitorEventService(transactions=transactions),
+        visitor_events=VisitorEventService(
+            transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
+        ),
         tenant_settings=TenantSettingsService(transactions=transactions),
         transcript_requests=TranscriptRequestService(
             transactions=transactions, clock=clock, settings=mail, available=mail_on

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models import JSON_TYPE, Base
@@ -42,11 +42,16 @@ class VisitorIdentityRow(Base):
 
 class VisitorDeviceTokenRow(Base):
     """Another visitor token (its hash) of an identified visitor: one per browser that
-    identified as them after the first."""
+    identified as them after the first. ``last_used_at`` orders them for the
+    per-visitor cap and finds those unused for long (``business.device_tokens``)."""
 
     __tablename__ = "visitor_device_tokens"
+    __table_args__ = (
+        Index("ix_visitor_device_tokens_tenant_id_last_used_at", "tenant_id", "last_used_at"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     token_hash: Mapped[str] = mapped_column(primary_key=True)
     visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id"), index=True)
     created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]

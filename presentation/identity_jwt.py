@@ -8,6 +8,7 @@ public key as its "secret" ever reaches a signature check with the wrong primiti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from business.errors import InvalidInput
 from business.identity_model import (
     LEEWAY_SECONDS,
+    MAX_TOKEN_LIFETIME_SECONDS,
     IdentityKey,
     IdentitySettings,
     KeyAlgorithm,
@@ -75,6 +77,7 @@ class JwtIdentityVerifier:
         except jwt.InvalidTokenError as error:
             raise invalid(f"the identity token is not valid: {error}", "malformed") from None
         _ = now  # PyJWT reads the system clock; ``now`` is for verifiers that take one
+        _check_lifetime(claims, time.time())
         return claims
 
     def check_key(self, key: IdentityKey) -> None:
@@ -106,6 +109,26 @@ def public_key_algorithm(pem: str) -> KeyAlgorithm:
     if isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
         return KeyAlgorithm.ES256
     raise InvalidInput("only RSA (RS256) and P-256 (ES256) public keys are supported")
+
+
+def _check_lifetime(claims: Mapping[str, object], now: float) -> None:
+    """``exp - iat`` (``exp - now`` without an ``iat``) within the maximum lifetime; and
+    ``exp - now`` too, so an ``iat`` in the future does not stretch it. Against the
+    system clock, as PyJWT's ``exp`` check."""
+    exp, iat = claims["exp"], claims.get("iat")
+    assert isinstance(exp, int | float), "PyJWT checked exp is a number"
+    if iat is not None and (isinstance(iat, bool) or not isinstance(iat, int | float)):
+        raise invalid("the identity token's iat must be a number (seconds)", "malformed")
+    starts = now if iat is None else float(iat)
+    if (
+        float(exp) - starts > MAX_TOKEN_LIFETIME_SECONDS
+        or float(exp) - now > MAX_TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS
+    ):
+        raise invalid(
+            "the identity token is valid for longer than "
+            f"{MAX_TOKEN_LIFETIME_SECONDS} seconds (exp - iat): sign short-lived tokens",
+            "lifetime",
+        )
 
 
 def _verification_key(key: IdentityKey) -> bytes | rsa.RSAPublicKey | ec.EllipticCurvePublicKey:

@@ -3,7 +3,9 @@
 What an ``event.ref`` points to (``presentation.event_refs``). A visitor endpoint, not
 an integrator one: it is not in the REST API's registry and takes no API key, but the
 credentials a Socket.IO connect presents, in headers rather than the URL (which ends up
-in logs): ``Authorization: Bearer <visitor_token>`` and ``X-Chat-Tenant: <tenant>``.
+in logs): ``Authorization: Bearer <visitor_token>`` and ``X-Chat-Tenant: <tenant>``,
+and for an identified visitor ``X-Chat-Identity: <signed identity token>`` (its token
+alone is not enough, as at a connect).
 They are checked by the same business code as a connect's
 (``business.visitor_events``). Errors are the REST API's problem documents
 (``presentation.api.problems``) with the visitor protocol's codes.
@@ -40,6 +42,8 @@ from presentation.wire import event_to_wire
 logger = logging.getLogger(__name__)
 
 TENANT_HEADER: Final = "X-Chat-Tenant"
+IDENTITY_HEADER: Final = "X-Chat-Identity"
+_ALLOWED_HEADERS: Final = f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}"
 _MAX_TENANT_LENGTH: Final = 64
 _MAX_ID_LENGTH: Final = 128
 _SEQ = re.compile(r"[0-9]{1,16}")
@@ -78,7 +82,7 @@ class VisitorEventEndpoint:
                 event_to_wire(event),
                 headers={
                     "Cache-Control": _CACHE_CONTROL,
-                    "Vary": f"Authorization, {TENANT_HEADER}, Origin",
+                    "Vary": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}, Origin",
                 },
             )
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -97,7 +101,7 @@ class VisitorEventEndpoint:
                 **cors,
                 "Vary": "Origin",
                 "Access-Control-Allow-Methods": "GET",
-                "Access-Control-Allow-Headers": f"Authorization, {TENANT_HEADER}",
+                "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
                 "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
             },
         )
@@ -119,6 +123,7 @@ def _query(request: web.Request) -> ReadVisitorEvent:
     return ReadVisitorEvent(
         tenant_id=TenantId(tenant),
         visitor_token=_bearer(request),
+        identity=request.headers.get(IDENTITY_HEADER, "").strip() or None,
         conversation_id=ConversationId(conversation_id),
         # Not a number: no such event, as for a seq the conversation has not reached.
         seq=int(text) if _SEQ.fullmatch(text) else 0,

@@ -24,7 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
-from business.identity_model import IdentitySettings, VisitorIdentity
+from business.identity_model import DeviceToken, IdentitySettings, VisitorIdentity
 from business.model import (
     Agent,
     AgentId,
@@ -92,7 +92,7 @@ class FakeStore:
     visitor_identities: dict[tuple[TenantId, str], VisitorIdentity] = dataclasses.field(
         default_factory=dict
     )
-    device_tokens: dict[tuple[TenantId, str], VisitorId] = dataclasses.field(default_factory=dict)
+    device_tokens: dict[tuple[TenantId, str], DeviceToken] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 

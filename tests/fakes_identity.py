@@ -9,6 +9,7 @@ from datetime import datetime
 
 from business.errors import Conflict
 from business.identity_model import (
+    DeviceToken,
     IdentityKey,
     IdentitySettings,
     VisitorIdentity,
@@ -32,7 +33,7 @@ class FakeVisitorIdentities:
     def __init__(
         self,
         identities: dict[tuple[TenantId, str], VisitorIdentity],
-        devices: dict[tuple[TenantId, str], VisitorId],
+        devices: dict[tuple[TenantId, str], DeviceToken],
         visitors: dict[VisitorId, tuple[Visitor, str]],
     ) -> None:
         self._identities = identities
@@ -49,6 +50,9 @@ class FakeVisitorIdentities:
         other = await self.get_for_visitor(identity.visitor_id)
         if other is not None and other.sub != identity.sub:
             raise Conflict("this visitor is bound already")
+        bound = self._identities.get((identity.tenant_id, identity.sub))
+        if bound is not None and bound.visitor_id != identity.visitor_id:
+            raise Conflict("this identity is bound to another visitor already")
         self._identities[(identity.tenant_id, identity.sub)] = identity
         if identity.name is not None and identity.visitor_id in self._visitors:
             visitor, token_hash = self._visitors[identity.visitor_id]
@@ -62,12 +66,38 @@ class FakeVisitorIdentities:
     ) -> None:
         if (tenant_id, token_hash) in self._devices:
             raise Conflict("this device token exists already")
-        self._devices[(tenant_id, token_hash)] = visitor_id
+        self._devices[(tenant_id, token_hash)] = DeviceToken(visitor_id=visitor_id, last_used_at=at)
 
-    async def visitor_by_device_token(
-        self, tenant_id: TenantId, token_hash: str
-    ) -> VisitorId | None:
+    async def device_token(self, tenant_id: TenantId, token_hash: str) -> DeviceToken | None:
         return self._devices.get((tenant_id, token_hash))
+
+    async def touch_device_token(
+        self, tenant_id: TenantId, token_hash: str, at: datetime, *, unless_after: datetime
+    ) -> None:
+        found = self._devices.get((tenant_id, token_hash))
+        if found is not None and found.last_used_at <= unless_after:
+            self._devices[(tenant_id, token_hash)] = dataclasses.replace(found, last_used_at=at)
+
+    async def prune_device_tokens(
+        self,
+        tenant_id: TenantId,
+        visitor_id: VisitorId,
+        *,
+        keep: int,
+        unused_before: datetime,
+        limit: int,
+    ) -> int:
+        mine = sorted(
+            (key for key, device in self._devices.items() if key[0] == tenant_id),
+            key=lambda key: self._devices[key].last_used_at,
+            reverse=True,
+        )
+        surplus = [key for key in mine if self._devices[key].visitor_id == visitor_id][keep:]
+        idle = [key for key in mine if self._devices[key].last_used_at < unused_before][:limit]
+        gone = {*surplus, *idle}
+        for key in gone:
+            del self._devices[key]
+        return len(gone)
 
 
 class FakeIdentityVerifier:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from business.errors import Conflict
 from business.identity_model import (
+    DeviceToken,
     IdentityKey,
     IdentityMode,
     IdentitySettings,
@@ -116,21 +117,26 @@ class SqlVisitorIdentityRepository:
 
     async def put(self, identity: VisitorIdentity) -> None:
         session = await self._ctx.orm()
+        # Every read before the row is added: a read's autoflush would raise a binding
+        # another transaction made meanwhile as a bare IntegrityError, not Conflict.
+        if identity.name is not None:
+            visitor = await session.get(VisitorRow, identity.visitor_id, populate_existing=True)
+            if visitor is not None:
+                visitor.name = identity.name
         row = await session.get(
             VisitorIdentityRow, (identity.tenant_id, identity.sub), populate_existing=True
         )
         if row is None:
             row = VisitorIdentityRow(tenant_id=identity.tenant_id, sub=identity.sub)
             session.add(row)
+        elif row.visitor_id != identity.visitor_id:
+            # Bound by another transaction since the caller looked: never rebound.
+            raise Conflict("this identity is bound to another visitor already")
         row.visitor_id = identity.visitor_id
         row.name = identity.name
         row.email = identity.email
         row.extra = dict(identity.extra)
         row.verified_at = identity.verified_at
-        if identity.name is not None:
-            visitor = await session.get(VisitorRow, identity.visitor_id, populate_existing=True)
-            if visitor is not None:
-                visitor.name = identity.name
         await self._flush("this identity or visitor is bound already")
 
     async def add_device_token(
@@ -138,18 +144,70 @@ class SqlVisitorIdentityRepository:
     ) -> None:
         (await self._ctx.orm()).add(
             VisitorDeviceTokenRow(
-                tenant_id=tenant_id, token_hash=token_hash, visitor_id=visitor_id, created_at=at
+                tenant_id=tenant_id,
+                token_hash=token_hash,
+                visitor_id=visitor_id,
+                created_at=at,
+                last_used_at=at,
             )
         )
         await self._flush("this device token exists already")
 
-    async def visitor_by_device_token(
-        self, tenant_id: TenantId, token_hash: str
-    ) -> VisitorId | None:
+    async def device_token(self, tenant_id: TenantId, token_hash: str) -> DeviceToken | None:
         row = await (await self._ctx.orm()).get(
             VisitorDeviceTokenRow, (tenant_id, token_hash), populate_existing=True
         )
-        return None if row is None else VisitorId(row.visitor_id)
+        if row is None:
+            return None
+        return DeviceToken(visitor_id=VisitorId(row.visitor_id), last_used_at=row.last_used_at)
+
+    async def touch_device_token(
+        self, tenant_id: TenantId, token_hash: str, at: datetime, *, unless_after: datetime
+    ) -> None:
+        table = VisitorDeviceTokenRow
+        await (await self._ctx.orm()).execute(
+            update(table)
+            .where(
+                table.tenant_id == tenant_id,
+                table.token_hash == token_hash,
+                table.last_used_at <= unless_after,
+            )
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def prune_device_tokens(
+        self,
+        tenant_id: TenantId,
+        visitor_id: VisitorId,
+        *,
+        keep: int,
+        unused_before: datetime,
+        limit: int,
+    ) -> int:
+        table = VisitorDeviceTokenRow
+        session = await self._ctx.orm()
+        await session.flush()
+        surplus = (
+            select(table.token_hash)
+            .where(table.tenant_id == tenant_id, table.visitor_id == visitor_id)
+            .order_by(table.last_used_at.desc(), table.created_at.desc(), table.token_hash)
+            .offset(keep)
+        )
+        idle = (
+            select(table.token_hash)
+            .where(table.tenant_id == tenant_id, table.last_used_at < unused_before)
+            .limit(limit)
+        )
+        hashes = {*(await session.scalars(surplus)), *(await session.scalars(idle))}
+        if not hashes:
+            return 0
+        await session.execute(
+            delete(table)
+            .where(table.tenant_id == tenant_id, table.token_hash.in_(hashes))
+            .execution_options(synchronize_session=False)
+        )
+        return len(hashes)
 
     async def _flush(self, what: str) -> None:
         try:

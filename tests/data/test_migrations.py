@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,14 @@ async def test_migrated_schema_matches_the_models(database: Database) -> None:
 
 def _head() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_each_migration_names_its_parent_in_its_docstring() -> None:
+    """The header a reader sees (``Revises: …``) is the ``down_revision`` Alembic uses."""
+    for script in ScriptDirectory.from_config(alembic_config()).walk_revisions():
+        said = re.search(r"^Revises: ?(\S*)", script.module.__doc__ or "", re.MULTILINE)
+        assert said is not None, f"{script.revision}: no 'Revises:' line"
+        assert (said.group(1) or None) == script.down_revision, script.revision
 
 
 def _current(connection: Connection) -> str | None:

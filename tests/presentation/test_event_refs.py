@@ -1,8 +1,9 @@
 """Large events out of band, over the real server on SQLite and PostgreSQL: with
 ``event_inline_max_bytes`` lowered to 2 KiB (and the text limit raised), a large agent
 message reaches a real Socket.IO visitor as an ``event.ref``, live and in ``sync``;
-``GET`` on its URL with the visitor's token returns the whole event; anybody else is
-refused as the socket refuses them; small events are untouched."""
+``GET`` on its URL with the visitor's token returns the whole event (an identified
+visitor's with its signed identity too); anybody else is refused as the socket refuses
+them; small events are untouched."""
 
 from __future__ import annotations
 
@@ -11,15 +12,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 
 from business.clock import SystemClock
+from business.identity_model import IdentityMode
 from business.model import DEFAULT_QUEUE, AgentId, TenantId
 from business.validation import Limits
 from data import Database
 from presentation import WebSettings
 from tests.harness import World, make_world
 from tests.presentation.conftest import Server, StartServer, ready_agent
+from tests.presentation.test_identity_socket import (
+    SECRET as IDENTITY_SECRET,
+    claims as identity_claims,
+    configure,
+)
 from tests.visitor_client import Json, Visitor
 
 OTHER = TenantId("other")
@@ -255,6 +263,7 @@ async def test_browsers_may_fetch_only_from_the_sites_allowed_to_connect(
         allowed = ok.headers["Access-Control-Allow-Headers"].lower()
         assert "authorization" in allowed
         assert "x-chat-tenant" in allowed
+        assert "x-chat-identity" in allowed
         assert ok.headers["Access-Control-Allow-Methods"] == "GET"
     async with http.options(url, headers={"Origin": "https://evil.example", **preflight}) as no:
         assert no.status == 403
@@ -309,3 +318,30 @@ async def test_fetches_cost_the_client_address_like_connects(
     status, body, response = await _get(http, server, url, token=ann.token)
     assert (status, body["code"]) == (429, "rate_limited")
     assert "Retry-After" in response.headers
+
+
+async def test_an_identified_visitor_fetches_with_its_identity_and_its_token_alone_is_refused(
+    server: Server, world: World, http: aiohttp.ClientSession
+) -> None:
+    await configure(world, IdentityMode.OPTIONAL)
+    identity = jwt.encode(identity_claims(), IDENTITY_SECRET, algorithm="HS256")
+    ann = Visitor(url=server.url)
+    await ann.connect({"tenant": "default", "identity": identity})
+    try:
+        conversation_id, seq = await _chat_with_big_answer(world, ann)
+    finally:
+        await ann.disconnect()
+    url = f"/visitor-api/v1/conversations/{conversation_id}/events/{seq}"
+    status, body, _ = await _get(http, server, url, token=ann.token)
+    assert (status, body["code"]) == (401, "unauthenticated")
+    other = jwt.encode(identity_claims(sub="someone-else"), IDENTITY_SECRET, algorithm="HS256")
+    for wrong in (other, "not.a.jwt"):
+        status, body, _ = await _get(
+            http, server, url, token=ann.token, headers={"X-Chat-Identity": wrong}
+        )
+        assert (status, body["code"]) == (401, "unauthenticated")
+    status, body, response = await _get(
+        http, server, url, token=ann.token, headers={"X-Chat-Identity": identity}
+    )
+    assert (status, body["text"]) == (200, BIG)
+    assert "X-Chat-Identity" in response.headers["Vary"]

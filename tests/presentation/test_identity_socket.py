@@ -115,6 +115,20 @@ ATTACKS = [
     pytest.param(lambda: hs256(claims(aud="https://other.example")), "audience", id="wrong-aud"),
     pytest.param(lambda: hs256(claims(aud=None)), "missing_claim", id="missing-aud"),
     pytest.param(lambda: hs256(claims(exp=None)), "missing_claim", id="missing-exp"),
+    pytest.param(
+        lambda: hs256(claims(exp=int(time.time()) + 10 * 365 * 86400)), "lifetime", id="ten-years"
+    ),
+    pytest.param(
+        lambda: hs256(claims(iat=int(time.time()) - 86400, exp=int(time.time()) + 300)),
+        "lifetime",
+        id="exp-minus-iat",
+    ),
+    pytest.param(
+        lambda: hs256(claims(iat=int(time.time()) + 10 * 86400, exp=int(time.time()) + 11 * 86400)),
+        "lifetime",
+        id="future-iat",
+    ),
+    pytest.param(lambda: hs256(claims(iat="yesterday")), "malformed", id="iat-not-a-number"),
     pytest.param(lambda: hs256(claims(), kid="nobody"), "unknown_kid", id="unknown-kid"),
     pytest.param(lambda: tampered(hs256(claims())), "signature", id="tampered-payload"),
     pytest.param(
@@ -145,6 +159,8 @@ async def test_valid_tokens_of_each_key_are_taken(new_visitor: VisitorFactory) -
         hs256(claims()),
         jwt.encode(claims(), _RSA, algorithm="RS256", headers={"kid": "rsa-1"}),
         jwt.encode(claims(), _EC, algorithm="ES256", headers={"kid": "ec-1"}),
+        # The longest a token may live: a day from its iat.
+        hs256(claims(iat=int(time.time()), exp=int(time.time()) + 86400)),
     ]
     ids = set()
     for token in tokens:

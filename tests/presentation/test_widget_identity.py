@@ -1,5 +1,6 @@
 """The widget passes the site's signed identity (``window.ChatEngineIdentity``): the same
-customer in a second browser context (another device) sees the first one's chat."""
+customer in a second browser context (another device) sees the first one's chat, and
+``ChatEngine.identify`` sets or clears it."""
 
 from __future__ import annotations
 
@@ -52,4 +53,17 @@ async def test_a_second_device_with_the_same_identity_sees_the_chat(
     ]
     assert all(len(found) == 1 for found in tokens)
     assert tokens[0] != tokens[1]
+    # The site's logout clears the identity for the next connect (null or no token).
+    cleared = await phone.evaluate(
+        """() => {
+            const seen = [];
+            const calls = [{ token: null }, { token: "t2" }, {}, { token: "t3" }, undefined];
+            for (const options of calls) {
+                ChatEngine.identify(options);
+                seen.push(window.ChatEngineIdentity);
+            }
+            return seen;
+        }"""
+    )
+    assert cleared == [None, "t2", None, "t3", None]
     assert laptop_errors == phone_errors == []

@@ -6,7 +6,7 @@
   with traffic. A new table, so existing data needs nothing.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-27
 """
 

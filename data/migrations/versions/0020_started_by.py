@@ -5,7 +5,7 @@ stays. Nullable, so SQLite adds it without copying the table. (The visit's page 
 need no migration: they are keys of the ``context`` JSON.)
 
 Revision ID: 0020
-Revises: 0017 (the lead re-chains it after 0018 and 0019 at merge)
+Revises: 0019
 Create Date: 2026-11-26
 """
 

@@ -3,10 +3,12 @@
 - ``identity_settings``: a tenant's mode, audience and verification keys; a tenant
   without a row has identities off, so existing tenants need no data.
 - ``visitor_identities``: which visitor a verified ``sub`` is (one each way).
-- ``visitor_device_tokens``: the other browsers' tokens of an identified visitor.
+- ``visitor_device_tokens``: the other browsers' tokens of an identified visitor, with
+  their last use (the least recently used beyond a visitor's cap, and those unused for
+  long, are deleted).
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0020
 Create Date: 2026-11-27
 """
 
@@ -63,6 +65,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(), nullable=False),
         sa.Column("visitor_id", sa.String(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name="fk_visitor_device_tokens_tenant_id_tenants"
         ),
@@ -72,9 +75,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "token_hash", name="pk_visitor_device_tokens"),
     )
     op.create_index("ix_visitor_device_tokens_visitor_id", "visitor_device_tokens", ["visitor_id"])
+    op.create_index(
+        "ix_visitor_device_tokens_tenant_id_last_used_at",
+        "visitor_device_tokens",
+        ["tenant_id", "last_used_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_visitor_device_tokens_tenant_id_last_used_at", table_name="visitor_device_tokens"
+    )
     op.drop_index("ix_visitor_device_tokens_visitor_id", table_name="visitor_device_tokens")
     op.drop_table("visitor_device_tokens")
     op.drop_table("visitor_identities")

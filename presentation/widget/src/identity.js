@@ -3,7 +3,10 @@
 // every connect, so a site may give a function that returns a fresh short-lived token:
 //   window.ChatEngineIdentity = "eyJ…";            // or () => currentToken()
 //   ChatEngine.identify({ token: "eyJ…" });        // once the widget is loaded
-// A token given after connecting goes with the next connect (a reload, a reconnect).
+//   ChatEngine.identify({ token: null });          // the customer logged out
+// A token given after connecting goes with the next connect (a reload, a reconnect);
+// after a logout the next connect is anonymous (the identified visitor's token alone
+// no longer reaches them), or refused where identities are required.
 export function identityToken() {
   const given = window.ChatEngineIdentity;
   let value = given;
@@ -17,6 +20,7 @@ export function identityToken() {
 
 const api = (window.ChatEngine = window.ChatEngine || {});
 api.identify = (options) => {
-  const token = options && options.token;
-  if (typeof token === "string" && token) window.ChatEngineIdentity = token;
+  const token = options ? options.token : null;
+  if (token === null || token === undefined) window.ChatEngineIdentity = null;
+  else if (typeof token === "string" && token) window.ChatEngineIdentity = token;
 };

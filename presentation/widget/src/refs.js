@@ -10,11 +10,15 @@
 // - for free when there is nothing to fetch: with no reference and nothing waiting, the
 //   events are applied at once, as before.
 
+import { identityToken } from "./identity.js";
+
 const REF = "event.ref";
 const ATTEMPTS = 4;
 const RETRY_MS = 500; // doubled after each failure: 0.5 s, 1 s, 2 s
 const FETCH_TIMEOUT_MS = 15000;
 const TENANT_HEADER = "X-Chat-Tenant";
+// An identified visitor's token alone reads nothing: its signed identity goes along.
+const IDENTITY_HEADER = "X-Chat-Identity";
 // Answers no retry can change: the event is not this visitor's to read.
 const FINAL = new Set([400, 401, 403, 404]);
 export const UNAVAILABLE_TEXT = "This message could not be loaded. Reload the page to try again.";
@@ -69,8 +73,11 @@ async function fetchEvent(widget, ref) {
     const token = widget.local.get("token", null);
     if (!token) continue; // reconnecting as a new visitor; the next try may have one
     try {
+      const headers = { Authorization: `Bearer ${token}`, [TENANT_HEADER]: widget.boot.tenant };
+      const identity = identityToken();
+      if (identity) headers[IDENTITY_HEADER] = identity;
       const response = await fetch(url, {
-        headers: { Authorization: `Bearer ${token}`, [TENANT_HEADER]: widget.boot.tenant },
+        headers,
         credentials: "omit",
         signal: AbortSignal.timeout ? AbortSignal.timeout(FETCH_TIMEOUT_MS) : undefined,
       });
