@@ -20,6 +20,7 @@ from business.model import (
     VisitorId,
 )
 from business.opening_hours import OpeningHours
+from business.rich import RichReply
 from business.visit import StartedBy
 
 
@@ -61,6 +62,8 @@ class SendVisitorMessage:
     conversation_id: ConversationId
     client_msg_id: str
     text: str
+    reply_to: RichReply | None = None
+    """An answer to a rich message, checked by ``business.rich_replies``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
