@@ -14,8 +14,8 @@ from business.rich import (
     fallback_text,
     parse_rich,
     reply_from_json,
-    reply_to_json,
     reply_text,
+    reply_to_json,
     rich_to_json,
 )
 
