@@ -32,7 +32,9 @@ def _relayed(event: MessagePosted) -> str:
         ConversationUpdate(conversation=conversation, to=support.ALICE_JID, event=event),
         support.ADDRESSING,
     )
-    return body_of(stanza)
+    body = body_of(stanza)
+    assert body is not None
+    return body
 
 
 def test_a_bots_card_reaches_the_agent_as_numbered_lines() -> None:
