@@ -69,8 +69,12 @@ function carouselNode(widget, ui, cards) {
   const show = (i) => {
     index = Math.max(0, Math.min(slides.length - 1, i));
     slides.forEach((slide, n) => (slide.hidden = n !== index));
+    const focused = box.getRootNode().activeElement;
     prev.disabled = index === 0;
     next.disabled = index === slides.length - 1;
+    // A button that turns disabled loses the focus to the page: keep it in the carousel.
+    if (focused === next && next.disabled) prev.focus();
+    if (focused === prev && prev.disabled) next.focus();
     position.textContent = t("rich_position", { n: index + 1, total: slides.length });
   };
   prev.addEventListener("click", () => show(index - 1));
