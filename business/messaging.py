@@ -387,4 +387,5 @@ def _decide(
         now=now,
         attachments=attachments,
         reply_to=post.reply_to if isinstance(post, c.SendVisitorMessage) else None,
+        rich=None if isinstance(post, c.SendVisitorMessage) else post.rich,
     )
