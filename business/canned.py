@@ -46,6 +46,7 @@ class CannedService:
                 name=name,
                 text=text,
                 created_at=self._clock.now() if existing is None else existing.created_at,
+                rich=cmd.rich,
             )
             await tx.canned.put(response)
             await tx.commit()

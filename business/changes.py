@@ -39,6 +39,7 @@ from business.model import (
     Participant,
     ParticipantKind,
 )
+from business.rich import Rich, RichReply
 
 if TYPE_CHECKING:
     from business.conversation import Conversation
@@ -174,6 +175,8 @@ class ChangeBuilder:
         at: datetime,
         attachments: tuple[str, ...] = (),
         quick_replies: tuple[QuickReply, ...] = (),
+        rich: Rich | None = None,
+        reply_to: RichReply | None = None,
     ) -> MessagePosted:
         """A message the visitor sees (``message``). Every message of the aggregate is
         built here, whoever sends it (the visitor, an agent, the rules bot, an
@@ -182,6 +185,10 @@ class ChangeBuilder:
         as the visitor's message), and none of them may be refused for it elsewhere."""
         if quick_replies and sender.kind is not ParticipantKind.BOT:
             raise InvalidInput("only a bot's message offers quick replies")
+        if rich is not None and sender.kind is ParticipantKind.VISITOR:
+            raise InvalidInput("a visitor's message has no rich content")
+        if reply_to is not None and sender.kind is not ParticipantKind.VISITOR:
+            raise InvalidInput("only the visitor answers a rich message")
         cid = self._conv.id
         return self.add(
             lambda seq, pos: MessagePosted(
@@ -195,6 +202,8 @@ class ChangeBuilder:
                 client_msg_id=client_msg_id,
                 attachments=attachments,
                 quick_replies=quick_replies,
+                rich=rich,
+                reply_to=reply_to,
             )
         )
 

@@ -20,6 +20,7 @@ from business.model import (
     VisitorId,
 )
 from business.opening_hours import OpeningHours
+from business.rich import Rich as RichValue, RichReply
 from business.visit import StartedBy
 
 
@@ -61,6 +62,8 @@ class SendVisitorMessage:
     conversation_id: ConversationId
     client_msg_id: str
     text: str
+    reply_to: RichReply | None = None
+    """An answer to a rich message, checked by ``business.rich_replies``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,6 +128,8 @@ class SendAgentMessage:
     """The agent client's message id (the XMPP stanza id), so a resend is stored once."""
     attachments: tuple[str, ...] = ()
     """Files by URL (XEP-0066); ``text`` may then be empty."""
+    rich: RichValue | None = None
+    """Rich content under it (a rich canned response, ``!canned``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +224,8 @@ class AddCannedResponse:
     """None: for every queue of the tenant."""
     name: str
     text: str
+    rich: RichValue | None = None
+    """Rich content sent under the text (``business.rich``, checked when parsed)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

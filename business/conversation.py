@@ -39,6 +39,7 @@ from business.model import (
     VisitorContext,
     VisitorId,
 )
+from business.rich import Rich, RichReply
 from business.visit import StartedBy
 
 __all__ = ["Change", "ChangeBuilder", "Conversation"]
@@ -208,8 +209,11 @@ class Conversation:
         now: datetime,
         attachments: tuple[str, ...] = (),
         quick_replies: tuple[QuickReply, ...] = (),
+        rich: Rich | None = None,
+        reply_to: RichReply | None = None,
     ) -> Change:
-        """A message in an open conversation (``quick_replies``: a bot's only).
+        """A message in an open conversation (``quick_replies``: a bot's only; ``rich``:
+        anyone's but the visitor's; ``reply_to``: the visitor's answer to a rich one).
 
         A message from the conversation's agent moves the agent delivery cursor along
         when everything before it was delivered: the agent has it, it came from them.
@@ -225,6 +229,8 @@ class Conversation:
             at=now,
             attachments=attachments,
             quick_replies=quick_replies,
+            rich=rich,
+            reply_to=reply_to,
         )
         if (
             sender.kind is ParticipantKind.VISITOR

@@ -32,6 +32,7 @@ from business.model import (
     OfferKind,
     Participant,
 )
+from business.rich import Rich, RichReply
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,12 @@ class MessagePosted:
     attachments: tuple[str, ...] = ()
     quick_replies: tuple[QuickReply, ...] = ()
     """A bot's buttons under its message: the visitor answers by clicking one."""
+    rich: Rich | None = None
+    """Choices, links, cards or a list under the message (``business.rich``): an
+    agent's, a bot's or the system's."""
+    reply_to: RichReply | None = None
+    """On the visitor's answer to a rich message: what they chose (``text`` is the
+    chosen labels)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

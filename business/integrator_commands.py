@@ -24,6 +24,7 @@ from business.model import (
     TenantId,
     VisitorId,
 )
+from business.rich import Rich
 
 SYSTEM = Participant(kind=ParticipantKind.SYSTEM, name="System")
 """The actor when an integrator names none."""
@@ -97,6 +98,8 @@ class PostIntegratorMessage:
     quick_replies: tuple[QuickReply, ...] = ()
     """Buttons under the message (a bot's only), as the rules bot's menu: a click sends
     the label as the visitor's message. Checked by ``business.bot_config``'s rules."""
+    rich: Rich | None = None
+    """Rich content under the message (``business.rich``, checked when parsed)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

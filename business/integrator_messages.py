@@ -61,9 +61,11 @@ class IntegratorMessageService:
             )
         if cmd.attachments:
             check_attachments(cmd.attachments, self._limits)
-        if cmd.text or not cmd.attachments:
-            check_text(cmd.text, self._limits)
+        if cmd.text or not (cmd.attachments or cmd.rich):
+            check_text(cmd.text, self._limits)  # a file or rich content may go alone
         replies = check_quick_replies(cmd.quick_replies)
+        if replies and cmd.rich is not None:
+            raise InvalidInput("give quick_replies or rich, not both")
         # A retry racing the first attempt loses at the unique key on commit (Conflict)
         # and, decided again, finds the stored message.
         return await retrying(lambda: self._post(cmd, sender, replies))
@@ -91,6 +93,7 @@ class IntegratorMessageService:
                 now=self._clock.now(),
                 attachments=cmd.attachments,
                 quick_replies=replies,
+                rich=cmd.rich,
             )
             await tx.apply(change)
             await tx.commit()

@@ -386,4 +386,6 @@ def _decide(
         client_msg_id=client_msg_id,
         now=now,
         attachments=attachments,
+        reply_to=post.reply_to if isinstance(post, c.SendVisitorMessage) else None,
+        rich=None if isinstance(post, c.SendVisitorMessage) else post.rich,
     )

@@ -17,6 +17,7 @@ from typing import NewType
 
 from business.bot_model import BotConfig
 from business.opening_hours import OpeningHours
+from business.rich import Rich
 from business.visit import PageView
 
 TenantId = NewType("TenantId", str)
@@ -209,6 +210,8 @@ class CannedResponse:
     name: str
     text: str
     created_at: datetime
+    rich: Rich | None = None
+    """Rich content sent under the text (``business.rich``): choices, a card, a list."""
 
 
 ApiKeyId = NewType("ApiKeyId", str)

@@ -36,6 +36,7 @@ from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.reports import ReportService
+from business.rich_replies import RichReplyService
 from business.routing import Router
 from business.sessions import SessionService
 from business.supervision import SupervisionService
@@ -120,3 +121,5 @@ class Services:
     commits (subscribe it to the publisher to have them told)."""
     identity_settings: IdentitySettingsService
     """A tenant's signed-identity settings (mode, audience, keys)."""
+    rich_replies: RichReplyService
+    """The visitor's answers to rich messages (choices, checked against the offer)."""

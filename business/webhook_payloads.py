@@ -46,6 +46,7 @@ from business.events import (
 )
 from business.model import ConversationState, Participant
 from business.report_metrics import ConversationMetrics, metrics_record
+from business.rich import reply_to_json, rich_to_json
 from business.webhook_model import WebhookEventType
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
@@ -202,6 +203,9 @@ def _message(event: MessagePosted) -> JsonObject:
         "attachments": list(event.attachments),
         # A bot's buttons, as the visitor sees them (empty for everybody else).
         "quick_replies": [{"id": r.id, "label": r.label} for r in event.quick_replies],
+        # Rich content (``business.rich``) and a visitor's answer to it, when there are.
+        **({} if event.rich is None else {"rich": rich_to_json(event.rich)}),
+        **({} if event.reply_to is None else {"reply_to": reply_to_json(event.reply_to)}),
     }
 
 

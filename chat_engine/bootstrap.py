@@ -42,6 +42,7 @@ from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.report_stager import ReportStager
 from business.reports import ReportService
+from business.rich_replies import RichReplyService
 from business.routing import Router
 from business.rules_bot import RulesBot
 from business.services import Services
@@ -248,4 +249,5 @@ def bootstrap(
         identity_settings=IdentitySettingsService(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
         ),
+        rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TextIO
 
 from business.commands import AddCannedResponse, RemoveCannedResponse
+from business.errors import InvalidInput
 from business.model import QueueName
+from business.rich import Rich, fallback_text, parse_rich
 from chat_engine.admin import add_canned, list_canned, remove_canned
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -37,6 +40,12 @@ def add_parsers(
     _tenant_and_queue(add, "the queue whose agents use it (default: every queue)")
     add.add_argument("name", metavar="NAME", help="a lower-case word, e.g. greeting")
     add.add_argument("text", metavar="TEXT", help="e.g. 'Hello {visitor}, I am {agent}.'")
+    add.add_argument(
+        "--rich-file",
+        metavar="FILE",
+        help="a JSON file with rich content to send under the text: quick replies, buttons, "
+        "a card, a carousel or a list picker (see the integrator guide)",
+    )
     listing = canned_commands.add_parser("list", parents=[common], help="list canned responses")
     _tenant_and_queue(listing, "what this queue's agents get (default: every response)")
     remove = canned_commands.add_parser("remove", parents=[common], help="remove a canned response")
@@ -49,6 +58,18 @@ def _tenant_and_queue(parser: argparse.ArgumentParser, help_text: str) -> None:
     add_tenant_option(parser)
 
 
+def _rich_file(path: str) -> Rich:
+    """The rich content in JSON file ``path``; ``InvalidInput`` naming what is wrong."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            value = json.load(file)
+    except OSError as exc:
+        raise InvalidInput(f"--rich-file: cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"--rich-file: {path} is not JSON: {exc}") from exc
+    return parse_rich(value)
+
+
 def _queue(args: argparse.Namespace) -> QueueName | None:
     return None if args.queue is None else QueueName(args.queue.strip())
 
@@ -57,10 +78,16 @@ async def canned_add(args: argparse.Namespace, settings: Settings, out: TextIO) 
     response = await add_canned(
         settings,
         AddCannedResponse(
-            tenant_id=tenant_of(args), queue=_queue(args), name=args.name, text=args.text
+            tenant_id=tenant_of(args),
+            queue=_queue(args),
+            name=args.name,
+            text=args.text,
+            rich=None if args.rich_file is None else _rich_file(args.rich_file),
         ),
     )
     out.write(f"canned response {response.name} ({_where(response.queue)}): {response.text}\n")
+    if response.rich is not None:
+        out.write(fallback_text(response.rich) + "\n")
     return 0
 
 

@@ -26,6 +26,7 @@ from business.model import (
     Participant,
     ParticipantKind,
 )
+from business.rich import reply_from_json, reply_to_json, rich_to_json, stored_rich
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +83,10 @@ def message_payload(e: MessagePosted) -> dict[str, Any]:
     payload: dict[str, Any] = {"attachments": list(e.attachments)}
     if e.quick_replies:  # a bot's buttons; no key at all on every other message
         payload["quick_replies"] = [{"id": q.id, "label": q.label} for q in e.quick_replies]
+    if e.rich is not None:
+        payload["rich"] = rich_to_json(e.rich)
+    if e.reply_to is not None:
+        payload["reply_to"] = reply_to_json(e.reply_to)
     return payload
 
 
@@ -100,6 +105,8 @@ def decode_message(head: Head, s: Stored) -> MessagePosted:
         quick_replies=tuple(
             QuickReply(id=q["id"], label=q["label"]) for q in s.payload.get("quick_replies", ())
         ),
+        rich=None if "rich" not in s.payload else stored_rich(s.payload["rich"]),
+        reply_to=None if "reply_to" not in s.payload else reply_from_json(s.payload["reply_to"]),
     )
 
 

@@ -313,6 +313,8 @@ class CannedResponseRow(Base):
     name: Mapped[str] = mapped_column(primary_key=True)
     text: Mapped[str]
     created_at: Mapped[datetime]
+    rich: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL, default=None)
+    """Rich content sent under the text (``business.rich``'s JSON form), or NULL."""
 
 
 class ConversationReportRow(Base):

@@ -15,6 +15,7 @@ from business import commands as c
 from business.errors import InvalidInput
 from business.model import ConversationId, QueueName, TenantId, VisitorContext, VisitorId
 from business.offline_messages import LeaveOfflineMessage
+from business.rich_replies import AnswerRichMessage
 from business.validation import check_storable
 from presentation.visit_payloads import parse_trigger, visit_fields
 
@@ -151,7 +152,9 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
     )
 
 
-def parse_message_send(payload: object, visitor_id: VisitorId) -> c.SendVisitorMessage:
+def parse_message_send(
+    payload: object, visitor_id: VisitorId
+) -> c.SendVisitorMessage | AnswerRichMessage:
     data = _object(payload)
     attachments = data.get("attachments")
     if attachments is not None:
@@ -159,11 +162,43 @@ def parse_message_send(payload: object, visitor_id: VisitorId) -> c.SendVisitorM
             raise InvalidInput("attachments must be a list of upload ids")
         if attachments:
             raise InvalidInput("attachments are not supported by this server yet")
+    reply_to = data.get("reply_to")
+    if reply_to is not None:
+        return parse_rich_answer(
+            _object(reply_to, "reply_to"),
+            visitor_id=visitor_id,
+            conversation_id=_conversation_id(data),
+            client_msg_id=_str(data, "client_msg_id", ""),
+        )
     return c.SendVisitorMessage(
         visitor_id=visitor_id,
         conversation_id=_conversation_id(data),
         client_msg_id=_str(data, "client_msg_id", ""),
         text=_str(data, "text", ""),
+    )
+
+
+def parse_rich_answer(
+    reply_to: Mapping[str, object],
+    *,
+    visitor_id: VisitorId,
+    conversation_id: ConversationId,
+    client_msg_id: str,
+) -> AnswerRichMessage:
+    """``reply_to: {"seq", "payload": string | [string, …]}``: the visitor's choice (the
+    message's ``text``, if any, is not used: the stored text is the chosen labels)."""
+    value = reply_to.get("payload")
+    payloads = [value] if isinstance(value, str) else value
+    if not isinstance(payloads, list) or not all(isinstance(p, str) for p in payloads):
+        raise InvalidInput("reply_to.payload must be a string or a list of strings")
+    for payload in payloads:
+        check_storable(payload, "reply_to.payload")
+    return AnswerRichMessage(
+        visitor_id=visitor_id,
+        conversation_id=conversation_id,
+        client_msg_id=client_msg_id,
+        seq=_int(reply_to, "seq", "reply_to."),
+        payloads=tuple(payloads),
     )
 
 

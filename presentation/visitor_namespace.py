@@ -22,6 +22,7 @@ from aiohttp import web
 from business import commands as c
 from business.errors import InvalidInput, RateLimited, Unavailable, UnknownVisitor
 from business.model import ConversationId, ConversationState, TenantId, VisitorId
+from business.rich_replies import AnswerRichMessage
 from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
@@ -295,9 +296,11 @@ class VisitorNamespace:
         return {"conversation": conversation_to_wire(conversation)}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
-        message = await self._services.messaging.send_visitor_message(
-            payloads.parse_message_send(payload, state.visitor_id)
-        )
+        cmd = payloads.parse_message_send(payload, state.visitor_id)
+        if isinstance(cmd, AnswerRichMessage):  # a choice from a rich message
+            message = await self._services.rich_replies.answer(cmd)
+        else:
+            message = await self._services.messaging.send_visitor_message(cmd)
         return {"message": message_ack_to_wire(message)}
 
     async def _typing(self, state: _VisitorSocket, payload: object) -> Json:

@@ -23,6 +23,7 @@ from business.events import (
     event_type,
 )
 from business.model import Participant, ParticipantKind
+from business.rich import rich_to_json
 
 Json = dict[str, object]
 
@@ -61,6 +62,13 @@ def event_to_wire(event: ConversationEvent) -> Json:
                 wire["quick_replies"] = [
                     {"id": reply.id, "label": reply.label} for reply in event.quick_replies
                 ]
+            if event.rich is not None:
+                wire["rich"] = rich_to_json(event.rich)
+            if event.reply_to is not None:
+                wire["reply_to"] = {
+                    "seq": event.reply_to.seq,
+                    "payloads": list(event.reply_to.payloads),
+                }
         case ParticipantJoined() | ParticipantLeft():
             wire["participant"] = participant_to_wire(event.participant)
         case StateChanged():

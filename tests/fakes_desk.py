@@ -27,7 +27,9 @@ class FakeCannedRepository:
         stored = self._rows.get(key)
         # As the SQL upsert does: a replaced response keeps its created_at.
         self._rows[key] = (
-            response if stored is None else dataclasses.replace(stored, text=response.text)
+            response
+            if stored is None
+            else dataclasses.replace(stored, text=response.text, rich=response.rich)
         )
 
     async def remove(self, tenant_id: TenantId, queue: QueueName | None, name: str) -> bool:

@@ -10,7 +10,7 @@ from business.errors import Forbidden, InvalidInput, NotFound
 from business.model import Agent, ConversationId
 from business.services import Services
 from business.visitor_profile import DEFAULT_MESSAGES
-from xmpp_bridge import texts, texts_visitor
+from xmpp_bridge import texts, texts_rich, texts_visitor
 from xmpp_bridge.custom import HoldChat, UnholdChat
 
 
@@ -37,11 +37,16 @@ async def canned(
     )
     await services.messaging.send_agent_message(
         SendAgentMessage(
-            agent_id=agent.id, conversation_id=cid, text=text, client_msg_id=client_msg_id
+            agent_id=agent.id,
+            conversation_id=cid,
+            text=text,
+            client_msg_id=client_msg_id,
+            rich=response.rich,
         )
     )
-    # The agent's window shows only what they typed: say what the visitor got.
-    return texts.canned_sent(text)
+    # The agent's window shows only what they typed: say what the visitor got (a rich
+    # response's choices numbered as the visitor's answer will report them).
+    return texts.canned_sent(texts_rich.with_rich(text, response.rich))
 
 
 async def info(services: Services, agent: Agent, cid: ConversationId) -> str:

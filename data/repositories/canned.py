@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from business.model import CannedResponse, QueueName, TenantId
+from business.rich import rich_to_json, stored_rich
 from data.models import CannedResponseRow
 from data.repositories.base import SqlContext
 from data.repositories.reads import all_rows
@@ -28,6 +29,7 @@ def _response(row: CannedResponseRow) -> CannedResponse:
         name=row.name,
         text=row.text,
         created_at=row.created_at,
+        rich=None if row.rich is None else stored_rich(row.rich),
     )
 
 
@@ -54,17 +56,23 @@ class SqlCannedRepository:
             "name": response.name,
             "text": response.text,
             "created_at": response.created_at,
+            "rich": None if response.rich is None else rich_to_json(response.rich),
         }
         session = await self._ctx.orm()
         if self._ctx.dialect == "postgresql":
             pg = postgresql_insert(CannedResponseRow).values(values)
             await session.execute(
-                pg.on_conflict_do_update(index_elements=_KEY, set_={"text": pg.excluded.text})
+                pg.on_conflict_do_update(
+                    index_elements=_KEY, set_={"text": pg.excluded.text, "rich": pg.excluded.rich}
+                )
             )
         else:
             lite = sqlite_insert(CannedResponseRow).values(values)
             await session.execute(
-                lite.on_conflict_do_update(index_elements=_KEY, set_={"text": lite.excluded.text})
+                lite.on_conflict_do_update(
+                    index_elements=_KEY,
+                    set_={"text": lite.excluded.text, "rich": lite.excluded.rich},
+                )
             )
 
     async def remove(self, tenant_id: TenantId, queue: QueueName | None, name: str) -> bool:

@@ -11,7 +11,7 @@ conversation's events.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, assert_never
+from typing import Annotated, Any, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,7 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import ConversationState, MemberRole, OfferKind
+from business.rich import rich_to_json
 from presentation.api.conversation_models import ParticipantOut, participant_out
 
 
@@ -57,6 +58,12 @@ class QuickReplyOut(BaseModel):
     label: str
 
 
+class RichReplyOut(BaseModel):
+    seq: int = Field(description="the `seq` of the rich message answered")
+    payloads: list[str] = Field(description="the payloads chosen (`text` has their labels)")
+    numbers: list[int] = Field(description="the choices' numbers, from 1, in the order shown")
+
+
 class MessageEvent(_Visible):
     type: Literal["message"]
     id: str
@@ -67,6 +74,14 @@ class MessageEvent(_Visible):
         description="the id its sender gave it (yours, for a message you posted)"
     )
     quick_replies: list[QuickReplyOut] = Field(description="a bot's buttons under it")
+    rich: dict[str, Any] | None = Field(
+        None,
+        description="its rich content (quick replies, buttons, a card, a carousel or a "
+        "list picker), as sent; see the integrator guide",
+    )
+    reply_to: RichReplyOut | None = Field(
+        None, description="on the visitor's answer to a rich message: what they chose"
+    )
 
 
 class MessageUpdatedEvent(_Visible):
@@ -198,6 +213,14 @@ def message_out(event: MessagePosted) -> MessageEvent:
         attachments=list(event.attachments),
         client_msg_id=event.client_msg_id,
         quick_replies=[QuickReplyOut(id=r.id, label=r.label) for r in event.quick_replies],
+        rich=None if event.rich is None else rich_to_json(event.rich),
+        reply_to=None
+        if event.reply_to is None
+        else RichReplyOut(
+            seq=event.reply_to.seq,
+            payloads=list(event.reply_to.payloads),
+            numbers=list(event.reply_to.numbers),
+        ),
     )
 
 

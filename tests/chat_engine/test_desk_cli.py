@@ -291,3 +291,28 @@ def test_agent_add_auto_accept_is_kept_until_turned_off(url: str) -> None:
     assert output.endswith("up to 3 chats; takes offers at once\n")
     _, output = run([*base, "--max-chats", "3", "--no-auto-accept"])
     assert output == "agent ann@example.com (ann): queues support, up to 3 chats\n"
+
+
+def test_canned_add_with_a_rich_file(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "solved.json"
+    good.write_text('{"quick_replies": [{"label": "Yes", "payload": "y"}]}', encoding="utf-8")
+    code, output = run(
+        ["canned", "add", "solved", "Solved?", "--rich-file", str(good), "--database-url", url]
+    )
+    assert code == 0
+    assert output == "canned response solved (every queue): Solved?\n  1) Yes\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '{"card": {"title": "T", "image_url": "http://x.example/a.png"}}', encoding="utf-8"
+    )
+    for path, message in [
+        (bad, "rich.card.image_url must be an https:// address"),
+        (tmp_path / "missing.json", "--rich-file: cannot read"),
+    ]:
+        code, _ = run(["canned", "add", "x", "X", "--rich-file", str(path), "--database-url", url])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert message in err
+        assert "Traceback" not in err

@@ -20,6 +20,7 @@ from business.model import (
     TenantId,
 )
 from business.ports import UnitOfWorkFactory
+from business.rich import parse_rich
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 TENANT = TenantId("acme")
@@ -202,6 +203,9 @@ async def test_update_profile_keeps_role_and_skills_unless_given(
 # -- canned responses -----------------------------------------------------------------
 
 
+RICH = parse_rich({"list_picker": {"title": "Topics", "items": [{"id": "a", "label": "Orders"}]}})
+
+
 def response(name: str, queue: QueueName | None = SUPPORT, **changes: object) -> CannedResponse:
     base = CannedResponse(
         tenant_id=TENANT, queue=queue, name=name, text=f"text of {name}", created_at=T0
@@ -244,19 +248,28 @@ async def test_canned_responses_round_trip_and_list_in_order(
         assert list(await uow.canned.list(TenantId("nobody"))) == []
 
 
-async def test_putting_a_response_again_replaces_its_text_only(
+async def test_putting_a_response_again_replaces_its_text_and_rich_content_only(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     await seed(uow_factory)
     async with uow_factory() as uow:
         await uow.canned.put(response("hello"))
         await uow.commit()
+    later = T0 + timedelta(hours=1)
     async with uow_factory() as uow:
-        await uow.canned.put(response("hello", text="new text", created_at=T0 + timedelta(hours=1)))
+        await uow.canned.put(response("hello", text="new text", created_at=later, rich=RICH))
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.canned.get(TENANT, SUPPORT, "hello") == response("hello", text="new text")
+        expected = response("hello", text="new text", rich=RICH)
+        assert await uow.canned.get(TENANT, SUPPORT, "hello") == expected
         assert len(await uow.canned.list(TENANT)) == 1
+    async with uow_factory() as uow:
+        await uow.canned.put(response("hello", text="plain again"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.canned.get(TENANT, SUPPORT, "hello") == response(
+            "hello", text="plain again"
+        )
 
 
 async def test_removing_a_response_removes_only_that_one(uow_factory: UnitOfWorkFactory) -> None:

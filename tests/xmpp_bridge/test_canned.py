@@ -6,6 +6,7 @@ from business import commands as c
 from business.conversation import Conversation
 from business.events import MessagePosted
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ParticipantKind, QueueName
+from business.rich import parse_rich
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, BOB, body_of, from_agent, harness
 from xmpp_bridge import texts
@@ -91,3 +92,30 @@ async def test_canned_in_someone_elses_chat_is_refused(world: World) -> None:
     error, _ = await h.delivered()
     assert error["type"] == "error"
     assert agent_texts(world, conversation) == []
+
+
+async def test_a_rich_canned_response_goes_out_rich_and_the_agent_reads_its_numbers(
+    world: World,
+) -> None:
+    h = harness(world)
+    conversation = await active(world)
+    rich = parse_rich(
+        {"quick_replies": [{"label": "Yes", "payload": "yes"}, {"label": "No", "payload": "no"}]}
+    )
+    await world.services.canned.add(
+        c.AddCannedResponse(
+            tenant_id=DEFAULT_TENANT, queue=None, name="solved", text="Solved?", rich=rich
+        )
+    )
+    await h.delivered()
+
+    await h.receive(from_agent(conversation.id, "!canned solved", stanza_id="k9"))
+
+    [sent] = [
+        e
+        for e in world.fakes.events[conversation.id]
+        if isinstance(e, MessagePosted) and e.sender.kind is ParticipantKind.AGENT
+    ]
+    assert (sent.text, sent.rich) == ("Solved?", rich)
+    [reply] = await h.bodies()
+    assert reply == texts.canned_sent("Solved?\n  1) Yes\n  2) No")

@@ -15,7 +15,7 @@ from business.conversation import Conversation
 from business.events import DeskMessage, MessagePosted, NoteAdded, OfferMade, StoredEvent
 from business.model import Channel, OfferKind
 from business.transcript_requests import EMAIL_FIELD
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_rich
 from xmpp_bridge.converters.sizes import cut_to_fit, xml_safe, xml_size
 from xmpp_bridge.i18n import Notices, notices_for
 
@@ -126,7 +126,10 @@ def _transcript_line(event: StoredEvent) -> str | None:
             # The agent should see who said it (a bot as a bot), and what a bot offered
             # the visitor to click.
             options = texts.bot_options([q.label for q in event.quick_replies])
-            return texts.said_by(who.name, who.kind) + _message_text(event) + options
+            if event.reply_to is not None:
+                return texts_rich.visitor_chose(who.name, event.reply_to)
+            said = texts_rich.with_rich(_message_text(event) + options, event.rich)
+            return texts.said_by(who.name, who.kind) + said
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
         case DeskMessage():

@@ -28,7 +28,7 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import AgentId, ConversationState, MemberRole, ParticipantKind
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_rich
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters._markers import (
     set_displayed,
@@ -312,6 +312,9 @@ def _posted(
     # A bot's buttons (an integrator's bot may send them into a chat an agent has) are
     # the visitor's to click; the agent reads what they were, as in an offer.
     said = event.text + texts.bot_options([q.label for q in event.quick_replies])
+    said = texts_rich.with_rich(said, event.rich)
+    if event.reply_to is not None:
+        said = texts_rich.visitor_chose(who.name, event.reply_to)
     if said.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name, who.kind)

@@ -7,11 +7,13 @@ Through the same use cases as ``chat-engine canned add|list|remove``
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from business import commands as c
 from business.model import CannedResponse, QueueName as QueueNameValue
+from business.rich import parse_rich, rich_to_json
 from presentation.api.fields import QueueName, Word
 from presentation.api.pagination import Page, PageQuery, page_of
 from presentation.api.registry import (
@@ -37,6 +39,9 @@ class CannedOut(BaseModel):
     queue: str | None = Field(description="the queue whose agents use it; null: every queue")
     text: str
     created_at: datetime
+    rich: dict[str, Any] | None = Field(
+        None, description="rich content sent under the text (see the integrator guide)"
+    )
 
 
 class CannedPage(Page[CannedOut]):
@@ -47,6 +52,11 @@ class CannedCreate(Body):
     name: Word = Field(description="a lower-case word, e.g. `greeting`")
     text: str = Field(min_length=1, description="e.g. `Hello {visitor}, I am {agent}.`")
     queue: QueueName | None = Field(default=None, description="null or left out: every queue")
+    rich: dict[str, Any] | None = Field(
+        default=None,
+        description="rich content to send under the text: exactly one of `quick_replies`, "
+        "`buttons`, `card`, `carousel` or `list_picker` (see the integrator guide)",
+    )
 
 
 class CannedListQuery(PageQuery):
@@ -73,6 +83,7 @@ def canned_out(response: CannedResponse) -> CannedOut:
         queue=response.queue,
         text=response.text,
         created_at=response.created_at,
+        rich=None if response.rich is None else rich_to_json(response.rich),
     )
 
 
@@ -114,7 +125,11 @@ async def create_canned_response(call: Call[Empty, Empty, CannedCreate]) -> Cann
     body = call.body
     response = await call.services.canned.add(
         c.AddCannedResponse(
-            tenant_id=call.tenant_id, queue=_queue(body.queue), name=body.name, text=body.text
+            tenant_id=call.tenant_id,
+            queue=_queue(body.queue),
+            name=body.name,
+            text=body.text,
+            rich=None if body.rich is None else parse_rich(body.rich),
         )
     )
     return canned_out(response)

@@ -10,7 +10,7 @@ own because they change things.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -23,6 +23,7 @@ from business.integrator_commands import (
     TransferByIntegrator,
 )
 from business.model import ConversationId, Participant, ParticipantKind, QueueName
+from business.rich import parse_rich
 from business.validation import NAME_MAX
 from presentation.api.bot_fields import OPTION_ID_PATTERN
 from presentation.api.conversation_models import ConversationOut, conversation_out
@@ -82,6 +83,12 @@ class MessageCreate(Body):
         max_length=MAX_MENU,
         description="a bot's buttons under the message (a click sends the label as the "
         "visitor's message); the system's messages have none",
+    )
+    rich: dict[str, Any] | None = Field(
+        None,
+        description="rich content under the message: exactly one of `quick_replies`, "
+        "`buttons`, `card`, `carousel` or `list_picker` (see the integrator guide); the "
+        "visitor answers with a message carrying the chosen payload",
     )
 
 
@@ -163,6 +170,7 @@ async def post_conversation_message(
                 quick_replies=tuple(
                     QuickReply(id=reply.id, label=reply.label) for reply in body.quick_replies
                 ),
+                rich=None if body.rich is None else parse_rich(body.rich),
             )
         )
     out = message_out(message)

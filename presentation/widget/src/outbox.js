@@ -45,9 +45,11 @@ export const outboxMethods = {
     this.send(text);
   },
 
-  send(text) {
+  // `replyTo` ({seq, payload}): the visitor's choice from a rich message (rich.js).
+  send(text, replyTo) {
     if (this.stopped) return;
     const entry = { client_msg_id: newId(), text, conversation_id: undefined };
+    if (replyTo) entry.reply_to = replyTo;
     this.outbox.push(entry);
     this.saveOutbox(entry);
     this.renderPending(entry);
@@ -129,11 +131,9 @@ export const outboxMethods = {
       if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
       return this.call("conversation.start", start);
     }
-    return this.call("message.send", {
-      conversation_id: entry.conversation_id,
-      client_msg_id: entry.client_msg_id,
-      text: entry.text,
-    });
+    const message = { conversation_id: entry.conversation_id, client_msg_id: entry.client_msg_id, text: entry.text };
+    if (entry.reply_to) message.reply_to = entry.reply_to;
+    return this.call("message.send", message);
   },
 
   delivered(entry, ack) {

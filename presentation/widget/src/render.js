@@ -3,6 +3,7 @@
 // ChatWidget (widget.js); `this` is the widget.
 import { el } from "./dom.js";
 import { RETRYABLE } from "./outbox.js";
+import { renderAnswer, renderRich } from "./rich.js";
 
 const TYPING_STALE_MS = 30000;
 
@@ -139,6 +140,8 @@ export const renderMethods = {
     }
     node.setAttribute("data-seq", String(event.seq));
     node.setAttribute("data-message-id", event.id);
+    if (kind === "visitor") renderAnswer(this.messagesEl, event);
+    else renderRich(this, node, event);
     for (const url of event.attachments || []) {
       // Files arrive as web addresses (XEP-0066 from the agent's client).
       if (!/^https?:\/\//i.test(url)) continue;

@@ -61,6 +61,28 @@ export const WIDGET_CSS = `
   color: ${ACCENT}; font: inherit; font-size: 13px; cursor: pointer;
 }
 .ce-quick-reply:hover { background: ${ACCENT}; color: ${ACCENT_TEXT}; }
+.ce-rich { margin-top: 6px; max-width: 260px; }
+.ce-rich-buttons, .ce-list { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0 0; }
+.ce-list { flex-direction: column; border: 1px solid #dee2e6; border-radius: 10px; padding: 8px; }
+.ce-list-title { font-weight: 600; padding: 0 4px; }
+.ce-list-desc { display: block; font-size: 12px; opacity: .8; }
+.ce-rich-choice, .ce-rich-link {
+  border: 1px solid ${ACCENT}; border-radius: 14px; padding: 4px 10px; background: #fff;
+  color: ${ACCENT}; font: inherit; font-size: 13px; cursor: pointer; text-align: start; text-decoration: none;
+}
+.ce-rich-choice:not(:disabled):hover { background: ${ACCENT}; color: ${ACCENT_TEXT}; }
+.ce-rich-choice:disabled { opacity: .5; cursor: default; }
+.ce-rich-choice[data-chosen="true"] { opacity: 1; background: ${ACCENT}; color: ${ACCENT_TEXT}; }
+.ce-rich :focus-visible { outline: 2px solid ${ACCENT}; outline-offset: 2px; }
+.ce-card { border: 1px solid #dee2e6; border-radius: 10px; padding: 8px; background: #fff; }
+.ce-card[hidden] { display: none; }
+.ce-card-image { display: block; width: 100%; max-height: 140px; object-fit: cover; border-radius: 6px; }
+.ce-card-title { font-weight: 600; margin-top: 4px; }
+.ce-card-text { font-size: 13px; }
+.ce-carousel-nav { display: flex; align-items: center; justify-content: space-between; margin-top: 4px; font-size: 12px; }
+.ce-carousel-nav button { border: 1px solid #ced4da; border-radius: 50%; width: 28px; height: 28px; background: #fff; cursor: pointer; }
+.ce-carousel-nav button:disabled { opacity: .4; cursor: default; }
+:host([dir="rtl"]) .ce-carousel-nav button { transform: scaleX(-1); }
 .ce-msg[data-pending="true"] .ce-bubble { opacity: .6; }
 .ce-msg[data-failed="true"] .ce-bubble { background: #fff5f5; color: #c92a2a; border-color: #ffa8a8; }
 .ce-meta { font-size: 11px; color: #495057; margin: 2px 4px 0; }
