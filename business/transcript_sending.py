@@ -20,6 +20,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+from business.events import StoredEvent
 from business.mail_settings import MailSettings
 from business.ports import Clock
 from business.transactions import Transactions
@@ -43,6 +44,8 @@ PURGE_INTERVAL = 3600.0
 """Seconds between the dispatcher's purges of finished transcripts."""
 MAX_RETRY_INTERVAL = 3600.0
 GONE = "the conversation no longer exists"
+_PAGE = 500
+"""Events read at a time to compose a transcript."""
 
 
 class TranscriptMailSender:
@@ -118,7 +121,16 @@ class TranscriptMailSender:
             tenant = await tx.tenants.get(mail.tenant_id)
             if conv is None or tenant is None:
                 return None
-            events = await tx.events.list_after_pos(conv.id, 0, conv.last_pos)
+            # Every event stored by now, page by page: not bounded by ``conv.last_pos``,
+            # which may come from this process's cache while another process stored
+            # the newest (an offline message's answer, say).
+            events: list[StoredEvent] = []
+            while page := await tx.events.list_after_pos(
+                conv.id, events[-1].pos if events else 0, _PAGE
+            ):
+                events.extend(page)
+                if len(page) < _PAGE:
+                    break
         sender = self._settings.from_address
         assert sender is not None, "MailSettings require from_address with a host"
         return compose_transcript_mail(

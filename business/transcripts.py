@@ -40,6 +40,7 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import ConversationId, ConversationState, ParticipantKind, QueueName
+from business.rich import fallback_text
 
 HEADER = "Conversation with {visitor} (queue {queue})"
 STARTED = "Started {at}"
@@ -135,12 +136,14 @@ def _line(event: StoredEvent, internal: bool) -> TranscriptLine | None:
     at = event.created_at
     match event:
         case MessagePosted(sender=who):
+            # Rich content as the same plain lines agents read (its choices, its links).
+            rich = fallback_text(event.rich) if event.rich is not None else ""
             return TranscriptLine(
                 at=at,
                 kind=LineKind.MESSAGE,
                 sender_kind=who.kind,
                 sender_name=who.name,
-                text=event.text,
+                text="\n".join(part for part in (event.text, rich) if part),
                 attachments=event.attachments,
             )
         case MessageUpdated(sender=who):

@@ -119,11 +119,15 @@ def _check_lifetime(claims: Mapping[str, object], now: float) -> None:
     assert isinstance(exp, int | float), "PyJWT checked exp is a number"
     if iat is not None and (isinstance(iat, bool) or not isinstance(iat, int | float)):
         raise invalid("the identity token's iat must be a number (seconds)", "malformed")
-    starts = now if iat is None else float(iat)
-    if (
-        float(exp) - starts > MAX_TOKEN_LIFETIME_SECONDS
-        or float(exp) - now > MAX_TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS
-    ):
+    try:
+        starts = now if iat is None else float(iat)
+        too_long = (
+            float(exp) - starts > MAX_TOKEN_LIFETIME_SECONDS
+            or float(exp) - now > MAX_TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS
+        )
+    except OverflowError:  # an integer beyond any time (10**400)
+        raise invalid("the identity token's exp or iat is out of range", "malformed") from None
+    if too_long:
         raise invalid(
             "the identity token is valid for longer than "
             f"{MAX_TOKEN_LIFETIME_SECONDS} seconds (exp - iat): sign short-lived tokens",

@@ -34,6 +34,7 @@ from business.model import (
     TenantId,
     VisitorId,
 )
+from business.rich import parse_rich
 from business.transcripts import LineKind, render_transcript
 
 T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -179,3 +180,22 @@ def test_times_are_shown_in_the_zone_asked_for_and_an_open_chat_has_no_end() -> 
         "[2026-05-04 11:30:01 CEST] Ann: Do you ship to Norway?",
     ]
     assert render_transcript(open_conv, []).lines == ()
+
+
+def test_rich_content_is_in_the_transcript_as_plain_lines() -> None:
+    # A bot's buttons with no text of their own (what a rich canned response may be).
+    rich = parse_rich(
+        {
+            "buttons": [
+                {"label": "Track my order", "payload": "track"},
+                {"label": "Returns policy", "url": "https://shop.example/returns"},
+            ]
+        }
+    )
+    e = Events()
+    e.visible(MessagePosted, created_at=at(1), id=EventId("m1"), sender=HELPER, text="", rich=rich)
+    transcript = render_transcript(CONV, e.events)
+    (line,) = transcript.lines
+    assert "Track my order" in line.text
+    assert "https://shop.example/returns" in line.text
+    assert "Track my order" in transcript.text

@@ -129,6 +129,7 @@ ATTACKS = [
         id="future-iat",
     ),
     pytest.param(lambda: hs256(claims(iat="yesterday")), "malformed", id="iat-not-a-number"),
+    pytest.param(lambda: hs256(claims(iat=-(10**400))), "malformed", id="iat-out-of-range"),
     pytest.param(lambda: hs256(claims(), kid="nobody"), "unknown_kid", id="unknown-kid"),
     pytest.param(lambda: tampered(hs256(claims())), "signature", id="tampered-payload"),
     pytest.param(

@@ -6,7 +6,8 @@
 //   ChatEngine.identify({ token: null });          // the customer logged out
 // A token given after connecting goes with the next connect (a reload, a reconnect);
 // after a logout the next connect is anonymous (the identified visitor's token alone
-// no longer reaches them), or refused where identities are required.
+// no longer reaches them), or refused where identities are required. The socket open
+// now stays who it was until then: a single-page app reloads at its logout.
 export function identityToken() {
   const given = window.ChatEngineIdentity;
   let value = given;
@@ -19,8 +20,10 @@ export function identityToken() {
 }
 
 const api = (window.ChatEngine = window.ChatEngine || {});
+// Only an explicit `token: null` logs out: identify({name}) and the like leave it.
 api.identify = (options) => {
-  const token = options ? options.token : null;
-  if (token === null || token === undefined) window.ChatEngineIdentity = null;
+  if (!options || !("token" in options)) return;
+  const token = options.token;
+  if (token === null) window.ChatEngineIdentity = null;
   else if (typeof token === "string" && token) window.ChatEngineIdentity = token;
 };

@@ -169,7 +169,9 @@ export const renderMethods = {
   renderUpdate(event) {
     for (const node of this.messagesEl.querySelectorAll("[data-message-id]")) {
       if (node.getAttribute("data-message-id") !== event.replaces) continue;
-      node.querySelector(".ce-bubble").textContent = event.text;
+      const bubble = node.querySelector(".ce-bubble");
+      bubble.textContent = event.text;
+      bubble.hidden = !event.text; // a rich message's correction may bring text, or take it
       node.setAttribute("data-edited", "true");
       const meta = node.querySelector(".ce-meta");
       const edited = ` · ${this.t("edited")}`;

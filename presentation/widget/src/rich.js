@@ -143,7 +143,8 @@ export function renderRich(widget, node, event) {
   else if (Array.isArray(rich.carousel)) box.append(carouselNode(widget, ui, rich.carousel));
   else if (rich.list_picker && typeof rich.list_picker === "object") box.append(listPickerNode(widget, ui, rich.list_picker));
   else return;
-  if (!event.text) node.querySelector(".ce-bubble").hidden = true;
+  // Only the rich part to show: no empty bubble (but files still need one).
+  if (!event.text && !(event.attachments || []).length) node.querySelector(".ce-bubble").hidden = true;
   node.insertBefore(box, node.querySelector(".ce-meta"));
 }
 

@@ -18,7 +18,11 @@ const MAX_TEXT = 2000; // the engine's field limit: longer values are cut, not r
 
 function cut(text) {
   text = text === null || text === undefined ? "" : String(text); // 0 and false are values
-  return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+  if (text.length <= MAX_TEXT) return text;
+  text = text.slice(0, MAX_TEXT);
+  // Not half of a character outside the basic plane (the engine refuses a lone half).
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? text.slice(0, -1) : text;
 }
 
 function isObject(value) {
