@@ -160,6 +160,8 @@ class OfflineMessageService:
             conv = await tx.conversations.get(conversation_id, for_update=True)
             if conv is None or not conv.is_open:
                 return False
+            if await tx.events.get_message_by_client_id(conv.id, cmd.client_msg_id):
+                return True  # a retry of a leave stored already: no new mark (nor mail)
             await tx.apply(
                 conv.left_offline(
                     {NAME_FIELD: name, EMAIL_FIELD: email}, cmd.client_msg_id, cmd.context

@@ -160,6 +160,11 @@ async def test_once_the_visitor_is_back_in_the_chat_answers_are_not_mailed(
         await world.services.transcript_mails.send_due()
     assert [m.subject for m in mailer.sent] == ["Answer to your message to Default"]
     assert "Also." not in mailer.sent[0].text
+    # A late retry of that first leave (the same client id) changes nothing.
+    again = await world.services.offline_messages.leave(leave(visitor))
+    assert again.id == conv.id
+    await world.agent_says(ALICE, conv.id, "Anything else?")
+    assert await world.services.transcript_mails.send_due() == 0
 
     # A new offline message in that chat (they left again) is mailed its answer.
     await world.services.offline_messages.leave(
