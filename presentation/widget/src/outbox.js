@@ -98,6 +98,13 @@ export const outboxMethods = {
         if (entry.conversation_id === undefined) {
           // Decided once and kept, so a retry goes where the first attempt went.
           entry.conversation_id = this.isOpen() ? this.conv.id : null;
+          if (entry.conversation_id === null && entry.reply_to) {
+            // An answer to a chat that has ended is not a new chat's first message.
+            this.outbox.shift();
+            this.dropFromOutbox(entry);
+            this.failed(entry, { code: "invalid_input", message: this.t("ended_status") });
+            continue;
+          }
           // The queue of the trigger that invited the chat (the manager keeps it in the
           // tab for the rest of the visit); none: the tenant's default queue.
           if (entry.conversation_id === null) entry.queue = this.boot.queue || this.tabStore.get("queue", null);
