@@ -53,6 +53,8 @@ class StartConversation:
     """With ``provider`` and ``external_id``: given only by ``business.api_channel``."""
     provider: str | None = None
     external_id: str | None = None
+    new_thread: bool = False
+    """Messaging queues only: open another thread instead of returning the open one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +210,8 @@ class ConfigureQueue:
     """Starts are refused outside these hours (``business.opening_hours``)."""
     always_open: bool = False
     """Remove the opening hours: starts are taken at any time again."""
+    mode: str | None = None
+    """``live`` or ``messaging`` (``business.threads``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,6 +329,16 @@ class ReturnToBot:
 
     agent_id: AgentId
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockThread:
+    """Lock (``!lock``) or unlock (``!unlock``) the agent's messaging thread:
+    see ``business.threads``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    locked: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

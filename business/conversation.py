@@ -103,6 +103,9 @@ class Conversation:
     nobody is online and gave an e-mail address; fixed at the start."""
     started_by: StartedBy | None = None
     """What in the widget started it (the chain step, the trigger); fixed at the start."""
+    locked: bool = False
+    """A messaging thread its agent locked (``business.threads``): the visitor reads it
+    and cannot write to it."""
 
     @property
     def is_open(self) -> bool:

@@ -41,6 +41,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
+from business.threads import ThreadService
 from business.transcript_auto_send import TranscriptAutoSend
 from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
@@ -108,6 +109,8 @@ class Services:
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
     api_channel: ApiChannelService
+    threads: ThreadService
+    """Messaging mode: the visitor's thread list, agents' lock and unlock."""
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""

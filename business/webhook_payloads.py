@@ -153,6 +153,8 @@ def _mapped(
                 "state": event.state.value,
                 "queue_position": event.queue_position,
             }
+            if event.locked is not None:
+                data["locked"] = event.locked
             mapped = [(WebhookEventType.STATE_CHANGED, data)]
             if event.state is ConversationState.ENDED:
                 ended = conversation_ended_data(conversation, change, metrics)

@@ -49,6 +49,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
+from business.threads import ThreadService
 from business.transactions import Transactions
 from business.transcript_auto_send import TranscriptAutoSend
 from business.transcript_mail_ports import TranscriptMailer
@@ -233,6 +234,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
         ),
+        threads=ThreadService(transactions=transactions, clock=clock),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
         offline_messages=OfflineMessageService(

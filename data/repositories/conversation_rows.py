@@ -103,6 +103,7 @@ class _ConversationColumns(Protocol):
     external_id: str | None
     offline: bool
     started_by: Mapping[str, Any] | None
+    locked: bool
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -142,6 +143,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         external_id=row.external_id,
         offline=bool(row.offline),
         started_by=started_by_from_json(row.started_by),
+        locked=bool(row.locked),
     )
 
 
@@ -194,6 +196,7 @@ MUTABLE = (
     "assigned_at",
     "ended_at",
     "bot_misses",
+    "locked",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})
