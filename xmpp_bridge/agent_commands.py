@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from business.model import ConversationId, QueueName
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_threads
 from xmpp_bridge.command_registry import (
     EVERYONE as EVERYONE,
     Command as Command,
@@ -56,6 +56,7 @@ from xmpp_bridge.custom import (
     HoldChat,
     InviteTo,
     LeaveChat,
+    LockThread,
     PassOffer,
     Payload,
     ShowHelp,
@@ -211,6 +212,22 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             help=texts.HELP_UNHOLD,
             produces=UnholdChat,
             parse=lambda cid, _: UnholdChat(conversation_id=cid),
+        ),
+        Command(
+            name="lock",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_LOCK,
+            produces=LockThread,
+            parse=lambda cid, _: LockThread(conversation_id=cid, locked=True),
+        ),
+        Command(
+            name="unlock",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_UNLOCK,
+            produces=LockThread,
+            parse=lambda cid, _: LockThread(conversation_id=cid, locked=False),
         ),
         Command(
             name="bot",

@@ -32,6 +32,7 @@ from xmpp_bridge.custom_commands import (
     HoldChat as HoldChat,
     InviteTo as InviteTo,
     LeaveChat as LeaveChat,
+    LockThread as LockThread,
     PassOffer as PassOffer,
     ShowHelp as ShowHelp,
     ShowHistory as ShowHistory,
@@ -187,6 +188,7 @@ Payload = (
     | ShowHistory
     | HoldChat
     | UnholdChat
+    | LockThread
     | BackToBot
     | ShowHelp
     | UnknownCommand

@@ -139,6 +139,15 @@ class UnholdChat:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LockThread:
+    """``!lock`` / ``!unlock``: the visitor may only read the messaging thread, or may
+    write again (``business.threads``)."""
+
+    conversation_id: ConversationId
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowHelp:
     """``!help`` in a conversation."""
 

@@ -30,7 +30,7 @@ from business.errors import (
 )
 from business.model import Agent, new_id
 from business.services import Services
-from xmpp_bridge import desk_bots, desk_replies, texts
+from xmpp_bridge import desk_bots, desk_replies, desk_threads, texts
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     Role,
@@ -53,6 +53,7 @@ from xmpp_bridge.custom import (
     HoldChat,
     InviteTo,
     LeaveChat,
+    LockThread,
     Origin,
     Outbound,
     PassOffer,
@@ -171,6 +172,7 @@ def lane_of(received: Received) -> Hashable:
             | BargeIn(conversation_id=cid)
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
+            | LockThread(conversation_id=cid)
             | BackToBot(conversation_id=cid)
         ):
             return (received.origin.address, cid)
@@ -275,6 +277,9 @@ class InboundDispatcher:
             case HoldChat() | UnholdChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_replies.hold(self._services, agent, command))
+            case LockThread() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_threads.lock(self._services, agent, command))
             case BackToBot() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_bots.back_to_bot(self._services, agent, command))
