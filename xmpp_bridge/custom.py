@@ -43,6 +43,7 @@ from xmpp_bridge.custom_commands import (
     UnholdChat as UnholdChat,
     UnknownCommand as UnknownCommand,
     UnknownEngineCommand as UnknownEngineCommand,
+    UnlockThread as UnlockThread,
     UseCanned as UseCanned,
     WhisperText as WhisperText,
     WriteNote as WriteNote,
@@ -189,6 +190,7 @@ Payload = (
     | HoldChat
     | UnholdChat
     | LockThread
+    | UnlockThread
     | BackToBot
     | ShowHelp
     | UnknownCommand

@@ -140,11 +140,16 @@ class UnholdChat:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockThread:
-    """``!lock`` / ``!unlock``: the visitor may only read the messaging thread, or may
-    write again (``business.threads``)."""
+    """``!lock``: the visitor may only read the messaging thread (``business.threads``)."""
 
     conversation_id: ConversationId
-    locked: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlockThread:
+    """``!unlock``: the visitor may write to the messaging thread again."""
+
+    conversation_id: ConversationId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,13 +8,12 @@ from business import commands as c
 from business.model import Agent
 from business.services import Services
 from xmpp_bridge import texts_threads
-from xmpp_bridge.custom import LockThread
+from xmpp_bridge.custom import LockThread, UnlockThread
 
 
-async def lock(services: Services, agent: Agent, command: LockThread) -> str:
+async def lock(services: Services, agent: Agent, command: LockThread | UnlockThread) -> str:
+    locked = isinstance(command, LockThread)
     await services.threads.set_lock(
-        c.LockThread(
-            agent_id=agent.id, conversation_id=command.conversation_id, locked=command.locked
-        )
+        c.LockThread(agent_id=agent.id, conversation_id=command.conversation_id, locked=locked)
     )
-    return texts_threads.THREAD_LOCKED if command.locked else texts_threads.THREAD_UNLOCKED
+    return texts_threads.THREAD_LOCKED if locked else texts_threads.THREAD_UNLOCKED

@@ -70,6 +70,7 @@ from xmpp_bridge.custom import (
     TransferTo,
     UnholdChat,
     UnknownCommand,
+    UnlockThread,
     Unroutable,
     UseCanned,
     WhisperText,
@@ -173,6 +174,7 @@ def lane_of(received: Received) -> Hashable:
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
             | LockThread(conversation_id=cid)
+            | UnlockThread(conversation_id=cid)
             | BackToBot(conversation_id=cid)
         ):
             return (received.origin.address, cid)
@@ -277,7 +279,7 @@ class InboundDispatcher:
             case HoldChat() | UnholdChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_replies.hold(self._services, agent, command))
-            case LockThread() as command:
+            case LockThread() | UnlockThread() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_threads.lock(self._services, agent, command))
             case BackToBot() as command:
