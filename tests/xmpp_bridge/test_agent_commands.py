@@ -68,11 +68,13 @@ def test_the_help_an_agent_gets_today() -> None:
         "visitor writes\n"
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!invite <jid|queue> [note] - a conference: the agent joins and the visitor sees them\n"
+        "!lock - messaging threads: lock this thread, the visitor can only read it\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
         "!transfer <jid|queue> [note] - offer the chat to that agent, or hand it to that "
         "queue; the note goes along\n"
         "!unhold - take the chat on hold back now\n"
+        "!unlock - messaging threads: unlock this thread, the visitor can write again\n"
         "!!text - send a message that starts with '!'\n"
         "Everything else you write here goes to the visitor."
     )
