@@ -153,9 +153,8 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
 
 
 def parse_threads_list(payload: object) -> None:
-    """``threads.list`` takes no fields; an object (or nothing) is all it accepts."""
-    if payload is not None:
-        _object(payload)
+    """``threads.list`` takes no fields yet: an object, like every event's payload."""
+    _object(payload)
 
 
 def _flag(data: Mapping[str, object], name: str) -> bool:
