@@ -24,7 +24,7 @@ from datetime import datetime
 from business import commands as c
 from business.access import agent_conversation
 from business.conversation import Change, ChangeBuilder, Conversation
-from business.errors import InvalidInput, InvalidTransition, NotFound
+from business.errors import InvalidInput, InvalidTransition, NotFound, Unauthenticated
 from business.events import MessagePosted
 from business.model import (
     AgentId,
@@ -34,11 +34,14 @@ from business.model import (
     Queue,
     QueueMode,
     QueueName,
+    TenantId,
     VisitorContext,
     VisitorId,
 )
 from business.ports import Clock
+from business.sessions import find_visitor
 from business.transactions import Transactions, retrying
+from business.validation import TOKEN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +166,20 @@ class ThreadService:
             done = await tx.apply(set_lock(conv, cmd.agent_id, cmd.locked, self._clock.now()))
             await tx.commit()
         return done
+
+    async def threads_by_token(
+        self, tenant_id: TenantId, visitor_token: str | None
+    ) -> Sequence[ThreadSummary]:
+        """``threads`` for the visitor whose token this is (the chat manager's messaging
+        step asks before any socket is open). A missing, malformed or unknown token is
+        ``Unauthenticated``: a read never makes a visitor."""
+        if visitor_token is None or TOKEN_RE.fullmatch(visitor_token) is None:
+            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
+        async with self._tx.read() as tx:
+            _, visitor = await find_visitor(tx, tenant_id, visitor_token)
+        if visitor is None:
+            raise Unauthenticated("unknown visitor token")
+        return await self.threads(visitor.id)
 
     async def threads(self, visitor_id: VisitorId) -> Sequence[ThreadSummary]:
         """The visitor's open threads and their newest closed ones, newest first."""

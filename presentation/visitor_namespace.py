@@ -21,7 +21,7 @@ from aiohttp import web
 
 from business import commands as c
 from business.errors import InvalidInput, RateLimited, Unavailable, UnknownVisitor
-from business.model import ConversationId, ConversationState, TenantId, VisitorId
+from business.model import DEFAULT_QUEUE, ConversationId, ConversationState, TenantId, VisitorId
 from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
@@ -259,6 +259,7 @@ class VisitorNamespace:
                 "max_text_length": self._services.limits.max_text_length,
                 "transcript_mail": self._services.transcript_requests.available,
                 "messaging_queues": list(session.messaging_queues),
+                "default_queue": DEFAULT_QUEUE,
             },
         }
 

@@ -3,9 +3,12 @@ SQLite and PostgreSQL: the session names the messaging queues, ``new_thread`` op
 another thread, ``conversation.end`` is refused with ``not_allowed_in_messaging``, a lock
 reaches the visitor as ``state.changed`` with ``locked`` and their message is refused with
 ``thread_locked``, ``threads.list`` shows both threads with unread counts, and a second
-device of the same visitor (the same token) gets the same list."""
+device of the same visitor (the same token) gets the same list, as does the chat
+manager's ``GET /visitor-api/v1/threads``."""
 
 from __future__ import annotations
+
+import aiohttp
 
 from business import commands as c
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationId
@@ -61,6 +64,17 @@ async def test_threads_over_socket_io(start_server: StartServer, world: World) -
         modes = {conv["id"]: (conv["mode"], conv["locked"]) for conv in again["conversations"]}
         assert modes == {first: ("messaging", False), second: ("messaging", True)}
         assert (await other_device.ok("threads.list", {}))["threads"] == listed
+
+        # The chat manager's question before any socket: the same list over HTTP.
+        url = server.url + "/visitor-api/v1/threads"
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {visitor.token}", "X-Chat-Tenant": "default"}
+            async with http.get(url, headers=headers) as response:
+                assert response.status == 200
+                assert response.headers["Cache-Control"] == "no-store"
+                assert (await response.json())["threads"] == listed
+            async with http.get(url, headers={"X-Chat-Tenant": "default"}) as response:
+                assert response.status == 401
     finally:
         await visitor.disconnect()
         await other_device.disconnect()
