@@ -1,0 +1,52 @@
+"""``!lock`` / ``!unlock`` from the agent's client (``business.threads``): confirmed in the
+chat's window, the visitor refused while locked, and refusals with their reason (a live
+queue, locking twice)."""
+
+from __future__ import annotations
+
+import pytest
+
+from business import commands as c
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.threads import ThreadRefused
+from tests.harness import World
+from tests.xmpp_bridge.support import ALICE, body_of, from_agent, harness
+from xmpp_bridge import texts_threads
+
+
+async def test_lock_and_unlock_a_messaging_thread(world: World) -> None:
+    h = harness(world)
+    await world.agent(ALICE, max_chats=3)
+    live = await world.start(await world.visitor(), "Hello")
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
+    )
+    thread = await world.start(await world.visitor(), "A question")
+    assert thread.agent_id == ALICE
+    await h.delivered()
+
+    await h.receive(from_agent(thread.id, "!lock"))
+    assert await h.bodies() == [texts_threads.THREAD_LOCKED]
+    assert world.conv(thread.id).locked
+    with pytest.raises(ThreadRefused):
+        await world.visitor_says(thread.visitor_id, thread.id, "let me write")
+
+    await h.receive(from_agent(thread.id, "!lock", stanza_id="s2"))
+    error, text = await h.delivered()
+    assert error.xml.attrib["type"] == "error"
+    assert body_of(text) == ("Sorry: this thread is locked already (!unlock opens it).")
+
+    await h.receive(from_agent(thread.id, "!unlock", stanza_id="s3"))
+    assert await h.bodies() == [texts_threads.THREAD_UNLOCKED]
+    assert not world.conv(thread.id).locked
+    await world.visitor_says(thread.visitor_id, thread.id, "thanks")
+
+    # A chat of a live queue cannot be locked (the mode is the queue's, now).
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="live")
+    )
+    await h.delivered()
+    await h.receive(from_agent(live.id, "!lock", stanza_id="s4"))
+    error, text = await h.delivered()
+    assert body_of(text) == "Sorry: only a thread of a messaging queue can be locked."
+    assert not world.conv(live.id).locked
