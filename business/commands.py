@@ -342,6 +342,16 @@ class LockThread:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OpenThread:
+    """Open a new messaging thread to the visitor of the agent's conversation
+    (``!newthread text``): see ``business.outbound_threads``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HoldChat:
     """Park the agent's active chat (``!hold``): see ``business.hold``."""
 

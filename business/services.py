@@ -30,6 +30,7 @@ from business.notes import NoteService
 from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
+from business.outbound_threads import OutboundThreadService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -110,6 +111,8 @@ class Services:
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
     api_channel: ApiChannelService
     threads: ThreadService
+    outbound_threads: OutboundThreadService
+    """Messaging mode: an agent opens a thread to a visitor (``!newthread``)."""
     """Messaging mode: the visitor's thread list, agents' lock and unlock."""
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService

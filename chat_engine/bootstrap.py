@@ -34,6 +34,7 @@ from business.notes import NoteService
 from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
+from business.outbound_threads import OutboundThreadService
 from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
@@ -235,6 +236,9 @@ def bootstrap(
             limits=limits,
         ),
         threads=ThreadService(transactions=transactions, clock=clock),
+        outbound_threads=OutboundThreadService(
+            transactions=transactions, clock=clock, limits=limits
+        ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
         offline_messages=OfflineMessageService(

@@ -57,6 +57,7 @@ from xmpp_bridge.custom import (
     InviteTo,
     LeaveChat,
     LockThread,
+    NewThread,
     PassOffer,
     Payload,
     ShowHelp,
@@ -229,6 +230,14 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             help=texts_threads.HELP_UNLOCK,
             produces=UnlockThread,
             parse=lambda cid, _: UnlockThread(conversation_id=cid),
+        ),
+        Command(
+            name="newthread",
+            synopsis="<text>",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_NEW_THREAD,
+            produces=NewThread,
+            parse=lambda cid, text: NewThread(conversation_id=cid, text=text),
         ),
         Command(
             name="bot",

@@ -33,6 +33,7 @@ from xmpp_bridge.custom_commands import (
     InviteTo as InviteTo,
     LeaveChat as LeaveChat,
     LockThread as LockThread,
+    NewThread as NewThread,
     PassOffer as PassOffer,
     ShowHelp as ShowHelp,
     ShowHistory as ShowHistory,
@@ -191,6 +192,7 @@ Payload = (
     | UnholdChat
     | LockThread
     | UnlockThread
+    | NewThread
     | BackToBot
     | ShowHelp
     | UnknownCommand

@@ -146,6 +146,15 @@ class LockThread:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NewThread:
+    """``!newthread <text>``: open another messaging thread to this chat's visitor
+    (``business.outbound_threads``)."""
+
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnlockThread:
     """``!unlock``: the visitor may write to the messaging thread again."""
 

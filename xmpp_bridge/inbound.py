@@ -54,6 +54,7 @@ from xmpp_bridge.custom import (
     InviteTo,
     LeaveChat,
     LockThread,
+    NewThread,
     Origin,
     Outbound,
     PassOffer,
@@ -175,6 +176,7 @@ def lane_of(received: Received) -> Hashable:
             | UnholdChat(conversation_id=cid)
             | LockThread(conversation_id=cid)
             | UnlockThread(conversation_id=cid)
+            | NewThread(conversation_id=cid)
             | BackToBot(conversation_id=cid)
         ):
             return (received.origin.address, cid)
@@ -279,6 +281,9 @@ class InboundDispatcher:
             case HoldChat() | UnholdChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_replies.hold(self._services, agent, command))
+            case NewThread() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_threads.new_thread(self._services, agent, command))
             case LockThread() | UnlockThread() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_threads.lock(self._services, agent, command))

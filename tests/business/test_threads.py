@@ -209,3 +209,47 @@ async def test_thread_list_counts_unread_from_the_read_marker(world: World) -> N
     )
     after = {t.id: t for t in await world.services.threads.threads(visitor)}
     assert after[first.id].unread == 0
+
+
+async def test_an_agent_opens_a_thread_that_waits_parked_for_the_visitor(world: World) -> None:
+    visitor = await world.visitor()
+    first = await start(world, visitor)
+    world.advance(1)
+
+    opened = await world.services.outbound_threads.open_thread(
+        c.OpenThread(agent_id=ALICE, conversation_id=first.id, text="Your parcel is here")
+    )
+
+    assert opened.id != first.id
+    assert opened.visitor_id == visitor
+    assert opened.state is ConversationState.ON_HOLD  # takes none of Alice's places
+    assert opened.agent_id == ALICE
+    assert opened.context.custom[IDENTITY_INITIATED] == "false"
+    listed = {t.id: t for t in await world.services.threads.threads(visitor)}
+    assert listed[opened.id].unread == 1
+    assert listed[opened.id].preview == "Your parcel is here"
+    # The visitor's answer brings it back to Alice, who is ready and has room.
+    await world.visitor_says(visitor, opened.id, "Thanks!")
+    back = await world.conversations.get_conversation(opened.id)
+    assert back.state is ConversationState.ACTIVE
+    assert back.agent_id == ALICE
+
+
+async def test_new_threads_only_in_messaging_queues_and_by_the_chats_agent(world: World) -> None:
+    visitor = await world.visitor()
+    live = await start(world, visitor, queue="sales")
+    with pytest.raises(InvalidTransition, match="messaging queues only"):
+        await world.services.outbound_threads.open_thread(
+            c.OpenThread(agent_id=ALICE, conversation_id=live.id, text="Hello")
+        )
+    thread = await start(world, visitor)
+    with pytest.raises(Forbidden):
+        await world.services.outbound_threads.open_thread(
+            c.OpenThread(agent_id=BOB, conversation_id=thread.id, text="Hello")
+        )
+    for _ in range(MAX_OPEN_THREADS - 1):
+        await start(world, visitor, new_thread=True)
+    with pytest.raises(ThreadRefused):
+        await world.services.outbound_threads.open_thread(
+            c.OpenThread(agent_id=ALICE, conversation_id=thread.id, text="One more")
+        )

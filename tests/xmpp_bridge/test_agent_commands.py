@@ -69,6 +69,8 @@ def test_the_help_an_agent_gets_today() -> None:
         "!info - who the visitor is: name, details from the website, pages, earlier chats\n"
         "!invite <jid|queue> [note] - a conference: the agent joins and the visitor sees them\n"
         "!lock - messaging threads: lock this thread, the visitor can only read it\n"
+        "!newthread <text> - messaging threads: open a new thread to this visitor with this "
+        "first message\n"
         "!note <text> - an internal note: agents see it here and in the history, "
         "the visitor never\n"
         "!transfer <jid|queue> [note] - offer the chat to that agent, or hand it to that "

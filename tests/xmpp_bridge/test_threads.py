@@ -50,3 +50,28 @@ async def test_lock_and_unlock_a_messaging_thread(world: World) -> None:
     error, text = await h.delivered()
     assert body_of(text) == "Sorry: only a thread of a messaging queue can be locked."
     assert not world.conv(live.id).locked
+
+
+async def test_newthread_opens_a_thread_to_the_visitor(world: World) -> None:
+    h = harness(world)
+    await world.agent(ALICE, max_chats=3)
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
+    )
+    thread = await world.start(await world.visitor(), "A question")
+    await h.delivered()
+
+    await h.receive(from_agent(thread.id, "!newthread"))
+    error, text = await h.delivered()
+    assert error.xml.attrib["type"] == "error"
+    assert body_of(text) == f"Sorry: {texts_threads.NEW_THREAD_EMPTY}."
+
+    await h.receive(from_agent(thread.id, "!newthread Your refund went out today", stanza_id="s2"))
+    confirmed, new_window = await h.bodies()
+    assert confirmed == texts_threads.THREAD_OPENED
+    # The new thread reaches the agent as a chat of theirs, flagged as not the visitor's.
+    assert new_window.startswith("New chat from")
+    assert "identity_initiated_thread: false" in new_window
+    threads = await world.services.threads.threads(thread.visitor_id)
+    opened = [t for t in threads if t.id != thread.id]
+    assert [(t.preview, t.unread) for t in opened] == [("Your refund went out today", 1)]
