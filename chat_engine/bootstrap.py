@@ -237,7 +237,10 @@ def bootstrap(
         ),
         threads=ThreadService(transactions=transactions, clock=clock),
         outbound_threads=OutboundThreadService(
-            transactions=transactions, clock=clock, limits=limits
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
