@@ -46,6 +46,7 @@ from business.events import (
 )
 from business.model import ConversationState, Participant
 from business.report_metrics import ConversationMetrics, metrics_record
+from business.threads import IDENTITY_INITIATED
 from business.webhook_model import WebhookEventType
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
@@ -101,6 +102,9 @@ def webhook_events(
                 "provider": conversation.provider,
                 "external_id": conversation.external_id,
             }
+            flag = conversation.context.custom.get(IDENTITY_INITIATED)
+            if flag is not None:  # a messaging thread: who started it
+                common[IDENTITY_INITIATED] = flag == "true"
             body = envelope(event_type, event.created_at, common | data)
             made.append(
                 WebhookEvent(

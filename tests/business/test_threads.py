@@ -8,6 +8,7 @@ The flows run on the fakes, SQLite and PostgreSQL (the SQL runs also prove that 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from business.threads import (
     TOO_MANY_THREADS,
     ThreadRefused,
 )
+from business.webhook_payloads import webhook_events
 from tests.conftest import BACKENDS, open_database
 from tests.harness import (
     ALICE,
@@ -253,3 +255,16 @@ async def test_new_threads_only_in_messaging_queues_and_by_the_chats_agent(world
         await world.services.outbound_threads.open_thread(
             c.OpenThread(agent_id=ALICE, conversation_id=thread.id, text="One more")
         )
+
+
+async def test_webhooks_say_who_started_a_thread(world: World) -> None:
+    thread = await start(world, await world.visitor())
+    made = webhook_events(thread, world.published(thread.id))
+    data = [json.loads(event.body)["data"] for event in made]
+    assert data
+    assert all(d["identity_initiated_thread"] is True for d in data)
+    live = await start(world, await world.visitor(), queue="sales")
+    assert all(
+        "identity_initiated_thread" not in json.loads(event.body)["data"]
+        for event in webhook_events(live, world.published(live.id))
+    )
