@@ -11,7 +11,8 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.threads import ThreadRefused
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, body_of, from_agent, harness
-from xmpp_bridge import texts_threads
+from tests.xmpp_bridge.test_engine_words import ask
+from xmpp_bridge import texts, texts_threads
 
 
 async def test_lock_and_unlock_a_messaging_thread(world: World) -> None:
@@ -75,3 +76,28 @@ async def test_newthread_opens_a_thread_to_the_visitor(world: World) -> None:
     threads = await world.services.threads.threads(thread.visitor_id)
     opened = [t for t in threads if t.id != thread.id]
     assert [(t.preview, t.unread) for t in opened] == [("Your refund went out today", 1)]
+
+
+async def test_chats_lists_a_parked_thread_as_on_hold(world: World) -> None:
+    h = harness(world)
+    await world.agent(ALICE, max_chats=3)
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
+    )
+    thread = await world.start(await world.visitor(), "A question")
+    world.advance(1)  # listed oldest first
+    opened = await world.services.outbound_threads.open_thread(
+        c.OpenThread(agent_id=ALICE, conversation_id=thread.id, text="News for you")
+    )
+    await h.delivered()
+
+    reply = await ask(h, "chats")
+
+    assert reply == texts.engine_chats(
+        [
+            (f"c-{thread.id}@chat.localhost", "Vera", "support", False),
+            (f"c-{opened.id}@chat.localhost", "Vera", "support", False),
+        ],
+        parked={f"c-{opened.id}@chat.localhost"},
+    )
+    assert reply.endswith(" - on hold")
