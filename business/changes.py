@@ -139,7 +139,9 @@ class ChangeBuilder:
         self._events.append(event)
         return event
 
-    def state_changed(self, at: datetime, *, by: Participant | None = None) -> StateChanged:
+    def state_changed(
+        self, at: datetime, *, by: Participant | None = None, locked: bool | None = None
+    ) -> StateChanged:
         """Tell the visitor the state the change has brought the conversation to
         (``state.changed``), with its place in the queue when it waits in one; ``by``:
         who ended it (``StateChanged.by``)."""
@@ -154,6 +156,7 @@ class ChangeBuilder:
                 state=conv.state,
                 queue_position=position,
                 by=by,
+                locked=locked,
             )
         )
 

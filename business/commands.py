@@ -54,6 +54,8 @@ class StartConversation:
     """With ``provider`` and ``external_id``: given only by ``business.api_channel``."""
     provider: str | None = None
     external_id: str | None = None
+    new_thread: bool = False
+    """Messaging queues only: open another thread instead of returning the open one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +215,8 @@ class ConfigureQueue:
     """Starts are refused outside these hours (``business.opening_hours``)."""
     always_open: bool = False
     """Remove the opening hours: starts are taken at any time again."""
+    mode: str | None = None
+    """``live`` or ``messaging`` (``business.threads``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -332,6 +336,26 @@ class ReturnToBot:
 
     agent_id: AgentId
     conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockThread:
+    """Lock (``!lock``) or unlock (``!unlock``) the agent's messaging thread:
+    see ``business.threads``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenThread:
+    """Open a new messaging thread to the visitor of the agent's conversation
+    (``!newthread text``): see ``business.outbound_threads``."""
+
+    agent_id: AgentId
+    conversation_id: ConversationId
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,6 +110,9 @@ class Conversation:
     answer is mailed too (``business.offline_answers``)."""
     started_by: StartedBy | None = None
     """What in the widget started it (the chain step, the trigger); fixed at the start."""
+    locked: bool = False
+    """A messaging thread its agent locked (``business.threads``): the visitor reads it
+    and cannot write to it."""
 
     @property
     def is_open(self) -> bool:

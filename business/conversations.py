@@ -16,6 +16,7 @@ from business.model import ConversationId, ConversationState
 from business.ports import Clock
 from business.routing import Router
 from business.starts import Starter
+from business.threads import check_visitor_may_end
 from business.transactions import Transactions, retrying
 from business.validation import (
     Limits,
@@ -147,6 +148,7 @@ class ConversationService:
             conv = await visitor_conversation(tx, cmd.visitor_id, cmd.conversation_id)
             if not conv.is_open:
                 return conv
+            check_visitor_may_end(await tx.queues.get(conv.tenant_id, conv.queue))
             ended = await self._ending.end(tx, conv, conv.visitor)
         await self._ending.after(conv)
         return ended

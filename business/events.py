@@ -96,6 +96,9 @@ class StateChanged:
     """Who ended it (on the change to ``ended``): the visitor, an agent, or an
     integrator as a bot or the system. None elsewhere, and on ends stored before it was
     recorded (then whoever left just before says it)."""
+    locked: bool | None = None
+    """On a messaging thread's lock or unlock (``business.threads``): whether the
+    visitor may write to it now; None on every other change."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

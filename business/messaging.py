@@ -35,6 +35,7 @@ from business.model import (
 from business.offer_rules import accept_with_message
 from business.ports import Clock
 from business.routing import Router
+from business.threads import check_visitor_may_write
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_attachments, check_client_msg_id, check_text
 
@@ -339,6 +340,7 @@ def _decide(
                 # one would drop the visitor's text while claiming it was stored.
                 raise InvalidInput("client_msg_id is already used in this conversation")
             return existing
+        check_visitor_may_write(conv)
     else:
         if conv is not None and conv.offered_to == post.agent_id and existing is None:
             # Writing to the chat is how an offered agent takes it.

@@ -75,6 +75,16 @@ class Channel(StrEnum):
     visitor's messages come in by REST, the agents' go out by webhook."""
 
 
+class QueueMode(StrEnum):
+    """How a queue's conversations live (``business.threads``)."""
+
+    LIVE = "live"
+    """Live chat: the visitor may end it, as a chat ends when the visitor leaves."""
+    MESSAGING = "messaging"
+    """Messaging: threads stay open across visits and devices until an agent (or an
+    integrator) closes them; the visitor may keep several."""
+
+
 class OfferKind(StrEnum):
     """Why a chat is offered to an agent."""
 
@@ -196,6 +206,8 @@ class Queue:
     start queued."""
     opening_hours: OpeningHours | None = None
     """When visitors may start chats (``business.opening_hours``); None: always."""
+    mode: QueueMode = QueueMode.LIVE
+    """Live chat or messaging threads (``business.threads``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -153,7 +153,8 @@ class ConversationRepository(Protocol):
         self, visitor_id: VisitorId, *, ended: int = 0
     ) -> Sequence[Conversation]:
         """The visitor's open conversations and their ``ended`` newest ended ones, newest
-        first. Bounded whatever the visitor's past: at most one open per queue."""
+        first. Bounded whatever the visitor's past: at most one open per live queue and
+        ``business.threads.MAX_OPEN_THREADS`` per messaging queue."""
         ...
 
     async def open_for_visitors(

@@ -12,6 +12,7 @@ import logging
 from business import commands as c
 from business.errors import InvalidInput, NotFound
 from business.model import Queue, QueueName, TenantId
+from business.threads import check_queue_mode
 from business.transactions import Transactions
 from business.validation import (
     check_last_agent_window,
@@ -96,6 +97,8 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["opening_hours"] = None
     elif cmd.opening_hours is not None:
         changes["opening_hours"] = cmd.opening_hours
+    if cmd.mode is not None:
+        changes["mode"] = check_queue_mode(cmd.mode)
     return changes
 
 

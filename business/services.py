@@ -30,6 +30,7 @@ from business.notes import NoteService
 from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
+from business.outbound_threads import OutboundThreadService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -42,6 +43,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
+from business.threads import ThreadService
 from business.transcript_auto_send import TranscriptAutoSend
 from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
@@ -109,6 +111,10 @@ class Services:
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
     api_channel: ApiChannelService
+    threads: ThreadService
+    outbound_threads: OutboundThreadService
+    """Messaging mode: an agent opens a thread to a visitor (``!newthread``)."""
+    """Messaging mode: the visitor's thread list, agents' lock and unlock."""
     """Visitors' messages from other services, bridged by an integrator (REST in)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""

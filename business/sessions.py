@@ -16,6 +16,8 @@ from business.model import (
     ConversationId,
     ConversationState,
     ParticipantKind,
+    QueueMode,
+    QueueName,
     Tenant,
     TenantId,
     Visitor,
@@ -72,6 +74,9 @@ class ConversationSummary:
     state: ConversationState
     last_seq: int
     unread: int
+    queue: QueueName | None = None
+    locked: bool = False
+    """A messaging thread its agent locked (``business.threads``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +87,9 @@ class VisitorSession:
     """The token to present next time; the same one the client sent, or a new one."""
     conversations: Sequence[ConversationSummary]
     is_new: bool
+    messaging_queues: tuple[QueueName, ...] = ()
+    """The tenant's queues in messaging mode (``business.threads``): the widget shows
+    a thread list for them."""
 
 
 class SessionService:
@@ -151,13 +159,22 @@ class SessionService:
                 )
                 summaries.append(
                     ConversationSummary(
-                        id=conv.id, state=conv.state, last_seq=conv.last_seq, unread=unread
+                        id=conv.id,
+                        state=conv.state,
+                        last_seq=conv.last_seq,
+                        unread=unread,
+                        queue=conv.queue,
+                        locked=conv.locked,
                     )
                 )
+            messaging = tuple(
+                q.name for q in await tx.queues.list(tenant.id) if q.mode is QueueMode.MESSAGING
+            )
         return VisitorSession(
             tenant=tenant,
             visitor=visitor,
             visitor_token=token,
             conversations=summaries,
             is_new=is_new,
+            messaging_queues=messaging,
         )

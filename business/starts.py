@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from business import commands as c
 from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
-from business.errors import NotFound, QueueClosed, QueueFull
+from business.errors import InvalidInput, NotFound, QueueClosed, QueueFull
 from business.events import MessagePosted
 from business.model import (
     DEFAULT_QUEUE,
@@ -28,6 +28,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
+from business.threads import ThreadRefused, check_room_for_thread, flagged, is_messaging
 from business.transactions import Transaction, Transactions
 from business.validation import Limits
 
@@ -132,10 +133,15 @@ class Starter:
             visitor_ids = [cmd.visitor_id for cmd in cmds]
             open_now: dict[tuple[VisitorId, QueueName], Conversation] = {}
             open_any: dict[VisitorId, Conversation] = {}
+            # Messaging queues keep several threads per visitor (``business.threads``).
+            threads: dict[tuple[VisitorId, QueueName], int] = {}
             for visitor_id, conversations in (
                 await tx.conversations.open_for_visitors(visitor_ids)
             ).items():
                 for conv in reversed(conversations):  # the newest wins
+                    threads[(visitor_id, conv.queue)] = threads.get((visitor_id, conv.queue), 0) + 1
+                    if conv.locked:
+                        continue  # read-only for the visitor: never what a start returns
                     open_now[(visitor_id, conv.queue)] = conv
                     open_any[visitor_id] = conv
             visitors = await tx.visitors.get_many(visitor_ids)
@@ -148,7 +154,7 @@ class Starter:
                     # An address has one chat at a time, whichever queue its message
                     # names (a widget visitor may have one per queue).
                     existing = open_any.get(cmd.visitor_id)
-                if existing is not None:
+                if existing is not None and not cmd.new_thread:
                     outcomes.append(Started(existing, existing=True))
                     continue
                 visitor = visitors.get(cmd.visitor_id)
@@ -164,8 +170,9 @@ class Starter:
                     continue
                 try:
                     check_open(queue, self._clock.now())
-                except QueueClosed as closed:
-                    outcomes.append(closed)
+                    check_thread_start(cmd, queue, threads.get((cmd.visitor_id, queue_name), 0))
+                except (QueueClosed, InvalidInput, ThreadRefused) as refused:
+                    outcomes.append(refused)
                     continue
                 if queue.bot is None and not has_room(queue, self._limits):
                     outcomes.append(QueueFull(_FULL.format(queue=queue.name)))
@@ -175,6 +182,9 @@ class Starter:
                     queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
                 open_now[(cmd.visitor_id, queue_name)] = conv
                 open_any[cmd.visitor_id] = conv
+                threads[(cmd.visitor_id, queue_name)] = (
+                    threads.get((cmd.visitor_id, queue_name), 0) + 1
+                )
                 outcomes.append(Started(conv, existing=False, first_message=first))
                 applied = True
             if applied:
@@ -198,7 +208,7 @@ class Starter:
             queue=queue.name,
             position=queue.waiting + 1,
             now=now,
-            context=cmd.context,
+            context=flagged(cmd.context) if is_messaging(queue) else cmd.context,
             form=cmd.form,
             started_by=cmd.started_by,
             first_message=first,
@@ -216,6 +226,16 @@ class Starter:
         message = change.events[-1] if first is not None else None
         assert message is None or isinstance(message, MessagePosted)
         return await tx.apply(change), message
+
+
+def check_thread_start(cmd: c.StartConversation, queue: Queue, open_threads: int) -> None:
+    """Refuse ``new_thread`` outside messaging queues, and a thread past the visitor's
+    maximum of open ones in a messaging queue."""
+    if not is_messaging(queue):
+        if cmd.new_thread:
+            raise InvalidInput(f"queue {queue.name!r} is not a messaging queue: no new_thread")
+        return
+    check_room_for_thread(open_threads)
 
 
 def last_agent(visitor: Visitor, queue: Queue, now: datetime) -> AgentId | None:

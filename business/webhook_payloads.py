@@ -47,6 +47,7 @@ from business.events import (
 from business.model import ConversationState, Participant
 from business.report_metrics import ConversationMetrics, metrics_record
 from business.rich import reply_to_json, rich_to_json
+from business.threads import IDENTITY_INITIATED
 from business.webhook_model import WebhookEventType
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
@@ -102,6 +103,9 @@ def webhook_events(
                 "provider": conversation.provider,
                 "external_id": conversation.external_id,
             }
+            flag = conversation.context.custom.get(IDENTITY_INITIATED)
+            if flag is not None:  # a messaging thread: who started it
+                common[IDENTITY_INITIATED] = flag == "true"
             body = envelope(event_type, event.created_at, common | data)
             made.append(
                 WebhookEvent(
@@ -154,6 +158,8 @@ def _mapped(
                 "state": event.state.value,
                 "queue_position": event.queue_position,
             }
+            if event.locked is not None:
+                data["locked"] = event.locked
             mapped = [(WebhookEventType.STATE_CHANGED, data)]
             if event.state is ConversationState.ENDED:
                 ended = conversation_ended_data(conversation, change, metrics)

@@ -34,6 +34,7 @@ from business.notes import NoteService
 from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
+from business.outbound_threads import OutboundThreadService
 from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
@@ -50,6 +51,7 @@ from business.sessions import SessionService
 from business.supervision import SupervisionService
 from business.tenant_settings import TenantSettingsService
 from business.tenants import TenantService
+from business.threads import ThreadService
 from business.transactions import Transactions
 from business.transcript_auto_send import TranscriptAutoSend
 from business.transcript_mail_ports import TranscriptMailer
@@ -235,6 +237,15 @@ def bootstrap(
             messaging=messaging,
             clock=clock,
             limits=limits,
+        ),
+        threads=ThreadService(
+            transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
+        ),
+        outbound_threads=OutboundThreadService(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
-from business.model import AgentRole, Queue, QueueName
+from business.model import AgentRole, Queue, QueueMode, QueueName
 from chat_engine import bot_cli, hours_cli
 from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues, remove_agent
 from chat_engine.settings import Settings
@@ -25,6 +25,7 @@ _QUEUE_SETTINGS = (
     "require_wrap_up",
     "skills",
     "last_agent_window",
+    "mode",
 )
 _NONE = "-"
 _LEVEL_RE = re.compile(r"-?[0-9]+")
@@ -146,6 +147,12 @@ def add_parsers(
         type=int,
         metavar="SECONDS",
         help="prefer the agent who last served a visitor for this long (0: never; default 86400)",
+    )
+    set_.add_argument(
+        "--mode",
+        choices=[mode.value for mode in QueueMode],
+        help="live chat (the default), or messaging threads that stay open until an agent "
+        "closes them",
     )
     bot_cli.add_set_arguments(set_)
     bot_cli.add_parsers(queue_commands, common)
@@ -288,7 +295,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         raise InvalidInput(
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
             "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
-            "--last-agent-window, --bot, --bot-config, --hours, --timezone or --closed-on"
+            "--last-agent-window, --mode, --bot, --bot-config, --hours, --timezone or --closed-on"
         )
     command = ConfigureQueue(
         tenant_id=tenant_of(args),
@@ -300,6 +307,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         require_wrap_up=args.require_wrap_up,
         skills=None if args.skills is None else parse_skills(args.skills),
         last_agent_window=args.last_agent_window,
+        mode=args.mode,
         **bot_cli.bot_changes(args),
         **await hours_cli.hours_changes(args, settings),
     )
@@ -332,6 +340,8 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
             f"for {queue.last_agent_window} s after a chat" if queue.last_agent_window else "never"
         )
         out.write(f"queue {queue.name}: a visitor's last agent is preferred {preferred}\n")
+    if args.mode is not None:
+        out.write(f"queue {queue.name}: {queue.mode.value} mode\n")
     if bot_cli.given(args):
         out.write(bot_cli.describe(queue) + "\n")
     if hours_cli.given(args):

@@ -139,7 +139,10 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     ),
     StateChanged: Codec[StateChanged](
         lambda e: Stored(
-            sender=e.by, payload={"state": e.state.value, "queue_position": e.queue_position}
+            sender=e.by,
+            payload={"state": e.state.value, "queue_position": e.queue_position}
+            # A lock change only (messaging threads): other rows stay as they were.
+            | ({} if e.locked is None else {"locked": e.locked}),
         ),
         lambda h, s: StateChanged(
             conversation_id=h.conversation_id,
@@ -149,6 +152,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             state=ConversationState(s.payload["state"]),
             queue_position=s.payload.get("queue_position"),
             by=s.sender,
+            locked=s.payload.get("locked"),
         ),
     ),
     ReadMarked: Codec[ReadMarked](

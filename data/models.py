@@ -110,6 +110,8 @@ class QueueRow(Base):
     bot: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     # Migration 0017: the opening hours (``business.opening_hours``); NULL: always open.
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
+    # Migration 0024: ``business.model.QueueMode``.
+    mode: Mapped[str] = mapped_column(server_default="live")
 
 
 class VisitorRow(Base):
@@ -191,6 +193,8 @@ class ConversationRow(Base):
     offline_message_id: Mapped[str | None]
     # Migration 0020: what in the widget started it, {chain, trigger}; NULL: not told.
     started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
+    # Migration 0024: a messaging thread its agent locked (``business.threads``).
+    locked: Mapped[bool] = mapped_column(server_default=false())
 
 
 class EventRow(Base):

@@ -25,6 +25,7 @@ from presentation.settings import WebSettings
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
 from presentation.visitor_api import VisitorEventEndpoint
 from presentation.visitor_namespace import NAMESPACE, VisitorNamespace
+from presentation.visitor_threads_api import VisitorThreadsEndpoint
 from presentation.visitor_widget_api import VisitorWidgetEndpoint
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,9 @@ def create_app(
     add_demo_routes(app.router, settings)
     app.router.add_get("/widget/{name}", widget_asset)
     VisitorEventEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
+        app.router
+    )
+    VisitorThreadsEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
         app.router
     )
     VisitorWidgetEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(

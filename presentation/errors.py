@@ -27,6 +27,7 @@ from business.errors import (
     TranscriptLimit,
     Unavailable,
 )
+from business.threads import ThreadRefused
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
         return _body(NOT_FOUND, exc)
     if isinstance(exc, Forbidden):
         return _body(FORBIDDEN, exc)
+    if isinstance(exc, ThreadRefused):
+        return _body(exc.code, exc)  # not_allowed_in_messaging, thread_locked ...
     if isinstance(exc, InvalidTransition):
         # The protocol has no "conflict" code: the request was well formed, but the
         # conversation's state (usually: it has ended) makes it invalid. The message says

@@ -149,7 +149,20 @@ def parse_conversation_start(payload: object, visitor_id: VisitorId) -> c.StartC
         else VisitorContext(),
         message=first,
         started_by=parse_trigger(data.get("trigger")),
+        new_thread=_flag(data, "new_thread"),
     )
+
+
+def parse_threads_list(payload: object) -> None:
+    """``threads.list`` takes no fields yet: an object, like every event's payload."""
+    _object(payload)
+
+
+def _flag(data: Mapping[str, object], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false")
+    return value
 
 
 def parse_message_send(

@@ -111,18 +111,14 @@ class VisitorEventEndpoint:
 
 
 def _query(request: web.Request) -> ReadVisitorEvent:
-    # Checked as the connect's auth and sync's payload are (presentation.payloads): a
-    # NUL or a lone surrogate would otherwise reach the database.
-    tenant = check_storable(request.headers.get(TENANT_HEADER, "").strip(), TENANT_HEADER)
-    if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
-        raise InvalidInput(f"the {TENANT_HEADER} header must name the tenant (1 to 64 characters)")
+    tenant = tenant_header(request)
     conversation_id = check_storable(request.match_info["conversation_id"], "conversation_id")
     if len(conversation_id) > _MAX_ID_LENGTH:
         raise NotFound("unknown conversation")
     text = request.match_info["seq"]
     return ReadVisitorEvent(
-        tenant_id=TenantId(tenant),
-        visitor_token=_bearer(request),
+        tenant_id=tenant,
+        visitor_token=bearer(request),
         identity=request.headers.get(IDENTITY_HEADER, "").strip() or None,
         conversation_id=ConversationId(conversation_id),
         # Not a number: no such event, as for a seq the conversation has not reached.
@@ -130,7 +126,17 @@ def _query(request: web.Request) -> ReadVisitorEvent:
     )
 
 
-def _bearer(request: web.Request) -> str | None:
+def tenant_header(request: web.Request) -> TenantId:
+    """The tenant the ``X-Chat-Tenant`` header names."""
+    # Checked as the connect's auth and sync's payload are (presentation.payloads): a
+    # NUL or a lone surrogate would otherwise reach the database.
+    tenant = check_storable(request.headers.get(TENANT_HEADER, "").strip(), TENANT_HEADER)
+    if not tenant or len(tenant) > _MAX_TENANT_LENGTH:
+        raise InvalidInput(f"the {TENANT_HEADER} header must name the tenant (1 to 64 characters)")
+    return TenantId(tenant)
+
+
+def bearer(request: web.Request) -> str | None:
     """The token of ``Authorization: Bearer <token>``; None without one (any other
     scheme included), which the use case refuses as unauthenticated."""
     scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")

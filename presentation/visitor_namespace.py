@@ -21,7 +21,7 @@ from aiohttp import web
 
 from business import commands as c
 from business.errors import InvalidInput, RateLimited, Unavailable, UnknownVisitor
-from business.model import ConversationId, ConversationState, TenantId, VisitorId
+from business.model import DEFAULT_QUEUE, ConversationId, ConversationState, TenantId, VisitorId
 from business.rich_replies import AnswerRichMessage
 from business.services import Services
 from business.sessions import VisitorSession
@@ -33,9 +33,11 @@ from presentation.output_bound import OutputBound
 from presentation.settings import WebSettings
 from presentation.wire import (
     CONVERSATION_MODE,
+    MESSAGING_MODE,
     Json,
     conversation_to_wire,
     message_ack_to_wire,
+    thread_to_wire,
 )
 
 logger = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ class VisitorNamespace:
             "conversation.end": self._conversation_end,
             "transcript.request": self._transcript_request,
             "offline.leave": self._offline_leave,
+            "threads.list": self._threads_list,
         }
         for event, action in actions.items():
             self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
@@ -241,9 +244,13 @@ class VisitorNamespace:
                 {
                     "id": summary.id,
                     "state": summary.state.value,
-                    "mode": CONVERSATION_MODE,
+                    "mode": MESSAGING_MODE
+                    if summary.queue in session.messaging_queues
+                    else CONVERSATION_MODE,
                     "last_seq": summary.last_seq,
                     "unread": summary.unread,
+                    "queue": summary.queue,
+                    "locked": summary.locked,
                 }
                 for summary in session.conversations
             ],
@@ -252,6 +259,8 @@ class VisitorNamespace:
                 "tenant_name": session.tenant.name,
                 "max_text_length": self._services.limits.max_text_length,
                 "transcript_mail": self._services.transcript_requests.available,
+                "messaging_queues": list(session.messaging_queues),
+                "default_queue": DEFAULT_QUEUE,
             },
         }
 
@@ -294,6 +303,11 @@ class VisitorNamespace:
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )
         return {"conversation": conversation_to_wire(conversation)}
+
+    async def _threads_list(self, state: _VisitorSocket, payload: object) -> Json:
+        payloads.parse_threads_list(payload)
+        threads = await self._services.threads.threads(state.visitor_id)
+        return {"threads": [thread_to_wire(thread) for thread in threads]}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_message_send(payload, state.visitor_id)

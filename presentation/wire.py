@@ -24,11 +24,14 @@ from business.events import (
 )
 from business.model import Participant, ParticipantKind
 from business.rich import rich_to_json
+from business.threads import ThreadSummary
 
 Json = dict[str, object]
 
 CONVERSATION_MODE = "chat"
-"""The only mode so far; the field exists so clients can branch when others arrive."""
+"""A live chat."""
+MESSAGING_MODE = "messaging"
+"""A thread of a messaging queue (``business.threads``)."""
 
 
 def iso_utc(moment: datetime) -> str:
@@ -75,6 +78,8 @@ def event_to_wire(event: ConversationEvent) -> Json:
             wire["state"] = event.state.value
             if event.queue_position is not None:
                 wire["queue_position"] = event.queue_position
+            if event.locked is not None:
+                wire["locked"] = event.locked
         case ReadMarked():
             wire["by"] = participant_to_wire(event.by)
             # PROTOCOL.md names this field "seq", which the envelope already uses for the
@@ -114,3 +119,18 @@ def conversation_to_wire(conversation: Conversation) -> Json:
 
 def message_ack_to_wire(message: MessagePosted) -> Json:
     return {"id": message.id, "seq": message.seq, "created_at": iso_utc(message.created_at)}
+
+
+def thread_to_wire(thread: ThreadSummary) -> Json:
+    """One line of ``threads.list``."""
+    return {
+        "id": thread.id,
+        "queue": thread.queue,
+        "state": thread.state.value,
+        "locked": thread.locked,
+        "created_at": iso_utc(thread.created_at),
+        "last_seq": thread.last_seq,
+        "unread": thread.unread,
+        "preview": thread.preview,
+        "last_at": None if thread.last_at is None else iso_utc(thread.last_at),
+    }

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from business.model import ConversationId, QueueName
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_threads
 from xmpp_bridge.command_registry import (
     EVERYONE as EVERYONE,
     Command as Command,
@@ -56,6 +56,8 @@ from xmpp_bridge.custom import (
     HoldChat,
     InviteTo,
     LeaveChat,
+    LockThread,
+    NewThread,
     PassOffer,
     Payload,
     ShowHelp,
@@ -66,6 +68,7 @@ from xmpp_bridge.custom import (
     UnholdChat,
     UnknownCommand,
     UnknownEngineCommand,
+    UnlockThread,
     UseCanned,
     WhisperText,
     WriteNote,
@@ -211,6 +214,30 @@ AGENT_COMMANDS: CommandRegistry[ConversationId, Payload] = CommandRegistry(
             help=texts.HELP_UNHOLD,
             produces=UnholdChat,
             parse=lambda cid, _: UnholdChat(conversation_id=cid),
+        ),
+        Command(
+            name="lock",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_LOCK,
+            produces=LockThread,
+            parse=lambda cid, _: LockThread(conversation_id=cid),
+        ),
+        Command(
+            name="unlock",
+            synopsis="",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_UNLOCK,
+            produces=UnlockThread,
+            parse=lambda cid, _: UnlockThread(conversation_id=cid),
+        ),
+        Command(
+            name="newthread",
+            synopsis="<text>",
+            roles=frozenset({Role.AGENT}),
+            help=texts_threads.HELP_NEW_THREAD,
+            produces=NewThread,
+            parse=lambda cid, text: NewThread(conversation_id=cid, text=text),
         ),
         Command(
             name="bot",

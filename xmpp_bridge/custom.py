@@ -32,6 +32,8 @@ from xmpp_bridge.custom_commands import (
     HoldChat as HoldChat,
     InviteTo as InviteTo,
     LeaveChat as LeaveChat,
+    LockThread as LockThread,
+    NewThread as NewThread,
     PassOffer as PassOffer,
     ShowHelp as ShowHelp,
     ShowHistory as ShowHistory,
@@ -42,6 +44,7 @@ from xmpp_bridge.custom_commands import (
     UnholdChat as UnholdChat,
     UnknownCommand as UnknownCommand,
     UnknownEngineCommand as UnknownEngineCommand,
+    UnlockThread as UnlockThread,
     UseCanned as UseCanned,
     WhisperText as WhisperText,
     WriteNote as WriteNote,
@@ -187,6 +190,9 @@ Payload = (
     | ShowHistory
     | HoldChat
     | UnholdChat
+    | LockThread
+    | UnlockThread
+    | NewThread
     | BackToBot
     | ShowHelp
     | UnknownCommand

@@ -139,6 +139,29 @@ class UnholdChat:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LockThread:
+    """``!lock``: the visitor may only read the messaging thread (``business.threads``)."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewThread:
+    """``!newthread <text>``: open another messaging thread to this chat's visitor
+    (``business.outbound_threads``)."""
+
+    conversation_id: ConversationId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlockThread:
+    """``!unlock``: the visitor may write to the messaging thread again."""
+
+    conversation_id: ConversationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShowHelp:
     """``!help`` in a conversation."""
 

@@ -14,7 +14,7 @@ import re
 
 from business.commands import Monitor
 from business.errors import Forbidden, InvalidInput
-from business.model import Agent
+from business.model import Agent, ConversationState
 from business.services import Services
 from xmpp_bridge import texts
 from xmpp_bridge.addresses import Addressing
@@ -95,7 +95,12 @@ class EngineDesk:
                             conv.agent_id != agent.id,
                         )
                         for conv in chats
-                    ]
+                    ],
+                    parked={
+                        self._addressing.conversation_jid(conv.id)
+                        for conv in chats
+                        if conv.state is ConversationState.ON_HOLD and conv.agent_id == agent.id
+                    },
                 )
             case EngineCapacity(count=count):
                 if re.fullmatch(r"[0-9]{1,3}", count.strip()) is None:

@@ -30,7 +30,7 @@ from business.errors import (
 )
 from business.model import Agent, new_id
 from business.services import Services
-from xmpp_bridge import desk_bots, desk_replies, texts
+from xmpp_bridge import desk_bots, desk_replies, desk_threads, texts
 from xmpp_bridge.agent_commands import (
     AGENT_COMMANDS,
     Role,
@@ -53,6 +53,8 @@ from xmpp_bridge.custom import (
     HoldChat,
     InviteTo,
     LeaveChat,
+    LockThread,
+    NewThread,
     Origin,
     Outbound,
     PassOffer,
@@ -69,6 +71,7 @@ from xmpp_bridge.custom import (
     TransferTo,
     UnholdChat,
     UnknownCommand,
+    UnlockThread,
     Unroutable,
     UseCanned,
     WhisperText,
@@ -171,6 +174,9 @@ def lane_of(received: Received) -> Hashable:
             | BargeIn(conversation_id=cid)
             | HoldChat(conversation_id=cid)
             | UnholdChat(conversation_id=cid)
+            | LockThread(conversation_id=cid)
+            | UnlockThread(conversation_id=cid)
+            | NewThread(conversation_id=cid)
             | BackToBot(conversation_id=cid)
         ):
             return (received.origin.address, cid)
@@ -275,6 +281,12 @@ class InboundDispatcher:
             case HoldChat() | UnholdChat() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_replies.hold(self._services, agent, command))
+            case NewThread() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_threads.new_thread(self._services, agent, command))
+            case LockThread() | UnlockThread() as command:
+                agent = await self._agent(origin, command)
+                self._reply(origin, await desk_threads.lock(self._services, agent, command))
             case BackToBot() as command:
                 agent = await self._agent(origin, command)
                 self._reply(origin, await desk_bots.back_to_bot(self._services, agent, command))

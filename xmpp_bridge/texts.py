@@ -12,7 +12,7 @@ stanza budget by the converters, which know how many bytes there are to spend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from business.model import ParticipantKind
@@ -272,13 +272,15 @@ HELP_ENGINE_QUEUES = "how many wait in each of your queues, and for how long"
 MAX_USAGE = "write max <n>, a number of chats from 1 to 100"
 
 
-def engine_chats(chats: Sequence[tuple[str, str, str, bool]]) -> str:
-    """(conversation JID, visitor, queue, offered only) per chat."""
+def engine_chats(chats: Sequence[tuple[str, str, str, bool]], parked: Collection[str] = ()) -> str:
+    """(conversation JID, visitor, queue, offered only) per chat; ``parked``: the JIDs of
+    those on hold, waiting for the visitor (``!hold``, a thread opened by ``!newthread``)."""
     if not chats:
         return "You have no open chats."
     lines = [f"Your open chats ({len(chats)}):"]
     for jid, visitor, queue, offered in chats:
-        lines.append(f"{jid} - {visitor} (queue {queue}){' - offered to you' if offered else ''}")
+        note = " - offered to you" if offered else " - on hold" if jid in parked else ""
+        lines.append(f"{jid} - {visitor} (queue {queue}){note}")
     return "\n".join(lines)
 
 

@@ -104,6 +104,7 @@ class _ConversationColumns(Protocol):
     offline: bool
     offline_message_id: str | None
     started_by: Mapping[str, Any] | None
+    locked: bool
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -144,6 +145,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         offline=bool(row.offline),
         offline_message_id=row.offline_message_id,
         started_by=started_by_from_json(row.started_by),
+        locked=bool(row.locked),
     )
 
 
@@ -198,6 +200,7 @@ MUTABLE = (
     "bot_misses",
     "offline",
     "offline_message_id",
+    "locked",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

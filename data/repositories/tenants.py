@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from business.bot_config import bot_config_to_json, read_bot_config
 from business.errors import AlreadyExists
-from business.model import Queue, QueueName, Tenant, TenantId
+from business.model import Queue, QueueMode, QueueName, Tenant, TenantId
 from business.opening_hours import opening_hours_to_json, read_opening_hours
 from data.errors import is_key_taken
 from data.models import QueueRow, TenantRow
@@ -90,6 +90,7 @@ def _queue(row: QueueRow) -> Queue:
         last_agent_window=row.last_agent_window,
         bot=None if row.bot is None else read_bot_config(row.bot),
         opening_hours=None if row.opening_hours is None else read_opening_hours(row.opening_hours),
+        mode=QueueMode(row.mode),
     )
 
 
@@ -106,6 +107,7 @@ def _settings(queue: Queue) -> dict[str, object]:
         "opening_hours": (
             None if queue.opening_hours is None else opening_hours_to_json(queue.opening_hours)
         ),
+        "mode": queue.mode.value,
     }
 
 

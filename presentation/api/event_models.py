@@ -102,6 +102,10 @@ class StateEvent(_Visible):
     type: Literal["state.changed"]
     state: ConversationState
     queue_position: int | None
+    locked: bool | None = Field(
+        default=None,
+        description="on a messaging thread's lock or unlock: whether it is locked now",
+    )
 
 
 class ReadEvent(_Visible):
@@ -259,6 +263,7 @@ def visible_out(event: ConversationEvent) -> VisibleModel:
                 created_at=at,
                 state=event.state,
                 queue_position=event.queue_position,
+                locked=event.locked,
             )
         case ReadMarked():
             return ReadEvent(

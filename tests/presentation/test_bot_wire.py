@@ -109,7 +109,15 @@ async def test_a_chat_with_the_bot_is_listed_in_state_bot(
     session = await again.connect({"tenant": "default", "visitor_token": visitor.token})
 
     assert session["conversations"] == [
-        {"id": conversation_id, "state": "bot", "mode": "chat", "last_seq": 3, "unread": 1}
+        {
+            "id": conversation_id,
+            "state": "bot",
+            "mode": "chat",
+            "last_seq": 3,
+            "unread": 1,
+            "queue": "support",
+            "locked": False,
+        }
     ]
 
 

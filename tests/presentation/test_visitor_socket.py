@@ -46,7 +46,15 @@ async def test_a_returning_visitor_is_recognised_by_token_and_sees_their_convers
     assert session["visitor_id"] == visitor.session["visitor_id"]
     assert session["visitor_token"] == visitor.token
     assert session["conversations"] == [
-        {"id": conversation_id, "state": "active", "mode": "chat", "last_seq": 5, "unread": 1}
+        {
+            "id": conversation_id,
+            "state": "active",
+            "mode": "chat",
+            "last_seq": 5,
+            "unread": 1,
+            "queue": "support",
+            "locked": False,
+        }
     ]
 
 

@@ -21,6 +21,7 @@ from presentation.api.resources import (
     queues,
     reports,
     tenants,
+    thread_actions,
     visitors,
     webhooks,
     widget_config,
@@ -29,6 +30,7 @@ from presentation.api.resources import (
 RESOURCES: tuple[Resource, ...] = (
     conversations.resource,
     conversation_actions.resource,
+    thread_actions.resource,
     channels.resource,
     visitors.resource,
     reports.resource,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from business import commands as c
 from business.errors import NotFound
-from business.model import Queue, QueueName as QueueNameValue
+from business.model import Queue, QueueMode, QueueName as QueueNameValue
 from business.queue_settings import MAX_WAITING
 from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
 from presentation.api.bot_fields import BotConfigIn, BotConfigOut, bot_out
@@ -55,6 +55,9 @@ class QueueOut(BaseModel):
     opening_hours: OpeningHoursOut | None = Field(
         description="outside these, starts are refused with `queue_closed`; null: always open"
     )
+    mode: QueueMode = Field(
+        description="`live` chat, or `messaging` threads that stay open until an agent closes them"
+    )
 
 
 class QueuePage(Page[QueueOut]):
@@ -80,6 +83,7 @@ class QueueCreate(Body):
     opening_hours: OpeningHoursIn | None = Field(
         None, description="when visitors may start chats; null or left out: always"
     )
+    mode: QueueMode = Field(QueueMode.LIVE, description="`live` chat or `messaging` threads")
 
 
 class QueuePatch(PatchBody):
@@ -109,6 +113,11 @@ class QueuePatch(PatchBody):
         description="the whole opening hours, which replace those in effect; null: always "
         "open. Chats already running or waiting go on when the queue closes",
     )
+    mode: QueueMode | None = Field(
+        None,
+        description="`live` chat or `messaging` threads; the conversations open now keep "
+        "going and follow the new mode from their next step",
+    )
 
 
 class QueuePath(Params):
@@ -130,6 +139,7 @@ def queue_out(queue: Queue) -> QueueOut:
         opening_hours=(
             None if queue.opening_hours is None else opening_hours_out(queue.opening_hours)
         ),
+        mode=queue.mode,
     )
 
 
@@ -201,6 +211,7 @@ async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
                 last_agent_window=body.last_agent_window or 0,
                 bot=None if body.bot is None else body.bot.config(),
                 opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
+                mode=body.mode.value,
             ),
         )
     )
@@ -242,6 +253,7 @@ async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
             remove_bot="bot" in given and body.bot is None,
             opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
             always_open="opening_hours" in given and body.opening_hours is None,
+            mode=None if body.mode is None else body.mode.value,
         )
     )
     return queue_out(queue)

@@ -7,7 +7,8 @@
 //      of their last activity) -> the chat comes back as it was in this tab, open or
 //      minimised (the client keeps that per tab, in sessionStorage);
 //   3. messaging: the messaging hook finds an open thread for this visitor -> open it
-//      (the hook answers "none" until messaging mode exists; sites and tests may set
+//      (by default: a returning visitor of a messaging queue whose open thread has
+//      unread messages, asked of GET /visitor-api/v1/threads; sites may set their own,
 //      window.ChatEngineHooks.findOpenThread);
 //   4. the configured triggers, in order; the server always ends them with one that
 //      holds everywhere (the default button). A trigger marked only_if_available asks
@@ -32,6 +33,7 @@ import { manager as en } from "./locales/en.json";
 import { manager as es } from "./locales/es.json";
 import { manager as fr } from "./locales/fr.json";
 import { SiteApi } from "./site_api.js";
+import { identityToken } from "./identity.js";
 import { Tracker } from "./tracking.js";
 
 const LOCALES = { en, de, fr, es, ar };
@@ -198,19 +200,33 @@ class ChatManager {
   // HOOK_TIMEOUT_MS it counts as "no open thread".
   async findOpenThread() {
     const hooks = window.ChatEngineHooks;
-    if (!hooks || typeof hooks.findOpenThread !== "function") return null;
+    const site = hooks && typeof hooks.findOpenThread === "function";
+    const ask = site ? hooks.findOpenThread : (q) => this.unreadThread(q);
     let timer = null;
     const timeout = new Promise((resolve) => {
       timer = setTimeout(() => resolve(null), HOOK_TIMEOUT_MS);
     });
     try {
-      const found = Promise.resolve(hooks.findOpenThread({ tenant: this.boot.tenant }));
+      const found = Promise.resolve(ask({ tenant: this.boot.tenant }));
       return (await Promise.race([found, timeout])) || null;
     } catch {
       return null;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  // The default messaging hook: only where the client saw a messaging queue, the
+  // engine's thread with news for this visitor (an open one with unread messages).
+  async unreadThread() {
+    const token = this.local.get("token", null);
+    if (!this.local.get("messaging", null) || !token) return null;
+    const headers = { Authorization: `Bearer ${token}`, "X-Chat-Tenant": this.boot.tenant };
+    const identity = identityToken(); // an identified visitor's token alone reads nothing
+    if (identity) headers["X-Chat-Identity"] = identity;
+    const r = await fetch(`${this.boot.server}/visitor-api/v1/threads`, { headers });
+    const body = r.ok ? await r.json() : {};
+    return (body.threads || []).find((t) => t.state !== "ended" && t.unread > 0) || null;
   }
 
   // Re-evaluated every second (time on page changes) and when a variable is set, until

@@ -108,6 +108,7 @@ export const outboxMethods = {
           // The queue of the trigger that invited the chat (the manager keeps it in the
           // tab for the rest of the visit); none: the tenant's default queue.
           if (entry.conversation_id === null) entry.queue = this.boot.queue || this.tabStore.get("queue", null);
+          if (entry.conversation_id === null && this.threads.startNew) entry.new_thread = true;
           this.saveOutbox(entry);
         }
         const ack = await this.deliver(entry);
@@ -136,6 +137,7 @@ export const outboxMethods = {
       const start = { message: { client_msg_id: entry.client_msg_id, text: entry.text } };
       this.contextSync.fillStart(start); // context and trigger
       if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
+      if (entry.new_thread === true) start.new_thread = true; // messaging (threads.js)
       return this.call("conversation.start", start);
     }
     const message = { conversation_id: entry.conversation_id, client_msg_id: entry.client_msg_id, text: entry.text };
@@ -146,6 +148,7 @@ export const outboxMethods = {
   delivered(entry, ack) {
     if (ack.conversation) {
       this.contextSync.started(); // the start carried the context
+      this.threads.startNew = false;
       if (!this.conv || this.conv.id !== ack.conversation.id) {
         this.adopt(ack.conversation.id, ack.conversation.state);
       }

@@ -28,6 +28,10 @@ export const renderMethods = {
 
   onEvent(event) {
     if (!event || typeof event.seq !== "number") return;
+    if (this.threads.active && (!this.conv || this.conv.id !== event.conversation_id)) {
+      this.threads.elsewhere(); // messaging: another thread; the list shows it
+      return;
+    }
     if (!this.conv || this.conv.id !== event.conversation_id) {
       // Another tab of this visitor started a chat: follow it unless ours is still open.
       if (this.isOpen()) return;
@@ -111,6 +115,7 @@ export const renderMethods = {
         this.conv.state = event.state;
         if (event.state !== "bot") this.clearQuickReplies();
         this.conv.queuePosition = event.queue_position || null;
+        if (typeof event.locked === "boolean") this.threads.setLocked(event.locked); // messaging
         if (event.state === "ended") {
           this.showTyping(false);
           this.renderNotice(event.seq, this.t("ended_notice"));

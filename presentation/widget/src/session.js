@@ -71,7 +71,8 @@ export const sessionMethods = {
     this.transcript.setAvailable(Boolean(config.transcript_mail));
     const list = data.conversations || [];
     const known = this.conv && list.find((c) => c.id === this.conv.id);
-    const chosen = known || list.find((c) => c.state !== "ended") || list[0] || null;
+    // The thread list, or a new thread being written (threads.js), stays as it is.
+    const chosen = this.threads.holdsView() ? null : known || list.find((c) => c.state !== "ended") || list[0] || null;
     if (!chosen) {
       // A new visitor (the stored token was unknown): forget what this page showed.
       this.conv = null;
@@ -84,6 +85,7 @@ export const sessionMethods = {
     this.retryAttempt = 0;
     this.updateStatus();
     this.offline.onSession(list);
+    this.threads.onSession(data);
     this.offline.sync();
     this.offline.flush();
     this.saveEngagement();

@@ -4,6 +4,7 @@ import { el } from "./dom.js";
 import { CLOSE_ICON, SEND_ICON } from "./launcher.js";
 import { OFFLINE_CSS, OfflineForm } from "./offline.js";
 import { WIDGET_CSS } from "./styles.js";
+import { THREADS_CSS, Threads } from "./threads.js";
 import { TranscriptBar } from "./transcript.js";
 
 export function timeLabel(iso) {
@@ -15,7 +16,8 @@ export const uiMethods = {
   buildUi() {
     const root = this.boot.root;
     const style = document.createElement("style");
-    style.textContent = WIDGET_CSS + OFFLINE_CSS;
+    style.textContent = WIDGET_CSS + OFFLINE_CSS + THREADS_CSS;
+    this.threads = new Threads(this); // threads.js: messaging mode
     this.badge = el("span", "ce-badge", { "data-testid": "badge", "aria-hidden": "true" });
     this.badge.hidden = true;
     // The launcher turns into a close button while the window is open.
@@ -48,7 +50,7 @@ export const uiMethods = {
     });
     close.innerHTML = CLOSE_ICON; // constant markup
     close.addEventListener("click", () => this.close());
-    header.append(heading, this.endButton, close);
+    header.append(this.threads.back, heading, this.endButton, close);
 
     this.messagesEl = el("div", "ce-messages", {
       "data-testid": "messages",
@@ -78,6 +80,7 @@ export const uiMethods = {
     });
     this.sendButton.innerHTML = SEND_ICON; // constant markup
     form.append(this.input, this.sendButton);
+    this.form = form;
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.submit();
@@ -109,10 +112,12 @@ export const uiMethods = {
     this.offline = new OfflineForm(this); // offline.js: shown instead of the message box
     this.window.append(
       header,
+      this.threads.node,
       this.offline.node,
       this.offline.note,
       this.messagesEl,
       this.typingEl,
+      this.threads.lockedNote,
       form,
       this.transcript.node,
     );

@@ -189,6 +189,7 @@ BODIES: dict[str, Json] = {
     },
     "end_conversation": {"reason": "mine"},
     "transfer_conversation": {"queue": "support"},
+    "open_thread": {"agent_address": "alice@agents.example", "text": "Hello again"},
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
     "patch_identity_settings": {
         "mode": "optional",

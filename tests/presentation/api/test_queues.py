@@ -19,6 +19,7 @@ DEFAULTS = {
     "last_agent_window": 86400,
     "bot": None,
     "opening_hours": None,
+    "mode": "live",
 }
 
 
@@ -66,6 +67,7 @@ async def test_an_admin_creates_a_queue_with_settings(
         "last_agent_window": None,
         "bot": None,
         "opening_hours": None,
+        "mode": "live",
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
@@ -106,6 +108,14 @@ async def test_patch_changes_only_what_it_names(api: ApiClient, keys: Keys) -> N
         "skills": {"french": 1},
         "max_waiting": 3,
     }
+
+
+async def test_patch_sets_the_messaging_mode(api: ApiClient, keys: Keys) -> None:
+    reply = await api.patch("/queues/support", keys.admin, {"mode": "messaging"})
+    assert reply.status == 200
+    assert reply.body == {**DEFAULTS, "mode": "messaging"}
+    refused = await api.patch("/queues/support", keys.admin, {"mode": "async"})
+    assert "mode" in refused.problem(400, "invalid_input")
 
 
 async def test_patch_null_means_the_default_where_that_has_a_meaning(

@@ -26,6 +26,7 @@ GUIDE = {
     "post_conversation_message": {A, B},
     "end_conversation": {A, B},
     "transfer_conversation": {A, B},
+    "open_thread": {A, B},
     "get_visitor": {A, R},
     "list_visitor_conversations": {A, R},
     "list_conversation_reports": {A, R},

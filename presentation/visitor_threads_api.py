@@ -1,0 +1,84 @@
+"""The visitor's thread list over HTTP: ``GET /visitor-api/v1/threads``.
+
+What the chat manager's messaging step asks on a page view, before any socket is open
+(the widget's client uses ``threads.list`` once connected): the same answer, with the
+credentials of a connect in headers, as ``presentation.visitor_api`` takes them
+(``Authorization: Bearer <visitor_token>``, ``X-Chat-Tenant``), the same CORS policy and
+the same cost (one token of the client address's connect budget). Never cached: unread
+counts change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from aiohttp import web
+
+from business.errors import Forbidden
+from business.services import Services
+from presentation.api.problems import problem_response
+from presentation.limits import VisitorLimits
+from presentation.public_http import cors_headers
+from presentation.settings import WebSettings
+from presentation.socketio_server import origin_policy
+from presentation.visitor_api import IDENTITY_HEADER, TENANT_HEADER, bearer, tenant_header
+from presentation.wire import thread_to_wire
+
+THREADS_ROUTE: Final = "/visitor-api/v1/threads"
+
+
+class VisitorThreadsEndpoint:
+    def __init__(self, *, services: Services, settings: WebSettings, limits: VisitorLimits):
+        self._services = services
+        self._limits = limits
+        self._origins = origin_policy(settings)
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(THREADS_ROUTE, self.get, allow_head=False)
+        router.add_route("OPTIONS", THREADS_ROUTE, self.preflight)
+
+    async def get(self, request: web.Request) -> web.Response:
+        cors = cors_headers(self._origins, request)
+        try:
+            if cors is None:
+                raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
+            self._limits.connection(
+                self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+            )
+            threads = await self._services.threads.threads_by_token(
+                tenant_header(request),
+                bearer(request),
+                request.headers.get(IDENTITY_HEADER, "").strip() or None,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            response = problem_response(error, context=f"GET {request.path}")
+        else:
+            response = web.json_response(
+                {"threads": [thread_to_wire(thread) for thread in threads]},
+                headers={"Cache-Control": "no-store"},
+            )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Vary", "Origin")
+        response.headers.update(cors or {})
+        return response
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        cors = cors_headers(self._origins, request)
+        if cors is None or request.headers.get("Access-Control-Request-Method") != "GET":
+            forbidden = Forbidden("only GET, and only from the sites allowed to use the chat")
+            return problem_response(forbidden, context=f"OPTIONS {request.path}")
+        return web.Response(
+            status=204,
+            headers={
+                **cors,
+                "Vary": "Origin",
+                "Access-Control-Allow-Methods": "GET",
+                "Access-Control-Allow-Headers": (
+                    f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}"
+                ),
+                "Access-Control-Max-Age": "7200",
+            },
+        )
