@@ -61,6 +61,8 @@ class SendVisitorMessage:
     conversation_id: ConversationId
     client_msg_id: str
     text: str
+    attachments: tuple[str, ...] = ()
+    """The visitor's own files, as ``file:<id>`` (``business.files.visitor_attachments``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,6 +127,10 @@ class SendAgentMessage:
     """The agent client's message id (the XMPP stanza id), so a resend is stored once."""
     attachments: tuple[str, ...] = ()
     """Files by URL (XEP-0066); ``text`` may then be empty."""
+    copied: tuple[str, ...] = ()
+    """Files the engine copied into its own store (``file:<id>``, made by
+    ``business.files.import_agent_file``, never from the agent's input); they follow
+    ``attachments`` in the message."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -75,7 +75,7 @@ class VisitorEventEndpoint:
             response = problem_response(error, context=f"GET {request.path}")
         else:
             response = web.json_response(
-                event_to_wire(event),
+                event_to_wire(event, self._services.files.links.for_visitor),
                 headers={
                     "Cache-Control": _CACHE_CONTROL,
                     "Vary": f"Authorization, {TENANT_HEADER}, Origin",
@@ -118,14 +118,14 @@ def _query(request: web.Request) -> ReadVisitorEvent:
     text = request.match_info["seq"]
     return ReadVisitorEvent(
         tenant_id=TenantId(tenant),
-        visitor_token=_bearer(request),
+        visitor_token=bearer_token(request),
         conversation_id=ConversationId(conversation_id),
         # Not a number: no such event, as for a seq the conversation has not reached.
         seq=int(text) if _SEQ.fullmatch(text) else 0,
     )
 
 
-def _bearer(request: web.Request) -> str | None:
+def bearer_token(request: web.Request) -> str | None:
     """The token of ``Authorization: Bearer <token>``; None without one (any other
     scheme included), which the use case refuses as unauthenticated."""
     scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")

@@ -11,6 +11,7 @@ answered.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ class VisitorNamespace:
         self._settings = settings
         self._limits = limits
         self._output = output
-        self._refs = EventRefs(inline_max_bytes=settings.event_inline_max_bytes)
+        self._refs = EventRefs(
+            inline_max_bytes=settings.event_inline_max_bytes,
+            attachment_url=services.files.links.for_visitor,
+        )
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
         self._sockets: dict[str, _VisitorSocket] = {}
@@ -295,9 +299,13 @@ class VisitorNamespace:
         return {"conversation": conversation_to_wire(conversation)}
 
     async def _message_send(self, state: _VisitorSocket, payload: object) -> Json:
-        message = await self._services.messaging.send_visitor_message(
-            payloads.parse_message_send(payload, state.visitor_id)
-        )
+        cmd = payloads.parse_message_send(payload, state.visitor_id)
+        if cmd.attachments:
+            refs = await self._services.files.visitor_attachments(
+                cmd.visitor_id, cmd.conversation_id, cmd.attachments
+            )
+            cmd = dataclasses.replace(cmd, attachments=refs)
+        message = await self._services.messaging.send_visitor_message(cmd)
         return {"message": message_ack_to_wire(message)}
 
     async def _typing(self, state: _VisitorSocket, payload: object) -> Json:

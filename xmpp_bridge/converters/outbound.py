@@ -318,7 +318,8 @@ def _posted(
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(said, budget, prefix=prefix))
-    for number, url in enumerate(event.attachments, start=1):
+    for number, attachment in enumerate(event.attachments, start=1):
+        url = addressing.attachment_url(attachment)
         # Clients show an XEP-0066 file inline only when the body is exactly the URL,
         # so a file's message is never split (an address that long is refused).
         file = _Chat(
