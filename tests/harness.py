@@ -27,6 +27,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
 )
+from business.file_settings import FileSettings
 from business.history import HistoryService
 from business.mail_settings import MailSettings
 from business.messaging import MessagingService, Posted
@@ -57,8 +58,13 @@ from data import Database
 from data.models import ConversationMemberRow, ConversationRow
 from data.repositories.conversation_rows import conversation_from_row
 from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
+from tests.fakes_files import FakeFetcher, MemoryBlobStore
 
 SALES = QueueName("sales")
+
+
+TEST_FILES = FileSettings(secret="test-file-links")
+"""Every process of a test signs file links alike, as an installation's engines do."""
 
 
 @dataclasses.dataclass
@@ -80,6 +86,9 @@ class World:
     mail: MailSettings | None = None
     mailer: TranscriptMailer | None = None
     """The webhook and mail parts ``make_world`` was given (a second process gets them too)."""
+    blobs: MemoryBlobStore = dataclasses.field(default_factory=MemoryBlobStore)
+    fetcher: FakeFetcher = dataclasses.field(default_factory=FakeFetcher)
+    """The files' bytes and the agents' upload servers (a second process shares them)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -146,6 +155,9 @@ class World:
             transport=self.transport,
             mail=self.mail,
             mailer=self.mailer,
+            files=TEST_FILES,
+            blobs=self.blobs,
+            file_fetcher=self.fetcher,
         )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
@@ -335,6 +347,7 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
+    blobs, fetcher = MemoryBlobStore(), FakeFetcher()
     services = bootstrap(
         uow=uow,
         clock=clock,
@@ -345,6 +358,9 @@ async def make_world(
         mail=mail,
         mailer=mailer,
         bots=bots,
+        files=TEST_FILES,
+        blobs=blobs,
+        file_fetcher=fetcher,
     )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
@@ -363,6 +379,8 @@ async def make_world(
         transport=transport,
         mail=mail,
         mailer=mailer,
+        blobs=blobs,
+        fetcher=fetcher,
     )
 
 
