@@ -368,7 +368,6 @@ _NORMALIZE: dict[str, Callable[[Any, Path], object]] = {
     "http.cors_allowed_origins": lambda origins, cwd: tuple(o.rstrip("/") for o in origins),
     "xmpp.component_jid": lambda name, cwd: name.lower(),
     "log.level": lambda level, cwd: level.upper(),
-    "files.dir": lambda path, cwd: str(cwd / Path(path).expanduser()),
     # Relative to where the command runs, fixed now so a later chdir changes nothing.
     "database.url": canonical_url,
 }
