@@ -5,6 +5,12 @@ and expiry under the engine's secret, so a URL handed to one visitor (or agent) 
 turned into another file's, nor kept alive past ``exp``. A fresh URL is made every time a
 message is handed out (live, on ``sync``, to an agent), so the stored message never
 holds one that expires.
+
+Two lifetimes: the visitor's short one (``for_visitor``: the widget asks again with every
+delivery and ``sync``), and the long one (``lasting``) for every output that is read
+later and cannot ask again — agents' XMPP clients, the REST API, webhooks and e-mailed
+transcripts. Each of those outputs takes an ``AttachmentUrl`` (wired to ``lasting``), so
+a stored ``file:<id>`` never leaves the engine as it is.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
+from typing import Final, TypeAlias
 
 from business.errors import Forbidden
 from business.file_model import FileId, ref_file_id
@@ -24,6 +31,10 @@ from business.ports import Clock
 FILE_PATH_PREFIX: Final = "/files/"
 _SIG_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _EXP_RE = re.compile(r"[0-9]{1,12}")
+
+AttachmentUrl: TypeAlias = Callable[[str], str]
+"""Turns a message's stored attachment (``file:<id>`` or an agent's URL) into the link an
+output shows: ``FileLinks.lasting`` or ``FileLinks.for_visitor``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,8 +48,10 @@ class FileLinkSettings:
     """How long a URL handed to a visitor works; the widget gets a fresh one with every
     delivery and ``sync``."""
     agent_ttl: timedelta = timedelta(days=7)
-    """How long a URL sent to an agent works: XMPP clients fetch a file when the message
-    is shown, possibly long after it arrived (another device, the archive)."""
+    """How long a ``lasting`` URL works (to agents, REST, webhooks, transcripts by
+    e-mail): XMPP clients fetch a file when the message is shown, possibly long after it
+    arrived (another device, the archive); a webhook's receiver or a mail's reader later
+    still."""
 
 
 class FileLinks:
@@ -54,8 +67,11 @@ class FileLinks:
             return attachment
         return self.visitor_url(file_id)
 
-    def for_agent(self, attachment: str) -> str:
-        """As an agent gets it: an absolute signed URL, valid for ``agent_ttl``."""
+    def lasting(self, attachment: str) -> str:
+        """A message attachment as everyone but the visitor gets it (agents, the REST
+        API, webhooks, transcripts): a ``file:<id>`` as an absolute signed URL valid for
+        ``agent_ttl`` (a path when the engine does not know its public URL), a URL as
+        it is."""
         file_id = ref_file_id(attachment)
         if file_id is None:
             return attachment

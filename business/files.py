@@ -77,7 +77,7 @@ class FileService:
         self._clock = clock
         self._fetcher = fetcher
         self.links = links
-        """Edges sign attachments with it (``for_visitor``, ``for_agent``)."""
+        """Edges sign attachments with it (``for_visitor``, ``lasting``)."""
 
     async def limits(self, tenant_id: TenantId) -> FileLimits:
         async with self._tx.read() as tx:

@@ -108,7 +108,7 @@ def bootstrap(
     ``mailer`` says otherwise, and the automatic transcript is staged with every end.
     Shared files go to ``files.dir`` unless ``blobs`` says otherwise; agents' files are
     fetched with aiohttp's client unless ``file_fetcher`` says otherwise; ``public_url``
-    starts the file links agents get."""
+    starts the file links agents, the REST API, webhooks and mailed transcripts get."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
@@ -118,7 +118,9 @@ def bootstrap(
     mail_on = mail.enabled and mailer is not None
     publisher = publisher or EventPublisher()
     publisher.add_stager(ReportStager())
-    outbox = WebhookOutbox()
+    file_settings = files or FileSettings()
+    links = _file_links(clock, file_settings, public_url)
+    outbox = WebhookOutbox(attachment_url=links.lasting)
     publisher.add_stager(outbox)
     auto_send = TranscriptAutoSend()
     offline_answers = OfflineAnswerMail()
@@ -126,9 +128,7 @@ def bootstrap(
         publisher.add_stager(auto_send)
         publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
-    file_service = _file_service(
-        transactions, clock, files or FileSettings(), blobs, file_fetcher, public_url
-    )
+    file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
     bot_service = BotService(
@@ -204,7 +204,9 @@ def bootstrap(
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
-        conversation_queries=ConversationQueryService(transactions=transactions, limits=limits),
+        conversation_queries=ConversationQueryService(
+            transactions=transactions, limits=limits, attachment_url=links.lasting
+        ),
         visitor_queries=VisitorQueryService(transactions=transactions),
         integrator_messages=IntegratorMessageService(
             transactions=transactions, clock=clock, limits=limits
@@ -244,6 +246,7 @@ def bootstrap(
             clock=clock,
             mailer=mailer if mail_on else None,
             settings=mail,
+            attachment_url=links.lasting,
         ),
         api_channel=ApiChannelService(
             transactions=transactions,
@@ -269,18 +272,11 @@ def bootstrap(
     )
 
 
-def _file_service(
-    transactions: Transactions,
-    clock: Clock,
-    settings: FileSettings,
-    blobs: BlobStore | None,
-    fetcher: FileFetcher | None,
-    public_url: str,
-) -> FileService:
+def _file_links(clock: Clock, settings: FileSettings, public_url: str) -> FileLinks:
     # Without a configured secret a process signs with a key of its own: links then
     # work with this process only (the engine passes files.secret or xmpp.secret).
     secret = settings.secret.encode() if settings.secret else os.urandom(32)
-    links = FileLinks(
+    return FileLinks(
         settings=FileLinkSettings(
             secret=secret,
             base_url=public_url.rstrip("/"),
@@ -289,6 +285,16 @@ def _file_service(
         ),
         clock=clock,
     )
+
+
+def _file_service(
+    transactions: Transactions,
+    clock: Clock,
+    settings: FileSettings,
+    links: FileLinks,
+    blobs: BlobStore | None,
+    fetcher: FileFetcher | None,
+) -> FileService:
     if fetcher is None and settings.copy_agent_files:
         fetcher = AiohttpFileFetcher(timeout=settings.fetch_timeout_seconds)
     return FileService(

@@ -7,6 +7,7 @@ drive the engine through a ``World``; each package adds only its own edge around
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -27,6 +28,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
 )
+from business.file_ports import FetchedFile
 from business.file_settings import FileSettings
 from business.history import HistoryService
 from business.mail_settings import MailSettings
@@ -63,6 +65,9 @@ from tests.fakes_files import FakeFetcher, MemoryBlobStore
 SALES = QueueName("sales")
 
 
+FILE_REF_RE = re.compile(r"file:[0-9a-f]{32}")
+SIGNED_LINK_RE = re.compile(r"/files/([0-9a-f]{32})\?exp=([0-9]+)&sig=([A-Za-z0-9_-]{43})")
+"""A signed link to a file (``business.file_links``) and its parts."""
 TEST_FILES = FileSettings(secret="test-file-links")
 """Every process of a test signs file links alike, as an installation's engines do."""
 
@@ -290,6 +295,42 @@ class World:
                 client_msg_id=stanza_id,
             )
         )
+
+    async def agent_shares_file(
+        self,
+        agent_id: AgentId,
+        conv_id: ConversationId | str,
+        data: bytes = b"%PDF-1.4 manual",
+        name: str = "manual.pdf",
+    ) -> MessagePosted:
+        """An agent's file on their server's upload service, copied into the store and
+        sent as the bridge does (``FileService.copy_agent_files``): a ``file:<id>``."""
+        agent = await self.agents.get_agent(agent_id)
+        assert agent is not None
+        url = f"https://upload.{agent.address.rpartition('@')[2]}/share/{name}"
+        self.fetcher.files[url] = FetchedFile(data=data, content_type="application/pdf", name=name)
+        cid = ConversationId(conv_id)
+        kept, copied = await self.services.files.copy_agent_files(
+            cid, [url], agent_address=agent.address
+        )
+        assert copied, "the file was not copied"
+        assert not kept
+        posted = await self.messaging.send_agent_message(
+            c.SendAgentMessage(
+                agent_id=agent_id, conversation_id=cid, text="", attachments=kept, copied=copied
+            )
+        )
+        assert isinstance(posted, MessagePosted), posted
+        return posted
+
+    async def file_behind(self, shown: str) -> bytes:
+        """The file a signed link in ``shown`` opens; fails if ``shown`` has a stored
+        ``file:<id>`` or no link that works."""
+        assert FILE_REF_RE.search(shown) is None, f"a raw file reference in {shown!r}"
+        found = SIGNED_LINK_RE.search(shown)
+        assert found is not None, f"no signed file link in {shown!r}"
+        opened = await self.services.files.open(*found.groups())
+        return opened.data
 
     # -- reading what happened -------------------------------------------------------
 

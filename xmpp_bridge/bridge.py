@@ -56,9 +56,7 @@ class XmppBridge:
         self._settings = settings
         self._publisher = services.publisher
         self._random = random
-        addressing = Addressing(
-            settings.component_jid, attachment_url=services.files.links.for_agent
-        )
+        addressing = Addressing(settings.component_jid, attachment_url=services.files.links.lasting)
         self._link = Link(addressing, stanza_budget=settings.stanza_budget)
         # Every tenant's agents over one component: their addresses decide their tenant.
         self._roster = QueueRoster(

@@ -113,7 +113,7 @@ def a_chat() -> list[StoredEvent]:
 
 
 def test_the_visitors_transcript_is_what_they_saw_with_corrections_applied() -> None:
-    transcript = render_transcript(CONV, a_chat())
+    transcript = render_transcript(CONV, a_chat(), attachment_url=str)
 
     assert [(line.kind, line.sender_name, line.text, line.edited) for line in transcript.lines] == [
         (LineKind.MESSAGE, "Ann", "Do you ship to Norway?", False),
@@ -143,7 +143,7 @@ def test_the_visitors_transcript_is_what_they_saw_with_corrections_applied() -> 
 
 
 def test_the_internal_transcript_adds_notes_consults_whispers_transfers_and_wrap_ups() -> None:
-    transcript = render_transcript(CONV, a_chat(), internal=True)
+    transcript = render_transcript(CONV, a_chat(), internal=True, attachment_url=str)
     internal = [
         (line.kind, line.text)
         for line in transcript.lines
@@ -170,7 +170,9 @@ def test_times_are_shown_in_the_zone_asked_for_and_an_open_chat_has_no_end() -> 
         created_at=T0,
     )
     events = a_chat()[:2]
-    transcript = render_transcript(open_conv, events, tz=ZoneInfo("Europe/Oslo"))
+    transcript = render_transcript(
+        open_conv, events, tz=ZoneInfo("Europe/Oslo"), attachment_url=str
+    )
     assert transcript.ended_at is None
     assert transcript.text.splitlines()[:4] == [
         "Conversation with Ann (queue support)",
@@ -178,4 +180,4 @@ def test_times_are_shown_in_the_zone_asked_for_and_an_open_chat_has_no_end() -> 
         "",
         "[2026-05-04 11:30:01 CEST] Ann: Do you ship to Norway?",
     ]
-    assert render_transcript(open_conv, []).lines == ()
+    assert render_transcript(open_conv, [], attachment_url=str).lines == ()

@@ -378,5 +378,12 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
         marked=True,  # it quotes the visitor: displaying it reads them
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
-    text = offer_text(conv, item.offer, item.earlier, room=room, say=notices_for(item.language))
+    text = offer_text(
+        conv,
+        item.offer,
+        item.earlier,
+        room=room,
+        say=notices_for(item.language),
+        attachment_url=addressing.attachment_url,
+    )
     return chat.build(text, chat.stanza_id)

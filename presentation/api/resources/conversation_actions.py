@@ -165,7 +165,7 @@ async def post_conversation_message(
                 ),
             )
         )
-    out = message_out(message)
+    out = message_out(message, call.services.files.links.lasting)
     return out if message.id in published else Answer(body=out, status=200)
 
 
