@@ -1,10 +1,11 @@
-"""Short-lived signed URLs to the engine's files: ``/files/<id>?exp=<unix>&sig=<hmac>``.
+"""Signed URLs to the engine's files: ``/files/<id>/<name>?exp=<unix>&sig=<hmac>``.
 
 Nobody gets a file by its id alone: the URL carries its expiry and an HMAC-SHA256 of id
 and expiry under the engine's secret, so a URL handed to one visitor (or agent) cannot be
-turned into another file's, nor kept alive past ``exp``. A fresh URL is made every time a
-message is handed out (live, on ``sync``, to an agent), so the stored message never
-holds one that expires.
+turned into another file's, nor kept alive past ``exp``. The name is not signed: it is
+only there to be shown (and to tell an image by), the file is served under its own. A
+fresh URL is made every time a message is handed out (live, on ``sync``, to an agent),
+so the stored message never holds one that expires.
 
 Two lifetimes: the visitor's short one (``for_visitor``: the widget asks again with every
 delivery and ``sync``), and the long one (``lasting``) for every output that is read
@@ -23,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, TypeAlias
+from urllib.parse import quote
 
 from business.errors import Forbidden
-from business.file_model import FileId, ref_file_id
+from business.file_model import FileId, parse_file_ref
 from business.ports import Clock
 
 FILE_PATH_PREFIX: Final = "/files/"
@@ -62,24 +64,25 @@ class FileLinks:
     def for_visitor(self, attachment: str) -> str:
         """A message attachment as the visitor gets it: a ``file:<id>`` as a signed URL
         on the engine (a path when it does not know its public URL), a URL as it is."""
-        file_id = ref_file_id(attachment)
-        if file_id is None:
+        parsed = parse_file_ref(attachment)
+        if parsed is None:
             return attachment
-        return self.visitor_url(file_id)
+        return self.visitor_url(*parsed)
 
     def lasting(self, attachment: str) -> str:
         """A message attachment as everyone but the visitor gets it (agents, the REST
         API, webhooks, transcripts): a ``file:<id>`` as an absolute signed URL valid for
         ``agent_ttl`` (a path when the engine does not know its public URL), a URL as
         it is."""
-        file_id = ref_file_id(attachment)
-        if file_id is None:
+        parsed = parse_file_ref(attachment)
+        if parsed is None:
             return attachment
-        return self._settings.base_url + self._signed(file_id, self._settings.agent_ttl)
+        file_id, name = parsed
+        return self._settings.base_url + self._signed(file_id, name, self._settings.agent_ttl)
 
-    def visitor_url(self, file_id: FileId) -> str:
+    def visitor_url(self, file_id: FileId, name: str = "") -> str:
         """A signed URL for the visitor (what an upload answers), valid ``visitor_ttl``."""
-        return self._settings.base_url + self._signed(file_id, self._settings.visitor_ttl)
+        return self._settings.base_url + self._signed(file_id, name, self._settings.visitor_ttl)
 
     def check(self, file_id: FileId, exp: str, sig: str) -> None:
         """``Forbidden`` unless ``sig`` is this engine's signature of ``file_id`` and
@@ -91,9 +94,10 @@ class FileLinks:
         if int(exp) < self._clock.now().timestamp():
             raise Forbidden("this file link has expired")
 
-    def _signed(self, file_id: FileId, ttl: timedelta) -> str:
+    def _signed(self, file_id: FileId, name: str, ttl: timedelta) -> str:
         exp = int((self._clock.now() + ttl).timestamp())
-        return f"{FILE_PATH_PREFIX}{file_id}?exp={exp}&sig={self._signature(file_id, exp)}"
+        path = f"{FILE_PATH_PREFIX}{file_id}" + (f"/{quote(name)}" if name else "")
+        return f"{path}?exp={exp}&sig={self._signature(file_id, exp)}"
 
     def _signature(self, file_id: FileId, exp: int) -> str:
         mac = hmac.new(self._settings.secret, f"{file_id}:{exp}".encode(), hashlib.sha256)

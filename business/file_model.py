@@ -74,12 +74,22 @@ class FileLimits:
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
 
 
-def file_ref(file_id: FileId) -> str:
-    return f"{FILE_REF_PREFIX}{file_id}"
+def file_ref(file: StoredFile) -> str:
+    """``file:<id>/<name>``: the name rides along, so that every link made from it ends
+    with the file's name (clients show it, and tell an image by it) without a lookup."""
+    return f"{FILE_REF_PREFIX}{file.id}/{file.name}"
 
 
 def ref_file_id(attachment: str) -> FileId | None:
-    """The file id of a ``file:<id>`` attachment; None for a URL."""
-    if attachment.startswith(FILE_REF_PREFIX):
-        return FileId(attachment[len(FILE_REF_PREFIX) :])
-    return None
+    """The file id of a ``file:<id>[/<name>]`` attachment; None for a URL."""
+    parsed = parse_file_ref(attachment)
+    return None if parsed is None else parsed[0]
+
+
+def parse_file_ref(attachment: str) -> tuple[FileId, str] | None:
+    """A ``file:<id>[/<name>]`` attachment's id and name (empty without one); None for
+    a URL."""
+    if not attachment.startswith(FILE_REF_PREFIX):
+        return None
+    file_id, _, name = attachment[len(FILE_REF_PREFIX) :].partition("/")
+    return FileId(file_id), name

@@ -154,7 +154,7 @@ class FileService:
                     or found.conversation_id != conversation_id
                 ):
                     raise Forbidden(f"file {file_id!r} is not one you uploaded to this chat")
-                refs.append(file_ref(found.id))
+                refs.append(file_ref(found))
         return tuple(dict.fromkeys(refs))
 
     async def open(self, file_id: str, exp: str, sig: str) -> OpenedFile:
@@ -217,7 +217,7 @@ class FileService:
         )
         await self._store(stored, fetched.data)
         logger.info("conversation %s: agent's file copied as %s", conv.id, stored.id)
-        return file_ref(stored.id)
+        return file_ref(stored)
 
     async def _store(self, stored: StoredFile, data: bytes) -> None:
         # Bytes first: metadata without bytes would be a file that 404s forever; bytes

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 UPLOAD_ROUTE: Final = VISITOR_API_PREFIX + "/files"
 DOWNLOAD_ROUTE: Final = "/files/{file_id}"
+NAMED_DOWNLOAD_ROUTE: Final = "/files/{file_id}/{name}"
+"""The same file; the name (not signed) is only there for clients to show."""
 FILE_TOO_LARGE: Final = "file_too_large"
 FILE_TYPE_NOT_ALLOWED: Final = "file_type_not_allowed"
 _MAX_FIELD_BYTES: Final = 256
@@ -65,6 +67,7 @@ class FileEndpoints:
         router.add_post(UPLOAD_ROUTE, self.upload)
         router.add_route("OPTIONS", UPLOAD_ROUTE, self.preflight)
         router.add_get(DOWNLOAD_ROUTE, self.download, allow_head=False)
+        router.add_get(NAMED_DOWNLOAD_ROUTE, self.download, allow_head=False)
 
     async def upload(self, request: web.Request) -> web.Response:
         cors = cors_headers(self._origins, request)
@@ -140,7 +143,7 @@ class FileEndpoints:
             "name": stored.name,
             "type": stored.content_type,
             "size": stored.size,
-            "url": self._services.files.links.visitor_url(stored.id),
+            "url": self._services.files.links.visitor_url(stored.id, stored.name),
         }
 
     async def _read_upload(self, request: web.Request) -> UploadFile:

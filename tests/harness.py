@@ -66,7 +66,9 @@ SALES = QueueName("sales")
 
 
 FILE_REF_RE = re.compile(r"file:[0-9a-f]{32}")
-SIGNED_LINK_RE = re.compile(r"/files/([0-9a-f]{32})\?exp=([0-9]+)&sig=([A-Za-z0-9_-]{43})")
+SIGNED_LINK_RE = re.compile(
+    r"/files/([0-9a-f]{32})(?:/[^?/\s]+)?\?exp=([0-9]+)&sig=([A-Za-z0-9_-]{43})"
+)
 """A signed link to a file (``business.file_links``) and its parts."""
 TEST_FILES = FileSettings(secret="test-file-links")
 """Every process of a test signs file links alike, as an installation's engines do."""

@@ -67,7 +67,7 @@ async def test_a_visitor_file_goes_in_a_message_and_back_as_a_fresh_signed_url(
     assert status == 201, body
     assert (body["name"], body["type"], body["size"]) == ("photo.png", "image/png", len(PNG))
     # A path on the engine: this world's engine does not know its public URL.
-    assert body["url"].startswith(f"/files/{body['id']}?exp=")
+    assert body["url"].startswith(f"/files/{body['id']}/photo.png?exp=")
 
     got, data, headers = await _get(http, server.url + body["url"])
     assert (got, data) == (200, PNG)
@@ -89,7 +89,7 @@ async def test_a_visitor_file_goes_in_a_message_and_back_as_a_fresh_signed_url(
     synced = await visitor.ok("sync", {"conversation_id": conversation_id, "after_seq": seq - 1})
     (message,) = synced["events"]
     (url,) = message["attachments"]
-    assert url.startswith(f"/files/{body['id']}?exp=")
+    assert url.startswith(f"/files/{body['id']}/photo.png?exp=")
     assert (await _get(http, server.url + url))[1] == PNG
 
 
