@@ -60,9 +60,8 @@ async def test_the_visitor_attaches_an_image_and_gets_the_agents_file(
     await expect(attach).to_be_enabled()
 
     # From the keyboard: the button opens the file chooser.
-    await attach.focus()
     async with page.expect_file_chooser() as chooser:
-        await page.keyboard.press("Enter")
+        await attach.press("Enter")
     await (await chooser.value).set_files(
         files=FilePayload(name="photo.png", mimeType="image/png", buffer=_png())
     )
