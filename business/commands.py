@@ -66,6 +66,8 @@ class SendVisitorMessage:
     text: str
     reply_to: RichReply | None = None
     """An answer to a rich message, checked by ``business.rich_replies``."""
+    attachments: tuple[str, ...] = ()
+    """The visitor's own files, as ``file:<id>`` (``business.files.visitor_attachments``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +134,10 @@ class SendAgentMessage:
     """Files by URL (XEP-0066); ``text`` may then be empty."""
     rich: RichValue | None = None
     """Rich content under it (a rich canned response, ``!canned``)."""
+    copied: tuple[str, ...] = ()
+    """Files the engine copied into its own store (``file:<id>``, made by
+    ``business.files.import_agent_file``, never from the agent's input); they follow
+    ``attachments`` in the message."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from business.conversation_query_ports import (
 )
 from business.errors import InvalidInput
 from business.events import StoredEvent
+from business.file_links import AttachmentUrl
 from business.history import SyncResult
 from business.integrator_commands import (
     MAX_PAGE,
@@ -68,9 +69,13 @@ class EventPage:
 
 
 class ConversationQueryService:
-    def __init__(self, *, transactions: Transactions, limits: Limits) -> None:
+    def __init__(
+        self, *, transactions: Transactions, limits: Limits, attachment_url: AttachmentUrl
+    ) -> None:
+        """``attachment_url``: how transcripts show files (``FileLinks.lasting``)."""
         self._tx = transactions
         self._limits = limits
+        self._attachment_url = attachment_url
 
     async def search(self, query: SearchConversations) -> ConversationPage:
         """A page of the tenant's conversations matching ``query``, newest first."""
@@ -130,7 +135,9 @@ class ConversationQueryService:
                 events: Sequence[StoredEvent] = await tx.events.list_after_pos(conv.id, 0, _ALL)
             else:
                 events = await tx.events.list_after(conv.id, 0, _ALL)
-        return render_transcript(conv, events, internal=internal, tz=tz)
+        return render_transcript(
+            conv, events, attachment_url=self._attachment_url, internal=internal, tz=tz
+        )
 
     def _event_limit(self, limit: int | None) -> int:
         most = self._limits.max_sync_events

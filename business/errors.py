@@ -97,3 +97,11 @@ class IdentityRejected(DomainError):
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+class FileTooLarge(TooLarge):
+    """An uploaded file is larger than its tenant allows (``business.files``)."""
+
+
+class FileTypeNotAllowed(InvalidInput):
+    """An uploaded file's type is not one its tenant accepts (``business.files``)."""

@@ -19,6 +19,7 @@ from business.bots import BotService
 from business.conversation import Change, Conversation
 from business.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition
 from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
+from business.file_model import ref_file_id
 from business.hold import HoldService, check_agent_may_write
 from business.member_messages import member_post
 from business.model import (
@@ -90,7 +91,11 @@ class MessagingService:
         """Store a visitor message once; a retry with the same client_msg_id returns the
         stored message and publishes nothing."""
         check_client_msg_id(cmd.client_msg_id)
-        check_text(cmd.text, self._limits)
+        if any(ref_file_id(ref) is None for ref in cmd.attachments):
+            # Only the visitor's own files, checked by business.files.visitor_attachments.
+            raise InvalidInput("a visitor's attachments must be files they uploaded")
+        if cmd.text or not cmd.attachments:
+            check_text(cmd.text, self._limits)
         posted = await self._batcher.submit(cmd)
         assert isinstance(posted, MessagePosted)
         return posted
@@ -101,7 +106,9 @@ class MessagingService:
         ``DeskMessage`` the visitor never sees."""
         if cmd.attachments:
             check_attachments(cmd.attachments, self._limits)
-        if cmd.text or not cmd.attachments:
+        if any(ref_file_id(ref) is None for ref in cmd.copied):
+            raise InvalidInput("copied files must be the engine's own")
+        if cmd.text or not (cmd.attachments or cmd.copied):
             check_text(cmd.text, self._limits)
         if cmd.client_msg_id is not None:
             check_client_msg_id(cmd.client_msg_id)
@@ -351,7 +358,7 @@ def _decide(
                 text=post.text,
                 client_msg_id=client_msg_id,
                 now=now,
-                attachments=post.attachments,
+                attachments=(*post.attachments, *_copied(post)),
                 member_cursor=member_cursor,
             )
         if conv is not None and not conv.is_open and conv.last_offered_to == post.agent_id:
@@ -376,18 +383,21 @@ def _decide(
                 text=post.text,
                 client_msg_id=client_msg_id,
                 now=now,
-                attachments=post.attachments,
+                attachments=(*post.attachments, *_copied(post)),
             )
         conv = agents_own(conv, post.agent_id)
         sender = conv.agent
-    attachments = () if isinstance(post, c.SendVisitorMessage) else post.attachments
     return conv.post(
         id=EventId(new_id()),
         sender=sender,
         text=post.text,
         client_msg_id=client_msg_id,
         now=now,
-        attachments=attachments,
+        attachments=(*post.attachments, *_copied(post)),
         reply_to=post.reply_to if isinstance(post, c.SendVisitorMessage) else None,
         rich=None if isinstance(post, c.SendVisitorMessage) else post.rich,
     )
+
+
+def _copied(post: _Post) -> tuple[str, ...]:
+    return post.copied if isinstance(post, c.SendAgentMessage) else ()

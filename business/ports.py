@@ -24,6 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
+from business.file_ports import FileRepository
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.model import (
@@ -378,6 +379,9 @@ class UnitOfWork(Protocol):
 
     @property
     def visitor_identities(self) -> VisitorIdentityRepository: ...
+
+    @property
+    def files(self) -> FileRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

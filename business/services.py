@@ -19,6 +19,7 @@ from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
+from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
@@ -81,6 +82,7 @@ class Services:
     publisher: EventPublisher
     """Where edges subscribe their notifiers; only transactions publish to it."""
     limits: Limits
+    files: FileService
     read_markers: ReadMarkerService
     corrections: CorrectionService
     reports: ReportService

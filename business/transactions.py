@@ -21,6 +21,7 @@ from business.conversation import Change, Conversation
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, EphemeralEvent
+from business.file_ports import FileRepository
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.ports import (
@@ -134,6 +135,10 @@ class Transaction:
     @property
     def visitor_identities(self) -> VisitorIdentityRepository:
         return self._uow.visitor_identities
+
+    @property
+    def files(self) -> FileRepository:
+        return self._uow.files
 
     # -- changes --------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timedelta
 
 from business.events import StoredEvent
+from business.file_links import AttachmentUrl
 from business.mail_settings import MailSettings
 from business.ports import Clock
 from business.transactions import Transactions
@@ -56,8 +57,12 @@ class TranscriptMailSender:
         clock: Clock,
         mailer: TranscriptMailer | None,
         settings: MailSettings,
+        attachment_url: AttachmentUrl,
     ) -> None:
+        """``attachment_url``: how a mailed transcript shows files (a signed URL that
+        lasts, ``FileLinks.lasting``: made when the mail is sent)."""
         self._tx = transactions
+        self._attachment_url = attachment_url
         self._clock = clock
         self._mailer = mailer
         self._settings = settings
@@ -135,7 +140,7 @@ class TranscriptMailSender:
         assert sender is not None, "MailSettings require from_address with a host"
         return compose_transcript_mail(
             mail,
-            render_transcript(conv, events),
+            render_transcript(conv, events, attachment_url=self._attachment_url),
             tenant_name=tenant.name,
             sender=sender,
             sender_name=self._settings.from_name,

@@ -39,6 +39,7 @@ from business.events import (
     Whispered,
     WrapUpRecorded,
 )
+from business.file_links import AttachmentUrl
 from business.model import ConversationId, ConversationState, ParticipantKind, QueueName
 from business.rich import fallback_text
 
@@ -103,11 +104,14 @@ def render_transcript(
     conversation: Conversation,
     events: Iterable[StoredEvent],
     *,
+    attachment_url: AttachmentUrl,
     internal: bool = False,
     tz: tzinfo = UTC,
 ) -> Transcript:
     """``events`` (the conversation's, in ``pos`` order) as a transcript, times in
-    ``tz``; with ``internal``, what only the agents saw too."""
+    ``tz``; with ``internal``, what only the agents saw too. Attachments are shown as
+    ``attachment_url`` makes them (``business.file_links.FileLinks.lasting``: the
+    engine's files as signed URLs, never their stored ``file:<id>``)."""
     lines: list[TranscriptLine] = []
     by_id: dict[str, int] = {}
     for event in events:
@@ -115,7 +119,7 @@ def render_transcript(
             index = by_id[event.replaces]
             lines[index] = replace(lines[index], text=event.text, edited=True)
             continue
-        line = _line(event, internal)
+        line = _line(event, internal, attachment_url)
         if line is None:
             continue
         if isinstance(event, MessagePosted):
@@ -132,7 +136,9 @@ def render_transcript(
     )
 
 
-def _line(event: StoredEvent, internal: bool) -> TranscriptLine | None:
+def _line(
+    event: StoredEvent, internal: bool, attachment_url: AttachmentUrl
+) -> TranscriptLine | None:
     at = event.created_at
     match event:
         case MessagePosted(sender=who):
@@ -144,7 +150,7 @@ def _line(event: StoredEvent, internal: bool) -> TranscriptLine | None:
                 sender_kind=who.kind,
                 sender_name=who.name,
                 text="\n".join(part for part in (event.text, rich) if part),
-                attachments=event.attachments,
+                attachments=tuple(attachment_url(a) for a in event.attachments),
             )
         case MessageUpdated(sender=who):
             # A correction of a message not among the events given: its text alone.

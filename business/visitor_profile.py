@@ -60,6 +60,8 @@ class Line:
     text: str
     note: bool = False
     kind: ParticipantKind = ParticipantKind.AGENT
+    attachments: tuple[str, ...] = ()
+    """As stored (``file:<id>`` or a URL): the edge shows them as signed URLs."""
     """Whose (an agent, the visitor, a bot ...), so that the desk names a bot as one."""
 
 
@@ -135,7 +137,8 @@ def _past(conv: Conversation, events: Sequence[object], messages: int) -> PastCo
     for event in events:
         match event:
             case MessagePosted(created_at=at, sender=who, text=text):
-                lines.append(Line(at=at, who=who.name, text=text, kind=who.kind))
+                files = event.attachments
+                lines.append(Line(at=at, who=who.name, text=text, kind=who.kind, attachments=files))
             case NoteAdded(created_at=at, by=who, text=text):
                 lines.append(Line(at=at, who=who.name, text=text, note=True, kind=who.kind))
             case WrapUpRecorded(code=code) if code:

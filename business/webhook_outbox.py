@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from business.conversation import Conversation
 from business.events import DomainEvent, EphemeralEvent, StateChanged, StoredEvent
+from business.file_links import AttachmentUrl
 from business.model import ConversationState, new_id
 from business.outbox_wake import OutboxWake
 from business.ports import UnitOfWork
@@ -38,6 +39,12 @@ def new_delivery_id() -> DeliveryId:
 
 
 class WebhookOutbox(OutboxWake):
+    def __init__(self, *, attachment_url: AttachmentUrl) -> None:
+        """``attachment_url``: how payloads show a message's files (``FileLinks.lasting``:
+        signed when the delivery is staged)."""
+        super().__init__()
+        self._attachment_url = attachment_url
+
     async def stage(
         self, uow: UnitOfWork, conversation: Conversation, events: Sequence[DomainEvent]
     ) -> None:
@@ -53,7 +60,9 @@ class WebhookOutbox(OutboxWake):
             earlier = await uow.events.list_after_pos(conversation.id, 0, first - 1)
             metrics = conversation_metrics(conversation, [*earlier, *stored])
         deliveries: list[WebhookDelivery] = []
-        for made in webhook_events(conversation, stored, metrics=metrics):
+        for made in webhook_events(
+            conversation, stored, attachment_url=self._attachment_url, metrics=metrics
+        ):
             # The event's own time: the horizon of its retries counts from it.
             at = made.created_at
             deliveries.extend(

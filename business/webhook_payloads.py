@@ -44,6 +44,7 @@ from business.events import (
     Whispered,
     WrapUpRecorded,
 )
+from business.file_links import AttachmentUrl
 from business.model import ConversationState, Participant
 from business.report_metrics import ConversationMetrics, metrics_record
 from business.rich import reply_to_json, rich_to_json
@@ -87,13 +88,16 @@ def webhook_events(
     conversation: Conversation,
     events: Sequence[StoredEvent],
     *,
+    attachment_url: AttachmentUrl,
     metrics: ConversationMetrics | None = None,
 ) -> list[WebhookEvent]:
     """The webhook events of one change's ``events`` (``conversation`` as it is after
-    them), in order; ``metrics``: the conversation's, when the change ends it."""
+    them), in order; ``metrics``: the conversation's, when the change ends it. A
+    message's attachments are as ``attachment_url`` makes them (``FileLinks.lasting``:
+    signed URLs to the engine's files, valid for ``files.agent_url_seconds``)."""
     made: list[WebhookEvent] = []
     for event in events:
-        mapped = _mapped(conversation, event, events, metrics)
+        mapped = _mapped(conversation, event, events, metrics, attachment_url)
         for part, (event_type, data) in enumerate(mapped):
             common: JsonObject = {
                 "tenant_id": conversation.tenant_id,
@@ -124,10 +128,11 @@ def _mapped(
     event: StoredEvent,
     change: Sequence[StoredEvent],
     metrics: ConversationMetrics | None,
+    attachment_url: AttachmentUrl,
 ) -> list[tuple[WebhookEventType, JsonObject]]:
     match event:
         case MessagePosted():
-            return [(WebhookEventType.MESSAGE_CREATED, _message(event))]
+            return [(WebhookEventType.MESSAGE_CREATED, _message(event, attachment_url))]
         case MessageUpdated():
             data: JsonObject = {
                 "seq": event.seq,
@@ -199,14 +204,14 @@ def _mapped(
             assert_never(event)
 
 
-def _message(event: MessagePosted) -> JsonObject:
+def _message(event: MessagePosted, attachment_url: AttachmentUrl) -> JsonObject:
     return {
         "seq": event.seq,
         "id": event.id,
         "created_at": iso_utc(event.created_at),
         "from": participant_data(event.sender),
         "text": event.text,
-        "attachments": list(event.attachments),
+        "attachments": [attachment_url(a) for a in event.attachments],
         # A bot's buttons, as the visitor sees them (empty for everybody else).
         "quick_replies": [{"id": r.id, "label": r.label} for r in event.quick_replies],
         # Rich content (``business.rich``) and a visitor's answer to it, when there are.

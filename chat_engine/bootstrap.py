@@ -3,7 +3,10 @@ harness call ``bootstrap`` (cosmicpython's bootstrap)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
@@ -22,6 +25,10 @@ from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.external_bot import ExternalBot
+from business.file_links import FileLinks, FileLinkSettings
+from business.file_ports import BlobStore, FileFetcher
+from business.file_settings import FileSettings
+from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
@@ -67,6 +74,8 @@ from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
+from data.blob_store import LocalBlobStore
+from presentation.file_fetcher import AiohttpFileFetcher
 from presentation.identity_jwt import JwtIdentityVerifier
 from presentation.smtp_mailer import SmtpTranscriptMailer
 from presentation.webhook_transport import AiohttpWebhookTransport, SystemHostResolver
@@ -86,6 +95,10 @@ def bootstrap(
     transport: WebhookTransport | None = None,
     mail: MailSettings | None = None,
     mailer: TranscriptMailer | None = None,
+    files: FileSettings | None = None,
+    blobs: BlobStore | None = None,
+    file_fetcher: FileFetcher | None = None,
+    public_url: str = "",
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
     ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
@@ -95,7 +108,10 @@ def bootstrap(
     stagers are added to it: a conversation's report is written with its end, and its
     webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
     a test). With ``mail`` configured, transcripts are sent through SMTP unless
-    ``mailer`` says otherwise, and the automatic transcript is staged with every end."""
+    ``mailer`` says otherwise, and the automatic transcript is staged with every end.
+    Shared files go to ``files.dir`` unless ``blobs`` says otherwise; agents' files are
+    fetched with aiohttp's client unless ``file_fetcher`` says otherwise; ``public_url``
+    starts the file links agents, the REST API, webhooks and mailed transcripts get."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
@@ -105,7 +121,9 @@ def bootstrap(
     mail_on = mail.enabled and mailer is not None
     publisher = publisher or EventPublisher()
     publisher.add_stager(ReportStager())
-    outbox = WebhookOutbox()
+    file_settings = files or FileSettings()
+    links = _file_links(clock, file_settings, public_url)
+    outbox = WebhookOutbox(attachment_url=links.lasting)
     publisher.add_stager(outbox)
     auto_send = TranscriptAutoSend()
     offline_answers = OfflineAnswerMail()
@@ -113,6 +131,7 @@ def bootstrap(
         publisher.add_stager(auto_send)
         publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
+    file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
     bot_service = BotService(
@@ -188,7 +207,9 @@ def bootstrap(
         corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
-        conversation_queries=ConversationQueryService(transactions=transactions, limits=limits),
+        conversation_queries=ConversationQueryService(
+            transactions=transactions, limits=limits, attachment_url=links.lasting
+        ),
         visitor_queries=VisitorQueryService(transactions=transactions),
         integrator_messages=IntegratorMessageService(
             transactions=transactions, clock=clock, limits=limits
@@ -230,6 +251,7 @@ def bootstrap(
             clock=clock,
             mailer=mailer if mail_on else None,
             settings=mail,
+            attachment_url=links.lasting,
         ),
         api_channel=ApiChannelService(
             transactions=transactions,
@@ -261,4 +283,40 @@ def bootstrap(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
+        files=file_service,
+    )
+
+
+def _file_links(clock: Clock, settings: FileSettings, public_url: str) -> FileLinks:
+    # Without a configured secret a process signs with a key of its own: links then
+    # work with this process only (the engine passes files.secret or xmpp.secret).
+    secret = settings.secret.encode() if settings.secret else os.urandom(32)
+    return FileLinks(
+        settings=FileLinkSettings(
+            secret=secret,
+            base_url=public_url.rstrip("/"),
+            visitor_ttl=timedelta(seconds=settings.visitor_url_seconds),
+            agent_ttl=timedelta(seconds=settings.agent_url_seconds),
+        ),
+        clock=clock,
+    )
+
+
+def _file_service(
+    transactions: Transactions,
+    clock: Clock,
+    settings: FileSettings,
+    links: FileLinks,
+    blobs: BlobStore | None,
+    fetcher: FileFetcher | None,
+) -> FileService:
+    if fetcher is None and settings.copy_agent_files:
+        fetcher = AiohttpFileFetcher(timeout=settings.fetch_timeout_seconds)
+    return FileService(
+        identity_verifier=JwtIdentityVerifier(),
+        transactions=transactions,
+        blobs=blobs or LocalBlobStore(Path(settings.dir)),
+        links=links,
+        clock=clock,
+        fetcher=fetcher if settings.copy_agent_files else None,
     )

@@ -19,6 +19,8 @@ from aiohttp import web
 
 from business.bots import BotService
 from business.clock import SystemClock
+from business.file_links import derive_file_secret
+from business.file_settings import FileSettings
 from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
@@ -107,6 +109,9 @@ class Engine:
             transport = self._webhook_transport = AiohttpWebhookTransport(
                 allow_private=settings.webhooks.allow_private_targets
             )
+            sock = _listen(settings.http.host, settings.http.port)
+            self.port = int(sock.getsockname()[1])
+            self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
             services = self._services = bootstrap(
                 uow=database.unit_of_work,
                 clock=self._clock,
@@ -114,6 +119,8 @@ class Engine:
                 webhooks=settings.webhooks,
                 transport=transport,
                 mail=settings.mail,
+                files=file_settings(settings),
+                public_url=self.url,
             )
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
@@ -124,9 +131,6 @@ class Engine:
             async def xmpp_connected() -> bool:
                 return bridge.connected
 
-            sock = _listen(settings.http.host, settings.http.port)
-            self.port = int(sock.getsockname()[1])
-            self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
             app = create_app(
                 services=services,
                 settings=dataclasses.replace(settings.http, public_url=self.url),
@@ -260,3 +264,12 @@ async def _quietly(what: str, stopping: Awaitable[object]) -> None:
         await stopping
     except Exception:
         logger.exception("stopping the %s failed", what)
+
+
+def file_settings(settings: Settings) -> FileSettings:
+    """``[files]`` with its link secret filled in: ``files.secret``, else one derived from
+    the component secret, so that every engine of an installation signs alike."""
+    if settings.files.secret or settings.xmpp.secret is None:
+        return settings.files
+    derived = derive_file_secret(settings.xmpp.secret).hex()
+    return dataclasses.replace(settings.files, secret=derived)

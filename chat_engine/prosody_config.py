@@ -90,6 +90,31 @@ def render_config(config: ProsodyConfig, template: str) -> str:
         component_secret=lua(config.component_secret),
         websocket_module='"websocket";' if config.websocket_port is not None else "",
         websocket=_websocket(config),
+        file_share=_file_share(config),
+    )
+
+
+FILE_SHARE_LIMIT = 10 * 1024 * 1024
+"""Bytes an agent may upload: the engine's default limit for a file (``FileLimits``)."""
+
+
+def _file_share(config: ProsodyConfig) -> str:
+    if config.websocket_port is None:
+        return "-- File sharing (XEP-0363) needs the HTTP listener, which is off."
+    # Served on the agents' own domain (not upload.<domain>, which the system resolver
+    # may not know), so the engine copies agents' files in: it fetches only from their
+    # server's domain (business.files.import_agent_file).
+    url = f"http://{config.domain}:{config.websocket_port}/"
+    return "\n".join(
+        [
+            "-- File sharing (XEP-0363) for agents' clients: upload.<domain> hands out slots,",
+            "-- the files are served by the HTTP listener above under the agents' domain.",
+            f'Component {lua("upload." + config.domain)} "http_file_share"',
+            f"\thttp_host = {lua(config.domain)}",
+            f"\thttp_external_url = {lua(url)}",
+            f"\thttp_file_share_size_limit = {FILE_SHARE_LIMIT}",
+            "\thttp_file_share_expires_after = 7 * 24 * 3600",
+        ]
     )
 
 

@@ -10,6 +10,7 @@ section                 dataclass
 ``[limits]``            ``business.validation.Limits``
 ``[mail]``              ``business.mail_settings.MailSettings``
 ``[webhooks]``          ``business.webhook_settings.WebhookSettings``
+``[files]``             ``business.file_settings.FileSettings``
 ``[log]``               ``LogSettings`` (below)
 ``[runtime]``           ``RuntimeSettings`` (below)
 ======================  ==========================================
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from business.file_settings import FileSettings
 from business.mail_settings import MailSettings
 from business.validation import Limits
 from business.webhook_settings import WebhookSettings
@@ -99,6 +101,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     mail: MailSettings = field(default_factory=MailSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    files: FileSettings = field(default_factory=FileSettings)
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     notes: tuple[str, ...] = field(default=(), compare=False)

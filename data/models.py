@@ -361,6 +361,7 @@ class ConversationReportRow(Base):
 # The integrators' tables live in their own module (API keys, webhooks, transcript
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
 from data.models_analytics import AnalyticsCountRow  # noqa: E402
+from data.models_files import FileLimitsRow, FileRow  # noqa: E402
 from data.models_identity import (  # noqa: E402
     IdentitySettingsRow,
     VisitorDeviceTokenRow,
@@ -378,6 +379,8 @@ from data.models_widget import WidgetConfigRow  # noqa: E402
 __all__ = [
     "AnalyticsCountRow",
     "ApiKeyRow",
+    "FileLimitsRow",
+    "FileRow",
     "IdentitySettingsRow",
     "TranscriptMailRow",
     "VisitorDeviceTokenRow",

@@ -56,6 +56,7 @@ from data.repositories import (
     SqlWebhookRepository,
     SqlWidgetConfigRepository,
 )
+from data.repositories.files import SqlFileRepository
 from data.repositories.identities import (
     SqlIdentitySettingsRepository,
     SqlVisitorIdentityRepository,
@@ -133,6 +134,7 @@ class SqlUnitOfWork:
         self.analytics = SqlAnalyticsRepository(self._ctx)
         self.identity_settings = SqlIdentitySettingsRepository(self._ctx)
         self.visitor_identities = SqlVisitorIdentityRepository(self._ctx)
+        self.files = SqlFileRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -17,6 +17,7 @@ from presentation.analytics_api import AnalyticsEventEndpoint
 from presentation.api import PREFIX as API_PREFIX, build_api
 from presentation.demo_pages import add_demo_routes
 from presentation.event_refs import EventRefs
+from presentation.file_api import FileEndpoints
 from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
@@ -91,6 +92,9 @@ def create_app(
     app.router.add_get("/metrics", metrics_endpoint)
     add_demo_routes(app.router, settings)
     app.router.add_get("/widget/{name}", widget_asset)
+    FileEndpoints(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
+        app.router
+    )
     VisitorEventEndpoint(services=services, settings=settings, limits=app[LIMITS_KEY]).add_routes(
         app.router
     )
@@ -135,7 +139,11 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
     )
     namespace.register()
     notifier = SocketIoVisitorNotifier(
-        sio, refs=EventRefs(inline_max_bytes=settings.event_inline_max_bytes)
+        sio,
+        refs=EventRefs(
+            inline_max_bytes=settings.event_inline_max_bytes,
+            attachment_url=services.files.links.for_visitor,
+        ),
     )
     app[SIO_KEY] = sio
     app[NAMESPACE_KEY] = namespace

@@ -21,13 +21,13 @@ replies measure every event anyway for their byte budget, and that measure is re
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
 from business.events import ConversationEvent
-from presentation.wire import Json, encoded_size, event_to_wire
+from presentation.wire import Json, as_is, encoded_size, event_to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +64,12 @@ class EventRefs:
     """Decides, event by event, between the event itself and its reference."""
 
     inline_max_bytes: int
+    attachment_url: Callable[[str], str] = as_is
+    """Signs the engine's files for the visitor (``business.file_links``)."""
 
     def live(self, event: ConversationEvent) -> Json:
         """What to emit for ``event``: itself, or its reference if it is too large."""
-        wire = event_to_wire(event)
+        wire = event_to_wire(event, self.attachment_url)
         if _size_bound(wire) <= self.inline_max_bytes:
             return wire
         size = encoded_size(wire)
@@ -90,7 +92,7 @@ class EventRefs:
         items: list[Json] = []
         total = 2  # the brackets
         for event in events:
-            item = event_to_wire(event)
+            item = event_to_wire(event, self.attachment_url)
             size = encoded_size(item)
             if size > self.inline_max_bytes:
                 item = ref_to_wire(event, item, size)

@@ -169,12 +169,9 @@ def parse_message_send(
     payload: object, visitor_id: VisitorId
 ) -> c.SendVisitorMessage | AnswerRichMessage:
     data = _object(payload)
-    attachments = data.get("attachments")
-    if attachments is not None:
-        if not isinstance(attachments, list):
-            raise InvalidInput("attachments must be a list of upload ids")
-        if attachments:
-            raise InvalidInput("attachments are not supported by this server yet")
+    attachments = data.get("attachments", [])
+    if not isinstance(attachments, list) or not all(isinstance(a, str) for a in attachments):
+        raise InvalidInput("attachments must be a list of file ids (from the upload endpoint)")
     reply_to = data.get("reply_to")
     if reply_to is not None:
         return parse_rich_answer(
@@ -188,6 +185,9 @@ def parse_message_send(
         conversation_id=_conversation_id(data),
         client_msg_id=_str(data, "client_msg_id", ""),
         text=_str(data, "text", ""),
+        # File ids here; the namespace turns them into the visitor's own files' refs
+        # (business.files.visitor_attachments) before the message is sent.
+        attachments=tuple(attachments),
     )
 
 

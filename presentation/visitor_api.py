@@ -79,7 +79,7 @@ class VisitorEventEndpoint:
             response = problem_response(error, context=f"GET {request.path}")
         else:
             response = web.json_response(
-                event_to_wire(event),
+                event_to_wire(event, self._services.files.links.for_visitor),
                 headers={
                     "Cache-Control": _CACHE_CONTROL,
                     "Vary": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}, Origin",

@@ -11,6 +11,7 @@ answered.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -87,7 +88,10 @@ class VisitorNamespace:
         self._settings = settings
         self._limits = limits
         self._output = output
-        self._refs = EventRefs(inline_max_bytes=settings.event_inline_max_bytes)
+        self._refs = EventRefs(
+            inline_max_bytes=settings.event_inline_max_bytes,
+            attachment_url=services.files.links.for_visitor,
+        )
         # Per process on purpose: with a Redis manager each socket still lives in exactly
         # one process (sticky sessions), and only that process runs its handlers.
         self._sockets: dict[str, _VisitorSocket] = {}
@@ -314,6 +318,11 @@ class VisitorNamespace:
         if isinstance(cmd, AnswerRichMessage):  # a choice from a rich message
             message = await self._services.rich_replies.answer(cmd)
         else:
+            if cmd.attachments:
+                refs = await self._services.files.visitor_attachments(
+                    cmd.visitor_id, cmd.conversation_id, cmd.attachments
+                )
+                cmd = dataclasses.replace(cmd, attachments=refs)
             message = await self._services.messaging.send_visitor_message(cmd)
         return {"message": message_ack_to_wire(message)}
 

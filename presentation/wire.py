@@ -7,6 +7,7 @@ Only names and kinds of participants go out: agent JIDs and visitor ids stay ins
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -43,7 +44,13 @@ def participant_to_wire(participant: Participant) -> Json:
     return {"kind": participant.kind.value, "name": participant.name}
 
 
-def event_to_wire(event: ConversationEvent) -> Json:
+def as_is(attachment: str) -> str:
+    return attachment
+
+
+def event_to_wire(event: ConversationEvent, attachment_url: Callable[[str], str] = as_is) -> Json:
+    """``attachment_url`` turns a stored attachment into what the visitor may fetch
+    (``business.file_links.FileLinks.for_visitor``: a fresh signed URL each time)."""
     wire: Json = {
         "conversation_id": event.conversation_id,
         "seq": event.seq,
@@ -59,7 +66,7 @@ def event_to_wire(event: ConversationEvent) -> Json:
                 wire["client_msg_id"] = event.client_msg_id
             wire["from"] = participant_to_wire(event.sender)
             wire["text"] = event.text
-            wire["attachments"] = list(event.attachments)
+            wire["attachments"] = [attachment_url(a) for a in event.attachments]
             if event.quick_replies:
                 # A bot's buttons; a client that does not know them shows the text alone.
                 wire["quick_replies"] = [

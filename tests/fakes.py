@@ -24,6 +24,7 @@ from business.events import (
     MessagePosted,
     StoredEvent,
 )
+from business.file_model import FileId, FileLimits, StoredFile
 from business.identity_model import DeviceToken, IdentitySettings, VisitorIdentity
 from business.model import (
     Agent,
@@ -52,6 +53,7 @@ from tests.fakes_access import FakeApiKeys, StoredKeys
 from tests.fakes_analytics import FakeAnalytics, StoredCounts
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
+from tests.fakes_files import FakeFiles
 from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
@@ -93,6 +95,8 @@ class FakeStore:
         default_factory=dict
     )
     device_tokens: dict[tuple[TenantId, str], DeviceToken] = dataclasses.field(default_factory=dict)
+    files: dict[FileId, StoredFile] = dataclasses.field(default_factory=dict)
+    file_limits: dict[TenantId, FileLimits] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -461,6 +465,7 @@ class FakeUnitOfWork:
         self.visitor_identities = FakeVisitorIdentities(
             self._work.visitor_identities, self._work.device_tokens, self._work.visitors
         )
+        self.files = FakeFiles(self._work.files, self._work.file_limits)
 
     async def __aenter__(self) -> Self:
         self._begin()

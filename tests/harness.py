@@ -7,6 +7,7 @@ drive the engine through a ``World``; each package adds only its own edge around
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -27,6 +28,8 @@ from business.events import (
     StateChanged,
     StoredEvent,
 )
+from business.file_ports import FetchedFile
+from business.file_settings import FileSettings
 from business.history import HistoryService
 from business.mail_settings import MailSettings
 from business.messaging import MessagingService, Posted
@@ -57,8 +60,18 @@ from data import Database
 from data.models import ConversationMemberRow, ConversationRow
 from data.repositories.conversation_rows import conversation_from_row
 from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork, RecordingNotifier
+from tests.fakes_files import FakeFetcher, MemoryBlobStore
 
 SALES = QueueName("sales")
+
+
+FILE_REF_RE = re.compile(r"file:[0-9a-f]{32}")
+SIGNED_LINK_RE = re.compile(
+    r"/files/([0-9a-f]{32})(?:/[^?/\s]+)?\?exp=([0-9]+)&sig=([A-Za-z0-9_-]{43})"
+)
+"""A signed link to a file (``business.file_links``) and its parts."""
+TEST_FILES = FileSettings(secret="test-file-links")
+"""Every process of a test signs file links alike, as an installation's engines do."""
 
 
 @dataclasses.dataclass
@@ -80,6 +93,9 @@ class World:
     mail: MailSettings | None = None
     mailer: TranscriptMailer | None = None
     """The webhook and mail parts ``make_world`` was given (a second process gets them too)."""
+    blobs: MemoryBlobStore = dataclasses.field(default_factory=MemoryBlobStore)
+    fetcher: FakeFetcher = dataclasses.field(default_factory=FakeFetcher)
+    """The files' bytes and the agents' upload servers (a second process shares them)."""
 
     # -- the services -------------------------------------------------------------
 
@@ -146,6 +162,9 @@ class World:
             transport=self.transport,
             mail=self.mail,
             mailer=self.mailer,
+            files=TEST_FILES,
+            blobs=self.blobs,
+            file_fetcher=self.fetcher,
         )
         services.publisher.subscribe(recorder)
         return dataclasses.replace(self, services=services, recorder=recorder)
@@ -279,6 +298,42 @@ class World:
             )
         )
 
+    async def agent_shares_file(
+        self,
+        agent_id: AgentId,
+        conv_id: ConversationId | str,
+        data: bytes = b"%PDF-1.4 manual",
+        name: str = "manual.pdf",
+    ) -> MessagePosted:
+        """An agent's file on their server's upload service, copied into the store and
+        sent as the bridge does (``FileService.copy_agent_files``): a ``file:<id>``."""
+        agent = await self.agents.get_agent(agent_id)
+        assert agent is not None
+        url = f"https://upload.{agent.address.rpartition('@')[2]}/share/{name}"
+        self.fetcher.files[url] = FetchedFile(data=data, content_type="application/pdf", name=name)
+        cid = ConversationId(conv_id)
+        kept, copied = await self.services.files.copy_agent_files(
+            cid, [url], agent_address=agent.address
+        )
+        assert copied, "the file was not copied"
+        assert not kept
+        posted = await self.messaging.send_agent_message(
+            c.SendAgentMessage(
+                agent_id=agent_id, conversation_id=cid, text="", attachments=kept, copied=copied
+            )
+        )
+        assert isinstance(posted, MessagePosted), posted
+        return posted
+
+    async def file_behind(self, shown: str) -> bytes:
+        """The file a signed link in ``shown`` opens; fails if ``shown`` has a stored
+        ``file:<id>`` or no link that works."""
+        assert FILE_REF_RE.search(shown) is None, f"a raw file reference in {shown!r}"
+        found = SIGNED_LINK_RE.search(shown)
+        assert found is not None, f"no signed file link in {shown!r}"
+        opened = await self.services.files.open(*found.groups())
+        return opened.data
+
     # -- reading what happened -------------------------------------------------------
 
     def conv(self, conv_id: ConversationId) -> Conversation:
@@ -335,6 +390,7 @@ async def make_world(
         uow = factory
     clock = clock or FakeClock()
     recorder = RecordingNotifier()
+    blobs, fetcher = MemoryBlobStore(), FakeFetcher()
     services = bootstrap(
         uow=uow,
         clock=clock,
@@ -345,6 +401,9 @@ async def make_world(
         mail=mail,
         mailer=mailer,
         bots=bots,
+        files=TEST_FILES,
+        blobs=blobs,
+        file_fetcher=fetcher,
     )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)
@@ -363,6 +422,8 @@ async def make_world(
         transport=transport,
         mail=mail,
         mailer=mailer,
+        blobs=blobs,
+        fetcher=fetcher,
     )
 
 

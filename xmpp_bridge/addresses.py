@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
@@ -53,6 +54,9 @@ class Addressing:
     """
 
     component_jid: str
+    attachment_url: Callable[[str], str] = field(default=str, compare=False)
+    """Turns a message's attachment into the URL an agent gets (the engine's own files
+    as signed URLs: ``business.file_links.FileLinks.lasting``); as it is by default."""
 
     def conversation_jid(self, conversation_id: ConversationId) -> str:
         return f"{CONVERSATION_PREFIX}{conversation_id}@{self.component_jid}"

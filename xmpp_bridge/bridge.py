@@ -56,7 +56,8 @@ class XmppBridge:
         self._settings = settings
         self._publisher = services.publisher
         self._random = random
-        self._link = Link(Addressing(settings.component_jid), stanza_budget=settings.stanza_budget)
+        addressing = Addressing(settings.component_jid, attachment_url=services.files.links.lasting)
+        self._link = Link(addressing, stanza_budget=settings.stanza_budget)
         # Every tenant's agents over one component: their addresses decide their tenant.
         self._roster = QueueRoster(
             services=services, link=self._link, away_is_ready=settings.away_is_ready

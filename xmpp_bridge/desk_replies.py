@@ -60,7 +60,7 @@ async def history(services: Services, agent: Agent, cid: ConversationId, count: 
             raise InvalidInput("write !history or !history <number of messages>")
         messages = int(count.strip())
     past = await services.visitor_profile.history(agent.id, cid, messages)
-    return texts_visitor.visitor_history(past)
+    return texts_visitor.visitor_history(past, services.files.links.lasting)
 
 
 async def hold(services: Services, agent: Agent, command: HoldChat | UnholdChat) -> str:

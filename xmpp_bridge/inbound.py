@@ -214,13 +214,18 @@ class InboundDispatcher:
         match received.payload:
             case AgentMessage(conversation_id=cid, text=text, client_msg_id=client_msg_id):
                 agent = await self._agent(origin, received.payload)
+                # Files on the agent's server (XEP-0363) become the engine's own.
+                urls, copied = await self._services.files.copy_agent_files(
+                    cid, received.payload.attachments, agent_address=agent.address
+                )
                 await self._services.messaging.send_agent_message(
                     SendAgentMessage(
                         agent_id=agent.id,
                         conversation_id=cid,
                         text=text,
                         client_msg_id=client_msg_id,
-                        attachments=received.payload.attachments,
+                        attachments=urls,
+                        copied=copied,
                     )
                 )
                 if origin.receipt_requested:

@@ -4,7 +4,7 @@ hold for a translation)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from business.identity_model import VisitorIdentity
@@ -82,7 +82,10 @@ def verified_identity(identity: VisitorIdentity) -> str:
     return f"verified {shorten(identity.sub)}" + (f" ({said})" if said else "")
 
 
-def visitor_history(past: Sequence[PastConversation]) -> str:
+def visitor_history(
+    past: Sequence[PastConversation], attachment_url: Callable[[str], str] = str
+) -> str:
+    """``attachment_url``: how files show (``FileLinks.lasting``); never cut short."""
     if not past:
         return "No earlier chats with this visitor."
     lines = [f"Earlier chats with this visitor ({len(past)}, newest first):"]
@@ -94,5 +97,7 @@ def visitor_history(past: Sequence[PastConversation]) -> str:
         )
         for line in conv.lines:
             said = f"[note from {line.who}] " if line.note else said_by(line.who, line.kind)
-            lines.append(f"  {said}{shorten(line.text)}")
+            files = [attachment_url(a) for a in line.attachments]
+            shown = " ".join([shorten(line.text), *files] if line.text.strip() else files)
+            lines.append(f"  {said}{shown}")
     return "\n".join(lines)

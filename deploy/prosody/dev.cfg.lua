@@ -80,3 +80,5 @@ VirtualHost $domain
 -- The engine: an external component (XEP-0114).
 Component $component_jid
 	component_secret = $component_secret
+
+$file_share

@@ -36,6 +36,7 @@ from business.events import (
     Whispered,
     WrapUpRecorded,
 )
+from business.file_links import AttachmentUrl
 from business.model import ConversationState, MemberRole, OfferKind
 from business.rich import rich_to_json
 from presentation.api.conversation_models import ParticipantOut, participant_out
@@ -69,7 +70,10 @@ class MessageEvent(_Visible):
     id: str
     sender: ParticipantOut = Field(serialization_alias="from")
     text: str
-    attachments: list[str] = Field(description="files, by URL")
+    attachments: list[str] = Field(
+        description="files, by URL: the engine's own as signed URLs that work for "
+        "`files.agent_url_seconds` (7 days by default), fresh with every read"
+    )
     client_msg_id: str | None = Field(
         description="the id its sender gave it (yours, for a message you posted)"
     )
@@ -205,7 +209,8 @@ class InternalEventPage(BaseModel):
     has_more: bool = Field(description="more follow: ask again with the last `pos` as `after_pos`")
 
 
-def message_out(event: MessagePosted) -> MessageEvent:
+def message_out(event: MessagePosted, attachment_url: AttachmentUrl) -> MessageEvent:
+    """``attachment_url``: ``services.files.links.lasting`` (never the stored ``file:``)."""
     return MessageEvent(
         type="message",
         pos=event.pos,
@@ -214,7 +219,7 @@ def message_out(event: MessagePosted) -> MessageEvent:
         id=event.id,
         sender=participant_out(event.sender),
         text=event.text,
-        attachments=list(event.attachments),
+        attachments=[attachment_url(a) for a in event.attachments],
         client_msg_id=event.client_msg_id,
         quick_replies=[QuickReplyOut(id=r.id, label=r.label) for r in event.quick_replies],
         rich=None if event.rich is None else rich_to_json(event.rich),
@@ -228,11 +233,11 @@ def message_out(event: MessagePosted) -> MessageEvent:
     )
 
 
-def visible_out(event: ConversationEvent) -> VisibleModel:
+def visible_out(event: ConversationEvent, attachment_url: AttachmentUrl) -> VisibleModel:
     pos, seq, at = event.pos, event.seq, event.created_at
     match event:
         case MessagePosted():
-            return message_out(event)
+            return message_out(event, attachment_url)
         case MessageUpdated():
             return MessageUpdatedEvent(
                 type="message.updated",
@@ -278,7 +283,7 @@ def visible_out(event: ConversationEvent) -> VisibleModel:
             assert_never(event)
 
 
-def internal_out(event: StoredEvent) -> InternalModel:
+def internal_out(event: StoredEvent, attachment_url: AttachmentUrl) -> InternalModel:
     """Any stored event (the visitor's own kinds as ``visible_out`` makes them)."""
     pos, at = event.pos, event.created_at
     match event:
@@ -287,7 +292,7 @@ def internal_out(event: StoredEvent) -> InternalModel:
             | StateChanged()
             | ReadMarked()
         ):
-            return visible_out(event)
+            return visible_out(event, attachment_url)
         case NoteAdded():
             return NoteEvent(
                 type="note.added",

@@ -118,7 +118,7 @@ def _transcript_with_markup() -> Transcript:
         sender=ALICE,
         text="Fixed",
     )
-    return render_transcript(CONV, events.events)
+    return render_transcript(CONV, events.events, attachment_url=str)
 
 
 QUEUED = QueuedTranscript(

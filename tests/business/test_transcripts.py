@@ -114,7 +114,7 @@ def a_chat() -> list[StoredEvent]:
 
 
 def test_the_visitors_transcript_is_what_they_saw_with_corrections_applied() -> None:
-    transcript = render_transcript(CONV, a_chat())
+    transcript = render_transcript(CONV, a_chat(), attachment_url=str)
 
     assert [(line.kind, line.sender_name, line.text, line.edited) for line in transcript.lines] == [
         (LineKind.MESSAGE, "Ann", "Do you ship to Norway?", False),
@@ -144,7 +144,7 @@ def test_the_visitors_transcript_is_what_they_saw_with_corrections_applied() -> 
 
 
 def test_the_internal_transcript_adds_notes_consults_whispers_transfers_and_wrap_ups() -> None:
-    transcript = render_transcript(CONV, a_chat(), internal=True)
+    transcript = render_transcript(CONV, a_chat(), internal=True, attachment_url=str)
     internal = [
         (line.kind, line.text)
         for line in transcript.lines
@@ -171,7 +171,9 @@ def test_times_are_shown_in_the_zone_asked_for_and_an_open_chat_has_no_end() -> 
         created_at=T0,
     )
     events = a_chat()[:2]
-    transcript = render_transcript(open_conv, events, tz=ZoneInfo("Europe/Oslo"))
+    transcript = render_transcript(
+        open_conv, events, tz=ZoneInfo("Europe/Oslo"), attachment_url=str
+    )
     assert transcript.ended_at is None
     assert transcript.text.splitlines()[:4] == [
         "Conversation with Ann (queue support)",
@@ -179,7 +181,7 @@ def test_times_are_shown_in_the_zone_asked_for_and_an_open_chat_has_no_end() -> 
         "",
         "[2026-05-04 11:30:01 CEST] Ann: Do you ship to Norway?",
     ]
-    assert render_transcript(open_conv, []).lines == ()
+    assert render_transcript(open_conv, [], attachment_url=str).lines == ()
 
 
 def test_rich_content_is_in_the_transcript_as_plain_lines() -> None:
@@ -194,7 +196,7 @@ def test_rich_content_is_in_the_transcript_as_plain_lines() -> None:
     )
     e = Events()
     e.visible(MessagePosted, created_at=at(1), id=EventId("m1"), sender=HELPER, text="", rich=rich)
-    transcript = render_transcript(CONV, e.events)
+    transcript = render_transcript(CONV, e.events, attachment_url=str)
     (line,) = transcript.lines
     assert "Track my order" in line.text
     assert "https://shop.example/returns" in line.text

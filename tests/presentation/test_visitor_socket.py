@@ -390,8 +390,8 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("message.send", {"conversation_id": CID, "client_msg_id": "é", "text": "x"}, "ASCII"),
     (
         "message.send",
-        {"conversation_id": CID, "client_msg_id": "m", "text": "x", "attachments": ["u1"]},
-        "attachments are not supported",
+        {"conversation_id": CID, "client_msg_id": "m", "text": "x", "attachments": "u1"},
+        "attachments must be a list of file ids",
     ),
     ("typing", {"conversation_id": CID}, 'state must be "composing" or "paused"'),
     ("typing", {"conversation_id": CID, "state": "active"}, "state must be"),

@@ -36,6 +36,7 @@ def offer_text(
     *,
     room: int | None = None,
     say: Notices | None = None,
+    attachment_url: Callable[[str], str] = str,
 ) -> str:
     """The offer as plain text, readable in any client: who, where from, what so far.
 
@@ -45,6 +46,7 @@ def offer_text(
     fit are counted, not shown; messages are kept newest first, the first that does not
     fit is cut, and the older ones are counted. Context gets half the room, or more when
     the messages need less. ``say``: the notices' language (English by default).
+    ``attachment_url``: how files show (``Addressing.attachment_url``: signed URLs).
     """
     say = say or notices_for("en")
     waited = texts.format_duration(offer.created_at - conversation.created_at)
@@ -70,7 +72,9 @@ def offer_text(
         by = offer.by.name if offer.by is not None else "A colleague"
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
     header = xml_safe(header)
-    history = [xml_safe(line) for e in earlier if (line := _transcript_line(e)) is not None]
+    history = [
+        xml_safe(line) for e in earlier if (line := _transcript_line(e, attachment_url)) is not None
+    ]
     context = _context_lines(conversation, say, abridged=False)
     whole = _assemble(header, context, history, footer, say)
     if room is None or xml_size(whole) <= room:
@@ -118,7 +122,7 @@ def _context_lines(conversation: Conversation, say: Notices, *, abridged: bool) 
     return [xml_safe(line) for line in lines]
 
 
-def _transcript_line(event: StoredEvent) -> str | None:
+def _transcript_line(event: StoredEvent, attachment_url: Callable[[str], str]) -> str | None:
     """``event`` as a line of the transcript an offer carries, if it is one: what was
     said (a bot's marked as such), and for the agents also notes and consult messages."""
     match event:
@@ -128,7 +132,7 @@ def _transcript_line(event: StoredEvent) -> str | None:
             options = texts.bot_options([q.label for q in event.quick_replies])
             if event.reply_to is not None:
                 return texts_rich.visitor_chose(who.name, event.reply_to)
-            said = texts_rich.with_rich(_message_text(event) + options, event.rich)
+            said = texts_rich.with_rich(_message_text(event, attachment_url) + options, event.rich)
             return texts.said_by(who.name, who.kind) + said
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
@@ -138,9 +142,9 @@ def _transcript_line(event: StoredEvent) -> str | None:
             return None
 
 
-def _message_text(message: MessagePosted) -> str:
-    parts = [message.text, *message.attachments] if message.text.strip() else message.attachments
-    return " ".join(parts)
+def _message_text(message: MessagePosted, attachment_url: Callable[[str], str]) -> str:
+    files = [attachment_url(a) for a in message.attachments]
+    return " ".join([message.text, *files] if message.text.strip() else files)
 
 
 def _fit_in_order(

@@ -321,7 +321,8 @@ def _posted(
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(said, budget, prefix=prefix))
-    for number, url in enumerate(event.attachments, start=1):
+    for number, attachment in enumerate(event.attachments, start=1):
+        url = addressing.attachment_url(attachment)
         # Clients show an XEP-0066 file inline only when the body is exactly the URL,
         # so a file's message is never split (an address that long is refused).
         file = _Chat(
@@ -380,5 +381,12 @@ def _offer(item: AgentOffer, addressing: Addressing, budget: int) -> Stanza:
         marked=True,  # it quotes the visitor: displaying it reads them
     )
     room = budget - serialised_size(chat.build("x", chat.stanza_id)) + 1
-    text = offer_text(conv, item.offer, item.earlier, room=room, say=notices_for(item.language))
+    text = offer_text(
+        conv,
+        item.offer,
+        item.earlier,
+        room=room,
+        say=notices_for(item.language),
+        attachment_url=addressing.attachment_url,
+    )
     return chat.build(text, chat.stanza_id)

@@ -117,6 +117,6 @@ async def post_api_channel_message(
     )
     out = ApiMessageOut(
         conversation=conversation_out(received.conversation),
-        message=message_out(received.message),
+        message=message_out(received.message, call.services.files.links.lasting),
     )
     return out if received.created else Answer(body=out, status=200)

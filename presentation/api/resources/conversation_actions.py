@@ -173,7 +173,7 @@ async def post_conversation_message(
                 rich=None if body.rich is None else parse_rich(body.rich),
             )
         )
-    out = message_out(message)
+    out = message_out(message, call.services.files.links.lasting)
     return out if message.id in published else Answer(body=out, status=200)
 
 

@@ -204,7 +204,10 @@ async def list_conversation_events(
             limit=_capped(call.query.limit, call.services.limits.max_sync_events),
         )
     )
-    return EventPage(items=[visible_out(e) for e in result.events], has_more=result.has_more)
+    signed = call.services.files.links.lasting
+    return EventPage(
+        items=[visible_out(e, signed) for e in result.events], has_more=result.has_more
+    )
 
 
 @resource.route(
@@ -234,7 +237,7 @@ async def list_internal_events(
         )
     )
     return InternalEventPage(
-        items=[internal_out(event) for event in page.events],
+        items=[internal_out(event, call.services.files.links.lasting) for event in page.events],
         has_more=page.has_more,
     )
 

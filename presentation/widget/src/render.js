@@ -1,7 +1,7 @@
 // Conversation events -> DOM: live events and sync replies, applied once each and in
 // seq order (a gap syncs), the status line, typing and read markers. Mixed into
 // ChatWidget (widget.js); `this` is the widget.
-import { el } from "./dom.js";
+import { attachmentNode } from "./attach.js";
 import { RETRYABLE } from "./outbox.js";
 import { renderAnswer, renderRich } from "./rich.js";
 
@@ -10,6 +10,7 @@ const TYPING_STALE_MS = 30000;
 export const renderMethods = {
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
+    if (this.attach) this.attach.update();
     this.contextSync.setEngaged(this.isOpen() && this.sessionReady);
     this.transcript.update();
     if (!this.socket || !this.socket.connected) return;
@@ -148,13 +149,12 @@ export const renderMethods = {
     if (kind === "visitor") renderAnswer(this.messagesEl, event);
     else renderRich(this, node, event);
     for (const url of event.attachments || []) {
-      // Files arrive as web addresses (XEP-0066 from the agent's client).
-      if (!/^https?:\/\//i.test(url)) continue;
-      const link = el("a", "ce-file", { href: url, target: "_blank", rel: "noopener noreferrer" });
-      link.textContent = url;
+      // The engine's files (signed links, perhaps paths) or an agent's URL (attach.js).
+      const file = attachmentNode(url, this.boot.server);
+      if (!file) continue;
       const bubble = node.querySelector(".ce-bubble");
-      if (bubble.textContent) bubble.append(document.createElement("br"));
-      bubble.append(link);
+      if (bubble.childNodes.length) bubble.append(document.createElement("br"));
+      bubble.append(file);
     }
     if (kind === "visitor" && event.client_msg_id) {
       const pending = this.pendingNode(event.client_msg_id);

@@ -17,6 +17,7 @@
 // The class is split by concern; each module adds its methods to the prototype:
 // ui.js (the DOM), session.js (socket and session), render.js (events -> DOM),
 // typing.js (typing notifications), outbox.js (sending and retries).
+import { Attach } from "./attach.js";
 import { CLIENT_LOCALES } from "./client_locales.js";
 import { ContextSync } from "./context_sync.js";
 import { Storage } from "./dom.js";
@@ -67,6 +68,7 @@ class ChatWidget {
     this.emit = (event, detail) => boot.emit && boot.emit(event, detail || {});
     followRefs(this); // events too large to come inline are fetched (refs.js)
     this.buildUi();
+    this.attach = new Attach(this); // attach.js: the composer's file button
     boot.onLauncherClick = () => this.toggle();
     boot.openChat = () => this.open();
     if (this.embedded) this.showEmbedded();

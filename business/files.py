@@ -1,0 +1,265 @@
+"""Files both ways: visitors upload into a conversation, agents' files are copied in.
+
+A file's bytes live in the blob store (``business.file_ports.BlobStore``), its metadata in
+the ``files`` repository, and it reaches people only through signed URLs
+(``business.file_links``). A visitor may attach to a message only files they uploaded to
+that conversation; anyone else's is ``Forbidden``, like another visitor's conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from business.access import visitor_conversation
+from business.errors import (
+    FileTooLarge,
+    FileTypeNotAllowed,
+    Forbidden,
+    IdentityRejected,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from business.file_links import FileLinks
+from business.file_model import (
+    MAX_NAME_LENGTH,
+    FileId,
+    FileLimits,
+    FileOwner,
+    StoredFile,
+    file_ref,
+)
+from business.file_ports import BlobStore, FileFetcher
+from business.identities import IdentityCheck
+from business.identity_ports import IdentityTokenVerifier
+from business.model import ConversationId, TenantId, VisitorId, new_id
+from business.ports import Clock
+from business.sessions import find_visitor
+from business.transactions import Transactions
+from business.validation import TOKEN_RE
+
+logger = logging.getLogger(__name__)
+
+_FILE_ID_RE = re.compile(r"[0-9a-f]{32}")
+_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadFile:
+    tenant_id: TenantId
+    visitor_token: str | None
+    conversation_id: ConversationId
+    name: str
+    content_type: str
+    data: bytes
+    identity: str | None = None
+    """The signed identity token (``X-Chat-Identity``): an identified visitor's token
+    alone is nobody's (``business.sessions.find_visitor``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedFile:
+    file: StoredFile
+    data: bytes
+
+
+class FileService:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        blobs: BlobStore,
+        links: FileLinks,
+        clock: Clock,
+        fetcher: FileFetcher | None = None,
+        identity_verifier: IdentityTokenVerifier | None = None,
+    ) -> None:
+        self._tx = transactions
+        self._identities = IdentityCheck(
+            transactions=transactions, clock=clock, verifier=identity_verifier
+        )
+        self._blobs = blobs
+        self._clock = clock
+        self._fetcher = fetcher
+        self.links = links
+        """Edges sign attachments with it (``for_visitor``, ``lasting``)."""
+
+    async def limits(self, tenant_id: TenantId) -> FileLimits:
+        async with self._tx.read() as tx:
+            return await tx.files.limits(tenant_id) or FileLimits()
+
+    async def set_limits(self, tenant_id: TenantId, limits: FileLimits) -> FileLimits:
+        """Replace the tenant's limits; ``NotFound`` for an unknown tenant."""
+        if limits.max_bytes <= 0:
+            raise InvalidInput("max_bytes must be positive")
+        types = tuple(sorted({t.strip().lower() for t in limits.allowed_types}))
+        for media_type in types:
+            if _TYPE_RE.fullmatch(media_type) is None or media_type == "image/svg+xml":
+                raise InvalidInput(f"{media_type!r} is not an allowed media type")
+        checked = FileLimits(max_bytes=limits.max_bytes, allowed_types=types)
+        async with self._tx() as tx:
+            if await tx.tenants.get(tenant_id) is None:
+                raise NotFound(f"unknown tenant {tenant_id!r}")
+            await tx.files.put_limits(tenant_id, checked)
+            await tx.commit()
+        return checked
+
+    async def upload(self, cmd: UploadFile) -> StoredFile:
+        """Store a visitor's file in one of their conversations (open or not). The
+        caller proves who they are as for ``business.visitor_events``; the file must
+        fit the tenant's limits (``FileTooLarge``, ``FileTypeNotAllowed``)."""
+        token = cmd.visitor_token
+        if token is None or TOKEN_RE.fullmatch(token) is None:
+            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
+        content_type = cmd.content_type.split(";", 1)[0].strip().lower()
+        try:
+            verified = await self._identities.verify(cmd.tenant_id, cmd.identity)
+        except IdentityRejected as error:
+            raise Unauthenticated(f"{error} ({error.code})") from None
+        async with self._tx.read() as tx:
+            _, visitor = await find_visitor(
+                tx, cmd.tenant_id, token, identity=verified, now=self._clock.now()
+            )
+            if visitor is None:
+                raise Unauthenticated("unknown visitor token")
+            await visitor_conversation(tx, visitor.id, cmd.conversation_id, for_update=False)
+            limits = await tx.files.limits(cmd.tenant_id) or FileLimits()
+        check_file(len(cmd.data), content_type, limits)
+        stored = StoredFile(
+            id=FileId(new_id()),
+            tenant_id=cmd.tenant_id,
+            conversation_id=cmd.conversation_id,
+            visitor_id=visitor.id,
+            owner=FileOwner.VISITOR,
+            name=safe_name(cmd.name),
+            content_type=content_type,
+            size=len(cmd.data),
+            created_at=self._clock.now(),
+        )
+        await self._store(stored, cmd.data)
+        logger.info(
+            "conversation %s: visitor uploaded file %s (%s, %d bytes)",
+            stored.conversation_id,
+            stored.id,
+            stored.content_type,
+            stored.size,
+        )
+        return stored
+
+    async def visitor_attachments(
+        self, visitor_id: VisitorId, conversation_id: ConversationId, file_ids: Sequence[str]
+    ) -> tuple[str, ...]:
+        """The attachments of a visitor's message: ``file:<id>`` for each of ``file_ids``,
+        each a file this visitor uploaded to this conversation (else ``Forbidden``)."""
+        if len(file_ids) > 10:
+            raise InvalidInput("at most 10 attachments per message")
+        refs: list[str] = []
+        async with self._tx.read() as tx:
+            for file_id in file_ids:
+                found = (
+                    await tx.files.get(FileId(file_id)) if _FILE_ID_RE.fullmatch(file_id) else None
+                )
+                if (
+                    found is None
+                    or found.visitor_id != visitor_id
+                    or found.conversation_id != conversation_id
+                ):
+                    raise Forbidden(f"file {file_id!r} is not one you uploaded to this chat")
+                refs.append(file_ref(found))
+        return tuple(dict.fromkeys(refs))
+
+    async def open(self, file_id: str, exp: str, sig: str) -> OpenedFile:
+        """The file a signed URL names; ``Forbidden`` for a bad or expired signature (also
+        before looking the id up: an unsigned request learns nothing)."""
+        self.links.check(FileId(file_id), exp, sig)
+        async with self._tx.read() as tx:
+            found = await tx.files.get(FileId(file_id))
+        data = None if found is None else await self._blobs.get(found.id)
+        if found is None or data is None:
+            raise NotFound("this file is gone")
+        return OpenedFile(file=found, data=data)
+
+    async def copy_agent_files(
+        self, conversation_id: ConversationId, urls: Sequence[str], *, agent_address: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """An agent's files by URL, split into those passed on as they are and those
+        copied into the store (as ``file:<id>``): ``SendAgentMessage``'s ``attachments``
+        and ``copied``. ``agent_address`` is the agent's XMPP address."""
+        domain = agent_address.rpartition("@")[2].partition("/")[0]
+        kept: list[str] = []
+        copied: list[str] = []
+        for url in urls:
+            got = await self.import_agent_file(conversation_id, url, agent_domain=domain)
+            (kept if got == url else copied).append(got)
+        return tuple(kept), tuple(copied)
+
+    async def import_agent_file(
+        self, conversation_id: ConversationId, url: str, *, agent_domain: str
+    ) -> str:
+        """An agent's file by URL as the visitor will get it: copied into the store
+        (``file:<id>``) so access stays authenticated, or the URL itself if it cannot be
+        fetched within the tenant's size limit. Only URLs on the agent's own server
+        (``agent_domain`` or a name under it: its XEP-0363 upload service) are fetched:
+        the engine must not become a way to reach any address it can."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
+        domain = agent_domain.lower()
+        if self._fetcher is None or not host or not (host == domain or host.endswith("." + domain)):
+            return url
+        async with self._tx.read() as tx:
+            conv = await tx.conversations.get(conversation_id, for_update=False)
+            if conv is None:
+                return url
+            limits = await tx.files.limits(conv.tenant_id) or FileLimits()
+        fetched = await self._fetcher.fetch(url, max_bytes=limits.max_bytes)
+        if fetched is None:
+            logger.info("conversation %s: agent's file not copied, sent as a link", conv.id)
+            return url
+        stored = StoredFile(
+            id=FileId(new_id()),
+            tenant_id=conv.tenant_id,
+            conversation_id=conv.id,
+            visitor_id=None,
+            owner=FileOwner.AGENT,
+            name=safe_name(fetched.name),
+            content_type=fetched.content_type.split(";", 1)[0].strip().lower(),
+            size=len(fetched.data),
+            created_at=self._clock.now(),
+        )
+        await self._store(stored, fetched.data)
+        logger.info("conversation %s: agent's file copied as %s", conv.id, stored.id)
+        return file_ref(stored)
+
+    async def _store(self, stored: StoredFile, data: bytes) -> None:
+        # Bytes first: metadata without bytes would be a file that 404s forever; bytes
+        # without metadata are unreachable garbage at worst.
+        await self._blobs.put(stored.id, data)
+        async with self._tx() as tx:
+            await tx.files.add(stored)
+            await tx.commit()
+
+
+def check_file(size: int, content_type: str, limits: FileLimits) -> None:
+    if size == 0:
+        raise InvalidInput("the file is empty")
+    if size > limits.max_bytes:
+        raise FileTooLarge(f"the file is larger than {limits.max_bytes} bytes")
+    if content_type not in limits.allowed_types:
+        raise FileTypeNotAllowed(f"files of type {content_type or 'unknown'!r} are not accepted")
+
+
+def safe_name(name: str) -> str:
+    """A file name fit for a ``Content-Disposition`` header and a link: no path, no
+    control characters or quotes, at most ``MAX_NAME_LENGTH`` characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE_NAME.sub("_", base).strip().strip(".")
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
+    return cleaned[:MAX_NAME_LENGTH] or "file"

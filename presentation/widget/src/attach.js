@@ -1,0 +1,139 @@
+// Files (docs/visitor-protocol.md, "Files"): an attach button and a hidden file input in
+// the composer. A chosen file is uploaded to the open conversation (POST
+// /visitor-api/v1/files with the visitor's token), then sent as a message whose
+// attachments are [its id]; a refusal (too large, a type the site does not take) is shown
+// in the message list where the file would have been. Attachments in messages are shown
+// by attachmentNode: the engine's images inline, anything else as a link named after the
+// file (the engine's links end with the file's name).
+import { identityToken } from "./identity.js";
+import { el } from "./dom.js";
+
+const UPLOAD_PATH = "/visitor-api/v1/files";
+const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
+const CLIP_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5 8.3 14.7a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.4 11.8a6 6 0 0 0 8.5 8.5l6.4-6.4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/></svg>';
+export const ATTACH_CSS = `
+.ce-attach { width: 40px; height: 40px; align-self: flex-end; border: 0; border-radius: 50%;
+  background: transparent; color: #495057; cursor: pointer; padding: 9px; }
+.ce-attach:hover, .ce-attach:focus-visible { background: #f1f3f5; }
+.ce-attach:disabled { color: #ced4da; cursor: default; background: transparent; }
+.ce-attach svg { width: 22px; height: 22px; }
+.ce-image { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; margin-top: 4px; }
+`;
+
+// The attachment `url` as an element: null for anything but http(s). `server` is the
+// engine's URL, which the engine's links (paths without http.public_url) resolve against.
+export function attachmentNode(url, server) {
+  let target;
+  try {
+    target = new URL(String(url), new URL(server, location.href));
+  } catch {
+    return null;
+  }
+  if (target.protocol !== "https:" && target.protocol !== "http:") return null;
+  const last = target.pathname.split("/").pop() || "";
+  let name;
+  try {
+    name = decodeURIComponent(last);
+  } catch {
+    name = last;
+  }
+  const link = el("a", "ce-file", { href: target.href, target: "_blank", rel: "noopener noreferrer" });
+  const engine = new URL(server, location.href).origin;
+  // Only the engine's own images inline: it serves them as images, and nothing else.
+  if (target.origin === engine && target.pathname.startsWith("/files/") && IMAGE.test(name)) {
+    link.append(el("img", "ce-image", { src: target.href, alt: name, loading: "lazy" }));
+  } else {
+    link.textContent = name || target.href;
+  }
+  return link;
+}
+
+export class Attach {
+  constructor(widget) {
+    this.widget = widget;
+    const t = widget.t;
+    this.input = el("input", "", { type: "file", hidden: "", tabindex: "-1", "data-testid": "file-input" });
+    this.button = el("button", "ce-attach", {
+      type: "button",
+      "data-testid": "attach",
+      "aria-label": t("attach"),
+      title: t("attach"),
+    });
+    this.button.innerHTML = CLIP_ICON; // constant markup
+    this.button.disabled = true;
+    this.button.addEventListener("click", () => this.input.click());
+    this.input.addEventListener("change", () => {
+      const file = this.input.files && this.input.files[0];
+      this.input.value = "";
+      if (file) this.send(file);
+    });
+    const style = document.createElement("style");
+    style.textContent = ATTACH_CSS;
+    widget.boot.root.append(style);
+    widget.input.after(this.button, this.input);
+  }
+
+  // Files go into the open conversation: the button works only while there is one.
+  update() {
+    this.button.disabled = !(this.widget.isOpen() && this.widget.sessionReady);
+  }
+
+  async send(file) {
+    const w = this.widget;
+    if (!w.isOpen() || !w.sessionReady) return;
+    const conversationId = w.conv.id;
+    const entry = { client_msg_id: `file-${Date.now()}-${Math.random().toString(36).slice(2)}`, text: file.name };
+    w.renderPending(entry);
+    const problem = await this.upload(conversationId, file).then(
+      (uploaded) =>
+        w
+          .call("message.send", {
+            conversation_id: conversationId,
+            client_msg_id: entry.client_msg_id,
+            text: "",
+            attachments: [uploaded.id],
+          })
+          .then((ack) => (ack.ok ? null : ack.error)),
+      (error) => error,
+    );
+    if (problem) w.failed(entry, { message: this.describe(problem) });
+  }
+
+  async upload(conversationId, file) {
+    const w = this.widget;
+    const form = new FormData();
+    form.append("conversation_id", conversationId);
+    form.append("file", file, file.name);
+    let response;
+    try {
+      response = await fetch(new URL(UPLOAD_PATH, new URL(w.boot.server, location.href)), {
+        method: "POST",
+        body: form,
+        headers: uploadHeaders(w),
+        credentials: "omit",
+      });
+    } catch {
+      throw { code: "unavailable", message: w.t("upload_failed") };
+    }
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw { code: body.code, message: body.detail || w.t("upload_failed") };
+    return body;
+  }
+
+  describe(problem) {
+    const t = this.widget.t;
+    if (problem.code === "file_too_large") return t("file_too_large");
+    if (problem.code === "file_type_not_allowed") return t("file_type_not_allowed");
+    return problem.message || t("upload_failed");
+  }
+}
+
+// The visitor's credentials, as for the large-event reads: an identified visitor's
+// token goes with their identity token.
+function uploadHeaders(w) {
+  const headers = { Authorization: `Bearer ${w.local.get("token", "")}`, "X-Chat-Tenant": w.boot.tenant };
+  const identity = identityToken();
+  if (identity) headers["X-Chat-Identity"] = identity;
+  return headers;
+}

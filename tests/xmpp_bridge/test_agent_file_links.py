@@ -1,0 +1,47 @@
+"""What agents read about the engine's files: the offer's messages so far and
+``!history`` show a ``file:<id>`` as a signed link that lasts (``FileLinks.lasting``),
+which opens the file; a URL shared as it is stays as it is."""
+
+from __future__ import annotations
+
+from business import commands as c
+from tests.harness import ALICE, make_world
+from tests.xmpp_bridge.support import ALICE_JID, body_of, messages, offer_made
+from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.converters import custom_to_stanza
+from xmpp_bridge.custom import AgentOffer
+from xmpp_bridge.desk_replies import history
+
+PDF = b"%PDF-1.4 manual"
+
+
+async def test_an_offers_earlier_messages_show_a_file_as_a_signed_link() -> None:
+    world = await make_world()
+    await world.agent(ALICE, name="Alice")
+    conv = await world.start(await world.visitor(), "The manual, please")
+    await world.agent_shares_file(ALICE, conv.id, PDF)
+    addressing = Addressing("chat.example", attachment_url=world.services.files.links.lasting)
+    offer = AgentOffer(
+        conversation=world.conv(conv.id),
+        to=ALICE_JID,
+        offer=offer_made(world.conv(conv.id).last_pos + 1),
+        earlier=world.stored(conv.id),
+    )
+    [stanza] = messages(custom_to_stanza(offer, addressing))
+    assert await world.file_behind(body_of(stanza) or "") == PDF
+
+
+async def test_history_shows_an_earlier_chats_file_as_a_signed_link() -> None:
+    world = await make_world()
+    await world.agent(ALICE, name="Alice", max_chats=5)
+    vera = await world.visitor()
+    before = await world.start(vera, "The manual, please")
+    await world.agent_shares_file(ALICE, before.id, PDF)
+    await world.conversations.end_by_agent(
+        c.EndConversationByAgent(agent_id=ALICE, conversation_id=before.id)
+    )
+    now = await world.start(vera, "me again")
+    agent = await world.agents.get_agent(ALICE)
+    assert agent is not None
+    said = await history(world.services, agent, now.id, "")
+    assert await world.file_behind(said) == PDF
