@@ -19,7 +19,6 @@ from business.errors import (
     FileTooLarge,
     FileTypeNotAllowed,
     Forbidden,
-    IdentityRejected,
     InvalidInput,
     NotFound,
     Unauthenticated,
@@ -40,7 +39,6 @@ from business.model import ConversationId, TenantId, VisitorId, new_id
 from business.ports import Clock
 from business.sessions import find_visitor
 from business.transactions import Transactions
-from business.validation import TOKEN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +112,8 @@ class FileService:
         caller proves who they are as for ``business.visitor_events``; the file must
         fit the tenant's limits (``FileTooLarge``, ``FileTypeNotAllowed``)."""
         token = cmd.visitor_token
-        if token is None or TOKEN_RE.fullmatch(token) is None:
-            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
         content_type = cmd.content_type.split(";", 1)[0].strip().lower()
-        try:
-            verified = await self._identities.verify(cmd.tenant_id, cmd.identity)
-        except IdentityRejected as error:
-            raise Unauthenticated(f"{error} ({error.code})") from None
+        verified = await self._identities.for_bearer(cmd.tenant_id, token, cmd.identity)
         async with self._tx.read() as tx:
             _, visitor = await find_visitor(
                 tx, cmd.tenant_id, token, identity=verified, now=self._clock.now()

@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 
 from business.device_tokens import issue_device_token, mark_used
-from business.errors import IdentityRejected, UnknownVisitor
+from business.errors import IdentityRejected, Unauthenticated, UnknownVisitor
 from business.identity_model import (
     IDENTITY_DISABLED,
     IDENTITY_REQUIRED,
@@ -36,6 +36,7 @@ from business.identity_ports import IdentityTokenVerifier
 from business.model import Tenant, TenantId, Visitor, VisitorId, new_id
 from business.ports import Clock
 from business.transactions import Transaction, Transactions
+from business.validation import TOKEN_RE
 from business.visitor_tokens import hash_token, new_token
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,20 @@ class IdentityCheck:
         self._tx = transactions
         self._clock = clock
         self._verifier = verifier
+
+    async def for_bearer(
+        self, tenant_id: TenantId, visitor_token: str | None, identity: str | None
+    ) -> VerifiedIdentity | None:
+        """A visitor's HTTP read or upload (``Authorization: Bearer``, ``X-Chat-Identity``):
+        the identity as ``verify`` checks it at a connect, and a well-formed visitor
+        token, or ``Unauthenticated`` (a read never makes a visitor). The caller then
+        finds the visitor with ``business.sessions.find_visitor``."""
+        if visitor_token is None or TOKEN_RE.fullmatch(visitor_token) is None:
+            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
+        try:
+            return await self.verify(tenant_id, identity)
+        except IdentityRejected as error:
+            raise Unauthenticated(f"{error} ({error.code})") from None
 
     async def verify(self, tenant_id: TenantId, token: str | None) -> VerifiedIdentity | None:
         """The identity of ``token`` (None: an anonymous visitor is fine), or

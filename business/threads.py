@@ -25,7 +25,6 @@ from business import commands as c
 from business.access import agent_conversation
 from business.conversation import Change, ChangeBuilder, Conversation
 from business.errors import (
-    IdentityRejected,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -49,7 +48,6 @@ from business.model import (
 from business.ports import Clock
 from business.sessions import find_visitor
 from business.transactions import Transactions, retrying
-from business.validation import TOKEN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -191,12 +189,7 @@ class ThreadService:
         step asks before any socket is open). A missing, malformed or unknown token is
         ``Unauthenticated``: a read never makes a visitor; an identified visitor needs
         ``identity`` too, as at a connect (``business.sessions.find_visitor``)."""
-        if visitor_token is None or TOKEN_RE.fullmatch(visitor_token) is None:
-            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
-        try:
-            verified = await self._identities.verify(tenant_id, identity)
-        except IdentityRejected as error:
-            raise Unauthenticated(f"{error} ({error.code})") from None
+        verified = await self._identities.for_bearer(tenant_id, visitor_token, identity)
         async with self._tx.read() as tx:
             _, visitor = await find_visitor(
                 tx, tenant_id, visitor_token, identity=verified, now=self._clock.now()

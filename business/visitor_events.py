@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from business.access import visitor_conversation
-from business.errors import IdentityRejected, NotFound, Unauthenticated
+from business.errors import NotFound, Unauthenticated
 from business.events import ConversationEvent
 from business.identities import IdentityCheck
 from business.identity_ports import IdentityTokenVerifier
@@ -22,7 +22,6 @@ from business.model import ConversationId, TenantId
 from business.ports import Clock
 from business.sessions import find_visitor
 from business.transactions import Transactions
-from business.validation import TOKEN_RE
 
 _MAX_SEQ = 2**31 - 1
 """The largest ``seq`` the events table holds (a 32-bit column)."""
@@ -64,12 +63,7 @@ class VisitorEventService:
         work, three indexed reads besides the (cached) tenant and conversation.
         """
         token = query.visitor_token
-        if token is None or TOKEN_RE.fullmatch(token) is None:
-            raise Unauthenticated("a visitor token is required: Authorization: Bearer <token>")
-        try:
-            verified = await self._identities.verify(query.tenant_id, query.identity)
-        except IdentityRejected as error:
-            raise Unauthenticated(f"{error} ({error.code})") from None
+        verified = await self._identities.for_bearer(query.tenant_id, token, query.identity)
         async with self._tx.read() as tx:
             _, visitor = await find_visitor(
                 tx, query.tenant_id, token, identity=verified, now=self._clock.now()

@@ -34,7 +34,13 @@ from presentation.limits import VisitorLimits
 from presentation.public_http import cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
-from presentation.visitor_api import IDENTITY_HEADER, TENANT_HEADER, bearer
+from presentation.visitor_api import (
+    IDENTITY_HEADER,
+    TENANT_HEADER,
+    bearer,
+    visitor_preflight,
+    visitor_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,28 +98,10 @@ class FileEndpoints:
             response = problem_response(error, context=f"POST {request.path}")
         else:
             response = web.json_response(self._file_to_wire(stored), status=201)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Vary"] = "Origin"
-        response.headers.update(cors or {})
-        return response
+        return visitor_response(response, cors)
 
     async def preflight(self, request: web.Request) -> web.Response:
-        cors = cors_headers(self._origins, request)
-        if cors is None or request.headers.get("Access-Control-Request-Method") != "POST":
-            forbidden = Forbidden("only POST, and only from the sites allowed to use the chat")
-            return problem_response(forbidden, context=f"OPTIONS {request.path}")
-        return web.Response(
-            status=204,
-            headers={
-                **cors,
-                "Vary": "Origin",
-                "Access-Control-Allow-Methods": "POST",
-                "Access-Control-Allow-Headers": (
-                    f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}"
-                ),
-                "Access-Control-Max-Age": "7200",
-            },
-        )
+        return visitor_preflight(self._origins, request, "POST")
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from typing import Final
 
 from aiohttp import web
@@ -36,7 +37,7 @@ from presentation.event_refs import EVENT_ROUTE
 from presentation.limits import VisitorLimits
 from presentation.public_http import cors_headers
 from presentation.settings import WebSettings
-from presentation.socketio_server import origin_policy
+from presentation.socketio_server import OriginCheck, origin_policy
 from presentation.wire import event_to_wire
 
 logger = logging.getLogger(__name__)
@@ -85,26 +86,10 @@ class VisitorEventEndpoint:
                     "Vary": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}, Origin",
                 },
             )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Vary", "Origin")
-        response.headers.update(cors or {})
-        return response
+        return visitor_response(response, cors)
 
     async def preflight(self, request: web.Request) -> web.Response:
-        cors = cors_headers(self._origins, request)
-        if cors is None or request.headers.get("Access-Control-Request-Method") != "GET":
-            forbidden = Forbidden("only GET, and only from the sites allowed to use the chat")
-            return problem_response(forbidden, context=f"OPTIONS {request.path}")
-        return web.Response(
-            status=204,
-            headers={
-                **cors,
-                "Vary": "Origin",
-                "Access-Control-Allow-Methods": "GET",
-                "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
-                "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
-            },
-        )
+        return visitor_preflight(self._origins, request, "GET")
 
     def _client_address(self, request: web.Request) -> str:
         return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
@@ -124,6 +109,35 @@ def _query(request: web.Request) -> ReadVisitorEvent:
         # Not a number: no such event, as for a seq the conversation has not reached.
         seq=int(text) if _SEQ.fullmatch(text) else 0,
     )
+
+
+def visitor_preflight(
+    origins: str | OriginCheck, request: web.Request, method: str
+) -> web.Response:
+    """The CORS preflight of a visitor's HTTP call (``method`` only, from the sites
+    allowed to use the chat, with the visitor's credential headers)."""
+    cors = cors_headers(origins, request)
+    if cors is None or request.headers.get("Access-Control-Request-Method") != method:
+        forbidden = Forbidden(f"only {method}, and only from the sites allowed to use the chat")
+        return problem_response(forbidden, context=f"OPTIONS {request.path}")
+    return web.Response(
+        status=204,
+        headers={
+            **cors,
+            "Vary": "Origin",
+            "Access-Control-Allow-Methods": method,
+            "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
+            "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
+        },
+    )
+
+
+def visitor_response(response: web.Response, cors: Mapping[str, str] | None) -> web.Response:
+    """A visitor HTTP answer's common headers: never sniffed, CORS where allowed."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Vary", "Origin")
+    response.headers.update(cors or {})
+    return response
 
 
 def tenant_header(request: web.Request) -> TenantId:

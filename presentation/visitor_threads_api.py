@@ -22,7 +22,13 @@ from presentation.limits import VisitorLimits
 from presentation.public_http import cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
-from presentation.visitor_api import IDENTITY_HEADER, TENANT_HEADER, bearer, tenant_header
+from presentation.visitor_api import (
+    IDENTITY_HEADER,
+    bearer,
+    tenant_header,
+    visitor_preflight,
+    visitor_response,
+)
 from presentation.wire import thread_to_wire
 
 THREADS_ROUTE: Final = "/visitor-api/v1/threads"
@@ -60,25 +66,7 @@ class VisitorThreadsEndpoint:
                 {"threads": [thread_to_wire(thread) for thread in threads]},
                 headers={"Cache-Control": "no-store"},
             )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Vary", "Origin")
-        response.headers.update(cors or {})
-        return response
+        return visitor_response(response, cors)
 
     async def preflight(self, request: web.Request) -> web.Response:
-        cors = cors_headers(self._origins, request)
-        if cors is None or request.headers.get("Access-Control-Request-Method") != "GET":
-            forbidden = Forbidden("only GET, and only from the sites allowed to use the chat")
-            return problem_response(forbidden, context=f"OPTIONS {request.path}")
-        return web.Response(
-            status=204,
-            headers={
-                **cors,
-                "Vary": "Origin",
-                "Access-Control-Allow-Methods": "GET",
-                "Access-Control-Allow-Headers": (
-                    f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}"
-                ),
-                "Access-Control-Max-Age": "7200",
-            },
-        )
+        return visitor_preflight(self._origins, request, "GET")
