@@ -194,6 +194,8 @@ async def test_after_a_dropped_connection_the_widget_catches_up_on_what_it_misse
     await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
     conversation_id = _conversation_id(recorder)
+    # Routed to Alice (after the start's commit): only then may she write.
+    await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
     await world.agent_says(agent, conversation_id, "one")
     await expect(theirs).to_have_count(1)
 
@@ -298,6 +300,8 @@ async def test_a_failed_sync_after_reconnect_is_retried(
     await expect(page.locator('[data-testid="message"][data-seq]')).to_have_count(1)
     conversation_id = _conversation_id(recorder)
     theirs = page.locator('[data-testid="message"][data-kind="agent"]')
+    # Routed to Alice (after the start's commit): only then may she write.
+    await expect(page.get_by_test_id("status")).to_have_text("Chatting with Alice")
 
     sync = world.history.sync
     failures = 0
