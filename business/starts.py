@@ -135,11 +135,13 @@ class Starter:
             open_any: dict[VisitorId, Conversation] = {}
             # Messaging queues keep several threads per visitor (``business.threads``).
             threads: dict[tuple[VisitorId, QueueName], int] = {}
+            all_open: dict[tuple[VisitorId, QueueName], list[Conversation]] = {}
             for visitor_id, conversations in (
                 await tx.conversations.open_for_visitors(visitor_ids)
             ).items():
                 for conv in reversed(conversations):  # the newest wins
                     threads[(visitor_id, conv.queue)] = threads.get((visitor_id, conv.queue), 0) + 1
+                    all_open.setdefault((visitor_id, conv.queue), []).append(conv)
                     if conv.locked:
                         continue  # read-only for the visitor: never what a start returns
                     open_now[(visitor_id, conv.queue)] = conv
@@ -157,6 +159,15 @@ class Starter:
                 if existing is not None and not cmd.new_thread:
                     outcomes.append(Started(existing, existing=True))
                     continue
+                if cmd.new_thread and cmd.message is not None:
+                    # A retried new_thread start (its ack was lost): the thread its first
+                    # message opened already, not another one.
+                    retried = await _thread_of(
+                        tx, all_open.get((cmd.visitor_id, queue_name), ()), cmd.message
+                    )
+                    if retried is not None:
+                        outcomes.append(Started(retried, existing=True))
+                        continue
                 visitor = visitors.get(cmd.visitor_id)
                 if visitor is None:
                     outcomes.append(NotFound("unknown visitor"))
@@ -226,6 +237,16 @@ class Starter:
         message = change.events[-1] if first is not None else None
         assert message is None or isinstance(message, MessagePosted)
         return await tx.apply(change), message
+
+
+async def _thread_of(
+    tx: Transaction, threads: Sequence[Conversation], message: c.FirstMessage
+) -> Conversation | None:
+    """The open thread whose messages include ``message`` (by its client id)."""
+    for conv in threads:
+        if await tx.events.get_message_by_client_id(conv.id, message.client_msg_id):
+            return conv
+    return None
 
 
 def check_thread_start(cmd: c.StartConversation, queue: Queue, open_threads: int) -> None:

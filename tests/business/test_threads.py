@@ -17,7 +17,7 @@ import pytest
 from business import commands as c
 from business.conversation import Conversation
 from business.errors import Forbidden, InvalidInput, InvalidTransition
-from business.events import StateChanged
+from business.events import MessagePosted, StateChanged
 from business.model import (
     DEFAULT_QUEUE,
     DEFAULT_TENANT,
@@ -25,6 +25,7 @@ from business.model import (
     ConversationState,
     QueueMode,
     VisitorId,
+    new_id,
 )
 from business.threads import (
     IDENTITY_INITIATED,
@@ -70,17 +71,35 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 async def start(
-    world: World, visitor: VisitorId, *, new_thread: bool = False, queue: str | None = None
+    world: World,
+    visitor: VisitorId,
+    *,
+    new_thread: bool = False,
+    queue: str | None = None,
+    client_msg_id: str | None = None,
 ) -> Conversation:
     world.advance(1)  # "newest" is by start time
     return await world.conversations.start_conversation(
         c.StartConversation(
             visitor_id=visitor,
             queue=None if queue is None else SALES,
-            message=c.FirstMessage(client_msg_id=f"m-{new_thread}-{queue}", text="hello"),
+            message=c.FirstMessage(client_msg_id=client_msg_id or new_id(), text="hello"),
             new_thread=new_thread,
         )
     )
+
+
+async def test_a_retried_new_thread_start_opens_one_thread(world: World) -> None:
+    visitor = await world.visitor()
+    await start(world, visitor)
+    first = await start(world, visitor, new_thread=True, client_msg_id="retry-me")
+    again = await start(world, visitor, new_thread=True, client_msg_id="retry-me")
+    assert again.id == first.id
+    async with world.uow() as uow:
+        threads = await uow.conversations.open_for_visitors([visitor])
+    assert len(threads[visitor]) == 2
+    hellos = [e for e in world.published(first.id) if isinstance(e, MessagePosted)]
+    assert len(hellos) == 1
 
 
 async def lock(
