@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from business.access import visitor_conversation
+from business.conversation import Conversation
 from business.errors import (
     FileTooLarge,
     FileTypeNotAllowed,
@@ -35,7 +36,7 @@ from business.file_model import (
 from business.file_ports import BlobStore, FileFetcher
 from business.identities import IdentityCheck
 from business.identity_ports import IdentityTokenVerifier
-from business.model import ConversationId, TenantId, VisitorId, new_id
+from business.model import AgentId, ConversationId, TenantId, VisitorId, new_id
 from business.ports import Clock
 from business.sessions import find_visitor
 from business.transactions import Transactions
@@ -178,7 +179,12 @@ class FileService:
         return OpenedFile(file=found, data=data)
 
     async def copy_agent_files(
-        self, conversation_id: ConversationId, urls: Sequence[str], *, agent_address: str
+        self,
+        conversation_id: ConversationId,
+        urls: Sequence[str],
+        *,
+        agent_id: AgentId,
+        agent_address: str,
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """An agent's files by URL, split into those passed on as they are and those
         copied into the store (as ``file:<id>``): ``SendAgentMessage``'s ``attachments``
@@ -187,18 +193,23 @@ class FileService:
         kept: list[str] = []
         copied: list[str] = []
         for url in urls:
-            got = await self.import_agent_file(conversation_id, url, agent_domain=domain)
+            got = await self.import_agent_file(
+                conversation_id, url, agent_id=agent_id, agent_domain=domain
+            )
             (kept if got == url else copied).append(got)
         return tuple(kept), tuple(copied)
 
     async def import_agent_file(
-        self, conversation_id: ConversationId, url: str, *, agent_domain: str
+        self, conversation_id: ConversationId, url: str, *, agent_id: AgentId, agent_domain: str
     ) -> str:
         """An agent's file by URL as the visitor will get it: copied into the store
         (``file:<id>``) so access stays authenticated, or the URL itself if it cannot be
         fetched within the tenant's size limit. Only URLs on the agent's own server
         (``agent_domain`` or a name under it: its XEP-0363 upload service) are fetched:
-        the engine must not become a way to reach any address it can."""
+        the engine must not become a way to reach any address it can. Only for an
+        agent who may write to the open conversation (its own, offered to them, or a
+        member): the copy is made before the message is checked, and nobody else's
+        file may be fetched and kept in somebody's conversation."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
         domain = agent_domain.lower()
@@ -206,7 +217,7 @@ class FileService:
             return url
         async with self._tx.read() as tx:
             conv = await tx.conversations.get(conversation_id, for_update=False)
-            if conv is None:
+            if conv is None or not _may_share(conv, agent_id):
                 return url
             limits = await tx.files.limits(conv.tenant_id) or FileLimits()
         fetched = await self._fetcher.fetch(url, max_bytes=limits.max_bytes)
@@ -235,6 +246,16 @@ class FileService:
         async with self._tx() as tx:
             await tx.files.add(stored)
             await tx.commit()
+
+
+def _may_share(conv: Conversation, agent_id: AgentId) -> bool:
+    """Whether the agent's file may be copied into ``conv``: it is open and theirs, or
+    offered to them, or they are in it (the message itself is checked afterwards)."""
+    return conv.is_open and (
+        conv.agent_id == agent_id
+        or conv.offered_to == agent_id
+        or conv.member(agent_id) is not None
+    )
 
 
 def check_file(size: int, content_type: str, limits: FileLimits) -> None:

@@ -313,7 +313,7 @@ class World:
         self.fetcher.files[url] = FetchedFile(data=data, content_type="application/pdf", name=name)
         cid = ConversationId(conv_id)
         kept, copied = await self.services.files.copy_agent_files(
-            cid, [url], agent_address=agent.address
+            cid, [url], agent_id=agent_id, agent_address=agent.address
         )
         assert copied, "the file was not copied"
         assert not kept

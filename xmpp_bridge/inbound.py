@@ -216,7 +216,10 @@ class InboundDispatcher:
                 agent = await self._agent(origin, received.payload)
                 # Files on the agent's server (XEP-0363) become the engine's own.
                 urls, copied = await self._services.files.copy_agent_files(
-                    cid, received.payload.attachments, agent_address=agent.address
+                    cid,
+                    received.payload.attachments,
+                    agent_id=agent.id,
+                    agent_address=agent.address,
                 )
                 await self._services.messaging.send_agent_message(
                     SendAgentMessage(

@@ -187,7 +187,7 @@ async def test_an_agent_file_from_their_server_reaches_the_visitor_as_the_engine
     )
     elsewhere = "https://elsewhere.example/x.pdf"
     urls, copied = await world.services.files.copy_agent_files(
-        conversation_id, [shared, elsewhere], agent_address="alice@agents.example"
+        conversation_id, [shared, elsewhere], agent_id=alice, agent_address="alice@agents.example"
     )
     assert urls == (elsewhere,)
     assert len(copied) == 1
