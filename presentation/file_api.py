@@ -145,6 +145,18 @@ class FileEndpoints:
         limits = await self._services.files.limits(TenantId(tenant))
         if not request.content_type.startswith("multipart/form-data"):
             raise InvalidInput("send the file as multipart/form-data (conversation_id, file)")
+        try:
+            return await self._read_parts(request, TenantId(tenant), limits.max_bytes)
+        except ValueError as error:
+            # aiohttp's multipart parser refuses a body it cannot read (no boundary, cut
+            # short, broken headers) with a ValueError: the client's mistake, said so.
+            if isinstance(error, UnicodeError):
+                raise InvalidInput("the upload's parts must be UTF-8") from None
+            raise InvalidInput(f"the multipart/form-data body is malformed: {error}") from None
+
+    async def _read_parts(
+        self, request: web.Request, tenant: TenantId, max_bytes: int
+    ) -> UploadFile:
         reader = await request.multipart()
         conversation_id = ""
         while (part := await reader.next()) is not None:
@@ -159,10 +171,10 @@ class FileEndpoints:
                 data = bytearray()
                 while chunk := await part.read_chunk(_CHUNK):
                     data += chunk
-                    if len(data) > limits.max_bytes:
-                        raise FileTooLarge(f"the file is larger than {limits.max_bytes} bytes")
+                    if len(data) > max_bytes:
+                        raise FileTooLarge(f"the file is larger than {max_bytes} bytes")
                 return UploadFile(
-                    tenant_id=TenantId(tenant),
+                    tenant_id=tenant,
                     visitor_token=bearer(request),
                     identity=request.headers.get(IDENTITY_HEADER, "").strip() or None,
                     conversation_id=ConversationId(conversation_id.strip()),

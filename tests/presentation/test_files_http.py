@@ -209,3 +209,15 @@ async def test_an_agent_file_from_their_server_reaches_the_visitor_as_the_engine
     status, data, headers = await _get(http, server.url + own)
     assert (status, data) == (200, b"%PDF-1.4 manual")
     assert headers["Content-Disposition"] == "attachment; filename*=UTF-8''manual.pdf"
+
+
+async def test_a_malformed_upload_is_a_clear_400_not_an_internal_error(
+    http: aiohttp.ClientSession, server: Server, visitor: Visitor
+) -> None:
+    await visitor.start("Hello")
+    headers = {"Authorization": f"Bearer {visitor.token}", "X-Chat-Tenant": "default"}
+    for content_type in ("multipart/form-data", "multipart/form-data; boundary="):
+        sent = {**headers, "Content-Type": content_type}
+        async with http.post(server.url + UPLOAD, data=b"x", headers=sent) as response:
+            assert response.status == 400, await response.text()
+            assert (await response.json())["code"] == "invalid_input"
