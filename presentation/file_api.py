@@ -148,8 +148,8 @@ class FileEndpoints:
         try:
             return await self._read_parts(request, TenantId(tenant), limits.max_bytes)
         except ValueError as error:
-            # aiohttp's multipart parser refuses a body it cannot read (no boundary, cut
-            # short, broken headers) with a ValueError: the client's mistake, said so.
+            # aiohttp's multipart parser refuses a body it cannot read (no or an empty
+            # boundary, broken part headers) with a ValueError: the client's mistake.
             if isinstance(error, UnicodeError):
                 raise InvalidInput("the upload's parts must be UTF-8") from None
             raise InvalidInput(f"the multipart/form-data body is malformed: {error}") from None
