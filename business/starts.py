@@ -93,7 +93,8 @@ class Starter:
     without a bot); a visitor's open conversation there is still returned, and chats that
     run or wait go on: closing stops new chats, not the ones agents still serve.
     Batches run one at a time, so two starts of one visitor never both open a
-    conversation (per process; sticky sessions keep a visitor on one).
+    conversation; across engine processes, a batch that may open one holds the queue's
+    row before it reads the visitor's open conversations (``_start_together``).
     A batch that fails to commit is done again start by start, so one bad start never
     takes the others down.
     """
@@ -131,32 +132,34 @@ class Starter:
         outcomes: list[Started | BaseException] = []
         async with self._tx() as tx:
             visitor_ids = [cmd.visitor_id for cmd in cmds]
-            open_now: dict[tuple[VisitorId, QueueName], Conversation] = {}
-            open_any: dict[VisitorId, Conversation] = {}
-            # Messaging queues keep several threads per visitor (``business.threads``).
-            threads: dict[tuple[VisitorId, QueueName], int] = {}
-            all_open: dict[tuple[VisitorId, QueueName], list[Conversation]] = {}
-            for visitor_id, conversations in (
-                await tx.conversations.open_for_visitors(visitor_ids)
-            ).items():
-                for conv in reversed(conversations):  # the newest wins
-                    threads[(visitor_id, conv.queue)] = threads.get((visitor_id, conv.queue), 0) + 1
-                    all_open.setdefault((visitor_id, conv.queue), []).append(conv)
-                    if conv.locked:
-                        continue  # read-only for the visitor: never what a start returns
-                    open_now[(visitor_id, conv.queue)] = conv
-                    open_any[visitor_id] = conv
             visitors = await tx.visitors.get_many(visitor_ids)
+            found = await _OpenConversations.read(tx, visitor_ids)
             queues: dict[tuple[TenantId, QueueName], Queue | None] = {}
+            opening = sorted(
+                {
+                    (visitor.tenant_id, cmd.queue or DEFAULT_QUEUE)
+                    for cmd in cmds
+                    if (visitor := visitors.get(cmd.visitor_id)) is not None
+                    and found.returned(cmd) is None
+                }
+            )
+            if opening:
+                # Whatever may open a conversation holds its queue's row first, in one
+                # order (no deadlock between two batches), then reads the visitors' open
+                # conversations again: a start of the same visitor through another
+                # engine (a signed identity on two devices) that held the lock has
+                # committed by now, and a new statement sees it. Read before the lock
+                # only, it would open a second conversation beside that one.
+                for key in opening:
+                    queues[key] = await tx.queues.get(*key, for_update=True)
+                found = await _OpenConversations.read(tx, visitor_ids)
+            open_now, open_any = found.open_now, found.open_any
+            threads, all_open = found.threads, found.all_open
             applied = False
             for cmd in cmds:
                 queue_name = cmd.queue or DEFAULT_QUEUE
-                existing = open_now.get((cmd.visitor_id, queue_name))
-                if cmd.channel is Channel.API:
-                    # An address has one chat at a time, whichever queue its message
-                    # names (a widget visitor may have one per queue).
-                    existing = open_any.get(cmd.visitor_id)
-                if existing is not None and not cmd.new_thread:
+                existing = found.returned(cmd)
+                if existing is not None:
                     outcomes.append(Started(existing, existing=True))
                     continue
                 if cmd.new_thread and cmd.message is not None:
@@ -237,6 +240,45 @@ class Starter:
         message = change.events[-1] if first is not None else None
         assert message is None or isinstance(message, MessagePosted)
         return await tx.apply(change), message
+
+
+@dataclasses.dataclass(slots=True)
+class _OpenConversations:
+    """The open conversations of a batch's visitors, as one read found them (and as the
+    batch adds to them)."""
+
+    open_now: dict[tuple[VisitorId, QueueName], Conversation]
+    """The newest one the visitor may write to, per queue."""
+    open_any: dict[VisitorId, Conversation]
+    threads: dict[tuple[VisitorId, QueueName], int]
+    """How many are open per queue (messaging queues keep several, ``business.threads``)."""
+    all_open: dict[tuple[VisitorId, QueueName], list[Conversation]]
+
+    @classmethod
+    async def read(cls, tx: Transaction, visitor_ids: Sequence[VisitorId]) -> _OpenConversations:
+        found = cls({}, {}, {}, {})
+        for visitor_id, conversations in (
+            await tx.conversations.open_for_visitors(visitor_ids)
+        ).items():
+            for conv in reversed(conversations):  # the newest wins
+                key = (visitor_id, conv.queue)
+                found.threads[key] = found.threads.get(key, 0) + 1
+                found.all_open.setdefault(key, []).append(conv)
+                if conv.locked:
+                    continue  # read-only for the visitor: never what a start returns
+                found.open_now[key] = conv
+                found.open_any[visitor_id] = conv
+        return found
+
+    def returned(self, cmd: c.StartConversation) -> Conversation | None:
+        """The open conversation ``cmd`` returns instead of opening one, if any."""
+        if cmd.new_thread:
+            return None
+        if cmd.channel is Channel.API:
+            # An address has one chat at a time, whichever queue its message names (a
+            # widget visitor may have one per queue).
+            return self.open_any.get(cmd.visitor_id)
+        return self.open_now.get((cmd.visitor_id, cmd.queue or DEFAULT_QUEUE))
 
 
 async def _thread_of(

@@ -27,28 +27,20 @@ async def two_processes(
         try:
             await first.migrate()
             one = await make_world(uow=first.unit_of_work)
-            await one.services.queue_settings.configure(
-                c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
-            )
             yield one, await make_world(uow=second.unit_of_work)
         finally:
             await first.dispose()
             await second.dispose()
 
 
-async def test_two_starts_at_once_on_two_processes_open_one_thread(
-    two_processes: tuple[World, World], request: pytest.FixtureRequest
+@pytest.mark.parametrize("mode", ["messaging", "live"])
+async def test_two_starts_at_once_on_two_processes_open_one_conversation(
+    two_processes: tuple[World, World], mode: str
 ) -> None:
-    if request.node.callspec.params["two_processes"] == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="business.starts reads the visitor's open conversations before it "
-                "locks the queue row: a start waiting on that lock does not see the thread "
-                "the other process just committed, and opens a second one",
-            )
-        )
     one, two = two_processes
+    await one.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode=mode)
+    )
     visitor = await one.visitor()
 
     first, second = await asyncio.gather(
