@@ -173,6 +173,11 @@ class FileEndpoints:
                     data += chunk
                     if len(data) > max_bytes:
                         raise FileTooLarge(f"the file is larger than {max_bytes} bytes")
+                # The body must close after the file: a client cut off mid-file would
+                # otherwise have what arrived stored as the whole file (a body that just
+                # stops makes aiohttp raise ValueError here, answered as malformed).
+                if await reader.next() is not None:
+                    raise InvalidInput("nothing may follow the file part")
                 return UploadFile(
                     tenant_id=tenant,
                     visitor_token=bearer(request),

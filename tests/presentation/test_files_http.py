@@ -221,3 +221,26 @@ async def test_a_malformed_upload_is_a_clear_400_not_an_internal_error(
         async with http.post(server.url + UPLOAD, data=b"x", headers=sent) as response:
             assert response.status == 400, await response.text()
             assert (await response.json())["code"] == "invalid_input"
+
+
+async def test_an_upload_cut_off_before_its_closing_boundary_is_refused(
+    http: aiohttp.ClientSession, server: Server, visitor: Visitor
+) -> None:
+    conversation_id = await visitor.start("Hello")
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="conversation_id"\r\n\r\n'
+        f"{conversation_id}\r\n"
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="photo.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + PNG[:20]  # the client stopped here: no closing boundary
+    headers = {
+        "Authorization": f"Bearer {visitor.token}",
+        "X-Chat-Tenant": "default",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    async with http.post(server.url + UPLOAD, data=body, headers=headers) as response:
+        assert response.status == 400, await response.text()
+        assert (await response.json())["code"] == "invalid_input"
