@@ -70,6 +70,7 @@ async def test_threads_list_new_thread_and_a_locked_thread(
     )
     await expect(page.get_by_test_id("locked-note")).to_be_visible()
     await expect(page.get_by_test_id("input")).to_be_disabled()
+    await expect(page.get_by_test_id("attach")).to_be_disabled()
     await page.get_by_test_id("threads-back").click()
     await expect(page.locator(f'[data-thread-id="{second}"]')).to_have_attribute(
         "data-locked", "true"
@@ -81,6 +82,7 @@ async def test_threads_list_new_thread_and_a_locked_thread(
     )
     await expect(page.get_by_test_id("locked-note")).to_be_hidden()
     await expect(page.get_by_test_id("input")).to_be_enabled()
+    await expect(page.get_by_test_id("attach")).to_be_enabled()
 
     # Days later (no engagement left in this browser), an answer waits in the first
     # thread: the chat manager's messaging step asks the engine and opens that thread.

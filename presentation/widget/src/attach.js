@@ -74,9 +74,12 @@ export class Attach {
     widget.input.after(this.button, this.input);
   }
 
-  // Files go into the open conversation: the button works only while there is one.
+  // Files go into the open conversation: the button works only while there is one the
+  // visitor may write to (not a locked thread).
   update() {
-    this.button.disabled = !(this.widget.isOpen() && this.widget.sessionReady);
+    const w = this.widget;
+    const locked = Boolean(w.threads && w.threads.locked);
+    this.button.disabled = locked || !(w.isOpen() && w.sessionReady);
   }
 
   async send(file) {

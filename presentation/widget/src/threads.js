@@ -155,9 +155,11 @@ export class Threads {
 
   setLocked(locked) {
     const w = this.w;
+    this.locked = locked;
     this.lockedNote.hidden = !locked || this.listing;
     w.input.disabled = locked;
     w.sendButton.disabled = locked;
+    if (w.attach) w.attach.update(); // a file could not be sent into it either
   }
 
   // Whether the session answer must leave the view alone (no conversation to follow).
