@@ -146,14 +146,25 @@ const flows = {
     const session = await chat.connect();
     if (opts.phase === "first") {
       const ack = await chat.start({ text: "Please call me back" });
-      await until(chat, "event", (e) => e.type === "message" && e.from.kind === "visitor", events);
+      const mine = await until(chat, "event", (e) => e.type === "message" && e.from.kind === "visitor", events);
       chat.close();
+      // The app died before it stored the start's ack: its outbox still has the start.
+      storage.set("outbox", [{ client_msg_id: mine.client_msg_id, text: mine.text, conversation_id: null, queue: null }]);
       return { conversation_id: ack.conversation.id, seen: storage.get("seen", {}) };
     }
     const seenBefore = { ...storage.get("seen", {}) };
+    const resent = await until(chat, "sent", () => true);
     await until(chat, "event", fromAgent("We called you"), events);
+    await chat.sync(chat.currentId);
     chat.close();
-    return { session: session.conversations, seen_before: seenBefore, current: chat.currentId, events: summary(events) };
+    return {
+      session: session.conversations,
+      seen_before: seenBefore,
+      current: chat.currentId,
+      resent: resent.ack,
+      outbox: storage.get("outbox", null),
+      events: summary(events),
+    };
   },
 
   // Multi-thread recovery in a messaging queue. Phase "first": two threads, then the
