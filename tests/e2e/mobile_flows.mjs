@@ -74,10 +74,16 @@ const summary = (events) =>
 const flows = {
   // The app becomes active: threads before connecting, connect, the token stored.
   async active() {
-    const { chat, storage } = core();
+    const { chat, storage } = core(opts.identity ? { identity: () => opts.identity } : {});
     const hadToken = Boolean(storage.get("token", null));
     const before = await chat.threads();
-    const session = await chat.connect();
+    let session;
+    try {
+      session = await chat.connect();
+    } catch (refused) {
+      chat.close();
+      return { refused };
+    }
     chat.close();
     return { had_token: hadToken, threads_before: before.length, visitor_id: session.visitor_id, token_stored: storage.get("token", null) === session.visitor_token };
   },

@@ -21,6 +21,8 @@ import pytest
 import pytest_asyncio
 
 from business import commands as c
+from business.identity_model import IdentityKey, IdentityMode, KeyAlgorithm
+from business.identity_settings import ConfigureIdentity
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationId, QueueName
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer
@@ -28,6 +30,7 @@ from tests.business.bot_support import BOT_CONFIG
 from tests.e2e.agent import ScriptedAgent
 from tests.e2e.conftest import _settings
 from tests.e2e.test_chat_flow import WAIT, conversation_jid, until_ready
+from tests.presentation.test_identity_socket import AUDIENCE, SECRET, claims, hs256
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -73,6 +76,15 @@ async def rig(
                 settings=c.ConfigureQueue(
                     tenant_id=DEFAULT_TENANT, queue=BOT_QUEUE, bot=BOT_CONFIG
                 ),
+            )
+        )
+        # Signed identities optional: the anonymous flows go on, an app may sign in.
+        await engine.services.identity_settings.configure(
+            ConfigureIdentity(
+                tenant_id=DEFAULT_TENANT,
+                mode=IdentityMode.OPTIONAL,
+                audience=AUDIENCE,
+                keys=[IdentityKey(kid=None, algorithm=KeyAlgorithm.HS256, material=SECRET)],
             )
         )
         password = secrets.token_urlsafe(12)
@@ -174,6 +186,20 @@ async def test_app_becomes_active(rig: Rig) -> None:
     assert again["visitor_id"] == first["visitor_id"]
     other = await run(rig, "active", "another-device.json")
     assert other["visitor_id"] != first["visitor_id"]
+
+
+async def test_app_becomes_active_with_a_signed_identity(rig: Rig) -> None:
+    """The same customer signed in on the web and in the app is one visitor, with one
+    history; a refused identity is a final error, not a retry loop."""
+    token = hs256(claims(sub="mobile-customer-7"))
+    phone = await run(rig, "active", "phone.json", identity=token)
+    web = await run(rig, "active", "web.json", identity=token)
+    assert phone["visitor_id"] == web["visitor_id"]
+    again = await run(rig, "active", "phone.json", identity=token)  # threads read with it
+    assert again["visitor_id"] == phone["visitor_id"]
+    refused = await run(rig, "active", "expired.json", identity=hs256(claims(exp=1)))
+    assert refused["refused"]["code"] == "identity_invalid"
+    assert refused["refused"]["reason"] == "expired"
 
 
 async def test_app_goes_to_background_and_back(rig: Rig) -> None:

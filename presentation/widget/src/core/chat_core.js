@@ -15,17 +15,10 @@
 // Conversation events are applied once each, in seq order; a gap or a reconnect syncs.
 import { io as defaultIo } from "socket.io-client";
 import { Fetch, WebSocket as WebSocketTransport } from "engine.io-client";
-import { fetchRefEvent, fetchThreads } from "./http.js";
-import {
-  backoff,
-  callWithAck,
-  deliveryOf,
-  dropOutboxEntry,
-  newId,
-  readOutbox,
-  RETRYABLE,
-  saveOutboxEntry,
-} from "./protocol.js";
+import { fetchRefEvent } from "./http.js";
+import { backoff, callWithAck, readOutbox, RETRYABLE } from "./protocol.js";
+import { requestMethods } from "./requests.js";
+import { sendingMethods } from "./sending.js";
 import { memoryStorage } from "./storage.js";
 
 const NAMESPACE = "/visitor";
@@ -101,9 +94,8 @@ export class ChatCore {
       try {
         fn(detail);
       } catch (err) {
-        setTimeout(() => {
-          throw err; // the app's bug: reported, but it stops nothing here
-        });
+        // The app's bug: reported, but it stops nothing here.
+        (globalThis.reportError || console.error)(err);
       }
     }
   }
@@ -202,6 +194,7 @@ export class ChatCore {
   background() {
     this.suspended = true;
     clearTimeout(this.retryTimer);
+    for (const s of this.syncs.values()) clearTimeout(s.timer); // a reconnect syncs anyway
     if (this.socket) this.socket.disconnect();
   }
 
@@ -379,200 +372,10 @@ export class ChatCore {
     })();
     return s.running;
   }
-
-  // -- sending --------------------------------------------------------------------------
-
-  // The next message opens a new thread (messaging queues) instead of going to the
-  // current conversation: what "New conversation" does.
-  newThread() {
-    this.nextNewThread = true;
-    this.currentId = null;
-  }
-
-  // Sends a visitor message through the outbox and resolves with the ack
-  // ({message} to a conversation, {conversation} for a start), or rejects with a final
-  // error ({code, message}). `to`: a conversation id (default: the current open one;
-  // none: the message starts a conversation in `queue`). `replyTo`: {seq, payload}.
-  send(text, { to = undefined, queue = null, replyTo = null } = {}) {
-    const entry = { client_msg_id: newId(), text: String(text), conversation_id: to === undefined ? undefined : to };
-    if (replyTo) entry.reply_to = replyTo;
-    if (queue) entry.queue = queue;
-    const settled = new Promise((resolve, reject) => this.pending.set(entry.client_msg_id, { resolve, reject }));
-    this.outbox.push(entry);
-    saveOutboxEntry(this.store, entry);
-    this.flush();
-    return settled;
-  }
-
-  // Starts a conversation. With `text` the start carries the first message (through
-  // the outbox: retried, never twice); without, it is a plain conversation.start (a
-  // retried one returns the same open conversation).
-  async start({ text = null, queue = null, form = null, newThread = false } = {}) {
-    if (newThread) this.newThread();
-    if (text !== null) {
-      this.currentId = null;
-      return this.send(text, { to: null, queue });
-    }
-    if (newThread) throw new TypeError("a new thread starts with its first message: start({text, newThread})");
-    const payload = { context: this.context };
-    if (queue || this.queue) payload.queue = queue || this.queue;
-    if (form) payload.form = form;
-    const ack = await this.call("conversation.start", payload);
-    if (!ack.ok) throw ack.error;
-    this.adopt(ack.conversation, this.modeOf(payload.queue));
-    return ack;
-  }
-
-  // "messaging" when the queue (default: the tenant's default one) is a messaging queue.
-  modeOf(queue) {
-    const name = queue || this.queue || this.config.default_queue;
-    return (this.config.messaging_queues || []).includes(name) ? "messaging" : "chat";
-  }
-
-  adopt(conversation, mode) {
-    const conv = this.track(conversation.id);
-    conv.state = conv.state || conversation.state;
-    conv.mode = conv.mode || mode;
-    if (!conv.followed) this.follow(conv, 0);
-    this.currentId = conv.id;
-    this.contextSent = JSON.stringify(this.context);
-    this.sync(conv.id);
-  }
-
-  scheduleFlush() {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.flush(), backoff(this.outboxAttempt++));
-  }
-
-  // Sends the outbox in order, one message at a time. Runs after every (re)connect and
-  // on a backoff timer after failures.
-  async flush() {
-    if (this.flushing || !this.ready || !this.socket || !this.socket.connected) return;
-    this.flushing = true;
-    clearTimeout(this.retryTimer);
-    try {
-      while (this.outbox.length && this.ready) {
-        const entry = this.outbox[0];
-        if (entry.conversation_id === undefined) {
-          // Decided once and kept, so a retry goes where the first attempt went.
-          const cur = this.current();
-          entry.conversation_id = cur && cur.state !== "ended" && !this.nextNewThread ? cur.id : null;
-        }
-        if (entry.conversation_id === null && entry.new_thread === undefined) {
-          entry.queue = entry.queue || this.queue || null;
-          entry.new_thread = this.nextNewThread;
-          this.nextNewThread = false;
-          saveOutboxEntry(this.store, entry);
-        }
-        const [event, payload] = deliveryOf(entry, { context: this.context });
-        const ack = await this.call(event, payload);
-        if (!ack.ok && RETRYABLE.has(ack.error.code)) {
-          this.scheduleFlush();
-          return;
-        }
-        this.outbox.shift();
-        dropOutboxEntry(this.store, entry);
-        const waiter = this.pending.get(entry.client_msg_id);
-        this.pending.delete(entry.client_msg_id);
-        if (!ack.ok) {
-          this.emit("failed", { client_msg_id: entry.client_msg_id, error: ack.error });
-          if (waiter) waiter.reject(ack.error);
-          continue;
-        }
-        this.outboxAttempt = 0;
-        if (ack.conversation) this.adopt(ack.conversation, this.modeOf(entry.queue));
-        this.emit("sent", { client_msg_id: entry.client_msg_id, ack });
-        if (waiter) waiter.resolve(ack);
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  // -- the rest of the protocol ---------------------------------------------------------
-
-  target(conversationId) {
-    const id = conversationId || this.currentId;
-    if (!id) return Promise.reject({ code: "invalid_input", message: "no conversation" });
-    return Promise.resolve(id);
-  }
-
-  async request(event, payload) {
-    const ack = await this.call(event, payload);
-    if (!ack.ok) throw ack.error;
-    return ack;
-  }
-
-  // "composing" or "paused", to the current conversation.
-  async typing(state, conversationId = null) {
-    const id = await this.target(conversationId);
-    return this.request("typing", { conversation_id: id, state });
-  }
-
-  // Marks the conversation read up to `seq` (default: the last seq applied).
-  async read(conversationId = null, seq = null) {
-    const id = await this.target(conversationId);
-    const conv = this.track(id);
-    conv.unread = 0;
-    return this.request("read", { conversation_id: id, seq: seq === null ? conv.lastSeq : seq });
-  }
-
-  async end(conversationId = null) {
-    const id = await this.target(conversationId);
-    const ack = await this.request("conversation.end", { conversation_id: id });
-    await this.sync(id); // the ending's events
-    return ack;
-  }
-
-  // The visitor's threads, over HTTP: works before connecting (and without a socket).
-  async threads() {
-    const answer = await fetchThreads(this.creds);
-    if (!answer.ok) throw { code: answer.status === 401 ? "unauthenticated" : "unavailable", status: answer.status };
-    for (const t of answer.threads) {
-      const conv = this.track(t.id);
-      Object.assign(conv, { state: t.state, mode: "messaging", queue: t.queue, locked: t.locked, unread: t.unread });
-    }
-    this.emit("threads", { threads: answer.threads });
-    return answer.threads;
-  }
-
-  // The tenant's widget configuration (texts.greeting: the welcome text to show
-  // before the first message), a public read.
-  async widgetConfig() {
-    const url = new URL(`/visitor-api/v1/widget-config?tenant=${encodeURIComponent(this.tenant)}`, this.server);
-    const response = await (this.creds.fetch || globalThis.fetch)(url);
-    if (!response.ok) throw { code: "unavailable", status: response.status };
-    return response.json();
-  }
-
-  // A page (an app's screen) view: goes into the context every start carries, and to
-  // the engine at once while the visitor has an open conversation.
-  pageView({ url, title = null, referrer = null }) {
-    const pages = (this.context.pages || []).slice(-19);
-    pages.push({ url, ...(title ? { title } : {}), at: new Date().toISOString(), seconds: 0 });
-    const ctx = { ...this.context, page_url: url, pages };
-    if (title) ctx.page_title = title;
-    if (referrer) ctx.referrer = referrer;
-    return this.updateContext(ctx, true);
-  }
-
-  // Merges into the context (custom variables name by name); sent while engaged.
-  updateContext(changes, replace = false) {
-    const custom = { ...(this.context.custom || {}), ...(changes.custom || {}) };
-    this.context = replace ? { ...changes } : { ...this.context, ...changes };
-    if (Object.keys(custom).length) this.context.custom = custom;
-    return this.pushContext();
-  }
-
-  async pushContext() {
-    const open = [...this.conversations.values()].some((c) => c.followed && c.state && c.state !== "ended");
-    const key = JSON.stringify(this.context);
-    if (!open || !this.ready || key === this.contextSent || !Object.keys(this.context).length) return { ok: true };
-    const ack = await this.call("context.update", this.context);
-    if (ack.ok || !RETRYABLE.has(ack.error.code)) this.contextSent = key;
-    return ack;
-  }
 }
+
+// Sending (sending.js) and the rest of the protocol (requests.js).
+Object.assign(ChatCore.prototype, sendingMethods, requestMethods);
 
 function placeholder(ref) {
   return {
