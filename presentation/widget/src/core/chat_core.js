@@ -110,8 +110,11 @@ export class ChatCore {
     return typeof value === "string" && value ? value : null;
   }
 
+  // Goes with the next connect (connect() again after a refused one: a fresh token may
+  // pass where the last one did not).
   setIdentity(identity) {
-    this.identitySource = identity; // goes with the next connect
+    this.identitySource = identity;
+    this.stopped = null;
   }
 
   // -- connection ---------------------------------------------------------------------
