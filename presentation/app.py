@@ -52,6 +52,7 @@ LIMITS_KEY: Final = web.AppKey("visitor_limits", VisitorLimits)
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _CONTENT_TYPES: Final = {
     ".js": "text/javascript",
+    ".mjs": "text/javascript",
     ".map": "application/json",
     ".css": "text/css",
 }
@@ -235,13 +236,15 @@ async def widget_asset(request: web.Request) -> web.StreamResponse:
     if not _ASSET_NAME.fullmatch(name) or not path.is_file():
         raise web.HTTPNotFound(text=f"no widget asset named {name[:100]!r}")
     content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": f"{content_type}; charset=utf-8",
-            # Sites embed loader.js by a fixed URL, so a new build must reach them soon;
-            # the loader asks for manager.js, and it for widget.js, with a content hash.
-            "Cache-Control": "public, max-age=300",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    headers = {
+        "Content-Type": f"{content_type}; charset=utf-8",
+        # Sites embed loader.js by a fixed URL, so a new build must reach them soon;
+        # the loader asks for manager.js, and it for widget.js, with a content hash.
+        "Cache-Control": "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if path.suffix == ".mjs":
+        # The headless core (chat-core.mjs) is imported as a module, which browsers fetch
+        # with CORS; it is public code, so any site may import it.
+        headers["Access-Control-Allow-Origin"] = "*"
+    return web.FileResponse(path, headers=headers)

@@ -2,6 +2,8 @@
 //   loader.js  - what sites embed; fetches the tenant's configuration, loads the manager
 //   manager.js - the chat manager: display mode, trigger chain, launcher and invitations
 //   widget.js  - the chat client (socket.io-client bundled), loaded only when needed
+//   chat-core.mjs - the headless chat core (src/core/, socket.io-client bundled), an ES
+//                module for apps and sites' own interfaces (docs/mobile-flows.md)
 // Each asks for the next with the next one's content hash in the query, so a new build
 // reaches visitors as soon as loader.js is refetched. The gzipped size of each is
 // printed, and the build fails when one is over its budget: every page view pays for
@@ -11,7 +13,12 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
-const BUDGETS = { "loader.js": 2 * 1024, "manager.js": 10 * 1024, "widget.js": 35 * 1024 };
+const BUDGETS = {
+  "loader.js": 2 * 1024,
+  "manager.js": 10 * 1024,
+  "widget.js": 35 * 1024,
+  "chat-core.mjs": 20 * 1024,
+};
 
 const dist = new URL("./dist/", import.meta.url);
 await rm(dist, { recursive: true, force: true });
@@ -42,15 +49,18 @@ async function bundle(name, define, sourcemap) {
 const client = await bundle("widget.js", {}, true);
 const manager = await bundle("manager.js", { __CLIENT_VERSION__: JSON.stringify(client.version) });
 const loader = await bundle("loader.js", { __MANAGER_VERSION__: JSON.stringify(manager.version) });
+// An ES module without DOM globals: browsers, React Native and Node 20 import it.
+await build({ ...common, format: "esm", entryPoints: ["src/core/index.js"], outfile: "dist/chat-core.mjs" });
+const core = { name: "chat-core.mjs", code: await readFile(new URL("chat-core.mjs", dist)) };
 
 let over = false;
-for (const { name, code } of [loader, manager, client]) {
+for (const { name, code } of [loader, manager, client, core]) {
   const gz = gzipSync(code, { level: 9 }).length;
   const budget = BUDGETS[name];
   const verdict = gz <= budget ? "ok" : "OVER BUDGET";
   if (gz > budget) over = true;
   console.log(
-    `${name.padEnd(11)} ${String(code.length).padStart(7)} bytes, ${String(gz).padStart(6)} gzipped (budget ${budget}) ${verdict}`,
+    `${name.padEnd(13)} ${String(code.length).padStart(7)} bytes, ${String(gz).padStart(6)} gzipped (budget ${budget}) ${verdict}`,
   );
 }
 if (over) {

@@ -9,7 +9,7 @@
 // remembers it in localStorage ("offline": {id, at}) so that on a later visit the chat
 // manager loads the client, which opens the window when the answer is there unread.
 import { el } from "./dom.js";
-import { RETRYABLE } from "./outbox.js";
+import { newId, RETRYABLE } from "./core/protocol.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const OFFLINE_KEY = "offline";
@@ -34,11 +34,6 @@ export const OFFLINE_CSS = `
 .ce-window.ce-offline-mode .ce-messages, .ce-window.ce-offline-mode .ce-form,
 .ce-window.ce-offline-mode .ce-typing { display: none; }
 `;
-
-function newId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 export class OfflineForm {
   constructor(widget) {

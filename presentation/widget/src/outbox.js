@@ -1,36 +1,18 @@
 // Sending: every visitor message gets a client_msg_id and stays in a localStorage
 // outbox until the server acked it, so a retry (after a timeout, a reconnect or a
 // reload) can never lose it or store it twice. Mixed into ChatWidget (widget.js).
+import {
+  backoff,
+  deliveryOf,
+  dropOutboxEntry,
+  newId,
+  readOutbox,
+  RETRYABLE,
+  saveOutboxEntry,
+} from "./core/protocol.js";
 import { timeLabel } from "./ui.js";
 
-export const RETRYABLE = new Set(["rate_limited", "unavailable", "internal", "timeout"]);
-
-function newId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  // randomUUID exists only in secure contexts; many shops still serve pages over http.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-// The outbox as stored, keeping only well-formed entries: the value may have been written
-// by an older widget, another script on the page or a hand edit, and one bad entry must
-// not stop the widget (or the entries next to it) from working.
-export function readOutbox(local) {
-  const stored = local.get("outbox", []);
-  if (!Array.isArray(stored)) return [];
-  return stored.filter(
-    (e) =>
-      e !== null &&
-      typeof e === "object" &&
-      typeof e.client_msg_id === "string" &&
-      typeof e.text === "string" &&
-      (e.conversation_id === undefined || e.conversation_id === null || typeof e.conversation_id === "string") &&
-      (e.queue === undefined || e.queue === null || typeof e.queue === "string"),
-  );
-}
+export { readOutbox, RETRYABLE };
 
 export const outboxMethods = {
   submit() {
@@ -64,22 +46,14 @@ export const outboxMethods = {
   // of one entry: writing this tab's whole list would drop what another tab has not sent
   // yet. `saveOutbox(entry)` adds or updates it; `dropFromOutbox(entry)` removes it.
   saveOutbox(entry) {
-    const stored = readOutbox(this.local);
-    const i = stored.findIndex((e) => e.client_msg_id === entry.client_msg_id);
-    if (i === -1) stored.push(entry);
-    else stored[i] = entry;
-    this.local.set("outbox", stored);
+    saveOutboxEntry(this.local, entry);
   },
 
   dropFromOutbox(entry) {
-    const stored = readOutbox(this.local).filter((e) => e.client_msg_id !== entry.client_msg_id);
-    this.local.set("outbox", stored.length ? stored : null);
+    dropOutboxEntry(this.local, entry);
   },
 
-  backoff(attempt) {
-    const base = Math.min(30000, 1000 * 2 ** attempt);
-    return base / 2 + Math.random() * (base / 2);
-  },
+  backoff,
 
   scheduleFlush() {
     clearTimeout(this.retryTimer);
@@ -132,17 +106,11 @@ export const outboxMethods = {
     }
   },
 
+  // conversation.start (with new_thread for threads.js) or message.send (core/protocol.js).
   deliver(entry) {
-    if (entry.conversation_id === null) {
-      const start = { message: { client_msg_id: entry.client_msg_id, text: entry.text } };
-      this.contextSync.fillStart(start); // context and trigger
-      if (typeof entry.queue === "string" && entry.queue) start.queue = entry.queue;
-      if (entry.new_thread === true) start.new_thread = true; // messaging (threads.js)
-      return this.call("conversation.start", start);
-    }
-    const message = { conversation_id: entry.conversation_id, client_msg_id: entry.client_msg_id, text: entry.text };
-    if (entry.reply_to) message.reply_to = entry.reply_to;
-    return this.call("message.send", message);
+    const start = {};
+    if (entry.conversation_id === null) this.contextSync.fillStart(start); // context and trigger
+    return this.call(...deliveryOf(entry, start));
   },
 
   delivered(entry, ack) {

@@ -10,21 +10,13 @@
 // - for free when there is nothing to fetch: with no reference and nothing waiting, the
 //   events are applied at once, as before.
 
+import { fetchRefEvent } from "./core/http.js";
 import { identityToken } from "./identity.js";
 
 const REF = "event.ref";
-const ATTEMPTS = 4;
-const RETRY_MS = 500; // doubled after each failure: 0.5 s, 1 s, 2 s
-const FETCH_TIMEOUT_MS = 15000;
-const TENANT_HEADER = "X-Chat-Tenant";
-// An identified visitor's token alone reads nothing: its signed identity goes along.
-const IDENTITY_HEADER = "X-Chat-Identity";
-// Answers no retry can change: the event is not this visitor's to read.
-const FINAL = new Set([400, 401, 403, 404]);
 export const UNAVAILABLE_TEXT = "This message could not be loaded. Reload the page to try again.";
 
 const isRef = (event) => Boolean(event) && event.type === REF;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Wraps widget.applyEvents(events, live), which then returns a promise that settles once
 // the events are applied.
@@ -63,35 +55,17 @@ async function resolveRefs(widget, events) {
   return resolved;
 }
 
-async function fetchEvent(widget, ref) {
-  const server = new URL(widget.boot.server, location.href);
-  const url = new URL(String(ref.url), server);
-  // The token goes to the engine only, whatever a reference says.
-  if (url.origin !== server.origin) return null;
-  for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-    if (attempt) await sleep(RETRY_MS * 2 ** (attempt - 1));
-    const token = widget.local.get("token", null);
-    if (!token) continue; // reconnecting as a new visitor; the next try may have one
-    try {
-      const headers = { Authorization: `Bearer ${token}`, [TENANT_HEADER]: widget.boot.tenant };
-      const identity = identityToken();
-      if (identity) headers[IDENTITY_HEADER] = identity;
-      const response = await fetch(url, {
-        headers,
-        credentials: "omit",
-        signal: AbortSignal.timeout ? AbortSignal.timeout(FETCH_TIMEOUT_MS) : undefined,
-      });
-      if (response.ok) {
-        const event = await response.json();
-        if (event && event.seq === ref.seq && event.conversation_id === ref.conversation_id) return event;
-        return null;
-      }
-      if (FINAL.has(response.status)) return null;
-    } catch {
-      // The network or the engine failed; try again.
-    }
-  }
-  return null;
+// Fetched with the visitor's token (and signed identity), retried (core/http.js).
+function fetchEvent(widget, ref) {
+  return fetchRefEvent(
+    {
+      server: new URL(widget.boot.server, location.href),
+      tenant: widget.boot.tenant,
+      token: () => widget.local.get("token", null),
+      identity: identityToken,
+    },
+    ref,
+  );
 }
 
 // What is shown for an event that could not be fetched: a line in its place, so the

@@ -22,14 +22,13 @@ import { CLIENT_LOCALES } from "./client_locales.js";
 import { ContextSync } from "./context_sync.js";
 import { Storage } from "./dom.js";
 import { translator } from "./i18n.js";
+import { callWithAck } from "./core/protocol.js";
 import { outboxMethods, readOutbox } from "./outbox.js";
 import { followRefs } from "./refs.js";
 import { renderMethods } from "./render.js";
 import { sessionMethods } from "./session.js";
 import { typingMethods } from "./typing.js";
 import { uiMethods } from "./ui.js";
-
-const ACK_TIMEOUT_MS = 10000;
 
 class ChatWidget {
   constructor(boot) {
@@ -141,16 +140,9 @@ class ChatWidget {
   }
 
 
+  // A `timeout` error ack when not connected or unanswered (core/protocol.js).
   call(event, payload) {
-    // socket.io buffers emits made while disconnected and sends them on reconnect; ours
-    // are retried by the caller instead, so stale typing or duplicate syncs never go out.
-    if (!this.socket || !this.socket.connected) {
-      return Promise.resolve({ ok: false, error: { code: "timeout", message: "not connected" } });
-    }
-    return this.socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck(event, payload)
-      .catch(() => ({ ok: false, error: { code: "timeout", message: "no answer from server" } }));
+    return callWithAck(this.socket, event, payload);
   }
 
 
