@@ -185,10 +185,19 @@ class FileService:
         *,
         agent_id: AgentId,
         agent_address: str,
+        client_msg_id: str | None = None,
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """An agent's files by URL, split into those passed on as they are and those
         copied into the store (as ``file:<id>``): ``SendAgentMessage``'s ``attachments``
-        and ``copied``. ``agent_address`` is the agent's XMPP address."""
+        and ``copied``. ``agent_address`` is the agent's XMPP address; ``client_msg_id``:
+        their message's, which, stored already (a resent stanza), is answered as that
+        message: its files are not fetched and kept again."""
+        if urls and client_msg_id is not None:
+            async with self._tx.read() as tx:
+                key = (conversation_id, client_msg_id)
+                stored = (await tx.events.find_messages([key])).get(key)
+            if stored is not None and stored.sender.id == agent_id:
+                return tuple(urls), ()
         domain = agent_address.rpartition("@")[2].partition("/")[0]
         kept: list[str] = []
         copied: list[str] = []

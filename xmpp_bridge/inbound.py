@@ -220,6 +220,7 @@ class InboundDispatcher:
                     received.payload.attachments,
                     agent_id=agent.id,
                     agent_address=agent.address,
+                    client_msg_id=client_msg_id,
                 )
                 await self._services.messaging.send_agent_message(
                     SendAgentMessage(

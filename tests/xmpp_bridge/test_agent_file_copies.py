@@ -86,3 +86,24 @@ async def test_a_file_sent_to_an_ended_chat_is_neither_fetched_nor_stored(h: Har
 
     assert h.world.fetcher.asked == []
     assert h.world.blobs.blobs == {}
+
+
+async def test_a_resent_file_message_is_neither_copied_again_nor_stored_twice(
+    h: Harness,
+) -> None:
+    # Stream management resends a stanza whose ack was lost: the message is stored
+    # once, and its file must not be fetched and kept a second time beside it.
+    conversation = await active(h.world)
+    await h.delivered()
+
+    await h.receive(shared_file(conversation, "alice@localhost/laptop", "f4"))
+    await h.receive(shared_file(conversation, "alice@localhost/laptop", "f4"))
+
+    stored = [
+        e
+        for e in h.world.stored(conversation.id)
+        if isinstance(e, MessagePosted) and e.client_msg_id == "xmpp:f4"
+    ]
+    assert len(stored) == 1
+    assert [url for url, _ in h.world.fetcher.asked] == [SHARED]
+    assert len(h.world.blobs.blobs) == 1
