@@ -137,7 +137,9 @@ def _transcript_line(event: StoredEvent, attachment_url: Callable[[str], str]) -
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
         case DeskMessage():
-            return texts.consulted_by(event.sender.name) + event.text
+            files = [attachment_url(a) for a in event.attachments]
+            said = " ".join([event.text, *files] if event.text.strip() else files)
+            return texts.consulted_by(event.sender.name) + said
         case _:
             return None
 
