@@ -310,10 +310,11 @@ def _posted(
     stanzas: list[Stanza] = []
     # A bot's buttons (an integrator's bot may send them into a chat an agent has) are
     # the visitor's to click; the agent reads what they were, as in an offer.
-    said = event.text + texts.bot_options([q.label for q in event.quick_replies])
-    said = texts_rich.with_rich(said, event.rich)
+    language = item.language
+    said = event.text + texts_rich.bot_options([q.label for q in event.quick_replies], language)
+    said = texts_rich.with_rich(said, event.rich, language)
     if event.reply_to is not None:
-        said = texts_rich.visitor_chose(who.name, event.reply_to)
+        said = texts_rich.visitor_chose(who.name, event.reply_to, language)
     if said.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
