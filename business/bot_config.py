@@ -15,12 +15,18 @@ fields are refused, so a misspelt ``handover_keyword`` is not silently ignored::
         {"id": "person", "label": "Talk to a person", "handover": true}
       ],
       "faq": [{"keywords": ["invoice", "refund"], "answer": "See Account > Billing."}],
+      "greeting_rich": {"quick_replies": [{"label": "Opening hours", "payload": "hours"}]},
       "handover_keywords": ["agent", "human"],
       "handover_after_misses": 2,
       "miss_text": "Sorry, I did not get that.",
       "handover_text": "Handing you over to a person now.",
       "busy_text": "Everyone is busy; please try again later."
     }
+
+The greeting (``greeting_rich``), a menu option's answer and a keyword answer (their
+``rich``) may carry rich content (``business.rich``, checked as an agent's or a canned
+response's is), sent instead of the menu's quick replies; a choice whose payload is a
+menu option's id chooses that option (``business.rules_bot``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from business.bot_model import BotConfig, BotFaq, BotKind, BotMenuOption, QuickReply, fold
 from business.errors import InvalidInput
+from business.rich import Rich, parse_rich, rich_to_json
 from business.validation import check_storable
 
 MAX_BOT_TEXT = 2000
@@ -47,6 +54,7 @@ _FIELDS = frozenset(
         "kind",
         "name",
         "greeting",
+        "greeting_rich",
         "menu",
         "faq",
         "handover_keywords",
@@ -79,6 +87,8 @@ def read_bot_config(document: Mapping[str, Any]) -> BotConfig:
     for name in _TEXTS:
         if name in document:
             fields[name] = _text(document[name], name, MAX_BOT_TEXT)
+    if document.get("greeting_rich") is not None:
+        fields["greeting_rich"] = parse_rich(document["greeting_rich"], "greeting_rich")
     if "menu" in document:
         fields["menu"] = _menu(document["menu"])
     if "faq" in document:
@@ -103,18 +113,24 @@ def read_bot_config(document: Mapping[str, Any]) -> BotConfig:
 def bot_config_to_json(config: BotConfig) -> dict[str, Any]:
     """The whole document for ``config``, defaults written out: what is stored, and what
     ``read_bot_config`` reads back to an equal ``BotConfig``."""
-    return {
+    document: dict[str, Any] = {
         "kind": config.kind.value,
         "name": config.name,
         "greeting": config.greeting,
+        "greeting_rich": _rich_json(config.greeting_rich),
         "menu": [_option_to_json(option) for option in config.menu],
-        "faq": [{"keywords": list(f.keywords), "answer": f.answer} for f in config.faq],
+        "faq": [_faq_to_json(f) for f in config.faq],
         "handover_keywords": list(config.handover_keywords),
         "handover_after_misses": config.handover_after_misses,
         "miss_text": config.miss_text,
         "handover_text": config.handover_text,
         "busy_text": config.busy_text,
     }
+    return document
+
+
+def _rich_json(rich: Rich | None) -> dict[str, Any] | None:
+    return None if rich is None else rich_to_json(rich)
 
 
 def _option_to_json(option: BotMenuOption) -> dict[str, Any]:
@@ -123,7 +139,22 @@ def _option_to_json(option: BotMenuOption) -> dict[str, Any]:
         document["handover"] = True
     else:
         document["answer"] = option.answer
+    if option.rich is not None:
+        document["rich"] = rich_to_json(option.rich)
     return document
+
+
+def _faq_to_json(faq: BotFaq) -> dict[str, Any]:
+    document: dict[str, Any] = {"keywords": list(faq.keywords), "answer": faq.answer}
+    if faq.rich is not None:
+        document["rich"] = rich_to_json(faq.rich)
+    return document
+
+
+def _rich(entry: Mapping[str, Any], path: str) -> Rich | None:
+    if entry.get("rich") is None:
+        return None
+    return parse_rich(entry["rich"], path)
 
 
 def _text(value: object, what: str, limit: int) -> str:
@@ -154,7 +185,7 @@ def _object(value: object, what: str, fields: frozenset[str]) -> Mapping[str, An
     return value
 
 
-_OPTION_FIELDS = frozenset({"id", "label", "answer", "handover"})
+_OPTION_FIELDS = frozenset({"id", "label", "answer", "handover", "rich"})
 
 
 def check_quick_replies(replies: Sequence[QuickReply]) -> tuple[QuickReply, ...]:
@@ -207,16 +238,19 @@ def _menu(value: object) -> tuple[BotMenuOption, ...]:
             raise InvalidInput(f"handover of {what} must be true or false")
         answer = None
         if handover:
-            if "answer" in entry:
+            if "answer" in entry or entry.get("rich") is not None:
                 raise InvalidInput(f"{what} hands over: it has no answer of its own")
         else:
             answer = _text(entry.get("answer"), f"the answer of {what}", MAX_BOT_TEXT)
+        rich = _rich(entry, f"menu[{index - 1}].rich")
         _distinct(seen, option_id, label, what)
-        options.append(BotMenuOption(id=option_id, label=label, answer=answer, handover=handover))
+        options.append(
+            BotMenuOption(id=option_id, label=label, answer=answer, handover=handover, rich=rich)
+        )
     return tuple(options)
 
 
-_FAQ_FIELDS = frozenset({"keywords", "answer"})
+_FAQ_FIELDS = frozenset({"keywords", "answer", "rich"})
 
 
 def _faq(raw: object, index: int) -> BotFaq:
@@ -224,7 +258,9 @@ def _faq(raw: object, index: int) -> BotFaq:
     entry = _object(raw, what, _FAQ_FIELDS)
     keywords = _keywords(entry.get("keywords"), f"the keywords of {what}", allow_empty=False)
     return BotFaq(
-        keywords=keywords, answer=_text(entry.get("answer"), f"the answer of {what}", MAX_BOT_TEXT)
+        keywords=keywords,
+        answer=_text(entry.get("answer"), f"the answer of {what}", MAX_BOT_TEXT),
+        rich=_rich(entry, f"faq[{index - 1}].rich"),
     )
 
 

@@ -1,15 +1,17 @@
 """What a queue's bot is configured with, and what a bot's message offers the visitor.
 
-Plain frozen dataclasses with no imports from the rest of ``business``: ``model.Queue``
-carries a ``BotConfig`` and ``events.MessagePosted`` carries ``QuickReply`` values. How a
-configuration is read and checked is ``business.bot_config``; what the bot does with it
-is ``business.rules_bot``.
+Plain frozen dataclasses importing only the rich message values (``business.rich``,
+itself pure): ``model.Queue`` carries a ``BotConfig`` and ``events.MessagePosted``
+carries ``QuickReply`` values. How a configuration is read and checked is
+``business.bot_config``; what the bot does with it is ``business.rules_bot``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from business.rich import Rich
 
 DEFAULT_BOT_NAME = "Assistant"
 DEFAULT_GREETING = "Hi! I'm the virtual assistant. Pick a topic below or ask me a question."
@@ -53,6 +55,9 @@ class BotMenuOption:
     answer: str | None = None
     handover: bool = False
     """Choosing it hands over to the queue (``answer`` is then not used)."""
+    rich: Rich | None = None
+    """Rich content under ``answer`` (buttons, cards, a list), sent instead of the menu.
+    A choice in it whose payload is an option's id chooses that option."""
 
     def as_quick_reply(self) -> QuickReply:
         return QuickReply(id=self.id, label=self.label)
@@ -65,6 +70,8 @@ class BotFaq:
 
     keywords: tuple[str, ...]
     answer: str
+    rich: Rich | None = None
+    """Rich content under ``answer``, sent instead of the menu (as an option's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +84,8 @@ class BotConfig:
     name: str = DEFAULT_BOT_NAME
     """What the visitor sees as the sender of the bot's messages."""
     greeting: str = DEFAULT_GREETING
+    greeting_rich: Rich | None = None
+    """Rich content under the greeting, sent instead of the menu (as an option's)."""
     menu: tuple[BotMenuOption, ...] = (
         BotMenuOption(id="person", label=DEFAULT_PERSON_LABEL, handover=True),
     )

@@ -17,6 +17,7 @@ from typing import Protocol
 from business.bot_model import BotConfig, QuickReply
 from business.conversation import Conversation
 from business.events import MessagePosted
+from business.rich import Rich
 
 
 class BotAction(StrEnum):
@@ -35,6 +36,8 @@ class BotReply:
     """What the bot says first (empty: nothing)."""
     quick_replies: tuple[QuickReply, ...] = ()
     """Buttons under what it says (only with ``text``)."""
+    rich: Rich | None = None
+    """Rich content under what it says (only with ``text``; not with ``quick_replies``)."""
 
 
 class Bot(Protocol):

@@ -28,6 +28,7 @@ from business.model import (
     ParticipantKind,
     QueueName,
 )
+from business.rich import Rich
 
 BOT = ConversationState.BOT
 
@@ -52,14 +53,21 @@ def bot_says(
     text: str,
     now: datetime,
     quick_replies: tuple[QuickReply, ...] = (),
+    rich: Rich | None = None,
     misses: int | None = None,
 ) -> Change:
-    """The bot's message to the visitor; ``misses``: its new count of misses in a row
-    (None: unchanged)."""
+    """The bot's message to the visitor, with the menu's ``quick_replies`` or ``rich``
+    content under it; ``misses``: its new count of misses in a row (None: unchanged)."""
     check_with_bot(conv)
     builder = ChangeBuilder(conv)
     builder.message(
-        id=id, sender=bot, text=text, client_msg_id=None, at=now, quick_replies=quick_replies
+        id=id,
+        sender=bot,
+        text=text,
+        client_msg_id=None,
+        at=now,
+        quick_replies=quick_replies,
+        rich=rich,
     )
     if misses is not None:
         builder.update(bot_misses=misses)

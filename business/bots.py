@@ -352,5 +352,6 @@ class BotService:
             text=reply.text,
             now=now,
             quick_replies=reply.quick_replies,
+            rich=reply.rich,
             misses=misses,
         )

@@ -220,10 +220,9 @@ class ChangeBuilder:
         at: datetime,
         attachments: tuple[str, ...] = (),
     ) -> DeskMessage:
-        """A message only the agents see (``desk.message``: a consultant's); files in
-        it go as their addresses."""
+        """A message only the agents see (``desk.message``: a consultant's), with its
+        files kept apart from the text, as a message's."""
         cid = self._conv.id
-        said = " ".join(part for part in (text, *attachments) if part)
         return self.add_hidden(
             lambda pos: DeskMessage(
                 conversation_id=cid,
@@ -231,8 +230,9 @@ class ChangeBuilder:
                 created_at=at,
                 id=id,
                 sender=sender,
-                text=said,
+                text=text,
                 client_msg_id=client_msg_id,
+                attachments=attachments,
             )
         )
 

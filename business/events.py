@@ -261,6 +261,9 @@ class DeskMessage:
     sender: Participant
     text: str
     client_msg_id: str | None = None
+    attachments: tuple[str, ...] = ()
+    """Files, as a message's (``file:<id>`` for the engine's store): each edge turns
+    them into signed links, as for the visitor's files."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

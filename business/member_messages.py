@@ -23,7 +23,7 @@ def member_post(
     attachments: tuple[str, ...] = (),
 ) -> Change:
     """A message by a member: an invited agent's reaches the visitor, a consultant's
-    only the agents (``desk.message``; files in it go as their addresses)."""
+    only the agents (``desk.message``, its files with it)."""
     if not conv.is_open:
         raise InvalidTransition("this conversation has ended")
     if conv.state is ConversationState.QUEUED:

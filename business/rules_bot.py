@@ -5,6 +5,9 @@ conversation's miss count.
 What the visitor wrote is compared case-insensitively, runs of spaces as one, and tried
 in this order:
 
+0. the visitor's answer to one of the bot's rich messages (``business.rich_replies``):
+   the first chosen payload that is a menu option's id chooses that option; other
+   payloads go on as the chosen labels, which are the answer's text;
 1. a menu option, by its label or id (a click on a quick reply sends the label; a
    full stop or question mark after it does not matter): its answer, or the hand-over;
 2. a hand-over keyword anywhere in it, as a whole word or phrase ("can I talk to a
@@ -13,18 +16,23 @@ in this order:
 4. otherwise a miss: the miss text, or the hand-over once ``handover_after_misses`` misses
    came in a row.
 
-Every message of the bot carries the menu again, so the visitor always has it at hand.
+Every message of the bot carries the menu again, so the visitor always has it at hand,
+unless the answer has rich content of its own (the greeting's ``greeting_rich``, an
+option's or a keyword answer's ``rich``): that goes under it instead, and may offer the
+menu's options among its choices by their ids.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 from business.bot_model import BotConfig, BotMenuOption, fold
 from business.bot_ports import BotAction, BotReply
 from business.conversation import Conversation
 from business.events import MessagePosted
+from business.rich import Rich
 
 _END_PUNCTUATION = " .,;:!?"
 
@@ -33,35 +41,44 @@ class RulesBot:
     """``business.bot_ports.Bot`` for ``BotKind.RULES``."""
 
     async def greet(self, conversation: Conversation, config: BotConfig) -> BotReply:
-        return reply(config, BotAction.ANSWER, config.greeting)
+        return reply(config, BotAction.ANSWER, config.greeting, config.greeting_rich)
 
     async def answer(
         self, conversation: Conversation, config: BotConfig, message: MessagePosted
     ) -> BotReply:
-        return decide(config, message.text, misses_before=conversation.bot_misses)
+        payloads = () if message.reply_to is None else message.reply_to.payloads
+        return decide(
+            config, message.text, misses_before=conversation.bot_misses, payloads=payloads
+        )
 
 
-def decide(config: BotConfig, text: str, *, misses_before: int) -> BotReply:
-    """The rules bot's reply to ``text`` (see the module docstring)."""
+def decide(
+    config: BotConfig, text: str, *, misses_before: int, payloads: Sequence[str] = ()
+) -> BotReply:
+    """The rules bot's reply to ``text``, or to the rich choice with ``payloads`` whose
+    labels ``text`` is (see the module docstring)."""
     said = fold(text)
-    option = _chosen(config.menu, said)
+    by_id = {option.id: option for option in config.menu}
+    option = next((by_id[p] for p in payloads if p in by_id), None) or _chosen(config.menu, said)
     if option is not None:
         if option.handover:
             return handover(config)
         assert option.answer is not None
-        return reply(config, BotAction.ANSWER, option.answer)
+        return reply(config, BotAction.ANSWER, option.answer, option.rich)
     if any(_mentions(said, keyword) for keyword in config.handover_keywords):
         return handover(config)
     for faq in config.faq:
         if any(_mentions(said, keyword) for keyword in faq.keywords):
-            return reply(config, BotAction.ANSWER, faq.answer)
+            return reply(config, BotAction.ANSWER, faq.answer, faq.rich)
     limit = config.handover_after_misses
     if limit and misses_before + 1 >= limit:
         return handover(config)
     return reply(config, BotAction.MISS, config.miss_text)
 
 
-def reply(config: BotConfig, action: BotAction, text: str) -> BotReply:
+def reply(config: BotConfig, action: BotAction, text: str, rich: Rich | None = None) -> BotReply:
+    if rich is not None:  # its own choices instead of the menu
+        return BotReply(action=action, text=text, rich=rich)
     return BotReply(action=action, text=text, quick_replies=config.quick_replies)
 
 

@@ -192,7 +192,12 @@ def _line(
         case DeskMessage(sender=who, text=said):
             text = CONSULT.format(name=who.name, text=said)
             return TranscriptLine(
-                at=at, kind=LineKind.CONSULT, sender_kind=who.kind, sender_name=who.name, text=text
+                at=at,
+                kind=LineKind.CONSULT,
+                sender_kind=who.kind,
+                sender_name=who.name,
+                text=text,
+                attachments=tuple(attachment_url(a) for a in event.attachments),
             )
         case Whispered(by=who, text=said):
             text = WHISPER.format(name=who.name, text=said)

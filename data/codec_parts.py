@@ -144,6 +144,7 @@ def decode_desk_message(head: Head, s: Stored) -> DeskMessage:
         sender=sender(s, head),
         text=text,
         client_msg_id=s.client_msg_id,
+        attachments=tuple(s.payload.get("attachments", ())),
     )
 
 

@@ -247,7 +247,11 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
     # client_msg_id) makes a retried consult message unable to become a second row.
     DeskMessage: Codec[DeskMessage](
         lambda e: Stored(
-            sender=e.sender, event_id=e.id, client_msg_id=e.client_msg_id, text=e.text
+            sender=e.sender,
+            event_id=e.id,
+            client_msg_id=e.client_msg_id,
+            text=e.text,
+            payload={"attachments": list(e.attachments)} if e.attachments else {},
         ),
         decode_desk_message,
     ),

@@ -27,12 +27,18 @@ from business.bot_config import (
     read_bot_config,
 )
 from business.bot_model import BotConfig, BotKind
+from business.rich import Rich, rich_to_json
 from presentation.api.registry import Body
 
 OPTION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 """A menu option's or quick reply's id (``business.bot_config``'s rule)."""
 BotText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BOT_TEXT)]
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEYWORD)]
+RICH = (
+    "rich content under the answer instead of the menu: exactly one of `quick_replies`, "
+    "`buttons`, `card`, `carousel` or `list_picker` (the visitor protocol's `rich`); a "
+    "choice whose payload is a menu option's id chooses that option"
+)
 
 
 class BotMenuOptionIn(Body):
@@ -40,11 +46,13 @@ class BotMenuOptionIn(Body):
     label: str = Field(min_length=1, max_length=MAX_LABEL)
     answer: BotText | None = Field(None, description="what choosing it answers")
     handover: bool = Field(False, description="choosing it hands over to a person (no answer)")
+    rich: dict[str, Any] | None = Field(None, description=RICH)
 
 
 class BotFaqIn(Body):
     keywords: list[Keyword] = Field(min_length=1, max_length=MAX_KEYWORDS)
     answer: BotText
+    rich: dict[str, Any] | None = Field(None, description=RICH)
 
 
 class BotConfigIn(Body):
@@ -61,6 +69,7 @@ class BotConfigIn(Body):
         None, min_length=1, max_length=MAX_NAME, description="the sender the visitor sees"
     )
     greeting: BotText | None = None
+    greeting_rich: dict[str, Any] | None = Field(None, description=RICH)
     menu: list[BotMenuOptionIn] | None = Field(
         None, max_length=MAX_MENU, description="the quick replies under each bot message"
     )
@@ -93,11 +102,13 @@ class BotMenuOptionOut(BaseModel):
     label: str
     answer: str | None = Field(description="null when the option hands over")
     handover: bool
+    rich: dict[str, Any] | None = Field(None, description=RICH)
 
 
 class BotFaqOut(BaseModel):
     keywords: list[str]
     answer: str
+    rich: dict[str, Any] | None = Field(None, description=RICH)
 
 
 class BotConfigOut(BaseModel):
@@ -106,6 +117,7 @@ class BotConfigOut(BaseModel):
     kind: BotKind
     name: str
     greeting: str
+    greeting_rich: dict[str, Any] | None = Field(None, description=RICH)
     menu: list[BotMenuOptionOut]
     faq: list[BotFaqOut]
     handover_keywords: list[str]
@@ -120,14 +132,24 @@ def bot_out(config: BotConfig) -> BotConfigOut:
         kind=config.kind,
         name=config.name,
         greeting=config.greeting,
+        greeting_rich=_json(config.greeting_rich),
         menu=[
-            BotMenuOptionOut(id=o.id, label=o.label, answer=o.answer, handover=o.handover)
+            BotMenuOptionOut(
+                id=o.id, label=o.label, answer=o.answer, handover=o.handover, rich=_json(o.rich)
+            )
             for o in config.menu
         ],
-        faq=[BotFaqOut(keywords=list(f.keywords), answer=f.answer) for f in config.faq],
+        faq=[
+            BotFaqOut(keywords=list(f.keywords), answer=f.answer, rich=_json(f.rich))
+            for f in config.faq
+        ],
         handover_keywords=list(config.handover_keywords),
         handover_after_misses=config.handover_after_misses,
         miss_text=config.miss_text,
         handover_text=config.handover_text,
         busy_text=config.busy_text,
     )
+
+
+def _json(rich: Rich | None) -> dict[str, Any] | None:
+    return None if rich is None else dict(rich_to_json(rich))

@@ -175,6 +175,7 @@ class DeskMessageEvent(_Event):
     sender: ParticipantOut = Field(serialization_alias="from")
     text: str
     client_msg_id: str | None
+    attachments: list[str] = Field(description="files, by URL, as a message's")
 
 
 class ReturnedEvent(_Event):
@@ -367,6 +368,7 @@ def internal_out(event: StoredEvent, attachment_url: AttachmentUrl) -> InternalM
                 sender=participant_out(event.sender),
                 text=event.text,
                 client_msg_id=event.client_msg_id,
+                attachments=[attachment_url(a) for a in event.attachments],
             )
         case ChatReturned():
             return ReturnedEvent(

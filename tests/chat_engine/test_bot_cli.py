@@ -132,3 +132,37 @@ def test_a_missing_file_says_so(
     assert f"cannot read the bot configuration {missing}: No such file or directory" in (
         capsys.readouterr().err
     )
+
+
+def test_rich_answers_from_a_toml_file_are_set_and_shown(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        TOML
+        + """
+[[greeting_rich.quick_replies]]
+label = "When are you open?"
+payload = "hours"
+
+[[greeting_rich.quick_replies]]
+label = "A person, please"
+payload = "person"
+"""
+    )
+    code, _ = run(["queue", "set", "support", "--bot-config", str(config), "--database-url", url])
+    assert code == 0
+    document = json.loads(run(["queue", "bot", "support", "--database-url", url])[1])
+    assert document["greeting_rich"] == {
+        "quick_replies": [
+            {"label": "When are you open?", "payload": "hours"},
+            {"label": "A person, please", "payload": "person"},
+        ]
+    }
+
+    config.write_text(TOML + '\n[greeting_rich]\nbuttons = [{label = "Go", url = "http://x"}]\n')
+    code, output = run(
+        ["queue", "set", "support", "--bot-config", str(config), "--database-url", url]
+    )
+    assert (code, output) == (2, "")
+    assert "greeting_rich.buttons[0].url must be an https:// address" in capsys.readouterr().err

@@ -223,7 +223,13 @@ def desk_events(conversation_id: str) -> list[StoredEvent]:
             client_msg_id="d-1",
         ),
         DeskMessage(
-            conversation_id=cid, pos=6, created_at=at(6), id=EventId("e-6"), sender=bob, text="ok"
+            conversation_id=cid,
+            pos=6,
+            created_at=at(6),
+            id=EventId("e-6"),
+            sender=bob,
+            text="ok",
+            attachments=("file:f-1", "https://files.example/a.pdf"),
         ),
         MemberLeft(
             conversation_id=cid, pos=7, created_at=at(7), agent=bob, role=MemberRole.CONSULTANT

@@ -8,6 +8,7 @@ states, and records every message it receives.
 from __future__ import annotations
 
 import asyncio
+import io
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class Received:
     receipt_requested: bool = False
     error: str | None = None
     """The stanza error condition, for a message of type error."""
+    oob: str | None = None
+    """XEP-0066: the file's URL, for a message that carries one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class ScriptedAgent:
         client.register_plugin("xep_0085")
         client.register_plugin("xep_0172")
         client.register_plugin("xep_0050")
+        client.register_plugin("xep_0363")
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def on_start(_: object) -> None:
@@ -119,6 +123,7 @@ class ScriptedAgent:
             if child.tag.startswith("{" + CHATSTATES + "}"):
                 state = child.tag.split("}", 1)[1]
         nick_el = msg.xml.find(f"{{{NICK}}}nick")
+        oob_el = msg.xml.find(f"{{{OOB}}}x/{{{OOB}}}url")
         received = Received(
             from_jid=str(msg["from"].bare),
             body=str(msg["body"]),
@@ -128,6 +133,7 @@ class ScriptedAgent:
             markable=msg.xml.find(f"{{{MARKERS}}}markable") is not None,
             receipt_requested=msg.xml.find(f"{{{RECEIPTS}}}request") is not None,
             error=_error_condition(msg),
+            oob=oob_el.text if oob_el is not None else None,
         )
         async with self._arrived:
             self.received.append(received)
@@ -232,6 +238,18 @@ class ScriptedAgent:
         oob = ET.SubElement(msg.xml, f"{{{OOB}}}x")
         ET.SubElement(oob, f"{{{OOB}}}url").text = url
         msg.send()
+
+    async def upload(self, name: str, data: bytes, content_type: str) -> str:
+        """XEP-0363 through this agent's server (Prosody's ``http_file_share``): the
+        URL the file can be fetched from, as a client gets it before sending it."""
+        url: str = await self._client.plugin["xep_0363"].upload_file(
+            name,
+            size=len(data),
+            content_type=content_type,
+            input_file=io.BytesIO(data),
+            timeout=20,
+        )
+        return url
 
     def chat_state(self, to: str, state: str) -> None:
         msg = self._client.make_message(mto=to, mtype="chat")

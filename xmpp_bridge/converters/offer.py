@@ -73,7 +73,9 @@ def offer_text(
         header = f"{texts.person_offer_header(offer.kind.value, by, offer.note)} {header}"
     header = xml_safe(header)
     history = [
-        xml_safe(line) for e in earlier if (line := _transcript_line(e, attachment_url)) is not None
+        xml_safe(line)
+        for e in earlier
+        if (line := _transcript_line(e, attachment_url, say.language)) is not None
     ]
     context = _context_lines(conversation, say, abridged=False)
     whole = _assemble(header, context, history, footer, say)
@@ -122,22 +124,28 @@ def _context_lines(conversation: Conversation, say: Notices, *, abridged: bool) 
     return [xml_safe(line) for line in lines]
 
 
-def _transcript_line(event: StoredEvent, attachment_url: Callable[[str], str]) -> str | None:
+def _transcript_line(
+    event: StoredEvent, attachment_url: Callable[[str], str], language: str
+) -> str | None:
     """``event`` as a line of the transcript an offer carries, if it is one: what was
     said (a bot's marked as such), and for the agents also notes and consult messages."""
     match event:
         case MessagePosted(sender=who):
             # The agent should see who said it (a bot as a bot), and what a bot offered
             # the visitor to click.
-            options = texts.bot_options([q.label for q in event.quick_replies])
+            options = texts_rich.bot_options([q.label for q in event.quick_replies], language)
             if event.reply_to is not None:
-                return texts_rich.visitor_chose(who.name, event.reply_to)
-            said = texts_rich.with_rich(_message_text(event, attachment_url) + options, event.rich)
+                return texts_rich.visitor_chose(who.name, event.reply_to, language)
+            said = texts_rich.with_rich(
+                _message_text(event, attachment_url) + options, event.rich, language
+            )
             return texts.said_by(who.name, who.kind) + said
         case NoteAdded():
             return texts.note_by(event.by.name, event.text)
         case DeskMessage():
-            return texts.consulted_by(event.sender.name) + event.text
+            files = [attachment_url(a) for a in event.attachments]
+            said = " ".join([event.text, *files] if event.text.strip() else files)
+            return texts.consulted_by(event.sender.name) + said
         case _:
             return None
 

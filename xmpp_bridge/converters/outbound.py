@@ -225,9 +225,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
     match event:
         case MessagePosted():
             return _posted(item, event, me, addressing, budget)
-        case DeskMessage(sender=who, text=said):
-            if who.id != me:
-                text = texts.consulted_by(who.name) + said
+        case DeskMessage():
+            return _desk_message(item, event, me, addressing, budget)
         case MessageUpdated():
             return _corrected(item, event, me, addressing, budget)
         case ParticipantJoined(participant=who):
@@ -311,30 +310,60 @@ def _posted(
     stanzas: list[Stanza] = []
     # A bot's buttons (an integrator's bot may send them into a chat an agent has) are
     # the visitor's to click; the agent reads what they were, as in an offer.
-    said = event.text + texts.bot_options([q.label for q in event.quick_replies])
-    said = texts_rich.with_rich(said, event.rich)
+    language = item.language
+    said = event.text + texts_rich.bot_options([q.label for q in event.quick_replies], language)
+    said = texts_rich.with_rich(said, event.rich, language)
     if event.reply_to is not None:
-        said = texts_rich.visitor_chose(who.name, event.reply_to)
+        said = texts_rich.visitor_chose(who.name, event.reply_to, language)
     if said.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(said, budget, prefix=prefix))
-    for number, attachment in enumerate(event.attachments, start=1):
+    stanzas.extend(_files(chat, event.attachments, addressing))
+    return stanzas
+
+
+def _desk_message(
+    item: ConversationUpdate,
+    event: DeskMessage,
+    me: AgentId,
+    addressing: Addressing,
+    budget: int,
+) -> list[Stanza]:
+    """A consultant's message to the other agents: their text, named, then each file as
+    a visitor's file goes (a signed link, XEP-0066 with the body equal to it)."""
+    who = event.sender
+    if who.id == me:
+        return []
+    conv = item.conversation
+    chat = _Chat(
+        sender=addressing.conversation_jid(conv.id),
+        to=item.to,
+        stanza_id=f"{conv.id}-{event.pos}",  # a notice's, as it always had
+        delay=_delay(item.delayed, event, addressing),
+    )
+    prefix = texts.consulted_by(who.name)
+    if _monitoring(item, me):
+        prefix = texts.MONITOR_PREFIX + prefix
+    stanzas: list[Stanza] = []
+    if event.text.strip():
+        stanzas.extend(chat.split(event.text, budget, prefix=prefix))
+    elif event.attachments:
+        stanzas.extend(chat.split(prefix.rstrip(), budget))  # who sends the files
+    stanzas.extend(_files(chat, event.attachments, addressing))
+    return stanzas
+
+
+def _files(chat: _Chat, attachments: tuple[str, ...], addressing: Addressing) -> list[Stanza]:
+    """Each file as its own message after ``chat``'s text, with everything that has."""
+    stanzas = []
+    for number, attachment in enumerate(attachments, start=1):
         url = addressing.attachment_url(attachment)
         # Clients show an XEP-0066 file inline only when the body is exactly the URL,
         # so a file's message is never split (an address that long is refused).
-        file = _Chat(
-            sender=chat.sender,
-            to=chat.to,
-            stanza_id=f"{event.id}-{number}",
-            nick=chat.nick,
-            active=True,
-            delay=chat.delay,
-            oob=url,
-            marked=True,
-        )
+        file = dataclasses.replace(chat, stanza_id=f"{chat.stanza_id}-{number}", oob=url)
         stanzas.append(file.build(url, file.stanza_id))
     return stanzas
 

@@ -45,9 +45,17 @@ async def test_set_read_replace_and_remove_a_bot(api: ApiClient, keys: Keys, wor
                 "label": "Opening hours",
                 "answer": "9-17, Monday to Friday.",
                 "handover": False,
+                "rich": None,
             },
-            {"id": "person", "label": "Talk to a person", "answer": None, "handover": True},
-        ]
+            {
+                "id": "person",
+                "label": "Talk to a person",
+                "answer": None,
+                "handover": True,
+                "rich": None,
+            },
+        ],
+        "faq": [{"keywords": ["refund"], "answer": "Within five days.", "rich": None}],
     }
     assert bot["name"] == "Ava"
     assert bot["handover_after_misses"] == 3
@@ -122,3 +130,32 @@ async def test_configurations_the_reader_refuses_are_400_in_its_words(
     assert await _stored_bot(world) is None
     reply = await api.patch("/queues/support", keys.read, {"bot": AVA})
     reply.problem(403, "forbidden")
+
+
+async def test_rich_answers_are_set_read_and_refused_where_wrong(
+    api: ApiClient, keys: Keys, world: World
+) -> None:
+    card = {"card": {"title": "Hours", "buttons": [{"label": "Talk to us", "payload": "person"}]}}
+    topics = {"quick_replies": [{"label": "Hours", "payload": "hours"}]}
+    bot = dict(AVA, greeting_rich=topics)
+    bot["menu"] = [dict(AVA["menu"][0], rich=card), AVA["menu"][1]]
+    bot["faq"] = [dict(AVA["faq"][0], rich=topics)]
+    reply = await api.patch("/queues/support", keys.admin, {"bot": bot})
+    assert reply.status == 200, reply.body
+    shown = reply.body["bot"]
+    assert shown["greeting_rich"] == topics
+    assert shown["menu"][0]["rich"] == card
+    assert shown["menu"][1]["rich"] is None
+    assert shown["faq"][0]["rich"] == topics
+    stored = await _stored_bot(world)
+    assert stored is not None
+    assert stored.menu[0].rich is not None
+    assert stored.greeting_rich is not None
+    again = await api.patch("/queues/support", keys.admin, {"bot": shown})
+    assert again.body["bot"] == shown
+
+    wrong = dict(AVA, greeting_rich={"buttons": [{"label": "x", "url": "javascript:alert(1)"}]})
+    reply = await api.patch("/queues/support", keys.admin, {"bot": wrong})
+    assert "greeting_rich.buttons[0].url must be an https:// address" in reply.problem(
+        400, "invalid_input"
+    )
