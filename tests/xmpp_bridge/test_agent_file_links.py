@@ -68,7 +68,7 @@ async def test_a_consultants_file_reaches_the_agent_as_a_signed_link() -> None:
     url = "https://upload.example.com/share/fix.pdf"
     world.fetcher.files[url] = FetchedFile(data=PDF, content_type="application/pdf", name="fix.pdf")
     kept, copied = await world.services.files.copy_agent_files(
-        conv.id, [url], agent_address="bob@example.com"
+        conv.id, [url], agent_id=BOB, agent_address="bob@example.com"
     )
     posted = await world.messaging.send_agent_message(
         c.SendAgentMessage(
