@@ -5,7 +5,8 @@ as a member (a removal in the middle of a chat would leave the visitor with nobo
 the agent desk with a conversation it cannot deliver). A supervisor's monitoring of
 other agents is dropped with them. Ended conversations keep the agent's id and name as
 they were served (no foreign key points at agents); a visitor whose last agent they
-were simply gets whoever is free next time.
+were simply gets whoever is free next time, and a held chat waiting in the queue for
+them goes to whoever is free at once.
 
 In this process the removed agent's address is forgotten at once; another engine
 process on the same database may take their presence for an agent's until its cache
@@ -49,6 +50,10 @@ class AgentRemovalService:
             await tx.agents.remove(agent.id)
             await tx.commit()
         logger.info("agent %s (%s) removed", agent.id, agent.address)
+        # Chats waiting in their queues for them alone (``business.reawaken_rules``) go
+        # to whoever is free now rather than when the reservation would have ended.
+        for queue in agent.queues:
+            await self._router.dispatch(agent.tenant_id, queue)
         return agent
 
 

@@ -126,6 +126,7 @@ class ChangeBuilder:
         changes: dict[str, object] = {"state": to}
         if to is not ConversationState.QUEUED:
             changes["queue_position"] = None
+            changes["reserved_until"] = None
         if to is ConversationState.ENDED:
             changes["ended_at"] = at
         self.update(**changes)

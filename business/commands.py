@@ -223,6 +223,9 @@ class ConfigureQueue:
     """Remove the opening hours: starts are taken at any time again."""
     mode: str | None = None
     """``live`` or ``messaging`` (``business.threads``)."""
+    reawaken_window: int | None = None
+    """Seconds a held chat the visitor answered waits for its agent (``business.reawaken``);
+    0: not at all."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

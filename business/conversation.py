@@ -113,6 +113,9 @@ class Conversation:
     locked: bool = False
     """A messaging thread its agent locked (``business.threads``): the visitor reads it
     and cannot write to it."""
+    reserved_until: datetime | None = None
+    """While queued after a hold the visitor answered: until then it is offered only to
+    ``preferred_agent_id`` (``business.reawaken_rules``). Set only while queued."""
 
     @property
     def is_open(self) -> bool:

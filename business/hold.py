@@ -12,7 +12,8 @@ router may offer them new chats meanwhile. The visitor sees ``state.changed`` to
   is told so in the chat's window (hidden ``hold.returned``); otherwise the agent leaves
   it (visible ``participant.left``) and it waits in its queue again, served before the
   visitors who came later (the queue is in order of the chats' start) and offered first
-  to that agent (``preferred_agent_id``) when they can take it.
+  to that agent (``preferred_agent_id``) when they can take it; for the queue's
+  ``reawaken_window`` to nobody else (``business.reawaken_rules``).
 
 While a chat is on hold its agent cannot write to the visitor (``!unhold`` first): an
 answer without taking the chat back would leave the visitor talking to someone whose
@@ -35,6 +36,7 @@ from business.errors import Forbidden, InvalidTransition, NotFound
 from business.events import ChatReturned
 from business.model import Agent, AgentId, ConversationId, ConversationState, TenantId
 from business.ports import Clock
+from business.reawaken_rules import reservation_deadline
 from business.routing import Router
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits
@@ -50,6 +52,11 @@ WRITE_WHILE_HELD = "the chat is on hold: !unhold first"
 BACK_IN_THE_QUEUE = (
     "the visitor wrote while the chat was on hold and you were not ready or had no room: "
     "it went back to the queue"
+)
+KEPT_FOR_YOU = (
+    "the visitor wrote while the chat was on hold and you were not ready or had no room: "
+    "it waits in the queue for you alone for a while, and is offered to you as soon as "
+    "you are ready and have room (chats lists it)"
 )
 
 
@@ -95,9 +102,12 @@ def return_to_agent(conv: Conversation, now: datetime) -> Change:
     return builder.done()
 
 
-def return_to_queue(conv: Conversation, now: datetime, position: int) -> Change:
+def return_to_queue(
+    conv: Conversation, now: datetime, position: int, *, reserved_until: datetime | None = None
+) -> Change:
     """The visitor wrote to their held chat and its agent cannot take it: the agent leaves
-    and the chat waits in its queue at ``position``, preferring that agent."""
+    and the chat waits in its queue at ``position``, preferring that agent, and offered
+    to nobody else until ``reserved_until`` (``business.reawaken_rules``)."""
     _check_held(conv)
     builder = ChangeBuilder(conv)
     agent = conv.agent
@@ -108,6 +118,7 @@ def return_to_queue(conv: Conversation, now: datetime, position: int) -> Change:
         agent_name=None,
         preferred_agent_id=conv.agent_id,
         queue_position=position,
+        reserved_until=reserved_until,
     )
     builder.state_changed(now)
     return builder.done()
@@ -129,7 +140,7 @@ def check_agent_may_write(conv: Conversation | None, agent_id: AgentId) -> None:
         # taken before (``assigned_at`` stays) and queued again came back from a hold.
         and conv.assigned_at is not None
     ):
-        raise Forbidden(BACK_IN_THE_QUEUE)
+        raise Forbidden(BACK_IN_THE_QUEUE if conv.reserved_until is None else KEPT_FOR_YOU)
 
 
 def _check_held(conv: Conversation) -> None:
@@ -231,10 +242,14 @@ class HoldService:
                 window = self._limits.queue_position_window
                 head = await tx.conversations.list_queued(tenant_id, conv.queue, limit=window)
                 ahead = sum(1 for q in head if (q.created_at, q.id) < (conv.created_at, conv.id))
-                change = return_to_queue(conv, now, ahead + 1)
+                queue = await tx.queues.get(tenant_id, conv.queue)
+                until = None if agent is None else reservation_deadline(queue, now)
+                change = return_to_queue(conv, now, ahead + 1, reserved_until=until)
             resumed = await tx.apply(change)
             await tx.commit()
         where = "its agent" if resumed.state is ConversationState.ACTIVE else "the queue"
+        if resumed.reserved_until is not None:
+            where += f", kept for agent {resumed.preferred_agent_id} until {resumed.reserved_until}"
         logger.info("conversation %s: the visitor wrote on hold, back to %s", resumed.id, where)
         return resumed
 

@@ -32,6 +32,8 @@ DEFAULT_TENANT = TenantId("default")
 DEFAULT_QUEUE = QueueName("support")
 DEFAULT_OFFER_TIMEOUT = 20
 """Seconds an agent has to take an offered chat, unless the queue says otherwise."""
+DEFAULT_REAWAKEN_WINDOW = 120
+"""Seconds a held chat the visitor answered waits for its agent alone (``business.reawaken``)."""
 
 
 def new_id() -> str:
@@ -208,6 +210,10 @@ class Queue:
     """When visitors may start chats (``business.opening_hours``); None: always."""
     mode: QueueMode = QueueMode.LIVE
     """Live chat or messaging threads (``business.threads``)."""
+    reawaken_window: int = DEFAULT_REAWAKEN_WINDOW
+    """Seconds a held chat the visitor answered waits in the queue for its agent alone
+    when they cannot take it at once (``business.reawaken``); 0: none, it goes to
+    whoever is free (its agent still preferred)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

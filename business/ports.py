@@ -40,6 +40,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.reawaken_ports import ReservationRepository
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
@@ -382,6 +383,9 @@ class UnitOfWork(Protocol):
 
     @property
     def files(self) -> FileRepository: ...
+
+    @property
+    def reservations(self) -> ReservationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

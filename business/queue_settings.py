@@ -12,6 +12,7 @@ import logging
 from business import commands as c
 from business.errors import InvalidInput, NotFound
 from business.model import Queue, QueueName, TenantId
+from business.reawaken_rules import check_reawaken_window
 from business.threads import check_queue_mode
 from business.transactions import Transactions
 from business.validation import (
@@ -99,6 +100,8 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["opening_hours"] = cmd.opening_hours
     if cmd.mode is not None:
         changes["mode"] = check_queue_mode(cmd.mode)
+    if cmd.reawaken_window is not None:
+        changes["reawaken_window"] = check_reawaken_window(cmd.reawaken_window)
     return changes
 
 

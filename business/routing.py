@@ -4,7 +4,8 @@ The rule: an agent who is ready, below their capacity and has every skill the qu
 requires at its level or higher; of those the least busy, then the one idle longest (the
 later of becoming ready and getting their last chat), then the id for a stable order.
 Nobody without the skills is a fallback: such a chat waits for a qualified agent.
-Queued conversations are served longest-waiting first.
+Queued conversations are served longest-waiting first; one reserved for its agent
+(``business.reawaken_rules``) goes to nobody else while the reservation lasts.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from business.model import (
 )
 from business.offer_rules import make_offer
 from business.ports import Clock
+from business.reawaken_rules import reserved_for
 from business.transactions import Transaction, Transactions
 from business.validation import Limits
 
@@ -170,11 +172,18 @@ class Router:
                 if conversation.offered_to is not None:
                     waiting.append(conversation)  # keeps its place while offered
                     continue
-                agent = choose_agent(
-                    # Nobody already in the chat (an invited agent, a monitor) takes it.
+                # Nobody already in the chat (an invited agent, a monitor) takes it.
+                pool = (
                     [a for a in agents.values() if conversation.member(a.id) is None]
                     if conversation.members
-                    else list(agents.values()),
+                    else list(agents.values())
+                )
+                # A held chat the visitor answered may wait for its agent alone.
+                reserved = reserved_for(conversation, now, serving=agents.keys())
+                if reserved is not None:
+                    pool = [a for a in pool if a.id == reserved]
+                agent = choose_agent(
+                    pool,
                     loads,
                     required=required,
                     exclude=conversation.last_offered_to,

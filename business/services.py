@@ -37,6 +37,7 @@ from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
+from business.reawaken import ReawakenService
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
 from business.routing import Router
@@ -131,3 +132,6 @@ class Services:
     """A tenant's signed-identity settings (mode, audience, keys)."""
     rich_replies: RichReplyService
     """The visitor's answers to rich messages (choices, checked against the offer)."""
+    reawaken: ReawakenService
+    """Held chats waiting for their agent: the reservations due end (``ReawakenClock``),
+    the agent desk lists an agent's."""

@@ -48,6 +48,7 @@ from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
+from business.reawaken import ReawakenService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
@@ -283,6 +284,7 @@ def bootstrap(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
+        reawaken=ReawakenService(transactions=transactions, router=router, clock=clock),
         files=file_service,
     )
 

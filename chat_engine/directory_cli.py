@@ -11,7 +11,7 @@ from typing import TextIO
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
 from business.model import AgentRole, Queue, QueueMode, QueueName
-from chat_engine import bot_cli, hours_cli
+from chat_engine import bot_cli, hours_cli, reawaken_cli
 from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues, remove_agent
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -154,6 +154,7 @@ def add_parsers(
         help="live chat (the default), or messaging threads that stay open until an agent "
         "closes them",
     )
+    reawaken_cli.add_set_arguments(set_)
     bot_cli.add_set_arguments(set_)
     bot_cli.add_parsers(queue_commands, common)
     hours_cli.add_set_arguments(set_)
@@ -268,6 +269,8 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
                 "WRAP-UP CODES",
                 "SKILLS",
                 "LAST AGENT",
+                "MODE",
+                "REAWAKEN",
             )
         ]
         + [
@@ -279,6 +282,8 @@ async def queue_list(args: argparse.Namespace, settings: Settings, out: TextIO) 
                 _wrap_up(q),
                 format_skills(q.skills),
                 _last_agent(q),
+                q.mode.value,
+                reawaken_cli.cell(q),
             )
             for q in await list_queues(settings, tenant_of(args))
         ],
@@ -291,11 +296,13 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         all(getattr(args, name) is None for name in _QUEUE_SETTINGS)
         and not bot_cli.given(args)
         and not hours_cli.given(args)
+        and not reawaken_cli.given(args)
     ):
         raise InvalidInput(
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
             "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
-            "--last-agent-window, --mode, --bot, --bot-config, --hours, --timezone or --closed-on"
+            "--last-agent-window, --mode, --reawaken-window, --bot, --bot-config, --hours, "
+            "--timezone or --closed-on"
         )
     command = ConfigureQueue(
         tenant_id=tenant_of(args),
@@ -308,6 +315,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         skills=None if args.skills is None else parse_skills(args.skills),
         last_agent_window=args.last_agent_window,
         mode=args.mode,
+        **reawaken_cli.changes(args),
         **bot_cli.bot_changes(args),
         **await hours_cli.hours_changes(args, settings),
     )
@@ -342,6 +350,8 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         out.write(f"queue {queue.name}: a visitor's last agent is preferred {preferred}\n")
     if args.mode is not None:
         out.write(f"queue {queue.name}: {queue.mode.value} mode\n")
+    if reawaken_cli.given(args):
+        out.write(reawaken_cli.describe(queue) + "\n")
     if bot_cli.given(args):
         out.write(bot_cli.describe(queue) + "\n")
     if hours_cli.given(args):

@@ -25,6 +25,7 @@ from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
 from business.ports import Clock
+from business.reawaken import ReawakenClock
 from business.services import Services
 from business.transcript_sending import TranscriptMailDispatcher
 from business.webhook_dispatcher import WebhookDispatcher
@@ -70,6 +71,7 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self._bridge: XmppBridge | None = None
         self._offer_clock: OfferClock | None = None
+        self._reawaken_clock: ReawakenClock | None = None
         self._transcript_mails: TranscriptMailDispatcher | None = None
         self._webhooks: WebhookDispatcher | None = None
         self._webhook_transport: AiohttpWebhookTransport | None = None
@@ -157,6 +159,12 @@ class Engine:
                 active=lambda: bridge.connected,
             )
             clock.start()
+            # Held chats waiting for their agent: the reservations due end (they are
+            # stored, so those that ended while the engine was down end at once).
+            reawaken = self._reawaken_clock = ReawakenClock(
+                services.reawaken, interval=settings.xmpp.offer_poll_interval
+            )
+            reawaken.start()
             # Webhooks left undelivered by the last run are in the database: they go
             # out from here, with what the outbox stages from now on.
             webhooks = self._webhooks = WebhookDispatcher(services.webhook_deliveries)
@@ -205,6 +213,9 @@ class Engine:
         offer_clock, self._offer_clock = self._offer_clock, None
         if offer_clock is not None:
             await _quietly("offer clock", offer_clock.stop())
+        reawaken_clock, self._reawaken_clock = self._reawaken_clock, None
+        if reawaken_clock is not None:
+            await _quietly("reawaken clock", reawaken_clock.stop())
         bridge, self._bridge = self._bridge, None
         database, self._database = self._database, None
         if bridge is not None:

@@ -112,6 +112,9 @@ class QueueRow(Base):
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     # Migration 0024: ``business.model.QueueMode``.
     mode: Mapped[str] = mapped_column(server_default="live")
+    # Migration 0025: seconds a held chat the visitor answered waits for its agent alone
+    # (``business.reawaken_rules``); 0: not at all.
+    reawaken_window: Mapped[int] = mapped_column(server_default="120")
 
 
 class VisitorRow(Base):
@@ -195,6 +198,9 @@ class ConversationRow(Base):
     started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     # Migration 0024: a messaging thread its agent locked (``business.threads``).
     locked: Mapped[bool] = mapped_column(server_default=false())
+    # Migration 0025: while queued, offered only to ``preferred_agent_id`` until then
+    # (``business.reawaken_rules``). Indexed: the reawaken clock reads the ones due.
+    reserved_until: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class EventRow(Base):

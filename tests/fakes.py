@@ -59,6 +59,7 @@ from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
+from tests.fakes_reservations import FakeReservations
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 from tests.fakes_widget import FakeWidgetConfigs
 
@@ -466,6 +467,7 @@ class FakeUnitOfWork:
             self._work.visitor_identities, self._work.device_tokens, self._work.visitors
         )
         self.files = FakeFiles(self._work.files, self._work.file_limits)
+        self.reservations = FakeReservations(self._work.conversations)
 
     async def __aenter__(self) -> Self:
         self._begin()

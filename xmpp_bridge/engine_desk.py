@@ -16,7 +16,7 @@ from business.commands import Monitor
 from business.errors import Forbidden, InvalidInput
 from business.model import Agent, ConversationState
 from business.services import Services
-from xmpp_bridge import texts
+from xmpp_bridge import texts, texts_reawaken
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.agent_commands import ENGINE_COMMANDS, engine_help, roles_of
 from xmpp_bridge.custom import (
@@ -86,7 +86,7 @@ class EngineDesk:
                 return texts.engine_status(agent.ready, agent.max_chats, agent.queues)
             case EngineChats():
                 chats = await self._services.agent_desk.chats(agent.id)
-                return texts.engine_chats(
+                listed = texts.engine_chats(
                     [
                         (
                             self._addressing.conversation_jid(conv.id),
@@ -101,6 +101,20 @@ class EngineDesk:
                         for conv in chats
                         if conv.state is ConversationState.ON_HOLD and conv.agent_id == agent.id
                     },
+                )
+                reserved = await self._services.reawaken.reserved_chats(agent.id)
+                if not reserved:
+                    return listed
+                return f"{listed}\n" + texts_reawaken.reserved_chats(
+                    [
+                        (
+                            self._addressing.conversation_jid(r.conversation.id),
+                            r.conversation.visitor_name,
+                            r.conversation.queue,
+                            r.left,
+                        )
+                        for r in reserved
+                    ]
                 )
             case EngineCapacity(count=count):
                 if re.fullmatch(r"[0-9]{1,3}", count.strip()) is None:

@@ -266,7 +266,10 @@ def engine_status(ready: bool, max_chats: int, queues: Sequence[str]) -> str:
     )
 
 
-HELP_ENGINE_CHATS = "your open chats (and open offers), each with its address"
+HELP_ENGINE_CHATS = (
+    "your open chats (open offers, chats on hold, and those waiting in the queue for you), "
+    "each with its address"
+)
 HELP_ENGINE_MAX = "take up to n chats at a time"
 HELP_ENGINE_QUEUES = "how many wait in each of your queues, and for how long"
 MAX_USAGE = "write max <n>, a number of chats from 1 to 100"

@@ -105,6 +105,7 @@ class _ConversationColumns(Protocol):
     offline_message_id: str | None
     started_by: Mapping[str, Any] | None
     locked: bool
+    reserved_until: datetime | None
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -146,6 +147,7 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         offline_message_id=row.offline_message_id,
         started_by=started_by_from_json(row.started_by),
         locked=bool(row.locked),
+        reserved_until=row.reserved_until,
     )
 
 
@@ -201,6 +203,7 @@ MUTABLE = (
     "offline",
     "offline_message_id",
     "locked",
+    "reserved_until",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

@@ -91,6 +91,7 @@ def _queue(row: QueueRow) -> Queue:
         bot=None if row.bot is None else read_bot_config(row.bot),
         opening_hours=None if row.opening_hours is None else read_opening_hours(row.opening_hours),
         mode=QueueMode(row.mode),
+        reawaken_window=row.reawaken_window,
     )
 
 
@@ -108,6 +109,7 @@ def _settings(queue: Queue) -> dict[str, object]:
             None if queue.opening_hours is None else opening_hours_to_json(queue.opening_hours)
         ),
         "mode": queue.mode.value,
+        "reawaken_window": queue.reawaken_window,
     }
 
 

@@ -191,6 +191,11 @@ async def test_a_message_brings_it_back_to_its_ready_agent(world: World) -> None
 async def test_a_message_sends_it_to_the_queue_when_its_agent_is_not_ready(
     world: World,
 ) -> None:
+    # Reawaken window 0: it goes to whoever is free at once (business.reawaken_rules; the
+    # reservation is tested in tests/business/test_reawaken.py).
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, reawaken_window=0)
+    )
     await world.agent(ALICE)
     conv = await chat_with(world, ALICE)
     held = await hold(world, conv)

@@ -42,11 +42,12 @@ def test_queue_set_changes_the_settings_given_and_lists_them(url: str) -> None:
     assert table(listing) == [
         [
             *("QUEUE", "WAITING", "MAX", "WAITING", "OFFER", "TIMEOUT"),
-            *("WRAP-UP", "CODES", "SKILLS", "LAST", "AGENT"),
+            *("WRAP-UP", "CODES", "SKILLS", "LAST", "AGENT", "MODE", "REAWAKEN"),
         ],
         [
             *("support", "0", "1000", "(default)", "30s"),
             *("resolved,callback,spam", "(required)", "billing:1,french:2", "3600s"),
+            *("live", "120s"),
         ],
     ]
 
@@ -58,6 +59,7 @@ def test_queue_set_changes_the_settings_given_and_lists_them(url: str) -> None:
     assert table(listing)[1] == [
         *("support", "0", "5", "30s"),
         *("resolved,callback,spam", "(required)", "billing:1,french:2", "3600s"),
+        *("live", "120s"),
     ]
 
 
@@ -77,7 +79,9 @@ def test_queue_set_can_empty_lists_and_turn_things_off(url: str) -> None:
         "queue support: a visitor's last agent is preferred never",
     ]
     _, listing = run(["queue", "list", "--database-url", url])
-    assert table(listing)[1] == ["support", "0", "1000", "(default)", "20s", "-", "-", "off"]
+    assert table(listing)[1] == [
+        *("support", "0", "1000", "(default)", "20s", "-", "-", "off", "live", "120s")
+    ]
 
 
 def test_queue_set_without_a_setting_is_a_usage_error(
@@ -114,7 +118,9 @@ def test_bad_queue_settings_are_usage_errors_and_change_nothing(
     assert message in err
     assert "Traceback" not in err
     _, listing = run(["queue", "list", "--database-url", url])
-    assert table(listing)[1] == ["support", "0", "1000", "(default)", "20s", "-", "-", "86400s"]
+    assert table(listing)[1] == [
+        *("support", "0", "1000", "(default)", "20s", "-", "-", "86400s", "live", "120s")
+    ]
 
 
 def test_queue_set_warns_when_no_agent_of_the_queue_has_the_skills(

@@ -167,7 +167,8 @@ def test_engine_help_lists_its_commands() -> None:
     assert "away is ready too" in text
     assert text.endswith(
         "Commands here:\n"
-        "chats - your open chats (and open offers), each with its address\n"
+        "chats - your open chats (open offers, chats on hold, and those waiting in the queue "
+        "for you), each with its address\n"
         "help - this text\n"
         "max <n> - take up to n chats at a time\n"
         "queues - how many wait in each of your queues, and for how long\n"

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from business import commands as c
 from business.errors import NotFound
-from business.model import Queue, QueueMode, QueueName as QueueNameValue
+from business.model import DEFAULT_REAWAKEN_WINDOW, Queue, QueueMode, QueueName as QueueNameValue
 from business.queue_settings import MAX_WAITING
+from business.reawaken_rules import MAX_REAWAKEN_WINDOW
 from business.validation import MAX_LAST_AGENT_WINDOW, MAX_WRAP_UP_CODES, OFFER_TIMEOUT_RANGE
 from presentation.api.bot_fields import BotConfigIn, BotConfigOut, bot_out
 from presentation.api.fields import PatchBody, QueueName, Skills, Word
@@ -58,6 +59,10 @@ class QueueOut(BaseModel):
     mode: QueueMode = Field(
         description="`live` chat, or `messaging` threads that stay open until an agent closes them"
     )
+    reawaken_window: int = Field(
+        description="seconds a held chat the visitor answers waits in the queue for its agent "
+        "alone when they cannot take it at once; 0: it goes to any agent at once"
+    )
 
 
 class QueuePage(Page[QueueOut]):
@@ -84,6 +89,12 @@ class QueueCreate(Body):
         None, description="when visitors may start chats; null or left out: always"
     )
     mode: QueueMode = Field(QueueMode.LIVE, description="`live` chat or `messaging` threads")
+    reawaken_window: int = Field(
+        DEFAULT_REAWAKEN_WINDOW,
+        ge=0,
+        le=MAX_REAWAKEN_WINDOW,
+        description="seconds a held chat the visitor answers waits for its agent; 0: not at all",
+    )
 
 
 class QueuePatch(PatchBody):
@@ -118,6 +129,13 @@ class QueuePatch(PatchBody):
         description="`live` chat or `messaging` threads; the conversations open now keep "
         "going and follow the new mode from their next step",
     )
+    reawaken_window: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_REAWAKEN_WINDOW,
+        description="seconds a held chat the visitor answers waits for its agent; 0: not at "
+        "all. Chats waiting for their agent now keep the deadline they were given",
+    )
 
 
 class QueuePath(Params):
@@ -140,6 +158,7 @@ def queue_out(queue: Queue) -> QueueOut:
             None if queue.opening_hours is None else opening_hours_out(queue.opening_hours)
         ),
         mode=queue.mode,
+        reawaken_window=queue.reawaken_window,
     )
 
 
@@ -212,6 +231,7 @@ async def create_queue(call: Call[Empty, Empty, QueueCreate]) -> QueueOut:
                 bot=None if body.bot is None else body.bot.config(),
                 opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
                 mode=body.mode.value,
+                reawaken_window=body.reawaken_window,
             ),
         )
     )
@@ -254,6 +274,7 @@ async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
             opening_hours=None if body.opening_hours is None else body.opening_hours.hours(),
             always_open="opening_hours" in given and body.opening_hours is None,
             mode=None if body.mode is None else body.mode.value,
+            reawaken_window=body.reawaken_window,
         )
     )
     return queue_out(queue)

@@ -20,6 +20,7 @@ DEFAULTS = {
     "bot": None,
     "opening_hours": None,
     "mode": "live",
+    "reawaken_window": 120,
 }
 
 
@@ -52,6 +53,7 @@ async def test_an_admin_creates_a_queue_with_settings(
             "require_wrap_up": True,
             "skills": {"billing": 2},
             "last_agent_window": 0,
+            "reawaken_window": 600,
         },
     )
     assert reply.status == 201
@@ -68,6 +70,7 @@ async def test_an_admin_creates_a_queue_with_settings(
         "bot": None,
         "opening_hours": None,
         "mode": "live",
+        "reawaken_window": 600,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
@@ -75,6 +78,7 @@ async def test_an_admin_creates_a_queue_with_settings(
     assert stored is not None
     assert stored.offer_timeout == 45
     assert stored.require_wrap_up
+    assert stored.reawaken_window == 600
     assert (await api.get("/queues/billing", keys.read)).body == expected
 
 
@@ -151,3 +155,15 @@ async def test_queues_come_in_pages(api: ApiClient, keys: Keys) -> None:
         "/queues", keys.read, params={"limit": "2", "cursor": first.body["next_cursor"]}
     )
     assert [q["name"] for q in second.body["items"]] == ["c3", "d4"]
+
+
+async def test_patch_sets_the_reawaken_window_and_refuses_a_bad_one(
+    api: ApiClient, keys: Keys
+) -> None:
+    reply = await api.patch("/queues/support", keys.admin, {"reawaken_window": 0})
+    assert reply.status == 200
+    assert reply.body == {**DEFAULTS, "reawaken_window": 0}
+    for bad in (-1, 604801):
+        refused = await api.patch("/queues/support", keys.admin, {"reawaken_window": bad})
+        assert "reawaken_window" in refused.problem(400, "invalid_input")
+    assert (await api.get("/queues/support", keys.read)).body == {**DEFAULTS, "reawaken_window": 0}
