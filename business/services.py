@@ -50,6 +50,7 @@ from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
+from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -131,3 +132,5 @@ class Services:
     """A tenant's signed-identity settings (mode, audience, keys)."""
     rich_replies: RichReplyService
     """The visitor's answers to rich messages (choices, checked against the offer)."""
+    visitor_identify: VisitorIdentifyService
+    """``ChatEngine.identify``: the site tells who the visitor is mid-chat."""

@@ -66,6 +66,7 @@ from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
+from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -283,6 +284,9 @@ def bootstrap(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
+        visitor_identify=VisitorIdentifyService(
+            transactions=transactions, clock=clock, limits=limits
+        ),
         files=file_service,
     )
 
