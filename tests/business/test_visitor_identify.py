@@ -4,6 +4,8 @@ overridden. On the fakes, SQLite and PostgreSQL (``uow_factory``)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from business import commands as c
@@ -16,6 +18,7 @@ from business.ports import UnitOfWorkFactory
 from business.sessions import SessionService
 from business.transactions import Transactions
 from business.visitor_identify import IdentifyVisitor
+from tests.business.webhook_support import make_hooks
 from tests.fakes_identity import FakeIdentityVerifier
 from tests.harness import ALICE, World, make_world
 
@@ -198,3 +201,28 @@ async def test_a_signed_identity_keeps_what_its_token_asserts(world: World) -> N
     found = await world.services.visitor_queries.get(DEFAULT_TENANT, visitor)
     assert found.identity is not None and found.identity.sub == "customer-7"
     assert found.name == "Ada Lovelace"
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+
+async def test_a_visitor_updated_webhook_goes_to_subscriptions_that_want_it() -> None:
+    hooks = await make_hooks()
+    world = hooks.world
+    await world.agent(ALICE, name="Alice", max_chats=5)
+    everything = await hooks.subscribe()
+    messages_only = await hooks.subscribe("message.created")
+    visitor = await world.visitor()
+    conv = await world.start(visitor, text="Hi")
+    await world.services.visitor_identify.identify(
+        identify(visitor, name="Ann", email="ann@example.com", extra={"plan": "pro"})
+    )
+    updated = [d for d in hooks.deliveries() if d.event_type.value == "visitor.updated"]
+    assert [d.subscription_id for d in updated] == [everything.id]
+    assert messages_only.id not in {d.subscription_id for d in updated}
+    document = json.loads(updated[0].body)
+    assert document["type"] == "visitor.updated"
+    data = document["data"]
+    assert data["conversation_id"] == conv.id
+    assert data["visitor"] == {"kind": "visitor", "name": "Ann", "id": visitor}
+    assert data["changes"] == {"name": "Ann", "email": "ann@example.com", "plan": "pro"}
