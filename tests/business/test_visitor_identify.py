@@ -68,7 +68,8 @@ async def test_identify_mid_chat_updates_the_same_visitor_and_the_chat_goes_on(
     )
     (notice,) = notices(world, conv.id)
     assert notice.conversation_id == conv.id
-    assert notice.visitor.name == "Ann Lee" and notice.visitor.id == visitor
+    assert notice.visitor.name == "Ann Lee"
+    assert notice.visitor.id == visitor
     assert notice.changes == done.changes
     after = await world.conversations.get_conversation(conv.id)
     # Stored for the desk (the REST API's events, a desk that reconnects), read back
@@ -77,7 +78,8 @@ async def test_identify_mid_chat_updates_the_same_visitor_and_the_chat_goes_on(
         stored = await uow.events.list_after_pos(conv.id, 0, after.last_pos)
     assert [e for e in stored if isinstance(e, VisitorIdentified)] == [notice]
     assert after.visitor_name == "Ann Lee"
-    assert after.agent_id == ALICE and after.is_open
+    assert after.agent_id == ALICE
+    assert after.is_open
     assert after.context.custom == {
         "email": "ann@example.com",
         "avatar": "https://cdn.example/ann.png",
@@ -86,10 +88,12 @@ async def test_identify_mid_chat_updates_the_same_visitor_and_the_chat_goes_on(
         "trial": "false",
     }
     found = await world.services.visitor_queries.get(DEFAULT_TENANT, visitor)
-    assert found.name == "Ann Lee" and found.identity is None  # still anonymous: no sub
+    assert found.name == "Ann Lee"
+    assert found.identity is None
     # The chat goes on, under the new name.
     posted = await world.say(after, "Still there?", "second")
-    assert isinstance(posted, MessagePosted) and posted.sender.name == "Ann Lee"
+    assert isinstance(posted, MessagePosted)
+    assert posted.sender.name == "Ann Lee"
     assert posted.sender.id == visitor
 
 
@@ -100,7 +104,8 @@ async def test_the_same_values_again_change_nothing_and_tell_nobody(world: World
     again = await world.services.visitor_identify.identify(
         identify(visitor, name="Ann", extra={"a": "1"})
     )
-    assert again.changes == () and again.conversations == 0
+    assert again.changes == ()
+    assert again.conversations == 0
     assert len(notices(world, conv.id)) == 1
     # Only what is new is told.
     more = await world.services.visitor_identify.identify(
@@ -113,7 +118,8 @@ async def test_the_same_values_again_change_nothing_and_tell_nobody(world: World
 async def test_before_any_chat_the_name_is_kept_for_the_next(world: World) -> None:
     visitor = await world.visitor()
     done = await world.services.visitor_identify.identify(identify(visitor, name="Ann"))
-    assert done.conversations == 0 and done.changes == (("name", "Ann"),)
+    assert done.conversations == 0
+    assert done.changes == (("name", "Ann"),)
     assert (await world.services.visitor_queries.get(DEFAULT_TENANT, visitor)).name == "Ann"
     assert notices(world, "") == []
 
@@ -199,7 +205,8 @@ async def test_a_signed_identity_keeps_what_its_token_asserts(world: World) -> N
     )
     assert done.changes == (("avatar", "https://cdn.example/ada.png"), ("plan", "pro"))
     found = await world.services.visitor_queries.get(DEFAULT_TENANT, visitor)
-    assert found.identity is not None and found.identity.sub == "customer-7"
+    assert found.identity is not None
+    assert found.identity.sub == "customer-7"
     assert found.name == "Ada Lovelace"
 
 

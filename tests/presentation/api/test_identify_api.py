@@ -37,7 +37,8 @@ async def test_identify_mid_chat_is_acked_stored_and_shown_by_the_api(
     }
     # The same values again: nothing new, nobody told.
     again = await visitor.ok("visitor.identify", {"name": "Ann Lee"})
-    assert again["changed"] == [] and again["conversations"] == 0
+    assert again["changed"] == []
+    assert again["conversations"] == 0
 
     # The chat goes on, the same conversation, under the new name.
     said = await visitor.ok(
@@ -48,11 +49,13 @@ async def test_identify_mid_chat_is_acked_stored_and_shown_by_the_api(
 
     visitor_id = visitor.session["visitor_id"]
     shown = await api.get(f"/visitors/{visitor_id}", keys.read)
-    assert shown.status == 200 and shown.body["name"] == "Ann Lee"
+    assert shown.status == 200
+    assert shown.body["name"] == "Ann Lee"
     assert shown.body["identity"] is None  # no signed identity: identify() adds no sub
     conv = await api.get(f"/conversations/{conversation_id}", keys.read)
     assert conv.status == 200, conv.body
-    assert conv.body["agent"]["id"] == alice and conv.body["state"] == "active"
+    assert conv.body["agent"]["id"] == alice
+    assert conv.body["state"] == "active"
     assert conv.body["visitor"]["name"] == "Ann Lee"
     assert conv.body["context"]["custom"] == {
         "email": "ann@example.com",
