@@ -37,7 +37,11 @@ def identify(visitor: VisitorId, **values: object) -> IdentifyVisitor:
 
 
 def notices(world: World, conv_id: str) -> list[VisitorIdentified]:
-    return [e for e in world.published() if isinstance(e, VisitorIdentified)]
+    return [
+        e
+        for e in world.published()
+        if isinstance(e, VisitorIdentified) and conv_id in ("", e.conversation_id)
+    ]
 
 
 async def test_identify_mid_chat_updates_the_same_visitor_and_the_chat_goes_on(
