@@ -278,6 +278,22 @@ class ChatReturned:
     agent: Participant
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorIdentified:
+    """The site told who the visitor is mid-chat (``ChatEngine.identify``, see
+    ``business.visitor_identify``): the agent is told what changed in the chat's window."""
+
+    TYPE: ClassVar[str] = "visitor.identified"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    visitor: Participant
+    """The visitor, with their name after the change."""
+    changes: tuple[tuple[str, str], ...]
+    """What changed, in order: ``name``, ``email``, ``avatar``, then the custom fields
+    of ``extra``, each with its new value."""
+
+
 DeskEvent = (
     NoteAdded
     | OfferMade
@@ -289,6 +305,7 @@ DeskEvent = (
     | DeskMessage
     | ChatReturned
     | Whispered
+    | VisitorIdentified
 )
 """Stored events only the agent desk sees: no ``seq``."""
 

@@ -113,6 +113,10 @@ class VisitorRepository(Protocol):
         """Remember who served the visitor last, and when (last-agent routing)."""
         ...
 
+    async def set_name(self, visitor_id: VisitorId, name: str) -> None:
+        """The name the site gave (``business.visitor_identify``)."""
+        ...
+
 
 class ConversationRepository(Protocol):
     async def get(

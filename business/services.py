@@ -51,6 +51,7 @@ from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
+from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -135,3 +136,5 @@ class Services:
     reawaken: ReawakenService
     """Held chats waiting for their agent: the reservations due end (``ReawakenClock``),
     the agent desk lists an agent's."""
+    visitor_identify: VisitorIdentifyService
+    """``ChatEngine.identify``: the site tells who the visitor is mid-chat."""

@@ -36,6 +36,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    VisitorIdentified,
     Whispered,
     WrapUpRecorded,
 )
@@ -180,7 +181,7 @@ def _line(
             )
         case ReadMarked() | OfferMade() | OfferClosed() | MemberJoined() | MemberLeft():
             return None
-        case ChatReturned():
+        case ChatReturned() | VisitorIdentified():
             return None
         case _ if not internal:
             return None

@@ -37,6 +37,9 @@ class WebhookEventType(StrEnum):
     ENDED = "conversation.ended"
     NOTE_CREATED = "note.created"
     """An internal note: agents' words about the visitor, never shown to them."""
+    VISITOR_UPDATED = "visitor.updated"
+    """The site told who the visitor is mid-chat (``ChatEngine.identify``): once per
+    open conversation of theirs."""
 
 
 INTERNAL_EVENT_TYPES: frozenset[WebhookEventType] = frozenset({WebhookEventType.NOTE_CREATED})

@@ -41,6 +41,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    VisitorIdentified,
     Whispered,
     WrapUpRecorded,
 )
@@ -186,6 +187,9 @@ def _mapped(
                 "to_queue": event.queue,
             }
             return [(WebhookEventType.TRANSFERRED, data)]
+        case VisitorIdentified(visitor=who, changes=changes):
+            updated: JsonObject = {"visitor": participant_data(who), "changes": dict(changes)}
+            return [(WebhookEventType.VISITOR_UPDATED, updated)]
         case (
             ReadMarked()
             | OfferMade()

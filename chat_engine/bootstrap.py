@@ -67,6 +67,7 @@ from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
 from business.visitor_events import VisitorEventService
+from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
 from business.visitor_queries import VisitorQueryService
 from business.webhook_delivery import WebhookDeliveryService
@@ -285,6 +286,9 @@ def bootstrap(
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
         reawaken=ReawakenService(transactions=transactions, router=router, clock=clock),
+        visitor_identify=VisitorIdentifyService(
+            transactions=transactions, clock=clock, limits=limits
+        ),
         files=file_service,
     )
 

@@ -35,6 +35,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    VisitorIdentified,
     Whispered,
     WrapUpRecorded,
 )
@@ -200,6 +201,16 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             pos=h.pos,
             created_at=h.created_at,
             agent=sender(s, h),
+        ),
+    ),
+    VisitorIdentified: Codec[VisitorIdentified](
+        lambda e: Stored(sender=e.visitor, payload={"changes": [list(c) for c in e.changes]}),
+        lambda h, s: VisitorIdentified(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            visitor=sender(s, h),
+            changes=tuple((str(k), str(v)) for k, v in s.payload.get("changes", ())),
         ),
     ),
     OfferMade: Codec[OfferMade](encode_offer, decode_offer),

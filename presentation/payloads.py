@@ -17,6 +17,7 @@ from business.model import ConversationId, QueueName, TenantId, VisitorContext, 
 from business.offline_messages import LeaveOfflineMessage
 from business.rich_replies import AnswerRichMessage
 from business.validation import check_storable
+from business.visitor_identify import IdentifyVisitor
 from presentation.visit_payloads import parse_trigger, visit_fields
 
 _MAX_ID_LENGTH: Final = 128
@@ -280,4 +281,32 @@ def parse_offline_leave(payload: object, visitor_id: VisitorId) -> LeaveOfflineM
         context=_context(_object(context, "context"), "context.")
         if context is not None
         else VisitorContext(),
+    )
+
+
+_IDENTIFY_KEYS: Final = frozenset({"name", "email", "avatar", "extra"})
+
+
+def parse_identify(payload: object, visitor_id: VisitorId) -> IdentifyVisitor:
+    """``{"name"?, "email"?, "avatar"?, "extra"?: {...}}``; the values are checked by
+    the use case (``business.visitor_identify``). Anything else is refused, a ``sub``
+    above all: who the visitor is comes only from a signed identity at a connect."""
+    data = _object(payload)
+    unknown = sorted(set(data) - _IDENTIFY_KEYS)
+    if "sub" in unknown or "token" in unknown:
+        raise InvalidInput(
+            "visitor.identify cannot change who the visitor is: connect with a signed "
+            "identity (auth.identity) for that"
+        )
+    if unknown:
+        raise InvalidInput(
+            f"visitor.identify takes name, email, avatar and extra, not {unknown[0]}"
+        )
+    extra = data.get("extra")
+    return IdentifyVisitor(
+        visitor_id=visitor_id,
+        name=_optional_str(data, "name", ""),
+        email=_optional_str(data, "email", ""),
+        avatar=_optional_str(data, "avatar", ""),
+        extra={} if extra is None else dict(_object(extra, "extra")),
     )

@@ -112,6 +112,7 @@ class VisitorNamespace:
             "transcript.request": self._transcript_request,
             "offline.leave": self._offline_leave,
             "threads.list": self._threads_list,
+            "visitor.identify": self._identify,
         }
         for event, action in actions.items():
             self._sio.on(event, self._handler(event, action), namespace=NAMESPACE)
@@ -354,6 +355,11 @@ class VisitorNamespace:
             payloads.parse_context_update(payload, state.visitor_id)
         )
         return {}
+
+    async def _identify(self, state: _VisitorSocket, payload: object) -> Json:
+        cmd = payloads.parse_identify(payload, state.visitor_id)
+        done = await self._services.visitor_identify.identify(cmd)
+        return {"changed": [key for key, _ in done.changes], "conversations": done.conversations}
 
     async def _conversation_end(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_end(payload, state.visitor_id)

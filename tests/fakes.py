@@ -194,6 +194,10 @@ class _Visitors:
             token_hash,
         )
 
+    async def set_name(self, visitor_id: VisitorId, name: str) -> None:
+        visitor, token_hash = self._s.visitors[visitor_id]
+        self._s.visitors[visitor_id] = (dataclasses.replace(visitor, name=name), token_hash)
+
 
 def _refuse_if_read_only(read_only: bool) -> None:
     # As the SQL unit of work does: a read-only one may neither lock nor write.

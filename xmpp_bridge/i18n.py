@@ -52,6 +52,10 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} hat den Chat an {to} übergeben.",
         "transferred_queue": "{by} hat den Chat an die Warteschlange {queue} übergeben.",
         "moved": "Besucher ist jetzt auf: {page}",
+        "identified": "Die Angaben des Besuchers haben sich geändert: {changes}",
+        "label_name": "Name",
+        "label_email": "E-Mail",
+        "label_avatar": "Avatar",
         "offline_header": (
             "Offline-Nachricht von {visitor}, hinterlassen {when}{mail} (Warteschlange {queue}). "
             "Vermutlich ist niemand mehr da: Ihre Antwort erreicht die "
@@ -88,6 +92,10 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} a transféré le chat à {to}.",
         "transferred_queue": "{by} a confié le chat à la file {queue}.",
         "moved": "Le visiteur est passé à : {page}",
+        "identified": "Les informations du visiteur ont changé : {changes}",
+        "label_name": "nom",
+        "label_email": "e-mail",
+        "label_avatar": "avatar",
         "offline_header": (
             "Message hors ligne de {visitor}, laissé le {when}{mail} (file {queue}). "
             "La personne est sans doute partie : votre réponse lui parvient "
@@ -124,6 +132,10 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "{by} transfirió el chat a {to}.",
         "transferred_queue": "{by} pasó el chat a la cola {queue}.",
         "moved": "El visitante pasó a: {page}",
+        "identified": "Los datos del visitante cambiaron: {changes}",
+        "label_name": "nombre",
+        "label_email": "correo",
+        "label_avatar": "avatar",
         "offline_header": (
             "Mensaje fuera de línea de {visitor}, dejado el {when}{mail} (cola {queue}). "
             "Probablemente ya no está: tu respuesta le llega por correo "
@@ -160,6 +172,10 @@ CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {
         "transferred": "نقل {by} المحادثة إلى {to}.",
         "transferred_queue": "سلّم {by} المحادثة إلى قائمة الانتظار {queue}.",
         "moved": "انتقل الزائر إلى: {page}",
+        "identified": "تغيّرت بيانات الزائر: {changes}",
+        "label_name": "الاسم",
+        "label_email": "البريد الإلكتروني",
+        "label_avatar": "الصورة",
         "offline_header": (
             "رسالة دون اتصال من {visitor}، تُركت في {when}{mail} (قائمة الانتظار {queue}). "
             "على الأرجح غادر الزائر: يصله ردك بالبريد الإلكتروني وفي المحادثة عند زيارته القادمة."
@@ -247,6 +263,15 @@ class Notices:
     def visitor_moved(self, title: str | None, url: str) -> str:
         english = texts_visit.visitor_moved(title, url)
         return self._say("moved", english, page=texts_visit.page(title, url))
+
+    def visitor_identified(self, changes: tuple[tuple[str, str], ...]) -> str:
+        english = texts_visit.visitor_identified(changes)
+        labels = {
+            key: self._say(f"label_{key}", english_label)
+            for key, english_label in texts_visit.IDENTIFIED_LABELS.items()
+        }
+        listed = texts_visit.identified_changes(changes, labels)
+        return self._say("identified", english, changes=listed)
 
     def offline_offer_header(
         self, visitor: str, queue: str, left_at: datetime, email: str | None

@@ -27,6 +27,23 @@ def visitor_moved(title: str | None, url: str) -> str:
     return f"Visitor moved to: {page(title, url)}"
 
 
+IDENTIFIED_LABELS = {"name": "name", "email": "e-mail", "avatar": "avatar"}
+"""The labels of identify()'s own fields in the notice; custom fields go by their key."""
+_VALUE_CHARS = 200
+
+
+def identified_changes(changes: tuple[tuple[str, str], ...], labels: dict[str, str]) -> str:
+    """``name: Ann Lee, e-mail: ann@example.com, plan: pro`` (long values cut)."""
+    return ", ".join(
+        f"{labels.get(key, key)}: {shorten(value, _VALUE_CHARS)}" for key, value in changes
+    )
+
+
+def visitor_identified(changes: tuple[tuple[str, str], ...]) -> str:
+    """The notice to the chat's agent when the site told who the visitor is."""
+    return f"The visitor's details changed: {identified_changes(changes, IDENTIFIED_LABELS)}"
+
+
 def started_by(started: StartedBy) -> str:
     match started.chain:
         case ChainStep.TRIGGERS:

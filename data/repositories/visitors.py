@@ -75,3 +75,10 @@ class SqlVisitorRepository:
         row.last_agent_id = agent_id
         row.last_served_at = at
         await (await self._ctx.orm()).flush()
+
+    async def set_name(self, visitor_id: VisitorId, name: str) -> None:
+        row = await (await self._ctx.orm()).get(VisitorRow, visitor_id, populate_existing=True)
+        if row is None:
+            raise KeyError(visitor_id)
+        row.name = name
+        await (await self._ctx.orm()).flush()

@@ -33,6 +33,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    VisitorIdentified,
     Whispered,
     WrapUpRecorded,
 )
@@ -183,6 +184,15 @@ class ReturnedEvent(_Event):
     agent: ParticipantOut
 
 
+class VisitorIdentifiedEvent(_Event):
+    type: Literal["visitor.identified"]
+    visitor: ParticipantOut = Field(description="the visitor, named as after the change")
+    changes: dict[str, str] = Field(
+        description="what the site's `ChatEngine.identify` changed: `name`, `email`, "
+        "`avatar` and custom fields, each with its new value"
+    )
+
+
 VisibleModel = MessageEvent | MessageUpdatedEvent | ParticipantEvent | StateEvent | ReadEvent
 InternalModel = (
     VisibleModel
@@ -195,6 +205,7 @@ InternalModel = (
     | WhisperEvent
     | DeskMessageEvent
     | ReturnedEvent
+    | VisitorIdentifiedEvent
 )
 VisibleEvent = Annotated[VisibleModel, Field(discriminator="type")]
 InternalEvent = Annotated[InternalModel, Field(discriminator="type")]
@@ -373,6 +384,14 @@ def internal_out(event: StoredEvent, attachment_url: AttachmentUrl) -> InternalM
         case ChatReturned():
             return ReturnedEvent(
                 type="hold.returned", pos=pos, created_at=at, agent=participant_out(event.agent)
+            )
+        case VisitorIdentified():
+            return VisitorIdentifiedEvent(
+                type="visitor.identified",
+                pos=pos,
+                created_at=at,
+                visitor=participant_out(event.visitor),
+                changes=dict(event.changes),
             )
         case _:
             assert_never(event)

@@ -54,6 +54,7 @@ def _every_notice(language: str) -> list[str]:
         say.started_by(StartedBy(chain=ChainStep.EMBEDDED)),
         say.started_by(StartedBy(chain=ChainStep.CONTINUATION)),
         say.started_by(StartedBy(chain=ChainStep.MESSAGING)),
+        say.visitor_identified((("name", "Vera"), ("email", "v@x.example"), ("plan", "pro"))),
     ]
     assert None not in said
     return [line or "" for line in said]
@@ -83,6 +84,7 @@ def test_every_language_has_every_notice_with_the_same_placeholders() -> None:
         assert "2026-11-26 09:30 UTC" in translated[17]
         assert "3" in translated[20]
         assert "welcome" in translated[21]
+        assert all(value in translated[-1] for value in ("Vera", "v@x.example", "plan: pro"))
 
 
 def test_english_is_the_bridges_own_texts_and_an_unknown_language_falls_back() -> None:

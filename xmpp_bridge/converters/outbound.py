@@ -24,6 +24,7 @@ from business.events import (
     StateChanged,
     StoredEvent,
     Transferred,
+    VisitorIdentified,
     Whispered,
     WrapUpRecorded,
 )
@@ -266,6 +267,8 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
         case ChatReturned():
             if me == conv.agent_id:
                 text = say.chat_returned
+        case VisitorIdentified(changes=changes):
+            text = say.visitor_identified(changes)
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != me:

@@ -92,6 +92,21 @@ export const sessionMethods = {
     if (this.conv) this.requestSync();
     this.retryAttemptOutbox = 0;
     this.flush();
+    this.sendProfile();
+  },
+
+  // ChatEngine.identify's values (identity.js), once per connect and conversation; a
+  // refusal (a bad value, a signed identity's own) is the site's to see in the console.
+  sendProfile() {
+    const profile = window.ChatEngine && window.ChatEngine.profile;
+    const key = JSON.stringify([profile, this.conv && this.conv.id, this.socket && this.socket.id]);
+    if (!profile || !this.sessionReady || key === this.profileSent) return;
+    this.profileSent = key;
+    this.call("visitor.identify", profile).then((ack) => {
+      if (ack.ok) return;
+      if (ack.error.code === "timeout") this.profileSent = null;
+      else console.warn("ChatEngine.identify:", ack.error.message);
+    });
   },
 
   adopt(id, state) {
@@ -101,5 +116,6 @@ export const sessionMethods = {
     this.botName = null;
     this.clearConversationView();
     this.updateStatus();
+    this.sendProfile();
   },
 };

@@ -2,6 +2,7 @@
 //   ChatEngine.set(name, value)   a custom variable for the triggers (manager.js)
 //   ChatEngine.open() / close()   open or close the chat window
 //   ChatEngine.on(event, fn)      "ready", "open", "close", "start", "message"
+//   ChatEngine.identify({...})    who the visitor is, mid-chat (identity.js)
 // A page may call them before the widget has loaded through the queue of the snippet
 // in the guide (ChatEngine.q: [name, ...args] entries); they run in order once the
 // manager is there. The chat client reports what happens through boot.emit.
@@ -30,7 +31,7 @@ export class SiteApi {
   call(api, entry) {
     if (!Array.isArray(entry)) return;
     const [name, ...args] = entry;
-    if (["set", "open", "close", "on"].includes(name)) api[name](...args);
+    if (["set", "open", "close", "on", "identify"].includes(name)) api[name](...args);
   }
 
   // "ready" is sticky: a listener added once the widget is ready is called at once.

@@ -66,6 +66,7 @@ class ChatWidget {
     this.t = translator(this.texts, CLIENT_LOCALES[boot.lang] || CLIENT_LOCALES.en, CLIENT_LOCALES.en);
     this.emit = (event, detail) => boot.emit && boot.emit(event, detail || {});
     followRefs(this); // events too large to come inline are fetched (refs.js)
+    (window.ChatEngine = window.ChatEngine || {}).sendProfile = () => this.sendProfile();
     this.buildUi();
     this.attach = new Attach(this); // attach.js: the composer's file button
     boot.onLauncherClick = () => this.toggle();
