@@ -3,7 +3,8 @@ at a time (``chat-engine tenant files``, ``PATCH /file-settings``).
 
 ``checked_limits`` is the one check of ``FileLimits`` (``FileService.set_limits`` uses
 it too): a positive size, exact lower-case media types and never SVG (a document that
-can run scripts; none at all turns uploads off), a retention of 1 to ``MAX_RETENTION_DAYS`` days or none.
+can run scripts; no type at all turns uploads off), a retention of 1 to
+``MAX_RETENTION_DAYS`` days or none.
 """
 
 from __future__ import annotations

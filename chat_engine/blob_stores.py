@@ -11,7 +11,7 @@ from business.file_settings import FileSettings
 from data.blob_store import LocalBlobStore
 
 
-class BlobStoreUnavailable(RuntimeError):
+class BlobStoreUnavailableError(RuntimeError):
     """The configured store cannot be made (its library is not installed)."""
 
 
@@ -21,7 +21,7 @@ def open_blob_store(settings: FileSettings) -> BlobStore:
     try:
         from data.s3_blob_store import S3BlobStore, S3Location
     except ImportError as error:
-        raise BlobStoreUnavailable(
+        raise BlobStoreUnavailableError(
             f'files.store = "s3" needs botocore: pip install "chat-engine[s3]" ({error})'
         ) from None
     assert settings.s3_bucket is not None  # FileSettings refuses s3 without a bucket

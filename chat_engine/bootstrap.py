@@ -24,11 +24,11 @@ from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.external_bot import ExternalBot
+from business.file_config import FileConfigService
 from business.file_links import FileLinks, FileLinkSettings
 from business.file_ports import BlobStore, FileFetcher
-from business.file_settings import FileSettings
-from business.file_config import FileConfigService
 from business.file_retention import FileRetentionService
+from business.file_settings import FileSettings
 from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
@@ -110,8 +110,9 @@ def bootstrap(
     webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
     a test). With ``mail`` configured, transcripts are sent through SMTP unless
     ``mailer`` says otherwise, and the automatic transcript is staged with every end.
-    Shared files go to the ``files`` store (``files.dir`` by default) unless ``blobs`` says otherwise; agents' files are
-    fetched with aiohttp's client unless ``file_fetcher`` says otherwise; ``public_url``
+    Shared files go to the store ``files`` names (``files.dir`` by default) unless
+    ``blobs`` says otherwise; agents' files are fetched with aiohttp's client unless
+    ``file_fetcher`` says otherwise; ``public_url``
     starts the file links agents, the REST API, webhooks and mailed transcripts get."""
     clock = clock or SystemClock()
     limits = limits or Limits()
