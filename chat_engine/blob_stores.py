@@ -8,10 +8,11 @@ from pathlib import Path
 
 from business.file_ports import BlobStore
 from business.file_settings import FileSettings
+from chat_engine.settings import SettingsError
 from data.blob_store import LocalBlobStore
 
 
-class BlobStoreUnavailableError(RuntimeError):
+class BlobStoreUnavailableError(SettingsError):
     """The configured store cannot be made (its library is not installed)."""
 
 
