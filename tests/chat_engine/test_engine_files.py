@@ -89,7 +89,8 @@ async def test_files_in_s3_are_served_and_purged_by_the_engine(
             "files.purge_interval_seconds": 0.2,
         },
     )
-    assert location.secret_access_key not in repr(settings)
+    assert settings.files.s3_secret_access_key == location.secret_access_key
+    assert str(location.secret_access_key) not in repr(settings)
     clock = FakeClock(datetime.now(UTC))
     async with Engine(settings, clock=clock) as engine, aiohttp.ClientSession() as http:
         services = engine.services
