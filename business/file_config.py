@@ -66,8 +66,9 @@ class FileConfigService:
             return await tx.files.limits(tenant_id) or FileLimits()
 
     async def configure(self, cmd: ConfigureFiles) -> FileLimits:
-        """Change what ``cmd`` gives, in one transaction (two changes at once cannot
-        undo each other's other fields); the stored result."""
+        """Change what ``cmd`` gives (read, checked and written in one transaction); the
+        stored result. ``NotFound`` for an unknown tenant, ``InvalidInput`` naming the
+        first bad value (nothing changes then)."""
         async with self._tx() as tx:
             if await tx.tenants.get(cmd.tenant_id) is None:
                 raise NotFound(f"unknown tenant {cmd.tenant_id!r}")
