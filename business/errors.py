@@ -105,3 +105,8 @@ class FileTooLarge(TooLarge):
 
 class FileTypeNotAllowed(InvalidInput):
     """An uploaded file's type is not one its tenant accepts (``business.files``)."""
+
+
+class FileGone(NotFound):
+    """A file the engine once handed out a link to, deleted since (its tenant's
+    retention, ``business.file_retention``): the link is right, the file is no more."""

@@ -65,13 +65,19 @@ class StoredFile:
         return self.content_type in IMAGE_TYPES
 
 
+MAX_RETENTION_DAYS: Final = 36_500
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileLimits:
     """What a tenant's visitors may upload: at most ``max_bytes`` per file, of one of
-    ``allowed_types`` (exact media types, lower case)."""
+    ``allowed_types`` (exact media types, lower case); and how long the tenant's files
+    are kept: ``retention_days`` after their upload (None: for ever), then purged
+    (``business.file_retention``)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    retention_days: int | None = None
 
 
 def file_ref(file: StoredFile) -> str:

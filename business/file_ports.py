@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from business.file_model import FileId, FileLimits, StoredFile
@@ -24,6 +26,24 @@ class FileRepository(Protocol):
 
     async def put_limits(self, tenant_id: TenantId, limits: FileLimits) -> None: ...
 
+    async def retentions(self) -> Mapping[TenantId, int]:
+        """The tenants that keep files for a limited time: their retention in days."""
+        ...
+
+    async def created_before(
+        self, tenant_id: TenantId, before: datetime, *, limit: int
+    ) -> Sequence[StoredFile]:
+        """Up to ``limit`` of the tenant's files stored before ``before``, oldest first."""
+        ...
+
+    async def count_before(self, tenant_id: TenantId, before: datetime) -> tuple[int, int]:
+        """How many of the tenant's files were stored before ``before``, and their bytes."""
+        ...
+
+    async def delete(self, file_ids: Sequence[FileId]) -> None:
+        """Forget these files' metadata (ids already gone are no error)."""
+        ...
+
 
 class BlobStore(Protocol):
     """Bytes by key. Keys are the engine's own (a file id), never a visitor's input.
@@ -35,6 +55,11 @@ class BlobStore(Protocol):
 
     async def get(self, key: str) -> bytes | None:
         """The bytes, or None if there are none under ``key``."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the bytes under ``key``; nothing to remove is no error (a purge that
+        stopped half-way runs again)."""
         ...
 
 

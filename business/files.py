@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from business.access import visitor_conversation
 from business.conversation import Conversation
 from business.errors import (
+    FileGone,
     FileTooLarge,
     FileTypeNotAllowed,
     Forbidden,
@@ -24,6 +25,7 @@ from business.errors import (
     NotFound,
     Unauthenticated,
 )
+from business.file_config import checked_limits
 from business.file_links import FileLinks
 from business.file_model import (
     MAX_NAME_LENGTH,
@@ -44,7 +46,6 @@ from business.transactions import Transactions
 logger = logging.getLogger(__name__)
 
 _FILE_ID_RE = re.compile(r"[0-9a-f]{32}")
-_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
 
 
@@ -94,13 +95,7 @@ class FileService:
 
     async def set_limits(self, tenant_id: TenantId, limits: FileLimits) -> FileLimits:
         """Replace the tenant's limits; ``NotFound`` for an unknown tenant."""
-        if limits.max_bytes <= 0:
-            raise InvalidInput("max_bytes must be positive")
-        types = tuple(sorted({t.strip().lower() for t in limits.allowed_types}))
-        for media_type in types:
-            if _TYPE_RE.fullmatch(media_type) is None or media_type == "image/svg+xml":
-                raise InvalidInput(f"{media_type!r} is not an allowed media type")
-        checked = FileLimits(max_bytes=limits.max_bytes, allowed_types=types)
+        checked = checked_limits(limits)
         async with self._tx() as tx:
             if await tx.tenants.get(tenant_id) is None:
                 raise NotFound(f"unknown tenant {tenant_id!r}")
@@ -175,7 +170,11 @@ class FileService:
             found = await tx.files.get(FileId(file_id))
         data = None if found is None else await self._blobs.get(found.id)
         if found is None or data is None:
-            raise NotFound("this file is gone")
+            # The signature is the engine's own: the file was there when the link was
+            # made, and has been purged since (its tenant's retention).
+            raise FileGone(
+                "this file is no longer available: it was deleted after the time files are kept"
+            )
         return OpenedFile(file=found, data=data)
 
     async def copy_agent_files(

@@ -19,6 +19,8 @@ from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
+from business.file_config import FileConfigService
+from business.file_retention import FileRetentionService
 from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
@@ -85,6 +87,8 @@ class Services:
     """Where edges subscribe their notifiers; only transactions publish to it."""
     limits: Limits
     files: FileService
+    file_config: FileConfigService
+    file_retention: FileRetentionService
     read_markers: ReadMarkerService
     corrections: CorrectionService
     reports: ReportService

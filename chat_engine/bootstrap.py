@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 
 from business.adapter_state import AdapterStateService
 from business.agent_desk import AgentDeskService
@@ -25,8 +24,10 @@ from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
 from business.external_bot import ExternalBot
+from business.file_config import FileConfigService
 from business.file_links import FileLinks, FileLinkSettings
 from business.file_ports import BlobStore, FileFetcher
+from business.file_retention import FileRetentionService
 from business.file_settings import FileSettings
 from business.files import FileService
 from business.history import HistoryService
@@ -76,7 +77,7 @@ from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
-from data.blob_store import LocalBlobStore
+from chat_engine.blob_stores import open_blob_store
 from presentation.file_fetcher import AiohttpFileFetcher
 from presentation.identity_jwt import JwtIdentityVerifier
 from presentation.smtp_mailer import SmtpTranscriptMailer
@@ -111,8 +112,9 @@ def bootstrap(
     webhook deliveries with each of its events, whoever makes them (the engine, the CLI,
     a test). With ``mail`` configured, transcripts are sent through SMTP unless
     ``mailer`` says otherwise, and the automatic transcript is staged with every end.
-    Shared files go to ``files.dir`` unless ``blobs`` says otherwise; agents' files are
-    fetched with aiohttp's client unless ``file_fetcher`` says otherwise; ``public_url``
+    Shared files go to the store ``files`` names (``files.dir`` by default) unless
+    ``blobs`` says otherwise; agents' files are fetched with aiohttp's client unless
+    ``file_fetcher`` says otherwise; ``public_url``
     starts the file links agents, the REST API, webhooks and mailed transcripts get."""
     clock = clock or SystemClock()
     limits = limits or Limits()
@@ -133,6 +135,7 @@ def bootstrap(
         publisher.add_stager(auto_send)
         publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
+    blobs = blobs or open_blob_store(file_settings)
     file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -290,6 +293,8 @@ def bootstrap(
             transactions=transactions, clock=clock, limits=limits
         ),
         files=file_service,
+        file_config=FileConfigService(transactions=transactions),
+        file_retention=FileRetentionService(transactions=transactions, blobs=blobs, clock=clock),
     )
 
 
@@ -313,7 +318,7 @@ def _file_service(
     clock: Clock,
     settings: FileSettings,
     links: FileLinks,
-    blobs: BlobStore | None,
+    blobs: BlobStore,
     fetcher: FileFetcher | None,
 ) -> FileService:
     if fetcher is None and settings.copy_agent_files:
@@ -321,7 +326,7 @@ def _file_service(
     return FileService(
         identity_verifier=JwtIdentityVerifier(),
         transactions=transactions,
-        blobs=blobs or LocalBlobStore(Path(settings.dir)),
+        blobs=blobs,
         links=links,
         clock=clock,
         fetcher=fetcher if settings.copy_agent_files else None,

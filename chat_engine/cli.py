@@ -25,6 +25,7 @@ from chat_engine import (
     bot_cli,
     canned_cli,
     directory_cli,
+    files_cli,
     hours_cli,
     identity_cli,
     report_cli,
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_cli.add_parsers(commands, common)
     apikey_cli.add_parsers(commands, common)
     widget_cli.add_parsers(commands, common)
+    files_cli.add_parsers(commands, common)
     return parser
 
 
@@ -261,6 +263,10 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return tenant_cli.tenant_set
         case "tenant" if args.tenant_command == "identity":
             return identity_cli.tenant_identity
+        case "tenant" if args.tenant_command == "files":
+            return files_cli.tenant_files
+        case "files":
+            return files_cli.files_purge
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

@@ -20,6 +20,8 @@ from aiohttp import web
 from business.bots import BotService
 from business.clock import SystemClock
 from business.file_links import derive_file_secret
+from business.file_ports import BlobStore
+from business.file_retention import FilePurger
 from business.file_settings import FileSettings
 from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
@@ -30,6 +32,7 @@ from business.services import Services
 from business.transcript_sending import TranscriptMailDispatcher
 from business.webhook_dispatcher import WebhookDispatcher
 from chat_engine.admin import open_database
+from chat_engine.blob_stores import close_blob_store, open_blob_store
 from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
@@ -76,6 +79,8 @@ class Engine:
         self._webhooks: WebhookDispatcher | None = None
         self._webhook_transport: AiohttpWebhookTransport | None = None
         self._services: Services | None = None
+        self._blobs: BlobStore | None = None
+        self._file_purger: FilePurger | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
         self.url: str | None = None
@@ -114,6 +119,7 @@ class Engine:
             sock = _listen(settings.http.host, settings.http.port)
             self.port = int(sock.getsockname()[1])
             self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
+            blobs = self._blobs = open_blob_store(settings.files)
             services = self._services = bootstrap(
                 uow=database.unit_of_work,
                 clock=self._clock,
@@ -122,6 +128,7 @@ class Engine:
                 transport=transport,
                 mail=settings.mail,
                 files=file_settings(settings),
+                blobs=blobs,
                 public_url=self.url,
             )
             await services.tenants.ensure_tenant(
@@ -176,6 +183,10 @@ class Engine:
                 # from here, with those queued from now on.
                 mails = self._transcript_mails = transcript_mail_dispatcher(services, settings.mail)
                 mails.start()
+            purger = self._file_purger = FilePurger(
+                services.file_retention, interval=settings.files.purge_interval_seconds
+            )
+            purger.start()
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -216,10 +227,16 @@ class Engine:
         reawaken_clock, self._reawaken_clock = self._reawaken_clock, None
         if reawaken_clock is not None:
             await _quietly("reawaken clock", reawaken_clock.stop())
+        purger, self._file_purger = self._file_purger, None
+        if purger is not None:
+            await _quietly("file purger", purger.stop())
         bridge, self._bridge = self._bridge, None
         database, self._database = self._database, None
         if bridge is not None:
             await _quietly("XMPP bridge", bridge.stop())
+        blobs, self._blobs = self._blobs, None
+        if blobs is not None:
+            await _quietly("blob store", close_blob_store(blobs))
         if database is not None:
             await _quietly("database", database.dispose())
         self._services = None

@@ -16,6 +16,14 @@ from pathlib import Path
 _KEY_RE = re.compile(r"[0-9a-f]{32}")
 
 
+def check_blob_key(key: str) -> str:
+    """``key`` if it is an engine file id; ``ValueError`` otherwise. Every store refuses
+    the same keys, so that none turns input into a path or an object name."""
+    if _KEY_RE.fullmatch(key) is None:
+        raise ValueError(f"not a blob key: {key!r}")
+    return key
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -30,9 +38,12 @@ class LocalBlobStore:
         except FileNotFoundError:
             return None
 
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
     def _path(self, key: str) -> Path:
-        if _KEY_RE.fullmatch(key) is None:
-            raise ValueError(f"not a blob key: {key!r}")
+        check_blob_key(key)
         # Two levels of fan-out keep any one directory small.
         return self._root / key[:2] / key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey
+from sqlalchemy import BigInteger, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models import JSON_TYPE, Base
@@ -26,6 +26,9 @@ class FileRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
 
+    # The purge reads a tenant's files by age (``business.file_retention``).
+    __table_args__ = (Index(None, "tenant_id", "created_at"),)
+
 
 class FileLimitsRow(Base):
     """A tenant's upload limits; a tenant without a row has the defaults."""
@@ -35,3 +38,5 @@ class FileLimitsRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     max_bytes: Mapped[int] = mapped_column(BigInteger)
     allowed_types: Mapped[list[str]] = mapped_column(JSON_TYPE)
+    retention_days: Mapped[int | None]
+    """Files older than this many days are purged; NULL: kept for ever."""

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from business.errors import FileTooLarge, FileTypeNotAllowed, Forbidden, InvalidInput
+from business.errors import FileGone, FileTooLarge, FileTypeNotAllowed, Forbidden, InvalidInput
 from business.file_model import StoredFile
 from business.files import UploadFile
 from business.model import ConversationId, TenantId
@@ -50,6 +50,13 @@ NAMED_DOWNLOAD_ROUTE: Final = "/files/{file_id}/{name}"
 """The same file; the name (not signed) is only there for clients to show."""
 FILE_TOO_LARGE: Final = "file_too_large"
 FILE_TYPE_NOT_ALLOWED: Final = "file_type_not_allowed"
+FILE_GONE: Final = "file_gone"
+GONE_TEXT: Final = (
+    "This file is no longer available.\n\n"
+    "Files shared in this chat are kept for a limited time, and this one has been deleted.\n"
+)
+"""What a person who opens a purged file's link reads (a browser tab, an agent's XMPP
+client): a sentence, not an error page."""
 _MAX_FIELD_BYTES: Final = 256
 _CHUNK: Final = 65_536
 _DOWNLOAD_HEADERS: Final = {
@@ -112,6 +119,8 @@ class FileEndpoints:
             )
         except asyncio.CancelledError:
             raise
+        except FileGone as error:
+            return _gone(request, str(error))
         except Exception as error:
             response = problem_response(error, context=f"GET {request.path}")
             response.headers.update(_DOWNLOAD_HEADERS)
@@ -188,3 +197,18 @@ class FileEndpoints:
                     data=bytes(data),
                 )
         raise InvalidInput("the upload has no file part")
+
+
+def _gone(request: web.Request, detail: str) -> web.Response:
+    """410 Gone for a purged file: its link was the engine's own and is not wrong, the
+    file is deleted (its tenant's retention) and will not come back. Plain text for
+    people; a JSON problem (``file_gone``) for programs that ask for JSON."""
+    if "json" in request.headers.get("Accept", ""):
+        response = problem_response(ApiError(FILE_GONE, detail, status=410), context="")
+    else:
+        response = web.Response(status=410, text=GONE_TEXT, content_type="text/plain")
+    response.headers.update(_DOWNLOAD_HEADERS)
+    # A purged file stays purged; but the same URL must not be cached as gone for long
+    # if an operator restores the bytes from a backup.
+    response.headers["Cache-Control"] = "no-store"
+    return response

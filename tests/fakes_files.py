@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
 from business.file_model import FileId, FileLimits, StoredFile
 from business.file_ports import FetchedFile
 from business.model import TenantId
@@ -25,6 +28,29 @@ class FakeFiles:
     async def put_limits(self, tenant_id: TenantId, limits: FileLimits) -> None:
         self._limits[tenant_id] = limits
 
+    async def retentions(self) -> Mapping[TenantId, int]:
+        return {
+            tenant: limits.retention_days
+            for tenant, limits in self._limits.items()
+            if limits.retention_days is not None
+        }
+
+    async def created_before(
+        self, tenant_id: TenantId, before: datetime, *, limit: int
+    ) -> Sequence[StoredFile]:
+        found = [
+            f for f in self._files.values() if f.tenant_id == tenant_id and f.created_at < before
+        ]
+        return sorted(found, key=lambda f: (f.created_at, f.id))[:limit]
+
+    async def count_before(self, tenant_id: TenantId, before: datetime) -> tuple[int, int]:
+        found = await self.created_before(tenant_id, before, limit=len(self._files))
+        return len(found), sum(f.size for f in found)
+
+    async def delete(self, file_ids: Sequence[FileId]) -> None:
+        for file_id in file_ids:
+            self._files.pop(file_id, None)
+
 
 class MemoryBlobStore:
     def __init__(self) -> None:
@@ -35,6 +61,9 @@ class MemoryBlobStore:
 
     async def get(self, key: str) -> bytes | None:
         return self.blobs.get(key)
+
+    async def delete(self, key: str) -> None:
+        self.blobs.pop(key, None)
 
 
 class FakeFetcher:

@@ -79,7 +79,9 @@ async def test_the_bot_settles_after_the_web_server_and_before_the_rest() -> Non
         "webhooks",
         "webhook_transport",
         "offer_clock",
+        "file_purger",
         "bridge",
+        "blobs",
         "database",
     ):
         setattr(engine, f"_{attribute}", Part(attribute, stopped))
@@ -89,5 +91,10 @@ async def test_the_bot_settles_after_the_web_server_and_before_the_rest() -> Non
 
     assert stopped[:2] == ["runner", "bot"]
     assert sorted(stopped[2:]) == sorted(
-        ["transcript_mails", "webhooks", "webhook_transport", "offer_clock", "bridge", "database"]
+        [
+            *("transcript_mails", "webhooks", "webhook_transport", "offer_clock"),
+            *("file_purger", "bridge", "blobs", "database"),
+        ]
     )
+    # The blob store outlives the bridge (which copies agents' files into it).
+    assert stopped.index("bridge") < stopped.index("blobs")

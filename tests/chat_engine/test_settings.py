@@ -134,7 +134,7 @@ def test_the_example_config_lists_every_key_with_its_default() -> None:
     for line in EXAMPLE.read_text().splitlines():
         if header := re.fullmatch(r"\[(\w+)\]", line):
             section = header.group(1)
-        elif setting := re.match(r"#? ?([a-z_]+) = (.*?)(\s+#.*)?$", line):
+        elif setting := re.match(r"#? ?([a-z0-9_]+) = (.*?)(\s+#.*)?$", line):
             name, value = setting.group(1), setting.group(2)
             commented = line.startswith("#")
             parsed = tomllib.loads(f"v = {value}")["v"]

@@ -17,6 +17,7 @@ from presentation.api.resources import (
     channels,
     conversation_actions,
     conversations,
+    file_settings,
     identity_settings,
     queues,
     reports,
@@ -41,6 +42,7 @@ RESOURCES: tuple[Resource, ...] = (
     webhooks.resource,
     widget_config.resource,
     identity_settings.resource,
+    file_settings.resource,
     api_keys.resource,
     tenants.resource,
 )

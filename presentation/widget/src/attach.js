@@ -42,7 +42,11 @@ export function attachmentNode(url, server) {
   const engine = new URL(server, location.href).origin;
   // Only the engine's own images inline: it serves them as images, and nothing else.
   if (target.origin === engine && target.pathname.startsWith("/files/") && IMAGE.test(name)) {
-    link.append(el("img", "ce-image", { src: target.href, alt: name, loading: "lazy" }));
+    const img = el("img", "ce-image", { src: target.href, alt: name, loading: "lazy" });
+    // A file purged since (its site keeps files for a limited time): the name as a link,
+    // whose page says the file is no longer available, rather than a broken picture.
+    img.addEventListener("error", () => (link.textContent = name));
+    link.append(img);
   } else {
     link.textContent = name || target.href;
   }

@@ -191,6 +191,7 @@ BODIES: dict[str, Json] = {
     "transfer_conversation": {"queue": "support"},
     "open_thread": {"agent_address": "alice@agents.example", "text": "Hello again"},
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
+    "patch_file_settings": {"max_bytes": 1234, "allowed_types": ["image/png"], "retention_days": 3},
     "patch_identity_settings": {
         "mode": "optional",
         "audience": "https://mine.example",
@@ -223,6 +224,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
     for path in (
         "/widget-config",
         "/identity-settings",
+        "/file-settings",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):
