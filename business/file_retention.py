@@ -14,8 +14,6 @@ signed, then answers that the file is no longer available (``business.errors.Fil
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +21,7 @@ from datetime import datetime, timedelta
 from business.errors import NotFound
 from business.file_ports import BlobStore
 from business.model import TenantId
+from business.periodic import Periodic
 from business.ports import Clock
 from business.transactions import Transactions
 
@@ -96,37 +95,17 @@ class FileRetentionService:
                 return count, size
 
 
-class FilePurger:
+class FilePurger(Periodic):
     """Purges every ``interval`` seconds in the background; the first round soon after
     the start, so that an engine restarted often still purges."""
 
     def __init__(
         self, retention: FileRetentionService, *, interval: float, first_delay: float = 60.0
     ) -> None:
-        self._retention = retention
-        self._interval = interval
-        self._first_delay = min(first_delay, interval)
-        self._task: asyncio.Task[None] | None = None
-        self.rounds = 0
-        """Rounds finished (tests wait on it)."""
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="file-purger")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        await asyncio.sleep(self._first_delay)
-        while True:
-            try:
-                await self._retention.purge()
-            except Exception:
-                logger.exception("could not purge the files past their retention; trying again")
-            self.rounds += 1
-            await asyncio.sleep(self._interval)
+        super().__init__(
+            "file-purger",
+            retention.purge,
+            interval=interval,
+            failure="could not purge the files past their retention",
+            first_delay=min(first_delay, interval),
+        )

@@ -14,16 +14,15 @@ serve it); the removal dispatches their queues at once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from business.conversation import Conversation
-from business.errors import Conflict, DomainError
+from business.errors import DomainError
 from business.model import AgentId, QueueName, TenantId
+from business.periodic import Periodic
 from business.ports import Clock
 from business.reawaken_rules import end_reservation, reserved_for
 from business.routing import Router
@@ -97,31 +96,13 @@ class ReawakenService:
         ]
 
 
-class ReawakenClock:
+class ReawakenClock(Periodic):
     """Ends the reservations due in the background, every ``interval`` seconds."""
 
     def __init__(self, reawaken: ReawakenService, *, interval: float = 1.0) -> None:
-        self._reawaken = reawaken
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="reawaken-clock")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._reawaken.end_due()
-            except Conflict:
-                pass  # another writer got there first; the next round looks again
-            except Exception:
-                logger.exception("could not end the reservations due; trying again")
-            await asyncio.sleep(self._interval)
+        super().__init__(
+            "reawaken-clock",
+            reawaken.end_due,
+            interval=interval,
+            failure="could not end the reservations due",
+        )
