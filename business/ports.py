@@ -40,6 +40,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.redaction_ports import RedactionSettingsRepository
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
@@ -382,6 +383,9 @@ class UnitOfWork(Protocol):
 
     @property
     def files(self) -> FileRepository: ...
+
+    @property
+    def redaction_settings(self) -> RedactionSettingsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

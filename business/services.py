@@ -37,6 +37,7 @@ from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
+from business.redaction_settings import RedactionSettingsService
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
 from business.routing import Router
@@ -129,5 +130,7 @@ class Services:
     commits (subscribe it to the publisher to have them told)."""
     identity_settings: IdentitySettingsService
     """A tenant's signed-identity settings (mode, audience, keys)."""
+    redaction_settings: RedactionSettingsService
+    """A tenant's PII redaction (what is masked in messages)."""
     rich_replies: RichReplyService
     """The visitor's answers to rich messages (choices, checked against the offer)."""

@@ -36,6 +36,7 @@ from business.ports import (
     VisitorRepository,
 )
 from business.publishing import EventPublisher
+from business.redaction_ports import RedactionSettingsRepository
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
@@ -139,6 +140,10 @@ class Transaction:
     @property
     def files(self) -> FileRepository:
         return self._uow.files
+
+    @property
+    def redaction_settings(self) -> RedactionSettingsRepository:
+        return self._uow.redaction_settings
 
     # -- changes --------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
+from business.redaction_policy import RedactionPolicy
+from business.redaction_settings import RedactionSettingsService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
@@ -74,6 +76,7 @@ from business.webhook_ports import HostResolver, WebhookTransport
 from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
+from chat_engine.phone_numbers import LibPhoneNumberFinder
 from data.blob_store import LocalBlobStore
 from presentation.file_fetcher import AiohttpFileFetcher
 from presentation.identity_jwt import JwtIdentityVerifier
@@ -131,6 +134,7 @@ def bootstrap(
         publisher.add_stager(auto_send)
         publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
+    redaction = RedactionPolicy(phones=LibPhoneNumberFinder())
     file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -150,6 +154,7 @@ def bootstrap(
         router=router,
         hold=hold,
         bots=bot_service,
+        redaction=redaction,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     conversations = ConversationService(
@@ -159,6 +164,7 @@ def bootstrap(
         bots=bot_service,
         clock=clock,
         limits=limits,
+        redaction=redaction,
     )
     return Services(
         sessions=SessionService(
@@ -170,7 +176,9 @@ def bootstrap(
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
         bots=bot_service,
-        notes=NoteService(transactions=transactions, clock=clock, limits=limits),
+        notes=NoteService(
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
+        ),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(
             transactions=transactions,
@@ -178,6 +186,7 @@ def bootstrap(
             limits=limits,
             addresses=addresses or JidNormalizer(),
             router=router,
+            redaction=redaction,
         ),
         participants=ParticipantService(
             transactions=transactions,
@@ -204,7 +213,9 @@ def bootstrap(
         publisher=publisher,
         limits=limits,
         read_markers=ReadMarkerService(transactions=transactions, clock=clock),
-        corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
+        corrections=CorrectionService(
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
+        ),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
         conversation_queries=ConversationQueryService(
@@ -212,7 +223,7 @@ def bootstrap(
         ),
         visitor_queries=VisitorQueryService(transactions=transactions),
         integrator_messages=IntegratorMessageService(
-            transactions=transactions, clock=clock, limits=limits
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
         ),
         integrator_control=IntegratorControlService(
             transactions=transactions,
@@ -268,6 +279,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            redaction=redaction,
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
@@ -277,10 +289,14 @@ def bootstrap(
             limits=limits,
             router=router,
             messaging=messaging,
+            redaction=redaction,
         ),
         offline_answers=offline_answers,
         identity_settings=IdentitySettingsService(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
+        ),
+        redaction_settings=RedactionSettingsService(
+            transactions=transactions, clock=clock, policy=redaction
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
         files=file_service,

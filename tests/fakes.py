@@ -40,6 +40,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from business.redaction import RedactionSettings
 from business.report_metrics import ConversationMetrics
 from business.webhook_model import (
     DeliveryAttempt,
@@ -58,6 +59,7 @@ from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
+from tests.fakes_redaction import FakeRedactionSettings
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
 from tests.fakes_widget import FakeWidgetConfigs
@@ -97,6 +99,7 @@ class FakeStore:
     device_tokens: dict[tuple[TenantId, str], DeviceToken] = dataclasses.field(default_factory=dict)
     files: dict[FileId, StoredFile] = dataclasses.field(default_factory=dict)
     file_limits: dict[TenantId, FileLimits] = dataclasses.field(default_factory=dict)
+    redaction: dict[TenantId, RedactionSettings] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -466,6 +469,7 @@ class FakeUnitOfWork:
             self._work.visitor_identities, self._work.device_tokens, self._work.visitors
         )
         self.files = FakeFiles(self._work.files, self._work.file_limits)
+        self.redaction_settings = FakeRedactionSettings(self._work.redaction)
 
     async def __aenter__(self) -> Self:
         self._begin()
