@@ -27,6 +27,7 @@ from chat_engine import (
     directory_cli,
     hours_cli,
     identity_cli,
+    redaction_cli,
     report_cli,
     tenant_cli,
     widget_cli,
@@ -261,6 +262,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return tenant_cli.tenant_set
         case "tenant" if args.tenant_command == "identity":
             return identity_cli.tenant_identity
+        case "tenant" if args.tenant_command == "redaction":
+            return redaction_cli.tenant_redaction
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from business.commands import ConfigureTenant, CreateTenant
 from business.model import TenantId
-from chat_engine import identity_cli
+from chat_engine import identity_cli, redaction_cli
 from chat_engine.admin import configure_tenant, create_tenant, list_tenants
 from chat_engine.directory_cli import table
 from chat_engine.settings import Settings
@@ -55,6 +55,7 @@ def add_parsers(
         "known (the pre-chat form's or the site's 'email'); needs the [mail] settings",
     )
     identity_cli.add_parser(tenant_commands, common)
+    redaction_cli.add_parser(tenant_commands, common)
 
 
 async def tenant_create(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
