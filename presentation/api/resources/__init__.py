@@ -19,6 +19,7 @@ from presentation.api.resources import (
     conversations,
     identity_settings,
     queues,
+    redaction_settings,
     reports,
     tenants,
     thread_actions,
@@ -41,6 +42,7 @@ RESOURCES: tuple[Resource, ...] = (
     webhooks.resource,
     widget_config.resource,
     identity_settings.resource,
+    redaction_settings.resource,
     api_keys.resource,
     tenants.resource,
 )

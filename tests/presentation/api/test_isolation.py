@@ -196,6 +196,7 @@ BODIES: dict[str, Json] = {
         "audience": "https://mine.example",
         "keys": [{"algorithm": "HS256", "secret": "mine, and at least thirty-two bytes long"}],
     },
+    "put_redaction_settings": {"emails": True, "patterns": [{"name": "mine", "regex": "M-1"}]},
     # Their visitor's address and provider, and their message id: a visitor of mine.
     "post_api_channel_message": {
         "queue": "support",
@@ -223,6 +224,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
     for path in (
         "/widget-config",
         "/identity-settings",
+        "/redaction-settings",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):
