@@ -146,6 +146,7 @@ def bootstrap(
         bots=bots
         if bots is not None
         else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
+        redaction=redaction,
     )
     messaging = MessagingService(
         transactions=transactions,
@@ -194,6 +195,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            redaction=redaction,
         ),
         agent_desk=AgentDeskService(transactions=transactions, router=router, clock=clock),
         visitor_profile=VisitorProfileService(transactions=transactions),

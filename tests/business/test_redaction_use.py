@@ -11,9 +11,16 @@ import pytest
 
 from business import commands as c
 from business.errors import InvalidInput, NotFound
-from business.events import MessagePosted, MessageUpdated, NoteAdded, Whispered
+from business.events import MessagePosted, MessageUpdated, NoteAdded, Transferred, Whispered
 from business.integrator_commands import PostIntegratorMessage
-from business.model import DEFAULT_TENANT, AgentId, AgentRole, Participant, ParticipantKind
+from business.model import (
+    DEFAULT_TENANT,
+    AgentId,
+    AgentRole,
+    OfferKind,
+    Participant,
+    ParticipantKind,
+)
 from business.offline_messages import LeaveOfflineMessage
 from business.redaction import CustomPattern, RedactionSettings
 from business.redaction_policy import RedactionPolicy
@@ -138,11 +145,22 @@ async def test_notes_whispers_corrections_and_integrator_messages_are_masked(
             text=f"card {CARD}",
         )
     )
+    await desk.services.participants.offer(
+        c.OfferToColleague(
+            agent_id=ALICE,
+            conversation_id=conv.id,
+            kind=OfferKind.TRANSFER,
+            target=SALES,
+            note=f"wants a refund to {IBAN}",
+        )
+    )
     assert note.text == updated.text == bot.text == f"card {CARD_MASKED}"
     assert whispered.text == f"IBAN {IBAN_MASKED}"
     stored = desk.published(conv.id)
     kinds = (NoteAdded, Whispered, MessageUpdated, MessagePosted)
     assert sum(isinstance(e, kinds) for e in stored) >= 5
+    (transferred,) = [e for e in stored if isinstance(e, Transferred)]
+    assert transferred.note == f"wants a refund to {IBAN_MASKED}"
     assert all(CARD not in repr(e) and IBAN not in repr(e) for e in stored)
 
 

@@ -8,7 +8,7 @@ from tests.presentation.api.chats import chat
 from tests.presentation.api.client import ApiClient
 from tests.presentation.api.conftest import Keys
 
-DEFAULTS = {
+DEFAULTS: dict[str, object] = {
     "cards": True,
     "ibans": True,
     "emails": False,
