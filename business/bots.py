@@ -46,7 +46,6 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
-from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import has_room
 from business.transactions import Transaction, Transactions, retrying
@@ -94,10 +93,8 @@ class BotService:
         clock: Clock,
         limits: Limits,
         bots: Mapping[BotKind, Bot],
-        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
-        self._redaction = redaction or RedactionPolicy()
         self._router = router
         self._clock = clock
         self._limits = limits
@@ -331,12 +328,6 @@ class BotService:
         bot = bot_participant(DEFAULT_BOT_NAME if config is None else config.name)
         now = self._clock.now()
         event_id = EventId(new_id())
-        text = reply.text
-        if config is not None and config.kind is BotKind.EXTERNAL:
-            # An external bot's answer is a customer's data too (it may repeat what the
-            # visitor said); the rules bot's are the tenant's own words (its phone
-            # number must stay readable when phones are masked).
-            text = await self._redaction.redact(tx, conv.tenant_id, text, conv.id)
         if reply.action is BotAction.HANDOVER:
             key = (conv.tenant_id, conv.queue)
             queue = queues.get(key) or await tx.queues.get(*key, for_update=True)
@@ -347,10 +338,10 @@ class BotService:
                 return bot_says(conv, id=event_id, bot=bot, text=busy, now=now, quick_replies=menu)
             queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
             return hand_over(
-                conv, id=event_id, bot=bot, text=text, position=queue.waiting + 1, now=now
+                conv, id=event_id, bot=bot, text=reply.text, position=queue.waiting + 1, now=now
             )
         misses = 0 if reply.action is BotAction.ANSWER else conv.bot_misses + 1
-        if not text:
+        if not reply.text:
             if misses == conv.bot_misses:
                 return None
             return Change(before=conv, conversation=dataclasses.replace(conv, bot_misses=misses))
@@ -358,7 +349,7 @@ class BotService:
             conv,
             id=event_id,
             bot=bot,
-            text=text,
+            text=reply.text,
             now=now,
             quick_replies=reply.quick_replies,
             misses=misses,

@@ -146,7 +146,6 @@ def bootstrap(
         bots=bots
         if bots is not None
         else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
-        redaction=redaction,
     )
     messaging = MessagingService(
         transactions=transactions,
