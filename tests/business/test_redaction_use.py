@@ -14,6 +14,7 @@ from business.errors import InvalidInput, NotFound
 from business.events import MessagePosted, MessageUpdated, NoteAdded, Transferred, Whispered
 from business.integrator_commands import PostIntegratorMessage
 from business.model import (
+    DEFAULT_QUEUE,
     DEFAULT_TENANT,
     AgentId,
     AgentRole,
@@ -206,3 +207,17 @@ def test_the_policy_keeps_one_redactor_per_settings_value_within_its_bound() -> 
     phoneless = policy.redactor(RedactionSettings(phones=True))
     assert phoneless is not None
     assert phoneless.redact("+49 30 12345678").text == "+49 30 12345678"
+
+
+async def test_a_thread_an_agent_opens_is_stored_masked(desk: World) -> None:
+    await desk.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
+    )
+    conv = await chat_with_alice(desk)
+    opened = await desk.services.outbound_threads.open_thread(
+        c.OpenThread(agent_id=ALICE, conversation_id=conv.id, text=f"refund to {IBAN} sent")
+    )
+    (message,) = [e for e in desk.published(opened.id) if isinstance(e, MessagePosted)]
+    assert message.text == f"refund to {IBAN_MASKED} sent"
+    listed = {t.id: t for t in await desk.services.threads.threads(conv.visitor_id)}
+    assert listed[opened.id].preview == f"refund to {IBAN_MASKED} sent"
