@@ -8,6 +8,11 @@ Baseline, measured in the same run on the same kind of database: one bare SQLAlc
 INSERT + COMMIT per row, the cost of storing messages one transaction at a time.
 
     .venv/bin/python -m bench.visitor_messages [--messages N] [--visitors V] [--database URL]
+        [--redaction defaults|off|both]
+
+``--redaction``: the tenant's PII redaction at its defaults (card numbers and IBANs
+masked; every message text here has digits, so each is scanned), turned off, or both
+one after the other in the same run (to see what redaction costs).
 
 Bounded: N messages in total (default 1,000), a 120 s cap, loopback only.
 """
@@ -28,6 +33,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.redaction_settings import ConfigureRedaction
 from chat_engine.bootstrap import bootstrap
 from data import Database
 from presentation import WebSettings, create_app
@@ -59,11 +65,15 @@ async def baseline(url: str, rows: int) -> float:
     return rows / elapsed
 
 
-async def _serve(url: str, ready: Any, stop: Any) -> None:
+async def _serve(url: str, ready: Any, stop: Any, redaction: bool) -> None:
     db = Database.from_url(url)
     await db.migrate()
     services = bootstrap(uow=db.unit_of_work)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Bench", queues=(DEFAULT_QUEUE,))
+    if not redaction:
+        await services.redaction_settings.configure(
+            ConfigureRedaction(tenant_id=DEFAULT_TENANT, cards=False, ibans=False)
+        )
     app = create_app(
         services=services,
         # Every bench client is one visitor on loopback: lift the abuse limits.
@@ -86,16 +96,18 @@ async def _serve(url: str, ready: Any, stop: Any) -> None:
         await db.dispose()
 
 
-def _server_process(url: str, ready: Any, stop: Any) -> None:
-    asyncio.run(_serve(url, ready, stop))
+def _server_process(url: str, ready: Any, stop: Any, redaction: bool) -> None:
+    asyncio.run(_serve(url, ready, stop, redaction))
 
 
-async def engine_path(url: str, messages: int, visitors: int) -> tuple[float, list[float]]:
+async def engine_path(
+    url: str, messages: int, visitors: int, redaction: bool = True
+) -> tuple[float, list[float]]:
     """Acked messages per second and the ack latencies (seconds)."""
     context = multiprocessing.get_context("spawn")
     ready_recv, ready_send = context.Pipe(duplex=False)
     stop_recv, stop_send = context.Pipe(duplex=False)
-    server = context.Process(target=_server_process, args=(url, ready_send, stop_recv))
+    server = context.Process(target=_server_process, args=(url, ready_send, stop_recv, redaction))
     server.start()
     loop = asyncio.get_running_loop()
     try:
@@ -170,17 +182,26 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--visitors", type=int, default=10)
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: temp SQLite)")
+    parser.add_argument(
+        "--redaction",
+        choices=("defaults", "off", "both"),
+        default="defaults",
+        help="the tenant's PII redaction: at its defaults, off, or both in turn",
+    )
     args = parser.parse_args()
+    modes = {"defaults": (True,), "off": (False,), "both": (True, False)}[args.redaction]
     messages = max(1, min(args.messages, 20_000))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         floor = await baseline(url.replace("bench.db", "baseline.db"), messages)
-        for visitors in (1, args.visitors):
+        for redaction, visitors in [(r, v) for v in (1, args.visitors) for r in modes]:
+            name = f"bench-{visitors}-{'redacted' if redaction else 'plain'}.db"
             rate, latencies = await engine_path(
-                url.replace("bench.db", f"bench-{visitors}.db"), messages, visitors
+                url.replace("bench.db", name), messages, visitors, redaction
             )
+            said = "redaction on " if redaction else "redaction off"
             print(
-                f"{visitors:>3} visitor(s): {rate:8.0f} acked msg/s "
+                f"{visitors:>3} visitor(s), {said}: {rate:8.0f} acked msg/s "
                 f"(p50 {_percentile(latencies, 0.5) * 1000:.1f} ms, "
                 f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms) "
                 f"= {rate / floor:.2f} x baseline"

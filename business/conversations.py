@@ -14,6 +14,7 @@ from business.events import VisitorMoved
 from business.messaging import MessagingService
 from business.model import ConversationId, ConversationState
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import Starter
 from business.threads import check_visitor_may_end
@@ -41,6 +42,7 @@ class ConversationService:
         bots: BotService,
         clock: Clock,
         limits: Limits,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
         self._router = router
@@ -51,7 +53,12 @@ class ConversationService:
         self._ending = Ending(transactions=transactions, router=router, clock=clock)
         # A retried start often arrives while the first is still running (the widget timed
         # out): the starter's batches run one at a time, so it finds the first one.
-        self._starter = Starter(transactions=transactions, clock=clock, limits=limits)
+        self._starter = Starter(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            redaction=redaction or RedactionPolicy(),
+        )
 
     async def start_conversation(self, cmd: c.StartConversation) -> Conversation:
         """Open a conversation, or return the visitor's open one in that queue.

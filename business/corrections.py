@@ -20,6 +20,7 @@ from business.errors import InvalidInput, InvalidTransition
 from business.events import MessagePosted, MessageUpdated
 from business.model import EventId, ParticipantKind, new_id
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.transactions import Transactions, retrying
 from business.validation import Limits, check_text
 
@@ -59,8 +60,16 @@ def correct(
 
 
 class CorrectionService:
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
 
@@ -87,6 +96,7 @@ class CorrectionService:
                 for event in later
             ):
                 raise InvalidInput(NOT_THE_LAST)
+            text = await self._redaction.redact(tx, conv.tenant_id, text, conv.id)
             change = correct(conv, original, id=EventId(new_id()), text=text, now=self._clock.now())
             await tx.apply(change)
             await tx.commit()

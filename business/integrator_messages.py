@@ -25,6 +25,7 @@ from business.events import MessagePosted
 from business.integrator_commands import PostIntegratorMessage
 from business.model import EventId, Participant, new_id
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.transactions import Transactions, retrying
 from business.validation import (
     Limits,
@@ -43,8 +44,16 @@ of them could be taken for the visitor's or the agent's."""
 
 
 class IntegratorMessageService:
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
 
@@ -88,7 +97,7 @@ class IntegratorMessageService:
             change = conv.post(
                 id=EventId(new_id()),
                 sender=sender,
-                text=cmd.text,
+                text=await self._redaction.redact(tx, conv.tenant_id, cmd.text, conv.id),
                 client_msg_id=cmd.client_msg_id,
                 now=self._clock.now(),
                 attachments=cmd.attachments,

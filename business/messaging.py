@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -35,6 +36,7 @@ from business.model import (
 )
 from business.offer_rules import accept_with_message
 from business.ports import Clock
+from business.redaction_policy import BatchRedaction, RedactionPolicy
 from business.routing import Router
 from business.threads import check_visitor_may_write
 from business.transactions import Transaction, Transactions, retrying
@@ -75,8 +77,10 @@ class MessagingService:
         router: Router | None = None,
         hold: HoldService | None = None,
         bots: BotService | None = None,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
         self._router = router
@@ -170,12 +174,14 @@ class MessagingService:
                 )
             now = self._clock.now()
             applied = False
+            redact = BatchRedaction(self._redaction, tx)
             for post in posts:
                 conv = conversations.get(post.conversation_id)
                 try:
                     cursor = 0
                     if _takes_transfer(post, conv):  # rare: one read then
                         cursor = await _taking_cursor(tx, post, conv)
+                    post = await _redacted(post, conv, redact)
                     change = _decide(post, conv, known, now, cursor)
                 except DomainError as refusal:
                     if careful:
@@ -195,6 +201,7 @@ class MessagingService:
                         cursor = 0
                         if _takes_transfer(post, conv):
                             cursor = await _taking_cursor(tx, post, conv)
+                        post = await _redacted(post, conv, redact)
                         change = _decide(post, conv, known, now, cursor)
                     except DomainError as again:
                         outcomes.append(again)
@@ -397,6 +404,14 @@ def _decide(
         reply_to=post.reply_to if isinstance(post, c.SendVisitorMessage) else None,
         rich=None if isinstance(post, c.SendVisitorMessage) else post.rich,
     )
+
+
+async def _redacted(post: _Post, conv: Conversation | None, redact: BatchRedaction) -> _Post:
+    """The post with its text as it is to be stored (``business.redaction_policy``)."""
+    if conv is None or not post.text:
+        return post
+    text = await redact.text(conv.tenant_id, post.text, conv.id)
+    return post if text == post.text else dataclasses.replace(post, text=text)
 
 
 def _copied(post: _Post) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from business.access import any_conversation, in_the_chat
 from business.events import NoteAdded
 from business.model import EventId, new_id
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.transactions import Transactions, retrying
 from business.validation import Limits, check_text
 
@@ -23,8 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 class NoteService:
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
 
@@ -37,6 +46,7 @@ class NoteService:
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             agent = in_the_chat(conv, cmd.agent_id)
+            text = await self._redaction.redact(tx, conv.tenant_id, text, conv.id)
             change = conv.add_note(id=EventId(new_id()), by=agent, text=text, now=self._clock.now())
             await tx.apply(change)
             await tx.commit()

@@ -49,6 +49,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import check_room
 from business.transactions import Transactions
@@ -101,8 +102,10 @@ class OfflineMessageService:
         limits: Limits,
         router: Router,
         messaging: MessagingService,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
         self._router = router
@@ -195,6 +198,7 @@ class OfflineMessageService:
                 raise NotFound(f"unknown queue {queue_name!r}")
             # No opening-hours check and no bot: the message waits for a person.
             check_room(queue, self._limits)
+            text = await self._redaction.redact(tx, queue.tenant_id, text)
             change = Conversation.open(
                 id=ConversationId(new_id()),
                 tenant_id=queue.tenant_id,

@@ -32,6 +32,7 @@ from business.model import (
 from business.offer_rules import make_offer
 from business.participants import agent_at
 from business.ports import AddressNormalizer, Clock
+from business.redaction_policy import RedactionPolicy
 from business.threads import IDENTITY_INITIATED, check_room_for_thread, is_messaging
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_text
@@ -58,11 +59,13 @@ class OutboundThreadService:
         clock: Clock,
         limits: Limits,
         addresses: AddressNormalizer,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
         self._clock = clock
         self._limits = limits
         self._addresses = addresses
+        self._redaction = redaction or RedactionPolicy()
 
     async def open_thread(self, cmd: c.OpenThread) -> Conversation:
         """A new thread to the visitor of ``cmd.conversation_id`` (the agent's own chat,
@@ -118,6 +121,7 @@ class OutboundThreadService:
         check_room_for_thread(
             sum(1 for conv in visitor_threads if conv.is_open and conv.queue == queue.name)
         )
+        text = await self._redaction.redact(tx, source.tenant_id, text, source.id)
         now = self._clock.now()
         context = source.context.merged(VisitorContext(custom={IDENTITY_INITIATED: "false"}))
         opened = Conversation.open(

@@ -29,6 +29,7 @@ from business.member_rules import (
 )
 from business.model import DEFAULT_OFFER_TIMEOUT, Agent, OfferKind, QueueName, TenantId
 from business.ports import AddressNormalizer, Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router, agent_loads, choose_agent
 from business.transactions import Transaction, Transactions, retrying
 from business.validation import Limits, check_text
@@ -45,12 +46,14 @@ class ParticipantService:
         clock: Clock,
         limits: Limits,
         addresses: AddressNormalizer,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
         self._router = router
         self._clock = clock
         self._limits = limits
         self._addresses = addresses
+        self._redaction = redaction or RedactionPolicy()
 
     async def offer(self, cmd: c.OfferToColleague) -> Conversation:
         """Make the offer ``cmd`` asks for; returns the conversation after it."""
@@ -83,6 +86,8 @@ class ParticipantService:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             check_owner(conv, cmd.agent_id, DOING[cmd.kind])
             check_no_open_offer(conv, now)
+            if note is not None:  # the colleague reads it, and it is stored with the offer
+                note = await self._redaction.redact(tx, conv.tenant_id, note, conv.id)
             queue = await tx.queues.get(conv.tenant_id, QueueName(target))
             if "@" not in target and queue is None:
                 raise NotFound(f"no agent or queue is called {target}")

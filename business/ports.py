@@ -41,6 +41,7 @@ from business.model import (
     VisitorId,
 )
 from business.reawaken_ports import ReservationRepository
+from business.redaction_ports import RedactionSettingsRepository
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
@@ -390,6 +391,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reservations(self) -> ReservationRepository: ...
+
+    @property
+    def redaction_settings(self) -> RedactionSettingsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

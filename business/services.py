@@ -40,6 +40,7 @@ from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.reawaken import ReawakenService
+from business.redaction_settings import RedactionSettingsService
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
 from business.routing import Router
@@ -135,6 +136,8 @@ class Services:
     commits (subscribe it to the publisher to have them told)."""
     identity_settings: IdentitySettingsService
     """A tenant's signed-identity settings (mode, audience, keys)."""
+    redaction_settings: RedactionSettingsService
+    """A tenant's PII redaction (what is masked in messages)."""
     rich_replies: RichReplyService
     """The visitor's answers to rich messages (choices, checked against the offer)."""
     reawaken: ReawakenService

@@ -28,6 +28,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.threads import ThreadRefused, check_room_for_thread, flagged, is_messaging
 from business.transactions import Transaction, Transactions
 from business.validation import Limits
@@ -99,8 +100,16 @@ class Starter:
     takes the others down.
     """
 
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
         self._batcher: Batcher[c.StartConversation, Started] = Batcher(
@@ -213,7 +222,8 @@ class Starter:
         now = self._clock.now()
         first = None
         if cmd.message is not None:
-            first = (EventId(new_id()), cmd.message.client_msg_id, cmd.message.text)
+            text = await self._redaction.redact(tx, queue.tenant_id, cmd.message.text)
+            first = (EventId(new_id()), cmd.message.client_msg_id, text)
         change = Conversation.open(
             id=ConversationId(new_id()),
             tenant_id=queue.tenant_id,

@@ -22,6 +22,7 @@ from business.errors import DomainError, Forbidden, InvalidInput, NotFound
 from business.events import Whispered
 from business.model import Agent, AgentId, AgentRole, ConversationId, EventId, Monitor, new_id
 from business.ports import AddressNormalizer, Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.supervision_rules import barge, monitor, unmonitor, whisper
 from business.transactions import Transaction, Transactions, retrying
@@ -48,7 +49,9 @@ class SupervisionService:
         limits: Limits,
         addresses: AddressNormalizer,
         router: Router,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
+        self._redaction = redaction or RedactionPolicy()
         self._router = router
         """Its tenant lock keeps a dispatch from offering the agent a chat between
         remembering the monitor and adding it to the agent's chats."""
@@ -140,6 +143,7 @@ class SupervisionService:
             conv = await tenant_conversation(
                 tx, supervisor.tenant_id, cmd.conversation_id, for_update=True
             )
+            text = await self._redaction.redact(tx, conv.tenant_id, text, conv.id)
             change = whisper(
                 conv, supervisor, id=EventId(new_id()), text=text, now=self._clock.now()
             )

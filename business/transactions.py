@@ -37,6 +37,7 @@ from business.ports import (
 )
 from business.publishing import EventPublisher
 from business.reawaken_ports import ReservationRepository
+from business.redaction_ports import RedactionSettingsRepository
 from business.report_ports import LiveCountRepository, ReportRepository
 from business.transcript_mail_ports import TranscriptMailRepository
 from business.webhook_ports import WebhookDeliveryRepository, WebhookRepository
@@ -144,6 +145,10 @@ class Transaction:
     @property
     def reservations(self) -> ReservationRepository:
         return self._uow.reservations
+
+    @property
+    def redaction_settings(self) -> RedactionSettingsRepository:
+        return self._uow.redaction_settings
 
     # -- changes --------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ from business.model import (
     Tenant,
     TenantId,
 )
+from business.redaction import RedactionSettings
+from business.redaction_settings import ConfigureRedaction
 from business.report_metrics import ConversationMetrics
 from business.reports import MAX_PAGE_SIZE, ReportQuery
 from business.services import Services
@@ -238,6 +240,16 @@ async def identity_settings(settings: Settings, tenant_id: TenantId) -> Identity
 async def configure_identity(settings: Settings, cmd: ConfigureIdentity) -> IdentitySettings:
     async with _services(settings) as services:
         return await services.identity_settings.configure(cmd)
+
+
+async def redaction_settings(settings: Settings, tenant_id: TenantId) -> RedactionSettings:
+    async with _services(settings) as services:
+        return await services.redaction_settings.get(tenant_id)
+
+
+async def configure_redaction(settings: Settings, cmd: ConfigureRedaction) -> RedactionSettings:
+    async with _services(settings) as services:
+        return await services.redaction_settings.configure(cmd)
 
 
 async def put_widget_config(

@@ -50,6 +50,8 @@ from business.queue_settings import QueueSettingsService
 from business.queues import QueueService
 from business.read_markers import ReadMarkerService
 from business.reawaken import ReawakenService
+from business.redaction_policy import RedactionPolicy
+from business.redaction_settings import RedactionSettingsService
 from business.report_stager import ReportStager
 from business.reports import ReportService
 from business.rich_replies import RichReplyService
@@ -78,6 +80,7 @@ from business.webhook_settings import WebhookSettings
 from business.webhooks import WebhookService
 from business.widget_settings import WidgetConfigService
 from chat_engine.blob_stores import open_blob_store
+from chat_engine.phone_numbers import LibPhoneNumberFinder
 from presentation.file_fetcher import AiohttpFileFetcher
 from presentation.identity_jwt import JwtIdentityVerifier
 from presentation.smtp_mailer import SmtpTranscriptMailer
@@ -136,6 +139,7 @@ def bootstrap(
         publisher.add_stager(offline_answers)
     transactions = Transactions(uow, publisher)
     blobs = blobs or open_blob_store(file_settings)
+    redaction = RedactionPolicy(phones=LibPhoneNumberFinder())
     file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
@@ -155,6 +159,7 @@ def bootstrap(
         router=router,
         hold=hold,
         bots=bot_service,
+        redaction=redaction,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     conversations = ConversationService(
@@ -164,6 +169,7 @@ def bootstrap(
         bots=bot_service,
         clock=clock,
         limits=limits,
+        redaction=redaction,
     )
     return Services(
         sessions=SessionService(
@@ -175,7 +181,9 @@ def bootstrap(
         delivery=DeliveryService(transactions=transactions),
         hold=hold,
         bots=bot_service,
-        notes=NoteService(transactions=transactions, clock=clock, limits=limits),
+        notes=NoteService(
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
+        ),
         offers=OfferService(transactions=transactions, router=router, clock=clock),
         supervision=SupervisionService(
             transactions=transactions,
@@ -183,6 +191,7 @@ def bootstrap(
             limits=limits,
             addresses=addresses or JidNormalizer(),
             router=router,
+            redaction=redaction,
         ),
         participants=ParticipantService(
             transactions=transactions,
@@ -190,6 +199,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            redaction=redaction,
         ),
         agent_desk=AgentDeskService(transactions=transactions, router=router, clock=clock),
         visitor_profile=VisitorProfileService(transactions=transactions),
@@ -209,7 +219,9 @@ def bootstrap(
         publisher=publisher,
         limits=limits,
         read_markers=ReadMarkerService(transactions=transactions, clock=clock),
-        corrections=CorrectionService(transactions=transactions, clock=clock, limits=limits),
+        corrections=CorrectionService(
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
+        ),
         reports=ReportService(transactions=transactions),
         live_counts=LiveCountService(transactions=transactions, clock=clock),
         conversation_queries=ConversationQueryService(
@@ -217,7 +229,7 @@ def bootstrap(
         ),
         visitor_queries=VisitorQueryService(transactions=transactions),
         integrator_messages=IntegratorMessageService(
-            transactions=transactions, clock=clock, limits=limits
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
         ),
         integrator_control=IntegratorControlService(
             transactions=transactions,
@@ -273,6 +285,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            redaction=redaction,
         ),
         widget_configs=WidgetConfigService(transactions=transactions, clock=clock),
         analytics=AnalyticsService(transactions=transactions, clock=clock),
@@ -282,10 +295,14 @@ def bootstrap(
             limits=limits,
             router=router,
             messaging=messaging,
+            redaction=redaction,
         ),
         offline_answers=offline_answers,
         identity_settings=IdentitySettingsService(
             transactions=transactions, clock=clock, verifier=JwtIdentityVerifier()
+        ),
+        redaction_settings=RedactionSettingsService(
+            transactions=transactions, clock=clock, policy=redaction
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
         reawaken=ReawakenService(transactions=transactions, router=router, clock=clock),

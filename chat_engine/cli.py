@@ -28,6 +28,7 @@ from chat_engine import (
     files_cli,
     hours_cli,
     identity_cli,
+    redaction_cli,
     report_cli,
     tenant_cli,
     widget_cli,
@@ -267,6 +268,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return files_cli.tenant_files
         case "files":
             return files_cli.files_purge
+        case "tenant" if args.tenant_command == "redaction":
+            return redaction_cli.tenant_redaction
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":

@@ -15,6 +15,7 @@ from cachetools import TTLCache
 
 from business.conversation import Conversation
 from business.model import Agent, AgentId, ConversationId, Tenant, TenantId
+from business.redaction import RedactionSettings
 from business.webhook_model import WebhookSubscription
 
 K = TypeVar("K", bound=Hashable)
@@ -113,10 +114,16 @@ class Caches:
             maxsize=maxsize, ttl=ttl, timer=timer
         )
         """Each tenant's enabled webhook subscriptions (read on the message path)."""
+        self.redaction: EntityCache[TenantId, tuple[RedactionSettings | None]] = EntityCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        """Each tenant's redaction settings, as a 1-tuple (None: no row, the defaults),
+        read on the message path."""
 
     def clear(self) -> None:
         self.tenants.clear()
         self.webhooks.clear()
+        self.redaction.clear()
         self.agents.clear()
         self.agent_ids.clear()
         self.conversations.clear()

@@ -380,6 +380,7 @@ from data.models_integrations import (  # noqa: E402
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
+from data.models_redaction import RedactionSettingsRow  # noqa: E402
 from data.models_widget import WidgetConfigRow  # noqa: E402
 
 __all__ = [
@@ -388,6 +389,7 @@ __all__ = [
     "FileLimitsRow",
     "FileRow",
     "IdentitySettingsRow",
+    "RedactionSettingsRow",
     "TranscriptMailRow",
     "VisitorDeviceTokenRow",
     "VisitorIdentityRow",

@@ -61,6 +61,7 @@ from data.repositories.identities import (
     SqlIdentitySettingsRepository,
     SqlVisitorIdentityRepository,
 )
+from data.repositories.redaction import SqlRedactionSettingsRepository
 from data.repositories.reservations import SqlReservationRepository
 from data.sqlite_writer import SqliteWriter
 
@@ -137,6 +138,7 @@ class SqlUnitOfWork:
         self.visitor_identities = SqlVisitorIdentityRepository(self._ctx)
         self.files = SqlFileRepository(self._ctx)
         self.reservations = SqlReservationRepository(self._ctx)
+        self.redaction_settings = SqlRedactionSettingsRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -125,7 +125,14 @@ def conversation_to_wire(conversation: Conversation) -> Json:
 
 
 def message_ack_to_wire(message: MessagePosted) -> Json:
-    return {"id": message.id, "seq": message.seq, "created_at": iso_utc(message.created_at)}
+    # The text as stored (PII masked, ``business.redaction_policy``): what the visitor's
+    # echo must show, even when the message's broadcast never reached this tab.
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "created_at": iso_utc(message.created_at),
+        "text": message.text,
+    }
 
 
 def thread_to_wire(thread: ThreadSummary) -> Json:

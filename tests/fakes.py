@@ -40,6 +40,7 @@ from business.model import (
     VisitorId,
 )
 from business.ports import JsonValue
+from business.redaction import RedactionSettings
 from business.report_metrics import ConversationMetrics
 from business.webhook_model import (
     DeliveryAttempt,
@@ -58,6 +59,7 @@ from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
 from tests.fakes_queries import FakeConversationQueries
+from tests.fakes_redaction import FakeRedactionSettings
 from tests.fakes_reports import FakeLiveCounts, FakeReportRepository
 from tests.fakes_reservations import FakeReservations
 from tests.fakes_webhooks import FakeWebhookDeliveries, FakeWebhooks
@@ -98,6 +100,7 @@ class FakeStore:
     device_tokens: dict[tuple[TenantId, str], DeviceToken] = dataclasses.field(default_factory=dict)
     files: dict[FileId, StoredFile] = dataclasses.field(default_factory=dict)
     file_limits: dict[TenantId, FileLimits] = dataclasses.field(default_factory=dict)
+    redaction: dict[TenantId, RedactionSettings] = dataclasses.field(default_factory=dict)
     commits: int = 0
 
 
@@ -472,6 +475,7 @@ class FakeUnitOfWork:
         )
         self.files = FakeFiles(self._work.files, self._work.file_limits)
         self.reservations = FakeReservations(self._work.conversations)
+        self.redaction_settings = FakeRedactionSettings(self._work.redaction)
 
     async def __aenter__(self) -> Self:
         self._begin()

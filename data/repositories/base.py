@@ -74,6 +74,8 @@ class SqlContext:
         self.written_agents: set[AgentId] = set()
         self.written_webhook_tenants: set[TenantId] = set()
         """Tenants whose webhook subscriptions this unit of work changed."""
+        self.written_redaction_tenants: set[TenantId] = set()
+        """Tenants whose redaction settings this unit of work changed."""
         self.written_conversations: dict[ConversationId, Conversation] = {}
         self.decided_on: dict[ConversationId, Conversation | None] = {}
         """For each conversation written, the copy its first change was decided on (None:
@@ -341,6 +343,8 @@ class SqlContext:
             self.caches.agents.invalidate(self.written_agents)
         if self.written_webhook_tenants:
             self.caches.webhooks.invalidate(self.written_webhook_tenants)
+        if self.written_redaction_tenants:
+            self.caches.redaction.invalidate(self.written_redaction_tenants)
         conversations = self.caches.conversations
         if committed:
             for written in self.written_conversations.values():
@@ -370,6 +374,7 @@ class SqlContext:
         self.written_tenants = set()
         self.written_agents = set()
         self.written_webhook_tenants = set()
+        self.written_redaction_tenants = set()
         self.written_conversations = {}
         self.decided_on = {}
         self.changed_behind = set()

@@ -20,6 +20,7 @@ from presentation.api.resources import (
     file_settings,
     identity_settings,
     queues,
+    redaction_settings,
     reports,
     tenants,
     thread_actions,
@@ -43,6 +44,7 @@ RESOURCES: tuple[Resource, ...] = (
     widget_config.resource,
     identity_settings.resource,
     file_settings.resource,
+    redaction_settings.resource,
     api_keys.resource,
     tenants.resource,
 )

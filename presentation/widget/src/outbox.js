@@ -125,7 +125,12 @@ export const outboxMethods = {
       return;
     }
     const node = this.pendingNode(entry.client_msg_id);
-    if (node) node.querySelector(".ce-meta").textContent = timeLabel(ack.message.created_at);
+    if (node) {
+      node.querySelector(".ce-meta").textContent = timeLabel(ack.message.created_at);
+      // What was kept (card numbers masked …) replaces what was typed.
+      const kept = ack.message.text;
+      if (typeof kept === "string" && kept && kept !== entry.text) node.querySelector(".ce-bubble").textContent = kept;
+    }
     // The broadcast normally arrives before the ack; if it got lost, fetch it.
     if (this.conv && ack.message.seq > this.conv.lastSeq) {
       setTimeout(() => {

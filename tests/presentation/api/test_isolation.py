@@ -197,6 +197,7 @@ BODIES: dict[str, Json] = {
         "audience": "https://mine.example",
         "keys": [{"algorithm": "HS256", "secret": "mine, and at least thirty-two bytes long"}],
     },
+    "put_redaction_settings": {"emails": True, "patterns": [{"name": "mine", "regex": "M-1"}]},
     # Their visitor's address and provider, and their message id: a visitor of mine.
     "post_api_channel_message": {
         "queue": "support",
@@ -225,6 +226,7 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
         "/widget-config",
         "/identity-settings",
         "/file-settings",
+        "/redaction-settings",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):
