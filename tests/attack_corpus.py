@@ -65,7 +65,9 @@ LONG_WORD = "W" * 3000
 FILE_NAMES: tuple[str, ...] = (
     "<img src=x onerror=__xss(101);alert(101)>.png",
     "<svg onload=__xss(102);alert(102)>.pdf",
-    "&lt;b&gt;bold&lt;.pdf",
+    # Entities without their ";" (HTML decodes them anyway): aiohttp cannot read a ";"
+    # inside a quoted multipart file name.
+    "&ltb&gt bold &amp.pdf",
     "invoice\u202egnp.exe",
 )
 """File names as a visitor's browser or an agent's client could send them (no ``/``:
