@@ -149,7 +149,7 @@ async def test_the_corpus_shows_as_text_in_the_widget_and_runs_nowhere(
         assert sorted(shown) == sorted(expected * 2), shown
         assert await _injected(window) == []
         await _fits(page)
-        assert trap.clean(allow_console=("Failed to load resource",)), trap
+        assert trap.clean(), trap
 
     await check()
     await page.reload()
