@@ -1,4 +1,4 @@
-"""Tenant × endpoint, for what visitors can reach: every Socket.IO event of the visitor
+"""Tenant by endpoint, for what visitors can reach: every Socket.IO event of the visitor
 namespace and every HTTP route of the app, as the running server registers them, on
 SQLite and PostgreSQL.
 
@@ -71,12 +71,14 @@ class Scene:
         ]
 
 
-async def _upload(scene_http: aiohttp.ClientSession, url: str, token: str, tenant: str, cid: str):  # type: ignore[no-untyped-def]
+async def _upload(
+    http: aiohttp.ClientSession, url: str, token: str, tenant: str, cid: str
+) -> tuple[int, str]:
     form = aiohttp.FormData()
     form.add_field("conversation_id", cid)
     form.add_field("file", PNG, filename="a-secret.png", content_type="image/png")
     headers = {"Authorization": f"Bearer {token}", "X-Chat-Tenant": tenant}
-    async with scene_http.post(url + "/visitor-api/v1/files", data=form, headers=headers) as r:
+    async with http.post(url + "/visitor-api/v1/files", data=form, headers=headers) as r:
         return r.status, await r.text()
 
 
@@ -107,7 +109,12 @@ async def scene(database: Database, start_server: StartServer) -> AsyncIterator[
         file = json.loads(body)
         await bea.ok(
             "message.send",
-            {"conversation_id": cid, "client_msg_id": "f-1", "text": "", "attachments": [file["id"]]},
+            {
+                "conversation_id": cid,
+                "client_msg_id": "f-1",
+                "text": "",
+                "attachments": [file["id"]],
+            },
         )
         mal = new_visitor()
         await mal.connect({"tenant": "default"})
@@ -232,9 +239,10 @@ EVENT_CASES: dict[str, Callable[[Scene, str], Awaitable[None]]] = {
 
 
 async def _event_by_http(scene: Scene, route: str) -> None:
+    base = f"{scene.server.url}/visitor-api/v1/conversations/{scene.conversation_id}/events"
     for tenant in ("default", A):
         for seq in (1, 2, 3):
-            url = f"{scene.server.url}/visitor-api/v1/conversations/{scene.conversation_id}/events/{seq}"
+            url = f"{base}/{seq}"
             headers = {"Authorization": f"Bearer {scene.mal.token}", "X-Chat-Tenant": tenant}
             async with scene.http.get(url, headers=headers) as response:
                 text = await response.text()
@@ -305,8 +313,7 @@ EXPLAINED: dict[str, str] = {
     "OPTIONS /api/v1/analytics/events": PREFLIGHT,
     "GET /visitor-api/v1/widget-config": "public by design: what every page of the "
     "tenant's site shows before any chat, no visitor's data",
-    "GET /visitor-api/v1/availability": "public by design: a number per queue, no "
-    "visitor's data",
+    "GET /visitor-api/v1/availability": "public by design: a number per queue, no visitor's data",
     "POST /api/v1/analytics/events": "anonymous counters by design (trigger and page "
     "figures): anyone can add to any tenant's, reads nothing; only the origin check "
     "and the rate limit stand in the way (SECURITY.md, not defended)",
@@ -333,7 +340,8 @@ def _events(server: Server) -> list[str]:
 async def test_every_event_and_route_has_a_case(scene: Scene) -> None:
     events = _events(scene.server)
     routes = [r for r in _routes(scene.server.app) if r not in REST]
-    assert "message.send" in events and "GET /files/{file_id}" in routes  # it sees them
+    assert "message.send" in events  # it sees them
+    assert "GET /files/{file_id}" in routes
     uncovered = [
         name for name in events + routes if name not in EVENT_CASES | HTTP_CASES | EXPLAINED
     ]

@@ -116,7 +116,7 @@ async def test_an_emailed_transcript_of_the_corpus_runs_nothing_and_shows_it_all
 
 def _transcript(attachments: tuple[str, ...]) -> Transcript:
     at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-    lines = tuple(
+    said = [
         TranscriptLine(
             at=at,
             kind=LineKind.MESSAGE,
@@ -126,11 +126,11 @@ def _transcript(attachments: tuple[str, ...]) -> Transcript:
             attachments=attachments,
         )
         for p in PAYLOADS
-    ) + (
-        TranscriptLine(
-            at=at, kind=LineKind.ENDED, sender_kind=None, sender_name=None, text=PAYLOADS[0].text
-        ),
+    ]
+    end = TranscriptLine(
+        at=at, kind=LineKind.ENDED, sender_kind=None, sender_name=None, text=PAYLOADS[0].text
     )
+    lines = (*said, end)
     return Transcript(
         conversation_id=ConversationId("c1"),
         visitor_name=VISITOR_NAME,

@@ -109,11 +109,12 @@ async def test_the_corpus_shows_as_text_in_the_widget_and_runs_nowhere(
             assert reply.status == 201, reply.body
         # Addresses that are not https are refused at the edge, wherever they go.
         for i, url in enumerate(URLS):
-            for rich in (
+            refused: list[dict[str, object]] = [
                 {"buttons": [{"label": "Go", "url": url}]},
                 {"card": {"title": "T", "image_url": url}},
-            ):
-                body = {"client_msg_id": f"u-{i}", "sender": BOT, "text": "x", "rich": rich}
+            ]
+            for bad in refused:
+                body = {"client_msg_id": f"u-{i}", "sender": BOT, "text": "x", "rich": bad}
                 reply = await api.post(path, key, body)
                 reply.problem(400, "invalid_input")
     bots = page.locator('[data-testid="message"][data-kind="bot"]')
