@@ -46,7 +46,8 @@ from business.transactions import Transactions
 logger = logging.getLogger(__name__)
 
 _FILE_ID_RE = re.compile(r"[0-9a-f]{32}")
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
+# Bidirectional controls too: "invoice\u202egnp.exe" would show as "invoiceexe.png".
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]')
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -277,7 +278,8 @@ def check_file(size: int, content_type: str, limits: FileLimits) -> None:
 
 def safe_name(name: str) -> str:
     """A file name fit for a ``Content-Disposition`` header and a link: no path, no
-    control characters or quotes, at most ``MAX_NAME_LENGTH`` characters."""
+    control characters (bidirectional ones included) or quotes, at most
+    ``MAX_NAME_LENGTH`` characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE_NAME.sub("_", base).strip().strip(".")
     try:
