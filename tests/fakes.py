@@ -25,6 +25,7 @@ from business.events import (
     StoredEvent,
 )
 from business.file_model import FileId, FileLimits, StoredFile
+from business.governance_ports import AuditEntry, RetentionSettings
 from business.identity_model import DeviceToken, IdentitySettings, VisitorIdentity
 from business.model import (
     Agent,
@@ -54,6 +55,7 @@ from tests.fakes_analytics import FakeAnalytics, StoredCounts
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_files import FakeFiles
+from tests.fakes_governance import FakeAuditLog, FakeRetentionSettings, FakeVisitorData
 from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
@@ -98,6 +100,8 @@ class FakeStore:
     device_tokens: dict[tuple[TenantId, str], DeviceToken] = dataclasses.field(default_factory=dict)
     files: dict[FileId, StoredFile] = dataclasses.field(default_factory=dict)
     file_limits: dict[TenantId, FileLimits] = dataclasses.field(default_factory=dict)
+    retention_settings: dict[TenantId, RetentionSettings] = dataclasses.field(default_factory=dict)
+    audit_log: list[AuditEntry] = dataclasses.field(default_factory=list)
     commits: int = 0
 
 
@@ -472,6 +476,9 @@ class FakeUnitOfWork:
         )
         self.files = FakeFiles(self._work.files, self._work.file_limits)
         self.reservations = FakeReservations(self._work.conversations)
+        self.retention_settings = FakeRetentionSettings(self._work.retention_settings)
+        self.audit_log = FakeAuditLog(self._work.audit_log)
+        self.visitor_data = FakeVisitorData()
 
     async def __aenter__(self) -> Self:
         self._begin()
