@@ -25,6 +25,11 @@ from business.events import (
     StoredEvent,
 )
 from business.file_ports import FileRepository
+from business.governance_ports import (
+    AuditLogRepository,
+    RetentionSettingsRepository,
+    VisitorDataRepository,
+)
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.model import (
@@ -385,6 +390,15 @@ class UnitOfWork(Protocol):
 
     @property
     def visitor_identities(self) -> VisitorIdentityRepository: ...
+
+    @property
+    def retention_settings(self) -> RetentionSettingsRepository: ...
+
+    @property
+    def audit_log(self) -> AuditLogRepository: ...
+
+    @property
+    def visitor_data(self) -> VisitorDataRepository: ...
 
     @property
     def files(self) -> FileRepository: ...

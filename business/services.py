@@ -13,6 +13,7 @@ from business.agents import AgentService
 from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
+from business.audit import AuditService
 from business.bots import BotService
 from business.canned import CannedService
 from business.conversation_queries import ConversationQueryService
@@ -42,6 +43,7 @@ from business.read_markers import ReadMarkerService
 from business.reawaken import ReawakenService
 from business.redaction_settings import RedactionSettingsService
 from business.reports import ReportService
+from business.retention import RetentionService, RetentionSettingsService
 from business.rich_replies import RichReplyService
 from business.routing import Router
 from business.sessions import SessionService
@@ -53,6 +55,7 @@ from business.transcript_auto_send import TranscriptAutoSend
 from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
+from business.visitor_data import VisitorDataService
 from business.visitor_events import VisitorEventService
 from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
@@ -145,3 +148,10 @@ class Services:
     the agent desk lists an agent's."""
     visitor_identify: VisitorIdentifyService
     """``ChatEngine.identify``: the site tells who the visitor is mid-chat."""
+    audit: AuditService
+    """The append-only log of administrators' actions."""
+    retention_settings: RetentionSettingsService
+    retention: RetentionService
+    """Deletes ended conversations and idle visitors past their tenant's retention."""
+    visitor_data: VisitorDataService
+    """A visitor's export and erasure."""

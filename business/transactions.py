@@ -22,6 +22,11 @@ from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, EphemeralEvent
 from business.file_ports import FileRepository
+from business.governance_ports import (
+    AuditLogRepository,
+    RetentionSettingsRepository,
+    VisitorDataRepository,
+)
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.member_ports import MemberRepository
 from business.ports import (
@@ -149,6 +154,18 @@ class Transaction:
     @property
     def redaction_settings(self) -> RedactionSettingsRepository:
         return self._uow.redaction_settings
+
+    @property
+    def retention_settings(self) -> RetentionSettingsRepository:
+        return self._uow.retention_settings
+
+    @property
+    def audit_log(self) -> AuditLogRepository:
+        return self._uow.audit_log
+
+    @property
+    def visitor_data(self) -> VisitorDataRepository:
+        return self._uow.visitor_data
 
     # -- changes --------------------------------------------------------------------
 

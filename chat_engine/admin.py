@@ -258,3 +258,20 @@ async def put_widget_config(
     async with _services(settings) as services:
         await _tenant(services, tenant_id)
         return await services.widget_configs.put(tenant_id, document)
+
+
+async def record_admin_action(
+    settings: Settings,
+    *,
+    actor: str,
+    action: str,
+    tenant_id: TenantId | None,
+    target: str | None,
+    detail: dict[str, object],
+) -> None:
+    """Append an administrator's action to the audit log (``business.audit``), once the
+    command that did it has succeeded."""
+    async with _services(settings) as services:
+        await services.audit.record(
+            actor=actor, action=action, tenant_id=tenant_id, target=target, detail=detail
+        )

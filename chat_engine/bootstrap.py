@@ -14,6 +14,7 @@ from business.agents import AgentService
 from business.analytics import AnalyticsService
 from business.api_channel import ApiChannelService
 from business.api_keys import ApiKeyService
+from business.audit import AuditService
 from business.bot_model import BotKind
 from business.bot_ports import Bot
 from business.bots import BotService
@@ -54,6 +55,7 @@ from business.redaction_policy import RedactionPolicy
 from business.redaction_settings import RedactionSettingsService
 from business.report_stager import ReportStager
 from business.reports import ReportService
+from business.retention import RetentionService, RetentionSettingsService
 from business.rich_replies import RichReplyService
 from business.routing import Router
 from business.rules_bot import RulesBot
@@ -69,6 +71,7 @@ from business.transcript_mail_ports import TranscriptMailer
 from business.transcript_requests import TranscriptRequestService
 from business.transcript_sending import TranscriptMailSender
 from business.validation import Limits
+from business.visitor_data import VisitorDataService
 from business.visitor_events import VisitorEventService
 from business.visitor_identify import VisitorIdentifyService
 from business.visitor_profile import VisitorProfileService
@@ -171,6 +174,7 @@ def bootstrap(
         limits=limits,
         redaction=redaction,
     )
+    audit = AuditService(transactions=transactions, clock=clock)
     return Services(
         sessions=SessionService(
             transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
@@ -312,6 +316,10 @@ def bootstrap(
         files=file_service,
         file_config=FileConfigService(transactions=transactions),
         file_retention=FileRetentionService(transactions=transactions, blobs=blobs, clock=clock),
+        audit=audit,
+        retention_settings=RetentionSettingsService(transactions=transactions, clock=clock),
+        retention=RetentionService(transactions=transactions, blobs=blobs, clock=clock),
+        visitor_data=VisitorDataService(transactions=transactions, blobs=blobs, audit=audit),
     )
 
 

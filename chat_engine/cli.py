@@ -26,6 +26,7 @@ from chat_engine import (
     canned_cli,
     directory_cli,
     files_cli,
+    governance_cli,
     hours_cli,
     identity_cli,
     redaction_cli,
@@ -33,7 +34,8 @@ from chat_engine import (
     tenant_cli,
     widget_cli,
 )
-from chat_engine.admin import upgrade_database
+from chat_engine.admin import record_admin_action, upgrade_database
+from chat_engine.cli_audit import audited_action
 from chat_engine.logging import configure_logging
 from chat_engine.prosody import ProsodyError
 from chat_engine.settings import (
@@ -147,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     apikey_cli.add_parsers(commands, common)
     widget_cli.add_parsers(commands, common)
     files_cli.add_parsers(commands, common)
+    governance_cli.add_parsers(commands, common)
     return parser
 
 
@@ -266,10 +269,20 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return identity_cli.tenant_identity
         case "tenant" if args.tenant_command == "files":
             return files_cli.tenant_files
+        case "tenant" if args.tenant_command == "retention":
+            return governance_cli.tenant_retention
         case "files":
             return files_cli.files_purge
         case "tenant" if args.tenant_command == "redaction":
             return redaction_cli.tenant_redaction
+        case "retention":
+            return governance_cli.retention_purge
+        case "visitor" if args.visitor_command == "export":
+            return governance_cli.visitor_export
+        case "visitor":
+            return governance_cli.visitor_erase
+        case "audit":
+            return governance_cli.audit_list
         case "tenant":
             return tenant_cli.tenant_list
         case "apikey" if args.apikey_command == "create":
@@ -294,6 +307,23 @@ async def _settled(command: Coroutine[Any, Any, int]) -> int:
         # raises "Event loop is closed" in the thread. A moment lets it finish.
         await asyncio.sleep(0.1)
         raise
+
+
+async def _audited(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Run the command; once one that changes something succeeded, log it
+    (``chat_engine.cli_audit``)."""
+    code = await _handler(args)(args, settings, out)
+    done = audited_action(args)
+    if code == 0 and done is not None:
+        await record_admin_action(
+            settings,
+            actor=governance_cli.cli_actor(),
+            action=done.action,
+            tenant_id=done.tenant_id,
+            target=done.target,
+            detail={"options": list(done.options)} if done.options else {},
+        )
+    return code
 
 
 def _error(message: str, code: int) -> int:
@@ -333,7 +363,7 @@ def main(
     database = f"database {redact_url(settings.database.url)}"
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(settings.runtime.uvloop)) as runner:
-            return runner.run(_settled(_handler(args)(args, settings, out)))
+            return runner.run(_settled(_audited(args, settings, out)))
     except Unavailable as exc:
         # Not bad input: the database went away; running the command again may work.
         cause = f" ({_detail(exc.__cause__)})" if exc.__cause__ is not None else ""

@@ -28,6 +28,7 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
 from business.ports import Clock
 from business.reawaken import ReawakenClock
+from business.retention import RetentionPurger
 from business.services import Services
 from business.transcript_sending import TranscriptMailDispatcher
 from business.webhook_dispatcher import WebhookDispatcher
@@ -81,6 +82,7 @@ class Engine:
         self._services: Services | None = None
         self._blobs: BlobStore | None = None
         self._file_purger: FilePurger | None = None
+        self._retention_purger: RetentionPurger | None = None
         self.port: int | None = None
         """The HTTP port actually bound (useful with port 0)."""
         self.url: str | None = None
@@ -187,6 +189,11 @@ class Engine:
                 services.file_retention, interval=settings.files.purge_interval_seconds
             )
             purger.start()
+            # Conversations and visitors past their retention, on the files' schedule.
+            retention = self._retention_purger = RetentionPurger(
+                services.retention, interval=settings.files.purge_interval_seconds
+            )
+            retention.start()
         except BaseException:
             if sock is not None:
                 sock.close()
@@ -230,6 +237,9 @@ class Engine:
         purger, self._file_purger = self._file_purger, None
         if purger is not None:
             await _quietly("file purger", purger.stop())
+        retention, self._retention_purger = self._retention_purger, None
+        if retention is not None:
+            await _quietly("retention purger", retention.stop())
         bridge, self._bridge = self._bridge, None
         database, self._database = self._database, None
         if bridge is not None:

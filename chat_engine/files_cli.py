@@ -165,3 +165,8 @@ def _mib(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KiB"
     return f"{size / 1024 / 1024:.1f} MiB"
+
+
+services_with_blobs = _services
+"""The admin services with the configured blob store: for every command that deletes
+files (``chat_engine.governance_cli``)."""

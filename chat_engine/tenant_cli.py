@@ -7,7 +7,7 @@ from typing import TextIO
 
 from business.commands import ConfigureTenant, CreateTenant
 from business.model import TenantId
-from chat_engine import files_cli, identity_cli, redaction_cli
+from chat_engine import files_cli, governance_cli, identity_cli, redaction_cli
 from chat_engine.admin import configure_tenant, create_tenant, list_tenants
 from chat_engine.directory_cli import table
 from chat_engine.settings import Settings
@@ -57,6 +57,7 @@ def add_parsers(
     identity_cli.add_parser(tenant_commands, common)
     files_cli.add_tenant_parser(tenant_commands, common)
     redaction_cli.add_parser(tenant_commands, common)
+    governance_cli.add_tenant_parser(tenant_commands, common)
 
 
 async def tenant_create(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

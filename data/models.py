@@ -368,6 +368,7 @@ class ConversationReportRow(Base):
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
 from data.models_analytics import AnalyticsCountRow  # noqa: E402
 from data.models_files import FileLimitsRow, FileRow  # noqa: E402
+from data.models_governance import AuditLogRow, RetentionSettingsRow  # noqa: E402
 from data.models_identity import (  # noqa: E402
     IdentitySettingsRow,
     VisitorDeviceTokenRow,
@@ -386,10 +387,12 @@ from data.models_widget import WidgetConfigRow  # noqa: E402
 __all__ = [
     "AnalyticsCountRow",
     "ApiKeyRow",
+    "AuditLogRow",
     "FileLimitsRow",
     "FileRow",
     "IdentitySettingsRow",
     "RedactionSettingsRow",
+    "RetentionSettingsRow",
     "TranscriptMailRow",
     "VisitorDeviceTokenRow",
     "VisitorIdentityRow",

@@ -57,12 +57,14 @@ from data.repositories import (
     SqlWidgetConfigRepository,
 )
 from data.repositories.files import SqlFileRepository
+from data.repositories.governance import SqlAuditLogRepository, SqlRetentionSettingsRepository
 from data.repositories.identities import (
     SqlIdentitySettingsRepository,
     SqlVisitorIdentityRepository,
 )
 from data.repositories.redaction import SqlRedactionSettingsRepository
 from data.repositories.reservations import SqlReservationRepository
+from data.repositories.visitor_data import SqlVisitorDataRepository
 from data.sqlite_writer import SqliteWriter
 
 logger = logging.getLogger(__name__)
@@ -139,6 +141,9 @@ class SqlUnitOfWork:
         self.files = SqlFileRepository(self._ctx)
         self.reservations = SqlReservationRepository(self._ctx)
         self.redaction_settings = SqlRedactionSettingsRepository(self._ctx)
+        self.retention_settings = SqlRetentionSettingsRepository(self._ctx)
+        self.audit_log = SqlAuditLogRepository(self._ctx)
+        self.visitor_data = SqlVisitorDataRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -25,6 +25,7 @@ from business.events import (
     StoredEvent,
 )
 from business.file_model import FileId, FileLimits, StoredFile
+from business.governance_ports import AuditEntry, RetentionSettings
 from business.identity_model import DeviceToken, IdentitySettings, VisitorIdentity
 from business.model import (
     Agent,
@@ -55,6 +56,7 @@ from tests.fakes_analytics import FakeAnalytics, StoredCounts
 from tests.fakes_desk import CannedKey, FakeCannedRepository
 from tests.fakes_directory import DuplicateKey, FakeAdapterState, FakeAgents
 from tests.fakes_files import FakeFiles
+from tests.fakes_governance import FakeAuditLog, FakeRetentionSettings, FakeVisitorData
 from tests.fakes_identity import FakeIdentitySettings, FakeVisitorIdentities
 from tests.fakes_mail import FakeTranscriptMails, StoredMails
 from tests.fakes_members import FakeMemberRepository, MemberRow
@@ -101,6 +103,8 @@ class FakeStore:
     files: dict[FileId, StoredFile] = dataclasses.field(default_factory=dict)
     file_limits: dict[TenantId, FileLimits] = dataclasses.field(default_factory=dict)
     redaction: dict[TenantId, RedactionSettings] = dataclasses.field(default_factory=dict)
+    retention_settings: dict[TenantId, RetentionSettings] = dataclasses.field(default_factory=dict)
+    audit_log: list[AuditEntry] = dataclasses.field(default_factory=list)
     commits: int = 0
 
 
@@ -476,6 +480,9 @@ class FakeUnitOfWork:
         self.files = FakeFiles(self._work.files, self._work.file_limits)
         self.reservations = FakeReservations(self._work.conversations)
         self.redaction_settings = FakeRedactionSettings(self._work.redaction)
+        self.retention_settings = FakeRetentionSettings(self._work.retention_settings)
+        self.audit_log = FakeAuditLog(self._work.audit_log)
+        self.visitor_data = FakeVisitorData()
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -126,6 +126,9 @@ class Route:
     handler: Callable[[Call[Any, Any, Any]], Awaitable[BaseModel | Answer[Any] | Media]] = field(
         repr=False
     )
+    audited: bool = True
+    """A change made with an admin or platform key is written to the audit log once it
+    succeeded; False: the handler's use case logs it itself (in its own transaction)."""
 
     @property
     def has_body(self) -> bool:
@@ -159,6 +162,7 @@ class Resource:
         errors: Iterable[int] = (),
         also: Iterable[int] = (),
         media: Iterable[str] = (),
+        audited: bool = True,
     ) -> Callable[[Handler[P, Q, B, R]], Handler[P, Q, B, R]]:
         """Declare the decorated coroutine as the handler of ``method path``. Its
         docstring is the operation's description; its name the operation id.
@@ -192,6 +196,7 @@ class Resource:
                     media=tuple(media),
                     body_optional=body is not Empty and _accepts_nothing(body),
                     handler=handler,
+                    audited=audited,
                 )
             )
             return handler
@@ -242,6 +247,8 @@ def request_handler(
             media=negotiate(request.headers.get("Accept"), (JSON, *route.media)),
         )
         result = await route.handler(call)
+        if route.method != "GET" and route.audited and key.scope in AUDITED_SCOPES:
+            await _audit(route, call)
         status = route.status
         if isinstance(result, Media):
             if result.media_type not in route.media:
@@ -259,6 +266,23 @@ def request_handler(
         return web.Response(status=status, body=result.model_dump_json(), content_type=JSON)
 
     return handle
+
+
+AUDITED_SCOPES: Final = frozenset({ApiKeyScope.ADMIN, ApiKeyScope.PLATFORM})
+"""Whose changes are administrators' actions; a bot's messages are conversation traffic."""
+
+
+async def _audit(route: Route, call: Call[Any, Any, Any]) -> None:
+    """The audit entry of a change that succeeded: the operation, the path it acted on
+    and which body fields it gave (never their values: texts, addresses, secrets)."""
+    given = sorted(call.body.model_fields_set) if route.has_body else []
+    await call.services.audit.record(
+        actor=f"apikey:{call.key.id}",
+        action=route.operation_id,
+        tenant_id=call.key.tenant_id,
+        target=call.request.path,
+        detail={"method": route.method, "fields": given} if given else {"method": route.method},
+    )
 
 
 def _parse(model: type[P], location: str, values: dict[str, str]) -> P:

@@ -80,6 +80,7 @@ async def test_the_bot_settles_after_the_web_server_and_before_the_rest() -> Non
         "webhook_transport",
         "offer_clock",
         "file_purger",
+        "retention_purger",
         "bridge",
         "blobs",
         "database",
@@ -93,7 +94,7 @@ async def test_the_bot_settles_after_the_web_server_and_before_the_rest() -> Non
     assert sorted(stopped[2:]) == sorted(
         [
             *("transcript_mails", "webhooks", "webhook_transport", "offer_clock"),
-            *("file_purger", "bridge", "blobs", "database"),
+            *("file_purger", "retention_purger", "bridge", "blobs", "database"),
         ]
     )
     # The blob store outlives the bridge (which copies agents' files into it).

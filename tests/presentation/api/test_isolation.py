@@ -192,6 +192,7 @@ BODIES: dict[str, Json] = {
     "open_thread": {"agent_address": "alice@agents.example", "text": "Hello again"},
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
     "patch_file_settings": {"max_bytes": 1234, "allowed_types": ["image/png"], "retention_days": 3},
+    "patch_retention_settings": {"conversations_days": 3, "visitors_days": 4},
     "patch_identity_settings": {
         "mode": "optional",
         "audience": "https://mine.example",
@@ -227,6 +228,8 @@ async def _their_state(api: ApiClient, world: World, their_admin: str, theirs: T
         "/identity-settings",
         "/file-settings",
         "/redaction-settings",
+        "/retention-settings",
+        "/audit-log",
         f"/conversations/{theirs.conversation_id}/internal-events",
         f"/visitors/{theirs.visitor_id}",
     ):
