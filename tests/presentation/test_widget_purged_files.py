@@ -52,6 +52,10 @@ async def test_a_purged_picture_shows_as_its_name(
     )
     assert (await purge.purge())[0].files == 1
 
+    # A later visit: the picture is served "private, max-age=600", and a reload within
+    # its link's lifetime would show it from this browser's cache without asking.
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.clearBrowserCache")
     await page.reload()
     await expect(page.get_by_test_id("window")).to_be_visible()
     link = page.locator('[data-kind="visitor"][data-seq] a.ce-file')
