@@ -223,6 +223,12 @@ class ConfigureQueue:
     """Remove the opening hours: starts are taken at any time again."""
     mode: str | None = None
     """``live`` or ``messaging`` (``business.threads``)."""
+    visitor_idle_alert: int | None = None
+    """Inactivity (``business.inactivity``), in seconds; 0 turns the rule off."""
+    visitor_idle_close: int | None = None
+    agent_reply_reminder: int | None = None
+    agent_reply_reroute: bool | None = None
+    messaging_idle: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -113,6 +113,10 @@ class Conversation:
     locked: bool = False
     """A messaging thread its agent locked (``business.threads``): the visitor reads it
     and cannot write to it."""
+    idle_due_at: datetime | None = None
+    """When the next inactivity rule of its queue is due (``business.inactivity``)."""
+    idle_step: str | None = None
+    """Which one (``business.inactivity_rules.IdleStep``); None with ``idle_due_at``."""
 
     @property
     def is_open(self) -> bool:

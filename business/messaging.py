@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from business import commands as c
@@ -21,6 +21,8 @@ from business.errors import Conflict, DomainError, Forbidden, InvalidInput, Inva
 from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
 from business.file_model import ref_file_id
 from business.hold import HoldService, check_agent_may_write
+from business.inactivity import IdlePolicies
+from business.inactivity_rules import OFF, after_message
 from business.member_messages import member_post
 from business.model import (
     ConversationId,
@@ -75,6 +77,8 @@ class MessagingService:
         router: Router | None = None,
         hold: HoldService | None = None,
         bots: BotService | None = None,
+        idle: IdlePolicies | None = None,
+        idle_due: Callable[[datetime], None] | None = None,
     ) -> None:
         self._tx = transactions
         self._clock = clock
@@ -85,6 +89,11 @@ class MessagingService:
         """Brings a held chat back after the visitor wrote to it (``business.hold``)."""
         self._bots = bots
         """Answers what the visitor wrote to a chat with the bot (``business.bots``)."""
+        self._idle = idle
+        """The queues' inactivity rules: a message sets the chat's next deadline
+        (``business.inactivity_rules``) in the change it makes anyway."""
+        self._idle_due = idle_due
+        """Told each deadline a batch stored (the inactivity clock may sleep past it)."""
         self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
@@ -168,6 +177,14 @@ class MessagingService:
                         [(p.conversation_id, p.client_msg_id) for p in posts if p.client_msg_id]
                     )
                 )
+            policies = (
+                {}
+                if self._idle is None
+                else await self._idle.for_queues(
+                    tx, sorted({(v.tenant_id, v.queue) for v in conversations.values()})
+                )
+            )
+            deadlines: list[datetime] = []
             now = self._clock.now()
             applied = False
             for post in posts:
@@ -202,6 +219,14 @@ class MessagingService:
                 if not isinstance(change, Change):  # a retry: stored already
                     outcomes.append(change)
                     continue
+                if policies and change.events and isinstance(change.events[-1], MessagePosted):
+                    where = (change.conversation.tenant_id, change.conversation.queue)
+                    sender = change.events[-1].sender.kind
+                    change = after_message(change, sender, policies.get(where, OFF))
+                    due = change.conversation.idle_due_at
+                    was = None if change.before is None else change.before.idle_due_at
+                    if due is not None and due != was:
+                        deadlines.append(due)
                 await tx.apply(change)
                 applied = True
                 if change.left_queue:
@@ -226,6 +251,8 @@ class MessagingService:
                 outcomes.append(message)
             if applied:
                 await tx.commit()
+        if deadlines and self._idle_due is not None:
+            self._idle_due(min(deadlines))
         if to_bot and self._bots is not None:
             # First, before anything else can fail: the batch is committed, and a
             # retry would find the messages stored and hear nothing. Not awaited: a

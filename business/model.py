@@ -208,6 +208,19 @@ class Queue:
     """When visitors may start chats (``business.opening_hours``); None: always."""
     mode: QueueMode = QueueMode.LIVE
     """Live chat or messaging threads (``business.threads``)."""
+    visitor_idle_alert: int = 0
+    """Seconds of the visitor's silence after an agent's message before they are asked
+    whether they are still there (``business.inactivity``); 0: never."""
+    visitor_idle_close: int = 0
+    """Seconds after that alert before the chat ends for inactivity; 0: it does not."""
+    agent_reply_reminder: int = 0
+    """Seconds a visitor's message may wait for the agent's answer before the agent is
+    reminded; 0: never."""
+    agent_reply_reroute: bool = False
+    """The same time again after the reminder, the chat goes back to the queue."""
+    messaging_idle: int = 86400
+    """Messaging mode: seconds without a message either way after which the visit is
+    over and the thread leaves its agent (``business.inactivity``); 0: never."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

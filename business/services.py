@@ -23,6 +23,7 @@ from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
+from business.inactivity import InactivityService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -131,3 +132,5 @@ class Services:
     """A tenant's signed-identity settings (mode, audience, keys)."""
     rich_replies: RichReplyService
     """The visitor's answers to rich messages (choices, checked against the offer)."""
+    inactivity: InactivityService
+    """Runs the queues' inactivity rules due (what the engine's ``InactivityClock`` runs)."""

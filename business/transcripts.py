@@ -23,6 +23,7 @@ from business.conversation import Conversation
 from business.events import (
     ChatReturned,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -180,7 +181,7 @@ def _line(
             )
         case ReadMarked() | OfferMade() | OfferClosed() | MemberJoined() | MemberLeft():
             return None
-        case ChatReturned():
+        case ChatReturned() | IdleNoticed():
             return None
         case _ if not internal:
             return None

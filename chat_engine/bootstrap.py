@@ -32,6 +32,7 @@ from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
+from business.inactivity import IdlePolicies, InactivityService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -143,6 +144,7 @@ def bootstrap(
         if bots is not None
         else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
     )
+    inactivity = InactivityService(transactions=transactions, router=router, clock=clock)
     messaging = MessagingService(
         transactions=transactions,
         clock=clock,
@@ -150,6 +152,8 @@ def bootstrap(
         router=router,
         hold=hold,
         bots=bot_service,
+        idle=IdlePolicies(clock),
+        idle_due=inactivity.deadline_set,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     conversations = ConversationService(
@@ -284,6 +288,7 @@ def bootstrap(
         ),
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
         files=file_service,
+        inactivity=inactivity,
     )
 
 

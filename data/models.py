@@ -112,6 +112,12 @@ class QueueRow(Base):
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     # Migration 0024: ``business.model.QueueMode``.
     mode: Mapped[str] = mapped_column(server_default="live")
+    # Migration 0029: inactivity rules (``business.inactivity``), in seconds.
+    visitor_idle_alert: Mapped[int] = mapped_column(server_default="0")
+    visitor_idle_close: Mapped[int] = mapped_column(server_default="0")
+    agent_reply_reminder: Mapped[int] = mapped_column(server_default="0")
+    agent_reply_reroute: Mapped[bool] = mapped_column(server_default=false())
+    messaging_idle: Mapped[int] = mapped_column(server_default="86400")
 
 
 class VisitorRow(Base):
@@ -195,6 +201,9 @@ class ConversationRow(Base):
     started_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     # Migration 0024: a messaging thread its agent locked (``business.threads``).
     locked: Mapped[bool] = mapped_column(server_default=false())
+    # Migration 0029: the next inactivity deadline and its rule (``business.inactivity``).
+    idle_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    idle_step: Mapped[str | None]
 
 
 class EventRow(Base):

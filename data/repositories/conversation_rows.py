@@ -105,6 +105,8 @@ class _ConversationColumns(Protocol):
     offline_message_id: str | None
     started_by: Mapping[str, Any] | None
     locked: bool
+    idle_due_at: datetime | None
+    idle_step: str | None
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -146,6 +148,8 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         offline_message_id=row.offline_message_id,
         started_by=started_by_from_json(row.started_by),
         locked=bool(row.locked),
+        idle_due_at=row.idle_due_at,
+        idle_step=row.idle_step,
     )
 
 
@@ -201,6 +205,8 @@ MUTABLE = (
     "offline",
     "offline_message_id",
     "locked",
+    "idle_due_at",
+    "idle_step",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

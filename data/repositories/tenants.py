@@ -91,6 +91,11 @@ def _queue(row: QueueRow) -> Queue:
         bot=None if row.bot is None else read_bot_config(row.bot),
         opening_hours=None if row.opening_hours is None else read_opening_hours(row.opening_hours),
         mode=QueueMode(row.mode),
+        visitor_idle_alert=row.visitor_idle_alert,
+        visitor_idle_close=row.visitor_idle_close,
+        agent_reply_reminder=row.agent_reply_reminder,
+        agent_reply_reroute=row.agent_reply_reroute,
+        messaging_idle=row.messaging_idle,
     )
 
 
@@ -108,6 +113,11 @@ def _settings(queue: Queue) -> dict[str, object]:
             None if queue.opening_hours is None else opening_hours_to_json(queue.opening_hours)
         ),
         "mode": queue.mode.value,
+        "visitor_idle_alert": queue.visitor_idle_alert,
+        "visitor_idle_close": queue.visitor_idle_close,
+        "agent_reply_reminder": queue.agent_reply_reminder,
+        "agent_reply_reroute": queue.agent_reply_reroute,
+        "messaging_idle": queue.messaging_idle,
     }
 
 

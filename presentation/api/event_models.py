@@ -19,6 +19,7 @@ from business.events import (
     ChatReturned,
     ConversationEvent,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -110,6 +111,9 @@ class StateEvent(_Visible):
         default=None,
         description="on a messaging thread's lock or unlock: whether it is locked now",
     )
+    reason: str | None = Field(
+        default=None, description="on an end the engine decided: why (`inactivity`)"
+    )
 
 
 class ReadEvent(_Visible):
@@ -183,6 +187,13 @@ class ReturnedEvent(_Event):
     agent: ParticipantOut
 
 
+class IdleNoticedEvent(_Event):
+    type: Literal["idle.noticed"]
+    agent: ParticipantOut
+    kind: str = Field(description="`reply_reminder`, `rerouted` or `visit_ended`")
+    minutes: int
+
+
 VisibleModel = MessageEvent | MessageUpdatedEvent | ParticipantEvent | StateEvent | ReadEvent
 InternalModel = (
     VisibleModel
@@ -195,6 +206,7 @@ InternalModel = (
     | WhisperEvent
     | DeskMessageEvent
     | ReturnedEvent
+    | IdleNoticedEvent
 )
 VisibleEvent = Annotated[VisibleModel, Field(discriminator="type")]
 InternalEvent = Annotated[InternalModel, Field(discriminator="type")]
@@ -270,6 +282,7 @@ def visible_out(event: ConversationEvent, attachment_url: AttachmentUrl) -> Visi
                 state=event.state,
                 queue_position=event.queue_position,
                 locked=event.locked,
+                reason=event.reason,
             )
         case ReadMarked():
             return ReadEvent(
@@ -373,6 +386,15 @@ def internal_out(event: StoredEvent, attachment_url: AttachmentUrl) -> InternalM
         case ChatReturned():
             return ReturnedEvent(
                 type="hold.returned", pos=pos, created_at=at, agent=participant_out(event.agent)
+            )
+        case IdleNoticed():
+            return IdleNoticedEvent(
+                type="idle.noticed",
+                pos=pos,
+                created_at=at,
+                agent=participant_out(event.agent),
+                kind=event.kind,
+                minutes=event.minutes,
             )
         case _:
             assert_never(event)
