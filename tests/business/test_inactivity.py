@@ -53,7 +53,8 @@ async def configure(world: World, **settings: object) -> None:
 async def chat(world: World) -> Conversation:
     await world.agent(ALICE)
     conv = await world.start(await world.visitor(), text="hello")
-    assert conv.state is ACTIVE and conv.agent_id == ALICE
+    assert conv.state is ACTIVE
+    assert conv.agent_id == ALICE
     return conv
 
 
@@ -103,8 +104,10 @@ async def test_silent_visitor_is_alerted_then_the_chat_closes_for_inactivity(
     assert ended.idle_due_at is None
     assert system_texts(world, conv)[-1] == "This chat was closed because of inactivity."
     end = [e for e in world.published(conv.id) if isinstance(e, StateChanged)][-1]
-    assert end.state is ENDED and end.reason == "inactivity"
-    assert end.by is not None and end.by.kind is ParticipantKind.SYSTEM
+    assert end.state is ENDED
+    assert end.reason == "inactivity"
+    assert end.by is not None
+    assert end.by.kind is ParticipantKind.SYSTEM
     # Nothing more is due: running again does nothing.
     assert await run(world, 600) == 0
 
@@ -177,7 +180,8 @@ async def test_reroute_puts_the_chat_back_in_the_queue_for_another_agent(world: 
     assert await run(world, 60) == 1
     moved = await now(world, conv)
     # Back in the queue, then offered to Bob (auto-accept), never to Alice next.
-    assert moved.agent_id == BOB and moved.state is ACTIVE
+    assert moved.agent_id == BOB
+    assert moved.state is ACTIVE
     assert notices(world, conv) == [("reply_reminder", 1), ("rerouted", 2)]
     left = [e for e in world.published(conv.id) if isinstance(e, ParticipantLeft)]
     assert left[-1].participant.id == ALICE
@@ -210,9 +214,7 @@ async def test_a_new_service_instance_runs_the_stored_deadlines(world: World) ->
     conv = await chat(world)
     await world.agent_says(ALICE, conv.id, "Hi")
     restarted = world.another_process()
-    assert await restarted.services.inactivity.next_due() == (
-        await now(world, conv)
-    ).idle_due_at
+    assert await restarted.services.inactivity.next_due() == (await now(world, conv)).idle_due_at
     restarted.advance(60)
     # Both processes find the alert due: it happens once; then the close, once.
     assert await restarted.services.inactivity.run_due() == 1

@@ -20,6 +20,11 @@ DEFAULTS = {
     "bot": None,
     "opening_hours": None,
     "mode": "live",
+    "visitor_idle_alert": 0,
+    "visitor_idle_close": 0,
+    "agent_reply_reminder": 0,
+    "agent_reply_reroute": False,
+    "messaging_idle_hours": 24,
 }
 
 
@@ -68,6 +73,11 @@ async def test_an_admin_creates_a_queue_with_settings(
         "bot": None,
         "opening_hours": None,
         "mode": "live",
+        "visitor_idle_alert": 0,
+        "visitor_idle_close": 0,
+        "agent_reply_reminder": 0,
+        "agent_reply_reroute": False,
+        "messaging_idle_hours": 24,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
