@@ -84,41 +84,45 @@ def _due(conv: Conversation, step: IdleStep | None, at: datetime | None) -> Conv
     return dataclasses.replace(conv, idle_step=None if step is None else step.value, idle_due_at=at)
 
 
+_AGENT_TURN = frozenset({"agent_reminder", "agent_reroute"})
+"""``IdleStep`` values while the agent's clock runs (plain strings: the message path
+compares them per message)."""
+
+
 def after_message(change: Change, sender: ParticipantKind, policy: IdlePolicy) -> Change:
     """``change`` (a message stored in an open chat, sent by ``sender``) with the
     deadline the message sets. Unchanged when it sets none, so a queue without rules
-    writes nothing more."""
+    writes nothing more. Runs per message: kept to a few comparisons."""
     conv = change.conversation
-    before = change.before
-    if before is None or not conv.is_open:
+    if change.before is None or not change.events:
         return change
-    now = change.events[-1].created_at if change.events else None
-    if now is None:
-        return change
-    step: IdleStep | None
-    at: datetime | None
+    now = change.events[-1].created_at
+    step: str | None = None
+    seconds = 0
     if policy.messaging:
-        step, at = IdleStep.VISIT_END, now + timedelta(seconds=policy.messaging)
+        step, seconds = "visit_end", policy.messaging
     elif conv.state is not ConversationState.ACTIVE:
-        step, at = None, None
+        pass
     elif sender is ParticipantKind.VISITOR:
-        if conv.idle_step in (IdleStep.AGENT_REMINDER, IdleStep.AGENT_REROUTE):
+        if conv.idle_step in _AGENT_TURN:
             return change  # the agent's clock runs from the first unanswered message
         if policy.agent_reminder:
-            step, at = IdleStep.AGENT_REMINDER, now + timedelta(seconds=policy.agent_reminder)
-        else:
-            step, at = None, None
+            step, seconds = "agent_reminder", policy.agent_reminder
     elif sender is ParticipantKind.AGENT:
         if policy.visitor_alert:
-            step, at = IdleStep.VISITOR_ALERT, now + timedelta(seconds=policy.visitor_alert)
-        else:
-            step, at = None, None
+            step, seconds = "visitor_alert", policy.visitor_alert
     else:
         return change
-    value = None if step is None else step.value
-    if conv.idle_step == value and conv.idle_due_at == at:
+    at = None if step is None else now + timedelta(seconds=seconds)
+    if conv.idle_step == step and conv.idle_due_at == at:
         return change
-    return dataclasses.replace(change, conversation=_due(conv, step, at))
+    updated = dataclasses.replace(conv, idle_step=step, idle_due_at=at)
+    return Change(
+        before=change.before,
+        conversation=updated,
+        events=change.events,
+        member_writes=change.member_writes,
+    )
 
 
 def applies(conv: Conversation, now: datetime) -> IdleStep | None:
