@@ -125,6 +125,18 @@ def after_message(change: Change, sender: ParticipantKind, policy: IdlePolicy) -
     )
 
 
+def on_taken(change: Change, queue: Queue | None, now: datetime) -> Change:
+    """``change`` (an agent took a waiting chat, writing nothing yet) with the agent's
+    reply clock started: the visitor waits for their first word."""
+    policy = OFF if queue is None else IdlePolicy.of(queue)
+    conv = change.conversation
+    if not policy.agent_reminder or conv.state is not ConversationState.ACTIVE:
+        return change
+    due = now + timedelta(seconds=policy.agent_reminder)
+    updated = dataclasses.replace(conv, idle_step=IdleStep.AGENT_REMINDER.value, idle_due_at=due)
+    return dataclasses.replace(change, conversation=updated)
+
+
 def applies(conv: Conversation, now: datetime) -> IdleStep | None:
     """The rule due now in ``conv``, or None (nothing due, or it no longer applies)."""
     if conv.idle_due_at is None or conv.idle_step is None or conv.idle_due_at > now:

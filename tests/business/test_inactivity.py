@@ -169,6 +169,18 @@ async def test_unanswered_visitor_reminds_the_agent_and_an_answer_resets(world: 
     assert notices(world, conv) == [("reply_reminder", 3)]
 
 
+async def test_a_chat_taken_without_a_word_reminds_its_agent(world: World) -> None:
+    await configure(world, agent_reply_reminder=60)
+    await world.agent(BOB, auto_accept=False)
+    conv = await world.start(await world.visitor(), text="hello")
+    assert (await now(world, conv)).idle_due_at is None  # offered: not Bob's yet
+    world.advance(30)
+    await world.services.offers.accept(c.AcceptOffer(agent_id=BOB, conversation_id=conv.id))
+    assert await run(world, 59) == 0
+    assert await run(world, 1) == 1
+    assert notices(world, conv) == [("reply_reminder", 1)]
+
+
 async def test_reroute_puts_the_chat_back_in_the_queue_for_another_agent(world: World) -> None:
     await configure(world, agent_reply_reminder=60, agent_reply_reroute=True)
     conv = await chat(world)
