@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from business.conversation import Change, Conversation
 from business.ending import dispatch_freed
 from business.errors import Conflict, DomainError
+from business.events import DomainEvent
 from business.inactivity_rules import (
     OFF,
     IdlePolicy,
@@ -45,6 +46,7 @@ POLICY_TTL = timedelta(seconds=10)
 applies to new deadlines within this time (and at once in the process that changed it
 after ``forget``)."""
 _DUE_PER_ROUND = 100
+_RETRY = 1.0
 _LONGEST_SLEEP = 30.0
 """The clock looks again at least this often (deadlines set by another process)."""
 
@@ -83,15 +85,6 @@ class InactivityService:
         self._tx = transactions
         self._router = router
         self._clock = clock
-        self._listeners: list[Callable[[datetime], None]] = []
-
-    def on_deadline(self, listener: Callable[[datetime], None]) -> None:
-        """Have ``listener`` told each new deadline the message path stores."""
-        self._listeners.append(listener)
-
-    def deadline_set(self, due: datetime) -> None:
-        for listener in self._listeners:
-            listener(due)
 
     async def next_due(self) -> datetime | None:
         async with self._tx.read() as tx:
@@ -200,8 +193,16 @@ class InactivityClock:
         if self._next is None or due < self._next:
             self._woken.set()
 
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        """As a subscriber of the publisher: every committed change that leaves a
+        deadline (a message, a chat taken, a rule run) may move the next one closer."""
+        if conversation.idle_due_at is not None:
+            self.wake(conversation.idle_due_at)
+
     async def _run(self) -> None:
         while True:
+            # Cleared before reading, so a deadline stored meanwhile wakes the next wait.
+            self._woken.clear()
             try:
                 while await self._service.run_due() >= _DUE_PER_ROUND:
                     pass
@@ -212,8 +213,8 @@ class InactivityClock:
             wait = self._longest
             if self._next is not None:
                 until = (self._next - self._clock.now()).total_seconds()
-                wait = min(wait, max(until, 0.0))
-            self._woken.clear()
+                # Still due after a round: it failed (logged); try again in a second.
+                wait = min(wait, until if until > 0 else _RETRY)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._woken.wait()

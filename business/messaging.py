@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from business import commands as c
@@ -78,7 +78,6 @@ class MessagingService:
         hold: HoldService | None = None,
         bots: BotService | None = None,
         idle: IdlePolicies | None = None,
-        idle_due: Callable[[datetime], None] | None = None,
     ) -> None:
         self._tx = transactions
         self._clock = clock
@@ -92,8 +91,6 @@ class MessagingService:
         self._idle = idle
         """The queues' inactivity rules: a message sets the chat's next deadline
         (``business.inactivity_rules``) in the change it makes anyway."""
-        self._idle_due = idle_due
-        """Told each deadline a batch stored (the inactivity clock may sleep past it)."""
         self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
@@ -184,7 +181,6 @@ class MessagingService:
                     tx, sorted({(v.tenant_id, v.queue) for v in conversations.values()})
                 )
             )
-            deadlines: list[datetime] = []
             now = self._clock.now()
             applied = False
             for post in posts:
@@ -223,10 +219,6 @@ class MessagingService:
                     where = (change.conversation.tenant_id, change.conversation.queue)
                     sender = change.events[-1].sender.kind
                     change = after_message(change, sender, policies.get(where, OFF))
-                    due = change.conversation.idle_due_at
-                    was = None if change.before is None else change.before.idle_due_at
-                    if due is not None and due != was:
-                        deadlines.append(due)
                 await tx.apply(change)
                 applied = True
                 if change.left_queue:
@@ -251,8 +243,6 @@ class MessagingService:
                 outcomes.append(message)
             if applied:
                 await tx.commit()
-        if deadlines and self._idle_due is not None:
-            self._idle_due(min(deadlines))
         if to_bot and self._bots is not None:
             # First, before anything else can fail: the batch is committed, and a
             # retry would find the messages stored and hear nothing. Not awaited: a

@@ -153,7 +153,6 @@ def bootstrap(
         hold=hold,
         bots=bot_service,
         idle=IdlePolicies(clock),
-        idle_due=inactivity.deadline_set,
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     conversations = ConversationService(

@@ -161,7 +161,7 @@ class Engine:
             clock.start()
             # Deadlines passed while the engine was down run now, the others when due.
             idle = self._inactivity_clock = InactivityClock(services.inactivity, clock=self._clock)
-            services.inactivity.on_deadline(idle.wake)
+            services.publisher.subscribe(idle)
             idle.start()
             # Webhooks left undelivered by the last run are in the database: they go
             # out from here, with what the outbox stages from now on.
@@ -210,6 +210,8 @@ class Engine:
             await _quietly("webhook transport", transport.close())
         idle_clock, self._inactivity_clock = self._inactivity_clock, None
         if idle_clock is not None:
+            if self._services is not None:
+                self._services.publisher.unsubscribe(idle_clock)
             await _quietly("inactivity clock", idle_clock.stop())
         offer_clock, self._offer_clock = self._offer_clock, None
         if offer_clock is not None:

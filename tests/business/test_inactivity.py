@@ -9,6 +9,7 @@ Every rule runs on the fakes, SQLite and PostgreSQL with the fake clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from business.events import (
     ParticipantLeft,
     StateChanged,
 )
+from business.inactivity import InactivityClock
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState, ParticipantKind
 from tests.conftest import BACKENDS, open_database
 from tests.harness import ALICE, BOB, World, assert_store_consistent, make_world
@@ -256,3 +258,20 @@ async def test_bad_settings_are_refused_with_a_clear_error(
 ) -> None:
     with pytest.raises(InvalidInput, match=error.replace("(", r"\(").replace(")", r"\)")):
         await configure(world, **settings)
+
+
+async def test_the_clock_runs_what_fell_due_while_down_at_start_up(world: World) -> None:
+    await configure(world, visitor_idle_alert=60)
+    conv = await chat(world)
+    await world.agent_says(ALICE, conv.id, "Hi")
+    world.advance(3600)  # the engine was down meanwhile
+    clock = InactivityClock(world.services.inactivity, clock=world.clock, longest=0.05)
+    clock.start()
+    try:
+        for _ in range(200):
+            if system_texts(world, conv):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await clock.stop()
+    assert len(system_texts(world, conv)) == 1
