@@ -226,6 +226,12 @@ class ConfigureQueue:
     reawaken_window: int | None = None
     """Seconds a held chat the visitor answered waits for its agent (``business.reawaken``);
     0: not at all."""
+    visitor_idle_alert: int | None = None
+    """Inactivity (``business.inactivity``), in seconds; 0 turns the rule off."""
+    visitor_idle_close: int | None = None
+    agent_reply_reminder: int | None = None
+    agent_reply_reroute: bool | None = None
+    messaging_idle: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

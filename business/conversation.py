@@ -116,6 +116,10 @@ class Conversation:
     reserved_until: datetime | None = None
     """While queued after a hold the visitor answered: until then it is offered only to
     ``preferred_agent_id`` (``business.reawaken_rules``). Set only while queued."""
+    idle_due_at: datetime | None = None
+    """When the next inactivity rule of its queue is due (``business.inactivity``)."""
+    idle_step: str | None = None
+    """Which one (``business.inactivity_rules.IdleStep``); None with ``idle_due_at``."""
 
     @property
     def is_open(self) -> bool:

@@ -99,6 +99,8 @@ class StateChanged:
     locked: bool | None = None
     """On a messaging thread's lock or unlock (``business.threads``): whether the
     visitor may write to it now; None on every other change."""
+    reason: str | None = None
+    """On an end the engine decided itself: why (``inactivity``); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -294,6 +296,22 @@ class VisitorIdentified:
     of ``extra``, each with its new value."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdleNoticed:
+    """An inactivity rule reached the agent (``business.inactivity``): ``kind`` is
+    ``reply_reminder`` (the visitor waits for an answer), ``rerouted`` (the chat went back
+    to the queue) or ``visit_ended`` (messaging: the visit is over); ``minutes``: how
+    long the silence lasted."""
+
+    TYPE: ClassVar[str] = "idle.noticed"
+    conversation_id: ConversationId
+    pos: int
+    created_at: datetime
+    agent: Participant
+    kind: str
+    minutes: int
+
+
 DeskEvent = (
     NoteAdded
     | OfferMade
@@ -306,6 +324,7 @@ DeskEvent = (
     | ChatReturned
     | Whispered
     | VisitorIdentified
+    | IdleNoticed
 )
 """Stored events only the agent desk sees: no ``seq``."""
 

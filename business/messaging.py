@@ -22,6 +22,8 @@ from business.errors import Conflict, DomainError, Forbidden, InvalidInput, Inva
 from business.events import DeskMessage, MessagePosted, TypingChanged, VisitorRead
 from business.file_model import ref_file_id
 from business.hold import HoldService, check_agent_may_write
+from business.inactivity import IdlePolicies
+from business.inactivity_rules import OFF, after_message
 from business.member_messages import member_post
 from business.model import (
     ConversationId,
@@ -78,6 +80,7 @@ class MessagingService:
         hold: HoldService | None = None,
         bots: BotService | None = None,
         redaction: RedactionPolicy | None = None,
+        idle: IdlePolicies | None = None,
     ) -> None:
         self._tx = transactions
         self._redaction = redaction or RedactionPolicy()
@@ -89,6 +92,9 @@ class MessagingService:
         """Brings a held chat back after the visitor wrote to it (``business.hold``)."""
         self._bots = bots
         """Answers what the visitor wrote to a chat with the bot (``business.bots``)."""
+        self._idle = idle
+        """The queues' inactivity rules: a message sets the chat's next deadline
+        (``business.inactivity_rules``) in the change it makes anyway."""
         self._batcher: Batcher[_Post, Posted] = Batcher(self._post_batch, max_batch=MAX_BATCH)
 
     async def send_visitor_message(self, cmd: c.SendVisitorMessage) -> MessagePosted:
@@ -172,6 +178,13 @@ class MessagingService:
                         [(p.conversation_id, p.client_msg_id) for p in posts if p.client_msg_id]
                     )
                 )
+            policies = (
+                {}
+                if self._idle is None
+                else await self._idle.for_queues(
+                    tx, sorted({(v.tenant_id, v.queue) for v in conversations.values()})
+                )
+            )
             now = self._clock.now()
             applied = False
             redact = BatchRedaction(self._redaction, tx)
@@ -209,6 +222,10 @@ class MessagingService:
                 if not isinstance(change, Change):  # a retry: stored already
                     outcomes.append(change)
                     continue
+                if policies and change.events and isinstance(change.events[-1], MessagePosted):
+                    where = (change.conversation.tenant_id, change.conversation.queue)
+                    sender = change.events[-1].sender.kind
+                    change = after_message(change, sender, policies.get(where, OFF))
                 await tx.apply(change)
                 applied = True
                 if change.left_queue:

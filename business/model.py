@@ -214,6 +214,19 @@ class Queue:
     """Seconds a held chat the visitor answered waits in the queue for its agent alone
     when they cannot take it at once (``business.reawaken``); 0: none, it goes to
     whoever is free (its agent still preferred)."""
+    visitor_idle_alert: int = 0
+    """Seconds of the visitor's silence after an agent's message before they are asked
+    whether they are still there (``business.inactivity``); 0: never."""
+    visitor_idle_close: int = 0
+    """Seconds after that alert before the chat ends for inactivity; 0: it does not."""
+    agent_reply_reminder: int = 0
+    """Seconds a visitor's message may wait for the agent's answer before the agent is
+    reminded; 0: never."""
+    agent_reply_reroute: bool = False
+    """The same time again after the reminder, the chat goes back to the queue."""
+    messaging_idle: int = 86400
+    """Messaging mode: seconds without a message either way after which the visit is
+    over and the thread leaves its agent (``business.inactivity``); 0: never."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,7 @@ from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
+from business.inactivity_rules import on_taken
 from business.model import DEFAULT_OFFER_TIMEOUT, Agent, AgentId, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
@@ -54,7 +55,10 @@ class OfferService:
         async with self._tx() as tx:
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             cursor = await _member_cursor(tx, conv, cmd.agent_id)
-            change = accept_offer(conv, cmd.agent_id, self._clock.now(), member_cursor=cursor)
+            now = self._clock.now()
+            change = accept_offer(conv, cmd.agent_id, now, member_cursor=cursor)
+            if conv.offer_kind is OfferKind.ROUTE:
+                change = on_taken(change, await tx.queues.get(conv.tenant_id, conv.queue), now)
             accepted = await tx.apply(change)
             await tx.commit()
         logger.info("conversation %s accepted by agent %s", conv.id, cmd.agent_id)

@@ -203,6 +203,11 @@ class ConversationRepository(Protocol):
         expired at ``now`` or before, soonest first, at most ``limit``."""
         ...
 
+    async def list_idle_due(self, now: datetime | None, limit: int) -> Sequence[Conversation]:
+        """Open conversations with an inactivity deadline (``idle_due_at``) at ``now`` or
+        before (None: any), soonest first, at most ``limit``."""
+        ...
+
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         """Conversations with an agent, or offered to one, whose
         ``agent_delivered_pos < last_pos``."""

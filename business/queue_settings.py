@@ -11,6 +11,7 @@ import logging
 
 from business import commands as c
 from business.errors import InvalidInput, NotFound
+from business.inactivity_settings import check_idle_rules, idle_changes
 from business.model import Queue, QueueName, TenantId
 from business.reawaken_rules import check_reawaken_window
 from business.threads import check_queue_mode
@@ -50,6 +51,12 @@ class QueueSettingsService:
                 raise NotFound(f"unknown queue {name!r}")
             queue = dataclasses.replace(found, **changes)  # type: ignore[arg-type]
             check_wrap_up_required(queue)
+            check_idle_rules(
+                visitor_idle_alert=queue.visitor_idle_alert,
+                visitor_idle_close=queue.visitor_idle_close,
+                agent_reply_reminder=queue.agent_reply_reminder,
+                agent_reply_reroute=queue.agent_reply_reroute,
+            )
             if queue != found:
                 await tx.queues.save_settings(queue)
                 await tx.commit()
@@ -102,6 +109,7 @@ def checked_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["mode"] = check_queue_mode(cmd.mode)
     if cmd.reawaken_window is not None:
         changes["reawaken_window"] = check_reawaken_window(cmd.reawaken_window)
+    changes.update(idle_changes(cmd))
     return changes
 
 

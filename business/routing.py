@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from business.batching import Batcher
 from business.conversation import Conversation
+from business.inactivity_rules import on_taken
 from business.locks import KeyedLock
 from business.model import (
     DEFAULT_OFFER_TIMEOUT,
@@ -192,9 +193,8 @@ class Router:
                 if agent is None:
                     waiting.append(conversation)
                     continue
-                offered = await tx.apply(
-                    make_offer(conversation, agent, now, timeout, take=agent.auto_accept)
-                )
+                offer = make_offer(conversation, agent, now, timeout, take=agent.auto_accept)
+                offered = await tx.apply(on_taken(offer, settings, now))
                 changed[conversation.id] = offered
                 if not agent.auto_accept:
                     waiting.append(offered)

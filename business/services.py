@@ -26,6 +26,7 @@ from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
+from business.inactivity import InactivityService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -155,3 +156,5 @@ class Services:
     """Deletes ended conversations and idle visitors past their tenant's retention."""
     visitor_data: VisitorDataService
     """A visitor's export and erasure."""
+    inactivity: InactivityService
+    """Runs the queues' inactivity rules due (what the engine's ``InactivityClock`` runs)."""

@@ -23,6 +23,7 @@ from business.conversation import Conversation
 from business.events import (
     ChatReturned,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -181,7 +182,7 @@ def _line(
             )
         case ReadMarked() | OfferMade() | OfferClosed() | MemberJoined() | MemberLeft():
             return None
-        case ChatReturned() | VisitorIdentified():
+        case ChatReturned() | VisitorIdentified() | IdleNoticed():
             return None
         case _ if not internal:
             return None

@@ -28,6 +28,7 @@ from business.conversation import Conversation
 from business.events import (
     ChatReturned,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -166,6 +167,8 @@ def _mapped(
             }
             if event.locked is not None:
                 data["locked"] = event.locked
+            if event.reason is not None:
+                data["reason"] = event.reason
             mapped = [(WebhookEventType.STATE_CHANGED, data)]
             if event.state is ConversationState.ENDED:
                 ended = conversation_ended_data(conversation, change, metrics)
@@ -200,6 +203,7 @@ def _mapped(
             | DeskMessage()
             | ChatReturned()
             | Whispered()
+            | IdleNoticed()
         ):
             # The desk's own business (offers, consultants, monitors, whispers), or
             # carried by another event (a wrap-up's code in conversation.ended).
@@ -257,6 +261,8 @@ def conversation_ended_data(
         "last_seq": conversation.last_seq,
         # The code only: a wrap-up note is the agent's words for the desk.
         "wrap_up_code": None if wrap_up is None else wrap_up.code,
+        # Why the engine ended it itself (``inactivity``); None when somebody did.
+        "reason": None if ended is None else ended.reason,
         "metrics": None if metrics is None else dict(metrics_record(metrics)),
     }
 

@@ -34,6 +34,7 @@ from business.files import FileService
 from business.history import HistoryService
 from business.hold import HoldService
 from business.identity_settings import IdentitySettingsService
+from business.inactivity import IdlePolicies, InactivityService
 from business.integrator_control import IntegratorControlService
 from business.integrator_messages import IntegratorMessageService
 from business.live_counts import LiveCountService
@@ -155,6 +156,7 @@ def bootstrap(
         if bots is not None
         else {BotKind.RULES: RulesBot(), BotKind.EXTERNAL: ExternalBot()},
     )
+    inactivity = InactivityService(transactions=transactions, router=router, clock=clock)
     messaging = MessagingService(
         transactions=transactions,
         clock=clock,
@@ -163,6 +165,7 @@ def bootstrap(
         hold=hold,
         bots=bot_service,
         redaction=redaction,
+        idle=IdlePolicies(clock),
     )
     queue_settings = QueueSettingsService(transactions=transactions)
     conversations = ConversationService(
@@ -320,6 +323,7 @@ def bootstrap(
         retention_settings=RetentionSettingsService(transactions=transactions, clock=clock),
         retention=RetentionService(transactions=transactions, blobs=blobs, clock=clock),
         visitor_data=VisitorDataService(transactions=transactions, blobs=blobs, audit=audit),
+        inactivity=inactivity,
     )
 
 

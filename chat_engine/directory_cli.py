@@ -11,7 +11,7 @@ from typing import TextIO
 from business.commands import AddAgent, ConfigureQueue
 from business.errors import InvalidInput
 from business.model import AgentRole, Queue, QueueMode, QueueName
-from chat_engine import bot_cli, hours_cli, reawaken_cli
+from chat_engine import bot_cli, hours_cli, inactivity_cli, reawaken_cli
 from chat_engine.admin import add_agents, configure_queue, list_agents, list_queues, remove_agent
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -158,6 +158,7 @@ def add_parsers(
     bot_cli.add_set_arguments(set_)
     bot_cli.add_parsers(queue_commands, common)
     hours_cli.add_set_arguments(set_)
+    inactivity_cli.add_set_arguments(set_)
     hours_cli.add_parsers(queue_commands, common)
 
 
@@ -297,12 +298,13 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         and not bot_cli.given(args)
         and not hours_cli.given(args)
         and not reawaken_cli.given(args)
+        and not inactivity_cli.given(args)
     ):
         raise InvalidInput(
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
             "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
             "--last-agent-window, --mode, --reawaken-window, --bot, --bot-config, --hours, "
-            "--timezone or --closed-on"
+            "--timezone, --closed-on or an inactivity rule (--visitor-idle-alert, ...)"
         )
     command = ConfigureQueue(
         tenant_id=tenant_of(args),
@@ -318,6 +320,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         **reawaken_cli.changes(args),
         **bot_cli.bot_changes(args),
         **await hours_cli.hours_changes(args, settings),
+        **inactivity_cli.idle_changes(args),
     )
     queue, agents = await configure_queue(settings, command)
     if args.max_waiting is not None or args.default_max_waiting:
@@ -356,6 +359,9 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
         out.write(bot_cli.describe(queue) + "\n")
     if hours_cli.given(args):
         for line in hours_cli.describe(queue):
+            out.write(line + "\n")
+    if inactivity_cli.given(args):
+        for line in inactivity_cli.describe(queue):
             out.write(line + "\n")
     return 0
 

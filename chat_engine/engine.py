@@ -23,6 +23,7 @@ from business.file_links import derive_file_secret
 from business.file_ports import BlobStore
 from business.file_retention import FilePurger
 from business.file_settings import FileSettings
+from business.inactivity import InactivityClock
 from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from business.offers import OfferClock
@@ -76,6 +77,7 @@ class Engine:
         self._bridge: XmppBridge | None = None
         self._offer_clock: OfferClock | None = None
         self._reawaken_clock: ReawakenClock | None = None
+        self._inactivity_clock: InactivityClock | None = None
         self._transcript_mails: TranscriptMailDispatcher | None = None
         self._webhooks: WebhookDispatcher | None = None
         self._webhook_transport: AiohttpWebhookTransport | None = None
@@ -174,6 +176,10 @@ class Engine:
                 services.reawaken, interval=settings.xmpp.offer_poll_interval
             )
             reawaken.start()
+            # Deadlines passed while the engine was down run now, the others when due.
+            idle = self._inactivity_clock = InactivityClock(services.inactivity, clock=self._clock)
+            services.publisher.subscribe(idle)
+            idle.start()
             # Webhooks left undelivered by the last run are in the database: they go
             # out from here, with what the outbox stages from now on.
             webhooks = self._webhooks = WebhookDispatcher(services.webhook_deliveries)
@@ -228,6 +234,11 @@ class Engine:
         transport, self._webhook_transport = self._webhook_transport, None
         if transport is not None:
             await _quietly("webhook transport", transport.close())
+        idle_clock, self._inactivity_clock = self._inactivity_clock, None
+        if idle_clock is not None:
+            if self._services is not None:
+                self._services.publisher.unsubscribe(idle_clock)
+            await _quietly("inactivity clock", idle_clock.stop())
         offer_clock, self._offer_clock = self._offer_clock, None
         if offer_clock is not None:
             await _quietly("offer clock", offer_clock.stop())

@@ -21,6 +21,7 @@ from business.events import (
     ConversationEvent,
     DeskEvent,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -143,7 +144,8 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             sender=e.by,
             payload={"state": e.state.value, "queue_position": e.queue_position}
             # A lock change only (messaging threads): other rows stay as they were.
-            | ({} if e.locked is None else {"locked": e.locked}),
+            | ({} if e.locked is None else {"locked": e.locked})
+            | ({} if e.reason is None else {"reason": e.reason}),
         ),
         lambda h, s: StateChanged(
             conversation_id=h.conversation_id,
@@ -154,6 +156,7 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             queue_position=s.payload.get("queue_position"),
             by=s.sender,
             locked=s.payload.get("locked"),
+            reason=s.payload.get("reason"),
         ),
     ),
     ReadMarked: Codec[ReadMarked](
@@ -211,6 +214,17 @@ CODECS: Mapping[type[StoredEvent], Codec[Any]] = {
             created_at=h.created_at,
             visitor=sender(s, h),
             changes=tuple((str(k), str(v)) for k, v in s.payload.get("changes", ())),
+        ),
+    ),
+    IdleNoticed: Codec[IdleNoticed](
+        lambda e: Stored(sender=e.agent, payload={"kind": e.kind, "minutes": e.minutes}),
+        lambda h, s: IdleNoticed(
+            conversation_id=h.conversation_id,
+            pos=h.pos,
+            created_at=h.created_at,
+            agent=sender(s, h),
+            kind=s.payload["kind"],
+            minutes=s.payload["minutes"],
         ),
     ),
     OfferMade: Codec[OfferMade](encode_offer, decode_offer),

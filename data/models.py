@@ -115,6 +115,12 @@ class QueueRow(Base):
     # Migration 0025: seconds a held chat the visitor answered waits for its agent alone
     # (``business.reawaken_rules``); 0: not at all.
     reawaken_window: Mapped[int] = mapped_column(server_default="120")
+    # Migration 0029: inactivity rules (``business.inactivity``), in seconds.
+    visitor_idle_alert: Mapped[int] = mapped_column(server_default="0")
+    visitor_idle_close: Mapped[int] = mapped_column(server_default="0")
+    agent_reply_reminder: Mapped[int] = mapped_column(server_default="0")
+    agent_reply_reroute: Mapped[bool] = mapped_column(server_default=false())
+    messaging_idle: Mapped[int] = mapped_column(server_default="86400")
 
 
 class VisitorRow(Base):
@@ -201,6 +207,9 @@ class ConversationRow(Base):
     # Migration 0025: while queued, offered only to ``preferred_agent_id`` until then
     # (``business.reawaken_rules``). Indexed: the reawaken clock reads the ones due.
     reserved_until: Mapped[datetime | None] = mapped_column(index=True)
+    # Migration 0029: the next inactivity deadline and its rule (``business.inactivity``).
+    idle_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    idle_step: Mapped[str | None]
 
 
 class EventRow(Base):

@@ -87,6 +87,8 @@ def event_to_wire(event: ConversationEvent, attachment_url: Callable[[str], str]
                 wire["queue_position"] = event.queue_position
             if event.locked is not None:
                 wire["locked"] = event.locked
+            if event.reason is not None:
+                wire["reason"] = event.reason  # an end the engine decided: inactivity
         case ReadMarked():
             wire["by"] = participant_to_wire(event.by)
             # PROTOCOL.md names this field "seq", which the envelope already uses for the

@@ -344,6 +344,14 @@ class _Conversations:
         ]
         return sorted(due, key=lambda c: (c.offer_expires_at, c.id))[:limit]
 
+    async def list_idle_due(self, now: datetime | None, limit: int) -> Sequence[Conversation]:
+        due = [
+            c
+            for c in self._s.conversations.values()
+            if c.is_open and c.idle_due_at is not None and (now is None or c.idle_due_at <= now)
+        ]
+        return sorted(due, key=lambda c: (c.idle_due_at, c.id))[:limit]
+
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         found = [
             c

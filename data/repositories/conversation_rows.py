@@ -106,6 +106,8 @@ class _ConversationColumns(Protocol):
     started_by: Mapping[str, Any] | None
     locked: bool
     reserved_until: datetime | None
+    idle_due_at: datetime | None
+    idle_step: str | None
 
 
 def conversation_from_row(row: _ConversationColumns) -> Conversation:
@@ -148,6 +150,8 @@ def conversation_from_row(row: _ConversationColumns) -> Conversation:
         started_by=started_by_from_json(row.started_by),
         locked=bool(row.locked),
         reserved_until=row.reserved_until,
+        idle_due_at=row.idle_due_at,
+        idle_step=row.idle_step,
     )
 
 
@@ -204,6 +208,8 @@ MUTABLE = (
     "offline_message_id",
     "locked",
     "reserved_until",
+    "idle_due_at",
+    "idle_step",
 )
 
 UNCOMPARED = frozenset({"context", "form", "members"})

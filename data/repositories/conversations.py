@@ -287,6 +287,14 @@ class SqlConversationRepository:
         )
         return await self._rows(stmt)
 
+    async def list_idle_due(self, now: datetime | None, limit: int) -> Sequence[Conversation]:
+        """Through the index on ``idle_due_at`` (migration 0029)."""
+        where = [_T.c.idle_due_at.is_not(None), _T.c.state != ConversationState.ENDED.value]
+        if now is not None:
+            where.append(_T.c.idle_due_at <= now)
+        stmt = select(_T).where(*where).order_by(_T.c.idle_due_at, _T.c.id).limit(max(limit, 0))
+        return await self._rows(stmt)
+
     async def list_undelivered_to_agents(self) -> Sequence[Conversation]:
         """Oldest first (id breaks ties)."""
         stmt = (

@@ -92,6 +92,11 @@ def _queue(row: QueueRow) -> Queue:
         opening_hours=None if row.opening_hours is None else read_opening_hours(row.opening_hours),
         mode=QueueMode(row.mode),
         reawaken_window=row.reawaken_window,
+        visitor_idle_alert=row.visitor_idle_alert,
+        visitor_idle_close=row.visitor_idle_close,
+        agent_reply_reminder=row.agent_reply_reminder,
+        agent_reply_reroute=row.agent_reply_reroute,
+        messaging_idle=row.messaging_idle,
     )
 
 
@@ -110,6 +115,11 @@ def _settings(queue: Queue) -> dict[str, object]:
         ),
         "mode": queue.mode.value,
         "reawaken_window": queue.reawaken_window,
+        "visitor_idle_alert": queue.visitor_idle_alert,
+        "visitor_idle_close": queue.visitor_idle_close,
+        "agent_reply_reminder": queue.agent_reply_reminder,
+        "agent_reply_reroute": queue.agent_reply_reroute,
+        "messaging_idle": queue.messaging_idle,
     }
 
 

@@ -19,6 +19,7 @@ from business.events import (
     ChatReturned,
     ConversationEvent,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -111,6 +112,9 @@ class StateEvent(_Visible):
         default=None,
         description="on a messaging thread's lock or unlock: whether it is locked now",
     )
+    reason: str | None = Field(
+        default=None, description="on an end the engine decided: why (`inactivity`)"
+    )
 
 
 class ReadEvent(_Visible):
@@ -193,6 +197,13 @@ class VisitorIdentifiedEvent(_Event):
     )
 
 
+class IdleNoticedEvent(_Event):
+    type: Literal["idle.noticed"]
+    agent: ParticipantOut
+    kind: str = Field(description="`reply_reminder`, `rerouted` or `visit_ended`")
+    minutes: int
+
+
 VisibleModel = MessageEvent | MessageUpdatedEvent | ParticipantEvent | StateEvent | ReadEvent
 InternalModel = (
     VisibleModel
@@ -206,6 +217,7 @@ InternalModel = (
     | DeskMessageEvent
     | ReturnedEvent
     | VisitorIdentifiedEvent
+    | IdleNoticedEvent
 )
 VisibleEvent = Annotated[VisibleModel, Field(discriminator="type")]
 InternalEvent = Annotated[InternalModel, Field(discriminator="type")]
@@ -281,6 +293,7 @@ def visible_out(event: ConversationEvent, attachment_url: AttachmentUrl) -> Visi
                 state=event.state,
                 queue_position=event.queue_position,
                 locked=event.locked,
+                reason=event.reason,
             )
         case ReadMarked():
             return ReadEvent(
@@ -392,6 +405,15 @@ def internal_out(event: StoredEvent, attachment_url: AttachmentUrl) -> InternalM
                 created_at=at,
                 visitor=participant_out(event.visitor),
                 changes=dict(event.changes),
+            )
+        case IdleNoticed():
+            return IdleNoticedEvent(
+                type="idle.noticed",
+                pos=pos,
+                created_at=at,
+                agent=participant_out(event.agent),
+                kind=event.kind,
+                minutes=event.minutes,
             )
         case _:
             assert_never(event)

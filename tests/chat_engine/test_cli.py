@@ -265,7 +265,17 @@ def test_queue_limits_are_set_listed_and_reset(tmp_path: Path) -> None:
     assert output == "queue support: at most 40 waiting; 0 waiting now\n"
     _, listing = run(["queue", "list", "--database-url", url])
     assert listing.splitlines()[0].split()[:4] == ["QUEUE", "WAITING", "MAX", "WAITING"]
-    assert listing.splitlines()[1].split() == ["support", "0", "40", "20s", "-", "-", "86400s", "live", "120s"]
+    assert listing.splitlines()[1].split() == [
+        "support",
+        "0",
+        "40",
+        "20s",
+        "-",
+        "-",
+        "86400s",
+        "live",
+        "120s",
+    ]
 
     code, output = run(["queue", "set", "support", "--default-max-waiting", "--database-url", url])
     assert code == 0

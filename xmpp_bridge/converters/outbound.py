@@ -11,6 +11,7 @@ from business.conversation import Conversation
 from business.events import (
     ChatReturned,
     DeskMessage,
+    IdleNoticed,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -29,7 +30,7 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import AgentId, ConversationState, MemberRole, ParticipantKind
-from xmpp_bridge import texts, texts_rich
+from xmpp_bridge import texts, texts_idle, texts_rich
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters._markers import (
     set_displayed,
@@ -269,6 +270,9 @@ def _update(item: ConversationUpdate, addressing: Addressing, budget: int) -> li
                 text = say.chat_returned
         case VisitorIdentified(changes=changes):
             text = say.visitor_identified(changes)
+        case IdleNoticed(agent=who, kind=kind, minutes=minutes):
+            if who.id == me:
+                text = texts_idle.idle_notice(say.language, kind, minutes)
         case NoteAdded(by=who, text=note):
             # The author typed it in this window and was answered then.
             if who.id != me:

@@ -10,12 +10,13 @@ queue's bot is read by ``business.bot_config`` as ``queue set --bot-config`` rea
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
 from business import commands as c
 from business.errors import NotFound
+from business.inactivity_settings import MAX_IDLE_SECONDS
 from business.model import DEFAULT_REAWAKEN_WINDOW, Queue, QueueMode, QueueName as QueueNameValue
 from business.queue_settings import MAX_WAITING
 from business.reawaken_rules import MAX_REAWAKEN_WINDOW
@@ -32,6 +33,7 @@ resource = Resource(
 )
 
 _LOW, _HIGH = OFFER_TIMEOUT_RANGE
+_IDLE_MAX = MAX_IDLE_SECONDS // 60
 
 
 class QueueOut(BaseModel):
@@ -62,6 +64,24 @@ class QueueOut(BaseModel):
     reawaken_window: int = Field(
         description="seconds a held chat the visitor answers waits in the queue for its agent "
         "alone when they cannot take it at once; 0: it goes to any agent at once"
+    )
+    visitor_idle_alert: float = Field(
+        description="minutes of the visitor's silence after an agent's message before "
+        "they are asked whether they are still there; 0: off"
+    )
+    visitor_idle_close: float = Field(
+        description="minutes after that alert before the chat ends (reason `inactivity`); 0: never"
+    )
+    agent_reply_reminder: float = Field(
+        description="minutes a visitor's message may wait for an answer before the agent "
+        "is reminded; 0: off"
+    )
+    agent_reply_reroute: bool = Field(
+        description="the same time again after the reminder, the chat goes back to the queue"
+    )
+    messaging_idle_hours: float = Field(
+        description="messaging mode: hours without a message after which the visit is over "
+        "and the thread leaves its agent; 0: never"
     )
 
 
@@ -136,6 +156,17 @@ class QueuePatch(PatchBody):
         description="seconds a held chat the visitor answers waits for its agent; 0: not at "
         "all. Chats waiting for their agent now keep the deadline they were given",
     )
+    visitor_idle_alert: int | None = Field(None, ge=0, le=_IDLE_MAX, description="minutes; 0: off")
+    visitor_idle_close: int | None = Field(
+        None, ge=0, le=_IDLE_MAX, description="minutes after the alert; 0: never"
+    )
+    agent_reply_reminder: int | None = Field(
+        None, ge=0, le=_IDLE_MAX, description="minutes; 0: off"
+    )
+    agent_reply_reroute: bool | None = None
+    messaging_idle_hours: int | None = Field(
+        None, ge=0, le=_IDLE_MAX // 60, description="hours; 0: never"
+    )
 
 
 class QueuePath(Params):
@@ -159,6 +190,11 @@ def queue_out(queue: Queue) -> QueueOut:
         ),
         mode=queue.mode,
         reawaken_window=queue.reawaken_window,
+        visitor_idle_alert=queue.visitor_idle_alert / 60,
+        visitor_idle_close=queue.visitor_idle_close / 60,
+        agent_reply_reminder=queue.agent_reply_reminder / 60,
+        agent_reply_reroute=queue.agent_reply_reroute,
+        messaging_idle_hours=queue.messaging_idle / 3600,
     )
 
 
@@ -275,6 +311,18 @@ async def update_queue(call: Call[QueuePath, Empty, QueuePatch]) -> QueueOut:
             always_open="opening_hours" in given and body.opening_hours is None,
             mode=None if body.mode is None else body.mode.value,
             reawaken_window=body.reawaken_window,
+            **_idle_seconds(body),
         )
     )
     return queue_out(queue)
+
+
+def _idle_seconds(body: QueuePatch) -> dict[str, Any]:
+    """The inactivity settings given, in the seconds the queue keeps."""
+    changes: dict[str, Any] = {"agent_reply_reroute": body.agent_reply_reroute}
+    for name in ("visitor_idle_alert", "visitor_idle_close", "agent_reply_reminder"):
+        minutes = getattr(body, name)
+        changes[name] = None if minutes is None else minutes * 60
+    hours = body.messaging_idle_hours
+    changes["messaging_idle"] = None if hours is None else hours * 3600
+    return changes

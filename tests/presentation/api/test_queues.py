@@ -21,6 +21,11 @@ DEFAULTS = {
     "opening_hours": None,
     "mode": "live",
     "reawaken_window": 120,
+    "visitor_idle_alert": 0,
+    "visitor_idle_close": 0,
+    "agent_reply_reminder": 0,
+    "agent_reply_reroute": False,
+    "messaging_idle_hours": 24,
 }
 
 
@@ -71,6 +76,11 @@ async def test_an_admin_creates_a_queue_with_settings(
         "opening_hours": None,
         "mode": "live",
         "reawaken_window": 600,
+        "visitor_idle_alert": 0,
+        "visitor_idle_close": 0,
+        "agent_reply_reminder": 0,
+        "agent_reply_reroute": False,
+        "messaging_idle_hours": 24,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
