@@ -104,7 +104,7 @@ export class Attach {
           .then((ack) => (ack.ok ? null : ack.error)),
       (error) => error,
     );
-    if (problem) w.failed(entry, { message: this.describe(problem) });
+    if (problem) w.failed(entry.client_msg_id, { message: this.describe(problem) });
   }
 
   async upload(conversationId, file) {

@@ -4,7 +4,7 @@
 // the chat open already (continuation); after that, each change (a page view, a
 // single-page app's navigation, a new title, a custom variable) sends one update,
 // coalesced over a short wait and only when something other than the clock changed.
-import { RETRYABLE } from "./outbox.js";
+import { RETRYABLE } from "./core/protocol.js";
 
 const COALESCE_MS = 500;
 const RETRY_MS = 5000;
