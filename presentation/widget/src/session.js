@@ -88,17 +88,14 @@ export const sessionMethods = {
     this.sendProfile();
   },
 
-  // ChatEngine.identify's values (identity.js), once per connect and conversation; a
-  // refusal (a bad value, a signed identity's own) is the site's to see in the console.
+  // ChatEngine.identify's values (identity.js), sent by the core once per connect and
+  // conversation; a refusal (a bad value, a signed identity's own) is the site's to see
+  // in the console.
   sendProfile() {
     const profile = window.ChatEngine && window.ChatEngine.profile;
-    const key = JSON.stringify([profile, this.conv && this.conv.id, this.core.socket && this.core.socket.id]);
-    if (!profile || !this.sessionReady || key === this.profileSent) return;
-    this.profileSent = key;
-    this.call("visitor.identify", profile).then((ack) => {
-      if (ack.ok) return;
-      if (ack.error.code === "timeout") this.profileSent = null;
-      else console.warn("ChatEngine.identify:", ack.error.message);
+    if (!profile) return;
+    this.core.identify(profile).then((ack) => {
+      if (!ack.ok && ack.error.code !== "timeout") console.warn("ChatEngine.identify:", ack.error.message);
     });
   },
 
@@ -109,9 +106,9 @@ export const sessionMethods = {
     this.agentName = null;
     this.botName = null;
     this.clearConversationView();
+    this.core.open(id, { after: 0 });
     this.updateStatus();
     this.sendProfile();
-    this.core.open(id, { after: 0 });
   },
 
   // The outbox's news (core/sending.js): a start's conversation is shown; a message's

@@ -15,6 +15,7 @@
 // Conversation events are applied once each, in seq order; a gap or a reconnect syncs.
 import { io as defaultIo } from "socket.io-client";
 import { eventMethods, UNAVAILABLE_TEXT } from "./events.js";
+import { fileMethods } from "./files.js";
 import { backoff, callWithAck, readOutbox } from "./protocol.js";
 import { requestMethods } from "./requests.js";
 import { sendingMethods } from "./sending.js";
@@ -228,6 +229,7 @@ export class ChatCore {
     for (const conv of this.conversations.values()) if (conv.followed) this.sync(conv.id);
     this.flush();
     this.pushContext();
+    this.pushProfile();
   }
 
   track(id) {
@@ -273,6 +275,6 @@ export class ChatCore {
   }
 }
 
-// Sending (sending.js), conversation events (events.js) and the rest of the protocol
-// (requests.js).
-Object.assign(ChatCore.prototype, sendingMethods, eventMethods, requestMethods);
+// Sending (sending.js), conversation events (events.js), files (files.js) and the rest
+// of the protocol (requests.js).
+Object.assign(ChatCore.prototype, sendingMethods, eventMethods, fileMethods, requestMethods);

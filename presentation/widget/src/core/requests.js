@@ -1,5 +1,5 @@
 // The rest of the visitor protocol for the headless core (chat_core.js): typing, read
-// markers, ending, offline messages and the context update (app.js has what only apps
+// markers, ending, offline messages, the visitor's profile and the context update (app.js has what only apps
 // use). Mixed into ChatCore; `this` is the core.
 import { backoff, newId, RETRYABLE } from "./protocol.js";
 
@@ -54,6 +54,24 @@ export const requestMethods = {
       if (!RETRYABLE.has(ack.error.code)) throw ack.error;
       await new Promise((resolve) => setTimeout(resolve, backoff(attempt++)));
     }
+  },
+
+  // Who the visitor says they are (visitor.identify: {name?, email?, avatar?, extra?}):
+  // kept, and sent once per connection and current conversation (the engine ignores
+  // what it has already). Never changes who the visitor is: that is the signed
+  // identity's alone. Resolves with the ack (a refusal is {ok: false, error}).
+  identify(profile) {
+    this.profile = profile;
+    return this.pushProfile();
+  },
+
+  async pushProfile() {
+    const key = JSON.stringify([this.profile, this.currentId, this.socket && this.socket.id]);
+    if (!this.profile || !this.ready || key === this.profileSent) return { ok: true };
+    this.profileSent = key;
+    const ack = await this.call("visitor.identify", this.profile);
+    if (!ack.ok && ack.error.code === "timeout") this.profileSent = null;
+    return ack;
   },
 
   async pushContext() {
