@@ -3,8 +3,8 @@
 // the message box, unless the visitor already has an open conversation. Name, e-mail
 // and message are checked here first (the server checks them again, and its errors are
 // shown the same way); the message goes out as `offline.leave` (docs/visitor-protocol.md)
-// with the visit's context (context_sync.js, as a start) and a client_msg_id kept until
-// it is acked, so a retry never leaves it twice. Once
+// with the visit's context (as a start's) and a client_msg_id kept until it is acked, so
+// a retry never leaves it twice (the headless core sends it: core/requests.js). Once
 // stored it is an ordinary queued conversation: the widget shows it like a chat, and
 // remembers it in localStorage ("offline": {id, at}) so that on a later visit the chat
 // manager loads the client, which opens the window when the answer is there unread.
@@ -109,7 +109,6 @@ export class OfflineForm {
     if (text.length > this.widget.maxLength) return this.invalid("text", t("too_long", { n: this.widget.maxLength }));
     this.error.textContent = "";
     const payload = { client_msg_id: newId(), name, email, text };
-    this.widget.contextSync.fillLeave(payload); // the visit's context, as a start's
     const queue = this.widget.boot.queue || this.widget.tabStore.get("queue", null);
     if (queue) payload.queue = queue;
     this.pending = payload;
@@ -135,7 +134,6 @@ export class OfflineForm {
       else this.error.textContent = error.message;
       return;
     }
-    w.contextSync.started(); // the engine has the context: no update for it
     this.pending = null;
     this.sendButton.disabled = false;
     this.sendButton.textContent = w.t("send_message");

@@ -10,7 +10,6 @@ export const renderMethods = {
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
     if (this.attach) this.attach.update();
-    this.contextSync.setEngaged(this.isOpen() && this.sessionReady);
     this.transcript.update();
     if (!this.core.socket || !this.core.socket.connected) return;
     const t = this.t;

@@ -10,7 +10,8 @@ import { timeLabel } from "./ui.js";
 
 export const sessionMethods = {
   makeCore() {
-    const local = this.local;
+    const { boot, local } = this;
+    const tracker = boot.tracker; // the manager's record of the visit (tracking.js)
     const core = (this.core = new ChatCore({
       url: new URL(this.boot.server, location.href).href,
       tenant: this.boot.tenant,
@@ -19,12 +20,20 @@ export const sessionMethods = {
       // kept across pages, since each page draws its conversation afresh.
       storage: { get: (k, f) => (k === "seen" ? f : local.get(k, f)), set: (k, v) => k === "seen" || local.set(k, v) },
       unavailableText: this.t("unavailable_message"),
+      // The visit goes out only once the visitor is engaged (core/context.js): with the
+      // start or offline message, then as updates while a conversation is open.
+      context: () =>
+        tracker ? tracker.context() : { page_url: location.href, page_title: document.title, referrer: document.referrer },
+      // A start also names the chain step that showed the chat and, for a trigger, its
+      // id (boot.chain, boot.trigger: the manager's).
       startFields: () => {
-        const start = {};
-        this.contextSync.fillStart(start); // the visit's context and the trigger
+        const start = { context: core.currentContext() };
+        const chain = boot.chain;
+        if (chain) start.trigger = chain === "triggers" && boot.trigger ? { chain, id: boot.trigger } : { chain };
         return start;
       },
     }));
+    if (tracker) tracker.onChange(() => core.contextChanged());
     core.on("session", (data) => this.onSession(data));
     core.on("connection", ({ state }) => {
       if (state === "connected") return;
@@ -115,7 +124,6 @@ export const sessionMethods = {
   // "Sending…" becomes its time until its event replaces it; a refusal is shown on it.
   delivered(clientMsgId, ack) {
     if (ack.conversation) {
-      this.contextSync.started(); // the start carried the context
       this.threads.startNew = false;
       if (!this.conv || this.conv.id !== ack.conversation.id) this.adopt(ack.conversation.id, ack.conversation.state);
       this.emit("start", { conversation_id: ack.conversation.id });

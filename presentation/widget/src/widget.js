@@ -21,7 +21,6 @@
 // notifications), outbox.js (the composer into the core's outbox).
 import { Attach } from "./attach.js";
 import { CLIENT_LOCALES } from "./client_locales.js";
-import { ContextSync } from "./context_sync.js";
 import { Storage } from "./dom.js";
 import { translator } from "./i18n.js";
 import { outboxMethods } from "./outbox.js";
@@ -38,8 +37,6 @@ class ChatWidget {
     this.tabStore = new Storage("sessionStorage", prefix);
     this.sessionReady = false;
     this.conv = null; // the conversation shown: {id, state, lastSeq drawn, queuePosition}
-    // The visit's context goes out only while the visitor has a conversation.
-    this.contextSync = new ContextSync(boot, (ctx) => this.call("context.update", ctx));
     this.composing = false;
     this.pauseTimer = null;
     this.typingTimer = null;

@@ -18,6 +18,7 @@ export const appMethods = {
   background() {
     this.suspended = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.contextTimer);
     for (const s of this.syncs.values()) clearTimeout(s.timer); // a reconnect syncs anyway
     if (this.socket) this.socket.disconnect();
   },
@@ -43,7 +44,8 @@ export const appMethods = {
       return this.send(text, { to: null, queue });
     }
     if (newThread) throw new TypeError("a new thread starts with its first message: start({text, newThread})");
-    const payload = { context: this.context };
+    const payload = { context: this.currentContext() };
+    this.carrying(payload.context);
     if (queue || this.queue) payload.queue = queue || this.queue;
     if (form) payload.form = form;
     const ack = await this.call("conversation.start", payload);

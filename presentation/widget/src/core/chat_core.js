@@ -14,6 +14,7 @@
 // conversation it follows ("seen": a reconnect or a restart syncs from there).
 // Conversation events are applied once each, in seq order; a gap or a reconnect syncs.
 import { io as defaultIo } from "socket.io-client";
+import { contextMethods } from "./context.js";
 import { eventMethods, UNAVAILABLE_TEXT } from "./events.js";
 import { fileMethods } from "./files.js";
 import { backoff, callWithAck, readOutbox } from "./protocol.js";
@@ -74,12 +75,17 @@ export class ChatCore {
     this.syncs = new Map(); // conversation id -> {running, again, attempt, timer}
     this.applying = Promise.resolve();
     this.context = {};
-    this.contextSent = null;
-    // An interface's hooks: the placeholder's text for an event that could not be
-    // fetched, and startFields() -> what else a conversation.start carries (default:
-    // {context}; the widget adds its trigger).
+    this.contextSource = hooks.context || null;
+    this.contextSent = null; // what the engine has (context.js)
+    this.contextPending = null; // what the start in flight carries
+    this.contextSending = null;
+    this.contextTimer = null;
+    // An interface's hooks: context() -> the visitor's context (default: pageView's and
+    // updateContext's), the placeholder's text for an event that could not be fetched,
+    // and startFields() -> what else a conversation.start carries (default: {context};
+    // the widget adds its trigger).
     this.unavailableText = hooks.unavailableText || UNAVAILABLE_TEXT;
-    this.startFields = hooks.startFields || (() => ({ context: this.context }));
+    this.startFields = hooks.startFields || (() => ({ context: this.currentContext() }));
   }
 
   // -- events -------------------------------------------------------------------------
@@ -228,7 +234,7 @@ export class ChatCore {
     this.settle("resolve", data);
     for (const conv of this.conversations.values()) if (conv.followed) this.sync(conv.id);
     this.flush();
-    this.pushContext();
+    this.contextChanged(0);
     this.pushProfile();
   }
 
@@ -268,6 +274,7 @@ export class ChatCore {
     const conv = this.track(conversationId);
     if (!conv.followed) this.follow(conv, 0);
     if (after !== null) conv.lastSeq = after;
+    this.contextChanged(0); // an open one engages the visitor
     this.currentId = conversationId;
     this.nextNewThread = false;
     await this.sync(conversationId);
@@ -275,6 +282,6 @@ export class ChatCore {
   }
 }
 
-// Sending (sending.js), conversation events (events.js), files (files.js) and the rest
-// of the protocol (requests.js).
-Object.assign(ChatCore.prototype, sendingMethods, eventMethods, fileMethods, requestMethods);
+// Sending (sending.js), conversation events (events.js), files (files.js), the context
+// (context.js) and the rest of the protocol (requests.js).
+Object.assign(ChatCore.prototype, sendingMethods, eventMethods, fileMethods, contextMethods, requestMethods);

@@ -52,6 +52,7 @@ export const eventMethods = {
         conv.state = event.state;
         if (typeof event.locked === "boolean") conv.locked = event.locked;
         this.emit("state", { conversation_id: conv.id, state: event.state, queue_position: event.queue_position || null, locked: conv.locked });
+        this.contextChanged(0); // engaged now, perhaps
       }
       this.emit("event", event, Boolean(live));
       if (event.type === "message") this.emit("message", event, Boolean(live));

@@ -1,5 +1,5 @@
 // The rest of the visitor protocol for the headless core (chat_core.js): typing, read
-// markers, ending, offline messages, the visitor's profile and the context update (app.js has what only apps
+// markers, ending, offline messages and the visitor's profile (app.js has what only apps
 // use). Mixed into ChatCore; `this` is the core.
 import { backoff, newId, RETRYABLE } from "./protocol.js";
 
@@ -43,7 +43,8 @@ export const requestMethods = {
   // twice; resolves with the ack ({conversation}, then followed like a started one) or
   // rejects with a final error ({code, message}).
   async leave(message) {
-    const payload = { context: this.context, ...message, client_msg_id: message.client_msg_id || newId() };
+    const payload = { context: this.currentContext(), ...message, client_msg_id: message.client_msg_id || newId() };
+    this.carrying(payload.context);
     for (let attempt = 0; ; ) {
       if (!this.ready) await this.connect();
       const ack = await this.call("offline.leave", payload);
@@ -51,7 +52,10 @@ export const requestMethods = {
         this.adopt(ack.conversation, this.modeOf(payload.queue));
         return ack;
       }
-      if (!RETRYABLE.has(ack.error.code)) throw ack.error;
+      if (!RETRYABLE.has(ack.error.code)) {
+        this.contextPending = null;
+        throw ack.error;
+      }
       await new Promise((resolve) => setTimeout(resolve, backoff(attempt++)));
     }
   },
@@ -71,15 +75,6 @@ export const requestMethods = {
     this.profileSent = key;
     const ack = await this.call("visitor.identify", this.profile);
     if (!ack.ok && ack.error.code === "timeout") this.profileSent = null;
-    return ack;
-  },
-
-  async pushContext() {
-    const open = [...this.conversations.values()].some((c) => c.followed && c.state && c.state !== "ended");
-    const key = JSON.stringify(this.context);
-    if (!open || !this.ready || key === this.contextSent || !Object.keys(this.context).length) return { ok: true };
-    const ack = await this.call("context.update", this.context);
-    if (ack.ok || !RETRYABLE.has(ack.error.code)) this.contextSent = key;
     return ack;
   },
 };

@@ -40,7 +40,7 @@ export const sendingMethods = {
     conv.mode = conv.mode || mode;
     if (!conv.followed) this.follow(conv, 0);
     this.currentId = conv.id;
-    this.contextSent = JSON.stringify(this.context);
+    this.carried(); // the start carried the context
     this.sync(conv.id);
   },
 
@@ -49,6 +49,14 @@ export const sendingMethods = {
   expect(id, message) {
     const seen = () => !message || (this.conversations.get(id) || { lastSeq: Infinity }).lastSeq >= message.seq;
     if (!seen()) setTimeout(() => seen() || this.sync(id), 1500);
+  },
+
+  // What a start carries besides its message (the context, noted as on its way).
+  startOf(entry) {
+    if (entry.conversation_id !== null) return {};
+    const fields = this.startFields();
+    this.carrying(fields.context);
+    return fields;
   },
 
   scheduleFlush() {
@@ -80,7 +88,7 @@ export const sendingMethods = {
         }
         const ack = ended
           ? { ok: false, error: { code: "conversation_ended", message: "the conversation has ended" } }
-          : await this.call(...deliveryOf(entry, this.startFields()));
+          : await this.call(...deliveryOf(entry, this.startOf(entry)));
         if (!ack.ok && RETRYABLE.has(ack.error.code)) {
           this.scheduleFlush();
           return;
