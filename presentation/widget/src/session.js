@@ -130,7 +130,12 @@ export const sessionMethods = {
       return;
     }
     const node = this.pendingNode(clientMsgId);
-    if (node) node.querySelector(".ce-meta").textContent = timeLabel(ack.message.created_at);
+    if (!node) return;
+    node.querySelector(".ce-meta").textContent = timeLabel(ack.message.created_at);
+    // What was kept (card numbers masked …) replaces what was typed.
+    const kept = ack.message.text;
+    const bubble = node.querySelector(".ce-bubble");
+    if (typeof kept === "string" && kept && kept !== bubble.textContent) bubble.textContent = kept;
   },
 
   failed(clientMsgId, error) {
