@@ -1,14 +1,13 @@
 // Files (docs/visitor-protocol.md, "Files"): an attach button and a hidden file input in
-// the composer. A chosen file is uploaded to the open conversation (POST
-// /visitor-api/v1/files with the visitor's token), then sent as a message whose
-// attachments are [its id]; a refusal (too large, a type the site does not take) is shown
-// in the message list where the file would have been. Attachments in messages are shown
+// the composer. A chosen file is uploaded to the open conversation and sent as a
+// message whose attachments are [its id] (the headless core does both: core/files.js);
+// a refusal (too large, a type the site does not take) is shown in the message list
+// where the file would have been. Attachments in messages are shown
 // by attachmentNode: the engine's images inline, anything else as a link named after the
 // file (the engine's links end with the file's name).
-import { identityToken } from "./identity.js";
+import { newId } from "./core/protocol.js";
 import { el } from "./dom.js";
 
-const UPLOAD_PATH = "/visitor-api/v1/files";
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 const CLIP_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5 8.3 14.7a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.4 11.8a6 6 0 0 0 8.5 8.5l6.4-6.4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/></svg>';
@@ -86,46 +85,15 @@ export class Attach {
     this.button.disabled = locked || !(w.isOpen() && w.sessionReady);
   }
 
-  async send(file) {
+  // Uploaded and sent by the core (core/files.js), shown as pending until its event.
+  send(file) {
     const w = this.widget;
     if (!w.isOpen() || !w.sessionReady) return;
-    const conversationId = w.conv.id;
-    const entry = { client_msg_id: `file-${Date.now()}-${Math.random().toString(36).slice(2)}`, text: file.name };
+    const entry = { client_msg_id: newId(), text: file.name };
     w.renderPending(entry);
-    const problem = await this.upload(conversationId, file).then(
-      (uploaded) =>
-        w
-          .call("message.send", {
-            conversation_id: conversationId,
-            client_msg_id: entry.client_msg_id,
-            text: "",
-            attachments: [uploaded.id],
-          })
-          .then((ack) => (ack.ok ? null : ack.error)),
-      (error) => error,
-    );
-    if (problem) w.failed(entry, { message: this.describe(problem) });
-  }
-
-  async upload(conversationId, file) {
-    const w = this.widget;
-    const form = new FormData();
-    form.append("conversation_id", conversationId);
-    form.append("file", file, file.name);
-    let response;
-    try {
-      response = await fetch(new URL(UPLOAD_PATH, new URL(w.boot.server, location.href)), {
-        method: "POST",
-        body: form,
-        headers: uploadHeaders(w),
-        credentials: "omit",
-      });
-    } catch {
-      throw { code: "unavailable", message: w.t("upload_failed") };
-    }
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw { code: body.code, message: body.detail || w.t("upload_failed") };
-    return body;
+    w.core
+      .sendFile(file, { to: w.conv.id, clientMsgId: entry.client_msg_id })
+      .catch((problem) => w.failed(entry.client_msg_id, { message: this.describe(problem) }));
   }
 
   describe(problem) {
@@ -134,13 +102,4 @@ export class Attach {
     if (problem.code === "file_type_not_allowed") return t("file_type_not_allowed");
     return problem.message || t("upload_failed");
   }
-}
-
-// The visitor's credentials, as for the large-event reads: an identified visitor's
-// token goes with their identity token.
-function uploadHeaders(w) {
-  const headers = { Authorization: `Bearer ${w.local.get("token", "")}`, "X-Chat-Tenant": w.boot.tenant };
-  const identity = identityToken();
-  if (identity) headers["X-Chat-Identity"] = identity;
-  return headers;
 }

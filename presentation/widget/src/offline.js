@@ -3,13 +3,13 @@
 // the message box, unless the visitor already has an open conversation. Name, e-mail
 // and message are checked here first (the server checks them again, and its errors are
 // shown the same way); the message goes out as `offline.leave` (docs/visitor-protocol.md)
-// with the visit's context (context_sync.js, as a start) and a client_msg_id kept until
-// it is acked, so a retry never leaves it twice. Once
+// with the visit's context (as a start's) and a client_msg_id kept until it is acked, so
+// a retry never leaves it twice (the headless core sends it: core/requests.js). Once
 // stored it is an ordinary queued conversation: the widget shows it like a chat, and
 // remembers it in localStorage ("offline": {id, at}) so that on a later visit the chat
 // manager loads the client, which opens the window when the answer is there unread.
 import { el } from "./dom.js";
-import { newId, RETRYABLE } from "./core/protocol.js";
+import { newId } from "./core/protocol.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const OFFLINE_KEY = "offline";
@@ -39,8 +39,6 @@ export class OfflineForm {
   constructor(widget) {
     this.widget = widget;
     this.pending = null; // the payload being sent, with its client_msg_id
-    this.sending = false;
-    this.attempt = 0;
     const form = (this.node = el("form", "ce-offline", { "data-testid": "offline-form", novalidate: "" }));
     form.hidden = true;
     const intro = el("p", "", { "data-testid": "offline-intro" });
@@ -111,7 +109,6 @@ export class OfflineForm {
     if (text.length > this.widget.maxLength) return this.invalid("text", t("too_long", { n: this.widget.maxLength }));
     this.error.textContent = "";
     const payload = { client_msg_id: newId(), name, email, text };
-    this.widget.contextSync.fillLeave(payload); // the visit's context, as a start's
     const queue = this.widget.boot.queue || this.widget.tabStore.get("queue", null);
     if (queue) payload.queue = queue;
     this.pending = payload;
@@ -121,42 +118,34 @@ export class OfflineForm {
     this.flush();
   }
 
-  // Sends the pending message once the session is ready (the widget calls this after
-  // every session) and again after a passing failure, with the same client_msg_id.
+  // The core sends it (core/requests.js, leave): once the session is ready, again
+  // after a passing failure, with the same client_msg_id.
   async flush() {
     const w = this.widget;
-    if (!this.pending || this.sending || !w.sessionReady) return;
-    this.sending = true;
-    const ack = await w.call("offline.leave", this.pending);
-    this.sending = false;
-    if (ack.ok) {
-      w.contextSync.started(); // the engine has the context: no update for it
+    let ack;
+    try {
+      ack = await w.core.leave(this.pending);
+    } catch (error) {
       this.pending = null;
-      this.attempt = 0;
       this.sendButton.disabled = false;
       this.sendButton.textContent = w.t("send_message");
-      this.fields.text.value = "";
-      const conv = ack.conversation;
-      w.local.set(OFFLINE_KEY, { id: conv.id, at: Date.now() });
-      if (!w.conv || w.conv.id !== conv.id) w.adopt(conv.id, conv.state);
-      this.sync();
-      w.requestSync();
-      w.saveEngagement();
-      this.note.textContent = w.t("offline_sent");
-      this.note.hidden = false;
-      w.input.focus();
-      return;
-    }
-    if (RETRYABLE.has(ack.error.code)) {
-      setTimeout(() => this.flush(), w.backoff(this.attempt++));
+      const field = { invalid_input: /mail/i.test(error.message) ? "email" : null }[error.code];
+      if (field) this.invalid(field, error.message);
+      else this.error.textContent = error.message;
       return;
     }
     this.pending = null;
     this.sendButton.disabled = false;
     this.sendButton.textContent = w.t("send_message");
-    const field = { invalid_input: /mail/i.test(ack.error.message) ? "email" : null }[ack.error.code];
-    if (field) this.invalid(field, ack.error.message);
-    else this.error.textContent = ack.error.message;
+    this.fields.text.value = "";
+    const conv = ack.conversation;
+    w.local.set(OFFLINE_KEY, { id: conv.id, at: Date.now() });
+    if (!w.conv || w.conv.id !== conv.id) w.adopt(conv.id, conv.state);
+    this.sync();
+    w.saveEngagement();
+    this.note.textContent = w.t("offline_sent");
+    this.note.hidden = false;
+    w.input.focus();
   }
 
   // After a session: the visitor's offline message is answered and unread -> open the

@@ -1,8 +1,7 @@
-// Conversation events -> DOM: live events and sync replies, applied once each and in
-// seq order (a gap syncs), the status line, typing and read markers. Mixed into
+// Conversation events -> DOM: what the core applied (once each and in seq order, live
+// or from a sync), the status line, typing and read markers. Mixed into
 // ChatWidget (widget.js); `this` is the widget.
 import { attachmentNode } from "./attach.js";
-import { RETRYABLE } from "./outbox.js";
 import { renderAnswer, renderRich } from "./rich.js";
 
 const TYPING_STALE_MS = 30000;
@@ -11,9 +10,8 @@ export const renderMethods = {
   updateStatus() {
     this.endButton.disabled = !this.isOpen();
     if (this.attach) this.attach.update();
-    this.contextSync.setEngaged(this.isOpen() && this.sessionReady);
     this.transcript.update();
-    if (!this.socket || !this.socket.connected) return;
+    if (!this.core.socket || !this.core.socket.connected) return;
     const t = this.t;
     if (!this.conv) this.setStatus(t("ask"));
     else if (this.conv.state === "ended") this.setStatus(t("ended_status"));
@@ -27,71 +25,24 @@ export const renderMethods = {
     else this.setStatus(t("waiting"));
   },
 
-  onEvent(event) {
-    if (!event || typeof event.seq !== "number") return;
-    if (this.threads.active && (!this.conv || this.conv.id !== event.conversation_id)) {
-      this.threads.elsewhere(); // messaging: another thread; the list shows it
-      return;
-    }
+  // The core's events (session.js), in order for each conversation; `live` is false for
+  // history from a sync: only live messages raise the unread badge (the session's
+  // unread count already covers the rest).
+  onEvent(event, live) {
     if (!this.conv || this.conv.id !== event.conversation_id) {
+      if (this.threads.active) return this.threads.elsewhere(); // the list shows it
       // Another tab of this visitor started a chat: follow it unless ours is still open.
       if (this.isOpen()) return;
-      this.adopt(event.conversation_id, null);
-      this.requestSync();
-      return;
+      this.adopt(event.conversation_id, null); // the core applies it again from the first
     }
-    this.applyEvents([event], true);
-  },
-
-  // `live` is false for history from sync: only live messages raise the unread badge
-  // (the session's unread count already covers the rest).
-  applyEvents(events, live) {
-    for (const event of events) {
-      if (!this.conv || event.conversation_id !== this.conv.id) continue;
-      if (event.seq <= this.conv.lastSeq) continue; // already rendered
-      if (event.seq > this.conv.lastSeq + 1) {
-        this.requestSync(); // a gap: fetch what is missing, in order
-        return;
-      }
-      this.render(event, live);
-      this.conv.lastSeq = event.seq;
-    }
-    if (events.length) this.saveEngagement();
+    const conv = this.conv;
+    if (event.seq <= conv.lastSeq) return; // drawn already
+    // Drawn from the first on adopting: anything else comes again from there.
+    if (event.seq > conv.lastSeq + 1) return void this.core.open(conv.id, { after: conv.lastSeq });
+    this.render(event, live);
+    conv.lastSeq = event.seq;
+    this.saveEngagement();
     this.scheduleRead();
-  },
-
-  async requestSync() {
-    if (!this.conv || !this.sessionReady) return;
-    if (this.syncing) {
-      this.syncAgain = true;
-      return;
-    }
-    this.syncing = true;
-    try {
-      for (;;) {
-        this.syncAgain = false;
-        const conv = this.conv;
-        const ack = await this.call("sync", { conversation_id: conv.id, after_seq: conv.lastSeq });
-        if (conv !== this.conv) break;
-        if (!ack.ok) {
-          // Nothing else may come along to trigger another sync (a quiet chat after a
-          // reconnect), so a passing failure is retried here; a reconnect syncs anyway.
-          if (RETRYABLE.has(ack.error.code)) this.scheduleSync();
-          break;
-        }
-        this.syncAttempt = 0;
-        clearTimeout(this.syncTimer);
-        await this.applyEvents(ack.events, false);
-        if (!ack.has_more && !this.syncAgain) break;
-      }
-    } finally {
-      this.syncing = false;
-    }
-  },
-
-  scheduleSync() {
-    clearTimeout(this.syncTimer);
-    this.syncTimer = setTimeout(() => this.requestSync(), this.backoff(this.syncAttempt++));
   },
 
   render(event, live) {
@@ -213,9 +164,10 @@ export const renderMethods = {
     this.readTimer = setTimeout(() => {
       if (!this.conv || !this.sessionReady) return;
       const seq = this.conv.lastSeq;
-      this.call("read", { conversation_id: this.conv.id, seq }).then((ack) => {
-        if (ack.ok) this.readSeq = Math.max(this.readSeq, seq);
-      });
+      this.core.read(this.conv.id, seq).then(
+        () => (this.readSeq = Math.max(this.readSeq, seq)),
+        () => {},
+      );
     }, 500);
   },
 };

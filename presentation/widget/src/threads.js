@@ -77,9 +77,11 @@ export class Threads {
     const w = this.w;
     this.listing = true;
     this.startNew = false;
-    // No thread is followed while the list shows: their news raise its unread counts
+    // No thread is shown while the list shows: their news raise its unread counts
     // (elsewhere) instead of being marked read.
     w.conv = null;
+    w.core.currentId = null;
+    w.core.nextNewThread = false;
     w.clearConversationView();
     this.node.hidden = false;
     w.messagesEl.hidden = w.form.hidden = w.typingEl.hidden = true;
@@ -133,10 +135,7 @@ export class Threads {
     const w = this.w;
     this.showChat();
     this.startNew = false;
-    if (!w.conv || w.conv.id !== thread.id) {
-      w.adopt(thread.id, thread.state);
-      w.requestSync();
-    }
+    if (!w.conv || w.conv.id !== thread.id) w.adopt(thread.id, thread.state);
     this.setLocked(Boolean(thread.locked));
     w.updateStatus();
     w.scrollToEnd(true);
@@ -146,6 +145,7 @@ export class Threads {
     const w = this.w;
     this.showChat();
     this.startNew = true;
+    w.core.newThread(); // the next message opens a thread (core/sending.js)
     w.conv = null;
     w.clearConversationView();
     this.setLocked(false);

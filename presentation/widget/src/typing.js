@@ -16,7 +16,7 @@ export const typingMethods = {
     // two events however fast the visitor types.
     if (!this.composing) {
       this.composing = true;
-      this.call("typing", { conversation_id: this.conv.id, state: "composing" });
+      this.core.typing("composing", this.conv.id).catch(() => {});
     }
     clearTimeout(this.pauseTimer);
     this.pauseTimer = setTimeout(() => this.stopComposing(true), TYPING_PAUSE_MS);
@@ -27,7 +27,7 @@ export const typingMethods = {
     if (!this.composing) return;
     this.composing = false;
     if (announce && this.isOpen() && this.sessionReady) {
-      this.call("typing", { conversation_id: this.conv.id, state: "paused" });
+      this.core.typing("paused", this.conv.id).catch(() => {});
     }
   },
 };

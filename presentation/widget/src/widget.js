@@ -14,17 +14,16 @@
 //   lose it or store it twice;
 // - text from anyone is put in the page with textContent only.
 //
-// The class is split by concern; each module adds its methods to the prototype:
-// ui.js (the DOM), session.js (socket and session), render.js (events -> DOM),
-// typing.js (typing notifications), outbox.js (sending and retries).
+// The protocol itself is the headless core's (core/chat_core.js, the same that apps
+// import as dist/chat-core.mjs): the widget draws what it reports. The class is split
+// by concern; each module adds its methods to the prototype: ui.js (the DOM),
+// session.js (the core and the session), render.js (events -> DOM), typing.js (typing
+// notifications), outbox.js (the composer into the core's outbox).
 import { Attach } from "./attach.js";
 import { CLIENT_LOCALES } from "./client_locales.js";
-import { ContextSync } from "./context_sync.js";
 import { Storage } from "./dom.js";
 import { translator } from "./i18n.js";
-import { callWithAck } from "./core/protocol.js";
-import { outboxMethods, readOutbox } from "./outbox.js";
-import { followRefs } from "./refs.js";
+import { outboxMethods } from "./outbox.js";
 import { renderMethods } from "./render.js";
 import { sessionMethods } from "./session.js";
 import { typingMethods } from "./typing.js";
@@ -36,20 +35,8 @@ class ChatWidget {
     const prefix = `chat-engine:${boot.tenant}:`;
     this.local = new Storage("localStorage", prefix);
     this.tabStore = new Storage("sessionStorage", prefix);
-    this.socket = null;
     this.sessionReady = false;
-    this.conv = null; // {id, state, lastSeq}
-    this.outbox = readOutbox(this.local);
-    this.flushing = false;
-    this.retryTimer = null;
-    this.retryAttempt = 0;
-    this.retryAttemptOutbox = 0;
-    this.syncing = false;
-    this.syncAgain = false;
-    this.syncTimer = null;
-    this.syncAttempt = 0;
-    // The visit's context goes out only while the visitor has a conversation.
-    this.contextSync = new ContextSync(boot, (ctx) => this.call("context.update", ctx));
+    this.conv = null; // the conversation shown: {id, state, lastSeq drawn, queuePosition}
     this.composing = false;
     this.pauseTimer = null;
     this.typingTimer = null;
@@ -65,7 +52,8 @@ class ChatWidget {
     // The language the manager chose (i18n.js); the tenant's texts win over it.
     this.t = translator(this.texts, CLIENT_LOCALES[boot.lang] || CLIENT_LOCALES.en, CLIENT_LOCALES.en);
     this.emit = (event, detail) => boot.emit && boot.emit(event, detail || {});
-    followRefs(this); // events too large to come inline are fetched (refs.js)
+    this.makeCore(); // session.js
+    this.outbox = this.core.outbox; // what waits to be sent, this tab's (core/sending.js)
     (window.ChatEngine = window.ChatEngine || {}).sendProfile = () => this.sendProfile();
     this.buildUi();
     this.attach = new Attach(this); // attach.js: the composer's file button
@@ -141,19 +129,10 @@ class ChatWidget {
   }
 
 
-  // A `timeout` error ack when not connected or unanswered (core/protocol.js).
-  call(event, payload) {
-    return callWithAck(this.socket, event, payload);
-  }
-
-
   endConversation() {
     if (!this.isOpen() || !this.sessionReady) return;
     this.endButton.disabled = true;
-    this.call("conversation.end", { conversation_id: this.conv.id }).then((ack) => {
-      if (!ack.ok) this.endButton.disabled = !this.isOpen();
-      else this.requestSync();
-    });
+    this.core.end(this.conv.id).catch(() => (this.endButton.disabled = !this.isOpen()));
   }
 }
 

@@ -14,9 +14,10 @@
 // conversation it follows ("seen": a reconnect or a restart syncs from there).
 // Conversation events are applied once each, in seq order; a gap or a reconnect syncs.
 import { io as defaultIo } from "socket.io-client";
-import { Fetch, WebSocket as WebSocketTransport } from "engine.io-client";
-import { fetchRefEvent } from "./http.js";
-import { backoff, callWithAck, readOutbox, RETRYABLE } from "./protocol.js";
+import { contextMethods } from "./context.js";
+import { eventMethods, UNAVAILABLE_TEXT } from "./events.js";
+import { fileMethods } from "./files.js";
+import { backoff, callWithAck, readOutbox } from "./protocol.js";
 import { requestMethods } from "./requests.js";
 import { sendingMethods } from "./sending.js";
 import { memoryStorage } from "./storage.js";
@@ -25,13 +26,12 @@ const NAMESPACE = "/visitor";
 // Connect refusals no retry with the same credentials can change.
 const FATAL = new Set(["not_found", "invalid_input", "forbidden", "identity_required", "identity_disabled", "identity_invalid"]);
 const MAX_SEEN = 50;
-const UNAVAILABLE_TEXT = "This message could not be loaded.";
 
-// Browsers (and React Native) have XMLHttpRequest: socket.io's defaults. Node has
-// fetch (and WebSocket from 22 on): long-polling over fetch, upgraded where it can.
-function defaultTransports() {
-  if (typeof XMLHttpRequest !== "undefined") return undefined;
-  return typeof WebSocket === "undefined" ? [Fetch] : [Fetch, WebSocketTransport];
+// socket.io's default transports (XMLHttpRequest, WebSocket) unless index.js, the
+// module apps import, gives Node's (the widget, a browser, bundles none of those).
+let defaultTransports = () => undefined;
+export function useTransports(choose) {
+  defaultTransports = choose;
 }
 
 export function createChatCore(options) {
@@ -39,7 +39,7 @@ export function createChatCore(options) {
 }
 
 export class ChatCore {
-  constructor({ url, tenant, identity = null, storage = null, transport = {}, queue = null, fetch = null } = {}) {
+  constructor({ url, tenant, identity = null, storage = null, transport = {}, queue = null, fetch = null, ...hooks } = {}) {
     if (!url || !tenant) throw new TypeError("createChatCore needs {url, tenant}");
     this.server = new URL(String(url));
     this.tenant = tenant;
@@ -75,24 +75,36 @@ export class ChatCore {
     this.syncs = new Map(); // conversation id -> {running, again, attempt, timer}
     this.applying = Promise.resolve();
     this.context = {};
-    this.contextSent = null;
+    this.contextSource = hooks.context || null;
+    this.contextSent = null; // what the engine has (context.js)
+    this.contextPending = null; // what the start in flight carries
+    this.contextSending = null;
+    this.contextTimer = null;
+    // An interface's hooks: context() -> the visitor's context (default: pageView's and
+    // updateContext's), the placeholder's text for an event that could not be fetched,
+    // and startFields() -> what else a conversation.start carries (default: {context};
+    // the widget adds its trigger).
+    this.unavailableText = hooks.unavailableText || UNAVAILABLE_TEXT;
+    this.startFields = hooks.startFields || (() => ({ context: this.currentContext() }));
   }
 
   // -- events -------------------------------------------------------------------------
   // "session", "connection" ({state: connected|reconnecting|background|closed}),
-  // "event" (every conversation event, in order), "message", "state", "typing" (the
-  // other side's), "threads" (a thread changed, or the list was fetched), "sent",
-  // "failed" (an outbox entry settled), "error" (a fatal connect refusal).
+  // "event" (every conversation event, in order; a listener's second argument is true
+  // for a live one, false for history from a sync), "message", "state", "typing" (the
+  // other side's), "threads" (a thread changed, or the list was fetched), "pending" (a
+  // message went into the outbox: {client_msg_id, text}), "sent", "failed" (an outbox
+  // entry settled), "error" (a fatal connect refusal).
   on(name, fn) {
     if (!this.listeners.has(name)) this.listeners.set(name, new Set());
     this.listeners.get(name).add(fn);
     return () => this.listeners.get(name).delete(fn);
   }
 
-  emit(name, detail) {
+  emit(name, detail, live) {
     for (const fn of this.listeners.get(name) || []) {
       try {
-        fn(detail);
+        fn(detail, live);
       } catch (err) {
         // The app's bug: reported, but it stops nothing here.
         (globalThis.reportError || console.error)(err);
@@ -108,13 +120,6 @@ export class ChatCore {
       value = null;
     }
     return typeof value === "string" && value ? value : null;
-  }
-
-  // Goes with the next connect (connect() again after a refused one: a fresh token may
-  // pass where the last one did not).
-  setIdentity(identity) {
-    this.identitySource = identity;
-    this.stopped = null;
   }
 
   // -- connection ---------------------------------------------------------------------
@@ -192,26 +197,6 @@ export class ChatCore {
     for (const w of waiting) w[how](value);
   }
 
-  // The app went to the background: close the socket (the conversations stay open on
-  // the server; the outbox and the seqs seen stay stored).
-  background() {
-    this.suspended = true;
-    clearTimeout(this.retryTimer);
-    for (const s of this.syncs.values()) clearTimeout(s.timer); // a reconnect syncs anyway
-    if (this.socket) this.socket.disconnect();
-  }
-
-  // The app is active again: reconnect, resync from the seqs seen, send the outbox.
-  foreground() {
-    return this.connect();
-  }
-
-  // Closes for good (this object is done with).
-  close() {
-    this.background();
-    this.emit("connection", { state: "closed" });
-  }
-
   call(event, payload) {
     return callWithAck(this.socket, event, payload);
   }
@@ -249,7 +234,8 @@ export class ChatCore {
     this.settle("resolve", data);
     for (const conv of this.conversations.values()) if (conv.followed) this.sync(conv.id);
     this.flush();
-    this.pushContext();
+    this.contextChanged(0);
+    this.pushProfile();
   }
 
   track(id) {
@@ -282,113 +268,20 @@ export class ChatCore {
 
   // The conversation the app shows: followed (its events applied, from the seq seen
   // last) and the default of send, typing, read and end. Resolves once synced.
-  async open(conversationId) {
+  // `after`: apply its events again from after that seq (0: all), for an interface that
+  // draws it afresh (the widget on each page, or back from its threads list).
+  async open(conversationId, { after = null } = {}) {
     const conv = this.track(conversationId);
     if (!conv.followed) this.follow(conv, 0);
+    if (after !== null) conv.lastSeq = after;
+    this.contextChanged(0); // an open one engages the visitor
     this.currentId = conversationId;
     this.nextNewThread = false;
     await this.sync(conversationId);
     return conv;
   }
-
-  onEvent(event) {
-    if (!event || typeof event.seq !== "number") return;
-    const conv = this.track(event.conversation_id);
-    if (!conv.followed) {
-      const cur = this.current();
-      // Another device or tab started a chat: follow it unless ours is still open.
-      if (conv.mode !== "messaging" && !(cur && cur.state !== "ended")) {
-        this.currentId = conv.id;
-        this.follow(conv, 0);
-        this.sync(conv.id);
-      } else {
-        if (event.type === "message" && event.from && event.from.kind !== "visitor") conv.unread += 1;
-        this.emit("threads", { conversation_id: conv.id, event });
-      }
-      return;
-    }
-    this.enqueue([event]);
-  }
-
-  // Applies batches in arrival order, each waiting for the ones before it (a reference
-  // is fetched before what follows it is applied).
-  enqueue(events) {
-    const step = this.applying.then(() => this.apply(events));
-    this.applying = step.catch(() => {});
-    return step;
-  }
-
-  async apply(events) {
-    for (let event of events) {
-      const conv = this.conversations.get(event.conversation_id);
-      if (!conv || !conv.followed || event.seq <= conv.lastSeq) continue; // applied already
-      if (event.seq > conv.lastSeq + 1) {
-        this.sync(conv.id); // a gap: fetch what is missing, in order
-        return;
-      }
-      if (event.type === "event.ref") event = (await fetchRefEvent(this.creds, event)) || placeholder(event);
-      if (event.seq <= conv.lastSeq) continue; // a sync applied it meanwhile
-      conv.lastSeq = event.seq;
-      this.remember(conv);
-      if (event.type === "state.changed") {
-        conv.state = event.state;
-        if (typeof event.locked === "boolean") conv.locked = event.locked;
-        this.emit("state", { conversation_id: conv.id, state: event.state, queue_position: event.queue_position || null, locked: conv.locked });
-      }
-      this.emit("event", event);
-      if (event.type === "message") this.emit("message", event);
-      if (conv.mode === "messaging") this.emit("threads", { conversation_id: conv.id, event });
-    }
-  }
-
-  // Fetches what the conversation has after the last seq applied, page by page.
-  async sync(conversationId) {
-    const s = this.syncs.get(conversationId) || { running: null, again: false, attempt: 0, timer: null };
-    this.syncs.set(conversationId, s);
-    if (s.running) {
-      s.again = true;
-      return s.running;
-    }
-    s.running = (async () => {
-      try {
-        for (;;) {
-          s.again = false;
-          const conv = this.conversations.get(conversationId);
-          if (!conv || !this.ready) return;
-          const ack = await this.call("sync", { conversation_id: conversationId, after_seq: conv.lastSeq });
-          if (!ack.ok) {
-            // Nothing else may come to trigger another sync (a quiet chat after a
-            // reconnect), so a passing failure is retried here.
-            if (RETRYABLE.has(ack.error.code) && this.ready) {
-              clearTimeout(s.timer);
-              s.timer = setTimeout(() => this.sync(conversationId), backoff(s.attempt++));
-            }
-            return;
-          }
-          s.attempt = 0;
-          await this.enqueue(ack.events);
-          if (!ack.has_more && !s.again) return;
-        }
-      } finally {
-        s.running = null;
-      }
-    })();
-    return s.running;
-  }
 }
 
-// Sending (sending.js) and the rest of the protocol (requests.js).
-Object.assign(ChatCore.prototype, sendingMethods, requestMethods);
-
-function placeholder(ref) {
-  return {
-    conversation_id: ref.conversation_id,
-    seq: ref.seq,
-    type: "message",
-    created_at: ref.created_at,
-    id: `unavailable-${ref.seq}`,
-    from: { kind: "system", name: "Chat" },
-    text: UNAVAILABLE_TEXT,
-    attachments: [],
-  };
-}
+// Sending (sending.js), conversation events (events.js), files (files.js), the context
+// (context.js) and the rest of the protocol (requests.js).
+Object.assign(ChatCore.prototype, sendingMethods, eventMethods, fileMethods, contextMethods, requestMethods);

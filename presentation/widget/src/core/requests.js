@@ -1,8 +1,7 @@
 // The rest of the visitor protocol for the headless core (chat_core.js): typing, read
-// markers, ending, the threads list, the widget configuration and the context (page
-// views). Mixed into ChatCore; `this` is the core.
-import { fetchThreads } from "./http.js";
-import { RETRYABLE } from "./protocol.js";
+// markers, ending, offline messages and the visitor's profile (app.js has what only apps
+// use). Mixed into ChatCore; `this` is the core.
+import { backoff, newId, RETRYABLE } from "./protocol.js";
 
 export const requestMethods = {
   target(conversationId) {
@@ -38,52 +37,44 @@ export const requestMethods = {
     return ack;
   },
 
-  // The visitor's threads, over HTTP: works before connecting (and without a socket).
-  async threads() {
-    const answer = await fetchThreads(this.creds);
-    if (!answer.ok) throw { code: answer.status === 401 ? "unauthenticated" : "unavailable", status: answer.status };
-    for (const t of answer.threads) {
-      const conv = this.track(t.id);
-      Object.assign(conv, { state: t.state, mode: "messaging", queue: t.queue, locked: t.locked, unread: t.unread });
+  // An offline message (offline.leave: {name, email, text, queue?, context?}; default
+  // context: the core's), when nobody can answer now. Sent once the session is ready and
+  // retried after a passing failure with the same client_msg_id, so it is never left
+  // twice; resolves with the ack ({conversation}, then followed like a started one) or
+  // rejects with a final error ({code, message}).
+  async leave(message) {
+    const payload = { context: this.currentContext(), ...message, client_msg_id: message.client_msg_id || newId() };
+    this.carrying(payload.context);
+    for (let attempt = 0; ; ) {
+      if (!this.ready) await this.connect();
+      const ack = await this.call("offline.leave", payload);
+      if (ack.ok) {
+        this.adopt(ack.conversation, this.modeOf(payload.queue));
+        return ack;
+      }
+      if (!RETRYABLE.has(ack.error.code)) {
+        this.contextPending = null;
+        throw ack.error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff(attempt++)));
     }
-    this.emit("threads", { threads: answer.threads });
-    return answer.threads;
   },
 
-  // The tenant's widget configuration (texts.greeting: the welcome text to show
-  // before the first message), a public read.
-  async widgetConfig() {
-    const url = new URL(`/visitor-api/v1/widget-config?tenant=${encodeURIComponent(this.tenant)}`, this.server);
-    const response = await (this.creds.fetch || globalThis.fetch)(url);
-    if (!response.ok) throw { code: "unavailable", status: response.status };
-    return response.json();
+  // Who the visitor says they are (visitor.identify: {name?, email?, avatar?, extra?}):
+  // kept, and sent once per connection and current conversation (the engine ignores
+  // what it has already). Never changes who the visitor is: that is the signed
+  // identity's alone. Resolves with the ack (a refusal is {ok: false, error}).
+  identify(profile) {
+    this.profile = profile;
+    return this.pushProfile();
   },
 
-  // A page (an app's screen) view: goes into the context every start carries, and to
-  // the engine at once while the visitor has an open conversation.
-  pageView({ url, title = null, referrer = null }) {
-    const pages = (this.context.pages || []).slice(-19);
-    pages.push({ url, ...(title ? { title } : {}), at: new Date().toISOString(), seconds: 0 });
-    const ctx = { ...this.context, page_url: url, pages };
-    if (title) ctx.page_title = title;
-    if (referrer) ctx.referrer = referrer;
-    return this.updateContext(ctx, true);
-  },
-
-  // Merges into the context (custom variables name by name); sent while engaged.
-  updateContext(changes, replace = false) {
-    const custom = { ...(this.context.custom || {}), ...(changes.custom || {}) };
-    this.context = replace ? { ...changes } : { ...this.context, ...changes };
-    if (Object.keys(custom).length) this.context.custom = custom;
-    return this.pushContext();
-  },
-
-  async pushContext() {
-    const open = [...this.conversations.values()].some((c) => c.followed && c.state && c.state !== "ended");
-    const key = JSON.stringify(this.context);
-    if (!open || !this.ready || key === this.contextSent || !Object.keys(this.context).length) return { ok: true };
-    const ack = await this.call("context.update", this.context);
-    if (ack.ok || !RETRYABLE.has(ack.error.code)) this.contextSent = key;
+  async pushProfile() {
+    const key = JSON.stringify([this.profile, this.currentId, this.socket && this.socket.id]);
+    if (!this.profile || !this.ready || key === this.profileSent) return { ok: true };
+    this.profileSent = key;
+    const ack = await this.call("visitor.identify", this.profile);
+    if (!ack.ok && ack.error.code === "timeout") this.profileSent = null;
     return ack;
   },
 };

@@ -23,27 +23,9 @@ export const sendingMethods = {
     const settled = new Promise((resolve, reject) => this.pending.set(entry.client_msg_id, { resolve, reject }));
     this.outbox.push(entry);
     saveOutboxEntry(this.store, entry);
+    this.emit("pending", entry);
     this.flush();
     return settled;
-  },
-
-  // Starts a conversation. With `text` the start carries the first message (through
-  // the outbox: retried, never twice); without, it is a plain conversation.start (a
-  // retried one returns the same open conversation).
-  async start({ text = null, queue = null, form = null, newThread = false } = {}) {
-    if (newThread) this.newThread();
-    if (text !== null) {
-      this.currentId = null;
-      return this.send(text, { to: null, queue });
-    }
-    if (newThread) throw new TypeError("a new thread starts with its first message: start({text, newThread})");
-    const payload = { context: this.context };
-    if (queue || this.queue) payload.queue = queue || this.queue;
-    if (form) payload.form = form;
-    const ack = await this.call("conversation.start", payload);
-    if (!ack.ok) throw ack.error;
-    this.adopt(ack.conversation, this.modeOf(payload.queue));
-    return ack;
   },
 
   // "messaging" when the queue (default: the tenant's default one) is a messaging queue.
@@ -58,8 +40,23 @@ export const sendingMethods = {
     conv.mode = conv.mode || mode;
     if (!conv.followed) this.follow(conv, 0);
     this.currentId = conv.id;
-    this.contextSent = JSON.stringify(this.context);
+    this.carried(); // the start carried the context
     this.sync(conv.id);
+  },
+
+  // The broadcast of a message normally arrives before its ack; if it got lost, a sync
+  // fetches it.
+  expect(id, message) {
+    const seen = () => !message || (this.conversations.get(id) || { lastSeq: Infinity }).lastSeq >= message.seq;
+    if (!seen()) setTimeout(() => seen() || this.sync(id), 1500);
+  },
+
+  // What a start carries besides its message (the context, noted as on its way).
+  startOf(entry) {
+    if (entry.conversation_id !== null) return {};
+    const fields = this.startFields();
+    this.carrying(fields.context);
+    return fields;
   },
 
   scheduleFlush() {
@@ -81,14 +78,17 @@ export const sendingMethods = {
           const cur = this.current();
           entry.conversation_id = cur && cur.state !== "ended" && !this.nextNewThread ? cur.id : null;
         }
-        if (entry.conversation_id === null && entry.new_thread === undefined) {
+        // An answer to a chat that has ended is not a new chat's first message.
+        const ended = entry.conversation_id === null && entry.reply_to;
+        if (!ended && entry.conversation_id === null && entry.new_thread === undefined) {
           entry.queue = entry.queue || this.queue || null;
           entry.new_thread = this.nextNewThread;
           this.nextNewThread = false;
           saveOutboxEntry(this.store, entry);
         }
-        const [event, payload] = deliveryOf(entry, { context: this.context });
-        const ack = await this.call(event, payload);
+        const ack = ended
+          ? { ok: false, error: { code: "conversation_ended", message: "the conversation has ended" } }
+          : await this.call(...deliveryOf(entry, this.startOf(entry)));
         if (!ack.ok && RETRYABLE.has(ack.error.code)) {
           this.scheduleFlush();
           return;
@@ -104,6 +104,7 @@ export const sendingMethods = {
         }
         this.outboxAttempt = 0;
         if (ack.conversation) this.adopt(ack.conversation, this.modeOf(entry.queue));
+        else this.expect(entry.conversation_id, ack.message);
         this.emit("sent", { client_msg_id: entry.client_msg_id, ack });
         if (waiter) waiter.resolve(ack);
       }
