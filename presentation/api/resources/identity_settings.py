@@ -1,5 +1,6 @@
 """``/identity-settings``: how the tenant's sites sign their visitors' identities (mode,
-audience, verification keys, the extra fields' map), as ``chat-engine tenant identity`` changes them.
+audience, verification keys, the extra fields' map), as ``chat-engine tenant identity``
+changes them.
 
 Through ``IdentitySettingsService``; ``business.identity_model`` checks every value and
 names the first problem, and each public key must load for its algorithm. An HS256
