@@ -13,7 +13,7 @@ from business import commands as c
 from business.errors import Forbidden, InvalidInput
 from business.identity_model import IdentityKey, IdentityMode, KeyAlgorithm
 from business.identity_settings import ConfigureIdentity, IdentitySettingsService
-from business.model import DEFAULT_TENANT, VisitorContext, VisitorId
+from business.model import DEFAULT_TENANT, ConversationId, VisitorContext, VisitorId
 from business.ports import UnitOfWorkFactory
 from business.sessions import SessionService
 from business.transactions import Transactions
@@ -49,7 +49,7 @@ class Site:
             )
         )
 
-    async def start(self, visitor: VisitorId, custom: Mapping[str, str]) -> str:
+    async def start(self, visitor: VisitorId, custom: Mapping[str, str]) -> ConversationId:
         conv = await self.world.conversations.start_conversation(
             c.StartConversation(
                 visitor_id=visitor,
