@@ -33,6 +33,10 @@ MAX_EMAIL: Final = 254
 MAX_EXTRA_FIELDS: Final = 20
 MAX_EXTRA_NAME: Final = 64
 MAX_EXTRA_VALUE: Final = 500
+MAX_FIELD_NAME: Final = 100
+"""A custom field's name, as ``business.validation.check_fields`` bounds it."""
+RESERVED_FIELDS: Final = frozenset({"name", "email", "avatar"})
+"""What ``identify()`` gives by its own keys, never as an extra value."""
 LEEWAY_SECONDS: Final = 60
 """Clock skew allowed on ``exp`` and ``nbf`` between the site and the engine."""
 MAX_TOKEN_LIFETIME_SECONDS: Final = 86400
@@ -92,6 +96,8 @@ class IdentitySettings:
     audience: str | None = None
     """The ``aud`` every token must carry (e.g. the site's address)."""
     keys: Sequence[IdentityKey] = ()
+    extra_fields: Mapping[str, str] = field(default_factory=dict)
+    """Extra key -> the custom field it is stored as (``business.identity_extra``)."""
     updated_at: datetime | None = None
     """None: never changed (identities off)."""
 
@@ -161,12 +167,34 @@ def check_settings(settings: IdentitySettings) -> IdentitySettings:
         check_storable(key.material, name)
         if key.is_secret and len(key.material.encode()) < MIN_SECRET_BYTES:
             raise InvalidInput(f"{name}: an HS256 secret must be at least {MIN_SECRET_BYTES} bytes")
+    check_extra_fields(settings.extra_fields)
     if settings.mode is not IdentityMode.OFF:
         if settings.audience is None:
             raise InvalidInput(f"mode {settings.mode} needs an audience")
         if not settings.keys:
             raise InvalidInput(f"mode {settings.mode} needs at least one key")
     return settings
+
+
+def check_extra_fields(extra_fields: Mapping[str, str]) -> None:
+    """At most 20 entries; an extra key as a token's or ``identify()``'s (1 to 64
+    characters), a field name as any custom field's (1 to 100) but not ``name``,
+    ``email`` or ``avatar`` (``identify()``'s own), and no field named twice."""
+    if len(extra_fields) > MAX_EXTRA_FIELDS:
+        raise InvalidInput(f"at most {MAX_EXTRA_FIELDS} extra field mappings")
+    seen: set[str] = set()
+    for key, name in extra_fields.items():
+        if not 1 <= len(key) <= MAX_EXTRA_NAME:
+            raise InvalidInput(f"extra keys must be 1 to {MAX_EXTRA_NAME} characters")
+        check_storable(key, "extra key")
+        if not 1 <= len(name) <= MAX_FIELD_NAME:
+            raise InvalidInput(f"custom field names must be 1 to {MAX_FIELD_NAME} characters")
+        check_storable(name, "custom field name")
+        if name in RESERVED_FIELDS:
+            raise InvalidInput(f"extra.{key[:40]} cannot be mapped to {name}")
+        if name in seen:
+            raise InvalidInput(f"custom field {name[:40]!r} is mapped twice")
+        seen.add(name)
 
 
 def identity_from_claims(claims: Mapping[str, object]) -> VerifiedIdentity:

@@ -1,11 +1,11 @@
 """Reading and changing a tenant's signed-identity settings (``business.identity_model``):
-the mode, the audience and the verification keys."""
+the mode, the audience, the verification keys and the extra fields' map."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from business.errors import NotFound
@@ -32,6 +32,8 @@ class ConfigureIdentity:
     remove_kids: Sequence[str | None] = ()
     """Kids of stored keys to drop (None: the key without a kid); an unknown one is
     ``NotFound``."""
+    extra_fields: Mapping[str, str] | None = None
+    """The whole extra key -> custom field map, replacing the stored one ({}: none)."""
 
 
 class IdentitySettingsService:
@@ -73,6 +75,9 @@ class IdentitySettingsService:
                     mode=cmd.mode or current.mode,
                     audience=cmd.audience if cmd.audience is not None else current.audience,
                     keys=tuple(keys),
+                    extra_fields=(
+                        current.extra_fields if cmd.extra_fields is None else dict(cmd.extra_fields)
+                    ),
                     updated_at=self._clock.now(),
                 )
             )

@@ -13,6 +13,7 @@ from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
 from business.errors import InvalidInput, NotFound, QueueClosed, QueueFull
 from business.events import MessagePosted
+from business.identity_extra import signed_context
 from business.model import (
     DEFAULT_QUEUE,
     AgentId,
@@ -224,6 +225,7 @@ class Starter:
         if cmd.message is not None:
             text = await self._redaction.redact(tx, queue.tenant_id, cmd.message.text)
             first = (EventId(new_id()), cmd.message.client_msg_id, text)
+        context = await signed_context(tx, queue.tenant_id, visitor_id, cmd.context)
         change = Conversation.open(
             id=ConversationId(new_id()),
             tenant_id=queue.tenant_id,
@@ -232,7 +234,7 @@ class Starter:
             queue=queue.name,
             position=queue.waiting + 1,
             now=now,
-            context=flagged(cmd.context) if is_messaging(queue) else cmd.context,
+            context=flagged(context) if is_messaging(queue) else context,
             form=cmd.form,
             started_by=cmd.started_by,
             first_message=first,

@@ -4,7 +4,8 @@ chat goes on.
 
 - ``name`` becomes the visitor's name (their conversations', their own); ``email``,
   ``avatar`` and the ``extra`` values become custom fields of the visitor's open
-  conversations (``email``, ``avatar``, and each ``extra`` key as it is named), where
+  conversations (``email``, ``avatar``, and each ``extra`` key under the custom field the
+  tenant maps it to, else as it is named: ``business.identity_extra``), where
   agents (offer, ``!info``), rules, the REST API and webhooks already read them.
 - Each open conversation whose values changed gets a ``VisitorIdentified`` desk event:
   the agent's notice, the REST API's event, the ``visitor.updated`` webhook. The same
@@ -32,11 +33,13 @@ from business.conversation import Conversation
 from business.email_addresses import check_email
 from business.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from business.events import VisitorIdentified
+from business.identity_extra import mapped
 from business.identity_model import (
     MAX_EXTRA_FIELDS,
     MAX_EXTRA_NAME,
     MAX_EXTRA_VALUE,
     MAX_NAME,
+    RESERVED_FIELDS,
     VisitorIdentity,
 )
 from business.model import ConversationId, Participant, VisitorId
@@ -50,7 +53,7 @@ MAX_AVATAR_URL: Final = 2048
 _AVATAR_RE = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 EMAIL_FIELD: Final = "email"
 AVATAR_FIELD: Final = "avatar"
-_RESERVED: Final = frozenset({"name", EMAIL_FIELD, AVATAR_FIELD})
+_RESERVED: Final = RESERVED_FIELDS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,11 +116,17 @@ def check_profile(cmd: IdentifyVisitor, limits: Limits) -> tuple[tuple[str, str]
     return tuple(values)
 
 
-def check_signed(values: tuple[tuple[str, str], ...], signed: VisitorIdentity | None) -> None:
-    """``Forbidden`` for a value the visitor's signed identity asserts otherwise."""
+def check_signed(
+    values: tuple[tuple[str, str], ...],
+    signed: VisitorIdentity | None,
+    extra_fields: Mapping[str, str] | None = None,
+) -> None:
+    """``Forbidden`` for a value the visitor's signed identity asserts otherwise (its
+    extra claims under the field names the tenant maps them to)."""
     if signed is None:
         return
-    asserted: dict[str, str] = dict(signed.extra)
+    fields = extra_fields or {}
+    asserted = {mapped(fields, key): value for key, value in signed.extra.items()}
     if signed.name is not None:
         asserted["name"] = signed.name
     if signed.email is not None:
@@ -140,19 +149,27 @@ class VisitorIdentifyService:
         """Store the values (see the module); ``InvalidInput``/``TooLarge`` for a bad
         one, ``Forbidden`` against a signed identity, nothing stored either way."""
         values = check_profile(cmd, self._limits)
-        return await retrying(lambda: self._identify(cmd.visitor_id, values))
+        extra = frozenset(cmd.extra)
+        return await retrying(lambda: self._identify(cmd.visitor_id, values, extra))
 
     async def _identify(
-        self, visitor_id: VisitorId, values: tuple[tuple[str, str], ...]
+        self, visitor_id: VisitorId, checked: tuple[tuple[str, str], ...], extra: frozenset[str]
     ) -> Identified:
         now = self._clock.now()
-        given = dict(values)
-        name = given.pop("name", None)
         async with self._tx() as tx:
             visitor = await tx.visitors.get(visitor_id)
             if visitor is None:
                 raise NotFound("unknown visitor")
-            check_signed(values, await tx.visitor_identities.get_for_visitor(visitor_id))
+            settings = await tx.identity_settings.get(visitor.tenant_id) if extra else None
+            fields = settings.extra_fields if settings is not None else {}
+            # An extra key the tenant maps is stored under its field name.
+            values = tuple(
+                (mapped(fields, key) if key in extra else key, value) for key, value in checked
+            )
+            given = dict(values)
+            name = given.pop("name", None)
+            signed = await tx.visitor_identities.get_for_visitor(visitor_id)
+            check_signed(values, signed, fields)
             changed: list[tuple[str, str]] = []
             if name is not None and visitor.name != name:
                 await tx.visitors.set_name(visitor_id, name)

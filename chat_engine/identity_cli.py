@@ -1,9 +1,11 @@
 """``chat-engine tenant identity TENANT …``: a tenant's signed identities (mode,
-audience, verification keys; ``docs/integrator-guide.md``, "Signing identities")."""
+audience, verification keys, the extra fields' map; ``docs/integrator-guide.md``,
+"Signing identities")."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -56,6 +58,19 @@ def add_parser(
         help="drop the key of this kid ('-': the secret without a kid)",
     )
     identity.add_argument("--kid", metavar="KID", help="the key's id, as the token header's 'kid'")
+    identity.add_argument(
+        "--map-extra",
+        metavar="KEY=FIELD",
+        action="append",
+        default=[],
+        help="store the identity's extra value KEY as the custom field FIELD (repeatable; "
+        "KEY= drops KEY's mapping); unmapped keys keep their own name",
+    )
+    identity.add_argument(
+        "--clear-extra-map",
+        action="store_true",
+        help="drop every extra mapping (before any --map-extra)",
+    )
 
 
 async def tenant_identity(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -75,7 +90,13 @@ async def tenant_identity(args: argparse.Namespace, settings: Settings, out: Tex
         [] if args.remove_key is None else [None if args.remove_key == "-" else args.remove_key]
     )
     changes = (args.mode, args.audience, args.remove_key)
-    if added or any(value is not None for value in changes):
+    extra_fields = None
+    if args.map_extra or args.clear_extra_map:
+        current = (
+            {} if args.clear_extra_map else (await identity_settings(settings, tenant)).extra_fields
+        )
+        extra_fields = _mapped(current, args.map_extra)
+    if added or extra_fields is not None or any(value is not None for value in changes):
         stored = await configure_identity(
             settings,
             ConfigureIdentity(
@@ -84,6 +105,7 @@ async def tenant_identity(args: argparse.Namespace, settings: Settings, out: Tex
                 audience=args.audience,
                 add_keys=added,
                 remove_kids=removed,
+                extra_fields=extra_fields,
             ),
         )
     else:
@@ -102,7 +124,21 @@ def describe(settings: IdentitySettings) -> str:
         lines.append(f"key {key.kid or '(no kid)'}: {key.algorithm} ({shown})")
     if not settings.keys:
         lines.append("no keys")
+    lines += [f"extra {key} -> custom field {name}" for key, name in settings.extra_fields.items()]
     return "\n".join(lines)
+
+
+def _mapped(current: Mapping[str, str], pairs: Sequence[str]) -> dict[str, str]:
+    fields = dict(current)
+    for pair in pairs:
+        key, sign, name = pair.partition("=")
+        if not sign or not key:
+            raise InvalidInput(f"--map-extra {pair[:70]!r}: give it as KEY=FIELD")
+        if name:
+            fields[key] = name
+        else:
+            fields.pop(key, None)
+    return fields
 
 
 def _read(path: str, option: str) -> str:

@@ -22,6 +22,8 @@ class IdentitySettingsRow(Base):
     mode: Mapped[str]
     audience: Mapped[str | None]
     keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON_TYPE)
+    extra_fields: Mapped[dict[str, str]] = mapped_column(JSON_TYPE, default=dict)
+    """Extra key -> custom field name (``business.identity_extra``)."""
     updated_at: Mapped[datetime]
 
 

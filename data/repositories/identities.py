@@ -53,6 +53,7 @@ class SqlIdentitySettingsRepository:
                 )
                 for key in row.keys
             ),
+            extra_fields=dict(row.extra_fields),
             updated_at=row.updated_at,
         )
 
@@ -65,9 +66,10 @@ class SqlIdentitySettingsRepository:
                 {"kid": key.kid, "algorithm": key.algorithm.value, "material": key.material}
                 for key in settings.keys
             ],
+            "extra_fields": dict(settings.extra_fields),
             "updated_at": settings.updated_at,
         }
-        changed = ("mode", "audience", "keys", "updated_at")
+        changed = ("mode", "audience", "keys", "extra_fields", "updated_at")
         session = await self._ctx.orm()
         # One statement, so two first writes at once cannot both insert.
         if self._ctx.dialect == "postgresql":

@@ -79,6 +79,9 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
         (["--public-key-file", str(not_pem)], "needs --kid"),
         (["--hs256-secret-file", str(tmp_path / "missing")], "cannot read"),
         (["--remove-key", "k9"], "no key 'k9'"),
+        (["--map-extra", "plan"], "give it as KEY=FIELD"),
+        (["--map-extra", "plan=email"], "cannot be mapped to email"),
+        (["--map-extra", "a=Plan", "--map-extra", "b=Plan"], "mapped twice"),
     ]:
         code, _ = run(["tenant", "identity", "default", *args, "--database-url", url])
         error = capsys.readouterr().err
@@ -86,3 +89,38 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
         assert words in error, (args, error)
     code, output = run(["tenant", "identity", "default", "--database-url", url])
     assert output.splitlines()[0] == "signed identities of tenant default: off"
+
+
+def test_extra_keys_are_mapped_to_custom_fields_dropped_and_cleared(tmp_path: Path) -> None:
+    url = db_url(tmp_path)
+    identity = ("tenant", "identity", "default")
+    code, output = run(
+        [
+            *identity,
+            *("--map-extra", "plan=Customer plan", "--map-extra", "crm_id=CRM"),
+            *("--database-url", url),
+        ]
+    )
+    assert code == 0, output
+    assert output.splitlines()[-2:] == [
+        "extra plan -> custom field Customer plan",
+        "extra crm_id -> custom field CRM",
+    ]
+    # Stored: shown again, and kept by a change of something else.
+    code, output = run([*identity, "--audience", "https://shop.example", "--database-url", url])
+    assert output.splitlines()[-2:] == [
+        "extra plan -> custom field Customer plan",
+        "extra crm_id -> custom field CRM",
+    ]
+    code, output = run([*identity, "--map-extra", "plan=", "--database-url", url])
+    assert code == 0, output
+    assert output.splitlines()[-1] == "extra crm_id -> custom field CRM"
+    assert "plan" not in output
+    code, output = run(
+        [*identity, "--clear-extra-map", "--map-extra", "tier=Tier", "--database-url", url]
+    )
+    assert output.splitlines()[-1] == "extra tier -> custom field Tier"
+    assert "CRM" not in output
+    code, output = run([*identity, "--clear-extra-map", "--database-url", url])
+    assert code == 0, output
+    assert "extra" not in output

@@ -1,5 +1,6 @@
 """``/identity-settings``: how the tenant's sites sign their visitors' identities (mode,
-audience, verification keys), as ``chat-engine tenant identity`` changes them.
+audience, verification keys, the extra fields' map), as ``chat-engine tenant identity``
+changes them.
 
 Through ``IdentitySettingsService``; ``business.identity_model`` checks every value and
 names the first problem, and each public key must load for its algorithm. An HS256
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from business.errors import InvalidInput
 from business.identity_model import (
+    MAX_EXTRA_FIELDS,
     MAX_KEY_LENGTH,
     MAX_KEYS,
     IdentityKey,
@@ -67,6 +69,13 @@ class IdentitySettingsIn(Body):
     keys: list[KeyIn] | None = Field(
         None, max_length=MAX_KEYS, description="all the keys, replacing the stored ones"
     )
+    extra_fields: dict[str, str] | None = Field(
+        None,
+        max_length=MAX_EXTRA_FIELDS,
+        description="the whole map, replacing the stored one (`{}`: none): an identity's "
+        "`extra` key -> the custom field its value is stored as; unmapped keys keep "
+        "their own name",
+    )
 
 
 class KeyOut(BaseModel):
@@ -80,6 +89,9 @@ class IdentitySettingsOut(BaseModel):
     mode: Mode
     audience: str | None
     keys: list[KeyOut]
+    extra_fields: dict[str, str] = Field(
+        description="an identity's `extra` key -> the custom field its value is stored as"
+    )
     updated_at: datetime | None = Field(description="null: never changed (off)")
 
 
@@ -96,6 +108,7 @@ def settings_out(settings: IdentitySettings) -> IdentitySettingsOut:
             )
             for key in settings.keys
         ],
+        extra_fields=dict(settings.extra_fields),
         updated_at=settings.updated_at,
     )
 
@@ -121,7 +134,7 @@ def _key(key: KeyIn) -> IdentityKey:
     response=IdentitySettingsOut,
 )
 async def get_identity_settings(call: Call[Empty, Empty, Empty]) -> IdentitySettingsOut:
-    """Mode, audience and keys; an HS256 secret shows only as `set`."""
+    """Mode, audience, keys and the extra fields' map; an HS256 secret shows only as `set`."""
     return settings_out(await call.services.identity_settings.get(call.tenant_id))
 
 
@@ -147,6 +160,7 @@ async def patch_identity_settings(
             mode=None if body.mode is None else IdentityMode(body.mode),
             audience=body.audience,
             keys=None if body.keys is None else [_key(key) for key in body.keys],
+            extra_fields=body.extra_fields,
         )
     )
     return settings_out(stored)

@@ -27,7 +27,13 @@ async def test_settings_are_changed_and_read_back_without_the_secret(
 ) -> None:
     default = await api.get("/identity-settings", keys.admin)
     assert default.status == 200, default.body
-    assert default.body == {"mode": "off", "audience": None, "keys": [], "updated_at": None}
+    assert default.body == {
+        "mode": "off",
+        "audience": None,
+        "keys": [],
+        "extra_fields": {},
+        "updated_at": None,
+    }
 
     patched = await api.call("PATCH", "/identity-settings", key=keys.admin, json=SETTINGS)
     assert patched.status == 200, patched.body
@@ -53,6 +59,9 @@ async def test_bad_settings_are_refused_naming_the_problem(api: ApiClient, keys:
         ({"keys": [{"algorithm": "RS256", "kid": "r", "secret": SECRET}]}, "`public_key` only"),
         ({"keys": [{"algorithm": "HS256", "secret": "short"}]}, "secret"),
         ({"keys": [{"algorithm": "none", "secret": SECRET}]}, "algorithm"),
+        ({"extra_fields": {"plan": "avatar"}}, "cannot be mapped to avatar"),
+        ({"extra_fields": {"plan": ""}}, "custom field names must be 1 to 100"),
+        ({"extra_fields": {str(n): f"f{n}" for n in range(21)}}, "extra_fields"),
     ]:
         reply = await api.call("PATCH", "/identity-settings", key=keys.admin, json=body)
         assert words in reply.problem(400, "invalid_input"), body
@@ -83,3 +92,30 @@ async def test_a_visitor_shows_their_verified_identity(
     anonymous = await world.services.sessions.open_session(c.OpenSession(tenant_id=DEFAULT_TENANT))
     reply = await api.get(f"/visitors/{anonymous.visitor.id}", keys.read)
     assert reply.body["identity"] is None
+
+
+async def test_mapped_extra_claims_are_custom_fields_of_the_visitors_chats(
+    api: ApiClient, keys: Keys, world: World
+) -> None:
+    mapping = {"plan": "Customer plan"}
+    patched = await api.call(
+        "PATCH", "/identity-settings", key=keys.admin, json={**SETTINGS, "extra_fields": mapping}
+    )
+    assert patched.status == 200, patched.body
+    assert patched.body["extra_fields"] == mapping
+    assert (await api.get("/identity-settings", keys.admin)).body["extra_fields"] == mapping
+    token = jwt.encode(claims(extra={"plan": "pro", "seats": 3}), SECRET, algorithm="HS256")
+    session = await world.services.sessions.open_session(
+        c.OpenSession(tenant_id=DEFAULT_TENANT, identity=token)
+    )
+    conv = await world.start(session.visitor.id, text="Hello")
+    shown = await api.get(f"/conversations/{conv.id}", keys.read)
+    assert shown.status == 200, shown.body
+    # Mapped: a custom field under its name; unmapped (seats): on the identity only.
+    assert shown.body["context"]["custom"] == {"Customer plan": "pro"}
+    visitor = await api.get(f"/visitors/{session.visitor.id}", keys.read)
+    assert visitor.body["identity"]["extra"] == {"plan": "pro", "seats": "3"}
+    cleared = await api.call(
+        "PATCH", "/identity-settings", key=keys.admin, json={"extra_fields": {}}
+    )
+    assert cleared.body["extra_fields"] == {}
