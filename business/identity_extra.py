@@ -44,15 +44,25 @@ def with_signed_fields(context: VisitorContext, fields: Mapping[str, str]) -> Vi
     return dataclasses.replace(context, custom={**context.custom, **fields})
 
 
+async def extra_map(tx: Transaction, tenant_id: TenantId) -> Mapping[str, str]:
+    """The tenant's map of signed extra claims to custom fields (empty: none)."""
+    settings = await tx.identity_settings.get(tenant_id)
+    return {} if settings is None else settings.extra_fields
+
+
 async def signed_context(
-    tx: Transaction, tenant_id: TenantId, visitor_id: VisitorId, context: VisitorContext
+    tx: Transaction,
+    extra_fields: Mapping[str, str],
+    visitor_id: VisitorId,
+    context: VisitorContext,
 ) -> VisitorContext:
-    """A new conversation's context with its visitor's mapped signed claims (an
-    anonymous visitor's, or a tenant's without a map, as it is: one read more)."""
+    """A new conversation's context with its visitor's mapped signed claims;
+    ``extra_fields``: the tenant's map (``extra_map``). Without a map, as it is and no
+    read: a start batch reads the map once per tenant, and only a tenant that maps
+    claims pays a read of the visitor's identity per new conversation."""
+    if not extra_fields:
+        return context
     identity = await tx.visitor_identities.get_for_visitor(visitor_id)
     if identity is None or not identity.extra:
         return context
-    settings = await tx.identity_settings.get(tenant_id)
-    if settings is None or not settings.extra_fields:
-        return context
-    return with_signed_fields(context, signed_fields(settings.extra_fields, identity))
+    return with_signed_fields(context, signed_fields(extra_fields, identity))

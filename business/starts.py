@@ -5,7 +5,7 @@ open conversations and one of each queue (group commit, as for messages)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from business import commands as c
@@ -13,7 +13,7 @@ from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
 from business.errors import InvalidInput, NotFound, QueueClosed, QueueFull
 from business.events import MessagePosted
-from business.identity_extra import signed_context
+from business.identity_extra import extra_map, signed_context
 from business.model import (
     DEFAULT_QUEUE,
     AgentId,
@@ -145,6 +145,7 @@ class Starter:
             visitors = await tx.visitors.get_many(visitor_ids)
             found = await _OpenConversations.read(tx, visitor_ids)
             queues: dict[tuple[TenantId, QueueName], Queue | None] = {}
+            extra_maps: dict[TenantId, Mapping[str, str]] = {}
             opening = sorted(
                 {
                     (visitor.tenant_id, cmd.queue or DEFAULT_QUEUE)
@@ -201,7 +202,9 @@ class Starter:
                 if queue.bot is None and not has_room(queue, self._limits):
                     outcomes.append(QueueFull(_FULL.format(queue=queue.name)))
                     continue
-                conv, first = await self._open(tx, cmd, queue, visitor)
+                if queue.tenant_id not in extra_maps:
+                    extra_maps[queue.tenant_id] = await extra_map(tx, queue.tenant_id)
+                conv, first = await self._open(tx, cmd, queue, visitor, extra_maps[queue.tenant_id])
                 if conv.state is not ConversationState.BOT:
                     queues[key] = dataclasses.replace(queue, waiting=queue.waiting + 1)
                 open_now[(cmd.visitor_id, queue_name)] = conv
@@ -216,7 +219,12 @@ class Starter:
         return outcomes
 
     async def _open(
-        self, tx: Transaction, cmd: c.StartConversation, queue: Queue, visitor: Visitor
+        self,
+        tx: Transaction,
+        cmd: c.StartConversation,
+        queue: Queue,
+        visitor: Visitor,
+        extra_fields: Mapping[str, str],
     ) -> tuple[Conversation, MessagePosted | None]:
         visitor_id = cmd.visitor_id
         name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor_id[:4]}"
@@ -225,7 +233,7 @@ class Starter:
         if cmd.message is not None:
             text = await self._redaction.redact(tx, queue.tenant_id, cmd.message.text)
             first = (EventId(new_id()), cmd.message.client_msg_id, text)
-        context = await signed_context(tx, queue.tenant_id, visitor_id, cmd.context)
+        context = await signed_context(tx, extra_fields, visitor_id, cmd.context)
         change = Conversation.open(
             id=ConversationId(new_id()),
             tenant_id=queue.tenant_id,
