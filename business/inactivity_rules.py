@@ -137,6 +137,22 @@ def on_taken(change: Change, queue: Queue | None, now: datetime) -> Change:
     return dataclasses.replace(change, conversation=updated)
 
 
+def on_transferred(change: Change, queue: Queue | None, now: datetime) -> Change:
+    """``change`` (an agent took a chat transferred to them) with the agent's reply
+    clock, if it ran, started again for them: the reminder and the re-route were about
+    the previous agent's silence."""
+    conv = change.conversation
+    if conv.idle_step not in _AGENT_TURN:
+        return change
+    policy = OFF if queue is None else IdlePolicy.of(queue)
+    if not policy.agent_reminder or conv.state is not ConversationState.ACTIVE:
+        updated = _due(conv, None, None)
+    else:
+        due = now + timedelta(seconds=policy.agent_reminder)
+        updated = _due(conv, IdleStep.AGENT_REMINDER, due)
+    return dataclasses.replace(change, conversation=updated)
+
+
 def applies(conv: Conversation, now: datetime) -> IdleStep | None:
     """The rule due now in ``conv``, or None (nothing due, or it no longer applies)."""
     if conv.idle_due_at is None or conv.idle_step is None or conv.idle_due_at > now:
