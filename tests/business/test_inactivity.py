@@ -305,3 +305,15 @@ async def test_a_chat_transferred_to_an_agent_is_not_rerouted_by_the_old_agents_
     taken = await now(world, conv)
     assert (taken.state, taken.agent_id) == (ACTIVE, BOB)
     assert notices(world, conv) == [("reply_reminder", 1)]
+
+
+async def test_a_messaging_thread_nobody_answered_leaves_its_agent_after_a_day(
+    world: World,
+) -> None:
+    # The visitor's first message started it and the agent took it without a word: the
+    # day without messages runs from then, as it does after any message.
+    await configure(world, mode="messaging")
+    conv = await chat(world)
+    assert await run(world, 86400) == 1
+    assert (await now(world, conv)).state is ON_HOLD
+    assert notices(world, conv) == [("visit_ended", 1440)]
