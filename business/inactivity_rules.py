@@ -127,13 +127,35 @@ def after_message(change: Change, sender: ParticipantKind, policy: IdlePolicy) -
 
 def on_taken(change: Change, queue: Queue | None, now: datetime) -> Change:
     """``change`` (an agent took a waiting chat, writing nothing yet) with the agent's
-    reply clock started: the visitor waits for their first word."""
+    reply clock started: the visitor waits for their first word. In messaging mode the
+    visit's clock starts instead: a thread nobody writes to leaves its agent too."""
     policy = OFF if queue is None else IdlePolicy.of(queue)
     conv = change.conversation
-    if not policy.agent_reminder or conv.state is not ConversationState.ACTIVE:
+    if conv.state is not ConversationState.ACTIVE:
         return change
-    due = now + timedelta(seconds=policy.agent_reminder)
-    updated = dataclasses.replace(conv, idle_step=IdleStep.AGENT_REMINDER.value, idle_due_at=due)
+    if policy.messaging:
+        step, seconds = IdleStep.VISIT_END, policy.messaging
+    elif policy.agent_reminder:
+        step, seconds = IdleStep.AGENT_REMINDER, policy.agent_reminder
+    else:
+        return change
+    updated = _due(conv, step, now + timedelta(seconds=seconds))
+    return dataclasses.replace(change, conversation=updated)
+
+
+def on_transferred(change: Change, queue: Queue | None, now: datetime) -> Change:
+    """``change`` (an agent took a chat transferred to them) with the agent's reply
+    clock, if it ran, started again for them: the reminder and the re-route were about
+    the previous agent's silence."""
+    conv = change.conversation
+    if conv.idle_step not in _AGENT_TURN:
+        return change
+    policy = OFF if queue is None else IdlePolicy.of(queue)
+    if not policy.agent_reminder or conv.state is not ConversationState.ACTIVE:
+        updated = _due(conv, None, None)
+    else:
+        due = now + timedelta(seconds=policy.agent_reminder)
+        updated = _due(conv, IdleStep.AGENT_REMINDER, due)
     return dataclasses.replace(change, conversation=updated)
 
 

@@ -22,7 +22,7 @@ from business.access import any_conversation
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
-from business.inactivity_rules import on_taken
+from business.inactivity_rules import on_taken, on_transferred
 from business.model import DEFAULT_OFFER_TIMEOUT, Agent, AgentId, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
@@ -59,6 +59,9 @@ class OfferService:
             change = accept_offer(conv, cmd.agent_id, now, member_cursor=cursor)
             if conv.offer_kind is OfferKind.ROUTE:
                 change = on_taken(change, await tx.queues.get(conv.tenant_id, conv.queue), now)
+            elif conv.offer_kind is OfferKind.TRANSFER:
+                queue = await tx.queues.get(conv.tenant_id, conv.queue)
+                change = on_transferred(change, queue, now)
             accepted = await tx.apply(change)
             await tx.commit()
         logger.info("conversation %s accepted by agent %s", conv.id, cmd.agent_id)

@@ -13,7 +13,8 @@ erasing under a live chat would leave the agent talking to "[erased]" and the wi
 resending what was just erased). Then the files' bytes of all their conversations go,
 and in one transaction (with its audit entry): their offline messages are deleted
 whole; in the other conversations every text the visitor sent becomes ``ERASED`` and
-the name they went by, their context, form and custom fields are emptied; their
+the name they went by, their context, form and custom fields and their address on
+the API channel's service (``external_id``) are emptied; their
 identity link, device tokens, files' records, transcript mails and webhook deliveries
 are deleted; the visitor row stays, nameless, so that the conversations' reports
 (statistics, which name nobody) still count them. Agents' messages and notes are kept:

@@ -27,6 +27,15 @@ _SETTINGS_CHANGES: Final = {
         "remove_key",
     ),
     ("tenant", "retention"): ("conversations_days", "visitors_days"),
+    ("tenant", "redaction"): (
+        "cards",
+        "ibans",
+        "emails",
+        "phones",
+        "phone_region",
+        "pattern",
+        "remove_pattern",
+    ),
 }
 """Commands that only show, unless one of these options is given."""
 _TARGETS: Final = ("jid", "address", "visitor_id", "key_id", "queue", "name")
@@ -53,7 +62,7 @@ def audited_action(args: argparse.Namespace) -> CliAction | None:
     if sub in _READS:
         return None
     changes = _SETTINGS_CHANGES.get((command, sub or ""))
-    if changes is not None and all(getattr(args, name, None) is None for name in changes):
+    if changes is not None and all(getattr(args, name, None) in (None, []) for name in changes):
         return None
     tenant = getattr(args, "tenant_id", None) or getattr(args, "tenant", None)
     target = next(

@@ -196,7 +196,10 @@ class SqlVisitorDataRepository:
         result = await session.execute(
             update(ConversationRow)
             .where(ConversationRow.id.in_(ids))
-            .values(visitor_name=placeholder, context={}, form={}, started_by=None)
+            # ``external_id``: an API-channel visitor's address there (a phone number).
+            .values(
+                visitor_name=placeholder, context={}, form={}, started_by=None, external_id=None
+            )
             .execution_options(synchronize_session=False)
         )
         counts["conversations"] = result.rowcount  # type: ignore[attr-defined]

@@ -25,7 +25,13 @@ from business.events import (
     StateChanged,
 )
 from business.inactivity import InactivityClock
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState, ParticipantKind
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    ConversationState,
+    OfferKind,
+    ParticipantKind,
+)
 from tests.conftest import BACKENDS, open_database
 from tests.harness import ALICE, BOB, World, assert_store_consistent, make_world
 
@@ -275,3 +281,39 @@ async def test_the_clock_runs_what_fell_due_while_down_at_start_up(world: World)
     finally:
         await clock.stop()
     assert len(system_texts(world, conv)) == 1
+
+
+async def test_a_chat_transferred_to_an_agent_is_not_rerouted_by_the_old_agents_clock(
+    world: World,
+) -> None:
+    # Alice left the visitor unanswered (reminded, re-route due), then handed the chat to
+    # Bob, who took it: the re-route was about Alice's silence, not Bob's.
+    await configure(world, agent_reply_reminder=60, agent_reply_reroute=True)
+    conv = await chat(world)
+    await world.agent(BOB, max_chats=2, auto_accept=False)
+    await world.say(conv, "anyone?", "v2")
+    assert await run(world, 60) == 1  # Alice reminded; the re-route is due in 60 s
+    world.advance(55)
+    await world.services.participants.offer(
+        c.OfferToColleague(
+            agent_id=ALICE, conversation_id=conv.id, kind=OfferKind.TRANSFER, target=BOB
+        )
+    )
+    await world.services.offers.accept(c.AcceptOffer(agent_id=BOB, conversation_id=conv.id))
+    assert (await now(world, conv)).agent_id == BOB
+    await run(world, 5)
+    taken = await now(world, conv)
+    assert (taken.state, taken.agent_id) == (ACTIVE, BOB)
+    assert notices(world, conv) == [("reply_reminder", 1)]
+
+
+async def test_a_messaging_thread_nobody_answered_leaves_its_agent_after_a_day(
+    world: World,
+) -> None:
+    # The visitor's first message started it and the agent took it without a word: the
+    # day without messages runs from then, as it does after any message.
+    await configure(world, mode="messaging")
+    conv = await chat(world)
+    assert await run(world, 86400) == 1
+    assert (await now(world, conv)).state is ON_HOLD
+    assert notices(world, conv) == [("visit_ended", 1440)]
