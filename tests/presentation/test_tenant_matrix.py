@@ -183,6 +183,15 @@ async def _context(scene: Scene, event: str) -> None:
     await scene.mal.ok(event, {"page_title": "Mal's page", "custom": {"plan": "stolen"}})
 
 
+async def _identify(scene: Scene, event: str) -> None:
+    # It names only the caller and their own open chats: Mal's one, never A's.
+    ack = await scene.mal.ok(
+        event, {"name": "Mal", "email": "mal@example.org", "extra": {"plan": "stolen"}}
+    )
+    assert ack["conversations"] == 1
+    assert _leaks(str(ack)) == []
+
+
 async def _offline(scene: Scene, event: str) -> None:
     ack = await scene.mal.call(
         event,
@@ -232,6 +241,7 @@ EVENT_CASES: dict[str, Callable[[Scene, str], Awaitable[None]]] = {
     "transcript.request": _refused_on_their_chat,
     "offline.leave": _offline,
     "threads.list": _threads,
+    "visitor.identify": _identify,
 }
 
 
