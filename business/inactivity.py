@@ -201,8 +201,12 @@ class InactivityClock:
 
     async def _run(self) -> None:
         while True:
-            # Cleared before reading, so a deadline stored meanwhile wakes the next wait.
+            # Cleared before reading, so a deadline stored meanwhile wakes the next wait;
+            # and no next deadline known while reading, so that ``wake`` does not compare
+            # a deadline stored meanwhile with the last round's (which may be gone by
+            # now) and keep quiet: the read may miss it, and the clock would sleep on.
             self._woken.clear()
+            self._next = None
             try:
                 while await self._service.run_due() >= _DUE_PER_ROUND:
                     pass
