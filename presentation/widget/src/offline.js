@@ -119,9 +119,10 @@ export class OfflineForm {
   }
 
   // The core sends it (core/requests.js, leave): once the session is ready, again
-  // after a passing failure, with the same client_msg_id.
+  // after a passing failure, with the same client_msg_id. Called once per submit only.
   async flush() {
     const w = this.widget;
+    if (!this.pending) return;
     let ack;
     try {
       ack = await w.core.leave(this.pending);

@@ -92,7 +92,6 @@ export const sessionMethods = {
     this.offline.onSession(list);
     this.threads.onSession(data);
     this.offline.sync();
-    this.offline.flush();
     this.saveEngagement();
     this.sendProfile();
   },
