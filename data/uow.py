@@ -30,7 +30,7 @@ import logging
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from business.errors import DomainError, Unavailable
@@ -214,7 +214,29 @@ request may succeed when retried, so callers see ``Unavailable`` (Socket.IO code
 OperationalError too, and "retry later" is the right answer for it as well."""
 
 
+_DOWN_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+"""PostgreSQL's answers of a server going down or not up yet: admin_shutdown,
+crash_shutdown, cannot_connect_now ("the database system is starting up"), and
+too_many_connections; with every connection_exception (class 08). asyncpg's errors
+for them reach SQLAlchemy as a bare ``DBAPIError``, not an OperationalError."""
+
+
+def _is_down(error: BaseException) -> bool:
+    if isinstance(error, DomainError):
+        return False
+    if isinstance(error, _DOWN):
+        return True
+    if isinstance(error, DBAPIError):
+        # A connection that died under a statement (a restart, pg_terminate_backend):
+        # SQLAlchemy has invalidated it, and the next checkout opens a new one.
+        if error.connection_invalidated:
+            return True
+        state = getattr(error.orig, "sqlstate", None)
+        return isinstance(state, str) and (state.startswith("08") or state in _DOWN_SQLSTATES)
+    return False
+
+
 def _raise_unavailable_if_down(error: BaseException) -> None:
-    if isinstance(error, _DOWN) and not isinstance(error, DomainError):
+    if _is_down(error):
         logger.warning("database unavailable: %s", error)
         raise Unavailable("the database is unavailable; retry in a moment") from error
