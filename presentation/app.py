@@ -22,6 +22,7 @@ from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.output_bound import OutputBound
+from presentation.redis_resync import ResyncingRedisManager, VisitorResync
 from presentation.settings import WebSettings
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
 from presentation.visitor_api import VisitorEventEndpoint
@@ -146,6 +147,8 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
             attachment_url=services.files.links.for_visitor,
         ),
     )
+    if isinstance(sio.manager, ResyncingRedisManager):
+        sio.manager.subscribed = VisitorResync(sio, services, notifier.refs).run
     app[SIO_KEY] = sio
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = notifier

@@ -33,6 +33,10 @@ class SocketIoVisitorNotifier:
         self._sio = sio
         self._refs = refs or EventRefs(inline_max_bytes=WebSettings().event_inline_max_bytes)
 
+    @property
+    def refs(self) -> EventRefs:
+        return self._refs
+
     async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
         rooms = [conversation_room(conversation.id), visitor_room(conversation.visitor_id)]
         for event in events:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
+from presentation.redis_resync import ResyncingRedisManager
 from presentation.settings import WebSettings
 
 logger = logging.getLogger(__name__)
@@ -105,9 +106,7 @@ def build_server(settings: WebSettings, redis: RedisConnections | None) -> Visit
     manager = None
     if settings.redis_url is not None:
         assert redis is not None, "a Redis message queue needs RedisConnections to close it"
-        manager = socketio.AsyncRedisManager(
-            settings.redis_url, redis_options=redis.redis_options()
-        )
+        manager = ResyncingRedisManager(settings.redis_url, redis_options=redis.redis_options())
     return VisitorServer(
         async_mode="aiohttp",
         client_manager=manager,

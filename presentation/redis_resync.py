@@ -1,0 +1,129 @@
+"""Visitors whose live events were lost while Redis was down learn it once it is back.
+
+With Redis as python-socketio's message queue, an event stored and published by one
+engine process reaches the visitor sockets of the others through Redis only. While
+Redis is down (or this process's subscription to it is), those publishes are lost; the
+events are stored, and a widget fetches them with ``sync`` when it sees a gap in the
+seqs, but a chat that goes quiet afterwards shows no gap until its next event.
+
+So each time this process's subscription is established again, it sends each of its
+visitor sockets the newest stored event of every conversation the socket follows (and
+of its visitor's open ones): the same event again for a client that has it (clients
+apply an event once, by seq), the next one for a client one behind, and a gap (so a
+sync) for a client that missed more. The protocol is unchanged; clients need only do
+what it already asks of them.
+
+The order makes it sound: an event committed before the newest one is read here
+either was published before the subscription (and is in what is read, its commit came
+first) or after it (and arrives live).
+
+python-socketio's own listener retries a lost subscription after 1, 2, 4 ... 60 s
+(a Redis outage of a minute could leave a process deaf for another minute after it);
+``ResyncingRedisManager`` replaces that listener (``_listen``, the hook its base class
+leaves to subclasses) with one that retries within ``RETRY_MAX`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+import socketio
+
+from business.model import ConversationId, VisitorId
+from business.services import Services
+from presentation.event_refs import EventRefs
+from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
+
+logger = logging.getLogger(__name__)
+
+RETRY_FIRST: Final = 0.1
+RETRY_MAX: Final = 1.0
+"""Seconds between attempts to subscribe again: doubling from ``RETRY_FIRST`` up to
+this, so a process hears Redis again within a second of it being back."""
+CHUNK: Final = 200
+"""Conversations read per transaction while resyncing (keeps each read short)."""
+
+_CONVERSATION = conversation_room("")
+_VISITOR = visitor_room("")
+
+
+class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """``AsyncRedisManager`` whose listener retries within ``RETRY_MAX`` seconds and
+    calls ``subscribed`` (as a background task of the server) each time its
+    subscription is confirmed by Redis: the first time, and after every loss."""
+
+    subscribed: Callable[[], Awaitable[None]] | None = None
+
+    async def _listen(self) -> AsyncIterator[bytes]:
+        channel = self.channel.encode("utf-8")
+        delay = RETRY_FIRST
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                # Unlike the base class's, this one reports the confirmation of the
+                # subscription: from then on, every publish reaches this process.
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(self.channel)
+                async for message in pubsub.listen():
+                    if message["type"] == "subscribe":
+                        if lost:
+                            logger.warning("subscribed to Redis again: resyncing visitors")
+                        delay, lost = RETRY_FIRST, False
+                        if self.subscribed is not None:
+                            self.server.start_background_task(self.subscribed)
+                    elif message["type"] == "message" and message["channel"] == channel:
+                        yield message["data"]
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not lost:
+                    logger.warning("lost the Redis subscription (%s); retrying", error)
+                lost = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+
+class VisitorResync:
+    """Sends this process's visitor sockets the newest event of what they follow."""
+
+    def __init__(self, sio: socketio.AsyncServer, services: Services, refs: EventRefs) -> None:
+        self._sio = sio
+        self._services = services
+        self._refs = refs
+
+    async def run(self) -> None:
+        conversations: list[ConversationId] = []
+        visitors: list[VisitorId] = []
+        rooms: dict[Any, Any] = self._sio.manager.rooms.get(NAMESPACE, {})
+        for room, members in list(rooms.items()):
+            if not isinstance(room, str) or not members:
+                continue
+            if room.startswith(_CONVERSATION):
+                conversations.append(ConversationId(room.removeprefix(_CONVERSATION)))
+            elif room.startswith(_VISITOR):
+                visitors.append(VisitorId(room.removeprefix(_VISITOR)))
+        sent = 0
+        try:
+            for start in range(0, max(len(conversations), len(visitors)), CHUNK):
+                newest = await self._services.history.newest(
+                    conversations[start : start + CHUNK], visitors[start : start + CHUNK]
+                )
+                for visitor_id, event in newest:
+                    rooms_of = [conversation_room(event.conversation_id), visitor_room(visitor_id)]
+                    await self._sio.emit(
+                        "event",
+                        self._refs.live(event),
+                        to=rooms_of,
+                        namespace=NAMESPACE,
+                        ignore_queue=True,  # for the sockets of this process only
+                    )
+                    sent += 1
+        except Exception:
+            # The events are stored: each client gets them with its next gap or reconnect.
+            logger.exception("resyncing visitors after a Redis subscription failed")
+        if sent:
+            logger.info("sent the newest event of %d conversations to their visitors", sent)
