@@ -10,6 +10,8 @@ outbox does, and count every answer they get.
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,8 +29,19 @@ from data import Database
 from presentation import WebSettings, create_app
 
 NAMESPACE = "/visitor"
-ACK_TIMEOUT = 5.0
-"""A send unanswered this long counts as a timeout (the engine hung) and is retried."""
+ACK_TIMEOUT = 10.0
+"""A send unanswered this long counts as a timeout (the engine hung) and is retried:
+the widget's ``ACK_TIMEOUT_MS``."""
+BACKOFF_MAX = 2.0
+"""The widget waits up to 30 s between retries; a scenario has no time for that."""
+
+
+def backoff(attempt: int) -> float:
+    """The widget's backoff (``protocol.js``): half to all of 1, 2, 4 ... seconds."""
+    base = min(BACKOFF_MAX, 2.0**attempt)
+    return base / 2 + random.random() * base / 2
+
+
 UNLIMITED = 1_000_000
 
 
@@ -83,6 +96,8 @@ class Tally:
     """client_msg_id -> (conversation id, seq) of its first ok ack."""
     ack_changed: int = 0
     """Retries of an acked message whose ack named another seq (a second row)."""
+    slowest: float = 0.0
+    """Seconds the slowest answer took."""
     acked_at: dict[str, float] = field(default_factory=dict)
     """client_msg_id -> wall-clock time of its ok ack."""
 
@@ -133,8 +148,9 @@ class LoadVisitor:
 
     async def send(self, client_msg_id: str, tally: Tally, *, until: float) -> bool:
         """Send until acknowledged or ``until`` (wall clock) passes, retrying a refusal
-        or a timeout with the same ``client_msg_id`` after a short backoff."""
-        backoff = 0.1
+        or a timeout with the same ``client_msg_id`` after the widget's backoff (capped
+        at ``BACKOFF_MAX``)."""
+        attempt = 0
         payload = {
             "conversation_id": self.conversation_id,
             "client_msg_id": client_msg_id,
@@ -142,11 +158,13 @@ class LoadVisitor:
         }
         while time.time() < until:
             tally.attempts += 1
+            sent = time.monotonic()
             try:
                 ack = await self.call("message.send", payload)
-            except TimeoutError:
+            except (TimeoutError, socketio.exceptions.TimeoutError):
                 tally.timeouts += 1
-                continue
+                ack = {"ok": False, "error": {"code": "timeout"}}
+            tally.slowest = max(tally.slowest, time.monotonic() - sent)
             if ack.get("ok"):
                 seq = int(ack["message"]["seq"])
                 first = tally.acked.setdefault(client_msg_id, (self.conversation_id, seq))
@@ -154,10 +172,27 @@ class LoadVisitor:
                 if first[1] != seq:
                     tally.ack_changed += 1
                 return True
-            tally.codes[str(ack.get("error", {}).get("code"))] += 1
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
+            code = str(ack.get("error", {}).get("code"))
+            if code != "timeout":
+                tally.codes[code] += 1
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
         return False
+
+    async def send_outbox(
+        self, tally: Tally, *, first: float, interval: float, end: float, until: float
+    ) -> int:
+        """The widget's outbox: a new message every ``interval`` seconds from ``first``
+        to ``end``, sent in order one at a time (each retried until acknowledged, or
+        until ``until``), those written while one is retried waiting their turn.
+        Returns how many were never acknowledged."""
+        count = max(0, math.ceil((end - first) / interval))
+        unacked = 0
+        for number in range(count):
+            await asyncio.sleep(max(0.0, first + number * interval - time.time()))
+            if not await self.send(f"v{self.number}-m{number}", tally, until=until):
+                unacked += 1
+        return unacked
 
     async def close(self) -> None:
         await self.sio.disconnect()

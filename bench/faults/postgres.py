@@ -3,11 +3,12 @@ while it is down every refused send is ``unavailable``, never ``internal``.
 
 A private cluster (``initdb``, ``pg_ctl``; see ``bench.faults._stores``) gets the
 engine's schema; the engine runs in this process on it, and ``scale.chats`` visitors
-each send ``scale.rate`` messages per second, every message retried with the same
-``client_msg_id`` until acknowledged (as the widget's outbox does). After
-``scale.seconds`` PostgreSQL is stopped with ``pg_ctl stop -m immediate`` (every
-backend dies at once, no checkpoint), the visitors go on sending for ``DOWN_SECONDS``,
-PostgreSQL starts again, and the load goes on for ``scale.seconds``.
+write ``scale.rate`` messages per second through the widget's outbox: in order, one
+at a time, each retried with the same ``client_msg_id`` and the widget's backoff until
+acknowledged (``bench.faults._inprocess``). After ``scale.seconds`` PostgreSQL is
+stopped with ``pg_ctl stop -m immediate`` (every backend dies at once, no checkpoint),
+the visitors go on writing for ``down_seconds``, PostgreSQL starts again, and the load
+goes on for ``scale.seconds``.
 
 Counted: acknowledged messages missing from the database (lost), messages stored twice
 or acknowledged with two different seqs (duplicated), the error codes of refused sends,
@@ -36,7 +37,7 @@ from bench.faults._table import Row, Scale, Scenario
 from data import Database
 from data.settings import DatabaseSettings
 
-DRAIN_SECONDS = 15.0
+DRAIN_SECONDS = 30.0
 """How long after the load the visitors may still retry what is not yet acknowledged."""
 
 
@@ -82,18 +83,12 @@ async def _load(
     until = end_at + DRAIN_SECONDS
     interval = 1.0 / scale.rate
 
-    async def visitor_load(visitor: LoadVisitor) -> list[bool]:
+    async def visitor_load(visitor: LoadVisitor) -> int:
         # Staggered so the chats do not all send in the same instant.
-        tick = started + interval * visitor.number / len(visitors)
-        sends = []
-        number = 0
-        while tick < end_at:
-            await asyncio.sleep(max(0.0, tick - time.time()))
-            client_msg_id = f"v{visitor.number}-m{number}"
-            sends.append(asyncio.create_task(visitor.send(client_msg_id, tally, until=until)))
-            number += 1
-            tick += interval
-        return list(await asyncio.gather(*sends))
+        first = started + interval * visitor.number / len(visitors)
+        return await visitor.send_outbox(
+            tally, first=first, interval=interval, end=end_at, until=until
+        )
 
     async def fault() -> tuple[float, float]:
         await asyncio.sleep(max(0.0, stop_at - time.time()))
@@ -106,7 +101,7 @@ async def _load(
     (stopped, back), outcomes = await asyncio.gather(fault(), load)
     row.acked = len(tally.acked)
     row.duplicated += tally.ack_changed
-    unacked = sum(1 for sends in outcomes for ok in sends if not ok)
+    unacked = sum(outcomes)
     # Recovered: every visitor has had a send acknowledged since PostgreSQL was back.
     firsts = []
     for visitor in visitors:
@@ -124,6 +119,7 @@ async def _load(
         internal=tally.codes.pop("internal", 0),
         other_errors=dict(tally.codes) or 0,
         timeouts=tally.timeouts,
+        slowest_answer_s=round(tally.slowest, 2),
         unacked=unacked,
         down_s=round(back - stopped, 2),
     )
