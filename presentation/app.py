@@ -148,7 +148,7 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         ),
     )
     if isinstance(sio.manager, ResyncingRedisManager):
-        sio.manager.subscribed = VisitorResync(sio, services, notifier.refs).run
+        sio.manager.resync = VisitorResync(sio, services, notifier.refs).run
     app[SIO_KEY] = sio
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = notifier

@@ -6,16 +6,18 @@ Redis is down (or this process's subscription to it is), those publishes are los
 events are stored, and a widget fetches them with ``sync`` when it sees a gap in the
 seqs, but a chat that goes quiet afterwards shows no gap until its next event.
 
-So each time this process's subscription is established again, it sends each of its
-visitor sockets the newest stored event of every conversation the socket follows (and
-of its visitor's open ones): the same event again for a client that has it (clients
+So each time this process's subscription is established again, and each time another
+process asks (after some of its publishes failed, once it can publish again), it sends
+each of its visitor sockets the newest stored event of every conversation the socket
+follows (and of its visitor's open ones): the same event again for a client that has it (clients
 apply an event once, by seq), the next one for a client one behind, and a gap (so a
 sync) for a client that missed more. The protocol is unchanged; clients need only do
 what it already asks of them.
 
 The order makes it sound: an event committed before the newest one is read here
 either was published before the subscription (and is in what is read, its commit came
-first) or after it (and arrives live).
+first) or after it (and arrives live); an event whose publish failed was committed
+before the request to resync was sent, so before it is read here.
 
 python-socketio's own listener retries a lost subscription after 1, 2, 4 ... 60 s
 (a Redis outage of a minute could leave a process deaf for another minute after it);
@@ -51,32 +53,52 @@ _VISITOR = visitor_room("")
 
 
 class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    """``AsyncRedisManager`` whose listener retries within ``RETRY_MAX`` seconds and
-    calls ``subscribed`` (as a background task of the server) each time its
-    subscription is confirmed by Redis: the first time, and after every loss."""
+    """``AsyncRedisManager`` that has its visitors resynced when events may have been
+    lost on the way to them, through ``resync`` (run as a background task of the
+    server): each time its subscription is confirmed by Redis (the first time, and
+    after every loss), and when another process asks because some of its publishes
+    failed. Its listener retries within ``RETRY_MAX`` seconds."""
 
-    subscribed: Callable[[], Awaitable[None]] | None = None
+    resync: Callable[[], Awaitable[None]] | None = None
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._failures = 0
+        self._asking: asyncio.Task[None] | None = None
+
+    @property
+    def _resync_channel(self) -> str:
+        return f"{self.channel}:resync"
+
+    def _start_resync(self) -> None:
+        if self.resync is not None:
+            self.server.start_background_task(self.resync)
 
     async def _listen(self) -> AsyncIterator[bytes]:
         channel = self.channel.encode("utf-8")
+        resync_channel = self._resync_channel.encode("utf-8")
+        own = self.host_id.encode("utf-8")
         delay = RETRY_FIRST
         lost = False
         while True:
             try:
                 self._redis_connect()
-                # Unlike the base class's, this one reports the confirmation of the
-                # subscription: from then on, every publish reaches this process.
+                # Unlike the base class's, this one sees Redis confirm the subscription:
+                # from then on, every publish reaches this process.
                 pubsub = self.redis.pubsub()
-                await pubsub.subscribe(self.channel)
+                await pubsub.subscribe(self.channel, self._resync_channel)
                 async for message in pubsub.listen():
-                    if message["type"] == "subscribe":
+                    if message["type"] == "subscribe" and message["channel"] == channel:
                         if lost:
                             logger.warning("subscribed to Redis again: resyncing visitors")
                         delay, lost = RETRY_FIRST, False
-                        if self.subscribed is not None:
-                            self.server.start_background_task(self.subscribed)
-                    elif message["type"] == "message" and message["channel"] == channel:
+                        self._start_resync()
+                    elif message["type"] != "message":
+                        continue
+                    elif message["channel"] == channel:
                         yield message["data"]
+                    elif message["channel"] == resync_channel and message["data"] != own:
+                        self._start_resync()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -85,6 +107,41 @@ class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 lost = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
+
+    async def _publish(self, data: object) -> object:
+        # The base class tries twice and then gives up, returning None (a success
+        # returns the number of receivers): what it gave up on is lost for the visitors
+        # of the other processes, who are then asked to resync once Redis takes it.
+        result = await super()._publish(data)
+        if result is None:
+            self._failures += 1
+            if self._asking is None:
+                self._asking = self.server.start_background_task(self._ask_to_resync)
+        return result
+
+    async def _ask_to_resync(self) -> None:
+        delay = RETRY_FIRST
+        reconnect = False
+        try:
+            while True:
+                await asyncio.sleep(delay)
+                failures = self._failures
+                try:
+                    if reconnect:
+                        self._redis_connect()
+                    await self.redis.publish(self._resync_channel, self.host_id)
+                except Exception:
+                    reconnect = True
+                    delay = min(delay * 2, RETRY_MAX)
+                    continue
+                # Asked after every failure so far: each lost event was committed
+                # before its publish failed, so before the others read what is newest.
+                if failures == self._failures:
+                    logger.warning("asked the other processes to resync their visitors")
+                    return
+                delay = RETRY_FIRST
+        finally:
+            self._asking = None
 
 
 class VisitorResync:

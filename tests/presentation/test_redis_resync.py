@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+import redis.asyncio as aioredis
 
 from business.model import ConversationId
 from presentation import WebSettings
@@ -99,9 +100,51 @@ async def test_what_was_published_while_redis_was_down_reaches_the_other_process
             "sync", {"conversation_id": conversation_id, "after_seq": before[-1]["seq"]}
         )
         assert [e.get("text") for e in synced["events"]] == ["while down 1", "while down 2"]
-        # And the live path works again.
-        await world.agent_says(agent, ConversationId(conversation_id), "after")
-        after = [e["text"] for e in await tab.drain(0.5) if e["type"] == "message"]
-        assert after == ["after"]
+        # And the live path works again. (Process A also asks B to resync, having
+        # failed to publish: the newest event may come once more, as clients allow.)
+        after = await world.agent_says(agent, ConversationId(conversation_id), "after")
+        got = {e["seq"]: e.get("text") for e in await tab.drain(0.5) if e["seq"] > last.seq}
+        assert got == {after.seq: "after"}
     finally:
         await tab.disconnect()
+
+
+async def test_a_process_that_could_not_publish_has_the_others_resync_once_it_can(
+    redis: Redis, start_server: StartServer, world: World
+) -> None:
+    # Process A alone cannot publish for a while (its Redis user loses the right to),
+    # while B's subscription stays up: only A knows that events were lost on the way.
+    admin = aioredis.Redis.from_url(redis.url)
+    try:
+        await admin.acl_setuser(
+            "engine-a",
+            enabled=True,
+            passwords=["+secret"],
+            keys=["*"],
+            channels=["*"],
+            categories=["+@all"],
+        )
+        url_a = f"redis://engine-a:secret@127.0.0.1:{redis.port}/0"
+        await start_server(settings=WebSettings(redis_url=url_a))
+        server_b = await start_server(
+            settings=WebSettings(redis_url=redis.url), world=world.another_process()
+        )
+        tab = Visitor(url=server_b.url)
+        try:
+            await tab.connect({"tenant": "default"})
+            conversation_id = await tab.start("hello")
+            agent = await ready_agent(world)
+            await world.agent_says(agent, conversation_id, "before")
+            assert "before" in [e.get("text") for e in await tab.drain(0.5)]
+
+            await admin.acl_setuser("engine-a", enabled=True, commands=["-publish"])
+            last = await world.agent_says(agent, conversation_id, "not published")
+            assert await tab.drain(0.5) == []
+
+            await admin.acl_setuser("engine-a", enabled=True, commands=["+publish"])
+            event = await asyncio.wait_for(tab.events.get(), 5)
+            assert (event["seq"], event["text"]) == (last.seq, "not published")
+        finally:
+            await tab.disconnect()
+    finally:
+        await admin.aclose()
