@@ -10,7 +10,7 @@ from business.errors import Forbidden, InvalidInput, NotFound
 from business.events import DeskEvent
 from business.model import ConversationId
 from business.validation import Limits
-from tests.business.support import active_chat
+from tests.business.support import active_chat, end
 from tests.harness import ALICE, World, make_world
 
 # -- sync -------------------------------------------------------------------------------
@@ -93,3 +93,28 @@ async def test_history_returns_stored_events_before_a_seq(engine: World) -> None
     assert await engine.history.history(conv.id, before_pos=99) == everything
     with pytest.raises(NotFound):
         await engine.history.history(ConversationId("nope"))
+
+
+# -- newest -----------------------------------------------------------------------------
+
+
+async def test_newest_is_each_conversations_newest_visible_event_with_its_visitor(
+    engine: World,
+) -> None:
+    conv = await active_chat(engine, text="hi")
+    newest = await engine.agent_says(ALICE, conv.id, "Hello")
+    other = await active_chat(engine, text="other")
+    found = await engine.history.newest([conv.id, ConversationId("unknown")])
+    assert found == [(conv.visitor_id, newest)]
+    # A visitor's open conversations count too, and each conversation once.
+    both = await engine.history.newest([conv.id], [conv.visitor_id, other.visitor_id])
+    last_of_other = (await engine.history.sync(sync(other, 0))).events[-1]
+    assert sorted(both, key=lambda pair: pair[1].conversation_id) == sorted(
+        [(conv.visitor_id, newest), (other.visitor_id, last_of_other)],
+        key=lambda pair: pair[1].conversation_id,
+    )
+    # An ended conversation is found by its id (a tab may still follow it), not as open.
+    await engine.conversations.end_by_visitor(end(conv))
+    ended = (await engine.history.sync(sync(conv, newest.seq))).events[-1]
+    assert await engine.history.newest([conv.id]) == [(conv.visitor_id, ended)]
+    assert await engine.history.newest([], [conv.visitor_id]) == []
