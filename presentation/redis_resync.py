@@ -9,10 +9,10 @@ seqs, but a chat that goes quiet afterwards shows no gap until its next event.
 So each time this process's subscription is established again, and each time another
 process asks (after some of its publishes failed, once it can publish again), it sends
 each of its visitor sockets the newest stored event of every conversation the socket
-follows (and of its visitor's open ones): the same event again for a client that has it (clients
-apply an event once, by seq), the next one for a client one behind, and a gap (so a
-sync) for a client that missed more. The protocol is unchanged; clients need only do
-what it already asks of them.
+follows (and of its visitor's open ones): the same event again for a client that has
+it (clients apply an event once, by seq), the next one for a client one behind, and a
+gap (so a sync) for a client that missed more. The protocol is unchanged; clients need
+only do what it already asks of them.
 
 The order makes it sound: an event committed before the newest one is read here
 either was published before the subscription (and is in what is read, its commit came
@@ -60,6 +60,7 @@ class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     failed. Its listener retries within ``RETRY_MAX`` seconds."""
 
     resync: Callable[[], Awaitable[None]] | None = None
+    connected: bool
 
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
@@ -109,15 +110,27 @@ class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 delay = min(delay * 2, RETRY_MAX)
 
     async def _publish(self, data: object) -> object:
-        # The base class tries twice and then gives up, returning None (a success
-        # returns the number of receivers): what it gave up on is lost for the visitors
-        # of the other processes, who are then asked to resync once Redis takes it.
-        result = await super()._publish(data)
-        if result is None:
-            self._failures += 1
-            if self._asking is None:
-                self._asking = self.server.start_background_task(self._ask_to_resync)
-        return result
+        # As the base class's (two attempts, a new client for the second), except
+        # that what it gives up on is remembered, not only logged, twice per event:
+        # it is lost for the visitors of the other processes, who are then asked to
+        # resync once Redis takes publishes again.
+        error: Exception | None = None
+        for _ in range(2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return await self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as failed:
+                self.connected, error = False, failed
+        self._failures += 1
+        if self._asking is None:
+            logger.warning(
+                "could not publish to Redis (%s): the other processes' visitors will be "
+                "asked to resync once it takes publishes again",
+                error,
+            )
+            self._asking = self.server.start_background_task(self._ask_to_resync)
+        return None
 
     async def _ask_to_resync(self) -> None:
         delay = RETRY_FIRST

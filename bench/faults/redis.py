@@ -57,6 +57,8 @@ class Follower:
     visitor: LoadVisitor
     last_seq: int = 0
     shown: list[int] = field(default_factory=list)
+    shown_at: dict[int, float] = field(default_factory=dict)
+    """seq -> wall-clock time it was shown."""
     redelivered: int = 0
     gaps: int = 0
     syncing: asyncio.Task[None] | None = None
@@ -83,6 +85,7 @@ class Follower:
 
     def _show(self, seq: int) -> None:
         self.shown.append(seq)
+        self.shown_at.setdefault(seq, time.time())
         self.last_seq = seq
 
     def sync(self) -> None:
@@ -205,24 +208,29 @@ async def _load(
             number += 1
             tick += interval
 
-    async def fault() -> tuple[float, float]:
+    async def fault() -> tuple[float, float, dict[str, int]]:
         await asyncio.sleep(max(0.0, stop_at - time.time()))
         await redis.stop()
         stopped = time.time()
         await asyncio.sleep(max(0.0, quiet_at - time.time()))
-        return stopped, await redis.start()
+        back = await redis.start()
+        # What each visitor had when Redis was back (nothing can have resynced yet:
+        # no await since it accepted connections).
+        return stopped, back, {f.conversation_id: f.last_seq for f in followers}
 
-    (stopped, back), _ = await asyncio.gather(
+    (stopped, back, had), _ = await asyncio.gather(
         fault(), asyncio.gather(*(agent_writes(f) for f in followers))
     )
     expected = await _last_seqs(database)
-    behind = sum(1 for f in followers if f.last_seq < expected[f.conversation_id])
-    whole_at = None
+    behind = sum(1 for f in followers if had[f.conversation_id] < expected[f.conversation_id])
     while time.time() < back + WAIT_SECONDS:
         if all(f.last_seq >= expected[f.conversation_id] for f in followers):
-            whole_at = time.time()
             break
         await asyncio.sleep(0.05)
+    # Whole: the moment each visitor was shown its chat's last event (a visitor that
+    # had it before Redis was back counts as whole then).
+    whole = [f.shown_at.get(expected[f.conversation_id]) for f in followers]
+    whole_at = None if None in whole else max(back, *(at for at in whole if at is not None))
     row.recovery_s = None if whole_at is None else whole_at - back
     row.acked = written
     for follower in followers:
