@@ -52,27 +52,16 @@ class HistoryService:
         open conversation of these visitors, with its visitor (unknown ones are left
         out): sent again, it lets a client that missed live events notice (a seq past
         the last it applied is a gap, which it fills with ``sync``). Read from the
-        store, not only up to the ``last_seq`` this process has cached: other processes
+        store, not up to the ``last_seq`` this process may have cached: other processes
         may have added events since."""
-        found: list[tuple[VisitorId, ConversationEvent]] = []
         async with self._tx.read() as tx:
             known = dict(await tx.conversations.get_many(conversation_ids))
             if visitor_ids:
                 for open_ones in (await tx.conversations.open_for_visitors(visitor_ids)).values():
                     for conv in open_ones:
                         known.setdefault(conv.id, conv)
-            page = self._limits.max_sync_events
-            for conv in known.values():
-                # A cached last_seq may be behind the store, never ahead of it.
-                after, newest = max(conv.last_seq - 1, 0), None
-                while events := await tx.events.list_after(conv.id, after, page):
-                    newest = events[-1]
-                    after = newest.seq
-                    if len(events) < page:
-                        break
-                if newest is not None:
-                    found.append((conv.visitor_id, newest))
-        return found
+            newest = await tx.events.newest_visible(list(known))
+        return [(known[cid].visitor_id, event) for cid, event in newest.items()]
 
     async def histories(
         self, requests: Sequence[tuple[ConversationId, int]]

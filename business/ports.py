@@ -230,6 +230,13 @@ class EventRepository(Protocol):
         ``limit``."""
         ...
 
+    async def newest_visible(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, ConversationEvent]:
+        """The event with the highest ``seq`` of each of these conversations (none:
+        absent), in one trip, read from the store."""
+        ...
+
     async def list_after_pos(
         self, conversation_id: ConversationId, after_pos: int, limit: int
     ) -> Sequence[StoredEvent]:

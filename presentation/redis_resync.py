@@ -47,6 +47,8 @@ RETRY_MAX: Final = 1.0
 this, so a process hears Redis again within a second of it being back."""
 CHUNK: Final = 200
 """Conversations read per transaction while resyncing (keeps each read short)."""
+SETTLE: Final = 0.05
+"""Seconds a resync waits for other triggers to join it."""
 
 _CONVERSATION = conversation_room("")
 _VISITOR = visitor_room("")
@@ -55,9 +57,9 @@ _VISITOR = visitor_room("")
 class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     """``AsyncRedisManager`` that has its visitors resynced when events may have been
     lost on the way to them, through ``resync`` (run as a background task of the
-    server): each time its subscription is confirmed by Redis (the first time, and
-    after every loss), and when another process asks because some of its publishes
-    failed. Its listener retries within ``RETRY_MAX`` seconds."""
+    server): each time Redis confirms its subscription after a loss (or a first
+    subscription that had to be retried), and when another process asks because some
+    of its publishes failed. Its listener retries within ``RETRY_MAX`` seconds."""
 
     resync: Callable[[], Awaitable[None]] | None = None
     connected: bool
@@ -80,7 +82,8 @@ class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         resync_channel = self._resync_channel.encode("utf-8")
         own = self.host_id.encode("utf-8")
         delay = RETRY_FIRST
-        lost = False
+        # Until the first subscription, nothing was missed unless it had to be retried.
+        lost, first = False, True
         while True:
             try:
                 self._redis_connect()
@@ -90,10 +93,11 @@ class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 await pubsub.subscribe(self.channel, self._resync_channel)
                 async for message in pubsub.listen():
                     if message["type"] == "subscribe" and message["channel"] == channel:
-                        if lost:
+                        # Also after redis-py reconnected and subscribed again by itself.
+                        if lost or not first:
                             logger.warning("subscribed to Redis again: resyncing visitors")
-                        delay, lost = RETRY_FIRST, False
-                        self._start_resync()
+                            self._start_resync()
+                        delay, lost, first = RETRY_FIRST, False, False
                     elif message["type"] != "message":
                         continue
                     elif message["channel"] == channel:
@@ -164,8 +168,29 @@ class VisitorResync:
         self._sio = sio
         self._services = services
         self._refs = refs
+        self._wanted = 0
+        self._running = False
 
     async def run(self) -> None:
+        """Resync, once for every trigger that comes meanwhile: a subscription and
+        another process's request usually come together, and each pass reads the
+        newest event of every chat of this process. A pass serves the triggers that
+        came before it started reading (what they are about was committed before)."""
+        self._wanted += 1
+        if self._running:
+            return
+        self._running = True
+        try:
+            while True:
+                await asyncio.sleep(SETTLE)
+                wanted = self._wanted
+                await self._resync()
+                if self._wanted == wanted:
+                    return
+        finally:
+            self._running = False
+
+    async def _resync(self) -> None:
         conversations: list[ConversationId] = []
         visitors: list[VisitorId] = []
         rooms: dict[Any, Any] = self._sio.manager.rooms.get(NAMESPACE, {})

@@ -407,6 +407,16 @@ class _Events:
         ]
         return events[:limit]
 
+    async def newest_visible(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, ConversationEvent]:
+        found: dict[ConversationId, ConversationEvent] = {}
+        for conversation_id in conversation_ids:
+            events = await self.list_after(conversation_id, 0, 2**31)
+            if events:
+                found[conversation_id] = events[-1]
+        return found
+
     async def list_after_pos(
         self, conversation_id: ConversationId, after_pos: int, limit: int
     ) -> Sequence[StoredEvent]:

@@ -196,6 +196,8 @@ async def _load(
         number = 0
         while tick < quiet_at:
             await asyncio.sleep(max(0.0, tick - time.time()))
+            if time.time() >= quiet_at:
+                break  # behind schedule (a busy machine): the agents are quiet now
             await services.messaging.send_agent_message(
                 c.SendAgentMessage(
                     agent_id=owners[conversation_id],
@@ -208,29 +210,31 @@ async def _load(
             number += 1
             tick += interval
 
-    async def fault() -> tuple[float, float, dict[str, int]]:
+    async def fault() -> tuple[float, float, dict[str, int], dict[str, int]]:
         await asyncio.sleep(max(0.0, stop_at - time.time()))
         await redis.stop()
         stopped = time.time()
         await asyncio.sleep(max(0.0, quiet_at - time.time()))
         back = await redis.start()
         # What each visitor had when Redis was back (nothing can have resynced yet:
-        # no await since it accepted connections).
-        return stopped, back, {f.conversation_id: f.last_seq for f in followers}
+        # no await since it accepted connections), and what was stored then.
+        had = {f.conversation_id: f.last_seq for f in followers}
+        return stopped, back, had, await _last_seqs(database)
 
-    (stopped, back, had), _ = await asyncio.gather(
+    (stopped, back, had, stored), _ = await asyncio.gather(
         fault(), asyncio.gather(*(agent_writes(f) for f in followers))
     )
-    expected = await _last_seqs(database)
-    behind = sum(1 for f in followers if had[f.conversation_id] < expected[f.conversation_id])
+    behind = [f for f in followers if had[f.conversation_id] < stored[f.conversation_id]]
+    expected: dict[str, int] = {}
     while time.time() < back + WAIT_SECONDS:
+        expected = await _last_seqs(database)
         if all(f.last_seq >= expected[f.conversation_id] for f in followers):
             break
-        await asyncio.sleep(0.05)
-    # Whole: the moment each visitor was shown its chat's last event (a visitor that
-    # had it before Redis was back counts as whole then).
-    whole = [f.shown_at.get(expected[f.conversation_id]) for f in followers]
-    whole_at = None if None in whole else max(back, *(at for at in whole if at is not None))
+        await asyncio.sleep(0.1)
+    # Whole again: the moment each visitor that was behind was shown what was stored
+    # when Redis came back (what came later went live, or is counted as lost below).
+    whole = [f.shown_at.get(stored[f.conversation_id]) for f in behind]
+    whole_at = None if None in whole else max([back, *(at for at in whole if at is not None)])
     row.recovery_s = None if whole_at is None else whole_at - back
     row.acked = written
     for follower in followers:
@@ -239,7 +243,9 @@ async def _load(
         row.duplicated += len(follower.shown) - len(set(follower.shown))
     row.notes.update(
         agent_messages=written,
-        behind_when_back=behind,
+        # Fewer than scheduled when the machine cannot keep the pace.
+        scheduled=len(followers) * math.ceil((quiet_at - started) * scale.rate),
+        behind_when_back=len(behind),
         gaps_seen=sum(f.gaps for f in followers),
         redelivered=sum(f.redelivered for f in followers),
         down_s=round(back - stopped, 2),

@@ -26,6 +26,17 @@ _LIST_AFTER_POS = (
     .order_by(_E.c.pos)
     .limit(bindparam("limit"))
 )
+# UNIQUE (conversation_id, seq) answers each max(seq), and then each row, from the index.
+_NEWEST_VISIBLE = select(_E).where(
+    tuple_(_E.c.conversation_id, _E.c.seq).in_(
+        select(_E.c.conversation_id, func.max(_E.c.seq))
+        .where(
+            _E.c.conversation_id.in_(bindparam("ids", expanding=True)),
+            _E.c.seq.is_not(None),
+        )
+        .group_by(_E.c.conversation_id)
+    )
+)
 _LIST_OF_MANY = (
     select(_E)
     .where(
@@ -72,6 +83,14 @@ class SqlEventRepository:
     ) -> Sequence[ConversationEvent]:
         params = {"conversation_id": conversation_id, "after": after_seq, "limit": max(limit, 0)}
         return [decode_visible(row) for row in await self._ctx.execute(_LIST_AFTER, params)]
+
+    async def newest_visible(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, ConversationEvent]:
+        if not conversation_ids:
+            return {}
+        rows = await self._ctx.execute(_NEWEST_VISIBLE, {"ids": sorted(set(conversation_ids))})
+        return {ConversationId(row.conversation_id): decode_visible(row) for row in rows}
 
     async def list_after_pos(
         self, conversation_id: ConversationId, after_pos: int, limit: int
