@@ -167,3 +167,19 @@ async def test_event_of_unknown_conversation_is_rejected(uow_factory: UnitOfWork
             await written(uow, uow.events.add(message("c-nobody", 1)))
     async with uow_factory() as uow:
         assert list(await uow.events.list_after(ConversationId("c-nobody"), 0, 10)) == []
+
+
+async def test_newest_visible_is_the_highest_seq_of_each_conversation(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    await add_conversations(uow_factory, conversation("c-1"), conversation("c-2"))
+    await add_conversations(uow_factory, conversation("c-3"))
+    events = every_event_type("c-1")
+    await add_events(uow_factory, *reversed(events), message("c-2", 1), message("c-2", 2))
+    ids = [ConversationId(cid) for cid in ("c-1", "c-2", "c-3", "nobody")]
+    async with uow_factory() as uow:
+        found = await uow.events.newest_visible(ids)
+        # c-3 has no event yet, and nobody is unknown: both absent.
+        assert dict(found) == {ids[0]: events[-1], ids[1]: message("c-2", 2)}
+        assert await uow.events.newest_visible([]) == {}
