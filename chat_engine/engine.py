@@ -39,7 +39,7 @@ from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
-from presentation import MetricsSources, create_app
+from presentation import MetricsSources, create_app, make_runner
 from presentation.webhook_transport import AiohttpWebhookTransport
 from xmpp_bridge import XmppBridge
 
@@ -156,7 +156,7 @@ class Engine:
                     webhook_backlog=services.webhooks.backlog,
                 ),
             )
-            runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+            runner = self._runner = make_runner(app, shutdown_timeout=5.0)
             await runner.setup()
             await web.SockSite(runner, sock).start()
             sock = None  # the site owns it now

@@ -16,6 +16,12 @@ from business.services import Services
 from presentation.analytics_api import AnalyticsEventEndpoint
 from presentation.api import PREFIX as API_PREFIX, build_api
 from presentation.demo_pages import add_demo_routes
+from presentation.encoded_bodies import refuse_encoded_bodies
+from presentation.engineio_connections import (
+    REFUSED_KEY,
+    EngineIoConnections,
+    refuse_oversized_post,
+)
 from presentation.event_refs import EventRefs
 from presentation.file_api import FileEndpoints
 from presentation.limits import VisitorLimits
@@ -48,6 +54,7 @@ NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
 OUTPUT_KEY: Final = web.AppKey("output_bound", OutputBound)
 LIMITS_KEY: Final = web.AppKey("visitor_limits", VisitorLimits)
 """Shared by the Socket.IO namespace and the visitor's HTTP reads."""
+ENGINEIO_KEY: Final = web.AppKey("engineio_connections", EngineIoConnections)
 
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _CONTENT_TYPES: Final = {
@@ -70,7 +77,7 @@ def create_app(
     """Build the web application; ``widget_dir`` and ``api_docs_dir`` override where the
     built widget and API docs assets live, ``metrics`` is what ``/metrics`` reads from the
     other layers."""
-    app = web.Application()
+    app = web.Application(middlewares=[refuse_encoded_bodies])
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
     app[HEALTH_KEY] = dict(health or {})
@@ -139,6 +146,15 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         output=output,
     )
     namespace.register()
+    connections = EngineIoConnections(
+        sio,
+        limits=app[LIMITS_KEY],
+        output=output,
+        namespace=NAMESPACE,
+        max_per_address=settings.max_sockets_per_address,
+        connect_timeout=settings.connect_timeout_seconds,
+    )
+    connections.install()
     notifier = SocketIoVisitorNotifier(
         sio,
         refs=EventRefs(
@@ -150,8 +166,10 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = notifier
     app[OUTPUT_KEY] = output
+    app[ENGINEIO_KEY] = connections
     services.publisher.subscribe(notifier)
     sio.start_background_task(output.watch)
+    sio.start_background_task(connections.watch, min(1.0, settings.connect_timeout_seconds / 4))
     try:
         yield
     finally:
@@ -186,9 +204,30 @@ async def _stop_socketio(app: web.Application) -> None:
 
 async def socketio_request(request: web.Request) -> web.StreamResponse:
     """Every Engine.IO request (polling, WebSocket, CORS preflight)."""
+    if (refusal := await refuse_oversized_post(request.app[SIO_KEY], request)) is not None:
+        return refusal
     with request.app[OUTPUT_KEY].websocket_upgrade(request):
         response: web.StreamResponse = await request.app[SIO_KEY].handle_request(request)
+    if request.get(REFUSED_KEY) and not response.prepared:
+        # python-engineio answers a refused handshake 401; it is a limit, not a login.
+        response.set_status(429)
+        response.headers["Retry-After"] = "10"
     return response
+
+
+def make_runner(
+    app: web.Application, *, shutdown_timeout: float, handle_signals: bool = False
+) -> web.AppRunner:
+    """The runner for an app of ``create_app``, with the HTTP connection bounds of its
+    settings (``http_idle_timeout_seconds``: aiohttp's own default is an hour), and
+    request bodies never inflated (``presentation.encoded_bodies``)."""
+    return web.AppRunner(
+        app,
+        handle_signals=handle_signals,
+        shutdown_timeout=shutdown_timeout,
+        keepalive_timeout=app[SETTINGS_KEY].http_idle_timeout_seconds,
+        auto_decompress=False,
+    )
 
 
 # -- health -------------------------------------------------------------------------

@@ -138,6 +138,19 @@ class WebSettings:
     visitors behind it together (a reverse proxy's address, unless
     ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
 
+    connect_timeout_seconds: float = 10.0
+    """An Engine.IO connection (a polling handshake or a WebSocket) that has not connected
+    to the visitor namespace this long after it opened is closed; the widget connects at
+    once. Engine.IO connections also count against ``max_sockets_per_address`` from
+    their handshake on, so connections that never connect cannot pile up."""
+
+    http_idle_timeout_seconds: float = 75.0
+    """An HTTP connection with no request in progress is closed after this long: an idle
+    keep-alive connection, and one that never finishes sending a request's headers
+    (slowloris) counted from when it opened or its last response. Behind a reverse proxy
+    or load balancer that keeps idle connections to the engine open, set it above that
+    proxy's own idle timeout (nginx: 60 s; Google Cloud's load balancers: 600 s)."""
+
     api_max_body_bytes: int = 65_536
     """Largest request body the REST API (``/api/v1``) reads; a bigger one is answered
     413 ``too_large``. Its resources are configuration: a few KiB each."""
@@ -200,6 +213,16 @@ class WebSettings:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if not 0.5 <= self.connect_timeout_seconds <= 300:
+            raise ValueError(
+                "connect_timeout_seconds must be between 0.5 and 300, "
+                f"not {self.connect_timeout_seconds}"
+            )
+        if not 0.5 <= self.http_idle_timeout_seconds <= 86_400:
+            raise ValueError(
+                "http_idle_timeout_seconds must be between 0.5 and 86400, "
+                f"not {self.http_idle_timeout_seconds}"
+            )
         if not 1024 <= self.api_max_body_bytes <= 1 << 24:
             raise ValueError(
                 f"api_max_body_bytes must be between 1024 and {1 << 24}, "

@@ -303,7 +303,7 @@ class VisitorNamespace:
             # good. The conversation is stored; the client finds it in its next
             # `session` and syncs from there.
             logger.info("socket %s left before joining conversation %s", state.sid, conversation.id)
-        else:
+        elif conversation.is_open:
             await self._sio.enter_room(
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )
@@ -379,7 +379,8 @@ class VisitorNamespace:
         # It opens a conversation, whatever the queue's hours: it costs like a start.
         self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.offline_messages.leave(cmd)
-        if self._sockets.get(state.sid) is state:
+        # An ended one needs no room (see ``SocketIoVisitorNotifier``, which closes them).
+        if conversation.is_open and self._sockets.get(state.sid) is state:
             await self._sio.enter_room(
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )

@@ -19,7 +19,7 @@ from aiohttp import web
 from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, AgentId, TenantId
 from data import Database
-from presentation import MetricsSources, WebSettings, create_app
+from presentation import MetricsSources, WebSettings, create_app, make_runner
 from tests.harness import World, make_world
 from tests.visitor_client import Visitor
 
@@ -93,7 +93,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             metrics=metrics,
             api_docs_dir=api_docs_dir,
         )
-        runner = web.AppRunner(app, shutdown_timeout=1.0)
+        runner = make_runner(app, shutdown_timeout=1.0)
         await runner.setup()
         runners.append(runner)
         await web.SockSite(runner, sock).start()
