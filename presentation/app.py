@@ -151,7 +151,7 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         limits=app[LIMITS_KEY],
         output=output,
         namespace=NAMESPACE,
-        max_per_address=settings.max_sockets_per_address,
+        max_per_address=settings.max_connections_per_address,
         connect_timeout=settings.connect_timeout_seconds,
     )
     connections.install()

@@ -8,7 +8,7 @@ ever connects to a namespace. Unbounded, one address could hold thousands of the
 raw WebSocket that answers pings and says nothing else), past ``max_sockets_per_address``.
 
 So, per client address, the Engine.IO connections open in this process are counted and
-held to ``max_sockets_per_address`` (a handshake beyond it is answered 429 with a
+held to ``max_connections_per_address`` (a handshake beyond it is answered 429 with a
 ``rate_limited`` body), and a connection that has not connected to the namespace within
 ``connect_timeout_seconds`` is closed. A long-polling POST too large to read is refused
 here too (``refuse_oversized_post``).

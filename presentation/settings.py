@@ -138,11 +138,16 @@ class WebSettings:
     visitors behind it together (a reverse proxy's address, unless
     ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
 
+    max_connections_per_address: int = 400
+    """Engine.IO connections (long-polling sessions and WebSockets, from their handshake
+    on, whether or not they carry a visitor socket yet) one client address may hold open
+    in this engine process; a handshake beyond it is answered 429 ``rate_limited``. Keep
+    it above ``max_sockets_per_address``, so a visitor over that cap is told why by the
+    namespace, while connections that never connect cannot pile up."""
+
     connect_timeout_seconds: float = 10.0
-    """An Engine.IO connection (a polling handshake or a WebSocket) that has not connected
-    to the visitor namespace this long after it opened is closed; the widget connects at
-    once. Engine.IO connections also count against ``max_sockets_per_address`` from
-    their handshake on, so connections that never connect cannot pile up."""
+    """An Engine.IO connection that has not connected to the visitor namespace this long
+    after its handshake is closed (the widget connects at once)."""
 
     http_idle_timeout_seconds: float = 75.0
     """An HTTP connection with no request in progress is closed after this long: an idle
@@ -200,6 +205,7 @@ class WebSettings:
             "max_queued_packets",
             "max_sockets_per_visitor",
             "max_sockets_per_address",
+            "max_connections_per_address",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")

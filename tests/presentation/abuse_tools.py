@@ -19,6 +19,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -104,7 +105,7 @@ class Bystander:
         self.latencies.append(time.perf_counter() - started)
         return ack
 
-    async def chat_while(self, attack: asyncio.Future[object], *, pause: float = 0.02) -> int:
+    async def chat_while(self, attack: asyncio.Future[Any], *, pause: float = 0.02) -> int:
         """Round trips until ``attack`` is done; how many were acknowledged ``ok``."""
         ok = 0
         while not attack.done():
@@ -163,7 +164,9 @@ class RawWebSocket:
     def deflate(self) -> bool:
         return b"permessage-deflate" in self.handshake.lower()
 
-    def send_frame(self, payload: bytes, *, compressed: bool = False, length: int | None = None) -> None:
+    def send_frame(
+        self, payload: bytes, *, compressed: bool = False, length: int | None = None
+    ) -> None:
         """One masked text frame; ``length`` claims another size than ``payload``'s."""
         write_frame(self.writer, payload, compressed=compressed, length=length)
 

@@ -138,7 +138,7 @@ async def test_engineio_connections_that_never_connect_are_capped_per_address_an
     """Below the namespace: a raw WebSocket that completes Engine.IO's handshake and
     never connects to ``/visitor`` is not a visitor socket, but the server holds it."""
     server = await start_server(
-        settings=WebSettings(max_sockets_per_address=5, connect_timeout_seconds=1.0)
+        settings=WebSettings(max_connections_per_address=5, connect_timeout_seconds=1.0)
     )
     bystander = await Bystander.open(server.url)
     silent: list[RawWebSocket] = []

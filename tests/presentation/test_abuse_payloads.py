@@ -83,7 +83,7 @@ async def test_oversized_websocket_frames_close_that_connection_only(
 
     codes = await asyncio.gather(claims.close_code(), sends.close_code())
 
-    assert codes == [MESSAGE_TOO_BIG, MESSAGE_TOO_BIG]
+    assert list(codes) == [MESSAGE_TOO_BIG, MESSAGE_TOO_BIG]
     assert (await bystander.round_trip())["ok"]
     await _one_connection_left(server)
     assert settled_rss() - rss_before < RSS_BOUND
