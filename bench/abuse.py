@@ -48,7 +48,8 @@ from tests.presentation.abuse_tools import (
     describe,
     gzip_bomb,
 )
-from tests.presentation.raw_engineio import StalledPolling, connect_packet, event_packet
+from tests.presentation.raw_engineio import StalledPolling, connect_packet
+from tests.visitor_client import Visitor
 
 Attack = Callable[[str, float, float], Coroutine[Any, Any, Counter[str]]]
 
@@ -162,18 +163,23 @@ async def churn(url: str, seconds: float, scale: float) -> Counter[str]:
     """One visitor starting and ending conversations as fast as it is answered."""
     outcome: Counter[str] = Counter()
     going = _until(seconds)
-    ws = await RawWebSocket.open(url)
+    visitor = Visitor(url=url)
+    await visitor.connect({"tenant": "default"})
     try:
-        ws.send_frame(b"4" + connect_packet({"tenant": "default"}).encode())
-        for n in range(int(400 * scale)):
+        for _ in range(int(400 * scale)):
             if not going():
                 break
-            ws.send_frame(b"4" + event_packet(n, "conversation.start", {}).encode())
-            await ws.writer.drain()
-            outcome["starts sent"] += 1
-            await asyncio.sleep(0.01)
+            start = await visitor.call("conversation.start", {})
+            if not start["ok"]:
+                outcome[f"start: {start['error']['code']}"] += 1
+                continue
+            outcome["start: ok"] += 1
+            ended = await visitor.call(
+                "conversation.end", {"conversation_id": start["conversation"]["id"]}
+            )
+            outcome["end: ok" if ended["ok"] else f"end: {ended['error']['code']}"] += 1
     finally:
-        ws.abort()
+        await visitor.disconnect()
     return outcome
 
 
