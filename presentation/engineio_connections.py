@@ -104,7 +104,14 @@ class EngineIoConnections:
         async def connect(eio_sid: str, environ: dict[str, Any]) -> Any:
             if not self._admit(eio_sid, environ):
                 return _TOO_MANY
-            return await inner_connect(eio_sid, environ)
+            try:
+                answer = await inner_connect(eio_sid, environ)
+            except BaseException:
+                self._forget(eio_sid)  # refused: no disconnect will follow
+                raise
+            if answer is not None and answer is not True:
+                self._forget(eio_sid)
+            return answer
 
         async def disconnect(eio_sid: str, reason: Any = None) -> Any:
             self._forget(eio_sid)
