@@ -5,12 +5,15 @@ file, a cursor — given another tenant's, on SQLite and PostgreSQL.
 ``api/test_isolation`` the REST endpoints with another tenant's ids in their path. Here
 the ids travel in the query and the body. The fields are found in the OpenAPI document
 the server serves: each parameter or body field (at any depth) whose name says it
-names something. A fresh tenant A's admin key sends each request with tenant B's value
-in that one field, and again with a value nobody has. The answer must be the one for
-nobody's value (the same status, code and detail, but for the value itself): refused
-(4xx), or a list with nothing in it, or — where the value is a name in A's own
-namespace (a queue's, a canned response's) — A's own new thing. Nothing of B's may show
-in it, and B's own key reads B's state back unchanged after each.
+names something. Tenant A's admin key sends each request (in JSON, and in every other
+representation the document lists, such as CSV) with tenant B's value in that one field,
+and again with a value nobody has. The answer must be the one for nobody's value (the
+same status, code and detail, but for the value itself): refused (4xx), or a list with
+nothing in it, or — where the value is a name in A's own namespace (a queue's, a canned
+response's) — A's own new thing. A cursor B was given pages through A's own list only.
+Nothing of B's may show in any answer, and B's own key reads B's state back unchanged
+after each operation's probes. (``test_tenant_named_in_request``: no request names its
+tenant.)
 
 A new field that names something, without a case here (or a reason in ``LOCAL``),
 fails ``test_every_id_field_has_a_case``.
@@ -20,13 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
-import itertools
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -41,6 +40,8 @@ from presentation.api.resources import RESOURCES
 from tests.harness import World
 from tests.presentation.api.client import ApiClient, Reply
 from tests.presentation.conftest import Server
+from tests.presentation.openapi_fields import Operation, id_fields, operations
+from tests.presentation.tenant_requests import request_path, send, their_cursor
 from tests.presentation.tenant_scene import (
     B_ADDRESS,
     B_CANNED,
@@ -56,64 +57,6 @@ from tests.presentation.tenant_scene import (
     make_theirs,
     their_state,
 )
-
-Json = dict[str, Any]
-
-# -- the fields the document says name something -----------------------------------------
-
-ID_LIKE = re.compile(
-    r"(^|_)(id|ids|kid|address|queue|queues|supervises|attachments|cursor|tenant|agent|"
-    r"visitor|conversation|webhook|delivery|file|files|key|bot|canned|item|thread)$"
-)
-"""A field's own name (its last part) that names something; and every body's top-level
-``name``, which names the thing it creates."""
-
-
-def id_fields(document: Json) -> Iterator[tuple[str, str]]:
-    """(operation id, field) for each field that names something: ``query.agent_id``,
-    ``body.triggers[].queue``."""
-    schemas = document["components"]["schemas"]
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            op = operation["operationId"]
-            for parameter in operation["parameters"]:
-                if parameter["in"] == "query" and ID_LIKE.search(parameter["name"]):
-                    yield op, f"query.{parameter['name']}"
-            body = operation.get("requestBody")
-            if body is not None:
-                schema = body["content"]["application/json"]["schema"]
-                for field in _body_fields(schema, "body", schemas, frozenset()):
-                    leaf = field.rsplit(".", 1)[-1].removesuffix("[]")
-                    if ID_LIKE.search(leaf) or field == "body.name":
-                        yield op, field
-
-
-def _body_fields(schema: Json, at: str, schemas: Json, seen: frozenset[str]) -> Iterator[str]:
-    """Each property below ``schema`` as ``at.name``, with ``[]`` after a list's."""
-    for inner, names in _alternatives(schema, schemas, seen):
-        if isinstance(inner.get("items"), dict):
-            yield from _body_fields(inner["items"], at, schemas, names)
-        for name, field in inner.get("properties", {}).items():
-            is_list = any("items" in option for option, _ in _alternatives(field, schemas, names))
-            path = f"{at}.{name}" + ("[]" if is_list else "")
-            yield path
-            yield from _body_fields(field, path, schemas, names)
-
-
-def _alternatives(
-    schema: Json, schemas: Json, seen: frozenset[str]
-) -> Iterator[tuple[Json, frozenset[str]]]:
-    """``schema`` and what its references and ``anyOf``/``oneOf``/``allOf`` lead to
-    (each model once on a path: the rich content refers to itself)."""
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        if name not in seen:
-            yield from _alternatives(schemas[name], schemas, seen | {name})
-        return
-    yield schema, seen
-    for option in [*schema.get("anyOf", ()), *schema.get("oneOf", ()), *schema.get("allOf", ())]:
-        yield from _alternatives(option, schemas, seen)
-
 
 # -- what each field is given, and what must come of it ----------------------------------
 
@@ -240,154 +183,6 @@ def test_every_id_field_has_a_case() -> None:
     assert stale == [], f"no longer in the document: {stale}"
 
 
-# -- the requests: A's own valid request, with the one field set ----------------------------
-
-
-def _days() -> dict[str, str]:
-    today = datetime.now(UTC).date()
-    return {"first_day": str(today - timedelta(days=1)), "last_day": str(today)}
-
-
-_calls = itertools.count(1)
-
-
-def _base(op: str, field: str, mine: Mine) -> tuple[dict[str, str], Json | None]:
-    """A valid request of A's own for ``op`` (query, body), before ``field`` is set: its
-    own ids new each time, so that B's value and nobody's meet the same A."""
-    n = next(_calls)
-    post = {"client_msg_id": f"a-{n}", "sender": {"kind": "bot", "name": "Mine"}, "text": "Mine"}
-    supervisor = {"role": "supervisor"} if field.startswith("body.supervises") else {}
-    bodies: dict[str, Json] = {
-        "post_conversation_message": post,
-        "transfer_conversation": {"note": "mine"},
-        "open_thread": {"agent_address": mine.agent_address, "text": "Hello again"},
-        "post_api_channel_message": {
-            "queue": "support",
-            "external_id": f"+1555{n:07}",
-            "provider": "sms",
-            "provider_message_id": f"SM-a-{n}",
-            "text": "Mine",
-        },
-        "create_queue": {"name": "mine"},
-        "create_agent": {
-            "address": f"new-{n}@{mine.tenant_id}.example",
-            "max_chats": 1,
-            "queues": ["support"],
-        }
-        | supervisor,
-        "update_agent": {"max_chats": 2} | supervisor,
-        "create_canned_response": {"name": "mine", "text": "Mine"},
-        "put_widget_config": {
-            "items": [{"id": "invite", "type": "invitation", "text": "Hi"}],
-            "triggers": [{"id": "t", "action": {"type": "show", "item": "invite"}}],
-        },
-    }
-    query = {"list_queue_days": _days()}.get(op, {})
-    return query, copy.deepcopy(bodies.get(op))
-
-
-def _path(template: str, tag: str, mine: Mine) -> str:
-    return template.format(
-        conversation_id=mine.conversation_id,
-        agent_id=mine.agent_id,
-        visitor_id=mine.visitor_id,
-        webhook_id=mine.webhook_id,
-        name=B_CANNED if tag == "canned-responses" else "support",
-    )
-
-
-def _set(body: Json, field: str, value: str) -> None:
-    """``body.a.b`` / ``body.a[]`` (a list of the value) / ``body.a[].b`` (in the first)."""
-    parts = field.split(".")[1:]
-    at: Any = body
-    for part in parts[:-1]:
-        at = at[part.removesuffix("[]")]
-        if part.endswith("[]"):
-            at = at[0]
-    last = parts[-1]
-    at[last.removesuffix("[]")] = [value] if last.endswith("[]") else value
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    tag: str
-    media: tuple[str, ...]
-    """What its success may be: JSON, and any other the document lists (CSV, text)."""
-
-
-def _operations(document: Json) -> dict[str, Operation]:
-    return {
-        operation["operationId"]: Operation(
-            method.upper(),
-            path,
-            operation["tags"][0],
-            tuple(
-                dict.fromkeys(
-                    media
-                    for status, response in operation["responses"].items()
-                    if status.startswith("2")
-                    for media in response.get("content", {JSON: None})
-                )
-            ),
-        )
-        for path, operations in document["paths"].items()
-        for method, operation in operations.items()
-    }
-
-
-async def _call(
-    api: ApiClient,
-    operation: Operation,
-    op: str,
-    field: str,
-    mine: Mine,
-    value: str,
-    media: str = JSON,
-) -> Reply:
-    query, body = _base(op, field, mine)
-    if field.startswith("query."):
-        query[field.removeprefix("query.")] = value
-    else:
-        body = body or {}
-        _set(body, field, value)
-    kwargs: dict[str, Any] = {} if body is None else {"json": body}
-    path = _path(operation.path, operation.tag, mine)
-    if media == JSON:
-        return await api.call(operation.method, path, key=mine.admin, params=query, **kwargs)
-    # Another representation (a CSV export): its text, as it is.
-    headers = {"Authorization": f"Bearer {mine.admin}", "Accept": media}
-    async with api.http.request(
-        operation.method, api.base + path, params=query, headers=headers
-    ) as response:
-        text = await response.text()
-        is_problem = response.content_type == "application/problem+json"
-        return Reply(
-            status=response.status,
-            body=json.loads(text) if is_problem else text,
-            content_type=response.content_type,
-            headers=dict(response.headers),
-        )
-
-
-async def _their_cursor(api: ApiClient, operation: Operation, theirs: Theirs) -> str:
-    """The ``next_cursor`` B's own key gets from the first page (of one) of this list."""
-    path = operation.path.format(
-        visitor_id=theirs.visitor_id, webhook_id=(await _their_hook(api, theirs))
-    )
-    reply = await api.get(path, theirs.admin, params={"limit": "1"})
-    assert reply.status == 200, reply.body
-    cursor = reply.body["next_cursor"]
-    assert isinstance(cursor, str), f"B needs two of {path} for a cursor"
-    return cursor
-
-
-async def _their_hook(api: ApiClient, theirs: Theirs) -> str:
-    reply = await api.get("/webhooks", theirs.admin)
-    return str(reply.body["items"][0]["id"])
-
-
 # -- the matrix ------------------------------------------------------------------------------
 
 
@@ -432,9 +227,9 @@ async def test_no_field_reaches_another_tenants_things(
 ) -> None:
     async with api.http.get(server.url + "/api/v1/openapi.json") as response:
         document = await response.json()
-    operations = _operations(document)
+    served = operations(document)
     probes = [
-        (op, field, operations[op], probe)
+        (op, field, served[op], probe)
         for op, field in id_fields(document)
         for probe in CASES.get((op, field), ())
     ]
@@ -449,7 +244,7 @@ async def test_no_field_reaches_another_tenants_things(
     for n, (op, field, operation, probe) in enumerate(probes):
         mine = maker if probe.expect is Expect.MINE else shared
         if probe.theirs is None:
-            value = await _their_cursor(api, operation, theirs)
+            value = await their_cursor(api, operation, theirs)
         else:
             value = probe.theirs(theirs)
         for media in operation.media:
@@ -478,14 +273,14 @@ async def _probe(
     answer to nobody's."""
     where = f"{op} {field} ({probe.expect.name}, {media})"
     failures = []
-    reply = await _call(api, operation, op, field, mine, value, media)
+    reply = await send(api, operation, op, field, mine, value, media)
     if leaked := _leaks(reply, value):
         failures.append(f"{where}: B's {leaked} in {reply.status} {reply.body}")
     failures += _judge(where, probe, reply)
     if probe.expect is Expect.POSITION and media == JSON:
         failures += await _positioned(api, operation, mine, reply, where)
     elif probe.expect not in (Expect.TAKEN, Expect.POSITION):
-        nobody = await _call(api, operation, op, field, mine, probe.nobody, media)
+        nobody = await send(api, operation, op, field, mine, probe.nobody, media)
         if _answer(reply, value) != _answer(nobody, probe.nobody):
             failures.append(
                 f"{where}: B's value answers {reply.status} {reply.body}, "
@@ -504,7 +299,8 @@ async def _positioned(
     """A page after B's cursor: A's own items, as A's full list has them."""
     if reply.status != 200:
         return [f"{where}: {reply.status} {reply.body}"]
-    own = await api.all_items(_path(operation.path, operation.tag, mine), mine.admin, limit=100)
+    path = request_path(operation.path, operation.tag, mine)
+    own = await api.all_items(path, mine.admin, limit=100)
     strangers = [item for item in reply.body["items"] if item not in own]
     return [f"{where}: not A's: {strangers}"] if strangers else []
 
