@@ -40,7 +40,7 @@ from presentation.api.resources import RESOURCES
 from tests.harness import World
 from tests.presentation.api.client import ApiClient, Reply
 from tests.presentation.conftest import Server
-from tests.presentation.openapi_fields import Operation, id_fields, operations
+from tests.presentation.openapi_fields import Json, Operation, id_fields, operations
 from tests.presentation.tenant_requests import request_path, send, their_cursor
 from tests.presentation.tenant_scene import (
     B_ADDRESS,
@@ -277,6 +277,8 @@ async def _probe(
     if leaked := _leaks(reply, value):
         failures.append(f"{where}: B's {leaked} in {reply.status} {reply.body}")
     failures += _judge(where, probe, reply)
+    if probe.expect is Expect.MINE and isinstance(reply.body, dict):
+        failures += _made(where, field, mine, reply.body, value)
     if probe.expect is Expect.POSITION and media == JSON:
         failures += await _positioned(api, operation, mine, reply, where)
     elif probe.expect not in (Expect.TAKEN, Expect.POSITION):
@@ -287,6 +289,19 @@ async def _probe(
                 f"nobody's {nobody.status} {nobody.body}"
             )
     return failures
+
+
+def _made(where: str, field: str, mine: Mine, made: Json, value: str) -> list[str]:
+    """A's own new thing is A's, and has the value as A gave it (a queue of that name,
+    the link as it was sent), not B's thing under it."""
+    leaf = field.rsplit(".", 1)[-1]
+    name = leaf.removesuffix("[]")
+    given = [value] if leaf.endswith("[]") else value
+    if made.get("tenant_id", mine.tenant_id) != mine.tenant_id:
+        return [f"{where}: made in tenant {made['tenant_id']}: {made}"]
+    if name in made and made[name] != given:
+        return [f"{where}: {name} is {made[name]!r}, not {given!r}"]
+    return []
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
