@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from pathlib import Path
 from typing import Final
 
+import engineio
 from aiohttp import web
 
 from business.services import Services
@@ -229,16 +230,27 @@ async def drain_visitors(
     drain.close()
     if not await drain.settled(ACK_SETTLE_SECONDS):
         logger.warning("draining: %d events were still being handled", drain.handling)
-    eio = app[SIO_KEY].eio
-    left = len(eio.sockets)
-    if left:
-        # Closed below Socket.IO (Engine.IO), so that clients see a lost transport and
-        # reconnect by themselves; a Socket.IO disconnect leaves that to the application.
-        # Bounded: a closing long-polling socket waits for its client's next poll.
+    await _close_connections(app[SIO_KEY].eio)
+
+
+async def _close_connections(eio: engineio.AsyncServer) -> None:
+    """Close every Engine.IO connection, after what was queued for it.
+
+    Below Socket.IO, so that clients see a lost connection and reconnect by themselves:
+    after a Socket.IO disconnect the JavaScript client leaves reconnecting to the
+    application. python-engineio sends its close packet and waits for the queue to be
+    written (bounded here: a long-polling client may not poll again), but leaves a
+    WebSocket open, and the JavaScript client ignores that packet on a WebSocket; ending
+    the socket's writer, as python-engineio does itself when a client goes, closes it
+    (see ``presentation.output_bound`` on reading ``eio.sockets`` and their queues)."""
+    sockets = dict(eio.sockets)
+    if sockets:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(ACK_SETTLE_SECONDS):
-                await eio.disconnect()
-    logger.info("drained: closed %d visitor connections", left)
+                await asyncio.gather(*(eio.disconnect(eio_sid) for eio_sid in sockets))
+        for socket in sockets.values():
+            socket.queue.put_nowait(None)
+    logger.info("drained: closed %d visitor connections", len(sockets))
 
 
 _DRAIN_POLL_SECONDS: Final = 0.1
