@@ -32,7 +32,7 @@ from tests.e2e.test_chat_flow import (
     online_agent,
     start_chat,
 )
-from tests.visitor_client import Visitor
+from tests.visitor_client import NAMESPACE, Visitor
 
 pytestmark = pytest.mark.e2e
 
@@ -170,26 +170,43 @@ async def test_sigterm_drains_and_exits_0_with_every_acked_message_stored(
 async def chat(visitor: Visitor, conversation_id: str, acked: list[str]) -> None:
     """Send a message every 0.2 s (within the rate limits) until the connection goes;
     the ids of those acked go to ``acked``."""
-    for n in range(1, 300):
-        client_msg_id = f"m-{n}"
-        try:
-            ack = await visitor.call(
-                "message.send",
-                {
-                    "conversation_id": conversation_id,
-                    "client_msg_id": client_msg_id,
-                    "text": f"n{n}",
-                },
+    gone = asyncio.Event()
+
+    async def on_disconnect(*_: object) -> None:
+        gone.set()
+
+    visitor.sio.on("disconnect", on_disconnect, namespace=NAMESPACE)
+    disconnected = asyncio.ensure_future(gone.wait())
+    try:
+        for n in range(1, 300):
+            client_msg_id = f"m-{n}"
+            sending = asyncio.ensure_future(
+                visitor.call(
+                    "message.send",
+                    {
+                        "conversation_id": conversation_id,
+                        "client_msg_id": client_msg_id,
+                        "text": ".",
+                    },
+                )
             )
-        except socketio.exceptions.SocketIOError:
-            return  # disconnected mid-call: this one was not acked
-        if not ack.get("ok"):
-            assert ack["error"]["code"] == "unavailable", ack
-            return
-        acked.append(client_msg_id)
-        if not visitor.sio.connected:
-            return
-        await asyncio.sleep(0.2)
+            # Not the call's own 5 s timeout: a call the closing connection took along is
+            # over when the connection is.
+            await asyncio.wait([sending, disconnected], return_when=asyncio.FIRST_COMPLETED)
+            if not sending.done():
+                sending.cancel()  # not acked
+                return
+            try:
+                ack = sending.result()
+            except socketio.exceptions.SocketIOError:
+                return
+            if not ack.get("ok"):
+                assert ack["error"]["code"] == "unavailable", ack
+                return
+            acked.append(client_msg_id)
+            await asyncio.sleep(0.2)
+    finally:
+        disconnected.cancel()
 
 
 async def stored_client_ids(database_url: str, conversation_id: str) -> set[str]:
