@@ -44,6 +44,8 @@ class Outcome:
     """Events a visitor received again under a ``seq`` it had (a client renders it once)."""
     unconfirmed: int = 0
     """Messages never acknowledged to their sender (not counted as lost)."""
+    skipped: int = 0
+    """Turns a sender skipped while too many of its messages were unacknowledged."""
     details: dict[str, int] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     """Error acks the visitors got (``unavailable`` while the engine starts, ...)."""
@@ -80,6 +82,7 @@ def check(visitors: list[Json], agents: list[Json], stored: list[StoredMessage])
         out.resent += sum(n - 1 for n in stanzas.values() if n > 1)
         out.add("shown twice to an agent", sum(n - 1 for n in bodies.values() if n > 1))
 
+    out.skipped = sum(int(x.get("skipped", 0)) for x in (*visitors, *agents))
     for visitor in visitors:
         conversation = visitor["conversation_id"]
         delivered = to_agents.get(conversation, set())

@@ -7,8 +7,9 @@ records every message stanza it receives (conversation, stanza id, body). Once i
 heard from a conversation (``c-<id>@<component>``) and ``talk`` is on, it sends
 ``fa <agent number> <n>`` to it at ``rate`` with the stanza id ``fa-<conversation>-<n>``
 and asks for a receipt (XEP-0184): the engine sends one once the message is stored,
-which is what counts as accepted. When the connection drops the agent logs in again
-every ``RELOGIN_DELAY`` seconds.
+which is what counts as accepted. While ``IN_FLIGHT`` of its messages to a chat have
+neither a receipt nor an error, it skips its turn there. When the connection drops
+the agent logs in again every ``RELOGIN_DELAY`` seconds.
 
 Commands: ``subscribe`` (as in ``bench._agents``), ``talk`` (``on``: true or false),
 ``resend`` (each message without a receipt again, with the same stanza id), ``status``
@@ -24,6 +25,7 @@ import logging
 import random
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from typing import Any
 
 from bench._agents import EchoAgent
@@ -31,6 +33,8 @@ from bench._common import Commands, read_config, report, run
 
 RECEIPTS = "urn:xmpp:receipts"
 RELOGIN_DELAY = 0.5
+IN_FLIGHT = 4
+"""Messages to one chat without a receipt or an error before the agent skips a turn."""
 
 
 class TalkingAgent(EchoAgent):
@@ -49,7 +53,12 @@ class TalkingAgent(EchoAgent):
         """stanza id -> (conversation JID, body) of every message this agent sent."""
         self.receipted: set[str] = set()
         self.bounced: set[str] = set()
+        self.errors: Counter[str] = Counter()
+        """The errors that came back for sent messages, by their conditions."""
         self.logins: list[float] = []
+        self.skipped = 0
+        self._open: dict[str, set[str]] = {}
+        """Per conversation JID: the stanza ids sent and neither receipted nor bounced."""
         self._talks: dict[str, asyncio.Task[None]] = {}
         self._relogin: asyncio.Task[None] | None = None
         self.client.add_event_handler("session_start", self._on_session)
@@ -89,10 +98,15 @@ class TalkingAgent(EchoAgent):
         stanza_id = str(msg["id"] or "")
         if msg["type"] == "error":
             self.bounced.add(stanza_id)
+            self._settled(stanza_id)
+            error = xml.find("{jabber:client}error")
+            if error is not None:
+                self.errors[" ".join(e.tag.rpartition("}")[2] for e in error)[:80]] += 1
             return
         receipt = xml.find(f"{{{RECEIPTS}}}received")
         if receipt is not None:
             self.receipted.add(str(receipt.get("id") or ""))
+            self._settled(str(receipt.get("id") or ""))
             return
         body = str(msg["body"] or "")
         sender = msg["from"].bare
@@ -109,7 +123,9 @@ class TalkingAgent(EchoAgent):
         number = 0
         next_at = time.monotonic()
         while not self.stopping:
-            if self.talking and self.online:
+            if self.talking and self.online and self._in_flight(to) >= IN_FLIGHT:
+                self.skipped += 1
+            elif self.talking and self.online:
                 number += 1
                 stanza_id = f"fa-{conversation}-{number}"
                 # No digits of the conversation id: runs of them can look like a card
@@ -120,7 +136,16 @@ class TalkingAgent(EchoAgent):
             next_at = max(next_at + interval, time.monotonic())
             await asyncio.sleep(next_at - time.monotonic())
 
+    def _in_flight(self, to: str) -> int:
+        return len(self._open.get(to, ()))
+
+    def _settled(self, stanza_id: str) -> None:
+        sent = self.sent.get(stanza_id)
+        if sent is not None:
+            self._open.get(sent[0], set()).discard(stanza_id)
+
     def _send(self, stanza_id: str, to: str, body: str) -> None:
+        self._open.setdefault(to, set()).add(stanza_id)
         message = self.client.make_message(mto=to, mbody=body, mtype="chat")
         message["id"] = stanza_id
         message.xml.append(ET.Element(f"{{{RECEIPTS}}}request"))
@@ -141,7 +166,9 @@ class TalkingAgent(EchoAgent):
             "sent": {i: list(v) for i, v in self.sent.items()},
             "receipted": sorted(self.receipted),
             "bounced": sorted(self.bounced),
+            "errors": dict(self.errors),
             "logins": self.logins,
+            "skipped": self.skipped,
         }
 
     async def disconnect(self) -> None:

@@ -11,7 +11,8 @@ Configuration on the first stdin line (JSON): ``url``, ``visitors``, ``name``,
 ``rate`` (messages per second per visitor). Reports ``connected``; then commands:
 
 - ``start``: every visitor starts a chat and waits for an agent; reports ``started``.
-- ``go``: every visitor sends ``fv <visitor> <n>`` at ``rate`` until ``quiet``.
+- ``go``: every visitor sends ``fv <visitor> <n>`` at ``rate`` until ``quiet``,
+  skipping a turn while ``IN_FLIGHT`` of its messages are unacknowledged.
 - ``status``: reports ``status``: how many are connected, and for each when it lost
   its connection, tried to reconnect and resynced (wall-clock seconds).
 - ``quiet``: stop sending; wait (at most ``PENDING_WAIT`` s) for every message to be
@@ -40,6 +41,8 @@ from bench._load import _PREFIX, Visitor
 RECONNECT_FIRST = 1.0
 RECONNECT_MAX = 10.0
 ACK_TIMEOUT = 10.0
+IN_FLIGHT = 4
+"""Messages a visitor may have unacknowledged before it skips its next turn."""
 PENDING_WAIT = 20.0
 JOIN_TIMEOUT = 60.0
 CONNECT_CONCURRENCY = 50
@@ -77,6 +80,8 @@ class PacedVisitor:
         self.pending: dict[str, str] = {}
         """Sent, not yet acknowledged: ``client_msg_id`` -> text."""
         self.errors: Counter[str] = Counter()
+        self.skipped = 0
+        """Turns skipped while ``IN_FLIGHT`` messages were unacknowledged."""
         self.seen: dict[int, list[Any]] = {}
         """``seq`` -> [type, sender kind, text, client_msg_id, times received]."""
         self.last = 0
@@ -217,6 +222,13 @@ class PacedVisitor:
             await self.up.wait()
             if not self.sending:
                 return
+            if len(self.pending) >= IN_FLIGHT:
+                # A person waits for their messages to go before typing on: an engine
+                # that falls behind is not buried under a backlog the load made up.
+                self.skipped += 1
+                next_at = max(next_at + interval, time.monotonic())
+                await asyncio.sleep(next_at - time.monotonic())
+                continue
             number += 1
             client_msg_id = f"{self.name}-{number}"
             text = f"fv {self.name} {number}"
@@ -273,6 +285,7 @@ class PacedVisitor:
             "acked": self.acked,
             "pending": self.pending,
             "errors": dict(self.errors),
+            "skipped": self.skipped,
             "seen": {str(seq): entry for seq, entry in self.seen.items()},
             "downs": self.downs,
             "resyncs": self.resyncs,

@@ -53,6 +53,7 @@ async def run(scale: Scale, work: Path) -> Row:
         "behind_at_kill": behind,
         "seq_repeats": outcome.seq_repeats,
         "unconfirmed": outcome.unconfirmed,
+        "skipped": outcome.skipped,
         **outcome.details,
     }
     if outcome.errors:

@@ -37,6 +37,7 @@ async def run(scale: Scale, work: Path) -> Row:
         "resent": outcome.resent,
         "seq_repeats": outcome.seq_repeats,
         "unconfirmed": outcome.unconfirmed,
+        "skipped": outcome.skipped,
         **outcome.details,
     }
     if outcome.errors:
