@@ -215,12 +215,17 @@ class Rig:
         assert self.visitors is not None
         await self.agents.send({"cmd": "talk", "on": False})
         await self.agents.expect("talking", 10)
-        await asyncio.sleep(1.0)  # the last receipts
-        for _ in range(3):
-            await self.agents.send({"cmd": "resend"})
-            if not (await self.agents.expect("resent", 10))["count"]:
+        # Every agent message receipted (or given up on) before the visitors' last sync.
+        deadline = time.monotonic() + SETTLE_LIMIT
+        while time.monotonic() < deadline:
+            await self.agents.send({"cmd": "unsettled"})
+            unsettled = await self.agents.expect("unsettled", 30)
+            if not unsettled["unreceipted"]:
                 break
-            await asyncio.sleep(1.5)
+            if not unsettled["waiting"]:
+                await self.agents.send({"cmd": "resend"})
+                await self.agents.expect("resent", 10)
+            await asyncio.sleep(0.2)
         await self.visitors.send({"cmd": "quiet"})
         visitors = (await self.visitors.expect("ledger", 120))["visitors"]
         deadline = time.monotonic() + SETTLE_LIMIT

@@ -12,7 +12,8 @@ neither a receipt nor an error, it skips its turn there. When the connection dro
 the agent logs in again every ``RELOGIN_DELAY`` seconds.
 
 Commands: ``subscribe`` (as in ``bench._agents``), ``talk`` (``on``: true or false),
-``resend`` (each message without a receipt again, with the same stanza id), ``status``
+``resend`` (each message without a receipt and no longer awaited again, with the same
+stanza id), ``unsettled`` (how many have no receipt, and how many are awaited), ``status``
 (who is online, when each last logged in) and ``ledger`` (everything sent and
 received), ``stop``.
 """
@@ -35,6 +36,8 @@ RECEIPTS = "urn:xmpp:receipts"
 RELOGIN_DELAY = 0.5
 IN_FLIGHT = 4
 """Messages to one chat without a receipt or an error before the agent skips a turn."""
+GIVE_UP = 10.0
+"""Seconds after which a message with neither is no longer waited for (resent later)."""
 
 
 class TalkingAgent(EchoAgent):
@@ -57,8 +60,9 @@ class TalkingAgent(EchoAgent):
         """The errors that came back for sent messages, by their conditions."""
         self.logins: list[float] = []
         self.skipped = 0
-        self._open: dict[str, set[str]] = {}
-        """Per conversation JID: the stanza ids sent and neither receipted nor bounced."""
+        self._open: dict[str, dict[str, float]] = {}
+        """Per conversation JID: the stanza ids sent and neither receipted nor bounced,
+        with when (a stanza a dying server took along is given up after ``GIVE_UP``)."""
         self._talks: dict[str, asyncio.Task[None]] = {}
         self._relogin: asyncio.Task[None] | None = None
         self.client.add_event_handler("session_start", self._on_session)
@@ -137,23 +141,37 @@ class TalkingAgent(EchoAgent):
             await asyncio.sleep(next_at - time.monotonic())
 
     def _in_flight(self, to: str) -> int:
-        return len(self._open.get(to, ()))
+        waiting = self._open.get(to, {})
+        old = time.monotonic() - GIVE_UP
+        for stanza_id in [i for i, t in waiting.items() if t < old]:
+            del waiting[stanza_id]
+        return len(waiting)
 
     def _settled(self, stanza_id: str) -> None:
         sent = self.sent.get(stanza_id)
         if sent is not None:
-            self._open.get(sent[0], set()).discard(stanza_id)
+            self._open.get(sent[0], {}).pop(stanza_id, None)
 
     def _send(self, stanza_id: str, to: str, body: str) -> None:
-        self._open.setdefault(to, set()).add(stanza_id)
+        self._open.setdefault(to, {})[stanza_id] = time.monotonic()
         message = self.client.make_message(mto=to, mbody=body, mtype="chat")
         message["id"] = stanza_id
         message.xml.append(ET.Element(f"{{{RECEIPTS}}}request"))
         message.send()
 
+    def unsettled(self) -> tuple[int, int]:
+        """(messages without a receipt, of which still awaited)."""
+        waiting = sum(self._in_flight(to) for to in self._open)
+        return sum(1 for i in self.sent if i not in self.receipted), waiting
+
     def resend(self) -> int:
-        """Every message without a receipt again, with its stanza id."""
-        again = [(i, to, body) for i, (to, body) in self.sent.items() if i not in self.receipted]
+        """Every message without a receipt and no longer awaited again, same stanza id."""
+        waiting = {i for w in self._open.values() for i in w}
+        again = [
+            (i, to, body)
+            for i, (to, body) in self.sent.items()
+            if i not in self.receipted and i not in waiting
+        ]
         if self.online:
             for stanza_id, to, body in again:
                 self._send(stanza_id, to, body)
@@ -200,6 +218,13 @@ async def main() -> None:
                     report("talking", on=bool(command["on"]))
                 case "resend":
                     report("resent", count=sum(a.resend() for a in agents))
+                case "unsettled":
+                    counts = [a.unsettled() for a in agents]
+                    report(
+                        "unsettled",
+                        unreceipted=sum(c[0] for c in counts),
+                        waiting=sum(c[1] for c in counts),
+                    )
                 case "status":
                     report(
                         "status",
