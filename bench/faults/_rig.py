@@ -226,6 +226,9 @@ class Rig:
                 await self.agents.send({"cmd": "resend"})
                 await self.agents.expect("resent", 10)
             await asyncio.sleep(0.2)
+        # What counts as accepted is what was receipted before the visitors' last sync:
+        # a receipt that comes later is for a message that sync may not have seen.
+        receipted = {a["jid"]: a["receipted"] for a in (await self._agents_ledger())["agents"]}
         await self.visitors.send({"cmd": "quiet"})
         visitors = (await self.visitors.expect("ledger", 120))["visitors"]
         deadline = time.monotonic() + SETTLE_LIMIT
@@ -233,6 +236,8 @@ class Rig:
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.5)  # the last stanzas on their way to the agents
         agents = (await self._agents_ledger())["agents"]
+        for agent in agents:
+            agent["receipted"] = receipted[agent["jid"]]
         stored = await stored_messages(self.database_url)
         ledger = {"visitors": visitors, "agents": agents, "stored": stored}
         (self.work / "ledger.json").write_text(json.dumps(ledger))
