@@ -20,7 +20,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +88,11 @@ class Rig:
             "watch_link": True,
         }
 
-    async def start_engine(self) -> float:
+    async def start_engine(self, agents_ready: Awaitable[object] | None = None) -> float:
         """Start the engine and wait until it is ready; the wall-clock time its HTTP
-        port first accepted connections (the engine being back, for a visitor)."""
+        port first accepted connections (the engine being back, for a visitor).
+        ``agents_ready``: what to await before the agents subscribe (their login, when
+        the first engine starts meanwhile)."""
         name = f"engine-{self._restarts}"
         self._restarts += 1
         self.engine = await Child.spawn(
@@ -98,6 +100,8 @@ class Rig:
         )
         back = await self._port_open(self.engine)
         await self.engine.expect("agents_added", 90)
+        if agents_ready is not None:
+            await agents_ready
         await self.agents.send({"cmd": "subscribe", "to": f"support@{self.prosody.component_jid}"})
         await self.agents.expect("subscribed", 30)
         ready = await self.engine.expect("ready", 90)
@@ -277,11 +281,12 @@ async def open_rig(scale: Scale, work: Path) -> AsyncIterator[Rig]:
     agents_child: Child | None = None
     rig: Rig | None = None
     try:
-        accounts = []
-        for number in range(1, max(2, math.ceil(scale.chats / CHATS_PER_AGENT)) + 1):
-            password = secrets.token_urlsafe(12)
-            jid = await prosody.aregister(f"fault-agent-{number}", password)
-            accounts.append({"jid": jid, "password": password})
+        count = max(2, math.ceil(scale.chats / CHATS_PER_AGENT))
+        passwords = [secrets.token_urlsafe(12) for _ in range(count)]
+        jids = await asyncio.gather(
+            *(prosody.aregister(f"fault-agent-{n + 1}", p) for n, p in enumerate(passwords))
+        )
+        accounts = [{"jid": j, "password": p} for j, p in zip(jids, passwords, strict=True)]
         config = {
             "host": prosody.host,
             "port": prosody.c2s_port,
@@ -289,7 +294,8 @@ async def open_rig(scale: Scale, work: Path) -> AsyncIterator[Rig]:
             "rate": scale.rate,
         }
         agents_child = await Child.spawn("agents", "bench.faults._talkers", config, work)
-        await agents_child.expect("ready", 60)
+        # The agents log in while the engine starts.
+        logged_in = asyncio.ensure_future(agents_child.expect("ready", 60))
         rig = Rig(
             scale=scale,
             work=work,
@@ -299,7 +305,10 @@ async def open_rig(scale: Scale, work: Path) -> AsyncIterator[Rig]:
             database_url=f"sqlite+aiosqlite:///{work / 'engine.db'}",
             http_port=free_port(),
         )
-        await rig.start_engine()
+        try:
+            await rig.start_engine(logged_in)
+        finally:
+            logged_in.cancel()
         yield rig
     finally:
         if rig is not None:
