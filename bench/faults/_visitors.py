@@ -39,7 +39,7 @@ from bench._common import Commands, Json, read_config, report, run
 from bench._load import _PREFIX, Visitor
 
 RECONNECT_FIRST = 1.0
-RECONNECT_MAX = 10.0
+RECONNECT_MAX = 5.0
 ACK_TIMEOUT = 10.0
 IN_FLIGHT = 4
 """Messages a visitor may have unacknowledged before it skips its next turn."""
