@@ -134,6 +134,7 @@ def engine_settings(config: Json) -> Settings:
             "http.new_visitor_burst": UNLIMITED,
             "http.new_visitor_rate_per_second": float(UNLIMITED),
             "http.max_sockets_per_address": UNLIMITED,
+            "http.max_connections_per_address": UNLIMITED,
             "limits.max_queue_waiting": int(config["max_queue_waiting"]),
             "database.url": config["database_url"],
             "xmpp.component_jid": xmpp["component_jid"],
