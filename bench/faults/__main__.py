@@ -12,7 +12,12 @@ from pathlib import Path
 
 from bench.faults._table import Row, Scale, Scenario, render
 
-MODULES: tuple[str, ...] = ("postgres", "redis")
+MODULES: tuple[str, ...] = (
+    "crash",
+    "prosody",
+    "postgres",
+    "redis",
+)
 """The scenario modules, in the order they run; each defines ``SCENARIO``."""
 
 
