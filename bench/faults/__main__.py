@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.faults._table import Row, Scale, Scenario, render
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("network", "slow_consumer")
 """The scenario modules, in the order they run; each defines ``SCENARIO``."""
 
 

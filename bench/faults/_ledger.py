@@ -1,0 +1,130 @@
+"""The delivery invariants, checked from the ledgers of visitors and agents against what
+the engine stored (each conversation read back with ``sync`` from seq 0):
+
+- every acknowledged message (a visitor's ``message.send`` ack, an agent's XEP-0184
+  receipt) is stored, and shown to the other side: ``lost`` otherwise;
+- no message is stored twice (one ``client_msg_id``, or one agent text, under two seqs):
+  ``duplicated``;
+- every visitor has rendered every stored event once it is whole again (after its
+  resync): an event stored and never shown is ``lost``;
+- an agent may get a stanza again with the same stanza id (the engine re-sends what the
+  XMPP server did not confirm): counted as ``resent_to_agents``, not as a duplicate;
+  the same visitor message under two stanza ids would be a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from bench._common import Json
+from bench.faults._desk import AGENT_PREFIX, LedgerAgent
+from bench.faults._visitors import Chat
+
+
+@dataclass
+class Tally:
+    acked: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    notes: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """The first few lost or duplicated messages, for the log."""
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < 10:
+            self.problems.append(text)
+
+
+def _identity(event: Json) -> str | None:
+    """What makes a stored message event one message: the visitor's client_msg_id, or
+    the agent's text (each agent text in these scenarios is unique)."""
+    if event.get("type") != "message":
+        return None
+    kind = event["from"]["kind"]
+    if kind == "visitor":
+        return f"visitor:{event.get('client_msg_id')}"
+    if kind == "agent" and str(event.get("text", "")).startswith(AGENT_PREFIX):
+        return f"agent:{event['text']}"
+    return None
+
+
+async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
+    tally = Tally()
+    stored_by_chat = await asyncio.gather(*(chat.stored() for chat in chats))
+    stored_texts: Counter[str] = Counter()
+    for chat, stored in zip(chats, stored_by_chat, strict=True):
+        seqs = [e["seq"] for e in stored]
+        if seqs != list(range(1, len(seqs) + 1)):
+            tally.lost += 1
+            tally.problem(f"{chat.name}: stored seqs are not 1..n: {seqs[:20]}")
+        copies: Counter[str] = Counter(i for e in stored if (i := _identity(e)) is not None)
+        for identity, count in copies.items():
+            if count > 1:
+                tally.duplicated += count - 1
+                tally.problem(f"{chat.name}: {identity} stored {count} times")
+            if identity.startswith("agent:"):
+                stored_texts[identity.removeprefix("agent:")] += count
+        for client_msg_id in chat.acked:
+            tally.acked += 1
+            if copies[f"visitor:{client_msg_id}"] == 0:
+                tally.lost += 1
+                tally.problem(f"{chat.name}: acked {client_msg_id} is not stored")
+        # Whole again: every stored event rendered, under the seq it is stored at.
+        for event in stored:
+            shown = chat.rendered.get(event["seq"])
+            if shown is None:
+                tally.lost += 1
+                tally.problem(f"{chat.name}: seq {event['seq']} stored, never shown")
+            elif _identity(shown) != _identity(event):
+                tally.duplicated += 1
+                tally.problem(f"{chat.name}: seq {event['seq']} shown as another message")
+
+    # Agents' messages: a receipted one is stored (once, counted above).
+    unconfirmed = 0
+    for agent in agents:
+        for msg_id, (_, text) in agent.sent.items():
+            if msg_id in agent.receipts:
+                tally.acked += 1
+                if stored_texts[text] == 0:
+                    tally.lost += 1
+                    tally.problem(f"{agent.jid}: receipted {text!r} is not stored")
+            else:
+                unconfirmed += 1
+
+    # Visitors' messages at the agents: each acked one arrived, under one stanza id.
+    ids_by_text: dict[str, set[str]] = defaultdict(set)
+    copies_by_id: Counter[str] = Counter()
+    for agent in agents:
+        for stanza_id, text in agent.visitor_messages():
+            ids_by_text[text].add(stanza_id)
+            copies_by_id[stanza_id] += 1
+    for chat in chats:
+        for client_msg_id in chat.acked:
+            text = f"v {chat.name} {client_msg_id.rsplit('-', 1)[1]}"
+            ids = ids_by_text.get(text, set())
+            if not ids:
+                tally.lost += 1
+                tally.problem(f"{chat.name}: acked {text!r} never reached an agent")
+            elif len(ids) > 1:
+                tally.duplicated += len(ids) - 1
+                tally.problem(f"{text!r} reached agents under stanza ids {sorted(ids)}")
+    tally.notes["resent_to_agents"] = sum(n - 1 for n in copies_by_id.values())
+    tally.notes["shown_again"] = sum(chat.again for chat in chats)
+    tally.notes["visitor_retries"] = sum(chat.retries for chat in chats)
+    tally.notes["reconnects"] = sum(chat.reconnects for chat in chats)
+    tally.notes["agent_unconfirmed"] = unconfirmed
+    tally.notes["agent_bounced"] = sum(agent.bounced() for agent in agents)
+    return tally
+
+
+def missing_at_agents(chats: list[Chat], agents: list[LedgerAgent]) -> int:
+    """Acked visitor messages no agent has received yet."""
+    arrived = {text for agent in agents for _, text in agent.visitor_messages()}
+    return sum(
+        1
+        for chat in chats
+        for client_msg_id in chat.acked
+        if f"v {chat.name} {client_msg_id.rsplit('-', 1)[1]}" not in arrived
+    )
