@@ -15,6 +15,7 @@ own (``engine_rss_kb``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import secrets
@@ -55,7 +56,7 @@ class Stack:
 @contextlib.asynccontextmanager
 async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
     agents = max(2, min(10, chats // 10))
-    work.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     prosody = ProsodyServer(
         work / "prosody",
         component_secret=secrets.token_hex(32),
@@ -73,12 +74,10 @@ async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
             password = secrets.token_urlsafe(12)
             jid = await prosody.aregister(f"fault-agent-{number}", password)
             accounts.append((jid, password))
-        for number, (jid, password) in enumerate(accounts, start=1):
-            agent = LedgerAgent(
-                jid, password, host=prosody.host, port=prosody.c2s_port, label=f"ag{number}"
-            )
-            await agent.connect()
-            opened.append(agent)
+        opened += [
+            LedgerAgent(jid, password, host=prosody.host, port=prosody.c2s_port, label=f"ag{n}")
+            for n, (jid, password) in enumerate(accounts, start=1)
+        ]
         xmpp = await FaultProxy(prosody.host, prosody.component_port).start()
         config: Json = {
             "database_url": f"sqlite+aiosqlite:///{work / 'engine.db'}",
@@ -93,6 +92,8 @@ async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
             "max_queue_waiting": max(1000, 2 * chats),
         }
         engine = await Child.spawn("engine", "bench._engine_server", config, work)
+        # The agents log in while the engine starts (its imports and migrations).
+        await asyncio.gather(*(agent.connect() for agent in opened))
         await engine.expect("agents_added", 90)
         for agent in opened:
             agent.subscribe(f"support@{prosody.component_jid}")

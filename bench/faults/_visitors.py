@@ -166,7 +166,8 @@ class Chat:
         """Reconnect and resync whenever the link breaks (until ``close``); fill gaps."""
         while not self._closing:
             link = self.link
-            assert link is not None and link.reader is not None
+            assert link is not None
+            assert link.reader is not None
             gap = asyncio.ensure_future(self._gap.wait())
             try:
                 await asyncio.wait({link.reader, gap}, return_when=asyncio.FIRST_COMPLETED)

@@ -64,9 +64,7 @@ async def open_chats(s: Stack, scale: Scale, prefix: str) -> list[Chat]:
             await chat.open()
 
     await asyncio.gather(*(one(chat) for chat in chats))
-    known = await _until(
-        lambda: sum(len(a.conversations()) for a in s.agents) >= scale.chats, 30
-    )
+    known = await _until(lambda: sum(len(a.conversations()) for a in s.agents) >= scale.chats, 30)
     if known is None:
         raise RuntimeError("the agents did not hear of every conversation within 30 s")
     return chats
@@ -117,19 +115,12 @@ async def run(scale: Scale, work: Path) -> Row:
                     await apply
                     await asyncio.sleep(gap)
                 print(f"   {link} link: reset", flush=True)
-                before = proxy.counters.connections
                 reset_at = time.monotonic()
-                proxy.reset()
                 if link == "component":
-                    relink = await _until(lambda: proxy.counters.connections > before, 60)
-                    row.notes["relink_s"] = None if relink is None else round(relink, 2)
-                    await asyncio.sleep(max(0.0, phase - (time.monotonic() - reset_at)))
+                    row.notes["relink_s"] = await _reset_component(proxy)
                 else:
-                    await asyncio.sleep(0.05)
-                    back = await _until(lambda: all(c.up.is_set() for c in chats), 60)
-                    outages = [c.outages[-1] for c in chats if c.outages]
-                    row.recovery_s = max(outages) if back is not None and outages else None
-                    await asyncio.sleep(max(0.0, phase - (time.monotonic() - reset_at)))
+                    row.recovery_s = await _reset_visitors(proxy, chats)
+                await asyncio.sleep(max(0.0, phase - (time.monotonic() - reset_at)))
             await asyncio.gather(*talkers)
             await settle(chats, s)
             tally = await check(chats, s.agents)
@@ -146,6 +137,23 @@ async def run(scale: Scale, work: Path) -> Row:
         for problem in tally.problems:
             print(f"   ! {problem}", flush=True)
     return row
+
+
+async def _reset_component(proxy: FaultProxy) -> float | None:
+    """Reset the component link; seconds until the engine's component connected again."""
+    before = proxy.counters.connections
+    proxy.reset()
+    relink = await _until(lambda: proxy.counters.connections > before, 60)
+    return None if relink is None else round(relink, 2)
+
+
+async def _reset_visitors(proxy: FaultProxy, chats: list[Chat]) -> float | None:
+    """Reset every visitor's link; the longest any took to be connected and synced."""
+    proxy.reset()
+    await asyncio.sleep(0.05)
+    if await _until(lambda: all(c.up.is_set() for c in chats), 60) is None:
+        return None
+    return max((c.outages[-1] for c in chats if c.outages), default=None)
 
 
 async def _latency(proxy: FaultProxy, phase: float) -> None:

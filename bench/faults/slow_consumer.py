@@ -51,7 +51,9 @@ def _p99_ms(samples: list[float]) -> float:
     return round(percentile(sorted(samples), 0.99) * 1000, 1)
 
 
-def _window(chats: list[Chat], agents: list[LedgerAgent], start: float, end: float) -> dict[str, float]:
+def _window(
+    chats: list[Chat], agents: list[LedgerAgent], start: float, end: float
+) -> dict[str, float]:
     """p99 of the acks and of the agents' pushes to the ``chats`` sent in [start, end)."""
     acks = [seconds for chat in chats for sent, seconds in chat.acks if start <= sent < end]
     sent_at = {text: at for agent in agents for text, at in agent.sent_at.items()}
