@@ -82,7 +82,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                 tally.problem(f"{chat.name}: seq {event['seq']} shown as another message")
 
     # Agents' messages: a receipted one is stored (once, counted above).
-    unconfirmed = 0
+    unconfirmed = unconfirmed_stored = 0
     for agent in agents:
         for msg_id, (_, text) in agent.sent.items():
             if msg_id in agent.receipts:
@@ -92,6 +92,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                     tally.problem(f"{agent.jid}: receipted {text!r} is not stored")
             else:
                 unconfirmed += 1
+                unconfirmed_stored += stored_texts[text] > 0
 
     # Visitors' messages at the agents: each acked one arrived, under one stanza id.
     ids_by_text: dict[str, set[str]] = defaultdict(set)
@@ -115,6 +116,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
     tally.notes["visitor_retries"] = sum(chat.retries for chat in chats)
     tally.notes["reconnects"] = sum(chat.reconnects for chat in chats)
     tally.notes["agent_unconfirmed"] = unconfirmed
+    tally.notes["of_which_stored"] = unconfirmed_stored
     tally.notes["agent_bounced"] = sum(agent.bounced() for agent in agents)
     return tally
 

@@ -14,8 +14,9 @@ until the engine's component was connected again; ``resent_to_agents``, stanzas 
 got a second time with the same id (what the engine re-sends after the component link
 broke); ``shown_again``, events a visitor received for a seq it had rendered (live
 pushes overlapping its resync; rendered once); ``agent_unconfirmed``, agent messages
-without a receipt (in flight when a link broke: the agent never saw them acknowledged);
-``agent_bounced``, those Prosody returned because the component was away.
+without a receipt (in flight when a link broke: the agent never saw them acknowledged),
+``of_which_stored`` those the engine stored all the same (its receipt was what got
+lost); ``agent_bounced``, those Prosody returned because the component was away.
 """
 
 from __future__ import annotations
