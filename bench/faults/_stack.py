@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import math
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ import aiohttp
 
 from bench._children import Child
 from bench._common import Json, rss_kb
+from bench._engine_server import _BEHIND
 from bench.faults._desk import LedgerAgent
 from bench.faults._proxy import FaultProxy
 from chat_engine.local_ports import free_port
@@ -43,6 +45,7 @@ class Stack:
     agents: list[LedgerAgent]
     http: aiohttp.ClientSession
     work: Path
+    database: Path
 
     @property
     def url(self) -> str:
@@ -51,6 +54,19 @@ class Stack:
 
     def engine_rss_kb(self) -> int:
         return rss_kb(self.engine_pid)
+
+    async def cursors_behind(self) -> int:
+        """Events of active conversations the agents' delivery cursors have not passed
+        (``bench._engine_server``'s measure), read from the engine's SQLite file."""
+
+        def read() -> int:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+            ) as db:
+                (behind,) = db.execute(_BEHIND.text).fetchone()
+            return int(behind)
+
+        return await asyncio.to_thread(read)
 
 
 @contextlib.asynccontextmanager
@@ -65,6 +81,7 @@ async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
     )
     await prosody.astart(timeout=30)
     opened: list[LedgerAgent] = []
+    database = work / "engine.db"
     engine: Child | None = None
     xmpp = web = None
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -80,7 +97,7 @@ async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
         ]
         xmpp = await FaultProxy(prosody.host, prosody.component_port).start()
         config: Json = {
-            "database_url": f"sqlite+aiosqlite:///{work / 'engine.db'}",
+            "database_url": f"sqlite+aiosqlite:///{database}",
             "xmpp": {
                 "component_jid": prosody.component_jid,
                 "host": "127.0.0.1",
@@ -109,6 +126,7 @@ async def stack(work: Path, *, chats: int) -> AsyncIterator[Stack]:
             agents=opened,
             http=http,
             work=work,
+            database=database,
         )
     finally:
         await http.close()

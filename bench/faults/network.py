@@ -16,7 +16,9 @@ broke); ``shown_again``, events a visitor received for a seq it had rendered (li
 pushes overlapping its resync; rendered once); ``agent_unconfirmed``, agent messages
 without a receipt (in flight when a link broke: the agent never saw them acknowledged),
 ``of_which_stored`` those the engine stored all the same (its receipt was what got
-lost); ``agent_bounced``, those Prosody returned because the component was away.
+lost); ``agent_bounced``, those Prosody returned because the component was away;
+``cursors_behind``, events the engine had still to deliver to agents at the end (an
+acked visitor message not at its agent by then counts as lost).
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ async def run(scale: Scale, work: Path) -> Row:
             await asyncio.gather(*talkers)
             await settle(chats, s)
             tally = await check(chats, s.agents)
+            row.notes["cursors_behind"] = await s.cursors_behind()
         finally:
             for task in talkers:
                 task.cancel()
