@@ -6,7 +6,9 @@ the engine stored (each conversation read back with ``sync`` from seq 0):
 - no message is stored twice (one ``client_msg_id``, or one agent text, under two seqs):
   ``duplicated``;
 - every visitor has rendered every stored event once it is whole again (after its
-  resync): an event stored and never shown is ``lost``;
+  resync): a hole (an event stored and not shown, older than one that was) is
+  ``lost``; events newer than the last one shown may still be on their way and are
+  counted as ``not_yet_shown``;
 - an agent may get a stanza again with the same stanza id (the engine re-sends what the
   XMPP server did not confirm): counted as ``resent_to_agents``, not as a duplicate;
   the same visitor message under two stanza ids would be a duplicate.
@@ -52,6 +54,12 @@ def _identity(event: Json) -> str | None:
 
 async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
     tally = Tally()
+    # What was acknowledged is taken before what was stored is read: a receipt that
+    # arrives while the conversations are read back was stored after its sync.
+    acked = {chat.name: list(chat.acked) for chat in chats}
+    receipts = {agent.jid: set(agent.receipts) for agent in agents}
+    rendered_up_to = {chat.name: max(chat.rendered, default=0) for chat in chats}
+    not_yet_shown = 0
     stored_by_chat = await asyncio.gather(*(chat.stored() for chat in chats))
     stored_texts: Counter[str] = Counter()
     for chat, stored in zip(chats, stored_by_chat, strict=True):
@@ -66,15 +74,19 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                 tally.problem(f"{chat.name}: {identity} stored {count} times")
             if identity.startswith("agent:"):
                 stored_texts[identity.removeprefix("agent:")] += count
-        for client_msg_id in chat.acked:
+        for client_msg_id in acked[chat.name]:
             tally.acked += 1
             if copies[f"visitor:{client_msg_id}"] == 0:
                 tally.lost += 1
                 tally.problem(f"{chat.name}: acked {client_msg_id} is not stored")
-        # Whole again: every stored event rendered, under the seq it is stored at.
+        # Whole again: every stored event up to the last one it rendered was rendered,
+        # under the seq it is stored at (what is newer may still be on its way: an
+        # engine still catching up goes on storing while this reads).
         for event in stored:
             shown = chat.rendered.get(event["seq"])
-            if shown is None:
+            if shown is None and event["seq"] > rendered_up_to[chat.name]:
+                not_yet_shown += 1
+            elif shown is None:
                 tally.lost += 1
                 tally.problem(f"{chat.name}: seq {event['seq']} stored, never shown")
             elif _identity(shown) != _identity(event):
@@ -85,7 +97,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
     unconfirmed = unconfirmed_stored = 0
     for agent in agents:
         for msg_id, (_, text) in agent.sent.items():
-            if msg_id in agent.receipts:
+            if msg_id in receipts[agent.jid]:
                 tally.acked += 1
                 if stored_texts[text] == 0:
                     tally.lost += 1
@@ -102,7 +114,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
             ids_by_text[text].add(stanza_id)
             copies_by_id[stanza_id] += 1
     for chat in chats:
-        for client_msg_id in chat.acked:
+        for client_msg_id in acked[chat.name]:
             text = f"v {chat.name} {client_msg_id.rsplit('-', 1)[1]}"
             ids = ids_by_text.get(text, set())
             if not ids:
@@ -113,6 +125,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                 tally.problem(f"{text!r} reached agents under stanza ids {sorted(ids)}")
     tally.notes["resent_to_agents"] = sum(n - 1 for n in copies_by_id.values())
     tally.notes["shown_again"] = sum(chat.again for chat in chats)
+    tally.notes["not_yet_shown"] = not_yet_shown
     tally.notes["visitor_retries"] = sum(chat.retries for chat in chats)
     tally.notes["reconnects"] = sum(chat.reconnects for chat in chats)
     tally.notes["agent_unconfirmed"] = unconfirmed

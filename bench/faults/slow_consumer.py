@@ -207,7 +207,7 @@ async def run(scale: Scale, work: Path) -> Row:
             f"{rss[k] / 1024:.0f}" for k in ("before", "most", "after_flood")
         )
         row.notes.update(
-            {k: v for k, v in tally.notes.items() if k in ("resent_to_agents", "shown_again")}
+            {k: v for k, v in tally.notes.items() if k in ("resent_to_agents", "shown_again", "not_yet_shown")}
         )
         for problem in tally.problems:
             print(f"   ! {problem}", flush=True)

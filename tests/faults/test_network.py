@@ -25,6 +25,7 @@ async def test_every_delivery_invariant_holds_through_network_faults(tmp_path: P
     row = await network.SCENARIO.run(Scale.small(), tmp_path)
     assert row.acked > 100  # the load ran, both ways, through every fault
     assert (row.lost, row.duplicated) == (0, 0)
+    assert row.notes["not_yet_shown"] == 0  # at this scale the engine keeps up
     # Every visitor's connection was reset once, and each came back and resynced.
     assert row.notes["reconnects"] == Scale.small().chats
     assert row.recovery_s is not None
@@ -41,4 +42,5 @@ async def test_a_slow_consumer_is_cut_off_and_resyncs_with_nothing_lost(tmp_path
     # and rendered (the ledger counts anything stored and never shown as lost).
     assert row.acked > row.notes["flood_sent"]
     assert (row.lost, row.duplicated) == (0, 0)
+    assert row.notes["not_yet_shown"] == 0
     assert row.recovery_s is not None
