@@ -33,8 +33,11 @@ class Tally:
     notes: dict[str, object] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     """The first few lost or duplicated messages, for the log."""
+    kinds: Counter[str] = field(default_factory=Counter)
+    """How many of each kind of problem."""
 
-    def problem(self, text: str) -> None:
+    def problem(self, text: str, kind: str) -> None:
+        self.kinds[kind] += 1
         if len(self.problems) < 10:
             self.problems.append(text)
 
@@ -66,19 +69,19 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
         seqs = [e["seq"] for e in stored]
         if seqs != list(range(1, len(seqs) + 1)):
             tally.lost += 1
-            tally.problem(f"{chat.name}: stored seqs are not 1..n: {seqs[:20]}")
+            tally.problem(f"{chat.name}: stored seqs are not 1..n: {seqs[:20]}", "seq_gap")
         copies: Counter[str] = Counter(i for e in stored if (i := _identity(e)) is not None)
         for identity, count in copies.items():
             if count > 1:
                 tally.duplicated += count - 1
-                tally.problem(f"{chat.name}: {identity} stored {count} times")
+                tally.problem(f"{chat.name}: {identity} stored {count} times", "stored_twice")
             if identity.startswith("agent:"):
                 stored_texts[identity.removeprefix("agent:")] += count
         for client_msg_id in acked[chat.name]:
             tally.acked += 1
             if copies[f"visitor:{client_msg_id}"] == 0:
                 tally.lost += 1
-                tally.problem(f"{chat.name}: acked {client_msg_id} is not stored")
+                tally.problem(f"{chat.name}: acked {client_msg_id} is not stored", "not_stored")
         # Whole again: every stored event up to the last one it rendered was rendered,
         # under the seq it is stored at (what is newer may still be on its way: an
         # engine still catching up goes on storing while this reads).
@@ -88,10 +91,11 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                 not_yet_shown += 1
             elif shown is None:
                 tally.lost += 1
-                tally.problem(f"{chat.name}: seq {event['seq']} stored, never shown")
+                tally.problem(f"{chat.name}: seq {event['seq']} stored, never shown", "hole")
             elif _identity(shown) != _identity(event):
                 tally.duplicated += 1
-                tally.problem(f"{chat.name}: seq {event['seq']} shown as another message")
+                seq = event["seq"]
+                tally.problem(f"{chat.name}: seq {seq} shown as another message", "shown_twice")
 
     # Agents' messages: a receipted one is stored (once, counted above).
     unconfirmed = unconfirmed_stored = 0
@@ -101,7 +105,7 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
                 tally.acked += 1
                 if stored_texts[text] == 0:
                     tally.lost += 1
-                    tally.problem(f"{agent.jid}: receipted {text!r} is not stored")
+                    tally.problem(f"{agent.jid}: receipted {text!r} is not stored", "not_stored")
             else:
                 unconfirmed += 1
                 unconfirmed_stored += stored_texts[text] > 0
@@ -119,10 +123,12 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
             ids = ids_by_text.get(text, set())
             if not ids:
                 tally.lost += 1
-                tally.problem(f"{chat.name}: acked {text!r} never reached an agent")
+                tally.problem(f"{chat.name}: acked {text!r} never reached an agent", "not_at_agent")
             elif len(ids) > 1:
                 tally.duplicated += len(ids) - 1
-                tally.problem(f"{text!r} reached agents under stanza ids {sorted(ids)}")
+                tally.problem(f"{text!r} reached agents as {sorted(ids)}", "agent_twice")
+    if tally.kinds:
+        tally.notes["problems"] = "+".join(f"{n} {k}" for k, n in tally.kinds.most_common())
     tally.notes["resent_to_agents"] = sum(n - 1 for n in copies_by_id.values())
     tally.notes["shown_again"] = sum(chat.again for chat in chats)
     tally.notes["not_yet_shown"] = not_yet_shown

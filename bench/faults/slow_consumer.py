@@ -206,7 +206,7 @@ async def run(scale: Scale, work: Path) -> Row:
         row.notes["engine_rss_mb"] = "/".join(
             f"{rss[k] / 1024:.0f}" for k in ("before", "most", "after_flood")
         )
-        kept = ("resent_to_agents", "shown_again", "not_yet_shown")
+        kept = ("problems", "resent_to_agents", "shown_again", "not_yet_shown")
         row.notes.update({k: v for k, v in tally.notes.items() if k in kept})
         for problem in tally.problems:
             print(f"   ! {problem}", flush=True)
