@@ -183,27 +183,32 @@ class Chat:
             self.up.clear()
             self.lost_at = self.lost_at or time.monotonic()
             await link.ws.close()
-            for attempt in range(1_000):
-                if self._closing:
-                    return
-                await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
-                try:
-                    new = await self._connect()
-                except Exception as exc:
-                    self.errors[f"connect: {type(exc).__name__}"] += 1
-                    continue
-                self.link = new
-                try:
-                    await self.sync(new)
-                except Exception as exc:
-                    self.errors[f"sync: {type(exc).__name__}"] += 1
-                    await new.ws.close()
-                    continue
-                break
+            await self.reconnect()
             self.reconnects += 1
             self.outages.append(time.monotonic() - self.lost_at)
             self.lost_at = None
             self.up.set()
+
+    async def reconnect(self) -> None:
+        """Connect again as the same visitor and sync, retrying with backoff (a refused
+        connect, ``unavailable`` while the engine is busy, is retried like a lost one)."""
+        for attempt in range(1_000):
+            if self._closing:
+                return
+            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            try:
+                new = await self._connect()
+            except Exception as exc:
+                self.errors[f"connect: {type(exc).__name__}"] += 1
+                continue
+            self.link = new
+            try:
+                await self.sync(new)
+            except Exception as exc:
+                self.errors[f"sync: {type(exc).__name__}"] += 1
+                await new.ws.close()
+                continue
+            return
 
     # -- sending -------------------------------------------------------------------------
 

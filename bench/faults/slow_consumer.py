@@ -18,7 +18,7 @@ agent's message sent to shown to the visitor; ``p50_push_ms`` its median) of the
 chats, baseline / control / with the slow consumer; ``cut_off_s``, from the first flood
 message to the slow socket until it was found cut off; ``flood_sent``, what its agent
 had sent it by then; the engine's resident memory before, at most, and after the flood
-(MB). ``recovery`` is the slow visitor's resync after reconnecting.
+(MB). ``recovery`` is the slow visitor's reconnect and resync.
 """
 
 from __future__ import annotations
@@ -183,9 +183,8 @@ async def run(scale: Scale, work: Path) -> Row:
                 task.cancel()
             rss["after_flood"] = s.engine_rss_kb()
             # It reconnects and resyncs like any other visitor.
-            slow.link = await slow._connect()
             resync_at = time.monotonic()
-            await slow.sync(slow.link)
+            await slow.reconnect()
             row.recovery_s = time.monotonic() - resync_at
             slow.up.set()
             await settle([*others, slow], s)
