@@ -24,6 +24,9 @@ from bench._common import Json
 from bench.faults._desk import AGENT_PREFIX, LedgerAgent
 from bench.faults._visitors import Chat
 
+READ_BACK_CONCURRENCY = 20
+"""Conversations read back at once: a busy engine must not time the reads out."""
+
 
 @dataclass
 class Tally:
@@ -63,7 +66,13 @@ async def check(chats: list[Chat], agents: list[LedgerAgent]) -> Tally:
     receipts = {agent.jid: set(agent.receipts) for agent in agents}
     rendered_up_to = {chat.name: max(chat.rendered, default=0) for chat in chats}
     not_yet_shown = 0
-    stored_by_chat = await asyncio.gather(*(chat.stored() for chat in chats))
+    gate = asyncio.Semaphore(READ_BACK_CONCURRENCY)
+
+    async def read_back(chat: Chat) -> list[Json]:
+        async with gate:
+            return await chat.stored()
+
+    stored_by_chat = await asyncio.gather(*(read_back(chat) for chat in chats))
     stored_texts: Counter[str] = Counter()
     for chat, stored in zip(chats, stored_by_chat, strict=True):
         seqs = [e["seq"] for e in stored]

@@ -264,8 +264,16 @@ class Chat:
                     break
 
     async def stored(self) -> list[Json]:
-        """Every event of the conversation as stored: a sync from 0 on a fresh link."""
-        link = await self._connect()
+        """Every event of the conversation as stored: a sync from 0 on a fresh link
+        (its connect retried with backoff, as a busy engine may refuse or be slow)."""
+        for attempt in range(len(RECONNECT_DELAYS) * 4):
+            try:
+                link = await self._connect()
+                break
+            except Exception:
+                await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+        else:
+            link = await self._connect()
         try:
             events: list[Json] = []
             while True:
