@@ -5,7 +5,7 @@ messages a second and their agents as many back, while a ``FaultProxy`` on the l
 between the engine's component and Prosody, then on the links between the visitors and
 the engine, in turn adds latency, caps the bandwidth, stalls and resets. Then the load
 stops, what is unacked is sent again, and the ledgers are checked against what the engine
-stored (``bench.faults._ledger``): nothing acknowledged lost, nothing stored or shown
+stored (``bench.faults._net_ledger``): nothing acknowledged lost, nothing stored or shown
 twice, every visitor whole again.
 
 ``recovery`` is the longest a visitor took, after the reset of its connection, to be
@@ -29,11 +29,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.faults._ledger import check, missing_at_agents
+from bench.faults._net_ledger import check, missing_at_agents
+from bench.faults._net_visitors import Chat
 from bench.faults._proxy import FaultProxy
 from bench.faults._stack import Stack, stack
 from bench.faults._table import Row, Scale, Scenario
-from bench.faults._visitors import Chat
 
 logger = logging.getLogger(__name__)
 

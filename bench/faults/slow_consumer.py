@@ -30,10 +30,10 @@ from pathlib import Path
 
 from bench._common import percentile
 from bench.faults._desk import AGENT_PREFIX, LedgerAgent
-from bench.faults._ledger import check
+from bench.faults._net_ledger import check
+from bench.faults._net_visitors import Chat
 from bench.faults._stack import Stack, stack
 from bench.faults._table import Row, Scale, Scenario
-from bench.faults._visitors import Chat
 from bench.faults.network import open_chats, settle
 from tests.presentation.raw_engineio import StalledWebSocket, connect_packet, event_packet
 

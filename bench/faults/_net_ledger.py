@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from bench._common import Json
 from bench.faults._desk import AGENT_PREFIX, LedgerAgent
-from bench.faults._visitors import Chat
+from bench.faults._net_visitors import Chat
 
 READ_BACK_CONCURRENCY = 20
 """Conversations read back at once: a busy engine must not time the reads out."""
