@@ -17,6 +17,8 @@ MODULES: tuple[str, ...] = (
     "prosody",
     "postgres",
     "redis",
+    "network",
+    "slow_consumer",
 )
 """The scenario modules, in the order they run; each defines ``SCENARIO``."""
 
