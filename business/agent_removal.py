@@ -36,6 +36,7 @@ class AgentRemovalService:
         """Remove the agent; ``NotFound`` for an unknown one or one of another tenant,
         ``InvalidTransition`` while they have anything open. Returns who was removed."""
         async with self._router.tenant_lock(cmd.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(cmd.tenant_id)
             agent = await tx.agents.get(cmd.agent_id, for_update=True)
             if agent is None or agent.tenant_id != cmd.tenant_id:
                 raise NotFound(f"unknown agent {cmd.agent_id!r}")
