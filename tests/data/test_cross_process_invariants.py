@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from business import commands as c
-from business.events import OfferClosed, OfferOutcome
+from business.events import MessagePosted, OfferClosed, OfferOutcome
 from business.model import (
     DEFAULT_OFFER_TIMEOUT,
     DEFAULT_QUEUE,
@@ -26,6 +26,7 @@ from business.model import (
     ConversationState,
     QueueName,
 )
+from business.offline_messages import LeaveOfflineMessage
 from business.redaction_settings import ConfigureRedaction
 from business.routing import agent_loads
 from business.transactions import Transactions
@@ -203,3 +204,35 @@ async def test_a_redaction_setting_changed_on_one_stack_is_seen_by_the_other(
         return settings.emails is not before.emails
 
     await eventually(changed, "the new redaction setting")
+
+
+async def test_two_offline_messages_of_one_visitor_on_two_stacks_open_one_conversation(
+    two_stacks: tuple[World, World],
+) -> None:
+    one, two = two_stacks
+    visitor = await one.visitor()
+
+    def leave(client_msg_id: str) -> LeaveOfflineMessage:
+        return LeaveOfflineMessage(
+            visitor_id=visitor,
+            client_msg_id=client_msg_id,
+            name="Vera",
+            email="vera@example.org",
+            text=f"call me back ({client_msg_id})",
+        )
+
+    first, second = await asyncio.gather(
+        one.services.offline_messages.leave(leave("tab-1")),
+        two.services.offline_messages.leave(leave("tab-2")),
+    )
+
+    assert first.id == second.id
+    async with one.uow() as uow:
+        convs = await uow.conversations.list_for_visitor(visitor)
+        messages = [
+            e.client_msg_id
+            for e in await uow.events.list_after_pos(first.id, 0, 100)
+            if isinstance(e, MessagePosted)
+        ]
+    assert [conv.id for conv in convs if conv.is_open] == [first.id]
+    assert sorted(messages) == ["tab-1", "tab-2"]
