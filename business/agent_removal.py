@@ -9,8 +9,9 @@ were simply gets whoever is free next time, and a held chat waiting in the queue
 them goes to whoever is free at once.
 
 In this process the removed agent's address is forgotten at once; another engine
-process on the same database may take their presence for an agent's until its cache
-entry expires (``database.cache_ttl``).
+process on the same PostgreSQL database forgets it when the commit's notification
+reaches it (``data.cache_bus``), at the latest when its cache entry expires
+(``database.cache_ttl``).
 """
 
 from __future__ import annotations

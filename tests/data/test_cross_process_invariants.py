@@ -117,7 +117,9 @@ async def test_dispatches_on_two_stacks_keep_capacity_and_queue_order(
 
     assert await loads(one) == {ALICE: CAPACITY, BOB: CAPACITY}
     async with one.uow() as uow:
-        convs = await uow.conversations.get_many([i for ids in started.values() for i in ids])
+        convs = await uow.conversations.get_many(
+            [i for ids in started.values() for i in ids], for_update=True
+        )
     offered = {i for i, conv in convs.items() if conv.offered_to is not None}
     assert len(offered) == 2 * CAPACITY
     for queue, ids in started.items():
@@ -149,7 +151,9 @@ async def test_an_offer_due_on_two_stacks_expires_once(two_stacks: tuple[World, 
     assert sum(expired) == 1
     async with one.uow() as uow:
         events = await uow.events.list_after_pos(conv.id, 0, 1000)
-        after = await uow.conversations.get(conv.id)
+        # Fresh (a lock reads the row): a stack's cached copy of a conversation another
+        # stack changed may be old until it is written again (docs/architecture.md).
+        after = await uow.conversations.get(conv.id, for_update=True)
         alice = await uow.agents.get(ALICE)
     timed_out = [
         e for e in events if isinstance(e, OfferClosed) and e.outcome is OfferOutcome.TIMED_OUT
