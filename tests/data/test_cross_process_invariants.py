@@ -236,7 +236,7 @@ async def test_two_offline_messages_of_one_visitor_on_two_stacks_open_one_conver
         messages = [
             e.client_msg_id
             for e in await uow.events.list_after_pos(first.id, 0, 100)
-            if isinstance(e, MessagePosted)
+            if isinstance(e, MessagePosted) and e.client_msg_id is not None
         ]
     assert [conv.id for conv in convs if conv.is_open] == [first.id]
     assert sorted(messages) == ["tab-1", "tab-2"]
