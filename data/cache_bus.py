@@ -101,6 +101,8 @@ class CacheListener:
         self._connected = asyncio.Event()
         self.received = 0
         """Notifications of other processes applied (for tests and metrics)."""
+        self.server_pid: int | None = None
+        """The PostgreSQL backend of the listening connection, while there is one."""
 
     @property
     def listening(self) -> bool:
@@ -144,12 +146,14 @@ class CacheListener:
             self._schema = await raw.fetchval("SELECT current_schema()")
             raw.add_termination_listener(lambda _connection: lost.set())
             await raw.add_listener(CHANNEL, self._on_notification)
+            self.server_pid = raw.get_server_pid()
             # Whatever was cached while nobody listened may have changed meanwhile.
             self._caches.clear()
             self._connected.set()
             await lost.wait()
         finally:
             self._connected.clear()
+            self.server_pid = None
             if connection is not None:
                 # Not back to the pool: a pooled connection would go on listening.
                 with contextlib.suppress(Exception):

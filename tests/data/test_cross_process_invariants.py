@@ -165,11 +165,13 @@ async def test_an_offer_due_on_two_stacks_expires_once(two_stacks: tuple[World, 
     assert not alice.ready
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, within: float = SEEN_WITHIN
+) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + SEEN_WITHIN
+    deadline = loop.time() + within
     while not await check():
-        assert loop.time() < deadline, f"{what} not seen within {SEEN_WITHIN} s"
+        assert loop.time() < deadline, f"{what} not seen within {within} s"
         await asyncio.sleep(0.02)
 
 
@@ -240,3 +242,36 @@ async def test_two_offline_messages_of_one_visitor_on_two_stacks_open_one_conver
         ]
     assert [conv.id for conv in convs if conv.is_open] == [first.id]
     assert sorted(messages) == ["tab-1", "tab-2"]
+
+
+async def test_a_listener_that_lost_its_connection_listens_again(
+    two_stacks: tuple[World, World], databases: tuple[Database, Database]
+) -> None:
+    one, two = two_stacks
+    first, second = databases
+    listener = second.listener
+    assert listener is not None
+    lost = listener.server_pid
+    await one.agent(ALICE, max_chats=2)
+    assert await two.agents.get_agent(ALICE) is not None
+    assert ALICE in second.caches.agents
+
+    async with first.begin() as connection:
+        await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost})
+
+    async def back() -> bool:
+        return listener.server_pid not in (None, lost)
+
+    await eventually(back, "a new listening connection", within=10.0)
+    # What was cached while nobody listened is gone...
+    assert ALICE not in second.caches.agents
+    seen = await two.agents.get_agent(ALICE)
+    assert seen is not None
+    # ...and changes are heard again.
+    await one.services.agent_desk.set_capacity(ALICE, 4)
+
+    async def four() -> bool:
+        agent = await two.agents.get_agent(ALICE)
+        return agent is not None and agent.max_chats == 4
+
+    await eventually(four, "the capacity changed after the reconnection")
