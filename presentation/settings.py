@@ -138,6 +138,14 @@ class WebSettings:
     visitors behind it together (a reverse proxy's address, unless
     ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
 
+    drain_seconds: float = 10.0
+    """How long a graceful stop (SIGTERM) lets the visitors connected here go on
+    chatting, their messages acked, while new connections and conversations are refused
+    and ``/readyz`` answers 503 (so load balancers send new visitors elsewhere); then
+    their connections close and they reconnect. It ends sooner once none is left.
+    Allow for it in the service manager's stop timeout (systemd ``TimeoutStopSec``,
+    Kubernetes ``terminationGracePeriodSeconds``), with some seconds to spare."""
+
     api_max_body_bytes: int = 65_536
     """Largest request body the REST API (``/api/v1``) reads; a bigger one is answered
     413 ``too_large``. Its resources are configuration: a few KiB each."""
@@ -217,6 +225,8 @@ class WebSettings:
         for name in ("widget_config_cache_seconds", "widget_availability_cache_seconds"):
             if not 0 <= getattr(self, name) <= 300:
                 raise ValueError(f"{name} must be between 0 and 300, not {getattr(self, name)}")
+        if not 0 <= self.drain_seconds <= 3600:
+            raise ValueError(f"drain_seconds must be between 0 and 3600, not {self.drain_seconds}")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +58,7 @@ class StartServer(Protocol):
         *,
         settings: WebSettings | None = None,
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
+        reported_only: Collection[str] = (),
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
@@ -74,6 +75,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
         *,
         settings: WebSettings | None = None,
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
+        reported_only: Collection[str] = (),
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
@@ -89,6 +91,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             services=wired.services,
             settings=settings,
             health=health,
+            reported_only=reported_only,
             widget_dir=widget_dir,
             metrics=metrics,
             api_docs_dir=api_docs_dir,
