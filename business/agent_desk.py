@@ -54,6 +54,7 @@ class AgentDeskService:
         if cached is None:
             raise NotFound("unknown agent")
         async with self._router.tenant_lock(cached.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(cached.tenant_id)
             agent = await tx.agents.get(agent_id, for_update=True)
             if agent is None:
                 raise NotFound("unknown agent")

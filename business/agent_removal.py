@@ -9,8 +9,9 @@ were simply gets whoever is free next time, and a held chat waiting in the queue
 them goes to whoever is free at once.
 
 In this process the removed agent's address is forgotten at once; another engine
-process on the same database may take their presence for an agent's until its cache
-entry expires (``database.cache_ttl``).
+process on the same PostgreSQL database forgets it when the commit's notification
+reaches it (``data.cache_bus``), at the latest when its cache entry expires
+(``database.cache_ttl``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class AgentRemovalService:
         """Remove the agent; ``NotFound`` for an unknown one or one of another tenant,
         ``InvalidTransition`` while they have anything open. Returns who was removed."""
         async with self._router.tenant_lock(cmd.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(cmd.tenant_id)
             agent = await tx.agents.get(cmd.agent_id, for_update=True)
             if agent is None or agent.tenant_id != cmd.tenant_id:
                 raise NotFound(f"unknown agent {cmd.agent_id!r}")

@@ -59,6 +59,7 @@ class AgentService:
         address = self._addresses.normalize(cmd.address)
         name = check_agent_name(cmd.name or "")
         async with self._router.tenant_lock(cmd.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(cmd.tenant_id)
             tenant = await tx.tenants.get(cmd.tenant_id)
             if tenant is None:
                 raise NotFound(f"unknown tenant {cmd.tenant_id!r}")
@@ -147,6 +148,7 @@ class AgentService:
         if cached is None:
             return None
         async with self._router.tenant_lock(cached.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(cached.tenant_id)
             agent = await tx.agents.get(cmd.agent_id, for_update=True)
             if agent is None:
                 return None

@@ -202,6 +202,7 @@ class HoldService:
 
     async def _unhold(self, cmd: c.UnholdChat, seen: Conversation) -> Conversation:
         async with self._router.tenant_lock(seen.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(seen.tenant_id)
             conv = await agent_conversation(tx, cmd.agent_id, cmd.conversation_id)
             agent = await tx.agents.get(cmd.agent_id)
             if agent is None:
@@ -227,6 +228,7 @@ class HoldService:
         self, tenant_id: TenantId, conversation_id: ConversationId
     ) -> Conversation | None:
         async with self._router.tenant_lock(tenant_id), self._tx() as tx:
+            await tx.locks.tenant(tenant_id)
             conv = await tx.conversations.get(conversation_id, for_update=True)
             if conv is None or conv.state is not ON_HOLD or conv.agent_id is None:
                 return None

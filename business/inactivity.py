@@ -109,6 +109,7 @@ class InactivityService:
 
     async def _run(self, seen: Conversation) -> bool:
         async with self._router.tenant_lock(seen.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(seen.tenant_id)
             conv = await tx.conversations.get(seen.id, for_update=True)
             now = self._clock.now()
             if conv is None or conv.idle_due_at != seen.idle_due_at:

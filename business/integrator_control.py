@@ -102,6 +102,7 @@ class IntegratorControlService:
     ) -> tuple[Conversation, Conversation]:
         now = self._clock.now()
         async with self._tx() as tx:
+            await tx.locks.tenant(cmd.tenant_id)
             conv = await tenant_conversation(
                 tx, cmd.tenant_id, cmd.conversation_id, for_update=True
             )

@@ -131,6 +131,7 @@ class OfferService:
 
     async def _expire(self, seen: Conversation) -> bool:
         async with self._router.tenant_lock(seen.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(seen.tenant_id)
             conv = await tx.conversations.get(seen.id, for_update=True)
             now = self._clock.now()
             if conv is None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from business import commands as c
 from business.conversation import Conversation
 from business.email_addresses import check_email
-from business.errors import InvalidInput, NotFound, TooLarge
+from business.errors import Conflict, InvalidInput, NotFound, TooLarge
 from business.locks import KeyedLock
 from business.messaging import MessagingService
 from business.model import (
@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 NAME_FIELD = "name"
 MAX_NAME = 100
+_ATTEMPTS = 3
+"""Times a leave looks for the visitor's open conversation before it gives up."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,8 +112,8 @@ class OfflineMessageService:
         self._limits = limits
         self._router = router
         self._messaging = messaging
-        # Two leaves of one visitor (two tabs, a retry) never both open a conversation
-        # (per process; sticky sessions keep a visitor on one).
+        # Two leaves of one visitor (two tabs, a retry) in this process wait for each
+        # other here; across processes the queue's row lock in ``_open`` decides.
         self._visitors = KeyedLock()
 
     async def leave(self, cmd: LeaveOfflineMessage) -> Conversation:
@@ -126,18 +128,24 @@ class OfflineMessageService:
         check_context(cmd.context, self._limits)
         queue_name = DEFAULT_QUEUE if cmd.queue is None else check_queue_name(cmd.queue)
         async with self._visitors.hold(cmd.visitor_id):
-            existing = await self._open_in(cmd.visitor_id, queue_name)
-            if existing is not None and await self._mark(existing.id, cmd, name, email):
-                await self._messaging.send_visitor_message(
-                    c.SendVisitorMessage(
-                        visitor_id=cmd.visitor_id,
-                        conversation_id=existing.id,
-                        client_msg_id=cmd.client_msg_id,
-                        text=text,
+            for _ in range(_ATTEMPTS):
+                existing = await self._open_in(cmd.visitor_id, queue_name)
+                if existing is not None and await self._mark(existing.id, cmd, name, email):
+                    await self._messaging.send_visitor_message(
+                        c.SendVisitorMessage(
+                            visitor_id=cmd.visitor_id,
+                            conversation_id=existing.id,
+                            client_msg_id=cmd.client_msg_id,
+                            text=text,
+                        )
                     )
-                )
-                return await self._get(existing.id)
-            conversation = await self._open(cmd, queue_name, name, email, text)
+                    return await self._get(existing.id)
+                opened = await self._open(cmd, queue_name, name, email, text)
+                if opened is not None:
+                    conversation = opened
+                    break
+            else:
+                raise Conflict("the visitor's conversations kept changing; try again")
         logger.info(
             "conversation %s: offline message left in queue %s",
             conversation.id,
@@ -187,7 +195,9 @@ class OfflineMessageService:
         name: str,
         email: str,
         text: str,
-    ) -> Conversation:
+    ) -> Conversation | None:
+        """The new conversation, or None when the visitor has one open in the queue by
+        now (another engine process opened it meanwhile: add to that one instead)."""
         now = self._clock.now()
         async with self._tx() as tx:
             visitor = await tx.visitors.get(cmd.visitor_id)
@@ -196,6 +206,13 @@ class OfflineMessageService:
             queue = await tx.queues.get(visitor.tenant_id, queue_name, for_update=True)
             if queue is None:
                 raise NotFound(f"unknown queue {queue_name!r}")
+            # Whatever opens a conversation in the queue holds its row (as starts do,
+            # ``business.starts``): a leave of this visitor through another process has
+            # committed by now, and this statement sees it. Read before the lock only,
+            # two leaves of one visitor on two processes would open two conversations.
+            found = await tx.conversations.open_for_visitors([visitor.id])
+            if any(conv.queue == queue.name for conv in found.get(visitor.id, ())):
+                return None
             # No opening-hours check and no bot: the message waits for a person.
             check_room(queue, self._limits)
             text = await self._redaction.redact(tx, queue.tenant_id, text)

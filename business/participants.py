@@ -63,8 +63,9 @@ class ParticipantService:
         note = None
         if cmd.note is not None and cmd.note.strip():
             note = check_text(cmd.note.strip(), self._limits, "note")
-        async with self._router.tenant_lock(await self._tenant_of(cmd)):
-            conv = await retrying(lambda: self._offer(cmd, target, note))
+        tenant_id = await self._tenant_of(cmd)
+        async with self._router.tenant_lock(tenant_id):
+            conv = await retrying(lambda: self._offer(cmd, target, note, tenant_id))
         if conv.state.value == "queued":
             await self._router.dispatch(conv.tenant_id, conv.queue)
         return conv
@@ -80,9 +81,12 @@ class ParticipantService:
             conv = await any_conversation(tx, cmd.conversation_id)
         return conv.tenant_id
 
-    async def _offer(self, cmd: c.OfferToColleague, target: str, note: str | None) -> Conversation:
+    async def _offer(
+        self, cmd: c.OfferToColleague, target: str, note: str | None, tenant_id: TenantId
+    ) -> Conversation:
         now = self._clock.now()
         async with self._tx() as tx:
+            await tx.locks.tenant(tenant_id)
             conv = await any_conversation(tx, cmd.conversation_id, for_update=True)
             check_owner(conv, cmd.agent_id, DOING[cmd.kind])
             check_no_open_offer(conv, now)

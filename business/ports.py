@@ -31,6 +31,7 @@ from business.governance_ports import (
     VisitorDataRepository,
 )
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
+from business.lock_ports import TenantLocks
 from business.member_ports import MemberRepository
 from business.model import (
     Agent,
@@ -420,6 +421,9 @@ class UnitOfWork(Protocol):
 
     @property
     def redaction_settings(self) -> RedactionSettingsRepository: ...
+
+    @property
+    def locks(self) -> TenantLocks: ...
 
     async def __aenter__(self) -> Self: ...
 

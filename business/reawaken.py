@@ -70,6 +70,7 @@ class ReawakenService:
     async def _end(self, seen: Conversation) -> bool:
         # The tenant lock keeps a dispatch from offering the chat while it changes.
         async with self._router.tenant_lock(seen.tenant_id), self._tx() as tx:
+            await tx.locks.tenant(seen.tenant_id)
             conv = await tx.conversations.get(seen.id, for_update=True)
             now = self._clock.now()
             if conv is None or conv.reserved_until is None or conv.reserved_until > now:

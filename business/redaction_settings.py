@@ -57,7 +57,8 @@ class RedactionSettingsService:
 
     async def configure(self, cmd: ConfigureRedaction) -> RedactionSettings:
         """Store the changed settings; they apply to every message stored after this
-        returns (in this process; other processes within the cache's time to live).
+        returns (in this process; other processes once PostgreSQL's notification reaches
+        them, ``data.cache_bus``, and at the latest after the cache's time to live).
         ``InvalidInput`` naming the first problem, nothing stored: see
         ``check_settings``, and phones need a phone number finder."""
         async with self._tx() as tx:

@@ -94,8 +94,10 @@ class Router:
     """Assigns queued conversations to agents and keeps queue positions current.
 
     One dispatch runs at a time per tenant: agent load spans queues, so two queues
-    dispatching at once could both give an agent their last free slot. This lock is per
-    process; several engine processes need a database lock here (scale-out issue).
+    dispatching at once could both give an agent their last free slot. Two locks make
+    that true: ``tenant_lock`` (an asyncio lock, ordering this process's coroutines) and,
+    as the first statement of the transaction, ``tx.locks.tenant`` (on PostgreSQL an
+    advisory lock: the one that orders engine processes; ``business.lock_ports``).
 
     A dispatch reads only the head of the queue (as many conversations as there are
     free places, plus ``Limits.queue_position_window``), so its cost does not grow with
@@ -113,11 +115,13 @@ class Router:
         self._dispatchers: dict[TenantId, Batcher[QueueName, _Changed]] = {}
 
     def tenant_lock(self, tenant_id: TenantId) -> AbstractAsyncContextManager[None]:
-        """The lock a dispatch for this tenant holds.
+        """The process's lock a dispatch for this tenant holds.
 
         Whoever else writes agents of the tenant takes it too, so that the loads a
-        dispatch counted stay true while it assigns. Not reentrant: never call
-        ``dispatch`` while holding it.
+        dispatch counted stay true while it assigns, and also takes the database's
+        (``await tx.locks.tenant(tenant_id)`` first in each transaction it holds this
+        for): this one only orders the coroutines of one process. Not reentrant: never
+        call ``dispatch`` while holding it.
         """
         return self._locks.hold(tenant_id)
 
@@ -148,6 +152,7 @@ class Router:
         now = self._clock.now()
         changed: dict[ConversationId, Conversation] = {}
         async with self.tenant_lock(tenant_id), self._tx() as tx:
+            await tx.locks.tenant(tenant_id)
             settings = await tx.queues.get(tenant_id, queue)
             required = _NO_SKILLS if settings is None else settings.skills
             # Only qualified agents count: their free places are what can be assigned.

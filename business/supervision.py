@@ -101,6 +101,7 @@ class SupervisionService:
     async def _monitor_agent_locked(self, cmd: c.Monitor, address: str) -> Monitoring:
         async with self._tx() as tx:
             supervisor = await _supervisor(tx, cmd.supervisor_id)
+            await tx.locks.tenant(supervisor.tenant_id)
             agent = await tx.agents.get_by_address(
                 self._addresses.normalize(address), for_update=True
             )

@@ -28,6 +28,7 @@ from business.governance_ports import (
     VisitorDataRepository,
 )
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
+from business.lock_ports import TenantLocks
 from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
@@ -154,6 +155,10 @@ class Transaction:
     @property
     def redaction_settings(self) -> RedactionSettingsRepository:
         return self._uow.redaction_settings
+
+    @property
+    def locks(self) -> TenantLocks:
+        return self._uow.locks
 
     @property
     def retention_settings(self) -> RetentionSettingsRepository:

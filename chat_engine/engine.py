@@ -117,6 +117,8 @@ class Engine:
         try:
             database = self._database = open_database(settings)
             await database.migrate()
+            # Other engine processes' writes leave this one's caches at once.
+            await database.listen()
             transport = self._webhook_transport = AiohttpWebhookTransport(
                 allow_private=settings.webhooks.allow_private_targets
             )

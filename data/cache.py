@@ -8,6 +8,7 @@ cache holds copies of committed rows and may always be emptied.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
@@ -36,8 +37,10 @@ class EntityCache(Generic[K, V]):
       commit (PostgreSQL) could put the old row back right after the writer dropped it.
       One counter for all keys is deliberately coarse: a spurious skip is only a miss.
 
-    Other processes do not invalidate this one's entries: with several engine processes
-    on one database, ``ttl`` bounds how stale a read may be. Single event loop only.
+    Other processes invalidate this one's entries through PostgreSQL NOTIFY
+    (``data.cache_bus``); ``ttl`` still bounds how stale a read may be when a
+    notification is missed (the listening connection lost, SQLite, which has none).
+    Single event loop only.
     """
 
     def __init__(
@@ -95,6 +98,9 @@ class Caches:
     def __init__(
         self, *, ttl: float, maxsize: int, timer: Callable[[], float] = time.monotonic
     ) -> None:
+        self.origin = uuid.uuid4().hex
+        """Names this process's invalidations, which it ignores when they come back
+        (``data.cache_bus``)."""
         self.tenants: EntityCache[TenantId, Tenant] = EntityCache(
             maxsize=maxsize, ttl=ttl, timer=timer
         )

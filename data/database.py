@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from data.cache import Caches
+from data.cache_bus import CacheListener
 from data.settings import DatabaseSettings
 from data.sqlite_writer import SqliteWriter, sqlite_on_begin, sqlite_on_connect
 from data.uow import SqlUnitOfWork, WriterGate
@@ -68,6 +69,7 @@ class Database:
         self._gate = WriterGate() if self.dialect == "sqlite" else None
         self._writer = writer
         self.caches = Caches(ttl=cache_ttl, maxsize=cache_size)
+        self._listener: CacheListener | None = None
 
     @classmethod
     def from_url(
@@ -184,8 +186,25 @@ class Database:
             return False
         return True
 
+    async def listen(self) -> None:
+        """PostgreSQL: from now on, drop from the caches what other engine processes
+        write (``data.cache_bus``); on SQLite nothing (one process per file). Call it
+        once the schema is migrated; ``dispose`` stops it."""
+        if self.dialect != "postgresql" or self._listener is not None:
+            return
+        self._listener = CacheListener(self._engine, self.caches)
+        await self._listener.start()
+
+    @property
+    def listener(self) -> CacheListener | None:
+        """The cache invalidation listener, once ``listen`` started it."""
+        return self._listener
+
     async def dispose(self) -> None:
         """Close every pooled connection; the caches are emptied too."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.stop()
         self.caches.clear()
         if self._writer is not None:
             await self._writer.close()

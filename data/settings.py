@@ -26,8 +26,10 @@ class DatabaseSettings:
     ``postgresql://`` mean those drivers."""
 
     cache_ttl: float = 30.0
-    """Seconds a cached tenant, queue or agent may be stale when *other* processes write
-    to the same database (this process invalidates its own writes); 0 turns caching off."""
+    """Seconds a cached tenant, agent or setting may be stale when *other* processes
+    write to the same database and their notification is missed (SQLite; PostgreSQL
+    while the listening connection is lost: ``data.cache_bus``); this process
+    invalidates its own writes. 0 turns caching off."""
 
     cache_size: int = 10_000
     """Entries each cache holds at most; 0 turns caching off."""

@@ -62,6 +62,7 @@ from data.repositories.identities import (
     SqlIdentitySettingsRepository,
     SqlVisitorIdentityRepository,
 )
+from data.repositories.locks import SqlTenantLocks
 from data.repositories.redaction import SqlRedactionSettingsRepository
 from data.repositories.reservations import SqlReservationRepository
 from data.repositories.visitor_data import SqlVisitorDataRepository
@@ -144,6 +145,7 @@ class SqlUnitOfWork:
         self.retention_settings = SqlRetentionSettingsRepository(self._ctx)
         self.audit_log = SqlAuditLogRepository(self._ctx)
         self.visitor_data = SqlVisitorDataRepository(self._ctx)
+        self.locks = SqlTenantLocks(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

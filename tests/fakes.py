@@ -451,6 +451,13 @@ class _Events:
         )
 
 
+class FakeTenantLocks:
+    """The fakes have one process and one writer: nothing to lock."""
+
+    async def tenant(self, tenant_id: TenantId) -> None:
+        return None
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._committed = store
@@ -501,6 +508,7 @@ class FakeUnitOfWork:
         self.retention_settings = FakeRetentionSettings(self._work.retention_settings)
         self.audit_log = FakeAuditLog(self._work.audit_log)
         self.visitor_data = FakeVisitorData()
+        self.locks = FakeTenantLocks()
 
     async def __aenter__(self) -> Self:
         self._begin()

@@ -160,6 +160,7 @@ class SqlAgentRepository:
         # "An address keeps its agent for good" holds no longer: forget it now, in this
         # process (the agent cache entry goes at commit, as for every agent written).
         self._ctx.caches.agent_ids.invalidate([address])
+        self._ctx.removed_addresses.add(address)
 
     async def _set(self, agent_id: AgentId, **values: object) -> None:
         self._ctx.written_agents.add(agent_id)

@@ -22,6 +22,7 @@ from business.conversation import Conversation
 from business.errors import Conflict
 from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches
+from data.cache_bus import NOTIFY, invalidation_payload
 from data.errors import is_key_taken
 from data.repositories.one_statement import fusable, write_in_one
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
@@ -76,6 +77,8 @@ class SqlContext:
         """Tenants whose webhook subscriptions this unit of work changed."""
         self.written_redaction_tenants: set[TenantId] = set()
         """Tenants whose redaction settings this unit of work changed."""
+        self.removed_addresses: set[str] = set()
+        """Addresses of agents this unit of work removed (cached address -> id)."""
         self.written_conversations: dict[ConversationId, Conversation] = {}
         self.decided_on: dict[ConversationId, Conversation | None] = {}
         """For each conversation written, the copy its first change was decided on (None:
@@ -156,6 +159,7 @@ class SqlContext:
                 await self.flush()  # may be the first use of the connection
                 if session is not None:
                     await session.flush()
+                await self._announce()
             connection = self._connection
             if connection is not None and connection.in_transaction():
                 await (connection.commit() if commit else connection.rollback())
@@ -164,6 +168,22 @@ class SqlContext:
             self.unflushed_saves.clear()
             if session is not None:
                 await session.close()
+
+    async def _announce(self) -> None:
+        """PostgreSQL: name the cached rows written to the other processes, in this
+        transaction, so that they hear of it at COMMIT (``data.cache_bus``)."""
+        if self.dialect != "postgresql" or self._connection is None:
+            return
+        payload = invalidation_payload(
+            self.caches,
+            tenants=self.written_tenants,
+            agents=self.written_agents,
+            addresses=self.removed_addresses,
+            webhook_tenants=self.written_webhook_tenants,
+            redaction_tenants=self.written_redaction_tenants,
+        )
+        if payload is not None:
+            await self._connection.execute(NOTIFY, {"payload": payload})
 
     @property
     def untouched(self) -> bool:
@@ -375,6 +395,7 @@ class SqlContext:
         self.written_agents = set()
         self.written_webhook_tenants = set()
         self.written_redaction_tenants = set()
+        self.removed_addresses = set()
         self.written_conversations = {}
         self.decided_on = {}
         self.changed_behind = set()
