@@ -1,0 +1,447 @@
+"""A Hypothesis stateful model of one chat under the faults a visitor and an engine meet:
+the visitor sends, an ack is lost (the client retries the same ``client_msg_id``), a
+send is cut off by a dropped connection, the visitor reconnects with its token and
+syncs, the engine restarts (its services, caches and database pool rebuilt over the
+same database), agents reply (and their client re-sends a stanza), and the chat is
+transferred to another agent.
+
+The system under test is as real as a few seconds per example allow: the business
+services as ``chat_engine.bootstrap`` wires them over a real SQLite or PostgreSQL
+database, the real aiohttp app with python-socketio in-process, and a real Socket.IO
+client for the visitor. Agents act through the services the XMPP bridge calls.
+
+After every step: what is stored is gap-free and unique in ``seq``; every message whose
+ack the client saw is stored exactly once with the acked ``seq``; no ``client_msg_id``
+or agent stanza id is stored twice; while the client is connected and has synced, its
+view (live events plus syncs, each ``seq`` rendered once) is exactly the stored events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import text
+
+from business import commands as c
+from business.clock import SystemClock
+from business.errors import DomainError
+from business.events import MessagePosted, StoredEvent, is_visible
+from business.model import DEFAULT_QUEUE, AgentId, ConversationId, OfferKind
+from data import Database
+from presentation import WebSettings, create_app
+from presentation.wire import event_to_wire
+from tests.conftest import BACKENDS, open_database
+from tests.harness import World, make_world
+from tests.visitor_client import Visitor
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+ALICE = AgentId("alice@agents.example")
+BOB = AgentId("bob@agents.example")
+STEP_TIMEOUT = 20.0
+"""No step of the model takes near this long; one that does has hung."""
+LIVE_WAIT = 3.0
+"""How long a connected client may take to receive an event that is already stored."""
+TEXTS = st.sampled_from(["hello", "where is my order?", "ok", "thanks!", "anyone there?"])
+
+# The model talks a lot on one socket: budgets that never get in its way.
+GENEROUS = WebSettings(
+    event_burst=100_000,
+    event_rate_per_second=10_000.0,
+    sync_burst=100_000,
+    sync_rate_per_second=10_000.0,
+    conversation_burst=1_000,
+    conversation_rate_per_second=1_000.0,
+    connect_burst=10_000,
+    connect_rate_per_second=10_000.0,
+)
+
+CI = os.environ.get("CI") == "true"
+MODEL_SETTINGS = settings(
+    max_examples=12 if CI else 10,
+    stateful_step_count=25,
+    deadline=None,
+    # CI runs the same examples every time (and keeps no example database).
+    derandomize=CI,
+    database=None if CI else settings.default.database,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    print_blob=True,
+)
+
+
+@dataclasses.dataclass
+class Engine:
+    """One run of the engine: a database pool, the services, the web app."""
+
+    database: Database
+    world: World
+    runner: web.AppRunner
+    url: str
+
+
+class ChatModel(RuleBasedStateMachine):
+    """One visitor and one conversation; Alice has it at first, Bob may be offered it."""
+
+    backend = "sqlite"
+    base_dir = Path(tempfile.gettempdir())
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.stack = AsyncExitStack()
+        self.dir = Path(tempfile.mkdtemp(dir=self.base_dir))
+        self.engine: Engine | None = None
+        self.visitor: Visitor | None = None
+        self.synced = False
+        self.token = ""
+        self.cid = ConversationId("")
+        self.view: dict[int, Json] = {}
+        """What the client rendered, by seq: each seq once."""
+        self.live_seqs: list[int] = []
+        """The seqs this connection received live, in order (checked for repeats)."""
+        self.acked: dict[str, int] = {}
+        """client_msg_id -> seq, for every ack the client saw."""
+        self.lost: dict[str, int | None] = {}
+        """Sends whose ack the client never saw: the seq the server answered (None:
+        the connection dropped before any answer), to be retried."""
+        self.sent_ids: set[str] = set()
+        self.owner = ALICE
+        self.offered: AgentId | None = None
+        self.agent_msgs: dict[str, tuple[AgentId, str]] = {}
+        """stanza id -> (sender, stored event id), for every agent send that returned."""
+        self.counter = itertools.count(1)
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(coro, STEP_TIMEOUT))
+
+    def teardown(self) -> None:
+        try:
+            self.run(self._close())
+        finally:
+            # What the servers left running (Engine.IO's pings of cut sockets) ends here.
+            left = asyncio.all_tasks(self.loop)
+            for task in left:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    async def _close(self) -> None:
+        if self.visitor is not None:
+            await self.visitor.disconnect()
+        if self.engine is not None:
+            await self._stop_engine(self.engine)
+        await self.stack.aclose()
+
+    async def _start_engine(self, database: Database) -> Engine:
+        world = await make_world(uow=database.unit_of_work, clock=SystemClock(), queues=(DEFAULT_QUEUE,))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        app = create_app(services=world.services, settings=dataclasses.replace(GENEROUS, public_url=url))
+        runner = web.AppRunner(app, shutdown_timeout=0.05)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        return Engine(database=database, world=world, runner=runner, url=url)
+
+    async def _stop_engine(self, engine: Engine) -> None:
+        await engine.runner.cleanup()
+        await engine.world.services.bots.settled()
+        await engine.database.dispose()
+
+    @property
+    def world(self) -> World:
+        assert self.engine is not None
+        return self.engine.world
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.counter)}"
+
+    async def _connect(self) -> None:
+        assert self.engine is not None
+        visitor = Visitor(url=self.engine.url)
+        visitor.sio.on("event", self._on_event, namespace="/visitor")
+        self.live_seqs = []
+        auth = {"tenant": "default", **({"visitor_token": self.token} if self.token else {})}
+        await visitor.connect(auth)
+        self.visitor = visitor
+        self.token = visitor.token
+
+    async def _on_event(self, data: Json) -> None:
+        # The visitor has one conversation; the check compares conversation ids too.
+        seq = data["seq"]
+        self.live_seqs.append(seq)
+        self._render(data)
+
+    def _render(self, data: Json) -> None:
+        seq = data["seq"]
+        if seq in self.view:
+            assert self.view[seq] == data, f"seq {seq} came twice, differently"
+        self.view[seq] = data
+
+    async def _stored(self) -> list[StoredEvent]:
+        return [e for e in await self.world.history.history(self.cid) if is_visible(e)]
+
+    async def _send(self, cmid: str, text: str) -> Json:
+        assert self.visitor is not None
+        payload = {"conversation_id": self.cid, "client_msg_id": cmid, "text": text}
+        self.sent_ids.add(cmid)
+        return await self.visitor.ok("message.send", payload)
+
+    # -- the steps ------------------------------------------------------------------
+
+    @initialize()
+    def start(self) -> None:
+        self.run(self._start())
+
+    async def _start(self) -> None:
+        database = await self.stack.enter_async_context(open_database(self.backend, self.dir))
+        self.engine = await self._start_engine(database)
+        await self.world.agent(ALICE, name="Alice", max_chats=5)
+        await self._connect()
+        assert self.visitor is not None
+        ack = await self.visitor.ok(
+            "conversation.start", {"message": {"client_msg_id": "first", "text": "hi"}}
+        )
+        self.cid = ConversationId(ack["conversation"]["id"])
+        self.sent_ids.add("first")
+        stored = await self._stored()
+        [first] = [e for e in stored if isinstance(e, MessagePosted)]
+        self.acked["first"] = first.seq
+        await self.world.agent(BOB, name="Bob", max_chats=5)
+        conv = await self.world.conversations.get_conversation(self.cid)
+        assert conv.agent_id == ALICE, conv
+        self.synced = True  # it saw the conversation from its start
+
+    @precondition(lambda self: self.visitor is not None)
+    @rule(text=TEXTS)
+    def send(self, text: str) -> None:
+        cmid = self.new_id("m")
+        ack = self.run(self._send(cmid, text))
+        self.acked[cmid] = ack["message"]["seq"]
+
+    @precondition(lambda self: self.visitor is not None)
+    @rule(text=TEXTS)
+    def send_but_lose_the_ack(self, text: str) -> None:
+        """The server answered; the answer never reached the client's code."""
+        cmid = self.new_id("m")
+        ack = self.run(self._send(cmid, text))
+        self.lost[cmid] = ack["message"]["seq"]
+
+    @precondition(lambda self: self.visitor is not None)
+    @rule(text=TEXTS)
+    def send_and_drop_the_connection(self, text: str) -> None:
+        """The connection drops right after the send leaves: stored or not, unknown."""
+        cmid = self.new_id("m")
+        self.run(self._send_and_drop(cmid, text))
+        self.lost[cmid] = None
+
+    async def _send_and_drop(self, cmid: str, text: str) -> None:
+        assert self.visitor is not None
+        self.sent_ids.add(cmid)
+        payload = {"conversation_id": self.cid, "client_msg_id": cmid, "text": text}
+        await self.visitor.sio.emit("message.send", payload, namespace="/visitor")
+        await self._disconnect()
+
+    @precondition(lambda self: self.visitor is not None and bool(self.lost))
+    @rule(data=st.data())
+    def retry(self, data: st.DataObject) -> None:
+        cmid = data.draw(st.sampled_from(sorted(self.lost)), label="client_msg_id")
+        ack = self.run(self._send(cmid, "retried"))
+        seq = ack["message"]["seq"]
+        answered = self.lost.pop(cmid)
+        if answered is not None:
+            assert seq == answered, f"a retry of {cmid} got seq {seq}, the first send {answered}"
+        self.acked[cmid] = seq
+
+    @precondition(lambda self: self.visitor is not None and bool(self.acked))
+    @rule(data=st.data())
+    def retry_an_acked_send(self, data: st.DataObject) -> None:
+        """A client that is not sure (a tab reloaded) sends an acked message again."""
+        cmid = data.draw(st.sampled_from(sorted(self.acked)), label="client_msg_id")
+        ack = self.run(self._send(cmid, "again"))
+        assert ack["message"]["seq"] == self.acked[cmid]
+
+    @precondition(lambda self: self.visitor is not None)
+    @rule()
+    def disconnect(self) -> None:
+        self.run(self._disconnect())
+
+    async def _disconnect(self) -> None:
+        assert self.visitor is not None
+        await self.visitor.disconnect()
+        self.visitor = None
+        self.synced = False
+
+    @precondition(lambda self: self.visitor is None)
+    @rule()
+    def reconnect_and_sync(self) -> None:
+        self.run(self._reconnect_and_sync())
+
+    async def _reconnect_and_sync(self) -> None:
+        await self._connect()
+        assert self.visitor is not None
+        [summary] = [s for s in self.visitor.session["conversations"] if s["id"] == self.cid]
+        stored = await self._stored()
+        assert summary["last_seq"] == len(stored)
+        after = max(self.view, default=0)
+        while True:
+            reply = await self.visitor.ok("sync", {"conversation_id": self.cid, "after_seq": after})
+            for event in reply["events"]:
+                self._render(event)
+            if not reply["has_more"] or not reply["events"]:
+                break
+            after = reply["events"][-1]["seq"]
+        self.synced = True
+        # Right after the sync, before any live event could fill a hole: nothing missing.
+        assert sorted(self.view) == list(range(1, len(stored) + 1))
+
+    @rule()
+    def restart_the_engine(self) -> None:
+        self.run(self._restart())
+
+    async def _restart(self) -> None:
+        assert self.engine is not None
+        old = self.engine
+        url = old.database.url.render_as_string(hide_password=False)
+        connect_args: dict[str, Any] = {}
+        if old.database.dialect == "postgresql":
+            async with old.database.begin() as connection:
+                schema = (await connection.execute(text("SELECT current_schema()"))).scalar_one()
+            connect_args = {"server_settings": {"search_path": schema}}
+        await self._stop_engine(old)
+        if self.visitor is not None:
+            await self._disconnect()
+        database = Database.from_url(url, connect_args=connect_args)
+        self.engine = await self._start_engine(database)
+
+    @rule(text=TEXTS)
+    def agent_replies(self, text: str) -> None:
+        stanza = self.new_id("stanza")
+        posted = self.run(self.world.agent_says(self.owner, self.cid, text, stanza))
+        self.agent_msgs[stanza] = (self.owner, posted.id)
+
+    @precondition(lambda self: bool(self.agent_msgs))
+    @rule(data=st.data())
+    def agent_client_resends(self, data: st.DataObject) -> None:
+        """The agent's client sends a stanza again (same id): stored once, or refused
+        when its sender has since left the chat."""
+        stanza = data.draw(st.sampled_from(sorted(self.agent_msgs)), label="stanza")
+        sender, event_id = self.agent_msgs[stanza]
+        try:
+            posted = self.run(self.world.agent_writes(sender, self.cid, "resent", stanza))
+        except DomainError:
+            assert sender != self.owner, f"the owner's re-sent stanza {stanza} was refused"
+            return
+        assert isinstance(posted, MessagePosted)
+        assert posted.id == event_id, f"stanza {stanza} stored again"
+
+    @precondition(lambda self: self.offered is None)
+    @rule()
+    def offer_a_transfer(self) -> None:
+        colleague = BOB if self.owner == ALICE else ALICE
+        self.run(
+            self.world.services.participants.offer(
+                c.OfferToColleague(
+                    agent_id=self.owner,
+                    conversation_id=self.cid,
+                    kind=OfferKind.TRANSFER,
+                    target=colleague,
+                )
+            )
+        )
+        self.offered = colleague
+
+    @precondition(lambda self: self.offered is not None)
+    @rule(by_writing=st.booleans(), text=TEXTS)
+    def take_the_transfer(self, by_writing: bool, text: str) -> None:
+        taker = self.offered
+        assert taker is not None
+        if by_writing:
+            stanza = self.new_id("stanza")
+            posted = self.run(self.world.agent_says(taker, self.cid, text, stanza))
+            self.agent_msgs[stanza] = (taker, posted.id)
+        else:
+            self.run(
+                self.world.services.offers.accept(
+                    c.AcceptOffer(agent_id=taker, conversation_id=self.cid)
+                )
+            )
+        self.owner, self.offered = taker, None
+
+    # -- the invariants -------------------------------------------------------------
+
+    @invariant()
+    def nothing_lost_nothing_twice(self) -> None:
+        if self.engine is not None and self.cid:
+            self.run(self._check())
+
+    async def _check(self) -> None:
+        stored = await self._stored()
+        seqs = [e.seq for e in stored]
+        assert seqs == list(range(1, len(stored) + 1)), f"seqs not gap-free and unique: {seqs}"
+        messages = [e for e in stored if isinstance(e, MessagePosted)]
+        by_cmid: dict[str, list[MessagePosted]] = {}
+        for message in messages:
+            if message.client_msg_id is not None:
+                by_cmid.setdefault(message.client_msg_id, []).append(message)
+        twice = {k: [m.seq for m in v] for k, v in by_cmid.items() if len(v) > 1}
+        assert not twice, f"stored twice: {twice}"
+        assert set(by_cmid) <= self.sent_ids | set(self.agent_msgs)
+        for cmid, seq in self.acked.items():
+            found = by_cmid.get(cmid, [])
+            assert [m.seq for m in found] == [seq], f"acked {cmid} (seq {seq}) stored as {found}"
+        for cmid, answered in self.lost.items():
+            if answered is not None:  # the server said it stored it
+                assert [m.seq for m in by_cmid.get(cmid, [])] == [answered]
+        for stanza, (sender, event_id) in self.agent_msgs.items():
+            found = by_cmid.get(stanza, [])
+            assert [(m.sender.id, m.id) for m in found] == [(sender, event_id)], stanza
+        conv = await self.world.conversations.get_conversation(self.cid)
+        assert (conv.agent_id, conv.offered_to) == (self.owner, self.offered)
+        if self.visitor is not None and self.synced:
+            await self._view_catches_up(len(stored))
+            wire = {e.seq: event_to_wire(e) for e in stored}
+            assert self.view == wire, "the visitor's view is not what is stored"
+        assert len(self.live_seqs) == len(set(self.live_seqs)), (
+            f"an event came twice on one connection: {self.live_seqs}"
+        )
+
+    async def _view_catches_up(self, last_seq: int) -> None:
+        """Live events already stored reach a connected client within LIVE_WAIT."""
+        deadline = self.loop.time() + LIVE_WAIT
+        while max(self.view, default=0) < last_seq and self.loop.time() < deadline:
+            await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_sequence_of_faults_loses_or_duplicates_a_message(
+    backend: str, tmp_path: Path
+) -> None:
+    machine = type(f"ChatModel_{backend}", (ChatModel,), {"backend": backend, "base_dir": tmp_path})
+    run_state_machine_as_test(machine, settings=MODEL_SETTINGS)
