@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import socketio
 from aiohttp import web
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, event, settings, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -48,6 +49,7 @@ from business.clock import SystemClock
 from business.errors import DomainError
 from business.events import ConversationEvent, DeskEvent, MessagePosted
 from business.model import DEFAULT_QUEUE, AgentId, ConversationId, OfferKind, ParticipantKind
+from business.validation import Limits
 from data import Database
 from presentation import WebSettings, create_app
 from presentation.wire import event_to_wire
@@ -64,6 +66,7 @@ STEP_TIMEOUT = 20.0
 """No step of the model takes near this long; one that does has hung."""
 LIVE_WAIT = 3.0
 """How long a connected client may take to receive an event that is already stored."""
+CONNECT_ATTEMPTS = 3
 TEXTS = st.sampled_from(["hello", "where is my order?", "ok", "thanks!", "anyone there?"])
 
 # The model talks a lot on one socket: budgets that never get in its way.
@@ -76,7 +79,10 @@ GENEROUS = WebSettings(
     conversation_rate_per_second=1_000.0,
     connect_burst=10_000,
     connect_rate_per_second=10_000.0,
+    # Small pages, so that a sync after a few missed events takes several replies.
+    sync_reply_max_bytes=1024,
 )
+LIMITS = Limits(max_sync_events=3)
 
 CI = os.environ.get("CI") == "true"
 MODEL_SETTINGS = settings(
@@ -156,7 +162,7 @@ class ChatModel(RuleBasedStateMachine):
 
     async def _start_engine(self, database: Database) -> Engine:
         world = await make_world(
-            uow=database.unit_of_work, clock=SystemClock(), queues=(DEFAULT_QUEUE,)
+            uow=database.unit_of_work, clock=SystemClock(), limits=LIMITS, queues=(DEFAULT_QUEUE,)
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -183,12 +189,23 @@ class ChatModel(RuleBasedStateMachine):
         return f"{prefix}-{next(self.counter)}"
 
     async def _connect(self) -> None:
+        """Connect with the token, retrying as a client does when a connect times out:
+        on SQLite about 1 connect in 50 here waits seconds for its first read (cause not
+        found yet; no statement is slow), now and then past the test client's 5 s."""
         assert self.engine is not None
-        visitor = Visitor(url=self.engine.url)
-        visitor.sio.on("event", self._on_event, namespace="/visitor")
-        self.live_seqs = []
         auth = {"tenant": "default", **({"visitor_token": self.token} if self.token else {})}
-        await visitor.connect(auth)
+        for attempt in range(CONNECT_ATTEMPTS):
+            visitor = Visitor(url=self.engine.url)
+            visitor.sio.on("event", self._on_event, namespace="/visitor")
+            self.live_seqs = []
+            try:
+                await visitor.connect(auth)
+                break
+            except socketio.exceptions.ConnectionError:
+                await visitor.disconnect()
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                event("a connect timed out and was retried")
         self.visitor = visitor
         self.token = visitor.token
 
@@ -276,6 +293,12 @@ class ChatModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
         cmid = data.draw(st.sampled_from(sorted(self.lost)), label="client_msg_id")
+        if self.lost[cmid] is None:
+            stored = self.run(self._stored())
+            kept = any(isinstance(e, MessagePosted) and e.client_msg_id == cmid for e in stored)
+            event(
+                f"a send cut off by a drop: {'stored' if kept else 'not stored'} before its retry"
+            )
         ack = self.run(self._send(cmid, "retried"))
         seq = ack["message"]["seq"]
         answered = self.lost.pop(cmid)
@@ -314,11 +337,12 @@ class ChatModel(RuleBasedStateMachine):
         stored = await self._stored()
         assert summary["last_seq"] == len(stored)
         after = max(self.view, default=0)
-        while True:
+        for replies in itertools.count(1):
             reply = await self.visitor.ok("sync", {"conversation_id": self.cid, "after_seq": after})
-            for event in reply["events"]:
-                self._render(event)
+            for each in reply["events"]:
+                self._render(each)
             if not reply["has_more"] or not reply["events"]:
+                event(f"a sync took {min(replies, 3)}{'+' if replies >= 3 else ''} replies")
                 break
             after = reply["events"][-1]["seq"]
         self.synced = True
