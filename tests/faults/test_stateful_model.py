@@ -275,27 +275,39 @@ class ChatModel(RuleBasedStateMachine):
         self.lost[cmid] = ack["message"]["seq"]
 
     @precondition(lambda self: self.visitor is not None)
-    @rule(text=TEXTS)
-    def send_and_drop_the_connection(self, text: str) -> None:
-        """The connection drops right after the send leaves: stored or not, unknown."""
+    @rule(text=TEXTS, once_stored=st.booleans())
+    def send_and_drop_the_connection(self, text: str, once_stored: bool) -> None:
+        """The connection drops right after the send leaves (stored or not: the client
+        cannot tell), or once the server has stored it (its echo came), before the
+        client read the ack."""
         cmid = self.new_id("m")
-        self.run(self._send_and_drop(cmid, text))
+        self.run(self._send_and_drop(cmid, text, once_stored))
         self.lost[cmid] = None
 
-    async def _send_and_drop(self, cmid: str, text: str) -> None:
+    async def _send_and_drop(self, cmid: str, text: str, once_stored: bool) -> None:
         assert self.visitor is not None
         self.sent_ids.add(cmid)
         payload = {"conversation_id": self.cid, "client_msg_id": cmid, "text": text}
         await self.visitor.sio.emit("message.send", payload, namespace="/visitor")
+        if once_stored:  # its echo says it is stored
+            async with asyncio.timeout(LIVE_WAIT):
+                while not any(e.get("client_msg_id") == cmid for e in self.view.values()):
+                    self.rendered.clear()
+                    await self.rendered.wait()
         await self._disconnect()
+
+    async def _has(self, client_msg_id: str) -> bool:
+        stored = await self._stored()
+        return any(
+            isinstance(e, MessagePosted) and e.client_msg_id == client_msg_id for e in stored
+        )
 
     @precondition(lambda self: self.visitor is not None and bool(self.lost))
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
         cmid = data.draw(st.sampled_from(sorted(self.lost)), label="client_msg_id")
         if self.lost[cmid] is None:
-            stored = self.run(self._stored())
-            kept = any(isinstance(e, MessagePosted) and e.client_msg_id == cmid for e in stored)
+            kept = self.run(self._has(cmid))
             event(
                 f"a send cut off by a drop: {'stored' if kept else 'not stored'} before its retry"
             )
