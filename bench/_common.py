@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 Json = dict[str, Any]
@@ -141,13 +141,21 @@ def sample_window(start: float, end: float, sample: Callable[[], Json], event: s
 
 
 async def serve_commands(
-    commands: Commands, sample: Callable[[], Json], window_sample: Callable[[], Json]
+    commands: Commands,
+    sample: Callable[[], Json],
+    window_sample: Callable[[], Json],
+    extra: Mapping[str, Callable[[], Awaitable[Json]]] | None = None,
 ) -> None:
     """A server's command loop until ``stop``: ``sample`` (reported now) and ``window``
-    (``window_sample`` at the window's start and end, see ``sample_window``)."""
+    (``window_sample`` at the window's start and end, see ``sample_window``); each of
+    ``extra`` reports what its coroutine returns, under its own name."""
     while True:
         command = await commands.next()
-        match command.get("cmd"):
+        name = command.get("cmd")
+        if extra and isinstance(name, str) and name in extra:
+            report(name, **await extra[name]())
+            continue
+        match name:
             case "sample":
                 report("sample", **sample())
             case "window":

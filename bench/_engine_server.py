@@ -2,13 +2,16 @@
 
 Started by ``bench.roundtrip``; configuration on the first stdin line (JSON):
 ``database_url``, ``xmpp`` (``component_jid``, ``host``, ``port``, ``secret``),
-``agents`` (bare JIDs), ``max_chats``, ``max_queue_waiting``, ``uvloop``.
+``agents`` (bare JIDs), ``max_chats``, ``max_queue_waiting``, ``uvloop``; for
+``bench.faults`` also ``http_port`` (the same one across a restart) and ``watch_link``
+(report ``link`` whenever the XMPP link comes up or goes down).
 
 It builds ``chat_engine.engine.Engine`` with settings for that Prosody and database,
 with the visitor-edge limits lifted through the settings (every load visitor comes from
 127.0.0.1), adds the agents, reports ``agents_added``, waits until every agent is ready
 (the orchestrator has them subscribe meanwhile) and reports ``ready``. Then, on
-commands: ``sample`` (CPU, RSS, SQL counts now), ``window`` (the same at two wall-clock
+commands: ``sample`` (CPU, RSS, SQL counts now), ``cursors`` (events of active
+conversations the agents' delivery cursors have not passed), ``window`` (the same at two wall-clock
 times, taken by a thread), ``stop``.
 
 SQL is counted with ``before_cursor_execute`` (every statement the driver runs,
@@ -103,6 +106,17 @@ _BEHIND = text(
 )
 
 
+async def watch_link(engine: Engine, every: float = 0.02) -> None:
+    """Report ``link`` (``up``, ``wall``) whenever the XMPP link comes up (connected and
+    caught up) or goes down, for the fault scenarios."""
+    up = engine.bridge.connected
+    while True:
+        await asyncio.sleep(every)
+        if engine.bridge.connected != up:
+            up = engine.bridge.connected
+            report("link", up=up, wall=time.time())
+
+
 def engine_settings(config: Json) -> Settings:
     xmpp = config["xmpp"]
     return load_settings(
@@ -110,7 +124,7 @@ def engine_settings(config: Json) -> Settings:
         {},
         {
             "http.host": "127.0.0.1",
-            "http.port": 0,
+            "http.port": int(config.get("http_port", 0)),
             # The load comes from one address, as many visitors, each sending as fast as
             # its echo comes back: no budget of the visitor edge may throttle it.
             "http.event_burst": UNLIMITED,
@@ -120,6 +134,7 @@ def engine_settings(config: Json) -> Settings:
             "http.new_visitor_burst": UNLIMITED,
             "http.new_visitor_rate_per_second": float(UNLIMITED),
             "http.max_sockets_per_address": UNLIMITED,
+            "http.max_connections_per_address": UNLIMITED,
             "limits.max_queue_waiting": int(config["max_queue_waiting"]),
             "database.url": config["database_url"],
             "xmpp.component_jid": xmpp["component_jid"],
@@ -194,8 +209,14 @@ async def main() -> None:
             behind = asyncio.run_coroutine_threadsafe(cursors_behind(engine), loop)
             return sample() | {"cursors_behind": behind.result(timeout=30)}
 
+        async def behind() -> Json:
+            return {"behind": await cursors_behind(engine)}
+
+        watching = asyncio.create_task(watch_link(engine)) if config.get("watch_link") else None
         report("ready", port=engine.port, pid=os.getpid(), database=engine.database.dialect)
-        await serve_commands(commands, sample, window_sample)
+        await serve_commands(commands, sample, window_sample, {"cursors": behind})
+        if watching is not None:
+            watching.cancel()
     finally:
         await engine.stop()
     report("stopped")

@@ -79,8 +79,7 @@ class Visitor:
         body = body.removeprefix(_PREFIX)
         if kind == "2":  # event
             name, payload = json.loads(body)
-            if name == "event":
-                self._on_event(payload)
+            self._on_emit(name, payload)
         elif kind == "3":  # ack
             digits = 0
             while body[digits].isdigit():
@@ -93,6 +92,12 @@ class Visitor:
                 self.connected.set_result(json.loads(body or "{}"))
         elif kind == "4" and not self.connected.done():
             self.connected.set_exception(ConnectionRefusedError(body))
+
+    def _on_emit(self, name: str, payload: Json) -> None:
+        """A server event: ``event`` (conversation events) here; ``session`` and the
+        rest matter only to subclasses (``bench.faults``)."""
+        if name == "event":
+            self._on_event(payload)
 
     def _on_event(self, event: Json) -> None:
         kind = event.get("type")

@@ -18,11 +18,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from business.errors import NotFound
 from business.file_ports import BlobStore
 from business.model import TenantId
-from business.periodic import Periodic
 from business.ports import Clock
+from business.purging import Purger, tenants_to_purge
 from business.transactions import Transactions
 
 logger = logging.getLogger(__name__)
@@ -53,14 +52,9 @@ class FileRetentionService:
         says what would go. One entry per tenant with a retention, by tenant id;
         tenants that keep files for ever are left out."""
         now = self._clock.now()
-        async with self._tx.read() as tx:
-            if tenant_id is not None and await tx.tenants.get(tenant_id) is None:
-                raise NotFound(f"unknown tenant {tenant_id!r}")
-            retentions = dict(await tx.files.retentions())
-        if tenant_id is not None:
-            retentions = {t: d for t, d in retentions.items() if t == tenant_id}
+        retentions = await tenants_to_purge(self._tx, tenant_id, lambda tx: tx.files.retentions())
         done: list[TenantPurge] = []
-        for tenant, days in sorted(retentions.items()):
+        for tenant, days in retentions:
             before = now - timedelta(days=days)
             if dry_run:
                 async with self._tx.read() as tx:
@@ -95,10 +89,7 @@ class FileRetentionService:
                 return count, size
 
 
-class FilePurger(Periodic):
-    """Purges every ``interval`` seconds in the background; the first round soon after
-    the start, so that an engine restarted often still purges."""
-
+class FilePurger(Purger):
     def __init__(
         self, retention: FileRetentionService, *, interval: float, first_delay: float = 60.0
     ) -> None:
@@ -107,5 +98,5 @@ class FilePurger(Periodic):
             retention.purge,
             interval=interval,
             failure="could not purge the files past their retention",
-            first_delay=min(first_delay, interval),
+            first_delay=first_delay,
         )

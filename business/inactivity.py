@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from business.background import Background
 from business.conversation import Change, Conversation
 from business.ending import dispatch_freed
 from business.errors import Conflict, DomainError
@@ -161,7 +162,7 @@ async def _language(tx: Transaction, tenant_id: TenantId) -> str:
     return "en" if config is None else agent_language(config.document)
 
 
-class InactivityClock:
+class InactivityClock(Background):
     """Runs the inactivity rules in the background: at start-up (what fell due while
     the engine was down), then at the next stored deadline, looking again at least every
     ``longest`` seconds for deadlines other processes set; ``wake`` makes it look at
@@ -170,23 +171,12 @@ class InactivityClock:
     def __init__(
         self, service: InactivityService, *, clock: Clock, longest: float = _LONGEST_SLEEP
     ) -> None:
+        super().__init__("inactivity-clock")
         self._service = service
         self._clock = clock
         self._longest = longest
-        self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
         self._next: datetime | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="inactivity-clock")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def wake(self, due: datetime) -> None:
         """A deadline at ``due`` was just stored: look then if that is sooner."""

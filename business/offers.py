@@ -12,13 +12,13 @@ answer must not keep receiving chats.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 from business import commands as c
 from business.access import any_conversation
+from business.background import Background
 from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
@@ -167,7 +167,7 @@ async def _member_cursor(tx: Transaction, conv: Conversation, agent_id: AgentId)
     return await tx.members.cursor(conv.id, agent_id) or 0
 
 
-class OfferClock:
+class OfferClock(Background):
     """Expires offers in the background: every ``interval`` seconds, the ones due.
 
     ``active`` says whether this process may expire offers now: only while the agent
@@ -182,21 +182,10 @@ class OfferClock:
         interval: float = 1.0,
         active: Callable[[], bool] = lambda: True,
     ) -> None:
+        super().__init__("offer-clock")
         self._offers = offers
         self._interval = interval
         self._active = active
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="offer-clock")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _run(self) -> None:
         was_active = False

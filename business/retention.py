@@ -31,8 +31,8 @@ from business.file_model import MAX_RETENTION_DAYS
 from business.file_ports import BlobStore
 from business.governance_ports import RetentionSettings
 from business.model import TenantId
-from business.periodic import Periodic
 from business.ports import Clock
+from business.purging import Purger, tenants_to_purge
 from business.transactions import Transactions
 
 logger = logging.getLogger(__name__)
@@ -112,14 +112,11 @@ class RetentionService:
         ``NotFound`` for an unknown one); ``dry_run`` deletes nothing and counts what
         would go (visitors counted as they are now, before the conversations go). One
         entry per tenant with a retention, by tenant id."""
-        async with self._tx.read() as tx:
-            if tenant_id is not None and await tx.tenants.get(tenant_id) is None:
-                raise NotFound(f"unknown tenant {tenant_id!r}")
-            settings = dict(await tx.retention_settings.all())
-        if tenant_id is not None:
-            settings = {t: s for t, s in settings.items() if t == tenant_id}
+        settings = await tenants_to_purge(
+            self._tx, tenant_id, lambda tx: tx.retention_settings.all()
+        )
         done = []
-        for tenant, kept in sorted(settings.items()):
+        for tenant, kept in settings:
             conversations = files = visitors = 0
             if kept.conversations_days is not None:
                 conversations, files = await self._conversations(
@@ -187,10 +184,7 @@ class RetentionService:
                 return count
 
 
-class RetentionPurger(Periodic):
-    """Purges every ``interval`` seconds in the background, the first round soon after
-    the start."""
-
+class RetentionPurger(Purger):
     def __init__(
         self, retention: RetentionService, *, interval: float, first_delay: float = 60.0
     ) -> None:
@@ -199,5 +193,5 @@ class RetentionPurger(Periodic):
             retention.purge,
             interval=interval,
             failure="could not purge the conversations and visitors past their retention",
-            first_delay=min(first_delay, interval),
+            first_delay=first_delay,
         )

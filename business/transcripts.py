@@ -43,7 +43,7 @@ from business.events import (
 )
 from business.file_links import AttachmentUrl
 from business.model import ConversationId, ConversationState, ParticipantKind, QueueName
-from business.rich import fallback_text
+from business.rich_fallback import fallback_text
 
 HEADER = "Conversation with {visitor} (queue {queue})"
 STARTED = "Started {at}"

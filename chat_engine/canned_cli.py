@@ -9,7 +9,8 @@ from typing import TextIO
 from business.commands import AddCannedResponse, RemoveCannedResponse
 from business.errors import InvalidInput
 from business.model import QueueName
-from business.rich import Rich, fallback_text, parse_rich
+from business.rich import Rich, parse_rich
+from business.rich_fallback import fallback_text
 from chat_engine.admin import add_canned, list_canned, remove_canned
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of

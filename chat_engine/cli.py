@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -197,6 +198,10 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             out.write(f"chat-engine running at {engine.url} (Ctrl-C to stop)\n")
             out.flush()
             await stop.wait()
+            # SIGTERM is how service managers stop (systemd, Kubernetes, docker stop):
+            # the visitors here get the drain. Ctrl-C stops at once, as a person expects.
+            if stop.received is signal.SIGTERM:
+                await engine.drain(cut_short=stop.again)
         finally:
             await engine.stop()
     return 0

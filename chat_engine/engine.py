@@ -39,7 +39,7 @@ from chat_engine.bootstrap import bootstrap
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
-from presentation import MetricsSources, create_app
+from presentation import MetricsSources, create_app, drain_visitors, make_runner
 from presentation.webhook_transport import AiohttpWebhookTransport
 from xmpp_bridge import XmppBridge
 
@@ -148,6 +148,8 @@ class Engine:
                 services=services,
                 settings=dataclasses.replace(settings.http, public_url=self.url),
                 health={"database": database.ping, "xmpp": xmpp_connected},
+                # A lost link takes no visitor away: their messages wait in the database.
+                reported_only=("xmpp",),
                 metrics=MetricsSources(
                     xmpp_connected=lambda: bridge.connected,
                     delivery_lag=bridge.delivery_lag,
@@ -156,7 +158,7 @@ class Engine:
                     webhook_backlog=services.webhooks.backlog,
                 ),
             )
-            runner = self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+            runner = self._runner = make_runner(app, shutdown_timeout=5.0)
             await runner.setup()
             await web.SockSite(runner, sock).start()
             sock = None  # the site owns it now
@@ -213,6 +215,22 @@ class Engine:
             settings.xmpp.host,
             settings.xmpp.port,
         )
+
+    async def drain(self, *, cut_short: asyncio.Event | None = None) -> None:
+        """Stop gracefully (SIGTERM): ``/readyz`` fails and new visitors are refused at
+        once, those connected go on chatting for up to ``http.drain_seconds`` (less once
+        they have all left, or once ``cut_short`` is set), then their connections close
+        and ``stop`` runs, which stores the last delivery cursors once the XMPP server
+        confirmed what was sent, so the next engine resends only what it did not."""
+        runner = self._runner
+        if runner is not None:
+            await _quietly(
+                "drain",
+                drain_visitors(
+                    runner.app, grace=self.settings.http.drain_seconds, cut_short=cut_short
+                ),
+            )
+        await self.stop()
 
     async def stop(self) -> None:
         """Stop in reverse order; a failing part is logged and the rest still stops.

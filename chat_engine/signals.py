@@ -25,6 +25,10 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.again = asyncio.Event()
+        """Set by a second signal: whatever the first one started, finish it now."""
+        self.received: signal.Signals | None = None
+        """The first signal."""
         self._installed = False
 
     def install(self) -> None:
@@ -54,9 +58,11 @@ class StopSignal:
     def _received(self, sig: signal.Signals) -> None:
         if self._event.is_set():
             logger.warning("%s again: press Ctrl-C once more to stop without cleaning up", sig.name)
+            self.again.set()
             self.uninstall()
             return
         logger.info("%s received, stopping", sig.name)
+        self.received = sig
         self._event.set()
 
     def __enter__(self) -> Self:

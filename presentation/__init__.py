@@ -1,7 +1,7 @@
 """Web edge: aiohttp app, Socket.IO visitor namespace, widget assets, demo, health and
 metrics."""
 
-from presentation.app import create_app
+from presentation.app import create_app, drain_visitors, make_runner
 from presentation.metrics import MetricsSources, no_webhook_backlog
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.settings import WebSettings
@@ -11,5 +11,7 @@ __all__ = [
     "SocketIoVisitorNotifier",
     "WebSettings",
     "create_app",
+    "drain_visitors",
+    "make_runner",
     "no_webhook_backlog",
 ]

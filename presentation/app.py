@@ -1,23 +1,34 @@
-"""The aiohttp application: Socket.IO visitors, widget assets, demo page, health,
-metrics and the REST API (``presentation.api``, mounted at ``/api/v1``)."""
+"""The aiohttp application: Socket.IO visitors, widget assets, demo page, health
+(``presentation.health``), metrics and the REST API (``presentation.api``, mounted at
+``/api/v1``); and the drain of its visitors (``drain_visitors``)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from pathlib import Path
 from typing import Final
 
+import engineio
 from aiohttp import web
 
 from business.services import Services
 from presentation.analytics_api import AnalyticsEventEndpoint
 from presentation.api import PREFIX as API_PREFIX, build_api
 from presentation.demo_pages import add_demo_routes
+from presentation.drain import Drain
+from presentation.encoded_bodies import refuse_encoded_bodies
+from presentation.engineio_connections import (
+    REFUSED_KEY,
+    EngineIoConnections,
+    refuse_oversized_post,
+)
 from presentation.event_refs import EventRefs
 from presentation.file_api import FileEndpoints
+from presentation.health import READINESS_KEY, HealthCheck, Readiness, add_health_routes
 from presentation.limits import VisitorLimits
 from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, metrics_endpoint
 from presentation.notifier import SocketIoVisitorNotifier
@@ -31,15 +42,16 @@ from presentation.visitor_widget_api import VisitorWidgetEndpoint
 
 logger = logging.getLogger(__name__)
 
-HealthCheck = Callable[[], Awaitable[bool]]
+__all__ = ["HealthCheck", "create_app", "drain_visitors"]
 
 WIDGET_DIST: Final = Path(__file__).parent / "widget" / "dist"
-HEALTH_CHECK_TIMEOUT: Final = 5.0
+ACK_SETTLE_SECONDS: Final = 5.0
+"""How long the end of a drain waits for the events being handled to be acked."""
 SOCKETIO_PATH: Final = "/socket.io/"
 
 SETTINGS_KEY: Final = web.AppKey("settings", WebSettings)
 SERVICES_KEY: Final = web.AppKey("services", Services)
-HEALTH_KEY: Final = web.AppKey("health_checks", Mapping[str, HealthCheck])
+DRAIN_KEY: Final = web.AppKey("drain", Drain)
 WIDGET_DIR_KEY: Final = web.AppKey("widget_dir", Path)
 # Set while the app runs (see ``_socketio``).
 SIO_KEY: Final = web.AppKey("sio", VisitorServer)
@@ -48,6 +60,7 @@ NOTIFIER_KEY: Final = web.AppKey("visitor_notifier", SocketIoVisitorNotifier)
 OUTPUT_KEY: Final = web.AppKey("output_bound", OutputBound)
 LIMITS_KEY: Final = web.AppKey("visitor_limits", VisitorLimits)
 """Shared by the Socket.IO namespace and the visitor's HTTP reads."""
+ENGINEIO_KEY: Final = web.AppKey("engineio_connections", EngineIoConnections)
 
 _ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _CONTENT_TYPES: Final = {
@@ -63,17 +76,20 @@ def create_app(
     services: Services,
     settings: WebSettings,
     health: Mapping[str, HealthCheck] | None = None,
+    reported_only: Collection[str] = (),
     widget_dir: Path | None = None,
     metrics: MetricsSources | None = None,
     api_docs_dir: Path | None = None,
 ) -> web.Application:
     """Build the web application; ``widget_dir`` and ``api_docs_dir`` override where the
     built widget and API docs assets live, ``metrics`` is what ``/metrics`` reads from the
-    other layers."""
-    app = web.Application()
+    other layers. ``health`` are the checks of ``/healthz`` and ``/readyz``, which only
+    reports those named in ``reported_only``."""
+    app = web.Application(middlewares=[refuse_encoded_bodies])
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
-    app[HEALTH_KEY] = dict(health or {})
+    app[DRAIN_KEY] = Drain()
+    app[READINESS_KEY] = Readiness(health or {}, reported_only=reported_only, drain=app[DRAIN_KEY])
     app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
     app[LIMITS_KEY] = VisitorLimits(settings)
     app[METRICS_KEY] = EngineMetrics(
@@ -89,7 +105,7 @@ def create_app(
     # running app, which exists only between startup and cleanup.
     for method in ("GET", "POST", "OPTIONS"):
         app.router.add_route(method, SOCKETIO_PATH, socketio_request)
-    app.router.add_get("/healthz", healthz)
+    add_health_routes(app.router)
     app.router.add_get("/metrics", metrics_endpoint)
     add_demo_routes(app.router, settings)
     app.router.add_get("/widget/{name}", widget_asset)
@@ -137,8 +153,18 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
         settings=settings,
         limits=app[LIMITS_KEY],
         output=output,
+        drain=app[DRAIN_KEY],
     )
     namespace.register()
+    connections = EngineIoConnections(
+        sio,
+        limits=app[LIMITS_KEY],
+        output=output,
+        namespace=NAMESPACE,
+        max_per_address=settings.max_connections_per_address,
+        connect_timeout=settings.connect_timeout_seconds,
+    )
+    connections.install()
     notifier = SocketIoVisitorNotifier(
         sio,
         refs=EventRefs(
@@ -150,8 +176,10 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
     app[NAMESPACE_KEY] = namespace
     app[NOTIFIER_KEY] = notifier
     app[OUTPUT_KEY] = output
+    app[ENGINEIO_KEY] = connections
     services.publisher.subscribe(notifier)
     sio.start_background_task(output.watch)
+    sio.start_background_task(connections.watch, min(1.0, settings.connect_timeout_seconds / 4))
     try:
         yield
     finally:
@@ -186,37 +214,85 @@ async def _stop_socketio(app: web.Application) -> None:
 
 async def socketio_request(request: web.Request) -> web.StreamResponse:
     """Every Engine.IO request (polling, WebSocket, CORS preflight)."""
+    if (refusal := await refuse_oversized_post(request.app[SIO_KEY], request)) is not None:
+        return refusal
     with request.app[OUTPUT_KEY].websocket_upgrade(request):
         response: web.StreamResponse = await request.app[SIO_KEY].handle_request(request)
+    if request.get(REFUSED_KEY) and not response.prepared:
+        # python-engineio answers a refused handshake 401; it is a limit, not a login.
+        response.set_status(429)
+        response.headers["Retry-After"] = "10"
     return response
 
 
-# -- health -------------------------------------------------------------------------
-
-
-async def healthz(request: web.Request) -> web.Response:
-    checks = request.app[HEALTH_KEY]
-    names = list(checks)
-    results = await asyncio.gather(*(_run_check(name, checks[name]) for name in names))
-    passed = dict(zip(names, results, strict=True))
-    healthy = all(passed.values())
-    return web.json_response(
-        {
-            "status": "ok" if healthy else "fail",
-            "checks": {name: "ok" if ok else "fail" for name, ok in passed.items()},
-        },
-        status=200 if healthy else 503,
-        headers={"Cache-Control": "no-store"},
+def make_runner(
+    app: web.Application, *, shutdown_timeout: float, handle_signals: bool = False
+) -> web.AppRunner:
+    """The runner for an app of ``create_app``, with the HTTP connection bounds of its
+    settings (``http_idle_timeout_seconds``: aiohttp's own default is an hour), and
+    request bodies never inflated (``presentation.encoded_bodies``)."""
+    return web.AppRunner(
+        app,
+        handle_signals=handle_signals,
+        shutdown_timeout=shutdown_timeout,
+        keepalive_timeout=app[SETTINGS_KEY].http_idle_timeout_seconds,
+        auto_decompress=False,
     )
 
 
-async def _run_check(name: str, check: HealthCheck) -> bool:
-    try:
-        async with asyncio.timeout(HEALTH_CHECK_TIMEOUT):
-            return bool(await check())
-    except Exception:
-        logger.warning("health check %s failed", name, exc_info=True)
-        return False
+# -- drain --------------------------------------------------------------------------
+
+
+async def drain_visitors(
+    app: web.Application, *, grace: float, cut_short: asyncio.Event | None = None
+) -> None:
+    """Let the visitors of this running app go (see ``presentation.drain``): refuse new
+    connections and conversations at once (``/readyz`` turns 503), keep acking those
+    here for up to ``grace`` seconds (less once none is left, or once ``cut_short``
+    is set), then refuse every event, wait for the acks being made and close every
+    connection, which clients take as a lost connection and reconnect."""
+    drain = app[DRAIN_KEY]
+    drain.begin()
+    namespace = app.get(NAMESPACE_KEY)
+    if namespace is None:
+        return
+    logger.info("draining: %d visitor sockets have up to %.0f s", namespace.counted_sockets, grace)
+    cut_short = cut_short or asyncio.Event()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(grace):
+            # Polled: sockets come and go in several places, and ten looks a second
+            # for a few seconds cost nothing.
+            while namespace.counted_sockets or drain.handling:
+                if cut_short.is_set():
+                    break
+                await asyncio.sleep(_DRAIN_POLL_SECONDS)
+    drain.close()
+    if not await drain.settled(ACK_SETTLE_SECONDS):
+        logger.warning("draining: %d events were still being handled", drain.handling)
+    await _close_connections(app[SIO_KEY].eio)
+
+
+async def _close_connections(eio: engineio.AsyncServer) -> None:
+    """Close every Engine.IO connection, after what was queued for it.
+
+    Below Socket.IO, so that clients see a lost connection and reconnect by themselves:
+    after a Socket.IO disconnect the JavaScript client leaves reconnecting to the
+    application. python-engineio sends its close packet and waits for the queue to be
+    written (bounded here: a long-polling client may not poll again), but leaves a
+    WebSocket open, and the JavaScript client ignores that packet on a WebSocket; ending
+    the socket's writer, as python-engineio does itself when a client goes, closes it
+    (see ``presentation.output_bound`` on reading ``eio.sockets`` and their queues)."""
+    sockets = dict(eio.sockets)
+    if sockets:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_SETTLE_SECONDS):
+                await asyncio.gather(*(eio.disconnect(eio_sid) for eio_sid in sockets))
+        for socket in sockets.values():
+            socket.queue.put_nowait(None)
+    logger.info("drained: closed %d visitor connections", len(sockets))
+
+
+_DRAIN_POLL_SECONDS: Final = 0.1
 
 
 # -- widget assets and demo ---------------------------------------------------------

@@ -28,6 +28,7 @@ from business.errors import (
     Unavailable,
 )
 from business.threads import ThreadRefused
+from presentation.drain import DRAINING, Draining
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ def error_body(exc: BaseException, *, context: str) -> dict[str, str]:
             "code": INVALID_INPUT,
             "message": f"not allowed in the conversation's current state: {exc}",
         }
+    if isinstance(exc, Draining):
+        # Expected during every restart: not worth a warning per visitor.
+        return {**_body(UNAVAILABLE, exc), "reason": DRAINING}
     if isinstance(exc, Unavailable):
         logger.warning("%s: unavailable: %s", context, exc)
         return _body(UNAVAILABLE, exc)

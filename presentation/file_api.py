@@ -21,6 +21,7 @@ from typing import Final
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from business.errors import FileGone, FileTooLarge, FileTypeNotAllowed, Forbidden, InvalidInput
 from business.file_model import StoredFile
@@ -156,6 +157,11 @@ class FileEndpoints:
             raise InvalidInput("send the file as multipart/form-data (conversation_id, file)")
         try:
             return await self._read_parts(request, TenantId(tenant), limits.max_bytes)
+        except BadHttpMessage as error:
+            # A part's headers past aiohttp's line or header limits.
+            raise InvalidInput(
+                f"the multipart/form-data body is malformed: {error.message[:200]}"
+            ) from None
         except ValueError as error:
             # aiohttp's multipart parser refuses a body it cannot read (no or an empty
             # boundary, broken part headers) with a ValueError: the client's mistake.

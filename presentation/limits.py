@@ -120,6 +120,17 @@ class VisitorLimits:
         self._proxies = tuple(ipaddress.ip_network(p, strict=False) for p in s.trusted_proxies)
         self._warned_forwarded_for = False
 
+    def remembered(self) -> dict[str, int]:
+        """How many keys each limit holds now (each at most ``rate_limit_max_keys``)."""
+        return {
+            "connects": len(self._connects),
+            "new_visitors": len(self._new_visitors),
+            "events": len(self._events),
+            "syncs": len(self._syncs),
+            "conversations": len(self._conversations),
+            "widget_reads": len(self._widget_reads),
+        }
+
     def address(self, peer: str | None, forwarded_for: Sequence[str]) -> str:
         """The client address the per-address limits count (see ``client_address``)."""
         trust = self._settings.trust_forwarded_for

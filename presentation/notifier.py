@@ -54,3 +54,14 @@ class SocketIoVisitorNotifier:
                 logger.exception(
                     "could not emit to the visitors of conversation %s", conversation.id
                 )
+        if not conversation.is_open:
+            await self._leave_ended(conversation)
+
+    async def _leave_ended(self, conversation: Conversation) -> None:
+        """An ended conversation's room goes: the visitor room reaches the same tabs (and
+        a reconnect joins only the rooms of conversations not ended). Kept, a tab that
+        starts and ends chats would hold one room per chat for as long as it stays open."""
+        try:
+            await self._sio.close_room(conversation_room(conversation.id), namespace=NAMESPACE)
+        except Exception:
+            logger.exception("could not close the room of ended conversation %s", conversation.id)

@@ -114,6 +114,11 @@ class OutputBound:
             return request.transport
         return None
 
+    def websocket_transport(self, eio_sid: str) -> asyncio.Transport | None:
+        """The TCP connection of the WebSocket Engine.IO session ``eio_sid`` upgraded to,
+        while it lives (None for one that did not upgrade)."""
+        return self._upgrades.get(eio_sid)
+
     @contextlib.contextmanager
     def websocket_upgrade(self, request: web.BaseRequest) -> Iterator[None]:
         """Around the handling of an Engine.IO request: remembers the connection of a

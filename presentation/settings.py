@@ -138,6 +138,32 @@ class WebSettings:
     visitors behind it together (a reverse proxy's address, unless
     ``trust_forwarded_for`` is on); beyond it connects are refused like the above."""
 
+    max_connections_per_address: int = 400
+    """Engine.IO connections (long-polling sessions and WebSockets, from their handshake
+    on, whether or not they carry a visitor socket yet) one client address may hold open
+    in this engine process; a handshake beyond it is answered 429 ``rate_limited``. Keep
+    it above ``max_sockets_per_address``, so a visitor over that cap is told why by the
+    namespace, while connections that never connect cannot pile up."""
+
+    connect_timeout_seconds: float = 10.0
+    """An Engine.IO connection that has not connected to the visitor namespace this long
+    after its handshake is closed (the widget connects at once)."""
+
+    http_idle_timeout_seconds: float = 75.0
+    """An HTTP connection with no request in progress is closed after this long: an idle
+    keep-alive connection, and one that never finishes sending a request's headers
+    (slowloris) counted from when it opened or its last response. Behind a reverse proxy
+    or load balancer that keeps idle connections to the engine open, set it above that
+    proxy's own idle timeout (nginx: 60 s; Google Cloud's load balancers: 600 s)."""
+
+    drain_seconds: float = 10.0
+    """How long a graceful stop (SIGTERM) lets the visitors connected here go on
+    chatting, their messages acked, while new connections and conversations are refused
+    and ``/readyz`` answers 503 (so load balancers send new visitors elsewhere); then
+    their connections close and they reconnect. It ends sooner once none is left.
+    Allow for it in the service manager's stop timeout (systemd ``TimeoutStopSec``,
+    Kubernetes ``terminationGracePeriodSeconds``), with some seconds to spare."""
+
     api_max_body_bytes: int = 65_536
     """Largest request body the REST API (``/api/v1``) reads; a bigger one is answered
     413 ``too_large``. Its resources are configuration: a few KiB each."""
@@ -187,6 +213,7 @@ class WebSettings:
             "max_queued_packets",
             "max_sockets_per_visitor",
             "max_sockets_per_address",
+            "max_connections_per_address",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
@@ -200,6 +227,16 @@ class WebSettings:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if not 0.5 <= self.connect_timeout_seconds <= 300:
+            raise ValueError(
+                "connect_timeout_seconds must be between 0.5 and 300, "
+                f"not {self.connect_timeout_seconds}"
+            )
+        if not 0.5 <= self.http_idle_timeout_seconds <= 86_400:
+            raise ValueError(
+                "http_idle_timeout_seconds must be between 0.5 and 86400, "
+                f"not {self.http_idle_timeout_seconds}"
+            )
         if not 1024 <= self.api_max_body_bytes <= 1 << 24:
             raise ValueError(
                 f"api_max_body_bytes must be between 1024 and {1 << 24}, "
@@ -217,6 +254,8 @@ class WebSettings:
         for name in ("widget_config_cache_seconds", "widget_availability_cache_seconds"):
             if not 0 <= getattr(self, name) <= 300:
                 raise ValueError(f"{name} must be between 0 and 300, not {getattr(self, name)}")
+        if not 0 <= self.drain_seconds <= 3600:
+            raise ValueError(f"drain_seconds must be between 0 and 3600, not {self.drain_seconds}")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

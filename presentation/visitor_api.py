@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 from aiohttp import web
@@ -68,31 +68,44 @@ class VisitorEventEndpoint:
         router.add_route("OPTIONS", EVENT_ROUTE, self.preflight)
 
     async def get(self, request: web.Request) -> web.Response:
-        cors = cors_headers(self._origins, request)
-        try:
-            if cors is None:
-                raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
-            self._limits.connection(self._client_address(request))
-            event = await self._services.visitor_events.event(_query(request))
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            response = problem_response(error, context=f"GET {request.path}")
-        else:
-            response = web.json_response(
-                event_to_wire(event, self._services.files.links.for_visitor),
-                headers={
-                    "Cache-Control": _CACHE_CONTROL,
-                    "Vary": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}, Origin",
-                },
-            )
-        return visitor_response(response, cors)
+        return await visitor_get(self._origins, self._limits, request, self._read)
+
+    async def _read(self, request: web.Request) -> web.Response:
+        event = await self._services.visitor_events.event(_query(request))
+        return web.json_response(
+            event_to_wire(event, self._services.files.links.for_visitor),
+            headers={
+                "Cache-Control": _CACHE_CONTROL,
+                "Vary": f"Authorization, {TENANT_HEADER}, {IDENTITY_HEADER}, Origin",
+            },
+        )
 
     async def preflight(self, request: web.Request) -> web.Response:
         return visitor_preflight(self._origins, request, "GET")
 
-    def _client_address(self, request: web.Request) -> str:
-        return self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+
+async def visitor_get(
+    origins: str | OriginCheck,
+    limits: VisitorLimits,
+    request: web.Request,
+    read: Callable[[web.Request], Awaitable[web.Response]],
+) -> web.Response:
+    """A visitor's HTTP read: refused from a site not allowed to use the chat, one token
+    of the client address's connect budget, then ``read``'s answer, or the problem
+    document of what it raised; with the headers every visitor answer has."""
+    cors = cors_headers(origins, request)
+    try:
+        if cors is None:
+            raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
+        limits.connection(
+            limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
+        )
+        response = await read(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        response = problem_response(error, context=f"GET {request.path}")
+    return visitor_response(response, cors)
 
 
 def _query(request: web.Request) -> ReadVisitorEvent:

@@ -27,6 +27,7 @@ from business.rich_replies import AnswerRichMessage
 from business.services import Services
 from business.sessions import VisitorSession
 from presentation import payloads
+from presentation.drain import Drain
 from presentation.errors import UNAVAILABLE, ConnectRefused, error_ack, error_body
 from presentation.event_refs import EventRefs
 from presentation.limits import OpenSockets, VisitorLimits
@@ -82,8 +83,10 @@ class VisitorNamespace:
         settings: WebSettings,
         limits: VisitorLimits,
         output: OutputBound,
+        drain: Drain | None = None,
     ) -> None:
         self._sio = sio
+        self._drain = drain or Drain()
         self._services = services
         self._settings = settings
         self._limits = limits
@@ -139,6 +142,7 @@ class VisitorNamespace:
         counted_address: str | None = None
         counted_visitor: VisitorId | None = None
         try:
+            self._drain.refuse_new("connect")
             address = self._client_address(environ)
             self._limits.connection(address)
             parsed = payloads.parse_auth(auth)
@@ -282,10 +286,11 @@ class VisitorNamespace:
         state = self._sockets.get(sid)
         context = f"{event} from socket {sid}{_conversation_hint(args)}"
         try:
-            if state is None or not await self._output.keeps_up(sid):
-                raise Unavailable("this connection is closing; reconnect and retry")
-            self._limits.event(state.visitor_id)
-            ack: Json = {"ok": True, **await action(state, payloads.single_payload(args))}
+            with self._drain.event():
+                if state is None or not await self._output.keeps_up(sid):
+                    raise Unavailable("this connection is closing; reconnect and retry")
+                self._limits.event(state.visitor_id)
+                ack: Json = {"ok": True, **await action(state, payloads.single_payload(args))}
         except Exception as exc:
             ack = error_ack(exc, context=context)
         # Checked again as the reply is about to be queued: a client that stopped reading
@@ -295,6 +300,7 @@ class VisitorNamespace:
 
     async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_start(payload, state.visitor_id)
+        self._drain.refuse_new("start the conversation")
         self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.conversations.start_conversation(cmd)
         if self._sockets.get(state.sid) is not state:
@@ -303,7 +309,7 @@ class VisitorNamespace:
             # good. The conversation is stored; the client finds it in its next
             # `session` and syncs from there.
             logger.info("socket %s left before joining conversation %s", state.sid, conversation.id)
-        else:
+        elif conversation.is_open:
             await self._sio.enter_room(
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )
@@ -376,10 +382,12 @@ class VisitorNamespace:
 
     async def _offline_leave(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_offline_leave(payload, state.visitor_id)
+        self._drain.refuse_new("send the message")
         # It opens a conversation, whatever the queue's hours: it costs like a start.
         self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.offline_messages.leave(cmd)
-        if self._sockets.get(state.sid) is state:
+        # An ended one needs no room (see ``SocketIoVisitorNotifier``, which closes them).
+        if conversation.is_open and self._sockets.get(state.sid) is state:
             await self._sio.enter_room(
                 state.sid, conversation_room(conversation.id), namespace=NAMESPACE
             )

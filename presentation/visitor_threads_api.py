@@ -10,24 +10,20 @@ counts change.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Final
 
 from aiohttp import web
 
-from business.errors import Forbidden
 from business.services import Services
-from presentation.api.problems import problem_response
 from presentation.limits import VisitorLimits
-from presentation.public_http import cors_headers
 from presentation.settings import WebSettings
 from presentation.socketio_server import origin_policy
 from presentation.visitor_api import (
     IDENTITY_HEADER,
     bearer,
     tenant_header,
+    visitor_get,
     visitor_preflight,
-    visitor_response,
 )
 from presentation.wire import thread_to_wire
 
@@ -45,28 +41,18 @@ class VisitorThreadsEndpoint:
         router.add_route("OPTIONS", THREADS_ROUTE, self.preflight)
 
     async def get(self, request: web.Request) -> web.Response:
-        cors = cors_headers(self._origins, request)
-        try:
-            if cors is None:
-                raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
-            self._limits.connection(
-                self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
-            )
-            threads = await self._services.threads.threads_by_token(
-                tenant_header(request),
-                bearer(request),
-                request.headers.get(IDENTITY_HEADER, "").strip() or None,
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            response = problem_response(error, context=f"GET {request.path}")
-        else:
-            response = web.json_response(
-                {"threads": [thread_to_wire(thread) for thread in threads]},
-                headers={"Cache-Control": "no-store"},
-            )
-        return visitor_response(response, cors)
+        return await visitor_get(self._origins, self._limits, request, self._read)
+
+    async def _read(self, request: web.Request) -> web.Response:
+        threads = await self._services.threads.threads_by_token(
+            tenant_header(request),
+            bearer(request),
+            request.headers.get(IDENTITY_HEADER, "").strip() or None,
+        )
+        return web.json_response(
+            {"threads": [thread_to_wire(thread) for thread in threads]},
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def preflight(self, request: web.Request) -> web.Response:
         return visitor_preflight(self._origins, request, "GET")

@@ -1,9 +1,9 @@
 """The words around rich messages and a bot's buttons in the agents' language, as the
 other notices about the chat (``xmpp_bridge.i18n``): what frames a card, a carousel or
-a list in the text fallback (``business.rich.FallbackWords``), the line that reports
+a list in the text fallback (``business.rich_fallback.FallbackWords``), the line that reports
 the visitor's choice, and the bot's options after its message. The numbers and the
 message's own words stay as they are, so ``2)`` means the same in every language.
-English is the engine's own (``business.rich.ENGLISH``, ``texts_bots``);
+English is the engine's own (``business.rich_fallback.ENGLISH``, ``texts_bots``);
 a language missing here gets English."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from business.rich import ENGLISH, FallbackWords
+from business.rich_fallback import ENGLISH, FallbackWords
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,8 +63,9 @@ class XmppAgentNotifier:
     - One event the server will not take never blocks the others: it is parked (see
       ``xmpp_bridge.parking``), the agent gets a notice in its place, and the cursor
       moves past it (without a notice, logged, if the notice will not fit either).
-      Events that were unconfirmed when the link dropped go out alone next time, so a
-      second drop tells which one the server refused.
+      Events that were unconfirmed when the link dropped go out again with the rest;
+      those unconfirmed at a second drop go out alone, so a third drop tells which one
+      the server refused (a server restarting under load is not taken for a refusal).
     - A delivery that fails (the database hiccups reading history) is retried on its
       lane by a background loop with capped exponential backoff (``retry_min_delay`` to
       ``retry_max_delay``), not left until the conversation's next event.

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from business.rich import Rich, RichReply, fallback_text, reply_text
+from business.rich import Rich, RichReply
+from business.rich_fallback import fallback_text, reply_text
 from xmpp_bridge import texts_bots
 from xmpp_bridge.i18n_rich import rich_notices
 

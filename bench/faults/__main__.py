@@ -12,7 +12,10 @@ from pathlib import Path
 
 from bench.faults._table import Row, Scale, Scenario, render
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "crash",
+    "prosody",
+)
 """The scenario modules, in the order they run; each defines ``SCENARIO``."""
 
 

@@ -1,6 +1,6 @@
-"""``business.rich``: what a rich message may be (errors name the path), its JSON form,
-the choices it offers and how a visitor's answer is checked against them, and the text
-an XMPP agent reads."""
+"""``business.rich`` and ``business.rich_fallback``: what a rich message may be (errors
+name the path), its JSON form, the choices it offers and how a visitor's answer is
+checked against them, and the text an XMPP agent reads."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from business.rich import (
     MAX_CARDS,
     choices,
     choose,
-    fallback_text,
     parse_rich,
     reply_from_json,
-    reply_text,
     reply_to_json,
     rich_to_json,
 )
+from business.rich_fallback import fallback_text, reply_text
 
 CAROUSEL = {
     "carousel": [

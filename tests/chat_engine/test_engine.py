@@ -83,6 +83,16 @@ async def test_engine_starts_serves_and_stops(settings: Settings) -> None:
 
         status, health = await get_json(f"{engine.url}/healthz")
         assert status == 200, health
+        assert await get_json(f"{engine.url}/livez") == (200, {"status": "ok"})
+        status, ready = await get_json(f"{engine.url}/readyz")
+        assert status == 200, ready
+        # The XMPP link is shown; it would not fail readiness.
+        assert ready == {
+            "status": "ok",
+            "draining": False,
+            "checks": {"database": "ok", "xmpp": "ok"},
+            "reported_only": ["xmpp"],
+        }
         # The default tenant and its queue exist, so a visitor can start at once.
         session = await engine.services.sessions.open_session(OpenSession(tenant_id=DEFAULT_TENANT))
         conversation = await engine.services.conversations.start_conversation(

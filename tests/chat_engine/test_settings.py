@@ -323,6 +323,10 @@ def test_flags_accept_text_as_argparse_gives_it() -> None:
         ),
         ({"CHAT_ENGINE_HTTP_EVENT_BURST": "0"}, "http.event_burst: must be at least 1"),
         (
+            {"CHAT_ENGINE_HTTP_DRAIN_SECONDS": "-1"},
+            "http.drain_seconds: must be between 0 and 3600, not -1.0",
+        ),
+        (
             {"CHAT_ENGINE_DATABASE_CACHE_TTL": "-1"},
             "database.cache_ttl: must be 0 (no caching) or more, not -1.0 "
             "(from CHAT_ENGINE_DATABASE_CACHE_TTL)",

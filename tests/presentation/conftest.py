@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +19,7 @@ from aiohttp import web
 from business.clock import SystemClock
 from business.model import DEFAULT_QUEUE, AgentId, TenantId
 from data import Database
-from presentation import MetricsSources, WebSettings, create_app
+from presentation import MetricsSources, WebSettings, create_app, make_runner
 from tests.harness import World, make_world
 from tests.visitor_client import Visitor
 
@@ -58,6 +58,7 @@ class StartServer(Protocol):
         *,
         settings: WebSettings | None = None,
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
+        reported_only: Collection[str] = (),
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
@@ -74,6 +75,7 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
         *,
         settings: WebSettings | None = None,
         health: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
+        reported_only: Collection[str] = (),
         widget_dir: Path | None = None,
         world: World | None = None,
         metrics: MetricsSources | None = None,
@@ -89,11 +91,12 @@ async def start_server(world: World) -> AsyncIterator[StartServer]:
             services=wired.services,
             settings=settings,
             health=health,
+            reported_only=reported_only,
             widget_dir=widget_dir,
             metrics=metrics,
             api_docs_dir=api_docs_dir,
         )
-        runner = web.AppRunner(app, shutdown_timeout=1.0)
+        runner = make_runner(app, shutdown_timeout=1.0)
         await runner.setup()
         runners.append(runner)
         await web.SockSite(runner, sock).start()

@@ -125,6 +125,11 @@ def test_client_address(
         ("trusted_proxies", ("10.0.0.0/33",)),
         ("max_sockets_per_visitor", 0),
         ("max_sockets_per_address", 0),
+        ("max_connections_per_address", 0),
+        ("connect_timeout_seconds", 0.1),
+        ("connect_timeout_seconds", 301.0),
+        ("http_idle_timeout_seconds", 0.0),
+        ("http_idle_timeout_seconds", 86_401.0),
         # inf passed "positive" and switched the limit off; nan passes no comparison.
         ("sync_rate_per_second", math.inf),
         ("event_rate_per_second", math.inf),

@@ -307,6 +307,8 @@ EXPLAINED: dict[str, str] = {
     "POST /socket.io/": "the Socket.IO transport (long polling): the event cases above",
     "OPTIONS /socket.io/": PREFLIGHT,
     "GET /healthz": "process health: no tenant's data",
+    "GET /livez": "process liveness: no tenant's data",
+    "GET /readyz": "process readiness: no tenant's data",
     "GET /metrics": "the operator's: counts per tenant, no content (keep it off the "
     "public internet, SECURITY.md)",
     "GET /demo": STATIC,

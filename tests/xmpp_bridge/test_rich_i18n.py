@@ -10,7 +10,8 @@ from business.bot_model import QuickReply
 from business.integrator_commands import PostIntegratorMessage
 from business.languages import LANGUAGES
 from business.model import DEFAULT_TENANT, Participant, ParticipantKind
-from business.rich import ENGLISH, choose, parse_rich
+from business.rich import choose, parse_rich
+from business.rich_fallback import ENGLISH
 from business.rich_replies import AnswerRichMessage
 from tests.harness import World
 from tests.xmpp_bridge.support import ALICE, harness

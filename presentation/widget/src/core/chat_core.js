@@ -149,7 +149,7 @@ export class ChatCore {
         cb(auth);
       },
       reconnectionDelay: 1000,
-      reconnectionDelayMax: 10000,
+      reconnectionDelayMax: 5000, // Socket.IO's default: back within 5 s of the engine
     };
     if (this.transports) options.transports = this.transports;
     const socket = (this.socket = this.io(new URL(NAMESPACE, this.server).href, options));
