@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from data.cache import Caches
 from data.cache_bus import CacheListener
 from data.settings import DatabaseSettings
-from data.sqlite_writer import SqliteWriter, sqlite_on_begin, sqlite_on_connect
+from data.sqlite_writer import READ_ONLY, SqliteWriter, sqlite_on_begin, sqlite_on_connect
 from data.uow import SqlUnitOfWork, WriterGate
 
 logger = logging.getLogger(__name__)
@@ -176,11 +176,20 @@ class Database:
             await connection.run_sync(_upgrade_to_head)
 
     async def ping(self) -> bool:
-        """Whether a trivial query succeeds within ``PING_TIMEOUT`` seconds."""
+        """Whether a trivial query succeeds within ``PING_TIMEOUT`` seconds. A snapshot
+        read: on an SQLite file it does not queue for the writer slot, which a burst of
+        writes can keep busy for seconds while the database answers all along."""
         try:
             # Bounded: asyncpg would wait 60 s for an unreachable host by default.
-            async with asyncio.timeout(PING_TIMEOUT), self.begin() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(PING_TIMEOUT):
+                if self._gate is not None and self._writer is None:
+                    # In-memory SQLite: one shared connection, so take turns (data.uow).
+                    async with self.begin() as connection:
+                        await connection.execute(text("SELECT 1"))
+                else:
+                    async with self._engine.connect() as connection:
+                        await connection.execution_options(**{READ_ONLY: True})
+                        await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             logger.warning("database %s is unreachable: %s", self.url, error)
             return False

@@ -37,7 +37,7 @@ class Refusals:
       link drops again while it is in flight, it is the one to blame.
     - Parked: refused. The notifier sends the agent a notice in its place and moves the
       delivery cursor past it. Kept in memory only: after a restart a refused event
-      costs at most two more dropped links before it is parked again.
+      costs at most three more dropped links before it is parked again.
 
     A drop the notifier caused itself (``abandoned``: the server stopped answering
     pings) says nothing about any stanza, so it makes doubtful events and suspects but
