@@ -187,7 +187,9 @@ export class ChatCore {
       this.settle("reject", this.stopped);
     } else {
       this.emit("connection", { state: "reconnecting" });
-      setTimeout(() => this.resume(), backoff(this.connectAttempt++));
+      // A draining or restarting engine: back as soon as one is ready, as after a drop.
+      const wait = backoff(this.connectAttempt++);
+      setTimeout(() => this.resume(), data.code === "unavailable" ? Math.min(wait, 5000) : wait);
     }
   }
 
