@@ -18,6 +18,7 @@ from business.analytics_ports import AnalyticsRepository
 from business.api_key_ports import ApiKeyRepository
 from business.canned_ports import CannedRepository
 from business.conversation import Change, Conversation
+from business.conversation_ports import ConversationRepository, EventRepository
 from business.conversation_query_ports import ConversationQueryRepository
 from business.errors import Conflict
 from business.events import DomainEvent, EphemeralEvent
@@ -33,8 +34,6 @@ from business.member_ports import MemberRepository
 from business.ports import (
     AdapterStateRepository,
     AgentRepository,
-    ConversationRepository,
-    EventRepository,
     QueueRepository,
     TenantRepository,
     UnitOfWork,
