@@ -29,7 +29,9 @@ Checked on Debian 12 with ejabberd 23.01 (Erlang/OTP 25), as root:
   address hashes to an empty slot is dropped without an error. So N must be the number
   of engine processes, and while one is down its share of conversations is cut off until
   a process connects again (a connection beyond N is accepted but gets nothing).
-- SIGTERM to the process group stops the node cleanly within about 3 s.
+- SIGTERM to the VM (its pid is in the pid file) stops the node cleanly in a second or
+  two, and the ejabberdctl shell around it exits then. SIGTERM to the whole group ends
+  the shell at once and leaves the stopped VM a zombie of whoever inherits it.
 - ``ejabberdctl register USER HOST PASSWORD`` needs the running server, and puts the
   password on a command line (visible in ``ps`` for about a second): fine for demo and
   test agents on a private machine, not for real accounts. An existing user gets
@@ -90,16 +92,6 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class EjabberdServer:
@@ -305,7 +297,8 @@ class EjabberdServer:
         return self._process.pid if self.running and self._process else None
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start ejabberd and return once its client and component ports accept."""
+        """Start ejabberd and return once it has started and accepts client and
+        component connections."""
         if self.running:
             return
         if not shutil.which("ejabberdctl"):
@@ -351,7 +344,7 @@ class EjabberdServer:
                 code = self._process.returncode
                 self.stop()
                 raise EjabberdError(f"ejabberd exited with code {code}:\n{self.log_tail()}")
-            if accepts(self.host, self.c2s_port) and accepts(self.host, self.component_port):
+            if self._accepting():
                 return
             if time.monotonic() > deadline:
                 self.stop()
@@ -361,15 +354,23 @@ class EjabberdServer:
             time.sleep(0.1)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM to the whole process group (the node stops cleanly), SIGKILL to what is
-        left after ``timeout`` seconds; returns once nothing of it runs."""
+        """SIGTERM to the node (it stops cleanly), SIGKILL to its whole process group
+        after ``timeout`` seconds; returns once nothing of it runs."""
         process, self._process = self._process, None
         if process is not None:
-            _stop_group(process.pid, timeout)
+            _stop_node(process.pid, self._node_pid(process.pid), timeout)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(1)
+                process.wait(timeout)
             logger.info("ejabberd stopped")
         self._close_output()
+
+    def _node_pid(self, pgid: int) -> int | None:
+        """The Erlang VM's pid, from the pid file, when it is in process group ``pgid``."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            return pid if os.getpgid(pid) == pgid else None
+        except (OSError, ValueError):
+            return None
 
     def stop_leftover(self) -> bool:
         """Stop this directory's node left over from an earlier run (its parent died
@@ -386,7 +387,7 @@ class EjabberdServer:
             pgid = os.getpgid(pid)
         except ProcessLookupError:
             return False
-        _stop_group(pgid, 15.0)
+        _stop_node(pgid, pid, 15.0)
         return True
 
     def restart(self, timeout: float = 30.0) -> None:
@@ -408,6 +409,16 @@ class EjabberdServer:
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         parts = [_tail(self.output_file, lines), _tail(self.log_file, lines)]
         return "\n".join(part for part in parts if part) or "(ejabberd wrote no log)"
+
+    def _accepting(self) -> bool:
+        """Both XMPP listeners accept connections. Not merely their ports: ejabberd
+        listens on them while it still loads its modules, and says so only once it has
+        started (SIGTERM before then leaves it hanging for many seconds)."""
+        log = self._read_log()
+        return all(
+            f"Start accepting TCP connections at {self.host}:{port} " in log
+            for port in (self.c2s_port, self.component_port)
+        ) and all(accepts(self.host, port) for port in (self.c2s_port, self.component_port))
 
     def _read_log(self) -> str:
         try:
@@ -433,20 +444,37 @@ class EjabberdServer:
         self.stop()
 
 
-def _stop_group(pgid: int, timeout: float) -> None:
+def _stop_node(pgid: int, node_pid: int | None, timeout: float) -> None:
+    """SIGTERM to the VM alone when its pid is known: the ejabberdctl shell around it then
+    reaps it and exits by itself. (SIGTERM to the whole group would end the shell first
+    and leave the VM, once stopped, a zombie for whoever inherits it to reap.)"""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
+        if node_pid is not None:
+            os.kill(node_pid, signal.SIGTERM)
+        else:
+            os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _group_alive(pgid):
+    while _group_running(pgid):
         if time.monotonic() > deadline:
             logger.warning("ejabberd did not stop within %g s; killing it", timeout)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            break
-        # Our own child stays a zombie (and the group alive) until it is reaped.
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pgid, os.WNOHANG)
+            return
         time.sleep(0.05)
+
+
+def _group_running(pgid: int) -> bool:
+    """Some process of group ``pgid`` runs (zombies, stopped and waiting to be reaped,
+    do not count)."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command: state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _is_ejabberd_user() -> bool:

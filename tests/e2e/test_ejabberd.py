@@ -68,6 +68,10 @@ def _running_ejabberd(
     # Stopped for good: nothing of the node (shell, erl, beam.smp) still listens, and it
     # started no epmd of its own.
     assert not any(accepts(server.host, port) for port in server.ports)
+    # Nothing crashed inside the server along the way (a hook crash is only logged).
+    log = server.log_file.read_text()
+    assert "[error]" not in log
+    assert "[critical]" not in log
 
 
 @pytest.fixture(scope="module")
