@@ -3,7 +3,9 @@
 #
 #   deploy/scripts/setup.sh           Prosody, the virtualenv and the widget
 #   deploy/scripts/setup.sh --test    the same, plus Chromium for the browser test and
-#                                     Profanity under tmux for the real-client test
+#                                     Profanity under tmux for the real-client test, and
+#                                     ejabberd for the scale-out tests (its system service
+#                                     is stopped and disabled: the tests run private ones)
 #
 # Each step is skipped when its result is already there and still current, so a second
 # run takes a second or two.
@@ -39,6 +41,8 @@ if ((with_test)) && ! have chromium; then packages+=(chromium); fi
 # tests/e2e/test_profanity.py drives a real agent client, headless in tmux.
 if ((with_test)) && ! have profanity; then packages+=(profanity); fi
 if ((with_test)) && ! have tmux; then packages+=(tmux); fi
+# tests/e2e/test_ejabberd.py: several engine processes on one component domain.
+if ((with_test)) && ! have ejabberdctl && [[ ! -x /usr/sbin/ejabberdctl ]]; then packages+=(ejabberd); fi
 
 if ((${#packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
@@ -54,6 +58,20 @@ if ((${#packages[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q "${packages[@]}"
+fi
+# The ejabberd package enables (and, under systemd, starts) a system-wide server on 5222,
+# 5269, 5280 and 5443 of every interface: only private loopback instances should run.
+if [[ " ${packages[*]} " == *" ejabberd "* ]]; then
+    say "stopping and disabling the system ejabberd service (tests run their own)"
+    if [[ -d /run/systemd/system ]]; then
+        systemctl disable --now ejabberd.service || true
+    else
+        # No systemd running (a container): stop a SysV start, if policy allowed one,
+        # and disable both kinds of start-up (systemctl disable works offline).
+        invoke-rc.d ejabberd stop >/dev/null 2>&1 || true
+        update-rc.d ejabberd disable >/dev/null 2>&1 || true
+        systemctl disable ejabberd.service >/dev/null 2>&1 || true
+    fi
 fi
 
 # -- Python virtualenv ----------------------------------------------------------------

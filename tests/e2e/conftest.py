@@ -20,7 +20,7 @@ import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -37,6 +37,19 @@ class AgentAccount:
     password: str
     host: str
     port: int
+
+
+class XmppServer(Protocol):
+    """What the engine's settings need of a server: Prosody or ejabberd."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def component_port(self) -> int: ...
+    @property
+    def component_jid(self) -> str: ...
+    @property
+    def component_secret(self) -> str: ...
 
 
 RegisterAgent = Callable[..., AgentAccount]
@@ -100,7 +113,7 @@ async def engine_settings(
         yield _settings(prosody, url)
 
 
-def _settings(prosody: ProsodyServer, database_url: str) -> Settings:
+def _settings(prosody: XmppServer, database_url: str) -> Settings:
     settings = load_settings(
         None,
         {},
