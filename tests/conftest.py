@@ -3,8 +3,9 @@ factories over the in-memory fakes and both databases for contract tests.
 
 PostgreSQL is expected at ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` (trust
 auth; user ``postgres`` or else ``root``; ``TEST_POSTGRES_URL`` overrides). Each test
-gets a fresh schema, selected through ``search_path``, that is dropped afterwards (a
-copy of one migrated per test process: ``_Templates``).
+gets an empty migrated schema of its own, selected through ``search_path``: a copy of one
+migrated per test process (``_Templates``), emptied after the test for a later one of the
+same process when the test left its structure alone (``tests.pg_schemas``), else dropped.
 Without a server, PostgreSQL tests are skipped, except with ``CI=true``, where they fail:
 CI must not pass by testing only half of the storage.
 """
@@ -18,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from sqlalchemy.pool import NullPool
 from business.ports import UnitOfWorkFactory
 from data import Database
 from tests.fakes import FakeStore, FakeUnitOfWork
+from tests.pg_schemas import SchemaPool
+from tests.shared_browser import SharedChromium
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -103,6 +106,7 @@ class _Templates:
 
 _templates = _Templates()
 _PG_TEMPLATE = f"tmpl_{uuid.uuid4().hex[:16]}"
+_schemas = SchemaPool(_PG_TEMPLATE)
 
 
 async def _sqlite_template() -> Path:
@@ -174,8 +178,9 @@ async def _postgres_template(url: str, admin: AsyncEngine) -> str:
 @asynccontextmanager
 async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty ``Database`` of ``backend`` ("sqlite" or "postgres"), disposed
-    (and on PostgreSQL its schema dropped) on exit: a copy of the process's template
-    (see ``_Templates``), the same as migrating, which ``tests/data`` tests itself."""
+    (and on PostgreSQL its schema emptied for reuse or dropped) on exit: a copy of the
+    process's template (see ``_Templates``), the same as migrating, which ``tests/data``
+    tests itself."""
     if backend == "sqlite":
         path = tmp_path / "chat.db"
         shutil.copyfile(await _sqlite_template(), path)
@@ -188,18 +193,21 @@ async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]
     if backend != "postgres":
         raise ValueError(f"unknown backend {backend!r}")
     url = await postgres_url()
-    schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = _admin_engine(url)
     try:
         script = await _postgres_template(url, admin)
-        async with admin.connect() as connection:
-            if script:
-                raw = (await connection.get_raw_connection()).driver_connection
-                assert raw is not None
-                # Several statements in one simple query: asyncpg without arguments.
-                await raw.execute(script.replace(_PG_TEMPLATE, schema))
-            else:
-                await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        schema = _schemas.take()
+        if schema is None:
+            schema = f"test_{uuid.uuid4().hex[:16]}"
+            async with admin.connect() as connection:
+                if script:
+                    raw = (await connection.get_raw_connection()).driver_connection
+                    assert raw is not None
+                    # Several statements in one simple query: asyncpg without arguments.
+                    await raw.execute(script.replace(_PG_TEMPLATE, schema))
+                    await _schemas.learn(raw, schema, script)
+                else:
+                    await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         database = Database.from_url(url, connect_args={"server_settings": {"search_path": schema}})
         try:
             if not script:
@@ -208,9 +216,29 @@ async def open_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]
         finally:
             await database.dispose()
             async with admin.connect() as connection:
-                await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+                if not await _schemas.give_back(connection, schema):
+                    await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         await admin.dispose()
+
+
+async def _drop_free_schemas() -> None:
+    if not _schemas.free:
+        return
+    admin = _admin_engine(await postgres_url())
+    try:
+        async with admin.connect() as connection:
+            while _schemas.free:
+                await connection.exec_driver_sql(f'DROP SCHEMA "{_schemas.free.pop()}" CASCADE')
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _free_schemas_dropped() -> Iterator[None]:
+    """Drops the schemas kept for reuse (``tests.pg_schemas``) when the session ends."""
+    yield
+    asyncio.run(_drop_free_schemas())
 
 
 @asynccontextmanager
@@ -311,9 +339,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium (make test installs it); never a downloaded browser."""
+def _chromium_or_skip() -> Path:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: apt-get install -y chromium (make test does)"
         if os.environ.get("CI") == "true":
@@ -323,10 +349,26 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium driven by Playwright."""
+def chromium() -> Path:
+    """Debian's Chromium (make test installs it); never a downloaded browser."""
+    return _chromium_or_skip()
+
+
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[SharedChromium]:
+    """The test process's one Chromium (``tests.shared_browser``), started on first use."""
+    shared = SharedChromium(_chromium_or_skip(), CHROMIUM_ARGS)
+    shared.start()
+    yield shared
+    shared.stop()
+
+
+@pytest.fixture
+async def browser(shared_chromium: SharedChromium) -> AsyncIterator[Browser]:
+    """Headless Chromium driven by Playwright: the process's shared browser, reached over
+    its DevTools port. Contexts the test opens are its own and close with it."""
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        browser = await pw.chromium.connect_over_cdp(shared_chromium.endpoint)
         try:
             yield browser
         finally:
