@@ -40,7 +40,6 @@ Checked on Debian 12 with ejabberd 23.01 (Erlang/OTP 25), as root:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -52,8 +51,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 from chat_engine.ejabberd_config import (
     INETRC,
@@ -64,8 +62,9 @@ from chat_engine.ejabberd_config import (
     render_config,
     render_ctl_config,
 )
-from chat_engine.files import PRIVATE_FILE, private_dir, write_private
+from chat_engine.files import private_dir, write_private
 from chat_engine.local_ports import accepts, free_port, port_is_free
+from chat_engine.private_server import PrivateServer, private_opener
 from chat_engine.prosody_config import ensure_certificate
 from xmpp_bridge.settings import is_domain
 
@@ -77,25 +76,14 @@ _USER_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _PASSWORD_RE = re.compile(r"[A-Za-z0-9._~+/=-]{1,128}")
 """ejabberdctl passes arguments through a shell script: nothing it could interpret."""
 _START_FAILURE_RE = re.compile(r"Failed to start ejabberd application: (.*)")
-_LOG_TAIL_LINES = 30
 
 
-def _private_opener(path: str, flags: int) -> int:
-    fd = os.open(path, flags, PRIVATE_FILE)
-    os.fchmod(fd, PRIVATE_FILE)
-    return fd
-
-
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-class EjabberdServer:
+class EjabberdServer(PrivateServer):
     """Configure, start, stop and add accounts to one ejabberd under ``base_dir``."""
+
+    NAME = "ejabberd"
+    START_TIMEOUT = 30.0
+    STOP_TIMEOUT = 15.0
 
     def __init__(
         self,
@@ -314,7 +302,7 @@ class EjabberdServer:
         with contextlib.suppress(FileNotFoundError):
             self.log_file.unlink()
         self._close_output()
-        self._output = open(self.output_file, "wb", opener=_private_opener)  # noqa: SIM115
+        self._output = open(self.output_file, "wb", opener=private_opener)  # noqa: SIM115
         # A session (and process group) of its own: the shell script, erl and beam.smp
         # all stop together, and Ctrl-C in a terminal reaches only the engine.
         self._process = subprocess.Popen(
@@ -390,26 +378,6 @@ class EjabberdServer:
         _stop_node(pgid, pid, 15.0)
         return True
 
-    def restart(self, timeout: float = 30.0) -> None:
-        self.stop()
-        self.start(timeout)
-
-    async def astart(self, timeout: float = 30.0) -> None:
-        await asyncio.to_thread(self.start, timeout)
-
-    async def astop(self, timeout: float = 15.0) -> None:
-        await asyncio.to_thread(self.stop, timeout)
-
-    async def arestart(self, timeout: float = 30.0) -> None:
-        await asyncio.to_thread(self.restart, timeout)
-
-    async def aregister(self, user: str, password: str) -> str:
-        return await asyncio.to_thread(self.register, user, password)
-
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        parts = [_tail(self.output_file, lines), _tail(self.log_file, lines)]
-        return "\n".join(part for part in parts if part) or "(ejabberd wrote no log)"
-
     def _accepting(self) -> bool:
         """Both XMPP listeners accept connections. Not merely their ports: ejabberd
         listens on them while it still loads its modules, and says so only once it has
@@ -419,29 +387,6 @@ class EjabberdServer:
             f"Start accepting TCP connections at {self.host}:{port} " in log
             for port in (self.c2s_port, self.component_port)
         ) and all(accepts(self.host, port) for port in (self.c2s_port, self.component_port))
-
-    def _read_log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def _close_output(self) -> None:
-        if self._output is not None:
-            self._output.close()
-            self._output = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _stop_node(pgid: int, node_pid: int | None, timeout: float) -> None:

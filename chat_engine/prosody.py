@@ -25,7 +25,6 @@ Checked on Debian 12 with Prosody 0.12.3, as root:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -34,11 +33,11 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
-from chat_engine.files import PRIVATE_FILE, private_dir, write_private
+from chat_engine.files import private_dir, write_private
 from chat_engine.local_ports import accepts, port_is_free
+from chat_engine.private_server import PrivateServer, private_opener
 from chat_engine.prosody_config import (
     TEMPLATE,
     ProsodyConfig,
@@ -56,7 +55,6 @@ __all__ = ["TEMPLATE", "ProsodyError", "ProsodyServer"]
 
 _USER_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _PORT_FAILURE_RE = re.compile(r"Failed to open server port (\d+)")
-_LOG_TAIL_LINES = 30
 
 
 class _ProsodyctlError(ProsodyError):
@@ -65,26 +63,16 @@ class _ProsodyctlError(ProsodyError):
         self.output = output
 
 
-def _private_opener(path: str, flags: int) -> int:
-    fd = os.open(path, flags, PRIVATE_FILE)
-    os.fchmod(fd, PRIVATE_FILE)  # also when an older run made it readable to others
-    return fd
-
-
 def is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-class ProsodyServer:
+class ProsodyServer(PrivateServer):
     """Configure, start, stop and add accounts to one Prosody under ``base_dir``."""
+
+    NAME = "Prosody"
+    START_TIMEOUT = 20.0
+    STOP_TIMEOUT = 10.0
 
     def __init__(
         self,
@@ -298,7 +286,7 @@ class ProsodyServer:
         with contextlib.suppress(FileNotFoundError):
             self.log_file.unlink()
         self._close_output()  # left open if the previous run crashed
-        self._output = open(self.output_file, "wb", opener=_private_opener)  # noqa: SIM115
+        self._output = open(self.output_file, "wb", opener=private_opener)  # noqa: SIM115
         try:
             # A session of its own: Ctrl-C in the terminal reaches only the engine, which
             # then stops Prosody after the component has said goodbye.
@@ -359,48 +347,3 @@ class ProsodyServer:
                 process.wait()
             logger.info("Prosody stopped")
         self._close_output()
-
-    def restart(self, timeout: float = 20.0) -> None:
-        self.stop()
-        self.start(timeout)
-
-    # The timeouts bound the blocking calls in the worker thread, which asyncio.timeout
-    # could not interrupt.
-    async def astart(self, timeout: float = 20.0) -> None:
-        await asyncio.to_thread(self.start, timeout)
-
-    async def astop(self, timeout: float = 10.0) -> None:
-        await asyncio.to_thread(self.stop, timeout)
-
-    async def arestart(self, timeout: float = 20.0) -> None:
-        await asyncio.to_thread(self.restart, timeout)
-
-    async def aregister(self, user: str, password: str) -> str:
-        return await asyncio.to_thread(self.register, user, password)
-
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        parts = [_tail(self.output_file, lines), _tail(self.log_file, lines)]
-        return "\n".join(part for part in parts if part) or "(Prosody wrote no log)"
-
-    def _read_log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def _close_output(self) -> None:
-        if self._output is not None:
-            self._output.close()
-            self._output = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
