@@ -60,6 +60,9 @@ class ChatComponent(ComponentXMPP):
 
     _send_loop: asyncio.Task[None] | None = None
     _unwritten: list[bytes]
+    received = 0
+    """Stanzas read from the server so far (over every session): counted before any
+    handler runs, so a reply that queues behind them still shows the server alive."""
 
     def __init__(self, *, settings: BridgeSettings, events: ComponentEvents) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
@@ -87,6 +90,11 @@ class ChatComponent(ComponentXMPP):
         self.add_event_handler("connection_failed", events.on_connection_failed)
         self.add_event_handler("stream_error", events.on_stream_error)
         self._unwritten = []
+        self.add_filter("in", self._count_received)
+
+    def _count_received(self, stanza: Stanza) -> Stanza:
+        self.received += 1
+        return stanza
 
     def send_stanza(self, stanza: Stanza) -> None:
         self.send(stanza)
@@ -135,6 +143,12 @@ class ComponentSender:
 
     def __init__(self, component: ChatComponent) -> None:
         self._component = component
+        self._received_before = component.received
+
+    @property
+    def received(self) -> int:
+        """Stanzas read from the server since this session started."""
+        return self._component.received - self._received_before
 
     def send(self, stanza: Stanza) -> None:
         self._component.send_stanza(stanza)

@@ -123,7 +123,8 @@ class DeliveryCursors:
             return True
         if self._link.generation == generation and self._link.connected:
             logger.warning(
-                "XMPP server did not answer a ping within %.0f s; reconnecting",
+                "XMPP server did not answer a ping within %.0f s (or kept sending for "
+                "longer but still did not answer); reconnecting",
                 self._confirm_timeout,
             )
             # A silent server refused nothing in particular: this drop parks nothing.

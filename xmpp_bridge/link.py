@@ -13,6 +13,10 @@ from xmpp_bridge.settings import DEFAULT_STANZA_BUDGET
 
 logger = logging.getLogger(__name__)
 
+PING_PATIENCE = 3
+"""How many ping timeouts ``Link.round_trip`` waits in all while the server keeps
+sending (its answer queues behind what it sent before; see ``Link.round_trip``)."""
+
 
 class StanzaTooLarge(Exception):  # noqa: N818 - the name the bridge agreed on
     """A stanza is over the per-stanza byte budget: nothing of the item was sent.
@@ -39,7 +43,13 @@ class StanzaSender(Protocol):
         ...
 
     async def round_trip(self, timeout: float) -> bool:
-        """True once the server answered something sent after every earlier stanza."""
+        """True once the server answered something sent after every earlier stanza;
+        False if no answer came within ``timeout``."""
+        ...
+
+    @property
+    def received(self) -> int:
+        """How many stanzas arrived from the server on this session so far."""
         ...
 
     def abort(self) -> None:
@@ -58,10 +68,15 @@ class Link:
     """
 
     def __init__(
-        self, addressing: Addressing, *, stanza_budget: int = DEFAULT_STANZA_BUDGET
+        self,
+        addressing: Addressing,
+        *,
+        stanza_budget: int = DEFAULT_STANZA_BUDGET,
+        ping_patience: int = PING_PATIENCE,
     ) -> None:
         self.addressing = addressing
         self.stanza_budget = stanza_budget
+        self.ping_patience = ping_patience
         self._sender: StanzaSender | None = None
         self._generation = 0
         self._lost = asyncio.Event()
@@ -90,14 +105,41 @@ class Link:
 
         False at once when the link is down or goes down meanwhile, so nobody waits
         out a timeout for a session that is already gone.
+
+        A ping unanswered for ``timeout`` is backpressure, not a dead link, while
+        stanzas kept arriving from the server meanwhile: its answer queues behind them
+        in our own input, which a busy engine reads late. Then the wait goes on, one
+        ``timeout`` at a time, up to ``ping_patience`` timeouts in all. False once the
+        server was silent for a whole ``timeout`` or that bound is reached.
         """
         sender = self._sender
         if sender is None:
             return False
-        ping = asyncio.ensure_future(sender.round_trip(timeout))
+        limit = timeout * max(1, self.ping_patience)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        ping = asyncio.ensure_future(sender.round_trip(limit))
         lost = asyncio.ensure_future(self._lost.wait())
         try:
-            await asyncio.wait({ping, lost}, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                heard = sender.received
+                window = min(timeout, deadline - loop.time())
+                if window <= 0:
+                    logger.warning(
+                        "XMPP server kept sending but did not answer a ping within %.0f s",
+                        limit,
+                    )
+                    break
+                done, _ = await asyncio.wait(
+                    {ping, lost}, timeout=window, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done or sender.received == heard:
+                    break  # answered, lost, or silent for a whole window
+                logger.info(
+                    "XMPP server busy: no ping answer yet, but %d stanzas came meanwhile; "
+                    "still waiting",
+                    sender.received - heard,
+                )
         finally:
             for task in (ping, lost):
                 task.cancel()

@@ -37,6 +37,10 @@ def _elements(
     return found
 
 
+def _is_own_iq(element: ET.Element) -> bool:
+    return element.tag == f"{{{COMPONENT_NS}}}iq" and element.get("to") == "chat.localhost"
+
+
 class ComponentServer:
     def __init__(self, *, secret: str, answer_handshake: bool = True) -> None:
         self.secret = secret
@@ -47,6 +51,8 @@ class ComponentServer:
         self.closed_streams = 0
         self.silent = False
         """A dead path that looks alive: read everything, record and answer nothing."""
+        self.ignored_pings = 0
+        """The bridge's pings (iq to itself) read while ``silent``."""
         self.refuse: Callable[[ET.Element], bool] | None = None
         """Stanzas the server refuses: it closes the stream with ``policy-violation``."""
         self.max_stanza_size: int | None = None
@@ -108,6 +114,9 @@ class ComponentServer:
                 parser.feed(data)
                 for event, element in _elements(parser):
                     if self.silent:
+                        if event == "end" and _is_own_iq(element):
+                            self.ignored_pings += 1
+                            await self._notify()
                         continue
                     if event == "start":
                         depth += 1
@@ -157,7 +166,7 @@ class ComponentServer:
                 return False
             self.handshakes += 1
             writer.write(b"<handshake/>")
-        elif element.tag == f"{{{COMPONENT_NS}}}iq" and element.get("to") == "chat.localhost":
+        elif _is_own_iq(element):
             # Routed back to the component, as a server does with stanzas to its domain:
             # the bridge pings itself to confirm delivery.
             writer.write(ET.tostring(element))

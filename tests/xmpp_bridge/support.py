@@ -161,7 +161,9 @@ class CapturingSender:
     """A ``StanzaSender`` that keeps what it was given instead of writing to a socket.
 
     ``answers`` says whether the server answers delivery pings; ``hold`` keeps a ping
-    waiting until it is set, to test what happens meanwhile; ``pinged`` is set at each ping.
+    waiting until it is set (or the ping's timeout is up, which answers False), to test
+    what happens meanwhile; ``pinged`` is set at each ping; ``received`` counts the
+    stanzas the server sent on this session (tests raise it).
     """
 
     def __init__(self) -> None:
@@ -171,6 +173,7 @@ class CapturingSender:
         self.pings = 0
         self.pinged = asyncio.Event()
         self.aborted = 0
+        self.received = 0
 
     def send(self, stanza: Stanza) -> None:
         self.sent.append(stanza)
@@ -179,7 +182,10 @@ class CapturingSender:
         self.pings += 1
         self.pinged.set()
         if self.hold is not None:
-            await self.hold.wait()
+            try:
+                await asyncio.wait_for(self.hold.wait(), timeout)
+            except TimeoutError:
+                return False
         return self.answers
 
     def abort(self) -> None:
