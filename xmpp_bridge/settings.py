@@ -65,7 +65,9 @@ class BridgeSettings:
     """How often the offers whose time is up are looked for (and passed on)."""
     delivery_confirm_timeout: float = 10.0
     """How long a ping confirming delivery to the XMPP server may take before the link is
-    taken for dead, dropped and re-established (and the unconfirmed events resent)."""
+    taken for dead, dropped and re-established (and the unconfirmed events resent). While
+    the server keeps sending meanwhile the wait goes on, up to three times as long: the
+    answer is queued behind those stanzas (``xmpp_bridge.link.Link.round_trip``)."""
     stanza_budget: int = DEFAULT_STANZA_BUDGET
     """The most bytes one outgoing stanza may take on the wire (UTF-8, XML-escaped).
 
