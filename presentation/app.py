@@ -14,6 +14,7 @@ from typing import Final
 
 import engineio
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from business.services import Services
 from presentation.analytics_api import AnalyticsEventEndpoint
@@ -34,6 +35,7 @@ from presentation.metrics import METRICS_KEY, EngineMetrics, MetricsSources, met
 from presentation.notifier import SocketIoVisitorNotifier
 from presentation.output_bound import OutputBound
 from presentation.redis_resync import ResyncingRedisManager, VisitorResync
+from presentation.send_buffer import bound_websocket_send_buffer
 from presentation.settings import WebSettings
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
 from presentation.visitor_api import VisitorEventEndpoint
@@ -86,7 +88,10 @@ def create_app(
     built widget and API docs assets live, ``metrics`` is what ``/metrics`` reads from the
     other layers. ``health`` are the checks of ``/healthz`` and ``/readyz``, which only
     reports those named in ``reported_only``."""
-    app = web.Application(middlewares=[refuse_encoded_bodies])
+    middlewares: list[Middleware] = [refuse_encoded_bodies]
+    if settings.websocket_send_buffer_bytes > 0:
+        middlewares.append(bound_websocket_send_buffer(settings.websocket_send_buffer_bytes))
+    app = web.Application(middlewares=middlewares)
     app[SETTINGS_KEY] = settings
     app[SERVICES_KEY] = services
     app[DRAIN_KEY] = Drain()

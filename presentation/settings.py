@@ -123,6 +123,12 @@ class WebSettings:
     (it stopped reading) is disconnected; what waits is bounded by this times the
     largest packet (a sync reply, ``sync_reply_max_bytes``)."""
 
+    websocket_send_buffer_bytes: int = 262_144
+    """The kernel send buffer of each WebSocket connection (``SO_SNDBUF``; 0: the
+    kernel's autotuning, up to 4 MiB a connection on Linux), so that a client who stops
+    reading fills it soon and is cut off by ``max_queued_packets``
+    (``presentation.send_buffer``)."""
+
     output_check_seconds: float = 1.0
     """How often sockets are checked for a backlog of pushed events (replies are
     checked as they are sent)."""
@@ -227,6 +233,13 @@ class WebSettings:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if self.websocket_send_buffer_bytes != 0 and not (
+            4096 <= self.websocket_send_buffer_bytes <= 1 << 26
+        ):
+            raise ValueError(
+                "websocket_send_buffer_bytes must be 0 (the kernel's) or between 4096 and "
+                f"{1 << 26}, not {self.websocket_send_buffer_bytes}"
+            )
         if not 0.5 <= self.connect_timeout_seconds <= 300:
             raise ValueError(
                 "connect_timeout_seconds must be between 0.5 and 300, "
