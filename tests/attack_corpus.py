@@ -15,9 +15,10 @@ mutation XSS through foreign content, template-expression injection, RTL overrid
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
-from playwright.async_api import BrowserContext, ConsoleMessage, Dialog
+from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Error as PlaywrightError
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,10 @@ async def arm(context: BrowserContext) -> Trap:
 
     async def dismiss(dialog: Dialog) -> None:
         trap.dialogs.append(dialog.message)
-        await dialog.dismiss()
+        # Recorded is what matters; over the shared browser's CDP connection a dialog
+        # can be gone (closed with its page) before the dismissal reaches it.
+        with contextlib.suppress(PlaywrightError):
+            await dialog.dismiss()
 
     def console(message: ConsoleMessage) -> None:
         if message.type == "error":
