@@ -69,14 +69,14 @@ class SqlAgentRepository:
         # An agent keeps their address for good, so address -> id can be cached forever.
         agent_id = None if for_update else self._ctx.caches.agent_ids.get(address)
         if agent_id is None:
+            # Taken before the SELECT: an id read across an invalidation is not kept.
+            generation = self._ctx.caches.agent_ids.generation
             stmt = select(AgentRow.id).where(AgentRow.address == address)
             found = await (await self._ctx.orm()).scalar(stmt)
             if found is None:
                 return None
             agent_id = AgentId(found)
-            self._ctx.caches.agent_ids.fill(
-                address, agent_id, self._ctx.caches.agent_ids.generation
-            )
+            self._ctx.caches.agent_ids.fill(address, agent_id, generation)
         return await self.get(agent_id, for_update=for_update)
 
     async def add(self, agent: Agent) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from business.model import Agent, AgentId, QueueName, Tenant, TenantId
 from data import Database
 from data.cache import EntityCache
+from tests.conftest import postgres_url
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 TENANT = TenantId("acme")
@@ -144,6 +145,54 @@ async def test_a_concurrent_reader_never_keeps_the_old_value_after_the_commit(
         assert await get_agent(database) == ALICE_AGENT
         await writer.commit()
     assert await get_agent(database) == renamed
+
+
+@pytest.mark.postgres
+async def test_an_address_read_before_its_invalidation_is_not_cached_after_it(
+    postgres_database: Database,
+) -> None:
+    """The address -> id lookup keeps ``EntityCache``'s rule: an invalidation (another
+    process removed the agent, announced through NOTIFY) that lands while the SELECT is
+    on its way leaves the id it read out of the cache."""
+    database = postgres_database
+    await seed(database)
+    database.caches.clear()
+    locker = Database.from_url(
+        await postgres_url(),
+        connect_args={"server_settings": {"search_path": await _schema(database)}},
+    )
+    try:
+        async with locker.begin() as connection:
+            # The lookup's SELECT waits behind this lock, in flight.
+            await connection.execute(text("LOCK TABLE agents IN ACCESS EXCLUSIVE MODE"))
+            lookup = asyncio.create_task(_agent_by_address(database))
+            for _ in range(200):
+                waiting = await connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                        "AND relation = 'agents'::regclass"
+                    )
+                )
+                if waiting.scalar_one():
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError("the lookup never reached the database")
+            database.caches.agent_ids.invalidate([ALICE_AGENT.address])
+        assert await asyncio.wait_for(lookup, 10) == ALICE_AGENT
+    finally:
+        await locker.dispose()
+    assert ALICE_AGENT.address not in database.caches.agent_ids
+
+
+async def _schema(database: Database) -> str:
+    async with database.begin() as connection:
+        return str((await connection.execute(text("SELECT current_schema()"))).scalar_one())
+
+
+async def _agent_by_address(database: Database) -> Agent | None:
+    async with database.unit_of_work() as uow:
+        return await uow.agents.get_by_address(ALICE_AGENT.address)
 
 
 async def test_a_disabled_cache_reads_through(tmp_path: Path) -> None:
