@@ -10,7 +10,6 @@ not an older copy from the session's identity map.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -24,7 +23,9 @@ from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches
 from data.cache_bus import NOTIFY, invalidation_payload
 from data.errors import is_key_taken
+from data.repositories.conversation_cursors import same_but_cursors, with_furthest_cursors
 from data.repositories.one_statement import fusable, write_in_one
+from data.repositories.write_batches import Batch, checked, checked_in_bulk
 from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 
 # The order queued writes are flushed in (see ``SqlContext.queue``): a conversation
@@ -91,7 +92,7 @@ class SqlContext:
         """Conversations a statement changed outside their aggregate (a member promoted
         to owner raises ``agent_delivered_pos`` in SQL): read from the database, not
         from what was written or cached, and dropped from the cache at commit."""
-        self._pending: dict[Executable, _Batch] = {}
+        self._pending: dict[Executable, Batch] = {}
         self.unflushed_saves: dict[ConversationId, tuple[Executable, dict[str, Any], Any]] = {}
         """A conversation's save still queued (statement, row, what it was decided on):
         a second save of it in the same flush replaces it (see the conversations)."""
@@ -251,7 +252,7 @@ class SqlContext:
             raise RuntimeError("a read-only unit of work cannot write")
         batch = self._pending.get(stmt)
         if batch is None:
-            batch = self._pending[stmt] = _Batch(
+            batch = self._pending[stmt] = Batch(
                 order=order, check=check, taken_is_conflict=taken_is_conflict, bulk=bulk
             )
         row = dict(params)
@@ -279,13 +280,13 @@ class SqlContext:
             for stmt, batch in batches:
                 try:
                     if batch.check and batch.bulk is not None and len(batch.rows) > 1:
-                        await _checked_in_bulk(connection, batch.bulk, batch.rows)
+                        await checked_in_bulk(connection, batch.bulk, batch.rows)
                     elif batch.check and not (self.multi_rowcount or len(batch.rows) == 1):
                         # Without a trustworthy total over executemany, one by one.
                         for row in batch.rows:
-                            await _checked(connection, stmt, [row])
+                            await checked(connection, stmt, [row])
                     elif batch.check:
-                        await _checked(connection, stmt, batch.rows)
+                        await checked(connection, stmt, batch.rows)
                     else:
                         await connection.execute(stmt, batch.rows)
                 except IntegrityError as error:
@@ -337,10 +338,10 @@ class SqlContext:
         """Whether rows of ``stmt`` wait for the next flush."""
         return stmt in self._pending
 
-    def _sorted_pending(self) -> list[tuple[Executable, _Batch]]:
+    def _sorted_pending(self) -> list[tuple[Executable, Batch]]:
         return sorted(self._pending.items(), key=lambda item: item[1].order)
 
-    def _take_pending(self) -> list[tuple[Executable, _Batch]]:
+    def _take_pending(self) -> list[tuple[Executable, Batch]]:
         batches = self._sorted_pending()
         self._pending = {}
         self.unflushed_saves = {}
@@ -372,8 +373,8 @@ class SqlContext:
                 cached = conversations.get(written.id)
                 if base is None:  # new: nobody else can have changed it
                     conversations.put_committed(written.id, written)
-                elif cached is not None and _same_but_cursors(cached, base):
-                    furthest = _with_furthest_cursors(
+                elif cached is not None and same_but_cursors(cached, base):
+                    furthest = with_furthest_cursors(
                         written, cached, new_owner=written.agent_id != base.agent_id
                     )
                     conversations.put_committed(written.id, furthest)
@@ -399,62 +400,3 @@ class SqlContext:
         self.written_conversations = {}
         self.decided_on = {}
         self.changed_behind = set()
-
-
-def _same_but_cursors(a: Conversation, b: Conversation) -> bool:
-    if a is b:
-        return True
-    return (
-        dataclasses.replace(
-            a, agent_delivered_pos=b.agent_delivered_pos, visitor_read_seq=b.visitor_read_seq
-        )
-        == b
-    )
-
-
-def _with_furthest_cursors(
-    written: Conversation, cached: Conversation, *, new_owner: bool
-) -> Conversation:
-    """The cursors only move forward (``_save`` writes them so): another unit of work may
-    have moved them further than this one knew. Not the owner's cursor of a new owner:
-    the save wrote it as given (``conversation_rows.columns_to_save``)."""
-    delivered = written.agent_delivered_pos
-    if not new_owner:
-        delivered = max(cached.agent_delivered_pos, delivered)
-    read = max(cached.visitor_read_seq, written.visitor_read_seq)
-    if delivered == written.agent_delivered_pos and read == written.visitor_read_seq:
-        return written
-    return dataclasses.replace(written, agent_delivered_pos=delivered, visitor_read_seq=read)
-
-
-class _Batch:
-    __slots__ = ("bulk", "check", "order", "rows", "taken_is_conflict")
-
-    def __init__(
-        self, *, order: int, check: bool, taken_is_conflict: bool, bulk: Executable | None
-    ) -> None:
-        self.order = order
-        self.check = check
-        self.taken_is_conflict = taken_is_conflict
-        self.bulk = bulk
-        self.rows: list[dict[str, Any]] = []
-
-
-async def _checked(
-    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]]
-) -> None:
-    result = await connection.execute(stmt, rows if len(rows) > 1 else rows[0])
-    if result.rowcount != len(rows):
-        raise Conflict("a conversation changed meanwhile")
-
-
-async def _checked_in_bulk(
-    connection: AsyncConnection, stmt: Executable, rows: list[dict[str, Any]]
-) -> None:
-    # In id order, as every other writer locks rows: two statements locking the same
-    # rows in different orders could deadlock.
-    rows = sorted(rows, key=lambda row: str(row.get("b_id", "")))
-    arrays = {name: [row[name] for row in rows] for name in rows[0]}
-    changed = (await connection.execute(stmt, arrays)).all()
-    if len(changed) != len(rows):
-        raise Conflict("a conversation changed meanwhile")
