@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from bench._common import Json
+from bench.faults._table import Row
 
 VISITOR_PREFIX = "fv "
 AGENT_PREFIX = "fa "
@@ -53,6 +54,24 @@ class Outcome:
     def add(self, what: str, count: int = 1) -> None:
         if count:
             self.details[what] = self.details.get(what, 0) + count
+
+    def fill(self, row: Row, problems: list[str], **notes: object) -> Row:
+        """``row`` with these counts, ``notes`` (the scenario's own figures) and the
+        ledger's, the visitors' error acks and the rig's ``problems``."""
+        row.acked, row.lost, row.duplicated = self.acked, self.lost, self.duplicated
+        row.notes = {
+            **notes,
+            "resent": self.resent,
+            "seq_repeats": self.seq_repeats,
+            "unconfirmed": self.unconfirmed,
+            "skipped": self.skipped,
+            **self.details,
+        }
+        if self.errors:
+            row.notes["visitor_errors"] = dict(self.errors)
+        if problems:
+            row.notes["problems"] = "; ".join(problems)
+        return row
 
 
 def check(visitors: list[Json], agents: list[Json], stored: list[StoredMessage]) -> Outcome:

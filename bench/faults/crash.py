@@ -37,30 +37,21 @@ async def run(scale: Scale, work: Path) -> Row:
     per_second = scale.chats * scale.rate
     recovery = max((r.synced - back for r in synced.values()), default=None)
     # The engine's own share: from the reconnect that worked to the end of the sync;
-    # the rest is the visitor's backoff (the widget's: 1 s doubling, at most 10 s).
+    # the rest is the visitor's backoff (the widget's: 1 s doubling, at most 5 s).
     sync_s = max((r.synced - r.attempts[-1] for r in synced.values() if r.attempts), default=0)
     refused = sum(1 for r in synced.values() for a in r.attempts[:-1] if a >= back)
-    row.acked, row.lost, row.duplicated = outcome.acked, outcome.lost, outcome.duplicated
     row.recovery_s = recovery
-    row.notes = {
-        "down_s": round(back - killed, 2),
-        "agents_ready_s": round(ready - back, 2),
-        "resynced": f"{len(synced)}/{scale.chats}",
-        "reconnect_sync_s": round(sync_s, 2),
-        "refused_after_back": refused,
-        "resent": outcome.resent,
-        "resent_s": round(outcome.resent / per_second, 2),
-        "behind_at_kill": behind,
-        "seq_repeats": outcome.seq_repeats,
-        "unconfirmed": outcome.unconfirmed,
-        "skipped": outcome.skipped,
-        **outcome.details,
-    }
-    if outcome.errors:
-        row.notes["visitor_errors"] = dict(outcome.errors)
-    if rig.problems:
-        row.notes["problems"] = "; ".join(rig.problems)
-    return row
+    return outcome.fill(
+        row,
+        rig.problems,
+        down_s=round(back - killed, 2),
+        agents_ready_s=round(ready - back, 2),
+        resynced=f"{len(synced)}/{scale.chats}",
+        reconnect_sync_s=round(sync_s, 2),
+        refused_after_back=refused,
+        resent_s=round(outcome.resent / per_second, 2),
+        behind_at_kill=behind,
+    )
 
 
 def holds(row: Row, scale: Scale) -> bool:

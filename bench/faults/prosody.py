@@ -29,22 +29,13 @@ async def run(scale: Scale, work: Path) -> Row:
         logins = await rig.agents_online(killed, 30)
         await asyncio.sleep(scale.seconds)
         outcome = await rig.finish()
-    row.acked, row.lost, row.duplicated = outcome.acked, outcome.lost, outcome.duplicated
     row.recovery_s = attached - up
-    row.notes = {
-        "down_s": round(up - killed, 2),
-        "agents_back_s": round(max(logins, default=up) - up, 2),
-        "resent": outcome.resent,
-        "seq_repeats": outcome.seq_repeats,
-        "unconfirmed": outcome.unconfirmed,
-        "skipped": outcome.skipped,
-        **outcome.details,
-    }
-    if outcome.errors:
-        row.notes["visitor_errors"] = dict(outcome.errors)
-    if rig.problems:
-        row.notes["problems"] = "; ".join(rig.problems)
-    return row
+    return outcome.fill(
+        row,
+        rig.problems,
+        down_s=round(up - killed, 2),
+        agents_back_s=round(max(logins, default=up) - up, 2),
+    )
 
 
 def holds(row: Row) -> bool:
