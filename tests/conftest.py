@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -367,6 +367,11 @@ def shared_chromium() -> Iterator[SharedChromium]:
 async def browser(shared_chromium: SharedChromium) -> AsyncIterator[Browser]:
     """Headless Chromium driven by Playwright: the process's shared browser, reached over
     its DevTools port. Contexts the test opens are its own and close with it."""
+    # Playwright's 5 s default for ``expect`` is short for a page that loads the loader,
+    # the manager and the configuration on a 2-core machine running two test processes
+    # (a CI run once missed an invitation that way); a check that holds still returns
+    # at once.
+    expect.set_options(timeout=15_000)
     async with async_playwright() as pw:
         browser = await pw.chromium.connect_over_cdp(shared_chromium.endpoint)
         try:
