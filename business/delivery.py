@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from business.conversation import Conversation
+from business.errors import NotFound
 from business.events import StoredEvent
 from business.model import AgentId, ConversationId, MemberRole
 from business.transactions import Transactions, retrying
@@ -67,6 +68,15 @@ class DeliveryService:
                     )
                 )
         return pending
+
+    async def current(self, conversation_id: ConversationId) -> Conversation:
+        """The conversation as stored now, never an older copy another process's
+        writes left in this one's cache (``NotFound`` if there is none)."""
+        async with self._tx() as tx:
+            conversation = await tx.conversations.get(conversation_id, for_update=True)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conversation
 
     async def member_cursor(self, conversation_id: ConversationId, agent_id: AgentId) -> int | None:
         """How far delivery to a member of the conversation has come (None: not one)."""

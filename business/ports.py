@@ -42,6 +42,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.ownership_ports import DeliveryOwnerRepository
 from business.reawaken_ports import ReservationRepository
 from business.redaction_ports import RedactionSettingsRepository
 from business.report_ports import LiveCountRepository, ReportRepository
@@ -273,6 +274,9 @@ class UnitOfWork(Protocol):
 
     @property
     def locks(self) -> TenantLocks: ...
+
+    @property
+    def delivery_owners(self) -> DeliveryOwnerRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -31,6 +31,7 @@ from business.governance_ports import (
 from business.identity_ports import IdentitySettingsRepository, VisitorIdentityRepository
 from business.lock_ports import TenantLocks
 from business.member_ports import MemberRepository
+from business.ownership_ports import DeliveryOwnerRepository
 from business.ports import (
     AdapterStateRepository,
     AgentRepository,
@@ -158,6 +159,10 @@ class Transaction:
     @property
     def locks(self) -> TenantLocks:
         return self._uow.locks
+
+    @property
+    def delivery_owners(self) -> DeliveryOwnerRepository:
+        return self._uow.delivery_owners
 
     @property
     def retention_settings(self) -> RetentionSettingsRepository:

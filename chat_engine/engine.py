@@ -36,6 +36,7 @@ from business.webhook_dispatcher import WebhookDispatcher
 from chat_engine.admin import open_database
 from chat_engine.blob_stores import close_blob_store, open_blob_store
 from chat_engine.bootstrap import bootstrap
+from chat_engine.delivery_nodes import delivery_ownership
 from chat_engine.settings import Settings
 from data import Database
 from data.settings import redact_url
@@ -141,7 +142,12 @@ class Engine:
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
             # One component for every tenant: agents' addresses decide theirs.
-            bridge = self._bridge = XmppBridge(settings=settings.xmpp, services=services)
+            # On PostgreSQL each process delivers the conversations it owns (others may
+            # run beside it); on SQLite it is the only one.
+            ownership, wakes = delivery_ownership(database, settings.xmpp)
+            bridge = self._bridge = XmppBridge(
+                settings=settings.xmpp, services=services, ownership=ownership, wakes=wakes
+            )
 
             async def xmpp_connected() -> bool:
                 return bridge.connected

@@ -20,25 +20,23 @@ emptied when it comes back, and until then ``ttl`` bounds how stale a read may b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from business.model import AgentId, TenantId
 from data.cache import Caches
+from data.pg_listener import RECONNECT_DELAY, PgListener
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "chat_engine_cache"
 MAX_PAYLOAD = 7000
 """PostgreSQL refuses payloads of 8000 bytes or more: past this, "drop everything"."""
-RECONNECT_DELAY = 1.0
 
 NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', current_schema() || ' ' || :payload)")
 
@@ -87,93 +85,48 @@ def apply_invalidation(caches: Caches, message: dict[str, Any]) -> None:
 
 
 class CacheListener:
-    """Listens on ``CHANNEL`` on a connection of its own and applies what other processes
-    of the same schema announce; reconnects (and empties the caches) when it is lost."""
+    """Listens on ``CHANNEL`` (``data.pg_listener``) and applies what other processes of
+    the same schema announce; empties the caches at every (re)connection."""
 
     def __init__(
         self, engine: AsyncEngine, caches: Caches, *, reconnect_delay: float = RECONNECT_DELAY
     ) -> None:
-        self._engine = engine
         self._caches = caches
-        self._delay = reconnect_delay
-        self._schema: str | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
+        self._listener = PgListener(
+            engine,
+            CHANNEL,
+            on_body=self._on_body,
+            # Whatever was cached while nobody listened may have changed meanwhile.
+            on_connected=caches.clear,
+            reconnect_delay=reconnect_delay,
+        )
         self.received = 0
         """Notifications of other processes applied (for tests and metrics)."""
-        self.server_pid: int | None = None
-        """The PostgreSQL backend of the listening connection, while there is one."""
 
     @property
     def listening(self) -> bool:
-        return self._connected.is_set()
+        return self._listener.listening
+
+    @property
+    def server_pid(self) -> int | None:
+        """The PostgreSQL backend of the listening connection, while there is one."""
+        return self._listener.server_pid
 
     async def start(self) -> None:
         """Listen from now on; returns once the first connection listens (or the first
         attempt failed: it keeps trying in the background)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="cache-listener")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(10.0):
-                    await self._connected.wait()
+        await self._listener.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._listener.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._listen_once()
-                logger.warning("the cache invalidation listener lost its connection")
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                logger.warning("cache invalidation listener: %s; retrying", error)
-            await asyncio.sleep(self._delay)
-
-    async def _listen_once(self) -> None:
-        """Listen on one connection until it is lost."""
-        lost = asyncio.Event()
-        connection: AsyncConnection | None = None
-        try:
-            connection = await self._engine.connect()
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
-            self._schema = await raw.fetchval("SELECT current_schema()")
-            raw.add_termination_listener(lambda _connection: lost.set())
-            await raw.add_listener(CHANNEL, self._on_notification)
-            self.server_pid = raw.get_server_pid()
-            # Whatever was cached while nobody listened may have changed meanwhile.
-            self._caches.clear()
-            self._connected.set()
-            await lost.wait()
-        finally:
-            self._connected.clear()
-            self.server_pid = None
-            if connection is not None:
-                # Not back to the pool: a pooled connection would go on listening.
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(_discard(connection))
-
-    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        schema, _, body = payload.partition(" ")
-        if schema != self._schema:
-            return
+    def _on_body(self, body: str) -> None:
         try:
             message = json.loads(body)
         except ValueError:
-            logger.warning("cache invalidation: unreadable payload %r", payload[:200])
+            logger.warning("cache invalidation: unreadable payload %r", body[:200])
             return
         if message.get("o") == self._caches.origin:
             return  # this process dropped its own writes already
         apply_invalidation(self._caches, message)
         self.received += 1
-
-
-async def _discard(connection: AsyncConnection) -> None:
-    await connection.invalidate()
-    await connection.close()

@@ -376,6 +376,7 @@ class ConversationReportRow(Base):
 # The integrators' tables live in their own module (API keys, webhooks, transcript
 # mails); imported here so that every table is on ``Base.metadata`` once this module is.
 from data.models_analytics import AnalyticsCountRow  # noqa: E402
+from data.models_cluster import DeliveryOwnerRow, EngineNodeRow  # noqa: E402
 from data.models_files import FileLimitsRow, FileRow  # noqa: E402
 from data.models_governance import AuditLogRow, RetentionSettingsRow  # noqa: E402
 from data.models_identity import (  # noqa: E402
@@ -397,6 +398,8 @@ __all__ = [
     "AnalyticsCountRow",
     "ApiKeyRow",
     "AuditLogRow",
+    "DeliveryOwnerRow",
+    "EngineNodeRow",
     "FileLimitsRow",
     "FileRow",
     "IdentitySettingsRow",

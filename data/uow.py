@@ -56,6 +56,7 @@ from data.repositories import (
     SqlWebhookRepository,
     SqlWidgetConfigRepository,
 )
+from data.repositories.delivery_owners import SqlDeliveryOwnerRepository
 from data.repositories.files import SqlFileRepository
 from data.repositories.governance import SqlAuditLogRepository, SqlRetentionSettingsRepository
 from data.repositories.identities import (
@@ -146,6 +147,7 @@ class SqlUnitOfWork:
         self.audit_log = SqlAuditLogRepository(self._ctx)
         self.visitor_data = SqlVisitorDataRepository(self._ctx)
         self.locks = SqlTenantLocks(self._ctx)
+        self.delivery_owners = SqlDeliveryOwnerRepository(self._ctx)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -40,6 +40,7 @@ from business.model import (
     Visitor,
     VisitorId,
 )
+from business.ownership_ports import NodeId
 from business.ports import JsonValue
 from business.redaction import RedactionSettings
 from business.report_metrics import ConversationMetrics
@@ -458,6 +459,22 @@ class FakeTenantLocks:
         return None
 
 
+class FakeDeliveryOwners:
+    """The fakes have one process, which owns every delivery without a row
+    (``DeliveryOwnership`` without transactions never asks)."""
+
+    async def beat(self, node: NodeId, lease_seconds: float) -> Sequence[NodeId]:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
+    async def claim(
+        self, conversation_ids: Sequence[ConversationId], node: NodeId
+    ) -> Mapping[ConversationId, NodeId]:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
+    async def leave(self, node: NodeId) -> int:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._committed = store
@@ -509,6 +526,7 @@ class FakeUnitOfWork:
         self.audit_log = FakeAuditLog(self._work.audit_log)
         self.visitor_data = FakeVisitorData()
         self.locks = FakeTenantLocks()
+        self.delivery_owners = FakeDeliveryOwners()
 
     async def __aenter__(self) -> Self:
         self._begin()

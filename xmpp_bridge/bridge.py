@@ -9,6 +9,9 @@ import logging
 import random as _random
 from collections.abc import Callable, Coroutine
 
+from business.delivery_ownership import DeliveryOwnership
+from business.ownership_ports import DeliveryWakes
+from business.ports import ConversationNotifier
 from business.services import Services
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.adhoc import AdhocDesk
@@ -22,6 +25,7 @@ from xmpp_bridge.inbound import InboundDispatcher, lane_of
 from xmpp_bridge.link import Link
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.outbound import XmppAgentNotifier
+from xmpp_bridge.ownership import OwnedDelivery
 from xmpp_bridge.roster import QueueRoster
 from xmpp_bridge.settings import BridgeSettings
 
@@ -50,7 +54,11 @@ class XmppBridge:
         settings: BridgeSettings,
         services: Services,
         random: Callable[[], float] = _random.random,
+        ownership: DeliveryOwnership | None = None,
+        wakes: DeliveryWakes | None = None,
     ) -> None:
+        """``ownership`` and ``wakes``: one process among several on one database, each
+        with its own component connection (``xmpp_bridge.ownership``)."""
         if settings.secret is None:
             raise ValueError("secret: the XMPP bridge needs the component secret to connect")
         self._settings = settings
@@ -74,7 +82,20 @@ class XmppBridge:
             retry_min_delay=settings.reconnect_min_delay,
             retry_max_delay=settings.reconnect_max_delay,
             markers=markers,
+            claim=None if ownership is None or ownership.sole else ownership.claim,
         )
+        self._owned: OwnedDelivery | None = None
+        if ownership is not None and not ownership.sole:
+            if wakes is None:
+                raise ValueError("wakes: several processes need them to nudge each other")
+            self._owned = OwnedDelivery(
+                notifier=self._notifier,
+                ownership=ownership,
+                wakes=wakes,
+                heartbeat=settings.delivery_heartbeat,
+                link_up=lambda: self._ready.is_set(),
+            )
+        self._subscriber: ConversationNotifier = self._owned or self._notifier
         self._inbound = InboundDispatcher(
             services=services,
             roster=self._roster,
@@ -106,6 +127,11 @@ class XmppBridge:
         """The link is up and caught up (queues announced, missed events replayed)."""
         return self._ready.is_set()
 
+    @property
+    def owned_delivery(self) -> OwnedDelivery | None:
+        """This process's part in delivery ownership, when it runs beside others."""
+        return self._owned
+
     def delivery_lag(self) -> float:
         """Seconds the oldest event sent to an agent has waited for its delivery cursor
         to be stored; 0 when nothing waits (for ``/metrics``)."""
@@ -125,7 +151,9 @@ class XmppBridge:
             raise RuntimeError("the XMPP bridge is already started")
         self._component = ChatComponent(settings=self._settings, events=_Handlers(self))
         AdhocEndpoint(self._component, self._adhoc)
-        self._publisher.subscribe(self._notifier)
+        if self._owned is not None:
+            await self._owned.start()
+        self._publisher.subscribe(self._subscriber)
         self._notifier.start()
         self._runner = asyncio.create_task(self._run(), name="xmpp-bridge")
 
@@ -166,10 +194,13 @@ class XmppBridge:
         # Agents' stanzas already received are stored before we go (their replies
         # cannot be sent any more; events they cause are replayed on the next start).
         await self._lanes.close(grace=_STOP_TIMEOUT)
-        self._publisher.unsubscribe(self._notifier)
+        self._publisher.unsubscribe(self._subscriber)
         await component.close()
         # Anything sent after the last ping is not confirmed: dropped, replayed next start.
         await self._notifier.stop()
+        if self._owned is not None:
+            # After the last cursors: the next owner starts from them.
+            await self._owned.stop()
         logger.info("XMPP component %s stopped", self._settings.component_jid)
 
     # -- connection loop --------------------------------------------------------------

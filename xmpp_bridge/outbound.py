@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from business.conversation import Conversation
 from business.errors import NotFound
@@ -82,8 +82,12 @@ class XmppAgentNotifier:
         retry_max_delay: float = 60.0,
         markers: MarkerBook | None = None,
         page_notice_delay: float = 2.0,
+        claim: Callable[[Iterable[ConversationId]], Awaitable[set[ConversationId]]] | None = None,
     ) -> None:
         self._services = services
+        # Several processes: only the conversations this one owns are replayed here
+        # (``xmpp_bridge.ownership``); alone, all of them.
+        self._claim = claim
         self._link = link
         self._markers = markers or MarkerBook()
         self._locks = KeyedLock()
@@ -122,8 +126,12 @@ class XmppAgentNotifier:
 
     # -- ConversationNotifier ---------------------------------------------------------
 
-    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
-        """Queue the events for the conversation's agent and return at once."""
+    async def notify(
+        self, conversation: Conversation, events: Sequence[DomainEvent], *, send_stored: bool = True
+    ) -> None:
+        """Queue the events for the conversation's agent and return at once. Not
+        ``send_stored``: only what goes out from any process (typing, page moves, an offer
+        withdrawn); the stored events are another process's to send."""
         cid = conversation.id
         for event in events:
             if isinstance(event, OfferClosed) and event.outcome is not OfferOutcome.ACCEPTED:
@@ -145,6 +153,8 @@ class XmppAgentNotifier:
                     )
             else:
                 stored.append(event)
+        if not send_stored:
+            return
         self._markers.learn(stored)
         for member in other_recipients(conversation, stored) if stored else ():
             deliver = functools.partial(
@@ -218,6 +228,9 @@ class XmppAgentNotifier:
         # its events would be read as pending and sent twice.
         async with self._cursors.settled():
             pending = await self._services.delivery.pending_agent_deliveries()
+        if pending and self._claim is not None:
+            mine = await self._claim({d.conversation.id for d in pending})
+            pending = [d for d in pending if d.conversation.id in mine]
         if pending:
             logger.info("replaying undelivered events of %d conversations", len(pending))
         for delivery in pending:
@@ -231,6 +244,12 @@ class XmppAgentNotifier:
                 recipient=delivery.agent_id,
                 watching=delivery.role is MemberRole.MONITOR,
             )
+
+    def catch_up(self, conversation_ids: Iterable[ConversationId]) -> None:
+        """Send what the conversations' agents have not been sent, read afresh from the
+        store (another process stored it), each on its lane."""
+        for cid in conversation_ids:
+            self._lanes.submit(cid, functools.partial(self._retry, cid, fresh=True))
 
     def on_link_lost(self) -> None:
         for cid, pos in self._refusals.link_lost():
@@ -404,9 +423,12 @@ class XmppAgentNotifier:
             for cid in self._retries.take_due(loop.time()):
                 self._lanes.submit(cid, functools.partial(self._retry, cid))
 
-    async def _retry(self, cid: ConversationId) -> None:
+    async def _retry(self, cid: ConversationId, *, fresh: bool = False) -> None:
         try:
-            conversation = await self._services.conversations.get_conversation(cid)
+            if fresh:
+                conversation = await self._services.delivery.current(cid)
+            else:
+                conversation = await self._services.conversations.get_conversation(cid)
         except NotFound:
             self._retries.succeeded(cid)
             return

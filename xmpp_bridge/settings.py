@@ -68,6 +68,13 @@ class BridgeSettings:
     taken for dead, dropped and re-established (and the unconfirmed events resent). While
     the server keeps sending meanwhile the wait goes on, up to three times as long: the
     answer is queued behind those stanzas (``xmpp_bridge.link.Link.round_trip``)."""
+    delivery_heartbeat: float = 1.0
+    """Several engine processes on PostgreSQL: how often each renews its delivery lease
+    and learns which others are live (``business.delivery_ownership``)."""
+    delivery_lease: float = 5.0
+    """How long a process's delivery lease lasts without a renewal: the others take over
+    the conversations of one that died this long (plus a heartbeat) after its last
+    renewal. At least three heartbeats."""
     stanza_budget: int = DEFAULT_STANZA_BUDGET
     """The most bytes one outgoing stanza may take on the wire (UTF-8, XML-escaped).
 
@@ -101,6 +108,8 @@ class BridgeSettings:
                 raise ValueError(f"{key} must be positive")
         if self.reconnect_min_delay > self.reconnect_max_delay:
             raise ValueError("reconnect_min_delay must not exceed reconnect_max_delay")
+        if self.delivery_lease < 3 * self.delivery_heartbeat:
+            raise ValueError("delivery_lease must be at least three delivery_heartbeat")
         if not MIN_STANZA_BUDGET <= self.stanza_budget <= MAX_STANZA_BUDGET:
             raise ValueError(
                 f"stanza_budget must be between {MIN_STANZA_BUDGET} and {MAX_STANZA_BUDGET} "

@@ -79,7 +79,15 @@ FLOAT_KEYS = [
     "delivery_flush_interval",
     "offer_poll_interval",
     "delivery_confirm_timeout",
+    "delivery_heartbeat",
+    "delivery_lease",
 ]
+
+
+def test_a_delivery_lease_lasts_at_least_three_heartbeats() -> None:
+    BridgeSettings(delivery_heartbeat=2.0, delivery_lease=6.0)
+    with pytest.raises(ValueError, match=r"^delivery_lease must be at least three"):
+        BridgeSettings(delivery_heartbeat=2.0, delivery_lease=5.9)
 
 
 def test_every_float_setting_is_checked() -> None:

@@ -1,0 +1,167 @@
+"""Delivery ownership: exactly one engine process sends a conversation's events to its
+agents, and another takes over when that one stops or dies.
+
+Every process may store events of any conversation (the visitor's socket lives in one,
+an agent's stanza arrives at another, the REST API at a third), and each process has
+its own XMPP component connection. If each sent what it stored, an agent would get a
+conversation's messages out of order, and twice from processes that fill gaps from
+the store. So each conversation has one owner process: the others only nudge it
+(``DeliveryWakes``).
+
+- **Sole** (SQLite, or one process): this process owns everything; nothing is stored
+  and nothing costs a statement.
+- **Shared** (PostgreSQL): each process is a node with a lease in the database
+  (``beat`` every ``heartbeat`` seconds renews it for ``lease_seconds``, measured by
+  the database's clock). The first process that has something to deliver for a
+  conversation claims it (``claim``: one compare-and-set per conversation, not per
+  message; a conversation is nearly always claimed by the process its visitor is on,
+  which with sticky sessions stores most of its events). A claim takes a conversation
+  from another node only once that node's lease has run out, so no two live nodes own
+  one conversation. A node that cannot renew its lease in time stops delivering at
+  once (``owns`` is false for everything) and forgets what it owned, before another
+  node can take it over: the lease is counted from before the renewal was sent.
+- A node whose lease ran out, or that left (``leave``, at a drain), is noticed by
+  every other node at its next beat (``Beat.gone``); each then claims whatever that
+  node left undelivered and sends it from the delivery cursors. Events sent by the
+  old owner after its last stored cursor go out again (same stanza ids), as after a
+  restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from business.model import ConversationId
+from business.ownership_ports import NodeId
+from business.transactions import Transactions
+
+FOREIGN_OWNERS = 100_000
+"""How many other nodes' conversations a process remembers the owner of."""
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    gone: frozenset[NodeId]
+    """Nodes that were live at the last beat and are not any more."""
+    rejoined: bool
+    """This node's own lease had run out and is valid again: it owns nothing it has not
+    claimed again (it must catch up on what it may have lost meanwhile)."""
+
+
+class DeliveryOwnership:
+    def __init__(
+        self,
+        *,
+        node: NodeId,
+        transactions: Transactions | None = None,
+        lease_seconds: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``transactions`` None: sole owner (one process, nothing stored)."""
+        if transactions is not None and lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        self.node = node
+        self._tx = transactions
+        self._lease = lease_seconds
+        self._monotonic = monotonic
+        self._valid_until = float("-inf")
+        self._lapsed = False
+        self._live: frozenset[NodeId] = frozenset()
+        self._owned: set[ConversationId] = set()
+        # Insertion-ordered: the oldest entries go first once it is full.
+        self._foreign: dict[ConversationId, NodeId] = {}
+
+    @property
+    def sole(self) -> bool:
+        return self._tx is None
+
+    @property
+    def live(self) -> frozenset[NodeId]:
+        """The nodes with a valid lease at the last beat."""
+        return frozenset({self.node}) if self._tx is None else self._live
+
+    @property
+    def leased(self) -> bool:
+        """This node's lease is valid (always, when sole)."""
+        return self._tx is None or self._monotonic() < self._valid_until
+
+    def owns(self, conversation_id: ConversationId) -> bool:
+        """This process delivers the conversation now (known without a statement)."""
+        if self._tx is None:
+            return True
+        return conversation_id in self._owned and self.leased
+
+    def known_owner(self, conversation_id: ConversationId) -> NodeId | None:
+        """Another live node that owned the conversation when last asked, if any."""
+        owner = self._foreign.get(conversation_id)
+        return owner if owner is not None and owner in self._live else None
+
+    async def beat(self) -> Beat:
+        """Renew this node's lease and learn which nodes are live."""
+        if self._tx is None:
+            return Beat(gone=frozenset(), rejoined=False)
+        started = self._monotonic()
+        lapsed = self._lapsed or started >= self._valid_until
+        async with self._tx() as tx:
+            live = frozenset(await tx.delivery_owners.beat(self.node, self._lease))
+            await tx.commit()
+        # Counted from before the renewal was sent: never later than the database's.
+        self._valid_until = started + self._lease
+        self._lapsed = False
+        gone = self._live - live
+        self._live = live
+        for cid in [cid for cid, owner in self._foreign.items() if owner in gone]:
+            del self._foreign[cid]
+        if lapsed:
+            self._owned.clear()
+        return Beat(gone=gone, rejoined=lapsed)
+
+    def lapse(self) -> None:
+        """The lease is known lost (the database refused the renewal past its end):
+        deliver nothing until a beat succeeds."""
+        if self._tx is not None and not self.leased:
+            self._lapsed = True
+            self._owned.clear()
+
+    async def claim(self, conversation_ids: Iterable[ConversationId]) -> set[ConversationId]:
+        """Claim the conversations not owned by another live node; returns those this
+        node owns afterwards (all, when sole; none while the lease is not valid)."""
+        wanted = sorted(set(conversation_ids))
+        if self._tx is None:
+            return set(wanted)
+        if not wanted or not self.leased:
+            return set()
+        async with self._tx() as tx:
+            owners = await tx.delivery_owners.claim(wanted, self.node)
+            await tx.commit()
+        mine = set()
+        for cid, owner in owners.items():
+            if owner == self.node:
+                mine.add(cid)
+                self._foreign.pop(cid, None)
+            else:
+                self._foreign.pop(cid, None)
+                self._foreign[cid] = owner
+                if len(self._foreign) > FOREIGN_OWNERS:
+                    del self._foreign[next(iter(self._foreign))]
+        if self.leased:
+            self._owned |= mine
+        return mine
+
+    async def leave(self) -> int:
+        """Hand every conversation over (a drain): the other nodes take them at their
+        next beat. Returns how many this node owned."""
+        if self._tx is None:
+            return 0
+        self._owned.clear()
+        self._valid_until = float("-inf")
+        async with self._tx() as tx:
+            released = await tx.delivery_owners.leave(self.node)
+            await tx.commit()
+        return released
+
+    def forget(self, conversation_ids: Sequence[ConversationId]) -> None:
+        """Stop counting these as owned (say, ended and delivered)."""
+        self._owned.difference_update(conversation_ids)

@@ -1,0 +1,201 @@
+"""Several engine processes: each conversation's events reach its agents from the one
+process that owns its delivery (``business.delivery_ownership``).
+
+``OwnedDelivery`` stands in front of ``XmppAgentNotifier`` as the publisher's
+subscriber:
+
+- An event of a conversation this process owns goes straight to the notifier, with
+  no statement and no wait: the hot path of a visitor on its sticky process.
+- Any other: what goes out from anywhere (typing, page moves, an offer withdrawn) is
+  sent here; the stored events are left to the owner. Conversations without a known
+  live owner are claimed (one statement for all of those published meanwhile); those
+  claimed are caught up from the store, the others' owners are nudged
+  (``DeliveryWakes``), a nudge per owner for all its conversations of the moment.
+- Every ``heartbeat`` seconds the lease is renewed. When another node's lease ran out
+  (or it left), or this one's own lapsed and is back, or the wake listener
+  reconnected (nudges may have been missed), and every ``catch_up_every`` seconds
+  anyway, the notifier's replay runs: it claims whatever is pending and unowned and
+  sends what this process owns from the delivery cursors.
+- ``stop`` releases every conversation (the drain's hand-over): the others take them
+  at their next beat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from business.conversation import Conversation
+from business.delivery_ownership import DeliveryOwnership
+from business.events import DomainEvent, StoredEvent
+from business.model import ConversationId
+from business.ownership_ports import DeliveryWakes, NodeId
+from xmpp_bridge.outbound import XmppAgentNotifier
+
+logger = logging.getLogger(__name__)
+
+
+class OwnedDelivery:
+    """``business.ports.ConversationNotifier`` for a process among several."""
+
+    def __init__(
+        self,
+        *,
+        notifier: XmppAgentNotifier,
+        ownership: DeliveryOwnership,
+        wakes: DeliveryWakes,
+        heartbeat: float,
+        link_up: Callable[[], bool],
+        catch_up_every: float = 30.0,
+    ) -> None:
+        self._notifier = notifier
+        self._ownership = ownership
+        self._wakes = wakes
+        self._heartbeat = heartbeat
+        self._link_up = link_up
+        self._catch_up_every = catch_up_every
+        self._unsettled: set[ConversationId] = set()
+        self._settle_wake = asyncio.Event()
+        self._catch_up_due = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.claimed = 0
+        """Conversations claimed here (for tests and metrics)."""
+        self.woken = 0
+        """Nudges sent to other processes (conversations named)."""
+
+    # -- ConversationNotifier ---------------------------------------------------------
+
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        cid = conversation.id
+        if self._ownership.owns(cid):
+            await self._notifier.notify(conversation, events)
+            return
+        await self._notifier.notify(conversation, events, send_stored=False)
+        if any(isinstance(event, StoredEvent) for event in events):
+            self._unsettled.add(cid)
+            self._settle_wake.set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take a lease, listen for nudges, and start the background work."""
+        await self._ownership.beat()
+        await self._wakes.listen(self._ownership.node, self._woken, self._listening)
+        self._tasks = [
+            asyncio.create_task(self._settle_loop(), name="delivery-claims"),
+            asyncio.create_task(self._beat_loop(), name="delivery-lease"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop, and hand every conversation over to the other processes (call after the
+        notifier stored its last delivery cursors)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._wakes.stop()
+        try:
+            released = await self._ownership.leave()
+        except Exception:
+            logger.warning(
+                "could not hand the delivery of this process's conversations over; the "
+                "other processes take them when its lease runs out",
+                exc_info=True,
+            )
+        else:
+            logger.info("handed the delivery of %d conversations over", released)
+
+    @property
+    def node(self) -> NodeId:
+        return self._ownership.node
+
+    # -- background ---------------------------------------------------------------------
+
+    def _woken(self, conversation_ids: Sequence[ConversationId]) -> None:
+        mine = [cid for cid in conversation_ids if self._ownership.owns(cid)]
+        # Not (or no longer) ours: the claim decides, and catches up if it wins.
+        self._unsettled.update(cid for cid in conversation_ids if cid not in mine)
+        if len(mine) != len(conversation_ids):
+            self._settle_wake.set()
+        self._notifier.catch_up(mine)
+
+    def _listening(self) -> None:
+        # Nudges sent while nobody listened are lost: catch up on everything of ours.
+        self._catch_up_due.set()
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await self._settle_wake.wait()
+            self._settle_wake.clear()
+            batch, self._unsettled = self._unsettled, set()
+            try:
+                await self._settle(batch)
+            except Exception:
+                logger.warning(
+                    "could not settle the delivery of %d conversations; trying again",
+                    len(batch),
+                    exc_info=True,
+                )
+                self._unsettled |= batch
+                await asyncio.sleep(self._heartbeat)
+                self._settle_wake.set()
+
+    async def _settle(self, batch: set[ConversationId]) -> None:
+        ownership = self._ownership
+        nudges: dict[NodeId, list[ConversationId]] = {}
+        unknown = []
+        for cid in sorted(batch):
+            if ownership.owns(cid):
+                self._notifier.catch_up([cid])
+            elif (owner := ownership.known_owner(cid)) is not None:
+                nudges.setdefault(owner, []).append(cid)
+            else:
+                unknown.append(cid)
+        if unknown:
+            mine = await ownership.claim(unknown)
+            self.claimed += len(mine)
+            self._notifier.catch_up(sorted(mine))
+            for cid in unknown:
+                if cid not in mine and (owner := ownership.known_owner(cid)) is not None:
+                    nudges.setdefault(owner, []).append(cid)
+        for owner, cids in nudges.items():
+            self.woken += len(cids)
+            await self._wakes.send(owner, cids)
+
+    async def _beat_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_catch_up = loop.time()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._heartbeat):
+                    await self._catch_up_due.wait()
+            try:
+                beat = await self._ownership.beat()
+            except Exception:
+                logger.warning("could not renew this process's delivery lease", exc_info=True)
+                self._ownership.lapse()
+                await asyncio.sleep(self._heartbeat)
+                continue
+            if beat.gone:
+                logger.info(
+                    "engine processes gone: %s; taking over their deliveries",
+                    ", ".join(sorted(beat.gone)),
+                )
+            # Also now and then for nothing: a safety net under lost nudges.
+            periodic = loop.time() - last_catch_up >= self._catch_up_every
+            if beat.gone or beat.rejoined or periodic or self._catch_up_due.is_set():
+                self._catch_up_due.clear()
+                if not self._link_up():
+                    continue  # the link's own catch-up replays when it is back
+                try:
+                    await self._notifier.replay()
+                except Exception:
+                    logger.warning("could not catch up on deliveries", exc_info=True)
+                    await asyncio.sleep(self._heartbeat)
+                    self._catch_up_due.set()
+                else:
+                    last_catch_up = loop.time()
