@@ -1,8 +1,9 @@
 """The deployment files (deploy/Dockerfile, deploy/compose.yaml with deploy/compose/, and
-deploy/kubernetes/) agree with the engine and with each other: their configuration loads
-through the engine's own settings loader, their probes answer on the engine's real app,
-their commands parse, their ports and the drain's grace period line up, and the
-manifests validate against the Kubernetes and Compose schemas. Nothing is deployed."""
+deploy/kubernetes/) as the tools and the engine read them: every YAML file parses, the
+manifests validate against the Kubernetes and Compose schemas, the Dockerfile copies
+what exists, the configuration and secrets of both deployments load through the
+engine's own settings loader, and migrations run once before the engines. Nothing is
+deployed (no Docker here); test_ports_and_probes checks how the files fit together."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from chat_engine.settings import Settings, SettingsError
 from tests.deploy.deploy_files import (
     COMPOSE,
     COMPOSE_DIR,
+    DOCKERFILE,
     KUBERNETES,
     YAML_FILES,
     compose,
@@ -153,6 +155,12 @@ def test_compose_engines_load_their_configuration_and_secrets(tmp_path: Path) ->
         assert settings.files.dir == "/var/lib/chat-engine/files"
         assert "files:/var/lib/chat-engine/files" in service["volumes"], "one shared volume"
 
+    migrate = document["services"]["migrate"]
+    assert migrate["volumes"] == [v for v in service["volumes"] if "config.toml" in v]
+    env = _remap(migrate["environment"], mounts)
+    settings = _settings(migrate["command"], env)
+    assert settings.database.url == _settings(["run"], env).database.url
+
 
 def _kubernetes_env(container: dict[str, Any], secret_dir: Path, config: Path) -> dict[str, str]:
     env = {item["name"]: item["value"] for item in container["env"]}
@@ -191,6 +199,7 @@ def test_kubernetes_configuration_loads_once_the_placeholder_secret_is_replaced(
     assert settings.http.trust_forwarded_for
 
     (job_container,) = resources["Job"]["spec"]["template"]["spec"]["containers"]
+    assert job_container["args"] == ["db", "upgrade"]
     job = _settings(job_container["args"], _kubernetes_env(job_container, secret_dir, config))
     assert job.database.url == settings.database.url, "the Job migrates the same database"
 
@@ -229,3 +238,23 @@ def test_migrations_run_once_before_the_engines() -> None:
 def _one(keyword: str) -> Any:
     (item,) = [i for i in dockerfile_instructions("engine") if i.keyword == keyword]
     return item
+
+
+def test_the_dockerfile_copies_what_the_repository_has() -> None:
+    root = DOCKERFILE.parent.parent
+    ignored = {
+        line.strip()
+        for line in (root / ".dockerignore").read_text().splitlines()
+        if not line.startswith("#")
+    } - {""}
+    copies = [i for i in dockerfile_instructions() if i.keyword == "COPY"]
+    assert copies
+    for item in copies:
+        if item.arguments.startswith("--from="):
+            continue
+        *sources, _ = item.arguments.split()
+        for source in sources:
+            assert (root / source).exists(), f"COPY {source}: not in the repository"
+            assert source.rstrip("/") not in ignored, f"COPY {source}: in .dockerignore"
+    # The built assets come from the node stages; a local build must not leak in.
+    assert {"**/node_modules", "**/dist", ".venv", "var"} <= ignored
