@@ -59,6 +59,18 @@ if ((${#packages[@]})); then
     apt-get update -q
     apt-get install -y -q "${packages[@]}"
 fi
+# tests/deploy: `docker-compose config` and the Compose spec's schema it ships. Without
+# its recommends: docker-compose alone, no Docker engine.
+if ((with_test)) && [[ ! -f /usr/lib/python3/dist-packages/compose/config/compose_spec.json ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+        say "installing docker-compose (apt-get, without Docker)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose \
+            || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+                --no-install-recommends docker-compose; }
+    else
+        echo "tests/deploy skip the Compose checks without: sudo apt-get install --no-install-recommends docker-compose" >&2
+    fi
+fi
 # The ejabberd package enables (and, under systemd, starts) a system-wide server on 5222,
 # 5269, 5280 and 5443 of every interface: only private loopback instances should run.
 if [[ " ${packages[*]} " == *" ejabberd "* ]]; then
