@@ -29,8 +29,9 @@ the store. So each conversation has one owner process: the others only nudge it
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from business.model import ConversationId
@@ -118,6 +119,25 @@ class DeliveryOwnership:
             self._owned.clear()
         return Beat(gone=gone, rejoined=lapsed)
 
+    async def observe(self) -> frozenset[NodeId]:
+        """Learn which nodes are live without taking a lease (a process that cannot
+        deliver: its XMPP link is down). Returns the nodes gone since last time."""
+        if self._tx is None:
+            return frozenset()
+        async with self._tx.read() as tx:
+            live = frozenset(await tx.delivery_owners.live())
+        gone = self._live - live
+        self._live = live
+        return gone
+
+    def any_live(self, conversation_id: ConversationId) -> NodeId | None:
+        """A live node to nudge about a conversation nobody owns (the same one for the
+        same conversation while the live nodes stay the same)."""
+        live = sorted(self._live - {self.node}) if not self.leased else sorted(self._live)
+        if not live:
+            return None
+        return live[int(hashlib.sha1(conversation_id.encode()).hexdigest()[:8], 16) % len(live)]
+
     def lapse(self) -> None:
         """The lease is known lost (the database refused the renewal past its end):
         deliver nothing until a beat succeeds."""
@@ -131,7 +151,14 @@ class DeliveryOwnership:
         wanted = sorted(set(conversation_ids))
         if self._tx is None:
             return set(wanted)
-        if not wanted or not self.leased:
+        if not wanted:
+            return set()
+        if not self.leased:
+            # Cannot deliver: only learn who does, to nudge them.
+            async with self._tx.read() as tx:
+                owners = await tx.delivery_owners.owners(wanted)
+            for cid, owner in owners.items():
+                self._remember(cid, owner)
             return set()
         async with self._tx() as tx:
             owners = await tx.delivery_owners.claim(wanted, self.node)
@@ -142,13 +169,18 @@ class DeliveryOwnership:
                 mine.add(cid)
                 self._foreign.pop(cid, None)
             else:
-                self._foreign.pop(cid, None)
-                self._foreign[cid] = owner
-                if len(self._foreign) > FOREIGN_OWNERS:
-                    del self._foreign[next(iter(self._foreign))]
+                self._remember(cid, owner)
         if self.leased:
             self._owned |= mine
         return mine
+
+    def _remember(self, conversation_id: ConversationId, owner: NodeId) -> None:
+        if owner == self.node:
+            return
+        self._foreign.pop(conversation_id, None)
+        self._foreign[conversation_id] = owner
+        if len(self._foreign) > FOREIGN_OWNERS:
+            del self._foreign[next(iter(self._foreign))]
 
     async def leave(self) -> int:
         """Hand every conversation over (a drain): the other nodes take them at their
@@ -157,11 +189,8 @@ class DeliveryOwnership:
             return 0
         self._owned.clear()
         self._valid_until = float("-inf")
+        self._lapsed = True
         async with self._tx() as tx:
             released = await tx.delivery_owners.leave(self.node)
             await tx.commit()
         return released
-
-    def forget(self, conversation_ids: Sequence[ConversationId]) -> None:
-        """Stop counting these as owned (say, ended and delivered)."""
-        self._owned.difference_update(conversation_ids)

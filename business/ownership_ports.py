@@ -26,6 +26,16 @@ class DeliveryOwnerRepository(Protocol):
         return the nodes whose lease is valid, ``node`` among them."""
         ...
 
+    async def live(self) -> Sequence[NodeId]:
+        """The nodes whose lease is valid, without renewing any."""
+        ...
+
+    async def owners(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, NodeId]:
+        """The stored owner of each conversation that has one (live or not)."""
+        ...
+
     async def claim(
         self, conversation_ids: Sequence[ConversationId], node: NodeId
     ) -> Mapping[ConversationId, NodeId]:

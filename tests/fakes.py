@@ -466,6 +466,14 @@ class FakeDeliveryOwners:
     async def beat(self, node: NodeId, lease_seconds: float) -> Sequence[NodeId]:
         raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
 
+    async def live(self) -> Sequence[NodeId]:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
+    async def owners(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, NodeId]:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
     async def claim(
         self, conversation_ids: Sequence[ConversationId], node: NodeId
     ) -> Mapping[ConversationId, NodeId]:

@@ -7,9 +7,10 @@ import contextlib
 import functools
 import logging
 import random as _random
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 
 from business.delivery_ownership import DeliveryOwnership
+from business.model import ConversationId
 from business.ownership_ports import DeliveryWakes
 from business.ports import ConversationNotifier
 from business.services import Services
@@ -82,7 +83,7 @@ class XmppBridge:
             retry_min_delay=settings.reconnect_min_delay,
             retry_max_delay=settings.reconnect_max_delay,
             markers=markers,
-            claim=None if ownership is None or ownership.sole else ownership.claim,
+            claim=None if ownership is None or ownership.sole else self._claim,
         )
         self._owned: OwnedDelivery | None = None
         if ownership is not None and not ownership.sole:
@@ -93,7 +94,7 @@ class XmppBridge:
                 ownership=ownership,
                 wakes=wakes,
                 heartbeat=settings.delivery_heartbeat,
-                link_up=lambda: self._ready.is_set(),
+                link_up=lambda: self._link.connected,
             )
         self._subscriber: ConversationNotifier = self._owned or self._notifier
         self._inbound = InboundDispatcher(
@@ -202,6 +203,10 @@ class XmppBridge:
             # After the last cursors: the next owner starts from them.
             await self._owned.stop()
         logger.info("XMPP component %s stopped", self._settings.component_jid)
+
+    async def _claim(self, conversation_ids: Iterable[ConversationId]) -> set[ConversationId]:
+        assert self._owned is not None
+        return await self._owned.claim(conversation_ids)
 
     # -- connection loop --------------------------------------------------------------
 

@@ -11,6 +11,9 @@ subscriber:
   live owner are claimed (one statement for all of those published meanwhile); those
   claimed are caught up from the store, the others' owners are nudged
   (``DeliveryWakes``), a nudge per owner for all its conversations of the moment.
+- Only a process whose XMPP link is up holds a lease and owns conversations: one whose
+  link goes down hands them over (a Prosody standby never owns any), and nudges a live
+  one about conversations nobody owns.
 - Every ``heartbeat`` seconds the lease is renewed. When another node's lease ran out
   (or it left), or this one's own lapsed and is back, or the wake listener
   reconnected (nudges may have been missed), and every ``catch_up_every`` seconds
@@ -25,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from business.conversation import Conversation
-from business.delivery_ownership import DeliveryOwnership
+from business.delivery_ownership import Beat, DeliveryOwnership
 from business.events import DomainEvent, StoredEvent
 from business.model import ConversationId
 from business.ownership_ports import DeliveryWakes, NodeId
@@ -60,6 +63,7 @@ class OwnedDelivery:
         self._settle_wake = asyncio.Event()
         self._catch_up_due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._joined = False
         self.claimed = 0
         """Conversations claimed here (for tests and metrics)."""
         self.woken = 0
@@ -80,8 +84,11 @@ class OwnedDelivery:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take a lease, listen for nudges, and start the background work."""
-        await self._ownership.beat()
+        """Listen for nudges and start the background work. The lease is taken once the
+        XMPP link is up (``claim``, from the link's catch-up, or the next beat): a
+        process that cannot reach agents must not own conversations (a Prosody standby
+        never gets the link while the active one holds it)."""
+        await self._ownership.observe()
         await self._wakes.listen(self._ownership.node, self._woken, self._listening)
         self._tasks = [
             asyncio.create_task(self._settle_loop(), name="delivery-claims"),
@@ -98,6 +105,30 @@ class OwnedDelivery:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._wakes.stop()
+        await self._part()
+
+    @property
+    def node(self) -> NodeId:
+        return self._ownership.node
+
+    async def claim(self, conversation_ids: Iterable[ConversationId]) -> set[ConversationId]:
+        """For the notifier's replay: join (take the lease) if the link is up and this
+        process has none, then claim."""
+        if self._link_up() and not self._ownership.leased:
+            await self._join()
+        return await self._ownership.claim(conversation_ids)
+
+    async def _join(self) -> Beat:
+        beat = await self._ownership.beat()
+        if not self._joined:
+            logger.info("delivering as node %s", self._ownership.node)
+        self._joined = True
+        return beat
+
+    async def _part(self) -> None:
+        """The link is down: hand every conversation over to processes that can reach
+        agents."""
+        self._joined = False
         try:
             released = await self._ownership.leave()
         except Exception:
@@ -107,11 +138,7 @@ class OwnedDelivery:
                 exc_info=True,
             )
         else:
-            logger.info("handed the delivery of %d conversations over", released)
-
-    @property
-    def node(self) -> NodeId:
-        return self._ownership.node
+            logger.info("XMPP link down: handed the delivery of %d conversations over", released)
 
     # -- background ---------------------------------------------------------------------
 
@@ -160,7 +187,12 @@ class OwnedDelivery:
             self.claimed += len(mine)
             self._notifier.catch_up(sorted(mine))
             for cid in unknown:
-                if cid not in mine and (owner := ownership.known_owner(cid)) is not None:
+                if cid in mine:
+                    continue
+                # Nobody live owns it and this process cannot (no link): a live one
+                # is nudged, claims it and delivers.
+                owner = ownership.known_owner(cid) or ownership.any_live(cid)
+                if owner is not None:
                     nudges.setdefault(owner, []).append(cid)
         for owner, cids in nudges.items():
             self.woken += len(cids)
@@ -173,8 +205,17 @@ class OwnedDelivery:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._heartbeat):
                     await self._catch_up_due.wait()
+            if not self._link_up():
+                # Cannot reach agents: deliver nothing, own nothing, watch the others.
+                try:
+                    if self._joined:
+                        await self._part()
+                    await self._ownership.observe()
+                except Exception:
+                    logger.warning("could not read the live engine processes", exc_info=True)
+                continue
             try:
-                beat = await self._ownership.beat()
+                beat = await self._join()
             except Exception:
                 logger.warning("could not renew this process's delivery lease", exc_info=True)
                 self._ownership.lapse()
@@ -189,8 +230,6 @@ class OwnedDelivery:
             periodic = loop.time() - last_catch_up >= self._catch_up_every
             if beat.gone or beat.rejoined or periodic or self._catch_up_due.is_set():
                 self._catch_up_due.clear()
-                if not self._link_up():
-                    continue  # the link's own catch-up replays when it is back
                 try:
                     await self._notifier.replay()
                 except Exception:

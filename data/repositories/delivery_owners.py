@@ -61,6 +61,19 @@ class SqlDeliveryOwnerRepository:
         await ctx.execute(_FORGET_OLD)
         return [NodeId(row[0]) for row in await ctx.execute(_LIVE)]
 
+    async def live(self) -> Sequence[NodeId]:
+        self._postgresql()
+        return [NodeId(row[0]) for row in await self._ctx.execute(_LIVE)]
+
+    async def owners(
+        self, conversation_ids: Sequence[ConversationId]
+    ) -> Mapping[ConversationId, NodeId]:
+        self._postgresql()
+        if not conversation_ids:
+            return {}
+        rows = await self._ctx.execute(_OWNERS, {"ids": sorted(set(conversation_ids))})
+        return {ConversationId(cid): NodeId(owner) for cid, owner in rows}
+
     async def claim(
         self, conversation_ids: Sequence[ConversationId], node: NodeId
     ) -> Mapping[ConversationId, NodeId]:
