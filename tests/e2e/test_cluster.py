@@ -109,8 +109,11 @@ async def test_a_polling_only_visitor_without_cookies_stays_on_its_process(
         assert all(visitor.sio.connected for visitor, _ in visitors)
         assert {visitor.sio.transport() for visitor, _ in visitors} == {"polling"}
     finally:
-        for visitor, http in visitors:
-            await visitor.disconnect()
+        # A polling client's disconnect waits for its pending long poll (up to the
+        # 25 s ping interval): all at once, with room for that.
+        async with asyncio.timeout(90):
+            await asyncio.gather(*(visitor.sio.disconnect() for visitor, _ in visitors))
+        for _, http in visitors:
             await http.close()
 
 
