@@ -1,6 +1,8 @@
 # Everything a newcomer needs is `make run` and `make test` (see README.md).
 #
 #   make run        set up, then run the engine with a private Prosody and demo agents
+#   make cluster    set up (as for tests), then run HAProxy, three engine processes,
+#                   ejabberd, PostgreSQL and Redis under var/cluster (docs/operations.md)
 #   make test       set up (with Chromium), then lint, types, layers and every test
 #   make test-fast  the same without the end-to-end tests (no Prosody, no browser)
 #   make lint       lint, types and layers only
@@ -14,13 +16,17 @@
 
 ARGS ?=
 
-.PHONY: setup run test test-fast lint audit screenshots
+.PHONY: setup run cluster test test-fast lint audit screenshots
 
 setup:
 	deploy/scripts/setup.sh
 
 run: setup
 	.venv/bin/chat-engine dev $(ARGS)
+
+cluster:
+	deploy/scripts/setup.sh --test
+	.venv/bin/chat-engine cluster $(ARGS)
 
 test:
 	deploy/scripts/setup.sh --test

@@ -137,6 +137,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: 5280, or a free one if taken)",
     )
 
+    cluster = commands.add_parser(
+        "cluster",
+        parents=[common],
+        help="run the scale-out set-up locally: HAProxy, engine processes, ejabberd, "
+        "PostgreSQL, Redis",
+        description=(
+            "Start a private PostgreSQL, Redis and ejabberd, several engine processes on "
+            "them and HAProxy in front (on --port), with two demo agents in queue "
+            "'support', all kept under --var-dir. Ctrl-C stops everything."
+        ),
+    )
+    cluster.add_argument(
+        "--var-dir",
+        type=Path,
+        default=Path("var/cluster"),
+        metavar="DIR",
+        help="where the generated files live (default: ./var/cluster)",
+    )
+    cluster.add_argument(
+        "--engines",
+        type=int,
+        default=3,
+        metavar="N",
+        help="how many engine processes (default: 3)",
+    )
+
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser(
@@ -223,6 +249,28 @@ async def _dev(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
+async def _cluster(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chat_engine.cluster import CLUSTER_ERRORS, run_cluster
+
+    if args.engines < 1:
+        return _error("--engines: at least 1", EXIT_USAGE)
+    config = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    try:
+        with StopSignal() as stop:
+            await run_cluster(
+                settings,
+                var_dir=args.var_dir,
+                engines=args.engines,
+                out=out,
+                stop=stop,
+                config_file=Path(config) if config else None,
+            )
+    except CLUSTER_ERRORS as exc:
+        return _error(str(exc), EXIT_FAILURE)
+    out.write("Stopped.\n")
+    return 0
+
+
 async def _db_upgrade(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     await upgrade_database(settings)
     out.write(f"database is up to date: {redact_url(settings.database.url)}\n")
@@ -238,6 +286,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return _run
         case "dev":
             return _dev
+        case "cluster":
+            return _cluster
         case "db":
             return _db_upgrade
         case "agent" if args.agent_command == "add":

@@ -1,7 +1,7 @@
 """PostgreSQL restarted under load: nothing acknowledged is lost or stored twice, and
 while it is down every refused send is ``unavailable``, never ``internal``.
 
-A private cluster (``initdb``, ``pg_ctl``; see ``bench.faults._stores``) gets the
+A private cluster (``initdb``, ``pg_ctl``; see ``chat_engine.private_postgres``) gets the
 engine's schema; the engine runs in this process on it, and ``scale.chats`` visitors
 write ``scale.rate`` messages per second through the widget's outbox: in order, one
 at a time, each retried with the same ``client_msg_id`` and the widget's backoff until
@@ -32,8 +32,8 @@ from bench.faults._inprocess import (
     services_on,
     serving,
 )
-from bench.faults._stores import PrivatePostgres
 from bench.faults._table import Row, Scale, Scenario
+from chat_engine.private_postgres import PrivatePostgres
 from data import Database
 from data.settings import DatabaseSettings
 
@@ -48,9 +48,9 @@ def down_seconds(scale: Scale) -> float:
 
 async def run(scale: Scale, work: Path) -> Row:
     row = Row(fault="postgres-restart", scale=scale.name)
-    cluster = PrivatePostgres(work)
+    cluster = PrivatePostgres(work / "postgres")
     try:
-        await cluster.create()
+        await cluster.start()
         # A short connect timeout: while the server is down, a request that needs a new
         # connection learns it in a second instead of holding the visitor for ten.
         database = Database.from_settings(DatabaseSettings(url=cluster.url, connect_timeout=1.0))

@@ -1,7 +1,7 @@
 """Redis stopped and started under load: every visitor's seq gap is found and filled.
 
 Two engines share one database and a private Redis (python-socketio's message queue,
-``bench.faults._stores``), as two processes behind a load balancer do; both run in
+``chat_engine.private_redis``), as two processes behind a load balancer do; both run in
 this process, each with its own services. The visitors are connected to engine B; the
 agents' messages are stored and published by engine A, so they reach the visitors only
 through Redis. Each visitor applies events as the widget's core does: once each, in
@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.faults._inprocess import LoadVisitor, connect_visitors, lifted, services_on, serving
-from bench.faults._stores import PrivateRedis
 from bench.faults._table import Row, Scale, Scenario
 from business import commands as c
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId, ConversationId
 from business.services import Services
 from chat_engine.bootstrap import bootstrap
+from chat_engine.private_redis import PrivateRedis
 from data import Database
 
 FILL_BOUND = 5.0
@@ -115,7 +115,7 @@ class Follower:
 
 async def run(scale: Scale, work: Path) -> Row:
     row = Row(fault="redis-restart", scale=scale.name)
-    redis = PrivateRedis(work)
+    redis = PrivateRedis(work / "redis")
     database = Database.from_url(f"sqlite+aiosqlite:///{work / 'engine.db'}")
     try:
         await redis.start()
@@ -212,7 +212,7 @@ async def _load(
 
     async def fault() -> tuple[float, float, dict[str, int], dict[str, int]]:
         await asyncio.sleep(max(0.0, stop_at - time.time()))
-        await redis.stop()
+        await redis.stop(kill=True)  # a crash: connections drop at once
         stopped = time.time()
         await asyncio.sleep(max(0.0, quiet_at - time.time()))
         back = await redis.start()

@@ -4,8 +4,9 @@
 #   deploy/scripts/setup.sh           Prosody, the virtualenv and the widget
 #   deploy/scripts/setup.sh --test    the same, plus Chromium for the browser test and
 #                                     Profanity under tmux for the real-client test, and
-#                                     ejabberd for the scale-out tests (its system service
-#                                     is stopped and disabled: the tests run private ones)
+#                                     ejabberd, HAProxy and Redis for make cluster and the
+#                                     scale-out tests (their system services are stopped
+#                                     and disabled: private ones are run instead)
 #
 # Each step is skipped when its result is already there and still current, so a second
 # run takes a second or two.
@@ -43,6 +44,9 @@ if ((with_test)) && ! have profanity; then packages+=(profanity); fi
 if ((with_test)) && ! have tmux; then packages+=(tmux); fi
 # tests/e2e/test_ejabberd.py: several engine processes on one component domain.
 if ((with_test)) && ! have ejabberdctl && [[ ! -x /usr/sbin/ejabberdctl ]]; then packages+=(ejabberd); fi
+# make cluster and tests/e2e/test_cluster.py: HAProxy and Redis, run privately like ejabberd.
+if ((with_test)) && ! have haproxy && [[ ! -x /usr/sbin/haproxy ]]; then packages+=(haproxy); fi
+if ((with_test)) && ! have redis-server; then packages+=(redis-server); fi
 
 if ((${#packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
@@ -73,18 +77,20 @@ if ((with_test)) && [[ ! -f /usr/lib/python3/dist-packages/compose/config/compos
 fi
 # The ejabberd package enables (and, under systemd, starts) a system-wide server on 5222,
 # 5269, 5280 and 5443 of every interface: only private loopback instances should run.
-if [[ " ${packages[*]} " == *" ejabberd "* ]]; then
-    say "stopping and disabling the system ejabberd service (tests run their own)"
+# HAProxy's and Redis's packages enable theirs too (Redis on 6379).
+for service in ejabberd haproxy redis-server; do
+    [[ " ${packages[*]} " == *" $service "* ]] || continue
+    say "stopping and disabling the system $service service (make cluster and the tests run their own)"
     if [[ -d /run/systemd/system ]]; then
-        systemctl disable --now ejabberd.service || true
+        systemctl disable --now "$service.service" || true
     else
         # No systemd running (a container): stop a SysV start, if policy allowed one,
         # and disable both kinds of start-up (systemctl disable works offline).
-        invoke-rc.d ejabberd stop >/dev/null 2>&1 || true
-        update-rc.d ejabberd disable >/dev/null 2>&1 || true
-        systemctl disable ejabberd.service >/dev/null 2>&1 || true
+        invoke-rc.d "$service" stop >/dev/null 2>&1 || true
+        update-rc.d "$service" disable >/dev/null 2>&1 || true
+        systemctl disable "$service.service" >/dev/null 2>&1 || true
     fi
-fi
+done
 
 # -- Python virtualenv ----------------------------------------------------------------
 
