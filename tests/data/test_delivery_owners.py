@@ -1,0 +1,174 @@
+"""Delivery ownership stored in PostgreSQL (``data/repositories/delivery_owners.py``,
+``business.delivery_ownership``): leases by the database's clock, one owner per
+conversation, takeover only after the owner's lease ran out, release at a drain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from business.delivery_ownership import DeliveryOwnership
+from business.model import ConversationId
+from business.ownership_ports import NodeId
+from business.publishing import EventPublisher
+from business.transactions import Transactions
+from data import Database
+from tests.conftest import fresh_database_url
+from tests.harness import World, make_world
+
+pytestmark = pytest.mark.postgres
+
+
+class Clock:
+    """The monotonic clock the ownership counts its own lease by."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[tuple[Database, World]]:
+    async with fresh_database_url("postgres", tmp_path) as url:
+        database = Database.from_url(url)
+        try:
+            await database.migrate()
+            yield database, await make_world(uow=database.unit_of_work)
+        finally:
+            await database.dispose()
+
+
+def _node(
+    database: Database, name: str, lease: float = 5.0, clock: Clock | None = None
+) -> DeliveryOwnership:
+    return DeliveryOwnership(
+        node=NodeId(name),
+        transactions=Transactions(database.unit_of_work, EventPublisher()),
+        lease_seconds=lease,
+        monotonic=clock or Clock(),
+    )
+
+
+async def _conversations(world: World, count: int) -> list[ConversationId]:
+    ids = []
+    for n in range(count):
+        conv = await world.start(await world.visitor(), f"Question {n}")
+        ids.append(conv.id)
+    return ids
+
+
+async def test_the_first_claim_wins_and_the_others_learn_the_owner(
+    store: tuple[Database, World],
+) -> None:
+    database, world = store
+    first, second = _node(database, "first"), _node(database, "second")
+    assert (await first.beat()).rejoined  # a new node has nothing of its own yet
+    await second.beat()
+    assert first.live == {"first"}  # as of its own beat
+    assert not (await first.beat()).rejoined
+    assert first.live == {"first", "second"}
+    a, b = await _conversations(world, 2)
+
+    assert await first.claim([a]) == {a}
+    assert first.owns(a)
+    assert await second.claim([a, b]) == {b}
+    assert not second.owns(a)
+    assert second.known_owner(a) == "first"
+    # Claiming again what is already one's own is a no-op that still answers yes.
+    assert await first.claim([a]) == {a}
+    # A conversation that does not exist is nobody's.
+    assert await first.claim([ConversationId("no-such-conversation")]) == set()
+
+
+async def test_concurrent_claims_of_one_conversation_have_one_winner(
+    store: tuple[Database, World],
+) -> None:
+    database, world = store
+    nodes = [_node(database, f"node-{n}") for n in range(4)]
+    for node in nodes:
+        await node.beat()
+    conversations = await _conversations(world, 5)
+    won = await asyncio.gather(*(node.claim(conversations) for node in nodes))
+    for cid in conversations:
+        assert sum(cid in mine for mine in won) == 1, cid
+
+
+async def test_a_conversation_is_taken_over_only_after_its_owners_lease_ran_out(
+    store: tuple[Database, World],
+) -> None:
+    database, world = store
+    owner, other = _node(database, "owner", lease=0.6), _node(database, "other")
+    await owner.beat()
+    await other.beat()
+    (cid,) = await _conversations(world, 1)
+    assert await owner.claim([cid]) == {cid}
+    assert await other.claim([cid]) == set()
+    await asyncio.sleep(1.0)  # the owner's lease (database time) runs out
+    gone = (await other.beat()).gone
+    assert gone == {"owner"}
+    assert await other.claim([cid]) == {cid}
+    assert other.owns(cid)
+
+
+async def test_a_node_that_cannot_renew_stops_owning_before_anyone_may_take_over(
+    store: tuple[Database, World],
+) -> None:
+    database, world = store
+    clock = Clock()
+    node = _node(database, "slow", lease=5.0, clock=clock)
+    await node.beat()
+    (cid,) = await _conversations(world, 1)
+    assert await node.claim([cid]) == {cid}
+    clock.now += 4.9
+    assert node.owns(cid)
+    clock.now += 0.2  # past the lease counted from before the renewal was sent
+    assert not node.owns(cid)
+    assert not node.leased
+    # Not leased: a claim only asks who owns it (still this node, in the database).
+    assert await node.claim([cid]) == set()
+    beat = await node.beat()
+    assert beat.rejoined
+    assert not node.owns(cid)  # forgotten until claimed again
+    assert await node.claim([cid]) == {cid}
+
+
+async def test_leaving_hands_everything_over_at_once(store: tuple[Database, World]) -> None:
+    database, world = store
+    leaving, staying = _node(database, "leaving"), _node(database, "staying")
+    await leaving.beat()
+    await staying.beat()
+    conversations = await _conversations(world, 3)
+    assert await leaving.claim(conversations) == set(conversations)
+    assert await leaving.leave() == 3
+    assert not leaving.owns(conversations[0])
+    assert (await staying.beat()).gone == {"leaving"}
+    assert await staying.claim(conversations) == set(conversations)
+
+
+async def test_a_process_that_cannot_deliver_nudges_a_live_one(
+    store: tuple[Database, World],
+) -> None:
+    database, world = store
+    linked, linkless = _node(database, "linked"), _node(database, "linkless")
+    await linked.beat()
+    await linkless.observe()  # no lease: it only watches
+    assert linkless.live == {"linked"}
+    (cid,) = await _conversations(world, 1)
+    assert await linkless.claim([cid]) == set()
+    assert linkless.known_owner(cid) is None  # nobody owns it yet
+    assert linkless.any_live(cid) == "linked"
+
+
+async def test_a_sole_owner_owns_everything_and_stores_nothing() -> None:
+    sole = DeliveryOwnership(node=NodeId("alone"))
+    cid = ConversationId("c1")
+    assert sole.sole
+    assert sole.owns(cid)
+    assert await sole.claim([cid]) == {cid}
+    assert (await sole.beat()).gone == frozenset()
+    assert await sole.leave() == 0
