@@ -21,6 +21,7 @@ from business.file_model import FileId, FileOwner, StoredFile
 from business.governance_ports import JsonObject, Removed, VisitorRecord
 from business.model import ConversationId, ConversationState, TenantId, VisitorId
 from data.models import ConversationMemberRow, ConversationRow, EventRow, VisitorRow
+from data.models_cluster import DeliveryOwnerRow
 from data.models_files import FileRow
 from data.models_identity import VisitorDeviceTokenRow, VisitorIdentityRow
 from data.models_integrations import TranscriptMailRow, WebhookAttemptRow, WebhookDeliveryRow
@@ -34,6 +35,7 @@ CONVERSATION_TABLES: Final = frozenset(
     {
         "conversation_events",
         "conversation_members",
+        "delivery_owners",
         "files",
         "transcript_mails",
         "webhook_deliveries",
@@ -250,6 +252,7 @@ class SqlVisitorDataRepository:
                     ConversationMemberRow.conversation_id.in_(listed)
                 ),
                 delete(EventRow).where(EventRow.conversation_id.in_(listed)),
+                delete(DeliveryOwnerRow).where(DeliveryOwnerRow.conversation_id.in_(listed)),
             ]
         for statement in statements:
             await session.execute(statement.execution_options(synchronize_session=False))
