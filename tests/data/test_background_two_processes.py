@@ -17,11 +17,15 @@ from pathlib import Path
 import pytest
 
 from business import commands as c
+from business.cluster_jobs import in_one_process
 from business.events import MessagePosted, OfferClosed, OfferOutcome
 from business.inactivity import InactivityClock
 from business.mail_settings import MailSettings
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId, ConversationId, ParticipantKind
 from business.offers import OfferClock
+from business.publishing import EventPublisher
+from business.retention import ConfigureRetention
+from business.transactions import Transactions
 from business.webhook_commands import CreateWebhook
 from business.webhook_dispatcher import WebhookDispatcher
 from business.webhook_settings import WebhookSettings
@@ -48,6 +52,7 @@ class Cluster:
     transport: ScriptedTransport
     mailer: RecordingMailer
     databases: tuple[Database, Database]
+    backend: str
 
 
 @pytest.fixture(params=BACKENDS)
@@ -76,6 +81,7 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
                 transport=transport,
                 mailer=mailer,
                 databases=(one, two),
+                backend=request.param,
             )
         finally:
             await one.dispose()
@@ -266,3 +272,33 @@ async def test_a_transcript_due_in_both_processes_is_mailed_once(cluster: Cluste
     )
 
     assert len(cluster.mailer.sent) == 1
+
+
+async def test_a_purge_round_runs_in_one_process_at_a_time(cluster: Cluster) -> None:
+    """While one process purges, the other skips its round; once the first is done (or
+    gone: the lock goes with its connection) the other's next round purges."""
+    if cluster.backend != "postgres":
+        pytest.skip("SQLite is one process: its rounds need no turns")
+    first, second = cluster.first, cluster.second
+    await first.services.retention_settings.configure(
+        ConfigureRetention(tenant_id=DEFAULT_TENANT, visitors_days=1)
+    )
+    await first.visitor()
+    first.advance(2 * 86_400)
+    purging, done = asyncio.Event(), asyncio.Event()
+
+    async def a_long_purge() -> str:
+        purging.set()
+        await done.wait()
+        return "purged"
+
+    transactions = Transactions(cluster.databases[0].unit_of_work, EventPublisher())
+    holder = asyncio.create_task(in_one_process(transactions, "retention", a_long_purge))
+    try:
+        await purging.wait()
+        assert await second.services.retention.purge_round() == (), "both purged at once"
+    finally:
+        done.set()
+        assert await holder == "purged"
+    (purged,) = await second.services.retention.purge_round()
+    assert purged.visitors == 1
