@@ -6,7 +6,8 @@ purge_interval_seconds``) and an operator may purge at once (``chat-engine files
 purge``). The bytes go first and then the metadata: a purge that stops half-way leaves
 metadata whose bytes are gone (its link answers "gone", and the next purge finishes it),
 never bytes that nothing points at any more, which would outlive the retention unseen.
-Several engines may purge at once: deleting what another already deleted is no error.
+Several engines may purge at once: deleting what another already deleted is no error;
+the engines' background rounds take turns anyway (``business.cluster_jobs``).
 
 A purged file's messages keep their ``file:<id>`` attachment; its link, still correctly
 signed, then answers that the file is no longer available (``business.errors.FileGone``).
@@ -18,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from business.cluster_jobs import in_one_process
 from business.file_ports import BlobStore
 from business.model import TenantId
 from business.ports import Clock
@@ -72,6 +74,10 @@ class FileRetentionService:
             done.append(TenantPurge(tenant_id=tenant, retention_days=days, files=count, bytes=size))
         return tuple(done)
 
+    async def purge_round(self) -> tuple[TenantPurge, ...]:
+        """The background purge: skipped while another process purges files."""
+        return await in_one_process(self._tx, "file-retention", self.purge) or ()
+
     async def _purge_tenant(self, tenant: TenantId, before: datetime) -> tuple[int, int]:
         count = size = 0
         while True:
@@ -95,7 +101,7 @@ class FilePurger(Purger):
     ) -> None:
         super().__init__(
             "file-purger",
-            retention.purge,
+            retention.purge_round,
             interval=interval,
             failure="could not purge the files past their retention",
             first_delay=first_delay,

@@ -23,7 +23,7 @@ from business.conversation import Conversation
 from business.errors import Conflict, DomainError, NotFound
 from business.events import OfferOutcome
 from business.inactivity_rules import on_taken, on_transferred
-from business.model import DEFAULT_OFFER_TIMEOUT, Agent, AgentId, OfferKind
+from business.model import DEFAULT_OFFER_TIMEOUT, Agent, AgentId, ConversationId, OfferKind
 from business.offer_rules import accept_offer, check_offered_to, close_offer, extend_offer
 from business.ports import Clock
 from business.routing import Router
@@ -78,15 +78,18 @@ class OfferService:
                 await self._router.dispatch(declined.tenant_id, queue)
         return declined
 
-    async def grant_time(self) -> int:
-        """Give every open offer its queue's full time from now, at least: called when
-        offers can reach agents again (the link is back, the engine restarted), so an
-        offer nobody could see does not time out at once and set its agent not ready."""
+    async def grant_time(self, only: Callable[[ConversationId], bool] | None = None) -> int:
+        """Give every open offer (of the conversations ``only`` admits) its queue's full
+        time from now, at least: called when offers can reach agents again (the link is
+        back, the engine restarted), so an offer nobody could see does not time out at
+        once and set its agent not ready."""
         now = self._clock.now()
         async with self._tx.read() as tx:
             offered = await tx.conversations.list_offers_due(now + _FOREVER, _ALL_OPEN)
         granted = 0
         for seen in offered:
+            if only is not None and not only(seen.id):
+                continue
             async with self._tx() as tx:
                 conv = await tx.conversations.get(seen.id, for_update=True)
                 if conv is None or conv.offered_to is None or conv.offer_expires_at is None:
@@ -174,6 +177,14 @@ class OfferClock(Background):
     ``active`` says whether this process may expire offers now: only while the agent
     desk can deliver, or a lost link would set every offered agent not ready for
     offers they never saw.
+
+    ``grant_to`` says which conversations' offers a clock that becomes active gives
+    their time again: those that could not reach agents because this process could not
+    deliver them. With several engine processes, the conversations this one delivers
+    (``business.delivery_ownership``), or all of them while no other process runs;
+    the others' offers went on reaching agents through them (a dead process's through
+    the one that took its chats over), and a rolling restart would otherwise give every
+    open offer of the whole database its full time once per process.
     """
 
     def __init__(
@@ -182,11 +193,13 @@ class OfferClock(Background):
         *,
         interval: float = 1.0,
         active: Callable[[], bool] = lambda: True,
+        grant_to: Callable[[ConversationId], bool] | None = None,
     ) -> None:
         super().__init__("offer-clock")
         self._offers = offers
         self._interval = interval
         self._active = active
+        self._grant_to = grant_to
 
     async def _run(self) -> None:
         was_active = False
@@ -194,7 +207,7 @@ class OfferClock(Background):
             if self._active() and not was_active:
                 # Offers could not reach agents until now: time starts again.
                 try:
-                    await self._offers.grant_time()
+                    await self._offers.grant_time(self._grant_to)
                     was_active = True
                 except Exception:
                     logger.exception("could not give the open offers their time; trying again")

@@ -17,7 +17,8 @@ next visit starts as a new visitor).
 The engine purges in the background (``RetentionPurger``, every ``[files]
 purge_interval_seconds``, with the files), an operator at once with
 ``chat-engine retention purge``. Work goes in batches of short transactions; several
-engines may purge at once (what another already deleted is simply gone).
+engines may purge at once (what another already deleted is simply gone), and their
+background rounds take turns (``business.cluster_jobs``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from business.cluster_jobs import in_one_process
 from business.errors import InvalidInput, NotFound
 from business.file_model import MAX_RETENTION_DAYS
 from business.file_ports import BlobStore
@@ -143,6 +145,10 @@ class RetentionService:
             )
         return tuple(done)
 
+    async def purge_round(self) -> tuple[RetentionPurge, ...]:
+        """The background purge: skipped while another process purges."""
+        return await in_one_process(self._tx, "retention", self.purge) or ()
+
     async def _conversations(self, tenant: TenantId, days: int, dry_run: bool) -> tuple[int, int]:
         before = self._clock.now() - timedelta(days=days)
         count = files = 0
@@ -190,7 +196,7 @@ class RetentionPurger(Purger):
     ) -> None:
         super().__init__(
             "retention-purger",
-            retention.purge,
+            retention.purge_round,
             interval=interval,
             failure="could not purge the conversations and visitors past their retention",
             first_delay=first_delay,

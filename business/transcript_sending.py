@@ -20,6 +20,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+from business.cluster_jobs import in_one_process
 from business.events import StoredEvent
 from business.file_links import AttachmentUrl
 from business.mail_settings import MailSettings
@@ -77,6 +78,10 @@ class TranscriptMailSender:
         for mail in due:
             await self._attempt(self._mailer, mail)
         return len(due)
+
+    async def purge_round(self) -> int:
+        """The dispatcher's purge: skipped while another process purges the outbox."""
+        return await in_one_process(self._tx, "transcript-outbox", self.purge) or 0
 
     async def purge(self) -> int:
         """Remove the transcripts of conversations that ended more than ``retention``
@@ -250,7 +255,7 @@ class TranscriptMailDispatcher:
                 # Apart from the sending: an outbox that cannot be sent from still shrinks.
                 next_purge = time.monotonic() + PURGE_INTERVAL
                 try:
-                    await self._sender.purge()
+                    await self._sender.purge_round()
                 except Exception:
                     logger.exception("could not purge the transcript outbox; trying again later")
             with contextlib.suppress(TimeoutError):

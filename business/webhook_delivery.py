@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from business.cluster_jobs import in_one_process
 from business.ports import Clock
 from business.transactions import Transactions
 from business.webhook_model import (
@@ -220,6 +221,10 @@ class WebhookDeliveryService:
                 next_attempt_at=now,
             )
         return replace(recorded, failures=failures, next_attempt_at=retry_at)
+
+    async def purge_round(self) -> int:
+        """The dispatcher's purge: skipped while another process purges the log."""
+        return await in_one_process(self._tx, "webhook-log", self.purge) or 0
 
     async def purge(self) -> int:
         """Drop deliveries finished longer than ``retention`` ago, and those of removed

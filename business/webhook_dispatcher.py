@@ -77,7 +77,7 @@ class WebhookDispatcher:
                 # Apart from the sending: a log that cannot be sent from still shrinks.
                 next_purge = time.monotonic() + PURGE_INTERVAL
                 try:
-                    await self._deliveries.purge()
+                    await self._deliveries.purge_round()
                 except Exception:
                     logger.exception("purging the webhook log failed; trying again later")
             try:

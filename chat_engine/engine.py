@@ -178,6 +178,9 @@ class Engine:
                 services.offers,
                 interval=settings.xmpp.offer_poll_interval,
                 active=lambda: bridge.connected,
+                # Offers of the chats this process delivers, or all while it runs
+                # alone (known from the delivery leases; the first beat precedes the link).
+                grant_to=lambda cid: ownership.live <= {ownership.node} or ownership.owns(cid),
             )
             clock.start()
             # Held chats waiting for their agent: the reservations due end (they are

@@ -64,7 +64,7 @@ class AnalyticsEventEndpoint:
             address = self._limits.address(
                 request.remote, request.headers.getall("X-Forwarded-For", ())
             )
-            self._limits.widget_read(address)
+            await self._limits.widget_read(address)
             tenant = _tenant(request)
             events = parse_batch(await _json(request))
             recorded = await self._services.analytics.record(tenant, events)

@@ -37,6 +37,7 @@ from presentation.output_bound import OutputBound
 from presentation.redis_resync import ResyncingRedisManager, VisitorResync
 from presentation.send_buffer import bound_websocket_send_buffer
 from presentation.settings import WebSettings
+from presentation.shared_limits import redis_buckets
 from presentation.socketio_server import RedisConnections, VisitorServer, build_server
 from presentation.visitor_api import VisitorEventEndpoint
 from presentation.visitor_namespace import NAMESPACE, VisitorNamespace
@@ -97,7 +98,11 @@ def create_app(
     app[DRAIN_KEY] = Drain()
     app[READINESS_KEY] = Readiness(health or {}, reported_only=reported_only, drain=app[DRAIN_KEY])
     app[WIDGET_DIR_KEY] = widget_dir or WIDGET_DIST
-    app[LIMITS_KEY] = VisitorLimits(settings)
+    # With Redis the per-address limits are every process's together.
+    shared = None if settings.redis_url is None else redis_buckets(settings.redis_url)
+    app[LIMITS_KEY] = VisitorLimits(settings, shared=shared)
+    if shared is not None:
+        app.on_cleanup.append(lambda _: shared.close())
     app[METRICS_KEY] = EngineMetrics(
         services=services,
         sources=metrics or MetricsSources(),

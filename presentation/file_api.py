@@ -88,7 +88,7 @@ class FileEndpoints:
         try:
             if cors is None:
                 raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
-            self._limits.connection(
+            await self._limits.connection(
                 self._limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
             )
             stored = await self._services.files.upload(await self._read_upload(request))

@@ -9,7 +9,9 @@ new burst. ``max_keys`` caps each table, so memory stays bounded whatever arrive
 Per visitor, not per socket: a visitor who reconnects or opens more tabs shares one
 budget, so reconnecting never refills it. With several engine processes each keeps its
 own buckets (a visitor's tabs may land on different processes), which at worst
-multiplies a budget by the number of processes.
+multiplies a budget by the number of processes; with ``http.redis_url`` set, the
+per-address limits and conversation changes are kept in Redis instead, shared by every
+process (``presentation.shared_limits``).
 
 Not a rate but a count: ``OpenSockets`` caps the sockets one visitor and one client
 address hold open at a time. Each socket may make the server hold up to
@@ -32,6 +34,7 @@ from cachetools import TTLCache
 from business.errors import RateLimited
 from business.model import VisitorId
 from presentation.settings import WebSettings
+from presentation.shared_limits import SharedBuckets
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,14 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    @property
+    def burst(self) -> int:
+        return self._burst
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
     def take(self, key: str) -> float:
         """0.0 if ``key`` may go ahead; otherwise the seconds to wait."""
         bucket = self._buckets.get(key)
@@ -103,8 +114,17 @@ class VisitorLimits:
     """The limits the ``/visitor`` namespace applies; each check raises ``RateLimited``
     with a message that says how long to wait and what to do then."""
 
-    def __init__(self, settings: WebSettings, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: WebSettings,
+        *,
+        clock: Clock = time.monotonic,
+        shared: SharedBuckets | None = None,
+    ) -> None:
+        """``shared``: where the limits every process must count together are kept
+        (Redis); each process's own buckets stand in while it does not answer."""
         s = settings
+        self._shared = shared
         keys = s.rate_limit_max_keys
 
         def limiter(burst: int, rate: float) -> RateLimiter:
@@ -146,23 +166,30 @@ class VisitorLimits:
             peer, forwarded_for, trust_forwarded_for=trust, trusted_proxies=self._proxies
         )
 
-    def connection(self, address: str) -> None:
-        if wait := self._connects.take(address):
+    async def _take(self, name: str, limiter: RateLimiter, key: str) -> float:
+        if self._shared is not None:
+            wait = await self._shared.take(name, key, burst=limiter.burst, rate=limiter.rate)
+            if wait is not None:
+                return wait
+        return limiter.take(key)
+
+    async def connection(self, address: str) -> None:
+        if wait := await self._take("connect", self._connects, address):
             raise RateLimited(
                 f"too many connections from your network; wait {_wait_text(wait)} and reconnect"
             )
 
-    def widget_read(self, address: str) -> None:
+    async def widget_read(self, address: str) -> None:
         """The widget's public reads (configuration, availability): a budget of their
         own, so page views do not use up the address's connects."""
-        if wait := self._widget_reads.take(address):
+        if wait := await self._take("widget", self._widget_reads, address):
             raise RateLimited(
                 f"too many widget requests from your network; wait {_wait_text(wait)} "
                 "and reload the page"
             )
 
-    def new_visitor(self, address: str) -> None:
-        if wait := self._new_visitors.take(address):
+    async def new_visitor(self, address: str) -> None:
+        if wait := await self._take("new-visitor", self._new_visitors, address):
             raise RateLimited(
                 "too many new visitors from your network; wait "
                 f"{_wait_text(wait)} and reconnect (a returning visitor who sends their "
@@ -182,9 +209,9 @@ class VisitorLimits:
                 "the last seq you rendered"
             )
 
-    def conversation_change(self, visitor_id: VisitorId) -> None:
+    async def conversation_change(self, visitor_id: VisitorId) -> None:
         """``conversation.start`` and ``conversation.end``: each may cost an agent a chat."""
-        if wait := self._conversations.take(visitor_id):
+        if wait := await self._take("conversation", self._conversations, visitor_id):
             raise RateLimited(
                 f"conversations started or ended too often; wait {_wait_text(wait)} and retry"
             )

@@ -97,7 +97,7 @@ async def visitor_get(
     try:
         if cors is None:
             raise Forbidden("pages of this site may not use the chat (cors_allowed_origins)")
-        limits.connection(
+        await limits.connection(
             limits.address(request.remote, request.headers.getall("X-Forwarded-For", ()))
         )
         response = await read(request)

@@ -144,7 +144,7 @@ class VisitorNamespace:
         try:
             self._drain.refuse_new("connect")
             address = self._client_address(environ)
-            self._limits.connection(address)
+            await self._limits.connection(address)
             parsed = payloads.parse_auth(auth)
             self._open.add_address(address)
             counted_address = address
@@ -197,7 +197,7 @@ class VisitorNamespace:
                 )
             except UnknownVisitor:
                 pass  # expired, or the database was reset: a new visitor, with a new token
-        self._limits.new_visitor(address)
+        await self._limits.new_visitor(address)
         return await self._services.sessions.open_session(
             c.OpenSession(tenant_id=parsed.tenant_id, identity=parsed.identity)
         )
@@ -301,7 +301,7 @@ class VisitorNamespace:
     async def _conversation_start(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_start(payload, state.visitor_id)
         self._drain.refuse_new("start the conversation")
-        self._limits.conversation_change(state.visitor_id)
+        await self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.conversations.start_conversation(cmd)
         if self._sockets.get(state.sid) is not state:
             # The socket went away while the start was committing. Entering a room now
@@ -369,14 +369,14 @@ class VisitorNamespace:
 
     async def _conversation_end(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_conversation_end(payload, state.visitor_id)
-        self._limits.conversation_change(state.visitor_id)
+        await self._limits.conversation_change(state.visitor_id)
         await self._services.conversations.end_by_visitor(cmd)
         return {}
 
     async def _transcript_request(self, state: _VisitorSocket, payload: object) -> Json:
         cmd = payloads.parse_transcript_request(payload, state.visitor_id)
         # Each request may send a mail anywhere: it costs like a start or an end.
-        self._limits.conversation_change(state.visitor_id)
+        await self._limits.conversation_change(state.visitor_id)
         await self._services.transcript_requests.request(cmd)
         return {}
 
@@ -384,7 +384,7 @@ class VisitorNamespace:
         cmd = payloads.parse_offline_leave(payload, state.visitor_id)
         self._drain.refuse_new("send the message")
         # It opens a conversation, whatever the queue's hours: it costs like a start.
-        self._limits.conversation_change(state.visitor_id)
+        await self._limits.conversation_change(state.visitor_id)
         conversation = await self._services.offline_messages.leave(cmd)
         # An ended one needs no room (see ``SocketIoVisitorNotifier``, which closes them).
         if conversation.is_open and self._sockets.get(state.sid) is state:

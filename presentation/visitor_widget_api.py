@@ -62,7 +62,7 @@ class VisitorWidgetEndpoint:
 
     async def config(self, request: web.Request) -> web.Response:
         try:
-            self._limits.widget_read(self._client_address(request))
+            await self._limits.widget_read(self._client_address(request))
             body, etag = await self._cache.config(_tenant(request))
         except asyncio.CancelledError:
             raise
@@ -80,7 +80,7 @@ class VisitorWidgetEndpoint:
 
     async def availability(self, request: web.Request) -> web.Response:
         try:
-            self._limits.widget_read(self._client_address(request))
+            await self._limits.widget_read(self._client_address(request))
             queue = check_queue_name(request.query.get("queue", DEFAULT_QUEUE))
             probability = await self._cache.availability(_tenant(request), queue)
         except asyncio.CancelledError:

@@ -458,6 +458,9 @@ class FakeTenantLocks:
     async def tenant(self, tenant_id: TenantId) -> None:
         return None
 
+    async def job(self, name: str) -> bool:
+        return True
+
 
 class FakeDeliveryOwners:
     """The fakes have one process, which owns every delivery without a row

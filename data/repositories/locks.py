@@ -11,6 +11,10 @@ from data.repositories.base import SqlContext
 # not a schema never wait for each other) and the tenant. hashtext() collisions only
 # make two tenants wait for each other now and then, which is harmless.
 _TENANT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(:tenant))")
+# A job's key is its name after "job:" (a tenant of that id would only make a round skip).
+_JOB_LOCK = text(
+    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext('job:' || :job))"
+)
 
 
 class SqlTenantLocks:
@@ -27,3 +31,9 @@ class SqlTenantLocks:
         await ctx.hold_writer()
         if ctx.dialect == "postgresql":
             await ctx.execute(_TENANT_LOCK, {"tenant": tenant_id})
+
+    async def job(self, name: str) -> bool:
+        ctx = self._ctx
+        if ctx.dialect != "postgresql":
+            return True
+        return bool((await ctx.execute(_JOB_LOCK, {"job": name})).scalar())

@@ -8,6 +8,9 @@ acceptance; nothing of the offer takes a visitor ``seq``.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import pytest
 
 from business import commands as c
@@ -21,7 +24,14 @@ from business.events import (
     ParticipantJoined,
     StateChanged,
 )
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, AgentId, ConversationState
+from business.model import (
+    DEFAULT_QUEUE,
+    DEFAULT_TENANT,
+    AgentId,
+    ConversationId,
+    ConversationState,
+)
+from business.offers import OfferClock
 from data import Database
 from tests.harness import ALICE, BOB, SALES, World, make_world
 
@@ -277,3 +287,35 @@ async def test_offers_get_their_full_time_again_when_they_can_reach_agents(
     engine.advance(1)
     assert await engine.services.offers.expire_due() == 1
     assert engine.conv(conv.id).offered_to is None
+
+
+async def test_a_clock_gives_time_again_only_to_the_offers_it_is_told(engine: World) -> None:
+    """With other engine processes running, only the offers of the chats this process
+    delivers could not reach agents while its link was down: the others keep their
+    deadlines when its clock becomes active again."""
+    await offering_agent(engine, ALICE)
+    await offering_agent(engine, BOB)
+    mine = await engine.start(await engine.visitor())
+    theirs = await engine.start(await engine.visitor())
+    assert {mine.offered_to, theirs.offered_to} == {ALICE, BOB}
+    before = engine.conv(theirs.id).offer_expires_at
+    engine.advance(15)  # 5 s left
+    asked: list[ConversationId] = []
+
+    def grant_to(conversation_id: ConversationId) -> bool:
+        asked.append(conversation_id)
+        return conversation_id == mine.id
+
+    clock = OfferClock(engine.services.offers, interval=0.01, grant_to=grant_to)
+    clock.start()
+    try:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 30
+        while engine.conv(mine.id).offer_expires_at != engine.clock.now() + timedelta(seconds=20):
+            assert loop.time() < until, "the clock gave the offer no time"
+            await asyncio.sleep(0.01)
+    finally:
+        await clock.stop()
+
+    assert set(asked) == {mine.id, theirs.id}
+    assert engine.conv(theirs.id).offer_expires_at == before
