@@ -3,8 +3,9 @@
 Two engine processes share the component domain (``domain_balancing:
 bare_destination``, two slots); one of them is a child process, killed with SIGKILL. Its
 slot is then free, and ejabberd drops whatever hashes there without a word, until the
-survivor's stand-in connection (``xmpp.standby_links``) takes it over. After that an
-agent's messages to the dead process's conversations are stored, every one once. When
+survivor's stand-in connection (``xmpp.standby_links``) takes it over. The agent keeps
+writing meanwhile: no message the engine acknowledged (XEP-0184) is lost, and after that
+its messages to the dead process's conversations are stored, every one once. When
 the process comes back, the stand-in gives the slot back to it.
 """
 
@@ -18,16 +19,20 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from chat_engine.ejabberd import EjabberdServer
 from chat_engine.engine import Engine
 from chat_engine.settings import Settings, load_settings
 from tests.conftest import BACKENDS, fresh_database_url
-from tests.e2e.agent import ScriptedAgent
+from tests.e2e.agent import RECEIPTS, ScriptedAgent
 from tests.e2e.conftest import AgentAccount
 from tests.e2e.test_chat_flow import (
     WAIT,
@@ -43,6 +48,9 @@ pytestmark = pytest.mark.e2e
 
 MAX_CONVERSATIONS = 16
 """Conversations until two hash to the victim's slot (each does with odds 1 in 2)."""
+LOAD_PAUSE = 0.05
+LOAD_LIMIT = 2000
+"""At most this many load messages (the load stops well before, once checked)."""
 TAKEOVER_BOUND = 60.0
 """Seconds for the survivor's stand-in to hold the dead process's slot (generous: the
 machine is shared; it takes ``standby_interval`` plus a probe round trip)."""
@@ -161,12 +169,37 @@ async def test_an_agent_reaches_a_killed_engines_conversations_through_the_survi
         assert standby is not None
         assert standby.held == 0  # no slot was free while both lived
 
+        load = _Load(agent, [conversation_jid(survivor, c) for c in visitors])
+        loader = asyncio.create_task(load.run())
+        await asyncio.sleep(1.0)  # under load when it dies
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
         deadline = time.monotonic() + TAKEOVER_BOUND
         while standby.held < 1:
             assert time.monotonic() < deadline, "the survivor never took over the free slot"
             await asyncio.sleep(0.1)
+        taken_over = time.monotonic()
+        await asyncio.sleep(2.0)  # the load goes on through the stand-in
+        load.stop.set()
+        await loader
+        # Every message to the survivor's own conversations, and every one sent once the
+        # stand-in held the dead process's slot, is stored once; of those sent to that
+        # slot in between, ejabberd dropped some, but none the engine acknowledged.
+        for conversation_id, visitor in visitors.items():
+            conv_jid = conversation_jid(survivor, conversation_id)
+            expected = [
+                sent.text
+                for sent in load.sent
+                if sent.to == conv_jid and (conversation_id not in victims or sent.at > taken_over)
+            ]
+            await _stored(visitor, conversation_id, expected)
+            stored = await _texts(visitor, conversation_id)
+            for sent in load.sent:
+                if sent.to == conv_jid:
+                    assert stored.count(sent.text) <= 1, sent
+                    if sent.id in load.receipts:
+                        assert stored.count(sent.text) == 1, sent
+        assert load.receipts, "no message was acknowledged"
 
         for n, conversation_id in enumerate(visitors):
             conv_jid = conversation_jid(survivor, conversation_id)
@@ -198,6 +231,54 @@ async def test_an_agent_reaches_a_killed_engines_conversations_through_the_survi
     assert standby.held == 0
     # Every delivery ping came back: each connection pings from an address of its slot.
     assert not [r for r in caplog.records if "did not answer a ping" in r.getMessage()]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    to: str
+    text: str
+    id: str
+    at: float
+
+
+class _Load:
+    """The agent writes to every conversation in turn, asking for receipts (XEP-0184),
+    until told to stop (at most ``LOAD_LIMIT`` messages)."""
+
+    def __init__(self, agent: ScriptedAgent, addresses: list[str]) -> None:
+        self._client = agent._client
+        self._addresses = addresses
+        self.sent: list[_Sent] = []
+        self.receipts: set[str] = set()
+        self.stop = asyncio.Event()
+        self._client.register_handler(
+            Callback(
+                "receipts",
+                MatchXPath(f"{{jabber:client}}message/{{{RECEIPTS}}}received"),
+                self._on_receipt,
+            )
+        )
+
+    def _on_receipt(self, msg: Any) -> None:
+        self.receipts.add(msg.xml.find(f"{{{RECEIPTS}}}received").get("id", ""))
+
+    async def run(self) -> None:
+        for k in range(LOAD_LIMIT):
+            if self.stop.is_set():
+                return
+            to = self._addresses[k % len(self._addresses)]
+            sent = _Sent(to=to, text=f"Load {k}", id=f"load-{k}", at=time.monotonic())
+            msg = self._client.make_message(mto=to, mbody=sent.text, mtype="chat")
+            msg["id"] = sent.id
+            msg.xml.append(ET.Element(f"{{{RECEIPTS}}}request"))
+            msg.send()
+            self.sent.append(sent)
+            await asyncio.sleep(LOAD_PAUSE)
+
+
+async def _texts(visitor: Any, conversation_id: str) -> list[str]:
+    synced = await visitor.ok("sync", {"conversation_id": conversation_id, "after_seq": 0})
+    return [e["text"] for e in synced["events"] if e["type"] == "message"]
 
 
 async def _ready(engine: Engine, jid: str) -> None:
