@@ -41,9 +41,6 @@ PROBES = 32
 lands on a given one is (1 - 1/N)^32 (1 in 400 000 for three, 1.4 % for eight)."""
 PROBE_TIMEOUT = 3.0
 """How long a stand-in waits for one of its probes (generous: the machine may be busy)."""
-GIVE_BACK_GRACE = 10.0
-"""Seconds without new stand-ins after giving a slot back, so that the process that asked
-for it (reconnecting after its backoff) takes it rather than another stand-in."""
 MAX_STANDINS = 4
 """At most this many stand-ins per process, however many peers died."""
 
@@ -250,7 +247,11 @@ class StandbyLinks:
     def _give_back(self, component: ChatComponent) -> None:
         """A process that came back found no slot for its own connection: free ours."""
         if self._held.pop(component, None) is not None:  # its watcher closes it
-            self._quiet_until = asyncio.get_running_loop().time() + GIVE_BACK_GRACE
+            # No new stand-in until the process that asked has had its reconnect: three
+            # of its shortest backoffs. (A request reaches every stand-in: with two held
+            # in the cluster both give theirs back, and one slot stays free this long.)
+            grace = 3 * self._settings.reconnect_min_delay + self._interval
+            self._quiet_until = asyncio.get_running_loop().time() + grace
             logger.warning(
                 "giving a component slot of %s back to an engine process that came back",
                 self._settings.component_jid,
