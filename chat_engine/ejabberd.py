@@ -25,10 +25,23 @@ Checked on Debian 12 with ejabberd 23.01 (Erlang/OTP 25), as root:
   ``component_number`` makes every component handshake crash (``maps:get`` of the
   missing key in ``ejabberd_router:get_component_number/1``).
 - ``component_number: N`` makes N slots; each connection takes a free one when it
-  connects, and a slot keeps its place when its connection goes. A stanza whose bare
-  address hashes to an empty slot is dropped without an error. So N must be the number
-  of engine processes, and while one is down its share of conversations is cut off until
-  a process connects again (a connection beyond N is accepted but gets nothing).
+  completes its handshake, and a slot keeps its place when its connection goes (a TCP
+  reset as after ``kill -9`` frees it at once, like a clean close). A stanza whose bare
+  address hashes to an empty slot is dropped: no error stanza to the sender (an agent's
+  client sees nothing), nothing in the log at ``info``. A connection beyond N is
+  accepted but gets nothing, and does not move into a slot freed later; the next
+  connection to complete a handshake takes it and gets exactly the dead one's share.
+  So N must be the number of engine processes; with ``xmpp.standby_links`` a surviving
+  process takes a free slot with a stand-in connection (``xmpp_bridge.standby_link``).
+- With ``domain_balancing``, the domain's own address (``chat.localhost``) hashes to
+  one slot like any other: a ping a process sends from and to it is answered to the
+  process holding that slot, so the others' delivery pings never came back (every
+  ``delivery_confirm_timeout`` a reconnect and a replay). ``standby_links`` makes each
+  connection ping from an address of its own slot.
+- Without ``domain_balancing`` any number of connections to the domain are accepted and
+  each stanza goes to one of the live ones at random (per stanza, not per address): no
+  drops while one lives, but one conversation's stanzas and a ping's answer land on any
+  process.
 - SIGTERM to the VM (its pid is in the pid file) stops the node cleanly in a second or
   two, and the ejabberdctl shell around it exits then. SIGTERM to the whole group ends
   the shell at once and leaves the stopped VM a zombie of whoever inherits it.

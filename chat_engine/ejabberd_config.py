@@ -77,7 +77,7 @@ def _domain_balancing(config: EjabberdConfig) -> str:
             "# On 23.01 component_number must be given (or every component handshake",
             "# crashes) and must equal the number of engine processes: it makes that many",
             "# slots, each connection takes a free one, and what hashes to an empty slot is",
-            "# dropped without an error.",
+            "# dropped without an error (xmpp.standby_links: survivors take a free slot).",
             "domain_balancing:",
             f"  {json.dumps(config.component_jid)}:",
             "    type: bare_destination",

@@ -29,6 +29,7 @@ from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.ownership import OwnedDelivery
 from xmpp_bridge.roster import QueueRoster
 from xmpp_bridge.settings import BridgeSettings
+from xmpp_bridge.standby_link import ProbeBook, StandbyLinks, claim_slot
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ class XmppBridge:
         self._started: asyncio.Future[str] | None = None
         self._ended: asyncio.Future[str] | None = None
         self._stopping = False
+        self.standby: StandbyLinks | None = None
+        """Stand-ins for the component slots of processes that are gone (ejabberd)."""
+        self._probes = ProbeBook()
 
     # -- public API -------------------------------------------------------------------
 
@@ -152,6 +156,16 @@ class XmppBridge:
             raise RuntimeError("the XMPP bridge is already started")
         self._component = ChatComponent(settings=self._settings, events=_Handlers(self))
         AdhocEndpoint(self._component, self._adhoc)
+        self._component.add_filter("in", self._probes.filter)
+        if self._settings.standby_links:
+            self.standby = StandbyLinks(
+                settings=self._settings,
+                on_stanza=self._on_stanza,
+                prepare=lambda stand_in: AdhocEndpoint(stand_in, self._adhoc),
+                main_connected=lambda: self.connected,
+                interval=self._settings.standby_interval,
+            )
+            self.standby.start()
         if self._owned is not None:
             await self._owned.start()
         self._publisher.subscribe(self._subscriber)
@@ -190,6 +204,8 @@ class XmppBridge:
             # Possibly mid-handshake: no stream to close politely, just a socket.
             component.cancel_connection_attempt()
             component.abort()
+        if self.standby is not None:
+            await self.standby.stop()
         self._link.detach()
         self._ready.clear()
         # Agents' stanzas already received are stored before we go (their replies
@@ -264,6 +280,10 @@ class XmppBridge:
             component.abort()
             return False
         started_at = loop.time()
+        if self.standby is not None and not await claim_slot(component, self._probes):
+            self._link.abort()  # a stand-in gives our slot back; reconnect to take it
+            await ended
+            return False
         await self._catch_up(self._link.generation)
         reason = await ended
         logger.warning("XMPP component %s lost its link: %s", settings.component_jid, reason)

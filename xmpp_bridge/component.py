@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Protocol
 
-from slixmpp import ComponentXMPP
+from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
@@ -60,6 +60,11 @@ class ChatComponent(ComponentXMPP):
 
     _send_loop: asyncio.Task[None] | None = None
     _unwritten: list[bytes]
+    ping_address: str | None = None
+    """Where delivery pings go from and to; the component domain itself when None. With
+    ejabberd's ``domain_balancing`` the domain's own address hashes to one process's
+    slot, so each connection pings from an address of its own slot
+    (``xmpp_bridge.standby_link.ProbeBook.own_address``)."""
     received = 0
     """Stanzas read from the server so far (over every session): counted before any
     handler runs, so a reply that queues behind them still shows the server alive."""
@@ -155,7 +160,7 @@ class ComponentSender:
 
     async def round_trip(self, timeout: float) -> bool:
         component = self._component
-        own = component.boundjid
+        own = JID(component.ping_address) if component.ping_address else component.boundjid
         try:
             # To our own JID: the server routes it back to us, whatever its domain layout.
             await component.plugin["xep_0199"].ping(jid=own, ifrom=own, timeout=timeout)

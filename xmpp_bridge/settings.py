@@ -83,6 +83,13 @@ class BridgeSettings:
     after reconnecting: offers are abridged and long messages split to stay within this,
     and the link refuses anything that still is not."""
 
+    standby_links: bool = False
+    """ejabberd with ``domain_balancing`` only: take over the component slot of an engine
+    process that is gone with a stand-in connection (``xmpp_bridge.standby_link``). Never
+    with Prosody, which refuses a second connection for the domain."""
+    standby_interval: float = 2.0
+    """How often (seconds) a process with ``standby_links`` looks for a free slot."""
+
     def __post_init__(self) -> None:
         if not is_domain(self.component_jid):
             raise ValueError(

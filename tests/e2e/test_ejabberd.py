@@ -11,6 +11,7 @@ One ejabberd per module (per pytest-xdist worker): an Erlang node of its own, no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import shutil
 import time
@@ -235,3 +236,25 @@ async def _stored(visitor: Any, conversation_id: str, texts: list[str]) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{conversation_id}: stored {got}, wanted {texts} once each")
         await asyncio.sleep(0.1)
+
+
+async def test_each_of_two_engines_gets_its_delivery_pings_answered(
+    two_engine_settings: Settings,
+) -> None:
+    """The domain's own address hashes to one slot like any other: pinged from and to it,
+    only the engine holding that slot heard back, and the other dropped and re-opened its
+    link every ``delivery_confirm_timeout``. With ``standby_links`` each pings from an
+    address of its own slot."""
+    xmpp = dataclasses.replace(two_engine_settings.xmpp, standby_links=True)
+    settings = dataclasses.replace(two_engine_settings, xmpp=xmpp)
+    engines = (Engine(settings), Engine(settings))
+    try:
+        for engine in engines:
+            await engine.start()
+            await engine.bridge.wait_connected(WAIT)
+        for engine in engines:
+            # The delivery confirmation's own round trip (no public way to ask for one).
+            assert await engine.bridge._link.round_trip(WAIT)
+    finally:
+        for engine in engines:
+            await engine.stop()

@@ -81,6 +81,7 @@ FLOAT_KEYS = [
     "delivery_confirm_timeout",
     "delivery_heartbeat",
     "delivery_lease",
+    "standby_interval",
 ]
 
 
