@@ -373,6 +373,10 @@ class Cluster:
             "xmpp.component_jid": self.component_jid,
             "webhooks.allow_private_targets": "true",
         }
+        if self.size > 1:
+            # A killed engine's component slot is taken by a survivor's stand-in
+            # connection; without it, ejabberd drops what hashes to that slot.
+            values["xmpp.standby_links"] = "true"
         if self.drain_seconds is not None:
             values["http.drain_seconds"] = str(self.drain_seconds)
         if self.settings is not None:
