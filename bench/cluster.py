@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import itertools
 import math
+import os
 import secrets
 import sys
 import tempfile
@@ -242,8 +243,8 @@ def flattens(rows: list[Figures]) -> str:
             return (
                 f"The curve flattens at {before.target}: {after.target} add "
                 f"{(after.rate - before.rate) / before.rate:+.0%} round trips per second "
-                f"(the machine had {rows[-1].cores['machine']:.2f} cores busy of its "
-                "cores at the last step)."
+                f"(the machine had {rows[-1].cores['machine']:.2f} of its {os.cpu_count()} "
+                "cores busy at the last step)."
             )
     return "The curve did not flatten within the engines tried."
 
