@@ -49,110 +49,27 @@ class Resync:
     attempts: list[float]
 
 
-@dataclass
-class Rig:
+@dataclass(kw_only=True)
+class LoadRig:
+    """What every rig has: the talking agents, the paced visitors (once ``load`` ran),
+    the database the messages are stored in and the HTTP port visitors connect to."""
+
     scale: Scale
     work: Path
-    prosody: ProsodyServer
     agents: Child
     agent_jids: list[str]
     database_url: str
     http_port: int
-    engine: Child | None = None
     visitors: Child | None = None
-    engine_pid: int = 0
     problems: list[str] = field(default_factory=list)
-    _restarts: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    # -- engine -------------------------------------------------------------------------
-
-    def engine_config(self) -> Json:
-        prosody = self.prosody
-        agents = len(self.agent_jids)
-        return {
-            "xmpp": {
-                "component_jid": prosody.component_jid,
-                "host": prosody.host,
-                "port": prosody.component_port,
-                "secret": prosody.component_secret,
-            },
-            "agents": self.agent_jids,
-            "database_url": self.database_url,
-            "max_chats": min(100, math.ceil(self.scale.chats / agents) + 1),
-            "max_queue_waiting": max(1000, 2 * self.scale.chats),
-            "http_port": self.http_port,
-            "watch_link": True,
-        }
-
-    async def start_engine(self, agents_ready: Awaitable[object] | None = None) -> float:
-        """Start the engine and wait until it is ready; the wall-clock time its HTTP
-        port first accepted connections (the engine being back, for a visitor).
-        ``agents_ready``: what to await before the agents subscribe (their login, when
-        the first engine starts meanwhile)."""
-        name = f"engine-{self._restarts}"
-        self._restarts += 1
-        self.engine = await Child.spawn(
-            name, "bench._engine_server", self.engine_config(), self.work
-        )
-        back = await self._port_open(self.engine)
-        await self.engine.expect("agents_added", 90)
-        if agents_ready is not None:
-            await agents_ready
-        await self.agents.send({"cmd": "subscribe", "to": f"support@{self.prosody.component_jid}"})
-        await self.agents.expect("subscribed", 30)
-        ready = await self.engine.expect("ready", 90)
-        self.engine_pid = int(ready["pid"])
-        return back
-
-    async def _port_open(self, engine: Child) -> float:
-        deadline = time.monotonic() + 90
-        while not await asyncio.to_thread(accepts, "127.0.0.1", self.http_port):
-            if engine.process.returncode is not None or time.monotonic() > deadline:
-                await engine.expect("ready", 1)  # raises, with the end of its log
-            await asyncio.sleep(0.02)
-        return time.time()
-
-    async def kill_engine(self) -> float:
-        """SIGKILL the engine; the wall-clock time it was sent."""
-        assert self.engine is not None
-        killed = time.time()
-        self.engine.process.send_signal(signal.SIGKILL)
-        await self.engine.process.wait()
-        return killed
-
     async def cursors_behind(self) -> int:
-        assert self.engine is not None
-        await self.engine.send({"cmd": "cursors"})
-        return int((await self.engine.expect("cursors", 30))["behind"])
-
-    async def link_up(self, timeout: float) -> float:
-        """The wall-clock time the engine next reports its XMPP link up (and caught up)."""
-        assert self.engine is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            event = await self.engine.expect("link", max(0.1, deadline - time.monotonic()))
-            if event["up"]:
-                return float(event["wall"])
-
-    # -- Prosody ------------------------------------------------------------------------
-
-    async def kill_prosody(self) -> float:
-        pid = self.prosody.pid
-        assert pid is not None
-        killed = time.time()
-        os.kill(pid, signal.SIGKILL)
-        while self.prosody.running:  # noqa: ASYNC110 - polling a process we do not own
-            await asyncio.sleep(0.01)
-        return killed
-
-    async def start_prosody(self) -> float:
-        """Start Prosody again; the wall-clock time all its ports accept."""
-        await self.prosody.astart(timeout=30)
-        return time.time()
+        """Events the agents' delivery cursors have not passed (``finish`` waits for 0)."""
+        raise NotImplementedError
 
     # -- load ---------------------------------------------------------------------------
 
@@ -250,6 +167,102 @@ class Rig:
     async def _agents_ledger(self) -> Json:
         await self.agents.send({"cmd": "ledger"})
         return await self.agents.expect("ledger", 60)
+
+
+@dataclass(kw_only=True)
+class Rig(LoadRig):
+    """One engine in its own process (``bench._engine_server``) on Prosody."""
+
+    prosody: ProsodyServer
+    engine: Child | None = None
+    engine_pid: int = 0
+    _restarts: int = 0
+
+    # -- engine -------------------------------------------------------------------------
+
+    def engine_config(self) -> Json:
+        prosody = self.prosody
+        agents = len(self.agent_jids)
+        return {
+            "xmpp": {
+                "component_jid": prosody.component_jid,
+                "host": prosody.host,
+                "port": prosody.component_port,
+                "secret": prosody.component_secret,
+            },
+            "agents": self.agent_jids,
+            "database_url": self.database_url,
+            "max_chats": min(100, math.ceil(self.scale.chats / agents) + 1),
+            "max_queue_waiting": max(1000, 2 * self.scale.chats),
+            "http_port": self.http_port,
+            "watch_link": True,
+        }
+
+    async def start_engine(self, agents_ready: Awaitable[object] | None = None) -> float:
+        """Start the engine and wait until it is ready; the wall-clock time its HTTP
+        port first accepted connections (the engine being back, for a visitor).
+        ``agents_ready``: what to await before the agents subscribe (their login, when
+        the first engine starts meanwhile)."""
+        name = f"engine-{self._restarts}"
+        self._restarts += 1
+        self.engine = await Child.spawn(
+            name, "bench._engine_server", self.engine_config(), self.work
+        )
+        back = await self._port_open(self.engine)
+        await self.engine.expect("agents_added", 90)
+        if agents_ready is not None:
+            await agents_ready
+        await self.agents.send({"cmd": "subscribe", "to": f"support@{self.prosody.component_jid}"})
+        await self.agents.expect("subscribed", 30)
+        ready = await self.engine.expect("ready", 90)
+        self.engine_pid = int(ready["pid"])
+        return back
+
+    async def _port_open(self, engine: Child) -> float:
+        deadline = time.monotonic() + 90
+        while not await asyncio.to_thread(accepts, "127.0.0.1", self.http_port):
+            if engine.process.returncode is not None or time.monotonic() > deadline:
+                await engine.expect("ready", 1)  # raises, with the end of its log
+            await asyncio.sleep(0.02)
+        return time.time()
+
+    async def kill_engine(self) -> float:
+        """SIGKILL the engine; the wall-clock time it was sent."""
+        assert self.engine is not None
+        killed = time.time()
+        self.engine.process.send_signal(signal.SIGKILL)
+        await self.engine.process.wait()
+        return killed
+
+    async def cursors_behind(self) -> int:
+        assert self.engine is not None
+        await self.engine.send({"cmd": "cursors"})
+        return int((await self.engine.expect("cursors", 30))["behind"])
+
+    async def link_up(self, timeout: float) -> float:
+        """The wall-clock time the engine next reports its XMPP link up (and caught up)."""
+        assert self.engine is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            event = await self.engine.expect("link", max(0.1, deadline - time.monotonic()))
+            if event["up"]:
+                return float(event["wall"])
+
+    # -- Prosody ------------------------------------------------------------------------
+
+    async def kill_prosody(self) -> float:
+        pid = self.prosody.pid
+        assert pid is not None
+        killed = time.time()
+        os.kill(pid, signal.SIGKILL)
+        while self.prosody.running:  # noqa: ASYNC110 - polling a process we do not own
+            await asyncio.sleep(0.01)
+        return killed
+
+    async def start_prosody(self) -> float:
+        """Start Prosody again; the wall-clock time all its ports accept."""
+        await self.prosody.astart(timeout=30)
+        return time.time()
 
 
 async def stored_messages(url: str) -> list[StoredMessage]:

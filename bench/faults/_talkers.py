@@ -52,6 +52,8 @@ class TalkingAgent(EchoAgent):
         self.port = 0
         self.received: list[tuple[str, str, str]] = []
         """(conversation, stanza id, body) of every message received."""
+        self.received_at: dict[str, float] = {}
+        """body -> when it first arrived (wall clock), to measure delays."""
         self.sent: dict[str, tuple[str, str]] = {}
         """stanza id -> (conversation JID, body) of every message this agent sent."""
         self.receipted: set[str] = set()
@@ -117,6 +119,7 @@ class TalkingAgent(EchoAgent):
         if not body:
             return
         self.received.append((sender, stanza_id, body))
+        self.received_at.setdefault(body, time.time())
         if sender.startswith("c-") and sender not in self._talks:
             self._talks[sender] = asyncio.get_running_loop().create_task(self._talk(sender))
 
@@ -181,6 +184,7 @@ class TalkingAgent(EchoAgent):
         return {
             "jid": self.jid,
             "received": self.received,
+            "received_at": self.received_at,
             "sent": {i: list(v) for i, v in self.sent.items()},
             "receipted": sorted(self.receipted),
             "bounced": sorted(self.bounced),
