@@ -26,11 +26,12 @@ from business.model import (
 
 class ConversationRepository(Protocol):
     async def get(
-        self, conversation_id: ConversationId, *, for_update: bool = False
+        self, conversation_id: ConversationId, *, for_update: bool = False, fresh: bool = False
     ) -> Conversation | None:
         """The conversation, possibly from a cache that the commits of this process keep
         current; ``for_update`` marks a read that a change will be decided on (``save``
-        then checks that nobody changed it meanwhile)."""
+        then checks that nobody changed it meanwhile); ``fresh`` reads the stored row even
+        when cached (another process may have written it)."""
         ...
 
     async def get_many(

@@ -72,8 +72,8 @@ class DeliveryService:
     async def current(self, conversation_id: ConversationId) -> Conversation:
         """The conversation as stored now, never an older copy another process's
         writes left in this one's cache (``NotFound`` if there is none)."""
-        async with self._tx() as tx:
-            conversation = await tx.conversations.get(conversation_id, for_update=True)
+        async with self._tx.read() as tx:
+            conversation = await tx.conversations.get(conversation_id, fresh=True)
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} not found")
         return conversation

@@ -219,7 +219,7 @@ class _Conversations:
         self._read_only = read_only
 
     async def get(
-        self, conversation_id: ConversationId, *, for_update: bool = False
+        self, conversation_id: ConversationId, *, for_update: bool = False, fresh: bool = False
     ) -> Conversation | None:
         if for_update:
             _refuse_if_read_only(self._read_only)

@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 from business.conversation import Conversation
 from business.delivery_ownership import Beat, DeliveryOwnership
-from business.events import DomainEvent, StoredEvent
-from business.model import ConversationId
+from business.events import DomainEvent, MessagePosted, StoredEvent
+from business.model import ConversationId, ParticipantKind
 from business.ownership_ports import DeliveryWakes, NodeId
 from xmpp_bridge.outbound import XmppAgentNotifier
+from xmpp_bridge.relay import other_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ class OwnedDelivery:
             await self._notifier.notify(conversation, events)
             return
         await self._notifier.notify(conversation, events, send_stored=False)
-        if any(isinstance(event, StoredEvent) for event in events):
+        stored = [event for event in events if isinstance(event, StoredEvent)]
+        if stored and not _for_nobody(conversation, stored):
             self._unsettled.add(cid)
             self._settle_wake.set()
 
@@ -238,3 +240,20 @@ class OwnedDelivery:
                     self._catch_up_due.set()
                 else:
                     last_catch_up = loop.time()
+
+
+def _for_nobody(conversation: Conversation, events: Sequence[StoredEvent]) -> bool:
+    """Events no agent is sent anything for: the conversation's own agent's messages
+    with nobody else in it (the commonest event a process stores for a conversation it
+    does not own: ejabberd hands an agent's stanza to any process). The owner is not
+    nudged for them; its cursor passes them with its next delivery, which fills the gap
+    from the store, or at its periodic catch-up."""
+    if other_recipients(conversation, events):
+        return False
+    desk = conversation.desk_agent_id
+    return desk is not None and all(
+        isinstance(event, MessagePosted)
+        and event.sender.kind is ParticipantKind.AGENT
+        and event.sender.id == desk
+        for event in events
+    )

@@ -58,7 +58,7 @@ class SqlConversationRepository:
         self._ctx = ctx
 
     async def get(
-        self, conversation_id: ConversationId, *, for_update: bool = False
+        self, conversation_id: ConversationId, *, for_update: bool = False, fresh: bool = False
     ) -> Conversation | None:
         """On PostgreSQL a read ``for_update`` locks the row (and so reads it fresh):
         writers of one conversation queue there instead of failing each other's
@@ -72,7 +72,7 @@ class SqlConversationRepository:
             return mine
         cache = ctx.caches.conversations
         lock = for_update and ctx.dialect == "postgresql"
-        if not (lock or behind) and (hit := cache.get(conversation_id)) is not None:
+        if not (lock or behind or fresh) and (hit := cache.get(conversation_id)) is not None:
             return hit
         generation = cache.generation
         row = (await ctx.execute(_GET_LOCKED if lock else _GET, {"id": conversation_id})).first()

@@ -174,7 +174,7 @@ class _LockingConversations(_Conversations):
         self._uow = uow
 
     async def get(
-        self, conversation_id: ConversationId, *, for_update: bool = False
+        self, conversation_id: ConversationId, *, for_update: bool = False, fresh: bool = False
     ) -> Conversation | None:
         if for_update:
             await self._uow.lock_row(conversation_id)
