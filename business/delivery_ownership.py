@@ -104,10 +104,14 @@ class DeliveryOwnership:
         if self._tx is None:
             return Beat(gone=frozenset(), rejoined=False)
         started = self._monotonic()
-        lapsed = self._lapsed or started >= self._valid_until
+        previous_until = self._valid_until
         async with self._tx() as tx:
             live = frozenset(await tx.delivery_owners.beat(self.node, self._lease))
             await tx.commit()
+        # Lapsed if the old lease ran out before the renewal was committed (not only
+        # before it was sent): a slow commit leaves a gap in which another node may
+        # have taken this one's conversations.
+        lapsed = self._lapsed or self._monotonic() >= previous_until
         # Counted from before the renewal was sent: never later than the database's.
         self._valid_until = started + self._lease
         self._lapsed = False

@@ -172,3 +172,31 @@ async def test_a_sole_owner_owns_everything_and_stores_nothing() -> None:
     assert await sole.claim([cid]) == {cid}
     assert (await sole.beat()).gone == frozenset()
     assert await sole.leave() == 0
+
+
+async def test_a_renewal_that_commits_after_the_lease_ran_out_forgets_what_was_taken_meanwhile(
+    store: tuple[Database, World],
+) -> None:
+    """The renewal was sent in time but committed only after the lease had run out (the
+    database was slow): another node could take the conversation in between, so the
+    renewed node must not go on delivering it."""
+    database, world = store
+    clock = Clock()
+    slow, other = _node(database, "slow", lease=0.6, clock=clock), _node(database, "other")
+    await slow.beat()
+    await other.beat()
+    (cid,) = await _conversations(world, 1)
+    assert await slow.claim([cid]) == {cid}
+    async with database.engine.connect() as blocker:
+        # A row lock holds the renewal back, as a slow database would.
+        await blocker.exec_driver_sql("SELECT 1 FROM engine_nodes WHERE id = 'slow' FOR UPDATE")
+        renewal = asyncio.create_task(slow.beat())
+        await asyncio.sleep(1.0)  # the lease (database time) runs out meanwhile
+        clock.now += 1.0
+        assert not slow.owns(cid)
+        assert await other.claim([cid]) == {cid}
+        await blocker.rollback()
+    beat = await renewal
+    assert beat.rejoined
+    assert other.owns(cid)
+    assert not slow.owns(cid)
