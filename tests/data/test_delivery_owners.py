@@ -200,3 +200,33 @@ async def test_a_renewal_that_commits_after_the_lease_ran_out_forgets_what_was_t
     assert beat.rejoined
     assert other.owns(cid)
     assert not slow.owns(cid)
+
+
+async def test_a_renewal_during_a_leave_leaves_the_node_live_or_owning_nothing(
+    store: tuple[Database, World],
+) -> None:
+    """The XMPP link drops (the lease loop leaves) and comes back at once (the reconnect's
+    catch-up takes the lease again) while the leave is still on its way: the node must
+    not end up delivering conversations while the database says it is gone."""
+    database, world = store
+    flapping, other = _node(database, "flapping"), _node(database, "other")
+    await flapping.beat()
+    await other.beat()
+    first, second = await _conversations(world, 2)
+    assert await flapping.claim([first]) == {first}
+    async with database.engine.connect() as blocker:
+        # Holds the leave back after it started, as a slow round trip would.
+        await blocker.exec_driver_sql(
+            "SELECT 1 FROM delivery_owners WHERE node_id = 'flapping' FOR UPDATE"
+        )
+        leaving = asyncio.create_task(flapping.leave())
+        await asyncio.sleep(0.2)
+        joining = asyncio.create_task(flapping.beat())
+        await asyncio.sleep(0.5)
+        await blocker.rollback()
+    await leaving
+    await joining
+    await flapping.claim([second])
+    await other.beat()
+    await other.claim([second])
+    assert not (flapping.owns(second) and other.owns(second))
