@@ -85,6 +85,7 @@ class XmppBridge:
             retry_max_delay=settings.reconnect_max_delay,
             markers=markers,
             claim=None if ownership is None or ownership.sole else self._claim,
+            owns=None if ownership is None or ownership.sole else ownership.owns,
         )
         self._owned: OwnedDelivery | None = None
         if ownership is not None and not ownership.sole:
