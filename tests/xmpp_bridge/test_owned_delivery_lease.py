@@ -1,0 +1,87 @@
+"""``xmpp_bridge.ownership.OwnedDelivery`` on PostgreSQL: its lease is renewed on time
+whatever else the process is doing for delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from business.delivery_ownership import DeliveryOwnership
+from business.model import ConversationId
+from business.ownership_ports import NodeId
+from business.publishing import EventPublisher
+from business.transactions import Transactions
+from data import Database
+from tests.conftest import open_database
+from xmpp_bridge.outbound import XmppAgentNotifier
+from xmpp_bridge.ownership import OwnedDelivery
+
+pytestmark = pytest.mark.postgres
+
+
+class SlowReplay:
+    """A notifier whose replay takes long (thousands of conversations taken over)."""
+
+    def __init__(self) -> None:
+        self.replays = 0
+        self.release = asyncio.Event()
+
+    async def replay(self) -> None:
+        self.replays += 1
+        await self.release.wait()
+
+    def catch_up(self, conversation_ids: Sequence[ConversationId]) -> None:
+        pass
+
+
+class QuietWakes:
+    async def send(self, owner: NodeId, conversation_ids: Sequence[ConversationId]) -> None:
+        pass
+
+    async def listen(
+        self,
+        node: NodeId,
+        on_wake: Callable[[Sequence[ConversationId]], None],
+        on_connected: Callable[[], None],
+    ) -> None:
+        on_connected()
+
+    async def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database("postgres", tmp_path) as db:
+        yield db
+
+
+async def test_a_long_replay_does_not_hold_the_lease_renewal_back(database: Database) -> None:
+    ownership = DeliveryOwnership(
+        node=NodeId("busy"),
+        transactions=Transactions(database.unit_of_work, EventPublisher()),
+        lease_seconds=0.6,
+    )
+    notifier = SlowReplay()
+    owned = OwnedDelivery(
+        notifier=cast(XmppAgentNotifier, notifier),
+        ownership=ownership,
+        wakes=QuietWakes(),
+        heartbeat=0.1,
+        link_up=lambda: True,
+    )
+    await owned.start()
+    try:
+        async with asyncio.timeout(5):
+            while notifier.replays == 0:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(1.5)  # well past the lease while the replay runs
+        assert ownership.leased
+        notifier.release.set()
+    finally:
+        notifier.release.set()
+        await owned.stop()
