@@ -28,10 +28,12 @@ class SlowReplay:
 
     def __init__(self) -> None:
         self.replays = 0
+        self.started = asyncio.Event()
         self.release = asyncio.Event()
 
     async def replay(self) -> None:
         self.replays += 1
+        self.started.set()
         await self.release.wait()
 
     def catch_up(self, conversation_ids: Sequence[ConversationId]) -> None:
@@ -77,11 +79,10 @@ async def test_a_long_replay_does_not_hold_the_lease_renewal_back(database: Data
     await owned.start()
     try:
         async with asyncio.timeout(5):
-            while notifier.replays == 0:
-                await asyncio.sleep(0.01)
+            await notifier.started.wait()
         await asyncio.sleep(1.5)  # well past the lease while the replay runs
         assert ownership.leased
-        notifier.release.set()
+        assert notifier.replays == 1  # the next one waits for this one
     finally:
         notifier.release.set()
         await owned.stop()
