@@ -205,12 +205,15 @@ class OwnedDelivery:
         replaying: asyncio.Task[None] | None = None
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._heartbeat):
-                        if replaying is None:
+                if replaying is not None:
+                    await asyncio.wait({replaying}, timeout=self._heartbeat)
+                elif self._link_up():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._heartbeat):
                             await self._catch_up_due.wait()
-                        else:
-                            await asyncio.wait({replaying})
+                else:
+                    # A catch-up asked for waits for the link (or this would spin).
+                    await asyncio.sleep(self._heartbeat)
                 if replaying is not None and replaying.done():
                     replaying = None
                 if not self._link_up():

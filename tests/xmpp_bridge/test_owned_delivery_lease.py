@@ -86,3 +86,37 @@ async def test_a_long_replay_does_not_hold_the_lease_renewal_back(database: Data
     finally:
         notifier.release.set()
         await owned.stop()
+
+
+async def test_a_process_without_its_link_looks_at_the_others_once_a_heartbeat(
+    database: Database,
+) -> None:
+    """A Prosody standby never gets the link: it watches the live processes once a
+    heartbeat, even though its nudge listener asked for a catch-up when it connected."""
+    ownership = DeliveryOwnership(
+        node=NodeId("standby"),
+        transactions=Transactions(database.unit_of_work, EventPublisher()),
+        lease_seconds=1.5,
+    )
+    looks = 0
+    observe = ownership.observe
+
+    async def counted() -> frozenset[NodeId]:
+        nonlocal looks
+        looks += 1
+        return await observe()
+
+    ownership.observe = counted  # type: ignore[method-assign]
+    owned = OwnedDelivery(
+        notifier=cast(XmppAgentNotifier, SlowReplay()),
+        ownership=ownership,
+        wakes=QuietWakes(),
+        heartbeat=0.5,
+        link_up=lambda: False,
+    )
+    await owned.start()
+    try:
+        await asyncio.sleep(1.2)
+    finally:
+        await owned.stop()
+    assert looks <= 5, f"{looks} reads of the live processes in 1.2 s"
