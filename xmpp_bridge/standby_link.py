@@ -235,7 +235,13 @@ class StandbyLinks:
             component.abort()
             await component.close()
             return False
-        address = await probes.own_address(component, settings.component_jid, self._probe_timeout)
+        try:
+            address = await probes.own_address(
+                component, settings.component_jid, self._probe_timeout
+            )
+        except BaseException:  # lost meanwhile, or stopping: its send task must end too
+            await _close(component)
+            raise
         if address is None or stand_in.gone.is_set():
             await _close(component)
             return False
