@@ -29,6 +29,7 @@ the store. So each conversation has one owner process: the others only nudge it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable
@@ -73,6 +74,9 @@ class DeliveryOwnership:
         self._owned: set[ConversationId] = set()
         # Insertion-ordered: the oldest entries go first once it is full.
         self._foreign: dict[ConversationId, NodeId] = {}
+        # A renewal and a leave must not overlap: a leave committed after a renewal
+        # deletes the lease the node goes on delivering under.
+        self._lease_change = asyncio.Lock()
 
     @property
     def sole(self) -> bool:
@@ -103,21 +107,26 @@ class DeliveryOwnership:
         """Renew this node's lease and learn which nodes are live."""
         if self._tx is None:
             return Beat(gone=frozenset(), rejoined=False)
-        started = self._monotonic()
-        lapsed = self._lapsed or started >= self._valid_until
-        async with self._tx() as tx:
-            live = frozenset(await tx.delivery_owners.beat(self.node, self._lease))
-            await tx.commit()
-        # Counted from before the renewal was sent: never later than the database's.
-        self._valid_until = started + self._lease
-        self._lapsed = False
-        gone = self._live - live
-        self._live = live
-        for cid in [cid for cid, owner in self._foreign.items() if owner in gone]:
-            del self._foreign[cid]
-        if lapsed:
-            self._owned.clear()
-        return Beat(gone=gone, rejoined=lapsed)
+        async with self._lease_change:
+            started = self._monotonic()
+            previous_until = self._valid_until
+            async with self._tx() as tx:
+                live = frozenset(await tx.delivery_owners.beat(self.node, self._lease))
+                await tx.commit()
+            # Lapsed if the old lease ran out before the renewal was committed (not only
+            # before it was sent): a slow commit leaves a gap in which another node may
+            # have taken this one's conversations.
+            lapsed = self._lapsed or self._monotonic() >= previous_until
+            # Counted from before the renewal was sent: never later than the database's.
+            self._valid_until = started + self._lease
+            self._lapsed = False
+            gone = self._live - live
+            self._live = live
+            for cid in [cid for cid, owner in self._foreign.items() if owner in gone]:
+                del self._foreign[cid]
+            if lapsed:
+                self._owned.clear()
+            return Beat(gone=gone, rejoined=lapsed)
 
     async def observe(self) -> frozenset[NodeId]:
         """Learn which nodes are live without taking a lease (a process that cannot
@@ -187,10 +196,11 @@ class DeliveryOwnership:
         next beat. Returns how many this node owned."""
         if self._tx is None:
             return 0
-        self._owned.clear()
-        self._valid_until = float("-inf")
-        self._lapsed = True
-        async with self._tx() as tx:
-            released = await tx.delivery_owners.leave(self.node)
-            await tx.commit()
+        async with self._lease_change:
+            self._owned.clear()
+            self._valid_until = float("-inf")
+            self._lapsed = True
+            async with self._tx() as tx:
+                released = await tx.delivery_owners.leave(self.node)
+                await tx.commit()
         return released

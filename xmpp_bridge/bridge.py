@@ -85,6 +85,7 @@ class XmppBridge:
             retry_max_delay=settings.reconnect_max_delay,
             markers=markers,
             claim=None if ownership is None or ownership.sole else self._claim,
+            owns=None if ownership is None or ownership.sole else ownership.owns,
         )
         self._owned: OwnedDelivery | None = None
         if ownership is not None and not ownership.sole:
@@ -184,6 +185,9 @@ class XmppBridge:
             task.cancel()
         component = self._component
         assert component is not None
+        if self._owned is not None:
+            # No claim, nudge or replay may send after the last confirmed cursors.
+            await self._owned.pause()
         if self._link.connected:
             try:
                 await self._roster.on_stopping()

@@ -83,11 +83,15 @@ class XmppAgentNotifier:
         markers: MarkerBook | None = None,
         page_notice_delay: float = 2.0,
         claim: Callable[[Iterable[ConversationId]], Awaitable[set[ConversationId]]] | None = None,
+        owns: Callable[[ConversationId], bool] | None = None,
     ) -> None:
         self._services = services
         # Several processes: only the conversations this one owns are replayed here
         # (``xmpp_bridge.ownership``); alone, all of them.
         self._claim = claim
+        # Checked again right before sending: work queued while this process owned the
+        # conversation may run after its lease lapsed and another process took over.
+        self._owns = owns
         self._link = link
         self._markers = markers or MarkerBook()
         self._locks = KeyedLock()
@@ -355,6 +359,8 @@ class XmppAgentNotifier:
                 generation = self._link.generation
             if generation != self._link.generation or not self._link.connected:
                 return
+            if self._owns is not None and not self._owns(cid):
+                return  # another process delivers it now
             to = await self._addresses.of(me)
             if to is None:
                 return
@@ -382,6 +388,8 @@ class XmppAgentNotifier:
                 if pos not in todo:
                     # Not committed yet: the publish that commits it sends it and the rest.
                     break
+                if self._owns is not None and not self._owns(cid):
+                    return  # the lease lapsed meanwhile
                 event, late = todo[pos]
                 if not await self._sender.send(
                     conversation, to, event, late, generation, recipient, watching

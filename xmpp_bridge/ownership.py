@@ -65,6 +65,7 @@ class OwnedDelivery:
         self._catch_up_due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._joined = False
+        self._last_catch_up = 0.0
         self.claimed = 0
         """Conversations claimed here (for tests and metrics)."""
         self.woken = 0
@@ -97,9 +98,10 @@ class OwnedDelivery:
             asyncio.create_task(self._beat_loop(), name="delivery-lease"),
         ]
 
-    async def stop(self) -> None:
-        """Stop, and hand every conversation over to the other processes (call after the
-        notifier stored its last delivery cursors)."""
+    async def pause(self) -> None:
+        """Stop the background work (claims, nudges heard, lease renewals, replays):
+        first thing in a stop, so that nothing is sent after the notifier's last
+        confirmed cursors. The lease stays until ``stop``."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -107,6 +109,11 @@ class OwnedDelivery:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._wakes.stop()
+
+    async def stop(self) -> None:
+        """Stop, and hand every conversation over to the other processes (call after the
+        notifier stored its last delivery cursors)."""
+        await self.pause()
         await self._part()
 
     @property
@@ -202,44 +209,67 @@ class OwnedDelivery:
 
     async def _beat_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        last_catch_up = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._heartbeat):
-                    await self._catch_up_due.wait()
-            if not self._link_up():
-                # Cannot reach agents: deliver nothing, own nothing, watch the others.
-                try:
-                    if self._joined:
-                        await self._part()
-                    await self._ownership.observe()
-                except Exception:
-                    logger.warning("could not read the live engine processes", exc_info=True)
-                continue
-            try:
-                beat = await self._join()
-            except Exception:
-                logger.warning("could not renew this process's delivery lease", exc_info=True)
-                self._ownership.lapse()
-                await asyncio.sleep(self._heartbeat)
-                continue
-            if beat.gone:
-                logger.info(
-                    "engine processes gone: %s; taking over their deliveries",
-                    ", ".join(sorted(beat.gone)),
-                )
-            # Also now and then for nothing: a safety net under lost nudges.
-            periodic = loop.time() - last_catch_up >= self._catch_up_every
-            if beat.gone or beat.rejoined or periodic or self._catch_up_due.is_set():
-                self._catch_up_due.clear()
-                try:
-                    await self._notifier.replay()
-                except Exception:
-                    logger.warning("could not catch up on deliveries", exc_info=True)
-                    await asyncio.sleep(self._heartbeat)
-                    self._catch_up_due.set()
+        self._last_catch_up = loop.time()
+        replaying: asyncio.Task[None] | None = None
+        try:
+            while True:
+                if replaying is not None:
+                    await asyncio.wait({replaying}, timeout=self._heartbeat)
+                elif self._link_up():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._heartbeat):
+                            await self._catch_up_due.wait()
                 else:
-                    last_catch_up = loop.time()
+                    # A catch-up asked for waits for the link (or this would spin).
+                    await asyncio.sleep(self._heartbeat)
+                if replaying is not None and replaying.done():
+                    replaying = None
+                if not self._link_up():
+                    # Cannot reach agents: deliver nothing, own nothing, watch the others.
+                    try:
+                        if self._joined:
+                            await self._part()
+                        await self._ownership.observe()
+                    except Exception:
+                        logger.warning("could not read the live engine processes", exc_info=True)
+                    continue
+                try:
+                    beat = await self._join()
+                except Exception:
+                    logger.warning("could not renew this process's delivery lease", exc_info=True)
+                    self._ownership.lapse()
+                    await asyncio.sleep(self._heartbeat)
+                    continue
+                if beat.gone:
+                    logger.info(
+                        "engine processes gone: %s; taking over their deliveries",
+                        ", ".join(sorted(beat.gone)),
+                    )
+                # Also now and then for nothing: a safety net under lost nudges.
+                periodic = loop.time() - self._last_catch_up >= self._catch_up_every
+                if beat.gone or beat.rejoined or periodic or self._catch_up_due.is_set():
+                    if replaying is None:
+                        self._catch_up_due.clear()
+                        # Beside the beats, never in their way: a replay of many
+                        # conversations may take longer than the lease.
+                        replaying = asyncio.create_task(self._replay(), name="delivery-replay")
+                    else:
+                        self._catch_up_due.set()  # once the running one is done
+        finally:
+            if replaying is not None:
+                replaying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replaying
+
+    async def _replay(self) -> None:
+        try:
+            await self._notifier.replay()
+        except Exception:
+            logger.warning("could not catch up on deliveries", exc_info=True)
+            await asyncio.sleep(self._heartbeat)
+            self._catch_up_due.set()
+        else:
+            self._last_catch_up = asyncio.get_running_loop().time()
 
 
 def _for_nobody(conversation: Conversation, events: Sequence[StoredEvent]) -> bool:

@@ -29,6 +29,8 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from slixmpp.xmlstream.xmlstream import NotConnectedError
+
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.converters import Stanza
 from xmpp_bridge.settings import BridgeSettings
@@ -109,11 +111,16 @@ async def claim_slot(component: ChatComponent, probes: ProbeBook) -> bool:
     If not, a stand-in holds the slot it would take: this asks for it back, and the
     caller reconnects."""
     jid = component.boundjid.bare
-    component.ping_address = await probes.own_address(component, jid)
-    if component.ping_address is not None:
-        return True
-    logger.warning("XMPP component %s got no slot; asking a stand-in to give one back", jid)
-    ask_to_yield(component, jid)
+    try:
+        component.ping_address = await probes.own_address(component, jid)
+        if component.ping_address is not None:
+            return True
+        logger.warning("XMPP component %s got no slot; asking a stand-in to give one back", jid)
+        ask_to_yield(component, jid)
+    except NotConnectedError:
+        # Lost right after the handshake: no slot to speak of; the caller reconnects
+        # (raising would end the bridge's connection loop for good).
+        return False
     await asyncio.sleep(0.2)  # the request leaves before the connection does
     return False
 
@@ -228,7 +235,13 @@ class StandbyLinks:
             component.abort()
             await component.close()
             return False
-        address = await probes.own_address(component, settings.component_jid, self._probe_timeout)
+        try:
+            address = await probes.own_address(
+                component, settings.component_jid, self._probe_timeout
+            )
+        except BaseException:  # lost meanwhile, or stopping: its send task must end too
+            await _close(component)
+            raise
         if address is None or stand_in.gone.is_set():
             await _close(component)
             return False

@@ -28,7 +28,9 @@ _LIVE = text("SELECT id FROM engine_nodes WHERE lease_until > now() ORDER BY id"
 _FORGET_OLD = text("DELETE FROM engine_nodes WHERE lease_until < now() - interval '1 day'")
 _CLAIM = text(
     "INSERT INTO delivery_owners (conversation_id, node_id, claimed_at) "
-    "SELECT c.id, :node, now() FROM conversations c WHERE c.id = ANY(:ids) "
+    # In key order whatever the plan: two claims of overlapping lists take their row
+    # locks in one order, or they may deadlock.
+    "SELECT c.id, :node, now() FROM conversations c WHERE c.id = ANY(:ids) ORDER BY c.id "
     "ON CONFLICT (conversation_id) DO UPDATE "
     "SET node_id = excluded.node_id, claimed_at = excluded.claimed_at "
     "WHERE delivery_owners.node_id = excluded.node_id OR NOT EXISTS ("

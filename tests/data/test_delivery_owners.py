@@ -172,3 +172,61 @@ async def test_a_sole_owner_owns_everything_and_stores_nothing() -> None:
     assert await sole.claim([cid]) == {cid}
     assert (await sole.beat()).gone == frozenset()
     assert await sole.leave() == 0
+
+
+async def test_a_renewal_that_commits_after_the_lease_ran_out_forgets_what_was_taken_meanwhile(
+    store: tuple[Database, World],
+) -> None:
+    """The renewal was sent in time but committed only after the lease had run out (the
+    database was slow): another node could take the conversation in between, so the
+    renewed node must not go on delivering it."""
+    database, world = store
+    clock = Clock()
+    slow, other = _node(database, "slow", lease=0.6, clock=clock), _node(database, "other")
+    await slow.beat()
+    await other.beat()
+    (cid,) = await _conversations(world, 1)
+    assert await slow.claim([cid]) == {cid}
+    async with database.engine.connect() as blocker:
+        # A row lock holds the renewal back, as a slow database would.
+        await blocker.exec_driver_sql("SELECT 1 FROM engine_nodes WHERE id = 'slow' FOR UPDATE")
+        renewal = asyncio.create_task(slow.beat())
+        await asyncio.sleep(1.0)  # the lease (database time) runs out meanwhile
+        clock.now += 1.0
+        assert not slow.owns(cid)
+        assert await other.claim([cid]) == {cid}
+        await blocker.rollback()
+    beat = await renewal
+    assert beat.rejoined
+    assert other.owns(cid)
+    assert not slow.owns(cid)
+
+
+async def test_a_renewal_during_a_leave_leaves_the_node_live_or_owning_nothing(
+    store: tuple[Database, World],
+) -> None:
+    """The XMPP link drops (the lease loop leaves) and comes back at once (the reconnect's
+    catch-up takes the lease again) while the leave is still on its way: the node must
+    not end up delivering conversations while the database says it is gone."""
+    database, world = store
+    flapping, other = _node(database, "flapping"), _node(database, "other")
+    await flapping.beat()
+    await other.beat()
+    first, second = await _conversations(world, 2)
+    assert await flapping.claim([first]) == {first}
+    async with database.engine.connect() as blocker:
+        # Holds the leave back after it started, as a slow round trip would.
+        await blocker.exec_driver_sql(
+            "SELECT 1 FROM delivery_owners WHERE node_id = 'flapping' FOR UPDATE"
+        )
+        leaving = asyncio.create_task(flapping.leave())
+        await asyncio.sleep(0.2)
+        joining = asyncio.create_task(flapping.beat())
+        await asyncio.sleep(0.5)
+        await blocker.rollback()
+    await leaving
+    await joining
+    await flapping.claim([second])
+    await other.beat()
+    await other.claim([second])
+    assert not (flapping.owns(second) and other.owns(second))

@@ -4,11 +4,17 @@ runs against a real ejabberd in tests/e2e/test_ejabberd_failover.py."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from xml.etree import ElementTree as ET
 
 from slixmpp.stanza import Message
 
-from xmpp_bridge.standby_link import PROBE_NS, ProbeBook, probe_xml
+from tests.xmpp_bridge.component_server import ComponentServer
+from xmpp_bridge.component import ChatComponent
+from xmpp_bridge.converters import Stanza
+from xmpp_bridge.settings import BridgeSettings
+from xmpp_bridge.standby_link import PROBE_NS, ProbeBook, StandbyLinks, claim_slot, probe_xml
 
 
 def _stanza(xml: str) -> Message:
@@ -36,3 +42,56 @@ def test_a_probe_names_the_address_it_was_sent_to() -> None:
     assert _stanza(probe_xml("chat.localhost", "abc", 7))["to"].bare == (
         "slot-probe-abc-7@chat.localhost"
     )
+
+
+async def test_a_link_lost_before_its_slot_is_probed_holds_no_slot() -> None:
+    """The main connection's handshake succeeded and the link went at once: finding its
+    slot says "none" (the bridge reconnects) instead of raising out of the bridge's
+    connection loop, which would never reconnect again."""
+    settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1")
+    component = ChatComponent(settings=settings, events=_Events())
+    try:
+        assert component.transport is None  # the link is gone
+        assert not await claim_slot(component, ProbeBook())
+    finally:
+        await component.close()
+
+
+class _Events:
+    def on_stanza(self, stanza: Stanza) -> None: ...
+
+    def on_session_start(self) -> None: ...
+
+    def on_disconnected(self, reason: object) -> None: ...
+
+    def on_connection_failed(self, reason: object) -> None: ...
+
+    def on_stream_error(self, error: Stanza) -> None: ...
+
+
+async def test_a_stand_in_stopped_while_it_probes_closes_its_connection() -> None:
+    """The bridge stops while a stand-in waits for its probes: its connection (and
+    slixmpp's send task) must not outlive it, holding an ejabberd slot nobody reads."""
+    server = ComponentServer(secret="s" * 32)
+    await server.start()
+    settings = BridgeSettings(
+        component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1", port=server.port
+    )
+    links = StandbyLinks(
+        settings=settings,
+        on_stanza=lambda stanza: None,
+        prepare=lambda component: None,
+        main_connected=lambda: True,
+        interval=60.0,
+        probe_timeout=30.0,
+    )
+    try:
+        attempt = asyncio.create_task(links.try_once())
+        await server.wait_for(1)  # the probes are out: it waits for one to come back
+        attempt.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await attempt
+        await server.wait_until(lambda: not server.link_open)
+    finally:
+        await links.stop()
+        await server.close()
