@@ -69,6 +69,30 @@ class DeliveryService:
                 )
         return pending
 
+    async def members_behind(self, conversation: Conversation) -> Sequence[PendingDelivery]:
+        """What the members of ``conversation`` who left it have not been sent yet, up to
+        their leaving (current members are delivered from the conversation itself)."""
+        current = {m.agent_id for m in conversation.members}
+        pending = []
+        async with self._tx.read() as tx:
+            for member in await tx.members.list_undelivered(conversation.id):
+                if member.agent_id in current:
+                    continue
+                events = await tx.events.list_after_pos(
+                    conversation.id,
+                    member.delivered_pos,
+                    member.until_pos - member.delivered_pos,
+                )
+                pending.append(
+                    PendingDelivery(
+                        conversation=conversation,
+                        events=events,
+                        agent_id=member.agent_id,
+                        role=member.role,
+                    )
+                )
+        return pending
+
     async def current(self, conversation_id: ConversationId) -> Conversation:
         """The conversation as stored now, never an older copy another process's
         writes left in this one's cache (``NotFound`` if there is none)."""

@@ -83,9 +83,11 @@ class MemberRepository(Protocol):
         """The member's delivery cursor; None if they have no row."""
         ...
 
-    async def list_undelivered(self) -> Sequence[MemberDelivery]:
+    async def list_undelivered(
+        self, conversation_id: ConversationId | None = None
+    ) -> Sequence[MemberDelivery]:
         """Members with events still to deliver (``delivered_pos < until_pos``), oldest
-        conversation first."""
+        conversation first; of one conversation only, when given."""
         ...
 
     async def count_load(

@@ -250,7 +250,7 @@ async def _dev(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 async def _cluster(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from chat_engine.cluster import CLUSTER_ERRORS, run_cluster
+    from chat_engine.cluster_cli import CLUSTER_ERRORS, run_cluster
 
     if args.engines < 1:
         return _error("--engines: at least 1", EXIT_USAGE)

@@ -23,26 +23,23 @@ import json
 import logging
 import os
 import signal
-import sys
-import time
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self, TextIO
-
-import aiohttp
+from typing import Self
 
 from business.commands import AddAgent
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.admin import add_agents
+from chat_engine.cluster_engines import (
+    ClusterError,
+    EngineProcess,
+)
 from chat_engine.demo_widget import ensure_demo_widget
 from chat_engine.dev import (
-    C2S_PORT,
     DEMO_AGENTS,
     DEMO_MAX_CHATS,
     DemoAgent,
-    pick_port,
     read_or_create_demo_agents,
     read_or_create_secret,
     xmpp_domain,
@@ -53,102 +50,12 @@ from chat_engine.haproxy import Backend, Haproxy, HaproxyError
 from chat_engine.local_ports import free_port
 from chat_engine.private_postgres import PostgresError, PrivatePostgres
 from chat_engine.private_redis import PrivateRedis, RedisError
-from chat_engine.private_server import private_opener, tail
 from chat_engine.settings import CONFIG_ENV, ENV_PREFIX, Settings, env_name, load_settings
-from chat_engine.signals import StopSignal
 
 logger = logging.getLogger(__name__)
 
-ENGINE_START_TIMEOUT = 90.0
-"""Until an engine process answers ``/healthz`` (its database and XMPP link both up)."""
-ENGINE_STOP_TIMEOUT = 30.0
-"""After SIGTERM (a drain of ``http.drain_seconds``) or SIGINT, until SIGKILL."""
-
-
-class ClusterError(Exception):
-    """A part of the cluster did not start (the message says which and why)."""
-
-
 CLUSTER_ERRORS = (ClusterError, PostgresError, RedisError, HaproxyError, EjabberdError)
 """What ``chat-engine cluster`` reports in one line instead of a traceback."""
-
-
-class EngineProcess:
-    """One ``chat-engine run`` child: its HTTP port stays the same across restarts, so
-    HAProxy finds it again."""
-
-    def __init__(self, number: int, host: str, port: int, env: Mapping[str, str], log_file: Path):
-        self.number = number
-        self.name = f"engine{number}"
-        self.host = host
-        self.port = port
-        self.log_file = log_file
-        self._env = dict(env)
-        self._process: asyncio.subprocess.Process | None = None
-        self._output: IO[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.returncode is None
-
-    async def start(self, timeout: float = ENGINE_START_TIMEOUT) -> None:
-        """Start the process and return once its ``/healthz`` answers 200."""
-        if self.running:
-            return
-        self._output = open(self.log_file, "ab", opener=private_opener)  # noqa: SIM115, ASYNC230 (a local file)
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chat_engine", "run",
-            env=self._env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=self._output,
-            start_new_session=True,  # Ctrl-C in a terminal reaches only `cluster`
-        )  # fmt: skip
-        logger.info("%s starting (pid %d) on %s", self.name, self._process.pid, self.url)
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while not await _healthy(http, self.url):
-                if not self.running or time.monotonic() > deadline:
-                    code = self._process.returncode
-                    await self.stop(signal.SIGKILL)
-                    raise ClusterError(
-                        f"{self.name} did not become healthy (exit code {code}):\n"
-                        f"{tail(self.log_file)}"
-                    )
-                await asyncio.sleep(0.2)
-
-    async def stop(
-        self, how: signal.Signals = signal.SIGINT, timeout: float = ENGINE_STOP_TIMEOUT
-    ) -> int | None:
-        """Send ``how`` (SIGINT: stop at once; SIGTERM: drain first; SIGKILL: a crash) and
-        wait for the exit; returns the exit code (None if it was not running)."""
-        process, self._process = self._process, None
-        code = None
-        if process is not None:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(how)
-                try:
-                    async with asyncio.timeout(timeout):
-                        await process.wait()
-                except TimeoutError:
-                    logger.warning("%s did not stop within %g s; killing it", self.name, timeout)
-                    with contextlib.suppress(ProcessLookupError):
-                        process.kill()
-                    await process.wait()
-            code = process.returncode
-        if self._output is not None:
-            self._output.close()
-            self._output = None
-        return code
 
 
 class Cluster:
@@ -392,72 +299,3 @@ class Cluster:
 
     def _write_pids(self) -> None:
         write_private(self.var_dir / "pids.json", json.dumps(self.pids, indent=2) + "\n")
-
-
-async def _healthy(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=3)) as response:
-            return response.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-def banner(cluster: Cluster) -> str:
-    """What ``chat-engine cluster`` prints once everything runs."""
-    assert cluster.ejabberd is not None
-    queue_jid = f"{DEFAULT_QUEUE}@{cluster.component_jid}"
-    width = max(len(a.jid) for a in cluster.agents)
-    lines = [
-        "",
-        f"Chat engine cluster is running: {cluster.size} engine processes behind HAProxy.",
-        "",
-        f"  Demo page:    {cluster.url}/demo",
-        f"  REST API:     {cluster.url}/api/v1/docs",
-        f"  XMPP server:  ejabberd, host {cluster.ejabberd.host}, port "
-        f"{cluster.ejabberd.c2s_port} (STARTTLS, self-signed certificate)",
-    ]
-    for i, agent in enumerate(cluster.agents):
-        label = "Agents:" if i == 0 else ""
-        lines.append(f"  {label:<13} {agent.jid:<{width}}  password: {agent.password}")
-    for i, engine in enumerate(cluster.engines):
-        label = "Engines:" if i == 0 else ""
-        lines.append(f"  {label:<13} {engine.url}  (log: {engine.log_file})")
-    lines += [
-        "",
-        f"Log in to an XMPP client as an agent, add {queue_jid} as a contact and go online;",
-        "then open the demo page and start a chat.",
-        f"Everything lives in {cluster.var_dir}.",
-        "",
-        "Press Ctrl-C to stop.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-async def run_cluster(
-    settings: Settings,
-    *,
-    var_dir: Path,
-    engines: int,
-    out: TextIO,
-    stop: StopSignal,
-    config_file: Path | None = None,
-) -> None:
-    """Start the cluster, print the banner and run until ``stop`` fires; then stop it all.
-    HAProxy takes ``http.port`` (0: a free one) and ejabberd 5222 for agents if free."""
-    notes: list[str] = []
-    http_port = pick_port(settings.http.host, settings.http.port, "HTTP", notes)
-    c2s_port = pick_port(settings.xmpp.host, C2S_PORT, "XMPP client", notes)
-    cluster = Cluster(
-        var_dir,
-        engines=engines,
-        settings=settings,
-        config_file=config_file,
-        host=settings.http.host,
-        http_port=http_port,
-        c2s_port=c2s_port,
-    )
-    async with cluster:
-        out.write(banner(cluster) + "".join(f"Note: {note}\n" for note in notes))
-        out.flush()
-        await stop.wait()

@@ -100,11 +100,14 @@ class FakeMemberRepository:
             return row.left_pos
         return self._conversations[row.conversation_id].last_pos
 
-    async def list_undelivered(self) -> Sequence[MemberDelivery]:
+    async def list_undelivered(
+        self, conversation_id: ConversationId | None = None
+    ) -> Sequence[MemberDelivery]:
         found = [
             (self._conversations[r.conversation_id], r)
             for r in self._rows.values()
             if r.delivered_pos < self._until(r)
+            and (conversation_id is None or r.conversation_id == conversation_id)
         ]
         found.sort(key=lambda cr: (cr[0].created_at, cr[0].id, cr[1].agent_id))
         return [

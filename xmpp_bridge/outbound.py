@@ -9,7 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from business.conversation import Conversation
-from business.errors import NotFound
 from business.events import DomainEvent, OfferClosed, OfferOutcome, StoredEvent, VisitorMoved
 from business.locks import KeyedLock
 from business.model import AgentId, ConversationId, MemberRole
@@ -20,6 +19,7 @@ from xmpp_bridge.i18n import TenantLanguages
 from xmpp_bridge.link import Link
 from xmpp_bridge.live_notices import AgentAddresses, LiveNotices
 from xmpp_bridge.markers import Ephemeral, MarkerBook
+from xmpp_bridge.outbound_retries import Retries
 from xmpp_bridge.page_notices import PageNotices
 from xmpp_bridge.parking import Refusals
 from xmpp_bridge.relay import other_recipients, watches
@@ -29,7 +29,7 @@ from xmpp_bridge.sending import EventSender
 logger = logging.getLogger(__name__)
 
 
-class XmppAgentNotifier:
+class XmppAgentNotifier(Retries):
     """Sends each stored event of a conversation to its agent once, in pos order.
 
     Implements ``business.ports.ConversationNotifier``. Invariants:
@@ -249,12 +249,6 @@ class XmppAgentNotifier:
                 watching=delivery.role is MemberRole.MONITOR,
             )
 
-    def catch_up(self, conversation_ids: Iterable[ConversationId]) -> None:
-        """Send what the conversations' agents have not been sent, read afresh from the
-        store (another process stored it), each on its lane."""
-        for cid in conversation_ids:
-            self._lanes.submit(cid, functools.partial(self._retry, cid, fresh=True))
-
     def on_link_lost(self) -> None:
         for cid, pos in self._refusals.link_lost():
             logger.warning(
@@ -414,47 +408,3 @@ class XmppAgentNotifier:
             # Ended and stored: nothing more will come, forget it.
             self._finished.discard(key)
             self._sent.pop(key, None)
-
-    # -- retries ------------------------------------------------------------------------
-
-    async def _retry_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            self._retry_wake.clear()
-            due = self._retries.next_due()
-            if due is None or due > loop.time():
-                # A new failure may be due sooner: it wakes this up to look again.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(due):
-                        await self._retry_wake.wait()
-                continue
-            for cid in self._retries.take_due(loop.time()):
-                self._lanes.submit(cid, functools.partial(self._retry, cid))
-
-    async def _retry(self, cid: ConversationId, *, fresh: bool = False) -> None:
-        try:
-            if fresh:
-                conversation = await self._services.delivery.current(cid)
-            else:
-                conversation = await self._services.conversations.get_conversation(cid)
-        except NotFound:
-            self._retries.succeeded(cid)
-            return
-        except Exception:
-            logger.warning(
-                "could not read conversation %s to retry its delivery; next try in %.1f s",
-                cid,
-                self._failed(cid),
-                exc_info=True,
-            )
-            return
-        await self._deliver_or_retry(conversation, (), delayed=True)
-        for member in conversation.members:
-            await self._deliver_or_retry(conversation, (), delayed=True, recipient=member.agent_id)
-
-    def _failed(self, cid: ConversationId) -> float:
-        """Schedule the next try of a failed delivery; returns in how many seconds."""
-        now = asyncio.get_running_loop().time()
-        due = self._retries.failed(cid, now)
-        self._retry_wake.set()
-        return due - now

@@ -168,8 +168,13 @@ class SqlMemberRepository:
         found = (await self._ctx.execute(stmt)).first()
         return None if found is None else int(found[0])
 
-    async def list_undelivered(self) -> Sequence[MemberDelivery]:
-        rows = await self._ctx.execute(_LIST_UNDELIVERED)
+    async def list_undelivered(
+        self, conversation_id: ConversationId | None = None
+    ) -> Sequence[MemberDelivery]:
+        stmt = _LIST_UNDELIVERED
+        if conversation_id is not None:
+            stmt = stmt.where(_M.c.conversation_id == conversation_id)
+        rows = await self._ctx.execute(stmt)
         return [
             MemberDelivery(
                 conversation_id=ConversationId(conversation_id),

@@ -4,8 +4,6 @@ queued before the ownership was lost."""
 
 from __future__ import annotations
 
-import pytest
-
 from business.model import ConversationId
 from tests.harness import World
 from tests.xmpp_bridge.support import (
@@ -49,11 +47,6 @@ async def test_work_queued_while_owning_sends_nothing_once_the_lease_lapsed(
     assert "anyone?" in [body_of(s) for s in messages(h.sender.take())]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catch_up (_retry fresh) covers only current members; a leaver waits for the "
-    "next full replay (xmpp_bridge.ownership catch_up_every, 30 s)",
-)
 async def test_a_catch_up_reaches_a_colleague_who_left_in_what_another_process_stored(
     world: World,
 ) -> None:
