@@ -32,6 +32,7 @@ from chat_engine.admin import add_agents
 from chat_engine.cluster import Cluster
 from chat_engine.haproxy import COOKIE
 from tests.e2e.agent import ScriptedAgent
+from tests.e2e.cluster_support import running_cluster
 from tests.e2e.test_chat_flow import WAIT
 from tests.visitor_client import NAMESPACE, Visitor
 
@@ -55,14 +56,8 @@ ON_CLUSTER_LOOP = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
-    running = Cluster(tmp_path_factory.mktemp("cluster"), engines=ENGINES, drain_seconds=1.0)
-    async with asyncio.timeout(START_TIMEOUT):
-        await running.start()
-    try:
+    async with running_cluster(tmp_path_factory, ENGINES, START_TIMEOUT) as running:
         yield running
-    finally:
-        await running.stop()
-    assert running.pids == {}
 
 
 async def _handshake(http: aiohttp.ClientSession, url: str) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.admin import add_agents
 from chat_engine.cluster import Cluster
 from tests.e2e.agent import ScriptedAgent
+from tests.e2e.cluster_support import running_cluster
 from tests.e2e.test_chat_flow import WAIT
 from tests.visitor_client import Json, Visitor
 
@@ -41,10 +42,10 @@ pytestmark = [
 
 ENGINES = 3
 SCALE = Scale("cluster", chats=15, rate=1.0, seconds=8.0)
+"""15 chats, a message a second each way in each, 8 s before and after the fault."""
 RESENT_BOUND_S = 3.0
 """Seconds of all the visitors' traffic the agents may receive again after a kill -9
 (the dead process's share is a third of it)."""
-"""15 chats, a message a second each way in each, 8 s before and after the fault."""
 START_TIMEOUT = 300.0
 RESYNC_LIMIT = 60.0
 """Seconds the visitors a fault cut off may take to reconnect and sync (a bound on a
@@ -55,13 +56,8 @@ ON_CLUSTER_LOOP = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
-    running = Cluster(tmp_path_factory.mktemp("cluster"), engines=ENGINES, drain_seconds=1.0)
-    async with asyncio.timeout(START_TIMEOUT):
-        await running.start()
-    try:
+    async with running_cluster(tmp_path_factory, ENGINES, START_TIMEOUT) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def _assert_whole(row: Row, outcome: Outcome, table: str) -> None:
