@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import fcntl
 import os
 import shutil
 import subprocess
@@ -313,13 +314,35 @@ def widget_dist() -> Path:
     # installs again.
     installed = _WIDGET_SRC / "node_modules" / ".package-lock.json"
     lock = _WIDGET_SRC / "package-lock.json"
-    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=_WIDGET_SRC, check=True)
-    subprocess.run([npm, "run", "build"], cwd=_WIDGET_SRC, check=True)
     dist = _WIDGET_SRC / "dist"
+    # One build for all pytest-xdist workers, and none while dist is newer than every
+    # source: the build empties dist first, so a worker building while another's
+    # browser test loads loader.js made that page come up without the widget (seen in
+    # CI as a launcher or an invitation that never appeared).
+    with open(_WIDGET_SRC / ".build.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=_WIDGET_SRC, check=True)
+        if not _widget_built(dist):
+            subprocess.run([npm, "run", "build"], cwd=_WIDGET_SRC, check=True)
     assert (dist / "loader.js").is_file()
     assert (dist / "widget.js").is_file()
     return dist
+
+
+def _widget_built(dist: Path) -> bool:
+    """Every bundle is there and newer than every source of the widget."""
+    bundles = [dist / name for name in ("loader.js", "manager.js", "widget.js", "chat-core.mjs")]
+    if not all(bundle.is_file() for bundle in bundles):
+        return False
+    sources = [
+        _WIDGET_SRC / "build.mjs",
+        _WIDGET_SRC / "package-lock.json",
+        _WIDGET_SRC / "package.json",
+        *(p for p in (_WIDGET_SRC / "src").rglob("*") if p.is_file()),
+    ]
+    newest = max(p.stat().st_mtime for p in sources)
+    return min(bundle.stat().st_mtime for bundle in bundles) > newest
 
 
 _WIDGET_SRC = Path(__file__).resolve().parents[1] / "presentation" / "widget"

@@ -16,7 +16,7 @@ from business.ports import ConversationNotifier
 from business.services import Services
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.adhoc import AdhocDesk
-from xmpp_bridge.backoff import reconnect_delay
+from xmpp_bridge.backoff import Backoff, reconnect_delay
 from xmpp_bridge.component import ChatComponent, ComponentSender
 from xmpp_bridge.component_adhoc import AdhocEndpoint
 from xmpp_bridge.concurrency import SerialLanes
@@ -123,6 +123,7 @@ class XmppBridge:
         self._ended: asyncio.Future[str] | None = None
         self._stopping = False
         self.standby: StandbyLinks | None = None
+        self._slot_asked = False
         """Stand-ins for the component slots of processes that are gone (ejabberd)."""
         self._probes = ProbeBook()
 
@@ -231,17 +232,11 @@ class XmppBridge:
     # -- connection loop --------------------------------------------------------------
 
     async def _run(self) -> None:
-        attempt = 0
+        backoff = Backoff(self._settings, self._random)
         while True:
-            if await self._session():
-                attempt = 0
-            delay = reconnect_delay(
-                attempt,
-                min_delay=self._settings.reconnect_min_delay,
-                max_delay=self._settings.reconnect_max_delay,
-                random=self._random,
-            )
-            attempt += 1
+            self._slot_asked = False
+            good = await self._session()
+            delay = backoff.next(good=good, slot_asked=self._slot_asked)
             logger.info("XMPP component: next connection attempt in %.1f s", delay)
             await asyncio.sleep(delay)
 
@@ -285,6 +280,7 @@ class XmppBridge:
             return False
         started_at = loop.time()
         if self.standby is not None and not await claim_slot(component, self._probes):
+            self._slot_asked = True
             self._link.abort()  # a stand-in gives our slot back; reconnect to take it
             await ended
             return False
