@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import math
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -36,9 +35,7 @@ from sqlalchemy.pool import NullPool
 from bench._children import Child
 from bench._common import Json, machine_busy, percentile, processes
 from bench._run import LOAD_SHARE, WARMUP, Figures
-from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
-from chat_engine.admin import add_agents
+from business.model import DEFAULT_QUEUE
 from chat_engine.cluster import Cluster
 
 AGENTS = 10
@@ -123,25 +120,11 @@ async def run_cluster(n: int, visitors: int, seconds: float, work: Path) -> Figu
     cluster = Cluster(work / f"cluster-{n}", engines=n, drain_seconds=0.5, config_file=config_file)
     async with cluster:
         assert cluster.ejabberd is not None
-        accounts = []
-        for i in range(1, AGENTS + 1):
-            password = secrets.token_urlsafe(12)
-            jid = await cluster.ejabberd.aregister(f"echo-{i}", password)
-            accounts.append({"jid": jid, "password": password})
-        await add_agents(
-            cluster._admin_settings(),
-            [
-                AddAgent(
-                    address=a["jid"],
-                    queues=(DEFAULT_QUEUE,),
-                    max_chats=math.ceil(visitors / AGENTS) + 1,
-                    tenant_id=DEFAULT_TENANT,
-                    name=a["jid"].partition("@")[0],
-                    auto_accept=True,
-                )
-                for a in accounts
-            ],
+        made = await cluster.add_agents(
+            [(f"echo-{i}", f"echo-{i}") for i in range(1, AGENTS + 1)],
+            max_chats=math.ceil(visitors / AGENTS) + 1,
         )
+        accounts = [{"jid": a.jid, "password": a.password} for a in made]
         xmpp: Json = {
             "host": cluster.ejabberd.host,
             "port": cluster.ejabberd.c2s_port,

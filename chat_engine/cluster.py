@@ -22,7 +22,9 @@ import dataclasses
 import json
 import logging
 import os
+import secrets
 import signal
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
@@ -232,6 +234,34 @@ class Cluster:
         await self.start_engine(i)
 
     # -- internals --------------------------------------------------------------------
+
+    async def add_agents(
+        self, agents: Sequence[tuple[str, str]], *, max_chats: int, auto_accept: bool = True
+    ) -> list[DemoAgent]:
+        """New agents, each ``(user, name)``: an account on the cluster's ejabberd (a
+        random password) and an agent in queue ``support``."""
+        assert self.ejabberd is not None
+        made = []
+        for user, _name in agents:
+            password = secrets.token_urlsafe(12)
+            made.append(
+                DemoAgent(jid=await self.ejabberd.aregister(user, password), password=password)
+            )
+        await add_agents(
+            self._admin_settings(),
+            [
+                AddAgent(
+                    address=agent.jid,
+                    queues=(DEFAULT_QUEUE,),
+                    max_chats=max_chats,
+                    tenant_id=DEFAULT_TENANT,
+                    name=name,
+                    auto_accept=auto_accept,
+                )
+                for agent, (_user, name) in zip(made, agents, strict=True)
+            ],
+        )
+        return made
 
     def _admin_settings(self) -> Settings:
         assert self.postgres is not None

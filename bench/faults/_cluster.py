@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import math
-import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,9 +30,7 @@ from bench._children import Child
 from bench.faults._ledger import VISITOR_PREFIX
 from bench.faults._rig import CHATS_PER_AGENT, LoadRig
 from bench.faults._table import Scale
-from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
-from chat_engine.admin import add_agents
+from business.model import DEFAULT_QUEUE
 from chat_engine.cluster import Cluster
 from chat_engine.haproxy import COOKIE
 
@@ -132,25 +129,11 @@ async def open_cluster_rig(
     assert cluster.ejabberd is not None
     work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     count = max(2, math.ceil(scale.chats / CHATS_PER_AGENT))
-    accounts = []
-    for n in range(1, count + 1):
-        password = secrets.token_urlsafe(12)
-        jid = await cluster.ejabberd.aregister(f"{label}-agent-{n}", password)
-        accounts.append({"jid": jid, "password": password})
-    await add_agents(
-        cluster._admin_settings(),
-        [
-            AddAgent(
-                address=a["jid"],
-                queues=(DEFAULT_QUEUE,),
-                max_chats=min(100, math.ceil(scale.chats / count) + 1),
-                tenant_id=DEFAULT_TENANT,
-                name=f"Agent {a['jid'].partition('@')[0]}",
-                auto_accept=True,
-            )
-            for a in accounts
-        ],
+    made = await cluster.add_agents(
+        [(f"{label}-agent-{n}", f"Agent {label}-agent-{n}") for n in range(1, count + 1)],
+        max_chats=min(100, math.ceil(scale.chats / count) + 1),
     )
+    accounts = [{"jid": a.jid, "password": a.password} for a in made]
     since = datetime.now(UTC) - timedelta(seconds=1)
     config = {
         "host": cluster.ejabberd.host,

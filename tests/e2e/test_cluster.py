@@ -26,9 +26,7 @@ import pytest
 import pytest_asyncio
 import socketio
 
-from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
-from chat_engine.admin import add_agents
+from business.model import DEFAULT_QUEUE
 from chat_engine.cluster import Cluster
 from chat_engine.haproxy import COOKIE
 from tests.e2e.agent import ScriptedAgent
@@ -115,22 +113,8 @@ async def test_a_polling_only_visitor_without_cookies_stays_on_its_process(
 @ON_CLUSTER_LOOP
 async def test_a_chat_through_haproxy_with_an_agent_on_ejabberd(cluster: Cluster) -> None:
     assert cluster.ejabberd is not None
-    user = f"dana-{secrets.token_hex(3)}"
-    password = secrets.token_urlsafe(12)
-    jid = await cluster.ejabberd.aregister(user, password)
-    await add_agents(
-        cluster._admin_settings(),
-        [
-            AddAgent(
-                address=jid,
-                queues=(DEFAULT_QUEUE,),
-                max_chats=5,
-                tenant_id=DEFAULT_TENANT,
-                name="Dana",
-                auto_accept=True,
-            )
-        ],
-    )
+    (dana,) = await cluster.add_agents([(f"dana-{secrets.token_hex(3)}", "Dana")], max_chats=5)
+    jid, password = dana.jid, dana.password
     agent = ScriptedAgent(jid, password, host=cluster.ejabberd.host, port=cluster.ejabberd.c2s_port)
     visitor = Visitor(url=cluster.url)
     try:

@@ -23,9 +23,7 @@ import pytest_asyncio
 from bench.faults._cluster import ClusterRig, open_cluster_rig, served_again
 from bench.faults._ledger import Outcome
 from bench.faults._table import Row, Scale, render
-from business.commands import AddAgent
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
-from chat_engine.admin import add_agents
+from business.model import DEFAULT_QUEUE
 from chat_engine.cluster import Cluster
 from tests.e2e.agent import ScriptedAgent
 from tests.e2e.cluster_support import running_cluster
@@ -150,21 +148,12 @@ async def test_a_rolling_restart_under_load(cluster: Cluster, tmp_path: Path) ->
 
 async def _agent(cluster: Cluster, name: str, cleanup: list[ScriptedAgent]) -> ScriptedAgent:
     assert cluster.ejabberd is not None
-    password = secrets.token_urlsafe(12)
-    jid = await cluster.ejabberd.aregister(f"{name.lower()}-{secrets.token_hex(3)}", password)
-    await add_agents(
-        cluster._admin_settings(),
-        [
-            AddAgent(
-                address=jid,
-                queues=(DEFAULT_QUEUE,),
-                max_chats=5,
-                tenant_id=DEFAULT_TENANT,
-                name=name,
-                auto_accept=name == "Ann",
-            )
-        ],
+    (made,) = await cluster.add_agents(
+        [(f"{name.lower()}-{secrets.token_hex(3)}", name)],
+        max_chats=5,
+        auto_accept=name == "Ann",
     )
+    jid, password = made.jid, made.password
     agent = ScriptedAgent(jid, password, host=cluster.ejabberd.host, port=cluster.ejabberd.c2s_port)
     cleanup.append(agent)
     await agent.connect()
