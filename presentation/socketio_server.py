@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import socketio
 
 from presentation.redis_resync import ResyncingRedisManager
+from presentation.room_index import IndexedAsyncManager
 from presentation.settings import WebSettings
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class TextPacket(socketio.packet.Packet):  # type: ignore[misc]
 def build_server(settings: WebSettings, redis: RedisConnections | None) -> VisitorServer:
     """The server for ``settings``; with ``redis_url`` set, ``redis`` must be given and
     sees every connection of the message queue."""
-    manager = None
+    manager: socketio.AsyncManager = IndexedAsyncManager()
     if settings.redis_url is not None:
         assert redis is not None, "a Redis message queue needs RedisConnections to close it"
         manager = ResyncingRedisManager(settings.redis_url, redis_options=redis.redis_options())
