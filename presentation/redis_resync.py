@@ -36,6 +36,7 @@ import socketio
 
 from business.model import ConversationId, VisitorId
 from business.services import Services
+from presentation.direct_emit import DirectEmit
 from presentation.event_refs import EventRefs
 from presentation.room_index import RoomIndex
 from presentation.visitor_namespace import NAMESPACE, conversation_room, visitor_room
@@ -55,7 +56,7 @@ _CONVERSATION = conversation_room("")
 _VISITOR = visitor_room("")
 
 
-class ResyncingRedisManager(RoomIndex, socketio.AsyncRedisManager):  # type: ignore[misc]
+class ResyncingRedisManager(RoomIndex, socketio.AsyncRedisManager, DirectEmit):  # type: ignore[misc]
     """``AsyncRedisManager`` that has its visitors resynced when events may have been
     lost on the way to them, through ``resync`` (run as a background task of the
     server): each time Redis confirms its subscription after a loss (or a first

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import socketio
+from presentation.direct_emit import DirectEmit
 
 
 class RoomIndex:
@@ -75,5 +75,5 @@ class RoomIndex:
         return [room for room in rooms if room is not None]
 
 
-class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
-    """python-socketio's in-process manager, with ``RoomIndex``."""
+class IndexedAsyncManager(RoomIndex, DirectEmit):
+    """python-socketio's in-process manager, with ``RoomIndex`` and ``DirectEmit``."""
