@@ -1,0 +1,100 @@
+"""``DirectEmit``: every socket of the rooms gets the event once, and one failing send
+does not keep it from the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+
+from presentation.room_index import IndexedAsyncManager
+
+NAMESPACE = "/chat"
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[socketio.AsyncServer, str]]:
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=IndexedAsyncManager())
+
+    @sio.on("connect", namespace=NAMESPACE)
+    async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any]) -> None:
+        for room in auth["rooms"]:
+            await sio.enter_room(sid, room, namespace=NAMESPACE)
+
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield sio, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def _client(url: str, rooms: list[str]) -> tuple[socketio.AsyncClient, asyncio.Queue[Any]]:
+    client = socketio.AsyncClient(reconnection=False)
+    received: asyncio.Queue[Any] = asyncio.Queue()
+
+    @client.on("event", namespace=NAMESPACE)
+    async def on_event(data: Any) -> None:
+        received.put_nowait(data)
+
+    await client.connect(
+        url, auth={"rooms": rooms}, namespaces=[NAMESPACE], transports=["websocket"]
+    )
+    return client, received
+
+
+async def test_each_socket_of_the_rooms_gets_the_event_once(
+    served: tuple[socketio.AsyncServer, str],
+) -> None:
+    sio, url = served
+    both, got_both = await _client(url, ["a", "b"])
+    only_a, got_a = await _client(url, ["a"])
+    neither, got_neither = await _client(url, ["c"])
+    try:
+        await sio.emit("event", {"n": 1}, to=["a", "b"], namespace=NAMESPACE)
+
+        assert await asyncio.wait_for(got_both.get(), 5) == {"n": 1}
+        assert await asyncio.wait_for(got_a.get(), 5) == {"n": 1}
+        # The next event to "b" is the next one the socket in both rooms gets: the
+        # first came to it once, not once per room.
+        await sio.emit("event", {"n": 3}, to="b", namespace=NAMESPACE)
+        assert await asyncio.wait_for(got_both.get(), 5) == {"n": 3}
+        assert got_both.empty() and got_a.empty() and got_neither.empty()
+    finally:
+        for client in (both, only_a, neither):
+            await client.disconnect()
+
+
+async def test_a_failing_send_does_not_keep_the_event_from_the_others(
+    served: tuple[socketio.AsyncServer, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sio, url = served
+    first, got_first = await _client(url, ["room"])
+    second, got_second = await _client(url, ["room"])
+    broken = sio.manager.eio_sid_from_sid(first.get_sid(NAMESPACE), NAMESPACE)
+    send = sio._send_eio_packet
+
+    async def failing_for_one(eio_sid: str, pkt: Any) -> None:
+        if eio_sid == broken:
+            raise ConnectionResetError("gone")
+        await send(eio_sid, pkt)
+
+    sio._send_eio_packet = failing_for_one  # type: ignore[method-assign]
+    try:
+        await sio.emit("event", {"n": 1}, to="room", namespace=NAMESPACE)
+        assert await asyncio.wait_for(got_second.get(), 5) == {"n": 1}
+        assert got_first.empty()
+        assert "could not send 'event'" in caplog.text
+    finally:
+        sio._send_eio_packet = send  # type: ignore[method-assign]
+        for client in (first, second):
+            await client.disconnect()
