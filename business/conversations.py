@@ -14,6 +14,7 @@ from business.events import VisitorMoved
 from business.messaging import MessagingService
 from business.model import ConversationId, ConversationState
 from business.ports import Clock
+from business.redaction_fields import field_redactor
 from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import Starter
@@ -50,14 +51,17 @@ class ConversationService:
         self._bots = bots
         self._clock = clock
         self._limits = limits
-        self._ending = Ending(transactions=transactions, router=router, clock=clock)
+        self._redaction = redaction or RedactionPolicy()
+        self._ending = Ending(
+            transactions=transactions, router=router, clock=clock, redaction=self._redaction
+        )
         # A retried start often arrives while the first is still running (the widget timed
         # out): the starter's batches run one at a time, so it finds the first one.
         self._starter = Starter(
             transactions=transactions,
             clock=clock,
             limits=limits,
-            redaction=redaction or RedactionPolicy(),
+            redaction=self._redaction,
         )
 
     async def start_conversation(self, cmd: c.StartConversation) -> Conversation:
@@ -120,11 +124,13 @@ class ConversationService:
             visitor = await tx.visitors.get(cmd.visitor_id)
             if visitor is None:
                 raise NotFound("unknown visitor")
+            redact = await field_redactor(self._redaction, tx, visitor.tenant_id)
+            context = redact.context(cmd.context)
             updates = []
             for conv in await tx.conversations.list_for_visitor(visitor.id):
                 locked = await tx.conversations.get(conv.id, for_update=True)
                 assert locked is not None
-                change = locked.with_context(cmd.context)
+                change = locked.with_context(context)
                 if len(change.conversation.context.custom) > limits.max_custom_fields:
                     raise TooLarge(
                         f"context.custom would have more than {limits.max_custom_fields} "

@@ -9,6 +9,7 @@ import logging
 from business.conversation import Conversation
 from business.model import ConversationState, Participant, QueueName
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.transactions import Transaction, Transactions
 
@@ -16,10 +17,18 @@ logger = logging.getLogger(__name__)
 
 
 class Ending:
-    def __init__(self, *, transactions: Transactions, router: Router, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        router: Router,
+        clock: Clock,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
         self._router = router
         self._clock = clock
+        self._redaction = redaction or RedactionPolicy()
 
     async def end(
         self,
@@ -28,8 +37,13 @@ class Ending:
         by: Participant,
         wrap_up: tuple[str | None, str | None] = (None, None),
     ) -> Conversation:
-        """End ``conv`` (read ``for_update`` in ``tx``) and commit ``tx``."""
+        """End ``conv`` (read ``for_update`` in ``tx``) and commit ``tx``. The wrap-up
+        note (an agent's, an integrator's reason) is stored masked, as messages are."""
         now = self._clock.now()
+        code, note = wrap_up
+        if note:
+            note = await self._redaction.redact(tx, conv.tenant_id, note, conv.id)
+            wrap_up = (code, note)
         ended = await tx.apply(conv.end(by, now, wrap_up=wrap_up))
         if conv.agent_id is not None and conv.has_joined_agent:
             # Who served them last: a returning visitor goes to them first.

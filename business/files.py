@@ -40,6 +40,7 @@ from business.identities import IdentityCheck
 from business.identity_ports import IdentityTokenVerifier
 from business.model import AgentId, ConversationId, TenantId, VisitorId, new_id
 from business.ports import Clock
+from business.redaction_policy import RedactionPolicy
 from business.sessions import find_visitor
 from business.transactions import Transactions
 
@@ -79,8 +80,10 @@ class FileService:
         clock: Clock,
         fetcher: FileFetcher | None = None,
         identity_verifier: IdentityTokenVerifier | None = None,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
+        self._redaction = redaction or RedactionPolicy()
         self._identities = IdentityCheck(
             transactions=transactions, clock=clock, verifier=identity_verifier
         )
@@ -119,6 +122,10 @@ class FileService:
                 raise Unauthenticated("unknown visitor token")
             await visitor_conversation(tx, visitor.id, cmd.conversation_id, for_update=False)
             limits = await tx.files.limits(cmd.tenant_id) or FileLimits()
+            # Agents see the name in the link; the visitor chose it (``scan_1234….pdf``).
+            name = await self._redaction.redact(
+                tx, cmd.tenant_id, safe_name(cmd.name), cmd.conversation_id
+            )
         check_file(len(cmd.data), content_type, limits)
         stored = StoredFile(
             id=FileId(new_id()),
@@ -126,7 +133,7 @@ class FileService:
             conversation_id=cmd.conversation_id,
             visitor_id=visitor.id,
             owner=FileOwner.VISITOR,
-            name=safe_name(cmd.name),
+            name=name,
             content_type=content_type,
             size=len(cmd.data),
             created_at=self._clock.now(),
@@ -233,13 +240,17 @@ class FileService:
         if fetched is None:
             logger.info("conversation %s: agent's file not copied, sent as a link", conv.id)
             return url
+        async with self._tx.read() as tx:
+            name = await self._redaction.redact(
+                tx, conv.tenant_id, safe_name(fetched.name), conv.id
+            )
         stored = StoredFile(
             id=FileId(new_id()),
             tenant_id=conv.tenant_id,
             conversation_id=conv.id,
             visitor_id=None,
             owner=FileOwner.AGENT,
-            name=safe_name(fetched.name),
+            name=name,
             content_type=fetched.content_type.split(";", 1)[0].strip().lower(),
             size=len(fetched.data),
             created_at=self._clock.now(),

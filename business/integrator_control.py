@@ -27,6 +27,7 @@ from business.model import (
 )
 from business.participants import agent_at, check_can_take
 from business.ports import AddressNormalizer, Clock
+from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import check_room
 from business.transactions import Transaction, Transactions, retrying
@@ -44,13 +45,17 @@ class IntegratorControlService:
         clock: Clock,
         limits: Limits,
         addresses: AddressNormalizer,
+        redaction: RedactionPolicy | None = None,
     ) -> None:
         self._tx = transactions
         self._router = router
         self._clock = clock
         self._limits = limits
         self._addresses = addresses
-        self._ending = Ending(transactions=transactions, router=router, clock=clock)
+        self._redaction = redaction or RedactionPolicy()
+        self._ending = Ending(
+            transactions=transactions, router=router, clock=clock, redaction=self._redaction
+        )
 
     async def end(self, cmd: EndByIntegrator) -> Conversation:
         """End the conversation; ending an ended one changes nothing (a retried call
@@ -108,6 +113,8 @@ class IntegratorControlService:
             )
             if not conv.is_open:
                 raise InvalidTransition("this conversation has ended")
+            if note is not None:  # shown to agents and stored with the transfer
+                note = await self._redaction.redact(tx, conv.tenant_id, note, conv.id)
             offered = None if conv.offered_to is None else await tx.agents.get(conv.offered_to)
             changes: list[Change] = []
             if queue is not None:

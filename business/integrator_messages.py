@@ -25,6 +25,7 @@ from business.events import MessagePosted
 from business.integrator_commands import PostIntegratorMessage
 from business.model import EventId, Participant, new_id
 from business.ports import Clock
+from business.redaction_fields import field_redactor
 from business.redaction_policy import RedactionPolicy
 from business.transactions import Transactions, retrying
 from business.validation import (
@@ -94,15 +95,16 @@ class IntegratorMessageService:
                 if not isinstance(stored, MessagePosted) or stored.sender.kind is not sender.kind:
                     raise InvalidInput("client_msg_id is already used in this conversation")
                 return stored
+            redact = await field_redactor(self._redaction, tx, conv.tenant_id, conv.id)
             change = conv.post(
                 id=EventId(new_id()),
                 sender=sender,
-                text=await self._redaction.redact(tx, conv.tenant_id, cmd.text, conv.id),
+                text=redact.text(cmd.text, "a message"),
                 client_msg_id=cmd.client_msg_id,
                 now=self._clock.now(),
                 attachments=cmd.attachments,
-                quick_replies=replies,
-                rich=cmd.rich,
+                quick_replies=redact.quick_replies(replies),
+                rich=redact.rich(cmd.rich),
             )
             await tx.apply(change)
             await tx.commit()

@@ -49,6 +49,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
+from business.redaction_fields import field_redactor
 from business.redaction_policy import RedactionPolicy
 from business.routing import Router
 from business.starts import check_room
@@ -173,11 +174,9 @@ class OfflineMessageService:
                 return False
             if await tx.events.get_message_by_client_id(conv.id, cmd.client_msg_id):
                 return True  # a retry of a leave stored already: no new mark (nor mail)
-            await tx.apply(
-                conv.left_offline(
-                    {NAME_FIELD: name, EMAIL_FIELD: email}, cmd.client_msg_id, cmd.context
-                )
-            )
+            redact = await field_redactor(self._redaction, tx, conv.tenant_id, conv.id)
+            form = redact.fields({NAME_FIELD: name, EMAIL_FIELD: email}, "the offline form")
+            await tx.apply(conv.left_offline(form, cmd.client_msg_id, redact.context(cmd.context)))
             await tx.commit()
         return True
 
@@ -215,17 +214,21 @@ class OfflineMessageService:
                 return None
             # No opening-hours check and no bot: the message waits for a person.
             check_room(queue, self._limits)
-            text = await self._redaction.redact(tx, queue.tenant_id, text)
+            conversation_id = ConversationId(new_id())
+            redact = await field_redactor(self._redaction, tx, queue.tenant_id, conversation_id)
+            text = redact.text(text, "a message")
+            # The address stays whole (a contact field): the answer is mailed to it.
+            form = redact.fields({NAME_FIELD: name, EMAIL_FIELD: email}, "the offline form")
             change = Conversation.open(
-                id=ConversationId(new_id()),
+                id=conversation_id,
                 tenant_id=queue.tenant_id,
                 visitor_id=visitor.id,
-                visitor_name=name,
+                visitor_name=form[NAME_FIELD],
                 queue=queue.name,
                 position=queue.waiting + 1,
                 now=now,
-                context=cmd.context,
-                form={NAME_FIELD: name, EMAIL_FIELD: email},
+                context=redact.context(cmd.context),
+                form=form,
                 first_message=(EventId(new_id()), cmd.client_msg_id, text),
             )
             marked = dataclasses.replace(

@@ -83,15 +83,23 @@ class RedactionPolicy:
         return apply(await self.for_tenant(tx, tenant_id), text, conversation_id)
 
 
-def apply(redactor: Redactor | None, text: str, conversation_id: ConversationId | None) -> str:
+def apply(
+    redactor: Redactor | None,
+    text: str,
+    conversation_id: ConversationId | None,
+    what: str = "a message",
+) -> str:
     """``text`` through ``redactor`` (None: unchanged), logging what was masked (the
-    kinds only, never the text)."""
+    kinds only, never the text) and in ``what``."""
     if redactor is None or not text:
         return text
     redacted = redactor.redact(text)
     if redacted.kinds:
         logger.info(
-            "conversation %s: masked %s in a message", conversation_id, ", ".join(redacted.kinds)
+            "conversation %s: masked %s in %s",
+            conversation_id,
+            ", ".join(redacted.kinds),
+            what,
         )
     return redacted.text
 

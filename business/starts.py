@@ -29,6 +29,7 @@ from business.model import (
     new_id,
 )
 from business.ports import Clock
+from business.redaction_fields import field_redactor
 from business.redaction_policy import RedactionPolicy
 from business.threads import ThreadRefused, check_room_for_thread, flagged, is_messaging
 from business.transactions import Transaction, Transactions
@@ -227,15 +228,19 @@ class Starter:
         extra_fields: Mapping[str, str],
     ) -> tuple[Conversation, MessagePosted | None]:
         visitor_id = cmd.visitor_id
-        name = (cmd.form.get("name") or "").strip() or visitor.name or f"Visitor {visitor_id[:4]}"
+        conversation_id = ConversationId(new_id())
+        redact = await field_redactor(self._redaction, tx, queue.tenant_id, conversation_id)
+        form = redact.fields(cmd.form, "the pre-chat form")
+        name = (form.get("name") or "").strip() or visitor.name or f"Visitor {visitor_id[:4]}"
         now = self._clock.now()
         first = None
         if cmd.message is not None:
-            text = await self._redaction.redact(tx, queue.tenant_id, cmd.message.text)
+            text = redact.text(cmd.message.text, "a message")
             first = (EventId(new_id()), cmd.message.client_msg_id, text)
-        context = await signed_context(tx, extra_fields, visitor_id, cmd.context)
+        # The signed claims too: the tenant maps them to custom fields agents read.
+        context = redact.context(await signed_context(tx, extra_fields, visitor_id, cmd.context))
         change = Conversation.open(
-            id=ConversationId(new_id()),
+            id=conversation_id,
             tenant_id=queue.tenant_id,
             visitor_id=visitor_id,
             visitor_name=name[:100],
@@ -243,7 +248,7 @@ class Starter:
             position=queue.waiting + 1,
             now=now,
             context=flagged(context) if is_messaging(queue) else context,
-            form=cmd.form,
+            form=form,
             started_by=cmd.started_by,
             first_message=first,
             bot=queue.bot is not None,

@@ -44,6 +44,8 @@ from business.identity_model import (
 )
 from business.model import ConversationId, Participant, VisitorId
 from business.ports import Clock
+from business.redaction_fields import field_redactor
+from business.redaction_policy import RedactionPolicy
 from business.transactions import Transactions, retrying
 from business.validation import Limits, check_storable
 
@@ -140,10 +142,18 @@ def check_signed(
 
 
 class VisitorIdentifyService:
-    def __init__(self, *, transactions: Transactions, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        clock: Clock,
+        limits: Limits,
+        redaction: RedactionPolicy | None = None,
+    ) -> None:
         self._tx = transactions
         self._clock = clock
         self._limits = limits
+        self._redaction = redaction or RedactionPolicy()
 
     async def identify(self, cmd: IdentifyVisitor) -> Identified:
         """Store the values (see the module); ``InvalidInput``/``TooLarge`` for a bad
@@ -166,10 +176,17 @@ class VisitorIdentifyService:
             values = tuple(
                 (mapped(fields, key) if key in extra else key, value) for key, value in checked
             )
-            given = dict(values)
-            name = given.pop("name", None)
             signed = await tx.visitor_identities.get_for_visitor(visitor_id)
             check_signed(values, signed, fields)
+            # Masked after the check against the token (which holds them whole), before
+            # the comparison with what is stored (masked as well): the same values again
+            # are still no news. The avatar is an address the widget loads: kept.
+            redact = await field_redactor(self._redaction, tx, visitor.tenant_id)
+            given = {
+                key: value if key == AVATAR_FIELD else redact.field(key, value, "identify()")
+                for key, value in values
+            }
+            name = given.pop("name", None)
             changed: list[tuple[str, str]] = []
             if name is not None and visitor.name != name:
                 await tx.visitors.set_name(visitor_id, name)

@@ -144,7 +144,9 @@ def bootstrap(
     transactions = Transactions(uow, publisher)
     blobs = blobs or open_blob_store(file_settings)
     redaction = RedactionPolicy(phones=LibPhoneNumberFinder())
-    file_service = _file_service(transactions, clock, file_settings, links, blobs, file_fetcher)
+    file_service = _file_service(
+        transactions, clock, file_settings, links, blobs, file_fetcher, redaction
+    )
     router = Router(transactions=transactions, clock=clock, limits=limits)
     hold = HoldService(transactions=transactions, router=router, clock=clock, limits=limits)
     bot_service = BotService(
@@ -244,6 +246,7 @@ def bootstrap(
             clock=clock,
             limits=limits,
             addresses=addresses or JidNormalizer(),
+            redaction=redaction,
         ),
         queues=QueueService(transactions=transactions),
         agent_removal=AgentRemovalService(transactions=transactions, router=router),
@@ -314,7 +317,7 @@ def bootstrap(
         rich_replies=RichReplyService(transactions=transactions, messaging=messaging),
         reawaken=ReawakenService(transactions=transactions, router=router, clock=clock),
         visitor_identify=VisitorIdentifyService(
-            transactions=transactions, clock=clock, limits=limits
+            transactions=transactions, clock=clock, limits=limits, redaction=redaction
         ),
         files=file_service,
         file_config=FileConfigService(transactions=transactions),
@@ -349,6 +352,7 @@ def _file_service(
     links: FileLinks,
     blobs: BlobStore,
     fetcher: FileFetcher | None,
+    redaction: RedactionPolicy,
 ) -> FileService:
     if fetcher is None and settings.copy_agent_files:
         fetcher = AiohttpFileFetcher(timeout=settings.fetch_timeout_seconds)
@@ -359,4 +363,5 @@ def _file_service(
         links=links,
         clock=clock,
         fetcher=fetcher if settings.copy_agent_files else None,
+        redaction=redaction,
     )
