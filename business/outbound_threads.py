@@ -13,7 +13,9 @@ it from a thread the visitor started. The visitor's maximum of open threads hold
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from business import commands as c
 from business.access import agent_conversation, tenant_conversation
@@ -25,8 +27,10 @@ from business.model import (
     ConversationId,
     ConversationState,
     EventId,
+    Queue,
     TenantId,
     VisitorContext,
+    VisitorId,
     new_id,
 )
 from business.offer_rules import make_offer
@@ -117,34 +121,19 @@ class OutboundThreadService:
         queue = await tx.queues.get(source.tenant_id, source.queue)
         if queue is None or not is_messaging(queue):
             raise InvalidTransition("new threads are for messaging queues only")
-        visitor_threads = await tx.conversations.list_for_visitor(source.visitor_id)
-        check_room_for_thread(
-            sum(1 for conv in visitor_threads if conv.is_open and conv.queue == queue.name)
-        )
-        text = await self._redaction.redact(tx, source.tenant_id, text, source.id)
-        now = self._clock.now()
         context = source.context.merged(VisitorContext(custom={IDENTITY_INITIATED: "false"}))
-        opened = Conversation.open(
-            id=ConversationId(new_id()),
-            tenant_id=source.tenant_id,
+        return await open_parked(
+            tx,
+            self._redaction,
+            now=self._clock.now(),
+            queue=queue,
+            agent=agent,
             visitor_id=source.visitor_id,
             visitor_name=source.visitor_name,
-            queue=queue.name,
-            position=queue.waiting + 1,
-            now=now,
             context=context,
             form=source.form,
+            text=text,
         )
-        offered = make_offer(opened.conversation, agent, now, queue.offer_timeout, take=True)
-        taken = offered.conversation
-        assert taken.state is ConversationState.ACTIVE
-        posted = taken.post(
-            id=EventId(new_id()), sender=taken.agent, text=text, client_msg_id=None, now=now
-        )
-        parked = hold_chat(posted.conversation, agent.id, now)
-        conv = await tx.apply(chained(opened, offered, posted, parked))
-        await tx.commit()
-        return conv
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,3 +143,47 @@ class OpenThreadByIntegrator:
     """A conversation of the visitor to write to (any state, any of the tenant's)."""
     agent_address: str
     text: str
+
+
+async def open_parked(
+    tx: Transaction,
+    redaction: RedactionPolicy,
+    *,
+    now: datetime,
+    queue: Queue,
+    agent: Agent,
+    visitor_id: VisitorId,
+    visitor_name: str,
+    context: VisitorContext,
+    form: Mapping[str, str],
+    text: str,
+) -> Conversation:
+    """The thread itself, in ``queue`` (messaging: the caller checked), taken by
+    ``agent`` with ``text`` (redacted here) and parked on hold; commits ``tx``."""
+    visitor_threads = await tx.conversations.list_for_visitor(visitor_id)
+    check_room_for_thread(
+        sum(1 for conv in visitor_threads if conv.is_open and conv.queue == queue.name)
+    )
+    conversation_id = ConversationId(new_id())
+    text = await redaction.redact(tx, queue.tenant_id, text, conversation_id)
+    opened = Conversation.open(
+        id=conversation_id,
+        tenant_id=queue.tenant_id,
+        visitor_id=visitor_id,
+        visitor_name=visitor_name,
+        queue=queue.name,
+        position=queue.waiting + 1,
+        now=now,
+        context=context,
+        form=form,
+    )
+    offered = make_offer(opened.conversation, agent, now, queue.offer_timeout, take=True)
+    taken = offered.conversation
+    assert taken.state is ConversationState.ACTIVE
+    posted = taken.post(
+        id=EventId(new_id()), sender=taken.agent, text=text, client_msg_id=None, now=now
+    )
+    parked = hold_chat(posted.conversation, agent.id, now)
+    conv = await tx.apply(chained(opened, offered, posted, parked))
+    await tx.commit()
+    return conv

@@ -36,6 +36,7 @@ from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
 from business.outbound_threads import OutboundThreadService
+from business.outbound_visitors import OutboundVisitorThreadService
 from business.participants import ParticipantService
 from business.publishing import EventPublisher
 from business.queue_settings import QueueSettingsService
@@ -124,11 +125,13 @@ class Services:
     visitor_events: VisitorEventService
     """One event read with the visitor's credentials: what an ``event.ref`` points to."""
     api_channel: ApiChannelService
+    """Visitors' messages from other services, bridged by an integrator (REST in)."""
     threads: ThreadService
+    """Messaging mode: the visitor's thread list, agents' lock and unlock."""
     outbound_threads: OutboundThreadService
     """Messaging mode: an agent opens a thread to a visitor (``!newthread``)."""
-    """Messaging mode: the visitor's thread list, agents' lock and unlock."""
-    """Visitors' messages from other services, bridged by an integrator (REST in)."""
+    outbound_visitor_threads: OutboundVisitorThreadService
+    """Messaging mode: a thread to a visitor named by id or signed ``sub`` (REST, CLI)."""
     widget_configs: WidgetConfigService
     """A tenant's widget configuration, and whether a queue can take a chat now."""
     analytics: AnalyticsService

@@ -17,6 +17,7 @@ from datetime import date
 from business import commands as c
 from business.analytics import PageViewDay, TriggerFigures
 from business.api_keys import CreatedApiKey
+from business.conversation import Conversation
 from business.errors import NotFound
 from business.identity_model import IdentitySettings
 from business.identity_settings import ConfigureIdentity
@@ -31,6 +32,7 @@ from business.model import (
     Tenant,
     TenantId,
 )
+from business.outbound_visitors import OpenThreadToVisitor
 from business.redaction import RedactionSettings
 from business.redaction_settings import ConfigureRedaction
 from business.report_metrics import ConversationMetrics
@@ -129,6 +131,14 @@ async def configure_queue(
         queue = await services.queue_settings.configure(command)
         agents = await services.agents.list_agents(command.tenant_id)
         return queue, [a for a in agents if queue.name in a.queues]
+
+
+async def open_visitor_thread(settings: Settings, command: OpenThreadToVisitor) -> Conversation:
+    """``chat-engine thread open``: the stored thread waits parked for the visitor, so
+    the running engine needs no word of it (its webhooks go out from the outbox)."""
+    async with _services(settings) as services:
+        await _tenant(services, command.tenant_id)
+        return await services.outbound_visitor_threads.open_thread(command)
 
 
 async def add_canned(settings: Settings, command: c.AddCannedResponse) -> CannedResponse:

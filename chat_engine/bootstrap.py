@@ -45,6 +45,7 @@ from business.offers import OfferService
 from business.offline_answers import OfflineAnswerMail
 from business.offline_messages import OfflineMessageService
 from business.outbound_threads import OutboundThreadService
+from business.outbound_visitors import OutboundVisitorThreadService
 from business.participants import ParticipantService
 from business.ports import AddressNormalizer, Clock, UnitOfWorkFactory
 from business.publishing import EventPublisher
@@ -291,6 +292,13 @@ def bootstrap(
             transactions=transactions, clock=clock, identity_verifier=JwtIdentityVerifier()
         ),
         outbound_threads=OutboundThreadService(
+            transactions=transactions,
+            clock=clock,
+            limits=limits,
+            addresses=addresses or JidNormalizer(),
+            redaction=redaction,
+        ),
+        outbound_visitor_threads=OutboundVisitorThreadService(
             transactions=transactions,
             clock=clock,
             limits=limits,

@@ -33,6 +33,7 @@ from chat_engine import (
     redaction_cli,
     report_cli,
     tenant_cli,
+    thread_cli,
     widget_cli,
 )
 from chat_engine.admin import record_admin_action, upgrade_database
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     widget_cli.add_parsers(commands, common)
     files_cli.add_parsers(commands, common)
     governance_cli.add_parsers(commands, common)
+    thread_cli.add_parsers(commands, common)
     return parser
 
 
@@ -350,6 +352,8 @@ def _handler(args: argparse.Namespace) -> _Handler:
             return widget_cli.widget_set
         case "widget":
             return widget_cli.widget_show
+        case "thread":
+            return thread_cli.thread_open
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects others
 
 

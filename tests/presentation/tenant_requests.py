@@ -33,6 +33,12 @@ def _base(op: str, field: str, mine: Mine) -> tuple[dict[str, str], Json | None]
         "post_conversation_message": post,
         "transfer_conversation": {"note": "mine"},
         "open_thread": {"agent_address": mine.agent_address, "text": "Hello again"},
+        "open_thread_to_visitor": {
+            "queue": "support",
+            "agent_address": mine.agent_address,
+            "visitor_id": mine.visitor_id,
+            "text": "Hello again",
+        },
         "post_api_channel_message": {
             "queue": "support",
             "external_id": f"+1555{n:07}",

@@ -121,6 +121,11 @@ CASES: dict[tuple[str, str], tuple[Probe, ...]] = {
     ("transfer_conversation", "body.queue"): (QUEUE,),
     ("transfer_conversation", "body.agent_address"): (ADDRESS,),
     ("open_thread", "body.agent_address"): (ADDRESS,),
+    ("open_thread_to_visitor", "body.agent_address"): (ADDRESS,),
+    ("open_thread_to_visitor", "body.queue"): (QUEUE,),
+    ("open_thread_to_visitor", "body.visitor_id"): (
+        Probe(Expect.REFUSED, lambda t: t.visitor_id, "0" * 32),
+    ),
     ("post_api_channel_message", "body.queue"): (QUEUE,),
     ("post_api_channel_message", "body.external_id"): (
         Probe(Expect.MINE, lambda t: B_EXTERNAL_ID, "+15550999"),

@@ -16,8 +16,10 @@ import pytest
 
 from business import commands as c
 from business.api_channel import ReceiveApiMessage
+from business.identity_model import IdentityKey, IdentityMode, KeyAlgorithm
+from business.identity_settings import ConfigureIdentity
 from business.integrator_commands import EndByIntegrator
-from business.model import AgentId, ApiKeyScope, QueueName
+from business.model import DEFAULT_TENANT, AgentId, ApiKeyScope, QueueName
 from business.webhook_commands import CreateWebhook
 from presentation.api.registry import OPERATORS, Route, all_routes
 from presentation.api.resources import RESOURCES
@@ -51,8 +53,36 @@ class Theirs:
     (the ids the caller itself names may: "unknown agent 'id'")."""
 
 
+MY_MESSAGING = "mine-messaging"
+MY_OUTBOUND_AGENT = "outbound@alpha.example"
+
+
+async def _mine_to_write_to(world: World) -> None:
+    """A messaging queue of the default tenant with an agent, and identities on: what
+    ``POST /threads`` needs to succeed in the caller's own tenant."""
+    queue = QueueName(MY_MESSAGING)
+    await world.services.queues.create(c.CreateQueue(tenant_id=DEFAULT_TENANT, queue=queue))
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=queue, mode="messaging")
+    )
+    await world.services.agents.add_agent(
+        c.AddAgent(
+            address=MY_OUTBOUND_AGENT, queues=(queue,), max_chats=2, tenant_id=DEFAULT_TENANT
+        )
+    )
+    await world.services.identity_settings.configure(
+        ConfigureIdentity(
+            tenant_id=DEFAULT_TENANT,
+            mode=IdentityMode.OPTIONAL,
+            audience="https://mine.example",
+            keys=[IdentityKey(kid=None, algorithm=KeyAlgorithm.HS256, material="m" * 32)],
+        )
+    )
+
+
 @pytest.fixture
 async def theirs(world: World) -> Theirs:
+    await _mine_to_write_to(world)
     services = world.services
     await services.queues.create(
         c.CreateQueue(tenant_id=OTHER, queue=QueueName("b-only"), title="Bravo hidden title")
@@ -190,6 +220,13 @@ BODIES: dict[str, Json] = {
     "end_conversation": {"reason": "mine"},
     "transfer_conversation": {"queue": "support"},
     "open_thread": {"agent_address": "alice@agents.example", "text": "Hello again"},
+    # A sub nobody has: a new identified visitor of mine (``_mine_to_write_to``).
+    "open_thread_to_visitor": {
+        "queue": MY_MESSAGING,
+        "agent_address": MY_OUTBOUND_AGENT,
+        "identity_sub": "mine-1",
+        "text": "Hello",
+    },
     "put_widget_config": {"active": False, "texts": {"title": "Mine"}},
     "patch_file_settings": {"max_bytes": 1234, "allowed_types": ["image/png"], "retention_days": 3},
     "patch_retention_settings": {"conversations_days": 3, "visitors_days": 4},

@@ -27,6 +27,7 @@ GUIDE = {
     "end_conversation": {A, B},
     "transfer_conversation": {A, B},
     "open_thread": {A, B},
+    "open_thread_to_visitor": {A, B},
     "get_visitor": {A, R},
     "list_visitor_conversations": {A, R},
     "list_conversation_reports": {A, R},
