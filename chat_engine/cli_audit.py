@@ -1,8 +1,9 @@
 """The command line's side of the audit log: which commands change something, and
 the entry each writes once it succeeded.
 
-Read-only commands (``list``, ``show``, reports, a settings command without options,
-a dry run) write nothing; ``visitor export|erase`` write their own entry
+Read-only commands (``list``, ``show``, ``queue bot``, reports, a settings command
+without options, a dry run) and the ones that serve (``run``, ``dev``, ``cluster``)
+write nothing; ``visitor export|erase`` write their own entry
 (``business.visitor_data``). The detail names the options given, never their values
 (an identity secret's file, a canned text, an address).
 """
@@ -15,8 +16,11 @@ from typing import Final
 
 from business.model import TenantId
 
-_NOT_AUDITED: Final = frozenset({"run", "dev", "report", "audit", "visitor"})
+_NOT_AUDITED: Final = frozenset({"run", "dev", "cluster", "report", "audit", "visitor"})
 _READS: Final = frozenset({"list", "show"})
+_READ_COMMANDS: Final = frozenset({("queue", "bot")})
+"""Reads whose subcommand name does not say so (``queue bot`` prints the bot's
+configuration)."""
 _SETTINGS_CHANGES: Final = {
     ("tenant", "files"): ("max_bytes", "allow", "retention_days"),
     ("tenant", "identity"): (
@@ -25,7 +29,10 @@ _SETTINGS_CHANGES: Final = {
         "hs256_secret_file",
         "public_key_file",
         "remove_key",
+        "map_extra",
+        "clear_extra_map",
     ),
+    ("tenant", "set"): ("transcript_auto_send",),
     ("tenant", "retention"): ("conversations_days", "visitors_days"),
     ("tenant", "redaction"): (
         "cards",
@@ -59,10 +66,10 @@ def audited_action(args: argparse.Namespace) -> CliAction | None:
     if command in _NOT_AUDITED or getattr(args, "dry_run", False):
         return None
     sub = getattr(args, f"{command}_command", None)
-    if sub in _READS:
+    if sub in _READS or (command, sub) in _READ_COMMANDS:
         return None
     changes = _SETTINGS_CHANGES.get((command, sub or ""))
-    if changes is not None and all(getattr(args, name, None) in (None, []) for name in changes):
+    if changes is not None and not any(_given(getattr(args, name, None)) for name in changes):
         return None
     tenant = getattr(args, "tenant_id", None) or getattr(args, "tenant", None)
     target = next(
@@ -76,7 +83,7 @@ def audited_action(args: argparse.Namespace) -> CliAction | None:
             if name not in _GLOBAL
             and not name.endswith("_command")
             and name not in ("tenant", "tenant_id", *_TARGETS)
-            and value not in (None, False, [], ())
+            and _given(value)
         )
     )
     return CliAction(
@@ -85,3 +92,9 @@ def audited_action(args: argparse.Namespace) -> CliAction | None:
         target=target,
         options=options,
     )
+
+
+def _given(value: object) -> bool:
+    """Whether an option was given: argparse leaves None, False (a flag) or [] (an
+    appended option) when it was not; 0 is a value given."""
+    return value is not None and value is not False and value != [] and value != ()

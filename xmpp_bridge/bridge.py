@@ -24,6 +24,7 @@ from xmpp_bridge.converters import Stanza, stanza_to_custom, stream_error_text
 from xmpp_bridge.engine_desk import EngineDesk
 from xmpp_bridge.inbound import InboundDispatcher, lane_of
 from xmpp_bridge.link import Link
+from xmpp_bridge.log_redaction import mask_payments_in_slixmpp_logs
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.ownership import OwnedDelivery
@@ -158,6 +159,8 @@ class XmppBridge:
             raise RuntimeError("the XMPP bridge is already started")
         self._component = ChatComponent(settings=self._settings, events=_Handlers(self))
         AdhocEndpoint(self._component, self._adhoc)
+        # After the component loaded its plugins: their modules' loggers exist now.
+        mask_payments_in_slixmpp_logs()
         self._component.add_filter("in", self._probes.filter)
         if self._settings.standby_links:
             self.standby = StandbyLinks(
