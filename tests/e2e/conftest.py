@@ -10,6 +10,9 @@ Fixtures:
   connections drop); after the test the server runs again whatever the test did.
 - ``engine_settings``: ``Settings`` for an engine on this Prosody, with SQLite in the
   test's tmp directory and HTTP on a free port.
+- ``sharing_prosody`` (one per module) and ``sharing_engine``: a Prosody with its HTTP
+  listener, so XEP-0363 uploads (``http_file_share``) work, and an engine on it;
+  ``sharing_account(server, name)`` makes an account there.
 """
 
 from __future__ import annotations
@@ -80,6 +83,43 @@ def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]
     server.start(timeout=30)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def sharing_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+    """A Prosody with its HTTP listener, so ``http_file_share`` is on."""
+    if shutil.which("prosody") is None:
+        pytest.skip("Prosody is not installed (make test installs it)")
+    server = ProsodyServer(
+        tmp_path_factory.mktemp("prosody-share"),
+        component_secret=secrets.token_hex(32),
+        c2s_port=free_port(),
+        component_port=free_port(),
+        websocket_port=free_port(),
+    )
+    server.start(timeout=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+async def sharing_engine(
+    request: pytest.FixtureRequest, sharing_prosody: ProsodyServer, tmp_path: Path
+) -> AsyncIterator[Engine]:
+    async with fresh_database_url(request.param, tmp_path) as url:
+        engine = Engine(_settings(sharing_prosody, url))
+        await engine.start()
+        try:
+            await engine.bridge.wait_connected(20.0)
+            yield engine
+        finally:
+            await engine.stop()
+
+
+def sharing_account(prosody: ProsodyServer, name: str) -> AgentAccount:
+    password = secrets.token_urlsafe(12)
+    jid = prosody.register(f"{name}-{secrets.token_hex(3)}", password)
+    return AgentAccount(jid=jid, password=password, host=prosody.host, port=prosody.c2s_port)
 
 
 @pytest.fixture

@@ -6,20 +6,15 @@ consultant's own server's address. The visitor never sees it."""
 
 from __future__ import annotations
 
-import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from chat_engine.engine import Engine
-from chat_engine.local_ports import free_port
 from chat_engine.prosody import ProsodyServer
-from tests.conftest import BACKENDS, fresh_database_url
-from tests.e2e.conftest import AgentAccount, _settings
+from tests.e2e.conftest import sharing_account
 from tests.e2e.test_chat_flow import (
     WAIT,
     conversation_jid,
@@ -36,51 +31,16 @@ pytestmark = [
 PDF = b"%PDF-1.4 the fix"
 
 
-@pytest.fixture(scope="module")
-def sharing_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
-    """A Prosody with its HTTP listener, so ``http_file_share`` is on."""
-    server = ProsodyServer(
-        tmp_path_factory.mktemp("prosody-share"),
-        component_secret=secrets.token_hex(32),
-        c2s_port=free_port(),
-        component_port=free_port(),
-        websocket_port=free_port(),
-    )
-    server.start(timeout=30)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=BACKENDS)
-async def sharing_engine(
-    request: pytest.FixtureRequest, sharing_prosody: ProsodyServer, tmp_path: Path
-) -> AsyncIterator[Engine]:
-    async with fresh_database_url(request.param, tmp_path) as url:
-        engine = Engine(_settings(sharing_prosody, url))
-        await engine.start()
-        try:
-            await engine.bridge.wait_connected(20.0)
-            yield engine
-        finally:
-            await engine.stop()
-
-
-def account(prosody: ProsodyServer, name: str) -> AgentAccount:
-    password = secrets.token_urlsafe(12)
-    jid = prosody.register(f"{name}-{secrets.token_hex(3)}", password)
-    return AgentAccount(jid=jid, password=password, host=prosody.host, port=prosody.c2s_port)
-
-
 async def test_a_consultants_upload_reaches_the_agent_as_a_signed_link(
     sharing_engine: Engine, sharing_prosody: ProsodyServer, cleanup: list[Any]
 ) -> None:
     engine = sharing_engine
-    ann = await online_agent(engine, account(sharing_prosody, "ann"), "Ann", cleanup)
+    ann = await online_agent(engine, sharing_account(sharing_prosody, "ann"), "Ann", cleanup)
     visitor = await new_visitor(engine, cleanup)
     conversation_id = await start_chat(visitor, "Is this a known bug?", name="Vic")
     conv_jid = conversation_jid(engine, conversation_id)
     await ann.wait_for(lambda m: m.from_jid == conv_jid and "known bug" in m.body, timeout=WAIT)
-    dee_account = account(sharing_prosody, "dee")
+    dee_account = sharing_account(sharing_prosody, "dee")
     dee = await online_agent(engine, dee_account, "Dee", cleanup, auto_accept=False)
 
     ann.send(conv_jid, f"!consult {dee_account.jid} known bug?")
