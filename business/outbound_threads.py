@@ -43,6 +43,17 @@ from business.validation import Limits, check_text
 
 logger = logging.getLogger(__name__)
 
+OPENING_MESSAGE = "thread:"
+"""``client_msg_id`` prefix of an outbound thread's first message (then the thread's id):
+the agent did not type it in the thread's own window (``!newthread`` in another chat, an
+integrator or an admin in their name), so it is shown to them there, unlike the
+messages they write in a chat."""
+
+
+def is_opening_message(client_msg_id: str | None) -> bool:
+    """Whether a message is the first one of an outbound thread (``OPENING_MESSAGE``)."""
+    return client_msg_id is not None and client_msg_id.startswith(OPENING_MESSAGE)
+
 
 def chained(*changes: Change) -> Change:
     """Consecutive changes of one conversation as one (stored in one apply, so a new
@@ -181,7 +192,11 @@ async def open_parked(
     taken = offered.conversation
     assert taken.state is ConversationState.ACTIVE
     posted = taken.post(
-        id=EventId(new_id()), sender=taken.agent, text=text, client_msg_id=None, now=now
+        id=EventId(new_id()),
+        sender=taken.agent,
+        text=text,
+        client_msg_id=f"{OPENING_MESSAGE}{conversation_id}",
+        now=now,
     )
     parked = hold_chat(posted.conversation, agent.id, now)
     conv = await tx.apply(chained(opened, offered, posted, parked))

@@ -34,6 +34,7 @@ from business.conversation import Conversation
 from business.delivery_ownership import Beat, DeliveryOwnership
 from business.events import DomainEvent, MessagePosted, StoredEvent
 from business.model import ConversationId, ParticipantKind
+from business.outbound_threads import is_opening_message
 from business.ownership_ports import DeliveryWakes, NodeId
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.relay import other_recipients
@@ -285,5 +286,6 @@ def _for_nobody(conversation: Conversation, events: Sequence[StoredEvent]) -> bo
         isinstance(event, MessagePosted)
         and event.sender.kind is ParticipantKind.AGENT
         and event.sender.id == desk
+        and not is_opening_message(event.client_msg_id)
         for event in events
     )

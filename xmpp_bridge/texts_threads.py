@@ -13,3 +13,6 @@ THREAD_OPENED = (
     "New thread opened with your message; the visitor finds it in their conversations. "
     "It waits on hold: their answer brings it back to you."
 )
+OPENED_WITH = "[You opened this thread] "
+"""Before an outbound thread's first message, in that thread's window: the agent wrote
+it elsewhere (``!newthread`` in another chat), or an integrator did in their name."""

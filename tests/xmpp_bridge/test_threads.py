@@ -68,11 +68,13 @@ async def test_newthread_opens_a_thread_to_the_visitor(world: World) -> None:
     assert body_of(text) == f"Sorry: {texts_threads.NEW_THREAD_EMPTY}."
 
     await h.receive(from_agent(thread.id, "!newthread Your refund went out today", stanza_id="s2"))
-    confirmed, new_window = await h.bodies()
+    confirmed, new_window, opening = await h.bodies()
     assert confirmed == texts_threads.THREAD_OPENED
-    # The new thread reaches the agent as a chat of theirs, flagged as not the visitor's.
+    # The new thread reaches the agent as a chat of theirs, flagged as not the visitor's,
+    # with the message they wrote in the other window, which this one never saw.
     assert new_window.startswith("New chat from")
     assert "identity_initiated_thread: false" in new_window
+    assert opening == f"{texts_threads.OPENED_WITH}Your refund went out today"
     threads = await world.services.threads.threads(thread.visitor_id)
     opened = [t for t in threads if t.id != thread.id]
     assert [(t.preview, t.unread) for t in opened] == [("Your refund went out today", 1)]

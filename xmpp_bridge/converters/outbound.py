@@ -30,7 +30,8 @@ from business.events import (
     WrapUpRecorded,
 )
 from business.model import AgentId, ConversationState, MemberRole, ParticipantKind
-from xmpp_bridge import texts, texts_idle, texts_rich
+from business.outbound_threads import is_opening_message
+from xmpp_bridge import texts, texts_idle, texts_rich, texts_threads
 from xmpp_bridge.addresses import Addressing
 from xmpp_bridge.converters._markers import (
     set_displayed,
@@ -301,8 +302,9 @@ def _posted(
 ) -> list[Stanza]:
     conv = item.conversation
     who = event.sender
-    if who.kind is ParticipantKind.AGENT and who.id == me:
-        return []
+    mine = who.kind is ParticipantKind.AGENT and who.id == me
+    if mine and not is_opening_message(event.client_msg_id):
+        return []  # they typed it in this window
     watching = _monitoring(item, me)
     by_visitor = who.kind is ParticipantKind.VISITOR and not watching
     chat = _Chat(
@@ -325,6 +327,8 @@ def _posted(
     if said.strip():
         # Only the visitor speaks as the contact; anyone else is named in every part.
         prefix = "" if by_visitor else texts.said_by(who.name, who.kind)
+        if mine:
+            prefix = texts_threads.OPENED_WITH
         if watching:
             prefix = texts.MONITOR_PREFIX + prefix
         stanzas.extend(chat.split(said, budget, prefix=prefix))
