@@ -1,4 +1,4 @@
-"""A queue's own inactivity texts on the real databases (migration 0032): stored as
+"""A queue's own inactivity texts on the real databases (migration 0033): stored as
 written (any script, up to the limit), read by another process, NULL again when reset."""
 
 from __future__ import annotations
