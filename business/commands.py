@@ -232,6 +232,10 @@ class ConfigureQueue:
     agent_reply_reminder: int | None = None
     agent_reply_reroute: bool | None = None
     messaging_idle: int | None = None
+    visitor_idle_alert_text: str | None = None
+    """The queue's own alert text; ``""``: back to the built-in one."""
+    visitor_idle_close_text: str | None = None
+    """The queue's own closing text; ``""``: back to the built-in one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

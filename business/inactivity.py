@@ -35,7 +35,7 @@ from business.inactivity_rules import (
 )
 from business.inactivity_texts import alert_text, closed_text
 from business.languages import agent_language
-from business.model import EventId, QueueName, TenantId, new_id
+from business.model import EventId, Queue, QueueName, TenantId, new_id
 from business.ports import Clock
 from business.routing import Router
 from business.transactions import Transaction, Transactions
@@ -122,7 +122,7 @@ class InactivityService:
                 return False
             queue = await tx.queues.get(conv.tenant_id, conv.queue)
             policy = OFF if queue is None else IdlePolicy.of(queue)
-            change = await self._change(tx, conv, step, policy, now)
+            change = await self._change(tx, conv, step, policy, queue, now)
             await tx.apply(change)
             if step is IdleStep.VISITOR_CLOSE and conv.agent_id is not None:
                 await tx.visitors.set_last_agent(conv.visitor_id, conv.agent_id, now)
@@ -138,14 +138,17 @@ class InactivityService:
         conv: Conversation,
         step: IdleStep,
         policy: IdlePolicy,
+        queue: Queue | None,
         now: datetime,
     ) -> Change:
         match step:
             case IdleStep.VISITOR_ALERT:
-                text = alert_text(await _language(tx, conv.tenant_id))
+                own = None if queue is None else queue.visitor_idle_alert_text
+                text = own or alert_text(await _language(tx, conv.tenant_id))
                 return alert_visitor(conv, id=EventId(new_id()), text=text, now=now, policy=policy)
             case IdleStep.VISITOR_CLOSE:
-                text = closed_text(await _language(tx, conv.tenant_id))
+                own = None if queue is None else queue.visitor_idle_close_text
+                text = own or closed_text(await _language(tx, conv.tenant_id))
                 return close_for_inactivity(conv, id=EventId(new_id()), text=text, now=now)
             case IdleStep.AGENT_REMINDER:
                 return remind_agent(conv, now=now, policy=policy)

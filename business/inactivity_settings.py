@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from business import commands as c
 from business.errors import InvalidInput
+from business.validation import check_storable
 
 MAX_IDLE_SECONDS = 7 * 86400
 """A week: the longest any inactivity rule may wait."""
+MAX_IDLE_TEXT = 1000
+"""Characters of a queue's own alert or closing text: a system message a visitor reads
+at a glance, not a page."""
+IDLE_TEXTS = ("visitor_idle_alert_text", "visitor_idle_close_text")
 
 
 def check_idle_seconds(name: str, seconds: int) -> int:
@@ -23,6 +28,26 @@ def check_idle_seconds(name: str, seconds: int) -> int:
     return seconds
 
 
+def check_idle_text(name: str, text: str) -> str | None:
+    """A queue's own inactivity text, trimmed; None for ``""`` (the built-in text again).
+
+    Not redacted (``business.redaction`` is for what visitors and agents type): an
+    administrator writes it, and every visitor of the queue reads the same words."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"{name} must be a text")
+    if text == "":
+        return None
+    check_storable(text, name)
+    trimmed = text.strip()
+    if not trimmed:
+        raise InvalidInput(
+            f"{name} must not be blank (give an empty text to go back to the built-in one)"
+        )
+    if len(trimmed) > MAX_IDLE_TEXT:
+        raise InvalidInput(f"{name} must be at most {MAX_IDLE_TEXT} characters, not {len(trimmed)}")
+    return trimmed
+
+
 def idle_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
     """The ``Queue`` fields the inactivity settings of ``cmd`` change, each checked."""
     changes: dict[str, object] = {}
@@ -34,6 +59,10 @@ def idle_changes(cmd: c.ConfigureQueue) -> dict[str, object]:
         changes["messaging_idle"] = check_idle_seconds("messaging_idle", cmd.messaging_idle)
     if cmd.agent_reply_reroute is not None:
         changes["agent_reply_reroute"] = bool(cmd.agent_reply_reroute)
+    for name in IDLE_TEXTS:
+        text = getattr(cmd, name)
+        if text is not None:
+            changes[name] = check_idle_text(name, text)
     return changes
 
 

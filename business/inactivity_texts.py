@@ -1,7 +1,9 @@
 """What the visitor reads when an inactivity rule reaches them: system messages, in the
 tenant's widget language (``business.languages.agent_language``: English for
 ``auto``, since the engine cannot follow the visitor's browser when nobody is there).
-The widget shows a system message's text as it is."""
+The widget shows a system message's text as it is. A queue may have its own texts
+(``Queue.visitor_idle_alert_text``, ``visitor_idle_close_text``): ``business.inactivity``
+sends those instead, in every language, as the administrator wrote them."""
 
 from __future__ import annotations
 

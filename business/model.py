@@ -227,6 +227,11 @@ class Queue:
     messaging_idle: int = 86400
     """Messaging mode: seconds without a message either way after which the visit is
     over and the thread leaves its agent (``business.inactivity``); 0: never."""
+    visitor_idle_alert_text: str | None = None
+    """What the silent visitor is asked (``business.inactivity_texts``); None: the
+    built-in text in the tenant's language."""
+    visitor_idle_close_text: str | None = None
+    """What the visitor reads when the chat ends for inactivity; None: built-in."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -304,7 +304,7 @@ async def queue_set(args: argparse.Namespace, settings: Settings, out: TextIO) -
             "queue set needs at least one setting: --max-waiting, --default-max-waiting, "
             "--offer-timeout, --wrap-up-codes, --[no-]require-wrap-up, --skills, "
             "--last-agent-window, --mode, --reawaken-window, --bot, --bot-config, --hours, "
-            "--timezone, --closed-on or an inactivity rule (--visitor-idle-alert, ...)"
+            "--timezone, --closed-on or an inactivity setting (--visitor-idle-alert, ...)"
         )
     command = ConfigureQueue(
         tenant_id=tenant_of(args),

@@ -22,7 +22,7 @@ from business.opening_hours import (
     parse_weekly,
     weekly_text,
 )
-from chat_engine import bot_cli, reawaken_cli
+from chat_engine import bot_cli, inactivity_cli, reawaken_cli
 from chat_engine.admin import list_queues
 from chat_engine.settings import Settings
 from chat_engine.tenant_option import add_tenant_option, tenant_of
@@ -138,7 +138,7 @@ async def queue_show(args: argparse.Namespace, settings: Settings, out: TextIO) 
     )
     out.write(reawaken_cli.describe(queue) + "\n")
     out.write(bot_cli.describe(queue) + "\n")
-    for line in describe(queue):
+    for line in (*describe(queue), *inactivity_cli.describe(queue)):
         out.write(line + "\n")
     return 0
 

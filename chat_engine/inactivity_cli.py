@@ -1,5 +1,6 @@
 """``chat-engine queue set`` options of the inactivity rules (``business.inactivity``):
-minutes for live chat, hours for messaging mode; the queue stores seconds."""
+minutes for live chat, hours for messaging mode; the queue stores seconds. The alert and
+closing texts are the queue's own, or the built-in ones (``''`` goes back to those)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from business.errors import InvalidInput
 from business.model import Queue
 
 _MINUTES = ("visitor_idle_alert", "visitor_idle_close", "agent_reply_reminder")
+_TEXTS = ("visitor_idle_alert_text", "visitor_idle_close_text")
 
 
 def add_set_arguments(set_: argparse.ArgumentParser) -> None:
@@ -45,12 +47,24 @@ def add_set_arguments(set_: argparse.ArgumentParser) -> None:
         help="messaging mode: hours without a message after which the visit is over and "
         "the thread leaves its agent (0: never; default 24)",
     )
+    set_.add_argument(
+        "--visitor-idle-alert-text",
+        metavar="TEXT",
+        help="what the silent visitor is asked, in place of the built-in text in the "
+        "tenant's language ('' goes back to it)",
+    )
+    set_.add_argument(
+        "--visitor-idle-close-text",
+        metavar="TEXT",
+        help="what the visitor reads when the chat ends for inactivity ('' goes back to "
+        "the built-in text)",
+    )
 
 
 def given(args: argparse.Namespace) -> bool:
     return any(
         getattr(args, name) is not None
-        for name in (*_MINUTES, "agent_reply_reroute", "messaging_idle_hours")
+        for name in (*_MINUTES, "agent_reply_reroute", "messaging_idle_hours", *_TEXTS)
     )
 
 
@@ -67,6 +81,9 @@ def idle_changes(args: argparse.Namespace) -> dict[str, Any]:
         )
     if args.agent_reply_reroute is not None:
         changes["agent_reply_reroute"] = args.agent_reply_reroute
+    for name in _TEXTS:
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     return changes
 
 
@@ -89,4 +106,10 @@ def describe(queue: Queue) -> list[str]:
         f"queue {queue.name}: messaging visit over after "
         + ("never" if not queue.messaging_idle else f"{queue.messaging_idle / 3600:g} h")
         + " without messages",
+        f"queue {queue.name}: alert text {_text(queue.visitor_idle_alert_text)}",
+        f"queue {queue.name}: closing text {_text(queue.visitor_idle_close_text)}",
     ]
+
+
+def _text(own: str | None) -> str:
+    return "built-in (in the tenant's language)" if own is None else repr(own)

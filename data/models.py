@@ -121,6 +121,9 @@ class QueueRow(Base):
     agent_reply_reminder: Mapped[int] = mapped_column(server_default="0")
     agent_reply_reroute: Mapped[bool] = mapped_column(server_default=false())
     messaging_idle: Mapped[int] = mapped_column(server_default="86400")
+    # Migration 0033: the queue's own inactivity texts; NULL: the built-in ones.
+    visitor_idle_alert_text: Mapped[str | None] = mapped_column(Text)
+    visitor_idle_close_text: Mapped[str | None] = mapped_column(Text)
 
 
 class VisitorRow(Base):

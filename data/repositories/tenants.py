@@ -97,6 +97,8 @@ def _queue(row: QueueRow) -> Queue:
         agent_reply_reminder=row.agent_reply_reminder,
         agent_reply_reroute=row.agent_reply_reroute,
         messaging_idle=row.messaging_idle,
+        visitor_idle_alert_text=row.visitor_idle_alert_text,
+        visitor_idle_close_text=row.visitor_idle_close_text,
     )
 
 
@@ -120,6 +122,8 @@ def _settings(queue: Queue) -> dict[str, object]:
         "agent_reply_reminder": queue.agent_reply_reminder,
         "agent_reply_reroute": queue.agent_reply_reroute,
         "messaging_idle": queue.messaging_idle,
+        "visitor_idle_alert_text": queue.visitor_idle_alert_text,
+        "visitor_idle_close_text": queue.visitor_idle_close_text,
     }
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from business import commands as c
 from business.errors import NotFound
-from business.inactivity_settings import MAX_IDLE_SECONDS
+from business.inactivity_settings import MAX_IDLE_SECONDS, MAX_IDLE_TEXT
 from business.model import DEFAULT_REAWAKEN_WINDOW, Queue, QueueMode, QueueName as QueueNameValue
 from business.queue_settings import MAX_WAITING
 from business.reawaken_rules import MAX_REAWAKEN_WINDOW
@@ -83,6 +83,14 @@ class QueueOut(BaseModel):
         description="messaging mode: hours without a message after which the visit is over "
         "and the thread leaves its agent; 0: never"
     )
+    visitor_idle_alert_text: str | None = Field(
+        description="what the silent visitor is asked; null: the built-in text in the "
+        "tenant's language"
+    )
+    visitor_idle_close_text: str | None = Field(
+        description="what the visitor reads when the chat ends for inactivity; null: the "
+        "built-in text in the tenant's language"
+    )
 
 
 class QueuePage(Page[QueueOut]):
@@ -121,7 +129,14 @@ class QueuePatch(PatchBody):
     """The settings to change; those left out stay."""
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset(
-        {"max_waiting", "last_agent_window", "bot", "opening_hours"}
+        {
+            "max_waiting",
+            "last_agent_window",
+            "bot",
+            "opening_hours",
+            "visitor_idle_alert_text",
+            "visitor_idle_close_text",
+        }
     )
 
     max_waiting: int | None = Field(
@@ -167,6 +182,19 @@ class QueuePatch(PatchBody):
     messaging_idle_hours: int | None = Field(
         None, ge=0, le=_IDLE_MAX // 60, description="hours; 0: never"
     )
+    # No maxLength here: the use case trims the text before it counts, so that the REST
+    # API takes what `queue set` takes.
+    visitor_idle_alert_text: str | None = Field(
+        None,
+        description=f"what the silent visitor is asked, at most {MAX_IDLE_TEXT} characters, "
+        "sent as written (not translated, not redacted); null or empty: the built-in text "
+        "in the tenant's language",
+    )
+    visitor_idle_close_text: str | None = Field(
+        None,
+        description=f"what the visitor reads when the chat ends for inactivity, at most "
+        f"{MAX_IDLE_TEXT} characters; null or empty: the built-in text",
+    )
 
 
 class QueuePath(Params):
@@ -195,6 +223,8 @@ def queue_out(queue: Queue) -> QueueOut:
         agent_reply_reminder=queue.agent_reply_reminder / 60,
         agent_reply_reroute=queue.agent_reply_reroute,
         messaging_idle_hours=queue.messaging_idle / 3600,
+        visitor_idle_alert_text=queue.visitor_idle_alert_text,
+        visitor_idle_close_text=queue.visitor_idle_close_text,
     )
 
 
@@ -325,4 +355,9 @@ def _idle_seconds(body: QueuePatch) -> dict[str, Any]:
         changes[name] = None if minutes is None else minutes * 60
     hours = body.messaging_idle_hours
     changes["messaging_idle"] = None if hours is None else hours * 3600
+    given = body.given()
+    for name in ("visitor_idle_alert_text", "visitor_idle_close_text"):
+        text = getattr(body, name)
+        # null, like "", goes back to the built-in text.
+        changes[name] = "" if name in given and text is None else text
     return changes

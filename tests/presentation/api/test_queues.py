@@ -26,6 +26,8 @@ DEFAULTS = {
     "agent_reply_reminder": 0,
     "agent_reply_reroute": False,
     "messaging_idle_hours": 24,
+    "visitor_idle_alert_text": None,
+    "visitor_idle_close_text": None,
 }
 
 
@@ -81,6 +83,8 @@ async def test_an_admin_creates_a_queue_with_settings(
         "agent_reply_reminder": 0,
         "agent_reply_reroute": False,
         "messaging_idle_hours": 24,
+        "visitor_idle_alert_text": None,
+        "visitor_idle_close_text": None,
     }
     assert reply.body == expected
     # Stored, as the CLI's `queue list` reads it.
