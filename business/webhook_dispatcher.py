@@ -27,6 +27,8 @@ PURGE_INTERVAL = 600.0
 """Seconds between removals of old finished deliveries."""
 ERROR_PAUSE = 5.0
 """Seconds to wait after the loop failed (the database is down, say)."""
+STOP_GRACE = 5.0
+"""Seconds ``stop`` lets the loop finish the look for due deliveries it is in."""
 
 
 class WebhookDispatcher:
@@ -53,14 +55,26 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Stop looking, and cut the attempts in flight short: each is logged as
-        interrupted and due again at once (``WebhookDeliveryService.attempt``)."""
+        interrupted and due again at once (``WebhookDeliveryService.attempt``).
+
+        The loop is let finish the look it is in (up to ``STOP_GRACE``) rather than
+        cancelled in it: a claim cancelled after the database committed it would hold
+        its deliveries, and every later one of their conversations, until the claim's
+        lease ran out (half a minute) with no attempt made."""
         task, self._task = self._task, None
         self._stopping = True
+        self._wake.set()
         if task is not None:
+            await asyncio.wait({task}, timeout=STOP_GRACE)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         inflight = list(self._inflight)
+        if inflight:
+            # Attempts started by the loop's last look get to their first step: one
+            # cancelled before it would not log itself interrupted, and its claim would
+            # hold the delivery until the lease ran out.
+            await asyncio.sleep(0)
         for attempt in inflight:
             attempt.cancel()
         if inflight:

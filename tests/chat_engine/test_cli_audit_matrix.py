@@ -82,6 +82,16 @@ CASES: Final[tuple[tuple[str, tuple[str, ...], str | None], ...]] = (
     ("retention purge", (), "retention.purge"),
     ("visitor export", ("default", "{visitor_id}", "--out", "{out}"), "visitor.export"),
     ("visitor erase", ("default", "{visitor_id}", "--yes"), "visitor.erase"),
+    ("queue set", ("support", "--mode", "messaging"), "queue.set"),
+    ("agent add", ("dora@example.com", "--queue", "support", "--max-chats", "2"), "agent.add"),
+    (
+        "thread open",
+        (
+            *("default", "--queue", "support", "--agent", "dora@example.com"),
+            *("--visitor", "{visitor_id}", "Your order shipped"),
+        ),
+        "thread.open",
+    ),
     ("agent remove", ("carol@example.com",), "agent.remove"),
     ("audit list", (), None),
 )

@@ -25,7 +25,7 @@ from tests.harness import World
 from tests.presentation.api.chats import BOB_ADDRESS, bob, chat
 from tests.presentation.api.client import ApiClient
 from tests.presentation.api.conftest import OTHER, Keys
-from tests.presentation.api.test_isolation import BODIES
+from tests.presentation.api.test_isolation import BODIES, mine_to_write_to
 
 ADMIN_ROUTES: Final = [r for r in all_routes(RESOURCES) if r.scopes & AUDITED_SCOPES]
 
@@ -143,6 +143,8 @@ async def test_each_admin_change_writes_one_entry_and_a_read_none(
         await world.services.queue_settings.configure(
             c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
         )
+    if route.operation_id == "open_thread_to_visitor":
+        await mine_to_write_to(world)  # a messaging queue with its agent, identities on
     if route.operation_id == "redeliver_webhook":
         # Delivered: a pending one is being retried already, and refused.
         deliveries = world.services.webhook_deliveries

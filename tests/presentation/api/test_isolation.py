@@ -57,7 +57,7 @@ MY_MESSAGING = "mine-messaging"
 MY_OUTBOUND_AGENT = "outbound@alpha.example"
 
 
-async def _mine_to_write_to(world: World) -> None:
+async def mine_to_write_to(world: World) -> None:
     """A messaging queue of the default tenant with an agent, and identities on: what
     ``POST /threads`` needs to succeed in the caller's own tenant."""
     queue = QueueName(MY_MESSAGING)
@@ -82,7 +82,7 @@ async def _mine_to_write_to(world: World) -> None:
 
 @pytest.fixture
 async def theirs(world: World) -> Theirs:
-    await _mine_to_write_to(world)
+    await mine_to_write_to(world)
     services = world.services
     await services.queues.create(
         c.CreateQueue(tenant_id=OTHER, queue=QueueName("b-only"), title="Bravo hidden title")
