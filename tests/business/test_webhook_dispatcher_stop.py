@@ -4,7 +4,7 @@ logged interrupted, due again at once), never left to its lease."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections.abc import Mapping
 
 from business.webhook_delivery import INTERRUPTED
 from business.webhook_dispatcher import WebhookDispatcher
@@ -23,7 +23,9 @@ async def test_a_stop_during_a_claim_leaves_no_claim_to_lapse() -> None:
     claimed = asyncio.Event()
     go_on = asyncio.Event()
 
-    async def slow_claim(limit: int, busy: Counter[SubscriptionId]) -> list[DueDelivery]:
+    async def slow_claim(
+        limit: int, busy: Mapping[SubscriptionId, int] | None = None
+    ) -> list[DueDelivery]:
         due = await claim_due(limit, busy)  # committed: the deliveries are claimed
         if due:
             claimed.set()
