@@ -2,7 +2,11 @@
 the identity is.
 
 - The first valid token with a ``sub`` makes the connecting anonymous visitor that
-  identity (the same visitor: its history stays, a running chat goes on).
+  identity (the same visitor: its history stays, a running chat goes on). That holds
+  for a ``sub`` an outbound thread bound provisionally to a placeholder visitor too: the
+  connecting visitor takes the placeholder's threads (``business.provisional_identities``);
+  a visit with no visitor of its own takes the placeholder, whose binding is verified
+  from then on.
 - A ``sub`` seen before is its visitor, from any device: a browser that comes with
   another visitor's token (or none) gets a device token of the identity's visitor, so
   the same person sees the same history everywhere.
@@ -35,6 +39,7 @@ from business.identity_model import (
 from business.identity_ports import IdentityTokenVerifier
 from business.model import Tenant, TenantId, Visitor, VisitorId, new_id
 from business.ports import Clock
+from business.provisional_identities import adopt_placeholder
 from business.transactions import Transaction, Transactions
 from business.validation import TOKEN_RE
 from business.visitor_tokens import hash_token, new_token
@@ -111,6 +116,25 @@ async def resolve_identity(
     would be needed and ``create`` is false (the edge's new-visitor limit decides)."""
     now = clock.now()
     bound = await tx.visitor_identities.get_by_sub(tenant.id, verified.sub)
+    if (
+        bound is not None
+        and bound.provisional
+        and visitor is not None
+        and token is not None
+        and visitor.id != bound.visitor_id
+        and await tx.visitor_identities.get_for_visitor(visitor.id) is None
+    ):
+        # Bound by an outbound thread only: the connecting anonymous visitor stays who
+        # they are and takes the threads (``business.provisional_identities``).
+        await adopt_placeholder(tx, bound, visitor, verified.name)
+        await tx.visitor_identities.put(_new(tenant.id, visitor.id, verified, now))
+        logger.info(
+            "visitor %s identified, taking over placeholder visitor %s (tenant %s)",
+            visitor.id,
+            bound.visitor_id,
+            tenant.id,
+        )
+        return _named(visitor, verified), token, False
     if bound is not None:
         target = await tx.visitors.get(bound.visitor_id)
         assert target is not None, "an identity's visitor is never deleted"

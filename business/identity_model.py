@@ -125,8 +125,15 @@ class VisitorIdentity:
     name: str | None
     email: str | None
     extra: Mapping[str, str]
-    verified_at: datetime
-    """When a token last verified it (its claims are from that token)."""
+    verified_at: datetime | None
+    """When a token last verified it (its claims are from that token). None: provisional,
+    no token has yet: an outbound thread to a ``sub`` nobody had signed in as gave it a
+    visitor (``business.outbound_visitors``), which the first signed visit may give up
+    for the visitor it comes as (``business.identities``)."""
+
+    @property
+    def provisional(self) -> bool:
+        return self.verified_at is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,7 +34,8 @@ class VisitorIdentityRepository(Protocol):
         """Bind the visitor to the sub, or update the claims of the binding; also sets
         the visitor's display name to the identity's name when it has one. A second
         binding of the same ``(tenant, sub)`` or the same visitor is ``Conflict``
-        (here or at commit)."""
+        (here or at commit), but for one thing: a provisional binding (``verified_at``
+        None) moves to another visitor when ``identity`` is verified."""
         ...
 
     async def add_device_token(

@@ -36,6 +36,7 @@ from business.model import (
 from business.offer_rules import make_offer
 from business.participants import agent_at
 from business.ports import AddressNormalizer, Clock
+from business.redaction_fields import field_redactor
 from business.redaction_policy import RedactionPolicy
 from business.threads import IDENTITY_INITIATED, check_room_for_thread, is_messaging
 from business.transactions import Transaction, Transactions, retrying
@@ -170,13 +171,24 @@ async def open_parked(
     text: str,
 ) -> Conversation:
     """The thread itself, in ``queue`` (messaging: the caller checked), taken by
-    ``agent`` with ``text`` (redacted here) and parked on hold; commits ``tx``."""
+    ``agent`` with ``text``, ``context`` and ``form`` (all redacted here, as a thread the
+    visitor starts has them: the signed claims mapped to custom fields are the
+    visitor's data too) and parked on hold; commits ``tx``."""
+    # The queue's row, as a start holds it (``business.starts``) before it counts: two
+    # opens (or an open and a start) at once would both see room for the last thread.
+    locked = await tx.queues.get(queue.tenant_id, queue.name, for_update=True)
+    if locked is None:
+        raise NotFound(f"no queue is called {queue.name}")
+    queue = locked
     visitor_threads = await tx.conversations.list_for_visitor(visitor_id)
     check_room_for_thread(
         sum(1 for conv in visitor_threads if conv.is_open and conv.queue == queue.name)
     )
     conversation_id = ConversationId(new_id())
     text = await redaction.redact(tx, queue.tenant_id, text, conversation_id)
+    redact = await field_redactor(redaction, tx, queue.tenant_id, conversation_id)
+    context = redact.context(context)
+    form = redact.fields(form, "the pre-chat form")
     opened = Conversation.open(
         id=conversation_id,
         tenant_id=queue.tenant_id,

@@ -19,11 +19,15 @@ one of its agents), and the visitor has room for one more open thread there.
 
 A ``sub`` nobody has signed in as yet gets its visitor now, bound to that ``sub``: the
 customer finds the thread at their first signed visit, from any device (the binding is
-what ``business.identities.resolve_identity`` finds). Refusing would make the first
-contact impossible for a customer who has never opened the chat, which is what
-outbound to a known contact is for. It is refused, though, while the tenant's signed
-identities are off: nobody could ever sign in as that ``sub``, so the thread would be
-read by nobody.
+what ``business.identities.resolve_identity`` finds). The binding is provisional
+(``verified_at`` None, shown as not yet verified) until a token verifies it: if that
+first visit comes as an anonymous visitor with a chat of their own, they stay that
+visitor and the thread moves to them (``business.provisional_identities``). Refusing
+would make the first contact impossible for a customer who has never opened the chat,
+which is what outbound to a known contact is for. It is refused, though, while the
+tenant's signed identities are off: nobody could ever sign in as that ``sub``, so the
+thread would be read by nobody; and to a caller that may not create visitors
+(``may_create_visitor``: a bot's API key).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import logging
 from dataclasses import dataclass
 
 from business.conversation import Conversation
-from business.errors import InvalidInput, InvalidTransition, NotFound
+from business.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from business.identity_extra import extra_map, signed_context
 from business.identity_model import MAX_SUB, IdentityMode, VisitorIdentity
 from business.model import (
@@ -67,6 +71,10 @@ class OpenThreadToVisitor:
     text: str
     visitor_id: VisitorId | None = None
     sub: str | None = None
+    may_create_visitor: bool = True
+    """False: a ``sub`` nobody is yet is refused (``Forbidden``) rather than given a
+    visitor. A bot's API key opens threads to existing visitors only: a visitor per new
+    ``sub`` would otherwise bypass the limit on new visitors."""
 
 
 class OutboundVisitorThreadService:
@@ -104,7 +112,7 @@ class OutboundVisitorThreadService:
                 check_may_open(queue, agent)
                 if visitor is None:
                     assert cmd.sub is not None
-                    visitor = await self._new_identified(tx, cmd.tenant_id, cmd.sub)
+                    visitor = await self._new_identified(tx, cmd, cmd.sub)
                 context = VisitorContext(custom={IDENTITY_INITIATED: "false"})
                 return await open_parked(
                     tx,
@@ -146,7 +154,13 @@ class OutboundVisitorThreadService:
         assert visitor is not None, "an identity's visitor is never deleted"
         return visitor
 
-    async def _new_identified(self, tx: Transaction, tenant_id: TenantId, sub: str) -> Visitor:
+    async def _new_identified(self, tx: Transaction, cmd: OpenThreadToVisitor, sub: str) -> Visitor:
+        tenant_id = cmd.tenant_id
+        if not cmd.may_create_visitor:
+            raise Forbidden(
+                "nobody has signed in as this sub yet, and only an administrator may create "
+                "a visitor for a new sub: name an existing visitor or sub, or use an admin key"
+            )
         settings = await tx.identity_settings.get(tenant_id)
         if settings is None or settings.mode is IdentityMode.OFF:
             raise InvalidTransition(
@@ -166,8 +180,9 @@ class OutboundVisitorThreadService:
                 name=None,
                 email=None,
                 extra={},
-                # No token has verified it yet; the first signed visit sets the claims.
-                verified_at=now,
+                # Provisional: no token has verified it. The first signed visit sets the
+                # claims, or moves the thread to the anonymous visitor it comes as.
+                verified_at=None,
             )
         )
         logger.info("visitor %s created for an outbound thread (tenant %s)", visitor.id, tenant_id)

@@ -39,7 +39,8 @@ class VisitorIdentityRow(Base):
     name: Mapped[str | None]
     email: Mapped[str | None]
     extra: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
-    verified_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None]
+    """NULL: provisional, bound by an outbound thread before any token verified it."""
 
 
 class VisitorDeviceTokenRow(Base):

@@ -51,7 +51,11 @@ class FakeVisitorIdentities:
         if other is not None and other.sub != identity.sub:
             raise Conflict("this visitor is bound already")
         bound = self._identities.get((identity.tenant_id, identity.sub))
-        if bound is not None and bound.visitor_id != identity.visitor_id:
+        if (
+            bound is not None
+            and bound.visitor_id != identity.visitor_id
+            and (not bound.provisional or identity.provisional)
+        ):
             raise Conflict("this identity is bound to another visitor already")
         self._identities[(identity.tenant_id, identity.sub)] = identity
         if identity.name is not None and identity.visitor_id in self._visitors:

@@ -77,7 +77,11 @@ def visitor_info(info: VisitorInfo) -> str:
 
 
 def verified_identity(identity: VisitorIdentity) -> str:
-    """The identity the site signed: its ``sub``, and the name and e-mail it gave."""
+    """The identity the site signed: its ``sub``, and the name and e-mail it gave. A
+    provisional one (an outbound thread named the ``sub``; no token has verified it) is
+    not shown as verified: nobody has signed in as it yet."""
+    if identity.provisional:
+        return f"{shorten(identity.sub)}, not yet verified (named by an outbound thread)"
     said = ", ".join(shorten(part) for part in (identity.name, identity.email) if part)
     return f"verified {shorten(identity.sub)}" + (f" ({said})" if said else "")
 

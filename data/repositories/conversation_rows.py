@@ -180,6 +180,7 @@ CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
 _T = CONVERSATIONS
 NEWEST_FIRST = (_T.c.created_at.desc(), _T.c.id.desc())
 MUTABLE = (
+    "visitor_id",
     "visitor_name",
     "queue",
     "state",

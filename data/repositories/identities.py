@@ -131,8 +131,11 @@ class SqlVisitorIdentityRepository:
         if row is None:
             row = VisitorIdentityRow(tenant_id=identity.tenant_id, sub=identity.sub)
             session.add(row)
-        elif row.visitor_id != identity.visitor_id:
-            # Bound by another transaction since the caller looked: never rebound.
+        elif row.visitor_id != identity.visitor_id and (
+            row.verified_at is not None or identity.verified_at is None
+        ):
+            # Bound by another transaction since the caller looked: never rebound. Only
+            # a provisional binding is given up, to a visitor a token verifies.
             raise Conflict("this identity is bound to another visitor already")
         row.visitor_id = identity.visitor_id
         row.name = identity.name

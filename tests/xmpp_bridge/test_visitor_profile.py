@@ -8,9 +8,10 @@ from business import commands as c
 from business.api_channel import ReceiveApiMessage
 from business.identity_model import IdentityMode
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.outbound_visitors import OpenThreadToVisitor
 from tests.harness import World
 from tests.presentation.test_identity_socket import SECRET, claims, configure
-from tests.xmpp_bridge.support import ALICE, body_of, from_agent, harness
+from tests.xmpp_bridge.support import ALICE, ALICE_JID, body_of, from_agent, harness
 
 
 async def test_info_and_history_answer_in_the_window(world: World) -> None:
@@ -94,3 +95,32 @@ async def test_a_signed_identity_is_named_in_the_offer_and_in_info(world: World)
     assert "plan (verified): pro" in lines
     assert "customer_since (verified): 2019" in lines
     assert "anonymous" not in info
+
+
+async def test_info_says_a_sub_named_by_an_outbound_thread_is_not_yet_verified(
+    world: World,
+) -> None:
+    h = harness(world)
+    await world.add_agent(ALICE, ready=True)
+    await world.services.queue_settings.configure(
+        c.ConfigureQueue(tenant_id=DEFAULT_TENANT, queue=DEFAULT_QUEUE, mode="messaging")
+    )
+    await configure(world, IdentityMode.OPTIONAL)
+    opened = await world.services.outbound_visitor_threads.open_thread(
+        OpenThreadToVisitor(
+            tenant_id=DEFAULT_TENANT,
+            queue=DEFAULT_QUEUE,
+            agent_address=ALICE_JID,
+            sub="customer-42",
+            text="Your new card is on its way",
+        )
+    )
+    await h.delivered()
+
+    await h.receive(from_agent(opened.id, "!info"))
+    [info] = await h.bodies()
+
+    assert (
+        "Identity: customer-42, not yet verified (named by an outbound thread)" in info.splitlines()
+    )
+    assert "verified customer-42" not in info

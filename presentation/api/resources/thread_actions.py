@@ -10,7 +10,7 @@ from typing import Self
 from pydantic import ConfigDict, Field, model_validator
 
 from business.identity_model import MAX_SUB
-from business.model import ConversationId, QueueName, VisitorId
+from business.model import ApiKeyScope, ConversationId, QueueName, VisitorId
 from business.outbound_threads import OpenThreadByIntegrator
 from business.outbound_visitors import OpenThreadToVisitor
 from presentation.api.conversation_models import ConversationOut, conversation_out
@@ -81,8 +81,8 @@ class VisitorThreadCreate(ThreadCreate):
         min_length=1,
         max_length=MAX_SUB,
         description="the `sub` of the visitor's signed identity, matched exactly; one nobody "
-        "has signed in as yet gets its visitor now (identities must be on), who finds the "
-        "thread at their first signed visit",
+        "has signed in as yet gets its visitor now (identities must be on; an admin key "
+        "only), who finds the thread at their first signed visit",
     )
 
     @model_validator(mode="after")
@@ -110,7 +110,9 @@ async def open_thread_to_visitor(call: Call[Empty, Empty, VisitorThreadCreate]) 
     `POST /conversations/{conversation_id}/threads` opens (the agent its owner, `text`
     their first message, on hold, unread in the visitor's thread list), with the
     context `identity_initiated_thread` = `"false"` and the visitor's mapped signed
-    claims. 404: no such agent, queue or visitor in your tenant. 409: a live queue, an
+    claims. 403: a new `identity_sub` with a bot key (a bot opens threads to existing
+    visitors only; creating a visitor for a new `sub` takes an admin key). 404: no such
+    agent, queue or visitor in your tenant. 409: a live queue, an
     agent who is not one of the queue's, a visitor with the most open threads there
     already, or a new `identity_sub` while signed identities are off."""
     body = call.body
@@ -122,6 +124,7 @@ async def open_thread_to_visitor(call: Call[Empty, Empty, VisitorThreadCreate]) 
             text=body.text,
             visitor_id=None if body.visitor_id is None else VisitorId(body.visitor_id),
             sub=body.identity_sub,
+            may_create_visitor=call.key.scope is ApiKeyScope.ADMIN,
         )
     )
     return conversation_out(opened)

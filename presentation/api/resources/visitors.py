@@ -40,7 +40,10 @@ class VisitorIdentityOut(BaseModel):
     name: str | None
     email: str | None
     extra: dict[str, str] = Field(description="the token's `extra` values, as text")
-    verified_at: datetime = Field(description="when a token last verified it")
+    verified_at: datetime | None = Field(
+        description="when a token last verified it; null: no token has yet (an outbound "
+        "thread to a `sub` nobody had signed in as gave it its visitor: `POST /threads`)"
+    )
 
 
 class VisitorPath(Params):

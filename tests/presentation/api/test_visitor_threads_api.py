@@ -4,6 +4,8 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from business import commands as c
 from business.identity_model import IdentityMode
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationState, QueueName
@@ -11,7 +13,7 @@ from tests.harness import World
 from tests.presentation.api.chats import ALICE, ALICE_ADDRESS, alice
 from tests.presentation.api.client import ApiClient
 from tests.presentation.api.conftest import Keys
-from tests.presentation.test_identity_socket import configure as identities
+from tests.presentation.test_identity_socket import claims, configure as identities, hs256
 
 BILLING = QueueName("billing")
 
@@ -91,3 +93,55 @@ async def test_refusals(api: ApiClient, keys: Keys, world: World) -> None:
     nobody = await api.post("/threads", keys.admin, base | {"visitor_id": "0" * 32})
     nobody.problem(404, "not_found")
     assert await world.services.threads.threads(visitor) == []
+
+
+async def test_a_bot_key_opens_threads_to_known_subs_only(
+    api: ApiClient, keys: Keys, world: World
+) -> None:
+    await messaging(world)
+    await identities(world, IdentityMode.OPTIONAL)
+    body = {
+        "queue": "support",
+        "agent_address": ALICE_ADDRESS,
+        "identity_sub": "customer-7",
+        "text": "Welcome aboard!",
+    }
+
+    refused = await api.post("/threads", keys.bot, body)
+
+    assert "only an administrator may create a visitor" in refused.problem(403, "forbidden")
+    async with world.uow() as uow:
+        assert await uow.visitor_identities.get_by_sub(DEFAULT_TENANT, "customer-7") is None
+    # Once the sub is somebody (an admin's thread made it), a bot writes to them too.
+    first = await api.post("/threads", keys.admin, body)
+    assert first.status == 201, first.body
+    again = await api.post("/threads", keys.bot, body)
+    assert again.status == 201, again.body
+    assert again.body["visitor"]["id"] == first.body["visitor"]["id"]
+
+
+async def test_a_new_subs_identity_is_not_verified_until_a_token_verifies_it(
+    api: ApiClient, keys: Keys, world: World
+) -> None:
+    await messaging(world)
+    await identities(world, IdentityMode.OPTIONAL)
+    body = {
+        "queue": "support",
+        "agent_address": ALICE_ADDRESS,
+        "identity_sub": "customer-42",
+        "text": "Your card is on its way",
+    }
+    opened = await api.post("/threads", keys.admin, body)
+    visitor = f"/visitors/{opened.body['visitor']['id']}"
+
+    before = await api.get(visitor, keys.admin)
+
+    assert before.body["identity"]["sub"] == "customer-42"
+    assert before.body["identity"]["verified_at"] is None
+    signed_in = world.clock.now()
+    await world.sessions.open_session(
+        c.OpenSession(tenant_id=DEFAULT_TENANT, identity=hs256(claims(sub="customer-42")))
+    )
+    after = await api.get(visitor, keys.admin)
+    verified_at = datetime.fromisoformat(after.body["identity"]["verified_at"])
+    assert signed_in <= verified_at <= world.clock.now()
