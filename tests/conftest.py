@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import fcntl
+import logging
 import os
 import shutil
 import subprocess
@@ -401,3 +402,24 @@ async def browser(shared_chromium: SharedChromium) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``chat_engine.cli.main()`` configures logging for real (the CLI tests, and e2e tests
+    that run a command in process): undo it, or the next test's output would go to a
+    stream pytest has already closed and its loggers would keep the CLI's levels."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {
+        name: logging.getLogger(name).level
+        for name in ("slixmpp", "engineio", "socketio", "alembic")
+    }
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, quiet_level in quiet.items():
+        logging.getLogger(name).setLevel(quiet_level)
