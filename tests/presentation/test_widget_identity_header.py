@@ -96,8 +96,16 @@ async def test_the_widgets_http_calls_carry_the_identity_and_reads_without_it_ar
         files=FilePayload(name="kettle.png", mimeType="image/png", buffer=_png())
     )
     await expect(page.locator('[data-kind="visitor"][data-seq] img.ce-image')).to_have_count(1)
-    # Days later, news in the thread: the chat manager asks for the threads list.
+    # Days later, news in the thread: the chat manager asks for the threads list. The
+    # visitor minimised the chat first, so the news stays unread (an open window marks
+    # it read after half a second, and the manager would then have nothing to open).
+    await page.get_by_test_id("close").click()
+    await expect(page.get_by_test_id("window")).to_be_hidden()
     await world.agent_says(agent, conversation_id, "A new one is on its way.")
+    await expect(page.get_by_test_id("badge")).to_have_text("1")
+    # Longer than the widget's read delay (500 ms): a read it scheduled while the window
+    # was open must not mark what came after minimising as read.
+    await page.wait_for_timeout(700)
     await page.evaluate("localStorage.removeItem('chat-engine:default:engaged')")
     await page.evaluate("sessionStorage.clear()")
     await page.reload()

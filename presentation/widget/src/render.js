@@ -162,7 +162,8 @@ export const renderMethods = {
     if (this.conv.lastSeq <= this.readSeq) return;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => {
-      if (!this.conv || !this.sessionReady) return;
+      // Minimised or the tab hidden meanwhile: what came since is not read.
+      if (!this.conv || !this.sessionReady || this.window.hidden || document.visibilityState === "hidden") return;
       const seq = this.conv.lastSeq;
       this.core.read(this.conv.id, seq).then(
         () => (this.readSeq = Math.max(this.readSeq, seq)),

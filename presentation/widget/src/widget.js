@@ -96,6 +96,7 @@ class ChatWidget {
     if (this.embedded) return;
     const shown = !this.window.hidden;
     this.window.hidden = true;
+    clearTimeout(this.readTimer); // what arrives from now on stays unread
     this.boot.launcher.setAttribute("aria-expanded", "false");
     this.tabStore.set("open", false);
     this.stopComposing(true);
