@@ -33,6 +33,7 @@ from business.model import AgentId, ConversationState, MemberRole, ParticipantKi
 from business.outbound_threads import is_opening_message
 from xmpp_bridge import texts, texts_idle, texts_rich, texts_threads
 from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.converters._element_build import chat_message
 from xmpp_bridge.converters._markers import (
     set_displayed,
     set_markable,
@@ -159,19 +160,30 @@ class _Chat:
     """XEP-0308: the id of the message this one corrects."""
 
     def build(self, body: str, stanza_id: str | None) -> Stanza:
-        msg = new_message(sender=self.sender, to=self.to, stanza_id=stanza_id)
-        set_body(msg, body)
-        if self.marked:
-            set_markable(msg)
-            set_receipt_request(msg)
-        if self.replaces is not None:
-            set_replace(msg, self.replaces)
-        if self.oob is not None:
-            set_oob(msg, self.oob)
-        if self.nick is not None:
-            set_nick(msg, self.nick)
-        if self.active:
-            set_chat_state(msg, "active")
+        if self.replaces is None and self.oob is None:  # nearly every message: as XML
+            msg = chat_message(
+                sender=self.sender,
+                to=self.to,
+                stanza_id=stanza_id,
+                body=body,
+                marked=self.marked,
+                nick=self.nick,
+                active=self.active,
+            )
+        else:
+            msg = new_message(sender=self.sender, to=self.to, stanza_id=stanza_id)
+            set_body(msg, body)
+            if self.marked:
+                set_markable(msg)
+                set_receipt_request(msg)
+            if self.replaces is not None:
+                set_replace(msg, self.replaces)
+            if self.oob is not None:
+                set_oob(msg, self.oob)
+            if self.nick is not None:
+                set_nick(msg, self.nick)
+            if self.active:
+                set_chat_state(msg, "active")
         if self.delay is not None:
             set_delay(msg, *self.delay)
         return msg
