@@ -8,7 +8,7 @@ conversation comes from the cache, the writes were queued), ``SqliteWriter`` sto
 everything in one hand-off instead: its own thread and connection run BEGIN IMMEDIATE,
 each kind of queued write in one ``executemany``, and COMMIT, and return once the
 commit is done. The statements are the same SQLAlchemy Core statements, compiled once
-for this engine and cached.
+for this engine and then run as their SQL text (``data.prepared_writes``).
 
 The writer takes no lock of its own: the caller holds the database's writer gate
 (``data.uow.WriterGate``) around ``write``, and BEGIN IMMEDIATE keeps other processes
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from business.errors import Conflict
 from data.errors import is_key_taken
+from data.prepared_writes import PreparedWrites
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class SqliteWriter:
         event.listen(self._engine, "connect", sqlite_on_connect)
         event.listen(self._engine, "begin", sqlite_on_begin)
         self._multi_rowcount = self._engine.dialect.supports_sane_multi_rowcount
+        self._prepared = PreparedWrites(self._engine.dialect)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._connection: Connection | None = None
         self._closed = False
@@ -140,14 +142,20 @@ class SqliteWriter:
 
     def _execute(self, connection: Connection, batch: QueuedWrite) -> None:
         stmt, rows = batch.stmt, batch.rows
+        prepared = self._prepared.get(stmt, rows)
+        run: Callable[[list[dict[str, Any]]], Any]
+        if prepared is None:
+            run = lambda some: connection.execute(stmt, some if len(some) > 1 else some[0])  # noqa: E731
+        else:
+            run = lambda some: prepared.execute(connection, some)  # noqa: E731
         try:
             if not batch.check:
-                connection.execute(stmt, rows if len(rows) > 1 else rows[0])
+                run(rows)
             elif self._multi_rowcount or len(rows) == 1:
-                _expect(connection.execute(stmt, rows if len(rows) > 1 else rows[0]), rows)
+                _expect(run(rows), rows)
             else:
                 for row in rows:
-                    _expect(connection.execute(stmt, row), [row])
+                    _expect(run([row]), [row])
         except IntegrityError as error:
             if batch.taken_is_conflict and is_key_taken(error):
                 raise Conflict("a unique key was taken meanwhile") from error
