@@ -103,9 +103,15 @@ class PreparedWrites:
         order = tuple(compiled.positiontup)
         if not set(order) <= set(names):
             return None  # a parameter the rows do not give: let SQLAlchemy say so
+        # The compiler's conversions by parameter, as the execution context reads them.
+        # Private to SQLAlchemy: should a release rename it, every write goes the
+        # slower, always right way instead of failing.
+        by_name = getattr(compiled, "_bind_processors", None)
+        if not isinstance(by_name, dict):
+            return None
         processors: list[_Processor] = []
         for name in order:
-            process = compiled._bind_processors.get(name)
+            process = by_name.get(name)
             if process is not None and not callable(process):
                 return None  # a tuple type's processors, per element
             processors.append(process)
