@@ -44,6 +44,7 @@ from bench._common import (
 from business import commands as c
 from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
 from chat_engine.engine import Engine
+from chat_engine.gc_tuning import tune_gc
 from chat_engine.settings import Settings, load_settings
 
 READY_TIMEOUT = 60.0
@@ -177,8 +178,11 @@ async def until_ready(engine: Engine, agents: list[str]) -> None:
 async def main() -> None:
     config = read_config()
     commands = Commands()
-    engine = Engine(engine_settings(config))
+    settings = engine_settings(config)
+    engine = Engine(settings)
     await engine.start()
+    if os.environ.get("BENCH_PYTHON_GC") != "1":  # as ``chat-engine run`` does
+        tune_gc(freeze=settings.runtime.gc_freeze, threshold=settings.runtime.gc_threshold)
     try:
         await engine.bridge.wait_connected(20.0)
         counter = SqlCounter()

@@ -46,6 +46,7 @@ from bench._common import (
     run,
     serve_commands,
 )
+from chat_engine.gc_tuning import tune_gc
 
 NAMESPACE = "/visitor"
 
@@ -245,6 +246,8 @@ async def main() -> None:
     relay.xmpp.connect()
     try:
         await asyncio.wait_for(started, 20)
+        if os.environ.get("BENCH_PYTHON_GC") != "1":
+            tune_gc()  # the same runtime as the engine's: its defaults
 
         def sample() -> Json:
             return {

@@ -42,6 +42,9 @@ class Context:
     timeout: float
     load_processes: int | None
     uvloop: bool
+    python_gc: bool
+    """Both servers keep Python's garbage collector settings (``[runtime] gc_freeze``
+    false, ``gc_threshold`` 0) instead of the engine's defaults."""
     profile: Path | None
     pyspy: str | None
     """The py-spy executable, when ``profile`` names a directory for its output."""
@@ -107,7 +110,10 @@ async def database_url(ctx: Context, k: int) -> AsyncIterator[str]:
 
 
 async def start_server(ctx: Context, target: str, k: int, url: str) -> Child:
-    env = {"BENCH_UVLOOP": "1" if ctx.uvloop else "0"}
+    env = {
+        "BENCH_UVLOOP": "1" if ctx.uvloop else "0",
+        "BENCH_PYTHON_GC": "1" if ctx.python_gc else "0",
+    }
     config: Json = {"xmpp": ctx.xmpp, "agents": ctx.agent_jids}
     if target == "relay":
         return await Child.spawn(f"relay-{k}", "bench._relay_server", config, ctx.tmp, env)

@@ -127,6 +127,7 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> list[Figures]:
             timeout=args.timeout,
             load_processes=args.load_processes,
             uvloop=args.uvloop,
+            python_gc=args.python_gc,
             profile=args.profile,
             pyspy=find_pyspy() if args.profile else None,
             idle=args.idle,
@@ -252,6 +253,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--targets", default="engine,relay", help="engine, relay or both")
     parser.add_argument("--load-processes", type=int, default=None, help="default: 1 per 250")
     parser.add_argument("--uvloop", action="store_true", help="engine and relay on uvloop")
+    parser.add_argument(
+        "--python-gc",
+        action="store_true",
+        help="engine and relay keep Python's garbage collector settings (no gc_freeze, "
+        "threshold 700) instead of the engine's defaults",
+    )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy each server into DIR")
     parser.add_argument(
         "--archive",

@@ -213,11 +213,13 @@ def _needs_xmpp(args: argparse.Namespace) -> bool:
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from chat_engine.engine import Engine
+    from chat_engine.gc_tuning import tune_gc
 
     require_secret(settings)
     with StopSignal() as stop:
         engine = Engine(settings)
         await engine.start()
+        tune_gc(freeze=settings.runtime.gc_freeze, threshold=settings.runtime.gc_threshold)
         try:
             out.write(f"chat-engine running at {engine.url} (Ctrl-C to stop)\n")
             out.flush()

@@ -26,6 +26,7 @@ from chat_engine.admin import add_agents
 from chat_engine.demo_widget import ensure_demo_widget
 from chat_engine.engine import Engine
 from chat_engine.files import make_private, new_private_dir, write_private
+from chat_engine.gc_tuning import tune_gc
 from chat_engine.local_ports import free_port, port_is_free
 from chat_engine.prosody import ProsodyServer
 from chat_engine.prosody_leftovers import stop_leftover
@@ -266,6 +267,8 @@ async def run_dev(
         await ensure_demo_widget(plan.settings)
         engine = Engine(plan.settings)
         await engine.start()
+        runtime = plan.settings.runtime
+        tune_gc(freeze=runtime.gc_freeze, threshold=runtime.gc_threshold)
         try:
             assert engine.url is not None
             notes = list(plan.notes)

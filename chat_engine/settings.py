@@ -45,6 +45,7 @@ from business.file_settings import FileSettings
 from business.mail_settings import MailSettings
 from business.validation import Limits
 from business.webhook_settings import WebhookSettings
+from chat_engine.gc_tuning import DEFAULT_THRESHOLD as DEFAULT_GC_THRESHOLD
 from chat_engine.setting_types import coerce, parseable, unwrap_optional
 from data.settings import DatabaseSettings, canonical_url, redact_url
 from presentation.settings import WebSettings
@@ -91,6 +92,16 @@ class RuntimeSettings:
     uvloop: bool = True
     """Run on uvloop's event loop when it is installed (``pip install uvloop``, part of
     the ``speed`` extra); the standard asyncio loop otherwise, or when false."""
+    gc_freeze: bool = True
+    """Once the engine has started, leave what is alive then out of the garbage
+    collector's later passes (``gc.freeze``; ``chat_engine.gc_tuning``)."""
+    gc_threshold: int = DEFAULT_GC_THRESHOLD
+    """New objects before the collector's youngest-generation pass (Python's default is
+    700); 0 keeps Python's own."""
+
+    def __post_init__(self) -> None:
+        if self.gc_threshold < 0:
+            raise ValueError(f"gc_threshold: expected 0 or more, got {self.gc_threshold}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

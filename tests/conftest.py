@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import fcntl
+import gc
 import logging
 import os
 import shutil
@@ -423,3 +424,15 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(level)
     for name, quiet_level in quiet.items():
         logging.getLogger(name).setLevel(quiet_level)
+
+
+@pytest.fixture(autouse=True)
+def _restore_gc() -> Iterator[None]:
+    """``chat-engine run`` and ``dev`` tune the process's garbage collector once the engine
+    has started (``chat_engine.gc_tuning``): a test that runs one in process gets it back
+    as it was, so the rest of the run collects as Python does."""
+    thresholds = gc.get_threshold()
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
+    gc.set_threshold(*thresholds)
