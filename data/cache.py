@@ -7,6 +7,7 @@ cache holds copies of committed rows and may always be emptied.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
@@ -50,10 +51,38 @@ class EntityCache(Generic[K, V]):
             TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 and ttl > 0 else None
         )
         self._generation = 0
+        self._reading: dict[K, tuple[int, asyncio.Future[object]]] = {}
 
     @property
     def generation(self) -> int:
         return self._generation
+
+    def reading(self, key: K) -> asyncio.Future[object] | None:
+        """The read of ``key`` under way, if nothing was invalidated since it began: its
+        outcome is what a read starting now would see (``data.repositories.reads``)."""
+        found = self._reading.get(key)
+        if found is None or found[0] != self._generation:
+            return None
+        return found[1]
+
+    def start_reading(self, key: K) -> asyncio.Future[object]:
+        """Announce a read of ``key``; end it with ``stop_reading``."""
+        outcome: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        # Nobody may be waiting: a failure must not be logged as never retrieved.
+        outcome.add_done_callback(_retrieve)
+        self._reading[key] = (self._generation, outcome)
+        return outcome
+
+    def stop_reading(self, key: K, outcome: asyncio.Future[object], value: object) -> None:
+        """The read announced as ``outcome`` ended with ``value`` (an exception: failed)."""
+        if not outcome.done():
+            if isinstance(value, BaseException):
+                outcome.set_exception(value)
+            else:
+                outcome.set_result(value)
+        found = self._reading.get(key)
+        if found is not None and found[1] is outcome:
+            del self._reading[key]
 
     def get(self, key: K) -> V | None:
         if self._entries is None:
@@ -90,6 +119,11 @@ class EntityCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return 0 if self._entries is None else len(self._entries)
+
+
+def _retrieve(outcome: asyncio.Future[object]) -> None:
+    if not outcome.cancelled():
+        outcome.exception()
 
 
 class Caches:

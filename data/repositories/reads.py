@@ -3,8 +3,9 @@ statement, and a read through one of the database's caches (split from ``base``)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import Select
 
@@ -39,16 +40,42 @@ async def read_through(
     A unit of work that wrote the key neither trusts nor fills the cache (it would see or
     publish its own uncommitted value); a fill is refused when an invalidation happened
     since the read began (the generation), so a stale row never lands in the cache.
+
+    Misses of one key at once share one read (``EntityCache.reading``): under load every
+    stanza of an agent looks the agent up, and when the entry had expired each of them
+    read the row itself, hundreds of reads for a dozen agents. A reader joins a read
+    only if nothing was invalidated since it began, so it gets what a read of its own
+    would have; if that read fails, it reads for itself.
     """
     own_write = key in written
-    if not fresh and not own_write and (hit := cache.get(key)) is not None:
-        return hit
+    shared = not fresh and not own_write
+    if shared:
+        if (hit := cache.get(key)) is not None:
+            return hit
+        joined = cache.reading(key)
+        if joined is not None:
+            try:
+                return cast("_V | None", await asyncio.shield(joined))
+            except _AbandonedReadError:
+                pass  # its reader failed or was cancelled: read for ourselves
     generation = cache.generation
-    session = await ctx.orm()
-    row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
-    if row is None:
-        return None
-    value = convert(row)
-    if not own_write:
-        cache.fill(key, value, generation)
+    lead = cache.start_reading(key) if shared else None
+    try:
+        session = await ctx.orm()
+        row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
+        value: _V | None = None
+        if row is not None:
+            value = convert(row)
+            if not own_write:
+                cache.fill(key, value, generation)
+    except BaseException:
+        if lead is not None:
+            cache.stop_reading(key, lead, _AbandonedReadError())
+        raise
+    if lead is not None:
+        cache.stop_reading(key, lead, value)
     return value
+
+
+class _AbandonedReadError(Exception):
+    """The shared read failed or was cancelled; whoever waited on it reads alone."""

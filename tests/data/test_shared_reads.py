@@ -1,0 +1,93 @@
+"""Misses of one cached key at once share one read (``data.repositories.reads``), on both
+databases: a dozen agents' stanzas arriving together after their entries expired read
+each agent once, not once per stanza."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from business.model import Agent, AgentId
+from data.database import Database
+from data.repositories.reads import _AbandonedReadError
+from tests.harness import make_world
+
+ALICE = AgentId("alice@localhost")
+
+
+@contextmanager
+def agent_reads() -> Iterator[Counter[str]]:
+    """SELECTs of the agents table by id, on every engine of the process."""
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def on_statement(*args: Any) -> None:
+        sql = " ".join(args[2].split())
+        if sql.startswith("SELECT") and "FROM agents WHERE agents.id" in sql:
+            with lock:
+                seen["agents"] += 1
+
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_statement)
+
+
+async def _read(database: Database) -> Agent | None:
+    async with database.unit_of_work() as uow:
+        return await uow.agents.get(ALICE)
+
+
+async def test_many_misses_of_one_agent_at_once_read_it_once(database: Database) -> None:
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    database.caches.agents.clear()
+    with agent_reads() as reads:
+        found = await asyncio.gather(*(_read(database) for _ in range(20)))
+    assert {a.id if a else None for a in found} == {ALICE}
+    assert reads["agents"] == 1
+    # Then the cache answers.
+    with agent_reads() as reads:
+        assert await _read(database) == found[0]
+    assert reads["agents"] == 0
+
+
+async def test_a_read_begun_before_an_invalidation_is_not_joined(database: Database) -> None:
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    cache = database.caches.agents
+    cache.clear()
+    under_way = cache.start_reading(ALICE)  # somebody's read, begun now
+    assert cache.reading(ALICE) is under_way
+    cache.invalidate([ALICE])  # and then Alice changed: that read may be older
+    assert cache.reading(ALICE) is None
+    with agent_reads() as reads:
+        found = await _read(database)
+    assert found is not None
+    assert reads["agents"] == 1
+    cache.stop_reading(ALICE, under_way, None)
+
+
+async def test_whoever_waited_on_a_read_that_failed_reads_alone(database: Database) -> None:
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    cache = database.caches.agents
+    cache.clear()
+    under_way = cache.start_reading(ALICE)
+    with agent_reads() as reads:
+        waiting = asyncio.create_task(_read(database))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # it joined the read under way
+        cache.stop_reading(ALICE, under_way, _AbandonedReadError())
+        found = await waiting
+    assert found is not None
+    assert found.id == ALICE
+    assert reads["agents"] == 1
+    assert cache.reading(ALICE) is None
