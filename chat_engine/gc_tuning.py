@@ -6,8 +6,10 @@ loop's time, most of it walking the same 200,000 objects alive since start-up (t
 SQLAlchemy's tables, slixmpp's stanza classes) on every older-generation pass. Once the
 engine has started, ``gc.freeze`` moves them out of every later pass, and a larger first
 threshold lets short-lived cycles pile up a little longer before a pass (most garbage
-is freed at once by reference counting; a pass at 10,000 took about 5 ms). Memory is
-unchanged: nothing frozen was garbage, and cycles are still collected.
+is freed at once by reference counting; a pass at 10,000 took about 5 ms). Nothing
+frozen was garbage, and cycles made later are still collected; what was alive at the
+freeze and later becomes an unreachable cycle (a connection replaced on reconnect, say)
+is never collected, a leak bounded by what the engine held when it started.
 
 It is process-wide, so only the commands that run an engine as their process's work
 (``chat-engine run``, ``chat-engine dev``, the benchmarks' engine and relay) call it;

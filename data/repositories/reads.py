@@ -43,25 +43,29 @@ async def read_through(
 
     Misses of one key at once share one read (``EntityCache.reading``): under load every
     stanza of an agent looks the agent up, and when the entry had expired each of them
-    read the row itself, hundreds of reads for a dozen agents. A reader joins a read
-    only if nothing was invalidated since it began, so it gets what a read of its own
-    would have; if that read fails, it reads for itself.
+    read the row itself, hundreds of reads for a dozen agents. A read is announced only
+    once its reader holds its connection (on SQLite the writer gate too), so whoever
+    waits on it, holding whatever it holds, never waits on something the reader still
+    needs; a reader that had to wait for its connection looks at the cache and the
+    reads under way once more first. A reader joins a read only if nothing was
+    invalidated since it began, and reads for itself if that read fails.
     """
     own_write = key in written
     shared = not fresh and not own_write
     if shared:
-        if (hit := cache.get(key)) is not None:
-            return hit
-        joined = cache.reading(key)
-        if joined is not None:
-            try:
-                return cast("_V | None", await asyncio.shield(joined))
-            except _AbandonedReadError:
-                pass  # its reader failed or was cancelled: read for ourselves
+        found = await _cached_or_shared(cache, key)
+        if found is not _NOTHING:
+            return cast("_V | None", found)
     generation = cache.generation
-    lead = cache.start_reading(key) if shared else None
+    session = await ctx.orm()
+    lead = None
+    if shared:
+        found = await _cached_or_shared(cache, key)  # filled or begun while we waited
+        if found is not _NOTHING:
+            return cast("_V | None", found)
+        generation = cache.generation
+        lead = cache.start_reading(key)
     try:
-        session = await ctx.orm()
         row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
         value: _V | None = None
         if row is not None:
@@ -75,6 +79,22 @@ async def read_through(
     if lead is not None:
         cache.stop_reading(key, lead, value)
     return value
+
+
+_NOTHING = object()
+
+
+async def _cached_or_shared(cache: EntityCache[_K, _V], key: _K) -> object:
+    """The cached value, or the outcome of a read of ``key`` under way; ``_NOTHING``."""
+    if (hit := cache.get(key)) is not None:
+        return hit
+    joined = cache.reading(key)
+    if joined is None:
+        return _NOTHING
+    try:
+        return await asyncio.shield(joined)
+    except _AbandonedReadError:
+        return _NOTHING  # its reader failed or was cancelled: read for ourselves
 
 
 class _AbandonedReadError(Exception):

@@ -106,6 +106,18 @@ async def test_the_message_path_stores_the_same_rows_prepared_as_through_sqlalch
     assert _dump(prepared) == _dump(through)
     assert _dump(prepared) != _dump(snapshot)  # it did write
 
+    # A compare-and-set that matches nothing now (the conversation moved on) is still a
+    # conflict through the prepared path, and stores nothing.
+    (save,) = [w for w in written[0] if w.check]
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{prepared}"))
+    try:
+        assert writer._prepared.get(save.stmt, save.rows) is not None
+        with pytest.raises(Conflict):
+            await writer.write([save])
+    finally:
+        await writer.close()
+    assert _dump(prepared) == _dump(through)
+
 
 _META = MetaData()
 _T = Table(

@@ -91,3 +91,39 @@ async def test_whoever_waited_on_a_read_that_failed_reads_alone(database: Databa
     assert found.id == ALICE
     assert reads["agents"] == 1
     assert cache.reading(ALICE) is None
+
+
+async def test_a_reader_holding_the_writer_slot_never_waits_on_one_waiting_for_it(
+    sqlite_database: Database,
+) -> None:
+    """B holds SQLite's writer slot (it has run a statement) when it misses Alice; A missed
+    her first and waits for the slot. Had A announced its read before holding the slot,
+    B would wait on A and A on B, and the engine would store nothing more (found in
+    review)."""
+    database = sqlite_database
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    database.caches.agents.clear()
+    b_holds = asyncio.Event()
+    a_started = asyncio.Event()
+
+    async def b() -> Agent | None:
+        async with database.unit_of_work() as uow:
+            await uow._ctx.connection()  # any statement: B now holds the writer slot
+            b_holds.set()
+            await a_started.wait()
+            await asyncio.sleep(0.05)  # A misses Alice meanwhile and waits for the slot
+            return await uow.agents.get(ALICE)
+
+    async def a() -> Agent | None:
+        await b_holds.wait()
+        async with database.unit_of_work() as uow:
+            a_started.set()
+            return await uow.agents.get(ALICE)
+
+    tasks = [asyncio.ensure_future(a()), asyncio.ensure_future(b())]
+    _, pending = await asyncio.wait(tasks, timeout=10)
+    for task in pending:
+        task.cancel()
+    assert not pending, "B waited on A's read, A on B's writer slot"
+    assert [task.result().id for task in tasks if task.result()] == [ALICE, ALICE]

@@ -96,3 +96,10 @@ def test_slixmpp_reads_what_was_built_as_its_own() -> None:
     assert read.xml.find("{urn:xmpp:chat-markers:0}markable") is not None  # type: ignore[attr-defined]
     # and reading made nothing new: the same bytes as before
     assert stanza_to_xml(msg) == stanza_to_xml(chat.build("Is it in stock?", "ev-1"))  # type: ignore[arg-type]
+
+
+def test_an_empty_address_is_left_out_as_slixmpp_leaves_it_out() -> None:
+    chat = _Chat(sender="c-1f2e@chat.localhost", to="", stanza_id="ev-1")
+    built = stanza_to_xml(chat.build("x", "ev-1"))
+    assert built == stanza_to_xml(_with_plugins(chat, "x", "ev-1"))
+    assert "to=" not in built
