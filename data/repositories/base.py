@@ -102,6 +102,14 @@ class SqlContext:
         """Set before the first statement: a snapshot read (on SQLite a deferred BEGIN,
         outside the writer slot); ``hold_writer`` and ``queue`` refuse."""
 
+    @property
+    def snapshot_taken(self) -> bool:
+        """A read-only unit of work on SQLite that has read already: its snapshot (a
+        deferred BEGIN) may be older than what was committed and invalidated since, so
+        what it reads now must neither fill a cache nor be shared
+        (``data.repositories.reads``). PostgreSQL reads each statement afresh."""
+        return self.read_only and self._connection is not None and self.dialect == "sqlite"
+
     # -- the connection ---------------------------------------------------------------
 
     async def connection(self) -> AsyncConnection:

@@ -48,10 +48,15 @@ async def read_through(
     waits on it, holding whatever it holds, never waits on something the reader still
     needs; a reader that had to wait for its connection looks at the cache and the
     reads under way once more first. A reader joins a read only if nothing was
-    invalidated since it began, and reads for itself if that read fails.
+    invalidated since it began, and reads for itself if that read fails. A read-only
+    unit of work on SQLite that has read already (``SqlContext.snapshot_taken``) may see
+    a row older than the last invalidation: it neither fills the cache nor leads a
+    shared read (found in review).
     """
     own_write = key in written
     shared = not fresh and not own_write
+    # An older snapshot may see a row from before an invalidation: it reads for itself.
+    behind = ctx.snapshot_taken
     if shared:
         found = await _cached_or_shared(cache, key)
         if found is not _NOTHING:
@@ -64,13 +69,14 @@ async def read_through(
         if found is not _NOTHING:
             return cast("_V | None", found)
         generation = cache.generation
-        lead = cache.start_reading(key)
+        if not behind:
+            lead = cache.start_reading(key)
     try:
         row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
         value: _V | None = None
         if row is not None:
             value = convert(row)
-            if not own_write:
+            if not own_write and not behind:
                 cache.fill(key, value, generation)
     except BaseException:
         if lead is not None:

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from business.model import Agent, AgentId
 from data.database import Database
+from data.models import AgentRow
 from data.repositories.reads import _AbandonedReadError
 from tests.harness import make_world
 
@@ -126,4 +128,63 @@ async def test_a_reader_holding_the_writer_slot_never_waits_on_one_waiting_for_i
     for task in pending:
         task.cancel()
     assert not pending, "B waited on A's read, A on B's writer slot"
-    assert [task.result().id for task in tasks if task.result()] == [ALICE, ALICE]
+    assert [getattr(task.result(), "id", None) for task in tasks] == [ALICE, ALICE]
+
+
+async def test_a_read_from_an_older_sqlite_snapshot_is_neither_cached_nor_shared(
+    sqlite_database: Database,
+) -> None:
+    """R, a read-only unit of work, reads once (its snapshot begins), then Alice is set not
+    ready and committed, then R reads Alice (slowly) while C, begun after that commit,
+    reads her too. R sees its snapshot's Alice; C and the cache must not (found in
+    review)."""
+    database = sqlite_database
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice", ready=True)
+    database.caches.agents.clear()
+    slow_connections: set[int] = set()
+
+    def slow_agent_reads(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if id(conn.connection.dbapi_connection) in slow_connections and (
+            "FROM agents WHERE agents.id" in " ".join(sql.split())
+        ):
+            time.sleep(0.3)  # on aiosqlite's thread: the event loop goes on
+
+    committed = asyncio.Event()
+
+    async def r() -> bool:
+        async with database.unit_of_work() as uow:
+            uow.read_only()
+            session = await uow._ctx.orm()  # a first read of a table: the snapshot
+            await session.scalar(select(AgentRow.id).where(AgentRow.address == ALICE))
+            raw = await (await uow._ctx.connection()).get_raw_connection()
+            slow_connections.add(id(raw.dbapi_connection))
+            await committed.wait()
+            found = await uow.agents.get(ALICE)
+            assert found is not None
+            return found.ready
+
+    async def c() -> bool:
+        await committed.wait()
+        await asyncio.sleep(0.1)  # R's read is under way
+        async with database.unit_of_work() as uow:
+            uow.read_only()
+            found = await uow.agents.get(ALICE)
+            assert found is not None
+            return found.ready
+
+    event.listen(Engine, "before_cursor_execute", slow_agent_reads)
+    try:
+        reading = asyncio.ensure_future(r())
+        await asyncio.sleep(0.05)
+        async with database.unit_of_work() as uow:
+            await uow.agents.set_ready(ALICE, False, None)
+            await uow.commit()
+        committed.set()
+        seen_by_r, seen_by_c = await asyncio.gather(reading, c())
+    finally:
+        event.remove(Engine, "before_cursor_execute", slow_agent_reads)
+    assert seen_by_r is True  # its snapshot
+    assert seen_by_c is False
+    cached = database.caches.agents.get(ALICE)
+    assert cached is None or cached.ready is False
