@@ -73,7 +73,7 @@ class PreparedWrites:
         """The prepared form of ``stmt`` for ``rows`` (all with the same names), or
         None: run it through ``Connection.execute``."""
         names = tuple(rows[0])
-        if any(len(row) != len(names) or row.keys() != rows[0].keys() for row in rows[1:]):
+        if any(row.keys() != rows[0].keys() for row in rows[1:]):
             return None
         key = (id(stmt), names)
         if key in self._cache:

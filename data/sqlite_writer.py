@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -143,11 +143,12 @@ class SqliteWriter:
     def _execute(self, connection: Connection, batch: QueuedWrite) -> None:
         stmt, rows = batch.stmt, batch.rows
         prepared = self._prepared.get(stmt, rows)
-        run: Callable[[list[dict[str, Any]]], Any]
-        if prepared is None:
-            run = lambda some: connection.execute(stmt, some if len(some) > 1 else some[0])  # noqa: E731
-        else:
-            run = lambda some: prepared.execute(connection, some)  # noqa: E731
+
+        def run(some: list[dict[str, Any]]) -> Any:
+            if prepared is not None:
+                return prepared.execute(connection, some)
+            return connection.execute(stmt, some if len(some) > 1 else some[0])
+
         try:
             if not batch.check:
                 run(rows)
