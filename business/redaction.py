@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from business.errors import InvalidInput
+from business.validation import check_storable
 
 MAX_PATTERNS = 20
 MAX_PATTERN_LENGTH = 200
@@ -114,6 +115,7 @@ def _compile(pattern: CustomPattern) -> re.Pattern[str]:
         raise InvalidInput(
             f"pattern {pattern.name!r} must be 1 to {MAX_PATTERN_LENGTH} characters long"
         )
+    check_storable(pattern.regex, f"pattern {pattern.name!r}")
     try:
         compiled = re.compile(pattern.regex)
     except re.error as exc:

@@ -1,30 +1,49 @@
-"""SQLite: the connection set-up, and the writer thread that stores a batch in one hop.
+"""SQLite: the connection set-up, and the writer that stores a batch in one step.
 
 aiosqlite runs each DBAPI call on its own thread and comes back to the event loop
 after each one: a statement costs three or four thread hand-offs (cursor, execute,
 fetch, close), and a transaction of a few statements a dozen, each a wake-up of both
 threads. For a unit of work whose reads the caches answered (the message path: the
 conversation comes from the cache, the writes were queued), ``SqliteWriter`` stores
-everything in one hand-off instead: its own thread and connection run BEGIN IMMEDIATE,
-each kind of queued write in one ``executemany``, and COMMIT, and return once the
-commit is done. The statements are the same SQLAlchemy Core statements, compiled once
-for this engine and then run as their SQL text (``data.prepared_writes``).
+everything at once instead: its own connection runs BEGIN IMMEDIATE, each kind of
+queued write in one ``executemany``, and COMMIT. The statements are the same
+SQLAlchemy Core statements, compiled once for this engine and then run as their SQL
+text (``data.prepared_writes``).
+
+Where: on the event loop's own thread, when it can. A batch is CPU work under the GIL
+wherever it runs (binding the rows, SQLite's B-tree code, a WAL append without fsync
+under ``synchronous=NORMAL``), and handing it to a thread made it wait twice for the
+GIL the busy event loop holds, and once more for the loop to pick the result up: under
+load (``bench.roundtrip`` at K = 100) a batch of about 30 messages spent 2.5 ms writing
+and 12 ms in the hand-off. So the writer's connection never waits for SQLite's lock on
+the loop (``busy_timeout`` 0): when another process holds it, BEGIN IMMEDIATE fails at
+once, nothing was written, and the batch goes to the writer's thread, which waits as
+every other connection does. Nor does it checkpoint on the loop (a checkpoint copies
+the WAL into the database and syncs it): its automatic checkpoints are off, and after
+about as much as SQLite's own default would have waited for (``CHECKPOINT_COMMITS``
+commits or ``CHECKPOINT_ROWS`` rows, against its 1,000 pages) the write that got there
+runs a PASSIVE checkpoint on the writer's thread before it returns, still inside the
+caller's writer slot. That matters: a checkpoint running while this process goes on
+writing never catches up with the end of the WAL, so the WAL would never start over
+and would grow without bound (a test showed it).
 
 The writer takes no lock of its own: the caller holds the database's writer gate
-(``data.uow.WriterGate``) around ``write``, and BEGIN IMMEDIATE keeps other processes
-out as it does for every other connection.
+(``data.uow.WriterGate``) around ``write``, so its connection is never used by two
+threads at once, and BEGIN IMMEDIATE keeps other processes out as it does for every
+other connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from sqlalchemy import URL, Connection, Executable, create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from business.errors import Conflict
@@ -33,9 +52,12 @@ from data.prepared_writes import PreparedWrites
 
 logger = logging.getLogger(__name__)
 
+BUSY_TIMEOUT_MS = 5000
+"""How long a connection waits for another's write lock (``PRAGMA busy_timeout``)."""
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     # With WAL, NORMAL loses at most the last commits on power loss, never integrity,
     # and saves an fsync per commit.
     "PRAGMA synchronous=NORMAL",
@@ -56,6 +78,10 @@ def sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     finally:
         cursor.close()
 
+
+CHECKPOINT_COMMITS = 200
+CHECKPOINT_ROWS = 2_000
+"""The writer checkpoints after this many commits or rows written since its last."""
 
 READ_ONLY = "chat_engine_read_only"
 """Execution option of a connection that only reads: its transactions BEGIN deferred."""
@@ -81,39 +107,51 @@ class QueuedWrite(NamedTuple):
 
 
 class SqliteWriter:
-    """One thread and one connection that store queued writes in one transaction.
+    """One connection that stores queued writes in one transaction, on the event loop
+    (or, when another process holds SQLite's write lock, on its own thread).
 
     ``write`` raises ``Conflict`` when a compare-and-set matched fewer rows than it was
     given or a unique key was taken (nothing of the batch is then stored), and
-    whatever else the database raised. The connection is opened on the first write in
-    the thread and reopened after a failure that may have broken it.
+    whatever else the database raised. The connection is opened on the first write and
+    reopened after a failure that may have broken it.
     """
 
     def __init__(self, url: URL) -> None:
         sync_url = url.set(drivername="sqlite")
-        # One connection, only ever used on the writer's one thread.
-        self._engine = create_engine(sync_url, poolclass=StaticPool)
+        # One connection, used by one thread at a time (the caller's writer gate).
+        self._engine = create_engine(
+            sync_url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
         event.listen(self._engine, "connect", sqlite_on_connect)
+        event.listen(self._engine, "connect", _never_wait_never_checkpoint)
         event.listen(self._engine, "begin", sqlite_on_begin)
         self._multi_rowcount = self._engine.dialect.supports_sane_multi_rowcount
         self._prepared = PreparedWrites(self._engine.dialect)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._connection: Connection | None = None
+        self._checkpointer: sqlite3.Connection | None = None
+        self._commits = 0
+        self._rows = 0
+        self._path = sync_url.database or ""
         self._closed = False
 
     async def write(self, batches: Sequence[QueuedWrite]) -> None:
         if self._closed:
             raise RuntimeError("the SQLite writer is closed")
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._executor, self._write, batches)
         try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # The thread cannot be stopped: the caller holds the writer slot until it
-            # is done, so nothing else writes meanwhile (its outcome stays unknown to
-            # the caller, who drops what it cached).
-            await asyncio.wait([done])
-            raise
+            self._write(batches)
+        except _LockedError:
+            # Another process holds the write lock: wait for it off the loop.
+            await self._in_thread(self._write, batches, BUSY_TIMEOUT_MS)
+        self._commits += 1
+        self._rows += sum(len(batch.rows) for batch in batches)
+        if self._commits >= CHECKPOINT_COMMITS or self._rows >= CHECKPOINT_ROWS:
+            self._commits = self._rows = 0
+            try:
+                await self._in_thread(self._checkpoint)
+            except Exception:
+                # The batch is stored; the next checkpoint will try again.
+                logger.warning("a checkpoint of the SQLite database failed", exc_info=True)
 
     async def close(self) -> None:
         if self._closed:
@@ -123,21 +161,42 @@ class SqliteWriter:
         await loop.run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=False)
 
-    # -- on the writer thread ---------------------------------------------------------
+    async def _in_thread(self, work: Callable[..., None], *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._executor, work, *args)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The thread cannot be stopped: the caller holds the writer slot until it
+            # is done, so nothing else writes meanwhile (its outcome stays unknown to
+            # the caller, who drops what it cached).
+            await asyncio.wait([done])
+            raise
 
-    def _write(self, batches: Sequence[QueuedWrite]) -> None:
+    def _write(self, batches: Sequence[QueuedWrite], busy_timeout: int = 0) -> None:
         if self._connection is None:
             self._connection = self._engine.connect()
         connection = self._connection
         try:
-            with connection.begin():
-                for batch in batches:
-                    self._execute(connection, batch)
+            if busy_timeout:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout}")
+            try:
+                with connection.begin():
+                    for batch in batches:
+                        self._execute(connection, batch)
+            finally:
+                if busy_timeout:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=0")
         except (Conflict, IntegrityError):
+            raise
+        except OperationalError as error:
+            if not busy_timeout and _is_busy(error):
+                raise _LockedError from error  # rolled back: nothing of it was stored
+            self._drop_connection()
             raise
         except BaseException:
             # The connection may be broken (a full disk, a deleted file): a new one next.
-            self._close()
+            self._drop_connection()
             raise
 
     def _execute(self, connection: Connection, batch: QueuedWrite) -> None:
@@ -162,7 +221,23 @@ class SqliteWriter:
                 raise Conflict("a unique key was taken meanwhile") from error
             raise
 
+    # -- on the writer's thread ---------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False
+            )
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def _close(self) -> None:
+        """On the writer's thread, once: both connections."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.close()
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
@@ -170,6 +245,25 @@ class SqliteWriter:
             except Exception:
                 logger.warning("closing the SQLite writer's connection failed", exc_info=True)
         self._engine.dispose()
+
+
+class _LockedError(Exception):
+    """Another connection holds SQLite's write lock (and this one did not wait)."""
+
+
+def _is_busy(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+def _never_wait_never_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    """The writer's connection (after ``sqlite_on_connect``): no waiting for a lock on
+    the event loop, and no automatic checkpoints there (see the module docstring)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    finally:
+        cursor.close()
 
 
 def _expect(result: Any, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,167 @@
+"""Where the SQLite writer works (``data.sqlite_writer``): on the event loop while nobody
+else holds the write lock, on its thread (waiting, without blocking the loop) while
+another process does; and its checkpoints, on its thread, keep the WAL bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, make_url
+
+from data import sqlite_writer
+from data.sqlite_writer import QueuedWrite, SqliteWriter
+
+_META = MetaData()
+_ROWS = Table(
+    "rows", _META, Column("id", Integer, primary_key=True), Column("text", String, nullable=False)
+)
+
+
+def _count(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        (count,) = db.execute("SELECT count(*) FROM rows").fetchone()
+    finally:
+        db.close()
+    return int(count)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "writer.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    db.close()
+    return path
+
+
+def _batch(first: int, count: int = 1, text: str = "a row") -> list[QueuedWrite]:
+    rows = [{"id": n, "text": text} for n in range(first, first + count)]
+    return [QueuedWrite(insert(_ROWS), rows, False, True)]
+
+
+def _threads_of_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that ran each ``_write``, recorded from now on."""
+    seen: list[str] = []
+    real = SqliteWriter._write
+
+    def recording(self: SqliteWriter, batches: Sequence[QueuedWrite], busy: int = 0) -> None:
+        seen.append(threading.current_thread().name)
+        real(self, batches, busy)
+
+    monkeypatch.setattr(SqliteWriter, "_write", recording)
+    return seen
+
+
+async def test_an_unlocked_database_is_written_on_the_event_loop(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _threads_of_writes(monkeypatch)
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    try:
+        await writer.write(_batch(1, 3))
+        await writer.write(_batch(4))
+    finally:
+        await writer.close()
+    assert seen == [threading.current_thread().name] * 2
+    assert _count(database) == 4
+
+
+async def test_a_lock_held_by_another_process_is_waited_for_off_the_loop(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _threads_of_writes(monkeypatch)
+    other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # what another engine process's writer holds
+    other.execute("INSERT INTO rows (id, text) VALUES (100, 'theirs')")
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.4, other.execute, "COMMIT")
+    try:
+        async with asyncio.timeout(10):
+            await writer.write(_batch(1, 2))
+    finally:
+        ticker.cancel()
+        await writer.close()
+        other.close()
+    # Tried on the loop (refused at once), then stored by the thread once the lock
+    # was free; the loop ran on meanwhile (a blocked loop would not have ticked).
+    assert seen[0] == threading.current_thread().name
+    assert seen[1].startswith("sqlite-writer"), seen
+    assert ticks >= 10, ticks
+    assert _count(database) == 3  # theirs and both of ours, once each
+
+
+async def test_a_lock_never_released_fails_the_write_and_stores_nothing(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_writer, "BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    try:
+        with pytest.raises(Exception, match="locked"):
+            await writer.write(_batch(1))
+        other.execute("ROLLBACK")
+        await writer.write(_batch(2))  # and the writer is usable after it
+    finally:
+        await writer.close()
+        other.close()
+    assert _count(database) == 1
+
+
+@pytest.mark.parametrize("checkpoints", [True, False])
+async def test_the_writers_checkpoints_keep_the_wal_bounded(
+    database: Path, monkeypatch: pytest.MonkeyPatch, checkpoints: bool
+) -> None:
+    # The writer's connection never checkpoints by itself: without its own checkpoints
+    # the WAL grows with every commit (the check that this test can fail).
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_COMMITS", 5 if checkpoints else 10**9)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_ROWS", 10**9)
+    seen = _threads_of_checkpoints(monkeypatch)
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    text = "x" * 20_000
+    wal = Path(f"{database}-wal")
+    try:
+        for n in range(200):  # about 4 MB in all
+            await writer.write(_batch(n * 10, 10 if n % 2 else 1, text))
+        # Before closing (the last connection's close empties it); a stat, no waiting.
+        size = os.path.getsize(wal)  # noqa: ASYNC240
+    finally:
+        await writer.close()
+    assert _count(database) == 100 * 10 + 100
+    if checkpoints:
+        assert size < 1_000_000, size
+        assert len(seen) == 40, seen
+        assert all(name.startswith("sqlite-writer") for name in seen), seen
+    else:
+        assert size > 3_000_000, size
+        assert seen == []
+
+
+def _threads_of_checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = SqliteWriter._checkpoint
+
+    def recording(self: SqliteWriter) -> None:
+        seen.append(threading.current_thread().name)
+        real(self)
+
+    monkeypatch.setattr(SqliteWriter, "_checkpoint", recording)
+    return seen
