@@ -88,10 +88,17 @@ class DeliveryCursors:
             yield
 
     async def run(self) -> None:
-        """Flush ``flush_interval`` after each first unwritten send, for ever."""
+        """Flush ``flush_interval`` after each first unwritten send, for ever. The wait
+        counts from that send, not from the end of the flush before: under steady load
+        sends made during a flush would otherwise wait for it and a whole interval
+        more, and the cursors trail by the interval plus two flushes."""
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self._flush_interval)
+            since = self._unflushed_since
+            due = self._flush_interval
+            if since is not None:
+                due = min(due, max(0.0, since + self._flush_interval - time.monotonic()))
+            await asyncio.sleep(due)
             self._wake.clear()
             await self.flush()
 

@@ -270,3 +270,29 @@ async def test_a_lost_link_takes_its_lag_along(h: Harness) -> None:
     h.reconnect()  # what it sent is replayed: the new session starts from nothing
 
     assert h.notifier.delivery_lag() == 0.0
+
+
+async def test_a_send_during_a_slow_flush_is_flushed_an_interval_after_it_was_made(
+    world: World,
+) -> None:
+    # Under steady load the next flush is due an interval after the first send it
+    # carries, not an interval after the slow flush before it ended: the cursors then
+    # trail by about one interval (issue 6), not by the interval plus two flushes.
+    interval = slow = 0.5
+    h = harness(world, flush_interval=interval)
+    visitor, conversation = await chat_with_alice(world)
+    loop = asyncio.get_running_loop()
+    h.sender.hold = asyncio.Event()
+    h.notifier.start()
+    try:
+        await eventually(lambda: h.sender.pings == 1)  # the first flush: its ping is out
+        loop.call_later(slow, h.sender.hold.set)
+        await world.visitor_says(visitor, conversation.id, "during the flush")
+        sent = loop.time()
+        await eventually(lambda: h.sender.pings == 2, timeout=5)
+        waited = loop.time() - sent
+        await eventually(lambda: cursor(world, conversation) == last_pos(world, conversation))
+    finally:
+        await h.notifier.stop()
+    # Waiting for the slow flush and then a whole interval would take interval + slow.
+    assert interval - 0.05 <= waited < interval + 0.3, waited
