@@ -36,6 +36,7 @@ other connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -168,9 +169,13 @@ class SqliteWriter:
             await asyncio.shield(done)
         except asyncio.CancelledError:
             # The thread cannot be stopped: the caller holds the writer slot until it
-            # is done, so nothing else writes meanwhile (its outcome stays unknown to
-            # the caller, who drops what it cached).
-            await asyncio.wait([done])
+            # is done, so nothing else uses the connection meanwhile (its outcome stays
+            # unknown to the caller, who drops what it cached). Cancelled again while
+            # waiting: still wait (the next write would run on the loop, on the same
+            # connection, while the thread still used it; found in review).
+            while not done.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([done])
             raise
 
     def _write(self, batches: Sequence[QueuedWrite], busy_timeout: int = 0) -> None:
@@ -179,20 +184,22 @@ class SqliteWriter:
         connection = self._connection
         try:
             if busy_timeout:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout}")
+                _pragma(connection, f"busy_timeout={busy_timeout}")
             try:
                 with connection.begin():
                     for batch in batches:
                         self._execute(connection, batch)
             finally:
                 if busy_timeout:
-                    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                    _pragma(connection, "busy_timeout=0")
         except (Conflict, IntegrityError):
             raise
         except OperationalError as error:
+            # A BUSY raised by the ``begin`` listener leaves SQLAlchemy's Connection
+            # half begun (found in review): a new one next, in either case.
+            self._drop_connection()
             if not busy_timeout and _is_busy(error):
                 raise _LockedError from error  # rolled back: nothing of it was stored
-            self._drop_connection()
             raise
         except BaseException:
             # The connection may be broken (a full disk, a deleted file): a new one next.
@@ -228,7 +235,12 @@ class SqliteWriter:
             self._checkpointer = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False
             )
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        try:
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except BaseException:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            checkpointer.close()  # a new connection for the next one
+            raise
 
     def _close(self) -> None:
         """On the writer's thread, once: both connections."""
@@ -252,7 +264,17 @@ class _LockedError(Exception):
 
 
 def _is_busy(error: OperationalError) -> bool:
-    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    # The extended code: SQLITE_BUSY_RECOVERY, _SNAPSHOT and _TIMEOUT are BUSY too.
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _pragma(connection: Connection, setting: str) -> None:
+    """On the DBAPI connection itself: through SQLAlchemy a statement outside a
+    transaction begins one (BEGIN IMMEDIATE here) and leaves it open (found in review)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # an open connection
+    driver.execute(f"PRAGMA {setting}")
 
 
 def _never_wait_never_checkpoint(dbapi_connection: Any, _record: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -88,17 +89,22 @@ class DeliveryCursors:
             yield
 
     async def run(self) -> None:
-        """Flush ``flush_interval`` after each first unwritten send, for ever. The wait
-        counts from that send, not from the end of the flush before: under steady load
-        sends made during a flush would otherwise wait for it and a whole interval
-        more, and the cursors trail by the interval plus two flushes."""
+        """Flush ``flush_interval`` after each first unwritten send, for ever, and never
+        sooner than ``flush_interval`` after the flush before started. The wait counts
+        from that send, not from the end of the flush before: under steady load sends
+        made during a flush would otherwise wait for it and a whole interval more, and
+        the cursors trail by the interval plus two flushes. A failed write puts its
+        sends back with their time: the flush before bounds its retries to one an
+        interval (found in review: they ran back to back)."""
+        interval = self._flush_interval
+        last_start = -math.inf
         while True:
             await self._wake.wait()
+            now = time.monotonic()
             since = self._unflushed_since
-            due = self._flush_interval
-            if since is not None:
-                due = min(due, max(0.0, since + self._flush_interval - time.monotonic()))
-            await asyncio.sleep(due)
+            due = max(now if since is None else since, last_start) + interval
+            await asyncio.sleep(max(0.0, min(interval, due - now)))
+            last_start = time.monotonic()
             self._wake.clear()
             await self.flush()
 

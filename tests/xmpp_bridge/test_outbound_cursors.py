@@ -296,3 +296,30 @@ async def test_a_send_during_a_slow_flush_is_flushed_an_interval_after_it_was_ma
         await h.notifier.stop()
     # Waiting for the slow flush and then a whole interval would take interval + slow.
     assert interval - 0.05 <= waited < interval + 0.3, waited
+
+
+async def test_a_cursor_write_that_keeps_failing_is_retried_once_an_interval(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The database is down: the sends put back keep their time, and the flush before
+    # bounds the retries (found in review: without it they ran back to back, a ping and
+    # a failed write each, thousands a second).
+    interval = 0.2
+    h = harness(world, flush_interval=interval)
+    _, conversation = await chat_with_alice(world)
+    attempts = 0
+
+    async def down(*_: object, **__: object) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(world.delivery, "mark_delivered", down)
+    h.notifier.start()
+    try:
+        await asyncio.sleep(5 * interval)
+    finally:
+        monkeypatch.undo()
+        await h.notifier.stop()  # its last flush works again
+    assert 2 <= attempts <= 7, attempts
+    assert cursor(world, conversation) == last_pos(world, conversation)
