@@ -8,7 +8,7 @@ to their leaving is delivered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from business.conversation import Conversation
@@ -16,6 +16,9 @@ from business.errors import NotFound
 from business.events import StoredEvent
 from business.model import AgentId, ConversationId, MemberRole
 from business.transactions import Transactions, retrying
+
+SentUpTo = Callable[[ConversationId, AgentId], int]
+"""The pos up to which an agent was sent a conversation's events (0: unknown)."""
 
 Recipient = tuple[ConversationId, AgentId | None]
 """One agent's delivery in one conversation; None: its own agent (``desk_agent_id``)."""
@@ -37,12 +40,24 @@ class DeliveryService:
     def __init__(self, *, transactions: Transactions) -> None:
         self._tx = transactions
 
-    async def pending_agent_deliveries(self) -> Sequence[PendingDelivery]:
+    async def pending_agent_deliveries(
+        self, *, sent_up_to: SentUpTo | None = None
+    ) -> Sequence[PendingDelivery]:
         """What agents have not been sent yet, e.g. while the XMPP link was down: for
-        each conversation its own agent's, then each member's."""
+        each conversation its own agent's, then each member's. ``sent_up_to`` (the
+        caller's own record of what it sent since its cursors were last stored) leaves
+        out, unread, what it already sent: under load every cursor trails a little,
+        and a periodic replay read every open conversation's latest events again."""
         pending = []
         async with self._tx() as tx:
             for conv in await tx.conversations.list_undelivered_to_agents():
+                desk = conv.desk_agent_id
+                if (
+                    sent_up_to is not None
+                    and desk is not None
+                    and sent_up_to(conv.id, desk) >= conv.last_pos
+                ):
+                    continue
                 events = await tx.events.list_after_pos(
                     conv.id, conv.agent_delivered_pos, conv.last_pos - conv.agent_delivered_pos
                 )
@@ -54,6 +69,11 @@ class DeliveryService:
             for member in members:
                 owner = found.get(member.conversation_id)
                 if owner is None:
+                    continue
+                if (
+                    sent_up_to is not None
+                    and sent_up_to(member.conversation_id, member.agent_id) >= member.until_pos
+                ):
                     continue
                 conv = owner
                 events = await tx.events.list_after_pos(

@@ -231,7 +231,10 @@ class XmppAgentNotifier(Retries):
         # A cursor write still in flight from before the reconnect must land first, or
         # its events would be read as pending and sent twice.
         async with self._cursors.settled():
-            pending = await self._services.delivery.pending_agent_deliveries()
+            # What this link session sent already waits only for its cursor: unread.
+            pending = await self._services.delivery.pending_agent_deliveries(
+                sent_up_to=lambda cid, agent: self._sent.get((cid, agent), 0)
+            )
         if pending and self._claim is not None:
             mine = await self._claim({d.conversation.id for d in pending})
             pending = [d for d in pending if d.conversation.id in mine]

@@ -173,6 +173,30 @@ async def test_the_old_agent_is_delivered_up_to_the_transfer_and_the_new_from_th
     assert remaining == []
 
 
+async def test_a_replay_leaves_out_unread_what_its_caller_sent_already(desk: World) -> None:
+    # The XMPP bridge's periodic replay passes what its link session sent (its cursors
+    # not stored yet): those deliveries are not read again, the others are.
+    conv = await chat_with_alice(desk)
+    await offer(desk, conv, OfferKind.TRANSFER, "bob@example.com")
+    await desk.visitor_says(conv.visitor_id, conv.id, "are you there?")
+    await desk.services.offers.accept(c.AcceptOffer(agent_id=BOB, conversation_id=conv.id))
+    after = await now(desk, conv.id)
+    transfer_pos = max(e.pos for e in await stored(desk, conv.id) if isinstance(e, Transferred))
+
+    async def who(sent: dict[AgentId, int]) -> set[AgentId | None]:
+        deliveries = await desk.delivery.pending_agent_deliveries(
+            sent_up_to=lambda cid, agent: sent.get(agent, 0) if cid == conv.id else 0
+        )
+        return {d.agent_id for d in deliveries if d.conversation.id == conv.id}
+
+    assert await who({}) == {ALICE, None}
+    # Bob, the chat's agent now, was sent everything; Alice all but her last event.
+    assert await who({BOB: after.last_pos, ALICE: transfer_pos - 1}) == {ALICE}
+    # Alice was sent everything up to her leaving, Bob not the newest event.
+    assert await who({BOB: after.last_pos - 1, ALICE: transfer_pos}) == {None}
+    assert await who({BOB: after.last_pos, ALICE: transfer_pos}) == set()
+
+
 async def test_a_declined_or_unanswered_transfer_leaves_the_chat_with_its_agent(
     desk: World,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import pytest
 
@@ -170,9 +171,9 @@ async def test_live_events_during_a_slow_replay_are_neither_lost_nor_repeated(
     gate = asyncio.Event()
     pending_deliveries = world.delivery.pending_agent_deliveries
 
-    async def gated() -> Sequence[PendingDelivery]:
+    async def gated(**given: Any) -> Sequence[PendingDelivery]:
         # The replay's read of pending deliveries is held until the gate opens.
-        pending = await pending_deliveries()
+        pending = await pending_deliveries(**given)
         await gate.wait()
         return pending
 
