@@ -41,7 +41,7 @@ class DeliveryService:
         self._tx = transactions
 
     async def pending_agent_deliveries(
-        self, *, sent_up_to: SentUpTo | None = None
+        self, *, sent_up_to: SentUpTo = lambda _conversation, _agent: 0
     ) -> Sequence[PendingDelivery]:
         """What agents have not been sent yet, e.g. while the XMPP link was down: for
         each conversation its own agent's, then each member's. ``sent_up_to`` (the
@@ -52,11 +52,7 @@ class DeliveryService:
         async with self._tx() as tx:
             for conv in await tx.conversations.list_undelivered_to_agents():
                 desk = conv.desk_agent_id
-                if (
-                    sent_up_to is not None
-                    and desk is not None
-                    and sent_up_to(conv.id, desk) >= conv.last_pos
-                ):
+                if desk is not None and sent_up_to(conv.id, desk) >= conv.last_pos:
                     continue
                 events = await tx.events.list_after_pos(
                     conv.id, conv.agent_delivered_pos, conv.last_pos - conv.agent_delivered_pos
@@ -70,10 +66,7 @@ class DeliveryService:
                 owner = found.get(member.conversation_id)
                 if owner is None:
                     continue
-                if (
-                    sent_up_to is not None
-                    and sent_up_to(member.conversation_id, member.agent_id) >= member.until_pos
-                ):
+                if sent_up_to(member.conversation_id, member.agent_id) >= member.until_pos:
                     continue
                 conv = owner
                 events = await tx.events.list_after_pos(

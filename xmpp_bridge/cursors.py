@@ -103,7 +103,7 @@ class DeliveryCursors:
             now = time.monotonic()
             since = self._unflushed_since
             due = max(now if since is None else since, last_start) + interval
-            await asyncio.sleep(max(0.0, min(interval, due - now)))
+            await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
             await self.flush()
