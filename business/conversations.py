@@ -8,6 +8,7 @@ from business import commands as c
 from business.access import agent_conversation, any_conversation, visitor_conversation
 from business.bots import BotService
 from business.conversation import Conversation
+from business.delivery_ownership import DeliveryOwnership
 from business.ending import Ending
 from business.errors import InvalidTransition, NotFound, TooLarge
 from business.events import VisitorMoved
@@ -44,7 +45,10 @@ class ConversationService:
         clock: Clock,
         limits: Limits,
         redaction: RedactionPolicy | None = None,
+        ownership: DeliveryOwnership | None = None,
     ) -> None:
+        """``ownership``: this process's delivery ownership, which owns what it starts
+        (none: the notifier claims what it is given to deliver)."""
         self._tx = transactions
         self._router = router
         self._messaging = messaging
@@ -62,6 +66,7 @@ class ConversationService:
             clock=clock,
             limits=limits,
             redaction=self._redaction,
+            ownership=ownership,
         )
 
     async def start_conversation(self, cmd: c.StartConversation) -> Conversation:

@@ -15,9 +15,10 @@ the store. So each conversation has one owner process: the others only nudge it
   the database's clock). The first process that has something to deliver for a
   conversation claims it (``claim``: one compare-and-set per conversation, not per
   message; a conversation is nearly always claimed by the process its visitor is on,
-  which with sticky sessions stores most of its events). A claim takes a conversation
-  from another node only once that node's lease has run out, so no two live nodes own
-  one conversation. A node that cannot renew its lease in time stops delivering at
+  which with sticky sessions stores most of its events; one started here is its own
+  from the start's commit, ``own_started``). A claim takes a conversation from another
+  node only once that node's lease has run out, so no two live nodes own one
+  conversation. A node that cannot renew its lease in time stops delivering at
   once (``owns`` is false for everything) and forgets what it owned, before another
   node can take it over: the lease is counted from before the renewal was sent.
 - A node whose lease ran out, or that left (``leave``, at a drain), is noticed by
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 
 from business.model import ConversationId
 from business.ownership_ports import NodeId
-from business.transactions import Transactions
+from business.transactions import Transaction, Transactions
 
 FOREIGN_OWNERS = 100_000
 """How many other nodes' conversations a process remembers the owner of."""
@@ -50,6 +51,14 @@ class Beat:
     rejoined: bool
     """This node's own lease had run out and is valid again: it owns nothing it has not
     claimed again (it must catch up on what it may have lost meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewlyOwned:
+    """Conversations a start's transaction makes this node's (``own_started``)."""
+
+    ids: frozenset[ConversationId]
+    epoch: int
 
 
 class DeliveryOwnership:
@@ -72,6 +81,9 @@ class DeliveryOwnership:
         self._lapsed = False
         self._live: frozenset[NodeId] = frozenset()
         self._owned: set[ConversationId] = set()
+        # One more each time what this node owned is forgotten (its lease lapsed, or it
+        # left): a claim that began before must not add to what it owns afterwards.
+        self._epoch = 0
         # Insertion-ordered: the oldest entries go first once it is full.
         self._foreign: dict[ConversationId, NodeId] = {}
         # A renewal and a leave must not overlap: a leave committed after a renewal
@@ -125,7 +137,7 @@ class DeliveryOwnership:
             for cid in [cid for cid, owner in self._foreign.items() if owner in gone]:
                 del self._foreign[cid]
             if lapsed:
-                self._owned.clear()
+                self._forget()
             return Beat(gone=gone, rejoined=lapsed)
 
     async def observe(self) -> frozenset[NodeId]:
@@ -152,7 +164,11 @@ class DeliveryOwnership:
         deliver nothing until a beat succeeds."""
         if self._tx is not None and not self.leased:
             self._lapsed = True
-            self._owned.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        self._owned.clear()
+        self._epoch += 1
 
     async def claim(self, conversation_ids: Iterable[ConversationId]) -> set[ConversationId]:
         """Claim the conversations not owned by another live node; returns those this
@@ -169,6 +185,7 @@ class DeliveryOwnership:
             for cid, owner in owners.items():
                 self._remember(cid, owner)
             return set()
+        epoch = self._epoch
         async with self._tx() as tx:
             owners = await tx.delivery_owners.claim(wanted, self.node)
             await tx.commit()
@@ -179,9 +196,31 @@ class DeliveryOwnership:
                 self._foreign.pop(cid, None)
             else:
                 self._remember(cid, owner)
-        if self.leased:
+        # Not if the lease lapsed meanwhile, even if it is back: another node may have
+        # taken them in the gap (the owners read may be older than that).
+        if self.leased and self._epoch == epoch:
             self._owned |= mine
         return mine
+
+    def own_started(
+        self, tx: Transaction, conversation_ids: Iterable[ConversationId]
+    ) -> NewlyOwned:
+        """In the transaction that creates the conversations: make them this node's at
+        its commit (no other node can know them before), and ``adopt`` them once it
+        committed, before their events are published. Those go straight to agents, with
+        no claim and no catch-up read. Nothing while the lease is not valid (the link
+        is down: the first event's claim or nudge decides, as for any other)."""
+        ids = frozenset(conversation_ids)
+        if self._tx is None or not ids or not self.leased:
+            return NewlyOwned(frozenset(), self._epoch)
+        tx.delivery_owners.own_new(sorted(ids), self.node)
+        return NewlyOwned(ids, self._epoch)
+
+    def adopt(self, started: NewlyOwned) -> None:
+        """After the start committed (see ``own_started``). If the lease lapsed since,
+        the stored ownership stands, but this node claims them again like any other."""
+        if started.ids and self.leased and self._epoch == started.epoch:
+            self._owned |= started.ids
 
     def _remember(self, conversation_id: ConversationId, owner: NodeId) -> None:
         if owner == self.node:
@@ -197,7 +236,7 @@ class DeliveryOwnership:
         if self._tx is None:
             return 0
         async with self._lease_change:
-            self._owned.clear()
+            self._forget()
             self._valid_until = float("-inf")
             self._lapsed = True
             async with self._tx() as tx:

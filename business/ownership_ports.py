@@ -44,6 +44,11 @@ class DeliveryOwnerRepository(Protocol):
         conversation that does not exist is left out)."""
         ...
 
+    def own_new(self, conversation_ids: Sequence[ConversationId], node: NodeId) -> None:
+        """Make ``node`` the owner of conversations created in this same unit of work
+        (written with them at its commit: nobody else can know them before)."""
+        ...
+
     async def leave(self, node: NodeId) -> int:
         """Release every conversation of ``node`` and remove its lease (a drain); returns
         how many it owned."""

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from business import commands as c
 from business.batching import Batcher, one_by_one
 from business.conversation import Conversation
+from business.delivery_ownership import DeliveryOwnership
 from business.errors import InvalidInput, NotFound, QueueClosed, QueueFull
 from business.events import MessagePosted
 from business.identity_extra import extra_map, signed_context
@@ -109,8 +110,10 @@ class Starter:
         clock: Clock,
         limits: Limits,
         redaction: RedactionPolicy | None = None,
+        ownership: DeliveryOwnership | None = None,
     ) -> None:
         self._tx = transactions
+        self._ownership = ownership
         self._redaction = redaction or RedactionPolicy()
         self._clock = clock
         self._limits = limits
@@ -216,7 +219,15 @@ class Starter:
                 outcomes.append(Started(conv, existing=False, first_message=first))
                 applied = True
             if applied:
-                await tx.commit()
+                # This process delivers what it starts, from the commit that stores it
+                # (``business.delivery_ownership``): no claim, no catch-up read.
+                ownership = self._ownership
+                if ownership is None:
+                    await tx.commit()
+                else:
+                    owned = ownership.own_started(tx, _opened(outcomes))
+                    await tx.commit()
+                    ownership.adopt(owned)
         return outcomes
 
     async def _open(
@@ -304,6 +315,10 @@ class _OpenConversations:
             # widget visitor may have one per queue).
             return self.open_any.get(cmd.visitor_id)
         return self.open_now.get((cmd.visitor_id, cmd.queue or DEFAULT_QUEUE))
+
+
+def _opened(outcomes: Sequence[Started | BaseException]) -> list[ConversationId]:
+    return [o.conversation.id for o in outcomes if isinstance(o, Started) and not o.existing]
 
 
 async def _thread_of(

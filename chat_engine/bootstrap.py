@@ -24,6 +24,7 @@ from business.conversation_queries import ConversationQueryService
 from business.conversations import ConversationService
 from business.corrections import CorrectionService
 from business.delivery import DeliveryService
+from business.delivery_ownership import DeliveryOwnership
 from business.external_bot import ExternalBot
 from business.file_config import FileConfigService
 from business.file_links import FileLinks, FileLinkSettings
@@ -110,6 +111,7 @@ def bootstrap(
     blobs: BlobStore | None = None,
     file_fetcher: FileFetcher | None = None,
     public_url: str = "",
+    ownership: DeliveryOwnership | None = None,
 ) -> Services:
     """Every use case over one store. Agent addresses are XMPP addresses unless
     ``addresses`` says otherwise; the bots are the built-in rules bot unless ``bots``
@@ -123,7 +125,9 @@ def bootstrap(
     Shared files go to the store ``files`` names (``files.dir`` by default) unless
     ``blobs`` says otherwise; agents' files are fetched with aiohttp's client unless
     ``file_fetcher`` says otherwise; ``public_url``
-    starts the file links agents, the REST API, webhooks and mailed transcripts get."""
+    starts the file links agents, the REST API, webhooks and mailed transcripts get.
+    ``ownership``: the process's delivery ownership, which owns the conversations it
+    starts (``business.delivery_ownership``)."""
     clock = clock or SystemClock()
     limits = limits or Limits()
     webhooks = webhooks or WebhookSettings()
@@ -179,6 +183,7 @@ def bootstrap(
         clock=clock,
         limits=limits,
         redaction=redaction,
+        ownership=ownership,
     )
     audit = AuditService(transactions=transactions, clock=clock)
     return Services(

@@ -127,6 +127,9 @@ class Engine:
             self.port = int(sock.getsockname()[1])
             self.url = settings.http.public_url or _default_url(settings.http.host, self.port)
             blobs = self._blobs = open_blob_store(settings.files)
+            # On PostgreSQL each process delivers the conversations it owns (others may
+            # run beside it), the ones it starts among them; on SQLite it is the only one.
+            ownership, wakes = delivery_ownership(database, settings.xmpp)
             services = self._services = bootstrap(
                 uow=database.unit_of_work,
                 clock=self._clock,
@@ -137,14 +140,12 @@ class Engine:
                 files=file_settings(settings),
                 blobs=blobs,
                 public_url=self.url,
+                ownership=ownership,
             )
             await services.tenants.ensure_tenant(
                 DEFAULT_TENANT, name="Default", queues=(DEFAULT_QUEUE,)
             )
             # One component for every tenant: agents' addresses decide theirs.
-            # On PostgreSQL each process delivers the conversations it owns (others may
-            # run beside it); on SQLite it is the only one.
-            ownership, wakes = delivery_ownership(database, settings.xmpp)
             bridge = self._bridge = XmppBridge(
                 settings=settings.xmpp, services=services, ownership=ownership, wakes=wakes
             )

@@ -482,6 +482,9 @@ class FakeDeliveryOwners:
     ) -> Mapping[ConversationId, NodeId]:
         raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
 
+    def own_new(self, conversation_ids: Sequence[ConversationId], node: NodeId) -> None:
+        raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
+
     async def leave(self, node: NodeId) -> int:
         raise NotImplementedError("delivery ownership is stored on PostgreSQL only")
 

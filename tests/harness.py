@@ -21,6 +21,7 @@ from business.bot_ports import Bot
 from business.conversation import Conversation
 from business.conversations import ConversationService
 from business.delivery import DeliveryService
+from business.delivery_ownership import DeliveryOwnership
 from business.events import (
     DeskEvent,
     EphemeralEvent,
@@ -376,6 +377,7 @@ async def make_world(
     mail: MailSettings | None = None,
     mailer: TranscriptMailer | None = None,
     bots: Mapping[BotKind, Bot] | None = None,
+    ownership: DeliveryOwnership | None = None,
 ) -> World:
     """Services over ``uow`` (default: fresh fakes) with the default tenant and
     ``queues``, plus any other ``tenants`` (id -> name) with the default queue; the
@@ -404,6 +406,7 @@ async def make_world(
         files=TEST_FILES,
         blobs=blobs,
         file_fetcher=fetcher,
+        ownership=ownership,
     )
     services.publisher.subscribe(recorder)
     await services.tenants.ensure_tenant(DEFAULT_TENANT, name="Default", queues=queues)

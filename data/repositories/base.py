@@ -34,6 +34,8 @@ from data.sqlite_writer import READ_ONLY, QueuedWrite, SqliteWriter
 CONVERSATION_INSERTS, CONVERSATION_SAVES, EVENT_INSERTS, MEMBER_WRITES, QUEUE_COUNTS = range(5)
 OUTBOX_INSERTS = QUEUE_COUNTS + 1
 """Webhook deliveries staged with the events (no key on anything written before)."""
+OWNER_INSERTS = OUTBOX_INSERTS + 1
+"""The delivery owner of a conversation started in the same unit of work (after it)."""
 
 
 class Gate(Protocol):

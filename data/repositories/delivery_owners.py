@@ -16,7 +16,7 @@ from sqlalchemy.types import String
 
 from business.model import ConversationId
 from business.ownership_ports import NodeId
-from data.repositories.base import SqlContext
+from data.repositories.base import OWNER_INSERTS, SqlContext
 
 _BEAT = text(
     "INSERT INTO engine_nodes (id, started_at, lease_until) "
@@ -37,6 +37,9 @@ _CLAIM = text(
     "SELECT 1 FROM engine_nodes n "
     "WHERE n.id = delivery_owners.node_id AND n.lease_until > now())"
 ).bindparams(bindparam("ids", type_=ARRAY(String())))
+_OWN_NEW = text(
+    "INSERT INTO delivery_owners (conversation_id, node_id, claimed_at) VALUES (:cid, :node, now())"
+)
 _OWNERS = text(
     "SELECT conversation_id, node_id FROM delivery_owners WHERE conversation_id = ANY(:ids)"
 ).bindparams(bindparam("ids", type_=ARRAY(String())))
@@ -88,6 +91,11 @@ class SqlDeliveryOwnerRepository:
         await ctx.execute(_CLAIM, {"ids": ids, "node": node})
         rows = await ctx.execute(_OWNERS, {"ids": ids})
         return {ConversationId(cid): NodeId(owner) for cid, owner in rows}
+
+    def own_new(self, conversation_ids: Sequence[ConversationId], node: NodeId) -> None:
+        self._postgresql()
+        for cid in conversation_ids:
+            self._ctx.queue(_OWN_NEW, {"cid": cid, "node": node}, order=OWNER_INSERTS)
 
     async def leave(self, node: NodeId) -> int:
         self._postgresql()

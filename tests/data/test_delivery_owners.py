@@ -230,3 +230,96 @@ async def test_a_renewal_during_a_leave_leaves_the_node_live_or_owning_nothing(
     await other.beat()
     await other.claim([second])
     assert not (flapping.owns(second) and other.owns(second))
+
+
+async def _owners(database: Database, ids: list[ConversationId]) -> dict[str, str]:
+    async with database.engine.connect() as connection:
+        rows = await connection.exec_driver_sql(
+            "SELECT conversation_id, node_id FROM delivery_owners"
+        )
+        return {cid: node for cid, node in rows if cid in ids}
+
+
+async def test_a_conversation_started_here_is_owned_from_the_starts_commit(
+    store: tuple[Database, World],
+) -> None:
+    """No claim and no catch-up for what a process starts: the start's own transaction
+    stores the owner, and its events go to agents from here at once."""
+    database, _ = store
+    here, other = _node(database, "here"), _node(database, "other")
+    await here.beat()
+    await other.beat()
+    world = await make_world(uow=database.unit_of_work, ownership=here)
+    first, second = await _conversations(world, 2)
+    assert here.owns(first)
+    assert here.owns(second)
+    assert await _owners(database, [first, second]) == {first: "here", second: "here"}
+    assert await other.claim([first]) == set()
+    assert other.known_owner(first) == "here"
+    # A start that returns the visitor's open conversation stores nothing more.
+    conv = await world.services.conversations.get_conversation(first)
+    assert (await world.start(conv.visitor_id)).id == first
+    assert await _owners(database, [first, second]) == {first: "here", second: "here"}
+
+
+async def test_a_start_while_this_process_cannot_deliver_owns_nothing(
+    store: tuple[Database, World],
+) -> None:
+    """No lease (the XMPP link is down, a standby): what it starts is left to the first
+    claim, by a process that can reach agents."""
+    database, _ = store
+    linkless, linked = _node(database, "linkless"), _node(database, "linked")
+    await linked.beat()
+    world = await make_world(uow=database.unit_of_work, ownership=linkless)
+    (cid,) = await _conversations(world, 1)
+    assert not linkless.owns(cid)
+    assert await _owners(database, [cid]) == {}
+    assert await linked.claim([cid]) == {cid}
+
+
+async def test_a_lease_lapsed_before_the_start_is_adopted_leaves_it_to_a_claim(
+    store: tuple[Database, World],
+) -> None:
+    """The lease ran out (and came back) between the start's commit and its adoption:
+    another node may have taken the conversation in the gap, so the node does not
+    deliver it until it claims it again."""
+    database, world = store
+    clock = Clock()
+    node = _node(database, "node", lease=5.0, clock=clock)
+    await node.beat()
+    (cid,) = await _conversations(world, 1)
+    async with Transactions(database.unit_of_work, EventPublisher())() as tx:
+        owned = node.own_started(tx, [cid])
+        await tx.commit()
+    clock.now += 6.0
+    assert (await node.beat()).rejoined
+    node.adopt(owned)
+    assert not node.owns(cid)
+    assert await node.claim([cid]) == {cid}  # its stored ownership stands
+    assert node.owns(cid)
+
+
+async def test_a_claim_that_outlives_a_lapse_of_the_lease_does_not_count(
+    store: tuple[Database, World],
+) -> None:
+    """The claim's statement waited (a row lock) while the node's lease lapsed and was
+    renewed: what it won may have been another node's in the gap, so it is claimed
+    again before it is delivered."""
+    database, world = store
+    clock = Clock()
+    node = _node(database, "node", lease=5.0, clock=clock)
+    await node.beat()
+    (cid,) = await _conversations(world, 1)
+    async with database.engine.connect() as blocker:
+        # The claim's foreign key check waits for this lock.
+        await blocker.exec_driver_sql(f"SELECT 1 FROM conversations WHERE id = '{cid}' FOR UPDATE")
+        claiming = asyncio.create_task(node.claim([cid]))
+        await asyncio.sleep(0.3)
+        assert not claiming.done()
+        clock.now += 6.0
+        assert (await node.beat()).rejoined
+        await blocker.rollback()
+    assert await claiming == {cid}  # stored as this node's
+    assert not node.owns(cid)
+    assert await node.claim([cid]) == {cid}
+    assert node.owns(cid)

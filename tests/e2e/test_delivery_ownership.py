@@ -100,11 +100,14 @@ async def test_each_event_reaches_the_agent_once_from_the_owner_and_a_dead_owner
         assert home_owned is not None
         assert other_owned is not None
 
-        # The conversation starts on the visitor's process, which claims it.
+        # The conversation starts on the visitor's process, which owns it from the start
+        # (no claim).
         visitor = await new_visitor(home, cleanup)
         cid = await start_chat(visitor, "Hello from the first process")
         conv_jid = conversation_jid(home, cid)
         assert await _count(agent, conv_jid, "Hello from the first process") == 1
+        assert await _owner(home, cid) == home_owned.node
+        assert home_owned.claimed == 0
 
         # The visitor's socket moves to the other process: what it stores there goes out
         # once, from the owner, nudged by the other.
