@@ -111,12 +111,29 @@ class ChangeBuilder:
 
     def __init__(self, conversation: Conversation, *, created: bool = False) -> None:
         self._before = None if created else conversation
-        self._conv = conversation
+        self._made = conversation
+        # New field values not in ``_made`` yet: copying the conversation (some forty
+        # fields) at every event and update was a hot spot, so the copy is made once,
+        # when the conversation is next read (``_conv``).
+        self._changes: dict[str, object] = {}
         self._events: list[ConversationEvent | DeskEvent] = []
         self._member_writes: list[MemberWrite] = []
 
+    @property
+    def _conv(self) -> Conversation:
+        if self._changes:
+            self._made = dataclasses.replace(self._made, **self._changes)  # type: ignore[arg-type]
+            self._changes = {}
+        return self._made
+
+    def _next(self, field: str) -> int:
+        """``last_seq`` or ``last_pos`` plus one, without making the copy."""
+        current = self._changes.get(field, getattr(self._made, field))
+        assert isinstance(current, int)
+        return current + 1
+
     def update(self, **changes: object) -> None:
-        self._conv = dataclasses.replace(self._conv, **changes)  # type: ignore[arg-type]
+        self._changes.update(changes)
 
     def transition(self, to: ConversationState, at: datetime) -> None:
         if to not in TRANSITIONS[self._conv.state]:
@@ -133,10 +150,11 @@ class ChangeBuilder:
 
     def add(self, make: Callable[[int, int], _E]) -> _E:
         """An event the visitor sees: ``make(seq, pos)``."""
-        seq = self._conv.last_seq + 1
-        pos = self._conv.last_pos + 1
+        seq = self._next("last_seq")
+        pos = self._next("last_pos")
         event = make(seq, pos)
-        self._conv = dataclasses.replace(self._conv, last_seq=seq, last_pos=pos)
+        self._changes["last_seq"] = seq
+        self._changes["last_pos"] = pos
         self._events.append(event)
         return event
 
@@ -163,9 +181,9 @@ class ChangeBuilder:
 
     def add_hidden(self, make: Callable[[int], _D]) -> _D:
         """An event only the agent desk sees: ``make(pos)``; it takes no seq."""
-        pos = self._conv.last_pos + 1
+        pos = self._next("last_pos")
         event = make(pos)
-        self._conv = dataclasses.replace(self._conv, last_pos=pos)
+        self._changes["last_pos"] = pos
         self._events.append(event)
         return event
 
@@ -193,7 +211,7 @@ class ChangeBuilder:
             raise InvalidInput("a visitor's message has no rich content")
         if reply_to is not None and sender.kind is not ParticipantKind.VISITOR:
             raise InvalidInput("only the visitor answers a rich message")
-        cid = self._conv.id
+        cid = self._made.id  # never changes
         return self.add(
             lambda seq, pos: MessagePosted(
                 conversation_id=cid,
@@ -223,7 +241,7 @@ class ChangeBuilder:
     ) -> DeskMessage:
         """A message only the agents see (``desk.message``: a consultant's), with its
         files kept apart from the text, as a message's."""
-        cid = self._conv.id
+        cid = self._made.id  # never changes
         return self.add_hidden(
             lambda pos: DeskMessage(
                 conversation_id=cid,
@@ -239,7 +257,7 @@ class ChangeBuilder:
 
     def joined(self, participant: Participant, role: str | None, at: datetime) -> ParticipantJoined:
         """``participant`` joins, visibly to the visitor (``participant.joined``)."""
-        cid = self._conv.id
+        cid = self._made.id  # never changes
         return self.add(
             lambda seq, pos: ParticipantJoined(
                 conversation_id=cid,
@@ -253,7 +271,7 @@ class ChangeBuilder:
 
     def left(self, participant: Participant, role: str | None, at: datetime) -> None:
         """``participant`` leaves, visibly to the visitor (``participant.left``)."""
-        cid = self._conv.id
+        cid = self._made.id  # never changes
         self.add(
             lambda seq, pos: ParticipantLeft(
                 conversation_id=cid,
