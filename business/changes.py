@@ -9,13 +9,13 @@ re-exports both names.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from business.bot_model import QuickReply
+from business.copying import replaced
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     ConversationEvent,
@@ -122,7 +122,7 @@ class ChangeBuilder:
     @property
     def _conv(self) -> Conversation:
         if self._changes:
-            self._made = dataclasses.replace(self._made, **self._changes)  # type: ignore[arg-type]
+            self._made = replaced(self._made, **self._changes)
             self._changes = {}
         return self._made
 

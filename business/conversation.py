@@ -17,6 +17,7 @@ from datetime import datetime
 
 from business.bot_model import QuickReply
 from business.changes import Change, ChangeBuilder
+from business.copying import replaced
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     NoteAdded,
@@ -341,14 +342,14 @@ class Conversation:
             raise InvalidInput(f"seq must be between 0 and {self.last_seq}")
         if seq <= self.visitor_read_seq:
             return None
-        return Change(before=self, conversation=dataclasses.replace(self, visitor_read_seq=seq))
+        return Change(before=self, conversation=replaced(self, visitor_read_seq=seq))
 
     def mark_delivered_to_agent(self, pos: int) -> Change | None:
         """The agent desk confirmed delivery up to ``pos`` (never past ``last_pos``)."""
         pos = min(pos, self.last_pos)
         if pos <= self.agent_delivered_pos:
             return None
-        return Change(before=self, conversation=dataclasses.replace(self, agent_delivered_pos=pos))
+        return Change(before=self, conversation=replaced(self, agent_delivered_pos=pos))
 
     def with_context(self, context: VisitorContext) -> Change:
         merged = self.context.merged(context)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from business.conversation import Change, ChangeBuilder, Conversation
+from business.copying import replaced
 from business.events import IdleNoticed, StateChanged
 from business.model import (
     ConversationState,
@@ -81,7 +82,7 @@ OFF = IdlePolicy()
 
 
 def _due(conv: Conversation, step: IdleStep | None, at: datetime | None) -> Conversation:
-    return dataclasses.replace(conv, idle_step=None if step is None else step.value, idle_due_at=at)
+    return replaced(conv, idle_step=None if step is None else step.value, idle_due_at=at)
 
 
 _AGENT_TURN = frozenset({"agent_reminder", "agent_reroute"})
@@ -116,7 +117,7 @@ def after_message(change: Change, sender: ParticipantKind, policy: IdlePolicy) -
     at = None if step is None else now + timedelta(seconds=seconds)
     if conv.idle_step == step and conv.idle_due_at == at:
         return change
-    updated = dataclasses.replace(conv, idle_step=step, idle_due_at=at)
+    updated = replaced(conv, idle_step=step, idle_due_at=at)
     return Change(
         before=change.before,
         conversation=updated,

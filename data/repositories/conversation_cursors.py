@@ -5,20 +5,21 @@ forward, and another unit of work may have moved them further than this one knew
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 from business.conversation import Conversation
+from business.copying import replaced
+
+_CURSORS = frozenset({"agent_delivered_pos", "visitor_read_seq"})
+_ALL_BUT_CURSORS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(Conversation) if f.compare and f.name not in _CURSORS)
+)
 
 
 def same_but_cursors(a: Conversation, b: Conversation) -> bool:
-    """``a`` and ``b`` differ in their cursors at most."""
-    if a is b:
-        return True
-    return (
-        dataclasses.replace(
-            a, agent_delivered_pos=b.agent_delivered_pos, visitor_read_seq=b.visitor_read_seq
-        )
-        == b
-    )
+    """``a`` and ``b`` differ in their cursors at most (compared as ``==`` would, without
+    a copy)."""
+    return a is b or _ALL_BUT_CURSORS(a) == _ALL_BUT_CURSORS(b)
 
 
 def with_furthest_cursors(
@@ -33,4 +34,4 @@ def with_furthest_cursors(
     read = max(cached.visitor_read_seq, written.visitor_read_seq)
     if delivered == written.agent_delivered_pos and read == written.visitor_read_seq:
         return written
-    return dataclasses.replace(written, agent_delivered_pos=delivered, visitor_read_seq=read)
+    return replaced(written, agent_delivered_pos=delivered, visitor_read_seq=read)

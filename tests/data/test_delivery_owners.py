@@ -237,7 +237,8 @@ async def _owners(database: Database, ids: list[ConversationId]) -> dict[str, st
         rows = await connection.exec_driver_sql(
             "SELECT conversation_id, node_id FROM delivery_owners"
         )
-        return {cid: node for cid, node in rows if cid in ids}
+        found = rows.mappings().all()
+    return {r["conversation_id"]: r["node_id"] for r in found if r["conversation_id"] in ids}
 
 
 async def test_a_conversation_started_here_is_owned_from_the_starts_commit(
