@@ -172,7 +172,9 @@ class DeliveryOwnership:
 
     async def claim(self, conversation_ids: Iterable[ConversationId]) -> set[ConversationId]:
         """Claim the conversations not owned by another live node; returns those this
-        node owns afterwards (all, when sole; none while the lease is not valid)."""
+        node won (all, when sole; none while the lease is not valid). One won while the
+        lease lapsed and came back is stored as this node's but not delivered
+        (``owns`` is false) until claimed again: the replay that follows a lapse does."""
         wanted = sorted(set(conversation_ids))
         if self._tx is None:
             return set(wanted)

@@ -5,12 +5,15 @@ conversation, takeover only after the owner's lease ran out, release at a drain.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from business import starts
+from business.conversation import Conversation
 from business.delivery_ownership import DeliveryOwnership
+from business.events import DomainEvent
 from business.model import ConversationId
 from business.ownership_ports import NodeId
 from business.publishing import EventPublisher
@@ -241,6 +244,18 @@ async def _owners(database: Database, ids: list[ConversationId]) -> dict[str, st
     return {r["conversation_id"]: r["node_id"] for r in found if r["conversation_id"] in ids}
 
 
+class _OwnedWhenPublished:
+    """A subscriber that notes whether the node owned each conversation when its
+    events were published."""
+
+    def __init__(self, node: DeliveryOwnership) -> None:
+        self._node = node
+        self.seen: list[tuple[ConversationId, bool]] = []
+
+    async def notify(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
+        self.seen.append((conversation.id, self._node.owns(conversation.id)))
+
+
 async def test_a_conversation_started_here_is_owned_from_the_starts_commit(
     store: tuple[Database, World],
 ) -> None:
@@ -251,7 +266,12 @@ async def test_a_conversation_started_here_is_owned_from_the_starts_commit(
     await here.beat()
     await other.beat()
     world = await make_world(uow=database.unit_of_work, ownership=here)
+    owned_when_published = _OwnedWhenPublished(here)
+    world.services.publisher.subscribe(owned_when_published)
     first, second = await _conversations(world, 2)
+    # Adopted before its events were published: they went to the notifier as this
+    # process's, with nothing held back for a claim.
+    assert owned_when_published.seen[:2] == [(first, True), (second, True)]
     assert here.owns(first)
     assert here.owns(second)
     assert await _owners(database, [first, second]) == {first: "here", second: "here"}
@@ -324,3 +344,35 @@ async def test_a_claim_that_outlives_a_lapse_of_the_lease_does_not_count(
     assert not node.owns(cid)
     assert await node.claim([cid]) == {cid}
     assert node.owns(cid)
+
+
+async def test_a_batch_of_new_and_returned_starts_owns_only_the_new_ones(
+    store: tuple[Database, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starts that arrive together are stored in one batch; a visitor's open
+    conversation returned by a start is owned already, and written again it would fail
+    the whole batch."""
+    database, _ = store
+    here = _node(database, "here")
+    await here.beat()
+    world = await make_world(uow=database.unit_of_work, ownership=here)
+    returning = await world.visitor()
+    (existing,) = [(await world.start(returning, "Hello")).id]
+
+    async def no_retry(*args: object) -> None:
+        raise AssertionError("the batch failed and was done again start by start")
+
+    monkeypatch.setattr(starts, "one_by_one", no_retry)
+    new_visitors = [await world.visitor() for _ in range(2)]
+    # The first start runs alone; the three after it wait and go in one batch.
+    started = await asyncio.gather(
+        world.start(returning),
+        world.start(returning),
+        *(world.start(v, "Hi") for v in new_visitors),
+    )
+    assert [conv.id for conv in started[:2]] == [existing, existing]
+    new = [conv.id for conv in started[2:]]
+    assert len(set(new)) == 2
+    assert existing not in new
+    assert all(here.owns(cid) for cid in (existing, *new))
+    assert await _owners(database, [existing, *new]) == dict.fromkeys([existing, *new], "here")
