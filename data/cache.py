@@ -51,27 +51,37 @@ class EntityCache(Generic[K, V]):
             TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 and ttl > 0 else None
         )
         self._generation = 0
-        self._reading: dict[K, tuple[int, asyncio.Future[object]]] = {}
+        self._reading: dict[K, tuple[int, asyncio.Future[object], bool]] = {}
 
     @property
     def generation(self) -> int:
         return self._generation
 
-    def reading(self, key: K) -> asyncio.Future[object] | None:
+    def reading(self, key: K, *, holding: bool = True) -> asyncio.Future[object] | None:
         """The read of ``key`` under way, if nothing was invalidated since it began: its
-        outcome is what a read starting now would see (``data.repositories.reads``)."""
+        outcome is what a read starting now would see (``data.repositories.reads``).
+        ``holding``: the caller holds a connection or the writer slot, and may only
+        wait on a reader that holds its own already (not on one still waiting for
+        what the caller holds)."""
         found = self._reading.get(key)
-        if found is None or found[0] != self._generation:
+        if found is None or found[0] != self._generation or (holding and not found[2]):
             return None
         return found[1]
 
-    def start_reading(self, key: K) -> asyncio.Future[object]:
-        """Announce a read of ``key``; end it with ``stop_reading``."""
+    def start_reading(self, key: K, *, held: bool = True) -> asyncio.Future[object]:
+        """Announce a read of ``key``; end it with ``stop_reading``. ``held``: its reader
+        holds its connection already (else ``hold`` says so once it does)."""
         outcome: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         # Nobody may be waiting: a failure must not be logged as never retrieved.
         outcome.add_done_callback(_retrieve)
-        self._reading[key] = (self._generation, outcome)
+        self._reading[key] = (self._generation, outcome, held)
         return outcome
+
+    def hold(self, key: K, outcome: asyncio.Future[object]) -> None:
+        """The reader of ``outcome`` holds its connection now."""
+        found = self._reading.get(key)
+        if found is not None and found[1] is outcome:
+            self._reading[key] = (found[0], outcome, True)
 
     def stop_reading(self, key: K, outcome: asyncio.Future[object], value: object) -> None:
         """The read announced as ``outcome`` ended with ``value`` (an exception: failed)."""

@@ -112,6 +112,12 @@ class SqlContext:
         (``data.repositories.reads``). PostgreSQL reads each statement afresh."""
         return self.read_only and self._connection is not None and self.dialect == "sqlite"
 
+    @property
+    def holds_nothing(self) -> bool:
+        """Neither a connection nor the writer slot yet: whoever this waits on cannot be
+        waiting for something it holds."""
+        return self._connection is None and not self._holds_gate
+
     # -- the connection ---------------------------------------------------------------
 
     async def connection(self) -> AsyncConnection:

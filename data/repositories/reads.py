@@ -43,12 +43,15 @@ async def read_through(
 
     Misses of one key at once share one read (``EntityCache.reading``): under load every
     stanza of an agent looks the agent up, and when the entry had expired each of them
-    read the row itself, hundreds of reads for a dozen agents. A read is announced only
-    once its reader holds its connection (on SQLite the writer gate too), so whoever
-    waits on it, holding whatever it holds, never waits on something the reader still
+    read the row itself, hundreds of reads for a dozen agents. Whoever holds a
+    connection or the writer slot waits only on a read whose reader holds its
+    connection (on SQLite the writer gate too), never on something the reader still
     needs; a reader that had to wait for its connection looks at the cache and the
-    reads under way once more first. A reader joins a read only if nothing was
-    invalidated since it began, and reads for itself if that read fails. A read-only
+    reads under way once more first. A reader that holds nothing announces its read at
+    once, for readers that hold nothing either: a thousand agent stanzas after an
+    agent was written took a connection each before, ten seconds of BEGINs on SQLite.
+    A reader joins a read only if nothing was invalidated since it began, and reads for
+    itself if that read fails. A read-only
     unit of work on SQLite that has read already (``SqlContext.snapshot_taken``) may see
     a row older than the last invalidation: it neither fills the cache nor leads a
     shared read (found in review).
@@ -57,21 +60,28 @@ async def read_through(
     shared = not fresh and not own_write
     # An older snapshot may see a row from before an invalidation: it reads for itself.
     behind = ctx.snapshot_taken
+    # Holding neither a connection nor the writer slot, a reader can be waited on
+    # before it has its connection by readers that hold nothing either: a thousand
+    # agent stanzas missing a dozen agents at once took a pooled connection each (a
+    # BEGIN through SQLite's thread) before finding the first read's result.
+    free = ctx.holds_nothing
     if shared:
-        found = await _cached_or_shared(cache, key)
+        found = await _cached_or_shared(cache, key, holding=not free)
         if found is not _NOTHING:
             return cast("_V | None", found)
     generation = cache.generation
-    session = await ctx.orm()
-    lead = None
-    if shared:
-        found = await _cached_or_shared(cache, key)  # filled or begun while we waited
-        if found is not _NOTHING:
-            return cast("_V | None", found)
-        generation = cache.generation
-        if not behind:
-            lead = cache.start_reading(key)
+    lead = cache.start_reading(key, held=False) if shared and free else None
     try:
+        session = await ctx.orm()
+        if lead is not None:
+            cache.hold(key, lead)
+        elif shared:
+            found = await _cached_or_shared(cache, key)  # filled or begun while we waited
+            if found is not _NOTHING:
+                return cast("_V | None", found)
+            generation = cache.generation
+            if not behind:
+                lead = cache.start_reading(key)
         row = await session.get(row_type, key, populate_existing=True, with_for_update=fresh)
         value: _V | None = None
         if row is not None:
@@ -90,11 +100,12 @@ async def read_through(
 _NOTHING = object()
 
 
-async def _cached_or_shared(cache: EntityCache[_K, _V], key: _K) -> object:
-    """The cached value, or the outcome of a read of ``key`` under way; ``_NOTHING``."""
+async def _cached_or_shared(cache: EntityCache[_K, _V], key: _K, *, holding: bool = True) -> object:
+    """The cached value, or the outcome of a read of ``key`` under way that the caller
+    may wait on (``EntityCache.reading``); ``_NOTHING``."""
     if (hit := cache.get(key)) is not None:
         return hit
-    joined = cache.reading(key)
+    joined = cache.reading(key, holding=holding)
     if joined is None:
         return _NOTHING
     try:

@@ -61,6 +61,40 @@ async def test_many_misses_of_one_agent_at_once_read_it_once(database: Database)
     assert reads["agents"] == 0
 
 
+async def _read_only(database: Database) -> Agent | None:
+    async with database.unit_of_work() as uow:
+        uow.read_only()
+        return await uow.agents.get(ALICE)
+
+
+async def test_misses_at_once_that_hold_nothing_take_one_connection_not_one_each(
+    database: Database,
+) -> None:
+    """Readers that hold nothing yet (the agent lookups of a burst of stanzas) wait for
+    the first one's read before it has its connection: one connection in all, not a
+    connection (a BEGIN) each only to find the cache filled."""
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    database.caches.agents.clear()
+    checkouts = Counter[str]()
+
+    def on_checkout(*args: Any) -> None:
+        checkouts["connections"] += 1
+
+    pool = database.engine.sync_engine.pool
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        with agent_reads() as reads:
+            found = await asyncio.gather(
+                *(_read_only(database) for _ in range(10)), *(_read(database) for _ in range(10))
+            )
+    finally:
+        event.remove(pool, "checkout", on_checkout)
+    assert {a.id if a else None for a in found} == {ALICE}
+    assert reads["agents"] == 1
+    assert checkouts["connections"] == 1
+
+
 async def test_a_read_begun_before_an_invalidation_is_not_joined(database: Database) -> None:
     world = await make_world(uow=database.unit_of_work)
     await world.agent(ALICE, name="Alice")
