@@ -5,8 +5,9 @@ time.
 ``dataclasses.replace`` collects every field into keyword arguments and calls the
 generated ``__init__``, which sets each one again; here the slots are copied straight
 over and the changed ones set after. The result is the same: a class with a
-``__post_init__`` or a field left out of ``__init__`` (where the copy could differ) goes
-through ``dataclasses.replace``, as does any class that is not frozen and slotted.
+``__post_init__``, a field left out of ``__init__`` or an ``__init__`` of its own (where
+the copy could differ) goes through ``dataclasses.replace``, as does any class that is
+not frozen and slotted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def _copier(cls: type) -> _Copier:
     params = getattr(cls, "__dataclass_params__", None)
     if (
         params is None
+        # A class of its own (not a subclass that is no dataclass itself) with the
+        # generated ``__init__``: a hand-written one may do more than set the fields.
+        or "__dataclass_fields__" not in cls.__dict__
+        or not params.init
         or not params.frozen
         or "__slots__" not in cls.__dict__
         or hasattr(cls, "__post_init__")

@@ -118,6 +118,14 @@ class SqlContext:
         waiting for something it holds."""
         return self._connection is None and not self._holds_gate
 
+    @property
+    def connects_freely(self) -> bool:
+        """Holds nothing yet, and its connection takes nothing else (not SQLite's writer
+        slot): readers that hold nothing may wait on its read before it connects."""
+        if not self.holds_nothing:
+            return False
+        return self._gate is None or (self.read_only and self._writer is not None)
+
     # -- the connection ---------------------------------------------------------------
 
     async def connection(self) -> AsyncConnection:

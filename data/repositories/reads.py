@@ -47,14 +47,15 @@ async def read_through(
     connection or the writer slot waits only on a read whose reader holds its
     connection (on SQLite the writer gate too), never on something the reader still
     needs; a reader that had to wait for its connection looks at the cache and the
-    reads under way once more first. A reader that holds nothing announces its read at
-    once, for readers that hold nothing either: a thousand agent stanzas after an
-    agent was written took a connection each before, ten seconds of BEGINs on SQLite.
-    A reader joins a read only if nothing was invalidated since it began, and reads for
-    itself if that read fails. A read-only
-    unit of work on SQLite that has read already (``SqlContext.snapshot_taken``) may see
-    a row older than the last invalidation: it neither fills the cache nor leads a
-    shared read (found in review).
+    reads under way once more first. A reader that holds nothing, and needs nothing but
+    a connection to read (not SQLite's writer slot), announces its read at once, for
+    readers that hold nothing either: a thousand agent stanzas after an agent was
+    written took a connection each before, ten seconds of BEGINs on SQLite. A reader
+    joins a read only if nothing was invalidated since it began; if that read fails,
+    it joins the next one begun, or reads for itself. A read-only unit of work on
+    SQLite that has read already (``SqlContext.snapshot_taken``) may see a row older
+    than the last invalidation: it neither fills the cache nor leads a shared read
+    (found in review).
     """
     own_write = key in written
     shared = not fresh and not own_write
@@ -64,17 +65,21 @@ async def read_through(
     # before it has its connection by readers that hold nothing either: a thousand
     # agent stanzas missing a dozen agents at once took a pooled connection each (a
     # BEGIN through SQLite's thread) before finding the first read's result.
-    free = ctx.holds_nothing
     if shared:
-        found = await _cached_or_shared(cache, key, holding=not free)
+        found = await _cached_or_shared(cache, key, holding=not ctx.holds_nothing)
         if found is not _NOTHING:
             return cast("_V | None", found)
     generation = cache.generation
-    lead = cache.start_reading(key, held=False) if shared and free else None
+    # Not a unit of work that must take SQLite's writer slot to connect: a read-only one
+    # joining it would wait for the slot it never needs.
+    lead = cache.start_reading(key, held=False) if shared and ctx.connects_freely else None
     try:
         session = await ctx.orm()
         if lead is not None:
             cache.hold(key, lead)
+            if (hit := cache.get(key)) is not None:  # filled while it connected
+                cache.stop_reading(key, lead, hit)
+                return hit
         elif shared:
             found = await _cached_or_shared(cache, key)  # filled or begun while we waited
             if found is not _NOTHING:
@@ -103,15 +108,18 @@ _NOTHING = object()
 async def _cached_or_shared(cache: EntityCache[_K, _V], key: _K, *, holding: bool = True) -> object:
     """The cached value, or the outcome of a read of ``key`` under way that the caller
     may wait on (``EntityCache.reading``); ``_NOTHING``."""
-    if (hit := cache.get(key)) is not None:
-        return hit
-    joined = cache.reading(key, holding=holding)
-    if joined is None:
-        return _NOTHING
-    try:
-        return await asyncio.shield(joined)
-    except _AbandonedReadError:
-        return _NOTHING  # its reader failed or was cancelled: read for ourselves
+    while True:
+        if (hit := cache.get(key)) is not None:
+            return hit
+        joined = cache.reading(key, holding=holding)
+        if joined is None:
+            return _NOTHING
+        try:
+            return await asyncio.shield(joined)
+        except _AbandonedReadError:
+            # Its reader failed or was cancelled: another may have begun meanwhile (one
+            # of those who waited with us), or we read for ourselves.
+            continue
 
 
 class _AbandonedReadError(Exception):

@@ -44,7 +44,18 @@ class _Plain:
     b: str = "x"
 
 
+@dataclass(frozen=True, slots=True, init=False)
+class _OwnInit:
+    x: int
+
+    def __init__(self, x: int) -> None:
+        object.__setattr__(self, "x", x * 10)
+
+
 def test_classes_it_cannot_copy_straight_go_through_dataclasses_replace() -> None:
+    # A hand-written ``__init__`` runs, as it would in ``dataclasses.replace``.
+    assert replaced(_OwnInit(1), x=2) == dataclasses.replace(_OwnInit(1), x=2)
+    assert replaced(_OwnInit(1), x=2).x == 20
     # A derived field is made again from the new value, as ``__init__`` would.
     assert replaced(_Derived(1), a=5).doubled == 10
     plain = _Plain(1)

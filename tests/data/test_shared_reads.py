@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from business.model import Agent, AgentId
 from data.database import Database
 from data.models import AgentRow
+from data.repositories.base import SqlContext
 from data.repositories.reads import _AbandonedReadError
 from tests.harness import make_world
 
@@ -40,6 +43,22 @@ def agent_reads() -> Iterator[Counter[str]]:
         yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", on_statement)
+
+
+@contextmanager
+def connection_checkouts(database: Database) -> Iterator[Counter[str]]:
+    """Connections taken from the database's pool."""
+    seen: Counter[str] = Counter()
+
+    def on_checkout(*args: Any) -> None:
+        seen["connections"] += 1
+
+    pool = database.engine.sync_engine.pool
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(pool, "checkout", on_checkout)
 
 
 async def _read(database: Database) -> Agent | None:
@@ -76,20 +95,77 @@ async def test_misses_at_once_that_hold_nothing_take_one_connection_not_one_each
     world = await make_world(uow=database.unit_of_work)
     await world.agent(ALICE, name="Alice")
     database.caches.agents.clear()
-    checkouts = Counter[str]()
+    with agent_reads() as reads, connection_checkouts(database) as checkouts:
+        found = await asyncio.gather(
+            *(_read_only(database) for _ in range(10)), *(_read(database) for _ in range(10))
+        )
+    assert {a.id if a else None for a in found} == {ALICE}
+    assert reads["agents"] == 1
+    assert checkouts["connections"] == 1
 
-    def on_checkout(*args: Any) -> None:
-        checkouts["connections"] += 1
 
-    pool = database.engine.sync_engine.pool
-    event.listen(pool, "checkout", on_checkout)
+async def test_a_read_only_reader_never_waits_behind_the_writer_slot_for_a_shared_read(
+    sqlite_database: Database,
+) -> None:
+    """W holds SQLite's writer slot; L, a unit of work that will write, misses Alice and
+    waits for the slot; R, read-only, misses her too. R needs no slot to read: had L
+    announced its read before it connected, R would wait on it until W is done (found
+    in review)."""
+    database = sqlite_database
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    database.caches.agents.clear()
+    release_w = asyncio.Event()
+    w_holds = asyncio.Event()
+
+    async def w() -> None:
+        async with database.unit_of_work() as uow:
+            await uow._ctx.connection()  # W now holds the writer slot
+            w_holds.set()
+            await release_w.wait()
+
+    holder = asyncio.ensure_future(w())
+    await w_holds.wait()
+    waiting = asyncio.ensure_future(_read(database))  # L: waits for the slot
+    await asyncio.sleep(0.05)
     try:
-        with agent_reads() as reads:
-            found = await asyncio.gather(
-                *(_read_only(database) for _ in range(10)), *(_read(database) for _ in range(10))
-            )
+        found = await asyncio.wait_for(_read_only(database), timeout=5)
+        assert found is not None
+        assert found.id == ALICE
+        assert not waiting.done()
     finally:
-        event.remove(pool, "checkout", on_checkout)
+        release_w.set()
+        await holder
+    assert (await waiting) == found
+
+
+async def test_when_a_shared_read_fails_its_waiters_share_the_next_one(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first reader gives up (cancelled while it waited for its connection): those
+    who waited on it go on with one read among them, not one each (found in review)."""
+    database = sqlite_database
+    world = await make_world(uow=database.unit_of_work)
+    await world.agent(ALICE, name="Alice")
+    database.caches.agents.clear()
+    gate = asyncio.Event()
+    connection = SqlContext.connection
+
+    async def held_connection(ctx: SqlContext) -> AsyncConnection:
+        # Connections wait until the first reader has been cancelled.
+        await gate.wait()
+        return await connection(ctx)
+
+    monkeypatch.setattr(SqlContext, "connection", held_connection)
+    with agent_reads() as reads, connection_checkouts(database) as checkouts:
+        first = asyncio.ensure_future(_read_only(database))
+        await asyncio.sleep(0.05)
+        others = [asyncio.ensure_future(_read_only(database)) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        first.cancel()
+        await asyncio.sleep(0)
+        gate.set()
+        found = await asyncio.gather(*others)
     assert {a.id if a else None for a in found} == {ALICE}
     assert reads["agents"] == 1
     assert checkouts["connections"] == 1
