@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from business.changes import ChangeBuilder
 from business.copying import replaced
 from tests.business.test_conversation import active
 
@@ -62,3 +63,11 @@ def test_classes_it_cannot_copy_straight_go_through_dataclasses_replace() -> Non
     assert replaced(plain, b="y") == _Plain(1, "y")
     with pytest.raises(TypeError):
         replaced(plain, c=1)
+
+
+def test_a_change_naming_no_field_of_the_conversation_fails_where_it_is_made() -> None:
+    builder = ChangeBuilder(active())
+    with pytest.raises(TypeError, match="no_such_field"):
+        builder.update(no_such_field=1)
+    builder.update(visitor_read_seq=1)
+    assert builder.done().conversation.visitor_read_seq == 1
