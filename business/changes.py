@@ -9,14 +9,13 @@ re-exports both names.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from business.bot_model import QuickReply
-from business.copying import replaced
+from business.copying import field_names, replaced
 from business.errors import InvalidInput, InvalidTransition
 from business.events import (
     ConversationEvent,
@@ -106,16 +105,6 @@ class Change:
         )
 
 
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _field_names(cls: type) -> frozenset[str]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(field.name for field in dataclasses.fields(cls))
-    return names
-
-
 class ChangeBuilder:
     """Accumulates one change: new field values, events (each taking the next pos, and
     the next seq if the visitor sees it) and member writes."""
@@ -144,7 +133,7 @@ class ChangeBuilder:
         return current + 1
 
     def update(self, **changes: object) -> None:
-        if unknown := changes.keys() - _field_names(type(self._made)):
+        if unknown := changes.keys() - field_names(type(self._made)):
             # Here, where the mistake is, not at the copy made later.
             raise TypeError(f"a conversation has no field {', '.join(sorted(unknown))}")
         self._changes.update(changes)

@@ -20,6 +20,7 @@ _T = TypeVar("_T")
 
 _Copier = Callable[[Any, dict[str, Any]], Any]
 _COPIERS: dict[type, _Copier] = {}
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 _new = object.__new__
 _set = object.__setattr__
 
@@ -33,6 +34,14 @@ def replaced(obj: _T, /, **changes: Any) -> _T:
         copier = _COPIERS[cls] = _copier(cls)
     result: _T = copier(obj, changes)
     return result
+
+
+def field_names(cls: type) -> frozenset[str]:
+    """The names of the dataclass ``cls``'s fields (remembered per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(field.name for field in dataclasses.fields(cls))
+    return names
 
 
 def _copier(cls: type) -> _Copier:
@@ -51,7 +60,7 @@ def _copier(cls: type) -> _Copier:
     ):
         return _replace
     names = tuple(field.name for field in fields)
-    known = frozenset(names)
+    known = field_names(cls)
 
     def copy(obj: Any, changes: dict[str, Any]) -> Any:
         new: Any = _new(cls)
