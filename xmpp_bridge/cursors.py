@@ -89,30 +89,35 @@ class DeliveryCursors:
             yield
 
     async def run(self) -> None:
-        """Flush ``flush_interval`` after each first unwritten send, for ever, and never
-        sooner than ``flush_interval`` after the flush before started. The wait counts
-        from that send, not from the end of the flush before: under steady load sends
-        made during a flush would otherwise wait for it and a whole interval more, and
-        the cursors trail by the interval plus two flushes. A failed write puts its
-        sends back with their time: the flush before bounds its retries to one an
-        interval (found in review: they ran back to back)."""
+        """Flush so that each first unwritten send is stored about ``flush_interval``
+        after it was made, for ever. A flush takes time (the ping's round trip through
+        the server, then the write): it starts that much earlier, as long as the last
+        one took but at most half an interval (``flush_due``), so under load the cursors
+        trail by about one interval, not the interval plus a flush (issue 6). The wait
+        counts from that send, not from the end of the flush before: under steady load
+        sends made during a flush would otherwise wait for it and a whole interval more.
+        Flushes start at least half an interval apart, and a failed write puts its sends
+        back with their time: the flush before bounds its retries (found in review:
+        they ran back to back)."""
         interval = self._flush_interval
         last_start = -math.inf
+        took = 0.0
         while True:
             await self._wake.wait()
             now = time.monotonic()
-            since = self._unflushed_since
-            due = max(now if since is None else since, last_start) + interval
+            due = flush_due(self._unflushed_since, last_start, now, interval, took)
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
-            await self.flush()
+            if await self.flush():
+                took = time.monotonic() - last_start
 
-    async def flush(self) -> None:
-        """Write the delivery cursors of what the server confirmed receiving."""
+    async def flush(self) -> bool:
+        """Write the delivery cursors of what the server confirmed receiving; whether
+        that was done (False: nothing to write, unconfirmed, or the write failed)."""
         async with self._lock:
             if not self._unflushed:
-                return
+                return False
             generation = self._link.generation
             # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
@@ -120,8 +125,8 @@ class DeliveryCursors:
             try:
                 if not await self.confirm(generation):
                     # Unconfirmed: the reconnect's replay sends these events again.
-                    return
-                await self._write(batch)
+                    return False
+                return await self._write(batch)
             finally:
                 self._in_flight_since = None
 
@@ -145,7 +150,7 @@ class DeliveryCursors:
             self._link.abort()
         return False
 
-    async def _write(self, batch: dict[Key, int]) -> None:
+    async def _write(self, batch: dict[Key, int]) -> bool:
         since = self._in_flight_since
         try:
             cursors: dict[Recipient, int] = {}
@@ -161,7 +166,19 @@ class DeliveryCursors:
                 later = self._unflushed_since
                 self._unflushed_since = since if later is None else min(since, later)
             self._wake.set()
-            return
+            return False
         for key, pos in batch.items():
             self._refusals.delivered(key[0], pos)
             self._on_stored(key)
+        return True
+
+
+def flush_due(
+    since: float | None, last_start: float, now: float, interval: float, took: float
+) -> float:
+    """When the next flush starts (monotonic seconds): ``interval`` after the oldest
+    unwritten send (``since``; None: now), less the lead ``took`` (how long the last
+    flush that wrote took, at most half an interval), and at least ``interval`` less
+    that lead after the last flush started."""
+    lead = min(max(took, 0.0), interval / 2)
+    return max(now if since is None else since, last_start) + interval - lead
