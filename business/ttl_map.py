@@ -78,7 +78,7 @@ class TtlMap(Generic[K, V]):
         self._entries.clear()
 
     def __contains__(self, key: object) -> bool:
-        found = self._entries.get(key)  # type: ignore[call-overload]
+        found = self._entries.get(key)  # type: ignore[arg-type]
         return found is not None and self._timer() < found[0]
 
     def __len__(self) -> int:

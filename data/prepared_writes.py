@@ -48,13 +48,17 @@ class PreparedWrite:
             for name, process in zip(self.names, self.processors, strict=True)
         )
 
-    def execute(self, connection: Connection, rows: list[dict[str, Any]]) -> CursorResult[Any]:
+    def bind(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The DBAPI parameters of ``rows``, converted as their columns' types say."""
         try:
-            params = [self.params(row) for row in rows]
+            return [self.params(row) for row in rows]
         except Exception as error:
             # A value its type refuses (a naive datetime): the error SQLAlchemy raises.
             name = f"{type(error).__module__}.{type(error).__name__}"
             raise StatementError(f"({name}) {error}", self.sql, rows, error) from error
+
+    def execute(self, connection: Connection, rows: list[dict[str, Any]]) -> CursorResult[Any]:
+        params = self.bind(rows)
         return connection.exec_driver_sql(self.sql, params[0] if len(params) == 1 else params)
 
 

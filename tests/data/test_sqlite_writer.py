@@ -8,12 +8,16 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, make_url
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, make_url
+from sqlalchemy.exc import IntegrityError
 
+from business.errors import Conflict
 from data import sqlite_writer
 from data.sqlite_writer import QueuedWrite, SqliteWriter
 
@@ -172,3 +176,89 @@ def _threads_of_checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(SqliteWriter, "_checkpoint", recording)
     return seen
+
+
+_DEFAULTED = Table(
+    "rows",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("text", String, nullable=False, default=lambda: "filled in by Python"),
+)
+
+
+@contextmanager
+def _observed() -> Iterator[list[str]]:
+    """What SQLAlchemy's listeners hear meanwhile: statements, BEGINs (through
+    ``Connection.begin``) and commits."""
+    heard: list[str] = []
+
+    def statement(*args: Any) -> None:
+        heard.append(" ".join(str(args[2]).split()[:3]))
+
+    def began(*_: Any) -> None:
+        heard.append("(begin)")
+
+    def committed(*_: Any) -> None:
+        heard.append("(commit)")
+
+    listeners = [("before_cursor_execute", statement), ("begin", began), ("commit", committed)]
+    for name, listener in listeners:
+        event.listen(Engine, name, listener)
+    try:
+        yield heard
+    finally:
+        for name, listener in listeners:
+            event.remove(Engine, name, listener)
+
+
+async def test_a_prepared_batch_goes_straight_to_sqlite3_and_is_still_heard(
+    database: Path,
+) -> None:
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    try:
+        await writer.write(_batch(1))  # opens the connection (its pragmas are heard too)
+        with _observed() as heard:
+            await writer.write([*_batch(2, 2), *_batch(10)])
+        assert heard == [
+            "BEGIN IMMEDIATE",
+            "INSERT INTO rows",
+            "INSERT INTO rows",
+            "(commit)",
+        ]
+        # A write that needs SQLAlchemy at execution (a Python-side default) takes the
+        # whole batch through SQLAlchemy's own transaction.
+        with _observed() as heard:
+            await writer.write(
+                [*_batch(20), QueuedWrite(insert(_DEFAULTED), [{"id": 21}], False, True)]
+            )
+        assert heard == [
+            "(begin)",
+            "BEGIN IMMEDIATE",
+            "INSERT INTO rows",
+            "INSERT INTO rows",
+            "(commit)",
+        ]
+    finally:
+        await writer.close()
+    assert _count(database) == 6
+
+
+async def test_a_batch_whose_last_write_fails_stores_nothing_and_the_writer_goes_on(
+    database: Path,
+) -> None:
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    try:
+        refused = QueuedWrite(insert(_ROWS), [{"id": 3, "text": None}], False, True)
+        # NOT NULL: the database's error, as SQLAlchemy raises it (not a conflict).
+        with pytest.raises(IntegrityError, match="NOT NULL"):
+            await writer.write([*_batch(1, 2), refused])
+        assert _count(database) == 0
+        # A taken key in the middle of a batch: a conflict, and nothing of it stored.
+        await writer.write(_batch(1))
+        with pytest.raises(Conflict):
+            await writer.write([*_batch(5), *_batch(1), *_batch(6)])
+        assert _count(database) == 1
+        await writer.write(_batch(7, 2))
+    finally:
+        await writer.close()
+    assert _count(database) == 3
