@@ -31,7 +31,7 @@ def test_new_id_draws_random_bytes_once_per_batch_of_ids(monkeypatch: pytest.Mon
         draws.append(size)
         return real(size)
 
-    monkeypatch.setattr(ids.os, "urandom", counted)
+    monkeypatch.setattr(os, "urandom", counted)
     ids._fresh_pool()
     made = {new_id() for _ in range(2 * ids._BATCH)}
     assert len(made) == 2 * ids._BATCH
