@@ -101,6 +101,30 @@ async def cursors_behind(engine: Engine) -> int:
         return int(result.scalar_one())
 
 
+class LagWatch:
+    """The bridge's delivery lag (``delivery_lag``: how long the oldest event sent to an
+    agent has waited for its cursor to be stored, what a crash would send again),
+    sampled every ``every`` seconds on the event loop."""
+
+    def __init__(self, engine: Engine, every: float = 0.02) -> None:
+        self._engine = engine
+        self._every = every
+        self._samples: list[float] = []
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            self._samples.append(self._engine.bridge.delivery_lag())
+
+    def take(self) -> Json:
+        """The largest and the mean lag sampled since the last ``take`` (from any
+        thread: the list is swapped, never changed in place)."""
+        samples, self._samples = self._samples, []
+        if not samples:
+            return {}
+        return {"lag_max": max(samples), "lag_mean": sum(samples) / len(samples)}
+
+
 _BEHIND = text(
     "SELECT COALESCE(SUM(last_pos - agent_delivered_pos), 0) FROM conversations"
     " WHERE state = 'active'"
@@ -206,12 +230,15 @@ async def main() -> None:
             }
 
         loop = asyncio.get_running_loop()
+        lags = LagWatch(engine)
+        lag_watch = asyncio.create_task(lags.run())
 
         def window_sample() -> Json:
-            """``sample`` and the delivery cursors' distance behind (from the window's
-            thread: the query runs on the event loop)."""
+            """``sample``, the delivery cursors' distance behind and the delivery lag
+            sampled since the last call (from the window's thread: the query runs on
+            the event loop)."""
             behind = asyncio.run_coroutine_threadsafe(cursors_behind(engine), loop)
-            return sample() | {"cursors_behind": behind.result(timeout=30)}
+            return sample() | {"cursors_behind": behind.result(timeout=30)} | lags.take()
 
         async def behind() -> Json:
             return {"behind": await cursors_behind(engine)}
@@ -219,6 +246,7 @@ async def main() -> None:
         watching = asyncio.create_task(watch_link(engine)) if config.get("watch_link") else None
         report("ready", port=engine.port, pid=os.getpid(), database=engine.database.dialect)
         await serve_commands(commands, sample, window_sample, {"cursors": behind})
+        lag_watch.cancel()
         if watching is not None:
             watching.cancel()
     finally:

@@ -71,6 +71,10 @@ class Figures:
     cursor_lag_s: float = math.nan
     """How far the agents' delivery cursors trailed at the window's end, in seconds of
     events (events not yet confirmed / events stored per second)."""
+    delivery_lag_max_s: float = math.nan
+    """The longest any event sent to an agent waited for its delivery cursor to be
+    stored, sampled every 20 ms over the window (the bridge's ``delivery_lag``)."""
+    delivery_lag_mean_s: float = math.nan
     timed_out: int = 0
     idle: int = 0
     start_s: float = math.nan
@@ -232,6 +236,8 @@ def summarize_window(
     if behind is not None and n:
         # A round trip stores two events: the visitor's message and the agent's echo.
         figures.cursor_lag_s = int(behind) / (2 * figures.rate)
+    figures.delivery_lag_max_s = float(end.get("lag_max", math.nan))
+    figures.delivery_lag_mean_s = float(end.get("lag_mean", math.nan))
     figures.timed_out = sum(int(r["timed_out"]) for r in results)
     figures.idle = sum(int(r["idle"]) for r in results)
     cores = figures.cores = {

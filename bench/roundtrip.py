@@ -206,8 +206,17 @@ def report(args: argparse.Namespace, figures: list[Figures]) -> None:
             )
     for f in figures:
         notes = list(f.problems)
+        if not math.isnan(f.delivery_lag_max_s):
+            notes.append(
+                f"delivery cursors: an event sent to an agent waited at most "
+                f"{f.delivery_lag_max_s:.2f} s (mean {f.delivery_lag_mean_s:.2f} s) for its "
+                "cursor to be stored"
+            )
         if not math.isnan(f.cursor_lag_s):
-            notes.append(f"delivery cursors trailed by about {f.cursor_lag_s:.2f} s at the end")
+            notes.append(
+                f"stored events beyond the agents' cursors at the end: about "
+                f"{f.cursor_lag_s:.2f} s of events (messages in flight included)"
+            )
         if f.not_joined:
             notes.append(f"{f.not_joined} visitors never got an agent")
         if f.idle:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[ConversationId, AgentId]
 """One agent's delivery in one conversation."""
+
+RECENT_FLUSHES = 4
+"""How many of the last flushes' durations the next one's lead is taken from."""
 
 
 class DeliveryCursors:
@@ -91,9 +95,10 @@ class DeliveryCursors:
     async def run(self) -> None:
         """Flush so that each first unwritten send is stored about ``flush_interval``
         after it was made, for ever. A flush takes time (the ping's round trip through
-        the server, then the write): it starts that much earlier, as long as the last
-        one took but at most half an interval (``flush_due``), so under load the cursors
-        trail by about one interval, not the interval plus a flush (issue 6). The wait
+        the server, then the write): it starts that much earlier, as long as the
+        longest of the last few took but at most half an interval (``flush_due``), so
+        under load the cursors trail by about one interval, not the interval plus a
+        flush (issue 6). The wait
         counts from that send, not from the end of the flush before: under steady load
         sends made during a flush would otherwise wait for it and a whole interval more.
         Flushes start at least half an interval apart, and a failed write puts its sends
@@ -101,16 +106,16 @@ class DeliveryCursors:
         they ran back to back)."""
         interval = self._flush_interval
         last_start = -math.inf
-        took = 0.0
+        took: deque[float] = deque([0.0], maxlen=RECENT_FLUSHES)
         while True:
             await self._wake.wait()
             now = time.monotonic()
-            due = flush_due(self._unflushed_since, last_start, now, interval, took)
+            due = flush_due(self._unflushed_since, last_start, now, interval, max(took))
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
             if await self.flush():
-                took = time.monotonic() - last_start
+                took.append(time.monotonic() - last_start)
 
     async def flush(self) -> bool:
         """Write the delivery cursors of what the server confirmed receiving; whether
