@@ -34,7 +34,7 @@ from typing import Generic, Self, TypeVar, overload
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from business.errors import DomainError, Unavailable
+from business.errors import Conflict, DomainError, Unavailable
 from data.cache import Caches
 from data.repositories import (
     SqlAdapterStateRepository,
@@ -198,7 +198,7 @@ class SqlUnitOfWork:
             self._ctx.close_untouched()
             self._release()
             if exc is not None:
-                _raise_unavailable_if_down(exc)
+                _raise_retryable(exc)
             return
         # Closing returns the connection to the pool, which rolls back anything not
         # committed. It is shielded so that a cancelled caller (a client that went
@@ -212,11 +212,11 @@ class SqlUnitOfWork:
             raise
         except BaseException as close_error:
             self._release()
-            _raise_unavailable_if_down(close_error)
+            _raise_retryable(close_error)
             raise
         self._release()
         if exc is not None:
-            _raise_unavailable_if_down(exc)
+            _raise_retryable(exc)
 
     def read_only(self) -> None:
         self._ctx.read_only = True
@@ -273,7 +273,28 @@ def _is_down(error: BaseException) -> bool:
     return False
 
 
-def _raise_unavailable_if_down(error: BaseException) -> None:
+_ROLLED_BACK_SQLSTATES = ("40001", "40P01")
+"""PostgreSQL's serialization_failure and deadlock_detected: the server rolled the whole
+transaction back, and the same transaction run again may succeed. The engine takes its
+row locks in one order (by id) so that its own transactions do not deadlock, but a
+deadlock with anything else (an operator's session, a migration) must not reach a
+client as an internal error."""
+
+
+def _is_rolled_back_for_retry(error: BaseException) -> bool:
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in _ROLLED_BACK_SQLSTATES
+
+
+def _raise_retryable(error: BaseException) -> None:
+    """``error`` as what the caller may retry: ``Unavailable`` when the database is down,
+    ``Conflict`` (which use cases run again, ``business.transactions.retrying``, and
+    which is ``Unavailable`` to a client) when the server rolled the transaction back
+    for a deadlock or a serialization failure; otherwise nothing is raised here."""
     if _is_down(error):
         logger.warning("database unavailable: %s", error)
         raise Unavailable("the database is unavailable; retry in a moment") from error
+    if _is_rolled_back_for_retry(error):
+        logger.warning("transaction rolled back by the database, to be retried: %s", error)
+        raise Conflict("the database rolled the transaction back; retry it") from error
