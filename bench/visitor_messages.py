@@ -92,7 +92,7 @@ async def _serve(url: str, ready: Any, stop: Any, redaction: bool) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    tune_gc(freeze=True, threshold=10_000)  # what `chat-engine run` does by default
+    tune_gc()  # what `chat-engine run` does by default
     ready.send(runner.addresses[0][1])
     try:
         await asyncio.get_running_loop().run_in_executor(None, stop.recv)

@@ -7,13 +7,14 @@ check, two linked structures), which made the caches about 4 % of the event loop
 load (``bench.roundtrip --profile``); a lookup here is one ``OrderedDict`` read, one
 clock read and a move to the end, about a fifth of that.
 
-Semantics, as ``TTLCache``'s: an entry is valid while the clock is before its write time
-plus ``ttl``; an expired entry is never returned (it is dropped when looked up); when
-the map is full, writing a new key first drops the least recently used entry. Unlike
-``TTLCache`` it does not sweep every expired entry on each write: an expired entry that
-is never looked up again stays until it is the least recently used, so memory is bounded
-by ``maxsize`` entries, as it is anyway. Single thread (the event loop's), like the
-callers.
+Semantics, as ``TTLCache``'s where the callers rely on them: an entry is valid while
+the clock is before its write time plus ``ttl``; an expired entry is never returned or
+found with ``in`` (it is dropped when looked up). Unlike ``TTLCache`` it does not sweep
+the expired entries on each write: one that is never looked up again stays until it is
+the least recently used, and when the map is full a new key drops the least recently
+used entry even if an expired one sits further along (at worst a miss more; memory is
+bounded by ``maxsize`` entries either way), and ``len`` counts expired entries not yet
+dropped. Single thread (the event loop's), like the callers.
 """
 
 from __future__ import annotations
@@ -82,6 +83,5 @@ class TtlMap(Generic[K, V]):
         return found is not None and self._timer() < found[0]
 
     def __len__(self) -> int:
-        """Entries held, expired ones not yet dropped included (as ``TTLCache``'s between
-        its sweeps)."""
+        """Entries held, expired ones not yet dropped included."""
         return len(self._entries)

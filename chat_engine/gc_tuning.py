@@ -1,6 +1,6 @@
 """The garbage collector of a running engine (``[runtime] gc_freeze``, ``gc_threshold``).
 
-Measured under load (``docs/performance.md``, "Garbage collection"): with Python's
+Measured under load (``docs/performance-history.md``, "Garbage collection"): with Python's
 defaults the collector ran about 60 times a second and took about a tenth of the event
 loop's time, most of it walking the same 200,000 objects alive since start-up (the code,
 SQLAlchemy's tables, slixmpp's stanza classes) on every older-generation pass. Once the

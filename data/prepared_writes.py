@@ -6,8 +6,10 @@ columns), the compiled-cache lookup and an execution context that converts each
 parameter by its column's type. On the SQLite writer's thread that was most of the
 0.4 ms a lone message's commit took. Here each (statement, parameter names) is compiled
 once for the dialect: its SQL text, the order of its positional parameters and their
-type conversions (``bind_processor``). A write then converts its rows itself and hands
-the text and tuples to ``exec_driver_sql``, which still goes through the engine (its
+type conversions (``bind_processor``). A write then converts its rows itself (``bind``)
+and hands the text and tuples to sqlite3's connection when the writer's whole batch is
+prepared (``data.sqlite_writer``, which announces the statements and wraps the errors
+as SQLAlchemy would), or else to ``exec_driver_sql``, which goes through the engine (its
 events, its error wrapping: an ``IntegrityError`` stays one).
 
 Only what a plain text can say exactly is prepared: a statement that needs Python-side

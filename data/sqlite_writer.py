@@ -42,7 +42,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import URL, Connection, Executable, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -189,7 +189,7 @@ class SqliteWriter:
                 _pragma(connection, f"busy_timeout={busy_timeout}")
             try:
                 ready = [write for write in prepared if write is not None]
-                if len(ready) == len(batches):
+                if len(ready) == len(batches) and _RawTransaction.usable(connection):
                     _RawTransaction(connection).write(batches, ready, self._multi_rowcount)
                 else:
                     with connection.begin():
@@ -273,13 +273,18 @@ class _RawTransaction:
     as much again as SQLite's own work for a lone message (``bench.roundtrip`` at K = 1:
     176 µs a message written, of which the sqlite3 calls took 83). Here BEGIN IMMEDIATE,
     each write's ``execute`` or ``executemany`` and COMMIT go straight to sqlite3's
-    connection, and what SQLAlchemy would have done around them is done here: each
-    statement is announced to the ``before_cursor_execute`` listeners and the commit to
-    the ``commit`` listeners (what counts statements, in the tests and the benchmarks,
-    still sees them all), and a sqlite3 error is raised as the SQLAlchemy error it would
-    have been (``IntegrityError``, ``OperationalError``), so that ``SqliteWriter`` tells
-    them apart as before. SQLAlchemy's ``Connection`` itself never learns of the
-    transaction: it begins and ends inside ``write``, rolled back there on any error.
+    connection. Of what SQLAlchemy does around them, this keeps what the project relies
+    on: each statement is announced to the ``before_cursor_execute`` listeners (with no
+    execution context: ``context`` is None) and the commit to the ``commit`` listeners,
+    so what counts statements, in the tests and the benchmarks, still sees them all; and
+    a sqlite3 error is raised as the SQLAlchemy error it would have been
+    (``IntegrityError``, ``OperationalError``), so that ``SqliteWriter`` and the unit of
+    work tell them apart as before. It leaves out the ``begin``, ``rollback``,
+    ``after_cursor_execute`` and ``handle_error`` events and SQLAlchemy's statement
+    logging: while that logging is on (``echo``, or the ``sqlalchemy.engine`` logger at
+    INFO) the writer goes through SQLAlchemy instead (``usable``). SQLAlchemy's
+    ``Connection`` never learns of the transaction: it begins and ends inside ``write``,
+    rolled back there on any error.
     """
 
     __slots__ = ("_connection", "_cursor", "_driver")
@@ -289,26 +294,30 @@ class _RawTransaction:
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         self._driver = driver
-        self._cursor = driver.cursor()
+        self._cursor = _wrapped("cursor", driver.cursor)
+
+    @staticmethod
+    def usable(connection: Connection) -> bool:
+        """Whether nothing asks for what this leaves out (SQLAlchemy's statement log)."""
+        return not connection.engine.echo and not _SQL_LOG.isEnabledFor(logging.INFO)
 
     def write(
         self, batches: Sequence[QueuedWrite], prepared: Sequence[PreparedWrite], multi: bool
     ) -> None:
         driver = self._driver
         try:
-            self._run("BEGIN IMMEDIATE", [()])
             try:
+                self._run("BEGIN IMMEDIATE", [()])
                 for batch, prepared_write in zip(batches, prepared, strict=True):
                     self._execute(batch, prepared_write, multi)
                 for listener in self._connection.dispatch.commit:
                     listener(self._connection)
-                try:
-                    driver.commit()
-                except sqlite3.Error as error:
-                    raise DBAPIError.instance("COMMIT", (), error, sqlite3.Error) from error
+                _wrapped("COMMIT", driver.commit)
             except BaseException:
                 if driver.in_transaction:
-                    driver.rollback()
+                    # A failed rollback leaves the connection unusable: SqliteWriter
+                    # drops it (an OperationalError, as SQLAlchemy would raise it).
+                    _wrapped("ROLLBACK", driver.rollback)
                 raise
         finally:
             self._cursor.close()
@@ -340,6 +349,19 @@ class _RawTransaction:
             return self._cursor.execute(sql, parameters)
         except sqlite3.Error as error:
             raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
+
+
+_SQL_LOG = logging.getLogger("sqlalchemy.engine")
+
+_T = TypeVar("_T")
+
+
+def _wrapped(what: str, call: Callable[[], _T]) -> _T:
+    """``call()``, a sqlite3 error raised as the SQLAlchemy error it would have been."""
+    try:
+        return call()
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(what, (), error, sqlite3.Error) from error
 
 
 class _LockedError(Exception):

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -19,9 +18,6 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[ConversationId, AgentId]
 """One agent's delivery in one conversation."""
-
-RECENT_FLUSHES = 4
-"""How many of the last flushes' durations the next one's lead is taken from."""
 
 
 class DeliveryCursors:
@@ -93,36 +89,30 @@ class DeliveryCursors:
             yield
 
     async def run(self) -> None:
-        """Flush so that each first unwritten send is stored about ``flush_interval``
-        after it was made, for ever. A flush takes time (the ping's round trip through
-        the server, then the write): it starts that much earlier, as long as the
-        longest of the last few took but at most half an interval (``flush_due``), so
-        under load the cursors trail by about one interval, not the interval plus a
-        flush (issue 6). The wait
-        counts from that send, not from the end of the flush before: under steady load
-        sends made during a flush would otherwise wait for it and a whole interval more.
-        Flushes start at least half an interval apart, and a failed write puts its sends
-        back with their time: the flush before bounds its retries (found in review:
-        they ran back to back)."""
+        """Flush ``flush_interval`` after each first unwritten send, for ever, and never
+        sooner than ``flush_interval`` after the flush before started. The wait counts
+        from that send, not from the end of the flush before: under steady load sends
+        made during a flush would otherwise wait for it and a whole interval more, and
+        the cursors trail by the interval plus two flushes. A failed write puts its
+        sends back with their time: the flush before bounds its retries to one an
+        interval (found in review: they ran back to back)."""
         interval = self._flush_interval
         last_start = -math.inf
-        took: deque[float] = deque([0.0], maxlen=RECENT_FLUSHES)
         while True:
             await self._wake.wait()
             now = time.monotonic()
-            due = flush_due(self._unflushed_since, last_start, now, interval, max(took))
+            since = self._unflushed_since
+            due = max(now if since is None else since, last_start) + interval
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
-            if await self.flush():
-                took.append(time.monotonic() - last_start)
+            await self.flush()
 
-    async def flush(self) -> bool:
-        """Write the delivery cursors of what the server confirmed receiving; whether
-        that was done (False: nothing to write, unconfirmed, or the write failed)."""
+    async def flush(self) -> None:
+        """Write the delivery cursors of what the server confirmed receiving."""
         async with self._lock:
             if not self._unflushed:
-                return False
+                return
             generation = self._link.generation
             # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
@@ -130,8 +120,8 @@ class DeliveryCursors:
             try:
                 if not await self.confirm(generation):
                     # Unconfirmed: the reconnect's replay sends these events again.
-                    return False
-                return await self._write(batch)
+                    return
+                await self._write(batch)
             finally:
                 self._in_flight_since = None
 
@@ -155,7 +145,7 @@ class DeliveryCursors:
             self._link.abort()
         return False
 
-    async def _write(self, batch: dict[Key, int]) -> bool:
+    async def _write(self, batch: dict[Key, int]) -> None:
         since = self._in_flight_since
         try:
             cursors: dict[Recipient, int] = {}
@@ -171,19 +161,7 @@ class DeliveryCursors:
                 later = self._unflushed_since
                 self._unflushed_since = since if later is None else min(since, later)
             self._wake.set()
-            return False
+            return
         for key, pos in batch.items():
             self._refusals.delivered(key[0], pos)
             self._on_stored(key)
-        return True
-
-
-def flush_due(
-    since: float | None, last_start: float, now: float, interval: float, took: float
-) -> float:
-    """When the next flush starts (monotonic seconds): ``interval`` after the oldest
-    unwritten send (``since``; None: now), less the lead ``took`` (how long the last
-    flush that wrote took, at most half an interval), and at least ``interval`` less
-    that lead after the last flush started."""
-    lead = min(max(took, 0.0), interval / 2)
-    return max(now if since is None else since, last_start) + interval - lead

@@ -43,23 +43,43 @@ def test_ids_do_not_repeat_across_draws() -> None:
     assert len(seen) == 10 * ids._BATCH
 
 
-def test_threads_draw_from_pools_of_their_own() -> None:
+def test_threads_draw_from_pools_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    draws: list[str] = []
+    real = os.urandom
+
+    def counted(size: int) -> bytes:
+        draws.append(threading.current_thread().name)
+        return real(size)
+
+    monkeypatch.setattr(os, "urandom", counted)
+    ids._fresh_pool()
+    random_hex_id()  # this thread's pool has ids left...
     per_thread: list[list[str]] = [[] for _ in range(4)]
 
     def draw(into: list[str]) -> None:
+        into.append(random_hex_id())  # one id: a shared pool would have it already
         into.extend(random_hex_id() for _ in range(2 * ids._BATCH))
 
-    threads = [threading.Thread(target=draw, args=(into,)) for into in per_thread]
+    threads = [
+        threading.Thread(target=draw, args=(into,), name=f"drawer-{n}")
+        for n, into in enumerate(per_thread)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    # ...yet each thread drew for itself (its first id, and two batches more for the
+    # rest, 2 x 256 + 1): no pool, and no position in one, is shared.
+    assert sorted(draws) == sorted(
+        [threading.current_thread().name] + [f"drawer-{n}" for n in range(4) for _ in range(3)]
+    )
     everything = [value for into in per_thread for value in into]
-    assert len(set(everything)) == len(everything) == 4 * 2 * ids._BATCH
+    assert len(set(everything)) == len(everything) == 4 * (2 * ids._BATCH + 1)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    ids._fresh_pool()
     random_hex_id()  # the parent has a pool with ids left in it
     read_end, write_end = os.pipe()
     pid = os.fork()

@@ -5,6 +5,7 @@ another process does; and its checkpoints, on its thread, keep the WAL bounded."
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
@@ -216,7 +217,7 @@ async def test_a_prepared_batch_goes_straight_to_sqlite3_and_is_still_heard(
 ) -> None:
     writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
     try:
-        await writer.write(_batch(1))  # opens the connection (its pragmas are heard too)
+        await writer.write(_batch(1))  # opens the connection
         with _observed() as heard:
             await writer.write([*_batch(2, 2), *_batch(10)])
         assert heard == [
@@ -259,6 +260,24 @@ async def test_a_batch_whose_last_write_fails_stores_nothing_and_the_writer_goes
             await writer.write([*_batch(5), *_batch(1), *_batch(6)])
         assert _count(database) == 1
         await writer.write(_batch(7, 2))
+    finally:
+        await writer.close()
+    assert _count(database) == 3
+
+
+async def test_while_sqlalchemy_logs_statements_the_writer_goes_through_it(
+    database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The raw path skips SQLAlchemy's statement log: while it is on, SQLAlchemy writes.
+    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    try:
+        await writer.write(_batch(1))
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), _observed() as heard:
+            await writer.write(_batch(2))
+        assert heard == ["(begin)", "BEGIN IMMEDIATE", "INSERT INTO rows", "(commit)"]
+        with _observed() as heard:
+            await writer.write(_batch(3))
+        assert heard == ["BEGIN IMMEDIATE", "INSERT INTO rows", "(commit)"]
     finally:
         await writer.close()
     assert _count(database) == 3
