@@ -34,6 +34,8 @@ def redact(text: str, **settings: object) -> str:
         ("5500-0000-0000-0004 ok", "****-****-****-0004 ok"),
         ("amex 3782 822463 10005", "amex **** ****** *0005"),
         ("two 4111111111111111 and 5555555555554444", "two ************1111 and ************4444"),
+        # The shortest: 13 digits, and nothing else in the text has a digit.
+        ("old visa 4222222222222", "old visa *********2222"),
     ],
 )
 def test_luhn_valid_card_numbers_keep_only_their_last_four_digits(text: str, expected: str) -> None:
