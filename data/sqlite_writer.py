@@ -215,25 +215,14 @@ class SqliteWriter:
     def _execute(
         self, connection: Connection, batch: QueuedWrite, prepared: PreparedWrite | None
     ) -> None:
-        stmt, rows = batch.stmt, batch.rows
+        stmt = batch.stmt
 
         def run(some: list[dict[str, Any]]) -> Any:
             if prepared is not None:
                 return prepared.execute(connection, some)
             return connection.execute(stmt, some if len(some) > 1 else some[0])
 
-        try:
-            if not batch.check:
-                run(rows)
-            elif self._multi_rowcount or len(rows) == 1:
-                _expect(run(rows), rows)
-            else:
-                for row in rows:
-                    _expect(run([row]), [row])
-        except IntegrityError as error:
-            if batch.taken_is_conflict and is_key_taken(error):
-                raise Conflict("a unique key was taken meanwhile") from error
-            raise
+        _store(batch, run, self._multi_rowcount)
 
     # -- on the writer's thread ---------------------------------------------------------
 
@@ -323,19 +312,7 @@ class _RawTransaction:
             self._cursor.close()
 
     def _execute(self, batch: QueuedWrite, prepared: PreparedWrite, multi: bool) -> None:
-        rows = batch.rows
-        try:
-            if not batch.check:
-                self._run(prepared.sql, prepared.bind(rows))
-            elif multi or len(rows) == 1:
-                _expect(self._run(prepared.sql, prepared.bind(rows)), rows)
-            else:
-                for row in rows:
-                    _expect(self._run(prepared.sql, prepared.bind([row])), [row])
-        except IntegrityError as error:
-            if batch.taken_is_conflict and is_key_taken(error):
-                raise Conflict("a unique key was taken meanwhile") from error
-            raise
+        _store(batch, lambda some: self._run(prepared.sql, prepared.bind(some)), multi)
 
     def _run(self, sql: str, params: list[tuple[Any, ...]]) -> sqlite3.Cursor:
         many = len(params) > 1
@@ -391,6 +368,25 @@ def _never_wait_never_checkpoint(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA wal_autocheckpoint=0")
     finally:
         cursor.close()
+
+
+def _store(batch: QueuedWrite, run: Callable[[list[dict[str, Any]]], Any], multi: bool) -> None:
+    """Write ``batch``'s rows with ``run`` (which returns what has a ``rowcount``): all at
+    once, or, for a compare-and-set when the driver cannot count the rows of several,
+    one by one. A taken unique key is ``Conflict`` when the batch says so."""
+    rows = batch.rows
+    try:
+        if not batch.check:
+            run(rows)
+        elif multi or len(rows) == 1:
+            _expect(run(rows), rows)
+        else:
+            for row in rows:
+                _expect(run([row]), [row])
+    except IntegrityError as error:
+        if batch.taken_is_conflict and is_key_taken(error):
+            raise Conflict("a unique key was taken meanwhile") from error
+        raise
 
 
 def _expect(result: Any, rows: list[dict[str, Any]]) -> None:
