@@ -270,8 +270,8 @@ class _RawTransaction:
     (``IntegrityError``, ``OperationalError``), so that ``SqliteWriter`` and the unit of
     work tell them apart as before. It leaves out the ``begin``, ``rollback``,
     ``after_cursor_execute`` and ``handle_error`` events and SQLAlchemy's statement
-    logging: while that logging is on (``echo``, or the ``sqlalchemy.engine`` logger at
-    INFO) the writer goes through SQLAlchemy instead (``usable``). SQLAlchemy's
+    logging: while that logging is on for its connection the writer goes through
+    SQLAlchemy instead (``usable``). SQLAlchemy's
     ``Connection`` never learns of the transaction: it begins and ends inside ``write``,
     rolled back there on any error.
     """
@@ -287,8 +287,12 @@ class _RawTransaction:
 
     @staticmethod
     def usable(connection: Connection) -> bool:
-        """Whether nothing asks for what this leaves out (SQLAlchemy's statement log)."""
-        return not connection.engine.echo and not _SQL_LOG.isEnabledFor(logging.INFO)
+        """Whether nothing asks for what this leaves out: SQLAlchemy's statement log,
+        which a connection decides on when it is opened (``echo``, or the
+        ``sqlalchemy.engine.Engine`` logger at INFO then). Read from the connection as
+        SQLAlchemy itself does (a private attribute: should a release rename it, the
+        raw path is taken, and only the log of the writer's statements is missed)."""
+        return not getattr(connection, "_echo", False)
 
     def write(
         self, batches: Sequence[QueuedWrite], prepared: Sequence[PreparedWrite], multi: bool
@@ -327,8 +331,6 @@ class _RawTransaction:
         except sqlite3.Error as error:
             raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
 
-
-_SQL_LOG = logging.getLogger("sqlalchemy.engine")
 
 _T = TypeVar("_T")
 

@@ -275,10 +275,10 @@ def _is_down(error: BaseException) -> bool:
 
 _ROLLED_BACK_SQLSTATES = ("40001", "40P01")
 """PostgreSQL's serialization_failure and deadlock_detected: the server rolled the whole
-transaction back, and the same transaction run again may succeed. The engine takes its
-row locks in one order (by id) so that its own transactions do not deadlock, but a
-deadlock with anything else (an operator's session, a migration) must not reach a
-client as an internal error."""
+transaction back, and the same transaction run again may succeed. The engine takes most
+of its row locks in one order (by id), but not all of them (a queue's waiting counts, a
+provisional visitor's conversations), and a deadlock with anything else (an operator's
+session, a migration) is possible too: none may reach a client as an internal error."""
 
 
 def _is_rolled_back_for_retry(error: BaseException) -> bool:
@@ -296,5 +296,12 @@ def _raise_retryable(error: BaseException) -> None:
         logger.warning("database unavailable: %s", error)
         raise Unavailable("the database is unavailable; retry in a moment") from error
     if _is_rolled_back_for_retry(error):
-        logger.warning("transaction rolled back by the database, to be retried: %s", error)
+        # The state and the error's class only: its text names the statement and its
+        # parameters, a visitor's data among them.
+        state = getattr(getattr(error, "orig", None), "sqlstate", None)
+        logger.warning(
+            "transaction rolled back by the database (%s, SQLSTATE %s), to be retried",
+            type(getattr(error, "orig", error)).__name__,
+            state,
+        )
         raise Conflict("the database rolled the transaction back; retry it") from error

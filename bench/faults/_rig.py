@@ -120,6 +120,11 @@ class LoadRig:
                     self.problems.append(
                         f"{len(dropped) - len(synced)} visitors not resynced in {limit:g} s"
                     )
+                if len(dropped) < dropped_at_least:
+                    self.problems.append(
+                        f"only {len(dropped)} visitors saw the fault in {limit:g} s, "
+                        f"not at least {dropped_at_least}"
+                    )
                 return synced
             await asyncio.sleep(0.1)
 

@@ -31,7 +31,8 @@ async def run(scale: Scale, work: Path) -> Row:
         killed = await rig.kill_engine()
         back = await rig.start_engine()
         ready = time.time()
-        synced = await rig.resynced(killed, RESYNC_BOUND + 20, dropped_at_least=1)
+        # One engine: every visitor loses its connection.
+        synced = await rig.resynced(killed, RESYNC_BOUND + 20, dropped_at_least=scale.chats)
         await asyncio.sleep(scale.seconds)
         outcome = await rig.finish()
     per_second = scale.chats * scale.rate

@@ -32,16 +32,17 @@ async def test_a_deadlock_with_another_session_is_a_conflict_and_a_retry_succeed
     attempts = 0
 
     async def other_session() -> None:
-        # An operator's session that locks Bob, then Alice: the other order. Its own
-        # deadlock check waits longer, so PostgreSQL picks the engine's transaction.
+        # An operator's session that locks Bob, then Alice: the other order. The engine
+        # has waited half a second longer by then, so its deadlock check (after
+        # deadlock_timeout, 1 s by default) finds the cycle first: its transaction is
+        # the one PostgreSQL rolls back.
         async with database.begin() as connection:
-            await connection.execute(text("SET LOCAL deadlock_timeout = '10s'"))
             await connection.execute(
                 text("SELECT 1 FROM agents WHERE id = :id FOR UPDATE"), {"id": BOB}
             )
             bob_locked.set()
             await engine_waits.wait()
-            await asyncio.sleep(0.2)  # the engine is blocked on Bob by now
+            await asyncio.sleep(0.5)  # the engine is blocked on Bob by now
             await connection.execute(
                 text("SELECT 1 FROM agents WHERE id = :id FOR UPDATE"), {"id": ALICE}
             )

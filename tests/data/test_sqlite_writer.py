@@ -268,16 +268,26 @@ async def test_a_batch_whose_last_write_fails_stores_nothing_and_the_writer_goes
 async def test_while_sqlalchemy_logs_statements_the_writer_goes_through_it(
     database: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The raw path skips SQLAlchemy's statement log: while it is on, SQLAlchemy writes.
-    writer = SqliteWriter(make_url(f"sqlite+aiosqlite:///{database}"))
+    # The raw path skips SQLAlchemy's statement log; a connection opened while it is on
+    # logs every statement (SQLAlchemy decides when the connection is opened).
+    url = make_url(f"sqlite+aiosqlite:///{database}")
+    logging_writer = SqliteWriter(url)
     try:
-        await writer.write(_batch(1))
-        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), _observed() as heard:
-            await writer.write(_batch(2))
-        assert heard == ["(begin)", "BEGIN IMMEDIATE", "INSERT INTO rows", "(commit)"]
-        with _observed() as heard:
-            await writer.write(_batch(3))
-        assert heard == ["BEGIN IMMEDIATE", "INSERT INTO rows", "(commit)"]
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"), _observed() as heard:
+            await logging_writer.write(_batch(1))
+            await logging_writer.write(_batch(2))
+        assert heard.count("(begin)") == 2
+        logged = [record.getMessage() for record in caplog.records]
+        assert sum("INSERT INTO rows" in line for line in logged) == 2, logged
     finally:
-        await writer.close()
+        await logging_writer.close()
+    quiet_writer = SqliteWriter(url)
+    try:
+        caplog.clear()
+        with _observed() as heard:
+            await quiet_writer.write(_batch(3))
+        assert heard == ["BEGIN IMMEDIATE", "INSERT INTO rows", "(commit)"]
+        assert not caplog.records
+    finally:
+        await quiet_writer.close()
     assert _count(database) == 3
