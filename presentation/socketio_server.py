@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
+from presentation.engineio_poll import QuickPollServer
 from presentation.redis_resync import ResyncingRedisManager
 from presentation.room_index import IndexedAsyncManager
 from presentation.settings import WebSettings
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 class VisitorServer(socketio.AsyncServer):  # type: ignore[misc]
     """An ``AsyncServer`` that keeps the background tasks it starts, so the app's
     cleanup can stop them: the message queue's listener, and event handlers still
-    running when the web server has gone."""
+    running when the web server has gone. Its Engine.IO server is a ``QuickPollServer``
+    (``presentation.engineio_poll``)."""
 
     def __init__(self, **options: Any) -> None:
         self._started: set[asyncio.Task[Any]] = set()
@@ -41,6 +43,9 @@ class VisitorServer(socketio.AsyncServer):  # type: ignore[misc]
         self._started.add(task)
         task.add_done_callback(self._started.discard)
         return task
+
+    def _engineio_server_class(self) -> type[QuickPollServer]:
+        return QuickPollServer
 
     async def stop_background_tasks(self) -> None:
         tasks = list(self._started)
