@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from business.model import ConversationId, QueueName
 from tests.xmpp_bridge.support import ADDRESSING, ALICE_JID, SUPPORT
 from xmpp_bridge.converters import client_msg_id_for, parse_stanza, stanza_to_custom
+from xmpp_bridge.converters._stanza import receipt_requested
 from xmpp_bridge.custom import (
     AgentMessage,
     AgentTyping,
@@ -114,6 +116,26 @@ def test_receipt_request_is_noticed() -> None:
 
     assert received is not None
     assert received.origin.receipt_requested
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        '<request xmlns="urn:xmpp:receipts"/>',
+        '<received xmlns="urn:xmpp:receipts" id="x"/>',
+        "<request/>",  # the stanza's own namespace: not XEP-0184
+        '<request xmlns="urn:xmpp:other"/>',
+    ],
+)
+def test_receipt_requested_answers_as_slixmpps_plugin(extra: str) -> None:
+    stanza = parse_stanza(
+        f'<message from="alice@localhost/a" to="{CONV_JID}" type="chat" id="r1">'
+        f"<body>x</body>{extra}</message>"
+    )
+    plugin: Any = parse_stanza(str(stanza))
+    assert receipt_requested(stanza) is bool(plugin["request_receipt"])
+    assert receipt_requested(stanza) is (extra.startswith('<request xmlns="urn:xmpp:receipts"'))
 
 
 @pytest.mark.parametrize(
