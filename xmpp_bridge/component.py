@@ -9,10 +9,12 @@ from typing import Protocol
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXPath
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from xmpp_bridge.converters import Stanza
+from xmpp_bridge.handler_matching import UNUSED_HANDLERS, quicker
 from xmpp_bridge.settings import BridgeSettings
 
 
@@ -79,6 +81,8 @@ class ChatComponent(ComponentXMPP):
         # Pings prove delivery: an answer to a ping sent after some stanzas means the
         # server has read those stanzas (the link is one ordered stream).
         self.register_plugin("xep_0199", {"keepalive": False})
+        for name in UNUSED_HANDLERS:
+            self.remove_handler(name)
         self.auto_authorize = None
         self.auto_subscribe = False
         for event, method in _ROSTER_HANDLERS:
@@ -96,6 +100,16 @@ class ChatComponent(ComponentXMPP):
         self.add_event_handler("stream_error", events.on_stream_error)
         self._unwritten = []
         self.add_filter("in", self._count_received)
+
+    def register_handler(
+        self,
+        handler: BaseHandler,
+        before: BaseHandler | None = None,
+        after: BaseHandler | None = None,
+    ) -> None:
+        """slixmpp's, with a stanza path tested name first
+        (``xmpp_bridge.handler_matching``)."""
+        super().register_handler(quicker(handler), before, after)
 
     def _count_received(self, stanza: Stanza) -> Stanza:
         self.received += 1
