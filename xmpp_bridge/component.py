@@ -13,7 +13,7 @@ from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXPath
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
-from xmpp_bridge.converters import Stanza
+from xmpp_bridge.converters import Stanza, written_text
 from xmpp_bridge.handler_matching import UNUSED_HANDLERS, quicker
 from xmpp_bridge.settings import BridgeSettings
 
@@ -116,7 +116,10 @@ class ChatComponent(ComponentXMPP):
         return stanza
 
     def send_stanza(self, stanza: Stanza) -> None:
-        self.send(stanza)
+        """Through slixmpp's send queue, in order with everything else sent; a stanza
+        already written (``converters.written_text``) as its text."""
+        text = written_text(stanza)
+        self.send(stanza if text is None else text)
 
     def send_raw(self, data: str | bytes) -> None:
         """slixmpp's ``send_raw``, with the writes of one turn of the event loop joined

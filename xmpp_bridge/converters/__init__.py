@@ -27,6 +27,7 @@ from xmpp_bridge.converters._stanza import (
     serialised_size,
     stanza_to_xml,
     stream_error_text,
+    written_text,
 )
 from xmpp_bridge.converters.inbound import client_msg_id_for, loggable, stanza_to_custom
 from xmpp_bridge.converters.offer import offer_text
@@ -54,6 +55,7 @@ __all__ = [
     "stanza_to_xml",
     "stream_error_text",
     "submitted_values",
+    "written_text",
     "xml_safe",
     "xml_size",
 ]

@@ -11,20 +11,17 @@ and ``_markers`` stay for everything else.
 
 from __future__ import annotations
 
-from typing import Any
 from xml.etree import ElementTree as ET
 
-from slixmpp import Message
-
-from xmpp_bridge.converters._stanza import _STREAM, COMPONENT_NS, Stanza
+from xmpp_bridge.converters._stanza import COMPONENT_NS, Stanza
+from xmpp_bridge.converters._written import written_message
 from xmpp_bridge.converters.sizes import xml_safe
 
 _MESSAGE = f"{{{COMPONENT_NS}}}message"
-_BODY = f"{{{COMPONENT_NS}}}body"
-_MARKABLE = "{urn:xmpp:chat-markers:0}markable"  # XEP-0333
-_RECEIPT_REQUEST = "{urn:xmpp:receipts}request"  # XEP-0184
-_NICK = "{http://jabber.org/protocol/nick}nick"  # XEP-0172
-_ACTIVE = "{http://jabber.org/protocol/chatstates}active"  # XEP-0085
+_MARKERS_NS = "urn:xmpp:chat-markers:0"  # XEP-0333
+_RECEIPTS_NS = "urn:xmpp:receipts"  # XEP-0184
+_NICK_NS = "http://jabber.org/protocol/nick"  # XEP-0172
+_CHAT_STATES_NS = "http://jabber.org/protocol/chatstates"  # XEP-0085
 
 
 def chat_message(
@@ -42,24 +39,29 @@ def chat_message(
     ``<active/>`` (XEP-0085) if ``active``. The addresses go as given (slixmpp writes
     them so too), the rest ``xml_safe``.
 
-    The stanza object is made last, from the finished XML, as slixmpp makes one it
-    read: its plugins then find their elements (one made before they were there would
-    add a second element when read)."""
+    Written as its wire text (``_written``); as a stanza object it is made last, from
+    the finished XML, as slixmpp makes one it read: its plugins then find their
+    elements (one made before they were there would add a second element when read)."""
     # An empty address is left out, as slixmpp leaves it out.
     attrib = {name: value for name, value in (("to", to), ("from", sender)) if value}
     attrib["type"] = "chat"
     if stanza_id:
         attrib["id"] = xml_safe(stanza_id)
-    xml = ET.Element(_MESSAGE, attrib)
+    children: list[tuple[str, str, str | None]] = []
     if body:
-        ET.SubElement(xml, _BODY).text = xml_safe(body)
+        children.append(("body", COMPONENT_NS, xml_safe(body)))
     if marked:
-        ET.SubElement(xml, _MARKABLE)
-        ET.SubElement(xml, _RECEIPT_REQUEST)
+        children.append(("markable", _MARKERS_NS, None))
+        children.append(("request", _RECEIPTS_NS, None))
     if nick is not None:
-        ET.SubElement(xml, _NICK).text = xml_safe(nick)
+        children.append(("nick", _NICK_NS, xml_safe(nick)))
     if active:
-        ET.SubElement(xml, _ACTIVE)
-    msg: Any = Message(_STREAM, xml=xml)  # type: ignore[no-untyped-call]
-    result: Stanza = msg
-    return result
+        children.append(("active", _CHAT_STATES_NS, None))
+
+    def build() -> ET.Element:
+        xml = ET.Element(_MESSAGE, attrib)
+        for tag, namespace, text in children:
+            ET.SubElement(xml, f"{{{namespace}}}{tag}").text = text
+        return xml
+
+    return written_message(attrib, children, build)

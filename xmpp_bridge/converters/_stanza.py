@@ -88,8 +88,19 @@ def parse_stanza(xml: str) -> Stanza:
     raise ValueError(f"not a message or presence: {name}")
 
 
+def written_text(stanza: Stanza) -> str | None:
+    """The wire text of a stanza written before it was made (``_written``) and not
+    used as a stanza object since; None for any other."""
+    fields = vars(stanza)
+    text: str | None = fields["_written"] if "_build" in fields else None
+    return text
+
+
 def stanza_to_xml(stanza: Stanza) -> str:
     """The stanza as the component writes it on the wire."""
+    text = written_text(stanza)
+    if text is not None:
+        return text
     return tostring(stanza.xml, xmlns=COMPONENT_NS, top_level=True)
 
 
@@ -105,6 +116,9 @@ def fits(stanza: Stanza, budget: int) -> bool:
     serialises again: a rough upper bound answers for nearly every stanza, and only
     those that might come near the budget are serialised to know for sure.
     """
+    text = written_text(stanza)
+    if text is not None:
+        return len(text.encode()) <= budget
     return _size_at_most(stanza.xml) <= budget or serialised_size(stanza) <= budget
 
 

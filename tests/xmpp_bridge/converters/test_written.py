@@ -1,0 +1,153 @@
+"""``WrittenMessage``: the wire text is slixmpp's for the same stanza, the message is an
+ordinary ``Message`` from its first use as one, and the component sends the text."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+from slixmpp import Message
+from slixmpp.xmlstream import tostring
+
+from xmpp_bridge.component import ChatComponent
+from xmpp_bridge.converters import stanza_to_xml, written_text
+from xmpp_bridge.converters._element_build import chat_message
+from xmpp_bridge.converters._stanza import COMPONENT_NS, set_delay
+from xmpp_bridge.converters._written import _PRESET, WrittenMessage
+from xmpp_bridge.settings import BridgeSettings
+
+_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)  # no lone surrogates
+
+
+def _message(**overrides: Any) -> Any:
+    fields: dict[str, Any] = {
+        "sender": "c-1f2e@chat.localhost",
+        "to": "alice@localhost/desk",
+        "stanza_id": "ev-1",
+        "body": "Hello & <bye> \"quoted\" 'single'",
+        "marked": True,
+        "nick": "Vera <&>",
+        "active": True,
+    }
+    fields.update(overrides)
+    return chat_message(**fields)
+
+
+def _as_slixmpp_writes(msg: Any) -> str:
+    """What slixmpp's send loop writes for the message, on the component stream."""
+    return tostring(msg.xml, xmlns=COMPONENT_NS, top_level=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=_text,
+    nick=st.none() | _text,
+    stanza_id=st.none() | _text,
+    to=_text,
+    sender=_text,
+    marked=st.booleans(),
+    active=st.booleans(),
+)
+def test_the_written_text_is_what_slixmpp_writes_for_the_message(
+    body: str,
+    nick: str | None,
+    stanza_id: str | None,
+    to: str,
+    sender: str,
+    marked: bool,
+    active: bool,
+) -> None:
+    msg = _message(
+        body=body,
+        nick=nick,
+        stanza_id=stanza_id,
+        to=to,
+        sender=sender,
+        marked=marked,
+        active=active,
+    )
+    text = written_text(msg)
+    assert text is not None
+    assert stanza_to_xml(msg) == text
+    assert _as_slixmpp_writes(msg) == text  # made from its XML now
+    assert written_text(msg) is None
+
+
+def test_first_use_makes_it_the_message_it_stands_for() -> None:
+    msg = _message()
+    assert type(msg) is WrittenMessage
+    text = written_text(msg)
+    assert msg["body"] == "Hello & <bye> \"quoted\" 'single'"
+    assert type(msg) is Message
+    assert msg["nick"]["nick"] == "Vera <&>"
+    assert msg["id"] == "ev-1"
+    assert str(msg["to"]) == "alice@localhost/desk"
+    assert msg["chat_state"] == "active"
+    assert msg["request_receipt"]
+    # Read through its plugins, nothing was added twice.
+    assert [child.tag.rpartition("}")[2] for child in msg.xml] == [
+        "body",
+        "markable",
+        "request",
+        "nick",
+        "active",
+    ]
+    assert _as_slixmpp_writes(msg) == text
+    assert copy.copy(msg)["body"] == msg["body"]  # a Message's own copy works
+
+
+def test_a_change_after_first_use_is_what_goes_on_the_wire() -> None:
+    msg = _message()
+    written = written_text(msg)
+    set_delay(msg, datetime(2026, 11, 27, 9, 0, tzinfo=UTC), "chat.localhost")
+    assert written_text(msg) is None
+    assert written is not None
+    assert stanza_to_xml(msg) != written
+    assert "urn:xmpp:delay" in stanza_to_xml(msg)
+
+
+def test_nothing_reads_the_class_defaults_before_first_use() -> None:
+    """What Message.__init__ would set over a class attribute is set at once."""
+    assert _PRESET == {"namespace": COMPONENT_NS}
+    msg = _message()
+    assert vars(msg)["namespace"] == COMPONENT_NS
+    assert msg.namespace == COMPONENT_NS
+    assert type(msg) is WrittenMessage  # reading it did not need the stanza
+
+
+def test_an_empty_message_closes_itself_and_attributes_are_escaped() -> None:
+    empty = {"body": "", "marked": False, "nick": None, "active": False}
+    msg = _message(to='o\'brien&co@localhost/"desk"', **empty)
+    assert written_text(msg) == (
+        '<message to="o&apos;brien&amp;co@localhost/&quot;desk&quot;" '
+        'from="c-1f2e@chat.localhost" type="chat" id="ev-1" />'
+    )
+    assert _as_slixmpp_writes(msg) == written_text(
+        _message(to='o\'brien&co@localhost/"desk"', **empty)
+    )
+
+
+def test_the_component_sends_the_written_text_through_its_send_queue() -> None:
+    class Events:
+        def on_stanza(self, stanza: object) -> None: ...
+        def on_session_start(self) -> None: ...
+        def on_disconnected(self, event: object) -> None: ...
+        def on_connection_failed(self, event: object) -> None: ...
+        def on_stream_error(self, event: object) -> None: ...
+
+    component = ChatComponent(
+        settings=BridgeSettings(component_jid="chat.localhost", secret="s" * 40),
+        events=Events(),
+    )
+    sent: list[object] = []
+    component.send = sent.append  # type: ignore[method-assign,assignment]
+    written = _message()
+    text = written_text(written)
+    used = _message()
+    assert used["body"]  # used as a stanza: sent as one
+    component.send_stanza(written)
+    component.send_stanza(used)
+    assert sent == [text, used]
+    assert type(written) is WrittenMessage  # sending did not make the stanza
