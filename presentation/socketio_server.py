@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
-from presentation.engineio_poll import QuickPollServer
+from presentation.engineio_writer import QuickPollServer
 from presentation.redis_resync import ResyncingRedisManager
 from presentation.room_index import IndexedAsyncManager
 from presentation.settings import WebSettings
@@ -30,7 +30,7 @@ class VisitorServer(socketio.AsyncServer):  # type: ignore[misc]
     """An ``AsyncServer`` that keeps the background tasks it starts, so the app's
     cleanup can stop them: the message queue's listener, and event handlers still
     running when the web server has gone. Its Engine.IO server is a ``QuickPollServer``
-    (``presentation.engineio_poll``)."""
+    (``presentation.engineio_writer``)."""
 
     def __init__(self, **options: Any) -> None:
         self._started: set[asyncio.Task[Any]] = set()

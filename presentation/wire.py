@@ -37,6 +37,8 @@ MESSAGING_MODE = "messaging"
 
 def iso_utc(moment: datetime) -> str:
     """ISO-8601 in UTC with a ``Z``, millisecond precision, as JavaScript's Date prints."""
+    if moment.tzinfo is UTC:  # what the engine stores and reads: no conversion needed
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" off
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -31,6 +31,11 @@ def test_times_are_iso_8601_utc_with_z() -> None:
     assert iso_utc(AT) == "2026-03-01T09:30:15.123Z"
     plus_two = AT.astimezone(timezone(timedelta(hours=2)))
     assert iso_utc(plus_two) == "2026-03-01T09:30:15.123Z"
+    # Whole seconds and a UTC that is not ``datetime.UTC`` itself.
+    assert iso_utc(AT.replace(microsecond=0)) == "2026-03-01T09:30:15.000Z"
+    named_utc = timezone(timedelta(0), "GMT")
+    assert named_utc is not UTC
+    assert iso_utc(AT.replace(tzinfo=named_utc)) == "2026-03-01T09:30:15.123Z"
 
 
 def test_visitor_message() -> None:

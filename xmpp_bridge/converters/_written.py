@@ -22,12 +22,22 @@ from slixmpp import Message
 
 from xmpp_bridge.converters._stanza import _STREAM, COMPONENT_NS
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;", '"': "&quot;"})
-"""slixmpp's escapes (``slixmpp.xmlstream.tostring.escape``), for text and attributes."""
-
 
 def escape(text: str) -> str:
-    return text.translate(_ESCAPES)
+    """slixmpp's escapes (``slixmpp.xmlstream.tostring.escape``), for text and
+    attributes; a text without any of the five characters is returned as it is (a test
+    per character is a tenth of ``str.translate``'s cost here)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "'" in text:
+        text = text.replace("'", "&apos;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text
 
 
 def _preset() -> dict[str, Any]:

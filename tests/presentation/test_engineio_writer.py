@@ -1,5 +1,5 @@
 """``QuickPollSocket``: the writer's ``poll`` returns what python-engineio's would, and
-the visitor server's sockets use it."""
+the visitor server's sockets use it and ``QuickWebSocket``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 import socketio
 from aiohttp import web
 from engineio import async_socket, exceptions, packet
+from engineio.async_drivers import aiohttp as aiohttp_driver
 
-from presentation.engineio_poll import QuickPollServer, QuickPollSocket
+from presentation.engineio_writer import QuickPollServer, QuickPollSocket, QuickWebSocket
 from presentation.settings import WebSettings
 from presentation.socketio_server import build_server
 
@@ -152,6 +153,9 @@ async def test_the_visitor_servers_websockets_poll_quickly_and_deliver_in_order(
     await client.connect(url, namespaces=[NAMESPACE], transports=["websocket"])
     try:
         assert isinstance(sio.eio, QuickPollServer)
+        assert sio.eio._async["websocket"] is QuickWebSocket
+        # Only this server's table: python-engineio's own is as it was.
+        assert aiohttp_driver._async["websocket"] is aiohttp_driver.WebSocket
         sockets = list(sio.eio.sockets.values())
         assert sockets
         assert all(type(s) is QuickPollSocket for s in sockets)
