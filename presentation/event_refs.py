@@ -27,7 +27,8 @@ from typing import Final
 from urllib.parse import quote
 
 from business.events import ConversationEvent
-from presentation.wire import Json, as_is, encoded_size, event_to_wire
+from presentation.packet_json import encoded_size
+from presentation.wire import Json, as_is, event_to_wire
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import socketio
 
 from presentation.engineio_writer import QuickPollServer
+from presentation.packet_json import PacketJson
 from presentation.redis_resync import ResyncingRedisManager
 from presentation.room_index import IndexedAsyncManager
 from presentation.settings import WebSettings
@@ -101,9 +102,11 @@ class RedisConnections:
 class TextPacket(socketio.packet.Packet):  # type: ignore[misc]
     """Socket.IO packets without binary attachments: the visitor protocol is JSON only,
     and the default packet walks every payload it sends looking for ``bytes`` (about 2 %
-    of the event loop under load). Incoming packets are decoded as before."""
+    of the event loop under load). Incoming packets are decoded as before. Their JSON
+    is ``presentation.packet_json``'s (orjson where installed)."""
 
     uses_binary_events = False
+    json = PacketJson
 
 
 def build_server(settings: WebSettings, redis: RedisConnections | None) -> VisitorServer:

@@ -6,7 +6,6 @@ Only names and kinds of participants go out: agent JIDs and visitor ids stay ins
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import assert_never
@@ -105,11 +104,6 @@ def event_to_wire(event: ConversationEvent, attachment_url: Callable[[str], str]
         case _:
             assert_never(event)
     return wire
-
-
-def encoded_size(value: object) -> int:
-    """Bytes of ``value`` in the JSON python-socketio sends (ASCII, no spaces)."""
-    return len(json.dumps(value, separators=(",", ":")))
 
 
 def typing_to_wire(event: TypingChanged) -> Json:

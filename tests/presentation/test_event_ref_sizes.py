@@ -3,7 +3,6 @@ reference says, and that the common path never encodes an event to find out."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -21,8 +20,9 @@ from business.model import (
 from business.validation import Limits
 from presentation import event_refs
 from presentation.event_refs import EventRefs, event_url
+from presentation.packet_json import encoded_size
 from presentation.settings import WebSettings
-from presentation.wire import encoded_size, event_to_wire
+from presentation.wire import event_to_wire
 
 AT = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
 CID = ConversationId("c0ffee")
@@ -51,7 +51,7 @@ def test_an_event_within_the_limit_goes_as_itself() -> None:
 
 def test_an_event_over_the_limit_goes_as_a_reference_with_its_own_seq() -> None:
     refs = EventRefs(inline_max_bytes=SMALL)
-    event = _message("é" * 400)  # 2,400 bytes of JSON for the text alone
+    event = _message("é" * 1200)  # 2,400 bytes of UTF-8 for the text alone (orjson)
     full = event_to_wire(event)
     assert refs.live(event) == {
         "conversation_id": "c0ffee",
@@ -59,7 +59,7 @@ def test_an_event_over_the_limit_goes_as_a_reference_with_its_own_seq() -> None:
         "type": "event.ref",
         "created_at": "2026-03-01T09:30:15.123Z",
         "ref_type": "message",
-        "size": len(json.dumps(full, separators=(",", ":"))),
+        "size": encoded_size(full),
         "url": "/visitor-api/v1/conversations/c0ffee/events/7",
     }
 
@@ -112,7 +112,7 @@ def test_with_the_defaults_no_message_within_the_text_limit_is_ever_encoded(
     assert refs.live(state) == event_to_wire(state)
     assert encoded == []
     # Over the bound, the exact size decides (and is what the reference reports).
-    big = _message("😀" * 6000)
+    big = _message("😀" * 20_000)  # 80,000 bytes of UTF-8, more as \u escapes
     assert refs.live(big)["size"] == encoded_size(event_to_wire(big))
     assert len(encoded) == 1
 

@@ -21,6 +21,7 @@ from business.model import DEFAULT_QUEUE, AgentId, TenantId
 from business.validation import Limits
 from data import Database
 from presentation import WebSettings
+from presentation.packet_json import encoded_size
 from tests.harness import World, make_world
 from tests.presentation.conftest import Server, StartServer, ready_agent
 from tests.presentation.test_identity_socket import (
@@ -34,7 +35,8 @@ OTHER = TenantId("other")
 ALICE = AgentId("alice@agents.example")
 LIMIT = 2048
 SETTINGS = WebSettings(event_inline_max_bytes=LIMIT)
-# 1,000 characters JSON spells as \u00e9 and 3,000 plain: 9,000 bytes of text.
+# 1,000 characters of two bytes in UTF-8 (six as the json module's \u00e9) and 3,000
+# of one: over the limit whichever encoder writes the packets.
 BIG = "é" * 1000 + "x" * 3000
 
 
@@ -135,7 +137,7 @@ async def test_a_large_message_comes_live_as_a_reference_and_the_fetch_returns_i
         {"kind": "agent", "name": "Alice"},
     )
     assert event["created_at"] == ref["created_at"]
-    assert ref["size"] == len(json.dumps(event, separators=(",", ":")))
+    assert ref["size"] == encoded_size(event)
 
 
 async def test_sync_replies_carry_references_and_leave_small_events_alone(
@@ -161,7 +163,7 @@ async def test_sync_replies_carry_references_and_leave_small_events_alone(
     for ours, theirs in zip(synced, inline, strict=True):
         if ours["seq"] == seq:
             assert ours["type"] == "event.ref"
-            assert ours["size"] == len(json.dumps(theirs, separators=(",", ":")))
+            assert ours["size"] == encoded_size(theirs)
         else:
             assert ours == theirs  # small events exactly as without the feature
     assert theirs["type"] == "message"

@@ -5,7 +5,6 @@ before its unread output grows past a bound."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from business import commands as c
 from business.model import DEFAULT_TENANT, ConversationId
 from presentation import WebSettings
 from presentation.app import NAMESPACE_KEY, SIO_KEY
+from presentation.packet_json import encoded_size
 from tests.harness import World
 from tests.presentation.conftest import Server, StartServer, ready_agent
 from tests.presentation.raw_engineio import (
@@ -26,13 +26,14 @@ from tests.presentation.raw_engineio import (
 )
 from tests.visitor_client import Visitor
 
-# 1,000 characters JSON spells as \u00e9 and 3,000 plain: 9,000 bytes on the wire.
-BIG_TEXT = "é" * 1000 + "x" * 3000
+# 4,000 characters of two bytes each in UTF-8 (orjson writes them so; the json module as
+# six-byte \u00e9 escapes): 8,000 bytes on the wire or more.
+BIG_TEXT = "é" * 4000
 
 
 def _wire_size(value: object) -> int:
-    """Bytes python-socketio sends for ``value`` (its JSON: ASCII, no spaces)."""
-    return len(json.dumps(value, separators=(",", ":")))
+    """Bytes python-socketio sends for ``value`` (``presentation.packet_json``)."""
+    return encoded_size(value)
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def _until(condition: Callable[[], bool]) -> None:
 async def test_a_sync_reply_fits_the_byte_budget_and_says_has_more(
     server: Server, world: World
 ) -> None:
-    chat = await long_chat(world, 40)  # about 360 KB of events
+    chat = await long_chat(world, 40)  # about 320 KB of events
     v = Visitor(url=server.url)
     try:
         await v.connect({"tenant": "default", "visitor_token": chat.token})
