@@ -11,7 +11,8 @@ the next agent, round robin; ``participant.joined`` and ``state.changed`` events
 ``message.send`` (the visitor's own message as an event, then the stanza to the agent,
 then the ack); an agent's message to ``c-<id>@`` comes back as a ``message`` event.
 Events carry ``seq`` and go to the conversation's and the visitor's rooms in one emit,
-as the engine sends them. No database, no idempotency, no delivery cursors.
+as the engine sends them, in the engine's packet JSON (``presentation.packet_json``:
+orjson where installed). No database, no idempotency, no delivery cursors.
 
 Configuration on the first stdin line (JSON): ``xmpp`` (``component_jid``, ``host``,
 ``port``, ``secret``) and ``agents`` (bare JIDs). Commands: ``sample``, ``window``,
@@ -47,6 +48,7 @@ from bench._common import (
     serve_commands,
 )
 from chat_engine.gc_tuning import tune_gc
+from presentation.packet_json import PacketJson
 
 NAMESPACE = "/visitor"
 
@@ -96,6 +98,9 @@ class Relay:
             cors_allowed_origins="*",
             cors_credentials=False,
             max_http_buffer_size=1_000_000,
+            # The engine's JSON for its packets (orjson where installed): a library the
+            # engine uses, so the ceiling has it too.
+            json=PacketJson,
             logger=False,
             engineio_logger=False,
         )
