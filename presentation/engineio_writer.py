@@ -16,7 +16,8 @@ them.
 
 ``QuickPollServer`` makes every socket it opens one of these: python-engineio creates
 its sockets in one place and files each in ``sockets`` at once, before anything reads
-from its queue, so the socket's class is set there; and it makes its WebSockets through
+from its queue, so the socket's class is set there (``sockets`` stays such a table when
+python-engineio replaces it); and it makes its WebSockets through
 the server's own table of async classes (``_async["websocket"]``), which the server
 gets a copy of with ``QuickWebSocket`` in it.
 """
@@ -83,9 +84,20 @@ class QuickPollServer(engineio.AsyncServer):  # type: ignore[misc]
     """python-engineio's ``AsyncServer`` whose sockets are ``QuickPollSocket`` and
     whose aiohttp WebSockets are ``QuickWebSocket``."""
 
+    _sockets: _Sockets
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sockets: dict[str, Any] = _Sockets(self.sockets)
         table: dict[str, Any] = self._async
         if table.get("websocket") is aiohttp_driver.WebSocket:
             self._async: dict[str, Any] = {**table, "websocket": QuickWebSocket}
+
+    @property
+    def sockets(self) -> dict[str, Any]:
+        return self._sockets
+
+    @sockets.setter
+    def sockets(self, sockets: dict[str, Any]) -> None:
+        # python-engineio sets it in __init__ and again, to a new dict, when it
+        # disconnects every client at once.
+        self._sockets = sockets if isinstance(sockets, _Sockets) else _Sockets(sockets)

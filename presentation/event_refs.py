@@ -11,10 +11,12 @@ counts packets, not bytes).
 
 What the common path pays: a live event's size is first bounded from above without
 encoding it (``_size_bound``: each character of a string is at most 12 bytes of JSON,
-an astral one written as two ``\\uXXXX``), a walk over the event's few fields that
-costs about a seventh of what python-socketio spends encoding the packet. Only an event
-whose bound passes the limit is encoded to learn its exact size; with the defaults
-(64 KiB, texts of at most 4,000 characters) no ordinary message ever is. ``sync``
+an astral one written as two ``\\uXXXX``), a walk over the event's few fields, and only
+an event whose bound passes the limit is encoded to learn its exact size; with the
+defaults (64 KiB, texts of at most 4,000 characters) no ordinary message ever is. With
+orjson installed (``presentation.packet_json``) every event is measured exactly
+instead: orjson encodes one in about a fifth of the walk's time (1.1 against 5.7 µs
+here). ``sync``
 replies measure every event anyway for their byte budget, and that measure is reused.
 """
 
@@ -27,6 +29,7 @@ from typing import Final
 from urllib.parse import quote
 
 from business.events import ConversationEvent
+from presentation import packet_json
 from presentation.packet_json import encoded_size
 from presentation.wire import Json, as_is, event_to_wire
 
@@ -71,7 +74,7 @@ class EventRefs:
     def live(self, event: ConversationEvent) -> Json:
         """What to emit for ``event``: itself, or its reference if it is too large."""
         wire = event_to_wire(event, self.attachment_url)
-        if _size_bound(wire) <= self.inline_max_bytes:
+        if packet_json.orjson is None and _size_bound(wire) <= self.inline_max_bytes:
             return wire
         size = encoded_size(wire)
         if size <= self.inline_max_bytes:

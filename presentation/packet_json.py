@@ -4,19 +4,26 @@ python-socketio encodes every packet it sends (events, acks) with ``json.dumps``
 2.5 % of the event loop under load, and with the column bind of the stored payloads the
 largest single cost left in the engine's own path. orjson (``pip install
 'chat-engine[speed]'``) writes the same JSON in a tenth of the time, compact as
-python-socketio asks, and leaves characters beyond ASCII as UTF-8 where the json module
-writes ``\\u`` escapes: the same values to any JSON parser, fewer bytes. What orjson
-refuses (a lone surrogate in a string, an integer beyond 64 bits, a key that is not a
-string) is written by the json module as before. Incoming packets are read as
-python-engineio reads them (its ``loads`` refuses absurdly long integers).
+python-socketio asks.
 
-``encoded_size`` measures with the same encoder, so the event references' byte limit
-(``presentation.event_refs``) is what goes on the wire.
+Characters beyond ASCII go as UTF-8, not as ``\\u`` escapes, whichever encoder writes:
+the same values to any JSON parser, fewer bytes, and the same size from both, so the
+byte limits of event references and sync replies (``encoded_size``) hold whichever
+wrote the packet. A lone surrogate, which UTF-8 cannot carry, goes as its escape.
+
+What orjson refuses or would write differently goes through the json module as before:
+a lone surrogate, an integer beyond 64 bits, a key that is not a string, and (passed
+through to it, so a mistake still fails loudly) datetimes, dataclasses and subclasses
+of str, int, dict and list. Two differences remain, for values the wire never carries:
+orjson writes a plain ``Enum`` as its value and NaN or infinity as ``null``, where the
+json module raises or writes ``NaN``. Incoming packets are read as python-engineio
+reads them (its ``loads`` refuses absurdly long integers).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from types import ModuleType
 from typing import Any
 
@@ -28,21 +35,42 @@ try:
 except ImportError:  # optional: the `speed` extra
     orjson = None
 
+_PASSTHROUGH = (
+    0
+    if orjson is None
+    else orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
 
 def dumps(value: Any, **_options: Any) -> str:
     """Compact JSON text of ``value`` (python-socketio's ``separators`` are orjson's)."""
     if orjson is not None:
         try:
-            text: str = orjson.dumps(value).decode()
+            text: str = orjson.dumps(value, option=_PASSTHROUGH).decode()
         except TypeError:
             pass  # see the module docstring
         else:
             return text
-    return json.dumps(value, separators=(",", ":"))
+    # A lone surrogate can only be in a string, where its escape is what it means.
+    return _LONE_SURROGATE.sub(
+        _escaped, json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    )
 
 
 def encoded_size(value: Any) -> int:
     """Bytes of ``value`` as a packet carries it."""
+    if orjson is not None:
+        try:
+            return len(orjson.dumps(value, option=_PASSTHROUGH))
+        except TypeError:
+            pass
     return len(dumps(value).encode())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
@@ -62,6 +62,9 @@ class ChatComponent(ComponentXMPP):
 
     _send_loop: asyncio.Task[None] | None = None
     _unwritten: list[bytes]
+    _filters_out = False
+    """Whether an outgoing filter was registered (see ``send_stanza``)."""
+    _made = False
     ping_address: str | None = None
     """Where delivery pings go from and to; the component domain itself when None. With
     ejabberd's ``domain_balancing`` the domain's own address hashes to one process's
@@ -100,6 +103,7 @@ class ChatComponent(ComponentXMPP):
         self.add_event_handler("stream_error", events.on_stream_error)
         self._unwritten = []
         self.add_filter("in", self._count_received)
+        self._made = True
 
     def register_handler(
         self,
@@ -117,9 +121,18 @@ class ChatComponent(ComponentXMPP):
 
     def send_stanza(self, stanza: Stanza) -> None:
         """Through slixmpp's send queue, in order with everything else sent; a stanza
-        already written (``converters.written_text``) as its text."""
-        text = written_text(stanza)
+        already written (``converters.written_text``) as its text, unless an outgoing
+        filter is registered (slixmpp runs those on stanza objects only)."""
+        text = None if self._filters_out else written_text(stanza)
         self.send(stanza if text is None else text)
+
+    def add_filter(self, mode: Any, handler: Any, order: int | None = None) -> None:
+        """slixmpp's, noting whether an outgoing filter is registered once the
+        component is made. The one slixmpp registers itself as it is made (its roster
+        keeping the last presence sent) looks at presences only, never at messages."""
+        if self._made and str(mode).startswith("out"):
+            self._filters_out = True
+        super().add_filter(mode, handler, order)
 
     def send_raw(self, data: str | bytes) -> None:
         """slixmpp's ``send_raw``, with the writes of one turn of the event loop joined

@@ -118,6 +118,14 @@ def test_only_plain_sockets_are_turned() -> None:
     assert type(server.sockets["s2"]) is Other
 
 
+def test_sockets_stay_quick_when_python_engineio_replaces_the_table() -> None:
+    server = QuickPollServer(async_mode="aiohttp")
+    server.sockets["s1"] = async_socket.AsyncSocket(server, "s1")
+    server.sockets = {}  # what AsyncServer.disconnect() does once all are closed
+    server.sockets["s2"] = async_socket.AsyncSocket(server, "s2")
+    assert type(server.sockets["s2"]) is QuickPollSocket
+
+
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[socketio.AsyncServer, str]]:
     sio = build_server(WebSettings(), None)

@@ -18,7 +18,7 @@ from business.model import (
     ParticipantKind,
 )
 from business.validation import Limits
-from presentation import event_refs
+from presentation import event_refs, packet_json
 from presentation.event_refs import EventRefs, event_url
 from presentation.packet_json import encoded_size
 from presentation.settings import WebSettings
@@ -90,12 +90,30 @@ def test_the_url_escapes_the_conversation_id() -> None:
     assert event_url("a/b c", 3) == "/visitor-api/v1/conversations/a%2Fb%20c/events/3"
 
 
-def test_with_the_defaults_no_message_within_the_text_limit_is_ever_encoded(
+def test_with_orjson_every_event_is_measured_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("orjson")
+    measured: list[object] = []
+
+    def counted(value: object) -> int:
+        measured.append(value)
+        return encoded_size(value)
+
+    monkeypatch.setattr(event_refs, "encoded_size", counted)
+    refs = EventRefs(inline_max_bytes=SMALL)
+    small = _message("Hello")
+    assert refs.live(small) == event_to_wire(small)
+    near = _message("é" * 900)  # bounded by the walk at 10,800 bytes: 1,800 exactly
+    assert refs.live(near) == event_to_wire(near)
+    assert measured == [event_to_wire(small), event_to_wire(near)]
+
+
+def test_without_orjson_no_message_within_the_text_limit_is_ever_encoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The common path pays a walk over the event's fields, never an encoding: even a
-    message of the longest text, all of it characters JSON spells as 12 bytes, is
-    bounded below the default limit."""
+    """Without orjson the common path pays a walk over the event's fields, never an
+    encoding: even a message of the longest text, all of it characters JSON spells as
+    12 bytes, is bounded below the default limit."""
+    monkeypatch.setattr(packet_json, "orjson", None)
     encoded: list[object] = []
 
     def counted(value: object) -> int:

@@ -78,9 +78,9 @@ def test_name_first_matches_what_the_stanza_path_matches(path: str) -> None:
     quick = NameFirst(inner, first)
     results = []
     for xml in STANZAS:
-        stanza = _read(component, xml)
-        expected = bool(inner.match(stanza))
-        assert quick.match(stanza) is expected, (path, xml)
+        # Each on a stanza of its own: a match may load plugins on the stanza it reads.
+        expected = bool(inner.match(_read(component, xml)))
+        assert quick.match(_read(component, xml)) is expected, (path, xml)
         results.append(expected)
     assert any(results), path  # the table exercises a match for every path
 

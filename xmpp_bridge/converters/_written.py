@@ -14,8 +14,9 @@ then on it is that ``Message`` (and ``written_text`` is None: it may have change
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsIndex
 from xml.etree import ElementTree as ET
 
 from slixmpp import Message
@@ -59,20 +60,43 @@ class WrittenMessage(Message):
     """A ``Message`` whose wire text is known; made in full on first use as one."""
 
     def __init__(self, text: str, build: Callable[[], ET.Element]) -> None:
-        # Message.__init__ runs later, in __getattr__, if anything needs the stanza.
+        # Message.__init__ runs later, in ``_make``, if anything needs the stanza.
         # ``_written`` and ``_build`` are what ``_stanza.written_text`` reads.
         self.__dict__.update(_PRESET)
         self._written = text
         self._build = build
 
+    def _make(self) -> bool:
+        """Become the ``Message`` this stands for; False if it already is one."""
+        fields = self.__dict__
+        build = fields.get("_build")
+        if build is None:
+            return False
+        xml = build()
+        del fields["_build"], fields["_written"]
+        self.__class__ = Message  # type: ignore[assignment]  # a Message like any other now
+        Message.__init__(self, _STREAM, xml=xml)  # type: ignore[no-untyped-call]
+        return True
+
     def __getattr__(self, name: str) -> Any:
         # Reached only for what this instance lacks: the first use as a stanza.
-        build = self.__dict__.pop("_build", None)
-        if build is None:
+        if not self._make():
             raise AttributeError(name)
-        self.__class__ = Message  # type: ignore[assignment]  # a Message like any other now
-        Message.__init__(self, _STREAM, xml=build())  # type: ignore[no-untyped-call]
         return getattr(self, name)
+
+    # Python looks these up on the class, before anything reads an attribute: each
+    # makes the Message first, then does what a Message does.
+    def __copy__(self) -> Message:
+        self._make()
+        return copy.copy(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Message:
+        self._make()
+        return copy.deepcopy(self, memo)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        self._make()
+        return self.__reduce_ex__(protocol)
 
 
 def written_message(

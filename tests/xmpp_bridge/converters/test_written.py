@@ -3,6 +3,7 @@ ordinary ``Message`` from its first use as one, and the component sends the text
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +99,17 @@ def test_first_use_makes_it_the_message_it_stands_for() -> None:
     assert copy.copy(msg)["body"] == msg["body"]  # a Message's own copy works
 
 
+def test_copies_of_an_unused_one_are_the_message() -> None:
+    for copied in (copy.copy(_message()), copy.deepcopy(_message())):
+        assert type(copied) is Message
+        assert copied["body"] == "Hello & <bye> \"quoted\" 'single'"
+        assert written_text(copied) is None
+    used = _message()
+    assert copy.copy(used)["nick"]["nick"] == "Vera <&>"
+    assert type(used) is Message  # copying made it the Message first
+    assert "_written" not in vars(used)
+
+
 def test_a_change_after_first_use_is_what_goes_on_the_wire() -> None:
     msg = _message()
     written = written_text(msg)
@@ -129,25 +141,75 @@ def test_an_empty_message_closes_itself_and_attributes_are_escaped() -> None:
     )
 
 
-def test_the_component_sends_the_written_text_through_its_send_queue() -> None:
-    class Events:
-        def on_stanza(self, stanza: object) -> None: ...
-        def on_session_start(self) -> None: ...
-        def on_disconnected(self, event: object) -> None: ...
-        def on_connection_failed(self, event: object) -> None: ...
-        def on_stream_error(self, event: object) -> None: ...
+class _Events:
+    def on_stanza(self, stanza: object) -> None: ...
+    def on_session_start(self) -> None: ...
+    def on_disconnected(self, event: object) -> None: ...
+    def on_connection_failed(self, event: object) -> None: ...
+    def on_stream_error(self, event: object) -> None: ...
 
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() -> None:
+    """Through slixmpp's own send queue: the ping that proves delivery comes after every
+    message sent before it, written or not."""
     component = ChatComponent(
         settings=BridgeSettings(component_jid="chat.localhost", secret="s" * 40),
-        events=Events(),
+        events=_Events(),
     )
+    transport = component.transport = _Transport()
+    component._always_send_everything = True  # no session: let the queue through
+    sender = asyncio.ensure_future(component.run_filters())
+    try:
+        first, second = _message(stanza_id="w-1"), _message(stanza_id="w-2")
+        made = _message(stanza_id="m-1")
+        assert made["body"]  # used as a stanza: sent as one
+        component.send_stanza(first)
+        component.send_stanza(made)
+        ping = component.make_iq_get(queryxmlns="urn:xmpp:ping", ito="chat.localhost")
+        ping["id"] = "p-1"
+        component.send(ping)
+        component.send_stanza(second)
+        for _ in range(50):
+            await asyncio.sleep(0)
+            if b"w-2" in transport.written:
+                break
+        wire = transport.written.decode()
+        order = [wire.index(f'id="{name}"') for name in ("w-1", "m-1", "p-1", "w-2")]
+        assert order == sorted(order)
+        assert type(first) is WrittenMessage  # sending did not make the stanza
+        assert wire.startswith(written_text(first) or "<none>")
+    finally:
+        sender.cancel()
+
+
+def test_with_an_outgoing_filter_the_stanza_object_is_sent() -> None:
+    component = ChatComponent(
+        settings=BridgeSettings(component_jid="chat.localhost", secret="s" * 40),
+        events=_Events(),
+    )
+    # The only outgoing filter of a new component: slixmpp's roster, presences only.
+    filters = component._XMLStream__filters  # type: ignore[attr-defined]
+    assert [f.__name__ for mode in ("out", "out_sync", "out_sce") for f in filters[mode]] == [
+        "_save_last_status"
+    ]
     sent: list[object] = []
     component.send = sent.append  # type: ignore[method-assign,assignment]
     written = _message()
     text = written_text(written)
-    used = _message()
-    assert used["body"]  # used as a stanza: sent as one
     component.send_stanza(written)
-    component.send_stanza(used)
-    assert sent == [text, used]
-    assert type(written) is WrittenMessage  # sending did not make the stanza
+    component.add_filter("out", lambda stanza: stanza)
+    again = _message()
+    component.send_stanza(again)
+    assert sent == [text, again]  # slixmpp runs the filter on ``again``
