@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import web
 
 from presentation.room_index import IndexedAsyncManager
+from tests.presentation.socketio_serving import serving
 
 NAMESPACE = "/chat"
 
@@ -25,17 +25,8 @@ async def served() -> AsyncIterator[tuple[socketio.AsyncServer, str]]:
         for room in auth["rooms"]:
             await sio.enter_room(sid, room, namespace=NAMESPACE)
 
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield sio, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(sio) as url:
+        yield sio, url
 
 
 async def _client(url: str, rooms: list[str]) -> tuple[socketio.AsyncClient, asyncio.Queue[Any]]:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import web
 from engineio import async_socket, exceptions, packet
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 from presentation.engineio_writer import QuickPollServer, QuickPollSocket, QuickWebSocket
 from presentation.settings import WebSettings
 from presentation.socketio_server import build_server
+from tests.presentation.socketio_serving import serving
 
 NAMESPACE = "/chat"
 
@@ -135,16 +135,8 @@ async def served() -> AsyncIterator[tuple[socketio.AsyncServer, str]]:
         for n in range(3):
             await sio.emit("echoed", f"{data}-{n}", to=sid, namespace=NAMESPACE)
 
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield sio, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(sio) as url:
+        yield sio, url
 
 
 async def test_the_visitor_servers_websockets_poll_quickly_and_deliver_in_order(

@@ -13,12 +13,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from presentation import packet_json
 from presentation.packet_json import PacketJson, dumps, encoded_size
 from presentation.settings import WebSettings
 from presentation.socketio_server import TextPacket, build_server
+from tests.presentation.socketio_serving import serving
 
 NAMESPACE = "/chat"
 VALUES: list[Any] = [
@@ -86,16 +86,8 @@ async def served() -> AsyncIterator[str]:
     async def say(sid: str, data: Any) -> None:
         await sio.emit("said", data, to=sid, namespace=NAMESPACE)
 
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(sio) as url:
+        yield url
 
 
 async def test_the_visitor_server_sends_packets_in_this_json(served: str) -> None:

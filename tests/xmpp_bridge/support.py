@@ -28,6 +28,7 @@ from business.model import (
 )
 from tests.harness import World, make_world
 from xmpp_bridge.addresses import Addressing
+from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.converters import (
     COMPONENT_NS,
     Stanza,
@@ -40,6 +41,7 @@ from xmpp_bridge.link import Link
 from xmpp_bridge.markers import MarkerBook
 from xmpp_bridge.outbound import XmppAgentNotifier
 from xmpp_bridge.roster import QueueRoster
+from xmpp_bridge.settings import BridgeSettings
 
 COMPONENT = "chat.localhost"
 ADDRESSING = Addressing(COMPONENT)
@@ -386,3 +388,23 @@ async def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
             if check():
                 return
             await asyncio.sleep(0.01)
+
+
+class SilentComponentEvents:
+    """``ComponentEvents`` that ignore everything: for a component never connected."""
+
+    def on_stanza(self, stanza: object) -> None: ...
+
+    def on_session_start(self) -> None: ...
+
+    def on_disconnected(self, reason: object) -> None: ...
+
+    def on_connection_failed(self, reason: object) -> None: ...
+
+    def on_stream_error(self, error: object) -> None: ...
+
+
+def unconnected_component() -> ChatComponent:
+    """A ``ChatComponent`` as the bridge makes it, not connected to anything."""
+    settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1")
+    return ChatComponent(settings=settings, events=SilentComponentEvents())

@@ -7,21 +7,7 @@ import asyncio
 import pytest
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
-from xmpp_bridge.component import ChatComponent
-from xmpp_bridge.converters import Stanza
-from xmpp_bridge.settings import BridgeSettings
-
-
-class _Events:
-    def on_stanza(self, stanza: Stanza) -> None: ...
-
-    def on_session_start(self) -> None: ...
-
-    def on_disconnected(self, reason: object) -> None: ...
-
-    def on_connection_failed(self, reason: object) -> None: ...
-
-    def on_stream_error(self, error: Stanza) -> None: ...
+from tests.xmpp_bridge.support import unconnected_component
 
 
 class _Transport(asyncio.Transport):
@@ -37,13 +23,8 @@ class _Transport(asyncio.Transport):
         return self.closing
 
 
-def _component() -> ChatComponent:
-    settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1")
-    return ChatComponent(settings=settings, events=_Events())
-
-
 async def test_the_writes_of_one_turn_go_out_in_one_write_in_order() -> None:
-    component = _component()
+    component = unconnected_component()
     transport = component.transport = _Transport()
     component.send_raw("<message id='1'/>")
     component.send_raw(b"<message id='2'/>")
@@ -59,7 +40,7 @@ async def test_the_writes_of_one_turn_go_out_in_one_write_in_order() -> None:
 
 
 async def test_what_was_joined_for_a_lost_connection_is_not_written_to_the_next() -> None:
-    component = _component()
+    component = unconnected_component()
     old = component.transport = _Transport()
     component.send_raw("<message id='1'/>")
     new = component.transport = _Transport()
@@ -74,7 +55,7 @@ async def test_what_was_joined_for_a_lost_connection_is_not_written_to_the_next(
 
 
 async def test_without_a_connection_a_write_is_refused_at_once() -> None:
-    component = _component()
+    component = unconnected_component()
     component.transport = None
     with pytest.raises(NotConnectedError):
         component.send_raw("<message/>")

@@ -10,10 +10,10 @@ import pytest
 from slixmpp import Iq, Message, Presence
 from slixmpp.xmlstream.matcher.stanzapath import StanzaPath
 
+from tests.xmpp_bridge.support import unconnected_component
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.converters._stanza import COMPONENT_NS
 from xmpp_bridge.handler_matching import UNUSED_HANDLERS, NameFirst, first_step
-from xmpp_bridge.settings import BridgeSettings
 
 FROM = 'from="alice@localhost/a" to="c-1@chat.localhost"'
 STANZAS = [
@@ -49,15 +49,7 @@ PATHS = [
 
 
 def _component() -> ChatComponent:
-    class Events:
-        def on_stanza(self, stanza: object) -> None: ...
-        def on_session_start(self) -> None: ...
-        def on_disconnected(self, event: object) -> None: ...
-        def on_connection_failed(self, event: object) -> None: ...
-        def on_stream_error(self, event: object) -> None: ...
-
-    settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 40)
-    component = ChatComponent(settings=settings, events=Events())
+    component = unconnected_component()
     component.register_plugin("xep_0050")  # as xmpp_bridge.component_adhoc does
     return component
 

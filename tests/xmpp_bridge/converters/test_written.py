@@ -12,12 +12,11 @@ from hypothesis import given, settings, strategies as st
 from slixmpp import Message
 from slixmpp.xmlstream import tostring
 
-from xmpp_bridge.component import ChatComponent
+from tests.xmpp_bridge.support import unconnected_component
 from xmpp_bridge.converters import stanza_to_xml, written_text
 from xmpp_bridge.converters._element_build import chat_message
 from xmpp_bridge.converters._stanza import COMPONENT_NS, set_delay
 from xmpp_bridge.converters._written import _PRESET, WrittenMessage
-from xmpp_bridge.settings import BridgeSettings
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)  # no lone surrogates
 
@@ -141,14 +140,6 @@ def test_an_empty_message_closes_itself_and_attributes_are_escaped() -> None:
     )
 
 
-class _Events:
-    def on_stanza(self, stanza: object) -> None: ...
-    def on_session_start(self) -> None: ...
-    def on_disconnected(self, event: object) -> None: ...
-    def on_connection_failed(self, event: object) -> None: ...
-    def on_stream_error(self, event: object) -> None: ...
-
-
 class _Transport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
@@ -164,10 +155,7 @@ class _Transport(asyncio.Transport):
 async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() -> None:
     """Through slixmpp's own send queue: the ping that proves delivery comes after every
     message sent before it, written or not."""
-    component = ChatComponent(
-        settings=BridgeSettings(component_jid="chat.localhost", secret="s" * 40),
-        events=_Events(),
-    )
+    component = unconnected_component()
     transport = component.transport = _Transport()
     component._always_send_everything = True  # no session: let the queue through
     sender = asyncio.ensure_future(component.run_filters())
@@ -195,10 +183,7 @@ async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() ->
 
 
 def test_with_an_outgoing_filter_the_stanza_object_is_sent() -> None:
-    component = ChatComponent(
-        settings=BridgeSettings(component_jid="chat.localhost", secret="s" * 40),
-        events=_Events(),
-    )
+    component = unconnected_component()
     # The only outgoing filter of a new component: slixmpp's roster, presences only.
     filters = component._XMLStream__filters  # type: ignore[attr-defined]
     assert [f.__name__ for mode in ("out", "out_sync", "out_sce") for f in filters[mode]] == [
