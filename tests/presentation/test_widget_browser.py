@@ -97,8 +97,9 @@ async def test_visitor_chats_with_an_agent_and_gets_history_back_after_reload(
 
     # Markup from either side must arrive as text, never as elements.
     await _send(page, XSS)
-    await world.agent_says(agent, conversation_id, f"You wrote {XSS}")
+    # Stored (it has its seq) before the agent answers it, so the order is the chat's.
     await expect(mine).to_have_count(2)
+    await world.agent_says(agent, conversation_id, f"You wrote {XSS}")
     await expect(theirs).to_have_count(2)
     await expect(mine.nth(1).locator(".ce-bubble")).to_have_text(XSS)
     await expect(theirs.nth(1).locator(".ce-bubble")).to_have_text(f"You wrote {XSS}")
