@@ -14,6 +14,11 @@ import socketio
 
 NAMESPACE = "/visitor"
 TIMEOUT = 5.0
+ACK_TIMEOUT = 15.0
+"""How long a call waits for its ack. Two CI runs on a slower 2-core machine timed out a
+``conversation.start`` at 5 s late in the run, while the other worker ran the cluster
+load tests (the same start passed alone and under ``-n 2`` with the desk tests): 15 s
+still tells a lost ack from a slow one."""
 
 Json = dict[str, Any]
 
@@ -83,7 +88,7 @@ class Visitor:
         return self.connect_error
 
     async def call(self, event: str, *args: object) -> Json:
-        result = await self.sio.call(event, *args, namespace=NAMESPACE, timeout=TIMEOUT)
+        result = await self.sio.call(event, *args, namespace=NAMESPACE, timeout=ACK_TIMEOUT)
         assert isinstance(result, dict), result
         return result
 
