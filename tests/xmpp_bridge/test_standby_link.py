@@ -11,8 +11,8 @@ from xml.etree import ElementTree as ET
 from slixmpp.stanza import Message
 
 from tests.xmpp_bridge.component_server import ComponentServer
+from tests.xmpp_bridge.support import SilentComponentEvents
 from xmpp_bridge.component import ChatComponent
-from xmpp_bridge.converters import Stanza
 from xmpp_bridge.settings import BridgeSettings
 from xmpp_bridge.standby_link import PROBE_NS, ProbeBook, StandbyLinks, claim_slot, probe_xml
 
@@ -49,24 +49,12 @@ async def test_a_link_lost_before_its_slot_is_probed_holds_no_slot() -> None:
     slot says "none" (the bridge reconnects) instead of raising out of the bridge's
     connection loop, which would never reconnect again."""
     settings = BridgeSettings(component_jid="chat.localhost", secret="s" * 32, host="127.0.0.1")
-    component = ChatComponent(settings=settings, events=_Events())
+    component = ChatComponent(settings=settings, events=SilentComponentEvents())
     try:
         assert component.transport is None  # the link is gone
         assert not await claim_slot(component, ProbeBook())
     finally:
         await component.close()
-
-
-class _Events:
-    def on_stanza(self, stanza: Stanza) -> None: ...
-
-    def on_session_start(self) -> None: ...
-
-    def on_disconnected(self, reason: object) -> None: ...
-
-    def on_connection_failed(self, reason: object) -> None: ...
-
-    def on_stream_error(self, error: Stanza) -> None: ...
 
 
 async def test_a_stand_in_stopped_while_it_probes_closes_its_connection() -> None:
