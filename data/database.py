@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 
 from data.cache import Caches
 from data.cache_bus import CacheListener
+from data.pg_lane import FastLane
 from data.settings import DatabaseSettings
 from data.sqlite_writer import READ_ONLY, SqliteWriter, sqlite_on_begin, sqlite_on_connect
 from data.uow import SqlUnitOfWork, WriterGate
@@ -64,8 +65,10 @@ class Database:
         cache_ttl: float = 30.0,
         cache_size: int = 10_000,
         writer: SqliteWriter | None = None,
+        lane: FastLane | None = None,
     ) -> None:
         self._engine = engine
+        self._lane = lane
         self._gate = WriterGate() if self.dialect == "sqlite" else None
         self._writer = writer
         self.caches = Caches(ttl=cache_ttl, maxsize=cache_size)
@@ -121,6 +124,10 @@ class Database:
             # Only connections that sat idle are pinged (``pool_pre_ping`` would cost a
             # round trip on every unit of work).
             _ping_when_idle(engine, settings.ping_after_idle)
+            # A lone message's one statement straight on asyncpg (``data.pg_lane``).
+            lane = FastLane(engine, idle=settings.ping_after_idle)
+        else:
+            lane = None
         writer = None
         if driver == "sqlite+aiosqlite":
             event.listen(engine.sync_engine, "connect", sqlite_on_connect)
@@ -131,7 +138,11 @@ class Database:
                 # be a different one): see data.sqlite_writer.
                 writer = SqliteWriter(parsed)
         return cls(
-            engine, cache_ttl=settings.cache_ttl, cache_size=settings.cache_size, writer=writer
+            engine,
+            cache_ttl=settings.cache_ttl,
+            cache_size=settings.cache_size,
+            writer=writer,
+            lane=lane,
         )
 
     @property
@@ -149,12 +160,21 @@ class Database:
         """For tools and tests; application code goes through ``unit_of_work``."""
         return self._engine
 
+    @property
+    def lane(self) -> FastLane | None:
+        """PostgreSQL's fast lane for lone messages (``data.pg_lane``), for tests and tools."""
+        return self._lane
+
     def __repr__(self) -> str:
         return f"Database({self.url!r})"
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            engine=self._engine, caches=self.caches, gate=self._gate, writer=self._writer
+            engine=self._engine,
+            caches=self.caches,
+            gate=self._gate,
+            writer=self._writer,
+            lane=self._lane,
         )
 
     @asynccontextmanager
@@ -217,6 +237,8 @@ class Database:
         self.caches.clear()
         if self._writer is not None:
             await self._writer.close()
+        if self._lane is not None:
+            await self._lane.close()
         await self._engine.dispose()
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from business.errors import Conflict, DomainError, Unavailable
 from data.cache import Caches
+from data.pg_lane import FastLane
 from data.repositories import (
     SqlAdapterStateRepository,
     SqlAgentRepository,
@@ -179,8 +180,9 @@ class SqlUnitOfWork:
         caches: Caches,
         gate: WriterGate | None,
         writer: SqliteWriter | None = None,
+        lane: FastLane | None = None,
     ) -> None:
-        self._ctx = SqlContext(engine=engine, caches=caches, gate=gate, writer=writer)
+        self._ctx = SqlContext(engine=engine, caches=caches, gate=gate, writer=writer, lane=lane)
 
     async def __aenter__(self) -> Self:
         # The writer slot is taken with the connection, on the first statement: a unit

@@ -23,6 +23,7 @@ from business.model import AgentId, ConversationId, TenantId
 from data.cache import Caches
 from data.cache_bus import NOTIFY, invalidation_payload
 from data.errors import is_key_taken
+from data.pg_lane import FastLane
 from data.repositories.conversation_cursors import same_but_cursors, with_furthest_cursors
 from data.repositories.one_statement import fusable, write_in_one
 from data.repositories.write_batches import Batch, checked, checked_in_bulk
@@ -64,9 +65,11 @@ class SqlContext:
         caches: Caches,
         gate: Gate | None,
         writer: SqliteWriter | None = None,
+        lane: FastLane | None = None,
     ) -> None:
         self.caches = caches
         self._writer = writer
+        self._lane = lane
         self._gate = gate
         self._holds_gate = False
         self.dialect = engine.dialect.name
@@ -347,13 +350,17 @@ class SqlContext:
 
     async def _write_in_one(self) -> None:
         """A lone message on PostgreSQL (``one_statement``): its own transaction, in one
-        trip, on a connection outside a transaction block."""
+        trip, on the fast lane or on a connection outside a transaction block."""
         (save, saved), (_, inserted) = self._take_pending()
         assert isinstance(save, Update)
-        connection = await self._engine.connect()
-        self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+        async def autocommit() -> AsyncConnection:
+            connection = await self._engine.connect()
+            self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return self._connection
+
         try:
-            await write_in_one(self._connection, save, saved.rows[0], inserted.rows[0])
+            await write_in_one(autocommit, save, saved.rows[0], inserted.rows[0], self._lane)
         except Conflict:
             self._forget_written_conversations()
             raise

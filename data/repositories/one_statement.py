@@ -19,7 +19,7 @@ one event): anything else goes the usual way.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Executable, Insert, Table, Update, bindparam, insert, literal_column, select
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from business.errors import Conflict
 from data.errors import is_key_taken
 from data.models import EventRow
+from data.pg_lane import FastLane
 
 _E: Table = EventRow.__table__  # type: ignore[assignment]
 _PREFIX = "e_"
@@ -52,23 +53,28 @@ def fusable(batches: Sequence[tuple[Executable, Any]], save_order: int, insert_o
 
 
 async def write_in_one(
-    connection: AsyncConnection,
+    connection: Callable[[], Awaitable[AsyncConnection]],
     save: Update,
     save_row: dict[str, Any],
     event_row: dict[str, Any],
+    lane: FastLane | None = None,
 ) -> None:
-    """Run the save and the insert as one statement on an autocommit ``connection``."""
+    """Run the save and the insert as one statement: on ``lane`` if it takes it
+    (``data.pg_lane``), else on an autocommit connection that ``connection`` opens."""
     stmt = _fused(save, tuple(event_row))
     params = dict(save_row)
     for name, value in event_row.items():
         params[_PREFIX + name] = value
-    try:
-        result = await connection.execute(stmt, params)
-    except IntegrityError as error:
-        if is_key_taken(error):
-            raise Conflict("a unique key was taken meanwhile") from error
-        raise
-    if result.rowcount != 1:
+    rowcount = None if lane is None else await lane.write(stmt, params)
+    if rowcount is None:
+        try:
+            result = await (await connection()).execute(stmt, params)
+        except IntegrityError as error:
+            if is_key_taken(error):
+                raise Conflict("a unique key was taken meanwhile") from error
+            raise
+        rowcount = result.rowcount
+    if rowcount != 1:
         raise Conflict("a conversation changed meanwhile")
 
 
