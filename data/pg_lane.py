@@ -15,27 +15,32 @@ way. A statement that fails on the lane for any reason (a lost connection, a tak
 unique key, a value its column refuses) is run again the usual way, which raises what it
 always did: a failed statement wrote nothing, and one whose answer was lost after it
 committed finds its compare-and-set taken and ends in ``Conflict``, as a lost answer
-always has. A lane that sat idle longer than ``idle`` seconds is given up and another
-connection checked out, which the pool pings (``data.database``).
+always has. A lane that sat idle for ``idle`` seconds is pinged before it is used, as the
+pool pings what it lends (``data.database``), and replaced if it does not answer.
 
 Kept from SQLAlchemy: each statement is announced to the ``before_cursor_execute``
 listeners and each commit to the ``commit`` listeners (with no cursor and no execution
-context), so what counts statements in the tests and the benchmarks still sees them.
+context), so what counts statements in the tests and the benchmarks still sees them (a
+statement that failed on the lane is announced again by the usual way). Left out: the
+``after_cursor_execute`` and ``handle_error`` events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
-from sqlalchemy import Executable
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from data.prepared_writes import PreparedWrites
 
 logger = logging.getLogger(__name__)
+
+PING_TIMEOUT = 5.0
+"""Seconds an idle lane's ping may take before the lane takes another connection."""
 
 
 class FastLane:
@@ -52,10 +57,14 @@ class FastLane:
         self._closed = False
         self.writes = 0
         """Statements the lane ran (for the tests: the lane is really taken)."""
+        self.fallbacks = 0
+        """Statements that failed on the lane and were left to the usual way."""
 
     async def write(self, stmt: Executable, params: dict[str, Any]) -> int | None:
         """The rows ``stmt`` changed, committed; or None when the lane did not run it
-        (busy, unusable, or the statement failed on it): run it the usual way then."""
+        (busy, shut, or the statement failed on it): run it the usual way then. A failure
+        to connect is raised (the usual way would meet it too, and trying both would wait
+        for it twice)."""
         if self._busy or self._closed:
             return None
         prepared = self._prepared.get(stmt, [params])
@@ -67,18 +76,18 @@ class FastLane:
                 args = prepared.params(params)
             except Exception:
                 return None  # a value its type refuses: the usual way says which
-            connection = await self._ready()
-            if connection is None:
+            held = await self._ready()
+            if held is None:
                 return None
-            sync = connection.sync_connection
-            assert sync is not None
+            sync, driver = held
             sql: str = prepared.sql
             for listener in sync.dispatch.before_cursor_execute:
                 sql, args = listener(sync, None, sql, args, None, False)
             try:
-                status = await self._driver.execute(sql, *args)
+                status = await driver.execute(sql, *args)
             except Exception as error:
-                await self._after_failure(error)
+                self.fallbacks += 1
+                await self._after_failure(driver, error)
                 return None
             self._last_used = time.monotonic()
             self.writes += 1
@@ -93,51 +102,67 @@ class FastLane:
         self._closed = True
         await self._give_up(invalidate=False)
 
-    async def _ready(self) -> AsyncConnection | None:
-        if self._connection is not None and time.monotonic() - self._last_used > self._idle:
+    async def _ready(self) -> tuple[Connection, Any] | None:
+        """The connection to write on and its asyncpg connection; None if the lane shut."""
+        if self._connection is not None and time.monotonic() - self._last_used >= self._idle:
             # Idle a while: a firewall may have dropped it without a word, and a write on
-            # it would wait for TCP to notice. A fresh checkout is pinged by the pool.
-            await self._give_up(invalidate=True)
-        if self._connection is None:
+            # it would wait for TCP to notice. Pinged as the pool pings what it lends.
             try:
-                connection = await self._engine.connect()
-            except (SQLAlchemyError, OSError, TimeoutError):
-                return None  # the usual way meets the same and says so
+                await self._driver.fetchrow(";", timeout=PING_TIMEOUT)
+                self._last_used = time.monotonic()
+            except Exception as error:
+                logger.info("the fast write lane's connection did not answer a ping: %s", error)
+                await self._give_up(invalidate=True)
+        if self._connection is None:
+            connection = await self._engine.connect()
             try:
                 connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 raw = await connection.get_raw_connection()
             except BaseException:
-                await connection.close()
+                await asyncio.shield(_discard(connection, invalidate=False))
                 raise
             if getattr(connection.sync_connection, "_echo", False):
-                # Statement logging is decided per connection when it is opened.
-                await connection.close()
+                # Statement logging is decided per connection when it is opened, and
+                # the lane bypasses it: with the log on, every write goes the usual way.
+                logger.info("SQLAlchemy logs statements: the fast write lane is off")
+                self._closed = True
+            if self._closed:
+                await asyncio.shield(_discard(connection, invalidate=False))
                 return None
             self._connection = connection
             self._driver = raw.driver_connection
             self._last_used = time.monotonic()
-        return self._connection
+        sync = self._connection.sync_connection
+        assert sync is not None
+        return sync, self._driver
 
-    async def _after_failure(self, error: Exception) -> None:
+    async def _after_failure(self, driver: Any, error: Exception) -> None:
         # A statement the server refused leaves an autocommit connection as it was;
         # anything else (the connection lost, an operation cut short) may not have.
         # The server's errors are asyncpg's ``PostgresError``s, which carry a SQLSTATE.
-        if getattr(error, "sqlstate", None) is not None and not self._driver.is_closed():
+        if getattr(error, "sqlstate", None) is not None and not driver.is_closed():
             return
+        if driver is not self._driver:
+            return  # closed or replaced meanwhile
         logger.info("the fast write lane's connection failed (%s): taking another", error)
         await self._give_up(invalidate=True)
 
     async def _give_up(self, *, invalidate: bool) -> None:
         connection, self._connection = self._connection, None
         self._driver = None
-        if connection is None:
-            return
-        try:
-            if invalidate:
-                await connection.invalidate()
-            await connection.close()
-        except Exception as error:
-            logger.info("closing the fast write lane's connection failed: %s", error)
+        if connection is not None:
+            # Shielded: a caller cancelled meanwhile must not leave it checked out.
+            await asyncio.shield(_discard(connection, invalidate=invalidate))
+
+
+async def _discard(connection: AsyncConnection, *, invalidate: bool) -> None:
+    """Give ``connection`` back to the pool; ``invalidate``: closed for good, not reused."""
+    try:
+        if invalidate:
+            await connection.invalidate()
+        await connection.close()
+    except Exception as error:
+        logger.info("closing the fast write lane's connection failed: %s", error)
 
 
 def _rowcount(status: str) -> int:

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from business.model import ConversationId, VisitorId
+from chat_engine.local_ports import free_port
 from data.database import Database
 from data.pg_lane import FastLane
 from tests.data.test_message_path import post, statements, stored_messages, world_on
@@ -33,10 +35,11 @@ async def warm_world_on(database: Database) -> tuple[World, VisitorId, Conversat
     return world, visitor, conv
 
 
-async def lane_pid(lane: FastLane) -> int:
-    connection = await lane._ready()  # the connection it would write on now
-    assert connection is not None
-    return int((await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+def lane_pid(lane: FastLane) -> int:
+    """The server process of the connection the lane last wrote on."""
+    driver = lane._driver
+    assert driver is not None
+    return int(driver.get_server_pid())
 
 
 async def test_a_lone_message_takes_the_lane_in_one_statement(
@@ -60,7 +63,7 @@ async def test_a_killed_lane_loses_nothing_and_the_next_message_takes_a_new_one(
     world, visitor, conv = await warm_world_on(postgres_database)
     lane = lane_of(postgres_database)
     await world.messaging.send_visitor_message(post(visitor, conv, "m-1"))
-    killed = await lane_pid(lane)
+    killed = lane_pid(lane)
     async with postgres_database.begin() as connection:
         await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})
     writes = lane.writes
@@ -68,7 +71,7 @@ async def test_a_killed_lane_loses_nothing_and_the_next_message_takes_a_new_one(
     assert lane.writes == writes
     await world.messaging.send_visitor_message(post(visitor, conv, "m-3"))  # a new lane
     assert lane.writes == writes + 1
-    assert await lane_pid(lane) != killed
+    assert lane_pid(lane) != killed
     stored = await stored_messages(postgres_database, conv)
     assert [m.client_msg_id for m in stored] == ["first", "warm", "m-1", "m-2", "m-3"]
     async with postgres_database.unit_of_work() as uow:
@@ -81,9 +84,11 @@ async def test_a_repeat_refused_on_the_lane_is_answered_with_what_was_stored(
 ) -> None:
     world, visitor, conv = await warm_world_on(postgres_database)
     first = await world.messaging.send_visitor_message(post(visitor, conv, "m-1"))
+    fallbacks = lane_of(postgres_database).fallbacks
     # The cache is told nothing: the optimistic write of the repeat breaks the unique
     # client_msg_id on the lane, then the usual way, then the careful retry reads it.
     assert await world.messaging.send_visitor_message(post(visitor, conv, "m-1")) == first
+    assert lane_of(postgres_database).fallbacks == fallbacks + 1
     stored = await stored_messages(postgres_database, conv)
     assert [m.client_msg_id for m in stored] == ["first", "warm", "m-1"]
 
@@ -126,30 +131,46 @@ async def test_a_statement_refused_on_the_lane_keeps_its_connection(
     lane = lane_of(postgres_database)
     stmt = insert(_NOTES)
     assert await lane.write(stmt, {"id": 1, "v": "a"}) == 1
-    pid = await lane_pid(lane)
+    pid = lane_pid(lane)
     assert await lane.write(stmt, {"id": 1, "v": "again"}) is None  # a taken key
-    assert await lane_pid(lane) == pid
+    assert lane_pid(lane) == pid
     assert await lane.write(stmt, {"id": 2, "v": "b"}) == 1
     assert await notes(postgres_database) == [(1, "a"), (2, "b")]
 
 
-async def test_a_lane_idle_too_long_is_given_up_for_a_pinged_one(
+async def test_an_idle_lane_is_pinged_and_replaced_when_it_does_not_answer(
     postgres_database: Database,
 ) -> None:
     await notes_table(postgres_database)
-    lane = FastLane(postgres_database.engine, idle=0.0)
+    lane = FastLane(postgres_database.engine, idle=0.0)  # pinged before every use
     stmt = insert(_NOTES)
     try:
         assert await lane.write(stmt, {"id": 1, "v": "a"}) == 1
-        pid = lane._driver.get_server_pid()
-        await asyncio.sleep(0.01)
+        pid = lane_pid(lane)
         assert await lane.write(stmt, {"id": 2, "v": "b"}) == 1
-        # Given back invalidated: the pool opened another connection.
-        assert lane._driver.get_server_pid() != pid
+        assert lane_pid(lane) == pid  # it answered: kept
+        async with postgres_database.begin() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert await lane.write(stmt, {"id": 3, "v": "c"}) == 1  # no fallback
+        assert lane.fallbacks == 0
+        assert lane_pid(lane) != pid
     finally:
         await lane.close()
-    assert await lane.write(stmt, {"id": 3, "v": "c"}) is None  # closed for good
-    assert await notes(postgres_database) == [(1, "a"), (2, "b")]
+    assert await lane.write(stmt, {"id": 4, "v": "d"}) is None  # closed for good
+    assert await notes(postgres_database) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+async def test_a_lane_that_cannot_connect_says_so_once(postgres_database: Database) -> None:
+    # The usual way would meet the same refusal: the lane raises it instead of having
+    # the message wait for two connection attempts.
+    url = postgres_database.url.set(port=free_port()).render_as_string(hide_password=False)
+    unreachable = Database.from_url(url, connect_timeout=2.0)
+    lane = lane_of(unreachable)
+    try:
+        with pytest.raises((SQLAlchemyError, OSError)):
+            await lane.write(insert(_NOTES), {"id": 1, "v": "a"})
+    finally:
+        await unreachable.dispose()
 
 
 async def test_an_answer_lost_after_the_commit_is_acked_with_what_was_stored_once(
