@@ -89,24 +89,30 @@ class DeliveryCursors:
             yield
 
     async def run(self) -> None:
-        """Flush ``flush_interval`` after each first unwritten send, for ever, and never
-        sooner than ``flush_interval`` after the flush before started. The wait counts
-        from that send, not from the end of the flush before: under steady load sends
-        made during a flush would otherwise wait for it and a whole interval more, and
-        the cursors trail by the interval plus two flushes. A failed write puts its
-        sends back with their time: the flush before bounds its retries to one an
-        interval (found in review: they ran back to back)."""
+        """Flush so that a send's cursor is stored about ``flush_interval`` after it was
+        made, for ever. A flush takes time of its own (the server's answer to its ping
+        queues behind everything sent before it, then the write): so it starts an
+        interval after the first unwritten send less what the flush before took; flushes
+        then start at least max(took, interval - took), half an interval, apart (at most
+        twice as many as one an interval), and a flush slower than half an interval
+        leaves the cursors trailing by about twice its time. The wait counts from the
+        first send, not from the end of the flush before: under steady load sends made
+        during a flush would otherwise wait for it and a whole interval more. A failed
+        write puts its sends back with their time: the flush before bounds its retries
+        (found in review: they ran back to back)."""
         interval = self._flush_interval
         last_start = -math.inf
+        took = 0.0
         while True:
             await self._wake.wait()
             now = time.monotonic()
             since = self._unflushed_since
-            due = max(now if since is None else since, last_start) + interval
+            due = max(now if since is None else since, last_start) + interval - took
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
             await self.flush()
+            took = time.monotonic() - last_start
 
     async def flush(self) -> None:
         """Write the delivery cursors of what the server confirmed receiving."""
