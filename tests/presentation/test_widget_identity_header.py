@@ -74,13 +74,10 @@ async def test_the_widgets_http_calls_carry_the_identity_and_reads_without_it_ar
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    calls: list[tuple[str, str, dict[str, str]]] = []
-
-    async def record(request: Request) -> None:
-        if "/visitor-api/v1/" in request.url and request.method != "OPTIONS":
-            calls.append((request.method, request.url, await request.all_headers()))
-
-    page.on("request", record)
+    # Recorded as each request is announced, its headers read afterwards: a handler that
+    # awaited them could still be appending when the checks below ran (a CI failure).
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
     await page.goto(f"{server.url}/demo")
     await page.get_by_test_id("launcher").click()
     await _send(page, "My kettle broke")
@@ -111,6 +108,11 @@ async def test_the_widgets_http_calls_carry_the_identity_and_reads_without_it_ar
     await page.reload()
     await expect(page.get_by_test_id("message").filter(has_text="on its way")).to_be_visible()
 
+    calls = [
+        (request.method, request.url, await request.all_headers())
+        for request in requests
+        if "/visitor-api/v1/" in request.url and request.method != "OPTIONS"
+    ]
     kinds: dict[str, list[dict[str, str]]] = {"event": [], "upload": [], "threads": []}
     for method, url, headers in calls:
         if "/events/" in url and method == "GET":
