@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -92,27 +93,29 @@ class DeliveryCursors:
         """Flush so that a send's cursor is stored about ``flush_interval`` after it was
         made, for ever. A flush takes time of its own (the server's answer to its ping
         queues behind everything sent before it, then the write): so it starts an
-        interval after the first unwritten send less what the flush before took; flushes
-        then start at least max(took, interval - took), half an interval, apart (at most
-        twice as many as one an interval), and a flush slower than half an interval
-        leaves the cursors trailing by about twice its time. The wait counts from the
+        interval after the first unwritten send less the longest of the last few flushes,
+        and never sooner than half an interval after the flush before started (at most
+        twice as many flushes as one an interval; flushes slower than half an interval
+        leave the cursors trailing by about twice their time). The wait counts from the
         first send, not from the end of the flush before: under steady load sends made
         during a flush would otherwise wait for it and a whole interval more. A failed
         write puts its sends back with their time: the flush before bounds its retries
         (found in review: they ran back to back)."""
         interval = self._flush_interval
         last_start = -math.inf
-        took = 0.0
+        recent: deque[float] = deque(maxlen=5)  # how long the last flushes took
         while True:
             await self._wake.wait()
             now = time.monotonic()
             since = self._unflushed_since
+            took = max(recent, default=0.0)
             due = max(now if since is None else since, last_start) + interval - took
+            due = max(due, last_start + interval / 2)
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
             await self.flush()
-            took = time.monotonic() - last_start
+            recent.append(time.monotonic() - last_start)
 
     async def flush(self) -> None:
         """Write the delivery cursors of what the server confirmed receiving."""
@@ -128,6 +131,15 @@ class DeliveryCursors:
                     # Unconfirmed: the reconnect's replay sends these events again.
                     return
                 await self._write(batch)
+            except asyncio.CancelledError:
+                # Stopped meanwhile (``XmppAgentNotifier.stop`` cancels the flush loop,
+                # then flushes once more): that last flush takes these too, instead of
+                # leaving them to be sent again next time. Cursors only move forward,
+                # so writing one twice is harmless. Not across link sessions: what a lost
+                # link took along is replayed.
+                if self._link.generation == generation:
+                    self._put_back(batch, self._in_flight_since)
+                raise
             finally:
                 self._in_flight_since = None
 
@@ -160,14 +172,17 @@ class DeliveryCursors:
             await self._delivery.mark_delivered(cursors)
         except Exception:
             logger.exception("could not store the delivery cursors of %d conversations", len(batch))
-            for key, pos in batch.items():
-                self._unflushed[key] = max(pos, self._unflushed.get(key, 0))
-            if since is not None:
-                # Still waiting, since it was first sent.
-                later = self._unflushed_since
-                self._unflushed_since = since if later is None else min(since, later)
-            self._wake.set()
+            self._put_back(batch, since)
             return
         for key, pos in batch.items():
             self._refusals.delivered(key[0], pos)
             self._on_stored(key)
+
+    def _put_back(self, batch: dict[Key, int], since: float | None) -> None:
+        """``batch`` is unwritten again, waiting since ``since`` (when it was first sent)."""
+        for key, pos in batch.items():
+            self._unflushed[key] = max(pos, self._unflushed.get(key, 0))
+        if since is not None:
+            later = self._unflushed_since
+            self._unflushed_since = since if later is None else min(since, later)
+        self._wake.set()

@@ -5,6 +5,7 @@ after the batch), kept for a replay otherwise, retried when the write fails (spl
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -106,6 +107,21 @@ async def test_stop_sends_what_is_queued_and_writes_the_cursors_still_pending(
     await h.notifier.stop()
 
     assert (await h.bodies())[-1] == "bye"
+    assert cursor(world, conversation) == last_pos(world, conversation)
+
+
+async def test_stop_during_a_flush_writes_that_flushs_cursors_too(world: World) -> None:
+    # The flush loop is cancelled while its ping is out: the last flush of ``stop``
+    # takes that batch along instead of leaving it to be sent again next time.
+    h = harness(world, flush_interval=0.01)
+    visitor, conversation = await chat_with_alice(world)
+    h.sender.hold = asyncio.Event()
+    h.notifier.start()
+    await world.visitor_says(visitor, conversation.id, "on its way")
+    await eventually(lambda: h.sender.pings == 1)
+    asyncio.get_running_loop().call_later(0.05, h.sender.hold.set)
+    await h.notifier.stop()
+    assert h.sender.pings == 2  # the last flush's own ping
     assert cursor(world, conversation) == last_pos(world, conversation)
 
 
@@ -298,6 +314,42 @@ async def test_a_send_during_a_slow_flush_is_stored_about_an_interval_after_it_w
         await h.notifier.stop()
     # An interval after the send would be 0.6 s; after the slow flush, 0.8 s.
     assert interval - slow - 0.05 <= waited < interval - slow / 2, waited
+
+
+async def test_after_a_slow_flush_the_flushes_stay_half_an_interval_apart(
+    world: World,
+) -> None:
+    # One flush took a whole interval: the next are due at once by that measure, but
+    # they start half an interval apart at the soonest, not back to back.
+    interval = 0.4
+    h = harness(world, flush_interval=interval)
+    visitor, conversation = await chat_with_alice(world)
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+    original = h.sender.round_trip
+
+    async def timed(timeout: float) -> bool:
+        starts.append(loop.time())
+        return await original(timeout)
+
+    h.sender.round_trip = timed  # type: ignore[method-assign]
+    h.sender.hold = asyncio.Event()
+    h.notifier.start()
+    try:
+        await world.visitor_says(visitor, conversation.id, "before the slow flush")
+        await eventually(lambda: len(starts) == 1)
+        loop.call_later(interval, h.sender.hold.set)  # the first flush takes an interval
+        end = loop.time() + 3 * interval
+        while loop.time() < end:
+            await world.visitor_says(visitor, conversation.id, "steady")
+            await h.notifier.drain()
+            await asyncio.sleep(0.01)
+    finally:
+        await h.notifier.stop()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts[1:])]
+    assert len(gaps) >= 2, starts
+    assert min(gaps) >= interval / 2 - 0.02, gaps
+    assert cursor(world, conversation) == last_pos(world, conversation)
 
 
 async def test_a_cursor_write_that_keeps_failing_is_retried_once_an_interval(
