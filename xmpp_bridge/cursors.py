@@ -93,10 +93,11 @@ class DeliveryCursors:
         """Flush so that a send's cursor is stored about ``flush_interval`` after it was
         made, for ever. A flush takes time of its own (the server's answer to its ping
         queues behind everything sent before it, then the write): so it starts an
-        interval after the first unwritten send less the longest of the last few flushes,
-        and never sooner than half an interval after the flush before started (at most
-        twice as many flushes as one an interval; flushes slower than half an interval
-        leave the cursors trailing by about twice their time). The wait counts from the
+        interval after the first unwritten send (or after the flush before started, if
+        later) less the longest of the last few flushes that wrote, and never sooner
+        than half an interval after the flush before started (at most twice as many
+        flushes as one an interval; flushes slower than half an interval leave the
+        cursors trailing by about twice their time). The wait counts from the
         first send, not from the end of the flush before: under steady load sends made
         during a flush would otherwise wait for it and a whole interval more. A failed
         write puts its sends back with their time: the flush before bounds its retries
@@ -114,14 +115,17 @@ class DeliveryCursors:
             await asyncio.sleep(max(0.0, due - now))
             last_start = time.monotonic()
             self._wake.clear()
-            await self.flush()
-            recent.append(time.monotonic() - last_start)
+            if await self.flush():
+                # Only flushes that wrote: a failing or unconfirmed one (which may wait
+                # long for its ping) must not pull the next ones, or their retries, in.
+                recent.append(time.monotonic() - last_start)
 
-    async def flush(self) -> None:
-        """Write the delivery cursors of what the server confirmed receiving."""
+    async def flush(self) -> bool:
+        """Write the delivery cursors of what the server confirmed receiving; whether a
+        batch was confirmed and written."""
         async with self._lock:
             if not self._unflushed:
-                return
+                return False
             generation = self._link.generation
             # Taken before the ping goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
@@ -129,8 +133,8 @@ class DeliveryCursors:
             try:
                 if not await self.confirm(generation):
                     # Unconfirmed: the reconnect's replay sends these events again.
-                    return
-                await self._write(batch)
+                    return False
+                return await self._write(batch)
             except asyncio.CancelledError:
                 # Stopped meanwhile (``XmppAgentNotifier.stop`` cancels the flush loop,
                 # then flushes once more): that last flush takes these too, instead of
@@ -163,7 +167,7 @@ class DeliveryCursors:
             self._link.abort()
         return False
 
-    async def _write(self, batch: dict[Key, int]) -> None:
+    async def _write(self, batch: dict[Key, int]) -> bool:
         since = self._in_flight_since
         try:
             cursors: dict[Recipient, int] = {}
@@ -173,10 +177,11 @@ class DeliveryCursors:
         except Exception:
             logger.exception("could not store the delivery cursors of %d conversations", len(batch))
             self._put_back(batch, since)
-            return
+            return False
         for key, pos in batch.items():
             self._refusals.delivered(key[0], pos)
             self._on_stored(key)
+        return True
 
     def _put_back(self, batch: dict[Key, int], since: float | None) -> None:
         """``batch`` is unwritten again, waiting since ``since`` (when it was first sent)."""
