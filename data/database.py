@@ -125,7 +125,7 @@ class Database:
             # round trip on every unit of work).
             _ping_when_idle(engine, settings.ping_after_idle)
             # A lone message's one statement straight on asyncpg (``data.pg_lane``).
-            lane = FastLane(engine, idle=settings.ping_after_idle)
+            lane = FastLane(engine, idle=settings.ping_after_idle, ping_timeout=PING_TIMEOUT)
         else:
             lane = None
         writer = None

@@ -39,16 +39,14 @@ from data.prepared_writes import PreparedWrites
 
 logger = logging.getLogger(__name__)
 
-PING_TIMEOUT = 5.0
-"""Seconds an idle lane's ping may take before the lane takes another connection."""
-
 
 class FastLane:
     """One autocommit connection for lone one-statement writes; see the module."""
 
-    def __init__(self, engine: AsyncEngine, *, idle: float) -> None:
+    def __init__(self, engine: AsyncEngine, *, idle: float, ping_timeout: float) -> None:
         self._engine = engine
         self._idle = idle
+        self._ping_timeout = ping_timeout
         self._prepared = PreparedWrites(engine.dialect)
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # asyncpg.Connection
@@ -108,7 +106,7 @@ class FastLane:
             # Idle a while: a firewall may have dropped it without a word, and a write on
             # it would wait for TCP to notice. Pinged as the pool pings what it lends.
             try:
-                await self._driver.fetchrow(";", timeout=PING_TIMEOUT)
+                await self._driver.fetchrow(";", timeout=self._ping_timeout)
                 self._last_used = time.monotonic()
             except Exception as error:
                 logger.info("the fast write lane's connection did not answer a ping: %s", error)

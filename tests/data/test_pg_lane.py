@@ -142,7 +142,7 @@ async def test_an_idle_lane_is_pinged_and_replaced_when_it_does_not_answer(
     postgres_database: Database,
 ) -> None:
     await notes_table(postgres_database)
-    lane = FastLane(postgres_database.engine, idle=0.0)  # pinged before every use
+    lane = FastLane(postgres_database.engine, idle=0.0, ping_timeout=5.0)  # pinged before every use
     stmt = insert(_NOTES)
     try:
         assert await lane.write(stmt, {"id": 1, "v": "a"}) == 1
