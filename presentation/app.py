@@ -16,6 +16,7 @@ import engineio
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from business.model import ParticipantKind
 from business.services import Services
 from presentation.analytics_api import AnalyticsEventEndpoint
 from presentation.api import PREFIX as API_PREFIX, build_api
@@ -190,7 +191,8 @@ async def _socketio(app: web.Application) -> AsyncIterator[None]:
     app[NOTIFIER_KEY] = notifier
     app[OUTPUT_KEY] = output
     app[ENGINEIO_KEY] = connections
-    services.publisher.subscribe(notifier)
+    # The visitors' side: an agent's message reaches them before anything else hears of it.
+    services.publisher.subscribe(notifier, audience=ParticipantKind.VISITOR)
     sio.start_background_task(output.watch)
     sio.start_background_task(connections.watch, min(1.0, settings.connect_timeout_seconds / 4))
     try:

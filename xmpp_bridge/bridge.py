@@ -10,7 +10,7 @@ import random as _random
 from collections.abc import Callable, Coroutine, Iterable
 
 from business.delivery_ownership import DeliveryOwnership
-from business.model import ConversationId
+from business.model import ConversationId, ParticipantKind
 from business.ownership_ports import DeliveryWakes
 from business.ports import ConversationNotifier
 from business.services import Services
@@ -173,7 +173,8 @@ class XmppBridge:
             self.standby.start()
         if self._owned is not None:
             await self._owned.start()
-        self._publisher.subscribe(self._subscriber)
+        # The agents' side: a visitor's message is sent before anything else hears of it.
+        self._publisher.subscribe(self._subscriber, audience=ParticipantKind.AGENT)
         self._notifier.start()
         self._runner = asyncio.create_task(self._run(), name="xmpp-bridge")
 

@@ -182,6 +182,51 @@ async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() ->
         sender.cancel()
 
 
+async def test_with_the_session_up_and_nothing_queued_written_text_skips_the_send_task() -> None:
+    """Straight to the join of this turn: written once the turn ends, with no send task
+    running at all (slixmpp's would have had to pick it up first)."""
+    component = unconnected_component()
+    transport = component.transport = _Transport()
+    component._session_started = True
+    first, second = _message(stanza_id="w-1"), _message(stanza_id="w-2")
+    component.send_stanza(first)
+    component.send_stanza(second)
+    assert component.waiting_queue.empty()
+    assert transport.written == b""  # joined: one write when the turn ends
+    await asyncio.sleep(0)
+    assert transport.written.decode() == (written_text(first) or "") + (written_text(second) or "")
+
+
+async def test_written_text_waits_behind_whatever_the_send_queue_holds() -> None:
+    """A ping queued ahead (it proves the delivery of what went before it) or a stanza
+    object: what comes after goes through the queue behind it, never past it."""
+    component = unconnected_component()
+    transport = component.transport = _Transport()
+    component._session_started = True
+    first, second, third = (_message(stanza_id=f"w-{n}") for n in (1, 2, 3))
+    made = _message(stanza_id="m-1")
+    assert made["body"]  # used as a stanza: sent as one, through the queue
+    component.send_stanza(first)
+    ping = component.make_iq_get(queryxmlns="urn:xmpp:ping", ito="chat.localhost")
+    ping["id"] = "p-1"
+    component.send(ping)
+    component.send_stanza(second)
+    component.send_stanza(made)
+    component.send_stanza(third)
+    assert component.waiting_queue.qsize() == 4
+    sender = asyncio.ensure_future(component.run_filters())
+    try:
+        for _ in range(50):
+            await asyncio.sleep(0)
+            if b"w-3" in transport.written:
+                break
+        wire = transport.written.decode()
+        order = [wire.index(f'id="{name}"') for name in ("w-1", "p-1", "w-2", "m-1", "w-3")]
+        assert order == sorted(order)
+    finally:
+        sender.cancel()
+
+
 def test_with_an_outgoing_filter_the_stanza_object_is_sent() -> None:
     component = unconnected_component()
     # The only outgoing filter of a new component: slixmpp's roster, presences only.
