@@ -1,4 +1,5 @@
-"""The component joins the writes of one turn of the event loop into one system call."""
+"""The component writes the first write of a turn of the event loop at once and joins the
+others of that turn into one system call at its end."""
 
 from __future__ import annotations
 
@@ -23,35 +24,37 @@ class _Transport(asyncio.Transport):
         return self.closing
 
 
-async def test_the_writes_of_one_turn_go_out_in_one_write_in_order() -> None:
+async def test_the_first_write_of_a_turn_goes_at_once_the_others_in_one_write_in_order() -> None:
     component = unconnected_component()
     transport = component.transport = _Transport()
     component.send_raw("<message id='1'/>")
+    assert transport.writes == [b"<message id='1'/>"], "a lone stanza waited for the turn"
     component.send_raw(b"<message id='2'/>")
     component.send_raw("<message id='3'>é</message>")
-    assert transport.writes == [], "written before the turn ended"
+    assert transport.writes[1:] == [], "written before the turn ended"
     await asyncio.sleep(0)
-    assert transport.writes == [
-        "<message id='1'/><message id='2'/><message id='3'>é</message>".encode()
-    ]
-    component.send_raw("<iq id='4'/>")
+    assert transport.writes[1:] == ["<message id='2'/><message id='3'>é</message>".encode()]
+    component.send_raw("<iq id='4'/>")  # a new turn: at once again
+    assert transport.writes[2:] == [b"<iq id='4'/>"]
     await asyncio.sleep(0)
-    assert transport.writes[1:] == [b"<iq id='4'/>"]
+    assert len(transport.writes) == 3, "an empty join was written"
 
 
 async def test_what_was_joined_for_a_lost_connection_is_not_written_to_the_next() -> None:
     component = unconnected_component()
     old = component.transport = _Transport()
     component.send_raw("<message id='1'/>")
+    component.send_raw("<message id='2'/>")
     new = component.transport = _Transport()
     await asyncio.sleep(0)
-    assert old.writes == []
+    assert old.writes == [b"<message id='1'/>"]
     assert new.writes == []
     closing = component.transport = _Transport()
-    component.send_raw("<message id='2'/>")
+    component.send_raw("<message id='3'/>")
+    component.send_raw("<message id='4'/>")
     closing.closing = True
     await asyncio.sleep(0)
-    assert closing.writes == []
+    assert closing.writes == [b"<message id='3'/>"]
 
 
 async def test_without_a_connection_a_write_is_refused_at_once() -> None:
