@@ -79,6 +79,8 @@ class Figures:
     idle: int = 0
     start_s: float = math.nan
     not_joined: int = 0
+    round: int = 1
+    """Which of ``--rounds`` alternating rounds of the targets this run belongs to."""
     cores: dict[str, float] = field(default_factory=dict)
     """Cores each part used in the window: ``server``, ``database`` (PostgreSQL's
     processes), ``prosody``, ``agents``, ``load`` (the busiest load process), ``loads``

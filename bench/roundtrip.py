@@ -2,10 +2,15 @@
 
     .venv/bin/python -m bench.roundtrip [--database sqlite|postgres|URL]
         [--visitors 1,100,1000] [--agents 12] [--seconds 20] [--quick] [--uvloop]
+        [--rounds 3]
 
 For each K, a run against the engine and then the same run against a no-storage relay
 built from the same libraries (``bench._relay_server``), with the same agents on the
-same Prosody. What runs where (each in its own process, on this machine):
+same Prosody. With ``--rounds N`` the pair of runs is made N times, alternating, and
+the report gives each round's ratio and their median: the relay alone varies by 10 to
+30 % between runs minutes apart on a small virtual machine, so one pair can put a
+ratio near a target on either side of it. What runs where (each in its own process,
+on this machine):
 
 - Prosody, fresh for this invocation (``chat_engine.prosody.ProsodyServer`` in a temp
   directory, configured from ``deploy/prosody/dev.cfg.lua``);
@@ -29,6 +34,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +48,7 @@ from chat_engine.prosody import TEMPLATE, ProsodyServer
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 MAX_SECONDS = 120.0
+MAX_ROUNDS = 5
 MAX_VISITORS = 10_000
 BUSY = 0.15
 """Cores other processes may take during a window before the run is repeated."""
@@ -133,11 +140,14 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> list[Figures]:
             idle=args.idle,
         )
         for k in args.visitors:
-            for target in args.targets:
-                print(f"  {target}, {k} visitor(s) ...", flush=True)
-                result = await measured(ctx, target, k, args.retries)
-                figures.append(result)
-                print(row(result), flush=True)
+            for round_ in range(1, args.rounds + 1):
+                for target in args.targets:
+                    of = f", round {round_} of {args.rounds}" if args.rounds > 1 else ""
+                    print(f"  {target}, {k} visitor(s){of} ...", flush=True)
+                    result = await measured(ctx, target, k, args.retries)
+                    result.round = round_
+                    figures.append(result)
+                    print(row(result), flush=True)
     finally:
         if agents_child is not None:
             await agents_child.stop()
@@ -197,13 +207,8 @@ def report(args: argparse.Namespace, figures: list[Figures]) -> None:
         print(row(f))
     print()
     for k in args.visitors:
-        engine = next((f for f in figures if f.k == k and f.target == "engine"), None)
-        relay = next((f for f in figures if f.k == k and f.target == "relay"), None)
-        if engine and relay and relay.rate:
-            print(
-                f"K={k}: engine/relay round trips/s = {engine.rate / relay.rate:.3f}; "
-                f"p50 {engine.p50:.1f} vs {relay.p50:.1f} ms"
-            )
+        for line in ratios(k, figures):
+            print(line)
     for f in figures:
         notes = list(f.problems)
         if not math.isnan(f.delivery_lag_max_s):
@@ -249,6 +254,30 @@ def report(args: argparse.Namespace, figures: list[Figures]) -> None:
             print(f"  profile of {f.target} K={f.k}: {f.profile}")
 
 
+def ratios(k: int, figures: list[Figures]) -> list[str]:
+    """The engine against the relay at ``k``: each round's ratio of round trips per
+    second and of p50, and with several rounds their medians."""
+    pairs = []
+    for round_ in sorted({f.round for f in figures if f.k == k}):
+        runs = {f.target: f for f in figures if f.k == k and f.round == round_}
+        engine, relay = runs.get("engine"), runs.get("relay")
+        if engine and relay and relay.rate and relay.p50:
+            pairs.append((engine, relay))
+    lines = [
+        f"K={k}{f' round {e.round}' if len(pairs) > 1 else ''}: engine/relay round trips/s = "
+        f"{e.rate / r.rate:.3f}; p50 {e.p50:.1f} vs {r.p50:.1f} ms ({e.p50 / r.p50:.2f}x)"
+        for e, r in pairs
+    ]
+    if len(pairs) > 1:
+        rate = statistics.median(e.rate / r.rate for e, r in pairs)
+        p50 = statistics.median(e.p50 / r.p50 for e, r in pairs)
+        lines.append(
+            f"K={k}: median of {len(pairs)} rounds: engine/relay round trips/s = {rate:.3f}; "
+            f"p50 {p50:.2f}x the relay's"
+        )
+    return lines
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default="sqlite", help="sqlite, postgres or a PostgreSQL URL")
@@ -280,6 +309,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--retries", type=int, default=2, help="repeat a run disturbed by other processes"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help=f"alternating rounds of the targets per K, the ratios' median reported "
+        f"(at most {MAX_ROUNDS})",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
     parser.add_argument(
         "--idle",
@@ -297,6 +333,8 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--visitors: each between 1 and {MAX_VISITORS}")
     if args.agents < 10 or (not args.idle and max(args.visitors) > 100 * args.agents):
         parser.error("--agents: at least 10, and K / agents at most 100 (an agent's max_chats)")
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        parser.error(f"--rounds: between 1 and {MAX_ROUNDS}")
     args.seconds = min(max(1.0, args.seconds), MAX_SECONDS)
     return args
 
