@@ -14,6 +14,18 @@ or when cancelled. python-engineio's aiohttp ``WebSocket.send`` asks
 loop), for aiohttp versions older than the engine supports; ``QuickWebSocket`` awaits
 them.
 
+python-engineio's WebSocket handler also starts a task for every frame it reads (it waits
+for the next frame in a task of its own under ``asyncio.wait_for``): a task, a timer and
+one more turn of the event loop for each packet a visitor sends, about 2.5 % of the
+loop at K = 100 and a turn of latency at K = 1 (``bench.roundtrip``).
+``QuickPollSocket._websocket_handler`` reads in the handler itself under
+``asyncio.timeout``, and its writer waits for packets without a timer: the reader's
+timeout, or the socket closing, ends it. The rest is python-engineio's behaviour: the
+upgrade from long-polling (the ``probe`` ping, its pong, the NOOP that ends the pending
+poll, the UPGRADE packet), a frame longer than ``max_http_buffer_size`` or no frame
+within ``ping_interval + ping_timeout`` ending the connection, and the socket closed
+(``transport close``) once the reader stops.
+
 ``QuickPollServer`` makes every socket it opens one of these: python-engineio creates
 its sockets in one place and files each in ``sockets`` at once, before anything reads
 from its queue, so the socket's class is set there (``sockets`` stays such a table when
@@ -28,12 +40,15 @@ import asyncio
 from typing import Any
 
 import engineio
-from engineio import async_socket, exceptions
+from engineio import async_socket, exceptions, packet
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 
 class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
-    """``AsyncSocket`` whose ``poll`` waits without a task."""
+    """``AsyncSocket`` whose ``poll`` waits without a task, and whose WebSocket
+    transport reads without a task per frame."""
+
+    connected: bool
 
     async def poll(self) -> list[Any]:
         queue: asyncio.Queue[Any] = self.queue
@@ -57,6 +72,95 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                 break
             packets.append(pkt)
         return packets
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        """The WebSocket transport of this socket: its upgrade from long-polling if it
+        started there, then the reader (this coroutine) and the writer (a task)."""
+        server = self.server
+        limit = server.max_http_buffer_size
+        silence = server.ping_interval + server.ping_timeout
+
+        async def frame() -> Any:
+            data = await ws.wait()  # OSError once the client closed
+            if data and len(data) > limit:
+                raise ValueError("packet is too large")
+            return data
+
+        if self.connected:
+            if not await self._upgraded(ws, frame):
+                return
+        else:
+            self.connected = True
+            self.upgraded = True
+        writer = asyncio.ensure_future(self._write(ws))
+        server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        while True:
+            try:
+                async with asyncio.timeout(silence):
+                    data = await frame()
+            except (Exception, asyncio.CancelledError):
+                break  # closed, too large, silent too long, or the server stopping
+            if data is None:
+                break
+            try:
+                await self.receive(packet.Packet(encoded_packet=data))
+            except exceptions.UnknownPacketError:
+                pass
+            except exceptions.SocketIsClosedError:
+                server.logger.info("Receive error -- socket is closed")
+                break
+            except Exception:
+                server.logger.exception("Unknown receive error")
+        await self.queue.put(None)  # the writer ends on it
+        await writer
+        await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+    async def _upgraded(self, ws: Any, frame: Any) -> bool:
+        """The upgrade of a long-polling socket: the client's ``probe`` ping answered,
+        the pending poll ended with a NOOP, then the client's UPGRADE. False (and the
+        socket left on long-polling) if the client says anything else."""
+        self.upgrading = True  # sends wait in the queue meanwhile
+        try:
+            try:
+                probe = packet.Packet(encoded_packet=await frame())
+            except OSError:
+                return False
+            if probe.packet_type != packet.PING or probe.data != "probe":
+                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                return False
+            await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+            await self.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
+            try:
+                upgrade = packet.Packet(encoded_packet=await frame())
+            except OSError:
+                return False
+            if upgrade.packet_type != packet.UPGRADE:
+                self.upgraded = False
+                self.server.logger.info(
+                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+                    self.sid,
+                    upgrade.data,
+                )
+                return False
+            self.upgraded = True
+            return True
+        finally:
+            self.upgrading = False
+
+    async def _write(self, ws: Any) -> None:
+        """Writes the queued packets in order until a ``None`` (or a failed write), then
+        closes the WebSocket."""
+        queue: asyncio.Queue[Any] = self.queue
+        try:
+            while True:
+                pkt = await queue.get() if queue.empty() else queue.get_nowait()
+                queue.task_done()
+                if pkt is None:
+                    break
+                await ws.send(pkt.encode())
+        except Exception:
+            pass  # the client is gone: the reader notices it too
+        await ws.close()
 
 
 class QuickWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
