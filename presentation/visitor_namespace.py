@@ -284,7 +284,6 @@ class VisitorNamespace:
 
     async def _run(self, sid: str, event: str, args: tuple[object, ...], action: _Action) -> Json:
         state = self._sockets.get(sid)
-        context = f"{event} from socket {sid}{_conversation_hint(args)}"
         try:
             with self._drain.event():
                 if state is None or not await self._output.keeps_up(sid):
@@ -292,7 +291,7 @@ class VisitorNamespace:
                 self._limits.event(state.visitor_id)
                 ack: Json = {"ok": True, **await action(state, payloads.single_payload(args))}
         except Exception as exc:
-            ack = error_ack(exc, context=context)
+            ack = error_ack(exc, context=f"{event} from socket {sid}{_conversation_hint(args)}")
         # Checked again as the reply is about to be queued: a client that stopped reading
         # is cut off here instead of being handed one more reply it will never read.
         await self._output.keeps_up(sid)

@@ -104,3 +104,43 @@ async def test_the_visitor_server_sends_packets_in_this_json(served: str) -> Non
         frame = await ws.receive_str(timeout=5)
     assert frame == f"42{NAMESPACE}," + dumps(["said", payload])
     assert json.loads(frame.split(",", 1)[1]) == ["said", payload]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '["message.send",{"conversation_id":"c1","text":"hi","n":12,"x":-1.5e3}]',
+        '{"big":' + "9" * 100 + ',"negative":-' + "9" * 99 + "}",
+        '[NaN, Infinity, -Infinity, 1e999, "lone \\ud800", "\\u00e9"]',
+        '"just a string"',
+        "  [1, 2]  ",
+        b'{"bytes": "\xc3\xa9"}',
+    ],
+)
+def test_incoming_packets_read_as_python_engineio_reads_them(text: str | bytes) -> None:
+    from engineio import json as engineio_json
+
+    expected = engineio_json.loads(text)
+    assert repr(PacketJson.loads(text)) == repr(expected)  # nan == nan is False
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        # More than 100 digits, the sign counted, refused as python-engineio does.
+        ("[" + "9" * 101 + "]", "Integer is too large"),
+        ("[-" + "9" * 100 + "]", "Integer is too large"),
+        ('{"unterminated": ', "Expecting value"),
+        ("[1] trailing", "Extra data"),
+        ("", "Expecting value"),
+    ],
+)
+def test_what_python_engineio_refuses_to_read_is_refused(text: str, error: str) -> None:
+    from engineio import json as engineio_json
+
+    with pytest.raises(ValueError, match=error) as theirs:
+        engineio_json.loads(text)
+    with pytest.raises(ValueError, match=error) as ours:
+        PacketJson.loads(text)
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
