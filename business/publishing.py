@@ -32,10 +32,11 @@ class EventPublisher:
     """Calls every subscribed notifier in turn, after commit.
 
     The counterpart hears first: a notifier subscribed with an ``audience`` (the side it
-    tells: visitors, agents) is called before the others when the events' sender is
-    not of that side, so a visitor's message is on its way to the agent before it is
-    echoed to the visitor's own tabs, counted or handed to webhooks, and an agent's
-    reaches the visitor first. Otherwise in the order of subscription.
+    tells: visitors, agents) is called before the others when the events' sender (of
+    the first event that has one) is not of that side, so a visitor's message is on its
+    way to the agent before it is echoed to the visitor's own tabs, counted or handed
+    to webhooks, and an agent's reaches the visitor first. Otherwise in the order of
+    subscription.
 
     A failing notifier is logged and skipped: the events are already stored, so the
     visitor gets them on ``sync`` and the bridge resends them from its delivery cursor.
@@ -88,7 +89,11 @@ class EventPublisher:
     async def publish(self, conversation: Conversation, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
-        sender = getattr(events[-1], "sender", None)
+        sender = None
+        for event in events:  # the change's author: its first event with a sender
+            sender = getattr(event, "sender", None)
+            if sender is not None:
+                break
         for notifier in self._orders[None if sender is None else sender.kind]:
             try:
                 await notifier.notify(conversation, events)

@@ -20,11 +20,17 @@ one more turn of the event loop for each packet a visitor sends, about 2.5 % of 
 loop at K = 100 and a turn of latency at K = 1 (``bench.roundtrip``).
 ``QuickPollSocket._websocket_handler`` reads in the handler itself under
 ``asyncio.timeout``, and its writer waits for packets without a timer: the reader's
-timeout, or the socket closing, ends it. The rest is python-engineio's behaviour: the
-upgrade from long-polling (the ``probe`` ping, its pong, the NOOP that ends the pending
-poll, the UPGRADE packet), a frame longer than ``max_http_buffer_size`` or no frame
-within ``ping_interval + ping_timeout`` ending the connection, and the socket closed
-(``transport close``) once the reader stops.
+timeout, the client closing or the session closing ends the reader, and the reader
+ends it. The rest is python-engineio's behaviour: the upgrade from long-polling (the
+``probe`` ping, its pong, the NOOP that ends the pending poll, the UPGRADE packet), a
+frame longer than ``max_http_buffer_size`` or no frame within ``ping_interval +
+ping_timeout`` ending the connection, and the socket closed (``transport close``) once
+the reader stops. Where it differs: a session closed without its transport (a ping
+left unanswered) ends the WebSocket at the client's next frame, where python-engineio's
+writer waited for its poll to time out; a frame that is no Engine.IO packet ends the
+connection with a line in the log, where python-engineio's handler raised; and a
+packet python-engineio fails on ends it after its traceback is logged, where
+python-engineio logged one for every such packet and read on.
 
 ``QuickPollServer`` makes every socket it opens one of these: python-engineio creates
 its sockets in one place and files each in ``sockets`` at once, before anything reads
@@ -94,7 +100,9 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             self.upgraded = True
         writer = asyncio.ensure_future(self._write(ws))
         server.logger.info("%s: Upgrade to websocket successful", self.sid)
-        while True:
+        # Until the session closes too: closed without its transport (a ping unanswered,
+        # an oversized POST), it queues nothing that would end the writer.
+        while not self.closed:
             try:
                 async with asyncio.timeout(silence):
                     data = await frame()
@@ -103,14 +111,25 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             if data is None:
                 break
             try:
-                await self.receive(packet.Packet(encoded_packet=data))
+                pkt = packet.Packet(encoded_packet=data)
+            except Exception:
+                # Not an Engine.IO packet: python-engineio's handler died on it; ended
+                # cleanly here, and without a traceback a client could fill logs with.
+                server.logger.info("%s: not an Engine.IO packet; closing", self.sid)
+                break
+            try:
+                await self.receive(pkt)
             except exceptions.UnknownPacketError:
                 pass
             except exceptions.SocketIsClosedError:
                 server.logger.info("Receive error -- socket is closed")
                 break
             except Exception:
+                # A packet python-engineio fails on (an unknown type number, say; the
+                # handlers of events run in tasks of their own): logged once, and the
+                # connection ended so that a client cannot repeat it for ever.
                 server.logger.exception("Unknown receive error")
+                break
         await self.queue.put(None)  # the writer ends on it
         await writer
         await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)

@@ -94,7 +94,8 @@ _DECODER = json.JSONDecoder(parse_int=_bounded_int)
 
 def loads(text: str | bytes | bytearray, **options: Any) -> Any:
     """The value of a packet's JSON text, as python-engineio's ``loads`` reads it."""
-    if options or not isinstance(text, str):
+    if options or not isinstance(text, str) or text.startswith("\ufeff"):
+        # Bytes, options, or a byte order mark (which json.loads refuses by name).
         return engineio_json.loads(text, **options)
     return _DECODER.decode(text)
 

@@ -167,7 +167,8 @@ class ChatComponent(ComponentXMPP):
         encoded = data.encode() if isinstance(data, str) else data
         if self._turn_ends is None:
             self._turn_ends = self.loop.call_soon(self._write_joined, transport)
-            transport.write(encoded)
+            if not transport.is_closing():  # aborted: dropped, as a write to it would be
+                transport.write(encoded)
         else:
             self._unwritten.append(encoded)
 

@@ -100,14 +100,27 @@ async def test_events_without_a_sender_go_in_the_order_of_subscription() -> None
     assert heard == ["tabs", "metrics", "bridge", "webhooks"]
 
 
-async def test_the_last_events_sender_decides_and_a_failing_notifier_stops_nobody() -> None:
+async def test_the_first_sender_among_the_events_decides() -> None:
+    # A visitor's message and a bot's answer to it in one change: the visitor wrote.
+    heard: list[str] = []
+    events: list[DomainEvent] = [
+        ended(),
+        message(ParticipantKind.VISITOR),
+        message(ParticipantKind.BOT),
+    ]
+    await subscribed(heard).publish(CONVERSATION, events)
+    assert heard == ["bridge", "tabs", "metrics", "webhooks"]
+
+
+async def test_a_failing_notifier_stops_nobody() -> None:
     heard: list[str] = []
     publisher = EventPublisher()
     publisher.subscribe(Named("tabs", heard, fails=True), audience=ParticipantKind.VISITOR)
     publisher.subscribe(Named("bridge", heard), audience=ParticipantKind.AGENT)
-    events: list[DomainEvent] = [ended(), message(ParticipantKind.AGENT)]
-    await publisher.publish(CONVERSATION, events)
+    await publisher.publish(CONVERSATION, [message(ParticipantKind.AGENT)])
     assert heard == ["tabs", "bridge"]
+    await publisher.publish(CONVERSATION, [message(ParticipantKind.VISITOR)])
+    assert heard == ["tabs", "bridge", "bridge", "tabs"]
 
 
 async def test_an_unsubscribed_notifier_hears_nothing_whoever_writes() -> None:

@@ -133,6 +133,7 @@ def test_incoming_packets_read_as_python_engineio_reads_them(text: str | bytes) 
         ('{"unterminated": ', "Expecting value"),
         ("[1] trailing", "Extra data"),
         ("", "Expecting value"),
+        ("\ufeff[1]", "Unexpected UTF-8 BOM"),
     ],
 )
 def test_what_python_engineio_refuses_to_read_is_refused(text: str, error: str) -> None:
