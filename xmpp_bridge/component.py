@@ -128,13 +128,14 @@ class ChatComponent(ComponentXMPP):
         (``converters.written_text``) as its text, unless an outgoing filter is
         registered (slixmpp runs those on stanza objects only).
 
-        Written text goes straight to the joined writes of this turn (``send_raw``) when
-        slixmpp's send queue holds nothing that must go first: through the queue it
-        would wait a turn of the event loop for slixmpp's send task, then another for
-        the join, behind everything else ready to run (a visitor's message waited
-        about 0.18 ms there before it left for the agent, ``bench.roundtrip`` at
-        K = 1). Anything else, or anything while the queue is not empty (a ping that
-        proves delivery, a stanza object), goes through the queue as before."""
+        Written text goes straight to this turn's writes (``send_raw``: the first at
+        once, the rest joined) when slixmpp's send queue holds nothing that must go
+        first: through the queue it would wait a turn of the event loop for slixmpp's
+        send task, then another for the join, behind everything else ready to run (a
+        visitor's message waited about 0.18 ms there before it left for the agent,
+        ``bench.roundtrip`` at K = 1). Anything else, or anything while the queue is
+        not empty (a ping that proves delivery, a stanza object), goes through the
+        queue as before."""
         text = None if self._filters_out else written_text(stanza)
         if text is None:
             self.send(stanza)
@@ -158,9 +159,9 @@ class ChatComponent(ComponentXMPP):
         each would otherwise be a ``send`` system call of its own (the biggest single
         cost of the event loop under load), which costs one more call per turn than
         joining them all; holding the first for the turn's end too kept a lone
-        message from the agent for everything else the turn did (about 0.07 ms of
-        0.1, ``bench.roundtrip`` at K = 1). What was joined for a connection that is
-        gone by the turn's end is dropped, as a write to it would be."""
+        message from the agent for everything else the turn did (about 0.07 ms,
+        ``bench.roundtrip`` at K = 1). What was joined for a connection that is gone by
+        the turn's end is dropped, as a write to it would be."""
         transport = self.transport
         if not transport:
             raise NotConnectedError()
