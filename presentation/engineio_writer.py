@@ -43,6 +43,7 @@ gets a copy of with ``QuickWebSocket`` in it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
@@ -134,24 +135,29 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         await writer
         await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
-    async def _upgraded(self, ws: Any, frame: Any) -> bool:
+    async def _upgraded(self, ws: Any, frame: Callable[[], Awaitable[Any]]) -> bool:
         """The upgrade of a long-polling socket: the client's ``probe`` ping answered,
         the pending poll ended with a NOOP, then the client's UPGRADE. False (and the
-        socket left on long-polling) if the client says anything else."""
+        socket left on long-polling) if the client says anything else or closes."""
+
+        async def next_packet() -> Any:
+            try:
+                return packet.Packet(encoded_packet=await frame())
+            except OSError:
+                return None  # the client closed
+
         self.upgrading = True  # sends wait in the queue meanwhile
         try:
-            try:
-                probe = packet.Packet(encoded_packet=await frame())
-            except OSError:
+            probe = await next_packet()
+            if probe is None:
                 return False
             if probe.packet_type != packet.PING or probe.data != "probe":
                 self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
                 return False
             await ws.send(packet.Packet(packet.PONG, data="probe").encode())
             await self.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
-            try:
-                upgrade = packet.Packet(encoded_packet=await frame())
-            except OSError:
+            upgrade = await next_packet()
+            if upgrade is None:
                 return False
             if upgrade.packet_type != packet.UPGRADE:
                 self.upgraded = False
