@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 from typing import Any, Protocol
 
-from slixmpp import JID, ComponentXMPP
-from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp import ComponentXMPP
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXPath
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from xmpp_bridge.converters import Stanza, written_text
+from xmpp_bridge.echoes import Echoes
 from xmpp_bridge.handler_matching import UNUSED_HANDLERS, quicker
 from xmpp_bridge.settings import BridgeSettings
 
@@ -70,9 +70,10 @@ class ChatComponent(ComponentXMPP):
     """Whether an outgoing filter was registered (see ``send_stanza``)."""
     _made = False
     ping_address: str | None = None
-    """Where delivery pings go from and to; the component domain itself when None. With
-    ejabberd's ``domain_balancing`` the domain's own address hashes to one process's
-    slot, so each connection pings from an address of its own slot
+    """Where delivery echoes (``xmpp_bridge.echoes``) go to and from; the component
+    domain itself when None. With ejabberd's ``domain_balancing`` the domain's own
+    address hashes to one process's slot, so each connection echoes from an address of
+    its own slot
     (``xmpp_bridge.standby_link.ProbeBook.own_address``)."""
     received = 0
     """Stanzas read from the server so far (over every session): counted before any
@@ -85,8 +86,7 @@ class ChatComponent(ComponentXMPP):
         # Disco answers feature queries; chat states (XEP-0085) advertise themselves there.
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0085")
-        # Pings prove delivery: an answer to a ping sent after some stanzas means the
-        # server has read those stanzas (the link is one ordered stream).
+        # Answers the pings of clients and servers (delivery is proved by echoes).
         self.register_plugin("xep_0199", {"keepalive": False})
         for name in UNUSED_HANDLERS:
             self.remove_handler(name)
@@ -106,7 +106,9 @@ class ChatComponent(ComponentXMPP):
         self.add_event_handler("connection_failed", events.on_connection_failed)
         self.add_event_handler("stream_error", events.on_stream_error)
         self._unwritten = []
+        self._echoes = Echoes()
         self.add_filter("in", self._count_received)
+        self.add_event_handler("disconnected", lambda _: self._echoes.abandon())
         self._made = True
 
     def register_handler(
@@ -119,9 +121,20 @@ class ChatComponent(ComponentXMPP):
         (``xmpp_bridge.handler_matching``)."""
         super().register_handler(quicker(handler), before, after)
 
-    def _count_received(self, stanza: Stanza) -> Stanza:
+    def _count_received(self, stanza: Stanza) -> Stanza | None:
         self.received += 1
-        return stanza
+        return None if self._echoes.returned(stanza) else stanza
+
+    def echo(self) -> asyncio.Future[bool]:
+        """Send an echo (``xmpp_bridge.echoes``) after everything sent so far; the
+        future turns True when it is back, False if the connection is lost first."""
+        address = self.ping_address or str(self.boundjid)
+        text, future = self._echoes.new(address, self.loop)
+        try:
+            self._send_text(text)
+        except NotConnectedError:
+            future.set_result(False)
+        return future
 
     def send_stanza(self, stanza: Stanza) -> None:
         """In order with everything else sent; a stanza already written
@@ -133,13 +146,16 @@ class ChatComponent(ComponentXMPP):
         first: through the queue it would wait a turn of the event loop for slixmpp's
         send task, then another for the join, behind everything else ready to run (a
         visitor's message waited about 0.18 ms there before it left for the agent,
-        ``bench.roundtrip`` at K = 1). Anything else, or anything while the queue is
-        not empty (a ping that proves delivery, a stanza object), goes through the
-        queue as before."""
+        ``bench.roundtrip`` at K = 1). A stanza object, or anything while the queue is
+        not empty (which must go first), goes through the queue as before."""
         text = None if self._filters_out else written_text(stanza)
         if text is None:
             self.send(stanza)
-        elif self._session_started and self.transport and self.waiting_queue.empty():
+        else:
+            self._send_text(text)
+
+    def _send_text(self, text: str) -> None:
+        if self._session_started and self.transport and self.waiting_queue.empty():
             self.send_raw(text)
         else:
             self.send(text)
@@ -216,17 +232,8 @@ class ComponentSender:
     def send(self, stanza: Stanza) -> None:
         self._component.send_stanza(stanza)
 
-    async def round_trip(self, timeout: float) -> bool:
-        component = self._component
-        own = JID(component.ping_address) if component.ping_address else component.boundjid
-        try:
-            # To our own JID: the server routes it back to us, whatever its domain layout.
-            await component.plugin["xep_0199"].ping(jid=own, ifrom=own, timeout=timeout)
-        except IqTimeout:
-            return False
-        except IqError:
-            pass  # an error answer still came back through the server
-        return True
+    def echo(self) -> asyncio.Future[bool]:
+        return self._component.echo()
 
     def abort(self) -> None:
         self._component.abort()

@@ -42,9 +42,10 @@ class StanzaSender(Protocol):
         """Hand a stanza to the connection; must not block or raise for a dead link."""
         ...
 
-    async def round_trip(self, timeout: float) -> bool:
-        """True once the server answered something sent after every earlier stanza;
-        False if no answer came within ``timeout``."""
+    def echo(self) -> asyncio.Future[bool]:
+        """Send something the server returns, after every earlier stanza; the future
+        turns True when it is back (``xmpp_bridge.echoes``). Whoever awaits it times
+        it out."""
         ...
 
     @property
@@ -79,7 +80,8 @@ class Link:
         self.ping_patience = ping_patience
         self._sender: StanzaSender | None = None
         self._generation = 0
-        self._lost = asyncio.Event()
+        self._echoes: set[asyncio.Future[bool]] = set()
+        """The echoes ``round_trip`` awaits: a lost link answers them False."""
 
     @property
     def connected(self) -> bool:
@@ -92,13 +94,14 @@ class Link:
     def attach(self, sender: StanzaSender) -> None:
         self._sender = sender
         self._generation += 1
-        self._lost = asyncio.Event()
 
     def detach(self) -> None:
         if self._sender is not None:
             self._sender = None
             self._generation += 1
-            self._lost.set()
+            for echo in self._echoes:
+                if not echo.done():
+                    echo.set_result(False)
 
     async def round_trip(self, timeout: float) -> bool:
         """Whether the server confirmed receiving everything sent so far on this link.
@@ -106,44 +109,56 @@ class Link:
         False at once when the link is down or goes down meanwhile, so nobody waits
         out a timeout for a session that is already gone.
 
-        A ping unanswered for ``timeout`` is backpressure, not a dead link, while
-        stanzas kept arriving from the server meanwhile: its answer queues behind them
-        in our own input, which a busy engine reads late. Then the wait goes on, one
+        It sends an echo (``xmpp_bridge.echoes``; a ping, in the log's words) and waits
+        for it. One not back within ``timeout`` is backpressure, not a dead link, while
+        stanzas kept arriving from the server meanwhile: it queues behind them in our
+        own input, which a busy engine reads late. Then the wait goes on, one
         ``timeout`` at a time, up to ``ping_patience`` timeouts in all. False once the
         server was silent for a whole ``timeout`` or that bound is reached.
         """
         sender = self._sender
         if sender is None:
             return False
-        limit = timeout * max(1, self.ping_patience)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
-        ping = asyncio.ensure_future(sender.round_trip(limit))
-        lost = asyncio.ensure_future(self._lost.wait())
-        try:
-            while True:
-                heard = sender.received
-                window = min(timeout, deadline - loop.time())
-                if window <= 0:
-                    logger.warning(
-                        "XMPP server kept sending but did not answer a ping within %.0f s",
-                        limit,
-                    )
-                    break
-                done, _ = await asyncio.wait(
-                    {ping, lost}, timeout=window, return_when=asyncio.FIRST_COMPLETED
+        deadline = loop.time() + timeout * max(1, self.ping_patience)
+        echo = sender.echo()
+        heard = sender.received
+        timer: asyncio.TimerHandle | None = None
+
+        def window_over() -> None:
+            # No task per echo and no asyncio.wait: the waiter wakes in the turn that
+            # reads the echo (see ``xmpp_bridge.echoes``), not two turns later.
+            nonlocal heard, timer
+            if echo.done():
+                return
+            left = deadline - loop.time()
+            if sender.received == heard:
+                echo.set_result(False)  # silent for a whole window
+            elif left <= 0:
+                logger.warning(
+                    "XMPP server kept sending but did not answer a ping within %.0f s",
+                    timeout * max(1, self.ping_patience),
                 )
-                if done or sender.received == heard:
-                    break  # answered, lost, or silent for a whole window
+                echo.set_result(False)
+            else:
                 logger.info(
                     "XMPP server busy: no ping answer yet, but %d stanzas came meanwhile; "
                     "still waiting",
                     sender.received - heard,
                 )
+                heard = sender.received
+                timer = loop.call_later(min(timeout, left), window_over)
+
+        timer = loop.call_later(min(timeout, deadline - loop.time()), window_over)
+        self._echoes.add(echo)
+        try:
+            return await echo
         finally:
-            for task in (ping, lost):
-                task.cancel()
-        return ping.done() and not ping.cancelled() and ping.exception() is None and ping.result()
+            if timer is not None:
+                timer.cancel()
+            self._echoes.discard(echo)
+            if not echo.done():
+                echo.cancel()  # this wait was cancelled: nobody awaits the echo any more
 
     def abort(self) -> None:
         """Drop a link that looks up but does not answer; the bridge reconnects."""

@@ -176,19 +176,30 @@ class CapturingSender:
         self.pinged = asyncio.Event()
         self.aborted = 0
         self.received = 0
+        self._holding: set[asyncio.Task[None]] = set()
 
     def send(self, stanza: Stanza) -> None:
         self.sent.append(stanza)
 
-    async def round_trip(self, timeout: float) -> bool:
+    def echo(self) -> asyncio.Future[bool]:
         self.pings += 1
         self.pinged.set()
-        if self.hold is not None:
-            try:
-                await asyncio.wait_for(self.hold.wait(), timeout)
-            except TimeoutError:
-                return False
-        return self.answers
+        echo: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        hold = self.hold
+        if hold is None:
+            echo.set_result(self.answers)
+        else:
+            # Answered once ``hold`` is set, unless the link's timeout came first.
+            async def release() -> None:
+                await hold.wait()
+                if not echo.done():
+                    echo.set_result(self.answers)
+
+            task = asyncio.ensure_future(release())
+            self._holding.add(task)
+            echo.add_done_callback(lambda _: task.cancel())
+            task.add_done_callback(self._holding.discard)
+        return echo
 
     def abort(self) -> None:
         self.aborted += 1
