@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from business import commands as c
-from business.model import DEFAULT_QUEUE, DEFAULT_TENANT
+from business.model import DEFAULT_QUEUE, DEFAULT_TENANT, ConversationId
 from chat_engine.engine import Engine
 from chat_engine.prosody import ProsodyServer
 from chat_engine.settings import Settings
@@ -184,6 +184,16 @@ async def test_visitor_and_agent_chat_both_ways_with_typing_and_end(
     )
     await agent.wait_body("Ok", sender=conv_jid)
     assert agent.bodies_from(conv_jid).count("And to Sweden?") == 1
+
+    # What reached Alice is confirmed by Prosody (the echo the engine sends itself comes
+    # back) and her delivery cursor stored: a restart would not send it again.
+    async def delivered() -> bool:
+        stored = await engine.services.conversations.get_conversation(
+            ConversationId(conversation_id)
+        )
+        return stored.agent_delivered_pos == stored.last_pos
+
+    await eventually(delivered, "the delivery cursor reached the last message")
 
     seen = len(agent.received)
     agent.send(conv_jid, "!help")
