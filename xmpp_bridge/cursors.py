@@ -27,17 +27,16 @@ a busy event loop wakes its wait a little late (20 to 40 ms at 100 visitors,
 
 
 class DeliveryCursors:
-    """The ``agent_delivered_pos`` cursors of ``XmppAgentNotifier``, and the pings that
+    """The ``agent_delivered_pos`` cursors of ``XmppAgentNotifier``, and the echoes that
     justify moving them.
 
     ``sent`` records what was handed to the link; ``flush`` (every ``flush_interval``
     from ``run``) takes that batch, sends an echo after it (``xmpp_bridge.echoes``), and
     writes the batch only once the server returned it: handing a stanza to a socket
     proves nothing, a silently dead connection swallows it. An echo not back within
-    ``confirm_timeout`` drops
-    the link (the unconfirmed events are replayed after reconnecting). Every
-    confirmation is also reported to ``refusals``, and every stored cursor to
-    ``refusals`` and to ``on_stored``.
+    ``confirm_timeout`` drops the link (the unconfirmed events are replayed after
+    reconnecting). Every confirmation is also reported to ``refusals``, and every stored
+    cursor to ``refusals`` and to ``on_stored``.
     """
 
     def __init__(
@@ -123,7 +122,7 @@ class DeliveryCursors:
             self._wake.clear()
             if await self.flush():
                 # Only flushes that wrote: a failing or unconfirmed one (which may wait
-                # long for its ping) must not pull the next ones, or their retries, in.
+                # long for its echo) must not pull the next ones, or their retries, in.
                 recent.append(time.monotonic() - last_start)
 
     async def flush(self) -> bool:
@@ -133,7 +132,7 @@ class DeliveryCursors:
             if not self._unflushed:
                 return False
             generation = self._link.generation
-            # Taken before the ping goes out: exactly these stanzas precede it.
+            # Taken before the echo goes out: exactly these stanzas precede it.
             batch, self._unflushed = self._unflushed, {}
             self._in_flight_since, self._unflushed_since = self._unflushed_since, None
             try:

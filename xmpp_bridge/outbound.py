@@ -38,7 +38,7 @@ class XmppAgentNotifier(Retries):
       sometimes under the router's per-tenant lock and always before the visitor's ack,
       so ``notify`` only queues the work on the conversation's lane (``SerialLanes``:
       one conversation's deliveries in publishing order, conversations side by side)
-      and returns; store reads, pings and suspects going out alone happen there. The
+      and returns; store reads, echoes and suspects going out alone happen there. The
       common case needs none of that and goes out at once, without a task
       (``_deliver_now``: nothing of the conversation pending, the next positions, plain
       events, the agent's address known); anything else takes the lane.
@@ -56,10 +56,10 @@ class XmppAgentNotifier(Retries):
       one link session and run on another is left to that session's replay, which
       reads the store after the link came up.
     - Cursor writes are batched (``flush_interval``) and made only for what the server
-      confirmed receiving (``xmpp_bridge.cursors``). A ping left unanswered for
+      confirmed receiving (``xmpp_bridge.cursors``). An echo not back within
       ``confirm_timeout`` drops the link, and the unconfirmed events are sent again
       after reconnecting. A lost link can thus repeat up to a flush interval's worth of
-      stanzas (plus the ping's time), never lose one.
+      stanzas (plus the echo's time), never lose one.
     - One event the server will not take never blocks the others: it is parked (see
       ``xmpp_bridge.parking``), the agent gets a notice in its place, and the cursor
       moves past it (without a notice, logged, if the notice will not fit either).
@@ -275,8 +275,8 @@ class XmppAgentNotifier(Retries):
 
     async def stop(self) -> None:
         """Stop the background work after the queued deliveries and a last flush: the
-        pending cursors are written if the link is still up and the server answers its
-        ping; otherwise they are dropped and the events replayed next time. Callable
+        pending cursors are written if the link is still up and the server returns its
+        echo; otherwise they are dropped and the events replayed next time. Callable
         again (it then drops whatever was sent since)."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
