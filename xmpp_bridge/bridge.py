@@ -198,7 +198,7 @@ class XmppBridge:
                 await self._roster.on_stopping()
             except Exception:
                 logger.exception("could not announce the queues going offline")
-            # The last delivery cursors move only if the server answers a ping sent
+            # The last delivery cursors move only if the server returns an echo sent
             # after everything else. The stream close below proves nothing: slixmpp's
             # disconnect() returns just the same when the server never answered it.
             with contextlib.suppress(TimeoutError):
@@ -222,7 +222,7 @@ class XmppBridge:
         await self._lanes.close(grace=_STOP_TIMEOUT)
         self._publisher.unsubscribe(self._subscriber)
         await component.close()
-        # Anything sent after the last ping is not confirmed: dropped, replayed next start.
+        # Anything sent after the last echo is not confirmed: dropped, replayed next start.
         await self._notifier.stop()
         if self._owned is not None:
             # After the last cursors: the next owner starts from them.

@@ -127,13 +127,20 @@ class ChatComponent(ComponentXMPP):
 
     def echo(self) -> asyncio.Future[bool]:
         """Send an echo (``xmpp_bridge.echoes``) after everything sent so far; the
-        future turns True when it is back, False if the connection is lost first."""
+        future turns True when it is back, False if the connection is lost first or
+        there is no session to send it on.
+
+        Through slixmpp's send queue whenever an outgoing filter is registered: its
+        send task may be holding a stanza taken from the queue while an asynchronous
+        filter runs, and the queue, empty meanwhile, would let the echo overtake it."""
         address = self.ping_address or str(self.boundjid)
         text, future = self._echoes.new(address, self.loop)
-        try:
-            self._send_text(text)
-        except NotConnectedError:
+        if not (self._session_started and self.transport):
             future.set_result(False)
+        elif self._filters_out:
+            self.send(text)
+        else:
+            self._send_text(text)
         return future
 
     def send_stanza(self, stanza: Stanza) -> None:

@@ -103,7 +103,7 @@ class AgentDisplayed:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryConfirmed:
     """An XEP-0184 receipt (or XEP-0333 ``received``) for ``confirmed_id``: logged only,
-    delivery is confirmed by pings (``xmpp_bridge.cursors``)."""
+    delivery is confirmed by echoes (``xmpp_bridge.cursors``)."""
 
     conversation_id: ConversationId
     confirmed_id: str

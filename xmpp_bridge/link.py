@@ -126,8 +126,8 @@ class Link:
         timer: asyncio.TimerHandle | None = None
 
         def window_over() -> None:
-            # No task per echo and no asyncio.wait: the waiter wakes in the turn that
-            # reads the echo (see ``xmpp_bridge.echoes``), not two turns later.
+            # No task per echo and no asyncio.wait: the waiter runs in the turn after
+            # the one that reads the echo (``xmpp_bridge.echoes``), not three turns later.
             nonlocal heard, timer
             if echo.done():
                 return

@@ -78,7 +78,7 @@ class AgentMarks:
                 )
                 self._markers.forwarded(cid, up_to_seq)
             case DeliveryConfirmed(conversation_id=cid, confirmed_id=confirmed_id):
-                # Delivery is confirmed by pings on the link (xmpp_bridge.cursors); a
+                # Delivery is confirmed by echoes on the link (xmpp_bridge.cursors); a
                 # receipt says the client got it too, which helps when reading logs.
                 logger.debug(
                     "conversation %s: %s confirmed receiving %s",

@@ -9,8 +9,8 @@ was on its way, unconfirmed, when the link dropped three times, the third time s
 alone.
 
 Most drops are no refusal at all but a server restarting, with an event of every busy
-conversation in flight: those go out again together, with one ping after them, and only
-what was in flight at a second drop goes out one at a time (a ping round trip each),
+conversation in flight: those go out again together, with one echo after them, and only
+what was in flight at a second drop goes out one at a time (an echo's round trip each),
 so a restart under load does not hold the catch-up for a round trip per conversation.
 """
 
@@ -28,19 +28,19 @@ class Refusals:
 
     Pure bookkeeping for ``XmppAgentNotifier``; all methods are synchronous.
 
-    - In flight: events handed to the link and not yet confirmed by a ping that went
-      out after them. ``mark`` before a ping and ``confirmed(mark)`` once it came back.
+    - In flight: events handed to the link and not yet confirmed by an echo that went
+      out after them. ``mark`` before an echo and ``confirmed(mark)`` once it came back.
     - Doubtful: in flight when the link dropped, and not confirmed since. Sent again
       like any other event.
     - Suspect: doubtful and in flight when the link dropped again. The notifier sends a
-      suspect alone (nothing else unconfirmed before it, a ping right after), so if the
+      suspect alone (nothing else unconfirmed before it, an echo right after), so if the
       link drops again while it is in flight, it is the one to blame.
     - Parked: refused. The notifier sends the agent a notice in its place and moves the
       delivery cursor past it. Kept in memory only: after a restart a refused event
       costs at most three more dropped links before it is parked again.
 
     A drop the notifier caused itself (``abandoned``: the server stopped answering
-    pings) says nothing about any stanza, so it makes doubtful events and suspects but
+    echoes) says nothing about any stanza, so it makes doubtful events and suspects but
     parks nothing. Only
     conversation events are tracked: presence, typing and replies are small, go out
     beside them and are never resent, so there is nothing to park.
@@ -65,11 +65,11 @@ class Refusals:
         return bool(self._in_flight)
 
     def mark(self) -> int:
-        """Taken just before a ping goes out: what it will confirm."""
+        """Taken just before an echo goes out: what it will confirm."""
         return self._sends
 
     def confirmed(self, mark: int) -> None:
-        """A ping taken at ``mark`` came back: everything sent before it arrived."""
+        """An echo sent at ``mark`` came back: everything sent before it arrived."""
         done = [key for key, number in self._in_flight.items() if number <= mark]
         for key in done:
             del self._in_flight[key]
@@ -77,7 +77,7 @@ class Refusals:
             self._suspects.discard(key)
 
     def abandoned(self) -> None:
-        """The notifier is dropping the link itself (unanswered ping)."""
+        """The notifier is dropping the link itself (an echo that never came back)."""
         self._abandoned = True
 
     def link_lost(self) -> list[Key]:

@@ -93,3 +93,25 @@ async def test_an_address_with_quotes_is_escaped(echoes: Echoes) -> None:
     assert element.get("to") == element.get("from") == 'a"b@chat.localhost'
     assert back(echoes, element)
     assert future.result() is True
+
+
+async def test_every_way_an_echo_ends_forgets_it(echoes: Echoes) -> None:
+    element, back_again = sent(echoes)
+    _, given_up = sent(echoes)
+    _, lost = sent(echoes)
+    assert echoes.pending == 3
+    assert back(echoes, element)
+    given_up.cancel()
+    await asyncio.sleep(0)  # forgetting runs as each future's callback
+    assert echoes.pending == 1
+    echoes.abandon()
+    await asyncio.sleep(0)
+    assert echoes.pending == 0
+    assert back_again.result() is True
+    assert lost.result() is False
+
+
+async def test_an_address_the_server_wrote_another_way_still_counts(echoes: Echoes) -> None:
+    element, future = sent(echoes, "probe-3@chat.localhost")
+    assert back(echoes, element, **{"from": "probe-3@Chat.LocalHost"})
+    assert future.result() is True

@@ -22,6 +22,7 @@ from tests.xmpp_bridge.support import (
     messages,
     said_in,
 )
+from xmpp_bridge.cursors import AIM
 
 
 @pytest.fixture
@@ -313,9 +314,30 @@ async def test_a_send_during_a_slow_flush_is_stored_about_an_interval_after_it_w
         await eventually(lambda: cursor(world, conversation) == last_pos(world, conversation))
     finally:
         await h.notifier.stop()
-    # About interval - slow (0.5 s); an interval after the send would be 0.8 s, and
-    # never sooner than half an interval after the slow flush started.
+    # About AIM * interval - slow (0.42 s); an interval after the send would be 0.8 s,
+    # and never sooner than half an interval after the slow flush started.
     assert interval / 2 - 0.05 <= waited < interval - slow / 2, waited
+
+
+async def test_a_lone_send_is_flushed_a_little_before_an_interval_is_up(world: World) -> None:
+    # Aimed at AIM of the interval: a busy event loop wakes the flush late, and the
+    # cursors should trail by no more than the interval.
+    interval = 1.0
+    h = harness(world, flush_interval=interval)
+    visitor, conversation = await chat_with_alice(world)
+    loop = asyncio.get_running_loop()
+    h.notifier.start()
+    try:
+        await eventually(lambda: cursor(world, conversation) == last_pos(world, conversation))
+        assert h.sender.pings == 1
+        await world.visitor_says(visitor, conversation.id, "alone")
+        sent = loop.time()
+        await eventually(lambda: h.sender.pings == 2, timeout=5)
+        waited = loop.time() - sent
+    finally:
+        await h.notifier.stop()
+    assert AIM < 1
+    assert AIM * interval - 0.05 <= waited < interval - 0.02, waited
 
 
 async def test_after_a_slow_flush_the_flushes_stay_half_an_interval_apart(

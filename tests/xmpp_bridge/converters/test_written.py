@@ -152,12 +152,12 @@ class _Transport(asyncio.Transport):
         return False
 
 
-async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() -> None:
-    """Through slixmpp's own send queue: the ping that proves delivery comes after every
-    message sent before it, written or not."""
+async def test_written_and_made_stanzas_and_an_echo_go_out_in_the_order_sent() -> None:
+    """The echo that proves delivery comes after every message sent before it, written
+    or not (behind a stanza object, through slixmpp's own send queue)."""
     component = unconnected_component()
     transport = component.transport = _Transport()
-    component._always_send_everything = True  # no session: let the queue through
+    component._session_started = True
     sender = asyncio.ensure_future(component.run_filters())
     try:
         first, second = _message(stanza_id="w-1"), _message(stanza_id="w-2")
@@ -165,17 +165,16 @@ async def test_written_and_made_stanzas_and_a_ping_go_out_in_the_order_sent() ->
         assert made["body"]  # used as a stanza: sent as one
         component.send_stanza(first)
         component.send_stanza(made)
-        ping = component.make_iq_get(queryxmlns="urn:xmpp:ping", ito="chat.localhost")
-        ping["id"] = "p-1"
-        component.send(ping)
+        echo = component.echo()
         component.send_stanza(second)
         for _ in range(50):
             await asyncio.sleep(0)
             if b"w-2" in transport.written:
                 break
         wire = transport.written.decode()
-        order = [wire.index(f'id="{name}"') for name in ("w-1", "m-1", "p-1", "w-2")]
+        order = [wire.index(f'id="{name}') for name in ("w-1", "m-1", "echo-", "w-2")]
         assert order == sorted(order)
+        assert not echo.done()  # nobody sent it back
         assert type(first) is WrittenMessage  # sending did not make the stanza
         assert wire.startswith(written_text(first) or "<none>")
     finally:
@@ -199,8 +198,8 @@ async def test_with_the_session_up_and_nothing_queued_written_text_skips_the_sen
 
 
 async def test_written_text_waits_behind_whatever_the_send_queue_holds() -> None:
-    """A ping queued ahead (it proves the delivery of what went before it) or a stanza
-    object: what comes after goes through the queue behind it, never past it."""
+    """A stanza object queued ahead, then an echo (it proves the delivery of what went
+    before it): what comes after goes through the queue behind them, never past them."""
     component = unconnected_component()
     transport = component.transport = _Transport()
     component._session_started = True
@@ -208,11 +207,9 @@ async def test_written_text_waits_behind_whatever_the_send_queue_holds() -> None
     made = _message(stanza_id="m-1")
     assert made["body"]  # used as a stanza: sent as one, through the queue
     component.send_stanza(first)
-    ping = component.make_iq_get(queryxmlns="urn:xmpp:ping", ito="chat.localhost")
-    ping["id"] = "p-1"
-    component.send(ping)
-    component.send_stanza(second)
     component.send_stanza(made)
+    component.echo()
+    component.send_stanza(second)
     component.send_stanza(third)
     assert component.waiting_queue.qsize() == 4
     sender = asyncio.ensure_future(component.run_filters())
@@ -222,7 +219,7 @@ async def test_written_text_waits_behind_whatever_the_send_queue_holds() -> None
             if b"w-3" in transport.written:
                 break
         wire = transport.written.decode()
-        order = [wire.index(f'id="{name}"') for name in ("w-1", "p-1", "w-2", "m-1", "w-3")]
+        order = [wire.index(f'id="{name}') for name in ("w-1", "m-1", "echo-", "w-2", "w-3")]
         assert order == sorted(order)
     finally:
         sender.cancel()
@@ -244,3 +241,34 @@ def test_with_an_outgoing_filter_the_stanza_object_is_sent() -> None:
     again = _message()
     component.send_stanza(again)
     assert sent == [text, again]  # slixmpp runs the filter on ``again``
+
+
+async def test_an_echo_goes_out_at_once_when_nothing_waits_and_no_filter_is_registered() -> None:
+    component = unconnected_component()
+    transport = component.transport = _Transport()
+    component._session_started = True
+    component.echo()
+    assert component.waiting_queue.empty()
+    assert 'type="result"' in transport.written.decode()
+
+
+async def test_with_an_outgoing_filter_an_echo_goes_through_the_send_queue() -> None:
+    """slixmpp's send task may hold a stanza it took from the queue while an
+    asynchronous filter runs: the queue looks empty, and an echo written at once would
+    overtake that stanza."""
+    component = unconnected_component()
+    transport = component.transport = _Transport()
+    component._session_started = True
+    component.add_filter("out", lambda stanza: stanza)
+    component.echo()
+    assert component.waiting_queue.qsize() == 1
+    assert transport.written == b""
+
+
+async def test_without_a_session_an_echo_is_false_at_once_and_not_sent() -> None:
+    component = unconnected_component()
+    transport = component.transport = _Transport()
+    echo = component.echo()
+    assert echo.result() is False
+    assert component.waiting_queue.empty()
+    assert transport.written == b""
