@@ -283,11 +283,21 @@ class XmppBridge:
             component.abort()
             return False
         started_at = loop.time()
-        if self.standby is not None and not await claim_slot(component, self._probes):
-            self._slot_asked = True
-            self._link.abort()  # a stand-in gives our slot back; reconnect to take it
-            await ended
-            return False
+        if self.standby is not None:
+            if not await claim_slot(component, self._probes):
+                self._slot_asked = True
+                component.abort()  # a stand-in gives our slot back; reconnect to take it
+                await ended
+                return False
+            if ended.done():
+                logger.warning(
+                    "XMPP component %s lost its link: %s", settings.component_jid, ended.result()
+                )
+                return False
+            # Only now, with the slot's address known: a delivery echo sent from another
+            # slot's address (the last session's, or the domain's own) would come back
+            # to whichever process holds that slot, and the link would be dropped.
+            self._link.attach(ComponentSender(component))
         await self._catch_up(self._link.generation)
         reason = await ended
         logger.warning("XMPP component %s lost its link: %s", settings.component_jid, reason)
@@ -358,7 +368,8 @@ class XmppBridge:
     def _on_session_start(self) -> None:
         component = self._component
         assert component is not None
-        self._link.attach(ComponentSender(component))
+        if self.standby is None:  # with stand-ins: once the slot is claimed (``_session``)
+            self._link.attach(ComponentSender(component))
         if self._started is not None and not self._started.done():
             self._started.set_result("started")
 

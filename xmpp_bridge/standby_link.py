@@ -106,7 +106,7 @@ def ask_to_yield(component: ChatComponent, component_jid: str) -> None:
 
 
 async def claim_slot(component: ChatComponent, probes: ProbeBook) -> bool:
-    """Whether the main connection holds a slot, and if so its delivery pings go from
+    """Whether the main connection holds a slot, and if so its delivery echoes go from
     an address of that slot (the domain's own address may hash to another process's).
     If not, a stand-in holds the slot it would take: this asks for it back, and the
     caller reconnects."""

@@ -38,7 +38,9 @@ def _elements(
 
 
 def _is_own_iq(element: ET.Element) -> bool:
-    return element.tag == f"{{{COMPONENT_NS}}}iq" and element.get("to") == "chat.localhost"
+    """An iq to the component's domain or an address in it (an ejabberd slot's)."""
+    to = element.get("to") or ""
+    return element.tag == f"{{{COMPONENT_NS}}}iq" and to.rpartition("@")[2] == "chat.localhost"
 
 
 class ComponentServer:

@@ -10,8 +10,11 @@ from xml.etree import ElementTree as ET
 
 from slixmpp.stanza import Message
 
+from tests.harness import World
 from tests.xmpp_bridge.component_server import ComponentServer
 from tests.xmpp_bridge.support import SilentComponentEvents
+from tests.xmpp_bridge.test_bridge import SECRET, settings
+from xmpp_bridge import XmppBridge
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.settings import BridgeSettings
 from xmpp_bridge.standby_link import PROBE_NS, ProbeBook, StandbyLinks, claim_slot, probe_xml
@@ -83,3 +86,37 @@ async def test_a_stand_in_stopped_while_it_probes_closes_its_connection() -> Non
     finally:
         await links.stop()
         await server.close()
+
+
+async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: World) -> None:
+    """Delivery echoes go from an address of the connection's own slot; one sent before
+    the slot is known (from the last session's, or the domain's own address) would come
+    back to whichever process holds that slot, and the link would be dropped."""
+    server = ComponentServer(secret=SECRET)
+    await server.start()
+    bridge = XmppBridge(
+        settings=settings(server.port, standby_links=True, standby_interval=60.0),
+        services=world.services,
+        random=lambda: 0.5,
+    )
+    try:
+        await bridge.start()
+        probes = await server.wait_for(1)  # the handshake is done and the probes are out
+        assert server.handshakes == 1
+        await asyncio.sleep(0.2)
+        assert not bridge._link.connected  # the session started, the slot is not known
+        # The server hands one probe back, as ejabberd does to the slot it hashes to.
+        probe = next(p for p in probes if p.find(f"{{{PROBE_NS}}}probe") is not None)
+        server.inject(ET.tostring(probe).decode())
+        await bridge.wait_connected(5)
+        slot = probe.get("to")
+        assert slot is not None
+        assert slot.startswith("slot-probe-")
+        assert bridge._component is not None
+        assert bridge._component.ping_address == slot
+        assert await bridge._link.round_trip(2.0)  # its echo goes to and from the slot
+    finally:
+        try:
+            await bridge.stop()
+        finally:
+            await server.close()
