@@ -289,15 +289,20 @@ class XmppBridge:
                 component.abort()  # a stand-in gives our slot back; reconnect to take it
                 await ended
                 return False
-            if ended.done():
-                logger.warning(
-                    "XMPP component %s lost its link: %s", settings.component_jid, ended.result()
-                )
-                return False
-            # Only now, with the slot's address known: a delivery echo sent from another
-            # slot's address (the last session's, or the domain's own) would come back
-            # to whichever process holds that slot, and the link would be dropped.
-            self._link.attach(ComponentSender(component))
+            if not ended.done():
+                # Only now, with the slot's address known: a delivery echo sent from
+                # another slot's address (the last session's, or the domain's own) would
+                # come back to whichever process holds that slot, and the link would be
+                # dropped. What the engine answers to stanzas read before (one probe's
+                # round trip) is not sent, as on a link that is down.
+                self._link.attach(ComponentSender(component))
+        if ended.done():
+            # Lost already (while claiming its slot, or in the same read as the
+            # handshake): nothing to catch up on a link that is down.
+            logger.warning(
+                "XMPP component %s lost its link: %s", settings.component_jid, ended.result()
+            )
+            return False
         await self._catch_up(self._link.generation)
         reason = await ended
         logger.warning("XMPP component %s lost its link: %s", settings.component_jid, reason)

@@ -79,10 +79,12 @@ class ProbeBook:
         return None
 
     async def own_address(
-        self, component: ChatComponent, component_jid: str, timeout: float = PROBE_TIMEOUT
+        self, component: ChatComponent, component_jid: str, timeout: float | None = None
     ) -> str | None:
         """An address of the domain whose stanzas reach this connection (its slot), or
-        None if none came back within ``timeout``: the connection holds no slot."""
+        None if none came back within ``timeout`` (``PROBE_TIMEOUT`` when None): the
+        connection holds no slot."""
+        timeout = PROBE_TIMEOUT if timeout is None else timeout
         token = secrets.token_hex(8)
         found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiting[token] = found

@@ -241,10 +241,10 @@ async def _stored(visitor: Any, conversation_id: str, texts: list[str]) -> None:
 async def test_each_of_two_engines_gets_its_delivery_pings_answered(
     two_engine_settings: Settings,
 ) -> None:
-    """The domain's own address hashes to one slot like any other: pinged from and to it,
-    only the engine holding that slot heard back, and the other dropped and re-opened its
-    link every ``delivery_confirm_timeout``. With ``standby_links`` each pings from an
-    address of its own slot."""
+    """The domain's own address hashes to one slot like any other: with delivery echoes
+    (pings, before) from and to it, only the engine holding that slot heard back, and
+    the other dropped and re-opened its link every ``delivery_confirm_timeout``. With
+    ``standby_links`` each echoes from an address of its own slot."""
     xmpp = dataclasses.replace(two_engine_settings.xmpp, standby_links=True)
     settings = dataclasses.replace(two_engine_settings, xmpp=xmpp)
     engines = (Engine(settings), Engine(settings))

@@ -22,7 +22,7 @@ from tests.xmpp_bridge.support import (
     messages,
     said_in,
 )
-from xmpp_bridge.cursors import AIM
+from xmpp_bridge import cursors
 
 
 @pytest.fixture
@@ -319,9 +319,14 @@ async def test_a_send_during_a_slow_flush_is_stored_about_an_interval_after_it_w
     assert interval / 2 - 0.05 <= waited < interval - slow / 2, waited
 
 
-async def test_a_lone_send_is_flushed_a_little_before_an_interval_is_up(world: World) -> None:
-    # Aimed at AIM of the interval: a busy event loop wakes the flush late, and the
-    # cursors should trail by no more than the interval.
+async def test_a_lone_send_is_flushed_before_an_interval_is_up(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Aimed at AIM of the interval (0.9: a busy event loop wakes the flush late, and the
+    # cursors should trail by no more than the interval). Half here, for bounds wide
+    # enough for a loaded machine.
+    assert 0 < cursors.AIM < 1
+    monkeypatch.setattr(cursors, "AIM", 0.5)
     interval = 1.0
     h = harness(world, flush_interval=interval)
     visitor, conversation = await chat_with_alice(world)
@@ -336,8 +341,7 @@ async def test_a_lone_send_is_flushed_a_little_before_an_interval_is_up(world: W
         waited = loop.time() - sent
     finally:
         await h.notifier.stop()
-    assert AIM < 1
-    assert AIM * interval - 0.05 <= waited < interval - 0.02, waited
+    assert 0.4 <= waited < 0.85, waited
 
 
 async def test_after_a_slow_flush_the_flushes_stay_half_an_interval_apart(

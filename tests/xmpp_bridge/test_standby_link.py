@@ -8,13 +8,14 @@ import asyncio
 import contextlib
 from xml.etree import ElementTree as ET
 
+import pytest
 from slixmpp.stanza import Message
 
 from tests.harness import World
 from tests.xmpp_bridge.component_server import ComponentServer
 from tests.xmpp_bridge.support import SilentComponentEvents
 from tests.xmpp_bridge.test_bridge import SECRET, settings
-from xmpp_bridge import XmppBridge
+from xmpp_bridge import XmppBridge, standby_link
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.settings import BridgeSettings
 from xmpp_bridge.standby_link import PROBE_NS, ProbeBook, StandbyLinks, claim_slot, probe_xml
@@ -115,6 +116,32 @@ async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: 
         assert bridge._component is not None
         assert bridge._component.ping_address == slot
         assert await bridge._link.round_trip(2.0)  # its echo goes to and from the slot
+    finally:
+        try:
+            await bridge.stop()
+        finally:
+            await server.close()
+
+
+async def test_a_main_link_that_finds_no_slot_reconnects(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No probe comes back (every slot is held by a stand-in): the connection asks for
+    its slot back and reconnects to take it, though its link was never up."""
+    monkeypatch.setattr(standby_link, "PROBE_TIMEOUT", 0.2)
+    server = ComponentServer(secret=SECRET)
+    await server.start()
+    bridge = XmppBridge(
+        settings=settings(server.port, standby_links=True, standby_interval=60.0),
+        services=world.services,
+        random=lambda: 0.5,
+    )
+    try:
+        await bridge.start()
+        await server.wait_until(lambda: server.handshakes >= 2, timeout=10)
+        assert not bridge._link.connected
+        # It asked the stand-ins for its slot back before reconnecting.
+        assert any(p.find(f"{{{PROBE_NS}}}yield") is not None for p in server.stanzas)
     finally:
         try:
             await bridge.stop()
