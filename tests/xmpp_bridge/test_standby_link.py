@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -89,10 +90,10 @@ async def test_a_stand_in_stopped_while_it_probes_closes_its_connection() -> Non
         await server.close()
 
 
-async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: World) -> None:
-    """Delivery echoes go from an address of the connection's own slot; one sent before
-    the slot is known (from the last session's, or the domain's own address) would come
-    back to whichever process holds that slot, and the link would be dropped."""
+@contextlib.asynccontextmanager
+async def main_with_stand_ins(world: World) -> AsyncIterator[tuple[XmppBridge, ComponentServer]]:
+    """A started bridge with ``standby_links`` (no stand-in tries within the test) and
+    its fake server."""
     server = ComponentServer(secret=SECRET)
     await server.start()
     bridge = XmppBridge(
@@ -102,6 +103,19 @@ async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: 
     )
     try:
         await bridge.start()
+        yield bridge, server
+    finally:
+        try:
+            await bridge.stop()
+        finally:
+            await server.close()
+
+
+async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: World) -> None:
+    """Delivery echoes go from an address of the connection's own slot; one sent before
+    the slot is known (from the last session's, or the domain's own address) would come
+    back to whichever process holds that slot, and the link would be dropped."""
+    async with main_with_stand_ins(world) as (bridge, server):
         probes = await server.wait_for(1)  # the handshake is done and the probes are out
         assert server.handshakes == 1
         await asyncio.sleep(0.2)
@@ -116,11 +130,6 @@ async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: 
         assert bridge._component is not None
         assert bridge._component.ping_address == slot
         assert await bridge._link.round_trip(2.0)  # its echo goes to and from the slot
-    finally:
-        try:
-            await bridge.stop()
-        finally:
-            await server.close()
 
 
 async def test_a_main_link_that_finds_no_slot_reconnects(
@@ -129,21 +138,8 @@ async def test_a_main_link_that_finds_no_slot_reconnects(
     """No probe comes back (every slot is held by a stand-in): the connection asks for
     its slot back and reconnects to take it, though its link was never up."""
     monkeypatch.setattr(standby_link, "PROBE_TIMEOUT", 0.2)
-    server = ComponentServer(secret=SECRET)
-    await server.start()
-    bridge = XmppBridge(
-        settings=settings(server.port, standby_links=True, standby_interval=60.0),
-        services=world.services,
-        random=lambda: 0.5,
-    )
-    try:
-        await bridge.start()
+    async with main_with_stand_ins(world) as (bridge, server):
         await server.wait_until(lambda: server.handshakes >= 2, timeout=10)
         assert not bridge._link.connected
         # It asked the stand-ins for its slot back before reconnecting.
         assert any(p.find(f"{{{PROBE_NS}}}yield") is not None for p in server.stanzas)
-    finally:
-        try:
-            await bridge.stop()
-        finally:
-            await server.close()
