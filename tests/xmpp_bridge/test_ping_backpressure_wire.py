@@ -18,17 +18,22 @@ TIMEOUT = 0.5
 
 
 @contextlib.asynccontextmanager
-async def bridge_and_server(world: World) -> AsyncIterator[tuple[XmppBridge, ComponentServer]]:
+async def bridge_and_server(
+    world: World, *, connected: bool = True, **changes: object
+) -> AsyncIterator[tuple[XmppBridge, ComponentServer]]:
+    """A started bridge (connected, unless told otherwise) and its fake server;
+    ``changes`` to the bridge's settings (a confirm timeout of ``TIMEOUT`` by default)."""
     server = ComponentServer(secret=SECRET)
     await server.start()
     bridge = XmppBridge(
-        settings=settings(server.port, delivery_confirm_timeout=TIMEOUT),
+        settings=settings(server.port, **({"delivery_confirm_timeout": TIMEOUT} | changes)),
         services=world.services,
         random=lambda: 0.5,
     )
     try:
         await bridge.start()
-        await bridge.wait_connected(5)
+        if connected:
+            await bridge.wait_connected(5)
         yield bridge, server
     finally:
         try:

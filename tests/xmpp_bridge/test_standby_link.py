@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -15,7 +14,7 @@ from slixmpp.stanza import Message
 from tests.harness import World
 from tests.xmpp_bridge.component_server import ComponentServer
 from tests.xmpp_bridge.support import SilentComponentEvents
-from tests.xmpp_bridge.test_bridge import SECRET, settings
+from tests.xmpp_bridge.test_ping_backpressure_wire import bridge_and_server
 from xmpp_bridge import XmppBridge, standby_link
 from xmpp_bridge.component import ChatComponent
 from xmpp_bridge.settings import BridgeSettings
@@ -90,25 +89,12 @@ async def test_a_stand_in_stopped_while_it_probes_closes_its_connection() -> Non
         await server.close()
 
 
-@contextlib.asynccontextmanager
-async def main_with_stand_ins(world: World) -> AsyncIterator[tuple[XmppBridge, ComponentServer]]:
+def main_with_stand_ins(
+    world: World,
+) -> contextlib.AbstractAsyncContextManager[tuple[XmppBridge, ComponentServer]]:
     """A started bridge with ``standby_links`` (no stand-in tries within the test) and
-    its fake server."""
-    server = ComponentServer(secret=SECRET)
-    await server.start()
-    bridge = XmppBridge(
-        settings=settings(server.port, standby_links=True, standby_interval=60.0),
-        services=world.services,
-        random=lambda: 0.5,
-    )
-    try:
-        await bridge.start()
-        yield bridge, server
-    finally:
-        try:
-            await bridge.stop()
-        finally:
-            await server.close()
+    its fake server; its link is not up yet."""
+    return bridge_and_server(world, connected=False, standby_links=True, standby_interval=60.0)
 
 
 async def test_with_stand_ins_the_link_is_up_only_once_the_slot_is_known(world: World) -> None:
