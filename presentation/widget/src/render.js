@@ -161,14 +161,20 @@ export const renderMethods = {
     if (this.window.hidden || document.visibilityState === "hidden" || !this.conv) return;
     if (this.conv.lastSeq <= this.readSeq) return;
     clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => {
-      // Minimised or the tab hidden meanwhile: what came since is not read.
-      if (!this.conv || !this.sessionReady || this.window.hidden || document.visibilityState === "hidden") return;
-      const seq = this.conv.lastSeq;
-      this.core.read(this.conv.id, seq).then(
-        () => (this.readSeq = Math.max(this.readSeq, seq)),
-        () => {},
-      );
-    }, 500);
+    this.readTimer = setTimeout(() => this.readNow(), 500);
+  },
+
+  // Marks what the open conversation shows read at once: the end of scheduleRead's
+  // wait, or the visitor leaving the conversation (for the thread list) before it.
+  readNow() {
+    clearTimeout(this.readTimer);
+    // Minimised or the tab hidden meanwhile: what came since is not read.
+    if (!this.conv || !this.sessionReady || this.window.hidden || document.visibilityState === "hidden") return;
+    const seq = this.conv.lastSeq;
+    if (seq <= this.readSeq) return;
+    this.core.read(this.conv.id, seq).then(
+      () => (this.readSeq = Math.max(this.readSeq, seq)),
+      () => {},
+    );
   },
 };

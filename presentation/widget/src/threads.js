@@ -77,8 +77,10 @@ export class Threads {
     const w = this.w;
     this.listing = true;
     this.startNew = false;
+    // What the thread on screen showed was seen: read, even within scheduleRead's wait.
     // No thread is shown while the list shows: their news raise its unread counts
     // (elsewhere) instead of being marked read.
+    w.readNow();
     w.conv = null;
     w.core.currentId = null;
     w.core.nextNewThread = false;
