@@ -105,9 +105,12 @@ async def test_impressions_and_engagements_count_and_an_unreachable_backend_turn
     await context.route(f"**{EVENTS}*", refuse)
     await page.goto(f"{server.url}/demo/checkout")
     await page.wait_for_function(f"{OFF_FLAG} === 'true'")
-    assert len(sent) == reached + 1
-    # Nothing from the module itself: at most the browser's own line for that request.
-    assert len(console) <= 1, console
+    # One report fails; a second batch may have left before that failure came back (the
+    # page's view and its impression a second apart on a loaded machine), no more.
+    refused = len(sent) - reached
+    assert 1 <= refused <= 2, sent
+    # Nothing from the module itself: at most the browser's own line for each request.
+    assert len(console) <= refused, console
     assert all(EVENTS in line and "ERR_CONNECTION_REFUSED" in line for line in console), console
 
     # The next page of the tab sends nothing at all, and the console stays quiet.
@@ -115,7 +118,7 @@ async def test_impressions_and_engagements_count_and_an_unreachable_backend_turn
     await page.goto(f"{server.url}/demo")
     await expect(page.get_by_test_id("launcher")).to_be_visible()
     await page.wait_for_timeout(1500)  # longer than a batch waits
-    assert len(sent) == reached + 1
+    assert len(sent) == reached + refused
     assert console == []
     await context.close()
 
