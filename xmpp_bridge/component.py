@@ -139,8 +139,6 @@ class ChatComponent(ComponentXMPP):
         text, future = self._echoes.new(address, self.loop)
         if not (self._session_started and self.transport):
             future.set_result(False)
-        elif self._filters_out:
-            self.send(text)
         else:
             self._send_text(text)
         return future
@@ -164,7 +162,10 @@ class ChatComponent(ComponentXMPP):
             self._send_text(text)
 
     def _send_text(self, text: str) -> None:
-        if self._session_started and self.transport and self.waiting_queue.empty():
+        """Straight to this turn's writes unless something must go first: anything in
+        slixmpp's send queue, or what an outgoing filter may hold (see ``echo``)."""
+        direct = self._session_started and self.transport and not self._filters_out
+        if direct and self.waiting_queue.empty():
             self.send_raw(text)
         else:
             self.send(text)
